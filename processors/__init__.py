@@ -1,0 +1,1 @@
+"""flowyard.processors"""
