@@ -1,0 +1,853 @@
+"""StandardProcessSession: the transaction a processor works in. Pure bookkeeping.
+
+The same class runs in production and in ``sdk.testing.ProcessorRunner``, so a
+processor that leaves a flowfile unaccounted fails in tests exactly as it would
+in a running flow.
+
+Life of a session:
+
+1. the processor takes flowfiles (``get``/``get_batch``), creates, clones,
+   changes and routes them; every change returns a new FlowFile version and
+   the session tracks the latest one per flowfile id;
+2. ``prepare_commit`` checks that every flowfile has a destination, derives
+   the provenance events, claimant-count changes and flowfile records, and
+   returns a ``PreparedCommit`` holding a ``Transaction`` — nothing visible has
+   changed yet;
+3. whoever owns the session writes the transaction (``Repositories.write``),
+   then calls ``PreparedCommit.apply``: upstream queues forget the taken
+   flowfiles and downstream queues receive the new ones; or ``abort`` if the
+   write failed, which returns the input to its queues.
+
+``rollback`` undoes everything: taken flowfiles go back to their queues
+unchanged (optionally penalized), content written by the session is deleted.
+
+Queue access goes through ``queue_access`` so that a session used from a worker
+thread can run queue operations on the event loop (the engine passes
+``trio.from_thread.run_sync``); in the loop and in tests it is a direct call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import IO, Any, TypeVar
+
+from flowyard.runtime.engine._queue import FlowFileQueue
+from flowyard.runtime.repository import Repositories, Transaction
+from flowyard.runtime.repository._codec import encode_flowfile, flowfile_key, pack_attrs
+from flowyard.runtime.repository.content import ContentReader, ContentWriter
+from flowyard.runtime.sdk._errors import FlowFileHandlingError
+from flowyard.runtime.sdk._flowfile import ContentClaim, FlowFile, make_flowfile, new_uuids
+from flowyard.runtime.sdk._provenance import ProvenanceEventType as E
+
+__all__ = ["PreparedCommit", "Routing", "SessionStats", "StandardProcessSession"]
+
+T = TypeVar("T")
+
+_REMOVED = "\0removed"
+_SELF = "\0self"
+
+#: Content written in one piece, as an iterable of pieces, or by a callback
+#: given a binary output stream.
+ContentSource = bytes | bytearray | memoryview | Iterable[bytes] | Callable[[IO[bytes]], Any]
+
+
+def _direct(fn: Callable[[], T]) -> T:
+    return fn()
+
+
+class Routing:
+    """Where a processor's flowfiles come from and go to. Built by the engine
+    (or the test runner) from the flow graph; replaced when the graph changes."""
+
+    __slots__ = (
+        "auto_terminated",
+        "component_id",
+        "component_type",
+        "destinations",
+        "inputs",
+        "penalty_ms",
+        "relationships",
+    )
+
+    def __init__(
+        self,
+        component_id: str,
+        component_type: str,
+        *,
+        inputs: Sequence[FlowFileQueue] = (),
+        destinations: Mapping[str, Sequence[FlowFileQueue]] | None = None,
+        auto_terminated: Iterable[str] = (),
+        relationships: Iterable[str] = (),
+        penalty_ms: int = 30_000,
+    ) -> None:
+        self.component_id = component_id
+        self.component_type = component_type
+        self.inputs = tuple(inputs)
+        self.destinations = {k: tuple(v) for k, v in (destinations or {}).items()}
+        self.auto_terminated = frozenset(auto_terminated)
+        self.relationships = frozenset(relationships) | set(self.destinations) | self.auto_terminated
+        self.penalty_ms = penalty_ms
+
+
+class SessionStats:
+    """What one commit moved, for component statistics."""
+
+    __slots__ = ("bytes_in", "bytes_out", "bytes_read", "bytes_written", "flowfiles_in",
+                 "flowfiles_out", "flowfiles_removed")
+
+    def __init__(self) -> None:
+        self.flowfiles_in = 0
+        self.bytes_in = 0
+        self.flowfiles_out = 0
+        self.bytes_out = 0
+        self.flowfiles_removed = 0
+        self.bytes_read = 0
+        self.bytes_written = 0
+
+
+class _ProvenanceReporter:
+    """``session.provenance``: events only the processor can know about."""
+
+    __slots__ = ("_session",)
+
+    def __init__(self, session: StandardProcessSession) -> None:
+        self._session = session
+
+    def receive(self, ff: FlowFile, transit_uri: str, details: str | None = None) -> None:
+        """The flowfile's data was received from outside (``transit_uri``)."""
+        self._session._report(E.RECEIVE, ff, transit_uri=transit_uri, details=details)
+
+    def fetch(self, ff: FlowFile, transit_uri: str, details: str | None = None) -> None:
+        """The content of an existing flowfile was replaced by data fetched from ``transit_uri``."""
+        self._session._report(E.FETCH, ff, transit_uri=transit_uri, details=details)
+
+    def send(self, ff: FlowFile, transit_uri: str, details: str | None = None) -> None:
+        """The flowfile's data was sent to ``transit_uri``."""
+        self._session._report(E.SEND, ff, transit_uri=transit_uri, details=details)
+
+    def route(self, ff: FlowFile, relationship: object, details: str | None = None) -> None:
+        """The flowfile was routed to ``relationship`` by a decision worth recording."""
+        name = getattr(relationship, "name", relationship)
+        self._session._report(E.ROUTE, ff, relationship=str(name), details=details)
+
+    def add_info(self, ff: FlowFile, details: str) -> None:
+        """Free-form information about the flowfile."""
+        self._session._report(E.ADDINFO, ff, details=details)
+
+
+class PreparedCommit:
+    """A commit whose transaction is built but not yet written."""
+
+    __slots__ = ("_acks", "_enqueue", "_failure", "_session", "_streamed", "_success", "stats",
+                 "transaction")
+
+    def __init__(
+        self,
+        session: StandardProcessSession,
+        transaction: Transaction,
+        acks: dict[FlowFileQueue, list[FlowFile]],
+        enqueue: dict[FlowFileQueue, list[FlowFile]],
+        stats: SessionStats,
+        on_success: list[Callable[[], Any]],
+        on_failure: list[Callable[[BaseException | None], Any]],
+        streamed: list[ContentWriter],
+    ) -> None:
+        self._session = session
+        self._streamed = streamed
+        self.transaction = transaction
+        self._acks = acks
+        self._enqueue = enqueue
+        self.stats = stats
+        self._success = on_success
+        self._failure = on_failure
+
+    @property
+    def enqueued(self) -> Mapping[FlowFileQueue, list[FlowFile]]:
+        """Flowfiles each downstream queue receives on ``apply``."""
+        return self._enqueue
+
+    def apply(self, now_ms: int) -> list[BaseException]:
+        """The transaction is written: move the flowfiles, run success callbacks.
+
+        Returns exceptions raised by callbacks (the commit stands regardless).
+        """
+        for queue, ffs in self._acks.items():
+            queue.acknowledge(ffs)
+        for queue, ffs in self._enqueue.items():
+            queue.put_all(ffs, now_ms)
+        errors: list[BaseException] = []
+        for callback in self._success:
+            try:
+                callback()
+            except Exception as exc:  # a callback's failure does not undo a durable commit
+                errors.append(exc)
+        return errors
+
+    def abort(self, error: BaseException | None, *, penalize: bool = False) -> None:
+        """The transaction was not written: return the input, drop new content."""
+        session = self._session
+        now = session._clock()
+        until = now + session._routing.penalty_ms if penalize else 0
+        for queue, ffs in self._acks.items():
+            queue.requeue(ffs, until)
+        for writer in self._streamed:
+            session._repos.content.discard(writer)
+        for callback in self._failure:
+            try:
+                callback(error)
+            except Exception:
+                pass
+
+
+class StandardProcessSession:
+    """The production session. See the module docstring for its life cycle."""
+
+    def __init__(
+        self,
+        routing: Routing,
+        repositories: Repositories,
+        clock: Callable[[], int],
+        *,
+        queue_access: Callable[[Callable[[], Any]], Any] = _direct,
+        state_reader: Callable[[str], tuple[int, dict[str, str]]] | None = None,
+    ) -> None:
+        self._routing = routing
+        self._repos = repositories
+        self._clock = clock
+        self._access = queue_access
+        self._state_reader = state_reader
+        self._next_input = 0
+        self._uuids: list[str] = []
+        self.provenance = _ProvenanceReporter(self)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._current: dict[int, FlowFile] = {}
+        self._origin: dict[int, tuple[FlowFileQueue, FlowFile]] = {}
+        self._dest: dict[int, str] = {}
+        self._created: dict[int, tuple[E, tuple[str, ...]]] = {}
+        self._content_changed: set[int] = set()
+        self._reported: list[tuple[E, int, str | None, str | None, str | None]] = []
+        self._reported_ids: set[int] = set()
+        self._expired: list[tuple[FlowFileQueue, FlowFile]] = []
+        self._removed: dict[int, FlowFile] = {}
+        self._writers: dict[int, ContentWriter] = {}
+        self._overlay: dict[bytes, bytes] = {}
+        self._state: tuple[int, dict[str, str]] | None = None
+        self._state_dirty = False
+        self._on_success: list[Callable[[], Any]] = []
+        self._on_failure: list[Callable[[BaseException | None], Any]] = []
+        self._bytes_read = 0
+        self._bytes_written = 0
+
+    # -- helpers ---------------------------------------------------------------
+
+    def _uuid(self) -> str:
+        if not self._uuids:
+            self._uuids = new_uuids(256)
+        return self._uuids.pop()
+
+    def _latest(self, ff: FlowFile) -> int:
+        """Check ``ff`` is the current version of a flowfile of this session."""
+        fid = ff[0]
+        current = self._current.get(fid)
+        if current is not ff:
+            if current is None:
+                if self._dest.get(fid) == _REMOVED:
+                    raise FlowFileHandlingError(f"{ff!r} was already removed from this session")
+                raise FlowFileHandlingError(f"{ff!r} does not belong to this session")
+            raise FlowFileHandlingError(
+                f"{ff!r} is not the latest version of flowfile {fid}: use the FlowFile the "
+                "session returned from the last change"
+            )
+        return fid
+
+    def _replace(self, fid: int, new: FlowFile) -> FlowFile:
+        self._current[fid] = new
+        self._dest.pop(fid, None)
+        return new
+
+    # -- taking -------------------------------------------------------------------
+
+    def get(self) -> FlowFile | None:
+        """Take the next flowfile from the input queues, or None if there is none."""
+        batch = self.get_batch(1)
+        return batch[0] if batch else None
+
+    def get_batch(self, max_count: int = 100) -> list[FlowFile]:
+        """Take up to ``max_count`` flowfiles from the input queues (round robin)."""
+        inputs = self._routing.inputs
+        if not inputs or max_count <= 0:
+            return []
+        now = self._clock()
+
+        def take() -> tuple[list[tuple[FlowFileQueue, FlowFile]], list[tuple[FlowFileQueue, FlowFile]]]:
+            got: list[tuple[FlowFileQueue, FlowFile]] = []
+            expired: list[tuple[FlowFileQueue, FlowFile]] = []
+            n = len(inputs)
+            for i in range(n):
+                queue = inputs[(self._next_input + i) % n]
+                want = max_count - len(got)
+                if want <= 0:
+                    break
+                if not queue.has_available(now):
+                    continue
+                taken, gone = queue.poll(want, now)
+                got.extend((queue, ff) for ff in taken)
+                expired.extend((queue, ff) for ff in gone)
+            self._next_input = (self._next_input + 1) % n
+            return got, expired
+
+        got, expired = self._access(take)
+        if expired:
+            self._expired.extend(expired)
+        current, origin = self._current, self._origin
+        out = []
+        for queue, ff in got:
+            fid = ff[0]
+            current[fid] = ff
+            origin[fid] = (queue, ff)
+            out.append(ff)
+        return out
+
+    @property
+    def has_input(self) -> bool:
+        """True if the processor has incoming connections."""
+        return bool(self._routing.inputs)
+
+    # -- creating ----------------------------------------------------------------
+
+    def create(self, parent: FlowFile | Sequence[FlowFile] | None = None) -> FlowFile:
+        """A new, empty flowfile.
+
+        With one parent it inherits the parent's attributes and lineage (FORK);
+        with several it keeps the attributes all parents share (JOIN).
+        """
+        now = self._clock()
+        fid = self._repos.flowfiles.ids.take()
+        uuid = self._uuid()
+        if parent is None:
+            attrs = {"uuid": uuid, "filename": uuid, "path": "./"}
+            ff = make_flowfile(fid, attrs, None, 0, now, now)
+            self._created[fid] = (E.CREATE, ())
+        elif isinstance(parent, FlowFile):
+            self._latest(parent)
+            attrs = dict(parent[1])
+            attrs["uuid"] = uuid
+            ff = make_flowfile(fid, attrs, None, 0, now, parent[5])
+            self._created[fid] = (E.FORK, (parent.uuid,))
+        else:
+            parents = list(parent)
+            if not parents:
+                raise FlowFileHandlingError("create() needs at least one parent in a sequence")
+            for p in parents:
+                self._latest(p)
+            first = parents[0][1]
+            attrs = {
+                k: v for k, v in first.items() if all(p[1].get(k) == v for p in parents[1:])
+            }
+            attrs["uuid"] = uuid
+            attrs.setdefault("filename", uuid)
+            attrs.setdefault("path", "./")
+            ff = make_flowfile(fid, attrs, None, 0, now, min(p[5] for p in parents))
+            self._created[fid] = (E.JOIN, tuple(p.uuid for p in parents))
+        self._current[fid] = ff
+        return ff
+
+    def create_batch(self, count: int) -> list[FlowFile]:
+        """``count`` new, empty flowfiles without parents (faster than a loop of ``create``)."""
+        now = self._clock()
+        first = self._repos.flowfiles.ids.take(count)
+        uuids = new_uuids(count)
+        out = []
+        current, created = self._current, self._created
+        mark = (E.CREATE, ())
+        for i in range(count):
+            fid = first + i
+            uuid = uuids[i]
+            ff = make_flowfile(fid, {"uuid": uuid, "filename": uuid, "path": "./"}, None, 0, now, now)
+            current[fid] = ff
+            created[fid] = mark  # type: ignore[assignment]
+            out.append(ff)
+        return out
+
+    def clone(self, ff: FlowFile, offset: int = 0, size: int | None = None) -> FlowFile:
+        """A copy of ``ff`` with a new uuid, sharing its content (no bytes copied).
+
+        ``offset``/``size`` select a byte range of the content (zero-copy split).
+        """
+        self._latest(ff)
+        claim = ff[2]
+        length = ff[3]
+        if offset < 0 or offset > length:
+            raise FlowFileHandlingError(f"clone offset {offset} is outside content of size {length}")
+        size = length - offset if size is None else size
+        if size < 0 or offset + size > length:
+            raise FlowFileHandlingError(
+                f"clone range {offset}+{size} is outside content of size {length}"
+            )
+        new_claim = (
+            ContentClaim(claim[0], claim[1] + offset, size) if claim is not None and size else None
+        )
+        fid = self._repos.flowfiles.ids.take()
+        attrs = dict(ff[1])
+        attrs["uuid"] = self._uuid()
+        child = make_flowfile(fid, attrs, new_claim, size, ff[4], ff[5])
+        self._current[fid] = child
+        self._created[fid] = (E.CLONE, (ff.uuid,))
+        return child
+
+    # -- attributes ----------------------------------------------------------------
+
+    def put_attribute(self, ff: FlowFile, key: str, value: str) -> FlowFile:
+        """``ff`` with attribute ``key`` set to ``value`` (``uuid`` cannot change)."""
+        fid = self._latest(ff)
+        if key == "uuid":
+            return ff
+        attrs = dict(ff[1])
+        attrs[key] = str(value)
+        return self._replace(fid, tuple.__new__(FlowFile, (fid, attrs, *ff[2:])))
+
+    def put_attributes(self, ff: FlowFile, attributes: Mapping[str, str]) -> FlowFile:
+        """``ff`` with all ``attributes`` set (``uuid`` is ignored)."""
+        fid = self._latest(ff)
+        if not attributes:
+            return ff
+        attrs = dict(ff[1])
+        uuid = attrs["uuid"]
+        attrs.update(attributes)
+        attrs["uuid"] = uuid
+        return self._replace(fid, tuple.__new__(FlowFile, (fid, attrs, *ff[2:])))
+
+    def remove_attribute(self, ff: FlowFile, key: str) -> FlowFile:
+        """``ff`` without attribute ``key`` (``uuid`` cannot be removed)."""
+        return self.remove_attributes(ff, (key,))
+
+    def remove_attributes(self, ff: FlowFile, keys: Iterable[str]) -> FlowFile:
+        """``ff`` without the attributes named in ``keys`` (``uuid`` stays)."""
+        fid = self._latest(ff)
+        drop = {k for k in keys if k != "uuid" and k in ff[1]}
+        if not drop:
+            return ff
+        attrs = {k: v for k, v in ff[1].items() if k not in drop}
+        return self._replace(fid, tuple.__new__(FlowFile, (fid, attrs, *ff[2:])))
+
+    # -- content --------------------------------------------------------------------
+
+    def read(self, ff: FlowFile) -> ContentReader:
+        """A binary stream over the content of ``ff`` (use it as a context manager)."""
+        self._latest(ff)
+        self._bytes_read += ff[3]
+        return self._repos.content.reader(ff[2], self._overlay)
+
+    def read_bytes(self, ff: FlowFile) -> bytes:
+        """All content of ``ff``. For small content; stream large content with ``read``."""
+        self._latest(ff)
+        self._bytes_read += ff[3]
+        return self._repos.content.read_bytes(ff[2], self._overlay)
+
+    def iter_content(self, ff: FlowFile) -> Iterable[bytes]:
+        """The content of ``ff`` as chunks (at most 1 MiB each)."""
+        self._latest(ff)
+        self._bytes_read += ff[3]
+        return self._repos.content.iter_chunks(ff[2], self._overlay)
+
+    def write(self, ff: FlowFile, data: ContentSource) -> FlowFile:
+        """``ff`` with its content replaced by ``data``.
+
+        ``data`` is bytes, an iterable of byte pieces (streamed with bounded
+        memory), or a callable that receives a binary output stream.
+        """
+        fid = self._latest(ff)
+        writer = self._repos.content.writer()
+        self._writers[writer.resource] = writer
+        _feed(writer, data)
+        return self._finish_write(fid, ff, writer)
+
+    def append(self, ff: FlowFile, data: ContentSource) -> FlowFile:
+        """``ff`` with ``data`` added after its current content."""
+        fid = self._latest(ff)
+        writer = self._repos.content.writer()
+        self._writers[writer.resource] = writer
+        for chunk in self._repos.content.iter_chunks(ff[2], self._overlay):
+            writer.write(chunk)
+        _feed(writer, data)
+        return self._finish_write(fid, ff, writer)
+
+    def _finish_write(self, fid: int, ff: FlowFile, writer: ContentWriter) -> FlowFile:
+        claim = writer.finish()
+        for key, value in writer.inline:
+            self._overlay[key] = value
+        self._bytes_written += writer.length
+        self._content_changed.add(fid)
+        return self._replace(fid, tuple.__new__(FlowFile, (fid, ff[1], claim, writer.length, *ff[4:])))
+
+    # -- routing ----------------------------------------------------------------------
+
+    def transfer(self, ff: FlowFile, relationship: object = None) -> None:
+        """Route ``ff`` to ``relationship`` (a Relationship or its name).
+
+        Without a relationship the flowfile goes back to the queue it came from
+        (only for flowfiles taken from a queue).
+        """
+        fid = self._latest(ff)
+        if relationship is None:
+            if fid not in self._origin:
+                raise FlowFileHandlingError(
+                    f"{ff!r} was created in this session and cannot be transferred back to an input queue"
+                )
+            self._dest[fid] = _SELF
+            return
+        name = relationship if isinstance(relationship, str) else getattr(relationship, "name", None)
+        if not isinstance(name, str) or name not in self._routing.relationships:
+            known = ", ".join(sorted(self._routing.relationships)) or "none"
+            raise FlowFileHandlingError(
+                f"unknown relationship {relationship!r} for {self._routing.component_type} "
+                f"(known: {known})"
+            )
+        self._dest[fid] = name
+
+    def transfer_all(self, ffs: Iterable[FlowFile], relationship: object = None) -> None:
+        """``transfer`` each of ``ffs`` to ``relationship``."""
+        for ff in ffs:
+            self.transfer(ff, relationship)
+
+    def remove(self, ff: FlowFile) -> None:
+        """Drop ``ff`` for good (a DROP event records it)."""
+        fid = self._latest(ff)
+        self._dest[fid] = _REMOVED
+        del self._current[fid]
+        if fid in self._origin or fid in self._created:
+            self._removed[fid] = ff
+
+    def penalize(self, ff: FlowFile) -> FlowFile:
+        """``ff`` penalized for the processor's penalty duration: the next
+        processor will not see it until then."""
+        fid = self._latest(ff)
+        until = self._clock() + self._routing.penalty_ms
+        return self._replace(fid, tuple.__new__(FlowFile, (*ff[:6], until, ff[7])))
+
+    # -- state -------------------------------------------------------------------
+
+    def get_state(self) -> dict[str, str]:
+        """The component's state as of this session (a copy)."""
+        if self._state is None:
+            if self._state_reader is None:
+                self._state = (0, {})
+            else:
+                self._state = self._state_reader(self._routing.component_id)
+        return dict(self._state[1])
+
+    def set_state(self, values: Mapping[str, str]) -> None:
+        """Replace the component's state when this session commits.
+
+        The commit fails (and the session rolls back) if the state changed
+        elsewhere since this session first read it.
+        """
+        self.get_state()
+        assert self._state is not None
+        self._state = (self._state[0], {str(k): str(v) for k, v in values.items()})
+        self._state_dirty = True
+
+    # -- callbacks ---------------------------------------------------------------
+
+    def commit_async(
+        self,
+        on_success: Callable[[], Any] | None = None,
+        on_failure: Callable[[BaseException | None], Any] | None = None,
+    ) -> None:
+        """Run ``on_success`` once this session's work is durably committed
+        (or ``on_failure`` if it is rolled back). The framework commits when
+        ``on_trigger`` returns; side effects that must follow the commit (such
+        as deleting a source file) belong here."""
+        if on_success is not None:
+            self._on_success.append(on_success)
+        if on_failure is not None:
+            self._on_failure.append(on_failure)
+
+    # -- provenance ----------------------------------------------------------------
+
+    def _report(
+        self,
+        event_type: E,
+        ff: FlowFile,
+        *,
+        transit_uri: str | None = None,
+        details: str | None = None,
+        relationship: str | None = None,
+    ) -> None:
+        fid = ff[0]
+        if fid not in self._current and fid not in self._removed:
+            raise FlowFileHandlingError(f"{ff!r} does not belong to this session")
+        self._reported.append((event_type, fid, transit_uri, details, relationship))
+        self._reported_ids.add(fid)
+        if event_type in (E.RECEIVE, E.FETCH):
+            self._content_changed.discard(fid)
+
+    # -- commit ---------------------------------------------------------------------
+
+    @property
+    def is_empty(self) -> bool:
+        """True if the session holds nothing to commit or roll back."""
+        return not (self._current or self._expired or self._removed or self._state_dirty)
+
+    def prepare_commit(self) -> PreparedCommit:
+        """Check the session and build its transaction. Resets the session.
+
+        Raises ``FlowFileHandlingError`` (and changes nothing) if a flowfile has
+        no destination; the caller must then roll back.
+        """
+        dest = self._dest
+        undecided = [ff for fid, ff in self._current.items() if fid not in dest]
+        if undecided:
+            names = ", ".join(repr(ff.uuid) for ff in undecided[:5])
+            more = f" and {len(undecided) - 5} more" if len(undecided) > 5 else ""
+            raise FlowFileHandlingError(
+                f"{len(undecided)} flowfile(s) were neither transferred nor removed: {names}{more}"
+            )
+        now = self._clock()
+        routing = self._routing
+        repos = self._repos
+        cid, ctype = routing.component_id, routing.component_type
+        txn = Transaction()
+        stats = SessionStats()
+        acks: dict[FlowFileQueue, list[FlowFile]] = {}
+        enqueue: dict[FlowFileQueue, list[FlowFile]] = {}
+        deltas: dict[int, int] = {}
+        events = txn.events
+        ff_puts, ff_deletes = txn.ff_puts, txn.ff_deletes
+        origin, created = self._origin, self._created
+        changed = self._content_changed
+        reported = self._reported_ids
+        destinations = routing.destinations
+        auto = routing.auto_terminated
+
+        # Placements first, so sequence numbers are taken in one block.
+        plans: list[tuple[int, FlowFile, tuple[FlowFileQueue, ...], str]] = []
+        n_seq = 0
+        for fid, ff in self._current.items():
+            rel = dest[fid]
+            if rel == _SELF:
+                queues: tuple[FlowFileQueue, ...] = (origin[fid][0],)
+            else:
+                queues = destinations.get(rel, ())
+                if not queues and rel not in auto:
+                    raise FlowFileHandlingError(
+                        f"relationship {rel!r} of {ctype} is neither connected nor auto-terminated"
+                    )
+            plans.append((fid, ff, queues, rel))
+            n_seq += len(queues)
+        seq = repos.flowfiles.seqs.take(n_seq) if n_seq else 0
+
+        forks: dict[str, list[str]] = {}
+        clones: dict[str, list[str]] = {}
+        packed_of: dict[int, bytes] = {}
+        for fid, ff, queues, rel in plans:
+            attrs = ff[1]
+            packed = pack_attrs(attrs)
+            packed_of[fid] = packed
+            claim = ff[2]
+            src = origin.get(fid)
+            if src is not None:
+                queue, orig = src
+                ff_deletes.append(flowfile_key(queue.queue_id, orig[7]))
+                acks.setdefault(queue, []).append(orig)
+                stats.flowfiles_in += 1
+                stats.bytes_in += orig[3]
+                oclaim = orig[2]
+                if oclaim is not claim or len(queues) != 1:
+                    if oclaim is not None:
+                        deltas[oclaim[0]] = deltas.get(oclaim[0], 0) - 1
+                    if claim is not None:
+                        deltas[claim[0]] = deltas.get(claim[0], 0) + len(queues)
+                if fid not in reported:
+                    if fid in changed:
+                        events.append(self._row(E.CONTENT_MODIFIED, ff, packed, cid, ctype, now,
+                                                prev=orig, relationship=None))
+                    elif attrs is not orig[1] and attrs != orig[1]:
+                        events.append(self._row(E.ATTRIBUTES_MODIFIED, ff, packed, cid, ctype, now,
+                                                prev=orig, relationship=None))
+            else:
+                kind, parents = created[fid]
+                if claim is not None:
+                    deltas[claim[0]] = deltas.get(claim[0], 0) + len(queues)
+                if kind is E.CREATE:
+                    if fid not in reported:
+                        events.append(self._row(E.CREATE, ff, packed, cid, ctype, now))
+                elif kind is E.FORK:
+                    forks.setdefault(parents[0], []).append(ff.uuid)
+                elif kind is E.CLONE:
+                    clones.setdefault(parents[0], []).append(ff.uuid)
+                else:
+                    events.append(self._row(E.JOIN, ff, packed, cid, ctype, now, parents=list(parents)))
+            if not queues:
+                events.append(self._row(E.DROP, ff, packed, cid, ctype, now,
+                                        details=f"Auto-Terminated by {rel} Relationship"))
+                stats.flowfiles_removed += 1
+                continue
+            for i, queue in enumerate(queues):
+                if i == 0:
+                    target = ff
+                    tpacked = packed
+                else:
+                    cattrs = dict(attrs)
+                    cattrs["uuid"] = self._uuid()
+                    target = make_flowfile(repos.flowfiles.ids.take(), cattrs, claim, ff[3], ff[4], ff[5], ff[6])
+                    tpacked = pack_attrs(cattrs)
+                    clones.setdefault(ff.uuid, []).append(cattrs["uuid"])
+                placed = tuple.__new__(FlowFile, (*target[:7], seq))
+                ff_puts.append((flowfile_key(queue.queue_id, seq), encode_flowfile(placed, tpacked)))
+                enqueue.setdefault(queue, []).append(placed)
+                seq += 1
+                stats.flowfiles_out += 1
+                stats.bytes_out += ff[3]
+
+        for fid, ff in self._removed.items():
+            packed = pack_attrs(ff[1])
+            src = origin.get(fid)
+            if src is not None:
+                queue, orig = src
+                ff_deletes.append(flowfile_key(queue.queue_id, orig[7]))
+                acks.setdefault(queue, []).append(orig)
+                stats.flowfiles_in += 1
+                stats.bytes_in += orig[3]
+                if orig[2] is not None:
+                    deltas[orig[2][0]] = deltas.get(orig[2][0], 0) - 1
+                events.append(self._row(E.DROP, ff, packed, cid, ctype, now))
+                stats.flowfiles_removed += 1
+            packed_of[fid] = packed
+
+        for queue, ff in self._expired:
+            ff_deletes.append(flowfile_key(queue.queue_id, ff[7]))
+            acks.setdefault(queue, []).append(ff)
+            if ff[2] is not None:
+                deltas[ff[2][0]] = deltas.get(ff[2][0], 0) - 1
+            events.append(self._row(E.EXPIRE, ff, pack_attrs(ff[1]), cid, ctype, now,
+                                    details="Expiration Threshold exceeded"))
+
+        by_uuid = {ff.uuid: (fid, ff) for fid, ff in list(self._current.items()) + list(self._removed.items())}
+        for parent_uuid, children in forks.items():
+            fid, parent = by_uuid.get(parent_uuid, (0, None))
+            if parent is not None:
+                events.append(self._row(E.FORK, parent, packed_of[fid], cid, ctype, now, children=children))
+        for parent_uuid, children in clones.items():
+            fid, parent = by_uuid.get(parent_uuid, (0, None))
+            if parent is not None:
+                events.append(self._row(E.CLONE, parent, packed_of[fid], cid, ctype, now, children=children))
+
+        for event_type, fid, uri, details, rel in self._reported:
+            ff_or_none = self._current.get(fid) or self._removed.get(fid)
+            if ff_or_none is None:
+                continue
+            packed = packed_of.get(fid) or pack_attrs(ff_or_none[1])
+            src = origin.get(fid)
+            events.append(self._row(event_type, ff_or_none, packed, cid, ctype, now,
+                                    prev=src[1] if src is not None and event_type is E.FETCH else None,
+                                    relationship=rel, details=details, uri=uri))
+
+        for resource, writer in self._writers.items():
+            writer.finish()
+            txn.new_lengths[resource] = writer.length
+            deltas.setdefault(resource, 0)
+            if writer.streamed:
+                txn.streamed.append(resource)
+            else:
+                txn.content_puts.extend(writer.inline)
+        txn.claim_deltas = {r: d for r, d in deltas.items() if d or r in txn.new_lengths}
+        if self._state_dirty and self._state is not None:
+            txn.states[routing.component_id] = self._state
+        stats.bytes_read = self._bytes_read
+        stats.bytes_written = self._bytes_written
+        prepared = PreparedCommit(
+            self, txn, acks, enqueue, stats, self._on_success, self._on_failure,
+            [w for w in self._writers.values() if w.streamed],
+        )
+        self._reset()
+        return prepared
+
+    @staticmethod
+    def _row(
+        event_type: E,
+        ff: FlowFile,
+        packed: bytes,
+        component_id: str,
+        component_type: str,
+        now: int,
+        *,
+        prev: FlowFile | None = None,
+        relationship: str | None = None,
+        details: str | None = None,
+        uri: str | None = None,
+        parents: list[str] | None = None,
+        children: list[str] | None = None,
+    ) -> list[Any]:
+        claim = ff[2]
+        pclaim = prev[2] if prev is not None else None
+        return [
+            int(event_type), now, ff[1]["uuid"], component_id, component_type, packed,
+            pack_attrs(prev[1]) if prev is not None else None,
+            parents, children, relationship, details, uri, ff[3],
+            list(claim) if claim is not None else None,
+            prev[3] if prev is not None else None,
+            list(pclaim) if pclaim is not None else None,
+            ff[4], ff[5],
+        ]
+
+    def rollback(self, penalize: bool = False) -> None:
+        """Undo the session: taken flowfiles return to their queues unchanged
+        (penalized for the processor's penalty duration if asked); content
+        written by the session is deleted; failure callbacks run."""
+        now = self._clock()
+        until = now + self._routing.penalty_ms if penalize else 0
+        back: dict[FlowFileQueue, list[FlowFile]] = {}
+        for queue, orig in self._origin.values():
+            back.setdefault(queue, []).append(orig)
+        for queue, ff in self._expired:
+            back.setdefault(queue, []).append(ff)
+        writers = list(self._writers.values())
+        failure = self._on_failure
+        self._reset()
+        if back:
+            def give_back() -> None:
+                for queue, ffs in back.items():
+                    ffs.sort(key=lambda f: f[7])
+                    queue.requeue(ffs, until)
+            self._access(give_back)
+        for writer in writers:
+            self._repos.content.discard(writer)
+        for callback in failure:
+            try:
+                callback(None)
+            except Exception:
+                pass
+
+    @property
+    def taken(self) -> int:
+        """How many flowfiles the session has taken from queues so far."""
+        return len(self._origin) + len(self._expired)
+
+
+def _feed(writer: ContentWriter, data: ContentSource) -> None:
+    if isinstance(data, bytes | bytearray | memoryview):
+        writer.write(data)
+    elif callable(data):
+        data(_WriterStream(writer))
+    else:
+        for piece in data:
+            writer.write(piece)
+
+
+class _WriterStream:
+    """The binary output stream given to write callbacks."""
+
+    def __init__(self, writer: ContentWriter) -> None:
+        self._writer = writer
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        return self._writer.write(data)
+
+    def writable(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        pass

@@ -1,0 +1,105 @@
+"""The one error hierarchy of flowyard.
+
+::
+
+    FlowyardError
+     ├── ConfigurationError (also ValueError)   a setting is wrong; the message names which and where
+     │    ├── InvalidComponentError               a component cannot run; carries the validation results
+     │    └── FlowDefinitionError                 a flow file cannot be read; names the file and the place
+     ├── ProcessingError                          expected failure of one trigger (bad input, remote refused):
+     │                                            the framework rolls the session back and penalizes its input
+     ├── FlowFileHandlingError                    a processor misused its session (a bug): rolled back,
+     │                                            processor administratively yielded, bulletin raised
+     └── RepositoryError                          storage failed or is unusable
+          ├── DataDirectoryInUseError             another process holds the data directory
+          └── ContentNotFoundError                content a flowfile points at is missing
+
+Property values that cannot be converted raise ``PropertyValueError`` and unknown
+property names raise ``UnknownPropertyError``; both are ``ConfigurationError``
+subclasses defined beside the property specs.
+
+Anything else raised from ``on_trigger`` counts as unexpected: the session is
+rolled back with its input penalized, a bulletin is raised and the processor is
+administratively yielded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flowyard.runtime.sdk._properties import ValidationResult
+
+__all__ = [
+    "ConfigurationError",
+    "ContentNotFoundError",
+    "DataDirectoryInUseError",
+    "FlowDefinitionError",
+    "FlowFileHandlingError",
+    "FlowyardError",
+    "InvalidComponentError",
+    "ProcessingError",
+    "RepositoryError",
+]
+
+
+class FlowyardError(Exception):
+    """Base of every error flowyard raises on purpose."""
+
+
+class ConfigurationError(FlowyardError, ValueError):
+    """A configured value is wrong. The message names the setting and the place."""
+
+
+class InvalidComponentError(ConfigurationError):
+    """A component is not valid and therefore cannot be started.
+
+    ``results`` holds every reason, in the component's property order.
+    """
+
+    def __init__(self, component: str, results: Sequence[ValidationResult]) -> None:
+        self.component = component
+        self.results = tuple(results)
+        reasons = "; ".join(str(r) for r in self.results)
+        super().__init__(f"{component} is invalid: {reasons}")
+
+
+class FlowDefinitionError(ConfigurationError):
+    """A flow definition cannot be read or is inconsistent.
+
+    ``source`` names the file (or other origin) and ``where`` the place inside
+    it, e.g. ``processors[2].properties``.
+    """
+
+    def __init__(self, message: str, *, source: str = "", where: str = "") -> None:
+        self.source = source
+        self.where = where
+        prefix = ": ".join(p for p in (source, where) if p)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class ProcessingError(FlowyardError):
+    """An expected failure while processing (NiFi's ``ProcessException``).
+
+    Raised from ``on_trigger``, it makes the framework roll the session back and
+    penalize the flowfiles it had taken; the processor keeps running.
+    Processors that can route bad input to ``failure`` should do that instead.
+    """
+
+
+class FlowFileHandlingError(FlowyardError):
+    """A session was used against its rules: a flowfile left unaccounted at
+    commit, a stale or foreign flowfile passed in, an unknown relationship."""
+
+
+class RepositoryError(FlowyardError):
+    """The repositories cannot do what was asked (I/O failure, corruption)."""
+
+
+class DataDirectoryInUseError(RepositoryError):
+    """The data directory is locked by another running process. Nothing was touched."""
+
+
+class ContentNotFoundError(RepositoryError):
+    """A content claim points at content that is not in the content repository."""

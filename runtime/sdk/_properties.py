@@ -1,0 +1,570 @@
+"""Property specs, configured values, and their validation.
+
+A ``PropertySpec`` declares one property of a component: its stable ``key``
+(what flowyard stores), its ``display_name`` (what users see, NiFi's name for
+NiFi processors), and the rules a value must follow. One list of specs per
+component drives validation, the canvas form and the docs.
+
+The life of a configured value:
+
+1. ``resolve_properties`` maps the names in a loaded flow (keys, display
+   names or legacy aliases) onto spec keys, applies defaults and sets aside
+   dynamic (user-named) properties.
+2. ``validate_properties`` applies NiFi's rules and returns every problem as
+   a ``ValidationResult``; a component with results cannot start.
+3. The processor reads each value through a ``PropertyValue``, whose
+   ``as_*`` conversions raise ``PropertyValueError`` for a value they cannot
+   convert.
+
+Values of ``sensitive`` properties are never echoed in messages or reprs.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from flowyard.runtime.sdk._errors import ConfigurationError
+from flowyard.runtime.sdk._units import _show, parse_data_size, parse_duration
+from flowyard.runtime.sdk.validators import (
+    Validator,
+    _parse_bool,
+    _parse_float,
+    _parse_int,
+    _regex_problem,
+)
+
+__all__ = [
+    "AllowableValue",
+    "DynamicPropertySpec",
+    "Evaluator",
+    "ExpressionScope",
+    "PropertyDependency",
+    "PropertySpec",
+    "PropertyValue",
+    "PropertyValueError",
+    "UnknownPropertyError",
+    "ValidationResult",
+    "resolve_properties",
+    "validate_properties",
+]
+
+Evaluator = Callable[[str, Mapping[str, str] | None], str]
+"""Evaluates the Expression Language in a value against flowfile attributes
+(``None`` when there is no flowfile) and returns the resulting text."""
+
+_EXPRESSION_START = "${"
+_MASK = "********"
+
+
+class PropertyValueError(ConfigurationError):
+    """A property value cannot be converted to the type a processor asked for.
+
+    ``property_name`` is the display name (or dynamic property name) and
+    ``value`` the offending text, ``None`` when the property is unset. The
+    message names both, unless the property is sensitive.
+    """
+
+    def __init__(self, property_name: str, value: str | None, explanation: str) -> None:
+        self.property_name = property_name
+        self.value = value
+        super().__init__(str(ValidationResult(property_name, explanation)))
+
+
+class UnknownPropertyError(ConfigurationError):
+    """A configured property name matches no spec of a component that takes
+    no dynamic properties. The message lists the valid display names."""
+
+    def __init__(self, name: str, known_names: Iterable[str]) -> None:
+        self.name = name
+        self.known_names = tuple(known_names)
+        listed = ", ".join(_show(n) for n in self.known_names) or "none"
+        super().__init__(f"unknown property {_show(name)}; valid properties are: {listed}")
+
+
+class ExpressionScope(enum.Enum):
+    """Where Expression Language in a value may look (NiFi's ``ExpressionLanguageScope``)."""
+
+    NONE = "NONE"
+    """Expression Language is not evaluated; ``${`` is literal text."""
+    ENVIRONMENT = "ENVIRONMENT"
+    """Only variables of the environment and parameters; evaluated without a flowfile."""
+    FLOWFILE_ATTRIBUTES = "FLOWFILE_ATTRIBUTES"
+    """Also the attributes of the flowfile being processed."""
+
+
+@dataclass(frozen=True, slots=True)
+class AllowableValue:
+    """One choice of a property limited to a fixed set.
+
+    ``value`` is what is stored and compared; ``display_name`` (defaulting
+    to ``value``) is what the canvas shows.
+    """
+
+    value: str
+    display_name: str = ""
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.display_name:
+            object.__setattr__(self, "display_name", self.value)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready description for docs and the canvas."""
+        return {
+            "value": self.value,
+            "display_name": self.display_name,
+            "description": self.description,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyDependency:
+    """A property is relevant only while another property has certain values.
+
+    The dependency holds when the property with key ``key`` has a value (set
+    or defaulted) that is one of ``values`` — or any value when ``values`` is
+    empty — and that property's own dependencies hold.
+    """
+
+    key: str
+    values: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", tuple(self.values))
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready description for docs and the canvas."""
+        return {"key": self.key, "values": list(self.values)}
+
+
+def _validator_dict(validator: Validator | None) -> dict[str, str] | None:
+    if validator is None:
+        return None
+    return {"name": validator.name, "description": validator.description}
+
+
+@dataclass(frozen=True, slots=True)
+class PropertySpec:
+    """The declaration of one component property.
+
+    ``key`` is the stable identifier stored in flows (kebab-case, e.g.
+    ``"routing-strategy"``); ``display_name`` is the label, for NiFi
+    processors exactly NiFi 2's name. ``aliases`` are further names accepted
+    when a flow is loaded (NiFi 1.x names, NiFi 2's name when it differs).
+
+    Raises ``ValueError`` on construction when ``key`` or ``display_name`` is
+    empty or has surrounding whitespace, or when ``default`` is not one of
+    ``allowed_values``. Sequence fields given as lists are stored as tuples.
+    """
+
+    key: str
+    display_name: str
+    description: str = ""
+    required: bool = False
+    default: str | None = None
+    allowed_values: tuple[AllowableValue, ...] = ()
+    validator: Validator | None = None
+    expression_scope: ExpressionScope = ExpressionScope.NONE
+    sensitive: bool = False
+    dependencies: tuple[PropertyDependency, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for field, text in (("key", self.key), ("display_name", self.display_name)):
+            if not text or text != text.strip():
+                raise ValueError(
+                    f"property {field} {_show(text)} must be non-empty without surrounding "
+                    "whitespace"
+                )
+        for field in ("allowed_values", "dependencies", "aliases"):
+            object.__setattr__(self, field, tuple(getattr(self, field)))
+        if (
+            self.default is not None
+            and self.allowed_values
+            and self.default not in {a.value for a in self.allowed_values}
+        ):
+            raise ValueError(
+                f"property {_show(self.key)}: default {_show(self.default)} is not one of its "
+                "allowed values"
+            )
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready description for docs and the canvas; the validator
+        appears as its name and description."""
+        return {
+            "key": self.key,
+            "display_name": self.display_name,
+            "description": self.description,
+            "required": self.required,
+            "default": self.default,
+            "allowed_values": [a.to_dict() for a in self.allowed_values],
+            "validator": _validator_dict(self.validator),
+            "expression_scope": self.expression_scope.value,
+            "sensitive": self.sensitive,
+            "dependencies": [d.to_dict() for d in self.dependencies],
+            "aliases": list(self.aliases),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DynamicPropertySpec:
+    """Declares that a component accepts properties named by the user.
+
+    ``name_description`` says what the chosen name means (e.g. "A FlowFile
+    attribute to update"), ``value_description`` what the value means.
+    ``sensitive`` says whether dynamic values may be marked sensitive.
+    """
+
+    name_description: str
+    value_description: str
+    expression_scope: ExpressionScope = ExpressionScope.NONE
+    validator: Validator | None = None
+    sensitive: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready description for docs and the canvas."""
+        return {
+            "name_description": self.name_description,
+            "value_description": self.value_description,
+            "expression_scope": self.expression_scope.value,
+            "validator": _validator_dict(self.validator),
+            "sensitive": self.sensitive,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationResult:
+    """One reason a component is invalid.
+
+    ``subject`` is a property's display name, a dynamic property's name, or
+    a component-level area such as ``"Relationships"``; ``key`` is the
+    property key when the subject is a property (a dynamic property's key is
+    its name). ``str()`` gives NiFi's phrasing.
+    """
+
+    subject: str
+    explanation: str
+    key: str | None = None
+
+    def __str__(self) -> str:
+        return f"'{self.subject}' is invalid because {self.explanation}"
+
+
+class PropertyValue:
+    """The configured value of one property, as a processor reads it.
+
+    Immutable. ``raw`` is the text already resolved by the framework
+    (configured value, or the default when unset): no defaulting happens
+    here. The ``as_*`` conversions ignore surrounding whitespace (except
+    ``as_str`` and ``as_regex``) and raise ``PropertyValueError`` naming the
+    property and the value when the value is unset or cannot be converted.
+    """
+
+    __slots__ = ("_evaluator", "_name", "_raw", "_spec")
+
+    def __init__(
+        self,
+        raw: str | None,
+        spec: PropertySpec | None = None,
+        *,
+        evaluator: Evaluator | None = None,
+        name: str | None = None,
+    ) -> None:
+        """``name`` labels the value in errors when there is no spec (dynamic
+        properties); otherwise the spec's display name is used."""
+        self._raw = raw
+        self._spec = spec
+        self._evaluator = evaluator
+        self._name = name
+
+    @property
+    def raw(self) -> str | None:
+        """The configured text, or ``None`` when unset."""
+        return self._raw
+
+    @property
+    def value(self) -> str | None:
+        """The value's text; the same as ``raw``."""
+        return self._raw
+
+    @property
+    def is_set(self) -> bool:
+        """Whether there is a value (configured or defaulted)."""
+        return self._raw is not None
+
+    @property
+    def spec(self) -> PropertySpec | None:
+        """The spec of the property, if known."""
+        return self._spec
+
+    @property
+    def _label(self) -> str:
+        if self._name is not None:
+            return self._name
+        return self._spec.display_name if self._spec is not None else "property"
+
+    @property
+    def _sensitive(self) -> bool:
+        return self._spec is not None and self._spec.sensitive
+
+    def evaluate(self, attributes: Mapping[str, str] | None = None) -> PropertyValue:
+        """The value with its Expression Language evaluated against ``attributes``.
+
+        Returns a new PropertyValue holding ``evaluator(raw, attributes)``;
+        it has no evaluator, so a result containing ``${`` is never evaluated
+        twice. Returns ``self`` when there is no evaluator or no value.
+        Errors from the evaluator propagate unchanged.
+        """
+        if self._evaluator is None or self._raw is None:
+            return self
+        result = self._evaluator(self._raw, attributes)
+        return PropertyValue(result, self._spec, name=self._name)
+
+    def _fail(self, explanation: str) -> PropertyValueError:
+        return PropertyValueError(self._label, self._raw, explanation)
+
+    def _text(self) -> str:
+        if self._raw is None:
+            raise self._fail("it has no value")
+        return self._raw
+
+    def _shown(self) -> str:
+        return "the sensitive value" if self._sensitive else _show(self._text())
+
+    def as_str(self) -> str:
+        """The text itself. Raises ``PropertyValueError`` when unset."""
+        return self._text()
+
+    def as_int(self) -> int:
+        """The value as an integer (ASCII digits, optional sign)."""
+        number = _parse_int(self._text())
+        if number is None:
+            raise self._fail(f"{self._shown()} is not an integer")
+        return number
+
+    def as_float(self) -> float:
+        """The value as a finite float (``nan`` and ``inf`` are refused)."""
+        number = _parse_float(self._text())
+        if number is None:
+            raise self._fail(f"{self._shown()} is not a number")
+        return number
+
+    def as_bool(self) -> bool:
+        """``True`` for ``"true"``, ``False`` for ``"false"``, in any case."""
+        flag = _parse_bool(self._text())
+        if flag is None:
+            raise self._fail(f"{self._shown()} is not 'true' or 'false'")
+        return flag
+
+    def as_duration(self) -> float:
+        """The value as a time period (e.g. ``"30 sec"``) in seconds."""
+        try:
+            return parse_duration(self._text())
+        except ValueError as exc:
+            raise self._fail(
+                f"{self._shown()} is not a valid time period" if self._sensitive else str(exc)
+            ) from None
+
+    def as_data_size(self) -> int:
+        """The value as a data size (e.g. ``"1 GB"``) in bytes."""
+        try:
+            return parse_data_size(self._text())
+        except ValueError as exc:
+            raise self._fail(
+                f"{self._shown()} is not a valid data size" if self._sensitive else str(exc)
+            ) from None
+
+    def as_regex(self) -> re.Pattern[str]:
+        """The value compiled as a Python regular expression (not stripped)."""
+        text = self._text()
+        problem = _regex_problem(text)
+        if problem is not None:
+            raise self._fail(
+                f"{self._shown()} is not a valid regular expression" if self._sensitive else problem
+            )
+        return re.compile(text)
+
+    def __repr__(self) -> str:
+        shown = _MASK if self._sensitive and self._raw is not None else repr(self._raw)
+        key = f", key={self._spec.key!r}" if self._spec is not None else ""
+        return f"PropertyValue({shown}{key})"
+
+
+def resolve_properties(
+    specs: Sequence[PropertySpec],
+    configured: Mapping[str, str | None],
+    dynamic: DynamicPropertySpec | None,
+) -> tuple[dict[str, str | None], dict[str, str]]:
+    """Normalise a user's configured properties.
+
+    Names in ``configured`` may be spec keys, display names or aliases
+    (exact, case-sensitive match; a key beats a display name, which beats an
+    alias, when different specs claim the same name). A value of ``None``
+    means unset.
+
+    Returns ``(static, dynamic_values)``: ``static`` has every spec key, in
+    spec order, with the configured value or else the default (``None`` if
+    there is none); ``dynamic_values`` has the names matching no spec, with
+    their values (unset ones are dropped), when ``dynamic`` is given.
+
+    When one property is configured under several of its names, the set
+    value under the most specific name wins (key, then display name, then
+    alias). Raises ``UnknownPropertyError`` for the first name matching no
+    spec when ``dynamic`` is ``None``.
+    """
+    # rank 0 = key, 1 = display name, 2 = alias
+    by_name: dict[str, tuple[PropertySpec, int]] = {}
+    for rank in range(3):
+        for spec in specs:
+            names = (spec.key, spec.display_name, *spec.aliases)
+            for name in names[rank:] if rank == 2 else names[rank : rank + 1]:
+                by_name.setdefault(name, (spec, rank))
+
+    chosen: dict[str, tuple[int, str]] = {}
+    dynamic_values: dict[str, str] = {}
+    for name, value in configured.items():
+        match = by_name.get(name)
+        if match is None:
+            if dynamic is None:
+                raise UnknownPropertyError(name, (s.display_name for s in specs))
+            if value is not None:
+                dynamic_values[name] = value
+            continue
+        spec, rank = match
+        if value is None:
+            continue
+        previous = chosen.get(spec.key)
+        if previous is None or rank < previous[0]:
+            chosen[spec.key] = (rank, value)
+
+    static: dict[str, str | None] = {}
+    for spec in specs:
+        picked = chosen.get(spec.key)
+        static[spec.key] = picked[1] if picked is not None else spec.default
+    return static, dynamic_values
+
+
+def _dependencies_hold(
+    spec: PropertySpec,
+    specs_by_key: Mapping[str, PropertySpec],
+    values: Mapping[str, str | None],
+    visiting: frozenset[str] = frozenset(),
+) -> bool:
+    """NiFi's rule: every dependency holds, recursively up the chain.
+
+    A dependency on an unknown key, or a cycle, counts as not holding.
+    """
+    for dependency in spec.dependencies:
+        target = specs_by_key.get(dependency.key)
+        if target is None or dependency.key in visiting:
+            return False
+        value = values.get(dependency.key)
+        if value is None or (dependency.values and value not in dependency.values):
+            return False
+        if not _dependencies_hold(target, specs_by_key, values, visiting | {spec.key}):
+            return False
+    return True
+
+
+def _check_value(
+    value: str,
+    validator: Validator | None,
+    scope: ExpressionScope,
+    sensitive: bool,
+    expression_enabled: bool,
+) -> str | None:
+    if expression_enabled and scope is not ExpressionScope.NONE and _EXPRESSION_START in value:
+        return None  # only the evaluated value can be checked
+    if validator is None:
+        return None
+    explanation = validator(value)
+    if explanation is not None and sensitive:
+        return (
+            f"the sensitive value is not a valid {validator.name}: expected {validator.description}"
+        )
+    return explanation
+
+
+def validate_properties(
+    specs: Sequence[PropertySpec],
+    static: Mapping[str, str | None],
+    dynamic_values: Mapping[str, str],
+    dynamic: DynamicPropertySpec | None,
+    *,
+    expression_enabled: bool = False,
+) -> list[ValidationResult]:
+    """Every problem with a component's property values, NiFi's way.
+
+    ``static`` maps spec keys to values as returned by ``resolve_properties``
+    (a missing key means the spec's default). For each spec, in order:
+
+    - a property whose dependencies do not hold is not validated at all;
+    - a required property must have a value;
+    - with ``allowed_values``, the value must be one of their ``value``
+      strings (the message lists their display names);
+    - the ``validator`` runs on a set value.
+
+    When ``expression_enabled`` (the runtime evaluates Expression Language)
+    and a value contains ``${`` in a property whose ``expression_scope`` is
+    not ``NONE``, the allowed-values check and the validator are skipped:
+    only the evaluated value can be judged. Otherwise the value is checked
+    literally. Dynamic values, in sorted name order, are checked with the
+    dynamic spec's validator, or reported as unsupported when the component
+    takes no dynamic properties. Sensitive values are never quoted.
+
+    Returns at most one result per property; an empty list means valid.
+    """
+    specs_by_key = {spec.key: spec for spec in specs}
+    values = {spec.key: static.get(spec.key, spec.default) for spec in specs}
+    results: list[ValidationResult] = []
+    for spec in specs:
+        explanation = _explain_static(
+            spec, values[spec.key], specs_by_key, values, expression_enabled
+        )
+        if explanation is not None:
+            results.append(ValidationResult(spec.display_name, explanation, spec.key))
+    for name in sorted(dynamic_values):
+        explanation = _explain_dynamic(name, dynamic_values[name], dynamic, expression_enabled)
+        if explanation is not None:
+            results.append(ValidationResult(name, explanation, name))
+    return results
+
+
+def _explain_static(
+    spec: PropertySpec,
+    value: str | None,
+    specs_by_key: Mapping[str, PropertySpec],
+    values: Mapping[str, str | None],
+    expression_enabled: bool,
+) -> str | None:
+    if not _dependencies_hold(spec, specs_by_key, values):
+        return None
+    if value is None:
+        return f"{spec.display_name} is required" if spec.required else None
+    deferred = (
+        expression_enabled
+        and spec.expression_scope is not ExpressionScope.NONE
+        and _EXPRESSION_START in value
+    )
+    if spec.allowed_values and not deferred and value not in {a.value for a in spec.allowed_values}:
+        shown = "the sensitive value" if spec.sensitive else _show(value)
+        listed = ", ".join(_show(a.display_name) for a in spec.allowed_values)
+        return f"{shown} is not one of the allowed values: {listed}"
+    return _check_value(
+        value, spec.validator, spec.expression_scope, spec.sensitive, expression_enabled
+    )
+
+
+def _explain_dynamic(
+    name: str, value: str, dynamic: DynamicPropertySpec | None, expression_enabled: bool
+) -> str | None:
+    if dynamic is None:
+        return f"{_show(name)} is not a supported property"
+    if not name.strip():
+        return "a dynamic property name must not be blank"
+    return _check_value(
+        value, dynamic.validator, dynamic.expression_scope, False, expression_enabled
+    )
