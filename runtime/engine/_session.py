@@ -367,7 +367,7 @@ class StandardProcessSession:
             uuid = uuids[i]
             ff = make_flowfile(fid, {"uuid": uuid, "filename": uuid, "path": "./"}, None, 0, now, now)
             current[fid] = ff
-            created[fid] = mark  # type: ignore[assignment]
+            created[fid] = mark
             out.append(ff)
         return out
 
@@ -735,7 +735,7 @@ class StandardProcessSession:
             if parent is not None:
                 events.append(self._row(E.CLONE, parent, packed_of[fid], cid, ctype, now, children=children))
 
-        for event_type, fid, uri, details, rel in self._reported:
+        for event_type, fid, uri, details, rel_name in self._reported:
             ff_or_none = self._current.get(fid) or self._removed.get(fid)
             if ff_or_none is None:
                 continue
@@ -743,7 +743,7 @@ class StandardProcessSession:
             src = origin.get(fid)
             events.append(self._row(event_type, ff_or_none, packed, cid, ctype, now,
                                     prev=src[1] if src is not None and event_type is E.FETCH else None,
-                                    relationship=rel, details=details, uri=uri))
+                                    relationship=rel_name, details=details, uri=uri))
 
         for resource, writer in self._writers.items():
             writer.finish()
@@ -831,7 +831,7 @@ def _feed(writer: ContentWriter, data: ContentSource) -> None:
     if isinstance(data, bytes | bytearray | memoryview):
         writer.write(data)
     elif callable(data):
-        data(_WriterStream(writer))
+        data(_WriterStream(writer))  # type: ignore[arg-type]
     else:
         for piece in data:
             writer.write(piece)

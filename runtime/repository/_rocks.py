@@ -50,13 +50,13 @@ class _RocksBatch:
         self.wb = WriteBatch(raw_mode=True)
 
     def put(self, cf: object, key: bytes, value: bytes) -> None:
-        self.wb.put(key, value, cf)
+        self.wb.put(key, value, cf)  # type: ignore[arg-type]
 
     def delete(self, cf: object, key: bytes) -> None:
-        self.wb.delete(key, cf)
+        self.wb.delete(key, cf)  # type: ignore[arg-type]
 
     def delete_range(self, cf: object, begin: bytes, end: bytes) -> None:
-        self.wb.delete_range(begin, end, cf)
+        self.wb.delete_range(begin, end, cf)  # type: ignore[arg-type]
 
 
 class RocksStore:
@@ -111,12 +111,12 @@ class RocksStore:
 
     def put(self, cf: object, key: bytes, value: bytes) -> None:
         wb = WriteBatch(raw_mode=True)
-        wb.put(key, value, cf)
+        wb.put(key, value, cf)  # type: ignore[arg-type]
         self._db.write(wb, self._nosync)
 
     def delete_range(self, cf: object, begin: bytes, end: bytes) -> None:
         wb = WriteBatch(raw_mode=True)
-        wb.delete_range(begin, end, cf)
+        wb.delete_range(begin, end, cf)  # type: ignore[arg-type]
         self._db.write(wb, self._nosync)
 
     def scan(

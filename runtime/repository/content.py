@@ -352,7 +352,7 @@ class ContentRepository:
 
     def expire_archive(self, now_ms: int, *, limit: int = 10_000) -> int:
         """Delete archived resources beyond the archive limits; returns how many."""
-        victims = []
+        victims: list[int] = []
         max_age = self.archive_max_age_ms
         n_archived = len(self.archived)
         archived_bytes = self.archived_bytes
