@@ -28,13 +28,14 @@ thread can run queue operations on the event loop (the engine passes
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, Any, TypeVar
 
 from flowyard.runtime.engine._queue import FlowFileQueue
 from flowyard.runtime.repository import Repositories, Transaction
 from flowyard.runtime.repository._codec import encode_flowfile, flowfile_key, pack_attrs
-from flowyard.runtime.repository.content import ContentReader, ContentWriter
+from flowyard.runtime.repository.content import ContentWriter
 from flowyard.runtime.sdk._errors import FlowFileHandlingError
 from flowyard.runtime.sdk._flowfile import ContentClaim, FlowFile, make_flowfile, new_uuids
 from flowyard.runtime.sdk._provenance import ProvenanceEventType as E
@@ -105,7 +106,7 @@ class SessionStats:
         self.bytes_written = 0
 
 
-class _ProvenanceReporter:
+class _ProvenanceReporter:  # implements sdk.ProvenanceReporter
     """``session.provenance``: events only the processor can know about."""
 
     __slots__ = ("_session",)
@@ -210,8 +211,10 @@ class StandardProcessSession:
         *,
         queue_access: Callable[[Callable[[], Any]], Any] = _direct,
         state_reader: Callable[[str], tuple[int, dict[str, str]]] | None = None,
+        commit_hook: Callable[[StandardProcessSession], None] | None = None,
     ) -> None:
         self._routing = routing
+        self._commit_hook = commit_hook
         self._repos = repositories
         self._clock = clock
         self._access = queue_access
@@ -434,11 +437,11 @@ class StandardProcessSession:
 
     # -- content --------------------------------------------------------------------
 
-    def read(self, ff: FlowFile) -> ContentReader:
-        """A binary stream over the content of ``ff`` (use it as a context manager)."""
+    def read(self, ff: FlowFile) -> io.BufferedReader:
+        """A buffered binary stream over the content of ``ff`` (use it as a context manager)."""
         self._latest(ff)
         self._bytes_read += ff[3]
-        return self._repos.content.reader(ff[2], self._overlay)
+        return io.BufferedReader(self._repos.content.reader(ff[2], self._overlay), 1 << 16)
 
     def read_bytes(self, ff: FlowFile) -> bytes:
         """All content of ``ff``. For small content; stream large content with ``read``."""
@@ -550,6 +553,18 @@ class StandardProcessSession:
         self._state_dirty = True
 
     # -- callbacks ---------------------------------------------------------------
+
+    def commit(self) -> None:
+        """Commit what the session holds now and start afresh (for processors
+        that commit part of their work early; normally the framework commits).
+
+        Raises ``FlowFileHandlingError`` if a flowfile is unaccounted for (the
+        session is unchanged and can still be completed or rolled back), or
+        ``ProcessingError`` if the write failed (the session was rolled back).
+        """
+        if self._commit_hook is None:
+            raise FlowFileHandlingError("this session cannot be committed explicitly")
+        self._commit_hook(self)
 
     def commit_async(
         self,

@@ -11,7 +11,7 @@ latest version may be used again.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import IO, Any, Protocol
+from typing import IO, Any, BinaryIO, Protocol
 
 from flowyard.runtime.sdk._flowfile import FlowFile
 
@@ -45,7 +45,9 @@ class ProcessSession(Protocol):
     """The processor's transaction. Raises ``FlowFileHandlingError`` when a
     flowfile is used that is not (the latest version) in this session."""
 
-    provenance: ProvenanceReporter
+    @property
+    def provenance(self) -> ProvenanceReporter:
+        """Report RECEIVE, FETCH, SEND, ROUTE and other events the processor knows of."""
 
     def get(self) -> FlowFile | None:
         """The next flowfile from the input queues, or None."""
@@ -71,7 +73,7 @@ class ProcessSession(Protocol):
     def remove_attributes(self, ff: FlowFile, keys: Iterable[str]) -> FlowFile:
         """``ff`` without ``keys``."""
 
-    def read(self, ff: FlowFile) -> IO[bytes]:
+    def read(self, ff: FlowFile) -> BinaryIO:
         """A binary stream over ``ff``'s content (streamed, never loaded whole)."""
 
     def read_bytes(self, ff: FlowFile) -> bytes:
@@ -110,6 +112,9 @@ class ProcessSession(Protocol):
         on_failure: Callable[[BaseException | None], Any] | None = None,
     ) -> None:
         """Run ``on_success`` after the durable commit, ``on_failure`` after a rollback."""
+
+    def commit(self) -> None:
+        """Commit the work so far now (rarely needed: the framework commits)."""
 
     def rollback(self, penalize: bool = False) -> None:
         """Undo the session; taken flowfiles return to their queues."""

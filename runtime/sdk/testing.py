@@ -247,7 +247,7 @@ class ProcessorRunner:
                 context.yield_requested = False
                 session = StandardProcessSession(
                     routing, self.repositories, self.clock,
-                    state_reader=self._read_state,
+                    state_reader=self._read_state, commit_hook=self._commit,
                 )
                 try:
                     self._call(processor.on_trigger, context, session)

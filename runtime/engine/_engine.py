@@ -1,0 +1,340 @@
+"""The engine: builds queues and processor nodes from a flow definition, recovers
+the queues from the repositories, and runs everything in one trio nursery.
+
+Life cycle::
+
+    engine = Engine(flow, repositories, registry=PROCESSORS)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)   # recovered and started
+        ...
+        engine.request_stop()             # or SIGINT/SIGTERM via the CLI
+
+Shutdown stops every processor (triggers in progress finish and commit, up
+to ``grace_seconds``), then the committer writes what is pending and the
+repositories are left for the caller to close.
+
+Clock: flowfile times are epoch milliseconds derived from trio's clock, so a
+test with ``trio.testing.MockClock`` controls both scheduling and expiry.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import trio
+from flowyard.runtime.engine._committer import Committer
+from flowyard.runtime.engine._component import ConfiguredProcessor
+from flowyard.runtime.engine._funnel import FUNNEL_RELATIONSHIP, Funnel
+from flowyard.runtime.engine._node import Bulletin, ProcessorNode
+from flowyard.runtime.engine._queue import FlowFileQueue
+from flowyard.runtime.engine._session import StandardProcessSession
+from flowyard.runtime.flow import FlowDef, ProcessorDef
+from flowyard.runtime.repository import Repositories
+from flowyard.runtime.sdk._errors import FlowDefinitionError, FlowyardError
+from flowyard.runtime.sdk._processor import Processor
+from flowyard.runtime.sdk._properties import Evaluator
+from flowyard.runtime.sdk._units import parse_data_size, parse_duration
+
+__all__ = ["Engine", "EngineStatus"]
+
+log = logging.getLogger("flowyard.engine")
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStatus:
+    """A snapshot of the whole flow's figures."""
+
+    flowfiles_in: int
+    flowfiles_out: int
+    queued_count: int
+    queued_bytes: int
+    running: int
+    stopped: int
+    invalid: int
+    bulletins: int
+
+
+def resolve_type(registry: Mapping[str, type[Processor]], type_name: str) -> type[Processor] | None:
+    """Find a processor class by flowyard type name or NiFi's fully qualified class name."""
+    return registry.get(type_name) or registry.get(type_name.rsplit(".", 1)[-1])
+
+
+class Engine:
+    """A flow running on repositories. See the module docstring."""
+
+    def __init__(
+        self,
+        flow: FlowDef,
+        repositories: Repositories,
+        *,
+        registry: Mapping[str, type[Processor]],
+        evaluator: Evaluator | None = None,
+        max_threads: int = 8,
+        grace_seconds: float = 10.0,
+        swap_threshold: int = 20_000,
+        source: str = "flow",
+    ) -> None:
+        self.flow = flow
+        self.repositories = repositories
+        self.registry = registry
+        self.evaluator = evaluator
+        self.grace_seconds = grace_seconds
+        self.swap_threshold = swap_threshold
+        self.thread_limiter = trio.CapacityLimiter(max_threads)
+        self.bulletins: collections.deque[Bulletin] = collections.deque(maxlen=1000)
+        self.nodes: dict[str, ProcessorNode] = {}
+        self.queues: dict[str, FlowFileQueue] = {}
+        self._trio_clock: Any = None
+        self._t0 = 0.0
+        self._wall0_ms = int(time.time() * 1000)
+        self.committer = Committer(repositories, self.clock)
+        self._stop = trio.Event()
+        #: Set once ``run`` has shut everything down.
+        self.finished = trio.Event()
+        self._nursery: trio.Nursery | None = None
+        self.recovered: dict[str, int] = {}
+        self.orphaned_queues: dict[int, int] = {}
+        self._build(source)
+
+    # -- clock ---------------------------------------------------------------------
+
+    def clock_seconds(self) -> float:
+        """trio's clock (callable from worker threads too)."""
+        if self._trio_clock is None:
+            return 0.0
+        return float(self._trio_clock.current_time())
+
+    def clock(self) -> int:
+        """Epoch milliseconds, advancing with trio's clock."""
+        return self._wall0_ms + int((self.clock_seconds() - self._t0) * 1000)
+
+    # -- building ------------------------------------------------------------------
+
+    def _build(self, source: str) -> None:
+        flow = self.flow
+        for i, pdef in enumerate(flow.processors):
+            where = f"rootGroup.processors[{i}]"
+            cls = resolve_type(self.registry, pdef.type)
+            if cls is None:
+                known = ", ".join(sorted(self.registry))
+                raise FlowDefinitionError(f"unknown processor type {pdef.type!r}; known types: {known}",
+                                          source=source, where=f"{where}.type")
+            self.nodes[pdef.identifier] = self._make_node(pdef, cls, source, where)
+        for f in flow.funnels:
+            pdef = ProcessorDef(identifier=f.identifier, type="Funnel", name="Funnel", position=f.position)
+            self.nodes[f.identifier] = self._make_node(pdef, Funnel, source, "funnel")
+        funnel_ids = {f.identifier for f in flow.funnels}
+        flowfiles = self.repositories.flowfiles
+        for i, c in enumerate(flow.connections):
+            where = f"rootGroup.connections[{i}]"
+            src, dst = self.nodes[c.source], self.nodes[c.destination]
+            rels = [FUNNEL_RELATIONSHIP] if c.source in funnel_ids else list(c.relationships)
+            unknown = [r for r in rels if r not in src.configured.relationship_names]
+            if unknown or not rels:
+                raise FlowDefinitionError(
+                    f"{src.name} has no relationship {unknown[0]!r}; it has: "
+                    f"{', '.join(src.configured.relationship_names)}" if unknown
+                    else "a connection must carry at least one relationship",
+                    source=source, where=f"{where}.selectedRelationships")
+            queue = FlowFileQueue(
+                c.identifier, flowfiles.queue_id(c.identifier),
+                object_threshold=c.back_pressure_object_threshold,
+                size_threshold=parse_data_size(c.back_pressure_data_size_threshold),
+                expiration_ms=int(parse_duration(c.flowfile_expiration) * 1000),
+                prioritizers=c.prioritizers,
+                swap_threshold=self.swap_threshold,
+                loader=flowfiles.read_range,
+            )
+            queue.on_data.append(dst.poke)
+            queue.on_space.append(src.poke)
+            self.queues[c.identifier] = queue
+            dst.inputs.append(queue)
+            for r in rels:
+                src.outputs.setdefault(r, []).append(queue)
+        for node in self.nodes.values():
+            node.set_routing(node.definition.auto_terminated)
+
+    def _make_node(self, pdef: ProcessorDef, cls: type[Processor], source: str, where: str) -> ProcessorNode:
+        holder: list[ProcessorNode] = []
+
+        def sink(level: str, message: str) -> None:
+            if holder:
+                holder[0].bulletin(self, level, message)
+
+        try:
+            configured = ConfiguredProcessor(
+                cls, component_id=pdef.identifier, name=pdef.name or None, properties=pdef.properties,
+                evaluator=self.evaluator, bulletins=sink, concurrent_tasks=pdef.concurrent_tasks,
+                penalty=pdef.penalty_duration, yield_duration=pdef.yield_duration,
+            )
+        except FlowyardError as exc:
+            raise FlowDefinitionError(str(exc), source=source, where=where) from None
+        node = ProcessorNode(pdef, configured)
+        node.state = "DISABLED" if pdef.scheduled_state == "DISABLED" else "STOPPED"
+        holder.append(node)
+        return node
+
+    def _recover(self) -> None:
+        """Put every committed flowfile back in its queue, in order."""
+        self.recovered = self.repositories.recover()
+        flowfiles = self.repositories.flowfiles
+        by_qid = {q.queue_id: q for q in self.queues.values()}
+        now = self.clock()
+        for qid in list(flowfiles.queues_with_records()):
+            queue = by_qid.get(qid)
+            if queue is None:
+                count, _ = flowfiles.count_queue(qid)
+                self.orphaned_queues[qid] = count
+                log.warning("%d flowfile(s) are kept in queue %d, whose connection is not in the flow", count, qid)
+                continue
+            load = flowfiles.load_queue(qid, self.swap_threshold)
+            queue.restore(load.head, load.swapped_count, load.swapped_size, load.swap_from_seq, load.last_seq, now)
+
+    # -- sessions ------------------------------------------------------------------
+
+    def new_session(self, node: ProcessorNode, *, threaded: bool) -> StandardProcessSession:
+        """A session for one trigger of ``node``; ``threaded`` for use from a worker thread."""
+        if threaded:
+            def hook(session: StandardProcessSession) -> None:
+                trio.from_thread.run(self._commit_now, session)
+            access: Callable[[Callable[[], Any]], Any] = trio.from_thread.run_sync
+        else:
+            def hook(session: StandardProcessSession) -> None:
+                self.committer.write_now(session.prepare_commit())
+            access = _direct
+        return StandardProcessSession(node.routing, self.repositories, self.clock, queue_access=access,
+                                      state_reader=self._read_state, commit_hook=hook)
+
+    async def _commit_now(self, session: StandardProcessSession) -> None:
+        await self.committer.commit(session.prepare_commit())
+
+    def _read_state(self, component_id: str) -> tuple[int, dict[str, str]]:
+        state = self.repositories.state.get(component_id)
+        return state.version, dict(state.values)
+
+    # -- running -------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[Engine] = trio.TASK_STATUS_IGNORED) -> None:
+        """Recover, start the processors whose scheduled state is RUNNING, run until
+        ``request_stop``; then shut down cleanly."""
+        self._trio_clock = trio.lowlevel.current_clock()
+        self._t0 = self.clock_seconds()
+        self._wall0_ms = int(time.time() * 1000)
+        try:
+            await self._run(task_status)
+        finally:
+            self.finished.set()
+
+    async def _run(self, task_status: trio.TaskStatus[Engine]) -> None:
+        self._recover()
+        async with trio.open_nursery() as committer_nursery:
+            committer_nursery.start_soon(self.committer.run)
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                nursery.start_soon(self._housekeeping)
+                for node in self.nodes.values():
+                    if node.definition.scheduled_state == "RUNNING" or node.type_name == "Funnel":
+                        self.start_processor(node.id)
+                task_status.started(self)
+                await self._stop.wait()
+                await self._stop_all()
+                nursery.cancel_scope.cancel()
+            self._nursery = None
+            committer_nursery.cancel_scope.cancel()
+
+    def request_stop(self) -> None:
+        """Ask ``run`` to shut down (idempotent, callable from the event loop)."""
+        self._stop.set()
+
+    async def _stop_all(self) -> None:
+        nodes = [n for n in self.nodes.values() if n.running]
+        for node in nodes:
+            node.running = False
+            node.poke()
+        with trio.move_on_after(self.grace_seconds):
+            for node in nodes:
+                await node.stopped.wait()
+        for node in nodes:
+            if node.cancel_scope is not None:
+                node.cancel_scope.cancel()
+        for node in nodes:
+            await node.stopped.wait()
+
+    def start_processor(self, component_id: str) -> None:
+        """Start a processor (no-op if running). Raises ``FlowyardError`` if it is invalid or disabled."""
+        node = self.nodes[component_id]
+        if node.running:
+            return
+        if node.state == "DISABLED":
+            raise FlowyardError(f"{node.name} is disabled")
+        if not node.is_valid:
+            raise FlowyardError(f"{node.name} is invalid: " + "; ".join(map(str, node.validation)))
+        if self._nursery is None:
+            raise FlowyardError("the engine is not running")
+        node.running = True
+        node.state = "RUNNING"
+        node.stopped = trio.Event()
+        node.yield_until = -math.inf
+        node.next_run = -math.inf
+        self._nursery.start_soon(node.run, self)
+
+    async def stop_processor(self, component_id: str) -> None:
+        """Stop a processor: no new triggers; waits for the ones in progress."""
+        node = self.nodes[component_id]
+        if not node.running:
+            return
+        node.running = False
+        node.poke()
+        await node.stopped.wait()
+
+    async def run_once(self, component_id: str) -> None:
+        """Trigger a stopped processor exactly once (NiFi's "Run Once")."""
+        node = self.nodes[component_id]
+        if node.running:
+            raise FlowyardError(f"{node.name} is running; stop it to run it once")
+        if not node.is_valid:
+            raise FlowyardError(f"{node.name} is invalid: " + "; ".join(map(str, node.validation)))
+        processor, context = node.configured.processor, node.configured.context
+        node.running = True
+        try:
+            await node._call(self, processor.on_scheduled, context)
+            await node.trigger(self)
+            await node._call(self, processor.on_stopped, context)
+        finally:
+            node.running = False
+
+    async def _housekeeping(self) -> None:
+        """Expire archived content now and then."""
+        while True:
+            await trio.sleep(5)
+            removed = self.repositories.content.expire_archive(self.clock())
+            if removed:
+                log.debug("expired %d archived content resource(s)", removed)
+
+    # -- status --------------------------------------------------------------------
+
+    def status(self) -> EngineStatus:
+        """Figures for the whole flow: ``flowfiles_in`` counts flowfiles produced by
+        processors without incoming connections, ``flowfiles_out`` those dropped or
+        auto-terminated anywhere."""
+        nodes = self.nodes.values()
+        return EngineStatus(
+            flowfiles_in=sum(n.stats.flowfiles_out for n in nodes if not n.inputs),
+            flowfiles_out=sum(n.stats.flowfiles_removed for n in nodes),
+            queued_count=sum(q.count for q in self.queues.values()),
+            queued_bytes=sum(q.size for q in self.queues.values()),
+            running=sum(1 for n in nodes if n.running),
+            stopped=sum(1 for n in nodes if not n.running and n.state != "DISABLED"),
+            invalid=sum(1 for n in nodes if not n.is_valid),
+            bulletins=len(self.bulletins),
+        )
+
+
+def _direct(fn: Callable[[], Any]) -> Any:
+    return fn()

@@ -1,0 +1,284 @@
+"""A processor component inside a running engine, and the loops that trigger it.
+
+Each running processor has ``concurrent_tasks`` task loops. A loop waits until
+the processor is eligible — not yielding, its schedule is due, no outgoing
+queue is full (back pressure), and, if it has incoming connections, one of
+them has work — then runs one trigger: ``on_trigger`` in a fresh session
+(repeated for the run duration), then the framework's commit. Waiting is on
+one ``trio.Event`` per node that queue listeners set, with a deadline for
+timers, yields and penalties: nothing polls.
+
+Outcomes of a trigger:
+
+- returns: the session is committed (group commit); statistics are updated;
+- raises ``ProcessingError``: rollback, input penalized, WARNING bulletin;
+- raises anything else: rollback, input penalized, ERROR bulletin, and the
+  processor yields for the administrative yield duration (NiFi's default 30 s).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import trio
+from flowyard.runtime.engine._component import ConfiguredProcessor, is_async
+from flowyard.runtime.engine._queue import FlowFileQueue
+from flowyard.runtime.engine._session import Routing, SessionStats, StandardProcessSession
+from flowyard.runtime.flow import ProcessorDef
+from flowyard.runtime.schedule import CronSchedule
+from flowyard.runtime.sdk._errors import ProcessingError
+from flowyard.runtime.sdk._processor import InputRequirement
+from flowyard.runtime.sdk._properties import ValidationResult
+from flowyard.runtime.sdk._units import parse_duration
+
+if TYPE_CHECKING:
+    from flowyard.runtime.engine._engine import Engine
+
+__all__ = ["Bulletin", "NodeStats", "ProcessorNode"]
+
+log = logging.getLogger("flowyard.engine")
+
+
+@dataclass(frozen=True, slots=True)
+class Bulletin:
+    """A message about a component that users should see (NiFi's bulletin)."""
+
+    timestamp_ms: int
+    component_id: str
+    component_name: str
+    level: str
+    message: str
+
+
+class NodeStats:
+    """Running totals of one processor."""
+
+    __slots__ = ("bytes_in", "bytes_out", "errors", "flowfiles_in", "flowfiles_out", "flowfiles_removed",
+                 "task_seconds", "tasks")
+
+    def __init__(self) -> None:
+        self.flowfiles_in = 0
+        self.bytes_in = 0
+        self.flowfiles_out = 0
+        self.bytes_out = 0
+        self.flowfiles_removed = 0
+        self.tasks = 0
+        self.task_seconds = 0.0
+        self.errors = 0
+
+    def add(self, s: SessionStats) -> None:
+        self.flowfiles_in += s.flowfiles_in
+        self.bytes_in += s.bytes_in
+        self.flowfiles_out += s.flowfiles_out
+        self.bytes_out += s.bytes_out
+        self.flowfiles_removed += s.flowfiles_removed
+
+
+class ProcessorNode:
+    """One processor component in the engine."""
+
+    def __init__(self, definition: ProcessorDef, configured: ConfiguredProcessor) -> None:
+        self.definition = definition
+        self.id = definition.identifier
+        self.configured = configured
+        self.name = configured.name
+        self.type_name = configured.type_name
+        self.strategy = definition.scheduling_strategy
+        self.cron = CronSchedule(definition.scheduling_period) if self.strategy == "CRON_DRIVEN" else None
+        self.period = parse_duration(definition.scheduling_period) if self.strategy == "TIMER_DRIVEN" else 0.0
+        self.run_duration = parse_duration(definition.run_duration)
+        self.concurrent_tasks = definition.concurrent_tasks
+        self.admin_yield_seconds = 30.0
+        self.inputs: list[FlowFileQueue] = []
+        self.outputs: dict[str, list[FlowFileQueue]] = {}
+        self.routing = Routing(self.id, self.type_name)
+        self.validation: list[ValidationResult] = []
+        self.state = "STOPPED"
+        self.stats = NodeStats()
+        self.bulletins: collections.deque[Bulletin] = collections.deque(maxlen=20)
+        self.active_tasks = 0
+        self.yield_until = -math.inf
+        self.next_run = -math.inf
+        self.wake = trio.Event()
+        self.running = False
+        self.cancel_scope: trio.CancelScope | None = None
+        self.stopped = trio.Event()
+
+    # -- graph -----------------------------------------------------------------
+
+    def set_routing(self, auto_terminated: list[str]) -> None:
+        """Rebuild ``routing`` from ``inputs``/``outputs`` after the graph changed."""
+        self.routing = Routing(
+            self.id, self.type_name, inputs=self.inputs, destinations=self.outputs,
+            auto_terminated=auto_terminated, relationships=self.configured.relationship_names,
+            penalty_ms=int(self.configured.penalty_seconds * 1000),
+        )
+        routed = set(auto_terminated) | {r for r, qs in self.outputs.items() if qs}
+        self.validation = self.configured.validation_results(has_input=bool(self.inputs), routed=routed)
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.validation
+
+    def _needs_input(self) -> bool:
+        return bool(self.inputs) and self.configured.type.spec.input_requirement is not InputRequirement.FORBIDDEN
+
+    def back_pressured(self) -> bool:
+        """True while any outgoing queue is full: the processor is not triggered."""
+        return any(q.is_full() for qs in self.outputs.values() for q in qs)
+
+    def poke(self) -> None:
+        """Wake the waiting task loops to re-check eligibility."""
+        self.wake.set()
+
+    # -- the task loops -----------------------------------------------------------
+
+    async def run(self, engine: Engine) -> None:
+        """Run until ``running`` is cleared; then call ``on_stopped``. Started by the engine."""
+        processor, context = self.configured.processor, self.configured.context
+        try:
+            with trio.CancelScope() as scope:
+                self.cancel_scope = scope
+                try:
+                    await self._call(engine, processor.on_scheduled, context)
+                except Exception as exc:
+                    self.bulletin(engine, "ERROR", f"failed to start: {exc!r}")
+                    self.running = False
+                    self.state = "STOPPED"
+                    return
+                async with trio.open_nursery() as nursery:
+                    for _ in range(self.concurrent_tasks):
+                        nursery.start_soon(self._task_loop, engine)
+            with trio.CancelScope(shield=True):
+                try:
+                    await self._call(engine, processor.on_stopped, context)
+                except Exception as exc:
+                    self.bulletin(engine, "ERROR", f"on_stopped failed: {exc!r}")
+        finally:
+            self.cancel_scope = None
+            self.running = False
+            self.state = "STOPPED" if self.state != "DISABLED" else "DISABLED"
+            self.stopped.set()
+
+    async def _call(self, engine: Engine, fn: Callable[..., Any], *args: Any) -> Any:
+        if is_async(fn):
+            return await fn(*args)
+        if self.configured.processor.blocking:
+            return await trio.to_thread.run_sync(fn, *args, limiter=engine.thread_limiter, abandon_on_cancel=True)
+        return fn(*args)
+
+    async def _task_loop(self, engine: Engine) -> None:
+        while self.running:
+            await self._wait_eligible(engine)
+            if not self.running:
+                return
+            await self.trigger(engine)
+            await trio.lowlevel.checkpoint()
+
+    async def _wait_eligible(self, engine: Engine) -> None:
+        while self.running:
+            if self.wake.is_set():
+                self.wake = trio.Event()
+            now = trio.current_time()
+            deadline = math.inf
+            if now < self.yield_until:
+                deadline = self.yield_until
+            elif now < self.next_run:
+                deadline = self.next_run
+            elif self.back_pressured():
+                pass  # a downstream on_space wakes us
+            elif self._needs_input():
+                now_ms = engine.clock()
+                if any(q.has_available(now_ms) for q in self.inputs):
+                    return
+                expiries = [e for e in (q.next_penalty_expiry() for q in self.inputs) if e is not None]
+                if expiries:
+                    deadline = now + max(0.0, (min(expiries) - now_ms) / 1000.0) + 0.001
+            else:
+                return
+            with trio.move_on_at(deadline):
+                await self.wake.wait()
+
+    def _schedule_next(self, started: float) -> None:
+        if self.cron is not None:
+            wall = time.time()
+            self.next_run = started + (self.cron.next_after(wall) - wall)
+        elif self.period > 0:
+            self.next_run = started + self.period
+
+    async def trigger(self, engine: Engine) -> None:
+        """Run ``on_trigger`` once (for the run duration) and commit. Never raises
+        except ``trio.Cancelled``."""
+        configured = self.configured
+        processor, context = configured.processor, configured.context
+        started = trio.current_time()
+        self._schedule_next(started)
+        blocking = processor.blocking and not is_async(processor.on_trigger)
+        session = engine.new_session(self, threaded=blocking)
+        self.active_tasks += 1
+        context.yield_requested = False
+        try:
+            if is_async(processor.on_trigger):
+                while True:
+                    await processor.on_trigger(context, session)
+                    if not self._again(engine, started, session):
+                        break
+            elif blocking:
+                await trio.to_thread.run_sync(self._run_sync, engine, session, started,
+                                              limiter=engine.thread_limiter, abandon_on_cancel=True)
+            else:
+                self._run_sync(engine, session, started)
+            if not session.is_empty:
+                pending = engine.committer.submit(session.prepare_commit())
+                await pending.wait()
+                self.stats.add(pending.prepared.stats)
+        except ProcessingError as exc:
+            session.rollback(penalize=True)
+            self.stats.errors += 1
+            self.bulletin(engine, "WARNING", f"failed to process session, input penalized: {exc}")
+        except Exception as exc:
+            session.rollback(penalize=True)
+            self.stats.errors += 1
+            self.yield_until = trio.current_time() + self.admin_yield_seconds
+            self.bulletin(engine, "ERROR", f"failed to process session due to {exc!r}; rolled back, "
+                                           f"input penalized, administratively yielded for "
+                                           f"{self.admin_yield_seconds:g} s")
+        finally:
+            self.active_tasks -= 1
+            self.stats.tasks += 1
+            self.stats.task_seconds += trio.current_time() - started
+        if context.yield_requested:
+            self.yield_until = trio.current_time() + configured.yield_seconds
+
+    def _again(self, engine: Engine, started: float, session: StandardProcessSession) -> bool:
+        """Within the run duration, trigger again in the same session?"""
+        if self.run_duration <= 0 or self.configured.context.yield_requested or not self.running:
+            return False
+        if engine.clock_seconds() - started >= self.run_duration:
+            return False
+        if self.back_pressured():
+            return False
+        if self._needs_input():
+            now_ms = engine.clock()
+            return any(q.has_available(now_ms) for q in self.inputs)
+        return True
+
+    def _run_sync(self, engine: Engine, session: StandardProcessSession, started: float) -> None:
+        processor, context = self.configured.processor, self.configured.context
+        while True:
+            processor.on_trigger(context, session)
+            if not self._again(engine, started, session):
+                break
+
+    def bulletin(self, engine: Engine, level: str, message: str) -> None:
+        """Record a bulletin on this component (and log it)."""
+        b = Bulletin(engine.clock(), self.id, self.name, level, message)
+        self.bulletins.append(b)
+        engine.bulletins.append(b)
+        log.log(logging.ERROR if level == "ERROR" else logging.WARNING, "%s[%s]: %s", self.name, self.id, message)

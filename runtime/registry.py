@@ -1,0 +1,60 @@
+"""Processor discovery. The engine never imports a processor module itself.
+
+Processor types come from:
+
+1. the ``flowyard.processors`` entry point group: each entry point names a
+   mapping of type name to ``Processor`` class (flowyard's standard library
+   registers ``flowyard.processors:PROCESSORS``);
+2. the environment variable ``FLOWYARD_PROCESSOR_MODULES``: a comma-separated
+   list of ``module:attribute`` naming further mappings (used by tests to load
+   fault-injection processors into a real engine process).
+
+Later definitions of the same type name win, with a warning.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import Mapping
+from importlib.metadata import entry_points
+
+from flowyard.runtime.sdk._errors import ConfigurationError
+from flowyard.runtime.sdk._processor import Processor
+
+__all__ = ["ENV_MODULES", "discover_processors"]
+
+ENV_MODULES = "FLOWYARD_PROCESSOR_MODULES"
+log = logging.getLogger("flowyard.registry")
+
+
+def _merge(into: dict[str, type[Processor]], found: object, origin: str) -> None:
+    if not isinstance(found, Mapping):
+        raise ConfigurationError(f"{origin} is not a mapping of type names to Processor classes")
+    for name, cls in found.items():
+        if not (isinstance(cls, type) and issubclass(cls, Processor)):
+            raise ConfigurationError(f"{origin}[{name!r}] is not a Processor class")
+        if name in into and into[name] is not cls:
+            log.warning("processor type %s from %s replaces an earlier definition", name, origin)
+        into[name] = cls
+
+
+def discover_processors(environ: Mapping[str, str] | None = None) -> dict[str, type[Processor]]:
+    """Every processor type available, by type name. Raises ``ConfigurationError``
+    naming a module that cannot be loaded."""
+    env = os.environ if environ is None else environ
+    registry: dict[str, type[Processor]] = {}
+    for ep in entry_points(group="flowyard.processors"):
+        _merge(registry, ep.load(), f"entry point {ep.name} ({ep.value})")
+    for spec in filter(None, (s.strip() for s in env.get(ENV_MODULES, "").split(","))):
+        module_name, _, attr = spec.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ConfigurationError(f"{ENV_MODULES}: cannot import {module_name!r}: {exc}") from None
+        found = getattr(module, attr or "PROCESSORS", None)
+        if found is None:
+            raise ConfigurationError(f"{ENV_MODULES}: module {module_name!r} has no {attr or 'PROCESSORS'!r}")
+        _merge(registry, found, spec)
+    return registry
