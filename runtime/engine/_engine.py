@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -280,8 +279,7 @@ class Engine:
         node.running = True
         node.state = "RUNNING"
         node.stopped = trio.Event()
-        node.yield_until = -math.inf
-        node.next_run = -math.inf
+        node.schedule_first(self)
         self._nursery.start_soon(node.run, self)
 
     async def stop_processor(self, component_id: str) -> None:

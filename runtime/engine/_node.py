@@ -21,7 +21,6 @@ from __future__ import annotations
 import collections
 import logging
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -205,9 +204,17 @@ class ProcessorNode:
             with trio.move_on_at(deadline):
                 await self.wake.wait()
 
-    def _schedule_next(self, started: float) -> None:
+    def schedule_first(self, engine: Engine) -> None:
+        """Called on start: timer-driven runs at once, cron-driven at its next firing time."""
+        self.yield_until = -math.inf
+        self.next_run = -math.inf
         if self.cron is not None:
-            wall = time.time()
+            self._schedule_next(engine, trio.current_time())
+
+    def _schedule_next(self, engine: Engine, started: float) -> None:
+        if self.cron is not None:
+            # cron times are wall-clock times, taken from the engine's clock
+            wall = engine.clock() / 1000.0
             self.next_run = started + (self.cron.next_after(wall) - wall)
         elif self.period > 0:
             self.next_run = started + self.period
@@ -218,7 +225,7 @@ class ProcessorNode:
         configured = self.configured
         processor, context = configured.processor, configured.context
         started = trio.current_time()
-        self._schedule_next(started)
+        self._schedule_next(engine, started)
         blocking = processor.blocking and not is_async(processor.on_trigger)
         session = engine.new_session(self, threaded=blocking)
         self.active_tasks += 1

@@ -7,6 +7,7 @@ split across column families (verified on these machines, see STACK.md).
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from flowyard.runtime.repository._store import COLUMN_FAMILIES, Batch
 from flowyard.runtime.sdk._errors import DataDirectoryInUseError, RepositoryError
 from rocksdict import (
+    ColumnFamily,
     DBCompressionType,
     Options,
     Rdict,
@@ -44,19 +46,20 @@ def _cf_options(name: str) -> Options:
 
 
 class _RocksBatch:
-    __slots__ = ("wb",)
+    __slots__ = ("handles", "wb")
 
-    def __init__(self) -> None:
+    def __init__(self, handles: dict[object, ColumnFamily]) -> None:
         self.wb = WriteBatch(raw_mode=True)
+        self.handles = handles
 
     def put(self, cf: object, key: bytes, value: bytes) -> None:
-        self.wb.put(key, value, cf)  # type: ignore[arg-type]
+        self.wb.put(key, value, self.handles[cf])
 
     def delete(self, cf: object, key: bytes) -> None:
-        self.wb.delete(key, cf)  # type: ignore[arg-type]
+        self.wb.delete(key, self.handles[cf])
 
     def delete_range(self, cf: object, begin: bytes, end: bytes) -> None:
-        self.wb.delete_range(begin, end, cf)  # type: ignore[arg-type]
+        self.wb.delete_range(begin, end, self.handles[cf])
 
 
 class RocksStore:
@@ -86,37 +89,42 @@ class RocksStore:
                     f"flowyard process (RocksDB lock held on {self.path / 'LOCK'})"
                 ) from None
             raise RepositoryError(f"cannot open the repository at {self.path}: {text}") from exc
-        self._handles = {name: self._db.get_column_family_handle(name) for name in COLUMN_FAMILIES}
-        self._views = {name: self._db.get_column_family(name) for name in COLUMN_FAMILIES}
-        self._view_of = {id(self._handles[n]): self._views[n] for n in COLUMN_FAMILIES}
+        # Callers get the column family *name* as its handle: RocksDB keeps its
+        # lock while any rocksdict handle object lives, so only this store
+        # may hold them, and ``close`` drops them all.
+        self._handles: dict[object, ColumnFamily] = {
+            name: self._db.get_column_family_handle(name) for name in COLUMN_FAMILIES}
+        self._views: dict[object, Rdict] = {name: self._db.get_column_family(name) for name in COLUMN_FAMILIES}
         self._nosync = WriteOptions()
         self._sync = WriteOptions()
         self._sync.sync = True
         self._closed = False
 
     def handle(self, cf: str) -> object:
-        return self._handles[cf]
+        if cf not in self._handles:
+            raise KeyError(f"no column family {cf!r}")
+        return cf
 
     def batch(self) -> Batch:
-        return _RocksBatch()
+        return _RocksBatch(self._handles)
 
     def write(self, batch: Batch, *, sync: bool = False) -> None:
         assert isinstance(batch, _RocksBatch)
         self._db.write(batch.wb, self._sync if sync else self._nosync)
 
     def get(self, cf: object, key: bytes) -> bytes | None:
-        value = self._view_of[id(cf)].get(key)
+        value = self._views[cf].get(key)
         assert value is None or isinstance(value, bytes)
         return value
 
     def put(self, cf: object, key: bytes, value: bytes) -> None:
         wb = WriteBatch(raw_mode=True)
-        wb.put(key, value, cf)  # type: ignore[arg-type]
+        wb.put(key, value, self._handles[cf])
         self._db.write(wb, self._nosync)
 
     def delete_range(self, cf: object, begin: bytes, end: bytes) -> None:
         wb = WriteBatch(raw_mode=True)
-        wb.delete_range(begin, end, cf)  # type: ignore[arg-type]
+        wb.delete_range(begin, end, self._handles[cf])
         self._db.write(wb, self._nosync)
 
     def scan(
@@ -125,7 +133,7 @@ class RocksStore:
         ro = ReadOptions()
         if end is not None:
             ro.set_iterate_upper_bound(end)
-        it = self._view_of[id(cf)].iter(ro)
+        it = self._views[cf].iter(ro)
         it.seek(begin)
         n = 0
         while it.valid() and (limit is None or n < limit):
@@ -134,7 +142,7 @@ class RocksStore:
             it.next()
 
     def last_before(self, cf: object, end: bytes) -> tuple[bytes, bytes] | None:
-        it = self._view_of[id(cf)].iter(ReadOptions())
+        it = self._views[cf].iter(ReadOptions())
         it.seek_for_prev(end)
         if it.valid() and it.key() == end:
             it.prev()
@@ -148,4 +156,11 @@ class RocksStore:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            # Every column family view shares the database: all must go
+            # before RocksDB releases its lock.
+            for view in self._views.values():
+                view.close()
+            self._views.clear()
+            self._handles.clear()
             self._db.close()
+            gc.collect()  # unfinished scan iterators also pin the database

@@ -1,0 +1,104 @@
+"""Processors for engine tests, loaded into real engine processes through
+``FLOWYARD_PROCESSOR_MODULES=flowyard_test_processors:PROCESSORS`` (with this
+folder on PYTHONPATH) or passed directly as a registry.
+
+They use only the public SDK, like any third-party processor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import trio
+
+from flowyard.runtime.sdk import (
+    InputRequirement,
+    ProcessContext,
+    Processor,
+    ProcessorSpec,
+    ProcessSession,
+    PropertySpec,
+    Relationship,
+    validators,
+)
+
+SUCCESS = Relationship("success")
+
+
+def expected_content(seq: int, size: int) -> bytes:
+    """The content SequenceSource gives flowfile ``seq``: derived from the id, so a
+    checker can verify every byte."""
+    seed = hashlib.sha256(str(seq).encode()).hexdigest().encode()
+    return (seed * (size // len(seed) + 1))[:size]
+
+
+class SequenceSource(Processor):
+    """Emits flowfiles ``seq`` = 0 .. Count-1 exactly once: the next number lives in
+    component state, committed in the same transaction as the flowfiles."""
+
+    blocking = False
+    spec = ProcessorSpec(
+        description="Emits numbered flowfiles exactly once.",
+        properties=(
+            PropertySpec("count", "Count", required=True, validator=validators.NON_NEGATIVE_INTEGER),
+            PropertySpec("batch-size", "Batch Size", default="100", validator=validators.POSITIVE_INTEGER),
+            PropertySpec("content-size", "Content Size", default="64", validator=validators.NON_NEGATIVE_INTEGER),
+        ),
+        relationships=(SUCCESS,),
+        input_requirement=InputRequirement.FORBIDDEN,
+        stateful=True,
+    )
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        total = context.property("count").as_int()
+        batch = context.property("batch-size").as_int()
+        size = context.property("content-size").as_int()
+        start = int(session.get_state().get("next", "0"))
+        end = min(total, start + batch)
+        if start >= end:
+            context.yield_()
+            return
+        for seq in range(start, end):
+            ff = session.create()
+            ff = session.put_attributes(ff, {"seq": str(seq), "filename": f"{seq:08d}.dat"})
+            if size:
+                ff = session.write(ff, expected_content(seq, size))
+            session.transfer(ff, SUCCESS)
+        session.set_state({"next": str(end)})
+
+
+class AsyncSlow(Processor):
+    """Passes one flowfile per trigger after ``Delay`` (trio sleep: instant under MockClock)."""
+
+    spec = ProcessorSpec(
+        description="Slow consumer.",
+        properties=(PropertySpec("delay", "Delay", default="10 ms", validator=validators.TIME_PERIOD),),
+        relationships=(SUCCESS,),
+        input_requirement=InputRequirement.REQUIRED,
+    )
+
+    async def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        ff = session.get()
+        if ff is None:
+            return
+        await trio.sleep(context.property("delay").as_duration())
+        session.transfer(ff, SUCCESS)
+
+
+class Boom(Processor):
+    """Takes a flowfile and raises RuntimeError (an unexpected error)."""
+
+    blocking = False
+    spec = ProcessorSpec(description="Always fails.", relationships=(SUCCESS,),
+                         input_requirement=InputRequirement.REQUIRED)
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        if session.get() is not None:
+            raise RuntimeError("boom: simulated bug")
+
+
+PROCESSORS: dict[str, type[Processor]] = {
+    "SequenceSource": SequenceSource,
+    "AsyncSlow": AsyncSlow,
+    "Boom": Boom,
+}
