@@ -22,10 +22,10 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -p no:cacheprovider
 
 bench: $(STAMP)
-	$(PY) -m bench
+	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) data *.egg-info

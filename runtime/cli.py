@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 import trio
+
 from flowyard.runtime.engine import Engine, EngineStatus
 from flowyard.runtime.flow import load_flow
 from flowyard.runtime.registry import discover_processors

@@ -46,7 +46,12 @@ def discover_processors(environ: Mapping[str, str] | None = None) -> dict[str, t
     env = os.environ if environ is None else environ
     registry: dict[str, type[Processor]] = {}
     for ep in entry_points(group="flowyard.processors"):
-        _merge(registry, ep.load(), f"entry point {ep.name} ({ep.value})")
+        origin = f"entry point {ep.name} ({ep.value})"
+        try:
+            found = ep.load()
+        except (ImportError, AttributeError) as exc:
+            raise ConfigurationError(f"cannot load processors from {origin}: {exc}") from None
+        _merge(registry, found, origin)
     for spec in filter(None, (s.strip() for s in env.get(ENV_MODULES, "").split(","))):
         module_name, _, attr = spec.partition(":")
         try:

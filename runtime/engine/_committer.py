@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 
 import trio
+
 from flowyard.runtime.engine._session import PreparedCommit
 from flowyard.runtime.repository import Repositories, StateConflict
 from flowyard.runtime.sdk._errors import ProcessingError

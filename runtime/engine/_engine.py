@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import trio
+
 from flowyard.runtime.engine._committer import Committer
 from flowyard.runtime.engine._component import ConfiguredProcessor
 from flowyard.runtime.engine._funnel import FUNNEL_RELATIONSHIP, Funnel

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import trio
+
 from flowyard.runtime.engine._component import ConfiguredProcessor, is_async
 from flowyard.runtime.engine._queue import FlowFileQueue
 from flowyard.runtime.engine._session import Routing, SessionStats, StandardProcessSession

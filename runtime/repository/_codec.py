@@ -22,6 +22,7 @@ from __future__ import annotations
 import struct
 
 import msgpack
+
 from flowyard.runtime.sdk._flowfile import ContentClaim, FlowFile, make_flowfile
 
 __all__ = [

@@ -12,8 +12,6 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from flowyard.runtime.repository._store import COLUMN_FAMILIES, Batch
-from flowyard.runtime.sdk._errors import DataDirectoryInUseError, RepositoryError
 from rocksdict import (
     ColumnFamily,
     DBCompressionType,
@@ -23,6 +21,9 @@ from rocksdict import (
     WriteBatch,
     WriteOptions,
 )
+
+from flowyard.runtime.repository._store import COLUMN_FAMILIES, Batch
+from flowyard.runtime.sdk._errors import DataDirectoryInUseError, RepositoryError
 
 __all__ = ["RocksStore"]
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import msgpack
+
 from flowyard.runtime.repository._codec import from_u64, u64
 from flowyard.runtime.repository._store import Batch, Store
 from flowyard.runtime.sdk._flowfile import ContentClaim

@@ -9,6 +9,7 @@ through the context is written at once.
 from __future__ import annotations
 
 import msgpack
+
 from flowyard.runtime.repository._store import Batch, Store
 
 __all__ = ["ComponentState", "StateRepository"]

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import trio
+
 from flowyard.runtime.engine._component import ConfiguredProcessor
 from flowyard.runtime.engine._queue import FlowFileQueue
 from flowyard.runtime.engine._session import Routing, StandardProcessSession

@@ -8,6 +8,7 @@ They use only the public SDK, like any third-party processor.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 
 import trio
 
@@ -67,6 +68,42 @@ class SequenceSource(Processor):
         session.set_state({"next": str(end)})
 
 
+def pattern_chunk(index: int, size: int = 1 << 20) -> bytes:
+    """Chunk ``index`` of BigSource's content: cheap to make, different per chunk."""
+    head = f"chunk {index:010d} ".encode()
+    return (head * (size // len(head) + 1))[:size]
+
+
+class BigSource(Processor):
+    """Emits one flowfile of ``Size`` bytes, written as a stream of 1 MiB chunks
+    (never held in memory whole), exactly once."""
+
+    spec = ProcessorSpec(
+        description="Emits one large flowfile.",
+        properties=(PropertySpec("size", "Size", required=True, validator=validators.DATA_SIZE),),
+        relationships=(SUCCESS,),
+        input_requirement=InputRequirement.FORBIDDEN,
+        stateful=True,
+    )
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        if session.get_state().get("done") == "true":
+            context.yield_()
+            return
+        size = context.property("size").as_data_size()
+        chunk = 1 << 20
+
+        def chunks() -> Iterator[bytes]:
+            for i in range(size // chunk):
+                yield pattern_chunk(i, chunk)
+            if size % chunk:
+                yield pattern_chunk(size // chunk, size % chunk)
+
+        ff = session.write(session.create(), chunks())
+        session.transfer(session.put_attribute(ff, "filename", "big.dat"), SUCCESS)
+        session.set_state({"done": "true"})
+
+
 class AsyncSlow(Processor):
     """Passes one flowfile per trigger after ``Delay`` (trio sleep: instant under MockClock)."""
 
@@ -101,4 +138,5 @@ PROCESSORS: dict[str, type[Processor]] = {
     "SequenceSource": SequenceSource,
     "AsyncSlow": AsyncSlow,
     "Boom": Boom,
+    "BigSource": BigSource,
 }

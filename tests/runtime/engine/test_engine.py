@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 import trio
-from flowyard_test_processors import PROCESSORS as TEST_PROCESSORS
-from flowyard_test_processors import SequenceSource
 
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.flow import flow_from_dict
 from flowyard.runtime.repository import Repositories
 from flowyard.runtime.sdk import FlowDefinitionError, FlowyardError
+
+from flowyard_test_processors import PROCESSORS as TEST_PROCESSORS
+from flowyard_test_processors import SequenceSource
 
 REGISTRY = dict(TEST_PROCESSORS)
 

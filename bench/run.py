@@ -1,0 +1,32 @@
+"""``make bench``: run every benchmark in this folder; each prints ``BENCH <name> <value> <unit>``.
+
+    python bench/run.py [name ...]
+
+Figures are recorded in docs/benchmarks.md with the date and the machine.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+BENCHMARKS = ["bench_engine"]
+
+
+def main(argv: list[str]) -> int:
+    sys.path.insert(0, str(HERE))
+    wanted = set(argv)
+    for module_name in BENCHMARKS:
+        module = importlib.import_module(module_name)
+        for name, fn in module.BENCHMARKS.items():
+            if wanted and name not in wanted:
+                continue
+            fn()
+            sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
