@@ -105,6 +105,7 @@ class ProcessorNode:
         self.active_tasks = 0
         self.yield_until = -math.inf
         self.next_run = -math.inf
+        self._cron_last_wall = 0.0
         self.wake = trio.Event()
         self.running = False
         self.cancel_scope: trio.CancelScope | None = None
@@ -209,14 +210,19 @@ class ProcessorNode:
         """Called on start: timer-driven runs at once, cron-driven at its next firing time."""
         self.yield_until = -math.inf
         self.next_run = -math.inf
+        self._cron_last_wall = 0.0
         if self.cron is not None:
             self._schedule_next(engine, trio.current_time())
 
     def _schedule_next(self, engine: Engine, started: float) -> None:
         if self.cron is not None:
-            # cron times are wall-clock times, taken from the engine's clock
-            wall = engine.clock() / 1000.0
-            self.next_run = started + (self.cron.next_after(wall) - wall)
+            # Cron times are wall-clock times from the engine's clock. Never
+            # schedule before the firing just served: the clock has whole
+            # milliseconds and may read a hair before that firing.
+            wall = max(engine.clock() / 1000.0, self._cron_last_wall)
+            fire = self.cron.next_after(wall)
+            self._cron_last_wall = fire
+            self.next_run = started + (fire - wall)
         elif self.period > 0:
             self.next_run = started + self.period
 

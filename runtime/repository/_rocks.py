@@ -7,6 +7,7 @@ split across column families (verified on these machines, see STACK.md).
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import os
 from collections.abc import Iterator
@@ -72,6 +73,7 @@ class RocksStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self._lock_fd = self._lock(self.path)
         opts = Options(raw_mode=True)
         opts.create_if_missing(True)
         opts.create_missing_column_families(True)
@@ -83,6 +85,7 @@ class RocksStore:
                 column_families={name: _cf_options(name) for name in COLUMN_FAMILIES},
             )
         except Exception as exc:  # rocksdict raises plain Exception
+            os.close(self._lock_fd)
             text = str(exc)
             if "lock" in text.lower():
                 raise DataDirectoryInUseError(
@@ -100,6 +103,23 @@ class RocksStore:
         self._sync = WriteOptions()
         self._sync.sync = True
         self._closed = False
+
+    @staticmethod
+    def _lock(path: Path) -> int:
+        """Take flowyard's own lock before RocksDB opens anything: a second
+        RocksDB open rotates the info log before it notices its lock is taken,
+        and an engine that is refused must leave the directory untouched."""
+        path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path / "FLOWYARD.LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DataDirectoryInUseError(
+                f"the data directory {path.parent} is already in use by another flowyard process "
+                f"(lock held on {path / 'FLOWYARD.LOCK'})"
+            ) from None
+        return fd
 
     def handle(self, cf: str) -> object:
         if cf not in self._handles:
@@ -165,3 +185,4 @@ class RocksStore:
             self._handles.clear()
             self._db.close()
             gc.collect()  # unfinished scan iterators also pin the database
+            os.close(self._lock_fd)  # releases the flock
