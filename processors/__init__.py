@@ -1,1 +1,45 @@
-"""flowyard.processors"""
+"""flowyard's standard processor library.
+
+Each processor lives in its own module and imports only the public SDK
+(``flowyard.runtime.sdk``); names, property display names, allowable values,
+defaults and relationships follow Apache NiFi 2 so NiFi users and NiFi flow
+definitions find what they expect, while property *keys* are flowyard's own
+stable kebab-case identifiers. ``docs/processors.md`` is generated from the
+specs (``python -m flowyard.processors._docs``).
+
+``PROCESSORS`` maps each type name to its class; the engine discovers it
+through the ``flowyard.processors`` entry point. The fault-injection
+processors used by flowyard's own tests live in
+``flowyard.processors.testing`` and are deliberately not listed here.
+"""
+
+from __future__ import annotations
+
+from flowyard.processors.fetch_file import FetchFile
+from flowyard.processors.generate_flowfile import GenerateFlowFile
+from flowyard.processors.get_file import GetFile
+from flowyard.processors.list_file import ListFile
+from flowyard.processors.log_attribute import LogAttribute
+from flowyard.processors.log_message import LogMessage
+from flowyard.processors.put_file import PutFile
+from flowyard.processors.route_on_attribute import RouteOnAttribute
+from flowyard.processors.update_attribute import UpdateAttribute
+from flowyard.runtime.sdk import Processor
+
+__all__ = ["PROCESSORS"]
+
+PROCESSORS: dict[str, type[Processor]] = {
+    cls.type_name: cls
+    for cls in (
+        FetchFile,
+        GenerateFlowFile,
+        GetFile,
+        ListFile,
+        LogAttribute,
+        LogMessage,
+        PutFile,
+        RouteOnAttribute,
+        UpdateAttribute,
+    )
+}
+"""Type name → processor class, for every standard processor."""

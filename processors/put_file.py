@@ -1,0 +1,358 @@
+"""PutFile: write FlowFile content to files in a local directory."""
+
+from __future__ import annotations
+
+import errno
+import grp
+import os
+import pwd
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from flowyard.processors._common import boolean_property
+from flowyard.processors._files import parse_timestamp
+from flowyard.runtime.sdk import (
+    AllowableValue,
+    ExpressionScope,
+    FlowFile,
+    InputRequirement,
+    ProcessContext,
+    Processor,
+    ProcessorSpec,
+    ProcessSession,
+    PropertySpec,
+    Relationship,
+    new_uuid,
+    validators,
+)
+
+__all__ = ["PutFile", "directory_permissions", "file_permissions"]
+
+_BATCH = 10
+_RWX = re.compile(r"[r-][w-][x-][r-][w-][x-][r-][w-][x-]")
+_OCTAL = re.compile(r"[0-7]{3}")
+# Room for the temporary name's dot, token and suffix within NAME_MAX (255).
+_TEMP_NAME_MAX = 200
+
+REPLACE = "replace"
+IGNORE = "ignore"
+FAIL = "fail"
+
+SUCCESS = Relationship("success", "FlowFiles written to the directory (or skipped by the 'ignore' strategy).")
+FAILURE = Relationship("failure", "FlowFiles that could not be written; they are penalized.")
+
+
+def _check_permissions(value: str) -> str | None:
+    if _RWX.fullmatch(value) or _OCTAL.fullmatch(value):
+        return None
+    return f"{value!r} is not a valid permission: expected rwxr-x--- form or an octal triplet such as '644'"
+
+
+PERMISSIONS_VALIDATOR = validators.Validator(
+    "permissions", "UNIX permissions as rwxr-x--- or as an octal triplet such as 644", _check_permissions
+)
+
+DIRECTORY = PropertySpec(
+    key="directory",
+    display_name="Directory",
+    description="The directory files are written to. Expression Language may use attributes, e.g. /data/${path}.",
+    required=True,
+    validator=validators.NON_EMPTY,
+    expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+)
+CONFLICT_RESOLUTION = PropertySpec(
+    key="conflict-resolution-strategy",
+    display_name="Conflict Resolution Strategy",
+    description="What to do when the directory already has a file of the same name.",
+    required=True,
+    default=FAIL,
+    allowed_values=(
+        AllowableValue(REPLACE, description="Overwrite the existing file."),
+        AllowableValue(IGNORE, description="Leave the existing file and send the FlowFile to success unwritten."),
+        AllowableValue(FAIL, description="Leave the existing file and send the FlowFile to failure, penalized."),
+    ),
+)
+CREATE_DIRS = boolean_property(
+    "create-missing-directories", "Create Missing Directories",
+    "Create the directory (and its parents) when it does not exist. When false, such FlowFiles are penalized "
+    "and sent to failure.",
+    "true",
+)
+MAX_FILES = PropertySpec(
+    key="maximum-file-count",
+    display_name="Maximum File Count",
+    description=(
+        "The most entries the directory may hold; while it has this many (not counting a file of the same "
+        "name), FlowFiles are penalized and sent to failure."
+    ),
+    validator=validators.INTEGER,
+)
+LAST_MODIFIED = PropertySpec(
+    key="last-modified-time",
+    display_name="Last Modified Time",
+    description=(
+        "The modification time given to the written file, as yyyy-MM-dd'T'HH:mm:ssZ, e.g. "
+        "${file.lastModifiedTime}. A value that cannot be parsed is logged and skipped."
+    ),
+    validator=validators.NON_EMPTY,
+    expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+)
+PERMISSIONS = PropertySpec(
+    key="permissions",
+    display_name="Permissions",
+    description="Permissions for the written file, as rw-r--r-- or 644, e.g. ${file.permissions}.",
+    validator=PERMISSIONS_VALIDATOR,
+    expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+)
+OWNER = PropertySpec(
+    key="owner",
+    display_name="Owner",
+    description=(
+        "Owner (user name or id) for the written file, e.g. ${file.owner}. Usually needs flowyard to run as "
+        "root; failures are logged as warnings."
+    ),
+    validator=validators.NON_EMPTY,
+    expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+)
+GROUP = PropertySpec(
+    key="group",
+    display_name="Group",
+    description="Group (name or id) for the written file, e.g. ${file.group}. Failures are logged as warnings.",
+    validator=validators.NON_EMPTY,
+    expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+)
+
+
+def _mode_bits(text: str) -> int:
+    if _OCTAL.fullmatch(text):
+        return int(text, 8)
+    if not _RWX.fullmatch(text):
+        raise ValueError(f"{text!r} is not a valid permission")
+    bits = 0
+    for i, ch in enumerate(text):
+        if ch != "-":
+            bits |= 1 << (8 - i)
+    return bits
+
+
+def file_permissions(text: str) -> int:
+    """The mode bits of a ``rw-r--r--`` or ``644`` text. Raises ``ValueError``."""
+    return _mode_bits(text.strip())
+
+
+def directory_permissions(text: str) -> int:
+    """Mode bits for a created directory: as ``file_permissions``, plus the
+    search (x) bit for each class that may read or write, so the directory
+    stays usable. Raises ``ValueError``."""
+    bits = _mode_bits(text.strip())
+    for shift in (6, 3, 0):
+        if bits & (0o6 << shift):
+            bits |= 0o1 << shift
+    return bits
+
+
+def _uid(owner: str) -> int:
+    try:
+        return pwd.getpwnam(owner).pw_uid
+    except KeyError:
+        if owner.isdigit():
+            return int(owner)
+        raise
+
+
+def _gid(group: str) -> int:
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        if group.isdigit():
+            return int(group)
+        raise
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class PutFile(Processor):
+    """Writes the content of each FlowFile to ``Directory/filename``.
+
+    The content is streamed into a hidden temporary file in the target
+    directory, flushed to disk (fsync), given its modification time,
+    permissions, owner and group, and then renamed into place, so readers
+    never see a partial file; the directory is fsynced after the rename. With
+    'replace' the rename overwrites an existing file atomically; otherwise the
+    file is published without ever overwriting one that appeared meanwhile.
+    Failing to set the modification time, permissions, owner or group is
+    logged as a warning, as in NiFi (changing the owner usually needs root).
+
+    A filename that is empty, ``.``/``..`` or contains ``/`` is refused
+    (failure) so attributes cannot write outside the directory; NiFi resolves
+    such names against the directory.
+    """
+
+    spec = ProcessorSpec(
+        description="Writes the content of FlowFiles to files in a directory of the local file system.",
+        tags=("put", "local", "copy", "archive", "files", "filesystem"),
+        properties=(DIRECTORY, CONFLICT_RESOLUTION, CREATE_DIRS, MAX_FILES, LAST_MODIFIED, PERMISSIONS, OWNER,
+                    GROUP),
+        relationships=(SUCCESS, FAILURE),
+        input_requirement=InputRequirement.REQUIRED,
+        reads_attributes=(("filename", "The name of the file written."),),
+    )
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        """Write a batch of FlowFiles; each goes to success or (penalized) to failure."""
+        for ff in session.get_batch(_BATCH):
+            try:
+                outcome = self._put(context, session, ff)
+            except (OSError, ValueError) as exc:
+                context.logger.error(f"cannot write {ff!r}: {exc}; penalizing it and routing it to failure")
+                outcome = FAILURE
+            if outcome is FAILURE:
+                session.transfer(session.penalize(ff), FAILURE)
+            else:
+                session.transfer(ff, SUCCESS)
+
+    def _put(self, context: ProcessContext, session: ProcessSession, ff: FlowFile) -> Relationship:
+        attributes = ff.attributes
+        log = context.logger
+        directory = Path(context.property(DIRECTORY).evaluate(attributes).as_str()).absolute()
+        filename = attributes.get("filename", "")
+        if not filename or filename in (".", "..") or "/" in filename or "\0" in filename:
+            log.error(f"refusing to write {ff!r}: filename {filename!r} is not a plain file name")
+            return FAILURE
+        target = directory / filename
+        permissions = _optional(context, PERMISSIONS, attributes)
+        owner = _optional(context, OWNER, attributes)
+        group = _optional(context, GROUP, attributes)
+
+        if not directory.exists():
+            if not context.property(CREATE_DIRS).as_bool():
+                log.error(f"{directory} does not exist and Create Missing Directories is false; {ff!r} failed")
+                return FAILURE
+            self._create_directory(context, directory, permissions, owner, group)
+
+        max_files = context.property(MAX_FILES)
+        if max_files.is_set:
+            present = sum(1 for name in os.listdir(directory) if name != filename)
+            if present >= max_files.as_int():
+                log.warning(f"{directory} holds {present} entries, the Maximum File Count; {ff!r} failed")
+                return FAILURE
+
+        strategy = context.property(CONFLICT_RESOLUTION).as_str()
+        if os.path.lexists(target):
+            if strategy == IGNORE:
+                log.info(f"{target} exists; {ff!r} goes to success without being written")
+                return SUCCESS
+            if strategy == FAIL:
+                log.warning(f"{target} exists; {ff!r} goes to failure")
+                return FAILURE
+
+        temp = directory / f".{filename[:_TEMP_NAME_MAX]}.{new_uuid()[:8]}.tmp"
+        try:
+            self._write(session, ff, temp)
+            self._apply_metadata(context, temp, attributes, permissions, owner, group)
+            if not self._publish(temp, target, overwrite=strategy == REPLACE):
+                log.warning(f"{target} appeared while {ff!r} was written; it goes to failure")
+                return FAILURE
+        finally:
+            if temp.exists():
+                temp.unlink()
+        _fsync_dir(directory)
+        log.info(f"wrote {ff!r} to {target}")
+        session.provenance.send(ff, target.as_uri())
+        return SUCCESS
+
+    @staticmethod
+    def _write(session: ProcessSession, ff: FlowFile, temp: Path) -> None:
+        with open(temp, "xb") as out:
+            for chunk in session.iter_content(ff):
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+
+    @staticmethod
+    def _publish(temp: Path, target: Path, *, overwrite: bool) -> bool:
+        """Move ``temp`` to ``target``; False if ``target`` exists and may not be overwritten."""
+        if overwrite:
+            os.replace(temp, target)
+            return True
+        try:
+            os.link(temp, target)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+                raise
+            # No hard links here (e.g. some network and FAT file systems): check, then rename.
+            if os.path.lexists(target):
+                return False
+            os.rename(temp, target)
+            return True
+        temp.unlink()
+        return True
+
+    @staticmethod
+    def _create_directory(
+        context: ProcessContext, directory: Path, permissions: str | None, owner: str | None, group: str | None
+    ) -> None:
+        existing = directory
+        while not existing.exists():
+            existing = existing.parent
+        mode = directory_permissions(permissions) if permissions else 0o777
+        created = []
+        current = directory
+        while current != existing:
+            created.append(current)
+            current = current.parent
+        for path in reversed(created):
+            try:
+                path.mkdir(mode=mode)
+            except FileExistsError:
+                continue
+            if permissions:
+                os.chmod(path, mode)  # mkdir's mode is filtered by the umask
+            _change_owner(context, path, owner, group)
+
+    @staticmethod
+    def _apply_metadata(
+        context: ProcessContext, path: Path, attributes: Mapping[str, str],
+        permissions: str | None, owner: str | None, group: str | None,
+    ) -> None:
+        log = context.logger
+        modified = _optional(context, LAST_MODIFIED, attributes)
+        if modified:
+            try:
+                when = parse_timestamp(modified)
+                os.utime(path, (when, when))
+            except (ValueError, OSError, OverflowError) as exc:
+                log.warning(f"cannot set the modification time of {path} to {modified!r}: {exc}")
+        if permissions:
+            try:
+                os.chmod(path, file_permissions(permissions))
+            except (ValueError, OSError) as exc:
+                log.warning(f"cannot set the permissions of {path} to {permissions!r}: {exc}")
+        _change_owner(context, path, owner, group)
+
+
+def _optional(context: ProcessContext, spec: PropertySpec, attributes: Mapping[str, str]) -> str | None:
+    value = context.property(spec).evaluate(attributes).value
+    return value if value is not None and value.strip() else None
+
+
+def _change_owner(context: ProcessContext, path: Path, owner: str | None, group: str | None) -> None:
+    if owner:
+        try:
+            os.chown(path, _uid(owner.strip()), -1)
+        except (KeyError, OSError) as exc:
+            context.logger.warning(f"cannot set the owner of {path} to {owner!r}: {exc}")
+    if group:
+        try:
+            os.chown(path, -1, _gid(group.strip()))
+        except (KeyError, OSError) as exc:
+            context.logger.warning(f"cannot set the group of {path} to {group!r}: {exc}")

@@ -1,0 +1,223 @@
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from flowyard.processors.put_file import PutFile, directory_permissions, file_permissions
+from flowyard.runtime.sdk import InvalidComponentError, ProvenanceEventType
+from flowyard.runtime.sdk.testing import ProcessorRunner
+
+Evaluator = Callable[[str, Mapping[str, str] | None], str]
+
+
+def runner(
+    directory: Path | str, properties: Mapping[str, str] | None = None, *, evaluator: Evaluator | None = None
+) -> ProcessorRunner:
+    r = ProcessorRunner(PutFile, evaluator=evaluator)
+    r.set_property("Directory", str(directory))
+    for name, value in (properties or {}).items():
+        r.set_property(name, value)
+    return r
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith("."))
+
+
+def test_writes_content_and_reports_a_send(tmp_path: Path) -> None:
+    r = runner(tmp_path)
+    r.enqueue(b"hello", {"filename": "a.txt"})
+    r.run()
+    r.assert_all_transferred("success", 1)
+    assert (tmp_path / "a.txt").read_bytes() == b"hello"
+    (event,) = r.provenance_events(ProvenanceEventType.SEND)
+    assert event.transit_uri == (tmp_path / "a.txt").as_uri()
+    assert leftovers(tmp_path) == []
+
+
+def test_large_content_is_written_intact(tmp_path: Path) -> None:
+    data = os.urandom(3 * (1 << 20) + 123)
+    r = runner(tmp_path)
+    r.enqueue(data, {"filename": "big.bin"})
+    r.run()
+    assert (tmp_path / "big.bin").read_bytes() == data
+
+
+@pytest.mark.parametrize(
+    ("strategy", "relationship", "content", "penalized"),
+    [
+        ("replace", "success", b"new", False),
+        ("ignore", "success", b"old", False),
+        ("fail", "failure", b"old", True),
+    ],
+)
+def test_conflict_resolution(
+    tmp_path: Path, strategy: str, relationship: str, content: bytes, penalized: bool
+) -> None:
+    (tmp_path / "a.txt").write_bytes(b"old")
+    r = runner(tmp_path, {"Conflict Resolution Strategy": strategy})
+    r.enqueue(b"new", {"filename": "a.txt"})
+    r.run()
+    r.assert_all_transferred(relationship, 1)
+    assert (tmp_path / "a.txt").read_bytes() == content
+    assert r.flowfiles_for(relationship)[0].is_penalized(r.clock()) is penalized
+    assert leftovers(tmp_path) == []
+    sends = r.provenance_events(ProvenanceEventType.SEND)
+    assert len(sends) == (1 if strategy == "replace" else 0)
+
+
+def test_default_conflict_strategy_is_fail(tmp_path: Path) -> None:
+    assert PutFile.spec.property("conflict-resolution-strategy").default == "fail"
+
+
+@pytest.mark.parametrize(("create", "relationship"), [("true", "success"), ("false", "failure")])
+def test_missing_directories(tmp_path: Path, create: str, relationship: str) -> None:
+    target = tmp_path / "x" / "y"
+    r = runner(target, {"Create Missing Directories": create})
+    r.enqueue(b"data", {"filename": "a.txt"})
+    r.run()
+    r.assert_all_transferred(relationship, 1)
+    assert (target / "a.txt").exists() is (create == "true")
+
+
+def test_directory_that_cannot_be_created_routes_to_failure(tmp_path: Path) -> None:
+    (tmp_path / "file").write_bytes(b"")
+    r = runner(tmp_path / "file" / "sub")
+    r.enqueue(b"data", {"filename": "a.txt"})
+    r.run()
+    r.assert_all_transferred("failure", 1)
+    assert r.flowfiles_for("failure")[0].is_penalized(r.clock())
+    assert r.bulletins
+
+
+@pytest.mark.parametrize(
+    ("existing", "maximum", "filename", "relationship"),
+    [
+        (["a", "b"], "3", "c", "success"),
+        (["a", "b", "c"], "3", "d", "failure"),
+        (["a", "b", "c"], "3", "c", "success"),  # the file's own name does not count
+    ],
+)
+def test_maximum_file_count(
+    tmp_path: Path, existing: list[str], maximum: str, filename: str, relationship: str
+) -> None:
+    for name in existing:
+        (tmp_path / name).write_bytes(b"")
+    r = runner(tmp_path, {"Maximum File Count": maximum, "Conflict Resolution Strategy": "replace"})
+    r.enqueue(b"data", {"filename": filename})
+    r.run()
+    r.assert_all_transferred(relationship, 1)
+
+
+def test_last_modified_time_and_permissions(tmp_path: Path) -> None:
+    r = runner(tmp_path, {"Last Modified Time": "2020-01-02T03:04:05+0000", "Permissions": "rw-r-----"})
+    r.enqueue(b"data", {"filename": "a.txt"})
+    r.run()
+    st = (tmp_path / "a.txt").stat()
+    assert st.st_mtime == datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp()
+    assert stat.S_IMODE(st.st_mode) == 0o640
+
+
+def test_metadata_from_attributes(tmp_path: Path, evaluator: Evaluator) -> None:
+    r = runner(tmp_path / "${sub}", {
+        "Last Modified Time": "${file.lastModifiedTime}", "Permissions": "${file.permissions}",
+    }, evaluator=evaluator)
+    r.enqueue(b"data", {"filename": "a.txt", "sub": "out", "file.lastModifiedTime": "2021-06-01T00:00:00+0200",
+                        "file.permissions": "600"})
+    r.run()
+    st = (tmp_path / "out" / "a.txt").stat()
+    assert stat.S_IMODE(st.st_mode) == 0o600
+    assert st.st_mtime == datetime(2021, 5, 31, 22, tzinfo=UTC).timestamp()
+
+
+def test_unusable_metadata_is_only_a_warning(tmp_path: Path, evaluator: Evaluator) -> None:
+    r = runner(tmp_path, {
+        "Last Modified Time": "${when}", "Owner": "no-such-user-here", "Group": "no-such-group-here",
+    }, evaluator=evaluator)
+    r.enqueue(b"data", {"filename": "a.txt", "when": "yesterday"})
+    r.run()
+    r.assert_all_transferred("success", 1)
+    levels = [level for level, _ in r.bulletins]
+    assert levels == ["WARNING", "WARNING", "WARNING"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing the owner needs root")
+def test_owner_and_group(tmp_path: Path) -> None:
+    r = runner(tmp_path, {"Owner": "root", "Group": "0"})
+    r.enqueue(b"data", {"filename": "a.txt"})
+    r.run()
+    st = (tmp_path / "a.txt").stat()
+    assert (st.st_uid, st.st_gid) == (0, 0)
+    assert r.bulletins == []
+
+
+def test_created_directories_get_search_permission(tmp_path: Path) -> None:
+    r = runner(tmp_path / "made", {"Permissions": "640"})
+    r.enqueue(b"data", {"filename": "a.txt"})
+    r.run()
+    assert stat.S_IMODE((tmp_path / "made").stat().st_mode) == 0o750
+    assert stat.S_IMODE((tmp_path / "made" / "a.txt").stat().st_mode) == 0o640
+
+
+@pytest.mark.parametrize("filename", ["../escape.txt", "a/b.txt", "..", ".", ""])
+def test_filenames_that_leave_the_directory_are_refused(tmp_path: Path, filename: str) -> None:
+    target = tmp_path / "out"
+    r = runner(target)
+    r.enqueue(b"data", {"filename": filename})
+    r.run()
+    r.assert_all_transferred("failure", 1)
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_each_flowfile_of_a_batch_is_routed_on_its_own(tmp_path: Path) -> None:
+    (tmp_path / "b").write_bytes(b"old")
+    r = runner(tmp_path)
+    r.enqueue_many([(b"1", {"filename": "a"}), (b"2", {"filename": "b"}), (b"3", {"filename": "c"})])
+    r.run()
+    assert [ff.attributes["filename"] for ff in r.flowfiles_for("success")] == ["a", "c"]
+    assert [ff.attributes["filename"] for ff in r.flowfiles_for("failure")] == ["b"]
+
+
+@pytest.mark.parametrize(
+    ("text", "file_mode", "dir_mode"),
+    [
+        ("644", 0o644, 0o755),
+        ("600", 0o600, 0o700),
+        ("rw-r--r--", 0o644, 0o755),
+        ("rwxr-x---", 0o750, 0o750),
+        ("-w-------", 0o200, 0o300),
+        ("000", 0o000, 0o000),
+    ],
+)
+def test_permission_texts(text: str, file_mode: int, dir_mode: int) -> None:
+    assert file_permissions(text) == file_mode
+    assert directory_permissions(text) == dir_mode
+
+
+@pytest.mark.parametrize(
+    ("properties", "subject"),
+    [
+        ({"Directory": ""}, "Directory"),
+        ({"Conflict Resolution Strategy": "overwrite"}, "Conflict Resolution Strategy"),
+        ({"Create Missing Directories": "yes"}, "Create Missing Directories"),
+        ({"Maximum File Count": "ten"}, "Maximum File Count"),
+        ({"Permissions": "999"}, "Permissions"),
+        ({"Permissions": "rwxrwxrw"}, "Permissions"),
+        ({"Owner": " "}, "Owner"),
+    ],
+)
+def test_invalid_configurations(tmp_path: Path, properties: dict[str, str], subject: str) -> None:
+    r = runner(tmp_path, properties)
+    assert subject in [result.subject for result in r.validation_results()]
+    with pytest.raises(InvalidComponentError):
+        r.run()
+
+
+def test_directory_is_required() -> None:
+    r = ProcessorRunner(PutFile)
+    assert [res.subject for res in r.validation_results()] == ["Directory"]

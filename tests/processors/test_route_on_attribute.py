@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import pytest
+
+from flowyard.processors.route_on_attribute import (
+    ROUTE_ALL_MATCH,
+    ROUTE_ANY_MATCHES,
+    ROUTE_TO_PROPERTY_NAME,
+    RouteOnAttribute,
+)
+from flowyard.runtime.sdk import InvalidComponentError, ProvenanceEventType
+from flowyard.runtime.sdk.testing import ProcessorRunner
+
+Evaluator = Callable[[str, Mapping[str, str] | None], str]
+
+
+def runner(properties: dict[str, str], evaluator: Evaluator | None = None) -> ProcessorRunner:
+    r = ProcessorRunner(RouteOnAttribute, evaluator=evaluator)
+    for name, value in properties.items():
+        r.set_property(name, value)
+    return r
+
+
+@pytest.mark.parametrize(
+    ("strategy", "dynamic", "expected"),
+    [
+        (None, {}, ["unmatched"]),
+        (ROUTE_TO_PROPERTY_NAME, {"b": "true", "a": "false"}, ["unmatched", "a", "b"]),
+        (ROUTE_TO_PROPERTY_NAME, {"unmatched": "true"}, ["unmatched"]),
+        (ROUTE_ALL_MATCH, {"a": "true"}, ["matched", "unmatched"]),
+        (ROUTE_ANY_MATCHES, {"a": "true", "b": "true"}, ["matched", "unmatched"]),
+    ],
+)
+def test_relationships_depend_on_the_strategy(
+    strategy: str | None, dynamic: dict[str, str], expected: list[str]
+) -> None:
+    rels = RouteOnAttribute.relationships_for(dynamic, {"routing-strategy": strategy})
+    assert [r.name for r in rels] == expected
+
+
+@pytest.mark.parametrize(
+    ("conditions", "expected"),
+    [
+        ({"a": "true", "b": "false"}, {"a": 1, "b": 0, "unmatched": 0}),
+        ({"a": "false", "b": "FALSE"}, {"a": 0, "b": 0, "unmatched": 1}),
+        ({"a": "TRUE", "b": " true "}, {"a": 1, "b": 1, "unmatched": 0}),
+    ],
+)
+def test_route_to_property_name(conditions: dict[str, str], expected: dict[str, int]) -> None:
+    r = runner(conditions)
+    r.enqueue(b"payload", {"filename": "f"})
+    r.run()
+    for relationship, count in expected.items():
+        r.assert_transferred(relationship, count)
+        for ff in r.flowfiles_for(relationship):
+            ff.assert_attribute_equals("RouteOnAttribute.Route", relationship)
+            ff.assert_content_equals(b"payload")
+
+
+def test_a_flowfile_matching_several_conditions_is_cloned() -> None:
+    r = runner({"a": "true", "b": "true", "c": "true"})
+    r.enqueue(b"x", {})
+    r.run()
+    uuids = {r.flowfiles_for(name)[0].attributes["uuid"] for name in "abc"}
+    assert len(uuids) == 3
+    routes = r.provenance_events(ProvenanceEventType.ROUTE)
+    assert sorted(e.relationship or "" for e in routes) == ["a", "b", "c"]
+    (clone_event,) = r.provenance_events(ProvenanceEventType.CLONE)
+    assert len(clone_event.child_uuids) == 2
+
+
+@pytest.mark.parametrize(
+    ("strategy", "conditions", "destination"),
+    [
+        (ROUTE_ALL_MATCH, {"a": "true", "b": "true"}, "matched"),
+        (ROUTE_ALL_MATCH, {"a": "true", "b": "false"}, "unmatched"),
+        (ROUTE_ALL_MATCH, {}, "matched"),  # as in NiFi, zero of zero conditions is "all"
+        (ROUTE_ANY_MATCHES, {"a": "false", "b": "true"}, "matched"),
+        (ROUTE_ANY_MATCHES, {"a": "false", "b": "false"}, "unmatched"),
+        (ROUTE_ANY_MATCHES, {}, "unmatched"),
+    ],
+)
+def test_matched_strategies(strategy: str, conditions: dict[str, str], destination: str) -> None:
+    r = runner({"Routing Strategy": strategy, **conditions})
+    r.enqueue(b"", {})
+    r.run()
+    r.assert_all_transferred(destination, 1)
+    r.flowfiles_for(destination)[0].assert_attribute_equals("RouteOnAttribute.Route", destination)
+    (event,) = r.provenance_events(ProvenanceEventType.ROUTE)
+    assert event.relationship == destination
+
+
+def test_conditions_evaluate_per_flowfile(evaluator: Evaluator) -> None:
+    r = runner({"big": "${is_big}", "small": "${is_small}"}, evaluator)
+    r.enqueue_many([
+        (b"1", {"is_big": "true", "is_small": "false"}),
+        (b"2", {"is_big": "false", "is_small": "true"}),
+        (b"3", {"is_big": "false"}),
+        (b"4", {"is_big": "maybe"}),  # like NiFi, anything but 'true' is false
+    ])
+    r.run()
+    assert [ff.content for ff in r.flowfiles_for("big")] == [b"1"]
+    assert [ff.content for ff in r.flowfiles_for("small")] == [b"2"]
+    assert [ff.content for ff in r.flowfiles_for("unmatched")] == [b"3", b"4"]
+
+
+def test_a_flowfile_whose_condition_fails_is_penalized_and_kept(evaluator: Evaluator) -> None:
+    r = runner({"ok": "true", "bad": "${boom}"}, evaluator)
+    r.enqueue_many([(b"1", {}), (b"2", {})])
+    r.run()
+    assert r.queue_size == 2
+    assert r.penalized_count == 2
+    r.assert_transferred("ok", 0)
+    assert any(level == "ERROR" for level, _ in r.bulletins)
+
+
+def test_processes_a_batch_per_run() -> None:
+    r = runner({"yes": "true"})
+    r.enqueue_many([(b"", {}) for _ in range(150)])
+    r.run()
+    r.assert_transferred("yes", 100)
+
+
+@pytest.mark.parametrize(
+    ("properties", "subject"),
+    [
+        # NiFi stores 'match' and only shows 'matched': the shown text is not a value
+        ({"Routing Strategy": "Route to 'matched' if all match"}, "Routing Strategy"),
+        ({"Routing Strategy": "sometimes"}, "Routing Strategy"),
+        ({"a": "yes"}, "a"),
+        ({"a": "${flag}"}, "a"),  # without an evaluator an expression is just text
+    ],
+)
+def test_invalid_configurations(properties: dict[str, str], subject: str) -> None:
+    r = runner(properties)
+    assert subject in [result.subject for result in r.validation_results()]
+    with pytest.raises(InvalidComponentError):
+        r.run()
+
+
+def test_expressions_are_valid_when_an_evaluator_is_present(evaluator: Evaluator) -> None:
+    runner({"a": "${flag}"}, evaluator).assert_valid()
+
+
+def test_requires_input() -> None:
+    r = runner({})
+    r.has_input_connection = False
+    assert [res.subject for res in r.validation_results()] == ["Upstream Connections"]
