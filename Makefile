@@ -19,7 +19,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check runtime processors clusters canvas_ui tests bench
 	$(VENV)/bin/mypy
-	$(VENV)/bin/lint-imports
+	PYTHONPATH=.typecheck $(VENV)/bin/lint-imports --no-cache
 
 test: lint
 	$(PY) -m pytest -p no:cacheprovider

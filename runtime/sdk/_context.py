@@ -11,6 +11,8 @@ from flowyard.runtime.sdk._properties import Evaluator, PropertySpec, PropertyVa
 __all__ = ["ComponentLog", "ProcessContext"]
 
 _LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR}
+#: NiFi's level names that Python spells differently.
+_ALIASES = {"TRACE": "DEBUG", "WARN": "WARNING", "FATAL": "ERROR"}
 
 BulletinSink = Callable[[str, str], None]
 """Receives ``(level, message)`` for WARNING and ERROR messages."""
@@ -28,9 +30,24 @@ class ComponentLog:
         self._prefix = f"{name}[{component_id}] "
         self._sink = sink
 
+    @staticmethod
+    def _level(level: str) -> str:
+        name = level.upper()
+        name = _ALIASES.get(name, name)
+        if name not in _LEVELS:
+            raise ValueError(f"unknown log level {level!r}: expected one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL")
+        return name
+
+    def is_enabled(self, level: str) -> bool:
+        """Whether a message at ``level`` would be logged or become a bulletin."""
+        name = self._level(level)
+        return self._logger.isEnabledFor(_LEVELS[name]) or (self._sink is not None and name in ("WARNING", "ERROR"))
+
     def log(self, level: str, message: str) -> None:
-        """Log ``message`` at ``level`` (DEBUG, INFO, WARNING or ERROR)."""
-        self._logger.log(_LEVELS.get(level, logging.INFO), "%s%s", self._prefix, message)
+        """Log ``message`` at ``level``: NiFi's names (TRACE, DEBUG, INFO, WARN, ERROR,
+        FATAL) or Python's, any case. Raises ``ValueError`` for an unknown level."""
+        level = self._level(level)
+        self._logger.log(_LEVELS[level], "%s%s", self._prefix, message)
         if self._sink is not None and level in ("WARNING", "ERROR"):
             self._sink(level, message)
 
@@ -87,6 +104,11 @@ class ProcessContext:
         self._evaluator = evaluator
         self.logger = ComponentLog(component_type, component_id, name, bulletins)
         self.yield_requested = False
+
+    @property
+    def expression_language_enabled(self) -> bool:
+        """Whether property values are evaluated as Expression Language (else literal)."""
+        return self._evaluator is not None
 
     @property
     def properties(self) -> Mapping[str, str | None]:
