@@ -138,6 +138,7 @@ class FlowFileQueue:
                 self._key = lambda ff: tuple(k(ff) for k in keys)
         else:
             self._key = None
+        active.sort(key=lambda f: f[7])  # entry order, whatever order the heap held them in
         self._add_active(active)
 
     # -- state ----------------------------------------------------------------

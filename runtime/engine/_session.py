@@ -190,6 +190,7 @@ class PreparedCommit:
         now = session._clock()
         until = now + session._routing.penalty_ms if penalize else 0
         for queue, ffs in self._acks.items():
+            ffs.sort(key=lambda f: f[7])  # back in entry order
             queue.requeue(ffs, until)
         for writer in self._streamed:
             session._repos.content.discard(writer)
@@ -675,13 +676,15 @@ class StandardProcessSession:
                         deltas[oclaim[0]] = deltas.get(oclaim[0], 0) - 1
                     if claim is not None:
                         deltas[claim[0]] = deltas.get(claim[0], 0) + len(queues)
-                if fid not in reported:
-                    if fid in changed:
-                        events.append(self._row(E.CONTENT_MODIFIED, ff, packed, cid, ctype, now,
-                                                prev=orig, relationship=None))
-                    elif attrs is not orig[1] and attrs != orig[1]:
-                        events.append(self._row(E.ATTRIBUTES_MODIFIED, ff, packed, cid, ctype, now,
-                                                prev=orig, relationship=None))
+                # As NiFi: changed content always gets CONTENT_MODIFIED (RECEIVE
+                # and FETCH already cover it, see _report); changed attributes get
+                # ATTRIBUTES_MODIFIED only if no other event describes the flowfile.
+                if fid in changed:
+                    events.append(self._row(E.CONTENT_MODIFIED, ff, packed, cid, ctype, now,
+                                            prev=orig, relationship=None))
+                elif fid not in reported and attrs is not orig[1] and attrs != orig[1]:
+                    events.append(self._row(E.ATTRIBUTES_MODIFIED, ff, packed, cid, ctype, now,
+                                            prev=orig, relationship=None))
             else:
                 kind, parents = created[fid]
                 if claim is not None:

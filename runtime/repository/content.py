@@ -105,7 +105,9 @@ class ContentWriter:
         n = len(data)
         self._buffer += data
         self.length += n
-        while len(self._buffer) >= CHUNK_SIZE:
+        # Keep a full chunk buffered until more arrives: content of exactly
+        # one chunk then still goes inline into the commit batch.
+        while len(self._buffer) > CHUNK_SIZE:
             self._flush_chunk(bytes(self._buffer[:CHUNK_SIZE]))
             del self._buffer[:CHUNK_SIZE]
         return n

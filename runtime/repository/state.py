@@ -53,12 +53,10 @@ class StateRepository:
         return ComponentState(values, version)
 
     def stage(self, batch: Batch, component_id: str, state: ComponentState) -> None:
-        """Put ``state`` into ``batch`` (an empty map clears it)."""
-        key = self._key(component_id)
-        if state.values:
-            batch.put(self.cf, key, msgpack.packb([STATE_FORMAT, state.version, state.values]))
-        else:
-            batch.delete(self.cf, key)
+        """Put ``state`` into ``batch``. An empty map is stored too: clearing
+        state must keep its version, or the next optimistic update would be
+        checked against version 0 and rejected."""
+        batch.put(self.cf, self._key(component_id), msgpack.packb([STATE_FORMAT, state.version, state.values]))
 
     def set_now(self, component_id: str, state: ComponentState) -> None:
         """Write ``state`` at once, outside any session."""

@@ -7,13 +7,13 @@ opened again" (restart, crash recovery) use ``backend.reopen()``.
 
 from __future__ import annotations
 
-import gc
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
 from flowyard.runtime.repository import MemoryStore, Repositories, RocksStore, Store
 
 BACKENDS = ("memory", "rocks")
@@ -26,10 +26,7 @@ class Backend:
     (what survives is exactly what was written to the store); for ``rocks`` it
     opens the database directory again.
 
-    Before reopening a RocksDB directory the caller must drop every reference
-    to the previous store (``del repos``): ``RocksStore.close()`` does not
-    release the database lock while the closed object is still referenced
-    (pinned by an xfail test in test_store_contract.py).
+    Close the previous repositories before reopening a RocksDB directory.
     """
 
     def __init__(self, kind: str, path: Path) -> None:
@@ -38,16 +35,11 @@ class Backend:
         self._memory: MemoryStore | None = None
         self._opened: list[weakref.ref[Any]] = []
 
-    @property
-    def durable(self) -> bool:
-        return self.kind == "rocks"
-
     def open_store(self) -> Store:
         if self.kind == "memory":
             if self._memory is None:
                 self._memory = MemoryStore()
             return self._memory
-        gc.collect()  # release a dropped previous store (sessions hold reference cycles)
         store = RocksStore(self.path)
         self._opened.append(weakref.ref(store))
         return store
@@ -60,7 +52,6 @@ class Backend:
                 self._memory = repos.store
                 return repos
             return Repositories(self._memory, **kw)
-        gc.collect()
         repos = Repositories.open(self.path, **kw)
         self._opened.append(weakref.ref(repos.store))
         return repos
