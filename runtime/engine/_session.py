@@ -34,7 +34,7 @@ from typing import IO, Any, TypeVar
 
 from flowyard.runtime.engine._queue import FlowFileQueue
 from flowyard.runtime.repository import Repositories, Transaction
-from flowyard.runtime.repository._codec import encode_flowfile, flowfile_key, pack_attrs
+from flowyard.runtime.repository._codec import _FF_HEADER, FLOWFILE_FORMAT, flowfile_key, pack_attrs
 from flowyard.runtime.repository.content import ContentWriter
 from flowyard.runtime.sdk._errors import FlowFileHandlingError
 from flowyard.runtime.sdk._flowfile import ContentClaim, FlowFile, make_flowfile, new_uuids
@@ -658,6 +658,12 @@ class StandardProcessSession:
         forks: dict[str, list[str]] = {}
         clones: dict[str, list[str]] = {}
         packed_of: dict[int, bytes] = {}
+        n_in = bytes_in = n_out = bytes_out = 0
+        header = _FF_HEADER.pack
+        new_ff = tuple.__new__
+        attributes_modified = int(E.ATTRIBUTES_MODIFIED)
+        last_queue: FlowFileQueue | None = None
+        last_acks: list[FlowFile] = []
         for fid, ff, queues, rel in plans:
             attrs = ff[1]
             packed = pack_attrs(attrs)
@@ -667,9 +673,12 @@ class StandardProcessSession:
             if src is not None:
                 queue, orig = src
                 ff_deletes.append(flowfile_key(queue.queue_id, orig[7]))
-                acks.setdefault(queue, []).append(orig)
-                stats.flowfiles_in += 1
-                stats.bytes_in += orig[3]
+                if queue is not last_queue:
+                    last_queue = queue
+                    last_acks = acks.setdefault(queue, [])
+                last_acks.append(orig)
+                n_in += 1
+                bytes_in += orig[3]
                 oclaim = orig[2]
                 if oclaim is not claim or len(queues) != 1:
                     if oclaim is not None:
@@ -683,8 +692,12 @@ class StandardProcessSession:
                     events.append(self._row(E.CONTENT_MODIFIED, ff, packed, cid, ctype, now,
                                             prev=orig, relationship=None))
                 elif fid not in reported and attrs is not orig[1] and attrs != orig[1]:
-                    events.append(self._row(E.ATTRIBUTES_MODIFIED, ff, packed, cid, ctype, now,
-                                            prev=orig, relationship=None))
+                    # the most common event, built inline (same fields as _row)
+                    events.append([
+                        attributes_modified, now, attrs["uuid"], cid, ctype, packed, pack_attrs(orig[1]),
+                        None, None, None, None, None, ff[3], list(claim) if claim is not None else None,
+                        orig[3], list(oclaim) if oclaim is not None else None, ff[4], ff[5],
+                    ])
             else:
                 kind, parents = created[fid]
                 if claim is not None:
@@ -703,6 +716,10 @@ class StandardProcessSession:
                                         details=f"Auto-Terminated by {rel} Relationship"))
                 stats.flowfiles_removed += 1
                 continue
+            if claim is None:
+                resource = offset = 0
+            else:
+                resource, offset = claim[0], claim[1]
             for i, queue in enumerate(queues):
                 if i == 0:
                     target = ff
@@ -713,13 +730,18 @@ class StandardProcessSession:
                     target = make_flowfile(repos.flowfiles.ids.take(), cattrs, claim, ff[3], ff[4], ff[5], ff[6])
                     tpacked = pack_attrs(cattrs)
                     clones.setdefault(ff.uuid, []).append(cattrs["uuid"])
-                placed = tuple.__new__(FlowFile, (*target[:7], seq))
-                ff_puts.append((flowfile_key(queue.queue_id, seq), encode_flowfile(placed, tpacked)))
+                placed = new_ff(FlowFile, (target[0], target[1], claim, ff[3], ff[4], ff[5], ff[6], seq))
+                # the record as encode_flowfile writes it, inlined for speed
+                ff_puts.append((flowfile_key(queue.queue_id, seq),
+                                header(FLOWFILE_FORMAT, target[0], ff[4], ff[5], ff[6], ff[3], resource, offset)
+                                + tpacked))
                 enqueue.setdefault(queue, []).append(placed)
                 seq += 1
-                stats.flowfiles_out += 1
-                stats.bytes_out += ff[3]
+                n_out += 1
+                bytes_out += ff[3]
 
+        stats.flowfiles_in, stats.bytes_in = n_in, bytes_in
+        stats.flowfiles_out, stats.bytes_out = n_out, bytes_out
         for fid, ff in self._removed.items():
             packed = pack_attrs(ff[1])
             src = origin.get(fid)
@@ -743,7 +765,10 @@ class StandardProcessSession:
             events.append(self._row(E.EXPIRE, ff, pack_attrs(ff[1]), cid, ctype, now,
                                     details="Expiration Threshold exceeded"))
 
-        by_uuid = {ff.uuid: (fid, ff) for fid, ff in list(self._current.items()) + list(self._removed.items())}
+        by_uuid = (
+            {ff.uuid: (fid, ff) for fid, ff in list(self._current.items()) + list(self._removed.items())}
+            if forks or clones else {}
+        )
         for parent_uuid, children in forks.items():
             fid, parent = by_uuid.get(parent_uuid, (0, None))
             if parent is not None:
