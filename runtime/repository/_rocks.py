@@ -61,6 +61,8 @@ class _RocksBatch:
         self.wb.delete(key, self.handles[cf])
 
     def delete_range(self, cf: object, begin: bytes, end: bytes) -> None:
+        if begin > end:
+            raise ValueError(f"delete_range: begin {begin!r} is after end {end!r}")
         self.wb.delete_range(begin, end, self.handles[cf])
 
 
@@ -144,6 +146,8 @@ class RocksStore:
         self._db.write(wb, self._nosync)
 
     def delete_range(self, cf: object, begin: bytes, end: bytes) -> None:
+        if begin > end:
+            raise ValueError(f"delete_range: begin {begin!r} is after end {end!r}")
         wb = WriteBatch(raw_mode=True)
         wb.delete_range(begin, end, self._handles[cf])
         self._db.write(wb, self._nosync)

@@ -33,7 +33,7 @@ class Batch(Protocol):
     def delete(self, cf: object, key: bytes) -> None: ...
 
     def delete_range(self, cf: object, begin: bytes, end: bytes) -> None:
-        """Delete keys in ``[begin, end)``."""
+        """Delete keys in ``[begin, end)``; raises ``ValueError`` if ``begin > end``."""
 
 
 class Store(Protocol):
@@ -53,7 +53,7 @@ class Store(Protocol):
         """One unbatched write (streamed content chunks, id watermarks)."""
 
     def delete_range(self, cf: object, begin: bytes, end: bytes) -> None:
-        """Delete keys in ``[begin, end)`` at once."""
+        """Delete keys in ``[begin, end)`` at once; raises ``ValueError`` if ``begin > end``."""
 
     def scan(
         self, cf: object, begin: bytes, end: bytes | None = None, *, limit: int | None = None
@@ -97,6 +97,8 @@ class _MemoryBatch:
         self.ops.append((1, cf, key, None))
 
     def delete_range(self, cf: object, begin: bytes, end: bytes) -> None:
+        if begin > end:
+            raise ValueError(f"delete_range: begin {begin!r} is after end {end!r}")
         assert isinstance(cf, _MemoryCF)
         self.ops.append((2, cf, begin, end))
 
@@ -147,6 +149,8 @@ class MemoryStore:
         cf.data[key] = value
 
     def delete_range(self, cf: object, begin: bytes, end: bytes) -> None:
+        if begin > end:
+            raise ValueError(f"delete_range: begin {begin!r} is after end {end!r}")
         assert isinstance(cf, _MemoryCF)
         self._delete_range(cf, begin, end)
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from engine_process import EngineProcess, wait_until, write_flow
 
 pytestmark = pytest.mark.integration

@@ -169,6 +169,17 @@ def test_delete_range_is_half_open(
         assert store.get(cf, key) is None
 
 
+@pytest.mark.parametrize("via", ["store", "batch"])
+def test_delete_range_with_begin_after_end_is_an_error_and_deletes_nothing(store: Store, via: str) -> None:
+    cf = fill(store)
+    with pytest.raises(ValueError, match="is after end"):
+        if via == "store":
+            store.delete_range(cf, b"b", b"a")
+        else:
+            store.batch().delete_range(cf, b"b", b"a")
+    assert keys_of(store, cf) == ORDERED
+
+
 def test_deleted_keys_can_be_written_again(store: Store) -> None:
     cf = fill(store)
     store.delete_range(cf, b"", b"\xff\xff\xff")
