@@ -35,15 +35,20 @@ from flowyard.runtime.engine._node import Bulletin, ProcessorNode
 from flowyard.runtime.engine._queue import FlowFileQueue
 from flowyard.runtime.engine._session import StandardProcessSession
 from flowyard.runtime.flow import FlowDef, ProcessorDef
-from flowyard.runtime.repository import Repositories
+from flowyard.runtime.repository import Repositories, Transaction
+from flowyard.runtime.repository._codec import flowfile_key, pack_attrs
 from flowyard.runtime.sdk._errors import FlowDefinitionError, FlowyardError
+from flowyard.runtime.sdk._flowfile import FlowFile
 from flowyard.runtime.sdk._processor import Processor
 from flowyard.runtime.sdk._properties import Evaluator
+from flowyard.runtime.sdk._provenance import ProvenanceEventType as E
 from flowyard.runtime.sdk._units import parse_data_size, parse_duration
 
 __all__ = ["Engine", "EngineStatus"]
 
 log = logging.getLogger("flowyard.engine")
+
+_FAR_FUTURE_MS = 1 << 62
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +320,43 @@ class Engine:
             removed = self.repositories.content.expire_archive(self.clock())
             if removed:
                 log.debug("expired %d archived content resource(s)", removed)
+
+    # -- queues --------------------------------------------------------------------
+
+    def list_queue(self, connection_id: str, limit: int = 100) -> list[FlowFile]:
+        """The first ``limit`` flowfiles of a connection's queue, in the order they
+        would be taken (NiFi's "List queue"; swapped-out flowfiles are not listed)."""
+        return self.queues[connection_id].listing(limit)
+
+    async def empty_queue(self, connection_id: str, *, batch: int = 10_000) -> int:
+        """Drop every flowfile waiting in a connection's queue (NiFi's "Empty
+        queue"), swapped-out ones included, each with a DROP event. Flowfiles a
+        processor has already taken are not touched. Returns how many were dropped."""
+        queue = self.queues[connection_id]
+        dropped = 0
+        while True:
+            # Far in the future every penalty has passed: penalized flowfiles go too.
+            taken, expired = queue.poll(batch, _FAR_FUTURE_MS)
+            victims = taken + expired
+            if not victims:
+                return dropped
+            now = self.clock()
+            txn = Transaction()
+            for ff in victims:
+                txn.ff_deletes.append(flowfile_key(queue.queue_id, ff[7]))
+                if ff[2] is not None:
+                    txn.claim_deltas[ff[2][0]] = txn.claim_deltas.get(ff[2][0], 0) - 1
+                txn.events.append(StandardProcessSession._row(
+                    E.DROP, ff, pack_attrs(ff[1]), connection_id, "Connection", now,
+                    details="FlowFile Queue emptied by user"))
+            try:
+                self.repositories.write([txn], now)
+            except Exception:
+                queue.requeue(victims)
+                raise
+            queue.acknowledge(victims)
+            dropped += len(victims)
+            await trio.lowlevel.checkpoint()
 
     # -- status --------------------------------------------------------------------
 

@@ -231,3 +231,24 @@ def test_bad_flow_definitions_name_the_place(processors: Any, connections: Any, 
     with pytest.raises(FlowDefinitionError, match=message) as info:
         Engine(f, Repositories.in_memory(), registry=REGISTRY)
     assert info.value.where == where
+
+
+async def test_list_and_empty_queue_drop_everything_waiting_with_events(tmp_path: Any, autojump_clock: Any) -> None:
+    f = flow([proc("src", "SequenceSource", properties={"Count": "500", "Batch Size": "100", "Content Size": "10"}),
+              proc("held", "AsyncSlow", scheduledState="STOPPED", autoTerminatedRelationships=["success"])],
+             [conn("c1", "src", "held", backPressureObjectThreshold=0, flowFileExpiration="1 hour")])
+    repos = Repositories.open(tmp_path / "repo")
+    engine = Engine(f, repos, registry=REGISTRY, swap_threshold=120)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        await wait_for(lambda: engine.queues["c1"].count == 500)
+        assert [ff.attributes["seq"] for ff in engine.list_queue("c1", 3)] == ["0", "1", "2"]
+        assert await engine.empty_queue("c1") == 500
+        assert engine.queues["c1"].count == 0
+        engine.request_stop()
+    drops = [e for e in repos.provenance.events() if e.component_id == "c1"]
+    assert len(drops) == 500 and {e.event_type.name for e in drops} == {"DROP"}
+    qid = repos.flowfiles.queue_id("c1")
+    assert repos.flowfiles.count_queue(qid) == (0, 0), "no record left behind"
+    assert repos.content.counts == {} or all(v == 0 for v in repos.content.counts.values())
+    repos.close()
