@@ -122,6 +122,9 @@ class ProcessorNode:
         )
         routed = set(auto_terminated) | {r for r, qs in self.outputs.items() if qs}
         self.validation = self.configured.validation_results(has_input=bool(self.inputs), routed=routed)
+        if self.strategy == "EVENT_DRIVEN" and not self.inputs:
+            self.validation.append(ValidationResult(
+                "Scheduling Strategy", "event-driven scheduling needs an incoming connection to be woken by"))
 
     @property
     def is_valid(self) -> bool:

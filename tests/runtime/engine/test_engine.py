@@ -252,3 +252,30 @@ async def test_list_and_empty_queue_drop_everything_waiting_with_events(tmp_path
     assert repos.flowfiles.count_queue(qid) == (0, 0), "no record left behind"
     assert repos.content.counts == {} or all(v == 0 for v in repos.content.counts.values())
     repos.close()
+
+
+async def test_run_duration_batches_many_triggers_into_one_commit(autojump_clock: Any) -> None:
+    def build(run_duration: str) -> Engine:
+        f = flow([proc("src", "SequenceSource", properties={"Count": "200", "Batch Size": "200"}),
+                  proc("slow", "AsyncSlow", properties={"Delay": "1 ms"}, runDuration=run_duration,
+                       autoTerminatedRelationships=["success"])],
+                 [conn("c1", "src", "slow")])
+        return Engine(f, Repositories.in_memory(), registry=REGISTRY)
+
+    commits = {}
+    for run_duration in ("0 ms", "100 ms"):
+        engine = build(run_duration)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(engine.run)
+            await wait_for(lambda e=engine: e.status().flowfiles_out == 200)  # type: ignore[misc]
+            engine.request_stop()
+        commits[run_duration] = engine.committer.commits_written
+    assert commits["0 ms"] >= 200  # one commit per flowfile, plus the source's
+    assert commits["100 ms"] <= 10  # ~100 triggers per session
+
+
+def test_event_driven_without_incoming_connection_is_invalid() -> None:
+    f = flow([proc("src", "SequenceSource", properties={"Count": "1"}, schedulingStrategy="EVENT_DRIVEN",
+                   autoTerminatedRelationships=["success"])], [])
+    engine = Engine(f, Repositories.in_memory(), registry=REGISTRY)
+    assert "event-driven scheduling needs an incoming connection" in str(engine.nodes["src"].validation)
