@@ -180,7 +180,7 @@ def flow_from_dict(data: Any, *, source: str = "flow") -> FlowDef:
     r = _Reader(source)
     top = r.obj(data, "")
     version = top.get("flowyardFlowVersion")
-    if version != FORMAT_VERSION:
+    if isinstance(version, bool) or version != FORMAT_VERSION:
         raise r.fail("flowyardFlowVersion", f"expected {FORMAT_VERSION}, found {version!r}")
     group = r.obj(top.get("rootGroup"), "rootGroup")
     flow = FlowDef(
@@ -321,6 +321,8 @@ def load_flow(path: str | os.PathLike[str]) -> FlowDef:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise FlowDefinitionError(f"cannot read the flow file: {exc.strerror}", source=source) from None
+    except UnicodeDecodeError as exc:
+        raise FlowDefinitionError("not UTF-8 text", source=source, where=f"byte {exc.start}") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -49,15 +49,20 @@ def discover_processors(environ: Mapping[str, str] | None = None) -> dict[str, t
         origin = f"entry point {ep.name} ({ep.value})"
         try:
             found = ep.load()
-        except (ImportError, AttributeError) as exc:
-            raise ConfigurationError(f"cannot load processors from {origin}: {exc}") from None
+        except Exception as exc:  # a broken plug-in may raise anything while importing
+            raise ConfigurationError(f"cannot load processors from {origin}: {exc!r}") from None
         _merge(registry, found, origin)
     for spec in filter(None, (s.strip() for s in env.get(ENV_MODULES, "").split(","))):
         module_name, _, attr = spec.partition(":")
+        if not module_name or module_name.startswith("."):
+            raise ConfigurationError(f"{ENV_MODULES}: {spec!r} does not name a module (expected module:attribute)")
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
             raise ConfigurationError(f"{ENV_MODULES}: cannot import {module_name!r}: {exc}") from None
+        except Exception as exc:  # a broken module may raise anything while importing
+            raise ConfigurationError(
+                f"{ENV_MODULES}: cannot import {module_name!r}: {type(exc).__name__}: {exc}") from None
         found = getattr(module, attr or "PROCESSORS", None)
         if found is None:
             raise ConfigurationError(f"{ENV_MODULES}: module {module_name!r} has no {attr or 'PROCESSORS'!r}")

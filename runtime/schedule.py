@@ -16,6 +16,8 @@ from croniter import croniter
 __all__ = ["CronSchedule"]
 
 _DOW_NUMBER = re.compile(r"(?<![#/])\b([1-7])\b")
+_DOW_ZERO = re.compile(r"(?<![#/\d])0(?!\d)")
+_DOW_LAST = re.compile(r"\b([1-7])L\b")  # Quartz "6L" = last Friday of the month
 
 
 class CronSchedule:
@@ -33,7 +35,12 @@ class CronSchedule:
                 raise ValueError(f"cron expression {expression!r}: a year field other than * is not supported")
             fields = fields[:6]
         fields = ["*" if f == "?" else f for f in fields]
-        fields[5] = _DOW_NUMBER.sub(lambda m: str(int(m.group(1)) - 1), fields[5])
+        if _DOW_ZERO.search(fields[5]):
+            raise ValueError(f"cron expression {expression!r} is not valid: days of week are 1 (Sunday) "
+                             "to 7 (Saturday) or SUN-SAT, not 0")
+        # croniter spells "last <weekday> of the month" L<n> with Sunday = 0.
+        dow = _DOW_LAST.sub(lambda m: f"L{int(m.group(1)) - 1}", fields[5])
+        fields[5] = _DOW_NUMBER.sub(lambda m: str(int(m.group(1)) - 1), dow) if "L" not in dow else dow
         self.expression = expression
         self._croniter_text = " ".join(fields[1:] + fields[:1])
         try:

@@ -58,7 +58,11 @@ class ConfiguredProcessor:
             self.yield_seconds = parse_duration(yield_duration or defaults.yield_duration)
         except ValueError as exc:
             raise ConfigurationError(f"{self.name}: {exc}") from None
-        self.relationships: tuple[Relationship, ...] = processor_type.relationships_for(self.dynamic, self.static)
+        try:
+            self.relationships: tuple[Relationship, ...] = processor_type.relationships_for(
+                self.dynamic, self.static)
+        except ValueError as exc:
+            raise ConfigurationError(f"{self.name}: {exc}") from None
         self.processor = processor_type()
         self.context = ProcessContext(
             component_id=component_id,

@@ -6,13 +6,13 @@ import logging
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from flowyard.runtime.sdk._properties import Evaluator, PropertySpec, PropertyValue
+from flowyard.runtime.sdk._properties import Evaluator, ExpressionScope, PropertySpec, PropertyValue
 
 __all__ = ["ComponentLog", "ProcessContext"]
 
 _LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR}
 #: NiFi's level names that Python spells differently.
-_ALIASES = {"TRACE": "DEBUG", "WARN": "WARNING", "FATAL": "ERROR"}
+_ALIASES = {"TRACE": "DEBUG", "WARN": "WARNING", "FATAL": "ERROR", "CRITICAL": "ERROR"}
 
 BulletinSink = Callable[[str, str], None]
 """Receives ``(level, message)`` for WARNING and ERROR messages."""
@@ -35,7 +35,10 @@ class ComponentLog:
         name = level.upper()
         name = _ALIASES.get(name, name)
         if name not in _LEVELS:
-            raise ValueError(f"unknown log level {level!r}: expected one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL")
+            raise ValueError(
+                f"unknown log level {level!r}: expected one of TRACE, DEBUG, INFO, WARN, WARNING, ERROR, "
+                "FATAL, CRITICAL"
+            )
         return name
 
     def is_enabled(self, level: str) -> bool:
@@ -136,4 +139,5 @@ class ProcessContext:
         spec = self._specs.get(k)
         if spec is None:
             raise KeyError(f"{self.component_type} has no property {k!r}; known: {', '.join(self._specs)}")
-        return PropertyValue(self._values.get(k), spec, evaluator=self._evaluator)
+        evaluator = self._evaluator if spec.expression_scope is not ExpressionScope.NONE else None
+        return PropertyValue(self._values.get(k), spec, evaluator=evaluator)

@@ -20,6 +20,9 @@ __all__ = ["ContentSource", "ProcessSession", "ProvenanceReporter"]
 #: Content given in one piece, as an iterable of pieces, or by a callback
 #: that writes to a binary output stream.
 ContentSource = bytes | bytearray | memoryview | Iterable[bytes] | Callable[[IO[bytes]], Any]
+"""What ``write`` and ``append`` accept: bytes in one piece, an iterable of
+pieces (streamed, never joined in memory), or a callback that writes to a
+binary output stream."""
 
 
 class ProvenanceReporter(Protocol):

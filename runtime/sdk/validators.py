@@ -25,6 +25,7 @@ import codecs
 import math
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,7 +115,12 @@ def _parse_bool(value: str) -> bool | None:
 def _regex_problem(value: str) -> str | None:
     """Why ``value`` does not compile as a Python regular expression, or ``None``."""
     try:
-        re.compile(value)
+        with warnings.catch_warnings():
+            # "Possible nested set" and similar are advice about a valid
+            # pattern, not errors; when warnings are errors they must not
+            # escape a validator that promises never to raise.
+            warnings.simplefilter("ignore", FutureWarning)
+            re.compile(value)
     except re.error as exc:
         where = f" at position {exc.pos}" if exc.pos is not None else ""
         return f"{_show(value)} is not a valid regular expression: {exc.msg}{where}"

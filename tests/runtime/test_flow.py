@@ -1,0 +1,297 @@
+"""The flow file: JSON <-> FlowDef, atomic saving, and a FlowDefinitionError naming
+the exact place of the first problem in a bad flow."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flowyard.runtime import flow as flow_module
+from flowyard.runtime.flow import (
+    ConnectionDef,
+    FlowDef,
+    FunnelDef,
+    ProcessorDef,
+    flow_from_dict,
+    flow_to_dict,
+    load_flow,
+    save_flow,
+)
+from flowyard.runtime.sdk import ConfigurationError, FlowDefinitionError
+
+
+def full_flow() -> dict[str, Any]:
+    """A flow that sets every field to a non-default value."""
+    return {
+        "flowyardFlowVersion": 1,
+        "rootGroup": {
+            "identifier": "root",
+            "name": "Demo",
+            "processors": [
+                {
+                    "identifier": "gen", "name": "Generate", "type": "GenerateFlowFile",
+                    "position": {"x": 10.5, "y": -20.0},
+                    "properties": {"file-size": "1 KB", "Custom Text": None, "my.attr": "${now()}"},
+                    "schedulingStrategy": "CRON_DRIVEN", "schedulingPeriod": "0 */5 * * * ?",
+                    "concurrentlySchedulableTaskCount": 3, "runDuration": "25 ms", "penaltyDuration": "10 sec",
+                    "yieldDuration": "2 sec", "autoTerminatedRelationships": ["failure"],
+                    "scheduledState": "STOPPED", "comments": "hello",
+                },
+                {
+                    "identifier": "log", "name": "", "type": "LogAttribute", "position": {"x": 0.0, "y": 0.0},
+                    "properties": {}, "schedulingStrategy": "EVENT_DRIVEN", "schedulingPeriod": "anything",
+                    "concurrentlySchedulableTaskCount": 1, "runDuration": "0 ms", "penaltyDuration": "30 sec",
+                    "yieldDuration": "1 sec", "autoTerminatedRelationships": [], "scheduledState": "DISABLED",
+                    "comments": "",
+                },
+            ],
+            "funnels": [{"identifier": "fun", "position": {"x": 1.0, "y": 2.0}}],
+            "connections": [
+                {
+                    "identifier": "c1", "name": "to funnel", "source": {"id": "gen"}, "destination": {"id": "fun"},
+                    "selectedRelationships": ["success"], "backPressureObjectThreshold": 0,
+                    "backPressureDataSizeThreshold": "10 MB", "flowFileExpiration": "1 hour",
+                    "prioritizers": ["PriorityAttributePrioritizer", "FirstInFirstOutPrioritizer"],
+                    "bends": [{"x": 5.0, "y": 6.0}, {"x": 7.0, "y": 8.0}],
+                },
+                {
+                    "identifier": "c2", "name": "", "source": {"id": "fun"}, "destination": {"id": "log"},
+                    "selectedRelationships": [], "backPressureObjectThreshold": 10000,
+                    "backPressureDataSizeThreshold": "1 GB", "flowFileExpiration": "0 sec", "prioritizers": [],
+                    "bends": [],
+                },
+            ],
+        },
+    }
+
+
+def test_round_trip_keeps_every_field() -> None:
+    data = full_flow()
+    flow = flow_from_dict(copy.deepcopy(data))
+    assert flow_to_dict(flow) == data
+    assert flow_from_dict(flow_to_dict(flow)) == flow
+
+
+def test_from_dict_builds_the_records() -> None:
+    flow = flow_from_dict(full_flow())
+    assert (flow.identifier, flow.name) == ("root", "Demo")
+    gen = flow.processors[0]
+    assert gen == ProcessorDef(
+        identifier="gen", type="GenerateFlowFile", name="Generate", position=(10.5, -20.0),
+        properties={"file-size": "1 KB", "Custom Text": None, "my.attr": "${now()}"},
+        scheduling_strategy="CRON_DRIVEN", scheduling_period="0 */5 * * * ?", concurrent_tasks=3,
+        run_duration="25 ms", penalty_duration="10 sec", yield_duration="2 sec", auto_terminated=["failure"],
+        scheduled_state="STOPPED", comments="hello",
+    )
+    assert flow.funnels == [FunnelDef("fun", (1.0, 2.0))]
+    assert flow.connections[0] == ConnectionDef(
+        identifier="c1", source="gen", destination="fun", relationships=["success"], name="to funnel",
+        back_pressure_object_threshold=0, back_pressure_data_size_threshold="10 MB", flowfile_expiration="1 hour",
+        prioritizers=["PriorityAttributePrioritizer", "FirstInFirstOutPrioritizer"], bends=[(5.0, 6.0), (7.0, 8.0)],
+    )
+    assert flow.component_ids() == {"gen", "log", "fun"}
+
+
+def test_minimal_flow_gets_the_defaults() -> None:
+    flow = flow_from_dict({
+        "flowyardFlowVersion": 1,
+        "rootGroup": {
+            "processors": [{"identifier": "p", "type": "T"}],
+            "connections": [{"identifier": "c", "source": {"id": "p"}, "destination": {"id": "p"}}],
+        },
+    })
+    assert flow.name == "Flow"
+    assert flow.identifier  # a fresh uuid
+    assert flow.processors == [ProcessorDef(identifier="p", type="T")]
+    assert flow.connections == [ConnectionDef(identifier="c", source="p", destination="p")]
+    assert flow.funnels == []
+
+
+def test_an_empty_root_group_is_a_valid_flow() -> None:
+    flow = flow_from_dict({"flowyardFlowVersion": 1, "rootGroup": {"identifier": "r"}})
+    assert flow == FlowDef(identifier="r")
+
+
+# -- bad flows: (change to the full flow, .where, message fragment) ---------------------------
+
+P0 = "rootGroup.processors[0]"
+C0 = "rootGroup.connections[0]"
+
+
+def _set(path: str, value: Any) -> Any:
+    """A change setting ``path`` (dotted, with [i] indexes) of the full flow; ``...`` deletes."""
+    def change(data: dict[str, Any]) -> None:
+        *parents, last = path.replace("[", ".").replace("]", "").split(".")
+        target: Any = data
+        for part in parents:
+            target = target[int(part)] if part.isdigit() else target[part]
+        key: Any = int(last) if last.isdigit() else last
+        if value is ...:
+            del target[key]
+        else:
+            target[key] = value
+    return change
+
+
+BAD_FLOWS = [
+    ("version", _set("flowyardFlowVersion", 2), "flowyardFlowVersion", "expected 1, found 2"),
+    ("no version", _set("flowyardFlowVersion", ...), "flowyardFlowVersion", "expected 1, found None"),
+    ("boolean version", _set("flowyardFlowVersion", True), "flowyardFlowVersion", "expected 1, found True"),
+    ("no root group", _set("rootGroup", ...), "rootGroup", "expected an object, found NoneType"),
+    ("processors not a list", _set("rootGroup.processors", {}), "rootGroup.processors",
+     "expected a list, found dict"),
+    ("processor not an object", _set("rootGroup.processors[1]", "p"), "rootGroup.processors[1]",
+     "expected an object, found str"),
+    ("missing type", _set(f"{P0}.type", ...), f"{P0}.type", "is required"),
+    ("type not a string", _set(f"{P0}.type", 5), f"{P0}.type", "expected a string, found int"),
+    ("missing identifier", _set(f"{P0}.identifier", ...), f"{P0}.identifier", "is required"),
+    ("duplicate processor", _set("rootGroup.processors[1].identifier", "gen"), "rootGroup.processors[1].identifier",
+     f"'gen' is already used by {P0}"),
+    ("funnel reuses a processor id", _set("rootGroup.funnels[0].identifier", "log"),
+     "rootGroup.funnels[0].identifier", "'log' is already used by rootGroup.processors[1]"),
+    ("connection reuses an id", _set(f"{C0}.identifier", "fun"), f"{C0}.identifier",
+     "'fun' is already used by rootGroup.funnels[0]"),
+    ("unknown source", _set(f"{C0}.source", {"id": "nope"}), f"{C0}.source.id",
+     "no processor or funnel has identifier 'nope'"),
+    ("unknown destination", _set("rootGroup.connections[1].destination.id", "c1"),
+     "rootGroup.connections[1].destination.id", "no processor or funnel has identifier 'c1'"),
+    ("destination not an object", _set(f"{C0}.destination", "log"), f"{C0}.destination",
+     "expected an object, found str"),
+    ("bad penalty", _set(f"{P0}.penaltyDuration", "10 parsecs"), f"{P0}.penaltyDuration",
+     "'10 parsecs' is not a valid time period: unknown unit 'parsecs'"),
+    ("bad period", _set("rootGroup.processors[1].schedulingStrategy", "TIMER_DRIVEN"),
+     "rootGroup.processors[1].schedulingPeriod", "'anything' is not a valid time period"),
+    ("bad expiration", _set(f"{C0}.flowFileExpiration", "-1 sec"), f"{C0}.flowFileExpiration",
+     "a time period cannot be negative"),
+    ("bad data size", _set(f"{C0}.backPressureDataSizeThreshold", "10 sec"), f"{C0}.backPressureDataSizeThreshold",
+     "'10 sec' is not a valid data size: unknown unit 'sec'"),
+    ("bad cron", _set(f"{P0}.schedulingPeriod", "0 0 25 * * ?"), f"{P0}.schedulingPeriod",
+     "cron expression '0 0 25 * * ?' is not valid"),
+    ("cron field count", _set(f"{P0}.schedulingPeriod", "*/5 * * * *"), f"{P0}.schedulingPeriod",
+     "has 5 fields; expected 6 or 7"),
+    ("unknown strategy", _set(f"{P0}.schedulingStrategy", "PRIMARY_NODE"), f"{P0}.schedulingStrategy",
+     "'PRIMARY_NODE' is not one of TIMER_DRIVEN, CRON_DRIVEN, EVENT_DRIVEN"),
+    ("unknown state", _set(f"{P0}.scheduledState", "ENABLED"), f"{P0}.scheduledState",
+     "'ENABLED' is not one of RUNNING, STOPPED, DISABLED"),
+    ("unknown prioritizer", _set(f"{C0}.prioritizers[1]", "LargestFirst"), f"{C0}.prioritizers[1]",
+     "unknown prioritizer 'LargestFirst'; known: FirstInFirstOutPrioritizer"),
+    ("negative threshold", _set(f"{C0}.backPressureObjectThreshold", -1), f"{C0}.backPressureObjectThreshold",
+     "must not be negative, found -1"),
+    ("fractional threshold", _set(f"{C0}.backPressureObjectThreshold", 1.5), f"{C0}.backPressureObjectThreshold",
+     "expected a whole number, found 1.5"),
+    ("boolean threshold", _set(f"{C0}.backPressureObjectThreshold", True), f"{C0}.backPressureObjectThreshold",
+     "expected a whole number, found True"),
+    ("zero tasks", _set(f"{P0}.concurrentlySchedulableTaskCount", 0), f"{P0}.concurrentlySchedulableTaskCount",
+     "must be at least 1"),
+    ("number property", _set(f"{P0}.properties.file-size", 1024), f"{P0}.properties.file-size",
+     "expected a string or null, found 1024"),
+    ("properties not an object", _set(f"{P0}.properties", ["a"]), f"{P0}.properties", "expected an object, found list"),
+    ("bad auto-terminate", _set(f"{P0}.autoTerminatedRelationships", ["ok", 1]), f"{P0}.autoTerminatedRelationships",
+     "expected a list of relationship names"),
+    ("bad relationships", _set(f"{C0}.selectedRelationships", [None]), f"{C0}.selectedRelationships",
+     "expected a list of relationship names"),
+    ("bad position", _set(f"{P0}.position", {"x": "1", "y": 2}), f"{P0}.position",
+     'expected {"x": number, "y": number}'),
+    ("bad bend", _set(f"{C0}.bends[1]", [1, 2]), f"{C0}.bends[1].position", 'expected {"x": number, "y": number}'),
+]
+
+
+@pytest.mark.parametrize(("change", "where", "fragment"), [b[1:] for b in BAD_FLOWS], ids=[b[0] for b in BAD_FLOWS])
+def test_bad_flows_name_the_place(change: Any, where: str, fragment: str) -> None:
+    data = full_flow()
+    change(data)
+    with pytest.raises(FlowDefinitionError) as info:
+        flow_from_dict(data, source="my.json")
+    assert info.value.where == where
+    assert info.value.source == "my.json"
+    assert str(info.value).startswith(f"my.json: {where}: ")
+    assert fragment in str(info.value)
+    assert isinstance(info.value, ConfigurationError)
+
+
+@pytest.mark.parametrize("data", [[], "flow", None, 1])
+def test_the_top_level_must_be_an_object(data: Any) -> None:
+    with pytest.raises(FlowDefinitionError) as info:
+        flow_from_dict(data)
+    assert (info.value.where, str(info.value)) == ("", f"flow: expected an object, found {type(data).__name__}")
+
+
+# -- files ----------------------------------------------------------------------------------
+
+
+def test_save_then_load(tmp_path: Path) -> None:
+    flow = flow_from_dict(full_flow())
+    path = tmp_path / "new" / "dir" / "flow.json"
+    save_flow(flow, path)
+    assert load_flow(path) == flow
+    assert json.loads(path.read_text(encoding="utf-8")) == full_flow()
+    assert path.read_bytes().endswith(b"}\n")
+    assert sorted(p.name for p in path.parent.iterdir()) == ["flow.json"]  # no temporary file left
+
+
+def test_save_replaces_an_existing_flow(tmp_path: Path) -> None:
+    path = tmp_path / "flow.json"
+    save_flow(FlowDef(identifier="old"), path)
+    save_flow(FlowDef(identifier="new"), str(path))
+    assert load_flow(str(path)).identifier == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["flow.json"]
+
+
+@pytest.mark.parametrize("failing", ["fsync", "replace"])
+def test_a_failed_save_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str) -> None:
+    path = tmp_path / "flow.json"
+    save_flow(FlowDef(identifier="old"), path)
+    before = path.read_bytes()
+
+    def fail(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(flow_module.os, failing, fail)
+    with pytest.raises(OSError, match="No space left on device"):
+        save_flow(FlowDef(identifier="new"), path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["flow.json"]  # the temporary file was removed
+
+
+def test_load_invalid_json_names_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "flow.json"
+    path.write_text('{\n  "flowyardFlowVersion": 1,\n  "rootGroup": {,}\n}\n', encoding="utf-8")
+    with pytest.raises(FlowDefinitionError) as info:
+        load_flow(path)
+    assert (info.value.source, info.value.where) == (str(path), "line 3 column 17")
+    assert str(info.value) == (
+        f"{path}: line 3 column 17: not valid JSON: Expecting property name enclosed in double quotes"
+    )
+
+
+def test_load_a_file_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "flow.json"
+    path.write_bytes(b'{"flowyardFlowVersion": 1, "rootGroup": {"name": "caf\xe9"}}')
+    with pytest.raises(FlowDefinitionError) as info:
+        load_flow(path)
+    assert info.value.source == str(path)
+
+
+def test_load_names_the_file_and_the_place(tmp_path: Path) -> None:
+    path = tmp_path / "flow.json"
+    path.write_text(json.dumps({"flowyardFlowVersion": 1, "rootGroup": {"processors": [{"identifier": "p"}]}}))
+    with pytest.raises(FlowDefinitionError) as info:
+        load_flow(path)
+    assert str(info.value) == f"{path}: rootGroup.processors[0].type: is required"
+
+
+@pytest.mark.parametrize("make", [lambda p: None, lambda p: p.mkdir()], ids=["missing", "directory"])
+def test_load_an_unreadable_file(tmp_path: Path, make: Any) -> None:
+    path = tmp_path / "flow.json"
+    make(path)
+    with pytest.raises(FlowDefinitionError) as info:
+        load_flow(path)
+    assert (info.value.source, info.value.where) == (str(path), "")
+    assert str(info.value).startswith(f"{path}: cannot read the flow file: ")
+    assert os.path.exists(path) == path.is_dir()
