@@ -11,7 +11,7 @@ import trio
 
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.flow import flow_from_dict
-from flowyard.runtime.repository import Repositories
+from flowyard.runtime.repository import MemoryStore, Repositories
 from flowyard.runtime.sdk import FlowDefinitionError, FlowyardError
 
 from flowyard_test_processors import PROCESSORS as TEST_PROCESSORS
@@ -279,3 +279,36 @@ def test_event_driven_without_incoming_connection_is_invalid() -> None:
                    autoTerminatedRelationships=["success"])], [])
     engine = Engine(f, Repositories.in_memory(), registry=REGISTRY)
     assert "event-driven scheduling needs an incoming connection" in str(engine.nodes["src"].validation)
+
+
+class FlakyStore(MemoryStore):
+    """A MemoryStore whose batch writes fail while ``failing`` is set (a full disk, say)."""
+
+    failing = False
+
+    def write(self, batch: Any, *, sync: bool = False) -> None:
+        if self.failing:
+            raise OSError(28, "No space left on device")
+        super().write(batch, sync=sync)
+
+
+async def test_a_failing_store_loses_nothing_and_the_flow_resumes(autojump_clock: Any) -> None:
+    f = flow([proc("src", "SequenceSource", properties={"Count": "300", "Batch Size": "100"}),
+              proc("slow", "AsyncSlow", properties={"Delay": "1 ms"}, autoTerminatedRelationships=["success"])],
+             [conn("c1", "src", "slow")])
+    store = FlakyStore()
+    repos = Repositories(store)
+    engine = Engine(f, repos, registry=REGISTRY)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        await wait_for(lambda: engine.nodes["slow"].stats.flowfiles_in >= 10)
+        store.failing = True
+        await wait_for(lambda: engine.nodes["slow"].stats.errors >= 1)
+        warning = engine.nodes["slow"].bulletins[-1]
+        assert "No space left on device" in warning.message
+        assert engine.queues["c1"].status().penalized >= 1, "the input went back, penalized"
+        store.failing = False
+        await wait_for(lambda: engine.status().flowfiles_out == 300)
+        engine.request_stop()
+    assert repos.state.get("src").values == {"next": "300"}
+    assert repos.flowfiles.count_queue(repos.flowfiles.queue_id("c1")) == (0, 0)
