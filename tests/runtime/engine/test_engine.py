@@ -312,3 +312,31 @@ async def test_a_failing_store_loses_nothing_and_the_flow_resumes(autojump_clock
         engine.request_stop()
     assert repos.state.get("src").values == {"next": "300"}
     assert repos.flowfiles.count_queue(repos.flowfiles.queue_id("c1")) == (0, 0)
+
+
+async def test_shutdown_does_not_wait_forever_for_a_stuck_blocking_processor(tmp_path: Any) -> None:
+    from flowyard.processors.testing import TEST_PROCESSORS, release_hold
+
+    registry = {**REGISTRY, **TEST_PROCESSORS}
+    f = flow([proc("src", "SequenceSource", properties={"Count": "50", "Batch Size": "50"}),
+              proc("hold", "Hold", properties={"Hold Key": "shutdown-test", "Maximum Hold Time": "1 min"},
+                   autoTerminatedRelationships=["success"])],
+             [conn("c1", "src", "hold")])
+    repos = Repositories.open(tmp_path / "repo")
+    engine = Engine(f, repos, registry=registry, grace_seconds=0.2)
+    holder = engine.nodes["hold"].configured.processor
+    try:
+        with trio.fail_after(30):
+            async with trio.open_nursery() as nursery:
+                await nursery.start(engine.run)
+                await trio.to_thread.run_sync(holder.hold_started.wait)  # type: ignore[attr-defined]
+                engine.request_stop()
+        assert engine.finished.is_set()
+    finally:
+        release_hold("shutdown-test")
+    repos.close()
+    repos = Repositories.open(tmp_path / "repo")
+    again = Engine(f, repos, registry=registry)
+    again._recover()
+    assert again.queues["c1"].count == 50, "the held, uncommitted flowfiles are back in their queue"
+    repos.close()
