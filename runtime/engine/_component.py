@@ -42,6 +42,7 @@ class ConfiguredProcessor:
         properties: Mapping[str, str | None] | None = None,
         evaluator: Evaluator | None = None,
         bulletins: BulletinSink | None = None,
+        clock: Callable[[], int] | None = None,
         concurrent_tasks: int = 1,
         penalty: str | None = None,
         yield_duration: str | None = None,
@@ -76,6 +77,7 @@ class ConfiguredProcessor:
             penalty_seconds=self.penalty_seconds,
             yield_seconds=self.yield_seconds,
             bulletins=bulletins,
+            clock=clock,
         )
         self.expression_enabled = evaluator is not None
 

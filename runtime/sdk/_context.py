@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
@@ -94,6 +95,7 @@ class ProcessContext:
         penalty_seconds: float = 30.0,
         yield_seconds: float = 1.0,
         bulletins: BulletinSink | None = None,
+        clock: Callable[[], int] | None = None,
     ) -> None:
         self.component_id = component_id
         self.name = name
@@ -107,6 +109,13 @@ class ProcessContext:
         self._evaluator = evaluator
         self.logger = ComponentLog(component_type, component_id, name, bulletins)
         self.yield_requested = False
+        self._clock = clock
+
+    def now_ms(self) -> int:
+        """The framework's time in epoch milliseconds: the engine's clock, or the
+        test runner's mock clock. Use it instead of ``time.time()`` for anything a
+        test should control (file ages, time windows)."""
+        return self._clock() if self._clock is not None else int(time.time() * 1000)
 
     @property
     def expression_language_enabled(self) -> bool:

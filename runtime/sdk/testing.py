@@ -134,6 +134,7 @@ class ProcessorRunner:
             self._configured = ConfiguredProcessor(
                 self.processor_type, component_id=self.component_id, properties=self._properties,
                 evaluator=self._evaluator, bulletins=lambda level, msg: self.bulletins.append((level, msg)),
+                clock=self.clock,
             )
             self._scheduled = False
         return self._configured
@@ -271,6 +272,13 @@ class ProcessorRunner:
             if stop_on_finish and self._scheduled:
                 self._call(processor.on_stopped, context)
                 self._scheduled = False
+
+    def stop(self) -> None:
+        """Call ``on_stopped`` if the processor is scheduled (after ``run(stop_on_finish=False)``)."""
+        if self._scheduled:
+            configured = self._configure()
+            self._call(configured.processor.on_stopped, configured.context)
+            self._scheduled = False
 
     def _read_state(self, component_id: str) -> tuple[int, dict[str, str]]:
         state = self.repositories.state.get(component_id)

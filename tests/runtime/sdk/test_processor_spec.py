@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -331,3 +332,31 @@ def test_a_dynamic_relationship_with_an_unusable_name_is_a_configuration_error()
 
     with pytest.raises(ConfigurationError, match="relationship name"):
         ConfiguredProcessor(Router, component_id="r", properties={" padded ": "true"})
+
+
+def test_context_time_is_the_runner_clock_and_stop_calls_on_stopped() -> None:
+    from flowyard.runtime.sdk import InputRequirement, Processor, Relationship
+    from flowyard.runtime.sdk.testing import ProcessorRunner
+
+    class Clocked(Processor):
+        blocking = False
+        spec = ProcessorSpec("stamps", relationships=(Relationship("success"),),
+                             input_requirement=InputRequirement.FORBIDDEN)
+        stopped = 0
+
+        def on_trigger(self, context: Any, session: Any) -> None:
+            ff = session.put_attribute(session.create(), "at", str(context.now_ms()))
+            session.transfer(ff, "success")
+
+        def on_stopped(self, context: Any) -> None:
+            type(self).stopped += 1
+
+    runner = ProcessorRunner(Clocked)
+    runner.run(stop_on_finish=False)
+    runner.clock.advance(2.5)
+    runner.run(stop_on_finish=False, initialize=False)
+    stamps = [int(ff.attributes["at"]) for ff in runner.flowfiles_for("success")]
+    assert stamps[1] - stamps[0] == 2500
+    assert Clocked.stopped == 0
+    runner.stop()
+    assert Clocked.stopped == 1
