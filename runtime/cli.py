@@ -56,9 +56,10 @@ async def _print_status(engine: Engine, out: TextIO, interval: float = 1.0) -> N
     while True:
         await trio.sleep(interval)
         status = engine.status()
-        for b in list(engine.bulletins)[printed:]:
+        new = min(engine.bulletin_count - printed, len(engine.bulletins))
+        for b in list(engine.bulletins)[len(engine.bulletins) - new:]:
             out.write(("\n" if tty else "") + f"[{b.level}] {b.component_name}: {b.message}\n")
-        printed = len(engine.bulletins)
+        printed = engine.bulletin_count
         line = _format_status(status, previous, interval)
         out.write(f"\r{line}\x1b[K" if tty else line + "\n")
         out.flush()

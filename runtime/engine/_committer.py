@@ -10,12 +10,19 @@ gathers: in ``sync`` durability one fsync covers every session in a group.
 Small groups are written on the event loop (a RocksDB write of a few
 thousand keys without fsync takes well under a millisecond); large groups
 and fsynced writes go to a worker thread, where rocksdict releases the GIL.
+
+The committer is the only writer of the repositories while the engine runs:
+claimant counts and state versions are planned from memory and applied after
+the write, so a second writer in between would plan from stale figures.
+Other work that writes (emptying a queue, expiring the archive) runs through
+``exclusive``, between groups.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import trio
 
@@ -26,6 +33,8 @@ from flowyard.runtime.sdk._errors import ProcessingError
 __all__ = ["Committer", "PendingCommit"]
 
 log = logging.getLogger("flowyard.engine.committer")
+
+T = TypeVar("T")
 
 #: Groups with more store operations than this are written in a worker thread.
 INLINE_OPS = 4_000
@@ -60,6 +69,7 @@ class Committer:
         self.repositories = repositories
         self.clock = clock
         self._pending: list[PendingCommit] = []
+        self._jobs: list[Callable[[], None]] = []
         self._wake = trio.Event()
         self.groups_written = 0
         self.commits_written = 0
@@ -76,13 +86,26 @@ class Committer:
         """Submit and wait until applied (raises if it was not)."""
         await self.submit(prepared).wait()
 
-    def write_now(self, prepared: PreparedCommit) -> None:
-        """Write one commit synchronously, bypassing the group (for code on the
-        event loop that cannot await). Raises if it was not applied."""
-        pending = PendingCommit(prepared)
-        self._write_group([pending])
-        if pending.error is not None:
-            raise pending.error
+    async def exclusive(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the committer's task between two groups, when no write is
+        in progress, and return its result (or raise its exception)."""
+        done = trio.Event()
+        outcome: list[Any] = []
+
+        def job() -> None:
+            try:
+                outcome.append((True, fn()))
+            except Exception as exc:
+                outcome.append((False, exc))
+            done.set()
+
+        self._jobs.append(job)
+        self._wake.set()
+        await done.wait()
+        ok, value = outcome[0]
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
 
     async def run(self) -> None:
         """Write groups until cancelled; on cancellation, writes what is pending first."""
@@ -90,6 +113,9 @@ class Committer:
             while True:
                 await self._wake.wait()
                 self._wake = trio.Event()
+                jobs, self._jobs = self._jobs, []
+                for job in jobs:
+                    job()
                 group, self._pending = self._pending, []
                 if not group:
                     continue
@@ -105,6 +131,9 @@ class Committer:
             if group:
                 with trio.CancelScope(shield=True):
                     self._write_group(group)
+            jobs, self._jobs = self._jobs, []
+            for job in jobs:
+                job()
 
     def _write_only(self, group: list[PendingCommit]) -> None:
         """Runs in a worker thread: only the store write, no queue changes."""

@@ -28,7 +28,7 @@ from typing import Any
 
 import trio
 
-from flowyard.runtime.engine._committer import Committer
+from flowyard.runtime.engine._committer import Committer, PendingCommit
 from flowyard.runtime.engine._component import ConfiguredProcessor
 from flowyard.runtime.engine._funnel import FUNNEL_RELATIONSHIP, Funnel
 from flowyard.runtime.engine._node import Bulletin, ProcessorNode
@@ -93,6 +93,8 @@ class Engine:
         self.swap_threshold = swap_threshold
         self.thread_limiter = trio.CapacityLimiter(max_threads)
         self.bulletins: collections.deque[Bulletin] = collections.deque(maxlen=1000)
+        #: Bulletins raised since start (``bulletins`` keeps only the last 1,000).
+        self.bulletin_count = 0
         self.nodes: dict[str, ProcessorNode] = {}
         self.queues: dict[str, FlowFileQueue] = {}
         self._trio_clock: Any = None
@@ -203,17 +205,22 @@ class Engine:
 
     # -- sessions ------------------------------------------------------------------
 
-    def new_session(self, node: ProcessorNode, *, threaded: bool) -> StandardProcessSession:
-        """A session for one trigger of ``node``; ``threaded`` for use from a worker thread."""
-        if threaded:
-            def hook(session: StandardProcessSession) -> None:
+    def new_session(self, node: ProcessorNode, early: list[PendingCommit]) -> StandardProcessSession:
+        """A session for one trigger of ``node``, usable from the event loop and from
+        a worker thread alike (queue operations always run on the loop).
+
+        An explicit ``session.commit()`` goes through the committer like every
+        other write: from a worker thread it waits until the commit is durable;
+        on the event loop (which cannot block) it is queued, in order, and
+        appended to ``early`` for the trigger to await with its final commit.
+        """
+        def hook(session: StandardProcessSession) -> None:
+            if trio.lowlevel.in_trio_run():
+                early.append(self.committer.submit(session.prepare_commit()))
+            else:
                 trio.from_thread.run(self._commit_now, session)
-            access: Callable[[Callable[[], Any]], Any] = trio.from_thread.run_sync
-        else:
-            def hook(session: StandardProcessSession) -> None:
-                self.committer.write_now(session.prepare_commit())
-            access = _direct
-        return StandardProcessSession(node.routing, self.repositories, self.clock, queue_access=access,
+
+        return StandardProcessSession(node.routing, self.repositories, self.clock, queue_access=_on_loop,
                                       state_reader=self._read_state, commit_hook=hook)
 
     async def _commit_now(self, session: StandardProcessSession) -> None:
@@ -245,7 +252,10 @@ class Engine:
                 nursery.start_soon(self._housekeeping)
                 for node in self.nodes.values():
                     if node.definition.scheduled_state == "RUNNING" or node.type_name == "Funnel":
-                        self.start_processor(node.id)
+                        try:
+                            self.start_processor(node.id)
+                        except FlowyardError as exc:
+                            node.bulletin(self, "WARNING", f"not started: {exc}")
                 task_status.started(self)
                 await self._stop.wait()
                 await self._stop_all()
@@ -278,6 +288,8 @@ class Engine:
             return
         if node.state == "DISABLED":
             raise FlowyardError(f"{node.name} is disabled")
+        if not node.stopped.is_set():
+            raise FlowyardError(f"{node.name} is still stopping; start it again once it has stopped")
         if not node.is_valid:
             raise FlowyardError(f"{node.name} is invalid: " + "; ".join(map(str, node.validation)))
         if self._nursery is None:
@@ -300,26 +312,36 @@ class Engine:
     async def run_once(self, component_id: str) -> None:
         """Trigger a stopped processor exactly once (NiFi's "Run Once")."""
         node = self.nodes[component_id]
-        if node.running:
-            raise FlowyardError(f"{node.name} is running; stop it to run it once")
+        if self._nursery is None:
+            raise FlowyardError("the engine is not running")
+        if node.running or not node.stopped.is_set():
+            raise FlowyardError(f"{node.name} is running or stopping; stop it to run it once")
+        if node.state == "DISABLED":
+            raise FlowyardError(f"{node.name} is disabled")
         if not node.is_valid:
             raise FlowyardError(f"{node.name} is invalid: " + "; ".join(map(str, node.validation)))
         processor, context = node.configured.processor, node.configured.context
         node.running = True
+        node.stopped = trio.Event()
         try:
-            await node._call(self, processor.on_scheduled, context)
-            await node.trigger(self)
-            await node._call(self, processor.on_stopped, context)
+            with trio.CancelScope() as scope:
+                node.cancel_scope = scope
+                await node._call(self, processor.on_scheduled, context)
+                await node.trigger(self)
+                await node._call(self, processor.on_stopped, context)
         finally:
             node.running = False
+            node.cancel_scope = None
+            node.stopped.set()
 
     async def _housekeeping(self) -> None:
-        """Expire archived content now and then."""
+        """Expire archived content every few seconds, through the committer (the
+        single writer), in slices of 10,000 until nothing more is due."""
+        content = self.repositories.content
         while True:
             await trio.sleep(5)
-            removed = self.repositories.content.expire_archive(self.clock())
-            if removed:
-                log.debug("expired %d archived content resource(s)", removed)
+            while await self.committer.exclusive(lambda: content.expire_archive(self.clock())):
+                await trio.lowlevel.checkpoint()
 
     # -- queues --------------------------------------------------------------------
 
@@ -335,28 +357,36 @@ class Engine:
         queue = self.queues[connection_id]
         dropped = 0
         while True:
-            # Far in the future every penalty has passed: penalized flowfiles go too.
-            taken, expired = queue.poll(batch, _FAR_FUTURE_MS)
-            victims = taken + expired
-            if not victims:
+            n = await self.committer.exclusive(lambda: self._drop_batch(queue, batch))
+            if not n:
                 return dropped
-            now = self.clock()
-            txn = Transaction()
-            for ff in victims:
-                txn.ff_deletes.append(flowfile_key(queue.queue_id, ff[7]))
-                if ff[2] is not None:
-                    txn.claim_deltas[ff[2][0]] = txn.claim_deltas.get(ff[2][0], 0) - 1
-                txn.events.append(StandardProcessSession._row(
-                    E.DROP, ff, pack_attrs(ff[1]), connection_id, "Connection", now,
-                    details="FlowFile Queue emptied by user"))
-            try:
-                self.repositories.write([txn], now)
-            except Exception:
-                queue.requeue(victims)
-                raise
-            queue.acknowledge(victims)
-            dropped += len(victims)
+            dropped += n
             await trio.lowlevel.checkpoint()
+
+    def _drop_batch(self, queue: FlowFileQueue, batch: int) -> int:
+        """One transaction of ``empty_queue``; runs as a committer job (single writer)."""
+        # Far in the future every penalty has passed: penalized flowfiles go too.
+        taken, expired = queue.poll(batch, _FAR_FUTURE_MS)
+        victims = taken + expired
+        if not victims:
+            return 0
+        connection_id = queue.connection_id
+        now = self.clock()
+        txn = Transaction()
+        for ff in victims:
+            txn.ff_deletes.append(flowfile_key(queue.queue_id, ff[7]))
+            if ff[2] is not None:
+                txn.claim_deltas[ff[2][0]] = txn.claim_deltas.get(ff[2][0], 0) - 1
+            txn.events.append(StandardProcessSession._row(
+                E.DROP, ff, pack_attrs(ff[1]), connection_id, "Connection", now,
+                details="FlowFile Queue emptied by user"))
+        try:
+            self.repositories.write([txn], now)
+        except Exception:
+            queue.requeue(victims)
+            raise
+        queue.acknowledge(victims)
+        return len(victims)
 
     # -- status --------------------------------------------------------------------
 
@@ -377,5 +407,8 @@ class Engine:
         )
 
 
-def _direct(fn: Callable[[], Any]) -> Any:
-    return fn()
+def _on_loop(fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` on the event loop: directly there, through trio from a worker thread."""
+    if trio.lowlevel.in_trio_run():
+        return fn()
+    return trio.from_thread.run_sync(fn)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from flowyard.runtime.engine._committer import PendingCommit
 from flowyard.runtime.engine._component import ConfiguredProcessor, is_async
 from flowyard.runtime.engine._queue import FlowFileQueue
 from flowyard.runtime.engine._session import Routing, SessionStats, StandardProcessSession
@@ -109,7 +110,9 @@ class ProcessorNode:
         self.wake = trio.Event()
         self.running = False
         self.cancel_scope: trio.CancelScope | None = None
+        #: Set while no run (or run once) of this processor is in progress.
         self.stopped = trio.Event()
+        self.stopped.set()
 
     # -- graph -----------------------------------------------------------------
 
@@ -159,7 +162,10 @@ class ProcessorNode:
                 async with trio.open_nursery() as nursery:
                     for _ in range(self.concurrent_tasks):
                         nursery.start_soon(self._task_loop, engine)
-            with trio.CancelScope(shield=True):
+            # Shielded so a shutdown still lets the processor clean up, but only for
+            # the grace period: a hanging on_stopped must not hang shutdown.
+            with trio.CancelScope(shield=True) as shield:
+                shield.deadline = trio.current_time() + engine.grace_seconds
                 try:
                     await self._call(engine, processor.on_stopped, context)
                 except Exception as exc:
@@ -237,9 +243,11 @@ class ProcessorNode:
         started = trio.current_time()
         self._schedule_next(engine, started)
         blocking = processor.blocking and not is_async(processor.on_trigger)
-        session = engine.new_session(self, threaded=blocking)
+        early: list[PendingCommit] = []
+        session = engine.new_session(self, early)
         self.active_tasks += 1
         context.yield_requested = False
+        submitted = False
         try:
             if is_async(processor.on_trigger):
                 while True:
@@ -251,10 +259,19 @@ class ProcessorNode:
                                               limiter=engine.thread_limiter, abandon_on_cancel=True)
             else:
                 self._run_sync(engine, session, started)
+            pendings = list(early)
             if not session.is_empty:
-                pending = engine.committer.submit(session.prepare_commit())
+                pendings.append(engine.committer.submit(session.prepare_commit()))
+            submitted = True
+            for pending in pendings:
                 await pending.wait()
                 self.stats.add(pending.prepared.stats)
+        except trio.Cancelled:
+            # Give the input back unless a worker thread may still be using the
+            # session (an abandoned blocking trigger: its records stay on disk).
+            if not submitted and not blocking:
+                session.rollback()
+            raise
         except ProcessingError as exc:
             session.rollback(penalize=True)
             self.stats.errors += 1
@@ -298,4 +315,5 @@ class ProcessorNode:
         b = Bulletin(engine.clock(), self.id, self.name, level, message)
         self.bulletins.append(b)
         engine.bulletins.append(b)
+        engine.bulletin_count += 1
         log.log(logging.ERROR if level == "ERROR" else logging.WARNING, "%s[%s]: %s", self.name, self.id, message)

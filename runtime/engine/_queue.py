@@ -158,9 +158,16 @@ class FlowFileQueue:
 
     def has_available(self, now_ms: int) -> bool:
         """True if ``poll`` would return something now."""
-        if self._fifo or self._heap or self._swapped_count:
+        if self._fifo or self._heap or self._can_swap_in():
             return True
-        return bool(self._penalized) and self._penalized[0][0] <= now_ms
+        pen = self._penalized
+        return bool(pen) and pen[0][0] <= now_ms
+
+    def _can_swap_in(self) -> bool:
+        """Swapped flowfiles can be paged in: there are some, and the penalized
+        ones already in memory leave room (swapped-in flowfiles may all turn out
+        penalized; paging in more of them would defeat the swap threshold)."""
+        return bool(self._swapped_count) and len(self._penalized) < max(self.swap_threshold, 1)
 
     def next_penalty_expiry(self) -> int | None:
         """Epoch ms when the earliest penalized flowfile becomes available."""
@@ -240,7 +247,7 @@ class FlowFileQueue:
         pen = self._penalized
         while pen and pen[0][0] <= now_ms:
             self._add_active((heapq.heappop(pen)[2],))
-        if not self._fifo and not self._heap and self._swapped_count:
+        if not self._fifo and not self._heap and self._can_swap_in():
             self._swap_in(now_ms)
         taken: list[FlowFile] = []
         if self._key is None:

@@ -560,8 +560,12 @@ class StandardProcessSession:
         that commit part of their work early; normally the framework commits).
 
         Raises ``FlowFileHandlingError`` if a flowfile is unaccounted for (the
-        session is unchanged and can still be completed or rolled back), or
-        ``ProcessingError`` if the write failed (the session was rolled back).
+        session is unchanged and can still be completed or rolled back). From a
+        worker thread (blocking processors) it returns once the commit is durable,
+        or raises ``ProcessingError`` if the write failed (its input went back).
+        On the event loop (async and non-blocking processors) it cannot wait: the
+        commit is queued in order and completes before the trigger's own commit;
+        side effects that must follow durability belong in ``commit_async``.
         """
         if self._commit_hook is None:
             raise FlowFileHandlingError("this session cannot be committed explicitly")
@@ -605,7 +609,8 @@ class StandardProcessSession:
     @property
     def is_empty(self) -> bool:
         """True if the session holds nothing to commit or roll back."""
-        return not (self._current or self._expired or self._removed or self._state_dirty)
+        return not (self._current or self._expired or self._removed or self._state_dirty
+                    or self._on_success or self._on_failure)
 
     def prepare_commit(self) -> PreparedCommit:
         """Check the session and build its transaction. Resets the session.
