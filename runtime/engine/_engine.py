@@ -83,6 +83,7 @@ class Engine:
         max_threads: int = 8,
         grace_seconds: float = 10.0,
         swap_threshold: int = 20_000,
+        provenance_max_events: int = 1_000_000,
         source: str = "flow",
     ) -> None:
         self.flow = flow
@@ -91,6 +92,7 @@ class Engine:
         self.evaluator = evaluator
         self.grace_seconds = grace_seconds
         self.swap_threshold = swap_threshold
+        self.provenance_max_events = provenance_max_events
         self.thread_limiter = trio.CapacityLimiter(max_threads)
         self.bulletins: collections.deque[Bulletin] = collections.deque(maxlen=1000)
         #: Bulletins raised since start (``bulletins`` keeps only the last 1,000).
@@ -335,13 +337,16 @@ class Engine:
             node.stopped.set()
 
     async def _housekeeping(self) -> None:
-        """Expire archived content every few seconds, through the committer (the
-        single writer), in slices of 10,000 until nothing more is due."""
+        """Every few seconds, through the committer (the single writer): expire
+        archived content in slices of 10,000 until nothing more is due, and keep
+        provenance to ``provenance_max_events``."""
         content = self.repositories.content
+        provenance = self.repositories.provenance
         while True:
             await trio.sleep(5)
             while await self.committer.exclusive(lambda: content.expire_archive(self.clock())):
                 await trio.lowlevel.checkpoint()
+            await self.committer.exclusive(lambda: provenance.expire(self.provenance_max_events))
 
     # -- queues --------------------------------------------------------------------
 

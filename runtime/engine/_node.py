@@ -307,7 +307,14 @@ class ProcessorNode:
         processor, context = self.configured.processor, self.configured.context
         while True:
             processor.on_trigger(context, session)
-            if not self._again(engine, started, session):
+            if self.run_duration <= 0:
+                break
+            # Queue state belongs to the event loop: ask there, not from this thread.
+            if trio.lowlevel.in_trio_run():
+                again = self._again(engine, started, session)
+            else:
+                again = trio.from_thread.run_sync(self._again, engine, started, session)
+            if not again:
                 break
 
     def bulletin(self, engine: Engine, level: str, message: str) -> None:

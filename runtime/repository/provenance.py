@@ -126,6 +126,25 @@ class ProvenanceRepository:
                 n += 1
                 yield decode_event(row, event_id)
 
+    def first_id(self) -> int | None:
+        """Id of the oldest event still stored, or None if there is none."""
+        first = next(iter(self._store.scan(self.cf, b"", limit=1)), None)
+        return from_u64(first[0]) if first is not None else None
+
+    def expire(self, max_events: int) -> int:
+        """Delete the oldest events so that at most about ``max_events`` remain
+        (whole commit groups go; the group holding the cut-off stays). Returns
+        the id of the oldest event kept, or 0 if nothing was deleted."""
+        first = self.first_id()
+        if first is None or self.next_id - first <= max_events:
+            return 0
+        cutoff = self.next_id - max_events
+        keep = self._store.last_before(self.cf, u64(cutoff + 1))
+        if keep is None or from_u64(keep[0]) <= first:
+            return 0
+        self._store.delete_range(self.cf, u64(first), keep[0])
+        return from_u64(keep[0])
+
     def event(self, event_id: int) -> ProvenanceEvent | None:
         """The event with ``event_id``, or None if unknown or aged off."""
         for event in self.events(event_id, limit=1):

@@ -542,3 +542,22 @@ def test_opening_open_repositories_again_is_refused(tmp_path: Path) -> None:
             Repositories.open(tmp_path / "data")
     finally:
         repos.close()
+
+
+def test_provenance_expiry_keeps_the_newest_events(repos: Repositories) -> None:
+    from flowyard.runtime.engine._queue import FlowFileQueue
+    from flowyard.runtime.engine._session import Routing, StandardProcessSession
+
+    queue = FlowFileQueue("q", repos.flowfiles.queue_id("q"), object_threshold=0, size_threshold=0)
+    routing = Routing("p", "P", destinations={"success": [queue]})
+    for _ in range(10):  # ten commits of 100 CREATE events
+        s = StandardProcessSession(routing, repos, lambda: 1_000)
+        s.transfer_all(s.create_batch(100), "success")
+        prepared = s.prepare_commit()
+        repos.write([prepared.transaction], 1_000)
+        prepared.apply(1_000)
+    assert repos.provenance.first_id() == 1
+    kept_from = repos.provenance.expire(250)
+    ids = [e.event_id for e in repos.provenance.events()]
+    assert kept_from == 701 and ids == list(range(701, 1001)), "the group holding the cut-off stays"
+    assert repos.provenance.expire(400) == 0, "nothing more to do"
