@@ -1,0 +1,130 @@
+"""NiFi's Expression Language, compiled once, evaluated without eval or exec.
+
+    from flowyard.runtime import expression
+
+    compiled = expression.compile("${filename:substringBeforeLast('.'):toUpper()}.csv")
+    compiled.evaluate({"filename": "report.txt"})          # 'REPORT.csv'
+    expression.evaluate("#{dir}/${filename}", attrs, parameters={"dir": "/data"})
+    expression.evaluate_typed("${size:toNumber():gt(1000)}", attrs)   # TypedValue('boolean', True)
+    expression.catalogue()                                   # every function, for completion
+
+``ExpressionError`` (a ``ValueError``) names the position (``.position``, 0-based)
+and what was expected; invalid text fails in ``compile``, never later, except
+for problems only values can reveal (an invalid regular expression taken from
+an attribute), which fail in ``evaluate`` with the same error type.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+
+from flowyard.runtime.expression import _builtins  # noqa: F401  (registers the functions)
+from flowyard.runtime.expression._parser import CompiledText, ExpressionError, compile_expression, compile_text
+from flowyard.runtime.expression._registry import REGISTRY, EvalContext
+from flowyard.runtime.expression._types import TYPES, TypedValue, as_text, type_of
+
+__all__ = [
+    "TYPES",
+    "CompiledExpression",
+    "ExpressionError",
+    "TypedValue",
+    "catalogue",
+    "compile",
+    "evaluate",
+    "evaluate_typed",
+    "evaluator",
+]
+
+
+class CompiledExpression:
+    """Property text compiled once. ``evaluate`` returns its string value."""
+
+    __slots__ = ("_compiled", "text")
+
+    def __init__(self, compiled: CompiledText) -> None:
+        self._compiled = compiled
+        self.text = compiled.text
+
+    @property
+    def is_literal(self) -> bool:
+        """True if the text has no expression and no parameter reference."""
+        return self._compiled.is_literal
+
+    def evaluate(
+        self,
+        attributes: Mapping[str, str] | None = None,
+        *,
+        parameters: Mapping[str, str] | None = None,
+        state: Mapping[str, str] | None = None,
+    ) -> str:
+        """The text with every expression and parameter replaced by its value
+        (a null value becomes the empty string). Raises ``ExpressionError``."""
+        ctx = EvalContext(attributes or {}, parameters or {}, state or {}, os.environ)
+        try:
+            return as_text(self._compiled.node(ctx)) or ""
+        except RecursionError:
+            raise ExpressionError("the expression is nested too deeply to evaluate", 0, self.text) from None
+
+    def __repr__(self) -> str:
+        return f"CompiledExpression({self.text!r})"
+
+
+@lru_cache(maxsize=4096)
+def compile(text: str) -> CompiledExpression:
+    """Compile property text (literal text with embedded ``${...}`` and ``#{...}``).
+
+    Raises ``ExpressionError`` with ``.position`` for invalid text. Results are
+    cached by text: compiling the same property twice costs nothing.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"expected text, found {type(text).__name__}")
+    try:
+        return CompiledExpression(compile_text(text))
+    except RecursionError:
+        raise ExpressionError("the expression is nested too deeply", 0, text) from None
+
+
+def evaluate(
+    text: str,
+    attributes: Mapping[str, str] | None = None,
+    *,
+    parameters: Mapping[str, str] | None = None,
+    state: Mapping[str, str] | None = None,
+) -> str:
+    """Compile (cached) and evaluate ``text``. Raises ``ExpressionError``."""
+    return compile(text).evaluate(attributes, parameters=parameters, state=state)
+
+
+def evaluate_typed(
+    expression: str,
+    attributes: Mapping[str, str] | None = None,
+    *,
+    parameters: Mapping[str, str] | None = None,
+    state: Mapping[str, str] | None = None,
+) -> TypedValue:
+    """Evaluate a single ``${...}`` expression and return its value with its type
+    (``string``, ``whole_number``, ``decimal``, ``boolean``, ``date``, ``instant``;
+    ``None`` for null). Raises ``ExpressionError``."""
+    try:
+        node = compile_expression(expression)
+        ctx = EvalContext(attributes or {}, parameters or {}, state or {}, os.environ)
+        value = node(ctx)
+    except RecursionError:
+        raise ExpressionError("the expression is nested too deeply", 0, expression) from None
+    return TypedValue(type_of(value), value)
+
+
+def catalogue() -> list[dict[str, object]]:
+    """Every function: name, family, subject type, arguments, return type, description."""
+    return [REGISTRY[name].to_dict() for name in sorted(REGISTRY, key=str.lower)]
+
+
+def evaluator(parameters: Mapping[str, str] | None = None):  # type: ignore[no-untyped-def]
+    """An SDK ``Evaluator``: ``(text, attributes) -> str`` with these parameters."""
+    params = dict(parameters or {})
+
+    def evaluate_property(text: str, attributes: Mapping[str, str] | None) -> str:
+        return compile(text).evaluate(attributes, parameters=params)
+    return evaluate_property

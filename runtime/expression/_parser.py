@@ -1,0 +1,529 @@
+"""Parse Expression Language text and compile it into closures. Pure.
+
+A property value is *text*: literal characters with embedded expressions
+``${...}`` and parameter references ``#{...}``. Rules (NiFi's):
+
+- ``$$`` before a complete ``${...}`` escapes one ``$`` (pairs left to right:
+  ``$${a}`` is the literal ``${a}``, ``$$${a}`` is ``$`` followed by the value of
+  ``a``); anywhere else ``$`` is literal. An unclosed ``${`` is literal text.
+- ``##{`` is a literal ``#{``.
+- Inside an expression: a subject — an attribute name (unquoted, or quoted
+  with ``'``/``"``), an embedded expression naming the attribute, a parameter,
+  or a subjectless or multi-attribute function call — followed by ``:fn(args)``
+  calls. Arguments are string literals (themselves text with embedded
+  expressions), numbers, ``true``/``false``, embedded expressions or parameters.
+  Whitespace between tokens is ignored; ``#`` not followed by ``{`` starts a
+  comment to the end of the line.
+
+Compilation produces one closure per node; evaluation calls them with an
+``EvalContext``. Nothing here uses ``eval``, ``exec`` or attribute access on
+arbitrary objects: functions are looked up in the registry by name only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flowyard.runtime.expression._registry import REGISTRY, EvalContext, EvaluationError, Function, coerce
+from flowyard.runtime.expression._types import as_bool, as_text
+
+__all__ = ["ExpressionError", "Node", "compile_expression", "compile_text"]
+
+Node = Callable[[EvalContext], Any]
+
+
+class ExpressionError(ValueError):
+    """An expression is invalid (at compile time) or failed (at evaluation).
+
+    ``position`` is the 0-based offset in the text where the problem is; the
+    message says what was expected there.
+    """
+
+    def __init__(self, message: str, position: int, text: str = "") -> None:
+        self.position = position
+        self.text = text
+        self.reason = message
+        super().__init__(f"{message} at position {position}")
+
+
+_NAME_CHARS = re.compile(r"[^\s${}:,()'\"#\[\]]+")
+_FUNC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NUMBER = re.compile(r"-?(?:\d+\.\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|\d+)")
+_MAX_DEPTH = 200
+
+
+def _find_close(text: str, start: int) -> int:
+    """Index of the ``}`` closing the ``${``/``#{`` whose ``{`` is at ``start``, or -1.
+
+    Skips quoted strings and nested braces."""
+    depth = 0
+    i = start
+    n = len(text)
+    quote = ""
+    while i < n:
+        c = text[i]
+        if quote:
+            if c == "\\":
+                i += 2
+                continue
+            if c == quote:
+                quote = ""
+        elif c in ("'", '"'):
+            quote = c
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+class _Const:
+    """A node whose value is known at compile time (literal arguments)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __call__(self, ctx: EvalContext) -> Any:
+        return self.value
+
+
+def _literal(value: Any) -> Node:
+    return _Const(value)
+
+
+def _current_item(ctx: EvalContext) -> Any:
+    return ctx.item
+
+
+class _Parser:
+    """Recursive descent over one piece of text, with absolute positions."""
+
+    def __init__(self, text: str, depth: int = 0) -> None:
+        self.text = text
+        self.depth = depth
+        if depth > _MAX_DEPTH:
+            raise ExpressionError("expressions are nested too deeply", 0, text)
+
+    def fail(self, message: str, pos: int) -> ExpressionError:
+        return ExpressionError(message, pos, self.text)
+
+    # -- text -------------------------------------------------------------------------
+
+    def parse_text(self, start: int, end: int) -> list[Node | str]:
+        """Segments of text[start:end]: literal strings and expression nodes."""
+        text = self.text
+        parts: list[Node | str] = []
+        buf: list[str] = []
+        i = start
+        while i < end:
+            c = text[i]
+            if c == "$":
+                j = i
+                while j < end and text[j] == "$":
+                    j += 1
+                run = j - i
+                if j < end and text[j] == "{":
+                    close = _find_close(text[:end], j)
+                    if close != -1:
+                        if run % 2 == 0:  # every $ escaped: the braces are literal
+                            buf.append("$" * (run // 2))
+                            buf.append(text[j:close + 1])
+                        else:
+                            buf.append("$" * (run // 2))
+                            if buf:
+                                parts.append("".join(buf))
+                                buf = []
+                            parts.append(self.parse_expression(j + 1, close))
+                        i = close + 1
+                        continue
+                buf.append("$" * run)
+                i = j
+            elif c == "#":
+                if text.startswith("##{", i) and i + 2 < end:
+                    buf.append("#{")
+                    i += 3
+                    continue
+                if i + 1 < end and text[i + 1] == "{":
+                    close = _find_close(text[:end], i + 1)
+                    if close != -1:
+                        if buf:
+                            parts.append("".join(buf))
+                            buf = []
+                        parts.append(self.parameter(i + 2, close))
+                        i = close + 1
+                        continue
+                buf.append(c)
+                i += 1
+            else:
+                buf.append(c)
+                i += 1
+        if buf:
+            parts.append("".join(buf))
+        return parts
+
+    def parameter(self, start: int, end: int) -> Node:
+        """``#{name}`` or ``#{'name'}`` between start and end (exclusive)."""
+        raw = self.text[start:end].strip()
+        name = raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"" else raw
+        if not name:
+            raise self.fail("expected a parameter name after '#{'", start)
+
+        def param(ctx: EvalContext) -> Any:
+            return ctx.parameters.get(name)
+        return param
+
+    # -- expressions ---------------------------------------------------------------
+
+    def skip(self, i: int, end: int) -> int:
+        """Skip whitespace and comments."""
+        text = self.text
+        while i < end:
+            c = text[i]
+            if c.isspace():
+                i += 1
+            elif c == "#" and not text.startswith("#{", i):
+                nl = text.find("\n", i, end)
+                i = end if nl == -1 else nl + 1
+            else:
+                break
+        return i
+
+    def parse_expression(self, start: int, end: int) -> Node:
+        """The expression between ``${`` (start: after the brace) and its ``}`` (end)."""
+        i = self.skip(start, end)
+        if i >= end:
+            raise self.fail("expected an attribute name or a function after '${'", i)
+        subject, i, multi = self.subject(i, end)
+        calls: list[tuple[Function, list[Node], int]] = []
+        while True:
+            i = self.skip(i, end)
+            if i >= end:
+                break
+            if self.text[i] != ":":
+                raise self.fail(f"expected ':' and a function, or '}}', found {self.text[i]!r}", i)
+            i = self.skip(i + 1, end)
+            fn, args, i, pos = self.call(i, end)
+            if fn.subject is None:
+                raise self.fail(f"{fn.name}() takes no subject: use it as ${{{fn.name}(...)}}", pos)
+            if fn.multi is not None and fn.multi != "aggregate":
+                raise self.fail(f"{fn.name}() must be the subject of an expression", pos)
+            calls.append((fn, args, pos))
+        return self.chain(subject, calls, multi, start)
+
+    def subject(self, i: int, end: int) -> tuple[Node, int, Function | None]:
+        text = self.text
+        c = text[i]
+        if c in "'\"":
+            value, j = self.string(i, end)
+            name_node = value
+            return self.attribute(name_node), j, None
+        if text.startswith("${", i):
+            close = _find_close(text[:end], i + 1)
+            if close == -1:
+                raise self.fail("unclosed embedded expression: expected '}'", i)
+            inner = self.parse_expression(i + 2, close)
+            return self.attribute(inner), close + 1, None
+        if text.startswith("#{", i):
+            close = _find_close(text[:end], i + 1)
+            if close == -1:
+                raise self.fail("unclosed parameter reference: expected '}'", i)
+            return self.parameter(i + 2, close), close + 1, None
+        m = _FUNC_NAME.match(text, i, end)
+        if m:
+            after = self.skip(m.end(), end)
+            if after < end and text[after] == "(":
+                fn, args, j, pos = self.call(i, end)
+                if fn.subject is not None:
+                    raise self.fail(f"{fn.name}() needs a subject, e.g. ${{attribute:{fn.name}(...)}}", pos)
+                if fn.multi == "aggregate":
+                    raise self.fail(f"{fn.name}() aggregates a multi-attribute expression and cannot start one",
+                                    pos)
+                node = self.invoke(fn, None, args, pos)
+                return node, j, fn if fn.multi else None
+        m = _NAME_CHARS.match(text, i, end)
+        if not m:
+            raise self.fail(f"expected an attribute name or a function, found {c!r}", i)
+        name = m.group(0)
+        if name[0].isdigit():
+            raise self.fail(f"an attribute name cannot start with a digit: quote it, as ${{'{name}'}}", i)
+        return self.attribute(_literal(name)), m.end(), None
+
+    def attribute(self, name: Node) -> Node:
+        def attr(ctx: EvalContext) -> Any:
+            n = name(ctx)
+            return None if n is None else ctx.lookup(as_text(n) or "")
+        return attr
+
+    def string(self, i: int, end: int) -> tuple[Node, int]:
+        """A quoted string literal at i: itself text that may embed expressions."""
+        text = self.text
+        quote = text[i]
+        j = i + 1
+        out: list[str] = []
+        while j < end:
+            c = text[j]
+            if c == "\\" and j + 1 < end:
+                nxt = text[j + 1]
+                mapped = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "r": "\r", "t": "\t"}.get(nxt)
+                out.append(mapped if mapped is not None else "\\" + nxt)
+                j += 2
+                continue
+            if c == quote:
+                break
+            out.append(c)
+            j += 1
+        else:
+            raise self.fail(f"unterminated string: expected a closing {quote}", i)
+        body = "".join(out)
+        if "${" in body or "#{" in body:
+            try:
+                inner = compile_text(body, self.depth + 1)
+            except ExpressionError as exc:
+                raise self.fail(f"in the string: {exc.reason}", i + 1) from None
+            return inner.node, j + 1
+        return _literal(body), j + 1
+
+    def argument(self, i: int, end: int) -> tuple[Node, int]:
+        text = self.text
+        c = text[i]
+        if c in "'\"":
+            return self.string(i, end)
+        if text.startswith("${", i):
+            close = _find_close(text[:end], i + 1)
+            if close == -1:
+                raise self.fail("unclosed embedded expression: expected '}'", i)
+            return self.parse_expression(i + 2, close), close + 1
+        if text.startswith("#{", i):
+            close = _find_close(text[:end], i + 1)
+            if close == -1:
+                raise self.fail("unclosed parameter reference: expected '}'", i)
+            return self.parameter(i + 2, close), close + 1
+        m = _NUMBER.match(text, i, end)
+        if m:
+            literal = m.group(0)
+            is_whole = re.fullmatch(r"-?\d+", literal) is not None
+            value: Any = int(literal) if is_whole else float(literal)
+            return _literal(value), m.end()
+        for word, value in (("true", True), ("false", False)):
+            if text.startswith(word, i) and not (i + len(word) < end and text[i + len(word)].isalnum()):
+                return _literal(value), i + len(word)
+        raise self.fail("expected an argument: a quoted string, a number, true, false or ${...}", i)
+
+    def call(self, i: int, end: int) -> tuple[Function, list[Node], int, int]:
+        text = self.text
+        m = _FUNC_NAME.match(text, i, end)
+        if not m:
+            found = repr(text[i]) if i < end else "the end of the expression"
+            raise self.fail(f"expected a function name, found {found}", i)
+        name = m.group(0)
+        fn = REGISTRY.get(name)
+        if fn is None:
+            raise self.fail(f"unknown function {name!r}", i)
+        j = self.skip(m.end(), end)
+        if j >= end or text[j] != "(":
+            raise self.fail(f"expected '(' after {name}", j)
+        j = self.skip(j + 1, end)
+        args: list[Node] = []
+        if j < end and text[j] == ")":
+            j += 1
+        else:
+            while True:
+                node, j = self.argument(j, end)
+                args.append(node)
+                j = self.skip(j, end)
+                if j < end and text[j] == ",":
+                    j = self.skip(j + 1, end)
+                    continue
+                if j < end and text[j] == ")":
+                    j += 1
+                    break
+                raise self.fail(f"expected ',' or ')' in the arguments of {name}", j)
+        if len(args) < fn.min_args or (fn.max_args is not None and len(args) > fn.max_args):
+            expected = (str(fn.min_args) if fn.max_args == fn.min_args
+                        else f"{fn.min_args} or more" if fn.max_args is None
+                        else f"{fn.min_args} to {fn.max_args}")
+            raise self.fail(f"{name}() takes {expected} argument(s), found {len(args)}", i)
+        return fn, args, j, i
+
+    # -- compiling calls ---------------------------------------------------------------
+
+    def invoke(self, fn: Function, subject: Node | None, args: list[Node], pos: int) -> Node:
+        """The closure calling ``fn`` on ``subject`` with ``args`` (converted per declaration)."""
+        types = [a.type for a in fn.args]
+        if fn.args and fn.args[-1].variadic:
+            types += [fn.args[-1].type] * (len(args) - len(types))
+        arg_types = types[: len(args)]
+        impl = fn.impl
+        text = self.text
+        # Literal arguments are converted once, here.
+        consts: list[Any] = []
+        all_const = True
+        for node, t in zip(args, arg_types):
+            if isinstance(node, _Const):
+                consts.append(coerce(node.value, t))
+            else:
+                all_const = False
+                break
+        subject_type = fn.subject
+        passes_null = fn.null_subject == "pass"
+        with_ctx = fn.context
+        name = fn.name
+
+        def failed(exc: Exception) -> ExpressionError:
+            return ExpressionError(f"{name}() failed: {exc}", pos, text)
+
+        if subject is None:
+            def subjectless(ctx: EvalContext) -> Any:
+                values = consts if all_const else [coerce(a(ctx), t) for a, t in zip(args, arg_types)]
+                try:
+                    return impl(ctx, *values) if with_ctx else impl(*values)
+                except EvaluationError as exc:
+                    raise failed(exc) from None
+            return subjectless
+
+        subj = subject
+        convert_subject = subject_type not in (None, "any")
+        if all_const:
+            fixed = tuple(consts)
+            if subject_type == "string" and not with_ctx:
+                def call_string_const(ctx: EvalContext) -> Any:
+                    s = subj(ctx)
+                    if type(s) is not str:
+                        s = as_text(s)
+                        if s is None and not passes_null:
+                            return None
+                    try:
+                        return impl(s, *fixed)
+                    except EvaluationError as exc:
+                        raise failed(exc) from None
+                return call_string_const
+
+            def call_const(ctx: EvalContext) -> Any:
+                s = subj(ctx)
+                if convert_subject:
+                    s = coerce(s, subject_type)  # type: ignore[arg-type]
+                if s is None and not passes_null:
+                    return None
+                try:
+                    return impl(ctx, s, *fixed) if with_ctx else impl(s, *fixed)
+                except EvaluationError as exc:
+                    raise failed(exc) from None
+            return call_const
+
+        def call_dynamic(ctx: EvalContext) -> Any:
+            s = subj(ctx)
+            if convert_subject:
+                s = coerce(s, subject_type)  # type: ignore[arg-type]
+            if s is None and not passes_null:
+                return None
+            values = [coerce(a(ctx), t) for a, t in zip(args, arg_types)]
+            try:
+                return impl(ctx, s, *values) if with_ctx else impl(s, *values)
+            except EvaluationError as exc:
+                raise failed(exc) from None
+        return call_dynamic
+
+    def chain(self, subject: Node, calls: list[tuple[Function, list[Node], int]], multi: Function | None,
+              start: int) -> Node:
+        if multi is None:
+            node = subject
+            for fn, args, pos in calls:
+                if fn.multi == "aggregate":
+                    raise self.fail(f"{fn.name}() can only follow a multi-attribute function such as "
+                                    "allAttributes()", pos)
+                node = self.invoke(fn, node, args, pos)
+            return node
+        aggregate = None
+        if calls and calls[-1][0].multi == "aggregate":
+            aggregate = calls.pop()
+        for fn, _, pos in calls:
+            if fn.multi == "aggregate":
+                raise self.fail(f"{fn.name}() must be the last function", pos)
+        if aggregate is None and (not calls or calls[-1][0].returns != "boolean"):
+            raise self.fail(f"an expression on {multi.name}() must end with a boolean function "
+                            "(or join/count for the all* functions)", start)
+        if aggregate is not None and multi.multi == "any":
+            raise self.fail(f"{aggregate[0].name}() cannot follow {multi.name}(); use an all* function", aggregate[2])
+
+        # The chain is compiled once over "the current value", which each
+        # evaluation sets in its own context (thread-safe, re-entrant).
+        per_value: Node = _current_item
+        for fn, args, pos in calls:
+            per_value = self.invoke(fn, per_value, args, pos)
+        combine_any = multi.multi == "any"
+
+        def evaluate_each(ctx: EvalContext) -> list[Any]:
+            saved = ctx.item
+            results = []
+            try:
+                for value in subject(ctx) or ():
+                    ctx.item = value
+                    results.append(per_value(ctx))
+            finally:
+                ctx.item = saved
+            return results
+
+        if aggregate is not None:
+            agg_fn, agg_args, agg_pos = aggregate
+            agg_node = self.invoke(agg_fn, evaluate_each, agg_args, agg_pos)
+            return agg_node
+
+        def combined(ctx: EvalContext) -> Any:
+            results = [as_bool(v) for v in evaluate_each(ctx)]
+            return any(bool(r) for r in results) if combine_any else all(bool(r) for r in results)
+        return combined
+
+
+class CompiledText:
+    """Property text compiled once; evaluate as often as needed."""
+
+    __slots__ = ("node", "parts", "text")
+
+    def __init__(self, text: str, parts: list[Node | str]) -> None:
+        self.text = text
+        self.parts = parts
+        if not parts:
+            self.node: Node = _literal("")
+        elif len(parts) == 1:
+            only = parts[0]
+            self.node = _literal(only) if isinstance(only, str) else only
+        else:
+            def concat(ctx: EvalContext) -> str:
+                out = []
+                for p in parts:
+                    if isinstance(p, str):
+                        out.append(p)
+                    else:
+                        out.append(as_text(p(ctx)) or "")
+                return "".join(out)
+            self.node = concat
+
+    @property
+    def is_literal(self) -> bool:
+        """True if the text holds no expression or parameter."""
+        return all(isinstance(p, str) for p in self.parts)
+
+
+def compile_text(text: str, depth: int = 0) -> CompiledText:
+    """Compile property text; raises ``ExpressionError`` with the position of the first problem."""
+    parser = _Parser(text, depth)
+    return CompiledText(text, parser.parse_text(0, len(text)))
+
+
+def compile_expression(text: str) -> Node:
+    """Compile text that is exactly one ``${...}`` expression (surrounding whitespace allowed)."""
+    stripped = text.strip()
+    offset = text.find(stripped) if stripped else 0
+    if not (stripped.startswith("${") and stripped.endswith("}")):
+        raise ExpressionError("expected a single expression of the form ${...}", offset, text)
+    close = _find_close(text, offset + 1)
+    if close != offset + len(stripped) - 1:
+        raise ExpressionError("expected a single expression of the form ${...}", offset, text)
+    return _Parser(text).parse_expression(offset + 2, close)

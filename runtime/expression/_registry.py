@@ -1,0 +1,186 @@
+"""The function registry of the Expression Language. Pure.
+
+Each function is declared once with ``@function(...)``: its name, family,
+subject type, arguments, return type and description. The declaration drives
+compile-time checks (unknown function, wrong number of arguments), argument
+conversion, null handling, and the catalogue the canvas uses for completion.
+
+Type names used in declarations:
+
+- value types: ``string``, ``whole_number``, ``decimal``, ``boolean``, ``date``, ``instant``;
+- ``number``: a whole number or a decimal, whichever the value is (text is
+  parsed as a whole number if it is one, else as a decimal);
+- ``any``: the value unconverted.
+
+Before the implementation is called, the subject and each argument are
+converted to the declared type (``as_text``, ``as_number``, ...). With
+``null_subject="null"`` (the default) a null subject makes the result null
+without calling the implementation, as most NiFi functions do; functions that
+treat null specially (``isNull``, ``replaceNull``, ``append``...) declare
+``null_subject="pass"``.
+
+Implementations receive ``(subject, *args)``; subjectless ones only
+``(*args)``; with ``context=True`` an ``EvalContext`` comes first. They must
+be pure apart from the context: no files, no network, no Python objects
+beyond the values they are given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowyard.runtime.expression._types import (
+    Date,
+    Instant,
+    as_bool,
+    as_date_ms,
+    as_decimal,
+    as_number,
+    as_text,
+    parse_decimal,
+    parse_whole,
+)
+
+__all__ = ["REGISTRY", "Arg", "EvalContext", "EvaluationError", "Function", "coerce", "function"]
+
+
+class EvaluationError(Exception):
+    """An expression failed while evaluating (bad argument at run time, e.g. an
+    invalid regular expression built from an attribute). Becomes ``ExpressionError``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """One declared argument."""
+
+    name: str
+    type: str = "string"
+    optional: bool = False
+    variadic: bool = False
+
+
+@dataclass(slots=True)
+class EvalContext:
+    """What an evaluation may see: flowfile attributes, parameters, component state."""
+
+    attributes: Mapping[str, str]
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    state: Mapping[str, str] = field(default_factory=dict)
+    environment: Mapping[str, str] = field(default_factory=dict)
+    #: The value a multi-attribute expression is evaluating now (set by the compiler).
+    item: Any = None
+
+    def lookup(self, name: str) -> str | None:
+        """An attribute by name; else an environment variable (NiFi's order, minus JVM properties)."""
+        value = self.attributes.get(name)
+        if value is None:
+            value = self.environment.get(name)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    """A declared function. See the module docstring."""
+
+    name: str
+    family: str
+    subject: str | None
+    args: tuple[Arg, ...]
+    returns: str
+    description: str
+    impl: Callable[..., Any]
+    null_subject: str = "null"
+    context: bool = False
+    #: "any"/"all" for multi-attribute subject functions, "aggregate" for join/count.
+    multi: str | None = None
+
+    @property
+    def min_args(self) -> int:
+        return sum(1 for a in self.args if not a.optional and not a.variadic)
+
+    @property
+    def max_args(self) -> int | None:
+        return None if any(a.variadic for a in self.args) else len(self.args)
+
+    def to_dict(self) -> dict[str, object]:
+        """Catalogue entry for docs and the canvas's autocompletion."""
+        return {
+            "name": self.name,
+            "family": self.family,
+            "subject": self.subject,
+            "arguments": [{"name": a.name, "type": a.type, "optional": a.optional, "variadic": a.variadic}
+                          for a in self.args],
+            "returns": self.returns,
+            "description": self.description,
+        }
+
+
+REGISTRY: dict[str, Function] = {}
+
+
+def function(
+    name: str,
+    *,
+    family: str,
+    subject: str | None,
+    returns: str,
+    description: str,
+    args: tuple[Arg, ...] = (),
+    null_subject: str = "null",
+    context: bool = False,
+    multi: str | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register the decorated implementation as EL function ``name``."""
+    def register(impl: Callable[..., Any]) -> Callable[..., Any]:
+        if name in REGISTRY:
+            raise ValueError(f"EL function {name!r} is declared twice")
+        REGISTRY[name] = Function(name, family, subject, tuple(args), returns, description, impl,
+                                  null_subject, context, multi)
+        return impl
+    return register
+
+
+def _number(value: object) -> int | float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, Date):
+        return value.ms
+    if isinstance(value, Instant):
+        return value.ns // 1_000_000
+    if isinstance(value, str):
+        whole = parse_whole(value)
+        return whole if whole is not None else parse_decimal(value)
+    return None
+
+
+def _date(value: object) -> Date | None:
+    ms = as_date_ms(value)
+    return Date(ms) if ms is not None else None
+
+
+def _instant(value: object) -> Instant | None:
+    if isinstance(value, Instant):
+        return value
+    ms = as_date_ms(value)
+    return Instant(ms * 1_000_000) if ms is not None else None
+
+
+_COERCE: dict[str, Callable[[object], object]] = {
+    "string": as_text,
+    "whole_number": as_number,
+    "decimal": as_decimal,
+    "number": _number,
+    "boolean": as_bool,
+    "date": _date,
+    "instant": _instant,
+    "any": lambda v: v,
+}
+
+
+def coerce(value: object, type_name: str) -> object:
+    """``value`` converted to declared type ``type_name`` (null if it cannot be)."""
+    return _COERCE[type_name](value)
