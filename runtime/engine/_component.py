@@ -6,11 +6,13 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 
+from flowyard.runtime import expression
 from flowyard.runtime.sdk._context import BulletinSink, ProcessContext
 from flowyard.runtime.sdk._errors import ConfigurationError
 from flowyard.runtime.sdk._processor import InputRequirement, Processor, Relationship
 from flowyard.runtime.sdk._properties import (
     Evaluator,
+    ExpressionScope,
     ValidationResult,
     resolve_properties,
     validate_properties,
@@ -81,6 +83,27 @@ class ConfiguredProcessor:
         )
         self.expression_enabled = evaluator is not None
 
+    def _expression_results(self) -> list[ValidationResult]:
+        """Expressions that do not compile, with the position and what was expected."""
+        spec = self.type.spec
+        checks: list[tuple[str, str | None, str]] = [
+            (s.display_name, self.static.get(s.key), s.key)
+            for s in spec.properties if s.expression_scope is not ExpressionScope.NONE
+        ]
+        dynamic = spec.dynamic_properties
+        if dynamic is not None and dynamic.expression_scope is not ExpressionScope.NONE:
+            checks.extend((name, value, name) for name, value in sorted(self.dynamic.items()))
+        results = []
+        for subject, value, key in checks:
+            if value is None or ("${" not in value and "#{" not in value):
+                continue
+            try:
+                expression.compile(value)
+            except expression.ExpressionError as exc:
+                results.append(ValidationResult(
+                    subject, f"{value!r} is not a valid expression: {exc.reason} at position {exc.position}", key))
+        return results
+
     @property
     def relationship_names(self) -> tuple[str, ...]:
         """Names of the relationships this configured instance has."""
@@ -100,6 +123,8 @@ class ConfiguredProcessor:
             spec.properties, self.static, self.dynamic, spec.dynamic_properties,
             expression_enabled=self.expression_enabled,
         )
+        if self.expression_enabled:
+            results.extend(self._expression_results())
         if spec.input_requirement is InputRequirement.REQUIRED and not has_input:
             results.append(ValidationResult("Upstream Connections", "the processor requires an upstream connection"))
         if spec.input_requirement is InputRequirement.FORBIDDEN and has_input:

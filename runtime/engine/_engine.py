@@ -28,6 +28,7 @@ from typing import Any
 
 import trio
 
+from flowyard.runtime import expression
 from flowyard.runtime.engine._committer import Committer, PendingCommit
 from flowyard.runtime.engine._component import ConfiguredProcessor
 from flowyard.runtime.engine._funnel import FUNNEL_RELATIONSHIP, Funnel
@@ -89,7 +90,8 @@ class Engine:
         self.flow = flow
         self.repositories = repositories
         self.registry = registry
-        self.evaluator = evaluator
+        #: Evaluates property Expression Language (NiFi's EL, no parameters yet by default).
+        self.evaluator = evaluator if evaluator is not None else expression.evaluator()
         self.grace_seconds = grace_seconds
         self.swap_threshold = swap_threshold
         self.provenance_max_events = provenance_max_events

@@ -410,6 +410,9 @@ def resolve_properties(
     there is none); ``dynamic_values`` has the names matching no spec, with
     their values (unset ones are dropped), when ``dynamic`` is given.
 
+    A value matching the display name of one of a spec's allowed values is
+    replaced by that allowed value.
+
     When one property is configured under several of its names, the set
     value under the most specific name wins (key, then display name, then
     alias). Raises ``UnknownPropertyError`` for the first name matching no
@@ -443,7 +446,14 @@ def resolve_properties(
     static: dict[str, str | None] = {}
     for spec in specs:
         picked = chosen.get(spec.key)
-        static[spec.key] = picked[1] if picked is not None else spec.default
+        value = picked[1] if picked is not None else spec.default
+        if value is not None and spec.allowed_values:
+            # NiFi users often type an allowable value's display name: accept it.
+            values = {a.value for a in spec.allowed_values}
+            if value not in values:
+                by_label = {a.display_name: a.value for a in spec.allowed_values}
+                value = by_label.get(value, value)
+        static[spec.key] = value
     return static, dynamic_values
 
 

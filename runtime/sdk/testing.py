@@ -94,12 +94,20 @@ class ProcessorRunner:
         processor_type: type[Processor],
         *,
         evaluator: Evaluator | None = None,
+        parameters: Mapping[str, str] | None = None,
+        expression_language: bool = True,
         component_id: str = "test-processor",
     ) -> None:
+        """``evaluator`` defaults to NiFi's Expression Language with ``parameters``
+        (as in the engine); ``expression_language=False`` takes values literally."""
         self.processor_type = processor_type
         self.component_id = component_id
         self.clock = MockClock()
         self.repositories = Repositories.in_memory()
+        if evaluator is None and expression_language:
+            from flowyard.runtime import expression
+
+            evaluator = expression.evaluator(parameters)
         self._evaluator = evaluator
         self._properties: dict[str, str | None] = {}
         self._auto_terminated: set[str] = set()

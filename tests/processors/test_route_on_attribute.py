@@ -126,11 +126,9 @@ def test_processes_a_batch_per_run() -> None:
 @pytest.mark.parametrize(
     ("properties", "subject"),
     [
-        # NiFi stores 'match' and only shows 'matched': the shown text is not a value
-        ({"Routing Strategy": "Route to 'matched' if all match"}, "Routing Strategy"),
         ({"Routing Strategy": "sometimes"}, "Routing Strategy"),
         ({"a": "yes"}, "a"),
-        ({"a": "${flag}"}, "a"),  # without an evaluator an expression is just text
+        ({"a": "${flag:equals(}"}, "a"),  # an expression that does not compile
     ],
 )
 def test_invalid_configurations(properties: dict[str, str], subject: str) -> None:
@@ -148,3 +146,31 @@ def test_requires_input() -> None:
     r = runner({})
     r.has_input_connection = False
     assert [res.subject for res in r.validation_results()] == ["Upstream Connections"]
+
+
+@pytest.mark.parametrize(
+    ("strategy", "conditions", "attributes", "expected"),
+    [
+        ("Route to Property name", {"big": "${size:toNumber():gt(1000)}", "csv": "${filename:endsWith('.csv')}"},
+         {"size": "2048", "filename": "a.csv"}, ["big", "csv"]),
+        ("Route to Property name", {"big": "${size:toNumber():gt(1000)}"}, {"size": "10"}, ["unmatched"]),
+        ("Route to 'matched' if all match", {"a": "${x:equals('1')}", "b": "${y:isNull()}"}, {"x": "1"},
+         ["matched"]),
+        ("Route to 'matched' if all match", {"a": "${x:equals('1')}", "b": "${y:isNull()}"}, {"x": "1", "y": "2"},
+         ["unmatched"]),
+        ("Route to 'matched' if any matches", {"a": "${x:equals('1')}", "b": "${y:isNull()}"}, {"x": "2", "y": "2"},
+         ["unmatched"]),
+        ("Route to 'matched' if any matches", {"a": "${x:equals('1')}", "b": "${y:isNull()}"}, {"x": "1", "y": "2"},
+         ["matched"]),
+    ],
+)
+def test_routes_by_expression_with_every_strategy(strategy: str, conditions: dict[str, str],
+                                                 attributes: dict[str, str], expected: list[str]) -> None:
+    r = ProcessorRunner(RouteOnAttribute)  # the Expression Language is on by default, as in the engine
+    r.set_property("Routing Strategy", strategy)
+    for name, value in conditions.items():
+        r.set_property(name, value)
+    r.enqueue(b"x", attributes)
+    r.run()
+    routed = sorted(rel for rel in ("matched", "unmatched", *conditions) if r.flowfiles_for(rel))
+    assert routed == sorted(expected)
