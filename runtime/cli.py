@@ -2,6 +2,7 @@
 
     flowyard run FLOW.json --data-dir DIR [--durability os|sync]
     flowyard demo [--data-dir DIR]
+    flowyard el TEXT [--attributes FILE.json] [--parameters FILE.json] [--typed]
 
 ``run`` runs a flow until SIGINT or SIGTERM, printing one status line a
 second. Exit status: 0 after a clean shutdown, 2 when the flow or the data
@@ -12,6 +13,7 @@ changed), 1 for anything unexpected.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -107,12 +109,55 @@ def _parser() -> argparse.ArgumentParser:
                      help="os (default): survives kill -9; sync: fsync per commit group, survives power loss")
     demo = sub.add_parser("demo", help="run the bundled demo flow")
     demo.add_argument("--data-dir", type=Path, default=Path("data/demo"))
+    el = sub.add_parser("el", help="evaluate an Expression Language text, to try an expression out")
+    el.add_argument("text", help="text with ${...} expressions, e.g. \"${filename:toUpper()}\"")
+    el.add_argument("--attributes", type=Path, help="JSON object of flowfile attributes")
+    el.add_argument("--parameters", type=Path, help="JSON object of parameters for #{...}")
+    el.add_argument("--typed", action="store_true",
+                    help="TEXT is one ${...} expression: print its type and value")
     return parser
+
+
+def _json_object(path: Path | None, what: str) -> dict[str, str]:
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"cannot read the {what} file {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"the {what} file {path} must hold a JSON object")
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
+
+
+def _el(args: argparse.Namespace) -> int:
+    from flowyard.runtime import expression
+
+    attributes = _json_object(args.attributes, "attributes")
+    parameters = _json_object(args.parameters, "parameters")
+    try:
+        if args.typed:
+            result = expression.evaluate_typed(args.text, attributes, parameters=parameters)
+            print(f"{result.type or 'null'}: {result}")
+        else:
+            print(expression.evaluate(args.text, attributes, parameters=parameters))
+    except expression.ExpressionError as exc:
+        print(f"flowyard: invalid expression: {exc.reason} at position {exc.position}", file=sys.stderr)
+        print(f"  {args.text}", file=sys.stderr)
+        print(f"  {' ' * exc.position}^", file=sys.stderr)
+        return 2
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``flowyard`` console script."""
     args = _parser().parse_args(argv)
+    if args.command == "el":
+        try:
+            return _el(args)
+        except ConfigurationError as exc:
+            print(f"flowyard: error: {exc}", file=sys.stderr)
+            return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "demo":
         flow_path = Path(str(resources.files("flowyard.runtime").joinpath(DEMO_FLOW)))

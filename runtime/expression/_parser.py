@@ -108,6 +108,7 @@ class _Parser:
     def __init__(self, text: str, depth: int = 0) -> None:
         self.text = text
         self.depth = depth
+        self.nesting = depth
         if depth > _MAX_DEPTH:
             raise ExpressionError("expressions are nested too deeply", 0, text)
 
@@ -197,6 +198,15 @@ class _Parser:
 
     def parse_expression(self, start: int, end: int) -> Node:
         """The expression between ``${`` (start: after the brace) and its ``}`` (end)."""
+        self.nesting += 1
+        try:
+            if self.nesting > _MAX_DEPTH:
+                raise self.fail(f"expressions are nested more than {_MAX_DEPTH} deep", start)
+            return self._parse_expression(start, end)
+        finally:
+            self.nesting -= 1
+
+    def _parse_expression(self, start: int, end: int) -> Node:
         i = self.skip(start, end)
         if i >= end:
             raise self.fail("expected an attribute name or a function after '${'", i)
@@ -286,7 +296,7 @@ class _Parser:
             try:
                 inner = compile_text(body, self.depth + 1)
             except ExpressionError as exc:
-                raise self.fail(f"in the string: {exc.reason}", i + 1) from None
+                raise self.fail(f"in the string: {exc.reason}", i + 1 + exc.position) from None
             return inner.node, j + 1
         return _literal(body), j + 1
 
