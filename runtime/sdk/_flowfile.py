@@ -10,9 +10,8 @@ exists — it is exposed read-only.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from operator import itemgetter
-from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
 __all__ = [
@@ -86,6 +85,41 @@ _FlowFileFields = tuple[
 ]
 
 
+_DERIVED = {
+    CoreAttributes.FILE_SIZE: 3,
+    CoreAttributes.ENTRY_DATE: 4,
+    CoreAttributes.LINEAGE_START_DATE: 5,
+}
+
+
+class FlowFileAttributes(Mapping[str, str]):
+    """A flowfile's attributes, with its derived core attributes readable by name."""
+
+    __slots__ = ("_attrs", "_ff")
+
+    def __init__(self, ff: FlowFile) -> None:
+        self._ff = ff
+        self._attrs: dict[str, str] = ff[1]
+
+    def __getitem__(self, key: str) -> str:
+        value = self._attrs.get(key)
+        if value is not None:
+            return value
+        index = _DERIVED.get(key)
+        if index is None:
+            raise KeyError(key)
+        return str(self._ff[index])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._attrs)
+
+    def __len__(self) -> int:
+        return len(self._attrs)
+
+    def __repr__(self) -> str:
+        return f"FlowFileAttributes({self._attrs!r})"
+
+
 class FlowFile(_FlowFileFields):
     """An immutable flowfile: attributes plus a pointer to content.
 
@@ -134,8 +168,10 @@ class FlowFile(_FlowFileFields):
 
     @property
     def attributes(self) -> Mapping[str, str]:
-        """All attributes, read-only."""
-        return MappingProxyType(self[1])
+        """All attributes, read-only. ``fileSize``, ``entryDate`` and
+        ``lineageStartDate`` (derived from the record) can be looked up by name,
+        as in NiFi's Expression Language, but are not listed when iterating."""
+        return FlowFileAttributes(self)
 
     @property
     def uuid(self) -> str:
