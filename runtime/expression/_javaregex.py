@@ -58,9 +58,10 @@ _POSIX: dict[str, _Ranges] = {
     "XDigit": [(0x30, 0x39), (0x41, 0x46), (0x61, 0x66)],
     "Space": [(0x09, 0x0D), (0x20, 0x20)],
 }
-_GENERAL_CATEGORIES = frozenset(
-    "L Lu Ll Lt Lm Lo M Mn Mc Me N Nd Nl No P Pc Pd Ps Pe Pi Pf Po S Sm Sc Sk So Z Zs Zl Zp C Cc Cf Co Cs Cn".split())
-_HORIZONTAL = _chars(" \t\xa0\u1680\u180e\u202f\u205f\u3000") + [(0x2000, 0x200A)]
+_GENERAL_CATEGORIES = frozenset((
+    "L", "Lu", "Ll", "Lt", "Lm", "Lo", "M", "Mn", "Mc", "Me", "N", "Nd", "Nl", "No", "P", "Pc", "Pd", "Ps", "Pe",
+    "Pi", "Pf", "Po", "S", "Sm", "Sc", "Sk", "So", "Z", "Zs", "Zl", "Zp", "C", "Cc", "Cf", "Co", "Cs", "Cn"))
+_HORIZONTAL = [*_chars(" \t\xa0\u1680\u180e\u202f\u205f\u3000"), (0x2000, 0x200A)]
 _VERTICAL = _chars("\n\x0b\x0c\r\x85\u2028\u2029")
 
 

@@ -251,7 +251,9 @@ class _Parser:
             if after < end and text[after] == "(":
                 fn, args, j, pos = self.call(i, end)
                 if fn.subject is not None:
-                    raise self.fail(f"{fn.name}() needs a subject, e.g. ${{attribute:{fn.name}(...)}}", pos)
+                    if not fn.subject_optional:
+                        raise self.fail(f"{fn.name}() needs a subject, e.g. ${{attribute:{fn.name}(...)}}", pos)
+                    return self.invoke(fn, _literal(None), args, pos), j, None
                 if fn.multi == "aggregate":
                     raise self.fail(f"{fn.name}() aggregates a multi-attribute expression and cannot start one",
                                     pos)

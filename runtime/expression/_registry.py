@@ -95,6 +95,8 @@ class Function:
     context: bool = False
     #: "any"/"all" for multi-attribute subject functions, "aggregate" for join/count.
     multi: str | None = None
+    #: May also start an expression without a subject (``${math("random")}``).
+    subject_optional: bool = False
 
     @property
     def min_args(self) -> int:
@@ -131,13 +133,14 @@ def function(
     null_subject: str = "null",
     context: bool = False,
     multi: str | None = None,
+    subject_optional: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register the decorated implementation as EL function ``name``."""
     def register(impl: Callable[..., Any]) -> Callable[..., Any]:
         if name in REGISTRY:
             raise ValueError(f"EL function {name!r} is declared twice")
         REGISTRY[name] = Function(name, family, subject, tuple(args), returns, description, impl,
-                                  null_subject, context, multi)
+                                  null_subject, context, multi, subject_optional)
         return impl
     return register
 
