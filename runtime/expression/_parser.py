@@ -26,7 +26,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from flowyard.runtime.expression._registry import REGISTRY, EvalContext, EvaluationError, Function, coerce
+from flowyard.runtime.expression._registry import (
+    REGISTRY,
+    EvalContext,
+    EvaluationError,
+    Function,
+    coerce,
+    converter,
+)
 from flowyard.runtime.expression._types import as_bool, as_text
 
 __all__ = ["ExpressionError", "Node", "compile_expression", "compile_text"]
@@ -417,10 +424,12 @@ class _Parser:
                         raise failed(exc) from None
                 return call_string_const
 
+            to_subj = converter(subject_type) if convert_subject else None  # type: ignore[arg-type]
+
             def call_const(ctx: EvalContext) -> Any:
                 s = subj(ctx)
-                if convert_subject:
-                    s = coerce(s, subject_type)  # type: ignore[arg-type]
+                if to_subj is not None:
+                    s = to_subj(s)
                 if s is None and not passes_null:
                     return None
                 try:
@@ -429,13 +438,30 @@ class _Parser:
                     raise failed(exc) from None
             return call_const
 
+        to_subject = converter(subject_type) if convert_subject else None  # type: ignore[arg-type]
+        pairs = [(a, converter(t)) for a, t in zip(args, arg_types)]
+        if len(pairs) == 1 and not with_ctx:
+            (only, to_arg), = pairs
+
+            def call_one(ctx: EvalContext) -> Any:
+                s = subj(ctx)
+                if to_subject is not None:
+                    s = to_subject(s)
+                if s is None and not passes_null:
+                    return None
+                try:
+                    return impl(s, to_arg(only(ctx)))
+                except EvaluationError as exc:
+                    raise failed(exc) from None
+            return call_one
+
         def call_dynamic(ctx: EvalContext) -> Any:
             s = subj(ctx)
-            if convert_subject:
-                s = coerce(s, subject_type)  # type: ignore[arg-type]
+            if to_subject is not None:
+                s = to_subject(s)
             if s is None and not passes_null:
                 return None
-            values = [coerce(a(ctx), t) for a, t in zip(args, arg_types)]
+            values = [conv(a(ctx)) for a, conv in pairs]
             try:
                 return impl(ctx, s, *values) if with_ctx else impl(s, *values)
             except EvaluationError as exc:

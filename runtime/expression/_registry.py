@@ -43,7 +43,7 @@ from flowyard.runtime.expression._types import (
     parse_whole,
 )
 
-__all__ = ["REGISTRY", "Arg", "EvalContext", "EvaluationError", "Function", "coerce", "function"]
+__all__ = ["REGISTRY", "Arg", "EvalContext", "EvaluationError", "Function", "coerce", "converter", "function"]
 
 
 class EvaluationError(Exception):
@@ -182,6 +182,11 @@ _COERCE: dict[str, Callable[[object], object]] = {
     "instant": _instant,
     "any": lambda v: v,
 }
+
+
+def converter(type_name: str) -> Callable[[object], object]:
+    """The conversion function for declared type ``type_name``."""
+    return _COERCE[type_name]
 
 
 def coerce(value: object, type_name: str) -> object:
