@@ -236,6 +236,42 @@ if "nextInt" not in REGISTRY:
             return next(_counter)
 
 
+_URI_SAFE = {
+    "user": "!$&'()*+,;=:-._~",
+    "path": "/:@!$&'()*+,;=-._~",
+    "query": "/?:@!$&'()*+,;=-._~",
+}
+
+
+@function("getUri", family=S, subject=None,
+          args=(Arg("scheme"), Arg("user_info"), Arg("host"), Arg("port", "whole_number"), Arg("path"),
+                Arg("query"), Arg("fragment")),
+          returns="string",
+          description="A URI built from its parts (null leaves a part out, port -1 means none); "
+                      "characters not allowed in a part are percent-encoded.")
+def get_uri(scheme: str | None, user_info: str | None, host: str | None, port: int | None, path: str | None,
+            query: str | None, fragment: str | None) -> str:
+    from urllib.parse import quote
+
+    out = []
+    if scheme:
+        out.append(f"{scheme}:")
+    if host is not None:
+        out.append("//")
+        if user_info is not None:
+            out.append(quote(user_info, safe=_URI_SAFE["user"]) + "@")
+        out.append(host)
+        if port is not None and port != -1:
+            out.append(f":{port}")
+    if path:
+        out.append(quote(path, safe=_URI_SAFE["path"]))
+    if query is not None:
+        out.append("?" + quote(query, safe=_URI_SAFE["query"]))
+    if fragment is not None:
+        out.append("#" + quote(fragment, safe=_URI_SAFE["query"]))
+    return "".join(out)
+
+
 @function("toString", family="type coercion", subject="any", returns="string",
           description="The subject as text.")
 def to_string(s: Any) -> str | None:

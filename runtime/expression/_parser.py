@@ -330,10 +330,10 @@ class _Parser:
             is_whole = re.fullmatch(r"-?\d+", literal) is not None
             value: Any = int(literal) if is_whole else float(literal)
             return _literal(value), m.end()
-        for word, value in (("true", True), ("false", False)):
+        for word, value in (("true", True), ("false", False), ("null", None)):
             if text.startswith(word, i) and not (i + len(word) < end and text[i + len(word)].isalnum()):
                 return _literal(value), i + len(word)
-        raise self.fail("expected an argument: a quoted string, a number, true, false or ${...}", i)
+        raise self.fail("expected an argument: a quoted string, a number, true, false, null or ${...}", i)
 
     def call(self, i: int, end: int) -> tuple[Function, list[Node], int, int]:
         text = self.text

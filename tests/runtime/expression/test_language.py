@@ -228,3 +228,9 @@ def test_cli_shows_the_error_position_and_exits_2() -> None:
     assert result.returncode == 2
     assert "unknown function 'nope' at position 7" in result.stderr
     assert result.stderr.splitlines()[-1] == "         ^"
+
+
+def test_every_function_of_nifis_guide_is_implemented() -> None:
+    guide = json.loads((Path(__file__).parent / "data" / "el_functions.json").read_text())
+    names = {e["name"] for e in expression.catalogue()}
+    assert {f["name"] for f in guide} == names
