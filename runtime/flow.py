@@ -110,6 +110,8 @@ class FlowDef:
     processors: list[ProcessorDef] = field(default_factory=list)
     connections: list[ConnectionDef] = field(default_factory=list)
     funnels: list[FunnelDef] = field(default_factory=list)
+    #: The root group's parameters, referenced as ``#{name}`` in property values.
+    parameters: dict[str, str] = field(default_factory=dict)
 
     def component_ids(self) -> set[str]:
         """Identifiers of processors and funnels."""
@@ -187,6 +189,11 @@ def flow_from_dict(data: Any, *, source: str = "flow") -> FlowDef:
         identifier=r.text(group, "identifier", "rootGroup", str(uuid.uuid4())),
         name=r.text(group, "name", "rootGroup", "Flow"),
     )
+    params = r.obj(group.get("parameters", {}), "rootGroup.parameters")
+    for key, value in params.items():
+        if not isinstance(value, str):
+            raise r.fail(f"rootGroup.parameters.{key}", f"expected a string, found {value!r}")
+    flow.parameters = dict(params)
     seen: dict[str, str] = {}
 
     def unique(ident: str, where: str) -> str:
@@ -290,6 +297,7 @@ def flow_to_dict(flow: FlowDef) -> dict[str, Any]:
         "rootGroup": {
             "identifier": flow.identifier,
             "name": flow.name,
+            "parameters": dict(flow.parameters),
             "processors": [{
                 "identifier": p.identifier, "name": p.name, "type": p.type, "position": pos(p.position),
                 "properties": dict(p.properties), "schedulingStrategy": p.scheduling_strategy,

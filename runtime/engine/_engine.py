@@ -90,8 +90,8 @@ class Engine:
         self.flow = flow
         self.repositories = repositories
         self.registry = registry
-        #: Evaluates property Expression Language (NiFi's EL, no parameters yet by default).
-        self.evaluator = evaluator if evaluator is not None else expression.evaluator()
+        #: Evaluates property Expression Language (NiFi's EL with the flow's parameters).
+        self.evaluator = evaluator if evaluator is not None else expression.evaluator(flow.parameters)
         self.grace_seconds = grace_seconds
         self.swap_threshold = swap_threshold
         self.provenance_max_events = provenance_max_events

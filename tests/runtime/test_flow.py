@@ -32,6 +32,7 @@ def full_flow() -> dict[str, Any]:
         "rootGroup": {
             "identifier": "root",
             "name": "Demo",
+            "parameters": {"dir": "/data"},
             "processors": [
                 {
                     "identifier": "gen", "name": "Generate", "type": "GenerateFlowFile",
@@ -295,3 +296,24 @@ def test_load_an_unreadable_file(tmp_path: Path, make: Any) -> None:
     assert (info.value.source, info.value.where) == (str(path), "")
     assert str(info.value).startswith(f"{path}: cannot read the flow file: ")
     assert os.path.exists(path) == path.is_dir()
+
+
+def test_parameters_round_trip_and_feed_expressions(tmp_path: Path) -> None:
+    from flowyard.runtime.engine import Engine
+    from flowyard.runtime.repository import Repositories
+
+    data = {"flowyardFlowVersion": 1, "rootGroup": {"parameters": {"dir": "/data"}, "processors": [
+        {"identifier": "u", "type": "UpdateAttribute", "properties": {"where": "#{dir}/${filename}"},
+         "autoTerminatedRelationships": ["success"]}]}}
+    flow = flow_from_dict(data)
+    assert flow.parameters == {"dir": "/data"}
+    assert flow_from_dict(flow_to_dict(flow)).parameters == {"dir": "/data"}
+    engine = Engine(flow, Repositories.in_memory(), registry=__import__("flowyard.processors").processors.PROCESSORS)
+    assert engine.evaluator is not None
+    assert engine.evaluator("#{dir}/${filename}", {"filename": "a.txt"}) == "/data/a.txt"
+
+
+def test_parameter_values_must_be_strings() -> None:
+    with pytest.raises(FlowDefinitionError) as info:
+        flow_from_dict({"flowyardFlowVersion": 1, "rootGroup": {"parameters": {"n": 5}}})
+    assert info.value.where == "rootGroup.parameters.n"
