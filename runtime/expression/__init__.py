@@ -41,11 +41,14 @@ __all__ = [
 class CompiledExpression:
     """Property text compiled once. ``evaluate`` returns its string value."""
 
-    __slots__ = ("_compiled", "text")
+    __slots__ = ("_compiled", "_literal", "text")
 
     def __init__(self, compiled: CompiledText) -> None:
         self._compiled = compiled
         self.text = compiled.text
+        # Most property values hold no expression: answer those without a context.
+        parts = compiled.parts
+        self._literal: str | None = "".join(p for p in parts if isinstance(p, str)) if compiled.is_literal else None
 
     @property
     def is_literal(self) -> bool:
@@ -61,6 +64,8 @@ class CompiledExpression:
     ) -> str:
         """The text with every expression and parameter replaced by its value
         (a null value becomes the empty string). Raises ``ExpressionError``."""
+        if self._literal is not None:
+            return self._literal
         ctx = EvalContext(attributes or {}, parameters or {}, state or {}, os.environ)
         try:
             return as_text(self._compiled.node(ctx)) or ""
