@@ -129,10 +129,10 @@ class FetchFile(Processor):
     not.found and an unreadable one to permission.denied (both penalized and
     with a ROUTE provenance event); other problems go to failure.
 
-    Until the Expression Language is available, the default File to Fetch
-    (``${absolute.path}/${filename}``) is resolved from those two attributes
-    directly, so ListFile → FetchFile works out of the box; any other value
-    is used literally.
+    File to Fetch is evaluated as Expression Language. Where a component runs
+    without it (``ProcessorRunner(expression_language=False)``), the default
+    (``${absolute.path}/${filename}``) is still resolved from those two
+    attributes, so ListFile → FetchFile works; other values are then literal.
     """
 
     spec = ProcessorSpec(
@@ -158,7 +158,7 @@ class FetchFile(Processor):
 
     def _file_to_fetch(self, context: ProcessContext, ff: FlowFile) -> str:
         value = context.property(FILE_TO_FETCH).evaluate(ff.attributes).as_str()
-        if value == DEFAULT_FILE_TO_FETCH:
+        if value == DEFAULT_FILE_TO_FETCH and not context.expression_language_enabled:
             # No Expression Language evaluator: resolve the default by hand,
             # exactly as the expression would (a missing attribute is empty).
             return f"{ff.attributes.get('absolute.path', '')}/{ff.attributes.get('filename', '')}"

@@ -45,6 +45,7 @@ class ConfiguredProcessor:
         evaluator: Evaluator | None = None,
         bulletins: BulletinSink | None = None,
         clock: Callable[[], int] | None = None,
+        parameters: Mapping[str, str] | None = None,
         concurrent_tasks: int = 1,
         penalty: str | None = None,
         yield_duration: str | None = None,
@@ -82,6 +83,8 @@ class ConfiguredProcessor:
             clock=clock,
         )
         self.expression_enabled = evaluator is not None
+        #: Names of the parameters the flow defines (None: not known, not checked).
+        self.parameter_names = None if parameters is None else frozenset(parameters)
 
     def _expression_results(self) -> list[ValidationResult]:
         """Expressions that do not compile, with the position and what was expected."""
@@ -102,6 +105,13 @@ class ConfiguredProcessor:
             except expression.ExpressionError as exc:
                 results.append(ValidationResult(
                     subject, f"{value!r} is not a valid expression: {exc.reason} at position {exc.position}", key))
+                continue
+            if self.parameter_names is not None:
+                missing = sorted(expression.parameter_references(value) - self.parameter_names)
+                if missing:
+                    names = ", ".join(repr(m) for m in missing)
+                    results.append(ValidationResult(
+                        subject, f"it references the parameter(s) {names}, which the flow does not define", key))
         return results
 
     @property

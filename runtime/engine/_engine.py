@@ -181,7 +181,8 @@ class Engine:
         try:
             configured = ConfiguredProcessor(
                 cls, component_id=pdef.identifier, name=pdef.name or None, properties=pdef.properties,
-                evaluator=self.evaluator, bulletins=sink, clock=self.clock, concurrent_tasks=pdef.concurrent_tasks,
+                evaluator=self.evaluator, bulletins=sink, clock=self.clock, parameters=self.flow.parameters,
+                concurrent_tasks=pdef.concurrent_tasks,
                 penalty=pdef.penalty_duration, yield_duration=pdef.yield_duration,
             )
         except FlowyardError as exc:

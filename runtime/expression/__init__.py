@@ -17,6 +17,7 @@ an attribute), which fail in ``evaluate`` with the same error type.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 
@@ -35,6 +36,7 @@ __all__ = [
     "evaluate",
     "evaluate_typed",
     "evaluator",
+    "parameter_references",
 ]
 
 
@@ -119,6 +121,14 @@ def evaluate_typed(
     except RecursionError:
         raise ExpressionError("the expression is nested too deeply", 0, expression) from None
     return TypedValue(type_of(value), value)
+
+
+_PARAMETER_REF = re.compile(r"(?<!#)#\{\s*(?:'([^']*)'|\"([^\"]*)\"|([^}]*?))\s*\}")
+
+
+def parameter_references(text: str) -> set[str]:
+    """Names of the parameters ``text`` refers to with ``#{...}`` (``##{`` is literal)."""
+    return {next(g for g in m.groups() if g is not None) for m in _PARAMETER_REF.finditer(text)}
 
 
 def catalogue() -> list[dict[str, object]]:

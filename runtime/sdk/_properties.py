@@ -56,6 +56,7 @@ Evaluator = Callable[[str, Mapping[str, str] | None], str]
 (``None`` when there is no flowfile) and returns the resulting text."""
 
 _EXPRESSION_START = "${"
+_PARAMETER_START = "#{"
 _MASK = "********"
 
 
@@ -486,7 +487,9 @@ def _check_value(
     sensitive: bool,
     expression_enabled: bool,
 ) -> str | None:
-    if expression_enabled and scope is not ExpressionScope.NONE and _EXPRESSION_START in value:
+    if expression_enabled and scope is not ExpressionScope.NONE and (
+        _EXPRESSION_START in value or _PARAMETER_START in value
+    ):
         return None  # only the evaluated value can be checked
     if validator is None:
         return None
@@ -557,7 +560,7 @@ def _explain_static(
     deferred = (
         expression_enabled
         and spec.expression_scope is not ExpressionScope.NONE
-        and _EXPRESSION_START in value
+        and (_EXPRESSION_START in value or _PARAMETER_START in value)
     )
     if spec.allowed_values and not deferred and value not in {a.value for a in spec.allowed_values}:
         shown = "the sensitive value" if spec.sensitive else _show(value)

@@ -109,6 +109,7 @@ class ProcessorRunner:
 
             evaluator = expression.evaluator(parameters)
         self._evaluator = evaluator
+        self._parameters = dict(parameters or {}) if evaluator is not None else None
         self._properties: dict[str, str | None] = {}
         self._auto_terminated: set[str] = set()
         self._input = FlowFileQueue("input", self.repositories.flowfiles.queue_id("input"),
@@ -142,7 +143,7 @@ class ProcessorRunner:
             self._configured = ConfiguredProcessor(
                 self.processor_type, component_id=self.component_id, properties=self._properties,
                 evaluator=self._evaluator, bulletins=lambda level, msg: self.bulletins.append((level, msg)),
-                clock=self.clock,
+                clock=self.clock, parameters=self._parameters,
             )
             self._scheduled = False
         return self._configured
