@@ -13,6 +13,7 @@ from flowyard.runtime.sdk._processor import InputRequirement, Processor, Relatio
 from flowyard.runtime.sdk._properties import (
     Evaluator,
     ExpressionScope,
+    PropertySpec,
     ValidationResult,
     resolve_properties,
     validate_properties,
@@ -56,6 +57,9 @@ class ConfiguredProcessor:
         self.component_id = component_id
         self.name = name or self.type_name
         self.static, self.dynamic = resolve_properties(spec.properties, properties or {}, spec.dynamic_properties)
+        self._unresolved: list[tuple[str, str, set[str]]] = []
+        if parameters is not None:
+            self._substitute_literal_parameters(spec.properties, parameters)
         defaults = spec.scheduling
         try:
             self.penalty_seconds = parse_duration(penalty or defaults.penalty)
@@ -86,6 +90,16 @@ class ConfiguredProcessor:
         #: Names of the parameters the flow defines (None: not known, not checked).
         self.parameter_names = None if parameters is None else frozenset(parameters)
 
+    def _substitute_literal_parameters(self, specs: tuple[PropertySpec, ...], parameters: Mapping[str, str]) -> None:
+        """Properties without Expression Language still take ``#{parameter}`` values (as in NiFi)."""
+        for s in specs:
+            value = self.static.get(s.key)
+            if s.expression_scope is ExpressionScope.NONE and value is not None and "#{" in value:
+                missing = expression.parameter_references(value) - set(parameters)
+                if missing:
+                    self._unresolved.append((s.display_name, s.key, missing))
+                self.static[s.key] = expression.substitute_parameters(value, parameters)
+
     def _expression_results(self) -> list[ValidationResult]:
         """Expressions that do not compile, with the position and what was expected."""
         spec = self.type.spec
@@ -96,7 +110,11 @@ class ConfiguredProcessor:
         dynamic = spec.dynamic_properties
         if dynamic is not None and dynamic.expression_scope is not ExpressionScope.NONE:
             checks.extend((name, value, name) for name, value in sorted(self.dynamic.items()))
-        results = []
+        results = [
+            ValidationResult(subject, "it references the parameter(s) "
+                             f"{', '.join(repr(m) for m in sorted(missing))}, which the flow does not define", key)
+            for subject, key, missing in self._unresolved
+        ]
         for subject, value, key in checks:
             if value is None or ("${" not in value and "#{" not in value):
                 continue

@@ -37,6 +37,7 @@ __all__ = [
     "evaluate_typed",
     "evaluator",
     "parameter_references",
+    "substitute_parameters",
 ]
 
 
@@ -129,6 +130,16 @@ _PARAMETER_REF = re.compile(r"(?<!#)#\{\s*(?:'([^']*)'|\"([^\"]*)\"|([^}]*?))\s*
 def parameter_references(text: str) -> set[str]:
     """Names of the parameters ``text`` refers to with ``#{...}`` (``##{`` is literal)."""
     return {next(g for g in m.groups() if g is not None) for m in _PARAMETER_REF.finditer(text)}
+
+
+def substitute_parameters(text: str, parameters: Mapping[str, str]) -> str:
+    """``text`` with each ``#{name}`` replaced by its parameter value and ``##{``
+    by ``#{``; nothing else is evaluated (for properties without Expression
+    Language, where NiFi still substitutes parameters). Unknown names stay as written."""
+    def replace(m: re.Match[str]) -> str:
+        name = next(g for g in m.groups() if g is not None)
+        return parameters.get(name, m.group(0))
+    return _PARAMETER_REF.sub(replace, text).replace("##{", "#{")
 
 
 def catalogue() -> list[dict[str, object]]:

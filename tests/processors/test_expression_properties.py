@@ -641,3 +641,22 @@ def test_generate_flowfile_invalid_expression_is_not_valid(properties: dict[str,
 def test_reference_to_a_missing_parameter_is_not_valid() -> None:
     r = make_runner(GenerateFlowFile, {"Custom Text": "#{missing}"}, parameters={"greeting": "hello"})
     r.assert_not_valid()
+
+
+@pytest.mark.parametrize(("parameters", "valid"), [({"batch": "2"}, True), ({}, False)])
+def test_properties_without_expression_language_still_take_parameters(
+    tmp_path: Path, parameters: dict[str, str], valid: bool
+) -> None:
+    from flowyard.processors.get_file import GetFile
+
+    for i in range(5):
+        (tmp_path / f"f{i}.txt").write_text(str(i))
+    runner = ProcessorRunner(GetFile, parameters=parameters)
+    runner.set_property("Input Directory", str(tmp_path))
+    runner.set_property("Batch Size", "#{batch}")
+    if not valid:
+        assert "references the parameter(s) 'batch'" in " ".join(map(str, runner.validation_results()))
+        return
+    runner.assert_valid()
+    runner.run()
+    runner.assert_transferred("success", 2)
