@@ -11,11 +11,10 @@ import threading
 import uuid
 from typing import Any
 
-from flowyard.runtime.expression._registry import REGISTRY, Arg, EvalContext, EvaluationError, function
+from flowyard.runtime.expression._registry import Arg, EvalContext, EvaluationError, function
 from flowyard.runtime.expression._types import (
     Date,
     Instant,
-    as_bool,
     as_date_ms,
     as_decimal,
     as_number,
@@ -228,12 +227,11 @@ def thread() -> str:
 _counter = itertools.count()
 _counter_lock = threading.Lock()
 
-if "nextInt" not in REGISTRY:
-    @function("nextInt", family=S, subject=None, returns="whole_number",
-              description="A counter: 0 the first time, then one more at every call (per flowyard process).")
-    def next_int() -> int:
-        with _counter_lock:
-            return next(_counter)
+@function("nextInt", family=S, subject=None, returns="whole_number",
+          description="A counter: 0 the first time, then one more at every call (per flowyard process).")
+def next_int() -> int:
+    with _counter_lock:
+        return next(_counter)
 
 
 _URI_SAFE = {
@@ -277,8 +275,6 @@ def get_uri(scheme: str | None, user_info: str | None, host: str | None, port: i
 def to_string(s: Any) -> str | None:
     return as_text(s)
 
-
-_ = as_bool  # re-exported for family modules
 
 
 @function("evaluateELString", family="string manipulation", subject="string", returns="string", context=True,

@@ -234,3 +234,9 @@ def test_every_function_of_nifis_guide_is_implemented() -> None:
     guide = json.loads((Path(__file__).parent / "data" / "el_functions.json").read_text())
     names = {e["name"] for e in expression.catalogue()}
     assert {f["name"] for f in guide} == names
+
+
+def test_next_int_counts_up_per_process() -> None:
+    first = int(expression.evaluate("${nextInt()}"))
+    second = int(expression.evaluate("${nextInt()}"))
+    assert second == first + 1
