@@ -2,6 +2,7 @@
 
     flowyard run FLOW.json --data-dir DIR [--durability os|sync]
     flowyard demo [--data-dir DIR]
+    flowyard serve [--data-dir DIR] [--host 127.0.0.1] [--port 8080] [--flow FLOW.json]
     flowyard el TEXT [--attributes FILE.json] [--parameters FILE.json] [--typed]
 
 ``run`` runs a flow until SIGINT or SIGTERM, printing one status line a
@@ -13,6 +14,8 @@ changed), 1 for anything unexpected.
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
 import json
 import logging
 import signal
@@ -109,6 +112,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="os (default): survives kill -9; sync: fsync per commit group, survives power loss")
     demo = sub.add_parser("demo", help="run the bundled demo flow")
     demo.add_argument("--data-dir", type=Path, default=Path("data/demo"))
+    srv = sub.add_parser("serve", help="run the flow of a data directory with the web API")
+    srv.add_argument("--data-dir", type=Path, default=Path("data"))
+    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    srv.add_argument("--port", type=int, default=8080)
+    srv.add_argument("--flow", type=Path, help="initial flow when the data directory has none yet")
     el = sub.add_parser("el", help="evaluate an Expression Language text, to try an expression out")
     el.add_argument("text", help="text with ${...} expressions, e.g. \"${filename:toUpper()}\"")
     el.add_argument("--attributes", type=Path, help="JSON object of flowfile attributes")
@@ -159,6 +167,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"flowyard: error: {exc}", file=sys.stderr)
             return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        # The API layer sits above the runtime: imported by name, only here.
+        server = importlib.import_module("flowyard.canvas_ui.server")
+        try:
+            trio.run(functools.partial(server.serve, args.data_dir, host=args.host, port=args.port,
+                                       initial_flow=args.flow))
+        except (ConfigurationError, RepositoryError) as exc:
+            print(f"flowyard: error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if args.command == "demo":
         flow_path = Path(str(resources.files("flowyard.runtime").joinpath(DEMO_FLOW)))
         data_dir, durability = args.data_dir, "os"

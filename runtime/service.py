@@ -1,0 +1,140 @@
+"""The runtime facade: what the web API (and any other front end) uses.
+
+``FlowService`` owns the repositories, the flow definition and the engine of
+one data directory. Front ends call its methods and never reach into the
+engine or the repositories (the same rule Node-RED's HTTP layer follows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from flowyard.runtime import expression
+from flowyard.runtime.engine import Engine
+from flowyard.runtime.flow import FlowDef, flow_to_dict, load_flow, save_flow
+from flowyard.runtime.registry import discover_processors
+from flowyard.runtime.repository import Repositories
+from flowyard.runtime.sdk._errors import FlowyardError
+from flowyard.runtime.sdk._processor import Processor
+
+__all__ = ["FlowService", "UnknownComponentError"]
+
+FLOW_FILE = "flow.json"
+
+
+class UnknownComponentError(FlowyardError, KeyError):
+    """No component has the given id."""
+
+
+class FlowService:
+    """One running flow on one data directory. Create with ``open``; run with ``run``."""
+
+    def __init__(self, flow: FlowDef, repositories: Repositories, data_dir: Path,
+                 registry: Mapping[str, type[Processor]]) -> None:
+        self.flow = flow
+        self.repositories = repositories
+        self.data_dir = data_dir
+        self.registry = dict(registry)
+        self.engine = Engine(flow, repositories, registry=self.registry, source=str(data_dir / FLOW_FILE))
+
+    @classmethod
+    def open(cls, data_dir: str | Path, *, initial_flow: str | Path | None = None,
+             durability: str = "os") -> FlowService:
+        """Open the data directory. The flow is ``DATA/flow.json``; if there is none
+        yet, ``initial_flow`` (or an empty flow) is copied there first. Raises
+        ``DataDirectoryInUseError`` / ``FlowDefinitionError`` before touching anything else."""
+        data = Path(data_dir)
+        registry = discover_processors()
+        flow_path = data / FLOW_FILE
+        if flow_path.exists():
+            flow = load_flow(flow_path)
+        elif initial_flow is not None:
+            flow = load_flow(initial_flow)
+        else:
+            flow = FlowDef()
+        repositories = Repositories.open(data / "repository", durability=durability)
+        try:
+            if not flow_path.exists():
+                save_flow(flow, flow_path)
+            return cls(flow, repositories, data, registry)
+        except BaseException:
+            repositories.close()
+            raise
+
+    async def run(self, *, task_status: trio.TaskStatus[FlowService] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run the engine until ``request_stop``."""
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.engine.run)
+            task_status.started(self)
+
+    def request_stop(self) -> None:
+        self.engine.request_stop()
+
+    def close(self) -> None:
+        self.repositories.close()
+
+    # -- reading ------------------------------------------------------------------------
+
+    def flow_document(self) -> dict[str, Any]:
+        """The flow definition with each processor's current run state and validity."""
+        doc = flow_to_dict(self.flow)
+        for p in doc["rootGroup"]["processors"]:
+            node = self.engine.nodes[p["identifier"]]
+            p["runState"] = "RUNNING" if node.running else node.state
+            p["validationErrors"] = [str(r) for r in node.validation]
+        return doc
+
+    def status(self) -> dict[str, Any]:
+        """Figures of the whole flow and of each component."""
+        s = self.engine.status()
+        return {
+            "flowfilesIn": s.flowfiles_in, "flowfilesOut": s.flowfiles_out,
+            "queuedCount": s.queued_count, "queuedBytes": s.queued_bytes,
+            "running": s.running, "stopped": s.stopped, "invalid": s.invalid,
+            "processors": {
+                node.id: {"runState": "RUNNING" if node.running else node.state,
+                          "in": node.stats.flowfiles_in, "out": node.stats.flowfiles_out,
+                          "removed": node.stats.flowfiles_removed,
+                          "tasks": node.stats.tasks, "errors": node.stats.errors}
+                for node in self.engine.nodes.values()
+            },
+            "connections": {cid: {"queuedCount": q.count, "queuedBytes": q.size}
+                            for cid, q in self.engine.queues.items()},
+        }
+
+    def processor_types(self) -> list[dict[str, Any]]:
+        """Every processor type with its spec (for the canvas's forms)."""
+        return [{"type": name, **cls.spec.to_dict()} for name, cls in sorted(self.registry.items())]
+
+    def expression_functions(self) -> list[dict[str, object]]:
+        """The Expression Language catalogue."""
+        return expression.catalogue()
+
+    def bulletins(self) -> list[dict[str, Any]]:
+        return [{"timestamp": b.timestamp_ms, "componentId": b.component_id, "componentName": b.component_name,
+                 "level": b.level, "message": b.message} for b in self.engine.bulletins]
+
+    # -- run state ----------------------------------------------------------------------
+
+    def _node(self, component_id: str) -> Any:
+        node = self.engine.nodes.get(component_id)
+        if node is None:
+            raise UnknownComponentError(f"no component has id {component_id!r}")
+        return node
+
+    async def set_run_state(self, component_id: str, state: str) -> None:
+        """``RUNNING`` or ``STOPPED``; the new state is saved in the flow file.
+        Raises ``FlowyardError`` (invalid, disabled) or ``UnknownComponentError``."""
+        node = self._node(component_id)
+        if state == "RUNNING":
+            self.engine.start_processor(component_id)
+        elif state == "STOPPED":
+            await self.engine.stop_processor(component_id)
+        else:
+            raise FlowyardError(f"unknown run state {state!r}: expected RUNNING or STOPPED")
+        node.definition.scheduled_state = state
+        save_flow(self.flow, self.data_dir / FLOW_FILE)

@@ -1,0 +1,105 @@
+"""``flowyard serve`` against a real server on port 0: health, login, auth,
+reading the flow and the catalogues, changing a run state."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import trio
+
+from flowyard.canvas_ui.server import serve
+
+pytestmark = pytest.mark.integration
+
+FLOW = {"flowyardFlowVersion": 1, "rootGroup": {"processors": [
+    {"identifier": "gen", "type": "GenerateFlowFile", "properties": {"Batch Size": "5"},
+     "schedulingPeriod": "1 sec", "scheduledState": "STOPPED", "autoTerminatedRelationships": ["success"]},
+]}}
+
+
+async def start(tmp_path: Path, nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("FLOWYARD_USERNAME", "alice")
+    monkeypatch.setenv("FLOWYARD_PASSWORD", "s3cret-pass")
+    flow = tmp_path / "initial.json"
+    flow.write_text(json.dumps(FLOW))
+    binds = await nursery.start(lambda task_status: serve(tmp_path / "data", port=0, initial_flow=flow,
+                                                          out=io.StringIO(), task_status=task_status))
+    return str(binds[0])
+
+
+async def test_health_login_and_authenticated_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with trio.open_nursery() as nursery:
+        url = await start(tmp_path, nursery, monkeypatch)
+        async with httpx.AsyncClient(base_url=url) as client:
+            assert (await client.get("/api/health")).json() == {"status": "ok"}
+            for path in ("/api/flow", "/api/status", "/api/processor-types", "/api/expression-functions",
+                         "/api/bulletins"):
+                assert (await client.get(path)).status_code == 401, path
+            assert (await client.post("/api/login", json={"username": "alice", "password": "nope"})).status_code == 401
+            assert (await client.post("/api/login", content=b"not json")).status_code == 400
+            login = await client.post("/api/login", json={"username": "alice", "password": "s3cret-pass"})
+            assert login.status_code == 200
+            token = login.json()["token"]
+            bearer = {"Authorization": f"Bearer {token}"}
+            flow = (await client.get("/api/flow", headers=bearer)).json()
+            [gen] = flow["rootGroup"]["processors"]
+            assert gen["runState"] == "STOPPED" and gen["validationErrors"] == []
+            types = {t["type"]: t for t in (await client.get("/api/processor-types", headers=bearer)).json()}
+            assert "GenerateFlowFile" in types and types["PutFile"]["relationships"]
+            names = {f["name"] for f in (await client.get("/api/expression-functions", headers=bearer)).json()}
+            assert {"substringBeforeLast", "toUpper", "jsonPath"} <= names
+            bad = {"Authorization": "Bearer forged"}
+            assert (await client.get("/api/flow", headers=bad)).status_code == 401
+        nursery.cancel_scope.cancel()
+
+
+async def test_run_state_changes_are_applied_and_saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with trio.open_nursery() as nursery:
+        url = await start(tmp_path, nursery, monkeypatch)
+        async with httpx.AsyncClient(base_url=url) as client:
+            login = (await client.post("/api/login", json={"username": "alice", "password": "s3cret-pass"})).json()
+            bearer = {"Authorization": f"Bearer {login['token']}"}
+            r = await client.put("/api/processors/gen/run-state", json={"state": "RUNNING"}, headers=bearer)
+            assert r.status_code == 200
+            with trio.fail_after(30):
+                while (await client.get("/api/status", headers=bearer)).json()["processors"]["gen"]["removed"] < 5:
+                    await trio.sleep(0.05)
+            saved = json.loads((tmp_path / "data" / "flow.json").read_text())
+            assert saved["rootGroup"]["processors"][0]["scheduledState"] == "RUNNING"
+            missing = await client.put("/api/processors/nope/run-state", json={"state": "RUNNING"}, headers=bearer)
+            assert missing.status_code == 404
+            odd = await client.put("/api/processors/gen/run-state", json={"state": "SIDEWAYS"}, headers=bearer)
+            assert odd.status_code == 400 and "unknown run state" in odd.json()["error"]
+            # cookie sessions must send the CSRF token on state-changing requests
+            cookie_client = httpx.AsyncClient(base_url=url)
+            async with cookie_client:
+                session = (await cookie_client.post(
+                    "/api/login", json={"username": "alice", "password": "s3cret-pass"})).json()
+                assert (await cookie_client.get("/api/flow")).status_code == 200
+                refused = await cookie_client.put("/api/processors/gen/run-state", json={"state": "STOPPED"})
+                assert refused.status_code == 403
+                allowed = await cookie_client.put("/api/processors/gen/run-state", json={"state": "STOPPED"},
+                                                  headers={"X-CSRF-Token": session["csrfToken"]})
+                assert allowed.status_code == 200
+        nursery.cancel_scope.cancel()
+
+
+def test_credentials_are_stored_hashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowyard.canvas_ui.auth import AuthManager
+
+    monkeypatch.delenv("FLOWYARD_USERNAME", raising=False)
+    monkeypatch.delenv("FLOWYARD_PASSWORD", raising=False)
+    auth = AuthManager(tmp_path)
+    password = auth.generated_password
+    assert password and auth.username == "admin"
+    stored: dict[str, Any] = json.loads((tmp_path / "credentials.json").read_text())
+    assert password not in json.dumps(stored) and stored["password_hash"].startswith("$argon2")
+    assert oct((tmp_path / "credentials.json").stat().st_mode & 0o777) == "0o600"
+    again = AuthManager(tmp_path)
+    assert again.generated_password is None and again.login("admin", password) is not None
+    assert again.login("admin", "wrong") is None
