@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ["bench_engine", "bench_expression"]
+BENCHMARKS = ["bench_engine", "bench_expression", "bench_api"]
 
 
 def main(argv: list[str]) -> int:

@@ -1,8 +1,10 @@
 """The HTTP API (starlette). It talks to the runtime only through ``FlowService``.
 
-Authentication: every route but ``GET /api/health`` and ``POST /api/login``
-needs ``Authorization: Bearer <token>`` or the session cookie; with the cookie,
-state-changing requests must also send ``X-CSRF-Token``.
+Authentication: every route but the public ones (health, OpenAPI description,
+login) needs ``Authorization: Bearer <token>`` or the session cookie; with the
+cookie, state-changing requests must also send ``X-CSRF-Token``. Each route is
+declared once in ``ROUTES`` with its summary; the OpenAPI description and the
+auth-matrix test are built from that table.
 """
 
 from __future__ import annotations
@@ -10,28 +12,102 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from flowyard.canvas_ui.auth import AuthManager
 from flowyard.runtime.sdk import FlowyardError
 from flowyard.runtime.service import FlowService, UnknownComponentError
 
-__all__ = ["create_app"]
+__all__ = ["COOKIE", "ApiRoute", "create_app", "openapi_document"]
 
 COOKIE = "flowyard_session"
-PUBLIC = {("GET", "/api/health"), ("POST", "/api/login")}
 MAX_BODY = 1 << 20
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiRoute:
+    """One route: method, path, summary, whether it needs authentication."""
+
+    method: str
+    path: str
+    summary: str
+    name: str
+    public: bool = False
+
+
+ROUTES: tuple[ApiRoute, ...] = (
+    ApiRoute("GET", "/api/health", "Liveness: answers while the server runs.", "health", public=True),
+    ApiRoute("GET", "/api/openapi.json", "This API's OpenAPI description.", "openapi", public=True),
+    ApiRoute("POST", "/api/login", "Log in with {username, password}: a bearer token and a session cookie.",
+             "login", public=True),
+    ApiRoute("GET", "/api/flow", "The flow definition with run states and validation errors.", "flow"),
+    ApiRoute("GET", "/api/status", "Figures of the flow, its processors and connections.", "status"),
+    ApiRoute("GET", "/api/processor-types", "Every processor type with its spec.", "processor_types"),
+    ApiRoute("GET", "/api/expression-functions", "The Expression Language function catalogue.", "functions"),
+    ApiRoute("GET", "/api/bulletins", "The latest bulletins.", "bulletins"),
+    ApiRoute("GET", "/api/metrics", "Prometheus metrics (text exposition format).", "metrics"),
+    ApiRoute("PUT", "/api/processors/{component_id}/run-state", "Start or stop a processor: {state}.", "run_state"),
+    ApiRoute("GET", "/api/connections/{connection_id}/flowfiles", "The first flowfiles waiting in a queue.",
+             "list_queue"),
+    ApiRoute("DELETE", "/api/connections/{connection_id}/flowfiles", "Empty a queue (DROP events).", "empty_queue"),
+)
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 description of ``ROUTES``."""
+    paths: dict[str, dict[str, Any]] = {}
+    for r in ROUTES:
+        op: dict[str, Any] = {"summary": r.summary, "operationId": r.name,
+                              "responses": {"200": {"description": "OK"}}}
+        params = [p.strip("{}") for p in r.path.split("/") if p.startswith("{")]
+        if params:
+            op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                                for p in params]
+        if not r.public:
+            op["security"] = [{"bearer": []}, {"cookie": []}]
+            op["responses"]["401"] = {"description": "authentication required"}
+        if r.method in ("PUT", "POST"):
+            op["requestBody"] = {"content": {"application/json": {"schema": {"type": "object"}}}}
+        paths.setdefault(r.path, {})[r.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "flowyard", "version": "0.1.0"},
+        "paths": paths,
+        "components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "cookie": {"type": "apiKey", "in": "cookie", "name": COOKIE},
+        }},
+    }
 
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+async def _json_body(request: Request) -> Any:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise _BadRequest(413, "request body too large")
+    try:
+        return json.loads(body or b"{}")
+    except ValueError:
+        raise _BadRequest(400, "the request body is not valid JSON") from None
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
 
 
 def create_app(service: FlowService, auth: AuthManager) -> Starlette:
@@ -40,14 +116,11 @@ def create_app(service: FlowService, auth: AuthManager) -> Starlette:
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(openapi_document())
+
     async def login(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return _error(413, "request body too large")
-        try:
-            data = json.loads(body or b"{}")
-        except ValueError:
-            return _error(400, "expected a JSON object with username and password")
+        data = await _json_body(request)
         if not isinstance(data, dict) or not isinstance(data.get("username"), str) or not isinstance(
                 data.get("password"), str):
             return _error(400, "expected a JSON object with username and password")
@@ -55,7 +128,7 @@ def create_app(service: FlowService, auth: AuthManager) -> Starlette:
         if session is None:
             return _error(401, "wrong username or password")
         response = JSONResponse({"token": session.token, "csrfToken": session.csrf})
-        response.set_cookie(COOKIE, session.token, httponly=True, samesite="strict", secure=False)
+        response.set_cookie(COOKIE, session.token, httponly=True, samesite="strict")
         return response
 
     async def flow(request: Request) -> Response:
@@ -73,32 +146,46 @@ def create_app(service: FlowService, auth: AuthManager) -> Starlette:
     async def bulletins(request: Request) -> Response:
         return JSONResponse(service.bulletins())
 
+    async def metrics(request: Request) -> Response:
+        return PlainTextResponse(service.metrics(), media_type="text/plain; version=0.0.4")
+
     async def run_state(request: Request) -> Response:
-        try:
-            data = await request.json()
-        except ValueError:
-            return _error(400, 'expected {"state": "RUNNING" | "STOPPED"}')
+        data = await _json_body(request)
         state = data.get("state") if isinstance(data, dict) else None
-        try:
-            await service.set_run_state(request.path_params["component_id"], str(state))
-        except UnknownComponentError as exc:
-            return _error(404, str(exc.args[0]))
-        except FlowyardError as exc:
-            return _error(400, str(exc))
+        await service.set_run_state(request.path_params["component_id"], str(state))
         return JSONResponse({"state": state})
 
-    routes = [
-        Route("/api/health", health, methods=["GET"]),
-        Route("/api/login", login, methods=["POST"]),
-        Route("/api/flow", flow, methods=["GET"]),
-        Route("/api/status", status, methods=["GET"]),
-        Route("/api/processor-types", processor_types, methods=["GET"]),
-        Route("/api/expression-functions", functions, methods=["GET"]),
-        Route("/api/bulletins", bulletins, methods=["GET"]),
-        Route("/api/processors/{component_id}/run-state", run_state, methods=["PUT"]),
-    ]
+    async def list_queue(request: Request) -> Response:
+        return JSONResponse(service.queue_listing(request.path_params["connection_id"]))
+
+    async def empty_queue(request: Request) -> Response:
+        dropped = await service.empty_queue(request.path_params["connection_id"])
+        return JSONResponse({"dropped": dropped})
+
+    handlers: dict[str, Handler] = {
+        "health": health, "openapi": openapi, "login": login, "flow": flow, "status": status,
+        "processor_types": processor_types, "functions": functions, "bulletins": bulletins,
+        "metrics": metrics, "run_state": run_state, "list_queue": list_queue, "empty_queue": empty_queue,
+    }
+
+    def guarded(handler: Handler) -> Handler:
+        async def call(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except _BadRequest as exc:
+                return _error(exc.status, exc.message)
+            except UnknownComponentError as exc:
+                return _error(404, str(exc.args[0]))
+            except FlowyardError as exc:
+                return _error(400, str(exc))
+        return call
+
+    public = {(r.method, r.path) for r in ROUTES if r.public}
+    routes = [Route(r.path, guarded(handlers[r.name]), methods=[r.method], name=r.name) for r in ROUTES]
+
     async def authenticate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Any:
-        if (request.method, request.url.path) in PUBLIC:
+        route_path = next((r.path for r in ROUTES if _matches(r.path, request.url.path)), request.url.path)
+        if (request.method, route_path) in public:
             return await call_next(request)
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
@@ -114,3 +201,8 @@ def create_app(service: FlowService, auth: AuthManager) -> Starlette:
         return await call_next(request)
 
     return Starlette(routes=routes, middleware=[Middleware(BaseHTTPMiddleware, dispatch=authenticate)])
+
+
+def _matches(template: str, path: str) -> bool:
+    a, b = template.strip("/").split("/"), path.strip("/").split("/")
+    return len(a) == len(b) and all(x.startswith("{") or x == y for x, y in zip(a, b))

@@ -30,6 +30,10 @@ class UnknownComponentError(FlowyardError, KeyError):
     """No component has the given id."""
 
 
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 class FlowService:
     """One running flow on one data directory. Create with ``open``; run with ``run``."""
 
@@ -117,6 +121,45 @@ class FlowService:
     def bulletins(self) -> list[dict[str, Any]]:
         return [{"timestamp": b.timestamp_ms, "componentId": b.component_id, "componentName": b.component_name,
                  "level": b.level, "message": b.message} for b in self.engine.bulletins]
+
+    def queue_listing(self, connection_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The first ``limit`` flowfiles of a connection's queue with attributes and sizes."""
+        if connection_id not in self.engine.queues:
+            raise UnknownComponentError(f"no connection has id {connection_id!r}")
+        return [{"uuid": ff.uuid, "filename": ff.attributes.get("filename"), "size": ff.size,
+                 "entryDate": ff.entry_date, "lineageStartDate": ff.lineage_start_date,
+                 "penalized": ff.penalty_expires > self.engine.clock(), "attributes": dict(ff.attributes)}
+                for ff in self.engine.list_queue(connection_id, limit)]
+
+    async def empty_queue(self, connection_id: str) -> int:
+        """Drop everything waiting in a connection's queue; returns how many."""
+        if connection_id not in self.engine.queues:
+            raise UnknownComponentError(f"no connection has id {connection_id!r}")
+        return await self.engine.empty_queue(connection_id)
+
+    def metrics(self) -> str:
+        """Prometheus text exposition of the flow's figures."""
+        lines = [
+            "# HELP flowyard_queued_flowfiles Flowfiles waiting in a connection.",
+            "# TYPE flowyard_queued_flowfiles gauge",
+        ]
+        for cid, q in sorted(self.engine.queues.items()):
+            lines.append(f'flowyard_queued_flowfiles{{connection="{_label(cid)}"}} {q.count}')
+        lines += ["# HELP flowyard_queued_bytes Bytes waiting in a connection.", "# TYPE flowyard_queued_bytes gauge"]
+        for cid, q in sorted(self.engine.queues.items()):
+            lines.append(f'flowyard_queued_bytes{{connection="{_label(cid)}"}} {q.size}')
+        for metric, attr, help_text in (
+            ("flowyard_processor_flowfiles_in_total", "flowfiles_in", "Flowfiles a processor took."),
+            ("flowyard_processor_flowfiles_out_total", "flowfiles_out", "Flowfiles a processor queued downstream."),
+            ("flowyard_processor_flowfiles_removed_total", "flowfiles_removed", "Flowfiles a processor dropped."),
+            ("flowyard_processor_tasks_total", "tasks", "Triggers run."),
+            ("flowyard_processor_errors_total", "errors", "Triggers that failed."),
+        ):
+            lines += [f"# HELP {metric} {help_text}", f"# TYPE {metric} counter"]
+            for node in sorted(self.engine.nodes.values(), key=lambda n: n.id):
+                value = getattr(node.stats, attr)
+                lines.append(f'{metric}{{processor="{_label(node.id)}",type="{_label(node.type_name)}"}} {value}')
+        return "\n".join(lines) + "\n"
 
     # -- run state ----------------------------------------------------------------------
 

@@ -103,3 +103,37 @@ def test_credentials_are_stored_hashed(tmp_path: Path, monkeypatch: pytest.Monke
     again = AuthManager(tmp_path)
     assert again.generated_password is None and again.login("admin", password) is not None
     assert again.login("admin", "wrong") is None
+
+
+def test_cli_serve_prints_url_and_stops_cleanly(tmp_path: Path) -> None:
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "FLOWYARD_USERNAME": "alice", "FLOWYARD_PASSWORD": "s3cret-pass"}
+    proc = subprocess.Popen([sys.executable, "-m", "flowyard.runtime.cli", "serve", "--data-dir",
+                             str(tmp_path / "d"), "--port", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        url = None
+        for line in proc.stdout:
+            m = re.search(r"serving (http://127\.0\.0\.1:\d+)", line)
+            if m:
+                url = m.group(1)
+                break
+        assert url is not None
+        assert httpx.get(f"{url}/api/health", timeout=10).json() == {"status": "ok"}
+        second = subprocess.run([sys.executable, "-m", "flowyard.runtime.cli", "serve", "--data-dir",
+                                 str(tmp_path / "d"), "--port", "0"], capture_output=True, text=True, timeout=60,
+                                env=env)
+        assert second.returncode == 2 and "already in use" in second.stderr
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert "stopped cleanly" in rest
