@@ -30,7 +30,7 @@ FLOW = {"flowyardFlowVersion": 1, "rootGroup": {"processors": [
 
 
 @pytest.fixture
-async def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
+async def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Any, dict[str, str]]]:
     monkeypatch.setenv("FLOWYARD_USERNAME", "alice")
     monkeypatch.setenv("FLOWYARD_PASSWORD", "s3cret-pass")
     initial = tmp_path / "initial.json"
@@ -57,7 +57,7 @@ async def test_auth_matrix_every_non_public_route_answers_401(api: Any) -> None:
     assert {(m, p) for m, p, _ in operations} == {(r.method, r.path) for r in ROUTES}, "the matrix covers every route"
     public = {("GET", "/api/health"), ("GET", "/api/openapi.json"), ("POST", "/api/login")}
     assert {(m, p) for m, p, op in operations if "security" not in op} == public
-    for method, path, op in operations:
+    for method, path, _ in operations:
         if (method, path) in public:
             continue
         response = await client.request(method, _concrete(path), json={})
