@@ -19,10 +19,11 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from flowyard.canvas_ui.auth import AuthManager
+from flowyard.canvas_ui.stream import status_events
 from flowyard.runtime.sdk import FlowyardError
 from flowyard.runtime.service import FlowService, UnknownComponentError
 
@@ -56,6 +57,8 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", "/api/expression-functions", "The Expression Language function catalogue.", "functions"),
     ApiRoute("GET", "/api/bulletins", "The latest bulletins.", "bulletins"),
     ApiRoute("GET", "/api/metrics", "Prometheus metrics (text exposition format).", "metrics"),
+    ApiRoute("GET", "/api/status/stream", "Live status (Server-Sent Events): a snapshot, then deltas.",
+             "status_stream"),
     ApiRoute("PUT", "/api/processors/{component_id}/run-state", "Start or stop a processor: {state}.", "run_state"),
     ApiRoute("GET", "/api/connections/{connection_id}/flowfiles", "The first flowfiles waiting in a queue.",
              "list_queue"),
@@ -110,8 +113,9 @@ class _BadRequest(Exception):
         self.message = message
 
 
-def create_app(service: FlowService, auth: AuthManager) -> Starlette:
-    """The API application for ``service``."""
+def create_app(service: FlowService, auth: AuthManager, *, state_interval: float = 0.1,
+               counter_interval: float = 1.0) -> Starlette:
+    """The API application for ``service`` (stream intervals adjustable for tests)."""
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -149,6 +153,11 @@ def create_app(service: FlowService, auth: AuthManager) -> Starlette:
     async def metrics(request: Request) -> Response:
         return PlainTextResponse(service.metrics(), media_type="text/plain; version=0.0.4")
 
+    async def status_stream(request: Request) -> Response:
+        return StreamingResponse(status_events(service.status_entries, state_interval=state_interval,
+                                               counter_interval=counter_interval),
+                                 media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
     async def run_state(request: Request) -> Response:
         data = await _json_body(request)
         state = data.get("state") if isinstance(data, dict) else None
@@ -165,7 +174,7 @@ def create_app(service: FlowService, auth: AuthManager) -> Starlette:
     handlers: dict[str, Handler] = {
         "health": health, "openapi": openapi, "login": login, "flow": flow, "status": status,
         "processor_types": processor_types, "functions": functions, "bulletins": bulletins,
-        "metrics": metrics, "run_state": run_state, "list_queue": list_queue, "empty_queue": empty_queue,
+        "metrics": metrics, "status_stream": status_stream, "run_state": run_state, "list_queue": list_queue, "empty_queue": empty_queue,
     }
 
     def guarded(handler: Handler) -> Handler:

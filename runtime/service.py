@@ -110,6 +110,23 @@ class FlowService:
                             for cid, q in self.engine.queues.items()},
         }
 
+    def status_entries(self) -> dict[str, dict[str, Any]]:
+        """A flat status per component for the live stream: processors (run state,
+        validity, counters, bulletin count) and connections (queue figures)."""
+        entries: dict[str, dict[str, Any]] = {}
+        for node in self.engine.nodes.values():
+            entries[node.id] = {
+                "kind": "processor",
+                "runState": "RUNNING" if node.running else node.state,
+                "valid": node.is_valid,
+                "bulletins": len(node.bulletins),
+                "in": node.stats.flowfiles_in, "out": node.stats.flowfiles_out,
+                "removed": node.stats.flowfiles_removed, "tasks": node.stats.tasks,
+            }
+        for cid, q in self.engine.queues.items():
+            entries[cid] = {"kind": "connection", "queuedCount": q.count, "queuedBytes": q.size}
+        return entries
+
     def processor_types(self) -> list[dict[str, Any]]:
         """Every processor type with its spec (for the canvas's forms)."""
         return [{"type": name, **cls.spec.to_dict()} for name, cls in sorted(self.registry.items())]
