@@ -174,7 +174,8 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
     handlers: dict[str, Handler] = {
         "health": health, "openapi": openapi, "login": login, "flow": flow, "status": status,
         "processor_types": processor_types, "functions": functions, "bulletins": bulletins,
-        "metrics": metrics, "status_stream": status_stream, "run_state": run_state, "list_queue": list_queue, "empty_queue": empty_queue,
+        "metrics": metrics, "status_stream": status_stream, "run_state": run_state,
+        "list_queue": list_queue, "empty_queue": empty_queue,
     }
 
     def guarded(handler: Handler) -> Handler:
