@@ -63,6 +63,12 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", "/api/connections/{connection_id}/flowfiles", "The first flowfiles waiting in a queue.",
              "list_queue"),
     ApiRoute("DELETE", "/api/connections/{connection_id}/flowfiles", "Empty a queue (DROP events).", "empty_queue"),
+    ApiRoute("GET", "/api/provenance", "Search provenance: uuid, component, type, start, end (epoch ms), "
+             "attr.NAME=value, limit; newest first.", "provenance_search"),
+    ApiRoute("GET", "/api/provenance/events/{event_id}", "One provenance event with attributes before and after.",
+             "provenance_event"),
+    ApiRoute("GET", "/api/provenance/lineage/{flowfile_uuid}", "The lineage graph of a flowfile (nodes and edges).",
+             "lineage"),
 )
 
 
@@ -171,11 +177,36 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
         dropped = await service.empty_queue(request.path_params["connection_id"])
         return JSONResponse({"dropped": dropped})
 
+    def _int(value: str | None, name: str) -> int | None:
+        if value is None:
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            raise _BadRequest(400, f"{name} must be a whole number, found {value!r}") from None
+
+    async def provenance_search(request: Request) -> Response:
+        q = request.query_params
+        attrs = {k[5:]: v for k, v in q.items() if k.startswith("attr.")}
+        limit = _int(q.get("limit"), "limit") or 100
+        return JSONResponse(service.provenance_search(
+            flowfile_uuid=q.get("uuid"), component_id=q.get("component"), event_type=q.get("type"),
+            start_ms=_int(q.get("start"), "start"), end_ms=_int(q.get("end"), "end"),
+            attributes=attrs, limit=min(max(limit, 1), 1000)))
+
+    async def provenance_event(request: Request) -> Response:
+        event_id = _int(request.path_params["event_id"], "event id")
+        return JSONResponse(service.provenance_event(event_id or 0))
+
+    async def lineage(request: Request) -> Response:
+        return JSONResponse(service.lineage(request.path_params["flowfile_uuid"]))
+
     handlers: dict[str, Handler] = {
         "health": health, "openapi": openapi, "login": login, "flow": flow, "status": status,
         "processor_types": processor_types, "functions": functions, "bulletins": bulletins,
         "metrics": metrics, "status_stream": status_stream, "run_state": run_state,
-        "list_queue": list_queue, "empty_queue": empty_queue,
+        "list_queue": list_queue, "empty_queue": empty_queue, "provenance_search": provenance_search,
+        "provenance_event": provenance_event, "lineage": lineage,
     }
 
     def guarded(handler: Handler) -> Handler:
