@@ -25,7 +25,7 @@ from starlette.routing import Route
 from flowyard.canvas_ui.auth import AuthManager
 from flowyard.canvas_ui.stream import status_events
 from flowyard.runtime.sdk import FlowyardError
-from flowyard.runtime.service import FlowService, UnknownComponentError
+from flowyard.runtime.service import FlowService, RevisionConflict, UnknownComponentError
 
 __all__ = ["COOKIE", "ApiRoute", "create_app", "openapi_document"]
 
@@ -59,7 +59,19 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", "/api/metrics", "Prometheus metrics (text exposition format).", "metrics"),
     ApiRoute("GET", "/api/status/stream", "Live status (Server-Sent Events): a snapshot, then deltas.",
              "status_stream"),
+    ApiRoute("POST", "/api/processors", "Add a processor (its JSON form; identifier optional).", "create_processor"),
+    ApiRoute("GET", "/api/processors/{component_id}", "A processor with its revision and validation errors.",
+             "get_processor"),
+    ApiRoute("PUT", "/api/processors/{component_id}", "Change a processor, live: {revision, ...fields}.",
+             "update_processor"),
+    ApiRoute("DELETE", "/api/processors/{component_id}", "Remove a processor without connections: ?revision=N.",
+             "delete_processor"),
     ApiRoute("PUT", "/api/processors/{component_id}/run-state", "Start or stop a processor: {state}.", "run_state"),
+    ApiRoute("POST", "/api/connections", "Connect two components (identifier optional).", "create_connection"),
+    ApiRoute("GET", "/api/connections/{connection_id}", "A connection with its revision and queue figures.",
+             "get_connection"),
+    ApiRoute("DELETE", "/api/connections/{connection_id}",
+             "Remove a connection: ?revision=N; one holding flowfiles only with &drop=true.", "delete_connection"),
     ApiRoute("GET", "/api/connections/{connection_id}/flowfiles", "The first flowfiles waiting in a queue.",
              "list_queue"),
     ApiRoute("DELETE", "/api/connections/{connection_id}/flowfiles", "Empty a queue (DROP events).", "empty_queue"),
@@ -201,12 +213,46 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
     async def lineage(request: Request) -> Response:
         return JSONResponse(service.lineage(request.path_params["flowfile_uuid"]))
 
+    async def create_processor(request: Request) -> Response:
+        return JSONResponse(service.create_processor(await _json_body(request)), status_code=201)
+
+    async def get_processor(request: Request) -> Response:
+        return JSONResponse(service.processor(request.path_params["component_id"]))
+
+    async def update_processor(request: Request) -> Response:
+        data = await _json_body(request)
+        if not isinstance(data, dict):
+            raise _BadRequest(400, "expected a JSON object with revision and the fields to change")
+        changes = {k: v for k, v in data.items() if k != "revision"}
+        return JSONResponse(await service.update_processor(request.path_params["component_id"],
+                                                           data.get("revision"), changes))
+
+    async def delete_processor(request: Request) -> Response:
+        revision = _int(request.query_params.get("revision"), "revision")
+        await service.delete_processor(request.path_params["component_id"], revision)
+        return JSONResponse({"deleted": request.path_params["component_id"]})
+
+    async def create_connection(request: Request) -> Response:
+        return JSONResponse(service.create_connection(await _json_body(request)), status_code=201)
+
+    async def get_connection(request: Request) -> Response:
+        return JSONResponse(service.connection(request.path_params["connection_id"]))
+
+    async def delete_connection(request: Request) -> Response:
+        revision = _int(request.query_params.get("revision"), "revision")
+        drop = request.query_params.get("drop", "false").lower() == "true"
+        dropped = await service.delete_connection(request.path_params["connection_id"], revision, drop=drop)
+        return JSONResponse({"deleted": request.path_params["connection_id"], "dropped": dropped})
+
     handlers: dict[str, Handler] = {
         "health": health, "openapi": openapi, "login": login, "flow": flow, "status": status,
         "processor_types": processor_types, "functions": functions, "bulletins": bulletins,
         "metrics": metrics, "status_stream": status_stream, "run_state": run_state,
         "list_queue": list_queue, "empty_queue": empty_queue, "provenance_search": provenance_search,
-        "provenance_event": provenance_event, "lineage": lineage,
+        "provenance_event": provenance_event, "lineage": lineage, "create_processor": create_processor,
+        "get_processor": get_processor, "update_processor": update_processor, "delete_processor": delete_processor,
+        "create_connection": create_connection, "get_connection": get_connection,
+        "delete_connection": delete_connection,
     }
 
     def guarded(handler: Handler) -> Handler:
@@ -217,6 +263,8 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
                 return _error(exc.status, exc.message)
             except UnknownComponentError as exc:
                 return _error(404, str(exc.args[0]))
+            except RevisionConflict as exc:
+                return JSONResponse({"error": str(exc), "current": exc.current}, status_code=409)
             except FlowyardError as exc:
                 return _error(400, str(exc))
         return call

@@ -7,6 +7,7 @@ engine or the repositories (the same rule Node-RED's HTTP layer follows).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,14 +17,22 @@ import trio
 
 from flowyard.runtime import expression
 from flowyard.runtime.engine import Engine
-from flowyard.runtime.flow import FlowDef, flow_to_dict, load_flow, save_flow
+from flowyard.runtime.flow import (
+    ConnectionDef,
+    FlowDef,
+    ProcessorDef,
+    flow_from_dict,
+    flow_to_dict,
+    load_flow,
+    save_flow,
+)
 from flowyard.runtime.registry import discover_processors
 from flowyard.runtime.repository import Repositories
-from flowyard.runtime.sdk._errors import FlowyardError
+from flowyard.runtime.sdk._errors import FlowDefinitionError, FlowyardError
 from flowyard.runtime.sdk._processor import Processor
 from flowyard.runtime.sdk._provenance import ProvenanceEvent
 
-__all__ = ["FlowService", "UnknownComponentError"]
+__all__ = ["FlowService", "RevisionConflict", "UnknownComponentError"]
 
 FLOW_FILE = "flow.json"
 
@@ -43,6 +52,31 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
+class RevisionConflict(FlowyardError):
+    """A change named a revision that is no longer current; ``current`` is the component as it is now."""
+
+    def __init__(self, message: str, current: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+def _parse_one(kind: str, data: Any) -> Any:
+    """One processor or connection from its JSON form, with errors naming the field."""
+    if not isinstance(data, dict):
+        raise FlowDefinitionError(f"expected a JSON object describing a {kind[:-1]}")
+    doc: dict[str, Any] = {"flowyardFlowVersion": 1, "rootGroup": {kind: [data]}}
+    if kind == "connections":  # endpoints are checked against the running flow instead
+        doc["rootGroup"]["processors"] = [{"identifier": data.get("source", {}).get("id", "?") if isinstance(
+            data.get("source"), dict) else "?", "type": "?"}, {"identifier": data.get("destination", {}).get(
+            "id", "??") if isinstance(data.get("destination"), dict) else "??", "type": "?"}]
+    try:
+        flow = flow_from_dict(doc, source="request")
+    except FlowDefinitionError as exc:
+        where = exc.where.replace(f"rootGroup.{kind}[0].", "").replace(f"rootGroup.{kind}[0]", "")
+        raise FlowDefinitionError(exc.args[0].split(": ", 2)[-1], where=where) from None
+    return getattr(flow, kind)[0]
+
+
 class FlowService:
     """One running flow on one data directory. Create with ``open``; run with ``run``."""
 
@@ -53,6 +87,12 @@ class FlowService:
         self.data_dir = data_dir
         self.registry = dict(registry)
         self.engine = Engine(flow, repositories, registry=self.registry, source=str(data_dir / FLOW_FILE))
+        #: Revision of every component; a change must name the one it saw.
+        self.revisions: dict[str, int] = {}
+        ids = [p.identifier for p in flow.processors] + [c.identifier for c in flow.connections]
+        ids += [f.identifier for f in flow.funnels]
+        for ident in ids:
+            self.revisions[ident] = 0
 
     @classmethod
     def open(cls, data_dir: str | Path, *, initial_flow: str | Path | None = None,
@@ -236,17 +276,17 @@ class FlowService:
         graph = nx.DiGraph()
         by_uuid: dict[str, list[ProvenanceEvent]] = {}
         for e in self._events_newest_first():
-            for uuid in {e.flowfile_uuid, *e.parent_uuids, *e.child_uuids}:
-                by_uuid.setdefault(uuid, []).append(e)
+            for ffid in {e.flowfile_uuid, *e.parent_uuids, *e.child_uuids}:
+                by_uuid.setdefault(ffid, []).append(e)
         pending = [flowfile_uuid]
         seen: set[str] = set()
         while pending:
-            uuid = pending.pop()
-            if uuid in seen:
+            ffid = pending.pop()
+            if ffid in seen:
                 continue
-            seen.add(uuid)
-            graph.add_node(uuid, kind="flowfile")
-            for e in by_uuid.get(uuid, []):
+            seen.add(ffid)
+            graph.add_node(ffid, kind="flowfile")
+            for e in by_uuid.get(ffid, []):
                 node = f"event:{e.event_id}"
                 graph.add_node(node, kind="event", eventType=e.event_type.name, componentId=e.component_id,
                                timestamp=e.timestamp)
@@ -290,6 +330,121 @@ class FlowService:
                 lines.append(f'{metric}{{processor="{_label(node.id)}",type="{_label(node.type_name)}"}} {value}')
         return "\n".join(lines) + "\n"
 
+    # -- components ---------------------------------------------------------------------
+
+    def _save(self) -> None:
+        save_flow(self.flow, self.data_dir / FLOW_FILE)
+
+    def _processor_def(self, component_id: str) -> ProcessorDef:
+        for p in self.flow.processors:
+            if p.identifier == component_id:
+                return p
+        raise UnknownComponentError(f"no processor has id {component_id!r}")
+
+    def _connection_def(self, connection_id: str) -> ConnectionDef:
+        for c in self.flow.connections:
+            if c.identifier == connection_id:
+                return c
+        raise UnknownComponentError(f"no connection has id {connection_id!r}")
+
+    def processor(self, component_id: str) -> dict[str, Any]:
+        """A processor as JSON with its revision, run state and validation errors."""
+        pdef = self._processor_def(component_id)
+        single = FlowDef(processors=[pdef])
+        doc: dict[str, Any] = flow_to_dict(single)["rootGroup"]["processors"][0]
+        node = self.engine.nodes[component_id]
+        doc.update(revision=self.revisions[component_id], runState="RUNNING" if node.running else node.state,
+                   validationErrors=[str(r) for r in node.validation])
+        return doc
+
+    def connection(self, connection_id: str) -> dict[str, Any]:
+        """A connection as JSON with its revision and queue figures."""
+        cdef = self._connection_def(connection_id)
+        doc: dict[str, Any] = flow_to_dict(FlowDef(connections=[cdef]))["rootGroup"]["connections"][0]
+        queue = self.engine.queues[connection_id]
+        doc.update(revision=self.revisions[connection_id], queuedCount=queue.count, queuedBytes=queue.size)
+        return doc
+
+    def _check_revision(self, component_id: str, revision: Any, current: dict[str, Any]) -> None:
+        if not isinstance(revision, int) or isinstance(revision, bool):
+            raise FlowyardError("the change must name the component's revision (a whole number)")
+        if revision != self.revisions[component_id]:
+            raise RevisionConflict(
+                f"component {component_id!r} is at revision {self.revisions[component_id]}, not {revision}: "
+                "someone changed it meanwhile", current)
+
+    def create_processor(self, data: Any) -> dict[str, Any]:
+        """Add a processor. ``data`` is its JSON form (``identifier`` optional)."""
+        if isinstance(data, dict) and not data.get("identifier"):
+            data = {**data, "identifier": str(uuid.uuid4())}
+        pdef = _parse_one("processors", data)
+        if pdef.identifier in self.revisions:
+            raise FlowyardError(f"identifier {pdef.identifier!r} is already used")
+        self.engine.add_processor(pdef)
+        self.flow.processors.append(pdef)
+        self.revisions[pdef.identifier] = 0
+        self._save()
+        return self.processor(pdef.identifier)
+
+    async def update_processor(self, component_id: str, revision: Any, changes: Any) -> dict[str, Any]:
+        """Change a processor, live: a running one is stopped, reconfigured and
+        started again, its queues untouched. ``changes`` holds the fields to change;
+        ``properties`` are merged (a null value unsets a property)."""
+        current = self.processor(component_id)
+        self._check_revision(component_id, revision, current)
+        if not isinstance(changes, dict):
+            raise FlowyardError("expected a JSON object with the fields to change")
+        if "identifier" in changes and changes["identifier"] != component_id:
+            raise FlowyardError("the identifier of a component cannot change")
+        merged = {k: v for k, v in current.items() if k not in ("revision", "runState", "validationErrors")}
+        for key, value in changes.items():
+            if key == "properties" and isinstance(value, dict):
+                props = dict(merged.get("properties") or {})
+                for name, v in value.items():
+                    if v is None:
+                        props.pop(name, None)
+                    else:
+                        props[name] = v
+                merged["properties"] = props
+            else:
+                merged[key] = value
+        pdef = _parse_one("processors", merged)
+        await self.engine.reconfigure_processor(pdef)
+        self.flow.processors = [pdef if p.identifier == component_id else p for p in self.flow.processors]
+        self.revisions[component_id] += 1
+        self._save()
+        return self.processor(component_id)
+
+    async def delete_processor(self, component_id: str, revision: Any) -> None:
+        """Remove a processor without connections."""
+        self._check_revision(component_id, revision, self.processor(component_id))
+        await self.engine.remove_processor(component_id)
+        self.flow.processors = [p for p in self.flow.processors if p.identifier != component_id]
+        del self.revisions[component_id]
+        self._save()
+
+    def create_connection(self, data: Any) -> dict[str, Any]:
+        """Connect two components while the flow runs."""
+        if isinstance(data, dict) and not data.get("identifier"):
+            data = {**data, "identifier": str(uuid.uuid4())}
+        cdef = _parse_one("connections", data)
+        if cdef.identifier in self.revisions:
+            raise FlowyardError(f"identifier {cdef.identifier!r} is already used")
+        self.engine.add_connection(cdef)
+        self.flow.connections.append(cdef)
+        self.revisions[cdef.identifier] = 0
+        self._save()
+        return self.connection(cdef.identifier)
+
+    async def delete_connection(self, connection_id: str, revision: Any, *, drop: bool = False) -> int:
+        """Remove a connection; one holding flowfiles only with ``drop``."""
+        self._check_revision(connection_id, revision, self.connection(connection_id))
+        dropped = await self.engine.remove_connection(connection_id, drop=drop)
+        self.flow.connections = [c for c in self.flow.connections if c.identifier != connection_id]
+        del self.revisions[connection_id]
+        self._save()
+        return dropped
+
     # -- run state ----------------------------------------------------------------------
 
     def _node(self, component_id: str) -> Any:
@@ -309,4 +464,4 @@ class FlowService:
         else:
             raise FlowyardError(f"unknown run state {state!r}: expected RUNNING or STOPPED")
         node.definition.scheduled_state = state
-        save_flow(self.flow, self.data_dir / FLOW_FILE)
+        self._save()

@@ -35,7 +35,7 @@ from flowyard.runtime.engine._funnel import FUNNEL_RELATIONSHIP, Funnel
 from flowyard.runtime.engine._node import Bulletin, ProcessorNode
 from flowyard.runtime.engine._queue import FlowFileQueue
 from flowyard.runtime.engine._session import StandardProcessSession
-from flowyard.runtime.flow import FlowDef, ProcessorDef
+from flowyard.runtime.flow import ConnectionDef, FlowDef, ProcessorDef
 from flowyard.runtime.repository import Repositories, Transaction
 from flowyard.runtime.repository._codec import flowfile_key, pack_attrs
 from flowyard.runtime.sdk._errors import FlowDefinitionError, FlowyardError
@@ -141,7 +141,6 @@ class Engine:
             pdef = ProcessorDef(identifier=f.identifier, type="Funnel", name="Funnel", position=f.position)
             self.nodes[f.identifier] = self._make_node(pdef, Funnel, source, "funnel")
         funnel_ids = {f.identifier for f in flow.funnels}
-        flowfiles = self.repositories.flowfiles
         for i, c in enumerate(flow.connections):
             where = f"rootGroup.connections[{i}]"
             src, dst = self.nodes[c.source], self.nodes[c.destination]
@@ -153,15 +152,7 @@ class Engine:
                     f"{', '.join(src.configured.relationship_names)}" if unknown
                     else "a connection must carry at least one relationship",
                     source=source, where=f"{where}.selectedRelationships")
-            queue = FlowFileQueue(
-                c.identifier, flowfiles.queue_id(c.identifier),
-                object_threshold=c.back_pressure_object_threshold,
-                size_threshold=parse_data_size(c.back_pressure_data_size_threshold),
-                expiration_ms=int(parse_duration(c.flowfile_expiration) * 1000),
-                prioritizers=c.prioritizers,
-                swap_threshold=self.swap_threshold,
-                loader=flowfiles.read_range,
-            )
+            queue = self._make_queue(c)
             queue.on_data.append(dst.poke)
             queue.on_space.append(src.poke)
             self.queues[c.identifier] = queue
@@ -171,9 +162,29 @@ class Engine:
         for node in self.nodes.values():
             node.set_routing(node.definition.auto_terminated)
 
+    def _make_queue(self, c: ConnectionDef) -> FlowFileQueue:
+        flowfiles = self.repositories.flowfiles
+        return FlowFileQueue(
+            c.identifier, flowfiles.queue_id(c.identifier),
+            object_threshold=c.back_pressure_object_threshold,
+            size_threshold=parse_data_size(c.back_pressure_data_size_threshold),
+            expiration_ms=int(parse_duration(c.flowfile_expiration) * 1000),
+            prioritizers=c.prioritizers,
+            swap_threshold=self.swap_threshold,
+            loader=flowfiles.read_range,
+        )
+
     def _make_node(self, pdef: ProcessorDef, cls: type[Processor], source: str, where: str) -> ProcessorNode:
         holder: list[ProcessorNode] = []
+        configured = self._configure(pdef, cls, source, where, holder)
+        node = ProcessorNode(pdef, configured)
+        node.state = "DISABLED" if pdef.scheduled_state == "DISABLED" else "STOPPED"
+        holder.append(node)
+        return node
 
+    def _configure(self, pdef: ProcessorDef, cls: type[Processor], source: str, where: str,
+                   holder: list[ProcessorNode]) -> ConfiguredProcessor:
+        """The configured processor; its log bulletins go to the node in ``holder``."""
         def sink(level: str, message: str) -> None:
             if holder:
                 holder[0].bulletin(self, level, message)
@@ -187,10 +198,7 @@ class Engine:
             )
         except FlowyardError as exc:
             raise FlowDefinitionError(str(exc), source=source, where=where) from None
-        node = ProcessorNode(pdef, configured)
-        node.state = "DISABLED" if pdef.scheduled_state == "DISABLED" else "STOPPED"
-        holder.append(node)
-        return node
+        return configured
 
     def _recover(self) -> None:
         """Put every committed flowfile back in its queue, in order."""
@@ -350,6 +358,102 @@ class Engine:
             while await self.committer.exclusive(lambda: content.expire_archive(self.clock())):
                 await trio.lowlevel.checkpoint()
             await self.committer.exclusive(lambda: provenance.expire(self.provenance_max_events))
+
+    # -- changing the graph while it runs ------------------------------------------------
+
+    def _resolve(self, pdef: ProcessorDef) -> type[Processor]:
+        cls = resolve_type(self.registry, pdef.type)
+        if cls is None:
+            raise FlowDefinitionError(f"unknown processor type {pdef.type!r}; known types: "
+                                      f"{', '.join(sorted(self.registry))}", where="type")
+        return cls
+
+    def add_processor(self, pdef: ProcessorDef) -> ProcessorNode:
+        """Add a processor (started if its scheduled state is RUNNING and it is valid).
+        Raises ``FlowDefinitionError`` for an unknown type or unreadable settings."""
+        if pdef.identifier in self.nodes or pdef.identifier in self.queues:
+            raise FlowDefinitionError(f"identifier {pdef.identifier!r} is already used")
+        node = self._make_node(pdef, self._resolve(pdef), "flow", "processor")
+        self.nodes[pdef.identifier] = node
+        node.set_routing(pdef.auto_terminated)
+        if pdef.scheduled_state == "RUNNING" and node.is_valid and self._nursery is not None:
+            self.start_processor(pdef.identifier)
+        return node
+
+    async def reconfigure_processor(self, pdef: ProcessorDef) -> ProcessorNode:
+        """Apply a new configuration to a processor: if it runs, it is stopped
+        (triggers in progress finish), reconfigured and started again. Its queues
+        are untouched. On a configuration error nothing changes."""
+        node = self.nodes[pdef.identifier]
+        configured = self._configure(pdef, self._resolve(pdef), "flow", "processor", [node])
+        was_running = node.running
+        if was_running:
+            await self.stop_processor(node.id)
+        node.apply_definition(pdef, configured)
+        node.state = "DISABLED" if pdef.scheduled_state == "DISABLED" else "STOPPED"
+        node.set_routing(pdef.auto_terminated)
+        if (was_running or pdef.scheduled_state == "RUNNING") and node.is_valid and node.state != "DISABLED":
+            self.start_processor(node.id)
+        return node
+
+    async def remove_processor(self, component_id: str) -> None:
+        """Remove a processor that no connection touches (stopping it first)."""
+        node = self.nodes[component_id]
+        if node.inputs or any(node.outputs.values()):
+            raise FlowyardError(f"{node.name} still has connections: remove them first")
+        await self.stop_processor(component_id)
+        del self.nodes[component_id]
+
+    def add_connection(self, cdef: ConnectionDef) -> FlowFileQueue:
+        """Connect two components while the flow runs. Raises ``FlowDefinitionError``."""
+        if cdef.identifier in self.queues or cdef.identifier in self.nodes:
+            raise FlowDefinitionError(f"identifier {cdef.identifier!r} is already used")
+        src, dst = self.nodes.get(cdef.source), self.nodes.get(cdef.destination)
+        if src is None or dst is None:
+            missing = cdef.source if src is None else cdef.destination
+            raise FlowDefinitionError(f"no processor or funnel has identifier {missing!r}")
+        rels = [FUNNEL_RELATIONSHIP] if src.type_name == "Funnel" else list(cdef.relationships)
+        unknown = [r for r in rels if r not in src.configured.relationship_names]
+        if unknown or not rels:
+            raise FlowDefinitionError(
+                f"{src.name} has no relationship {unknown[0]!r}; it has: {', '.join(src.configured.relationship_names)}"
+                if unknown else "a connection must carry at least one relationship", where="selectedRelationships")
+        queue = self._make_queue(cdef)
+        queue.on_data.append(dst.poke)
+        queue.on_space.append(src.poke)
+        self.queues[cdef.identifier] = queue
+        dst.inputs.append(queue)
+        for r in rels:
+            src.outputs.setdefault(r, []).append(queue)
+        src.set_routing(src.definition.auto_terminated)
+        dst.set_routing(dst.definition.auto_terminated)
+        dst.poke()
+        return queue
+
+    async def remove_connection(self, connection_id: str, *, drop: bool = False) -> int:
+        """Disconnect. A queue holding flowfiles is refused unless ``drop`` (then its
+        flowfiles are dropped with DROP events); flowfiles a processor is working on
+        are never dropped (stop it first). Returns how many were dropped."""
+        queue = self.queues[connection_id]
+        if queue.in_flight:
+            raise FlowyardError(f"a processor is working on {queue.in_flight} flowfile(s) of connection "
+                                f"{connection_id!r}: stop it first")
+        if queue.count and not drop:
+            raise FlowyardError(f"connection {connection_id!r} holds {queue.count} queued flowfile(s): empty it "
+                                "first, or ask to drop them")
+        dropped = await self.empty_queue(connection_id) if queue.count else 0
+        del self.queues[connection_id]
+        for node in self.nodes.values():
+            touched = queue in node.inputs or any(queue in qs for qs in node.outputs.values())
+            if queue in node.inputs:
+                node.inputs.remove(queue)
+            for rel in list(node.outputs):
+                node.outputs[rel] = [q for q in node.outputs[rel] if q is not queue]
+                if not node.outputs[rel]:
+                    del node.outputs[rel]
+            if touched:
+                node.set_routing(node.definition.auto_terminated)
+        return dropped
 
     # -- queues --------------------------------------------------------------------
 

@@ -85,16 +85,8 @@ class ProcessorNode:
     """One processor component in the engine."""
 
     def __init__(self, definition: ProcessorDef, configured: ConfiguredProcessor) -> None:
-        self.definition = definition
         self.id = definition.identifier
-        self.configured = configured
-        self.name = configured.name
-        self.type_name = configured.type_name
-        self.strategy = definition.scheduling_strategy
-        self.cron = CronSchedule(definition.scheduling_period) if self.strategy == "CRON_DRIVEN" else None
-        self.period = parse_duration(definition.scheduling_period) if self.strategy == "TIMER_DRIVEN" else 0.0
-        self.run_duration = parse_duration(definition.run_duration)
-        self.concurrent_tasks = definition.concurrent_tasks
+        self.apply_definition(definition, configured)
         self.admin_yield_seconds = 30.0
         self.inputs: list[FlowFileQueue] = []
         self.outputs: dict[str, list[FlowFileQueue]] = {}
@@ -113,6 +105,18 @@ class ProcessorNode:
         #: Set while no run (or run once) of this processor is in progress.
         self.stopped = trio.Event()
         self.stopped.set()
+
+    def apply_definition(self, definition: ProcessorDef, configured: ConfiguredProcessor) -> None:
+        """Take a (new) configuration. Only while the processor is not running."""
+        self.definition = definition
+        self.configured = configured
+        self.name = configured.name
+        self.type_name = configured.type_name
+        self.strategy = definition.scheduling_strategy
+        self.cron = CronSchedule(definition.scheduling_period) if self.strategy == "CRON_DRIVEN" else None
+        self.period = parse_duration(definition.scheduling_period) if self.strategy == "TIMER_DRIVEN" else 0.0
+        self.run_duration = parse_duration(definition.run_duration)
+        self.concurrent_tasks = definition.concurrent_tasks
 
     # -- graph -----------------------------------------------------------------
 
