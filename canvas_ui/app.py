@@ -75,6 +75,9 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", "/api/connections/{connection_id}/flowfiles", "The first flowfiles waiting in a queue.",
              "list_queue"),
     ApiRoute("DELETE", "/api/connections/{connection_id}/flowfiles", "Empty a queue (DROP events).", "empty_queue"),
+    ApiRoute("POST", "/api/undo", "Undo your last flow edit (respecting revisions).", "undo"),
+    ApiRoute("POST", "/api/redo", "Redo the edit you undid last.", "redo"),
+    ApiRoute("GET", "/api/history", "Your edits that can be undone and redone, newest first.", "history"),
     ApiRoute("GET", "/api/provenance", "Search provenance: uuid, component, type, start, end (epoch ms), "
              "attr.NAME=value, limit; newest first.", "provenance_search"),
     ApiRoute("GET", "/api/provenance/events/{event_id}", "One provenance event with attributes before and after.",
@@ -213,8 +216,20 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
     async def lineage(request: Request) -> Response:
         return JSONResponse(service.lineage(request.path_params["flowfile_uuid"]))
 
+    def user(request: Request) -> str:
+        return str(request.scope.get("flowyard.user", ""))
+
+    async def undo(request: Request) -> Response:
+        return JSONResponse({"undone": await service.undo(user(request))})
+
+    async def redo(request: Request) -> Response:
+        return JSONResponse({"redone": await service.redo(user(request))})
+
+    async def history(request: Request) -> Response:
+        return JSONResponse(service.history(user(request)))
+
     async def create_processor(request: Request) -> Response:
-        return JSONResponse(service.create_processor(await _json_body(request)), status_code=201)
+        return JSONResponse(service.create_processor(await _json_body(request), user=user(request)), status_code=201)
 
     async def get_processor(request: Request) -> Response:
         return JSONResponse(service.processor(request.path_params["component_id"]))
@@ -225,15 +240,16 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
             raise _BadRequest(400, "expected a JSON object with revision and the fields to change")
         changes = {k: v for k, v in data.items() if k != "revision"}
         return JSONResponse(await service.update_processor(request.path_params["component_id"],
-                                                           data.get("revision"), changes))
+                                                           data.get("revision"), changes, user=user(request)))
 
     async def delete_processor(request: Request) -> Response:
         revision = _int(request.query_params.get("revision"), "revision")
-        await service.delete_processor(request.path_params["component_id"], revision)
+        await service.delete_processor(request.path_params["component_id"], revision, user=user(request))
         return JSONResponse({"deleted": request.path_params["component_id"]})
 
     async def create_connection(request: Request) -> Response:
-        return JSONResponse(service.create_connection(await _json_body(request)), status_code=201)
+        return JSONResponse(service.create_connection(await _json_body(request), user=user(request)),
+                            status_code=201)
 
     async def get_connection(request: Request) -> Response:
         return JSONResponse(service.connection(request.path_params["connection_id"]))
@@ -241,7 +257,8 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
     async def delete_connection(request: Request) -> Response:
         revision = _int(request.query_params.get("revision"), "revision")
         drop = request.query_params.get("drop", "false").lower() == "true"
-        dropped = await service.delete_connection(request.path_params["connection_id"], revision, drop=drop)
+        dropped = await service.delete_connection(request.path_params["connection_id"], revision, drop=drop,
+                                                  user=user(request))
         return JSONResponse({"deleted": request.path_params["connection_id"], "dropped": dropped})
 
     handlers: dict[str, Handler] = {
@@ -252,7 +269,7 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
         "provenance_event": provenance_event, "lineage": lineage, "create_processor": create_processor,
         "get_processor": get_processor, "update_processor": update_processor, "delete_processor": delete_processor,
         "create_connection": create_connection, "get_connection": get_connection,
-        "delete_connection": delete_connection,
+        "delete_connection": delete_connection, "undo": undo, "redo": redo, "history": history,
     }
 
     def guarded(handler: Handler) -> Handler:
@@ -278,12 +295,15 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
             return await call_next(request)
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
-            if auth.session(header[7:].strip()) is None:
+            bearer = auth.session(header[7:].strip())
+            if bearer is None:
                 return _error(401, "invalid or expired token")
+            request.scope["flowyard.user"] = bearer.username
             return await call_next(request)
         session = auth.session(request.cookies.get(COOKIE))
         if session is None:
             return _error(401, "authentication required: POST /api/login")
+        request.scope["flowyard.user"] = session.username
         if request.method not in ("GET", "HEAD", "OPTIONS") and not hmac.compare_digest(
                 request.headers.get("x-csrf-token", ""), session.csrf):
             return _error(403, "missing or wrong X-CSRF-Token header")

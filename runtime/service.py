@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ from flowyard.runtime.sdk._provenance import ProvenanceEvent
 __all__ = ["FlowService", "RevisionConflict", "UnknownComponentError"]
 
 FLOW_FILE = "flow.json"
+#: Edits each user can undo.
+HISTORY = 100
 
 
 class UnknownComponentError(FlowyardError, KeyError):
@@ -77,6 +80,37 @@ def _parse_one(kind: str, data: Any) -> Any:
     return getattr(flow, kind)[0]
 
 
+@dataclass(slots=True)
+class _Edit:
+    """One recorded change: enough to undo and redo it."""
+
+    kind: str
+    component_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    revision: int  # the component's revision right after the change (-1: it no longer exists)
+
+    @property
+    def description(self) -> str:
+        return f"{self.kind.replace('_', ' ')} {self.component_id}"
+
+
+def _rebase(stack: list[_Edit], component_id: str, revision: int) -> None:
+    """After undoing (redoing) an edit, the component is exactly as the previous
+    edit of it left it, at a new revision: that edit may be undone (redone) next."""
+    for edit in reversed(stack):
+        if edit.component_id == component_id:
+            edit.revision = revision
+            return
+
+
+_STRIP = ("revision", "runState", "validationErrors", "queuedCount", "queuedBytes")
+
+
+def _definition(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k not in _STRIP}
+
+
 class FlowService:
     """One running flow on one data directory. Create with ``open``; run with ``run``."""
 
@@ -89,6 +123,9 @@ class FlowService:
         self.engine = Engine(flow, repositories, registry=self.registry, source=str(data_dir / FLOW_FILE))
         #: Revision of every component; a change must name the one it saw.
         self.revisions: dict[str, int] = {}
+        #: Per user: edits that can be undone (newest last, at most HISTORY) and redone.
+        self._undo: dict[str, list[_Edit]] = {}
+        self._redo: dict[str, list[_Edit]] = {}
         ids = [p.identifier for p in flow.processors] + [c.identifier for c in flow.connections]
         ids += [f.identifier for f in flow.funnels]
         for ident in ids:
@@ -373,7 +410,95 @@ class FlowService:
                 f"component {component_id!r} is at revision {self.revisions[component_id]}, not {revision}: "
                 "someone changed it meanwhile", current)
 
-    def create_processor(self, data: Any) -> dict[str, Any]:
+    # -- undo / redo ------------------------------------------------------------------
+
+    def _record(self, user: str | None, edit: _Edit) -> None:
+        if user is None:
+            return
+        stack = self._undo.setdefault(user, [])
+        stack.append(edit)
+        del stack[:-HISTORY]
+        self._redo.pop(user, None)
+
+    def history(self, user: str) -> dict[str, list[str]]:
+        """What ``user`` can undo and redo, newest first."""
+        return {"undo": [e.description for e in reversed(self._undo.get(user, []))],
+                "redo": [e.description for e in reversed(self._redo.get(user, []))]}
+
+    def _current_revision(self, component_id: str) -> int:
+        return self.revisions.get(component_id, -1)
+
+    def _unchanged_since(self, edit: _Edit, state: dict[str, Any] | None) -> bool:
+        """Whether the component is still as ``edit`` left it (``state``): the same
+        revision, or — after others' undos — the same definition."""
+        if self._current_revision(edit.component_id) == edit.revision:
+            return True
+        exists = edit.component_id in self.revisions
+        if state is None or not exists:
+            return state is None and not exists
+        getter = self.processor if edit.kind.endswith("processor") else self.connection
+        if _definition(getter(edit.component_id)) == state:
+            edit.revision = self._current_revision(edit.component_id)
+            return True
+        return False
+
+    async def _apply(self, kind: str, component_id: str, doc: dict[str, Any] | None, revision: int) -> int:
+        """Perform one change without recording it; returns the component's new revision."""
+        if kind == "create_processor":
+            return int(self.create_processor(doc)["revision"])
+        if kind == "delete_processor":
+            await self.delete_processor(component_id, revision)
+            return -1
+        if kind == "update_processor":
+            # Restore exactly: properties the target does not have are unset.
+            target = dict(doc or {})
+            props: dict[str, Any] = dict(target.get("properties") or {})
+            for name in self.processor(component_id).get("properties") or {}:
+                props.setdefault(name, None)
+            target["properties"] = props
+            return int((await self.update_processor(component_id, revision, target))["revision"])
+        if kind == "create_connection":
+            return int(self.create_connection(doc)["revision"])
+        await self.delete_connection(component_id, revision)
+        return -1
+
+    _INVERSE = {"create_processor": "delete_processor", "delete_processor": "create_processor",
+                "update_processor": "update_processor", "create_connection": "delete_connection",
+                "delete_connection": "create_connection"}
+
+    async def undo(self, user: str) -> str:
+        """Undo ``user``'s last edit. Raises ``RevisionConflict`` if the component
+        changed since (nothing is undone then), ``FlowyardError`` if there is nothing."""
+        stack = self._undo.get(user)
+        if not stack:
+            raise FlowyardError("there is nothing to undo")
+        edit = stack[-1]
+        if not self._unchanged_since(edit, edit.after):
+            raise RevisionConflict(f"{edit.description} cannot be undone: the component changed since", {})
+        inverse = self._INVERSE[edit.kind]
+        new_revision = await self._apply(inverse, edit.component_id, edit.before, edit.revision)
+        stack.pop()
+        _rebase(stack, edit.component_id, new_revision)
+        self._redo.setdefault(user, []).append(
+            _Edit(edit.kind, edit.component_id, edit.before, edit.after, new_revision))
+        return edit.description
+
+    async def redo(self, user: str) -> str:
+        """Redo the edit ``user`` undid last (same rules as ``undo``)."""
+        stack = self._redo.get(user)
+        if not stack:
+            raise FlowyardError("there is nothing to redo")
+        edit = stack[-1]
+        if not self._unchanged_since(edit, edit.before):
+            raise RevisionConflict(f"{edit.description} cannot be redone: the component changed since", {})
+        new_revision = await self._apply(edit.kind, edit.component_id, edit.after, edit.revision)
+        stack.pop()
+        _rebase(stack, edit.component_id, new_revision)
+        self._undo.setdefault(user, []).append(
+            _Edit(edit.kind, edit.component_id, edit.before, edit.after, new_revision))
+        return edit.description
+
+    def create_processor(self, data: Any, *, user: str | None = None) -> dict[str, Any]:
         """Add a processor. ``data`` is its JSON form (``identifier`` optional)."""
         if isinstance(data, dict) and not data.get("identifier"):
             data = {**data, "identifier": str(uuid.uuid4())}
@@ -384,9 +509,12 @@ class FlowService:
         self.flow.processors.append(pdef)
         self.revisions[pdef.identifier] = 0
         self._save()
-        return self.processor(pdef.identifier)
+        doc = self.processor(pdef.identifier)
+        self._record(user, _Edit("create_processor", pdef.identifier, None, _definition(doc), 0))
+        return doc
 
-    async def update_processor(self, component_id: str, revision: Any, changes: Any) -> dict[str, Any]:
+    async def update_processor(self, component_id: str, revision: Any, changes: Any, *,
+                               user: str | None = None) -> dict[str, Any]:
         """Change a processor, live: a running one is stopped, reconfigured and
         started again, its queues untouched. ``changes`` holds the fields to change;
         ``properties`` are merged (a null value unsets a property)."""
@@ -413,17 +541,22 @@ class FlowService:
         self.flow.processors = [pdef if p.identifier == component_id else p for p in self.flow.processors]
         self.revisions[component_id] += 1
         self._save()
-        return self.processor(component_id)
+        doc = self.processor(component_id)
+        self._record(user, _Edit("update_processor", component_id, _definition(current), _definition(doc),
+                                 self.revisions[component_id]))
+        return doc
 
-    async def delete_processor(self, component_id: str, revision: Any) -> None:
+    async def delete_processor(self, component_id: str, revision: Any, *, user: str | None = None) -> None:
         """Remove a processor without connections."""
-        self._check_revision(component_id, revision, self.processor(component_id))
+        current = self.processor(component_id)
+        self._check_revision(component_id, revision, current)
         await self.engine.remove_processor(component_id)
         self.flow.processors = [p for p in self.flow.processors if p.identifier != component_id]
         del self.revisions[component_id]
         self._save()
+        self._record(user, _Edit("delete_processor", component_id, _definition(current), None, -1))
 
-    def create_connection(self, data: Any) -> dict[str, Any]:
+    def create_connection(self, data: Any, *, user: str | None = None) -> dict[str, Any]:
         """Connect two components while the flow runs."""
         if isinstance(data, dict) and not data.get("identifier"):
             data = {**data, "identifier": str(uuid.uuid4())}
@@ -434,15 +567,20 @@ class FlowService:
         self.flow.connections.append(cdef)
         self.revisions[cdef.identifier] = 0
         self._save()
-        return self.connection(cdef.identifier)
+        doc = self.connection(cdef.identifier)
+        self._record(user, _Edit("create_connection", cdef.identifier, None, _definition(doc), 0))
+        return doc
 
-    async def delete_connection(self, connection_id: str, revision: Any, *, drop: bool = False) -> int:
+    async def delete_connection(self, connection_id: str, revision: Any, *, drop: bool = False,
+                                user: str | None = None) -> int:
         """Remove a connection; one holding flowfiles only with ``drop``."""
-        self._check_revision(connection_id, revision, self.connection(connection_id))
+        current = self.connection(connection_id)
+        self._check_revision(connection_id, revision, current)
         dropped = await self.engine.remove_connection(connection_id, drop=drop)
         self.flow.connections = [c for c in self.flow.connections if c.identifier != connection_id]
         del self.revisions[connection_id]
         self._save()
+        self._record(user, _Edit("delete_connection", connection_id, _definition(current), None, -1))
         return dropped
 
     # -- run state ----------------------------------------------------------------------

@@ -1,0 +1,99 @@
+"""Undo and redo of flow edits through the API, against a real server on port 0."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+import trio
+
+from flowyard.canvas_ui.server import serve
+
+pytestmark = pytest.mark.integration
+
+FLOW = {"flowyardFlowVersion": 1, "rootGroup": {"processors": [
+    {"identifier": "tag", "type": "UpdateAttribute", "properties": {"color": "red"}, "scheduledState": "STOPPED",
+     "autoTerminatedRelationships": ["success"], "position": {"x": 0, "y": 0}},
+]}}
+
+
+async def test_undo_and_redo_add_move_configure_connect_delete(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWYARD_USERNAME", "alice")
+    monkeypatch.setenv("FLOWYARD_PASSWORD", "s3cret-pass")
+    initial = tmp_path / "initial.json"
+    initial.write_text(json.dumps(FLOW))
+    async with trio.open_nursery() as nursery:
+        binds = await nursery.start(lambda task_status: serve(tmp_path / "data", port=0, initial_flow=initial,
+                                                              out=io.StringIO(), task_status=task_status))
+        async with httpx.AsyncClient(base_url=str(binds[0]), timeout=30) as client:
+            token = (await client.post("/api/login", json={"username": "alice", "password": "s3cret-pass"})
+                     ).json()["token"]
+            client.cookies.clear()
+            auth = {"Authorization": f"Bearer {token}"}
+
+            async def tag() -> dict[str, object]:
+                return (await client.get("/api/processors/tag", headers=auth)).json()  # type: ignore[no-any-return]
+
+            assert (await client.post("/api/undo", headers=auth)).status_code == 400
+            # configure (add a property), then move
+            await client.put("/api/processors/tag", headers=auth,
+                             json={"revision": 0, "properties": {"color": "blue", "size": "L"}})
+            await client.put("/api/processors/tag", headers=auth, json={"revision": 1, "position": {"x": 50, "y": 7}})
+            # add a processor and connect it
+            sink = (await client.post("/api/processors", headers=auth, json={
+                "identifier": "sink", "type": "LogAttribute", "autoTerminatedRelationships": ["success"],
+                "scheduledState": "STOPPED"})).json()
+            await client.put("/api/processors/tag", headers=auth,
+                             json={"revision": 2, "autoTerminatedRelationships": []})
+            link = (await client.post("/api/connections", headers=auth, json={
+                "identifier": "c1", "source": {"id": "tag"}, "destination": {"id": "sink"},
+                "selectedRelationships": ["success"]})).json()
+            assert link["revision"] == 0 and sink["identifier"] == "sink"
+            history = (await client.get("/api/history", headers=auth)).json()
+            assert history["undo"][0] == "create connection c1" and len(history["undo"]) == 5
+
+            assert (await client.post("/api/undo", headers=auth)).json() == {"undone": "create connection c1"}
+            assert (await client.get("/api/connections/c1", headers=auth)).status_code == 404
+            await client.post("/api/undo", headers=auth)  # auto-termination back
+            assert (await tag())["autoTerminatedRelationships"] == ["success"]
+            await client.post("/api/undo", headers=auth)  # the added processor goes
+            assert (await client.get("/api/processors/sink", headers=auth)).status_code == 404
+            await client.post("/api/undo", headers=auth)  # the move
+            assert (await tag())["position"] == {"x": 0.0, "y": 0.0}
+            await client.post("/api/undo", headers=auth)  # the configuration, exactly
+            assert (await tag())["properties"] == {"color": "red"}
+
+            redone = await client.post("/api/redo", headers=auth)
+            assert redone.json() == {"redone": "update processor tag"}
+            assert (await tag())["properties"] == {"color": "blue", "size": "L"}
+
+            # someone else changes the component: redoing the move must not clobber it
+            current = await tag()
+            await client.put("/api/processors/tag", headers={**auth},
+                             json={"revision": current["revision"], "comments": "edited meanwhile"})
+            history = (await client.get("/api/history", headers=auth)).json()
+            assert history["redo"] == [], "a new edit clears what could be redone"
+            assert (await client.post("/api/redo", headers=auth)).status_code == 400
+        nursery.cancel_scope.cancel()
+
+
+async def test_undo_respects_revisions_of_other_users_edits(tmp_path: Path) -> None:
+    from flowyard.runtime.flow import flow_from_dict
+    from flowyard.runtime.registry import discover_processors
+    from flowyard.runtime.repository import Repositories
+    from flowyard.runtime.service import FlowService, RevisionConflict
+
+    service = FlowService(flow_from_dict(FLOW), Repositories.in_memory(), tmp_path, discover_processors())
+    await service.update_processor("tag", 0, {"properties": {"color": "blue"}}, user="ann")
+    await service.update_processor("tag", 1, {"properties": {"color": "green"}}, user="bob")
+    with pytest.raises(RevisionConflict, match="changed since"):
+        await service.undo("ann")
+    assert service.processor("tag")["properties"] == {"color": "green"}, "nothing was undone"
+    assert await service.undo("bob") == "update processor tag"
+    assert service.processor("tag")["properties"] == {"color": "blue"}
+    assert await service.undo("ann") == "update processor tag", "ann's edit is next in line again"
+    assert service.processor("tag")["properties"] == {"color": "red"}
