@@ -75,6 +75,8 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", "/api/connections/{connection_id}/flowfiles", "The first flowfiles waiting in a queue.",
              "list_queue"),
     ApiRoute("DELETE", "/api/connections/{connection_id}/flowfiles", "Empty a queue (DROP events).", "empty_queue"),
+    ApiRoute("GET", "/api/connections/{connection_id}/flowfiles/{flowfile_uuid}/content",
+             "The content of a queued flowfile with its MIME type; ?download=true to save it.", "flowfile_content"),
     ApiRoute("POST", "/api/undo", "Undo your last flow edit (respecting revisions).", "undo"),
     ApiRoute("POST", "/api/redo", "Redo the edit you undid last.", "redo"),
     ApiRoute("GET", "/api/history", "Your edits that can be undone and redone, newest first.", "history"),
@@ -188,6 +190,15 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
     async def list_queue(request: Request) -> Response:
         return JSONResponse(service.queue_listing(request.path_params["connection_id"]))
 
+    async def flowfile_content(request: Request) -> Response:
+        mime, filename, size, chunks = service.queued_content(request.path_params["connection_id"],
+                                                              request.path_params["flowfile_uuid"])
+        disposition = "attachment" if request.query_params.get("download") == "true" else "inline"
+        safe_name = filename.replace('"', "").replace("\\", "").replace("\n", "")
+        return StreamingResponse(chunks, media_type=mime, headers={
+            "Content-Length": str(size), "Content-Disposition": f'{disposition}; filename="{safe_name}"',
+            "X-Content-Type-Options": "nosniff"})
+
     async def empty_queue(request: Request) -> Response:
         dropped = await service.empty_queue(request.path_params["connection_id"])
         return JSONResponse({"dropped": dropped})
@@ -265,7 +276,8 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
         "health": health, "openapi": openapi, "login": login, "flow": flow, "status": status,
         "processor_types": processor_types, "functions": functions, "bulletins": bulletins,
         "metrics": metrics, "status_stream": status_stream, "run_state": run_state,
-        "list_queue": list_queue, "empty_queue": empty_queue, "provenance_search": provenance_search,
+        "list_queue": list_queue, "empty_queue": empty_queue, "flowfile_content": flowfile_content,
+        "provenance_search": provenance_search,
         "provenance_event": provenance_event, "lineage": lineage, "create_processor": create_processor,
         "get_processor": get_processor, "update_processor": update_processor, "delete_processor": delete_processor,
         "create_connection": create_connection, "get_connection": get_connection,

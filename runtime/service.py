@@ -234,6 +234,19 @@ class FlowService:
                  "penalized": ff.penalty_expires > self.engine.clock(), "attributes": dict(ff.attributes)}
                 for ff in self.engine.list_queue(connection_id, limit)]
 
+    def queued_content(self, connection_id: str, flowfile_uuid: str) -> tuple[str, str, int, Iterator[bytes]]:
+        """``(mime type, filename, size, chunks)`` of a flowfile waiting in a queue
+        (streamed from the content repository, never loaded whole)."""
+        if connection_id not in self.engine.queues:
+            raise UnknownComponentError(f"no connection has id {connection_id!r}")
+        for ff in self.engine.list_queue(connection_id, 1 << 20):
+            if ff.uuid == flowfile_uuid:
+                attrs = ff.attributes
+                mime = attrs.get("mime.type") or "application/octet-stream"
+                chunks: Iterator[bytes] = iter(self.repositories.content.iter_chunks(ff.claim))
+                return mime, attrs.get("filename") or flowfile_uuid, ff.size, chunks
+        raise UnknownComponentError(f"no flowfile {flowfile_uuid!r} is waiting in connection {connection_id!r}")
+
     async def empty_queue(self, connection_id: str) -> int:
         """Drop everything waiting in a connection's queue; returns how many."""
         if connection_id not in self.engine.queues:

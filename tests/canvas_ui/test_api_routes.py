@@ -80,6 +80,24 @@ async def test_queue_listing_and_emptying(api: Any) -> None:
     assert (await client.delete("/api/connections/nope/flowfiles", headers=auth)).status_code == 404
 
 
+async def test_flowfile_content_view_and_download(api: Any) -> None:
+    client, auth = api
+    with trio.fail_after(30):
+        while not (listing := (await client.get("/api/connections/c1/flowfiles", headers=auth)).json()):
+            await trio.sleep(0.05)
+    first = listing[0]
+    url = f"/api/connections/c1/flowfiles/{first['uuid']}/content"
+    view = await client.get(url, headers=auth)
+    assert view.status_code == 200, view.text
+    assert len(view.content) == first["size"] == 3
+    assert view.headers["content-type"].startswith("application/octet-stream")
+    assert view.headers["content-disposition"].startswith("inline")
+    download = await client.get(url + "?download=true", headers=auth)
+    assert download.headers["content-disposition"] == f'attachment; filename="{first["filename"]}"'
+    assert download.content == view.content
+    assert (await client.get("/api/connections/c1/flowfiles/nope/content", headers=auth)).status_code == 404
+
+
 async def test_metrics_and_bulletins(api: Any) -> None:
     client, auth = api
     with trio.fail_after(30):
