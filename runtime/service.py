@@ -7,6 +7,7 @@ engine or the repositories (the same rule Node-RED's HTTP layer follows).
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -32,10 +33,13 @@ from flowyard.runtime.repository import Repositories
 from flowyard.runtime.sdk._errors import FlowDefinitionError, FlowyardError
 from flowyard.runtime.sdk._processor import Processor
 from flowyard.runtime.sdk._provenance import ProvenanceEvent
+from flowyard.runtime.sensitive import SecretBox
 
 __all__ = ["FlowService", "RevisionConflict", "UnknownComponentError"]
 
 FLOW_FILE = "flow.json"
+#: What the API shows instead of a sensitive property's value (and accepts back as "unchanged").
+SENSITIVE_MASK = "********"
 #: Edits each user can undo.
 HISTORY = 100
 
@@ -115,11 +119,13 @@ class FlowService:
     """One running flow on one data directory. Create with ``open``; run with ``run``."""
 
     def __init__(self, flow: FlowDef, repositories: Repositories, data_dir: Path,
-                 registry: Mapping[str, type[Processor]]) -> None:
+                 registry: Mapping[str, type[Processor]], secrets: SecretBox | None = None) -> None:
+        self.secrets = secrets or SecretBox.open(data_dir)
+        self.registry = dict(registry)
+        self._decrypt(flow)
         self.flow = flow
         self.repositories = repositories
         self.data_dir = data_dir
-        self.registry = dict(registry)
         self.engine = Engine(flow, repositories, registry=self.registry, source=str(data_dir / FLOW_FILE))
         #: Revision of every component; a change must name the one it saw.
         self.revisions: dict[str, int] = {}
@@ -148,9 +154,9 @@ class FlowService:
             flow = FlowDef()
         repositories = Repositories.open(data / "repository", durability=durability)
         try:
-            if not flow_path.exists():
-                save_flow(flow, flow_path)
-            return cls(flow, repositories, data, registry)
+            service = cls(flow, repositories, data, registry)
+            service._save()  # encrypts sensitive values that arrived in plain text
+            return service
         except BaseException:
             repositories.close()
             raise
@@ -169,10 +175,30 @@ class FlowService:
 
     # -- reading ------------------------------------------------------------------------
 
+    def _sensitive_names(self, type_name: str, properties: Mapping[str, Any]) -> set[str]:
+        cls = self.registry.get(type_name) or self.registry.get(type_name.rsplit(".", 1)[-1])
+        if cls is None:
+            return set()
+        names: set[str] = set()
+        for spec in cls.spec.properties:
+            if spec.sensitive:
+                names.update(n for n in (spec.key, spec.display_name, *spec.aliases) if n in properties)
+        return names
+
+    def _mask(self, processor_doc: dict[str, Any]) -> dict[str, Any]:
+        """Sensitive property values never leave the service."""
+        props = processor_doc.get("properties") or {}
+        for name in self._sensitive_names(str(processor_doc.get("type", "")), props):
+            if props[name] is not None:
+                props[name] = SENSITIVE_MASK
+        return processor_doc
+
     def flow_document(self) -> dict[str, Any]:
-        """The flow definition with each processor's current run state and validity."""
+        """The flow definition with each processor's current run state and validity
+        (sensitive property values masked)."""
         doc = flow_to_dict(self.flow)
         for p in doc["rootGroup"]["processors"]:
+            self._mask(p)
             node = self.engine.nodes[p["identifier"]]
             p["runState"] = "RUNNING" if node.running else node.state
             p["validationErrors"] = [str(r) for r in node.validation]
@@ -383,7 +409,21 @@ class FlowService:
     # -- components ---------------------------------------------------------------------
 
     def _save(self) -> None:
-        save_flow(self.flow, self.data_dir / FLOW_FILE)
+        """Write the flow file atomically, sensitive values encrypted."""
+        stored = copy.deepcopy(self.flow)
+        for p in stored.processors:
+            for name in self._sensitive_names(p.type, p.properties):
+                value = p.properties[name]
+                if value is not None:
+                    p.properties[name] = self.secrets.encrypt(value, f"{p.identifier}/{name}")
+        save_flow(stored, self.data_dir / FLOW_FILE)
+
+    def _decrypt(self, flow: FlowDef) -> None:
+        for p in flow.processors:
+            for name in self._sensitive_names(p.type, p.properties):
+                value = p.properties[name]
+                if value is not None:
+                    p.properties[name] = self.secrets.decrypt(value, f"{p.identifier}/{name}")
 
     def _processor_def(self, component_id: str) -> ProcessorDef:
         for p in self.flow.processors:
@@ -405,7 +445,7 @@ class FlowService:
         node = self.engine.nodes[component_id]
         doc.update(revision=self.revisions[component_id], runState="RUNNING" if node.running else node.state,
                    validationErrors=[str(r) for r in node.validation])
-        return doc
+        return self._mask(doc)
 
     def connection(self, connection_id: str) -> dict[str, Any]:
         """A connection as JSON with its revision and queue figures."""
@@ -538,10 +578,13 @@ class FlowService:
         if "identifier" in changes and changes["identifier"] != component_id:
             raise FlowyardError("the identifier of a component cannot change")
         merged = {k: v for k, v in current.items() if k not in ("revision", "runState", "validationErrors")}
+        merged["properties"] = dict(self._processor_def(component_id).properties)  # unmasked
         for key, value in changes.items():
             if key == "properties" and isinstance(value, dict):
                 props = dict(merged.get("properties") or {})
                 for name, v in value.items():
+                    if v == SENSITIVE_MASK:
+                        continue  # the mask sent back means "unchanged"
                     if v is None:
                         props.pop(name, None)
                     else:

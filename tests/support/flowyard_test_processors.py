@@ -134,7 +134,27 @@ class Boom(Processor):
             raise RuntimeError("boom: simulated bug")
 
 
+class Secretive(Processor):
+    """Holds a sensitive Password and passes flowfiles on, recording only whether
+    its SHA-256 matches ``Expected SHA-256`` (so tests can see it reached the processor)."""
+
+    blocking = False
+    spec = ProcessorSpec(
+        description="Test processor with a sensitive property.",
+        properties=(PropertySpec("password", "Password", sensitive=True),
+                    PropertySpec("expected", "Expected SHA-256")),
+        relationships=(SUCCESS,),
+    )
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        password = context.property("password").value or ""
+        ok = hashlib.sha256(password.encode()).hexdigest() == context.property("expected").value
+        for ff in session.get_batch(100):
+            session.transfer(session.put_attribute(ff, "password.ok", str(ok).lower()), SUCCESS)
+
+
 PROCESSORS: dict[str, type[Processor]] = {
+    "Secretive": Secretive,
     "SequenceSource": SequenceSource,
     "AsyncSlow": AsyncSlow,
     "Boom": Boom,
