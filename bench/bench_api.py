@@ -42,4 +42,89 @@ def serve_ready() -> None:
     print(f"BENCH serve_ready {elapsed:.2f} s")
 
 
-BENCHMARKS = {"serve_ready": serve_ready}
+
+
+def _flow_500(path: str) -> None:
+    import json as _json
+
+    processors = [{"identifier": f"p{i}", "type": "UpdateAttribute", "properties": {"n": str(i)},
+                   "scheduledState": "STOPPED", "position": {"x": i % 25 * 200, "y": i // 25 * 150},
+                   "autoTerminatedRelationships": ["success"] if i == 499 else []} for i in range(500)]
+    connections = [{"identifier": f"c{i}", "source": {"id": f"p{i}"}, "destination": {"id": f"p{i + 1}"},
+                    "selectedRelationships": ["success"]} for i in range(499)]
+    connections.append({"identifier": "c499", "source": {"id": "p0"}, "destination": {"id": "p499"},
+                        "selectedRelationships": ["success"]})
+    with open(path, "w") as fh:
+        _json.dump({"flowyardFlowVersion": 1, "rootGroup": {"processors": processors,
+                                                            "connections": connections}}, fh)
+
+
+def api_flow_500() -> None:
+    """Median time of GET /api/flow for 500 processors and 500 connections (target < 100 ms)."""
+    import io
+    import statistics
+    from pathlib import Path
+
+    import trio
+
+    from flowyard.canvas_ui.server import serve
+
+    os.environ.setdefault("FLOWYARD_USERNAME", "bench")
+    os.environ.setdefault("FLOWYARD_PASSWORD", "bench-password")
+    with tempfile.TemporaryDirectory() as tmp:
+        _flow_500(f"{tmp}/flow.json")
+
+        async def main() -> float:
+            async with trio.open_nursery() as nursery:
+                binds = await nursery.start(lambda task_status: serve(
+                    Path(tmp) / "data", port=0, initial_flow=Path(f"{tmp}/flow.json"), out=io.StringIO(),
+                    task_status=task_status))
+                async with httpx.AsyncClient(base_url=binds[0], timeout=30) as client:
+                    login = await client.post("/api/login", json={"username": os.environ["FLOWYARD_USERNAME"],
+                                                                  "password": os.environ["FLOWYARD_PASSWORD"]})
+                    auth = {"Authorization": f"Bearer {login.json()['token']}"}
+                    times = []
+                    for _ in range(20):
+                        start = time.perf_counter()
+                        response = await client.get("/api/flow", headers=auth)
+                        times.append(time.perf_counter() - start)
+                        assert len(response.json()["rootGroup"]["processors"]) == 500
+                nursery.cancel_scope.cancel()
+            return statistics.median(times)
+
+        elapsed = trio.run(main)
+    print(f"BENCH api_flow_500 {elapsed * 1000:.1f} ms")
+
+
+def status_tick_500() -> None:
+    """CPU time of one status-stream tick for 500 processors and 500 connections (target < 20 ms)."""
+    from pathlib import Path
+
+    from flowyard.canvas_ui.stream import diff
+    from flowyard.runtime.service import FlowService
+
+    with tempfile.TemporaryDirectory() as tmp:
+        _flow_500(f"{tmp}/flow.json")
+        service = FlowService.open(Path(tmp) / "data", initial_flow=Path(f"{tmp}/flow.json"))
+        try:
+            import json as _json
+
+            before = service.status_entries()
+            start = time.process_time()
+            for tick in range(50):
+                current = service.status_entries()
+                for fields in current.values():  # worst case: every counter changed
+                    if "tasks" in fields:
+                        fields["tasks"] = tick + 1
+                    else:
+                        fields["queuedCount"] = tick + 1
+                changed, removed = diff(before, current, counters=True)
+                _json.dumps({"components": changed, "removed": removed})
+                before = current
+            elapsed = (time.process_time() - start) / 50
+        finally:
+            service.close()
+    print(f"BENCH status_tick_500 {elapsed * 1000:.2f} ms")
+
+
+BENCHMARKS = {"serve_ready": serve_ready, "api_flow_500": api_flow_500, "status_tick_500": status_tick_500}
