@@ -15,7 +15,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 
-__all__ = ["AuthManager", "Session"]
+__all__ = ["AuthManager", "Session", "store_credentials"]
 
 CREDENTIALS_FILE = "credentials.json"
 TOKEN_TTL_SECONDS = 12 * 3600
@@ -30,6 +30,19 @@ class Session:
     token: str
     csrf: str
     expires: float
+
+
+def store_credentials(data_dir: Path, username: str, password: str) -> None:
+    """Store ``username`` and the argon2 hash of ``password`` for ``data_dir`` (mode 0600)."""
+    if not username or not password:
+        raise ValueError("username and password must not be empty")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / CREDENTIALS_FILE
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump({"username": username, "password_hash": PasswordHasher().hash(password)}, fh)
+    os.replace(tmp, path)
 
 
 class AuthManager:
@@ -58,15 +71,9 @@ class AuthManager:
 
     def set_credentials(self, username: str, password: str) -> None:
         """Replace the credentials (stored hashed, file mode 0600); ends every session."""
-        if not username or not password:
-            raise ValueError("username and password must not be empty")
-        self.username, self._hash = username, self._hasher.hash(password)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump({"username": username, "password_hash": self._hash}, fh)
-        os.replace(tmp, self.path)
+        store_credentials(self.path.parent, username, password)
+        data = json.loads(self.path.read_text())
+        self.username, self._hash = data["username"], data["password_hash"]
         self._sessions.clear()
 
     def login(self, username: str, password: str) -> Session | None:

@@ -3,6 +3,7 @@
     flowyard run FLOW.json --data-dir DIR [--durability os|sync]
     flowyard demo [--data-dir DIR]
     flowyard serve [--data-dir DIR] [--host 127.0.0.1] [--port 8080] [--flow FLOW.json]
+    flowyard set-credentials [--data-dir DIR] [--username NAME]   (password from the terminal or stdin)
     flowyard el TEXT [--attributes FILE.json] [--parameters FILE.json] [--typed]
 
 ``run`` runs a flow until SIGINT or SIGTERM, printing one status line a
@@ -117,6 +118,9 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     srv.add_argument("--port", type=int, default=8080)
     srv.add_argument("--flow", type=Path, help="initial flow when the data directory has none yet")
+    cred = sub.add_parser("set-credentials", help="set the web API's username and password")
+    cred.add_argument("--data-dir", type=Path, default=Path("data"))
+    cred.add_argument("--username", default="admin")
     el = sub.add_parser("el", help="evaluate an Expression Language text, to try an expression out")
     el.add_argument("text", help="text with ${...} expressions, e.g. \"${filename:toUpper()}\"")
     el.add_argument("--attributes", type=Path, help="JSON object of flowfile attributes")
@@ -124,6 +128,26 @@ def _parser() -> argparse.ArgumentParser:
     el.add_argument("--typed", action="store_true",
                     help="TEXT is one ${...} expression: print its type and value")
     return parser
+
+
+def _set_credentials(args: argparse.Namespace) -> int:
+    """Read the new password twice from the terminal (or once from stdin) and store its hash."""
+    import getpass
+
+    auth_module = importlib.import_module("flowyard.canvas_ui.auth")
+    if sys.stdin.isatty():
+        password = getpass.getpass("new password: ")
+        if getpass.getpass("again: ") != password:
+            print("flowyard: the passwords differ; nothing changed", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 8:
+        print("flowyard: the password must have at least 8 characters; nothing changed", file=sys.stderr)
+        return 2
+    auth_module.store_credentials(args.data_dir, args.username, password)
+    print(f"credentials for {args.username!r} stored in {args.data_dir} (takes effect at the next start)")
+    return 0
 
 
 def _json_object(path: Path | None, what: str) -> dict[str, str]:
@@ -167,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"flowyard: error: {exc}", file=sys.stderr)
             return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "set-credentials":
+        return _set_credentials(args)
     if args.command == "serve":
         # The API layer sits above the runtime: imported by name, only here.
         server = importlib.import_module("flowyard.canvas_ui.server")

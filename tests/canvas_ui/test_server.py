@@ -137,3 +137,24 @@ def test_cli_serve_prints_url_and_stops_cleanly(tmp_path: Path) -> None:
             proc.kill()
     assert proc.returncode == 0
     assert "stopped cleanly" in rest
+
+
+@pytest.mark.parametrize(("password", "code"), [("long-enough-pass", 0), ("short", 2)])
+def test_set_credentials_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, password: str, code: int) -> None:
+    import subprocess
+    import sys
+
+    from flowyard.canvas_ui.auth import AuthManager
+
+    monkeypatch.delenv("FLOWYARD_USERNAME", raising=False)
+    monkeypatch.delenv("FLOWYARD_PASSWORD", raising=False)
+    result = subprocess.run([sys.executable, "-m", "flowyard.runtime.cli", "set-credentials", "--data-dir",
+                             str(tmp_path), "--username", "bob"], input=password + "\n", capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == code, result.stderr
+    if code == 0:
+        auth = AuthManager(tmp_path)
+        assert auth.username == "bob" and auth.login("bob", password) is not None
+        assert password not in (tmp_path / "credentials.json").read_text()
+    else:
+        assert "at least 8 characters" in result.stderr and not (tmp_path / "credentials.json").exists()
