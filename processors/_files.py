@@ -17,11 +17,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
+from flowyard.processors._common import boolean_property
+from flowyard.runtime.sdk import ProcessContext, PropertySpec, validators
+
 __all__ = [
     "READ_CHUNK",
     "FileCandidate",
     "FileFilter",
+    "FileFilterSpecs",
     "file_attributes",
+    "file_filter_specs",
     "format_timestamp",
     "parse_timestamp",
     "read_chunks",
@@ -188,3 +193,72 @@ class FileFilter:
             if self.path_pattern.fullmatch(candidate.rel_dir) is None:
                 return False
         return self.file_pattern.fullmatch(candidate.name) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class FileFilterSpecs:
+    """The filter properties GetFile and ListFile share (same keys and NiFi names;
+    descriptions say what the processor does with a file that passes)."""
+
+    file_filter: PropertySpec
+    path_filter: PropertySpec
+    recurse: PropertySpec
+    ignore_hidden: PropertySpec
+    min_age: PropertySpec
+    max_age: PropertySpec
+    min_size: PropertySpec
+    max_size: PropertySpec
+
+    def build(self, context: ProcessContext, *, path_filter_excludes_root: bool = False) -> FileFilter:
+        """The configured ``FileFilter``."""
+        path_filter = context.property(self.path_filter)
+        max_age, max_size = context.property(self.max_age), context.property(self.max_size)
+        return FileFilter(
+            file_pattern=context.property(self.file_filter).as_regex(),
+            path_pattern=path_filter.as_regex()
+            if path_filter.is_set and context.property(self.recurse).as_bool() else None,
+            min_size=context.property(self.min_size).as_data_size(),
+            max_size=max_size.as_data_size() if max_size.is_set else None,
+            min_age=context.property(self.min_age).as_duration(),
+            max_age=max_age.as_duration() if max_age.is_set else None,
+            ignore_hidden=context.property(self.ignore_hidden).as_bool(),
+            path_filter_excludes_root=path_filter_excludes_root,
+        )
+
+
+def file_filter_specs(verb: str, *, recurse_description: str, path_filter_description: str) -> FileFilterSpecs:
+    """The shared filter specs; ``verb`` is what happens to a matching file ("taken", "listed")."""
+    return FileFilterSpecs(
+        file_filter=PropertySpec(
+            key="file-filter", display_name="File Filter",
+            description=f"Only files whose whole name matches this regular expression are {verb}.",
+            required=True, default=r"[^\.].*", validator=validators.REGEX,
+        ),
+        path_filter=PropertySpec(
+            key="path-filter", display_name="Path Filter", description=path_filter_description,
+            validator=validators.REGEX,
+        ),
+        recurse=boolean_property("recurse-subdirectories", "Recurse Subdirectories", recurse_description, "true"),
+        ignore_hidden=boolean_property(
+            "ignore-hidden-files", "Ignore Hidden Files", "Skip hidden files (names starting with a dot).", "true",
+        ),
+        min_age=PropertySpec(
+            key="minimum-file-age", display_name="Minimum File Age",
+            description=f"Files modified more recently than this are not {verb} yet.",
+            required=True, default="0 sec", validator=validators.TIME_PERIOD,
+        ),
+        max_age=PropertySpec(
+            key="maximum-file-age", display_name="Maximum File Age",
+            description=f"Files last modified longer ago than this are not {verb}.",
+            validator=validators.TIME_PERIOD,
+        ),
+        min_size=PropertySpec(
+            key="minimum-file-size", display_name="Minimum File Size",
+            description=f"Files smaller than this are not {verb}.",
+            required=True, default="0 B", validator=validators.DATA_SIZE,
+        ),
+        max_size=PropertySpec(
+            key="maximum-file-size", display_name="Maximum File Size",
+            description=f"Files larger than this are not {verb}.", validator=validators.DATA_SIZE,
+        ),
+    )

@@ -9,7 +9,14 @@ from collections import deque
 from pathlib import Path
 
 from flowyard.processors._common import boolean_property
-from flowyard.processors._files import FileCandidate, FileFilter, file_attributes, read_chunks, walk_files
+from flowyard.processors._files import (
+    FileCandidate,
+    FileFilter,
+    file_attributes,
+    file_filter_specs,
+    read_chunks,
+    walk_files,
+)
 from flowyard.runtime.sdk import (
     ExpressionScope,
     InputRequirement,
@@ -37,23 +44,17 @@ INPUT_DIRECTORY = PropertySpec(
     validator=validators.DIRECTORY_EXISTS,
     expression_scope=ExpressionScope.ENVIRONMENT,
 )
-FILE_FILTER = PropertySpec(
-    key="file-filter",
-    display_name="File Filter",
-    description="Only files whose whole name matches this regular expression are taken.",
-    required=True,
-    default=r"[^\.].*",
-    validator=validators.REGEX,
-)
-PATH_FILTER = PropertySpec(
-    key="path-filter",
-    display_name="Path Filter",
-    description=(
+FILTER = file_filter_specs(
+    "taken",
+    recurse_description="Also take files from subdirectories.",
+    path_filter_description=(
         "With Recurse Subdirectories, only files in subdirectories whose relative path matches this regular "
         "expression are taken (files directly in the Input Directory then never are)."
     ),
-    validator=validators.REGEX,
 )
+FILE_FILTER, PATH_FILTER, RECURSE, IGNORE_HIDDEN = (FILTER.file_filter, FILTER.path_filter, FILTER.recurse,
+                                                    FILTER.ignore_hidden)
+MIN_AGE, MAX_AGE, MIN_SIZE, MAX_SIZE = FILTER.min_age, FILTER.max_age, FILTER.min_size, FILTER.max_size
 BATCH_SIZE = PropertySpec(
     key="batch-size",
     display_name="Batch Size",
@@ -68,9 +69,6 @@ KEEP_SOURCE_FILE = boolean_property(
     "When false the file is deleted once its FlowFile is committed, which needs write access to its directory.",
     "false",
 )
-RECURSE = boolean_property(
-    "recurse-subdirectories", "Recurse Subdirectories", "Also take files from subdirectories.", "true",
-)
 POLLING_INTERVAL = PropertySpec(
     key="polling-interval",
     display_name="Polling Interval",
@@ -78,37 +76,6 @@ POLLING_INTERVAL = PropertySpec(
     required=True,
     default="0 sec",
     validator=validators.TIME_PERIOD,
-)
-IGNORE_HIDDEN = boolean_property(
-    "ignore-hidden-files", "Ignore Hidden Files", "Skip hidden files (names starting with a dot).", "true",
-)
-MIN_AGE = PropertySpec(
-    key="minimum-file-age",
-    display_name="Minimum File Age",
-    description="Files modified more recently than this are left alone for now.",
-    required=True,
-    default="0 sec",
-    validator=validators.TIME_PERIOD,
-)
-MAX_AGE = PropertySpec(
-    key="maximum-file-age",
-    display_name="Maximum File Age",
-    description="Files last modified longer ago than this are ignored.",
-    validator=validators.TIME_PERIOD,
-)
-MIN_SIZE = PropertySpec(
-    key="minimum-file-size",
-    display_name="Minimum File Size",
-    description="Files smaller than this are ignored.",
-    required=True,
-    default="0 B",
-    validator=validators.DATA_SIZE,
-)
-MAX_SIZE = PropertySpec(
-    key="maximum-file-size",
-    display_name="Maximum File Size",
-    description="Files larger than this are ignored.",
-    validator=validators.DATA_SIZE,
 )
 
 
@@ -163,19 +130,7 @@ class GetFile(Processor):
             self._last_listing = float("-inf")
 
     def _filter(self, context: ProcessContext) -> FileFilter:
-        path_filter = context.property(PATH_FILTER)
-        max_age, max_size = context.property(MAX_AGE), context.property(MAX_SIZE)
-        return FileFilter(
-            file_pattern=context.property(FILE_FILTER).as_regex(),
-            path_pattern=path_filter.as_regex()
-            if path_filter.is_set and context.property(RECURSE).as_bool() else None,
-            min_size=context.property(MIN_SIZE).as_data_size(),
-            max_size=max_size.as_data_size() if max_size.is_set else None,
-            min_age=context.property(MIN_AGE).as_duration(),
-            max_age=max_age.as_duration() if max_age.is_set else None,
-            ignore_hidden=context.property(IGNORE_HIDDEN).as_bool(),
-            path_filter_excludes_root=True,
-        )
+        return FILTER.build(context, path_filter_excludes_root=True)
 
     def _list(self, context: ProcessContext, root: str, keep: bool) -> list[FileCandidate]:
         accepted = self._filter(context)

@@ -8,7 +8,14 @@ import time
 from collections.abc import Mapping
 
 from flowyard.processors._common import boolean_property
-from flowyard.processors._files import FileCandidate, FileFilter, file_attributes, format_timestamp, walk_files
+from flowyard.processors._files import (
+    FileCandidate,
+    FileFilter,
+    file_attributes,
+    file_filter_specs,
+    format_timestamp,
+    walk_files,
+)
 from flowyard.runtime.sdk import (
     ExpressionScope,
     InputRequirement,
@@ -44,62 +51,22 @@ INPUT_DIRECTORY = PropertySpec(
     validator=validators.DIRECTORY_EXISTS,
     expression_scope=ExpressionScope.ENVIRONMENT,
 )
-RECURSE = boolean_property(
-    "recurse-subdirectories", "Recurse Subdirectories", "Also list the files of subdirectories.", "true",
-)
-FILE_FILTER = PropertySpec(
-    key="file-filter",
-    display_name="File Filter",
-    description="Only files whose whole name matches this regular expression are listed.",
-    required=True,
-    default=r"[^\.].*",
-    validator=validators.REGEX,
-)
-PATH_FILTER = PropertySpec(
-    key="path-filter",
-    display_name="Path Filter",
-    description=(
+FILTER = file_filter_specs(
+    "listed",
+    recurse_description="Also list the files of subdirectories.",
+    path_filter_description=(
         "With Recurse Subdirectories, only files whose directory, relative to the Input Directory, matches "
         "this regular expression are listed (files directly in it have the relative path '')."
     ),
-    validator=validators.REGEX,
 )
+FILE_FILTER, PATH_FILTER, RECURSE, IGNORE_HIDDEN = (FILTER.file_filter, FILTER.path_filter, FILTER.recurse,
+                                                    FILTER.ignore_hidden)
+MIN_AGE, MAX_AGE, MIN_SIZE, MAX_SIZE = FILTER.min_age, FILTER.max_age, FILTER.min_size, FILTER.max_size
 INCLUDE_FILE_ATTRIBUTES = boolean_property(
     "include-file-attributes", "Include File Attributes",
     "Add the creation and access times, owner, group and permissions as attributes. Gathering them can be "
     "slow on remote file systems.",
     "true",
-)
-MIN_AGE = PropertySpec(
-    key="minimum-file-age",
-    display_name="Minimum File Age",
-    description="Files modified more recently than this are not listed yet.",
-    required=True,
-    default="0 sec",
-    validator=validators.TIME_PERIOD,
-)
-MAX_AGE = PropertySpec(
-    key="maximum-file-age",
-    display_name="Maximum File Age",
-    description="Files last modified longer ago than this are not listed.",
-    validator=validators.TIME_PERIOD,
-)
-MIN_SIZE = PropertySpec(
-    key="minimum-file-size",
-    display_name="Minimum File Size",
-    description="Files smaller than this are not listed.",
-    required=True,
-    default="0 B",
-    validator=validators.DATA_SIZE,
-)
-MAX_SIZE = PropertySpec(
-    key="maximum-file-size",
-    display_name="Maximum File Size",
-    description="Files larger than this are not listed.",
-    validator=validators.DATA_SIZE,
-)
-IGNORE_HIDDEN = boolean_property(
-    "ignore-hidden-files", "Ignore Hidden Files", "Skip hidden files (names starting with a dot).", "true",
 )
 
 
@@ -187,18 +154,7 @@ class ListFile(Processor):
         return time.monotonic()
 
     def _filter(self, context: ProcessContext) -> FileFilter:
-        path_filter = context.property(PATH_FILTER)
-        max_age, max_size = context.property(MAX_AGE), context.property(MAX_SIZE)
-        return FileFilter(
-            file_pattern=context.property(FILE_FILTER).as_regex(),
-            path_pattern=path_filter.as_regex()
-            if path_filter.is_set and context.property(RECURSE).as_bool() else None,
-            min_size=context.property(MIN_SIZE).as_data_size(),
-            max_size=max_size.as_data_size() if max_size.is_set else None,
-            min_age=context.property(MIN_AGE).as_duration(),
-            max_age=max_age.as_duration() if max_age.is_set else None,
-            ignore_hidden=context.property(IGNORE_HIDDEN).as_bool(),
-        )
+        return FILTER.build(context)
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         """List once; emit FlowFiles for new files and update the state."""
