@@ -39,9 +39,11 @@ __all__ = [
     "FlowDef",
     "FunnelDef",
     "ProcessorDef",
+    "connection_from_dict",
     "flow_from_dict",
     "flow_to_dict",
     "load_flow",
+    "processor_from_dict",
     "save_flow",
 ]
 
@@ -204,48 +206,9 @@ def flow_from_dict(data: Any, *, source: str = "flow") -> FlowDef:
 
     for i, raw in enumerate(r.items(group, "processors", "rootGroup")):
         where = f"rootGroup.processors[{i}]"
-        p = r.obj(raw, where)
-        props = r.obj(p.get("properties", {}), f"{where}.properties")
-        for key, value in props.items():
-            if value is not None and not isinstance(value, str):
-                raise r.fail(f"{where}.properties.{key}", f"expected a string or null, found {value!r}")
-        strategy = r.text(p, "schedulingStrategy", where, "TIMER_DRIVEN")
-        if strategy not in SCHEDULING_STRATEGIES:
-            raise r.fail(f"{where}.schedulingStrategy",
-                         f"{strategy!r} is not one of {', '.join(SCHEDULING_STRATEGIES)}")
-        state = r.text(p, "scheduledState", where, "RUNNING")
-        if state not in SCHEDULED_STATES:
-            raise r.fail(f"{where}.scheduledState", f"{state!r} is not one of {', '.join(SCHEDULED_STATES)}")
-        period = r.text(p, "schedulingPeriod", where, "0 sec")
-        if strategy == "TIMER_DRIVEN":
-            r.duration(p, "schedulingPeriod", where, "0 sec")
-        elif strategy == "CRON_DRIVEN":
-            try:
-                CronSchedule(period)
-            except ValueError as exc:
-                raise r.fail(f"{where}.schedulingPeriod", str(exc)) from None
-        auto = r.items(p, "autoTerminatedRelationships", where)
-        if not all(isinstance(a, str) for a in auto):
-            raise r.fail(f"{where}.autoTerminatedRelationships", "expected a list of relationship names")
-        tasks = r.number(p, "concurrentlySchedulableTaskCount", where, 1)
-        if tasks < 1:
-            raise r.fail(f"{where}.concurrentlySchedulableTaskCount", "must be at least 1")
-        flow.processors.append(ProcessorDef(
-            identifier=unique(r.text(p, "identifier", where), where),
-            type=r.text(p, "type", where),
-            name=r.text(p, "name", where, ""),
-            position=r.position(p, where),
-            properties=dict(props),
-            scheduling_strategy=strategy,
-            scheduling_period=period,
-            concurrent_tasks=tasks,
-            run_duration=r.duration(p, "runDuration", where, "0 ms"),
-            penalty_duration=r.duration(p, "penaltyDuration", where, "30 sec"),
-            yield_duration=r.duration(p, "yieldDuration", where, "1 sec"),
-            auto_terminated=list(auto),
-            scheduled_state=state,
-            comments=r.text(p, "comments", where, ""),
-        ))
+        pdef = _processor(r, raw, where)
+        unique(pdef.identifier, where)
+        flow.processors.append(pdef)
     for i, raw in enumerate(r.items(group, "funnels", "rootGroup")):
         where = f"rootGroup.funnels[{i}]"
         f = r.obj(raw, where)
@@ -253,38 +216,101 @@ def flow_from_dict(data: Any, *, source: str = "flow") -> FlowDef:
     components = flow.component_ids()
     for i, raw in enumerate(r.items(group, "connections", "rootGroup")):
         where = f"rootGroup.connections[{i}]"
-        c = r.obj(raw, where)
-        ends = []
-        for end in ("source", "destination"):
-            ref = r.obj(c.get(end), f"{where}.{end}")
-            ident = r.text(ref, "id", f"{where}.{end}")
-            if ident not in components:
-                raise r.fail(f"{where}.{end}.id", f"no processor or funnel has identifier {ident!r}")
-            ends.append(ident)
-        rels = r.items(c, "selectedRelationships", where)
-        if not all(isinstance(x, str) for x in rels):
-            raise r.fail(f"{where}.selectedRelationships", "expected a list of relationship names")
-        prios = r.items(c, "prioritizers", where)
-        for j, name in enumerate(prios):
-            if name not in PRIORITIZERS:
-                raise r.fail(f"{where}.prioritizers[{j}]",
-                             f"unknown prioritizer {name!r}; known: {', '.join(PRIORITIZERS)}")
-        bends = []
-        for j, b in enumerate(r.items(c, "bends", where)):
-            bends.append(r.position({"position": b}, f"{where}.bends[{j}]"))
-        flow.connections.append(ConnectionDef(
-            identifier=unique(r.text(c, "identifier", where), where),
-            source=ends[0],
-            destination=ends[1],
-            relationships=list(rels),
-            name=r.text(c, "name", where, ""),
-            back_pressure_object_threshold=r.number(c, "backPressureObjectThreshold", where, 10_000),
-            back_pressure_data_size_threshold=r.data_size(c, "backPressureDataSizeThreshold", where, "1 GB"),
-            flowfile_expiration=r.duration(c, "flowFileExpiration", where, "0 sec"),
-            prioritizers=list(prios),
-            bends=bends,
-        ))
+        cdef = _connection(r, raw, where, components)
+        unique(cdef.identifier, where)
+        flow.connections.append(cdef)
     return flow
+
+
+def _processor(r: _Reader, raw: Any, where: str) -> ProcessorDef:
+    """One processor (its identifier's uniqueness is the caller's to check)."""
+    p = r.obj(raw, where)
+    props = r.obj(p.get("properties", {}), f"{where}.properties")
+    for key, value in props.items():
+        if value is not None and not isinstance(value, str):
+            raise r.fail(f"{where}.properties.{key}", f"expected a string or null, found {value!r}")
+    strategy = r.text(p, "schedulingStrategy", where, "TIMER_DRIVEN")
+    if strategy not in SCHEDULING_STRATEGIES:
+        raise r.fail(f"{where}.schedulingStrategy",
+                     f"{strategy!r} is not one of {', '.join(SCHEDULING_STRATEGIES)}")
+    state = r.text(p, "scheduledState", where, "RUNNING")
+    if state not in SCHEDULED_STATES:
+        raise r.fail(f"{where}.scheduledState", f"{state!r} is not one of {', '.join(SCHEDULED_STATES)}")
+    period = r.text(p, "schedulingPeriod", where, "0 sec")
+    if strategy == "TIMER_DRIVEN":
+        r.duration(p, "schedulingPeriod", where, "0 sec")
+    elif strategy == "CRON_DRIVEN":
+        try:
+            CronSchedule(period)
+        except ValueError as exc:
+            raise r.fail(f"{where}.schedulingPeriod", str(exc)) from None
+    auto = r.items(p, "autoTerminatedRelationships", where)
+    if not all(isinstance(a, str) for a in auto):
+        raise r.fail(f"{where}.autoTerminatedRelationships", "expected a list of relationship names")
+    tasks = r.number(p, "concurrentlySchedulableTaskCount", where, 1)
+    if tasks < 1:
+        raise r.fail(f"{where}.concurrentlySchedulableTaskCount", "must be at least 1")
+    return ProcessorDef(
+        identifier=r.text(p, "identifier", where),
+        type=r.text(p, "type", where),
+        name=r.text(p, "name", where, ""),
+        position=r.position(p, where),
+        properties=dict(props),
+        scheduling_strategy=strategy,
+        scheduling_period=period,
+        concurrent_tasks=tasks,
+        run_duration=r.duration(p, "runDuration", where, "0 ms"),
+        penalty_duration=r.duration(p, "penaltyDuration", where, "30 sec"),
+        yield_duration=r.duration(p, "yieldDuration", where, "1 sec"),
+        auto_terminated=list(auto),
+        scheduled_state=state,
+        comments=r.text(p, "comments", where, ""),
+    )
+
+
+def _connection(r: _Reader, raw: Any, where: str, components: set[str] | None) -> ConnectionDef:
+    """One connection; endpoints are checked against ``components`` when given."""
+    c = r.obj(raw, where)
+    ends = []
+    for end in ("source", "destination"):
+        ref = r.obj(c.get(end), f"{where}.{end}")
+        ident = r.text(ref, "id", f"{where}.{end}")
+        if components is not None and ident not in components:
+            raise r.fail(f"{where}.{end}.id", f"no processor or funnel has identifier {ident!r}")
+        ends.append(ident)
+    rels = r.items(c, "selectedRelationships", where)
+    if not all(isinstance(x, str) for x in rels):
+        raise r.fail(f"{where}.selectedRelationships", "expected a list of relationship names")
+    prios = r.items(c, "prioritizers", where)
+    for j, name in enumerate(prios):
+        if name not in PRIORITIZERS:
+            raise r.fail(f"{where}.prioritizers[{j}]",
+                         f"unknown prioritizer {name!r}; known: {', '.join(PRIORITIZERS)}")
+    bends = []
+    for j, b in enumerate(r.items(c, "bends", where)):
+        bends.append(r.position({"position": b}, f"{where}.bends[{j}]"))
+    return ConnectionDef(
+        identifier=r.text(c, "identifier", where),
+        source=ends[0],
+        destination=ends[1],
+        relationships=list(rels),
+        name=r.text(c, "name", where, ""),
+        back_pressure_object_threshold=r.number(c, "backPressureObjectThreshold", where, 10_000),
+        back_pressure_data_size_threshold=r.data_size(c, "backPressureDataSizeThreshold", where, "1 GB"),
+        flowfile_expiration=r.duration(c, "flowFileExpiration", where, "0 sec"),
+        prioritizers=list(prios),
+        bends=bends,
+    )
+
+
+def processor_from_dict(data: Any, *, source: str = "request") -> ProcessorDef:
+    """One processor from its JSON form; errors name the field (``processor.schedulingPeriod``)."""
+    return _processor(_Reader(source), data, "processor")
+
+
+def connection_from_dict(data: Any, *, source: str = "request") -> ConnectionDef:
+    """One connection from its JSON form (endpoints are not checked: the caller knows the graph)."""
+    return _connection(_Reader(source), data, "connection", None)
 
 
 def flow_to_dict(flow: FlowDef) -> dict[str, Any]:

@@ -23,14 +23,15 @@ from flowyard.runtime.flow import (
     ConnectionDef,
     FlowDef,
     ProcessorDef,
-    flow_from_dict,
+    connection_from_dict,
     flow_to_dict,
     load_flow,
+    processor_from_dict,
     save_flow,
 )
 from flowyard.runtime.registry import discover_processors
 from flowyard.runtime.repository import Repositories
-from flowyard.runtime.sdk._errors import FlowDefinitionError, FlowyardError
+from flowyard.runtime.sdk._errors import FlowyardError
 from flowyard.runtime.sdk._processor import Processor
 from flowyard.runtime.sdk._provenance import ProvenanceEvent
 from flowyard.runtime.sensitive import SecretBox
@@ -65,23 +66,6 @@ class RevisionConflict(FlowyardError):
     def __init__(self, message: str, current: dict[str, Any]) -> None:
         super().__init__(message)
         self.current = current
-
-
-def _parse_one(kind: str, data: Any) -> Any:
-    """One processor or connection from its JSON form, with errors naming the field."""
-    if not isinstance(data, dict):
-        raise FlowDefinitionError(f"expected a JSON object describing a {kind[:-1]}")
-    doc: dict[str, Any] = {"flowyardFlowVersion": 1, "rootGroup": {kind: [data]}}
-    if kind == "connections":  # endpoints are checked against the running flow instead
-        doc["rootGroup"]["processors"] = [{"identifier": data.get("source", {}).get("id", "?") if isinstance(
-            data.get("source"), dict) else "?", "type": "?"}, {"identifier": data.get("destination", {}).get(
-            "id", "??") if isinstance(data.get("destination"), dict) else "??", "type": "?"}]
-    try:
-        flow = flow_from_dict(doc, source="request")
-    except FlowDefinitionError as exc:
-        where = exc.where.replace(f"rootGroup.{kind}[0].", "").replace(f"rootGroup.{kind}[0]", "")
-        raise FlowDefinitionError(exc.args[0].split(": ", 2)[-1], where=where) from None
-    return getattr(flow, kind)[0]
 
 
 @dataclass(slots=True)
@@ -555,7 +539,7 @@ class FlowService:
         """Add a processor. ``data`` is its JSON form (``identifier`` optional)."""
         if isinstance(data, dict) and not data.get("identifier"):
             data = {**data, "identifier": str(uuid.uuid4())}
-        pdef = _parse_one("processors", data)
+        pdef = processor_from_dict(data)
         if pdef.identifier in self.revisions:
             raise FlowyardError(f"identifier {pdef.identifier!r} is already used")
         self.engine.add_processor(pdef)
@@ -592,7 +576,7 @@ class FlowService:
                 merged["properties"] = props
             else:
                 merged[key] = value
-        pdef = _parse_one("processors", merged)
+        pdef = processor_from_dict(merged)
         await self.engine.reconfigure_processor(pdef)
         self.flow.processors = [pdef if p.identifier == component_id else p for p in self.flow.processors]
         self.revisions[component_id] += 1
@@ -616,7 +600,7 @@ class FlowService:
         """Connect two components while the flow runs."""
         if isinstance(data, dict) and not data.get("identifier"):
             data = {**data, "identifier": str(uuid.uuid4())}
-        cdef = _parse_one("connections", data)
+        cdef = connection_from_dict(data)
         if cdef.identifier in self.revisions:
             raise FlowyardError(f"identifier {cdef.identifier!r} is already used")
         self.engine.add_connection(cdef)

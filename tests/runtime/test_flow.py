@@ -299,6 +299,7 @@ def test_load_an_unreadable_file(tmp_path: Path, make: Any) -> None:
 
 
 def test_parameters_round_trip_and_feed_expressions(tmp_path: Path) -> None:
+    from flowyard.processors import PROCESSORS
     from flowyard.runtime.engine import Engine
     from flowyard.runtime.repository import Repositories
 
@@ -308,7 +309,7 @@ def test_parameters_round_trip_and_feed_expressions(tmp_path: Path) -> None:
     flow = flow_from_dict(data)
     assert flow.parameters == {"dir": "/data"}
     assert flow_from_dict(flow_to_dict(flow)).parameters == {"dir": "/data"}
-    engine = Engine(flow, Repositories.in_memory(), registry=__import__("flowyard.processors").processors.PROCESSORS)
+    engine = Engine(flow, Repositories.in_memory(), registry=PROCESSORS)
     assert engine.evaluator is not None
     assert engine.evaluator("#{dir}/${filename}", {"filename": "a.txt"}) == "/data/a.txt"
 
@@ -317,3 +318,14 @@ def test_parameter_values_must_be_strings() -> None:
     with pytest.raises(FlowDefinitionError) as info:
         flow_from_dict({"flowyardFlowVersion": 1, "rootGroup": {"parameters": {"n": 5}}})
     assert info.value.where == "rootGroup.parameters.n"
+
+
+def test_single_components_parse_with_errors_naming_the_field() -> None:
+    from flowyard.runtime.flow import connection_from_dict, processor_from_dict
+
+    conn = connection_from_dict({"identifier": "c", "source": {"id": "anywhere"}, "destination": {"id": "x"},
+                                 "selectedRelationships": ["success"]})
+    assert (conn.source, conn.destination) == ("anywhere", "x"), "endpoints are the caller's to check"
+    with pytest.raises(FlowDefinitionError) as info:
+        processor_from_dict({"identifier": "p", "type": "T", "schedulingPeriod": "soon"})
+    assert info.value.where == "processor.schedulingPeriod"
