@@ -140,25 +140,8 @@ class Engine:
         for f in flow.funnels:
             pdef = ProcessorDef(identifier=f.identifier, type="Funnel", name="Funnel", position=f.position)
             self.nodes[f.identifier] = self._make_node(pdef, Funnel, source, "funnel")
-        funnel_ids = {f.identifier for f in flow.funnels}
         for i, c in enumerate(flow.connections):
-            where = f"rootGroup.connections[{i}]"
-            src, dst = self.nodes[c.source], self.nodes[c.destination]
-            rels = [FUNNEL_RELATIONSHIP] if c.source in funnel_ids else list(c.relationships)
-            unknown = [r for r in rels if r not in src.configured.relationship_names]
-            if unknown or not rels:
-                raise FlowDefinitionError(
-                    f"{src.name} has no relationship {unknown[0]!r}; it has: "
-                    f"{', '.join(src.configured.relationship_names)}" if unknown
-                    else "a connection must carry at least one relationship",
-                    source=source, where=f"{where}.selectedRelationships")
-            queue = self._make_queue(c)
-            queue.on_data.append(dst.poke)
-            queue.on_space.append(src.poke)
-            self.queues[c.identifier] = queue
-            dst.inputs.append(queue)
-            for r in rels:
-                src.outputs.setdefault(r, []).append(queue)
+            self._connect(c, source, f"rootGroup.connections[{i}]")
         for node in self.nodes.values():
             node.set_routing(node.definition.auto_terminated)
 
@@ -404,20 +387,23 @@ class Engine:
         await self.stop_processor(component_id)
         del self.nodes[component_id]
 
-    def add_connection(self, cdef: ConnectionDef) -> FlowFileQueue:
-        """Connect two components while the flow runs. Raises ``FlowDefinitionError``."""
+    def _connect(self, cdef: ConnectionDef, source: str, where: str) -> tuple[ProcessorNode, ProcessorNode]:
+        """Create the queue of ``cdef`` and wire it to its ends (routing is the caller's
+        to rebuild). Raises ``FlowDefinitionError`` naming ``where``."""
         if cdef.identifier in self.queues or cdef.identifier in self.nodes:
-            raise FlowDefinitionError(f"identifier {cdef.identifier!r} is already used")
+            raise FlowDefinitionError(f"identifier {cdef.identifier!r} is already used", source=source, where=where)
         src, dst = self.nodes.get(cdef.source), self.nodes.get(cdef.destination)
         if src is None or dst is None:
             missing = cdef.source if src is None else cdef.destination
-            raise FlowDefinitionError(f"no processor or funnel has identifier {missing!r}")
+            raise FlowDefinitionError(f"no processor or funnel has identifier {missing!r}", source=source,
+                                      where=where)
         rels = [FUNNEL_RELATIONSHIP] if src.type_name == "Funnel" else list(cdef.relationships)
         unknown = [r for r in rels if r not in src.configured.relationship_names]
         if unknown or not rels:
             raise FlowDefinitionError(
                 f"{src.name} has no relationship {unknown[0]!r}; it has: {', '.join(src.configured.relationship_names)}"
-                if unknown else "a connection must carry at least one relationship", where="selectedRelationships")
+                if unknown else "a connection must carry at least one relationship",
+                source=source, where=f"{where}.selectedRelationships")
         queue = self._make_queue(cdef)
         queue.on_data.append(dst.poke)
         queue.on_space.append(src.poke)
@@ -425,10 +411,15 @@ class Engine:
         dst.inputs.append(queue)
         for r in rels:
             src.outputs.setdefault(r, []).append(queue)
+        return src, dst
+
+    def add_connection(self, cdef: ConnectionDef) -> FlowFileQueue:
+        """Connect two components while the flow runs. Raises ``FlowDefinitionError``."""
+        src, dst = self._connect(cdef, "", "connection")
         src.set_routing(src.definition.auto_terminated)
         dst.set_routing(dst.definition.auto_terminated)
         dst.poke()
-        return queue
+        return self.queues[cdef.identifier]
 
     async def remove_connection(self, connection_id: str, *, drop: bool = False) -> int:
         """Disconnect. A queue holding flowfiles is refused unless ``drop`` (then its
