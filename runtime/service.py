@@ -191,19 +191,16 @@ class FlowService:
     def status(self) -> dict[str, Any]:
         """Figures of the whole flow and of each component."""
         s = self.engine.status()
+        processors: dict[str, Any] = {}
+        connections: dict[str, Any] = {}
+        for cid, entry in self.status_entries().items():
+            (processors if entry.pop("kind") == "processor" else connections)[cid] = entry
         return {
             "flowfilesIn": s.flowfiles_in, "flowfilesOut": s.flowfiles_out,
             "queuedCount": s.queued_count, "queuedBytes": s.queued_bytes,
             "running": s.running, "stopped": s.stopped, "invalid": s.invalid,
-            "processors": {
-                node.id: {"runState": "RUNNING" if node.running else node.state,
-                          "in": node.stats.flowfiles_in, "out": node.stats.flowfiles_out,
-                          "removed": node.stats.flowfiles_removed,
-                          "tasks": node.stats.tasks, "errors": node.stats.errors}
-                for node in self.engine.nodes.values()
-            },
-            "connections": {cid: {"queuedCount": q.count, "queuedBytes": q.size}
-                            for cid, q in self.engine.queues.items()},
+            "processors": processors,
+            "connections": connections,
         }
 
     def status_entries(self) -> dict[str, dict[str, Any]]:
@@ -218,6 +215,7 @@ class FlowService:
                 "bulletins": len(node.bulletins),
                 "in": node.stats.flowfiles_in, "out": node.stats.flowfiles_out,
                 "removed": node.stats.flowfiles_removed, "tasks": node.stats.tasks,
+                "errors": node.stats.errors,
             }
         for cid, q in self.engine.queues.items():
             entries[cid] = {"kind": "connection", "queuedCount": q.count, "queuedBytes": q.size}
