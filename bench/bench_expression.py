@@ -28,9 +28,21 @@ def _rate(text: str, seconds: float = 2.0) -> float:
             return n / elapsed
 
 
+def el_compile_10kb() -> None:
+    """Seconds to compile a 10 KB expression (issue 3: well under a second)."""
+    text = "${x:equals('abc'):and(${type:equals('a')})}" * 250
+    times = []
+    for _ in range(5):
+        expression.compile.cache_clear()
+        start = time.perf_counter()
+        expression.compile(text)
+        times.append(time.perf_counter() - start)
+    print(f"BENCH el_compile_10kb {sorted(times)[2] * 1000:.1f} ms")
+
+
 def el_eval() -> None:
     for name, text in CASES.items():
         print(f"BENCH {name} {_rate(text):.0f} evaluations/s")
 
 
-BENCHMARKS = {"el_eval": el_eval}
+BENCHMARKS = {"el_eval": el_eval, "el_compile_10kb": el_compile_10kb}

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -173,7 +172,7 @@ def test_arbitrary_unicode_only_ever_raises_expression_error(text: str) -> None:
         "${eval('1+1')}",
     ],
 )
-def test_expressions_cannot_reach_python(text: str, tmp_path: Path) -> None:
+def test_expressions_cannot_reach_python(text: str) -> None:
     with pytest.raises(ExpressionError):
         expression.evaluate(text, ATTRS)
     assert not Path("/tmp/flowyard-pwned").exists()
@@ -194,14 +193,11 @@ def test_deeply_nested_expressions_fail_cleanly() -> None:
     assert expression.evaluate("${x:equals(" * 150 + "'a'" + ")}" * 150, ATTRS) == "false"
 
 
-def test_a_10_kb_expression_compiles_quickly() -> None:
+def test_a_10_kb_expression_compiles_and_evaluates() -> None:
+    # Its compile time is a benchmark (bench/bench_expression.py: el_compile_10kb), not a timed test.
     text = "${x:equals('abc'):and(${type:equals('a')})}" * 250
     assert len(text) > 10_000
-    start = time.perf_counter()
-    compiled = expression.compile(text)
-    elapsed = time.perf_counter() - start
-    assert compiled.evaluate(ATTRS) == "true" * 250
-    assert elapsed < 1.0, f"compiling 10 KB took {elapsed:.2f} s"
+    assert expression.compile(text).evaluate(ATTRS) == "true" * 250
 
 
 # -- the command line -------------------------------------------------------------------------------
