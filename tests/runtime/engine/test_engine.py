@@ -340,3 +340,21 @@ async def test_shutdown_does_not_wait_forever_for_a_stuck_blocking_processor(tmp
     again._recover()
     assert again.queues["c1"].count == 50, "the held, uncommitted flowfiles are back in their queue"
     repos.close()
+
+
+async def test_sync_durability_group_commits_share_fsyncs(tmp_path: Any) -> None:
+    sources = [proc(f"s{i}", "SequenceSource", properties={"Count": "200", "Batch Size": "5"},
+                    autoTerminatedRelationships=["success"]) for i in range(6)]
+    repos = Repositories.open(tmp_path / "repo", durability="sync")
+    engine = Engine(flow(sources, []), repos, registry=REGISTRY)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        with trio.fail_after(120):
+            while engine.status().flowfiles_out < 1200:
+                await trio.sleep(0.01)
+        engine.request_stop()
+    committer = engine.committer
+    assert committer.commits_written >= 240  # 6 sources x 40 batches
+    assert committer.groups_written < committer.commits_written, "sessions waiting together share one fsync"
+    assert all(repos.state.get(f"s{i}").values == {"next": "200"} for i in range(6))
+    repos.close()
