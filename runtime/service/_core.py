@@ -1,23 +1,16 @@
-"""The runtime facade: what the web API (and any other front end) uses.
-
-``FlowService`` owns the repositories, the flow definition and the engine of
-one data directory. Front ends call its methods and never reach into the
-engine or the repositories (the same rule Node-RED's HTTP layer follows).
-"""
+"""The service's core: opening a data directory, saving the flow, components and undo."""
 
 from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 import trio
 
-from flowyard.runtime import expression
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.flow import (
     ConnectionDef,
@@ -33,39 +26,19 @@ from flowyard.runtime.registry import discover_processors
 from flowyard.runtime.repository import Repositories
 from flowyard.runtime.sdk._errors import FlowyardError
 from flowyard.runtime.sdk._processor import Processor
-from flowyard.runtime.sdk._provenance import ProvenanceEvent
 from flowyard.runtime.sensitive import SecretBox
+from flowyard.runtime.service._base import (
+    FLOW_FILE,
+    HISTORY,
+    SENSITIVE_MASK,
+    RevisionConflict,
+    UnknownComponentError,
+)
+from flowyard.runtime.service._observe import ObserveMixin
+from flowyard.runtime.service._provenance import ProvenanceMixin
+from flowyard.runtime.service._queues import QueueMixin
 
-__all__ = ["FlowService", "RevisionConflict", "UnknownComponentError"]
-
-FLOW_FILE = "flow.json"
-#: What the API shows instead of a sensitive property's value (and accepts back as "unchanged").
-SENSITIVE_MASK = "********"
-#: Edits each user can undo.
-HISTORY = 100
-
-
-class UnknownComponentError(FlowyardError, KeyError):
-    """No component has the given id."""
-
-
-def _event_summary(event: ProvenanceEvent) -> dict[str, Any]:
-    return {"eventId": event.event_id, "eventType": event.event_type.name, "timestamp": event.timestamp,
-            "flowfileUuid": event.flowfile_uuid, "componentId": event.component_id,
-            "componentType": event.component_type, "relationship": event.relationship,
-            "size": event.size, "filename": event.attributes.get("filename")}
-
-
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-class RevisionConflict(FlowyardError):
-    """A change named a revision that is no longer current; ``current`` is the component as it is now."""
-
-    def __init__(self, message: str, current: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.current = current
+__all__ = ["FlowService"]
 
 
 @dataclass(slots=True)
@@ -99,7 +72,7 @@ def _definition(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in _STRIP}
 
 
-class FlowService:
+class FlowService(ObserveMixin, QueueMixin, ProvenanceMixin):
     """One running flow on one data directory. Create with ``open``; run with ``run``."""
 
     def __init__(self, flow: FlowDef, repositories: Repositories, data_dir: Path,
@@ -187,207 +160,6 @@ class FlowService:
             p["runState"] = "RUNNING" if node.running else node.state
             p["validationErrors"] = [str(r) for r in node.validation]
         return doc
-
-    def status(self) -> dict[str, Any]:
-        """Figures of the whole flow and of each component."""
-        s = self.engine.status()
-        processors: dict[str, Any] = {}
-        connections: dict[str, Any] = {}
-        for cid, entry in self.status_entries().items():
-            (processors if entry.pop("kind") == "processor" else connections)[cid] = entry
-        return {
-            "flowfilesIn": s.flowfiles_in, "flowfilesOut": s.flowfiles_out,
-            "queuedCount": s.queued_count, "queuedBytes": s.queued_bytes,
-            "running": s.running, "stopped": s.stopped, "invalid": s.invalid,
-            "processors": processors,
-            "connections": connections,
-        }
-
-    def status_entries(self) -> dict[str, dict[str, Any]]:
-        """A flat status per component for the live stream: processors (run state,
-        validity, counters, bulletin count) and connections (queue figures)."""
-        entries: dict[str, dict[str, Any]] = {}
-        for node in self.engine.nodes.values():
-            entries[node.id] = {
-                "kind": "processor",
-                "runState": "RUNNING" if node.running else node.state,
-                "valid": node.is_valid,
-                "bulletins": len(node.bulletins),
-                "in": node.stats.flowfiles_in, "out": node.stats.flowfiles_out,
-                "removed": node.stats.flowfiles_removed, "tasks": node.stats.tasks,
-                "errors": node.stats.errors,
-            }
-        for cid, q in self.engine.queues.items():
-            entries[cid] = {"kind": "connection", "queuedCount": q.count, "queuedBytes": q.size}
-        return entries
-
-    def processor_types(self) -> list[dict[str, Any]]:
-        """Every processor type with its spec (for the canvas's forms)."""
-        return [{"type": name, **cls.spec.to_dict()} for name, cls in sorted(self.registry.items())]
-
-    def expression_functions(self) -> list[dict[str, object]]:
-        """The Expression Language catalogue."""
-        return expression.catalogue()
-
-    def bulletins(self) -> list[dict[str, Any]]:
-        return [{"timestamp": b.timestamp_ms, "componentId": b.component_id, "componentName": b.component_name,
-                 "level": b.level, "message": b.message} for b in self.engine.bulletins]
-
-    def queue_listing(self, connection_id: str, limit: int = 100) -> list[dict[str, Any]]:
-        """The first ``limit`` flowfiles of a connection's queue with attributes and sizes."""
-        if connection_id not in self.engine.queues:
-            raise UnknownComponentError(f"no connection has id {connection_id!r}")
-        return [{"uuid": ff.uuid, "filename": ff.attributes.get("filename"), "size": ff.size,
-                 "entryDate": ff.entry_date, "lineageStartDate": ff.lineage_start_date,
-                 "penalized": ff.penalty_expires > self.engine.clock(), "attributes": dict(ff.attributes)}
-                for ff in self.engine.list_queue(connection_id, limit)]
-
-    def queued_content(self, connection_id: str, flowfile_uuid: str) -> tuple[str, str, int, Iterator[bytes]]:
-        """``(mime type, filename, size, chunks)`` of a flowfile waiting in a queue
-        (streamed from the content repository, never loaded whole)."""
-        if connection_id not in self.engine.queues:
-            raise UnknownComponentError(f"no connection has id {connection_id!r}")
-        for ff in self.engine.list_queue(connection_id, 1 << 20):
-            if ff.uuid == flowfile_uuid:
-                attrs = ff.attributes
-                mime = attrs.get("mime.type") or "application/octet-stream"
-                chunks: Iterator[bytes] = iter(self.repositories.content.iter_chunks(ff.claim))
-                return mime, attrs.get("filename") or flowfile_uuid, ff.size, chunks
-        raise UnknownComponentError(f"no flowfile {flowfile_uuid!r} is waiting in connection {connection_id!r}")
-
-    async def empty_queue(self, connection_id: str) -> int:
-        """Drop everything waiting in a connection's queue; returns how many."""
-        if connection_id not in self.engine.queues:
-            raise UnknownComponentError(f"no connection has id {connection_id!r}")
-        return await self.engine.empty_queue(connection_id)
-
-    # -- provenance ---------------------------------------------------------------------
-
-    def provenance_search(
-        self,
-        *,
-        flowfile_uuid: str | None = None,
-        component_id: str | None = None,
-        event_type: str | None = None,
-        start_ms: int | None = None,
-        end_ms: int | None = None,
-        attributes: Mapping[str, str] | None = None,
-        limit: int = 100,
-    ) -> list[dict[str, Any]]:
-        """Events matching every given criterion, newest first, at most ``limit``.
-
-        Scans the retained events (no secondary indexes yet); attribute criteria
-        match exact values."""
-        wanted_type = event_type.upper() if event_type else None
-        found: list[dict[str, Any]] = []
-        for event in self._events_newest_first():
-            if flowfile_uuid and event.flowfile_uuid != flowfile_uuid and flowfile_uuid not in (
-                    *event.parent_uuids, *event.child_uuids):
-                continue
-            if component_id and event.component_id != component_id:
-                continue
-            if wanted_type and event.event_type.name != wanted_type:
-                continue
-            if start_ms is not None and event.timestamp < start_ms:
-                continue
-            if end_ms is not None and event.timestamp > end_ms:
-                continue
-            if attributes and any(event.attributes.get(k) != v for k, v in attributes.items()):
-                continue
-            found.append(_event_summary(event))
-            if len(found) >= limit:
-                break
-        return found
-
-    def _events_newest_first(self) -> Iterator[ProvenanceEvent]:
-        provenance = self.repositories.provenance
-        first = provenance.first_id()
-        if first is None:
-            return
-        end = provenance.next_id
-        step = 1000
-        while end > first:
-            begin = max(first, end - step)
-            chunk = list(provenance.events(begin, limit=end - begin))
-            yield from reversed([e for e in chunk if e.event_id < end])
-            end = begin
-
-    def provenance_event(self, event_id: int) -> dict[str, Any]:
-        """One event with attributes before and after. Raises ``UnknownComponentError``."""
-        event = self.repositories.provenance.event(event_id)
-        if event is None:
-            raise UnknownComponentError(f"no provenance event has id {event_id}")
-        detail = _event_summary(event)
-        detail.update({
-            "attributes": dict(event.attributes),
-            "previousAttributes": dict(event.previous_attributes),
-            "updatedAttributes": event.updated_attributes,
-            "parentUuids": list(event.parent_uuids), "childUuids": list(event.child_uuids),
-            "transitUri": event.transit_uri, "details": event.details,
-            "previousSize": event.previous_size,
-        })
-        return detail
-
-    def lineage(self, flowfile_uuid: str) -> dict[str, Any]:
-        """The lineage of a flowfile as a graph: flowfiles and events as nodes, edges
-        from each flowfile to its events and across FORK/JOIN/CLONE to the children."""
-        graph = nx.DiGraph()
-        by_uuid: dict[str, list[ProvenanceEvent]] = {}
-        for e in self._events_newest_first():
-            for ffid in {e.flowfile_uuid, *e.parent_uuids, *e.child_uuids}:
-                by_uuid.setdefault(ffid, []).append(e)
-        pending = [flowfile_uuid]
-        seen: set[str] = set()
-        while pending:
-            ffid = pending.pop()
-            if ffid in seen:
-                continue
-            seen.add(ffid)
-            graph.add_node(ffid, kind="flowfile")
-            for e in by_uuid.get(ffid, []):
-                node = f"event:{e.event_id}"
-                graph.add_node(node, kind="event", eventType=e.event_type.name, componentId=e.component_id,
-                               timestamp=e.timestamp)
-                if e.parent_uuids:  # JOIN: the parents flow into the new flowfile
-                    for parent in e.parent_uuids:
-                        graph.add_edge(parent, node)
-                    graph.add_edge(node, e.flowfile_uuid)
-                else:
-                    graph.add_edge(e.flowfile_uuid, node)
-                for child in e.child_uuids:  # FORK, CLONE
-                    graph.add_edge(node, child)
-                pending.extend([e.flowfile_uuid, *e.parent_uuids, *e.child_uuids])
-        if flowfile_uuid not in by_uuid:
-            raise UnknownComponentError(f"no provenance event mentions flowfile {flowfile_uuid!r}")
-        return {
-            "nodes": [{"id": n, **attrs} for n, attrs in graph.nodes(data=True)],
-            "edges": [{"source": a, "target": b} for a, b in graph.edges()],
-        }
-
-    def metrics(self) -> str:
-        """Prometheus text exposition of the flow's figures."""
-        lines = [
-            "# HELP flowyard_queued_flowfiles Flowfiles waiting in a connection.",
-            "# TYPE flowyard_queued_flowfiles gauge",
-        ]
-        for cid, q in sorted(self.engine.queues.items()):
-            lines.append(f'flowyard_queued_flowfiles{{connection="{_label(cid)}"}} {q.count}')
-        lines += ["# HELP flowyard_queued_bytes Bytes waiting in a connection.", "# TYPE flowyard_queued_bytes gauge"]
-        for cid, q in sorted(self.engine.queues.items()):
-            lines.append(f'flowyard_queued_bytes{{connection="{_label(cid)}"}} {q.size}')
-        for metric, attr, help_text in (
-            ("flowyard_processor_flowfiles_in_total", "flowfiles_in", "Flowfiles a processor took."),
-            ("flowyard_processor_flowfiles_out_total", "flowfiles_out", "Flowfiles a processor queued downstream."),
-            ("flowyard_processor_flowfiles_removed_total", "flowfiles_removed", "Flowfiles a processor dropped."),
-            ("flowyard_processor_tasks_total", "tasks", "Triggers run."),
-            ("flowyard_processor_errors_total", "errors", "Triggers that failed."),
-        ):
-            lines += [f"# HELP {metric} {help_text}", f"# TYPE {metric} counter"]
-            for node in sorted(self.engine.nodes.values(), key=lambda n: n.id):
-                value = getattr(node.stats, attr)
-                lines.append(f'{metric}{{processor="{_label(node.id)}",type="{_label(node.type_name)}"}} {value}')
-        return "\n".join(lines) + "\n"
-
     # -- components ---------------------------------------------------------------------
 
     def _save(self) -> None:

@@ -1,0 +1,13 @@
+"""The runtime facade: what the web API (and any other front end) uses.
+
+``FlowService`` owns the repositories, the flow definition and the engine of
+one data directory. Front ends call its methods and never reach into the
+engine or the repositories (the same rule Node-RED's HTTP layer follows).
+Its parts live in mixins: ``_observe`` (status, metrics), ``_queues``,
+``_provenance``, and ``_core`` (lifecycle, components, undo).
+"""
+
+from flowyard.runtime.service._base import RevisionConflict, UnknownComponentError
+from flowyard.runtime.service._core import FlowService
+
+__all__ = ["FlowService", "RevisionConflict", "UnknownComponentError"]
