@@ -8,38 +8,55 @@ stable kebab-case identifiers. ``docs/processors.md`` is generated from the
 specs (``python -m flowyard.processors._docs``).
 
 ``PROCESSORS`` maps each type name to its class; the engine discovers it
-through the ``flowyard.processors`` entry point. The fault-injection
+through the ``flowyard.processors`` entry point. ``CONTROLLER_SERVICES`` does
+the same for the standard controller services (entry point group
+``flowyard.controller_services``). The fault-injection
 processors used by flowyard's own tests live in
 ``flowyard.processors.testing`` and are deliberately not listed here.
 """
 
 from __future__ import annotations
 
+from flowyard.processors.detect_duplicate import DetectDuplicate
+from flowyard.processors.fetch_distributed_map_cache import FetchDistributedMapCache
 from flowyard.processors.fetch_file import FetchFile
 from flowyard.processors.generate_flowfile import GenerateFlowFile
 from flowyard.processors.get_file import GetFile
 from flowyard.processors.list_file import ListFile
 from flowyard.processors.log_attribute import LogAttribute
 from flowyard.processors.log_message import LogMessage
+from flowyard.processors.lookup_attribute import LookupAttribute
+from flowyard.processors.lookup_services import SimpleKeyValueLookupService
+from flowyard.processors.map_cache import LocalMapCacheService
+from flowyard.processors.put_distributed_map_cache import PutDistributedMapCache
 from flowyard.processors.put_file import PutFile
 from flowyard.processors.route_on_attribute import RouteOnAttribute
 from flowyard.processors.update_attribute import UpdateAttribute
-from flowyard.runtime.sdk import Processor
+from flowyard.runtime.sdk import ControllerService, Processor
 
-__all__ = ["PROCESSORS"]
+__all__ = ["CONTROLLER_SERVICES", "PROCESSORS"]
 
 PROCESSORS: dict[str, type[Processor]] = {
     cls.type_name: cls
     for cls in (
+        DetectDuplicate,
+        FetchDistributedMapCache,
         FetchFile,
         GenerateFlowFile,
         GetFile,
         ListFile,
         LogAttribute,
         LogMessage,
+        LookupAttribute,
+        PutDistributedMapCache,
         PutFile,
         RouteOnAttribute,
         UpdateAttribute,
     )
 }
 """Type name → processor class, for every standard processor."""
+
+CONTROLLER_SERVICES: dict[str, type[ControllerService]] = {
+    cls.type_name: cls for cls in (LocalMapCacheService, SimpleKeyValueLookupService)
+}
+"""Type name → controller service class, for every standard controller service."""

@@ -1,4 +1,4 @@
-"""Render ``docs/processors.md`` from the processor specs.
+"""Render ``docs/processors.md`` from the processor and controller service specs.
 
     python -m flowyard.processors._docs > docs/processors.md
 
@@ -11,7 +11,14 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterable, Mapping
 
-from flowyard.runtime.sdk import ExpressionScope, InputRequirement, Processor, PropertySpec
+from flowyard.runtime.sdk import (
+    ControllerService,
+    DynamicPropertySpec,
+    ExpressionScope,
+    InputRequirement,
+    Processor,
+    PropertySpec,
+)
 
 __all__ = ["render_processors"]
 
@@ -48,6 +55,8 @@ def _property_row(spec: PropertySpec) -> str:
     notes = [spec.description]
     if _SCOPE[spec.expression_scope]:
         notes.append(_SCOPE[spec.expression_scope])
+    if spec.identifies_controller_service is not None:
+        notes.append(f"Names a controller service (by id) that provides {spec.identifies_controller_service}.")
     if spec.validator is not None and not spec.allowed_values:
         notes.append(f"Expects {spec.validator.description}.")
     for dependency in spec.dependencies:
@@ -60,8 +69,24 @@ def _property_row(spec: PropertySpec) -> str:
     return f"| {name} | `{spec.key}` | {default} | {allowed} | {_cell(' '.join(notes))} |"
 
 
-def _notes(cls: type[Processor]) -> str:
+def _notes(cls: type[Processor] | type[ControllerService]) -> str:
     return inspect.cleandoc(cls.__doc__ or "")
+
+
+def _properties(properties: tuple[PropertySpec, ...], dynamic: DynamicPropertySpec | None) -> list[str]:
+    lines = ["", "### Properties", ""]
+    if properties:
+        lines.append("Required properties are in bold.")
+        lines += ["", "| Display name | Key | Default | Allowed values | Description |", "|---|---|---|---|---|"]
+        lines += [_property_row(p) for p in properties]
+    else:
+        lines.append("None.")
+    if dynamic is not None:
+        lines += ["", "### Dynamic properties", "",
+                  f"- Name: {dynamic.name_description}", f"- Value: {dynamic.value_description}"]
+        if _SCOPE[dynamic.expression_scope]:
+            lines.append(f"- {_SCOPE[dynamic.expression_scope]}")
+    return lines
 
 
 def _section(cls: type[Processor]) -> list[str]:
@@ -71,19 +96,7 @@ def _section(cls: type[Processor]) -> list[str]:
     lines.append(f"- Input: {_INPUT[spec.input_requirement]}")
     if spec.stateful:
         lines.append("- Keeps component state")
-    lines += ["", "### Properties", ""]
-    if spec.properties:
-        lines.append("Required properties are in bold.")
-        lines += ["", "| Display name | Key | Default | Allowed values | Description |", "|---|---|---|---|---|"]
-        lines += [_property_row(p) for p in spec.properties]
-    else:
-        lines.append("None.")
-    if spec.dynamic_properties is not None:
-        dynamic = spec.dynamic_properties
-        lines += ["", "### Dynamic properties", "",
-                  f"- Name: {dynamic.name_description}", f"- Value: {dynamic.value_description}"]
-        if _SCOPE[dynamic.expression_scope]:
-            lines.append(f"- {_SCOPE[dynamic.expression_scope]}")
+    lines += _properties(spec.properties, spec.dynamic_properties)
     lines += ["", "### Relationships", "", "| Name | Description |", "|---|---|"]
     lines += [f"| `{r.name}` | {_cell(r.description)} |" for r in spec.relationships]
     if spec.dynamic_relationships is not None:
@@ -99,10 +112,28 @@ def _section(cls: type[Processor]) -> list[str]:
     return lines
 
 
-def render_processors(processors: Mapping[str, type[Processor]] | Iterable[type[Processor]]) -> str:
-    """The Markdown reference for ``processors`` (sorted by type name)."""
+def _service_section(cls: type[ControllerService]) -> list[str]:
+    spec = cls.spec
+    lines = [f"## {cls.type_name}", "", spec.description, ""]
+    lines.append(f"- Provides: {', '.join(spec.provides)}")
+    lines.append(f"- Tags: {', '.join(spec.tags)}")
+    lines += _properties(spec.properties, spec.dynamic_properties)
+    notes = _notes(cls)
+    if notes:
+        lines += ["", "### Notes", "", notes]
+    lines.append("")
+    return lines
+
+
+def render_processors(
+    processors: Mapping[str, type[Processor]] | Iterable[type[Processor]],
+    services: Mapping[str, type[ControllerService]] | Iterable[type[ControllerService]] = (),
+) -> str:
+    """The Markdown reference for ``processors`` and then ``services`` (each sorted by type name)."""
     classes = list(processors.values()) if isinstance(processors, Mapping) else list(processors)
     classes.sort(key=lambda c: c.type_name)
+    service_classes = list(services.values()) if isinstance(services, Mapping) else list(services)
+    service_classes.sort(key=lambda c: c.type_name)
     lines = [
         "# Processor reference",
         "",
@@ -116,12 +147,30 @@ def render_processors(processors: Mapping[str, type[Processor]] | Iterable[type[
         *(f"- [{c.type_name}](#{c.type_name.lower()})" for c in classes),
         "",
     ]
+    if service_classes:
+        lines += [
+            "Controller services (shared by the processors whose properties name them by id):",
+            "",
+            *(f"- [{c.type_name}](#{c.type_name.lower()})" for c in service_classes),
+            "",
+        ]
     for cls in classes:
         lines += _section(cls)
+    if service_classes:
+        lines += [
+            "# Controller service reference",
+            "",
+            "A controller service is configured once and used by every processor whose property names its id. "
+            "Such a processor is valid only while the service exists in its process group (or an ancestor), "
+            "provides the API the property asks for, and is enabled.",
+            "",
+        ]
+        for service_cls in service_classes:
+            lines += _service_section(service_cls)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
 if __name__ == "__main__":  # pragma: no cover - a command-line helper
-    from flowyard.processors import PROCESSORS
+    from flowyard.processors import CONTROLLER_SERVICES, PROCESSORS
 
-    print(render_processors(PROCESSORS), end="")
+    print(render_processors(PROCESSORS, CONTROLLER_SERVICES), end="")

@@ -1,6 +1,7 @@
 """The public SDK: the only module a processor author imports.
 
     from flowyard.runtime.sdk import Processor, ProcessorSpec, PropertySpec, Relationship
+    from flowyard.runtime.sdk import ControllerService, ControllerServiceSpec   # shared services
 
 Everything here is re-exported from private modules; ``tests/runtime/sdk/
 test_public_api.py`` pins the exact surface. The test kit lives in
@@ -8,7 +9,7 @@ test_public_api.py`` pins the exact surface. The test kit lives in
 """
 
 from flowyard.runtime.sdk import validators
-from flowyard.runtime.sdk._context import ComponentLog, ProcessContext
+from flowyard.runtime.sdk._context import ComponentLog, ConfigurationContext, ProcessContext
 from flowyard.runtime.sdk._errors import (
     ConfigurationError,
     ContentNotFoundError,
@@ -43,16 +44,26 @@ from flowyard.runtime.sdk._properties import (
     validate_properties,
 )
 from flowyard.runtime.sdk._provenance import ProvenanceEvent, ProvenanceEventType
+from flowyard.runtime.sdk._service import (
+    ControllerService,
+    ControllerServiceLookup,
+    ControllerServiceSpec,
+    validate_service_references,
+)
 from flowyard.runtime.sdk._session import ContentSource, ProcessSession, ProvenanceReporter
 from flowyard.runtime.sdk._units import format_data_size, format_duration, parse_data_size, parse_duration
 
 __all__ = [
     "AllowableValue",
     "ComponentLog",
+    "ConfigurationContext",
     "ConfigurationError",
     "ContentClaim",
     "ContentNotFoundError",
     "ContentSource",
+    "ControllerService",
+    "ControllerServiceLookup",
+    "ControllerServiceSpec",
     "CoreAttributes",
     "DataDirectoryInUseError",
     "DynamicPropertySpec",
@@ -89,5 +100,6 @@ __all__ = [
     "parse_duration",
     "resolve_properties",
     "validate_properties",
+    "validate_service_references",
     "validators",
 ]

@@ -1,4 +1,5 @@
-"""``ProcessContext``: what a processor sees of its configuration and its component."""
+"""What a component sees of its configuration: ``ProcessContext`` for a
+processor, ``ConfigurationContext`` for a controller service."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from flowyard.runtime.sdk._properties import Evaluator, ExpressionScope, PropertySpec, PropertyValue
 
-__all__ = ["ComponentLog", "ProcessContext"]
+if TYPE_CHECKING:
+    from flowyard.runtime.sdk._service import ControllerServiceLookup
+
+__all__ = ["ComponentLog", "ConfigurationContext", "ProcessContext"]
 
 _LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR}
 #: NiFi's level names that Python spells differently.
@@ -20,14 +25,17 @@ BulletinSink = Callable[[str, str], None]
 
 
 class ComponentLog:
-    """A processor's logger. Messages go to Python logging under
-    ``flowyard.processor.<type>``; WARNING and ERROR also become bulletins on the
+    """A component's logger. Messages go to Python logging under
+    ``flowyard.<kind>.<type>`` (``kind`` is ``processor`` or
+    ``controller_service``); WARNING and ERROR also become bulletins on the
     component (shown on the canvas), as in NiFi."""
 
     __slots__ = ("_logger", "_prefix", "_sink")
 
-    def __init__(self, component_type: str, component_id: str, name: str, sink: BulletinSink | None) -> None:
-        self._logger = logging.getLogger(f"flowyard.processor.{component_type}")
+    def __init__(
+        self, component_type: str, component_id: str, name: str, sink: BulletinSink | None, *, kind: str = "processor"
+    ) -> None:
+        self._logger = logging.getLogger(f"flowyard.{kind}.{component_type}")
         self._prefix = f"{name}[{component_id}] "
         self._sink = sink
 
@@ -72,14 +80,8 @@ class ComponentLog:
         self.log("ERROR", message)
 
 
-class ProcessContext:
-    """The configuration of one processor component, as its processor reads it.
-
-    Property values are already resolved (defaults applied) and validated
-    before the processor is scheduled. ``property(key)`` returns a
-    ``PropertyValue``; call ``.evaluate(flowfile.attributes)`` on it for
-    properties that support the Expression Language.
-    """
+class _ComponentContext:
+    """Property access shared by both contexts."""
 
     def __init__(
         self,
@@ -90,25 +92,21 @@ class ProcessContext:
         specs: tuple[PropertySpec, ...],
         properties: Mapping[str, str | None],
         dynamic: Mapping[str, str],
-        evaluator: Evaluator | None = None,
-        concurrent_tasks: int = 1,
-        penalty_seconds: float = 30.0,
-        yield_seconds: float = 1.0,
-        bulletins: BulletinSink | None = None,
-        clock: Callable[[], int] | None = None,
+        evaluator: Evaluator | None,
+        bulletins: BulletinSink | None,
+        clock: Callable[[], int] | None,
+        services: ControllerServiceLookup | None,
+        kind: str,
     ) -> None:
         self.component_id = component_id
         self.name = name
         self.component_type = component_type
-        self.max_concurrent_tasks = concurrent_tasks
-        self.penalty_seconds = penalty_seconds
-        self.yield_seconds = yield_seconds
         self._specs = {s.key: s for s in specs}
         self._values = dict(properties)
         self._dynamic = dict(dynamic)
         self._evaluator = evaluator
-        self.logger = ComponentLog(component_type, component_id, name, bulletins)
-        self.yield_requested = False
+        self._services = services
+        self.logger = ComponentLog(component_type, component_id, name, bulletins, kind=kind)
         self._clock = clock
 
     def now_ms(self) -> int:
@@ -135,18 +133,98 @@ class ProcessContext:
             for name, value in self._dynamic.items()
         }
 
-    def yield_(self) -> None:
-        """Ask not to be triggered again for the yield duration (no work to do now)."""
-        self.yield_requested = True
-
     def property(self, key: str | PropertySpec) -> PropertyValue:
-        """The value of the property with ``key`` (or of ``spec``).
+        """The value of the property with ``key`` (or of ``spec``). For a
+        property that identifies a controller service,
+        ``.as_controller_service(API)`` gives the enabled service.
 
-        Raises ``KeyError`` naming the known keys for a key the processor does not declare.
+        Raises ``KeyError`` naming the known keys for a key the component does not declare.
         """
         k = key.key if isinstance(key, PropertySpec) else key
         spec = self._specs.get(k)
         if spec is None:
             raise KeyError(f"{self.component_type} has no property {k!r}; known: {', '.join(self._specs)}")
         evaluator = self._evaluator if spec.expression_scope is not ExpressionScope.NONE else None
-        return PropertyValue(self._values.get(k), spec, evaluator=evaluator)
+        return PropertyValue(self._values.get(k), spec, evaluator=evaluator, services=self._services)
+
+
+class ProcessContext(_ComponentContext):
+    """The configuration of one processor component, as its processor reads it.
+
+    Property values are already resolved (defaults applied) and validated
+    before the processor is scheduled. ``property(key)`` returns a
+    ``PropertyValue``; call ``.evaluate(flowfile.attributes)`` on it for
+    properties that support the Expression Language, and
+    ``.as_controller_service(API)`` on one that names a controller service.
+    """
+
+    def __init__(
+        self,
+        *,
+        component_id: str,
+        name: str,
+        component_type: str,
+        specs: tuple[PropertySpec, ...],
+        properties: Mapping[str, str | None],
+        dynamic: Mapping[str, str],
+        evaluator: Evaluator | None = None,
+        concurrent_tasks: int = 1,
+        penalty_seconds: float = 30.0,
+        yield_seconds: float = 1.0,
+        bulletins: BulletinSink | None = None,
+        clock: Callable[[], int] | None = None,
+        services: ControllerServiceLookup | None = None,
+    ) -> None:
+        """``services`` is the lookup scoped to this processor (None: no
+        controller service exists for it)."""
+        super().__init__(
+            component_id=component_id, name=name, component_type=component_type, specs=specs,
+            properties=properties, dynamic=dynamic, evaluator=evaluator, bulletins=bulletins, clock=clock,
+            services=services, kind="processor",
+        )
+        self.max_concurrent_tasks = concurrent_tasks
+        self.penalty_seconds = penalty_seconds
+        self.yield_seconds = yield_seconds
+        self.yield_requested = False
+
+    def yield_(self) -> None:
+        """Ask not to be triggered again for the yield duration (no work to do now)."""
+        self.yield_requested = True
+
+
+class ConfigurationContext(_ComponentContext):
+    """The configuration of one controller service, as its service reads it in
+    ``validate`` and ``on_enabled`` (NiFi's ``ConfigurationContext``).
+
+    Values are resolved (defaults applied) and validated before
+    ``on_enabled``. There is no flowfile: ``PropertyValue.evaluate()``
+    evaluates the Expression Language against parameters and the environment
+    only, and attributes passed to it are ignored. A property naming another
+    service gives it through ``.as_controller_service(API)``.
+    """
+
+    def __init__(
+        self,
+        *,
+        component_id: str,
+        name: str,
+        component_type: str,
+        specs: tuple[PropertySpec, ...],
+        properties: Mapping[str, str | None],
+        dynamic: Mapping[str, str],
+        evaluator: Evaluator | None = None,
+        bulletins: BulletinSink | None = None,
+        clock: Callable[[], int] | None = None,
+        services: ControllerServiceLookup | None = None,
+    ) -> None:
+        """``services`` is the lookup scoped to this service (None: no other
+        controller service exists for it)."""
+        environment_only: Evaluator | None = None
+        if evaluator is not None:
+            def environment_only(text: str, attributes: Mapping[str, str] | None) -> str:
+                return evaluator(text, None)
+        super().__init__(
+            component_id=component_id, name=name, component_type=component_type, specs=specs,
+            properties=properties, dynamic=dynamic, evaluator=environment_only, bulletins=bulletins,
+            clock=clock, services=services, kind="controller_service",
+        )

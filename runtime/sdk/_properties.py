@@ -25,6 +25,7 @@ import enum
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar, overload
 
 from flowyard.runtime.sdk._errors import ConfigurationError
 from flowyard.runtime.sdk._units import _show, parse_data_size, parse_duration
@@ -35,6 +36,9 @@ from flowyard.runtime.sdk.validators import (
     _parse_int,
     _regex_problem,
 )
+
+if TYPE_CHECKING:
+    from flowyard.runtime.sdk._service import ControllerService, ControllerServiceLookup
 
 __all__ = [
     "AllowableValue",
@@ -54,6 +58,8 @@ __all__ = [
 Evaluator = Callable[[str, Mapping[str, str] | None], str]
 """Evaluates the Expression Language in a value against flowfile attributes
 (``None`` when there is no flowfile) and returns the resulting text."""
+
+_T = TypeVar("_T")
 
 _EXPRESSION_START = "${"
 _PARAMETER_START = "#{"
@@ -156,9 +162,17 @@ class PropertySpec:
     processors exactly NiFi 2's name. ``aliases`` are further names accepted
     when a flow is loaded (NiFi 1.x names, NiFi 2's name when it differs).
 
+    ``identifies_controller_service`` names an API (e.g. ``"StringLookupService"``):
+    the value is then the id of a controller service that must exist in the
+    component's scope, provide that API and be enabled, or the component is
+    invalid. Such a property takes no Expression Language (``#{parameter}``
+    references still work) and no allowed values.
+
     Raises ``ValueError`` on construction when ``key`` or ``display_name`` is
-    empty or has surrounding whitespace, or when ``default`` is not one of
-    ``allowed_values``. Sequence fields given as lists are stored as tuples.
+    empty or has surrounding whitespace, when ``default`` is not one of
+    ``allowed_values``, or when a controller service property has an
+    expression scope or allowed values. Sequence fields given as lists are
+    stored as tuples.
     """
 
     key: str
@@ -172,6 +186,7 @@ class PropertySpec:
     sensitive: bool = False
     dependencies: tuple[PropertyDependency, ...] = ()
     aliases: tuple[str, ...] = ()
+    identifies_controller_service: str | None = None
 
     def __post_init__(self) -> None:
         for field, text in (("key", self.key), ("display_name", self.display_name)):
@@ -191,11 +206,24 @@ class PropertySpec:
                 f"property {_show(self.key)}: default {_show(self.default)} is not one of its "
                 "allowed values"
             )
+        api = self.identifies_controller_service
+        if api is not None:
+            if not api or api != api.strip() or any(c.isspace() for c in api):
+                raise ValueError(
+                    f"property {_show(self.key)}: controller service API {_show(api)} must be non-empty "
+                    "without whitespace"
+                )
+            if self.expression_scope is not ExpressionScope.NONE or self.allowed_values:
+                raise ValueError(
+                    f"property {_show(self.key)} identifies a controller service, so it takes neither "
+                    "Expression Language nor allowed values"
+                )
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready description for docs and the canvas; the validator
-        appears as its name and description."""
-        return {
+        appears as its name and description, and ``identifies_controller_service``
+        only for properties that name a service."""
+        described: dict[str, object] = {
             "key": self.key,
             "display_name": self.display_name,
             "description": self.description,
@@ -208,6 +236,9 @@ class PropertySpec:
             "dependencies": [d.to_dict() for d in self.dependencies],
             "aliases": list(self.aliases),
         }
+        if self.identifies_controller_service is not None:
+            described["identifies_controller_service"] = self.identifies_controller_service
+        return described
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +295,7 @@ class PropertyValue:
     property and the value when the value is unset or cannot be converted.
     """
 
-    __slots__ = ("_evaluator", "_name", "_raw", "_spec")
+    __slots__ = ("_evaluator", "_name", "_raw", "_services", "_spec")
 
     def __init__(
         self,
@@ -273,13 +304,16 @@ class PropertyValue:
         *,
         evaluator: Evaluator | None = None,
         name: str | None = None,
+        services: ControllerServiceLookup | None = None,
     ) -> None:
         """``name`` labels the value in errors when there is no spec (dynamic
-        properties); otherwise the spec's display name is used."""
+        properties); otherwise the spec's display name is used. ``services``
+        resolves ``as_controller_service``."""
         self._raw = raw
         self._spec = spec
         self._evaluator = evaluator
         self._name = name
+        self._services = services
 
     @property
     def raw(self) -> str | None:
@@ -322,7 +356,7 @@ class PropertyValue:
         if self._evaluator is None or self._raw is None:
             return self
         result = self._evaluator(self._raw, attributes)
-        return PropertyValue(result, self._spec, name=self._name)
+        return PropertyValue(result, self._spec, name=self._name, services=self._services)
 
     def _fail(self, explanation: str) -> PropertyValueError:
         return PropertyValueError(self._label, self._raw, explanation)
@@ -387,6 +421,42 @@ class PropertyValue:
                 f"{self._shown()} is not a valid regular expression" if self._sensitive else problem
             )
         return re.compile(text)
+
+    @overload
+    def as_controller_service(self) -> ControllerService: ...
+
+    @overload
+    def as_controller_service(self, api: type[_T]) -> _T: ...
+
+    def as_controller_service(self, api: type[object] | None = None) -> object:
+        """The enabled controller service the value (a service id) names.
+
+        Only for properties whose spec has ``identifies_controller_service``.
+        ``api`` is the class the caller will use the service as (the API's
+        base class); the service must be an instance of it, and the return
+        type follows it. Raises ``PropertyValueError`` naming the property
+        when the value is unset, when no such service is in scope, when it
+        does not provide the spec's API or is not an ``api``, or when it is
+        not enabled — all of which validation reports before a processor
+        starts, so at run time they mean the configuration changed underneath.
+        """
+        wanted = self._spec.identifies_controller_service if self._spec is not None else None
+        if wanted is None:
+            raise self._fail("it does not identify a controller service")
+        from flowyard.runtime.sdk._service import service_reference_problem
+
+        service_id = self._text().strip()
+        problem = service_reference_problem(self._services, service_id, wanted)
+        service = self._services.get(service_id) if problem is None and self._services is not None else None
+        if problem is None and service is None:
+            problem = f"controller service {_show(service_id)} is not enabled"
+        if problem is not None:
+            raise self._fail(problem)
+        if api is not None and not isinstance(service, api):
+            raise self._fail(
+                f"controller service {_show(service_id)} ({type(service).__name__}) is not a {api.__name__}"
+            )
+        return service
 
     def __repr__(self) -> str:
         shown = _MASK if self._sensitive and self._raw is not None else repr(self._raw)

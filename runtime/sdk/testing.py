@@ -7,9 +7,20 @@
     runner.assert_all_transferred("success", 1)
     runner.flowfiles_for("success")[0].assert_attribute_equals("color", "blue")
 
+Controller services are added and enabled as in nifi-mock's TestRunner; the
+processor's property names the service by its id::
+
+    runner = ProcessorRunner(LookupAttribute)
+    runner.add_controller_service("lookup", SimpleKeyValueLookupService, {"color": "blue"})
+    runner.enable_controller_service("lookup")
+    runner.set_property("Lookup Service", "lookup")
+
 The runner uses the production session and repositories (in memory), so a
 flowfile that is neither transferred nor removed fails here exactly as in a
-running flow. Time is a mock clock (``runner.clock``) that only moves when a
+running flow. Services go through the production validation and lifecycle
+too: an invalid service cannot be enabled, a processor naming a missing,
+disabled or unsuitable service is invalid, and a service cannot be disabled
+while the processor that uses it is scheduled. Time is a mock clock (``runner.clock``) that only moves when a
 test advances it. Every relationship is captured in its own queue; none is
 auto-terminated unless the test says so.
 """
@@ -24,13 +35,15 @@ import trio
 
 from flowyard.runtime.engine._component import ConfiguredProcessor
 from flowyard.runtime.engine._queue import FlowFileQueue
+from flowyard.runtime.engine._service_node import ConfiguredControllerService, ControllerServiceRegistry
 from flowyard.runtime.engine._session import Routing, StandardProcessSession
 from flowyard.runtime.repository import Repositories
-from flowyard.runtime.sdk._errors import InvalidComponentError, ProcessingError
+from flowyard.runtime.sdk._errors import ConfigurationError, InvalidComponentError, ProcessingError
 from flowyard.runtime.sdk._flowfile import FlowFile
 from flowyard.runtime.sdk._processor import Processor
 from flowyard.runtime.sdk._properties import Evaluator, ValidationResult
 from flowyard.runtime.sdk._provenance import ProvenanceEvent, ProvenanceEventType
+from flowyard.runtime.sdk._service import ControllerService
 
 __all__ = ["MockClock", "MockFlowFile", "ProcessorRunner"]
 
@@ -121,6 +134,10 @@ class ProcessorRunner:
         self.yield_count = 0
         self.errors: list[BaseException] = []
         self.bulletins: list[tuple[str, str]] = []
+        #: The controller services added to this runner (all visible to the processor).
+        self.services = ControllerServiceRegistry()
+        self._service_setup: dict[str, tuple[type[ControllerService] | ControllerService, str | None,
+                                             dict[str, str | None]]] = {}
 
     # -- configuration --------------------------------------------------------------
 
@@ -143,7 +160,7 @@ class ProcessorRunner:
             self._configured = ConfiguredProcessor(
                 self.processor_type, component_id=self.component_id, properties=self._properties,
                 evaluator=self._evaluator, bulletins=lambda level, msg: self.bulletins.append((level, msg)),
-                clock=self.clock, parameters=self._parameters,
+                clock=self.clock, parameters=self._parameters, services=self.services,
             )
             self._scheduled = False
         return self._configured
@@ -170,6 +187,75 @@ class ProcessorRunner:
     def assert_not_valid(self) -> None:
         """Fail unless the configuration is invalid."""
         assert self.validation_results(), "processor is valid, expected it not to be"
+
+    # -- controller services ------------------------------------------------------------
+
+    def add_controller_service(
+        self,
+        service_id: str,
+        service: type[ControllerService] | ControllerService,
+        properties: Mapping[str, str | None] | None = None,
+        *,
+        name: str | None = None,
+    ) -> ControllerService:
+        """Add a controller service (a class, or an instance to use as is), disabled,
+        and return its instance. ``properties`` are named like a processor's (key,
+        display name, alias or dynamic name). Raises ``ConfigurationError`` for a
+        property the service does not know, or when ``service_id`` is taken by an
+        enabled service."""
+        self._service_setup[service_id] = (service, name, dict(properties or {}))
+        return self._build_service(service_id).service
+
+    def _build_service(self, service_id: str) -> ConfiguredControllerService:
+        service, name, properties = self._service_setup[service_id]
+        node = ConfiguredControllerService(
+            service, component_id=service_id, name=name, properties=properties, evaluator=self._evaluator,
+            parameters=self._parameters, clock=self.clock, services=self.services,
+            bulletins=lambda level, msg: self.bulletins.append((level, msg)),
+        )
+        self.services.add(node)
+        return node
+
+    def set_controller_service_property(self, service_id: str, name: str, value: str | None) -> None:
+        """Set (None: unset) one property of a disabled service. Raises
+        ``ConfigurationError`` while the service is enabled, ``KeyError`` for an unknown id."""
+        node = self.services.node(service_id)
+        if node.enabled:
+            raise ConfigurationError(
+                f"controller service {node.label} is enabled; disable it before changing its configuration")
+        # the instance is kept across reconfigurations, as NiFi keeps one per service
+        _, label, properties = self._service_setup[service_id]
+        self._service_setup[service_id] = (node.service, label, {**properties, name: value})
+        self._build_service(service_id)
+
+    def enable_controller_service(self, service_id: str) -> None:
+        """Validate the service and call its ``on_enabled``. Raises
+        ``InvalidComponentError`` naming each invalid property, or
+        ``FlowyardError`` when ``on_enabled`` fails; the service then stays disabled."""
+        self.services.enable(service_id)
+
+    def disable_controller_service(self, service_id: str) -> None:
+        """Call the service's ``on_disabled``. Raises ``ConfigurationError`` while the
+        processor is scheduled (``run(stop_on_finish=False)``) and uses the
+        service, or while an enabled service names it — as the engine would."""
+        if self._scheduled and self._configured is not None \
+                and service_id in self._configured.referenced_services().values():
+            raise ConfigurationError(
+                f"controller service {service_id!r} is used by the scheduled processor; stop it first (stop())")
+        self.services.disable(service_id)
+
+    def remove_controller_service(self, service_id: str) -> None:
+        """Remove a disabled service. Raises ``ConfigurationError`` while it is enabled."""
+        self.services.remove(service_id)
+        del self._service_setup[service_id]
+
+    def controller_service(self, service_id: str) -> ControllerService:
+        """The instance of the service ``service_id`` (enabled or not)."""
+        return self.services.node(service_id).service
+
+    def controller_service_validation_results(self, service_id: str) -> list[ValidationResult]:
+        """Everything that keeps the service from being enabled."""
+        return self.services.node(service_id).validation_results()
 
     # -- input ----------------------------------------------------------------------
 

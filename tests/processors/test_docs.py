@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from flowyard.processors import PROCESSORS
+from flowyard.processors import CONTROLLER_SERVICES, PROCESSORS
 from flowyard.processors._docs import render_processors
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "processors.md"
@@ -37,5 +37,17 @@ def test_every_property_and_relationship_is_documented(docs: str, type_name: str
     assert not missing, f"{type_name}: {missing} not in docs/processors.md; {REGENERATE}"
 
 
+@pytest.mark.parametrize("type_name", sorted(CONTROLLER_SERVICES))
+def test_every_controller_service_is_documented(docs: str, type_name: str) -> None:
+    assert f"\n## {type_name}\n" in docs, f"{type_name} is missing; {REGENERATE}"
+    section = _section(docs, type_name)
+    spec = CONTROLLER_SERVICES[type_name].spec
+    assert f"- Provides: {', '.join(spec.provides)}" in section
+    missing = [p.display_name for p in spec.properties
+               if f"| {p.display_name} |" not in section and f"| **{p.display_name}** |" not in section]
+    assert not missing, f"{type_name}: {missing} not in docs/processors.md; {REGENERATE}"
+
+
 def test_docs_are_generated_from_the_current_specs(docs: str) -> None:
-    assert docs == render_processors(PROCESSORS), f"docs/processors.md is out of date; {REGENERATE}"
+    expected = render_processors(PROCESSORS, CONTROLLER_SERVICES)
+    assert docs == expected, f"docs/processors.md is out of date; {REGENERATE}"

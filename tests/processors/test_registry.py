@@ -56,6 +56,21 @@ NIFI = {
          "Log level when file not found", "Log level when permission denied"],
         ["success", "not.found", "permission.denied", "failure"],
     ),
+    "LookupAttribute": (["Lookup Service", "Include Empty Values"], ["matched", "unmatched", "failure"]),
+    "DetectDuplicate": (
+        ["Cache Entry Identifier", "FlowFile Description", "Age Off Duration", "Distributed Cache Service",
+         "Cache The Entry Identifier"],
+        ["duplicate", "non-duplicate", "failure"],
+    ),
+    "PutDistributedMapCache": (
+        ["Cache Entry Identifier", "Distributed Cache Service", "Cache Update Strategy", "Max Cache Size"],
+        ["success", "failure"],
+    ),
+    "FetchDistributedMapCache": (
+        ["Cache Entry Identifier", "Distributed Cache Service", "Put Cache Value In Attribute",
+         "Max Length To Put In Attribute", "Character Set"],
+        ["success", "failure", "not-found"],
+    ),
 }
 
 # Names flows exported from NiFi 1.x use (and NiFi 2.0 spellings that later changed).
@@ -73,6 +88,8 @@ LEGACY_NAMES = [
     ("LogMessage", "Log prefix", "log-prefix"),
     ("LogMessage", "Log message", "log-message"),
     ("UpdateAttribute", "canonical-value-lookup-cache-size", "cache-value-lookup-cache-size"),
+    ("PutDistributedMapCache", "Cache update strategy", "cache-update-strategy"),
+    ("PutDistributedMapCache", "Max cache entry size", "max-cache-entry-size"),
 ]
 
 

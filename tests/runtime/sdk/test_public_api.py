@@ -19,10 +19,14 @@ import flowyard.runtime.sdk as sdk
 PUBLIC = [
     "AllowableValue",
     "ComponentLog",
+    "ConfigurationContext",
     "ConfigurationError",
     "ContentClaim",
     "ContentNotFoundError",
     "ContentSource",
+    "ControllerService",
+    "ControllerServiceLookup",
+    "ControllerServiceSpec",
     "CoreAttributes",
     "DataDirectoryInUseError",
     "DynamicPropertySpec",
@@ -59,6 +63,7 @@ PUBLIC = [
     "parse_duration",
     "resolve_properties",
     "validate_properties",
+    "validate_service_references",
     "validators",
 ]
 
