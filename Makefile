@@ -4,6 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DATA   ?= data/demo
+PORT   ?= 8080
 
 .PHONY: demo test bench lint clean
 
@@ -13,8 +14,10 @@ $(STAMP): pyproject.toml setup.py
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Serves the demo flow on http://127.0.0.1:$(PORT)/ (PORT=8081 make demo when 8080 is taken).
+# Headless instead: $(VENV)/bin/flowyard demo --headless
 demo: $(STAMP)
-	$(VENV)/bin/flowyard demo --data-dir $(DATA)
+	$(VENV)/bin/flowyard demo --data-dir $(DATA) --port $(PORT)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check runtime processors clusters canvas_ui tests bench

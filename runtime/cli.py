@@ -1,13 +1,16 @@
 """The ``flowyard`` command.
 
     flowyard run FLOW.json --data-dir DIR [--durability os|sync]
-    flowyard demo [--data-dir DIR]
-    flowyard serve [--data-dir DIR] [--host 127.0.0.1] [--port 8080] [--flow FLOW.json]
+    flowyard demo [--data-dir DIR] [--port 8080 | --headless]
+    flowyard serve [--data-dir DIR] [--flow FLOW.json] [--host 127.0.0.1] [--port 8080] [--durability os|sync]
+                   [--certfile CERT.pem --keyfile KEY.pem]
     flowyard set-credentials [--data-dir DIR] [--username NAME]   (password from the terminal or stdin)
     flowyard el TEXT [--attributes FILE.json] [--parameters FILE.json] [--typed]
 
 ``run`` runs a flow until SIGINT or SIGTERM, printing one status line a
-second. Exit status: 0 after a clean shutdown, 2 when the flow or the data
+second; ``serve`` runs a data directory's flow with the web API; ``demo``
+serves the bundled demo flow (``--headless``: runs it like ``run``). Exit
+status: 0 after a clean shutdown, 2 when an option, the flow or the data
 directory cannot be used (the message says what and where; nothing was
 changed), 1 for anything unexpected.
 """
@@ -33,6 +36,7 @@ from flowyard.runtime.registry import discover_processors
 from flowyard.runtime.repository import DURABILITY_MODES, Repositories
 from flowyard.runtime.sdk._errors import ConfigurationError, RepositoryError
 from flowyard.runtime.sdk._units import format_data_size
+from flowyard.runtime.service import FlowService
 
 __all__ = ["main"]
 
@@ -72,35 +76,69 @@ async def _print_status(engine: Engine, out: TextIO, interval: float = 1.0) -> N
         previous = status
 
 
+async def _run_engine(engine: Engine, what: str, out: TextIO) -> None:
+    """Run ``engine`` until SIGINT or SIGTERM, printing a status line a second."""
+    for node in engine.nodes.values():
+        if node.definition.scheduled_state == "RUNNING" and not node.is_valid:
+            out.write(f"[WARNING] {node.name} is invalid and will not run: "
+                      + "; ".join(map(str, node.validation)) + "\n")
+    async with trio.open_nursery() as nursery:
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            await nursery.start(engine.run)
+            recovered = sum(q.count for q in engine.queues.values())
+            out.write(f"flowyard running {what}; {recovered:,} flowfile(s) recovered. Ctrl-C stops.\n")
+            out.flush()
+            nursery.start_soon(_print_status, engine, out)
+            async for signum in signals:
+                out.write(f"\nreceived {signal.Signals(signum).name}, stopping...\n")
+                out.flush()
+                engine.request_stop()
+                break
+        await engine.finished.wait()
+        nursery.cancel_scope.cancel()
+
+
 async def _run(flow_path: Path, data_dir: Path, durability: str, out: TextIO) -> int:
     flow = load_flow(flow_path)
     registry = discover_processors()
     repositories = Repositories.open(data_dir / "repository", durability=durability)
     try:
         engine = Engine(flow, repositories, registry=registry, source=str(flow_path))
-        for node in engine.nodes.values():
-            if node.definition.scheduled_state == "RUNNING" and not node.is_valid:
-                out.write(f"[WARNING] {node.name} is invalid and will not run: "
-                          + "; ".join(map(str, node.validation)) + "\n")
-        async with trio.open_nursery() as nursery:
-            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                await nursery.start(engine.run)
-                recovered = sum(q.count for q in engine.queues.values())
-                out.write(f"flowyard running {flow_path} (data in {data_dir}, durability {durability}); "
-                          f"{recovered:,} flowfile(s) recovered. Ctrl-C stops.\n")
-                out.flush()
-                nursery.start_soon(_print_status, engine, out)
-                async for signum in signals:
-                    out.write(f"\nreceived {signal.Signals(signum).name}, stopping...\n")
-                    out.flush()
-                    engine.request_stop()
-                    break
-            await engine.finished.wait()
-            nursery.cancel_scope.cancel()
+        await _run_engine(engine, f"{flow_path} (data in {data_dir}, durability {durability})", out)
     finally:
         repositories.close()
     out.write("stopped cleanly\n")
     return 0
+
+
+async def _run_demo_headless(data_dir: Path, out: TextIO) -> int:
+    # Through the service, as the served demo does: the same DATA/flow.json (with any
+    # edits made through the API) runs on the same repositories in both modes.
+    service = FlowService.open(data_dir, initial_flow=_demo_flow())
+    try:
+        await _run_engine(service.engine, f"the demo flow (data in {data_dir}, durability os)", out)
+    finally:
+        service.close()
+    out.write("stopped cleanly\n")
+    return 0
+
+
+def _demo_flow() -> Path:
+    return Path(str(resources.files("flowyard.runtime").joinpath(DEMO_FLOW)))
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port number from 0 to 65535, found {text!r}")
+    return port
+
+
+DURABILITY_HELP = ("os (default): a committed flowfile survives kill -9; "
+                   "sync: fsync per commit group, also survives power loss")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -109,15 +147,42 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a flow headless until interrupted")
     run.add_argument("flow", type=Path, help="flow definition (JSON)")
     run.add_argument("--data-dir", type=Path, default=Path("data"), help="repositories live here (default: data)")
-    run.add_argument("--durability", choices=DURABILITY_MODES, default="os",
-                     help="os (default): survives kill -9; sync: fsync per commit group, survives power loss")
-    demo = sub.add_parser("demo", help="run the bundled demo flow")
-    demo.add_argument("--data-dir", type=Path, default=Path("data/demo"))
-    srv = sub.add_parser("serve", help="run the flow of a data directory with the web API")
-    srv.add_argument("--data-dir", type=Path, default=Path("data"))
-    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    srv.add_argument("--port", type=int, default=8080)
-    srv.add_argument("--flow", type=Path, help="initial flow when the data directory has none yet")
+    run.add_argument("--durability", choices=DURABILITY_MODES, default="os", help=DURABILITY_HELP)
+    demo = sub.add_parser(
+        "demo", help="serve the bundled demo flow with the web API (--headless: without it)",
+        description="Run the bundled demo flow (generate, tag, route and log orders) with the web API on "
+                    "127.0.0.1, printing the URL and, at the first start, the generated login password. "
+                    "The flow is copied into DIR/flow.json at the first start; later starts (either mode) "
+                    "run that copy with any edits made through the API. Ctrl-C stops cleanly.")
+    demo.add_argument("--data-dir", type=Path, default=Path("data/demo"), metavar="DIR",
+                      help="flow, credentials and repositories live here (default: data/demo)")
+    mode = demo.add_mutually_exclusive_group()
+    mode.add_argument("--port", type=_port, default=8080, help="TCP port on 127.0.0.1 (default: 8080; 0: any free one)")
+    mode.add_argument("--headless", action="store_true",
+                      help="no web API: print a status line a second instead")
+    srv = sub.add_parser(
+        "serve", help="run the flow of a data directory with the web API",
+        description="Run the flow of a data directory together with the authenticated web API until SIGINT "
+                    "or SIGTERM. The flow lives in DIR/flow.json (copied from --flow at the first start). "
+                    "The first start generates a password for 'admin' and prints it once "
+                    "(FLOWYARD_USERNAME/FLOWYARD_PASSWORD set the credentials instead; "
+                    "'flowyard set-credentials' changes them).",
+        epilog="exit status: 0 after a clean shutdown; 2 when an option, the flow or the data directory "
+               "cannot be used (the port is taken, a TLS file is wrong, ...; nothing was changed); "
+               "1 for anything unexpected")
+    srv.add_argument("--data-dir", type=Path, default=Path("data"), metavar="DIR",
+                     help="flow, credentials, encryption key and repositories live here (default: data)")
+    srv.add_argument("--flow", type=Path, metavar="FLOW.json",
+                     help="flow copied into DIR/flow.json at the first start (ignored once DIR has a flow)")
+    srv.add_argument("--host", default="127.0.0.1", metavar="ADDRESS",
+                     help="address to listen on (default: 127.0.0.1, this machine only)")
+    srv.add_argument("--port", type=_port, default=8080, help="TCP port (default: 8080; 0: any free one)")
+    srv.add_argument("--durability", choices=DURABILITY_MODES, default="os", help=DURABILITY_HELP)
+    srv.add_argument("--certfile", type=Path, metavar="CERT.pem",
+                     help="PEM certificate (chain) to serve HTTPS with; needs --keyfile. "
+                          "With both, the port speaks HTTPS only and the session cookie is Secure")
+    srv.add_argument("--keyfile", type=Path, metavar="KEY.pem",
+                     help="PEM private key of --certfile, unencrypted (keep it readable only by you)")
     cred = sub.add_parser("set-credentials", help="set the web API's username and password")
     cred.add_argument("--data-dir", type=Path, default=Path("data"))
     cred.add_argument("--username", default="admin")
@@ -193,27 +258,36 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "set-credentials":
         return _set_credentials(args)
-    if args.command == "serve":
-        # The API layer sits above the runtime: imported by name, only here.
-        server = importlib.import_module("flowyard.canvas_ui.server")
-        try:
-            trio.run(functools.partial(server.serve, args.data_dir, host=args.host, port=args.port,
-                                       initial_flow=args.flow))
-        except (ConfigurationError, RepositoryError) as exc:
-            print(f"flowyard: error: {exc}", file=sys.stderr)
-            return 2
-        return 0
-    if args.command == "demo":
-        flow_path = Path(str(resources.files("flowyard.runtime").joinpath(DEMO_FLOW)))
-        data_dir, durability = args.data_dir, "os"
-    else:
-        flow_path, data_dir, durability = args.flow, args.data_dir, args.durability
+    if args.command == "serve" or (args.command == "demo" and not args.headless):
+        return _serve(args)
     try:
-        return trio.run(_run, flow_path, data_dir, durability, sys.stdout)
+        if args.command == "demo":
+            return trio.run(_run_demo_headless, args.data_dir, sys.stdout)
+        return trio.run(_run, args.flow, args.data_dir, args.durability, sys.stdout)
     except (ConfigurationError, RepositoryError) as exc:
         print(f"flowyard: error: {exc}", file=sys.stderr)
         return 2
 
+
+def _serve(args: argparse.Namespace) -> int:
+    # The API layer sits above the runtime: imported by name, only here.
+    server = importlib.import_module("flowyard.canvas_ui.server")
+    if args.command == "demo":
+        serve = functools.partial(server.serve, args.data_dir, port=args.port, initial_flow=_demo_flow())
+    else:
+        serve = functools.partial(server.serve, args.data_dir, host=args.host, port=args.port,
+                                  initial_flow=args.flow, durability=args.durability,
+                                  certfile=args.certfile, keyfile=args.keyfile)
+    try:
+        trio.run(serve)
+    except server.AddressInUseError as exc:
+        hint = f" (with make: PORT={8081 if exc.port != 8081 else 8082} make demo)" if args.command == "demo" else ""
+        print(f"flowyard: error: {exc}{hint}", file=sys.stderr)
+        return 2
+    except (ConfigurationError, RepositoryError) as exc:
+        print(f"flowyard: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 if __name__ == "__main__":
     sys.exit(main())

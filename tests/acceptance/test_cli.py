@@ -1,14 +1,18 @@
 """``flowyard run`` and ``flowyard demo`` as a user runs them: a live status line,
-and a clean shutdown on SIGINT (Ctrl-C) and SIGTERM that keeps queued data."""
+and a clean shutdown on SIGINT (Ctrl-C) and SIGTERM that keeps queued data; the
+demo served with the web API (``make demo``) and headless."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from engine_process import EngineProcess, wait_until, write_flow
@@ -47,23 +51,104 @@ def test_run_prints_status_and_stops_cleanly_keeping_queued_data(tmp_path: Path,
     assert again.terminate() == 0
 
 
-def test_demo_runs_headless_with_live_status(tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "flowyard.runtime.cli", "demo", "--data-dir", str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
+def without_credentials_from_the_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("FLOWYARD_USERNAME", "FLOWYARD_PASSWORD")}
+
+
+def start_demo(data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "flowyard.runtime.cli", "demo", "--data-dir", str(data_dir),
+                                 "--port", "0"], stdout=out, stderr=subprocess.STDOUT,
+                                env=without_credentials_from_the_environment())
+
+
+def wait_for_url(proc: subprocess.Popen[bytes], log: Path, starts: int) -> str:
+    """The URL printed by the ``starts``-th start logged in ``log``."""
+    def printed() -> bool:
+        assert proc.poll() is None, f"the demo exited with {proc.returncode}:\n{log.read_text()}"
+        return log.read_text().count("flowyard serving") >= starts and log.read_text().count("log in as") >= starts
+
+    wait_until(printed, timeout=60, what="the demo to print its URL and login")
+    return str(re.findall(r"flowyard serving (http://127\.0\.0\.1:\d+) ", log.read_text())[starts - 1])
+
+
+def stop(proc: subprocess.Popen[bytes], log: Path) -> None:
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(60) == 0, log.read_text()
+
+
+def test_demo_serves_the_demo_flow_printing_url_and_credentials(tmp_path: Path) -> None:
+    data, log = tmp_path / "demo", tmp_path / "demo.log"
+    proc = start_demo(data, log)
     try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            moving = [s for s in statuses("".join(lines)) if s[1] > 0]
-            if len(moving) >= 2:
-                break
-        proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=60)
+        url = wait_for_url(proc, log, 1)
+        first = re.search(r"log in as 'admin' with password '([^']+)' \(generated at this first start", log.read_text())
+        assert first, log.read_text()
+        with httpx.Client(base_url=url, timeout=10) as client:
+            wait_until(lambda: client.get("/api/health").status_code == 200, timeout=30, what="/api/health")
+            token = client.post("/api/login", json={"username": "admin", "password": first.group(1)}).json()["token"]
+            bearer = {"Authorization": f"Bearer {token}"}
+
+            def flowing() -> bool:
+                status = client.get("/api/status", headers=bearer).json()
+                return bool(status["running"] == 5 and status["flowfilesOut"] > 0)
+
+            wait_until(flowing, timeout=60, what="every demo component running and flowfiles leaving the flow")
+        stop(proc, log)
+        assert "stopped cleanly" in log.read_text()
+
+        # Started again: same flow and data, the password is not shown again.
+        proc = start_demo(data, log)
+        wait_for_url(proc, log, 2)
+        assert log.read_text().count(first.group(1)) == 1, "the password is printed once only"
+        assert "log in as 'admin' (forgot the password? set a new one with: flowyard set-credentials" in log.read_text()
+        stop(proc, log)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, "".join(lines) + rest
-    running = statuses("".join(lines))[-1]
+            proc.wait()
+    assert log.read_text().count("stopped cleanly") == 2
+
+
+def test_demo_names_a_taken_port_and_how_to_choose_another(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "flowyard.runtime.cli", "demo", "--data-dir",
+                                 str(tmp_path / "demo"), "--port", str(port)], capture_output=True, text=True,
+                                timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert f"127.0.0.1:{port}: the port is already in use" in result.stderr
+    assert "--port" in result.stderr and "PORT=8081 make demo" in result.stderr
+    assert not (tmp_path / "demo").exists(), "a refused start touches nothing"
+
+
+def test_make_demo_passes_the_port_on() -> None:
+    root = Path(__file__).resolve().parents[2]
+    dry = subprocess.run(["make", "-n", "-C", str(root), "demo", "PORT=8123"], capture_output=True, text=True,
+                         timeout=60)
+    assert dry.returncode == 0, dry.stderr
+    assert "flowyard demo --data-dir data/demo --port 8123" in dry.stdout
+
+
+def test_demo_runs_headless_with_live_status(tmp_path: Path) -> None:
+    log = tmp_path / "headless.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "flowyard.runtime.cli", "demo", "--headless", "--data-dir",
+                                 str(tmp_path / "demo")], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        def moving() -> bool:
+            assert proc.poll() is None, f"the demo exited with {proc.returncode}:\n{log.read_text()}"
+            return len([s for s in statuses(log.read_text()) if s[1] > 0]) >= 2
+
+        wait_until(moving, timeout=60, what="two status lines with flowfiles leaving the flow")
+        running = statuses(log.read_text())[-1]
+        stop(proc, log)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     assert running[3] == running[4] == 5, "every demo component runs (4 processors and a funnel)"
-    assert "stopped cleanly" in rest
+    assert "stopped cleanly" in log.read_text()
+    assert (tmp_path / "demo" / "flow.json").exists(), "the same data directory layout as the served demo"

@@ -112,31 +112,52 @@ def test_cli_serve_prints_url_and_stops_cleanly(tmp_path: Path) -> None:
     import subprocess
     import sys
 
+    from engine_process import wait_until
+
     env = {**os.environ, "FLOWYARD_USERNAME": "alice", "FLOWYARD_PASSWORD": "s3cret-pass"}
-    proc = subprocess.Popen([sys.executable, "-m", "flowyard.runtime.cli", "serve", "--data-dir",
-                             str(tmp_path / "d"), "--port", "0"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env)
+    command = [sys.executable, "-m", "flowyard.runtime.cli", "serve", "--data-dir", str(tmp_path / "d"), "--port", "0"]
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
-        assert proc.stdout is not None
-        url = None
-        for line in proc.stdout:
-            m = re.search(r"serving (http://127\.0\.0\.1:\d+)", line)
-            if m:
-                url = m.group(1)
-                break
-        assert url is not None
-        assert httpx.get(f"{url}/api/health", timeout=10).json() == {"status": "ok"}
-        second = subprocess.run([sys.executable, "-m", "flowyard.runtime.cli", "serve", "--data-dir",
-                                 str(tmp_path / "d"), "--port", "0"], capture_output=True, text=True, timeout=60,
-                                env=env)
+        def serving() -> bool:
+            assert proc.poll() is None, f"serve exited with {proc.returncode}:\n{log.read_text()}"
+            return "log in as 'alice'" in log.read_text()
+
+        wait_until(serving, timeout=60, what="serve to print its URL and login")
+        m = re.search(r"serving (http://127\.0\.0\.1:\d+) ", log.read_text())
+        assert m is not None, log.read_text()
+        assert httpx.get(f"{m.group(1)}/api/health", timeout=10).json() == {"status": "ok"}
+        second = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
         assert second.returncode == 2 and "already in use" in second.stderr
         proc.send_signal(signal.SIGTERM)
-        rest, _ = proc.communicate(timeout=60)
+        assert proc.wait(60) == 0, log.read_text()
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0
-    assert "stopped cleanly" in rest
+            proc.wait()
+    assert "stopped cleanly" in log.read_text()
+
+
+@pytest.mark.parametrize("command", ["serve", "demo"])
+def test_every_option_of_serve_and_demo_is_documented(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from flowyard.runtime.cli import _parser, main
+
+    [subparsers] = [a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    options = [a for a in subparsers.choices[command]._actions if a.option_strings and a.dest != "help"]
+    assert options and all(a.help and len(a.help) > 20 for a in options), [a.dest for a in options if not a.help]
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(a.option_strings[0] in text for a in options)
+    expected = {"serve": ["--data-dir DIR", "(default: data)", "--flow FLOW.json", "--host ADDRESS",
+                          "(default: 127.0.0.1", "(default: 8080;", "--durability {os,sync}", "--certfile CERT.pem",
+                          "needs --keyfile", "--keyfile KEY.pem", "unencrypted", "exit status"],
+                "demo": ["(default: data/demo)", "(default: 8080;", "--headless", "127.0.0.1"]}[command]
+    assert [e for e in expected if e not in text] == []
 
 
 @pytest.mark.parametrize(("password", "code"), [("long-enough-pass", 0), ("short", 2)])
