@@ -24,8 +24,8 @@ from starlette.routing import Route
 
 from flowyard.canvas_ui.auth import AuthManager
 from flowyard.canvas_ui.stream import status_events
-from flowyard.runtime.sdk import FlowyardError
-from flowyard.runtime.service import FlowService, RevisionConflict, UnknownComponentError
+from flowyard.runtime.sdk import ContentNotFoundError, FlowyardError
+from flowyard.runtime.service import FlowService, ReplayError, RevisionConflict, UnknownComponentError
 
 __all__ = ["COOKIE", "ApiRoute", "create_app", "openapi_document"]
 
@@ -46,6 +46,36 @@ class ApiRoute:
     public: bool = False
 
 
+#: URL segment of each component kind (the service's KINDS).
+PLURALS = {"processor": "processors", "connection": "connections", "funnel": "funnels",
+           "input-port": "input-ports", "output-port": "output-ports", "label": "labels",
+           "controller-service": "controller-services", "process-group": "process-groups",
+           "parameter-context": "parameter-contexts"}
+#: Kinds with a run state of their own.
+RUNNABLE = ("processor", "input-port", "output-port", "process-group")
+
+
+def _component_routes() -> list[ApiRoute]:
+    routes = []
+    for kind, plural in PLURALS.items():
+        label = kind.replace("-", " ")
+        base = f"/api/{plural}"
+        routes += [
+            ApiRoute("POST", base, f"Add a {label} (its JSON form; identifier optional; parentGroupId).",
+                     f"create:{kind}"),
+            ApiRoute("GET", base + "/{component_id}", f"A {label} with its revision and live state.", f"get:{kind}"),
+            ApiRoute("PUT", base + "/{component_id}", f"Change a {label}, live: {{revision, ...fields}}.",
+                     f"update:{kind}"),
+            ApiRoute("DELETE", base + "/{component_id}",
+                     f"Remove a {label}: ?revision=N (&drop=true to drop queued flowfiles).", f"delete:{kind}"),
+        ]
+        if kind in RUNNABLE:
+            routes.append(ApiRoute("PUT", base + "/{component_id}/run-state",
+                                   f"Run state of a {label}: {{state}} RUNNING, STOPPED, ENABLED, DISABLED"
+                                   + (", RUN_ONCE" if kind == "processor" else "") + ".", f"run_state:{kind}"))
+    return routes
+
+
 ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", "/api/health", "Liveness: answers while the server runs.", "health", public=True),
     ApiRoute("GET", "/api/openapi.json", "This API's OpenAPI description.", "openapi", public=True),
@@ -57,21 +87,27 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", "/api/expression-functions", "The Expression Language function catalogue.", "functions"),
     ApiRoute("GET", "/api/bulletins", "The latest bulletins.", "bulletins"),
     ApiRoute("GET", "/api/metrics", "Prometheus metrics (text exposition format).", "metrics"),
-    ApiRoute("GET", "/api/status/stream", "Live status (Server-Sent Events): a snapshot, then deltas.",
+    ApiRoute("GET", "/api/status/stream", "Live status (Server-Sent Events): a snapshot, then deltas; "
+             "?group=ID for one process group.",
              "status_stream"),
-    ApiRoute("POST", "/api/processors", "Add a processor (its JSON form; identifier optional).", "create_processor"),
-    ApiRoute("GET", "/api/processors/{component_id}", "A processor with its revision and validation errors.",
-             "get_processor"),
-    ApiRoute("PUT", "/api/processors/{component_id}", "Change a processor, live: {revision, ...fields}.",
-             "update_processor"),
-    ApiRoute("DELETE", "/api/processors/{component_id}", "Remove a processor without connections: ?revision=N.",
-             "delete_processor"),
-    ApiRoute("PUT", "/api/processors/{component_id}/run-state", "Start or stop a processor: {state}.", "run_state"),
-    ApiRoute("POST", "/api/connections", "Connect two components (identifier optional).", "create_connection"),
-    ApiRoute("GET", "/api/connections/{connection_id}", "A connection with its revision and queue figures.",
-             "get_connection"),
-    ApiRoute("DELETE", "/api/connections/{connection_id}",
-             "Remove a connection: ?revision=N; one holding flowfiles only with &drop=true.", "delete_connection"),
+    ApiRoute("PUT", "/api/run-state", "Run state of a selection: {ids: [...], state}; failures per id.",
+             "run_states"),
+    ApiRoute("GET", "/api/controller-service-types", "Every controller service type with its spec.",
+             "service_types"),
+    ApiRoute("PUT", "/api/controller-services/{component_id}/state",
+             "Enable or disable a controller service: {state, stopReferencing}.", "service_state"),
+    ApiRoute("GET", "/api/process-groups/{component_id}/export",
+             "A process group as a flowyard flow file (sensitive values left out).", "export_group"),
+    ApiRoute("POST", "/api/process-groups/{component_id}/import",
+             "Add a flowyard flow file as a new child group: {flow, position}.", "import_group"),
+    ApiRoute("GET", "/api/process-groups/{component_id}/statistics",
+             "5-minute statistics and rates summed over a process group.", "group_statistics"),
+    ApiRoute("GET", "/api/components/{component_id}/statistics",
+             "5-minute statistics and 1 s/10 s rates of a processor, port, funnel or connection.",
+             "component_statistics"),
+    ApiRoute("GET", "/api/components/{component_id}/status-history",
+             "Status history (in memory): ?resolution=1s (5 min) or 1m (24 h).", "status_history"),
+    *_component_routes(),
     ApiRoute("GET", "/api/connections/{connection_id}/flowfiles", "The first flowfiles waiting in a queue.",
              "list_queue"),
     ApiRoute("DELETE", "/api/connections/{connection_id}/flowfiles", "Empty a queue (DROP events).", "empty_queue"),
@@ -84,6 +120,11 @@ ROUTES: tuple[ApiRoute, ...] = (
              "attr.NAME=value, limit; newest first.", "provenance_search"),
     ApiRoute("GET", "/api/provenance/events/{event_id}", "One provenance event with attributes before and after.",
              "provenance_event"),
+    ApiRoute("GET", "/api/provenance/events/{event_id}/content/{direction}",
+             "Content of an event: direction input (before) or output (after); ?download=true.",
+             "provenance_content"),
+    ApiRoute("POST", "/api/provenance/events/{event_id}/replay",
+             "Replay an event: its flowfile as it entered the component, queued again.", "replay"),
     ApiRoute("GET", "/api/provenance/lineage/{flowfile_uuid}", "The lineage graph of a flowfile (nodes and edges).",
              "lineage"),
 )
@@ -93,7 +134,7 @@ def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 description of ``ROUTES``."""
     paths: dict[str, dict[str, Any]] = {}
     for r in ROUTES:
-        op: dict[str, Any] = {"summary": r.summary, "operationId": r.name,
+        op: dict[str, Any] = {"summary": r.summary, "operationId": r.name.replace(":", "_").replace("-", "_"),
                               "responses": {"200": {"description": "OK"}}}
         params = [p.strip("{}") for p in r.path.split("/") if p.startswith("{")]
         if params:
@@ -114,6 +155,15 @@ def openapi_document() -> dict[str, Any]:
             "cookie": {"type": "apiKey", "in": "cookie", "name": COOKIE},
         }},
     }
+
+
+def _content_response(request: Request, mime: str, filename: str, size: int, chunks: Any) -> Response:
+    """Stream flowfile content with its MIME type, inline or (``?download=true``) as an attachment."""
+    disposition = "attachment" if request.query_params.get("download") == "true" else "inline"
+    safe_name = filename.replace('"', "").replace("\\", "").replace("\n", "")
+    return StreamingResponse(chunks, media_type=mime, headers={
+        "Content-Length": str(size), "Content-Disposition": f'{disposition}; filename="{safe_name}"',
+        "X-Content-Type-Options": "nosniff"})
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -155,7 +205,8 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
         if session is None:
             return _error(401, "wrong username or password")
         response = JSONResponse({"token": session.token, "csrfToken": session.csrf})
-        response.set_cookie(COOKIE, session.token, httponly=True, samesite="strict")
+        response.set_cookie(COOKIE, session.token, httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https")
         return response
 
     async def flow(request: Request) -> Response:
@@ -177,15 +228,15 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
         return PlainTextResponse(service.metrics(), media_type="text/plain; version=0.0.4")
 
     async def status_stream(request: Request) -> Response:
-        return StreamingResponse(status_events(service.status_entries, state_interval=state_interval,
+        group = request.query_params.get("group")
+        if group is not None:
+            service.status_entries(group)  # 404 before the stream starts
+
+        def read() -> dict[str, dict[str, Any]]:
+            return service.status_entries(group)
+        return StreamingResponse(status_events(read, state_interval=state_interval,
                                                counter_interval=counter_interval),
                                  media_type="text/event-stream", headers={"Cache-Control": "no-store"})
-
-    async def run_state(request: Request) -> Response:
-        data = await _json_body(request)
-        state = data.get("state") if isinstance(data, dict) else None
-        await service.set_run_state(request.path_params["component_id"], str(state))
-        return JSONResponse({"state": state})
 
     async def list_queue(request: Request) -> Response:
         return JSONResponse(service.queue_listing(request.path_params["connection_id"]))
@@ -193,11 +244,7 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
     async def flowfile_content(request: Request) -> Response:
         mime, filename, size, chunks = service.queued_content(request.path_params["connection_id"],
                                                               request.path_params["flowfile_uuid"])
-        disposition = "attachment" if request.query_params.get("download") == "true" else "inline"
-        safe_name = filename.replace('"', "").replace("\\", "").replace("\n", "")
-        return StreamingResponse(chunks, media_type=mime, headers={
-            "Content-Length": str(size), "Content-Disposition": f'{disposition}; filename="{safe_name}"',
-            "X-Content-Type-Options": "nosniff"})
+        return _content_response(request, mime, filename, size, chunks)
 
     async def empty_queue(request: Request) -> Response:
         dropped = await service.empty_queue(request.path_params["connection_id"])
@@ -224,6 +271,15 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
         event_id = _int(request.path_params["event_id"], "event id")
         return JSONResponse(service.provenance_event(event_id or 0))
 
+    async def provenance_content(request: Request) -> Response:
+        event_id = _int(request.path_params["event_id"], "event id")
+        mime, filename, size, chunks = service.provenance_content(event_id or 0, request.path_params["direction"])
+        return _content_response(request, mime, filename, size, chunks)
+
+    async def replay(request: Request) -> Response:
+        event_id = _int(request.path_params["event_id"], "event id")
+        return JSONResponse(await service.replay_provenance_event(event_id or 0, user=user(request)))
+
     async def lineage(request: Request) -> Response:
         return JSONResponse(service.lineage(request.path_params["flowfile_uuid"]))
 
@@ -239,50 +295,97 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
     async def history(request: Request) -> Response:
         return JSONResponse(service.history(user(request)))
 
-    async def create_processor(request: Request) -> Response:
-        return JSONResponse(service.create_processor(await _json_body(request), user=user(request)), status_code=201)
+    def component_handlers(kind: str) -> dict[str, Handler]:
+        async def create(request: Request) -> Response:
+            return JSONResponse(await service.create(kind, await _json_body(request), user=user(request)),
+                                status_code=201)
 
-    async def get_processor(request: Request) -> Response:
-        return JSONResponse(service.processor(request.path_params["component_id"]))
+        async def get(request: Request) -> Response:
+            return JSONResponse(service.component(kind, request.path_params["component_id"]))
 
-    async def update_processor(request: Request) -> Response:
+        async def update(request: Request) -> Response:
+            data = await _json_body(request)
+            if not isinstance(data, dict):
+                raise _BadRequest(400, "expected a JSON object with revision and the fields to change")
+            changes = {k: v for k, v in data.items() if k != "revision"}
+            return JSONResponse(await service.update(kind, request.path_params["component_id"],
+                                                     data.get("revision"), changes, user=user(request)))
+
+        async def delete(request: Request) -> Response:
+            revision = _int(request.query_params.get("revision"), "revision")
+            drop = request.query_params.get("drop", "false").lower() == "true"
+            ident = request.path_params["component_id"]
+            dropped = await service.delete(kind, ident, revision, drop=drop, user=user(request))
+            return JSONResponse({"deleted": ident, "dropped": dropped})
+
+        async def run_state(request: Request) -> Response:
+            ident = request.path_params["component_id"]
+            service.component(kind, ident)  # 404 for an id of another kind
+            data = await _json_body(request)
+            state = data.get("state") if isinstance(data, dict) else None
+            result = await service.set_run_state(ident, str(state))
+            return JSONResponse({"state": state, **result})
+
+        return {f"create:{kind}": create, f"get:{kind}": get, f"update:{kind}": update,
+                f"delete:{kind}": delete, f"run_state:{kind}": run_state}
+
+    async def run_states(request: Request) -> Response:
         data = await _json_body(request)
         if not isinstance(data, dict):
-            raise _BadRequest(400, "expected a JSON object with revision and the fields to change")
-        changes = {k: v for k, v in data.items() if k != "revision"}
-        return JSONResponse(await service.update_processor(request.path_params["component_id"],
-                                                           data.get("revision"), changes, user=user(request)))
+            raise _BadRequest(400, "expected a JSON object {ids: [...], state}")
+        return JSONResponse(await service.set_run_states(data.get("ids"), str(data.get("state"))))
 
-    async def delete_processor(request: Request) -> Response:
-        revision = _int(request.query_params.get("revision"), "revision")
-        await service.delete_processor(request.path_params["component_id"], revision, user=user(request))
-        return JSONResponse({"deleted": request.path_params["component_id"]})
+    async def service_types(request: Request) -> Response:
+        return JSONResponse(service.controller_service_types())
 
-    async def create_connection(request: Request) -> Response:
-        return JSONResponse(service.create_connection(await _json_body(request), user=user(request)),
+    async def service_state(request: Request) -> Response:
+        ident = request.path_params["component_id"]
+        service.component("controller-service", ident)
+        data = await _json_body(request)
+        if not isinstance(data, dict):
+            raise _BadRequest(400, "expected a JSON object {state, stopReferencing}")
+        await service.set_service_state(ident, str(data.get("state")),
+                                        stop_referencing=data.get("stopReferencing") is True)
+        return JSONResponse(service.component("controller-service", ident))
+
+    async def export_group(request: Request) -> Response:
+        ident = request.path_params["component_id"]
+        doc = service.export_group(ident)
+        name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in doc["rootGroup"]["name"]) or "flow"
+        return JSONResponse(doc, headers={"Content-Disposition": f'attachment; filename="{name}.json"'})
+
+    async def import_group(request: Request) -> Response:
+        data = await _json_body(request)
+        if not isinstance(data, dict) or "flow" not in data:
+            raise _BadRequest(400, "expected a JSON object {flow: <flowyard flow file>, position: {x, y}}")
+        return JSONResponse(await service.import_group(request.path_params["component_id"], data["flow"],
+                                                       position=data.get("position"), user=user(request)),
                             status_code=201)
 
-    async def get_connection(request: Request) -> Response:
-        return JSONResponse(service.connection(request.path_params["connection_id"]))
+    async def group_statistics(request: Request) -> Response:
+        return JSONResponse(service.group_statistics(request.path_params["component_id"]))
 
-    async def delete_connection(request: Request) -> Response:
-        revision = _int(request.query_params.get("revision"), "revision")
-        drop = request.query_params.get("drop", "false").lower() == "true"
-        dropped = await service.delete_connection(request.path_params["connection_id"], revision, drop=drop,
-                                                  user=user(request))
-        return JSONResponse({"deleted": request.path_params["connection_id"], "dropped": dropped})
+    async def component_statistics(request: Request) -> Response:
+        return JSONResponse(service.component_statistics(request.path_params["component_id"]))
+
+    async def status_history(request: Request) -> Response:
+        return JSONResponse(service.status_history(request.path_params["component_id"],
+                                                   resolution=request.query_params.get("resolution", "1s")))
 
     handlers: dict[str, Handler] = {
         "health": health, "openapi": openapi, "login": login, "flow": flow, "status": status,
         "processor_types": processor_types, "functions": functions, "bulletins": bulletins,
-        "metrics": metrics, "status_stream": status_stream, "run_state": run_state,
+        "metrics": metrics, "status_stream": status_stream,
         "list_queue": list_queue, "empty_queue": empty_queue, "flowfile_content": flowfile_content,
         "provenance_search": provenance_search,
-        "provenance_event": provenance_event, "lineage": lineage, "create_processor": create_processor,
-        "get_processor": get_processor, "update_processor": update_processor, "delete_processor": delete_processor,
-        "create_connection": create_connection, "get_connection": get_connection,
-        "delete_connection": delete_connection, "undo": undo, "redo": redo, "history": history,
+        "provenance_event": provenance_event, "lineage": lineage, "provenance_content": provenance_content,
+        "replay": replay, "undo": undo, "redo": redo, "history": history,
+        "run_states": run_states, "service_types": service_types, "service_state": service_state,
+        "export_group": export_group, "import_group": import_group, "group_statistics": group_statistics,
+        "component_statistics": component_statistics, "status_history": status_history,
     }
+    for kind in PLURALS:
+        handlers.update(component_handlers(kind))
 
     def guarded(handler: Handler) -> Handler:
         async def call(request: Request) -> Response:
@@ -290,8 +393,10 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
                 return await handler(request)
             except _BadRequest as exc:
                 return _error(exc.status, exc.message)
-            except UnknownComponentError as exc:
-                return _error(404, str(exc.args[0]))
+            except (UnknownComponentError, ContentNotFoundError) as exc:
+                return _error(404, str(exc))
+            except ReplayError as exc:
+                return _error(409, str(exc))
             except RevisionConflict as exc:
                 return JSONResponse({"error": str(exc), "current": exc.current}, status_code=409)
             except FlowyardError as exc:
@@ -299,7 +404,8 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
         return call
 
     public = {(r.method, r.path) for r in ROUTES if r.public}
-    routes = [Route(r.path, guarded(handlers[r.name]), methods=[r.method], name=r.name) for r in ROUTES]
+    routes = [Route(r.path, guarded(handlers[r.name]), methods=[r.method], name=r.name.replace(":", "_"))
+              for r in ROUTES]
 
     async def authenticate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Any:
         route_path = next((r.path for r in ROUTES if _matches(r.path, request.url.path)), request.url.path)

@@ -5,6 +5,12 @@ number (``id:``); a client that sees a gap, or reconnects, gets a fresh
 snapshot (a new connection always starts with one). Changes of run state,
 validity and bulletins go out at the next fast tick (``state_interval``);
 counters are merged and go out at most every ``counter_interval``.
+
+Every field not in ``STATE_FIELDS`` is a counter: the totals since start, the
+queue figures, and the statistics the engine samples once a second (5-minute
+totals such as ``flowFilesOut``, rates such as ``flowFilesOutRate1s``; see
+``FlowService.status_entries``), so a running component sends about one delta
+a second and an idle one none.
 """
 
 from __future__ import annotations

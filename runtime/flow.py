@@ -5,23 +5,31 @@ NiFi's versioned flow JSON where NiFi has the same concept, so NiFi users
 recognise it::
 
     {"flowyardFlowVersion": 1,
-     "rootGroup": {"identifier": "...", "name": "...",
-                   "processors": [...], "connections": [...], "funnels": [...]}}
+     "parameterContexts": [...],
+     "rootGroup": {"identifier": "...", "name": "...", "parameterContext": {"id": "..."},
+                   "processors": [...], "connections": [...], "funnels": [...],
+                   "inputPorts": [...], "outputPorts": [...], "labels": [...],
+                   "controllerServices": [...], "processGroups": [{...nested group...}]}}
 
+Process groups nest; identifiers are unique across the whole flow. A
+connection belongs to one group and joins that group's processors, funnels and
+ports, or the input/output ports of its direct child groups (NiFi's rule).
 ``load_flow`` checks the structure and reports the first problem as a
-``FlowDefinitionError`` naming the file and the place (``rootGroup.processors[2].type``).
-``save_flow`` writes atomically: temporary file, fsync, rename, fsync of the
-directory — a crash leaves the old or the new flow, never half of one.
-Pure: no engine, no I/O besides the file itself.
+``FlowDefinitionError`` naming the file and the place
+(``rootGroup.processGroups[0].processors[2].type``). ``save_flow`` writes
+atomically: temporary file, fsync, rename, fsync of the directory — a crash
+leaves the old or the new flow, never half of one. Pure: no engine, no I/O
+besides the file itself.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,18 +39,31 @@ from flowyard.runtime.sdk._errors import FlowDefinitionError
 from flowyard.runtime.sdk._units import parse_data_size, parse_duration
 
 __all__ = [
+    "COMPONENT_KINDS",
     "FORMAT_VERSION",
     "PRIORITIZERS",
     "SCHEDULED_STATES",
     "SCHEDULING_STRATEGIES",
     "ConnectionDef",
+    "ControllerServiceDef",
     "FlowDef",
     "FunnelDef",
+    "GroupDef",
+    "LabelDef",
+    "ParameterContextDef",
+    "ParameterDef",
+    "PortDef",
     "ProcessorDef",
+    "component_from_dict",
+    "component_to_dict",
     "connection_from_dict",
     "flow_from_dict",
     "flow_to_dict",
+    "group_from_dict",
+    "group_to_dict",
     "load_flow",
+    "parameter_context_from_dict",
+    "parameter_context_to_dict",
     "processor_from_dict",
     "save_flow",
 ]
@@ -50,6 +71,7 @@ __all__ = [
 FORMAT_VERSION = 1
 SCHEDULING_STRATEGIES = ("TIMER_DRIVEN", "CRON_DRIVEN", "EVENT_DRIVEN")
 SCHEDULED_STATES = ("RUNNING", "STOPPED", "DISABLED")
+SERVICE_STATES = ("ENABLED", "DISABLED")
 #: NiFi's prioritizer names, applied in list order.
 PRIORITIZERS = (
     "FirstInFirstOutPrioritizer",
@@ -57,7 +79,8 @@ PRIORITIZERS = (
     "NewestFlowFileFirstPrioritizer",
     "PriorityAttributePrioritizer",
 )
-
+#: NiFi's rule for parameter names.
+_PARAMETER_NAME = re.compile(r"[A-Za-z0-9 ._-]+")
 
 @dataclass(slots=True)
 class ProcessorDef:
@@ -81,7 +104,7 @@ class ProcessorDef:
 
 @dataclass(slots=True)
 class ConnectionDef:
-    """One connection (a queue) between two components."""
+    """One connection (a queue) between two components of a group."""
 
     identifier: str
     source: str
@@ -104,20 +127,161 @@ class FunnelDef:
 
 
 @dataclass(slots=True)
-class FlowDef:
-    """A whole flow (the root process group)."""
+class PortDef:
+    """An input or output port: how flowfiles enter or leave a process group.
+    Like a funnel it passes everything on; unlike a funnel it can be stopped."""
+
+    identifier: str
+    name: str = ""
+    position: tuple[float, float] = (0.0, 0.0)
+    scheduled_state: str = "RUNNING"
+    comments: str = ""
+
+
+@dataclass(slots=True)
+class LabelDef:
+    """A note on the canvas (no effect on the data)."""
+
+    identifier: str
+    label: str = ""
+    position: tuple[float, float] = (0.0, 0.0)
+    width: float = 150.0
+    height: float = 150.0
+    #: CSS-like style, as NiFi's ``background-color`` and ``font-size``.
+    style: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ControllerServiceDef:
+    """A controller service shared by the processors of its group and descendants."""
+
+    identifier: str
+    type: str
+    name: str = ""
+    properties: dict[str, str | None] = field(default_factory=dict)
+    scheduled_state: str = "ENABLED"
+    comments: str = ""
+
+
+@dataclass(slots=True)
+class ParameterDef:
+    """One parameter of a context; a sensitive one is encrypted at rest and never shown."""
+
+    name: str
+    value: str | None = None
+    sensitive: bool = False
+    description: str = ""
+
+
+@dataclass(slots=True)
+class ParameterContextDef:
+    """Named parameters that process groups bind to (``#{name}`` in property values)."""
+
+    identifier: str
+    name: str
+    description: str = ""
+    parameters: list[ParameterDef] = field(default_factory=list)
+
+    def values(self) -> dict[str, str]:
+        """Name -> value of the parameters that have a value."""
+        return {p.name: p.value for p in self.parameters if p.value is not None}
+
+    def sensitive_names(self) -> frozenset[str]:
+        return frozenset(p.name for p in self.parameters if p.sensitive)
+
+
+@dataclass(slots=True)
+class GroupDef:
+    """A process group: components, connections between them, and child groups."""
 
     identifier: str = field(default_factory=lambda: str(uuid.uuid4()))
     name: str = "Flow"
+    position: tuple[float, float] = (0.0, 0.0)
+    comments: str = ""
+    #: Identifier of the parameter context the group is bound to (None: no parameters).
+    parameter_context: str | None = None
     processors: list[ProcessorDef] = field(default_factory=list)
     connections: list[ConnectionDef] = field(default_factory=list)
     funnels: list[FunnelDef] = field(default_factory=list)
-    #: The root group's parameters, referenced as ``#{name}`` in property values.
-    parameters: dict[str, str] = field(default_factory=dict)
+    input_ports: list[PortDef] = field(default_factory=list)
+    output_ports: list[PortDef] = field(default_factory=list)
+    labels: list[LabelDef] = field(default_factory=list)
+    controller_services: list[ControllerServiceDef] = field(default_factory=list)
+    groups: list[GroupDef] = field(default_factory=list)
 
     def component_ids(self) -> set[str]:
-        """Identifiers of processors and funnels."""
-        return {p.identifier for p in self.processors} | {f.identifier for f in self.funnels}
+        """Identifiers of this group's processors, funnels and ports (what connections join)."""
+        ids = {p.identifier for p in self.processors} | {f.identifier for f in self.funnels}
+        return ids | {p.identifier for p in (*self.input_ports, *self.output_ports)}
+
+    def connectable_sources(self) -> set[str]:
+        """What a connection of this group may start at (NiFi's rule)."""
+        ids = {p.identifier for p in self.processors} | {f.identifier for f in self.funnels}
+        ids |= {p.identifier for p in self.input_ports}
+        return ids | {p.identifier for g in self.groups for p in g.output_ports}
+
+    def connectable_destinations(self) -> set[str]:
+        """What a connection of this group may end at."""
+        ids = {p.identifier for p in self.processors} | {f.identifier for f in self.funnels}
+        ids |= {p.identifier for p in self.output_ports}
+        return ids | {p.identifier for g in self.groups for p in g.input_ports}
+
+    def walk(self) -> Iterator[GroupDef]:
+        """This group and every group below it, parents before children."""
+        yield self
+        for child in self.groups:
+            yield from child.walk()
+
+
+#: The component lists of a group, by API kind: kind -> (attribute, JSON key).
+COMPONENT_KINDS: dict[str, tuple[str, str]] = {
+    "processor": ("processors", "processors"),
+    "connection": ("connections", "connections"),
+    "funnel": ("funnels", "funnels"),
+    "input-port": ("input_ports", "inputPorts"),
+    "output-port": ("output_ports", "outputPorts"),
+    "label": ("labels", "labels"),
+    "controller-service": ("controller_services", "controllerServices"),
+    "process-group": ("groups", "processGroups"),
+}
+
+
+@dataclass(slots=True)
+class FlowDef(GroupDef):
+    """A whole flow: the root process group and the parameter contexts groups bind to."""
+
+    parameter_contexts: list[ParameterContextDef] = field(default_factory=list)
+
+    def context(self, identifier: str | None) -> ParameterContextDef | None:
+        for ctx in self.parameter_contexts:
+            if ctx.identifier == identifier:
+                return ctx
+        return None
+
+    def parameters_for(self, group: GroupDef) -> dict[str, str]:
+        """The parameters ``group``'s processors see (empty without a context)."""
+        ctx = self.context(group.parameter_context)
+        return ctx.values() if ctx is not None else {}
+
+    def owner(self, identifier: str) -> tuple[GroupDef, str] | None:
+        """The group holding the component ``identifier`` and its kind, or None."""
+        for group in self.walk():
+            for kind, (attr, _) in COMPONENT_KINDS.items():
+                for c in getattr(group, attr):
+                    if c.identifier == identifier:
+                        return group, kind
+        return None
+
+    def group(self, identifier: str) -> GroupDef | None:
+        for g in self.walk():
+            if g.identifier == identifier:
+                return g
+        return None
+
+    def all_processors(self) -> Iterator[tuple[GroupDef, ProcessorDef]]:
+        for g in self.walk():
+            for p in g.processors:
+                yield g, p
 
 
 class _Reader:
@@ -186,49 +350,84 @@ def flow_from_dict(data: Any, *, source: str = "flow") -> FlowDef:
     version = top.get("flowyardFlowVersion")
     if isinstance(version, bool) or version != FORMAT_VERSION:
         raise r.fail("flowyardFlowVersion", f"expected {FORMAT_VERSION}, found {version!r}")
-    group = r.obj(top.get("rootGroup"), "rootGroup")
-    flow = FlowDef(
-        identifier=r.text(group, "identifier", "rootGroup", str(uuid.uuid4())),
-        name=r.text(group, "name", "rootGroup", "Flow"),
-    )
-    params = r.obj(group.get("parameters", {}), "rootGroup.parameters")
-    for key, value in params.items():
-        if not isinstance(value, str):
-            raise r.fail(f"rootGroup.parameters.{key}", f"expected a string, found {value!r}")
-    flow.parameters = dict(params)
+    raw_root = r.obj(top.get("rootGroup"), "rootGroup")
     seen: dict[str, str] = {}
-
-    def unique(ident: str, where: str) -> str:
-        if ident in seen:
-            raise r.fail(f"{where}.identifier", f"{ident!r} is already used by {seen[ident]}")
-        seen[ident] = where
-        return ident
-
-    for i, raw in enumerate(r.items(group, "processors", "rootGroup")):
-        where = f"rootGroup.processors[{i}]"
-        pdef = _processor(r, raw, where)
-        unique(pdef.identifier, where)
-        flow.processors.append(pdef)
-    for i, raw in enumerate(r.items(group, "funnels", "rootGroup")):
-        where = f"rootGroup.funnels[{i}]"
-        f = r.obj(raw, where)
-        flow.funnels.append(FunnelDef(unique(r.text(f, "identifier", where), where), r.position(f, where)))
-    components = flow.component_ids()
-    for i, raw in enumerate(r.items(group, "connections", "rootGroup")):
-        where = f"rootGroup.connections[{i}]"
-        cdef = _connection(r, raw, where, components)
-        unique(cdef.identifier, where)
-        flow.connections.append(cdef)
+    contexts = [_unique(r, seen, parameter_context_from_dict(c, source=source, where=f"parameterContexts[{i}]"),
+                        f"parameterContexts[{i}]")
+                for i, c in enumerate(r.items(top, "parameterContexts", ""))]
+    names: dict[str, str] = {}
+    for i, ctx in enumerate(contexts):
+        if ctx.name in names:
+            raise r.fail(f"parameterContexts[{i}].name", f"{ctx.name!r} is already the name of {names[ctx.name]}")
+        names[ctx.name] = f"parameterContexts[{i}]"
+    root = _group(r, raw_root, "rootGroup", seen, contexts={c.identifier for c in contexts}, default_name="Flow")
+    flow = FlowDef(**{name: getattr(root, name) for name in GroupDef.__slots__}, parameter_contexts=contexts)
+    legacy = raw_root.get("parameters")
+    if legacy is not None:  # the shorthand of hand-written flows: a map bound to the root group
+        params = r.obj(legacy, "rootGroup.parameters")
+        for key, value in params.items():
+            if not isinstance(value, str):
+                raise r.fail(f"rootGroup.parameters.{key}", f"expected a string, found {value!r}")
+        if flow.parameter_context is not None:
+            raise r.fail("rootGroup.parameters", "give either parameters or a parameterContext, not both")
+        ctx = ParameterContextDef(str(uuid.uuid5(uuid.NAMESPACE_URL, f"flowyard:{flow.identifier}:parameters")),
+                                  f"{flow.name} parameters",
+                                  parameters=[ParameterDef(k, v) for k, v in params.items()])
+        if ctx.name in names:
+            raise r.fail("rootGroup.parameters", f"a parameter context is already named {ctx.name!r}")
+        flow.parameter_contexts.append(ctx)
+        flow.parameter_context = ctx.identifier
     return flow
+
+
+def _unique(r: _Reader, seen: dict[str, str], component: Any, where: str) -> Any:
+    ident = component.identifier
+    if ident in seen:
+        raise r.fail(f"{where}.identifier", f"{ident!r} is already used by {seen[ident]}")
+    seen[ident] = where
+    return component
+
+
+def _group(r: _Reader, raw: Any, where: str, seen: dict[str, str], *, contexts: set[str] | None,
+           default_name: str = "Process Group") -> GroupDef:
+    """One group and everything in it; identifiers are checked against ``seen``
+    (the whole flow's), context references against ``contexts`` when given."""
+    g = r.obj(raw, where)
+    group = GroupDef(
+        identifier=r.text(g, "identifier", where, str(uuid.uuid4())),
+        name=r.text(g, "name", where, default_name),
+        position=r.position(g, where),
+        comments=r.text(g, "comments", where, ""),
+    )
+    _unique(r, seen, group, where)
+    ref = g.get("parameterContext")
+    if ref is not None:
+        ctx_id = r.text(r.obj(ref, f"{where}.parameterContext"), "id", f"{where}.parameterContext")
+        if contexts is not None and ctx_id not in contexts:
+            raise r.fail(f"{where}.parameterContext.id", f"no parameter context has identifier {ctx_id!r}")
+        group.parameter_context = ctx_id
+    parsers = {"processors": _processor, "funnels": _funnel, "inputPorts": _port, "outputPorts": _port,
+               "labels": _label, "controllerServices": _service}
+    for kind, (attr, key) in COMPONENT_KINDS.items():
+        if kind in ("connection", "process-group"):
+            continue
+        target = getattr(group, attr)
+        for i, item in enumerate(r.items(g, key, where)):
+            place = f"{where}.{key}[{i}]"
+            target.append(_unique(r, seen, parsers[key](r, item, place), place))
+    for i, item in enumerate(r.items(g, "processGroups", where)):
+        group.groups.append(_group(r, item, f"{where}.processGroups[{i}]", seen, contexts=contexts))
+    sources, destinations = group.connectable_sources(), group.connectable_destinations()
+    for i, item in enumerate(r.items(g, "connections", where)):
+        place = f"{where}.connections[{i}]"
+        group.connections.append(_unique(r, seen, _connection(r, item, place, (sources, destinations)), place))
+    return group
 
 
 def _processor(r: _Reader, raw: Any, where: str) -> ProcessorDef:
     """One processor (its identifier's uniqueness is the caller's to check)."""
     p = r.obj(raw, where)
-    props = r.obj(p.get("properties", {}), f"{where}.properties")
-    for key, value in props.items():
-        if value is not None and not isinstance(value, str):
-            raise r.fail(f"{where}.properties.{key}", f"expected a string or null, found {value!r}")
+    props = _properties(r, p, where)
     strategy = r.text(p, "schedulingStrategy", where, "TIMER_DRIVEN")
     if strategy not in SCHEDULING_STRATEGIES:
         raise r.fail(f"{where}.schedulingStrategy",
@@ -268,16 +467,92 @@ def _processor(r: _Reader, raw: Any, where: str) -> ProcessorDef:
     )
 
 
-def _connection(r: _Reader, raw: Any, where: str, components: set[str] | None) -> ConnectionDef:
-    """One connection; endpoints are checked against ``components`` when given."""
+def _funnel(r: _Reader, raw: Any, where: str) -> FunnelDef:
+    f = r.obj(raw, where)
+    return FunnelDef(r.text(f, "identifier", where), r.position(f, where))
+
+
+def _port(r: _Reader, raw: Any, where: str) -> PortDef:
+    p = r.obj(raw, where)
+    state = r.text(p, "scheduledState", where, "RUNNING")
+    if state not in SCHEDULED_STATES:
+        raise r.fail(f"{where}.scheduledState", f"{state!r} is not one of {', '.join(SCHEDULED_STATES)}")
+    return PortDef(r.text(p, "identifier", where), r.text(p, "name", where, ""), r.position(p, where), state,
+                   r.text(p, "comments", where, ""))
+
+
+def _label(r: _Reader, raw: Any, where: str) -> LabelDef:
+    lab = r.obj(raw, where)
+    style = r.obj(lab.get("style", {}), f"{where}.style")
+    for key, value in style.items():
+        if not isinstance(value, str):
+            raise r.fail(f"{where}.style.{key}", f"expected a string, found {value!r}")
+    size = []
+    for key, default in (("width", 150.0), ("height", 150.0)):
+        value = lab.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise r.fail(f"{where}.{key}", f"expected a positive number, found {value!r}")
+        size.append(float(value))
+    return LabelDef(r.text(lab, "identifier", where), r.text(lab, "label", where, ""), r.position(lab, where),
+                    size[0], size[1], dict(style))
+
+
+def _properties(r: _Reader, obj: Mapping[str, Any], where: str) -> dict[str, str | None]:
+    props = r.obj(obj.get("properties", {}), f"{where}.properties")
+    for key, value in props.items():
+        if value is not None and not isinstance(value, str):
+            raise r.fail(f"{where}.properties.{key}", f"expected a string or null, found {value!r}")
+    return dict(props)
+
+
+def _service(r: _Reader, raw: Any, where: str) -> ControllerServiceDef:
+    s = r.obj(raw, where)
+    state = r.text(s, "scheduledState", where, "ENABLED")
+    if state not in SERVICE_STATES:
+        raise r.fail(f"{where}.scheduledState", f"{state!r} is not one of {', '.join(SERVICE_STATES)}")
+    return ControllerServiceDef(r.text(s, "identifier", where), r.text(s, "type", where), r.text(s, "name", where, ""),
+                                _properties(r, s, where), state, r.text(s, "comments", where, ""))
+
+
+def parameter_context_from_dict(data: Any, *, source: str = "request",
+                                where: str = "parameterContext") -> ParameterContextDef:
+    """A parameter context from its JSON form; errors name the field."""
+    r = _Reader(source)
+    c = r.obj(data, where)
+    ctx = ParameterContextDef(r.text(c, "identifier", where), r.text(c, "name", where),
+                              r.text(c, "description", where, ""))
+    for i, raw in enumerate(r.items(c, "parameters", where)):
+        place = f"{where}.parameters[{i}]"
+        p = r.obj(raw, place)
+        name = r.text(p, "name", place)
+        if not _PARAMETER_NAME.fullmatch(name):
+            raise r.fail(f"{place}.name", f"{name!r} is not a valid parameter name: use letters, digits, "
+                                          "spaces, '.', '_' and '-'")
+        if any(q.name == name for q in ctx.parameters):
+            raise r.fail(f"{place}.name", f"parameter {name!r} is defined twice")
+        value = p.get("value")
+        if value is not None and not isinstance(value, str):
+            raise r.fail(f"{place}.value", f"expected a string or null, found {value!r}")
+        sensitive = p.get("sensitive", False)
+        if not isinstance(sensitive, bool):
+            raise r.fail(f"{place}.sensitive", f"expected true or false, found {sensitive!r}")
+        ctx.parameters.append(ParameterDef(name, value, sensitive, r.text(p, "description", place, "")))
+    return ctx
+
+
+def _connection(r: _Reader, raw: Any, where: str, ends: tuple[set[str], set[str]] | None) -> ConnectionDef:
+    """One connection; its source and destination are checked against ``ends`` when given."""
     c = r.obj(raw, where)
-    ends = []
-    for end in ("source", "destination"):
+    found = []
+    for i, end in enumerate(("source", "destination")):
         ref = r.obj(c.get(end), f"{where}.{end}")
         ident = r.text(ref, "id", f"{where}.{end}")
-        if components is not None and ident not in components:
-            raise r.fail(f"{where}.{end}.id", f"no processor or funnel has identifier {ident!r}")
-        ends.append(ident)
+        if ends is not None and ident not in ends[i]:
+            what = ("a processor, funnel or input port of this group, or an output port of a child group"
+                    if i == 0 else
+                    "a processor, funnel or output port of this group, or an input port of a child group")
+            raise r.fail(f"{where}.{end}.id", f"{ident!r} is not {what}")
+        found.append(ident)
     rels = r.items(c, "selectedRelationships", where)
     if not all(isinstance(x, str) for x in rels):
         raise r.fail(f"{where}.selectedRelationships", "expected a list of relationship names")
@@ -291,8 +566,8 @@ def _connection(r: _Reader, raw: Any, where: str, components: set[str] | None) -
         bends.append(r.position({"position": b}, f"{where}.bends[{j}]"))
     return ConnectionDef(
         identifier=r.text(c, "identifier", where),
-        source=ends[0],
-        destination=ends[1],
+        source=found[0],
+        destination=found[1],
         relationships=list(rels),
         name=r.text(c, "name", where, ""),
         back_pressure_object_threshold=r.number(c, "backPressureObjectThreshold", where, 10_000),
@@ -313,38 +588,91 @@ def connection_from_dict(data: Any, *, source: str = "request") -> ConnectionDef
     return _connection(_Reader(source), data, "connection", None)
 
 
+def group_from_dict(data: Any, *, source: str = "request", where: str = "processGroup") -> GroupDef:
+    """A process group with everything in it (for creating and importing groups).
+    Identifiers must be unique within it; parameter context references are the caller's to check."""
+    return _group(_Reader(source), data, where, {}, contexts=None)
+
+
+def component_from_dict(kind: str, data: Any, *, source: str = "request") -> Any:
+    """Any component of ``COMPONENT_KINDS`` from its JSON form; errors name ``kind``'s field."""
+    r = _Reader(source)
+    parsers: dict[str, Any] = {"processor": _processor, "funnel": _funnel, "input-port": _port,
+                               "output-port": _port, "label": _label, "controller-service": _service}
+    if kind == "connection":
+        return _connection(r, data, kind, None)
+    if kind == "process-group":
+        return group_from_dict(data, source=source, where=kind)
+    return parsers[kind](r, data, kind)
+
+
+def _pos(p: tuple[float, float]) -> dict[str, float]:
+    return {"x": p[0], "y": p[1]}
+
+
+def component_to_dict(kind: str, c: Any) -> dict[str, Any]:
+    """The JSON form of a component of ``kind`` (inverse of ``component_from_dict``)."""
+    if kind == "processor":
+        return {
+            "identifier": c.identifier, "name": c.name, "type": c.type, "position": _pos(c.position),
+            "properties": dict(c.properties), "schedulingStrategy": c.scheduling_strategy,
+            "schedulingPeriod": c.scheduling_period,
+            "concurrentlySchedulableTaskCount": c.concurrent_tasks, "runDuration": c.run_duration,
+            "penaltyDuration": c.penalty_duration, "yieldDuration": c.yield_duration,
+            "autoTerminatedRelationships": list(c.auto_terminated),
+            "scheduledState": c.scheduled_state, "comments": c.comments,
+        }
+    if kind == "connection":
+        return {
+            "identifier": c.identifier, "name": c.name,
+            "source": {"id": c.source}, "destination": {"id": c.destination},
+            "selectedRelationships": list(c.relationships),
+            "backPressureObjectThreshold": c.back_pressure_object_threshold,
+            "backPressureDataSizeThreshold": c.back_pressure_data_size_threshold,
+            "flowFileExpiration": c.flowfile_expiration,
+            "prioritizers": list(c.prioritizers),
+            "bends": [_pos(b) for b in c.bends],
+        }
+    if kind == "funnel":
+        return {"identifier": c.identifier, "position": _pos(c.position)}
+    if kind in ("input-port", "output-port"):
+        return {"identifier": c.identifier, "name": c.name, "position": _pos(c.position),
+                "scheduledState": c.scheduled_state, "comments": c.comments}
+    if kind == "label":
+        return {"identifier": c.identifier, "label": c.label, "position": _pos(c.position),
+                "width": c.width, "height": c.height, "style": dict(c.style)}
+    if kind == "controller-service":
+        return {"identifier": c.identifier, "name": c.name, "type": c.type, "properties": dict(c.properties),
+                "scheduledState": c.scheduled_state, "comments": c.comments}
+    if kind == "process-group":
+        return group_to_dict(c)
+    raise ValueError(f"unknown component kind {kind!r}")
+
+
+def group_to_dict(group: GroupDef) -> dict[str, Any]:
+    """The JSON form of a group and everything in it."""
+    doc: dict[str, Any] = {
+        "identifier": group.identifier, "name": group.name, "position": _pos(group.position),
+        "comments": group.comments,
+        "parameterContext": None if group.parameter_context is None else {"id": group.parameter_context},
+    }
+    for kind, (attr, key) in COMPONENT_KINDS.items():
+        doc[key] = [component_to_dict(kind, c) for c in getattr(group, attr)]
+    return doc
+
+
+def parameter_context_to_dict(ctx: ParameterContextDef) -> dict[str, Any]:
+    return {"identifier": ctx.identifier, "name": ctx.name, "description": ctx.description,
+            "parameters": [{"name": p.name, "value": p.value, "sensitive": p.sensitive,
+                            "description": p.description} for p in ctx.parameters]}
+
+
 def flow_to_dict(flow: FlowDef) -> dict[str, Any]:
     """The JSON form of ``flow`` (inverse of ``flow_from_dict``)."""
-    def pos(p: tuple[float, float]) -> dict[str, float]:
-        return {"x": p[0], "y": p[1]}
-
     return {
         "flowyardFlowVersion": FORMAT_VERSION,
-        "rootGroup": {
-            "identifier": flow.identifier,
-            "name": flow.name,
-            "parameters": dict(flow.parameters),
-            "processors": [{
-                "identifier": p.identifier, "name": p.name, "type": p.type, "position": pos(p.position),
-                "properties": dict(p.properties), "schedulingStrategy": p.scheduling_strategy,
-                "schedulingPeriod": p.scheduling_period,
-                "concurrentlySchedulableTaskCount": p.concurrent_tasks, "runDuration": p.run_duration,
-                "penaltyDuration": p.penalty_duration, "yieldDuration": p.yield_duration,
-                "autoTerminatedRelationships": list(p.auto_terminated),
-                "scheduledState": p.scheduled_state, "comments": p.comments,
-            } for p in flow.processors],
-            "funnels": [{"identifier": f.identifier, "position": pos(f.position)} for f in flow.funnels],
-            "connections": [{
-                "identifier": c.identifier, "name": c.name,
-                "source": {"id": c.source}, "destination": {"id": c.destination},
-                "selectedRelationships": list(c.relationships),
-                "backPressureObjectThreshold": c.back_pressure_object_threshold,
-                "backPressureDataSizeThreshold": c.back_pressure_data_size_threshold,
-                "flowFileExpiration": c.flowfile_expiration,
-                "prioritizers": list(c.prioritizers),
-                "bends": [pos(b) for b in c.bends],
-            } for c in flow.connections],
-        },
+        "parameterContexts": [parameter_context_to_dict(c) for c in flow.parameter_contexts],
+        "rootGroup": group_to_dict(flow),
     }
 
 

@@ -9,7 +9,9 @@ Processor types come from:
    list of ``module:attribute`` naming further mappings (used by tests to load
    fault-injection processors into a real engine process).
 
-Later definitions of the same type name win, with a warning.
+Later definitions of the same type name win, with a warning. Controller
+service types come the same way from the ``flowyard.controller_services`` entry
+point group (``discover_controller_services``).
 """
 
 from __future__ import annotations
@@ -19,25 +21,43 @@ import logging
 import os
 from collections.abc import Mapping
 from importlib.metadata import entry_points
+from typing import Any
 
 from flowyard.runtime.sdk._errors import ConfigurationError
 from flowyard.runtime.sdk._processor import Processor
+from flowyard.runtime.sdk._service import ControllerService
 
-__all__ = ["ENV_MODULES", "discover_processors"]
+__all__ = ["ENV_MODULES", "discover_controller_services", "discover_processors"]
 
 ENV_MODULES = "FLOWYARD_PROCESSOR_MODULES"
 log = logging.getLogger("flowyard.registry")
 
 
-def _merge(into: dict[str, type[Processor]], found: object, origin: str) -> None:
+def _merge(into: dict[str, Any], found: object, origin: str, base: type = Processor) -> None:
     if not isinstance(found, Mapping):
-        raise ConfigurationError(f"{origin} is not a mapping of type names to Processor classes")
+        raise ConfigurationError(f"{origin} is not a mapping of type names to {base.__name__} classes")
     for name, cls in found.items():
-        if not (isinstance(cls, type) and issubclass(cls, Processor)):
-            raise ConfigurationError(f"{origin}[{name!r}] is not a Processor class")
+        if not (isinstance(cls, type) and issubclass(cls, base)):
+            raise ConfigurationError(f"{origin}[{name!r}] is not a {base.__name__} class")
         if name in into and into[name] is not cls:
-            log.warning("processor type %s from %s replaces an earlier definition", name, origin)
+            what = "processor" if base is Processor else "controller service"
+            log.warning("%s type %s from %s replaces an earlier definition", what, name, origin)
         into[name] = cls
+
+
+def discover_controller_services() -> dict[str, type[ControllerService]]:
+    """Every controller service type available, by type name (entry point group
+    ``flowyard.controller_services``). Raises ``ConfigurationError`` naming a
+    plug-in that cannot be loaded."""
+    registry: dict[str, type[ControllerService]] = {}
+    for ep in entry_points(group="flowyard.controller_services"):
+        origin = f"entry point {ep.name} ({ep.value})"
+        try:
+            found = ep.load()
+        except Exception as exc:  # a broken plug-in may raise anything while importing
+            raise ConfigurationError(f"cannot load controller services from {origin}: {exc!r}") from None
+        _merge(registry, found, origin, ControllerService)
+    return registry
 
 
 def discover_processors(environ: Mapping[str, str] | None = None) -> dict[str, type[Processor]]:

@@ -31,11 +31,13 @@ import trio
 from flowyard.runtime import expression
 from flowyard.runtime.engine._committer import Committer, PendingCommit
 from flowyard.runtime.engine._component import ConfiguredProcessor
-from flowyard.runtime.engine._funnel import FUNNEL_RELATIONSHIP, Funnel
+from flowyard.runtime.engine._funnel import FUNNEL_RELATIONSHIP, PASS_THROUGH
 from flowyard.runtime.engine._node import Bulletin, ProcessorNode
 from flowyard.runtime.engine._queue import FlowFileQueue
+from flowyard.runtime.engine._services import EngineServices
 from flowyard.runtime.engine._session import StandardProcessSession
-from flowyard.runtime.flow import ConnectionDef, FlowDef, ProcessorDef
+from flowyard.runtime.engine._stats import StatisticsHolder
+from flowyard.runtime.flow import ConnectionDef, FlowDef, FunnelDef, GroupDef, PortDef, ProcessorDef
 from flowyard.runtime.repository import Repositories, Transaction
 from flowyard.runtime.repository._codec import flowfile_key, pack_attrs
 from flowyard.runtime.sdk._errors import FlowDefinitionError, FlowyardError
@@ -43,6 +45,7 @@ from flowyard.runtime.sdk._flowfile import FlowFile
 from flowyard.runtime.sdk._processor import Processor
 from flowyard.runtime.sdk._properties import Evaluator
 from flowyard.runtime.sdk._provenance import ProvenanceEventType as E
+from flowyard.runtime.sdk._service import ControllerService
 from flowyard.runtime.sdk._units import parse_data_size, parse_duration
 
 __all__ = ["Engine", "EngineStatus"]
@@ -80,21 +83,33 @@ class Engine:
         repositories: Repositories,
         *,
         registry: Mapping[str, type[Processor]],
+        service_types: Mapping[str, type[ControllerService]] | None = None,
         evaluator: Evaluator | None = None,
         max_threads: int = 8,
         grace_seconds: float = 10.0,
         swap_threshold: int = 20_000,
         provenance_max_events: int = 1_000_000,
+        provenance_max_age_ms: int = 24 * 3600 * 1000,
+        provenance_max_bytes: int = 1 << 30,
         source: str = "flow",
     ) -> None:
         self.flow = flow
         self.repositories = repositories
         self.registry = registry
-        #: Evaluates property Expression Language (NiFi's EL with the flow's parameters).
-        self.evaluator = evaluator if evaluator is not None else expression.evaluator(flow.parameters)
+        #: Evaluates property Expression Language for every group (tests); by default
+        #: each group gets NiFi's EL with its parameter context's parameters.
+        self._fixed_evaluator = evaluator
+        self._evaluators: dict[str | None, Evaluator] = {}
+        #: The process group of every component and connection (by identifier).
+        self.group_of: dict[str, str] = {}
+        #: Controller services, scoped to their group and its descendants.
+        self.controller_services = EngineServices(self, service_types or {})
         self.grace_seconds = grace_seconds
         self.swap_threshold = swap_threshold
         self.provenance_max_events = provenance_max_events
+        #: Provenance retention by age and by bytes used (NiFi's max.storage.time / .size); 0 disables.
+        self.provenance_max_age_ms = provenance_max_age_ms
+        self.provenance_max_bytes = provenance_max_bytes
         self.thread_limiter = trio.CapacityLimiter(max_threads)
         self.bulletins: collections.deque[Bulletin] = collections.deque(maxlen=1000)
         #: Bulletins raised since start (``bulletins`` keeps only the last 1,000).
@@ -111,6 +126,8 @@ class Engine:
         self._nursery: trio.Nursery | None = None
         self.recovered: dict[str, int] = {}
         self.orphaned_queues: dict[int, int] = {}
+        #: Rolling statistics and status history of every component, sampled once a second while running.
+        self.statistics = StatisticsHolder()
         self._build(source)
 
     # -- clock ---------------------------------------------------------------------
@@ -128,22 +145,94 @@ class Engine:
     # -- building ------------------------------------------------------------------
 
     def _build(self, source: str) -> None:
-        flow = self.flow
-        for i, pdef in enumerate(flow.processors):
-            where = f"rootGroup.processors[{i}]"
-            cls = resolve_type(self.registry, pdef.type)
-            if cls is None:
-                known = ", ".join(sorted(self.registry))
-                raise FlowDefinitionError(f"unknown processor type {pdef.type!r}; known types: {known}",
-                                          source=source, where=f"{where}.type")
-            self.nodes[pdef.identifier] = self._make_node(pdef, cls, source, where)
-        for f in flow.funnels:
-            pdef = ProcessorDef(identifier=f.identifier, type="Funnel", name="Funnel", position=f.position)
-            self.nodes[f.identifier] = self._make_node(pdef, Funnel, source, "funnel")
-        for i, c in enumerate(flow.connections):
-            self._connect(c, source, f"rootGroup.connections[{i}]")
+        """Every group's processors, funnels and ports become nodes, every group's
+        connections queues: the engine runs the flattened graph."""
+        groups = _paths(self.flow, "rootGroup")
+        for group, path in groups:
+            for i, sdef in enumerate(group.controller_services):
+                self.controller_services.add(sdef, group.identifier, f"{path}.controllerServices[{i}]", source)
+        for group, path in groups:
+            for i, pdef in enumerate(group.processors):
+                where = f"{path}.processors[{i}]"
+                cls = resolve_type(self.registry, pdef.type)
+                if cls is None:
+                    known = ", ".join(sorted(self.registry))
+                    raise FlowDefinitionError(f"unknown processor type {pdef.type!r}; known types: {known}",
+                                              source=source, where=f"{where}.type")
+                self.group_of[pdef.identifier] = group.identifier
+                self.nodes[pdef.identifier] = self._make_node(pdef, cls, source, where)
+            for f in group.funnels:
+                self._add_pass_through(f, "Funnel", group.identifier)
+            for port in group.input_ports:
+                self._add_pass_through(port, "InputPort", group.identifier)
+            for port in group.output_ports:
+                self._add_pass_through(port, "OutputPort", group.identifier)
+        for group, path in groups:
+            for i, c in enumerate(group.connections):
+                self.group_of[c.identifier] = group.identifier
+                self._connect(c, source, f"{path}.connections[{i}]")
         for node in self.nodes.values():
             node.set_routing(node.definition.auto_terminated)
+
+    def _add_pass_through(self, component: FunnelDef | PortDef, type_name: str, group_id: str) -> ProcessorNode:
+        """A funnel or port node (always RUNNING for a funnel; as scheduled for a port)."""
+        if component.identifier in self.nodes or component.identifier in self.queues:
+            raise FlowDefinitionError(f"identifier {component.identifier!r} is already used")
+        name = getattr(component, "name", "") or type_name
+        state = getattr(component, "scheduled_state", "RUNNING")
+        pdef = ProcessorDef(identifier=component.identifier, type=type_name, name=name,
+                            position=component.position, scheduled_state=state)
+        self.group_of[component.identifier] = group_id
+        node = self._make_node(pdef, PASS_THROUGH[type_name], "flow", type_name)
+        self.nodes[component.identifier] = node
+        return node
+
+    def add_pass_through(self, component: FunnelDef | PortDef, type_name: str, group_id: str) -> ProcessorNode:
+        """Add a funnel (``type_name`` Funnel) or port (InputPort, OutputPort) while the flow runs."""
+        node = self._add_pass_through(component, type_name, group_id)
+        node.set_routing([])
+        self._autostart(node)
+        return node
+
+    def _autostart(self, node: ProcessorNode) -> None:
+        """Start a component scheduled to run once it is valid (e.g. just connected)."""
+        if node.definition.scheduled_state == "RUNNING" and node.is_valid \
+                and not node.running and node.state != "DISABLED" and node.stopped.is_set() \
+                and self._nursery is not None:
+            self.start_processor(node.id)
+
+    def _group(self, component_id: str) -> GroupDef:
+        group = self.flow.group(self.group_of.get(component_id, self.flow.identifier))
+        return group if group is not None else self.flow
+
+    def evaluator_for(self, component_id: str) -> Evaluator:
+        """The EL evaluator of ``component_id``'s group (its parameter context's parameters)."""
+        if self._fixed_evaluator is not None:
+            return self._fixed_evaluator
+        ctx = self._group(component_id).parameter_context
+        found = self._evaluators.get(ctx)
+        if found is None:
+            found = self._evaluators[ctx] = expression.evaluator(self.flow.parameters_for(self._group(component_id)))
+        return found
+
+    async def parameters_changed(self, group_ids: set[str], names: set[str] | None = None) -> list[str]:
+        """Re-apply ``#{}`` references after parameters changed: every processor of
+        ``group_ids`` whose properties reference one of ``names`` (any parameter:
+        None) is reconfigured live — stopped, updated, restarted, as NiFi does.
+        Returns the ids of the processors reconfigured."""
+        self._evaluators.clear()
+        changed = []
+        for node in list(self.nodes.values()):
+            if node.type_name in PASS_THROUGH or self.group_of.get(node.id) not in group_ids:
+                continue
+            refs: set[str] = set()
+            for value in node.definition.properties.values():
+                if value and "#{" in value:
+                    refs |= expression.parameter_references(value)
+            if refs and (names is None or refs & names):
+                await self.reconfigure_processor(node.definition)
+                changed.append(node.id)
+        return changed
 
     def _make_queue(self, c: ConnectionDef) -> FlowFileQueue:
         flowfiles = self.repositories.flowfiles
@@ -175,7 +264,9 @@ class Engine:
         try:
             configured = ConfiguredProcessor(
                 cls, component_id=pdef.identifier, name=pdef.name or None, properties=pdef.properties,
-                evaluator=self.evaluator, bulletins=sink, clock=self.clock, parameters=self.flow.parameters,
+                evaluator=self.evaluator_for(pdef.identifier), bulletins=sink, clock=self.clock,
+                parameters=self.flow.parameters_for(self._group(pdef.identifier)),
+                services=self.controller_services.lookup(self.group_of.get(pdef.identifier, self.flow.identifier)),
                 concurrent_tasks=pdef.concurrent_tasks,
                 penalty=pdef.penalty_duration, yield_duration=pdef.yield_duration,
             )
@@ -246,8 +337,14 @@ class Engine:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 nursery.start_soon(self._housekeeping)
+                nursery.start_soon(self._sample_statistics)
+                self.controller_services.enable_scheduled()
                 for node in self.nodes.values():
-                    if node.definition.scheduled_state == "RUNNING" or node.type_name == "Funnel":
+                    node.set_routing(node.definition.auto_terminated)
+                for node in self.nodes.values():
+                    if node.type_name in PASS_THROUGH:
+                        self._autostart(node)
+                    elif node.definition.scheduled_state == "RUNNING":
                         try:
                             self.start_processor(node.id)
                         except FlowyardError as exc:
@@ -255,9 +352,15 @@ class Engine:
                 task_status.started(self)
                 await self._stop.wait()
                 await self._stop_all()
+                self.controller_services.disable_all()
                 nursery.cancel_scope.cancel()
             self._nursery = None
             committer_nursery.cancel_scope.cancel()
+
+    @property
+    def is_running(self) -> bool:
+        """Whether ``run`` is between start-up and shutdown (components can be started)."""
+        return self._nursery is not None
 
     def request_stop(self) -> None:
         """Ask ``run`` to shut down (idempotent, callable from the event loop)."""
@@ -332,15 +435,39 @@ class Engine:
 
     async def _housekeeping(self) -> None:
         """Every few seconds, through the committer (the single writer): expire
-        archived content in slices of 10,000 until nothing more is due, and keep
-        provenance to ``provenance_max_events``."""
+        archived content in slices of 10,000 until nothing more is due, then
+        provenance beyond ``provenance_max_events``, ``provenance_max_age_ms`` or
+        ``provenance_max_bytes`` (0 disables a limit) in slices of 10,000 groups."""
         content = self.repositories.content
         provenance = self.repositories.provenance
+
+        def expire_provenance() -> int:
+            return provenance.expire_due(
+                self.clock(), max_events=self.provenance_max_events or None,
+                max_age_ms=self.provenance_max_age_ms or None, max_bytes=self.provenance_max_bytes or None)
+
         while True:
             await trio.sleep(5)
             while await self.committer.exclusive(lambda: content.expire_archive(self.clock())):
                 await trio.lowlevel.checkpoint()
-            await self.committer.exclusive(lambda: provenance.expire(self.provenance_max_events))
+            while await self.committer.exclusive(expire_provenance):
+                await trio.lowlevel.checkpoint()
+
+    async def _sample_statistics(self) -> None:
+        """Once a second (on a fixed grid; ticks missed while the loop was busy are
+        skipped, the next sample covers them): roll every component's statistics
+        and status history. O(components), no I/O."""
+        stats = self.statistics
+        interval = stats.interval_ms / 1000
+        stats.start(self.clock())
+        due = trio.current_time()
+        while True:
+            due += interval
+            await trio.sleep_until(due)
+            late = trio.current_time() - due
+            if late >= interval:
+                due += late
+            stats.sample(self.clock(), self.nodes, self.queues)
 
     # -- changing the graph while it runs ------------------------------------------------
 
@@ -351,12 +478,18 @@ class Engine:
                                       f"{', '.join(sorted(self.registry))}", where="type")
         return cls
 
-    def add_processor(self, pdef: ProcessorDef) -> ProcessorNode:
-        """Add a processor (started if its scheduled state is RUNNING and it is valid).
-        Raises ``FlowDefinitionError`` for an unknown type or unreadable settings."""
+    def add_processor(self, pdef: ProcessorDef, group_id: str | None = None) -> ProcessorNode:
+        """Add a processor to a group (the root group by default), started if its
+        scheduled state is RUNNING and it is valid. Raises ``FlowDefinitionError``
+        for an unknown type or unreadable settings."""
         if pdef.identifier in self.nodes or pdef.identifier in self.queues:
             raise FlowDefinitionError(f"identifier {pdef.identifier!r} is already used")
-        node = self._make_node(pdef, self._resolve(pdef), "flow", "processor")
+        self.group_of[pdef.identifier] = group_id or self.flow.identifier
+        try:
+            node = self._make_node(pdef, self._resolve(pdef), "flow", "processor")
+        except BaseException:
+            del self.group_of[pdef.identifier]
+            raise
         self.nodes[pdef.identifier] = node
         node.set_routing(pdef.auto_terminated)
         if pdef.scheduled_state == "RUNNING" and node.is_valid and self._nursery is not None:
@@ -386,6 +519,7 @@ class Engine:
             raise FlowyardError(f"{node.name} still has connections: remove them first")
         await self.stop_processor(component_id)
         del self.nodes[component_id]
+        self.group_of.pop(component_id, None)
 
     def _connect(self, cdef: ConnectionDef, source: str, where: str) -> tuple[ProcessorNode, ProcessorNode]:
         """Create the queue of ``cdef`` and wire it to its ends (routing is the caller's
@@ -397,7 +531,7 @@ class Engine:
             missing = cdef.source if src is None else cdef.destination
             raise FlowDefinitionError(f"no processor or funnel has identifier {missing!r}", source=source,
                                       where=where)
-        rels = [FUNNEL_RELATIONSHIP] if src.type_name == "Funnel" else list(cdef.relationships)
+        rels = [FUNNEL_RELATIONSHIP] if src.type_name in PASS_THROUGH else list(cdef.relationships)
         unknown = [r for r in rels if r not in src.configured.relationship_names]
         if unknown or not rels:
             raise FlowDefinitionError(
@@ -413,13 +547,67 @@ class Engine:
             src.outputs.setdefault(r, []).append(queue)
         return src, dst
 
-    def add_connection(self, cdef: ConnectionDef) -> FlowFileQueue:
+    def add_connection(self, cdef: ConnectionDef, group_id: str | None = None) -> FlowFileQueue:
         """Connect two components while the flow runs. Raises ``FlowDefinitionError``."""
         src, dst = self._connect(cdef, "", "connection")
+        self.group_of[cdef.identifier] = group_id or self.flow.identifier
         src.set_routing(src.definition.auto_terminated)
         dst.set_routing(dst.definition.auto_terminated)
+        self._autostart(src)
+        self._autostart(dst)
         dst.poke()
         return self.queues[cdef.identifier]
+
+    def reconfigure_connection(self, cdef: ConnectionDef) -> FlowFileQueue:
+        """Apply new settings to a connection while data flows: back pressure,
+        expiration and prioritizers change in place (queued flowfiles stay and are
+        re-ordered); a new destination or new relationships re-route it. Raises
+        ``FlowDefinitionError`` (nothing changes then)."""
+        queue = self.queues[cdef.identifier]
+        src, dst = self.nodes.get(cdef.source), self.nodes.get(cdef.destination)
+        if src is None or dst is None:
+            missing = cdef.source if src is None else cdef.destination
+            raise FlowDefinitionError(f"no processor, funnel or port has identifier {missing!r}",
+                                      where="connection")
+        rels = [FUNNEL_RELATIONSHIP] if src.type_name in PASS_THROUGH else list(cdef.relationships)
+        unknown = [r for r in rels if r not in src.configured.relationship_names]
+        if unknown or not rels:
+            raise FlowDefinitionError(
+                f"{src.name} has no relationship {unknown[0]!r}; it has: {', '.join(src.configured.relationship_names)}"
+                if unknown else "a connection must carry at least one relationship",
+                where="connection.selectedRelationships")
+        old_src = next(n for n in self.nodes.values() if any(queue in qs for qs in n.outputs.values()))
+        old_dst = next(n for n in self.nodes.values() if queue in n.inputs)
+        if old_src is not src:
+            raise FlowDefinitionError("the source of a connection cannot change; connect anew instead",
+                                      where="connection.source.id")
+        if old_dst is not dst and queue.in_flight:
+            raise FlowyardError(f"{old_dst.name} is working on {queue.in_flight} flowfile(s) of this connection: "
+                                "stop it before re-routing")
+        queue.object_threshold = cdef.back_pressure_object_threshold
+        queue.size_threshold = parse_data_size(cdef.back_pressure_data_size_threshold)
+        queue.expiration_ms = int(parse_duration(cdef.flowfile_expiration) * 1000)
+        if tuple(cdef.prioritizers) != queue.prioritizers:
+            queue.set_prioritizers(cdef.prioritizers)
+        for rel in list(src.outputs):
+            src.outputs[rel] = [q for q in src.outputs[rel] if q is not queue]
+            if not src.outputs[rel]:
+                del src.outputs[rel]
+        for r in rels:
+            src.outputs.setdefault(r, []).append(queue)
+        if old_dst is not dst:
+            old_dst.inputs.remove(queue)
+            queue.on_data.remove(old_dst.poke)
+            dst.inputs.append(queue)
+            queue.on_data.append(dst.poke)
+            old_dst.set_routing(old_dst.definition.auto_terminated)
+        src.set_routing(src.definition.auto_terminated)
+        dst.set_routing(dst.definition.auto_terminated)
+        self._autostart(src)
+        self._autostart(dst)
+        src.poke()
+        dst.poke()
+        return queue
 
     async def remove_connection(self, connection_id: str, *, drop: bool = False) -> int:
         """Disconnect. A queue holding flowfiles is refused unless ``drop`` (then its
@@ -434,6 +622,7 @@ class Engine:
                                 "first, or ask to drop them")
         dropped = await self.empty_queue(connection_id) if queue.count else 0
         del self.queues[connection_id]
+        self.group_of.pop(connection_id, None)
         for node in self.nodes.values():
             touched = queue in node.inputs or any(queue in qs for qs in node.outputs.values())
             if queue in node.inputs:
@@ -444,6 +633,8 @@ class Engine:
                     del node.outputs[rel]
             if touched:
                 node.set_routing(node.definition.auto_terminated)
+                if node.type_name in PASS_THROUGH and node.running and not node.is_valid:
+                    await self.stop_processor(node.id)  # a funnel or port with nowhere to go
         return dropped
 
     # -- queues --------------------------------------------------------------------
@@ -515,3 +706,11 @@ def _on_loop(fn: Callable[[], Any]) -> Any:
     if trio.lowlevel.in_trio_run():
         return fn()
     return trio.from_thread.run_sync(fn)
+
+
+def _paths(group: GroupDef, path: str) -> list[tuple[GroupDef, str]]:
+    """Every group below and including ``group`` with its place in the flow file."""
+    found = [(group, path)]
+    for i, child in enumerate(group.groups):
+        found += _paths(child, f"{path}.processGroups[{i}]")
+    return found

@@ -6,7 +6,7 @@ from flowyard.runtime.sdk._context import ProcessContext
 from flowyard.runtime.sdk._processor import InputRequirement, Processor, ProcessorSpec, Relationship
 from flowyard.runtime.sdk._session import ProcessSession
 
-__all__ = ["FUNNEL_RELATIONSHIP", "Funnel"]
+__all__ = ["FUNNEL_RELATIONSHIP", "PASS_THROUGH", "Funnel", "InputPort", "OutputPort"]
 
 FUNNEL_RELATIONSHIP = "success"
 
@@ -24,3 +24,19 @@ class Funnel(Processor):
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         session.transfer_all(session.get_batch(10_000), FUNNEL_RELATIONSHIP)
+
+
+class InputPort(Funnel):
+    """A process group's input port: passes what enters the group on to its connections."""
+
+    type_name = "InputPort"
+
+
+class OutputPort(Funnel):
+    """A process group's output port: passes what leaves the group on to the parent's connections."""
+
+    type_name = "OutputPort"
+
+
+#: Engine-internal pass-through components, by type name.
+PASS_THROUGH: dict[str, type[Funnel]] = {"Funnel": Funnel, "InputPort": InputPort, "OutputPort": OutputPort}

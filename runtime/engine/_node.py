@@ -58,10 +58,13 @@ class Bulletin:
 
 
 class NodeStats:
-    """Running totals of one processor."""
+    """Running totals of one processor since the engine started (never reset).
 
-    __slots__ = ("bytes_in", "bytes_out", "errors", "flowfiles_in", "flowfiles_out", "flowfiles_removed",
-                 "task_seconds", "tasks")
+    Rolling windows, rates and history are derived from these by sampling
+    (``_stats.StatisticsHolder``), so a commit only adds a few integers."""
+
+    __slots__ = ("bytes_in", "bytes_out", "bytes_read", "bytes_written", "errors", "flowfiles_in", "flowfiles_out",
+                 "flowfiles_removed", "task_seconds", "tasks")
 
     def __init__(self) -> None:
         self.flowfiles_in = 0
@@ -69,16 +72,22 @@ class NodeStats:
         self.flowfiles_out = 0
         self.bytes_out = 0
         self.flowfiles_removed = 0
+        #: Content bytes the processor read / wrote (NiFi's "Read/Write").
+        self.bytes_read = 0
+        self.bytes_written = 0
         self.tasks = 0
         self.task_seconds = 0.0
         self.errors = 0
 
     def add(self, s: SessionStats) -> None:
+        """Count one committed session."""
         self.flowfiles_in += s.flowfiles_in
         self.bytes_in += s.bytes_in
         self.flowfiles_out += s.flowfiles_out
         self.bytes_out += s.bytes_out
         self.flowfiles_removed += s.flowfiles_removed
+        self.bytes_read += s.bytes_read
+        self.bytes_written += s.bytes_written
 
 
 class ProcessorNode:

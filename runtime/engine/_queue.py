@@ -114,8 +114,12 @@ class FlowFileQueue:
         self._in_flight_size = 0
         self.on_data: list[Callable[[], None]] = []
         self.on_space: list[Callable[[], None]] = []
+        #: Flowfiles (bytes) that entered the queue, and that left it for good (acknowledged:
+        #: taken by a committed session, expired, or dropped), since the engine started.
         self.enqueued_total = 0
+        self.enqueued_bytes = 0
         self.dequeued_total = 0
+        self.dequeued_bytes = 0
 
     # -- configuration --------------------------------------------------------
 
@@ -198,6 +202,7 @@ class FlowFileQueue:
         self.count += len(ffs)
         self.size += size
         self.enqueued_total += len(ffs)
+        self.enqueued_bytes += size
         in_memory = len(self._fifo) + len(self._heap) + len(self._penalized)
         if self._swapped_count or in_memory + len(ffs) > self.swap_threshold:
             room = 0 if self._swapped_count else max(0, self.swap_threshold - in_memory)
@@ -314,6 +319,7 @@ class FlowFileQueue:
         self.count -= n
         self.size -= size
         self.dequeued_total += n
+        self.dequeued_bytes += size
         if (was_full and not self.is_full()) or self.count == 0:
             for callback in self.on_space:
                 callback()

@@ -695,13 +695,14 @@ class StandardProcessSession:
                 # ATTRIBUTES_MODIFIED only if no other event describes the flowfile.
                 if fid in changed:
                     events.append(self._row(E.CONTENT_MODIFIED, ff, packed, cid, ctype, now,
-                                            prev=orig, relationship=None))
+                                            prev=orig, relationship=None, source=queue.connection_id))
                 elif fid not in reported and attrs is not orig[1] and attrs != orig[1]:
                     # the most common event, built inline (same fields as _row)
                     events.append([
                         attributes_modified, now, attrs["uuid"], cid, ctype, packed, pack_attrs(orig[1]),
                         None, None, None, None, None, ff[3], list(claim) if claim is not None else None,
                         orig[3], list(oclaim) if oclaim is not None else None, ff[4], ff[5],
+                        queue.connection_id,
                     ])
             else:
                 kind, parents = created[fid]
@@ -718,7 +719,9 @@ class StandardProcessSession:
                     events.append(self._row(E.JOIN, ff, packed, cid, ctype, now, parents=list(parents)))
             if not queues:
                 events.append(self._row(E.DROP, ff, packed, cid, ctype, now,
-                                        details=f"Auto-Terminated by {rel} Relationship"))
+                                        details=f"Auto-Terminated by {rel} Relationship",
+                                        prev=src[1] if src is not None else None,
+                                        source=src[0].connection_id if src is not None else None))
                 stats.flowfiles_removed += 1
                 continue
             if claim is None:
@@ -758,7 +761,8 @@ class StandardProcessSession:
                 stats.bytes_in += orig[3]
                 if orig[2] is not None:
                     deltas[orig[2][0]] = deltas.get(orig[2][0], 0) - 1
-                events.append(self._row(E.DROP, ff, packed, cid, ctype, now))
+                events.append(self._row(E.DROP, ff, packed, cid, ctype, now, prev=orig,
+                                        source=queue.connection_id))
                 stats.flowfiles_removed += 1
             packed_of[fid] = packed
 
@@ -768,7 +772,7 @@ class StandardProcessSession:
             if ff[2] is not None:
                 deltas[ff[2][0]] = deltas.get(ff[2][0], 0) - 1
             events.append(self._row(E.EXPIRE, ff, pack_attrs(ff[1]), cid, ctype, now,
-                                    details="Expiration Threshold exceeded"))
+                                    details="Expiration Threshold exceeded", prev=ff, source=queue.connection_id))
 
         by_uuid = (
             {ff.uuid: (fid, ff) for fid, ff in list(self._current.items()) + list(self._removed.items())}
@@ -777,11 +781,17 @@ class StandardProcessSession:
         for parent_uuid, children in forks.items():
             fid, parent = by_uuid.get(parent_uuid, (0, None))
             if parent is not None:
-                events.append(self._row(E.FORK, parent, packed_of[fid], cid, ctype, now, children=children))
+                src = origin.get(fid)
+                events.append(self._row(E.FORK, parent, packed_of[fid], cid, ctype, now, children=children,
+                                        prev=src[1] if src is not None else None,
+                                        source=src[0].connection_id if src is not None else None))
         for parent_uuid, children in clones.items():
             fid, parent = by_uuid.get(parent_uuid, (0, None))
             if parent is not None:
-                events.append(self._row(E.CLONE, parent, packed_of[fid], cid, ctype, now, children=children))
+                src = origin.get(fid)
+                events.append(self._row(E.CLONE, parent, packed_of[fid], cid, ctype, now, children=children,
+                                        prev=src[1] if src is not None else None,
+                                        source=src[0].connection_id if src is not None else None))
 
         for event_type, fid, uri, details, rel_name in self._reported:
             ff_or_none = self._current.get(fid) or self._removed.get(fid)
@@ -790,8 +800,9 @@ class StandardProcessSession:
             packed = packed_of.get(fid) or pack_attrs(ff_or_none[1])
             src = origin.get(fid)
             events.append(self._row(event_type, ff_or_none, packed, cid, ctype, now,
-                                    prev=src[1] if src is not None and event_type is E.FETCH else None,
-                                    relationship=rel_name, details=details, uri=uri))
+                                    prev=src[1] if src is not None else None,
+                                    relationship=rel_name, details=details, uri=uri,
+                                    source=src[0].connection_id if src is not None else None))
 
         for resource, writer in self._writers.items():
             writer.finish()
@@ -828,17 +839,20 @@ class StandardProcessSession:
         uri: str | None = None,
         parents: list[str] | None = None,
         children: list[str] | None = None,
+        source: str | None = None,
     ) -> list[Any]:
+        # ``prev`` is the flowfile as it entered the component (taken from the
+        # queue of connection ``source``): provenance shows and replays it.
         claim = ff[2]
         pclaim = prev[2] if prev is not None else None
         return [
             int(event_type), now, ff[1]["uuid"], component_id, component_type, packed,
-            pack_attrs(prev[1]) if prev is not None else None,
+            (packed if prev[1] is ff[1] else pack_attrs(prev[1])) if prev is not None else None,
             parents, children, relationship, details, uri, ff[3],
             list(claim) if claim is not None else None,
             prev[3] if prev is not None else None,
             list(pclaim) if pclaim is not None else None,
-            ff[4], ff[5],
+            ff[4], ff[5], source,
         ]
 
     def rollback(self, penalize: bool = False) -> None:

@@ -4,10 +4,12 @@
 one data directory. Front ends call its methods and never reach into the
 engine or the repositories (the same rule Node-RED's HTTP layer follows).
 Its parts live in mixins: ``_observe`` (status, metrics), ``_queues``,
-``_provenance``, and ``_core`` (lifecycle, components, undo).
+``_provenance``, ``_components`` (editing, run state, export/import, undo)
+and ``_core`` (lifecycle, secrets, the flow document).
 """
 
+from flowyard.runtime.engine._replay import ReplayError
 from flowyard.runtime.service._base import RevisionConflict, UnknownComponentError
 from flowyard.runtime.service._core import FlowService
 
-__all__ = ["FlowService", "RevisionConflict", "UnknownComponentError"]
+__all__ = ["FlowService", "ReplayError", "RevisionConflict", "UnknownComponentError"]

@@ -47,8 +47,8 @@ class ServiceState:
     #: Revision of every component; a change must name the one it saw.
     revisions: dict[str, int]
 
-    def _mask(self, processor_doc: dict[str, Any]) -> dict[str, Any]:
+    def _mask(self, doc: dict[str, Any], kind: str = "processor") -> dict[str, Any]:
         raise NotImplementedError
 
-    def _sensitive_names(self, type_name: str, properties: Mapping[str, Any]) -> set[str]:
+    def _sensitive_names(self, type_name: str, properties: Mapping[str, Any], kind: str = "processor") -> set[str]:
         raise NotImplementedError

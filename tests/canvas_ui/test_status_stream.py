@@ -70,8 +70,10 @@ async def test_snapshot_then_deltas_under_a_changing_flow(tmp_path: Path, monkey
                         kind, seq, snapshot = events[0]
                         assert (kind, seq) == ("snapshot", 1)
                         assert snapshot["components"]["gen"]["runState"] == "STOPPED"
-                        assert snapshot["components"]["c1"] == {"kind": "connection", "queuedCount": 0,
-                                                                 "queuedBytes": 0}
+                        c1 = snapshot["components"]["c1"]
+                        assert {k: c1[k] for k in ("kind", "queuedCount", "queuedBytes")} == {
+                            "kind": "connection", "queuedCount": 0, "queuedBytes": 0}
+                        assert c1["flowFilesIn"] == c1["flowFilesInRate10s"] == 0, "5-minute totals and rates"
                         put = await client.put("/api/processors/gen/run-state", json={"state": "RUNNING"},
                                                headers=auth)
                         assert put.status_code == 200
@@ -80,6 +82,11 @@ async def test_snapshot_then_deltas_under_a_changing_flow(tmp_path: Path, monkey
                             await trio.sleep(0.01)
                         while not any(e[2]["components"].get("c1", {}).get("queuedCount") == 4 for e in events[1:]):
                             await trio.sleep(0.01)
+                        # the statistics sampler (1 Hz) puts the batch in the 5-minute totals and the rates
+                        while not any(e[2]["components"].get("c1", {}).get("flowFilesIn") == 4 for e in events[1:]):
+                            await trio.sleep(0.01)
+                        assert any(e[2]["components"].get("gen", {}).get("flowFilesOutRate10s", 0) > 0
+                                   for e in events[1:])
                     reader.cancel_scope.cancel()
         nursery.cancel_scope.cancel()
     seqs = [seq for _, seq, _ in events]

@@ -14,8 +14,10 @@ import pytest
 from flowyard.runtime import flow as flow_module
 from flowyard.runtime.flow import (
     ConnectionDef,
+    ControllerServiceDef,
     FlowDef,
     FunnelDef,
+    LabelDef,
     ProcessorDef,
     flow_from_dict,
     flow_to_dict,
@@ -29,10 +31,17 @@ def full_flow() -> dict[str, Any]:
     """A flow that sets every field to a non-default value."""
     return {
         "flowyardFlowVersion": 1,
+        "parameterContexts": [{
+            "identifier": "ctx", "name": "Demo parameters", "description": "for the demo",
+            "parameters": [{"name": "dir", "value": "/data", "sensitive": False, "description": "where"},
+                           {"name": "token", "value": None, "sensitive": True, "description": ""}],
+        }],
         "rootGroup": {
             "identifier": "root",
             "name": "Demo",
-            "parameters": {"dir": "/data"},
+            "position": {"x": 0.0, "y": 0.0},
+            "comments": "the root",
+            "parameterContext": {"id": "ctx"},
             "processors": [
                 {
                     "identifier": "gen", "name": "Generate", "type": "GenerateFlowFile",
@@ -52,6 +61,27 @@ def full_flow() -> dict[str, Any]:
                 },
             ],
             "funnels": [{"identifier": "fun", "position": {"x": 1.0, "y": 2.0}}],
+            "inputPorts": [],
+            "outputPorts": [],
+            "labels": [{"identifier": "lab", "label": "Read me", "position": {"x": -5.0, "y": 3.0},
+                        "width": 200.0, "height": 80.0, "style": {"background-color": "#fff7d7"}}],
+            "controllerServices": [{"identifier": "svc", "name": "Lookup", "type": "SimpleKeyValueLookupService",
+                                    "properties": {"a": "1"}, "scheduledState": "DISABLED", "comments": "c"}],
+            "processGroups": [{
+                "identifier": "child", "name": "Child", "position": {"x": 300.0, "y": 400.0}, "comments": "",
+                "parameterContext": None, "processors": [], "funnels": [],
+                "inputPorts": [{"identifier": "in", "name": "In", "position": {"x": 0.0, "y": 0.0},
+                                "scheduledState": "RUNNING", "comments": ""}],
+                "outputPorts": [{"identifier": "out", "name": "Out", "position": {"x": 0.0, "y": 100.0},
+                                 "scheduledState": "STOPPED", "comments": "x"}],
+                "labels": [], "controllerServices": [], "processGroups": [],
+                "connections": [{
+                    "identifier": "c3", "name": "", "source": {"id": "in"}, "destination": {"id": "out"},
+                    "selectedRelationships": [], "backPressureObjectThreshold": 10000,
+                    "backPressureDataSizeThreshold": "1 GB", "flowFileExpiration": "0 sec", "prioritizers": [],
+                    "bends": [],
+                }],
+            }],
             "connections": [
                 {
                     "identifier": "c1", "name": "to funnel", "source": {"id": "gen"}, "destination": {"id": "fun"},
@@ -96,6 +126,13 @@ def test_from_dict_builds_the_records() -> None:
         prioritizers=["PriorityAttributePrioritizer", "FirstInFirstOutPrioritizer"], bends=[(5.0, 6.0), (7.0, 8.0)],
     )
     assert flow.component_ids() == {"gen", "log", "fun"}
+    assert [g.identifier for g in flow.walk()] == ["root", "child"]
+    assert flow.parameters_for(flow) == {"dir": "/data"}
+    assert flow.parameters_for(flow.groups[0]) == {}, "a child group without a context has no parameters"
+    assert flow.owner("out") == (flow.groups[0], "output-port")
+    assert flow.labels == [LabelDef("lab", "Read me", (-5.0, 3.0), 200.0, 80.0, {"background-color": "#fff7d7"})]
+    assert flow.controller_services == [
+        ControllerServiceDef("svc", "SimpleKeyValueLookupService", "Lookup", {"a": "1"}, "DISABLED", "c")]
 
 
 def test_minimal_flow_gets_the_defaults() -> None:
@@ -158,9 +195,9 @@ BAD_FLOWS = [
     ("connection reuses an id", _set(f"{C0}.identifier", "fun"), f"{C0}.identifier",
      "'fun' is already used by rootGroup.funnels[0]"),
     ("unknown source", _set(f"{C0}.source", {"id": "nope"}), f"{C0}.source.id",
-     "no processor or funnel has identifier 'nope'"),
+     "'nope' is not a processor, funnel or input port of this group"),
     ("unknown destination", _set("rootGroup.connections[1].destination.id", "c1"),
-     "rootGroup.connections[1].destination.id", "no processor or funnel has identifier 'c1'"),
+     "rootGroup.connections[1].destination.id", "'c1' is not a processor, funnel or output port of this group"),
     ("destination not an object", _set(f"{C0}.destination", "log"), f"{C0}.destination",
      "expected an object, found str"),
     ("bad penalty", _set(f"{P0}.penaltyDuration", "10 parsecs"), f"{P0}.penaltyDuration",
@@ -307,11 +344,12 @@ def test_parameters_round_trip_and_feed_expressions(tmp_path: Path) -> None:
         {"identifier": "u", "type": "UpdateAttribute", "properties": {"where": "#{dir}/${filename}"},
          "autoTerminatedRelationships": ["success"]}]}}
     flow = flow_from_dict(data)
-    assert flow.parameters == {"dir": "/data"}
-    assert flow_from_dict(flow_to_dict(flow)).parameters == {"dir": "/data"}
+    assert flow.parameters_for(flow) == {"dir": "/data"}, "the shorthand becomes a context bound to the root"
+    again = flow_from_dict(flow_to_dict(flow))
+    assert again.parameters_for(again) == {"dir": "/data"}
+    assert again == flow
     engine = Engine(flow, Repositories.in_memory(), registry=PROCESSORS)
-    assert engine.evaluator is not None
-    assert engine.evaluator("#{dir}/${filename}", {"filename": "a.txt"}) == "/data/a.txt"
+    assert engine.evaluator_for("u")("#{dir}/${filename}", {"filename": "a.txt"}) == "/data/a.txt"
 
 
 def test_parameter_values_must_be_strings() -> None:
@@ -329,3 +367,71 @@ def test_single_components_parse_with_errors_naming_the_field() -> None:
     with pytest.raises(FlowDefinitionError) as info:
         processor_from_dict({"identifier": "p", "type": "T", "schedulingPeriod": "soon"})
     assert info.value.where == "processor.schedulingPeriod"
+
+
+def _nested(**overrides: Any) -> dict[str, Any]:
+    child = {"identifier": "child", "inputPorts": [{"identifier": "in"}], "outputPorts": [{"identifier": "out"}],
+             "processors": [{"identifier": "p", "type": "T"}],
+             "connections": [{"identifier": "c1", "source": {"id": "in"}, "destination": {"id": "p"}},
+                             {"identifier": "c2", "source": {"id": "p"}, "destination": {"id": "out"}}]}
+    root = {"identifier": "root", "processors": [{"identifier": "src", "type": "T"}], "processGroups": [child],
+            "connections": [{"identifier": "c0", "source": {"id": "src"}, "destination": {"id": "in"}}]}
+    root.update(overrides)
+    return {"flowyardFlowVersion": 1, "rootGroup": root}
+
+
+def test_connections_join_ports_of_direct_child_groups() -> None:
+    flow = flow_from_dict(_nested())
+    assert flow.connections[0].destination == "in"
+    assert flow.groups[0].name == "Process Group", "a nested group's default name"
+    assert [c.identifier for c in flow.groups[0].connections] == ["c1", "c2"]
+
+
+@pytest.mark.parametrize(("connections", "where", "message"), [
+    ([{"identifier": "x", "source": {"id": "p"}, "destination": {"id": "src"}}],
+     "rootGroup.connections[0].source.id", "is not a processor, funnel or input port of this group"),
+    ([{"identifier": "x", "source": {"id": "src"}, "destination": {"id": "out"}}],
+     "rootGroup.connections[0].destination.id", "is not a processor, funnel or output port of this group"),
+])
+def test_a_connection_may_not_reach_inside_another_group(connections: list[Any], where: str, message: str) -> None:
+    with pytest.raises(FlowDefinitionError) as info:
+        flow_from_dict(_nested(connections=connections))
+    assert info.value.where == where
+    assert message in str(info.value)
+
+
+def test_identifiers_are_unique_across_groups() -> None:
+    data = _nested()
+    data["rootGroup"]["processors"].append({"identifier": "p", "type": "T"})
+    with pytest.raises(FlowDefinitionError) as info:
+        flow_from_dict(data)
+    assert info.value.where == "rootGroup.processGroups[0].processors[0].identifier"
+    assert "already used by rootGroup.processors[1]" in str(info.value)
+
+
+@pytest.mark.parametrize(("data", "where", "message"), [
+    ({"parameterContexts": [{"identifier": "a", "name": "n"}], "rootGroup": {"parameterContext": {"id": "b"}}},
+     "rootGroup.parameterContext.id", "no parameter context has identifier 'b'"),
+    ({"parameterContexts": [{"identifier": "a", "name": "n"}, {"identifier": "b", "name": "n"}], "rootGroup": {}},
+     "parameterContexts[1].name", "already the name of parameterContexts[0]"),
+    ({"parameterContexts": [{"identifier": "a", "name": "n", "parameters": [{"name": "bad/name"}]}],
+      "rootGroup": {}}, "parameterContexts[0].parameters[0].name", "not a valid parameter name"),
+    ({"parameterContexts": [{"identifier": "a", "name": "n", "parameters": [{"name": "x"}, {"name": "x"}]}],
+      "rootGroup": {}}, "parameterContexts[0].parameters[1].name", "defined twice"),
+    ({"parameterContexts": [{"identifier": "a", "name": "n", "parameters": [{"name": "x", "sensitive": "yes"}]}],
+      "rootGroup": {}}, "parameterContexts[0].parameters[0].sensitive", "expected true or false"),
+    ({"parameterContexts": [{"identifier": "a", "name": "n"}],
+      "rootGroup": {"parameterContext": {"id": "a"}, "parameters": {"x": "1"}}},
+     "rootGroup.parameters", "not both"),
+    ({"rootGroup": {"labels": [{"identifier": "l", "width": 0}]}}, "rootGroup.labels[0].width",
+     "expected a positive number"),
+    ({"rootGroup": {"controllerServices": [{"identifier": "s", "type": "T", "scheduledState": "RUNNING"}]}},
+     "rootGroup.controllerServices[0].scheduledState", "is not one of ENABLED, DISABLED"),
+    ({"rootGroup": {"inputPorts": [{"identifier": "i", "scheduledState": "ON"}]}},
+     "rootGroup.inputPorts[0].scheduledState", "is not one of RUNNING, STOPPED, DISABLED"),
+])
+def test_group_level_errors_name_the_place(data: dict[str, Any], where: str, message: str) -> None:
+    with pytest.raises(FlowDefinitionError) as info:
+        flow_from_dict({"flowyardFlowVersion": 1, **data})
+    assert info.value.where == where
+    assert message in str(info.value)

@@ -1,17 +1,36 @@
-"""Provenance through the runtime facade: search, event detail, and the lineage
-of a flowfile split into parts and merged back."""
+"""Provenance through the runtime facade: search, event detail with content before
+and after, the lineage of a flowfile split into parts and merged back, and
+replay through a running engine."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import trio
 
 from flowyard.runtime.engine._queue import FlowFileQueue
 from flowyard.runtime.engine._session import Routing, StandardProcessSession
-from flowyard.runtime.flow import FlowDef
+from flowyard.runtime.flow import FlowDef, flow_from_dict
 from flowyard.runtime.repository import Repositories
+from flowyard.runtime.sdk import (
+    ContentNotFoundError,
+    FlowyardError,
+    InputRequirement,
+    ProcessContext,
+    Processor,
+    ProcessorSpec,
+    ProcessSession,
+    Relationship,
+)
 from flowyard.runtime.service import FlowService, UnknownComponentError
+
+from flowyard_test_processors import PROCESSORS as TEST_PROCESSORS
+from flowyard_test_processors import expected_content
+
+SUCCESS = Relationship("success")
 
 
 class Clock:
@@ -98,3 +117,115 @@ def test_search_and_event_detail(split_and_merged: tuple[FlowService, dict[str, 
     assert service.provenance_event(fragment_event["eventId"])["childUuids"] == [ids["part1"], ids["part2"]]
     with pytest.raises(UnknownComponentError):
         service.provenance_event(10_000)
+
+
+def test_event_detail_says_whether_content_before_and_after_is_available(
+        split_and_merged: tuple[FlowService, dict[str, str]]) -> None:
+    service, _ = split_and_merged
+    created = service.provenance_search(component_id="src", event_type="CREATE")[0]
+    detail = service.provenance_event(created["eventId"])
+    assert (detail["inputContentAvailable"], detail["inputSize"], detail["sourceConnectionId"]) == (False, None, None)
+    assert (detail["outputContentAvailable"], detail["outputSize"]) == (True, 6)
+    assert detail["replayAvailable"] is False and "did not come from a queue" in detail["replayExplanation"]
+    mime, filename, size, chunks = service.provenance_content(created["eventId"], "output")
+    assert (mime, filename, size, b"".join(chunks)) == ("application/octet-stream", "whole.txt", 6, b"abcdef")
+    with pytest.raises(ContentNotFoundError, match="no input content"):
+        service.provenance_content(created["eventId"], "input")
+
+    clone = next(e for e in service.provenance_search(component_id="split") if e["eventType"] == "CLONE")
+    detail = service.provenance_event(clone["eventId"])
+    assert (detail["inputContentAvailable"], detail["inputSize"], detail["sourceConnectionId"]) == (True, 6, "q1")
+    assert detail["replayAvailable"] is False and "no longer in the flow" in detail["replayExplanation"]
+    _, filename, size, chunks = service.provenance_content(clone["eventId"], "input")
+    assert (filename, size, b"".join(chunks)) == ("whole.txt", 6, b"abcdef")
+    with pytest.raises(FlowyardError, match="'input' or 'output'"):
+        service.provenance_content(clone["eventId"], "sideways")
+    with pytest.raises(UnknownComponentError):
+        service.provenance_content(10_000, "input")
+
+
+class Uppercase(Processor):
+    """Upper-cases the content (a CONTENT_MODIFIED event) and marks the flowfile."""
+
+    blocking = False
+    spec = ProcessorSpec(description="Upper-cases content.", relationships=(SUCCESS,),
+                         input_requirement=InputRequirement.REQUIRED)
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        for ff in session.get_batch(10):
+            ff = session.write(ff, session.read_bytes(ff).upper())
+            session.transfer(session.put_attribute(ff, "upper", "yes"), SUCCESS)
+
+
+def upper_flow() -> FlowDef:
+    """gen (two flowfiles) → c1 → upper → c2 → sink (auto-terminated)."""
+    def conn(ident: str, src: str, dst: str) -> dict[str, Any]:
+        return {"identifier": ident, "source": {"id": src}, "destination": {"id": dst},
+                "selectedRelationships": ["success"]}
+    return flow_from_dict({"flowyardFlowVersion": 1, "rootGroup": {
+        "processors": [
+            {"identifier": "gen", "type": "SequenceSource", "properties": {"Count": "2", "Content Size": "16"}},
+            {"identifier": "upper", "type": "Uppercase"},
+            {"identifier": "sink", "type": "AsyncSlow", "properties": {"Delay": "1 ms"},
+             "autoTerminatedRelationships": ["success"]}],
+        "connections": [conn("c1", "gen", "upper"), conn("c2", "upper", "sink")]}})
+
+
+async def wait_for(condition: Callable[[], bool], *, timeout: float = 600.0) -> None:
+    """Wait (on trio's clock, virtual under MockClock) until ``condition`` holds."""
+    with trio.fail_after(timeout):
+        while not condition():
+            await trio.sleep(0.05)
+
+
+async def test_replay_through_the_service(tmp_path: Path, autojump_clock: Any) -> None:
+    repos = Repositories.in_memory()
+    service = FlowService(upper_flow(), repos, tmp_path, {**TEST_PROCESSORS, "Uppercase": Uppercase})
+    async with trio.open_nursery() as nursery:
+        await nursery.start(service.run)
+        await wait_for(lambda: service.engine.nodes["sink"].stats.flowfiles_in == 2)
+        event = service.provenance_search(component_id="upper", event_type="CONTENT_MODIFIED")[0]
+        detail = service.provenance_event(event["eventId"])
+        assert (detail["replayAvailable"], detail["replayExplanation"]) == (True, None)
+        assert (detail["inputContentAvailable"], detail["sourceConnectionId"]) == (True, "c1")
+        seq = int(detail["previousAttributes"]["seq"])
+        _, _, _, before = service.provenance_content(event["eventId"], "input")
+        _, _, _, after = service.provenance_content(event["eventId"], "output")
+        assert b"".join(before) == expected_content(seq, 16) and b"".join(after) == expected_content(seq, 16).upper()
+        await service.engine.stop_processor("upper")  # so the replayed flowfile stays in c1
+
+        result = await service.replay_provenance_event(event["eventId"], user="admin")
+
+        assert (result["connectionId"], result["size"]) == ("c1", 16)
+        [queued] = service.queue_listing("c1")
+        assert queued["uuid"] == result["flowfileUuid"] != event["flowfileUuid"]
+        assert queued["attributes"] == {**detail["previousAttributes"], "uuid": result["flowfileUuid"]}
+        _, _, _, chunks = service.queued_content("c1", result["flowfileUuid"])
+        assert b"".join(chunks) == expected_content(seq, 16)
+        replay = service.provenance_event(result["eventId"])
+        assert (replay["eventType"], replay["parentUuids"]) == ("REPLAY", [event["flowfileUuid"]])
+        assert replay["details"] == f"Replay of provenance event {event['eventId']} requested by admin"
+        lineage = {n["id"] for n in service.lineage(event["flowfileUuid"])["nodes"]}
+        assert {event["flowfileUuid"], result["flowfileUuid"], f"event:{result['eventId']}"} <= lineage
+        with pytest.raises(UnknownComponentError):
+            await service.replay_provenance_event(10_000)
+        service.request_stop()
+
+
+async def test_replay_through_the_service_is_refused_when_the_content_expired(
+        tmp_path: Path, autojump_clock: Any) -> None:
+    repos = Repositories.in_memory(archive_max_age_ms=60_000)
+    service = FlowService(upper_flow(), repos, tmp_path, {**TEST_PROCESSORS, "Uppercase": Uppercase})
+    async with trio.open_nursery() as nursery:
+        await nursery.start(service.run)
+        await wait_for(lambda: service.engine.nodes["sink"].stats.flowfiles_in == 2)
+        event_id = service.provenance_search(component_id="upper", event_type="CONTENT_MODIFIED")[0]["eventId"]
+        await wait_for(lambda: not service.provenance_event(event_id)["inputContentAvailable"])
+        detail = service.provenance_event(event_id)
+        assert detail["replayAvailable"] is False and "no longer retained" in detail["replayExplanation"]
+        with pytest.raises(ContentNotFoundError, match="no longer retained"):
+            service.provenance_content(event_id, "input")
+        with pytest.raises(FlowyardError, match="no longer retained"):
+            await service.replay_provenance_event(event_id)
+        assert service.queue_listing("c1") == []
+        service.request_stop()
