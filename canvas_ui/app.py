@@ -1,7 +1,8 @@
 """The HTTP API (starlette). It talks to the runtime only through ``FlowService``.
 
 Authentication: every route but the public ones (health, OpenAPI description,
-login) needs ``Authorization: Bearer <token>`` or the session cookie; with the
+login, and the pages outside ``/api``: the login page and the canvas's static
+files, see ``pages``) needs ``Authorization: Bearer <token>`` or the session cookie; with the
 cookie, state-changing requests must also send ``X-CSRF-Token``. Each route is
 declared once in ``ROUTES`` with its summary; the OpenAPI description and the
 auth-matrix test are built from that table.
@@ -23,6 +24,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 
 from flowyard.canvas_ui.auth import AuthManager
+from flowyard.canvas_ui.pages import page_routes
 from flowyard.canvas_ui.stream import status_events
 from flowyard.runtime.sdk import ContentNotFoundError, FlowyardError
 from flowyard.runtime.service import FlowService, ReplayError, RevisionConflict, UnknownComponentError
@@ -408,6 +410,8 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
               for r in ROUTES]
 
     async def authenticate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Any:
+        if not request.url.path.startswith("/api/"):
+            return await call_next(request)  # the login page and the canvas's static files
         route_path = next((r.path for r in ROUTES if _matches(r.path, request.url.path)), request.url.path)
         if (request.method, route_path) in public:
             return await call_next(request)
@@ -427,7 +431,8 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
             return _error(403, "missing or wrong X-CSRF-Token header")
         return await call_next(request)
 
-    return Starlette(routes=routes, middleware=[Middleware(BaseHTTPMiddleware, dispatch=authenticate)])
+    return Starlette(routes=[*routes, *page_routes()],
+                     middleware=[Middleware(BaseHTTPMiddleware, dispatch=authenticate)])
 
 
 def _matches(template: str, path: str) -> bool:

@@ -261,6 +261,8 @@ class ComponentsMixin(ServiceState):
             data["identifier"] = str(uuid.uuid4())
         if kind == "controller-service":
             data.setdefault("scheduledState", "DISABLED")  # NiFi creates services disabled
+        elif kind == "processor":
+            data.setdefault("scheduledState", "STOPPED")  # and processors stopped: start them when ready
         if kind == "process-group" and "parameterContext" not in data:
             inherited = self._group(parent_id).parameter_context  # NiFi's default for a new group
             data["parameterContext"] = None if inherited is None else {"id": inherited}

@@ -157,3 +157,13 @@ async def test_selection_run_state_export_import_and_group_stream(api: Any) -> N
     assert components[copy["identifier"]]["invalidCount"] == 1, "its LogAttribute has success unrouted"
     assert "gen" in components and not any(c.get("kind") == "processor" and cid != "gen"
                                            for cid, c in components.items())
+
+
+async def test_the_login_page_and_assets_are_public_and_the_api_is_not(api: Any) -> None:
+    client, _ = api
+    page = await client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'id="login"' in page.text or "<div id=" in page.text
+    assert (await client.get("/login")).status_code == 200
+    assert (await client.get("/assets/missing.js")).status_code == 404, "public, and simply not there"
+    assert (await client.get("/api/flow")).status_code == 401

@@ -49,6 +49,7 @@ async def build_nested(service: FlowService) -> None:
     await service.create("input-port", {"identifier": "in", "name": "In", "parentGroupId": "enrich"})
     await service.create("output-port", {"identifier": "out", "name": "Out", "parentGroupId": "enrich"})
     await service.create("processor", {"identifier": "lookup", "type": "LookupAttribute", "parentGroupId": "enrich",
+                                       "scheduledState": "RUNNING",
                                        "properties": {"Lookup Service": "colours", "colour": "#{colour.key}"},
                                        "autoTerminatedRelationships": ["unmatched", "failure"]})
     await service.create("connection", {"identifier": "e1", "source": {"id": "in"}, "destination": {"id": "lookup"},
