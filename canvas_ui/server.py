@@ -12,8 +12,9 @@ import functools
 import signal
 import socket
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import trio
 from cryptography import x509
@@ -112,19 +113,22 @@ async def serve(
     durability: str = "os",
     certfile: Path | None = None,
     keyfile: Path | None = None,
+    engine_options: Mapping[str, Any] | None = None,
     out: TextIO = sys.stdout,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Open the data directory, run the engine and the API until SIGINT/SIGTERM
     (or cancellation), then shut down cleanly. Reports the bound URLs.
 
-    With ``certfile`` and ``keyfile`` the API speaks HTTPS only. Raises
+    With ``certfile`` and ``keyfile`` the API speaks HTTPS only. ``engine_options``
+    go to the ``Engine`` (provenance retention limits). Raises
     ``ConfigurationError`` (bad TLS files, address in use: ``AddressInUseError``)
     or ``RepositoryError`` (data directory in use) before touching the data directory.
     """
     tls = check_tls_files(certfile, keyfile)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals, _listen_socket(host, port) as sock:
-        service = FlowService.open(data_dir, initial_flow=initial_flow, durability=durability)
+        service = FlowService.open(data_dir, initial_flow=initial_flow, durability=durability,
+                                   engine_options=engine_options)
         try:
             auth = AuthManager(data_dir)
             app = create_app(service, auth)

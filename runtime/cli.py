@@ -3,7 +3,7 @@
     flowyard run FLOW.json --data-dir DIR [--durability os|sync]
     flowyard demo [--data-dir DIR] [--port 8080 | --headless]
     flowyard serve [--data-dir DIR] [--flow FLOW.json] [--host 127.0.0.1] [--port 8080] [--durability os|sync]
-                   [--certfile CERT.pem --keyfile KEY.pem]
+                   [--certfile CERT.pem --keyfile KEY.pem] [--provenance-max-age|-size|-events ...]
     flowyard set-credentials [--data-dir DIR] [--username NAME]   (password from the terminal or stdin)
     flowyard el TEXT [--attributes FILE.json] [--parameters FILE.json] [--typed]
 
@@ -35,7 +35,7 @@ from flowyard.runtime.flow import load_flow
 from flowyard.runtime.registry import discover_processors
 from flowyard.runtime.repository import DURABILITY_MODES, Repositories
 from flowyard.runtime.sdk._errors import ConfigurationError, RepositoryError
-from flowyard.runtime.sdk._units import format_data_size
+from flowyard.runtime.sdk._units import format_data_size, parse_data_size, parse_duration
 from flowyard.runtime.service import FlowService
 
 __all__ = ["main"]
@@ -141,6 +141,41 @@ DURABILITY_HELP = ("os (default): a committed flowfile survives kill -9; "
                    "sync: fsync per commit group, also survives power loss")
 
 
+def _age_ms(text: str) -> int:
+    try:
+        return int(parse_duration(text) * 1000)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_data_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}")
+    return int(text)
+
+
+def _retention_options(parser: argparse.ArgumentParser) -> None:
+    """NiFi's provenance retention settings (0 disables a limit)."""
+    parser.add_argument("--provenance-max-age", type=_age_ms, default=24 * 3600 * 1000, metavar="DURATION",
+                        help="keep provenance events this long, e.g. '7 days' (default: 24 hours; 0: no limit)")
+    parser.add_argument("--provenance-max-size", type=_size, default=1 << 30, metavar="SIZE",
+                        help="keep at most this much provenance, e.g. '10 GB' (default: 1 GB; 0: no limit)")
+    parser.add_argument("--provenance-max-events", type=_count, default=1_000_000, metavar="N",
+                        help="keep at most this many provenance events (default: 1000000; 0: no limit)")
+
+
+def _engine_options(args: argparse.Namespace) -> dict[str, int]:
+    return {"provenance_max_age_ms": args.provenance_max_age, "provenance_max_bytes": args.provenance_max_size,
+            "provenance_max_events": args.provenance_max_events}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flowyard", description="A visual dataflow routing engine.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -183,6 +218,7 @@ def _parser() -> argparse.ArgumentParser:
                           "With both, the port speaks HTTPS only and the session cookie is Secure")
     srv.add_argument("--keyfile", type=Path, metavar="KEY.pem",
                      help="PEM private key of --certfile, unencrypted (keep it readable only by you)")
+    _retention_options(srv)
     cred = sub.add_parser("set-credentials", help="set the web API's username and password")
     cred.add_argument("--data-dir", type=Path, default=Path("data"))
     cred.add_argument("--username", default="admin")
@@ -277,7 +313,7 @@ def _serve(args: argparse.Namespace) -> int:
     else:
         serve = functools.partial(server.serve, args.data_dir, host=args.host, port=args.port,
                                   initial_flow=args.flow, durability=args.durability,
-                                  certfile=args.certfile, keyfile=args.keyfile)
+                                  certfile=args.certfile, keyfile=args.keyfile, engine_options=_engine_options(args))
     try:
         trio.run(serve)
     except server.AddressInUseError as exc:

@@ -31,7 +31,8 @@ class FlowService(ComponentsMixin, ObserveMixin, QueueMixin, ProvenanceMixin):
 
     def __init__(self, flow: FlowDef, repositories: Repositories, data_dir: Path,
                  registry: Mapping[str, type[Processor]], secrets: SecretBox | None = None,
-                 service_types: Mapping[str, type[ControllerService]] | None = None) -> None:
+                 service_types: Mapping[str, type[ControllerService]] | None = None,
+                 engine_options: Mapping[str, Any] | None = None) -> None:
         self.secrets = secrets or SecretBox.open(data_dir)
         self.registry = dict(registry)
         self.service_types = dict(service_types or {})
@@ -40,7 +41,7 @@ class FlowService(ComponentsMixin, ObserveMixin, QueueMixin, ProvenanceMixin):
         self.repositories = repositories
         self.data_dir = data_dir
         self.engine = Engine(flow, repositories, registry=self.registry, service_types=self.service_types,
-                             source=str(data_dir / FLOW_FILE))
+                             source=str(data_dir / FLOW_FILE), **dict(engine_options or {}))
         self.revisions = {}
         self._undo = {}
         self._redo = {}
@@ -59,7 +60,7 @@ class FlowService(ComponentsMixin, ObserveMixin, QueueMixin, ProvenanceMixin):
 
     @classmethod
     def open(cls, data_dir: str | Path, *, initial_flow: str | Path | None = None,
-             durability: str = "os") -> FlowService:
+             durability: str = "os", engine_options: Mapping[str, Any] | None = None) -> FlowService:
         """Open the data directory. The flow is ``DATA/flow.json``; if there is none
         yet, ``initial_flow`` (or an empty flow) is copied there first. Raises
         ``DataDirectoryInUseError`` / ``FlowDefinitionError`` before touching anything else."""
@@ -75,7 +76,8 @@ class FlowService(ComponentsMixin, ObserveMixin, QueueMixin, ProvenanceMixin):
             flow = FlowDef()
         repositories = Repositories.open(data / "repository", durability=durability)
         try:
-            service = cls(flow, repositories, data, registry, service_types=service_types)
+            service = cls(flow, repositories, data, registry, service_types=service_types,
+                          engine_options=engine_options)
             service._save()  # encrypts sensitive values that arrived in plain text
             return service
         except BaseException:
