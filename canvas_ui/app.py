@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 
 from flowyard.canvas_ui.auth import AuthManager
-from flowyard.canvas_ui.pages import page_routes
+from flowyard.canvas_ui.pages import is_page, page_routes
 from flowyard.canvas_ui.stream import status_events
 from flowyard.runtime.sdk import ContentNotFoundError, FlowyardError
 from flowyard.runtime.service import FlowService, ReplayError, RevisionConflict, UnknownComponentError
@@ -89,6 +89,7 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", "/api/expression-functions", "The Expression Language function catalogue.", "functions"),
     ApiRoute("GET", "/api/bulletins", "The latest bulletins.", "bulletins"),
     ApiRoute("GET", "/api/metrics", "Prometheus metrics (text exposition format).", "metrics"),
+    ApiRoute("GET", "/metrics", "The same Prometheus metrics at the path scrapers expect.", "metrics_root"),
     ApiRoute("GET", "/api/status/stream", "Live status (Server-Sent Events): a snapshot, then deltas; "
              "?group=ID for one process group.",
              "status_stream"),
@@ -377,7 +378,7 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
     handlers: dict[str, Handler] = {
         "health": health, "openapi": openapi, "login": login, "flow": flow, "status": status,
         "processor_types": processor_types, "functions": functions, "bulletins": bulletins,
-        "metrics": metrics, "status_stream": status_stream,
+        "metrics": metrics, "metrics_root": metrics, "status_stream": status_stream,
         "list_queue": list_queue, "empty_queue": empty_queue, "flowfile_content": flowfile_content,
         "provenance_search": provenance_search,
         "provenance_event": provenance_event, "lineage": lineage, "provenance_content": provenance_content,
@@ -410,7 +411,7 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
               for r in ROUTES]
 
     async def authenticate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Any:
-        if not request.url.path.startswith("/api/"):
+        if is_page(request.url.path):
             return await call_next(request)  # the login page and the canvas's static files
         route_path = next((r.path for r in ROUTES if _matches(r.path, request.url.path)), request.url.path)
         if (request.method, route_path) in public:

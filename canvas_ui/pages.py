@@ -12,7 +12,7 @@ from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, R
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-__all__ = ["DIST", "page_routes"]
+__all__ = ["DIST", "is_page", "page_routes"]
 
 #: Where Vite writes the built canvas.
 DIST = Path(__file__).parent / "web" / "dist"
@@ -56,6 +56,11 @@ document.getElementById("login").addEventListener("submit", async (event) => {
 </script>
 </body></html>
 """
+
+
+def is_page(path: str) -> bool:
+    """Whether ``path`` is one of these public pages (everything else needs authentication)."""
+    return path in ("/", "/login") or path.startswith("/assets/")
 
 
 async def _index(request: Request) -> Response:

@@ -167,3 +167,5 @@ async def test_the_login_page_and_assets_are_public_and_the_api_is_not(api: Any)
     assert (await client.get("/login")).status_code == 200
     assert (await client.get("/assets/missing.js")).status_code == 404, "public, and simply not there"
     assert (await client.get("/api/flow")).status_code == 401
+    assert (await client.get("/metrics")).status_code == 401, "outside /api, but not a page"
+    assert (await client.get("/anything")).status_code == 401

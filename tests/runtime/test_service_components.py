@@ -265,3 +265,31 @@ async def test_undo_and_redo_of_every_kind(tmp_path: Path, autojump_clock: Any) 
         await service.redo("bob")
         assert service.component("label", "l1")["label"] == "changed"
         service.request_stop()
+
+
+async def test_rerouting_a_connection_keeps_its_queue(tmp_path: Path, autojump_clock: Any) -> None:
+    service = open_service(tmp_path)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(service.run)
+        for ident in ("a", "b"):
+            await service.create("processor", {"identifier": ident, "type": "LogAttribute",
+                                               "autoTerminatedRelationships": ["success"]})
+        conn = await service.create("connection", {"identifier": "c", "source": {"id": "gen"},
+                                                   "destination": {"id": "a"}, "selectedRelationships": ["success"]})
+        await wait_for(lambda: service.engine.queues["c"].count >= 4)
+        await service.set_run_state("gen", "STOPPED")
+        queued = service.engine.queues["c"].count
+        moved = await service.update("connection", "c", conn["revision"], {
+            "destination": {"id": "b"}, "backPressureObjectThreshold": 2,
+            "prioritizers": ["NewestFlowFileFirstPrioritizer"]})
+        assert moved["destination"] == {"id": "b"} and moved["queuedCount"] == queued
+        queue = service.engine.queues["c"]
+        assert queue.is_full() and queue.prioritizers == ("NewestFlowFileFirstPrioritizer",)
+        assert queue in service.engine.nodes["b"].inputs and queue not in service.engine.nodes["a"].inputs
+        with pytest.raises(FlowyardError, match="the source of a connection cannot change"):
+            await service.update("connection", "c", moved["revision"], {"source": {"id": "a"}})
+        await service.set_run_state("b", "RUNNING")
+        await wait_for(lambda: service.engine.queues["c"].count == 0)
+        assert service.engine.nodes["b"].stats.flowfiles_in == queued
+        assert service.engine.nodes["a"].stats.flowfiles_in == 0
+        service.request_stop()
