@@ -178,9 +178,14 @@ async def _json_body(request: Request) -> Any:
     if len(body) > MAX_BODY:
         raise _BadRequest(413, "request body too large")
     try:
-        return json.loads(body or b"{}")
-    except ValueError:
-        raise _BadRequest(400, "the request body is not valid JSON") from None
+        return json.loads(body or b"{}", parse_constant=_no_constant)
+    except ValueError as exc:
+        detail = f": {exc}" if str(exc).startswith("NaN") or "Infinity" in str(exc) else ""
+        raise _BadRequest(400, f"the request body is not valid JSON{detail}") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 class _BadRequest(Exception):
@@ -236,7 +241,10 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
             service.status_entries(group)  # 404 before the stream starts
 
         def read() -> dict[str, dict[str, Any]]:
-            return service.status_entries(group)
+            try:
+                return service.status_entries(group)
+            except UnknownComponentError:  # the group was deleted: everything in it is removed
+                return {}
         return StreamingResponse(status_events(read, state_interval=state_interval,
                                                counter_interval=counter_interval),
                                  media_type="text/event-stream", headers={"Cache-Control": "no-store"})

@@ -25,6 +25,7 @@ besides the file itself.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tempfile
@@ -322,8 +323,10 @@ class _Reader:
 
     def position(self, obj: Mapping[str, Any], where: str) -> tuple[float, float]:
         pos = obj.get("position", {"x": 0, "y": 0})
-        if not isinstance(pos, dict) or not all(isinstance(pos.get(k), int | float) for k in ("x", "y")):
-            raise self.fail(f"{where}.position", 'expected {"x": number, "y": number}')
+        if not isinstance(pos, dict) or not all(
+                isinstance(v := pos.get(k), int | float) and not isinstance(v, bool) and math.isfinite(v)
+                for k in ("x", "y")):
+            raise self.fail(f"{where}.position", 'expected {"x": number, "y": number} (finite numbers)')
         return (float(pos["x"]), float(pos["y"]))
 
     def duration(self, obj: Mapping[str, Any], key: str, where: str, default: str) -> str:
@@ -490,7 +493,7 @@ def _label(r: _Reader, raw: Any, where: str) -> LabelDef:
     size = []
     for key, default in (("width", 150.0), ("height", 150.0)):
         value = lab.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
             raise r.fail(f"{where}.{key}", f"expected a positive number, found {value!r}")
         size.append(float(value))
     return LabelDef(r.text(lab, "identifier", where), r.text(lab, "label", where, ""), r.position(lab, where),

@@ -219,8 +219,10 @@ class Engine:
         """Re-apply ``#{}`` references after parameters changed: every processor of
         ``group_ids`` whose properties reference one of ``names`` (any parameter:
         None) is reconfigured live — stopped, updated, restarted, as NiFi does.
-        Returns the ids of the processors reconfigured."""
+        Controller services of those groups that reference them are re-enabled
+        with the new values first. Returns the ids of the processors reconfigured."""
         self._evaluators.clear()
+        await self.controller_services.reapply_parameters(group_ids, names)
         changed = []
         for node in list(self.nodes.values()):
             if node.type_name in PASS_THROUGH or self.group_of.get(node.id) not in group_ids:
@@ -508,7 +510,8 @@ class Engine:
         node.apply_definition(pdef, configured)
         node.state = "DISABLED" if pdef.scheduled_state == "DISABLED" else "STOPPED"
         node.set_routing(pdef.auto_terminated)
-        if (was_running or pdef.scheduled_state == "RUNNING") and node.is_valid and node.state != "DISABLED":
+        wanted = pdef.scheduled_state == "RUNNING" or (was_running and pdef.scheduled_state != "STOPPED")
+        if wanted and node.is_valid and node.state != "DISABLED":
             self.start_processor(node.id)
         return node
 
@@ -612,7 +615,8 @@ class Engine:
     async def remove_connection(self, connection_id: str, *, drop: bool = False) -> int:
         """Disconnect. A queue holding flowfiles is refused unless ``drop`` (then its
         flowfiles are dropped with DROP events); flowfiles a processor is working on
-        are never dropped (stop it first). Returns how many were dropped."""
+        are never dropped (stop it first). Its two ends are stopped while it goes (so
+        no commit in progress lands in it) and started again. Returns how many were dropped."""
         queue = self.queues[connection_id]
         if queue.in_flight:
             raise FlowyardError(f"a processor is working on {queue.in_flight} flowfile(s) of connection "
@@ -620,7 +624,20 @@ class Engine:
         if queue.count and not drop:
             raise FlowyardError(f"connection {connection_id!r} holds {queue.count} queued flowfile(s): empty it "
                                 "first, or ask to drop them")
-        dropped = await self.empty_queue(connection_id) if queue.count else 0
+        ends = [n for n in self.nodes.values()
+                if n.running and (queue in n.inputs or any(queue in qs for qs in n.outputs.values()))]
+        for node in ends:
+            await self.stop_processor(node.id)
+        try:
+            if queue.in_flight:
+                raise FlowyardError(f"a processor is working on {queue.in_flight} flowfile(s) of connection "
+                                    f"{connection_id!r}: stop it first")
+            dropped = await self.empty_queue(connection_id) if queue.count else 0
+        except BaseException:
+            for node in ends:
+                if node.is_valid and not node.running and node.stopped.is_set():
+                    self.start_processor(node.id)
+            raise
         del self.queues[connection_id]
         self.group_of.pop(connection_id, None)
         for node in self.nodes.values():
@@ -633,8 +650,9 @@ class Engine:
                     del node.outputs[rel]
             if touched:
                 node.set_routing(node.definition.auto_terminated)
-                if node.type_name in PASS_THROUGH and node.running and not node.is_valid:
-                    await self.stop_processor(node.id)  # a funnel or port with nowhere to go
+        for node in ends:  # a funnel or port with nowhere to go stays stopped until connected again
+            if node.is_valid and not node.running and node.state != "DISABLED" and node.stopped.is_set():
+                self.start_processor(node.id)
         return dropped
 
     # -- queues --------------------------------------------------------------------

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from flowyard.runtime import expression
 from flowyard.runtime.engine._node import Bulletin
 from flowyard.runtime.engine._service_node import ConfiguredControllerService, ControllerServiceRegistry
 from flowyard.runtime.flow import ControllerServiceDef, GroupDef
@@ -186,6 +187,11 @@ class EngineServices:
         when ``stop_referencing``; otherwise the call is refused naming them.
         Returns the ids of the processors stopped."""
         node = self.registry.node(service_id)
+        dependents = [self.registry.node(sid).label for sid in self.registry.referencing(service_id)
+                      if self.registry.is_enabled(sid)]
+        if node.enabled and dependents:  # refuse before stopping anything
+            raise FlowyardError(f"controller service {node.label} is referenced by enabled controller service(s) "
+                                f"{', '.join(dependents)}; disable them first")
         running = [pid for pid in self.referencing_processors(service_id) if self.engine.nodes[pid].running]
         if running and not stop_referencing:
             names = ", ".join(f"{self.engine.nodes[p].name} ({p})" for p in running)
@@ -196,6 +202,40 @@ class EngineServices:
         self.registry.disable(service_id)
         self.revalidate(service_id)
         return running
+
+    async def reapply_parameters(self, group_ids: set[str], names: set[str] | None) -> list[str]:
+        """Re-apply changed parameters to the services of ``group_ids`` whose
+        properties reference one of ``names`` (None: any): an enabled one is
+        disabled (its running processors stopped), reconfigured and enabled again,
+        and those processors restarted. Returns the ids of the services changed."""
+        engine = self.engine
+        changed = []
+        for group in engine.flow.walk():
+            if group.identifier not in group_ids:
+                continue
+            for sdef in group.controller_services:
+                refs: set[str] = set()
+                for value in sdef.properties.values():
+                    if value and "#{" in value:
+                        refs |= expression.parameter_references(value)
+                if not refs or (names is not None and not refs & names):
+                    continue
+                node = self.registry.node(sdef.identifier)
+                was_enabled = node.enabled
+                stopped = await self.disable(sdef.identifier, stop_referencing=True) if was_enabled else []
+                self.registry.add(self.configure(sdef, group.identifier, instance=node.service))
+                if was_enabled:
+                    try:
+                        self.registry.enable(sdef.identifier)
+                    except FlowyardError as exc:
+                        self.bulletin(sdef.identifier, node.name, "ERROR", f"not enabled again: {exc}")
+                self.revalidate(sdef.identifier)
+                for pid in stopped:
+                    proc = engine.nodes[pid]
+                    if proc.is_valid and not proc.running and proc.stopped.is_set():
+                        engine.start_processor(pid)
+                changed.append(sdef.identifier)
+        return changed
 
     def enable_scheduled(self) -> None:
         """At start: enable every service whose scheduled state is ENABLED; report failures as bulletins."""

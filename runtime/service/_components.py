@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import trio
 
 from flowyard.runtime import expression
 from flowyard.runtime.flow import (
@@ -57,6 +61,22 @@ _DECORATIONS = ("revision", "runState", "validationErrors", "queuedCount", "queu
                 "state", "referencingComponents", "provides", "boundGroups", "runningCount", "stoppedCount",
                 "invalidCount", "disabledCount")
 _PASS_THROUGH = {"funnel": "Funnel", "input-port": "InputPort", "output-port": "OutputPort"}
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _serialized(method: Callable[Concatenate[ComponentsMixin, _P], Coroutine[Any, Any, _R]]
+                ) -> Callable[Concatenate[ComponentsMixin, _P], Coroutine[Any, Any, _R]]:
+    """One flow edit at a time: a change awaits (stopping a processor, say), and
+    another request must not act on the half-changed flow meanwhile. Re-entrant
+    for the task holding it (undo calls update, import calls create)."""
+    async def call(self: ComponentsMixin, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        async with self._editing():
+            return await method(self, *args, **kwargs)
+    call.__name__, call.__qualname__, call.__doc__ = method.__name__, method.__qualname__, method.__doc__
+    return call
 
 
 def _label(kind: str) -> str:
@@ -103,8 +123,26 @@ class ComponentsMixin(ServiceState):
     _undo: dict[str, list[_Edit]]
     _redo: dict[str, list[_Edit]]
 
+    _edit_lock: trio.Lock | None = None
+    _edit_owner: Any = None
+
     def _save(self) -> None:
         raise NotImplementedError
+
+    @asynccontextmanager
+    async def _editing(self) -> AsyncIterator[None]:
+        task = trio.lowlevel.current_task()
+        if self._edit_owner is task:
+            yield
+            return
+        if self._edit_lock is None:
+            self._edit_lock = trio.Lock()
+        async with self._edit_lock:
+            self._edit_owner = task
+            try:
+                yield
+            finally:
+                self._edit_owner = None
 
     # -- finding ------------------------------------------------------------------------
 
@@ -247,6 +285,7 @@ class ComponentsMixin(ServiceState):
 
     # -- creating -----------------------------------------------------------------------
 
+    @_serialized
     async def create(self, kind: str, data: Any, *, parent_group_id: str | None = None,
                      user: str | None = None) -> dict[str, Any]:
         """Add a component of ``kind`` from its JSON form (``identifier`` optional;
@@ -263,9 +302,11 @@ class ComponentsMixin(ServiceState):
             data.setdefault("scheduledState", "DISABLED")  # NiFi creates services disabled
         elif kind == "processor":
             data.setdefault("scheduledState", "STOPPED")  # and processors stopped: start them when ready
-        if kind == "process-group" and "parameterContext" not in data:
-            inherited = self._group(parent_id).parameter_context  # NiFi's default for a new group
-            data["parameterContext"] = None if inherited is None else {"id": inherited}
+        if kind == "process-group":
+            if "parameterContext" not in data:
+                inherited = self._group(parent_id).parameter_context  # NiFi's default for a new group
+                data["parameterContext"] = None if inherited is None else {"id": inherited}
+            _default_stopped(data)
         ident = str(data["identifier"])
         if kind == "parameter-context":
             ctx = parameter_context_from_dict(data)
@@ -301,14 +342,14 @@ class ComponentsMixin(ServiceState):
         elif kind in _PASS_THROUGH:
             engine.add_pass_through(obj, _PASS_THROUGH[kind], gid)
         elif kind == "controller-service":
+            self._check_sensitive_parameters(obj, parent, "controller-service")
             wanted = obj.scheduled_state
             obj.scheduled_state = "DISABLED"
             engine.controller_services.add(obj, gid)
             parent.controller_services.append(obj)
-            if wanted == "ENABLED":
-                engine.controller_services.enable(obj.identifier)
-                obj.scheduled_state = "ENABLED"
             self.revisions[obj.identifier] = 0
+            if wanted == "ENABLED":
+                self._try_enable(obj)
             return
         elif kind == "process-group":
             self._check_contexts(obj)
@@ -325,6 +366,18 @@ class ComponentsMixin(ServiceState):
         getattr(parent, COMPONENT_KINDS[kind][0]).append(obj)
         self.revisions[obj.identifier] = 0
 
+    def _try_enable(self, sdef: ControllerServiceDef) -> None:
+        """Enable a service; if it cannot be, it stays DISABLED and says why (its
+        ``validationErrors``, and a bulletin for a failing ``on_enabled``)."""
+        services = self.engine.controller_services
+        try:
+            services.enable(sdef.identifier)
+        except FlowyardError as exc:
+            sdef.scheduled_state = "DISABLED"
+            services.bulletin(sdef.identifier, sdef.name or sdef.type, "WARNING", f"not enabled: {exc}")
+        else:
+            sdef.scheduled_state = "ENABLED"
+
     def _check_contexts(self, group: GroupDef) -> None:
         for g in group.walk():
             if g.parameter_context is not None and self.flow.context(g.parameter_context) is None:
@@ -338,19 +391,29 @@ class ComponentsMixin(ServiceState):
             raise FlowyardError(f"connection.destination.id: {cdef.destination!r} is not a processor, funnel or "
                                 f"output port of group {group.name!r}, or an input port of one of its child groups")
 
-    def _check_sensitive_parameters(self, pdef: ProcessorDef, group: GroupDef) -> None:
-        """NiFi's rule: a sensitive parameter may be referenced only by a sensitive property."""
+    def _check_sensitive_parameters(self, component: ProcessorDef | ControllerServiceDef, group: GroupDef,
+                                    kind: str = "processor") -> None:
+        """NiFi's rule: a sensitive parameter may be referenced only by a sensitive
+        property (of a processor or a controller service, ``kind``)."""
         ctx = self.flow.context(group.parameter_context)
         secret = ctx.sensitive_names() if ctx is not None else frozenset()
         if not secret:
             return
-        for name, value in pdef.properties.items():
+        for name, value in component.properties.items():
             if value and "#{" in value:
                 used = expression.parameter_references(value) & secret
-                if used and name not in self._sensitive_names(pdef.type, {name: value}):
+                if used and name not in self._sensitive_names(component.type, {name: value}, kind):
                     raise FlowyardError(
-                        f"property {name!r} of {pdef.name or pdef.type} references the sensitive parameter "
-                        f"{sorted(used)[0]!r}: sensitive parameters can only be used in sensitive properties")
+                        f"property {name!r} of {component.name or component.type} references the sensitive "
+                        f"parameter {sorted(used)[0]!r}: sensitive parameters can only be used in sensitive "
+                        "properties")
+
+    def _check_group_parameters(self, group: GroupDef) -> None:
+        """The sensitive-parameter rule for every processor and service of ``group``."""
+        for pdef in group.processors:
+            self._check_sensitive_parameters(pdef, group)
+        for sdef in group.controller_services:
+            self._check_sensitive_parameters(sdef, group, "controller-service")
 
     async def _materialize(self, group: GroupDef) -> None:
         """Create the engine side of a new group (and its descendants), then start
@@ -358,14 +421,21 @@ class ComponentsMixin(ServiceState):
         engine = self.engine
         services = engine.controller_services
         for g in group.walk():
+            self._check_group_parameters(g)
+        for g in group.walk():
             for sdef in g.controller_services:
                 services.add(sdef, g.identifier)
         services.changed()
-        services.registry.enable_all([s.identifier for g in group.walk() for s in g.controller_services
-                                      if s.scheduled_state == "ENABLED"])
+        failed = services.registry.enable_all([s.identifier for g in group.walk() for s in g.controller_services
+                                               if s.scheduled_state == "ENABLED"])
+        for g in group.walk():
+            for sdef in g.controller_services:
+                if sdef.identifier in failed:
+                    sdef.scheduled_state = "DISABLED"
+                    services.bulletin(sdef.identifier, sdef.name or sdef.type, "WARNING",
+                                      f"not enabled: {failed[sdef.identifier]}")
         for g in group.walk():
             for pdef in g.processors:
-                self._check_sensitive_parameters(pdef, g)
                 engine.add_processor(pdef, g.identifier)
             for kind, attr in (("funnel", "funnels"), ("input-port", "input_ports"), ("output-port", "output_ports")):
                 for c in getattr(g, attr):
@@ -386,9 +456,9 @@ class ComponentsMixin(ServiceState):
         engine = self.engine
         dropped = 0
         for g in group.walk():
-            for pdef in g.processors:
-                if pdef.identifier in engine.nodes:
-                    await engine.stop_processor(pdef.identifier)
+            for cid in _node_ids(g, funnels=True):
+                if cid in engine.nodes:
+                    await engine.stop_processor(cid)
         for g in group.walk():
             for cdef in g.connections:
                 if cdef.identifier in engine.queues:
@@ -414,6 +484,7 @@ class ComponentsMixin(ServiceState):
 
     # -- changing -----------------------------------------------------------------------
 
+    @_serialized
     async def update(self, kind: str, ident: str, revision: Any, changes: Any, *,
                      user: str | None = None) -> dict[str, Any]:
         """Change a component, live. ``changes`` holds the fields to change;
@@ -440,6 +511,8 @@ class ComponentsMixin(ServiceState):
             if kind == "process-group" and key not in GROUP_FIELDS:
                 raise FlowyardError(f"{key!r} of a process group changes through its own resources; "
                                     f"a group's own fields are {', '.join(GROUP_FIELDS[1:])}")
+            if key == "type" and value != before.get("type"):
+                raise FlowyardError(f"the type of a {_label(kind)} cannot change; add a new one instead")
             if key == "properties" and isinstance(value, dict):
                 props = dict(merged.get("properties") or {})
                 for name, v in value.items():
@@ -455,8 +528,12 @@ class ComponentsMixin(ServiceState):
                 params = []
                 for p in value:
                     name = p.get("name") if isinstance(p, dict) else None
-                    if isinstance(name, str) and p.get("value") == SENSITIVE_MASK and name in old:
-                        p = {**p, "value": old[name]["value"]}
+                    if isinstance(name, str) and name in old:
+                        if bool(p.get("sensitive", False)) != old[name]["sensitive"]:
+                            raise FlowyardError(f"parameter {name!r}: whether a parameter is sensitive cannot "
+                                                "change; remove it and add it again")
+                        if old[name]["sensitive"] and p.get("value") == SENSITIVE_MASK:
+                            p = {**p, "value": old[name]["value"]}
                     params.append(p)
                 merged["parameters"] = params
             else:
@@ -476,8 +553,7 @@ class ComponentsMixin(ServiceState):
             try:
                 for g in self.flow.walk():
                     if g.identifier in bound:
-                        for pdef in g.processors:
-                            self._check_sensitive_parameters(pdef, g)
+                        self._check_group_parameters(g)
             except FlowyardError:
                 obj.name, obj.description, obj.parameters = old
                 raise
@@ -489,16 +565,16 @@ class ComponentsMixin(ServiceState):
             if new.parameter_context is not None and self.flow.context(new.parameter_context) is None:
                 raise FlowyardError(f"parameterContext.id: no parameter context has id {new.parameter_context!r}")
             rebound = new.parameter_context != obj.parameter_context
-            obj.name, obj.position, obj.comments = new.name, new.position, new.comments
             if rebound:
                 old_ctx = obj.parameter_context
                 obj.parameter_context = new.parameter_context
                 try:
-                    for pdef in obj.processors:
-                        self._check_sensitive_parameters(pdef, obj)
+                    self._check_group_parameters(obj)
                 except FlowyardError:
                     obj.parameter_context = old_ctx
                     raise
+            obj.name, obj.position, obj.comments = new.name, new.position, new.comments
+            if rebound:
                 await engine.parameters_changed({obj.identifier})
             return
         assert parent is not None
@@ -512,7 +588,7 @@ class ComponentsMixin(ServiceState):
         elif kind in ("input-port", "output-port"):
             await self._port_changed(obj, new_obj)
         elif kind == "controller-service":
-            await self._service_changed(obj, new_obj)
+            await self._service_changed(obj, new_obj, parent)
         items = getattr(parent, COMPONENT_KINDS[kind][0])
         items[items.index(obj)] = new_obj
 
@@ -523,18 +599,26 @@ class ComponentsMixin(ServiceState):
         if new.scheduled_state != old.scheduled_state:
             await self._set_node_state(old.identifier, new.scheduled_state)
 
-    async def _service_changed(self, old: ControllerServiceDef, new: ControllerServiceDef) -> None:
+    async def _service_changed(self, old: ControllerServiceDef, new: ControllerServiceDef,
+                               group: GroupDef) -> None:
+        """Disable (if asked), reconfigure (only while disabled), enable (if asked:
+        when that fails the service stays DISABLED and says why)."""
         services = self.engine.controller_services
-        if (new.type, new.properties, new.name) != (old.type, old.properties, old.name):
+        self._check_sensitive_parameters(new, group, "controller-service")
+        configured = (new.properties, new.name) != (old.properties, old.name)
+        if configured and services.registry.is_enabled(new.identifier) and new.scheduled_state == "ENABLED":
+            raise FlowyardError(f"controller service {old.name or old.type!r} is enabled; disable it before "
+                                "changing it (or send scheduledState DISABLED with the change)")
+        if new.scheduled_state == "DISABLED" and services.registry.is_enabled(new.identifier):
+            await services.disable(new.identifier)
+        if configured:
             services.reconfigure(new)
-        if new.scheduled_state != old.scheduled_state:
-            if new.scheduled_state == "ENABLED":
-                services.enable(new.identifier)
-            else:
-                await services.disable(new.identifier)
+        if new.scheduled_state == "ENABLED" and not services.registry.is_enabled(new.identifier):
+            self._try_enable(new)
 
     # -- deleting -----------------------------------------------------------------------
 
+    @_serialized
     async def delete(self, kind: str, ident: str, revision: Any, *, drop: bool = False,
                      user: str | None = None) -> int:
         """Remove a component. Something holding queued flowfiles is refused unless
@@ -612,12 +696,16 @@ class ComponentsMixin(ServiceState):
         """Run state of a processor or port (its scheduled state is saved by the caller)."""
         engine = self.engine
         node = engine.nodes[component_id]
+        if state in ("RUNNING", "STOPPED", "RUN_ONCE") and node.state == "DISABLED":
+            raise FlowyardError(f"{node.name} is disabled: enable it first")
         if state == "RUNNING":
             engine.start_processor(component_id)
             node.definition.scheduled_state = "RUNNING"
         elif state == "STOPPED":
             await engine.stop_processor(component_id)
             node.definition.scheduled_state = "STOPPED"
+        elif state == "ENABLED" and node.state != "DISABLED":
+            return  # enabling what is not disabled changes nothing
         elif state in ("DISABLED", "ENABLED"):
             await engine.stop_processor(component_id)
             node.definition.scheduled_state = "DISABLED" if state == "DISABLED" else "STOPPED"
@@ -637,6 +725,7 @@ class ComponentsMixin(ServiceState):
                         if p.identifier == component_id)
             port.scheduled_state = self.engine.nodes[component_id].definition.scheduled_state
 
+    @_serialized
     async def set_run_state(self, component_id: str, state: str) -> dict[str, Any]:
         """Run state of one component: a processor or port (RUNNING, STOPPED,
         DISABLED, ENABLED, RUN_ONCE), a controller service (ENABLED, DISABLED) or a
@@ -666,11 +755,13 @@ class ComponentsMixin(ServiceState):
         if state == "ENABLED":
             services.enable(service_id)
         elif state == "DISABLED":
-            await services.disable(service_id, stop_referencing=stop_referencing)
+            for pid in await services.disable(service_id, stop_referencing=stop_referencing):
+                self.engine.nodes[pid].definition.scheduled_state = "STOPPED"  # they stay stopped
         else:
             raise FlowyardError(f"a controller service is ENABLED or DISABLED, not {state!r}")
         sdef.scheduled_state = state
 
+    @_serialized
     async def set_service_state(self, service_id: str, state: str, *, stop_referencing: bool = False) -> None:
         """Enable or disable a controller service (disabling stops the processors using
         it first when ``stop_referencing``)."""
@@ -685,9 +776,12 @@ class ComponentsMixin(ServiceState):
                 node = self.engine.nodes[cid]
                 if state == "RUNNING" and (node.running or node.state == "DISABLED"):
                     continue
-                if state == "STOPPED" and not node.running:
-                    continue
+                if state == "STOPPED" and (node.state == "DISABLED" or (
+                        not node.running and node.definition.scheduled_state == "STOPPED")):
+                    continue  # a processor waiting to become valid is stopped too, so it stays stopped
                 if state == "ENABLED" and node.state != "DISABLED":
+                    continue
+                if state == "DISABLED" and node.state == "DISABLED":
                     continue
                 try:
                     await self._set_node_state(cid, state)
@@ -697,6 +791,7 @@ class ComponentsMixin(ServiceState):
                     result["changed"].append(cid)
                     self._sync_port_state(cid)
 
+    @_serialized
     async def set_run_states(self, component_ids: Any, state: str) -> dict[str, Any]:
         """Run state of a selection: each component as ``set_run_state`` would, the
         failures reported per id instead of stopping at the first."""
@@ -737,6 +832,7 @@ class ComponentsMixin(ServiceState):
         return {"flowyardFlowVersion": FORMAT_VERSION, "parameterContexts": contexts,
                 "rootGroup": group_to_dict(group)}
 
+    @_serialized
     async def import_group(self, parent_group_id: str, data: Any, *, position: Any = None,
                            user: str | None = None) -> dict[str, Any]:
         """Add a flowyard flow file (an export, or a whole flow) as a new process group
@@ -754,7 +850,15 @@ class ComponentsMixin(ServiceState):
                 existing = ParameterContextDef(str(uuid.uuid4()), ctx.name, ctx.description, ctx.parameters)
                 added.append(existing)
             contexts[ctx.identifier] = existing.identifier
-        doc = group_to_dict(_renamed(imported, fresh, contexts))
+        renamed = _renamed(imported, fresh, contexts)
+        for g in renamed.walk():  # NiFi imports everything stopped
+            for pdef in g.processors:
+                if pdef.scheduled_state != "DISABLED":
+                    pdef.scheduled_state = "STOPPED"
+            for port in (*g.input_ports, *g.output_ports):
+                if port.scheduled_state != "DISABLED":
+                    port.scheduled_state = "STOPPED"
+        doc = group_to_dict(renamed)
         doc["name"] = imported.name if imported.name != "Flow" else "Imported flow"
         if position is not None:
             doc["position"] = position
@@ -785,15 +889,18 @@ class ComponentsMixin(ServiceState):
         return {"undo": [e.description for e in reversed(self._undo.get(user, []))],
                 "redo": [e.description for e in reversed(self._redo.get(user, []))]}
 
-    def _unchanged_since(self, edit: _Edit, state: dict[str, Any] | None) -> bool:
+    def _unchanged_since(self, edit: _Edit, state: dict[str, Any] | None, *, whole: bool = False) -> bool:
         """Whether the component is still as ``edit`` left it (``state``): the same
-        revision, or — after others' undos — the same definition."""
+        revision, or — after others' undos — the same definition. ``whole``: a
+        process group about to be deleted must also hold what it held then."""
         current = self.revisions.get(edit.component_id, -1)
-        if current == edit.revision:
-            return True
         exists = edit.component_id in self.revisions
         if state is None or not exists:
             return state is None and not exists
+        if whole and edit.kind == "process-group":
+            return bool(_runless(self._raw(edit.kind, edit.component_id)) == _runless(state))
+        if current == edit.revision:
+            return True
         if _comparable(edit.kind, self._raw(edit.kind, edit.component_id)) == _comparable(edit.kind, state):
             edit.revision = current
             return True
@@ -810,6 +917,7 @@ class ComponentsMixin(ServiceState):
         target = dict(doc or {})
         if edit.kind == "process-group":
             target = {k: target.get(k) for k in GROUP_FIELDS}
+        target.pop("scheduledState", None)  # run state is not an edit: undo leaves it as it is
         if "properties" in target:  # restore exactly: properties the target lacks are unset
             props: dict[str, Any] = dict(target.get("properties") or {})
             for name in self._raw(edit.kind, edit.component_id).get("properties") or {}:
@@ -820,6 +928,7 @@ class ComponentsMixin(ServiceState):
 
     _INVERSE = {"create": "delete", "delete": "create", "update": "update"}
 
+    @_serialized
     async def undo(self, user: str) -> str:
         """Undo ``user``'s last edit. Raises ``RevisionConflict`` if the component
         changed since (nothing is undone then), ``FlowyardError`` if there is nothing."""
@@ -827,7 +936,7 @@ class ComponentsMixin(ServiceState):
         if not stack:
             raise FlowyardError("there is nothing to undo")
         edit = stack[-1]
-        if not self._unchanged_since(edit, edit.after):
+        if not self._unchanged_since(edit, edit.after, whole=edit.action == "create"):
             raise RevisionConflict(f"{edit.description} cannot be undone: the component changed since", {})
         new_revision = await self._apply(self._INVERSE[edit.action], edit, edit.before)
         stack.pop()
@@ -836,13 +945,14 @@ class ComponentsMixin(ServiceState):
             _Edit(edit.action, edit.kind, edit.component_id, edit.parent, edit.before, edit.after, new_revision))
         return edit.description
 
+    @_serialized
     async def redo(self, user: str) -> str:
         """Redo the edit ``user`` undid last (same rules as ``undo``)."""
         stack = self._redo.get(user)
         if not stack:
             raise FlowyardError("there is nothing to redo")
         edit = stack[-1]
-        if not self._unchanged_since(edit, edit.before):
+        if not self._unchanged_since(edit, edit.before, whole=edit.action == "delete"):
             raise RevisionConflict(f"{edit.description} cannot be redone: the component changed since", {})
         new_revision = await self._apply(edit.action, edit, edit.after)
         stack.pop()
@@ -888,3 +998,23 @@ def _node_ids(group: GroupDef, *, funnels: bool) -> list[str]:
     ids = [p.identifier for p in group.processors]
     ids += [p.identifier for p in (*group.input_ports, *group.output_ports)]
     return ids + ([f.identifier for f in group.funnels] if funnels else [])
+
+
+def _default_stopped(group: Any) -> None:
+    """A group's processors given without a ``scheduledState`` are created STOPPED (in place)."""
+    if not isinstance(group, dict):
+        return
+    for p in group.get("processors") or []:
+        if isinstance(p, dict):
+            p.setdefault("scheduledState", "STOPPED")
+    for child in group.get("processGroups") or []:
+        _default_stopped(child)
+
+
+def _runless(doc: Any) -> Any:
+    """``doc`` without run states (they change without being edits)."""
+    if isinstance(doc, dict):
+        return {k: _runless(v) for k, v in doc.items() if k != "scheduledState"}
+    if isinstance(doc, list):
+        return [_runless(v) for v in doc]
+    return doc

@@ -226,7 +226,7 @@ async def test_export_and_import_make_a_copy_with_fresh_ids(tmp_path: Path, auto
         assert copy["parameterContext"] == {"id": "ctx"}, "matched by name"
         inner = copy["processors"][0]
         assert inner["identifier"] != "lookup" and inner["properties"]["Lookup Service"] == "colours"
-        assert inner["runState"] == "RUNNING", "the copy's ports are unconnected, but the lookup runs"
+        assert inner["runState"] == "STOPPED", "an import arrives stopped, as in NiFi"
         assert copy["position"] == {"x": 0.0, "y": 500.0}
         assert service.history("alice")["undo"] == [f"create process group {copy['identifier']}"]
         await service.undo("alice")
