@@ -672,6 +672,7 @@ class StandardProcessSession:
         for fid, ff, queues, rel in plans:
             attrs = ff[1]
             packed = pack_attrs(attrs)
+            opacked = None  # the attributes as the flowfile entered, once packed
             packed_of[fid] = packed
             claim = ff[2]
             src = origin.get(fid)
@@ -698,8 +699,9 @@ class StandardProcessSession:
                                             prev=orig, relationship=None, source=queue.connection_id))
                 elif fid not in reported and attrs is not orig[1] and attrs != orig[1]:
                     # the most common event, built inline (same fields as _row)
+                    opacked = pack_attrs(orig[1])
                     events.append([
-                        attributes_modified, now, attrs["uuid"], cid, ctype, packed, pack_attrs(orig[1]),
+                        attributes_modified, now, attrs["uuid"], cid, ctype, packed, opacked,
                         None, None, None, None, None, ff[3], list(claim) if claim is not None else None,
                         orig[3], list(oclaim) if oclaim is not None else None, ff[4], ff[5],
                         queue.connection_id,
@@ -720,7 +722,7 @@ class StandardProcessSession:
             if not queues:
                 events.append(self._row(E.DROP, ff, packed, cid, ctype, now,
                                         details=f"Auto-Terminated by {rel} Relationship",
-                                        prev=src[1] if src is not None else None,
+                                        prev=src[1] if src is not None else None, prev_packed=opacked,
                                         source=src[0].connection_id if src is not None else None))
                 stats.flowfiles_removed += 1
                 continue
@@ -840,6 +842,7 @@ class StandardProcessSession:
         parents: list[str] | None = None,
         children: list[str] | None = None,
         source: str | None = None,
+        prev_packed: bytes | None = None,
     ) -> list[Any]:
         # ``prev`` is the flowfile as it entered the component (taken from the
         # queue of connection ``source``): provenance shows and replays it.
@@ -847,7 +850,7 @@ class StandardProcessSession:
         pclaim = prev[2] if prev is not None else None
         return [
             int(event_type), now, ff[1]["uuid"], component_id, component_type, packed,
-            (packed if prev[1] is ff[1] else pack_attrs(prev[1])) if prev is not None else None,
+            (prev_packed or (packed if prev[1] is ff[1] else pack_attrs(prev[1]))) if prev is not None else None,
             parents, children, relationship, details, uri, ff[3],
             list(claim) if claim is not None else None,
             prev[3] if prev is not None else None,

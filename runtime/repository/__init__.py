@@ -201,6 +201,8 @@ class Repositories:
         if events:
             self.provenance.stage(batch, events)
         self.store.write(batch, sync=self.durability == "sync")
+        if events:
+            self.provenance.confirm()
         self.batches_written += 1
         if rows:
             content.apply_counts(rows, now_ms)

@@ -311,6 +311,10 @@ class ProvenanceRepository:
         self.next_id = first + len(rows)
         return first
 
+    def confirm(self) -> None:
+        """The batch holding the staged groups was written: nothing to take back."""
+        self._unconfirmed.clear()
+
     def _settle(self) -> None:
         """Take back the bytes of staged groups whose batch was never written.
         Called by the single writer before it changes ``stored_bytes`` again."""

@@ -295,7 +295,7 @@ class PropertyValue:
     property and the value when the value is unset or cannot be converted.
     """
 
-    __slots__ = ("_evaluator", "_name", "_raw", "_services", "_spec")
+    __slots__ = ("_evaluator", "_literal", "_name", "_raw", "_services", "_spec")
 
     def __init__(
         self,
@@ -312,6 +312,8 @@ class PropertyValue:
         self._raw = raw
         self._spec = spec
         self._evaluator = evaluator
+        # Text without "$" or "#" holds no expression, escape or parameter: it evaluates to itself.
+        self._literal = raw is not None and "$" not in raw and "#" not in raw
         self._name = name
         self._services = services
 
@@ -350,10 +352,11 @@ class PropertyValue:
 
         Returns a new PropertyValue holding ``evaluator(raw, attributes)``;
         it has no evaluator, so a result containing ``${`` is never evaluated
-        twice. Returns ``self`` when there is no evaluator or no value.
+        twice. Returns ``self`` when there is no evaluator, no value, or the value
+        cannot hold an expression (no ``$`` or ``#``: it evaluates to itself).
         Errors from the evaluator propagate unchanged.
         """
-        if self._evaluator is None or self._raw is None:
+        if self._evaluator is None or self._raw is None or self._literal:
             return self
         result = self._evaluator(self._raw, attributes)
         return PropertyValue(result, self._spec, name=self._name, services=self._services)

@@ -134,6 +134,7 @@ def test_environment_scope_never_sees_flowfile_attributes() -> None:
 
     r = ProcessorRunner(GenerateFlowFile, evaluator=recording)
     r.set_property("File Size", "10 B")
+    r.set_property("Custom Text", "$text")  # "$": the evaluator is asked
     r.run()
     assert seen and all(a is None for a in seen)
 

@@ -216,13 +216,14 @@ def test_context_dynamic_properties_are_labelled_values() -> None:
         calls.append((text, attributes))
         return text.upper()
 
-    context = make_context(dynamic={"my.attr": "v", "other": "12"}, evaluator=evaluator)
+    context = make_context(dynamic={"my.attr": "$v", "other": "12"}, evaluator=evaluator)
     values = context.dynamic_properties
     assert sorted(values) == ["my.attr", "other"]
     assert values["other"].as_int() == 12
-    assert values["my.attr"].evaluate({"k": "x"}).raw == "V"
-    assert calls == [("v", {"k": "x"})]
-    with pytest.raises(PropertyValueError, match=r"^'my.attr' is invalid because 'v' is not an integer$"):
+    assert values["other"].evaluate({"k": "x"}).raw == "12", "text without $ or # is not evaluated"
+    assert values["my.attr"].evaluate({"k": "x"}).raw == "$V"
+    assert calls == [("$v", {"k": "x"})]
+    with pytest.raises(PropertyValueError, match=r"^'my.attr' is invalid because '\$v' is not an integer$"):
         values["my.attr"].as_int()
 
 
