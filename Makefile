@@ -5,8 +5,14 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DATA   ?= data/demo
 PORT   ?= 8080
+WEB    := canvas_ui/web
+CANVAS := $(WEB)/dist/index.html
+NPM_STAMP := $(WEB)/node_modules/.installed
+CANVAS_SOURCES := $(shell find $(WEB)/src -type f 2>/dev/null) $(WEB)/index.html $(WEB)/vite.config.ts \
+                  $(WEB)/tsconfig.json $(WEB)/package.json $(WEB)/package-lock.json
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint clean canvas chromium
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,9 +20,25 @@ $(STAMP): pyproject.toml setup.py
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The canvas (TypeScript, React, @xyflow/react), built by Vite into $(WEB)/dist
+# and served by the API server at /. Rebuilt only when its sources change.
+$(NPM_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
+
+$(CANVAS): $(NPM_STAMP) $(CANVAS_SOURCES)
+	cd $(WEB) && npm run build --silent
+
+canvas: $(CANVAS)
+
+# Debian's Chromium for the browser tests (Playwright drives it; no `playwright install`).
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
 # Serves the demo flow on http://127.0.0.1:$(PORT)/ (PORT=8081 make demo when 8080 is taken).
 # Headless instead: $(VENV)/bin/flowyard demo --headless
-demo: $(STAMP)
+demo: $(STAMP) $(CANVAS)
 	$(VENV)/bin/flowyard demo --data-dir $(DATA) --port $(PORT)
 
 lint: $(STAMP)
@@ -24,11 +46,11 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	PYTHONPATH=.typecheck $(VENV)/bin/lint-imports --no-cache
 
-test: lint
+test: lint $(CANVAS) chromium
 	$(PY) -m pytest -p no:cacheprovider
 
-bench: $(STAMP)
+bench: $(STAMP) $(CANVAS) chromium
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) data *.egg-info
+	rm -rf $(VENV) data *.egg-info $(WEB)/node_modules $(WEB)/dist

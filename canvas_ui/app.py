@@ -83,6 +83,9 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", "/api/openapi.json", "This API's OpenAPI description.", "openapi", public=True),
     ApiRoute("POST", "/api/login", "Log in with {username, password}: a bearer token and a session cookie.",
              "login", public=True),
+    ApiRoute("POST", "/api/logout", "End this session (the bearer token or the session cookie).", "logout"),
+    ApiRoute("GET", "/api/session", "Who is logged in, and the CSRF token of a cookie session (for a reloaded page).",
+             "session"),
     ApiRoute("GET", "/api/flow", "The flow definition with run states and validation errors.", "flow"),
     ApiRoute("GET", "/api/status", "Figures of the flow, its processors and connections.", "status"),
     ApiRoute("GET", "/api/processor-types", "Every processor type with its spec.", "processor_types"),
@@ -216,6 +219,22 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
         response.set_cookie(COOKIE, session.token, httponly=True, samesite="strict",
                             secure=request.url.scheme == "https")
         return response
+
+    def token_of(request: Request) -> str | None:
+        header = request.headers.get("authorization", "")
+        return header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(COOKIE)
+
+    async def logout(request: Request) -> Response:
+        token = token_of(request)
+        if token:
+            auth.logout(token)
+        response = JSONResponse({"loggedOut": True})
+        response.delete_cookie(COOKIE)
+        return response
+
+    async def session(request: Request) -> Response:
+        current = auth.session(token_of(request))
+        return JSONResponse({"username": user(request), "csrfToken": current.csrf if current else None})
 
     async def flow(request: Request) -> Response:
         return JSONResponse(service.flow_document())
@@ -384,7 +403,8 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
                                                    resolution=request.query_params.get("resolution", "1s")))
 
     handlers: dict[str, Handler] = {
-        "health": health, "openapi": openapi, "login": login, "flow": flow, "status": status,
+        "health": health, "openapi": openapi, "login": login, "logout": logout, "session": session,
+        "flow": flow, "status": status,
         "processor_types": processor_types, "functions": functions, "bulletins": bulletins,
         "metrics": metrics, "metrics_root": metrics, "status_stream": status_stream,
         "list_queue": list_queue, "empty_queue": empty_queue, "flowfile_content": flowfile_content,

@@ -169,3 +169,16 @@ async def test_the_login_page_and_assets_are_public_and_the_api_is_not(api: Any)
     assert (await client.get("/api/flow")).status_code == 401
     assert (await client.get("/metrics")).status_code == 401, "outside /api, but not a page"
     assert (await client.get("/anything")).status_code == 401
+
+
+async def test_session_survives_a_reload_and_logout_ends_it(api: Any) -> None:
+    client, _ = api
+    login = (await client.post("/api/login", json={"username": "alice", "password": "s3cret-pass"})).json()
+    session = (await client.get("/api/session")).json()  # with the cookie only, as a reloaded page
+    assert session == {"username": "alice", "csrfToken": login["csrfToken"]}
+    refused = await client.post("/api/logout")
+    assert refused.status_code == 403, "the cookie alone cannot log out (CSRF)"
+    out = await client.post("/api/logout", headers={"X-CSRF-Token": session["csrfToken"]})
+    assert out.status_code == 200
+    assert (await client.get("/api/flow")).status_code == 401
+    assert (await client.get("/api/flow", headers={"Authorization": f"Bearer {login['token']}"})).status_code == 401

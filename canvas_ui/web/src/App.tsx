@@ -1,0 +1,91 @@
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { api, subscribeStatus, type FlowDocument, type ProcessorType, type StatusEntry } from "./api";
+import { Login } from "./Login";
+import { AppContext, type AppState, type Panel, type Theme } from "./store";
+import { Canvas } from "./canvas/Canvas";
+import { Palette } from "./canvas/Palette";
+import { Toolbar } from "./canvas/Toolbar";
+import { SidePanel } from "./panels/SidePanel";
+
+const THEME_KEY = "flowyard.theme";
+
+function applyTheme(theme: Theme): void {
+  const dark = theme === "dark" || (theme === "system" && window.matchMedia("(prefers-color-scheme: dark)").matches);
+  document.documentElement.dataset.theme = dark ? "dark" : "light";
+}
+
+/** Session check, then the login page or the canvas with its panels. */
+export function App() {
+  const [user, setUser] = useState<string | null | undefined>(undefined); // undefined: checking
+  useEffect(() => {
+    api.session().then((s) => setUser(s.username)).catch(() => setUser(null));
+    const onUnauthorized = () => setUser(null);
+    window.addEventListener("flowyard:unauthorized", onUnauthorized);
+    return () => window.removeEventListener("flowyard:unauthorized", onUnauthorized);
+  }, []);
+  const [theme, setThemeState] = useState<Theme>(() => (localStorage.getItem(THEME_KEY) as Theme) || "system");
+  useEffect(() => {
+    applyTheme(theme);
+    const media = window.matchMedia("(prefers-color-scheme: dark)");
+    const follow = () => applyTheme(theme);
+    media.addEventListener("change", follow);
+    return () => media.removeEventListener("change", follow);
+  }, [theme]);
+  const setTheme = useCallback((t: Theme) => {
+    localStorage.setItem(THEME_KEY, t);
+    setThemeState(t);
+  }, []);
+  if (user === undefined) return null;
+  if (user === null) return <Login onLoggedIn={() => api.session().then((s) => setUser(s.username))} />;
+  return <Workspace theme={theme} setTheme={setTheme} onLogout={() => setUser(null)} />;
+}
+
+function Workspace({ theme, setTheme, onLogout }: { theme: Theme; setTheme: (t: Theme) => void; onLogout: () => void }) {
+  const [flow, setFlow] = useState<FlowDocument | null>(null);
+  const [groupId, setGroupId] = useState<string>("");
+  const [selection, setSelection] = useState<string[]>([]);
+  const [panel, openPanel] = useState<Panel>(null);
+  const [status, setStatus] = useState<Map<string, StatusEntry>>(new Map());
+  const [processorTypes, setProcessorTypes] = useState<ProcessorType[]>([]);
+  const [serviceTypes, setServiceTypes] = useState<ProcessorType[]>([]);
+  const [toast, setToast] = useState<{ message: string; level: "info" | "error" } | null>(null);
+
+  const notify = useCallback((message: string, level: "info" | "error" = "info") => {
+    setToast({ message, level });
+    window.setTimeout(() => setToast((t) => (t && t.message === message ? null : t)), level === "error" ? 6000 : 3000);
+  }, []);
+  const reload = useCallback(async () => {
+    const doc = await api.flow();
+    setFlow(doc);
+    setGroupId((current) => current || doc.rootGroup.identifier);
+  }, []);
+  useEffect(() => {
+    reload().catch((e) => notify(String(e), "error"));
+    api.processorTypes().then(setProcessorTypes).catch(() => undefined);
+    api.serviceTypes().then(setServiceTypes).catch(() => undefined);
+  }, [reload, notify]);
+  useEffect(() => {
+    if (!groupId) return;
+    // A new Map object per event, so React sees the change; components read their own entry.
+    return subscribeStatus(groupId, (entries) => setStatus(new Map(entries)));
+  }, [groupId]);
+
+  const state: AppState = useMemo(() => ({
+    flow, reload, groupId, setGroupId, selection, setSelection, panel, openPanel, theme, setTheme, status,
+    processorTypes, serviceTypes, notify,
+  }), [flow, reload, groupId, selection, panel, theme, setTheme, status, processorTypes, serviceTypes, notify]);
+
+  return (
+    <AppContext.Provider value={state}>
+      <div className="app">
+        <Toolbar onLogout={async () => { await api.logout().catch(() => undefined); onLogout(); }} />
+        <div className="app-body">
+          <Palette />
+          <Canvas />
+          <SidePanel />
+        </div>
+      </div>
+      {toast && <div className={`toast ${toast.level}`} role="status">{toast.message}</div>}
+    </AppContext.Provider>
+  );
+}

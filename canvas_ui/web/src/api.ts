@@ -1,0 +1,250 @@
+// The flowyard HTTP API, typed. Every call goes through `request`, which sends the
+// session cookie and the CSRF token (kept in sessionStorage so a reload keeps the
+// session) and turns error answers into ApiError with the server's message.
+
+export type Kind =
+  | "processor" | "connection" | "funnel" | "input-port" | "output-port" | "label"
+  | "controller-service" | "process-group" | "parameter-context";
+
+export const PLURAL: Record<Kind, string> = {
+  processor: "processors", connection: "connections", funnel: "funnels", "input-port": "input-ports",
+  "output-port": "output-ports", label: "labels", "controller-service": "controller-services",
+  "process-group": "process-groups", "parameter-context": "parameter-contexts",
+};
+
+export interface Position { x: number; y: number }
+
+export interface Processor {
+  identifier: string; name: string; type: string; position: Position;
+  properties: Record<string, string | null>;
+  schedulingStrategy: "TIMER_DRIVEN" | "CRON_DRIVEN" | "EVENT_DRIVEN"; schedulingPeriod: string;
+  concurrentlySchedulableTaskCount: number; runDuration: string; penaltyDuration: string; yieldDuration: string;
+  autoTerminatedRelationships: string[]; scheduledState: "RUNNING" | "STOPPED" | "DISABLED"; comments: string;
+  revision: number; runState: string; validationErrors: string[]; parentGroupId?: string | null;
+}
+
+export interface Connection {
+  identifier: string; name: string; source: { id: string }; destination: { id: string };
+  selectedRelationships: string[]; backPressureObjectThreshold: number; backPressureDataSizeThreshold: string;
+  flowFileExpiration: string; prioritizers: string[]; bends: Position[];
+  revision: number; queuedCount: number; queuedBytes: number; parentGroupId?: string | null;
+}
+
+export interface Port {
+  identifier: string; name: string; position: Position; scheduledState: string; comments: string;
+  revision: number; runState: string;
+}
+
+export interface Funnel { identifier: string; position: Position; revision: number; runState: string }
+
+export interface Label {
+  identifier: string; label: string; position: Position; width: number; height: number;
+  style: Record<string, string>; revision: number;
+}
+
+export interface ControllerService {
+  identifier: string; name: string; type: string; properties: Record<string, string | null>;
+  scheduledState: "ENABLED" | "DISABLED"; comments: string; revision: number; state: string;
+  validationErrors: string[]; referencingComponents: string[]; provides: string[]; parentGroupId?: string | null;
+}
+
+export interface Parameter { name: string; value: string | null; sensitive: boolean; description: string }
+
+export interface ParameterContext {
+  identifier: string; name: string; description: string; parameters: Parameter[];
+  revision: number; boundGroups: string[];
+}
+
+export interface ProcessGroup {
+  identifier: string; name: string; position: Position; comments: string;
+  parameterContext: { id: string } | null;
+  processors: Processor[]; connections: Connection[]; funnels: Funnel[]; inputPorts: Port[]; outputPorts: Port[];
+  labels: Label[]; controllerServices: ControllerService[]; processGroups: ProcessGroup[];
+  revision: number; runningCount: number; stoppedCount: number; invalidCount: number; disabledCount: number;
+  queuedCount: number; queuedBytes: number; parentGroupId?: string | null;
+}
+
+export interface FlowDocument { flowyardFlowVersion: number; parameterContexts: ParameterContext[]; rootGroup: ProcessGroup }
+
+export interface PropertySpecDoc {
+  key: string; display_name: string; description: string; required: boolean; sensitive: boolean;
+  default: string | null; allowed_values: { value: string; display_name: string; description: string }[];
+  expression_scope: "NONE" | "ENVIRONMENT" | "FLOWFILE_ATTRIBUTES"; identifies_controller_service?: string;
+  validator?: { name: string; description: string }; aliases: string[];
+  [extra: string]: unknown;
+}
+
+export interface ProcessorType {
+  type: string; description: string; tags: string[]; properties: PropertySpecDoc[];
+  relationships?: { name: string; description: string }[]; dynamic_properties?: unknown; provides?: string[];
+  [extra: string]: unknown;
+}
+
+export interface StatusEntry {
+  kind: "processor" | "connection" | "process-group";
+  runState?: string; valid?: boolean; bulletins?: number; queuedCount?: number; queuedBytes?: number;
+  [field: string]: unknown;
+}
+
+export interface QueuedFlowFile {
+  uuid: string; filename: string | null; size: number; entryDate: number; lineageStartDate: number;
+  penalized: boolean; attributes: Record<string, string>;
+}
+
+export interface ProvenanceSummary {
+  eventId: number; eventType: string; timestamp: number; flowfileUuid: string; componentId: string;
+  componentType: string; relationship: string | null; size: number; filename: string | null;
+}
+
+export interface Bulletin { timestamp: number; componentId: string; componentName: string; level: string; message: string }
+
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string, readonly body: unknown = null) {
+    super(message);
+  }
+}
+
+const CSRF_KEY = "flowyard.csrf";
+
+export function csrfToken(): string | null {
+  return sessionStorage.getItem(CSRF_KEY);
+}
+
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const csrf = csrfToken();
+  if (csrf && method !== "GET") headers["x-csrf-token"] = csrf;
+  const response = await fetch(path, {
+    method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = text;
+  }
+  if (!response.ok) {
+    const message = (parsed && typeof parsed === "object" && "error" in parsed)
+      ? String((parsed as { error: unknown }).error) : `${response.status} ${response.statusText}`;
+    if (response.status === 401) window.dispatchEvent(new CustomEvent("flowyard:unauthorized"));
+    throw new ApiError(response.status, message, parsed);
+  }
+  return parsed as T;
+}
+
+export const api = {
+  async login(username: string, password: string): Promise<void> {
+    const result = await request<{ csrfToken: string }>("POST", "/api/login", { username, password });
+    sessionStorage.setItem(CSRF_KEY, result.csrfToken);
+  },
+  async session(): Promise<{ username: string; csrfToken: string | null }> {
+    const s = await request<{ username: string; csrfToken: string | null }>("GET", "/api/session");
+    if (s.csrfToken) sessionStorage.setItem(CSRF_KEY, s.csrfToken);
+    return s;
+  },
+  async logout(): Promise<void> {
+    try {
+      await request("POST", "/api/logout");
+    } finally {
+      sessionStorage.removeItem(CSRF_KEY);
+    }
+  },
+  flow: () => request<FlowDocument>("GET", "/api/flow"),
+  processorTypes: () => request<ProcessorType[]>("GET", "/api/processor-types"),
+  serviceTypes: () => request<ProcessorType[]>("GET", "/api/controller-service-types"),
+  functions: () => request<{ name: string; description: string; [k: string]: unknown }[]>("GET", "/api/expression-functions"),
+  bulletins: () => request<Bulletin[]>("GET", "/api/bulletins"),
+  get: <T>(kind: Kind, id: string) => request<T>("GET", `/api/${PLURAL[kind]}/${encodeURIComponent(id)}`),
+  create: <T>(kind: Kind, body: Record<string, unknown>) => request<T>("POST", `/api/${PLURAL[kind]}`, body),
+  update: <T>(kind: Kind, id: string, revision: number, changes: Record<string, unknown>) =>
+    request<T>("PUT", `/api/${PLURAL[kind]}/${encodeURIComponent(id)}`, { ...changes, revision }),
+  remove: (kind: Kind, id: string, revision: number, drop = false) =>
+    request<{ deleted: string; dropped: number }>(
+      "DELETE", `/api/${PLURAL[kind]}/${encodeURIComponent(id)}?revision=${revision}${drop ? "&drop=true" : ""}`),
+  runState: (kind: Kind, id: string, state: string) =>
+    request<{ changed: string[]; failed: Record<string, string> }>(
+      "PUT", `/api/${PLURAL[kind]}/${encodeURIComponent(id)}/run-state`, { state }),
+  runStates: (ids: string[], state: string) =>
+    request<{ changed: string[]; failed: Record<string, string> }>("PUT", "/api/run-state", { ids, state }),
+  serviceState: (id: string, state: "ENABLED" | "DISABLED", stopReferencing = false) =>
+    request<ControllerService>("PUT", `/api/controller-services/${encodeURIComponent(id)}/state`,
+      { state, stopReferencing }),
+  queue: (connectionId: string) =>
+    request<QueuedFlowFile[]>("GET", `/api/connections/${encodeURIComponent(connectionId)}/flowfiles`),
+  emptyQueue: (connectionId: string) =>
+    request<{ dropped: number }>("DELETE", `/api/connections/${encodeURIComponent(connectionId)}/flowfiles`),
+  contentUrl: (connectionId: string, uuid: string, download = false) =>
+    `/api/connections/${encodeURIComponent(connectionId)}/flowfiles/${encodeURIComponent(uuid)}/content`
+    + (download ? "?download=true" : ""),
+  provenance: (query: Record<string, string>) =>
+    request<ProvenanceSummary[]>("GET", `/api/provenance?${new URLSearchParams(query)}`),
+  provenanceEvent: (id: number) => request<Record<string, unknown>>("GET", `/api/provenance/events/${id}`),
+  provenanceContentUrl: (id: number, direction: "input" | "output", download = false) =>
+    `/api/provenance/events/${id}/content/${direction}${download ? "?download=true" : ""}`,
+  replay: (id: number) => request<Record<string, unknown>>("POST", `/api/provenance/events/${id}/replay`),
+  lineage: (uuid: string) =>
+    request<{ nodes: { id: string; kind: string; [k: string]: unknown }[]; edges: { source: string; target: string }[] }>(
+      "GET", `/api/provenance/lineage/${encodeURIComponent(uuid)}`),
+  statistics: (id: string) => request<Record<string, unknown>>("GET", `/api/components/${encodeURIComponent(id)}/statistics`),
+  statusHistory: (id: string, resolution: "1s" | "1m" = "1s") =>
+    request<{ timestamps: number[]; series: Record<string, number[]>; fieldDescriptors: { field: string; label: string; unit: string }[] }>(
+      "GET", `/api/components/${encodeURIComponent(id)}/status-history?resolution=${resolution}`),
+  undo: () => request<{ undone: string }>("POST", "/api/undo"),
+  redo: () => request<{ redone: string }>("POST", "/api/redo"),
+  history: () => request<{ undo: string[]; redo: string[] }>("GET", "/api/history"),
+  exportGroup: (id: string) => request<Record<string, unknown>>("GET", `/api/process-groups/${encodeURIComponent(id)}/export`),
+  importGroup: (parentId: string, flow: unknown, position: Position) =>
+    request<ProcessGroup>("POST", `/api/process-groups/${encodeURIComponent(parentId)}/import`, { flow, position }),
+};
+
+/** The live status stream of one process group: a snapshot, then deltas (SSE).
+ *  `onStatus` gets the full map after every event; a gap in the event ids or a
+ *  dropped connection reconnects, which starts again with a snapshot. */
+export function subscribeStatus(groupId: string, onStatus: (entries: Map<string, StatusEntry>) => void,
+                                onChange?: (changedIds: string[]) => void): () => void {
+  let source: EventSource | null = null;
+  let closed = false;
+  let lastId = 0;
+  const entries = new Map<string, StatusEntry>();
+  const open = () => {
+    if (closed) return;
+    source = new EventSource(`/api/status/stream?group=${encodeURIComponent(groupId)}`);
+    source.addEventListener("snapshot", (event) => {
+      const data = JSON.parse((event as MessageEvent).data) as { components: Record<string, StatusEntry> };
+      lastId = Number((event as MessageEvent).lastEventId);
+      entries.clear();
+      for (const [id, entry] of Object.entries(data.components)) entries.set(id, entry);
+      onStatus(entries);
+      onChange?.([...entries.keys()]);
+    });
+    source.addEventListener("delta", (event) => {
+      const id = Number((event as MessageEvent).lastEventId);
+      if (id !== lastId + 1) { // a gap: start again with a fresh snapshot
+        source?.close();
+        open();
+        return;
+      }
+      lastId = id;
+      const data = JSON.parse((event as MessageEvent).data) as {
+        components: Record<string, Partial<StatusEntry>>; removed: string[];
+      };
+      for (const [cid, fields] of Object.entries(data.components)) {
+        entries.set(cid, { ...(entries.get(cid) ?? { kind: "processor" }), ...fields } as StatusEntry);
+      }
+      for (const cid of data.removed) entries.delete(cid);
+      onStatus(entries);
+      onChange?.([...Object.keys(data.components), ...data.removed]);
+    });
+    source.onerror = () => {
+      source?.close();
+      if (!closed) setTimeout(open, 1000);
+    };
+  };
+  open();
+  return () => {
+    closed = true;
+    source?.close();
+  };
+}
