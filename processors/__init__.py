@@ -17,6 +17,7 @@ processors used by flowyard's own tests live in
 
 from __future__ import annotations
 
+from flowyard.processors.control_rate import ControlRate
 from flowyard.processors.detect_duplicate import DetectDuplicate
 from flowyard.processors.fetch_distributed_map_cache import FetchDistributedMapCache
 from flowyard.processors.fetch_file import FetchFile
@@ -30,6 +31,7 @@ from flowyard.processors.lookup_services import SimpleKeyValueLookupService
 from flowyard.processors.map_cache import LocalMapCacheService
 from flowyard.processors.put_distributed_map_cache import PutDistributedMapCache
 from flowyard.processors.put_file import PutFile
+from flowyard.processors.retry_flowfile import RetryFlowFile
 from flowyard.processors.route_on_attribute import RouteOnAttribute
 from flowyard.processors.update_attribute import UpdateAttribute
 from flowyard.runtime.sdk import ControllerService, Processor
@@ -39,6 +41,7 @@ __all__ = ["CONTROLLER_SERVICES", "PROCESSORS"]
 PROCESSORS: dict[str, type[Processor]] = {
     cls.type_name: cls
     for cls in (
+        ControlRate,
         DetectDuplicate,
         FetchDistributedMapCache,
         FetchFile,
@@ -50,6 +53,7 @@ PROCESSORS: dict[str, type[Processor]] = {
         LookupAttribute,
         PutDistributedMapCache,
         PutFile,
+        RetryFlowFile,
         RouteOnAttribute,
         UpdateAttribute,
     )

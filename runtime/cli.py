@@ -18,15 +18,18 @@ changed), 1 for anything unexpected.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import importlib
 import json
 import logging
 import signal
 import sys
+import tempfile
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import trio
 
@@ -114,7 +117,8 @@ async def _run(flow_path: Path, data_dir: Path, durability: str, out: TextIO) ->
 async def _run_demo_headless(data_dir: Path, out: TextIO) -> int:
     # Through the service, as the served demo does: the same DATA/flow.json (with any
     # edits made through the API) runs on the same repositories in both modes.
-    service = FlowService.open(data_dir, initial_flow=_demo_flow())
+    with _demo_flow(data_dir) as initial:
+        service = FlowService.open(data_dir, initial_flow=initial)
     try:
         await _run_engine(service.engine, f"the demo flow (data in {data_dir}, durability os)", out)
     finally:
@@ -123,8 +127,19 @@ async def _run_demo_headless(data_dir: Path, out: TextIO) -> int:
     return 0
 
 
-def _demo_flow() -> Path:
-    return Path(str(resources.files("flowyard.runtime").joinpath(DEMO_FLOW)))
+@contextlib.contextmanager
+def _demo_flow(data_dir: Path) -> Iterator[Path]:
+    """The bundled demo flow with its ``output.dir`` parameter pointing at
+    ``DATA/out`` (a temporary file, used only at the first start)."""
+    doc = json.loads(resources.files("flowyard.runtime").joinpath(DEMO_FLOW).read_text(encoding="utf-8"))
+    for ctx in doc.get("parameterContexts", []):
+        for parameter in ctx.get("parameters", []):
+            if parameter.get("name") == "output.dir":
+                parameter["value"] = str((data_dir / "out").resolve())
+    with tempfile.TemporaryDirectory(prefix="flowyard-demo-") as tmp:
+        path = Path(tmp) / "demo-flow.json"
+        path.write_text(json.dumps(doc), encoding="utf-8")
+        yield path
 
 
 def _port(text: str) -> int:
@@ -309,11 +324,16 @@ def _serve(args: argparse.Namespace) -> int:
     # The API layer sits above the runtime: imported by name, only here.
     server = importlib.import_module("flowyard.canvas_ui.server")
     if args.command == "demo":
-        serve = functools.partial(server.serve, args.data_dir, port=args.port, initial_flow=_demo_flow())
-    else:
-        serve = functools.partial(server.serve, args.data_dir, host=args.host, port=args.port,
-                                  initial_flow=args.flow, durability=args.durability,
-                                  certfile=args.certfile, keyfile=args.keyfile, engine_options=_engine_options(args))
+        with _demo_flow(args.data_dir) as initial:
+            return _serve_with(server, args, functools.partial(server.serve, args.data_dir, port=args.port,
+                                                                initial_flow=initial))
+    return _serve_with(server, args, functools.partial(
+        server.serve, args.data_dir, host=args.host, port=args.port, initial_flow=args.flow,
+        durability=args.durability, certfile=args.certfile, keyfile=args.keyfile,
+        engine_options=_engine_options(args)))
+
+
+def _serve_with(server: Any, args: argparse.Namespace, serve: Any) -> int:
     try:
         trio.run(serve)
     except server.AddressInUseError as exc:
@@ -324,6 +344,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"flowyard: error: {exc}", file=sys.stderr)
         return 2
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

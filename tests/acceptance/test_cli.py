@@ -91,7 +91,7 @@ def test_demo_serves_the_demo_flow_printing_url_and_credentials(tmp_path: Path) 
 
             def flowing() -> bool:
                 status = client.get("/api/status", headers=bearer).json()
-                return bool(status["running"] == 5 and status["flowfilesOut"] > 0)
+                return bool(status["running"] == 8 and status["flowfilesOut"] > 0)
 
             wait_until(flowing, timeout=60, what="every demo component running and flowfiles leaving the flow")
         stop(proc, log)
@@ -149,6 +149,7 @@ def test_demo_runs_headless_with_live_status(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert running[3] == running[4] == 5, "every demo component runs (4 processors and a funnel)"
+    assert running[3] == running[4] == 8, "every demo processor runs"
     assert "stopped cleanly" in log.read_text()
     assert (tmp_path / "demo" / "flow.json").exists(), "the same data directory layout as the served demo"
+    assert list((tmp_path / "demo" / "out" / "orders").glob("event-*.json")), "orders written under DATA/out"

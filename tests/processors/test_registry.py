@@ -57,6 +57,15 @@ NIFI = {
         ["success", "not.found", "permission.denied", "failure"],
     ),
     "LookupAttribute": (["Lookup Service", "Include Empty Values"], ["matched", "unmatched", "failure"]),
+    "ControlRate": (
+        ["Rate Control Criteria", "Time Duration", "Maximum Rate", "Maximum Data Rate", "Maximum FlowFile Rate",
+         "Rate Exceeded Strategy", "Rate Controlled Attribute", "Grouping Attribute"],
+        ["success", "failure", "rate exceeded"],
+    ),
+    "RetryFlowFile": (
+        ["Retry Attribute", "Maximum Retries", "Penalize Retries", "Fail on Nonnumerical Overwrite", "Reuse Mode"],
+        ["retry", "retries_exceeded", "failure"],
+    ),
     "DetectDuplicate": (
         ["Cache Entry Identifier", "FlowFile Description", "Age Off Duration", "Distributed Cache Service",
          "Cache The Entry Identifier"],
