@@ -1,8 +1,11 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
+import { ReactFlowProvider } from "@xyflow/react";
 import { api, subscribeStatus, type FlowDocument, type ProcessorType, type StatusEntry } from "./api";
 import { Login } from "./Login";
 import { AppContext, type AppState, type Panel, type Theme } from "./store";
 import { Canvas } from "./canvas/Canvas";
+import { CanvasProvider } from "./canvas/controller";
+import { statusStore } from "./canvas/statusStore";
 import { Palette } from "./canvas/Palette";
 import { Toolbar } from "./canvas/Toolbar";
 import { SidePanel } from "./panels/SidePanel";
@@ -35,9 +38,10 @@ export function App() {
     localStorage.setItem(THEME_KEY, t);
     setThemeState(t);
   }, []);
+  const loggedOut = useCallback(() => setUser(null), []);
   if (user === undefined) return null;
   if (user === null) return <Login onLoggedIn={() => api.session().then((s) => setUser(s.username))} />;
-  return <Workspace theme={theme} setTheme={setTheme} onLogout={() => setUser(null)} />;
+  return <Workspace theme={theme} setTheme={setTheme} onLogout={loggedOut} />;
 }
 
 function Workspace({ theme, setTheme, onLogout }: { theme: Theme; setTheme: (t: Theme) => void; onLogout: () => void }) {
@@ -66,8 +70,15 @@ function Workspace({ theme, setTheme, onLogout }: { theme: Theme; setTheme: (t: 
   }, [reload, notify]);
   useEffect(() => {
     if (!groupId) return;
-    // A new Map object per event, so React sees the change; components read their own entry.
-    return subscribeStatus(groupId, (entries) => setStatus(new Map(entries)));
+    // A new Map object per event, so React sees the change. The canvas's nodes and
+    // edges read their own entries from statusStore instead, so a tick re-renders
+    // only the components it changed.
+    statusStore.reset();
+    let latest = new Map<string, StatusEntry>();
+    return subscribeStatus(groupId, (entries) => {
+      latest = entries;
+      setStatus(new Map(entries));
+    }, (changed) => statusStore.publish(latest, changed));
   }, [groupId]);
 
   const state: AppState = useMemo(() => ({
@@ -75,16 +86,25 @@ function Workspace({ theme, setTheme, onLogout }: { theme: Theme; setTheme: (t: 
     processorTypes, serviceTypes, notify,
   }), [flow, reload, groupId, selection, panel, theme, setTheme, status, processorTypes, serviceTypes, notify]);
 
+  const logout = useCallback(async () => {
+    await api.logout().catch(() => undefined);
+    onLogout();
+  }, [onLogout]);
+
   return (
     <AppContext.Provider value={state}>
-      <div className="app">
-        <Toolbar onLogout={async () => { await api.logout().catch(() => undefined); onLogout(); }} />
-        <div className="app-body">
-          <Palette />
-          <Canvas />
-          <SidePanel />
-        </div>
-      </div>
+      <ReactFlowProvider>
+        <CanvasProvider onLogout={logout}>
+          <div className="app">
+            <Toolbar onLogout={logout} />
+            <div className="app-body">
+              <Palette />
+              <Canvas />
+              <SidePanel />
+            </div>
+          </div>
+        </CanvasProvider>
+      </ReactFlowProvider>
       {toast && <div className={`toast ${toast.level}`} role="status">{toast.message}</div>}
     </AppContext.Provider>
   );

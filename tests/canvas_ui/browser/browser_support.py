@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +27,16 @@ class Server:
     def __init__(self, url: str, data_dir: Path, process: subprocess.Popen[bytes]) -> None:
         self.url, self.data_dir, self.process = url, data_dir, process
 
-    def api(self) -> Any:
-        """An httpx client logged in with a bearer token."""
+    @contextlib.contextmanager
+    def api(self) -> Iterator[Any]:
+        """An httpx client logged in with a bearer token (closed on leaving)."""
         import httpx
 
-        client = httpx.Client(base_url=self.url, timeout=10)
-        token = client.post("/api/login", json={"username": USER, "password": PASSWORD}).json()["token"]
-        client.cookies.clear()
-        client.headers["Authorization"] = f"Bearer {token}"
-        return client
+        with httpx.Client(base_url=self.url, timeout=10) as client:
+            token = client.post("/api/login", json={"username": USER, "password": PASSWORD}).json()["token"]
+            client.cookies.clear()
+            client.headers["Authorization"] = f"Bearer {token}"
+            yield client
 
 
 def start_server(tmp_path: Path, flow: dict[str, Any] | None = None, *, demo: bool = False) -> Server:

@@ -93,7 +93,8 @@ def test_build_run_inspect_and_undo_a_flow(page: Any, server: Server, shoot: Any
     page.get_by_test_id("btn-undo").click()
     # the last edit was the fix: undoing it brings back Batch Size 0, and the node says it is invalid
     expect(generate.get_by_test_id("node-invalid")).to_be_visible(timeout=15_000)
-    processors = server.api().get("/api/flow").json()["rootGroup"]["processors"]
+    with server.api() as api:
+        processors = api.get("/api/flow").json()["rootGroup"]["processors"]
     gen = next(p for p in processors if p["type"] == "GenerateFlowFile")
     assert "0" in (gen["properties"].get("batch-size"), gen["properties"].get("Batch Size"))
     shoot(page, "after-undo")
@@ -107,13 +108,13 @@ def test_search_lineage_and_dark_theme(page: Any, demo_server: Server, shoot: An
     page.get_by_test_id("search-result-retry").click()
     expect(page.locator('.react-flow__node[data-id="retry"]')).to_have_class(re.compile("selected"))
     # open a lineage graph from provenance
-    api = demo_server.api()
     with_events: list[Any] = []
-    for _ in range(100):  # bounded: 20 s
-        with_events = api.get("/api/provenance", params={"component": "write", "limit": "1"}).json()
-        if with_events:
-            break
-        page.wait_for_timeout(200)
+    with demo_server.api() as api:
+        for _ in range(100):  # bounded: 20 s
+            with_events = api.get("/api/provenance", params={"component": "write", "limit": "1"}).json()
+            if with_events:
+                break
+            page.wait_for_timeout(200)
     assert with_events, "the demo wrote orders"
     page.get_by_test_id("btn-provenance").click()
     expect(page.get_by_test_id("provenance-panel")).to_be_visible()

@@ -1,7 +1,354 @@
+// The React Flow canvas of the current process group.
+import { memo, useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type MouseEvent } from "react";
+import {
+  Background, BackgroundVariant, Controls, MiniMap, ReactFlow, useEdgesState, useNodesState, useReactFlow,
+  type Connection as RFConnection, type FinalConnectionState, type Node, type OnNodeDrag, type OnSelectionChangeParams,
+} from "@xyflow/react";
+import "@xyflow/react/dist/style.css";
+import "./canvas.css";
+import type { Connection, StatusEntry } from "../api";
 import { useApp } from "../store";
+import { buildEdges, buildNodes, type FlowNode, type QueueEdge } from "./build";
+import { GRID, isEditable, useCanvasActions, useCanvasUI } from "./controller";
+import { edgeTypes } from "./edges";
+import { parseDataSize } from "./format";
+import { findGroup } from "./model";
+import { displayState, nodeTypes } from "./nodes";
+import { Overlays } from "./Overlays";
+import { parseClipboard } from "./clipboard";
+import { num, statusStore } from "./statusStore";
 
-/** Placeholder: the React Flow canvas of the current process group. */
+export const DRAG_TYPE = "application/x-flowyard-component";
+/** Above this many nodes only the visible ones are rendered. */
+const CULL_ABOVE = 150;
+
+/** Whether a connection's queue has reached one of its back-pressure thresholds. */
+export function isFull(conn: Connection, entry: StatusEntry | undefined): boolean {
+  const count = num(entry, "queuedCount", conn.queuedCount);
+  const bytes = num(entry, "queuedBytes", conn.queuedBytes);
+  const sizeLimit = parseDataSize(conn.backPressureDataSizeThreshold);
+  return (conn.backPressureObjectThreshold > 0 && count >= conn.backPressureObjectThreshold)
+    || (sizeLimit > 0 && bytes >= sizeLimit);
+}
+
+function withFullness(edges: QueueEdge[], only?: Set<string>): QueueEdge[] {
+  let changed = false;
+  const next = edges.map((e) => {
+    if (only && !only.has(e.id)) return e;
+    const cls = e.data && isFull(e.data.conn, statusStore.get(e.id)) ? "full" : undefined;
+    if (e.className === cls) return e;
+    changed = true;
+    return { ...e, className: cls };
+  });
+  return changed ? next : edges;
+}
+
 export function Canvas() {
-  const { flow } = useApp();
-  return <main className="canvas">{flow ? flow.rootGroup.name : "Loading…"}</main>;
+  const { flow, groupId, reload, setSelection, selection } = useApp();
+  const actions = useCanvasActions();
+  const ui = useCanvasUI();
+  const rf = useReactFlow<FlowNode, QueueEdge>();
+  const group = useMemo(() => (flow && groupId ? findGroup(flow.rootGroup, groupId) : null), [flow, groupId]);
+  const [nodes, setNodes, onNodesChange] = useNodesState<FlowNode>([]);
+  const [edges, setEdges, onEdgesChange] = useEdgesState<QueueEdge>([]);
+  const shown = useRef("");
+  const [connecting, setConnecting] = useState(false);
+  const [stateVersion, setStateVersion] = useState(0);
+  const selectionRef = useRef(selection);
+  selectionRef.current = selection;
+
+  // Nodes and edges from the document; unchanged components keep their objects.
+  useEffect(() => {
+    if (!group) return;
+    const entering = shown.current !== group.identifier;
+    setNodes((prev) => buildNodes(group, entering ? [] : prev));
+    setEdges((prev) => withFullness(buildEdges(group, entering ? [] : prev)));
+    if (!entering) return;
+    const previous = shown.current;
+    shown.current = group.identifier;
+    if (previous) actions.rememberViewport(previous, rf.getViewport());
+    const hasNodes = group.processors.length + group.processGroups.length + group.labels.length + group.funnels.length
+      + group.inputPorts.length + group.outputPorts.length > 0;
+    window.setTimeout(() => {
+      const focus = actions.takePendingFocus();
+      const saved = actions.savedViewport(group.identifier);
+      if (focus) actions.focusComponent(focus);
+      else if (saved) rf.setViewport(saved);
+      // (fitView on an empty group would wait for the first node and jump to it.)
+      else if (hasNodes) rf.fitView({ padding: 0.15, maxZoom: 1 });
+      else rf.setViewport({ x: 80, y: 80, zoom: 1 });
+    }, 30);
+  }, [group, setNodes, setEdges, actions, rf]);
+
+  // Live status: edges turn red when full; structural changes reload the flow.
+  useEffect(() => {
+    let timer = 0;
+    const off = statusStore.onChange((changed, structural, states) => {
+      setEdges((prev) => withFullness(prev, new Set(changed)));
+      if (states) setStateVersion((v) => v + 1);
+      if (structural) {
+        window.clearTimeout(timer);
+        timer = window.setTimeout(() => void reload().catch(() => undefined), 300);
+      }
+    });
+    return () => { off(); window.clearTimeout(timer); };
+  }, [setEdges, reload]);
+
+  const onSelectionChange = useCallback(({ nodes: n, edges: e }: OnSelectionChangeParams) => {
+    const ids = [...n.map((x) => x.id), ...e.map((x) => x.id)];
+    const current = selectionRef.current;
+    if (ids.length !== current.length || ids.some((id, i) => id !== current[i])) setSelection(ids);
+  }, [setSelection]);
+
+  const onNodeDragStop = useCallback<OnNodeDrag<FlowNode>>((_, __, dragged) => {
+    void actions.savePositions(dragged.map((n) => ({ id: n.id, position: { x: Math.round(n.position.x), y: Math.round(n.position.y) } })));
+  }, [actions]);
+
+  const onConnect = useCallback((c: RFConnection) => {
+    if (c.source && c.target) actions.requestConnection({ source: c.source, target: c.target });
+  }, [actions]);
+
+  const onConnectEnd = useCallback((event: globalThis.MouseEvent | TouchEvent, state: FinalConnectionState) => {
+    setConnecting(false);
+    if (state.isValid || !state.fromNode) return;
+    // Dropped on a node's body rather than on its handle: connect to that node.
+    const point = "changedTouches" in event ? event.changedTouches[0] : event;
+    const el = document.elementFromPoint(point.clientX, point.clientY)?.closest(".react-flow__node");
+    const target = el?.getAttribute("data-id");
+    if (target && actions.kindOf(target) !== "label") actions.requestConnection({ source: state.fromNode.id, target });
+  }, [actions]);
+
+  const onNodeDoubleClick = useCallback((_: MouseEvent, node: FlowNode) => {
+    if (node.data.kind === "process-group") actions.enterGroup(node.id);
+    else actions.configure(node.id);
+  }, [actions]);
+
+  // As in NiFi: double-clicking a connection adds a bend point there (its label opens the configuration).
+  const onEdgeDoubleClick = useCallback((e: MouseEvent, edge: QueueEdge) => {
+    if (edge.source === edge.target) actions.configure(edge.id);
+    else void actions.addBend(edge.id, rf.screenToFlowPosition({ x: e.clientX, y: e.clientY }));
+  }, [actions, rf]);
+
+  const menuAt = useCallback((e: MouseEvent | globalThis.MouseEvent) => ({
+    x: e.clientX, y: e.clientY, flow: rf.screenToFlowPosition({ x: e.clientX, y: e.clientY }),
+  }), [rf]);
+
+  const onNodeContextMenu = useCallback((e: MouseEvent, node: FlowNode) => {
+    e.preventDefault();
+    const selected = actions.selectedIds();
+    if (node.selected && selected.length > 1) {
+      actions.openMenu({ ...menuAt(e), target: { type: "selection", ids: selected } });
+      return;
+    }
+    actions.select([node.id]);
+    actions.openMenu({ ...menuAt(e), target: { type: "node", ids: [node.id], kind: node.data.kind } });
+  }, [actions, menuAt]);
+
+  const onEdgeContextMenu = useCallback((e: MouseEvent, edge: QueueEdge) => {
+    e.preventDefault();
+    actions.select([edge.id]);
+    actions.openMenu({ ...menuAt(e), target: { type: "edge", ids: [edge.id], kind: "connection" } });
+  }, [actions, menuAt]);
+
+  const onPaneContextMenu = useCallback((e: MouseEvent | globalThis.MouseEvent) => {
+    e.preventDefault();
+    actions.openMenu({ ...menuAt(e), target: { type: "pane", ids: [] } });
+  }, [actions, menuAt]);
+
+  const onSelectionContextMenu = useCallback((e: MouseEvent, selected: Node[]) => {
+    e.preventDefault();
+    actions.openMenu({ ...menuAt(e), target: { type: "selection", ids: [...selected.map((n) => n.id), ...rf.getEdges().filter((x) => x.selected).map((x) => x.id)] } });
+  }, [actions, menuAt, rf]);
+
+  const onPaneClick = useCallback(() => actions.openMenu(null), [actions]);
+  const onConnectStart = useCallback(() => setConnecting(true), []);
+
+  const onDragOver = useCallback((e: DragEvent) => {
+    if (!e.dataTransfer.types.includes(DRAG_TYPE)) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = "copy";
+  }, []);
+
+  const onDrop = useCallback((e: DragEvent) => {
+    const raw = e.dataTransfer.getData(DRAG_TYPE);
+    if (!raw) return;
+    e.preventDefault();
+    const item = JSON.parse(raw) as { kind: FlowNode["data"]["kind"]; type?: string };
+    void actions.create(item.kind, rf.screenToFlowPosition({ x: e.clientX, y: e.clientY }), item.type);
+  }, [actions, rf]);
+
+  useShortcuts();
+
+  const empty = group && nodes.length === 0;
+  return (
+    <main className={`canvas${connecting ? " is-connecting" : ""}`}>
+      <FlowView nodes={nodes} edges={edges} onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
+                snap={ui.snap} cull={nodes.length > CULL_ABOVE}
+                onSelectionChange={onSelectionChange} onNodeDragStop={onNodeDragStop} onConnect={onConnect}
+                onConnectStart={onConnectStart} onConnectEnd={onConnectEnd}
+                onNodeDoubleClick={onNodeDoubleClick} onEdgeDoubleClick={onEdgeDoubleClick}
+                onNodeContextMenu={onNodeContextMenu} onEdgeContextMenu={onEdgeContextMenu}
+                onPaneContextMenu={onPaneContextMenu} onSelectionContextMenu={onSelectionContextMenu}
+                onPaneClick={onPaneClick} onDragOver={onDragOver} onDrop={onDrop} />
+      {empty && (
+        <div className="fy-empty">
+          <strong>{group.name || "This group"} is empty</strong>
+          <span>Drag a processor, port or funnel from the palette, or press <kbd>Ctrl</kbd> <kbd>K</kbd>.</span>
+        </div>
+      )}
+      {!flow && <div className="fy-empty"><span>Loading the flow…</span></div>}
+      <MiniMapView version={stateVersion} />
+      <Overlays />
+    </main>
+  );
+}
+
+type FlowViewProps = {
+  nodes: FlowNode[]; edges: QueueEdge[]; snap: boolean; cull: boolean;
+  onNodesChange: ReturnType<typeof useNodesState<FlowNode>>[2];
+  onEdgesChange: ReturnType<typeof useEdgesState<QueueEdge>>[2];
+  onSelectionChange: (p: OnSelectionChangeParams) => void;
+  onNodeDragStop: OnNodeDrag<FlowNode>;
+  onConnect: (c: RFConnection) => void;
+  onConnectStart: () => void;
+  onConnectEnd: (e: globalThis.MouseEvent | TouchEvent, s: FinalConnectionState) => void;
+  onNodeDoubleClick: (e: MouseEvent, n: FlowNode) => void;
+  onEdgeDoubleClick: (e: MouseEvent, edge: QueueEdge) => void;
+  onNodeContextMenu: (e: MouseEvent, n: FlowNode) => void;
+  onEdgeContextMenu: (e: MouseEvent, edge: QueueEdge) => void;
+  onPaneContextMenu: (e: MouseEvent | globalThis.MouseEvent) => void;
+  onSelectionContextMenu: (e: MouseEvent, n: Node[]) => void;
+  onPaneClick: () => void;
+  onDragOver: (e: DragEvent) => void;
+  onDrop: (e: DragEvent) => void;
+};
+
+function miniMapColor(node: Node): string {
+  const n = node as FlowNode;
+  if (n.data.kind === "label") return "var(--fy-minimap-label)";
+  if (n.data.kind === "process-group") return "var(--fy-minimap-group)";
+  if (n.data.kind !== "processor") return "var(--fy-minimap-other)";
+  const state = displayState(statusStore.get(n.id), (n.data.doc as { runState?: string }).runState, true);
+  return state === "RUNNING" ? "var(--running)" : state === "STOPPED" ? "var(--stopped)"
+    : state === "DISABLED" ? "var(--disabled)" : "var(--invalid)";
+}
+
+/** React Flow itself, memoised: a status tick re-renders the app, never this. */
+const FlowView = memo(function FlowView(p: FlowViewProps) {
+  return (
+    <ReactFlow<FlowNode, QueueEdge>
+      data-testid="canvas"
+      nodes={p.nodes} edges={p.edges} nodeTypes={nodeTypes} edgeTypes={edgeTypes}
+      onNodesChange={p.onNodesChange} onEdgesChange={p.onEdgesChange}
+      onSelectionChange={p.onSelectionChange} onNodeDragStop={p.onNodeDragStop}
+      onConnect={p.onConnect} onConnectStart={p.onConnectStart} onConnectEnd={p.onConnectEnd}
+      onNodeDoubleClick={p.onNodeDoubleClick} onEdgeDoubleClick={p.onEdgeDoubleClick}
+      onNodeContextMenu={p.onNodeContextMenu} onEdgeContextMenu={p.onEdgeContextMenu}
+      onPaneContextMenu={p.onPaneContextMenu} onSelectionContextMenu={p.onSelectionContextMenu}
+      onPaneClick={p.onPaneClick} onDragOver={p.onDragOver} onDrop={p.onDrop}
+      snapToGrid={p.snap} snapGrid={[GRID, GRID]} onlyRenderVisibleElements={p.cull}
+      deleteKeyCode={null} selectionKeyCode="Shift" multiSelectionKeyCode={["Meta", "Control"]}
+      zoomOnDoubleClick={false} minZoom={0.05} maxZoom={2.5} connectionRadius={32}
+      elevateNodesOnSelect={false} proOptions={{ hideAttribution: true }}
+      // Arrow keys would move nodes without a drag stop, so without saving their position.
+      disableKeyboardA11y
+      defaultEdgeOptions={{ type: "queue" }}
+    >
+      <Background variant={BackgroundVariant.Dots} gap={GRID} size={1} className="fy-grid" />
+      <Controls showInteractive={false} className="fy-controls" />
+    </ReactFlow>
+  );
+});
+
+/** The overview, outside the memoised view: it redraws when a run state changes
+ *  (its colours), not on every counter tick. */
+const MiniMapView = memo(function MiniMapView({ version }: { version: number }) {
+  return (
+    <MiniMap key={version % 2} pannable zoomable nodeColor={miniMapColor} nodeStrokeWidth={0}
+             maskColor="var(--fy-minimap-mask)" className="fy-minimap" ariaLabel="Overview" />
+  );
+});
+
+/** Keyboard shortcuts and the clipboard, outside text fields, dialogs and side panels. */
+function useShortcuts() {
+  const actions = useCanvasActions();
+  const { notify } = useApp();
+  const notifyRef = useRef(notify);
+  notifyRef.current = notify;
+  useEffect(() => {
+    let copyHandled = false;
+    let pastePending = false;
+    const outside = (target: EventTarget | null) => {
+      const el = target as HTMLElement | null;
+      return !isEditable(target) && !el?.closest?.(".side-panel, .fy-dialog, .fy-command, .fy-menu");
+    };
+    const textSelected = () => {
+      const sel = window.getSelection();
+      return !!sel && !sel.isCollapsed && sel.toString().length > 0;
+    };
+    const copied = (n: number) => notifyRef.current(`Copied ${n} component${n === 1 ? "" : "s"}`);
+    const countOf = (data: ReturnType<typeof actions.copy>) => data ? data.processors.length + data.inputPorts.length
+      + data.outputPorts.length + data.funnels.length + data.labels.length + data.processGroups.length + data.connections.length : 0;
+    const onKey = (e: KeyboardEvent) => {
+      const mod = e.ctrlKey || e.metaKey;
+      const key = e.key.toLowerCase();
+      if (mod && key === "k") {
+        e.preventDefault();
+        actions.toggleCommandPalette();
+        return;
+      }
+      if (!outside(e.target)) return;
+      if (e.key === "Escape") { actions.openMenu(null); return; }
+      if ((e.key === "Delete" || e.key === "Backspace") && !mod) {
+        const ids = actions.selectedIds();
+        if (ids.length) { e.preventDefault(); void actions.remove(ids); }
+        return;
+      }
+      if (!mod) return;
+      if (key === "a") { e.preventDefault(); actions.selectAll(); }
+      else if ((key === "z" && e.shiftKey) || key === "y") { e.preventDefault(); void actions.redo(); }
+      else if (key === "z") { e.preventDefault(); void actions.undo(); }
+      else if (key === "c" && !textSelected()) {
+        // The copy event normally follows and fills the system clipboard; if it does not, write it ourselves.
+        copyHandled = false;
+        window.setTimeout(() => {
+          if (copyHandled) return;
+          const data = actions.copy();
+          if (!data) return;
+          navigator.clipboard?.writeText(JSON.stringify(data)).catch(() => undefined);
+          copied(countOf(data));
+        }, 60);
+      } else if (key === "v") {
+        pastePending = true;
+        window.setTimeout(() => {
+          if (!pastePending) return;
+          pastePending = false;
+          void actions.pasteFromSystemClipboard(null);
+        }, 60);
+      }
+    };
+    const onCopy = (e: ClipboardEvent) => {
+      if (!outside(e.target) || textSelected()) return;
+      const data = actions.copy();
+      if (!data) return;
+      copyHandled = true;
+      e.clipboardData?.setData("text/plain", JSON.stringify(data, null, 1));
+      e.preventDefault();
+      copied(countOf(data));
+    };
+    const onPaste = (e: ClipboardEvent) => {
+      if (!outside(e.target)) return;
+      pastePending = false;
+      e.preventDefault();
+      void actions.paste(parseClipboard(e.clipboardData?.getData("text/plain") ?? ""), null);
+    };
+    document.addEventListener("keydown", onKey);
+    document.addEventListener("copy", onCopy);
+    document.addEventListener("paste", onPaste);
+    return () => {
+      document.removeEventListener("keydown", onKey);
+      document.removeEventListener("copy", onCopy);
+      document.removeEventListener("paste", onPaste);
+    };
+  }, [actions]);
 }

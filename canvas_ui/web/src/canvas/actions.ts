@@ -1,0 +1,516 @@
+// The canvas's actions, built once per canvas from its dependencies (the app
+// state, the React Flow instance, the dialog state and a few refs). Every action
+// reads the latest app state through `app.current`, so the object stays stable.
+import type { MutableRefObject } from "react";
+import type { ReactFlowInstance, Viewport, XYPosition } from "@xyflow/react";
+import { api, ApiError, request, type Connection, type Kind, type ProcessGroup } from "../api";
+import type { AppState } from "../store";
+import { GRID, SIZES, type FlowNode, type QueueEdge } from "./build";
+import { clipboardBounds, copySelection, parseClipboard, pasteInto, type ClipboardData } from "./clipboard";
+import type { CanvasActions, CanvasUI, RunCommand } from "./controller";
+import { layoutPositions } from "./layout";
+import { findGroup, locate, type NodeKind } from "./model";
+import { statusStore, num } from "./statusStore";
+
+const LIMIT = 6; // concurrent requests when saving many positions
+
+async function inBatches<T>(items: T[], run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await run(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(LIMIT, items.length) }, worker));
+}
+
+function message(error: unknown): string {
+  return error instanceof ApiError ? error.message : String(error);
+}
+
+const DEFAULT_NAMES: Partial<Record<NodeKind, string>> = {
+  "input-port": "Input port", "output-port": "Output port", "process-group": "Process group",
+};
+
+export interface ActionDeps {
+  app: MutableRefObject<AppState>;
+  rf: ReactFlowInstance<FlowNode, QueueEdge>;
+  ui: MutableRefObject<CanvasUI>;
+  setUI: (update: (s: CanvasUI) => CanvasUI) => void;
+  revisions: MutableRefObject<Map<string, number>>;
+  memoryClipboard: MutableRefObject<ClipboardData | null>;
+  pendingFocus: MutableRefObject<string | null>;
+  viewports: MutableRefObject<Map<string, Viewport>>;
+  logout: MutableRefObject<() => void>;
+  snapKey: string;
+}
+
+export function makeActions(deps: ActionDeps): CanvasActions {
+  const { app: appRef, rf, ui: uiRef, setUI, revisions, memoryClipboard, pendingFocus, viewports, logout: logoutRef } = deps;
+  const group = (): ProcessGroup | null => {
+    const { flow, groupId } = appRef.current;
+    return flow ? findGroup(flow.rootGroup, groupId) : null;
+  };
+  const notify = (text: string, level: "info" | "error" = "info") => appRef.current.notify(text, level);
+  const reload = () => appRef.current.reload().catch((e) => notify(message(e), "error"));
+  const kindOf = (id: string): NodeKind | "connection" | null => {
+    const flow = appRef.current.flow;
+    const node = rf.getNode(id);
+    if (node) return node.data.kind;
+    if (rf.getEdge(id)) return "connection";
+    return flow ? locate(flow, id)?.kind ?? null : null;
+  };
+  const rev = (id: string) => revisions.current.get(id) ?? 0;
+  const failed = async (error: unknown, what: string) => {
+    if (error instanceof ApiError && error.status === 409) {
+      notify(`${what}: it was changed meanwhile; the flow has been reloaded`, "error");
+      await reload();
+    } else {
+      notify(`${what}: ${message(error)}`, "error");
+    }
+  };
+  const setUi = (patch: Partial<CanvasUI>) => setUI((s) => ({ ...s, ...patch }));
+  const snapPoint = (p: XYPosition) => (uiRef.current.snap
+    ? { x: Math.round(p.x / GRID) * GRID, y: Math.round(p.y / GRID) * GRID } : { x: Math.round(p.x), y: Math.round(p.y) });
+  const viewCenter = () => {
+    const el = document.querySelector<HTMLElement>(".react-flow");
+    const rect = el?.getBoundingClientRect() ?? { left: 0, top: 0, width: 800, height: 600 };
+    return rf.screenToFlowPosition({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 2 });
+  };
+  const selectedIds = () => [
+    ...rf.getNodes().filter((n) => n.selected).map((n) => n.id),
+    ...rf.getEdges().filter((e) => e.selected).map((e) => e.id),
+  ];
+  const select = (ids: string[]) => {
+    const wanted = new Set(ids);
+    rf.setNodes((nodes) => nodes.map((n) => (n.selected === wanted.has(n.id) ? n : { ...n, selected: wanted.has(n.id) })));
+    rf.setEdges((edges) => edges.map((e) => (!!e.selected === wanted.has(e.id) ? e : { ...e, selected: wanted.has(e.id) })));
+    appRef.current.setSelection(ids);
+  };
+  const confirm = (title: string, text: string, yes: string, danger = false) =>
+    new Promise<boolean>((resolve) => setUi({ confirm: { title, message: text, yes, danger, resolve } }));
+  const prompt = (title: string, label: string, value: string) =>
+    new Promise<string | null>((resolve) => setUi({ prompt: { title, label, value, resolve } }));
+  const queued = (c: Connection) => {
+    const entry = statusStore.get(c.identifier);
+    return entry ? num(entry, "queuedCount") : c.queuedCount;
+  };
+  const updateComponent = async (id: string, changes: Record<string, unknown>) => {
+    const kind = kindOf(id);
+    if (!kind) return false;
+    try {
+      const result = await api.update<{ revision: number }>(kind, id, rev(id), changes);
+      revisions.current.set(id, result.revision);
+      return true;
+    } catch (e) {
+      await failed(e, "Saving failed");
+      return false;
+    }
+  };
+  const savePositions = async (moves: { id: string; position: XYPosition }[]) => {
+    let conflict = false;
+    await inBatches(moves, async ({ id, position }) => {
+      const kind = kindOf(id);
+      if (!kind || kind === "connection") return;
+      try {
+        const result = await api.update<{ revision: number }>(kind, id, rev(id), { position });
+        revisions.current.set(id, result.revision);
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 409) conflict = true;
+        else notify(`Moving failed: ${message(e)}`, "error");
+      }
+    });
+    if (conflict) {
+      notify("A component was changed meanwhile; the flow has been reloaded", "error");
+      await reload();
+    }
+  };
+  const moveNodes = async (positions: Map<string, XYPosition>, clearBends = false) => {
+    const moved = new Set(rf.getNodes().filter((n) => {
+      const p = positions.get(n.id);
+      return p && (p.x !== n.position.x || p.y !== n.position.y);
+    }).map((n) => n.id));
+    rf.setNodes((nodes) => nodes.map((n) => (moved.has(n.id) ? { ...n, position: positions.get(n.id)! } : n)));
+    await savePositions([...positions].filter(([id]) => moved.has(id)).map(([id, position]) => ({ id, position })));
+    if (clearBends) {
+      // Bend points drawn for the old places would now zig-zag across the group.
+      const bent = (group()?.connections ?? []).filter((c) => c.bends?.length && c.source.id !== c.destination.id
+        && (positions.has(c.source.id) || positions.has(c.destination.id)));
+      await inBatches(bent, async (c) => void await updateComponent(c.identifier, { bends: [] }));
+    }
+    await reload();
+  };
+  const copy = (ids?: string[]) => {
+    const flow = appRef.current.flow;
+    const g = group();
+    if (!flow || !g) return null;
+    const data = copySelection(flow, g, new Set(ids ?? selectedIds()));
+    if (data) memoryClipboard.current = data;
+    return data;
+  };
+  const paste = async (data?: ClipboardData | null, at?: XYPosition | null) => {
+    const clip = data ?? memoryClipboard.current;
+    if (!clip) {
+      notify("Nothing to paste: copy components first (Ctrl-C)");
+      return;
+    }
+    const { groupId } = appRef.current;
+    let where = at ? snapPoint(at) : null;
+    if (!where) {
+      // Next to the originals when they are in view here; else in the middle of the view.
+      const b = clipboardBounds(clip);
+      const center = viewCenter();
+      const el = document.querySelector<HTMLElement>(".react-flow")?.getBoundingClientRect();
+      const tl = el ? rf.screenToFlowPosition({ x: el.left, y: el.top }) : center;
+      const br = el ? rf.screenToFlowPosition({ x: el.right, y: el.bottom }) : center;
+      const visible = b.x < br.x && b.x2 > tl.x && b.y < br.y && b.y2 > tl.y;
+      if (clip.groupId !== groupId || !visible) {
+        let spot = snapPoint({ x: center.x - (b.x2 - b.x) / 2 - 112, y: center.y - (b.y2 - b.y) / 2 - 68 });
+        // Step right until the copies would not land on what is there.
+        const w = b.x2 - b.x + 240;
+        const h = b.y2 - b.y + 140;
+        const boxes = rf.getNodes().map((n) => ({ x: n.position.x, y: n.position.y, w: n.width ?? 200, h: n.height ?? 100 }));
+        const hits = (p: XYPosition) => boxes.some((n) => p.x < n.x + n.w && p.x + w > n.x && p.y < n.y + n.h && p.y + h > n.y);
+        for (let i = 0; i < 40 && hits(spot); i++) spot = { x: spot.x + 64, y: spot.y };
+        where = spot;
+      }
+    }
+    try {
+      const created = await pasteInto(groupId, clip, where);
+      await appRef.current.reload();
+      requestAnimationFrame(() => select(created));
+      notify(`Pasted ${created.length} component${created.length === 1 ? "" : "s"}`);
+    } catch (e) {
+      await failed(e, "Paste failed");
+      await reload();
+    }
+  };
+  const runOne = async (ids: string[], state: RunCommand) => {
+    const g = group();
+    const targets = ids.filter((id) => {
+      const k = kindOf(id);
+      return k && k !== "label" && k !== "connection" && k !== "funnel";
+    });
+    if (state === "RUN_ONCE") {
+      const processors = ids.length ? targets.filter((id) => kindOf(id) === "processor")
+        : (g?.processors.map((p) => p.identifier) ?? []);
+      if (!processors.length) {
+        notify("Run once works on processors: select one or more", "error");
+        return;
+      }
+      const errors: string[] = [];
+      for (const id of processors) {
+        await api.runState("processor", id, "RUN_ONCE").catch((e) => errors.push(message(e)));
+      }
+      if (errors.length) notify(errors.join("\n"), "error");
+      return;
+    }
+    if (ids.length && !targets.length) {
+      notify("Nothing in the selection can be started or stopped", "error");
+      return;
+    }
+    const result = ids.length
+      ? await api.runStates(targets, state)
+      : await request<{ changed: string[]; failed: Record<string, string> }>(
+        "PUT", `/api/process-groups/${encodeURIComponent(appRef.current.groupId)}/run-state`, { state });
+    const failures = Object.values(result.failed ?? {});
+    if (failures.length) notify(failures.slice(0, 4).join("\n") + (failures.length > 4 ? ` (and ${failures.length - 4} more)` : ""), "error");
+  };
+
+  const enterGroup = (id: string) => {
+    const current = appRef.current.groupId;
+    if (current) viewports.current.set(current, rf.getViewport());
+    appRef.current.setSelection([]);
+    appRef.current.setGroupId(id);
+  };
+  const rename = async (id: string) => {
+    const node = rf.getNode(id);
+    if (!node) return;
+    const doc = node.data.doc as { name?: string; label?: string };
+    const isLabel = node.data.kind === "label";
+    const value = await prompt(isLabel ? "Edit label" : "Rename", isLabel ? "Text" : "Name", (isLabel ? doc.label : doc.name) ?? "");
+    if (value === null) return;
+    if (await updateComponent(id, isLabel ? { label: value } : { name: value })) await reload();
+  };
+
+  const saveBends = async (id: string, bends: XYPosition[]) => {
+    await updateComponent(id, { bends: bends.map((b) => ({ x: Math.round(b.x), y: Math.round(b.y) })) });
+    await reload();
+  };
+  const addBend = async (id: string, at: XYPosition) => {
+    const edge = rf.getEdge(id);
+    const s = edge && rf.getInternalNode(edge.source);
+    const t = edge && rf.getInternalNode(edge.target);
+    if (!edge?.data || !s || !t || edge.source === edge.target) return;
+    const mid = (n: typeof s) => ({
+      x: n.internals.positionAbsolute.x + (n.measured?.width ?? n.width ?? 0) / 2,
+      y: n.internals.positionAbsolute.y + (n.measured?.height ?? n.height ?? 0) / 2,
+    });
+    const bends = [...(edge.data.conn.bends ?? [])];
+    const points = [mid(s), ...bends, mid(t)];
+    // Insert into the segment nearest to the point.
+    let best = 0;
+    let bestDistance = Infinity;
+    for (let i = 0; i < points.length - 1; i++) {
+      const a = points[i];
+      const b = points[i + 1];
+      const len2 = (b.x - a.x) ** 2 + (b.y - a.y) ** 2 || 1;
+      const k = Math.max(0, Math.min(1, ((at.x - a.x) * (b.x - a.x) + (at.y - a.y) * (b.y - a.y)) / len2));
+      const d = Math.hypot(at.x - (a.x + k * (b.x - a.x)), at.y - (a.y + k * (b.y - a.y)));
+      if (d < bestDistance) { bestDistance = d; best = i; }
+    }
+    bends.splice(best, 0, snapPoint(at));
+    await saveBends(id, bends);
+  };
+
+  return {
+    kindOf,
+    rename,
+    saveBends,
+    addBend,
+    viewCenter,
+    selectedIds,
+    select,
+    confirm,
+    prompt,
+    updateComponent,
+    savePositions,
+    copy,
+    paste,
+
+    async create(kind, at, type) {
+      const size = kind === "label" ? { width: 240, height: 120 } : SIZES[kind];
+      const center = at ?? viewCenter();
+      let position = snapPoint({ x: center.x - size.width / 2, y: center.y - size.height / 2 });
+      if (!at) {
+        // Added without a drop point: step aside from whatever already sits there.
+        const taken = rf.getNodes().map((n) => n.position);
+        for (let i = 0; i < 20 && taken.some((p) => Math.abs(p.x - position.x) < 24 && Math.abs(p.y - position.y) < 24); i++) {
+          position = { x: position.x + 32, y: position.y + 32 };
+        }
+      }
+      const body: Record<string, unknown> = { position, parentGroupId: appRef.current.groupId };
+      if (kind === "processor") Object.assign(body, { type, name: type });
+      else if (kind === "label") Object.assign(body, { label: "", width: 240, height: 120, style: { "background-color": "#fff4c2", "font-size": "13px" } });
+      else if (kind !== "funnel") {
+        const g = group();
+        const taken = new Set([...(g?.inputPorts ?? []), ...(g?.outputPorts ?? []), ...(g?.processGroups ?? [])].map((c) => c.name));
+        let name = DEFAULT_NAMES[kind]!;
+        for (let i = 2; taken.has(name); i++) name = `${DEFAULT_NAMES[kind]} ${i}`;
+        body.name = name;
+      }
+      try {
+        const created = await api.create<{ identifier: string; revision: number }>(kind as Kind, body);
+        revisions.current.set(created.identifier, created.revision);
+        await appRef.current.reload();
+        requestAnimationFrame(() => select([created.identifier]));
+      } catch (e) {
+        notify(`Adding failed: ${message(e)}`, "error");
+      }
+    },
+
+    async connect(body) {
+      try {
+        await api.create("connection", { ...body, parentGroupId: appRef.current.groupId });
+        await reload();
+        return true;
+      } catch (e) {
+        notify(`Connecting failed: ${message(e)}`, "error");
+        return false;
+      }
+    },
+
+    async runState(ids, state) {
+      try {
+        await runOne(ids ?? [], state);
+      } catch (e) {
+        notify(message(e), "error");
+      }
+      await reload();
+    },
+
+    async remove(ids) {
+      const g = group();
+      if (!g || !ids.length) return;
+      const chosen = new Set(ids);
+      // A component goes with its connections (the API refuses it otherwise),
+      // and a group with the connections that touch its ports.
+      const ends = new Set(ids);
+      for (const child of g.processGroups) {
+        if (chosen.has(child.identifier)) for (const p of [...child.inputPorts, ...child.outputPorts]) ends.add(p.identifier);
+      }
+      const connections = g.connections.filter((c) => chosen.has(c.identifier) || ends.has(c.source.id) || ends.has(c.destination.id));
+      const others = ids.filter((id) => kindOf(id) !== "connection" && kindOf(id) !== null);
+      const holding = connections.filter((c) => queued(c) > 0);
+      const holdingGroups = g.processGroups.filter((c) => chosen.has(c.identifier) && num(statusStore.get(c.identifier), "queuedCount", c.queuedCount) > 0);
+      const total = holding.reduce((sum, c) => sum + queued(c), 0)
+        + holdingGroups.reduce((sum, c) => sum + num(statusStore.get(c.identifier), "queuedCount", c.queuedCount), 0);
+      let drop = false;
+      if (total > 0) {
+        drop = await confirm("Delete and drop queued data?",
+          `${holding.length + holdingGroups.length === 1 ? "A connection or group to delete holds" : "Connections or groups to delete hold"} ${total.toLocaleString("en-US")} queued flowfile${total === 1 ? "" : "s"}. Drop ${total === 1 ? "it" : "them"} and delete?`,
+          "Drop and delete", true);
+        if (!drop) return;
+      }
+      const errors: string[] = [];
+      for (const c of connections) {
+        await api.remove("connection", c.identifier, rev(c.identifier), drop).catch((e) => errors.push(message(e)));
+      }
+      // Labels, processors, funnels and ports before groups; connections are gone now.
+      const order = (id: string) => (kindOf(id) === "process-group" ? 1 : 0);
+      for (const id of [...others].sort((a, b) => order(a) - order(b))) {
+        const kind = kindOf(id);
+        if (!kind) continue;
+        await api.remove(kind, id, rev(id), drop).catch((e) => errors.push(message(e)));
+      }
+      if (errors.length) notify(errors.slice(0, 3).join("\n"), "error");
+      appRef.current.setSelection([]);
+      await reload();
+    },
+
+    async emptyQueue(connectionId) {
+      const count = num(statusStore.get(connectionId), "queuedCount");
+      const ok = await confirm("Empty queue?", `Drop ${count.toLocaleString("en-US")} queued flowfile${count === 1 ? "" : "s"} from this connection? This cannot be undone.`, "Empty queue", true);
+      if (!ok) return;
+      try {
+        const result = await api.emptyQueue(connectionId);
+        notify(`Dropped ${result.dropped.toLocaleString("en-US")} flowfile${result.dropped === 1 ? "" : "s"}`);
+      } catch (e) {
+        notify(message(e), "error");
+      }
+      await reload();
+    },
+
+    async pasteFromSystemClipboard(at) {
+      let data: ClipboardData | null = null;
+      try {
+        data = parseClipboard(await navigator.clipboard.readText());
+      } catch {
+        data = null;
+      }
+      await paste(data ?? memoryClipboard.current, at ?? null);
+    },
+
+    async undo() {
+      try {
+        const r = await api.undo();
+        notify(`Undone: ${r.undone}`);
+      } catch (e) {
+        notify(`Undo: ${message(e)}`, "error");
+      }
+      await reload();
+    },
+
+    async redo() {
+      try {
+        const r = await api.redo();
+        notify(`Redone: ${r.redone}`);
+      } catch (e) {
+        notify(`Redo: ${message(e)}`, "error");
+      }
+      await reload();
+    },
+
+    async autoLayout(ids) {
+      const chosen = new Set(ids ?? []);
+      let nodes = rf.getNodes().filter((n) => n.data.kind !== "label");
+      if (chosen.size >= 2) nodes = nodes.filter((n) => chosen.has(n.id));
+      if (nodes.length < 1) return;
+      const positions = layoutPositions(
+        nodes.map((n) => ({ id: n.id, x: n.position.x, y: n.position.y, width: n.width ?? n.measured?.width ?? 200, height: n.height ?? n.measured?.height ?? 80 })),
+        rf.getEdges().map((e) => ({ source: e.source, target: e.target })), GRID);
+      await moveNodes(positions, true);
+      if (chosen.size < 2) requestAnimationFrame(() => rf.fitView({ padding: 0.15, maxZoom: 1, duration: 300 }));
+    },
+
+    async align(side) {
+      const nodes = rf.getNodes().filter((n) => n.selected);
+      if (nodes.length < 2) {
+        notify("Select two or more components to align");
+        return;
+      }
+      const edge = Math.min(...nodes.map((n) => (side === "left" ? n.position.x : n.position.y)));
+      const positions = new Map(nodes.map((n) => [n.id, side === "left" ? { x: edge, y: n.position.y } : { x: n.position.x, y: edge }]));
+      await moveNodes(positions);
+    },
+
+    selectAll() {
+      const ids = [...rf.getNodes().map((n) => n.id), ...rf.getEdges().map((e) => e.id)];
+      select(ids);
+    },
+
+    fitView() {
+      rf.fitView({ padding: 0.15, maxZoom: 1, duration: 250 });
+    },
+
+    zoom(direction) {
+      if (direction > 0) rf.zoomIn({ duration: 150 });
+      else rf.zoomOut({ duration: 150 });
+    },
+
+    enterGroup,
+
+    goUp() {
+      const { flow, groupId } = appRef.current;
+      const parent = flow ? locate(flow, groupId)?.group : null;
+      if (parent && parent.identifier !== groupId) enterGroup(parent.identifier);
+    },
+
+    focusComponent(id) {
+      const flow = appRef.current.flow;
+      const found = flow ? locate(flow, id) : null;
+      if (!found) return;
+      if (found.group.identifier !== appRef.current.groupId) {
+        pendingFocus.current = id;
+        enterGroup(found.group.identifier);
+        return;
+      }
+      select([id]);
+      const node = rf.getNode(id);
+      const edge = node ? null : rf.getEdge(id);
+      const target = node ?? (edge ? rf.getNode(edge.source) : null);
+      if (target) {
+        const w = target.width ?? target.measured?.width ?? 0;
+        const h = target.height ?? target.measured?.height ?? 0;
+        rf.setCenter(target.position.x + w / 2, target.position.y + h / 2, { zoom: Math.max(rf.getZoom(), 0.9), duration: 300 });
+      }
+    },
+
+    takePendingFocus() {
+      const id = pendingFocus.current;
+      pendingFocus.current = null;
+      return id;
+    },
+    savedViewport: (groupId) => viewports.current.get(groupId) ?? null,
+    rememberViewport: (groupId, viewport) => void viewports.current.set(groupId, viewport),
+
+    configure(id) {
+      const kind = kindOf(id);
+      if (!kind) return;
+      if (kind === "label") {
+        void rename(id);
+        return;
+      }
+      appRef.current.openPanel({ kind: "configure", componentKind: kind, id });
+    },
+    openPanel: (panel) => appRef.current.openPanel(panel),
+    setTheme: (theme) => appRef.current.setTheme(theme),
+    logout: () => logoutRef.current(),
+
+    openMenu: (menu) => setUi({ menu }),
+    openAddDialog: (at) => setUi({ addDialog: { at }, menu: null }),
+    closeAddDialog: () => setUi({ addDialog: null }),
+    requestConnection: (connect) => setUi({ connect }),
+    toggleCommandPalette: (open) => setUI((s) => ({ ...s, commandPalette: open ?? !s.commandPalette, menu: null })),
+    toggleSnap: () => setUI((s) => {
+      localStorage.setItem(deps.snapKey, s.snap ? "off" : "on");
+      return { ...s, snap: !s.snap };
+    }),
+    closeConfirm(ok) {
+      uiRef.current.confirm?.resolve(ok);
+      setUi({ confirm: null });
+    },
+    closePrompt(value) {
+      uiRef.current.prompt?.resolve(value);
+      setUi({ prompt: null });
+    },
+  };
+}

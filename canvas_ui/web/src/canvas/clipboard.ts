@@ -1,0 +1,134 @@
+// Copy and paste of canvas components as JSON. Copy takes the selected
+// components of a group (and the connections between them); paste creates new
+// components through the API (new ids), re-wires the copied connections and
+// returns the new ids.
+import type { XYPosition } from "@xyflow/react";
+import {
+  api, request, type Connection, type FlowDocument, type Funnel, type Label, type ParameterContext, type Port,
+  type ProcessGroup, type Processor,
+} from "../api";
+
+export const CLIPBOARD_TAG = "flowyard/canvas-selection";
+
+export interface ClipboardData {
+  format: typeof CLIPBOARD_TAG;
+  version: 1;
+  /** The group copied from. */
+  groupId: string;
+  processors: Processor[];
+  inputPorts: Port[];
+  outputPorts: Port[];
+  funnels: Funnel[];
+  labels: Label[];
+  processGroups: ProcessGroup[];
+  connections: Connection[];
+  parameterContexts: ParameterContext[];
+}
+
+const LIVE_FIELDS = ["identifier", "revision", "runState", "validationErrors", "parentGroupId", "queuedCount",
+  "queuedBytes", "runningCount", "stoppedCount", "invalidCount", "disabledCount"];
+
+function strip<T extends object>(component: T): Record<string, unknown> {
+  const copy = { ...component } as Record<string, unknown>;
+  for (const field of LIVE_FIELDS) delete copy[field];
+  return copy;
+}
+
+function contextsUsed(flow: FlowDocument, groups: ProcessGroup[]): ParameterContext[] {
+  const ids = new Set<string>();
+  const visit = (g: ProcessGroup) => {
+    if (g.parameterContext) ids.add(g.parameterContext.id);
+    g.processGroups.forEach(visit);
+  };
+  groups.forEach(visit);
+  return flow.parameterContexts.filter((c) => ids.has(c.identifier));
+}
+
+/** The selected components of `group` as clipboard data (null when nothing copyable is selected). */
+export function copySelection(flow: FlowDocument, group: ProcessGroup, ids: Set<string>): ClipboardData | null {
+  const pick = <T extends { identifier: string }>(list: T[]) => list.filter((c) => ids.has(c.identifier));
+  const data: ClipboardData = {
+    format: CLIPBOARD_TAG, version: 1, groupId: group.identifier,
+    processors: pick(group.processors), inputPorts: pick(group.inputPorts), outputPorts: pick(group.outputPorts),
+    funnels: pick(group.funnels), labels: pick(group.labels), processGroups: pick(group.processGroups),
+    connections: [], parameterContexts: [],
+  };
+  const copied = new Set<string>();
+  for (const list of [data.processors, data.inputPorts, data.outputPorts, data.funnels]) {
+    for (const c of list) copied.add(c.identifier);
+  }
+  for (const g of data.processGroups) for (const p of [...g.inputPorts, ...g.outputPorts]) copied.add(p.identifier);
+  data.connections = group.connections.filter((c) => copied.has(c.source.id) && copied.has(c.destination.id));
+  data.parameterContexts = contextsUsed(flow, data.processGroups);
+  const count = copied.size + data.labels.length;
+  return count ? data : null;
+}
+
+export function parseClipboard(text: string): ClipboardData | null {
+  try {
+    const data = JSON.parse(text) as Partial<ClipboardData>;
+    return data && data.format === CLIPBOARD_TAG ? data as ClipboardData : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The box around the clipboard's components (labels and nodes, by their top-left corners). */
+export function clipboardBounds(data: ClipboardData): { x: number; y: number; x2: number; y2: number } {
+  const points = [
+    ...data.processors, ...data.inputPorts, ...data.outputPorts, ...data.funnels, ...data.labels, ...data.processGroups,
+  ].map((c) => c.position);
+  const tl = topLeft(data);
+  return { ...tl, x2: Math.max(tl.x, ...points.map((p) => p.x)), y2: Math.max(tl.y, ...points.map((p) => p.y)) };
+}
+
+function topLeft(data: ClipboardData): XYPosition {
+  const points: XYPosition[] = [
+    ...data.processors, ...data.inputPorts, ...data.outputPorts, ...data.funnels, ...data.labels, ...data.processGroups,
+  ].map((c) => c.position);
+  if (!points.length) return { x: 0, y: 0 };
+  return { x: Math.min(...points.map((p) => p.x)), y: Math.min(...points.map((p) => p.y)) };
+}
+
+/** Create copies of the clipboard's components in `groupId`: at `at` (their
+ *  top-left corner there) or 32 px down and right of the originals. */
+export async function pasteInto(groupId: string, data: ClipboardData, at: XYPosition | null): Promise<string[]> {
+  const origin = topLeft(data);
+  const offset = at ? { x: at.x - origin.x, y: at.y - origin.y } : { x: 32, y: 32 };
+  const move = (p: XYPosition) => ({ x: Math.round(p.x + offset.x), y: Math.round(p.y + offset.y) });
+  const newIds = new Map<string, string>();
+  const created: string[] = [];
+  const add = async <T extends { identifier: string }>(plural: string, old: { identifier: string }, body: Record<string, unknown>) => {
+    const result = await request<T>("POST", `/api/${plural}`, { ...body, parentGroupId: groupId });
+    newIds.set(old.identifier, result.identifier);
+    created.push(result.identifier);
+    return result;
+  };
+  for (const l of data.labels) await add("labels", l, { ...strip(l), position: move(l.position) });
+  for (const p of data.processors) {
+    const properties: Record<string, string | null> = {};
+    for (const [k, v] of Object.entries(p.properties)) if (v !== "********") properties[k] = v;
+    await add("processors", p, { ...strip(p), properties, scheduledState: "STOPPED", position: move(p.position) });
+  }
+  for (const f of data.funnels) await add("funnels", f, { ...strip(f), position: move(f.position) });
+  for (const p of data.inputPorts) await add("input-ports", p, { ...strip(p), scheduledState: "STOPPED", position: move(p.position) });
+  for (const p of data.outputPorts) await add("output-ports", p, { ...strip(p), scheduledState: "STOPPED", position: move(p.position) });
+  for (const g of data.processGroups) {
+    const flow = { flowyardFlowVersion: 1, parameterContexts: data.parameterContexts, rootGroup: g };
+    const result = await api.importGroup(groupId, flow, move(g.position));
+    newIds.set(g.identifier, result.identifier);
+    created.push(result.identifier);
+    // Imported ports keep their order: map the old port ids to the new ones.
+    g.inputPorts.forEach((p, i) => result.inputPorts[i] && newIds.set(p.identifier, result.inputPorts[i].identifier));
+    g.outputPorts.forEach((p, i) => result.outputPorts[i] && newIds.set(p.identifier, result.outputPorts[i].identifier));
+  }
+  for (const c of data.connections) {
+    const source = newIds.get(c.source.id);
+    const destination = newIds.get(c.destination.id);
+    if (!source || !destination) continue;
+    await add("connections", c, {
+      ...strip(c), source: { id: source }, destination: { id: destination }, bends: (c.bends ?? []).map(move),
+    });
+  }
+  return created;
+}

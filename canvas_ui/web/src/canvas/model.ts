@@ -1,0 +1,121 @@
+// Pure helpers over the flow document: finding groups and components, the
+// relationships a processor offers, and the search index.
+import type { Connection, FlowDocument, Kind, ProcessGroup, Processor, ProcessorType } from "../api";
+
+/** Node kinds drawn on the canvas (connections are edges). */
+export type NodeKind = "processor" | "input-port" | "output-port" | "funnel" | "process-group" | "label";
+
+export const GROUP_LISTS: [NodeKind | "connection", keyof ProcessGroup][] = [
+  ["processor", "processors"], ["input-port", "inputPorts"], ["output-port", "outputPorts"],
+  ["funnel", "funnels"], ["label", "labels"], ["process-group", "processGroups"], ["connection", "connections"],
+];
+
+export function findGroup(root: ProcessGroup, id: string): ProcessGroup | null {
+  if (root.identifier === id) return root;
+  for (const child of root.processGroups) {
+    const found = findGroup(child, id);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** The groups from the root down to `id` (empty when unknown). */
+export function groupPath(root: ProcessGroup, id: string): ProcessGroup[] {
+  if (root.identifier === id) return [root];
+  for (const child of root.processGroups) {
+    const path = groupPath(child, id);
+    if (path.length) return [root, ...path];
+  }
+  return [];
+}
+
+export interface Located {
+  kind: NodeKind | "connection";
+  id: string;
+  group: ProcessGroup;
+  component: Record<string, unknown>;
+}
+
+/** Every component of the flow with its kind and the group that holds it. */
+export function* walkComponents(group: ProcessGroup): Generator<Located> {
+  for (const [kind, list] of GROUP_LISTS) {
+    for (const component of group[list] as unknown as Record<string, unknown>[]) {
+      yield { kind, id: String(component.identifier), group, component };
+    }
+  }
+  for (const child of group.processGroups) yield* walkComponents(child);
+}
+
+export function locate(flow: FlowDocument, id: string): Located | null {
+  for (const located of walkComponents(flow.rootGroup)) if (located.id === id) return located;
+  return null;
+}
+
+/** What a component is called on the canvas. */
+export function displayName(kind: NodeKind | "connection", component: Record<string, unknown>): string {
+  if (kind === "label") return String(component.label || "Label");
+  if (kind === "funnel") return "Funnel";
+  if (kind === "connection") {
+    const c = component as unknown as Connection;
+    return c.name || c.selectedRelationships.join(", ") || "connection";
+  }
+  return String(component.name || component.type || kind);
+}
+
+/** The relationships a processor offers: its type's, plus dynamic ones named by
+ *  its dynamic properties when the type declares dynamic relationships. */
+export function relationshipsOf(processor: Processor, types: ProcessorType[]): string[] {
+  const spec = types.find((t) => t.type === processor.type);
+  const names = (spec?.relationships ?? []).map((r) => r.name);
+  if (spec && spec.dynamic_relationships) {
+    const keys = new Set<string>();
+    for (const p of spec.properties) {
+      keys.add(p.key);
+      keys.add(p.display_name);
+      for (const a of p.aliases ?? []) keys.add(a);
+    }
+    for (const name of Object.keys(processor.properties)) if (!keys.has(name) && !names.includes(name)) names.push(name);
+  }
+  return names;
+}
+
+export interface SearchHit {
+  id: string;
+  kind: NodeKind | "connection";
+  name: string;
+  groupId: string;
+  groupName: string;
+  /** Where the query matched: "name", "type", "id" or "property <key>". */
+  match: string;
+}
+
+/** Components whose name, type, id or property values contain `query` (case-insensitive). */
+export function searchFlow(flow: FlowDocument, query: string, limit = 50): SearchHit[] {
+  const q = query.trim().toLowerCase();
+  if (!q) return [];
+  const hits: SearchHit[] = [];
+  const has = (value: unknown) => typeof value === "string" && value.toLowerCase().includes(q);
+  for (const { kind, id, group, component } of walkComponents(flow.rootGroup)) {
+    let match = "";
+    const name = displayName(kind, component);
+    if (has(name)) match = "name";
+    else if (has(component.type)) match = "type";
+    else if (has(id)) match = "id";
+    else if (component.properties && typeof component.properties === "object") {
+      for (const [key, value] of Object.entries(component.properties as Record<string, unknown>)) {
+        if (has(value) || has(key)) { match = `property ${key}`; break; }
+      }
+    }
+    if (!match && kind === "connection") {
+      if ((component as unknown as Connection).selectedRelationships.some(has)) match = "relationship";
+    }
+    if (match) hits.push({ id, kind, name, groupId: group.identifier, groupName: group.name, match });
+    if (hits.length >= limit) break;
+  }
+  return hits;
+}
+
+/** The API kind of a node kind (they are the same words). */
+export function apiKind(kind: NodeKind | "connection"): Kind {
+  return kind;
+}

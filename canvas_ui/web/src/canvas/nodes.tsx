@@ -1,0 +1,230 @@
+// The node components of the canvas: processor, input/output port, funnel,
+// process group and label. Each reads its own live status entry (statusStore),
+// so a status tick re-renders only the nodes whose entry changed.
+import { memo, type CSSProperties, type ReactNode } from "react";
+import { Handle, NodeResizer, Position, useStore, type NodeProps, type ReactFlowState } from "@xyflow/react";
+import type { Label, Port, Processor, StatusEntry } from "../api";
+import type { FlowNode, GroupSummary } from "./build";
+import { useCanvasActions } from "./controller";
+import { countAndSize, countAndSizeShort, formatBytes, formatCount, formatCountShort, formatNanos, formatRate } from "./format";
+import { Icon } from "./icons";
+import { Sparkline } from "./Sparkline";
+import { num, sparkValue, useEntry, useRing } from "./statusStore";
+
+/** Below this zoom the nodes drop their detail text (NiFi does the same). */
+export const FAR_ZOOM = 0.45;
+export const farZoom = (s: ReactFlowState) => s.transform[2] < FAR_ZOOM;
+
+export type DisplayState = "RUNNING" | "STOPPED" | "DISABLED" | "INVALID";
+
+export function displayState(entry: StatusEntry | undefined, runState: string | undefined, valid: boolean): DisplayState {
+  const run = entry?.runState ?? runState;
+  if (run === "RUNNING") return "RUNNING";
+  if (run === "DISABLED") return "DISABLED";
+  return (entry?.valid ?? valid) ? "STOPPED" : "INVALID";
+}
+
+const STATE_TITLE: Record<DisplayState, string> = {
+  RUNNING: "Running", STOPPED: "Stopped", DISABLED: "Disabled", INVALID: "Invalid",
+};
+
+/** The run-state icon; when invalid it is also the `node-invalid` marker whose
+ *  title lists the validation errors. */
+export function StateIcon({ state, size = 13, errors }: { state: DisplayState; size?: number; errors?: string[] }) {
+  const icon = state === "RUNNING" ? <Icon.play size={size} /> : state === "STOPPED" ? <Icon.stop size={size} />
+    : state === "DISABLED" ? <Icon.disabled size={size} /> : <Icon.warn size={size} />;
+  if (state === "INVALID" && errors) {
+    return (
+      <span className="fy-state-icon is-invalid fy-invalid" data-testid="node-invalid"
+            title={errors.length ? errors.join("\n") : "Invalid"}>{icon}</span>
+    );
+  }
+  return <span className={`fy-state-icon is-${state.toLowerCase()}`} title={STATE_TITLE[state]}>{icon}</span>;
+}
+
+function cx(...names: (string | false | null | undefined)[]): string {
+  return names.filter(Boolean).join(" ");
+}
+
+function Handles() {
+  return (
+    <>
+      <Handle type="target" position={Position.Left} className="fy-handle fy-handle-in" />
+      <Handle type="source" position={Position.Right} className="fy-handle fy-handle-out" title="Drag to connect">
+        <svg viewBox="0 0 16 16" width="10" height="10" aria-hidden="true"><path d="M4 8h8M9 5l3 3-3 3" /></svg>
+      </Handle>
+    </>
+  );
+}
+
+function Markers({ bulletins, active }: { bulletins: number; active: number }) {
+  const actions = useCanvasActions();
+  return (
+    <span className="fy-markers">
+      {active > 0 && <span className="fy-marker fy-active" title={`${active} active task${active === 1 ? "" : "s"}`}>{active}</span>}
+      {bulletins > 0 && (
+        <button type="button" className="fy-marker fy-bulletins nodrag" data-testid="node-bulletins"
+                title={`${bulletins} bulletin${bulletins === 1 ? "" : "s"}: open the bulletin board`}
+                onClick={(e) => { e.stopPropagation(); actions.openPanel({ kind: "bulletins" }); }}>
+          <Icon.bell size={12} />{bulletins}
+        </button>
+      )}
+    </span>
+  );
+}
+
+function Stat({ label, value }: { label: string; value: ReactNode }) {
+  return <><span className="fy-stat-label">{label}</span><span className="fy-stat-value">{value}</span></>;
+}
+
+export const ProcessorNode = memo(function ProcessorNode({ id, data, selected }: NodeProps<FlowNode>) {
+  const p = data.doc as Processor;
+  const entry = useEntry(id);
+  const ring = useRing(id);
+  const far = useStore(farZoom);
+  const state = displayState(entry, p.runState, p.validationErrors.length === 0);
+  const name = p.name || p.type;
+  return (
+    <div className={cx("fy-node fy-proc", `is-${state.toLowerCase()}`, selected && "is-selected", far && "is-far")}>
+      <Handles />
+      <div className="fy-head">
+        <StateIcon state={state} size={far ? 22 : 13} errors={p.validationErrors} />
+        <span className="fy-name" data-testid="node-name" title={name}>{name}</span>
+        {!far && <Markers bulletins={num(entry, "bulletins")} active={num(entry, "activeThreadCount")} />}
+      </div>
+      {far ? <span className="fy-sr" data-testid="node-state">{state}</span> : (
+        <>
+          <div className="fy-sub">
+            <span className="fy-type" data-testid="node-type" title={p.type}>{p.type}</span>
+            <span className={`fy-pill is-${state.toLowerCase()}`} data-testid="node-state">{state}</span>
+          </div>
+          <div className="fy-body">
+            <div className="fy-stats" data-testid="node-stats" title="Last 5 minutes">
+              <Stat label="In" value={countAndSizeShort(num(entry, "flowFilesIn"), num(entry, "bytesIn"))} />
+              <Stat label="Read" value={formatBytes(num(entry, "bytesRead"))} />
+              <Stat label="Written" value={formatBytes(num(entry, "bytesWritten"))} />
+              <Stat label="Out" value={countAndSizeShort(num(entry, "flowFilesOut"), num(entry, "bytesOut"))} />
+              <Stat label="Tasks" value={`${formatCountShort(num(entry, "taskCount"))} / ${formatNanos(num(entry, "tasksDurationNanos"))}`} />
+            </div>
+            <div className="fy-rate" title="Flowfiles per second, last 60 s">
+              <Sparkline values={ring} width={44} height={30} testId="node-sparkline" />
+              <span className="fy-rate-value">{formatRate(entry ? sparkValue(entry) : 0)}/s</span>
+            </div>
+          </div>
+        </>
+      )}
+    </div>
+  );
+});
+
+export const PortNode = memo(function PortNode({ id, data, selected }: NodeProps<FlowNode>) {
+  const port = data.doc as Port;
+  const entry = useEntry(id);
+  const far = useStore(farZoom);
+  const input = data.kind === "input-port";
+  const state = displayState(entry, port.runState, true);
+  return (
+    <div className={cx("fy-node fy-port", `is-${state.toLowerCase()}`, selected && "is-selected", far && "is-far")}>
+      <Handles />
+      <span className="fy-port-icon">{input ? <Icon.portIn size={16} /> : <Icon.portOut size={16} />}</span>
+      <span className="fy-port-text">
+        <span className="fy-name" data-testid="node-name" title={port.name}>{port.name}</span>
+        {!far && <span className="fy-type" data-testid="node-type">{input ? "Input port" : "Output port"}</span>}
+      </span>
+      <StateIcon state={state} errors={["A port runs once it is connected on both sides"]} />
+      <span className="fy-sr" data-testid="node-state">{state}</span>
+      {num(entry, "bulletins") > 0 && <span className="fy-sr" data-testid="node-bulletins">{num(entry, "bulletins")}</span>}
+    </div>
+  );
+});
+
+export const FunnelNode = memo(function FunnelNode({ selected }: NodeProps<FlowNode>) {
+  return (
+    <div className={cx("fy-node fy-funnel", selected && "is-selected")} title="Funnel">
+      <Handles />
+      <Icon.funnel size={20} />
+      <span className="fy-sr" data-testid="node-name">Funnel</span>
+      <span className="fy-sr" data-testid="node-type">Funnel</span>
+    </div>
+  );
+});
+
+function Count({ state, value }: { state: DisplayState; value: number }) {
+  return (
+    <span className={cx("fy-count", value === 0 && "is-zero")} title={`${STATE_TITLE[state]}: ${value}`}>
+      <StateIcon state={state} size={12} />{formatCount(value)}
+    </span>
+  );
+}
+
+export const GroupNode = memo(function GroupNode({ id, data, selected }: NodeProps<FlowNode>) {
+  const g = data.doc as GroupSummary;
+  const entry = useEntry(id);
+  const far = useStore(farZoom);
+  const figure = (field: keyof GroupSummary) => num(entry, field, Number(g[field]));
+  return (
+    <div className={cx("fy-node fy-group", selected && "is-selected", far && "is-far")} title="Double-click to open">
+      <Handles />
+      <div className="fy-head">
+        <span className="fy-group-icon"><Icon.group size={far ? 22 : 15} /></span>
+        <span className="fy-name" data-testid="node-name" title={g.name}>{g.name}</span>
+        {!far && num(entry, "bulletins") > 0 && <Markers bulletins={num(entry, "bulletins")} active={0} />}
+      </div>
+      {!far && (
+        <>
+          <span className="fy-sr" data-testid="node-type">Process group</span>
+          <div className="fy-counts">
+            <Count state="RUNNING" value={figure("runningCount")} />
+            <Count state="STOPPED" value={figure("stoppedCount")} />
+            <Count state="INVALID" value={figure("invalidCount")} />
+            <Count state="DISABLED" value={figure("disabledCount")} />
+          </div>
+          <div className="fy-stats fy-group-stats" data-testid="node-stats">
+            <span className="fy-stat-label">Queued</span>
+            <span className="fy-stat-value">{countAndSize(figure("queuedCount"), figure("queuedBytes"))}</span>
+            <span className="fy-stat-label">Ports</span>
+            <span className="fy-stat-value">{g.inputPorts} in · {g.outputPorts} out</span>
+          </div>
+        </>
+      )}
+    </div>
+  );
+});
+
+/** Dark or light text, whichever reads on `background` (#rgb or #rrggbb). */
+function textOn(background: string): string | undefined {
+  const hex = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(background.trim())?.[1];
+  if (!hex) return undefined;
+  const full = hex.length === 3 ? hex.split("").map((c) => c + c).join("") : hex;
+  const [r, g, b] = [0, 2, 4].map((i) => parseInt(full.slice(i, i + 2), 16));
+  return 0.299 * r + 0.587 * g + 0.114 * b > 150 ? "#1d2330" : "#f5f7fa";
+}
+
+export const LabelNode = memo(function LabelNode({ id, data, selected }: NodeProps<FlowNode>) {
+  const label = data.doc as Label;
+  const actions = useCanvasActions();
+  const background = label.style?.["background-color"] ?? "#fff4c2";
+  const fontSize = label.style?.["font-size"] ?? "13px";
+  return (
+    <div className={cx("fy-label", selected && "is-selected")}
+         style={{ "--label-bg": background, "--label-fg": textOn(background) ?? "inherit", fontSize } as CSSProperties}>
+      <NodeResizer isVisible={selected} minWidth={48} minHeight={32} lineClassName="fy-resize-line"
+                   handleClassName="fy-resize-handle"
+                   onResizeEnd={(_, p) => void actions.updateComponent(id, {
+                     width: Math.round(p.width), height: Math.round(p.height), position: { x: Math.round(p.x), y: Math.round(p.y) },
+                   })} />
+      <div className="fy-label-text" data-testid="node-name">
+        {label.label || <span className="fy-label-empty">Double-click to write a note</span>}
+      </div>
+    </div>
+  );
+});
+
+export const nodeTypes = {
+  processor: ProcessorNode,
+  "input-port": PortNode,
+  "output-port": PortNode,
+  funnel: FunnelNode,
+  "process-group": GroupNode,
+  label: LabelNode,
+};

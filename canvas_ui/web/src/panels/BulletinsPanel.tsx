@@ -1,0 +1,87 @@
+// The bulletin board: the latest bulletins, newest first, filterable by text and level,
+// refreshed on demand and every five seconds while "Auto" is on.
+import { useMemo, useState } from "react";
+import { api, type Bulletin } from "../api";
+import { useApp } from "../store";
+import { componentIndex } from "./flowTree";
+import { errorText, formatTime } from "./format";
+import { PanelFrame } from "./frame";
+import { Empty, Notice, usePolling } from "./ui";
+
+const LEVELS = ["ERROR", "WARN", "INFO", "DEBUG"];
+
+export function BulletinsPanel() {
+  const { flow, openPanel } = useApp();
+  const index = useMemo(() => componentIndex(flow), [flow]);
+  const [bulletins, setBulletins] = useState<Bulletin[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [filter, setFilter] = useState("");
+  const [level, setLevel] = useState("");
+  const [auto, setAuto] = useState(true);
+  const [at, setAt] = useState<number | null>(null);
+
+  const load = async () => {
+    try {
+      const list = await api.bulletins();
+      setBulletins([...list].sort((a, b) => b.timestamp - a.timestamp));
+      setAt(Date.now());
+      setError(null);
+    } catch (exc) {
+      setError(errorText(exc));
+    }
+  };
+  usePolling(load, 5000, auto);
+
+  const needle = filter.trim().toLowerCase();
+  const shown = (bulletins ?? []).filter((b) => (!level || b.level.toUpperCase() === level)
+    && (!needle || `${b.componentName} ${b.componentId} ${b.message}`.toLowerCase().includes(needle)));
+
+  return (
+    <PanelFrame
+      testId="bulletins-panel"
+      title="Bulletins"
+      subtitle={bulletins ? `${bulletins.length} bulletin${bulletins.length === 1 ? "" : "s"}${at ? ` · ${formatTime(at)}` : ""}` : "Loading…"}
+      actions={<>
+        <label className="pn-inline-check" title="Refresh every five seconds">
+          <input type="checkbox" checked={auto} onChange={(e) => setAuto(e.target.checked)} /> Auto
+        </label>
+        <button type="button" data-testid="bulletins-refresh" onClick={load}>Refresh</button>
+      </>}
+      toolbar={
+        <div className="pn-search-row">
+          <input className="pn-input grow" placeholder="Filter by component or message" aria-label="Filter" value={filter}
+                 onChange={(e) => setFilter(e.target.value)} />
+          <select className="pn-input narrow" aria-label="Level" value={level} onChange={(e) => setLevel(e.target.value)}>
+            <option value="">All levels</option>
+            {LEVELS.map((l) => <option key={l} value={l}>{l}</option>)}
+          </select>
+        </div>
+      }
+    >
+      {error ? <Notice level="error">{error}</Notice> : null}
+      {bulletins && shown.length === 0 ? (
+        <Empty>{bulletins.length ? "No bulletin matches the filter." : "No bulletins. Components post one when something goes wrong."}</Empty>
+      ) : null}
+      <ul className="pn-bulletins">
+        {shown.map((b, i) => {
+          const known = index.get(b.componentId);
+          return (
+            <li key={`${b.timestamp}-${b.componentId}-${i}`} data-testid="bulletin-row" className={`lvl-${b.level.toLowerCase()}`}>
+              <div className="pn-bulletin-head">
+                <span className={`pn-level lvl-${b.level.toLowerCase()}`}>{b.level}</span>
+                {known && (known.kind === "processor" || known.kind === "controller-service") ? (
+                  <button type="button" className="pn-link" title="Configure"
+                          onClick={() => openPanel({ kind: "configure", componentKind: known.kind as "processor", id: b.componentId })}>
+                    {b.componentName || b.componentId}
+                  </button>
+                ) : <span className="pn-bulletin-source">{b.componentName || b.componentId}</span>}
+                <span className="pn-muted small">{formatTime(b.timestamp)}</span>
+              </div>
+              <div className="pn-bulletin-msg">{b.message}</div>
+            </li>
+          );
+        })}
+      </ul>
+    </PanelFrame>
+  );
+}

@@ -1,0 +1,421 @@
+// Configure a processor or a controller service: settings, scheduling, properties (from
+// the type's spec), relationships and comments. Save sends only what changed, with the
+// revision; a 409 reloads the component and says so, a 400 shows the server's message.
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { api, ApiError, type ControllerService, type Kind, type Processor, type ProcessorType } from "../api";
+import { useApp } from "../store";
+import { ConfigureOther } from "./ConfigureOther";
+import { componentIndex, componentName } from "./flowTree";
+import { PanelFrame } from "./frame";
+import { errorText } from "./format";
+import { PropertiesEditor } from "./PropertiesEditor";
+import { draftFromComponent, errorsByProperty, propertyChanges, type PropDraft } from "./properties";
+import { Empty, Field, Notice, StateBadge, Tabs, usePolling } from "./ui";
+
+type Extension = Processor | ControllerService;
+
+interface Draft {
+  name: string; penaltyDuration: string; yieldDuration: string; bulletinLevel: string;
+  schedulingStrategy: Processor["schedulingStrategy"]; schedulingPeriod: string; concurrent: string; runDuration: string;
+  autoTerminated: string[]; comments: string; props: PropDraft;
+}
+
+/** The tab of each top-level field, for putting a 400's message next to the field it names. */
+const FIELD_TABS: Record<string, string> = {
+  name: "settings", penaltyDuration: "settings", yieldDuration: "settings", schedulingStrategy: "scheduling",
+  schedulingPeriod: "scheduling", concurrentlySchedulableTaskCount: "scheduling", runDuration: "scheduling",
+  properties: "properties", autoTerminatedRelationships: "relationships", comments: "comments",
+};
+
+const RUN_DURATIONS = ["0 ms", "25 ms", "50 ms", "100 ms", "250 ms", "500 ms", "1 sec", "2 sec"];
+const BULLETIN_LEVELS = ["DEBUG", "INFO", "WARN", "ERROR", "NONE"];
+const BULLETIN_HINT = "Not saved: flowyard's API does not store a bulletin level yet (it accepts and ignores it). "
+  + "The field is kept for NiFi parity; bulletins are reported as the engine raises them.";
+
+function isProcessor(c: Extension, kind: Kind): c is Processor {
+  return kind === "processor" && "schedulingStrategy" in c;
+}
+
+/** The spec of a type, by name (a NiFi class name matches on its last part). */
+export function findSpec(types: ProcessorType[], type: string): ProcessorType | undefined {
+  return types.find((t) => t.type === type) ?? types.find((t) => t.type === type.split(".").pop());
+}
+
+function toDraft(c: Extension, kind: Kind, spec: ProcessorType | undefined, previous?: Draft): Draft {
+  const p = isProcessor(c, kind) ? c : null;
+  return {
+    name: c.name,
+    penaltyDuration: p?.penaltyDuration ?? "",
+    yieldDuration: p?.yieldDuration ?? "",
+    bulletinLevel: previous?.bulletinLevel ?? "WARN",
+    schedulingStrategy: p?.schedulingStrategy ?? "TIMER_DRIVEN",
+    schedulingPeriod: p?.schedulingPeriod ?? "",
+    concurrent: String(p?.concurrentlySchedulableTaskCount ?? 1),
+    runDuration: p?.runDuration ?? "",
+    autoTerminated: [...(p?.autoTerminatedRelationships ?? [])],
+    comments: c.comments ?? "",
+    props: draftFromComponent(spec, c.properties),
+  };
+}
+
+function changesOf(c: Extension, kind: Kind, spec: ProcessorType | undefined, d: Draft): Record<string, unknown> {
+  const changes: Record<string, unknown> = {};
+  if (d.name !== c.name) changes.name = d.name;
+  if (d.comments !== (c.comments ?? "")) changes.comments = d.comments;
+  const props = propertyChanges(spec, c.properties, d.props);
+  if (Object.keys(props).length) changes.properties = props;
+  if (isProcessor(c, kind)) {
+    if (d.penaltyDuration !== c.penaltyDuration) changes.penaltyDuration = d.penaltyDuration.trim();
+    if (d.yieldDuration !== c.yieldDuration) changes.yieldDuration = d.yieldDuration.trim();
+    if (d.schedulingStrategy !== c.schedulingStrategy) changes.schedulingStrategy = d.schedulingStrategy;
+    if (d.schedulingPeriod !== c.schedulingPeriod) changes.schedulingPeriod = d.schedulingPeriod.trim();
+    if (d.concurrent !== String(c.concurrentlySchedulableTaskCount)) {
+      const n = Number(d.concurrent);
+      changes.concurrentlySchedulableTaskCount = Number.isInteger(n) && d.concurrent.trim() !== "" ? n : d.concurrent;
+    }
+    if (d.runDuration !== c.runDuration) changes.runDuration = d.runDuration.trim();
+    const before = [...c.autoTerminatedRelationships].sort().join("\n");
+    if ([...d.autoTerminated].sort().join("\n") !== before) changes.autoTerminatedRelationships = d.autoTerminated;
+  }
+  return changes;
+}
+
+export function ConfigurePanel({ componentKind, id }: { componentKind: Kind; id: string }) {
+  if (componentKind === "processor" || componentKind === "controller-service") {
+    return <ConfigureExtension key={`${componentKind}:${id}`} kind={componentKind} id={id} />;
+  }
+  return <ConfigureOther key={`${componentKind}:${id}`} kind={componentKind} id={id} />;
+}
+
+function ConfigureExtension({ kind, id }: { kind: Kind; id: string }) {
+  const app = useApp();
+  const { processorTypes, serviceTypes, notify, reload, flow, openPanel, groupId } = app;
+  const [comp, setComp] = useState<Extension | null>(null);
+  const [draft, setDraft] = useState<Draft | null>(null);
+  const [live, setLive] = useState<{ state: string; errors: string[] } | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [banner, setBanner] = useState<{ level: "error" | "warn" | "info"; text: string } | null>(null);
+  const [tab, setTab] = useState("settings");
+  const [saving, setSaving] = useState(false);
+  /** The field a 400 named ("request: processor.schedulingPeriod: ..."), shown under that field. */
+  const [fieldError, setFieldError] = useState<{ field: string; message: string } | null>(null);
+  const processor = kind === "processor";
+  const spec = comp ? findSpec(processor ? processorTypes : serviceTypes, comp.type) : undefined;
+
+  const liveOf = (c: Extension) => ({
+    state: processor ? (c as Processor).runState : (c as ControllerService).state,
+    errors: c.validationErrors ?? [],
+  });
+  const adopt = useCallback((c: Extension, previous?: Draft) => {
+    setComp(c);
+    setDraft(toDraft(c, kind, findSpec(kind === "processor" ? processorTypes : serviceTypes, c.type), previous));
+    setLive({
+      state: kind === "processor" ? (c as Processor).runState : (c as ControllerService).state,
+      errors: c.validationErrors ?? [],
+    });
+  }, [kind, processorTypes, serviceTypes]);
+
+  useEffect(() => {
+    api.get<Extension>(kind, id).then((c) => adopt(c)).catch((exc) => setLoadError(errorText(exc)));
+    // The spec arrives after the first render on a fresh page: rebuild the draft then.
+  }, [kind, id, adopt]);
+
+  // Validity and run state change underneath (a new connection, a service enabled): follow them.
+  usePolling(async () => {
+    if (!comp) return;
+    try {
+      setLive(liveOf(await api.get<Extension>(kind, id)));
+    } catch { /* the next poll tries again */ }
+  }, 3000, comp !== null, [kind, id]);
+
+  const index = useMemo(() => componentIndex(flow), [flow]);
+
+  if (loadError) {
+    return (
+      <PanelFrame testId="configure-panel" title="Configure">
+        <Notice level="error">Could not load {kind.replace("-", " ")} '{id}': {loadError}</Notice>
+      </PanelFrame>
+    );
+  }
+  if (!comp || !draft) {
+    return <PanelFrame testId="configure-panel" title="Configure"><Empty>Loading…</Empty></PanelFrame>;
+  }
+
+  const errorsNow = live?.errors ?? comp.validationErrors ?? [];
+  const { byKey } = errorsByProperty(spec, draft.props.dynamic.map((d) => d.name), errorsNow);
+  const state = live?.state ?? "";
+  const running = processor && state === "RUNNING";
+  const waiting = processor && !running && (comp as Processor).scheduledState === "RUNNING";
+  const enabled = !processor && (comp as ControllerService).state === "ENABLED";
+  const set = (patch: Partial<Draft>) => setDraft({ ...draft, ...patch });
+  const errorFor = (field: string) => (fieldError?.field === field ? [fieldError.message.replace(/^(request:\s*)?[\w ]+\.\w+:\s*/, "")] : undefined);
+  const dirty = Object.keys(changesOf(comp, kind, spec, draft)).length > 0;
+
+  const save = async () => {
+    const changes = changesOf(comp, kind, spec, draft);
+    if (!Object.keys(changes).length) {
+      notify("Nothing to save: no changes");
+      return;
+    }
+    setSaving(true);
+    setBanner(null);
+    setFieldError(null);
+    try {
+      let updated: Extension;
+      if (enabled) {
+        // An enabled service changes only while disabled: disable with the change, enable again after.
+        updated = await api.update<Extension>(kind, id, comp.revision, { ...changes, scheduledState: "DISABLED" });
+        try {
+          updated = await api.serviceState(id, "ENABLED");
+        } catch (exc) {
+          setBanner({ level: "warn", text: `Saved, but the service could not be enabled again: ${errorText(exc)}` });
+        }
+      } else {
+        updated = await api.update<Extension>(kind, id, comp.revision, changes);
+      }
+      adopt(updated, draft);
+      notify(`Saved ${updated.name || updated.type}`);
+      reload().catch(() => undefined);
+    } catch (exc) {
+      if (exc instanceof ApiError && exc.status === 409) {
+        const body = exc.body as { current?: Extension } | null;
+        const current = body?.current ?? await api.get<Extension>(kind, id).catch(() => null);
+        if (current) adopt(current, draft);
+        setBanner({
+          level: "warn",
+          text: "Someone else changed this component meanwhile, so it was reloaded with the current configuration. "
+            + "Your edits were not saved: make them again and save.",
+        });
+        notify("Reloaded: the component was changed elsewhere", "error");
+      } else {
+        const message = errorText(exc);
+        setBanner({ level: "error", text: message });
+        notify(`Not saved: ${message}`, "error");
+        const named = /\b(?:processor|service|controllerService)\.(\w+)\b/.exec(message)?.[1];
+        if (named && FIELD_TABS[named]) {
+          setFieldError({ field: named, message });
+          setTab(FIELD_TABS[named]);
+        }
+      }
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const relationships = processor ? relationshipList(spec, draft, comp as Processor) : [];
+  const outgoing = processor ? connectionsFrom(flow, id) : new Map<string, string[]>();
+  const tabs = [
+    { id: "settings", label: "Settings" },
+    ...(processor ? [{ id: "scheduling", label: "Scheduling" }] : []),
+    { id: "properties", label: "Properties", badge: byKey.size || null },
+    ...(processor ? [{ id: "relationships", label: "Relationships" }] : []),
+    { id: "comments", label: "Comments" },
+  ];
+
+  return (
+    <PanelFrame
+      testId="configure-panel"
+      title={comp.name || comp.type}
+      subtitle={<><span className="mono">{comp.type}</span>{state ? <StateBadge state={state} /> : null}
+        {errorsNow.length ? <StateBadge state="INVALID" title={errorsNow.join("\n")} /> : null}</>}
+      footer={
+        <>
+          <span className="pn-footer-note">
+            {running ? "Running: saving restarts it with the new settings." : null}
+            {waiting ? "Scheduled to run: it starts as soon as it is valid." : null}
+            {enabled ? "Enabled: saving disables it, applies the change and enables it again." : null}
+            {!running && !waiting && !enabled && dirty ? "Unsaved changes" : null}
+          </span>
+          <button type="button" data-testid="configure-cancel" onClick={() => openPanel(null)}>Cancel</button>
+          <button type="button" className="primary" data-testid="configure-save" disabled={saving} onClick={save}>
+            {saving ? "Saving…" : "Save"}
+          </button>
+        </>
+      }
+    >
+      {banner ? <Notice level={banner.level} testId="configure-banner" onDismiss={() => setBanner(null)}>{banner.text}</Notice> : null}
+      {errorsNow.length ? (
+        <div className="pn-validation" data-testid="validation-errors" role="status">
+          <div className="pn-validation-title">
+            {errorsNow.length === 1 ? "1 problem" : `${errorsNow.length} problems`} keep{errorsNow.length === 1 ? "s" : ""} it from running
+          </div>
+          <ul>{errorsNow.map((e) => <li key={e}>{e}</li>)}</ul>
+        </div>
+      ) : null}
+      <Tabs tabs={tabs} active={tab} onChange={setTab} />
+      <div className="pn-tab-body">
+        {tab === "settings" ? (
+          <div className="pn-form">
+            <Field label="Name" htmlFor="setting-name" error={errorFor("name")}>
+              <input id="setting-name" data-testid="setting-name" className="pn-input" value={draft.name}
+                     onChange={(e) => set({ name: e.target.value })} />
+            </Field>
+            <div className="pn-grid2">
+              <Field label="Identifier"><input className="pn-input mono" value={comp.identifier} readOnly /></Field>
+              <Field label="Type"><input className="pn-input mono" value={comp.type} readOnly /></Field>
+            </div>
+            {processor ? (
+              <div className="pn-grid2">
+                <Field label="Penalty duration" htmlFor="setting-penalty" error={errorFor("penaltyDuration")}
+                       help="How long a flowfile this processor penalizes waits before it is taken again.">
+                  <input id="setting-penalty" data-testid="setting-penalty" className="pn-input mono"
+                         value={draft.penaltyDuration} onChange={(e) => set({ penaltyDuration: e.target.value })} />
+                </Field>
+                <Field label="Yield duration" htmlFor="setting-yield" error={errorFor("yieldDuration")}
+                       help="How long the processor pauses after it yields (no work, or an error).">
+                  <input id="setting-yield" data-testid="setting-yield" className="pn-input mono"
+                         value={draft.yieldDuration} onChange={(e) => set({ yieldDuration: e.target.value })} />
+                </Field>
+              </div>
+            ) : null}
+            <Field label={<>Bulletin level <span className="pn-tag" title={BULLETIN_HINT}>not saved</span></>}
+                   htmlFor="setting-bulletin-level" title={BULLETIN_HINT}
+                   help="The lowest level of bulletin to show for this component.">
+              <select id="setting-bulletin-level" data-testid="setting-bulletin-level" className="pn-input" title={BULLETIN_HINT}
+                      value={draft.bulletinLevel} onChange={(e) => set({ bulletinLevel: e.target.value })}>
+                {BULLETIN_LEVELS.map((l) => <option key={l} value={l}>{l}</option>)}
+              </select>
+            </Field>
+            {!processor ? <ServiceFacts service={comp as ControllerService} index={index} /> : null}
+          </div>
+        ) : null}
+
+        {tab === "scheduling" && processor ? (
+          <div className="pn-form">
+            <Field label="Scheduling strategy" htmlFor="sched-strategy" error={errorFor("schedulingStrategy")}>
+              <select id="sched-strategy" data-testid="sched-strategy" className="pn-input" value={draft.schedulingStrategy}
+                      onChange={(e) => {
+                        const strategy = e.target.value as Draft["schedulingStrategy"];
+                        const fromCron = draft.schedulingStrategy === "CRON_DRIVEN";
+                        const period = strategy === "CRON_DRIVEN" && !fromCron ? "0 * * * * ?"
+                          : strategy !== "CRON_DRIVEN" && fromCron ? "0 sec" : draft.schedulingPeriod;
+                        set({ schedulingStrategy: strategy, schedulingPeriod: period });
+                      }}>
+                <option value="TIMER_DRIVEN">Timer driven</option>
+                <option value="CRON_DRIVEN">CRON driven</option>
+                <option value="EVENT_DRIVEN">Event driven</option>
+              </select>
+            </Field>
+            <Field label={draft.schedulingStrategy === "CRON_DRIVEN" ? "Cron expression" : "Run schedule"} htmlFor="sched-period"
+                   error={errorFor("schedulingPeriod")}
+                   help={draft.schedulingStrategy === "CRON_DRIVEN"
+                     ? "Quartz cron: seconds minutes hours day-of-month month day-of-week, e.g. 0 0/5 * * * ? (every 5 minutes)."
+                     : draft.schedulingStrategy === "EVENT_DRIVEN" ? "Event driven: runs when work arrives; the schedule is not used."
+                       : "Time between runs, e.g. 1 sec; 0 sec runs as often as there is work."}>
+              <input id="sched-period" data-testid="sched-period" className="pn-input mono" value={draft.schedulingPeriod}
+                     onChange={(e) => set({ schedulingPeriod: e.target.value })} />
+            </Field>
+            <div className="pn-grid2">
+              <Field label="Concurrent tasks" htmlFor="sched-concurrent" help="Triggers that may run at once."
+                     error={errorFor("concurrentlySchedulableTaskCount")}>
+                <input id="sched-concurrent" data-testid="sched-concurrent" className="pn-input" type="number" min={1}
+                       value={draft.concurrent} onChange={(e) => set({ concurrent: e.target.value })} />
+              </Field>
+              <Field label="Run duration" htmlFor="sched-run-duration" error={errorFor("runDuration")}
+                     help="Keep triggering in one session this long (higher throughput, more latency).">
+                <input id="sched-run-duration" data-testid="sched-run-duration" className="pn-input mono" list="pn-run-durations"
+                       value={draft.runDuration} onChange={(e) => set({ runDuration: e.target.value })} />
+                <datalist id="pn-run-durations">{RUN_DURATIONS.map((d) => <option key={d} value={d} />)}</datalist>
+              </Field>
+            </div>
+          </div>
+        ) : null}
+
+        {tab === "properties" ? (
+          <PropertiesEditor spec={spec} draft={draft.props} onChange={(props) => set({ props })} errors={byKey}
+                            groupId={comp.parentGroupId ?? groupId}
+                            typesLoaded={(processor ? processorTypes : serviceTypes).length > 0} />
+        ) : null}
+
+        {tab === "relationships" && processor ? (
+          <div className="pn-form">
+            <p className="pn-help">
+              Flowfiles routed to an auto-terminated relationship are dropped (a DROP provenance event). Every
+              relationship must be connected or auto-terminated before the processor can run.
+            </p>
+            {relationships.length === 0 ? <Empty>This type has no relationships.</Empty> : null}
+            {relationships.map((r) => {
+              const targets = outgoing.get(r.name) ?? [];
+              return (
+                <label key={r.name} className="pn-check-row">
+                  <input type="checkbox" data-testid={`rel-auto-${r.name}`} checked={draft.autoTerminated.includes(r.name)}
+                         onChange={(e) => set({
+                           autoTerminated: e.target.checked
+                             ? [...draft.autoTerminated, r.name] : draft.autoTerminated.filter((n) => n !== r.name),
+                         })} />
+                  <span className="pn-check-text">
+                    <span className="pn-check-title mono">{r.name}</span>
+                    {r.description ? <span className="pn-help">{r.description}</span> : null}
+                    <span className="pn-help">
+                      {targets.length ? `Connected to ${targets.map((t) => componentName(index, t)).join(", ")}`
+                        : draft.autoTerminated.includes(r.name) ? "Auto-terminated" : "Not connected"}
+                    </span>
+                  </span>
+                </label>
+              );
+            })}
+          </div>
+        ) : null}
+
+        {tab === "comments" ? (
+          <Field label="Comments" htmlFor="comments">
+            <textarea id="comments" data-testid="comments" className="pn-input pn-textarea" rows={8} value={draft.comments}
+                      onChange={(e) => set({ comments: e.target.value })} />
+          </Field>
+        ) : null}
+      </div>
+    </PanelFrame>
+  );
+}
+
+/** The relationships to offer for auto-termination: the spec's, the dynamic ones (named
+ *  after dynamic properties, e.g. RouteOnAttribute's) and any already auto-terminated. */
+function relationshipList(spec: ProcessorType | undefined, draft: Draft, comp: Processor): { name: string; description: string }[] {
+  const list = [...(spec?.relationships ?? [])];
+  const seen = new Set(list.map((r) => r.name));
+  const dynRel = spec?.dynamic_relationships as { description?: string } | null | undefined;
+  if (dynRel) {
+    for (const d of draft.props.dynamic) {
+      if (!seen.has(d.name)) {
+        seen.add(d.name);
+        list.push({ name: d.name, description: dynRel.description ?? "Dynamic relationship" });
+      }
+    }
+  }
+  for (const name of comp.autoTerminatedRelationships) {
+    if (!seen.has(name)) {
+      seen.add(name);
+      list.push({ name, description: "" });
+    }
+  }
+  return list;
+}
+
+/** relationship → destination ids of the connections leaving a component. */
+function connectionsFrom(flow: ReturnType<typeof useApp>["flow"], id: string): Map<string, string[]> {
+  const result = new Map<string, string[]>();
+  if (!flow) return result;
+  const visit = (group: typeof flow.rootGroup) => {
+    for (const c of group.connections) {
+      if (c.source.id !== id) continue;
+      for (const rel of c.selectedRelationships) result.set(rel, [...(result.get(rel) ?? []), c.destination.id]);
+    }
+    group.processGroups.forEach(visit);
+  };
+  visit(flow.rootGroup);
+  return result;
+}
+
+function ServiceFacts({ service, index }: { service: ControllerService; index: ReturnType<typeof componentIndex> }) {
+  return (
+    <div className="pn-facts">
+      <div><span>Provides</span><span className="mono">{service.provides.join(", ") || "—"}</span></div>
+      <div><span>State</span><StateBadge state={service.state} /></div>
+      <div>
+        <span>Used by</span>
+        <span>{service.referencingComponents.length
+          ? service.referencingComponents.map((r) => componentName(index, r)).join(", ") : "nothing yet"}</span>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,162 @@
+// Shows a flowfile's content as text, pretty JSON, a hex dump or an image (when its mime
+// type is image/*). Reads at most the first 2 MiB; the download link has the whole thing.
+import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { errorText, formatBytes } from "./format";
+import { Notice } from "./ui";
+
+const LIMIT = 2 * 1024 * 1024;
+const HEX_LIMIT = 64 * 1024;
+
+type Mode = "text" | "json" | "hex" | "image";
+
+interface Loaded { bytes: Uint8Array; mime: string; total: number | null; truncated: boolean }
+
+class Gone extends Error {}
+
+async function readContent(url: string, signal: AbortSignal): Promise<Loaded> {
+  const response = await fetch(url, { credentials: "same-origin", signal });
+  if (!response.ok) {
+    let message = `${response.status} ${response.statusText}`;
+    try {
+      const body = await response.json();
+      if (body && typeof body.error === "string") message = body.error;
+    } catch { /* not JSON */ }
+    throw response.status === 404 ? new Gone(message) : new Error(message);
+  }
+  const mime = (response.headers.get("content-type") ?? "").split(";")[0].trim();
+  const length = response.headers.get("content-length");
+  const total = length ? Number(length) : null;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let truncated = false;
+  const reader = response.body?.getReader();
+  if (reader) {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+      if (size >= LIMIT) {
+        truncated = true;
+        await reader.cancel();
+        break;
+      }
+    }
+  }
+  const bytes = new Uint8Array(Math.min(size, LIMIT));
+  let offset = 0;
+  for (const chunk of chunks) {
+    const part = chunk.subarray(0, Math.max(0, Math.min(chunk.length, bytes.length - offset)));
+    bytes.set(part, offset);
+    offset += part.length;
+  }
+  return { bytes, mime, total, truncated };
+}
+
+/** Offset, sixteen bytes in hex and their printable characters, per line. */
+export function hexDump(bytes: Uint8Array, limit = HEX_LIMIT): string {
+  const lines: string[] = [];
+  const end = Math.min(bytes.length, limit);
+  for (let offset = 0; offset < end; offset += 16) {
+    const row = bytes.subarray(offset, Math.min(offset + 16, end));
+    const hex = Array.from(row, (b) => b.toString(16).padStart(2, "0"));
+    const left = hex.slice(0, 8).join(" ");
+    const right = hex.slice(8).join(" ");
+    const ascii = Array.from(row, (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".")).join("");
+    lines.push(`${offset.toString(16).padStart(8, "0")}  ${left.padEnd(23)}  ${right.padEnd(23)}  |${ascii}|`);
+  }
+  return lines.join("\n");
+}
+
+function looksBinary(bytes: Uint8Array): boolean {
+  const sample = bytes.subarray(0, 4096);
+  let odd = 0;
+  for (const b of sample) if (b === 0 || (b < 0x09) || (b > 0x0d && b < 0x20)) odd += 1;
+  return sample.length > 0 && odd / sample.length > 0.05;
+}
+
+export function ContentViewer({ url, downloadUrl, mimeHint, title, onClose, goneText }: {
+  url: string; downloadUrl?: string; mimeHint?: string | null; title?: string; onClose?: () => void;
+  /** What to say when the content is not there (404), e.g. "it has left the queue". */
+  goneText?: string;
+}) {
+  const root = useRef<HTMLDivElement>(null);
+  useEffect(() => { root.current?.scrollIntoView({ block: "nearest" }); }, [url]);
+  const [loaded, setLoaded] = useState<Loaded | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [mode, setMode] = useState<Mode | null>(null);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    setLoaded(null);
+    setError(null);
+    setMode(null);
+    readContent(url, controller.signal).then(setLoaded).catch((exc) => {
+      if (controller.signal.aborted) return;
+      setError(exc instanceof Gone && goneText ? `${goneText} (${errorText(exc)})` : errorText(exc));
+    });
+    return () => controller.abort();
+  }, [url, goneText]);
+
+  const mime = loaded && loaded.mime && loaded.mime !== "application/octet-stream" ? loaded.mime : (mimeHint || loaded?.mime || "");
+  const isImage = mime.startsWith("image/");
+  const text = useMemo(() => (loaded ? new TextDecoder("utf-8", { fatal: false }).decode(loaded.bytes) : ""), [loaded]);
+  const json = useMemo(() => {
+    if (!loaded) return null;
+    try {
+      return JSON.stringify(JSON.parse(text), null, 2);
+    } catch {
+      return null;
+    }
+  }, [loaded, text]);
+  const imageUrl = useMemo(() => (loaded && isImage ? URL.createObjectURL(new Blob([loaded.bytes as BlobPart], { type: mime })) : null),
+    [loaded, isImage, mime]);
+  useEffect(() => () => { if (imageUrl) URL.revokeObjectURL(imageUrl); }, [imageUrl]);
+
+  const best: Mode = !loaded ? "text" : isImage ? "image" : json !== null && (mime.includes("json") || /^\s*[[{]/.test(text))
+    ? "json" : looksBinary(loaded.bytes) ? "hex" : "text";
+  const shown = mode ?? best;
+
+  let body: ReactNode = null;
+  if (error) body = <div className="pn-content-error" data-testid="content-body"><Notice level="error">{error}</Notice></div>;
+  else if (!loaded) body = <div className="pn-muted">Loading content…</div>;
+  else if (loaded.bytes.length === 0) body = <pre className="pn-content" data-testid="content-body">(no content)</pre>;
+  else if (shown === "image") {
+    body = imageUrl ? (
+      <div className="pn-content image" data-testid="content-body"><img src={imageUrl} alt={title ?? "content"} /></div>
+    ) : <pre className="pn-content" data-testid="content-body">Not an image ({mime || "unknown type"}).</pre>;
+  } else if (shown === "json") {
+    body = <pre className="pn-content" data-testid="content-body">{json ?? `Not valid JSON.\n\n${text}`}</pre>;
+  } else if (shown === "hex") {
+    body = <pre className="pn-content hex" data-testid="content-body">{hexDump(loaded.bytes)}</pre>;
+  } else {
+    body = <pre className="pn-content" data-testid="content-body">{text}</pre>;
+  }
+
+  const size = loaded ? (loaded.total ?? loaded.bytes.length) : null;
+  return (
+    <div className="pn-viewer" data-testid="content-viewer" ref={root}>
+      <div className="pn-viewer-head">
+        <div className="pn-seg" role="group" aria-label="View as">
+          {(["text", "json", "hex", "image"] as Mode[]).map((m) => (
+            <button key={m} type="button" data-testid={`view-${m}`} className={shown === m ? "active" : ""}
+                    disabled={m === "image" && !isImage} aria-pressed={shown === m}
+                    title={m === "image" && !isImage ? `Not an image (${mime || "unknown type"})` : undefined}
+                    onClick={() => setMode(m)}>
+              {m === "json" ? "JSON" : m === "hex" ? "Hex" : m === "image" ? "Image" : "Text"}
+            </button>
+          ))}
+        </div>
+        <span className="pn-viewer-meta">
+          {mime || "—"}{size !== null ? ` · ${formatBytes(size)}` : ""}
+          {loaded?.truncated ? ` · first ${formatBytes(LIMIT)} shown` : ""}
+          {shown === "hex" && loaded && loaded.bytes.length > HEX_LIMIT ? ` · first ${formatBytes(HEX_LIMIT)} in hex` : ""}
+        </span>
+        {downloadUrl ? <a className="pn-link" href={downloadUrl} download>Download</a> : null}
+        {onClose ? <button type="button" className="pn-icon" aria-label="Close viewer" onClick={onClose}>×</button> : null}
+      </div>
+      {title ? <div className="pn-viewer-title mono">{title}</div> : null}
+      {body}
+    </div>
+  );
+}

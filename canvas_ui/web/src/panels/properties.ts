@@ -1,0 +1,118 @@
+// The property form's model, pure: a draft read from a component's stored properties
+// (stored under a key, a NiFi display name or an alias), the changes to send back, and
+// validation errors matched to the property they name.
+import type { ProcessorType, PropertySpecDoc } from "../api";
+
+/** Sensitive values always read like this; sending it back means "unchanged". */
+export const MASK = "********";
+
+export interface PropDraft {
+  /** By spec key; null = not set (the default applies). */
+  values: Record<string, string | null>;
+  /** Dynamic (user-named) properties, in order. */
+  dynamic: { name: string; value: string }[];
+}
+
+export interface DynamicSpec {
+  name_description?: string; value_description?: string; expression_scope?: string;
+  validator?: { name: string; description: string } | null; sensitive?: boolean;
+}
+
+export function dynamicSpec(spec: ProcessorType | undefined): DynamicSpec | null {
+  const d = spec?.dynamic_properties;
+  return d && typeof d === "object" ? (d as DynamicSpec) : null;
+}
+
+/** Every name a spec property may be stored under, the key first. */
+export function namesOf(p: PropertySpecDoc): string[] {
+  return [p.key, p.display_name, ...(p.aliases ?? [])];
+}
+
+const has = (props: Record<string, unknown>, name: string) =>
+  Object.prototype.hasOwnProperty.call(props, name) && props[name] !== null && props[name] !== undefined;
+
+/** The names under which a spec property is stored now (usually one). */
+export function storedNames(p: PropertySpecDoc, props: Record<string, string | null>): string[] {
+  return namesOf(p).filter((n) => has(props, n));
+}
+
+export function draftFromComponent(spec: ProcessorType | undefined, props: Record<string, string | null>): PropDraft {
+  const values: Record<string, string | null> = {};
+  const known = new Set<string>();
+  for (const p of spec?.properties ?? []) {
+    namesOf(p).forEach((n) => known.add(n));
+    const stored = storedNames(p, props);
+    values[p.key] = stored.length ? (props[stored[stored.length - 1]] as string) : null;
+  }
+  const dynamic = Object.entries(props)
+    .filter(([name, value]) => !known.has(name) && value !== null)
+    .map(([name, value]) => ({ name, value: value as string }));
+  return { values, dynamic };
+}
+
+/** The `properties` object for a PUT: only what changed; null unsets. A property stored under
+ *  several names is written under one and the others are unset, so no stale copy wins later. */
+export function propertyChanges(spec: ProcessorType | undefined, props: Record<string, string | null>,
+                                draft: PropDraft): Record<string, string | null> {
+  const original = draftFromComponent(spec, props);
+  const changes: Record<string, string | null> = {};
+  for (const p of spec?.properties ?? []) {
+    const before = original.values[p.key];
+    let after = draft.values[p.key];
+    if (after === "") after = null;
+    if (after === before) continue;
+    const stored = storedNames(p, props);
+    const target = stored[stored.length - 1] ?? p.key;
+    for (const name of stored) if (name !== target) changes[name] = null;
+    changes[target] = after;
+  }
+  const now = new Map(draft.dynamic.map((d) => [d.name, d.value]));
+  for (const d of original.dynamic) if (!now.has(d.name)) changes[d.name] = null;
+  for (const d of draft.dynamic) {
+    const before = original.dynamic.find((o) => o.name === d.name);
+    if (!before || before.value !== d.value) changes[d.name] = d.value;
+  }
+  return changes;
+}
+
+/** Validation errors matched to properties: the API names a property by display name
+ *  ("'File Size' is invalid because ..."); anything else stays in `other`. */
+export function errorsByProperty(spec: ProcessorType | undefined, dynamicNames: string[], errors: string[]):
+  { byKey: Map<string, string[]>; other: string[] } {
+  const byName = new Map<string, string>();
+  for (const p of spec?.properties ?? []) namesOf(p).forEach((n) => byName.set(n, p.key));
+  for (const n of dynamicNames) if (!byName.has(n)) byName.set(n, n);
+  const byKey = new Map<string, string[]>();
+  const other: string[] = [];
+  for (const error of errors) {
+    const m = /^'(.+?)' is invalid because/.exec(error) ?? /^'(.+?)'/.exec(error);
+    const key = m ? byName.get(m[1]) : undefined;
+    if (key === undefined) {
+      other.push(error);
+      continue;
+    }
+    byKey.set(key, [...(byKey.get(key) ?? []), error]);
+  }
+  return { byKey, other };
+}
+
+/** Whether a property's dependencies hold for the current draft (NiFi shows it only then). */
+export function dependenciesMet(p: PropertySpecDoc, spec: ProcessorType | undefined, draft: PropDraft): boolean {
+  const deps = (p.dependencies ?? []) as { key: string; values?: string[] | null }[];
+  return deps.every((dep) => {
+    const other = spec?.properties.find((q) => q.key === dep.key);
+    const value = draft.values[dep.key] ?? other?.default ?? null;
+    if (value === null || value === "") return false;
+    return !dep.values || dep.values.length === 0 || dep.values.includes(value);
+  });
+}
+
+/** "Used when Completion Strategy is Move File" for a property with dependencies. */
+export function dependencyText(p: PropertySpecDoc, spec: ProcessorType | undefined): string {
+  const deps = (p.dependencies ?? []) as { key: string; values?: string[] | null }[];
+  return deps.map((dep) => {
+    const other = spec?.properties.find((q) => q.key === dep.key);
+    const label = other?.display_name ?? dep.key;
+    return dep.values && dep.values.length ? `${label} is ${dep.values.join(" or ")}` : `${label} is set`;
+  }).join(" and ");
+}
