@@ -12,6 +12,7 @@ component as it is now. Each change is saved atomically before it returns.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -579,7 +580,9 @@ class ComponentsMixin(ServiceState):
             return
         assert parent is not None
         new_obj = component_from_dict(kind, merged)
-        if kind == "processor":
+        if kind == "processor" and _only_layout(obj, new_obj):
+            engine.nodes[obj.identifier].definition = new_obj  # moved or commented: keeps running as it is
+        elif kind == "processor":
             self._check_sensitive_parameters(new_obj, parent)
             await engine.reconfigure_processor(new_obj)
         elif kind == "connection":
@@ -1018,3 +1021,8 @@ def _runless(doc: Any) -> Any:
     if isinstance(doc, list):
         return [_runless(v) for v in doc]
     return doc
+
+
+def _only_layout(old: ProcessorDef, new: ProcessorDef) -> bool:
+    """Whether two processor definitions differ in position and comments at most."""
+    return dataclasses.replace(old, position=new.position, comments=new.comments) == new

@@ -75,7 +75,7 @@ class ObserveMixin(ServiceState):
                 "bulletins": len(node.bulletins),
                 "in": stats.flowfiles_in, "out": stats.flowfiles_out,
                 "removed": stats.flowfiles_removed, "tasks": stats.tasks,
-                "errors": stats.errors,
+                "errors": stats.errors, "activeThreadCount": node.active_tasks,
             }
             entry.update(fields(node.id, "processor"))
             entries[node.id] = entry

@@ -255,3 +255,16 @@ async def test_a_refused_group_update_changes_nothing(tmp_path: Path, autojump_c
         group = service.component("process-group", "root")
         assert (group["name"], group["parameterContext"], group["revision"]) == ("Flow", None, 0)
         service.request_stop()
+
+
+async def test_moving_a_running_processor_does_not_restart_it(tmp_path: Path, autojump_clock: Any) -> None:
+    service = open_service(tmp_path)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(service.run)
+        node = service.engine.nodes["gen"]
+        started = node.stopped  # a new event at every start
+        moved = await service.update("processor", "gen", 0, {"position": {"x": 64, "y": 32}, "comments": "here"})
+        assert moved["position"] == {"x": 64.0, "y": 32.0} and moved["runState"] == "RUNNING"
+        assert node.running and node.stopped is started, "not stopped and started again"
+        assert node.definition.position == (64.0, 32.0)
+        service.request_stop()

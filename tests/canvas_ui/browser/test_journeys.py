@@ -129,6 +129,8 @@ def test_search_lineage_and_dark_theme(page: Any, demo_server: Server, shoot: An
     # switch to the dark theme
     page.get_by_test_id("theme-select").select_option("dark")
     expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    page.get_by_test_id("btn-fit").click()
+    page.wait_for_timeout(400)  # the fit-view animation, for a steady picture only
     shoot(page, "demo-dark")
     page.get_by_test_id("theme-select").select_option("light")
     shoot(page, "demo-light")

@@ -148,7 +148,7 @@ export function EventDetail({ eventId, onUuid, lineageShown }: {
           </span>
         </div>
         <div><span>FlowFile</span>
-          <span className="mono selectable">
+          <span className="mono pn-selectable">
             {onUuid ? <button type="button" className="pn-link mono" title="Search this flowfile's events"
                               onClick={() => onUuid(event.flowfileUuid)}>{event.flowfileUuid}</button> : event.flowfileUuid}
           </span>
@@ -158,7 +158,7 @@ export function EventDetail({ eventId, onUuid, lineageShown }: {
           ? <span className="pn-muted"> (was {formatBytes(event.previousSize)})</span> : null}</span></div>
         {event.relationship ? <div><span>Relationship</span><span className="mono">{event.relationship}</span></div> : null}
         {event.sourceConnectionId ? <div><span>Taken from</span><span>{componentName(index, event.sourceConnectionId)}</span></div> : null}
-        {event.transitUri ? <div><span>Transit URI</span><span className="mono selectable">{event.transitUri}</span></div> : null}
+        {event.transitUri ? <div><span>Transit URI</span><span className="mono pn-selectable">{event.transitUri}</span></div> : null}
         {event.details ? <div><span>Details</span><span>{event.details}</span></div> : null}
         {event.parentUuids.length ? <div><span>Parents</span><span className="mono">{uuidList(event.parentUuids, onUuid)}</span></div> : null}
         {event.childUuids.length ? <div><span>Children</span><span className="mono">{uuidList(event.childUuids, onUuid)}</span></div> : null}
@@ -193,8 +193,8 @@ export function EventDetail({ eventId, onUuid, lineageShown }: {
             {shownRows.map((r) => (
               <tr key={r.name} className={`chg-${r.change}`} data-change={r.change}>
                 <td className="mono">{r.name}</td>
-                {hasBefore ? <td className="mono selectable">{r.before ?? <span className="pn-muted">—</span>}</td> : null}
-                <td className="mono selectable">{r.after ?? <span className="pn-muted">(removed)</span>}</td>
+                {hasBefore ? <td className="mono pn-selectable">{r.before ?? <span className="pn-muted">—</span>}</td> : null}
+                <td className="mono pn-selectable">{r.after ?? <span className="pn-muted">(removed)</span>}</td>
               </tr>
             ))}
             {shownRows.length === 0 ? <tr><td colSpan={3} className="pn-muted">No attribute changed.</td></tr> : null}

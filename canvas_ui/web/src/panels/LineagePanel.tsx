@@ -116,7 +116,7 @@ export function LineagePanel({ flowfileUuid }: { flowfileUuid: string }) {
       ) : null}
       {selectedNode && selectedNode.kind === "flowfile" ? (
         <section className="pn-section">
-          <div className="pn-facts"><div><span>FlowFile</span><span className="mono selectable">{selectedNode.id}</span></div></div>
+          <div className="pn-facts"><div><span>FlowFile</span><span className="mono pn-selectable">{selectedNode.id}</span></div></div>
           <div className="pn-row">
             <button type="button" onClick={() => openPanel({ kind: "provenance", flowfileUuid: selectedNode.id })}>Its events</button>
             {selectedNode.id !== flowfileUuid ? (

@@ -144,7 +144,7 @@ export function FlowFileDetails({ ff, now, onProvenance }: { ff: QueuedFlowFile;
   return (
     <div className="pn-ff">
       <div className="pn-facts">
-        <div><span>UUID</span><span className="mono selectable">{ff.uuid}</span></div>
+        <div><span>UUID</span><span className="mono pn-selectable">{ff.uuid}</span></div>
         <div><span>Queued</span><span>{formatTime(ff.entryDate, true)} ({formatDuration(now - ff.entryDate)} ago)</span></div>
         <div><span>Lineage age</span><span>{formatDuration(now - ff.lineageStartDate)}</span></div>
         <div><span>Size</span><span>{ff.size.toLocaleString()} bytes</span></div>
@@ -152,7 +152,7 @@ export function FlowFileDetails({ ff, now, onProvenance }: { ff: QueuedFlowFile;
       <table className="pn-kv">
         <tbody>
           {attrs.map(([k, v]) => (
-            <tr key={k}><th className="mono">{k}</th><td className="mono selectable">{v}</td></tr>
+            <tr key={k}><th className="mono">{k}</th><td className="mono pn-selectable">{v}</td></tr>
           ))}
         </tbody>
       </table>
