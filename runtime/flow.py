@@ -73,6 +73,7 @@ FORMAT_VERSION = 1
 SCHEDULING_STRATEGIES = ("TIMER_DRIVEN", "CRON_DRIVEN", "EVENT_DRIVEN")
 SCHEDULED_STATES = ("RUNNING", "STOPPED", "DISABLED")
 SERVICE_STATES = ("ENABLED", "DISABLED")
+BULLETIN_LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "NONE")
 #: NiFi's prioritizer names, applied in list order.
 PRIORITIZERS = (
     "FirstInFirstOutPrioritizer",
@@ -101,6 +102,8 @@ class ProcessorDef:
     auto_terminated: list[str] = field(default_factory=list)
     scheduled_state: str = "RUNNING"
     comments: str = ""
+    #: The lowest level of log message that becomes a bulletin (NiFi's setting).
+    bulletin_level: str = "WARN"
 
 
 @dataclass(slots=True)
@@ -463,11 +466,19 @@ def _processor(r: _Reader, raw: Any, where: str) -> ProcessorDef:
         concurrent_tasks=tasks,
         run_duration=r.duration(p, "runDuration", where, "0 ms"),
         penalty_duration=r.duration(p, "penaltyDuration", where, "30 sec"),
+        bulletin_level=_bulletin_level(r, p, where),
         yield_duration=r.duration(p, "yieldDuration", where, "1 sec"),
         auto_terminated=list(auto),
         scheduled_state=state,
         comments=r.text(p, "comments", where, ""),
     )
+
+
+def _bulletin_level(r: _Reader, p: Mapping[str, Any], where: str) -> str:
+    level = r.text(p, "bulletinLevel", where, "WARN")
+    if level not in BULLETIN_LEVELS:
+        raise r.fail(f"{where}.bulletinLevel", f"{level!r} is not one of {', '.join(BULLETIN_LEVELS)}")
+    return level
 
 
 def _funnel(r: _Reader, raw: Any, where: str) -> FunnelDef:
@@ -623,7 +634,7 @@ def component_to_dict(kind: str, c: Any) -> dict[str, Any]:
             "concurrentlySchedulableTaskCount": c.concurrent_tasks, "runDuration": c.run_duration,
             "penaltyDuration": c.penalty_duration, "yieldDuration": c.yield_duration,
             "autoTerminatedRelationships": list(c.auto_terminated),
-            "scheduledState": c.scheduled_state, "comments": c.comments,
+            "scheduledState": c.scheduled_state, "comments": c.comments, "bulletinLevel": c.bulletin_level,
         }
     if kind == "connection":
         return {

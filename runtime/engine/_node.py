@@ -46,6 +46,10 @@ __all__ = ["Bulletin", "NodeStats", "ProcessorNode"]
 log = logging.getLogger("flowyard.engine")
 
 
+#: Bulletin levels in order (the engine says WARNING, NiFi's setting says WARN).
+_RANK = {"DEBUG": 10, "INFO": 20, "WARN": 30, "WARNING": 30, "ERROR": 40, "NONE": 100}
+
+
 @dataclass(frozen=True, slots=True)
 class Bulletin:
     """A message about a component that users should see (NiFi's bulletin)."""
@@ -331,7 +335,11 @@ class ProcessorNode:
                 break
 
     def bulletin(self, engine: Engine, level: str, message: str) -> None:
-        """Record a bulletin on this component (and log it)."""
+        """Log a message of this component; it becomes a bulletin when its level is at
+        least the component's bulletin level (NiFi's setting, WARN by default)."""
+        if _RANK.get(level, 30) < _RANK.get(self.definition.bulletin_level, 30):
+            log.log(logging.DEBUG if level == "DEBUG" else logging.INFO, "%s[%s]: %s", self.name, self.id, message)
+            return
         b = Bulletin(engine.clock(), self.id, self.name, level, message)
         self.bulletins.append(b)
         engine.bulletins.append(b)

@@ -60,8 +60,8 @@ class ComponentLog:
         FATAL) or Python's, any case. Raises ``ValueError`` for an unknown level."""
         level = self._level(level)
         self._logger.log(_LEVELS[level], "%s%s", self._prefix, message)
-        if self._sink is not None and level in ("WARNING", "ERROR"):
-            self._sink(level, message)
+        if self._sink is not None:
+            self._sink(level, message)  # the component's bulletin level decides what becomes a bulletin
 
     def debug(self, message: str) -> None:
         """Log at DEBUG."""

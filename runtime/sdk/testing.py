@@ -139,6 +139,11 @@ class ProcessorRunner:
         self._service_setup: dict[str, tuple[type[ControllerService] | ControllerService, str | None,
                                              dict[str, str | None]]] = {}
 
+    def _bulletin(self, level: str, message: str) -> None:
+        """Messages at WARNING and above become bulletins (the engine's default bulletin level)."""
+        if level in ("WARNING", "ERROR"):
+            self.bulletins.append((level, message))
+
     # -- configuration --------------------------------------------------------------
 
     def set_property(self, name: str, value: str | None) -> None:
@@ -159,7 +164,7 @@ class ProcessorRunner:
         if self._configured is None:
             self._configured = ConfiguredProcessor(
                 self.processor_type, component_id=self.component_id, properties=self._properties,
-                evaluator=self._evaluator, bulletins=lambda level, msg: self.bulletins.append((level, msg)),
+                evaluator=self._evaluator, bulletins=self._bulletin,
                 clock=self.clock, parameters=self._parameters, services=self.services,
             )
             self._scheduled = False
@@ -211,7 +216,7 @@ class ProcessorRunner:
         node = ConfiguredControllerService(
             service, component_id=service_id, name=name, properties=properties, evaluator=self._evaluator,
             parameters=self._parameters, clock=self.clock, services=self.services,
-            bulletins=lambda level, msg: self.bulletins.append((level, msg)),
+            bulletins=self._bulletin,
         )
         self.services.add(node)
         return node

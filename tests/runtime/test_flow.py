@@ -50,14 +50,14 @@ def full_flow() -> dict[str, Any]:
                     "schedulingStrategy": "CRON_DRIVEN", "schedulingPeriod": "0 */5 * * * ?",
                     "concurrentlySchedulableTaskCount": 3, "runDuration": "25 ms", "penaltyDuration": "10 sec",
                     "yieldDuration": "2 sec", "autoTerminatedRelationships": ["failure"],
-                    "scheduledState": "STOPPED", "comments": "hello",
+                    "scheduledState": "STOPPED", "comments": "hello", "bulletinLevel": "ERROR",
                 },
                 {
                     "identifier": "log", "name": "", "type": "LogAttribute", "position": {"x": 0.0, "y": 0.0},
                     "properties": {}, "schedulingStrategy": "EVENT_DRIVEN", "schedulingPeriod": "anything",
                     "concurrentlySchedulableTaskCount": 1, "runDuration": "0 ms", "penaltyDuration": "30 sec",
                     "yieldDuration": "1 sec", "autoTerminatedRelationships": [], "scheduledState": "DISABLED",
-                    "comments": "",
+                    "comments": "", "bulletinLevel": "WARN",
                 },
             ],
             "funnels": [{"identifier": "fun", "position": {"x": 1.0, "y": 2.0}}],
@@ -117,7 +117,7 @@ def test_from_dict_builds_the_records() -> None:
         properties={"file-size": "1 KB", "Custom Text": None, "my.attr": "${now()}"},
         scheduling_strategy="CRON_DRIVEN", scheduling_period="0 */5 * * * ?", concurrent_tasks=3,
         run_duration="25 ms", penalty_duration="10 sec", yield_duration="2 sec", auto_terminated=["failure"],
-        scheduled_state="STOPPED", comments="hello",
+        scheduled_state="STOPPED", comments="hello", bulletin_level="ERROR",
     )
     assert flow.funnels == [FunnelDef("fun", (1.0, 2.0))]
     assert flow.connections[0] == ConnectionDef(

@@ -20,7 +20,7 @@ export interface Processor {
   schedulingStrategy: "TIMER_DRIVEN" | "CRON_DRIVEN" | "EVENT_DRIVEN"; schedulingPeriod: string;
   concurrentlySchedulableTaskCount: number; runDuration: string; penaltyDuration: string; yieldDuration: string;
   autoTerminatedRelationships: string[]; scheduledState: "RUNNING" | "STOPPED" | "DISABLED"; comments: string;
-  revision: number; runState: string; validationErrors: string[]; parentGroupId?: string | null;
+  bulletinLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR" | "NONE"; revision: number; runState: string; validationErrors: string[]; parentGroupId?: string | null;
 }
 
 export interface Connection {

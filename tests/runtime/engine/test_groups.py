@@ -110,3 +110,17 @@ async def test_changed_parameters_are_reapplied_to_referencing_processors_live(a
     labels = [e.attributes.get("label") for e in repos.provenance.events(0, limit=10_000)
               if e.component_id == "tag" and e.event_type.name == "ATTRIBUTES_MODIFIED"]
     assert labels[:40] == ["first"] * 40 and labels[40:] == ["second"] * 40
+
+
+def test_the_bulletin_level_decides_what_becomes_a_bulletin() -> None:
+    flow = nested_flow()
+    engine = Engine(flow, Repositories.in_memory(), registry=REGISTRY)
+    node = engine.nodes["tag"]
+    node.bulletin(engine, "INFO", "just so you know")
+    node.bulletin(engine, "WARNING", "careful")
+    assert [b.message for b in node.bulletins] == ["careful"], "WARN by default, as NiFi"
+    node.definition.bulletin_level = "INFO"
+    node.bulletin(engine, "INFO", "now shown")
+    node.definition.bulletin_level = "NONE"
+    node.bulletin(engine, "ERROR", "silenced")
+    assert [b.message for b in engine.bulletins] == ["careful", "now shown"]

@@ -249,9 +249,9 @@ LOGGER = "flowyard.processor.Thing"
 @pytest.mark.parametrize(
     ("level", "python_level", "bulletin"),
     [
-        ("TRACE", logging.DEBUG, None),
-        ("debug", logging.DEBUG, None),
-        ("Info", logging.INFO, None),
+        ("TRACE", logging.DEBUG, "DEBUG"),  # every level reaches the sink: the bulletin level filters
+        ("debug", logging.DEBUG, "DEBUG"),
+        ("Info", logging.INFO, "INFO"),
         ("WARN", logging.WARNING, "WARNING"),
         ("warning", logging.WARNING, "WARNING"),
         ("error", logging.ERROR, "ERROR"),
@@ -279,7 +279,7 @@ def test_log_shortcuts() -> None:
     log.info("i")
     log.warning("w")
     log.error("e")
-    assert bulletins == [("WARNING", "w"), ("ERROR", "e")]
+    assert bulletins == [("DEBUG", "d"), ("INFO", "i"), ("WARNING", "w"), ("ERROR", "e")]
 
 
 @pytest.mark.parametrize("level", ["VERBOSE", "", "warnings", "5"])

@@ -29,8 +29,7 @@ const FIELD_TABS: Record<string, string> = {
 
 const RUN_DURATIONS = ["0 ms", "25 ms", "50 ms", "100 ms", "250 ms", "500 ms", "1 sec", "2 sec"];
 const BULLETIN_LEVELS = ["DEBUG", "INFO", "WARN", "ERROR", "NONE"];
-const BULLETIN_HINT = "Not saved: flowyard's API does not store a bulletin level yet (it accepts and ignores it). "
-  + "The field is kept for NiFi parity; bulletins are reported as the engine raises them.";
+const BULLETIN_HINT = "Messages this component logs at this level or above become bulletins (NiFi's setting).";
 
 function isProcessor(c: Extension, kind: Kind): c is Processor {
   return kind === "processor" && "schedulingStrategy" in c;
@@ -47,7 +46,7 @@ function toDraft(c: Extension, kind: Kind, spec: ProcessorType | undefined, prev
     name: c.name,
     penaltyDuration: p?.penaltyDuration ?? "",
     yieldDuration: p?.yieldDuration ?? "",
-    bulletinLevel: previous?.bulletinLevel ?? "WARN",
+    bulletinLevel: p?.bulletinLevel ?? previous?.bulletinLevel ?? "WARN",
     schedulingStrategy: p?.schedulingStrategy ?? "TIMER_DRIVEN",
     schedulingPeriod: p?.schedulingPeriod ?? "",
     concurrent: String(p?.concurrentlySchedulableTaskCount ?? 1),
@@ -67,6 +66,7 @@ function changesOf(c: Extension, kind: Kind, spec: ProcessorType | undefined, d:
   if (isProcessor(c, kind)) {
     if (d.penaltyDuration !== c.penaltyDuration) changes.penaltyDuration = d.penaltyDuration.trim();
     if (d.yieldDuration !== c.yieldDuration) changes.yieldDuration = d.yieldDuration.trim();
+    if (d.bulletinLevel !== (c.bulletinLevel ?? "WARN")) changes.bulletinLevel = d.bulletinLevel;
     if (d.schedulingStrategy !== c.schedulingStrategy) changes.schedulingStrategy = d.schedulingStrategy;
     if (d.schedulingPeriod !== c.schedulingPeriod) changes.schedulingPeriod = d.schedulingPeriod.trim();
     if (d.concurrent !== String(c.concurrentlySchedulableTaskCount)) {
@@ -268,14 +268,14 @@ function ConfigureExtension({ kind, id }: { kind: Kind; id: string }) {
                 </Field>
               </div>
             ) : null}
-            <Field label={<>Bulletin level <span className="pn-tag" title={BULLETIN_HINT}>not saved</span></>}
+            {processor ? <Field label="Bulletin level"
                    htmlFor="setting-bulletin-level" title={BULLETIN_HINT}
                    help="The lowest level of bulletin to show for this component.">
               <select id="setting-bulletin-level" data-testid="setting-bulletin-level" className="pn-input" title={BULLETIN_HINT}
                       value={draft.bulletinLevel} onChange={(e) => set({ bulletinLevel: e.target.value })}>
                 {BULLETIN_LEVELS.map((l) => <option key={l} value={l}>{l}</option>)}
               </select>
-            </Field>
+            </Field> : null}
             {!processor ? <ServiceFacts service={comp as ControllerService} index={index} /> : null}
           </div>
         ) : null}
