@@ -28,7 +28,7 @@ _BATCH = 1000
 SUCCESS = Relationship("success", "FlowFiles let through within the rate.")
 FAILURE = Relationship("failure", "FlowFiles whose Rate Controlled Attribute is missing or not a whole number.")
 RATE_EXCEEDED = Relationship(
-    "rate exceeded", "FlowFiles over the rate, when Rate Exceeded Strategy is 'Route to 'rate exceeded''.")
+    "rate exceeded", 'FlowFiles over the rate, when Rate Exceeded Strategy is "Route to \'rate exceeded\'".')
 
 DATA_RATE = "data rate"
 COUNT = "flowfile count"
@@ -180,10 +180,14 @@ class ControlRate(Processor):
         self._grouping = grouping.as_str() if grouping.is_set else None
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
-        batch = session.get_batch(_BATCH)
+        now = context.now_ms()
+        limit = self._room(now)
+        if limit <= 0:
+            context.yield_()  # the window is used up: nothing is taken (and counted) in vain
+            return
+        batch = session.get_batch(limit)
         if not batch:
             return
-        now = context.now_ms()
         held = 0
         for ff in batch:
             amount = self._amount(ff)
@@ -207,6 +211,18 @@ class ControlRate(Processor):
                 held += 1
         if held == len(batch):
             context.yield_()  # nothing could pass: wait instead of spinning
+
+    def _room(self, now: int) -> int:
+        """How many FlowFiles to take: without grouping and when holding, no more than
+        the window has room for (none when it is used up), so held FlowFiles stay put."""
+        if self._route or self._grouping:
+            return _BATCH
+        window = self._windows.get("")
+        if window is None or now - window[0] >= self._period_ms:
+            return min(_BATCH, self._max_count) if self._max_count else _BATCH
+        if (self._max_bytes and window[1] >= self._max_bytes) or (self._max_sum and window[3] >= self._max_sum):
+            return 0
+        return min(_BATCH, self._max_count - window[2]) if self._max_count else _BATCH
 
     def _amount(self, ff: FlowFile) -> int | None:
         if self._criteria != ATTRIBUTE:

@@ -636,6 +636,7 @@ class StandardProcessSession:
         enqueue: dict[FlowFileQueue, list[FlowFile]] = {}
         deltas: dict[int, int] = {}
         events = txn.events
+        drops: list[list[Any]] = []  # auto-terminations, recorded after the reported events
         ff_puts, ff_deletes = txn.ff_puts, txn.ff_deletes
         origin, created = self._origin, self._created
         changed = self._content_changed
@@ -720,7 +721,7 @@ class StandardProcessSession:
                 else:
                     events.append(self._row(E.JOIN, ff, packed, cid, ctype, now, parents=list(parents)))
             if not queues:
-                events.append(self._row(E.DROP, ff, packed, cid, ctype, now,
+                drops.append(self._row(E.DROP, ff, packed, cid, ctype, now,
                                         details=f"Auto-Terminated by {rel} Relationship",
                                         prev=src[1] if src is not None else None, prev_packed=opacked,
                                         source=src[0].connection_id if src is not None else None))
@@ -806,6 +807,7 @@ class StandardProcessSession:
                                     relationship=rel_name, details=details, uri=uri,
                                     source=src[0].connection_id if src is not None else None))
 
+        events.extend(drops)  # after what the processor reported (SEND, ROUTE ...): NiFi's order
         for resource, writer in self._writers.items():
             writer.finish()
             txn.new_lengths[resource] = writer.length
