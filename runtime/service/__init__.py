@@ -4,8 +4,10 @@
 one data directory. Front ends call its methods and never reach into the
 engine or the repositories (the same rule Node-RED's HTTP layer follows).
 Its parts live in mixins: ``_observe`` (status, metrics), ``_queues``,
-``_provenance``, ``_components`` (editing, run state, export/import, undo)
-and ``_core`` (lifecycle, secrets, the flow document).
+``_provenance``, ``_lookup`` (finding components, their JSON, checks, the edit
+lock), ``_runstate``, ``_components`` (create, change, delete), ``_exchange``
+(export/import), ``_history`` (undo/redo) and ``_core`` (lifecycle, secrets,
+the flow document).
 """
 
 from flowyard.runtime.engine._replay import ReplayError

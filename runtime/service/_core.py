@@ -18,7 +18,8 @@ from flowyard.runtime.sdk._processor import Processor
 from flowyard.runtime.sdk._service import ControllerService
 from flowyard.runtime.sensitive import SecretBox
 from flowyard.runtime.service._base import FLOW_FILE, SENSITIVE_MASK
-from flowyard.runtime.service._components import ComponentsMixin
+from flowyard.runtime.service._exchange import ExchangeMixin
+from flowyard.runtime.service._history import HistoryMixin
 from flowyard.runtime.service._observe import ObserveMixin
 from flowyard.runtime.service._provenance import ProvenanceMixin
 from flowyard.runtime.service._queues import QueueMixin
@@ -26,7 +27,7 @@ from flowyard.runtime.service._queues import QueueMixin
 __all__ = ["FlowService"]
 
 
-class FlowService(ComponentsMixin, ObserveMixin, QueueMixin, ProvenanceMixin):
+class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, ProvenanceMixin):
     """One running flow on one data directory. Create with ``open``; run with ``run``."""
 
     def __init__(self, flow: FlowDef, repositories: Repositories, data_dir: Path,

@@ -1,0 +1,115 @@
+"""Export and import of process groups as flowyard flow files."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+from flowyard.runtime.flow import (
+    COMPONENT_KINDS,
+    FORMAT_VERSION,
+    FlowDef,
+    GroupDef,
+    ParameterContextDef,
+    flow_from_dict,
+    group_to_dict,
+    parameter_context_to_dict,
+)
+from flowyard.runtime.service._components import ComponentsMixin
+from flowyard.runtime.service._lookup import serialized
+
+__all__ = ["ExchangeMixin"]
+
+
+class ExchangeMixin(ComponentsMixin):
+    """A group as a flow file, and a flow file as a new group."""
+
+    def export_group(self, group_id: str) -> dict[str, Any]:
+        """A process group and everything in it as a flowyard flow file (the group
+        as its ``rootGroup``, with the parameter contexts it uses). Sensitive
+        property and parameter values are left out."""
+        group = copy.deepcopy(self._group(group_id))
+        for g in group.walk():
+            for kind, items in (("processor", g.processors), ("controller-service", g.controller_services)):
+                for c in items:
+                    for name in self._sensitive_names(c.type, c.properties, kind):
+                        c.properties[name] = None
+        used = {g.parameter_context for g in group.walk() if g.parameter_context is not None}
+        contexts = []
+        for ctx in self.flow.parameter_contexts:
+            if ctx.identifier in used:
+                ctx = copy.deepcopy(ctx)
+                for p in ctx.parameters:
+                    if p.sensitive:
+                        p.value = None
+                contexts.append(parameter_context_to_dict(ctx))
+        return {"flowyardFlowVersion": FORMAT_VERSION, "parameterContexts": contexts,
+                "rootGroup": group_to_dict(group)}
+
+    @serialized
+    async def import_group(self, parent_group_id: str, data: Any, *, position: Any = None,
+                           user: str | None = None) -> dict[str, Any]:
+        """Add a flowyard flow file (an export, or a whole flow) as a new process group
+        in ``parent_group_id``, with fresh identifiers. Its parameter contexts are
+        matched by name to existing ones, or created. One undoable edit."""
+        imported = flow_from_dict(data, source="import")
+        fresh: dict[str, str] = {}
+        for ident in self._ids_of("process-group", imported):
+            fresh[ident] = str(uuid.uuid4())
+        contexts: dict[str, str] = {}
+        added: list[ParameterContextDef] = []
+        for ctx in imported.parameter_contexts:
+            existing = next((c for c in self.flow.parameter_contexts if c.name == ctx.name), None)
+            if existing is None:
+                existing = ParameterContextDef(str(uuid.uuid4()), ctx.name, ctx.description, ctx.parameters)
+                added.append(existing)
+            contexts[ctx.identifier] = existing.identifier
+        renamed = _renamed(imported, fresh, contexts)
+        for g in renamed.walk():  # NiFi imports everything stopped
+            for pdef in g.processors:
+                if pdef.scheduled_state != "DISABLED":
+                    pdef.scheduled_state = "STOPPED"
+            for port in (*g.input_ports, *g.output_ports):
+                if port.scheduled_state != "DISABLED":
+                    port.scheduled_state = "STOPPED"
+        doc = group_to_dict(renamed)
+        doc["name"] = imported.name if imported.name != "Flow" else "Imported flow"
+        if position is not None:
+            doc["position"] = position
+        self.flow.parameter_contexts += added
+        try:
+            created = await self.create("process-group", doc, parent_group_id=parent_group_id, user=user)
+        except BaseException:
+            for ctx in added:
+                self.flow.parameter_contexts.remove(ctx)
+            raise
+        for ctx in added:
+            self.revisions[ctx.identifier] = 0
+        self._save()
+        return created
+
+    # -- undo / redo --------------------------------------------------------------------
+
+def _renamed(flow: FlowDef, fresh: dict[str, str], contexts: dict[str, str]) -> GroupDef:
+    """A copy of ``flow``'s root group with every identifier replaced by ``fresh``'s,
+    parameter contexts by ``contexts``', and property values naming a controller
+    service of the flow pointed at the service's new identifier."""
+    group = GroupDef(**{name: copy.deepcopy(getattr(flow, name)) for name in GroupDef.__slots__})
+    for g in group.walk():
+        g.identifier = fresh[g.identifier]
+        if g.parameter_context is not None:
+            g.parameter_context = contexts.get(g.parameter_context)
+        for kind, (attr, _) in COMPONENT_KINDS.items():
+            if kind == "process-group":
+                continue
+            for c in getattr(g, attr):
+                c.identifier = fresh[c.identifier]
+                if kind == "connection":
+                    c.source, c.destination = fresh[c.source], fresh[c.destination]
+                props = getattr(c, "properties", None)
+                if props:
+                    for name, value in props.items():
+                        if value in fresh:
+                            props[name] = fresh[value]
+    return group
