@@ -85,6 +85,43 @@ export function makeActions(deps: ActionDeps): CanvasActions {
     rf.setEdges((edges) => edges.map((e) => (!!e.selected === wanted.has(e.id) ? e : { ...e, selected: wanted.has(e.id) })));
     appRef.current.setSelection(ids);
   };
+  /** Selects `ids` once their nodes are on the canvas (they appear a render or two after a reload). */
+  const selectWhenShown = (ids: string[], tries = 30) => {
+    requestAnimationFrame(() => {
+      if (tries > 0 && ids.some((id) => !rf.getNode(id) && !rf.getEdge(id))) selectWhenShown(ids, tries - 1);
+      else select(ids);
+    });
+  };
+  /** Top-left for a `size` box near `center` (snapped) that overlaps no node on the canvas:
+   *  the free grid spot nearest the centre, searching outward in GRID steps. */
+  const freeSpot = (center: XYPosition, size: { width: number; height: number }) => {
+    const origin = snapPoint({ x: center.x - size.width / 2, y: center.y - size.height / 2 });
+    const gap = GRID; // keep a little air around the new node
+    const boxes = rf.getNodes().map((n) => ({
+      x: n.position.x, y: n.position.y,
+      w: n.measured?.width ?? n.width ?? 200, h: n.measured?.height ?? n.height ?? 100,
+    }));
+    // Connection labels are drawn above the nodes: a node under one would be hidden.
+    document.querySelectorAll<HTMLElement>(".react-flow .fy-edge-label").forEach((el) => {
+      const r = el.getBoundingClientRect();
+      const tl = rf.screenToFlowPosition({ x: r.left, y: r.top });
+      const br = rf.screenToFlowPosition({ x: r.right, y: r.bottom });
+      boxes.push({ x: tl.x, y: tl.y, w: br.x - tl.x, h: br.y - tl.y });
+    });
+    const free = (p: XYPosition) => !boxes.some((b) => p.x - gap < b.x + b.w && p.x + size.width + gap > b.x
+      && p.y - gap < b.y + b.h && p.y + size.height + gap > b.y);
+    if (free(origin)) return origin;
+    const R = 48;
+    const offsets: [number, number][] = [];
+    for (let dx = -R; dx <= R; dx++) for (let dy = -R; dy <= R; dy++) if (dx || dy) offsets.push([dx, dy]);
+    // Nearest first; on ties prefer right of / below the centre.
+    offsets.sort((a, b) => (a[0] ** 2 + a[1] ** 2) - (b[0] ** 2 + b[1] ** 2) || b[0] - a[0] || b[1] - a[1]);
+    for (const [dx, dy] of offsets) {
+      const p = { x: origin.x + dx * GRID, y: origin.y + dy * GRID };
+      if (free(p)) return p;
+    }
+    return origin;
+  };
   const confirm = (title: string, text: string, yes: string, danger = false) =>
     new Promise<boolean>((resolve) => setUi({ confirm: { title, message: text, yes, danger, resolve } }));
   const prompt = (title: string, label: string, value: string) =>
@@ -176,7 +213,7 @@ export function makeActions(deps: ActionDeps): CanvasActions {
     try {
       const created = await pasteInto(groupId, clip, where);
       await appRef.current.reload();
-      requestAnimationFrame(() => select(created));
+      selectWhenShown(created);
       notify(`Pasted ${created.length} component${created.length === 1 ? "" : "s"}`);
     } catch (e) {
       await failed(e, "Paste failed");
@@ -278,15 +315,11 @@ export function makeActions(deps: ActionDeps): CanvasActions {
 
     async create(kind, at, type) {
       const size = kind === "label" ? { width: 240, height: 120 } : SIZES[kind];
-      const center = at ?? viewCenter();
-      let position = snapPoint({ x: center.x - size.width / 2, y: center.y - size.height / 2 });
-      if (!at) {
-        // Added without a drop point: step aside from whatever already sits there.
-        const taken = rf.getNodes().map((n) => n.position);
-        for (let i = 0; i < 20 && taken.some((p) => Math.abs(p.x - position.x) < 24 && Math.abs(p.y - position.y) < 24); i++) {
-          position = { x: position.x + 32, y: position.y + 32 };
-        }
-      }
+      // Dropped at a point: there. Added without one (palette double-click, command palette,
+      // Add dialog): the free spot nearest the middle of the view, not on top of what is there.
+      const position = at
+        ? snapPoint({ x: at.x - size.width / 2, y: at.y - size.height / 2 })
+        : freeSpot(viewCenter(), size);
       const body: Record<string, unknown> = { position, parentGroupId: appRef.current.groupId };
       if (kind === "processor") Object.assign(body, { type, name: type });
       else if (kind === "label") Object.assign(body, { label: "", width: 240, height: 120, style: { "background-color": "#fff4c2", "font-size": "13px" } });
@@ -301,7 +334,7 @@ export function makeActions(deps: ActionDeps): CanvasActions {
         const created = await api.create<{ identifier: string; revision: number }>(kind as Kind, body);
         revisions.current.set(created.identifier, created.revision);
         await appRef.current.reload();
-        requestAnimationFrame(() => select([created.identifier]));
+        selectWhenShown([created.identifier]);
       } catch (e) {
         notify(`Adding failed: ${message(e)}`, "error");
       }

@@ -191,13 +191,38 @@ export const GroupNode = memo(function GroupNode({ id, data, selected }: NodePro
   );
 });
 
-/** Dark or light text, whichever reads on `background` (#rgb or #rrggbb). */
-function textOn(background: string): string | undefined {
+/** The red, green and blue of `background` (#rgb or #rrggbb), or null. */
+function rgbOf(background: string): [number, number, number] | null {
   const hex = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(background.trim())?.[1];
-  if (!hex) return undefined;
+  if (!hex) return null;
   const full = hex.length === 3 ? hex.split("").map((c) => c + c).join("") : hex;
   const [r, g, b] = [0, 2, 4].map((i) => parseInt(full.slice(i, i + 2), 16));
+  return [r, g, b];
+}
+
+/** Dark or light text, whichever reads on `background` (#rgb or #rrggbb). */
+function textOn(background: string): string | undefined {
+  const rgb = rgbOf(background);
+  if (!rgb) return undefined;
+  const [r, g, b] = rgb;
   return 0.299 * r + 0.587 * g + 0.114 * b > 150 ? "#1d2330" : "#f5f7fa";
+}
+
+/** For the dark theme: the same hue as `background`, dark enough for light text.
+ *  Pale note colours (#e8f1ff, #fff4d6, ...) keep their hue instead of all turning grey. */
+function darkTint(background: string): string | undefined {
+  const rgb = rgbOf(background);
+  if (!rgb) return undefined;
+  const [r, g, b] = rgb.map((v) => v / 255);
+  const max = Math.max(r, g, b);
+  const min = Math.min(r, g, b);
+  const l = (max + min) / 2;
+  const d = max - min;
+  if (d < 0.02) return `hsl(0 0% ${Math.round(18 + l * 8)}%)`; // greys stay grey
+  const s = d / (1 - Math.abs(2 * l - 1));
+  let h = max === r ? ((g - b) / d) % 6 : max === g ? (b - r) / d + 2 : (r - g) / d + 4;
+  h = Math.round(h * 60 + 360) % 360;
+  return `hsl(${h} ${Math.round(Math.min(Math.max(s, 0.35), 0.6) * 100)}% 24%)`;
 }
 
 export const LabelNode = memo(function LabelNode({ id, data, selected }: NodeProps<FlowNode>) {
@@ -207,7 +232,10 @@ export const LabelNode = memo(function LabelNode({ id, data, selected }: NodePro
   const fontSize = label.style?.["font-size"] ?? "13px";
   return (
     <div className={cx("fy-label", selected && "is-selected")}
-         style={{ "--label-bg": background, "--label-fg": textOn(background) ?? "inherit", fontSize } as CSSProperties}>
+         style={{
+           "--label-bg": background, "--label-fg": textOn(background) ?? "inherit",
+           "--label-bg-dark": darkTint(background) ?? "color-mix(in srgb, var(--label-bg) 35%, var(--surface))", fontSize,
+         } as CSSProperties}>
       <NodeResizer isVisible={selected} minWidth={48} minHeight={32} lineClassName="fy-resize-line"
                    handleClassName="fy-resize-handle"
                    onResizeEnd={(_, p) => void actions.updateComponent(id, {

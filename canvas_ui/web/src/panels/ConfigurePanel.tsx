@@ -174,7 +174,21 @@ function ConfigureExtension({ kind, id }: { kind: Kind; id: string }) {
         updated = await api.update<Extension>(kind, id, comp.revision, changes);
       }
       adopt(updated, draft);
-      notify(`Saved ${updated.name || updated.type}`);
+      const savedName = updated.name || updated.type;
+      const errorsAfter = updated.validationErrors ?? [];
+      const stateAfter = processor ? (updated as Processor).runState : (updated as ControllerService).state;
+      const wasActive = running || waiting || enabled;
+      const stopped = wasActive && stateAfter !== (processor ? "RUNNING" : "ENABLED")
+        && !(processor && (updated as Processor).scheduledState === "RUNNING" && errorsAfter.length === 0);
+      if (errorsAfter.length > 0) {
+        const more = errorsAfter.length > 1 ? ` (+${errorsAfter.length - 1} more)` : "";
+        const what = stopped ? (processor ? "it is invalid now and stopped" : "it is invalid now and disabled") : "it is invalid";
+        notify(`Saved ${savedName} — ${what}: ${errorsAfter[0]}${more}`, "error");
+      } else if (stopped) {
+        notify(`Saved ${savedName} — it is ${processor ? "stopped" : "disabled"} now (${stateAfter || "not running"})`, "error");
+      } else {
+        notify(`Saved ${savedName}`);
+      }
       reload().catch(() => undefined);
     } catch (exc) {
       if (exc instanceof ApiError && exc.status === 409) {

@@ -1,6 +1,6 @@
 // Shows a flowfile's content as text, pretty JSON, a hex dump or an image (when its mime
 // type is image/*). Reads at most the first 2 MiB; the download link has the whole thing.
-import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { useEffect, useMemo, useRef, useState, type ReactNode, type RefObject } from "react";
 import { errorText, formatBytes } from "./format";
 import { Notice } from "./ui";
 
@@ -53,19 +53,49 @@ async function readContent(url: string, signal: AbortSignal): Promise<Loaded> {
   return { bytes, mime, total, truncated };
 }
 
-/** Offset, sixteen bytes in hex and their printable characters, per line. */
-export function hexDump(bytes: Uint8Array, limit = HEX_LIMIT): string {
+/** Offset, `perRow` bytes (16, 8 or 4) in hex and their printable characters, per line. */
+export function hexDump(bytes: Uint8Array, limit = HEX_LIMIT, perRow = 16): string {
   const lines: string[] = [];
   const end = Math.min(bytes.length, limit);
-  for (let offset = 0; offset < end; offset += 16) {
-    const row = bytes.subarray(offset, Math.min(offset + 16, end));
+  const half = perRow / 2;
+  for (let offset = 0; offset < end; offset += perRow) {
+    const row = bytes.subarray(offset, Math.min(offset + perRow, end));
     const hex = Array.from(row, (b) => b.toString(16).padStart(2, "0"));
-    const left = hex.slice(0, 8).join(" ");
-    const right = hex.slice(8).join(" ");
+    const left = hex.slice(0, half).join(" ").padEnd(half * 3 - 1);
+    const right = hex.slice(half).join(" ").padEnd(half * 3 - 1);
     const ascii = Array.from(row, (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".")).join("");
-    lines.push(`${offset.toString(16).padStart(8, "0")}  ${left.padEnd(23)}  ${right.padEnd(23)}  |${ascii}|`);
+    lines.push(`${offset.toString(16).padStart(8, "0")}  ${left}  ${right}  |${ascii.padEnd(perRow)}|`);
   }
   return lines.join("\n");
+}
+
+/** Characters in one hex dump line of `perRow` bytes. */
+const hexLineChars = (perRow: number) => 14 + 4 * perRow;
+
+/** How many bytes per hex line fit the width of `el` (16, 8 or 4), following its size. */
+function useHexPerRow(el: RefObject<HTMLElement | null>, active: boolean): number {
+  const [perRow, setPerRow] = useState(16);
+  useEffect(() => {
+    const node = el.current;
+    if (!active || !node) return;
+    const measure = () => {
+      const style = getComputedStyle(node);
+      const probe = document.createElement("span");
+      probe.style.cssText = `position:absolute;visibility:hidden;white-space:pre;font:${style.font}`;
+      probe.textContent = "0".repeat(40);
+      document.body.appendChild(probe);
+      const charWidth = probe.getBoundingClientRect().width / 40 || 7;
+      probe.remove();
+      const width = node.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      const fits = [16, 8, 4].find((n) => hexLineChars(n) * charWidth <= width) ?? 4;
+      setPerRow(fits);
+    };
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(node);
+    return () => observer.disconnect();
+  }, [el, active]);
+  return perRow;
 }
 
 function looksBinary(bytes: Uint8Array): boolean {
@@ -116,6 +146,10 @@ export function ContentViewer({ url, downloadUrl, mimeHint, title, onClose, gone
   const best: Mode = !loaded ? "text" : isImage ? "image" : json !== null && (mime.includes("json") || /^\s*[[{]/.test(text))
     ? "json" : looksBinary(loaded.bytes) ? "hex" : "text";
   const shown = mode ?? best;
+  const hexRef = useRef<HTMLPreElement>(null);
+  const hexShown = shown === "hex" && !!loaded && loaded.bytes.length > 0 && !error;
+  const perRow = useHexPerRow(hexRef, hexShown);
+  const dump = useMemo(() => (hexShown && loaded ? hexDump(loaded.bytes, HEX_LIMIT, perRow) : ""), [hexShown, loaded, perRow]);
 
   let body: ReactNode = null;
   if (error) body = <div className="pn-content-error" data-testid="content-body"><Notice level="error">{error}</Notice></div>;
@@ -128,7 +162,7 @@ export function ContentViewer({ url, downloadUrl, mimeHint, title, onClose, gone
   } else if (shown === "json") {
     body = <pre className="pn-content" data-testid="content-body">{json ?? `Not valid JSON.\n\n${text}`}</pre>;
   } else if (shown === "hex") {
-    body = <pre className="pn-content hex" data-testid="content-body">{hexDump(loaded.bytes)}</pre>;
+    body = <pre className="pn-content hex" data-testid="content-body" ref={hexRef}>{dump}</pre>;
   } else {
     body = <pre className="pn-content" data-testid="content-body">{text}</pre>;
   }

@@ -14,6 +14,21 @@ export const EVENT_TYPES = [
   "CLONE", "CONTENT_MODIFIED", "ATTRIBUTES_MODIFIED", "ROUTE", "ADDINFO", "REPLAY", "UNKNOWN",
 ];
 
+/** Shorter labels for the long event types, so the type column stays narrow (the full one is in a title). */
+const SHORT_TYPES: Record<string, string> = {
+  CONTENT_MODIFIED: "CONTENT MOD", ATTRIBUTES_MODIFIED: "ATTRS MOD", REMOTE_INVOCATION: "REMOTE INV",
+};
+export function shortEventType(type: string): string {
+  return SHORT_TYPES[type] ?? type;
+}
+
+/** "23:55:17.123": the time of day alone (the date is in the title). */
+function clockTime(epochMs: number): string {
+  const d = new Date(epochMs);
+  const p = (n: number, w = 2) => String(n).padStart(w, "0");
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
 interface Query { component: string; uuid: string; type: string; limit: string }
 
 export function ProvenancePanel({ componentId, flowfileUuid }: { componentId?: string; flowfileUuid?: string }) {
@@ -123,22 +138,26 @@ export function ProvenancePanel({ componentId, flowfileUuid }: { componentId?: s
           <div className="pn-table-wrap">
             <table className="pn-table pn-prov-table">
               <colgroup>
-                <col className="c-time" /><col className="c-type" /><col /><col className="c-ff" /><col className="c-size" />
+                <col className="c-time" /><col className="c-type" /><col /><col className="c-ff" />
               </colgroup>
               <thead>
-                <tr><th>Time</th><th>Type</th><th>Component</th><th>FlowFile</th><th className="num">Size</th></tr>
+                <tr><th>Time</th><th>Type</th><th>Component</th><th>FlowFile</th></tr>
               </thead>
               <tbody>
-                {events.map((e) => (
-                  <tr key={e.eventId} data-testid={`prov-row-${e.eventId}`} className="clickable" onClick={() => setSelected(e.eventId)}
-                      title={`Event ${e.eventId}`}>
-                    <td className="nowrap">{formatTime(e.timestamp)}</td>
-                    <td><span className={`pn-event-type small t-${e.eventType.toLowerCase()}`}>{e.eventType}</span></td>
-                    <td className="ellipsis" title={`${e.componentId} (${e.componentType})`}>{componentName(index, e.componentId)}</td>
-                    <td className="mono" title={e.flowfileUuid}>{shortId(e.flowfileUuid)}</td>
-                    <td className="num">{formatBytes(e.size)}</td>
-                  </tr>
-                ))}
+                {events.map((e) => {
+                  const name = componentName(index, e.componentId);
+                  return (
+                    <tr key={e.eventId} data-testid={`prov-row-${e.eventId}`} className="clickable" onClick={() => setSelected(e.eventId)}
+                        title={`Event ${e.eventId} · ${e.eventType} · ${formatTime(e.timestamp, true)} · ${formatBytes(e.size)}`}>
+                      <td className="pn-prov-time" title={formatTime(e.timestamp, true)}>{clockTime(e.timestamp)}</td>
+                      <td title={e.eventType}>
+                        <span className={`pn-event-type small t-${e.eventType.toLowerCase()}`}>{shortEventType(e.eventType)}</span>
+                      </td>
+                      <td className="pn-prov-comp" title={`${name}\n${e.componentId} (${e.componentType})`}>{name}</td>
+                      <td className="mono" title={`${e.flowfileUuid} · ${formatBytes(e.size)}`}>{e.flowfileUuid.slice(0, 8)}</td>
+                    </tr>
+                  );
+                })}
               </tbody>
             </table>
           </div>

@@ -56,7 +56,7 @@ export function QueuePanel({ connectionId }: { connectionId: string }) {
   return (
     <PanelFrame
       testId="queue-panel"
-      title={<>Queue <span className="pn-title-sub">{title}</span></>}
+      title={<span title={`Queue ${title}`}>Queue <span className="pn-title-sub">{title}</span></span>}
       subtitle={<>
         {total}
         {items && conn && conn.queuedCount > items.length ? ` · showing the first ${items.length}` : ""}
