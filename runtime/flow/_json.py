@@ -1,60 +1,38 @@
-"""The flow definition: what runs, read from and written to a JSON file.
+"""The flow's JSON form: parsing with errors that name the place, and writing."""
 
-The format (documented in docs/flow-format.md) follows the shape and names of
-NiFi's versioned flow JSON where NiFi has the same concept, so NiFi users
-recognise it::
-
-    {"flowyardFlowVersion": 1,
-     "parameterContexts": [...],
-     "rootGroup": {"identifier": "...", "name": "...", "parameterContext": {"id": "..."},
-                   "processors": [...], "connections": [...], "funnels": [...],
-                   "inputPorts": [...], "outputPorts": [...], "labels": [...],
-                   "controllerServices": [...], "processGroups": [{...nested group...}]}}
-
-Process groups nest; identifiers are unique across the whole flow. A
-connection belongs to one group and joins that group's processors, funnels and
-ports, or the input/output ports of its direct child groups (NiFi's rule).
-``load_flow`` checks the structure and reports the first problem as a
-``FlowDefinitionError`` naming the file and the place
-(``rootGroup.processGroups[0].processors[2].type``). ``save_flow`` writes
-atomically: temporary file, fsync, rename, fsync of the directory — a crash
-leaves the old or the new flow, never half of one. Pure: no engine, no I/O
-besides the file itself.
-"""
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import re
-import tempfile
 import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
+from flowyard.runtime.flow._model import (
+    _PARAMETER_NAME,
+    BULLETIN_LEVELS,
+    COMPONENT_KINDS,
+    FORMAT_VERSION,
+    PRIORITIZERS,
+    SCHEDULED_STATES,
+    SCHEDULING_STRATEGIES,
+    SERVICE_STATES,
+    ConnectionDef,
+    ControllerServiceDef,
+    FlowDef,
+    FunnelDef,
+    GroupDef,
+    LabelDef,
+    ParameterContextDef,
+    ParameterDef,
+    PortDef,
+    ProcessorDef,
+)
 from flowyard.runtime.schedule import CronSchedule
 from flowyard.runtime.sdk._errors import FlowDefinitionError
 from flowyard.runtime.sdk._units import parse_data_size, parse_duration
 
 __all__ = [
-    "COMPONENT_KINDS",
-    "FORMAT_VERSION",
-    "PRIORITIZERS",
-    "SCHEDULED_STATES",
-    "SCHEDULING_STRATEGIES",
-    "ConnectionDef",
-    "ControllerServiceDef",
-    "FlowDef",
-    "FunnelDef",
-    "GroupDef",
-    "LabelDef",
-    "ParameterContextDef",
-    "ParameterDef",
-    "PortDef",
-    "ProcessorDef",
     "component_from_dict",
     "component_to_dict",
     "connection_from_dict",
@@ -62,231 +40,10 @@ __all__ = [
     "flow_to_dict",
     "group_from_dict",
     "group_to_dict",
-    "load_flow",
     "parameter_context_from_dict",
     "parameter_context_to_dict",
     "processor_from_dict",
-    "save_flow",
 ]
-
-FORMAT_VERSION = 1
-SCHEDULING_STRATEGIES = ("TIMER_DRIVEN", "CRON_DRIVEN", "EVENT_DRIVEN")
-SCHEDULED_STATES = ("RUNNING", "STOPPED", "DISABLED")
-SERVICE_STATES = ("ENABLED", "DISABLED")
-BULLETIN_LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "NONE")
-#: NiFi's prioritizer names, applied in list order.
-PRIORITIZERS = (
-    "FirstInFirstOutPrioritizer",
-    "OldestFlowFileFirstPrioritizer",
-    "NewestFlowFileFirstPrioritizer",
-    "PriorityAttributePrioritizer",
-)
-#: NiFi's rule for parameter names.
-_PARAMETER_NAME = re.compile(r"[A-Za-z0-9 ._-]+")
-
-@dataclass(slots=True)
-class ProcessorDef:
-    """One processor component."""
-
-    identifier: str
-    type: str
-    name: str = ""
-    position: tuple[float, float] = (0.0, 0.0)
-    properties: dict[str, str | None] = field(default_factory=dict)
-    scheduling_strategy: str = "TIMER_DRIVEN"
-    scheduling_period: str = "0 sec"
-    concurrent_tasks: int = 1
-    run_duration: str = "0 ms"
-    penalty_duration: str = "30 sec"
-    yield_duration: str = "1 sec"
-    auto_terminated: list[str] = field(default_factory=list)
-    scheduled_state: str = "RUNNING"
-    comments: str = ""
-    #: The lowest level of log message that becomes a bulletin (NiFi's setting).
-    bulletin_level: str = "WARN"
-
-
-@dataclass(slots=True)
-class ConnectionDef:
-    """One connection (a queue) between two components of a group."""
-
-    identifier: str
-    source: str
-    destination: str
-    relationships: list[str] = field(default_factory=list)
-    name: str = ""
-    back_pressure_object_threshold: int = 10_000
-    back_pressure_data_size_threshold: str = "1 GB"
-    flowfile_expiration: str = "0 sec"
-    prioritizers: list[str] = field(default_factory=list)
-    bends: list[tuple[float, float]] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class FunnelDef:
-    """A funnel: merges connections into one, routes everything to its outgoing connections."""
-
-    identifier: str
-    position: tuple[float, float] = (0.0, 0.0)
-
-
-@dataclass(slots=True)
-class PortDef:
-    """An input or output port: how flowfiles enter or leave a process group.
-    Like a funnel it passes everything on; unlike a funnel it can be stopped."""
-
-    identifier: str
-    name: str = ""
-    position: tuple[float, float] = (0.0, 0.0)
-    scheduled_state: str = "RUNNING"
-    comments: str = ""
-
-
-@dataclass(slots=True)
-class LabelDef:
-    """A note on the canvas (no effect on the data)."""
-
-    identifier: str
-    label: str = ""
-    position: tuple[float, float] = (0.0, 0.0)
-    width: float = 150.0
-    height: float = 150.0
-    #: CSS-like style, as NiFi's ``background-color`` and ``font-size``.
-    style: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class ControllerServiceDef:
-    """A controller service shared by the processors of its group and descendants."""
-
-    identifier: str
-    type: str
-    name: str = ""
-    properties: dict[str, str | None] = field(default_factory=dict)
-    scheduled_state: str = "ENABLED"
-    comments: str = ""
-
-
-@dataclass(slots=True)
-class ParameterDef:
-    """One parameter of a context; a sensitive one is encrypted at rest and never shown."""
-
-    name: str
-    value: str | None = None
-    sensitive: bool = False
-    description: str = ""
-
-
-@dataclass(slots=True)
-class ParameterContextDef:
-    """Named parameters that process groups bind to (``#{name}`` in property values)."""
-
-    identifier: str
-    name: str
-    description: str = ""
-    parameters: list[ParameterDef] = field(default_factory=list)
-
-    def values(self) -> dict[str, str]:
-        """Name -> value of the parameters that have a value."""
-        return {p.name: p.value for p in self.parameters if p.value is not None}
-
-    def sensitive_names(self) -> frozenset[str]:
-        return frozenset(p.name for p in self.parameters if p.sensitive)
-
-
-@dataclass(slots=True)
-class GroupDef:
-    """A process group: components, connections between them, and child groups."""
-
-    identifier: str = field(default_factory=lambda: str(uuid.uuid4()))
-    name: str = "Flow"
-    position: tuple[float, float] = (0.0, 0.0)
-    comments: str = ""
-    #: Identifier of the parameter context the group is bound to (None: no parameters).
-    parameter_context: str | None = None
-    processors: list[ProcessorDef] = field(default_factory=list)
-    connections: list[ConnectionDef] = field(default_factory=list)
-    funnels: list[FunnelDef] = field(default_factory=list)
-    input_ports: list[PortDef] = field(default_factory=list)
-    output_ports: list[PortDef] = field(default_factory=list)
-    labels: list[LabelDef] = field(default_factory=list)
-    controller_services: list[ControllerServiceDef] = field(default_factory=list)
-    groups: list[GroupDef] = field(default_factory=list)
-
-    def component_ids(self) -> set[str]:
-        """Identifiers of this group's processors, funnels and ports (what connections join)."""
-        ids = {p.identifier for p in self.processors} | {f.identifier for f in self.funnels}
-        return ids | {p.identifier for p in (*self.input_ports, *self.output_ports)}
-
-    def connectable_sources(self) -> set[str]:
-        """What a connection of this group may start at (NiFi's rule)."""
-        ids = {p.identifier for p in self.processors} | {f.identifier for f in self.funnels}
-        ids |= {p.identifier for p in self.input_ports}
-        return ids | {p.identifier for g in self.groups for p in g.output_ports}
-
-    def connectable_destinations(self) -> set[str]:
-        """What a connection of this group may end at."""
-        ids = {p.identifier for p in self.processors} | {f.identifier for f in self.funnels}
-        ids |= {p.identifier for p in self.output_ports}
-        return ids | {p.identifier for g in self.groups for p in g.input_ports}
-
-    def walk(self) -> Iterator[GroupDef]:
-        """This group and every group below it, parents before children."""
-        yield self
-        for child in self.groups:
-            yield from child.walk()
-
-
-#: The component lists of a group, by API kind: kind -> (attribute, JSON key).
-COMPONENT_KINDS: dict[str, tuple[str, str]] = {
-    "processor": ("processors", "processors"),
-    "connection": ("connections", "connections"),
-    "funnel": ("funnels", "funnels"),
-    "input-port": ("input_ports", "inputPorts"),
-    "output-port": ("output_ports", "outputPorts"),
-    "label": ("labels", "labels"),
-    "controller-service": ("controller_services", "controllerServices"),
-    "process-group": ("groups", "processGroups"),
-}
-
-
-@dataclass(slots=True)
-class FlowDef(GroupDef):
-    """A whole flow: the root process group and the parameter contexts groups bind to."""
-
-    parameter_contexts: list[ParameterContextDef] = field(default_factory=list)
-
-    def context(self, identifier: str | None) -> ParameterContextDef | None:
-        for ctx in self.parameter_contexts:
-            if ctx.identifier == identifier:
-                return ctx
-        return None
-
-    def parameters_for(self, group: GroupDef) -> dict[str, str]:
-        """The parameters ``group``'s processors see (empty without a context)."""
-        ctx = self.context(group.parameter_context)
-        return ctx.values() if ctx is not None else {}
-
-    def owner(self, identifier: str) -> tuple[GroupDef, str] | None:
-        """The group holding the component ``identifier`` and its kind, or None."""
-        for group in self.walk():
-            for kind, (attr, _) in COMPONENT_KINDS.items():
-                for c in getattr(group, attr):
-                    if c.identifier == identifier:
-                        return group, kind
-        return None
-
-    def group(self, identifier: str) -> GroupDef | None:
-        for g in self.walk():
-            if g.identifier == identifier:
-                return g
-        return None
-
-    def all_processors(self) -> Iterator[tuple[GroupDef, ProcessorDef]]:
-        for g in self.walk():
-            for p in g.processors:
-                yield g, p
-
 
 class _Reader:
     """Typed access to a JSON object with errors that name the place."""
@@ -688,45 +445,3 @@ def flow_to_dict(flow: FlowDef) -> dict[str, Any]:
         "parameterContexts": [parameter_context_to_dict(c) for c in flow.parameter_contexts],
         "rootGroup": group_to_dict(flow),
     }
-
-
-def load_flow(path: str | os.PathLike[str]) -> FlowDef:
-    """Read a flow file. Raises ``FlowDefinitionError`` naming the file and the place."""
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FlowDefinitionError(f"cannot read the flow file: {exc.strerror}", source=source) from None
-    except UnicodeDecodeError as exc:
-        raise FlowDefinitionError("not UTF-8 text", source=source, where=f"byte {exc.start}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FlowDefinitionError(f"not valid JSON: {exc.msg}", source=source,
-                                  where=f"line {exc.lineno} column {exc.colno}") from None
-    return flow_from_dict(data, source=source)
-
-
-def save_flow(flow: FlowDef, path: str | os.PathLike[str]) -> None:
-    """Write ``flow`` to ``path`` atomically (temporary file, fsync, rename, fsync directory)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    data = json.dumps(flow_to_dict(flow), indent=2, sort_keys=False).encode() + b"\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    dir_fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

@@ -1,0 +1,249 @@
+"""The flow's records: process groups and everything in them, parameter contexts,
+and the constants of the format. Pure data, no I/O."""
+
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+__all__ = [
+    "BULLETIN_LEVELS",
+    "COMPONENT_KINDS",
+    "FORMAT_VERSION",
+    "PRIORITIZERS",
+    "SCHEDULED_STATES",
+    "SCHEDULING_STRATEGIES",
+    "SERVICE_STATES",
+    "ConnectionDef",
+    "ControllerServiceDef",
+    "FlowDef",
+    "FunnelDef",
+    "GroupDef",
+    "LabelDef",
+    "ParameterContextDef",
+    "ParameterDef",
+    "PortDef",
+    "ProcessorDef",
+]
+
+
+FORMAT_VERSION = 1
+SCHEDULING_STRATEGIES = ("TIMER_DRIVEN", "CRON_DRIVEN", "EVENT_DRIVEN")
+SCHEDULED_STATES = ("RUNNING", "STOPPED", "DISABLED")
+SERVICE_STATES = ("ENABLED", "DISABLED")
+BULLETIN_LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "NONE")
+#: NiFi's prioritizer names, applied in list order.
+PRIORITIZERS = (
+    "FirstInFirstOutPrioritizer",
+    "OldestFlowFileFirstPrioritizer",
+    "NewestFlowFileFirstPrioritizer",
+    "PriorityAttributePrioritizer",
+)
+#: NiFi's rule for parameter names.
+_PARAMETER_NAME = re.compile(r"[A-Za-z0-9 ._-]+")
+
+@dataclass(slots=True)
+class ProcessorDef:
+    """One processor component."""
+
+    identifier: str
+    type: str
+    name: str = ""
+    position: tuple[float, float] = (0.0, 0.0)
+    properties: dict[str, str | None] = field(default_factory=dict)
+    scheduling_strategy: str = "TIMER_DRIVEN"
+    scheduling_period: str = "0 sec"
+    concurrent_tasks: int = 1
+    run_duration: str = "0 ms"
+    penalty_duration: str = "30 sec"
+    yield_duration: str = "1 sec"
+    auto_terminated: list[str] = field(default_factory=list)
+    scheduled_state: str = "RUNNING"
+    comments: str = ""
+    #: The lowest level of log message that becomes a bulletin (NiFi's setting).
+    bulletin_level: str = "WARN"
+
+
+@dataclass(slots=True)
+class ConnectionDef:
+    """One connection (a queue) between two components of a group."""
+
+    identifier: str
+    source: str
+    destination: str
+    relationships: list[str] = field(default_factory=list)
+    name: str = ""
+    back_pressure_object_threshold: int = 10_000
+    back_pressure_data_size_threshold: str = "1 GB"
+    flowfile_expiration: str = "0 sec"
+    prioritizers: list[str] = field(default_factory=list)
+    bends: list[tuple[float, float]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class FunnelDef:
+    """A funnel: merges connections into one, routes everything to its outgoing connections."""
+
+    identifier: str
+    position: tuple[float, float] = (0.0, 0.0)
+
+
+@dataclass(slots=True)
+class PortDef:
+    """An input or output port: how flowfiles enter or leave a process group.
+    Like a funnel it passes everything on; unlike a funnel it can be stopped."""
+
+    identifier: str
+    name: str = ""
+    position: tuple[float, float] = (0.0, 0.0)
+    scheduled_state: str = "RUNNING"
+    comments: str = ""
+
+
+@dataclass(slots=True)
+class LabelDef:
+    """A note on the canvas (no effect on the data)."""
+
+    identifier: str
+    label: str = ""
+    position: tuple[float, float] = (0.0, 0.0)
+    width: float = 150.0
+    height: float = 150.0
+    #: CSS-like style, as NiFi's ``background-color`` and ``font-size``.
+    style: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ControllerServiceDef:
+    """A controller service shared by the processors of its group and descendants."""
+
+    identifier: str
+    type: str
+    name: str = ""
+    properties: dict[str, str | None] = field(default_factory=dict)
+    scheduled_state: str = "ENABLED"
+    comments: str = ""
+
+
+@dataclass(slots=True)
+class ParameterDef:
+    """One parameter of a context; a sensitive one is encrypted at rest and never shown."""
+
+    name: str
+    value: str | None = None
+    sensitive: bool = False
+    description: str = ""
+
+
+@dataclass(slots=True)
+class ParameterContextDef:
+    """Named parameters that process groups bind to (``#{name}`` in property values)."""
+
+    identifier: str
+    name: str
+    description: str = ""
+    parameters: list[ParameterDef] = field(default_factory=list)
+
+    def values(self) -> dict[str, str]:
+        """Name -> value of the parameters that have a value."""
+        return {p.name: p.value for p in self.parameters if p.value is not None}
+
+    def sensitive_names(self) -> frozenset[str]:
+        return frozenset(p.name for p in self.parameters if p.sensitive)
+
+
+@dataclass(slots=True)
+class GroupDef:
+    """A process group: components, connections between them, and child groups."""
+
+    identifier: str = field(default_factory=lambda: str(uuid.uuid4()))
+    name: str = "Flow"
+    position: tuple[float, float] = (0.0, 0.0)
+    comments: str = ""
+    #: Identifier of the parameter context the group is bound to (None: no parameters).
+    parameter_context: str | None = None
+    processors: list[ProcessorDef] = field(default_factory=list)
+    connections: list[ConnectionDef] = field(default_factory=list)
+    funnels: list[FunnelDef] = field(default_factory=list)
+    input_ports: list[PortDef] = field(default_factory=list)
+    output_ports: list[PortDef] = field(default_factory=list)
+    labels: list[LabelDef] = field(default_factory=list)
+    controller_services: list[ControllerServiceDef] = field(default_factory=list)
+    groups: list[GroupDef] = field(default_factory=list)
+
+    def component_ids(self) -> set[str]:
+        """Identifiers of this group's processors, funnels and ports (what connections join)."""
+        ids = {p.identifier for p in self.processors} | {f.identifier for f in self.funnels}
+        return ids | {p.identifier for p in (*self.input_ports, *self.output_ports)}
+
+    def connectable_sources(self) -> set[str]:
+        """What a connection of this group may start at (NiFi's rule)."""
+        ids = {p.identifier for p in self.processors} | {f.identifier for f in self.funnels}
+        ids |= {p.identifier for p in self.input_ports}
+        return ids | {p.identifier for g in self.groups for p in g.output_ports}
+
+    def connectable_destinations(self) -> set[str]:
+        """What a connection of this group may end at."""
+        ids = {p.identifier for p in self.processors} | {f.identifier for f in self.funnels}
+        ids |= {p.identifier for p in self.output_ports}
+        return ids | {p.identifier for g in self.groups for p in g.input_ports}
+
+    def walk(self) -> Iterator[GroupDef]:
+        """This group and every group below it, parents before children."""
+        yield self
+        for child in self.groups:
+            yield from child.walk()
+
+
+#: The component lists of a group, by API kind: kind -> (attribute, JSON key).
+COMPONENT_KINDS: dict[str, tuple[str, str]] = {
+    "processor": ("processors", "processors"),
+    "connection": ("connections", "connections"),
+    "funnel": ("funnels", "funnels"),
+    "input-port": ("input_ports", "inputPorts"),
+    "output-port": ("output_ports", "outputPorts"),
+    "label": ("labels", "labels"),
+    "controller-service": ("controller_services", "controllerServices"),
+    "process-group": ("groups", "processGroups"),
+}
+
+
+@dataclass(slots=True)
+class FlowDef(GroupDef):
+    """A whole flow: the root process group and the parameter contexts groups bind to."""
+
+    parameter_contexts: list[ParameterContextDef] = field(default_factory=list)
+
+    def context(self, identifier: str | None) -> ParameterContextDef | None:
+        for ctx in self.parameter_contexts:
+            if ctx.identifier == identifier:
+                return ctx
+        return None
+
+    def parameters_for(self, group: GroupDef) -> dict[str, str]:
+        """The parameters ``group``'s processors see (empty without a context)."""
+        ctx = self.context(group.parameter_context)
+        return ctx.values() if ctx is not None else {}
+
+    def owner(self, identifier: str) -> tuple[GroupDef, str] | None:
+        """The group holding the component ``identifier`` and its kind, or None."""
+        for group in self.walk():
+            for kind, (attr, _) in COMPONENT_KINDS.items():
+                for c in getattr(group, attr):
+                    if c.identifier == identifier:
+                        return group, kind
+        return None
+
+    def group(self, identifier: str) -> GroupDef | None:
+        for g in self.walk():
+            if g.identifier == identifier:
+                return g
+        return None
+
+    def all_processors(self) -> Iterator[tuple[GroupDef, ProcessorDef]]:
+        for g in self.walk():
+            for p in g.processors:
+                yield g, p
