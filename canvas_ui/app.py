@@ -183,8 +183,7 @@ async def _json_body(request: Request) -> Any:
     try:
         return json.loads(body or b"{}", parse_constant=_no_constant)
     except ValueError as exc:
-        detail = f": {exc}" if str(exc).startswith("NaN") or "Infinity" in str(exc) else ""
-        raise _BadRequest(400, f"the request body is not valid JSON{detail}") from None
+        raise _BadRequest(400, f"the request body is not valid JSON: {exc}") from None
 
 
 def _no_constant(name: str) -> Any:

@@ -191,15 +191,21 @@ class Engine:
         """Add a funnel (``type_name`` Funnel) or port (InputPort, OutputPort) while the flow runs."""
         node = self._add_pass_through(component, type_name, group_id)
         node.set_routing([])
-        self._autostart(node)
+        self.start_if_scheduled(node)
         return node
 
-    def _autostart(self, node: ProcessorNode) -> None:
+    def start_if_scheduled(self, node: ProcessorNode) -> bool:
         """Start a component scheduled to run once it is valid (e.g. just connected)."""
-        if node.definition.scheduled_state == "RUNNING" and node.is_valid \
-                and not node.running and node.state != "DISABLED" and node.stopped.is_set() \
+        return node.definition.scheduled_state == "RUNNING" and self.resume(node)
+
+    def resume(self, node: ProcessorNode) -> bool:
+        """Start a stopped component again if it is valid and enabled (after a change
+        that needed it stopped). Returns whether it was started."""
+        if node.is_valid and not node.running and node.state != "DISABLED" and node.stopped.is_set() \
                 and self._nursery is not None:
             self.start_processor(node.id)
+            return True
+        return False
 
     def _group(self, component_id: str) -> GroupDef:
         group = self.flow.group(self.group_of.get(component_id, self.flow.identifier))
@@ -345,7 +351,7 @@ class Engine:
                     node.set_routing(node.definition.auto_terminated)
                 for node in self.nodes.values():
                     if node.type_name in PASS_THROUGH:
-                        self._autostart(node)
+                        self.start_if_scheduled(node)
                     elif node.definition.scheduled_state == "RUNNING":
                         try:
                             self.start_processor(node.id)
@@ -358,11 +364,6 @@ class Engine:
                 nursery.cancel_scope.cancel()
             self._nursery = None
             committer_nursery.cancel_scope.cancel()
-
-    @property
-    def is_running(self) -> bool:
-        """Whether ``run`` is between start-up and shutdown (components can be started)."""
-        return self._nursery is not None
 
     def request_stop(self) -> None:
         """Ask ``run`` to shut down (idempotent, callable from the event loop)."""
@@ -556,8 +557,8 @@ class Engine:
         self.group_of[cdef.identifier] = group_id or self.flow.identifier
         src.set_routing(src.definition.auto_terminated)
         dst.set_routing(dst.definition.auto_terminated)
-        self._autostart(src)
-        self._autostart(dst)
+        self.start_if_scheduled(src)
+        self.start_if_scheduled(dst)
         dst.poke()
         return self.queues[cdef.identifier]
 
@@ -606,8 +607,8 @@ class Engine:
             old_dst.set_routing(old_dst.definition.auto_terminated)
         src.set_routing(src.definition.auto_terminated)
         dst.set_routing(dst.definition.auto_terminated)
-        self._autostart(src)
-        self._autostart(dst)
+        self.start_if_scheduled(src)
+        self.start_if_scheduled(dst)
         src.poke()
         dst.poke()
         return queue
@@ -635,8 +636,7 @@ class Engine:
             dropped = await self.empty_queue(connection_id) if queue.count else 0
         except BaseException:
             for node in ends:
-                if node.is_valid and not node.running and node.stopped.is_set():
-                    self.start_processor(node.id)
+                self.resume(node)
             raise
         del self.queues[connection_id]
         self.group_of.pop(connection_id, None)
@@ -651,8 +651,7 @@ class Engine:
             if touched:
                 node.set_routing(node.definition.auto_terminated)
         for node in ends:  # a funnel or port with nowhere to go stays stopped until connected again
-            if node.is_valid and not node.running and node.state != "DISABLED" and node.stopped.is_set():
-                self.start_processor(node.id)
+            self.resume(node)
         return dropped
 
     # -- queues --------------------------------------------------------------------

@@ -173,14 +173,7 @@ class EngineServices:
         return self._start_scheduled(self.referencing_processors(service_id))
 
     def _start_scheduled(self, ids: list[str]) -> list[str]:
-        started = []
-        for pid in ids:
-            node = self.engine.nodes[pid]
-            if node.definition.scheduled_state == "RUNNING" and node.is_valid and not node.running \
-                    and node.state != "DISABLED" and self.engine.is_running:
-                self.engine.start_processor(pid)
-                started.append(pid)
-        return started
+        return [pid for pid in ids if self.engine.start_if_scheduled(self.engine.nodes[pid])]
 
     async def disable(self, service_id: str, *, stop_referencing: bool = False) -> list[str]:
         """Disable a service. Running processors that reference it are stopped first
@@ -231,9 +224,7 @@ class EngineServices:
                         self.bulletin(sdef.identifier, node.name, "ERROR", f"not enabled again: {exc}")
                 self.revalidate(sdef.identifier)
                 for pid in stopped:
-                    proc = engine.nodes[pid]
-                    if proc.is_valid and not proc.running and proc.stopped.is_set():
-                        engine.start_processor(pid)
+                    engine.resume(engine.nodes[pid])
                 changed.append(sdef.identifier)
         return changed
 

@@ -185,8 +185,7 @@ class ComponentsMixin(RunStateMixin):
             for pdef in g.processors:
                 node = engine.nodes[pdef.identifier]
                 node.set_routing(pdef.auto_terminated)
-                if pdef.scheduled_state == "RUNNING" and node.is_valid and not node.running and engine.is_running:
-                    engine.start_processor(pdef.identifier)
+                engine.start_if_scheduled(node)
 
     async def _teardown(self, group: GroupDef) -> int:
         """Remove the engine side of ``group`` and its descendants (whatever exists of
