@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import grp
 import os
 import pwd
 import re
+import secrets
+import stat
 from collections.abc import Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from flowyard.processors._common import boolean_property
 from flowyard.processors._files import parse_timestamp
@@ -23,17 +27,20 @@ from flowyard.runtime.sdk import (
     ProcessSession,
     PropertySpec,
     Relationship,
-    new_uuid,
     validators,
 )
 
-__all__ = ["PutFile", "directory_permissions", "file_permissions"]
+__all__ = ["PutFile", "directory_permissions", "file_permissions", "is_temp_name", "remove_leftover_temp_files"]
 
 _BATCH = 10
 _RWX = re.compile(r"[r-][w-][x-][r-][w-][x-][r-][w-][x-]")
 _OCTAL = re.compile(r"[0-7]{3}")
-# Room for the temporary name's dot, token and suffix within NAME_MAX (255).
+# Temporary names: "." + the file name (cut to _TEMP_NAME_MAX bytes, leaving room
+# within NAME_MAX, 255) + "." + 16 random hex digits + _TEMP_SUFFIX. The suffix
+# and the token make them PutFile's own: only such names are ever removed.
 _TEMP_NAME_MAX = 200
+_TEMP_SUFFIX = ".flowyard-putfile.tmp"
+_TEMP_NAME = re.compile(r"\.(.*)\.[0-9a-f]{16}" + re.escape(_TEMP_SUFFIX), re.DOTALL)
 
 REPLACE = "replace"
 IGNORE = "ignore"
@@ -170,6 +177,75 @@ def _gid(group: str) -> int:
         raise
 
 
+def _temp_name(filename: str) -> str:
+    # Cut by bytes (not characters) so the name fits NAME_MAX; a cut character is dropped.
+    head = filename.encode("utf-8", "surrogateescape")[:_TEMP_NAME_MAX].decode("utf-8", "ignore")
+    return f".{head}.{secrets.token_hex(8)}{_TEMP_SUFFIX}"
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether ``name`` has the form of PutFile's temporary files,
+    ``.<filename>.<16 lower-case hex digits>.flowyard-putfile.tmp``."""
+    return _TEMP_NAME.fullmatch(name) is not None
+
+
+def _lock_nowait(fd: int) -> bool:
+    """Take an exclusive ``flock`` on ``fd`` without waiting; False when it is held
+    elsewhere or the file system has no locks."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def remove_leftover_temp_files(directory: Path) -> list[str]:
+    """Remove the temporary files a PutFile left in ``directory`` when it was
+    killed mid-write; return their names.
+
+    Only regular files whose name ``is_temp_name`` are candidates (symbolic
+    links, directories and every other name are never touched), and only those
+    no running PutFile holds: a writer keeps an exclusive ``flock`` on its
+    temporary file until it is published, and the kernel drops it when the
+    writer dies, so this is safe while other PutFiles (in this process or
+    another) write into the same directory. A file that cannot be opened or
+    locked (no permission, no locks on the file system) is left alone. A
+    missing directory holds nothing; other ``OSError``s from listing it are raised.
+    """
+    try:
+        names = [entry.name for entry in os.scandir(directory) if is_temp_name(entry.name)]
+    except FileNotFoundError:
+        return []
+    return [name for name in names if _remove_if_abandoned(directory / name)]
+
+
+def _remove_if_abandoned(path: Path) -> bool:
+    fd = -1
+    for mode in (os.O_RDONLY, os.O_WRONLY):  # a temporary file may already have its final, write-only permissions
+        try:
+            fd = os.open(path, mode | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+            break
+        except PermissionError:
+            continue
+        except OSError:  # gone meanwhile, or a symbolic link (ELOOP): not a leftover of ours
+            return False
+    if fd < 0:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode) or not _lock_nowait(fd):
+            return False
+        # Holding the lock, check the name still leads to this file before removing it.
+        held, named = os.fstat(fd), os.lstat(path)
+        if (held.st_dev, held.st_ino) != (named.st_dev, named.st_ino):
+            return False
+        os.unlink(path)
+        return True
+    except FileNotFoundError:
+        return False
+    finally:
+        os.close(fd)
+
+
 def _fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
@@ -193,6 +269,17 @@ class PutFile(Processor):
     A filename that is empty, ``.``/``..`` or contains ``/`` is refused
     (failure) so attributes cannot write outside the directory; NiFi resolves
     such names against the directory.
+
+    The temporary file is named ``.<filename>.<16 hex digits>.flowyard-putfile.tmp``
+    and stays locked (``flock``) until it is renamed. One left behind by a
+    ``kill -9`` is removed when PutFile next starts, if its Directory is known
+    then: a fixed path or one built from parameters (``#{...}``). A Directory
+    with an expression (``${...}``) depends on each FlowFile, so nothing is
+    removed at start; delete such leftovers by hand (``find DIR -name
+    '.*.flowyard-putfile.tmp'``, while flowyard is stopped). Files of any other
+    name, symbolic links, and temporary files a running PutFile still holds are
+    never removed. (Temporary files of versions before this naming, ``.<name>.<8
+    hex digits>.tmp``, are not recognised.)
     """
 
     spec = ProcessorSpec(
@@ -204,6 +291,25 @@ class PutFile(Processor):
         input_requirement=InputRequirement.REQUIRED,
         reads_attributes=(("filename", "The name of the file written."),),
     )
+
+    def on_scheduled(self, context: ProcessContext) -> None:
+        """Remove the temporary files an interrupted PutFile left in Directory
+        (``remove_leftover_temp_files``) when Directory holds no ``${...}``
+        expression. Best effort: a failure is logged as a warning and the
+        processor starts anyway."""
+        configured = context.property(DIRECTORY)
+        if configured.raw is None or "${" in configured.raw:
+            return
+        try:
+            directory = Path(configured.evaluate(None).as_str()).absolute()
+            removed = remove_leftover_temp_files(directory)
+        except (OSError, ValueError) as exc:
+            context.logger.warning(f"cannot remove leftover temporary files from Directory: {exc}")
+            return
+        if removed:
+            shown = ", ".join(sorted(removed)[:10]) + (", …" if len(removed) > 10 else "")
+            context.logger.info(f"removed {len(removed)} temporary file(s) left in {directory} by an interrupted "
+                                f"PutFile: {shown}")
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         """Write a batch of FlowFiles; each goes to success or (penalized) to failure."""
@@ -253,28 +359,31 @@ class PutFile(Processor):
                 log.warning(f"{target} exists; {ff!r} goes to failure")
                 return FAILURE
 
-        temp = directory / f".{filename[:_TEMP_NAME_MAX]}.{new_uuid()[:8]}.tmp"
-        try:
-            self._write(session, ff, temp)
-            self._apply_metadata(context, temp, attributes, permissions, owner, group)
-            if not self._publish(temp, target, overwrite=strategy == REPLACE):
-                log.warning(f"{target} appeared while {ff!r} was written; it goes to failure")
-                return FAILURE
-        finally:
-            if temp.exists():
-                temp.unlink()
+        temp = directory / _temp_name(filename)
+        # The temporary file stays open, and locked, until it is published or removed:
+        # the lock tells a PutFile starting meanwhile that it is not a leftover.
+        with open(temp, "xb") as out:
+            try:
+                _lock_nowait(out.fileno())
+                self._write(session, ff, out)
+                self._apply_metadata(context, temp, attributes, permissions, owner, group)
+                if not self._publish(temp, target, overwrite=strategy == REPLACE):
+                    log.warning(f"{target} appeared while {ff!r} was written; it goes to failure")
+                    return FAILURE
+            finally:
+                if temp.exists():
+                    temp.unlink()
         _fsync_dir(directory)
         log.info(f"wrote {ff!r} to {target}")
         session.provenance.send(ff, target.as_uri())
         return SUCCESS
 
     @staticmethod
-    def _write(session: ProcessSession, ff: FlowFile, temp: Path) -> None:
-        with open(temp, "xb") as out:
-            for chunk in session.iter_content(ff):
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
+    def _write(session: ProcessSession, ff: FlowFile, out: BinaryIO) -> None:
+        for chunk in session.iter_content(ff):
+            out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
 
     @staticmethod
     def _publish(temp: Path, target: Path, *, overwrite: bool) -> bool:

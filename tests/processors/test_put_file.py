@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+import fcntl
 import os
+import select
+import signal
 import stat
+import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from flowyard.processors.put_file import PutFile, directory_permissions, file_permissions
+from flowyard.processors.put_file import PutFile, directory_permissions, file_permissions, is_temp_name
 from flowyard.runtime.sdk import InvalidComponentError, ProvenanceEventType
 from flowyard.runtime.sdk.testing import ProcessorRunner
 
@@ -16,9 +21,10 @@ Evaluator = Callable[[str, Mapping[str, str] | None], str]
 
 
 def runner(
-    directory: Path | str, properties: Mapping[str, str] | None = None, *, evaluator: Evaluator | None = None
+    directory: Path | str, properties: Mapping[str, str] | None = None, *, evaluator: Evaluator | None = None,
+    parameters: Mapping[str, str] | None = None,
 ) -> ProcessorRunner:
-    r = ProcessorRunner(PutFile, evaluator=evaluator)
+    r = ProcessorRunner(PutFile, evaluator=evaluator, parameters=parameters)
     r.set_property("Directory", str(directory))
     for name, value in (properties or {}).items():
         r.set_property(name, value)
@@ -221,3 +227,164 @@ def test_invalid_configurations(tmp_path: Path, properties: dict[str, str], subj
 def test_directory_is_required() -> None:
     r = ProcessorRunner(PutFile)
     assert [res.subject for res in r.validation_results()] == ["Directory"]
+
+
+# --- temporary files left by an interrupted PutFile ---------------------------------------------
+
+TOKEN = "0123456789abcdef"
+OWN_TEMP_NAMES = [
+    f".a.txt.{TOKEN}.flowyard-putfile.tmp",
+    f".{'x' * 200}.{TOKEN}.flowyard-putfile.tmp",
+    f"..{TOKEN}.flowyard-putfile.tmp",  # the file name was cut to nothing
+    f".with\nnewline.and.dots.{TOKEN}.flowyard-putfile.tmp",
+]
+FOREIGN_NAMES = [
+    ".a.txt",  # a user's hidden file
+    ".bashrc",
+    f".a.txt.{TOKEN[:8]}.tmp",  # the naming of earlier versions, and of many other programs
+    f".a.txt.{TOKEN.upper()}.flowyard-putfile.tmp",
+    f".a.txt.{TOKEN[:15]}.flowyard-putfile.tmp",
+    f".a.txt.{TOKEN}.flowyard-putfile.tmp.bak",
+    f"a.txt.{TOKEN}.flowyard-putfile.tmp",  # not hidden
+    "a.txt",
+]
+
+
+def start(r: ProcessorRunner) -> None:
+    """Start and stop the processor without input (``on_scheduled`` runs)."""
+    r.run()
+    r.assert_all_transferred("success", 0)
+
+
+@pytest.mark.parametrize("name", OWN_TEMP_NAMES)
+def test_temp_name_pattern_recognises_its_own(name: str) -> None:
+    assert is_temp_name(name)
+
+
+@pytest.mark.parametrize("name", FOREIGN_NAMES)
+def test_temp_name_pattern_refuses_others(name: str) -> None:
+    assert not is_temp_name(name)
+
+
+def test_start_removes_only_its_own_leftover_temp_files(tmp_path: Path) -> None:
+    for name in OWN_TEMP_NAMES + FOREIGN_NAMES:
+        (tmp_path / name).write_bytes(b"partial")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "precious").write_bytes(b"keep")
+    link = f".link.{TOKEN}.flowyard-putfile.tmp"
+    (tmp_path / link).symlink_to(outside / "precious")
+    folder = f".folder.{TOKEN}.flowyard-putfile.tmp"
+    (tmp_path / folder).mkdir()
+    r = runner(tmp_path)
+    start(r)
+    remaining = sorted(p.name for p in tmp_path.iterdir())
+    assert remaining == sorted([*FOREIGN_NAMES, "elsewhere", link, folder])
+    assert (outside / "precious").read_bytes() == b"keep"
+    assert [level for level, _ in r.bulletins] == []  # removal is logged at INFO, below the bulletin level
+
+
+def test_a_temp_file_a_live_writer_holds_is_kept(tmp_path: Path) -> None:
+    held = tmp_path / f".a.txt.{TOKEN}.flowyard-putfile.tmp"
+    with open(held, "xb") as out:
+        fcntl.flock(out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # as PutFile holds it while writing
+        start(runner(tmp_path))
+        assert held.exists()
+    start(runner(tmp_path))
+    assert not held.exists()
+
+
+def test_write_only_leftover_is_removed(tmp_path: Path) -> None:
+    # Killed after the Permissions were applied, before the rename.
+    leftover = tmp_path / f".a.txt.{TOKEN}.flowyard-putfile.tmp"
+    leftover.write_bytes(b"partial")
+    leftover.chmod(0o200)
+    start(runner(tmp_path))
+    assert not leftover.exists()
+
+
+def test_directory_from_parameters_is_cleaned(tmp_path: Path) -> None:
+    leftover = tmp_path / f".a.txt.{TOKEN}.flowyard-putfile.tmp"
+    leftover.write_bytes(b"partial")
+    r = runner("#{out}", parameters={"out": str(tmp_path)})
+    start(r)
+    assert not leftover.exists()
+
+
+def test_directory_with_an_attribute_expression_is_not_cleaned(tmp_path: Path) -> None:
+    # Without a FlowFile, tmp_path/${sub} would evaluate to tmp_path itself: the wrong directory.
+    leftover = tmp_path / f".a.txt.{TOKEN}.flowyard-putfile.tmp"
+    leftover.write_bytes(b"partial")
+    start(runner(tmp_path / "${sub}"))
+    assert leftover.exists()
+
+
+def test_missing_directory_is_not_created_at_start(tmp_path: Path) -> None:
+    start(runner(tmp_path / "not-yet"))
+    assert not (tmp_path / "not-yet").exists()
+
+
+def test_unreadable_directory_is_a_warning_not_a_refusal(tmp_path: Path) -> None:
+    (tmp_path / "file").write_bytes(b"")
+    r = runner(tmp_path / "file")  # listing a file fails with NotADirectoryError
+    start(r)
+    assert [level for level, _ in r.bulletins] == ["WARNING"]
+
+
+def test_long_multibyte_filename_fits_the_temp_name(tmp_path: Path) -> None:
+    name = "数" * 80 + ".txt"  # 244 bytes: a valid file name, whose temporary name must be cut by bytes
+    r = runner(tmp_path)
+    r.enqueue(b"data", {"filename": name})
+    r.run()
+    r.assert_all_transferred("success", 1)
+    assert (tmp_path / name).read_bytes() == b"data"
+    assert leftovers(tmp_path) == []
+
+
+# A PutFile in a child process that stops for good once its temporary file is written and
+# synced, before the rename: the moment a kill -9 leaves a temporary file behind.
+_STALLED_WRITER = """
+import os, sys, time
+from flowyard.processors.put_file import PutFile
+from flowyard.runtime.sdk.testing import ProcessorRunner
+
+synced = os.fsync
+def stall(fd):
+    synced(fd)
+    print("synced", flush=True)
+    time.sleep(600)
+os.fsync = stall
+runner = ProcessorRunner(PutFile)
+runner.set_property("Directory", sys.argv[1])
+runner.enqueue(b"x" * 100_000, {"filename": "big.bin"})
+runner.run()
+"""
+
+
+@pytest.mark.integration
+def test_temp_file_of_a_writer_killed_mid_write_is_removed_at_next_start(tmp_path: Path) -> None:
+    (tmp_path / ".a.txt").write_bytes(b"a user's hidden file")
+    writer = subprocess.Popen([sys.executable, "-c", _STALLED_WRITER, str(tmp_path)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        ready, _, _ = select.select([writer.stdout], [], [], 60)
+        assert ready and writer.stdout is not None and writer.stdout.readline() == b"synced\n", (
+            writer.stderr.read() if writer.poll() is not None and writer.stderr else "no answer in 60 s")
+        (temp,) = [p for p in tmp_path.iterdir() if p.name != ".a.txt"]
+        assert is_temp_name(temp.name) and temp.name.startswith(".big.bin.")
+        assert temp.stat().st_size == 100_000
+
+        start(runner(tmp_path))  # another PutFile starting while the writer lives leaves its file alone
+        assert temp.exists()
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.communicate(timeout=30)
+    assert writer.returncode == -signal.SIGKILL
+    assert temp.exists()
+
+    r = runner(tmp_path)
+    r.enqueue(b"again", {"filename": "big.bin"})
+    r.run()
+    r.assert_all_transferred("success", 1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".a.txt", "big.bin"]
+    assert (tmp_path / "big.bin").read_bytes() == b"again"
