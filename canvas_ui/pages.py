@@ -1,16 +1,24 @@
 """The pages served outside ``/api``: the canvas (``canvas_ui/web/dist``, built by
 ``make demo``) or, until it is built, a small login page that says where the API
 is. These and the static assets are public: they hold no data, and everything
-they show comes from the authenticated API."""
+they show comes from the authenticated API.
+
+Every GET outside ``/api``, ``/metrics`` and ``/assets`` answers the canvas's
+``index.html``: the canvas keeps its place in the address (``/process-groups/<id>``,
+``?panel=provenance``), so a reload or a deep link must reach it, and a deep link
+opened while logged out shows the login page, which then lands where it pointed.
+An unknown ``/api`` path answers a JSON 404 (405 when the path exists with other
+methods), never the page."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 __all__ = ["DIST", "is_page", "page_routes"]
 
@@ -58,9 +66,19 @@ document.getElementById("login").addEventListener("submit", async (event) => {
 """
 
 
+#: Path prefixes that are not pages: the API and the metrics scrapers' path.
+_NOT_PAGES = ("/api", "/metrics")
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
 def is_page(path: str) -> bool:
-    """Whether ``path`` is one of these public pages (everything else needs authentication)."""
-    return path in ("/", "/login") or path.startswith("/assets/")
+    """Whether ``path`` is public: a page of the canvas (any path outside ``/api``
+    and ``/metrics``, deep links such as ``/process-groups/<id>`` included) or one
+    of its static files under ``/assets``. Everything else needs authentication."""
+    return not any(_under(path, prefix) for prefix in _NOT_PAGES)
 
 
 async def _index(request: Request) -> Response:
@@ -70,12 +88,54 @@ async def _index(request: Request) -> Response:
     return HTMLResponse(_FALLBACK, headers={"Cache-Control": "no-cache"})
 
 
+class _PageRoute(Route):
+    """GET of any page path (not ``/api``, ``/metrics`` or ``/assets``): the canvas's entry page."""
+
+    def __init__(self) -> None:
+        super().__init__("/{page:path}", _index, methods=["GET"], name="page")
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not is_page(path) or _under(path, "/assets"):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+class _UnknownApiRoute(Route):
+    """Last resort under ``/api``: JSON 404 for an unknown path, 405 for a known one with another method."""
+
+    def __init__(self) -> None:
+        super().__init__("/{rest:path}", _unknown_api, name="unknown_api")
+        self.methods = None  # every method (Route defaults a function endpoint to GET)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http" or not _under(scope.get("path", ""), "/api"):
+            return Match.NONE, {}
+        return Match.FULL, {**scope, "path_params": {}}
+
+
+async def _unknown_api(request: Request) -> Response:
+    allowed: set[str] = set()
+    router = request.scope.get("router")
+    for route in getattr(router, "routes", ()):
+        if isinstance(route, _UnknownApiRoute):
+            continue
+        match, _ = route.matches(request.scope)
+        if match == Match.PARTIAL and isinstance(route, Route) and route.methods:
+            allowed |= route.methods
+    if allowed:
+        return JSONResponse({"error": f"{request.method} is not allowed on {request.url.path}"}, status_code=405,
+                            headers={"Allow": ", ".join(sorted(allowed))})
+    return JSONResponse({"error": f"no such API path: {request.url.path}"}, status_code=404)
+
+
 def page_routes() -> list[BaseRoute]:
-    """``/`` and ``/login`` (the canvas's entry page) and ``/assets`` (its files)."""
+    """``/assets`` (the canvas's files), then the canvas's entry page for every other
+    page path, and the JSON 404 of unknown ``/api`` paths. Put them after the API's routes."""
     assets = DIST / "assets"
     served: BaseRoute = (Mount("/assets", StaticFiles(directory=assets), name="assets") if assets.is_dir()
                          else Route("/assets/{path:path}", _missing, methods=["GET"]))
-    return [Route("/", _index, methods=["GET"]), Route("/login", _index, methods=["GET"]), served]
+    return [served, _PageRoute(), _UnknownApiRoute()]
 
 
 async def _missing(request: Request) -> Response:

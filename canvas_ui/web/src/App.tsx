@@ -1,14 +1,16 @@
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ReactFlowProvider } from "@xyflow/react";
 import { api, subscribeStatus, type FlowDocument, type ProcessorType, type StatusEntry } from "./api";
 import { Login } from "./Login";
 import { AppContext, type AppState, type Panel, type Theme } from "./store";
 import { Canvas } from "./canvas/Canvas";
+import { findGroup } from "./canvas/model";
 import { CanvasProvider } from "./canvas/controller";
 import { statusStore } from "./canvas/statusStore";
 import { Palette } from "./canvas/Palette";
 import { Toolbar } from "./canvas/Toolbar";
 import { SidePanel } from "./panels/SidePanel";
+import { panelKey, placeFromLocation, urlForPlace } from "./routing";
 
 const THEME_KEY = "flowyard.theme";
 
@@ -46,9 +48,14 @@ export function App() {
 
 function Workspace({ theme, setTheme, onLogout }: { theme: Theme; setTheme: (t: Theme) => void; onLogout: () => void }) {
   const [flow, setFlow] = useState<FlowDocument | null>(null);
-  const [groupId, setGroupId] = useState<string>("");
+  // The place starts as the address says (a reload, a deep link, a link followed after logging in).
+  const [start] = useState(() => placeFromLocation(window.location));
+  const [groupId, setGroupId] = useState<string>(start.groupId ?? "");
   const [selection, setSelection] = useState<string[]>([]);
-  const [panel, openPanel] = useState<Panel>(null);
+  const [panel, setPanel] = useState<Panel>(start.panel);
+  const openPanel = useCallback((next: Panel) => {
+    setPanel((current) => (panelKey(current) === panelKey(next) ? current : next));
+  }, []);
   const [status, setStatus] = useState<Map<string, StatusEntry>>(new Map());
   const [processorTypes, setProcessorTypes] = useState<ProcessorType[]>([]);
   const [serviceTypes, setServiceTypes] = useState<ProcessorType[]>([]);
@@ -68,8 +75,42 @@ function Workspace({ theme, setTheme, onLogout }: { theme: Theme; setTheme: (t: 
     api.processorTypes().then(setProcessorTypes).catch(() => undefined);
     api.serviceTypes().then(setServiceTypes).catch(() => undefined);
   }, [reload, notify]);
+  const rootId = flow?.rootGroup.identifier ?? "";
+  const rootRef = useRef(rootId);
+  rootRef.current = rootId;
+  // A group the address names but the flow does not have (deleted, or a mistyped link): the root.
+  const unknownGroup = !!flow && !!groupId && !findGroup(flow.rootGroup, groupId);
   useEffect(() => {
-    if (!groupId) return;
+    if (!unknownGroup || !flow) return;
+    notify(`There is no process group '${groupId}': showing the root group`, "error");
+    window.history.replaceState(null, "", urlForPlace(flow.rootGroup.identifier, flow.rootGroup.identifier, panel));
+    setGroupId(flow.rootGroup.identifier);
+  }, [unknownGroup, flow, groupId, notify, panel]);
+  // The address follows the place: a new history entry for each move (so Back and Forward
+  // walk them), replaced instead when the address already names this place in other words.
+  useEffect(() => {
+    if (!rootId || !groupId || unknownGroup) return;
+    const url = urlForPlace(groupId, rootId, panel);
+    const here = window.location.pathname + window.location.search + window.location.hash;
+    if (url === here) return;
+    const there = placeFromLocation(window.location);
+    const same = (there.groupId ?? rootId) === groupId && panelKey(there.panel) === panelKey(panel);
+    if (same) window.history.replaceState(null, "", url);
+    else window.history.pushState(null, "", url);
+  }, [groupId, panel, rootId, unknownGroup]);
+  // Back and Forward: go where the address now says.
+  useEffect(() => {
+    const onPop = () => {
+      const place = placeFromLocation(window.location);
+      setGroupId(place.groupId ?? rootRef.current);
+      setSelection([]);
+      setPanel(place.panel);
+    };
+    window.addEventListener("popstate", onPop);
+    return () => window.removeEventListener("popstate", onPop);
+  }, []);
+  useEffect(() => {
+    if (!groupId || unknownGroup) return;
     // A new Map object per event, so React sees the change. The canvas's nodes and
     // edges read their own entries from statusStore instead, so a tick re-renders
     // only the components it changed.
@@ -79,7 +120,7 @@ function Workspace({ theme, setTheme, onLogout }: { theme: Theme; setTheme: (t: 
       latest = entries;
       setStatus(new Map(entries));
     }, (changed) => statusStore.publish(latest, changed));
-  }, [groupId]);
+  }, [groupId, unknownGroup]);
 
   const state: AppState = useMemo(() => ({
     flow, reload, groupId, setGroupId, selection, setSelection, panel, openPanel, theme, setTheme, status,

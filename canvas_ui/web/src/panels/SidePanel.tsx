@@ -2,17 +2,9 @@
 // provenance, lineage, services, parameters, bulletins, history), with a back button to
 // the panel it was opened from, Escape to close, and a drag handle to resize it.
 //
-// Deep links: the location hash opens a panel, and the open panel is written back to the
-// hash (only when the hash is empty or already a panel link), so a reload keeps it:
-//   #panel=configure&componentKind=processor&id=generate
-//   #panel=configure&componentKind=controller-service&id=cache
-//   #panel=queue&connectionId=merge-log          #panel=preview&connectionId=merge-log
-//   #panel=provenance[&componentId=generate][&flowfileUuid=…]
-//   #panel=lineage&flowfileUuid=…                 #panel=history&componentId=generate
-//   #panel=services[&groupId=…]  (default: the group on screen)
-//   #panel=parameters                             #panel=bulletins
+// The open panel is part of the address (see ../routing.ts), so Back, Forward and a reload keep it.
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { Kind } from "../api";
+import { panelKey } from "../routing";
 import { useApp, type Panel } from "../store";
 import { BulletinsPanel } from "./BulletinsPanel";
 import { ConfigurePanel } from "./ConfigurePanel";
@@ -27,51 +19,6 @@ import { ServicesPanel } from "./ServicesPanel";
 import "./panels.css";
 
 const WIDTH_KEY = "flowyard.panelWidth";
-const KINDS: Kind[] = ["processor", "connection", "funnel", "input-port", "output-port", "label", "controller-service",
-  "process-group", "parameter-context"];
-
-/** The panel a `#panel=…` hash names, or undefined when the hash is not a (valid) panel link. */
-export function panelFromHash(hash: string): Panel | undefined {
-  const params = new URLSearchParams(hash.replace(/^#/, ""));
-  const kind = params.get("panel");
-  const get = (name: string) => params.get(name) ?? "";
-  switch (kind) {
-    case "configure": {
-      const componentKind = (get("componentKind") || "processor") as Kind;
-      return KINDS.includes(componentKind) && get("id") ? { kind, componentKind, id: get("id") } : undefined;
-    }
-    case "queue":
-    case "preview":
-      return get("connectionId") ? { kind, connectionId: get("connectionId") } : undefined;
-    case "provenance":
-      return { kind, componentId: get("componentId") || undefined, flowfileUuid: get("flowfileUuid") || undefined };
-    case "lineage":
-      return get("flowfileUuid") ? { kind, flowfileUuid: get("flowfileUuid") } : undefined;
-    case "services":
-      return { kind, groupId: get("groupId") };
-    case "parameters":
-    case "bulletins":
-      return { kind };
-    case "history":
-      return get("componentId") ? { kind, componentId: get("componentId") } : undefined;
-    default:
-      return undefined;
-  }
-}
-
-/** The `#panel=…` hash for a panel ("" for none). */
-export function hashForPanel(panel: Panel): string {
-  if (!panel) return "";
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(panel)) {
-    if (value === undefined || value === "") continue;
-    params.set(key === "kind" ? "panel" : key, String(value));
-  }
-  // "panel" first, for readability.
-  const rest = [...params.entries()].filter(([k]) => k !== "panel");
-  return `#${new URLSearchParams([["panel", panel.kind], ...rest]).toString()}`;
-}
-
 const LABELS: Record<NonNullable<Panel>["kind"], string> = {
   configure: "Configure", queue: "Queue", preview: "Data preview", provenance: "Provenance", lineage: "Lineage",
   services: "Controller services", parameters: "Parameters", bulletins: "Bulletins", history: "Status history",
@@ -86,32 +33,14 @@ export function SidePanel() {
   const [width, setWidth] = useState(() => Number(localStorage.getItem(WIDTH_KEY)) || 500);
   const aside = useRef<HTMLElement>(null);
 
-  // Open the panel a deep link names: on load and whenever the hash changes.
-  useEffect(() => {
-    const fromHash = () => {
-      const p = panelFromHash(window.location.hash);
-      if (p !== undefined) openPanel(p);
-    };
-    fromHash();
-    window.addEventListener("hashchange", fromHash);
-    return () => window.removeEventListener("hashchange", fromHash);
-  }, [openPanel]);
-
-  // Remember where we came from (for Back), and mirror the open panel in the hash.
+  // Remember where we came from (for the panel's own Back button).
   useEffect(() => {
     const before = previous.current;
     if (!panel) stack.current = [];
     else if (goingBack.current) goingBack.current = false;
-    else if (before && hashForPanel(before) !== hashForPanel(panel)) stack.current = [...stack.current.slice(-19), before];
+    else if (before && panelKey(before) !== panelKey(panel)) stack.current = [...stack.current.slice(-19), before];
     previous.current = panel;
     force((n) => n + 1);
-    const current = window.location.hash;
-    if (current === "" || current === "#" || current.startsWith("#panel=")) {
-      const next = hashForPanel(panel);
-      if (next !== current) {
-        window.history.replaceState(null, "", `${window.location.pathname}${window.location.search}${next}`);
-      }
-    }
   }, [panel]);
 
   const close = useCallback(() => openPanel(null), [openPanel]);
