@@ -12,7 +12,7 @@ CANVAS_SOURCES := $(shell find $(WEB)/src -type f 2>/dev/null) $(WEB)/index.html
                   $(WEB)/tsconfig.json $(WEB)/package.json $(WEB)/package-lock.json
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench lint clean canvas chromium
+.PHONY: demo test bench lint clean canvas chromium wheel
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,5 +52,12 @@ test: lint $(CANVAS) chromium
 bench: $(STAMP) $(CANVAS) chromium
 	$(PY) bench/run.py
 
+# The sdist and the wheel in dist/, both with the built canvas (the wheel is built
+# from the sdist, as pip would): pip install dist/flowyard-*.whl. Building either
+# without the canvas fails (setup.py), so this target builds the canvas first.
+wheel: $(STAMP) $(CANVAS)
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+
 clean:
-	rm -rf $(VENV) data *.egg-info $(WEB)/node_modules $(WEB)/dist
+	rm -rf $(VENV) data *.egg-info build dist $(WEB)/node_modules $(WEB)/dist
