@@ -121,3 +121,103 @@ def test_groups_and_panels_have_addresses(page: Any, nested_server: Server, brow
     finally:
         other.close()
     assert re.match(r"^/process-groups/inner\?configure=deep-proc$", path_of(page))
+
+
+PAIR = {"flowyardFlowVersion": 1, "rootGroup": {
+    "identifier": "root", "name": "Pair",
+    "processors": [
+        {"identifier": "gen", "name": "Gen", "type": "GenerateFlowFile", "position": {"x": 80, "y": 80},
+         "schedulingPeriod": "1 sec"},
+        {"identifier": "log", "name": "Log", "type": "LogAttribute", "position": {"x": 80, "y": 400},
+         "autoTerminatedRelationships": ["success"]},
+    ],
+    "connections": [{"identifier": "c1", "source": {"id": "gen"}, "destination": {"id": "log"},
+                     "selectedRelationships": ["success"]}],
+}}
+
+
+@pytest.fixture
+def pair_server(tmp_path: Path) -> Any:
+    srv = start_server(tmp_path, PAIR)
+    yield srv
+    stop_server(srv)
+
+
+def test_field_errors_next_to_their_fields_in_plain_words(page: Any, pair_server: Server, shoot: Any) -> None:
+    log_in(page, pair_server.url)
+    # a connection: "lots", "yesterday" and "big" are refused before anything is sent, each by its field
+    page.get_by_test_id("edge-label-c1").dblclick()
+    expect(page.get_by_test_id("configure-panel")).to_be_visible()
+    page.get_by_test_id("conn-bp-count").fill("lots")
+    page.get_by_test_id("conn-expiration").fill("yesterday")
+    page.get_by_test_id("conn-bp-size").fill("big")
+    page.get_by_test_id("configure-save").click()
+    expect(page.get_by_test_id("field-error-backPressureObjectThreshold")).to_contain_text("not a whole number")
+    expect(page.get_by_test_id("field-error-flowFileExpiration")).to_contain_text("not a time period")
+    expect(page.get_by_test_id("field-error-backPressureDataSizeThreshold")).to_contain_text("not a data size")
+    shoot(page, "field-errors-connection")
+    with pair_server.api() as api:
+        conn = api.get("/api/connections/c1").json()
+    assert conn["backPressureObjectThreshold"] == 10000 and conn["flowFileExpiration"] == "0 sec"
+    # the server's answer, in the format that lists every field error: each next to its field
+    page.get_by_test_id("conn-bp-count").fill("500")
+    page.get_by_test_id("conn-expiration").fill("5 mins")
+    page.get_by_test_id("conn-bp-size").fill("1 GB")
+    expect(page.get_by_test_id("field-error-backPressureObjectThreshold")).to_have_count(0)
+    refusal = {"error": "The connection was not changed: 2 fields are wrong.", "errors": [
+        {"field": "backPressureObjectThreshold", "message": "must be at most 100"},
+        {"field": "flowFileExpiration", "message": "must be at most 1 min"},
+    ]}
+    page.route("**/api/connections/c1", lambda route: route.fulfill(status=400, json=refusal)
+               if route.request.method == "PUT" else route.continue_())
+    page.get_by_test_id("configure-save").click()
+    expect(page.get_by_test_id("field-error-backPressureObjectThreshold")).to_have_text("Must be at most 100")
+    expect(page.get_by_test_id("field-error-flowFileExpiration")).to_have_text("Must be at most 1 min")
+    # ... and in the older format: one message with an internal path, shown without it
+    page.unroute("**/api/connections/c1")
+    page.route("**/api/connections/c1", lambda route: route.fulfill(status=400, json={
+        "error": "request: connection.backPressureDataSizeThreshold: must be at most 10 GB, found '1 GB'"})
+               if route.request.method == "PUT" else route.continue_())
+    page.get_by_test_id("configure-save").click()
+    error = page.get_by_test_id("field-error-backPressureDataSizeThreshold")
+    expect(error).to_have_text("Must be at most 10 GB, found '1 GB'")
+    page.unroute("**/api/connections/c1")
+    assert "request:" not in page.get_by_test_id("side-panel").inner_text()
+    page.get_by_test_id("panel-close").click()
+
+    # a processor: an empty name, a period of "yesterday" and "lots" of tasks, all shown at once
+    node(page, "Gen").dblclick()
+    page.get_by_test_id("setting-name").fill("")
+    page.get_by_test_id("tab-scheduling").click()
+    page.get_by_test_id("sched-period").fill("yesterday")
+    page.get_by_test_id("sched-concurrent").fill("lots")
+    page.get_by_test_id("configure-save").click()
+    expect(page.get_by_test_id("field-error-schedulingPeriod")).to_contain_text("not a time period")
+    expect(page.get_by_test_id("field-error-concurrentlySchedulableTaskCount")).to_contain_text("not a whole number")
+    expect(page.get_by_test_id("tab-settings")).to_contain_text("1")
+    shoot(page, "field-errors-scheduling")
+    page.get_by_test_id("tab-settings").click()
+    expect(page.get_by_test_id("field-error-name")).to_contain_text("cannot be empty")
+    with pair_server.api() as api:
+        gen = api.get("/api/processors/gen").json()
+    assert gen["name"] == "Gen" and gen["schedulingPeriod"] == "1 sec"
+    page.get_by_test_id("panel-close").click()
+
+    # the connect dialog: refused next to its fields, the dialog stays open
+    source, target = node(page, "Gen"), node(page, "Log")
+    start = source.locator(".react-flow__handle.source").first.bounding_box()
+    end = target.locator(".react-flow__handle.target").first.bounding_box()
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=12)
+    page.mouse.up()
+    expect(page.get_by_test_id("connect-dialog")).to_be_visible()
+    page.get_by_test_id("connect-bp-count").fill("lots")
+    page.get_by_test_id("connect-expiration").fill("yesterday")
+    page.get_by_test_id("connect-confirm").click()
+    expect(page.get_by_test_id("connect-dialog").get_by_test_id("field-error-backPressureObjectThreshold")).to_be_visible()
+    expect(page.get_by_test_id("connect-dialog").get_by_test_id("field-error-flowFileExpiration")).to_be_visible()
+    shoot(page, "field-errors-connect")
+    page.get_by_test_id("connect-cancel").click()
+    with pair_server.api() as api:
+        assert len(api.get("/api/flow").json()["rootGroup"]["connections"]) == 1

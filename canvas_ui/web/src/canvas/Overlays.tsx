@@ -3,6 +3,7 @@
 import { useEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent, type ReactNode } from "react";
 import { useReactFlow } from "@xyflow/react";
 import type { Port, Processor, ProcessorType } from "../api";
+import { checkDataSize, checkDuration, checkWholeNumber, collect, hasErrors, serverErrors, type FieldErrors } from "../fields";
 import { useApp } from "../store";
 import type { FlowNode, QueueEdge } from "./build";
 import { buildCommands, type Command } from "./commands";
@@ -123,22 +124,51 @@ function ConnectDialog({ pending }: { pending: PendingConnection }) {
   const [expiration, setExpiration] = useState("0 sec");
   const [prioritizer, setPrioritizer] = useState("");
   const [busy, setBusy] = useState(false);
+  // Errors show next to a field once it was edited, and all of them once Connect was pressed.
+  const [touched, setTouched] = useState<Set<string>>(new Set());
+  const [tried, setTried] = useState(false);
+  const [refused, setRefused] = useState<{ fields: FieldErrors; general: string | null }>({ fields: {}, general: null });
   const close = () => a.requestConnection(null);
+  const edit = (field: string, apply: () => void) => {
+    apply();
+    setTouched((t) => (t.has(field) ? t : new Set(t).add(field)));
+    if (refused.fields[field]) setRefused((r) => ({ ...r, fields: { ...r.fields, [field]: [] } }));
+  };
   const label = (n: FlowNode | undefined) => {
     if (!n) return "?";
     const d = n.data.doc as { name?: string; type?: string };
     return n.data.kind === "funnel" ? "Funnel" : d.name || d.type || n.id;
   };
   const problems: string[] = [];
-  if (processor && relationships.length && !checked.length) problems.push("Choose at least one relationship.");
   if (outPorts && !outPorts.length) problems.push(`${label(src)} has no output port.`);
   if (inPorts && !inPorts.length) problems.push(`${label(dst)} has no input port.`);
-  if (!/^\d+$/.test(bpCount.trim())) problems.push("Back pressure object threshold: a whole number (0: none).");
+  const checks = collect({
+    selectedRelationships: processor && relationships.length && !checked.length ? "Choose at least one relationship." : null,
+    backPressureObjectThreshold: checkWholeNumber(bpCount, { hint: "Such as 10000; 0 turns it off." }),
+    backPressureDataSizeThreshold: checkDataSize(bpSize),
+    flowFileExpiration: checkDuration(expiration),
+  });
+  const errorsOf = (field: string): string[] => [
+    ...((tried || touched.has(field)) ? checks[field] ?? [] : []), ...(refused.fields[field] ?? []),
+  ];
+  const fieldError = (field: string) => {
+    const errors = errorsOf(field);
+    return errors.length ? (
+      <span className="fy-field-error" data-testid={`field-error-${field}`} role="alert">
+        {errors.map((m) => <span key={m}>{m}</span>)}
+      </span>
+    ) : null;
+  };
+  const known = new Set(["selectedRelationships", "backPressureObjectThreshold", "backPressureDataSizeThreshold",
+    "flowFileExpiration", "name", "prioritizers"]);
   const submit = async (e?: FormEvent) => {
     e?.preventDefault();
-    if (problems.length || busy) return;
+    if (busy) return;
+    setTried(true);
+    if (problems.length || hasErrors(checks)) return;
     setBusy(true);
-    const ok = await a.connect({
+    setRefused({ fields: {}, general: null });
+    const result = await a.connect({
       source: { id: outPorts ? fromPort : pending.source },
       destination: { id: inPorts ? toPort : pending.target },
       selectedRelationships: processor ? checked : [],
@@ -146,7 +176,13 @@ function ConnectDialog({ pending }: { pending: PendingConnection }) {
       flowFileExpiration: expiration.trim(), prioritizers: prioritizer ? [prioritizer] : [],
     });
     setBusy(false);
-    if (ok) close();
+    if (result === true) { close(); return; }
+    const { fields, general } = serverErrors(result);
+    const elsewhere = Object.entries(fields).filter(([f]) => !known.has(f)).flatMap(([, m]) => m);
+    setRefused({
+      fields: Object.fromEntries(Object.entries(fields).filter(([f]) => known.has(f))),
+      general: [general, ...elsewhere].filter(Boolean).join("\n") || null,
+    });
   };
   return (
     <Dialog testId="connect-dialog" title="Create connection" onClose={close}
@@ -168,13 +204,15 @@ function ConnectDialog({ pending }: { pending: PendingConnection }) {
             {relationships.map((r) => (
               <label key={r} className="fy-check">
                 <input type="checkbox" data-testid={`connect-rel-${r}`} checked={checked.includes(r)}
-                       onChange={(e) => setChecked((c) => (e.target.checked ? [...c, r] : c.filter((x) => x !== r)))} />
+                       onChange={(e) => edit("selectedRelationships",
+                         () => setChecked((c) => (e.target.checked ? [...c, r] : c.filter((x) => x !== r))))} />
                 <span>{r}</span>
                 {used.has(r) && <span className="fy-muted">already connected</span>}
                 {processor.autoTerminatedRelationships.includes(r) && <span className="fy-muted">auto-terminated</span>}
               </label>
             ))}
             {!relationships.length && <p className="fy-muted">This processor has no relationships.</p>}
+            {fieldError("selectedRelationships")}
           </fieldset>
         )}
         {outPorts && outPorts.length > 0 && (
@@ -195,16 +233,25 @@ function ConnectDialog({ pending }: { pending: PendingConnection }) {
           <legend>Queue</legend>
           <div className="fy-grid2">
             <label className="fy-field"><span>Name</span>
-              <input value={name} onChange={(e) => setName(e.target.value)} placeholder="optional" data-testid="connect-name" />
+              <input value={name} onChange={(e) => edit("name", () => setName(e.target.value))} placeholder="optional"
+                     data-testid="connect-name" />
+              {fieldError("name")}
             </label>
             <label className="fy-field"><span>FlowFile expiration</span>
-              <input value={expiration} onChange={(e) => setExpiration(e.target.value)} data-testid="connect-expiration" />
+              <input value={expiration} onChange={(e) => edit("flowFileExpiration", () => setExpiration(e.target.value))}
+                     data-testid="connect-expiration" aria-invalid={errorsOf("flowFileExpiration").length > 0 || undefined} />
+              {fieldError("flowFileExpiration")}
             </label>
             <label className="fy-field"><span>Back pressure: objects</span>
-              <input value={bpCount} inputMode="numeric" onChange={(e) => setBpCount(e.target.value)} data-testid="connect-bp-count" />
+              <input value={bpCount} inputMode="numeric" data-testid="connect-bp-count"
+                     onChange={(e) => edit("backPressureObjectThreshold", () => setBpCount(e.target.value))}
+                     aria-invalid={errorsOf("backPressureObjectThreshold").length > 0 || undefined} />
+              {fieldError("backPressureObjectThreshold")}
             </label>
             <label className="fy-field"><span>Back pressure: data size</span>
-              <input value={bpSize} onChange={(e) => setBpSize(e.target.value)} data-testid="connect-bp-size" />
+              <input value={bpSize} onChange={(e) => edit("backPressureDataSizeThreshold", () => setBpSize(e.target.value))}
+                     data-testid="connect-bp-size" aria-invalid={errorsOf("backPressureDataSizeThreshold").length > 0 || undefined} />
+              {fieldError("backPressureDataSizeThreshold")}
             </label>
             <label className="fy-field fy-span2"><span>Prioritizer</span>
               <select value={prioritizer} onChange={(e) => setPrioritizer(e.target.value)} data-testid="connect-prioritizer">
@@ -217,7 +264,11 @@ function ConnectDialog({ pending }: { pending: PendingConnection }) {
             </label>
           </div>
         </fieldset>
-        {problems.length > 0 && <div className="fy-problems">{problems.map((p) => <div key={p}>{p}</div>)}</div>}
+        {(problems.length > 0 || refused.general) && (
+          <div className="fy-problems" role="alert" data-testid="connect-problems">
+            {[...problems, ...(refused.general ? [refused.general] : [])].map((p) => <div key={p}>{p}</div>)}
+          </div>
+        )}
         <button type="submit" hidden />
       </form>
     </Dialog>
@@ -301,20 +352,33 @@ function PromptDialog() {
   const a = useCanvasActions();
   const { prompt } = useCanvasUI();
   const [value, setValue] = useState(prompt?.value ?? "");
+  const [error, setError] = useState<string | null>(null);
   if (!prompt) return null;
   const multiline = prompt.label === "Text";
+  const field = prompt.field ?? "name";
+  const done = () => {
+    const problem = prompt.validate?.(value) ?? null;
+    setError(problem);
+    if (!problem) a.closePrompt(value);
+  };
+  const change = (next: string) => {
+    setValue(next);
+    if (error) setError(prompt.validate?.(next) ?? null);
+  };
   return (
     <Dialog testId="prompt-dialog" title={prompt.title} onClose={() => a.closePrompt(null)}
             footer={<>
               <button type="button" data-testid="prompt-cancel" onClick={() => a.closePrompt(null)}>Cancel</button>
-              <button type="button" className="primary" data-testid="prompt-ok" onClick={() => a.closePrompt(value)}>Save</button>
+              <button type="button" className="primary" data-testid="prompt-ok" onClick={done}>{prompt.ok ?? "Save"}</button>
             </>}>
       <label className="fy-field"><span>{prompt.label}</span>
         {multiline
-          ? <textarea data-testid="prompt-input" autoFocus rows={5} value={value} onChange={(e) => setValue(e.target.value)}
-                      onKeyDown={(e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) a.closePrompt(value); }} />
-          : <input data-testid="prompt-input" autoFocus value={value} onChange={(e) => setValue(e.target.value)}
-                   onKeyDown={(e) => { if (e.key === "Enter") a.closePrompt(value); }} />}
+          ? <textarea data-testid="prompt-input" autoFocus rows={5} value={value} onChange={(e) => change(e.target.value)}
+                      onKeyDown={(e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) done(); }} />
+          : <input data-testid="prompt-input" autoFocus value={value} onChange={(e) => change(e.target.value)}
+                   aria-invalid={error ? true : undefined} onFocus={(e) => e.target.select()}
+                   onKeyDown={(e) => { if (e.key === "Enter") { e.preventDefault(); done(); } }} />}
+        {error && <span className="fy-field-error" data-testid={`field-error-${field}`} role="alert">{error}</span>}
       </label>
     </Dialog>
   );

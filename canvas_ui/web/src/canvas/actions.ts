@@ -4,10 +4,11 @@
 import type { MutableRefObject } from "react";
 import type { ReactFlowInstance, Viewport, XYPosition } from "@xyflow/react";
 import { api, ApiError, request, type Connection, type Kind, type ProcessGroup } from "../api";
+import { checkName } from "../fields";
 import type { AppState } from "../store";
 import { GRID, SIZES, type FlowNode, type QueueEdge } from "./build";
 import { clipboardBounds, copySelection, parseClipboard, pasteInto, type ClipboardData } from "./clipboard";
-import type { CanvasActions, CanvasUI, RunCommand } from "./controller";
+import type { CanvasActions, CanvasUI, PromptOptions, RunCommand } from "./controller";
 import { layoutPositions } from "./layout";
 import { findGroup, locate, type NodeKind } from "./model";
 import { statusStore, num } from "./statusStore";
@@ -124,8 +125,8 @@ export function makeActions(deps: ActionDeps): CanvasActions {
   };
   const confirm = (title: string, text: string, yes: string, danger = false) =>
     new Promise<boolean>((resolve) => setUi({ confirm: { title, message: text, yes, danger, resolve } }));
-  const prompt = (title: string, label: string, value: string) =>
-    new Promise<string | null>((resolve) => setUi({ prompt: { title, label, value, resolve } }));
+  const prompt = (title: string, label: string, value: string, options: PromptOptions = {}) =>
+    new Promise<string | null>((resolve) => setUi({ prompt: { ...options, title, label, value, resolve } }));
   const queued = (c: Connection) => {
     const entry = statusStore.get(c.identifier);
     return entry ? num(entry, "queuedCount") : c.queuedCount;
@@ -263,7 +264,8 @@ export function makeActions(deps: ActionDeps): CanvasActions {
     if (!node) return;
     const doc = node.data.doc as { name?: string; label?: string };
     const isLabel = node.data.kind === "label";
-    const value = await prompt(isLabel ? "Edit label" : "Rename", isLabel ? "Text" : "Name", (isLabel ? doc.label : doc.name) ?? "");
+    const value = await prompt(isLabel ? "Edit label" : "Rename", isLabel ? "Text" : "Name", (isLabel ? doc.label : doc.name) ?? "",
+      isLabel ? { field: "label" } : { validate: (v) => checkName(v) });
     if (value === null) return;
     if (await updateComponent(id, isLabel ? { label: value } : { name: value })) await reload();
   };
@@ -328,6 +330,13 @@ export function makeActions(deps: ActionDeps): CanvasActions {
         const taken = new Set([...(g?.inputPorts ?? []), ...(g?.outputPorts ?? []), ...(g?.processGroups ?? [])].map((c) => c.name));
         let name = DEFAULT_NAMES[kind]!;
         for (let i = 2; taken.has(name); i++) name = `${DEFAULT_NAMES[kind]} ${i}`;
+        if (kind === "process-group") {
+          // A group is named for what it does: ask (the default is ready to accept).
+          const chosen = await prompt("New process group", "Name", name,
+            { validate: (v) => checkName(v, "group name"), ok: "Add group" });
+          if (chosen === null) return;
+          name = chosen.trim();
+        }
         body.name = name;
       }
       try {
@@ -346,8 +355,8 @@ export function makeActions(deps: ActionDeps): CanvasActions {
         await reload();
         return true;
       } catch (e) {
-        notify(`Connecting failed: ${message(e)}`, "error");
-        return false;
+        if (!(e instanceof ApiError && e.status === 400)) notify(`Connecting failed: ${message(e)}`, "error");
+        return e; // the dialog shows a 400's errors next to its fields
       }
     },
 

@@ -31,7 +31,18 @@ export interface ConfirmRequest {
   title: string; message: string; yes: string; danger?: boolean; resolve: (ok: boolean) => void;
 }
 
-export interface PromptRequest { title: string; label: string; value: string; resolve: (value: string | null) => void }
+export interface PromptOptions {
+  /** What is wrong with a value (null: nothing): shown under the field, and the dialog stays open. */
+  validate?: (value: string) => string | null;
+  /** The field's name in test ids (`field-error-<field>`); "name" by default. */
+  field?: string;
+  /** The confirming button's text ("Save" by default). */
+  ok?: string;
+}
+
+export interface PromptRequest extends PromptOptions {
+  title: string; label: string; value: string; resolve: (value: string | null) => void;
+}
 
 export interface CanvasUI {
   menu: MenuState | null;
@@ -45,7 +56,8 @@ export interface CanvasUI {
 
 export interface CanvasActions {
   create(kind: NodeKind, at: XYPosition | null, type?: string): Promise<void>;
-  connect(body: Record<string, unknown>): Promise<boolean>;
+  /** Create a connection: true, or the error (a 400's is the dialog's to show by its fields). */
+  connect(body: Record<string, unknown>): Promise<true | unknown>;
   runState(ids: string[] | null, state: RunCommand): Promise<void>;
   remove(ids: string[]): Promise<void>;
   emptyQueue(connectionId: string): Promise<void>;
@@ -82,7 +94,7 @@ export interface CanvasActions {
   toggleCommandPalette(open?: boolean): void;
   toggleSnap(): void;
   confirm(title: string, message: string, yes: string, danger?: boolean): Promise<boolean>;
-  prompt(title: string, label: string, value: string): Promise<string | null>;
+  prompt(title: string, label: string, value: string, options?: PromptOptions): Promise<string | null>;
   closeConfirm(ok: boolean): void;
   closePrompt(value: string | null): void;
   /** For the canvas: the focus or viewport to apply once a group's nodes are shown. */

@@ -1,8 +1,12 @@
 // Configure the simpler components: a connection (relationships, back pressure,
 // expiration, prioritizers), a port, a label, a process group (name, comments,
-// parameter context) and a funnel (nothing to set). Same save rules as ConfigurePanel.
+// parameter context) and a funnel (nothing to set). Same save rules as ConfigurePanel:
+// changed fields are checked before sending, and every error shows next to its field.
 import { useEffect, useMemo, useState } from "react";
 import { api, ApiError, type Connection, type Kind, type Processor, type ProcessGroup } from "../api";
+import {
+  checkDataSize, checkDuration, checkName, checkWholeNumber, collect, hasErrors, serverErrors, type FieldErrors,
+} from "../fields";
 import { useApp } from "../store";
 import { findSpec } from "./ConfigurePanel";
 import { componentIndex, componentName } from "./flowTree";
@@ -66,6 +70,29 @@ function diff(kind: Kind, original: Fields, draft: Fields): Fields {
   return changes;
 }
 
+/** The checks worth making before sending, on the changed fields only. */
+function checkChanges(kind: Kind, changes: Fields, draft: Fields): FieldErrors {
+  const has = (field: string) => field in changes;
+  const text = (field: string) => String(draft[field] ?? "");
+  if (kind === "connection") {
+    return collect({
+      backPressureObjectThreshold: has("backPressureObjectThreshold")
+        ? checkWholeNumber(text("backPressureObjectThreshold"), { hint: "Such as 10000; 0 turns it off." }) : null,
+      backPressureDataSizeThreshold: has("backPressureDataSizeThreshold") ? checkDataSize(text("backPressureDataSizeThreshold")) : null,
+      flowFileExpiration: has("flowFileExpiration") ? checkDuration(text("flowFileExpiration")) : null,
+      selectedRelationships: has("selectedRelationships") && (draft.selectedRelationships as string[]).length === 0
+        ? "Choose at least one relationship." : null,
+    });
+  }
+  if (kind === "label") {
+    return collect({
+      width: has("width") ? checkWholeNumber(text("width"), { min: 1, hint: "In pixels, such as 240." }) : null,
+      height: has("height") ? checkWholeNumber(text("height"), { min: 1, hint: "In pixels, such as 120." }) : null,
+    });
+  }
+  return collect({ name: has("name") ? checkName(text("name")) : null });
+}
+
 export function ConfigureOther({ kind, id }: { kind: Kind; id: string }) {
   const { notify, reload, openPanel, flow, processorTypes } = useApp();
   const [comp, setComp] = useState<Fields | null>(null);
@@ -73,6 +100,7 @@ export function ConfigureOther({ kind, id }: { kind: Kind; id: string }) {
   const [loadError, setLoadError] = useState<string | null>(null);
   const [banner, setBanner] = useState<{ level: "error" | "warn"; text: string } | null>(null);
   const [saving, setSaving] = useState(false);
+  const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const index = useMemo(() => componentIndex(flow), [flow]);
   const title = TITLES[kind] ?? kind;
 
@@ -93,10 +121,19 @@ export function ConfigureOther({ kind, id }: { kind: Kind; id: string }) {
   if (!comp) return <PanelFrame testId="configure-panel" title={title}><Empty>Loading…</Empty></PanelFrame>;
 
   const original = editable(kind, comp);
-  const set = (patch: Fields) => setDraft({ ...draft, ...patch });
+  const set = (patch: Fields) => {
+    setDraft({ ...draft, ...patch });
+    if (Object.keys(patch).some((f) => fieldErrors[f])) {
+      setFieldErrors((errors) => Object.fromEntries(Object.entries(errors).filter(([f]) => !(f in patch))));
+    }
+  };
+  const err = (field: string) => ({ error: fieldErrors[field], errorTestId: `field-error-${field}` });
   const save = async () => {
     const changes = diff(kind, original, draft);
     if (!Object.keys(changes).length) { notify("Nothing to save: no changes"); return; }
+    const checked = checkChanges(kind, changes, draft);
+    setFieldErrors(checked);
+    if (hasErrors(checked)) { setBanner(null); return; }
     setSaving(true);
     setBanner(null);
     try {
@@ -109,7 +146,13 @@ export function ConfigureOther({ kind, id }: { kind: Kind; id: string }) {
         if (current) adopt(current);
         setBanner({ level: "warn", text: "Someone else changed this meanwhile, so it was reloaded. Make your changes again." });
       } else {
-        setBanner({ level: "error", text: errorText(exc) });
+        const { fields, general } = serverErrors(exc);
+        const known = new Set(Object.keys(editable(kind, comp)));
+        setFieldErrors(Object.fromEntries(Object.entries(fields).filter(([f]) => known.has(f))));
+        const rest = [general, ...Object.entries(fields).filter(([f]) => !known.has(f)).flatMap(([, m]) => m)]
+          .filter(Boolean).join("\n");
+        if (rest) setBanner({ level: "error", text: rest });
+        notify(`Not saved: ${rest || "a field needs correcting"}`, "error");
       }
     } finally {
       setSaving(false);
@@ -141,12 +184,12 @@ export function ConfigureOther({ kind, id }: { kind: Kind; id: string }) {
           <div><span>To</span><span>{componentName(index, conn.destination.id)}</span></div>
           <div><span>Queued</span><span>{conn.queuedCount} ({formatBytes(conn.queuedBytes)})</span></div>
         </div>
-        <Field label="Name" htmlFor="setting-name">
+        <Field label="Name" htmlFor="setting-name" {...err("name")}>
           <input id="setting-name" data-testid="setting-name" className="pn-input" value={String(draft.name)}
                  onChange={(e) => set({ name: e.target.value })} />
         </Field>
         {relationships.length ? (
-          <Field label="Relationships">
+          <Field label="Relationships" {...err("selectedRelationships")}>
             <div className="pn-chips">
               {relationships.map((r) => (
                 <label key={r} className="pn-chip-check">
@@ -159,20 +202,23 @@ export function ConfigureOther({ kind, id }: { kind: Kind; id: string }) {
           </Field>
         ) : <p className="pn-help">The source passes every flowfile on; there are no relationships to choose.</p>}
         <div className="pn-grid2">
-          <Field label="Back pressure: object threshold" htmlFor="conn-bp-count" help="0 disables it.">
-            <input id="conn-bp-count" data-testid="conn-bp-count" className="pn-input" type="number" min={0}
+          <Field label="Back pressure: object threshold" htmlFor="conn-bp-count" help="0 disables it."
+                 {...err("backPressureObjectThreshold")}>
+            <input id="conn-bp-count" data-testid="conn-bp-count" className="pn-input" inputMode="numeric"
                    value={String(draft.backPressureObjectThreshold)} onChange={(e) => set({ backPressureObjectThreshold: e.target.value })} />
           </Field>
-          <Field label="Back pressure: size threshold" htmlFor="conn-bp-size" help="e.g. 1 GB; 0 B disables it.">
+          <Field label="Back pressure: size threshold" htmlFor="conn-bp-size" help="e.g. 1 GB; 0 B disables it."
+                 {...err("backPressureDataSizeThreshold")}>
             <input id="conn-bp-size" data-testid="conn-bp-size" className="pn-input mono"
                    value={String(draft.backPressureDataSizeThreshold)} onChange={(e) => set({ backPressureDataSizeThreshold: e.target.value })} />
           </Field>
         </div>
-        <Field label="FlowFile expiration" htmlFor="conn-expiration" help="Flowfiles older than this are dropped; 0 sec keeps them.">
+        <Field label="FlowFile expiration" htmlFor="conn-expiration" help="Flowfiles older than this are dropped; 0 sec keeps them."
+               {...err("flowFileExpiration")}>
           <input id="conn-expiration" data-testid="conn-expiration" className="pn-input mono"
                  value={String(draft.flowFileExpiration)} onChange={(e) => set({ flowFileExpiration: e.target.value })} />
         </Field>
-        <Field label="Prioritizers" help="Applied in order; without any, the queue is first in, first out.">
+        <Field label="Prioritizers" help="Applied in order; without any, the queue is first in, first out." {...err("prioritizers")}>
           <ol className="pn-order">
             {prioritizers.map((p, i) => (
               <li key={p}>
@@ -200,13 +246,13 @@ export function ConfigureOther({ kind, id }: { kind: Kind; id: string }) {
     const contexts = flow?.parameterContexts ?? [];
     body = (
       <div className="pn-form">
-        <Field label="Name" htmlFor="setting-name">
+        <Field label="Name" htmlFor="setting-name" {...err("name")}>
           <input id="setting-name" data-testid="setting-name" className="pn-input" value={String(draft.name)}
                  onChange={(e) => set({ name: e.target.value })} />
         </Field>
         {kind === "process-group" ? (
           <>
-            <Field label="Parameter context" htmlFor="group-parameter-context"
+            <Field label="Parameter context" htmlFor="group-parameter-context" {...err("parameterContext")}
                    help="Child groups do not inherit it: each group binds its own.">
               <select id="group-parameter-context" data-testid="group-parameter-context" className="pn-input"
                       value={String(draft.parameterContext)} onChange={(e) => set({ parameterContext: e.target.value })}>
@@ -217,7 +263,7 @@ export function ConfigureOther({ kind, id }: { kind: Kind; id: string }) {
             <GroupFacts group={comp as unknown as ProcessGroup} />
           </>
         ) : null}
-        <Field label="Comments" htmlFor="comments">
+        <Field label="Comments" htmlFor="comments" {...err("comments")}>
           <textarea id="comments" data-testid="comments" className="pn-input pn-textarea" rows={6} value={String(draft.comments)}
                     onChange={(e) => set({ comments: e.target.value })} />
         </Field>
@@ -226,15 +272,15 @@ export function ConfigureOther({ kind, id }: { kind: Kind; id: string }) {
   } else if (kind === "label") {
     body = (
       <div className="pn-form">
-        <Field label="Text" htmlFor="label-text">
+        <Field label="Text" htmlFor="label-text" {...err("label")}>
           <textarea id="label-text" data-testid="label-text" className="pn-input pn-textarea" rows={5} value={String(draft.label)}
                     onChange={(e) => set({ label: e.target.value })} />
         </Field>
         <div className="pn-grid2">
-          <Field label="Width" htmlFor="label-width">
+          <Field label="Width" htmlFor="label-width" {...err("width")}>
             <input id="label-width" className="pn-input" type="number" value={String(draft.width)} onChange={(e) => set({ width: e.target.value })} />
           </Field>
-          <Field label="Height" htmlFor="label-height">
+          <Field label="Height" htmlFor="label-height" {...err("height")}>
             <input id="label-height" className="pn-input" type="number" value={String(draft.height)} onChange={(e) => set({ height: e.target.value })} />
           </Field>
         </div>

@@ -1,15 +1,18 @@
 // Configure a processor or a controller service: settings, scheduling, properties (from
 // the type's spec), relationships and comments. Save sends only what changed, with the
-// revision; a 409 reloads the component and says so, a 400 shows the server's message.
+// revision; a 409 reloads the component and says so. Fields are checked before sending
+// (names, time periods, whole numbers) and a 400's errors are shown next to the fields
+// they name, every one of them, in plain words.
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { api, ApiError, type ControllerService, type Kind, type Processor, type ProcessorType } from "../api";
+import { checkDuration, checkName, checkWholeNumber, collect, hasErrors, serverErrors, type FieldErrors } from "../fields";
 import { useApp } from "../store";
 import { ConfigureOther } from "./ConfigureOther";
 import { componentIndex, componentName } from "./flowTree";
 import { PanelFrame } from "./frame";
 import { errorText } from "./format";
 import { PropertiesEditor } from "./PropertiesEditor";
-import { draftFromComponent, errorsByProperty, propertyChanges, type PropDraft } from "./properties";
+import { draftFromComponent, errorsByProperty, namesOf, propertyChanges, type PropDraft } from "./properties";
 import { Empty, Field, Notice, StateBadge, Tabs, usePolling } from "./ui";
 
 type Extension = Processor | ControllerService;
@@ -20,12 +23,40 @@ interface Draft {
   autoTerminated: string[]; comments: string; props: PropDraft;
 }
 
-/** The tab of each top-level field, for putting a 400's message next to the field it names. */
+/** The tab of each field, for showing an error next to the field it names. */
 const FIELD_TABS: Record<string, string> = {
-  name: "settings", penaltyDuration: "settings", yieldDuration: "settings", schedulingStrategy: "scheduling",
-  schedulingPeriod: "scheduling", concurrentlySchedulableTaskCount: "scheduling", runDuration: "scheduling",
-  properties: "properties", autoTerminatedRelationships: "relationships", comments: "comments",
+  name: "settings", penaltyDuration: "settings", yieldDuration: "settings", bulletinLevel: "settings",
+  schedulingStrategy: "scheduling", schedulingPeriod: "scheduling", concurrentlySchedulableTaskCount: "scheduling",
+  runDuration: "scheduling", properties: "properties", autoTerminatedRelationships: "relationships", comments: "comments",
 };
+
+const tabOf = (field: string) => FIELD_TABS[field] ?? (field.startsWith("properties.") ? "properties" : undefined);
+
+/** The draft fields each form field edits (an edit clears that field's error). */
+const DRAFT_FIELDS: Partial<Record<keyof Draft, string>> = {
+  name: "name", penaltyDuration: "penaltyDuration", yieldDuration: "yieldDuration", bulletinLevel: "bulletinLevel",
+  schedulingStrategy: "schedulingStrategy", schedulingPeriod: "schedulingPeriod",
+  concurrent: "concurrentlySchedulableTaskCount", runDuration: "runDuration", comments: "comments",
+  autoTerminated: "autoTerminatedRelationships",
+};
+
+/** The checks worth making before sending: only on what changed (the server has accepted the rest). */
+function checkChanges(changes: Record<string, unknown>, d: Draft): FieldErrors {
+  const has = (field: string) => field in changes;
+  return collect({
+    name: has("name") ? checkName(d.name) : null,
+    penaltyDuration: has("penaltyDuration") ? checkDuration(d.penaltyDuration) : null,
+    yieldDuration: has("yieldDuration") ? checkDuration(d.yieldDuration) : null,
+    schedulingPeriod: has("schedulingPeriod") || has("schedulingStrategy")
+      ? (d.schedulingStrategy === "CRON_DRIVEN"
+        ? (d.schedulingPeriod.trim() ? null : "Enter a cron expression, such as 0 0/5 * * * ? (every 5 minutes).")
+        : checkDuration(d.schedulingPeriod))
+      : null,
+    concurrentlySchedulableTaskCount: has("concurrentlySchedulableTaskCount")
+      ? checkWholeNumber(d.concurrent, { min: 1, hint: "How many triggers may run at once, such as 1 or 4." }) : null,
+    runDuration: has("runDuration") ? checkDuration(d.runDuration) : null,
+  });
+}
 
 const RUN_DURATIONS = ["0 ms", "25 ms", "50 ms", "100 ms", "250 ms", "500 ms", "1 sec", "2 sec"];
 const BULLETIN_LEVELS = ["DEBUG", "INFO", "WARN", "ERROR", "NONE"];
@@ -97,8 +128,8 @@ function ConfigureExtension({ kind, id }: { kind: Kind; id: string }) {
   const [banner, setBanner] = useState<{ level: "error" | "warn" | "info"; text: string } | null>(null);
   const [tab, setTab] = useState("settings");
   const [saving, setSaving] = useState(false);
-  /** The field a 400 named ("request: processor.schedulingPeriod: ..."), shown under that field. */
-  const [fieldError, setFieldError] = useState<{ field: string; message: string } | null>(null);
+  /** Errors next to the fields they name: from the checks before sending, or from a 400. */
+  const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const processor = kind === "processor";
   const spec = comp ? findSpec(processor ? processorTypes : serviceTypes, comp.type) : undefined;
 
@@ -143,12 +174,32 @@ function ConfigureExtension({ kind, id }: { kind: Kind; id: string }) {
 
   const errorsNow = live?.errors ?? comp.validationErrors ?? [];
   const { byKey } = errorsByProperty(spec, draft.props.dynamic.map((d) => d.name), errorsNow);
+  // A 400 about a property ("properties.<name>") goes under that property too.
+  for (const [field, messages] of Object.entries(fieldErrors)) {
+    if (!field.startsWith("properties.")) continue;
+    const name = field.slice("properties.".length);
+    const key = spec?.properties.find((p) => namesOf(p).includes(name))?.key ?? name;
+    byKey.set(key, [...messages, ...(byKey.get(key) ?? [])]);
+  }
   const state = live?.state ?? "";
   const running = processor && state === "RUNNING";
   const waiting = processor && !running && (comp as Processor).scheduledState === "RUNNING";
   const enabled = !processor && (comp as ControllerService).state === "ENABLED";
-  const set = (patch: Partial<Draft>) => setDraft({ ...draft, ...patch });
-  const errorFor = (field: string) => (fieldError?.field === field ? [fieldError.message.replace(/^(request:\s*)?[\w ]+\.\w+:\s*/, "")] : undefined);
+  const set = (patch: Partial<Draft>) => {
+    setDraft({ ...draft, ...patch });
+    const cleared = Object.keys(patch).map((k) => DRAFT_FIELDS[k as keyof Draft]).filter((f) => f && fieldErrors[f]);
+    if (patch.props) cleared.push(...Object.keys(fieldErrors).filter((f) => f.startsWith("properties.")));
+    if (cleared.length) {
+      setFieldErrors((errors) => Object.fromEntries(Object.entries(errors).filter(([f]) => !cleared.includes(f))));
+    }
+  };
+  const errorFor = (field: string) => fieldErrors[field];
+  const errorId = (field: string) => `field-error-${field}`;
+  const showErrors = (errors: FieldErrors) => {
+    setFieldErrors(errors);
+    const first = Object.keys(errors).map(tabOf).find(Boolean);
+    if (first && !Object.keys(errors).some((f) => tabOf(f) === tab)) setTab(first);
+  };
   const dirty = Object.keys(changesOf(comp, kind, spec, draft)).length > 0;
 
   const save = async () => {
@@ -157,9 +208,15 @@ function ConfigureExtension({ kind, id }: { kind: Kind; id: string }) {
       notify("Nothing to save: no changes");
       return;
     }
+    const checked = checkChanges(changes, draft);
+    if (hasErrors(checked)) {
+      showErrors(checked);
+      setBanner(null);
+      return;
+    }
     setSaving(true);
     setBanner(null);
-    setFieldError(null);
+    setFieldErrors({});
     try {
       let updated: Extension;
       if (enabled) {
@@ -202,14 +259,14 @@ function ConfigureExtension({ kind, id }: { kind: Kind; id: string }) {
         });
         notify("Reloaded: the component was changed elsewhere", "error");
       } else {
-        const message = errorText(exc);
-        setBanner({ level: "error", text: message });
-        notify(`Not saved: ${message}`, "error");
-        const named = /\b(?:processor|service|controllerService)\.(\w+)\b/.exec(message)?.[1];
-        if (named && FIELD_TABS[named]) {
-          setFieldError({ field: named, message });
-          setTab(FIELD_TABS[named]);
-        }
+        const { fields, general } = serverErrors(exc);
+        const unplaced = Object.entries(fields).filter(([f]) => !tabOf(f)).flatMap(([, m]) => m);
+        const placed = Object.fromEntries(Object.entries(fields).filter(([f]) => tabOf(f)));
+        showErrors(placed);
+        const rest = [general, ...unplaced].filter(Boolean).join("\n");
+        if (rest) setBanner({ level: "error", text: rest });
+        const count = Object.values(placed).flat().length;
+        notify(`Not saved: ${rest || `${count === 1 ? "a field needs" : `${count} fields need`} correcting`}`, "error");
       }
     } finally {
       setSaving(false);
@@ -218,9 +275,10 @@ function ConfigureExtension({ kind, id }: { kind: Kind; id: string }) {
 
   const relationships = processor ? relationshipList(spec, draft, comp as Processor) : [];
   const outgoing = processor ? connectionsFrom(flow, id) : new Map<string, string[]>();
+  const errorsOn = (t: string) => Object.entries(fieldErrors).filter(([f]) => tabOf(f) === t && t !== "properties").length || null;
   const tabs = [
-    { id: "settings", label: "Settings" },
-    ...(processor ? [{ id: "scheduling", label: "Scheduling" }] : []),
+    { id: "settings", label: "Settings", badge: errorsOn("settings") },
+    ...(processor ? [{ id: "scheduling", label: "Scheduling", badge: errorsOn("scheduling") }] : []),
     { id: "properties", label: "Properties", badge: byKey.size || null },
     ...(processor ? [{ id: "relationships", label: "Relationships" }] : []),
     { id: "comments", label: "Comments" },
@@ -260,7 +318,7 @@ function ConfigureExtension({ kind, id }: { kind: Kind; id: string }) {
       <div className="pn-tab-body">
         {tab === "settings" ? (
           <div className="pn-form">
-            <Field label="Name" htmlFor="setting-name" error={errorFor("name")}>
+            <Field label="Name" htmlFor="setting-name" error={errorFor("name")} errorTestId={errorId("name")}>
               <input id="setting-name" data-testid="setting-name" className="pn-input" value={draft.name}
                      onChange={(e) => set({ name: e.target.value })} />
             </Field>
@@ -270,12 +328,12 @@ function ConfigureExtension({ kind, id }: { kind: Kind; id: string }) {
             </div>
             {processor ? (
               <div className="pn-grid2">
-                <Field label="Penalty duration" htmlFor="setting-penalty" error={errorFor("penaltyDuration")}
+                <Field label="Penalty duration" htmlFor="setting-penalty" error={errorFor("penaltyDuration")} errorTestId={errorId("penaltyDuration")}
                        help="How long a flowfile this processor penalizes waits before it is taken again.">
                   <input id="setting-penalty" data-testid="setting-penalty" className="pn-input mono"
                          value={draft.penaltyDuration} onChange={(e) => set({ penaltyDuration: e.target.value })} />
                 </Field>
-                <Field label="Yield duration" htmlFor="setting-yield" error={errorFor("yieldDuration")}
+                <Field label="Yield duration" htmlFor="setting-yield" error={errorFor("yieldDuration")} errorTestId={errorId("yieldDuration")}
                        help="How long the processor pauses after it yields (no work, or an error).">
                   <input id="setting-yield" data-testid="setting-yield" className="pn-input mono"
                          value={draft.yieldDuration} onChange={(e) => set({ yieldDuration: e.target.value })} />
@@ -296,7 +354,7 @@ function ConfigureExtension({ kind, id }: { kind: Kind; id: string }) {
 
         {tab === "scheduling" && processor ? (
           <div className="pn-form">
-            <Field label="Scheduling strategy" htmlFor="sched-strategy" error={errorFor("schedulingStrategy")}>
+            <Field label="Scheduling strategy" htmlFor="sched-strategy" error={errorFor("schedulingStrategy")} errorTestId={errorId("schedulingStrategy")}>
               <select id="sched-strategy" data-testid="sched-strategy" className="pn-input" value={draft.schedulingStrategy}
                       onChange={(e) => {
                         const strategy = e.target.value as Draft["schedulingStrategy"];
@@ -311,7 +369,7 @@ function ConfigureExtension({ kind, id }: { kind: Kind; id: string }) {
               </select>
             </Field>
             <Field label={draft.schedulingStrategy === "CRON_DRIVEN" ? "Cron expression" : "Run schedule"} htmlFor="sched-period"
-                   error={errorFor("schedulingPeriod")}
+                   error={errorFor("schedulingPeriod")} errorTestId={errorId("schedulingPeriod")}
                    help={draft.schedulingStrategy === "CRON_DRIVEN"
                      ? "Quartz cron: seconds minutes hours day-of-month month day-of-week, e.g. 0 0/5 * * * ? (every 5 minutes)."
                      : draft.schedulingStrategy === "EVENT_DRIVEN" ? "Event driven: runs when work arrives; the schedule is not used."
@@ -321,11 +379,11 @@ function ConfigureExtension({ kind, id }: { kind: Kind; id: string }) {
             </Field>
             <div className="pn-grid2">
               <Field label="Concurrent tasks" htmlFor="sched-concurrent" help="Triggers that may run at once."
-                     error={errorFor("concurrentlySchedulableTaskCount")}>
-                <input id="sched-concurrent" data-testid="sched-concurrent" className="pn-input" type="number" min={1}
+                     error={errorFor("concurrentlySchedulableTaskCount")} errorTestId={errorId("concurrentlySchedulableTaskCount")}>
+                <input id="sched-concurrent" data-testid="sched-concurrent" className="pn-input" inputMode="numeric"
                        value={draft.concurrent} onChange={(e) => set({ concurrent: e.target.value })} />
               </Field>
-              <Field label="Run duration" htmlFor="sched-run-duration" error={errorFor("runDuration")}
+              <Field label="Run duration" htmlFor="sched-run-duration" error={errorFor("runDuration")} errorTestId={errorId("runDuration")}
                      help="Keep triggering in one session this long (higher throughput, more latency).">
                 <input id="sched-run-duration" data-testid="sched-run-duration" className="pn-input mono" list="pn-run-durations"
                        value={draft.runDuration} onChange={(e) => set({ runDuration: e.target.value })} />
