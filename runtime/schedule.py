@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 __all__ = ["CronSchedule"]
 
@@ -47,6 +47,10 @@ class CronSchedule:
             croniter(self._croniter_text, datetime.now(UTC), second_at_beginning=False)
         except (ValueError, KeyError) as exc:
             raise ValueError(f"cron expression {expression!r} is not valid: {exc}") from None
+        try:  # a valid expression may still name a date that does not exist, e.g. 31 February
+            self.next_after(datetime.now(UTC).timestamp())
+        except CroniterBadDateError:
+            raise ValueError(f"cron expression {expression!r} never fires: no date matches it") from None
 
     def next_after(self, epoch_seconds: float) -> float:
         """The first firing time strictly after ``epoch_seconds`` (UTC epoch seconds)."""

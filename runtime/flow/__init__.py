@@ -30,16 +30,27 @@ import tempfile
 from pathlib import Path
 
 from flowyard.runtime.flow._json import (
+    LABEL_STYLES,
     component_from_dict,
     component_to_dict,
     connection_from_dict,
+    count_components,
     flow_from_dict,
     flow_to_dict,
     group_from_dict,
+    group_height,
     group_to_dict,
     parameter_context_from_dict,
     parameter_context_to_dict,
     processor_from_dict,
+)
+from flowyard.runtime.flow._limits import (
+    MAX_COMPONENTS,
+    MAX_CONCURRENT_TASKS,
+    MAX_GROUP_DEPTH,
+    MAX_IDENTIFIER,
+    JsonLimitError,
+    loads_bounded,
 )
 from flowyard.runtime.flow._model import (
     BULLETIN_LEVELS,
@@ -66,6 +77,11 @@ __all__ = [
     "BULLETIN_LEVELS",
     "COMPONENT_KINDS",
     "FORMAT_VERSION",
+    "LABEL_STYLES",
+    "MAX_COMPONENTS",
+    "MAX_CONCURRENT_TASKS",
+    "MAX_GROUP_DEPTH",
+    "MAX_IDENTIFIER",
     "PRIORITIZERS",
     "SCHEDULED_STATES",
     "SCHEDULING_STRATEGIES",
@@ -75,6 +91,7 @@ __all__ = [
     "FlowDef",
     "FunnelDef",
     "GroupDef",
+    "JsonLimitError",
     "LabelDef",
     "ParameterContextDef",
     "ParameterDef",
@@ -83,38 +100,56 @@ __all__ = [
     "component_from_dict",
     "component_to_dict",
     "connection_from_dict",
+    "count_components",
+    "flow_bytes",
     "flow_from_dict",
     "flow_to_dict",
     "group_from_dict",
+    "group_height",
     "group_to_dict",
     "load_flow",
+    "loads_bounded",
     "parameter_context_from_dict",
     "parameter_context_to_dict",
     "processor_from_dict",
     "save_flow",
+    "write_flow_bytes",
 ]
 def load_flow(path: str | os.PathLike[str]) -> FlowDef:
-    """Read a flow file. Raises ``FlowDefinitionError`` naming the file and the place."""
+    """Read a flow file. Raises ``FlowDefinitionError`` naming the file and the
+    place (a file over the limits of ``_limits`` included: too deep, too big)."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise FlowDefinitionError(f"cannot read the flow file: {exc.strerror}", source=source) from None
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FlowDefinitionError("not UTF-8 text", source=source, where=f"byte {exc.start}") from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FlowDefinitionError(f"not valid JSON: {exc.msg}", source=source,
-                                  where=f"line {exc.lineno} column {exc.colno}") from None
-    return flow_from_dict(data, source=source)
+        parsed = loads_bounded(text)
+    except JsonLimitError as exc:
+        raise FlowDefinitionError(exc.reason, source=source, where=exc.where) from None
+    return flow_from_dict(parsed, source=source)
+
+
+def flow_bytes(flow: FlowDef) -> bytes:
+    """The flow file's bytes for ``flow`` (what ``save_flow`` writes)."""
+    return json.dumps(flow_to_dict(flow), indent=2, sort_keys=False).encode() + b"\n"
 
 
 def save_flow(flow: FlowDef, path: str | os.PathLike[str]) -> None:
-    """Write ``flow`` to ``path`` atomically (temporary file, fsync, rename, fsync directory)."""
+    """Write ``flow`` to ``path`` atomically (temporary file, fsync, rename, fsync
+    directory). Raises ``OSError`` when it cannot (nothing is half-written)."""
+    write_flow_bytes(flow_bytes(flow), path)
+
+
+def write_flow_bytes(data: bytes, path: str | os.PathLike[str]) -> None:
+    """Write a flow file's bytes atomically (see ``save_flow``); the file is
+    readable by its owner only."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    data = json.dumps(flow_to_dict(flow), indent=2, sort_keys=False).encode() + b"\n"
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:

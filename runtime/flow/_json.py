@@ -4,10 +4,26 @@
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from flowyard.runtime.flow._limits import (
+    MAX_COMPONENTS,
+    MAX_CONCURRENT_TASKS,
+    MAX_COORDINATE,
+    MAX_DATA_SIZE_BYTES,
+    MAX_DURATION_SECONDS,
+    MAX_GROUP_DEPTH,
+    MAX_IDENTIFIER,
+    MAX_LIST_ITEMS,
+    MAX_NAME,
+    MAX_OBJECT_THRESHOLD,
+    MAX_PROPERTIES,
+    MAX_RUN_DURATION_SECONDS,
+    MAX_TEXT,
+)
 from flowyard.runtime.flow._model import (
     _PARAMETER_NAME,
     BULLETIN_LEVELS,
@@ -30,84 +46,198 @@ from flowyard.runtime.flow._model import (
 )
 from flowyard.runtime.schedule import CronSchedule
 from flowyard.runtime.sdk._errors import FlowDefinitionError
-from flowyard.runtime.sdk._units import parse_data_size, parse_duration
+from flowyard.runtime.sdk._units import format_data_size, format_duration, parse_data_size, parse_duration
 
 __all__ = [
+    "LABEL_STYLES",
     "component_from_dict",
     "component_to_dict",
     "connection_from_dict",
+    "count_components",
     "flow_from_dict",
     "flow_to_dict",
     "group_from_dict",
+    "group_height",
     "group_to_dict",
     "parameter_context_from_dict",
     "parameter_context_to_dict",
     "processor_from_dict",
 ]
 
-class _Reader:
-    """Typed access to a JSON object with errors that name the place."""
+_IDENTIFIER_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f/\\?#%]")
+#: Label style keys (NiFi's) and what their values may be: colours and sizes, nothing a browser fetches.
+_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})|[a-zA-Z]{1,30}"
+                     r"|(?:rgb|rgba|hsl|hsla)\(\s*[0-9.%]+(?:\s*[,/ ]\s*[0-9.%]+){2,3}\s*\)")
+_SIZE = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,3})?(?:px|pt|em|rem|%)")
+LABEL_STYLES = {"background-color": ("a colour such as #fff7d6 or lightyellow", _COLOUR),
+                "color": ("a colour such as #333333 or black", _COLOUR),
+                "font-size": ("a size such as 14px", _SIZE)}
 
-    def __init__(self, source: str) -> None:
+
+class _Reader:
+    """Typed access to a JSON object, within the limits of ``_limits``, with errors
+    that name the place. ``problem`` records a wrong field and lets reading go on
+    (so one answer lists every wrong field); ``fail`` is for what stops reading
+    (something is not even an object). ``finish`` raises what was recorded."""
+
+    def __init__(self, source: str, *, require_names: bool = False) -> None:
         self.source = source
+        #: Whether a name given as blank is an error (API edits; files may hold empty names).
+        self.require_names = require_names
+        self.problems: list[tuple[str, str]] = []
+        self.components = 0
 
     def fail(self, where: str, message: str) -> FlowDefinitionError:
-        return FlowDefinitionError(message, source=self.source, where=where)
+        problems = [*self.problems, (where, message)]
+        first = problems[0]
+        return FlowDefinitionError(first[1], source=self.source, where=first[0], problems=problems)
+
+    def problem(self, where: str, message: str) -> None:
+        self.problems.append((where, message))
+
+    def finish(self) -> None:
+        if self.problems:
+            where, message = self.problems[0]
+            raise FlowDefinitionError(message, source=self.source, where=where, problems=self.problems)
+
+    def count(self, where: str) -> None:
+        self.components += 1
+        if self.components > MAX_COMPONENTS:
+            raise self.fail(where, f"a flow holds at most {MAX_COMPONENTS:,} components")
 
     def obj(self, value: Any, where: str) -> dict[str, Any]:
         if not isinstance(value, dict):
-            raise self.fail(where, f"expected an object, found {type(value).__name__}")
+            raise self.fail(where, f"expected an object, found {_kind(value)}")
         return value
 
-    def items(self, obj: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    def items(self, obj: Mapping[str, Any], key: str, where: str, limit: int = MAX_LIST_ITEMS) -> list[Any]:
         value = obj.get(key, [])
         if not isinstance(value, list):
-            raise self.fail(f"{where}.{key}", f"expected a list, found {type(value).__name__}")
+            raise self.fail(f"{where}.{key}", f"expected a list, found {_kind(value)}")
+        if len(value) > limit:
+            raise self.fail(f"{where}.{key}", f"holds {len(value):,} items; at most {limit:,} are allowed")
         return value
 
-    def text(self, obj: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
+    def text(self, obj: Mapping[str, Any], key: str, where: str, default: str | None = None, *,
+             limit: int = MAX_TEXT) -> str:
         value = obj.get(key, default)
         if value is None:
-            raise self.fail(f"{where}.{key}", "is required")
+            self.problem(f"{where}.{key}", "is required")
+            return ""
         if not isinstance(value, str):
-            raise self.fail(f"{where}.{key}", f"expected a string, found {type(value).__name__}")
+            self.problem(f"{where}.{key}", f"must be text, found {_kind(value)}")
+            return default or ""
+        if len(value) > limit:
+            self.problem(f"{where}.{key}", f"is {len(value):,} characters long; at most {limit:,} are allowed")
+            return value[:limit]
         return value
 
-    def number(self, obj: Mapping[str, Any], key: str, where: str, default: int) -> int:
+    def name(self, obj: Mapping[str, Any], where: str, default: str | None) -> str:
+        value = self.text(obj, "name", where, default, limit=MAX_NAME)
+        if self.require_names and "name" in obj and isinstance(obj["name"], str) and not value.strip():
+            self.problem(f"{where}.name", "must not be empty")
+        return value
+
+    def identifier(self, obj: Mapping[str, Any], where: str, default: str | None = None) -> str:
+        value = self.text(obj, "identifier", where, default, limit=MAX_IDENTIFIER)
+        if value and not value.strip():
+            self.problem(f"{where}.identifier", "must not be blank")
+        elif _IDENTIFIER_FORBIDDEN.search(value):
+            self.problem(f"{where}.identifier", f"{value!r} holds a character identifiers cannot have "
+                                                "(a control character, / \\ ? # or %)")
+        return value
+
+    def number(self, obj: Mapping[str, Any], key: str, where: str, default: int, *, minimum: int = 0,
+               maximum: int) -> int:
         value = obj.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(f"{where}.{key}", f"expected a whole number, found {value!r}")
-        if value < 0:
-            raise self.fail(f"{where}.{key}", f"must not be negative, found {value}")
+            self.problem(f"{where}.{key}", f"must be a whole number, found {_shown(value)}")
+            return default
+        if not minimum <= value <= maximum:
+            self.problem(f"{where}.{key}", f"must be from {minimum:,} to {maximum:,}, found {value:,}")
+            return default
         return value
 
-    def position(self, obj: Mapping[str, Any], where: str) -> tuple[float, float]:
-        pos = obj.get("position", {"x": 0, "y": 0})
+    def coordinate_pair(self, pos: Any, where: str) -> tuple[float, float]:
         if not isinstance(pos, dict) or not all(
                 isinstance(v := pos.get(k), int | float) and not isinstance(v, bool) and math.isfinite(v)
-                for k in ("x", "y")):
-            raise self.fail(f"{where}.position", 'expected {"x": number, "y": number} (finite numbers)')
+                and abs(v) <= MAX_COORDINATE for k in ("x", "y")):
+            self.problem(where, f'must be {{"x": number, "y": number}} with finite numbers from '
+                                f"-{MAX_COORDINATE:g} to {MAX_COORDINATE:g}")
+            return (0.0, 0.0)
         return (float(pos["x"]), float(pos["y"]))
 
-    def duration(self, obj: Mapping[str, Any], key: str, where: str, default: str) -> str:
-        text = self.text(obj, key, where, default)
+    def position(self, obj: Mapping[str, Any], where: str) -> tuple[float, float]:
+        return self.coordinate_pair(obj.get("position", {"x": 0, "y": 0}), f"{where}.position")
+
+    def duration(self, obj: Mapping[str, Any], key: str, where: str, default: str, *,
+                 maximum: float = MAX_DURATION_SECONDS) -> str:
+        text = self.text(obj, key, where, default, limit=MAX_NAME)
         try:
-            parse_duration(text)
+            seconds = parse_duration(text)
         except ValueError as exc:
-            raise self.fail(f"{where}.{key}", str(exc)) from None
+            self.problem(f"{where}.{key}", str(exc))
+            return default
+        if seconds > maximum:
+            self.problem(f"{where}.{key}", f"{text!r} is longer than the {format_duration(maximum)} allowed")
+            return default
         return text
 
     def data_size(self, obj: Mapping[str, Any], key: str, where: str, default: str) -> str:
-        text = self.text(obj, key, where, default)
+        text = self.text(obj, key, where, default, limit=MAX_NAME)
         try:
-            parse_data_size(text)
+            size = parse_data_size(text)
         except ValueError as exc:
-            raise self.fail(f"{where}.{key}", str(exc)) from None
+            self.problem(f"{where}.{key}", str(exc))
+            return default
+        if size > MAX_DATA_SIZE_BYTES:
+            self.problem(f"{where}.{key}", f"{text!r} is larger than the {format_data_size(MAX_DATA_SIZE_BYTES)} "
+                                           "allowed")
+            return default
         return text
+
+    def choice(self, obj: Mapping[str, Any], key: str, where: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = self.text(obj, key, where, default, limit=MAX_NAME)
+        if value not in allowed:
+            self.problem(f"{where}.{key}", f"{value!r} is not one of {', '.join(allowed)}")
+            return default
+        return value
+
+    def names(self, obj: Mapping[str, Any], key: str, where: str, what: str) -> list[str]:
+        values = self.items(obj, key, where)
+        if not all(isinstance(v, str) and len(v) <= MAX_NAME for v in values):
+            self.problem(f"{where}.{key}", f"must be a list of {what} (text of at most {MAX_NAME:,} characters)")
+            return []
+        return list(values)
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, in plain words."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else type(value).__name__
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it when short, else what it is."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float) and len(repr(value)) <= 40:
+        return repr(value)
+    return _kind(value)
 
 
 def flow_from_dict(data: Any, *, source: str = "flow") -> FlowDef:
-    """Build a FlowDef from parsed JSON. Raises ``FlowDefinitionError`` naming the place."""
+    """Build a FlowDef from parsed JSON. Raises ``FlowDefinitionError`` naming the
+    place of the first problem (``problems`` lists all of them)."""
     r = _Reader(source)
     top = r.obj(data, "")
     version = top.get("flowyardFlowVersion")
@@ -120,8 +250,9 @@ def flow_from_dict(data: Any, *, source: str = "flow") -> FlowDef:
                 for i, c in enumerate(r.items(top, "parameterContexts", ""))]
     names: dict[str, str] = {}
     for i, ctx in enumerate(contexts):
+        r.count(f"parameterContexts[{i}]")
         if ctx.name in names:
-            raise r.fail(f"parameterContexts[{i}].name", f"{ctx.name!r} is already the name of {names[ctx.name]}")
+            r.problem(f"parameterContexts[{i}].name", f"{ctx.name!r} is already the name of {names[ctx.name]}")
         names[ctx.name] = f"parameterContexts[{i}]"
     root = _group(r, raw_root, "rootGroup", seen, contexts={c.identifier for c in contexts}, default_name="Flow")
     flow = FlowDef(**{name: getattr(root, name) for name in GroupDef.__slots__}, parameter_contexts=contexts)
@@ -130,44 +261,48 @@ def flow_from_dict(data: Any, *, source: str = "flow") -> FlowDef:
         params = r.obj(legacy, "rootGroup.parameters")
         for key, value in params.items():
             if not isinstance(value, str):
-                raise r.fail(f"rootGroup.parameters.{key}", f"expected a string, found {value!r}")
+                r.problem(f"rootGroup.parameters.{key}", f"must be text, found {_kind(value)}")
         if flow.parameter_context is not None:
-            raise r.fail("rootGroup.parameters", "give either parameters or a parameterContext, not both")
+            r.problem("rootGroup.parameters", "give either parameters or a parameterContext, not both")
         ctx = ParameterContextDef(str(uuid.uuid5(uuid.NAMESPACE_URL, f"flowyard:{flow.identifier}:parameters")),
                                   f"{flow.name} parameters",
                                   parameters=[ParameterDef(k, v) for k, v in params.items()])
         if ctx.name in names:
-            raise r.fail("rootGroup.parameters", f"a parameter context is already named {ctx.name!r}")
+            r.problem("rootGroup.parameters", f"a parameter context is already named {ctx.name!r}")
         flow.parameter_contexts.append(ctx)
         flow.parameter_context = ctx.identifier
+    r.finish()
     return flow
 
 
 def _unique(r: _Reader, seen: dict[str, str], component: Any, where: str) -> Any:
     ident = component.identifier
     if ident in seen:
-        raise r.fail(f"{where}.identifier", f"{ident!r} is already used by {seen[ident]}")
+        r.problem(f"{where}.identifier", f"{ident!r} is already used by {seen[ident]}")
     seen[ident] = where
     return component
 
 
 def _group(r: _Reader, raw: Any, where: str, seen: dict[str, str], *, contexts: set[str] | None,
-           default_name: str = "Process Group") -> GroupDef:
+           default_name: str = "Process Group", depth: int = 0) -> GroupDef:
     """One group and everything in it; identifiers are checked against ``seen``
-    (the whole flow's), context references against ``contexts`` when given."""
+    (the whole flow's), context references against ``contexts`` when given.
+    ``depth``: how far below the top of what is read this group is."""
     g = r.obj(raw, where)
+    r.count(where)
     group = GroupDef(
-        identifier=r.text(g, "identifier", where, str(uuid.uuid4())),
-        name=r.text(g, "name", where, default_name),
+        identifier=r.identifier(g, where, str(uuid.uuid4())),
+        name=r.name(g, where, default_name),
         position=r.position(g, where),
         comments=r.text(g, "comments", where, ""),
     )
     _unique(r, seen, group, where)
     ref = g.get("parameterContext")
     if ref is not None:
-        ctx_id = r.text(r.obj(ref, f"{where}.parameterContext"), "id", f"{where}.parameterContext")
+        ctx_id = r.text(r.obj(ref, f"{where}.parameterContext"), "id", f"{where}.parameterContext",
+                        limit=MAX_IDENTIFIER)
         if contexts is not None and ctx_id not in contexts:
-            raise r.fail(f"{where}.parameterContext.id", f"no parameter context has identifier {ctx_id!r}")
+            r.problem(f"{where}.parameterContext.id", f"no parameter context has identifier {ctx_id!r}")
         group.parameter_context = ctx_id
     parsers = {"processors": _processor, "funnels": _funnel, "inputPorts": _port, "outputPorts": _port,
                "labels": _label, "controllerServices": _service}
@@ -175,14 +310,20 @@ def _group(r: _Reader, raw: Any, where: str, seen: dict[str, str], *, contexts: 
         if kind in ("connection", "process-group"):
             continue
         target = getattr(group, attr)
-        for i, item in enumerate(r.items(g, key, where)):
+        for i, item in enumerate(r.items(g, key, where, MAX_COMPONENTS)):
             place = f"{where}.{key}[{i}]"
+            r.count(place)
             target.append(_unique(r, seen, parsers[key](r, item, place), place))
-    for i, item in enumerate(r.items(g, "processGroups", where)):
-        group.groups.append(_group(r, item, f"{where}.processGroups[{i}]", seen, contexts=contexts))
+    children = r.items(g, "processGroups", where, MAX_COMPONENTS)
+    if children and depth >= MAX_GROUP_DEPTH:
+        raise r.fail(f"{where}.processGroups", f"process groups nest at most {MAX_GROUP_DEPTH} levels deep")
+    for i, item in enumerate(children):
+        group.groups.append(_group(r, item, f"{where}.processGroups[{i}]", seen, contexts=contexts,
+                                   depth=depth + 1))
     sources, destinations = group.connectable_sources(), group.connectable_destinations()
-    for i, item in enumerate(r.items(g, "connections", where)):
+    for i, item in enumerate(r.items(g, "connections", where, MAX_COMPONENTS)):
         place = f"{where}.connections[{i}]"
+        r.count(place)
         group.connections.append(_unique(r, seen, _connection(r, item, place, (sources, destinations)), place))
     return group
 
@@ -191,123 +332,129 @@ def _processor(r: _Reader, raw: Any, where: str) -> ProcessorDef:
     """One processor (its identifier's uniqueness is the caller's to check)."""
     p = r.obj(raw, where)
     props = _properties(r, p, where)
-    strategy = r.text(p, "schedulingStrategy", where, "TIMER_DRIVEN")
-    if strategy not in SCHEDULING_STRATEGIES:
-        raise r.fail(f"{where}.schedulingStrategy",
-                     f"{strategy!r} is not one of {', '.join(SCHEDULING_STRATEGIES)}")
-    state = r.text(p, "scheduledState", where, "RUNNING")
-    if state not in SCHEDULED_STATES:
-        raise r.fail(f"{where}.scheduledState", f"{state!r} is not one of {', '.join(SCHEDULED_STATES)}")
-    period = r.text(p, "schedulingPeriod", where, "0 sec")
+    strategy = r.choice(p, "schedulingStrategy", where, "TIMER_DRIVEN", SCHEDULING_STRATEGIES)
+    state = r.choice(p, "scheduledState", where, "RUNNING", SCHEDULED_STATES)
+    period = r.text(p, "schedulingPeriod", where, "0 sec", limit=MAX_NAME)
     if strategy == "TIMER_DRIVEN":
-        r.duration(p, "schedulingPeriod", where, "0 sec")
+        period = r.duration(p, "schedulingPeriod", where, "0 sec")
     elif strategy == "CRON_DRIVEN":
         try:
             CronSchedule(period)
         except ValueError as exc:
-            raise r.fail(f"{where}.schedulingPeriod", str(exc)) from None
-    auto = r.items(p, "autoTerminatedRelationships", where)
-    if not all(isinstance(a, str) for a in auto):
-        raise r.fail(f"{where}.autoTerminatedRelationships", "expected a list of relationship names")
-    tasks = r.number(p, "concurrentlySchedulableTaskCount", where, 1)
-    if tasks < 1:
-        raise r.fail(f"{where}.concurrentlySchedulableTaskCount", "must be at least 1")
+            r.problem(f"{where}.schedulingPeriod", str(exc))
+    auto = r.names(p, "autoTerminatedRelationships", where, "relationship names")
     return ProcessorDef(
-        identifier=r.text(p, "identifier", where),
-        type=r.text(p, "type", where),
-        name=r.text(p, "name", where, ""),
+        identifier=r.identifier(p, where),
+        type=r.text(p, "type", where, limit=MAX_NAME),
+        name=r.name(p, where, ""),
         position=r.position(p, where),
-        properties=dict(props),
+        properties=props,
         scheduling_strategy=strategy,
         scheduling_period=period,
-        concurrent_tasks=tasks,
-        run_duration=r.duration(p, "runDuration", where, "0 ms"),
+        concurrent_tasks=r.number(p, "concurrentlySchedulableTaskCount", where, 1, minimum=1,
+                                  maximum=MAX_CONCURRENT_TASKS),
+        run_duration=r.duration(p, "runDuration", where, "0 ms", maximum=MAX_RUN_DURATION_SECONDS),
         penalty_duration=r.duration(p, "penaltyDuration", where, "30 sec"),
-        bulletin_level=_bulletin_level(r, p, where),
+        bulletin_level=r.choice(p, "bulletinLevel", where, "WARN", BULLETIN_LEVELS),
         yield_duration=r.duration(p, "yieldDuration", where, "1 sec"),
-        auto_terminated=list(auto),
+        auto_terminated=auto,
         scheduled_state=state,
         comments=r.text(p, "comments", where, ""),
     )
 
 
-def _bulletin_level(r: _Reader, p: Mapping[str, Any], where: str) -> str:
-    level = r.text(p, "bulletinLevel", where, "WARN")
-    if level not in BULLETIN_LEVELS:
-        raise r.fail(f"{where}.bulletinLevel", f"{level!r} is not one of {', '.join(BULLETIN_LEVELS)}")
-    return level
-
-
 def _funnel(r: _Reader, raw: Any, where: str) -> FunnelDef:
     f = r.obj(raw, where)
-    return FunnelDef(r.text(f, "identifier", where), r.position(f, where))
+    return FunnelDef(r.identifier(f, where), r.position(f, where))
 
 
 def _port(r: _Reader, raw: Any, where: str) -> PortDef:
     p = r.obj(raw, where)
-    state = r.text(p, "scheduledState", where, "RUNNING")
-    if state not in SCHEDULED_STATES:
-        raise r.fail(f"{where}.scheduledState", f"{state!r} is not one of {', '.join(SCHEDULED_STATES)}")
-    return PortDef(r.text(p, "identifier", where), r.text(p, "name", where, ""), r.position(p, where), state,
+    state = r.choice(p, "scheduledState", where, "RUNNING", SCHEDULED_STATES)
+    return PortDef(r.identifier(p, where), r.name(p, where, ""), r.position(p, where), state,
                    r.text(p, "comments", where, ""))
 
 
 def _label(r: _Reader, raw: Any, where: str) -> LabelDef:
     lab = r.obj(raw, where)
     style = r.obj(lab.get("style", {}), f"{where}.style")
+    kept: dict[str, str] = {}
     for key, value in style.items():
-        if not isinstance(value, str):
-            raise r.fail(f"{where}.style.{key}", f"expected a string, found {value!r}")
+        rule = LABEL_STYLES.get(key)
+        if rule is None:
+            r.problem(f"{where}.style", f"unknown style {key[:40]!r}; a label's style may set "
+                                        f"{', '.join(LABEL_STYLES)}")
+        elif not isinstance(value, str) or not rule[1].fullmatch(value.strip()):
+            r.problem(f"{where}.style.{key}", f"must be {rule[0]}, found {_shown(value)}")
+        else:
+            kept[key] = value.strip()
     size = []
     for key, default in (("width", 150.0), ("height", 150.0)):
         value = lab.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
-            raise r.fail(f"{where}.{key}", f"expected a positive number, found {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_COORDINATE:
+            r.problem(f"{where}.{key}", f"must be a positive number up to {MAX_COORDINATE:g}, found {_shown(value)}")
+            value = default
         size.append(float(value))
-    return LabelDef(r.text(lab, "identifier", where), r.text(lab, "label", where, ""), r.position(lab, where),
-                    size[0], size[1], dict(style))
+    return LabelDef(r.identifier(lab, where), r.text(lab, "label", where, ""), r.position(lab, where),
+                    size[0], size[1], kept)
 
 
 def _properties(r: _Reader, obj: Mapping[str, Any], where: str) -> dict[str, str | None]:
     props = r.obj(obj.get("properties", {}), f"{where}.properties")
+    if len(props) > MAX_PROPERTIES:
+        raise r.fail(f"{where}.properties", f"holds {len(props):,} properties; at most {MAX_PROPERTIES:,} "
+                                            "are allowed")
+    kept: dict[str, str | None] = {}
     for key, value in props.items():
-        if value is not None and not isinstance(value, str):
-            raise r.fail(f"{where}.properties.{key}", f"expected a string or null, found {value!r}")
-    return dict(props)
+        if len(key) > MAX_NAME or not key.strip():
+            r.problem(f"{where}.properties", f"a property name must be 1 to {MAX_NAME:,} characters")
+        elif value is not None and not isinstance(value, str):
+            r.problem(f"{where}.properties.{key}", f"must be text or null, found {_kind(value)}")
+        elif value is not None and len(value) > MAX_TEXT:
+            r.problem(f"{where}.properties.{key}", f"is {len(value):,} characters long; at most {MAX_TEXT:,} "
+                                                   "are allowed")
+        else:
+            kept[key] = value
+    return kept
 
 
 def _service(r: _Reader, raw: Any, where: str) -> ControllerServiceDef:
     s = r.obj(raw, where)
-    state = r.text(s, "scheduledState", where, "ENABLED")
-    if state not in SERVICE_STATES:
-        raise r.fail(f"{where}.scheduledState", f"{state!r} is not one of {', '.join(SERVICE_STATES)}")
-    return ControllerServiceDef(r.text(s, "identifier", where), r.text(s, "type", where), r.text(s, "name", where, ""),
-                                _properties(r, s, where), state, r.text(s, "comments", where, ""))
+    state = r.choice(s, "scheduledState", where, "ENABLED", SERVICE_STATES)
+    return ControllerServiceDef(r.identifier(s, where), r.text(s, "type", where, limit=MAX_NAME),
+                                r.name(s, where, ""), _properties(r, s, where), state,
+                                r.text(s, "comments", where, ""))
 
 
 def parameter_context_from_dict(data: Any, *, source: str = "request",
                                 where: str = "parameterContext") -> ParameterContextDef:
-    """A parameter context from its JSON form; errors name the field."""
-    r = _Reader(source)
+    """A parameter context from its JSON form; errors name the field (every wrong one)."""
+    r = _Reader(source, require_names=True)
     c = r.obj(data, where)
-    ctx = ParameterContextDef(r.text(c, "identifier", where), r.text(c, "name", where),
+    ctx = ParameterContextDef(r.identifier(c, where), r.name(c, where, None),
                               r.text(c, "description", where, ""))
     for i, raw in enumerate(r.items(c, "parameters", where)):
         place = f"{where}.parameters[{i}]"
         p = r.obj(raw, place)
-        name = r.text(p, "name", place)
+        name = r.text(p, "name", place, limit=MAX_NAME)
         if not _PARAMETER_NAME.fullmatch(name):
-            raise r.fail(f"{place}.name", f"{name!r} is not a valid parameter name: use letters, digits, "
-                                          "spaces, '.', '_' and '-'")
+            r.problem(f"{place}.name", f"{name!r} is not a valid parameter name: use letters, digits, "
+                                       "spaces, '.', '_' and '-'")
         if any(q.name == name for q in ctx.parameters):
-            raise r.fail(f"{place}.name", f"parameter {name!r} is defined twice")
+            r.problem(f"{place}.name", f"parameter {name!r} is defined twice")
         value = p.get("value")
         if value is not None and not isinstance(value, str):
-            raise r.fail(f"{place}.value", f"expected a string or null, found {value!r}")
+            r.problem(f"{place}.value", f"must be text or null, found {_kind(value)}")
+            value = None
+        elif value is not None and len(value) > MAX_TEXT:
+            r.problem(f"{place}.value", f"is {len(value):,} characters long; at most {MAX_TEXT:,} are allowed")
+            value = None
         sensitive = p.get("sensitive", False)
         if not isinstance(sensitive, bool):
-            raise r.fail(f"{place}.sensitive", f"expected true or false, found {sensitive!r}")
+            r.problem(f"{place}.sensitive", f"must be true or false, found {_shown(sensitive)}")
+            sensitive = False
         ctx.parameters.append(ParameterDef(name, value, sensitive, r.text(p, "description", place, "")))
+    r.finish()
     return ctx
 
 
@@ -317,64 +464,95 @@ def _connection(r: _Reader, raw: Any, where: str, ends: tuple[set[str], set[str]
     found = []
     for i, end in enumerate(("source", "destination")):
         ref = r.obj(c.get(end), f"{where}.{end}")
-        ident = r.text(ref, "id", f"{where}.{end}")
+        ident = r.text(ref, "id", f"{where}.{end}", limit=MAX_IDENTIFIER)
         if ends is not None and ident not in ends[i]:
             what = ("a processor, funnel or input port of this group, or an output port of a child group"
                     if i == 0 else
                     "a processor, funnel or output port of this group, or an input port of a child group")
-            raise r.fail(f"{where}.{end}.id", f"{ident!r} is not {what}")
+            r.problem(f"{where}.{end}.id", f"{ident!r} is not {what}")
         found.append(ident)
-    rels = r.items(c, "selectedRelationships", where)
-    if not all(isinstance(x, str) for x in rels):
-        raise r.fail(f"{where}.selectedRelationships", "expected a list of relationship names")
+    rels = r.names(c, "selectedRelationships", where, "relationship names")
     prios = r.items(c, "prioritizers", where)
     for j, name in enumerate(prios):
         if name not in PRIORITIZERS:
-            raise r.fail(f"{where}.prioritizers[{j}]",
-                         f"unknown prioritizer {name!r}; known: {', '.join(PRIORITIZERS)}")
-    bends = []
-    for j, b in enumerate(r.items(c, "bends", where)):
-        bends.append(r.position({"position": b}, f"{where}.bends[{j}]"))
+            r.problem(f"{where}.prioritizers[{j}]", f"unknown prioritizer {_shown(name)}; known: "
+                                                    f"{', '.join(PRIORITIZERS)}")
+    bends = [r.coordinate_pair(b, f"{where}.bends[{j}]") for j, b in enumerate(r.items(c, "bends", where, 1000))]
     return ConnectionDef(
-        identifier=r.text(c, "identifier", where),
+        identifier=r.identifier(c, where),
         source=found[0],
         destination=found[1],
-        relationships=list(rels),
-        name=r.text(c, "name", where, ""),
-        back_pressure_object_threshold=r.number(c, "backPressureObjectThreshold", where, 10_000),
+        relationships=rels,
+        name=r.text(c, "name", where, "", limit=MAX_NAME),
+        back_pressure_object_threshold=r.number(c, "backPressureObjectThreshold", where, 10_000,
+                                                maximum=MAX_OBJECT_THRESHOLD),
         back_pressure_data_size_threshold=r.data_size(c, "backPressureDataSizeThreshold", where, "1 GB"),
         flowfile_expiration=r.duration(c, "flowFileExpiration", where, "0 sec"),
-        prioritizers=list(prios),
+        prioritizers=[p for p in prios if p in PRIORITIZERS],
         bends=bends,
     )
 
 
 def processor_from_dict(data: Any, *, source: str = "request") -> ProcessorDef:
     """One processor from its JSON form; errors name the field (``processor.schedulingPeriod``)."""
-    return _processor(_Reader(source), data, "processor")
+    r = _Reader(source)
+    p = _processor(r, data, "processor")
+    r.finish()
+    return p
 
 
 def connection_from_dict(data: Any, *, source: str = "request") -> ConnectionDef:
     """One connection from its JSON form (endpoints are not checked: the caller knows the graph)."""
-    return _connection(_Reader(source), data, "connection", None)
-
-
-def group_from_dict(data: Any, *, source: str = "request", where: str = "processGroup") -> GroupDef:
-    """A process group with everything in it (for creating and importing groups).
-    Identifiers must be unique within it; parameter context references are the caller's to check."""
-    return _group(_Reader(source), data, where, {}, contexts=None)
-
-
-def component_from_dict(kind: str, data: Any, *, source: str = "request") -> Any:
-    """Any component of ``COMPONENT_KINDS`` from its JSON form; errors name ``kind``'s field."""
     r = _Reader(source)
+    c = _connection(r, data, "connection", None)
+    r.finish()
+    return c
+
+
+def group_from_dict(data: Any, *, source: str = "request", where: str = "processGroup",
+                    require_names: bool = False) -> GroupDef:
+    """A process group with everything in it (for creating and importing groups).
+    Identifiers must be unique within it; parameter context references are the caller's to check.
+    Its depth (``group_height``) and size against the flow it joins are the caller's to check too.
+    ``require_names``: a name given blank is refused (the API asks this of edits)."""
+    r = _Reader(source, require_names=require_names)
+    g = _group(r, data, where, {}, contexts=None)
+    r.finish()
+    return g
+
+
+def component_from_dict(kind: str, data: Any, *, source: str = "request", require_names: bool = False) -> Any:
+    """Any component of ``COMPONENT_KINDS`` from its JSON form. Raises
+    ``FlowDefinitionError`` listing every wrong field (``problems``), each named
+    ``kind.field``; with ``require_names`` a name given blank is one of them."""
+    r = _Reader(source, require_names=require_names)
     parsers: dict[str, Any] = {"processor": _processor, "funnel": _funnel, "input-port": _port,
                                "output-port": _port, "label": _label, "controller-service": _service}
+    component: Any
     if kind == "connection":
-        return _connection(r, data, kind, None)
-    if kind == "process-group":
-        return group_from_dict(data, source=source, where=kind)
-    return parsers[kind](r, data, kind)
+        component = _connection(r, data, kind, None)
+    elif kind == "process-group":
+        component = _group(r, data, kind, {}, contexts=None)
+    else:
+        component = parsers[kind](r, data, kind)
+    r.finish()
+    return component
+
+
+def group_height(group: GroupDef) -> int:
+    """How many levels of groups ``group`` holds below itself (0: no child groups)."""
+    return 1 + max(map(group_height, group.groups)) if group.groups else 0
+
+
+def count_components(group: GroupDef) -> int:
+    """Components in ``group``, itself and its descendants included."""
+    total = 0
+    for g in group.walk():
+        total += 1
+        for kind, (attr, _) in COMPONENT_KINDS.items():
+            if kind != "process-group":
+                total += len(getattr(g, attr))
+    return total
 
 
 def _pos(p: tuple[float, float]) -> dict[str, float]:

@@ -69,14 +69,21 @@ class FlowDefinitionError(ConfigurationError):
     """A flow definition cannot be read or is inconsistent.
 
     ``source`` names the file (or other origin) and ``where`` the place inside
-    it, e.g. ``processors[2].properties``.
+    it, e.g. ``processors[2].properties``. ``problems`` lists every problem
+    found when the reader collected them (the API shows each by its field).
     """
 
-    def __init__(self, message: str, *, source: str = "", where: str = "") -> None:
+    def __init__(self, message: str, *, source: str = "", where: str = "",
+                 problems: Sequence[tuple[str, str]] = ()) -> None:
         self.source = source
         self.where = where
+        self.reason = message
+        #: Every problem found, as (where, message) pairs; the first is ``where``/``reason``.
+        self.problems: tuple[tuple[str, str], ...] = tuple(problems) or ((where, message),)
         prefix = ": ".join(p for p in (source, where) if p)
-        super().__init__(f"{prefix}: {message}" if prefix else message)
+        more = len(self.problems) - 1
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        super().__init__((f"{prefix}: {message}" if prefix else message) + suffix)
 
 
 class ProcessingError(FlowyardError):

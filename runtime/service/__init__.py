@@ -11,7 +11,7 @@ the flow document).
 """
 
 from flowyard.runtime.engine._replay import ReplayError
-from flowyard.runtime.service._base import RevisionConflict, UnknownComponentError
+from flowyard.runtime.service._base import FlowNotSavedError, RevisionConflict, UnknownComponentError
 from flowyard.runtime.service._core import FlowService
 
-__all__ = ["FlowService", "ReplayError", "RevisionConflict", "UnknownComponentError"]
+__all__ = ["FlowNotSavedError", "FlowService", "ReplayError", "RevisionConflict", "UnknownComponentError"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,15 @@ class UnknownComponentError(FlowyardError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class FlowNotSavedError(FlowyardError):
+    """The flow file could not be written, so the edit was not applied (nothing
+    changed, live or on disk). ``disk_full``: the disk (or quota) is full."""
+
+    def __init__(self, message: str, *, disk_full: bool = False) -> None:
+        super().__init__(message)
+        self.disk_full = disk_full
+
+
 class RevisionConflict(FlowyardError):
     """A change named a revision that is no longer current; ``current`` is the component as it is now."""
 
@@ -48,6 +57,9 @@ class ServiceState:
     revisions: dict[str, int]
 
     def _mask(self, doc: dict[str, Any], kind: str = "processor") -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def _stage(self, change: Callable[[FlowDef], None] | None = None) -> None:
         raise NotImplementedError
 
     def _sensitive_names(self, type_name: str, properties: Mapping[str, Any], kind: str = "processor") -> set[str]:

@@ -16,17 +16,22 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import trio
+
 from flowyard.runtime.flow import (
     COMPONENT_KINDS,
+    MAX_COMPONENTS,
+    MAX_GROUP_DEPTH,
     ControllerServiceDef,
     GroupDef,
     ParameterContextDef,
     PortDef,
     component_from_dict,
     group_from_dict,
+    group_height,
     parameter_context_from_dict,
 )
-from flowyard.runtime.sdk._errors import FlowyardError
+from flowyard.runtime.sdk._errors import FlowDefinitionError, FlowyardError
 from flowyard.runtime.service._base import (
     HISTORY,
     SENSITIVE_MASK,
@@ -74,9 +79,10 @@ class ComponentsMixin(RunStateMixin):
 
     @serialized
     async def create(self, kind: str, data: Any, *, parent_group_id: str | None = None,
-                     user: str | None = None) -> dict[str, Any]:
+                     user: str | None = None, check_names: bool = True) -> dict[str, Any]:
         """Add a component of ``kind`` from its JSON form (``identifier`` optional;
-        ``parentGroupId`` names the group, the root by default)."""
+        ``parentGroupId`` names the group, the root by default). A name given blank
+        is refused (``check_names``; undo restores what was there instead)."""
         if kind not in KINDS:
             raise UnknownComponentError(f"unknown component kind {kind!r}")
         if not isinstance(data, dict):
@@ -94,6 +100,8 @@ class ComponentsMixin(RunStateMixin):
                 inherited = self._group(parent_id).parameter_context  # NiFi's default for a new group
                 data["parameterContext"] = None if inherited is None else {"id": inherited}
             _default_stopped(data)
+        if kind == "processor" and "name" not in data and isinstance(data.get("type"), str):
+            data["name"] = data["type"].rsplit(".", 1)[-1]  # NiFi names a new processor after its type
         ident = str(data["identifier"])
         if kind == "parameter-context":
             ctx = parameter_context_from_dict(data)
@@ -101,35 +109,76 @@ class ComponentsMixin(RunStateMixin):
                 raise FlowyardError(f"identifier {ident!r} is already used")
             if any(c.name == ctx.name for c in self.flow.parameter_contexts):
                 raise FlowyardError(f"a parameter context is already named {ctx.name!r}")
+            self._check_room(1)
+            await self._stage(lambda f: f.parameter_contexts.append(copy.deepcopy(ctx)))
             self.flow.parameter_contexts.append(ctx)
             self.revisions[ident] = 0
             parent_id = None
         else:
             parent = self._group(parent_id)
-            await self._attach(kind, component_from_dict(kind, data), parent)
-        self._save()
+            obj = component_from_dict(kind, data, require_names=check_names and kind in _NAMED)
+            self._check_new(kind, obj, parent)
+            attr, gid = COMPONENT_KINDS[kind][0], parent.identifier
+            await self._stage(lambda f: getattr(f.group(gid), attr).append(copy.deepcopy(obj)))
+            await self._attach(kind, obj, parent)
         doc = self.component(kind, ident)
         self._record(user, Edit("create", kind, ident, parent_id, None, self._raw(kind, ident), 0))
         return doc
 
-    async def _attach(self, kind: str, obj: Any, parent: GroupDef) -> None:
-        """Put ``obj`` into ``parent`` and the running engine; all or nothing."""
+    def _check_new(self, kind: str, obj: Any, parent: GroupDef) -> None:
+        """What a new component must satisfy before anything is saved or changed:
+        fresh identifiers, and room in the flow (size, group nesting)."""
         ids = self._ids_of(kind, obj)
         clash = next((i for i in ids if i in self.revisions), None)
         if clash is not None:
             raise FlowyardError(f"identifier {clash!r} is already used")
+        self._check_room(len(ids))
+        if kind == "processor":
+            self._check_sensitive_parameters(obj, parent)
+        elif kind == "connection":
+            self._check_ends(obj, parent)
+        elif kind == "controller-service":
+            self._check_sensitive_parameters(obj, parent, "controller-service")
+        elif kind == "process-group":
+            self._check_contexts(obj)
+            for g in obj.walk():
+                self._check_group_parameters(g)
+            depth = self._depth(parent) + 1 + group_height(obj)
+            if depth > MAX_GROUP_DEPTH:
+                raise FlowDefinitionError(
+                    f"process groups nest at most {MAX_GROUP_DEPTH} levels deep; this group would reach level "
+                    f"{depth}", source="request", where=kind)
+
+    def _check_room(self, added: int) -> None:
+        if len(self.revisions) + added > MAX_COMPONENTS:
+            raise FlowyardError(f"a flow holds at most {MAX_COMPONENTS:,} components; it has "
+                                f"{len(self.revisions):,}, and this change adds {added:,}")
+
+    def _depth(self, group: GroupDef) -> int:
+        """How many levels below the root group ``group`` is (the root: 0)."""
+        def search(g: GroupDef, level: int) -> int | None:
+            if g is group:
+                return level
+            for child in g.groups:
+                found = search(child, level + 1)
+                if found is not None:
+                    return found
+            return None
+        return search(self.flow, 0) or 0
+
+    async def _attach(self, kind: str, obj: Any, parent: GroupDef) -> None:
+        """Put ``obj`` into ``parent`` and the running engine; all or nothing.
+        (``_check_new`` first, then ``_stage``: this changes the live flow.)"""
+        ids = self._ids_of(kind, obj)
         engine = self.engine
         gid = parent.identifier
         if kind == "processor":
-            self._check_sensitive_parameters(obj, parent)
             engine.add_processor(obj, gid)
         elif kind == "connection":
-            self._check_ends(obj, parent)
             engine.add_connection(obj, gid)
         elif kind in _PASS_THROUGH:
             engine.add_pass_through(obj, _PASS_THROUGH[kind], gid)
         elif kind == "controller-service":
-            self._check_sensitive_parameters(obj, parent, "controller-service")
             wanted = obj.scheduled_state
             obj.scheduled_state = "DISABLED"
             engine.controller_services.add(obj, gid)
@@ -139,12 +188,12 @@ class ComponentsMixin(RunStateMixin):
                 self._try_enable(obj)
             return
         elif kind == "process-group":
-            self._check_contexts(obj)
             parent.groups.append(obj)
             try:
                 await self._materialize(obj)
             except BaseException:
-                await self._teardown(obj)
+                with trio.CancelScope(shield=True):
+                    await self._teardown(obj)
                 parent.groups.remove(obj)
                 raise
             for ident in ids:
@@ -158,8 +207,6 @@ class ComponentsMixin(RunStateMixin):
         what is scheduled to run."""
         engine = self.engine
         services = engine.controller_services
-        for g in group.walk():
-            self._check_group_parameters(g)
         for g in group.walk():
             for sdef in g.controller_services:
                 services.add(sdef, g.identifier)
@@ -223,7 +270,7 @@ class ComponentsMixin(RunStateMixin):
 
     @serialized
     async def update(self, kind: str, ident: str, revision: Any, changes: Any, *,
-                     user: str | None = None) -> dict[str, Any]:
+                     user: str | None = None, check_names: bool = True) -> dict[str, Any]:
         """Change a component, live. ``changes`` holds the fields to change;
         ``properties`` are merged (null unsets one, the mask leaves it unchanged)."""
         obj, parent = self._find(kind, ident)
@@ -235,9 +282,8 @@ class ComponentsMixin(RunStateMixin):
             raise FlowyardError("the identifier of a component cannot change")
         before = self._raw(kind, ident)
         merged = self._merge(kind, before, {k: v for k, v in changes.items() if k not in _DECORATIONS})
-        await self._replace(kind, obj, parent, merged)
+        await self._replace(kind, obj, parent, merged, renamed=check_names and "name" in changes)
         self.revisions[ident] += 1
-        self._save()
         self._record(user, Edit("update", kind, ident, parent.identifier if parent else None, before,
                                  self._raw(kind, ident), self.revisions[ident]))
         return self.component(kind, ident)
@@ -277,7 +323,11 @@ class ComponentsMixin(RunStateMixin):
                 merged[key] = value
         return merged
 
-    async def _replace(self, kind: str, obj: Any, parent: GroupDef | None, merged: dict[str, Any]) -> None:
+    async def _replace(self, kind: str, obj: Any, parent: GroupDef | None, merged: dict[str, Any], *,
+                       renamed: bool = False) -> None:
+        """Check the new definition, save the flow with it (``_stage``), then apply
+        it live. A refusal or a failed save changes nothing. ``renamed``: the
+        change names the component (a blank name is refused then)."""
         engine = self.engine
         if kind == "parameter-context":
             ctx = parameter_context_from_dict(merged)
@@ -291,45 +341,53 @@ class ComponentsMixin(RunStateMixin):
                 for g in self.flow.walk():
                     if g.identifier in bound:
                         self._check_group_parameters(g)
-            except FlowyardError:
+                await self._stage()
+            except BaseException:
                 obj.name, obj.description, obj.parameters = old
                 raise
             await engine.parameters_changed(bound, changed)
             return
-        assert parent is not None or kind == "process-group"
         if kind == "process-group":
-            new = group_from_dict({k: merged.get(k) for k in GROUP_FIELDS if merged.get(k) is not None})
+            new = group_from_dict({k: merged.get(k) for k in GROUP_FIELDS if merged.get(k) is not None},
+                                  require_names=renamed)
             if new.parameter_context is not None and self.flow.context(new.parameter_context) is None:
-                raise FlowyardError(f"parameterContext.id: no parameter context has id {new.parameter_context!r}")
+                raise FlowDefinitionError(f"no parameter context has id {new.parameter_context!r}",
+                                          source="request", where="processGroup.parameterContext.id")
             rebound = new.parameter_context != obj.parameter_context
-            if rebound:
-                old_ctx = obj.parameter_context
-                obj.parameter_context = new.parameter_context
-                try:
-                    self._check_group_parameters(obj)
-                except FlowyardError:
-                    obj.parameter_context = old_ctx
-                    raise
+            old_fields = (obj.parameter_context, obj.name, obj.position, obj.comments)
+            obj.parameter_context = new.parameter_context
             obj.name, obj.position, obj.comments = new.name, new.position, new.comments
+            try:
+                if rebound:
+                    self._check_group_parameters(obj)
+                await self._stage()
+            except BaseException:
+                obj.parameter_context, obj.name, obj.position, obj.comments = old_fields
+                raise
             if rebound:
                 await engine.parameters_changed({obj.identifier})
             return
         assert parent is not None
-        new_obj = component_from_dict(kind, merged)
+        new_obj = component_from_dict(kind, merged, require_names=renamed and kind in _NAMED)
+        if kind == "processor":
+            self._check_sensitive_parameters(new_obj, parent)
+        elif kind == "connection":
+            self._check_ends(new_obj, parent)
+        elif kind == "controller-service":
+            self._check_service_change(obj, new_obj, parent)
+        attr, gid = COMPONENT_KINDS[kind][0], parent.identifier
+        await self._stage(lambda f: _put(getattr(f.group(gid), attr), copy.deepcopy(new_obj)))
         if kind == "processor" and _only_layout(obj, new_obj):
             engine.nodes[obj.identifier].definition = new_obj  # moved or commented: keeps running as it is
         elif kind == "processor":
-            self._check_sensitive_parameters(new_obj, parent)
             await engine.reconfigure_processor(new_obj)
         elif kind == "connection":
-            self._check_ends(new_obj, parent)
             engine.reconfigure_connection(new_obj)
         elif kind in ("input-port", "output-port"):
             await self._port_changed(obj, new_obj)
         elif kind == "controller-service":
-            await self._service_changed(obj, new_obj, parent)
-        items = getattr(parent, COMPONENT_KINDS[kind][0])
-        items[items.index(obj)] = new_obj
+            await self._service_changed(obj, new_obj)
+        _put(getattr(parent, attr), new_obj)
 
     async def _port_changed(self, old: PortDef, new: PortDef) -> None:
         node = self.engine.nodes[old.identifier]
@@ -338,16 +396,20 @@ class ComponentsMixin(RunStateMixin):
         if new.scheduled_state != old.scheduled_state:
             await self._set_node_state(old.identifier, new.scheduled_state)
 
-    async def _service_changed(self, old: ControllerServiceDef, new: ControllerServiceDef,
-                               group: GroupDef) -> None:
+    def _check_service_change(self, old: ControllerServiceDef, new: ControllerServiceDef, group: GroupDef) -> None:
+        """A service's settings change only while it is disabled (or with the change that disables it)."""
+        self._check_sensitive_parameters(new, group, "controller-service")
+        configured = (new.properties, new.name) != (old.properties, old.name)
+        if configured and self.engine.controller_services.registry.is_enabled(new.identifier) \
+                and new.scheduled_state == "ENABLED":
+            raise FlowyardError(f"controller service {old.name or old.type!r} is enabled; disable it before "
+                                "changing it (or send scheduledState DISABLED with the change)")
+
+    async def _service_changed(self, old: ControllerServiceDef, new: ControllerServiceDef) -> None:
         """Disable (if asked), reconfigure (only while disabled), enable (if asked:
         when that fails the service stays DISABLED and says why)."""
         services = self.engine.controller_services
-        self._check_sensitive_parameters(new, group, "controller-service")
         configured = (new.properties, new.name) != (old.properties, old.name)
-        if configured and services.registry.is_enabled(new.identifier) and new.scheduled_state == "ENABLED":
-            raise FlowyardError(f"controller service {old.name or old.type!r} is enabled; disable it before "
-                                "changing it (or send scheduledState DISABLED with the change)")
         if new.scheduled_state == "DISABLED" and services.registry.is_enabled(new.identifier):
             await services.disable(new.identifier)
         if configured:
@@ -367,18 +429,20 @@ class ComponentsMixin(RunStateMixin):
         self._check_revision(ident, revision, current)
         before = self._raw(kind, ident)
         dropped = await self._detach(kind, obj, parent, drop)
-        self._save()
         self._record(user, Edit("delete", kind, ident, parent.identifier if parent else None, before, None, -1))
         return dropped
 
     async def _detach(self, kind: str, obj: Any, parent: GroupDef | None, drop: bool) -> int:
+        """Check, save the flow without ``obj`` (``_stage``), then remove it live."""
         engine = self.engine
         dropped = 0
+        ident = obj.identifier
         if kind == "parameter-context":
             bound = [g.name or g.identifier for g in self.flow.walk() if g.parameter_context == obj.identifier]
             if bound:
                 raise FlowyardError(f"parameter context {obj.name!r} is used by process group(s) "
                                     f"{', '.join(map(repr, bound))}: bind them to another context first")
+            await self._stage(lambda f: f.parameter_contexts.remove(_by_id(f.parameter_contexts, ident)))
             self.flow.parameter_contexts.remove(obj)
             del self.revisions[obj.identifier]
             return 0
@@ -394,12 +458,24 @@ class ComponentsMixin(RunStateMixin):
             if queued and not drop:
                 raise FlowyardError(f"process group {obj.name!r} holds {queued} queued flowfile(s): empty its "
                                     "queues first, or ask to drop them")
+            gid = parent.identifier
+            await self._stage(lambda f: _remove(f.group(gid), kind, ident))
             ids = self._ids_of(kind, obj)
             dropped = await self._teardown(obj)
             parent.groups.remove(obj)
             for i in ids:
                 self.revisions.pop(i, None)
             return dropped
+        if kind in ("processor", *_PASS_THROUGH):
+            attached = [c.identifier for c in parent.connections if ident in (c.source, c.destination)]
+            if attached:
+                raise FlowyardError(f"{_label(kind)} {getattr(obj, 'name', '') or ident!r} still has connection(s) "
+                                    f"{', '.join(attached)}: remove them first")
+        elif kind == "connection" and not drop and engine.queues[ident].count:
+            raise FlowyardError(f"connection {ident!r} holds {engine.queues[ident].count} queued flowfile(s): "
+                                "empty it first, or ask to drop them")
+        gid = parent.identifier
+        await self._stage(lambda f: _remove(f.group(gid), kind, ident))
         if kind == "processor" or kind in _PASS_THROUGH:
             await engine.remove_processor(obj.identifier)
         elif kind == "connection":
@@ -443,6 +519,27 @@ class ComponentsMixin(RunStateMixin):
         """What ``user`` can undo and redo, newest first."""
         return {"undo": [e.description for e in reversed(self._undo.get(user, []))],
                 "redo": [e.description for e in reversed(self._redo.get(user, []))]}
+
+#: Kinds whose name, when given, must not be blank (NiFi requires their names).
+_NAMED = ("processor", "process-group", "input-port", "output-port")
+
+
+def _by_id(items: list[Any], ident: str) -> Any:
+    return next(c for c in items if c.identifier == ident)
+
+
+def _remove(group: GroupDef | None, kind: str, ident: str) -> None:
+    """Remove component ``ident`` of ``kind`` from ``group``'s list of that kind."""
+    assert group is not None
+    items = getattr(group, COMPONENT_KINDS[kind][0])
+    items.remove(_by_id(items, ident))
+
+
+def _put(items: list[Any], component: Any) -> None:
+    """Replace the item of ``items`` with ``component``'s identifier by ``component``."""
+    ident = component.identifier
+    items[next(i for i, c in enumerate(items) if c.identifier == ident)] = component
+
 
 def _changed_parameters(old: ParameterContextDef, new: ParameterContextDef) -> set[str]:
     """Names of parameters added, removed, or with another value or sensitivity."""

@@ -4,20 +4,31 @@ encrypted, and the flow document the API shows."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+import errno
+import logging
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import trio
 
 from flowyard.runtime.engine import Engine
-from flowyard.runtime.flow import COMPONENT_KINDS, FlowDef, GroupDef, flow_to_dict, load_flow, save_flow
+from flowyard.runtime.flow import (
+    COMPONENT_KINDS,
+    FlowDef,
+    GroupDef,
+    flow_bytes,
+    flow_to_dict,
+    load_flow,
+    write_flow_bytes,
+)
 from flowyard.runtime.registry import discover_controller_services, discover_processors
 from flowyard.runtime.repository import Repositories
+from flowyard.runtime.sdk._errors import ConfigurationError
 from flowyard.runtime.sdk._processor import Processor
 from flowyard.runtime.sdk._service import ControllerService
 from flowyard.runtime.sensitive import SecretBox
-from flowyard.runtime.service._base import FLOW_FILE, SENSITIVE_MASK
+from flowyard.runtime.service._base import FLOW_FILE, SENSITIVE_MASK, FlowNotSavedError
 from flowyard.runtime.service._exchange import ExchangeMixin
 from flowyard.runtime.service._history import HistoryMixin
 from flowyard.runtime.service._observe import ObserveMixin
@@ -25,6 +36,8 @@ from flowyard.runtime.service._provenance import ProvenanceMixin
 from flowyard.runtime.service._queues import QueueMixin
 
 __all__ = ["FlowService"]
+
+_log = logging.getLogger("flowyard.service")
 
 
 class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, ProvenanceMixin):
@@ -44,6 +57,10 @@ class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, Provena
         self.engine = Engine(flow, repositories, registry=self.registry, service_types=self.service_types,
                              source=str(data_dir / FLOW_FILE), **dict(engine_options or {}))
         self.revisions = {}
+        #: The plain JSON form of what the flow file holds (``_settle`` compares the live flow with it);
+        #: the flow given is taken to be the saved one (``open`` saves it first).
+        self._saved: dict[str, Any] = flow_to_dict(flow)
+        self._unsaved = False
         self._undo = {}
         self._redo = {}
         self._count_revisions(flow)
@@ -79,7 +96,10 @@ class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, Provena
         try:
             service = cls(flow, repositories, data, registry, service_types=service_types,
                           engine_options=engine_options)
-            service._save()  # encrypts sensitive values that arrived in plain text
+            try:
+                service._save()  # encrypts sensitive values that arrived in plain text
+            except FlowNotSavedError as exc:
+                raise ConfigurationError(f"cannot write {flow_path}: {exc}") from None
             return service
         except BaseException:
             repositories.close()
@@ -95,6 +115,11 @@ class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, Provena
         self.engine.request_stop()
 
     def close(self) -> None:
+        if self._unsaved:  # a last try to leave the flow file as the flow ran
+            try:
+                self._save()
+            except FlowNotSavedError as exc:
+                _log.error("the flow file holds an older flow than the one that ran: %s", exc)
         self.repositories.close()
 
     # -- secrets ------------------------------------------------------------------------
@@ -128,11 +153,56 @@ class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, Provena
                 if p.sensitive and p.value is not None:
                     p.value = fn(p.value, f"{ctx.identifier}/#{{{p.name}}}")
 
+    def _write(self, flow: FlowDef) -> dict[str, Any]:
+        """Write ``flow`` (a private copy: its sensitive values are encrypted in
+        place) as the flow file, atomically. Returns the plain JSON form that was
+        saved. Raises ``FlowNotSavedError`` (the old file is left as it was).
+        Safe to call from a worker thread while the edit lock is held."""
+        try:
+            plain = flow_to_dict(flow)
+            self._crypt(flow, self.secrets.encrypt)
+            write_flow_bytes(flow_bytes(flow), self.data_dir / FLOW_FILE)
+        except OSError as exc:
+            full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            raise FlowNotSavedError(
+                f"the flow could not be saved ({exc.strerror or exc}); the change was not applied"
+                + (": free some disk space and try again" if full else ""), disk_full=full) from None
+        except (RecursionError, ValueError, TypeError) as exc:  # a bug: limits should keep these out
+            raise FlowNotSavedError(f"the flow could not be written ({exc}); the change was not applied") from exc
+        return plain
+
     def _save(self) -> None:
-        """Write the flow file atomically, sensitive values encrypted."""
-        stored = copy.deepcopy(self.flow)
-        self._crypt(stored, self.secrets.encrypt)
-        save_flow(stored, self.data_dir / FLOW_FILE)
+        """Write the live flow now (at open, and to bring the file back in line)."""
+        self._saved = self._write(copy.deepcopy(self.flow))
+        self._unsaved = False
+
+    async def _stage(self, change: Callable[[FlowDef], None] | None = None) -> None:
+        """Save the flow as it will be once the current edit is done (``change``
+        applied to a copy of it), before anything live changes: an edit is saved
+        and then applied, or neither (``FlowNotSavedError``). Runs in a worker
+        thread so that a large flow does not hold up the engine or the API."""
+        def work() -> dict[str, Any]:
+            prospective = copy.deepcopy(self.flow)
+            if change is not None:
+                change(prospective)
+            return self._write(prospective)
+        self._saved = await trio.to_thread.run_sync(work)
+        self._unsaved = False
+
+    async def _settle(self) -> None:
+        """After an edit: when the live flow is not what ``_stage`` saved (the edit
+        was refused half-way, a service could not be enabled, ...), save the live
+        flow. If even that fails the next edit or the shutdown saves it; a bulletin
+        says so meanwhile."""
+        def work() -> None:
+            if self._unsaved or flow_to_dict(self.flow) != self._saved:
+                self._save()
+        try:
+            await trio.to_thread.run_sync(work)
+        except FlowNotSavedError as exc:
+            self._unsaved = True
+            self.engine.controller_services.bulletin(self.flow.identifier, "flow", "ERROR",
+                                                     f"the running flow could not be saved: {exc}")
 
     def _mask(self, doc: dict[str, Any], kind: str = "processor") -> dict[str, Any]:
         """Sensitive property values never leave the service."""

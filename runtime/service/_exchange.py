@@ -86,7 +86,6 @@ class ExchangeMixin(ComponentsMixin):
             raise
         for ctx in added:
             self.revisions[ctx.identifier] = 0
-        self._save()
         return created
 
     # -- undo / redo --------------------------------------------------------------------

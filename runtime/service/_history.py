@@ -51,7 +51,7 @@ class HistoryMixin(ComponentsMixin):
     async def _apply(self, action: str, edit: Edit, doc: dict[str, Any] | None) -> int:
         """Perform one change without recording it; returns the component's new revision."""
         if action == "create":
-            await self.create(edit.kind, dict(doc or {}), parent_group_id=edit.parent)
+            await self.create(edit.kind, dict(doc or {}), parent_group_id=edit.parent, check_names=False)
             return self.revisions[edit.component_id]
         if action == "delete":
             await self.delete(edit.kind, edit.component_id, edit.revision)
@@ -65,7 +65,7 @@ class HistoryMixin(ComponentsMixin):
             for name in self._raw(edit.kind, edit.component_id).get("properties") or {}:
                 props.setdefault(name, None)
             target["properties"] = props
-        await self.update(edit.kind, edit.component_id, edit.revision, target)
+        await self.update(edit.kind, edit.component_id, edit.revision, target, check_names=False)
         return self.revisions[edit.component_id]
 
     _INVERSE = {"create": "delete", "delete": "create", "update": "update"}

@@ -72,11 +72,13 @@ class LookupMixin(ServiceState):
     _edit_lock: trio.Lock | None = None
     _edit_owner: Any = None
 
-    def _save(self) -> None:
+    async def _settle(self) -> None:
         raise NotImplementedError
 
     @asynccontextmanager
     async def _editing(self) -> AsyncIterator[None]:
+        """Hold the edit lock; when the outermost edit ends, however it ends, the
+        flow file is brought in line with the live flow (``_settle``)."""
         task = trio.lowlevel.current_task()
         if self._edit_owner is task:
             yield
@@ -88,7 +90,11 @@ class LookupMixin(ServiceState):
             try:
                 yield
             finally:
-                self._edit_owner = None
+                try:
+                    with trio.CancelScope(shield=True):
+                        await self._settle()
+                finally:
+                    self._edit_owner = None
 
     # -- finding ------------------------------------------------------------------------
 

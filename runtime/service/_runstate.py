@@ -6,7 +6,10 @@ from typing import Any
 
 from flowyard.runtime.flow import (
     COMPONENT_KINDS,
+    FlowDef,
     GroupDef,
+    PortDef,
+    ProcessorDef,
 )
 from flowyard.runtime.sdk._errors import FlowyardError
 from flowyard.runtime.service._lookup import RUN_STATES, LookupMixin, _label, _node_ids, serialized
@@ -17,12 +20,24 @@ __all__ = ["RunStateMixin"]
 class RunStateMixin(LookupMixin):
     """Start, stop, enable, disable, run once; enable and disable services."""
 
-    async def _set_node_state(self, component_id: str, state: str) -> None:
-        """Run state of a processor or port (its scheduled state is saved by the caller)."""
-        engine = self.engine
-        node = engine.nodes[component_id]
+    def _planned_state(self, component_id: str, state: str) -> str | None:
+        """The scheduled state a processor or port will have once ``state`` is
+        applied (None: it stays as it is). Raises ``FlowyardError`` for a state that
+        cannot be applied (unknown, or the component is disabled)."""
+        node = self.engine.nodes[component_id]
+        if state not in RUN_STATES:
+            raise FlowyardError(f"unknown run state {state!r}: expected one of {', '.join(RUN_STATES)}")
         if state in ("RUNNING", "STOPPED", "RUN_ONCE") and node.state == "DISABLED":
             raise FlowyardError(f"{node.name} is disabled: enable it first")
+        if state == "ENABLED":
+            return "STOPPED" if node.state == "DISABLED" else None
+        return None if state == "RUN_ONCE" else state
+
+    async def _set_node_state(self, component_id: str, state: str) -> None:
+        """Run state of a processor or port, live (saved by the caller, before: ``_stage_states``)."""
+        engine = self.engine
+        node = engine.nodes[component_id]
+        self._planned_state(component_id, state)
         if state == "RUNNING":
             engine.start_processor(component_id)
             node.definition.scheduled_state = "RUNNING"
@@ -40,8 +55,23 @@ class RunStateMixin(LookupMixin):
                 await engine.reconfigure_processor(node.definition)
         elif state == "RUN_ONCE":
             await engine.run_once(component_id)
-        else:
-            raise FlowyardError(f"unknown run state {state!r}: expected one of {', '.join(RUN_STATES)}")
+        self._sync_port_state(component_id)
+
+    async def _stage_states(self, planned: dict[str, str | None]) -> None:
+        """Save the flow with the scheduled states of ``planned`` (id -> state) before they are applied."""
+        changes = {cid: st for cid, st in planned.items() if st is not None
+                   and self.engine.nodes[cid].definition.scheduled_state != st}
+        if not changes:
+            return
+
+        def change(flow: FlowDef) -> None:
+            for group in flow.walk():
+                components: list[ProcessorDef | PortDef] = [*group.processors, *group.input_ports,
+                                                            *group.output_ports]
+                for component in components:
+                    if component.identifier in changes:
+                        component.scheduled_state = changes[component.identifier]
+        await self._stage(change)
 
     def _sync_port_state(self, component_id: str) -> None:
         owner = self.flow.owner(component_id)
@@ -54,36 +84,24 @@ class RunStateMixin(LookupMixin):
     async def set_run_state(self, component_id: str, state: str) -> dict[str, Any]:
         """Run state of one component: a processor or port (RUNNING, STOPPED,
         DISABLED, ENABLED, RUN_ONCE), a controller service (ENABLED, DISABLED) or a
-        process group (everything in it). Saved in the flow file. Returns
+        process group (everything in it). Saved in the flow file before it is
+        applied (``FlowNotSavedError``: nothing changed). Returns
         ``{"changed": [ids], "failed": {id: reason}}``; for a single processor or
         port a failure raises ``FlowyardError`` instead."""
-        kind = self.kind_of(component_id)
-        result: dict[str, Any] = {"changed": [], "failed": {}}
-        if kind == "process-group":
-            group = self._group(component_id)
-            await self._group_state(group, state, result)
-        elif kind == "controller-service":
-            await self._service_state(component_id, state)
-            result["changed"].append(component_id)
-        elif kind == "processor" or kind in ("input-port", "output-port"):
-            await self._set_node_state(component_id, state)
-            self._sync_port_state(component_id)
-            result["changed"].append(component_id)
-        else:
-            raise FlowyardError(f"a {_label(kind)} has no run state")
-        self._save()
-        return result
+        return await self.set_run_states([component_id], state, single=True)
 
     async def _service_state(self, service_id: str, state: str, *, stop_referencing: bool = False) -> None:
         sdef, _ = self._find("controller-service", service_id)
+        if state not in ("ENABLED", "DISABLED"):
+            raise FlowyardError(f"a controller service is ENABLED or DISABLED, not {state!r}")
+        if sdef.scheduled_state != state:
+            await self._stage(lambda f: setattr(f.find(service_id), "scheduled_state", state))
         services = self.engine.controller_services
         if state == "ENABLED":
             services.enable(service_id)
-        elif state == "DISABLED":
+        else:
             for pid in await services.disable(service_id, stop_referencing=stop_referencing):
                 self.engine.nodes[pid].definition.scheduled_state = "STOPPED"  # they stay stopped
-        else:
-            raise FlowyardError(f"a controller service is ENABLED or DISABLED, not {state!r}")
         sdef.scheduled_state = state
 
     @serialized
@@ -91,11 +109,12 @@ class RunStateMixin(LookupMixin):
         """Enable or disable a controller service (disabling stops the processors using
         it first when ``stop_referencing``)."""
         await self._service_state(service_id, state, stop_referencing=stop_referencing)
-        self._save()
 
-    async def _group_state(self, group: GroupDef, state: str, result: dict[str, Any]) -> None:
+    def _group_plan(self, group: GroupDef, state: str) -> list[str]:
+        """The processors and ports of ``group`` (and below) that ``state`` changes."""
         if state not in ("RUNNING", "STOPPED", "DISABLED", "ENABLED"):
             raise FlowyardError(f"a process group can be RUNNING, STOPPED, ENABLED or DISABLED, not {state!r}")
+        ids = []
         for g in group.walk():
             for cid in _node_ids(g, funnels=False):
                 node = self.engine.nodes[cid]
@@ -108,29 +127,57 @@ class RunStateMixin(LookupMixin):
                     continue
                 if state == "DISABLED" and node.state == "DISABLED":
                     continue
-                try:
-                    await self._set_node_state(cid, state)
-                except FlowyardError as exc:
-                    result["failed"][cid] = str(exc)
-                else:
-                    result["changed"].append(cid)
-                    self._sync_port_state(cid)
+                ids.append(cid)
+        return ids
 
     @serialized
-    async def set_run_states(self, component_ids: Any, state: str) -> dict[str, Any]:
+    async def set_run_states(self, component_ids: Any, state: str, *, single: bool = False) -> dict[str, Any]:
         """Run state of a selection: each component as ``set_run_state`` would, the
-        failures reported per id instead of stopping at the first."""
+        failures reported per id instead of stopping at the first. The new
+        scheduled states are saved once, before any is applied."""
         if not isinstance(component_ids, list) or not all(isinstance(i, str) for i in component_ids):
             raise FlowyardError("ids: expected a list of component ids")
         result: dict[str, Any] = {"changed": [], "failed": {}}
+        planned: dict[str, str | None] = {}
+        services: list[str] = []
         for ident in component_ids:
             try:
-                one = await self.set_run_state(ident, state)
+                kind = self.kind_of(ident)
+                if kind == "process-group":
+                    for cid in self._group_plan(self._group(ident), state):
+                        try:
+                            planned[cid] = self._planned_state(cid, state)
+                        except FlowyardError as exc:
+                            result["failed"][cid] = str(exc)
+                elif kind == "controller-service":
+                    services.append(ident)
+                elif kind == "processor" or kind in ("input-port", "output-port"):
+                    planned[ident] = self._planned_state(ident, state)
+                else:
+                    raise FlowyardError(f"a {_label(kind)} has no run state")
             except FlowyardError as exc:  # UnknownComponentError included
+                if single:
+                    raise
                 result["failed"][ident] = str(exc)
+        await self._stage_states(planned)
+        for cid in planned:
+            try:
+                await self._set_node_state(cid, state)
+            except FlowyardError as exc:
+                if single and cid in component_ids:
+                    raise
+                result["failed"][cid] = str(exc)
             else:
-                result["changed"] += one["changed"]
-                result["failed"].update(one["failed"])
+                result["changed"].append(cid)
+        for sid in services:
+            try:
+                await self._service_state(sid, state)
+            except FlowyardError as exc:
+                if single:
+                    raise
+                result["failed"][sid] = str(exc)
+            else:
+                result["changed"].append(sid)
         return result
 
     # -- export / import ----------------------------------------------------------------

@@ -168,7 +168,9 @@ async def test_the_login_page_and_assets_are_public_and_the_api_is_not(api: Any)
     assert (await client.get("/assets/missing.js")).status_code == 404, "public, and simply not there"
     assert (await client.get("/api/flow")).status_code == 401
     assert (await client.get("/metrics")).status_code == 401, "outside /api, but not a page"
-    assert (await client.get("/anything")).status_code == 401
+    assert (await client.get("/api/anything")).status_code == 401, "an unknown API path is not a page"
+    deep = await client.get("/process-groups/some-group")
+    assert deep.status_code == 200 and deep.headers["content-type"].startswith("text/html"), "deep links: the canvas"
 
 
 async def test_session_survives_a_reload_and_logout_ends_it(api: Any) -> None:

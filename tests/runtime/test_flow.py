@@ -180,13 +180,13 @@ BAD_FLOWS = [
     ("version", _set("flowyardFlowVersion", 2), "flowyardFlowVersion", "expected 1, found 2"),
     ("no version", _set("flowyardFlowVersion", ...), "flowyardFlowVersion", "expected 1, found None"),
     ("boolean version", _set("flowyardFlowVersion", True), "flowyardFlowVersion", "expected 1, found True"),
-    ("no root group", _set("rootGroup", ...), "rootGroup", "expected an object, found NoneType"),
+    ("no root group", _set("rootGroup", ...), "rootGroup", "expected an object, found null"),
     ("processors not a list", _set("rootGroup.processors", {}), "rootGroup.processors",
-     "expected a list, found dict"),
+     "expected a list, found an object"),
     ("processor not an object", _set("rootGroup.processors[1]", "p"), "rootGroup.processors[1]",
-     "expected an object, found str"),
+     "expected an object, found text"),
     ("missing type", _set(f"{P0}.type", ...), f"{P0}.type", "is required"),
-    ("type not a string", _set(f"{P0}.type", 5), f"{P0}.type", "expected a string, found int"),
+    ("type not a string", _set(f"{P0}.type", 5), f"{P0}.type", "must be text, found a number"),
     ("missing identifier", _set(f"{P0}.identifier", ...), f"{P0}.identifier", "is required"),
     ("duplicate processor", _set("rootGroup.processors[1].identifier", "gen"), "rootGroup.processors[1].identifier",
      f"'gen' is already used by {P0}"),
@@ -199,7 +199,7 @@ BAD_FLOWS = [
     ("unknown destination", _set("rootGroup.connections[1].destination.id", "c1"),
      "rootGroup.connections[1].destination.id", "'c1' is not a processor, funnel or output port of this group"),
     ("destination not an object", _set(f"{C0}.destination", "log"), f"{C0}.destination",
-     "expected an object, found str"),
+     "expected an object, found text"),
     ("bad penalty", _set(f"{P0}.penaltyDuration", "10 parsecs"), f"{P0}.penaltyDuration",
      "'10 parsecs' is not a valid time period: unknown unit 'parsecs'"),
     ("bad period", _set("rootGroup.processors[1].schedulingStrategy", "TIMER_DRIVEN"),
@@ -219,23 +219,24 @@ BAD_FLOWS = [
     ("unknown prioritizer", _set(f"{C0}.prioritizers[1]", "LargestFirst"), f"{C0}.prioritizers[1]",
      "unknown prioritizer 'LargestFirst'; known: FirstInFirstOutPrioritizer"),
     ("negative threshold", _set(f"{C0}.backPressureObjectThreshold", -1), f"{C0}.backPressureObjectThreshold",
-     "must not be negative, found -1"),
+     "must be from 0 to 1,000,000,000, found -1"),
     ("fractional threshold", _set(f"{C0}.backPressureObjectThreshold", 1.5), f"{C0}.backPressureObjectThreshold",
-     "expected a whole number, found 1.5"),
+     "must be a whole number, found 1.5"),
     ("boolean threshold", _set(f"{C0}.backPressureObjectThreshold", True), f"{C0}.backPressureObjectThreshold",
-     "expected a whole number, found True"),
+     "must be a whole number, found true"),
     ("zero tasks", _set(f"{P0}.concurrentlySchedulableTaskCount", 0), f"{P0}.concurrentlySchedulableTaskCount",
-     "must be at least 1"),
+     "must be from 1 to 100, found 0"),
     ("number property", _set(f"{P0}.properties.file-size", 1024), f"{P0}.properties.file-size",
-     "expected a string or null, found 1024"),
-    ("properties not an object", _set(f"{P0}.properties", ["a"]), f"{P0}.properties", "expected an object, found list"),
+     "must be text or null, found a number"),
+    ("properties not an object", _set(f"{P0}.properties", ["a"]), f"{P0}.properties",
+     "expected an object, found a list"),
     ("bad auto-terminate", _set(f"{P0}.autoTerminatedRelationships", ["ok", 1]), f"{P0}.autoTerminatedRelationships",
-     "expected a list of relationship names"),
+     "must be a list of relationship names"),
     ("bad relationships", _set(f"{C0}.selectedRelationships", [None]), f"{C0}.selectedRelationships",
-     "expected a list of relationship names"),
+     "must be a list of relationship names"),
     ("bad position", _set(f"{P0}.position", {"x": "1", "y": 2}), f"{P0}.position",
-     'expected {"x": number, "y": number}'),
-    ("bad bend", _set(f"{C0}.bends[1]", [1, 2]), f"{C0}.bends[1].position", 'expected {"x": number, "y": number}'),
+     'must be {"x": number, "y": number}'),
+    ("bad bend", _set(f"{C0}.bends[1]", [1, 2]), f"{C0}.bends[1]", 'must be {"x": number, "y": number}'),
 ]
 
 
@@ -256,7 +257,8 @@ def test_bad_flows_name_the_place(change: Any, where: str, fragment: str) -> Non
 def test_the_top_level_must_be_an_object(data: Any) -> None:
     with pytest.raises(FlowDefinitionError) as info:
         flow_from_dict(data)
-    assert (info.value.where, str(info.value)) == ("", f"flow: expected an object, found {type(data).__name__}")
+    shown = {list: "a list", str: "text", type(None): "null", int: "a number"}[type(data)]
+    assert (info.value.where, str(info.value)) == ("", f"flow: expected an object, found {shown}")
 
 
 # -- files ----------------------------------------------------------------------------------
@@ -419,12 +421,12 @@ def test_identifiers_are_unique_across_groups() -> None:
     ({"parameterContexts": [{"identifier": "a", "name": "n", "parameters": [{"name": "x"}, {"name": "x"}]}],
       "rootGroup": {}}, "parameterContexts[0].parameters[1].name", "defined twice"),
     ({"parameterContexts": [{"identifier": "a", "name": "n", "parameters": [{"name": "x", "sensitive": "yes"}]}],
-      "rootGroup": {}}, "parameterContexts[0].parameters[0].sensitive", "expected true or false"),
+      "rootGroup": {}}, "parameterContexts[0].parameters[0].sensitive", "must be true or false"),
     ({"parameterContexts": [{"identifier": "a", "name": "n"}],
       "rootGroup": {"parameterContext": {"id": "a"}, "parameters": {"x": "1"}}},
      "rootGroup.parameters", "not both"),
     ({"rootGroup": {"labels": [{"identifier": "l", "width": 0}]}}, "rootGroup.labels[0].width",
-     "expected a positive number"),
+     "must be a positive number"),
     ({"rootGroup": {"controllerServices": [{"identifier": "s", "type": "T", "scheduledState": "RUNNING"}]}},
      "rootGroup.controllerServices[0].scheduledState", "is not one of ENABLED, DISABLED"),
     ({"rootGroup": {"inputPorts": [{"identifier": "i", "scheduledState": "ON"}]}},
