@@ -38,6 +38,17 @@ def node(page: Any, text: str) -> Any:
     return page.locator(".react-flow__node", has_text=text).first
 
 
+def still(page: Any) -> None:
+    """Wait until the canvas's viewport has not moved for a quarter of a second (it fits
+    the view a moment after a group is shown: a click before that may land elsewhere)."""
+    page.wait_for_function("""() => {
+        const t = document.querySelector('.react-flow__viewport')?.style.transform;
+        const now = performance.now();
+        if (window.__fyViewport !== t) { window.__fyViewport = t; window.__fyViewportAt = now; return false; }
+        return now - window.__fyViewportAt > 250;
+    }""", polling=50, timeout=10_000)
+
+
 def path_of(page: Any) -> str:
     return str(page.evaluate("location.pathname + location.search"))
 
@@ -58,9 +69,11 @@ def test_groups_and_panels_have_addresses(page: Any, nested_server: Server, brow
 
     log_in(page, url)
     expect(page).to_have_url(url + "/")
+    still(page)
     node(page, "Inner").dblclick()
     expect(page).to_have_url(url + "/process-groups/inner")
     expect(page.get_by_test_id("breadcrumb-inner")).to_have_attribute("aria-current", "page")
+    still(page)
     node(page, "Deeper").dblclick()
     expect(page).to_have_url(url + "/process-groups/deeper")
     expect(node(page, "Deepest proc")).to_be_visible()
@@ -83,6 +96,7 @@ def test_groups_and_panels_have_addresses(page: Any, nested_server: Server, brow
     page.get_by_test_id("btn-provenance").click()
     expect(page.get_by_test_id("provenance-panel")).to_be_visible()
     expect(page).to_have_url(url + "/process-groups/inner?panel=provenance")
+    still(page)
     node(page, "Deep proc").dblclick()
     expect(page.get_by_test_id("configure-panel")).to_be_visible()
     expect(page).to_have_url(url + "/process-groups/inner?configure=deep-proc")
@@ -145,6 +159,7 @@ def pair_server(tmp_path: Path) -> Any:
 
 def test_field_errors_next_to_their_fields_in_plain_words(page: Any, pair_server: Server, shoot: Any) -> None:
     log_in(page, pair_server.url)
+    still(page)
     # a connection: "lots", "yesterday" and "big" are refused before anything is sent, each by its field
     page.get_by_test_id("edge-label-c1").dblclick()
     expect(page.get_by_test_id("configure-panel")).to_be_visible()
