@@ -236,3 +236,50 @@ def test_field_errors_next_to_their_fields_in_plain_words(page: Any, pair_server
     page.get_by_test_id("connect-cancel").click()
     with pair_server.api() as api:
         assert len(api.get("/api/flow").json()["rootGroup"]["connections"]) == 1
+
+
+def box_of(page: Any, node_id: str) -> dict[str, float]:
+    box = page.locator(f'.react-flow__node[data-id="{node_id}"]').bounding_box()
+    assert box is not None
+    return dict(box)
+
+
+def new_node_id(page: Any, known: set[str], count: int) -> str:
+    nodes = page.locator(".react-flow__node")
+    expect(nodes).to_have_count(count)
+    ids = {nodes.nth(i).get_attribute("data-id") for i in range(count)}
+    [fresh] = [i for i in ids if i not in known]
+    return str(fresh)
+
+
+def test_paste_lands_at_the_pointer(page: Any, pair_server: Server, shoot: Any) -> None:
+    log_in(page, pair_server.url)
+    still(page)
+    node(page, "Gen").click()
+    page.keyboard.press("Control+c")
+    canvas = page.get_by_test_id("canvas").bounding_box()
+    gen = box_of(page, "gen")
+    # the pointer over an empty part of the canvas, left of the nodes: the copy's top-left goes there
+    pointer = {"x": canvas["x"] + 40, "y": gen["y"] + gen["height"] + 60}
+    assert pointer["x"] + gen["width"] < gen["x"], "the spot is clear of the original"
+    page.mouse.move(pointer["x"], pointer["y"])
+    page.keyboard.press("Control+v")
+    first = new_node_id(page, {"gen", "log"}, 3)
+    copy = box_of(page, first)
+    zoom = float(page.evaluate(
+        "document.querySelector('.react-flow__viewport').style.transform.match(/scale\\(([^)]+)\\)/)[1]"))
+    tolerance = 16 * zoom + 2  # the grid snap
+    assert abs(copy["x"] - pointer["x"]) <= tolerance and abs(copy["y"] - pointer["y"]) <= tolerance, (copy, pointer)
+    overlap_x = min(copy["x"] + copy["width"], gen["x"] + gen["width"]) - max(copy["x"], gen["x"])
+    overlap_y = min(copy["y"] + copy["height"], gen["y"] + gen["height"]) - max(copy["y"], gen["y"])
+    assert overlap_x <= 0 or overlap_y <= 0, "the copy does not cover the original"
+    shoot(page, "paste-at-pointer")
+    # the pointer off the canvas (over the palette): the copy is centred in the view
+    palette = page.get_by_test_id("palette").bounding_box()
+    page.mouse.move(palette["x"] + 20, palette["y"] + palette["height"] - 20)
+    page.keyboard.press("Control+v")
+    second = new_node_id(page, {"gen", "log", first}, 4)
+    centred = box_of(page, second)
+    middle = {"x": canvas["x"] + canvas["width"] / 2, "y": canvas["y"] + canvas["height"] / 2}
+    assert abs(centred["x"] + centred["width"] / 2 - middle["x"]) <= tolerance + 4, (centred, middle)
+    assert abs(centred["y"] + centred["height"] / 2 - middle["y"]) <= tolerance + 4, (centred, middle)

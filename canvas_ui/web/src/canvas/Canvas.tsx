@@ -272,12 +272,22 @@ const MiniMapView = memo(function MiniMapView({ version }: { version: number }) 
 /** Keyboard shortcuts and the clipboard, outside text fields, dialogs and side panels. */
 function useShortcuts() {
   const actions = useCanvasActions();
+  const rf = useReactFlow<FlowNode, QueueEdge>();
   const { notify } = useApp();
   const notifyRef = useRef(notify);
   notifyRef.current = notify;
   useEffect(() => {
     let copyHandled = false;
     let pastePending = false;
+    // Where the pointer is on the canvas (client coordinates), null when it is elsewhere:
+    // a paste from the keyboard lands there.
+    let pointer: { x: number; y: number } | null = null;
+    const onPointer = (e: PointerEvent) => {
+      const el = e.target as HTMLElement | null;
+      pointer = el?.closest?.(".react-flow") && !el.closest(".react-flow__minimap, .react-flow__controls, .fy-menu")
+        ? { x: e.clientX, y: e.clientY } : null;
+    };
+    const pasteAt = () => (pointer ? rf.screenToFlowPosition(pointer) : null);
     const outside = (target: EventTarget | null) => {
       const el = target as HTMLElement | null;
       return !isEditable(target) && !el?.closest?.(".side-panel, .fy-dialog, .fy-command, .fy-menu");
@@ -323,7 +333,7 @@ function useShortcuts() {
         window.setTimeout(() => {
           if (!pastePending) return;
           pastePending = false;
-          void actions.pasteFromSystemClipboard(null);
+          void actions.pasteFromSystemClipboard(pasteAt());
         }, 60);
       }
     };
@@ -340,15 +350,17 @@ function useShortcuts() {
       if (!outside(e.target)) return;
       pastePending = false;
       e.preventDefault();
-      void actions.paste(parseClipboard(e.clipboardData?.getData("text/plain") ?? ""), null);
+      void actions.paste(parseClipboard(e.clipboardData?.getData("text/plain") ?? ""), pasteAt());
     };
     document.addEventListener("keydown", onKey);
     document.addEventListener("copy", onCopy);
     document.addEventListener("paste", onPaste);
+    document.addEventListener("pointermove", onPointer, { passive: true });
     return () => {
+      document.removeEventListener("pointermove", onPointer);
       document.removeEventListener("keydown", onKey);
       document.removeEventListener("copy", onCopy);
       document.removeEventListener("paste", onPaste);
     };
-  }, [actions]);
+  }, [actions, rf]);
 }

@@ -191,25 +191,15 @@ export function makeActions(deps: ActionDeps): CanvasActions {
       return;
     }
     const { groupId } = appRef.current;
-    let where = at ? snapPoint(at) : null;
-    if (!where) {
-      // Next to the originals when they are in view here; else in the middle of the view.
+    // At the pointer: the copies' top-left corner where it points. Without one (the pointer
+    // is off the canvas, or the command palette pasted): the copies centred in the view.
+    let where: XYPosition;
+    if (at) {
+      where = snapPoint(at);
+    } else {
       const b = clipboardBounds(clip);
       const center = viewCenter();
-      const el = document.querySelector<HTMLElement>(".react-flow")?.getBoundingClientRect();
-      const tl = el ? rf.screenToFlowPosition({ x: el.left, y: el.top }) : center;
-      const br = el ? rf.screenToFlowPosition({ x: el.right, y: el.bottom }) : center;
-      const visible = b.x < br.x && b.x2 > tl.x && b.y < br.y && b.y2 > tl.y;
-      if (clip.groupId !== groupId || !visible) {
-        let spot = snapPoint({ x: center.x - (b.x2 - b.x) / 2 - 112, y: center.y - (b.y2 - b.y) / 2 - 68 });
-        // Step right until the copies would not land on what is there.
-        const w = b.x2 - b.x + 240;
-        const h = b.y2 - b.y + 140;
-        const boxes = rf.getNodes().map((n) => ({ x: n.position.x, y: n.position.y, w: n.width ?? 200, h: n.height ?? 100 }));
-        const hits = (p: XYPosition) => boxes.some((n) => p.x < n.x + n.w && p.x + w > n.x && p.y < n.y + n.h && p.y + h > n.y);
-        for (let i = 0; i < 40 && hits(spot); i++) spot = { x: spot.x + 64, y: spot.y };
-        where = spot;
-      }
+      where = snapPoint({ x: center.x - (b.x2 - b.x) / 2, y: center.y - (b.y2 - b.y) / 2 });
     }
     try {
       const created = await pasteInto(groupId, clip, where);

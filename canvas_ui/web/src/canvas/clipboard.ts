@@ -3,6 +3,8 @@
 // components through the API (new ids), re-wires the copied connections and
 // returns the new ids.
 import type { XYPosition } from "@xyflow/react";
+import { SIZES } from "./build";
+import type { NodeKind } from "./model";
 import {
   api, request, type Connection, type FlowDocument, type Funnel, type Label, type ParameterContext, type Port,
   type ProcessGroup, type Processor,
@@ -73,14 +75,23 @@ export function parseClipboard(text: string): ClipboardData | null {
   }
 }
 
-/** The box around the clipboard's components (labels and nodes, by their top-left corners). */
+/** The box around the clipboard's components, their sizes included. */
 export function clipboardBounds(data: ClipboardData): { x: number; y: number; x2: number; y2: number } {
-  const points = [
-    ...data.processors, ...data.inputPorts, ...data.outputPorts, ...data.funnels, ...data.labels, ...data.processGroups,
-  ].map((c) => c.position);
+  const boxes: { p: XYPosition; w: number; h: number }[] = [
+    ...data.processors.map((c) => ({ p: c.position, ...size("processor") })),
+    ...data.inputPorts.map((c) => ({ p: c.position, ...size("input-port") })),
+    ...data.outputPorts.map((c) => ({ p: c.position, ...size("output-port") })),
+    ...data.funnels.map((c) => ({ p: c.position, ...size("funnel") })),
+    ...data.processGroups.map((c) => ({ p: c.position, ...size("process-group") })),
+    ...data.labels.map((c) => ({ p: c.position, w: c.width || 240, h: c.height || 120 })),
+  ];
   const tl = topLeft(data);
-  return { ...tl, x2: Math.max(tl.x, ...points.map((p) => p.x)), y2: Math.max(tl.y, ...points.map((p) => p.y)) };
+  return {
+    ...tl, x2: Math.max(tl.x, ...boxes.map((b) => b.p.x + b.w)), y2: Math.max(tl.y, ...boxes.map((b) => b.p.y + b.h)),
+  };
 }
+
+const size = (kind: Exclude<NodeKind, "label">) => ({ w: SIZES[kind].width, h: SIZES[kind].height });
 
 function topLeft(data: ClipboardData): XYPosition {
   const points: XYPosition[] = [
@@ -90,11 +101,10 @@ function topLeft(data: ClipboardData): XYPosition {
   return { x: Math.min(...points.map((p) => p.x)), y: Math.min(...points.map((p) => p.y)) };
 }
 
-/** Create copies of the clipboard's components in `groupId`: at `at` (their
- *  top-left corner there) or 32 px down and right of the originals. */
-export async function pasteInto(groupId: string, data: ClipboardData, at: XYPosition | null): Promise<string[]> {
+/** Create copies of the clipboard's components in `groupId`, their top-left corner at `at`. */
+export async function pasteInto(groupId: string, data: ClipboardData, at: XYPosition): Promise<string[]> {
   const origin = topLeft(data);
-  const offset = at ? { x: at.x - origin.x, y: at.y - origin.y } : { x: 32, y: 32 };
+  const offset = { x: at.x - origin.x, y: at.y - origin.y };
   const move = (p: XYPosition) => ({ x: Math.round(p.x + offset.x), y: Math.round(p.y + offset.y) });
   const newIds = new Map<string, string>();
   const created: string[] = [];
