@@ -7,6 +7,7 @@ group asking for its name."""
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -283,3 +284,113 @@ def test_paste_lands_at_the_pointer(page: Any, pair_server: Server, shoot: Any) 
     middle = {"x": canvas["x"] + canvas["width"] / 2, "y": canvas["y"] + canvas["height"] / 2}
     assert abs(centred["x"] + centred["width"] / 2 - middle["x"]) <= tolerance + 4, (centred, middle)
     assert abs(centred["y"] + centred["height"] / 2 - middle["y"]) <= tolerance + 4, (centred, middle)
+
+
+QUEUED = {"flowyardFlowVersion": 1, "rootGroup": {
+    "identifier": "root", "name": "Queued",
+    "processors": [
+        {"identifier": "gen", "name": "Gen", "type": "GenerateFlowFile", "position": {"x": 80, "y": 80},
+         "schedulingPeriod": "100 ms",
+         "properties": {"Batch Size": "5", "Data Format": "Text", "Custom Text": "hello"}},
+        {"identifier": "log", "name": "Log", "type": "LogAttribute", "position": {"x": 80, "y": 400},
+         "autoTerminatedRelationships": ["success"], "scheduledState": "STOPPED"},
+        {"identifier": "broken-a", "name": "Broken A", "type": "LogAttribute", "position": {"x": 480, "y": 80},
+         "autoTerminatedRelationships": ["success"], "scheduledState": "STOPPED"},
+        {"identifier": "broken-b", "name": "Broken B", "type": "LogAttribute", "position": {"x": 480, "y": 400},
+         "autoTerminatedRelationships": ["success"], "scheduledState": "STOPPED"},
+    ],
+    "connections": [{"identifier": "c1", "source": {"id": "gen"}, "destination": {"id": "log"},
+                     "selectedRelationships": ["success"]}],
+}}
+
+
+@pytest.fixture
+def queued_server(tmp_path: Path) -> Any:
+    srv = start_server(tmp_path, QUEUED)
+    with srv.api() as api:
+        for _ in range(200):  # bounded: 20 s
+            if api.get("/api/connections/c1").json()["queuedCount"] >= 10:
+                break
+            time.sleep(0.1)
+        assert api.put("/api/processors/gen/run-state", json={"state": "STOPPED"}).status_code == 200
+    yield srv
+    stop_server(srv)
+
+
+def test_confirmations_name_what_they_destroy_and_do_not_focus_it(page: Any, queued_server: Server,
+                                                                  shoot: Any) -> None:
+    with queued_server.api() as api:
+        queued = api.get("/api/connections/c1").json()["queuedCount"]
+    assert queued >= 10
+    log_in(page, queued_server.url)
+    still(page)
+    expect(page.get_by_test_id("edge-queued-c1")).to_contain_text(f"{queued:,}")
+    # deleting the connection: named, with its queued data; Cancel has the focus, so Enter keeps it
+    page.get_by_test_id("edge-label-c1").click(button="right")
+    page.get_by_test_id("menu-delete").click()
+    dialog = page.get_by_test_id("confirm-dialog")
+    expect(dialog).to_contain_text(
+        f"Delete connection 'success' from 'Gen' to 'Log' and drop its {queued:,} queued flowfiles ({queued * 5} B)?")
+    expect(page.get_by_test_id("confirm-no")).to_be_focused()
+    expect(page.get_by_test_id("confirm-yes")).not_to_be_focused()
+    shoot(page, "confirm-delete-connection")
+    page.keyboard.press("Enter")
+    expect(dialog).to_have_count(0)
+    # deleting the source processor takes the connection and its data: both said
+    node(page, "Gen").click(button="right")
+    page.get_by_test_id("menu-delete").click()
+    expect(dialog).to_contain_text("Delete processor 'Gen' and drop")
+    expect(dialog).to_contain_text(f"connection 'success' from 'Gen' to 'Log': {queued:,} queued flowfiles")
+    expect(page.get_by_test_id("confirm-no")).to_be_focused()
+    page.get_by_test_id("confirm-no").click()
+    # emptying the queue from the menu
+    page.get_by_test_id("edge-label-c1").click(button="right")
+    page.get_by_test_id("menu-empty-queue").click()
+    expect(dialog).to_contain_text(f"Drop the {queued:,} queued flowfiles ({queued * 5} B) of connection 'success' "
+                                   "from 'Gen' to 'Log'?")
+    expect(page.get_by_test_id("confirm-no")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    # ... and from the queue panel
+    page.get_by_test_id("edge-label-c1").click(button="right")
+    page.get_by_test_id("menu-list-queue").click()
+    page.get_by_test_id("queue-empty").click()
+    expect(page.get_by_test_id("confirm-text")).to_contain_text(
+        f"Drop all {queued:,} flowfiles ({queued * 5} B) waiting in connection 'success' from 'Gen' to 'Log'?")
+    expect(page.get_by_test_id("confirm-no")).to_be_focused()
+    shoot(page, "confirm-empty-queue")
+    page.get_by_test_id("confirm-no").click()
+    with queued_server.api() as api:
+        conn = api.get("/api/connections/c1").json()
+    assert conn["queuedCount"] == queued, "nothing was dropped by a cancelled confirmation"
+
+
+def test_start_is_not_offered_for_an_invalid_component(page: Any, queued_server: Server, shoot: Any) -> None:
+    log_in(page, queued_server.url)
+    still(page)
+    broken = node(page, "Broken A")
+    expect(broken.get_by_test_id("node-invalid")).to_be_visible()
+    broken.click(button="right")
+    start = page.get_by_test_id("menu-start")
+    expect(start).to_be_disabled()
+    expect(start).to_have_attribute("title", re.compile("Cannot start Broken A: it is invalid.*Upstream", re.S))
+    shoot(page, "start-invalid-menu")
+    page.keyboard.press("Escape")
+    broken.click()
+    toolbar_start = page.get_by_test_id("btn-start")
+    expect(toolbar_start).to_be_disabled()
+    expect(toolbar_start).to_have_attribute("title", re.compile("Cannot start Broken A"))
+    # a valid one can be started
+    node(page, "Log").click()
+    expect(toolbar_start).to_be_enabled()
+    # the whole group: the failures, one component per line
+    page.get_by_test_id("canvas").locator(".react-flow__pane").click(position={"x": 20, "y": 20})
+    expect(toolbar_start).to_be_enabled()
+    toolbar_start.click()
+    toast = page.locator(".toast.error")
+    expect(toast).to_contain_text("Broken A")
+    lines = [line for line in toast.inner_text().splitlines() if line.strip()]
+    assert any(line.startswith("Broken A") and "Upstream" in line for line in lines), lines
+    assert any(line.startswith("Broken B") and "Upstream" in line for line in lines), lines
+    assert not any("Broken A" in line and "Broken B" in line for line in lines), lines
+    shoot(page, "start-failures-toast")

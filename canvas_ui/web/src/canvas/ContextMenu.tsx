@@ -4,7 +4,11 @@ import { useApp } from "../store";
 import { useCanvasActions, type MenuState } from "./controller";
 import { Icon, type IconName } from "./icons";
 
-interface Item { id: string; label: string; icon: IconName; run: () => void; disabled?: boolean; danger?: boolean; hint?: string }
+interface Item {
+  id: string; label: string; icon: IconName; run: () => void; disabled?: boolean; danger?: boolean; hint?: string;
+  /** The tooltip (why a disabled item is disabled). */
+  title?: string;
+}
 
 export function ContextMenu({ menu }: { menu: MenuState }) {
   const a = useCanvasActions();
@@ -34,14 +38,18 @@ export function ContextMenu({ menu }: { menu: MenuState }) {
   const kind = target.kind;
   const run = (state: Parameters<typeof a.runState>[1]) => () => void a.runState(target.type === "pane" ? null : ids, state);
   const groups: Item[][] = [];
-  // Run items stay enabled whatever the state shown: the API answers (in a
-  // notice) when one does not apply, and a state a moment old never blocks one.
+  // Run items stay enabled whatever the run state shown: the API answers (in a notice)
+  // when one does not apply, and a state a moment old never blocks one. Start (and run
+  // once) is not offered for an invalid processor: its tooltip says why.
+  const blocked = target.type === "pane" ? null : a.startBlocker(ids);
   const runItems = (forProcessor: boolean): Item[] => [
-    { id: "start", label: "Start", icon: "play", run: run("RUNNING") },
+    { id: "start", label: "Start", icon: "play", run: run("RUNNING"), disabled: !!blocked, title: blocked ?? undefined,
+      hint: blocked ? "invalid" : undefined },
     { id: "stop", label: "Stop", icon: "stop", run: run("STOPPED") },
     { id: "enable", label: "Enable", icon: "enable", run: run("ENABLED") },
     { id: "disable", label: "Disable", icon: "disabled", run: run("DISABLED") },
-    ...(forProcessor ? [{ id: "run-once", label: "Run once", icon: "once" as IconName, run: run("RUN_ONCE") }] : []),
+    ...(forProcessor ? [{ id: "run-once", label: "Run once", icon: "once" as IconName, run: run("RUN_ONCE"),
+      disabled: !!blocked, title: blocked ?? undefined }] : []),
   ];
   const copyItem: Item = { id: "copy", label: "Copy", icon: "copy", hint: "Ctrl C", run: () => {
     const data = a.copy(ids);
@@ -112,7 +120,7 @@ export function ContextMenu({ menu }: { menu: MenuState }) {
             const Glyph = Icon[item.icon];
             return (
               <button key={item.id} type="button" role="menuitem" data-testid={`menu-${item.id}`}
-                      className={item.danger ? "is-danger" : undefined} disabled={item.disabled}
+                      className={item.danger ? "is-danger" : undefined} disabled={item.disabled} title={item.title}
                       onClick={() => { a.openMenu(null); item.run(); }}>
                 <Glyph size={14} /><span>{item.label}</span>{item.hint && <kbd>{item.hint}</kbd>}
               </button>

@@ -339,8 +339,9 @@ function ConfirmDialog() {
   return (
     <Dialog testId="confirm-dialog" title={confirm.title} onClose={() => a.closeConfirm(false)}
             footer={<>
-              <button type="button" data-testid="confirm-no" onClick={() => a.closeConfirm(false)}>Cancel</button>
-              <button type="button" autoFocus className={confirm.danger ? "primary is-danger" : "primary"} data-testid="confirm-yes"
+              {/* Cancel has the focus: Enter or a stray key press never destroys anything. */}
+              <button type="button" autoFocus data-testid="confirm-no" onClick={() => a.closeConfirm(false)}>Cancel</button>
+              <button type="button" className={confirm.danger ? "primary is-danger" : "primary"} data-testid="confirm-yes"
                       onClick={() => a.closeConfirm(true)}>{confirm.yes}</button>
             </>}>
       <p className="fy-confirm-text">{confirm.message}</p>

@@ -9,7 +9,12 @@ import { groupPath, searchFlow } from "./model";
 
 export function Toolbar({ onLogout }: { onLogout: () => void }) {
   const { flow, groupId, selection, theme } = useApp();
-  return <ToolbarView flow={flow} groupId={groupId} selection={selection} theme={theme} onLogout={onLogout} />;
+  const a = useCanvasActions();
+  // Re-computed on every status change (this component follows the app state); the view
+  // below re-renders only when the answer changes.
+  const startBlocked = a.startBlocker(selection);
+  return <ToolbarView flow={flow} groupId={groupId} selection={selection} theme={theme} onLogout={onLogout}
+                      startBlocked={startBlocked} />;
 }
 
 function Btn({ id, icon, label, title, onClick, text, disabled, active }: {
@@ -32,8 +37,9 @@ function Cluster({ children }: { children: ReactNode }) {
   return <div className="fy-tool-cluster">{children}</div>;
 }
 
-const ToolbarView = memo(function ToolbarView({ flow, groupId, selection, theme, onLogout }: {
+const ToolbarView = memo(function ToolbarView({ flow, groupId, selection, theme, onLogout, startBlocked }: {
   flow: FlowDocument | null; groupId: string; selection: string[]; theme: Theme; onLogout: () => void;
+  startBlocked: string | null;
 }) {
   const a = useCanvasActions();
   const ui = useCanvasUI();
@@ -55,7 +61,8 @@ const ToolbarView = memo(function ToolbarView({ flow, groupId, selection, theme,
         ))}
       </nav>
       <Cluster>
-        <Btn id="btn-start" icon="play" label="Start" text title={`Start ${scope}`} onClick={() => void a.runState(selection, "RUNNING")} />
+        <Btn id="btn-start" icon="play" label="Start" text title={startBlocked ?? `Start ${scope}`} disabled={!!startBlocked}
+             onClick={() => void a.runState(selection, "RUNNING")} />
         <Btn id="btn-stop" icon="stop" label="Stop" text title={`Stop ${scope}`} onClick={() => void a.runState(selection, "STOPPED")} />
         <Sep />
         <Btn id="btn-undo" icon="undo" label="Undo" title="Undo (Ctrl Z)" onClick={() => void a.undo()} />

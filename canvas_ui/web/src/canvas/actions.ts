@@ -10,7 +10,8 @@ import { GRID, SIZES, type FlowNode, type QueueEdge } from "./build";
 import { clipboardBounds, copySelection, parseClipboard, pasteInto, type ClipboardData } from "./clipboard";
 import type { CanvasActions, CanvasUI, PromptOptions, RunCommand } from "./controller";
 import { layoutPositions } from "./layout";
-import { findGroup, locate, type NodeKind } from "./model";
+import { formatBytes, formatCount } from "./format";
+import { componentLabel, connectionLabel, displayName, findGroup, locate, type NodeKind } from "./model";
 import { statusStore, num } from "./statusStore";
 
 const LIMIT = 6; // concurrent requests when saving many positions
@@ -131,6 +132,10 @@ export function makeActions(deps: ActionDeps): CanvasActions {
     const entry = statusStore.get(c.identifier);
     return entry ? num(entry, "queuedCount") : c.queuedCount;
   };
+  const queuedBytes = (c: { identifier: string; queuedBytes: number }) =>
+    num(statusStore.get(c.identifier), "queuedBytes", c.queuedBytes);
+  const flowfiles = (count: number, bytes: number) =>
+    `${formatCount(count)} queued flowfile${count === 1 ? "" : "s"} (${formatBytes(bytes)})`;
   const updateComponent = async (id: string, changes: Record<string, unknown>) => {
     const kind = kindOf(id);
     if (!kind) return false;
@@ -211,6 +216,34 @@ export function makeActions(deps: ActionDeps): CanvasActions {
       await reload();
     }
   };
+  /** A component's name for a message line. */
+  const nameOf = (id: string) => {
+    const flow = appRef.current.flow;
+    const found = flow ? locate(flow, id) : null;
+    return found ? displayName(found.kind, found.component) : id;
+  };
+  /** The server's reason without its `Type[id]: ` and `not started: ` prefixes (the line names the component). */
+  const reason = (text: string) => text.replace(/^\S+\[[^\]]*\]:\s*/, "").replace(/^not started:\s*/, "");
+  /** One line per component, at most `max`, for a toast. */
+  const perLine = (failures: [string, string][], max = 8) => {
+    const lines = failures.slice(0, max).map(([id, text]) => {
+      const name = nameOf(id);
+      const why = reason(text);
+      return why.startsWith(`${name} `) ? why : `${name}: ${why}`; // "Gen is invalid: ..." names it already
+    });
+    if (failures.length > max) lines.push(`… and ${failures.length - max} more`);
+    return lines.join("\n");
+  };
+  /** Why a processor cannot start (null: it can): its validation errors, live when the status stream knows. */
+  const invalidReason = (id: string): string | null => {
+    const node = rf.getNode(id);
+    if (!node || node.data.kind !== "processor") return null;
+    const entry = statusStore.get(id);
+    const errors = (node.data.doc as { validationErrors?: string[] }).validationErrors ?? [];
+    if (entry?.valid === true) return null;
+    if (entry?.valid === false || errors.length) return errors.length ? errors.join("\n") : "it is invalid";
+    return null;
+  };
   const runOne = async (ids: string[], state: RunCommand) => {
     const g = group();
     const targets = ids.filter((id) => {
@@ -224,11 +257,11 @@ export function makeActions(deps: ActionDeps): CanvasActions {
         notify("Run once works on processors: select one or more", "error");
         return;
       }
-      const errors: string[] = [];
+      const errors: [string, string][] = [];
       for (const id of processors) {
-        await api.runState("processor", id, "RUN_ONCE").catch((e) => errors.push(message(e)));
+        await api.runState("processor", id, "RUN_ONCE").catch((e) => errors.push([id, message(e)]));
       }
-      if (errors.length) notify(errors.join("\n"), "error");
+      if (errors.length) notify(`Could not run once:\n${perLine(errors)}`, "error");
       return;
     }
     if (ids.length && !targets.length) {
@@ -239,8 +272,11 @@ export function makeActions(deps: ActionDeps): CanvasActions {
       ? await api.runStates(targets, state)
       : await request<{ changed: string[]; failed: Record<string, string> }>(
         "PUT", `/api/process-groups/${encodeURIComponent(appRef.current.groupId)}/run-state`, { state });
-    const failures = Object.values(result.failed ?? {});
-    if (failures.length) notify(failures.slice(0, 4).join("\n") + (failures.length > 4 ? ` (and ${failures.length - 4} more)` : ""), "error");
+    const failures = Object.entries(result.failed ?? {});
+    const verb = { RUNNING: "start", STOPPED: "stop", ENABLED: "enable", DISABLED: "disable", RUN_ONCE: "run" }[state];
+    if (failures.length) {
+      notify(`Could not ${verb} ${failures.length === 1 ? "1 component" : `${failures.length} components`}:\n${perLine(failures)}`, "error");
+    }
   };
 
   const enterGroup = (id: string) => {
@@ -292,6 +328,13 @@ export function makeActions(deps: ActionDeps): CanvasActions {
 
   return {
     kindOf,
+    startBlocker(ids) {
+      if (!ids.length) return null;
+      const reasons = ids.map(invalidReason);
+      if (!reasons.every(Boolean)) return null;
+      return ids.length === 1 ? `Cannot start ${nameOf(ids[0])}: it is invalid.\n${reasons[0]}`
+        : "Cannot start: every selected component is invalid (configure them first).";
+    },
     rename,
     saveBends,
     addBend,
@@ -377,9 +420,30 @@ export function makeActions(deps: ActionDeps): CanvasActions {
         + holdingGroups.reduce((sum, c) => sum + num(statusStore.get(c.identifier), "queuedCount", c.queuedCount), 0);
       let drop = false;
       if (total > 0) {
-        drop = await confirm("Delete and drop queued data?",
-          `${holding.length + holdingGroups.length === 1 ? "A connection or group to delete holds" : "Connections or groups to delete hold"} ${total.toLocaleString("en-US")} queued flowfile${total === 1 ? "" : "s"}. Drop ${total === 1 ? "it" : "them"} and delete?`,
-          "Drop and delete", true);
+        // Say exactly what goes: the components, and each queue's data.
+        const flow = appRef.current.flow!;
+        const bytes = holding.reduce((sum, c) => sum + queuedBytes(c), 0)
+          + holdingGroups.reduce((sum, c) => sum + queuedBytes(c), 0);
+        const named = ids.map((id) => {
+          const found = locate(flow, id);
+          if (!found) return id;
+          return found.kind === "connection" ? `connection ${connectionLabel(flow, found.component as unknown as Connection)}`
+            : componentLabel(found.kind, found.component);
+        });
+        let text: string;
+        if (ids.length === 1 && holding.length === 1 && holding[0].identifier === ids[0]) {
+          text = `Delete ${named[0]} and drop its ${flowfiles(total, bytes)}?`;
+        } else {
+          const what = named.length <= 3 ? named.join(", ") : `${named.slice(0, 3).join(", ")} and ${named.length - 3} more`;
+          const lines = [
+            ...holding.map((c) => `• connection ${connectionLabel(flow, c)}: ${flowfiles(queued(c), queuedBytes(c))}`),
+            ...holdingGroups.map((g) => `• inside process group '${g.name}': ${flowfiles(
+              num(statusStore.get(g.identifier), "queuedCount", g.queuedCount), queuedBytes(g))}`),
+          ];
+          text = `Delete ${what} and drop ${flowfiles(total, bytes)}?\n${lines.join("\n")}`;
+        }
+        drop = await confirm("Delete and drop queued data?", `${text}\nThis cannot be undone.`,
+          `Drop ${formatCount(total)} and delete`, true);
         if (!drop) return;
       }
       const errors: string[] = [];
@@ -399,8 +463,14 @@ export function makeActions(deps: ActionDeps): CanvasActions {
     },
 
     async emptyQueue(connectionId) {
-      const count = num(statusStore.get(connectionId), "queuedCount");
-      const ok = await confirm("Empty queue?", `Drop ${count.toLocaleString("en-US")} queued flowfile${count === 1 ? "" : "s"} from this connection? This cannot be undone.`, "Empty queue", true);
+      const flow = appRef.current.flow;
+      const conn = flow ? locate(flow, connectionId)?.component as unknown as Connection | undefined : undefined;
+      const count = num(statusStore.get(connectionId), "queuedCount", conn?.queuedCount ?? 0);
+      const bytes = num(statusStore.get(connectionId), "queuedBytes", conn?.queuedBytes ?? 0);
+      const which = conn && flow ? `connection ${connectionLabel(flow, conn)}` : "this connection";
+      const ok = await confirm("Empty queue?",
+        `Drop the ${flowfiles(count, bytes)} of ${which}? Each gets a DROP provenance event; this cannot be undone.`,
+        `Drop ${formatCount(count)} flowfile${count === 1 ? "" : "s"}`, true);
       if (!ok) return;
       try {
         const result = await api.emptyQueue(connectionId);

@@ -102,6 +102,8 @@ export interface CanvasActions {
   savedViewport(groupId: string): Viewport | null;
   rememberViewport(groupId: string, viewport: Viewport): void;
   kindOf(id: string): NodeKind | "connection" | null;
+  /** Why Start cannot apply to `ids` (every one of them is an invalid processor), or null. */
+  startBlocker(ids: string[]): string | null;
   /** The centre of the visible canvas, in flow coordinates. */
   viewCenter(): XYPosition;
 }

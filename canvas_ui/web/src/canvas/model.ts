@@ -62,6 +62,35 @@ export function displayName(kind: NodeKind | "connection", component: Record<str
   return String(component.name || component.type || kind);
 }
 
+/** What a connection is called in a sentence: `'success' from Gen to Log` (ports inside a
+ *  child group are named with their group: `port 'out' of Billing`). */
+export function connectionLabel(flow: FlowDocument, conn: Connection): string {
+  const home = locate(flow, conn.identifier)?.group.identifier ?? conn.parentGroupId ?? null;
+  const end = (id: string) => {
+    const found = locate(flow, id);
+    if (!found) return id;
+    const name = displayName(found.kind, found.component);
+    if (found.kind === "input-port" || found.kind === "output-port") {
+      const owner = home && found.group.identifier !== home ? ` of ${found.group.name}` : "";
+      return `port '${name}'${owner}`;
+    }
+    return found.kind === "funnel" ? "a funnel" : `'${name}'`;
+  };
+  const called = conn.name || conn.selectedRelationships.join(", ");
+  return `${called ? `'${called}' ` : ""}from ${end(conn.source.id)} to ${end(conn.destination.id)}`;
+}
+
+/** "processor 'Gen'", "process group 'Billing'", "a funnel", "label 'Notes'" for sentences. */
+export function componentLabel(kind: NodeKind | "connection", component: Record<string, unknown>): string {
+  if (kind === "funnel") return "a funnel";
+  const words: Record<string, string> = {
+    processor: "processor", "input-port": "input port", "output-port": "output port", "process-group": "process group",
+    label: "label", connection: "connection",
+  };
+  const name = displayName(kind, component);
+  return `${words[kind]} '${name.length > 40 ? `${name.slice(0, 40)}…` : name}'`;
+}
+
 /** The relationships a processor offers: its type's, plus dynamic ones named by
  *  its dynamic properties when the type declares dynamic relationships. */
 export function relationshipsOf(processor: Processor, types: ProcessorType[]): string[] {

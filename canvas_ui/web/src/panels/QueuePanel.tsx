@@ -4,6 +4,7 @@ import { Fragment, useCallback, useEffect, useMemo, useState } from "react";
 import { api, type Connection, type QueuedFlowFile } from "../api";
 import { useApp } from "../store";
 import { ContentViewer } from "./ContentViewer";
+import { connectionLabel } from "../canvas/model";
 import { componentIndex, componentName } from "./flowTree";
 import { errorText, formatBytes, formatDuration, formatTime, shortId } from "./format";
 import { PanelFrame } from "./frame";
@@ -52,6 +53,7 @@ export function QueuePanel({ connectionId }: { connectionId: string }) {
   };
 
   const title = conn ? componentName(index, conn.identifier) : connectionId;
+  const queueName = conn && flow ? connectionLabel(flow, conn) : title;
   const total = conn ? `${conn.queuedCount.toLocaleString()} queued (${formatBytes(conn.queuedBytes)})` : null;
   return (
     <PanelFrame
@@ -68,13 +70,14 @@ export function QueuePanel({ connectionId }: { connectionId: string }) {
       </>}
       toolbar={confirming ? (
         <div className="pn-confirm-bar" role="alertdialog" aria-label="Empty the queue">
-          <span>
-            Drop {conn ? `all ${conn.queuedCount.toLocaleString()} flowfiles` : "every flowfile"} waiting here? Each gets a
-            DROP provenance event; this cannot be undone.
+          <span data-testid="confirm-text">
+            Drop {conn ? `all ${conn.queuedCount.toLocaleString("en-US")} flowfile${conn.queuedCount === 1 ? "" : "s"} (${formatBytes(conn.queuedBytes)})`
+              : "every flowfile"} waiting in {conn ? `connection ${queueName}` : "this queue"}? Each gets a DROP provenance
+            event; this cannot be undone.
           </span>
           <button type="button" className="pn-danger solid" data-testid="confirm-yes"
                   onClick={() => { setConfirming(false); empty(); }}>Empty it</button>
-          <button type="button" data-testid="confirm-no" onClick={() => setConfirming(false)}>Cancel</button>
+          <button type="button" data-testid="confirm-no" autoFocus onClick={() => setConfirming(false)}>Cancel</button>
         </div>
       ) : undefined}
     >

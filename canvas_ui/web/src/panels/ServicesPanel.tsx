@@ -138,7 +138,7 @@ export function ServicesPanel({ groupId }: { groupId: string }) {
                   Configure
                 </button>
                 {s.state !== "ENABLED" ? (
-                  <ConfirmButton testId={`service-delete-${s.identifier}`} question="Delete this service?"
+                  <ConfirmButton testId={`service-delete-${s.identifier}`} question={`Delete controller service '${s.name || s.type}'?`}
                                  onConfirm={() => act(s.identifier, () => api.remove("controller-service", s.identifier, s.revision))}>
                     Delete
                   </ConfirmButton>

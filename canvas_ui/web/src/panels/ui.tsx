@@ -71,7 +71,7 @@ export function ConfirmButton({ children, question, onConfirm, testId, danger = 
       <span>{question}</span>
       <button type="button" className="pn-danger solid" data-testid="confirm-yes"
               onClick={async () => { setAsking(false); await onConfirm(); }}>Yes</button>
-      <button type="button" data-testid="confirm-no" onClick={() => setAsking(false)}>No</button>
+      <button type="button" data-testid="confirm-no" autoFocus onClick={() => setAsking(false)}>No</button>
     </span>
   );
 }
