@@ -394,3 +394,134 @@ def test_start_is_not_offered_for_an_invalid_component(page: Any, queued_server:
     assert any(line.startswith("Broken B") and "Upstream" in line for line in lines), lines
     assert not any("Broken A" in line and "Broken B" in line for line in lines), lines
     shoot(page, "start-failures-toast")
+
+
+LABELS_OVER_NODES = """() => {
+    const nodes = [...document.querySelectorAll('.react-flow__node')]
+        .map((n) => ({ id: n.dataset.id, r: n.getBoundingClientRect() }));
+    const labels = [...document.querySelectorAll('[data-testid^=edge-label-]')];
+    if (!labels.length) return ['no labels'];
+    return labels.flatMap((l) => {
+        const r = l.getBoundingClientRect();
+        return nodes.filter(({ r: n }) => r.left < n.right && r.right > n.left && r.top < n.bottom && r.bottom > n.top)
+            .map(({ id }) => `${l.dataset.testid} over ${id}`);
+    });
+}"""
+
+TIGHT = {"flowyardFlowVersion": 1, "rootGroup": {
+    "identifier": "root", "name": "Tight",
+    "processors": [
+        {"identifier": "left", "name": "Left", "type": "GenerateFlowFile", "position": {"x": 80, "y": 80},
+         "scheduledState": "STOPPED"},
+        {"identifier": "right", "name": "Right", "type": "LogAttribute", "position": {"x": 352, "y": 80},
+         "autoTerminatedRelationships": ["success"], "scheduledState": "STOPPED"},
+        {"identifier": "below", "name": "Below", "type": "LogAttribute", "position": {"x": 80, "y": 256},
+         "autoTerminatedRelationships": ["success"], "scheduledState": "STOPPED"},
+    ],
+    "connections": [
+        {"identifier": "side", "source": {"id": "left"}, "destination": {"id": "right"},
+         "selectedRelationships": ["success"]},
+        {"identifier": "down", "source": {"id": "left"}, "destination": {"id": "below"},
+         "selectedRelationships": ["success"]},
+    ],
+}}
+
+
+def labels_clear_of_nodes(page: Any) -> None:
+    try:
+        page.wait_for_function(f"({LABELS_OVER_NODES})().length === 0", timeout=10_000)
+    except Exception:
+        raise AssertionError(f"edge labels over nodes: {page.evaluate(LABELS_OVER_NODES)}") from None
+
+
+def test_edge_labels_do_not_sit_on_nodes(page: Any, demo_server: Server, tmp_path: Path, shoot: Any) -> None:
+    log_in(page, demo_server.url)
+    expect(node(page, "Retry refund")).to_be_visible()
+    still(page)
+    labels_clear_of_nodes(page)
+    expect(page.get_by_test_id("edge-label-c-declined")).to_be_visible()
+    shoot(page, "demo-labels")
+    # two nodes closer than a label is wide: the label moves off the line, with a leader to it
+    (tmp_path / "tight").mkdir()
+    tight = start_server(tmp_path / "tight", TIGHT)
+    try:
+        log_in(page, tight.url)
+        still(page)
+        labels_clear_of_nodes(page)
+        expect(page.locator(".fy-edge-leader")).to_have_count(2)  # both gaps are narrower than a label
+        shoot(page, "label-beside-line")
+        # dragging a node onto the other label moves that label off it
+        down = page.get_by_test_id("edge-label-down").bounding_box()
+        right = node(page, "Right")
+        grip = right.get_by_test_id("node-name").bounding_box()
+        page.mouse.move(grip["x"] + 10, grip["y"] + 5)
+        page.mouse.down()
+        page.mouse.move(down["x"] + down["width"] + 30, down["y"] - 10, steps=10)
+        page.mouse.up()
+        labels_clear_of_nodes(page)
+    finally:
+        stop_server(tight)
+
+
+PARAMETERS = {"flowyardFlowVersion": 1, "parameterContexts": [{
+    "identifier": "ctx", "name": "Shop", "parameters": [
+        {"name": "greeting", "value": "hello", "sensitive": False, "description": "How to greet"},
+        {"name": "output.dir", "value": "out", "sensitive": False, "description": ""},
+        {"name": "api.key", "value": "s3cret", "sensitive": True, "description": ""},
+    ]}], "rootGroup": {
+    "identifier": "root", "name": "With parameters", "parameterContext": {"id": "ctx"},
+    "processors": [{"identifier": "gen", "name": "Gen", "type": "GenerateFlowFile", "position": {"x": 80, "y": 80},
+                    "scheduledState": "STOPPED", "autoTerminatedRelationships": ["success"]}],
+}}
+
+
+def test_parameters_offered_after_hash_brace_and_a_new_group_asks_its_name(page: Any, tmp_path: Path,
+                                                                            shoot: Any) -> None:
+    server = start_server(tmp_path, PARAMETERS)
+    try:
+        log_in(page, server.url)
+        still(page)
+        node(page, "Gen").dblclick()
+        page.get_by_test_id("tab-properties").click()
+        text = page.get_by_test_id("prop-custom-text")
+        text.click()
+        text.press_sequentially("Hello #{")
+        suggestions = page.get_by_test_id("param-suggestions")
+        expect(suggestions.get_by_test_id("param-suggestion-greeting")).to_be_visible()
+        expect(suggestions.get_by_test_id("param-suggestion-output.dir")).to_be_visible()
+        expect(suggestions.get_by_test_id("param-suggestion-api.key")).to_have_count(0)  # sensitive: not here
+        text.press_sequentially("gr")
+        expect(suggestions.locator("[data-testid^=param-suggestion-]")).to_have_count(1)
+        shoot(page, "parameter-completion")
+        text.press("Enter")
+        expect(text).to_have_value("Hello #{greeting}")
+        # Expression Language completion is still there
+        text.press_sequentially(" ${")
+        expect(page.get_by_test_id("el-suggestions")).to_be_visible()
+        text.press("Escape")
+        page.get_by_test_id("panel-close").click()
+
+        # a new process group asks for its name: the default is offered, an empty one refused
+        page.get_by_test_id("palette-item-process-group").drag_to(
+            page.get_by_test_id("canvas"), target_position={"x": 600, "y": 500})
+        dialog = page.get_by_test_id("prompt-dialog")
+        expect(dialog).to_contain_text("New process group")
+        name = page.get_by_test_id("prompt-input")
+        expect(name).to_have_value("Process group")
+        name.fill("  ")
+        page.get_by_test_id("prompt-ok").click()
+        expect(dialog.get_by_test_id("field-error-name")).to_contain_text("cannot be empty")
+        shoot(page, "new-group-name")
+        name.fill("Billing")
+        name.press("Enter")
+        expect(node(page, "Billing")).to_be_visible()
+        # cancelling adds nothing
+        page.get_by_test_id("palette-item-process-group").drag_to(
+            page.get_by_test_id("canvas"), target_position={"x": 300, "y": 600})
+        page.get_by_test_id("prompt-cancel").click()
+        expect(dialog).to_have_count(0)
+        with server.api() as api:
+            groups = api.get("/api/flow").json()["rootGroup"]["processGroups"]
+        assert [g["name"] for g in groups] == ["Billing"]
+    finally:
+        stop_server(server)

@@ -1,14 +1,17 @@
 // The connection edge: a straight (or bent, or looping) line between the
 // borders of its two nodes, an arrowhead, and a label with the queue, the two
 // back-pressure bars and a sparkline. Reads its own status entry, so only the
-// edges whose queue changed re-render on a tick.
-import { memo, useState, type MouseEvent, type PointerEvent as ReactPointerEvent } from "react";
+// edges whose queue changed re-render on a tick. The label sits on the line where it
+// covers no node (labelPlace.ts), moved sideways with a short leader when it must.
+import { memo, useCallback, useLayoutEffect, useRef, useState, type MouseEvent, type PointerEvent as ReactPointerEvent } from "react";
 import {
-  EdgeLabelRenderer, useInternalNode, useReactFlow, useStore, type EdgeProps, type InternalNode, type XYPosition,
+  EdgeLabelRenderer, useInternalNode, useReactFlow, useStore, type EdgeProps, type InternalNode, type ReactFlowState,
+  type XYPosition,
 } from "@xyflow/react";
 import type { FlowNode, QueueEdge } from "./build";
 import { useCanvasActions } from "./controller";
 import { countAndSize, formatBytes, formatCount, formatRate, parseDataSize, pressureLevel, ratioOf, type Level } from "./format";
+import { placeLabel, polylineAt, quadraticAt, straightAt, type PathAt, type Rect } from "./labelPlace";
 import { farZoom } from "./nodes";
 import { Sparkline } from "./Sparkline";
 import { num, useEntry, useRing } from "./statusStore";
@@ -54,7 +57,11 @@ function borderToBend(b: Box, point: XYPosition, gap = 0): XYPosition {
   return border(b, point, gap);
 }
 
-interface Geometry { path: string; label: XYPosition; tip: XYPosition; angle: number; labelAnchor: "center" | "left" }
+interface Geometry {
+  path: string; tip: XYPosition; angle: number;
+  /** Where along the line the label may go; a self-loop has a fixed place instead (`label`, left-anchored). */
+  at: PathAt | null; label: XYPosition;
+}
 
 const fmt = (p: XYPosition) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`;
 
@@ -64,11 +71,9 @@ function geometry(s: Box, t: Box, self: boolean, bends: XYPosition[], parallel: 
     const end = borderToBend(t, bends[bends.length - 1], 2);
     const points = [start, ...bends, end];
     const last = points[points.length - 2];
-    // The label sits beside the middle bend, leaving the bend itself free to grab.
-    const at = bends[Math.floor((bends.length - 1) / 2)];
+    const at = polylineAt(points);
     return {
-      path: `M${points.map(fmt).join(" L")}`,
-      label: { x: at.x + 12, y: at.y }, labelAnchor: "left",
+      path: `M${points.map(fmt).join(" L")}`, at, label: at(0.5).point,
       tip: end, angle: Math.atan2(end.y - last.y, end.x - last.x),
     };
   }
@@ -84,7 +89,7 @@ function geometry(s: Box, t: Box, self: boolean, bends: XYPosition[], parallel: 
     const c2 = { x: right + reach, y: cy + spread + reach * 0.55 };
     return {
       path: `M${fmt(start)} C${fmt(c1)} ${fmt(c2)} ${fmt(end)}`,
-      label: { x: right + reach * 0.75 + 10, y: cy }, labelAnchor: "left",
+      label: { x: right + reach * 0.75 + 10, y: cy }, at: null,
       tip: end, angle: Math.atan2(end.y - c2.y, end.x - c2.x),
     };
   }
@@ -102,7 +107,7 @@ function geometry(s: Box, t: Box, self: boolean, bends: XYPosition[], parallel: 
     const end = border(t, mid, 2);
     return {
       path: `M${fmt(start)} Q${fmt(mid)} ${fmt(end)}`,
-      label: { x: (start.x + 2 * mid.x + end.x) / 4, y: (start.y + 2 * mid.y + end.y) / 4 }, labelAnchor: "center",
+      label: { x: (start.x + 2 * mid.x + end.x) / 4, y: (start.y + 2 * mid.y + end.y) / 4 }, at: quadraticAt(start, mid, end),
       tip: end, angle: Math.atan2(end.y - mid.y, end.x - mid.x),
     };
   }
@@ -110,7 +115,7 @@ function geometry(s: Box, t: Box, self: boolean, bends: XYPosition[], parallel: 
   const end = border(t, cs, 2);
   return {
     path: `M${fmt(start)} L${fmt(end)}`,
-    label: { x: (start.x + end.x) / 2, y: (start.y + end.y) / 2 }, labelAnchor: "center",
+    label: { x: (start.x + end.x) / 2, y: (start.y + end.y) / 2 }, at: straightAt(start, end),
     tip: end, angle: Math.atan2(end.y - start.y, end.x - start.x),
   };
 }
@@ -133,6 +138,31 @@ function Bar({ testId, ratio, level, title }: { testId: string; ratio: number; l
   );
 }
 
+/** A first guess of a label's size, until it is measured. */
+const LABEL_GUESS = { w: 140, h: 38 };
+
+/** The boxes of the nodes that reach into `area`, for keeping labels off them. */
+function nodeBoxes(s: ReactFlowState, area: Rect): Rect[] {
+  const boxes: Rect[] = [];
+  for (const n of s.nodeLookup.values()) {
+    const { x, y } = n.internals.positionAbsolute;
+    const w = n.measured?.width ?? n.width ?? 0;
+    const h = n.measured?.height ?? n.height ?? 0;
+    if (w && h && x < area.x + area.w && x + w > area.x && y < area.y + area.h && y + h > area.y) boxes.push({ x, y, w, h });
+  }
+  return boxes;
+}
+
+/** The box around both ends and the bends, grown by how far a label may move. */
+function reach(a: Box, b: Box, bends: XYPosition[], size: { w: number; h: number }): Rect {
+  const xs = [a.x, a.x + a.w, b.x, b.x + b.w, ...bends.map((p) => p.x)];
+  const ys = [a.y, a.y + a.h, b.y, b.y + b.h, ...bends.map((p) => p.y)];
+  const grow = 130 + Math.max(size.w, size.h);
+  const x = Math.min(...xs) - grow;
+  const y = Math.min(...ys) - grow;
+  return { x, y, w: Math.max(...xs) + grow - x, h: Math.max(...ys) + grow - y };
+}
+
 export const QueueEdgeView = memo(function QueueEdgeView({ id, source, target, data, selected }: EdgeProps<QueueEdge>) {
   const s = useInternalNode<FlowNode>(source);
   const t = useInternalNode<FlowNode>(target);
@@ -142,10 +172,29 @@ export const QueueEdgeView = memo(function QueueEdgeView({ id, source, target, d
   const actions = useCanvasActions();
   const rf = useReactFlow();
   const [dragged, setDragged] = useState<XYPosition[] | null>(null);
-  if (!s || !t || !data) return null;
-  const conn = data.conn;
-  const bends = dragged ?? conn.bends ?? [];
-  const g = geometry(box(s), box(t), source === target, bends, data.parallel, data.parallelCount, source > target);
+  const labelRef = useRef<HTMLDivElement>(null);
+  const [size, setSize] = useState(LABEL_GUESS);
+  useLayoutEffect(() => {
+    const el = labelRef.current;
+    if (el && (Math.abs(el.offsetWidth - size.w) > 1 || Math.abs(el.offsetHeight - size.h) > 1)) {
+      setSize({ w: el.offsetWidth, h: el.offsetHeight });
+    }
+  });
+  const conn = data?.conn;
+  const bends = dragged ?? conn?.bends ?? [];
+  const g = s && t && data
+    ? geometry(box(s), box(t), source === target, bends, data.parallel, data.parallelCount, source > target) : null;
+  // Re-placed whenever a node moves (the store changes), compared as text so an unchanged spot re-renders nothing.
+  const place = useCallback((state: ReactFlowState) => {
+    if (!g?.at || far || !s || !t) return "";
+    const spot = placeLabel(g.at, size, nodeBoxes(state, reach(box(s), box(t), bends, size)), bends);
+    return [spot.center.x, spot.center.y, spot.anchor.x, spot.anchor.y].map((v) => v.toFixed(1)).join(",");
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [g?.path, far, size.w, size.h]);
+  const placed = useStore(place);
+  if (!s || !t || !data || !g || !conn) return null;
+  const [cx, cy, ax, ay] = placed ? placed.split(",").map(Number) : [g.label.x, g.label.y, g.label.x, g.label.y];
+  const leader = Math.hypot(cx - ax, cy - ay) > 2;
   // Bend points of a selected connection: drag to move, double-click to remove.
   const dragBend = (e: ReactPointerEvent<SVGCircleElement>, index: number) => {
     if (e.button !== 0) return;
@@ -189,7 +238,7 @@ export const QueueEdgeView = memo(function QueueEdgeView({ id, source, target, d
     e.preventDefault();
     e.stopPropagation();
     actions.select([id]);
-    actions.openMenu({ x: e.clientX, y: e.clientY, flow: g.label, target: { type: "edge", ids: [id], kind: "connection" } });
+    actions.openMenu({ x: e.clientX, y: e.clientY, flow: { x: cx, y: cy }, target: { type: "edge", ids: [id], kind: "connection" } });
   };
   const cls = `fy-edge${full ? " full" : ""}${selected ? " is-selected" : ""}`;
   return (
@@ -198,6 +247,7 @@ export const QueueEdgeView = memo(function QueueEdgeView({ id, source, target, d
             style={{ pointerEvents: "stroke" }} />
       <path className={`react-flow__edge-path ${cls}`} d={g.path} fill="none" />
       <path className={`fy-arrow${full ? " full" : ""}${selected ? " is-selected" : ""}`} d={arrow(g.tip, g.angle)} />
+      {leader && !far && <path className="fy-edge-leader" d={`M${ax.toFixed(1)},${ay.toFixed(1)} L${cx.toFixed(1)},${cy.toFixed(1)}`} />}
       {selected && bends.map((b, i) => (
         <circle key={i} className="fy-bend" cx={b.x} cy={b.y} r={5} data-testid={`edge-bend-${id}-${i}`}
                 onPointerDown={(e) => dragBend(e, i)}
@@ -207,9 +257,9 @@ export const QueueEdgeView = memo(function QueueEdgeView({ id, source, target, d
       ))}
       {!far && (
         <EdgeLabelRenderer>
-          <div className={`fy-edge-label nodrag nopan${full ? " full" : ""}${selected ? " is-selected" : ""}`}
+          <div ref={labelRef} className={`fy-edge-label nodrag nopan${full ? " full" : ""}${selected ? " is-selected" : ""}`}
                data-testid={`edge-label-${id}`}
-               style={{ transform: `translate(${g.labelAnchor === "left" ? "0" : "-50%"}, -50%) translate(${g.label.x}px, ${g.label.y}px)` }}
+               style={{ transform: `translate(${g.at ? "-50%" : "0"}, -50%) translate(${cx}px, ${cy}px)` }}
                onClick={onLabelClick} onContextMenu={onLabelMenu}
                onDoubleClick={(e) => { e.stopPropagation(); actions.configure(id); }}>
             <div className="fy-edge-row">

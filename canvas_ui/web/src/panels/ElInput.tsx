@@ -1,10 +1,21 @@
 // A growing text field for property values. With `el` on, typing `${` or `:` inside an
 // expression opens a list of Expression Language functions (filtered as you type, with
-// their descriptions); Up/Down choose, Tab or Enter inserts, Escape closes.
+// their descriptions); typing `#{` (any property) opens the parameters in scope, the
+// parameter context bound to the component's group. Up/Down choose, Tab or Enter
+// inserts, Escape closes.
 import { useEffect, useLayoutEffect, useRef, useState } from "react";
+import type { Parameter } from "../api";
 import {
-  completionContext, insertFunction, loadFunctions, matchFunctions, signature, type CompletionContext, type ElFunction,
+  completionContext, insertFunction, insertParameter, loadFunctions, matchFunctions, matchParameters, parameterContext,
+  signature, type CompletionContext, type ElFunction,
 } from "./el";
+
+/** The parameters a `#{` may name: those of the context bound to the component's group. */
+export interface ParameterScope {
+  /** The context's name, or null when the group has none bound. */
+  context: string | null;
+  parameters: Parameter[];
+}
 
 interface Props {
   value: string;
@@ -15,12 +26,15 @@ interface Props {
   placeholder?: string;
   invalid?: boolean;
   ariaLabel?: string;
+  /** What `#{` offers (nothing when absent). */
+  parameters?: ParameterScope;
 }
 
-export function ElInput({ value, onChange, el = false, id, testId, placeholder, invalid, ariaLabel }: Props) {
+export function ElInput({ value, onChange, el = false, id, testId, placeholder, invalid, ariaLabel, parameters }: Props) {
   const ref = useRef<HTMLTextAreaElement>(null);
   const [functions, setFunctions] = useState<ElFunction[]>([]);
   const [ctx, setCtx] = useState<CompletionContext | null>(null);
+  const [pctx, setPctx] = useState<{ start: number; prefix: string } | null>(null);
   const [active, setActive] = useState(0);
   const pendingCaret = useRef<number | null>(null);
 
@@ -41,13 +55,28 @@ export function ElInput({ value, onChange, el = false, id, testId, placeholder, 
   }, [value]);
 
   const matches = ctx ? matchFunctions(functions, ctx) : [];
-  const open = ctx !== null && matches.length > 0;
+  // Sensitive parameters belong in sensitive properties (masked fields, not this one).
+  const offered = parameters ? parameters.parameters.filter((p) => !p.sensitive) : [];
+  const paramMatches = pctx ? matchParameters(offered, pctx.prefix) : [];
+  const paramsOpen = pctx !== null && parameters !== undefined;
+  const count = paramsOpen ? paramMatches.length : matches.length;
+  const open = paramsOpen ? paramMatches.length > 0 : ctx !== null && matches.length > 0;
 
   const refresh = (text: string, caret: number) => {
-    if (!el) return;
-    const next = completionContext(text, caret);
-    setCtx(next);
+    const param = parameters ? parameterContext(text, caret) : null;
+    setPctx(param);
+    setCtx(el && !param ? completionContext(text, caret) : null);
     setActive(0);
+  };
+
+  const chooseParameter = (name: string) => {
+    const area = ref.current;
+    if (!area || !pctx) return;
+    const result = insertParameter(value, area.selectionStart, pctx.start, name);
+    pendingCaret.current = result.caret;
+    setPctx(null);
+    onChange(result.text);
+    area.focus();
   };
 
   const choose = (f: ElFunction) => {
@@ -79,19 +108,23 @@ export function ElInput({ value, onChange, el = false, id, testId, placeholder, 
           refresh(e.target.value, e.target.selectionStart);
         }}
         onClick={(e) => refresh(value, e.currentTarget.selectionStart)}
-        onBlur={() => window.setTimeout(() => setCtx(null), 120)}
+        onBlur={() => window.setTimeout(() => { setCtx(null); setPctx(null); }, 120)}
         onKeyDown={(e) => {
           if (!open) {
-            if (e.key === " " && e.ctrlKey && el) { // Ctrl-Space: ask for the list explicitly
+            if (e.key === " " && e.ctrlKey && (el || parameters)) { // Ctrl-Space: ask for the list explicitly
               e.preventDefault();
               refresh(value, e.currentTarget.selectionStart);
             }
+            if (e.key === "Escape" && paramsOpen) { e.preventDefault(); e.stopPropagation(); setPctx(null); }
             return;
           }
-          if (e.key === "ArrowDown") { e.preventDefault(); setActive((a) => (a + 1) % matches.length); }
-          else if (e.key === "ArrowUp") { e.preventDefault(); setActive((a) => (a - 1 + matches.length) % matches.length); }
-          else if (e.key === "Enter" || e.key === "Tab") { e.preventDefault(); choose(matches[Math.min(active, matches.length - 1)]); }
-          else if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); setCtx(null); }
+          if (e.key === "ArrowDown") { e.preventDefault(); setActive((a) => (a + 1) % count); }
+          else if (e.key === "ArrowUp") { e.preventDefault(); setActive((a) => (a - 1 + count) % count); }
+          else if (e.key === "Enter" || e.key === "Tab") {
+            e.preventDefault();
+            if (paramsOpen) chooseParameter(paramMatches[Math.min(active, count - 1)].name);
+            else choose(matches[Math.min(active, count - 1)]);
+          } else if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); setCtx(null); setPctx(null); }
         }}
         onKeyUp={(e) => {
           if (e.key === "ArrowLeft" || e.key === "ArrowRight" || e.key === "Home" || e.key === "End") {
@@ -99,7 +132,30 @@ export function ElInput({ value, onChange, el = false, id, testId, placeholder, 
           }
         }}
       />
-      {open ? (
+      {paramsOpen ? (
+        <ul className="pn-el-list" role="listbox" data-testid="param-suggestions">
+          {paramMatches.map((p, i) => (
+            <li key={p.name} role="option" aria-selected={i === active} className={i === active ? "active" : ""}
+                data-testid={`param-suggestion-${p.name}`}
+                onMouseDown={(e) => { e.preventDefault(); chooseParameter(p.name); }} onMouseEnter={() => setActive(i)}>
+              <div className="pn-el-sig">
+                <span className="mono">#{"{"}{p.name}{"}"}</span>
+                <span className="pn-el-ret">{p.value ?? ""}</span>
+              </div>
+              {p.description ? <div className="pn-el-desc">{p.description}</div> : null}
+            </li>
+          ))}
+          {!paramMatches.length ? (
+            <li className="pn-el-empty" aria-disabled="true" data-testid="param-suggestions-none">
+              {parameters?.context === null
+                ? "No parameter context is bound to this group (Configure the group to bind one)."
+                : offered.length ? `No parameter of ${parameters?.context} starts with “${pctx?.prefix ?? ""}”.`
+                  : `${parameters?.context} has no parameters${parameters?.parameters.length ? " usable here (only sensitive ones)" : ""}.`}
+            </li>
+          ) : null}
+        </ul>
+      ) : null}
+      {open && !paramsOpen ? (
         <ul className="pn-el-list" role="listbox" data-testid="el-suggestions">
           {matches.map((f, i) => (
             <li key={f.name} role="option" aria-selected={i === active} className={i === active ? "active" : ""}

@@ -5,8 +5,8 @@
 import { useState } from "react";
 import type { ProcessorType, PropertySpecDoc } from "../api";
 import { useApp } from "../store";
-import { ElInput } from "./ElInput";
-import { servicesInScope } from "./flowTree";
+import { ElInput, type ParameterScope } from "./ElInput";
+import { findGroup, servicesInScope } from "./flowTree";
 import { MASK, dependenciesMet, dependencyText, dynamicSpec, type PropDraft } from "./properties";
 import { Empty } from "./ui";
 
@@ -27,6 +27,10 @@ export function PropertiesEditor({ spec, draft, onChange, errors, groupId, types
   const [newValue, setNewValue] = useState("");
   const [addError, setAddError] = useState("");
   const dyn = dynamicSpec(spec);
+  // `#{` offers the parameters of the context bound to this group (NiFi: no inheritance).
+  const bound = flow ? findGroup(flow.rootGroup, groupId)?.parameterContext?.id ?? null : null;
+  const context = bound ? flow?.parameterContexts.find((c) => c.identifier === bound) ?? null : null;
+  const scope: ParameterScope = { context: context?.name ?? null, parameters: context?.parameters ?? [] };
 
   if (!spec) {
     return <Empty>{typesLoaded ? "This component's type is not installed here, so its properties cannot be shown."
@@ -107,7 +111,7 @@ export function PropertiesEditor({ spec, draft, onChange, errors, groupId, types
       );
     }
     return (
-      <ElInput id={id} testId={id} value={value ?? ""} el={p.expression_scope !== "NONE"} invalid={invalid}
+      <ElInput id={id} testId={id} value={value ?? ""} el={p.expression_scope !== "NONE"} invalid={invalid} parameters={scope}
                placeholder={p.default !== null ? `Default: ${p.default === "" ? "empty" : p.default}` : p.required ? "Required" : "Not set"}
                onChange={(v) => setValue(p.key, v)} />
     );
@@ -176,6 +180,7 @@ export function PropertiesEditor({ spec, draft, onChange, errors, groupId, types
                          value={d.value} onChange={(e) => setDynamic(d.name, e.target.value)} />
                 ) : (
                   <ElInput id={`prop-dyn-${d.name}`} testId={`prop-dyn-${d.name}`} value={d.value} invalid={errs.length > 0}
+                           parameters={scope}
                            el={(dyn?.expression_scope ?? "NONE") !== "NONE"} onChange={(v) => setDynamic(d.name, v)} />
                 )}
                 {errs.length ? (

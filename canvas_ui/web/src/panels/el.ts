@@ -88,3 +88,29 @@ export function insertFunction(text: string, caret: number, ctx: CompletionConte
   const caretAt = ctx.start + f.name.length + (hasParens ? 1 : takesArgs ? 1 : 2);
   return { text: next, caret: caretAt };
 }
+
+/** Where the caret is inside a `#{parameter}` reference being typed: where the name starts
+ *  and what is typed of it; null elsewhere (`##{` is a literal, as in NiFi). */
+export function parameterContext(text: string, caret: number): { start: number; prefix: string } | null {
+  const before = text.slice(0, caret);
+  const m = /#\{([^{}]*)$/.exec(before);
+  if (!m || before[m.index - 1] === "#") return null;
+  return { start: m.index + 2, prefix: m[1] };
+}
+
+/** The parameters whose name fits `prefix`: starting with it first, then containing it. */
+export function matchParameters<T extends { name: string }>(parameters: T[], prefix: string, limit = 50): T[] {
+  const p = prefix.trim().toLowerCase();
+  const starts = parameters.filter((x) => x.name.toLowerCase().startsWith(p));
+  const contains = p ? parameters.filter((x) => !x.name.toLowerCase().startsWith(p) && x.name.toLowerCase().includes(p)) : [];
+  return [...starts, ...contains].slice(0, limit);
+}
+
+/** The text with the parameter's name completed and the reference closed, and the caret after it
+ *  (a name already typed after the caret, up to its `}`, is replaced). */
+export function insertParameter(text: string, caret: number, start: number, name: string): { text: string; caret: number } {
+  const after = text.slice(caret);
+  const tail = /^[^{}#$]*\}/.exec(after);
+  const rest = tail ? after.slice(tail[0].length) : after;
+  return { text: `${text.slice(0, start)}${name}}${rest}`, caret: start + name.length + 1 };
+}
