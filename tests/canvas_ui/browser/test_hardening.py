@@ -171,7 +171,7 @@ def test_field_errors_next_to_their_fields_in_plain_words(page: Any, pair_server
     expect(page.get_by_test_id("field-error-backPressureObjectThreshold")).to_contain_text("not a whole number")
     expect(page.get_by_test_id("field-error-flowFileExpiration")).to_contain_text("not a time period")
     expect(page.get_by_test_id("field-error-backPressureDataSizeThreshold")).to_contain_text("not a data size")
-    shoot(page, "field-errors-connection")
+    shoot(page, "field-errors")
     with pair_server.api() as api:
         conn = api.get("/api/connections/c1").json()
     assert conn["backPressureObjectThreshold"] == 10000 and conn["flowFileExpiration"] == "0 sec"
