@@ -3,7 +3,9 @@
 // back-pressure bars and a sparkline. Reads its own status entry, so only the
 // edges whose queue changed re-render on a tick. The label sits on the line where it
 // covers no node (labelPlace.ts), moved sideways with a short leader when it must.
-import { memo, useCallback, useLayoutEffect, useRef, useState, type MouseEvent, type PointerEvent as ReactPointerEvent } from "react";
+import {
+  memo, useCallback, useLayoutEffect, useRef, useState, type MouseEvent, type PointerEvent as ReactPointerEvent,
+} from "react";
 import {
   EdgeLabelRenderer, useInternalNode, useReactFlow, useStore, type EdgeProps, type InternalNode, type ReactFlowState,
   type XYPosition,
@@ -184,13 +186,20 @@ export const QueueEdgeView = memo(function QueueEdgeView({ id, source, target, d
   const bends = dragged ?? conn?.bends ?? [];
   const g = s && t && data
     ? geometry(box(s), box(t), source === target, bends, data.parallel, data.parallelCount, source > target) : null;
-  // Re-placed whenever a node moves (the store changes), compared as text so an unchanged spot re-renders nothing.
+  // Re-placed when the nodes change (a move, a measurement): the store's node list is a new
+  // array then, while panning and zooming keep it, so those cost nothing here. Compared as
+  // text, so an unchanged spot re-renders nothing.
+  const cache = useRef<{ nodes: unknown; key: string; spot: string } | null>(null);
+  const key = `${g?.path}|${size.w}x${size.h}`;
   const place = useCallback((state: ReactFlowState) => {
     if (!g?.at || far || !s || !t) return "";
-    const spot = placeLabel(g.at, size, nodeBoxes(state, reach(box(s), box(t), bends, size)), bends);
-    return [spot.center.x, spot.center.y, spot.anchor.x, spot.anchor.y].map((v) => v.toFixed(1)).join(",");
+    if (cache.current?.nodes === state.nodes && cache.current.key === key) return cache.current.spot;
+    const found = placeLabel(g.at, size, nodeBoxes(state, reach(box(s), box(t), bends, size)), bends);
+    const spot = [found.center.x, found.center.y, found.anchor.x, found.anchor.y].map((v) => v.toFixed(1)).join(",");
+    cache.current = { nodes: state.nodes, key, spot };
+    return spot;
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [g?.path, far, size.w, size.h]);
+  }, [key, far]);
   const placed = useStore(place);
   if (!s || !t || !data || !g || !conn) return null;
   const [cx, cy, ax, ay] = placed ? placed.split(",").map(Number) : [g.label.x, g.label.y, g.label.x, g.label.y];
