@@ -67,6 +67,12 @@ def test_groups_and_panels_have_addresses(page: Any, nested_server: Server, brow
     assert httpx.get(url + "/process-groups/inner?panel=provenance").headers["content-type"].startswith("text/html")
     missing = httpx.get(url + "/api/no-such-thing")
     assert missing.status_code in (401, 404) and "error" in missing.json()
+    assert httpx.get(url + "/metrics").status_code == 401  # not a page: still needs a login
+    assert httpx.get(url + "/assets/no-such-file.js").status_code == 404
+    with nested_server.api() as api:
+        unknown = api.get("/api/no-such-thing")
+        assert unknown.status_code == 404 and "error" in unknown.json()
+        assert api.get("/process-groups/inner").headers["content-type"].startswith("text/html")
 
     log_in(page, url)
     expect(page).to_have_url(url + "/")
