@@ -6,12 +6,17 @@ files, see ``pages``) needs ``Authorization: Bearer <token>`` or the session coo
 cookie, state-changing requests must also send ``X-CSRF-Token``. Each route is
 declared once in ``ROUTES`` with its summary; the OpenAPI description and the
 auth-matrix test are built from that table.
+
+Around everything sits ``guard.Guard`` (Host and Origin checks, body size,
+security headers); request bodies are read by ``body.read_json`` and flowfile
+content is served by ``content.content_response``. Errors are JSON
+``{"error": sentence}``; a 400 about a component's fields also lists
+``errors: [{field, message}]``, one per wrong field.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,16 +28,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from flowyard.canvas_ui.auth import AuthManager
+from flowyard.canvas_ui import body
+from flowyard.canvas_ui.auth import AuthManager, LoginRefused
+from flowyard.canvas_ui.body import MAX_BODY, HttpError, read_json
+from flowyard.canvas_ui.content import content_response
+from flowyard.canvas_ui.guard import Guard, HostPolicy
 from flowyard.canvas_ui.pages import is_page, page_routes
 from flowyard.canvas_ui.stream import status_events
-from flowyard.runtime.sdk import ContentNotFoundError, FlowyardError
-from flowyard.runtime.service import FlowService, ReplayError, RevisionConflict, UnknownComponentError
+from flowyard.runtime.sdk import ContentNotFoundError, FlowDefinitionError, FlowyardError
+from flowyard.runtime.service import (
+    FlowNotSavedError,
+    FlowService,
+    ReplayError,
+    RevisionConflict,
+    UnknownComponentError,
+)
 
-__all__ = ["COOKIE", "ApiRoute", "create_app", "openapi_document"]
+__all__ = ["COOKIE", "MAX_BODY", "ApiRoute", "create_app", "openapi_document"]
 
 COOKIE = "flowyard_session"
-MAX_BODY = 1 << 20
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -163,42 +177,34 @@ def openapi_document() -> dict[str, Any]:
     }
 
 
-def _content_response(request: Request, mime: str, filename: str, size: int, chunks: Any) -> Response:
-    """Stream flowfile content with its MIME type, inline or (``?download=true``) as an attachment."""
-    disposition = "attachment" if request.query_params.get("download") == "true" else "inline"
-    safe_name = filename.replace('"', "").replace("\\", "").replace("\n", "")
-    return StreamingResponse(chunks, media_type=mime, headers={
-        "Content-Length": str(size), "Content-Disposition": f'{disposition}; filename="{safe_name}"',
-        "X-Content-Type-Options": "nosniff"})
+def _error(status: int, message: str, *, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def _field_errors(exc: FlowDefinitionError) -> tuple[str, list[dict[str, str]]]:
+    """A plain sentence and ``[{field, message}]`` for every problem of ``exc``.
+    Fields of a component sent in a request are named as in its JSON
+    (``backPressureObjectThreshold``, ``properties.Batch Size``)."""
+    errors = []
+    for where, message in exc.problems:
+        field = where.split(".", 1)[1] if exc.source == "request" and "." in where else (
+            "" if exc.source == "request" else where)
+        errors.append({"field": field, "message": message})
+    sentence = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors)
+    return sentence, errors
 
 
-async def _json_body(request: Request) -> Any:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise _BadRequest(413, "request body too large")
-    try:
-        return json.loads(body or b"{}", parse_constant=_no_constant)
-    except ValueError as exc:
-        raise _BadRequest(400, f"the request body is not valid JSON: {exc}") from None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-class _BadRequest(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        self.status = status
-        self.message = message
-
-
-def create_app(service: FlowService, auth: AuthManager, *, state_interval: float = 0.1,
+def create_app(service: FlowService, auth: AuthManager, *, hosts: HostPolicy | None = None, tls: bool = False,
+               body_timeout: float | None = None, state_interval: float = 0.1,
                counter_interval: float = 1.0) -> Starlette:
-    """The API application for ``service`` (stream intervals adjustable for tests)."""
+    """The API application for ``service``. ``hosts``: the names it answers to
+    (default: this machine's loopback names and IP addresses); ``tls``: served
+    over HTTPS (adds HSTS); ``body_timeout``: seconds a request body may take to
+    arrive (default ``body.BODY_TIMEOUT_SECONDS``). Stream intervals are adjustable for tests."""
+    timeout = body.BODY_TIMEOUT_SECONDS if body_timeout is None else body_timeout
+
+    async def body_of(request: Request) -> Any:
+        return await read_json(request, timeout=timeout)
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -207,11 +213,15 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
         return JSONResponse(openapi_document())
 
     async def login(request: Request) -> Response:
-        data = await _json_body(request)
+        data = await body_of(request)
         if not isinstance(data, dict) or not isinstance(data.get("username"), str) or not isinstance(
                 data.get("password"), str):
             return _error(400, "expected a JSON object with username and password")
-        session = auth.login(data["username"], data["password"])
+        client = request.client.host if request.client else "unknown"
+        try:
+            session = await auth.login_from(client, data["username"][:1000], data["password"][:1000])
+        except LoginRefused as exc:
+            return _error(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
         if session is None:
             return _error(401, "wrong username or password")
         response = JSONResponse({"token": session.token, "csrfToken": session.csrf})
@@ -273,7 +283,7 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
     async def flowfile_content(request: Request) -> Response:
         mime, filename, size, chunks = service.queued_content(request.path_params["connection_id"],
                                                               request.path_params["flowfile_uuid"])
-        return _content_response(request, mime, filename, size, chunks)
+        return content_response(request, mime, filename, size, chunks)
 
     async def empty_queue(request: Request) -> Response:
         dropped = await service.empty_queue(request.path_params["connection_id"])
@@ -285,7 +295,7 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
         try:
             return int(value)
         except ValueError:
-            raise _BadRequest(400, f"{name} must be a whole number, found {value!r}") from None
+            raise HttpError(400, f"{name} must be a whole number, found {value[:40]!r}") from None
 
     async def provenance_search(request: Request) -> Response:
         q = request.query_params
@@ -303,7 +313,7 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
     async def provenance_content(request: Request) -> Response:
         event_id = _int(request.path_params["event_id"], "event id")
         mime, filename, size, chunks = service.provenance_content(event_id or 0, request.path_params["direction"])
-        return _content_response(request, mime, filename, size, chunks)
+        return content_response(request, mime, filename, size, chunks)
 
     async def replay(request: Request) -> Response:
         event_id = _int(request.path_params["event_id"], "event id")
@@ -326,16 +336,16 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
 
     def component_handlers(kind: str) -> dict[str, Handler]:
         async def create(request: Request) -> Response:
-            return JSONResponse(await service.create(kind, await _json_body(request), user=user(request)),
+            return JSONResponse(await service.create(kind, await body_of(request), user=user(request)),
                                 status_code=201)
 
         async def get(request: Request) -> Response:
             return JSONResponse(service.component(kind, request.path_params["component_id"]))
 
         async def update(request: Request) -> Response:
-            data = await _json_body(request)
+            data = await body_of(request)
             if not isinstance(data, dict):
-                raise _BadRequest(400, "expected a JSON object with revision and the fields to change")
+                raise HttpError(400, "expected a JSON object with revision and the fields to change")
             changes = {k: v for k, v in data.items() if k != "revision"}
             return JSONResponse(await service.update(kind, request.path_params["component_id"],
                                                      data.get("revision"), changes, user=user(request)))
@@ -350,7 +360,7 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
         async def run_state(request: Request) -> Response:
             ident = request.path_params["component_id"]
             service.component(kind, ident)  # 404 for an id of another kind
-            data = await _json_body(request)
+            data = await body_of(request)
             state = data.get("state") if isinstance(data, dict) else None
             result = await service.set_run_state(ident, str(state))
             return JSONResponse({"state": state, **result})
@@ -359,9 +369,9 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
                 f"delete:{kind}": delete, f"run_state:{kind}": run_state}
 
     async def run_states(request: Request) -> Response:
-        data = await _json_body(request)
+        data = await body_of(request)
         if not isinstance(data, dict):
-            raise _BadRequest(400, "expected a JSON object {ids: [...], state}")
+            raise HttpError(400, "expected a JSON object {ids: [...], state}")
         return JSONResponse(await service.set_run_states(data.get("ids"), str(data.get("state"))))
 
     async def service_types(request: Request) -> Response:
@@ -370,9 +380,9 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
     async def service_state(request: Request) -> Response:
         ident = request.path_params["component_id"]
         service.component("controller-service", ident)
-        data = await _json_body(request)
+        data = await body_of(request)
         if not isinstance(data, dict):
-            raise _BadRequest(400, "expected a JSON object {state, stopReferencing}")
+            raise HttpError(400, "expected a JSON object {state, stopReferencing}")
         await service.set_service_state(ident, str(data.get("state")),
                                         stop_referencing=data.get("stopReferencing") is True)
         return JSONResponse(service.component("controller-service", ident))
@@ -384,9 +394,9 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
         return JSONResponse(doc, headers={"Content-Disposition": f'attachment; filename="{name}.json"'})
 
     async def import_group(request: Request) -> Response:
-        data = await _json_body(request)
+        data = await body_of(request)
         if not isinstance(data, dict) or "flow" not in data:
-            raise _BadRequest(400, "expected a JSON object {flow: <flowyard flow file>, position: {x, y}}")
+            raise HttpError(400, "expected a JSON object {flow: <flowyard flow file>, position: {x, y}}")
         return JSONResponse(await service.import_group(request.path_params["component_id"], data["flow"],
                                                        position=data.get("position"), user=user(request)),
                             status_code=201)
@@ -421,14 +431,19 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
         async def call(request: Request) -> Response:
             try:
                 return await handler(request)
-            except _BadRequest as exc:
+            except HttpError as exc:
                 return _error(exc.status, exc.message)
+            except FlowNotSavedError as exc:  # 507: the disk is full; 503: it may work again later
+                return _error(507 if exc.disk_full else 503, str(exc))
             except (UnknownComponentError, ContentNotFoundError) as exc:
                 return _error(404, str(exc))
             except ReplayError as exc:
                 return _error(409, str(exc))
             except RevisionConflict as exc:
                 return JSONResponse({"error": str(exc), "current": exc.current}, status_code=409)
+            except FlowDefinitionError as exc:
+                sentence, errors = _field_errors(exc)
+                return _error(400, sentence, errors=errors)
             except FlowyardError as exc:
                 return _error(400, str(exc))
         return call
@@ -460,7 +475,8 @@ def create_app(service: FlowService, auth: AuthManager, *, state_interval: float
         return await call_next(request)
 
     return Starlette(routes=[*routes, *page_routes()],
-                     middleware=[Middleware(BaseHTTPMiddleware, dispatch=authenticate)])
+                     middleware=[Middleware(Guard, hosts=hosts or HostPolicy(), max_body=MAX_BODY, tls=tls),
+                                 Middleware(BaseHTTPMiddleware, dispatch=authenticate)])
 
 
 def _matches(template: str, path: str) -> bool:

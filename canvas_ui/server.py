@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import errno
 import functools
-import signal
 import socket
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -24,9 +23,11 @@ from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 
 from flowyard.canvas_ui.app import create_app
-from flowyard.canvas_ui.auth import AuthManager
+from flowyard.canvas_ui.auth import AuthManager, check_credentials
+from flowyard.canvas_ui.guard import HostPolicy
 from flowyard.runtime.sdk import ConfigurationError
 from flowyard.runtime.service import FlowService
+from flowyard.runtime.shutdown import DEFAULT_GRACE_SECONDS, stop_signals
 
 __all__ = ["AddressInUseError", "check_tls_files", "serve"]
 
@@ -114,6 +115,8 @@ async def serve(
     certfile: Path | None = None,
     keyfile: Path | None = None,
     engine_options: Mapping[str, Any] | None = None,
+    allowed_hosts: Iterable[str] = (),
+    stop_timeout: float = DEFAULT_GRACE_SECONDS,
     out: TextIO = sys.stdout,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
@@ -121,17 +124,29 @@ async def serve(
     (or cancellation), then shut down cleanly. Reports the bound URLs.
 
     With ``certfile`` and ``keyfile`` the API speaks HTTPS only. ``engine_options``
-    go to the ``Engine`` (provenance retention limits). Raises
-    ``ConfigurationError`` (bad TLS files, address in use: ``AddressInUseError``)
-    or ``RepositoryError`` (data directory in use) before touching the data directory.
+    go to the ``Engine`` (provenance retention limits). ``allowed_hosts``: names
+    besides the loopback ones and ``host`` that clients may use in ``Host``.
+    A stop that takes longer than ``stop_timeout`` seconds ends the process
+    (``shutdown.EXIT_FORCED``). Raises ``ConfigurationError`` (bad TLS files,
+    address in use: ``AddressInUseError``, damaged credentials) or
+    ``RepositoryError`` (data directory in use) before touching the data directory.
     """
     tls = check_tls_files(certfile, keyfile)
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals, _listen_socket(host, port) as sock:
+    hosts = HostPolicy(host, allowed_hosts)
+    check_credentials(data_dir)
+    stopping = trio.Event()
+
+    def on_signal(signum: int) -> None:
+        out.write("stopping...\n")
+        out.flush()
+        stopping.set()
+
+    with _listen_socket(host, port) as sock, stop_signals(on_signal, grace=stop_timeout):
         service = FlowService.open(data_dir, initial_flow=initial_flow, durability=durability,
                                    engine_options=engine_options)
         try:
             auth = AuthManager(data_dir)
-            app = create_app(service, auth)
+            app = create_app(service, auth, hosts=hosts, tls=tls)
             config = Config()
             if tls:
                 config.certfile, config.keyfile = str(certfile), str(keyfile)
@@ -154,10 +169,7 @@ async def serve(
                     out.write(f"log in as {auth.username!r} (forgot the password? set a new one with: {change})\n")
                 out.flush()
                 task_status.started(list(binds))
-                async for _ in signals:
-                    out.write("stopping...\n")
-                    out.flush()
-                    break
+                await stopping.wait()
                 stop.set()
                 service.request_stop()
         finally:

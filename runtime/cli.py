@@ -23,6 +23,7 @@ import functools
 import importlib
 import json
 import logging
+import os
 import signal
 import sys
 import tempfile
@@ -33,13 +34,15 @@ from typing import Any, TextIO
 
 import trio
 
+from flowyard.runtime.datadir import OWNER_ONLY_UMASK, protect
 from flowyard.runtime.engine import Engine, EngineStatus
 from flowyard.runtime.flow import load_flow
-from flowyard.runtime.registry import discover_processors
+from flowyard.runtime.registry import discover
 from flowyard.runtime.repository import DURABILITY_MODES, Repositories
 from flowyard.runtime.sdk._errors import ConfigurationError, RepositoryError
 from flowyard.runtime.sdk._units import format_data_size, parse_data_size, parse_duration
 from flowyard.runtime.service import FlowService
+from flowyard.runtime.shutdown import DEFAULT_GRACE_SECONDS, stop_signals
 
 __all__ = ["main"]
 
@@ -79,48 +82,53 @@ async def _print_status(engine: Engine, out: TextIO, interval: float = 1.0) -> N
         previous = status
 
 
-async def _run_engine(engine: Engine, what: str, out: TextIO) -> None:
-    """Run ``engine`` until SIGINT or SIGTERM, printing a status line a second."""
-    for node in engine.nodes.values():
-        if node.definition.scheduled_state == "RUNNING" and not node.is_valid:
-            out.write(f"[WARNING] {node.name} is invalid and will not run: "
-                      + "; ".join(map(str, node.validation)) + "\n")
-    async with trio.open_nursery() as nursery:
-        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            await nursery.start(engine.run)
+async def _run_engine(engine: Engine, what: str, out: TextIO, stop_timeout: float = DEFAULT_GRACE_SECONDS) -> None:
+    """Run ``engine`` until SIGINT or SIGTERM, printing a status line a second.
+    A stop that takes longer than ``stop_timeout`` seconds ends the process."""
+
+    def on_signal(signum: int) -> None:
+        out.write(f"\nreceived {signal.Signals(signum).name}, stopping...\n")
+        out.flush()
+        engine.request_stop()
+
+    with stop_signals(on_signal, grace=stop_timeout, out=out):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(engine.run)  # enables the controller services, then starts what is valid
+            for node in engine.nodes.values():
+                if node.definition.scheduled_state == "RUNNING" and not node.is_valid:
+                    out.write(f"[WARNING] {node.name} is invalid and will not run: "
+                              + "; ".join(map(str, node.validation)) + "\n")
             recovered = sum(q.count for q in engine.queues.values())
             out.write(f"flowyard running {what}; {recovered:,} flowfile(s) recovered. Ctrl-C stops.\n")
             out.flush()
             nursery.start_soon(_print_status, engine, out)
-            async for signum in signals:
-                out.write(f"\nreceived {signal.Signals(signum).name}, stopping...\n")
-                out.flush()
-                engine.request_stop()
-                break
-        await engine.finished.wait()
-        nursery.cancel_scope.cancel()
+            await engine.finished.wait()
+            nursery.cancel_scope.cancel()
 
 
-async def _run(flow_path: Path, data_dir: Path, durability: str, out: TextIO) -> int:
+async def _run(flow_path: Path, data_dir: Path, durability: str, out: TextIO,
+               stop_timeout: float = DEFAULT_GRACE_SECONDS) -> int:
     flow = load_flow(flow_path)
-    registry = discover_processors()
+    catalogue = discover()  # the same types serve and demo know
     repositories = Repositories.open(data_dir / "repository", durability=durability)
     try:
-        engine = Engine(flow, repositories, registry=registry, source=str(flow_path))
-        await _run_engine(engine, f"{flow_path} (data in {data_dir}, durability {durability})", out)
+        protect(data_dir)
+        engine = Engine(flow, repositories, registry=catalogue.processors,
+                        service_types=catalogue.controller_services, source=str(flow_path))
+        await _run_engine(engine, f"{flow_path} (data in {data_dir}, durability {durability})", out, stop_timeout)
     finally:
         repositories.close()
     out.write("stopped cleanly\n")
     return 0
 
 
-async def _run_demo_headless(data_dir: Path, out: TextIO) -> int:
+async def _run_demo_headless(data_dir: Path, out: TextIO, stop_timeout: float = DEFAULT_GRACE_SECONDS) -> int:
     # Through the service, as the served demo does: the same DATA/flow.json (with any
     # edits made through the API) runs on the same repositories in both modes.
     with _demo_flow(data_dir) as initial:
         service = FlowService.open(data_dir, initial_flow=initial)
     try:
-        await _run_engine(service.engine, f"the demo flow (data in {data_dir}, durability os)", out)
+        await _run_engine(service.engine, f"the demo flow (data in {data_dir}, durability os)", out, stop_timeout)
     finally:
         service.close()
     out.write("stopped cleanly\n")
@@ -186,6 +194,22 @@ def _retention_options(parser: argparse.ArgumentParser) -> None:
                         help="keep at most this many provenance events (default: 1000000; 0: no limit)")
 
 
+def _seconds(text: str) -> float:
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not 1 <= seconds <= 3600:
+        raise argparse.ArgumentTypeError(f"expected from 1 sec to 1 hour, found {text!r}")
+    return seconds
+
+
+def _stop_timeout_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stop-timeout", type=_seconds, default=DEFAULT_GRACE_SECONDS, metavar="DURATION",
+                        help="after SIGINT/SIGTERM, exit anyway (status 3) if the clean stop takes longer than "
+                             f"this, e.g. '30 sec' (default: {DEFAULT_GRACE_SECONDS:g} sec)")
+
+
 def _engine_options(args: argparse.Namespace) -> dict[str, int]:
     return {"provenance_max_age_ms": args.provenance_max_age, "provenance_max_bytes": args.provenance_max_size,
             "provenance_max_events": args.provenance_max_events}
@@ -198,6 +222,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("flow", type=Path, help="flow definition (JSON)")
     run.add_argument("--data-dir", type=Path, default=Path("data"), help="repositories live here (default: data)")
     run.add_argument("--durability", choices=DURABILITY_MODES, default="os", help=DURABILITY_HELP)
+    _stop_timeout_option(run)
     demo = sub.add_parser(
         "demo", help="serve the bundled demo flow with the web API (--headless: without it)",
         description="Run the bundled demo flow (generate, tag, route and log orders) with the web API on "
@@ -210,6 +235,7 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--port", type=_port, default=8080, help="TCP port on 127.0.0.1 (default: 8080; 0: any free one)")
     mode.add_argument("--headless", action="store_true",
                       help="no web API: print a status line a second instead")
+    _stop_timeout_option(demo)
     srv = sub.add_parser(
         "serve", help="run the flow of a data directory with the web API",
         description="Run the flow of a data directory together with the authenticated web API until SIGINT "
@@ -233,6 +259,10 @@ def _parser() -> argparse.ArgumentParser:
                           "With both, the port speaks HTTPS only and the session cookie is Secure")
     srv.add_argument("--keyfile", type=Path, metavar="KEY.pem",
                      help="PEM private key of --certfile, unencrypted (keep it readable only by you)")
+    srv.add_argument("--allowed-host", action="append", default=[], metavar="NAME", dest="allowed_hosts",
+                     help="a host name clients may use to reach the server besides its IP addresses, localhost "
+                          "and --host (repeat for more; '*' accepts any, e.g. behind a reverse proxy)")
+    _stop_timeout_option(srv)
     _retention_options(srv)
     cred = sub.add_parser("set-credentials", help="set the web API's username and password")
     cred.add_argument("--data-dir", type=Path, default=Path("data"))
@@ -309,12 +339,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "set-credentials":
         return _set_credentials(args)
+    os.umask(OWNER_ONLY_UMASK)  # everything the data directory gets is its owner's only (docs/security.md)
     if args.command == "serve" or (args.command == "demo" and not args.headless):
         return _serve(args)
     try:
         if args.command == "demo":
-            return trio.run(_run_demo_headless, args.data_dir, sys.stdout)
-        return trio.run(_run, args.flow, args.data_dir, args.durability, sys.stdout)
+            return trio.run(_run_demo_headless, args.data_dir, sys.stdout, args.stop_timeout)
+        return trio.run(_run, args.flow, args.data_dir, args.durability, sys.stdout, args.stop_timeout)
     except (ConfigurationError, RepositoryError) as exc:
         print(f"flowyard: error: {exc}", file=sys.stderr)
         return 2
@@ -326,11 +357,11 @@ def _serve(args: argparse.Namespace) -> int:
     if args.command == "demo":
         with _demo_flow(args.data_dir) as initial:
             return _serve_with(server, args, functools.partial(server.serve, args.data_dir, port=args.port,
-                                                                initial_flow=initial))
+                                                                initial_flow=initial, stop_timeout=args.stop_timeout))
     return _serve_with(server, args, functools.partial(
         server.serve, args.data_dir, host=args.host, port=args.port, initial_flow=args.flow,
         durability=args.durability, certfile=args.certfile, keyfile=args.keyfile,
-        engine_options=_engine_options(args)))
+        engine_options=_engine_options(args), allowed_hosts=args.allowed_hosts, stop_timeout=args.stop_timeout))
 
 
 def _serve_with(server: Any, args: argparse.Namespace, serve: Any) -> int:

@@ -20,6 +20,7 @@ import importlib
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -27,7 +28,7 @@ from flowyard.runtime.sdk._errors import ConfigurationError
 from flowyard.runtime.sdk._processor import Processor
 from flowyard.runtime.sdk._service import ControllerService
 
-__all__ = ["ENV_MODULES", "discover_controller_services", "discover_processors"]
+__all__ = ["ENV_MODULES", "Catalogue", "discover", "discover_controller_services", "discover_processors"]
 
 ENV_MODULES = "FLOWYARD_PROCESSOR_MODULES"
 log = logging.getLogger("flowyard.registry")
@@ -88,3 +89,17 @@ def discover_processors(environ: Mapping[str, str] | None = None) -> dict[str, t
             raise ConfigurationError(f"{ENV_MODULES}: module {module_name!r} has no {attr or 'PROCESSORS'!r}")
         _merge(registry, found, spec)
     return registry
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """Every type a flow can name: processors and controller services."""
+
+    processors: dict[str, type[Processor]]
+    controller_services: dict[str, type[ControllerService]]
+
+
+def discover() -> Catalogue:
+    """The processor and controller service types, as every entry point
+    (``run``, ``serve``, ``demo``) loads them. Raises ``ConfigurationError``."""
+    return Catalogue(discover_processors(), discover_controller_services())

@@ -20,9 +20,10 @@ test with ``trio.testing.MockClock`` controls both scheduling and expiry.
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +103,8 @@ class Engine:
         self._evaluators: dict[str | None, Evaluator] = {}
         #: The process group of every component and connection (by identifier).
         self.group_of: dict[str, str] = {}
+        #: Groups being built (``adopting``) before they join the flow definition.
+        self._adopting: dict[str, GroupDef] = {}
         #: Controller services, scoped to their group and its descendants.
         self.controller_services = EngineServices(self, service_types or {})
         self.grace_seconds = grace_seconds
@@ -208,8 +211,23 @@ class Engine:
         return False
 
     def _group(self, component_id: str) -> GroupDef:
-        group = self.flow.group(self.group_of.get(component_id, self.flow.identifier))
+        gid = self.group_of.get(component_id, self.flow.identifier)
+        group = self.flow.group(gid) or self._adopting.get(gid)
         return group if group is not None else self.flow
+
+    @contextlib.contextmanager
+    def adopting(self, group: GroupDef) -> Iterator[None]:
+        """While inside, components added to ``group`` or its descendants find
+        their group (its parameters) although the group is not yet part of the
+        flow definition: a new group is built in the engine first and joins the
+        flow once complete."""
+        added = {g.identifier: g for g in group.walk()}
+        self._adopting.update(added)
+        try:
+            yield
+        finally:
+            for gid in added:
+                self._adopting.pop(gid, None)
 
     def evaluator_for(self, component_id: str) -> Evaluator:
         """The EL evaluator of ``component_id``'s group (its parameter context's parameters)."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 
 from flowyard.runtime.expression import _builtins  # noqa: F401  (registers the functions)
@@ -39,6 +39,28 @@ __all__ = [
     "parameter_references",
     "substitute_parameters",
 ]
+
+
+class _PublicEnvironment(Mapping[str, str]):
+    """The process environment as expressions see it: a live view without
+    flowyard's own settings (``FLOWYARD_*``: credentials among them), so that
+    ``${FLOWYARD_PASSWORD}`` is nothing, as any unknown name."""
+
+    def __getitem__(self, name: str) -> str:
+        if name.startswith(_PRIVATE_PREFIX):
+            raise KeyError(name)
+        return os.environ[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k in os.environ if not k.startswith(_PRIVATE_PREFIX))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+_PRIVATE_PREFIX = "FLOWYARD_"
+#: What the Expression Language falls back to after attributes: the environment minus ``FLOWYARD_*``.
+ENVIRONMENT: Mapping[str, str] = _PublicEnvironment()
 
 
 class CompiledExpression:
@@ -69,7 +91,7 @@ class CompiledExpression:
         (a null value becomes the empty string). Raises ``ExpressionError``."""
         if self._literal is not None:
             return self._literal
-        ctx = EvalContext(attributes or {}, parameters or {}, state or {}, os.environ)
+        ctx = EvalContext(attributes or {}, parameters or {}, state or {}, ENVIRONMENT)
         try:
             return as_text(self._compiled.node(ctx)) or ""
         except RecursionError:
@@ -117,7 +139,7 @@ def evaluate_typed(
     ``None`` for null). Raises ``ExpressionError``."""
     try:
         node = compile_expression(expression)
-        ctx = EvalContext(attributes or {}, parameters or {}, state or {}, os.environ)
+        ctx = EvalContext(attributes or {}, parameters or {}, state or {}, ENVIRONMENT)
         value = node(ctx)
     except RecursionError:
         raise ExpressionError("the expression is nested too deeply", 0, expression) from None

@@ -54,6 +54,8 @@ __all__ = [
     "component_to_dict",
     "connection_from_dict",
     "count_components",
+    "doc_components",
+    "doc_group",
     "flow_from_dict",
     "flow_to_dict",
     "group_from_dict",
@@ -61,6 +63,7 @@ __all__ = [
     "group_to_dict",
     "parameter_context_from_dict",
     "parameter_context_to_dict",
+    "position_from_dict",
     "processor_from_dict",
 ]
 
@@ -82,7 +85,7 @@ class _Reader:
 
     def __init__(self, source: str, *, require_names: bool = False) -> None:
         self.source = source
-        #: Whether a name given as blank is an error (API edits; files may hold empty names).
+        #: Whether the top component's name given as blank is an error (API edits; files may hold empty names).
         self.require_names = require_names
         self.problems: list[tuple[str, str]] = []
         self.components = 0
@@ -134,7 +137,8 @@ class _Reader:
 
     def name(self, obj: Mapping[str, Any], where: str, default: str | None) -> str:
         value = self.text(obj, "name", where, default, limit=MAX_NAME)
-        if self.require_names and "name" in obj and isinstance(obj["name"], str) and not value.strip():
+        if self.require_names and "." not in where and "name" in obj and isinstance(obj["name"], str) \
+                and not value.strip():  # the component edited itself, not what a group holds
             self.problem(f"{where}.name", "must not be empty")
         return value
 
@@ -539,6 +543,14 @@ def component_from_dict(kind: str, data: Any, *, source: str = "request", requir
     return component
 
 
+def position_from_dict(value: Any, *, source: str = "request", where: str = "position") -> tuple[float, float]:
+    """A canvas position ``{"x": number, "y": number}`` within the limits."""
+    r = _Reader(source)
+    position = r.coordinate_pair(value, where)
+    r.finish()
+    return position
+
+
 def group_height(group: GroupDef) -> int:
     """How many levels of groups ``group`` holds below itself (0: no child groups)."""
     return 1 + max(map(group_height, group.groups)) if group.groups else 0
@@ -623,3 +635,31 @@ def flow_to_dict(flow: FlowDef) -> dict[str, Any]:
         "parameterContexts": [parameter_context_to_dict(c) for c in flow.parameter_contexts],
         "rootGroup": group_to_dict(flow),
     }
+
+
+def doc_group(doc: dict[str, Any], identifier: str) -> dict[str, Any]:
+    """The group ``identifier`` in a flow's JSON form (``flow_to_dict``). Raises ``KeyError``."""
+    stack = [doc["rootGroup"]]
+    while stack:
+        group = stack.pop()
+        if group["identifier"] == identifier:
+            found: dict[str, Any] = group
+            return found
+        stack.extend(group["processGroups"])
+    raise KeyError(identifier)
+
+
+def doc_components(doc: dict[str, Any]) -> dict[str, tuple[list[Any], int]]:
+    """Every component of a flow's JSON form by identifier: the list holding it
+    and its index there (groups in their parent's ``processGroups``; the root
+    group and parameter contexts are not included)."""
+    found: dict[str, tuple[list[Any], int]] = {}
+    stack = [doc["rootGroup"]]
+    while stack:
+        group = stack.pop()
+        for _, key in COMPONENT_KINDS.values():
+            items = group[key]
+            for i, item in enumerate(items):
+                found[item["identifier"]] = (items, i)
+        stack.extend(group["processGroups"])
+    return found

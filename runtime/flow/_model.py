@@ -8,7 +8,6 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 __all__ = [
     "BULLETIN_LEVELS",
@@ -237,13 +236,6 @@ class FlowDef(GroupDef):
                     if c.identifier == identifier:
                         return group, kind
         return None
-
-    def find(self, identifier: str) -> Any:
-        """The component ``identifier`` (of any kind but process group), or None."""
-        owner = self.owner(identifier)
-        if owner is None:
-            return None
-        return next(c for c in getattr(owner[0], COMPONENT_KINDS[owner[1]][0]) if c.identifier == identifier)
 
     def group(self, identifier: str) -> GroupDef | None:
         for g in self.walk():

@@ -14,6 +14,7 @@ parses back to the value they were given.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from decimal import Decimal
@@ -116,6 +117,7 @@ def _unknown_unit(text: str, kind: str, unit: str, units: str) -> ValueError:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_duration(text: str) -> float:
     """The time period ``text`` (NiFi's format, e.g. ``"30 sec"``) in seconds.
 
@@ -173,6 +175,7 @@ def _plain_decimal(number: Decimal) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_data_size(text: str) -> int:
     """The data size ``text`` (NiFi's format, e.g. ``"1 GB"``) in bytes.
 

@@ -22,6 +22,7 @@ Compose with ``all_of`` (every check must pass) and ``one_of_values``.
 from __future__ import annotations
 
 import codecs
+import functools
 import math
 import os
 import re
@@ -112,8 +113,11 @@ def _parse_bool(value: str) -> bool | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)
 def _regex_problem(value: str) -> str | None:
-    """Why ``value`` does not compile as a Python regular expression, or ``None``."""
+    """Why ``value`` does not compile as a Python regular expression, or ``None``
+    (remembered: validating thousands of processors must not compile the same
+    pattern thousands of times)."""
     try:
         with warnings.catch_warnings():
             # "Possible nested set" and similar are advice about a valid

@@ -59,7 +59,10 @@ class ServiceState:
     def _mask(self, doc: dict[str, Any], kind: str = "processor") -> dict[str, Any]:
         raise NotImplementedError
 
-    async def _stage(self, change: Callable[[FlowDef], None] | None = None) -> None:
+    async def _off_loop(self, work: Callable[[], Any], adding: int = 0) -> Any:
+        raise NotImplementedError
+
+    async def _stage(self, change: Callable[[dict[str, Any]], None] | None = None, *, adding: int = 0) -> None:
         raise NotImplementedError
 
     def _sensitive_names(self, type_name: str, properties: Mapping[str, Any], kind: str = "processor") -> set[str]:

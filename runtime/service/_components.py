@@ -11,8 +11,12 @@ is recorded for undo (``_history``).
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import gc
+import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,9 +31,13 @@ from flowyard.runtime.flow import (
     ParameterContextDef,
     PortDef,
     component_from_dict,
+    component_to_dict,
+    doc_components,
+    doc_group,
     group_from_dict,
     group_height,
     parameter_context_from_dict,
+    parameter_context_to_dict,
 )
 from flowyard.runtime.sdk._errors import FlowDefinitionError, FlowyardError
 from flowyard.runtime.service._base import (
@@ -110,19 +118,28 @@ class ComponentsMixin(RunStateMixin):
             if any(c.name == ctx.name for c in self.flow.parameter_contexts):
                 raise FlowyardError(f"a parameter context is already named {ctx.name!r}")
             self._check_room(1)
-            await self._stage(lambda f: f.parameter_contexts.append(copy.deepcopy(ctx)))
+            await self._stage(lambda d: d["parameterContexts"].append(parameter_context_to_dict(ctx)))
             self.flow.parameter_contexts.append(ctx)
             self.revisions[ident] = 0
-            parent_id = None
-        else:
-            parent = self._group(parent_id)
-            obj = component_from_dict(kind, data, require_names=check_names and kind in _NAMED)
-            self._check_new(kind, obj, parent)
-            attr, gid = COMPONENT_KINDS[kind][0], parent.identifier
-            await self._stage(lambda f: getattr(f.group(gid), attr).append(copy.deepcopy(obj)))
-            await self._attach(kind, obj, parent)
+            doc = self.component(kind, ident)
+            self._record(user, Edit("create", kind, ident, None, None, self._raw(kind, ident), 0))
+            return doc
+        obj = component_from_dict(kind, data, require_names=check_names and kind in _NAMED)
+        return await self._add(kind, obj, self._group(parent_id), user)
+
+    async def _add(self, kind: str, obj: Any, parent: GroupDef, user: str | None) -> dict[str, Any]:
+        """Add a parsed component to ``parent``: check, save, then attach live;
+        recorded for undo. Returns its JSON with its live state."""
+        self._check_new(kind, obj, parent)
+        key, gid = COMPONENT_KINDS[kind][1], parent.identifier
+        await self._stage(lambda d: doc_group(d, gid)[key].append(component_to_dict(kind, obj)),
+                          adding=len(self._ids_of(kind, obj)))
+        await self._attach(kind, obj, parent)
+        ident = obj.identifier
+        await trio.sleep(0)  # a large group: let the loop run between the steps of the edit
         doc = self.component(kind, ident)
-        self._record(user, Edit("create", kind, ident, parent_id, None, self._raw(kind, ident), 0))
+        await trio.sleep(0)
+        self._record(user, Edit("create", kind, ident, gid, None, self._raw(kind, ident), 0))
         return doc
 
     def _check_new(self, kind: str, obj: Any, parent: GroupDef) -> None:
@@ -188,14 +205,13 @@ class ComponentsMixin(RunStateMixin):
                 self._try_enable(obj)
             return
         elif kind == "process-group":
-            parent.groups.append(obj)
             try:
                 await self._materialize(obj)
             except BaseException:
                 with trio.CancelScope(shield=True):
                     await self._teardown(obj)
-                parent.groups.remove(obj)
                 raise
+            parent.groups.append(obj)
             for ident in ids:
                 self.revisions[ident] = 0
             return
@@ -204,35 +220,41 @@ class ComponentsMixin(RunStateMixin):
 
     async def _materialize(self, group: GroupDef) -> None:
         """Create the engine side of a new group (and its descendants), then start
-        what is scheduled to run."""
+        what is scheduled to run. The group joins the flow definition only once
+        this is done, so that nothing reading the flow meanwhile sees half of it;
+        a large group is built in steps with the event loop free in between."""
         engine = self.engine
         services = engine.controller_services
-        for g in group.walk():
-            for sdef in g.controller_services:
-                services.add(sdef, g.identifier)
-        services.changed()
-        failed = services.registry.enable_all([s.identifier for g in group.walk() for s in g.controller_services
-                                               if s.scheduled_state == "ENABLED"])
-        for g in group.walk():
-            for sdef in g.controller_services:
-                if sdef.identifier in failed:
-                    sdef.scheduled_state = "DISABLED"
-                    services.bulletin(sdef.identifier, sdef.name or sdef.type, "WARNING",
-                                      f"not enabled: {failed[sdef.identifier]}")
-        for g in group.walk():
-            for pdef in g.processors:
-                engine.add_processor(pdef, g.identifier)
-            for kind, attr in (("funnel", "funnels"), ("input-port", "input_ports"), ("output-port", "output_ports")):
-                for c in getattr(g, attr):
-                    engine.add_pass_through(c, _PASS_THROUGH[kind], g.identifier)
-        for g in group.walk():
-            for cdef in g.connections:
-                engine.add_connection(cdef, g.identifier)
-        for g in group.walk():
-            for pdef in g.processors:
-                node = engine.nodes[pdef.identifier]
-                node.set_routing(pdef.auto_terminated)
-                engine.start_if_scheduled(node)
+        steps = _Steps()
+        with engine.adopting(group), _collector_paused():
+            for g in group.walk():
+                for sdef in g.controller_services:
+                    services.add(sdef, g.identifier)
+            services.changed()
+            failed = services.registry.enable_all([s.identifier for g in group.walk()
+                                                   for s in g.controller_services if s.scheduled_state == "ENABLED"])
+            for g in group.walk():
+                for sdef in g.controller_services:
+                    if sdef.identifier in failed:
+                        sdef.scheduled_state = "DISABLED"
+                        services.bulletin(sdef.identifier, sdef.name or sdef.type, "WARNING",
+                                          f"not enabled: {failed[sdef.identifier]}")
+            for g in group.walk():
+                for pdef in g.processors:
+                    engine.add_processor(pdef, g.identifier)
+                    await steps.step()
+                for kind, attr in (("funnel", "funnels"), ("input-port", "input_ports"),
+                                   ("output-port", "output_ports")):
+                    for c in getattr(g, attr):
+                        engine.add_pass_through(c, _PASS_THROUGH[kind], g.identifier)
+                        await steps.step()
+            for g in group.walk():
+                for cdef in g.connections:
+                    engine.add_connection(cdef, g.identifier)  # re-routes both ends
+                    await steps.step()
+            for g in group.walk():
+                for pdef in g.processors:
+                    engine.start_if_scheduled(engine.nodes[pdef.identifier])
 
     async def _teardown(self, group: GroupDef) -> int:
         """Remove the engine side of ``group`` and its descendants (whatever exists of
@@ -375,8 +397,8 @@ class ComponentsMixin(RunStateMixin):
             self._check_ends(new_obj, parent)
         elif kind == "controller-service":
             self._check_service_change(obj, new_obj, parent)
-        attr, gid = COMPONENT_KINDS[kind][0], parent.identifier
-        await self._stage(lambda f: _put(getattr(f.group(gid), attr), copy.deepcopy(new_obj)))
+        attr = COMPONENT_KINDS[kind][0]
+        await self._stage(lambda d: _put_doc(d, component_to_dict(kind, new_obj)))
         if kind == "processor" and _only_layout(obj, new_obj):
             engine.nodes[obj.identifier].definition = new_obj  # moved or commented: keeps running as it is
         elif kind == "processor":
@@ -442,7 +464,8 @@ class ComponentsMixin(RunStateMixin):
             if bound:
                 raise FlowyardError(f"parameter context {obj.name!r} is used by process group(s) "
                                     f"{', '.join(map(repr, bound))}: bind them to another context first")
-            await self._stage(lambda f: f.parameter_contexts.remove(_by_id(f.parameter_contexts, ident)))
+            await self._stage(lambda d: d["parameterContexts"].remove(
+                next(c for c in d["parameterContexts"] if c["identifier"] == ident)))
             self.flow.parameter_contexts.remove(obj)
             del self.revisions[obj.identifier]
             return 0
@@ -458,8 +481,7 @@ class ComponentsMixin(RunStateMixin):
             if queued and not drop:
                 raise FlowyardError(f"process group {obj.name!r} holds {queued} queued flowfile(s): empty its "
                                     "queues first, or ask to drop them")
-            gid = parent.identifier
-            await self._stage(lambda f: _remove(f.group(gid), kind, ident))
+            await self._stage(lambda d: _remove_doc(d, ident))
             ids = self._ids_of(kind, obj)
             dropped = await self._teardown(obj)
             parent.groups.remove(obj)
@@ -474,8 +496,7 @@ class ComponentsMixin(RunStateMixin):
         elif kind == "connection" and not drop and engine.queues[ident].count:
             raise FlowyardError(f"connection {ident!r} holds {engine.queues[ident].count} queued flowfile(s): "
                                 "empty it first, or ask to drop them")
-        gid = parent.identifier
-        await self._stage(lambda f: _remove(f.group(gid), kind, ident))
+        await self._stage(lambda d: _remove_doc(d, ident))
         if kind == "processor" or kind in _PASS_THROUGH:
             await engine.remove_processor(obj.identifier)
         elif kind == "connection":
@@ -520,19 +541,48 @@ class ComponentsMixin(RunStateMixin):
         return {"undo": [e.description for e in reversed(self._undo.get(user, []))],
                 "redo": [e.description for e in reversed(self._redo.get(user, []))]}
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a large group is built: every object the
+    build keeps would otherwise trigger full collections of the whole heap (each
+    ~0.2 s with 10,000 processors), holding up the event loop again and again.
+    Nothing the build makes is garbage; one collection may follow it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+class _Steps:
+    """Lets the event loop run whenever a long edit has held it for ``slice_seconds``."""
+
+    def __init__(self, slice_seconds: float = 0.02) -> None:
+        self.slice = slice_seconds
+        self.since = time.perf_counter()
+
+    async def step(self) -> None:
+        if time.perf_counter() - self.since >= self.slice:
+            await trio.sleep(0)
+            self.since = time.perf_counter()
+
+
 #: Kinds whose name, when given, must not be blank (NiFi requires their names).
 _NAMED = ("processor", "process-group", "input-port", "output-port")
 
 
-def _by_id(items: list[Any], ident: str) -> Any:
-    return next(c for c in items if c.identifier == ident)
+def _put_doc(doc: dict[str, Any], component: dict[str, Any]) -> None:
+    """In a flow's JSON form, replace the component with ``component``'s identifier by it."""
+    items, index = doc_components(doc)[component["identifier"]]
+    items[index] = component
 
 
-def _remove(group: GroupDef | None, kind: str, ident: str) -> None:
-    """Remove component ``ident`` of ``kind`` from ``group``'s list of that kind."""
-    assert group is not None
-    items = getattr(group, COMPONENT_KINDS[kind][0])
-    items.remove(_by_id(items, ident))
+def _remove_doc(doc: dict[str, Any], ident: str) -> None:
+    """In a flow's JSON form, remove component ``ident``."""
+    items, index = doc_components(doc)[ident]
+    del items[index]
 
 
 def _put(items: list[Any], component: Any) -> None:

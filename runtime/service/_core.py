@@ -3,15 +3,15 @@ encrypted, and the flow document the API shows."""
 
 from __future__ import annotations
 
-import copy
 import errno
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import trio
 
+from flowyard.runtime.datadir import protect
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.flow import (
     COMPONENT_KINDS,
@@ -19,10 +19,11 @@ from flowyard.runtime.flow import (
     GroupDef,
     flow_bytes,
     flow_to_dict,
+    iter_flow_json,
     load_flow,
     write_flow_bytes,
 )
-from flowyard.runtime.registry import discover_controller_services, discover_processors
+from flowyard.runtime.registry import discover
 from flowyard.runtime.repository import Repositories
 from flowyard.runtime.sdk._errors import ConfigurationError
 from flowyard.runtime.sdk._processor import Processor
@@ -35,9 +36,11 @@ from flowyard.runtime.service._observe import ObserveMixin
 from flowyard.runtime.service._provenance import ProvenanceMixin
 from flowyard.runtime.service._queues import QueueMixin
 
-__all__ = ["FlowService"]
+__all__ = ["OFF_LOOP_COMPONENTS", "FlowService"]
 
-_log = logging.getLogger("flowyard.service")
+#: From this many components on, the flow file is built and written in a worker thread.
+OFF_LOOP_COMPONENTS = 2_000
+_T = TypeVar("_T")
 
 
 class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, ProvenanceMixin):
@@ -50,6 +53,8 @@ class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, Provena
         self.secrets = secrets or SecretBox.open(data_dir)
         self.registry = dict(registry)
         self.service_types = dict(service_types or {})
+        #: Sensitive property names (keys, display names, aliases) by (kind, type).
+        self._sensitive_cache: dict[tuple[str, str], frozenset[str]] = {}
         self._crypt(flow, self.secrets.decrypt)
         self.flow = flow
         self.repositories = repositories
@@ -57,9 +62,9 @@ class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, Provena
         self.engine = Engine(flow, repositories, registry=self.registry, service_types=self.service_types,
                              source=str(data_dir / FLOW_FILE), **dict(engine_options or {}))
         self.revisions = {}
-        #: The plain JSON form of what the flow file holds (``_settle`` compares the live flow with it);
-        #: the flow given is taken to be the saved one (``open`` saves it first).
-        self._saved: dict[str, Any] = flow_to_dict(flow)
+        #: The plain JSON form of what the flow file holds (``_settle`` compares the live flow with
+        #: it); the flow given is taken to be the saved one (``open`` saves it first).
+        self._saved = flow_to_dict(flow)
         self._unsaved = False
         self._undo = {}
         self._redo = {}
@@ -83,8 +88,8 @@ class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, Provena
         yet, ``initial_flow`` (or an empty flow) is copied there first. Raises
         ``DataDirectoryInUseError`` / ``FlowDefinitionError`` before touching anything else."""
         data = Path(data_dir)
-        registry = discover_processors()
-        service_types = discover_controller_services()
+        catalogue = discover()
+        registry, service_types = catalogue.processors, catalogue.controller_services
         flow_path = data / FLOW_FILE
         if flow_path.exists():
             flow = load_flow(flow_path)
@@ -94,6 +99,7 @@ class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, Provena
             flow = FlowDef()
         repositories = Repositories.open(data / "repository", durability=durability)
         try:
+            protect(data)  # once the directory is ours (the repository's lock is held)
             service = cls(flow, repositories, data, registry, service_types=service_types,
                           engine_options=engine_options)
             try:
@@ -119,7 +125,8 @@ class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, Provena
             try:
                 self._save()
             except FlowNotSavedError as exc:
-                _log.error("the flow file holds an older flow than the one that ran: %s", exc)
+                logging.getLogger("flowyard.service").error(
+                    "the flow file holds an older flow than the one that ran: %s", exc)
         self.repositories.close()
 
     # -- secrets ------------------------------------------------------------------------
@@ -128,15 +135,15 @@ class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, Provena
                          kind: str = "processor") -> set[str]:
         """The names in ``properties`` that are sensitive for a processor (or a
         controller service, ``kind``) of ``type_name``."""
-        types: Mapping[str, Any] = self.registry if kind == "processor" else self.service_types
-        cls = types.get(type_name) or types.get(type_name.rsplit(".", 1)[-1])
-        if cls is None:
-            return set()
-        names: set[str] = set()
-        for spec in cls.spec.properties:
-            if spec.sensitive:
-                names.update(n for n in (spec.key, spec.display_name, *spec.aliases) if n in properties)
-        return names
+        key = (kind, type_name)
+        sensitive = self._sensitive_cache.get(key)
+        if sensitive is None:
+            types: Mapping[str, Any] = self.registry if kind == "processor" else self.service_types
+            cls = types.get(type_name) or types.get(type_name.rsplit(".", 1)[-1])
+            sensitive = self._sensitive_cache[key] = frozenset(
+                n for spec in (cls.spec.properties if cls is not None else ()) if spec.sensitive
+                for n in (spec.key, spec.display_name, *spec.aliases))
+        return {n for n in sensitive if n in properties} if sensitive else set()
 
     def _crypt(self, flow: FlowDef, fn: Any) -> None:
         """Apply ``fn(value, associated)`` (encrypt or decrypt) to every sensitive
@@ -153,52 +160,100 @@ class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, Provena
                 if p.sensitive and p.value is not None:
                     p.value = fn(p.value, f"{ctx.identifier}/#{{{p.name}}}")
 
-    def _write(self, flow: FlowDef) -> dict[str, Any]:
-        """Write ``flow`` (a private copy: its sensitive values are encrypted in
-        place) as the flow file, atomically. Returns the plain JSON form that was
-        saved. Raises ``FlowNotSavedError`` (the old file is left as it was).
-        Safe to call from a worker thread while the edit lock is held."""
-        try:
-            plain = flow_to_dict(flow)
-            self._crypt(flow, self.secrets.encrypt)
-            write_flow_bytes(flow_bytes(flow), self.data_dir / FLOW_FILE)
-        except OSError as exc:
+    def _encrypted(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """A flow's JSON form with its sensitive values encrypted, as stored. ``doc``
+        is left as it is; the copy shares every part that holds no secret."""
+        encrypt = self.secrets.encrypt
+
+        def group_copy(group: dict[str, Any]) -> dict[str, Any]:
+            out = dict(group)
+            for kind, key in (("processor", "processors"), ("controller-service", "controllerServices")):
+                items = out[key] = list(group[key])
+                for i, c in enumerate(items):
+                    names = self._sensitive_names(c["type"], c["properties"], kind)
+                    secret = {n: encrypt(c["properties"][n], f"{c['identifier']}/{n}")
+                              for n in names if c["properties"][n] is not None}
+                    if secret:
+                        items[i] = {**c, "properties": {**c["properties"], **secret}}
+            out["processGroups"] = [group_copy(g) for g in group["processGroups"]]
+            return out
+
+        contexts = []
+        for ctx in doc["parameterContexts"]:
+            if any(p["sensitive"] and p["value"] is not None for p in ctx["parameters"]):
+                ctx = {**ctx, "parameters": [
+                    {**p, "value": encrypt(p["value"], f"{ctx['identifier']}/#{{{p['name']}}}")}
+                    if p["sensitive"] and p["value"] is not None else p for p in ctx["parameters"]]}
+            contexts.append(ctx)
+        return {**doc, "parameterContexts": contexts, "rootGroup": group_copy(doc["rootGroup"])}
+
+    def _not_saved(self, exc: BaseException) -> FlowNotSavedError:
+        if isinstance(exc, OSError):
             full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
-            raise FlowNotSavedError(
+            return FlowNotSavedError(
                 f"the flow could not be saved ({exc.strerror or exc}); the change was not applied"
-                + (": free some disk space and try again" if full else ""), disk_full=full) from None
-        except (RecursionError, ValueError, TypeError) as exc:  # a bug: limits should keep these out
-            raise FlowNotSavedError(f"the flow could not be written ({exc}); the change was not applied") from exc
-        return plain
+                + (": free some disk space and try again" if full else ""), disk_full=full)
+        return FlowNotSavedError(f"the flow could not be written ({exc}); the change was not applied")
 
     def _save(self) -> None:
-        """Write the live flow now (at open, and to bring the file back in line)."""
-        self._saved = self._write(copy.deepcopy(self.flow))
+        """Write the live flow now, blocking (at open and close)."""
+        doc = flow_to_dict(self.flow)
+        try:
+            write_flow_bytes(flow_bytes(self._encrypted(doc)), self.data_dir / FLOW_FILE)
+        except (OSError, RecursionError, ValueError, TypeError) as exc:
+            raise self._not_saved(exc) from exc
+        self._saved = doc
         self._unsaved = False
 
-    async def _stage(self, change: Callable[[FlowDef], None] | None = None) -> None:
-        """Save the flow as it will be once the current edit is done (``change``
-        applied to a copy of it), before anything live changes: an edit is saved
-        and then applied, or neither (``FlowNotSavedError``). Runs in a worker
-        thread so that a large flow does not hold up the engine or the API."""
-        def work() -> dict[str, Any]:
-            prospective = copy.deepcopy(self.flow)
-            if change is not None:
-                change(prospective)
-            return self._write(prospective)
-        self._saved = await trio.to_thread.run_sync(work)
+    async def _write(self, doc: dict[str, Any], adding: int = 0) -> None:
+        """Write the flow whose plain JSON form is ``doc`` as the flow file,
+        atomically, without holding up the event loop for long: the JSON is
+        produced piece by piece with the loop free in between, and a large file
+        is written from a worker thread. ``adding``: components the edit brings
+        in. Raises ``FlowNotSavedError`` (the old file is left as it was)."""
+        try:
+            parts: list[str] = []
+            for i, part in enumerate(iter_flow_json(self._encrypted(doc))):
+                parts.append(part)
+                if i % 500 == 499:
+                    await trio.sleep(0)
+            data = "".join(parts).encode() + b"\n"
+            path = self.data_dir / FLOW_FILE
+            await self._off_loop(lambda: write_flow_bytes(data, path), adding)
+        except (OSError, RecursionError, ValueError, TypeError) as exc:  # all but OSError: a bug the limits missed
+            raise self._not_saved(exc) from exc
+        self._saved = doc
         self._unsaved = False
+
+    async def _off_loop(self, work: Callable[[], _T], adding: int = 0) -> _T:
+        """Run ``work`` here for a small flow, in a worker thread for a large one
+        (where it takes long enough to hold up the engine and the API).
+        ``adding``: components the edit brings in."""
+        if len(self.revisions) + adding < OFF_LOOP_COMPONENTS:
+            return work()
+        return await trio.to_thread.run_sync(work)
+
+    async def _stage(self, change: Callable[[dict[str, Any]], None] | None = None, *, adding: int = 0) -> None:
+        """Save the flow as it will be once the current edit is done (``change``
+        applied to its JSON form; ``adding`` components more), before anything
+        live changes: an edit is saved and then applied, or neither
+        (``FlowNotSavedError``)."""
+        doc = flow_to_dict(self.flow)
+        if change is not None:
+            change(doc)
+        await self._write(doc, adding)
 
     async def _settle(self) -> None:
         """After an edit: when the live flow is not what ``_stage`` saved (the edit
         was refused half-way, a service could not be enabled, ...), save the live
         flow. If even that fails the next edit or the shutdown saves it; a bulletin
         says so meanwhile."""
-        def work() -> None:
-            if self._unsaved or flow_to_dict(self.flow) != self._saved:
-                self._save()
+        await trio.sleep(0)
+        doc = flow_to_dict(self.flow)
+        if not self._unsaved and doc == self._saved:
+            return
         try:
-            await trio.to_thread.run_sync(work)
+            await self._write(doc)
         except FlowNotSavedError as exc:
             self._unsaved = True
             self.engine.controller_services.bulletin(self.flow.identifier, "flow", "ERROR",

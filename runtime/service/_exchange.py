@@ -15,6 +15,7 @@ from flowyard.runtime.flow import (
     flow_from_dict,
     group_to_dict,
     parameter_context_to_dict,
+    position_from_dict,
 )
 from flowyard.runtime.service._components import ComponentsMixin
 from flowyard.runtime.service._lookup import serialized
@@ -52,8 +53,10 @@ class ExchangeMixin(ComponentsMixin):
                            user: str | None = None) -> dict[str, Any]:
         """Add a flowyard flow file (an export, or a whole flow) as a new process group
         in ``parent_group_id``, with fresh identifiers. Its parameter contexts are
-        matched by name to existing ones, or created. One undoable edit."""
-        imported = flow_from_dict(data, source="import")
+        matched by name to existing ones, or created. One undoable edit. A large
+        file is read in a worker thread, and the group built in steps, so that
+        neither holds up the engine or the API."""
+        imported = await self._off_loop(lambda: flow_from_dict(data, source="import"), _rough_size(data))
         fresh: dict[str, str] = {}
         for ident in self._ids_of("process-group", imported):
             fresh[ident] = str(uuid.uuid4())
@@ -73,13 +76,13 @@ class ExchangeMixin(ComponentsMixin):
             for port in (*g.input_ports, *g.output_ports):
                 if port.scheduled_state != "DISABLED":
                     port.scheduled_state = "STOPPED"
-        doc = group_to_dict(renamed)
-        doc["name"] = imported.name if imported.name != "Flow" else "Imported flow"
+        renamed.name = imported.name if imported.name != "Flow" else "Imported flow"
         if position is not None:
-            doc["position"] = position
+            renamed.position = position_from_dict(position, where="position")
+        parent = self._group(parent_group_id)
         self.flow.parameter_contexts += added
         try:
-            created = await self.create("process-group", doc, parent_group_id=parent_group_id, user=user)
+            created = await self._add("process-group", renamed, parent, user)
         except BaseException:
             for ctx in added:
                 self.flow.parameter_contexts.remove(ctx)
@@ -90,11 +93,25 @@ class ExchangeMixin(ComponentsMixin):
 
     # -- undo / redo --------------------------------------------------------------------
 
+def _rough_size(data: Any) -> int:
+    """About how many components a flow file holds (items of its lists), cheaply."""
+    count, stack = 0, [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(v for v in item.values() if isinstance(v, list | dict))
+        elif isinstance(item, list):
+            count += len(item)
+            stack.extend(v for v in item if isinstance(v, dict))
+    return count
+
+
 def _renamed(flow: FlowDef, fresh: dict[str, str], contexts: dict[str, str]) -> GroupDef:
-    """A copy of ``flow``'s root group with every identifier replaced by ``fresh``'s,
-    parameter contexts by ``contexts``', and property values naming a controller
-    service of the flow pointed at the service's new identifier."""
-    group = GroupDef(**{name: copy.deepcopy(getattr(flow, name)) for name in GroupDef.__slots__})
+    """``flow``'s root group (taken over: ``flow`` is not used after) with every
+    identifier replaced by ``fresh``'s, parameter contexts by ``contexts``', and
+    property values naming a controller service of the flow pointed at the
+    service's new identifier."""
+    group = GroupDef(**{name: getattr(flow, name) for name in GroupDef.__slots__})  # ``flow`` is ours alone
     for g in group.walk():
         g.identifier = fresh[g.identifier]
         if g.parameter_context is not None:

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowyard.runtime.flow import (
-    COMPONENT_KINDS,
-    FlowDef,
-    GroupDef,
-    PortDef,
-    ProcessorDef,
-)
+from flowyard.runtime.flow import COMPONENT_KINDS, GroupDef, doc_components
 from flowyard.runtime.sdk._errors import FlowyardError
 from flowyard.runtime.service._lookup import RUN_STATES, LookupMixin, _label, _node_ids, serialized
 
@@ -64,13 +58,11 @@ class RunStateMixin(LookupMixin):
         if not changes:
             return
 
-        def change(flow: FlowDef) -> None:
-            for group in flow.walk():
-                components: list[ProcessorDef | PortDef] = [*group.processors, *group.input_ports,
-                                                            *group.output_ports]
-                for component in components:
-                    if component.identifier in changes:
-                        component.scheduled_state = changes[component.identifier]
+        def change(doc: dict[str, Any]) -> None:
+            components = doc_components(doc)
+            for cid, state in changes.items():
+                items, index = components[cid]
+                items[index]["scheduledState"] = state
         await self._stage(change)
 
     def _sync_port_state(self, component_id: str) -> None:
@@ -95,7 +87,7 @@ class RunStateMixin(LookupMixin):
         if state not in ("ENABLED", "DISABLED"):
             raise FlowyardError(f"a controller service is ENABLED or DISABLED, not {state!r}")
         if sdef.scheduled_state != state:
-            await self._stage(lambda f: setattr(f.find(service_id), "scheduled_state", state))
+            await self._stage(lambda d: _set_state(d, service_id, state))
         services = self.engine.controller_services
         if state == "ENABLED":
             services.enable(service_id)
@@ -181,3 +173,9 @@ class RunStateMixin(LookupMixin):
         return result
 
     # -- export / import ----------------------------------------------------------------
+
+
+def _set_state(doc: dict[str, Any], ident: str, state: str) -> None:
+    """In a flow's JSON form, set component ``ident``'s ``scheduledState``."""
+    items, index = doc_components(doc)[ident]
+    items[index]["scheduledState"] = state

@@ -91,7 +91,8 @@ async def test_flowfile_content_view_and_download(api: Any) -> None:
     assert view.status_code == 200, view.text
     assert len(view.content) == first["size"] == 3
     assert view.headers["content-type"].startswith("application/octet-stream")
-    assert view.headers["content-disposition"].startswith("inline")
+    assert view.headers["content-disposition"].startswith("attachment"), "only a few safe types show inline"
+    assert view.headers["content-security-policy"].startswith("sandbox")
     download = await client.get(url + "?download=true", headers=auth)
     assert download.headers["content-disposition"] == f'attachment; filename="{first["filename"]}"'
     assert download.content == view.content
@@ -111,7 +112,9 @@ async def test_metrics_and_bulletins(api: Any) -> None:
 @pytest.mark.parametrize(("body", "status", "fragment"), [
     (b"not json", 400, "not valid JSON"),
     (b'{"state": "SIDEWAYS"}', 400, "unknown run state"),
-    (b"x" * (2 << 20), 413, "too large"),
+    # answered from Content-Length before the body is read: the client's unsent rest is dropped
+    pytest.param(b"x" * (2 << 20), 413, "too large",
+                 marks=pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")),
 ])
 async def test_bad_request_bodies(api: Any, body: bytes, status: int, fragment: str) -> None:
     client, auth = api

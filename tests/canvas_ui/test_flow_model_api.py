@@ -94,7 +94,8 @@ async def test_unknown_ids_are_404_for_every_kind(api: Any, plural: str) -> None
 async def test_errors_name_the_field_and_stale_revisions_conflict(api: Any) -> None:
     client, auth = api
     bad = await client.post("/api/labels", json={"width": -1}, headers=auth)
-    assert bad.status_code == 400 and "label.width" in bad.json()["error"]
+    assert bad.status_code == 400 and bad.json()["errors"] == [
+        {"field": "width", "message": "must be a positive number up to 1e+09, found -1"}]
     bad = await client.post("/api/parameter-contexts", json={"name": "p", "parameters": [{"name": "a/b"}]},
                             headers=auth)
     assert bad.status_code == 400 and "parameters[0].name" in bad.json()["error"]

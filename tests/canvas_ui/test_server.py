@@ -41,7 +41,9 @@ async def test_health_login_and_authenticated_reads(tmp_path: Path, monkeypatch:
                          "/api/bulletins"):
                 assert (await client.get(path)).status_code == 401, path
             assert (await client.post("/api/login", json={"username": "alice", "password": "nope"})).status_code == 401
-            assert (await client.post("/api/login", content=b"not json")).status_code == 400
+            assert (await client.post("/api/login", content=b"not json")).status_code == 415, "JSON only"
+            bad = await client.post("/api/login", content=b"not json", headers={"content-type": "application/json"})
+            assert bad.status_code == 400
             login = await client.post("/api/login", json={"username": "alice", "password": "s3cret-pass"})
             assert login.status_code == 200
             token = login.json()["token"]

@@ -363,7 +363,7 @@ def _listed(r: ProcessorRunner) -> list[str]:
     "directory",
     [
         "${literal(#{dir})}",
-        "${FLOWYARD_EL_TEST_DIR}",  # environment variables are part of the environment scope
+        "${EL_TEST_INPUT_DIR}",  # environment variables are part of the environment scope
         "${filename:replaceNull(#{dir})}",  # no flowfile: every attribute is null
         "${absolute.path:replaceNull('#{dir}'):trim()}",
     ],
@@ -371,7 +371,7 @@ def _listed(r: ProcessorRunner) -> list[str]:
 def test_input_directory_is_evaluated_in_the_environment_scope(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, processor: type, directory: str
 ) -> None:
-    monkeypatch.setenv("FLOWYARD_EL_TEST_DIR", str(tmp_path))
+    monkeypatch.setenv("EL_TEST_INPUT_DIR", str(tmp_path))
     write(tmp_path / "a.txt")
     write(tmp_path / "b.txt")
     r = _source_runner(processor, directory, {"dir": str(tmp_path)})

@@ -214,3 +214,33 @@ async def test_every_wrong_field_is_reported(tmp_path: Path) -> None:
             service.request_stop()
     finally:
         service.close()
+
+
+async def test_a_large_import_lets_the_event_loop_run(tmp_path: Path) -> None:
+    """The regression: importing 10,000 processors held the event loop for ~7 s.
+    The group is built in slices (its figures are a benchmark: import_10k_*)."""
+    count = 5_000
+    doc = {"flowyardFlowVersion": 1, "rootGroup": {"name": "big", "processors": [
+        {"identifier": f"p{i}", "type": "LogAttribute", "autoTerminatedRelationships": ["success"]}
+        for i in range(count)]}}
+    service = open_service(tmp_path)
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(service.run)
+            turns = 0
+            importing = True
+
+            async def other_work() -> None:
+                nonlocal turns
+                while importing:
+                    turns += 1
+                    await trio.sleep(0)
+            nursery.start_soon(other_work)
+            group = await service.import_group("root", doc)
+            importing = False
+            assert turns >= 5, f"other tasks ran only {turns} times while {count:,} processors were imported"
+            assert len(service.flow.group(group["identifier"]).processors) == count  # type: ignore[union-attr]
+            assert saved(tmp_path) == live(service)
+            service.request_stop()
+    finally:
+        service.close()

@@ -8,6 +8,7 @@ They use only the public SDK, like any third-party processor.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
 
 import trio
@@ -153,7 +154,32 @@ class Secretive(Processor):
             session.transfer(session.put_attribute(ff, "password.ok", str(ok).lower()), SUCCESS)
 
 
+class HangInThread(Processor):
+    """A blocking processor whose trigger never returns (a stuck driver call)."""
+
+    spec = ProcessorSpec(description="Never returns from its trigger (in a worker thread).", relationships=(SUCCESS,))
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        threading.Event().wait()
+
+
+class SpinOnLoop(Processor):
+    """An async processor that, after ``After``, loops without ever yielding to the event loop."""
+
+    spec = ProcessorSpec(
+        description="Hogs the event loop.", relationships=(SUCCESS,),
+        properties=(PropertySpec("after", "After", default="500 ms", validator=validators.TIME_PERIOD),),
+    )
+
+    async def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        await trio.sleep(context.property("after").as_duration())
+        while True:
+            pass
+
+
 PROCESSORS: dict[str, type[Processor]] = {
+    "HangInThread": HangInThread,
+    "SpinOnLoop": SpinOnLoop,
     "Secretive": Secretive,
     "SequenceSource": SequenceSource,
     "AsyncSlow": AsyncSlow,
