@@ -12,6 +12,8 @@ methods), never the page."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from pathlib import Path
 
 from starlette.requests import Request
@@ -19,6 +21,8 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainT
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
+
+from flowyard.canvas_ui.guard import APP_CSP
 
 __all__ = ["DIST", "is_page", "page_routes"]
 
@@ -81,11 +85,21 @@ def is_page(path: str) -> bool:
     return not any(_under(path, prefix) for prefix in _NOT_PAGES)
 
 
+def _fallback_csp() -> str:
+    """The app's policy, with the fallback page's one inline script allowed by its hash."""
+    script = _FALLBACK.split("<script>", 1)[1].split("</script>", 1)[0]
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    return APP_CSP.replace("script-src 'self'", f"script-src 'self' 'sha256-{digest}'")
+
+
+_FALLBACK_CSP = _fallback_csp()
+
+
 async def _index(request: Request) -> Response:
     index = DIST / "index.html"
     if index.is_file():
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
-    return HTMLResponse(_FALLBACK, headers={"Cache-Control": "no-cache"})
+    return HTMLResponse(_FALLBACK, headers={"Cache-Control": "no-cache", "Content-Security-Policy": _FALLBACK_CSP})
 
 
 class _PageRoute(Route):

@@ -317,3 +317,22 @@ async def test_expressions_cannot_read_flowyards_own_settings(server: str, tmp_p
         first = (await queued(client, auth, "c3"))[0]
         content = await client.get(f"/api/connections/c3/flowfiles/{first['uuid']}/content", headers=auth)
         assert content.text == "|", "FLOWYARD_* variables are not visible to expressions"
+
+
+async def test_the_fallback_page_runs_under_the_strict_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a built canvas, the small login page's one inline script is allowed
+    by its hash, and nothing else inline is."""
+    import base64
+    import hashlib
+    import re
+
+    monkeypatch.setattr("flowyard.canvas_ui.pages.DIST", tmp_path / "not-built")
+    from flowyard.canvas_ui import pages
+    page = await pages._index(None)  # type: ignore[arg-type]
+    body = bytes(page.body).decode()
+    scripts = re.findall(r"<script>(.*?)</script>", body, re.S)
+    assert len(scripts) == 1 and "<script " not in body
+    digest = base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode()
+    policy = page.headers["content-security-policy"]
+    assert f"script-src 'self' 'sha256-{digest}';" in policy
+    assert policy.replace(f" 'sha256-{digest}'", "") == APP_CSP

@@ -81,7 +81,9 @@ async def test_health_over_https_verified_against_the_certificate(
         [url] = binds
         assert re.fullmatch(r"https://127\.0\.0\.1:\d+", url)
         async with httpx.AsyncClient(base_url=url, verify=trusting(certfile), timeout=10) as client:
-            assert (await client.get("/api/health")).json() == {"status": "ok"}
+            health = await client.get("/api/health")
+            assert health.json() == {"status": "ok"}
+            assert health.headers["strict-transport-security"] == "max-age=31536000", "HSTS under TLS"
             assert (await client.get("/api/flow")).status_code == 401, "TLS does not replace authentication"
         # A client that does not trust the self-signed certificate refuses the server.
         async with httpx.AsyncClient(base_url=url, timeout=10) as untrusting:
