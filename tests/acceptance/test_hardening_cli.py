@@ -27,20 +27,24 @@ def flowyard(*args: str, env: dict[str, str] | None = None, timeout: float = 60)
                           timeout=timeout, env={**os.environ, **(env or {})})
 
 
-@pytest.mark.parametrize("processor", ["HangInThread", "SpinOnLoop"])
-def test_sigterm_stops_within_the_stop_timeout_whatever_a_processor_does(tmp_path: Path, processor: str) -> None:
+@pytest.mark.parametrize(("command", "processor"), [("run", "HangInThread"), ("run", "SpinOnLoop"),
+                                                    ("serve", "SpinOnLoop")])
+def test_sigterm_stops_within_the_stop_timeout_whatever_a_processor_does(tmp_path: Path, command: str,
+                                                                         processor: str) -> None:
     flow = write_flow(tmp_path / "flow.json", [
         {"identifier": "stuck", "type": processor, "schedulingPeriod": "1 sec",
          "autoTerminatedRelationships": ["success"]}], [])
-    env = {**os.environ, "PYTHONPATH": str(SUPPORT),
+    env = {**os.environ, "PYTHONPATH": str(SUPPORT), "FLOWYARD_USERNAME": "admin", "FLOWYARD_PASSWORD": "long-enough",
            "FLOWYARD_PROCESSOR_MODULES": "flowyard_test_processors:PROCESSORS"}
+    args = ([str(flow)] if command == "run" else ["--flow", str(flow), "--port", "0"])
+    ready = b"flowyard running" if command == "run" else b"flowyard serving"
     log = tmp_path / "log.txt"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "flowyard.runtime.cli", "run", str(flow), "--data-dir",
+        proc = subprocess.Popen([sys.executable, "-m", "flowyard.runtime.cli", command, *args, "--data-dir",
                                  str(tmp_path / "data"), "--stop-timeout", "2 sec"], stdout=out,
                                 stderr=subprocess.STDOUT, env=env)
         try:
-            wait_until(lambda: b"flowyard running" in log.read_bytes(), timeout=60, what="the engine to start")
+            wait_until(lambda: ready in log.read_bytes(), timeout=60, what="the engine to start")
             time.sleep(1.0)  # the processor is stuck by now (it is triggered at once; SpinOnLoop after 0.5 s)
             sent = time.monotonic()
             proc.send_signal(signal.SIGTERM)
