@@ -470,7 +470,7 @@ def create_app(service: FlowService, auth: AuthManager, *, hosts: HostPolicy | N
             return _error(401, "authentication required: POST /api/login")
         request.scope["flowyard.user"] = session.username
         if request.method not in ("GET", "HEAD", "OPTIONS") and not hmac.compare_digest(
-                request.headers.get("x-csrf-token", ""), session.csrf):
+                request.headers.get("x-csrf-token", "").encode("utf-8", "surrogateescape"), session.csrf.encode()):
             return _error(403, "missing or wrong X-CSRF-Token header")
         return await call_next(request)
 

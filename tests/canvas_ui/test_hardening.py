@@ -336,3 +336,12 @@ async def test_the_fallback_page_runs_under_the_strict_policy(tmp_path: Path, mo
     policy = page.headers["content-security-policy"]
     assert f"script-src 'self' 'sha256-{digest}';" in policy
     assert policy.replace(f" 'sha256-{digest}'", "") == APP_CSP
+
+
+async def test_odd_header_bytes_are_refused_not_crashed(server: str) -> None:
+    async with httpx.AsyncClient(base_url=server) as client:
+        await client.post("/api/login", json={"username": "alice", "password": PASSWORD})  # keeps the cookie
+        odd = await client.post("/api/undo", headers={"X-CSRF-Token": b"caf\xe9"})
+        assert odd.status_code == 403
+        forged = await client.get("/api/flow", headers={"Authorization": b"Bearer caf\xe9"})
+        assert forged.status_code == 401
