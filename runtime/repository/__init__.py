@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from flowyard.runtime.repository._codec import chunk_key
+from flowyard.runtime.repository._faulty import Fault, FaultyStore
 from flowyard.runtime.repository._rocks import RocksStore
 from flowyard.runtime.repository._store import COLUMN_FAMILIES, Batch, MemoryStore, Store
 from flowyard.runtime.repository.content import ContentRepository, ContentWriter, IdAllocator
@@ -37,6 +38,8 @@ __all__ = [
     "ComponentState",
     "ContentRepository",
     "ContentWriter",
+    "Fault",
+    "FaultyStore",
     "FlowFileRepository",
     "IdAllocator",
     "MemoryStore",

@@ -49,7 +49,9 @@ class IdAllocator:
 
     Ids are reserved in blocks; the block's upper bound is written to the store
     before any id of it is handed out, so after a crash allocation resumes above
-    every id that may have been used. Thread-safe.
+    every id that may have been used. When that write fails (a full disk), the
+    error propagates and nothing is handed out or remembered: the next ``take``
+    tries the reservation again. Thread-safe.
     """
 
     def __init__(self, store: Store, key: bytes, *, block: int = 1 << 16) -> None:
@@ -66,10 +68,12 @@ class IdAllocator:
         """Reserve ``n`` consecutive ids and return the first."""
         with self._lock:
             start = self._next
-            self._next = start + n
-            if self._next > self._limit:
-                self._limit = self._next + self._block
-                self._store.put(self._cf, self._key, u64(self._limit))
+            end = start + n
+            if end > self._limit:
+                limit = end + self._block
+                self._store.put(self._cf, self._key, u64(limit))  # durable first: raises, and nothing changed
+                self._limit = limit
+            self._next = end
             return start
 
     @property

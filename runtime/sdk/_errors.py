@@ -12,7 +12,9 @@
      │                                            processor administratively yielded, bulletin raised
      └── RepositoryError                          storage failed or is unusable
           ├── DataDirectoryInUseError             another process holds the data directory
-          └── ContentNotFoundError                content a flowfile points at is missing
+          ├── ContentNotFoundError                content a flowfile points at is missing
+          ├── StorageFullError                    the disk (or quota) is full: writes fail until there is room
+          └── RepositoryCorruptedError            stored data is damaged; names the file and what is affected
 
 Property values that cannot be converted raise ``PropertyValueError`` and unknown
 property names raise ``UnknownPropertyError``; both are ``ConfigurationError``
@@ -40,7 +42,9 @@ __all__ = [
     "FlowyardError",
     "InvalidComponentError",
     "ProcessingError",
+    "RepositoryCorruptedError",
     "RepositoryError",
+    "StorageFullError",
 ]
 
 
@@ -110,3 +114,14 @@ class DataDirectoryInUseError(RepositoryError):
 
 class ContentNotFoundError(RepositoryError):
     """A content claim points at content that is not in the content repository."""
+
+
+class StorageFullError(RepositoryError):
+    """A write failed because the disk or the quota holding the repository is
+    full. Nothing of the failed write is visible; it may succeed once there is room."""
+
+
+class RepositoryCorruptedError(RepositoryError):
+    """Stored data is damaged (a checksum mismatch, a torn log, a missing file).
+    The message names the file or place and what is affected; nothing is
+    repaired automatically (``flowyard repair`` does that, on request)."""

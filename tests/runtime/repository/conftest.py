@@ -1,6 +1,8 @@
 """Fixtures of the repository contract suites: every test runs once per backend.
 
-``backend`` is parametrized over the in-memory and the RocksDB implementation;
+``backend`` is parametrized over the in-memory and the RocksDB implementation,
+and the fault-injection store over RocksDB (with no fault set it must behave
+exactly as the store it wraps; tests add faults through ``backend.faulty``);
 ``store`` and ``repos`` are opened from it. Tests that need "the same data,
 opened again" (restart, crash recovery) use ``backend.reopen()``.
 """
@@ -14,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from flowyard.runtime.repository import MemoryStore, Repositories, RocksStore, Store
+from flowyard.runtime.repository import FaultyStore, MemoryStore, Repositories, RocksStore, Store
 
-BACKENDS = ("memory", "rocks")
+BACKENDS = ("memory", "rocks", "faulty")
 
 
 class Backend:
@@ -34,13 +36,17 @@ class Backend:
         self.path = path
         self._memory: MemoryStore | None = None
         self._opened: list[weakref.ref[Any]] = []
+        #: The fault-injection store last opened (kind ``faulty``).
+        self.faulty: FaultyStore | None = None
 
     def open_store(self) -> Store:
         if self.kind == "memory":
             if self._memory is None:
                 self._memory = MemoryStore()
             return self._memory
-        store = RocksStore(self.path)
+        store: Store = RocksStore(self.path)
+        if self.kind == "faulty":
+            store = self.faulty = FaultyStore(store)
         self._opened.append(weakref.ref(store))
         return store
 
@@ -52,13 +58,17 @@ class Backend:
                 self._memory = repos.store
                 return repos
             return Repositories(self._memory, **kw)
+        if self.kind == "faulty":
+            repos = Repositories(self.open_store(), **kw)
+            self._opened.append(weakref.ref(repos.store))
+            return repos
         repos = Repositories.open(self.path, **kw)
         self._opened.append(weakref.ref(repos.store))
         return repos
 
     def reopen(self, **kw: Any) -> Repositories:
         """Repositories over the data written so far (call ``close`` on the old ones first)."""
-        assert self._memory is not None or self.kind == "rocks", "nothing was opened yet"
+        assert self._memory is not None or self.kind != "memory", "nothing was opened yet"
         return self.open(**kw)
 
     def close_all(self) -> None:
