@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ["bench_engine", "bench_expression", "bench_api", "bench_canvas"]
+BENCHMARKS = ["bench_engine", "bench_expression", "bench_api", "bench_canvas", "bench_hardening"]
 
 
 def main(argv: list[str]) -> int:
