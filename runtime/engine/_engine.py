@@ -39,9 +39,9 @@ from flowyard.runtime.engine._services import EngineServices
 from flowyard.runtime.engine._session import StandardProcessSession
 from flowyard.runtime.engine._stats import StatisticsHolder
 from flowyard.runtime.flow import ConnectionDef, FlowDef, FunnelDef, GroupDef, PortDef, ProcessorDef
-from flowyard.runtime.repository import Repositories, Transaction
+from flowyard.runtime.repository import MemoryStore, Repositories, Transaction
 from flowyard.runtime.repository._codec import flowfile_key, pack_attrs
-from flowyard.runtime.sdk._errors import FlowDefinitionError, FlowyardError
+from flowyard.runtime.sdk._errors import FlowDefinitionError, FlowyardError, RepositoryError
 from flowyard.runtime.sdk._flowfile import FlowFile
 from flowyard.runtime.sdk._processor import Processor
 from flowyard.runtime.sdk._properties import Evaluator
@@ -54,6 +54,8 @@ __all__ = ["Engine", "EngineStatus"]
 log = logging.getLogger("flowyard.engine")
 
 _FAR_FUTURE_MS = 1 << 62
+#: How often the repository's durable point is recorded (``Store.mark_durable``).
+DURABLE_MARK_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,6 +366,8 @@ class Engine:
                 self._nursery = nursery
                 nursery.start_soon(self._housekeeping)
                 nursery.start_soon(self._sample_statistics)
+                if not isinstance(self.repositories.store, MemoryStore):  # nothing to make durable
+                    nursery.start_soon(self._mark_durable)
                 self.controller_services.enable_scheduled()
                 for node in self.nodes.values():
                     node.set_routing(node.definition.auto_terminated)
@@ -473,6 +477,19 @@ class Engine:
                 await trio.lowlevel.checkpoint()
             while await self.committer.exclusive(expire_provenance):
                 await trio.lowlevel.checkpoint()
+
+    async def _mark_durable(self) -> None:
+        """Once a second, in a worker thread: sync the write-ahead log and record
+        how far that reaches (``Store.mark_durable``), so that a start which
+        recovers less than was durable refuses instead of losing flowfiles
+        silently. A failure (a full disk) is retried at the next tick."""
+        store = self.repositories.store
+        while True:
+            await trio.sleep(DURABLE_MARK_SECONDS)
+            try:
+                await trio.to_thread.run_sync(store.mark_durable)
+            except RepositoryError as exc:
+                log.warning("could not record the durable state of the repository: %s", exc)
 
     async def _sample_statistics(self) -> None:
         """Once a second (on a fixed grid; ticks missed while the loop was busy are

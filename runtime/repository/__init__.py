@@ -132,9 +132,22 @@ class Repositories:
     def open(cls, path: str | os.PathLike[str], *, durability: str = "os", **kw: Any) -> Repositories:
         """Open (or create) the durable repositories in directory ``path``.
 
-        Raises ``DataDirectoryInUseError`` when another process has them open.
+        Before RocksDB may change a file, everything recovery reads is read
+        once from a read-only view (``verify_readable``), so damage is reported
+        with every file as it was. Raises ``DataDirectoryInUseError`` when
+        another process has them open, ``RepositoryCorruptedError`` for damage.
         """
-        return cls(RocksStore(path), durability=durability, **kw)
+        return cls(RocksStore(path, verify=cls.verify_readable), durability=durability, **kw)
+
+    @classmethod
+    def verify_readable(cls, store: Store) -> None:
+        """Read what opening and recovering ``store`` reads (ids, queues,
+        provenance's last group, claims, every flowfile record); raises the
+        store's error for what cannot be read. Writes are not needed."""
+        repos = cls(store)
+        repos.recover()
+        for queue_id in repos.flowfiles.queue_ids.values():
+            repos.flowfiles.count_queue(queue_id)
 
     @classmethod
     def in_memory(cls, **kw: Any) -> Repositories:

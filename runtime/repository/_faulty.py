@@ -18,7 +18,7 @@ from flowyard.runtime.sdk._errors import StorageFullError
 
 __all__ = ["Fault", "FaultyStore"]
 
-OPERATIONS = ("write", "put", "get", "scan", "delete_range", "last_before")
+OPERATIONS = ("write", "put", "get", "scan", "delete_range", "last_before", "mark_durable")
 
 
 @dataclass
@@ -111,6 +111,10 @@ class FaultyStore:
 
     def sync_wal(self) -> None:
         self.inner.sync_wal()
+
+    def mark_durable(self) -> None:
+        self._check("mark_durable")
+        self.inner.mark_durable()
 
     def close(self) -> None:
         self.inner.close()

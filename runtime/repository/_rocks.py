@@ -7,15 +7,19 @@ split across column families (verified on these machines, see STACK.md).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from rocksdict import (
+    AccessType,
     ColumnFamily,
     DBCompressionType,
+    DBRecoveryMode,
     Options,
     Rdict,
     ReadOptions,
@@ -23,10 +27,15 @@ from rocksdict import (
     WriteOptions,
 )
 
-from flowyard.runtime.repository._store import COLUMN_FAMILIES, Batch
-from flowyard.runtime.sdk._errors import DataDirectoryInUseError, RepositoryError
+from flowyard.runtime.repository._store import COLUMN_FAMILIES, Batch, Store
+from flowyard.runtime.sdk._errors import (
+    DataDirectoryInUseError,
+    RepositoryCorruptedError,
+    RepositoryError,
+    StorageFullError,
+)
 
-__all__ = ["RocksStore"]
+__all__ = ["MARKER", "WATERMARK", "RocksStore", "classify", "read_watermark"]
 
 _MiB = 1024 * 1024
 
@@ -66,35 +75,65 @@ class _RocksBatch:
         self.wb.delete_range(begin, end, self.handles[cf])
 
 
+#: Written once, when flowyard first creates a repository: from then on it is
+#: opened only if it is whole (never created again over a damaged one).
+MARKER = "FLOWYARD.REPOSITORY"
+#: Column families read whole at every start, in the read-only check before
+#: RocksDB may change a file: what recovery reads must be readable.
+VERIFIED_AT_OPEN = ("flowfiles", "claims", "state")
+#: The RocksDB sequence number known durable (written after an fsync of the
+#: log): a repository that opens below it has lost committed writes.
+WATERMARK = "FLOWYARD.WATERMARK"
+
+
+def classify(exc: BaseException, what: str) -> RepositoryError:
+    """A ``RepositoryError`` for an error rocksdict raised, by RocksDB's status
+    code (its message starts with it: ``Corruption: ...``, ``IO error: No space
+    left on device: ...``), never by words inside the message."""
+    text = str(exc)
+    code, _, rest = text.partition(": ")
+    if code == "Corruption":
+        return RepositoryCorruptedError(f"{what}: the repository is damaged: {rest} (flowyard repair --data-dir "
+                                        "DIR repairs what can be repaired and reports what was lost)")
+    if code == "IO error" and rest.startswith(("No space left on device", "Disk quota exceeded")):
+        return StorageFullError(f"{what}: the disk is full: {rest}")
+    return RepositoryError(f"{what}: {text}")
+
+
 class RocksStore:
-    """``Store`` over a RocksDB database at ``path`` (created if missing).
+    """``Store`` over a RocksDB database at ``path``.
+
+    Opening refuses, without changing a file, what it cannot open whole:
+
+    * a directory created by flowyard before (``MARKER``) is opened without
+      ``create_if_missing``: a missing ``CURRENT`` or MANIFEST is reported, not
+      replaced by a new empty database;
+    * it is first opened read-only, to check that it has not gone back in time
+      (RocksDB's last sequence number below ``WATERMARK``: a truncated MANIFEST
+      or write-ahead log lost committed writes) before RocksDB may rewrite or
+      delete anything;
+    * the write-ahead log is replayed in ``tolerate_corrupted_tail_records``
+      mode: a torn last record (a crash mid-write) is dropped, any other damage
+      is an error; paranoid checks are on;
+    * RocksDB's own log goes to ``path/../logs`` so that a refused open adds
+      nothing to the repository directory.
 
     Raises ``DataDirectoryInUseError`` if another process (or another store in
-    this process) has the database open; nothing on disk is changed then.
+    this process) has the database open, ``RepositoryCorruptedError`` for
+    damage (naming the file), ``RepositoryError`` otherwise.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, verify: Callable[[Store], object] | None = None) -> None:
         self.path = Path(path)
+        self._verify_hook = verify
         self._lock_fd = self._lock(self.path)
-        opts = Options(raw_mode=True)
-        opts.create_if_missing(True)
-        opts.create_missing_column_families(True)
-        opts.set_max_background_jobs(2)
+        marked = (self.path / MARKER).exists()
         try:
-            self._db = Rdict(
-                str(self.path),
-                options=opts,
-                column_families={name: _cf_options(name) for name in COLUMN_FAMILIES},
-            )
-        except Exception as exc:  # rocksdict raises plain Exception
+            created = self._preflight()
+            self._db = self._open(created)
+        except BaseException:
             os.close(self._lock_fd)
-            text = str(exc)
-            if "lock" in text.lower():
-                raise DataDirectoryInUseError(
-                    f"the data directory {self.path.parent} is already in use by another "
-                    f"flowyard process (RocksDB lock held on {self.path / 'LOCK'})"
-                ) from None
-            raise RepositoryError(f"cannot open the repository at {self.path}: {text}") from exc
+            raise
         # Callers get the column family *name* as its handle: RocksDB keeps its
         # lock while any rocksdict handle object lives, so only this store
         # may hold them, and ``close`` drops them all.
@@ -105,6 +144,74 @@ class RocksStore:
         self._sync = WriteOptions()
         self._sync.sync = True
         self._closed = False
+        if not marked:
+            _write_file(self.path / MARKER, b"flowyard repository 1\n")
+
+    def _options(self, *, create: bool) -> Options:
+        opts = Options(raw_mode=True)
+        opts.create_if_missing(create)
+        opts.create_missing_column_families(True)  # a repository from before a column family was added
+        opts.set_max_background_jobs(2)
+        opts.set_paranoid_checks(True)
+        opts.set_wal_recovery_mode(DBRecoveryMode.tolerate_corrupted_tail_records())
+        logs = self.path.parent / "logs"
+        logs.mkdir(exist_ok=True)
+        opts.set_db_log_dir(str(logs))
+        return opts
+
+    def _preflight(self) -> bool:
+        """Whether the repository is to be created (a new, empty directory).
+        Raises ``RepositoryCorruptedError`` when files RocksDB needs are missing."""
+        current = self.path / "CURRENT"
+        if not (self.path / MARKER).exists():
+            others = {p.name for p in self.path.iterdir()} - {"FLOWYARD.LOCK"}
+            if not others:
+                return True
+            if not current.exists():
+                raise RepositoryCorruptedError(
+                    f"{self.path} holds files ({', '.join(sorted(others)[:5])}) but no repository: its CURRENT file "
+                    "is missing. Nothing was changed; flowyard repair --data-dir DIR can try to rebuild it")
+            return False  # created by an older flowyard: opened as it is, the marker written after
+        if not current.exists():
+            raise RepositoryCorruptedError(
+                f"the repository's CURRENT file ({current}) is missing: RocksDB cannot find its MANIFEST. Nothing "
+                "was changed; flowyard repair --data-dir DIR rebuilds it from the table files and reports what "
+                "was lost")
+        manifest = current.read_text(encoding="ascii", errors="replace").strip()
+        if not manifest or not (self.path / manifest).is_file():
+            raise RepositoryCorruptedError(
+                f"the repository's MANIFEST ({self.path / (manifest or 'MANIFEST-?')}), named by {current}, is "
+                "missing. Nothing was changed; flowyard repair --data-dir DIR rebuilds it and reports what was lost")
+        return False
+
+    def _open(self, create: bool) -> Rdict:
+        column_families = {name: _cf_options(name) for name in COLUMN_FAMILIES}
+        watermark = read_watermark(self.path)
+        if not create:
+            try:  # read-only: RocksDB changes nothing before we know it has lost nothing
+                existing = Rdict.list_cf(str(self.path), self._options(create=False))
+                probe = Rdict(str(self.path), options=self._options(create=False),
+                              column_families={name: _cf_options(name) for name in existing},
+                              access_type=AccessType.read_only())
+            except Exception as exc:  # rocksdict raises plain Exception
+                raise classify(exc, f"cannot open the repository at {self.path}") from None
+            try:
+                _check_watermark(self.path, probe.latest_sequence_number(), watermark)
+                for name in VERIFIED_AT_OPEN:
+                    if name in existing:
+                        _verify(probe.get_column_family(name), f"{self.path}: the {name} table")
+                if self._verify_hook is not None and set(COLUMN_FAMILIES) <= set(existing):
+                    self._verify_hook(_ProbeStore(probe, self.path))
+            finally:
+                probe.close()
+                del probe
+                gc.collect()
+        try:
+            db = Rdict(str(self.path), options=self._options(create=create), column_families=column_families)
+        except Exception as exc:  # rocksdict raises plain Exception
+            raise classify(exc, f"cannot open the repository at {self.path}") from None
+        _check_watermark(self.path, db.latest_sequence_number(), watermark)
+        return db
 
     @staticmethod
     def _lock(path: Path) -> int:
@@ -133,53 +240,60 @@ class RocksStore:
 
     def write(self, batch: Batch, *, sync: bool = False) -> None:
         assert isinstance(batch, _RocksBatch)
-        self._db.write(batch.wb, self._sync if sync else self._nosync)
+        try:
+            self._db.write(batch.wb, self._sync if sync else self._nosync)
+        except Exception as exc:  # rocksdict raises plain Exception
+            raise classify(exc, "writing to the repository") from None
 
     def get(self, cf: object, key: bytes) -> bytes | None:
-        value = self._views[cf].get(key)
+        try:
+            value = self._views[cf].get(key)
+        except Exception as exc:
+            raise classify(exc, f"reading {cf} {key[:40]!r}") from None
         assert value is None or isinstance(value, bytes)
         return value
 
     def put(self, cf: object, key: bytes, value: bytes) -> None:
-        wb = WriteBatch(raw_mode=True)
-        wb.put(key, value, self._handles[cf])
-        self._db.write(wb, self._nosync)
+        batch = _RocksBatch(self._handles)
+        batch.put(cf, key, value)
+        self.write(batch)
 
     def delete_range(self, cf: object, begin: bytes, end: bytes) -> None:
-        if begin > end:
-            raise ValueError(f"delete_range: begin {begin!r} is after end {end!r}")
-        wb = WriteBatch(raw_mode=True)
-        wb.delete_range(begin, end, self._handles[cf])
-        self._db.write(wb, self._nosync)
+        batch = _RocksBatch(self._handles)
+        batch.delete_range(cf, begin, end)
+        self.write(batch)
 
     def scan(
         self, cf: object, begin: bytes, end: bytes | None = None, *, limit: int | None = None
     ) -> Iterator[tuple[bytes, bytes]]:
-        ro = ReadOptions()
-        if end is not None:
-            ro.set_iterate_upper_bound(end)
-        it = self._views[cf].iter(ro)
-        it.seek(begin)
-        n = 0
-        while it.valid() and (limit is None or n < limit):
-            yield it.key(), it.value()
-            n += 1
-            it.next()
+        return _scan(self._views[cf], cf, begin, end, limit, f"reading the {cf} table")
 
     def last_before(self, cf: object, end: bytes) -> tuple[bytes, bytes] | None:
-        it = self._views[cf].iter(ReadOptions())
-        it.seek_for_prev(end)
-        if it.valid() and it.key() == end:
-            it.prev()
-        if not it.valid():
-            return None
-        return it.key(), it.value()
+        return _last_before(self._views[cf], end, f"reading the {cf} table")
 
     def sync_wal(self) -> None:
         self._db.flush_wal(True)
 
+    def mark_durable(self) -> None:
+        """Make every write so far durable and record how far that is
+        (``WATERMARK``): a later open that recovers less refuses to start."""
+        sequence = self._db.latest_sequence_number()  # read first: later writes may not be synced yet
+        try:
+            self._db.flush_wal(True)
+        except Exception as exc:
+            raise classify(exc, "syncing the write-ahead log") from None
+        try:
+            _write_file(self.path / WATERMARK, f"{sequence}\n".encode())
+        except OSError as exc:
+            error = StorageFullError if exc.errno in (errno.ENOSPC, errno.EDQUOT) else RepositoryError
+            raise error(f"cannot record the durable state in {self.path / WATERMARK}: {exc.strerror}") from None
+
     def close(self) -> None:
         if not self._closed:
+            try:  # a clean close records everything written as durable
+                self.mark_durable()
+            except RepositoryError:
+                pass  # (a full disk): the watermark stays where it was, which is still true
             self._closed = True
             # Every column family view shares the database: all must go
             # before RocksDB releases its lock.
@@ -190,3 +304,153 @@ class RocksStore:
             self._db.close()
             gc.collect()  # unfinished scan iterators also pin the database
             os.close(self._lock_fd)  # releases the flock
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Write ``path`` atomically and durably (temporary file, fsync, rename, fsync directory)."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def read_watermark(path: Path) -> int:
+    """The durable sequence number recorded for the repository at ``path`` (0: none)."""
+    try:
+        text = (path / WATERMARK).read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return 0
+    if not text.isdigit():
+        raise RepositoryCorruptedError(f"{path / WATERMARK} is damaged (expected a number, found {text[:40]!r})")
+    return int(text)
+
+
+class _ProbeStore:
+    """A ``Store`` over the read-only probe of ``RocksStore``: reads what the
+    repository holds; writes are accepted and forgotten (recovery code run over
+    it to check that everything it reads is readable may want to write)."""
+
+    def __init__(self, db: Rdict, path: Path) -> None:
+        self._db = db
+        self.path = path
+        self._views: dict[object, Rdict] = {}
+
+    def handle(self, cf: str) -> object:
+        if cf not in self._views:
+            self._views[cf] = self._db.get_column_family(cf)
+        return cf
+
+    def batch(self) -> Batch:
+        return _IgnoredBatch()
+
+    def write(self, batch: Batch, *, sync: bool = False) -> None:
+        pass
+
+    def put(self, cf: object, key: bytes, value: bytes) -> None:
+        pass
+
+    def delete_range(self, cf: object, begin: bytes, end: bytes) -> None:
+        pass
+
+    def get(self, cf: object, key: bytes) -> bytes | None:
+        try:
+            value = self._views[cf].get(key)
+        except Exception as exc:
+            raise classify(exc, f"{self.path}: reading the {cf} table") from None
+        assert value is None or isinstance(value, bytes)
+        return value
+
+    def scan(self, cf: object, begin: bytes, end: bytes | None = None, *,
+             limit: int | None = None) -> Iterator[tuple[bytes, bytes]]:
+        return _scan(self._views[cf], cf, begin, end, limit, f"{self.path}: reading the {cf} table")
+
+    def last_before(self, cf: object, end: bytes) -> tuple[bytes, bytes] | None:
+        return _last_before(self._views[cf], end, f"{self.path}: reading the {cf} table")
+
+    def sync_wal(self) -> None:
+        pass
+
+    def mark_durable(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self._views.clear()
+
+
+class _IgnoredBatch:
+    def put(self, cf: object, key: bytes, value: bytes) -> None:
+        pass
+
+    def delete(self, cf: object, key: bytes) -> None:
+        pass
+
+    def delete_range(self, cf: object, begin: bytes, end: bytes) -> None:
+        pass
+
+
+def _scan(view: Rdict, cf: object, begin: bytes, end: bytes | None, limit: int | None,
+          what: str) -> Iterator[tuple[bytes, bytes]]:
+    ro = ReadOptions()
+    if end is not None:
+        ro.set_iterate_upper_bound(end)
+    it = view.iter(ro)
+    it.seek(begin)
+    n = 0
+    while it.valid() and (limit is None or n < limit):
+        yield it.key(), it.value()
+        n += 1
+        it.next()
+    _check(it, what)
+
+
+def _last_before(view: Rdict, end: bytes, what: str) -> tuple[bytes, bytes] | None:
+    it = view.iter(ReadOptions())
+    it.seek_for_prev(end)
+    if it.valid() and it.key() == end:
+        it.prev()
+    if not it.valid():
+        _check(it, what)
+        return None
+    return it.key(), it.value()
+
+
+def _check(it: Any, what: str) -> None:
+    """An iterator that stopped early on damage only says so in its status
+    (``valid()`` just turns False): raise it."""
+    try:
+        it.status()
+    except Exception as exc:
+        raise classify(exc, what) from None
+
+
+def _verify(view: Rdict, what: str) -> None:
+    """Read every entry of ``view`` (block checksums are checked as blocks are
+    read); raise ``RepositoryCorruptedError`` naming the damaged file."""
+    it = view.iter(ReadOptions())
+    it.seek_to_first()
+    while it.valid():
+        it.next()
+    try:
+        it.status()
+    except Exception as exc:
+        raise classify(exc, what) from None
+    finally:
+        del it
+
+
+def _check_watermark(path: Path, sequence: int, watermark: int) -> None:
+    if sequence < watermark:
+        raise RepositoryCorruptedError(
+            f"the repository at {path} has lost committed writes: RocksDB recovered up to sequence number "
+            f"{sequence:,}, but {watermark:,} had been written durably ({path / WATERMARK}). Its MANIFEST or "
+            "write-ahead log is damaged (truncated). Nothing was changed; flowyard repair --data-dir DIR "
+            "reports exactly which queues and content were lost")

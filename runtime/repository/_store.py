@@ -66,6 +66,10 @@ class Store(Protocol):
     def sync_wal(self) -> None:
         """Make every write so far durable against power loss."""
 
+    def mark_durable(self) -> None:
+        """``sync_wal``, then record that everything written so far is durable:
+        a store that later opens with less refuses to (RocksStore's watermark)."""
+
     def close(self) -> None: ...
 
 
@@ -188,6 +192,9 @@ class MemoryStore:
         return key, cf.data[key]
 
     def sync_wal(self) -> None:
+        pass
+
+    def mark_durable(self) -> None:
         pass
 
     def close(self) -> None:

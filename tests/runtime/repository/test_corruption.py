@@ -1,0 +1,125 @@
+"""Damaged repositories (issue 11): each start either recovers everything or
+refuses with ``RepositoryCorruptedError`` naming the damage, and a refused
+start changes no file. The damage is done to a copy of a repository taken
+while it was open (what kill -9 leaves), with its durable point recorded."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from test_repositories_contract import commit, new_queue, pattern, session
+
+from flowyard.runtime.repository import Repositories
+from flowyard.runtime.repository._rocks import MARKER
+from flowyard.runtime.sdk._errors import RepositoryCorruptedError
+
+pytestmark = pytest.mark.integration
+QUEUES = ("conn-a", "conn-b")
+PER_QUEUE = 300
+
+
+def crashed_repository(tmp_path: Path, *, flush: bool) -> tuple[Path, dict[str, int]]:
+    """A repository with ``PER_QUEUE`` flowfiles (with content) in each of two
+    queues, copied while open: the files of a process killed after its last
+    durable mark. ``flush``: the tables hold the data (else only the log does)."""
+    live = tmp_path / "live" / "repository"
+    repos = Repositories.open(live)
+    queues = {name: new_queue(repos, name) for name in QUEUES}
+    for batch in range(3):
+        s = session(repos, dest={name: [q] for name, q in queues.items()})
+        for i in range(PER_QUEUE // 3):
+            for name in QUEUES:
+                ff = s.write(s.create(), pattern(200 + i + batch))
+                s.transfer(ff, name)
+        commit(repos, s)
+    if flush:
+        for view in repos.store._views.values():  # type: ignore[attr-defined]
+            view.flush()
+    repos.store.mark_durable()
+    copy = tmp_path / "crashed"
+    shutil.copytree(live.parent, copy)
+    repos.close()
+    return copy / "repository", {name: q.count for name, q in queues.items()}
+
+
+def digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and "logs" not in p.parts}
+
+
+def open_and_count(path: Path) -> dict[str, int]:
+    repos = Repositories.open(path)
+    try:
+        repos.recover()
+        ids = repos.flowfiles.queue_ids
+        return {name: repos.flowfiles.count_queue(ids[name])[0] for name in QUEUES}
+    finally:
+        repos.close()
+
+
+def newest(path: Path, prefix: str = "", suffix: str = "") -> Path:
+    files = [p for p in path.iterdir() if p.name.startswith(prefix) and p.name.endswith(suffix)]
+    return max(files, key=lambda p: p.stat().st_mtime_ns)
+
+
+def truncate(fraction: float, pick: Callable[[Path], Path]) -> Callable[[Path], None]:
+    def damage(path: Path) -> None:
+        target = pick(path)
+        size = target.stat().st_size
+        os.truncate(target, max(0, int(size * fraction)) if fraction < 1 else size - 1)
+    return damage
+
+
+def flip(pick: Callable[[Path], Path]) -> Callable[[Path], None]:
+    def damage(path: Path) -> None:
+        target = pick(path)
+        data = bytearray(target.read_bytes())
+        for offset in (len(data) // 3, len(data) // 2):
+            data[offset] ^= 0xFF
+        target.write_bytes(bytes(data))
+    return damage
+
+
+def table_of(cf: str) -> Callable[[Path], Path]:
+    """The table file holding column family ``cf``'s data (the name is in its properties, at the end)."""
+    def pick(path: Path) -> Path:
+        for table in sorted(path.glob("*.sst")):
+            if cf.encode() in table.read_bytes()[-4096:]:
+                return table
+        raise AssertionError(f"no table file of {cf}")
+    return pick
+
+
+CASES: dict[str, tuple[bool, Callable[[Path], None]]] = {
+    "deleted CURRENT": (True, lambda p: (p / "CURRENT").unlink()),
+    "deleted MANIFEST": (True, lambda p: newest(p, "MANIFEST").unlink()),
+    "truncated MANIFEST (half)": (True, truncate(0.5, lambda p: newest(p, "MANIFEST"))),
+    "truncated MANIFEST (last byte)": (True, truncate(1.0, lambda p: newest(p, "MANIFEST"))),
+    **{f"truncated log at {int(f * 100)}%": (False, truncate(f, lambda p: newest(p, suffix=".log")))
+       for f in (0.1, 0.5, 0.9)},
+    "truncated log (last byte)": (False, truncate(1.0, lambda p: newest(p, suffix=".log"))),
+    "flipped bytes in the log": (False, flip(lambda p: newest(p, suffix=".log"))),
+    **{f"flipped bytes in the {cf} table": (True, flip(table_of(cf)))
+       for cf in ("flowfiles", "claims", "state", "content", "provenance")},
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_damaged_repository_recovers_whole_or_refuses_untouched(tmp_path: Path, case: str) -> None:
+    flush, damage = CASES[case]
+    path, committed = crashed_repository(tmp_path, flush=flush)
+    damage(path)
+    before = digest(path)
+    try:
+        counts = open_and_count(path)
+    except RepositoryCorruptedError as exc:
+        assert str(path) in str(exc), "the message names the repository"
+        assert digest(path) == before, "a refused start changes no file"
+        assert (path / MARKER).exists()
+    else:
+        assert counts == committed, f"recovered {counts}, committed {committed}: a silent loss"
