@@ -21,12 +21,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import trio
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from flowyard.canvas_ui import body
 from flowyard.canvas_ui.auth import AuthManager, LoginRefused
@@ -47,6 +49,8 @@ from flowyard.runtime.service import (
 __all__ = ["COOKIE", "MAX_BODY", "ApiRoute", "create_app", "openapi_document"]
 
 COOKIE = "flowyard_session"
+#: A refused login (429) is answered after this pause at most.
+LOGIN_TARPIT_SECONDS = 1.0
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -181,6 +185,14 @@ def _error(status: int, message: str, *, headers: dict[str, str] | None = None, 
     return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
 
 
+async def _too_many(refused: LoginRefused) -> Response:
+    """429 with ``Retry-After``, answered only after a pause (at most
+    ``LOGIN_TARPIT_SECONDS``): a client hammering the login waits for each
+    answer, so it cannot make the server spend its time answering it."""
+    await trio.sleep(min(refused.retry_after, LOGIN_TARPIT_SECONDS))
+    return _error(429, str(refused), headers={"Retry-After": str(refused.retry_after)})
+
+
 def _field_errors(exc: FlowDefinitionError) -> tuple[str, list[dict[str, str]]]:
     """A plain sentence and ``[{field, message}]`` for every problem of ``exc``.
     Fields of a component sent in a request are named as in its JSON
@@ -213,15 +225,18 @@ def create_app(service: FlowService, auth: AuthManager, *, hosts: HostPolicy | N
         return JSONResponse(openapi_document())
 
     async def login(request: Request) -> Response:
+        client = request.client.host if request.client else "unknown"
+        wait = auth.throttle.retry_after(client, "")
+        if wait > 0:  # a client that must wait is answered before its body is even read...
+            return await _too_many(LoginRefused(wait))
         data = await body_of(request)
         if not isinstance(data, dict) or not isinstance(data.get("username"), str) or not isinstance(
                 data.get("password"), str):
             return _error(400, "expected a JSON object with username and password")
-        client = request.client.host if request.client else "unknown"
         try:
             session = await auth.login_from(client, data["username"][:1000], data["password"][:1000])
         except LoginRefused as exc:
-            return _error(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
+            return await _too_many(exc)
         if session is None:
             return _error(401, "wrong username or password")
         response = JSONResponse({"token": session.token, "csrfToken": session.csrf})
@@ -452,33 +467,47 @@ def create_app(service: FlowService, auth: AuthManager, *, hosts: HostPolicy | N
     routes = [Route(r.path, guarded(handlers[r.name]), methods=[r.method], name=r.name.replace(":", "_"))
               for r in ROUTES]
 
-    async def authenticate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Any:
-        if is_page(request.url.path):
-            return await call_next(request)  # the login page and the canvas's static files
-        route_path = next((r.path for r in ROUTES if _matches(r.path, request.url.path)), request.url.path)
-        if (request.method, route_path) in public:
-            return await call_next(request)
-        header = request.headers.get("authorization", "")
-        if header.lower().startswith("bearer "):
-            bearer = auth.session(header[7:].strip())
-            if bearer is None:
-                return _error(401, "invalid or expired token")
-            request.scope["flowyard.user"] = bearer.username
-            return await call_next(request)
-        session = auth.session(request.cookies.get(COOKIE))
-        if session is None:
-            return _error(401, "authentication required: POST /api/login")
-        request.scope["flowyard.user"] = session.username
-        if request.method not in ("GET", "HEAD", "OPTIONS") and not hmac.compare_digest(
-                request.headers.get("x-csrf-token", "").encode("utf-8", "surrogateescape"), session.csrf.encode()):
-            return _error(403, "missing or wrong X-CSRF-Token header")
-        return await call_next(request)
+    def authenticate(app: ASGIApp) -> ASGIApp:
+        """Pure ASGI (no per-request task or body buffering, as BaseHTTPMiddleware
+        would add): lets pages and public routes through, else needs a bearer
+        token or the session cookie (and the CSRF token for a change)."""
+        async def call(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http" or is_page(scope["path"]) or (scope["method"], scope["path"]) in public:
+                await app(scope, receive, send)  # the login page, the canvas's files, health, login
+                return
+            headers = Headers(scope=scope)
+            header = headers.get("authorization", "")
+            refusal: Response | None = None
+            if header.lower().startswith("bearer "):
+                bearer = auth.session(header[7:].strip())
+                if bearer is None:
+                    refusal = _error(401, "invalid or expired token")
+                else:
+                    scope["flowyard.user"] = bearer.username
+            else:
+                session = auth.session(_cookie(headers))
+                if session is None:
+                    refusal = _error(401, "authentication required: POST /api/login")
+                elif scope["method"] not in ("GET", "HEAD", "OPTIONS") and not hmac.compare_digest(
+                        headers.get("x-csrf-token", "").encode("utf-8", "surrogateescape"), session.csrf.encode()):
+                    refusal = _error(403, "missing or wrong X-CSRF-Token header")
+                else:
+                    scope["flowyard.user"] = session.username
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+            await app(scope, receive, send)
+        return call
 
     return Starlette(routes=[*routes, *page_routes()],
                      middleware=[Middleware(Guard, hosts=hosts or HostPolicy(), max_body=MAX_BODY, tls=tls),
-                                 Middleware(BaseHTTPMiddleware, dispatch=authenticate)])
+                                 Middleware(authenticate)])
 
 
-def _matches(template: str, path: str) -> bool:
-    a, b = template.strip("/").split("/"), path.strip("/").split("/")
-    return len(a) == len(b) and all(x.startswith("{") or x == y for x, y in zip(a, b))
+def _cookie(headers: Headers) -> str | None:
+    """The session cookie of a request, if any."""
+    for part in headers.get("cookie", "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == COOKIE:
+            return value
+    return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 __all__ = [
@@ -110,7 +111,21 @@ def loads_bounded(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     except (ValueError, UnicodeDecodeError) as exc:
         raise JsonLimitError(f"not valid JSON: {exc}") from None
     check_json_depth(value, max_depth)
+    if _SURROGATE_ESCAPE.search(text if isinstance(text, str) else text.decode("utf-8", "replace")):
+        _check_text(value)
     return value
+
+
+#: A JSON escape of a UTF-16 surrogate: valid pairs become one character when
+#: parsed, but a lone one stays as text that can be neither saved nor hashed.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _check_text(value: Any) -> None:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise JsonLimitError("the JSON holds a lone UTF-16 surrogate (\\udXXX without its pair): not text") from None
 
 
 def check_json_depth(value: Any, max_depth: int = MAX_JSON_DEPTH) -> None:

@@ -59,6 +59,9 @@ class ServiceState:
     def _mask(self, doc: dict[str, Any], kind: str = "processor") -> dict[str, Any]:
         raise NotImplementedError
 
+    def _refers_to_service(self, kind: str, type_name: str, name: str) -> bool:
+        raise NotImplementedError
+
     async def _off_loop(self, work: Callable[[], Any], adding: int = 0) -> Any:
         raise NotImplementedError
 

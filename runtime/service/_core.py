@@ -145,6 +145,17 @@ class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, Provena
                 for n in (spec.key, spec.display_name, *spec.aliases))
         return {n for n in sensitive if n in properties} if sensitive else set()
 
+    def _refers_to_service(self, kind: str, type_name: str, name: str) -> bool:
+        """Whether property ``name`` of a processor (or service, ``kind``) of
+        ``type_name`` holds a controller service id (its spec says so; for an
+        unknown type, any property may)."""
+        types: Mapping[str, Any] = self.registry if kind == "processor" else self.service_types
+        cls = types.get(type_name) or types.get(type_name.rsplit(".", 1)[-1])
+        if cls is None:
+            return True
+        return any(spec.identifies_controller_service and name in (spec.key, spec.display_name, *spec.aliases)
+                   for spec in cls.spec.properties)
+
     def _crypt(self, flow: FlowDef, fn: Any) -> None:
         """Apply ``fn(value, associated)`` (encrypt or decrypt) to every sensitive
         property and parameter value of ``flow``, in place."""

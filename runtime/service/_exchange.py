@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flowyard.runtime.flow import (
@@ -68,7 +69,7 @@ class ExchangeMixin(ComponentsMixin):
                 existing = ParameterContextDef(str(uuid.uuid4()), ctx.name, ctx.description, ctx.parameters)
                 added.append(existing)
             contexts[ctx.identifier] = existing.identifier
-        renamed = _renamed(imported, fresh, contexts)
+        renamed = _renamed(imported, fresh, contexts, self._refers_to_service)
         for g in renamed.walk():  # NiFi imports everything stopped
             for pdef in g.processors:
                 if pdef.scheduled_state != "DISABLED":
@@ -106,12 +107,16 @@ def _rough_size(data: Any) -> int:
     return count
 
 
-def _renamed(flow: FlowDef, fresh: dict[str, str], contexts: dict[str, str]) -> GroupDef:
+def _renamed(flow: FlowDef, fresh: dict[str, str], contexts: dict[str, str],
+             refers_to_service: Callable[[str, str, str], bool]) -> GroupDef:
     """``flow``'s root group (taken over: ``flow`` is not used after) with every
     identifier replaced by ``fresh``'s, parameter contexts by ``contexts``', and
-    property values naming a controller service of the flow pointed at the
-    service's new identifier."""
+    the values of properties that name a controller service of the flow
+    (``refers_to_service(kind, type, property)``) pointed at the service's new
+    identifier. No other property value is touched, even one that happens to
+    equal an identifier of the flow."""
     group = GroupDef(**{name: getattr(flow, name) for name in GroupDef.__slots__})  # ``flow`` is ours alone
+    services = {s.identifier for g in group.walk() for s in g.controller_services}
     for g in group.walk():
         g.identifier = fresh[g.identifier]
         if g.parameter_context is not None:
@@ -126,6 +131,6 @@ def _renamed(flow: FlowDef, fresh: dict[str, str], contexts: dict[str, str]) -> 
                 props = getattr(c, "properties", None)
                 if props:
                     for name, value in props.items():
-                        if value in fresh:
+                        if value in services and refers_to_service(kind, c.type, name):
                             props[name] = fresh[value]
     return group

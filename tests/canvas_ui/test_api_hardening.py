@@ -345,3 +345,23 @@ async def test_odd_header_bytes_are_refused_not_crashed(server: str) -> None:
         assert odd.status_code == 403
         forged = await client.get("/api/flow", headers={"Authorization": b"Bearer caf\xe9"})
         assert forged.status_code == 401
+
+
+async def test_lone_surrogates_are_refused_with_400(server: str) -> None:
+    """Found by the fuzz test: a lone UTF-16 surrogate passed the parser, then
+    could not be hashed (500 at login) or saved (503 on every edit)."""
+    async with httpx.AsyncClient(base_url=server) as client:
+        refused = await client.post("/api/login", content=b'{"username": "alice", "password": "\\ud800"}',
+                                    headers={"content-type": "application/json"})
+        assert refused.status_code == 400 and "surrogate" in refused.json()["error"]
+        auth = await login(client)
+        for path, text in (("/api/processors", '{"type": "LogAttribute", "name": "\\ud800"}'),
+                           ("/api/processors", '{"type": "LogAttribute", "properties": {"\\udfff": "x"}}'),
+                           ("/api/parameter-contexts", '{"name": "p", "description": "a\\udfffb"}')):
+            answer = await client.post(path, content=text.encode(),
+                                       headers={**auth, "content-type": "application/json"})
+            assert answer.status_code == 400, (text, answer.text)
+        pair = await client.post("/api/processors",
+                                 content=b'{"type": "LogAttribute", "name": "\\ud83d\\ude00"}',
+                                 headers={**auth, "content-type": "application/json"})
+        assert pair.status_code == 201 and pair.json()["name"] == "\U0001F600", "a valid pair is one character"

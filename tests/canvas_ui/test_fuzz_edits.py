@@ -23,11 +23,9 @@ Runs are derandomized and keep no example database, so CI sees the same
 examples every time. ``FLOWYARD_FUZZ_EXAMPLES=N`` explores N random examples
 per test instead (for a longer local hunt).
 
-Not generated: lone UTF-16 surrogates (``"\\ud800"`` in the JSON text). The
-server takes them from the parser, then cannot encode them: 500 at login, in
-``PUT /api/run-state`` answers and in a 400 whose message quotes the value, 503
-on every edit that would save one. That bug is reported to the owners of the
-parser; add ``"\\ud800"`` to ``ODD_TEXT`` once it is refused with a 400.
+Lone UTF-16 surrogates (``"\\ud800"`` in the JSON text) are among the odd
+texts: they used to pass the parser and then fail to encode (500 at login, 503
+on every edit that saved one); the parser now refuses them with a 400.
 """
 
 from __future__ import annotations
@@ -47,19 +45,6 @@ from typing import Any
 import httpx
 import pytest
 import trio
-from flow_checks import (
-    MASK,
-    PASSWORD,
-    SEED_FLOW,
-    TEST_PROCESSORS,
-    USER,
-    client_for,
-    definition,
-    difference,
-    saved_definition,
-    start_server,
-    stop_server,
-)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -74,6 +59,20 @@ from flowyard.runtime.flow import (
     SERVICE_STATES,
 )
 from flowyard.runtime.registry import discover_controller_services, discover_processors
+
+from flow_checks import (
+    MASK,
+    PASSWORD,
+    SEED_FLOW,
+    TEST_PROCESSORS,
+    USER,
+    client_for,
+    definition,
+    difference,
+    saved_definition,
+    start_server,
+    stop_server,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -135,7 +134,8 @@ BAD = st.sampled_from([0, 0, 0, 0, 0, 1, 1, 1, 2])
 ODD_TEXT = ["", " ", "\t", "x", "Ünïcödé ñame", "日本語のフロー", "😀🚀", "\u202egnp.exe", "a\x00b", "\x1b[31mred",
             "\x7f", "a/b", "a?b#c%d", "..\\..", "line\r\nbreak", "${filename}", "${", "}", "#{plain}", "#{",
             "#{'a b'}", "${#{plain}:toUpper()}", "#{secret}", MASK, "null", "-1", "NaN", "1e999",
-            "<script>alert(1)</script>", "' OR 1=1 --", "\ufeffbom", "\u0301", "\U0010ffff"]
+            "<script>alert(1)</script>", "' OR 1=1 --", "\ufeffbom", "\u0301", "\U0010ffff", "\ud800",
+            "a\udfffb"]
 WRONG_TYPES = st.sampled_from([None, True, False, 0, -1, 1.5, [], [1], {}, {"a": 1}, ["x"], 10**25, -(10**25),
                                1e308, -1e308, 5e-324, float("nan"), float("inf")])
 WORDS = st.text("abcdefghijklmnopqrstuvwxyz ._-", min_size=1, max_size=16).filter(str.strip)

@@ -27,15 +27,6 @@ from typing import Any
 
 import httpx
 import pytest
-from flow_checks import (
-    SEED_FLOW,
-    client_for,
-    definition,
-    difference,
-    saved_definition,
-    start_server,
-    stop_server,
-)
 
 from flowyard.canvas_ui.app import PLURALS, RUNNABLE
 from flowyard.runtime.flow import (
@@ -46,6 +37,16 @@ from flowyard.runtime.flow import (
     SCHEDULED_STATES,
     SCHEDULING_STRATEGIES,
     SERVICE_STATES,
+)
+
+from flow_checks import (
+    SEED_FLOW,
+    client_for,
+    definition,
+    difference,
+    saved_definition,
+    start_server,
+    stop_server,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

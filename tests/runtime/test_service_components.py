@@ -241,6 +241,27 @@ async def test_export_and_import_make_a_copy_with_fresh_ids(tmp_path: Path, auto
         service.request_stop()
 
 
+async def test_an_import_repoints_service_references_and_nothing_else(tmp_path: Path, autojump_clock: Any) -> None:
+    """Found by the fuzz test: every property value equal to an identifier of the
+    imported file was rewritten, not only references to its controller services."""
+    service = open_service(tmp_path)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(service.run)
+        flow = {"flowyardFlowVersion": 1, "rootGroup": {"identifier": "g", "controllerServices": [
+            {"identifier": "svc", "type": "SimpleKeyValueLookupService", "properties": {"sky": "blue"}}],
+            "processors": [
+                {"identifier": "tag", "type": "UpdateAttribute", "properties": {"next": "tag", "group": "g",
+                                                                                  "service": "svc"}},
+                {"identifier": "look", "type": "LookupAttribute", "properties": {"Lookup Service": "svc"}}]}}
+        group = await service.import_group("root", flow)
+        new_service = group["controllerServices"][0]["identifier"]
+        assert new_service != "svc"
+        tag, look = sorted(group["processors"], key=lambda p: p["type"], reverse=True)
+        assert tag["properties"] == {"next": "tag", "group": "g", "service": "svc"}, "plain values stay as written"
+        assert look["properties"]["Lookup Service"] == new_service, "a service reference follows its service"
+        service.request_stop()
+
+
 async def test_undo_and_redo_of_every_kind(tmp_path: Path, autojump_clock: Any) -> None:
     service = open_service(tmp_path)
     async with trio.open_nursery() as nursery:
