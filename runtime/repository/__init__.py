@@ -30,6 +30,7 @@ from flowyard.runtime.repository.content import ContentRepository, ContentWriter
 from flowyard.runtime.repository.flowfiles import FlowFileRepository, QueueLoad
 from flowyard.runtime.repository.provenance import ProvenanceRepository, decode_event
 from flowyard.runtime.repository.state import ComponentState, StateRepository
+from flowyard.runtime.sdk._errors import RepositoryCorruptedError
 
 __all__ = [
     "COLUMN_FAMILIES",
@@ -127,6 +128,8 @@ class Repositories:
         self._state_cf = store.handle("state")
         self._versions: dict[str, int] = {}
         self.batches_written = 0
+        #: Whether everything ``recover`` checks was checked when the store was opened.
+        self.verified = False
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, durability: str = "os", **kw: Any) -> Repositories:
@@ -137,7 +140,9 @@ class Repositories:
         with every file as it was. Raises ``DataDirectoryInUseError`` when
         another process has them open, ``RepositoryCorruptedError`` for damage.
         """
-        return cls(RocksStore(path, verify=cls.verify_readable), durability=durability, **kw)
+        repos = cls(RocksStore(path, verify=cls.verify_readable), durability=durability, **kw)
+        repos.verified = True
+        return repos
 
     @classmethod
     def verify_readable(cls, store: Store) -> None:
@@ -145,9 +150,7 @@ class Repositories:
         provenance's last group, claims, every flowfile record); raises the
         store's error for what cannot be read. Writes are not needed."""
         repos = cls(store)
-        repos.recover()
-        for queue_id in repos.flowfiles.queue_ids.values():
-            repos.flowfiles.count_queue(queue_id)
+        repos.recover()  # compares every queue's records with its count
 
     @classmethod
     def in_memory(cls, **kw: Any) -> Repositories:
@@ -193,12 +196,15 @@ class Repositories:
         lengths: dict[int, int] = {}
         events: list[list[Any]] = []
         content = self.content
+        queues: dict[bytes, int] = {}  # records added minus removed, by queue key prefix
         for txn in accepted:
             put = batch.put
             for key in txn.ff_deletes:
                 batch.delete(ff_cf, key)
+                queues[key[:4]] = queues.get(key[:4], 0) - 1
             for key, value in txn.ff_puts:
                 put(ff_cf, key, value)
+                queues[key[:4]] = queues.get(key[:4], 0) + 1
             for key, value in txn.content_puts:
                 put(content_cf, key, value)
             for resource in txn.streamed:
@@ -216,7 +222,10 @@ class Repositories:
         rows = content.stage_counts(batch, planned, lengths, now_ms) if planned else []
         if events:
             self.provenance.stage(batch, events)
+        counts = self.flowfiles.stage_counts(batch, queues) if queues else {}
         self.store.write(batch, sync=self.durability == "sync")
+        if counts:
+            self.flowfiles.apply_counts(counts)
         if events:
             self.provenance.confirm()
         self.batches_written += 1
@@ -226,8 +235,18 @@ class Repositories:
         return rejected
 
     def recover(self) -> dict[str, int]:
-        """Bring in-memory bookkeeping back from the store (call once at start)."""
-        return self.content.recover()
+        """Bring in-memory bookkeeping back from the store (call once at start).
+        Raises ``RepositoryCorruptedError`` when a queue holds other than the
+        number of flowfiles written with its last commit."""
+        problems = [] if self.verified else self.flowfiles.check_counts()
+        if problems:
+            raise RepositoryCorruptedError(
+                f"the flowfile table of {getattr(self.store, 'path', 'the repository')} is damaged: "
+                + "; ".join(problems[:10]) + (f" (and {len(problems) - 10} more)" if len(problems) > 10 else "")
+                + ". Nothing was changed; flowyard repair --data-dir DIR reports and accepts the loss")
+        figures = self.content.recover()
+        self.flowfiles.load_counts()
+        return figures
 
     def close(self) -> None:
         """Close the store. Idempotent."""

@@ -4,6 +4,11 @@ A queued flowfile is one record under ``queue id | entry sequence``. Moving a
 flowfile from one queue to another deletes its old key and puts a new one in
 the same commit batch. Queue ids are small integers persisted per connection
 id, so records map back to their connections after a restart.
+
+Every commit batch also writes how many records each queue it touched now
+holds (``count/<queue id>`` in the state table). At start the records are
+counted and compared with it: a table that lost records (damage RocksDB could
+not see) stops the start instead of losing flowfiles silently.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ from flowyard.runtime.sdk._flowfile import FlowFile
 __all__ = ["FlowFileRepository", "QueueLoad"]
 
 _QUEUE_PREFIX = b"queue/"
+_COUNT_PREFIX = b"count/"
 _U32 = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
 
 
 @dataclass(slots=True)
@@ -58,6 +65,9 @@ class FlowFileRepository:
         self._queue_ids: dict[str, int] = {}
         for key, value in store.scan(self._state, _QUEUE_PREFIX, _QUEUE_PREFIX[:-1] + b"0"):
             self._queue_ids[key[len(_QUEUE_PREFIX) :].decode()] = _U32.unpack(value)[0]
+        #: Records per queue as of the last commit, by the queue id's 4 key bytes
+        #: (None: not yet known, see ``load_counts``).
+        self.counts: dict[bytes, int] | None = None
 
     def queue_id(self, connection_id: str) -> int:
         """The persistent numeric id of a connection's queue (allocated on first use)."""
@@ -109,6 +119,64 @@ class FlowFileRepository:
             decode_flowfile(value, split_flowfile_key(key)[1])
             for key, value in self._store.scan(self.cf, begin, end, limit=limit)
         ]
+
+    def stored_counts(self) -> dict[bytes, int]:
+        """The record counts written with the last commits, by queue key prefix."""
+        return {key[len(_COUNT_PREFIX):]: _U64.unpack(value)[0]
+                for key, value in self._store.scan(self._state, _COUNT_PREFIX, _COUNT_PREFIX[:-1] + b"0")}
+
+    def check_counts(self) -> list[str]:
+        """Compare every queue's records with the count written with them; the
+        differences, in words naming the connection (empty: all agree). For a
+        store from before counts were kept, nothing is compared."""
+        stored = self.stored_counts()
+        if not stored:
+            return []
+        names = {_U32.pack(qid): name for name, qid in self._queue_ids.items()}
+        found: dict[bytes, int] = {}
+        for qid in self.queues_with_records():
+            found[_U32.pack(qid)] = self.count_queue(qid)[0]
+        problems = []
+        for prefix in sorted(stored.keys() | found.keys()):
+            expected, actual = stored.get(prefix, 0), found.get(prefix, 0)
+            if expected != actual:
+                name = names.get(prefix, f"queue {_U32.unpack(prefix)[0]}")
+                problems.append(f"connection {name!r} should hold {expected:,} flowfile(s) but {actual:,} "
+                                f"{'is' if actual == 1 else 'are'} stored")
+        return problems
+
+    def load_counts(self) -> dict[str, int]:
+        """Bring the per-queue counts into memory (at start, after ``check_counts``
+        passed); for a store from before counts were kept, count the records
+        and write the counts. Returns the count per connection id."""
+        counts = self.stored_counts()
+        if not counts:
+            for qid in self.queues_with_records():
+                counts[_U32.pack(qid)] = self.count_queue(qid)[0]
+            if counts:
+                batch = self._store.batch()
+                for prefix, n in counts.items():
+                    batch.put(self._state, _COUNT_PREFIX + prefix, _U64.pack(n))
+                self._store.write(batch)
+        self.counts = counts
+        return {name: counts.get(_U32.pack(qid), 0) for name, qid in self._queue_ids.items()}
+
+    def stage_counts(self, batch: object, deltas: dict[bytes, int]) -> dict[bytes, int]:
+        """Put the new counts of the queues in ``deltas`` (records added minus
+        removed, by queue key prefix) into ``batch``; returns them, for
+        ``apply_counts`` once the batch is written."""
+        if self.counts is None:  # written before ``recover``: start from what is stored
+            self.load_counts()
+        counts = self.counts or {}
+        new = {prefix: counts.get(prefix, 0) + d for prefix, d in deltas.items() if d}
+        put = batch.put  # type: ignore[attr-defined]
+        for prefix, n in new.items():
+            put(self._state, _COUNT_PREFIX + prefix, _U64.pack(n))
+        return new
+
+    def apply_counts(self, new: dict[bytes, int]) -> None:
+        if self.counts is not None:
+            self.counts.update(new)
 
     def count_queue(self, queue_id: int) -> tuple[int, int]:
         """``(count, total size)`` of the records of a queue (a full scan)."""

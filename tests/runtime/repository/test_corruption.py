@@ -15,6 +15,7 @@ import pytest
 from test_repositories_contract import commit, new_queue, pattern, session
 
 from flowyard.runtime.repository import Repositories
+from flowyard.runtime.repository._codec import queue_range
 from flowyard.runtime.repository._rocks import MARKER
 from flowyard.runtime.sdk._errors import RepositoryCorruptedError
 
@@ -123,3 +124,39 @@ def test_a_damaged_repository_recovers_whole_or_refuses_untouched(tmp_path: Path
         assert (path / MARKER).exists()
     else:
         assert counts == committed, f"recovered {counts}, committed {committed}: a silent loss"
+
+
+def test_records_lost_without_rocksdb_noticing_stop_the_start(tmp_path: Path) -> None:
+    """Each commit writes every touched queue's count with its records; a table
+    that lost records (e.g. an SST file RocksDB dropped) no longer matches."""
+    path, committed = crashed_repository(tmp_path, flush=False)
+    repos = Repositories.open(path)
+    repos.recover()
+    qid = repos.flowfiles.queue_ids["conn-b"]
+    lost = [key for key, _ in repos.store.scan(repos.flowfiles.cf, *queue_range(qid), limit=7)]
+    batch = repos.store.batch()
+    for key in lost:
+        batch.delete(repos.flowfiles.cf, key)  # behind the counts' back
+    repos.store.write(batch)
+    repos.close()
+    before = digest(path)
+    with pytest.raises(RepositoryCorruptedError) as info:
+        open_and_count(path)
+    assert f"connection 'conn-b' should hold {committed['conn-b']:,} flowfile(s) but " \
+           f"{committed['conn-b'] - 7:,} are stored" in str(info.value)
+    assert "conn-a" not in str(info.value)
+    assert digest(path) == before
+
+
+def test_counts_are_written_for_a_repository_from_before_them(tmp_path: Path) -> None:
+    path, committed = crashed_repository(tmp_path, flush=False)
+    repos = Repositories.open(path)
+    state = repos.store.handle("state")
+    repos.store.delete_range(state, b"count/", b"count0")  # as an older flowyard left it
+    repos.close()
+    assert open_and_count(path) == committed
+    repos = Repositories.open(path)
+    try:
+        assert sum(repos.flowfiles.stored_counts().values()) == sum(committed.values())
+    finally:
+        repos.close()
