@@ -36,6 +36,7 @@ import trio
 
 from flowyard.runtime.datadir import OWNER_ONLY_UMASK, protect
 from flowyard.runtime.engine import Engine, EngineStatus
+from flowyard.runtime.engine._diskguard import DEFAULT_PAUSE_BELOW, DEFAULT_RESUME_ABOVE
 from flowyard.runtime.flow import load_flow
 from flowyard.runtime.registry import discover
 from flowyard.runtime.repository import DURABILITY_MODES, Repositories
@@ -107,14 +108,17 @@ async def _run_engine(engine: Engine, what: str, out: TextIO, stop_timeout: floa
 
 
 async def _run(flow_path: Path, data_dir: Path, durability: str, out: TextIO,
-               stop_timeout: float = DEFAULT_GRACE_SECONDS) -> int:
+               stop_timeout: float = DEFAULT_GRACE_SECONDS, disk: dict[str, int] | None = None) -> int:
     flow = load_flow(flow_path)
     catalogue = discover()  # the same types serve and demo know
     repositories = Repositories.open(data_dir / "repository", durability=durability)
     try:
         protect(data_dir)
+        disk = disk or {}
         engine = Engine(flow, repositories, registry=catalogue.processors,
-                        service_types=catalogue.controller_services, source=str(flow_path))
+                        service_types=catalogue.controller_services, source=str(flow_path),
+                        disk_pause_below=disk.get("disk_pause_below", DEFAULT_PAUSE_BELOW),
+                        disk_resume_above=disk.get("disk_resume_above", DEFAULT_RESUME_ABOVE))
         await _run_engine(engine, f"{flow_path} (data in {data_dir}, durability {durability})", out, stop_timeout)
     finally:
         repositories.close()
@@ -122,11 +126,12 @@ async def _run(flow_path: Path, data_dir: Path, durability: str, out: TextIO,
     return 0
 
 
-async def _run_demo_headless(data_dir: Path, out: TextIO, stop_timeout: float = DEFAULT_GRACE_SECONDS) -> int:
+async def _run_demo_headless(data_dir: Path, out: TextIO, stop_timeout: float = DEFAULT_GRACE_SECONDS,
+                             disk: dict[str, int] | None = None) -> int:
     # Through the service, as the served demo does: the same DATA/flow.json (with any
     # edits made through the API) runs on the same repositories in both modes.
     with _demo_flow(data_dir) as initial:
-        service = FlowService.open(data_dir, initial_flow=initial)
+        service = FlowService.open(data_dir, initial_flow=initial, engine_options=disk)
     try:
         await _run_engine(service.engine, f"the demo flow (data in {data_dir}, durability os)", out, stop_timeout)
     finally:
@@ -210,9 +215,25 @@ def _stop_timeout_option(parser: argparse.ArgumentParser) -> None:
                              f"this, e.g. '30 sec' (default: {DEFAULT_GRACE_SECONDS:g} sec)")
 
 
+def _disk_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--disk-pause-below", type=_size, default=DEFAULT_PAUSE_BELOW, metavar="SIZE",
+                        help="pause processing while the repository's disk has less free than this, e.g. "
+                             f"'1 GB' (default: {format_data_size(DEFAULT_PAUSE_BELOW)})")
+    parser.add_argument("--disk-resume-above", type=_size, default=DEFAULT_RESUME_ABOVE, metavar="SIZE",
+                        help="resume once this much is free again (default: "
+                             f"{format_data_size(DEFAULT_RESUME_ABOVE)})")
+
+
+def _disk(args: argparse.Namespace) -> dict[str, int]:
+    if args.disk_resume_above < args.disk_pause_below:
+        raise ConfigurationError(f"--disk-resume-above ({format_data_size(args.disk_resume_above)}) must not be "
+                                 f"below --disk-pause-below ({format_data_size(args.disk_pause_below)})")
+    return {"disk_pause_below": args.disk_pause_below, "disk_resume_above": args.disk_resume_above}
+
+
 def _engine_options(args: argparse.Namespace) -> dict[str, int]:
     return {"provenance_max_age_ms": args.provenance_max_age, "provenance_max_bytes": args.provenance_max_size,
-            "provenance_max_events": args.provenance_max_events}
+            "provenance_max_events": args.provenance_max_events, **_disk(args)}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -223,6 +244,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=Path, default=Path("data"), help="repositories live here (default: data)")
     run.add_argument("--durability", choices=DURABILITY_MODES, default="os", help=DURABILITY_HELP)
     _stop_timeout_option(run)
+    _disk_options(run)
     demo = sub.add_parser(
         "demo", help="serve the bundled demo flow with the web API (--headless: without it)",
         description="Run the bundled demo flow (generate, tag, route and log orders) with the web API on "
@@ -236,6 +258,7 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--headless", action="store_true",
                       help="no web API: print a status line a second instead")
     _stop_timeout_option(demo)
+    _disk_options(demo)
     srv = sub.add_parser(
         "serve", help="run the flow of a data directory with the web API",
         description="Run the flow of a data directory together with the authenticated web API until SIGINT "
@@ -263,6 +286,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="a host name clients may use to reach the server besides its IP addresses, localhost "
                           "and --host (repeat for more; '*' accepts any, e.g. behind a reverse proxy)")
     _stop_timeout_option(srv)
+    _disk_options(srv)
     _retention_options(srv)
     cred = sub.add_parser("set-credentials", help="set the web API's username and password")
     cred.add_argument("--data-dir", type=Path, default=Path("data"))
@@ -344,8 +368,9 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(args)
     try:
         if args.command == "demo":
-            return trio.run(_run_demo_headless, args.data_dir, sys.stdout, args.stop_timeout)
-        return trio.run(_run, args.flow, args.data_dir, args.durability, sys.stdout, args.stop_timeout)
+            return trio.run(_run_demo_headless, args.data_dir, sys.stdout, args.stop_timeout, _disk(args))
+        return trio.run(_run, args.flow, args.data_dir, args.durability, sys.stdout, args.stop_timeout,
+                        _disk(args))
     except (ConfigurationError, RepositoryError) as exc:
         print(f"flowyard: error: {exc}", file=sys.stderr)
         return 2
@@ -357,7 +382,8 @@ def _serve(args: argparse.Namespace) -> int:
     if args.command == "demo":
         with _demo_flow(args.data_dir) as initial:
             return _serve_with(server, args, functools.partial(server.serve, args.data_dir, port=args.port,
-                                                                initial_flow=initial, stop_timeout=args.stop_timeout))
+                                                                initial_flow=initial, stop_timeout=args.stop_timeout,
+                                                                engine_options=_disk(args)))
     return _serve_with(server, args, functools.partial(
         server.serve, args.data_dir, host=args.host, port=args.port, initial_flow=args.flow,
         durability=args.durability, certfile=args.certfile, keyfile=args.keyfile,

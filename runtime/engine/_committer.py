@@ -16,19 +16,26 @@ claimant counts and state versions are planned from memory and applied after
 the write, so a second writer in between would plan from stale figures.
 Other work that writes (emptying a queue, expiring the archive) runs through
 ``exclusive``, between groups.
+
+A group that cannot be written for want of space (``StorageFullError``) is
+neither lost nor failed: the committer reports it (``on_full``: the engine
+pauses processing), waits until there is room (``wait_room``), at least 1 s,
+then 2, 4 … 30 s between attempts, and writes it again; its sessions wait
+meanwhile. Only when the engine stops first (``wait_room`` answers False) are
+they rolled back (their input is still in the repository: nothing is lost).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import trio
 
 from flowyard.runtime.engine._session import PreparedCommit
 from flowyard.runtime.repository import Repositories, StateConflict
-from flowyard.runtime.sdk._errors import ProcessingError
+from flowyard.runtime.sdk._errors import ProcessingError, StorageFullError
 
 __all__ = ["Committer", "PendingCommit"]
 
@@ -38,6 +45,13 @@ T = TypeVar("T")
 
 #: Groups with more store operations than this are written in a worker thread.
 INLINE_OPS = 4_000
+#: Back-off between attempts to write a group the disk had no room for (seconds).
+RETRY_FIRST, RETRY_MAX = 1.0, 30.0
+
+
+async def _no_wait() -> bool:
+    await trio.lowlevel.checkpoint()
+    return True
 
 
 class PendingCommit:
@@ -65,9 +79,15 @@ def _ops(prepared: PreparedCommit) -> int:
 class Committer:
     """Group commit for one ``Repositories``. Run ``run`` in a nursery."""
 
-    def __init__(self, repositories: Repositories, clock: Callable[[], int]) -> None:
+    def __init__(self, repositories: Repositories, clock: Callable[[], int], *,
+                 on_full: Callable[[BaseException], None] | None = None,
+                 wait_room: Callable[[], Awaitable[bool]] = _no_wait) -> None:
         self.repositories = repositories
         self.clock = clock
+        self.on_full = on_full
+        self.wait_room = wait_room
+        #: A group waiting for room on the disk (written before anything submitted after it).
+        self._held: list[PendingCommit] = []
         self._pending: list[PendingCommit] = []
         self._jobs: list[Callable[[], None]] = []
         self._wake = trio.Event()
@@ -119,21 +139,47 @@ class Committer:
                 group, self._pending = self._pending, []
                 if not group:
                     continue
-                ops = sum(_ops(p.prepared) for p in group)
-                if self.repositories.durability == "sync" or ops > INLINE_OPS:
-                    await trio.to_thread.run_sync(self._write_only, group)
-                    self._finish(group)
-                else:
-                    self._write_group(group)
+                await self._write_until_written(group)
         finally:
             # Cancelled: nothing pending may be left waiting forever.
-            group, self._pending = self._pending, []
+            group, self._pending = self._held + self._pending, []
+            self._held = []
             if group:
                 with trio.CancelScope(shield=True):
                     self._write_group(group)
             jobs, self._jobs = self._jobs, []
             for job in jobs:
                 job()
+
+    async def _write_until_written(self, group: list[PendingCommit]) -> None:
+        """Write ``group``; while the disk has no room, wait and write it again."""
+        delay = RETRY_FIRST
+        ops = sum(_ops(p.prepared) for p in group)
+        while True:
+            for p in group:
+                p.error = None
+            if self.repositories.durability == "sync" or ops > INLINE_OPS:
+                await trio.to_thread.run_sync(self._write_only, group)
+            else:
+                self._write_only(group)
+            full = next((p.error for p in group if isinstance(p.error, StorageFullError)), None)
+            if full is None or self.on_full is None:
+                self._finish(group)
+                return
+            self._held = group
+            self.on_full(full)
+            await trio.sleep(delay)
+            room = await self.wait_room()
+            self._held = []
+            if not room:  # the engine stops first: roll the sessions back (their input is still stored)
+                self._finish(group)
+                return
+            delay = min(delay * 2, RETRY_MAX)
+
+    @property
+    def holding(self) -> bool:
+        """Whether a group is waiting for room (no write is in progress then)."""
+        return bool(self._held)
 
     def _write_only(self, group: list[PendingCommit]) -> None:
         """Runs in a worker thread: only the store write, no queue changes."""

@@ -32,6 +32,7 @@ import trio
 from flowyard.runtime import expression
 from flowyard.runtime.engine._committer import Committer, PendingCommit
 from flowyard.runtime.engine._component import ConfiguredProcessor
+from flowyard.runtime.engine._diskguard import DEFAULT_PAUSE_BELOW, DEFAULT_RESUME_ABOVE, DiskGuard
 from flowyard.runtime.engine._funnel import FUNNEL_RELATIONSHIP, PASS_THROUGH
 from flowyard.runtime.engine._node import Bulletin, ProcessorNode
 from flowyard.runtime.engine._queue import FlowFileQueue
@@ -47,7 +48,7 @@ from flowyard.runtime.sdk._processor import Processor
 from flowyard.runtime.sdk._properties import Evaluator
 from flowyard.runtime.sdk._provenance import ProvenanceEventType as E
 from flowyard.runtime.sdk._service import ControllerService
-from flowyard.runtime.sdk._units import parse_data_size, parse_duration
+from flowyard.runtime.sdk._units import format_data_size, parse_data_size, parse_duration
 
 __all__ = ["Engine", "EngineStatus"]
 
@@ -56,6 +57,8 @@ log = logging.getLogger("flowyard.engine")
 _FAR_FUTURE_MS = 1 << 62
 #: How often the repository's durable point is recorded (``Store.mark_durable``).
 DURABLE_MARK_SECONDS = 1.0
+#: How often the free space of the repository's disk is read.
+DISK_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,8 @@ class Engine:
         provenance_max_events: int = 1_000_000,
         provenance_max_age_ms: int = 24 * 3600 * 1000,
         provenance_max_bytes: int = 1 << 30,
+        disk_pause_below: int = DEFAULT_PAUSE_BELOW,
+        disk_resume_above: int = DEFAULT_RESUME_ABOVE,
         source: str = "flow",
     ) -> None:
         self.flow = flow
@@ -124,7 +129,10 @@ class Engine:
         self._trio_clock: Any = None
         self._t0 = 0.0
         self._wall0_ms = int(time.time() * 1000)
-        self.committer = Committer(repositories, self.clock)
+        #: Free disk space as back pressure (see ``_diskguard``).
+        self.disk = DiskGuard(getattr(repositories.store, "path", None), disk_pause_below, disk_resume_above)
+        self._room = trio.Event()  # set when processing resumes after a pause for space
+        self.committer = Committer(repositories, self.clock, on_full=self.storage_full, wait_room=self._wait_room)
         self._stop = trio.Event()
         #: Set once ``run`` has shut everything down.
         self.finished = trio.Event()
@@ -368,6 +376,8 @@ class Engine:
                 nursery.start_soon(self._sample_statistics)
                 if not isinstance(self.repositories.store, MemoryStore):  # nothing to make durable
                     nursery.start_soon(self._mark_durable)
+                if self.disk.path is not None:
+                    nursery.start_soon(self._watch_disk)
                 self.controller_services.enable_scheduled()
                 for node in self.nodes.values():
                     node.set_routing(node.definition.auto_terminated)
@@ -486,10 +496,66 @@ class Engine:
         store = self.repositories.store
         while True:
             await trio.sleep(DURABLE_MARK_SECONDS)
+            if self.disk.paused:
+                continue  # no room: nothing new was committed meanwhile either
             try:
                 await trio.to_thread.run_sync(store.mark_durable)
             except RepositoryError as exc:
                 log.warning("could not record the durable state of the repository: %s", exc)
+
+    # -- free disk space ---------------------------------------------------------------
+
+    def storage_full(self, error: BaseException) -> None:
+        """A write failed for want of space: pause processing (one bulletin)."""
+        self.disk.look()
+        if self.disk.write_failed(error):
+            self._disk_bulletin("ERROR", self.disk.reason)
+
+    async def _wait_room(self) -> bool:
+        """Until processing resumes after a pause for space (True), or the engine
+        is asked to stop first (False)."""
+        while self.disk.paused and not self._stop.is_set():
+            async with trio.open_nursery() as nursery:
+                async def wake(event: trio.Event) -> None:
+                    await event.wait()
+                    nursery.cancel_scope.cancel()
+                nursery.start_soon(wake, self._room)
+                nursery.start_soon(wake, self._stop)
+        return not self._stop.is_set()
+
+    def _disk_bulletin(self, level: str, message: str) -> None:
+        self.bulletins.append(Bulletin(self.clock(), "repository", "Repository", level, message))
+        self.bulletin_count += 1
+        log.log(logging.ERROR if level == "ERROR" else logging.WARNING, "repository: %s", message)
+
+    async def _watch_disk(self) -> None:
+        """Once a second: the free space of the repository's file system; pause
+        below the floor, resume above the mark (reopening the store first when a
+        write had failed)."""
+        while True:
+            change = self.disk.observe(self.disk.look())
+            if change == "pause":
+                self._disk_bulletin("WARNING", self.disk.reason)
+            elif change == "resume":
+                if self.disk.failed:
+                    store = self.repositories.store
+                    try:
+                        if self.committer.holding:  # it waits for this: no write is in progress
+                            await trio.to_thread.run_sync(store.reopen)
+                        else:
+                            await self.committer.exclusive(store.reopen)
+                    except RepositoryError as exc:
+                        self.disk.reason = f"the repository could not be reopened after the disk was full: {exc}"
+                        await trio.sleep(DISK_CHECK_SECONDS)
+                        continue
+                self.disk.resumed()
+                self._disk_bulletin("INFO", "processing resumed: the repository's disk has "
+                                            f"{format_data_size(self.disk.free or 0)} free")
+                self._room.set()
+                self._room = trio.Event()
+                for node in self.nodes.values():
+                    node.poke()
+            await trio.sleep(DISK_CHECK_SECONDS)
 
     async def _sample_statistics(self) -> None:
         """Once a second (on a fixed grid; ticks missed while the loop was busy are

@@ -33,7 +33,7 @@ from flowyard.runtime.engine._queue import FlowFileQueue
 from flowyard.runtime.engine._session import Routing, SessionStats, StandardProcessSession
 from flowyard.runtime.flow import ProcessorDef
 from flowyard.runtime.schedule import CronSchedule
-from flowyard.runtime.sdk._errors import ProcessingError
+from flowyard.runtime.sdk._errors import ProcessingError, StorageFullError
 from flowyard.runtime.sdk._processor import InputRequirement
 from flowyard.runtime.sdk._properties import ValidationResult
 from flowyard.runtime.sdk._units import parse_duration
@@ -214,7 +214,9 @@ class ProcessorNode:
                 self.wake = trio.Event()
             now = trio.current_time()
             deadline = math.inf
-            if now < self.yield_until:
+            if engine.disk.paused:
+                pass  # no room for a commit: the disk watch wakes us when there is
+            elif now < self.yield_until:
                 deadline = self.yield_until
             elif now < self.next_run:
                 deadline = self.next_run
@@ -289,6 +291,9 @@ class ProcessorNode:
             if not submitted and not blocking:
                 session.rollback()
             raise
+        except StorageFullError as exc:  # content could not be written: wait for room, no error storm
+            session.rollback()
+            engine.storage_full(exc)
         except ProcessingError as exc:
             session.rollback(penalize=True)
             self.stats.errors += 1

@@ -18,7 +18,7 @@ from flowyard.runtime.sdk._errors import StorageFullError
 
 __all__ = ["Fault", "FaultyStore"]
 
-OPERATIONS = ("write", "put", "get", "scan", "delete_range", "last_before", "mark_durable")
+OPERATIONS = ("write", "put", "get", "scan", "delete_range", "last_before", "mark_durable", "reopen")
 
 
 @dataclass
@@ -57,6 +57,8 @@ class FaultyStore:
         self.inner = inner
         self.faults: list[Fault] = []
         self._names: dict[int, str] = {}
+        #: Where the wrapped store keeps its files (None for a memory store).
+        self.path = getattr(inner, "path", None)
 
     def fail(self, operation: str, **kw: object) -> Fault:
         """Add a ``Fault`` (see its fields) and return it."""
@@ -115,6 +117,10 @@ class FaultyStore:
     def mark_durable(self) -> None:
         self._check("mark_durable")
         self.inner.mark_durable()
+
+    def reopen(self) -> None:
+        self._check("reopen")
+        self.inner.reopen()
 
     def close(self) -> None:
         self.inner.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import gc
+import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,6 +39,7 @@ from flowyard.runtime.sdk._errors import (
 __all__ = ["MARKER", "WATERMARK", "RocksStore", "classify", "read_watermark"]
 
 _MiB = 1024 * 1024
+log = logging.getLogger("flowyard.repository")
 
 
 def _cf_options(name: str) -> Options:
@@ -289,6 +291,35 @@ class RocksStore:
             error = StorageFullError if exc.errno in (errno.ENOSPC, errno.EDQUOT) else RepositoryError
             raise error(f"cannot record the durable state in {self.path / WATERMARK}: {exc.strerror}") from None
 
+    def _release(self) -> list[str]:
+        """Close the database (its views first: all must go before RocksDB releases
+        its lock); what RocksDB reported on the way, e.g. a write-ahead log that a
+        full disk broke, is returned, not raised: the data written is in the log."""
+        problems = []
+        for view in self._views.values():
+            try:
+                view.close()
+            except Exception as exc:  # rocksdict raises plain Exception
+                problems.append(str(exc))
+        self._views.clear()
+        self._handles.clear()
+        try:
+            self._db.close()
+        except Exception as exc:
+            problems.append(str(exc))
+        gc.collect()  # unfinished scan iterators also pin the database
+        return problems
+
+    def reopen(self) -> None:
+        """Close and open the database again, as after a restart (the lock stays
+        held). After a write failed for want of space RocksDB refuses every later
+        write ("Writer has previous error") until it is reopened; once there is
+        room again this brings it back. Raises like opening."""
+        self._release()
+        self._db = self._open(False)
+        self._handles = {name: self._db.get_column_family_handle(name) for name in COLUMN_FAMILIES}
+        self._views = {name: self._db.get_column_family(name) for name in COLUMN_FAMILIES}
+
     def close(self) -> None:
         if not self._closed:
             try:  # a clean close records everything written as durable
@@ -296,14 +327,8 @@ class RocksStore:
             except RepositoryError:
                 pass  # (a full disk): the watermark stays where it was, which is still true
             self._closed = True
-            # Every column family view shares the database: all must go
-            # before RocksDB releases its lock.
-            for view in self._views.values():
-                view.close()
-            self._views.clear()
-            self._handles.clear()
-            self._db.close()
-            gc.collect()  # unfinished scan iterators also pin the database
+            for problem in self._release():
+                log.warning("closing the repository at %s: %s", self.path, problem)
             os.close(self._lock_fd)  # releases the flock
 
 
@@ -381,6 +406,9 @@ class _ProbeStore:
         pass
 
     def mark_durable(self) -> None:
+        pass
+
+    def reopen(self) -> None:
         pass
 
     def close(self) -> None:

@@ -70,6 +70,10 @@ class Store(Protocol):
         """``sync_wal``, then record that everything written so far is durable:
         a store that later opens with less refuses to (RocksStore's watermark)."""
 
+    def reopen(self) -> None:
+        """Close and open again (the lock kept): what a store needs after a write
+        failed for want of space, once there is room again."""
+
     def close(self) -> None: ...
 
 
@@ -195,6 +199,9 @@ class MemoryStore:
         pass
 
     def mark_durable(self) -> None:
+        pass
+
+    def reopen(self) -> None:
         pass
 
     def close(self) -> None:

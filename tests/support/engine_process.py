@@ -38,15 +38,16 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, what: str, step
 class EngineProcess:
     """One ``flowyard run`` child process."""
 
-    def __init__(self, flow: Path, data_dir: Path, *, durability: str = "os") -> None:
+    def __init__(self, flow: Path, data_dir: Path, *, durability: str = "os",
+                 extra_args: list[str] | None = None, log: Path | None = None) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SUPPORT), env.get("PYTHONPATH", "")]))
         env["FLOWYARD_PROCESSOR_MODULES"] = "flowyard_test_processors:PROCESSORS"
-        self.log = data_dir.parent / f"{data_dir.name}-engine.log"
+        self.log = log or data_dir.parent / f"{data_dir.name}-engine.log"
         self._log_file = open(self.log, "ab")  # noqa: SIM115 — closed in finish()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "flowyard.runtime.cli", "run", str(flow), "--data-dir", str(data_dir),
-             "--durability", durability],
+             "--durability", durability, *(extra_args or [])],
             stdout=self._log_file, stderr=subprocess.STDOUT, env=env,
         )
         self._offset = self.log.stat().st_size if self.log.exists() else 0

@@ -1,0 +1,111 @@
+"""Disk space as back pressure, in-process (issue 11): below the floor nothing
+is triggered, with one bulletin; above the resume mark processing resumes by
+itself; a write that fails for want of space is held and written again once
+there is room (the store reopened first), never failed or lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from flowyard.runtime.engine import Engine
+from flowyard.runtime.engine._diskguard import DiskGuard
+from flowyard.runtime.repository import FaultyStore, Repositories, RocksStore
+from flowyard.runtime.sdk._errors import StorageFullError
+
+from test_engine import REGISTRY, conn, flow, proc, wait_for
+
+MB = 1024 * 1024
+
+
+def test_the_guard_pauses_below_the_floor_and_resumes_above_the_mark() -> None:
+    guard = DiskGuard(Path("."), pause_below=10 * MB, resume_above=20 * MB)
+    assert guard.observe(50 * MB) is None and not guard.paused
+    assert guard.observe(9 * MB) == "pause" and guard.paused
+    assert "9 MB free, less than the 10 MB needed" in guard.reason and "once 20 MB are free" in guard.reason
+    assert guard.observe(15 * MB) is None and guard.paused, "no flapping between the marks"
+    assert guard.observe(None) is None
+    assert guard.observe(25 * MB) == "resume"
+    guard.resumed()
+    assert not guard.paused and guard.reason == ""
+    assert guard.write_failed(OSError("no space")) and guard.failed and guard.paused
+    assert not guard.write_failed(OSError("again")), "one pause, one bulletin"
+    with pytest.raises(ValueError, match="must not be below"):
+        DiskGuard(None, pause_below=20 * MB, resume_above=10 * MB)
+
+
+def engine_on(tmp_path: Path, free: list[int]) -> tuple[Engine, FaultyStore]:
+    store = FaultyStore(RocksStore(tmp_path / "repository"))
+    f = flow([proc("src", "SequenceSource", schedulingPeriod="100 ms",
+                   properties={"Count": "100000", "Batch Size": "10"}),
+              proc("sink", "AsyncSlow", properties={"Delay": "1 ms"}, autoTerminatedRelationships=["success"])],
+             [conn("c1", "src", "sink")])
+    engine = Engine(f, Repositories(store), registry=REGISTRY, disk_pause_below=10 * MB, disk_resume_above=20 * MB)
+    engine.disk.free_space = lambda path: free[0]
+    return engine, store
+
+
+async def test_below_the_floor_nothing_runs_until_there_is_room(tmp_path: Path, autojump_clock: Any) -> None:
+    free = [100 * MB]
+    engine, store = engine_on(tmp_path, free)
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(engine.run)
+            src = engine.nodes["src"]
+            await wait_for(lambda: src.stats.flowfiles_out >= 50)
+            free[0] = 5 * MB
+            await wait_for(lambda: engine.disk.paused)
+            tasks = src.stats.tasks
+            await trio.sleep(30)
+            assert src.stats.tasks <= tasks + 1, "no trigger while paused (one in flight may finish)"
+            assert [b.message for b in engine.bulletins if "paused" in b.message] == [engine.disk.reason]
+            free[0] = 15 * MB
+            await trio.sleep(10)
+            assert engine.disk.paused, "between the marks it stays paused"
+            free[0] = 30 * MB
+            await wait_for(lambda: not engine.disk.paused)
+            await wait_for(lambda: src.stats.tasks > tasks + 5)
+            assert any("processing resumed" in b.message for b in engine.bulletins)
+            engine.request_stop()
+    finally:
+        engine.repositories.close()
+
+
+async def test_a_write_that_fails_for_space_is_held_and_written_again(tmp_path: Path, autojump_clock: Any) -> None:
+    free = [100 * MB]
+    engine, store = engine_on(tmp_path, free)
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(engine.run)
+            src = engine.nodes["src"]
+            await wait_for(lambda: src.stats.flowfiles_out >= 50)
+            fault = store.fail("write", error=lambda: StorageFullError("simulated: no space left on device"),
+                               times=None)
+            free[0] = 2 * MB
+            await wait_for(lambda: fault.raised >= 1 and engine.disk.paused)
+            raised = fault.raised
+            await trio.sleep(60)
+            assert fault.raised <= raised + 6, f"retries back off ({fault.raised - raised} in 60 s)"
+            assert src.stats.errors == 0, "the session is held, not failed"
+            store.heal()
+            free[0] = 100 * MB
+            reopened = store.fail("reopen", times=0)  # counts the reopen without failing it
+            await wait_for(lambda: not engine.disk.paused)
+            assert reopened.seen == 1, "the store was reopened before writing again"
+            before = src.stats.flowfiles_out
+            await wait_for(lambda: src.stats.flowfiles_out > before + 50)
+            engine.request_stop()
+        assert src.stats.errors == 0
+    finally:
+        engine.repositories.close()
+    repos = Repositories.open(tmp_path / "repository")
+    try:
+        repos.recover()
+        state = repos.state.get("src").values
+        stored = sum(repos.flowfiles.count_queue(qid)[0] for qid in repos.flowfiles.queue_ids.values())
+        assert stored == 0 or int(state["next"]) >= stored, "nothing committed twice"
+    finally:
+        repos.close()
