@@ -10,13 +10,12 @@ from typing import Any
 
 import pytest
 import trio
+from test_engine import REGISTRY, conn, flow, proc, wait_for
 
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.engine._diskguard import DiskGuard
 from flowyard.runtime.repository import FaultyStore, Repositories, RocksStore
 from flowyard.runtime.sdk._errors import StorageFullError
-
-from test_engine import REGISTRY, conn, flow, proc, wait_for
 
 MB = 1024 * 1024
 
@@ -50,7 +49,7 @@ def engine_on(tmp_path: Path, free: list[int]) -> tuple[Engine, FaultyStore]:
 
 async def test_below_the_floor_nothing_runs_until_there_is_room(tmp_path: Path, autojump_clock: Any) -> None:
     free = [100 * MB]
-    engine, store = engine_on(tmp_path, free)
+    engine, _ = engine_on(tmp_path, free)
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(engine.run)
