@@ -22,14 +22,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flowyard.runtime.sdk._units import format_data_size
-
-__all__ = ["DEFAULT_PAUSE_BELOW", "DEFAULT_RESUME_ABOVE", "DiskGuard"]
+__all__ = ["DEFAULT_PAUSE_BELOW", "DEFAULT_RESUME_ABOVE", "DiskGuard", "human_size"]
 
 #: Free bytes below which processing pauses (``--disk-pause-below``).
 DEFAULT_PAUSE_BELOW = 256 * 1024 * 1024
 #: Free bytes above which it resumes (``--disk-resume-above``).
 DEFAULT_RESUME_ABOVE = 512 * 1024 * 1024
+
+
+def human_size(n: int) -> str:
+    """``n`` bytes for a person: ``77.7 GB``, ``512 MB``, ``300 B`` (powers of 1024, as NiFi)."""
+    for unit, size in (("TB", 1024**4), ("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= size:
+            value = n / size
+            return f"{value:.1f} {unit}".replace(".0 ", " ")
+    return f"{n} B"
 
 
 def _free_bytes(path: Path) -> int:
@@ -56,8 +63,8 @@ class DiskGuard:
 
     def __post_init__(self) -> None:
         if self.resume_above < self.pause_below:
-            raise ValueError(f"the disk resume mark ({format_data_size(self.resume_above)}) must not be below "
-                             f"the pause mark ({format_data_size(self.pause_below)})")
+            raise ValueError(f"the disk resume mark ({human_size(self.resume_above)}) must not be below "
+                             f"the pause mark ({human_size(self.pause_below)})")
 
     def look(self) -> int | None:
         """Read the free space now (None when there is no path or it cannot be read)."""
@@ -77,9 +84,9 @@ class DiskGuard:
         self.free = free
         if not self.paused and free < self.pause_below:
             self.paused = True
-            self.reason = (f"the repository's disk has {format_data_size(free)} free, less than the "
-                           f"{format_data_size(self.pause_below)} needed: processing is paused, nothing is lost, "
-                           f"and it resumes by itself once {format_data_size(self.resume_above)} are free")
+            self.reason = (f"processing is paused: the repository's disk has {human_size(free)} free, less than "
+                           f"the {human_size(self.pause_below)} needed; nothing is lost, and it resumes by itself "
+                           f"once {human_size(self.resume_above)} are free")
             return "pause"
         if self.paused and free >= self.resume_above:
             return "resume"
@@ -91,10 +98,10 @@ class DiskGuard:
         if self.paused:
             return False
         self.paused = True
-        free = f" ({format_data_size(self.free)} free)" if self.free is not None else ""
-        self.reason = (f"a write to the repository failed, the disk is full{free} ({error}): processing is "
-                       f"paused, nothing committed is lost, and it resumes by itself once "
-                       f"{format_data_size(self.resume_above)} are free")
+        free = f" ({human_size(self.free)} free)" if self.free is not None else ""
+        self.reason = (f"processing is paused: a write to the repository failed, the disk is full{free} "
+                       f"({error}); nothing committed is lost, and it resumes by itself once "
+                       f"{human_size(self.resume_above)} are free")
         return True
 
     def resumed(self) -> None:

@@ -32,7 +32,7 @@ import trio
 from flowyard.runtime import expression
 from flowyard.runtime.engine._committer import Committer, PendingCommit
 from flowyard.runtime.engine._component import ConfiguredProcessor
-from flowyard.runtime.engine._diskguard import DEFAULT_PAUSE_BELOW, DEFAULT_RESUME_ABOVE, DiskGuard
+from flowyard.runtime.engine._diskguard import DEFAULT_PAUSE_BELOW, DEFAULT_RESUME_ABOVE, DiskGuard, human_size
 from flowyard.runtime.engine._funnel import FUNNEL_RELATIONSHIP, PASS_THROUGH
 from flowyard.runtime.engine._node import Bulletin, ProcessorNode
 from flowyard.runtime.engine._queue import FlowFileQueue
@@ -48,7 +48,7 @@ from flowyard.runtime.sdk._processor import Processor
 from flowyard.runtime.sdk._properties import Evaluator
 from flowyard.runtime.sdk._provenance import ProvenanceEventType as E
 from flowyard.runtime.sdk._service import ControllerService
-from flowyard.runtime.sdk._units import format_data_size, parse_data_size, parse_duration
+from flowyard.runtime.sdk._units import parse_data_size, parse_duration
 
 __all__ = ["Engine", "EngineStatus"]
 
@@ -550,7 +550,7 @@ class Engine:
                         continue
                 self.disk.resumed()
                 self._disk_bulletin("INFO", "processing resumed: the repository's disk has "
-                                            f"{format_data_size(self.disk.free or 0)} free")
+                                            f"{human_size(self.disk.free or 0)} free")
                 self._room.set()
                 self._room = trio.Event()
                 for node in self.nodes.values():

@@ -29,6 +29,8 @@ FIELD_DESCRIPTORS: dict[str, tuple[str, str, str]] = {
     "queuedBytes": ("Queued Bytes", "bytes", "Bytes queued at the end of the interval"),
 }
 RESOLUTIONS = ("1s", "1m")
+#: The stream's entry about the repository's disk (kind ``repository``: free bytes, paused, reason).
+REPOSITORY_ENTRY = "_repository"
 
 
 def _label(value: str) -> str:
@@ -44,11 +46,14 @@ class ObserveMixin(ServiceState):
         processors: dict[str, Any] = {}
         connections: dict[str, Any] = {}
         for cid, entry in self.status_entries().items():
-            (processors if entry.pop("kind") == "processor" else connections)[cid] = entry
+            kind = entry.pop("kind")
+            if kind != "repository":
+                (processors if kind == "processor" else connections)[cid] = entry
         return {
             "flowfilesIn": s.flowfiles_in, "flowfilesOut": s.flowfiles_out,
             "queuedCount": s.queued_count, "queuedBytes": s.queued_bytes,
             "running": s.running, "stopped": s.stopped, "invalid": s.invalid,
+            "repository": self.engine.disk.snapshot(),
             "processors": processors,
             "connections": connections,
         }
@@ -83,6 +88,7 @@ class ObserveMixin(ServiceState):
             entry = {"kind": "connection", "queuedCount": q.count, "queuedBytes": q.size}
             entry.update(fields(cid, "connection"))
             entries[cid] = entry
+        entries[REPOSITORY_ENTRY] = {"kind": "repository", **self.engine.disk.snapshot()}
         return entries
 
     def _group_entries(self, group_id: str) -> dict[str, dict[str, Any]]:
@@ -90,7 +96,8 @@ class ObserveMixin(ServiceState):
         if group is None:
             raise UnknownComponentError(f"no process group has id {group_id!r}")
         group_of = self.engine.group_of
-        entries = {cid: e for cid, e in self.status_entries().items() if group_of.get(cid) == group_id}
+        entries = {cid: e for cid, e in self.status_entries().items()
+                   if group_of.get(cid) == group_id or cid == REPOSITORY_ENTRY}
         nodes, queues = self.engine.nodes, self.engine.queues
         for child in group.groups:
             summary: dict[str, Any] = {"kind": "process-group", "runningCount": 0, "stoppedCount": 0, "invalidCount": 0,
@@ -223,4 +230,10 @@ class ObserveMixin(ServiceState):
             for node in sorted(self.engine.nodes.values(), key=lambda n: n.id):
                 value = getattr(node.stats, attr)
                 lines.append(f'{metric}{{processor="{_label(node.id)}",type="{_label(node.type_name)}"}} {value}')
+        disk = self.engine.disk
+        if disk.free is not None:
+            lines += ["# HELP flowyard_repository_free_bytes Free bytes on the repository's disk.",
+                      "# TYPE flowyard_repository_free_bytes gauge", f"flowyard_repository_free_bytes {disk.free}"]
+        lines += ["# HELP flowyard_repository_paused 1 while processing is paused for want of disk space.",
+                  "# TYPE flowyard_repository_paused gauge", f"flowyard_repository_paused {int(disk.paused)}"]
         return "\n".join(lines) + "\n"

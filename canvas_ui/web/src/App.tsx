@@ -6,7 +6,8 @@ import { AppContext, type AppState, type Panel, type Theme } from "./store";
 import { Canvas } from "./canvas/Canvas";
 import { findGroup } from "./canvas/model";
 import { CanvasProvider } from "./canvas/controller";
-import { statusStore } from "./canvas/statusStore";
+import { statusStore, useEntry } from "./canvas/statusStore";
+import { formatBytes } from "./canvas/format";
 import { Palette } from "./canvas/Palette";
 import { Toolbar } from "./canvas/Toolbar";
 import { SidePanel } from "./panels/SidePanel";
@@ -138,6 +139,7 @@ function Workspace({ theme, setTheme, onLogout }: { theme: Theme; setTheme: (t: 
         <CanvasProvider onLogout={logout}>
           <div className="app">
             <Toolbar onLogout={logout} />
+            <DiskBanner />
             <div className="app-body">
               <Palette />
               <Canvas />
@@ -148,5 +150,19 @@ function Workspace({ theme, setTheme, onLogout }: { theme: Theme; setTheme: (t: 
       </ReactFlowProvider>
       {toast && <div className={`toast ${toast.level}`} role="status">{toast.message}</div>}
     </AppContext.Provider>
+  );
+}
+
+/** While processing is paused for want of disk space (the stream's repository
+ *  entry), a banner says so: how much is free and when it resumes. */
+function DiskBanner() {
+  const disk = useEntry("_repository");
+  if (!disk || disk.paused !== true) return null;
+  const reason = String(disk.reason ?? "processing is paused for want of disk space");
+  const free = typeof disk.freeBytes === "number" ? ` (${formatBytes(disk.freeBytes)} free now)` : "";
+  return (
+    <div className="disk-banner" role="alert" data-testid="disk-banner">
+      {reason.charAt(0).toUpperCase() + reason.slice(1)}{free}.
+    </div>
   );
 }

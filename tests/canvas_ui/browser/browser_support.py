@@ -39,7 +39,8 @@ class Server:
             yield client
 
 
-def start_server(tmp_path: Path, flow: dict[str, Any] | None = None, *, demo: bool = False) -> Server:
+def start_server(tmp_path: Path, flow: dict[str, Any] | None = None, *, demo: bool = False,
+                 extra_args: list[str] | None = None) -> Server:
     data_dir = tmp_path / "data"
     log = tmp_path / "server.log"
     env = {**os.environ, "FLOWYARD_USERNAME": USER, "FLOWYARD_PASSWORD": PASSWORD}
@@ -50,6 +51,7 @@ def start_server(tmp_path: Path, flow: dict[str, Any] | None = None, *, demo: bo
         initial.write_text(json.dumps(flow or {"flowyardFlowVersion": 1, "rootGroup": {"name": "Browser test"}}))
         command = [sys.executable, "-m", "flowyard.runtime.cli", "serve", "--data-dir", str(data_dir), "--port", "0",
                    "--flow", str(initial)]
+    command += extra_args or []
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 60
