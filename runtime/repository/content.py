@@ -22,6 +22,7 @@ a crash.
 from __future__ import annotations
 
 import io
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -36,12 +37,13 @@ from flowyard.runtime.repository._codec import (
     u64,
 )
 from flowyard.runtime.repository._store import Batch, Store
-from flowyard.runtime.sdk._errors import ContentNotFoundError
+from flowyard.runtime.sdk._errors import ContentNotFoundError, RepositoryError
 from flowyard.runtime.sdk._flowfile import ContentClaim
 
 __all__ = ["ContentReader", "ContentRepository", "ContentWriter", "IdAllocator"]
 
 _PENDING = b"pending/"
+log = logging.getLogger("flowyard.repository")
 
 
 class IdAllocator:
@@ -274,10 +276,18 @@ class ContentRepository:
         return value
 
     def discard(self, writer: ContentWriter) -> None:
-        """Drop an uncommitted resource (session rollback)."""
-        writer.finish()
+        """Drop an uncommitted resource (session rollback). Writes nothing more of
+        it, and never raises for the store: when its streamed chunks cannot be
+        deleted now (a full disk), its pending marker makes the next start
+        delete them."""
+        writer.finished = True
+        writer._buffer = bytearray()  # the unwritten rest is simply not written
         if writer.streamed:
-            self._delete_streamed_now(writer.resource)
+            try:
+                self._delete_streamed_now(writer.resource)
+            except RepositoryError as exc:
+                log.warning("could not delete the content of a rolled-back session now (%s); the next start "
+                            "removes it", exc)
 
     def _delete_streamed_now(self, resource: int) -> None:
         batch = self._store.batch()
