@@ -288,6 +288,17 @@ def _parser() -> argparse.ArgumentParser:
     _stop_timeout_option(srv)
     _disk_options(srv)
     _retention_options(srv)
+    rep_ = sub.add_parser(
+        "repair", help="repair a damaged repository and report exactly what was lost",
+        description="Repair the repository of a data directory that flowyard refused to start with (it said "
+                    "the repository is damaged): RocksDB's repair rebuilds it from its files, then every queue "
+                    "is counted and every flowfile's content looked up, and the loss is reported per "
+                    "connection. The files as they were are kept (hard links) beside it. Never run "
+                    "automatically; stop flowyard first.",
+        epilog="exit status: 0 after a repair (the report says what was lost); 2 when it cannot be repaired "
+               "or the data directory is in use")
+    rep_.add_argument("--data-dir", type=Path, default=Path("data"), metavar="DIR",
+                      help="the data directory whose repository to repair (default: data)")
     cred = sub.add_parser("set-credentials", help="set the web API's username and password")
     cred.add_argument("--data-dir", type=Path, default=Path("data"))
     cred.add_argument("--username", default="admin")
@@ -317,6 +328,19 @@ def _set_credentials(args: argparse.Namespace) -> int:
         return 2
     auth_module.store_credentials(args.data_dir, args.username, password)
     print(f"credentials for {args.username!r} stored in {args.data_dir} (takes effect at the next start)")
+    return 0
+
+
+def _repair(args: argparse.Namespace) -> int:
+    from flowyard.runtime.repository.repair import repair
+
+    try:
+        report = repair(args.data_dir / "repository")
+    except RepositoryError as exc:
+        print(f"flowyard: error: {exc}", file=sys.stderr)
+        return 2
+    for line in report.lines():
+        print(line)
     return 0
 
 
@@ -363,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "set-credentials":
         return _set_credentials(args)
+    if args.command == "repair":
+        return _repair(args)
     os.umask(OWNER_ONLY_UMASK)  # everything the data directory gets is its owner's only (docs/security.md)
     if args.command == "serve" or (args.command == "demo" and not args.headless):
         return _serve(args)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from test_repositories_contract import commit, new_queue, pattern, session
 from flowyard.runtime.repository import Repositories
 from flowyard.runtime.repository._codec import queue_range
 from flowyard.runtime.repository._rocks import MARKER
+from flowyard.runtime.repository.repair import repair
 from flowyard.runtime.sdk._errors import RepositoryCorruptedError
 
 pytestmark = pytest.mark.integration
@@ -58,7 +61,7 @@ def open_and_count(path: Path) -> dict[str, int]:
     try:
         repos.recover()
         ids = repos.flowfiles.queue_ids
-        return {name: repos.flowfiles.count_queue(ids[name])[0] for name in QUEUES}
+        return {name: repos.flowfiles.count_queue(ids[name])[0] if name in ids else 0 for name in QUEUES}
     finally:
         repos.close()
 
@@ -160,3 +163,40 @@ def test_counts_are_written_for_a_repository_from_before_them(tmp_path: Path) ->
         assert sum(repos.flowfiles.stored_counts().values()) == sum(committed.values())
     finally:
         repos.close()
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c not in ("truncated MANIFEST (last byte)",)])
+def test_repair_reports_exactly_what_was_lost_and_the_repository_opens_again(tmp_path: Path, case: str) -> None:
+    flush, damage = CASES[case]
+    path, committed = crashed_repository(tmp_path, flush=flush)
+    damage(path)
+    report = repair(path)
+    assert report.backup.is_dir() and any(report.backup.iterdir()), "the files as they were are kept"
+    counts = open_and_count(path)  # the repaired repository opens
+    by_name = {q.connection: q for q in report.queues}
+    text = "\n".join(report.lines())
+    for name in QUEUES:
+        found = by_name[name].found if name in by_name else 0
+        assert counts[name] == found, "the report counts what is there"
+        if report.lost_writes == 0 and name in by_name and by_name[name].expected is not None:
+            assert by_name[name].expected == committed[name]
+            assert by_name[name].lost == committed[name] - found
+    found_in_all = sum(q.found for q in report.queues)
+    if found_in_all < sum(committed.values()):
+        assert report.lost_writes > 0 or sum(q.lost or 0 for q in report.queues) > 0, "a loss is never silent"
+    if report.lost_writes:
+        assert f"its last {report.lost_writes:,} writes are lost" in text
+    assert "flowfile(s) lost" in text
+
+
+def test_repair_from_the_command_line(tmp_path: Path) -> None:
+    path, committed = crashed_repository(tmp_path, flush=False)
+    truncate(0.5, lambda p: newest(p, suffix=".log"))(path)
+    with pytest.raises(RepositoryCorruptedError, match="flowyard repair --data-dir"):
+        open_and_count(path)
+    result = subprocess.run([sys.executable, "-m", "flowyard.runtime.cli", "repair", "--data-dir",
+                             str(path.parent)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    found = open_and_count(path)
+    assert sum(found.values()) < sum(committed.values()), "half the log was cut off"
+    assert "writes are lost" in result.stdout, result.stdout
