@@ -33,7 +33,7 @@ from flowyard.runtime.engine._queue import FlowFileQueue
 from flowyard.runtime.engine._session import Routing, SessionStats, StandardProcessSession
 from flowyard.runtime.flow import ProcessorDef
 from flowyard.runtime.schedule import CronSchedule
-from flowyard.runtime.sdk._errors import ProcessingError, StorageFullError
+from flowyard.runtime.sdk._errors import ContentNotFoundError, ProcessingError, StorageFullError
 from flowyard.runtime.sdk._processor import InputRequirement
 from flowyard.runtime.sdk._properties import ValidationResult
 from flowyard.runtime.sdk._units import parse_duration
@@ -103,7 +103,9 @@ class ProcessorNode:
         self.admin_yield_seconds = 30.0
         self.inputs: list[FlowFileQueue] = []
         self.outputs: dict[str, list[FlowFileQueue]] = {}
-        self.routing = Routing(self.id, self.type_name)
+        #: Flowfiles (by id) whose content cannot be read: sent to failure when next taken.
+        self.unreadable: dict[int, str] = {}
+        self.routing = Routing(self.id, self.type_name, unreadable=self.unreadable)
         self.validation: list[ValidationResult] = []
         self.state = "STOPPED"
         self.stats = NodeStats()
@@ -138,7 +140,7 @@ class ProcessorNode:
         self.routing = Routing(
             self.id, self.type_name, inputs=self.inputs, destinations=self.outputs,
             auto_terminated=auto_terminated, relationships=self.configured.relationship_names,
-            penalty_ms=int(self.configured.penalty_seconds * 1000),
+            penalty_ms=int(self.configured.penalty_seconds * 1000), unreadable=self.unreadable,
         )
         routed = set(auto_terminated) | {r for r, qs in self.outputs.items() if qs}
         self.validation = self.configured.validation_results(has_input=bool(self.inputs), routed=routed)
@@ -294,6 +296,20 @@ class ProcessorNode:
         except StorageFullError as exc:  # content could not be written: wait for room, no error storm
             session.rollback()
             engine.storage_full(exc)
+        except ContentNotFoundError as exc:
+            lost = session.holding(exc.resource) if exc.resource is not None else []
+            session.rollback(penalize=not lost)
+            if lost:  # never again: those flowfiles go to failure when next taken
+                for ff in lost:
+                    self.unreadable[ff.id] = str(exc)
+                self.bulletin(engine, "ERROR", f"the content of {len(lost)} flowfile(s) cannot be read ({exc}): "
+                                               "sent to failure with the reason in flowyard.content.error")
+                self.poke()
+            else:
+                self.stats.errors += 1
+                self.yield_until = trio.current_time() + self.admin_yield_seconds
+                self.bulletin(engine, "ERROR", f"failed to process session due to {exc!r}; rolled back, "
+                                               "input penalized")
         except ProcessingError as exc:
             session.rollback(penalize=True)
             self.stats.errors += 1

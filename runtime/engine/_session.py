@@ -40,7 +40,10 @@ from flowyard.runtime.sdk._errors import FlowFileHandlingError
 from flowyard.runtime.sdk._flowfile import ContentClaim, FlowFile, make_flowfile, new_uuids
 from flowyard.runtime.sdk._provenance import ProvenanceEventType as E
 
-__all__ = ["PreparedCommit", "Routing", "SessionStats", "StandardProcessSession"]
+#: Set on a flowfile sent to ``failure`` because its content could not be read.
+CONTENT_ERROR_ATTRIBUTE = "flowyard.content.error"
+
+__all__ = ["CONTENT_ERROR_ATTRIBUTE", "PreparedCommit", "Routing", "SessionStats", "StandardProcessSession"]
 
 T = TypeVar("T")
 
@@ -68,6 +71,7 @@ class Routing:
         "inputs",
         "penalty_ms",
         "relationships",
+        "unreadable",
     )
 
     def __init__(
@@ -80,6 +84,7 @@ class Routing:
         auto_terminated: Iterable[str] = (),
         relationships: Iterable[str] = (),
         penalty_ms: int = 30_000,
+        unreadable: dict[int, str] | None = None,
     ) -> None:
         self.component_id = component_id
         self.component_type = component_type
@@ -88,6 +93,10 @@ class Routing:
         self.auto_terminated = frozenset(auto_terminated)
         self.relationships = frozenset(relationships) | set(self.destinations) | self.auto_terminated
         self.penalty_ms = penalty_ms
+        #: Flowfiles (by id) whose content could not be read, with why: a session
+        #: does not hand them to the processor but sends them to ``failure``
+        #: (or drops them when there is none), with ``CONTENT_ERROR_ATTRIBUTE``.
+        self.unreadable = unreadable if unreadable is not None else {}
 
 
 class SessionStats:
@@ -312,7 +321,30 @@ class StandardProcessSession:
             current[fid] = ff
             origin[fid] = (queue, ff)
             out.append(ff)
+        unreadable = self._routing.unreadable
+        if unreadable:
+            kept = []
+            for ff in out:
+                reason = unreadable.get(ff[0])  # kept: a rollback would bring the flowfile back
+                if reason is None:
+                    kept.append(ff)
+                else:
+                    self._send_away_unreadable(ff, reason)
+            out = kept
         return out
+
+    def _send_away_unreadable(self, ff: FlowFile, reason: str) -> None:
+        """A flowfile whose content cannot be read: to ``failure`` with the reason
+        in an attribute (dropped, DROP event, when the processor has no failure)."""
+        ff = self.put_attribute(ff, CONTENT_ERROR_ATTRIBUTE, reason[:1000])
+        if "failure" in self._routing.relationships:
+            self.transfer(ff, "failure")
+        else:
+            self.remove(ff)
+
+    def holding(self, resource: int) -> list[FlowFile]:
+        """The flowfiles this session took from its queues whose content is ``resource``."""
+        return [ff for _, ff in self._origin.values() if ff[2] is not None and ff[2][0] == resource]
 
     @property
     def has_input(self) -> bool:

@@ -37,7 +37,7 @@ from flowyard.runtime.repository._codec import (
     u64,
 )
 from flowyard.runtime.repository._store import Batch, Store
-from flowyard.runtime.sdk._errors import ContentNotFoundError, RepositoryError
+from flowyard.runtime.sdk._errors import ContentNotFoundError, RepositoryCorruptedError, RepositoryError
 from flowyard.runtime.sdk._flowfile import ContentClaim
 
 __all__ = ["ContentReader", "ContentRepository", "ContentWriter", "IdAllocator"]
@@ -190,7 +190,7 @@ class ContentReader(io.RawIOBase):
         n = min(len(buffer), len(self._chunk) - within, self._length - self._pos)
         if n <= 0:
             raise ContentNotFoundError(
-                f"content resource {claim.resource} is shorter than its claim {claim}"
+                f"content resource {claim.resource} is shorter than its claim {claim}", resource=claim.resource
             )
         buffer[:n] = self._chunk[within : within + n]
         self._pos += n
@@ -256,7 +256,7 @@ class ContentRepository:
             piece = chunk[within : within + remaining]
             if not piece:
                 raise ContentNotFoundError(
-                    f"content resource {claim.resource} is shorter than its claim {claim}"
+                    f"content resource {claim.resource} is shorter than its claim {claim}", resource=claim.resource
                 )
             yield piece
             remaining -= len(piece)
@@ -268,10 +268,14 @@ class ContentRepository:
             value = overlay.get(key)
             if value is not None:
                 return value
-        value = self._store.get(self._content, key)
+        try:
+            value = self._store.get(self._content, key)
+        except RepositoryCorruptedError as exc:
+            raise ContentNotFoundError(f"content resource {resource} chunk {index} cannot be read: {exc}",
+                                       resource=resource) from None
         if value is None:
             raise ContentNotFoundError(
-                f"content resource {resource} chunk {index} is missing from the content repository"
+                f"content resource {resource} chunk {index} is missing from the content repository", resource=resource
             )
         return value
 

@@ -113,7 +113,14 @@ class DataDirectoryInUseError(RepositoryError):
 
 
 class ContentNotFoundError(RepositoryError):
-    """A content claim points at content that is not in the content repository."""
+    """A content claim points at content that is not in the content repository,
+    or that cannot be read (damaged). ``resource`` names the content resource
+    when known: the engine then sends the flowfiles holding it to ``failure``
+    instead of retrying them forever."""
+
+    def __init__(self, message: str, *, resource: int | None = None) -> None:
+        super().__init__(message)
+        self.resource = resource
 
 
 class StorageFullError(RepositoryError):

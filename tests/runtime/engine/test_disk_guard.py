@@ -108,3 +108,39 @@ async def test_a_write_that_fails_for_space_is_held_and_written_again(tmp_path: 
         assert stored == 0 or int(state["next"]) >= stored, "nothing committed twice"
     finally:
         repos.close()
+
+
+async def test_flowfiles_whose_content_is_lost_go_to_failure_once(tmp_path: Path, autojump_clock: Any) -> None:
+    """Issue 11: damaged or missing content was retried forever with 30 s pauses."""
+    from flowyard.runtime.engine._session import CONTENT_ERROR_ATTRIBUTE
+    from flowyard.runtime.repository._codec import resource_range
+
+    out = tmp_path / "out"
+    f = flow([proc("src", "SequenceSource", properties={"Count": "5", "Batch Size": "5", "Content Size": "100"}),
+              proc("put", "PutFile", scheduledState="STOPPED", autoTerminatedRelationships=["success"],
+                   properties={"Directory": str(out)}),
+              proc("sink", "AsyncSlow", scheduledState="STOPPED", autoTerminatedRelationships=["success"])],
+             [conn("c1", "src", "put"), conn("c2", "put", "sink", rels=("failure",))])
+    repos = Repositories.in_memory()
+    engine = Engine(f, repos, registry={**REGISTRY, **_standard()})
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        await wait_for(lambda: engine.queues["c1"].count == 5)
+        queued = engine.list_queue("c1")
+        content = repos.store.handle("content")
+        for ff in queued[:2]:  # lost behind the engine's back
+            repos.store.delete_range(content, *resource_range(ff.claim.resource))
+        engine.start_processor("put")
+        await wait_for(lambda: engine.queues["c2"].count == 2 and len(list(out.iterdir())) == 3)
+        failed = engine.list_queue("c2")
+        assert {ff.uuid for ff in failed} == {ff.uuid for ff in queued[:2]}
+        assert all("is missing from the content repository" in ff.attributes[CONTENT_ERROR_ATTRIBUTE]
+                   for ff in failed)
+        assert engine.nodes["put"].stats.errors == 0, "no retry loop"
+        assert sum("cannot be read" in b.message for b in engine.bulletins) == 2, "one bulletin each, once"
+        engine.request_stop()
+
+
+def _standard() -> dict[str, Any]:
+    from flowyard.runtime.registry import discover_processors
+    return discover_processors()
