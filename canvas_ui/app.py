@@ -37,7 +37,13 @@ from flowyard.canvas_ui.content import content_response
 from flowyard.canvas_ui.guard import Guard, HostPolicy
 from flowyard.canvas_ui.pages import is_page, page_routes
 from flowyard.canvas_ui.stream import status_events
-from flowyard.runtime.sdk import ContentNotFoundError, FlowDefinitionError, FlowyardError
+from flowyard.runtime.sdk import (
+    ContentNotFoundError,
+    FlowDefinitionError,
+    FlowyardError,
+    RepositoryError,
+    StorageFullError,
+)
 from flowyard.runtime.service import (
     FlowNotSavedError,
     FlowService,
@@ -459,6 +465,8 @@ def create_app(service: FlowService, auth: AuthManager, *, hosts: HostPolicy | N
             except FlowDefinitionError as exc:
                 sentence, errors = _field_errors(exc)
                 return _error(400, sentence, errors=errors)
+            except RepositoryError as exc:  # the repository, not the request: a full disk or damage
+                return _error(507 if isinstance(exc, StorageFullError) else 503, str(exc))
             except FlowyardError as exc:
                 return _error(400, str(exc))
         return call

@@ -19,7 +19,9 @@ from flowyard.runtime.sdk._errors import (
     FlowyardError,
     InvalidComponentError,
     ProcessingError,
+    RepositoryCorruptedError,
     RepositoryError,
+    StorageFullError,
 )
 from flowyard.runtime.sdk._flowfile import ContentClaim, CoreAttributes, FlowFile, new_uuid, new_uuids
 from flowyard.runtime.sdk._processor import (
@@ -88,8 +90,10 @@ __all__ = [
     "ProvenanceEventType",
     "ProvenanceReporter",
     "Relationship",
+    "RepositoryCorruptedError",
     "RepositoryError",
     "SchedulingDefaults",
+    "StorageFullError",
     "UnknownPropertyError",
     "ValidationResult",
     "format_data_size",

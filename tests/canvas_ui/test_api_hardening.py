@@ -22,6 +22,7 @@ from flowyard.canvas_ui.auth import LoginThrottle
 from flowyard.canvas_ui.content import content_disposition, served_type
 from flowyard.canvas_ui.guard import APP_CSP, HostPolicy
 from flowyard.canvas_ui.server import serve
+from flowyard.runtime.sdk import RepositoryCorruptedError, StorageFullError
 
 pytestmark = pytest.mark.integration
 
@@ -365,3 +366,19 @@ async def test_lone_surrogates_are_refused_with_400(server: str) -> None:
                                  content=b'{"type": "LogAttribute", "name": "\\ud83d\\ude00"}',
                                  headers={**auth, "content-type": "application/json"})
         assert pair.status_code == 201 and pair.json()["name"] == "\U0001F600", "a valid pair is one character"
+
+
+@pytest.mark.parametrize(("error", "status"), [
+    (RepositoryCorruptedError("the provenance table is damaged: block checksum mismatch"), 503),
+    (StorageFullError("the disk is full: No space left on device"), 507)])
+async def test_a_repository_that_fails_a_read_answers_json_naming_it(server: str, monkeypatch: pytest.MonkeyPatch,
+                                                                     error: Exception, status: int) -> None:
+    def fail(self: Any, **_: Any) -> None:
+        raise error
+    monkeypatch.setattr("flowyard.runtime.service.FlowService.provenance_search", fail)
+    async with httpx.AsyncClient(base_url=server) as client:
+        auth = await login(client)
+        answer = await client.get("/api/provenance", headers=auth)
+        assert answer.status_code == status, answer.text
+        assert answer.json()["error"] == str(error)
+        assert (await client.get("/api/health")).status_code == 200, "the server goes on"

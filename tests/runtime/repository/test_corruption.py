@@ -22,6 +22,8 @@ from flowyard.runtime.repository._rocks import MARKER
 from flowyard.runtime.repository.repair import repair
 from flowyard.runtime.sdk._errors import RepositoryCorruptedError
 
+from engine_process import write_flow
+
 pytestmark = pytest.mark.integration
 QUEUES = ("conn-a", "conn-b")
 PER_QUEUE = 300
@@ -200,3 +202,19 @@ def test_repair_from_the_command_line(tmp_path: Path) -> None:
     found = open_and_count(path)
     assert sum(found.values()) < sum(committed.values()), "half the log was cut off"
     assert "writes are lost" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("command", ["run", "serve"])
+def test_a_damaged_repository_is_refused_by_the_command_line_with_exit_2(tmp_path: Path, command: str) -> None:
+    path, _ = crashed_repository(tmp_path, flush=True)
+    (path / "CURRENT").unlink()
+    before = digest(path.parent)
+    flow = write_flow(tmp_path / "flow.json", [], [])
+    args = [str(flow)] if command == "run" else ["--port", "0"]
+    result = subprocess.run([sys.executable, "-m", "flowyard.runtime.cli", command, *args, "--data-dir",
+                             str(path.parent)], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "FLOWYARD_PASSWORD": "long-enough"})
+    assert result.returncode == 2, result.stderr
+    assert "CURRENT file" in result.stderr and "flowyard repair --data-dir" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert digest(path.parent) == before, "a refused start changes no file"
