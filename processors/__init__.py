@@ -17,6 +17,15 @@ processors used by flowyard's own tests live in
 
 from __future__ import annotations
 
+from flowyard.processors import (
+    _catalog_content,
+    _catalog_http,
+    _catalog_json,
+    _catalog_merge,
+    _catalog_system,
+    _catalog_text,
+    _catalog_xml_flow,
+)
 from flowyard.processors.control_rate import ControlRate
 from flowyard.processors.detect_duplicate import DetectDuplicate
 from flowyard.processors.fetch_distributed_map_cache import FetchDistributedMapCache
@@ -38,6 +47,10 @@ from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["CONTROLLER_SERVICES", "PROCESSORS"]
 
+# Each family of the library lists its own classes (processors/_catalog_*.py).
+_FAMILIES = (_catalog_text, _catalog_content, _catalog_merge, _catalog_json, _catalog_xml_flow, _catalog_system,
+             _catalog_http)
+
 PROCESSORS: dict[str, type[Processor]] = {
     cls.type_name: cls
     for cls in (
@@ -56,11 +69,17 @@ PROCESSORS: dict[str, type[Processor]] = {
         RetryFlowFile,
         RouteOnAttribute,
         UpdateAttribute,
+        *(cls for family in _FAMILIES for cls in family.PROCESSORS),
     )
 }
 """Type name → processor class, for every standard processor."""
 
 CONTROLLER_SERVICES: dict[str, type[ControllerService]] = {
-    cls.type_name: cls for cls in (LocalMapCacheService, SimpleKeyValueLookupService)
+    cls.type_name: cls
+    for cls in (
+        LocalMapCacheService,
+        SimpleKeyValueLookupService,
+        *(cls for family in _FAMILIES for cls in family.SERVICES),
+    )
 }
 """Type name → controller service class, for every standard controller service."""
