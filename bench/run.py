@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ["bench_engine", "bench_expression", "bench_api", "bench_canvas", "bench_hardening"]
+BENCHMARKS = ["bench_engine", "bench_expression", "bench_api", "bench_canvas", "bench_hardening", "bench_text",
+              "bench_content", "bench_merge", "bench_json", "bench_http"]
 
 
 def main(argv: list[str]) -> int:

@@ -1,0 +1,7 @@
+"""Benchmarks of the json processors (issue 12); each prints ``BENCH <name> <value> <unit>``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+BENCHMARKS: dict[str, Callable[[], None]] = {}
