@@ -115,3 +115,40 @@ def test_a_full_disk_pauses_and_resumes_without_loss(tmp_path: Path, content_siz
             assert again.terminate() == 0
         finally:
             again.finish()
+
+
+def test_sigterm_on_a_full_disk_stops_cleanly_and_nothing_is_lost(tmp_path: Path) -> None:
+    total, content_size = 2_000, 10_000
+    out = tmp_path / "out"
+    with tmpfs(tmp_path / "fs", 96) as fs:
+        data = fs / "data"
+        flow = write_flow(tmp_path / "flow.json", [
+            {"identifier": "src", "type": "SequenceSource", "schedulingPeriod": "50 ms",
+             "properties": {"Count": str(total), "Batch Size": "40", "Content Size": str(content_size)}},
+            {"identifier": "put", "type": "PutFile", "autoTerminatedRelationships": ["success", "failure"],
+             "properties": {"Directory": str(out), "Conflict Resolution Strategy": "fail"}},
+        ], [{"identifier": "c0", "source": {"id": "src"}, "destination": {"id": "put"},
+             "selectedRelationships": ["success"]}])
+        args = ["--disk-pause-below", "8 MB", "--disk-resume-above", "16 MB"]
+        engine = EngineProcess(flow, data, extra_args=args, log=tmp_path / "engine.log")
+        try:
+            engine.wait_ready()
+            wait_until(lambda: count_files(out) > 0, timeout=60, what="the first files")
+            ballast = fill(fs)  # to the last byte: a write fails and its group is held
+            wait_until(lambda: "processing is paused" in engine.output(), timeout=60, what="the pause bulletin")
+            assert engine.terminate() == 0, engine.output()[-3000:]
+        finally:
+            engine.finish()
+        assert "Traceback" not in engine.output()
+        ballast.unlink()
+        again = EngineProcess(flow, data, extra_args=args, log=tmp_path / "again.log")
+        try:
+            again.wait_ready()
+            wait_until(lambda: count_files(out) >= total, timeout=300, what=f"{total} files")
+            assert again.terminate() == 0, again.output()[-3000:]
+        finally:
+            again.finish()
+        names = sorted(n for n in os.listdir(out) if not n.startswith("."))
+        assert names == [f"{seq:08d}.dat" for seq in range(total)], "every flowfile, exactly once"
+        for seq in range(total):
+            assert (out / f"{seq:08d}.dat").read_bytes() == expected_content(seq, content_size), seq
