@@ -1,0 +1,261 @@
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from flowyard.processors._system_command import exit_status, split_args
+from flowyard.processors.execute_stream_command import ExecuteStreamCommand
+from flowyard.runtime.sdk.testing import ProcessorRunner
+
+pytestmark = pytest.mark.integration
+
+PY = sys.executable
+
+
+def runner(command: str, properties: Mapping[str, str] | None = None, **kwargs: object) -> ProcessorRunner:
+    r = ProcessorRunner(ExecuteStreamCommand, **kwargs)  # type: ignore[arg-type]
+    r.set_property("Command Path", command)
+    for name, value in (properties or {}).items():
+        r.set_property(name, value)
+    return r
+
+
+@pytest.mark.parametrize(
+    ("text", "delimiter", "expected"),
+    [
+        ("a;b;c", ";", ["a", "b", "c"]),
+        ("a;;b", ";", ["a", "", "b"]),
+        ('-c;"x;y"', ";", ["-c", "x;y"]),
+        ("a b\tc\nd", " ", ["a", "b", "c", "d"]),
+        ('"a b" c', " ", ["a b", "c"]),
+        ("", ";", [""]),
+        (None, ";", []),
+    ],
+)
+def test_split_args_like_nifi(text: str | None, delimiter: str, expected: list[str]) -> None:
+    assert split_args(text, delimiter) == expected
+
+
+@pytest.mark.parametrize(("returncode", "status"), [(0, 0), (3, 3), (-9, 137), (-15, 143)])
+def test_exit_status_like_java(returncode: int, status: int) -> None:
+    assert exit_status(returncode) == status
+
+
+def test_content_is_piped_through_the_command() -> None:
+    r = runner("tr", {"Command Arguments": "a-z;A-Z"})
+    r.enqueue(b"hello world\n", {"filename": "x.txt"})
+    r.run()
+    (out,) = r.flowfiles_for("output stream")
+    (orig,) = r.flowfiles_for("original")
+    assert out.content == b"HELLO WORLD\n"
+    assert orig.content == b"hello world\n"
+    for ff in (out, orig):
+        assert ff.attributes["execution.status"] == "0"
+        assert ff.attributes["execution.command"] == "tr"
+        assert ff.attributes["execution.command.args"] == "a-z;A-Z"
+        assert ff.attributes["execution.error"] == ""
+        assert ff.attributes["filename"] == "x.txt"
+    assert out.attributes["uuid"] != orig.attributes["uuid"]
+    r.assert_transferred("nonzero status", 0)
+
+
+def test_nonzero_status_goes_penalized_with_stderr() -> None:
+    script = "import sys; sys.stdout.write('partial'); sys.stderr.write('bad thing'); sys.exit(3)"
+    r = runner(PY, {"Command Arguments": f'-c;"{script}"'})
+    r.enqueue(b"x")
+    r.run()
+    (out,) = r.flowfiles_for("nonzero status")
+    assert out.content == b"partial"
+    assert out.attributes["execution.status"] == "3"
+    assert out.attributes["execution.error"] == "bad thing"
+    assert out.is_penalized(r.clock())
+    (orig,) = r.flowfiles_for("original")
+    assert orig.attributes["execution.status"] == "3"
+    assert not orig.is_penalized(r.clock())
+    assert any("exit code 3" in m for _, m in r.bulletins)
+
+
+def test_stderr_is_bounded_to_4000_bytes() -> None:
+    r = runner(PY, {"Command Arguments": "-c;\"import sys; sys.stderr.write('e' * 100000)\""})
+    r.enqueue(b"")
+    r.run()
+    (out,) = r.flowfiles_for("output stream")
+    assert out.attributes["execution.error"] == "e" * 4000
+
+
+def test_big_input_and_output_do_not_deadlock() -> None:
+    data = os.urandom(8 << 20)
+    r = runner("cat")
+    r.enqueue(data)
+    started = time.monotonic()
+    r.run()
+    assert time.monotonic() - started < 20
+    (out,) = r.flowfiles_for("output stream")
+    assert out.content == data
+
+
+def test_command_that_does_not_read_stdin_is_fine() -> None:
+    r = runner("echo", {"Command Arguments": "hi"})
+    r.enqueue(os.urandom(4 << 20))
+    r.run()
+    assert r.flowfiles_for("output stream")[0].content == b"hi\n"
+
+
+@pytest.mark.parametrize(("ignore", "expected"), [("true", b"0"), ("false", b"5")])
+def test_ignore_stdin(ignore: str, expected: bytes) -> None:
+    r = runner(PY, {"Command Arguments": "-c;\"import sys; print(len(sys.stdin.buffer.read()), end='')\"",
+                    "Ignore STDIN": ignore})
+    r.enqueue(b"12345")
+    r.run()
+    assert r.flowfiles_for("output stream")[0].content == expected
+
+
+def test_no_shell_is_involved() -> None:
+    r = runner("echo", {"Command Arguments": "$HOME;`id`;a|b"})
+    r.enqueue(b"")
+    r.run()
+    assert r.flowfiles_for("output stream")[0].content == b"$HOME `id` a|b\n"
+
+
+def test_a_shell_when_asked() -> None:
+    r = runner("/bin/sh", {"Command Arguments": "-c;wc -c | tr -d ' '"})
+    r.enqueue(b"abcd")
+    r.run()
+    assert r.flowfiles_for("output stream")[0].content.strip() == b"4"
+
+
+def test_dynamic_property_arguments_in_index_order_with_expressions(evaluator: object) -> None:
+    r = runner("echo", {"Command Arguments Strategy": "Dynamic Property Arguments",
+                        "command.argument.10": "last", "command.argument.2": "${who}",
+                        "command.argument.1": "a;b c"}, evaluator=evaluator)
+    r.enqueue(b"", {"who": "you"})
+    r.run()
+    (out,) = r.flowfiles_for("output stream")
+    assert out.content == b"a;b c you last\n"
+    assert out.attributes["execution.command.args"] == "a;b c\tyou\tlast"
+
+
+def test_command_arguments_property_uses_expressions_and_delimiter(evaluator: object) -> None:
+    r = runner("echo", {"Command Arguments": "${a},x", "Argument Delimiter": ","}, evaluator=evaluator)
+    r.enqueue(b"", {"a": "one"})
+    r.run()
+    (out,) = r.flowfiles_for("output stream")
+    assert out.content == b"one x\n"
+    assert out.attributes["execution.command.args"] == "one,x"
+
+
+def test_dynamic_properties_are_environment_variables() -> None:
+    r = runner(PY, {"Command Arguments": "-c;\"import os; print(os.environ['GREETING'], end='')\"",
+                    "GREETING": "hello there"})
+    r.enqueue(b"")
+    r.run()
+    assert r.flowfiles_for("output stream")[0].content == b"hello there"
+
+
+def test_working_directory_is_created_and_used(tmp_path: Path) -> None:
+    work = tmp_path / "a" / "b"
+    r = runner("pwd", {"Working Directory": str(work)})
+    r.enqueue(b"")
+    r.run()
+    assert r.flowfiles_for("output stream")[0].content.decode().strip() == str(work)
+
+
+@pytest.mark.parametrize(("limit", "expected"), [("256", "0123456789"), ("4", "0123")])
+def test_output_destination_attribute(limit: str, expected: str) -> None:
+    r = runner("echo", {"Command Arguments": "-n;0123456789", "Output Destination Attribute": "out",
+                        "Max Attribute Length": limit, "Output MIME Type": "text/plain"})
+    assert [rel.name for rel in r.processor.relationships_for({}, {"output-destination-attribute": "out"})] == [
+        "original"]
+    r.enqueue(b"content")
+    r.run()
+    r.assert_all_transferred("original", 1)
+    (orig,) = r.flowfiles_for("original")
+    assert orig.attributes["out"] == expected
+    assert orig.content == b"content"
+    assert orig.attributes["execution.status"] == "0"
+    assert "mime.type" not in orig.attributes
+
+
+def test_output_mime_type() -> None:
+    r = runner("cat", {"Output MIME Type": "application/json"})
+    r.enqueue(b"{}")
+    r.run()
+    assert r.flowfiles_for("output stream")[0].attributes["mime.type"] == "application/json"
+    assert r.flowfiles_for("original")[0].attributes["mime.type"] == "application/json"
+
+
+def test_empty_content_and_empty_output() -> None:
+    r = runner("true")
+    r.enqueue(b"")
+    r.run()
+    (out,) = r.flowfiles_for("output stream")
+    assert out.content == b""
+
+
+@pytest.mark.parametrize("command", ["/no/such/command", "definitely-not-a-command-xyz"])
+def test_command_that_cannot_start_rolls_back_penalized(command: str) -> None:
+    r = runner(command)
+    r.enqueue(b"data")
+    r.run()
+    assert r.queue_size == 1
+    assert r.penalized_count == 1
+    assert r.errors
+    assert any(level == "ERROR" and command in m for level, m in r.bulletins)
+    for rel in ("output stream", "original", "nonzero status"):
+        r.assert_transferred(rel, 0)
+
+
+def test_not_executable_file_rolls_back(tmp_path: Path) -> None:
+    script = tmp_path / "script.sh"
+    script.write_text("#!/bin/sh\necho hi\n")
+    r = runner(str(script))
+    r.enqueue(b"")
+    r.run()
+    assert r.queue_size == 1 and r.errors
+
+
+@pytest.mark.parametrize(
+    ("properties", "valid"),
+    [
+        ({"Argument Delimiter": ";;"}, False),
+        ({"Argument Delimiter": ","}, True),
+        ({"Max Attribute Length": "0"}, False),
+        ({"Command Arguments Strategy": "nope"}, False),
+        ({"argumentsStrategy": "Dynamic Property Arguments", "Argument Delimiter": ";;"}, True),
+        ({"BAD=NAME": "x"}, False),
+    ],
+)
+def test_validation(properties: Mapping[str, str], valid: bool) -> None:
+    r = runner("cat", properties)
+    if valid:
+        r.assert_valid()
+    else:
+        r.assert_not_valid()
+
+
+def test_on_stopped_kills_a_running_command() -> None:
+    r = runner("sleep", {"Command Arguments": "30"})
+    r.enqueue(b"")
+    done = threading.Event()
+
+    def trigger() -> None:
+        r.run(stop_on_finish=False)
+        done.set()
+
+    thread = threading.Thread(target=trigger, daemon=True)
+    thread.start()
+    processor = r.processor
+    deadline = time.monotonic() + 10
+    while not len(processor._children) and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.01)
+    assert len(processor._children) == 1  # type: ignore[attr-defined]
+    processor.on_stopped(r.context)
+    assert done.wait(10)
+    (out,) = r.flowfiles_for("nonzero status")
+    assert out.attributes["execution.status"] == "137"
