@@ -92,7 +92,8 @@ def large_1mib() -> None:
         for i in range(count):
             (src / f"f{i:05d}.bin").write_bytes(block)
         flow = make_flow([
-            {"identifier": "get", "type": "GetFile", "properties": {"Input Directory": str(src)}},
+            {"identifier": "get", "type": "GetFile", "properties": {"Input Directory": str(src),
+                                                                           "Polling Interval": "0 sec"}},
             {"identifier": "tag", "type": "UpdateAttribute", "properties": {"seen": "yes"}},
             {"identifier": "put", "type": "PutFile", "properties": {"Directory": str(out)},
              "autoTerminatedRelationships": ["success", "failure"]},

@@ -58,13 +58,14 @@ def boolean_property(
     *,
     aliases: tuple[str, ...] = (),
     dependencies: tuple[PropertyDependency, ...] = (),
+    required: bool = True,
 ) -> PropertySpec:
-    """A required ``true``/``false`` property with a default, as NiFi declares them."""
+    """A ``true``/``false`` property with a default, as NiFi declares them (required unless said)."""
     return PropertySpec(
         key=key,
         display_name=display_name,
         description=description,
-        required=True,
+        required=required,
         default=default,
         allowed_values=BOOLEAN_VALUES,
         validator=validators.BOOLEAN,

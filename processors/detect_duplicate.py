@@ -76,6 +76,7 @@ CACHE_THE_ENTRY_IDENTIFIER = boolean_property(
     "Whether the identifier of a FlowFile that is not a duplicate is added to the cache. With false the "
     "processor only checks, and another processor (e.g. PutDistributedMapCache) must fill the cache.",
     "true",
+    required=False,
 )
 
 _TIME = struct.Struct(">q")

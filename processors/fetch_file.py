@@ -6,7 +6,7 @@ import errno
 import os
 import shutil
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from flowyard.runtime.sdk import (
     PropertyDependency,
     PropertySpec,
     Relationship,
+    ValidationResult,
     new_uuid,
     validators,
 )
@@ -72,8 +73,8 @@ COMPLETION_STRATEGY = PropertySpec(
 MOVE_DESTINATION = PropertySpec(
     key="move-destination-directory",
     display_name="Move Destination Directory",
-    description="Where 'Move File' moves the file; created when missing.",
-    required=True,
+    description="Where 'Move File' moves the file; created when missing. Needed with Completion Strategy "
+                "'Move File'.",
     validator=validators.NON_EMPTY,
     expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
     dependencies=(PropertyDependency(COMPLETION_STRATEGY.key, (COMPLETION_MOVE,)),),
@@ -94,16 +95,18 @@ MOVE_CONFLICT = PropertySpec(
 )
 NOT_FOUND_LOG_LEVEL = PropertySpec(
     key="log-level-when-file-not-found",
-    display_name="Log level when file not found",
+    display_name="File not Found Log Level",
     description="The level at which a missing file is logged.",
+    aliases=("Log level when file not found",),
     required=True,
     default="ERROR",
     allowed_values=NIFI_LOG_LEVELS,
 )
 PERMISSION_DENIED_LOG_LEVEL = PropertySpec(
     key="log-level-when-permission-denied",
-    display_name="Log level when permission denied",
+    display_name="Permission Denied Log Level",
     description="The level at which a file flowyard may not read is logged.",
+    aliases=("Log level when permission denied",),
     required=True,
     default="ERROR",
     allowed_values=NIFI_LOG_LEVELS,
@@ -150,6 +153,14 @@ class FetchFile(Processor):
             ("filename", "With the default File to Fetch: the file's name."),
         ),
     )
+
+    def validate(self, context: ProcessContext) -> Iterable[ValidationResult]:
+        """'Move File' needs a Move Destination Directory (NiFi checks it the same way)."""
+        if (context.property(COMPLETION_STRATEGY).as_str() == COMPLETION_MOVE
+                and not context.property(MOVE_DESTINATION).is_set):
+            return (ValidationResult(MOVE_DESTINATION.display_name,
+                                     "is required when the Completion Strategy is 'Move File'", MOVE_DESTINATION.key),)
+        return ()
 
     def _is_readable(self, path: str) -> bool:
         """Whether flowyard may read ``path`` (a separate method so tests can

@@ -74,7 +74,7 @@ POLLING_INTERVAL = PropertySpec(
     display_name="Polling Interval",
     description="The least time between two listings of the directory.",
     required=True,
-    default="0 sec",
+    default="30 sec",
     validator=validators.TIME_PERIOD,
 )
 

@@ -237,8 +237,8 @@ def test_list_file_then_fetch_file(tmp_path: Path, make_file: FileMaker) -> None
         ({"Completion Strategy": "Archive"}, "Completion Strategy"),
         ({"Completion Strategy": "Move File", "Move Destination Directory": "/x",
           "Move Conflict Strategy": "Overwrite"}, "Move Conflict Strategy"),
-        ({"Log level when file not found": "LOUD"}, "Log level when file not found"),
-        ({"Log level when permission denied": "info"}, "Log level when permission denied"),
+        ({"Log level when file not found": "LOUD"}, "File not Found Log Level"),
+        ({"Permission Denied Log Level": "info"}, "Permission Denied Log Level"),
         ({"File to Fetch": " "}, "File to Fetch"),
     ],
 )

@@ -66,7 +66,7 @@ def test_large_files_are_streamed_intact(tmp_path: Path, make_file: FileMaker) -
 
 def test_keep_source_file_takes_the_file_again(tmp_path: Path, make_file: FileMaker) -> None:
     make_file(tmp_path / "a.txt")
-    r = runner(tmp_path, {"Keep Source File": "true"})
+    r = runner(tmp_path, {"Keep Source File": "true", "Polling Interval": "0 sec"})
     r.run(2)
     assert names(r) == ["a.txt", "a.txt"]
     assert (tmp_path / "a.txt").exists()
@@ -139,7 +139,7 @@ def test_an_unexpected_error_keeps_the_source_files(
         raise RuntimeError("attributes unavailable")
 
     monkeypatch.setattr(get_file, "file_attributes", broken)
-    r = runner(tmp_path)
+    r = runner(tmp_path, {"Polling Interval": "0 sec"})  # lists again at once
     with pytest.raises(RuntimeError):
         r.run(stop_on_finish=False)
     r.assert_transferred("success", 0)

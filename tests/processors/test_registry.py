@@ -1,4 +1,4 @@
-"""The standard library as a whole: registry, spec hygiene, NiFi names."""
+"""The standard library as a whole: spec hygiene, legacy names, imports (NiFi names: test_nifi_conformance)."""
 
 from __future__ import annotations
 
@@ -15,72 +15,6 @@ from flowyard.runtime.sdk import Processor, resolve_properties
 PROCESSORS_DIR = Path(__file__).resolve().parents[2] / "processors"
 KEBAB = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 ALL = sorted([*PROCESSORS.values(), *TEST_PROCESSORS.values()], key=lambda c: c.type_name)
-
-# NiFi 2's display names and relationships, in NiFi's property order.
-NIFI = {
-    "GenerateFlowFile": (
-        ["File Size", "Batch Size", "Data Format", "Unique FlowFiles", "Custom Text", "Character Set", "Mime Type"],
-        ["success"],
-    ),
-    "UpdateAttribute": (
-        ["Delete Attributes Expression", "Store State", "Stateful Variables Initial Value",
-         "Cache Value Lookup Cache Size"],
-        ["success"],
-    ),
-    "RouteOnAttribute": (["Routing Strategy"], ["unmatched", "matched"]),
-    "LogAttribute": (
-        ["Log Level", "Log Payload", "Attributes to Log", "Attributes to Log Regular Expression",
-         "Attributes to Ignore", "Attributes to Ignore Regular Expression", "Log FlowFile Properties",
-         "Output Format", "Log Prefix", "Character Set"],
-        ["success"],
-    ),
-    "LogMessage": (["Log Level", "Log Prefix", "Log Message"], ["success"]),
-    "PutFile": (
-        ["Directory", "Conflict Resolution Strategy", "Create Missing Directories", "Maximum File Count",
-         "Last Modified Time", "Permissions", "Owner", "Group"],
-        ["success", "failure"],
-    ),
-    "GetFile": (
-        ["Input Directory", "File Filter", "Path Filter", "Batch Size", "Keep Source File",
-         "Recurse Subdirectories", "Polling Interval", "Ignore Hidden Files", "Minimum File Age",
-         "Maximum File Age", "Minimum File Size", "Maximum File Size"],
-        ["success"],
-    ),
-    "ListFile": (
-        ["Input Directory", "Recurse Subdirectories", "File Filter", "Path Filter", "Include File Attributes",
-         "Minimum File Age", "Maximum File Age", "Minimum File Size", "Maximum File Size", "Ignore Hidden Files"],
-        ["success"],
-    ),
-    "FetchFile": (
-        ["File to Fetch", "Completion Strategy", "Move Destination Directory", "Move Conflict Strategy",
-         "Log level when file not found", "Log level when permission denied"],
-        ["success", "not.found", "permission.denied", "failure"],
-    ),
-    "LookupAttribute": (["Lookup Service", "Include Empty Values"], ["matched", "unmatched", "failure"]),
-    "ControlRate": (
-        ["Rate Control Criteria", "Time Duration", "Maximum Rate", "Maximum Data Rate", "Maximum FlowFile Rate",
-         "Rate Exceeded Strategy", "Rate Controlled Attribute", "Grouping Attribute"],
-        ["success", "failure", "rate exceeded"],
-    ),
-    "RetryFlowFile": (
-        ["Retry Attribute", "Maximum Retries", "Penalize Retries", "Fail on Nonnumerical Overwrite", "Reuse Mode"],
-        ["retry", "retries_exceeded", "failure"],
-    ),
-    "DetectDuplicate": (
-        ["Cache Entry Identifier", "FlowFile Description", "Age Off Duration", "Distributed Cache Service",
-         "Cache The Entry Identifier"],
-        ["duplicate", "non-duplicate", "failure"],
-    ),
-    "PutDistributedMapCache": (
-        ["Cache Entry Identifier", "Distributed Cache Service", "Cache Update Strategy", "Max Cache Size"],
-        ["success", "failure"],
-    ),
-    "FetchDistributedMapCache": (
-        ["Cache Entry Identifier", "Distributed Cache Service", "Put Cache Value In Attribute",
-         "Max Length To Put In Attribute", "Character Set"],
-        ["success", "failure", "not-found"],
-    ),
-}
 
 # Names flows exported from NiFi 1.x use (and NiFi 2.0 spellings that later changed).
 LEGACY_NAMES = [
@@ -100,20 +34,6 @@ LEGACY_NAMES = [
     ("PutDistributedMapCache", "Cache update strategy", "cache-update-strategy"),
     ("PutDistributedMapCache", "Max cache entry size", "max-cache-entry-size"),
 ]
-
-
-def test_registry_maps_type_names_to_classes() -> None:
-    assert sorted(PROCESSORS) == sorted(NIFI)
-    for name, cls in PROCESSORS.items():
-        assert cls.type_name == name == cls.__name__
-
-
-@pytest.mark.parametrize("type_name", sorted(NIFI))
-def test_nifi_display_names_and_relationships(type_name: str) -> None:
-    spec = PROCESSORS[type_name].spec
-    properties, relationships = NIFI[type_name]
-    assert [p.display_name for p in spec.properties] == properties
-    assert [r.name for r in spec.relationships] == relationships
 
 
 @pytest.mark.parametrize(("type_name", "legacy", "key"), LEGACY_NAMES)
