@@ -8,10 +8,11 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.split_content import SplitContent
 from flowyard.processors.split_text import SplitText
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (SplitText,)
+PROCESSORS: tuple[type[Processor], ...] = (SplitText, SplitContent)
 SERVICES: tuple[type[ControllerService], ...] = ()
