@@ -70,11 +70,12 @@ class RouteOnAttribute(Processor):
     """Evaluates every dynamic property against each FlowFile's attributes and
     routes by the results.
 
-    A condition is true when its evaluated value is ``true`` (any case); any
-    other result counts as false, as in NiFi. Until the Expression Language
-    is available the values are literal, so ``true`` and ``false`` are what
-    can be configured (validation rejects anything else while no evaluator is
-    present); expressions plug in through ``PropertyValue.evaluate``.
+    Each condition must be exactly one Expression Language expression whose
+    result type is boolean, as NiFi requires: ``${kind:equals('order')}`` is
+    valid; ``${kind}``, ``${kind:toUpper()}``, an unclosed ``${``, text around
+    the expression and a plain ``true`` are not (the processor is invalid, the
+    message naming the property and the position). A condition is true when
+    its evaluated value is ``true`` (any case).
 
     Each routed FlowFile gets the ``RouteOnAttribute.Route`` attribute and a
     ROUTE provenance event. With 'Route to Property name', a FlowFile matching
@@ -97,7 +98,7 @@ class RouteOnAttribute(Processor):
             name_description="Relationship Name",
             value_description="A condition: an expression that evaluates to true for FlowFiles this relationship gets",
             expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
-            validator=validators.BOOLEAN,
+            validator=validators.BOOLEAN_EXPRESSION,
         ),
         dynamic_relationships=DynamicRelationshipSpec(
             "With 'Route to Property name': FlowFiles whose condition of the same name is true."

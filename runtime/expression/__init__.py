@@ -22,7 +22,13 @@ from collections.abc import Iterator, Mapping
 from functools import lru_cache
 
 from flowyard.runtime.expression import _builtins  # noqa: F401  (registers the functions)
-from flowyard.runtime.expression._parser import CompiledText, ExpressionError, compile_expression, compile_text
+from flowyard.runtime.expression._parser import (
+    CompiledText,
+    ExpressionError,
+    compile_expression,
+    compile_text,
+    single_expression_type,
+)
 from flowyard.runtime.expression._registry import REGISTRY, EvalContext
 from flowyard.runtime.expression._types import TYPES, TypedValue, as_text, type_of
 
@@ -37,6 +43,7 @@ __all__ = [
     "evaluate_typed",
     "evaluator",
     "parameter_references",
+    "result_type",
     "substitute_parameters",
 ]
 
@@ -144,6 +151,23 @@ def evaluate_typed(
     except RecursionError:
         raise ExpressionError("the expression is nested too deeply", 0, expression) from None
     return TypedValue(type_of(value), value)
+
+
+@lru_cache(maxsize=1024)
+def result_type(text: str) -> str:
+    """The type an expression returns, known without evaluating it (NiFi's ``ResultType``):
+    ``boolean``, ``string``, ``whole_number``, ``decimal``, ``number``, ``date`` or ``instant``.
+
+    ``text`` must be exactly one ``${...}`` with nothing around it, as NiFi requires of
+    properties that take a boolean expression (RouteOnAttribute's conditions). Raises
+    ``ExpressionError`` with the position otherwise: no expression (``true``, or an escaped
+    ``$${a}``), an unclosed ``${``, several expressions, text outside the expression, or an
+    expression that does not compile.
+    """
+    try:
+        return single_expression_type(text)
+    except RecursionError:
+        raise ExpressionError("the expression is nested too deeply", 0, text) from None
 
 
 _PARAMETER_REF = re.compile(r"(?<!#)#\{\s*(?:'([^']*)'|\"([^\"]*)\"|([^}]*?))\s*\}")

@@ -57,7 +57,9 @@ class ExpressionError(ValueError):
 
 _NAME_CHARS = re.compile(r"[^\s${}:,()'\"#\[\]]+")
 _FUNC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_NUMBER = re.compile(r"-?(?:\d+\.\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|\d+)")
+# NiFi's lexer: WHOLE_NUMBER and DECIMAL both take an optional sign ('+' or '-'), ASCII digits only.
+_NUMBER = re.compile(
+    r"[+-]?(?:[0-9]+\.[0-9]*(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+|[0-9]+)")
 _MAX_DEPTH = 200
 
 
@@ -116,6 +118,9 @@ class _Parser:
         self.text = text
         self.depth = depth
         self.nesting = depth
+        #: The static result type of each expression node compiled (by node identity): NiFi's
+        #: ``ResultType`` as a declared type name (``string``, ``boolean``, ``whole_number``...).
+        self.types: dict[int, str] = {}
         if depth > _MAX_DEPTH:
             raise ExpressionError("expressions are nested too deeply", 0, text)
 
@@ -240,18 +245,18 @@ class _Parser:
         if c in "'\"":
             value, j = self.string(i, end)
             name_node = value
-            return self.attribute(name_node), j, None
+            return self.typed(self.attribute(name_node), "string"), j, None
         if text.startswith("${", i):
             close = _find_close(text[:end], i + 1)
             if close == -1:
                 raise self.fail("unclosed embedded expression: expected '}'", i)
             inner = self.parse_expression(i + 2, close)
-            return self.attribute(inner), close + 1, None
+            return self.typed(self.attribute(inner), "string"), close + 1, None
         if text.startswith("#{", i):
             close = _find_close(text[:end], i + 1)
             if close == -1:
                 raise self.fail("unclosed parameter reference: expected '}'", i)
-            return self.parameter(i + 2, close), close + 1, None
+            return self.typed(self.parameter(i + 2, close), "string"), close + 1, None
         m = _FUNC_NAME.match(text, i, end)
         if m:
             after = self.skip(m.end(), end)
@@ -260,11 +265,11 @@ class _Parser:
                 if fn.subject is not None:
                     if not fn.subject_optional:
                         raise self.fail(f"{fn.name}() needs a subject, e.g. ${{attribute:{fn.name}(...)}}", pos)
-                    return self.invoke(fn, _literal(None), args, pos), j, None
+                    return self.typed(self.invoke(fn, _literal(None), args, pos), _returns(fn)), j, None
                 if fn.multi == "aggregate":
                     raise self.fail(f"{fn.name}() aggregates a multi-attribute expression and cannot start one",
                                     pos)
-                node = self.invoke(fn, None, args, pos)
+                node = self.typed(self.invoke(fn, None, args, pos), _returns(fn))
                 return node, j, fn if fn.multi else None
         m = _NAME_CHARS.match(text, i, end)
         if not m:
@@ -272,7 +277,12 @@ class _Parser:
         name = m.group(0)
         if name[0].isdigit():
             raise self.fail(f"an attribute name cannot start with a digit: quote it, as ${{'{name}'}}", i)
-        return self.attribute(_literal(name)), m.end(), None
+        return self.typed(self.attribute(_literal(name)), "string"), m.end(), None
+
+    def typed(self, node: Node, type_name: str) -> Node:
+        """``node``, remembering ``type_name`` as its static result type."""
+        self.types[id(node)] = type_name
+        return node
 
     def attribute(self, name: Node) -> Node:
         def attr(ctx: EvalContext) -> Any:
@@ -327,7 +337,7 @@ class _Parser:
         m = _NUMBER.match(text, i, end)
         if m:
             literal = m.group(0)
-            is_whole = re.fullmatch(r"-?\d+", literal) is not None
+            is_whole = re.fullmatch(r"[+-]?[0-9]+", literal) is not None
             value: Any = int(literal) if is_whole else float(literal)
             return _literal(value), m.end()
         for word, value in (("true", True), ("false", False), ("null", None)):
@@ -476,7 +486,7 @@ class _Parser:
                 if fn.multi == "aggregate":
                     raise self.fail(f"{fn.name}() can only follow a multi-attribute function such as "
                                     "allAttributes()", pos)
-                node = self.invoke(fn, node, args, pos)
+                node = self.typed(self.invoke(fn, node, args, pos), _returns(fn))
             return node
         aggregate = None
         if calls and calls[-1][0].multi == "aggregate":
@@ -511,12 +521,18 @@ class _Parser:
         if aggregate is not None:
             agg_fn, agg_args, agg_pos = aggregate
             agg_node = self.invoke(agg_fn, evaluate_each, agg_args, agg_pos)
-            return agg_node
+            return self.typed(agg_node, _returns(agg_fn))
 
         def combined(ctx: EvalContext) -> Any:
             results = [as_bool(v) for v in evaluate_each(ctx)]
             return any(bool(r) for r in results) if combine_any else all(bool(r) for r in results)
-        return combined
+        return self.typed(combined, "boolean")
+
+
+def _returns(fn: Function) -> str:
+    """The static result type of a call of ``fn``. NiFi's ``literal()`` and ``replaceNull()``
+    return STRING whatever their argument (flowyard keeps the value, which prints the same)."""
+    return "string" if fn.returns == "any" and fn.multi is None else fn.returns
 
 
 class CompiledText:
@@ -565,3 +581,54 @@ def compile_expression(text: str) -> Node:
     if close != offset + len(stripped) - 1:
         raise ExpressionError("expected a single expression of the form ${...}", offset, text)
     return _Parser(text).parse_expression(offset + 2, close)
+
+
+def expression_ranges(text: str) -> tuple[list[tuple[int, int]], int | None]:
+    """Where the expressions of ``text`` are, by the escaping rules of ``compile_text``:
+    ``(start, end)`` (the ``$`` and the closing ``}``, inclusive) of each unescaped complete
+    ``${...}``, and the position of the first unescaped ``${`` that is never closed (or None)."""
+    ranges: list[tuple[int, int]] = []
+    unclosed: int | None = None
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] != "$":
+            i += 1
+            continue
+        j = i
+        while j < n and text[j] == "$":
+            j += 1
+        if j < n and text[j] == "{":
+            close = _find_close(text, j)
+            if close != -1:
+                if (j - i) % 2 == 1:
+                    ranges.append((j - 1, close))
+                i = close + 1
+                continue
+            if unclosed is None and (j - i) % 2 == 1:
+                unclosed = j - 1
+        i = j
+    return ranges, unclosed
+
+
+def single_expression_type(text: str) -> str:
+    """The static result type of ``text``, which must be exactly one ``${...}`` and nothing else
+    (NiFi's ``validateExpression(text, false)`` then ``getResultType``).
+
+    Returns a declared type name (``boolean``, ``string``, ``whole_number``, ``decimal``,
+    ``number``, ``date``, ``instant``). Raises ``ExpressionError`` with the position for text
+    with no expression (an escaped ``$${...}`` is none), an unclosed ``${``, several
+    expressions, characters outside the expression, or an expression that does not compile.
+    """
+    ranges, unclosed = expression_ranges(text)
+    if unclosed is not None:
+        raise ExpressionError("unclosed expression: '${' has no matching '}'", unclosed, text)
+    if not ranges:
+        raise ExpressionError("no expression found: expected one ${...}", 0, text)
+    if len(ranges) > 1:
+        raise ExpressionError(f"found {len(ranges)} expressions but expected only one", ranges[1][0], text)
+    start, end = ranges[0]
+    if start > 0 or end < len(text) - 1:
+        raise ExpressionError("found characters outside of the expression", 0 if start > 0 else end + 1, text)
+    parser = _Parser(text)
+    node = parser.parse_expression(start + 2, end)
+    return parser.types.get(id(node), "string")

@@ -560,12 +560,15 @@ def _check_value(
     sensitive: bool,
     expression_enabled: bool,
 ) -> str | None:
-    if expression_enabled and scope is not ExpressionScope.NONE and (
-        _EXPRESSION_START in value or _PARAMETER_START in value
-    ):
-        return None  # only the evaluated value can be checked
     if validator is None:
         return None
+    if (
+        expression_enabled
+        and scope is not ExpressionScope.NONE
+        and (_EXPRESSION_START in value or _PARAMETER_START in value)
+        and not validator.checks_expressions
+    ):
+        return None  # only the evaluated value can be checked
     explanation = validator(value)
     if explanation is not None and sensitive:
         return (
@@ -596,7 +599,8 @@ def validate_properties(
     When ``expression_enabled`` (the runtime evaluates Expression Language)
     and a value contains ``${`` in a property whose ``expression_scope`` is
     not ``NONE``, the allowed-values check and the validator are skipped:
-    only the evaluated value can be judged. Otherwise the value is checked
+    only the evaluated value can be judged (a validator with
+    ``checks_expressions``, which judges the expression text, still runs). Otherwise the value is checked
     literally. Dynamic values, in sorted name order, are checked with the
     dynamic spec's validator, or reported as unsupported when the component
     takes no dynamic properties. Sensitive values are never quoted.

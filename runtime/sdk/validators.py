@@ -36,6 +36,7 @@ from flowyard.runtime.sdk._units import _show, parse_data_size, parse_duration
 
 __all__ = [
     "BOOLEAN",
+    "BOOLEAN_EXPRESSION",
     "CHARACTER_SET",
     "CREATABLE_DIRECTORY",
     "DATA_SIZE",
@@ -65,11 +66,17 @@ class Validator:
     explanation without a trailing period, quoting the value. It must not
     raise for any string. Instances are immutable and hashable, so specs
     holding them can be compared and shared.
+
+    A validator normally judges only literal values: in a property that takes
+    Expression Language, a value holding ``${`` is checked after evaluation.
+    ``checks_expressions=True`` marks a validator of the expression text itself
+    (``BOOLEAN_EXPRESSION``), which runs on such values too.
     """
 
     name: str
     description: str
     check: Callable[[str], str | None]
+    checks_expressions: bool = False
 
     def __call__(self, value: str) -> str | None:
         """``None`` if ``value`` is valid, else why it is not."""
@@ -227,6 +234,37 @@ def _check_boolean(value: str) -> str | None:
 
 BOOLEAN = Validator("boolean", "'true' or 'false' (any case)", _check_boolean)
 """``true`` or ``false``, case-insensitive."""
+
+_NIFI_TYPES = {"whole_number": "WHOLE_NUMBER", "decimal": "DECIMAL", "number": "NUMBER", "string": "STRING",
+               "boolean": "BOOLEAN", "date": "DATE", "instant": "INSTANT"}
+
+
+def _check_boolean_expression(value: str) -> str | None:
+    from flowyard.runtime import expression  # loaded on first use: importing the SDK stays light
+
+    if "#{" in value and "${" not in value:
+        return None  # only parameter references: only their substituted value can be judged
+    try:
+        result = expression.result_type(value)
+    except expression.ExpressionError as exc:
+        return f"{_show(value)} is not a valid boolean expression: {exc.reason} at position {exc.position}"
+    if result != "boolean":
+        return (f"{_show(value)} is not a valid boolean expression: expected the expression to return type "
+                f"BOOLEAN but it returns type {_NIFI_TYPES.get(result, result.upper())} (at position 0)")
+    return None
+
+
+BOOLEAN_EXPRESSION = Validator(
+    "boolean expression",
+    "exactly one Expression Language expression, ${...}, whose result is a boolean",
+    _check_boolean_expression,
+    checks_expressions=True,
+)
+"""NiFi's ``createAttributeExpressionLanguageValidator(BOOLEAN, false)``: the whole value is one
+``${...}`` (nothing before or after it, so plain ``true`` is refused) that compiles and whose
+static result type is BOOLEAN (``${a:equals('b')}``, not ``${a}`` or ``${a:toUpper()}``).
+The message names the position of the problem. A value made only of ``#{parameter}``
+references is left to be judged after substitution."""
 
 
 def _check_time_period(value: str) -> str | None:

@@ -15,6 +15,10 @@ from flowyard.runtime.sdk.testing import ProcessorRunner
 
 Evaluator = Callable[[str, Mapping[str, str] | None], str]
 
+# Conditions must be boolean expressions (NiFi refuses a plain 'true'): constant ones.
+T = "${literal('yes'):equals('yes')}"
+F = "${literal('yes'):equals('no')}"
+
 
 def runner(properties: dict[str, str], evaluator: Evaluator | None = None) -> ProcessorRunner:
     r = ProcessorRunner(RouteOnAttribute, evaluator=evaluator)
@@ -43,9 +47,9 @@ def test_relationships_depend_on_the_strategy(
 @pytest.mark.parametrize(
     ("conditions", "expected"),
     [
-        ({"a": "true", "b": "false"}, {"a": 1, "b": 0, "unmatched": 0}),
-        ({"a": "false", "b": "FALSE"}, {"a": 0, "b": 0, "unmatched": 1}),
-        ({"a": "TRUE", "b": " true "}, {"a": 1, "b": 1, "unmatched": 0}),
+        ({"a": T, "b": F}, {"a": 1, "b": 0, "unmatched": 0}),
+        ({"a": F, "b": F}, {"a": 0, "b": 0, "unmatched": 1}),
+        ({"a": T, "b": T}, {"a": 1, "b": 1, "unmatched": 0}),
     ],
 )
 def test_route_to_property_name(conditions: dict[str, str], expected: dict[str, int]) -> None:
@@ -60,7 +64,7 @@ def test_route_to_property_name(conditions: dict[str, str], expected: dict[str, 
 
 
 def test_a_flowfile_matching_several_conditions_is_cloned() -> None:
-    r = runner({"a": "true", "b": "true", "c": "true"})
+    r = runner({"a": T, "b": T, "c": T})
     r.enqueue(b"x", {})
     r.run()
     uuids = {r.flowfiles_for(name)[0].attributes["uuid"] for name in "abc"}
@@ -74,11 +78,11 @@ def test_a_flowfile_matching_several_conditions_is_cloned() -> None:
 @pytest.mark.parametrize(
     ("strategy", "conditions", "destination"),
     [
-        (ROUTE_ALL_MATCH, {"a": "true", "b": "true"}, "matched"),
-        (ROUTE_ALL_MATCH, {"a": "true", "b": "false"}, "unmatched"),
+        (ROUTE_ALL_MATCH, {"a": T, "b": T}, "matched"),
+        (ROUTE_ALL_MATCH, {"a": T, "b": F}, "unmatched"),
         (ROUTE_ALL_MATCH, {}, "matched"),  # as in NiFi, zero of zero conditions is "all"
-        (ROUTE_ANY_MATCHES, {"a": "false", "b": "true"}, "matched"),
-        (ROUTE_ANY_MATCHES, {"a": "false", "b": "false"}, "unmatched"),
+        (ROUTE_ANY_MATCHES, {"a": F, "b": T}, "matched"),
+        (ROUTE_ANY_MATCHES, {"a": F, "b": F}, "unmatched"),
         (ROUTE_ANY_MATCHES, {}, "unmatched"),
     ],
 )
@@ -92,13 +96,13 @@ def test_matched_strategies(strategy: str, conditions: dict[str, str], destinati
     assert event.relationship == destination
 
 
-def test_conditions_evaluate_per_flowfile(evaluator: Evaluator) -> None:
-    r = runner({"big": "${is_big}", "small": "${is_small}"}, evaluator)
+def test_conditions_evaluate_per_flowfile() -> None:
+    r = runner({"big": "${is_big:equals('true')}", "small": "${is_small:equalsIgnoreCase('TRUE')}"})
     r.enqueue_many([
         (b"1", {"is_big": "true", "is_small": "false"}),
-        (b"2", {"is_big": "false", "is_small": "true"}),
+        (b"2", {"is_big": "false", "is_small": "True"}),
         (b"3", {"is_big": "false"}),
-        (b"4", {"is_big": "maybe"}),  # like NiFi, anything but 'true' is false
+        (b"4", {"is_big": "maybe"}),
     ])
     r.run()
     assert [ff.content for ff in r.flowfiles_for("big")] == [b"1"]
@@ -106,9 +110,9 @@ def test_conditions_evaluate_per_flowfile(evaluator: Evaluator) -> None:
     assert [ff.content for ff in r.flowfiles_for("unmatched")] == [b"3", b"4"]
 
 
-def test_a_flowfile_whose_condition_fails_is_penalized_and_kept(evaluator: Evaluator) -> None:
-    r = runner({"ok": "true", "bad": "${boom}"}, evaluator)
-    r.enqueue_many([(b"1", {}), (b"2", {})])
+def test_a_flowfile_whose_condition_fails_is_penalized_and_kept() -> None:
+    r = runner({"ok": T, "bad": "${a:matches(${boom})}"})
+    r.enqueue_many([(b"1", {"a": "x", "boom": "[unclosed"}), (b"2", {"a": "x", "boom": "("})])
     r.run()
     assert r.queue_size == 2
     assert r.penalized_count == 2
@@ -117,18 +121,29 @@ def test_a_flowfile_whose_condition_fails_is_penalized_and_kept(evaluator: Evalu
 
 
 def test_processes_a_batch_per_run() -> None:
-    r = runner({"yes": "true"})
+    r = runner({"yes": T})
     r.enqueue_many([(b"", {}) for _ in range(150)])
     r.run()
     r.assert_transferred("yes", 100)
 
 
+# TestRouteOnAttribute: testInvalidOnMisconfiguredProperty ("${a:equals('b')", missing brace) and
+# testInvalidOnNonBooleanProperty ("${a:length()", not boolean); NiFi's validator also refuses a
+# value that is not exactly one expression.
 @pytest.mark.parametrize(
     ("properties", "subject"),
     [
         ({"Routing Strategy": "sometimes"}, "Routing Strategy"),
         ({"a": "yes"}, "a"),
+        ({"a": "true"}, "a"),
         ({"a": "${flag:equals(}"}, "a"),  # an expression that does not compile
+        ({"RouteA": "${a:equals('b')"}, "RouteA"),  # unclosed
+        ({"RouteA": "${a:length()"}, "RouteA"),
+        ({"RouteA": "${a:length()}"}, "RouteA"),  # WHOLE_NUMBER
+        ({"RouteA": "${a}"}, "RouteA"),  # STRING
+        ({"RouteA": "${a:toUpper()}"}, "RouteA"),
+        ({"RouteA": "${a:equals('b')} "}, "RouteA"),
+        ({"RouteA": "$${a:equals('b')}"}, "RouteA"),
     ],
 )
 def test_invalid_configurations(properties: dict[str, str], subject: str) -> None:
@@ -138,8 +153,41 @@ def test_invalid_configurations(properties: dict[str, str], subject: str) -> Non
         r.run()
 
 
-def test_expressions_are_valid_when_an_evaluator_is_present(evaluator: Evaluator) -> None:
-    runner({"a": "${flag}"}, evaluator).assert_valid()
+@pytest.mark.parametrize("condition", [
+    "${a:equals('b')}", "${a:isEmpty():not()}", "${a:toNumber():gt(5)}", "${a:matches('x.*'):or(${b:isNull()})}",
+    "${anyAttribute('a', 'b'):equals('x')}", "${allMatchingAttributes('a.*'):isEmpty()}",
+    "${ a:equals('b') }",  # whitespace inside the braces is fine
+])
+def test_boolean_expressions_are_valid(condition: str) -> None:
+    runner({"RouteA": condition}).assert_valid()
+
+
+def test_the_message_names_the_property_and_the_position() -> None:
+    (result,) = runner({"RouteA": "${a:equals('b')"}).validation_results()
+    assert str(result) == ("'RouteA' is invalid because \"${a:equals('b')\" is not a valid boolean expression: "
+                           "unclosed expression: '${' has no matching '}' at position 0")
+    (result,) = runner({"RouteA": "${a:toUpper()}"}).validation_results()
+    assert str(result).endswith("expected the expression to return type BOOLEAN but it returns type STRING "
+                                "(at position 0)")
+
+
+# TestRouteOnAttribute.testSimpleEquals / testRouteAllMatch / testRouteAnyMatches, condensed.
+@pytest.mark.parametrize(
+    ("strategy", "attributes", "expected"),
+    [
+        (ROUTE_TO_PROPERTY_NAME, {"a": "b"}, "RouteA"),
+        (ROUTE_TO_PROPERTY_NAME, {"a": "c"}, "unmatched"),
+        (ROUTE_ALL_MATCH, {"a": "b", "x": "y"}, "matched"),
+        (ROUTE_ALL_MATCH, {"a": "b"}, "unmatched"),
+        (ROUTE_ANY_MATCHES, {"x": "y"}, "matched"),
+        (ROUTE_ANY_MATCHES, {"a": "z", "x": "z"}, "unmatched"),
+    ],
+)
+def test_nifi_equals_cases(strategy: str, attributes: dict[str, str], expected: str) -> None:
+    r = runner({"Routing Strategy": strategy, "RouteA": "${a:equals('b')}", "RouteB": "${x:equals('y')}"})
+    r.enqueue(b"", attributes)
+    r.run()
+    r.assert_transferred(expected, 1)
 
 
 def test_requires_input() -> None:
