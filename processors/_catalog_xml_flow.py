@@ -9,9 +9,10 @@ One owner per family: add each class here once it is complete;
 from __future__ import annotations
 
 from flowyard.processors.evaluate_xpath import EvaluateXPath
+from flowyard.processors.split_xml import SplitXml
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (EvaluateXPath,)
+PROCESSORS: tuple[type[Processor], ...] = (EvaluateXPath, SplitXml)
 SERVICES: tuple[type[ControllerService], ...] = ()
