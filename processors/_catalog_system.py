@@ -8,10 +8,11 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.execute_process import ExecuteProcess
 from flowyard.processors.execute_stream_command import ExecuteStreamCommand
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (ExecuteStreamCommand,)
+PROCESSORS: tuple[type[Processor], ...] = (ExecuteStreamCommand, ExecuteProcess)
 SERVICES: tuple[type[ControllerService], ...] = ()
