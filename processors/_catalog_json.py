@@ -8,9 +8,11 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.evaluate_json_path import EvaluateJsonPath
+from flowyard.processors.split_json import SplitJson
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = ()
+PROCESSORS: tuple[type[Processor], ...] = (EvaluateJsonPath, SplitJson)
 SERVICES: tuple[type[ControllerService], ...] = ()

@@ -1,0 +1,223 @@
+"""JSON text as NiFi's Java libraries read and write it.
+
+NiFi's JSON processors parse with Jackson and print scalars with Java's
+``toString``; Python's ``json`` differs in small visible ways (``True`` vs
+``true``, ``1e-05`` vs ``1.0E-5``, lowercase ``\\u001f``). These helpers give
+the Java spelling so results match NiFi byte for byte:
+
+- ``parse_jackson`` reads one JSON value like Jackson's ``ObjectMapper``:
+  leading and trailing whitespace allowed, text after the first value
+  ignored (Jackson does not fail on trailing tokens by default), ``NaN`` and
+  ``Infinity`` refused, and a string longer than ``max_string_length``
+  refused.
+- ``java_string`` is ``Objects.toString`` of a parsed scalar.
+- ``to_json`` is Jackson's ``writeValueAsString`` (compact), or its default
+  pretty printer with ``pretty=True``.
+
+Pure functions; they raise ``JsonTextError`` (a ``ValueError``) for bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["JsonTextError", "java_double", "java_string", "parse_jackson", "parse_strict", "to_json"]
+
+
+class JsonTextError(ValueError):
+    """The text is not the JSON a processor expects; the message says where."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise JsonTextError(f"non-standard number {name} is not valid JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _check_strings(value: Any, limit: int) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if len(item) > limit:
+                raise JsonTextError(f"a string of {len(item)} characters exceeds the maximum length {limit}")
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if len(key) > limit:
+                    raise JsonTextError(f"a name of {len(key)} characters exceeds the maximum length {limit}")
+                stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def parse_jackson(text: str, max_string_length: int | None = None) -> Any:
+    """One JSON value from ``text``, as Jackson's ObjectMapper reads it.
+
+    Text after the first complete value is ignored, as Jackson does by
+    default. Raises ``JsonTextError`` for empty or invalid text, for NaN or
+    Infinity, and for a string longer than ``max_string_length`` characters.
+    """
+    start = _WHITESPACE.match(text, 0)
+    index = start.end() if start else 0
+    if index >= len(text):
+        raise JsonTextError("no JSON value: the content is empty")
+    try:
+        value, _ = _DECODER.raw_decode(text, index)
+    except json.JSONDecodeError as exc:
+        raise JsonTextError(f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise JsonTextError("invalid JSON: nested too deeply") from None
+    if max_string_length is not None and len(text) > max_string_length:
+        _check_strings(value, max_string_length)
+    return value
+
+
+def parse_strict(text: str, max_string_length: int | None = None) -> Any:
+    """One JSON value that must be the whole of ``text`` (surrounding whitespace
+    allowed). Raises ``JsonTextError`` like ``parse_jackson``, and also for
+    text after the value."""
+    start = _WHITESPACE.match(text, 0)
+    index = start.end() if start else 0
+    if index >= len(text):
+        raise JsonTextError("no JSON value: the content is empty")
+    try:
+        value, end = _DECODER.raw_decode(text, index)
+    except json.JSONDecodeError as exc:
+        raise JsonTextError(f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise JsonTextError("invalid JSON: nested too deeply") from None
+    tail = _WHITESPACE.match(text, end)
+    if tail is not None and tail.end() != len(text):
+        raise JsonTextError(f"invalid JSON: unexpected text after the value at character {tail.end()}")
+    if max_string_length is not None and len(text) > max_string_length:
+        _check_strings(value, max_string_length)
+    return value
+
+
+def java_double(number: float) -> str:
+    """Java's ``Double.toString`` (JDK 19+, shortest digits): ``1.0``, ``0.001``,
+    ``1.0E-4``, ``1.0E7``, ``NaN``, ``Infinity``."""
+    if math.isnan(number):
+        return "NaN"
+    if math.isinf(number):
+        return "Infinity" if number > 0 else "-Infinity"
+    if number == 0:
+        return "-0.0" if math.copysign(1.0, number) < 0 else "0.0"
+    sign = "-" if number < 0 else ""
+    shortest = Decimal(repr(abs(number)))
+    if 1e-3 <= abs(number) < 1e7:
+        text = format(shortest, "f")
+        if "." not in text:
+            return f"{sign}{text}.0"
+        return sign + text
+    _, digit_tuple, exponent = shortest.as_tuple()
+    digits = "".join(map(str, digit_tuple)).rstrip("0") or "0"
+    scientific = len(digit_tuple) - 1 + int(exponent)
+    return f"{sign}{digits[0]}.{digits[1:] or '0'}E{scientific}"
+
+
+def java_string(value: Any, null_text: str = "") -> str:
+    """``Objects.toString(value, null_text)`` of a value Jackson parsed: strings
+    as they are, ``true``/``false``, integers in full, doubles as Java prints
+    them, containers as compact JSON."""
+    if value is None:
+        return null_text
+    if isinstance(value, str):
+        return value
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return java_double(value)
+    return to_json(value)
+
+
+_CONTROL = re.compile(r"\\u00([0-9a-f]{2})")
+
+
+def _encode_string(text: str) -> str:
+    encoded = json.dumps(text, ensure_ascii=False)
+    if "\\u00" in encoded:
+        # Jackson writes control characters with uppercase hex digits
+        encoded = _CONTROL.sub(lambda m: "\\u00" + m.group(1).upper(), encoded)
+    return encoded
+
+
+def _iter_json(value: Any, pretty: bool, depth: int) -> Iterator[str]:
+    if value is None:
+        yield "null"
+    elif value is True:
+        yield "true"
+    elif value is False:
+        yield "false"
+    elif isinstance(value, str):
+        yield _encode_string(value)
+    elif isinstance(value, int):
+        yield str(value)
+    elif isinstance(value, float):
+        yield java_double(value)
+    elif isinstance(value, dict):
+        if not value:
+            yield "{ }" if pretty else "{}"
+            return
+        yield "{"
+        inner = "\n" + "  " * (depth + 1) if pretty else ""
+        first = True
+        for key, child in value.items():
+            if not first:
+                yield ","
+            first = False
+            yield inner
+            yield _encode_string(str(key))
+            yield " : " if pretty else ":"
+            yield from _iter_json(child, pretty, depth + 1)
+        yield ("\n" + "  " * depth) if pretty else ""
+        yield "}"
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            yield "[ ]" if pretty else "[]"
+            return
+        yield "[ " if pretty else "["
+        first = True
+        for child in value:
+            if not first:
+                yield ", " if pretty else ","
+            first = False
+            yield from _iter_json(child, pretty, depth)
+        yield " ]" if pretty else "]"
+    else:
+        yield _encode_string(str(value))
+
+
+def _has_float(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def to_json(value: Any, *, pretty: bool = False) -> str:
+    """``value`` as Jackson writes it: compact (``{"a":1}``), or with Jackson's
+    default pretty printer (two-space indents, ``"a" : 1``, arrays on one line)."""
+    if not pretty and not _has_float(value):
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        if "\\u00" in text:
+            text = _CONTROL.sub(lambda m: "\\u00" + m.group(1).upper(), text)
+        return text
+    return "".join(_iter_json(value, pretty, 0))

@@ -1,0 +1,225 @@
+"""EvaluateJsonPath: JsonPath results to attributes or to the content."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flowyard.processors._json_common import (
+    JSON_PATH,
+    MAX_STRING_LENGTH,
+    NULL_REPRESENTATION,
+    NULL_VALUE_REPRESENTATION,
+)
+from flowyard.processors._json_path import JsonPath, JsonPathEvaluationError, PathNotFound, compile_path
+from flowyard.processors._json_text import JsonTextError, java_string, parse_jackson, to_json
+from flowyard.runtime.sdk import (
+    AllowableValue,
+    DynamicPropertySpec,
+    FlowFile,
+    InputRequirement,
+    ProcessContext,
+    Processor,
+    ProcessorSpec,
+    ProcessSession,
+    PropertyDependency,
+    PropertySpec,
+    Relationship,
+    ValidationResult,
+)
+
+__all__ = ["EvaluateJsonPath"]
+
+_BATCH = 50
+
+DESTINATION_ATTRIBUTE = "flowfile-attribute"
+DESTINATION_CONTENT = "flowfile-content"
+RETURN_AUTO = "auto-detect"
+RETURN_JSON = "json"
+RETURN_SCALAR = "scalar"
+NOT_FOUND_WARN = "warn"
+NOT_FOUND_IGNORE = "ignore"
+NOT_FOUND_SKIP = "skip"
+
+DESTINATION = PropertySpec(
+    key="destination",
+    display_name="Destination",
+    description=(
+        "Indicates whether the results of the JsonPath evaluation are written to the FlowFile content or a FlowFile "
+        "attribute; if using attribute, must specify the Attribute Name property. If set to flowfile-content, only "
+        "one JsonPath may be specified, and the property name is ignored."
+    ),
+    required=True,
+    default=DESTINATION_CONTENT,
+    allowed_values=(AllowableValue(DESTINATION_CONTENT), AllowableValue(DESTINATION_ATTRIBUTE)),
+)
+RETURN_TYPE = PropertySpec(
+    key="return-type",
+    display_name="Return Type",
+    description=(
+        "Indicates the desired return type of the JSON Path expressions. Selecting 'auto-detect' will set the return "
+        "type to 'json' for a Destination of 'flowfile-content', and 'scalar' for a Destination of "
+        "'flowfile-attribute'."
+    ),
+    required=True,
+    default=RETURN_AUTO,
+    allowed_values=(AllowableValue(RETURN_AUTO), AllowableValue(RETURN_JSON), AllowableValue(RETURN_SCALAR)),
+)
+PATH_NOT_FOUND = PropertySpec(
+    key="path-not-found-behavior",
+    display_name="Path Not Found Behavior",
+    description=(
+        "Indicates how to handle missing JSON path expressions when destination is set to 'flowfile-attribute'. "
+        "Selecting 'warn' will generate a warning when a JSON path expression is not found. Selecting 'skip' will "
+        "omit attributes for any unmatched JSON path expressions."
+    ),
+    required=True,
+    default=NOT_FOUND_IGNORE,
+    allowed_values=(AllowableValue(NOT_FOUND_WARN), AllowableValue(NOT_FOUND_IGNORE), AllowableValue(NOT_FOUND_SKIP)),
+    dependencies=(PropertyDependency(DESTINATION.key, (DESTINATION_ATTRIBUTE,)),),
+)
+
+MATCHED = Relationship(
+    "matched",
+    "FlowFiles are routed to this relationship when the JsonPath is successfully evaluated and the FlowFile is "
+    "modified as a result",
+)
+UNMATCHED = Relationship(
+    "unmatched",
+    "FlowFiles are routed to this relationship when the JsonPath does not match the content of the FlowFile and "
+    "the Destination is set to flowfile-content",
+)
+FAILURE = Relationship(
+    "failure",
+    "FlowFiles are routed to this relationship when the JsonPath cannot be evaluated against the content of the "
+    "FlowFile; for instance, if the FlowFile is not valid JSON",
+)
+
+
+class _Fail(Exception):
+    """The flowfile goes to failure; the message says why."""
+
+
+class _NoMatch(Exception):
+    """The content destination's path found nothing: the flowfile goes to unmatched."""
+
+
+class EvaluateJsonPath(Processor):
+    """Evaluates one or more JsonPath expressions (the dynamic properties)
+    against each FlowFile's JSON content, with the semantics of Jayway
+    JsonPath, the library NiFi uses: a definite path (no ``..``, ``*``, filter,
+    slice or index list) gives one value, an indefinite one a list; filters
+    (``[?(@.price < 10 && @.isbn)]``, ``=~ /re/i``, ``in``, ``nin``, ``size``,
+    ``empty``, ``subsetof``, ``anyof``, ``noneof``) and functions (``length()``,
+    ``min()``, ``max()``, ``avg()``, ``sum()``, ``stddev()``, ``keys()``,
+    ``first()``, ``last()``, ``index(n)``, ``concat()``, ``append()``) as Jayway.
+
+    Destination 'flowfile-attribute': each result is written to the attribute
+    named by its property; Return Type 'auto-detect' means 'scalar' there,
+    and a result that is an object or array then sends the FlowFile to
+    failure unchanged. A path that finds nothing (a definite path with no
+    result) becomes an empty attribute, or none with 'skip' ('warn' also logs
+    a warning). Destination 'flowfile-content' takes exactly one JsonPath
+    (otherwise the processor is invalid); the result replaces the content
+    ('auto-detect' means 'json'), and a path that finds nothing routes to
+    unmatched with the content unchanged. Scalars are written as Java prints
+    them (``true``, ``1.0E-5``), objects and arrays as compact JSON, a
+    ``null`` result as the Null Value Representation. Content that is not
+    JSON (including empty content) goes to failure, as does a string longer
+    than Max String Length.
+
+    Differences from NiFi: a filter applied to a scalar with a definite path
+    before it (``$.a[?(@.b)]`` where ``a`` is a number) routes to failure
+    instead of failing the session; regular expressions in ``=~`` filters
+    are Python's. Results of indefinite paths over deep scans follow Jayway,
+    except that an index after ``..`` that is not the last step applies to
+    the array rather than to its elements.
+    """
+
+    spec = ProcessorSpec(
+        description=(
+            "Evaluates one or more JsonPath expressions against the content of a FlowFile. The results of those "
+            "expressions are assigned to FlowFile Attributes or are written to the content of the FlowFile itself, "
+            "depending on configuration of the Processor."
+        ),
+        tags=("JSON", "evaluate", "JsonPath", "json", "attributes", "extract"),
+        properties=(DESTINATION, RETURN_TYPE, PATH_NOT_FOUND, NULL_VALUE_REPRESENTATION, MAX_STRING_LENGTH),
+        relationships=(MATCHED, UNMATCHED, FAILURE),
+        dynamic_properties=DynamicPropertySpec(
+            name_description="A FlowFile attribute(if <Destination> is set to 'flowfile-attribute')",
+            value_description="A JsonPath expression",
+            validator=JSON_PATH,
+        ),
+        input_requirement=InputRequirement.REQUIRED,
+    )
+
+    def validate(self, context: ProcessContext) -> Iterable[ValidationResult]:
+        """With the content destination, exactly one JsonPath."""
+        if context.property(DESTINATION).as_str() == DESTINATION_CONTENT and len(context.dynamic_properties) != 1:
+            return [ValidationResult(
+                "JsonPaths", f"Exactly one JsonPath must be set if using destination of {DESTINATION_CONTENT}")]
+        return ()
+
+    def on_scheduled(self, context: ProcessContext) -> None:
+        """Compile the paths once."""
+        self._paths: list[tuple[str, JsonPath]] = [
+            (name, compile_path(value.as_str())) for name, value in sorted(context.dynamic_properties.items())
+        ]
+        self._to_attribute = context.property(DESTINATION).as_str() == DESTINATION_ATTRIBUTE
+        return_type = context.property(RETURN_TYPE).as_str()
+        if return_type == RETURN_AUTO:
+            return_type = RETURN_SCALAR if self._to_attribute else RETURN_JSON
+        self._scalar_only = return_type == RETURN_SCALAR
+        self._not_found = context.property(PATH_NOT_FOUND).value or NOT_FOUND_IGNORE
+        self._null_text = NULL_REPRESENTATION[context.property(NULL_VALUE_REPRESENTATION).as_str()]
+        self._max_string = context.property(MAX_STRING_LENGTH).as_data_size()
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        """Evaluate the paths for a batch of FlowFiles."""
+        for ff in session.get_batch(_BATCH):
+            try:
+                document = parse_jackson(session.read_bytes(ff).decode("utf-8", "replace"), self._max_string)
+            except JsonTextError as exc:
+                context.logger.error(f"FlowFile {ff.uuid} did not have valid JSON content: {exc}")
+                session.transfer(ff, FAILURE.name)
+                continue
+            try:
+                ff = self._evaluate(context, session, ff, document)
+            except _Fail as exc:
+                context.logger.error(f"{exc}; transferring FlowFile {ff.uuid} to failure")
+                session.transfer(ff, FAILURE.name)
+                continue
+            except _NoMatch:
+                session.transfer(ff, UNMATCHED.name)
+                continue
+            session.transfer(ff, MATCHED.name)
+
+    def _evaluate(self, context: ProcessContext, session: ProcessSession, ff: FlowFile, document: Any) -> FlowFile:
+        results: dict[str, str] = {}
+        for name, path in self._paths:
+            try:
+                result = path.read(document)
+            except PathNotFound:
+                if self._not_found == NOT_FOUND_WARN:
+                    context.logger.warning(
+                        f"FlowFile {ff.uuid} could not find path {path.text} for attribute key {name}.")
+                if not self._to_attribute:
+                    raise _NoMatch() from None
+                if self._not_found != NOT_FOUND_SKIP:
+                    results[name] = ""
+                continue
+            except JsonPathEvaluationError as exc:
+                raise _Fail(f"cannot evaluate {path.text}: {exc}") from None
+            if self._scalar_only and isinstance(result, (dict, list)):
+                raise _Fail(
+                    f"Unable to return a scalar value for the expression {path.text}; the evaluated value was "
+                    f"{to_json(result)[:200]}"
+                )
+            text = to_json(result) if isinstance(result, (dict, list)) else java_string(result, self._null_text)
+            if self._to_attribute:
+                results[name] = text
+            else:
+                ff = session.write(ff, text.encode("utf-8"))
+        if results:
+            ff = session.put_attributes(ff, results)
+        return ff
