@@ -8,11 +8,17 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.convert_character_set import ConvertCharacterSet
+from flowyard.processors.duplicate_flow_file import DuplicateFlowFile
+from flowyard.processors.modify_bytes import ModifyBytes
+from flowyard.processors.segment_content import SegmentContent
 from flowyard.processors.split_content import SplitContent
 from flowyard.processors.split_text import SplitText
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (SplitText, SplitContent)
+PROCESSORS: tuple[type[Processor], ...] = (
+    SplitText, SplitContent, SegmentContent, DuplicateFlowFile, ModifyBytes, ConvertCharacterSet,
+)
 SERVICES: tuple[type[ControllerService], ...] = ()

@@ -1,0 +1,73 @@
+"""DuplicateFlowFile: send each FlowFile on with a number of copies (load testing)."""
+
+from __future__ import annotations
+
+from flowyard.runtime.sdk import (
+    ExpressionScope,
+    InputRequirement,
+    ProcessContext,
+    Processor,
+    ProcessorSpec,
+    ProcessSession,
+    PropertySpec,
+    Relationship,
+    validators,
+)
+
+__all__ = ["COPY_INDEX", "DuplicateFlowFile"]
+
+COPY_INDEX = "copy.index"
+
+SUCCESS = Relationship("success", "The original FlowFile and all its copies.")
+
+NUMBER_OF_COPIES = PropertySpec(
+    key="number-of-copies",
+    display_name="Number of Copies",
+    description="How many copies of each incoming FlowFile are made.",
+    required=True,
+    default="100",
+    validator=validators.NON_NEGATIVE_INTEGER,
+    expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+)
+
+
+class DuplicateFlowFile(Processor):
+    """Sends each FlowFile to ``success`` together with Number of Copies
+    copies of it, as NiFi's DuplicateFlowFile (meant for load testing).
+
+    The copies share the original's content (no bytes are copied) and come
+    first; ``copy.index`` is 1, 2, ... on the copies and 0 on the original. A
+    Number of Copies that evaluates to something other than a whole number
+    leaves the FlowFile on its queue, penalized, with an error logged (NiFi
+    rolls the session back); a negative number makes no copies.
+
+    Differences from NiFi: none known.
+    """
+
+    spec = ProcessorSpec(
+        description=(
+            "Intended for load testing: creates the configured number of copies of each incoming FlowFile; "
+            "the original and every copy go to success, with copy.index 0 for the original."
+        ),
+        tags=("test", "load", "duplicate"),
+        properties=(NUMBER_OF_COPIES,),
+        relationships=(SUCCESS,),
+        input_requirement=InputRequirement.REQUIRED,
+        writes_attributes=((COPY_INDEX, "Which copy this is: 0 for the original, 1, 2, ... for the copies."),),
+    )
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        """Duplicate one FlowFile."""
+        ff = session.get()
+        if ff is None:
+            return
+        try:
+            copies = context.property(NUMBER_OF_COPIES).evaluate(ff.attributes).as_int()
+        except ValueError as exc:
+            context.logger.error(
+                f"invalid Number of Copies for {ff!r}: {exc}; penalizing it and returning it to its queue")
+            session.transfer(session.penalize(ff))
+            return
+        for index in range(1, copies + 1):
+            session.transfer(session.put_attribute(session.clone(ff), COPY_INDEX, str(index)), SUCCESS)
+        session.transfer(session.put_attribute(ff, COPY_INDEX, "0"), SUCCESS)
