@@ -174,13 +174,15 @@ def all_delineated(value: str | None, delimiter: str | None) -> list[str]:
 
 
 @function("join", family=M, subject="any", args=(Arg("delimiter"),), returns="string", null_subject="pass",
-          multi="aggregate", description="The values of an all* expression joined with the delimiter.")
+          multi="aggregate", description="The values of an all* expression (or the single value of an "
+                                         "attribute) joined with the delimiter; a null value joins as ''.")
 def join(values: Any, delimiter: str | None) -> str:
-    return (delimiter or "").join(as_text(v) or "" for v in values or () if v is not None)
+    return (delimiter or "").join(as_text(v) or "" for v in values or ())
 
 
 @function("count", family=M, subject="any", returns="whole_number", null_subject="pass", multi="aggregate",
-          description="How many values of an all* expression are non-null and not false.")
+          description="How many values of an all* expression (or of the single subject) are non-null and "
+                      "not false.")
 def count(values: Any) -> int:
     return sum(1 for v in values or () if v is not None and v is not False)
 

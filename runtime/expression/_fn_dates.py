@@ -48,14 +48,24 @@ def _date_ms(value: Any) -> int:
     return ms
 
 
+_EPOCH_DIGITS = re.compile(r"[0-9]+")
+
+
 def _instant_ns(value: Any) -> int:
-    """Nanoseconds of an Instant, a Date, epoch milliseconds, or ISO-8601 / RFC 1123 text."""
+    """Nanoseconds of an Instant, a Date, a number (epoch milliseconds, a decimal truncated), or
+    text: ASCII digits (epoch milliseconds) or ISO-8601 / RFC 1123 (NiFi's InstantCastEvaluator;
+    unlike a date, no ``yyyy/MM/dd HH:mm:ss`` and no ``Date.toString`` form, and no sign)."""
     if isinstance(value, Instant):
         return value.ns
     if isinstance(value, str):
-        ns = parse_instant_text(value)
-        if ns is not None:
-            return ns
+        text = value.strip()
+        if _EPOCH_DIGITS.fullmatch(text):
+            return int(text) * _MS
+        ns = parse_instant_text(text)
+        if ns is None:
+            raise EvaluationError(f"cannot convert {value!r} to an instant: expected epoch milliseconds, "
+                                  "ISO-8601 or RFC 1123")
+        return ns
     return _date_ms(value) * _MS
 
 
@@ -144,7 +154,9 @@ def now() -> Date:
 
 # --- durations ---------------------------------------------------------------------------------------------
 
-_DURATION = re.compile(r"\s*([+-]?\d+)\s+([A-Za-z]+)\s*")
+# NiFi's DateAmountParser: a non-negative integer (ASCII digits, no sign), whitespace, then a unit
+# (nanosecond, second, minute, hour, day, week, month, year; singular or plural, any case).
+_DURATION = re.compile(r"\s*([0-9]+)\s+([A-Za-z]+)\s*")
 _EXACT = {"nanosecond": 1, "second": _NS, "minute": 60 * _NS, "hour": 3600 * _NS}
 _CALENDAR = ("day", "week", "month", "year")
 
@@ -155,8 +167,8 @@ def parse_duration(amount: str) -> tuple[int, str]:
     unit = m.group(2).lower() if m else ""
     unit = unit[:-1] if unit.endswith("s") else unit
     if not m or (unit not in _EXACT and unit not in _CALENDAR):
-        raise EvaluationError(f"invalid duration {amount!r}: expected '<integer> <unit>' with unit nanoseconds, "
-                              "seconds, minutes, hours, days, weeks, months or years")
+        raise EvaluationError(f"invalid duration {amount!r}: expected '<integer> <unit>' (a non-negative whole "
+                              "number) with unit nanoseconds, seconds, minutes, hours, days, weeks, months or years")
     return int(m.group(1)), unit
 
 
@@ -191,12 +203,17 @@ def shift(ns: int, amount: str, zone: Zone, sign: int = 1) -> int:
     return (zone.to_epoch(new_local) or 0) * _NS + frac  # never None when not strict
 
 
+def _check_amount(amount: str | None) -> None:
+    if amount is not None:
+        parse_duration(amount)
+
+
 def _duration_function(name: str, sign: int, instant: bool) -> None:
     kind = "instant" if instant else "date"
     verb = "Adds" if sign > 0 else "Subtracts"
     where = "in UTC" if instant else "in the system time zone"
 
-    @function(name, family=D, subject="any", args=(Arg("amount"),), returns=kind,
+    @function(name, family=D, subject="any", args=(Arg("amount"),), returns=kind, check_literals=_check_amount,
               description=f"{verb} an amount such as '3 months' to/from the {kind} (calendar units {where}, "
                           "month ends clamped).")
     def impl(subject: Any, amount: str | None) -> Any:

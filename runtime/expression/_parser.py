@@ -400,6 +400,11 @@ class _Parser:
             else:
                 all_const = False
                 break
+        if all_const and fn.check_literals is not None:
+            try:
+                fn.check_literals(*consts)
+            except EvaluationError as exc:  # NiFi validates literal arguments when compiling
+                raise ExpressionError(f"{fn.name}(): {exc}", pos, self.text) from None
         subject_type = fn.subject
         passes_null = fn.null_subject == "pass"
         with_ctx = fn.context
@@ -478,14 +483,28 @@ class _Parser:
                 raise failed(exc) from None
         return call_dynamic
 
+    def check_subject_type(self, fn: Function, args: list[Node], subject_type: str, pos: int) -> None:
+        """NiFi refuses at compile time to use a boolean as a date or an instant
+        ("Cannot implicitly convert Data Type BOOLEAN to DATE")."""
+        if subject_type != "boolean":
+            return
+        target = _TEMPORAL_SUBJECT.get(fn.name)
+        if target is None or (fn.name in ("toDate", "toInstant") and args):
+            return
+        raise self.fail(f"{fn.name}() cannot take a boolean subject: cannot implicitly convert BOOLEAN to {target}",
+                        pos)
+
     def chain(self, subject: Node, calls: list[tuple[Function, list[Node], int]], multi: Function | None,
               start: int) -> Node:
         if multi is None:
             node = subject
             for fn, args, pos in calls:
+                self.check_subject_type(fn, args, self.types.get(id(node), "string"), pos)
                 if fn.multi == "aggregate":
-                    raise self.fail(f"{fn.name}() can only follow a multi-attribute function such as "
-                                    "allAttributes()", pos)
+                    # NiFi's join/count reduce over however many values the subject gives: one here
+                    # (join: the value, null as ''; count: 1 unless null or false).
+                    node = self.typed(self.invoke(fn, _one_value(node), args, pos), _returns(fn))
+                    continue
                 node = self.typed(self.invoke(fn, node, args, pos), _returns(fn))
             return node
         aggregate = None
@@ -527,6 +546,21 @@ class _Parser:
             results = [as_bool(v) for v in evaluate_each(ctx)]
             return any(bool(r) for r in results) if combine_any else all(bool(r) for r in results)
         return self.typed(combined, "boolean")
+
+
+#: Functions whose subject NiFi casts to a date or an instant (toDate/toInstant only without a pattern).
+_TEMPORAL_SUBJECT = {
+    "format": "DATE", "toDate": "WHOLE_NUMBER", "plusDuration": "DATE", "minusDuration": "DATE",
+    "formatInstant": "INSTANT", "toInstant": "INSTANT", "toMicros": "INSTANT", "toNanos": "INSTANT",
+    "plusInstantDuration": "INSTANT", "minusInstantDuration": "INSTANT",
+}
+
+
+def _one_value(node: Node) -> Node:
+    """A subject of a single value as the list of values a reducing function takes."""
+    def values(ctx: EvalContext) -> list[Any]:
+        return [node(ctx)]
+    return values
 
 
 def _returns(fn: Function) -> str:

@@ -97,6 +97,9 @@ class Function:
     multi: str | None = None
     #: May also start an expression without a subject (``${math("random")}``).
     subject_optional: bool = False
+    #: Called with the (converted) arguments when all are literals, at compile time; raises
+    #: ``EvaluationError`` for a value NiFi refuses when compiling (a duration '1 fortnight').
+    check_literals: Callable[..., None] | None = None
 
     @property
     def min_args(self) -> int:
@@ -134,13 +137,14 @@ def function(
     context: bool = False,
     multi: str | None = None,
     subject_optional: bool = False,
+    check_literals: Callable[..., None] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register the decorated implementation as EL function ``name``."""
     def register(impl: Callable[..., Any]) -> Callable[..., Any]:
         if name in REGISTRY:
             raise ValueError(f"EL function {name!r} is declared twice")
         REGISTRY[name] = Function(name, family, subject, tuple(args), returns, description, impl,
-                                  null_subject, context, multi, subject_optional)
+                                  null_subject, context, multi, subject_optional, check_literals)
         return impl
     return register
 

@@ -265,6 +265,9 @@ def format_instant_iso(ns: int) -> str:
     return f"{base}.{frac:09d}Z"
 
 
+_EPOCH_DIGITS = re.compile(r"[0-9]+")
+
+
 def as_date_ms(value: object) -> int | None:
     """Epoch ms of a value used as a date: dates, instants, whole numbers, and text that
     is all digits, ``yyyy/MM/dd HH:mm:ss[.SSS]`` (local time) or ``Date.toString``'s form."""
@@ -280,7 +283,7 @@ def as_date_ms(value: object) -> int | None:
         return int(value)
     if isinstance(value, str):
         t = value.strip()
-        if t.isdigit():
+        if _EPOCH_DIGITS.fullmatch(t):  # Java's \\d+: ASCII digits only, no sign
             return int(t)
         m = _DEFAULT_DATE.fullmatch(t)
         if m:
