@@ -168,6 +168,7 @@ class ProcessorNode:
     async def run(self, engine: Engine) -> None:
         """Run until ``running`` is cleared; then call ``on_stopped``. Started by the engine."""
         processor, context = self.configured.processor, self.configured.context
+        context.has_incoming_connection = bool(self.inputs)
         try:
             with trio.CancelScope() as scope:
                 self.cancel_scope = scope
@@ -261,6 +262,7 @@ class ProcessorNode:
         except ``trio.Cancelled``."""
         configured = self.configured
         processor, context = configured.processor, configured.context
+        context.has_incoming_connection = bool(self.inputs)
         started = trio.current_time()
         self._schedule_next(engine, started)
         blocking = processor.blocking and not is_async(processor.on_trigger)

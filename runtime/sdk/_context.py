@@ -186,6 +186,11 @@ class ProcessContext(_ComponentContext):
         self.penalty_seconds = penalty_seconds
         self.yield_seconds = yield_seconds
         self.yield_requested = False
+        #: Whether the processor has an incoming connection (NiFi's
+        #: ``hasIncomingConnection``): the framework keeps it current. A processor
+        #: that may run as a source (InvokeHTTP) tells a trigger without input
+        #: from one whose input another task took.
+        self.has_incoming_connection = False
 
     def yield_(self) -> None:
         """Ask not to be triggered again for the yield duration (no work to do now)."""

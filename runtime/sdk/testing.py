@@ -341,6 +341,7 @@ class ProcessorRunner:
             raise InvalidComponentError(configured.name, results)
         routing = self._routing(configured)
         processor, context = configured.processor, configured.context
+        context.has_incoming_connection = self.has_input_connection
         if initialize and not self._scheduled:
             self._call(processor.on_scheduled, context)
             self._scheduled = True

@@ -175,6 +175,7 @@ def recording_server(handler: Handler | None = None, *, ssl_context: ssl.SSLCont
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
+    server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]  # clients hang up
     if ssl_context is not None:
         server.socket = ssl_context.wrap_socket(server.socket, server_side=True)
     holder.append(RecordingServer(server, "https" if ssl_context is not None else "http"))

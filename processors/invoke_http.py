@@ -1,0 +1,749 @@
+"""InvokeHTTP: send an HTTP request for each FlowFile (or on a timer) and route
+the response by its status, as NiFi's InvokeHTTP does."""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import http.cookiejar
+import re
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from flowyard.processors.proxy_configuration_service import (
+    PROXY_CONFIGURATION_SERVICE,
+    ProxyConfigurationService,
+)
+from flowyard.processors.ssl_context_service import SSL_CONTEXT_SERVICE, SSLContextService, certificate_dn
+from flowyard.runtime.sdk import (
+    AllowableValue,
+    DynamicPropertySpec,
+    ExpressionScope,
+    FlowFile,
+    InputRequirement,
+    ProcessContext,
+    Processor,
+    ProcessorSpec,
+    ProcessSession,
+    PropertyDependency,
+    PropertySpec,
+    Relationship,
+    ValidationResult,
+    validators,
+)
+
+__all__ = ["OAUTH2_ACCESS_TOKEN_PROVIDER", "InvokeHTTP", "OAuth2AccessTokenProvider"]
+
+STATUS_CODE = "invokehttp.status.code"
+STATUS_MESSAGE = "invokehttp.status.message"
+RESPONSE_BODY = "invokehttp.response.body"
+REQUEST_URL = "invokehttp.request.url"
+REQUEST_DURATION = "invokehttp.request.duration"
+RESPONSE_URL = "invokehttp.response.url"
+TRANSACTION_ID = "invokehttp.tx.id"
+REMOTE_DN = "invokehttp.remote.dn"
+EXCEPTION_CLASS = "invokehttp.java.exception.class"
+EXCEPTION_MESSAGE = "invokehttp.java.exception.message"
+
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+_FORM_PREFIX = re.compile(r"post:form:(?P<name>.*)$")
+_IGNORED_REQUEST_ATTRIBUTES = frozenset({
+    STATUS_CODE, STATUS_MESSAGE, RESPONSE_BODY, REQUEST_URL, RESPONSE_URL, TRANSACTION_ID, REMOTE_DN,
+    EXCEPTION_CLASS, EXCEPTION_MESSAGE, "uuid", "path",
+})
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_KNOWN_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
+_CHUNK = 64 * 1024
+
+OAUTH2_ACCESS_TOKEN_PROVIDER = "OAuth2AccessTokenProvider"
+"""API name of OAuth2 token providers (NiFi's ``OAuth2AccessTokenProvider``)."""
+
+
+class OAuth2AccessTokenProvider:
+    """The ``OAuth2AccessTokenProvider`` API: a bearer token, refreshed on demand."""
+
+    def access_token(self) -> str:
+        """The current access token."""
+        raise NotImplementedError
+
+    def refresh(self) -> None:
+        """Fetch a new token (after the server refused the current one)."""
+        raise NotImplementedError
+
+
+ORIGINAL = Relationship(
+    "Original", "The original FlowFile will be routed upon success (2xx status codes). It will have new attributes "
+                "detailing the success of the request.")
+RESPONSE = Relationship(
+    "Response", "A Response FlowFile will be routed upon success (2xx status codes). If the 'Response Generation "
+                "Required' property is true, the response is routed here whatever the status code.")
+RETRY = Relationship(
+    "Retry", "The original FlowFile will be routed on any status code that can be retried (5xx status codes), "
+             "penalized. It will have new attributes detailing the request.")
+NO_RETRY = Relationship(
+    "No Retry", "The original FlowFile will be routed on any status code that should not be retried (1xx, 3xx, 4xx "
+                "status codes). It will have new attributes detailing the request.")
+FAILURE = Relationship(
+    "Failure", "The original FlowFile will be routed on any type of connection failure, timeout or general "
+               "exception, penalized. It will have new attributes detailing the request.")
+
+_TRUE_FALSE = (AllowableValue("true"), AllowableValue("false"))
+_TRUE_FALSE_CAPS = (AllowableValue("True"), AllowableValue("False"))
+_BODY_METHOD_DEPENDENCY = (PropertyDependency("http-method", ("PATCH", "POST", "PUT")),)
+
+
+def _flag(key: str, name: str, description: str, default: str, *, caps: bool = False, required: bool = True,
+          aliases: tuple[str, ...] = (), dependencies: tuple[PropertyDependency, ...] = ()) -> PropertySpec:
+    return PropertySpec(key=key, display_name=name, description=description, required=required, default=default,
+                        allowed_values=_TRUE_FALSE_CAPS if caps else _TRUE_FALSE, aliases=aliases,
+                        dependencies=dependencies)
+
+
+HTTP_METHOD = PropertySpec(
+    key="http-method", display_name="HTTP Method",
+    description="HTTP request method (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS). Arbitrary methods are also "
+                "supported; they are sent without a body.",
+    required=True, default="GET", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+)
+HTTP_URL = PropertySpec(
+    key="http-url", display_name="HTTP URL",
+    description="HTTP remote URL including a scheme of http or https, as well as a hostname or IP address with "
+                "optional port and path elements. Any encoding of the URL must be done by the user.",
+    required=True, expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES, validator=validators.URL,
+    aliases=("Remote URL",),
+)
+HTTP2_DISABLED = _flag("http2-disabled", "HTTP/2 Disabled",
+                       "Disable negotiation of HTTP/2 (HTTP/2 is negotiated only over TLS).", "False", caps=True,
+                       aliases=("disable-http2",))
+SSL_CONTEXT = PropertySpec(
+    key="ssl-context-service", display_name="SSL Context Service",
+    description="SSL Context Service providing the client's truststore (and keystore for mutual TLS) for HTTPS.",
+    identifies_controller_service=SSL_CONTEXT_SERVICE,
+)
+CONNECTION_TIMEOUT = PropertySpec(
+    key="connection-timeout", display_name="Connection Timeout",
+    description="Maximum time to wait for initial socket connection to the HTTP URL.", required=True,
+    default="5 secs", validator=validators.TIME_PERIOD, aliases=("Connection Timeout",),
+)
+SOCKET_READ_TIMEOUT = PropertySpec(
+    key="socket-read-timeout", display_name="Socket Read Timeout",
+    description="Maximum time to wait for receiving responses from a socket connection to the HTTP URL.",
+    required=True, default="15 secs", validator=validators.TIME_PERIOD, aliases=("Read Timeout",),
+)
+SOCKET_WRITE_TIMEOUT = PropertySpec(
+    key="socket-write-timeout", display_name="Socket Write Timeout",
+    description="Maximum time to wait for write operations while sending requests from a socket connection to the "
+                "HTTP URL.", required=True, default="15 secs", validator=validators.TIME_PERIOD,
+)
+SOCKET_IDLE_TIMEOUT = PropertySpec(
+    key="socket-idle-timeout", display_name="Socket Idle Timeout",
+    description="Maximum time to wait before closing idle connections to the HTTP URL.", required=True,
+    default="5 mins", validator=validators.TIME_PERIOD, aliases=("idle-timeout",),
+)
+SOCKET_IDLE_CONNECTIONS = PropertySpec(
+    key="socket-idle-connections", display_name="Socket Idle Connections",
+    description="Maximum number of idle connections to the HTTP URL.", required=True, default="5",
+    validator=validators.NON_NEGATIVE_INTEGER, aliases=("max-idle-connections",),
+)
+PROXY_CONFIGURATION = PropertySpec(
+    key="proxy-configuration-service", display_name="Proxy Configuration Service",
+    description="Specifies the Proxy Configuration Controller Service to proxy network requests.",
+    identifies_controller_service=PROXY_CONFIGURATION_SERVICE,
+)
+OAUTH2_PROVIDER = PropertySpec(
+    key="oauth2-access-token-provider", display_name="Request OAuth2 Access Token Provider",
+    description="Enables managed retrieval of OAuth2 Bearer Token applied to HTTP requests using the "
+                "Authorization Header.", identifies_controller_service=OAUTH2_ACCESS_TOKEN_PROVIDER,
+)
+OAUTH2_REFRESH = PropertySpec(
+    key="oauth2-access-token-refresh-strategy", display_name="OAuth2 Access Token Refresh Strategy",
+    description="Strategy for refreshing the OAuth2 access token.", default="ON_TOKEN_EXPIRATION",
+    allowed_values=(
+        AllowableValue("ON_TOKEN_EXPIRATION", description="Refresh when the provider says the token expired."),
+        AllowableValue("ON_UNAUTHORIZED_RESPONSE", description="Also refresh after a 401 Unauthorized response."),
+    ),
+    dependencies=(PropertyDependency("oauth2-access-token-provider"),),
+)
+REQUEST_USERNAME = PropertySpec(
+    key="request-username", display_name="Request Username",
+    description="The username provided for authentication of HTTP requests. Encoded using Base64 for HTTP Basic "
+                "Authentication as described in RFC 7617.", validator=validators.NON_EMPTY,
+    aliases=("Basic Authentication Username",),
+)
+REQUEST_PASSWORD = PropertySpec(
+    key="request-password", display_name="Request Password",
+    description="The password provided for authentication of HTTP requests. Used for Basic or Digest "
+                "authentication.", sensitive=True, aliases=("Basic Authentication Password",),
+)
+DIGEST_AUTH = _flag("request-digest-authentication-enabled", "Request Digest Authentication Enabled",
+                    "Enable Digest Authentication on HTTP requests with Username and Password credentials as "
+                    "described in RFC 7616.", "false", aliases=("Digest Authentication",),
+                    dependencies=(PropertyDependency("request-username"),))
+PENALIZE_NO_RETRY = _flag("request-failure-penalization-enabled", "Request Failure Penalization Enabled",
+                          "Enable penalization of request FlowFiles when receiving HTTP response with a status code "
+                          "between 400 and 499.", "false", required=False, aliases=('Penalize on "No Retry"',))
+REQUEST_BODY_ENABLED = _flag("request-body-enabled", "Request Body Enabled",
+                             "Enable sending HTTP request body for PATCH, POST, or PUT methods.", "true",
+                             required=False, aliases=("send-message-body",), dependencies=_BODY_METHOD_DEPENDENCY)
+FORM_DATA_NAME = PropertySpec(
+    key="request-multipart-form-data-name", display_name="Request Multipart Form-Data Name",
+    description="Enable sending HTTP request body formatted using multipart/form-data and using the form name "
+                "configured.", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+    aliases=("form-body-form-name",), dependencies=(PropertyDependency("request-body-enabled", ("true",)),),
+)
+FORM_DATA_FILENAME = _flag("request-multipart-form-data-filename-enabled",
+                           "Request Multipart Form-Data Filename Enabled",
+                           "Enable sending the FlowFile filename attribute as the filename parameter in the "
+                           "Content-Disposition Header for multipart/form-data HTTP requests.", "true",
+                           required=False, aliases=("set-form-filename",),
+                           dependencies=(PropertyDependency("request-multipart-form-data-name"),))
+CHUNKED = _flag("request-chunked-transfer-encoding-enabled", "Request Chunked Transfer-Encoding Enabled",
+                "Enable sending HTTP requests with the Transfer-Encoding Header set to chunked, and disable sending "
+                "the Content-Length Header.", "false", aliases=("Use Chunked Encoding",),
+                dependencies=_BODY_METHOD_DEPENDENCY)
+CONTENT_ENCODING = PropertySpec(
+    key="request-content-encoding", display_name="Request Content-Encoding",
+    description="HTTP Content-Encoding applied to request body during transmission. The receiving server must "
+                "support the selected encoding to avoid request failures.", required=True, default="DISABLED",
+    allowed_values=(AllowableValue("DISABLED", description="Content encoding not applied during transmission"),
+                    AllowableValue("GZIP", description="Gzip content encoding and HTTP Content-Encoding header "
+                                                       "applied during transmission")),
+    aliases=("Content-Encoding",), dependencies=_BODY_METHOD_DEPENDENCY,
+)
+CONTENT_TYPE = PropertySpec(
+    key="request-content-type", display_name="Request Content-Type",
+    description="HTTP Content-Type Header applied to when sending an HTTP request body for PATCH, POST, or PUT "
+                "methods. The Content-Type defaults to application/octet-stream when not configured.",
+    required=True, default="${mime.type}", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+    aliases=("Content-Type",), dependencies=_BODY_METHOD_DEPENDENCY,
+)
+DATE_HEADER = _flag("request-date-header-enabled", "Request Date Header Enabled",
+                    "Enable sending HTTP Date Header on HTTP requests as described in RFC 7231 Section 7.1.1.2.",
+                    "True", caps=True, aliases=("Include Date Header",))
+HEADER_ATTRIBUTES_PATTERN = PropertySpec(
+    key="request-header-attributes-pattern", display_name="Request Header Attributes Pattern",
+    description="Regular expression that defines which FlowFile attributes to send as HTTP headers in the "
+                "request. If not defined, no attributes are sent as headers. Dynamic properties will always be sent "
+                "as headers. The dynamic property name will be the header key and the dynamic property value, "
+                "interpreted as Expression Language, will be the header value. Attributes and their values are "
+                "limited to ASCII characters due to the requirement of the HTTP protocol.",
+    validator=validators.REGEX, aliases=("Attributes to Send",),
+)
+USER_AGENT = PropertySpec(
+    key="request-user-agent", display_name="Request User-Agent",
+    description="HTTP User-Agent Header applied to requests. RFC 7231 Section 5.5.3 describes recommend "
+                "formatting.", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES, aliases=("Useragent",),
+)
+BODY_ATTRIBUTE_NAME = PropertySpec(
+    key="response-body-attribute-name", display_name="Response Body Attribute Name",
+    description="FlowFile attribute name used to write an HTTP response body for FlowFiles transferred to the "
+                "Original relationship.", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+    aliases=("Put Response Body In Attribute",),
+)
+BODY_ATTRIBUTE_SIZE = PropertySpec(
+    key="response-body-attribute-size", display_name="Response Body Attribute Size",
+    description="Maximum size in bytes applied when writing an HTTP response body to a FlowFile attribute. "
+                "Attributes exceeding the maximum will be truncated.", required=True, default="256",
+    validator=validators.NON_NEGATIVE_INTEGER, aliases=("Max Length To Put In Attribute",),
+    dependencies=(PropertyDependency("response-body-attribute-name"),),
+)
+BODY_IGNORED = _flag("response-body-ignored", "Response Body Ignored",
+                     "Disable writing HTTP response FlowFiles to Response relationship.", "false",
+                     aliases=("ignore-response-content",))
+CACHE_ENABLED = _flag("response-cache-enabled", "Response Cache Enabled",
+                      "Enable HTTP response caching described in RFC 7234. Caching responses considers ETag and "
+                      "other headers.", "false", aliases=("use-etag",))
+CACHE_SIZE = PropertySpec(
+    key="response-cache-size", display_name="Response Cache Size",
+    description="Maximum size of HTTP response cache in bytes. Caching responses considers ETag and other headers.",
+    required=True, default="10MB", validator=validators.DATA_SIZE, aliases=("etag-max-cache-size",),
+    dependencies=(PropertyDependency("response-cache-enabled", ("true",)),),
+)
+COOKIE_STRATEGY = PropertySpec(
+    key="response-cookie-strategy", display_name="Response Cookie Strategy",
+    description="Strategy for accepting and persisting HTTP cookies. Accepting cookies enables persistence "
+                "across multiple requests.", required=True, default="DISABLED",
+    allowed_values=(AllowableValue("DISABLED", description="Cookies are neither kept nor sent."),
+                    AllowableValue("ACCEPT_ALL", description="Every cookie is kept (in memory, while the "
+                                                             "processor runs) and sent back where it applies.")),
+    aliases=("cookie-strategy",),
+)
+GENERATION_REQUIRED = _flag("response-generation-required", "Response Generation Required",
+                            "Enable generation and transfer of a FlowFile to the Response relationship regardless "
+                            "of HTTP response received.", "false", required=False,
+                            aliases=("Always Output Response",))
+NAMING_STRATEGY = PropertySpec(
+    key="response-flowfile-naming-strategy", display_name="Response FlowFile Naming Strategy",
+    description="Determines the strategy used for setting the filename attribute of FlowFiles transferred to the "
+                "Response relationship.", required=True, default="RANDOM",
+    allowed_values=(AllowableValue("RANDOM", description="FlowFile filename attribute will be a random value."),
+                    AllowableValue("URL_PATH", description="FlowFile filename attribute will be extracted from the "
+                                                           "remote URL path (GET requests only).")),
+    aliases=("flow-file-naming-strategy",),
+)
+HEADERS_TO_REQUEST = _flag("response-header-request-attributes-enabled",
+                           "Response Header Request Attributes Enabled",
+                           "Enable adding HTTP response headers as attributes to FlowFiles transferred to the "
+                           "Original, Retry or No Retry relationships.", "false", required=False,
+                           aliases=("Add Response Headers to Request",))
+HEADERS_PREFIX = PropertySpec(
+    key="response-header-request-attributes-prefix", display_name="Response Header Request Attributes Prefix",
+    description="Prefix to HTTP response headers when included as attributes to FlowFiles transferred to the "
+                "Original, Retry or No Retry relationships. It is recommended to provide a value to avoid "
+                "overwriting core FlowFile attributes.", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+    dependencies=(PropertyDependency("response-header-request-attributes-enabled", ("true",)),),
+)
+FOLLOW_REDIRECTS = _flag("response-redirects-enabled", "Response Redirects Enabled",
+                         "Enable following HTTP redirects sent with HTTP 300 series responses as described in RFC "
+                         "7231 Section 6.4.", "True", caps=True, aliases=("Follow Redirects",))
+
+
+def _is_true(text: str | None) -> bool:
+    return (text or "").strip().lower() == "true"
+
+
+def _java_exception(exc: BaseException) -> tuple[str, str]:
+    """NiFi's exception class and message attributes: the Java exception OkHttp
+    would have raised for the same failure, else the Python class."""
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectTimeout | httpx.ReadTimeout | httpx.WriteTimeout | httpx.PoolTimeout):
+        return "java.net.SocketTimeoutException", message
+    if isinstance(exc, httpx.ConnectError):
+        lowered = message.lower()
+        if "name or service not known" in lowered or "nodename nor servname" in lowered \
+                or "temporary failure in name resolution" in lowered or "no address associated" in lowered:
+            return "java.net.UnknownHostException", message
+        if "certificate" in lowered or "ssl" in lowered or "handshake" in lowered:
+            return "javax.net.ssl.SSLHandshakeException", message
+        return "java.net.ConnectException", message
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL | ValueError):
+        return "java.lang.IllegalArgumentException", message
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return "java.io.IOException", message
+    return f"{type(exc).__module__}.{type(exc).__qualname__}", message
+
+
+def _headers_as_attributes(response: httpx.Response, prefix: str) -> dict[str, str]:
+    """Each response header once (first spelling seen), values joined with ', '."""
+    names: dict[str, str] = {}
+    values: dict[str, list[str]] = {}
+    for raw_name, raw_value in response.headers.raw:
+        name = raw_name.decode("latin-1")
+        lower = name.lower()
+        names.setdefault(lower, name)
+        values.setdefault(lower, []).append(raw_value.decode("latin-1"))
+    return {prefix + names[lower]: ", ".join(vals) for lower, vals in values.items()}
+
+
+def _charset(content_type: str | None) -> str:
+    if content_type:
+        match = re.search(r"charset\s*=\s*\"?([^\";\s]+)", content_type, re.IGNORECASE)
+        if match:
+            return match.group(1)
+    return "utf-8"
+
+
+def _remote_dn(response: httpx.Response) -> str | None:
+    stream = response.extensions.get("network_stream")
+    if stream is None:
+        return None
+    try:
+        ssl_object = stream.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(True) if ssl_object is not None else None  # _ssl takes no keywords
+        return certificate_dn(der)[0] if der else None
+    except Exception:  # a DN is informative only; never fail a request over it
+        return None
+
+
+def _gzip(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    for chunk in chunks:
+        out = compressor.compress(chunk)
+        if out:
+            yield out
+    yield compressor.flush()
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+
+class InvokeHTTP(Processor):
+    """Sends an HTTP request for each FlowFile — or, with no incoming
+    connection, on its schedule — and routes by the response status:
+
+    - 2xx: the request FlowFile to ``Original``, a new FlowFile holding the
+      response body and headers to ``Response``;
+    - 5xx: the request FlowFile to ``Retry``, penalized;
+    - 1xx, 3xx, 4xx: the request FlowFile to ``No Retry`` (penalized only with
+      Request Failure Penalization Enabled);
+    - a connection failure, timeout or bad URL: the request FlowFile to
+      ``Failure``, penalized, with ``invokehttp.java.exception.class`` and
+      ``.message``.
+
+    With Response Generation Required the response goes to ``Response`` for
+    every status. For a non-2xx status the response body (up to Response Body
+    Attribute Size bytes, 256 by default) is put in ``invokehttp.response.body``
+    (or the Response Body Attribute Name) of the request FlowFile. Without an
+    incoming connection a non-2xx response makes the processor yield; a method
+    that carries a body (POST, PUT, PATCH) sends nothing then. Dynamic
+    properties are request headers (``post:form:NAME`` ones are multipart form
+    fields). The HTTP client (httpx) is built when the processor is scheduled
+    and closed when it stops; connections are reused across FlowFiles and
+    concurrent tasks. Request and response bodies are streamed.
+
+    Differences from NiFi: ``invokehttp.java.exception.class`` names the Java
+    exception NiFi would report for the same failure
+    (``java.net.ConnectException``, ``java.net.SocketTimeoutException``,
+    ``java.net.UnknownHostException``, ``javax.net.ssl.SSLHandshakeException``,
+    ``java.lang.IllegalArgumentException``, ``java.io.IOException``), and the
+    Python class name for anything else; the message is Python's.
+    Response Cache Enabled is accepted but no cache is kept (each request goes
+    to the server; a warning says so when the processor starts). No
+    OAuth2AccessTokenProvider service ships with flowyard yet; one that
+    provides the API works. HTTP/2 is negotiated over TLS only, as in NiFi
+    (through ALPN); ``invokehttp.status.message`` is empty for HTTP/2
+    responses, as with OkHttp. A SOCKS proxy needs the socksio package.
+    """
+
+    spec = ProcessorSpec(
+        description=(
+            "An HTTP client processor which can interact with a configurable HTTP Endpoint. The destination URL and "
+            "HTTP Method are configurable. When the HTTP Method is PUT, POST or PATCH, the FlowFile contents are "
+            "included as the body of the request and FlowFile attributes are converted to HTTP headers, optionally, "
+            "based on configuration properties."
+        ),
+        tags=("http", "https", "rest", "client"),
+        properties=(
+            HTTP_METHOD, HTTP_URL, HTTP2_DISABLED, SSL_CONTEXT, CONNECTION_TIMEOUT, SOCKET_READ_TIMEOUT,
+            SOCKET_WRITE_TIMEOUT, SOCKET_IDLE_TIMEOUT, SOCKET_IDLE_CONNECTIONS, PROXY_CONFIGURATION, OAUTH2_PROVIDER,
+            OAUTH2_REFRESH, REQUEST_USERNAME, REQUEST_PASSWORD, DIGEST_AUTH, PENALIZE_NO_RETRY, REQUEST_BODY_ENABLED,
+            FORM_DATA_NAME, FORM_DATA_FILENAME, CHUNKED, CONTENT_ENCODING, CONTENT_TYPE, DATE_HEADER,
+            HEADER_ATTRIBUTES_PATTERN, USER_AGENT, BODY_ATTRIBUTE_NAME, BODY_ATTRIBUTE_SIZE, BODY_IGNORED,
+            CACHE_ENABLED, CACHE_SIZE, COOKIE_STRATEGY, GENERATION_REQUIRED, NAMING_STRATEGY, HEADERS_TO_REQUEST,
+            HEADERS_PREFIX, FOLLOW_REDIRECTS,
+        ),
+        relationships=(ORIGINAL, RESPONSE, RETRY, NO_RETRY, FAILURE),
+        dynamic_properties=DynamicPropertySpec(
+            name_description="Header Name (or post:form:<NAME> for a multipart form field)",
+            value_description="The header's (or form field's) value; Attribute Expression Language",
+            expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+        ),
+        input_requirement=InputRequirement.ALLOWED,
+        writes_attributes=(
+            (STATUS_CODE, "The status code that is returned"),
+            (STATUS_MESSAGE, "The status message that is returned"),
+            (RESPONSE_BODY, "In the instance where the status code received is not a success (2xx) then the response "
+                            "body will be put to the 'invokehttp.response.body' attribute of the request FlowFile."),
+            (REQUEST_URL, "The original request URL"),
+            (REQUEST_DURATION, "Duration (in milliseconds) of the HTTP call to the external endpoint"),
+            (RESPONSE_URL, "The URL that was ultimately requested after any redirects were followed"),
+            (TRANSACTION_ID, "The transaction ID that is returned after reading the response"),
+            (REMOTE_DN, "The DN of the remote server"),
+            (EXCEPTION_CLASS, "The Java exception class raised when the processor fails"),
+            (EXCEPTION_MESSAGE, "The Java exception message raised when the processor fails"),
+            ("user-defined", "If the 'Response Body Attribute Name' property is set, the response body is put in "
+                             "that attribute of the request FlowFile"),
+        ),
+    )
+
+    def __init__(self) -> None:
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
+        self._header_pattern: re.Pattern[str] | None = None
+        self._oauth2: OAuth2AccessTokenProvider | None = None
+
+    def validate(self, context: ProcessContext) -> Iterable[ValidationResult]:
+        """NiFi's cross-property rules for form data and authorization."""
+        results: list[ValidationResult] = []
+        has_form = any(_FORM_PREFIX.match(name) for name in context.dynamic_properties)
+        body_enabled = _is_true(context.properties.get(REQUEST_BODY_ENABLED.key) or "true")
+        name_set = bool(context.properties.get(FORM_DATA_NAME.key))
+        if has_form and body_enabled and not name_set:
+            results.append(ValidationResult(
+                FORM_DATA_NAME.display_name,
+                "[Request Multipart Form-Data Name] is required when Form Data properties are configured and "
+                "[Request Body Enabled] is enabled", FORM_DATA_NAME.key))
+        if not body_enabled and name_set:
+            results.append(ValidationResult(
+                FORM_DATA_NAME.display_name,
+                "[Request Body Enabled] must be [true] when Form Data properties are configured and "
+                "[Request Multipart Form-Data Name] is configured", FORM_DATA_NAME.key))
+        if (context.properties.get(REQUEST_USERNAME.key) or context.properties.get(REQUEST_PASSWORD.key)) \
+                and context.properties.get(OAUTH2_PROVIDER.key):
+            results.append(ValidationResult(
+                "Authorization properties",
+                "OAuth2 Authorization cannot be configured together with Username and Password properties"))
+        return results
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def on_scheduled(self, context: ProcessContext) -> None:
+        """Build the HTTP client."""
+        verify: Any = True
+        if context.property(SSL_CONTEXT).is_set:
+            verify = context.property(SSL_CONTEXT).as_controller_service(SSLContextService).create_client_context()
+        proxy: httpx.Proxy | None = None
+        if context.property(PROXY_CONFIGURATION).is_set:
+            config = context.property(PROXY_CONFIGURATION).as_controller_service(ProxyConfigurationService)
+            settings = config.configuration()
+            if settings.url is not None:
+                proxy_auth = (settings.user, settings.password or "") if settings.user else None
+                proxy = httpx.Proxy(settings.url, auth=proxy_auth)
+        auth: httpx.Auth | None = None
+        user = (context.property(REQUEST_USERNAME).value or "").strip()
+        if user and _is_true(context.property(DIGEST_AUTH).value):
+            auth = httpx.DigestAuth(user, (context.property(REQUEST_PASSWORD).value or "").strip())
+        cookies = None
+        if context.property(COOKIE_STRATEGY).as_str() == "DISABLED":
+            cookies = http.cookiejar.CookieJar(policy=_NoCookies())  # a Cookies copy would lose the policy
+        if _is_true(context.property(CACHE_ENABLED).value):
+            context.logger.warning("Response Cache Enabled is not supported by flowyard: every request goes to the "
+                                   "server")
+        read = context.property(SOCKET_READ_TIMEOUT).as_duration()
+        self._client = httpx.Client(
+            verify=verify,
+            http2=not _is_true(context.property(HTTP2_DISABLED).value),
+            proxy=proxy,
+            auth=auth,
+            cookies=cookies,
+            follow_redirects=_is_true(context.property(FOLLOW_REDIRECTS).value),
+            timeout=httpx.Timeout(connect=context.property(CONNECTION_TIMEOUT).as_duration(), read=read,
+                                  write=context.property(SOCKET_WRITE_TIMEOUT).as_duration(),
+                                  pool=context.property(CONNECTION_TIMEOUT).as_duration()),
+            limits=httpx.Limits(max_keepalive_connections=context.property(SOCKET_IDLE_CONNECTIONS).as_int(),
+                                keepalive_expiry=context.property(SOCKET_IDLE_TIMEOUT).as_duration()),
+            trust_env=False,
+        )
+        pattern = context.property(HEADER_ATTRIBUTES_PATTERN).value
+        self._header_pattern = re.compile(pattern.strip()) if pattern and pattern.strip() else None
+        self._oauth2 = None
+        if context.property(OAUTH2_PROVIDER).is_set:
+            self._oauth2 = context.property(OAUTH2_PROVIDER).as_controller_service(OAuth2AccessTokenProvider)
+
+    def on_stopped(self, context: ProcessContext) -> None:
+        """Close the client and its connections."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    # -- the request -----------------------------------------------------------------
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        """One request for one FlowFile (or none, as a source)."""
+        client = self._client
+        if client is None:
+            raise RuntimeError("InvokeHTTP is not scheduled")
+        request_ff = session.get()
+        put_to_attribute = bool(context.property(BODY_ATTRIBUTE_NAME).value)
+        max_attribute = context.property(BODY_ATTRIBUTE_SIZE).as_int() if put_to_attribute else 256
+        if request_ff is None:
+            if context.has_incoming_connection:
+                return
+            method = (context.property(HTTP_METHOD).evaluate(None).value or "").strip().upper()
+            if method in _BODY_METHODS:
+                return
+            if put_to_attribute:
+                request_ff = session.create()
+        tx_id = str(uuid.uuid4())
+        response_ff: FlowFile | None = None
+        try:
+            attributes = dict(request_ff.attributes) if request_ff is not None else {}
+            url = (context.property(HTTP_URL).evaluate(attributes).value or "").strip()
+            request, sends_body = self._build_request(context, session, client, request_ff, url)
+            if sends_body and request_ff is not None:
+                session.provenance.send(request_ff, url)
+            started = time.monotonic()
+            response = client.send(request, stream=True)
+            try:
+                status = response.status_code
+                if status == 401 and self._oauth2 is not None \
+                        and context.property(OAUTH2_REFRESH).value == "ON_UNAUTHORIZED_RESPONSE":
+                    self._oauth2.refresh()
+                status_attributes = {
+                    STATUS_CODE: str(status),
+                    STATUS_MESSAGE: response.reason_phrase if response.http_version != "HTTP/2" else "",
+                    REQUEST_URL: url,
+                    REQUEST_DURATION: str(int((time.monotonic() - started) * 1000)),
+                    RESPONSE_URL: str(response.url),
+                    TRANSACTION_ID: tx_id,
+                }
+                remote_dn = _remote_dn(response)
+                if request_ff is not None:
+                    request_ff = session.put_attributes(request_ff, status_attributes)
+                success = status // 100 == 2
+                to_attribute = (not success or put_to_attribute) and request_ff is not None
+                to_content = (success and not put_to_attribute) or _is_true(
+                    context.property(GENERATION_REQUIRED).value)
+                body_exists = not _is_true(context.property(BODY_IGNORED).value) and request.method != "HEAD"
+                captured = bytearray()
+                content_type = response.headers.get("content-type")
+
+                def body() -> Iterator[bytes]:
+                    for chunk in response.iter_bytes(_CHUNK):
+                        if to_attribute and len(captured) < max_attribute:
+                            captured.extend(chunk[: max_attribute - len(captured)])
+                        yield chunk
+
+                if to_content:
+                    response_ff = session.create(request_ff) if request_ff is not None else session.create()
+                    headers = _headers_as_attributes(response, "")
+                    if remote_dn is not None:
+                        headers[REMOTE_DN] = remote_dn
+                    response_ff = session.put_attributes(response_ff, {**status_attributes, **headers})
+                    if context.property(NAMING_STRATEGY).value == "URL_PATH" and request.method == "GET":
+                        name = urlsplit(url).path.rstrip("/")
+                        if name:
+                            response_ff = session.put_attribute(response_ff, "filename", name.rsplit("/", 1)[-1])
+                    if body_exists:
+                        if content_type is not None:
+                            response_ff = session.put_attribute(response_ff, "mime.type", content_type)
+                        response_ff = session.write(response_ff, body())
+                        if request_ff is not None:
+                            session.provenance.fetch(response_ff, url)
+                        else:
+                            session.provenance.receive(response_ff, url)
+                if to_attribute and body_exists and request_ff is not None:
+                    if not to_content:
+                        for _ in body():
+                            if len(captured) >= max_attribute:
+                                break
+                    name_value = context.property(BODY_ATTRIBUTE_NAME).evaluate(dict(request_ff.attributes)).value
+                    key = name_value or RESPONSE_BODY
+                    text = bytes(captured).decode(_charset(content_type), errors="replace")
+                    request_ff = session.put_attribute(request_ff, key, text)
+                if _is_true(context.property(HEADERS_TO_REQUEST).value) and request_ff is not None:
+                    prefix = (context.property(HEADERS_PREFIX).evaluate(dict(request_ff.attributes)).value
+                              or "").strip()
+                    headers = _headers_as_attributes(response, prefix)
+                    if remote_dn is not None:
+                        headers[REMOTE_DN] = remote_dn
+                    request_ff = session.put_attributes(request_ff, headers)
+                context.logger.debug(f"Request [{tx_id}] {request.method} {url} HTTP {status}")
+                self._route(context, session, request_ff, response_ff, status)
+            finally:
+                response.close()
+        except Exception as exc:
+            if response_ff is not None:
+                session.remove(response_ff)
+            if request_ff is None:
+                context.logger.error(f"Request Processing failed: {exc}")
+                context.yield_()
+                return
+            context.logger.error(f"Request Processing failed: {request_ff!r}: {exc}")
+            exception_class, message = _java_exception(exc)
+            request_ff = session.penalize(request_ff)
+            request_ff = session.put_attributes(request_ff, {EXCEPTION_CLASS: exception_class,
+                                                             EXCEPTION_MESSAGE: message})
+            session.transfer(request_ff, FAILURE.name)
+
+    def _build_request(self, context: ProcessContext, session: ProcessSession, client: httpx.Client,
+                       request_ff: FlowFile | None, url: str) -> tuple[httpx.Request, bool]:
+        attributes: Mapping[str, str] | None = dict(request_ff.attributes) if request_ff is not None else None
+        method = (context.property(HTTP_METHOD).evaluate(attributes).value or "").strip().upper()
+        if not method:
+            raise ValueError("the HTTP Method is empty")
+        headers: list[tuple[str, str]] = []
+        user = (context.property(REQUEST_USERNAME).value or "").strip()
+        if user and not _is_true(context.property(DIGEST_AUTH).value):
+            password = (context.property(REQUEST_PASSWORD).value or "").strip()
+            pair = f"{user}:{password}"
+            try:
+                encoded = pair.encode("latin-1")
+            except UnicodeEncodeError:
+                encoded = pair.encode("utf-8")
+            headers.append(("Authorization", "Basic " + base64.b64encode(encoded).decode("ascii")))
+        elif self._oauth2 is not None:
+            headers.append(("Authorization", "Bearer " + self._oauth2.access_token()))
+        content: Any = None
+        files: Any = None
+        data: dict[str, str] | None = None
+        sends_body = False
+        if method in _BODY_METHODS:
+            gzip = context.property(CONTENT_ENCODING).value == "GZIP"
+            if gzip:
+                headers.append(("Content-Encoding", "gzip"))
+            body_enabled = _is_true(context.property(REQUEST_BODY_ENABLED).value or "true")
+            content_type = (context.property(CONTENT_TYPE).evaluate(attributes).value or "").strip() \
+                or DEFAULT_CONTENT_TYPE
+            form_name = context.property(FORM_DATA_NAME).evaluate(attributes).value
+            form_fields = {m.group("name"): value.evaluate(attributes).value or ""
+                           for name, value in context.dynamic_properties.items()
+                           if (m := _FORM_PREFIX.match(name))}
+            chunked = _is_true(context.property(CHUNKED).value)
+            if form_fields or form_name:
+                data = form_fields
+                if body_enabled and request_ff is not None:
+                    filename = request_ff.attributes.get("filename") if _is_true(
+                        context.property(FORM_DATA_FILENAME).value or "true") else None
+                    files = {form_name or "": (filename, session.read(request_ff), content_type)}
+                    sends_body = True
+                elif not form_fields:
+                    content = b""
+            elif body_enabled and request_ff is not None:
+                sends_body = True
+                headers.append(("Content-Type", content_type))
+                chunks: Iterable[bytes] = session.iter_content(request_ff)
+                if gzip:
+                    content = _gzip(chunks)
+                elif chunked:
+                    content = iter(chunks)
+                else:
+                    content = iter(chunks)
+                    headers.append(("Content-Length", str(request_ff.size)))
+            else:
+                content = b""
+        user_agent = (context.property(USER_AGENT).evaluate(attributes).value or "").strip()
+        headers.append(("User-Agent", user_agent))
+        if _is_true(context.property(DATE_HEADER).value):
+            headers.append(("Date", email.utils.formatdate(usegmt=True)))
+        for name, value in context.dynamic_properties.items():
+            if _FORM_PREFIX.match(name):
+                continue
+            evaluated = value.evaluate(attributes).value
+            if evaluated is not None:
+                headers.append((name, evaluated))
+        if self._header_pattern is not None and request_ff is not None:
+            for key, attribute in request_ff.attributes.items():
+                name = key.strip()
+                if name in _IGNORED_REQUEST_ATTRIBUTES:
+                    continue
+                if self._header_pattern.fullmatch(name):
+                    headers.append((name, attribute.strip()))
+        request = client.build_request(method, url, headers=headers, content=content, data=data, files=files)
+        return request, sends_body
+
+    @staticmethod
+    def _route(context: ProcessContext, session: ProcessSession, request_ff: FlowFile | None,
+               response_ff: FlowFile | None, status: int) -> None:
+        success = status // 100 == 2
+        if not success and request_ff is None:
+            context.yield_()
+        response_sent = False
+        if _is_true(context.property(GENERATION_REQUIRED).value) and response_ff is not None:
+            session.transfer(response_ff, RESPONSE.name)
+            response_sent = True
+        if success:
+            if request_ff is not None:
+                session.transfer(request_ff, ORIGINAL.name)
+            if response_ff is not None and not response_sent:
+                session.transfer(response_ff, RESPONSE.name)
+        elif status // 100 == 5:
+            if request_ff is not None:
+                session.transfer(session.penalize(request_ff), RETRY.name)
+        elif request_ff is not None:
+            if _is_true(context.property(PENALIZE_NO_RETRY).value):
+                request_ff = session.penalize(request_ff)
+            session.transfer(request_ff, NO_RETRY.name)

@@ -1,0 +1,364 @@
+"""InvokeHTTP against a local server on an ephemeral port: every status class,
+timeouts, refused connections, headers, bodies, HTTPS, proxies."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flowyard_http_testkit import Pki, Recorded, RecordingServer, make_pki, recording_server
+
+from flowyard.processors.invoke_http import InvokeHTTP
+from flowyard.processors.proxy_configuration_service import StandardProxyConfigurationService
+from flowyard.processors.ssl_context_service import StandardSSLContextService
+from flowyard.runtime.sdk import ProvenanceEventType
+from flowyard.runtime.sdk.testing import ProcessorRunner
+
+pytestmark = pytest.mark.integration
+
+RELATIONSHIPS = ("Original", "Response", "Retry", "No Retry", "Failure")
+
+
+@pytest.fixture
+def server() -> Iterator[RecordingServer]:
+    with recording_server() as srv:
+        yield srv
+
+
+def _runner(url: str, **properties: str) -> ProcessorRunner:
+    runner = ProcessorRunner(InvokeHTTP)
+    runner.set_property("HTTP URL", url)
+    for name, value in properties.items():
+        runner.set_property(name.replace("_", " "), value)
+    return runner
+
+
+def _counts(runner: ProcessorRunner) -> dict[str, int]:
+    return {rel: len(runner.flowfiles_for(rel)) for rel in RELATIONSHIPS if runner.flowfiles_for(rel)}
+
+
+@pytest.mark.parametrize(("status", "routes", "penalized"), [
+    (200, {"Original": 1, "Response": 1}, False),
+    (201, {"Original": 1, "Response": 1}, False),
+    (204, {"Original": 1, "Response": 1}, False),
+    (302, {"No Retry": 1}, False),
+    (304, {"No Retry": 1}, False),
+    (400, {"No Retry": 1}, False),
+    (404, {"No Retry": 1}, False),
+    (500, {"Retry": 1}, True),
+    (503, {"Retry": 1}, True),
+])
+def test_status_classes_route_as_nifi(server: RecordingServer, status: int, routes: dict[str, int],
+                                      penalized: bool) -> None:
+    runner = _runner(f"{server.url}/status/{status}", **{"Response Redirects Enabled": "False"})
+    runner.enqueue(b"payload", {"filename": "a.txt"})
+    runner.run()
+    assert _counts(runner) == routes
+    rel = next(iter(r for r in routes if r != "Response"))
+    original = runner.flowfiles_for(rel)[0]
+    original.assert_attribute_equals("invokehttp.status.code", str(status))
+    original.assert_attribute_equals("invokehttp.request.url", f"{server.url}/status/{status}")
+    original.assert_attribute_equals("invokehttp.response.url", f"{server.url}/status/{status}")
+    original.assert_attribute_exists("invokehttp.tx.id")
+    assert int(original.attributes["invokehttp.request.duration"]) >= 0
+    original.assert_content_equals(b"payload")
+    assert original.is_penalized(runner.clock()) is penalized
+    if status // 100 != 2:
+        body = "" if status == 304 else f"status {status}"
+        original.assert_attribute_equals("invokehttp.response.body", body)
+    else:
+        response = runner.flowfiles_for("Response")[0]
+        response.assert_attribute_equals("invokehttp.status.code", str(status))
+        response.assert_attribute_equals("X-Status", str(status))
+        response.assert_attribute_equals("invokehttp.tx.id", original.attributes["invokehttp.tx.id"])
+        if status != 204:
+            response.assert_content_equals(f"status {status}")
+            response.assert_attribute_equals("mime.type", "text/plain; charset=utf-8")
+        original.assert_attribute_equals("invokehttp.response.body", None)
+
+
+def test_status_message_and_response_lineage(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/status/404")
+    runner.enqueue(b"x")
+    runner.run()
+    runner.flowfiles_for("No Retry")[0].assert_attribute_equals("invokehttp.status.message", "Not Found")
+    runner = _runner(f"{server.url}/status/200")
+    runner.enqueue(b"x", {"keep": "me"})
+    runner.run()
+    response = runner.flowfiles_for("Response")[0]
+    response.assert_attribute_equals("keep", "me")  # a child of the request
+    assert runner.provenance_events(ProvenanceEventType.FETCH)
+
+
+def test_no_retry_penalized_when_asked(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/status/404", **{"Request Failure Penalization Enabled": "true"})
+    runner.enqueue(b"x")
+    runner.run()
+    assert runner.flowfiles_for("No Retry")[0].is_penalized(runner.clock())
+
+
+def test_response_generation_required_sends_the_response_for_every_status(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/status/500", **{"Response Generation Required": "true"})
+    runner.enqueue(b"x")
+    runner.run()
+    assert _counts(runner) == {"Retry": 1, "Response": 1}
+    runner.flowfiles_for("Response")[0].assert_content_equals("status 500")
+    runner.flowfiles_for("Retry")[0].assert_attribute_equals("invokehttp.response.body", "status 500")
+
+
+def test_response_body_attribute_name_puts_the_body_on_the_original(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/echo", **{"HTTP Method": "POST", "Response Body Attribute Name": "answer",
+                                              "Response Body Attribute Size": "5"})
+    runner.enqueue(b"0123456789")
+    runner.run()
+    assert _counts(runner) == {"Original": 1}
+    runner.flowfiles_for("Original")[0].assert_attribute_equals("answer", "01234")
+
+
+def test_connection_refused_goes_to_failure_penalized() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    runner = _runner(f"http://127.0.0.1:{port}/x")
+    runner.enqueue(b"x")
+    runner.run()
+    assert _counts(runner) == {"Failure": 1}
+    failed = runner.flowfiles_for("Failure")[0]
+    failed.assert_attribute_equals("invokehttp.java.exception.class", "java.net.ConnectException")
+    failed.assert_attribute_exists("invokehttp.java.exception.message")
+    assert failed.is_penalized(runner.clock())
+    assert runner.bulletins and runner.bulletins[-1][0] == "ERROR"
+
+
+def test_read_timeout_goes_to_failure(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/sleep/1", **{"Socket Read Timeout": "100 ms"})
+    runner.enqueue(b"x")
+    runner.run()
+    failed = runner.flowfiles_for("Failure")[0]
+    failed.assert_attribute_equals("invokehttp.java.exception.class", "java.net.SocketTimeoutException")
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/file", "${missing}"])
+def test_bad_urls_go_to_failure(url: str) -> None:
+    runner = _runner(url)
+    runner.enqueue(b"x")
+    runner.run()
+    failed = runner.flowfiles_for("Failure")[0]
+    failed.assert_attribute_equals("invokehttp.java.exception.class", "java.lang.IllegalArgumentException")
+
+
+def test_invalid_configuration_is_refused() -> None:
+    runner = _runner("not a url")
+    runner.assert_not_valid()
+    runner = _runner("http://127.0.0.1/", **{"post:form:a": "1"})
+    runner.set_property("HTTP Method", "POST")
+    runner.assert_not_valid()
+    runner.set_property("Request Multipart Form-Data Name", "file")
+    runner.assert_valid()
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "PURGE"])
+def test_every_method_and_body_only_where_nifi_sends_one(server: RecordingServer, method: str) -> None:
+    runner = _runner(f"{server.url}/echo", **{"HTTP Method": method.lower() if method == "PURGE" else method})
+    runner.enqueue(b"body!", {"mime.type": "text/csv"})
+    runner.run()
+    assert _counts(runner) == {"Original": 1, "Response": 1}
+    seen = server.requests[-1]
+    assert seen.method == method
+    if method in ("POST", "PUT", "PATCH"):
+        assert seen.body == b"body!"
+        assert seen.headers["Content-Type"] == "text/csv"
+        assert seen.headers["Content-Length"] == "5"
+        runner.flowfiles_for("Response")[0].assert_content_equals(b"body!")
+    else:
+        assert seen.body == b""
+        assert "Content-Type" not in seen.headers
+
+
+def test_headers_from_dynamic_properties_and_attributes(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/echo", **{"Request Header Attributes Pattern": "x-.*|color",
+                                              "Request User-Agent": "flowyard/${v}",
+                                              "Request Date Header Enabled": "True"})
+    runner.set_property("X-Dynamic", "${color}-dyn")
+    runner.enqueue(b"", {"color": "blue", "x-trace": "t1", "invokehttp.tx.id": "old", "other": "no", "v": "1"})
+    runner.run()
+    headers = server.requests[-1].headers
+    assert headers["X-Dynamic"] == "blue-dyn"
+    assert headers["color"] == "blue" and headers["x-trace"] == "t1"
+    assert "other" not in headers and "invokehttp.tx.id" not in headers
+    assert headers["User-Agent"] == "flowyard/1"
+    assert headers["Date"].endswith("GMT")
+
+
+def test_basic_authentication(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/echo", **{"Request Username": "ann", "Request Password": "s3cret"})
+    runner.enqueue(b"")
+    runner.run()
+    assert server.requests[-1].headers["Authorization"] == "Basic YW5uOnMzY3JldA=="
+
+
+def test_empty_content_type_defaults_and_chunked_and_gzip(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/echo", **{"HTTP Method": "POST", "Request Chunked Transfer-Encoding Enabled":
+                                              "true"})
+    runner.enqueue(b"chunky")
+    runner.run()
+    seen = server.requests[-1]
+    assert seen.headers["Content-Type"] == "application/octet-stream"
+    assert seen.headers.get("Transfer-Encoding") == "chunked" and seen.body == b"chunky"
+    runner = _runner(f"{server.url}/echo", **{"HTTP Method": "POST", "Request Content-Encoding": "GZIP"})
+    runner.enqueue(b"zipped" * 100)
+    runner.run()
+    seen = server.requests[-1]
+    assert seen.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(seen.body) == b"zipped" * 100
+
+
+def test_request_body_disabled_sends_an_empty_body(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/echo", **{"HTTP Method": "PUT", "Request Body Enabled": "false"})
+    runner.enqueue(b"not sent")
+    runner.run()
+    assert server.requests[-1].body == b""
+
+
+def test_multipart_form_data(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/echo", **{"HTTP Method": "POST", "Request Multipart Form-Data Name": "upload"})
+    runner.set_property("post:form:kind", "${k}")
+    runner.enqueue(b"file-content", {"filename": "data.bin", "k": "report"})
+    runner.run()
+    seen = server.requests[-1]
+    assert seen.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert b'name="upload"; filename="data.bin"' in seen.body and b"file-content" in seen.body
+    assert b'name="kind"' in seen.body and b"report" in seen.body
+
+
+def test_response_headers_on_the_request_with_prefix(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/status/404", **{"Response Header Request Attributes Enabled": "true",
+                                                    "Response Header Request Attributes Prefix": "resp."})
+    runner.enqueue(b"x")
+    runner.run()
+    runner.flowfiles_for("No Retry")[0].assert_attribute_equals("resp.X-Status", "404")
+
+
+@pytest.mark.parametrize(("follow", "route", "final"), [("True", "Original", "/status/200"),
+                                                         ("False", "No Retry", "/redirect")])
+def test_redirects(server: RecordingServer, follow: str, route: str, final: str) -> None:
+    runner = _runner(f"{server.url}/redirect", **{"Response Redirects Enabled": follow})
+    runner.enqueue(b"")
+    runner.run()
+    runner.flowfiles_for(route)[0].assert_attribute_equals("invokehttp.response.url", f"{server.url}{final}")
+
+
+@pytest.mark.parametrize(("strategy", "sent_back"), [("DISABLED", False), ("ACCEPT_ALL", True)])
+def test_cookie_strategy(server: RecordingServer, strategy: str, sent_back: bool) -> None:
+    runner = _runner(f"{server.url}/cookie", **{"Response Cookie Strategy": strategy})
+    runner.enqueue(b"")
+    runner.enqueue(b"")
+    runner.run(2)
+    assert ("Cookie" in server.requests[-1].headers) is sent_back
+
+
+def test_url_path_naming_strategy(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/files/report.csv", **{"Response FlowFile Naming Strategy": "URL_PATH"})
+    runner.enqueue(b"")
+    runner.run()
+    runner.flowfiles_for("Response")[0].assert_attribute_equals("filename", "report.csv")
+
+
+def test_without_incoming_connection_it_is_a_source(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/status/200")
+    runner.has_input_connection = False
+    runner.run()
+    assert _counts(runner) == {"Response": 1}
+    assert runner.provenance_events(ProvenanceEventType.RECEIVE)
+    runner = _runner(f"{server.url}/status/500")
+    runner.has_input_connection = False
+    runner.run()
+    assert _counts(runner) == {} and runner.yield_count == 1
+    sent = len(server.requests)
+    runner = _runner(f"{server.url}/echo", **{"HTTP Method": "POST"})
+    runner.has_input_connection = False
+    runner.run()
+    assert len(server.requests) == sent, "a POST without a FlowFile sends nothing"
+
+
+def test_with_an_incoming_connection_and_no_input_nothing_is_sent(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/status/200")
+    runner.run()
+    assert server.requests == [] and _counts(runner) == {}
+
+
+def test_legacy_names_load() -> None:
+    runner = ProcessorRunner(InvokeHTTP)
+    for legacy, value in {"Remote URL": "http://127.0.0.1/", "Follow Redirects": "False",
+                          "Attributes to Send": ".*", "Always Output Response": "true",
+                          "Put Response Body In Attribute": "b", "Basic Authentication Username": "u"}.items():
+        runner.set_property(legacy, value)
+    runner.assert_valid()
+    assert runner.context.property("response-redirects-enabled").value == "False"
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+def _tls_server_context(pki: Pki) -> object:
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(pki.server_pem))
+    return context
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_https_with_a_self_signed_ca(pki: Pki, tmp_path: Path, trusted: bool) -> None:
+    import ssl
+
+    server_context = _tls_server_context(pki)
+    assert isinstance(server_context, ssl.SSLContext)
+    ca = pki.ca_pem if trusted else make_pki(tmp_path / "other").ca_pem
+    with recording_server(ssl_context=server_context) as srv:
+        runner = _runner(f"https://localhost:{srv.port}/status/200", **{"SSL Context Service": "tls",
+                                                                         "HTTP/2 Disabled": "True"})
+        runner.add_controller_service("tls", StandardSSLContextService,
+                                      {"Truststore Filename": str(ca), "Truststore Type": "PEM"})
+        runner.enable_controller_service("tls")
+        runner.enqueue(b"x")
+        runner.run()
+    if trusted:
+        response = runner.flowfiles_for("Response")[0]
+        response.assert_attribute_equals("invokehttp.remote.dn", "CN=localhost,O=flowyard tests")
+    else:
+        runner.flowfiles_for("Failure")[0].assert_attribute_equals("invokehttp.java.exception.class",
+                                                                   "javax.net.ssl.SSLHandshakeException")
+
+
+def test_http_proxy_is_used() -> None:
+    def proxy(req: Recorded) -> tuple[int, dict[str, str], bytes]:
+        return 200, {}, b"via proxy"
+
+    with recording_server(proxy) as proxy_server:
+        runner = _runner("http://upstream.invalid/thing", **{"Proxy Configuration Service": "proxy"})
+        runner.add_controller_service("proxy", StandardProxyConfigurationService, {
+            "Proxy Type": "HTTP", "Proxy Server Host": "127.0.0.1", "Proxy Server Port": str(proxy_server.port),
+            "Proxy User Name": "pu", "Proxy User Password": "pp"})
+        runner.enable_controller_service("proxy")
+        runner.enqueue(b"")
+        runner.run()
+        seen = proxy_server.requests[-1]
+    assert seen.raw_request_line.startswith("GET http://upstream.invalid/thing ")
+    assert seen.headers["Proxy-Authorization"] == "Basic cHU6cHA="
+    runner.flowfiles_for("Response")[0].assert_content_equals("via proxy")
+
+
+def test_client_is_closed_on_stop(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/status/200")
+    runner.enqueue(b"")
+    runner.run(stop_on_finish=False)
+    processor = runner.processor
+    assert isinstance(processor, InvokeHTTP) and processor._client is not None
+    runner.stop()
+    assert processor._client is None
