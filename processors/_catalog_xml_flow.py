@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from flowyard.processors.evaluate_xpath import EvaluateXPath
 from flowyard.processors.split_xml import SplitXml
+from flowyard.processors.transform_xml import TransformXml
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (EvaluateXPath, SplitXml)
+PROCESSORS: tuple[type[Processor], ...] = (EvaluateXPath, SplitXml, TransformXml)
 SERVICES: tuple[type[ControllerService], ...] = ()

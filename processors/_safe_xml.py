@@ -128,10 +128,10 @@ def _check_prolog(head: bytes, allow_dtd: bool) -> None:
 # -- after parsing: what the DTD declares ---------------------------------------------
 
 
-def _check_declarations(tree: Any) -> bool:
-    """Refuse an external DTD subset or external entity; whether internal entities exist."""
+def _check_declarations(tree: Any, ignore_external_dtd: bool) -> bool:
+    """Refuse an external DTD subset (unless ignored) or external entity; whether internal entities exist."""
     docinfo = tree.docinfo
-    if docinfo.system_url:
+    if docinfo.system_url and not ignore_external_dtd:
         raise UnsafeXmlError(
             f"the document refers to an external DTD ({docinfo.system_url!r}); flowyard never loads external DTDs"
         )
@@ -160,11 +160,16 @@ def _syntax_error(exc: etree.XMLSyntaxError) -> ValueError:
     return XmlSyntaxError(f"not well-formed XML: {message}")
 
 
-def parse(data: bytes, *, allow_dtd: bool = False, remove_blank_text: bool = False) -> Any:
+def parse(
+    data: bytes, *, allow_dtd: bool = False, ignore_external_dtd: bool = False, remove_blank_text: bool = False
+) -> Any:
     """Parse ``data`` into an lxml ``ElementTree`` under the rules of this module.
 
     With ``allow_dtd`` an internal DTD subset is accepted and its internal
-    entities are expanded (bounded); without it any DOCTYPE is refused.
+    entities are expanded (bounded); without it any DOCTYPE is refused. A
+    reference to an external DTD subset is refused, or with
+    ``ignore_external_dtd`` left unread (entities it would declare stay
+    undefined, so using one is a syntax error).
     Raises ``UnsafeXmlError`` or ``XmlSyntaxError`` (both ``ValueError``).
     """
     _check_prolog(data[:_PROLOG_BYTES], allow_dtd)
@@ -175,7 +180,7 @@ def parse(data: bytes, *, allow_dtd: bool = False, remove_blank_text: bool = Fal
     document = tree.getroottree()
     if document.docinfo.doctype and not allow_dtd:
         raise UnsafeXmlError("the document has a DOCTYPE declaration, which is refused while DTDs are not allowed")
-    if _check_declarations(document):
+    if _check_declarations(document, ignore_external_dtd):
         # only internal entities are declared: expand them (libxml2 bounds the amplification)
         try:
             tree = etree.fromstring(
@@ -234,11 +239,12 @@ def iterparse(stream: IO[bytes], events: tuple[str, ...] = ("start", "end")) -> 
         raise _syntax_error(exc) from None
 
 
-def parse_stylesheet(data: bytes) -> Any:
-    """Compile an XSLT stylesheet parsed under these rules (no DTD), with every
-    file and network access denied to it. Raises ``UnsafeXmlError``,
-    ``XmlSyntaxError``, or ``ValueError`` for a document that is not a valid stylesheet."""
-    document = parse(data)
+def parse_stylesheet(data: bytes, *, allow_dtd: bool = False) -> Any:
+    """Compile an XSLT stylesheet parsed under these rules (an external DTD
+    is ignored when DTDs are allowed), with every file and network access
+    denied to it. Raises ``UnsafeXmlError``, ``XmlSyntaxError``, or
+    ``ValueError`` for a document that is not a valid stylesheet."""
+    document = parse(data, allow_dtd=allow_dtd, ignore_external_dtd=allow_dtd)
     try:
         return etree.XSLT(document, access_control=DENY_ALL_ACCESS)
     except etree.XSLTParseError as exc:
