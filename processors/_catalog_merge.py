@@ -8,9 +8,10 @@ One owner per family: add each class here once it is complete;
 from __future__ import annotations
 
 from flowyard.processors.package_flowfile import PackageFlowFile
+from flowyard.processors.unpack_content import UnpackContent
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (PackageFlowFile,)
+PROCESSORS: tuple[type[Processor], ...] = (PackageFlowFile, UnpackContent)
 SERVICES: tuple[type[ControllerService], ...] = ()
