@@ -8,11 +8,13 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.attributes_to_csv import AttributesToCSV
+from flowyard.processors.attributes_to_json import AttributesToJSON
 from flowyard.processors.evaluate_json_path import EvaluateJsonPath
 from flowyard.processors.split_json import SplitJson
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (EvaluateJsonPath, SplitJson)
+PROCESSORS: tuple[type[Processor], ...] = (EvaluateJsonPath, SplitJson, AttributesToJSON, AttributesToCSV)
 SERVICES: tuple[type[ControllerService], ...] = ()

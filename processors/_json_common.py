@@ -53,3 +53,8 @@ def _check_json_path(value: str) -> str | None:
 JSON_PATH = validators.Validator("JsonPath", "a JsonPath expression (Jayway syntax)", _check_json_path)
 """Validates a JsonPath as NiFi's JsonPathValidator does: blank and
 uncompilable expressions are invalid."""
+
+CORE_ATTRIBUTES = (
+    "filename", "path", "absolute.path", "mime.type", "priority", "uuid", "discard.reason", "alternate.identifier",
+)
+"""NiFi's ``CoreAttributes`` keys, in NiFi's order."""

@@ -1,0 +1,224 @@
+"""AttributesToCSV: a CSV line of a FlowFile's attributes, to an attribute or the content."""
+
+from __future__ import annotations
+
+import re
+
+from flowyard.processors._common import boolean_property
+from flowyard.processors._json_common import CORE_ATTRIBUTES
+from flowyard.runtime.sdk import (
+    AllowableValue,
+    ExpressionScope,
+    FlowFile,
+    InputRequirement,
+    ProcessContext,
+    Processor,
+    ProcessorSpec,
+    ProcessSession,
+    PropertySpec,
+    Relationship,
+    validators,
+)
+
+__all__ = ["AttributesToCSV", "escape_csv", "split_attribute_list"]
+
+_BATCH = 100
+DATA_ATTRIBUTE_NAME = "CSVData"
+SCHEMA_ATTRIBUTE_NAME = "CSVSchema"
+DESTINATION_ATTRIBUTE = "flowfile-attribute"
+DESTINATION_CONTENT = "flowfile-content"
+
+ATTRIBUTES_LIST = PropertySpec(
+    key="attribute-list",
+    display_name="Attribute List",
+    description=(
+        "Comma separated list of attributes to be included in the resulting CSV. If this value is left empty then "
+        "all existing Attributes will be included. This list of attributes is case sensitive and supports attribute "
+        "names that contain commas. If an attribute specified in the list is not found it will be emitted to the "
+        "resulting CSV with an empty string or null depending on the 'Null Value' property. If a core attribute is "
+        "specified in this list and the 'Include Core Attributes' property is false, the core attribute will be "
+        "included. The attribute list ALWAYS wins."
+    ),
+    validator=validators.NON_EMPTY,
+    expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+)
+ATTRIBUTES_REGEX = PropertySpec(
+    key="attributes-regex",
+    display_name="Attributes Regular Expression",
+    description=(
+        "Regular expression that will be evaluated against the FlowFile attributes to select the matching "
+        "attributes. This property can be used in combination with the attributes list property.  The final output "
+        "will contain a combination of matches found in the ATTRIBUTE_LIST and ATTRIBUTE_REGEX."
+    ),
+    validator=validators.all_of(validators.REGEX, validators.NON_EMPTY),
+    expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+)
+DESTINATION = PropertySpec(
+    key="destination",
+    display_name="Destination",
+    description="Control if CSV value is written as a new flowfile attribute 'CSVData' or written in the flowfile "
+                "content.",
+    required=True,
+    default=DESTINATION_ATTRIBUTE,
+    allowed_values=(
+        AllowableValue(DESTINATION_ATTRIBUTE, DESTINATION_ATTRIBUTE,
+                       "The resulting CSV string will be placed into a new flowfile attribute named 'CSVData'.  The "
+                       "content of the flowfile will not be changed."),
+        AllowableValue(DESTINATION_CONTENT, DESTINATION_CONTENT,
+                       "The resulting CSV string will be placed into the content of the flowfile.Existing flowfile "
+                       "context will be overwritten. 'CSVData' will not be written to at all (neither null nor empty "
+                       "string)."),
+    ),
+)
+INCLUDE_CORE_ATTRIBUTES = boolean_property(
+    "include-core-attributes", "Include Core Attributes",
+    "Determines if the FlowFile org.apache.nifi.flowfile.attributes.CoreAttributes, which are contained in every "
+    "FlowFile, should be included in the final CSV value generated.  Core attributes will be added to the end of the "
+    "CSVData and CSVSchema strings.  The Attribute List property overrides this setting.",
+    "true",
+)
+NULL_VALUE = boolean_property(
+    "null-value", "Null Value",
+    "If true a non existing or empty attribute will be 'null' in the resulting CSV. If false an empty string will be "
+    "placed in the CSV",
+    "false",
+)
+INCLUDE_SCHEMA = boolean_property(
+    "include-schema", "Include Schema",
+    "If true the schema (attribute names) will also be converted to a CSV string which will either be applied to a "
+    "new attribute named 'CSVSchema' or applied at the first row in the content depending on the DESTINATION "
+    "property setting.",
+    "false",
+)
+
+SUCCESS = Relationship("success", "Successfully converted attributes to CSV")
+FAILURE = Relationship("failure", "Failed to convert attributes to CSV")
+
+_SPLIT = re.compile(r',(?=(?:[^"]*"[^"]*")*[^"]*$)')
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+
+
+def escape_csv(value: str) -> str:
+    """Commons Text's ``escapeCsv``: quoted (quotes doubled) only when the
+    value holds a comma, a quote, CR or LF."""
+    if _NEEDS_QUOTES.search(value) is None:
+        return value
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _unescape_csv(value: str) -> str:
+    if len(value) < 2 or not (value.startswith('"') and value.endswith('"')):
+        return value
+    inner = value[1:-1]
+    if _NEEDS_QUOTES.search(inner) is None:
+        return value  # Commons Text leaves a quoted value without special characters as it is
+    return inner.replace('""', '"')
+
+
+def split_attribute_list(text: str | None) -> list[str]:
+    """The names in an Attribute List: split on commas outside double quotes,
+    trimmed, CSV-unescaped (so ``"a,b"`` names the attribute ``a,b``), without repeats."""
+    if text is None or not text.strip():
+        return []
+    return list(dict.fromkeys(_unescape_csv(part.strip()) for part in _SPLIT.split(text)))
+
+
+class AttributesToCSV(Processor):
+    """Writes one CSV line of each FlowFile's attribute values to the
+    ``CSVData`` attribute or, replacing the content, to the content (then
+    ``mime.type`` is ``text/csv``), with the attribute names as a header
+    (``CSVSchema`` attribute, or the first content line) when Include Schema
+    is true.
+
+    Without Attribute List and Attributes Regular Expression every attribute
+    is written. With either, the listed attributes (quoted names may hold
+    commas; a missing or empty one as ``""``, or ``null`` when Null Value is
+    true) and the attributes whose name matches the whole regular
+    expression; both are evaluated per FlowFile. Include Core Attributes
+    true appends the core attributes the FlowFile has (filename, path,
+    absolute.path, mime.type, priority, uuid, discard.reason,
+    alternate.identifier); false removes them unless listed. Values are
+    quoted as Commons Text's ``escapeCsv`` does (only when they hold a
+    comma, a quote, CR or LF, with quotes doubled); the header and the
+    values are separated by a newline and the content has no trailing
+    newline. An expression or regular expression that cannot be evaluated
+    sends the FlowFile to failure.
+
+    Differences from NiFi: the regular expression is Python's (Java's syntax
+    for attribute names mostly coincides).
+    """
+
+    spec = ProcessorSpec(
+        description=(
+            "Generates a CSV representation of the input FlowFile Attributes. The resulting CSV can be written to "
+            "either a newly generated attribute named 'CSVData' or written to the FlowFile as content.  If the "
+            "attribute value contains a comma, newline or double quote, then the attribute value will be escaped "
+            "with double quotes.  Any double quote characters in the attribute value are escaped with another "
+            "double quote."
+        ),
+        tags=("csv", "attributes", "flowfile"),
+        properties=(ATTRIBUTES_LIST, ATTRIBUTES_REGEX, DESTINATION, INCLUDE_CORE_ATTRIBUTES, NULL_VALUE,
+                    INCLUDE_SCHEMA),
+        relationships=(SUCCESS, FAILURE),
+        input_requirement=InputRequirement.REQUIRED,
+        writes_attributes=(
+            (SCHEMA_ATTRIBUTE_NAME, "CSV representation of the Schema"),
+            (DATA_ATTRIBUTE_NAME, "CSV representation of Attributes"),
+        ),
+    )
+
+    def on_scheduled(self, context: ProcessContext) -> None:
+        """Read the configuration once."""
+        self._include_core = context.property(INCLUDE_CORE_ATTRIBUTES).as_bool()
+        self._null_text = "null" if context.property(NULL_VALUE).as_bool() else ""
+        self._to_content = context.property(DESTINATION).as_str() == DESTINATION_CONTENT
+        self._include_schema = context.property(INCLUDE_SCHEMA).as_bool()
+
+    def _select(self, context: ProcessContext, ff: FlowFile) -> dict[str, str]:
+        attributes = ff.attributes
+        listed = split_attribute_list(context.property(ATTRIBUTES_LIST).evaluate(attributes).value)
+        regex = context.property(ATTRIBUTES_REGEX)
+        pattern = re.compile(regex.evaluate(attributes).as_str()) if regex.value is not None else None
+        selected: dict[str, str]
+        if listed or pattern is not None:
+            selected = {}
+            for name in listed:
+                value = attributes.get(name)
+                selected[name] = value if value else self._null_text
+            if pattern is not None:
+                for name, value in attributes.items():
+                    if pattern.fullmatch(name):
+                        selected[name] = value
+        else:
+            selected = dict(attributes)
+        if self._include_core:
+            for name in CORE_ATTRIBUTES:
+                if name in attributes:
+                    selected[name] = attributes[name] or self._null_text
+        else:
+            for name in CORE_ATTRIBUTES:
+                if name not in listed:
+                    selected.pop(name, None)
+        return selected
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        """Convert a batch of FlowFiles."""
+        for ff in session.get_batch(_BATCH):
+            try:
+                selected = self._select(context, ff)
+            except (ValueError, re.error) as exc:
+                context.logger.error(f"cannot select the attributes of FlowFile {ff.uuid}: {exc}")
+                session.transfer(ff, FAILURE.name)
+                continue
+            values = ",".join(escape_csv(value) for value in selected.values())
+            names = ",".join(escape_csv(name) for name in selected)
+            if self._to_content:
+                text = f"{names}\n{values}" if self._include_schema else values
+                ff = session.write(ff, text.encode("utf-8"))
+                ff = session.put_attribute(ff, "mime.type", "text/csv")
+            else:
+                update = {DATA_ATTRIBUTE_NAME: values}
+                if self._include_schema:
+                    update[SCHEMA_ATTRIBUTE_NAME] = names
+                ff = session.put_attributes(ff, update)
+            session.transfer(ff, SUCCESS.name)
