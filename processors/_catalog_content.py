@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flowyard.processors.convert_character_set import ConvertCharacterSet
 from flowyard.processors.duplicate_flow_file import DuplicateFlowFile
+from flowyard.processors.encode_content import EncodeContent
 from flowyard.processors.modify_bytes import ModifyBytes
 from flowyard.processors.segment_content import SegmentContent
 from flowyard.processors.split_content import SplitContent
@@ -19,6 +20,6 @@ from flowyard.runtime.sdk import ControllerService, Processor
 __all__ = ["PROCESSORS", "SERVICES"]
 
 PROCESSORS: tuple[type[Processor], ...] = (
-    SplitText, SplitContent, SegmentContent, DuplicateFlowFile, ModifyBytes, ConvertCharacterSet,
+    SplitText, SplitContent, SegmentContent, DuplicateFlowFile, ModifyBytes, ConvertCharacterSet, EncodeContent,
 )
 SERVICES: tuple[type[ControllerService], ...] = ()
