@@ -24,6 +24,7 @@ from flowyard.runtime.sdk import (
 __all__ = ["ControlRate"]
 
 _BATCH = 1000
+_WINDOW = "window."
 
 SUCCESS = Relationship("success", "FlowFiles let through within the rate.")
 FAILURE = Relationship("failure", "FlowFiles whose Rate Controlled Attribute is missing or not a whole number.")
@@ -111,9 +112,21 @@ class ControlRate(Processor):
     upstream), or routed to 'rate exceeded'. With a Grouping Attribute each
     value is throttled separately.
 
-    As in NiFi the windows are kept in memory (a restart starts new ones), and
-    a single FlowFile larger than the whole data rate passes when its window
-    is still empty (otherwise it could never pass).
+    A single FlowFile larger than the whole data rate passes when its window
+    is still empty (otherwise it could never pass), as in NiFi.
+
+    The windows outlive a stop and start and a configuration change that keeps
+    Rate Control Criteria, Time Duration, Rate Controlled Attribute and
+    Grouping Attribute (a new Maximum Rate applies to the current window), as
+    NiFi keeps its throttles then and clears them when one of those four
+    changes. flowyard also keeps them in component state, so a restart of the
+    engine does not open a fresh window either (state keys ``settings`` and
+    ``window.<group>``: start, bytes, count, sum; expired windows are dropped).
+    Like NiFi's (``@TriggerSerially``) it runs one task at a time: more than
+    one concurrent task is invalid.
+
+    Differences from NiFi: NiFi's windows live in memory only, so NiFi opens
+    new ones after a restart of the whole instance; flowyard keeps them.
     """
 
     blocking = False
@@ -124,6 +137,7 @@ class ControlRate(Processor):
                     GROUPING),
         relationships=(SUCCESS, FAILURE, RATE_EXCEEDED),
         input_requirement=InputRequirement.REQUIRED,
+        stateful=True,
     )
 
     @classmethod
@@ -136,8 +150,13 @@ class ControlRate(Processor):
     def __init__(self) -> None:
         #: group -> [window start (ms), bytes used, count used, attribute sum used]
         self._windows: dict[str, list[int]] = {}
+        #: Whether the windows were read back from component state since scheduling.
+        self._restored = False
 
     def validate(self, context: ProcessContext) -> Iterable[ValidationResult]:
+        if context.max_concurrent_tasks > 1:
+            yield ValidationResult("Concurrent Tasks", "ControlRate runs one task at a time (as NiFi's "
+                                   "@TriggerSerially): set Concurrent Tasks to 1")
         criteria = context.property(CRITERIA).as_str()
         if criteria == DATA_OR_COUNT:
             for spec in (MAX_DATA_RATE, MAX_COUNT_RATE):
@@ -161,6 +180,7 @@ class ControlRate(Processor):
 
     def on_scheduled(self, context: ProcessContext) -> None:
         self._windows.clear()
+        self._restored = False
         criteria = context.property(CRITERIA).as_str()
         self._criteria = criteria
         self._period_ms = int(parse_duration(context.property(TIME_DURATION).as_str()) * 1000)
@@ -178,9 +198,14 @@ class ControlRate(Processor):
         self._route = context.property(STRATEGY).as_str() == ROUTE
         grouping = context.property(GROUPING)
         self._grouping = grouping.as_str() if grouping.is_set else None
+        attribute = self._attribute if criteria == ATTRIBUTE else ""
+        # What NiFi's onPropertyModified clears the throttles for (a new maximum keeps them).
+        self._settings = "\n".join((criteria, str(self._period_ms), attribute, self._grouping or ""))
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         now = context.now_ms()
+        if not self._restored:
+            self._restore(session.get_state(), now)
         limit = self._room(now)
         if limit <= 0:
             context.yield_()  # the window is used up: nothing is taken (and counted) in vain
@@ -209,8 +234,34 @@ class ControlRate(Processor):
             else:
                 session.transfer(ff)  # back to its queue until the window starts again
                 held += 1
+        if held < len(batch):
+            self._save(session, now)
         if held == len(batch):
             context.yield_()  # nothing could pass: wait instead of spinning
+
+    def _restore(self, state: Mapping[str, str], now: int) -> None:
+        """Take back the windows of component state that are still open, unless the
+        settings that define them changed."""
+        self._restored = True
+        if state.get("settings") != self._settings:
+            return
+        for key, value in state.items():
+            if not key.startswith(_WINDOW):
+                continue
+            try:
+                window = [int(part) for part in value.split(",")]
+            except ValueError:
+                continue
+            if len(window) == 4 and 0 <= now - window[0] < self._period_ms:
+                self._windows.setdefault(key[len(_WINDOW):], window)
+
+    def _save(self, session: ProcessSession, now: int) -> None:
+        """Write the open windows to component state (closed ones are forgotten)."""
+        for group in [g for g, w in self._windows.items() if now - w[0] >= self._period_ms]:
+            del self._windows[group]
+        state = {f"{_WINDOW}{group}": ",".join(map(str, w)) for group, w in self._windows.items()}
+        state["settings"] = self._settings
+        session.set_state(state)
 
     def _room(self, now: int) -> int:
         """How many FlowFiles to take: without grouping and when holding, no more than

@@ -127,3 +127,79 @@ def test_non_numerical_counts(fail: str, relationship: str) -> None:
     r.run()
     r.assert_all_transferred(relationship, 1)
     assert not r.flowfiles_for(relationship)[0].is_penalized(r.clock())
+
+
+# -- ControlRate keeps its window (NiFi keeps its throttles unless the criteria change) ----------
+
+def _count_rate(maximum: str = "3") -> ProcessorRunner:
+    r = rate("flowfile count", Maximum_Rate=maximum)
+    r.set_property("Time Duration", "1 min")
+    r.enqueue_many([(b"x", {"n": str(i)}) for i in range(10)])
+    r.run()
+    r.assert_transferred("success", int(maximum))
+    return r
+
+
+def test_the_window_survives_a_stop_and_start() -> None:
+    r = _count_rate()
+    r.run()  # on_scheduled again, same window: nothing more passes
+    r.assert_transferred("success", 3)
+    r.clock.advance(60.0)
+    r.run()
+    r.assert_transferred("success", 6)
+
+
+def test_a_new_maximum_applies_to_the_current_window() -> None:
+    r = _count_rate()
+    r.set_property("Maximum Rate", "5")  # a new processor instance, as a configuration change makes
+    r.run()
+    r.assert_transferred("success", 5)  # the window already let 3 through: 2 more, not 5 more
+    r.run()
+    r.assert_transferred("success", 5)
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("Time Duration", "2 min"),
+    ("Grouping Attribute", "n"),
+    ("Rate Control Criteria", "data rate or flowfile count"),
+])
+def test_changing_what_the_window_means_starts_a_new_one(name: str, value: str) -> None:
+    r = _count_rate()
+    r.set_property(name, value)
+    if value == "data rate or flowfile count":
+        r.set_property("Maximum Data Rate", "1 MB")
+        r.set_property("Maximum FlowFile Rate", "3")
+    r.run()
+    assert len(r.flowfiles_for("success")) > 3
+
+
+def test_the_window_survives_a_restart_through_component_state() -> None:
+    from flowyard.runtime.repository.state import ComponentState
+
+    r = _count_rate()
+    state = r.state()
+    assert state["settings"] == "flowfile count\n60000\n\n"
+    start, used_bytes, count, total = (int(x) for x in state["window."].split(","))
+    assert (used_bytes, count, total) == (3, 3, 0)
+
+    restarted = rate("flowfile count", Maximum_Rate="3")
+    restarted.set_property("Time Duration", "1 min")
+    restarted.clock.advance((start - restarted.clock()) / 1000 + 30)  # half-way through the old window
+    restarted.repositories.state.set_now(restarted.component_id, ComponentState(state, 1))
+    restarted.enqueue_many([(b"x", {}) for _ in range(5)])
+    restarted.run()
+    restarted.assert_transferred("success", 0)
+    restarted.clock.advance(30.0)  # the old window has closed
+    restarted.run()
+    restarted.assert_transferred("success", 3)
+
+
+def test_control_rate_runs_serially() -> None:
+    from flowyard.processors.control_rate import ControlRate as CR
+    from flowyard.runtime.sdk import ProcessContext
+
+    context = ProcessContext(component_id="c", name="c", component_type="ControlRate",
+                             specs=CR.spec.properties, properties={"rate-control-criteria": "flowfile count",
+                                                                  "max-rate": "3"},
+                             dynamic={}, concurrent_tasks=2)
+    assert [r.subject for r in CR().validate(context)] == ["Concurrent Tasks"]
