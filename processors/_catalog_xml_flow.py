@@ -8,6 +8,7 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.distribute_load import DistributeLoad
 from flowyard.processors.evaluate_xpath import EvaluateXPath
 from flowyard.processors.split_xml import SplitXml
 from flowyard.processors.transform_xml import TransformXml
@@ -15,5 +16,5 @@ from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (EvaluateXPath, SplitXml, TransformXml)
+PROCESSORS: tuple[type[Processor], ...] = (EvaluateXPath, SplitXml, TransformXml, DistributeLoad)
 SERVICES: tuple[type[ControllerService], ...] = ()

@@ -1,0 +1,214 @@
+"""DistributeLoad: spread FlowFiles over numbered relationships by weight."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Collection, Iterable, Mapping, Sequence
+
+from flowyard.runtime.sdk import (
+    AllowableValue,
+    DynamicPropertySpec,
+    DynamicRelationshipSpec,
+    InputRequirement,
+    ProcessContext,
+    Processor,
+    ProcessorSpec,
+    ProcessSession,
+    PropertySpec,
+    Relationship,
+    ValidationResult,
+    validators,
+)
+
+__all__ = ["DistributeLoad", "Distributor", "weighted_relationships"]
+
+_BATCH = 100
+
+RELATIONSHIP_ATTRIBUTE = "distribute.load.relationship"
+
+ROUND_ROBIN = "round robin"
+NEXT_AVAILABLE = "next available"
+OVERFLOW = "overflow"
+
+NUMBER_OF_RELATIONSHIPS = PropertySpec(
+    key="number-of-relationships",
+    display_name="Number of Relationships",
+    description="How many relationships (named 1, 2, ...) the load is distributed over.",
+    required=True,
+    default="1",
+    validator=validators.POSITIVE_INTEGER,
+)
+DISTRIBUTION_STRATEGY = PropertySpec(
+    key="distribution-strategy",
+    display_name="Distribution Strategy",
+    description="How the load is distributed; relationship '1' comes first in the weighted order.",
+    required=True,
+    default=ROUND_ROBIN,
+    allowed_values=(
+        AllowableValue(
+            ROUND_ROBIN, description="Relationships are chosen in turn, by weight; all of them must be available."
+        ),
+        AllowableValue(
+            NEXT_AVAILABLE,
+            description="Relationships are chosen in turn, by weight, skipping unavailable ones; at least one must "
+            "be available.",
+        ),
+        AllowableValue(
+            OVERFLOW,
+            description="The first available relationship in weighted order, without further distribution; at "
+            "least one must be available.",
+        ),
+    ),
+)
+
+_INVALID_NAME = "Property Name must be a positive integer between 1 and the number of relationships (inclusive)"
+
+
+def _count(properties: Mapping[str, str | None]) -> int:
+    text = (properties.get(NUMBER_OF_RELATIONSHIPS.key) or "1").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else 1
+
+
+def weighted_relationships(count: int, weights: Mapping[str, str]) -> list[str]:
+    """Relationship names '1'..``count`` in order, each repeated by its weight
+    (1 unless ``weights`` gives one; unusable weights count as 1)."""
+    names: list[str] = []
+    for number in range(1, count + 1):
+        text = (weights.get(str(number)) or "1").strip()
+        names += [str(number)] * (int(text) if text.isdigit() and int(text) > 0 else 1)
+    return names
+
+
+class Distributor:
+    """NiFi's three strategies over a weighted list of relationship names.
+
+    ``choose(available)`` returns the relationship for the next FlowFile,
+    or None when the strategy cannot route now (round robin needs every
+    relationship available; the others need one). Thread-safe.
+    """
+
+    def __init__(self, strategy: str, weighted: Sequence[str]) -> None:
+        self.strategy = strategy
+        self.weighted = tuple(weighted)
+        self._all = frozenset(self.weighted)
+        self._counter = itertools.count()
+        self._lock = threading.Lock()
+
+    def choose(self, available: Collection[str]) -> str | None:
+        """The relationship for the next FlowFile, or None (roll back and yield)."""
+        size = len(self.weighted)
+        if self.strategy == OVERFLOW:
+            return next((name for name in self.weighted if name in available), None)
+        if self.strategy == ROUND_ROBIN:
+            if not self._all <= set(available):
+                return None
+            with self._lock:
+                return self.weighted[next(self._counter) % size]
+        with self._lock:
+            for _ in range(size):
+                name = self.weighted[next(self._counter) % size]
+                if name in available:
+                    return name
+        return None
+
+
+class DistributeLoad(Processor):
+    """Distributes FlowFiles over the relationships '1' to 'Number of
+    Relationships', each weighted 1 unless a dynamic property named by its
+    number gives a weight (weight 3 means three FlowFiles in each turn).
+
+    Strategies as NiFi's: round robin takes the weighted list in turn and
+    needs every relationship available; next available takes it in turn,
+    skipping unavailable relationships; overflow takes the first available
+    relationship in weighted order. When no relationship can be chosen the
+    session is rolled back and the processor yields. Each FlowFile gets
+    ``distribute.load.relationship`` and a ROUTE provenance event. The
+    turn counter lives in the processor: it carries on across stop and
+    start and begins again at '1' when flowyard restarts.
+
+    Differences from NiFi: flowyard's engine triggers a processor only while
+    none of its outgoing connections is full (NiFi triggers DistributeLoad
+    while any is available), so every relationship is available whenever
+    it runs: 'next available' then behaves as round robin and 'overflow'
+    always chooses the first relationship, and under back pressure FlowFiles
+    wait upstream instead of flowing to a free relationship. The strategies
+    themselves (``Distributor``) follow NiFi and are tested with partial
+    availability. A batch of FlowFiles is routed per trigger.
+    """
+
+    blocking = False
+    spec = ProcessorSpec(
+        description=(
+            "Distributes FlowFiles to downstream relationships by a strategy (round robin, next available, "
+            "overflow) and optional per-relationship weights."
+        ),
+        tags=("distribute", "load balance", "route", "round robin", "weighted"),
+        properties=(NUMBER_OF_RELATIONSHIPS, DISTRIBUTION_STRATEGY),
+        relationships=(Relationship("1", "FlowFiles routed to relationship 1."),),
+        dynamic_properties=DynamicPropertySpec(
+            name_description="The relationship name (positive number)",
+            value_description="The relationship Weight (positive number)",
+            validator=validators.POSITIVE_INTEGER,
+        ),
+        dynamic_relationships=DynamicRelationshipSpec(
+            "A number 1..<Number Of Relationships>: FlowFiles sent to this relationship per the Distribution "
+            "Strategy."
+        ),
+        input_requirement=InputRequirement.REQUIRED,
+        writes_attributes=((RELATIONSHIP_ATTRIBUTE, "The relationship the FlowFile was routed to."),),
+    )
+
+    def __init__(self) -> None:
+        self._distributor: Distributor | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def relationships_for(
+        cls, dynamic_properties: Mapping[str, str], properties: Mapping[str, str | None]
+    ) -> tuple[Relationship, ...]:
+        """'1' to 'Number of Relationships' (dynamic properties only weigh them)."""
+        return tuple(
+            Relationship(str(n), f"FlowFiles routed to relationship {n}.") for n in range(1, _count(properties) + 1)
+        )
+
+    def validate(self, context: ProcessContext) -> Iterable[ValidationResult]:
+        """Each dynamic property must name a relationship that exists."""
+        count = _count(context.properties)
+        results = []
+        for name in sorted(context.dynamic_properties):
+            if not (name.isdigit() and 1 <= int(name) <= count):
+                results.append(ValidationResult("Property Name", f"{name!r}: {_INVALID_NAME}", name))
+        return results
+
+    def on_scheduled(self, context: ProcessContext) -> None:
+        """Build the weighted list; keep the turn counter when nothing changed."""
+        strategy = context.property(DISTRIBUTION_STRATEGY).as_str()
+        weights = {name: value.as_str() for name, value in context.dynamic_properties.items()}
+        weighted = weighted_relationships(context.property(NUMBER_OF_RELATIONSHIPS).as_int(), weights)
+        with self._lock:
+            current = self._distributor
+            if current is None or current.strategy != strategy or current.weighted != tuple(weighted):
+                self._distributor = Distributor(strategy, weighted)
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        """Route a batch of FlowFiles."""
+        distributor = self._distributor
+        if distributor is None:
+            self.on_scheduled(context)
+            distributor = self._distributor
+            assert distributor is not None
+        batch = session.get_batch(_BATCH)
+        if not batch:
+            return
+        # the engine triggers only while no outgoing connection is full: all are available
+        available = frozenset(distributor.weighted)
+        for ff in batch:
+            name = distributor.choose(available)
+            if name is None:
+                session.rollback()
+                context.yield_()
+                return
+            ff = session.put_attribute(ff, RELATIONSHIP_ATTRIBUTE, name)
+            session.provenance.route(ff, name)
+            session.transfer(ff, name)

@@ -1,0 +1,123 @@
+"""DistributeLoad through ProcessorRunner, and its strategies with partial availability."""
+
+from __future__ import annotations
+
+import pytest
+
+from flowyard.processors.distribute_load import DistributeLoad, Distributor, weighted_relationships
+from flowyard.runtime.sdk import InvalidComponentError, ProvenanceEventType
+from flowyard.runtime.sdk.testing import ProcessorRunner
+
+
+def runner(properties: dict[str, str]) -> ProcessorRunner:
+    r = ProcessorRunner(DistributeLoad)
+    for name, value in properties.items():
+        r.set_property(name, value)
+    return r
+
+
+def routed(r: ProcessorRunner, count: int) -> list[str]:
+    """Relationship of each of ``count`` FlowFiles, in enqueue order."""
+    names = sorted({name for name in map(str, range(1, 20)) if r.flowfiles_for(name)})
+    order = {ff.attributes["n"]: name for name in names for ff in r.flowfiles_for(name)}
+    return [order[str(i)] for i in range(count)]
+
+
+@pytest.mark.parametrize(
+    ("properties", "expected"),
+    [
+        ({}, ["1"]),
+        ({"Number of Relationships": "4"}, ["1", "2", "3", "4"]),
+        ({"Number of Relationships": "2", "2": "5"}, ["1", "2"]),
+    ],
+)
+def test_relationships_follow_the_number(properties: dict[str, str], expected: list[str]) -> None:
+    r = runner(properties)
+    dynamic = {k: v for k, v in properties.items() if k.isdigit()}
+    rels = DistributeLoad.relationships_for(dynamic, dict(r.context.properties))
+    assert [rel.name for rel in rels] == expected
+
+
+def test_round_robin_over_weights() -> None:
+    r = runner({"Number of Relationships": "3", "2": "3"})
+    r.enqueue_many([(b"", {"n": str(i)}) for i in range(10)])
+    r.run()
+    assert routed(r, 10) == ["1", "2", "2", "2", "3", "1", "2", "2", "2", "3"]
+    for name in "123":
+        for ff in r.flowfiles_for(name):
+            ff.assert_attribute_equals("distribute.load.relationship", name)
+    routes = r.provenance_events(ProvenanceEventType.ROUTE)
+    assert len(routes) == 10
+
+
+def test_the_turn_carries_on_across_triggers_and_restarts() -> None:
+    r = runner({"Number of Relationships": "3"})
+    r.enqueue(b"", {"n": "0"})
+    r.run()
+    r.enqueue(b"", {"n": "1"})
+    r.run()
+    assert routed(r, 2) == ["1", "2"]
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [
+        {"Number of Relationships": "0"},
+        {"Number of Relationships": "x"},
+        {"Number of Relationships": "2", "3": "1"},
+        {"Number of Relationships": "2", "0": "1"},
+        {"Number of Relationships": "2", "one": "1"},
+        {"Number of Relationships": "2", "2": "0"},
+        {"Number of Relationships": "2", "2": "-1"},
+        {"Distribution Strategy": "random"},
+    ],
+)
+def test_invalid_configurations(properties: dict[str, str]) -> None:
+    r = runner(properties)
+    r.enqueue(b"")
+    with pytest.raises(InvalidComponentError):
+        r.run()
+
+
+@pytest.mark.parametrize("strategy", ["round robin", "next available"])
+def test_strategies_with_everything_available(strategy: str) -> None:
+    r = runner({"Number of Relationships": "2", "Distribution Strategy": strategy})
+    r.enqueue_many([(b"", {"n": str(i)}) for i in range(4)])
+    r.run()
+    assert routed(r, 4) == ["1", "2", "1", "2"]
+
+
+def test_overflow_with_everything_available_uses_the_first() -> None:
+    r = runner({"Number of Relationships": "3", "Distribution Strategy": "overflow", "1": "2"})
+    r.enqueue_many([(b"", {"n": str(i)}) for i in range(3)])
+    r.run()
+    assert routed(r, 3) == ["1", "1", "1"]
+
+
+def test_weighted_relationships() -> None:
+    assert weighted_relationships(3, {"1": "2", "3": "3"}) == ["1", "1", "2", "3", "3", "3"]
+    assert weighted_relationships(1, {}) == ["1"]
+
+
+@pytest.mark.parametrize(
+    ("strategy", "available", "expected"),
+    [
+        ("round robin", {"1", "2", "3"}, ["1", "2", "2", "3", "1", "2"]),
+        ("round robin", {"1", "2"}, [None] * 6),
+        ("next available", {"1", "3"}, ["1", "3", "1", "3", "1", "3"]),
+        ("next available", {"2"}, ["2", "2", "2", "2", "2", "2"]),
+        ("next available", set(), [None] * 6),
+        ("overflow", {"2", "3"}, ["2"] * 6),
+        ("overflow", {"3"}, ["3"] * 6),
+        ("overflow", set(), [None] * 6),
+    ],
+)
+def test_distributor_strategies(strategy: str, available: set[str], expected: list[str | None]) -> None:
+    distributor = Distributor(strategy, ["1", "2", "2", "3"])
+    assert [distributor.choose(available) for _ in expected] == expected
+
+
+def test_empty_queue_does_nothing() -> None:
+    r = runner({})
+    r.run()
+    r.assert_transferred("1", 0)
