@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from flowyard.processors.execute_process import ExecuteProcess
 from flowyard.processors.execute_stream_command import ExecuteStreamCommand
+from flowyard.processors.tail_file import TailFile
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (ExecuteStreamCommand, ExecuteProcess)
+PROCESSORS: tuple[type[Processor], ...] = (ExecuteStreamCommand, ExecuteProcess, TailFile)
 SERVICES: tuple[type[ControllerService], ...] = ()

@@ -1,0 +1,336 @@
+from __future__ import annotations
+
+import io
+import os
+import re
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from flowyard.processors._system_tail import last_line_end, line_start_cut, scan_whole_lines, states_from_map
+from flowyard.processors.tail_file import TailFile
+from flowyard.runtime.sdk import ProvenanceEventType
+from flowyard.runtime.sdk.testing import ProcessorRunner
+
+
+def runner(path: Path, properties: Mapping[str, str] | None = None) -> ProcessorRunner:
+    r = ProcessorRunner(TailFile)
+    r.set_property("Files to Tail", str(path))
+    for name, value in (properties or {}).items():
+        r.set_property(name, value)
+    return r
+
+
+def append(path: Path, data: bytes) -> None:
+    with open(path, "ab") as out:
+        out.write(data)
+
+
+def contents(r: ProcessorRunner) -> list[bytes]:
+    return [ff.content for ff in r.flowfiles_for("success")]
+
+
+def restart(r: ProcessorRunner, path: Path) -> None:
+    """Stop, and configure again: a new processor instance that only has the stored state."""
+    r.stop()
+    old = r.processor
+    r.set_property("Files to Tail", str(path))
+    assert r.processor is not old
+
+
+@pytest.mark.parametrize(
+    ("data", "end"),
+    [(b"", 0), (b"abc", 0), (b"a\n", 2), (b"a\nb", 2), (b"a\r\nb", 3), (b"a\rb", 2), (b"a\r", 0), (b"a\n\r", 2),
+     (b"a\r\r", 2), (b"\n\n\n", 3)],
+)
+def test_last_line_end(data: bytes, end: int) -> None:
+    assert last_line_end(data) == end
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 4096])
+@pytest.mark.parametrize(
+    ("data", "stop", "end", "nul"),
+    [(b"ab\ncd\r\nef\rgh", False, 10, False), (b"ab\ncd\r", False, 3, False), (b"ab\nc\0d\n", True, 3, True),
+     (b"ab\nc\0d\n", False, 7, False), (b"\0ab\n", True, 0, True), (b"ab\r\0", True, 0, True)],
+)
+def test_scan_whole_lines_is_chunk_independent(data: bytes, stop: bool, end: int, nul: bool, chunk: int) -> None:
+    assert scan_whole_lines(io.BytesIO(data), 0, len(data), chunk, stop) == (end, nul)
+
+
+@pytest.mark.parametrize(
+    ("data", "maximum", "cut"),
+    [(b"2024 a\n cont\n2024 b\n", 1000, 13), (b"2024 a\n", 1000, 0), (b"junk\n2024 a\n", 1000, 5),
+     (b"x\ny\n", 1000, 0), (b"x\ny\n", 3, 4)],
+)
+def test_line_start_cut(data: bytes, maximum: int, cut: int) -> None:
+    assert line_start_cut(data, re.compile(r"\d{4} "), maximum) == cut
+
+
+def test_only_whole_lines_are_sent_and_the_rest_waits(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"one\ntwo\npart")
+    r = runner(log)
+    r.run()
+    (ff,) = r.flowfiles_for("success")
+    assert ff.content == b"one\ntwo\n"
+    assert ff.attributes["filename"] == "app.0-8.log"
+    assert ff.attributes["mime.type"] == "text/plain"
+    assert ff.attributes["tailfile.original.path"] == str(log)
+    (event,) = r.provenance_events(ProvenanceEventType.RECEIVE)
+    assert event.transit_uri == log.as_uri()
+    assert r.state()["file.0.position"] == "8"
+    assert r.state()["file.0.filename"] == str(log)
+    r.run()
+    assert r.yield_count == 1  # nothing new: yields
+    append(log, b"ial\nthree")
+    r.run()
+    assert contents(r) == [b"one\ntwo\n", b"partial\n"]
+    assert r.flowfiles_for("success")[1].attributes["filename"] == "app.8-16.log"
+
+
+def test_line_endings_crlf_and_lone_cr(tmp_path: Path) -> None:
+    log = tmp_path / "crlf"
+    log.write_bytes(b"a\r\nb\rc\r")
+    r = runner(log)
+    r.run(stop_on_finish=False)
+    append(log, b"\nd\n")
+    r.run()
+    assert contents(r) == [b"a\r\nb\r", b"c\r\nd\n"]
+    assert r.flowfiles_for("success")[0].attributes["filename"] == "crlf.0-5"
+
+
+def test_missing_and_empty_file_send_nothing_and_yield(tmp_path: Path) -> None:
+    log = tmp_path / "later.log"
+    r = runner(log)
+    r.run(stop_on_finish=False)
+    log.write_bytes(b"")
+    r.run(stop_on_finish=False)
+    assert contents(r) == [] and r.yield_count == 2
+    append(log, b"x\n")
+    r.run()
+    assert contents(r) == [b"x\n"]
+
+
+def test_restart_in_the_middle_neither_loses_nor_repeats(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"1\n2\n3")
+    r = runner(log)
+    r.run()
+    restart(r, log)
+    append(log, b"\n4\n")
+    r.run()
+    restart(r, log)
+    r.run()
+    assert contents(r) == [b"1\n2\n", b"3\n4\n"]
+
+
+def test_a_different_file_found_at_restart_is_read_from_its_start(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"old line\n")
+    r = runner(log)
+    r.run()
+    log.unlink()
+    log.write_bytes(b"brand new and longer\n")  # bigger than the old position, other bytes
+    restart(r, log)
+    r.run()
+    assert contents(r) == [b"old line\n", b"brand new and longer\n"]
+
+
+@pytest.mark.parametrize("restart_between", [False, True])
+def test_rollover_with_pattern_between_triggers(tmp_path: Path, restart_between: bool) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"1\n2\n")
+    r = runner(log, {"Rolling Filename Pattern": "${filename}.*"})
+    r.run()
+    append(log, b"3\nno newline")
+    os.rename(log, tmp_path / "app.1")
+    (tmp_path / "app.log").write_bytes(b"4\n5")
+    if restart_between:
+        restart(r, log)
+    r.run()
+    assert contents(r) == [b"1\n2\n", b"3\nno newline", b"4\n"]
+    names = [ff.attributes["filename"] for ff in r.flowfiles_for("success")]
+    assert names[1] == "app.1"
+    assert all(ff.attributes["tailfile.original.path"] == str(log) for ff in r.flowfiles_for("success"))
+    r.run()
+    append(log, b"\n")
+    r.run()
+    assert contents(r)[3:] == [b"5\n"]
+
+
+def test_several_rollovers_while_stopped_are_read_oldest_first(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"a\n")
+    r = runner(log, {"Rolling Filename Pattern": "app.log.*"})
+    r.run()
+    append(log, b"b\n")
+    os.rename(log, tmp_path / "app.log.1")
+    time.sleep(0.01)  # distinct modification times order the rolled files
+    (tmp_path / "app.log.2").write_bytes(b"c\n")
+    log.write_bytes(b"d\n")
+    restart(r, log)
+    r.run()
+    assert contents(r) == [b"a\n", b"b\n", b"c\n", b"d\n"]
+
+
+def test_rollover_without_pattern_restarts_when_the_file_shrinks(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"first line\n")
+    r = runner(log)
+    r.run(stop_on_finish=False)
+    with open(log, "wb") as out:  # truncated in place (copytruncate)
+        out.write(b"x\n")
+    r.run()
+    assert contents(r) == [b"first line\n", b"x\n"]
+
+
+def test_renamed_and_replaced_by_a_bigger_file_with_the_same_start(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"header\n")
+    r = runner(log)
+    r.run(stop_on_finish=False)
+    os.rename(log, tmp_path / "app.old")
+    log.write_bytes(b"header\nnew body\n")  # same first bytes: only the inode tells
+    r.run()
+    assert contents(r) == [b"header\n", b"header\nnew body\n"]
+
+
+def test_initial_start_position_current_time(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"already there\n")
+    r = runner(log, {"Initial Start Position": "Current Time"})
+    r.run(stop_on_finish=False)
+    assert contents(r) == []
+    append(log, b"new\n")
+    r.run()
+    assert contents(r) == [b"new\n"]
+
+
+@pytest.mark.parametrize(("position", "expected"), [
+    ("Beginning of Time", [b"rolled\n", b"current\n"]),
+    ("Beginning of File", [b"current\n"]),
+])
+def test_initial_start_position_and_rolled_files(tmp_path: Path, position: str, expected: list[bytes]) -> None:
+    rolled = tmp_path / "app.log.1"
+    rolled.write_bytes(b"rolled\n")
+    old = time.time() - 60
+    os.utime(rolled, (old, old))
+    log = tmp_path / "app.log"
+    log.write_bytes(b"current\n")
+    r = runner(log, {"Rolling Filename Pattern": "app.log.*", "Initial Start Position": position})
+    r.run(2)
+    assert contents(r) == expected
+
+
+@pytest.mark.parametrize(("reread", "expected"), [("true", [b"a\n"]), ("false", [b"a\nb\0c\n"])])
+def test_reread_on_nul(tmp_path: Path, reread: str, expected: list[bytes]) -> None:
+    log = tmp_path / "nfs.log"
+    log.write_bytes(b"a\nb\0c\n")
+    r = runner(log, {"Reread on NUL Encountered": reread})
+    r.run(stop_on_finish=False)
+    assert contents(r) == expected
+    if reread == "true":
+        assert r.yield_count == 1
+        with open(log, "r+b") as out:  # the real byte arrives
+            out.seek(3)
+            out.write(b"X")
+        r.run()
+        assert contents(r) == [b"a\n", b"bXc\n"]
+
+
+def test_line_start_pattern_keeps_multi_line_messages_together(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"2024 one\n  at x\n  at y\n2024 two\n")
+    r = runner(log, {"Line Start Pattern": r"\d{4} "})
+    r.run()
+    assert contents(r) == [b"2024 one\n  at x\n  at y\n"]
+    restart(r, log)
+    append(log, b"  at z\n2024 three\n")
+    r.run()
+    assert contents(r) == [b"2024 one\n  at x\n  at y\n", b"2024 two\n  at z\n"]
+
+
+def test_line_start_pattern_flushes_at_max_buffer_size(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"no match here\n" * 10)
+    r = runner(log, {"Line Start Pattern": "^START", "Max Buffer Size": "100 B"})
+    r.run()
+    assert contents(r) == [b"no match here\n" * 10]
+
+
+def test_multiple_files_mode(tmp_path: Path) -> None:
+    (tmp_path / "a.log").write_bytes(b"a1\n")
+    (tmp_path / "b.log").write_bytes(b"b1\n")
+    (tmp_path / "c.txt").write_bytes(b"c1\n")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "d.log").write_bytes(b"d1\n")
+    r = ProcessorRunner(TailFile)
+    for name, value in {"Tailing Mode": "Multiple files", "Base Directory": str(tmp_path),
+                        "Files to Tail": r".*\.log", "Recursive Lookup": "true", "Lookup Frequency": "0 sec"}.items():
+        r.set_property(name, value)
+    r.run(stop_on_finish=False)
+    assert sorted(contents(r)) == [b"a1\n", b"b1\n", b"d1\n"]
+    append(tmp_path / "b.log", b"b2\n")
+    (tmp_path / "e.log").write_bytes(b"e1\n")
+    r.run()
+    assert sorted(contents(r)[3:]) == [b"b2\n", b"e1\n"]
+    stored = states_from_map(r.state())
+    assert sorted(stored) == sorted(str(p) for p in [tmp_path / "a.log", tmp_path / "b.log", sub / "d.log",
+                                                      tmp_path / "e.log"])
+    assert len({s.index for s in stored.values()}) == 4
+
+
+def test_multiple_files_not_recursive_and_maximum_age(tmp_path: Path) -> None:
+    (tmp_path / "new.log").write_bytes(b"n\n")
+    old = tmp_path / "old.log"
+    old.write_bytes(b"o\n")
+    then = time.time() - 3600
+    os.utime(old, (then, then))
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "x.log").write_bytes(b"x\n")
+    r = ProcessorRunner(TailFile)
+    for name, value in {"Tailing Mode": "Multiple files", "Base Directory": str(tmp_path),
+                        "Files to Tail": r".*\.log", "Maximum Age": "10 min"}.items():
+        r.set_property(name, value)
+    r.run()
+    assert contents(r) == [b"n\n"]
+
+
+def test_state_written_by_old_nifi_is_migrated(tmp_path: Path) -> None:
+    values = {"filename": "/x.log", "position": "10", "timestamp": "5", "checksum": "123"}
+    (state,) = states_from_map(values).values()
+    assert (state.index, state.position, state.length, state.checksum) == (0, 10, 10, 123)
+
+
+@pytest.mark.parametrize(
+    ("properties", "valid"),
+    [
+        ({"Tailing Mode": "Multiple files"}, False),
+        ({"Tailing Mode": "Multiple files", "Base Directory": "/no/such/dir"}, False),
+        ({"Tailing Mode": "Multiple files", "Base Directory": "{tmp}", "Files to Tail": "(unclosed"}, False),
+        ({"Tailing Mode": "Multiple files", "Base Directory": "{tmp}", "Files to Tail": ".*"}, True),
+        ({"Line Start Pattern": "(bad"}, False),
+        ({"Max Buffer Size": "lots"}, True),  # only relevant with a Line Start Pattern
+        ({"Line Start Pattern": "x", "Max Buffer Size": "lots"}, False),
+        ({"tail-mode": "Single file", "File Location": "Remote", "reread-on-nul": "true"}, True),
+    ],
+)
+def test_validation(tmp_path: Path, properties: Mapping[str, str], valid: bool) -> None:
+    r = runner(tmp_path / "f.log", {k: v.replace("{tmp}", str(tmp_path)) for k, v in properties.items()})
+    if valid:
+        r.assert_valid()
+    else:
+        r.assert_not_valid()
+
+
+def test_large_file_is_streamed_intact(tmp_path: Path) -> None:
+    log = tmp_path / "big.log"
+    data = b"".join(b"line %d\n" % i for i in range(300_000))
+    log.write_bytes(data + b"tail")
+    r = runner(log)
+    r.run()
+    assert contents(r) == [data]
+    assert r.state()["file.0.position"] == str(len(data))
