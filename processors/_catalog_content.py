@@ -9,6 +9,8 @@ One owner per family: add each class here once it is complete;
 from __future__ import annotations
 
 from flowyard.processors.convert_character_set import ConvertCharacterSet
+from flowyard.processors.cryptographic_hash_attribute import CryptographicHashAttribute
+from flowyard.processors.cryptographic_hash_content import CryptographicHashContent
 from flowyard.processors.duplicate_flow_file import DuplicateFlowFile
 from flowyard.processors.encode_content import EncodeContent
 from flowyard.processors.modify_bytes import ModifyBytes
@@ -21,5 +23,6 @@ __all__ = ["PROCESSORS", "SERVICES"]
 
 PROCESSORS: tuple[type[Processor], ...] = (
     SplitText, SplitContent, SegmentContent, DuplicateFlowFile, ModifyBytes, ConvertCharacterSet, EncodeContent,
+    CryptographicHashContent, CryptographicHashAttribute,
 )
 SERVICES: tuple[type[ControllerService], ...] = ()
