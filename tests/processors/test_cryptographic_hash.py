@@ -18,7 +18,8 @@ REFERENCE = {
     "SHA-512/224": lambda d: hashlib.new("sha512_224", d), "SHA-512/256": lambda d: hashlib.new("sha512_256", d),
     "SHA3-224": hashlib.sha3_224, "SHA3-256": hashlib.sha3_256, "SHA3-384": hashlib.sha3_384,
     "SHA3-512": hashlib.sha3_512,
-    **{f"BLAKE2-{bits}": (lambda d, bits=bits: hashlib.blake2b(d, digest_size=bits // 8)) for bits in (160, 256, 384, 512)},
+    **{f"BLAKE2-{bits}": (lambda d, bits=bits: hashlib.blake2b(d, digest_size=bits // 8))
+       for bits in (160, 256, 384, 512)},
 }
 
 
