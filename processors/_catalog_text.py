@@ -8,10 +8,11 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.extract_text import ExtractText
 from flowyard.processors.replace_text import ReplaceText
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (ReplaceText,)
+PROCESSORS: tuple[type[Processor], ...] = (ReplaceText, ExtractText)
 SERVICES: tuple[type[ControllerService], ...] = ()
