@@ -11,10 +11,13 @@ from __future__ import annotations
 from flowyard.processors.attributes_to_csv import AttributesToCSV
 from flowyard.processors.attributes_to_json import AttributesToJSON
 from flowyard.processors.evaluate_json_path import EvaluateJsonPath
+from flowyard.processors.flatten_json import FlattenJson
 from flowyard.processors.split_json import SplitJson
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (EvaluateJsonPath, SplitJson, AttributesToJSON, AttributesToCSV)
+PROCESSORS: tuple[type[Processor], ...] = (
+    EvaluateJsonPath, SplitJson, AttributesToJSON, AttributesToCSV, FlattenJson,
+)
 SERVICES: tuple[type[ControllerService], ...] = ()

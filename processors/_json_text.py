@@ -166,6 +166,8 @@ def _iter_json(value: Any, pretty: bool, depth: int) -> Iterator[str]:
         yield str(value)
     elif isinstance(value, float):
         yield java_double(value)
+    elif isinstance(value, Decimal):
+        yield str(value)  # BigDecimal.toString
     elif isinstance(value, dict):
         if not value:
             yield "{ }" if pretty else "{}"
@@ -203,7 +205,7 @@ def _has_float(value: Any) -> bool:
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, float):
+        if isinstance(item, (float, Decimal)):
             return True
         if isinstance(item, dict):
             stack.extend(item.values())
