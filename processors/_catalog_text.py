@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from flowyard.processors.extract_text import ExtractText
 from flowyard.processors.replace_text import ReplaceText
+from flowyard.processors.route_on_content import RouteOnContent
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (ReplaceText, ExtractText)
+PROCESSORS: tuple[type[Processor], ...] = (ReplaceText, ExtractText, RouteOnContent)
 SERVICES: tuple[type[ControllerService], ...] = ()
