@@ -7,11 +7,12 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.merge_content import MergeContent
 from flowyard.processors.package_flowfile import PackageFlowFile
 from flowyard.processors.unpack_content import UnpackContent
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (PackageFlowFile, UnpackContent)
+PROCESSORS: tuple[type[Processor], ...] = (MergeContent, PackageFlowFile, UnpackContent)
 SERVICES: tuple[type[ControllerService], ...] = ()

@@ -1,0 +1,555 @@
+"""MergeContent: bin packing, defragment, formats and attributes (cases of NiFi's TestMergeContent)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from flowyard.processors import merge_content
+from flowyard.processors._flowfile_v3 import FlowFileUnpackager
+from flowyard.processors.merge_content import MergeContent
+from flowyard.processors.unpack_content import UnpackContent
+from flowyard.runtime.sdk import ProvenanceEventType
+from flowyard.runtime.sdk.testing import ProcessorRunner
+
+TEXT = {"mime.type": "application/plain-text"}
+
+
+def hello_world(runner: ProcessorRunner, extra: dict[str, str] | None = None) -> None:
+    """NiFi's createFlowFiles: "Hello", ", ", "World!" as application/plain-text."""
+    attributes = {**TEXT, **(extra or {})}
+    runner.enqueue_many([(b"Hello", attributes), (b", ", attributes), (b"World!", attributes)])
+
+
+def merge_runner(**properties: str) -> ProcessorRunner:
+    runner = ProcessorRunner(MergeContent)
+    for name, value in properties.items():
+        runner.set_property(name.replace("_", " "), value)
+    return runner
+
+
+# -- binary concatenation -------------------------------------------------------------
+
+
+def test_simple_binary_concat() -> None:
+    runner = merge_runner()
+    hello_world(runner, {"filename": "f"})
+    runner.run()
+    runner.assert_queue_empty()
+    runner.assert_transferred("merged", 1)
+    runner.assert_transferred("failure", 0)
+    runner.assert_transferred("original", 3)
+    bundle = runner.flowfiles_for("merged")[0]
+    bundle.assert_content_equals("Hello, World!")
+    bundle.assert_attribute_equals("mime.type", "application/plain-text")
+    bundle.assert_attribute_equals("merge.count", "3")
+    bundle.assert_attribute_equals("merge.bin.age", "0")
+    bundle.assert_attribute_equals("merge.reason", "MIN_THRESHOLDS_REACHED")
+    assert bundle.attributes["filename"].isdigit()  # several FlowFiles without segment.original.filename
+    originals = runner.flowfiles_for("original")
+    assert {o.attributes["merge.uuid"] for o in originals} == {bundle.attributes["uuid"]}
+    [join] = runner.provenance_events(ProvenanceEventType.JOIN)
+    assert join.flowfile_uuid == bundle.attributes["uuid"]
+    assert sorted(join.parent_uuids) == sorted(o.attributes["uuid"] for o in originals)
+
+
+@pytest.mark.parametrize(
+    ("header", "demarcator", "footer", "expected"),
+    [
+        ("@", "#", "$", "@Hello#, #World!$"),
+        ("@", None, None, "@Hello, World!"),
+        (None, "\n", None, "Hello\n, \nWorld!"),
+    ],
+)
+def test_text_delimiters(header: str | None, demarcator: str | None, footer: str | None, expected: str) -> None:
+    runner = merge_runner(Delimiter_Strategy="Text")
+    for name, value in (("Header", header), ("Demarcator", demarcator), ("Footer", footer)):
+        if value is not None:
+            runner.set_property(name, value)
+    hello_world(runner)
+    runner.run()
+    bundle = runner.flowfiles_for("merged")[0]
+    bundle.assert_content_equals(expected)
+    bundle.assert_attribute_equals("mime.type", "application/plain-text")
+
+
+def test_file_delimiters_with_expressions(tmp_path: Path) -> None:
+    for name, text in (("head", "(|)"), ("demarcate", "***"), ("foot", "___")):
+        (tmp_path / name).write_text(text)
+    runner = merge_runner(Delimiter_Strategy="Filename", Header="${header}", Demarcator="${demarcator}",
+                          Footer="${footer}")
+    hello_world(runner, {"header": str(tmp_path / "head"), "demarcator": str(tmp_path / "demarcate"),
+                         "footer": str(tmp_path / "foot")})
+    runner.run()
+    runner.flowfiles_for("merged")[0].assert_content_equals("(|)Hello***, ***World!___")
+
+
+def test_missing_delimiter_file_at_run_time_fails_the_bin(tmp_path: Path) -> None:
+    runner = merge_runner(Delimiter_Strategy="Filename", Header="${header}")
+    hello_world(runner, {"header": str(tmp_path / "gone")})
+    runner.run()
+    runner.assert_all_transferred("failure", 3)
+    assert any("Failed to process bundle" in message for _, message in runner.bulletins)
+
+
+def test_delimiters_not_used_without_a_strategy() -> None:
+    runner = merge_runner(Header="aHeader", Demarcator="; ", Footer="aFooter")
+    runner.enqueue_many([(b"First", TEXT), (b"Second", TEXT), (b"Third", TEXT)])
+    runner.run()
+    runner.flowfiles_for("merged")[0].assert_content_equals("FirstSecondThird")
+
+
+def test_mime_type_is_octet_stream_if_conflicting() -> None:
+    runner = merge_runner()
+    hello_world(runner)
+    runner.enqueue(b"", {"mime.type": "application/zip"})
+    runner.run()
+    bundle = runner.flowfiles_for("merged")[0]
+    bundle.assert_content_equals("Hello, World!")
+    bundle.assert_attribute_equals("mime.type", "application/octet-stream")
+
+
+def test_delimiter_files_must_exist(tmp_path: Path) -> None:
+    missing = str(tmp_path / "does_not_exist")
+    runner = merge_runner(Delimiter_Strategy="Filename", Header=missing, Demarcator=missing, Footer=missing)
+    results = runner.validation_results()
+    assert len(results) == 3 and all("not an existing file" in str(r) for r in results)
+
+
+@pytest.mark.parametrize(
+    ("properties", "problem"),
+    [
+        ({"Minimum Number of Entries": "5", "Maximum Number of Entries": "2"}, "Min Entries"),
+        ({"Minimum Group Size": "2 KB", "Maximum Group Size": "1 KB"}, "Min Size"),
+        ({"Merge Format": "Avro"}, "not supported"),
+        ({"Merge Format": "FlowFile Tar, v1"}, "not supported"),
+        ({"Maximum Number of Bins": "0"}, "Maximum Number of Bins"),
+        ({"Bin Termination Check": "${a}"}, "boolean"),
+    ],
+)
+def test_invalid_configurations(properties: dict[str, str], problem: str) -> None:
+    runner = merge_runner()
+    for name, value in properties.items():
+        runner.set_property(name, value)
+    assert any(problem in str(r) for r in runner.validation_results()), runner.validation_results()
+
+
+# -- thresholds, bins and age -------------------------------------------------------------
+
+
+def test_waits_for_minimum_size_then_merges_at_max_bin_age() -> None:
+    runner = merge_runner(Minimum_Group_Size="20 KB", Max_Bin_Age="5 sec")
+    hello_world(runner)
+    runner.run(stop_on_finish=False)
+    runner.assert_transferred("merged", 0)
+    assert runner.queue_size == 3  # the bin's FlowFiles wait, committed, in the input queue
+    assert runner.yield_count == 1
+    runner.clock.advance(4)
+    runner.run(stop_on_finish=False)
+    runner.assert_transferred("merged", 0)
+    runner.clock.advance(2)
+    runner.run()
+    bundle = runner.flowfiles_for("merged")[0]
+    bundle.assert_content_equals("Hello, World!")
+    bundle.assert_attribute_equals("merge.reason", "TIMEOUT")
+    bundle.assert_attribute_equals("merge.bin.age", "6000")
+    runner.assert_queue_empty()
+
+
+def test_stopping_resets_the_bin_age_as_nifi_purges_its_bins() -> None:
+    runner = merge_runner(Minimum_Number_of_Entries="5", Max_Bin_Age="5 sec")
+    hello_world(runner)
+    runner.run()  # stops: the bins are forgotten, their FlowFiles stay queued
+    runner.clock.advance(10)
+    runner.run(stop_on_finish=False)
+    runner.assert_transferred("merged", 0)
+    runner.clock.advance(6)
+    runner.run()
+    runner.assert_transferred("merged", 1)
+
+
+def test_new_flowfiles_join_a_waiting_bin_in_arrival_order() -> None:
+    runner = merge_runner(Minimum_Number_of_Entries="4")
+    hello_world(runner)
+    runner.run(stop_on_finish=False)
+    runner.assert_transferred("merged", 0)
+    runner.enqueue(b"!!", TEXT)
+    runner.run()
+    bundle = runner.flowfiles_for("merged")[0]
+    bundle.assert_content_equals("Hello, World!!!")
+    bundle.assert_attribute_equals("merge.count", "4")
+
+
+def test_flowfile_larger_than_bin_is_merged_alone() -> None:
+    runner = merge_runner(Minimum_Number_of_Entries="2", Maximum_Number_of_Entries="2", Minimum_Group_Size="1 KB",
+                          Maximum_Group_Size="5 KB")
+    runner.enqueue(bytes(1026))
+    runner.enqueue(bytes(6 * 1024))
+    runner.run(2)
+    runner.assert_transferred("original", 1)
+    runner.assert_transferred("merged", 1)
+    runner.assert_transferred("failure", 0)
+    bundle = runner.flowfiles_for("merged")[0]
+    assert bundle.size == 6 * 1024
+    bundle.assert_attribute_equals("merge.reason", "UNSET")
+    assert runner.flowfiles_for("original")[0].attributes["merge.uuid"] == bundle.attributes["uuid"]
+    assert runner.queue_size == 1
+
+
+def test_maximum_entries_make_several_bins_in_one_trigger() -> None:
+    runner = merge_runner(Maximum_Number_of_Entries="1000")
+    runner.enqueue_many((b"x", {}) for _ in range(2500))
+    runner.run()
+    merged = runner.flowfiles_for("merged")
+    assert sorted(int(m.attributes["merge.count"]) for m in merged) == [500, 1000, 1000]
+    assert sorted(m.attributes["merge.reason"] for m in merged) == [
+        "MAX_ENTRIES_THRESHOLD_REACHED", "MAX_ENTRIES_THRESHOLD_REACHED", "MIN_THRESHOLDS_REACHED"]
+    runner.assert_transferred("original", 2500)
+
+
+def test_maximum_group_size() -> None:
+    runner = merge_runner(Maximum_Group_Size="10 B")
+    runner.enqueue_many((b"abcd", {}) for _ in range(5))
+    runner.run()
+    merged = runner.flowfiles_for("merged")
+    assert [m.size for m in merged] == [8, 8, 4]
+
+
+def test_oldest_bin_is_expired_when_all_bins_are_taken() -> None:
+    runner = merge_runner(Max_Bin_Age="1 day", Maximum_Number_of_Bins="50", Minimum_Number_of_Entries="10",
+                          Maximum_Number_of_Entries="10", Correlation_Attribute_Name="correlationId")
+    runner.enqueue_many((b"", {"correlationId": str(i)}) for i in range(49) for _ in range(5))
+    runner.run()
+    runner.assert_transferred("merged", 0)
+    assert runner.queue_size == 245
+    runner.run(1, stop_on_finish=False)
+    runner.enqueue(b"", {})
+    runner.enqueue(b"", {"correlationId": "abc"})
+    runner.run()
+    runner.assert_transferred("merged", 1)
+    runner.assert_transferred("failure", 0)
+    runner.assert_transferred("original", 5)
+    runner.flowfiles_for("merged")[0].assert_attribute_equals("merge.reason", "BIN_MANAGER_FULL")
+
+
+def test_correlation_attribute_bins_by_value() -> None:
+    runner = merge_runner(Correlation_Attribute_Name="${which}", Minimum_Number_of_Entries="2")
+    runner.enqueue_many([(b"a1", {"which": "k", "k": "A"}), (b"b1", {"which": "k", "k": "B"}),
+                         (b"a2", {"which": "k", "k": "A"}), (b"c1", {"which": "k", "k": "C"})])
+    runner.run(stop_on_finish=False)
+    contents = sorted(m.content for m in runner.flowfiles_for("merged"))
+    assert contents == [b"a1a2"]
+    runner.flowfiles_for("merged")[0].assert_attribute_equals("k", "A")
+    assert runner.queue_size == 2  # B and C wait for a second FlowFile
+
+
+def test_yields_when_nothing_can_merge() -> None:
+    runner = merge_runner(Minimum_Number_of_Entries="10")
+    runner.run()
+    assert runner.yield_count == 1
+    hello_world(runner)
+    runner.run(3)
+    assert runner.yield_count == 4
+    assert runner.queue_size == 3
+
+
+# -- attributes --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("strategy", "expected"),
+    [
+        ("Keep Only Common Attributes", {"same": "s"}),
+        ("Keep All Unique Attributes", {"same": "s", "only1": "x", "only3": "z"}),
+    ],
+)
+def test_attribute_strategies(strategy: str, expected: dict[str, str]) -> None:
+    runner = merge_runner(Attribute_Strategy=strategy)
+    runner.enqueue_many([(b"1", {"same": "s", "differs": "1", "only1": "x"}), (b"2", {"same": "s", "differs": "2"}),
+                         (b"3", {"same": "s", "differs": "3", "only3": "z"})])
+    runner.run()
+    bundle = runner.flowfiles_for("merged")[0].attributes
+    for key in ("same", "differs", "only1", "only3"):
+        assert bundle.get(key) == expected.get(key), key
+
+
+def test_a_single_flowfile_keeps_its_filename_and_attributes() -> None:
+    runner = merge_runner()
+    runner.enqueue(b"one", {"filename": "one.txt", "color": "red"})
+    runner.run()
+    bundle = runner.flowfiles_for("merged")[0]
+    bundle.assert_attribute_equals("filename", "one.txt")
+    bundle.assert_attribute_equals("color", "red")
+    bundle.assert_attribute_equals("merge.count", "1")
+
+
+# -- archive formats ---------------------------------------------------------------------
+
+
+def test_zip() -> None:
+    runner = merge_runner(Merge_Format="ZIP")
+    runner.enqueue_many([(b"Hello", {"filename": "a"}), (b", ", {"filename": "b"}), (b"World!", {"filename": "c"})])
+    runner.run()
+    bundle = runner.flowfiles_for("merged")[0]
+    bundle.assert_attribute_equals("mime.type", "application/zip")
+    assert bundle.attributes["filename"].endswith(".zip")
+    with zipfile.ZipFile(io.BytesIO(bundle.content)) as archive:
+        assert [(i.filename, archive.read(i)) for i in archive.infolist()] == [
+            ("a", b"Hello"), ("b", b", "), ("c", b"World!")]
+
+
+def test_zip_duplicate_names_go_to_failure_as_copies() -> None:
+    runner = merge_runner(Merge_Format="ZIP")
+    hello_world(runner, {"filename": "duplicate-filename.txt"})
+    runner.run()
+    runner.assert_queue_empty()
+    runner.assert_transferred("merged", 1)
+    runner.assert_transferred("failure", 2)
+    runner.assert_transferred("original", 3)
+    assert sorted(f.content for f in runner.flowfiles_for("failure")) == [b", ", b"World!"]
+
+
+@pytest.mark.parametrize(("keep_path", "names"), [("false", ["a.txt", "b.txt"]), ("true", ["dir/a.txt", "b.txt"])])
+def test_zip_keep_path(keep_path: str, names: list[str]) -> None:
+    runner = merge_runner(Merge_Format="ZIP", Keep_Path=keep_path, Compression_Level="9")
+    runner.enqueue_many([(b"a" * 1000, {"filename": "a.txt", "path": "./dir/"}), (b"b", {"filename": "b.txt",
+                                                                                        "path": "./"})])
+    runner.run()
+    with zipfile.ZipFile(io.BytesIO(runner.flowfiles_for("merged")[0].content)) as archive:
+        assert archive.namelist() == names
+        assert archive.infolist()[0].compress_size < 100
+
+
+def test_tar_with_long_names_permissions_and_times() -> None:
+    runner = merge_runner(Merge_Format="TAR")
+    long_name = "AReally" + "g" * 100 + "FileName"
+    runner.enqueue_many([
+        (b"Hello", {"filename": "AShortFileName", "tar.permissions": "755",
+                    "file.lastModifiedTime": "2020-09-13T12:26:40Z"}),
+        (b", ", {"filename": "ALongerrrFileName", "tar.permissions": "99x",
+                 "file.lastModifiedTime": "2020-09-13T12:26:40+0000"}),
+        (b"World!", {"filename": long_name}),
+    ])
+    runner.run()
+    bundle = runner.flowfiles_for("merged")[0]
+    bundle.assert_attribute_equals("mime.type", "application/tar")
+    assert bundle.attributes["filename"].endswith(".tar")
+    with tarfile.open(fileobj=io.BytesIO(bundle.content)) as archive:
+        members = archive.getmembers()
+        assert [m.name for m in members] == ["AShortFileName", "ALongerrrFileName", long_name]
+        assert [archive.extractfile(m).read() for m in members] == [b"Hello", b", ", b"World!"]  # type: ignore[union-attr]
+        assert [m.mode for m in members] == [0o755, 0o644, 0o644]
+        assert members[0].mtime == members[1].mtime == 1_600_000_000
+
+
+def test_tar_keep_path() -> None:
+    runner = merge_runner(Merge_Format="TAR", Keep_Path="true")
+    runner.enqueue(b"x", {"filename": "f", "path": "a/b"})
+    runner.run()
+    with tarfile.open(fileobj=io.BytesIO(runner.flowfiles_for("merged")[0].content)) as archive:
+        assert archive.getnames() == ["a/b/f"]
+
+
+@pytest.mark.parametrize(("merge_format", "version"), [("FlowFile Stream, v3", 3), ("FlowFile Stream, v2", 2)])
+def test_flowfile_stream(merge_format: str, version: int) -> None:
+    runner = merge_runner(Merge_Format=merge_format, Minimum_Number_of_Entries="2", Maximum_Number_of_Entries="2")
+    runner.enqueue_many([(b"one", {"path": "folder", "filename": "1"}), (b"two", {"path": "folder"})])
+    runner.run()
+    bundle = runner.flowfiles_for("merged")[0]
+    bundle.assert_attribute_equals("mime.type", f"application/flowfile-v{version}")
+    assert bundle.attributes["filename"].endswith(".pkg")
+    reader = FlowFileUnpackager(io.BytesIO(bundle.content), version)
+    got = []
+    while (header := reader.next_flowfile()) is not None:
+        got.append((header[0]["path"], b"".join(reader.content())))
+    assert got == [("folder", b"one"), ("folder", b"two")]
+
+
+def test_flowfile_stream_round_trip_through_unpack_content() -> None:
+    merge = merge_runner(Merge_Format="FlowFile Stream, v3")
+    merge.enqueue_many([(b"alpha", {"filename": "a", "k": "1"}), (b"", {"filename": "b", "k": "2"})])
+    merge.run()
+    unpack = ProcessorRunner(UnpackContent)
+    bundle = merge.flowfiles_for("merged")[0]
+    unpack.enqueue(bundle.content, bundle.attributes)
+    unpack.run()
+    out = [(f.attributes["filename"], f.attributes["k"], f.content) for f in unpack.flowfiles_for("success")]
+    assert out == [("a", "1", b"alpha"), ("b", "2", b"")]
+
+
+# -- defragment --------------------------------------------------------------------------
+
+
+def fragments(identifier: str, count: int | None, indexes: list[int], *, name: str = "orig.txt") -> list[
+    tuple[bytes, dict[str, str]]
+]:
+    items = []
+    for index in indexes:
+        attributes = {"fragment.identifier": identifier, "fragment.index": str(index),
+                      "segment.original.filename": name}
+        if count is not None:
+            attributes["fragment.count"] = str(count)
+        items.append((f"<{index}>".encode(), attributes))
+    return items
+
+
+def test_defragment_orders_by_index() -> None:
+    runner = merge_runner(Merge_Strategy="Defragment")
+    runner.enqueue_many(fragments("1", 4, [3, 1, 4, 2]))
+    runner.run()
+    bundle = runner.flowfiles_for("merged")[0]
+    bundle.assert_content_equals("<1><2><3><4>")
+    bundle.assert_attribute_equals("filename", "orig.txt")
+    bundle.assert_attribute_equals("merge.reason", "MAX_ENTRIES_THRESHOLD_REACHED")
+    runner.assert_transferred("original", 4)
+
+
+def test_defragment_several_identifiers_interleaved() -> None:
+    runner = merge_runner(Merge_Strategy="Defragment", Merge_Format="TAR")
+    a, b = fragments("a", 2, [2, 1], name="a"), fragments("b", 2, [1, 2], name="b")
+    runner.enqueue_many([a[0], b[0], a[1], b[1]])
+    runner.run()
+    names = sorted(m.attributes["filename"] for m in runner.flowfiles_for("merged"))
+    assert names == ["a.tar", "b.tar"]
+
+
+def test_defragment_waits_for_missing_fragment_then_fails_at_max_bin_age() -> None:
+    runner = merge_runner(Merge_Strategy="Defragment", Max_Bin_Age="1 min")
+    runner.enqueue_many(fragments("1", 4, [1, 2, 4]))
+    runner.run(stop_on_finish=False)
+    runner.assert_transferred("merged", 0)
+    assert runner.queue_size == 3
+    runner.clock.advance(61)
+    runner.run()
+    runner.assert_all_transferred("failure", 3)
+    assert any("expected number of fragments is 4 but found only 3" in m for _, m in runner.bulletins)
+
+
+def test_defragment_completes_when_the_last_fragment_arrives() -> None:
+    runner = merge_runner(Merge_Strategy="Defragment", Max_Bin_Age="1 min")
+    runner.enqueue_many(fragments("1", 3, [1, 3]))
+    runner.run(stop_on_finish=False)
+    runner.clock.advance(30)
+    runner.enqueue_many(fragments("1", 3, [2]))
+    runner.run()
+    bundle = runner.flowfiles_for("merged")[0]
+    bundle.assert_content_equals("<1><2><3>")
+    bundle.assert_attribute_equals("merge.bin.age", "30000")
+
+
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        (fragments("1", None, [1, 2]), "no FlowFile arrived with the fragment.count"),
+        ([*fragments("1", 2, [1]), (b"x", {"fragment.identifier": "1", "fragment.index": "2",
+                                           "fragment.count": "3"})], "differing values"),
+        ([(b"x", {"fragment.identifier": "1", "fragment.index": "one", "fragment.count": "1"})],
+         "integer value for the fragment.index"),
+    ],
+)
+def test_defragment_errors_go_to_failure(items: list[tuple[bytes, dict[str, str]]], message: str) -> None:
+    runner = merge_runner(Merge_Strategy="Defragment", Max_Bin_Age="1 sec")
+    runner.enqueue_many(items)
+    runner.run(stop_on_finish=False)
+    runner.clock.advance(2)
+    runner.run()
+    runner.assert_all_transferred("failure", len(items))
+    assert any(message in m for _, m in runner.bulletins), runner.bulletins
+
+
+def test_defragment_duplicate_index_is_not_merged_twice() -> None:
+    runner = merge_runner(Merge_Strategy="Defragment", Max_Bin_Age="1 sec")
+    runner.enqueue_many(fragments("1", 2, [1, 1, 2]))
+    runner.run(stop_on_finish=False)
+    runner.assert_transferred("merged", 1)
+    runner.flowfiles_for("merged")[0].assert_content_equals("<1><2>")
+    runner.clock.advance(2)
+    runner.run()
+    runner.assert_transferred("failure", 1)  # the duplicate's own bin never completes
+
+
+def test_defragment_bin_pushed_out_by_maximum_bins_fails() -> None:
+    runner = merge_runner(Merge_Strategy="Defragment", Maximum_Number_of_Bins="1")
+    runner.enqueue_many(fragments("a", 2, [1]) + fragments("b", 2, [1, 2]))
+    runner.run()
+    runner.assert_transferred("failure", 1)
+    runner.assert_transferred("merged", 1)
+
+
+# -- bin termination check ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("insertion", "contents"),
+    [
+        ("Last in Bin", [b"abEND", b"c"]),
+        ("First in New Bin", [b"ab", b"ENDc"]),
+        ("Isolated", [b"ab", b"END", b"c"]),
+    ],
+)
+def test_bin_termination_check(insertion: str, contents: list[bytes]) -> None:
+    runner = merge_runner(Bin_Termination_Check="${end:equals('yes')}", FlowFile_Insertion_Strategy=insertion,
+                          Minimum_Number_of_Entries="10", Max_Bin_Age="1 sec")
+    runner.enqueue_many([(b"a", {}), (b"b", {}), (b"END", {"end": "yes"}), (b"c", {})])
+    runner.run(stop_on_finish=False)
+    runner.clock.advance(2)
+    runner.run()
+    assert sorted(m.content for m in runner.flowfiles_for("merged")) == sorted(contents)
+
+
+# -- robustness ------------------------------------------------------------------------------
+
+
+def test_expression_failure_sends_the_flowfile_to_failure() -> None:
+    runner = merge_runner(Correlation_Attribute_Name="${a:matches(${b})}")
+    runner.enqueue(b"x", {"a": "1", "b": "["})
+    runner.enqueue(b"y", {"a": "1", "b": "1"})
+    runner.run()
+    runner.assert_transferred("failure", 1)
+    runner.flowfiles_for("failure")[0].assert_content_equals("x")
+    runner.flowfiles_for("merged")[0].assert_content_equals("y")
+    assert "Could not determine which Bin" in runner.bulletins[0][1]
+
+
+def test_more_than_one_trigger_of_flowfiles_only_merges_full_bins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(merge_content, "MAX_TAKEN", 25)
+    runner = merge_runner(Maximum_Number_of_Entries="10")
+    runner.enqueue_many((str(i % 10).encode(), {}) for i in range(30))
+    runner.run(stop_on_finish=False)
+    assert sorted(m.attributes["merge.reason"] for m in runner.flowfiles_for("merged")) == [
+        "MAX_ENTRIES_THRESHOLD_REACHED", "MAX_ENTRIES_THRESHOLD_REACHED"]
+    runner.run()
+    assert [m.attributes["merge.count"] for m in runner.flowfiles_for("merged")] == ["10", "10", "10"]
+    runner.assert_transferred("original", 30)
+    runner.assert_queue_empty()
+
+
+def test_an_error_while_merging_loses_and_duplicates_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowyard.processors import _merge_formats
+
+    real = _merge_formats.concatenation
+    calls = []
+
+    def crash_once(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("crash in the middle of a merge")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_merge_formats, "concatenation", crash_once)
+    runner = merge_runner(Minimum_Number_of_Entries="3")
+    hello_world(runner)
+    runner.run(raise_errors=False)  # rolled back like a crash: everything is still queued
+    runner.assert_transferred("merged", 0)
+    runner.assert_transferred("original", 0)
+    assert runner.queue_size == 3
+    runner.clock.advance(31)  # the rolled-back input was penalized
+    runner.run()
+    runner.assert_transferred("merged", 1)
+    runner.assert_transferred("original", 3)
+    runner.flowfiles_for("merged")[0].assert_content_equals("Hello, World!")
+    runner.assert_queue_empty()
