@@ -13,6 +13,7 @@ from flowyard.processors.cryptographic_hash_attribute import CryptographicHashAt
 from flowyard.processors.cryptographic_hash_content import CryptographicHashContent
 from flowyard.processors.duplicate_flow_file import DuplicateFlowFile
 from flowyard.processors.encode_content import EncodeContent
+from flowyard.processors.identify_mime_type import IdentifyMimeType
 from flowyard.processors.modify_bytes import ModifyBytes
 from flowyard.processors.segment_content import SegmentContent
 from flowyard.processors.split_content import SplitContent
@@ -23,6 +24,6 @@ __all__ = ["PROCESSORS", "SERVICES"]
 
 PROCESSORS: tuple[type[Processor], ...] = (
     SplitText, SplitContent, SegmentContent, DuplicateFlowFile, ModifyBytes, ConvertCharacterSet, EncodeContent,
-    CryptographicHashContent, CryptographicHashAttribute,
+    CryptographicHashContent, CryptographicHashAttribute, IdentifyMimeType,
 )
 SERVICES: tuple[type[ControllerService], ...] = ()
