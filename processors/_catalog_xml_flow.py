@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from flowyard.processors.distribute_load import DistributeLoad
 from flowyard.processors.evaluate_xpath import EvaluateXPath
+from flowyard.processors.notify import Notify
 from flowyard.processors.split_xml import SplitXml
 from flowyard.processors.transform_xml import TransformXml
+from flowyard.processors.wait import Wait
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (EvaluateXPath, SplitXml, TransformXml, DistributeLoad)
+PROCESSORS: tuple[type[Processor], ...] = (EvaluateXPath, SplitXml, TransformXml, DistributeLoad, Wait, Notify)
 SERVICES: tuple[type[ControllerService], ...] = ()

@@ -68,6 +68,16 @@ class DistributedMapCacheClient:
         """The value (or None) of each of ``keys``, read at one instant."""
         raise NotImplementedError
 
+    def fetch(self, key: str) -> tuple[bytes, object] | None:
+        """The value of ``key`` with its revision (NiFi's ``AtomicDistributedMapCacheClient.fetch``),
+        or None; pass the revision to ``replace``."""
+        raise NotImplementedError
+
+    def replace(self, key: str, value: bytes | None, revision: object | None) -> bool:
+        """Set ``key`` to ``value`` (None: remove it) only if its revision is
+        still ``revision`` (None: only if it has no value); whether it was done."""
+        raise NotImplementedError
+
 
 LFU = "Least Frequently Used"
 LRU = "Least Recently Used"
@@ -180,6 +190,25 @@ class LocalMapCacheService(ControllerService, DistributedMapCacheClient):
         with self._lock:
             cache = self._cache()
             return {key: cache.get(key) for key in wanted}
+
+    def fetch(self, key: str) -> tuple[bytes, object] | None:
+        """The value and its revision (the value itself: an entry whose value
+        is unchanged counts as unchanged)."""
+        with self._lock:
+            value = self._cache().get(key)
+        return None if value is None else (value, value)
+
+    def replace(self, key: str, value: bytes | None, revision: object | None) -> bool:
+        """Compare-and-set (or compare-and-remove when ``value`` is None) under one lock."""
+        with self._lock:
+            cache = self._cache()
+            if cache.get(key) != revision:
+                return False
+            if value is None:
+                cache.remove(key)
+            else:
+                cache.put(key, bytes(value))
+            return True
 
     def size(self) -> int:
         """How many entries the cache holds now (0 when disabled)."""
