@@ -12,12 +12,14 @@ from flowyard.processors.attributes_to_csv import AttributesToCSV
 from flowyard.processors.attributes_to_json import AttributesToJSON
 from flowyard.processors.evaluate_json_path import EvaluateJsonPath
 from flowyard.processors.flatten_json import FlattenJson
+from flowyard.processors.json_schema_registry import StandardJsonSchemaRegistry
 from flowyard.processors.split_json import SplitJson
+from flowyard.processors.validate_json import ValidateJson
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
 PROCESSORS: tuple[type[Processor], ...] = (
-    EvaluateJsonPath, SplitJson, AttributesToJSON, AttributesToCSV, FlattenJson,
+    EvaluateJsonPath, SplitJson, AttributesToJSON, AttributesToCSV, FlattenJson, ValidateJson,
 )
-SERVICES: tuple[type[ControllerService], ...] = ()
+SERVICES: tuple[type[ControllerService], ...] = (StandardJsonSchemaRegistry,)

@@ -1,0 +1,290 @@
+"""ValidateJson: route FlowFiles by whether their JSON content follows a JSON Schema."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import jsonschema
+from jsonschema.protocols import Validator as SchemaValidator
+
+from flowyard.processors._json_common import MAX_STRING_LENGTH
+from flowyard.processors._json_text import JsonTextError, parse_jackson
+from flowyard.processors.json_schema_registry import (
+    JSON_SCHEMA_REGISTRY,
+    SCHEMA_VERSIONS,
+    JsonSchemaRegistry,
+)
+from flowyard.runtime.sdk import (
+    AllowableValue,
+    ConfigurationError,
+    ExpressionScope,
+    FlowFile,
+    InputRequirement,
+    ProcessContext,
+    ProcessingError,
+    Processor,
+    ProcessorSpec,
+    ProcessSession,
+    PropertyDependency,
+    PropertySpec,
+    Relationship,
+    ValidationResult,
+    validators,
+)
+
+__all__ = ["ERROR_ATTRIBUTE", "ValidateJson"]
+
+ERROR_ATTRIBUTE = "json.validation.errors"
+SCHEMA_NAME_STRATEGY = "SCHEMA_NAME_PROPERTY"
+SCHEMA_CONTENT_STRATEGY = "SCHEMA_CONTENT_PROPERTY"
+FLOW_FILE = "FLOW_FILE"
+JSON_LINES = "JSON_LINES"
+
+_VALIDATORS: dict[str, type[SchemaValidator]] = {
+    "DRAFT_4": jsonschema.Draft4Validator,
+    "DRAFT_6": jsonschema.Draft6Validator,
+    "DRAFT_7": jsonschema.Draft7Validator,
+    "DRAFT_2019_09": jsonschema.Draft201909Validator,
+    "DRAFT_2020_12": jsonschema.Draft202012Validator,
+}
+
+SCHEMA_ACCESS_STRATEGY = PropertySpec(
+    key="schema-access-strategy",
+    display_name="Schema Access Strategy",
+    description="Specifies how to obtain the schema that is to be used for interpreting the data.",
+    required=True,
+    default=SCHEMA_CONTENT_STRATEGY,
+    allowed_values=(
+        AllowableValue(SCHEMA_NAME_STRATEGY, "Schema Name Property",
+                       "The name of the Schema to use is specified by the 'Schema Name' Property. The value of this "
+                       "property is used to lookup the Schema in the configured JSON Schema Registry Service."),
+        AllowableValue(SCHEMA_CONTENT_STRATEGY, "JSON Schema Property",
+                       "A URL or file path to the JSON schema or the actual JSON schema is specified by the 'JSON "
+                       "Schema' Property. No matter how the JSON schema is specified, it must be a valid JSON schema"),
+    ),
+)
+SCHEMA_NAME = PropertySpec(
+    key="schema-name",
+    display_name="Schema Name",
+    description="Specifies the name of the schema to lookup in the Schema Registry property",
+    required=True,
+    default="${schema.name}",
+    validator=validators.NON_EMPTY,
+    expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+    dependencies=(PropertyDependency(SCHEMA_ACCESS_STRATEGY.key, (SCHEMA_NAME_STRATEGY,)),),
+)
+SCHEMA_REGISTRY = PropertySpec(
+    key="json-schema-registry",
+    display_name="JSON Schema Registry",
+    description="Specifies the Controller Service to use for the JSON Schema Registry",
+    required=True,
+    identifies_controller_service=JSON_SCHEMA_REGISTRY,
+    dependencies=(PropertyDependency(SCHEMA_ACCESS_STRATEGY.key, (SCHEMA_NAME_STRATEGY,)),),
+)
+SCHEMA_CONTENT = PropertySpec(
+    key="json-schema",
+    display_name="JSON Schema",
+    description="A URL or file path to the JSON schema or the actual JSON schema content",
+    required=True,
+    validator=validators.NON_EMPTY,
+    dependencies=(PropertyDependency(SCHEMA_ACCESS_STRATEGY.key, (SCHEMA_CONTENT_STRATEGY,)),),
+)
+SCHEMA_VERSION = PropertySpec(
+    key="json-schema-version",
+    display_name="JSON Schema Version",
+    description="The JSON schema specification",
+    required=True,
+    default="DRAFT_2020_12",
+    allowed_values=SCHEMA_VERSIONS,
+    dependencies=(PropertyDependency(SCHEMA_ACCESS_STRATEGY.key, (SCHEMA_CONTENT_STRATEGY,)),),
+    aliases=("Schema Version",),
+)
+INPUT_FORMAT = PropertySpec(
+    key="input-format",
+    display_name="Input Format",
+    description="The format of the input: one JSON document for the whole FlowFile, or one JSON document per line.",
+    required=True,
+    default=FLOW_FILE,
+    allowed_values=(
+        AllowableValue(FLOW_FILE, "FlowFile", "The FlowFile content is a single JSON document"),
+        AllowableValue(JSON_LINES, "JSON Lines", "The FlowFile content holds one JSON document per line"),
+    ),
+)
+
+VALID = Relationship("valid", "FlowFiles that are successfully validated against the schema are routed to this "
+                              "relationship")
+INVALID = Relationship("invalid", "FlowFiles that are not valid according to the specified schema are routed to "
+                                  "this relationship")
+FAILURE = Relationship("failure", "FlowFiles that cannot be read as JSON are routed to this relationship")
+
+_COMMENT_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|//[^\n\r]*|/\*.*?\*/', re.DOTALL)
+
+
+def strip_comments(text: str) -> str:
+    """``text`` without ``//`` and ``/* */`` comments outside strings (Jackson's
+    ALLOW_COMMENTS); an unterminated block comment is left for the parser to refuse."""
+    if "/" not in text:
+        return text
+    return _COMMENT_OR_STRING.sub(lambda m: m.group(0) if m.group(0).startswith('"') else " ", text)
+
+
+def read_schema_source(value: str) -> str:
+    """The schema text a JSON Schema property value stands for, as NiFi resolves
+    a resource reference: a ``file:`` URL or an existing file is read, anything
+    else is the schema itself. Raises ``ConfigurationError`` for ``http(s)`` URLs
+    (remote schemas are not fetched) and unreadable files."""
+    stripped = value.strip()
+    scheme = urlsplit(stripped).scheme.lower() if "://" in stripped else ""
+    if scheme in ("http", "https"):
+        raise ConfigurationError(f"remote JSON Schemas are not fetched: {stripped}")
+    path = unquote(urlsplit(stripped).path) if scheme == "file" else stripped
+    if scheme == "file" or (len(path) < 4096 and "\n" not in path and os.path.isfile(path)):
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return handle.read()
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read the JSON Schema {path}: {exc}") from None
+    return value
+
+
+def compile_schema(text: str, version: str) -> SchemaValidator:
+    """A validator for the schema ``text`` of draft ``version``. Raises
+    ``ConfigurationError`` when the text is not JSON or not a valid schema."""
+    try:
+        schema = parse_jackson(text)
+    except JsonTextError as exc:
+        raise ConfigurationError(f"the JSON Schema cannot be parsed: {exc}") from None
+    cls = _VALIDATORS[version]
+    try:
+        cls.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise ConfigurationError(f"the JSON Schema is not valid: {exc.message}") from None
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def describe_errors(errors: list[Any]) -> str:
+    """Errors as NiFi writes its ``Set<ValidationMessage>``: ``[$.a: message, ...]``."""
+    return "[" + ", ".join(f"{error.json_path}: {error.message}" for error in errors) + "]"
+
+
+class ValidateJson(Processor):
+    """Validates each FlowFile's JSON content against a JSON Schema (with the
+    ``jsonschema`` library): valid content goes to 'valid', content that
+    breaks the schema to 'invalid' with the ``json.validation.errors``
+    attribute (``[$.path: message, ...]``) and a warning, content that cannot
+    be read as JSON to 'failure'; each routing is a ROUTE provenance event.
+
+    The schema is the JSON Schema property (the schema itself, a file path or
+    a ``file:`` URL), read and checked when the processor starts — a schema
+    that is not JSON or not a valid schema of the chosen draft stops the
+    start — or, with 'Schema Name Property', the schema the JSON Schema
+    Registry service holds under the evaluated Schema Name (a missing schema
+    sends the FlowFile to failure). The content may hold ``//`` and ``/* */``
+    comments (as Jackson's ALLOW_COMMENTS); with Input Format 'FlowFile' only
+    the first JSON value is validated (text after it is ignored, as Jackson
+    does), with 'JSON Lines' every non-blank line is, and the first invalid
+    line decides (the warning names its number). Formats (``format``) are
+    asserted for every draft. Strings longer than Max String Length make
+    the content unreadable.
+
+    Differences from NiFi: the error messages are the ``jsonschema`` library's
+    wording (NiFi's come from networknt's validator), sorted by path;
+    ``http(s)`` schema URLs and remote ``$ref`` are not fetched; a
+    ``$schema`` inside the schema does not change the draft used; empty
+    content goes to failure.
+    """
+
+    spec = ProcessorSpec(
+        description=(
+            "Validates the contents of FlowFiles against a configurable JSON Schema. See json-schema.org for "
+            "specification standards. This Processor does not support input containing multiple JSON objects, "
+            "such as newline-delimited JSON, unless Input Format is JSON Lines."
+        ),
+        tags=("JSON", "schema", "validation", "json"),
+        properties=(SCHEMA_ACCESS_STRATEGY, SCHEMA_NAME, SCHEMA_REGISTRY, SCHEMA_CONTENT, SCHEMA_VERSION,
+                    INPUT_FORMAT, MAX_STRING_LENGTH),
+        relationships=(VALID, INVALID, FAILURE),
+        input_requirement=InputRequirement.REQUIRED,
+        writes_attributes=((ERROR_ATTRIBUTE, "If the flow file is routed to the invalid relationship , this "
+                                             "attribute will contain the error message resulting from the "
+                                             "validation failure."),),
+    )
+
+    def validate(self, context: ProcessContext) -> Iterable[ValidationResult]:
+        """The property the chosen strategy needs must be set (as NiFi words it)."""
+        strategy = context.property(SCHEMA_ACCESS_STRATEGY).as_str()
+        needed = SCHEMA_REGISTRY if strategy == SCHEMA_NAME_STRATEGY else SCHEMA_CONTENT
+        if context.property(needed).value is None:
+            return [ValidationResult(
+                needed.display_name,
+                f"The '{strategy}' Schema Access Strategy requires that the {needed.display_name} property be set.",
+                needed.key,
+            )]
+        return ()
+
+    def on_scheduled(self, context: ProcessContext) -> None:
+        """Read and compile the schema (JSON Schema Property strategy)."""
+        self._by_name = context.property(SCHEMA_ACCESS_STRATEGY).as_str() == SCHEMA_NAME_STRATEGY
+        self._lines = context.property(INPUT_FORMAT).as_str() == JSON_LINES
+        self._max_string = context.property(MAX_STRING_LENGTH).as_data_size()
+        self._schema: SchemaValidator | None = None
+        if not self._by_name:
+            text = read_schema_source(context.property(SCHEMA_CONTENT).as_str())
+            self._schema = compile_schema(text, context.property(SCHEMA_VERSION).as_str())
+
+    def _schema_for(self, context: ProcessContext, ff: FlowFile) -> SchemaValidator:
+        if self._schema is not None:
+            return self._schema
+        name = context.property(SCHEMA_NAME).evaluate(ff.attributes).as_str()
+        registry = context.property(SCHEMA_REGISTRY).as_controller_service(JsonSchemaRegistry)
+        found = registry.retrieve_schema(name)
+        return compile_schema(found.text, found.version)
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        """Validate one FlowFile."""
+        ff = session.get()
+        if ff is None:
+            return
+        try:
+            schema = self._schema_for(context, ff)
+        except (ProcessingError, ConfigurationError) as exc:
+            context.logger.error(f"Could not retrieve JSON schema for FlowFile {ff.uuid}: {exc}")
+            self._route(session, ff, FAILURE)
+            return
+        try:
+            text = session.read_bytes(ff).decode("utf-8", "replace")
+            errors, line = self._validate(schema, text)
+        except JsonTextError as exc:
+            context.logger.error(f"JSON processing failed for FlowFile {ff.uuid}: {exc}")
+            self._route(session, ff, FAILURE)
+            return
+        if not errors:
+            self._route(session, ff, VALID)
+            return
+        described = describe_errors(errors)
+        ff = session.put_attribute(ff, ERROR_ATTRIBUTE, described)
+        where = f"JSON at line {line} in FlowFile {ff.uuid}" if line else f"JSON in FlowFile {ff.uuid}"
+        context.logger.warning(f"{where} is invalid: Validation Errors {described}")
+        self._route(session, ff, INVALID)
+
+    def _validate(self, schema: SchemaValidator, text: str) -> tuple[list[Any], int]:
+        if not self._lines:
+            document = parse_jackson(strip_comments(text), self._max_string)
+            return sorted(schema.iter_errors(document), key=lambda e: e.json_path), 0
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            document = parse_jackson(strip_comments(line), self._max_string)
+            errors = sorted(schema.iter_errors(document), key=lambda e: e.json_path)
+            if errors:
+                return errors, number
+        return [], 0
+
+    @staticmethod
+    def _route(session: ProcessSession, ff: FlowFile, relationship: Relationship) -> None:
+        session.provenance.route(ff, relationship.name)
+        session.transfer(ff, relationship.name)
