@@ -9,11 +9,12 @@ One owner per family: add each class here once it is complete;
 from __future__ import annotations
 
 from flowyard.processors.invoke_http import InvokeHTTP
+from flowyard.processors.listen_http import ListenHTTP
 from flowyard.processors.proxy_configuration_service import StandardProxyConfigurationService
 from flowyard.processors.ssl_context_service import StandardSSLContextService
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (InvokeHTTP,)
+PROCESSORS: tuple[type[Processor], ...] = (InvokeHTTP, ListenHTTP)
 SERVICES: tuple[type[ControllerService], ...] = (StandardSSLContextService, StandardProxyConfigurationService)

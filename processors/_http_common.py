@@ -1,0 +1,70 @@
+"""Pieces the listening HTTP processors share: NiFi's regex properties in
+Java's dialect, port and TLS settings, and the certificate check. Private to
+the http family."""
+
+from __future__ import annotations
+
+import re
+
+from flowyard.processors._java_regex import compile_java, java_regex_problem
+from flowyard.processors.ssl_context_service import (
+    CLIENT_AUTH_NONE,
+    CLIENT_AUTH_REQUIRED,
+    CLIENT_AUTH_WANT,
+    SSLContextService,
+    certificate_dn,
+)
+from flowyard.runtime.sdk import validators
+from flowyard.runtime.sdk.validators import Validator
+
+__all__ = ["JAVA_REGEX", "LISTEN_PORT", "NO_CERTIFICATE", "check_certificate", "java_regex", "server_ssl_context"]
+
+NO_CERTIFICATE = "none"
+"""NiFi's subject and issuer DN when the client sent no certificate."""
+
+
+def _java_regex_check(value: str) -> str | None:
+    problem = java_regex_problem(value)
+    return None if problem is None else f"{value!r} is not a valid Java regular expression: {problem}"
+
+
+JAVA_REGEX = Validator("regex", "a Java regular expression (java.util.regex)", _java_regex_check)
+"""A Java regular expression, as NiFi's REGULAR_EXPRESSION_VALIDATOR takes."""
+
+LISTEN_PORT = validators.integer_range(0, 65535)
+"""A port to listen on; 0 (a flowyard addition) lets the system choose a free one."""
+
+
+def java_regex(pattern: str) -> re.Pattern[str]:
+    """``pattern`` (Java's dialect) compiled for Python's ``re``."""
+    return compile_java(pattern).regex
+
+
+def server_ssl_context(service: SSLContextService, client_authentication: str) -> object:
+    """The server context for NiFi's Client Authentication value: AUTO means
+    REQUIRED when the service has a truststore, else NONE."""
+    mode = client_authentication.upper()
+    if mode == "AUTO":
+        mode = CLIENT_AUTH_REQUIRED if service.is_trust_store_configured else CLIENT_AUTH_NONE
+    elif mode in ("NEED AUTHENTICATION", "NEED"):
+        mode = CLIENT_AUTH_REQUIRED
+    elif mode in ("WANT AUTHENTICATION",):
+        mode = CLIENT_AUTH_WANT
+    elif mode in ("NO AUTHENTICATION",):
+        mode = CLIENT_AUTH_NONE
+    return service.create_server_context(mode)
+
+
+def check_certificate(der: bytes | None, subject_pattern: re.Pattern[str], issuer_pattern: re.Pattern[str]) -> (
+    tuple[str, str, str | None]
+):
+    """(subject DN, issuer DN, why it is refused or None). Without a
+    certificate both DNs are ``none`` and nothing is refused, as in NiFi."""
+    if der is None:
+        return NO_CERTIFICATE, NO_CERTIFICATE, None
+    subject, issuer = certificate_dn(der)
+    if not subject_pattern.fullmatch(subject):
+        return subject, issuer, "not allowed based on subject dn"
+    if not issuer_pattern.fullmatch(issuer):
+        return subject, issuer, "not allowed based on issuer dn"
+    return subject, issuer, None

@@ -1,0 +1,576 @@
+"""ListenHTTP: an HTTP server whose POSTed bodies become FlowFiles, answered
+only once they are committed."""
+
+from __future__ import annotations
+
+import collections
+import email.parser
+import email.policy
+import functools
+import gzip
+import shutil
+import tempfile
+import threading
+import time
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import trio
+
+from flowyard.processors._flowfile_v3 import FlowFileStreamError, FlowFileUnpackager
+from flowyard.processors._http_common import (
+    JAVA_REGEX,
+    LISTEN_PORT,
+    check_certificate,
+    java_regex,
+    server_ssl_context,
+)
+from flowyard.processors._http_server import HttpServer, Request, Response
+from flowyard.processors.ssl_context_service import RESTRICTED_SSL_CONTEXT_SERVICE, SSLContextService
+from flowyard.runtime.sdk import (
+    AllowableValue,
+    ExpressionScope,
+    InputRequirement,
+    ProcessContext,
+    Processor,
+    ProcessorSpec,
+    ProcessSession,
+    PropertyDependency,
+    PropertySpec,
+    Relationship,
+    ValidationResult,
+    validators,
+)
+
+__all__ = ["ListenHTTP"]
+
+SUCCESS = Relationship("success", "Relationship for successfully received FlowFiles")
+
+#: A request not taken by the processor within this time means its outgoing
+#: connection is back-pressured (the engine stops triggering it): answer 503.
+UNTAKEN_LIMIT = 1.0
+_BATCH = 100
+_WAIT = 0.1
+_STOP_GRACE = 2.0
+_FLOWFILE_TYPES = {"application/flowfile-v3": 3, "application/flowfile-v2": 2}
+_ACCEPT = ("application/flowfile-v3,application/flowfile-v2,*/*;q=0.8")
+
+BASE_PATH = PropertySpec(
+    key="base-path", display_name="Base Path", description="Base path for incoming connections",
+    required=True, default="contentListener", expression_scope=ExpressionScope.ENVIRONMENT,
+    validator=validators.all_of(validators.Validator(
+        "base path", "a path without a leading or trailing '/'",
+        lambda v: None if not (v.startswith("/") or v.endswith("/")) else f"{v!r} must not start or end with '/'")),
+)
+PORT = PropertySpec(
+    key="listening-port", display_name="Listening Port",
+    description="The Port to listen on for incoming connections (0: any free port, shown in the logs)",
+    required=True, expression_scope=ExpressionScope.ENVIRONMENT, validator=LISTEN_PORT,
+)
+HEALTH_CHECK_PORT = PropertySpec(
+    key="health-check-port", display_name="Listening Port for Health Check Requests",
+    description="The port to listen on for incoming health check requests. If set, it must be different from the "
+                "Listening Port. Only /<base_path>/healthcheck service is available via this port and only GET and "
+                "HEAD requests are supported. If the processor is set not to use SSL, SSL will not be used on this "
+                "port, either. If the processor is set to use SSL, one-way SSL will be used on this port (client "
+                "authentication not required).",
+    expression_scope=ExpressionScope.ENVIRONMENT, validator=LISTEN_PORT, aliases=("health-check-port",),
+)
+SSL_CONTEXT = PropertySpec(
+    key="ssl-context-service", display_name="SSL Context Service",
+    description="SSL Context Service enables support for HTTPS",
+    identifies_controller_service=RESTRICTED_SSL_CONTEXT_SERVICE,
+)
+HTTP_PROTOCOLS = PropertySpec(
+    key="http-protocols", display_name="HTTP Protocols",
+    description="HTTP Protocols supported for Application Layer Protocol Negotiation with TLS (flowyard serves "
+                "http/1.1 only)", required=True, default="HTTP_1_1",
+    allowed_values=(AllowableValue("HTTP_1_1", "http/1.1", "HTTP/1.1"),
+                    AllowableValue("H2_HTTP_1_1", "h2 http/1.1", "HTTP/2 and HTTP/1.1 negotiated based on "
+                                                                "requested protocols (flowyard: HTTP/1.1)"),
+                    AllowableValue("H2", "h2", "HTTP/2 only (not supported by flowyard)")),
+    dependencies=(PropertyDependency("ssl-context-service"),),
+)
+CLIENT_AUTHENTICATION = PropertySpec(
+    key="client-authentication", display_name="Client Authentication",
+    description="Client Authentication policy for TLS connections. Required when SSL Context Service configured.",
+    default="AUTO",
+    allowed_values=(
+        AllowableValue("AUTO", "AUTO", "Inferred based on SSL Context Service properties. The presence of Trust "
+                                       "Store properties implies REQUIRED, otherwise NONE is configured."),
+        AllowableValue("WANT", "WANT", "Requests a client certificate, but accepts a connection without one."),
+        AllowableValue("REQUIRED", "REQUIRED", "Refuses a connection without a trusted client certificate."),
+        AllowableValue("NONE", "NONE", "Does not request a client certificate."),
+    ),
+    dependencies=(PropertyDependency("ssl-context-service"),), aliases=("client-authentication",),
+)
+AUTHORIZED_DN = PropertySpec(
+    key="authorized-subject-dn-pattern", display_name="Authorized Subject DN Pattern",
+    description="A Regular Expression to apply against the Subject's Distinguished Name of incoming connections. If "
+                "the Pattern does not match the Subject DN, the processor will respond with a status of HTTP 403 "
+                "Forbidden.", required=True, default=".*", validator=JAVA_REGEX, aliases=("Authorized DN Pattern",),
+)
+AUTHORIZED_ISSUER = PropertySpec(
+    key="authorized-issuer-dn-pattern", display_name="Authorized Issuer DN Pattern",
+    description="A Regular Expression to apply against the Issuer's Distinguished Name of incoming connections. If "
+                "the Pattern does not match the Issuer DN, the processor will respond with a status of HTTP 403 "
+                "Forbidden.", default=".*", validator=JAVA_REGEX, aliases=("authorized-issuer-dn-pattern",),
+)
+MAX_UNCONFIRMED = PropertySpec(
+    key="max-unconfirmed-flowfile-time", display_name="Max Unconfirmed Flowfile Time",
+    description="The maximum amount of time to wait for a FlowFile to be confirmed before it is removed from the "
+                "cache (flowyard: the longest a request waits for its FlowFiles to be committed before it is "
+                "answered 503)", required=True, default="60 secs", validator=validators.TIME_PERIOD,
+)
+HEADERS_AS_ATTRIBUTES = PropertySpec(
+    key="http-headers-for-attributes", display_name="HTTP Headers for Attributes",
+    description="Specifies the Regular Expression that determines the names of HTTP Headers that should be passed "
+                "along as FlowFile attributes", validator=JAVA_REGEX,
+    aliases=("HTTP Headers to receive as Attributes (Regex)",),
+)
+HEADER_MAX_SIZE = PropertySpec(
+    key="request-header-maximum-size", display_name="Request Header Maximum Size",
+    description="The maximum supported size of HTTP headers in requests sent to this processor", required=True,
+    default="8 KB", validator=validators.DATA_SIZE,
+)
+RETURN_CODE = PropertySpec(
+    key="return-code", display_name="Return Code", description="The HTTP return code returned after every HTTP call",
+    default="200", validator=validators.integer_range(100, 599),
+)
+MULTIPART_MAX = PropertySpec(
+    key="multipart-request-max-size", display_name="Multipart Request Max Size",
+    description="The max size of the request. Only applies for requests with Content-Type: multipart/form-data, "
+                "and is used to prevent denial of service type of attacks, to prevent filling up the heap or disk "
+                "space", required=True, default="1 MB", validator=validators.DATA_SIZE,
+    aliases=("multipart-request-max-size",),
+)
+MULTIPART_BUFFER = PropertySpec(
+    key="multipart-read-buffer-size", display_name="Multipart Read Buffer Size",
+    description="The threshold size, at which the contents of an incoming file would be written to disk. Only "
+                "applies for requests with Content-Type: multipart/form-data. It is used to prevent denial of "
+                "service type of attacks, to prevent filling up the heap or disk space.", required=True,
+    default="512 KB", validator=validators.DATA_SIZE, aliases=("multipart-read-buffer-size",),
+)
+MAX_THREADS = PropertySpec(
+    key="maximum-thread-pool-size", display_name="Maximum Thread Pool Size",
+    description="The maximum number of requests served at once (NiFi: threads of the embedded Jetty server); "
+                "further clients wait to be accepted. The value can be set between 8 and 1000.",
+    required=True, default="200", validator=validators.integer_range(8, 1000), aliases=("max-thread-pool-size",),
+)
+RECORD_READER = PropertySpec(
+    key="record-reader", display_name="Record Reader",
+    description="The Record Reader to use parsing the incoming FlowFile into Records (no record services exist in "
+                "flowyard yet)", identifies_controller_service="RecordReaderFactory", aliases=("record-reader",),
+)
+RECORD_WRITER = PropertySpec(
+    key="record-writer", display_name="Record Writer",
+    description="The Record Writer to use for serializing Records after they have been transformed",
+    required=True, identifies_controller_service="RecordSetWriterFactory", aliases=("record-writer",),
+    dependencies=(PropertyDependency("record-reader"),),
+)
+LISTENING_ADDRESS = PropertySpec(
+    key="listening-address", display_name="Listening Address",
+    description="flowyard only: the local address to listen on. 127.0.0.1 (the default) accepts only clients on "
+                "this machine; 0.0.0.0 every IPv4 interface (NiFi's behaviour).", required=True,
+    default="127.0.0.1", expression_scope=ExpressionScope.ENVIRONMENT, validator=validators.NON_EMPTY,
+)
+
+
+@dataclass(eq=False)
+class _Pending:
+    """One POST waiting for its FlowFiles to be committed. ``status`` and
+    ``done`` belong to the server's loop; ``taken`` is guarded by the queue lock."""
+
+    request: Request
+    body: IO[bytes]
+    subject: str
+    issuer: str
+    url: str
+    arrived: float
+    done: trio.Event = field(default_factory=trio.Event)
+    status: int = 503
+    message: str = ""
+    taken: bool = False
+    cleanup: list[IO[bytes]] = field(default_factory=list)
+
+
+class ListenHTTP(Processor):
+    """Starts an HTTP server on its own port when scheduled; each POST to
+    ``/<Base Path>`` becomes a FlowFile (one per part of a multipart request,
+    one per packaged FlowFile of an ``application/flowfile-v3`` or ``-v2``
+    body) and is answered with the Return Code only after the session that
+    holds it is committed — 500 if that commit fails. HEAD answers the
+    accepted FlowFile formats; GET or HEAD on ``/<Base Path>/healthcheck``
+    answers 200 ``OK`` (also on the Health Check port, which serves nothing
+    else); other methods answer 405.
+
+    Back pressure: when the processor is not triggered — its outgoing
+    connection is full — requests are not taken; a request not taken within
+    one second, and every new one while the oldest waits that long, is
+    answered 503. At most Maximum Thread Pool Size requests are served at
+    once; further connections wait in the kernel's backlog. Bodies are
+    spooled to disk past 1 MiB while they wait.
+
+    Attributes: each request header whose name matches HTTP Headers for
+    Attributes (under its own name), ``filename`` from a ``filename`` header,
+    ``restlistener.remote.source.host``, ``restlistener.request.uri``,
+    ``restlistener.remote.user.dn`` and ``restlistener.remote.issuer.dn``
+    (``none`` without a client certificate). A body with
+    ``Content-Encoding: gzip`` (or header ``flowfile-gzipped: true``) is
+    decompressed. With TLS a client certificate whose subject or issuer DN
+    does not match the patterns is answered 403.
+
+    Differences from NiFi: the server binds 127.0.0.1 unless Listening
+    Address says otherwise (NiFi binds every interface); Listening Port 0
+    picks a free port. The server speaks HTTP/1.1 only (HTTP Protocols ``h2``
+    is refused). NiFi's hold-and-acknowledge protocol
+    (``x-prefer-acknowledge-uri``, the ``holds`` URIs) is not offered: such a
+    request is answered as any other, after the commit; Max Unconfirmed
+    Flowfile Time instead bounds how long a request waits for its commit (503
+    after it). Back pressure is sensed by the processor not being triggered
+    (one second), not by asking the connection. Record Reader/Writer need
+    record services flowyard does not have yet. A bad body (corrupt gzip,
+    malformed FlowFile stream or multipart) is answered 400 and nothing is
+    kept. DN patterns are Java regular expressions (translated); the DNs are
+    RFC 4514 strings of the leaf certificate.
+    """
+
+    spec = ProcessorSpec(
+        description=(
+            "Starts an HTTP Server and listens on a given base path to transform incoming requests into FlowFiles. "
+            "The default URI of the Service will be http://{hostname}:{port}/contentListener. Only HEAD and POST "
+            "requests are supported. GET, PUT, DELETE, OPTIONS and TRACE will result in an error and the HTTP "
+            "response status code 405. GET is supported on <service_URI>/healthcheck. If the service is available, "
+            "it returns \"200 OK\" with the content \"OK\". The health check functionality can be configured to be "
+            "accessible via a different port."
+        ),
+        tags=("ingest", "http", "https", "rest", "listen"),
+        properties=(BASE_PATH, PORT, HEALTH_CHECK_PORT, SSL_CONTEXT, HTTP_PROTOCOLS, CLIENT_AUTHENTICATION,
+                    AUTHORIZED_DN, AUTHORIZED_ISSUER, MAX_UNCONFIRMED, HEADERS_AS_ATTRIBUTES, HEADER_MAX_SIZE,
+                    RETURN_CODE, MULTIPART_MAX, MULTIPART_BUFFER, MAX_THREADS, RECORD_READER, RECORD_WRITER,
+                    LISTENING_ADDRESS),
+        relationships=(SUCCESS,),
+        input_requirement=InputRequirement.FORBIDDEN,
+        writes_attributes=(
+            ("restlistener.remote.source.host", "The host the request came from"),
+            ("restlistener.request.uri", "The request's URI path"),
+            ("restlistener.remote.user.dn", "The subject DN of the client certificate, or none"),
+            ("restlistener.remote.issuer.dn", "The issuer DN of the client certificate, or none"),
+            ("filename", "The value of the request's filename header, if any"),
+            ("http.multipart.*", "For each part of a multipart/form-data request: its name, filename, size, "
+                                 "content type, and fragment sequence number and total"),
+        ),
+    )
+
+    def __init__(self) -> None:
+        self._server: HttpServer | None = None
+        self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
+        self._queue: collections.deque[_Pending] = collections.deque()
+        self._capacity = 200
+        self._active = 0
+        self._stopping = False
+        self.port: int | None = None
+        self.health_port: int | None = None
+
+    def validate(self, context: ProcessContext) -> Iterable[ValidationResult]:
+        """Ports must differ; h2 is not served."""
+        results = []
+        port = context.properties.get(PORT.key)
+        health = context.properties.get(HEALTH_CHECK_PORT.key)
+        if health and port and health.strip() == port.strip() and port.strip() != "0":
+            results.append(ValidationResult(HEALTH_CHECK_PORT.display_name,
+                                            f"'{PORT.display_name}' and '{HEALTH_CHECK_PORT.display_name}' cannot "
+                                            "have the same value.", HEALTH_CHECK_PORT.key))
+        if context.properties.get(SSL_CONTEXT.key) and context.properties.get(HTTP_PROTOCOLS.key) == "H2":
+            results.append(ValidationResult(HTTP_PROTOCOLS.display_name,
+                                            "flowyard serves HTTP/1.1 only: choose http/1.1 or h2 http/1.1",
+                                            HTTP_PROTOCOLS.key))
+        return results
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def on_scheduled(self, context: ProcessContext) -> None:
+        """Start the server; raises (refusing to start) when a port cannot be bound."""
+        base = context.property(BASE_PATH).evaluate().as_str()
+        self._path = "/" + base
+        self._health_path = ("/" + base if base else "") + "/healthcheck"
+        self._return_code = context.property(RETURN_CODE).as_int()
+        self._subject = java_regex(context.property(AUTHORIZED_DN).as_str())
+        self._issuer = java_regex(context.property(AUTHORIZED_ISSUER).value or ".*")
+        headers = context.property(HEADERS_AS_ATTRIBUTES).value
+        self._headers = java_regex(headers) if headers else None
+        self._multipart_max = context.property(MULTIPART_MAX).as_data_size()
+        self._commit_limit = context.property(MAX_UNCONFIRMED).as_duration()
+        self._capacity = context.property(MAX_THREADS).as_int()
+        self._logger = context.logger
+        ports = [context.property(PORT).evaluate().as_int()]
+        health = context.property(HEALTH_CHECK_PORT).evaluate()
+        if health.value:
+            ports.append(health.as_int())
+        contexts: list[Any] = [None] * len(ports)
+        if context.property(SSL_CONTEXT).is_set:
+            service = context.property(SSL_CONTEXT).as_controller_service(SSLContextService)
+            contexts[0] = server_ssl_context(service, context.property(CLIENT_AUTHENTICATION).value or "AUTO")
+            if len(ports) > 1:
+                contexts[1] = server_ssl_context(service, "NONE")
+        with self._lock:
+            self._queue.clear()
+            self._stopping = False
+        server = HttpServer(
+            self._handle, host=context.property(LISTENING_ADDRESS).evaluate().as_str().strip(), ports=ports,
+            ssl_contexts=contexts, max_connections=self._capacity,
+            max_header_size=context.property(HEADER_MAX_SIZE).as_data_size(),
+            name=f"ListenHTTP {context.component_id}",
+            on_error=lambda exc: context.logger.error(f"failed to answer a request: {exc!r}"),
+        )
+        server.start()
+        self._server = server
+        self.port = server.bound_ports[0]
+        self.health_port = server.bound_ports[1] if len(ports) > 1 else None
+        context.logger.info(f"listening on port {self.port}, base path {self._path}")
+
+    def on_stopped(self, context: ProcessContext) -> None:
+        """Answer every waiting request 503, stop the server and release the ports."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        with self._lock:
+            self._stopping = True
+            waiting = [p for p in self._queue if not p.taken]
+            self._queue.clear()
+        for pending in waiting:
+            server.call_soon(self._finish, pending, 503, "the processor stopped")
+        deadline = time.monotonic() + _STOP_GRACE
+        while self._active and time.monotonic() < deadline:  # let those answers go out
+            time.sleep(0.01)
+        server.stop()
+        self.port = self.health_port = None
+
+    # -- the server's side (runs on the server's loop) ---------------------------------------
+
+    @staticmethod
+    def _finish(pending: _Pending, status: int, message: str = "") -> None:
+        if not pending.done.is_set():
+            pending.status = status
+            pending.message = message
+            pending.done.set()
+
+    async def _handle(self, request: Request, read_body: Any) -> Response:
+        with self._lock:
+            self._active += 1
+        try:
+            return await self._answer(request, read_body)
+        finally:
+            with self._lock:
+                self._active -= 1
+
+    async def _answer(self, request: Request, read_body: Any) -> Response:
+        health = self.health_port is not None and request.local_port == self.health_port
+        if request.path == self._health_path and request.method in ("GET", "HEAD"):
+            return Response(200, [("Content-Type", "text/plain")], b"OK" if request.method == "GET" else b"")
+        if health or request.path != self._path:
+            return Response(404, [("Content-Type", "text/plain")], b"Not Found")
+        if request.method == "HEAD":
+            return Response(200, [("Accept-Encoding", "gzip"), ("Accept", _ACCEPT),
+                                  ("x-nifi-transfer-protocol-version", "3")])
+        if request.method == "CONNECT":
+            return Response(400, [("Content-Type", "text/plain")], b"Bad Request")
+        if request.method != "POST":
+            return Response(405, [("Allow", "POST, HEAD"), ("Content-Type", "text/plain")], b"Method Not Allowed")
+        subject, issuer, refusal = check_certificate(request.peer_certificate, self._subject, self._issuer)
+        if refusal is not None:
+            self._logger.warning(f"Access Forbidden [{refusal}] Host [{request.remote_host}] Subject [{subject}] "
+                                 f"Issuer [{issuer}]")
+            return Response(403, [("Content-Type", "text/plain")], refusal.encode())
+        now = time.monotonic()
+        with self._lock:
+            stalled = bool(self._queue) and now - self._queue[0].arrived > UNTAKEN_LIMIT
+            if stalled or self._stopping or len(self._queue) >= self._capacity:
+                return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable", close=True)
+        body = await read_body()
+        url = f"{request.scheme}://{request.local_host}:{request.local_port}{request.path}"
+        pending = _Pending(request, body, subject, issuer, url, time.monotonic())
+        with self._lock:
+            if self._stopping:
+                return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable")
+            self._queue.append(pending)
+            self._ready.notify()
+        try:
+            with trio.move_on_after(UNTAKEN_LIMIT) as untaken:
+                await pending.done.wait()
+            if untaken.cancelled_caught:
+                with self._lock:
+                    if not pending.taken:
+                        self._queue.remove(pending)
+                        return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable")
+                with trio.move_on_after(self._commit_limit):
+                    await pending.done.wait()
+                if not pending.done.is_set():
+                    return Response(503, [("Content-Type", "text/plain")], b"the FlowFile was not committed in time")
+        finally:
+            with self._lock:
+                if not pending.taken and pending in self._queue:
+                    self._queue.remove(pending)
+        headers = [("Content-Type", "text/plain")]
+        return Response(pending.status, headers, pending.message.encode())
+
+    # -- the processor's side (runs in a worker thread) ---------------------------------------
+
+    def _take(self) -> list[_Pending]:
+        with self._lock:
+            if not self._queue:
+                self._ready.wait(_WAIT)
+            taken: list[_Pending] = []
+            while self._queue and len(taken) < _BATCH:
+                pending = self._queue.popleft()
+                pending.taken = True
+                taken.append(pending)
+            return taken
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        """Turn the waiting requests into FlowFiles; each is answered after the commit."""
+        server = self._server
+        if server is None:
+            return
+        for pending in self._take():
+            try:
+                entries = self._parse(pending)
+            except ValueError as exc:
+                context.logger.error(f"Unable to receive file from Remote Host: [{pending.request.remote_host}] "
+                                     f"SubjectDN [{pending.subject}] IssuerDN [{pending.issuer}] due to {exc}")
+                server.call_soon(self._finish, pending, 400, str(exc))
+                continue
+            session.commit_async(
+                on_success=functools.partial(server.call_soon, self._finish, pending, self._return_code),
+                on_failure=functools.partial(self._failed, server, pending),
+            )
+            base = self._request_attributes(pending)
+            try:
+                for attributes, content in entries:
+                    merged = {**attributes, **base}
+                    if "filename" in attributes:  # NiFi favours the packaged filename over the header
+                        merged["filename"] = attributes["filename"]
+                    ff = session.create()
+                    ff = session.write(ff, content)
+                    ff = session.put_attributes(ff, merged)
+                    session.provenance.receive(ff, pending.url,
+                                               f"Remote DN={pending.subject}, Issuer DN={pending.issuer}")
+                    session.transfer(ff, SUCCESS.name)
+            finally:
+                for extra in pending.cleanup:
+                    extra.close()
+
+    def _failed(self, server: HttpServer, pending: _Pending, error: BaseException | None) -> None:
+        server.call_soon(self._finish, pending, 500, f"the session could not be committed: {error}")
+
+    def _request_attributes(self, pending: _Pending) -> dict[str, str]:
+        request = pending.request
+        attributes: dict[str, str] = {}
+        if self._headers is not None:
+            for name, value in request.headers:
+                if self._headers.fullmatch(name) and name not in attributes:
+                    attributes[name] = value
+        filename = request.header("filename")
+        if filename:
+            attributes["filename"] = filename
+        attributes["restlistener.remote.source.host"] = request.remote_host
+        attributes["restlistener.request.uri"] = request.path
+        attributes["restlistener.remote.user.dn"] = pending.subject
+        attributes["restlistener.remote.issuer.dn"] = pending.issuer
+        return attributes
+
+    def _parse(self, pending: _Pending) -> list[tuple[dict[str, str], Any]]:
+        """(attributes, content) per FlowFile; raises ValueError for a bad body."""
+        request = pending.request
+        body = pending.body
+        if (request.header("flowfile-gzipped") or "").strip().lower() == "true" \
+                or (request.header("content-encoding") or "").strip().lower() == "gzip":
+            body = _gunzip(body)
+            pending.cleanup.append(body)
+        content_type = (request.header("content-type") or "").strip()
+        version = _FLOWFILE_TYPES.get(content_type.split(";")[0].strip().lower())
+        if version is not None:
+            return _unpackage(body, version)
+        if "multipart/form-data" in content_type.lower():
+            return self._multipart(body, content_type)
+        return [({}, _copy_from(body))]
+
+    def _multipart(self, body: IO[bytes], content_type: str) -> list[tuple[dict[str, str], Any]]:
+        data = body.read(self._multipart_max + 1)
+        if len(data) > self._multipart_max:
+            raise ValueError(f"the multipart request is larger than Multipart Request Max Size "
+                             f"({self._multipart_max} bytes)")
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + data)
+        if not message.is_multipart():
+            raise ValueError("the multipart/form-data body has no parts")
+        parts = list(message.iter_parts())
+        out: list[tuple[dict[str, str], Any]] = []
+        for index, part in enumerate(parts):
+            payload = part.get_payload(decode=True) or b""
+            attributes = {f"http.headers.multipart.{k}": str(v) for k, v in part.items()}
+            attributes["http.multipart.size"] = str(len(payload))
+            if part.get("content-type") is not None:
+                attributes["http.multipart.content.type"] = part.get_content_type()
+            name = part.get_param("name", header="content-disposition")
+            if name:
+                attributes["http.multipart.name"] = str(name)
+            filename = part.get_filename()
+            if filename:
+                attributes["http.multipart.filename"] = filename
+            attributes["http.multipart.fragments.sequence.number"] = str(index + 1)
+            attributes["http.multipart.fragments.total.number"] = str(len(parts))
+            out.append((attributes, payload))
+        return out
+
+
+def _copy_from(body: IO[bytes]) -> Iterator[bytes]:
+    body.seek(0)
+    while chunk := body.read(65536):
+        yield chunk
+
+
+def _gunzip(body: IO[bytes]) -> IO[bytes]:
+    out: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115 - returned
+    try:
+        with gzip.GzipFile(fileobj=body, mode="rb") as unzipped:
+            shutil.copyfileobj(unzipped, out)
+    except (OSError, EOFError, zlib.error) as exc:
+        out.close()
+        raise ValueError(f"the gzip body cannot be decompressed: {exc}") from None
+    out.seek(0)
+    return out
+
+
+def _unpackage(body: IO[bytes], version: int) -> list[tuple[dict[str, str], Any]]:
+    headers: list[tuple[dict[str, str], int, int]] = []
+    unpackager = FlowFileUnpackager(body, version)  # type: ignore[arg-type]
+    try:
+        while (header := unpackager.next_flowfile()) is not None:
+            attributes, size = header
+            headers.append((attributes, body.tell(), size))
+        # the last content is skipped only by the next call: check that it is all there
+        body.seek(0, 2)
+        if headers and body.tell() < headers[-1][1] + headers[-1][2]:
+            raise FlowFileStreamError("the FlowFile stream ends inside the content of the last FlowFile")
+    except FlowFileStreamError as exc:
+        raise ValueError(str(exc)) from None
+    out: list[tuple[dict[str, str], Any]] = []
+    for attributes, offset, size in headers:
+        kept = {k: v for k, v in attributes.items() if k != "uuid"}
+        out.append((kept, _slice(body, offset, size)))
+    return out
+
+
+def _slice(body: IO[bytes], offset: int, size: int) -> Iterator[bytes]:
+    body.seek(offset)
+    remaining = size
+    while remaining:
+        chunk = body.read(min(remaining, 65536))
+        if not chunk:
+            return
+        remaining -= len(chunk)
+        yield chunk

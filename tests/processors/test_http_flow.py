@@ -1,0 +1,78 @@
+"""A flow through the real engine: GenerateFlowFile → InvokeHTTP (POST) →
+loopback → ListenHTTP → a connection nobody empties. ListenHTTP answers 200
+only once its FlowFile is committed (InvokeHTTP never counts a success the
+listening side has not queued), and 503 once that connection is full."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+import trio
+
+from flowyard.processors import PROCESSORS
+from flowyard.runtime.engine import Engine
+from flowyard.runtime.flow import flow_from_dict
+from flowyard.runtime.repository import Repositories
+
+pytestmark = pytest.mark.integration
+
+THRESHOLD = 5
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _flow(port: int) -> Any:
+    def proc(ident: str, type_: str, properties: dict[str, str], **kw: Any) -> dict[str, Any]:
+        return {"identifier": ident, "type": type_, "properties": properties, **kw}
+
+    def conn(ident: str, src: str, dst: str, rels: list[str], **kw: Any) -> dict[str, Any]:
+        return {"identifier": ident, "source": {"id": src}, "destination": {"id": dst},
+                "selectedRelationships": rels, **kw}
+
+    return flow_from_dict({"flowyardFlowVersion": 1, "rootGroup": {
+        "processors": [
+            proc("gen", "GenerateFlowFile", {"Custom Text": "event", "Data Format": "Text"},
+                 schedulingPeriod="20 ms"),
+            proc("invoke", "InvokeHTTP", {"HTTP Method": "POST",
+                                          "HTTP URL": f"http://127.0.0.1:{port}/contentListener",
+                                          "Request Date Header Enabled": "False"},
+                 autoTerminatedRelationships=["Response"]),
+            proc("listen", "ListenHTTP", {"Listening Port": str(port)}),
+            proc("sink", "UpdateAttribute", {}, scheduledState="STOPPED"),
+        ],
+        "connections": [
+            conn("to-invoke", "gen", "invoke", ["success"], backPressureObjectThreshold=1),
+            conn("original", "invoke", "sink", ["Original"]),
+            conn("retry", "invoke", "sink", ["Retry"]),
+            conn("other", "invoke", "sink", ["No Retry", "Failure"]),
+            conn("received", "listen", "sink", ["success"], backPressureObjectThreshold=THRESHOLD),
+        ],
+    }})
+
+
+async def test_listen_http_answers_after_commit_and_503_under_back_pressure() -> None:
+    engine = Engine(_flow(_free_port()), Repositories.in_memory(), registry=PROCESSORS)
+    original, retry, received, other = (engine.queues[q] for q in ("original", "retry", "received", "other"))
+    violations: list[tuple[int, int]] = []
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        with trio.fail_after(20):
+            while retry.count == 0:
+                # a 200 InvokeHTTP has seen was committed by ListenHTTP first
+                if original.count > received.count:
+                    violations.append((original.count, received.count))
+                await trio.sleep(0.005)
+        counts = (received.count, original.count, other.count)
+        engine.request_stop()
+    assert violations == []
+    assert counts == (THRESHOLD, THRESHOLD, 0)
+    refused, _ = retry.poll(10, 1 << 62)
+    assert refused and all(ff.attributes["invokehttp.status.code"] == "503" for ff in refused)
+    accepted, _ = received.poll(10, 1 << 62)
+    assert sorted(ff.attributes["restlistener.request.uri"] for ff in accepted) == ["/contentListener"] * THRESHOLD

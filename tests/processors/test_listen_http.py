@@ -1,0 +1,303 @@
+"""ListenHTTP through ProcessorRunner with real clients on loopback: answers
+after the commit, 503 when not triggered, paths, methods, bodies, TLS."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from flowyard_http_testkit import Pki, make_pki
+
+from flowyard.processors._flowfile_v3 import package
+from flowyard.processors.listen_http import ListenHTTP
+from flowyard.processors.ssl_context_service import StandardSSLContextService
+from flowyard.runtime.sdk import ProvenanceEventType
+from flowyard.runtime.sdk.testing import ProcessorRunner
+
+pytestmark = pytest.mark.integration
+
+
+class Call:
+    """A request made in a background thread; ``result`` once it is answered."""
+
+    def __init__(self, fn: Callable[[], httpx.Response]) -> None:
+        self.result: httpx.Response | BaseException | None = None
+        self.done = threading.Event()
+
+        def run() -> None:
+            try:
+                self.result = fn()
+            except BaseException as exc:  # handed to the test
+                self.result = exc
+            finally:
+                self.done.set()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def response(self, timeout: float = 5.0) -> httpx.Response:
+        assert self.done.wait(timeout), "no answer in time"
+        assert isinstance(self.result, httpx.Response), self.result
+        return self.result
+
+
+@contextmanager
+def listening(**properties: str) -> Iterator[tuple[ProcessorRunner, ListenHTTP]]:
+    runner = ProcessorRunner(ListenHTTP)
+    runner.set_property("Listening Port", "0")
+    for name, value in properties.items():
+        runner.set_property(name, value)
+    yield runner, runner.processor  # type: ignore[misc]
+    runner.stop()
+
+
+def start(runner: ProcessorRunner) -> ListenHTTP:
+    runner.run(0, stop_on_finish=False)
+    processor = runner.processor
+    assert isinstance(processor, ListenHTTP) and processor.port
+    return processor
+
+
+def serve_until(runner: ProcessorRunner, call: Call, limit: int = 50) -> httpx.Response:
+    """Trigger the processor until ``call`` is answered (each trigger waits up to 0.1 s for a request)."""
+    for _ in range(limit):
+        if call.done.is_set():
+            break
+        runner.run(1, stop_on_finish=False, initialize=False)
+    return call.response()
+
+
+def url(processor: ListenHTTP, path: str = "/contentListener", scheme: str = "http") -> str:
+    return f"{scheme}://127.0.0.1:{processor.port}{path}"
+
+
+def test_a_post_becomes_a_flowfile_answered_after_the_commit() -> None:
+    with listening(**{"HTTP Headers for Attributes": "X-.*", "Return Code": "202"}) as (runner, _):
+        processor = start(runner)
+        call = Call(lambda: httpx.post(url(processor), content=b"hello", timeout=5,
+                                       headers={"X-Color": "blue", "Other": "no", "filename": "in.txt"}))
+        assert not call.done.wait(0.2), "answered before anything was committed"
+        response = serve_until(runner, call)
+        assert response.status_code == 202
+        (ff,) = runner.flowfiles_for("success")
+        ff.assert_content_equals(b"hello")
+        ff.assert_attribute_equals("X-Color", "blue")
+        ff.assert_attribute_equals("Other", None)
+        ff.assert_attribute_equals("filename", "in.txt")
+        ff.assert_attribute_equals("restlistener.remote.source.host", "127.0.0.1")
+        ff.assert_attribute_equals("restlistener.request.uri", "/contentListener")
+        ff.assert_attribute_equals("restlistener.remote.user.dn", "none")
+        ff.assert_attribute_equals("restlistener.remote.issuer.dn", "none")
+        (event,) = runner.provenance_events(ProvenanceEventType.RECEIVE)
+        assert event.transit_uri == url(processor)
+
+
+def test_empty_body_makes_an_empty_flowfile() -> None:
+    with listening() as (runner, _):
+        processor = start(runner)
+        assert serve_until(runner, Call(lambda: httpx.post(url(processor), timeout=5))).status_code == 200
+        runner.flowfiles_for("success")[0].assert_content_equals(b"")
+
+
+def test_not_triggered_means_back_pressure_and_503() -> None:
+    with listening() as (runner, _):
+        processor = start(runner)
+        response = Call(lambda: httpx.post(url(processor), content=b"x", timeout=5)).response()
+        assert response.status_code == 503
+        runner.run(1, stop_on_finish=False, initialize=False)
+        assert runner.flowfiles_for("success") == []
+
+
+@pytest.mark.parametrize(("method", "path", "status", "body"), [
+    ("GET", "/contentListener/healthcheck", 200, b"OK"),
+    ("HEAD", "/contentListener/healthcheck", 200, b""),
+    ("GET", "/contentListener", 405, None),
+    ("PUT", "/contentListener", 405, None),
+    ("DELETE", "/contentListener", 405, None),
+    ("OPTIONS", "/contentListener", 405, None),
+    ("POST", "/elsewhere", 404, None),
+    ("HEAD", "/contentListener", 200, b""),
+])
+def test_paths_and_methods(method: str, path: str, status: int, body: bytes | None) -> None:
+    with listening() as (runner, _):
+        processor = start(runner)
+        response = httpx.request(method, url(processor, path), timeout=5)
+        assert response.status_code == status
+        if body is not None:
+            assert response.content == body
+        if method == "HEAD" and path == "/contentListener":
+            assert "application/flowfile-v3" in response.headers["Accept"]
+
+
+def test_custom_base_path_and_health_check_port() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    with listening(**{"Base Path": "in/data", "Listening Port for Health Check Requests": str(free)}) as (runner, _):
+        processor = start(runner)
+        assert processor.health_port == free
+        health = f"http://127.0.0.1:{free}"
+        assert httpx.get(f"{health}/in/data/healthcheck", timeout=5).text == "OK"
+        assert httpx.post(f"{health}/in/data", content=b"x", timeout=5).status_code == 404
+        assert serve_until(runner, Call(lambda: httpx.post(url(processor, "/in/data"), content=b"x",
+                                                           timeout=5))).status_code == 200
+
+
+def test_gzip_bodies_are_decompressed_and_bad_ones_refused() -> None:
+    with listening() as (runner, _):
+        processor = start(runner)
+        good = Call(lambda: httpx.post(url(processor), content=gzip.compress(b"unzipped"), timeout=5,
+                                       headers={"Content-Encoding": "gzip"}))
+        assert serve_until(runner, good).status_code == 200
+        runner.flowfiles_for("success")[0].assert_content_equals(b"unzipped")
+        bad = Call(lambda: httpx.post(url(processor), content=b"not gzip", timeout=5,
+                                      headers={"flowfile-gzipped": "true"}))
+        assert serve_until(runner, bad).status_code == 400
+        assert len(runner.flowfiles_for("success")) == 1
+        assert runner.bulletins
+
+
+def test_flowfile_v3_packages_are_unpacked() -> None:
+    stream = b"".join([*package({"filename": "a.txt", "k": "1", "uuid": "x"}, [b"first"], 5),
+                       *package({"k": "2"}, [b"second!"], 7)])
+    with listening() as (runner, _):
+        processor = start(runner)
+        call = Call(lambda: httpx.post(url(processor), content=stream, timeout=5,
+                                       headers={"Content-Type": "application/flowfile-v3", "filename": "hdr"}))
+        assert serve_until(runner, call).status_code == 200
+        first, second = runner.flowfiles_for("success")
+        first.assert_content_equals(b"first")
+        first.assert_attribute_equals("filename", "a.txt")
+        first.assert_attribute_equals("k", "1")
+        assert first.attributes["uuid"] != "x"
+        second.assert_content_equals(b"second!")
+        second.assert_attribute_equals("filename", "hdr")
+        truncated = Call(lambda: httpx.post(url(processor), content=stream[:-3], timeout=5,
+                                            headers={"Content-Type": "application/flowfile-v3"}))
+        assert serve_until(runner, truncated).status_code == 400
+
+
+def test_multipart_parts_become_flowfiles() -> None:
+    with listening() as (runner, _):
+        processor = start(runner)
+        call = Call(lambda: httpx.post(url(processor), data={"field": "value"}, timeout=5,
+                                       files={"upload": ("data.csv", b"a,b\n1,2\n", "text/csv")}))
+        assert serve_until(runner, call).status_code == 200
+        field_ff, file_ff = runner.flowfiles_for("success")
+        field_ff.assert_content_equals(b"value")
+        field_ff.assert_attribute_equals("http.multipart.name", "field")
+        field_ff.assert_attribute_equals("http.multipart.fragments.sequence.number", "1")
+        file_ff.assert_content_equals(b"a,b\n1,2\n")
+        file_ff.assert_attribute_equals("http.multipart.filename", "data.csv")
+        file_ff.assert_attribute_equals("http.multipart.content.type", "text/csv")
+        file_ff.assert_attribute_equals("http.multipart.size", "8")
+        file_ff.assert_attribute_equals("http.multipart.fragments.total.number", "2")
+
+
+def test_the_port_is_released_on_stop_and_a_busy_port_refuses_to_start() -> None:
+    with listening() as (runner, _):
+        processor = start(runner)
+        port = processor.port
+        runner.stop()
+        assert processor.port is None
+        with socket.socket() as again:
+            again.bind(("127.0.0.1", port))  # free again
+            again.listen()
+            busy = ProcessorRunner(ListenHTTP)
+            busy.set_property("Listening Port", str(port))
+            with pytest.raises(OSError):
+                busy.run(0)
+
+
+@pytest.mark.parametrize(("properties", "problem"), [
+    ({"Listening Port": "8080", "Listening Port for Health Check Requests": "8080"}, "cannot have the same value"),
+    ({"Base Path": "/slash"}, "must not start or end"),
+    ({"Authorized Subject DN Pattern": "(unclosed"}, "Java regular expression"),
+    ({"Listening Port": "70000"}, "Listening Port"),
+])
+def test_invalid_configurations(properties: dict[str, str], problem: str) -> None:
+    runner = ProcessorRunner(ListenHTTP)
+    runner.set_property("Listening Port", "0")
+    for name, value in properties.items():
+        runner.set_property(name, value)
+    messages = "; ".join(map(str, runner.validation_results()))
+    assert problem in messages
+
+
+def test_legacy_names_load() -> None:
+    runner = ProcessorRunner(ListenHTTP)
+    runner.set_property("Listening Port", "0")
+    runner.set_property("HTTP Headers to receive as Attributes (Regex)", ".*")
+    runner.set_property("Authorized DN Pattern", "CN=.*")
+    runner.assert_valid()
+    assert runner.context.property("authorized-subject-dn-pattern").value == "CN=.*"
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+def _tls_runner(pki: Pki, **properties: str) -> ProcessorRunner:
+    runner = ProcessorRunner(ListenHTTP)
+    runner.set_property("Listening Port", "0")
+    runner.set_property("SSL Context Service", "tls")
+    for name, value in properties.items():
+        runner.set_property(name, value)
+    runner.add_controller_service("tls", StandardSSLContextService, {
+        "Keystore Filename": str(pki.server_p12), "Keystore Type": "PKCS12", "Keystore Password": pki.password,
+        "Truststore Filename": str(pki.ca_pem), "Truststore Type": "PEM"})
+    runner.enable_controller_service("tls")
+    return runner
+
+
+def _client(pki: Pki, with_certificate: bool = True) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(pki.ca_pem))
+    if with_certificate:
+        context.load_cert_chain(str(pki.client_pem))
+    return context
+
+
+@pytest.mark.parametrize(("pattern", "status"), [(".*", 200), ("CN=client,.*", 200), ("CN=other.*", 403)])
+def test_https_with_client_certificates_and_dn_patterns(pki: Pki, pattern: str, status: int) -> None:
+    runner = _tls_runner(pki, **{"Authorized Subject DN Pattern": pattern})
+    processor = start(runner)
+    try:
+        client = _client(pki)
+        call = Call(lambda: httpx.post(f"https://localhost:{processor.port}/contentListener", content=b"secure",
+                                       verify=client, timeout=5))
+        assert serve_until(runner, call).status_code == status
+        if status == 200:
+            ff = runner.flowfiles_for("success")[0]
+            ff.assert_attribute_equals("restlistener.remote.user.dn", "CN=client,O=flowyard tests")
+            ff.assert_attribute_equals("restlistener.remote.issuer.dn", "CN=flowyard test CA,O=flowyard tests")
+        else:
+            assert runner.flowfiles_for("success") == []
+    finally:
+        runner.stop()
+
+
+def test_https_requires_a_client_certificate_when_a_truststore_is_set(pki: Pki, tmp_path: Path) -> None:
+    runner = _tls_runner(pki)
+    processor = start(runner)
+    try:
+        with pytest.raises(httpx.HTTPError):
+            httpx.post(f"https://localhost:{processor.port}/contentListener", content=b"x",
+                       verify=_client(pki, with_certificate=False), timeout=5)
+    finally:
+        runner.stop()
+
+
+def test_oversized_headers_are_refused() -> None:
+    with listening(**{"Request Header Maximum Size": "1 KB"}) as (runner, _):
+        processor = start(runner)
+        response = httpx.post(url(processor), content=b"x", headers={"X-Big": "y" * 4000}, timeout=5)
+        assert response.status_code == 431
+
