@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from flowyard.processors.execute_process import ExecuteProcess
 from flowyard.processors.execute_stream_command import ExecuteStreamCommand
+from flowyard.processors.listen_tcp import ListenTCP
+from flowyard.processors.put_tcp import PutTCP
 from flowyard.processors.tail_file import TailFile
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (ExecuteStreamCommand, ExecuteProcess, TailFile)
+PROCESSORS: tuple[type[Processor], ...] = (ExecuteStreamCommand, ExecuteProcess, TailFile, ListenTCP, PutTCP)
 SERVICES: tuple[type[ControllerService], ...] = ()

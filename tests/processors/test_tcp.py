@@ -1,0 +1,370 @@
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+from flowyard_http_testkit import make_pki
+
+from flowyard.processors.listen_tcp import ListenTCP
+from flowyard.processors.put_tcp import PutTCP
+from flowyard.processors.ssl_context_service import StandardSSLContextService
+from flowyard.runtime.sdk import ProvenanceEventType
+from flowyard.runtime.sdk.testing import MockFlowFile, ProcessorRunner
+
+pytestmark = pytest.mark.integration
+
+
+def listener(properties: Mapping[str, str] | None = None) -> ProcessorRunner:
+    r = ProcessorRunner(ListenTCP)
+    r.set_property("Port", "0")
+    for name, value in (properties or {}).items():
+        r.set_property(name, value)
+    r.run(1, stop_on_finish=False)  # starts the server
+    return r
+
+
+def port_of(r: ProcessorRunner) -> int:
+    port = r.processor.listening_port  # type: ignore[attr-defined]
+    assert port > 0
+    return int(port)
+
+
+def receive(r: ProcessorRunner, count: int, timeout: float = 5.0) -> list[MockFlowFile]:
+    deadline = time.monotonic() + timeout
+    while len(r.flowfiles_for("success")) < count and time.monotonic() < deadline:
+        r.run(1, stop_on_finish=False)
+    return r.flowfiles_for("success")
+
+
+def send(port: int, data: bytes) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        client.sendall(data)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_each_line_becomes_a_flowfile() -> None:
+    r = listener()
+    port = port_of(r)
+    send(port, b"one\ntwo\n")
+    flowfiles = receive(r, 2)
+    r.stop()
+    assert [ff.content for ff in flowfiles] == [b"one", b"two"]
+    for ff in flowfiles:
+        assert ff.attributes["tcp.sender"] == "127.0.0.1"
+        assert ff.attributes["tcp.port"] == str(port)
+    events = r.provenance_events(ProvenanceEventType.RECEIVE)
+    assert events and events[0].transit_uri == f"tcp://127.0.0.1:{port}"
+
+
+def test_batching_joins_messages_of_one_sender_with_the_delimiter() -> None:
+    r = listener({"Max Batch Size": "10", "Batching Message Delimiter": "|"})
+    send(port_of(r), b"a|b|c|")
+    (ff,) = receive(r, 1)
+    deadline = time.monotonic() + 5
+    content = ff.content
+    while content.count(b"|") < 2 and time.monotonic() < deadline:  # the lines may arrive in several batches
+        r.run(1, stop_on_finish=False)
+        content = b"|".join(f.content for f in r.flowfiles_for("success"))
+    r.stop()
+    assert content == b"a|b|c"
+
+
+def test_last_message_without_delimiter_is_delivered_at_close() -> None:
+    r = listener()
+    send(port_of(r), b"x\nno end")
+    flowfiles = receive(r, 2)
+    r.stop()
+    assert [ff.content for ff in flowfiles] == [b"x", b"no end"]
+
+
+def test_overlong_message_is_discarded_and_the_next_kept() -> None:
+    r = listener({"Receive Buffer Size": "10 B"})
+    send(port_of(r), b"short\n" + b"L" * 100 + b"\nafter\n")
+    flowfiles = receive(r, 2)
+    r.stop()
+    assert [ff.content for ff in flowfiles] == [b"short", b"after"]
+    assert any("longer than the Receive Buffer Size" in m for _, m in r.bulletins)
+
+
+def test_full_queue_applies_back_pressure_without_losing_messages() -> None:
+    r = listener({"Max Size of Message Queue": "2", "Max Batch Size": "1"})
+    port = port_of(r)
+    lines = [b"m%d" % i for i in range(50)]
+    sender = threading.Thread(target=send, args=(port, b"\n".join(lines) + b"\n"), daemon=True)
+    sender.start()
+    time.sleep(0.2)  # give the server time to fill its queue
+    assert len(r.processor._messages) <= 2  # type: ignore[attr-defined]
+    flowfiles = receive(r, 50, timeout=10)
+    sender.join(5)
+    r.stop()
+    assert [ff.content for ff in flowfiles] == lines
+
+
+def test_connection_limit_holds_further_clients_in_the_backlog() -> None:
+    r = listener({"Max Number of TCP Connections": "1"})
+    port = port_of(r)
+    first = socket.create_connection(("127.0.0.1", port), timeout=5)
+    second = socket.create_connection(("127.0.0.1", port), timeout=5)  # accepted by the kernel, not served
+    second.sendall(b"second\n")
+    first.sendall(b"first\n")
+    (ff,) = receive(r, 1)
+    assert ff.content == b"first"
+    r.run(3, stop_on_finish=False)
+    assert len(r.flowfiles_for("success")) == 1
+    first.close()
+    flowfiles = receive(r, 2)
+    second.close()
+    r.stop()
+    assert [f.content for f in flowfiles] == [b"first", b"second"]
+
+
+def test_idle_connections_are_closed() -> None:
+    r = listener({"Idle Connection Timeout": "200 ms"})
+    client = socket.create_connection(("127.0.0.1", port_of(r)), timeout=5)
+    client.settimeout(5)
+    assert client.recv(1) == b""  # closed by the server
+    client.close()
+    r.stop()
+
+
+def test_port_is_released_on_stop_and_reusable_at_once() -> None:
+    port = free_port()
+    r = listener({"Port": str(port)})
+    send(port, b"a\n")
+    receive(r, 1)
+    r.stop()
+    with pytest.raises(ConnectionRefusedError):
+        send(port, b"b\n")
+    again = listener({"Port": str(port)})
+    send(port, b"c\n")
+    assert [ff.content for ff in receive(again, 1)] == [b"c"]
+    again.stop()
+
+
+def test_a_port_in_use_keeps_the_processor_from_starting() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        r = ProcessorRunner(ListenTCP)
+        r.set_property("Port", str(busy.getsockname()[1]))
+        with pytest.raises(OSError):
+            r.run()
+
+
+@pytest.mark.parametrize(
+    ("properties", "valid"),
+    [({"Port": "70000"}, False), ({"Port": "x"}, False), ({"Max Batch Size": "0"}, False),
+     ({"Character Set": "nope"}, False), ({"Message Delimiter": "\\r\\n"}, True), ({"Worker Threads": "4"}, True)],
+)
+def test_listen_validation(properties: Mapping[str, str], valid: bool) -> None:
+    r = ProcessorRunner(ListenTCP)
+    r.set_property("Port", "0")
+    for name, value in properties.items():
+        r.set_property(name, value)
+    if valid:
+        r.assert_valid()
+    else:
+        r.assert_not_valid()
+
+
+# -- PutTCP -------------------------------------------------------------------------------
+
+
+def sender(port: int, properties: Mapping[str, str] | None = None) -> ProcessorRunner:
+    r = ProcessorRunner(PutTCP)
+    r.set_property("Hostname", "127.0.0.1")
+    r.set_property("Port", str(port))
+    for name, value in (properties or {}).items():
+        r.set_property(name, value)
+    return r
+
+
+class Sink:
+    """A TCP server recording what each accepted connection sent."""
+
+    def __init__(self) -> None:
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen()
+        self.server.settimeout(0.05)
+        self.port = int(self.server.getsockname()[1])
+        self.connections: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            data = b""
+            with conn:
+                conn.settimeout(5)
+                while chunk := conn.recv(65536):
+                    data += chunk
+            self.connections.append(data)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.server.close()
+
+
+@pytest.mark.parametrize(
+    ("per_flowfile", "connections"),
+    [("false", [b"a\r\nb\r\n"]), ("true", [b"a\r\n", b"b\r\n"])],
+)
+def test_put_tcp_delimiter_and_connection_per_flowfile(per_flowfile: str, connections: list[bytes]) -> None:
+    sink = Sink()
+    r = sender(sink.port, {"Outgoing Message Delimiter": "\\r\\n", "Connection Per FlowFile": per_flowfile})
+    r.enqueue(b"a")
+    r.enqueue(b"b")
+    r.run(2)  # on_stopped closes the kept connection
+    deadline = time.monotonic() + 5
+    while len(sink.connections) < len(connections) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    sink.close()
+    assert sink.connections == connections
+    r.assert_all_transferred("success", 2)
+    ff = r.flowfiles_for("success")[0]
+    assert ff.attributes["record.count.transmitted"] == "0"
+    (event, _) = r.provenance_events(ProvenanceEventType.SEND)
+    assert event.transit_uri == f"tcp://127.0.0.1:{sink.port}"
+
+
+def test_put_tcp_delimiter_from_attributes(evaluator: object) -> None:
+    sink = Sink()
+    r = ProcessorRunner(PutTCP, evaluator=evaluator)  # type: ignore[arg-type]
+    r.set_property("Hostname", "127.0.0.1")
+    r.set_property("Port", str(sink.port))
+    r.set_property("Outgoing Message Delimiter", "${sep}")
+    r.enqueue(b"x", {"sep": ";"})
+    r.run()
+    deadline = time.monotonic() + 5
+    while not sink.connections and time.monotonic() < deadline:
+        time.sleep(0.01)
+    sink.close()
+    assert sink.connections == [b"x;"]
+
+
+def test_put_tcp_connection_refused_goes_to_failure_penalized() -> None:
+    r = sender(free_port())
+    r.enqueue(b"data")
+    r.run()
+    r.assert_all_transferred("failure", 1)
+    assert r.flowfiles_for("failure")[0].is_penalized(r.clock())
+    assert r.yield_count == 1
+    assert any("Send Failed" in m for _, m in r.bulletins)
+
+
+def test_put_tcp_unknown_host_goes_to_failure() -> None:
+    r = sender(9, {"Hostname": "no-such-host.invalid"})
+    r.enqueue(b"data")
+    r.run()
+    r.assert_all_transferred("failure", 1)
+
+
+def test_put_tcp_reconnects_after_the_peer_closed() -> None:
+    sink = Sink()
+    r = sender(sink.port, {"Outgoing Message Delimiter": "\\n"})
+    r.enqueue(b"1")
+    r.run(stop_on_finish=False)
+    # the server closes its side of the kept connection
+    deadline = time.monotonic() + 5
+    r.processor._connection.shutdown(socket.SHUT_WR)  # type: ignore[attr-defined]
+    while not sink.connections and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)
+    r.enqueue(b"2")
+    r.run()
+    deadline = time.monotonic() + 5
+    while len(sink.connections) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    sink.close()
+    assert sink.connections == [b"1\n", b"2\n"]
+    r.assert_all_transferred("success", 2)
+
+
+@pytest.mark.parametrize(
+    ("properties", "valid"),
+    [({}, True), ({"Port": "0"}, False), ({"Transmission Strategy": "RECORD_ORIENTED"}, False),
+     ({"Transmission Strategy": "Record-oriented"}, False), ({"Timeout": "soon"}, False)],
+)
+def test_put_tcp_validation(properties: Mapping[str, str], valid: bool) -> None:
+    r = sender(1234, properties)
+    if valid:
+        r.assert_valid()
+    else:
+        r.assert_not_valid()
+
+
+# -- the two together ---------------------------------------------------------------------
+
+
+def test_put_tcp_to_listen_tcp_over_loopback() -> None:
+    listen = listener({"Max Batch Size": "1"})
+    port = port_of(listen)
+    put = sender(port, {"Outgoing Message Delimiter": "\\n"})
+    payloads = [b"event %d" % i for i in range(20)]
+    put.enqueue_many((p, {}) for p in payloads)
+    put.run(20)
+    put.assert_all_transferred("success", 20)
+    received = receive(listen, 20)
+    listen.stop()
+    assert [ff.content for ff in received] == payloads
+
+
+def test_put_tcp_to_listen_tcp_with_mutual_tls(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path / "pki")
+    listen = ProcessorRunner(ListenTCP)
+    listen.add_controller_service("server-tls", StandardSSLContextService, {
+        "Keystore Filename": str(pki.server_pem), "Keystore Type": "PEM",
+        "Truststore Filename": str(pki.ca_pem), "Truststore Type": "PEM"})
+    listen.enable_controller_service("server-tls")
+    for name, value in {"Port": "0", "SSL Context Service": "server-tls", "Client Auth": "REQUIRED"}.items():
+        listen.set_property(name, value)
+    listen.run(1, stop_on_finish=False)
+    put = sender(port_of(listen), {"Outgoing Message Delimiter": "\\n", "SSL Context Service": "client-tls"})
+    put.add_controller_service("client-tls", StandardSSLContextService, {
+        "Keystore Filename": str(pki.client_pem), "Keystore Type": "PEM",
+        "Truststore Filename": str(pki.ca_pem), "Truststore Type": "PEM"})
+    put.enable_controller_service("client-tls")
+    put.enqueue(b"secret")
+    put.run()
+    put.assert_all_transferred("success", 1)
+    (ff,) = receive(listen, 1)
+    listen.stop()
+    assert ff.content == b"secret"
+    assert ff.attributes["client.certificate.subject.dn"].startswith("CN=client")
+    assert ff.attributes["client.certificate.issuer.dn"].startswith("CN=flowyard test CA")
+
+
+def test_put_tcp_without_client_certificate_is_refused_by_listen_tcp(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path / "pki")
+    listen = ProcessorRunner(ListenTCP)
+    listen.add_controller_service("server-tls", StandardSSLContextService, {
+        "Keystore Filename": str(pki.server_pem), "Keystore Type": "PEM",
+        "Truststore Filename": str(pki.ca_pem), "Truststore Type": "PEM"})
+    listen.enable_controller_service("server-tls")
+    for name, value in {"Port": "0", "SSL Context Service": "server-tls"}.items():
+        listen.set_property(name, value)
+    listen.run(1, stop_on_finish=False)
+    put = sender(port_of(listen), {"Outgoing Message Delimiter": "\\n"})  # plain TCP to a TLS port
+    put.enqueue(b"not secret")
+    put.run()
+    listen.run(3, stop_on_finish=False)
+    listen.stop()
+    assert listen.flowfiles_for("success") == []
