@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from flowyard.processors.extract_text import ExtractText
 from flowyard.processors.replace_text import ReplaceText
+from flowyard.processors.replace_text_with_mapping import ReplaceTextWithMapping
 from flowyard.processors.route_on_content import RouteOnContent
 from flowyard.processors.route_text import RouteText
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (ReplaceText, ExtractText, RouteOnContent, RouteText)
+PROCESSORS: tuple[type[Processor], ...] = (
+    ReplaceText, ExtractText, RouteOnContent, RouteText, ReplaceTextWithMapping,
+)
 SERVICES: tuple[type[ControllerService], ...] = ()
