@@ -553,3 +553,48 @@ def test_an_error_while_merging_loses_and_duplicates_nothing(monkeypatch: pytest
     runner.assert_transferred("original", 3)
     runner.flowfiles_for("merged")[0].assert_content_equals("Hello, World!")
     runner.assert_queue_empty()
+
+
+# -- in the engine -------------------------------------------------------------------------------
+
+
+async def test_in_the_engine_waiting_bins_neither_spin_nor_lose_flowfiles(autojump_clock: object) -> None:
+    import trio
+
+    from flowyard.runtime.engine import Engine
+    from flowyard.runtime.flow import flow_from_dict
+    from flowyard.runtime.repository import Repositories
+
+    from flowyard_test_processors import PROCESSORS as TEST_PROCESSORS
+
+    definition = flow_from_dict({"flowyardFlowVersion": 1, "rootGroup": {"processors": [
+        {"identifier": "src", "type": "SequenceSource", "properties": {"Count": "250", "Batch Size": "50"}},
+        {"identifier": "merge", "type": "MergeContent", "autoTerminatedRelationships": ["merged", "original", "failure"],
+         "properties": {"Minimum Number of Entries": "100", "Maximum Number of Entries": "100",
+                        "Max Bin Age": "30 sec"}},
+    ], "connections": [{"identifier": "c1", "source": {"id": "src"}, "destination": {"id": "merge"},
+                        "selectedRelationships": ["success"]}]}})
+    repos = Repositories.in_memory()
+    engine = Engine(definition, repos, registry={**TEST_PROCESSORS, "MergeContent": MergeContent})
+
+    def joins() -> list[int]:
+        return [len(e.parent_uuids) for e in repos.provenance.events()
+                if e.event_type == ProvenanceEventType.JOIN and e.component_id == "merge"]
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        with trio.fail_after(20):
+            while len(joins()) < 2:
+                await trio.sleep(0.05)
+        started = trio.current_time()
+        assert engine.queues["c1"].count == 50  # the third bin waits in the queue
+        with trio.fail_after(60):
+            while len(joins()) < 3:
+                await trio.sleep(0.05)
+        waited = trio.current_time() - started
+        tasks = engine.nodes["merge"].stats.tasks
+        engine.request_stop()
+    assert sorted(joins()) == [50, 100, 100]
+    assert 25 <= waited <= 35
+    assert tasks < 100  # about one look per yield (1 s), not a busy loop
+    assert engine.queues["c1"].count == 0
