@@ -569,7 +569,8 @@ async def test_in_the_engine_waiting_bins_neither_spin_nor_lose_flowfiles(autoju
 
     definition = flow_from_dict({"flowyardFlowVersion": 1, "rootGroup": {"processors": [
         {"identifier": "src", "type": "SequenceSource", "properties": {"Count": "250", "Batch Size": "50"}},
-        {"identifier": "merge", "type": "MergeContent", "autoTerminatedRelationships": ["merged", "original", "failure"],
+        {"identifier": "merge", "type": "MergeContent",
+         "autoTerminatedRelationships": ["merged", "original", "failure"],
          "properties": {"Minimum Number of Entries": "100", "Maximum Number of Entries": "100",
                         "Max Bin Age": "30 sec"}},
     ], "connections": [{"identifier": "c1", "source": {"id": "src"}, "destination": {"id": "merge"},
