@@ -255,7 +255,10 @@ class UnpackContent(Processor):
                     RuntimeError, NotImplementedError, ValueError, OSError, struct.error) as exc:
                 for child in unpacker.children:
                     session.remove(child)
-                context.logger.error(f"Unable to unpack {ff!r}; routing to failure: {exc}")
+                reason = str(exc)
+                if isinstance(exc, zipfile.BadZipFile) and "CRC" in reason:
+                    reason = f"CRC mismatch: {reason}"
+                context.logger.error(f"Unable to unpack {ff!r}; routing to failure: {reason}")
                 session.transfer(ff, FAILURE)
                 continue
             children = unpacker.finish(fmt in (TAR, ZIP))
@@ -383,25 +386,29 @@ class _Unpacker:
             with archive:
                 entries = []
                 for info in archive.infolist():
+                    if info.is_dir():
+                        continue
                     name = info.filename
                     if not info.flag_bits & 0x800:  # not marked UTF-8: the configured charset decodes the name
                         name = info.orig_filename.encode("cp437").decode(charset, "replace")
-                    if info.is_dir() or not self.file_filter.search(name):
-                        continue
                     if info.compress_type == zipfile.ZIP_STORED and info.flag_bits & 0x08 \
                             and not allow_stored_with_descriptor:
                         raise UnpackError(f"entry {name!r} is stored with a data descriptor (see Allow Stored "
                                           "Entries With Data Descriptor)")
-                    entries.append((info, name))
-                declared = sum(info.file_size for info, _ in entries)
+                    entries.append((info, name, self.file_filter.search(name) is not None))
+                declared = sum(info.file_size for info, _, _ in entries)
                 if declared > self.limit:
                     raise UnpackError(f"its entries declare {declared} bytes, more than {self.limit} "
                                       f"({_BOMB_RATIO} times its size): refused as an archive bomb")
                 if password is not None:
                     archive.setpassword(password)
-                for info, name in entries:
-                    attributes = self._entry_attributes(name, ZIP)
+                for info, name, wanted in entries:
+                    attributes = self._entry_attributes(name, ZIP) if wanted else None
                     if attributes is None:
+                        # NiFi reads every entry: a bad CRC in one it does not extract fails the archive too
+                        with archive.open(info) as skipped:
+                            while skipped.read(_CHUNK):
+                                pass
                         continue
                     encrypted = bool(info.flag_bits & 0x1)
                     if info.compress_type == 99:

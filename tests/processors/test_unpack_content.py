@@ -375,3 +375,74 @@ def test_several_flowfiles_in_one_trigger() -> None:
     runner.assert_transferred("success", 3)
     ids = {f.attributes["fragment.identifier"] for f in runner.flowfiles_for("success")}
     assert len(ids) == 3
+
+
+def _bad_crc(entries: list[tuple[str, bytes]], compression: int) -> bytes:
+    """A zip whose last entry's CRC is inverted in the local header and the central directory (NiFi's test data)."""
+    data = bytearray(make_zip(entries, compression=compression))
+    for signature, offset in ((b"PK\x03\x04", 14), (b"PK\x01\x02", 16)):
+        at = bytes(data).rindex(signature) + offset
+        crc = struct.unpack("<I", data[at:at + 4])[0]
+        data[at:at + 4] = struct.pack("<I", crc ^ 0xFFFFFFFF)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+@pytest.mark.parametrize(
+    ("entries", "file_filter"),
+    [
+        ([("corrupt.txt", b"payload-for-crc-mismatch")], ".*"),
+        ([("first.txt", b"first-entry-valid-crc"), ("second.txt", b"second-entry-invalid-crc")], ".*"),
+        ([("keep.txt", b"keep-me"), ("skip.txt", b"corrupt-skipped-entry")], "^keep.txt$"),
+        ([("skip.txt", b"not-extracted-and-corrupt")], "^keep.txt$"),
+    ],
+)
+def test_zip_crc_mismatch_anywhere_fails(entries: list[tuple[str, bytes]], file_filter: str, compression: int) -> None:
+    runner = runner_for("zip")
+    runner.set_property("File Filter", file_filter)
+    data = _bad_crc(entries, compression)
+    runner.enqueue(data)
+    runner.run()
+    runner.assert_all_transferred("failure", 1)
+    runner.flowfiles_for("failure")[0].assert_content_equals(data)
+    assert "CRC mismatch" in runner.bulletins[0][1]
+
+
+def test_zip_file_filter_with_valid_crcs_and_directories() -> None:
+    runner = runner_for("zip")
+    runner.set_property("File Filter", "^keep.txt$|^folder/")
+    runner.enqueue(make_zip([("keep.txt", b"keep-me"), ("skip.txt", b"skip-me"), ("folder/", b""),
+                             ("folder/file.txt", b"nested-file")]))
+    runner.run()
+    assert [(f.attributes["filename"], f.content) for f in runner.flowfiles_for("success")] == [
+        ("keep.txt", b"keep-me"), ("file.txt", b"nested-file")]
+
+
+@pytest.mark.parametrize(("fmt", "archive", "extension"), [
+    ("tar", make_tar([("folder/cal.txt", b"cal"), ("folder/date.txt", b"date")]), "tar"),
+    ("zip", make_zip([("folder/cal.txt", b"cal"), ("folder/date.txt", b"date")]), "zip"),
+])
+def test_unpack_then_merge_defragment(fmt: str, archive: bytes, extension: str) -> None:
+    from flowyard.processors.merge_content import MergeContent
+
+    unpack = runner_for(fmt)
+    unpack.enqueue(archive, {"filename": f"data.{extension}"})
+    unpack.run()
+    unpacked = unpack.flowfiles_for("success")
+    assert all(f.attributes["segment.original.filename"] == "data" for f in unpacked)
+    merge = ProcessorRunner(MergeContent)
+    merge.set_property("Merge Format", fmt.upper())
+    merge.set_property("Merge Strategy", "Defragment")
+    merge.set_property("Keep Path", "true")
+    merge.enqueue_many((f.content, f.attributes) for f in reversed(unpacked))
+    merge.run()
+    merge.assert_transferred("merged", 1)
+    merge.assert_transferred("original", 2)
+    merge.assert_transferred("failure", 0)
+    merged = merge.flowfiles_for("merged")[0]
+    merged.assert_attribute_equals("filename", f"data.{extension}")
+    again = runner_for(fmt)
+    again.enqueue(merged.content)
+    again.run()
+    assert [(f.attributes["path"].rstrip("/"), f.attributes["filename"], f.content)
+            for f in again.flowfiles_for("success")] == [("folder", "cal.txt", b"cal"), ("folder", "date.txt", b"date")]
