@@ -526,11 +526,6 @@ class JavaPattern:
     group_count: int
     group_names: tuple[str, ...]
 
-    @property
-    def is_literal_dot_star(self) -> bool:
-        """Whether the pattern is exactly ``.*`` (ReplaceText treats it specially)."""
-        return self.source == ".*"
-
 
 def _position(translator: _Translator, out_pos: int | None) -> int | None:
     if out_pos is None:

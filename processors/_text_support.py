@@ -40,7 +40,7 @@ class LineBufferOverflow(ValueError):
 
 
 def character_set_property(key: str = "character-set", description: str = "The Character Set in which the file is "
-                           "encoded") -> PropertySpec:
+                           "encoded.") -> PropertySpec:
     """NiFi's required 'Character Set' property (default UTF-8)."""
     return PropertySpec(key=key, display_name="Character Set", description=description, required=True,
                         default="UTF-8", validator=validators.CHARACTER_SET)

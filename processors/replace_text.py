@@ -205,11 +205,13 @@ class ReplaceText(Processor):
     """Updates FlowFile content as NiFi's ReplaceText does, with every
     Replacement Strategy in both Evaluation Modes.
 
-    Regular expressions and replacement strings are Java's (``$1``, ``${name}``
-    for named groups, ``\\$`` for a literal dollar), with NiFi's handling: a
-    ``$n`` naming no group stays literal (``$123`` with one group is ``$1``
-    then ``23``), and a replacement holding ``$`` followed by a non-digit is
-    taken literally as a whole. Expressions in the Replacement Value are
+    Regular expressions and replacement strings are Java's (``$1`` for a
+    group, ``\\$`` for a literal dollar), with NiFi's handling: a ``$n``
+    naming no group stays literal (``$123`` with one group is ``$1`` then
+    ``23``), and a replacement holding ``$`` followed by a non-digit is taken
+    literally as a whole. ``${...}`` in the Replacement Value is Expression
+    Language, so Java's ``${name}`` group references are not available (as in
+    NiFi). Expressions in the Replacement Value are
     evaluated for every match with the groups available as the attributes
     ``$0``, ``$1``...; text they produce is never read as a back-reference.
     Values of expressions in the Search Value match literally. A Search Value
@@ -223,7 +225,11 @@ class ReplaceText(Processor):
     line without one stays without. Empty content stays empty. Content is
     streamed in Line-by-Line mode and with Prepend/Append/Surround in 'Entire
     text' mode; other strategies buffer the whole FlowFile up to the Maximum
-    Buffer Size (larger FlowFiles go to failure).
+    Buffer Size (larger FlowFiles go to failure). Substitute Variables
+    follows Commons Text's StringSubstitutor as NiFi does: ``${name}`` takes
+    the attribute (itself substituted), ``${name:-default}`` a default,
+    unknown names stay, ``$${`` is a literal ``${``; a value that refers back
+    to itself sends the FlowFile to failure.
 
     Differences from NiFi: content that is not valid in the Character Set goes
     to failure (NiFi replaces the bad bytes with U+FFFD and carries on); a

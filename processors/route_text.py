@@ -94,7 +94,7 @@ MATCHING_STRATEGY = PropertySpec(
         AllowableValue(CONTAINS_REGEX, description="Some text of the line matches the (Java) Regular Expression."),
     ),
 )
-CHARACTER_SET = character_set_property(description="The Character Set in which the incoming text is encoded")
+CHARACTER_SET = character_set_property(description="The Character Set in which the incoming text is encoded.")
 TRIM_WHITESPACE = PropertySpec(
     key="ignore-leading-trailing-whitespace",
     display_name="Ignore Leading/Trailing Whitespace",
