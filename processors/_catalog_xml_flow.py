@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flowyard.processors.distribute_load import DistributeLoad
 from flowyard.processors.evaluate_xpath import EvaluateXPath
+from flowyard.processors.monitor_activity import MonitorActivity
 from flowyard.processors.notify import Notify
 from flowyard.processors.split_xml import SplitXml
 from flowyard.processors.transform_xml import TransformXml
@@ -18,5 +19,6 @@ from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (EvaluateXPath, SplitXml, TransformXml, DistributeLoad, Wait, Notify)
+PROCESSORS: tuple[type[Processor], ...] = (EvaluateXPath, SplitXml, TransformXml, DistributeLoad, Wait, Notify,
+                                              MonitorActivity)
 SERVICES: tuple[type[ControllerService], ...] = ()

@@ -153,7 +153,9 @@ class ProcessorNode:
         return not self.validation
 
     def _needs_input(self) -> bool:
-        return bool(self.inputs) and self.configured.type.spec.input_requirement is not InputRequirement.FORBIDDEN
+        spec = self.configured.type.spec
+        return bool(self.inputs) and spec.input_requirement is not InputRequirement.FORBIDDEN \
+            and not spec.trigger_when_empty
 
     def back_pressured(self) -> bool:
         """True while any outgoing queue is full: the processor is not triggered."""

@@ -94,6 +94,9 @@ class ProcessorSpec:
 
     ``properties`` and ``relationships`` are in display order. ``stateful``
     says the processor keeps component state (shown in the docs).
+    ``trigger_when_empty`` (NiFi's ``@TriggerWhenEmpty``) asks the engine to
+    trigger the processor even while its incoming queues are empty, for
+    processors that react to the absence of data (MonitorActivity).
     """
 
     description: str
@@ -107,6 +110,7 @@ class ProcessorSpec:
     stateful: bool = False
     writes_attributes: tuple[tuple[str, str], ...] = ()
     reads_attributes: tuple[tuple[str, str], ...] = ()
+    trigger_when_empty: bool = False
 
     def __post_init__(self) -> None:
         for name in ("tags", "properties", "relationships", "writes_attributes", "reads_attributes"):
