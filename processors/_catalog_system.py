@@ -11,11 +11,14 @@ from __future__ import annotations
 from flowyard.processors.execute_process import ExecuteProcess
 from flowyard.processors.execute_stream_command import ExecuteStreamCommand
 from flowyard.processors.listen_tcp import ListenTCP
+from flowyard.processors.listen_udp import ListenUDP
 from flowyard.processors.put_tcp import PutTCP
+from flowyard.processors.put_udp import PutUDP
 from flowyard.processors.tail_file import TailFile
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (ExecuteStreamCommand, ExecuteProcess, TailFile, ListenTCP, PutTCP)
+PROCESSORS: tuple[type[Processor], ...] = (ExecuteStreamCommand, ExecuteProcess, TailFile, ListenTCP, PutTCP, ListenUDP,
+                                            PutUDP)
 SERVICES: tuple[type[ControllerService], ...] = ()
