@@ -379,6 +379,7 @@ class _Translator:
         p = self.p
         parts: list[str] = []
         first = True
+        after_set = False  # the last member was a set (\\w, \\p{..}, a nested class): a "-" after it is literal
         while self.i < len(p):
             c = p[self.i]
             if self.flags & COMMENTS and (c in _WHITESPACE or c == "#"):
@@ -387,22 +388,26 @@ class _Translator:
             if c == "]" and not first:
                 self.i += 1
                 return "".join(parts)
+            was_set = False
             if c == "\\":
+                was_set = p[self.i + 1:self.i + 2] in tuple("dDwWsSpPhHvV")
                 parts.append(self.escape(in_class=True))
             elif c == "[":
                 if p.startswith("[^", self.i):
                     raise self.fail("negated nested character classes are not supported")
                 self.i += 1
                 parts.append(self._class_members(self.i - 1))
+                was_set = True
             elif p.startswith("&&", self.i):
                 raise self.fail("character class intersection (&&) is not supported")
-            elif c in "&~|[" or (c == "-" and parts and parts[-1].endswith("-")):
+            elif c in "&~|[" or (c == "-" and (after_set or (parts and parts[-1].endswith("-")))):
                 parts.append("\\" + c)
                 self.i += 1
             else:
                 parts.append(c)
                 self.i += 1
             first = False
+            after_set = was_set
         raise self.fail("Unclosed character class", start)
 
     def _predefined(self, letter: str, *, in_class: bool) -> str:

@@ -73,6 +73,8 @@ def found(pattern: str, text: str, flags: int = 0) -> list[str]:
         (r"(a)\11", 0, "aa1", ["aa1"]),  # \11 is group 1 then '1': only one group exists
         (r"x{2,3}", 0, "xxxx", ["xxx"]),
         (r"[&|~]+", 0, "&|~", ["&|~"]),
+        (r"[\w-.]+@[\w.-]+", 0, "a-b.c@x-y.z!", ["a-b.c@x-y.z"]),  # "-" after a class shorthand is literal
+        (r"[\p{Digit}-x]+", 0, "1-x5y", ["1-x5"]),
     ],
 )
 def test_matches_like_java(pattern: str, flags: int, text: str, expected: list[str]) -> None:
