@@ -115,17 +115,17 @@ METADATA_STRATEGY = PropertySpec(
 )
 MIN_ENTRIES = PropertySpec(
     key="min-entries", display_name="Minimum Number of Entries", required=True, default="1",
-    description="The minimum number of files to include in a bundle", validator=validators.POSITIVE_INTEGER,
+    description="The minimum number of files to include in a bundle.", validator=validators.POSITIVE_INTEGER,
     dependencies=_BIN_PACK,
 )
 MAX_ENTRIES = PropertySpec(
     key="max-entries", display_name="Maximum Number of Entries", required=True, default="1000",
-    description="The maximum number of files to include in a bundle", validator=validators.POSITIVE_INTEGER,
+    description="The maximum number of files to include in a bundle.", validator=validators.POSITIVE_INTEGER,
     dependencies=_BIN_PACK,
 )
 MIN_SIZE = PropertySpec(
     key="min-size", display_name="Minimum Group Size", required=True, default="0 B",
-    description="The minimum size for the bundle", validator=validators.DATA_SIZE, dependencies=_BIN_PACK,
+    description="The minimum size for the bundle.", validator=validators.DATA_SIZE, dependencies=_BIN_PACK,
 )
 MAX_SIZE = PropertySpec(
     key="max-size", display_name="Maximum Group Size",
@@ -153,12 +153,12 @@ INSERTION_STRATEGY = PropertySpec(
 MAX_BIN_AGE = PropertySpec(
     key="max-bin-age", display_name="Max Bin Age",
     description="The maximum age of a Bin that will trigger a Bin to be complete. Expected format is <duration> "
-    "<time unit> where <duration> is a positive integer and time unit is one of seconds, minutes, hours",
+    "<time unit> where <duration> is a positive integer and time unit is one of seconds, minutes, hours.",
     validator=validators.TIME_PERIOD,
 )
 MAX_BINS = PropertySpec(
     key="max-bin-count", display_name="Maximum Number of Bins", required=True, default="5",
-    description="Specifies the maximum number of bins that can be held in memory at any one time",
+    description="Specifies the maximum number of bins that can be held in memory at any one time.",
     validator=validators.POSITIVE_INTEGER, aliases=("Maximum number of Bins",),
 )
 DELIMITER_STRATEGY = PropertySpec(
@@ -200,7 +200,7 @@ DEMARCATOR = _delimiter("demarcator", "Demarcator")
 COMPRESSION_LEVEL = PropertySpec(
     key="compression-level", display_name="Compression Level", required=True, default="1",
     description="Specifies the compression level to use when using the Zip Merge Format; if not using the Zip Merge "
-    "Format, this value is ignored",
+    "Format, this value is ignored.",
     allowed_values=tuple(AllowableValue(str(n)) for n in range(10)),
     dependencies=(PropertyDependency("merge-format", (fmt.ZIP,)),),
 )
@@ -213,7 +213,8 @@ TAR_MODIFIED_TIME = PropertySpec(
     key="tar-modified-time", display_name="Tar Modified Time", default="${file.lastModifiedTime}",
     description="If using the Tar Merge Format, specifies if the Tar entry should store the modified timestamp either "
     "by expression (e.g. ${file.lastModifiedTime} or static value, both of which must match the ISO8601 format "
-    "'yyyy-MM-dd'T'HH:mm:ssZ'.",
+    "'yyyy-MM-dd'T'HH:mm:ssZ' (ISO 8601 such as 2024-01-02T03:04:05Z is accepted too; otherwise the entry gets "
+    "the current time).",
     validator=validators.NON_EMPTY, expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
     dependencies=(PropertyDependency("merge-format", (fmt.TAR,)),),
 )
@@ -372,7 +373,8 @@ class MergeContent(Processor):
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         """Rebuild the bins from the queue, merge the ready ones, return the rest."""
         if not self._lock.acquire(blocking=False):
-            return  # another task is binning: it has taken the queue
+            context.yield_()  # another task is binning: it has taken the queue
+            return
         try:
             self._trigger(context, session)
         finally:

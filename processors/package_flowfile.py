@@ -29,7 +29,6 @@ BATCH_SIZE = PropertySpec(
     required=True,
     default="1",
     validator=validators.integer_range(1, 10_000),
-    aliases=("max-batch-size",),
 )
 BATCH_CONTENT_SIZE = PropertySpec(
     key="maximum-batch-content-size",

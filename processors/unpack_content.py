@@ -97,6 +97,22 @@ FILENAME_CHARSET = PropertySpec(
     validator=validators.CHARACTER_SET,
     dependencies=(_ZIP_FORMATS,),
 )
+def _java_regex_text(pattern: str) -> str:
+    """Java's named groups ``(?<name>`` as Python's ``(?P<name>``."""
+    return re.sub(r"\(\?<([A-Za-z][A-Za-z0-9]*)>", r"(?P<\1>", pattern)
+
+
+def _check_regex(value: str) -> str | None:
+    try:
+        re.compile(_java_regex_text(value))
+    except re.error as exc:
+        return f"{value!r} is not a valid regular expression: {exc}"
+    return None
+
+
+_REGEX = validators.Validator("regex", "a regular expression (Java's named groups (?<name>...) are accepted)",
+                              _check_regex)
+
 FILE_FILTER = PropertySpec(
     key="file-filter",
     display_name="File Filter",
@@ -104,7 +120,7 @@ FILE_FILTER = PropertySpec(
     "anywhere in the entry name) will be extracted (tar/zip only).",
     required=True,
     default=".*",
-    validator=validators.REGEX,
+    validator=_REGEX,
 )
 PASSWORD = PropertySpec(
     key="password",
@@ -121,7 +137,6 @@ ALLOW_STORED_WITH_DATA_DESCRIPTOR = boolean_property(
     "property is true they will be read anyway. If false and such an entry is discovered the zip will fail to "
     "process.",
     "false",
-    aliases=("allow-stored-entries-wdd",),
     dependencies=(_ZIP_FORMATS,),
 )
 
@@ -270,8 +285,8 @@ class UnpackContent(Processor):
 
 
 def _java_regex(pattern: str) -> re.Pattern[str]:
-    """A Java regular expression as Python's: named groups ``(?<name>`` become ``(?P<name>``."""
-    return re.compile(re.sub(r"\(\?<([A-Za-z][A-Za-z0-9]*)>", r"(?P<\1>", pattern))
+    """A Java regular expression as Python's (see ``_java_regex_text``)."""
+    return re.compile(_java_regex_text(pattern))
 
 
 def _split_name(name: str) -> tuple[str, list[str]] | None:

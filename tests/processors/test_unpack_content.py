@@ -446,3 +446,14 @@ def test_unpack_then_merge_defragment(fmt: str, archive: bytes, extension: str) 
     again.run()
     assert [(f.attributes["path"].rstrip("/"), f.attributes["filename"], f.content)
             for f in again.flowfiles_for("success")] == [("folder", "cal.txt", b"cal"), ("folder", "date.txt", b"date")]
+
+
+def test_file_filter_takes_java_named_groups_and_refuses_bad_regexes() -> None:
+    runner = runner_for("tar")
+    runner.set_property("File Filter", r"(?<ext>\.csv)$")
+    runner.assert_valid()
+    runner.enqueue(make_tar([("a.csv", b"1"), ("b.txt", b"2")]))
+    runner.run()
+    assert [f.attributes["filename"] for f in runner.flowfiles_for("success")] == ["a.csv"]
+    runner.set_property("File Filter", "[unclosed")
+    runner.assert_not_valid()
