@@ -8,6 +8,9 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.handle_http_request import HandleHttpRequest
+from flowyard.processors.handle_http_response import HandleHttpResponse
+from flowyard.processors.http_context_map import StandardHttpContextMap
 from flowyard.processors.invoke_http import InvokeHTTP
 from flowyard.processors.listen_http import ListenHTTP
 from flowyard.processors.proxy_configuration_service import StandardProxyConfigurationService
@@ -16,5 +19,7 @@ from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (InvokeHTTP, ListenHTTP)
-SERVICES: tuple[type[ControllerService], ...] = (StandardSSLContextService, StandardProxyConfigurationService)
+PROCESSORS: tuple[type[Processor], ...] = (InvokeHTTP, ListenHTTP, HandleHttpRequest, HandleHttpResponse)
+SERVICES: tuple[type[ControllerService], ...] = (
+    StandardSSLContextService, StandardProxyConfigurationService, StandardHttpContextMap,
+)

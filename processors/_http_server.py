@@ -242,7 +242,7 @@ class HttpServer:
                     data = await stream.receive_some(_READ)
                 conn.receive_data(bytes(data))
 
-        async def send(response: Response) -> None:
+        async def send(response: Response, head: bool = False) -> None:
             headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers
                        if k.lower() != "content-length"]
             headers.append((b"Content-Length", str(len(response.body)).encode()))
@@ -250,7 +250,7 @@ class HttpServer:
                 headers.append((b"Connection", b"close"))
             reason = _REASONS.get(response.status, b"")
             data = conn.send(h11.Response(status_code=response.status, headers=headers, reason=reason))
-            if response.body:
+            if response.body and not head:  # a HEAD answer has the length but never the body
                 data += conn.send(h11.Data(data=response.body))
             data += conn.send(h11.EndOfMessage())
             await stream.send_all(data)
@@ -316,7 +316,7 @@ class HttpServer:
                         break
                 if conn.their_state is not h11.DONE:
                     response.close = True  # the body was not read: the connection cannot be reused
-                await send(response)
+                await send(response, head=request.method == "HEAD")
             finally:
                 for spool in body_state:
                     spool.close()

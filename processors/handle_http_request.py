@@ -1,0 +1,463 @@
+"""HandleHttpRequest: an HTTP server whose requests become FlowFiles, each
+parked in an HTTP context map until HandleHttpResponse answers it."""
+
+from __future__ import annotations
+
+import collections
+import functools
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+from urllib.parse import parse_qsl
+
+import trio
+
+from flowyard.processors._http_common import LISTEN_PORT, java_regex, server_ssl_context
+from flowyard.processors._http_server import HttpServer, Request, Response
+from flowyard.processors.http_context_map import HTTP_CONTEXT_MAP, HttpContextMap, HttpRequestContext
+from flowyard.processors.ssl_context_service import (
+    RESTRICTED_SSL_CONTEXT_SERVICE,
+    SSLContextService,
+    certificate_dn,
+)
+from flowyard.runtime.sdk import (
+    AllowableValue,
+    ExpressionScope,
+    InputRequirement,
+    ProcessContext,
+    Processor,
+    ProcessorSpec,
+    ProcessSession,
+    PropertyDependency,
+    PropertySpec,
+    Relationship,
+    ValidationResult,
+    validators,
+)
+
+__all__ = ["HandleHttpRequest"]
+
+SUCCESS = Relationship("success", "All content that is received is routed to the 'success' relationship")
+
+_WAIT = 0.1
+_BATCH = 50
+_STOP_GRACE = 2.0
+
+PORT = PropertySpec(
+    key="listening-port", display_name="Listening Port",
+    description="The Port to listen on for incoming HTTP requests (0: any free port)", required=True, default="80",
+    expression_scope=ExpressionScope.ENVIRONMENT, validator=LISTEN_PORT,
+)
+HOSTNAME = PropertySpec(
+    key="hostname", display_name="Hostname",
+    description="The Hostname to bind to. If not specified, flowyard binds 127.0.0.1 (NiFi: all interfaces)",
+    validator=validators.NON_EMPTY,
+)
+SSL_CONTEXT = PropertySpec(
+    key="ssl-context-service", display_name="SSL Context Service",
+    description="The SSL Context Service to use in order to secure the server. If specified, the server will "
+                "accept only HTTPS requests; otherwise, the server will accept only HTTP requests",
+    identifies_controller_service=RESTRICTED_SSL_CONTEXT_SERVICE,
+)
+HTTP_PROTOCOLS = PropertySpec(
+    key="http-protocols", display_name="HTTP Protocols",
+    description="HTTP Protocols supported for Application Layer Protocol Negotiation with TLS (flowyard serves "
+                "http/1.1 only)", required=True, default="HTTP_1_1",
+    allowed_values=(AllowableValue("HTTP_1_1", "http/1.1", "HTTP/1.1"),
+                    AllowableValue("H2_HTTP_1_1", "h2 http/1.1", "HTTP/2 and HTTP/1.1 negotiated based on "
+                                                                "requested protocols (flowyard: HTTP/1.1)"),
+                    AllowableValue("H2", "h2", "HTTP/2 only (not supported by flowyard)")),
+    dependencies=(PropertyDependency("ssl-context-service"),),
+)
+CONTEXT_MAP = PropertySpec(
+    key="http-context-map", display_name="HTTP Context Map",
+    description="The HTTP Context Map Controller Service to use for caching the HTTP Request Information",
+    required=True, identifies_controller_service=HTTP_CONTEXT_MAP,
+)
+ALLOWED_PATHS = PropertySpec(
+    key="allowed-paths", display_name="Allowed Paths",
+    description="A Regular Expression that specifies the valid HTTP Paths that are allowed in the incoming URL "
+                "Requests. If this value is specified and the path of the HTTP Requests does not match this Regular "
+                "Expression, the Processor will respond with a 404: NotFound", validator=validators.NON_EMPTY,
+)
+URL_CHARSET = PropertySpec(
+    key="default-url-character-set", display_name="Default URL Character Set",
+    description="The character set to use for decoding URL parameters if the HTTP Request does not supply one",
+    required=True, default="UTF-8", validator=validators.CHARACTER_SET,
+)
+
+
+def _allow(method: str, default: str) -> PropertySpec:
+    return PropertySpec(
+        key=f"allow-{method.lower()}", display_name=f"Allow {method}",
+        description=f"Allow HTTP {method} Method", required=True, default=default,
+        allowed_values=(AllowableValue("true"), AllowableValue("false")),
+    )
+
+
+ALLOW = {m: _allow(m, d) for m, d in (("GET", "true"), ("POST", "true"), ("PUT", "true"), ("DELETE", "true"),
+                                      ("HEAD", "false"), ("OPTIONS", "false"))}
+MAX_THREADS = PropertySpec(
+    key="maximum-threads", display_name="Maximum Threads",
+    description="The maximum number of requests served at once (NiFi: threads of the embedded server)",
+    required=True, default="200", validator=validators.integer_range(8, 1000),
+)
+HEADER_MAX_SIZE = PropertySpec(
+    key="request-header-maximum-size", display_name="Request Header Maximum Size",
+    description="The maximum supported size of HTTP headers in requests sent to this processor", required=True,
+    default="8 KB", validator=validators.DATA_SIZE,
+)
+ADDITIONAL_METHODS = PropertySpec(
+    key="additional-http-methods", display_name="Additional HTTP Methods",
+    description="A comma-separated list of non-standard HTTP Methods that should be allowed",
+)
+CLIENT_AUTHENTICATION = PropertySpec(
+    key="client-authentication", display_name="Client Authentication",
+    description="Specifies whether or not the Processor should authenticate clients. This value is ignored if the "
+                "<SSL Context Service> Property is not specified or the SSL Context provided uses only a KeyStore "
+                "and not a TrustStore.", required=True, default="No Authentication",
+    allowed_values=(
+        AllowableValue("No Authentication", description="Processor will not authenticate clients. Anyone can "
+                                                        "communicate with this Processor anonymously"),
+        AllowableValue("Want Authentication", description="Processor will try to verify the client but if unable "
+                                                          "to verify will allow the client to communicate "
+                                                          "anonymously"),
+        AllowableValue("Need Authentication", description="Processor will reject communications from any client "
+                                                          "unless the client provides a certificate that is trusted "
+                                                          "by the TrustStore specified in the SSL Context Service"),
+    ),
+)
+CONTAINER_QUEUE_SIZE = PropertySpec(
+    key="container-queue-size", display_name="Container Queue Size",
+    description="The size of the queue for Http Request Containers", required=True, default="50",
+    validator=validators.POSITIVE_INTEGER, aliases=("container-queue-size",),
+)
+MULTIPART_MAX = PropertySpec(
+    key="multipart-request-max-size", display_name="Multipart Request Max Size",
+    description="The max size of the request. Only applies for requests with Content-Type: multipart/form-data "
+                "(flowyard: such requests are one FlowFile holding the whole body)", required=True, default="1 MB",
+    validator=validators.DATA_SIZE, aliases=("multipart-request-max-size",),
+)
+MULTIPART_BUFFER = PropertySpec(
+    key="multipart-read-buffer-size", display_name="Multipart Read Buffer Size",
+    description="The threshold size, at which the contents of an incoming file would be written to disk. Only "
+                "applies for requests with Content-Type: multipart/form-data (flowyard: bodies past 1 MiB are "
+                "spooled to disk whatever their type)", required=True, default="512 KB",
+    validator=validators.DATA_SIZE, aliases=("multipart-read-buffer-size",),
+)
+PARAMETERS_TO_ATTRIBUTES = PropertySpec(
+    key="parameters-to-attributes", display_name="Parameters to Attributes",
+    description="A comma-separated list of HTTP parameters or form data to output as attributes",
+    aliases=("parameters-to-attributes",),
+)
+
+
+@dataclass(eq=False)
+class _Incoming(HttpRequestContext):
+    """A request waiting in the container queue, then in the context map.
+    ``answered`` is guarded by ``lock``; the answer is delivered on the server's loop."""
+
+    request: Request
+    body: IO[bytes]
+    server: HttpServer
+    arrived: float
+    done: trio.Event = field(default_factory=trio.Event)
+    response: Response | None = None
+    taken: bool = False
+    answered: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def request_uri(self) -> str:
+        """The request's URI."""
+        return f"{self.request.scheme}://{self.request.local_host}:{self.request.local_port}{self.request.target}"
+
+    def respond(self, status: int, headers: Sequence[tuple[str, str]], body: bytes) -> bool:
+        """Answer once; False if already answered or the server is gone."""
+        with self.lock:
+            if self.answered:
+                return False
+            self.answered = True
+        return self.server.call_soon(self._deliver, Response(status, list(headers), body))
+
+    def _deliver(self, response: Response) -> None:
+        if not self.done.is_set():
+            self.response = response
+            self.done.set()
+
+
+class HandleHttpRequest(Processor):
+    """Starts an HTTP server when scheduled; each request (of an allowed
+    method, on an Allowed Path) becomes a FlowFile holding its body, with the
+    request described in attributes, and is parked in the HTTP Context Map
+    under ``http.context.identifier`` until a HandleHttpResponse answers it.
+    A request left unanswered for the map's Request Expiration is answered
+    503; so is one arriving while Container Queue Size requests wait to be
+    taken (the processor is not triggered while its outgoing connection is
+    full) or while the map holds Maximum Outstanding Requests. A method that
+    is not allowed is answered 405, a path that is not allowed 404.
+
+    Attributes: ``http.context.identifier``, ``mime.type`` (the request's
+    Content-Type), ``http.servlet.path``, ``http.context.path`` (empty),
+    ``http.method``, ``http.local.name``, ``http.local.addr``,
+    ``http.server.port``, ``http.query.string``, ``http.remote.host``,
+    ``http.remote.addr``, ``http.protocol``, ``http.request.uri``,
+    ``http.request.url``, ``http.query.param.<name>`` (the first value of
+    each), ``http.param.<name>`` for the Parameters to Attributes (from the
+    query or a urlencoded form body), ``http.headers.<Name>`` for every
+    header, and with a client certificate ``http.subject.dn``,
+    ``http.issuer.dn`` and ``http.principal.name``.
+
+    Differences from NiFi: binds 127.0.0.1 unless Hostname is set (NiFi binds
+    every interface); Listening Port 0 picks a free port. HTTP/1.1 only (h2 is
+    refused). A multipart/form-data request is one FlowFile with the whole
+    body (NiFi makes one per part); ``http.remote.user``,
+    ``http.auth.type`` and the ``http.certificate.sans.*`` attributes are not
+    written. Bodies past 1 MiB are spooled to disk while they wait to be taken.
+    """
+
+    spec = ProcessorSpec(
+        description=(
+            "Starts an HTTP Server and listens for HTTP Requests. For each request, creates a FlowFile and transfers "
+            "to 'success'. This Processor is designed to be used in conjunction with the HandleHttpResponse "
+            "Processor in order to create a Web Service."
+        ),
+        tags=("http", "https", "request", "listen", "ingress", "web service"),
+        properties=(PORT, HOSTNAME, SSL_CONTEXT, HTTP_PROTOCOLS, CONTEXT_MAP, ALLOWED_PATHS, URL_CHARSET,
+                    *ALLOW.values(), MAX_THREADS, HEADER_MAX_SIZE, ADDITIONAL_METHODS, CLIENT_AUTHENTICATION,
+                    CONTAINER_QUEUE_SIZE, MULTIPART_MAX, MULTIPART_BUFFER, PARAMETERS_TO_ATTRIBUTES),
+        relationships=(SUCCESS,),
+        input_requirement=InputRequirement.FORBIDDEN,
+        writes_attributes=(
+            ("http.context.identifier", "An identifier that allows the HandleHttpRequest and HandleHttpResponse to "
+                                        "coordinate which FlowFile belongs to which HTTP Request/Response."),
+            ("mime.type", "The MIME Type of the data, according to the HTTP Header \"Content-Type\""),
+            ("http.servlet.path", "The part of the request URL that is considered the Servlet Path"),
+            ("http.context.path", "The part of the request URL that is considered to be the Context Path"),
+            ("http.method", "The HTTP Method that was used for the request, such as GET or POST"),
+            ("http.local.name", "IP address/hostname of the server"),
+            ("http.server.port", "Listening port of the server"),
+            ("http.query.string", "The query string portion of the Request URL"),
+            ("http.remote.host", "The hostname of the requestor"),
+            ("http.remote.addr", "The hostname:port combination of the requestor"),
+            ("http.protocol", "The protocol used to communicate"),
+            ("http.request.uri", "The full Request URL"),
+            ("http.principal.name", "The subject DN of the client certificate, if any"),
+            ("http.query.param.XXX", "Each of query parameters in the request will be added as an attribute, "
+                                     "prefixed with \"http.query.param.\""),
+            ("http.param.XXX", "Form parameters in the request that are configured by \"Parameters to Attributes\" "
+                               "will be added as an attribute, prefixed with \"http.param.\""),
+            ("http.subject.dn", "The Distinguished Name of the requestor, if the client presented a certificate"),
+            ("http.issuer.dn", "The Distinguished Name of the entity that issued the Subject's certificate"),
+            ("http.headers.XXX", "Each of the HTTP Headers that is received in the request will be added as an "
+                                 "attribute, prefixed with \"http.headers.\""),
+        ),
+    )
+
+    def __init__(self) -> None:
+        self._server: HttpServer | None = None
+        self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
+        self._queue: collections.deque[_Incoming] = collections.deque()
+        self._active = 0
+        self._stopping = False
+        self.port: int | None = None
+
+    def validate(self, context: ProcessContext) -> Iterable[ValidationResult]:
+        """h2 is not served; Allowed Paths must compile."""
+        results = []
+        if context.properties.get(SSL_CONTEXT.key) and context.properties.get(HTTP_PROTOCOLS.key) == "H2":
+            results.append(ValidationResult(HTTP_PROTOCOLS.display_name,
+                                            "flowyard serves HTTP/1.1 only: choose http/1.1 or h2 http/1.1",
+                                            HTTP_PROTOCOLS.key))
+        paths = context.properties.get(ALLOWED_PATHS.key)
+        if paths:
+            try:
+                java_regex(paths)
+            except ValueError as exc:
+                results.append(ValidationResult(ALLOWED_PATHS.display_name,
+                                                f"{paths!r} is not a valid regular expression: {exc}",
+                                                ALLOWED_PATHS.key))
+        return results
+
+    def on_scheduled(self, context: ProcessContext) -> None:
+        """Start the server (raises when the port cannot be bound)."""
+        self._map = context.property(CONTEXT_MAP).as_controller_service(HttpContextMap)
+        self._methods = {m for m, spec in ALLOW.items() if context.property(spec).as_str() == "true"}
+        extra = context.property(ADDITIONAL_METHODS).value or ""
+        self._methods |= {m.strip().upper() for m in extra.split(",") if m.strip()}
+        paths = context.property(ALLOWED_PATHS).value
+        self._paths = java_regex(paths) if paths else None
+        self._charset = context.property(URL_CHARSET).as_str()
+        names = context.property(PARAMETERS_TO_ATTRIBUTES).value or ""
+        self._parameters = [n.strip() for n in names.split(",") if n.strip()]
+        self._capacity = context.property(CONTAINER_QUEUE_SIZE).as_int()
+        ssl_context: Any = None
+        if context.property(SSL_CONTEXT).is_set:
+            service = context.property(SSL_CONTEXT).as_controller_service(SSLContextService)
+            mode = context.property(CLIENT_AUTHENTICATION).as_str()
+            if not service.is_trust_store_configured:
+                mode = "No Authentication"
+            ssl_context = server_ssl_context(service, mode)
+        with self._lock:
+            self._queue.clear()
+            self._stopping = False
+        server = HttpServer(
+            self._handle, host=(context.property(HOSTNAME).value or "127.0.0.1").strip(),
+            ports=[context.property(PORT).evaluate().as_int()], ssl_contexts=[ssl_context],
+            max_connections=context.property(MAX_THREADS).as_int(),
+            max_header_size=context.property(HEADER_MAX_SIZE).as_data_size(),
+            name=f"HandleHttpRequest {context.component_id}",
+            on_error=lambda exc: context.logger.error(f"failed to answer a request: {exc!r}"),
+        )
+        server.start()
+        self._server = server
+        self.port = server.bound_ports[0]
+        context.logger.info(f"listening on port {self.port}")
+
+    def on_stopped(self, context: ProcessContext) -> None:
+        """Answer the requests not yet taken 503, stop the server, release the port.
+        Requests already in the context map are dropped with their connections."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        with self._lock:
+            self._stopping = True
+            waiting = [p for p in self._queue if not p.taken]
+            self._queue.clear()
+        for incoming in waiting:
+            incoming.respond(503, [], b"")
+        deadline = time.monotonic() + _STOP_GRACE
+        while self._active and time.monotonic() < deadline:
+            time.sleep(0.01)
+        server.stop()
+        self.port = None
+
+    # -- the server's side --------------------------------------------------------------
+
+    async def _handle(self, request: Request, read_body: Any) -> Response:
+        with self._lock:
+            self._active += 1
+        try:
+            return await self._answer(request, read_body)
+        finally:
+            with self._lock:
+                self._active -= 1
+
+    async def _answer(self, request: Request, read_body: Any) -> Response:
+        server = self._server
+        if server is None:
+            return Response(503, close=True)
+        if request.method not in self._methods:
+            return Response(405, [("Content-Type", "text/plain")], b"Method Not Allowed")
+        if self._paths is not None and not self._paths.fullmatch(request.path):
+            return Response(404, [("Content-Type", "text/plain")], b"Not Found")
+        with self._lock:
+            if self._stopping or len(self._queue) >= self._capacity:
+                return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable", close=True)
+        body = await read_body()
+        incoming = _Incoming(request, body, server, time.monotonic())
+        with self._lock:
+            if self._stopping:
+                return Response(503, close=True)
+            self._queue.append(incoming)
+            self._ready.notify()
+        try:
+            with trio.move_on_after(self._map.request_timeout + 1.0):
+                await incoming.done.wait()
+        finally:
+            with self._lock:
+                if not incoming.taken and incoming in self._queue:
+                    self._queue.remove(incoming)
+        if incoming.response is None:
+            incoming.respond(503, [], b"")  # mark it answered: a late HandleHttpResponse goes to failure
+            return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable")
+        return incoming.response
+
+    # -- the processor's side --------------------------------------------------------------
+
+    def _take(self) -> list[_Incoming]:
+        with self._lock:
+            if not self._queue:
+                self._ready.wait(_WAIT)
+            taken: list[_Incoming] = []
+            while self._queue and len(taken) < _BATCH:
+                incoming = self._queue.popleft()
+                incoming.taken = True
+                taken.append(incoming)
+            return taken
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        """Turn waiting requests into FlowFiles registered in the context map."""
+        if self._server is None:
+            return
+        for incoming in self._take():
+            identifier = str(uuid.uuid4())
+            if not self._map.register(identifier, incoming):
+                context.logger.warning(f"Failed to register the HTTP request from {incoming.request.remote_host}: "
+                                       "the HTTP Context Map holds its Maximum Outstanding Requests; answered 503")
+                incoming.respond(503, [], b"")
+                continue
+            session.commit_async(on_failure=functools.partial(self._rolled_back, identifier, incoming))
+            ff = session.create()
+            ff = session.write(ff, functools.partial(_copy, incoming.body))
+            ff = session.put_attributes(ff, self._attributes(identifier, incoming))
+            session.provenance.receive(ff, incoming.request_uri, f"Received from {incoming.request.remote_host}")
+            session.transfer(ff, SUCCESS.name)
+
+    def _rolled_back(self, identifier: str, incoming: _Incoming, error: BaseException | None) -> None:
+        self._map.complete(identifier)
+        incoming.respond(503, [], b"")
+
+    def _attributes(self, identifier: str, incoming: _Incoming) -> dict[str, str]:
+        request = incoming.request
+        attributes = {
+            "http.context.identifier": identifier,
+            "http.servlet.path": request.path,
+            "http.context.path": "",
+            "http.method": request.method,
+            "http.local.name": request.local_host,
+            "http.local.addr": request.local_host,
+            "http.server.port": str(request.local_port),
+            "http.remote.host": request.remote_host,
+            "http.remote.addr": f"{request.remote_host}:{request.remote_port}",
+            "http.protocol": request.http_version,
+            "http.request.uri": request.path,
+            "http.request.url": f"{request.scheme}://{request.local_host}:{request.local_port}{request.path}",
+        }
+        content_type = request.header("content-type")
+        if content_type:
+            attributes["mime.type"] = content_type
+        if request.query:
+            attributes["http.query.string"] = request.query
+        query = parse_qsl(request.query, keep_blank_values=True, encoding=self._charset, errors="replace")
+        for name, value in query:
+            attributes.setdefault(f"http.query.param.{name}", value)
+        if self._parameters:
+            params = dict(reversed(query))
+            if (content_type or "").lower().startswith("application/x-www-form-urlencoded"):
+                incoming.body.seek(0)
+                form = incoming.body.read(1 << 20).decode(self._charset, errors="replace")
+                incoming.body.seek(0)
+                for name, value in reversed(parse_qsl(form, keep_blank_values=True)):
+                    params.setdefault(name, value)
+            for name in self._parameters:
+                if name in params:
+                    attributes[f"http.param.{name}"] = params[name]
+        for name, value in request.headers:
+            attributes.setdefault(f"http.headers.{name}", value)
+        if request.peer_certificate is not None:
+            subject, issuer = certificate_dn(request.peer_certificate)
+            attributes["http.subject.dn"] = subject
+            attributes["http.issuer.dn"] = issuer
+            attributes["http.principal.name"] = subject
+        return attributes
+
+
+def _copy(body: IO[bytes], out: IO[bytes]) -> None:
+    body.seek(0)
+    shutil.copyfileobj(body, out, 65536)

@@ -1,0 +1,136 @@
+"""HandleHttpResponse: answer the HTTP request a HandleHttpRequest parked in
+the HTTP context map, with the FlowFile's content as the body."""
+
+from __future__ import annotations
+
+from flowyard.processors._http_common import JAVA_REGEX, java_regex
+from flowyard.processors.http_context_map import HTTP_CONTEXT_MAP, HttpContextMap
+from flowyard.runtime.sdk import (
+    DynamicPropertySpec,
+    ExpressionScope,
+    InputRequirement,
+    ProcessContext,
+    Processor,
+    ProcessorSpec,
+    ProcessSession,
+    PropertySpec,
+    Relationship,
+)
+
+__all__ = ["HandleHttpResponse"]
+
+CONTEXT_IDENTIFIER = "http.context.identifier"
+SUCCESS = Relationship("success", "FlowFiles will be routed to this Relationship after the response has been "
+                                  "successfully sent to the requestor")
+FAILURE = Relationship("failure", "FlowFiles will be routed to this Relationship if the Processor is unable to "
+                                  "respond to the requestor. This may happen, for instance, if the connection times "
+                                  "out or if NiFi is restarted before responding to the HTTP Request.")
+
+STATUS_CODE = PropertySpec(
+    key="http-status-code", display_name="HTTP Status Code",
+    description="The HTTP Status Code to use when responding to the HTTP Request. See Section 10 of RFC 2616 for "
+                "more information.", required=True, expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+)
+CONTEXT_MAP = PropertySpec(
+    key="http-context-map", display_name="HTTP Context Map",
+    description="The HTTP Context Map Controller Service to use for caching the HTTP Request Information",
+    required=True, identifies_controller_service=HTTP_CONTEXT_MAP,
+)
+ATTRIBUTES_TO_HEADERS = PropertySpec(
+    key="attributes-for-http-response", display_name="Attributes for HTTP Response",
+    description="Specifies the Regular Expression that determines the names of FlowFile attributes that should be "
+                "added to the HTTP response", validator=JAVA_REGEX,
+    aliases=("Attributes to add to the HTTP Response (Regex)",),
+)
+
+
+class HandleHttpResponse(Processor):
+    """Answers the request whose ``http.context.identifier`` the FlowFile
+    carries: the HTTP Status Code (Expression Language), a header per dynamic
+    property (name: header, value: Expression Language) and per attribute
+    matching Attributes for HTTP Response, and the FlowFile's content as the
+    body. Then the request is forgotten by the context map and the FlowFile
+    goes to ``success`` (a SEND provenance event).
+
+    To ``failure``, with an ERROR bulletin: no ``http.context.identifier``; a
+    status code that is not a number from 100 to 599; a request no longer in
+    the map (answered before, expired — answered 503 by the map — or its
+    HandleHttpRequest stopped).
+
+    Differences from NiFi: the body is read whole into memory before it is
+    sent (NiFi streams it); answering cannot fail after the request was found
+    (a client that went away is not noticed, where NiFi routes to failure when
+    the write fails).
+    """
+
+    spec = ProcessorSpec(
+        description=(
+            "Sends an HTTP Response to the Requestor that generated a FlowFile. This Processor is designed to be "
+            "used in conjunction with the HandleHttpRequest in order to create a web service."
+        ),
+        tags=("http", "https", "response", "egress", "web service"),
+        properties=(STATUS_CODE, CONTEXT_MAP, ATTRIBUTES_TO_HEADERS),
+        relationships=(SUCCESS, FAILURE),
+        dynamic_properties=DynamicPropertySpec(
+            name_description="An HTTP header name",
+            value_description="An HTTP header value",
+            expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+        ),
+        input_requirement=InputRequirement.REQUIRED,
+        reads_attributes=(
+            (CONTEXT_IDENTIFIER, "The value of this attribute is used to lookup the HTTP Response so that the "
+                                 "proper message can be sent back to the requestor. If this attribute is missing, "
+                                 "the FlowFile will be routed to 'failure.'"),
+            ("http.request.uri", "Value of the URI requested by the client. Used for provenance event."),
+            ("http.remote.host", "IP address of the client. Used for provenance event."),
+            ("http.local.name", "IP address/hostname of the server. Used for provenance event."),
+            ("http.server.port", "Listening port of the server. Used for provenance event."),
+            ("http.subject.dn", "SSL distinguished name (if any). Used for provenance event."),
+        ),
+    )
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        """Answer one request."""
+        ff = session.get()
+        if ff is None:
+            return
+        attributes = dict(ff.attributes)
+        identifier = attributes.get(CONTEXT_IDENTIFIER)
+        if not identifier:
+            context.logger.error(f"Failed to respond to HTTP request for {ff!r} because FlowFile did not have an "
+                                 f"'{CONTEXT_IDENTIFIER}' attribute")
+            session.transfer(ff, FAILURE.name)
+            return
+        status_text = (context.property(STATUS_CODE).evaluate(attributes).value or "").strip()
+        if not status_text.isdigit() or not 100 <= int(status_text) <= 599:
+            context.logger.error(f"Failed to respond to HTTP request for {ff!r} because status code was "
+                                 f"'{status_text}', which is not a valid number")
+            session.transfer(ff, FAILURE.name)
+            return
+        context_map = context.property(CONTEXT_MAP).as_controller_service(HttpContextMap)
+        request = context_map.get(identifier)
+        if request is None:
+            context.logger.error(f"Failed to respond to HTTP request for {ff!r} because FlowFile had an "
+                                 f"'{CONTEXT_IDENTIFIER}' attribute of {identifier} but could not find an HTTP "
+                                 "Response Object for this identifier")
+            session.transfer(ff, FAILURE.name)
+            return
+        headers: list[tuple[str, str]] = []
+        for name, value in sorted(context.dynamic_properties.items()):
+            evaluated = value.evaluate(attributes).value
+            if evaluated:
+                headers.append((name, evaluated))
+        pattern = context.property(ATTRIBUTES_TO_HEADERS).value
+        if pattern:
+            regex = java_regex(pattern)
+            headers.extend((key, value) for key, value in sorted(attributes.items()) if regex.fullmatch(key))
+        body = session.read_bytes(ff)
+        if not request.respond(int(status_text), headers, body):
+            context_map.complete(identifier)
+            context.logger.error(f"Failed to respond to HTTP request for {ff!r}: the request was already answered "
+                                 "or its server stopped")
+            session.transfer(ff, FAILURE.name)
+            return
+        context_map.complete(identifier)
+        session.provenance.send(ff, request.request_uri, f"Response status {status_text}")
+        session.transfer(ff, SUCCESS.name)

@@ -1,0 +1,269 @@
+"""HandleHttpRequest + HandleHttpResponse + StandardHttpContextMap: a web
+service on loopback, with the two processors in their own runners sharing one
+context map."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from flowyard.processors.handle_http_request import HandleHttpRequest
+from flowyard.processors.handle_http_response import HandleHttpResponse
+from flowyard.processors.http_context_map import HttpRequestContext, StandardHttpContextMap
+from flowyard.runtime.sdk import ProvenanceEventType
+from flowyard.runtime.sdk.testing import MockFlowFile, ProcessorRunner
+
+
+class Call:
+    """A request made in a background thread."""
+
+    def __init__(self, fn: Callable[[], httpx.Response]) -> None:
+        self.result: httpx.Response | BaseException | None = None
+        self.done = threading.Event()
+
+        def run() -> None:
+            try:
+                self.result = fn()
+            except BaseException as exc:  # handed to the test
+                self.result = exc
+            finally:
+                self.done.set()
+
+        threading.Thread(target=run, daemon=True).start()
+
+    def response(self, timeout: float = 5.0) -> httpx.Response:
+        assert self.done.wait(timeout), "no answer in time"
+        assert isinstance(self.result, httpx.Response), self.result
+        return self.result
+
+
+@dataclass
+class Service:
+    """Both processors, one shared context map."""
+
+    request: ProcessorRunner
+    response: ProcessorRunner
+    context_map: StandardHttpContextMap
+    port: int = 0
+    calls: list[Call] = field(default_factory=list)
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def receive(self, call: Call, limit: int = 50) -> MockFlowFile:
+        """Trigger HandleHttpRequest until the request is a FlowFile."""
+        for _ in range(limit):
+            self.request.run(1, stop_on_finish=False, initialize=False)
+            received = self.request.flowfiles_for("success")
+            if received:
+                self.request.clear_transfer_state()
+                return received[0]
+            assert not call.done.is_set(), f"answered before it was received: {call.result}"
+        raise AssertionError("the request never became a FlowFile")
+
+    def answer(self, ff: MockFlowFile, content: bytes | None = None, **attributes: str) -> None:
+        self.response.enqueue(ff.content if content is None else content, {**ff.attributes, **attributes})
+        self.response.run(1, stop_on_finish=False)
+
+
+def _map_properties(**overrides: str) -> dict[str, str | None]:
+    return {"Maximum Outstanding Requests": "5000", "Request Expiration": "1 min", **overrides}
+
+
+@pytest.fixture
+def make_service() -> Iterator[Callable[..., Service]]:
+    made: list[Service] = []
+
+    def make(map_properties: dict[str, str] | None = None, **request_properties: str) -> Service:
+        shared = StandardHttpContextMap()
+        request = ProcessorRunner(HandleHttpRequest)
+        response = ProcessorRunner(HandleHttpResponse)
+        for runner in (request, response):
+            runner.add_controller_service("map", shared, _map_properties(**(map_properties or {})))
+            runner.enable_controller_service("map")
+            runner.set_property("HTTP Context Map", "map")
+        request.set_property("Listening Port", "0")
+        for name, value in request_properties.items():
+            request.set_property(name, value)
+        response.set_property("HTTP Status Code", "${status}")
+        request.run(0, stop_on_finish=False)
+        processor = request.processor
+        assert isinstance(processor, HandleHttpRequest) and processor.port
+        service = Service(request, response, shared, processor.port)
+        made.append(service)
+        return service
+
+    yield make
+    for service in made:
+        service.request.stop()
+        service.response.stop()
+        service.context_map.on_disabled()
+
+
+@pytest.mark.integration
+def test_a_request_is_answered_by_handle_http_response(make_service: Callable[..., Service]) -> None:
+    service = make_service(**{"Parameters to Attributes": "q,form"})
+    service.response.set_property("X-Served-By", "flowyard-${who}")
+    service.response.set_property("Attributes for HTTP Response", "reply\\..*")
+    call = Call(lambda: httpx.post(service.url("/api/items?q=1&q=2&empty="), content=b"form=yes&other=no",
+                                   headers={"Content-Type": "application/x-www-form-urlencoded",
+                                            "X-Trace": "t-1"}, timeout=5))
+    ff = service.receive(call)
+    ff.assert_content_equals(b"form=yes&other=no")
+    for key, value in {"http.method": "POST", "http.request.uri": "/api/items", "http.query.string": "q=1&q=2&empty=",
+                       "http.query.param.q": "1", "http.query.param.empty": "", "http.param.q": "1",
+                       "http.param.form": "yes", "http.headers.X-Trace": "t-1", "http.remote.host": "127.0.0.1",
+                       "http.server.port": str(service.port), "http.protocol": "HTTP/1.1",
+                       "mime.type": "application/x-www-form-urlencoded",
+                       "http.request.url": service.url("/api/items")}.items():
+        ff.assert_attribute_equals(key, value)
+    identifier = ff.attributes["http.context.identifier"]
+    assert service.context_map.get(identifier) is not None
+    service.answer(ff, b'{"ok": true}', status="201", who="me", **{"reply.kind": "json", "other": "no"})
+    response = call.response()
+    assert response.status_code == 201
+    assert response.content == b'{"ok": true}'
+    assert response.headers["X-Served-By"] == "flowyard-me"
+    assert response.headers["reply.kind"] == "json" and "other" not in response.headers
+    service.response.assert_all_transferred("success", 1)
+    assert service.context_map.get(identifier) is None
+    assert service.response.provenance_events(ProvenanceEventType.SEND)
+    assert service.request.provenance_events(ProvenanceEventType.RECEIVE)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("HEAD", "/", 405), ("OPTIONS", "/", 405), ("PATCH", "/", 405), ("GET", "/private/x", 404)])
+def test_methods_and_paths_that_are_not_allowed(make_service: Callable[..., Service], method: str, path: str,
+                                                status: int) -> None:
+    service = make_service(**{"Allowed Paths": "/public/.*"})
+    assert httpx.request(method, service.url(path), timeout=5).status_code == status
+
+
+@pytest.mark.integration
+def test_additional_methods_and_allow_flags(make_service: Callable[..., Service]) -> None:
+    service = make_service(**{"Additional HTTP Methods": "purge, PROPFIND", "Allow GET": "false"})
+    assert httpx.get(service.url(), timeout=5).status_code == 405
+    call = Call(lambda: httpx.request("PURGE", service.url("/cache"), timeout=5))
+    ff = service.receive(call)
+    ff.assert_attribute_equals("http.method", "PURGE")
+    service.answer(ff, b"", status="204")
+    assert call.response().status_code == 204
+
+
+@pytest.mark.integration
+def test_full_container_queue_answers_503(make_service: Callable[..., Service]) -> None:
+    service = make_service(**{"Container Queue Size": "1"})
+    first = Call(lambda: httpx.get(service.url("/1"), timeout=5))
+    processor = service.request.processor
+    assert isinstance(processor, HandleHttpRequest)
+    for _ in range(500):  # the first waits in the queue, untaken
+        if processor._queue:
+            break
+        first.done.wait(0.01)
+    assert httpx.get(service.url("/2"), timeout=5).status_code == 503
+    ff = service.receive(first)
+    service.answer(ff, b"first", status="200")
+    assert first.response().content == b"first"
+
+
+@pytest.mark.integration
+def test_maximum_outstanding_requests_answers_503(make_service: Callable[..., Service]) -> None:
+    service = make_service({"Maximum Outstanding Requests": "1"})
+    first = Call(lambda: httpx.get(service.url("/1"), timeout=5))
+    ff = service.receive(first)
+    second = Call(lambda: httpx.get(service.url("/2"), timeout=5))
+    for _ in range(50):
+        service.request.run(1, stop_on_finish=False, initialize=False)
+        if second.done.is_set():
+            break
+    assert second.response().status_code == 503
+    assert service.request.flowfiles_for("success") == []
+    assert service.request.bulletins
+    service.answer(ff, b"", status="200")
+    assert first.response().status_code == 200
+
+
+@pytest.mark.integration
+def test_expired_requests_get_503_and_a_late_response_fails(make_service: Callable[..., Service]) -> None:
+    service = make_service({"Request Expiration": "200 ms"})
+    call = Call(lambda: httpx.get(service.url("/slow"), timeout=5))
+    ff = service.receive(call)
+    assert call.response().status_code == 503
+    service.answer(ff, b"too late", status="200")
+    service.response.assert_all_transferred("failure", 1)
+
+
+@pytest.mark.parametrize(("attributes", "reason"), [
+    ({"status": "200"}, "did not have an 'http.context.identifier'"),
+    ({"status": "abc", "http.context.identifier": "x"}, "not a valid number"),
+    ({"status": "999", "http.context.identifier": "x"}, "not a valid number"),
+    ({"status": "200", "http.context.identifier": "unknown"}, "could not find an HTTP Response Object"),
+])
+def test_handle_http_response_failures(attributes: dict[str, str], reason: str) -> None:
+    runner = ProcessorRunner(HandleHttpResponse)
+    runner.add_controller_service("map", StandardHttpContextMap, _map_properties())
+    runner.enable_controller_service("map")
+    runner.set_property("HTTP Context Map", "map")
+    runner.set_property("HTTP Status Code", "${status}")
+    runner.enqueue(b"x", attributes)
+    runner.run()
+    runner.assert_all_transferred("failure", 1)
+    assert reason in runner.bulletins[-1][1]
+    runner.disable_controller_service("map")
+
+
+def test_handle_http_response_needs_a_context_map() -> None:
+    runner = ProcessorRunner(HandleHttpResponse)
+    runner.set_property("HTTP Status Code", "200")
+    runner.assert_not_valid()
+    runner.set_property("HTTP Context Map", "nowhere")
+    runner.assert_not_valid()
+
+
+@pytest.mark.integration
+def test_the_port_is_released_on_stop(make_service: Callable[..., Service]) -> None:
+    import socket
+
+    service = make_service()
+    port = service.port
+    service.request.stop()
+    with socket.socket() as again:
+        again.bind(("127.0.0.1", port))
+
+
+class _Context(HttpRequestContext):
+    def __init__(self) -> None:
+        self.answers: list[int] = []
+
+    @property
+    def request_uri(self) -> str:
+        return "http://test/"
+
+    def respond(self, status: int, headers: object, body: bytes) -> bool:  # type: ignore[override]
+        self.answers.append(status)
+        return True
+
+
+def test_context_map_bounds_expires_and_answers_on_disable() -> None:
+    runner = ProcessorRunner(HandleHttpResponse)
+    context_map = runner.add_controller_service("map", StandardHttpContextMap,
+                                                _map_properties(**{"Maximum Outstanding Requests": "2",
+                                                                   "Request Expiration": "10 sec"}))
+    assert isinstance(context_map, StandardHttpContextMap)
+    runner.enable_controller_service("map")
+    a, b, c = _Context(), _Context(), _Context()
+    assert context_map.register("a", a) and context_map.register("b", b)
+    assert not context_map.register("c", c)
+    assert context_map.get("a") is a and context_map.size() == 2
+    context_map.complete("a")
+    assert context_map.get("a") is None
+    assert context_map.expire(now=10**9) == 1 and b.answers == [503]
+    assert context_map.register("c", c)
+    runner.disable_controller_service("map")
+    assert c.answers == [503]
+    assert context_map.request_timeout == 10.0
