@@ -213,3 +213,34 @@ def test_invalid_patterns(pattern: str) -> None:
     r = ProcessorRunner(ExtractText)
     r.set_property("r", pattern)
     assert [res.subject for res in r.validation_results()] == ["r"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "patterns", "expected"),
+    [
+        ({"Enable Multiline Mode": "true"},
+         {"regex.result1": "(?<ALL>.*)", "regex.result4": ".*?(?:bar\\d).*?(?<NULL>bar\\d).*",
+          "regex.result4b": "bar\\d\\r\\n(?<BAR2>bar\\d)", "regex.result5": ".*(?<BAR2>bar\\d).*",
+          "regex.result5b": "(?:bar\\d\\r?\\n)*(?<BAR3>bar\\d)", "regex.result6": "^(?<ALL>.*)$"},
+         {"regex.result1.ALL": "foo", "regex.result4.NULL": None, "regex.result4b.BAR2": "bar2",
+          "regex.result5.BAR2": "bar1", "regex.result5b.BAR3": "bar3", "regex.result6.ALL": "foo"}),
+        ({"Enable DOTALL Mode": "true"},
+         {"regex.result1": "(?<TOUT>.*)", "regex.result4": ".*?(?:bar\\d).*?(?<BAR2>bar\\d).*",
+          "regex.result7": "^(?<NO>XXX)$"},
+         {"regex.result1.TOUT": SAMPLE, "regex.result1": SAMPLE, "regex.result4.BAR2": "bar2",
+          "regex.result7.NO": None}),
+        ({"Include Capture Group 0": "false"}, {"regex.result": "(?s)(?<ALL>.*)"},
+         {"regex.result": None, "regex.result.ALL": SAMPLE}),
+    ],
+)
+def test_named_groups_like_nifi(flags: dict[str, str], patterns: dict[str, str],
+                                expected: dict[str, str | None]) -> None:
+    out = matched(extract({"Enable Named Groups": "true", **flags, **patterns}))
+    for key, value in expected.items():
+        out.assert_attribute_equals(key, value)
+
+
+def test_named_groups_optional_group() -> None:
+    out = matched(extract({"Enable Named Groups": "true", "regex": "abc(?<DEF>def)?(?<G>g)"}, "abcg"))
+    out.assert_attribute_equals("regex.DEF", None)
+    out.assert_attribute_equals("regex.G", "g")
