@@ -599,3 +599,49 @@ async def test_in_the_engine_waiting_bins_neither_spin_nor_lose_flowfiles(autoju
     assert 25 <= waited <= 35
     assert tasks < 100  # about one look per yield (1 s), not a busy loop
     assert engine.queues["c1"].count == 0
+
+
+PANAMA = [b"A Man ", b"A Plan ", b"A Canal ", b"Panama"]
+
+
+def _panama(counts: list[str | None], order: list[int] | None = None) -> list[tuple[bytes, dict[str, str]]]:
+    items = []
+    for i in order or range(len(counts)):
+        attributes = {"fragment.identifier": "1", "fragment.index": str(i + 1)}
+        if counts[i] is not None:
+            attributes["fragment.count"] = counts[i]  # type: ignore[assignment]
+        items.append((PANAMA[i], attributes))
+    return items
+
+
+@pytest.mark.parametrize(
+    ("items", "merged", "failed"),
+    [
+        (_panama(["4", "4", "4", "4"]), 1, 0),  # testDefragment
+        (_panama([None, None, None, "4"]), 1, 0),  # testDefragmentWithFragmentCountOnLastFragmentOnly
+        (_panama(["4", "4", "4", "4"], [0, 2, 3, 1]), 1, 0),  # testDefragmentOutOfOrder
+        (_panama(["2", "3", None]), 0, 3),  # testDefragmentWithDifferentFragmentCounts
+    ],
+)
+def test_nifi_defragment_cases(items: list[tuple[bytes, dict[str, str]]], merged: int, failed: int) -> None:
+    runner = merge_runner(Merge_Strategy="Defragment", Max_Bin_Age="1 min", Maximum_Number_of_Entries="3")
+    runner.enqueue_many(items)
+    runner.run()
+    runner.assert_transferred("merged", merged)
+    runner.assert_transferred("failure", failed)
+    if merged:
+        bundle = runner.flowfiles_for("merged")[0]
+        bundle.assert_content_equals("A Man A Plan A Canal Panama")
+        assert {o.attributes["merge.uuid"] for o in runner.flowfiles_for("original")} == {bundle.attributes["uuid"]}
+
+
+def test_defragment_multiple_mingled_segments() -> None:
+    runner = merge_runner(Merge_Strategy="Defragment", Max_Bin_Age="1 min")
+    one = [(PANAMA[i], {"fragment.identifier": "1", "fragment.count": "4", "fragment.index": str(i + 1)})
+           for i in range(4)]
+    two = [(text, {"fragment.identifier": "TWO", "fragment.count": "3", "fragment.index": str(i + 1)})
+           for i, text in enumerate([b"No x ", b"in ", b"Nixon"])]
+    runner.enqueue_many([one[0], one[1], *two, one[2], one[3]])
+    runner.run()
+    assert sorted(m.content for m in runner.flowfiles_for("merged")) == [b"A Man A Plan A Canal Panama",
+                                                                         b"No x in Nixon"]
