@@ -269,7 +269,9 @@ class MergeContent(Processor):
     keep the queue's object threshold above the entries a bin needs.
 
     Differences from NiFi: the bin holding described above (latency up to the
-    yield duration, repository writes for waiting FlowFiles on every look).
+    yield duration, repository writes for waiting FlowFiles on every look; a
+    waiting FlowFile can expire under the connection's FlowFile Expiration,
+    and each look counts in the processor's In/Out statistics).
     A bin reaching its minimums is merged as soon as the queue is drained
     (NiFi merges it on the next trigger that finds the queue empty). When a
     new bin is needed while Maximum Number of Bins are open, the oldest open
