@@ -9,6 +9,7 @@ One owner per family: add each class here once it is complete;
 from __future__ import annotations
 
 from flowyard.processors.distribute_load import DistributeLoad
+from flowyard.processors.enforce_order import EnforceOrder
 from flowyard.processors.evaluate_xpath import EvaluateXPath
 from flowyard.processors.monitor_activity import MonitorActivity
 from flowyard.processors.notify import Notify
@@ -20,5 +21,5 @@ from flowyard.runtime.sdk import ControllerService, Processor
 __all__ = ["PROCESSORS", "SERVICES"]
 
 PROCESSORS: tuple[type[Processor], ...] = (EvaluateXPath, SplitXml, TransformXml, DistributeLoad, Wait, Notify,
-                                              MonitorActivity)
+                                              MonitorActivity, EnforceOrder)
 SERVICES: tuple[type[ControllerService], ...] = ()
