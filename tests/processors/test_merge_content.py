@@ -645,3 +645,57 @@ def test_defragment_multiple_mingled_segments() -> None:
     runner.run()
     assert sorted(m.content for m in runner.flowfiles_for("merged")) == [b"A Man A Plan A Canal Panama",
                                                                          b"No x in Nixon"]
+
+
+@pytest.mark.integration
+async def test_a_restart_while_bins_wait_loses_and_duplicates_nothing(tmp_path: Path, autojump_clock: object) -> None:
+    import trio
+
+    from flowyard.runtime.engine import Engine
+    from flowyard.runtime.flow import flow_from_dict
+    from flowyard.runtime.repository import Repositories
+
+    from flowyard_test_processors import PROCESSORS as TEST_PROCESSORS
+    from flowyard_test_processors import expected_content
+
+    registry = {**TEST_PROCESSORS, "MergeContent": MergeContent}
+
+    def definition(min_entries: str) -> object:
+        return flow_from_dict({"flowyardFlowVersion": 1, "rootGroup": {"processors": [
+            {"identifier": "src", "type": "SequenceSource", "properties": {"Count": "250", "Batch Size": "50"}},
+            {"identifier": "merge", "type": "MergeContent", "autoTerminatedRelationships": ["original", "failure"],
+             "properties": {"Minimum Number of Entries": min_entries, "Maximum Number of Entries": "1000"}},
+            {"identifier": "sink", "type": "AsyncSlow", "scheduledState": "STOPPED",
+             "autoTerminatedRelationships": ["success"]},
+        ], "connections": [
+            {"identifier": "c1", "source": {"id": "src"}, "destination": {"id": "merge"},
+             "selectedRelationships": ["success"]},
+            {"identifier": "c2", "source": {"id": "merge"}, "destination": {"id": "sink"},
+             "selectedRelationships": ["merged"]},
+        ]}})
+
+    repos = Repositories.open(tmp_path / "repo")
+    engine = Engine(definition("1000"), repos, registry=registry)  # type: ignore[arg-type]
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        with trio.fail_after(60):
+            while engine.queues["c1"].count < 250 or engine.nodes["merge"].stats.tasks < 5:
+                await trio.sleep(0.05)
+        engine.request_stop()  # the bins are waiting: their FlowFiles are in c1
+    repos.close()
+
+    repos = Repositories.open(tmp_path / "repo")
+    engine = Engine(definition("250"), repos, registry=registry)  # type: ignore[arg-type]
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        assert engine.queues["c1"].count == 250
+        with trio.fail_after(60):
+            while engine.queues["c2"].count < 1:
+                await trio.sleep(0.05)
+        merged, _ = engine.queues["c2"].poll(10, engine.clock())
+        content = repos.content.read_bytes(merged[0].claim)
+        assert engine.queues["c1"].count == 0
+        engine.request_stop()
+    repos.close()
+    assert len(merged) == 1 and merged[0].attributes["merge.count"] == "250"
+    assert content == b"".join(expected_content(seq, 64) for seq in range(250))
