@@ -12,6 +12,7 @@ from flowyard.processors.execute_process import ExecuteProcess
 from flowyard.processors.execute_stream_command import ExecuteStreamCommand
 from flowyard.processors.listen_tcp import ListenTCP
 from flowyard.processors.listen_udp import ListenUDP
+from flowyard.processors.put_email import PutEmail
 from flowyard.processors.put_tcp import PutTCP
 from flowyard.processors.put_udp import PutUDP
 from flowyard.processors.tail_file import TailFile
@@ -20,5 +21,5 @@ from flowyard.runtime.sdk import ControllerService, Processor
 __all__ = ["PROCESSORS", "SERVICES"]
 
 PROCESSORS: tuple[type[Processor], ...] = (ExecuteStreamCommand, ExecuteProcess, TailFile, ListenTCP, PutTCP, ListenUDP,
-                                            PutUDP)
+                                            PutUDP, PutEmail)
 SERVICES: tuple[type[ControllerService], ...] = ()
