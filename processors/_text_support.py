@@ -88,6 +88,11 @@ def iter_lines(chunks: Iterable[str], max_buffer: int | None = None) -> Iterator
             yield line
             end = m.end()
         pending = text[end:]
+        # An unfinished line that already cannot fit fails now, not after buffering the rest of it.
+        if max_buffer is not None and len(pending) >= INITIAL_LINE_BUFFER and \
+                _capacity_exceeded(len(pending) + 1, max_buffer):
+            raise LineBufferOverflow(f"a line of more than {len(pending)} characters does not fit the Maximum "
+                                     f"Buffer Size ({max_buffer} bytes)")
     if pending:
         for m in _LINE.finditer(pending):
             _check(m.group(), max_buffer, at_end=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 
 import pytest
 
@@ -109,3 +110,13 @@ def test_trim_and_line_ending() -> None:
     assert java_trim("\x00 \tab c\x1f\n") == "ab c"
     assert line_ending("abc\r\n") == "\r\n"
     assert line_ending("abc") == ""
+
+
+def test_an_endless_line_fails_before_it_is_all_buffered() -> None:
+    def chunks() -> Iterator[str]:
+        for _ in range(100):
+            yield "x" * 10_000
+        raise AssertionError("read on although the line could not fit")
+
+    with pytest.raises(LineBufferOverflow):
+        list(iter_lines(chunks(), 50_000))
