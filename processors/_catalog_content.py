@@ -8,6 +8,7 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.compress_content import CompressContent
 from flowyard.processors.convert_character_set import ConvertCharacterSet
 from flowyard.processors.cryptographic_hash_attribute import CryptographicHashAttribute
 from flowyard.processors.cryptographic_hash_content import CryptographicHashContent
@@ -24,6 +25,6 @@ __all__ = ["PROCESSORS", "SERVICES"]
 
 PROCESSORS: tuple[type[Processor], ...] = (
     SplitText, SplitContent, SegmentContent, DuplicateFlowFile, ModifyBytes, ConvertCharacterSet, EncodeContent,
-    CryptographicHashContent, CryptographicHashAttribute, IdentifyMimeType,
+    CryptographicHashContent, CryptographicHashAttribute, IdentifyMimeType, CompressContent,
 )
 SERVICES: tuple[type[ControllerService], ...] = ()
