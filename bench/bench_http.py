@@ -178,6 +178,20 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _wait_port(port: int) -> None:
+    import socket
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def listenhttp_rps() -> None:
     """ListenHTTP in the engine, answering each POST after its commit."""
     port = _free_port()
@@ -189,6 +203,7 @@ def listenhttp_rps() -> None:
     async def main() -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(engine.run)
+            await trio.to_thread.run_sync(_wait_port, port)
             await trio.to_thread.run_sync(_run_load, port, "/contentListener", 300)
             report.update(await trio.to_thread.run_sync(_run_load, port, "/contentListener"))
             engine.request_stop()
