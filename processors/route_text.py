@@ -183,11 +183,11 @@ class RouteText(Processor):
     a valid regular expression) is penalized and kept in its queue with an
     error bulletin; nothing it produced so far is kept.
 
-    Differences from NiFi: 'Satisfies Expression' conditions must be a single
-    ``${...}`` expression (NiFi checks the expression's result type is
-    boolean; any other result counts as false here); lines routed to an
-    auto-terminated relationship are still written; new FlowFiles are
-    emitted in the order their first line was seen.
+    Differences from NiFi: lines routed to an auto-terminated relationship
+    are still written (and dropped); new FlowFiles are emitted in the order
+    their first line was seen (NiFi's order is unspecified); a FlowFile whose
+    condition fails is kept penalized rather than rolled back with the
+    session.
     """
 
     spec = ProcessorSpec(
@@ -252,11 +252,10 @@ class RouteText(Processor):
                 problem = java_regex_problem(pattern)
                 if problem is not None:
                     results.append(ValidationResult(name, problem, name))
-            elif strategy == SATISFIES_EXPRESSION:
-                text = raw.strip()
-                if not (text.startswith("${") and text.endswith("}")) and context.expression_language_enabled:
-                    results.append(ValidationResult(
-                        name, "the value must be an Expression Language expression that returns a boolean", name))
+            elif strategy == SATISFIES_EXPRESSION and context.expression_language_enabled:
+                problem = validators.BOOLEAN_EXPRESSION(raw)
+                if problem is not None:
+                    results.append(ValidationResult(name, problem, name))
         return results
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:

@@ -182,6 +182,8 @@ def test_binary_content_reads_as_replacement_characters() -> None:
         ({MATCHING: "Starts With", "simple": "x", "Grouping Regular Expression": "no-group"},
          "Grouping Regular Expression"),
         ({MATCHING: "Satisfies Expression", "simple": "true"}, "simple"),
+        ({MATCHING: "Satisfies Expression", "simple": "${line:toUpper()}"}, "simple"),
+        ({MATCHING: "Satisfies Expression", "simple": "x ${line:isEmpty()}"}, "simple"),
     ],
 )
 def test_invalid_configurations(properties: dict[str, str], subject: str) -> None:
