@@ -259,3 +259,28 @@ def test_on_stopped_kills_a_running_command() -> None:
     assert done.wait(10)
     (out,) = r.flowfiles_for("nonzero status")
     assert out.attributes["execution.status"] == "137"
+
+
+def test_large_output_to_attribute_is_truncated_and_drained(tmp_path: Path) -> None:
+    """NiFi's testLargePutToAttribute: 10 MB of output, 256 bytes kept."""
+    big = tmp_path / "10MB.txt"
+    big.write_bytes(b"a" * (10 * 1000 * 1000))
+    r = runner("cat", {"Command Arguments": str(big), "Ignore STDIN": "true",
+                       "Output Destination Attribute": "executeStreamCommand.output", "Max Attribute Length": "256"})
+    r.enqueue(b"")
+    r.run()
+    (orig,) = r.flowfiles_for("original")
+    assert orig.attributes["execution.status"] == "0"
+    assert orig.attributes["executeStreamCommand.output"] == "a" * 256
+
+
+def test_failing_command_with_no_output_gives_an_empty_penalized_flowfile(tmp_path: Path) -> None:
+    """NiFi's testExecuteJavaFileWithBadPath."""
+    r = runner("cat", {"Command Arguments": str(tmp_path / "NoSuchFile.java")})
+    r.enqueue(b"blah")
+    r.run()
+    r.assert_transferred("original", 1)
+    (out,) = r.flowfiles_for("nonzero status")
+    assert out.size == 0
+    assert "No such file" in out.attributes["execution.error"]
+    assert out.is_penalized(r.clock())
