@@ -362,3 +362,139 @@ def test_client_is_closed_on_stop(server: RecordingServer) -> None:
     assert isinstance(processor, InvokeHTTP) and processor._client is not None
     runner.stop()
     assert processor._client is None
+
+
+# -- cases from NiFi's InvokeHTTPTest ------------------------------------------------------------
+
+def test_repeated_response_headers_joined_and_prefixed_only_on_the_request() -> None:
+    def handler(req: Recorded) -> tuple[int, object, bytes]:
+        return 200, [("Repeated", "String"), ("Repeated", "Integer")], b""
+
+    with recording_server(handler) as srv:
+        runner = _runner(f"{srv.url}/", **{"Response Header Request Attributes Enabled": "true",
+                                           "Response Header Request Attributes Prefix": "response."})
+        runner.enqueue(b"x")
+        runner.run()
+    request = runner.flowfiles_for("Original")[0]
+    request.assert_attribute_equals("response.Content-Length", "0")
+    request.assert_attribute_equals("response.Repeated", "String, Integer")
+    request.assert_attribute_equals("Repeated", None)
+    response = runner.flowfiles_for("Response")[0]
+    response.assert_attribute_equals("Content-Length", "0")
+    response.assert_attribute_equals("Repeated", "String, Integer")
+    response.assert_attribute_equals("response.Repeated", None)
+
+
+def test_digest_authentication_answers_the_challenge() -> None:
+    def handler(req: Recorded) -> tuple[int, object, bytes]:
+        if "Authorization" not in req.headers:
+            return 401, {"WWW-Authenticate": 'Digest realm="r-1", nonce="n-1"'}, b""
+        return 200, {}, b"in"
+
+    with recording_server(handler) as srv:
+        runner = _runner(f"{srv.url}/", **{"Request Username": "String", "Request Password": "java.lang.String",
+                                           "Request Digest Authentication Enabled": "true"})
+        runner.enqueue(b"x")
+        runner.run()
+        first, second = srv.requests
+    assert "Authorization" not in first.headers
+    assert second.headers["Authorization"].startswith("Digest ")
+    assert 'realm="r-1"' in second.headers["Authorization"] and 'nonce="n-1"' in second.headers["Authorization"]
+    runner.flowfiles_for("Response")[0].assert_content_equals(b"in")
+
+
+@pytest.mark.parametrize(("strategy", "cookie"), [("ACCEPT_ALL", "a=apple; b=banana"), ("DISABLED", None)])
+def test_cookies_set_on_a_redirect(strategy: str, cookie: str | None) -> None:
+    def handler(req: Recorded) -> tuple[int, object, bytes]:
+        if req.path == "/start":
+            return 302, [("Set-Cookie", "a=apple"), ("Set-Cookie", "b=banana"), ("Location", "/end")], b""
+        return 200, {}, b"end"
+
+    with recording_server(handler) as srv:
+        runner = _runner(f"{srv.url}/start", **{"Response Cookie Strategy": strategy})
+        runner.enqueue(b"")
+        runner.run()
+        first, second = srv.requests
+    assert "Cookie" not in first.headers
+    assert second.headers.get("Cookie") == cookie
+    assert _counts(runner) == {"Original": 1, "Response": 1}
+
+
+def test_encoded_url_is_sent_and_recorded_as_given(server: RecordingServer) -> None:
+    path = "/gitlab/ftp%2Fstage%2F15m%2FsomeFile.yaml/raw?ref=main"
+    runner = _runner(f"{server.url}{path}")
+    runner.enqueue(b"")
+    runner.run()
+    assert server.requests[-1].path == path
+    runner.flowfiles_for("Response")[0].assert_attribute_equals("invokehttp.request.url", f"{server.url}{path}")
+    (event,) = runner.provenance_events(ProvenanceEventType.FETCH)
+    assert event.transit_uri == f"{server.url}{path}"
+
+
+def test_empty_method_goes_to_failure_as_illegal_argument(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/", **{"HTTP Method": "${request.method}"})
+    runner.enqueue(b"")
+    runner.run()
+    failed = runner.flowfiles_for("Failure")[0]
+    failed.assert_attribute_equals("invokehttp.java.exception.class", "java.lang.IllegalArgumentException")
+    assert failed.is_penalized(runner.clock())
+
+
+def test_malformed_url_without_incoming_connection_logs_an_error() -> None:
+    runner = _runner("${file.name}")
+    runner.has_input_connection = False
+    runner.run()
+    assert _counts(runner) == {} and runner.bulletins and runner.yield_count == 1
+
+
+def test_source_mode_with_response_body_attribute_goes_to_original(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/status/200", **{"Response Body Attribute Name": "String"})
+    runner.has_input_connection = False
+    runner.run()
+    assert _counts(runner) == {"Original": 1}
+    runner.flowfiles_for("Original")[0].assert_attribute_equals("String", "status 200")
+
+
+def test_response_body_ignored_gives_an_empty_response(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/status/200", **{"Response Body Ignored": "true"})
+    runner.enqueue(b"")
+    runner.run()
+    runner.flowfiles_for("Response")[0].assert_content_equals(b"")
+
+
+def test_mutual_tls_without_a_client_certificate_fails(pki: Pki) -> None:
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(pki.server_pem))
+    context.load_verify_locations(str(pki.ca_pem))
+    context.verify_mode = ssl.CERT_REQUIRED
+    with recording_server(ssl_context=context) as srv:
+        runner = _runner(f"https://localhost:{srv.port}/status/200", **{"SSL Context Service": "tls",
+                                                                         "HTTP/2 Disabled": "True"})
+        runner.add_controller_service("tls", StandardSSLContextService,
+                                      {"Truststore Filename": str(pki.ca_pem), "Truststore Type": "PEM"})
+        runner.enable_controller_service("tls")
+        runner.enqueue(b"x")
+        runner.run()
+    failed = runner.flowfiles_for("Failure")[0]
+    failed.assert_attribute_exists("invokehttp.java.exception.class")
+    failed.assert_attribute_exists("invokehttp.java.exception.message")
+
+
+def test_mutual_tls_with_a_client_certificate(pki: Pki) -> None:
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(pki.server_pem))
+    context.load_verify_locations(str(pki.ca_pem))
+    context.verify_mode = ssl.CERT_REQUIRED
+    with recording_server(ssl_context=context) as srv:
+        runner = _runner(f"https://localhost:{srv.port}/status/200", **{"SSL Context Service": "tls"})
+        runner.add_controller_service("tls", StandardSSLContextService, {
+            "Truststore Filename": str(pki.ca_pem), "Truststore Type": "PEM",
+            "Keystore Filename": str(pki.client_p12), "Keystore Type": "PKCS12", "Keystore Password": pki.password})
+        runner.enable_controller_service("tls")
+        runner.enqueue(b"x")
+        runner.run()
+    assert _counts(runner) == {"Original": 1, "Response": 1}

@@ -112,7 +112,8 @@ class RecordingServer:
         self.url = f"{scheme}://{host}:{port}"
 
 
-Handler = Callable[[Recorded], tuple[int, dict[str, str], bytes]]
+Handler = Callable[[Recorded], tuple[int, Any, bytes]]
+"""Answers a request: (status, headers as a dict or a list of pairs, body)."""
 
 
 def _default_handler(req: Recorded) -> tuple[int, dict[str, str], bytes]:
@@ -164,7 +165,7 @@ def recording_server(handler: Handler | None = None, *, ssl_context: ssl.SSLCont
             holder[0].requests.append(req)
             code, headers, payload = respond(req)
             self.send_response(code)
-            for key, value in headers.items():
+            for key, value in headers.items() if isinstance(headers, dict) else headers:
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
