@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flowyard.runtime.sdk import (
+    ComponentLog,
     ExpressionScope,
     FlowFile,
     ProcessContext,
@@ -37,6 +38,7 @@ __all__ = [
     "MessageQueue",
     "bind_address",
     "emit_batches",
+    "take_for_session",
     "unescape_delimiter",
 ]
 
@@ -224,8 +226,33 @@ class MessageQueue:
                 break
         return taken
 
+    def give_back(self, messages: Iterable[Message]) -> int:
+        """Queue ``messages`` again (a session that took them was rolled back),
+        without waiting; returns how many found no room and were lost."""
+        lost = 0
+        for message in messages:
+            if not self.offer(message):
+                lost += 1
+        return lost
+
     def __len__(self) -> int:
         return self._queue.qsize()
+
+
+def take_for_session(
+    session: ProcessSession, messages: MessageQueue, count: int, wait: float, logger: ComponentLog,
+) -> list[Message]:
+    """Take up to ``count`` messages for ``session``; if the session is rolled
+    back they are queued again (at the end of the queue)."""
+    taken = messages.take(count, wait)
+    if taken:
+        def give_back(_: BaseException | None) -> None:
+            lost = messages.give_back(taken)
+            if lost:
+                logger.error(f"{lost} received message(s) lost: the session was rolled back and the queue is full")
+
+        session.commit_async(on_failure=give_back)
+    return taken
 
 
 def emit_batches(

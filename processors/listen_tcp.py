@@ -21,6 +21,7 @@ from flowyard.processors._system_net import (
     MessageQueue,
     bind_address,
     emit_batches,
+    take_for_session,
     unescape_delimiter,
     wait_joined,
 )
@@ -255,6 +256,7 @@ class ListenTCP(Processor):
 
     When the processor stops, the port is released at once (SO_REUSEADDR) and
     every connection is closed; messages already queued stay for the next start.
+    Messages taken by a session that is then rolled back are queued again.
 
     Differences from NiFi: without Local Network Interface flowyard listens on
     127.0.0.1 only (NiFi: every interface); the property also takes an
@@ -335,6 +337,7 @@ class ListenTCP(Processor):
         """Batch up to Max Batch Size queued messages into FlowFiles, one per sender."""
         if self._messages is None or self._server is None:
             return
-        messages = self._messages.take(context.property(MAX_BATCH_SIZE).as_int(), _TRIGGER_WAIT)
+        messages = take_for_session(session, self._messages, context.property(MAX_BATCH_SIZE).as_int(),
+                                    _TRIGGER_WAIT, context.logger)
         if messages:
             emit_batches(session, messages, self._delimiter, "tcp", self._server.port, SUCCESS)

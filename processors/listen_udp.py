@@ -20,6 +20,7 @@ from flowyard.processors._system_net import (
     MessageQueue,
     bind_address,
     emit_batches,
+    take_for_session,
     unescape_delimiter,
 )
 from flowyard.runtime.sdk import (
@@ -132,7 +133,8 @@ class ListenUDP(Processor):
     datagrams joined by the Batching Message Delimiter, with ``udp.sender``,
     ``udp.sender.port`` (of the first datagram) and ``udp.port`` (the listening
     port); a RECEIVE event ``udp://<sender>:<port>``. With Sending Host and
-    Sending Host Port, only that sender's datagrams are accepted.
+    Sending Host Port, only that sender's datagrams are accepted. Messages
+    taken by a session that is then rolled back are queued again.
 
     Differences from NiFi: without Local Network Interface flowyard listens on
     127.0.0.1 only (NiFi: every interface); the property also takes an
@@ -221,7 +223,8 @@ class ListenUDP(Processor):
         if dropped:
             context.logger.warning(f"dropped {dropped} datagram(s): the message queue was full "
                                    f"({self._messages.capacity} messages)")
-        messages = self._messages.take(context.property(MAX_BATCH_SIZE).as_int(), _TRIGGER_WAIT)
+        messages = take_for_session(session, self._messages, context.property(MAX_BATCH_SIZE).as_int(),
+                                    _TRIGGER_WAIT, context.logger)
         if messages:
             emit_batches(session, messages, self._delimiter, "udp", self._server.port, SUCCESS,
                          sender_port_attribute=True)

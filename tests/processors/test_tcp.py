@@ -368,3 +368,24 @@ def test_put_tcp_without_client_certificate_is_refused_by_listen_tcp(tmp_path: P
     listen.run(3, stop_on_finish=False)
     listen.stop()
     assert listen.flowfiles_for("success") == []
+
+
+def test_messages_of_a_rolled_back_session_are_queued_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    import flowyard.processors.listen_tcp as module
+
+    r = listener()
+    send(port_of(r), b"precious\n")
+    original = module.emit_batches
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("content repository unavailable")
+
+    monkeypatch.setattr(module, "emit_batches", broken)
+    deadline = time.monotonic() + 5
+    while not r.errors and time.monotonic() < deadline:
+        r.run(1, stop_on_finish=False, raise_errors=False)
+    assert r.errors
+    monkeypatch.setattr(module, "emit_batches", original)
+    (ff,) = receive(r, 1)
+    r.stop()
+    assert ff.content == b"precious"
