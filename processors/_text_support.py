@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
-from flowyard.runtime.sdk import PropertySpec, validators
+from flowyard.runtime.sdk import PropertySpec, PropertyValue, validators
 
 __all__ = [
     "INITIAL_LINE_BUFFER",
@@ -21,6 +21,8 @@ __all__ = [
     "decode_chunks",
     "escape_back_references",
     "escape_literal_back_references",
+    "evaluate_decorated",
+    "is_single_expression",
     "iter_lines",
     "java_trim",
     "line_ending",
@@ -259,3 +261,54 @@ def _closing(text: str, pos: int) -> int:
             depth -= 1
         pos += 1
     return -1
+
+
+# -- NiFi's AttributeValueDecorator ----------------------------------------------------------
+
+
+def is_single_expression(raw: str) -> bool:
+    """Whether ``raw`` is one ``${...}`` expression and nothing else (braces in
+    quoted strings and nested expressions counted as the Expression Language does)."""
+    if not raw.startswith("${"):
+        return False
+    depth = 0
+    quote = ""
+    i = 1
+    n = len(raw)
+    while i < n:
+        c = raw[i]
+        if quote:
+            if c == "\\":
+                i += 2
+                continue
+            if c == quote:
+                quote = ""
+        elif c in ("'", '"'):
+            quote = c
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return i == n - 1
+        i += 1
+    return False
+
+
+def evaluate_decorated(value: PropertyValue, attributes: Mapping[str, str],
+                       decorate: Callable[[str], str]) -> str:
+    """``value`` evaluated against ``attributes`` with ``decorate`` applied to
+    what expressions produce, as NiFi's ``AttributeValueDecorator`` (e.g. to
+    quote attribute values put into a regular expression).
+
+    Exact when the value is one expression (its result is decorated); for
+    text mixing literals and expressions the attribute values are decorated
+    before evaluation, which differs only for functions that build the
+    decorated characters themselves. Evaluator errors (``ValueError``) propagate.
+    """
+    raw = value.raw or ""
+    if "${" not in raw:
+        return value.evaluate(attributes).value or ""
+    if is_single_expression(raw):
+        return decorate(value.evaluate(attributes).value or "")
+    return value.evaluate({key: decorate(v) for key, v in attributes.items()}).value or ""

@@ -22,6 +22,8 @@ from flowyard.processors._text_support import (
     decode_chunks,
     escape_back_references,
     escape_literal_back_references,
+    evaluate_decorated,
+    is_single_expression,
     iter_lines,
     line_ending,
     normalize_replacement,
@@ -465,27 +467,34 @@ def _select(lines: Iterator[str], which: str, apply: LineFunction) -> Iterator[s
 class _RegexReplacer:
     """Regex Replace for one FlowFile: its pattern and replacement, prepared once."""
 
-    __slots__ = ("_attributes", "_cache", "_fixed", "_pattern", "_value")
+    __slots__ = ("_attributes", "_cache", "_decorate_result", "_fixed", "_pattern", "_value")
 
     def __init__(self, context: ProcessContext, plan: _Plan, ff: FlowFile) -> None:
         attributes = ff.attributes
         pattern = plan.pattern
         if pattern is None:
             search = context.property(SEARCH_VALUE)
-            quoted = {key: quote_literal(value) for key, value in attributes.items()}
             try:
-                pattern = compile_java(_evaluate(search, quoted))
+                pattern = compile_java(evaluate_decorated(search, attributes, quote_literal))
             except JavaRegexError as exc:
                 raise ReplaceFailed(f"the Search Value is not a valid regular expression: {exc}") from exc
+            except ValueError as exc:
+                raise ReplaceFailed(f"cannot evaluate Search Value: {exc}") from exc
         self._pattern = pattern
         self._value = context.property(REPLACEMENT_VALUE)
         self._cache: dict[str, JavaReplacement] = {}
         self._fixed: JavaReplacement | None = None
+        raw = self._value.raw or ""
+        # NiFi escapes back-references in what expressions produce: the whole result
+        # of a lone expression, else (nearly the same) the values it reads.
+        self._decorate_result = is_single_expression(raw)
         self._attributes: dict[str, str] = {}
-        if _has_expression(self._value.raw):
-            self._attributes = {key: escape_back_references(value) for key, value in attributes.items()}
-        else:
+        if not _has_expression(raw):
             self._fixed = self._prepared(_evaluate(self._value, attributes))
+        elif self._decorate_result:
+            self._attributes = dict(attributes)
+        else:
+            self._attributes = {key: escape_back_references(value) for key, value in attributes.items()}
 
     def _prepared(self, value: str) -> JavaReplacement:
         prepared = self._cache.get(value)
@@ -500,11 +509,15 @@ class _RegexReplacer:
 
     def _per_match(self, match: re.Match[str]) -> str:
         attributes = dict(self._attributes)
+        decorate_result = self._decorate_result
         for index in range(self._pattern.group_count + 1):
             group = match.group(index)
             if group is not None:
-                attributes[f"${index}"] = escape_back_references(group)
-        return self._prepared(_evaluate(self._value, attributes)).expand(match)
+                attributes[f"${index}"] = group if decorate_result else escape_back_references(group)
+        value = _evaluate(self._value, attributes)
+        if decorate_result:
+            value = escape_back_references(value)
+        return self._prepared(value).expand(match)
 
     def replace(self, text: str) -> str | None:
         """``text`` with every match replaced, or None when nothing matched."""

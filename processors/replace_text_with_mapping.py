@@ -14,7 +14,7 @@ from flowyard.processors._java_regex import (
     java_regex_problem,
     quote_literal,
 )
-from flowyard.processors._text_support import character_set_property, java_trim
+from flowyard.processors._text_support import character_set_property, evaluate_decorated, java_trim
 from flowyard.runtime.sdk import (
     ExpressionScope,
     FlowFile,
@@ -257,9 +257,8 @@ class ReplaceTextWithMapping(Processor):
     def _replace(self, context: ProcessContext, session: ProcessSession, ff: FlowFile,
                  mapping: Mapping[str, str]) -> FlowFile:
         charset = context.property(CHARACTER_SET).as_str()
-        quoted = {key: quote_literal(value) for key, value in ff.attributes.items()}
         try:
-            pattern = compile_java(context.property(REGEX).evaluate(quoted).value or "")
+            pattern = compile_java(evaluate_decorated(context.property(REGEX), ff.attributes, quote_literal))
             group = context.property(MATCHING_GROUP).evaluate(None).as_int()
         except (JavaRegexError, ValueError) as exc:
             raise _Failed(f"the Regular Expression cannot be used: {exc}") from exc

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from flowyard.processors._java_regex import JavaPattern, JavaRegexError, compile_java, java_regex_problem, quote_literal
-from flowyard.processors._text_support import character_set_property
+from flowyard.processors._text_support import character_set_property, evaluate_decorated
 from flowyard.runtime.sdk import (
     AllowableValue,
     DynamicPropertySpec,
@@ -82,7 +82,10 @@ class RouteOnContent(Processor):
     to the first by name (NiFi's order is unspecified); a property whose
     expression yields an invalid regular expression for a FlowFile (NiFi
     throws and rolls back) makes that FlowFile penalized and kept in its queue
-    with an error bulletin; up to 50 FlowFiles are processed per session.
+    with an error bulletin; in a value mixing text and expressions, the
+    attribute values the expressions read are quoted rather than their
+    results (the same unless a function builds regex syntax); up to 50
+    FlowFiles are processed per session.
     """
 
     spec = ProcessorSpec(
@@ -169,8 +172,7 @@ class RouteOnContent(Processor):
         fixed = self._fixed.get(name)
         if fixed is not None:
             return fixed
-        quoted = {key: quote_literal(v) for key, v in ff.attributes.items()}
-        return compile_java(value.evaluate(quoted).value or "")
+        return compile_java(evaluate_decorated(value, ff.attributes, quote_literal))
 
     @staticmethod
     def _matches(pattern: JavaPattern, text: str, exact: bool) -> bool:

@@ -310,3 +310,23 @@ def test_processes_many_flowfiles_per_session() -> None:
     assert [f.content for f in r.flowfiles_for("success")] == [f"n<{i}>".encode() for i in range(50)]
     r.run()
     r.assert_transferred("success", 60)
+
+
+@pytest.mark.parametrize(
+    ("search", "attributes", "content", "expected"),
+    [
+        # A lone expression: its result is quoted, as NiFi's decorator does.
+        ("${filename:substringBefore('.')}", {"filename": "a.b.csv"}, "xa.bc", "xZ.bc"),
+        ("${pattern}", {"pattern": "a.c"}, "abc a.c", "abc Z"),
+        # Text and expressions: the attribute values are quoted.
+        ("(\\d+)-${sep}", {"sep": "."}, "1-. 2-x", "Z 2-x"),
+    ],
+)
+def test_expression_results_in_the_search_value_are_literal(search: str, attributes: dict[str, str],
+                                                            content: str, expected: str) -> None:
+    assert output(run({SEARCH: search, REPLACEMENT: "Z"}, content, attributes)) == expected
+
+
+def test_expression_results_in_the_replacement_are_not_back_references() -> None:
+    r = run({SEARCH: "(b)", REPLACEMENT: "${'$1':append('$1')}", MODE: ENTIRE}, "abc")
+    assert output(r) == "ab$1c"

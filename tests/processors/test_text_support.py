@@ -12,6 +12,7 @@ from flowyard.processors._text_support import (
     SubstitutionCycleError,
     escape_back_references,
     escape_literal_back_references,
+    is_single_expression,
     iter_lines,
     java_trim,
     line_ending,
@@ -120,3 +121,12 @@ def test_an_endless_line_fails_before_it_is_all_buffered() -> None:
 
     with pytest.raises(LineBufferOverflow):
         list(iter_lines(chunks(), 50_000))
+
+
+@pytest.mark.parametrize(
+    ("raw", "single"),
+    [("${a}", True), ("${a:equals('}')}", True), ("${a:append(${b})}", True), ("${a}b", False), ("x${a}", False),
+     ("${a}${b}", False), ("$${a}", False), ("${a", False), ("plain", False)],
+)
+def test_single_expression(raw: str, single: bool) -> None:
+    assert is_single_expression(raw) is single
