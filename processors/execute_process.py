@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable
 from typing import IO
 
-from flowyard.processors._common import boolean_property
+from flowyard.processors._common import BOOLEAN_VALUES
 from flowyard.processors._system_command import (
     child_environment,
     environment_problems,
@@ -73,11 +73,16 @@ BATCH_DURATION = PropertySpec(
     ),
     validator=validators.TIME_PERIOD,
 )
-REDIRECT_ERROR_STREAM = boolean_property(
-    "redirect-error-stream", "Redirect Error Stream",
-    "If true will redirect any error stream output of the process to the output stream. This is particularly "
-    "helpful for processes which write extensively to the error stream or for troubleshooting.",
-    "false",
+REDIRECT_ERROR_STREAM = PropertySpec(
+    key="redirect-error-stream",
+    display_name="Redirect Error Stream",
+    description=(
+        "If true will redirect any error stream output of the process to the output stream. This is particularly "
+        "helpful for processes which write extensively to the error stream or for troubleshooting."
+    ),
+    default="false",
+    allowed_values=BOOLEAN_VALUES,
+    validator=validators.BOOLEAN,
 )
 WORKING_DIRECTORY = PropertySpec(
     key="working-directory",
@@ -295,7 +300,7 @@ class ExecuteProcess(Processor):
     def _launch(self, context: ProcessContext, command: str, arguments: str | None, text_lines: bool) -> _Run | None:
         argv = [command, *split_args(arguments, context.property(ARGUMENT_DELIMITER).as_str())]
         directory = context.property(WORKING_DIRECTORY).evaluate(None).value
-        redirect = context.property(REDIRECT_ERROR_STREAM).as_bool()
+        redirect = (context.property(REDIRECT_ERROR_STREAM).value or "false").lower() == "true"
         environment = child_environment({name: value.raw or "" for name, value in
                                          context.dynamic_properties.items()})
         try:

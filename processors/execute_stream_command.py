@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from flowyard.processors._common import boolean_property
+from flowyard.processors._common import BOOLEAN_VALUES
 from flowyard.processors._system_command import (
     SINGLE_CHARACTER,
     LiveChildren,
@@ -118,10 +118,12 @@ ARGUMENT_DELIMITER = PropertySpec(
     validator=SINGLE_CHARACTER,
     dependencies=_BY_PROPERTY,
 )
-IGNORE_STDIN = boolean_property(
-    "ignore-stdin", "Ignore STDIN",
-    "If true, the contents of the incoming flowfile will not be passed to the executing command",
-    "false",
+IGNORE_STDIN = PropertySpec(
+    key="ignore-stdin",
+    display_name="Ignore STDIN",
+    description="If true, the contents of the incoming flowfile will not be passed to the executing command",
+    default="false",
+    allowed_values=BOOLEAN_VALUES,
 )
 OUTPUT_DESTINATION_ATTRIBUTE = PropertySpec(
     key="output-destination-attribute",
@@ -263,7 +265,7 @@ class ExecuteStreamCommand(Processor):
         directory = self._working_directory(context, attributes)
         environment = child_environment({name: value.raw or "" for name, value in
                                          context.dynamic_properties.items()})
-        ignore_stdin = context.property(IGNORE_STDIN).as_bool()
+        ignore_stdin = (context.property(IGNORE_STDIN).value or "false").lower() == "true"
         attribute_name = context.property(OUTPUT_DESTINATION_ATTRIBUTE).value
         try:
             child = subprocess.Popen(

@@ -279,8 +279,8 @@ class ListenTCP(Processor):
             "configured to use an SSL Context Service to only allow secure connections."
         ),
         tags=("listen", "tcp", "tls", "ssl", "network", "socket", "ingest", "source"),
-        properties=(LOCAL_NETWORK_INTERFACE, LISTEN_PORT, RECEIVE_BUFFER_SIZE, MAX_MESSAGE_QUEUE_SIZE,
-                    MAX_SOCKET_BUFFER_SIZE, CHARACTER_SET, WORKER_THREADS, MAX_BATCH_SIZE, BATCHING_MESSAGE_DELIMITER,
+        properties=(LOCAL_NETWORK_INTERFACE, RECEIVE_BUFFER_SIZE, MAX_MESSAGE_QUEUE_SIZE, MAX_SOCKET_BUFFER_SIZE,
+                    CHARACTER_SET, WORKER_THREADS, MAX_BATCH_SIZE, BATCHING_MESSAGE_DELIMITER, LISTEN_PORT,
                     IDLE_CONNECTION_TIMEOUT, POOL_RECEIVE_BUFFERS, SSL_CONTEXT, CLIENT_AUTH),
         relationships=(SUCCESS,),
         input_requirement=InputRequirement.FORBIDDEN,
