@@ -30,7 +30,6 @@ from flowyard.runtime.sdk import (
     ProcessSession,
     PropertySpec,
     Relationship,
-    SchedulingDefaults,
     ValidationResult,
     validators,
 )
@@ -185,7 +184,6 @@ class ExtractText(Processor):
             validator=JAVA_REGEX_VALIDATOR,
         ),
         input_requirement=InputRequirement.REQUIRED,
-        scheduling=SchedulingDefaults(run_duration="25 millis"),
     )
 
     def __init__(self) -> None:

@@ -25,7 +25,6 @@ from flowyard.runtime.sdk import (
     ProcessSession,
     PropertySpec,
     Relationship,
-    SchedulingDefaults,
     ValidationResult,
     validators,
 )
@@ -173,7 +172,6 @@ class ReplaceTextWithMapping(Processor):
         properties=(REGEX, MATCHING_GROUP, MAPPING_FILE, REFRESH_INTERVAL, CHARACTER_SET, MAX_BUFFER_SIZE),
         relationships=(SUCCESS, FAILURE),
         input_requirement=InputRequirement.REQUIRED,
-        scheduling=SchedulingDefaults(run_duration="25 millis"),
     )
 
     def __init__(self) -> None:

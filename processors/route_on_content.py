@@ -20,7 +20,6 @@ from flowyard.runtime.sdk import (
     PropertySpec,
     PropertyValue,
     Relationship,
-    SchedulingDefaults,
     ValidationResult,
     validators,
 )
@@ -106,7 +105,6 @@ class RouteOnContent(Processor):
             "FlowFiles whose content matches the Regular Expression of the property of the same name."
         ),
         input_requirement=InputRequirement.REQUIRED,
-        scheduling=SchedulingDefaults(run_duration="25 millis"),
         writes_attributes=((ROUTE_ATTRIBUTE, "The relationship the FlowFile was routed to."),),
     )
 

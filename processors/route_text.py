@@ -28,7 +28,6 @@ from flowyard.runtime.sdk import (
     PropertySpec,
     PropertyValue,
     Relationship,
-    SchedulingDefaults,
     ValidationResult,
     validators,
 )
@@ -210,7 +209,6 @@ class RouteText(Processor):
             "With 'Route to each matching Property Name': the lines that satisfy the condition of the same name."
         ),
         input_requirement=InputRequirement.REQUIRED,
-        scheduling=SchedulingDefaults(run_duration="25 millis"),
         writes_attributes=(
             (ROUTE_ATTRIBUTE, "The relationship the FlowFile was routed to."),
             (GROUP_ATTRIBUTE, "The values of the Grouping Regular Expression's groups for the lines of this "
