@@ -257,7 +257,10 @@ class MergeContent(Processor):
     Nothing is ever held outside the repository: a restart or crash can
     neither lose nor duplicate a FlowFile (the merged FlowFile and the
     originals are committed in one transaction), and, as in NiFi, bins then
-    start again from the queue with their age reset. The time each FlowFile was
+    start again from the queue with their age reset (and their FlowFiles in the
+    input queue's order, where waiting FlowFiles had gone back behind newer
+    ones; while running, bins keep the order MergeContent first saw the
+    FlowFiles in). The time each FlowFile was
     first seen is kept in memory for Max Bin Age, and also reset when the
     processor stops (NiFi purges its bins on stop). When nothing is merged the
     processor yields, so waiting bins are looked at again after the yield
@@ -316,7 +319,9 @@ class MergeContent(Processor):
     def __init__(self) -> None:
         super().__init__()
         self._lock = threading.Lock()
-        self._first_seen: dict[int, int] = {}
+        #: FlowFile id → (first seen, ms; order of first sight): bin age and binning order
+        self._first_seen: dict[int, tuple[int, int]] = {}
+        self._seen_counter = 0
 
     # -- configuration ------------------------------------------------------------------
 
@@ -401,6 +406,7 @@ class MergeContent(Processor):
         correlation = context.property(CORRELATION_ATTRIBUTE)
         termination = context.property(BIN_TERMINATION_CHECK)
         entries: list[Entry[FlowFile]] = []
+        order: dict[int, tuple[int, int]] = {}
         done: set[int] = set()
         for ff in taken:
             attrs = ff.attributes
@@ -415,9 +421,15 @@ class MergeContent(Processor):
                 continue
             if group is None and settings.defragment:
                 group = attrs.get("fragment.identifier")
-            entries.append(Entry(ff, group, ff.size, self._first_seen.get(ff.id, now),
-                                 attrs.get("fragment.index"), attrs.get("fragment.count"), terminates))
-        entries.sort(key=lambda e: e.first_seen_ms)  # stable: queue order among FlowFiles first seen together
+            seen = self._first_seen.get(ff.id)
+            if seen is None:
+                self._seen_counter += 1
+                seen = (now, self._seen_counter)
+            order[ff.id] = seen
+            entries.append(Entry(ff, group, ff.size, seen[0], attrs.get("fragment.index"),
+                                 attrs.get("fragment.count"), terminates))
+        # the order MergeContent first saw them, not the queue's: waiting FlowFiles went back behind newer ones
+        entries.sort(key=lambda e: order[e.item.id])
         ready, waiting = pack(entries, settings, now, relax=not capped)
         for bin_ in ready:
             self._process(context, session, bin_, now)
@@ -426,7 +438,7 @@ class MergeContent(Processor):
         for bin_ in waiting:
             for entry in bin_.entries:
                 session.transfer(entry.item)  # back to the input queue until the bin is ready
-                kept[entry.item.id] = entry.first_seen_ms
+                kept[entry.item.id] = order[entry.item.id]
         self._first_seen = kept
         if not ready and not done:
             context.yield_()

@@ -572,7 +572,7 @@ async def test_in_the_engine_waiting_bins_neither_spin_nor_lose_flowfiles(autoju
         {"identifier": "merge", "type": "MergeContent",
          "autoTerminatedRelationships": ["merged", "original", "failure"],
          "properties": {"Minimum Number of Entries": "100", "Maximum Number of Entries": "100",
-                        "Max Bin Age": "30 sec"}},
+                        "Max Bin Age": "5 sec"}},
     ], "connections": [{"identifier": "c1", "source": {"id": "src"}, "destination": {"id": "merge"},
                         "selectedRelationships": ["success"]}]}})
     repos = Repositories.in_memory()
@@ -596,8 +596,8 @@ async def test_in_the_engine_waiting_bins_neither_spin_nor_lose_flowfiles(autoju
         tasks = engine.nodes["merge"].stats.tasks
         engine.request_stop()
     assert sorted(joins()) == [50, 100, 100]
-    assert 25 <= waited <= 35
-    assert tasks < 100  # about one look per yield (1 s), not a busy loop
+    assert 4 <= waited <= 7
+    assert tasks < 20  # about one look per yield (1 s), not a busy loop
     assert engine.queues["c1"].count == 0
 
 
@@ -698,4 +698,7 @@ async def test_a_restart_while_bins_wait_loses_and_duplicates_nothing(tmp_path: 
         engine.request_stop()
     repos.close()
     assert len(merged) == 1 and merged[0].attributes["merge.count"] == "250"
-    assert content == b"".join(expected_content(seq, 64) for seq in range(250))
+    # every FlowFile exactly once (the order after a restart is the input queue's: see the notes)
+    pieces = sorted(content[i:i + 64] for i in range(0, len(content), 64))
+    assert len(content) == 250 * 64
+    assert pieces == sorted(expected_content(seq, 64) for seq in range(250))
