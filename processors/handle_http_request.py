@@ -3,7 +3,6 @@ parked in an HTTP context map until HandleHttpResponse answers it."""
 
 from __future__ import annotations
 
-import collections
 import functools
 import shutil
 import threading
@@ -17,6 +16,7 @@ from urllib.parse import parse_qsl
 import trio
 
 from flowyard.processors._http_common import LISTEN_PORT, java_regex, server_ssl_context
+from flowyard.processors._http_intake import Intake
 from flowyard.processors._http_server import HttpServer, Request, Response
 from flowyard.processors.http_context_map import HTTP_CONTEXT_MAP, HttpContextMap, HttpRequestContext
 from flowyard.processors.ssl_context_service import (
@@ -43,7 +43,7 @@ __all__ = ["HandleHttpRequest"]
 
 SUCCESS = Relationship("success", "All content that is received is routed to the 'success' relationship")
 
-_WAIT = 0.1
+_WAIT = 0.25
 _BATCH = 50
 _STOP_GRACE = 2.0
 
@@ -199,7 +199,10 @@ class HandleHttpRequest(Processor):
     503; so is one arriving while Container Queue Size requests wait to be
     taken (the processor is not triggered while its outgoing connection is
     full) or while the map holds Maximum Outstanding Requests. A method that
-    is not allowed is answered 405, a path that is not allowed 404.
+    is not allowed is answered 405, a path that is not allowed 404. The server
+    runs in a thread of its own; a trigger waits for requests on the engine's
+    event loop (holding no worker thread) and writes their content in a worker
+    thread. A session that is rolled back answers its requests 503.
 
     Attributes: ``http.context.identifier``, ``mime.type`` (the request's
     Content-Type), ``http.servlet.path``, ``http.context.path`` (empty),
@@ -261,8 +264,7 @@ class HandleHttpRequest(Processor):
     def __init__(self) -> None:
         self._server: HttpServer | None = None
         self._lock = threading.Lock()
-        self._ready = threading.Condition(self._lock)
-        self._queue: collections.deque[_Incoming] = collections.deque()
+        self._intake: Intake[_Incoming] = Intake()
         self._active = 0
         self._stopping = False
         self.port: int | None = None
@@ -303,8 +305,8 @@ class HandleHttpRequest(Processor):
             if not service.is_trust_store_configured:
                 mode = "No Authentication"
             ssl_context = server_ssl_context(service, mode)
+        self._intake.drain()
         with self._lock:
-            self._queue.clear()
             self._stopping = False
         server = HttpServer(
             self._handle, host=(context.property(HOSTNAME).value or "127.0.0.1").strip(),
@@ -327,8 +329,7 @@ class HandleHttpRequest(Processor):
             return
         with self._lock:
             self._stopping = True
-            waiting = [p for p in self._queue if not p.taken]
-            self._queue.clear()
+        waiting = self._intake.drain()
         for incoming in waiting:
             incoming.respond(503, [], b"")
         deadline = time.monotonic() + _STOP_GRACE
@@ -356,23 +357,17 @@ class HandleHttpRequest(Processor):
             return Response(405, [("Content-Type", "text/plain")], b"Method Not Allowed")
         if self._paths is not None and not self._paths.fullmatch(request.path):
             return Response(404, [("Content-Type", "text/plain")], b"Not Found")
-        with self._lock:
-            if self._stopping or len(self._queue) >= self._capacity:
-                return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable", close=True)
+        if self._stopping or len(self._intake) >= self._capacity:
+            return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable", close=True)
         body = await read_body()
         incoming = _Incoming(request, body, server, time.monotonic())
-        with self._lock:
-            if self._stopping:
-                return Response(503, close=True)
-            self._queue.append(incoming)
-            self._ready.notify()
+        if self._stopping or not self._intake.put(incoming, lambda size: size < self._capacity):
+            return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable")
         try:
             with trio.move_on_after(self._map.request_timeout + 1.0):
                 await incoming.done.wait()
         finally:
-            with self._lock:
-                if not incoming.taken and incoming in self._queue:
-                    self._queue.remove(incoming)
+            self._intake.discard(incoming, unless=lambda i: i.taken)
         if incoming.response is None:
             incoming.respond(503, [], b"")  # mark it answered: a late HandleHttpResponse goes to failure
             return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable")
@@ -380,22 +375,18 @@ class HandleHttpRequest(Processor):
 
     # -- the processor's side --------------------------------------------------------------
 
-    def _take(self) -> list[_Incoming]:
-        with self._lock:
-            if not self._queue:
-                self._ready.wait(_WAIT)
-            taken: list[_Incoming] = []
-            while self._queue and len(taken) < _BATCH:
-                incoming = self._queue.popleft()
-                incoming.taken = True
-                taken.append(incoming)
-            return taken
-
-    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
-        """Turn waiting requests into FlowFiles registered in the context map."""
+    async def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        """Wait (holding no thread) for requests, then turn them into FlowFiles
+        registered in the context map, in a worker thread."""
         if self._server is None:
             return
-        for incoming in self._take():
+        await self._intake.wait(_WAIT)
+        taken = self._intake.take(_BATCH, _mark_taken)
+        if taken:
+            await trio.to_thread.run_sync(self._ingest, context, session, taken)
+
+    def _ingest(self, context: ProcessContext, session: ProcessSession, taken: list[_Incoming]) -> None:
+        for incoming in taken:
             identifier = str(uuid.uuid4())
             if not self._map.register(identifier, incoming):
                 context.logger.warning(f"Failed to register the HTTP request from {incoming.request.remote_host}: "
@@ -456,6 +447,10 @@ class HandleHttpRequest(Processor):
             attributes["http.issuer.dn"] = issuer
             attributes["http.principal.name"] = subject
         return attributes
+
+
+def _mark_taken(incoming: _Incoming) -> None:
+    incoming.taken = True
 
 
 def _copy(body: IO[bytes], out: IO[bytes]) -> None:

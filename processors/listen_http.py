@@ -3,7 +3,6 @@ only once they are committed."""
 
 from __future__ import annotations
 
-import collections
 import email.parser
 import email.policy
 import functools
@@ -27,6 +26,7 @@ from flowyard.processors._http_common import (
     java_regex,
     server_ssl_context,
 )
+from flowyard.processors._http_intake import Intake
 from flowyard.processors._http_server import HttpServer, Request, Response
 from flowyard.processors.ssl_context_service import RESTRICTED_SSL_CONTEXT_SERVICE, SSLContextService
 from flowyard.runtime.sdk import (
@@ -52,7 +52,7 @@ SUCCESS = Relationship("success", "Relationship for successfully received FlowFi
 #: connection is back-pressured (the engine stops triggering it): answer 503.
 UNTAKEN_LIMIT = 1.0
 _BATCH = 100
-_WAIT = 0.1
+_WAIT = 0.25
 _STOP_GRACE = 2.0
 _FLOWFILE_TYPES = {"application/flowfile-v3": 3, "application/flowfile-v2": 2}
 _ACCEPT = ("application/flowfile-v3,application/flowfile-v2,*/*;q=0.8")
@@ -211,7 +211,9 @@ class ListenHTTP(Processor):
     one second, and every new one while the oldest waits that long, is
     answered 503. At most Maximum Thread Pool Size requests are served at
     once; further connections wait in the kernel's backlog. Bodies are
-    spooled to disk past 1 MiB while they wait.
+    spooled to disk past 1 MiB while they wait. The server runs in a thread
+    of its own; a trigger waits for requests on the engine's event loop
+    (holding no worker thread) and writes their content in a worker thread.
 
     Attributes: each request header whose name matches HTTP Headers for
     Attributes (under its own name), ``filename`` from a ``filename`` header,
@@ -267,8 +269,7 @@ class ListenHTTP(Processor):
     def __init__(self) -> None:
         self._server: HttpServer | None = None
         self._lock = threading.Lock()
-        self._ready = threading.Condition(self._lock)
-        self._queue: collections.deque[_Pending] = collections.deque()
+        self._intake: Intake[_Pending] = Intake()
         self._capacity = 200
         self._active = 0
         self._stopping = False
@@ -316,8 +317,8 @@ class ListenHTTP(Processor):
             contexts[0] = server_ssl_context(service, context.property(CLIENT_AUTHENTICATION).value or "AUTO")
             if len(ports) > 1:
                 contexts[1] = server_ssl_context(service, "NONE")
+        self._intake.drain()
         with self._lock:
-            self._queue.clear()
             self._stopping = False
         server = HttpServer(
             self._handle, host=context.property(LISTENING_ADDRESS).evaluate().as_str().strip(), ports=ports,
@@ -339,8 +340,7 @@ class ListenHTTP(Processor):
             return
         with self._lock:
             self._stopping = True
-            waiting = [p for p in self._queue if not p.taken]
-            self._queue.clear()
+        waiting = self._intake.drain()
         for pending in waiting:
             server.call_soon(self._finish, pending, 503, "the processor stopped")
         deadline = time.monotonic() + _STOP_GRACE
@@ -385,57 +385,46 @@ class ListenHTTP(Processor):
             self._logger.warning(f"Access Forbidden [{refusal}] Host [{request.remote_host}] Subject [{subject}] "
                                  f"Issuer [{issuer}]")
             return Response(403, [("Content-Type", "text/plain")], refusal.encode())
-        now = time.monotonic()
-        with self._lock:
-            stalled = bool(self._queue) and now - self._queue[0].arrived > UNTAKEN_LIMIT
-            if stalled or self._stopping or len(self._queue) >= self._capacity:
-                return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable", close=True)
+        oldest = self._intake.oldest()
+        stalled = oldest is not None and time.monotonic() - oldest.arrived > UNTAKEN_LIMIT
+        if stalled or self._stopping or len(self._intake) >= self._capacity:
+            return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable", close=True)
         body = await read_body()
         url = f"{request.scheme}://{request.local_host}:{request.local_port}{request.path}"
         pending = _Pending(request, body, subject, issuer, url, time.monotonic())
-        with self._lock:
-            if self._stopping:
-                return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable")
-            self._queue.append(pending)
-            self._ready.notify()
+        if self._stopping or not self._intake.put(pending, lambda size: size < self._capacity):
+            return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable")
         try:
             with trio.move_on_after(UNTAKEN_LIMIT) as untaken:
                 await pending.done.wait()
             if untaken.cancelled_caught:
-                with self._lock:
-                    if not pending.taken:
-                        self._queue.remove(pending)
-                        return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable")
+                if self._intake.discard(pending, unless=lambda p: p.taken):
+                    return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable")
                 with trio.move_on_after(self._commit_limit):
                     await pending.done.wait()
                 if not pending.done.is_set():
                     return Response(503, [("Content-Type", "text/plain")], b"the FlowFile was not committed in time")
         finally:
-            with self._lock:
-                if not pending.taken and pending in self._queue:
-                    self._queue.remove(pending)
+            self._intake.discard(pending, unless=lambda p: p.taken)
         headers = [("Content-Type", "text/plain")]
         return Response(pending.status, headers, pending.message.encode())
 
-    # -- the processor's side (runs in a worker thread) ---------------------------------------
+    # -- the processor's side -------------------------------------------------------------
 
-    def _take(self) -> list[_Pending]:
-        with self._lock:
-            if not self._queue:
-                self._ready.wait(_WAIT)
-            taken: list[_Pending] = []
-            while self._queue and len(taken) < _BATCH:
-                pending = self._queue.popleft()
-                pending.taken = True
-                taken.append(pending)
-            return taken
-
-    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
-        """Turn the waiting requests into FlowFiles; each is answered after the commit."""
+    async def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        """Wait (on the engine's loop, holding no thread) for requests, then turn
+        them into FlowFiles in a worker thread; each is answered after the commit."""
         server = self._server
         if server is None:
             return
-        for pending in self._take():
+        await self._intake.wait(_WAIT)
+        taken = self._intake.take(_BATCH, _mark_taken)
+        if taken:
+            await trio.to_thread.run_sync(self._ingest, context, session, server, taken)
+
+    def _ingest(self, context: ProcessContext, session: ProcessSession, server: HttpServer,
+                taken: list[_Pending]) -> None:
+        for pending in taken:
             try:
                 entries = self._parse(pending)
             except ValueError as exc:
@@ -525,6 +514,10 @@ class ListenHTTP(Processor):
             attributes["http.multipart.fragments.total.number"] = str(len(parts))
             out.append((attributes, payload))
         return out
+
+
+def _mark_taken(pending: _Pending) -> None:
+    pending.taken = True
 
 
 def _copy_from(body: IO[bytes]) -> Iterator[bytes]:

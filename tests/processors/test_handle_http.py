@@ -162,7 +162,7 @@ def test_full_container_queue_answers_503(make_service: Callable[..., Service]) 
     processor = service.request.processor
     assert isinstance(processor, HandleHttpRequest)
     for _ in range(500):  # the first waits in the queue, untaken
-        if processor._queue:
+        if len(processor._intake):
             break
         first.done.wait(0.01)
     assert httpx.get(service.url("/2"), timeout=5).status_code == 503
