@@ -236,7 +236,9 @@ class ListenHTTP(Processor):
     record services flowyard does not have yet. A bad body (corrupt gzip,
     malformed FlowFile stream or multipart) is answered 400 and nothing is
     kept. DN patterns are Java regular expressions (translated); the DNs are
-    RFC 4514 strings of the leaf certificate.
+    RFC 4514 strings of the leaf certificate. Return Code must be 100 to 599
+    (NiFi takes any non-negative number). Max Data to Receive per Second,
+    gone from NiFi 2, is not offered.
     """
 
     spec = ProcessorSpec(

@@ -267,3 +267,23 @@ def test_context_map_bounds_expires_and_answers_on_disable() -> None:
     runner.disable_controller_service("map")
     assert c.answers == [503]
     assert context_map.request_timeout == 10.0
+
+
+@pytest.mark.integration
+def test_a_request_whose_session_is_rolled_back_gets_503(make_service: Callable[..., Service],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    service = make_service()
+    processor = service.request.processor
+    assert isinstance(processor, HandleHttpRequest)
+
+    def broken(identifier: str, incoming: object) -> dict[str, str]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(processor, "_attributes", broken)
+    call = Call(lambda: httpx.get(service.url("/x"), timeout=5))
+    for _ in range(50):
+        if call.done.is_set():
+            break
+        service.request.run(1, stop_on_finish=False, initialize=False, raise_errors=False)
+    assert call.response().status_code == 503
+    assert service.context_map.size() == 0

@@ -301,3 +301,22 @@ def test_oversized_headers_are_refused() -> None:
         response = httpx.post(url(processor), content=b"x", headers={"X-Big": "y" * 4000}, timeout=5)
         assert response.status_code == 431
 
+
+
+def test_a_session_that_is_rolled_back_answers_500(monkeypatch: pytest.MonkeyPatch) -> None:
+    with listening() as (runner, processor):
+        processor = start(runner)
+
+        def broken(pending: object) -> dict[str, str]:
+            raise RuntimeError("content repository unavailable")
+
+        monkeypatch.setattr(processor, "_request_attributes", broken)
+        call = Call(lambda: httpx.post(url(processor), content=b"lost?", timeout=5))
+        for _ in range(50):
+            if call.done.is_set():
+                break
+            runner.run(1, stop_on_finish=False, initialize=False, raise_errors=False)
+        response = call.response()
+        assert response.status_code == 500
+        assert runner.flowfiles_for("success") == []
+        assert runner.errors
