@@ -53,10 +53,19 @@ _PERMISSIONS = re.compile(r"[0-7]{3}")
 _CHUNK = 1 << 20
 
 
+def _attributes(ff: FlowFile) -> dict[str, str]:
+    return {key: ff.get_attribute(key) or "" for key in ff.attributes}
+
+
 def keep_common(flowfiles: Sequence[FlowFile]) -> dict[str, str]:
     """NiFi's 'Keep Only Common Attributes': those every FlowFile has with the same value (no uuid)."""
     first, *others = flowfiles
-    result = {k: v for k, v in first.attributes.items() if all(o.attributes.get(k) == v for o in others)}
+    result = _attributes(first)
+    for other in others:
+        if not result:
+            break
+        for key in [k for k, v in result.items() if other.get_attribute(k) != v]:
+            del result[key]
     result.pop("uuid", None)
     return result
 
@@ -66,7 +75,8 @@ def keep_unique(flowfiles: Sequence[FlowFile]) -> dict[str, str]:
     result: dict[str, str] = {}
     conflicting: set[str] = set()
     for ff in flowfiles:
-        for key, value in ff.attributes.items():
+        for key in ff.attributes:
+            value = ff.get_attribute(key) or ""
             existing = result.get(key)
             if existing is not None and existing != value:
                 conflicting.add(key)
@@ -104,8 +114,8 @@ def entry_path(path: str | None) -> str:
 
 def concatenation_mime_type(flowfiles: Sequence[FlowFile]) -> str:
     """The mime.type all inputs share, else application/octet-stream (NiFi's rule)."""
-    first = flowfiles[0].attributes.get("mime.type")
-    if first is not None and all(ff.attributes.get("mime.type") == first for ff in flowfiles[1:]):
+    first = flowfiles[0].get_attribute("mime.type")
+    if first is not None and all(ff.get_attribute("mime.type") == first for ff in flowfiles[1:]):
         return first
     return "application/octet-stream"
 

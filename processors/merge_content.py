@@ -412,7 +412,7 @@ class MergeContent(Processor):
             attrs = ff.attributes
             try:
                 name = correlation.evaluate(attrs).value if correlation.is_set else None
-                group = attrs.get(name) if name else None
+                group = ff.get_attribute(name) if name else None
                 terminates = bin_packing and termination.is_set and is_true(termination.evaluate(attrs).value)
             except ValueError as exc:
                 context.logger.error(f"Could not determine which Bin to add {ff!r} to; will route to failure: {exc}")
@@ -420,14 +420,14 @@ class MergeContent(Processor):
                 done.add(ff.id)
                 continue
             if group is None and settings.defragment:
-                group = attrs.get("fragment.identifier")
+                group = ff.get_attribute("fragment.identifier")
             seen = self._first_seen.get(ff.id)
             if seen is None:
                 self._seen_counter += 1
                 seen = (now, self._seen_counter)
             order[ff.id] = seen
-            entries.append(Entry(ff, group, ff.size, seen[0], attrs.get("fragment.index"),
-                                 attrs.get("fragment.count"), terminates))
+            entries.append(Entry(ff, group, ff.size, seen[0], ff.get_attribute("fragment.index"),
+                                 ff.get_attribute("fragment.count"), terminates))
         # the order MergeContent first saw them, not the queue's: waiting FlowFiles went back behind newer ones
         entries.sort(key=lambda e: order[e.item.id])
         ready, waiting = pack(entries, settings, now, relax=not capped)
