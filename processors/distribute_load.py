@@ -121,20 +121,19 @@ class DistributeLoad(Processor):
     Strategies as NiFi's: round robin takes the weighted list in turn and
     needs every relationship available; next available takes it in turn,
     skipping unavailable relationships; overflow takes the first available
-    relationship in weighted order. When no relationship can be chosen the
+    relationship in weighted order. A relationship is available while none
+    of its connections is full (back pressure); as NiFi's
+    @TriggerWhenAnyDestinationAvailable, the processor runs while any
+    relationship is available. When no relationship can be chosen the
     session is rolled back and the processor yields. Each FlowFile gets
     ``distribute.load.relationship`` and a ROUTE provenance event. The
     turn counter lives in the processor: it carries on across stop and
     start and begins again at '1' when flowyard restarts.
 
-    Differences from NiFi: flowyard's engine triggers a processor only while
-    none of its outgoing connections is full (NiFi triggers DistributeLoad
-    while any is available), so every relationship is available whenever
-    it runs: 'next available' then behaves as round robin and 'overflow'
-    always chooses the first relationship, and under back pressure FlowFiles
-    wait upstream instead of flowing to a free relationship. The strategies
-    themselves (``Distributor``) follow NiFi and are tested with partial
-    availability. A batch of FlowFiles is routed per trigger.
+    Differences from NiFi: round robin routes up to 100 FlowFiles per
+    trigger (availability is checked once per trigger, so a connection can
+    go past its back pressure threshold by that batch, as with any batch);
+    next available and overflow route one FlowFile per trigger, as NiFi.
     """
 
     blocking = False
@@ -156,6 +155,7 @@ class DistributeLoad(Processor):
             "Strategy."
         ),
         input_requirement=InputRequirement.REQUIRED,
+        trigger_when_any_destination_available=True,
         writes_attributes=((RELATIONSHIP_ATTRIBUTE, "The relationship the FlowFile was routed to."),),
     )
 
@@ -198,11 +198,10 @@ class DistributeLoad(Processor):
             self.on_scheduled(context)
             distributor = self._distributor
             assert distributor is not None
-        batch = session.get_batch(_BATCH)
+        batch = session.get_batch(_BATCH if distributor.strategy == ROUND_ROBIN else 1)
         if not batch:
             return
-        # the engine triggers only while no outgoing connection is full: all are available
-        available = frozenset(distributor.weighted)
+        available = session.available_relationships()
         for ff in batch:
             name = distributor.choose(available)
             if name is None:

@@ -158,7 +158,12 @@ class ProcessorNode:
             and not spec.trigger_when_empty
 
     def back_pressured(self) -> bool:
-        """True while any outgoing queue is full: the processor is not triggered."""
+        """True while any outgoing queue is full: the processor is not triggered.
+        A processor that asks to be triggered while any destination is
+        available is back-pressured only when every relationship has a full queue."""
+        if self.configured.type.spec.trigger_when_any_destination_available:
+            names = self.configured.relationship_names
+            return bool(names) and all(any(q.is_full() for q in self.outputs.get(n, ())) for n in names)
         return any(q.is_full() for qs in self.outputs.values() for q in qs)
 
     def poke(self) -> None:

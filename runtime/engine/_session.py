@@ -563,6 +563,14 @@ class StandardProcessSession:
         until = self._clock() + self._routing.penalty_ms
         return self._replace(fid, tuple.__new__(FlowFile, (*ff[:6], until, ff[7])))
 
+    def available_relationships(self) -> frozenset[str]:
+        """The relationships none of whose queues is full (back pressure), as of now."""
+        destinations = self._routing.destinations
+        return frozenset(
+            name for name in self._routing.relationships
+            if not any(q.is_full() for q in destinations.get(name, ()))
+        )
+
     # -- state -------------------------------------------------------------------
 
     def get_state(self) -> dict[str, str]:

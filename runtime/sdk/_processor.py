@@ -97,6 +97,11 @@ class ProcessorSpec:
     ``trigger_when_empty`` (NiFi's ``@TriggerWhenEmpty``) asks the engine to
     trigger the processor even while its incoming queues are empty, for
     processors that react to the absence of data (MonitorActivity).
+    ``trigger_when_any_destination_available`` (NiFi's
+    ``@TriggerWhenAnyDestinationAvailable``) lets the engine trigger it while
+    at least one relationship has room, instead of only while none of its
+    connections is full; the processor asks
+    ``session.available_relationships()`` where to send (DistributeLoad).
     """
 
     description: str
@@ -111,6 +116,7 @@ class ProcessorSpec:
     writes_attributes: tuple[tuple[str, str], ...] = ()
     reads_attributes: tuple[tuple[str, str], ...] = ()
     trigger_when_empty: bool = False
+    trigger_when_any_destination_available: bool = False
 
     def __post_init__(self) -> None:
         for name in ("tags", "properties", "relationships", "writes_attributes", "reads_attributes"):

@@ -106,6 +106,10 @@ class ProcessSession(Protocol):
     def penalize(self, ff: FlowFile) -> FlowFile:
         """``ff`` penalized for the processor's penalty duration."""
 
+    def available_relationships(self) -> frozenset[str]:
+        """The relationships whose connections all have room now (not
+        back-pressured); auto-terminated and unconnected ones always do."""
+
     def get_state(self) -> dict[str, str]:
         """The component's state (a copy)."""
 
