@@ -343,6 +343,13 @@ class MergeContent(Processor):
                                                      "to Max Size", MIN_SIZE.key))
             except ValueError:
                 pass  # the property's own validator reports it
+        try:
+            max_age = context.property(MAX_BIN_AGE)
+            if max_age.is_set and max_age.as_duration() < 1:
+                problems.append(ValidationResult(MAX_BIN_AGE.display_name, "Max Bin Age must be at least 1 sec",
+                                                 MAX_BIN_AGE.key))
+        except ValueError:
+            pass
         if merge_format == fmt.BINARY_CONCATENATION \
                 and context.property(DELIMITER_STRATEGY).value == DELIMITER_FILENAME:
             for spec in (HEADER, FOOTER, DEMARCATOR):

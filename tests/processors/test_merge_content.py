@@ -129,6 +129,7 @@ def test_delimiter_files_must_exist(tmp_path: Path) -> None:
         ({"Merge Format": "FlowFile Tar, v1"}, "not supported"),
         ({"Maximum Number of Bins": "0"}, "Maximum Number of Bins"),
         ({"Bin Termination Check": "${a}"}, "boolean"),
+        ({"Max Bin Age": "500 millis"}, "at least 1 sec"),
     ],
 )
 def test_invalid_configurations(properties: dict[str, str], problem: str) -> None:
