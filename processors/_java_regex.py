@@ -2,8 +2,8 @@
 
 NiFi users write patterns and replacement strings in Java's dialect; this
 module translates a Java pattern into an equivalent Python one and compiles
-it (``compile_java``), and implements ``Matcher.appendReplacement``'s
-replacement syntax (``JavaReplacement``).
+it (``compile_java``); ``_java_replacement`` implements the replacement
+strings of ``Matcher.appendReplacement``.
 
 What is translated so that it behaves as in Java:
 
@@ -42,7 +42,7 @@ import functools
 import re
 import sys
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -57,11 +57,9 @@ __all__ = [
     "UNIX_LINES",
     "JavaPattern",
     "JavaRegexError",
-    "JavaReplacement",
     "compile_java",
     "java_regex_problem",
     "quote_literal",
-    "quote_replacement",
 ]
 
 # java.util.regex.Pattern's flag bits.
@@ -515,11 +513,6 @@ def quote_literal(text: str) -> str:
     return "".join("\\" + ch if ch < "\x80" and not ch.isalnum() else ch for ch in text)
 
 
-def quote_replacement(text: str) -> str:
-    """``Matcher.quoteReplacement``: ``text`` as a replacement string inserted literally."""
-    return text.replace("\\", "\\\\").replace("$", "\\$")
-
-
 @dataclass(frozen=True, slots=True)
 class JavaPattern:
     """A compiled Java pattern: ``regex`` is the Python equivalent;
@@ -585,90 +578,3 @@ def java_regex_problem(pattern: str, flags: int = 0, *, min_groups: int = 0, max
         return (f"'{pattern}' has {compiled.group_count} capturing group(s); at least {min_groups}{most} "
                 "are required")
     return None
-
-
-class JavaReplacement:
-    """A replacement string with ``Matcher.appendReplacement``'s syntax:
-    ``$n`` (further digits only while that group exists), ``${name}``, and
-    ``\\x`` for a literal ``x``. Raises ``JavaRegexError`` on construction for
-    a malformed string, with Java's messages (``No group 3``, ``Illegal group
-    reference``...). A group that did not take part expands to nothing."""
-
-    __slots__ = ("_literal", "_pieces")
-
-    def __init__(self, replacement: str, pattern: JavaPattern) -> None:
-        self._pieces = _parse_replacement(replacement, pattern)
-        literal = all(isinstance(piece, str) for piece in self._pieces)
-        self._literal: str | None = "".join(str(p) for p in self._pieces) if literal else None
-
-    @property
-    def literal(self) -> str | None:
-        """The text when the replacement refers to no group, else None."""
-        return self._literal
-
-    def expand(self, match: re.Match[str]) -> str:
-        """The replacement for ``match``."""
-        if self._literal is not None:
-            return self._literal
-        return "".join(piece if isinstance(piece, str) else (match.group(piece) or "") for piece in self._pieces)
-
-    def as_function(self) -> Callable[[re.Match[str]], str]:
-        """A ``re.sub`` callback."""
-        literal = self._literal
-        if literal is not None:
-            return lambda _m: literal
-        return self.expand
-
-
-def _parse_replacement(replacement: str, pattern: JavaPattern) -> list[str | int]:
-    pieces: list[str | int] = []
-    literal: list[str] = []
-    groups = pattern.group_count
-    names = pattern.regex.groupindex
-    i = 0
-    n = len(replacement)
-    while i < n:
-        c = replacement[i]
-        if c == "\\":
-            if i + 1 >= n:
-                raise JavaRegexError("character to be escaped is missing", i)
-            literal.append(replacement[i + 1])
-            i += 2
-            continue
-        if c != "$":
-            literal.append(c)
-            i += 1
-            continue
-        at = i
-        i += 1
-        if i >= n:
-            raise JavaRegexError("Illegal group reference: group index is missing", at)
-        if replacement[i] == "{":
-            end = replacement.find("}", i)
-            name = replacement[i + 1:end] if end >= 0 else replacement[i + 1:]
-            if end < 0 or not name or not _GROUP_NAME.fullmatch(name):
-                if end < 0:
-                    raise JavaRegexError("named capturing group is missing trailing '}'", at)
-                raise JavaRegexError("named capturing group has 0 length name" if not name
-                                     else f"No group with name {{{name}}}", at)
-            if name not in names:
-                raise JavaRegexError(f"No group with name {{{name}}}", at)
-            ref = names[name]
-            i = end + 1
-        else:
-            if not "0" <= replacement[i] <= "9":
-                raise JavaRegexError("Illegal group reference", at)
-            ref = int(replacement[i])
-            i += 1
-            while i < n and "0" <= replacement[i] <= "9" and ref * 10 + int(replacement[i]) <= groups:
-                ref = ref * 10 + int(replacement[i])
-                i += 1
-            if ref > groups:
-                raise JavaRegexError(f"No group {ref}", at)
-        if literal:
-            pieces.append("".join(literal))
-            literal = []
-        pieces.append(ref)
-    if literal:
-        pieces.append("".join(literal))
-    return pieces

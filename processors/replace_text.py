@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from flowyard.processors._java_regex import (
     JavaPattern,
     JavaRegexError,
-    JavaReplacement,
     compile_java,
     java_regex_problem,
     quote_literal,
 )
+from flowyard.processors._java_replacement import JavaReplacement
 from flowyard.processors._text_support import (
     LineBufferOverflow,
     SubstitutionCycleError,

@@ -9,11 +9,11 @@ from collections.abc import Iterable, Mapping
 
 from flowyard.processors._java_regex import (
     JavaRegexError,
-    JavaReplacement,
     compile_java,
     java_regex_problem,
     quote_literal,
 )
+from flowyard.processors._java_replacement import JavaReplacement
 from flowyard.processors._text_support import character_set_property, evaluate_decorated, java_trim
 from flowyard.runtime.sdk import (
     ExpressionScope,
@@ -29,7 +29,7 @@ from flowyard.runtime.sdk import (
     validators,
 )
 
-__all__ = ["ReplaceTextWithMapping", "parse_mapping"]
+__all__ = ["ReplaceTextWithMapping", "fill_back_references", "parse_mapping"]
 
 _BATCH = 50
 _BACK_REFERENCE = re.compile(r"[^\\]\$([0-9]+)")
