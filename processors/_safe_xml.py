@@ -12,7 +12,8 @@ through here, so the rules are stated once:
   prolog, before libxml2 reads the declarations;
 - with DTDs allowed, internal entities are expanded, bounded by libxml2's
   amplification limit: a billion-laughs document is refused, never expanded;
-- ``huge_tree`` stays off (libxml2's depth and text-node limits apply).
+- ``huge_tree`` stays off: a document nested deeper than 256 elements or
+  with a text node over 10 MB is refused (libxml2's limits).
 
 Refusals raise ``UnsafeXmlError`` and malformed documents ``XmlSyntaxError``;
 both are ``ValueError`` with a message fit for a bulletin. Nothing here
@@ -155,6 +156,11 @@ def _syntax_error(exc: etree.XMLSyntaxError) -> ValueError:
     bomb = ("amplification", "entity reference loop", "too many entities")
     if any(marker in lowered for marker in bomb):
         return UnsafeXmlError(f"entity expansion refused (a 'billion laughs' document): {message}")
+    if "xml_parse_huge" in lowered or "excessive depth" in lowered or "resource limit" in lowered:
+        return UnsafeXmlError(
+            f"the document exceeds the parser's limits (nesting deeper than 256 elements, or a text node over "
+            f"10 MB): {message}"
+        )
     if isinstance(exc.__context__, UnsafeXmlError):
         return exc.__context__
     return XmlSyntaxError(f"not well-formed XML: {message}")

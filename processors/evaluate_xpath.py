@@ -189,8 +189,9 @@ class EvaluateXPath(Processor):
     XML declaration and two-space indentation. Results are written only when
     every XPath succeeded. The document is parsed safely (``_safe_xml``): a
     DOCTYPE is refused unless Allow DTD is true, external entities and DTDs
-    are never loaded, entity bombs are refused — each to failure with the
-    reason logged as an error (a bulletin).
+    are never loaded, entity bombs and documents nested deeper than 256
+    elements or with a text node over 10 MB are refused — each to failure
+    with the reason logged as an error (a bulletin).
 
     Differences from NiFi: XPaths are XPath 1.0 (libxml2), where NiFi uses
     Saxon's XPath 3.1 engine; XPath 2.0's ``*:name`` name test is rewritten

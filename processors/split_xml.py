@@ -123,8 +123,9 @@ class SplitXml(Processor):
     gets fragment.identifier and fragment.count (when there are splits) and
     goes to original. A document without elements at that depth gives no
     split. Content that is not well-formed or safe XML (any DOCTYPE, and so
-    any entity or external reference, is refused) goes to failure with no
-    split kept, and the reason is logged as an error.
+    any entity or external reference, is refused, as are documents nested
+    deeper than 256 elements or with a text node over 10 MB) goes to failure
+    with no split kept, and the reason is logged as an error.
 
     Differences from NiFi: a namespace declared on an element inside a split
     is kept on that element (NiFi drops it, which can leave a prefix

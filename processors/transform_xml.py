@@ -240,9 +240,10 @@ class TransformXml(Processor):
 
     Security: documents and stylesheets are parsed by ``_safe_xml`` (a
     DOCTYPE is accepted, an external DTD is never read, internal entities are
-    expanded with a bound, a declared external entity is refused), and the
-    stylesheet runs with an access control that denies every file and
-    network read and write: ``document()``, ``xsl:include``/``xsl:import`` of
+    expanded with a bound, a declared external entity is refused, and so is
+    a document nested deeper than 256 elements or with a text node over
+    10 MB), and the stylesheet runs with an access control that denies every
+    file and network read and write: ``document()``, ``xsl:include``/``xsl:import`` of
     another file and ``exsl:document`` fail.
 
     Differences from NiFi: XSLT 1.0 (libxslt) where NiFi uses Saxon's XSLT

@@ -172,3 +172,13 @@ def test_iterparse_refuses_a_doctype_and_streams_otherwise() -> None:
     assert events == [("start", "a"), ("start", "b"), ("end", "b"), ("end", "a")]
     with pytest.raises(XmlSyntaxError):
         list(iterparse(io.BytesIO(b"<a><b></a>")))
+
+
+@pytest.mark.parametrize(
+    "document", [b"<a>" * 300 + b"</a>" * 300, b"<a>" + b"x" * (11 * 1024 * 1024) + b"</a>"], ids=["deep", "huge-text"]
+)
+def test_documents_beyond_the_parser_limits_are_refused(document: bytes) -> None:
+    with pytest.raises(UnsafeXmlError, match="exceeds the parser's limits"):
+        parse(document)
+    with pytest.raises(UnsafeXmlError, match="exceeds the parser's limits"):
+        list(iterparse(io.BytesIO(document)))
