@@ -4,6 +4,7 @@ the response by its status, as NiFi's InvokeHTTP does."""
 from __future__ import annotations
 
 import base64
+import codecs
 import email.utils
 import http.cookiejar
 import re
@@ -343,10 +344,14 @@ def _headers_as_attributes(response: httpx.Response, prefix: str) -> dict[str, s
 
 
 def _charset(content_type: str | None) -> str:
+    """The response's charset, UTF-8 when it names none or one Python does not know."""
     if content_type:
         match = re.search(r"charset\s*=\s*\"?([^\";\s]+)", content_type, re.IGNORECASE)
         if match:
-            return match.group(1)
+            try:
+                return codecs.lookup(match.group(1)).name
+            except LookupError:
+                return "utf-8"
     return "utf-8"
 
 

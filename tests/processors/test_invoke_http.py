@@ -498,3 +498,21 @@ def test_mutual_tls_with_a_client_certificate(pki: Pki) -> None:
         runner.enqueue(b"x")
         runner.run()
     assert _counts(runner) == {"Original": 1, "Response": 1}
+
+
+@pytest.mark.parametrize(("content_type", "body", "expected"), [
+    ("text/plain; charset=ISO-8859-1", "café".encode("latin-1"), "café"),
+    ("text/plain; charset=utf-8", "café".encode(), "café"),
+    ("text/plain; charset=no-such-charset", "café".encode(), "café"),
+    (None, "café".encode(), "café"),
+])
+def test_response_body_attribute_uses_the_response_charset(content_type: str | None, body: bytes,
+                                                           expected: str) -> None:
+    def handler(req: Recorded) -> tuple[int, object, bytes]:
+        return 404, ({"Content-Type": content_type} if content_type else {}), body
+
+    with recording_server(handler) as srv:
+        runner = _runner(f"{srv.url}/")
+        runner.enqueue(b"")
+        runner.run()
+    runner.flowfiles_for("No Retry")[0].assert_attribute_equals("invokehttp.response.body", expected)
