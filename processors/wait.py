@@ -196,8 +196,9 @@ class Wait(Processor):
 
     Differences from NiFi: NiFi picks the FlowFiles of one identifier from
     the whole queue without moving the others; flowyard looks at up to 1000
-    FlowFiles per trigger and puts the ones of other identifiers back at the
-    end of the queue. A Target Signal Count of 0 with a Releasable FlowFile
+    FlowFiles per trigger, in chunks of the Wait Buffer Count, and puts the
+    ones of other identifiers back at the end of the queue. A trigger that
+    finds only FlowFiles of penalized identifiers yields. A Target Signal Count of 0 with a Releasable FlowFile
     Count above 0 sends the FlowFile to failure (NiFi divides by zero).
     Times come from the framework's clock (the mock clock in tests).
     """
@@ -239,37 +240,51 @@ class Wait(Processor):
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         """Check one signal identifier's FlowFiles against the cache."""
         buffer_count = context.property(WAIT_BUFFER_COUNT).as_int()
-        taken = session.get_batch(max(_SCAN, buffer_count))
-        if not taken:
-            return
         now = context.now_ms()
         penalized = self._penalized(now)
         failed: list[FlowFile] = []
         accepted: list[FlowFile] = []
         target_id: str | None = None
-        for index, ff in enumerate(taken):
-            if len(accepted) == buffer_count:
-                session.transfer_all(taken[index:])  # not looked at: back to the queue
+        scanned = 0
+        # NiFi filters the queue for the first identifier's FlowFiles; taking
+        # them in chunks of the buffer size keeps what goes back to the queue small
+        while len(accepted) < buffer_count and scanned < _SCAN:
+            chunk = session.get_batch(min(buffer_count, _SCAN - scanned))
+            if not chunk:
                 break
-            try:
-                signal_id = context.property(RELEASE_SIGNAL_IDENTIFIER).evaluate(ff.attributes).value or ""
-            except ValueError as exc:
-                context.logger.error(f"cannot evaluate the Release Signal Identifier for {ff!r}: {exc}")
-                failed.append(ff)
-                continue
-            if not signal_id.strip():
-                context.logger.error(f"{ff!r} has no value for the Release Signal Identifier")
-                failed.append(ff)
-            elif signal_id in penalized or (target_id is not None and signal_id != target_id):
-                session.transfer(ff)
-            else:
-                target_id = signal_id
-                accepted.append(ff)
+            scanned += len(chunk)
+            for index, ff in enumerate(chunk):
+                if len(accepted) == buffer_count:
+                    session.transfer_all(chunk[index:])  # not looked at: back to the queue
+                    break
+                signal_id = self._signal_id(context, ff)
+                if signal_id is None:
+                    failed.append(ff)
+                elif signal_id in penalized or (target_id is not None and signal_id != target_id):
+                    session.transfer(ff)
+                else:
+                    target_id = signal_id
+                    accepted.append(ff)
         for ff in failed:
             self._to_failure(session, ff)
         if target_id is None:
+            if not failed:
+                context.yield_()  # nothing, or only penalized identifiers: do not spin
             return
         self._wait(context, session, target_id, accepted, now)
+
+    @staticmethod
+    def _signal_id(context: ProcessContext, ff: FlowFile) -> str | None:
+        """The evaluated Release Signal Identifier, or None (logged) when it is empty or fails."""
+        try:
+            signal_id = context.property(RELEASE_SIGNAL_IDENTIFIER).evaluate(ff.attributes).value or ""
+        except ValueError as exc:
+            context.logger.error(f"cannot evaluate the Release Signal Identifier for {ff!r}: {exc}")
+            return None
+        if not signal_id.strip():
+            context.logger.error(f"{ff!r} has no value for the Release Signal Identifier")
+            return None
+        return signal_id
 
     @staticmethod
     def _to_failure(session: ProcessSession, ff: FlowFile) -> None:

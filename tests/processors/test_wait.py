@@ -146,6 +146,9 @@ def test_wait_penalty_duration() -> None:
     assert [ff.attributes["releaseSignalAttribute"] for ff in r.flowfiles_for("wait")] == ["2"]
     assert r.queue_size == 1  # the penalized identifier's FlowFile stays queued
     r.clear_transfer_state()
+    yields = r.yield_count
+    r.run(stop_on_finish=False, initialize=False)  # only a penalized identifier is queued: it yields
+    assert r.yield_count == yields + 1 and r.queue_size == 1
     r.clock.advance(3601)
     r.run(initialize=False)
     assert [ff.attributes["releaseSignalAttribute"] for ff in r.flowfiles_for("wait")] == ["1"]
