@@ -17,14 +17,21 @@ zero attributes, or a stream that ends inside a FlowFile are errors
 (``FlowFileStreamError``); a stream that ends exactly between two FlowFiles
 is complete.
 
+Version 1 ("FlowFile Tar", deprecated in NiFi 2.12) is a tar of two entries,
+``flowfile.attributes`` (a Java properties XML document) and
+``flowfile.content``, one tar per FlowFile (``package_v1``/``read_v1``).
+
 Pure code: no flowyard imports, usable on any binary stream.
 """
 
 from __future__ import annotations
 
+import re
 import struct
+import tarfile
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Mapping
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 __all__ = [
     "MAGIC_V3",
@@ -36,6 +43,8 @@ __all__ = [
     "encode_field_length",
     "package",
     "package_header",
+    "package_v1",
+    "read_v1",
 ]
 
 MAGIC_V3 = b"NiFiFF3"
@@ -210,3 +219,101 @@ class FlowFileUnpackager:
                 )
             self._remaining -= len(piece)
             yield piece
+
+
+# -- version 1: FlowFile Tar --------------------------------------------------------------
+
+V1_ATTRIBUTES = "flowfile.attributes"
+V1_CONTENT = "flowfile.content"
+_BLOCK = 512
+_RECORD = 20 * _BLOCK
+_MAX_V1_ATTRIBUTES = 64 << 20
+_XML_HEAD = ('<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE properties\n'
+             '  SYSTEM "http://java.sun.com/dtd/properties.dtd">\n<properties>')
+# escapeXml11: the five entities; characters XML 1.1 cannot hold are dropped, other controls become references
+_XML_DROP = re.compile("[\x00\ud800-\udfff\ufffe\uffff]")
+_XML_CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
+_XML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"}
+
+
+def _escape_xml11(text: str) -> str:
+    text = _XML_DROP.sub("", text)
+    text = "".join(_XML_ENTITIES.get(c, c) for c in text)
+    return _XML_CONTROL.sub(lambda m: f"&#{ord(m.group())};", text)
+
+
+def _v1_attributes_xml(attributes: Mapping[str, str]) -> bytes:
+    parts = [_XML_HEAD]
+    for key, value in attributes.items():
+        parts.append(f'\n  <entry key="{_escape_xml11(key)}">{_escape_xml11(value or "")}</entry>')
+    parts.append("</properties>")
+    return "".join(parts).encode("utf-8")
+
+
+def _tar_header(name: str, size: int, mtime: int) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mode = 0o644
+    info.mtime = mtime
+    return info.tobuf(tarfile.USTAR_FORMAT, "utf-8", "surrogateescape")
+
+
+def _padding(n: int, unit: int) -> bytes:
+    return bytes(-n % unit)
+
+
+def package_v1(attributes: Mapping[str, str], content: Iterable[bytes], size: int, mtime: int = 0) -> Iterator[bytes]:
+    """One FlowFile as NiFi's FlowFilePackagerV1 writes it: a complete tar
+    (``flowfile.attributes`` then ``flowfile.content``, mode 644, end blocks,
+    padded to a 10 KB record). ``content`` must hold exactly ``size`` bytes."""
+    xml = _v1_attributes_xml(attributes)
+    yield _tar_header(V1_ATTRIBUTES, len(xml), mtime) + xml + _padding(len(xml), _BLOCK)
+    yield _tar_header(V1_CONTENT, size, mtime)
+    written = 0
+    for piece in content:
+        written += len(piece)
+        yield piece
+    if written != size:
+        raise ValueError(f"content was {written} bytes, expected {size}")
+    total = 4 * _BLOCK + len(xml) + len(_padding(len(xml), _BLOCK)) + size + len(_padding(size, _BLOCK))
+    yield _padding(size, _BLOCK) + bytes(2 * _BLOCK) + _padding(total, _RECORD)
+
+
+def _parse_properties(data: bytes) -> dict[str, str]:
+    try:
+        root = ET.fromstring(data)  # expat loads no external DTD and bounds entity expansion
+    except ET.ParseError as exc:
+        raise FlowFileStreamError(f"{V1_ATTRIBUTES} is not a properties XML document: {exc}") from None
+    if root.tag != "properties":
+        raise FlowFileStreamError(f"{V1_ATTRIBUTES} is not a properties XML document")
+    return {entry.get("key", ""): entry.text or "" for entry in root.iter("entry")}
+
+
+def read_v1(stream: BinaryIO) -> Iterator[tuple[dict[str, str], IO[bytes], int]]:
+    """Each FlowFile of a FlowFile Tar v1 package (concatenated tars are read
+    one after the other): its attributes, a stream over its content and the
+    content size (read the content before asking for the next FlowFile).
+    Raises ``FlowFileStreamError`` unless every FlowFile is the pair of
+    entries NiFi writes."""
+    try:
+        archive = tarfile.open(fileobj=stream, mode="r:", ignore_zeros=True)  # noqa: SIM115 (closed below)
+    except tarfile.ReadError as exc:
+        raise FlowFileStreamError(f"Not in FlowFile-v1 format: {exc}") from None
+    with archive:
+        members = iter(archive)
+        count = 0
+        for first in members:
+            second = next(members, None)
+            if first.name != V1_ATTRIBUTES or second is None or second.name != V1_CONTENT:
+                raise FlowFileStreamError(f"Expected two tar entries: {V1_CONTENT} and {V1_ATTRIBUTES}")
+            meta = archive.extractfile(first)
+            content = archive.extractfile(second)
+            if meta is None or content is None:
+                raise FlowFileStreamError(f"Expected two tar entries: {V1_CONTENT} and {V1_ATTRIBUTES}")
+            if first.size > _MAX_V1_ATTRIBUTES:
+                raise FlowFileStreamError(f"{V1_ATTRIBUTES} is {first.size} bytes, more than {_MAX_V1_ATTRIBUTES}")
+            attributes = _parse_properties(meta.read())
+            count += 1
+            yield attributes, content, second.size
+        if count == 0:
+            raise FlowFileStreamError("Not in FlowFile-v1 format: the tar has no entries")

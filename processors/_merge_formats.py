@@ -16,13 +16,14 @@ from datetime import datetime
 from typing import IO, Any
 
 from flowyard.processors._files import parse_timestamp
-from flowyard.processors._flowfile_v3 import MIME_TYPE_V2, MIME_TYPE_V3, package
+from flowyard.processors._flowfile_v3 import MIME_TYPE_V1, MIME_TYPE_V2, MIME_TYPE_V3, package, package_v1
 from flowyard.runtime.sdk import FlowFile, ProcessSession
 
 __all__ = [
     "BINARY_CONCATENATION",
     "FLOWFILE_STREAM_V2",
     "FLOWFILE_STREAM_V3",
+    "FLOWFILE_TAR_V1",
     "TAR",
     "ZIP",
     "bundle_filename",
@@ -45,9 +46,9 @@ AVRO = "Avro"
 
 #: mime.type of the merged FlowFile per format (concatenation: see ``concatenation_mime_type``).
 MIME_TYPES = {TAR: "application/tar", ZIP: "application/zip", FLOWFILE_STREAM_V3: MIME_TYPE_V3,
-              FLOWFILE_STREAM_V2: MIME_TYPE_V2}
+              FLOWFILE_STREAM_V2: MIME_TYPE_V2, FLOWFILE_TAR_V1: MIME_TYPE_V1}
 #: Extension added to the merged FlowFile's filename per format.
-EXTENSIONS = {TAR: ".tar", ZIP: ".zip", FLOWFILE_STREAM_V3: ".pkg", FLOWFILE_STREAM_V2: ".pkg"}
+EXTENSIONS = {TAR: ".tar", ZIP: ".zip", FLOWFILE_STREAM_V3: ".pkg", FLOWFILE_STREAM_V2: ".pkg", FLOWFILE_TAR_V1: ".pkg"}
 
 _PERMISSIONS = re.compile(r"[0-7]{3}")
 _CHUNK = 1 << 20
@@ -134,10 +135,16 @@ def concatenation(session: ProcessSession, flowfiles: Sequence[FlowFile], header
         yield footer
 
 
-def flowfile_stream(session: ProcessSession, flowfiles: Sequence[FlowFile], version: int) -> Iterator[bytes]:
-    """Every FlowFile packaged (attributes and content) as FlowFile Stream ``version``."""
+def flowfile_stream(session: ProcessSession, flowfiles: Sequence[FlowFile], version: int, now_s: float = 0) -> (
+    Iterator[bytes]
+):
+    """Every FlowFile packaged (attributes and content) as FlowFile Stream ``version``
+    (1: one FlowFile Tar after the other, entries dated ``now_s``)."""
     for ff in flowfiles:
-        yield from package(ff.attributes, session.iter_content(ff), ff.size, version)
+        if version == 1:
+            yield from package_v1(ff.attributes, session.iter_content(ff), ff.size, int(now_s))
+        else:
+            yield from package(ff.attributes, session.iter_content(ff), ff.size, version)
 
 
 def _mtime(text: str | None, now_s: float) -> float:

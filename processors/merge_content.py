@@ -83,7 +83,8 @@ MERGE_FORMAT = PropertySpec(
         AllowableValue(fmt.ZIP, description="A ZIP of the FlowFiles (Keep Path, Compression Level)."),
         AllowableValue(fmt.FLOWFILE_STREAM_V3, description="A Version 3 FlowFile Stream (attributes and content)."),
         AllowableValue(fmt.FLOWFILE_STREAM_V2, description="A Version 2 FlowFile Stream (attributes and content)."),
-        AllowableValue(fmt.FLOWFILE_TAR_V1, description="Not supported (deprecated in NiFi 2.12)."),
+        AllowableValue(fmt.FLOWFILE_TAR_V1, description="Each FlowFile as a FlowFile Tar v1, one after the other "
+                       "(deprecated in NiFi 2.12)."),
         AllowableValue(fmt.BINARY_CONCATENATION, description="The contents concatenated, with the optional "
                        "Header, Demarcator and Footer."),
         AllowableValue(fmt.AVRO, description="Not supported by flowyard."),
@@ -232,7 +233,7 @@ class MergeContent(Processor):
     value, closed early by a Bin Termination Check) or Defragment (the
     fragments of one ``fragment.identifier`` in ``fragment.index`` order);
     formats Binary Concatenation (Header, Demarcator, Footer as text or from
-    files), TAR, ZIP and FlowFile Stream v3/v2.
+    files), TAR, ZIP, FlowFile Stream v3/v2 and FlowFile Tar v1.
 
     The merged FlowFile goes to 'merged' with the attributes the Attribute
     Strategy keeps, ``filename`` (the only input's filename, else the first
@@ -279,10 +280,9 @@ class MergeContent(Processor):
     (NiFi merges it on the next trigger that finds the queue empty). When a
     new bin is needed while Maximum Number of Bins are open, the oldest open
     bin is merged at once (NiFi evicts it at the end of the trigger, when no
-    other bin was ready). Merge Format 'Avro' and 'FlowFile Tar, v1'
-    (deprecated in NiFi 2.12) are not supported: choosing them makes the
-    processor invalid (Metadata Strategy, only for Avro, is accepted and
-    ignored). ``tar.permissions`` is read as octal (NiFi parses it as a
+    other bin was ready). Merge Format 'Avro' is not supported: choosing it
+    makes the processor invalid (Metadata Strategy, only for Avro, is
+    accepted and ignored). ``tar.permissions`` is read as octal (NiFi parses it as a
     decimal number, giving odd modes); Tar Modified Time accepts ISO 8601 and
     NiFi's ``yyyy-MM-dd'T'HH:mm:ssZ`` (as ``file.lastModifiedTime`` is written)
     where NiFi's Instant.parse only takes the former; entries get the current
@@ -329,7 +329,7 @@ class MergeContent(Processor):
         """Minimums within maximums, a supported format, delimiter files that exist."""
         problems: list[ValidationResult] = []
         merge_format = context.property(MERGE_FORMAT).value
-        if merge_format in (fmt.AVRO, fmt.FLOWFILE_TAR_V1):
+        if merge_format == fmt.AVRO:
             problems.append(ValidationResult(MERGE_FORMAT.display_name, f"Merge Format {merge_format!r} is not "
                                              "supported by flowyard", MERGE_FORMAT.key))
         if context.property(MERGE_STRATEGY).value == BIN_PACKING:
@@ -508,9 +508,9 @@ class MergeContent(Processor):
             data = fmt.zip_writer(session, flowfiles, keep_path=context.property(KEEP_PATH).as_bool(),
                                   level=context.property(COMPRESSION_LEVEL).as_int(), now_s=now_s, unmerged=unmerged)
             mime_type = fmt.MIME_TYPES[merge_format]
-        elif merge_format in (fmt.FLOWFILE_STREAM_V3, fmt.FLOWFILE_STREAM_V2):
-            version = 3 if merge_format == fmt.FLOWFILE_STREAM_V3 else 2
-            data = fmt.flowfile_stream(session, flowfiles, version)
+        elif merge_format in (fmt.FLOWFILE_STREAM_V3, fmt.FLOWFILE_STREAM_V2, fmt.FLOWFILE_TAR_V1):
+            version = {fmt.FLOWFILE_STREAM_V3: 3, fmt.FLOWFILE_STREAM_V2: 2}.get(merge_format, 1)
+            data = fmt.flowfile_stream(session, flowfiles, version, now_s)
             mime_type = fmt.MIME_TYPES[merge_format]
         else:
             raise ValueError(f"Merge Format {merge_format!r} is not supported")

@@ -21,6 +21,7 @@ from flowyard.processors._flowfile_v3 import (
     MIME_TYPE_V3,
     FlowFileStreamError,
     FlowFileUnpackager,
+    read_v1,
 )
 from flowyard.runtime.sdk import (
     AllowableValue,
@@ -34,7 +35,6 @@ from flowyard.runtime.sdk import (
     PropertyDependency,
     PropertySpec,
     Relationship,
-    ValidationResult,
     validators,
 )
 
@@ -79,11 +79,11 @@ PACKAGING_FORMAT = PropertySpec(
     default=AUTO,
     allowed_values=(
         AllowableValue(AUTO, description="application/tar or application/x-tar, application/zip, "
-                                         "application/flowfile-v3 or -v2 choose the format; FlowFiles without "
+                                         "application/flowfile-v3, -v2 or -v1 choose the format; FlowFiles without "
                                          "mime.type go to failure, other types to success unchanged."),
         AllowableValue(TAR), AllowableValue(ZIP), AllowableValue(FLOWFILE_STREAM_V3),
         AllowableValue(FLOWFILE_STREAM_V2),
-        AllowableValue(FLOWFILE_TAR_V1, description="Deprecated in NiFi 2.12; not supported by flowyard."),
+        AllowableValue(FLOWFILE_TAR_V1, description="FlowFile Tar v1 (deprecated in NiFi 2.12)."),
     ),
 )
 _ZIP_FORMATS = PropertyDependency(PACKAGING_FORMAT.key, (ZIP, AUTO))
@@ -146,7 +146,8 @@ class UnpackError(Exception):
 
 
 class UnpackContent(Processor):
-    """Unpacks TAR and ZIP archives and FlowFile Streams (v3 and v2): every
+    """Unpacks TAR and ZIP archives, FlowFile Streams (v3 and v2) and FlowFile
+    Tar v1 packages (byte-compatible with NiFi's packagers): every
     file entry (or packaged FlowFile) becomes a FlowFile on 'success', the
     input goes to 'original' with ``fragment.identifier`` (tar/zip) and
     ``fragment.count``; a FORK provenance event names the children.
@@ -163,7 +164,7 @@ class UnpackContent(Processor):
     ``file.lastModifiedTime``, ``file.creationTime`` and, from an extended
     timestamp field, ``file.lastAccessTime``. Times are NiFi's
     ``yyyy-MM-dd'T'HH:mm:ssZ`` in the local time zone. Directories and entries
-    the File Filter does not match are skipped. FlowFile Stream children get
+    the File Filter does not match are skipped. FlowFile Stream and Tar children get
     the packaged attributes (except ``uuid``) over the input's, and
     ``mime.type = application/octet-stream`` when the package has none.
 
@@ -182,10 +183,10 @@ class UnpackContent(Processor):
     is written, any format while its bytes are copied.
 
     Differences from NiFi: the ZIP password decrypts ZipCrypto only (Python's
-    zipfile has no AES): AES entries go to failure. 'flowfile-tar-v1'
-    (deprecated in NiFi 2.12) is not supported: choosing it makes the
-    processor invalid, and a FlowFile with ``mime.type =
-    application/flowfile-v1`` goes to failure. The entry-name sanitising and the
+    zipfile has no AES): AES entries go to failure. A 'flowfile-tar-v1'
+    package (deprecated in NiFi 2.12) that holds several FlowFiles (as
+    MergeContent writes them) is unpacked whole; NiFi unpacks only the first.
+    The entry-name sanitising and the
     bomb guard above are flowyard's. ``file.lastAccessTime`` and
     ``file.lastMetadataChange`` of tar entries come from PAX headers only (not
     GNU or star ones). Filename Character Set defaults to UTF-8 (NiFi: the JVM's
@@ -222,13 +223,6 @@ class UnpackContent(Processor):
         ),
     )
 
-    def validate(self, context: ProcessContext) -> list[ValidationResult]:
-        """The deprecated flowfile-tar-v1 format is refused."""
-        if context.property(PACKAGING_FORMAT).value == FLOWFILE_TAR_V1:
-            return [ValidationResult(PACKAGING_FORMAT.display_name, "flowfile-tar-v1 (deprecated in NiFi 2.12) is "
-                                     "not supported", PACKAGING_FORMAT.key)]
-        return []
-
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         """Unpack a few FlowFiles."""
         configured = context.property(PACKAGING_FORMAT).as_str()
@@ -261,7 +255,7 @@ class UnpackContent(Processor):
                 elif fmt in (FLOWFILE_STREAM_V3, FLOWFILE_STREAM_V2):
                     unpacker.flowfile_stream(3 if fmt == FLOWFILE_STREAM_V3 else 2)
                 else:
-                    raise UnpackError(f"{fmt} (deprecated in NiFi 2.12) is not supported")
+                    unpacker.flowfile_tar_v1()
                 if not unpacker.children:
                     raise UnpackError("it does not appear to have any entries")
             except FlowyardError:
@@ -460,6 +454,17 @@ class _Unpacker:
                 child = self.session.put_attributes(child, attributes)
                 self.children[-1] = child
                 self.children[-1] = self.session.write(child, self._counted(reader.content()))
+
+    def flowfile_tar_v1(self) -> None:
+        with self.session.read(self.source) as stream:
+            for attributes, content, size in read_v1(stream):
+                attributes.pop("uuid", None)
+                attributes.setdefault("mime.type", OCTET_STREAM)
+                child = self.session.create(self.source)
+                self.children.append(child)
+                child = self.session.put_attributes(child, attributes)
+                self.children[-1] = child
+                self.children[-1] = self.session.write(child, self._guarded(content, size))
 
     def _counted(self, pieces: Iterator[bytes]) -> Iterator[bytes]:
         for piece in pieces:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import tarfile
 
 import pytest
 
@@ -13,6 +14,8 @@ from flowyard.processors._flowfile_v3 import (
     encode_field_length,
     package,
     package_header,
+    package_v1,
+    read_v1,
 )
 
 # The example in FlowFilePackagerV2's javadoc: attributes A=a, B=b, content "Hello World!".
@@ -127,3 +130,57 @@ def test_malformed_streams_are_refused(data: bytes, version: int, message: str) 
 def test_package_checks_the_declared_size() -> None:
     with pytest.raises(ValueError, match="expected 3"):
         b"".join(package({"a": "b"}, [b"toolong"], 3))
+
+
+# -- version 1 (FlowFile Tar) ------------------------------------------------------------------
+
+
+def test_v1_layout_is_nifis_tar() -> None:
+    data = b"".join(package_v1({"a": "x<&>\"'", "filename": "f.txt"}, [b"hello"], 5, 1_600_000_000))
+    assert len(data) % 10240 == 0  # padded to a tar record, as TarArchiveOutputStream.finish()
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        attributes, content = archive.getmembers()
+        assert (attributes.name, content.name) == ("flowfile.attributes", "flowfile.content")
+        assert attributes.mode == content.mode == 0o644 and content.mtime == 1_600_000_000
+        xml = archive.extractfile(attributes).read()  # type: ignore[union-attr]
+        assert archive.extractfile(content).read() == b"hello"  # type: ignore[union-attr]
+    assert xml == (
+        b'<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE properties\n  SYSTEM "http://java.sun.com/dtd/properties.dtd">'
+        b'\n<properties>\n  <entry key="a">x&lt;&amp;&gt;&quot;&apos;</entry>\n  <entry key="filename">f.txt</entry>'
+        b"</properties>"
+    )
+
+
+def test_v1_round_trip_of_concatenated_packages() -> None:
+    items = [({"filename": "a", "k": "<v>"}, b"alpha" * 300), ({"filename": "b"}, b"")]
+    data = b"".join(b"".join(package_v1(a, [c], len(c))) for a, c in items)
+    got = [(attributes, content.read()) for attributes, content, _ in read_v1(io.BytesIO(data))]
+    assert got == items
+
+
+def _tar(*entries: tuple[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as archive:
+        for name, data in entries:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"garbage" * 100,
+        _tar(("flowfile.content", b"x"), ("flowfile.attributes", b"<properties/>")),
+        _tar(("flowfile.attributes", b"<properties/>")),
+        _tar(("flowfile.attributes", b"not xml"), ("flowfile.content", b"x")),
+        _tar(("flowfile.attributes", b"<other/>"), ("flowfile.content", b"x")),
+    ],
+    ids=["empty", "garbage", "swapped", "no-content", "bad-xml", "not-properties"],
+)
+def test_v1_malformed_packages_are_refused(data: bytes) -> None:
+    with pytest.raises(FlowFileStreamError):
+        for _, content, _ in read_v1(io.BytesIO(data)):
+            content.read()

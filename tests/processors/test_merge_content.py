@@ -126,7 +126,6 @@ def test_delimiter_files_must_exist(tmp_path: Path) -> None:
         ({"Minimum Number of Entries": "5", "Maximum Number of Entries": "2"}, "Min Entries"),
         ({"Minimum Group Size": "2 KB", "Maximum Group Size": "1 KB"}, "Min Size"),
         ({"Merge Format": "Avro"}, "not supported"),
-        ({"Merge Format": "FlowFile Tar, v1"}, "not supported"),
         ({"Maximum Number of Bins": "0"}, "Maximum Number of Bins"),
         ({"Bin Termination Check": "${a}"}, "boolean"),
         ({"Max Bin Age": "500 millis"}, "at least 1 sec"),
@@ -370,8 +369,9 @@ def test_flowfile_stream(merge_format: str, version: int) -> None:
     assert got == [("folder", b"one"), ("folder", b"two")]
 
 
-def test_flowfile_stream_round_trip_through_unpack_content() -> None:
-    merge = merge_runner(Merge_Format="FlowFile Stream, v3")
+@pytest.mark.parametrize("merge_format", ["FlowFile Stream, v3", "FlowFile Stream, v2", "FlowFile Tar, v1"])
+def test_flowfile_stream_round_trip_through_unpack_content(merge_format: str) -> None:
+    merge = merge_runner(Merge_Format=merge_format)
     merge.enqueue_many([(b"alpha", {"filename": "a", "k": "1"}), (b"", {"filename": "b", "k": "2"})])
     merge.run()
     unpack = ProcessorRunner(UnpackContent)

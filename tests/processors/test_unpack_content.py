@@ -13,7 +13,7 @@ import zlib
 import pytest
 
 from flowyard.processors import unpack_content
-from flowyard.processors._flowfile_v3 import package
+from flowyard.processors._flowfile_v3 import package, package_v1
 from flowyard.processors.unpack_content import UnpackContent
 from flowyard.runtime.sdk import ProvenanceEventType
 from flowyard.runtime.sdk.testing import ProcessorRunner
@@ -356,13 +356,29 @@ def test_corrupt_zip_entry_crc_goes_to_failure() -> None:
     runner.assert_all_transferred("failure", 1)
 
 
-def test_flowfile_tar_v1_is_not_supported() -> None:
+@pytest.mark.parametrize(
+    ("fmt", "attributes"), [("flowfile-tar-v1", {}), (None, {"mime.type": "application/flowfile-v1"})]
+)
+def test_flowfile_tar_v1(fmt: str | None, attributes: dict[str, str]) -> None:
+    data = b"".join(package_v1({"uuid": "u", "filename": "one", "k": "<&>"}, [b"first"], 5)) + b"".join(
+        package_v1({"filename": "two"}, [b""], 0))
+    runner = runner_for(fmt)
+    runner.enqueue(data, attributes)
+    runner.run()
+    one, two = runner.flowfiles_for("success")
+    one.assert_content_equals(b"first")
+    one.assert_attribute_equals("k", "<&>")
+    assert one.attributes["uuid"] != "u"
+    two.assert_attribute_equals("filename", "two")
+    two.assert_attribute_equals("mime.type", "application/octet-stream")
+    runner.flowfiles_for("original")[0].assert_attribute_equals("fragment.count", "2")
+
+
+def test_flowfile_tar_v1_that_is_a_plain_tar_fails() -> None:
     runner = runner_for("flowfile-tar-v1")
-    runner.assert_not_valid()
-    auto = runner_for()
-    auto.enqueue(b"x", {"mime.type": "application/flowfile-v1"})
-    auto.run()
-    auto.assert_all_transferred("failure", 1)
+    runner.enqueue(make_tar([("a.txt", b"x"), ("b.txt", b"y")]))
+    runner.run()
+    runner.assert_all_transferred("failure", 1)
 
 
 def test_several_flowfiles_in_one_trigger() -> None:
