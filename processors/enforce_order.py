@@ -151,18 +151,17 @@ class EnforceOrder(Processor):
     growing. Orders are Java ints (a value outside the range, or with spaces,
     is not an integer). Failures are logged as warnings.
 
-    Within one trigger, FlowFiles sent to the same relationship are queued
-    downstream in the order they were taken from the input queue, not in
-    the order they were released (flowyard's session queues a trigger's
-    output in that order); the order is enforced across triggers, so a
-    Batch Count of 1 gives a strictly ordered output when a batch may hold
-    FlowFiles of one group out of order.
-
-    Differences from NiFi: a Maximum Order that evaluates to a non-integer
-    is not stored in the group's state (NiFi stores it, so every later
-    FlowFile of the group fails too; its documentation says the maximum is
-    left unknown, which flowyard does). Times come from the framework's
-    clock (the mock clock in tests).
+    Differences from NiFi: within one trigger, the FlowFiles sent to one
+    relationship are queued downstream in the order they were taken from
+    the input queue (flowyard's session queues a trigger's output in that
+    order), not in the order they were released; the order is enforced
+    across triggers, so set Batch Count to 1 when FlowFiles of one group
+    can arrive out of order within a batch and the downstream order
+    matters. A Maximum Order that evaluates to a non-integer is not stored
+    in the group's state (NiFi stores it, so every later FlowFile of the
+    group fails too; its documentation says the maximum is left unknown,
+    which flowyard does). Times come from the framework's clock (the mock
+    clock in tests).
     """
 
     spec = ProcessorSpec(
