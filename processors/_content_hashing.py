@@ -92,9 +92,11 @@ class _Algorithm:
     note: str = ""
 
 
-def _hashlib(name: str, **kwargs: int) -> Callable[[], Hasher]:
+def _hashlib(name: str, digest_size: int | None = None) -> Callable[[], Hasher]:
     def make() -> Hasher:
-        return hashlib.new(name, **kwargs)  # type: ignore[return-value]
+        if digest_size is not None:  # BLAKE2b with a chosen digest size
+            return hashlib.blake2b(digest_size=digest_size)
+        return hashlib.new(name)
     return make
 
 
