@@ -63,8 +63,9 @@ async def test_put_to_listen_through_the_engine(put: str, listen: str, kind: int
         while received.count < 5 and time.monotonic() < deadline:
             await trio.sleep(0.02)
         engine.request_stop()
-    assert received.count == 5
-    assert engine.nodes["put"].stats.errors == 0
+    bulletins = [b.message for node in engine.nodes.values() for b in node.bulletins]
+    assert received.count == 5, bulletins
+    assert engine.nodes["put"].stats.errors == 0, bulletins
     for ff in received.listing(10):
         assert repos.content.read_bytes(ff.claim) == b"hello"
         assert ff.attributes[f"{listen[-3:].lower()}.port"] == port
