@@ -173,3 +173,40 @@ def test_notify_releases_wait_through_one_cache() -> None:
                        "r": "failed"}.items():
         released.assert_attribute_equals(key, value)
     assert cache.get("b1") is None
+
+
+def test_illegal_delta_in_a_buffer_fails_alone() -> None:
+    r, cache = runner({"Attribute Cache Regular Expression": ".*", "Signal Counter Name": "${status}",
+                       "Signal Counter Delta": "${record.count}", "Signal Buffer Count": "10"})
+    common = {"releaseSignalAttribute": "someDataProcessing"}
+    r.enqueue_many([
+        (b"", {**common, "key": "data1", "status": "success", "record.count": "1024"}),
+        (b"", {**common, "key": "data2", "status": "success", "record.count": "2048 records"}),
+        (b"", {**common, "key": "data3", "status": "failure", "record.count": "512"}),
+    ])
+    r.run()
+    r.assert_transferred("success", 2)
+    r.assert_transferred("failure", 1)
+    signal = stored(cache, "someDataProcessing")
+    assert signal.counts == {"success": 1024, "failure": 512}
+    assert signal.attributes["key"] == "data3"
+
+
+def test_buffer_count_limits_a_trigger() -> None:
+    r, cache = runner({"Signal Counter Name": "${status}", "Signal Buffer Count": "2",
+                       "Attribute Cache Regular Expression": "key"})
+    r.enqueue_many([(b"", {"releaseSignalAttribute": "p", "key": f"data{i}", "status": s})
+                    for i, s in enumerate(["success", "success", "failure"], 1)])
+    r.run()
+    r.assert_all_transferred("success", 2)
+    assert stored(cache, "p").counts == {"success": 2} and stored(cache, "p").attributes == {"key": "data2"}
+    r.run()
+    assert stored(cache, "p").counts == {"success": 2, "failure": 1}
+    assert stored(cache, "p").attributes == {"key": "data3"}
+
+
+def test_regex_matches_whole_names() -> None:
+    r, cache = runner({"Attribute Cache Regular Expression": "key[0-9]*"})
+    r.enqueue(b"", {"releaseSignalAttribute": "1", "key1": "value", "other.key1": "value"})
+    r.run()
+    assert stored(cache).attributes == {"key1": "value"}
