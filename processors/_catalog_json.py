@@ -12,6 +12,7 @@ from flowyard.processors.attributes_to_csv import AttributesToCSV
 from flowyard.processors.attributes_to_json import AttributesToJSON
 from flowyard.processors.evaluate_json_path import EvaluateJsonPath
 from flowyard.processors.flatten_json import FlattenJson
+from flowyard.processors.jolt_transform_json import JoltTransformJSON
 from flowyard.processors.json_schema_registry import StandardJsonSchemaRegistry
 from flowyard.processors.split_json import SplitJson
 from flowyard.processors.validate_json import ValidateJson
@@ -20,6 +21,6 @@ from flowyard.runtime.sdk import ControllerService, Processor
 __all__ = ["PROCESSORS", "SERVICES"]
 
 PROCESSORS: tuple[type[Processor], ...] = (
-    EvaluateJsonPath, SplitJson, AttributesToJSON, AttributesToCSV, FlattenJson, ValidateJson,
+    EvaluateJsonPath, SplitJson, AttributesToJSON, AttributesToCSV, FlattenJson, ValidateJson, JoltTransformJSON,
 )
 SERVICES: tuple[type[ControllerService], ...] = (StandardJsonSchemaRegistry,)

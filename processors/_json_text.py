@@ -26,7 +26,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["JsonTextError", "java_double", "java_string", "parse_jackson", "parse_strict", "to_json"]
+__all__ = [
+    "JsonTextError", "java_double", "java_string", "parse_jackson", "parse_strict", "strip_comments", "to_json",
+]
 
 
 class JsonTextError(ValueError):
@@ -38,6 +40,15 @@ def _refuse_constant(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+_COMMENT_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|//[^\n\r]*|/\*.*?\*/', re.DOTALL)
+
+
+def strip_comments(text: str) -> str:
+    """``text`` without ``//`` and ``/* */`` comments outside strings (Jackson's
+    ALLOW_COMMENTS); an unterminated block comment is left for the parser to refuse."""
+    if "/" not in text:
+        return text
+    return _COMMENT_OR_STRING.sub(lambda m: m.group(0) if m.group(0).startswith('"') else " ", text)
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 
@@ -142,14 +153,19 @@ def java_string(value: Any, null_text: str = "") -> str:
     return to_json(value)
 
 
-_CONTROL = re.compile(r"\\u00([0-9a-f]{2})")
+# a \u00XX escape of a control character (not one whose backslash is itself escaped)
+_CONTROL = re.compile(r"(?<!\\)((?:\\\\)*)\\u00([01][0-9a-f])")
+
+
+def _upper_hex(match: re.Match[str]) -> str:
+    return match.group(1) + "\\u00" + match.group(2).upper()
 
 
 def _encode_string(text: str) -> str:
     encoded = json.dumps(text, ensure_ascii=False)
     if "\\u00" in encoded:
         # Jackson writes control characters with uppercase hex digits
-        encoded = _CONTROL.sub(lambda m: "\\u00" + m.group(1).upper(), encoded)
+        encoded = _CONTROL.sub(_upper_hex, encoded)
     return encoded
 
 
@@ -220,6 +236,6 @@ def to_json(value: Any, *, pretty: bool = False) -> str:
     if not pretty and not _has_float(value):
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
         if "\\u00" in text:
-            text = _CONTROL.sub(lambda m: "\\u00" + m.group(1).upper(), text)
+            text = _CONTROL.sub(_upper_hex, text)
         return text
     return "".join(_iter_json(value, pretty, 0))

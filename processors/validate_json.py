@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -12,7 +11,7 @@ import jsonschema
 from jsonschema.protocols import Validator as SchemaValidator
 
 from flowyard.processors._json_common import MAX_STRING_LENGTH
-from flowyard.processors._json_text import JsonTextError, parse_jackson
+from flowyard.processors._json_text import JsonTextError, parse_jackson, strip_comments
 from flowyard.processors.json_schema_registry import (
     JSON_SCHEMA_REGISTRY,
     SCHEMA_VERSIONS,
@@ -36,7 +35,7 @@ from flowyard.runtime.sdk import (
     validators,
 )
 
-__all__ = ["ERROR_ATTRIBUTE", "ValidateJson"]
+__all__ = ["ERROR_ATTRIBUTE", "ValidateJson", "strip_comments"]
 
 ERROR_ATTRIBUTE = "json.validation.errors"
 SCHEMA_NAME_STRATEGY = "SCHEMA_NAME_PROPERTY"
@@ -120,17 +119,6 @@ VALID = Relationship("valid", "FlowFiles that are successfully validated against
 INVALID = Relationship("invalid", "FlowFiles that are not valid according to the specified schema are routed to "
                                   "this relationship")
 FAILURE = Relationship("failure", "FlowFiles that cannot be read as JSON are routed to this relationship")
-
-_COMMENT_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|//[^\n\r]*|/\*.*?\*/', re.DOTALL)
-
-
-def strip_comments(text: str) -> str:
-    """``text`` without ``//`` and ``/* */`` comments outside strings (Jackson's
-    ALLOW_COMMENTS); an unterminated block comment is left for the parser to refuse."""
-    if "/" not in text:
-        return text
-    return _COMMENT_OR_STRING.sub(lambda m: m.group(0) if m.group(0).startswith('"') else " ", text)
-
 
 def read_schema_source(value: str) -> str:
     """The schema text a JSON Schema property value stands for, as NiFi resolves

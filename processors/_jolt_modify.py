@@ -1,0 +1,595 @@
+"""Jolt's Modifier transforms (``modify-overwrite-beta``, ``modify-default-beta``,
+``modify-define-beta``) and their stock functions.
+
+A spec mirrors the input: keys are literals, ``*`` patterns, ``a|b`` or
+``&`` references (as in shift); a leaf value is the new value — a literal,
+``@(n,path)`` (a copy of data found there) or ``=function`` /
+``=function(arg, ...)`` whose arguments are literals (``'quoted'`` or bare;
+numbers and booleans are converted), ``@(n,path)`` references or ``$`` keys.
+Without arguments the function applies to the current value. A function
+that has no result (``=toInteger`` of ``"abc"``) writes nothing.
+
+- overwrite: always writes (and creates missing keys and objects);
+- default: writes only where the key is missing or its value is null;
+- define: writes only where the key is missing.
+
+Functions: toLower, toUpper, concat, join, split, substring, trim, leftPad,
+rightPad, min, max, abs, avg, intSum, doubleSum, longSum, intSubtract,
+doubleSubtract, longSubtract, divide, divideAndRound, toInteger, toDouble,
+toLong, toBoolean, toString, size, squashNulls, recursivelySquashNulls,
+squashDuplicates, noop, isPresent, notNull, isNull, firstElement,
+lastElement, elementAt, toList, sort.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from flowyard.processors._jolt import ROOT, Transform, _children, _process, _sort_computed, _strategy
+from flowyard.processors._jolt_path import (
+    MISSING,
+    ArrayElement,
+    AtElement,
+    DollarElement,
+    JoltSpecError,
+    LiteralElement,
+    Matched,
+    PathReader,
+    TransposeElement,
+    WalkedPath,
+    parse_lhs,
+)
+from flowyard.processors._json_text import java_string, to_json
+
+__all__ = ["FUNCTIONS", "modify"]
+
+_EMPTY: Any = MISSING
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _flatten(args: list[Any]) -> list[Any]:
+    if len(args) == 1 and isinstance(args[0], list):
+        return list(args[0])
+    return args
+
+
+def _to_number(value: Any, kind: type) -> Any:
+    if isinstance(value, bool) or value is None:
+        return _EMPTY
+    if _is_number(value):
+        if kind is float:
+            return float(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            return _EMPTY
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text) if kind is int else float(text)
+        except ValueError:
+            pass
+        if kind is int:
+            try:
+                number = float(text)
+            except ValueError:
+                return _EMPTY
+            return int(number) if math.isfinite(number) else _EMPTY
+    return _EMPTY
+
+
+def _numbers(args: list[Any]) -> list[Any]:
+    return [a for a in _flatten(args) if _is_number(a)]
+
+
+def _single(fn: Callable[[Any], Any]) -> Callable[[list[Any]], Any]:
+    def apply(args: list[Any]) -> Any:
+        if len(args) != 1:
+            return _EMPTY
+        return fn(args[0])
+
+    return apply
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else _EMPTY
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else _EMPTY
+
+
+def _text(value: Any) -> str:
+    return to_json(value) if isinstance(value, (dict, list)) else java_string(value, "null")
+
+
+def _concat(args: list[Any]) -> Any:
+    return "".join(_text(a) for a in _flatten(args) if a is not None)
+
+
+def _join(args: list[Any]) -> Any:
+    if not args or not isinstance(args[0], str):
+        return _EMPTY
+    items: list[Any] = []
+    for arg in args[1:]:
+        if isinstance(arg, list):
+            items.extend(arg)
+        else:
+            items.append(arg)
+    return args[0].join(_text(item) for item in items if item is not None)
+
+
+def _split(args: list[Any]) -> Any:
+    if len(args) != 2 or not isinstance(args[0], str) or not isinstance(args[1], str):
+        return _EMPTY
+    try:
+        parts = re.split(args[0], args[1]) if args[0] else list(args[1])
+    except re.error:
+        return _EMPTY
+    while parts and parts[-1] == "":
+        parts.pop()
+    return parts
+
+
+def _substring(args: list[Any]) -> Any:
+    if len(args) != 3 or not isinstance(args[0], str):
+        return _EMPTY
+    start, end = _to_number(args[1], int), _to_number(args[2], int)
+    if start is _EMPTY or end is _EMPTY or start < 0 or end > len(args[0]) or start >= end:
+        return _EMPTY
+    return args[0][start:end]
+
+
+def _trim(value: Any) -> Any:
+    if not isinstance(value, str):
+        return _EMPTY
+    return value.strip("".join(chr(c) for c in range(33)))
+
+
+def _pad(left: bool) -> Callable[[list[Any]], Any]:
+    def apply(args: list[Any]) -> Any:
+        if len(args) != 3 or not isinstance(args[0], str):
+            return _EMPTY
+        width = _to_number(args[1], int)
+        pad = _text(args[2]) if args[2] is not None else " "
+        if width is _EMPTY or not pad:
+            return _EMPTY
+        missing = width - len(args[0])
+        if missing <= 0:
+            return args[0]
+        filler = (pad * (missing // len(pad) + 1))[:missing]
+        return filler + args[0] if left else args[0] + filler
+
+    return apply
+
+
+def _min_max(pick: Callable[..., Any]) -> Callable[[list[Any]], Any]:
+    def apply(args: list[Any]) -> Any:
+        numbers = _numbers(args)
+        return pick(numbers) if numbers else _EMPTY
+
+    return apply
+
+
+def _abs(value: Any) -> Any:
+    if _is_number(value):
+        return abs(value)
+    number = _to_number(value, float)
+    if number is _EMPTY:
+        return _EMPTY
+    whole = _to_number(value, int)
+    return abs(whole) if whole is not _EMPTY and float(whole) == number else abs(number)
+
+
+def _avg(args: list[Any]) -> Any:
+    numbers = _numbers(args)
+    return math.fsum(numbers) / len(numbers) if numbers else _EMPTY
+
+
+def _sum(kind: type) -> Callable[[list[Any]], Any]:
+    def apply(args: list[Any]) -> Any:
+        total: Any = 0.0 if kind is float else 0
+        for arg in _flatten(args):
+            number = _to_number(arg, kind)
+            if number is _EMPTY:
+                return _EMPTY
+            total += number
+        return total
+
+    return apply
+
+
+def _subtract(kind: type) -> Callable[[list[Any]], Any]:
+    def apply(args: list[Any]) -> Any:
+        if len(args) != 2:
+            return _EMPTY
+        a, b = _to_number(args[0], kind), _to_number(args[1], kind)
+        if a is _EMPTY or b is _EMPTY:
+            return _EMPTY
+        return a - b
+
+    return apply
+
+
+def _divide(args: list[Any]) -> Any:
+    if len(args) != 2:
+        return _EMPTY
+    a, b = _to_number(args[0], float), _to_number(args[1], float)
+    if a is _EMPTY or b is _EMPTY or b == 0:
+        return _EMPTY
+    return a / b
+
+
+def _divide_and_round(args: list[Any]) -> Any:
+    if len(args) != 3:
+        return _EMPTY
+    digits = _to_number(args[0], int)
+    quotient = _divide(args[1:])
+    if digits is _EMPTY or quotient is _EMPTY:
+        return _EMPTY
+    return float(Decimal(repr(quotient)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
+
+def _to_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return _EMPTY
+
+
+def _to_string(value: Any) -> Any:
+    return value if isinstance(value, str) else _text(value)
+
+
+def _size(args: list[Any]) -> Any:
+    if len(args) == 1:
+        value = args[0]
+        if isinstance(value, (str, list, dict)):
+            return len(value)
+        return _EMPTY
+    return len(args)
+
+
+def _squash_nulls(value: Any) -> Any:
+    if isinstance(value, list):
+        return [v for v in value if v is not None]
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if v is not None}
+    return value
+
+
+def _squash_recursively(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_squash_recursively(v) for v in value if v is not None]
+    if isinstance(value, dict):
+        return {k: _squash_recursively(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def _squash_duplicates(value: Any) -> Any:
+    if not isinstance(value, list):
+        return value
+    out: list[Any] = []
+    for item in value:
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def _element(pick: Callable[[list[Any]], Any]) -> Callable[[Any], Any]:
+    def apply(value: Any) -> Any:
+        return pick(value) if isinstance(value, list) and value else _EMPTY
+
+    return apply
+
+
+def _element_at(args: list[Any]) -> Any:
+    if len(args) != 2 or not isinstance(args[1], list):
+        return _EMPTY
+    index = _to_number(args[0], int)
+    if index is _EMPTY or not 0 <= index < len(args[1]):
+        return _EMPTY
+    return args[1][index]
+
+
+def _to_list(args: list[Any]) -> Any:
+    if len(args) == 1:
+        value = args[0]
+        if isinstance(value, list):
+            return value
+        return [] if value is None else [value]
+    return list(args)
+
+
+def _sort(value: Any) -> Any:
+    if isinstance(value, list):
+        if all(isinstance(v, str) for v in value) or all(_is_number(v) for v in value):
+            return sorted(value)
+        return _EMPTY
+    if isinstance(value, dict):
+        return {k: value[k] for k in sorted(value)}
+    return _EMPTY
+
+
+FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
+    "toLower": _single(_lower),
+    "toUpper": _single(_upper),
+    "concat": _concat,
+    "join": _join,
+    "split": _split,
+    "substring": _substring,
+    "trim": _single(_trim),
+    "leftPad": _pad(True),
+    "rightPad": _pad(False),
+    "min": _min_max(min),
+    "max": _min_max(max),
+    "abs": _single(_abs),
+    "avg": _avg,
+    "intSum": _sum(int),
+    "doubleSum": _sum(float),
+    "longSum": _sum(int),
+    "intSubtract": _subtract(int),
+    "doubleSubtract": _subtract(float),
+    "longSubtract": _subtract(int),
+    "divide": _divide,
+    "divideAndRound": _divide_and_round,
+    "toInteger": _single(lambda v: _to_number(v, int)),
+    "toLong": _single(lambda v: _to_number(v, int)),
+    "toDouble": _single(lambda v: _to_number(v, float)),
+    "toBoolean": _single(_to_boolean),
+    "toString": _single(_to_string),
+    "size": _size,
+    "squashNulls": _single(_squash_nulls),
+    "recursivelySquashNulls": _single(_squash_recursively),
+    "squashDuplicates": _single(_squash_duplicates),
+    "noop": lambda args: _EMPTY,
+    "isPresent": _single(lambda v: v),
+    "notNull": _single(lambda v: _EMPTY if v is None else v),
+    "isNull": _single(lambda v: v if v is None else _EMPTY),
+    "firstElement": _single(_element(lambda v: v[0])),
+    "lastElement": _single(_element(lambda v: v[-1])),
+    "elementAt": _element_at,
+    "toList": _to_list,
+    "sort": _single(_sort),
+}
+"""Stock function name → implementation over evaluated arguments (``MISSING`` = no result)."""
+
+
+# -- RHS values ---------------------------------------------------------------------------
+
+def _split_args(text: str) -> list[str]:
+    args = []
+    depth = 0
+    quote = False
+    current: list[str] = []
+    for ch in text:
+        if ch == "'" and depth == 0:
+            quote = not quote
+        if not quote:
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            elif ch == "," and depth == 0:
+                args.append("".join(current).strip())
+                current = []
+                continue
+        current.append(ch)
+    tail = "".join(current).strip()
+    if tail or args:
+        args.append(tail)
+    return args
+
+
+def _literal(text: str) -> Any:
+    if len(text) >= 2 and text.startswith("'") and text.endswith("'"):
+        return text[1:-1]
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    if re.fullmatch(r"-?\d+\.\d*([eE][-+]?\d+)?|-?\d+[eE][-+]?\d+", text):
+        return float(text)
+    if text in ("true", "false"):
+        return text == "true"
+    if text == "null":
+        return None
+    return text
+
+
+class _Value:
+    """A leaf's right-hand side: how to compute the new value."""
+
+    def __init__(self, rhs: Any) -> None:
+        self.function: Callable[[list[Any]], Any] | None = None
+        self.args: list[Any] | None = None
+        self.reference: TransposeElement | None = None
+        self.literal: Any = rhs
+        self.context_lookup: PathReader | None = None
+        if isinstance(rhs, str) and rhs.startswith("="):
+            body = rhs[1:].strip()
+            name, paren, rest = body.partition("(")
+            name = name.strip()
+            if name not in FUNCTIONS:
+                raise JoltSpecError(f"unknown modify function {name!r} in {rhs!r}")
+            self.function = FUNCTIONS[name]
+            if paren:
+                if not rest.endswith(")"):
+                    raise JoltSpecError(f"unbalanced parentheses in {rhs!r}")
+                self.args = [self._arg(a) for a in _split_args(rest[:-1])]
+        elif isinstance(rhs, str) and rhs.startswith("^"):
+            self.context_lookup = PathReader(rhs[1:])
+        elif isinstance(rhs, str) and rhs.startswith("@"):
+            element = parse_lhs(rhs)
+            if not isinstance(element, (TransposeElement, AtElement)):
+                raise JoltSpecError(f"invalid reference {rhs!r}")
+            self.reference = element if isinstance(element, TransposeElement) else TransposeElement("@(0,)")
+
+    @staticmethod
+    def _arg(text: str) -> Any:
+        if text.startswith("@"):
+            element = parse_lhs(text)
+            return element if isinstance(element, TransposeElement) else TransposeElement("@(0,)")
+        if text.startswith("$"):
+            return DollarElement(text)
+        return _literal(text)
+
+    def evaluate(self, current: Any, path: WalkedPath, context: Any) -> Any:
+        """The new value, or ``MISSING`` for none."""
+        if self.function is not None:
+            if self.args is None:
+                if current is MISSING:
+                    return MISSING
+                return self.function([current])
+            values = []
+            for arg in self.args:
+                if isinstance(arg, TransposeElement):
+                    found = arg.data(path)
+                    values.append(None if found is MISSING else found)
+                elif isinstance(arg, DollarElement):
+                    values.append(arg.evaluate(path))
+                else:
+                    values.append(arg)
+            return self.function(values)
+        if self.reference is not None:
+            return self.reference.data(path)
+        if self.context_lookup is not None:
+            return self.context_lookup.read(context, path)
+        return self.literal
+
+
+# -- specs --------------------------------------------------------------------------------
+
+_MODE_PREFIXES = {"+": "overwrite", "~": "default", "_": "define"}
+
+
+def _key_options(key: str, mode: str) -> tuple[str, str, bool]:
+    """Jolt's key sugar: a ``+``/``~``/``_`` prefix overrides the mode for this
+    key, a ``?`` suffix applies it only where the key exists."""
+    if key[:1] in _MODE_PREFIXES and len(key) > 1:
+        mode, key = _MODE_PREFIXES[key[0]], key[1:]
+    optional = key.endswith("?") and len(key) > 1
+    if optional:
+        key = key[:-1]
+    return key, mode, optional
+
+
+class _ModifyLeaf:
+    def __init__(self, key: str, rhs: Any, mode: str, context: Any) -> None:
+        key, self.mode, self.optional = _key_options(key, mode)
+        self.element = parse_lhs(key)
+        self.value = _Value(rhs)
+        self.context = context
+
+    def apply(self, key: str, data: Any, path: WalkedPath, parent: Any) -> bool:
+        matched = self.element.match(key, path)
+        if matched is None:
+            return False
+        if self.optional and data is MISSING:
+            return True
+        path.add(None if data is MISSING else data, matched)
+        try:
+            if self.mode == "define" and data is not MISSING:
+                return True
+            if self.mode == "default" and data is not MISSING and data is not None:
+                return True
+            result = self.value.evaluate(data, path, self.context)
+        finally:
+            path.pop()
+        if result is not MISSING:
+            _store(parent, matched.key if isinstance(self.element, LiteralElement) else key, result)
+        return True
+
+
+def _store(parent: Any, key: str, value: Any) -> None:
+    if isinstance(parent, dict):
+        parent[key] = value
+    elif isinstance(parent, list):
+        index_text = key[1:-1] if key.startswith("[") and key.endswith("]") else key
+        if index_text.isdigit():
+            index = int(index_text)
+            while len(parent) <= index:
+                parent.append(None)
+            parent[index] = value
+
+
+class _ModifyComposite:
+    def __init__(self, key: str, spec: dict[str, Any], mode: str, context: Any) -> None:
+        key, self.mode, self.optional = _key_options(key, mode)
+        mode = self.mode
+        self.element = parse_lhs(key)
+        if not spec:
+            raise JoltSpecError(f"a modify spec key can not have an empty {{}} as value: {key!r}")
+        self.literals: dict[str, Any] = {}
+        computed = []
+        self.max_index = -1
+        for child in _children(spec, lambda k, v: _make(k, v, mode, context)):
+            element = child.element
+            if isinstance(element, LiteralElement):
+                self.literals[element.raw] = child
+            elif isinstance(element, ArrayElement) and element.kind == "index":
+                # "[7]": an explicit array index, applied like a literal key
+                self.literals[element.index] = child
+                self.max_index = max(self.max_index, int(element.index))
+            else:
+                computed.append(child)
+        self.list_spec = self.max_index >= 0
+        self.map_spec = bool(self.literals) and not self.list_spec
+        self.computed = _sort_computed(computed)
+        self.strategy = _strategy(self.literals, self.computed, all_literals=True)
+
+    def apply(self, key: str, data: Any, path: WalkedPath, parent: Any) -> bool:
+        matched = self.element.match(key, path)
+        if matched is None:
+            return False
+        if self.optional and data is MISSING:
+            return True
+        if data is MISSING or data is None:
+            if not (self.map_spec or self.list_spec):
+                return True
+            data = [] if self.list_spec else {}
+            _store(parent, key, data)
+        elif (self.map_spec and not isinstance(data, dict)) or (self.list_spec and not isinstance(data, list)):
+            return True
+        original_size = len(data) if isinstance(data, list) else 0
+        if isinstance(data, list):
+            while len(data) <= self.max_index:
+                data.append(None)
+            matched = Matched(matched.key, matched.groups, orig_size=original_size)
+        path.add(data, matched)
+        container = data
+
+        def apply_child(child: Any, child_key: str, value: Any) -> bool:
+            if isinstance(container, list) and value is None and int(child_key) >= original_size:
+                value = MISSING  # a slot the expansion added: the index is missing
+            return bool(child.apply(child_key, value, path, container))
+
+        _process(self, data, path, apply_child)
+        path.pop()
+        return True
+
+
+def _make(key: str, value: Any, mode: str, context: Any) -> Any:
+    if isinstance(value, dict):
+        return _ModifyComposite(key, value, mode, context)
+    return _ModifyLeaf(key, value, mode, context)
+
+
+def modify(spec: Any, mode: str, context: Any = None) -> Transform:
+    """A Modifier transform; ``mode`` is ``overwrite``, ``default`` or ``define``.
+    ``^path`` values read ``context`` (NiFi gives none, so they find nothing)."""
+    if not isinstance(spec, dict):
+        raise JoltSpecError(f"modify expects a spec of Map type, got {type(spec).__name__}")
+    root = _ModifyComposite(ROOT, spec, mode, context if context is not None else {})
+
+    def transform(data: Any) -> Any:
+        holder = {ROOT: data}
+        root.apply(ROOT, data, WalkedPath(data, Matched(ROOT)), holder)
+        return holder[ROOT]
+
+    return transform
