@@ -100,9 +100,10 @@ POST_ROLLOVER_TAIL_PERIOD = PropertySpec(
     key="post-rollover-tail-period",
     display_name="Post-Rollover Tail Period",
     description=(
-        "When a file is rolled over, the processor continues tailing the rolled over file until it has not been "
-        "modified for this amount of time, and only then reads the new file. 0 sec: a rolled over file is read "
-        "to its end at once."
+        "When a file is rolled over, the processor will continue tailing the rolled over file until it has not been "
+        "modified for this amount of time. This allows for another process to rollover a file, and then flush out "
+        "any buffered data. Note that when this value is set, and the tailed file rolls over, the new file will not "
+        "be tailed until the old file has not been modified for the configured amount of time."
     ),
     default="0 sec",
     validator=validators.TIME_PERIOD,
@@ -277,9 +278,10 @@ class TailFile(Processor):
     State Location is accepted, but flowyard keeps the component state either
     way. Rolling Filename Pattern globs follow Python's ``fnmatch`` (no
     ``{a,b}`` alternatives); Files to Tail and Line Start Pattern are Python
-    regular expressions. Post-Rollover Tail Period is only read as "0 or not":
-    a positive period makes a rolled file whose last line is incomplete wait
-    until it is older than the period. With a Line Start Pattern, the pending
+    regular expressions. With a Post-Rollover Tail Period, only the rolled
+    file that was being tailed is followed during the period (further rolled
+    files wait for the next trigger after it), and its age is measured on the
+    framework's clock. With a Line Start Pattern, the pending
     message is not held in memory: the position stays at its start and it is
     read again on the next trigger.
     """
@@ -455,10 +457,11 @@ class TailFile(Processor):
             first, first_stat = rolled[0]
             if state.checksum is not None and first_stat.st_size >= state.position \
                     and crc_of_prefix(first, state.position) == state.checksum:
+                if settings.post_rollover_ms > 0 \
+                        and context.now_ms() - mtime_ms(first_stat) < settings.post_rollover_ms:
+                    # Still written to after its rename: keep tailing it (whole lines); the new file waits.
+                    return self._tail_rolled(context, session, settings, state, first, first_stat)
                 # The file we were reading, renamed: send the rest of it, a last unterminated line too.
-                if settings.post_rollover_ms > 0 and not _ends_with_line_end(first, first_stat.st_size) \
-                        and time.time() * 1000 - mtime_ms(first_stat) < settings.post_rollover_ms:
-                    return state, False, False
                 sent = self._send_range(context, session, state, first, state.position, first_stat.st_size,
                                         rolled_name=True) or sent
                 state = state.restarted(mtime_ms(first_stat) + 1, first_stat.st_size)
@@ -482,6 +485,33 @@ class TailFile(Processor):
                 state = state.restarted(state.timestamp, stat.st_size)
         state, more, nul = self._read_tail(context, session, settings, state, rotated=rotated)
         return state, sent or more, nul
+
+    def _tail_rolled(
+        self, context: ProcessContext, session: ProcessSession, settings: _Settings, state: FileState,
+        rolled: Path, stat: os.stat_result,
+    ) -> tuple[FileState, bool, bool]:
+        """Post-Rollover Tail Period: send the new whole lines of the rolled file; the state stays on it."""
+        with open(rolled, "rb") as stream:
+            end, nul = scan_whole_lines(stream, state.position, stat.st_size, settings.chunk, settings.reread_on_nul)
+            if end <= state.position:
+                return state, False, nul
+            start = state.position
+            crc = [state.checksum or 0]
+
+            def copy(out: IO[bytes]) -> None:
+                for piece in read_range(stream, start, end, settings.chunk):
+                    crc[0] = zlib.crc32(piece, crc[0])
+                    out.write(piece)
+
+            ff = session.write(session.create(), copy)
+        ff = session.put_attributes(ff, {"filename": rolled.name, "mime.type": "text/plain",
+                                         "tailfile.original.path": state.filename})
+        session.provenance.receive(ff, rolled.absolute().as_uri(),
+                                   f"FlowFile contains bytes {start} through {end} of source file")
+        session.transfer(ff, SUCCESS)
+        # The timestamp stays at the rolled file's, so it is found again until the period has passed.
+        return replace(state, position=end, checksum=crc[0], timestamp=mtime_ms(stat), length=stat.st_size,
+                       inode=None), True, nul
 
     def _read_tail(
         self, context: ProcessContext, session: ProcessSession, settings: _Settings, state: FileState, *,
@@ -577,13 +607,3 @@ def _range_name(name: str, start: int, end: int) -> str:
         return f"{base}.{start}-{end}.{extension}"
     return f"{name}.{start}-{end}"
 
-
-def _ends_with_line_end(path: Path, size: int) -> bool:
-    if size == 0:
-        return True
-    try:
-        with open(path, "rb") as stream:
-            stream.seek(size - 1)
-            return stream.read(1) in (b"\n", b"\r")
-    except OSError:
-        return True

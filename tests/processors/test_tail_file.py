@@ -334,3 +334,24 @@ def test_large_file_is_streamed_intact(tmp_path: Path) -> None:
     r.run()
     assert contents(r) == [data]
     assert r.state()["file.0.position"] == str(len(data))
+
+
+def test_post_rollover_tail_period_follows_the_rolled_file_first(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"1\n")
+    r = runner(log, {"Rolling Filename Pattern": "app.log.*", "Post-Rollover Tail Period": "1 min"})
+    r.clock.now_ms = int(time.time() * 1000)  # the period is measured on the framework's clock
+    r.run(stop_on_finish=False)
+    append(log, b"2\npart")
+    rolled = tmp_path / "app.log.1"
+    os.rename(log, rolled)
+    log.write_bytes(b"new\n")
+    r.run(stop_on_finish=False)
+    assert contents(r) == [b"1\n", b"2\n"]  # whole lines of the rolled file; the new file waits
+    append(rolled, b"ial")  # the writer flushes after the rename
+    r.run(stop_on_finish=False)
+    assert contents(r) == [b"1\n", b"2\n"]
+    r.clock.advance(120)  # the rolled file is no longer written to
+    r.run()
+    assert contents(r) == [b"1\n", b"2\n", b"partial", b"new\n"]
+    assert [ff.attributes["filename"] for ff in r.flowfiles_for("success")][1:3] == ["app.log.1", "app.log.1"]
