@@ -705,6 +705,8 @@ class InvokeHTTP(Processor):
                     content = _gzip(chunks)
                 elif chunked:
                     content = iter(chunks)
+                elif request_ff.size <= _CHUNK:
+                    content = session.read_bytes(request_ff)  # small: one piece, sent with its headers
                 else:
                     content = iter(chunks)
                     headers.append(("Content-Length", str(request_ff.size)))

@@ -516,3 +516,12 @@ def test_response_body_attribute_uses_the_response_charset(content_type: str | N
         runner.enqueue(b"")
         runner.run()
     runner.flowfiles_for("No Retry")[0].assert_attribute_equals("invokehttp.response.body", expected)
+
+
+def test_large_bodies_stream_both_ways(server: RecordingServer) -> None:
+    payload = bytes(range(256)) * 1024  # 256 KiB: streamed in pieces with a Content-Length
+    runner = _runner(f"{server.url}/echo", **{"HTTP Method": "PUT"})
+    runner.enqueue(payload)
+    runner.run()
+    assert server.requests[-1].headers["Content-Length"] == str(len(payload))
+    runner.flowfiles_for("Response")[0].assert_content_equals(payload)
