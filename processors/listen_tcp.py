@@ -260,7 +260,7 @@ class ListenTCP(Processor):
 
     Differences from NiFi: without Local Network Interface flowyard listens on
     127.0.0.1 only (NiFi: every interface); the property also takes an
-    address. Port 0 picks a free port. Worker Threads is the largest number of
+    address (IPv4 only). Port 0 picks a free port. Worker Threads is the largest number of
     concurrent connections (NiFi 1.x's "Max Number of TCP Connections"; NiFi 2
     uses it for Netty worker threads). Data left after the last delimiter when
     a client closes is delivered as a last message (NiFi drops it). A port that

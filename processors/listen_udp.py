@@ -138,7 +138,7 @@ class ListenUDP(Processor):
 
     Differences from NiFi: without Local Network Interface flowyard listens on
     127.0.0.1 only (NiFi: every interface); the property also takes an
-    address. Port 0 picks a free port. A port that cannot be bound keeps the
+    address (IPv4 only). Port 0 picks a free port. A port that cannot be bound keeps the
     processor from starting. Datagrams queued when the processor stops stay
     for its next start (lost when flowyard exits, as in NiFi).
     """
