@@ -288,6 +288,8 @@ class HttpServer:
                     return body_state[0]
                 spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 - closed below
                 body_state.append(spool)
+                if conn.they_are_waiting_for_100_continue:  # curl and Java clients wait for this
+                    await stream.send_all(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
                 size = 0
                 while True:
                     part = await next_event(self._request_timeout)

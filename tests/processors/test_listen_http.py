@@ -320,3 +320,23 @@ def test_a_session_that_is_rolled_back_answers_500(monkeypatch: pytest.MonkeyPat
         assert response.status_code == 500
         assert runner.flowfiles_for("success") == []
         assert runner.errors
+
+
+def test_expect_100_continue_and_chunked_bodies() -> None:
+    with listening() as (runner, _):
+        processor = start(runner)
+
+        def raw() -> httpx.Response:
+            with socket.create_connection(("127.0.0.1", processor.port), timeout=5) as sock:
+                sock.sendall(b"POST /contentListener HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                             b"Transfer-Encoding: chunked\r\n\r\n")
+                interim = sock.recv(1024)
+                assert interim.startswith(b"HTTP/1.1 100 "), interim
+                sock.sendall(b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+                answer = b""
+                while b"\r\n\r\n" not in answer:
+                    answer += sock.recv(1024)
+                return httpx.Response(int(answer.split()[1]))
+
+        assert serve_until(runner, Call(raw)).status_code == 200
+        runner.flowfiles_for("success")[0].assert_content_equals(b"hello world")
