@@ -404,12 +404,18 @@ class TailFile(Processor):
             yield_now = False
             for name in files:
                 state = states.get(name)
-                if state is None:
-                    state = FileState(filename=name, index=next_index)
-                    next_index += 1
-                    state, any_sent, nul = self._first_time(context, session, settings, state)
-                else:
-                    state, any_sent, nul = self._tail(context, session, settings, state)
+                try:
+                    if state is None:
+                        state = FileState(filename=name, index=next_index)
+                        next_index += 1
+                        state, any_sent, nul = self._first_time(context, session, settings, state)
+                    else:
+                        state, any_sent, nul = self._tail(context, session, settings, state)
+                except _Unreadable as exc:
+                    # Checked before anything is sent: the file keeps its state and is tried again later.
+                    context.logger.warning(f"cannot read {exc.path}: {exc.error}; will try again later")
+                    yield_now = True
+                    continue
                 yield_now = yield_now or nul
                 states[name] = state
                 sent = sent or any_sent
@@ -429,7 +435,7 @@ class TailFile(Processor):
                 stat = path.stat()
             except OSError:
                 return state, False, False
-            checksum = crc_of_prefix(path, stat.st_size)
+            checksum = _crc(path, stat.st_size)
             state = replace(state, position=stat.st_size, length=stat.st_size, timestamp=mtime_ms(stat) + 1,
                             checksum=checksum, inode=inode_of(stat))
             self._verified[state.filename] = (state.inode, state.position, state.checksum)
@@ -456,7 +462,7 @@ class TailFile(Processor):
             rotated = True
             first, first_stat = rolled[0]
             if state.checksum is not None and first_stat.st_size >= state.position \
-                    and crc_of_prefix(first, state.position) == state.checksum:
+                    and _crc(first, state.position) == state.checksum:
                 if settings.post_rollover_ms > 0 \
                         and context.now_ms() - mtime_ms(first_stat) < settings.post_rollover_ms:
                     # Still written to after its rename: keep tailing it (whole lines); the new file waits.
@@ -478,7 +484,7 @@ class TailFile(Processor):
             if replaced or stat.st_size < state.length or stat.st_size < state.position:
                 rotated = True
             elif self._verified.get(state.filename) != (state.inode, state.position, state.checksum) \
-                    and state.position > 0 and crc_of_prefix(path, state.position) != state.checksum:
+                    and state.position > 0 and _crc(path, state.position) != state.checksum:
                 context.logger.info(f"{path} does not begin as the file tailed before; reading it from its start")
                 rotated = True
             if rotated:
@@ -491,7 +497,11 @@ class TailFile(Processor):
         rolled: Path, stat: os.stat_result,
     ) -> tuple[FileState, bool, bool]:
         """Post-Rollover Tail Period: send the new whole lines of the rolled file; the state stays on it."""
-        with open(rolled, "rb") as stream:
+        try:
+            stream = open(rolled, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise _Unreadable(rolled, exc) from exc
+        with stream:
             end, nul = scan_whole_lines(stream, state.position, stat.st_size, settings.chunk, settings.reread_on_nul)
             if end <= state.position:
                 return state, False, nul
@@ -598,6 +608,23 @@ class TailFile(Processor):
                                    f"FlowFile contains bytes {start} through {end} of source file")
         session.transfer(ff, SUCCESS)
         return True
+
+
+class _Unreadable(Exception):
+    """A file could not be read while checking where tailing stands (nothing was sent from it)."""
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        super().__init__(f"{path}: {error}")
+        self.path = path
+        self.error = error
+
+
+def _crc(path: Path, size: int) -> int | None:
+    """``crc_of_prefix``, raising ``_Unreadable`` when the file cannot be read."""
+    try:
+        return crc_of_prefix(path, size)
+    except OSError as exc:
+        raise _Unreadable(path, exc) from exc
 
 
 def _range_name(name: str, start: int, end: int) -> str:

@@ -355,3 +355,27 @@ def test_post_rollover_tail_period_follows_the_rolled_file_first(tmp_path: Path)
     r.run()
     assert contents(r) == [b"1\n", b"2\n", b"partial", b"new\n"]
     assert [ff.attributes["filename"] for ff in r.flowfiles_for("success")][1:3] == ["app.log.1", "app.log.1"]
+
+
+def test_a_file_that_cannot_be_read_keeps_its_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import flowyard.processors.tail_file as module
+
+    log = tmp_path / "app.log"
+    log.write_bytes(b"1\n")
+    r = runner(log)
+    r.run()
+    before = r.state()
+    restart(r, log)  # the stored checksum is verified after a restart
+    append(log, b"2\n")
+
+    def denied(path: Path, size: int) -> int | None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(module, "crc_of_prefix", denied)
+    r.run(stop_on_finish=False)
+    assert contents(r) == [b"1\n"]
+    assert r.state() == before
+    assert any("Permission denied" in m for _, m in r.bulletins)
+    monkeypatch.undo()
+    r.run()
+    assert contents(r) == [b"1\n", b"2\n"]
