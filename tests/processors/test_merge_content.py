@@ -597,7 +597,7 @@ async def test_in_the_engine_waiting_bins_neither_spin_nor_lose_flowfiles(autoju
         tasks = engine.nodes["merge"].stats.tasks
         engine.request_stop()
     assert sorted(joins()) == [50, 100, 100]
-    assert 4 <= waited <= 7
+    assert 3 <= waited <= 7  # Max Bin Age (5 s) counts from when the bin first saw its flowfiles, before `started`
     assert tasks < 20  # about one look per yield (1 s), not a busy loop
     assert engine.queues["c1"].count == 0
 
