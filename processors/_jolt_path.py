@@ -610,26 +610,28 @@ class PathWriter(_PathBase):
     """Writes data at an output path below the root (Shiftr's writer: a value
     already there and the new one become a list)."""
 
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.kinds = [_kind(e) for e in self.elements]
+        literal = all(isinstance(e, LiteralElement) for e in self.elements)
+        self.fixed_keys = [e.raw for e in self.elements] if literal else None
+
     def write(self, data: Any, output: dict[str, Any], path: WalkedPath, root_key: str = "root") -> None:
-        keys = self.keys(path)
+        keys = self.fixed_keys if self.fixed_keys is not None else self.keys(path)
         if keys is None:
             return
-        kinds = [_kind(e) for e in self.elements]
         container: Any = output
-        steps: list[tuple[str, str]] = [("map", root_key), *zip(kinds, keys, strict=True)]
-        for index, (kind, key) in enumerate(steps):
-            last = index == len(steps) - 1
+        kind, key = "map", root_key
+        for next_kind, next_key in zip(self.kinds, keys, strict=True):
             if not _fits(container, kind):
                 return  # Jolt skips a path whose containers do not fit
-            if last:
-                _final_set(container, kind, key, data)
-                return
-            next_kind = steps[index + 1][0]
             child = _get(container, kind, key)
             if child is MISSING or child is None:
-                child = [] if next_kind in ("list", "auto") else {}
+                child = {} if next_kind == "map" else []
                 _overwrite(container, kind, key, child)
-            container = child
+            container, kind, key = child, next_kind, next_key
+        if _fits(container, kind):
+            _final_set(container, kind, key, data)
 
 
 def _kind(element: Element) -> str:

@@ -218,10 +218,15 @@ def _iter_json(value: Any, pretty: bool, depth: int) -> Iterator[str]:
 
 
 def _has_float(value: Any) -> bool:
+    """Whether ``value`` holds a number Python would print unlike Java (a
+    Decimal, or a double outside [1e-3, 1e7) where Java switches to E notation)."""
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, (float, Decimal)):
+        if isinstance(item, float):
+            if (item != 0.0 and not (1e-3 <= abs(item) < 1e7)) or item != item:
+                return True
+        elif isinstance(item, Decimal):
             return True
         if isinstance(item, dict):
             stack.extend(item.values())
