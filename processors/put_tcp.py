@@ -161,6 +161,8 @@ def _is_closed(sock: socket.socket) -> bool:
         readable, _, _ = select.select([sock], [], [], 0)
         if not readable:
             return False
+        if isinstance(sock, ssl.SSLSocket):
+            return True  # a TLS peer only sends to a sender to close (close_notify) or to fail
         return sock.recv(1, socket.MSG_PEEK) == b""
     except (OSError, ValueError):
         return True

@@ -343,11 +343,17 @@ def test_put_tcp_to_listen_tcp_with_mutual_tls(tmp_path: Path) -> None:
         "Truststore Filename": str(pki.ca_pem), "Truststore Type": "PEM"})
     put.enable_controller_service("client-tls")
     put.enqueue(b"secret")
-    put.run()
-    put.assert_all_transferred("success", 1)
-    (ff,) = receive(listen, 1)
+    put.enqueue(b"again")
+    put.run(1, stop_on_finish=False)
+    first = put.processor._connection  # type: ignore[attr-defined]
+    put.run(1, stop_on_finish=False)
+    assert first is not None and put.processor._connection is first  # type: ignore[attr-defined]  # reused
+    put.stop()
+    put.assert_all_transferred("success", 2)
+    received = receive(listen, 2)
     listen.stop()
-    assert ff.content == b"secret"
+    assert [f.content for f in received] == [b"secret", b"again"]
+    ff = received[0]
     assert ff.attributes["client.certificate.subject.dn"].startswith("CN=client")
     assert ff.attributes["client.certificate.issuer.dn"].startswith("CN=flowyard test CA")
 
