@@ -4,7 +4,10 @@ the http family."""
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import re
+from typing import IO
 
 from flowyard.processors._java_regex import compile_java, java_regex_problem
 from flowyard.processors.ssl_context_service import (
@@ -17,7 +20,8 @@ from flowyard.processors.ssl_context_service import (
 from flowyard.runtime.sdk import validators
 from flowyard.runtime.sdk.validators import Validator
 
-__all__ = ["JAVA_REGEX", "LISTEN_PORT", "NO_CERTIFICATE", "check_certificate", "java_regex", "server_ssl_context"]
+__all__ = ["JAVA_REGEX", "LISTEN_PORT", "NO_CERTIFICATE", "check_certificate", "java_regex", "parse_multipart",
+           "server_ssl_context"]
 
 NO_CERTIFICATE = "none"
 """NiFi's subject and issuer DN when the client sent no certificate."""
@@ -68,3 +72,39 @@ def check_certificate(der: bytes | None, subject_pattern: re.Pattern[str], issue
     if not issuer_pattern.fullmatch(issuer):
         return subject, issuer, "not allowed based on issuer dn"
     return subject, issuer, None
+
+
+def parse_multipart(body: IO[bytes], content_type: str, max_size: int) -> list[tuple[dict[str, str], bytes]]:
+    """The parts of a multipart/form-data body as (NiFi's part attributes,
+    content): ``http.headers.multipart.<Header>``, ``http.multipart.size``,
+    ``.content.type`` (when the part has one), ``.name``, ``.filename``,
+    ``.fragments.sequence.number`` (from 1) and ``.fragments.total.number``.
+    Raises ``ValueError`` past ``max_size`` bytes or for a body without parts."""
+    data = body.read(max_size + 1)
+    if len(data) > max_size:
+        raise ValueError(f"the multipart request is larger than Multipart Request Max Size ({max_size} bytes)")
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + data)
+    if not message.is_multipart():
+        raise ValueError("the multipart/form-data body has no parts")
+    parts = list(message.iter_parts())
+    if not parts:
+        raise ValueError("the multipart/form-data body has no parts")
+    out: list[tuple[dict[str, str], bytes]] = []
+    for index, part in enumerate(parts):
+        decoded = part.get_payload(decode=True)
+        payload = decoded if isinstance(decoded, bytes) else b""
+        attributes = {f"http.headers.multipart.{k}": str(v) for k, v in part.items()}
+        attributes["http.multipart.size"] = str(len(payload))
+        if part.get("content-type") is not None:
+            attributes["http.multipart.content.type"] = part.get_content_type()
+        name = part.get_param("name", header="content-disposition")
+        if name:
+            attributes["http.multipart.name"] = str(name)
+        filename = part.get_filename()
+        if filename:
+            attributes["http.multipart.filename"] = filename
+        attributes["http.multipart.fragments.sequence.number"] = str(index + 1)
+        attributes["http.multipart.fragments.total.number"] = str(len(parts))
+        out.append((attributes, payload))
+    return out

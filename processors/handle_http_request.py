@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 import trio
 
-from flowyard.processors._http_common import LISTEN_PORT, java_regex, server_ssl_context
+from flowyard.processors._http_common import LISTEN_PORT, java_regex, parse_multipart, server_ssl_context
 from flowyard.processors._http_intake import Intake
 from flowyard.processors._http_server import HttpServer, Request, Response
 from flowyard.processors.http_context_map import HTTP_CONTEXT_MAP, HttpContextMap, HttpRequestContext
@@ -138,8 +138,9 @@ CONTAINER_QUEUE_SIZE = PropertySpec(
 )
 MULTIPART_MAX = PropertySpec(
     key="multipart-request-max-size", display_name="Multipart Request Max Size",
-    description="The max size of the request. Only applies for requests with Content-Type: multipart/form-data "
-                "(flowyard: such requests are one FlowFile holding the whole body)", required=True, default="1 MB",
+    description="The max size of the request. Only applies for requests with Content-Type: multipart/form-data, "
+                "and is used to prevent denial of service type of attacks, to prevent filling up the heap or disk "
+                "space", required=True, default="1 MB",
     validator=validators.DATA_SIZE, aliases=("multipart-request-max-size",),
 )
 MULTIPART_BUFFER = PropertySpec(
@@ -213,12 +214,15 @@ class HandleHttpRequest(Processor):
     each), ``http.param.<name>`` for the Parameters to Attributes (from the
     query or a urlencoded form body), ``http.headers.<Name>`` for every
     header, and with a client certificate ``http.subject.dn``,
-    ``http.issuer.dn`` and ``http.principal.name``.
+    ``http.issuer.dn`` and ``http.principal.name``. A multipart/form-data
+    request becomes one FlowFile per part, all with the same
+    ``http.context.identifier`` and the part's ``http.multipart.*`` and
+    ``http.headers.multipart.*`` attributes (answer it once).
 
     Differences from NiFi: binds 127.0.0.1 unless Hostname is set (NiFi binds
     every interface); Listening Port 0 picks a free port. HTTP/1.1 only (h2 is
-    refused). A multipart/form-data request is one FlowFile with the whole
-    body (NiFi makes one per part); ``http.remote.user``,
+    refused). A multipart/form-data request larger than Multipart Request
+    Max Size, or malformed, is answered 400; ``http.remote.user``,
     ``http.auth.type`` and the ``http.certificate.sans.*`` attributes are not
     written. Bodies past 1 MiB are spooled to disk while they wait to be taken.
     """
@@ -258,6 +262,22 @@ class HandleHttpRequest(Processor):
             ("http.issuer.dn", "The Distinguished Name of the entity that issued the Subject's certificate"),
             ("http.headers.XXX", "Each of the HTTP Headers that is received in the request will be added as an "
                                  "attribute, prefixed with \"http.headers.\""),
+            ("http.headers.multipart.XXX", "Each of the HTTP Headers that is received in the multipart request will "
+                                           "be added as an attribute, prefixed with \"http.headers.multipart.\""),
+            ("http.multipart.size", "For requests with Content-Type \"multipart/form-data\", the part's content "
+                                    "size is recorded into this attribute"),
+            ("http.multipart.content.type", "For requests with Content-Type \"multipart/form-data\", the part's "
+                                            "content type is recorded into this attribute"),
+            ("http.multipart.name", "For requests with Content-Type \"multipart/form-data\", the part's name is "
+                                    "recorded into this attribute"),
+            ("http.multipart.filename", "For requests with Content-Type \"multipart/form-data\", when the part "
+                                        "contains an uploaded file, the name of the file is recorded into this "
+                                        "attribute"),
+            ("http.multipart.fragments.sequence.number", "For requests with Content-Type \"multipart/form-data\", "
+                                                         "the part's index is recorded into this attribute. The "
+                                                         "index starts with 1."),
+            ("http.multipart.fragments.total.number", "For requests with Content-Type \"multipart/form-data\", "
+                                                      "the count of all parts is recorded into this attribute."),
         ),
     )
 
@@ -298,6 +318,7 @@ class HandleHttpRequest(Processor):
         names = context.property(PARAMETERS_TO_ATTRIBUTES).value or ""
         self._parameters = [n.strip() for n in names.split(",") if n.strip()]
         self._capacity = context.property(CONTAINER_QUEUE_SIZE).as_int()
+        self._multipart_max = context.property(MULTIPART_MAX).as_data_size()
         ssl_context: Any = None
         if context.property(SSL_CONTEXT).is_set:
             service = context.property(SSL_CONTEXT).as_controller_service(SSLContextService)
@@ -387,6 +408,16 @@ class HandleHttpRequest(Processor):
 
     def _ingest(self, context: ProcessContext, session: ProcessSession, taken: list[_Incoming]) -> None:
         for incoming in taken:
+            content_type = incoming.request.header("content-type") or ""
+            parts: list[tuple[dict[str, str], bytes]] | None = None
+            if "multipart/form-data" in content_type.lower():
+                try:
+                    parts = parse_multipart(incoming.body, content_type, self._multipart_max)
+                except ValueError as exc:
+                    context.logger.error(f"Failed to read the multipart request from "
+                                         f"{incoming.request.remote_host}: {exc}; answered 400")
+                    incoming.respond(400, [("Content-Type", "text/plain")], str(exc).encode())
+                    continue
             identifier = str(uuid.uuid4())
             if not self._map.register(identifier, incoming):
                 context.logger.warning(f"Failed to register the HTTP request from {incoming.request.remote_host}: "
@@ -394,11 +425,16 @@ class HandleHttpRequest(Processor):
                 incoming.respond(503, [], b"")
                 continue
             session.commit_async(on_failure=functools.partial(self._rolled_back, identifier, incoming))
-            ff = session.create()
-            ff = session.write(ff, functools.partial(_copy, incoming.body))
-            ff = session.put_attributes(ff, self._attributes(identifier, incoming))
-            session.provenance.receive(ff, incoming.request_uri, f"Received from {incoming.request.remote_host}")
-            session.transfer(ff, SUCCESS.name)
+            base = self._attributes(identifier, incoming)
+            pieces: list[tuple[dict[str, str], Any]] = (
+                [({}, functools.partial(_copy, incoming.body))] if parts is None else list(parts))
+            for part_attributes, content in pieces:
+                ff = session.create()
+                ff = session.write(ff, content)
+                ff = session.put_attributes(ff, {**base, **part_attributes})
+                session.provenance.receive(ff, incoming.request_uri,
+                                           f"Received from {incoming.request.remote_host}")
+                session.transfer(ff, SUCCESS.name)
 
     def _rolled_back(self, identifier: str, incoming: _Incoming, error: BaseException | None) -> None:
         self._map.complete(identifier)

@@ -3,8 +3,6 @@ only once they are committed."""
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import functools
 import gzip
 import shutil
@@ -24,6 +22,7 @@ from flowyard.processors._http_common import (
     LISTEN_PORT,
     check_certificate,
     java_regex,
+    parse_multipart,
     server_ssl_context,
 )
 from flowyard.processors._http_intake import Intake
@@ -490,32 +489,7 @@ class ListenHTTP(Processor):
         return [({}, _copy_from(body))]
 
     def _multipart(self, body: IO[bytes], content_type: str) -> list[tuple[dict[str, str], Any]]:
-        data = body.read(self._multipart_max + 1)
-        if len(data) > self._multipart_max:
-            raise ValueError(f"the multipart request is larger than Multipart Request Max Size "
-                             f"({self._multipart_max} bytes)")
-        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + data)
-        if not message.is_multipart():
-            raise ValueError("the multipart/form-data body has no parts")
-        parts = list(message.iter_parts())
-        out: list[tuple[dict[str, str], Any]] = []
-        for index, part in enumerate(parts):
-            payload = part.get_payload(decode=True) or b""
-            attributes = {f"http.headers.multipart.{k}": str(v) for k, v in part.items()}
-            attributes["http.multipart.size"] = str(len(payload))
-            if part.get("content-type") is not None:
-                attributes["http.multipart.content.type"] = part.get_content_type()
-            name = part.get_param("name", header="content-disposition")
-            if name:
-                attributes["http.multipart.name"] = str(name)
-            filename = part.get_filename()
-            if filename:
-                attributes["http.multipart.filename"] = filename
-            attributes["http.multipart.fragments.sequence.number"] = str(index + 1)
-            attributes["http.multipart.fragments.total.number"] = str(len(parts))
-            out.append((attributes, payload))
-        return out
+        return list(parse_multipart(body, content_type, self._multipart_max))
 
 
 def _mark_taken(pending: _Pending) -> None:

@@ -287,3 +287,43 @@ def test_a_request_whose_session_is_rolled_back_gets_503(make_service: Callable[
         service.request.run(1, stop_on_finish=False, initialize=False, raise_errors=False)
     assert call.response().status_code == 503
     assert service.context_map.size() == 0
+
+
+@pytest.mark.integration
+def test_multipart_requests_become_one_flowfile_per_part(make_service: Callable[..., Service]) -> None:
+    service = make_service(**{"Multipart Request Max Size": "10 KB"})
+    binary = bytes(range(256))
+    call = Call(lambda: httpx.post(service.url("/upload"), data={"p1": "v1"}, timeout=5,
+                                   files={"file1": ("my-file-text.txt", b"text file", "text/plain"),
+                                          "blob": ("b.bin", binary, "application/octet-stream")}))
+    for _ in range(50):
+        service.request.run(1, stop_on_finish=False, initialize=False)
+        if service.request.flowfiles_for("success"):
+            break
+    parts = {ff.attributes["http.multipart.name"]: ff for ff in service.request.flowfiles_for("success")}
+    assert sorted(parts) == ["blob", "file1", "p1"]
+    assert len({ff.attributes["http.context.identifier"] for ff in parts.values()}) == 1
+    assert service.context_map.size() == 1
+    parts["p1"].assert_content_equals(b"v1")
+    parts["p1"].assert_attribute_equals("http.multipart.fragments.sequence.number", "1")
+    parts["p1"].assert_attribute_equals("http.multipart.fragments.total.number", "3")
+    parts["p1"].assert_attribute_equals("http.multipart.content.type", None)
+    parts["p1"].assert_attribute_exists("http.headers.multipart.Content-Disposition")
+    parts["file1"].assert_attribute_equals("http.multipart.filename", "my-file-text.txt")
+    parts["file1"].assert_attribute_equals("http.headers.multipart.Content-Type", "text/plain")
+    parts["blob"].assert_content_equals(binary)
+    parts["blob"].assert_attribute_equals("http.multipart.size", "256")
+    service.answer(parts["p1"], b"all parts", status="200")
+    assert call.response().content == b"all parts"
+
+
+@pytest.mark.integration
+def test_oversized_multipart_is_answered_400(make_service: Callable[..., Service]) -> None:
+    service = make_service(**{"Multipart Request Max Size": "1 KB"})
+    call = Call(lambda: httpx.post(service.url("/upload"), files={"f": ("f", b"x" * 5000)}, timeout=5))
+    for _ in range(50):
+        if call.done.is_set():
+            break
+        service.request.run(1, stop_on_finish=False, initialize=False)
+    assert call.response().status_code == 400
+    assert service.request.flowfiles_for("success") == [] and service.context_map.size() == 0
