@@ -162,7 +162,12 @@ def _is_closed(sock: socket.socket) -> bool:
         if not readable:
             return False
         if isinstance(sock, ssl.SSLSocket):
-            return True  # a TLS peer only sends to a sender to close (close_notify) or to fail
+            # TLS records may be session tickets (TLS 1.3), a close_notify, or an alert; a listener sends no data.
+            sock.setblocking(False)
+            try:
+                return sock.recv(1) == b""
+            except ssl.SSLWantReadError:
+                return False
         return sock.recv(1, socket.MSG_PEEK) == b""
     except (OSError, ValueError):
         return True
