@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import collections
 import email.utils
 import http.cookiejar
 import re
@@ -13,6 +14,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -62,6 +64,7 @@ _IGNORED_REQUEST_ATTRIBUTES = frozenset({
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _KNOWN_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
 _CHUNK = 64 * 1024
+_CACHEABLE = 1 << 20  # only responses that say they are at most this large are read whole to be cached
 
 OAUTH2_ACCESS_TOKEN_PROVIDER = "OAuth2AccessTokenProvider"
 """API name of OAuth2 token providers (NiFi's ``OAuth2AccessTokenProvider``)."""
@@ -376,6 +379,57 @@ def _gzip(chunks: Iterable[bytes]) -> Iterator[bytes]:
     yield compressor.flush()
 
 
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    status: int
+    reason: str
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    conditions: tuple[tuple[str, str], ...]
+
+
+class _ResponseCache:
+    """Validated GET responses by URL, least recently used dropped past ``limit``
+    bytes of body. Every use revalidates with the server (If-None-Match /
+    If-Modified-Since); a 304 answer gives the stored response back."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._size = 0
+        self._entries: collections.OrderedDict[str, _Cached] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, url: str) -> _Cached | None:
+        with self._lock:
+            entry = self._entries.get(url)
+            if entry is not None:
+                self._entries.move_to_end(url)
+            return entry
+
+    def put(self, url: str, response: httpx.Response) -> None:
+        conditions = tuple((name, value) for name, value in (
+            ("If-None-Match", response.headers.get("etag")),
+            ("If-Modified-Since", response.headers.get("last-modified"))) if value)
+        if not conditions or "no-store" in response.headers.get("cache-control", "").lower():
+            return
+        body = response.content
+        if len(body) > self._limit:
+            return
+        # the body is kept decoded: drop the encodings, state the length
+        headers = [(k, v) for k, v in response.headers.raw
+                   if k.lower() not in (b"content-encoding", b"transfer-encoding", b"content-length")]
+        headers.append((b"Content-Length", str(len(body)).encode()))
+        entry = _Cached(response.status_code, response.reason_phrase, headers, body, conditions)
+        with self._lock:
+            old = self._entries.pop(url, None)
+            self._size -= len(old.body) if old is not None else 0
+            self._entries[url] = entry
+            self._size += len(body)
+            while self._size > self._limit and self._entries:
+                _, dropped = self._entries.popitem(last=False)
+                self._size -= len(dropped.body)
+
+
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):
     def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
         return False
@@ -414,8 +468,11 @@ class InvokeHTTP(Processor):
     ``java.net.UnknownHostException``, ``javax.net.ssl.SSLHandshakeException``,
     ``java.lang.IllegalArgumentException``, ``java.io.IOException``), and the
     Python class name for anything else; the message is Python's.
-    Response Cache Enabled is accepted but no cache is kept (each request goes
-    to the server; a warning says so when the processor starts). No
+    Response Cache Enabled keeps, in memory up to Response Cache Size, GET
+    responses (of at most 1 MiB, with a Content-Length) that carry an ETag or
+    Last-Modified, and revalidates them on every use (If-None-Match /
+    If-Modified-Since; a 304 gives the stored response back as OkHttp does);
+    Cache-Control freshness is not used to skip the request. No
     OAuth2AccessTokenProvider service ships with flowyard yet; one that
     provides the API works. HTTP/2 is negotiated over TLS only, as in NiFi
     (through ALPN); ``invokehttp.status.message`` is empty for HTTP/2
@@ -468,6 +525,7 @@ class InvokeHTTP(Processor):
         self._lock = threading.Lock()
         self._header_pattern: re.Pattern[str] | None = None
         self._oauth2: OAuth2AccessTokenProvider | None = None
+        self._cache: _ResponseCache | None = None
 
     def validate(self, context: ProcessContext) -> Iterable[ValidationResult]:
         """NiFi's cross-property rules for form data and authorization."""
@@ -513,9 +571,8 @@ class InvokeHTTP(Processor):
         cookies = None
         if context.property(COOKIE_STRATEGY).as_str() == "DISABLED":
             cookies = http.cookiejar.CookieJar(policy=_NoCookies())  # a Cookies copy would lose the policy
-        if _is_true(context.property(CACHE_ENABLED).value):
-            context.logger.warning("Response Cache Enabled is not supported by flowyard: every request goes to the "
-                                   "server")
+        self._cache = (_ResponseCache(context.property(CACHE_SIZE).as_data_size())
+                       if _is_true(context.property(CACHE_ENABLED).value) else None)
         read = context.property(SOCKET_READ_TIMEOUT).as_duration()
         self._client = httpx.Client(
             verify=verify,
@@ -570,8 +627,20 @@ class InvokeHTTP(Processor):
             request, sends_body = self._build_request(context, session, client, request_ff, url)
             if sends_body and request_ff is not None:
                 session.provenance.send(request_ff, url)
+            cached = self._cache.get(url) if self._cache is not None and request.method == "GET" else None
+            if cached is not None:
+                for name, value in cached.conditions:
+                    request.headers.setdefault(name, value)
             started = time.monotonic()
             response = client.send(request, stream=True)
+            if cached is not None and response.status_code == 304:
+                response.close()
+                response = httpx.Response(cached.status, headers=cached.headers, content=cached.body,
+                                          request=request, extensions={"reason_phrase": cached.reason.encode()})
+            elif self._cache is not None and request.method == "GET" and response.status_code == 200 \
+                    and int(response.headers.get("content-length") or -1) in range(0, _CACHEABLE + 1):
+                response.read()
+                self._cache.put(url, response)
             try:
                 status = response.status_code
                 if status == 401 and self._oauth2 is not None \

@@ -525,3 +525,32 @@ def test_large_bodies_stream_both_ways(server: RecordingServer) -> None:
     runner.run()
     assert server.requests[-1].headers["Content-Length"] == str(len(payload))
     runner.flowfiles_for("Response")[0].assert_content_equals(payload)
+
+
+def test_response_cache_revalidates_and_serves_304_from_the_cache() -> None:
+    import gzip as gz
+
+    def handler(req: Recorded) -> tuple[int, object, bytes]:
+        if req.headers.get("If-None-Match") == '"v1"':
+            return 304, {"ETag": '"v1"'}, b""
+        return 200, {"ETag": '"v1"', "Content-Type": "text/plain", "Content-Encoding": "gzip"}, gz.compress(b"doc")
+
+    with recording_server(handler) as srv:
+        runner = _runner(f"{srv.url}/doc", **{"Response Cache Enabled": "true"})
+        runner.enqueue(b"")
+        runner.enqueue(b"")
+        runner.run(2)
+        first, second = srv.requests
+    assert "If-None-Match" not in first.headers and second.headers["If-None-Match"] == '"v1"'
+    responses = runner.flowfiles_for("Response")
+    assert [r.content for r in responses] == [b"doc", b"doc"]
+    assert [r.attributes["invokehttp.status.code"] for r in responses] == ["200", "200"]
+    responses[1].assert_attribute_equals("mime.type", "text/plain")
+
+
+def test_without_the_cache_nothing_is_revalidated(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/status/200")
+    runner.enqueue(b"")
+    runner.enqueue(b"")
+    runner.run(2)
+    assert all("If-None-Match" not in r.headers for r in server.requests)
