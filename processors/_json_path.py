@@ -18,11 +18,11 @@ Supported: ``$``, ``.name``, ``['name']`` / ``["name"]``, ``['a','b']``,
 (numbers, strings, ``true``, ``false``, ``null``, JSON arrays and objects),
 ``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``=~ /regex/flags``, ``in``,
 ``nin``, ``subsetof``, ``anyof``, ``noneof``, ``size``, ``empty``,
-``contains``, ``&&``, ``||``, ``!`` and parentheses; functions ``length()``,
+``contains``, ``&&``, ``||``, ``!`` and parentheses (regular expressions in
+Java's syntax, flags ``i m s x d u U``); functions ``length()``,
 ``size()``, ``min()``, ``max()``, ``avg()``, ``sum()``, ``stddev()``,
 ``keys()``, ``first()``, ``last()``, ``index(n)``, ``concat(...)``,
-``append(...)``. Regular expressions are Python's (Java's inline syntax
-mostly coincides). Paths not starting with ``$`` get ``$.`` prepended, as
+``append(...)``. Paths not starting with ``$`` get ``$.`` prepended, as
 Jayway does.
 
 Pure code: no I/O. ``compile_path`` raises ``InvalidJsonPath``; ``read``
@@ -839,13 +839,17 @@ class _Parser:
         else:
             raise self.error("unterminated regular expression")
         self.pos += 1
+        from flowyard.processors import _java_regex as java
+
+        flag_bits = {"i": java.CASE_INSENSITIVE, "m": java.MULTILINE, "s": java.DOTALL, "x": java.COMMENTS,
+                     "d": java.UNIX_LINES, "u": java.UNICODE_CASE, "U": java.UNICODE_CHARACTER_CLASS}
         flags = 0
-        while self.peek() in ("i", "m", "s", "x", "u", "d"):
-            flags |= {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}.get(self.peek(), 0)
+        while self.peek() and self.peek() in flag_bits:
+            flags |= flag_bits[self.peek()]
             self.pos += 1
         try:
-            return _Regex(re.compile("".join(out), flags))
-        except re.error as exc:
+            return _Regex(java.compile_java("".join(out), flags).regex)
+        except java.JavaRegexError as exc:
             raise self.error(f"invalid regular expression: {exc}") from None
 
     def literal(self) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flowyard.processors._common import boolean_property
+from flowyard.processors._java_regex import JavaRegexError, compile_java, java_regex_problem
 from flowyard.processors._json_common import CORE_ATTRIBUTES
 from flowyard.runtime.sdk import (
     AllowableValue,
@@ -21,6 +22,10 @@ from flowyard.runtime.sdk import (
 )
 
 __all__ = ["AttributesToCSV", "escape_csv", "split_attribute_list"]
+
+JAVA_REGEX = validators.Validator(
+    "Java regex", "a Java regular expression", lambda value: java_regex_problem(value)
+)
 
 _BATCH = 100
 DATA_ATTRIBUTE_NAME = "CSVData"
@@ -50,7 +55,7 @@ ATTRIBUTES_REGEX = PropertySpec(
         "attributes. This property can be used in combination with the attributes list property.  The final output "
         "will contain a combination of matches found in the ATTRIBUTE_LIST and ATTRIBUTE_REGEX."
     ),
-    validator=validators.all_of(validators.REGEX, validators.NON_EMPTY),
+    validator=validators.all_of(JAVA_REGEX, validators.NON_EMPTY),
     expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
 )
 DESTINATION = PropertySpec(
@@ -144,8 +149,9 @@ class AttributesToCSV(Processor):
     newline. An expression or regular expression that cannot be evaluated
     sends the FlowFile to failure.
 
-    Differences from NiFi: the regular expression is Python's (Java's syntax
-    for attribute names mostly coincides).
+    Differences from NiFi: Java regular expression features flowyard's
+    translator does not support (class intersections, Unicode scripts) make
+    the property invalid.
     """
 
     spec = ProcessorSpec(
@@ -178,7 +184,7 @@ class AttributesToCSV(Processor):
         attributes = ff.attributes
         listed = split_attribute_list(context.property(ATTRIBUTES_LIST).evaluate(attributes).value)
         regex = context.property(ATTRIBUTES_REGEX)
-        pattern = re.compile(regex.evaluate(attributes).as_str()) if regex.value is not None else None
+        pattern = compile_java(regex.evaluate(attributes).as_str()).regex if regex.value is not None else None
         selected: dict[str, str]
         if listed or pattern is not None:
             selected = {}
@@ -206,7 +212,7 @@ class AttributesToCSV(Processor):
         for ff in session.get_batch(_BATCH):
             try:
                 selected = self._select(context, ff)
-            except (ValueError, re.error) as exc:
+            except (ValueError, JavaRegexError) as exc:
                 context.logger.error(f"cannot select the attributes of FlowFile {ff.uuid}: {exc}")
                 session.transfer(ff, FAILURE.name)
                 continue

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flowyard.processors._common import boolean_property
+from flowyard.processors._java_regex import compile_java, java_regex_problem
 from flowyard.processors._json_common import CORE_ATTRIBUTES
 from flowyard.processors._json_text import JsonTextError, parse_jackson, to_json
 from flowyard.runtime.sdk import (
@@ -24,6 +24,10 @@ from flowyard.runtime.sdk import (
 )
 
 __all__ = ["AttributesToJSON"]
+
+JAVA_REGEX = validators.Validator(
+    "Java regex", "a Java regular expression", lambda value: java_regex_problem(value)
+)
 
 _BATCH = 100
 JSON_ATTRIBUTE_NAME = "JSONAttributes"
@@ -50,7 +54,7 @@ ATTRIBUTES_REGEX = PropertySpec(
         "Regular expression that will be evaluated against the flow file attributes to select the matching "
         "attributes. This property can be used in combination with the attributes list property."
     ),
-    validator=validators.all_of(validators.REGEX, validators.NON_EMPTY),
+    validator=validators.all_of(JAVA_REGEX, validators.NON_EMPTY),
     expression_scope=ExpressionScope.ENVIRONMENT,
     aliases=("attributes-to-json-regex",),
 )
@@ -114,9 +118,12 @@ class AttributesToJSON(Processor):
     the FlowFile to failure unchanged. Pretty Print uses Jackson's layout
     (``"key" : value``, two-space indents) and only applies to the content.
 
-    Differences from NiFi: the regular expression is Python's (Java's syntax
-    for attribute names mostly coincides); listed attributes appear in the
-    order listed (NiFi's order is that of a Java HashSet, i.e. arbitrary).
+    The regular expression is Java's (translated; a feature the translator
+    does not support, such as class intersections, makes the property
+    invalid).
+
+    Differences from NiFi: listed attributes appear in the order listed
+    (NiFi's order is that of a Java HashSet, i.e. arbitrary).
     """
 
     spec = ProcessorSpec(
@@ -142,7 +149,7 @@ class AttributesToJSON(Processor):
             names = [name.strip() for name in listed.split(",") if name.strip()]
             self._listed = list(dict.fromkeys(names))
         regex = context.property(ATTRIBUTES_REGEX)
-        self._pattern = re.compile(regex.evaluate(None).as_str()) if regex.value is not None else None
+        self._pattern = compile_java(regex.evaluate(None).as_str()).regex if regex.value is not None else None
         self._exclude = () if context.property(INCLUDE_CORE_ATTRIBUTES).as_bool() else CORE_ATTRIBUTES
         self._null_value = context.property(NULL_VALUE).as_bool()
         self._to_content = context.property(DESTINATION).as_str() == DESTINATION_CONTENT

@@ -149,3 +149,15 @@ def test_legacy_names_load(legacy: str) -> None:
     r = ProcessorRunner(AttributesToCSV)
     r.set_property(legacy, "true" if legacy.startswith("include") else "a")
     r.assert_valid()
+
+
+def test_the_regular_expression_is_javas() -> None:
+    r = run({"Include Core Attributes": "false", "Attributes Regular Expression": "beach-\\p{Lower}+"}, BEACH)
+    expected = 'Malibu Beach,"California, US","' + ENDORSEMENT + '"'
+    r.flowfiles_for("success")[0].assert_attribute_equals("CSVData", expected)
+
+
+def test_a_java_feature_flowyard_lacks_is_invalid() -> None:
+    r = ProcessorRunner(AttributesToCSV)
+    r.set_property("Attributes Regular Expression", "[a-z&&[def]]")
+    r.assert_not_valid()

@@ -127,3 +127,9 @@ def test_batch() -> None:
     r.run()
     assert [ff.attributes["JSONAttributes"] for ff in r.flowfiles_for("success")] == [
         f'{{"n":"{i}"}}' for i in range(10)]
+
+
+def test_the_regular_expression_is_javas() -> None:
+    r = run({"Attributes Regular Expression": "beach-\\p{Alpha}+", "Include Core Attributes": "false"},
+            {"beach-name": "Malibu", "beach-2": "x"})
+    r.flowfiles_for("success")[0].assert_attribute_equals("JSONAttributes", '{"beach-name":"Malibu"}')

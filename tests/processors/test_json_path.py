@@ -139,7 +139,8 @@ def test_indefinite_paths_skip_what_does_not_fit(path: str, document: Any, expec
     ("filter_", "expected"),
     [("@.v == 1", ["int", "str"]), ("@.v == '1'", ["int", "str"]), ("@.v != 1", ["t", "none", "missing"]),
      ("@.v == true", ["t"]), ("@.v == null", ["none"]), ("@.v > 0", ["int"]), ("@.v", ["int", "str", "t", "none"]),
-     ("@.v =~ /\\d/", ["str"]), ("@.v empty false", ["str"])],
+     ("@.v =~ /\\d/", ["str"]), ("@.v empty false", ["str"]),
+     ("@.k =~ /\\p{Lower}{3}/", ["int", "str"])],
 )
 def test_filter_comparisons(filter_: str, expected: list[str]) -> None:
     doc = [{"k": "int", "v": 1}, {"k": "str", "v": "1"}, {"k": "t", "v": True}, {"k": "none", "v": None},
