@@ -194,9 +194,11 @@ def catalogue() -> list[dict[str, object]]:
 
 
 def evaluator(parameters: Mapping[str, str] | None = None):  # type: ignore[no-untyped-def]
-    """An SDK ``Evaluator``: ``(text, attributes) -> str`` with these parameters."""
+    """An SDK ``Evaluator``: ``(text, attributes, *, state=None) -> str`` with these parameters
+    (``state``: the component state ``getStateValue`` reads)."""
     params = dict(parameters or {})
 
-    def evaluate_property(text: str, attributes: Mapping[str, str] | None) -> str:
-        return compile(text).evaluate(attributes, parameters=params)
+    def evaluate_property(text: str, attributes: Mapping[str, str] | None, *,
+                          state: Mapping[str, str] | None = None) -> str:
+        return compile(text).evaluate(attributes, parameters=params, state=state)
     return evaluate_property

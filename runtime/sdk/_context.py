@@ -133,6 +133,13 @@ class _ComponentContext:
             for name, value in self._dynamic.items()
         }
 
+    def new_property_value(self, text: str | None, *, name: str | None = None) -> PropertyValue:
+        """A value for ``text`` that is no configured property (NiFi's
+        ``newPropertyValue``), such as a rule's condition: ``evaluate`` runs the
+        component's Expression Language on it as on a property that may read
+        flowfile attributes. ``name`` labels it in error messages."""
+        return PropertyValue(text, None, evaluator=self._evaluator, name=name, services=self._services)
+
     def property(self, key: str | PropertySpec) -> PropertyValue:
         """The value of the property with ``key`` (or of ``spec``). For a
         property that identifies a controller service,

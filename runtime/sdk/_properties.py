@@ -25,7 +25,7 @@ import enum
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar, overload
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast, overload
 
 from flowyard.runtime.sdk._errors import ConfigurationError
 from flowyard.runtime.sdk._units import _show, parse_data_size, parse_duration
@@ -58,6 +58,11 @@ __all__ = [
 Evaluator = Callable[[str, Mapping[str, str] | None], str]
 """Evaluates the Expression Language in a value against flowfile attributes
 (``None`` when there is no flowfile) and returns the resulting text."""
+
+
+class _StatefulEvaluator(Protocol):
+    def __call__(self, text: str, attributes: Mapping[str, str] | None, *,
+                 state: Mapping[str, str] | None = None) -> str: ...
 
 _T = TypeVar("_T")
 
@@ -347,18 +352,26 @@ class PropertyValue:
     def _sensitive(self) -> bool:
         return self._spec is not None and self._spec.sensitive
 
-    def evaluate(self, attributes: Mapping[str, str] | None = None) -> PropertyValue:
+    def evaluate(
+        self, attributes: Mapping[str, str] | None = None, *, state: Mapping[str, str] | None = None
+    ) -> PropertyValue:
         """The value with its Expression Language evaluated against ``attributes``.
 
         Returns a new PropertyValue holding ``evaluator(raw, attributes)``;
         it has no evaluator, so a result containing ``${`` is never evaluated
         twice. Returns ``self`` when there is no evaluator, no value, or the value
         cannot hold an expression (no ``$`` or ``#``: it evaluates to itself).
-        Errors from the evaluator propagate unchanged.
+        ``state`` is the component state that ``getStateValue('key')`` reads
+        (NiFi's ``evaluateAttributeExpressions(flowFile, null, null, stateValues)``);
+        it is passed as the evaluator's ``state`` keyword, which the Expression
+        Language's evaluator takes. Errors from the evaluator propagate unchanged.
         """
         if self._evaluator is None or self._raw is None or self._literal:
             return self
-        result = self._evaluator(self._raw, attributes)
+        if state is None:
+            result = self._evaluator(self._raw, attributes)
+        else:
+            result = cast(_StatefulEvaluator, self._evaluator)(self._raw, attributes, state=state)
         return PropertyValue(result, self._spec, name=self._name, services=self._services)
 
     def _fail(self, explanation: str) -> PropertyValueError:

@@ -41,6 +41,7 @@ __all__ = [
     "CREATABLE_DIRECTORY",
     "DATA_SIZE",
     "DIRECTORY_EXISTS",
+    "EXPRESSION",
     "FILE_EXISTS",
     "INTEGER",
     "NON_EMPTY",
@@ -252,6 +253,23 @@ def _check_boolean_expression(value: str) -> str | None:
         return (f"{_show(value)} is not a valid boolean expression: expected the expression to return type "
                 f"BOOLEAN but it returns type {_NIFI_TYPES.get(result, result.upper())} (at position 0)")
     return None
+
+
+def _check_expression(value: str) -> str | None:
+    from flowyard.runtime import expression
+
+    try:
+        expression.compile(value)
+    except expression.ExpressionError as exc:
+        return f"{_show(value)} is not a valid expression: {exc.reason} at position {exc.position}"
+    return None
+
+
+EXPRESSION = Validator(
+    "expression text", "text whose ${...} expressions compile", _check_expression, checks_expressions=True)
+"""Text with embedded Expression Language whose expressions all compile (NiFi's
+``createAttributeExpressionLanguageValidator(STRING, true)``), for text that is
+evaluated but is not itself a property, such as a rule's action value."""
 
 
 BOOLEAN_EXPRESSION = Validator(
