@@ -259,6 +259,7 @@ class AmpElement(Element):
             index += 1
         if literal:
             self.tokens.append("".join(literal))
+            canonical.append("".join(literal))
         self.canonical = "".join(canonical)
 
     def evaluate(self, path: WalkedPath) -> str | None:
