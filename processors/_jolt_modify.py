@@ -15,7 +15,7 @@ that has no result (``=toInteger`` of ``"abc"``) writes nothing.
 
 Functions: toLower, toUpper, concat, join, split, substring, trim, leftPad,
 rightPad, min, max, abs, avg, intSum, doubleSum, longSum, intSubtract,
-doubleSubtract, longSubtract, divide, divideAndRound, toInteger, toDouble,
+doubleSubtract, longSubtract, divide (also ``div``), divideAndRound, toInteger, toDouble,
 toLong, toBoolean, toString, size, squashNulls, recursivelySquashNulls,
 squashDuplicates, noop, isPresent, notNull, isNull, firstElement,
 lastElement, elementAt, toList, sort.
@@ -29,6 +29,7 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from flowyard.processors._java_regex import JavaRegexError, compile_java
 from flowyard.processors._jolt import ROOT, Transform, _children, _process, _sort_computed, _strategy
 from flowyard.processors._jolt_path import (
     MISSING,
@@ -42,6 +43,7 @@ from flowyard.processors._jolt_path import (
     TransposeElement,
     WalkedPath,
     parse_lhs,
+    remove_escape_chars,
 )
 from flowyard.processors._json_text import java_string, to_json
 
@@ -89,9 +91,26 @@ def _numbers(args: list[Any]) -> list[Any]:
 
 
 def _single(fn: Callable[[Any], Any]) -> Callable[[list[Any]], Any]:
+    """A function of one value (Jolt's SingleFunction)."""
+
     def apply(args: list[Any]) -> Any:
         if len(args) != 1:
             return _EMPTY
+        return fn(args[0])
+
+    return apply
+
+
+def _each(fn: Callable[[Any], Any]) -> Callable[[list[Any]], Any]:
+    """A function of one value that a list gets element by element (Jolt's
+    SingleFunction on a list argument); elements without a result are dropped."""
+
+    def apply(args: list[Any]) -> Any:
+        if len(args) != 1:
+            return _EMPTY
+        if isinstance(args[0], list):
+            results = [fn(v) for v in args[0]]
+            return [r for r in results if r is not _EMPTY]
         return fn(args[0])
 
     return apply
@@ -129,8 +148,8 @@ def _split(args: list[Any]) -> Any:
     if len(args) != 2 or not isinstance(args[0], str) or not isinstance(args[1], str):
         return _EMPTY
     try:
-        parts = re.split(args[0], args[1]) if args[0] else list(args[1])
-    except re.error:
+        parts = compile_java(args[0]).regex.split(args[1]) if args[0] else list(args[1])
+    except JavaRegexError:
         return _EMPTY
     while parts and parts[-1] == "":
         parts.pop()
@@ -152,13 +171,16 @@ def _trim(value: Any) -> Any:
     return value.strip("".join(chr(c) for c in range(33)))
 
 
+_MAX_PAD = 500
+
+
 def _pad(left: bool) -> Callable[[list[Any]], Any]:
     def apply(args: list[Any]) -> Any:
         if len(args) != 3 or not isinstance(args[0], str):
             return _EMPTY
         width = _to_number(args[1], int)
         pad = _text(args[2]) if args[2] is not None else " "
-        if width is _EMPTY or not pad:
+        if width is _EMPTY or not 0 < width <= _MAX_PAD or len(pad) != 1:
             return _EMPTY
         missing = width - len(args[0])
         if missing <= 0:
@@ -218,6 +240,7 @@ def _subtract(kind: type) -> Callable[[list[Any]], Any]:
 
 
 def _divide(args: list[Any]) -> Any:
+    args = _flatten(args)
     if len(args) != 2:
         return _EMPTY
     a, b = _to_number(args[0], float), _to_number(args[1], float)
@@ -319,18 +342,18 @@ def _sort(value: Any) -> Any:
 
 
 FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
-    "toLower": _single(_lower),
-    "toUpper": _single(_upper),
+    "toLower": _each(_lower),
+    "toUpper": _each(_upper),
     "concat": _concat,
     "join": _join,
     "split": _split,
     "substring": _substring,
-    "trim": _single(_trim),
+    "trim": _each(_trim),
     "leftPad": _pad(True),
     "rightPad": _pad(False),
     "min": _min_max(min),
     "max": _min_max(max),
-    "abs": _single(_abs),
+    "abs": _each(_abs),
     "avg": _avg,
     "intSum": _sum(int),
     "doubleSum": _sum(float),
@@ -339,11 +362,12 @@ FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
     "doubleSubtract": _subtract(float),
     "longSubtract": _subtract(int),
     "divide": _divide,
+    "div": _divide,
     "divideAndRound": _divide_and_round,
-    "toInteger": _single(lambda v: _to_number(v, int)),
-    "toLong": _single(lambda v: _to_number(v, int)),
-    "toDouble": _single(lambda v: _to_number(v, float)),
-    "toBoolean": _single(_to_boolean),
+    "toInteger": _each(lambda v: _to_number(v, int)),
+    "toLong": _each(lambda v: _to_number(v, int)),
+    "toDouble": _each(lambda v: _to_number(v, float)),
+    "toBoolean": _each(_to_boolean),
     "toString": _single(_to_string),
     "size": _size,
     "squashNulls": _single(_squash_nulls),
@@ -390,7 +414,7 @@ def _split_args(text: str) -> list[str]:
 
 def _literal(text: str) -> Any:
     if len(text) >= 2 and text.startswith("'") and text.endswith("'"):
-        return text[1:-1]
+        return remove_escape_chars(text[1:-1])
     if re.fullmatch(r"-?\d+", text):
         return int(text)
     if re.fullmatch(r"-?\d+\.\d*([eE][-+]?\d+)?|-?\d+[eE][-+]?\d+", text):
@@ -421,7 +445,7 @@ class _Value:
             if paren:
                 if not rest.endswith(")"):
                     raise JoltSpecError(f"unbalanced parentheses in {rhs!r}")
-                self.args = [self._arg(a) for a in _split_args(rest[:-1])]
+                self.args = [self._arg(a) for a in _split_args(rest[:-1]) if a]
         elif isinstance(rhs, str) and rhs.startswith("^"):
             self.context_lookup = PathReader(rhs[1:])
         elif isinstance(rhs, str) and rhs.startswith("@"):
@@ -437,6 +461,8 @@ class _Value:
             return element if isinstance(element, TransposeElement) else TransposeElement("@(0,)")
         if text.startswith("$"):
             return DollarElement(text)
+        if text.startswith("^"):
+            return PathReader(text[1:])
         return _literal(text)
 
     def evaluate(self, current: Any, path: WalkedPath, context: Any) -> Any:
@@ -453,6 +479,9 @@ class _Value:
                     values.append(None if found is MISSING else found)
                 elif isinstance(arg, DollarElement):
                     values.append(arg.evaluate(path))
+                elif isinstance(arg, PathReader):
+                    found = arg.read(context, path)
+                    values.append(None if found is MISSING else found)
                 else:
                     values.append(arg)
             return self.function(values)

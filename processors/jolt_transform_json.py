@@ -191,7 +191,7 @@ class JoltTransformJSON(Processor):
     concat, join, split, substring, trim, leftPad, rightPad, toInteger,
     toLong, toDouble, toBoolean, toString, size, firstElement, lastElement,
     elementAt, toList, sort, min, max, abs, avg, intSum, longSum, doubleSum,
-    intSubtract, longSubtract, doubleSubtract, divide, divideAndRound,
+    intSubtract, longSubtract, doubleSubtract, divide (div), divideAndRound,
     squashNulls, recursivelySquashNulls, squashDuplicates, noop, isPresent,
     notNull, isNull).
 
