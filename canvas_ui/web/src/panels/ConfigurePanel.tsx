@@ -13,6 +13,7 @@ import { PanelFrame } from "./frame";
 import { errorText } from "./format";
 import { PropertiesEditor } from "./PropertiesEditor";
 import { draftFromComponent, errorsByProperty, namesOf, propertyChanges, type PropDraft } from "./properties";
+import { RULES_KEY, RulesEditor } from "./RulesEditor";
 import { Empty, Field, Notice, StateBadge, Tabs, usePolling } from "./ui";
 
 type Extension = Processor | ControllerService;
@@ -28,6 +29,7 @@ const FIELD_TABS: Record<string, string> = {
   name: "settings", penaltyDuration: "settings", yieldDuration: "settings", bulletinLevel: "settings",
   schedulingStrategy: "scheduling", schedulingPeriod: "scheduling", concurrentlySchedulableTaskCount: "scheduling",
   runDuration: "scheduling", properties: "properties", autoTerminatedRelationships: "relationships", comments: "comments",
+  [`properties.${RULES_KEY}`]: "advanced",
 };
 
 const tabOf = (field: string) => FIELD_TABS[field] ?? (field.startsWith("properties.") ? "properties" : undefined);
@@ -276,10 +278,13 @@ function ConfigureExtension({ kind, id }: { kind: Kind; id: string }) {
   const relationships = processor ? relationshipList(spec, draft, comp as Processor) : [];
   const outgoing = processor ? connectionsFrom(flow, id) : new Map<string, string[]>();
   const errorsOn = (t: string) => Object.entries(fieldErrors).filter(([f]) => tabOf(f) === t && t !== "properties").length || null;
+  // UpdateAttribute's Advanced rules (NiFi's "Advanced" button) get a tab of their own.
+  const hasRules = processor && (spec?.properties ?? []).some((p) => p.key === RULES_KEY);
   const tabs = [
     { id: "settings", label: "Settings", badge: errorsOn("settings") },
     ...(processor ? [{ id: "scheduling", label: "Scheduling", badge: errorsOn("scheduling") }] : []),
     { id: "properties", label: "Properties", badge: byKey.size || null },
+    ...(hasRules ? [{ id: "advanced", label: "Advanced", badge: byKey.get(RULES_KEY)?.length || null }] : []),
     ...(processor ? [{ id: "relationships", label: "Relationships" }] : []),
     { id: "comments", label: "Comments" },
   ];
@@ -397,6 +402,11 @@ function ConfigureExtension({ kind, id }: { kind: Kind; id: string }) {
           <PropertiesEditor spec={spec} draft={draft.props} onChange={(props) => set({ props })} errors={byKey}
                             groupId={comp.parentGroupId ?? groupId}
                             typesLoaded={(processor ? processorTypes : serviceTypes).length > 0} />
+        ) : null}
+
+        {tab === "advanced" && hasRules ? (
+          <RulesEditor value={draft.props.values[RULES_KEY] ?? null} errors={byKey.get(RULES_KEY) ?? []}
+                       onChange={(value) => set({ props: { ...draft.props, values: { ...draft.props.values, [RULES_KEY]: value } } })} />
         ) : null}
 
         {tab === "relationships" && processor ? (
