@@ -102,7 +102,7 @@ def _check_rules(value: str) -> str | None:
     found = rules_form.problems(criteria)
     for rule in criteria.rules:
         for condition in rule.conditions:
-            problem = validators.BOOLEAN_EXPRESSION(condition.strip())
+            problem = validators.EXPRESSION(condition.strip()) or validators.BOOLEAN_EXPRESSION(condition.strip())
             if problem is not None:
                 found.append(f"Condition for rule '{rule.name}': {problem}")
         for attribute, action_value in rule.actions:

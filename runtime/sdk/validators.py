@@ -246,6 +246,10 @@ def _check_boolean_expression(value: str) -> str | None:
     if "#{" in value and "${" not in value:
         return None  # only parameter references: only their substituted value can be judged
     try:
+        expression.compile(value)
+    except expression.ExpressionError:
+        return None  # the framework reports expressions that do not compile (EXPRESSION says it too)
+    try:
         result = expression.result_type(value)
     except expression.ExpressionError as exc:
         return f"{_show(value)} is not a valid boolean expression: {exc.reason} at position {exc.position}"
@@ -282,7 +286,9 @@ BOOLEAN_EXPRESSION = Validator(
 ``${...}`` (nothing before or after it, so plain ``true`` is refused) that compiles and whose
 static result type is BOOLEAN (``${a:equals('b')}``, not ``${a}`` or ``${a:toUpper()}``).
 The message names the position of the problem. A value made only of ``#{parameter}``
-references is left to be judged after substitution."""
+references is left to be judged after substitution, and an expression that does not compile
+is left to the framework's check of every Expression Language property (which names the
+position), so it is reported once; combine with ``EXPRESSION`` for text that is no property."""
 
 
 def _check_time_period(value: str) -> str | None:

@@ -363,6 +363,8 @@ def test_nifi_annotation_data_is_accepted() -> None:
                                                            "BOOLEAN but it returns type STRING"),
         (rules("USE_CLONE", ("r", ["${a:equals('x')"], {"b": "1"})), "unclosed expression"),
         (rules("USE_CLONE", ("r", ["true"], {"b": "1"})), "no expression found"),
+        (rules("USE_CLONE", ("r", ["${a:nope()}"], {"b": "1"})), "Condition for rule 'r': '${a:nope()}' is not a "
+                                                                  "valid expression: unknown function 'nope'"),
         (rules("USE_CLONE", ("r", ["${a:isNull()}"], {"b": "${a:nope()}"})), "Action 'b' of rule 'r'"),
     ],
 )

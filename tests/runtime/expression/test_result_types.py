@@ -68,6 +68,12 @@ def test_boolean_expression_validator_accepts(value: str) -> None:
     assert validators.BOOLEAN_EXPRESSION(value) is None
 
 
+def test_compile_errors_are_left_to_the_frameworks_expression_check() -> None:
+    # the engine compiles every Expression Language property and names the position: said once
+    assert validators.BOOLEAN_EXPRESSION("${a:nope()}") is None
+    assert validators.EXPRESSION("${a:nope()}") is not None
+
+
 @pytest.mark.parametrize(
     ("value", "explanation"),
     [
