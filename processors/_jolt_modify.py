@@ -5,9 +5,13 @@ A spec mirrors the input: keys are literals, ``*`` patterns, ``a|b`` or
 ``&`` references (as in shift); a leaf value is the new value — a literal,
 ``@(n,path)`` (a copy of data found there) or ``=function`` /
 ``=function(arg, ...)`` whose arguments are literals (``'quoted'`` or bare;
-numbers and booleans are converted), ``@(n,path)`` references or ``$`` keys.
-Without arguments the function applies to the current value. A function
-that has no result (``=toInteger`` of ``"abc"``) writes nothing.
+numbers and booleans are converted), ``@(n,path)`` references, ``^path``
+context lookups (NiFi gives no context) or ``$`` keys. Without arguments the
+function applies to the current value. A function that has no result
+(``=toInteger`` of ``"abc"``) writes nothing; a list of values is a list of
+alternatives, the first with a result wins (``["=notNull", 3]``). Key
+sugar: ``+key``, ``~key`` and ``_key`` force overwrite, default and define
+for that key; ``key?`` applies only where the key exists.
 
 - overwrite: always writes (and creates missing keys and objects);
 - default: writes only where the key is missing or its value is null;
@@ -512,7 +516,8 @@ class _ModifyLeaf:
     def __init__(self, key: str, rhs: Any, mode: str, context: Any) -> None:
         key, self.mode, self.optional = _key_options(key, mode)
         self.element = parse_lhs(key)
-        self.value = _Value(rhs)
+        # a list holds alternatives: the first that has a value wins
+        self.values = [_Value(v) for v in rhs] if isinstance(rhs, list) else [_Value(rhs)]
         self.context = context
 
     def apply(self, key: str, data: Any, path: WalkedPath, parent: Any) -> bool:
@@ -527,7 +532,11 @@ class _ModifyLeaf:
                 return True
             if self.mode == "default" and data is not MISSING and data is not None:
                 return True
-            result = self.value.evaluate(data, path, self.context)
+            result = MISSING
+            for value in self.values:
+                result = value.evaluate(data, path, self.context)
+                if result is not MISSING:
+                    break
         finally:
             path.pop()
         if result is not MISSING:
@@ -579,7 +588,7 @@ class _ModifyComposite:
         if self.optional and data is MISSING:
             return True
         if data is MISSING or data is None:
-            if not (self.map_spec or self.list_spec):
+            if not (self.map_spec or self.list_spec) or (data is None and self.mode == "define"):
                 return True
             data = [] if self.list_spec else {}
             _store(parent, key, data)
