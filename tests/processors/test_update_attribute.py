@@ -372,3 +372,149 @@ def test_invalid_rules_make_the_processor_invalid(value: str, fragment: str) -> 
     r = runner({"Advanced Rules": value})
     problems = {res.subject: res.explanation for res in r.validation_results()}
     assert fragment in problems["Advanced Rules"]
+
+
+# -- NiFi's TestUpdateAttribute, case by case ----------------------------------------------------
+
+DELETE_INPUT = {"attribute.1": "value.1", "attribute.2": "value.2", "attribute.6": "value.6",
+                "sampleSize": "value.size", "sample.1": "value.sample.1", "simple.1": "value.simple.1"}
+
+
+@pytest.mark.parametrize(
+    ("regex", "kept"),
+    [
+        ("attribute.2", {"attribute.1", "attribute.6", "sampleSize", "sample.1", "simple.1"}),  # testRegexDotDelete
+        ("(attribute\\.[2-5]|sample.*)", {"attribute.1", "attribute.6", "simple.1"}),  # testRegexGroupDelete
+        ("${literal('attribute\\\\.'):append(${literal(6)})}",  # testExpressionLiteralDelete
+         {"attribute.1", "attribute.2", "sampleSize", "sample.1", "simple.1"}),
+        ("${literal('(attribute\\\\.'):append(${literal('[2-5]')}):append(${literal('|sample.*)')})}",
+         {"attribute.1", "attribute.6", "simple.1"}),  # testExpressionRegexDelete
+    ],
+)
+def test_nifi_delete_cases(regex: str, kept: set[str]) -> None:
+    r = runner({"Delete Attributes Expression": regex})
+    r.enqueue(b"", DELETE_INPUT)
+    r.run()
+    attributes = r.flowfiles_for("success")[0].attributes
+    assert {k for k in DELETE_INPUT if k in attributes} == kept
+
+
+@pytest.mark.parametrize(
+    ("properties", "incoming", "expected"),
+    [
+        ({"attribute.1": ""}, {"attribute.1": "old.value.1"}, {"attribute.1": ""}),  # testSetEmptyString
+        ({"NewAttr": "${one:plus(${two})}"}, {"one": "1", "two": "2"}, {"NewAttr": "3"}),  # testDefaultAddAttribute
+        ({"NewAttr": "${a:equals('b'):toString()}"}, {"a": "b"}, {"NewAttr": "true"}),  # testDefaultBooleanAsString
+        ({"NewAttr": "$${a}"}, {"a": "b"}, {"NewAttr": "${a}"}),  # testDefaultEscapeValue
+    ],
+)
+def test_nifi_default_cases(properties: dict[str, str], incoming: dict[str, str], expected: dict[str, str]) -> None:
+    r = runner(properties)
+    r.enqueue(b"", incoming)
+    r.run()
+    for key, value in expected.items():
+        r.flowfiles_for("success")[0].assert_attribute_equals(key, value)
+
+
+def test_nifi_incorrect_expression_is_invalid() -> None:  # testAddAttributeWithIncorrectExpression
+    runner({"NewId": "${UUID(}"}).assert_not_valid()
+
+
+@pytest.mark.parametrize(("initial", "count", "total"), [("0", "5", "15"), ("10", "15", "25")])
+def test_nifi_basic_state(initial: str, count: str, total: str) -> None:  # testBasicState, testStateWithInitValue
+    r = runner({"Store State": "Store state locally", "count": "${getStateValue('count'):plus(1)}",
+                "sum": "${getStateValue('sum'):plus(${pencils})}"})
+    r.assert_not_valid()
+    r.set_property("Stateful Variables Initial Value", initial)
+    r.assert_valid()
+    r.enqueue_many([(b"", {"pencils": p}) for p in ("2", "2", "3", "3", "5")])
+    r.run(5)
+    r.assert_all_transferred("success", 5)
+    r.flowfiles_for("success")[4].assert_attribute_equals("count", count)
+    r.flowfiles_for("success")[4].assert_attribute_equals("sum", total)
+
+
+def _max_rule(name: str, condition: str, attribute: str) -> tuple[str, list[str], dict[str, str]]:
+    return (name, [condition], {attribute: "${value}"})
+
+
+@pytest.mark.parametrize(
+    ("initial", "rule", "defaults", "expected"),
+    [
+        # testRuleHitWithState: the rule misses for the last one, so it has no maxValue
+        ("0", _max_rule("rule", "${getStateValue('maxValue'):lt(${value})}", "maxValue"), {},
+         [("maxValue", 2, "4"), ("maxValue", 3, None)]),
+        # testRuleHitWithStateWithDefault: the default keeps the stored maximum
+        ("0", _max_rule("rule", "${getStateValue('maxValue'):lt(${value})}", "maxValue"),
+         {"maxValue": "${getStateValue('maxValue')}"}, [("maxValue", 2, "4"), ("maxValue", 3, "4")]),
+        # testRuleHitWithStateWithInitValue
+        ("5", _max_rule("rule", "${getStateValue('minValue'):ge(${value})}", "minValue"), {},
+         [("minValue", 3, "1")]),
+    ],
+)
+def test_nifi_rules_with_state(initial: str, rule: tuple[str, list[str], dict[str, str]], defaults: dict[str, str],
+                               expected: list[tuple[str, int, str | None]]) -> None:
+    r = runner({"Store State": "Store state locally", "Stateful Variables Initial Value": initial,
+                "Advanced Rules": rules("USE_CLONE", rule), **defaults})
+    for value in ("1", "2", "4", "1"):
+        r.enqueue(b"", {"value": value})
+        r.run()
+    r.assert_all_transferred("success", 4)
+    out = r.flowfiles_for("success")
+    for attribute, index, value in expected:
+        out[index].assert_attribute_equals(attribute, value)
+
+
+def test_nifi_multiple_rules_with_state_and_delete() -> None:  # testMultipleRulesWithStateAndDelete
+    r = runner({
+        "Store State": "Store state locally", "Delete Attributes Expression": "badValue",
+        "Stateful Variables Initial Value": "0",
+        "Advanced Rules": rules("USE_ORIGINAL",
+                                _max_rule("rule", "${getStateValue('maxValue'):lt(${value})}", "maxValue"),
+                                ("rule2", ["${value:mod(2):equals(0)}"], {"whatIsIt": "even"})),
+        "maxValue": "${getStateValue('maxValue')}", "whatIsIt": "odd",
+        "whatWasIt": "${getStateValue('whatIsIt')}", "theCount": "${getStateValue('theCount'):plus(1)}",
+    })
+    for value in ("1", "2", "5", "1"):
+        r.enqueue(b"", {"value": value, "badValue": "10"})
+        r.run()
+    out = r.flowfiles_for("success")
+    out[3].assert_attribute_equals("maxValue", "5")
+    out[3].assert_attribute_equals("theCount", "4")
+    out[0].assert_attribute_equals("badValue", None)
+    out[0].assert_attribute_equals("whatIsIt", "odd")
+    out[1].assert_attribute_equals("whatIsIt", "even")
+    out[2].assert_attribute_equals("whatWasIt", "even")
+    out[3].assert_attribute_equals("whatWasIt", "odd")
+
+
+def test_nifi_use_original_applies_defaults_once() -> None:  # ...UseOriginalDoesntApplyDefaultsRepeatedly
+    matching = "${attribute.1:equals('value.1')}"
+    r = runner({"Advanced Rules": rules("USE_ORIGINAL", ("rule 1", [matching], {"attribute.2": "value.2"}),
+                                        ("rule 2", [matching], {"attribute.3": "value.3"}),
+                                        ("rule 3", [matching], {"attribute.2": "value.3"})),
+                "default.attr": "${default.attr}-more-stuff"})
+    r.enqueue(b"content", {"attribute.1": "value.1"})
+    r.run()
+    (ff,) = r.flowfiles_for("success")
+    ff.assert_attribute_equals("default.attr", "-more-stuff")
+    ff.assert_attribute_equals("attribute.2", "value.3")
+    ff.assert_attribute_equals("attribute.3", "value.3")
+    ff.assert_content_equals(b"content")
+
+
+def test_nifi_state_failure_with_clones_keeps_the_original_only() -> None:  # testStateFailuresWithRulesUsingClone
+    r = runner({"Store State": "Store state locally", "Stateful Variables Initial Value": "0",
+                "Advanced Rules": rules(
+                    "USE_CLONE", _max_rule("rule", "${getStateValue('maxValue'):lt(${value})}", "maxValue"),
+                    _max_rule("rule2", "${getStateValue('maxValue2'):lt(${value})}", "maxValue2"))})
+    read_state = r._read_state
+    r._read_state = lambda component_id: (7, {})  # type: ignore[method-assign]  # stale: the commit is refused
+    r.enqueue(b"", {"value": "1"})
+    r.run()
+    r._read_state = read_state  # type: ignore[method-assign]
+    r.run()
+    r.assert_all_transferred("set state fail", 1)
+    (ff,) = r.flowfiles_for("set state fail")
+    ff.assert_attribute_equals("maxValue", "1")
+    ff.assert_attribute_equals("maxValue2", None)
