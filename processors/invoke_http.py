@@ -476,7 +476,9 @@ class InvokeHTTP(Processor):
     OAuth2AccessTokenProvider service ships with flowyard yet; one that
     provides the API works. HTTP/2 is negotiated over TLS only, as in NiFi
     (through ALPN); ``invokehttp.status.message`` is empty for HTTP/2
-    responses, as with OkHttp. A SOCKS proxy needs the socksio package.
+    responses, as with OkHttp. A SOCKS proxy needs the socksio package. A
+    processor whose only incoming connection loops back from itself is not a
+    source (NiFi's is: it checks for a connection from elsewhere).
     """
 
     spec = ProcessorSpec(

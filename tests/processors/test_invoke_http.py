@@ -554,3 +554,57 @@ def test_without_the_cache_nothing_is_revalidated(server: RecordingServer) -> No
     runner.enqueue(b"")
     runner.run(2)
     assert all("If-None-Match" not in r.headers for r in server.requests)
+
+
+@pytest.mark.parametrize(("disabled", "version"), [("False", b"2"), ("True", b"1.1")])
+def test_http2_is_negotiated_over_tls_unless_disabled(pki: Pki, disabled: str, version: bytes) -> None:
+    import threading
+
+    import trio
+    from hypercorn.config import Config
+    from hypercorn.trio import serve
+
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        assert callable(receive) and callable(send)
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": str(scope["http_version"]).encode()})
+
+    config = Config()
+    config.bind = ["127.0.0.1:0"]
+    config.certfile = config.keyfile = str(pki.server_pem)
+    config.accesslog = config.errorlog = None
+    started: list[tuple[int, trio.lowlevel.TrioToken, trio.Event]] = []
+    ready = threading.Event()
+
+    async def main() -> None:
+        stop = trio.Event()
+        async with trio.open_nursery() as nursery:
+            binds = await nursery.start(serve, app, config)
+            started.append((int(binds[0].rsplit(":", 1)[1]), trio.lowlevel.current_trio_token(), stop))
+            ready.set()
+            await stop.wait()
+            nursery.cancel_scope.cancel()
+
+    thread = threading.Thread(target=trio.run, args=(main,), daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    port, token, stop = started[0]
+    try:
+        runner = _runner(f"https://localhost:{port}/", **{"SSL Context Service": "tls", "HTTP/2 Disabled": disabled})
+        runner.add_controller_service("tls", StandardSSLContextService,
+                                      {"Truststore Filename": str(pki.ca_pem), "Truststore Type": "PEM"})
+        runner.enable_controller_service("tls")
+        runner.enqueue(b"")
+        runner.run()
+    finally:
+        token.run_sync_soon(stop.set)
+        thread.join(10)
+    response = runner.flowfiles_for("Response")[0]
+    response.assert_content_equals(version)
+    if version == b"2":  # HTTP/2 has no reason phrase
+        response.assert_attribute_equals("invokehttp.status.message", "")
