@@ -235,9 +235,32 @@ def _has_float(value: Any) -> bool:
     return False
 
 
-def to_json(value: Any, *, pretty: bool = False) -> str:
+def _escape_non_ascii(text: str) -> str:
+    """Jackson's ESCAPE_NON_ASCII: every character above U+007F as ``\\uXXXX``
+    (uppercase hex, UTF-16 surrogate pairs). Non-ASCII characters only occur
+    inside JSON strings, so the whole text can be processed."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if code < 0x80:
+            out.append(ch)
+        elif code > 0xFFFF:
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04X}\\u{0xDC00 + (code & 0x3FF):04X}")
+        else:
+            out.append(f"\\u{code:04X}")
+    return "".join(out)
+
+
+def to_json(value: Any, *, pretty: bool = False, ascii_only: bool = False) -> str:
     """``value`` as Jackson writes it: compact (``{"a":1}``), or with Jackson's
-    default pretty printer (two-space indents, ``"a" : 1``, arrays on one line)."""
+    default pretty printer (two-space indents, ``"a" : 1``, arrays on one line);
+    ``ascii_only`` escapes every non-ASCII character (ESCAPE_NON_ASCII)."""
+    text = _to_json(value, pretty)
+    return _escape_non_ascii(text) if ascii_only and not text.isascii() else text
+
+
+def _to_json(value: Any, pretty: bool) -> str:
     if not pretty and not _has_float(value):
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
         if "\\u00" in text:

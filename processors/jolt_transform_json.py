@@ -132,7 +132,12 @@ JSON_SOURCE = PropertySpec(
     ),
     required=True,
     default=FLOW_FILE,
-    allowed_values=(AllowableValue(FLOW_FILE), AllowableValue(ATTRIBUTE), AllowableValue(JSON_LINES)),
+    allowed_values=(
+        AllowableValue(FLOW_FILE, FLOW_FILE, "Transformation applied to FlowFile content containing JSON"),
+        AllowableValue(ATTRIBUTE, ATTRIBUTE, "Transformation applied to FlowFile attribute containing JSON"),
+        AllowableValue(JSON_LINES, JSON_LINES,
+                       "Transformation applied to FlowFile content containing JSON Lines or NDJSON"),
+    ),
 )
 JSON_SOURCE_ATTRIBUTE = PropertySpec(
     key="json-source-attribute",
@@ -149,8 +154,8 @@ PRETTY_PRINT = boolean_property(
 )
 RETAIN_UNICODE_ESCAPES = boolean_property(
     "retain-unicode-escape-sequences", "Retain Unicode Escape Sequences",
-    "Specifies whether to retain unicode escape sequences (\\uXXXX) of the input in the output; when false they are "
-    "replaced by the characters they stand for.",
+    "Whether the output escapes every non-ASCII character as a unicode escape sequence (\\uXXXX, as escaped "
+    "input arrived); when false such characters are written as they are (UTF-8).",
     "false",
 )
 
@@ -206,7 +211,9 @@ class JoltTransformJSON(Processor):
     not JSON (or is blank), a spec that cannot be compiled after Expression
     Language, and a transform that fails go to failure unchanged with an
     error logged. JSON Lines content is transformed line by line (blank
-    lines skipped) and written one result per line.
+    lines skipped) and written one result per line, each ending with a line
+    feed, ``mime.type`` ``application/jsonl``. Retain Unicode Escape
+    Sequences writes every non-ASCII character as ``\\uXXXX``.
 
     Differences from NiFi: custom transformations ('Custom', Custom
     Transformation Class Name, Custom Module Directory) are not supported —
@@ -278,9 +285,7 @@ class JoltTransformJSON(Processor):
             self._cache.popitem(last=False)
         return transform
 
-    def _convert(self, transform: Transform, text: str) -> str:
-        if self._retain_escapes:
-            text = text.replace("\\u", "\\\\u")
+    def _convert(self, transform: Transform, text: str, pretty: bool) -> str:
         try:
             document = parse_jackson(text, self._max_string)
         except JsonTextError as exc:
@@ -289,10 +294,7 @@ class JoltTransformJSON(Processor):
             result = transform(document)
         except (JoltError, RecursionError) as exc:
             raise _Failed(f"Transform failed: {exc}") from None
-        output = to_json(result, pretty=self._pretty)
-        if self._retain_escapes:
-            output = output.replace("\\\\u", "\\u")
-        return output
+        return to_json(result, pretty=pretty, ascii_only=self._retain_escapes)
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         """Transform a batch of FlowFiles."""
@@ -310,13 +312,13 @@ class JoltTransformJSON(Processor):
             value = ff.attributes.get(self._attribute)
             if value is None or not value.strip():
                 raise _Failed(f"FlowFile attribute [{self._attribute}] value is blank")
-            return session.put_attribute(ff, self._attribute, self._convert(self._transform(context, ff), value))
+            result = self._convert(self._transform(context, ff), value, self._pretty)
+            return session.put_attribute(ff, self._attribute, result)
         transform = self._transform(context, ff)
         text = session.read_bytes(ff).decode("utf-8", "replace")
         if self._source == JSON_LINES:
-            lines = [self._convert(transform, line) for line in text.splitlines() if line.strip()]
-            output = "\n".join(lines)
-        else:
-            output = self._convert(transform, text)
-        ff = session.write(ff, output.encode("utf-8"))
+            lines = [self._convert(transform, line, False) + "\n" for line in text.splitlines() if line.strip()]
+            ff = session.write(ff, "".join(lines).encode("utf-8"))
+            return session.put_attribute(ff, "mime.type", "application/jsonl")
+        ff = session.write(ff, self._convert(transform, text, self._pretty).encode("utf-8"))
         return session.put_attribute(ff, "mime.type", "application/json")

@@ -163,8 +163,9 @@ def test_attribute_source_needs_the_attribute_name() -> None:
 
 def test_json_lines() -> None:
     r = runner("jolt-transform-shift", {"id": "ident"}, JSON_Source="JSON_LINES")
-    out = run_one(r, b'{"id": 1}\n\n{"id": 2, "x": 0}\n{"y": 3}\n')
-    assert out == b'{"ident":1}\n{"ident":2}\nnull'
+    out = run_one(r, b'{"id": 1}\n\n{"id": 2, "x": 0}\n{"y": 3}')
+    assert out == b'{"ident":1}\n{"ident":2}\nnull\n'
+    r.flowfiles_for("success")[0].assert_attribute_equals("mime.type", "application/jsonl")
 
 
 def test_json_lines_with_a_bad_line_fails() -> None:
@@ -173,11 +174,12 @@ def test_json_lines_with_a_bad_line_fails() -> None:
 
 
 @pytest.mark.parametrize(
-    ("retain", "expected"), [("false", '{"b":"\u00e9\u2603"}'), ("true", '{"b":"\\u00e9\\u2603"}')]
+    ("retain", "expected"),
+    [("false", '{"b":"\u00e9\u2603\U0001f447"}'), ("true", '{"b":"\\u00E9\\u2603\\uD83D\\uDC47"}')],
 )
 def test_retain_unicode_escape_sequences(retain: str, expected: str) -> None:
     r = runner("jolt-transform-shift", {"a": "b"}, Retain_Unicode_Escape_Sequences=retain)
-    assert run_one(r, '{"a": "\\u00e9\\u2603"}').decode() == expected
+    assert run_one(r, '{"a": "\\u00e9\u2603\\ud83d\\udc47"}').decode() == expected
 
 
 def test_doubles_are_written_as_java_writes_them() -> None:
