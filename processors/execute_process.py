@@ -265,9 +265,14 @@ class ExecuteProcess(Processor):
         with self._lock:  # one trigger at a time takes output from the run
             batch = context.property(BATCH_DURATION)
             batch_seconds = batch.as_duration() if batch.is_set else None
-            command = context.property(COMMAND).evaluate(None).as_str()
-            arguments_value = context.property(COMMAND_ARGUMENTS)
-            arguments = arguments_value.evaluate(None).as_str() if arguments_value.is_set else None
+            try:
+                command = context.property(COMMAND).evaluate(None).as_str()
+                arguments_value = context.property(COMMAND_ARGUMENTS)
+                arguments = arguments_value.evaluate(None).as_str() if arguments_value.is_set else None
+            except ValueError as exc:  # an expression failed
+                context.logger.error(f"cannot build the command: {exc}")
+                context.yield_()
+                return
             run = self._run
             if run is None:
                 run = self._launch(context, command, arguments, batch_seconds is not None)
@@ -299,7 +304,12 @@ class ExecuteProcess(Processor):
 
     def _launch(self, context: ProcessContext, command: str, arguments: str | None, text_lines: bool) -> _Run | None:
         argv = [command, *split_args(arguments, context.property(ARGUMENT_DELIMITER).as_str())]
-        directory = context.property(WORKING_DIRECTORY).evaluate(None).value
+        try:
+            directory = context.property(WORKING_DIRECTORY).evaluate(None).value
+        except ValueError as exc:
+            context.logger.error(f"cannot evaluate Working Directory: {exc}")
+            context.yield_()
+            return None
         redirect = (context.property(REDIRECT_ERROR_STREAM).value or "false").lower() == "true"
         environment = child_environment({name: value.raw or "" for name, value in
                                          context.dynamic_properties.items()})

@@ -186,9 +186,10 @@ class ExecuteStreamCommand(Processor):
     in the command's environment, literally.
 
     A command that cannot be started (not found, not executable, bad working
-    directory) is what NiFi treats as a ProcessException: the session is rolled
-    back, the FlowFile goes back to the input queue penalized, and an error
-    bulletin names the reason. NiFi has no failure relationship here either.
+    directory), or an Expression Language value that fails for the FlowFile,
+    is what NiFi treats as a ProcessException: the session is rolled back, the
+    FlowFile goes back to the input queue penalized, and an error bulletin
+    names the reason. NiFi has no failure relationship here either.
 
     When the processor stops, any command still running is killed (SIGKILL to
     its process group).
@@ -260,9 +261,14 @@ class ExecuteStreamCommand(Processor):
         if ff is None:
             return
         attributes = ff.attributes
-        command = context.property(COMMAND_PATH).evaluate(attributes).as_str()
-        argv, shown_args = self._arguments(context, attributes)
-        directory = self._working_directory(context, attributes)
+        try:
+            command = context.property(COMMAND_PATH).evaluate(attributes).as_str()
+            argv, shown_args = self._arguments(context, attributes)
+            directory = self._working_directory(context, attributes)
+        except ValueError as exc:  # an expression failed for this FlowFile
+            problem = f"cannot build the command for FlowFile[uuid={ff.uuid}, size={ff.size}]: {exc}"
+            context.logger.error(problem)
+            raise ProcessingError(problem) from exc
         environment = child_environment({name: value.raw or "" for name, value in
                                          context.dynamic_properties.items()})
         ignore_stdin = (context.property(IGNORE_STDIN).value or "false").lower() == "true"

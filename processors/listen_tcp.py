@@ -33,6 +33,7 @@ from flowyard.processors.ssl_context_service import (
 from flowyard.runtime.sdk import (
     AllowableValue,
     ComponentLog,
+    ConfigurationError,
     InputRequirement,
     ProcessContext,
     Processor,
@@ -312,19 +313,22 @@ class ListenTCP(Processor):
             self._messages = MessageQueue(capacity)
         charset = context.property(CHARACTER_SET).as_str()
         self._delimiter = unescape_delimiter(context.property(BATCHING_MESSAGE_DELIMITER).as_str()).encode(charset)
-        tls = None
-        if context.property(SSL_CONTEXT).is_set:
-            service = context.property(SSL_CONTEXT).as_controller_service(SSLContextService)
-            tls = service.create_server_context(client_auth=context.property(CLIENT_AUTH).as_str())
-        address = bind_address(context)
-        port = int(context.property(LISTEN_PORT).evaluate(None).as_str().strip())
-        receive = context.property(RECEIVE_BUFFER_SIZE).as_data_size()
-        self._server = TcpMessageServer(
-            address, port, self._messages, delimiter=self._delimiter, max_message=receive, receive_size=receive,
-            socket_buffer=context.property(MAX_SOCKET_BUFFER_SIZE).as_data_size(),
-            max_connections=context.property(WORKER_THREADS).as_int(),
-            idle_timeout=context.property(IDLE_CONNECTION_TIMEOUT).as_duration(), tls=tls, logger=context.logger,
-        )
+        try:
+            tls = None
+            if context.property(SSL_CONTEXT).is_set:
+                service = context.property(SSL_CONTEXT).as_controller_service(SSLContextService)
+                tls = service.create_server_context(client_auth=context.property(CLIENT_AUTH).as_str())
+            address = bind_address(context)
+            port = int(context.property(LISTEN_PORT).evaluate(None).as_str().strip())
+            receive = context.property(RECEIVE_BUFFER_SIZE).as_data_size()
+            self._server = TcpMessageServer(
+                address, port, self._messages, delimiter=self._delimiter, max_message=receive, receive_size=receive,
+                socket_buffer=context.property(MAX_SOCKET_BUFFER_SIZE).as_data_size(),
+                max_connections=context.property(WORKER_THREADS).as_int(),
+                idle_timeout=context.property(IDLE_CONNECTION_TIMEOUT).as_duration(), tls=tls, logger=context.logger,
+            )
+        except (OSError, ValueError, ssl.SSLError) as exc:
+            raise ConfigurationError(f"ListenTCP cannot listen: {exc}") from exc
         context.logger.info(f"listening on {address}:{self._server.port}")
 
     def on_stopped(self, context: ProcessContext) -> None:

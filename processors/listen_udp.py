@@ -24,6 +24,7 @@ from flowyard.processors._system_net import (
     unescape_delimiter,
 )
 from flowyard.runtime.sdk import (
+    ConfigurationError,
     ExpressionScope,
     InputRequirement,
     ProcessContext,
@@ -194,16 +195,19 @@ class ListenUDP(Processor):
             self._messages = MessageQueue(capacity)
         charset = context.property(CHARACTER_SET).as_str()
         self._delimiter = unescape_delimiter(context.property(BATCHING_MESSAGE_DELIMITER).as_str()).encode(charset)
-        sender = None
-        if context.property(SENDING_HOST).is_set:
-            sender = (context.property(SENDING_HOST).evaluate(None).as_str().strip(),
-                      int(context.property(SENDING_HOST_PORT).evaluate(None).as_str().strip()))
-        address = bind_address(context)
-        self._server = UdpMessageServer(
-            address, int(context.property(LISTEN_PORT).evaluate(None).as_str().strip()), self._messages,
-            receive_size=context.property(RECEIVE_BUFFER_SIZE).as_data_size(),
-            socket_buffer=context.property(MAX_SOCKET_BUFFER_SIZE).as_data_size(), sender=sender,
-        )
+        try:
+            sender = None
+            if context.property(SENDING_HOST).is_set:
+                sender = (context.property(SENDING_HOST).evaluate(None).as_str().strip(),
+                          int(context.property(SENDING_HOST_PORT).evaluate(None).as_str().strip()))
+            address = bind_address(context)
+            self._server = UdpMessageServer(
+                address, int(context.property(LISTEN_PORT).evaluate(None).as_str().strip()), self._messages,
+                receive_size=context.property(RECEIVE_BUFFER_SIZE).as_data_size(),
+                socket_buffer=context.property(MAX_SOCKET_BUFFER_SIZE).as_data_size(), sender=sender,
+            )
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"ListenUDP cannot listen: {exc}") from exc
         context.logger.info(f"listening on udp {address}:{self._server.port}")
 
     def on_stopped(self, context: ProcessContext) -> None:

@@ -293,7 +293,8 @@ class PutEmail(Processor):
             recipients = self._send(context, session, ff)
         except (_EmailError, smtplib.SMTPException, OSError, ssl.SSLError, ValueError, LookupError) as exc:
             context.yield_()
-            context.logger.error(f"Failed to send email for {ff!r}: {exc}; routing to failure")
+            context.logger.error(f"Failed to send email for FlowFile[uuid={ff.uuid}, size={ff.size}]: {exc}; "
+                                 "routing to failure")
             session.transfer(ff, FAILURE)
             return
         session.provenance.send(ff, f"mailto:{recipients[0]}")

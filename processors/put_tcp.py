@@ -184,8 +184,9 @@ class PutTCP(Processor):
     when the peer has closed it. Sent FlowFiles go to success with
     ``record.count.transmitted`` = 0 and a SEND event ``tcp://host:port``. A
     FlowFile that cannot be sent — connection refused, timeout, unknown host,
-    TLS failure — goes to failure, penalized, and the processor yields, as in
-    NiFi; the connection is then closed.
+    TLS failure, an Expression Language value that fails — goes to failure,
+    penalized, and the processor yields, as in NiFi; the connection is then
+    closed.
 
     Differences from NiFi: Record-oriented transmission needs record reader
     and writer services flowyard does not have yet; choosing it leaves the
@@ -258,21 +259,22 @@ class PutTCP(Processor):
         ff = session.get()
         if ff is None:
             return
-        host = context.property(HOSTNAME).evaluate(None).as_str().strip()
-        port = int(context.property(PORT).evaluate(None).as_str().strip())
-        timeout_value = context.property(TIMEOUT)
-        timeout = timeout_value.evaluate(None).as_duration() if timeout_value.is_set else None
-        delimiter_value = context.property(OUTGOING_MESSAGE_DELIMITER)
-        delimiter = b""
-        if delimiter_value.is_set:
-            charset = context.property(CHARACTER_SET).evaluate(None).as_str()
-            text = delimiter_value.evaluate(ff.attributes).value or ""
-            delimiter = unescape_delimiter(text).encode(charset)
         per_flowfile = context.property(CONNECTION_PER_FLOWFILE).as_bool()
-        transit = f"tcp://{host}:{port}"
+        transit = "tcp://" + (context.property(HOSTNAME).raw or "") + ":" + (context.property(PORT).raw or "")
         started = time.monotonic()
         with self._lock:
             try:
+                host = context.property(HOSTNAME).evaluate(None).as_str().strip()
+                port = int(context.property(PORT).evaluate(None).as_str().strip())
+                transit = f"tcp://{host}:{port}"
+                timeout_value = context.property(TIMEOUT)
+                timeout = timeout_value.evaluate(None).as_duration() if timeout_value.is_set else None
+                delimiter_value = context.property(OUTGOING_MESSAGE_DELIMITER)
+                delimiter = b""
+                if delimiter_value.is_set:
+                    charset = context.property(CHARACTER_SET).evaluate(None).as_str()
+                    text = delimiter_value.evaluate(ff.attributes).value or ""
+                    delimiter = unescape_delimiter(text).encode(charset)
                 sock = self._connect(context, host, port, timeout if timeout else 10.0)
                 for piece in session.iter_content(ff):
                     sock.sendall(piece)
@@ -281,9 +283,9 @@ class PutTCP(Processor):
                 self._last_used = time.monotonic()
                 if per_flowfile:
                     self._close()
-            except (OSError, ssl.SSLError, ValueError) as exc:
+            except (OSError, ssl.SSLError, ValueError, LookupError) as exc:  # ValueError: an expression failed too
                 self._close()
-                context.logger.error(f"Send Failed {ff!r} to {transit}: {exc}")
+                context.logger.error(f"Send Failed FlowFile[uuid={ff.uuid}, size={ff.size}] to {transit}: {exc}")
                 session.transfer(session.penalize(ff), FAILURE)
                 context.yield_()
                 return

@@ -98,11 +98,12 @@ class PutUDP(Processor):
         ff = session.get()
         if ff is None:
             return
-        host = context.property(HOSTNAME).evaluate(None).as_str().strip()
-        port = int(context.property(PORT).evaluate(None).as_str().strip())
-        transit = f"udp://{host}:{port}"
+        transit = "udp://" + (context.property(HOSTNAME).raw or "") + ":" + (context.property(PORT).raw or "")
         with self._lock:
             try:
+                host = context.property(HOSTNAME).evaluate(None).as_str().strip()
+                port = int(context.property(PORT).evaluate(None).as_str().strip())
+                transit = f"udp://{host}:{port}"
                 if ff.size > MAX_DATAGRAM:
                     raise ValueError(f"content of {ff.size} bytes is larger than a datagram can carry "
                                      f"({MAX_DATAGRAM} bytes)")
@@ -111,7 +112,7 @@ class PutUDP(Processor):
                 self._last_used = time.monotonic()
             except (OSError, ValueError) as exc:
                 self._close()
-                context.logger.error(f"Send Failed {ff!r} to {transit}: {exc}")
+                context.logger.error(f"Send Failed FlowFile[uuid={ff.uuid}, size={ff.size}] to {transit}: {exc}")
                 session.transfer(session.penalize(ff), FAILURE)
                 context.yield_()
                 return

@@ -393,7 +393,7 @@ class TailFile(Processor):
             settings = self._settings(context)
             try:
                 files = self._lookup(context)
-            except OSError as exc:
+            except (OSError, ValueError) as exc:  # ValueError: an expression or the regular expression failed
                 context.logger.error(f"cannot list the files to tail: {exc}")
                 context.yield_()
                 return

@@ -284,3 +284,11 @@ def test_failing_command_with_no_output_gives_an_empty_penalized_flowfile(tmp_pa
     assert out.size == 0
     assert "No such file" in out.attributes["execution.error"]
     assert out.is_penalized(r.clock())
+
+
+def test_failing_expression_rolls_back_penalized(evaluator: object) -> None:
+    r = runner("echo", {"Command Arguments": "${boom}"}, evaluator=evaluator)
+    r.enqueue(b"x")
+    r.run()
+    assert r.queue_size == 1 and r.penalized_count == 1
+    assert r.errors and any(level == "ERROR" for level, _ in r.bulletins)

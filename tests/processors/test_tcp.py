@@ -13,7 +13,7 @@ from flowyard_http_testkit import make_pki
 from flowyard.processors.listen_tcp import ListenTCP
 from flowyard.processors.put_tcp import PutTCP
 from flowyard.processors.ssl_context_service import StandardSSLContextService
-from flowyard.runtime.sdk import ProvenanceEventType
+from flowyard.runtime.sdk import FlowyardError, ProvenanceEventType
 from flowyard.runtime.sdk.testing import MockFlowFile, ProcessorRunner
 
 pytestmark = pytest.mark.integration
@@ -157,7 +157,7 @@ def test_a_port_in_use_keeps_the_processor_from_starting() -> None:
         busy.listen()
         r = ProcessorRunner(ListenTCP)
         r.set_property("Port", str(busy.getsockname()[1]))
-        with pytest.raises(OSError):
+        with pytest.raises(FlowyardError, match="cannot listen"):
             r.run()
 
 
@@ -397,3 +397,14 @@ def test_messages_of_a_rolled_back_session_are_queued_again(monkeypatch: pytest.
     (ff,) = receive(r, 1)
     r.stop()
     assert ff.content == b"precious"
+
+
+def test_put_tcp_failing_expression_goes_to_failure(evaluator: object) -> None:
+    r = ProcessorRunner(PutTCP, evaluator=evaluator)  # type: ignore[arg-type]
+    r.set_property("Hostname", "127.0.0.1")
+    r.set_property("Port", "9")
+    r.set_property("Outgoing Message Delimiter", "${boom}")
+    r.enqueue(b"x")
+    r.run()
+    r.assert_all_transferred("failure", 1)
+    assert r.flowfiles_for("failure")[0].is_penalized(r.clock())
