@@ -130,10 +130,12 @@ class EvaluateJsonPath(Processor):
 
     Differences from NiFi: a filter applied to a scalar with a definite path
     before it (``$.a[?(@.b)]`` where ``a`` is a number) routes to failure
-    instead of failing the session; regular expressions in ``=~`` filters
-    are Python's. Results of indefinite paths over deep scans follow Jayway,
-    except that an index after ``..`` that is not the last step applies to
-    the array rather than to its elements.
+    instead of failing the session; ``=~`` regular expressions use Java's
+    syntax through flowyard's translator (class intersections and Unicode
+    scripts are refused as invalid paths). Results of indefinite paths over
+    deep scans follow Jayway, except that an index after ``..`` that is not
+    the last step applies to the array rather than to its elements. Content
+    is read as UTF-8 (malformed bytes become U+FFFD, as Jackson's reader does).
     """
 
     spec = ProcessorSpec(
