@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import subprocess
 import tempfile
@@ -87,8 +88,9 @@ REDIRECT_ERROR_STREAM = PropertySpec(
 WORKING_DIRECTORY = PropertySpec(
     key="working-directory",
     display_name="Working Directory",
-    description="The directory to use as the current working directory when executing the command",
-    validator=validators.DIRECTORY_EXISTS,
+    description="The directory to use as the current working directory when executing the command (created when "
+                "missing)",
+    validator=validators.CREATABLE_DIRECTORY,
     expression_scope=ExpressionScope.ENVIRONMENT,
 )
 
@@ -306,8 +308,10 @@ class ExecuteProcess(Processor):
         argv = [command, *split_args(arguments, context.property(ARGUMENT_DELIMITER).as_str())]
         try:
             directory = context.property(WORKING_DIRECTORY).evaluate(None).value
-        except ValueError as exc:
-            context.logger.error(f"cannot evaluate Working Directory: {exc}")
+            if directory:
+                os.makedirs(directory, exist_ok=True)
+        except (ValueError, OSError) as exc:
+            context.logger.error(f"cannot use Working Directory: {exc}")
             context.yield_()
             return None
         redirect = (context.property(REDIRECT_ERROR_STREAM).value or "false").lower() == "true"

@@ -90,12 +90,13 @@ def test_batch_duration_sends_partial_output_as_lines() -> None:
     assert all("mime.type" not in ff.attributes for ff in r.flowfiles_for("success"))
 
 
-def test_environment_and_working_directory(tmp_path: Path) -> None:
+def test_environment_and_working_directory_created_when_missing(tmp_path: Path) -> None:
     script = "import os; print(os.environ['FY_VAR'], os.getcwd())"
-    r = runner(PY, {"Command Arguments": f'-c "{script}"', "FY_VAR": "v1", "Working Directory": str(tmp_path)})
+    work = tmp_path / "new" / "dir"
+    r = runner(PY, {"Command Arguments": f'-c "{script}"', "FY_VAR": "v1", "Working Directory": str(work)})
     (ff,) = run_until(r, 1)
     r.stop()
-    assert ff.content.decode().split() == ["v1", str(tmp_path)]
+    assert ff.content.decode().split() == ["v1", str(work)]
 
 
 def test_command_that_cannot_start_yields() -> None:
@@ -109,7 +110,7 @@ def test_command_that_cannot_start_yields() -> None:
 @pytest.mark.parametrize(
     ("properties", "valid"),
     [({"Argument Delimiter": "ab"}, False), ({"Batch Duration": "soon"}, False),
-     ({"Working Directory": "/no/such/dir"}, False), ({"Output MIME type": "text/csv"}, True),
+     ({"Working Directory": "/dev/null/dir"}, False), ({"Output MIME type": "text/csv"}, True),
      ({"Batch Duration": "1 sec"}, True)],
 )
 def test_validation(properties: Mapping[str, str], valid: bool) -> None:
