@@ -379,3 +379,84 @@ def test_a_file_that_cannot_be_read_keeps_its_state(tmp_path: Path, monkeypatch:
     monkeypatch.undo()
     r.run()
     assert contents(r) == [b"1\n", b"2\n"]
+
+
+# -- cases from NiFi's TestTailFile --------------------------------------------------------------
+
+
+def _touch(path: Path, seconds: float) -> None:
+    os.utime(path, (seconds, seconds))
+
+
+def test_nifi_remainder_of_file_recovered_after_restart(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"")
+    r = runner(log, {"Rolling Filename Pattern": "log*.txt"})
+    r.run()
+    assert contents(r) == []
+    append(log, b"hello\n")
+    r.run()
+    append(log, b"world")
+    os.rename(log, tmp_path / "log1.txt")
+    log.write_bytes(b"new file\n")
+    restart(r, log)
+    r.run()
+    assert contents(r) == [b"hello\n", b"world", b"new file\n"]
+
+
+def test_nifi_multiple_rollovers_after_having_read_all_data(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"hello\n")
+    r = runner(log, {"Rolling Filename Pattern": "log.*"})
+    r.run(stop_on_finish=False)
+    append(log, b"world")
+    r.run(stop_on_finish=False)  # 'world' has no line end yet
+    assert contents(r) == [b"hello\n"]
+    now = time.time()
+    os.rename(log, tmp_path / "log.2")
+    _touch(tmp_path / "log.2", now + 1)
+    log.write_bytes(b"abc\n")
+    os.rename(log, tmp_path / "log.1")
+    _touch(tmp_path / "log.1", now + 2)
+    log.write_bytes(b"1\n")
+    r.run()
+    assert contents(r) == [b"hello\n", b"world", b"abc\n", b"1\n"]
+
+
+def test_nifi_rollover_write_more_data_than_previous(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"hello\n")
+    r = runner(log, {"Rolling Filename Pattern": "log.*"})
+    r.run(stop_on_finish=False)
+    append(log, b"world")
+    r.run(stop_on_finish=False)
+    os.rename(log, tmp_path / "log.1")
+    log.write_bytes(b"longer than hello\n")
+    r.run()
+    assert contents(r) == [b"hello\n", b"world", b"longer than hello\n"]
+
+
+def test_nifi_start_at_beginning_of_time(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"hello")
+    os.rename(log, tmp_path / "log.txt.previous")
+    log.write_bytes(b"world\n")
+    r = runner(log, {"Rolling Filename Pattern": "log.txt*", "Initial Start Position": "Beginning of Time"})
+    r.run()
+    assert sorted(contents(r)) == [b"hello", b"world\n"]
+
+
+def test_nifi_consume_after_truncation_start_at_beginning_of_file(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"")
+    r = runner(log, {"Rolling Filename Pattern": "log.txt*", "Initial Start Position": "Beginning of File"})
+    r.run(stop_on_finish=False)
+    append(log, b"hello\n")
+    r.run(stop_on_finish=False)
+    os.rename(log, tmp_path / "log.txt.previous")
+    log.write_bytes(b"")
+    r.run(stop_on_finish=False)
+    assert contents(r) == [b"hello\n"]
+    append(log, b"HELLO\n")
+    r.run()
+    assert contents(r) == [b"hello\n", b"HELLO\n"]
