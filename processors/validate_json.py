@@ -9,6 +9,7 @@ from urllib.parse import unquote, urlsplit
 
 import jsonschema
 from jsonschema.protocols import Validator as SchemaValidator
+from referencing.exceptions import Unresolvable
 
 from flowyard.processors._json_common import MAX_STRING_LENGTH
 from flowyard.processors._json_text import JsonTextError, parse_jackson, strip_comments
@@ -248,6 +249,12 @@ class ValidateJson(Processor):
             errors, line = self._validate(schema, text)
         except JsonTextError as exc:
             context.logger.error(f"JSON processing failed for FlowFile {ff.uuid}: {exc}")
+            self._route(session, ff, FAILURE)
+            return
+        except Unresolvable as exc:
+            context.logger.error(
+                f"JSON processing failed for FlowFile {ff.uuid}: the schema's reference {exc} cannot be resolved "
+                "(remote references are not fetched)")
             self._route(session, ff, FAILURE)
             return
         if not errors:

@@ -189,3 +189,10 @@ def test_legacy_schema_version_name() -> None:
 )
 def test_strip_comments(text: str, expected: str) -> None:
     assert strip_comments(text) == expected
+
+
+def test_a_remote_reference_is_not_fetched() -> None:
+    r = runner('{"$ref": "http://127.0.0.1:9/schema.json"}')
+    attributes = route(r, JSON, "failure")
+    assert "json.validation.errors" not in attributes
+    assert any("not fetched" in message for _, message in r.bulletins)
