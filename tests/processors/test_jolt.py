@@ -140,3 +140,12 @@ def test_shift_with_nothing_matched_is_null() -> None:
 
 def test_shift_writes_into_a_root_array() -> None:
     assert build_transform("shift", {"*": "[]"})({"a": 1, "b": 2}) == [1, 2]
+
+
+@pytest.mark.parametrize("case", _cases("chain"), ids=lambda c: c["name"])
+def test_chain_examples(case: dict[str, Any]) -> None:
+    result = build_transform("chain", case["spec"])(copy.deepcopy(case["input"]))
+    if case.get("ordered"):
+        assert json.dumps(result) == json.dumps(case["expected"])
+    else:
+        assert result == case["expected"]
