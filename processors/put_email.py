@@ -9,6 +9,7 @@ import ssl
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email import encoders
+from email.errors import MessageError
 from email.header import Header
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
@@ -44,6 +45,7 @@ BODY_SEPARATOR = "\n\n--------------------------------------------------\n"
 """What separates the message from the attribute listing (NiFi's)."""
 
 _MAIL_PROPERTY = re.compile(r"mail\.smtps?\..+")
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n]")
 #: What RFC 5322 allows as a header field name (printable ASCII but ':').
 _HEADER_NAME = re.compile(r"[!-9;-~]+")
 #: JavaMail properties PutEmail sets from its own properties: dynamic ones may not override them.
@@ -193,7 +195,9 @@ def _addresses(context: ProcessContext, spec: PropertySpec, attributes: Mapping[
 
 
 def _header_value(text: str, charset: str) -> str:
-    """``text`` as a header value, RFC 2047-encoded when it is not ASCII."""
+    """``text`` as a header value, RFC 2047-encoded when it is not ASCII. Line
+    breaks become spaces (header unfolding), so a value cannot add headers."""
+    text = _LINE_BREAKS.sub(" ", text)
     return text if text.isascii() else Header(text, charset).encode()
 
 
@@ -226,7 +230,8 @@ class PutEmail(Processor):
     attachment named after the ``filename`` attribute. Attributes whose names
     match Attributes to Send as Headers Regular Expression become headers, and
     X-Mailer, Subject, From, To, CC and Reply-To are set (BCC recipients only
-    get the envelope). Non-ASCII header text is RFC 2047-encoded.
+    get the envelope). Non-ASCII header text is RFC 2047-encoded; line breaks
+    in header values become spaces, so an attribute cannot add headers.
 
     The connection is plain SMTP, upgraded with STARTTLS when SMTP START TLS is
     true; with SMTP Socket Factory ``javax.net.ssl.SSLSocketFactory`` and port
@@ -291,7 +296,8 @@ class PutEmail(Processor):
             return
         try:
             recipients = self._send(context, session, ff)
-        except (_EmailError, smtplib.SMTPException, OSError, ssl.SSLError, ValueError, LookupError) as exc:
+        except (_EmailError, smtplib.SMTPException, MessageError, OSError, ssl.SSLError, ValueError,
+                LookupError) as exc:
             context.yield_()
             context.logger.error(f"Failed to send email for FlowFile[uuid={ff.uuid}, size={ff.size}]: {exc}; "
                                  "routing to failure")

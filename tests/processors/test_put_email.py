@@ -282,3 +282,15 @@ def test_validation(properties: Mapping[str, str | None], valid: bool) -> None:
         r.assert_valid()
     else:
         r.assert_not_valid()
+
+
+def test_line_breaks_in_header_values_cannot_add_headers(smtp: Server, evaluator: Any) -> None:
+    r = runner(smtp.port, {"Attributes to Send as Headers Regular Expression": "x-.*", "Subject": "${s}"},
+               evaluator=evaluator)
+    r.enqueue(b"", {"x-note": "a\r\nBcc: evil@example.com", "s": "two\nlines"})
+    r.run()
+    r.assert_all_transferred("success", 1)
+    (mail,) = smtp.recorder.received
+    assert mail.recipients == ["ops@example.com"]
+    assert mail.message["x-note"] == "a Bcc: evil@example.com"
+    assert mail.message["Subject"] == "two lines"
