@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterable
 
 from flowyard.processors._system_net import (
@@ -40,6 +41,8 @@ from flowyard.runtime.sdk import (
 __all__ = ["ListenUDP", "UdpMessageServer"]
 
 _TRIGGER_WAIT = 0.05
+#: Drops are reported in one warning at most this often (seconds), with their count.
+_DROP_WARNING_INTERVAL = 10.0
 
 SUCCESS = Relationship("success", "Messages received successfully will be sent out this relationship.")
 
@@ -129,8 +132,9 @@ class ListenUDP(Processor):
     Each datagram (up to Receive Buffer Size bytes; the rest of a longer one is
     cut off by the socket) is one message in a queue of at most Max Size of
     Message Queue messages; when it is full, further datagrams are dropped and
-    counted, and each trigger logs a warning with the count. Each trigger takes
-    up to Max Batch Size messages and makes one FlowFile per sending host: the
+    counted, and a warning gives the count (at most one every 10 seconds).
+    Each trigger takes up to Max Batch Size messages and makes one FlowFile
+    per sending host: the
     datagrams joined by the Batching Message Delimiter, with ``udp.sender``,
     ``udp.sender.port`` (of the first datagram) and ``udp.port`` (the listening
     port); a RECEIVE event ``udp://<sender>:<port>``. With Sending Host and
@@ -168,6 +172,8 @@ class ListenUDP(Processor):
     def __init__(self) -> None:
         self._server: UdpMessageServer | None = None
         self._messages: MessageQueue | None = None
+        self._unreported_drops = 0
+        self._last_drop_warning = -float("inf")
         self._delimiter = b"\n"
 
     @property
@@ -215,7 +221,8 @@ class ListenUDP(Processor):
         server, self._server = self._server, None
         if server is not None:
             server.stop()
-            dropped = server.take_dropped()
+            dropped = server.take_dropped() + self._unreported_drops
+            self._unreported_drops = 0
             if dropped:
                 context.logger.warning(f"dropped {dropped} datagram(s): the message queue was full")
 
@@ -223,10 +230,13 @@ class ListenUDP(Processor):
         """Batch up to Max Batch Size queued datagrams into FlowFiles, one per sending host."""
         if self._messages is None or self._server is None:
             return
-        dropped = self._server.take_dropped()
-        if dropped:
-            context.logger.warning(f"dropped {dropped} datagram(s): the message queue was full "
+        self._unreported_drops += self._server.take_dropped()
+        now = time.monotonic()
+        if self._unreported_drops and now - self._last_drop_warning >= _DROP_WARNING_INTERVAL:
+            context.logger.warning(f"dropped {self._unreported_drops} datagram(s): the message queue was full "
                                    f"({self._messages.capacity} messages)")
+            self._unreported_drops = 0
+            self._last_drop_warning = now
         messages = take_for_session(session, self._messages, context.property(MAX_BATCH_SIZE).as_int(),
                                     _TRIGGER_WAIT, context.logger)
         if messages:
