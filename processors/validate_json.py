@@ -12,7 +12,7 @@ from jsonschema.protocols import Validator as SchemaValidator
 from referencing.exceptions import Unresolvable
 
 from flowyard.processors._json_common import MAX_STRING_LENGTH
-from flowyard.processors._json_text import JsonTextError, parse_jackson, strip_comments
+from flowyard.processors._json_text import JsonTextError, java_string, parse_jackson, strip_comments
 from flowyard.processors.json_schema_registry import (
     JSON_SCHEMA_REGISTRY,
     SCHEMA_VERSIONS,
@@ -155,9 +155,70 @@ def compile_schema(text: str, version: str) -> SchemaValidator:
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _java_text(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_java_text(v) for v in value) + "]"
+    return java_string(value, "null")
+
+
+def _message(error: Any) -> str:
+    """networknt's English wording (the validator NiFi uses) for the common
+    keywords; jsonschema's own message for the others."""
+    keyword, expected, instance = error.validator, error.validator_value, error.instance
+    if keyword == "type":
+        wanted = expected if isinstance(expected, str) else ", ".join(expected)
+        return f"{_json_type(instance)} found, {wanted} expected"
+    if keyword == "required":
+        missing = next((name for name in expected if isinstance(instance, dict) and name not in instance), "")
+        return f"required property '{missing}' not found"
+    if keyword == "pattern":
+        return f"does not match the regex pattern {expected}"
+    if keyword == "enum":
+        return f"does not have a value in the enumeration {_java_text(expected)}"
+    if keyword == "const":
+        return f"must be the constant value '{_java_text(expected)}'"
+    if keyword in ("minimum", "maximum"):
+        return f"must have a {keyword} value of {_java_text(expected)}"
+    if keyword in ("exclusiveMinimum", "exclusiveMaximum") and not isinstance(expected, bool):
+        side = "minimum" if keyword == "exclusiveMinimum" else "maximum"
+        return f"must have an exclusive {side} value of {_java_text(expected)}"
+    if keyword == "minLength":
+        return f"must be at least {expected} characters long"
+    if keyword == "maxLength":
+        return f"must be at most {expected} characters long"
+    if keyword == "minItems":
+        return f"expected at least {expected} items but found {len(instance)}"
+    if keyword == "maxItems":
+        return f"expected at most {expected} items but found {len(instance)}"
+    if keyword == "multipleOf":
+        return f"must be multiple of {_java_text(expected)}"
+    if keyword == "uniqueItems":
+        return "must have only unique items in the array"
+    if keyword == "additionalProperties" and isinstance(instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        extra = next((name for name in instance if name not in allowed), "")
+        return (f"property '{extra}' is not defined in the schema and the schema does not allow additional "
+                "properties")
+    return str(error.message)
+
+
 def describe_errors(errors: list[Any]) -> str:
     """Errors as NiFi writes its ``Set<ValidationMessage>``: ``[$.a: message, ...]``."""
-    return "[" + ", ".join(f"{error.json_path}: {error.message}" for error in errors) + "]"
+    return "[" + ", ".join(f"{error.json_path}: {_message(error)}" for error in errors) + "]"
 
 
 class ValidateJson(Processor):
@@ -180,8 +241,11 @@ class ValidateJson(Processor):
     asserted for every draft. Strings longer than Max String Length make
     the content unreadable.
 
-    Differences from NiFi: the error messages are the ``jsonschema`` library's
-    wording (NiFi's come from networknt's validator), sorted by path;
+    Differences from NiFi: the error messages follow networknt's English
+    wording for type, required, pattern, enum, const, minimum/maximum,
+    lengths, item counts, multipleOf, uniqueItems and additionalProperties,
+    and are the ``jsonschema`` library's for other keywords; they are
+    sorted by path;
     ``http(s)`` schema URLs and remote ``$ref`` are not fetched; a
     ``$schema`` inside the schema does not change the draft used; empty
     content goes to failure.

@@ -71,10 +71,17 @@ def test_empty_and_unknown_keyword_schemas_accept_everything(schema: str) -> Non
 @pytest.mark.parametrize(
     ("schema", "content", "expected"),
     [
-        ('{"properties": {"FieldOne": {"pattern": "^x"}}}', JSON, "[$.FieldOne: 'stringValue' does not match '^x']"),
-        (SIMPLE_SCHEMA, '{"FieldOne": "s"}', "[$: 'FieldTwo' is a required property]"),
+        ('{"properties": {"FieldOne": {"pattern": "^x"}}}', JSON, "[$.FieldOne: does not match the regex pattern ^x]"),
+        (SIMPLE_SCHEMA, '{"FieldOne": "s"}', "[$: required property 'FieldTwo' not found]"),
         (SIMPLE_SCHEMA, '{"FieldOne": 1, "FieldTwo": "NAN"}',
-         "[$.FieldOne: 1 is not of type 'string', $.FieldTwo: 'NAN' is not of type 'integer']"),
+         "[$.FieldOne: integer found, string expected, $.FieldTwo: string found, integer expected]"),
+        ('{"properties": {"n": {"minimum": 5, "maximum": 9}}}', '{"n": 3}', "[$.n: must have a minimum value of 5]"),
+        ('{"properties": {"s": {"maxLength": 2}}}', '{"s": "abc"}', "[$.s: must be at most 2 characters long]"),
+        ('{"properties": {"e": {"enum": ["a", "b"]}}}', '{"e": "c"}',
+         "[$.e: does not have a value in the enumeration [a, b]]"),
+        ('{"properties": {"l": {"minItems": 2}}}', '{"l": [1]}', "[$.l: expected at least 2 items but found 1]"),
+        ('{"properties": {"a": {}}, "additionalProperties": false}', '{"a": 1, "z": 2}',
+         "[$: property 'z' is not defined in the schema and the schema does not allow additional properties]"),
         ('{"type": "object", "properties": {"when": {"format": "date"}}}', '{"when": "not a date"}',
          "[$.when: 'not a date' is not a 'date']"),
     ],
@@ -105,7 +112,7 @@ def test_json_lines_validates_every_line() -> None:
     multiline = JSON + "\n\n" + JSON.replace("1234", '"NAN"') + "\n"
     r = runner(Input_Format="JSON_LINES")
     attributes = route(r, multiline, "invalid")
-    assert attributes["json.validation.errors"] == "[$.FieldTwo: 'NAN' is not of type 'integer']"
+    assert attributes["json.validation.errors"] == "[$.FieldTwo: string found, integer expected]"
     assert any("JSON at line 3" in message and "is invalid" in message for _, message in r.bulletins)
     route(runner(Input_Format="JSON_LINES"), JSON + "\n" + JSON, "valid")
 
