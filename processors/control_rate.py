@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Mapping
 
 from flowyard.runtime.sdk import (
@@ -23,8 +25,10 @@ from flowyard.runtime.sdk import (
 
 __all__ = ["ControlRate"]
 
-_BATCH = 1000
-_WINDOW = "window."
+_BATCH = 1000  # NiFi's MAX_FLOW_FILES_PER_BATCH
+#: NiFi's POSITIVE_LONG_PATTERN for the Rate Controlled Attribute (0 is not allowed).
+_POSITIVE_LONG = re.compile(r"0*[1-9][0-9]*")
+_MAX_LONG = (1 << 63) - 1
 
 SUCCESS = Relationship("success", "FlowFiles let through within the rate.")
 FAILURE = Relationship("failure", "FlowFiles whose Rate Controlled Attribute is missing or not a whole number.")
@@ -104,29 +108,107 @@ GROUPING = PropertySpec(
 )
 
 
+class Throttle:
+    """NiFi's ControlRate throttle, on one clock: a sliding sum over ``seconds`` one-second
+    bins (plus one), and a penalty for going over.
+
+    ``try_add(value, now)`` refuses while a penalty runs, or while the sum of the bins
+    updated within the last ``seconds`` seconds is at or above the maximum. Otherwise it adds
+    ``value`` even past the maximum (a FlowFile passes whenever the rate is still below it);
+    when the bin is then over the maximum by some fraction, the next attempt starts a penalty
+    of that fraction of the period (the time the excess takes at the maximum rate). Pure.
+    """
+
+    __slots__ = ("bins", "last_update", "maximum", "penalty_ms", "penalty_until", "seconds")
+
+    def __init__(self, seconds: int, maximum: int) -> None:
+        self.seconds = seconds
+        self.maximum = maximum
+        #: [value, last update (ms)] per bin; a bin is index (now // 1000) % (seconds + 1).
+        self.bins: list[list[int]] = [[0, 0] for _ in range(seconds + 1)]
+        self.penalty_ms: int = 0
+        self.penalty_until: int = 0
+        self.last_update: int = 0
+
+    def total(self, now: int) -> int | None:
+        """The sum of the bins updated in the last ``seconds`` seconds (None: none was)."""
+        since = now - self.seconds * 1000
+        live = [value for value, updated in self.bins if updated >= since and updated > 0]
+        return sum(live) if live else None
+
+    def try_add(self, value: int, now: int) -> bool:
+        if value < 0 or self.penalty_until > now:
+            return False
+        total = self.total(now)
+        if total is not None and total >= self.maximum:
+            return False
+        if self.penalty_ms > 0:
+            self.penalty_until = now + self.penalty_ms
+            self.penalty_ms = 0
+            return False
+        current = self.bins[(now // 1000) % len(self.bins)]
+        if current[1] < now - 1000:
+            current[0] = 0
+        current[0] += value
+        current[1] = now
+        if current[0] > self.maximum:
+            # how long sending the excess takes at the maximum rate
+            self.penalty_ms = int(self.seconds * 1000 * (current[0] - self.maximum) / self.maximum)
+        self.last_update = now
+        return True
+
+    def dump(self) -> list[object]:
+        return [self.penalty_ms, self.penalty_until, self.last_update, self.bins]
+
+    @classmethod
+    def load(cls, raw: object, seconds: int, maximum: int) -> Throttle | None:
+        """A throttle from ``dump``'s form, or None if it is not that."""
+        if not isinstance(raw, list) or len(raw) != 4 or not isinstance(raw[3], list):
+            return None
+        throttle = cls(seconds, maximum)
+        try:
+            bins: list[list[int]] = [[int(v), int(t)] for v, t in raw[3]]
+            penalty_ms, penalty_until, last_update = int(raw[0]), int(raw[1]), int(raw[2])
+        except (TypeError, ValueError):
+            return None
+        if len(bins) != seconds + 1:
+            return None
+        throttle.bins = bins
+        throttle.penalty_ms, throttle.penalty_until, throttle.last_update = penalty_ms, penalty_until, last_update
+        return throttle
+
+
 class ControlRate(Processor):
-    """Lets FlowFiles through at most at a configured rate, per window of Time
-    Duration: counted as content bytes, as FlowFiles, as the sum of an
-    attribute, or as both bytes and FlowFiles. Over the rate a FlowFile is held
-    in its queue until the window starts again (so back pressure builds up
-    upstream), or routed to 'rate exceeded'. With a Grouping Attribute each
-    value is throttled separately.
+    """Lets FlowFiles through at most at a configured rate per Time Duration,
+    counted as content bytes, as FlowFiles, as the sum of an attribute, or as
+    both bytes and FlowFiles. Over the rate a FlowFile is held in its queue
+    (so back pressure builds up upstream), or routed to 'rate exceeded'. With
+    a Grouping Attribute each value is throttled separately (FlowFiles without
+    it share one throttle).
 
-    A single FlowFile larger than the whole data rate passes when its window
-    is still empty (otherwise it could never pass), as in NiFi.
+    NiFi's throttle, exactly: the rate is the sum over the last Time Duration
+    in one-second bins (a sliding window); a FlowFile passes whenever that sum
+    is still below the maximum, even if it then goes over, and going over by
+    a fraction of the maximum holds the throttle for that fraction of Time
+    Duration (so a 20000 attribute passes a 20000-per-second throttle that is
+    at 9000, and the next one waits 1.45 seconds). With 'data rate or
+    flowfile count' the data throttle is asked first, then the count. A
+    FlowFile whose Rate Controlled Attribute is missing or not a positive
+    whole number goes to failure (and ends the batch when holding, as in
+    NiFi). Without a Grouping Attribute the first held FlowFile ends the batch.
 
-    The windows outlive a stop and start and a configuration change that keeps
-    Rate Control Criteria, Time Duration, Rate Controlled Attribute and
-    Grouping Attribute (a new Maximum Rate applies to the current window), as
-    NiFi keeps its throttles then and clears them when one of those four
-    changes. flowyard also keeps them in component state, so a restart of the
-    engine does not open a fresh window either (state keys ``settings`` and
-    ``window.<group>``: start, bytes, count, sum; expired windows are dropped).
-    Like NiFi's (``@TriggerSerially``) it runs one task at a time: more than
-    one concurrent task is invalid.
+    The throttles outlive a stop and start and a configuration change that
+    keeps Rate Control Criteria, Time Duration, Rate Controlled Attribute and
+    Grouping Attribute (a new maximum applies to the current throttles), as
+    NiFi keeps them then and clears them when one of those four changes.
+    flowyard also keeps them in component state, so a restart of the engine
+    does not reset them either (state keys ``settings`` and ``throttles``;
+    throttles unused for two periods are dropped). Like NiFi's
+    (``@TriggerSerially``) it runs one task at a time: more than one
+    concurrent task is invalid. Time Duration is at least 1 sec, as in NiFi.
 
-    Differences from NiFi: NiFi's windows live in memory only, so NiFi opens
-    new ones after a restart of the whole instance; flowyard keeps them.
+    Differences from NiFi: NiFi's throttles live in memory only, so NiFi
+    resets them when the whole instance restarts; flowyard keeps them.
     """
 
     blocking = False
@@ -148,15 +230,21 @@ class ControlRate(Processor):
         return (SUCCESS, FAILURE, RATE_EXCEEDED) if strategy == ROUTE else (SUCCESS, FAILURE)
 
     def __init__(self) -> None:
-        #: group -> [window start (ms), bytes used, count used, attribute sum used]
-        self._windows: dict[str, list[int]] = {}
-        #: Whether the windows were read back from component state since scheduling.
+        self._data: dict[str, Throttle] = {}
+        self._count: dict[str, Throttle] = {}
+        #: Whether the throttles were read back from component state since scheduling.
         self._restored = False
 
     def validate(self, context: ProcessContext) -> Iterable[ValidationResult]:
         if context.max_concurrent_tasks > 1:
             yield ValidationResult("Concurrent Tasks", "ControlRate runs one task at a time (as NiFi's "
                                    "@TriggerSerially): set Concurrent Tasks to 1")
+        try:
+            if parse_duration(context.property(TIME_DURATION).as_str()) < 1:
+                yield ValidationResult(TIME_DURATION.display_name, "must be at least 1 sec (as in NiFi)",
+                                       TIME_DURATION.key)
+        except ValueError:
+            pass  # the property's own validator says why
         criteria = context.property(CRITERIA).as_str()
         if criteria == DATA_OR_COUNT:
             for spec in (MAX_DATA_RATE, MAX_COUNT_RATE):
@@ -169,7 +257,7 @@ class ControlRate(Processor):
             return
         text = rate.as_str()
         try:
-            ok = parse_data_size(text) > 0 if criteria == DATA_RATE else int(text) > 0
+            ok = parse_data_size(text) > 0 if criteria == DATA_RATE else _positive_long(text) is not None
         except ValueError:
             ok = False
         if not ok:
@@ -179,115 +267,135 @@ class ControlRate(Processor):
             yield ValidationResult(RATE_ATTRIBUTE.display_name, f"is required with '{ATTRIBUTE}'")
 
     def on_scheduled(self, context: ProcessContext) -> None:
-        self._windows.clear()
+        self._data.clear()
+        self._count.clear()
         self._restored = False
         criteria = context.property(CRITERIA).as_str()
         self._criteria = criteria
-        self._period_ms = int(parse_duration(context.property(TIME_DURATION).as_str()) * 1000)
-        self._max_bytes = self._max_count = self._max_sum = 0
+        self._seconds = max(1, int(parse_duration(context.property(TIME_DURATION).as_str())))
+        self._max_bytes = self._max_count = 0
         if criteria == DATA_RATE:
             self._max_bytes = parse_data_size(context.property(MAX_RATE).as_str())
-        elif criteria == COUNT:
+        elif criteria in (COUNT, ATTRIBUTE):
             self._max_count = int(context.property(MAX_RATE).as_str())
-        elif criteria == ATTRIBUTE:
-            self._max_sum = int(context.property(MAX_RATE).as_str())
-            self._attribute = context.property(RATE_ATTRIBUTE).as_str()
         else:
             self._max_bytes = parse_data_size(context.property(MAX_DATA_RATE).as_str())
             self._max_count = int(context.property(MAX_COUNT_RATE).as_str())
+        self._attribute = context.property(RATE_ATTRIBUTE).as_str() if criteria == ATTRIBUTE else ""
         self._route = context.property(STRATEGY).as_str() == ROUTE
         grouping = context.property(GROUPING)
         self._grouping = grouping.as_str() if grouping.is_set else None
-        attribute = self._attribute if criteria == ATTRIBUTE else ""
         # What NiFi's onPropertyModified clears the throttles for (a new maximum keeps them).
-        self._settings = "\n".join((criteria, str(self._period_ms), attribute, self._grouping or ""))
+        self._settings = "\n".join((criteria, str(self._seconds), self._attribute, self._grouping or ""))
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         now = context.now_ms()
         if not self._restored:
-            self._restore(session.get_state(), now)
-        limit = self._room(now)
-        if limit <= 0:
-            context.yield_()  # the window is used up: nothing is taken (and counted) in vain
+            self._restore(session.get_state())
+        if not self._route and not self._grouping and self._blocked(now):
+            context.yield_()  # the default throttle refuses anything now: take nothing in vain
             return
-        batch = session.get_batch(limit)
+        batch = session.get_batch(_BATCH)
         if not batch:
+            context.yield_()
             return
-        held = 0
+        passed = 0
+        stop = False
         for ff in batch:
-            amount = self._amount(ff)
-            if amount is None:
-                context.logger.error(f"{ff!r} has no whole-number '{self._attribute}' attribute: routing to failure")
-                session.transfer(ff, FAILURE)
+            if stop:
+                session.transfer(ff)  # not looked at: back to its queue, in order
                 continue
-            group = ff.attributes.get(self._grouping, "") if self._grouping else ""
-            window = self._windows.get(group)
-            if window is None or now - window[0] >= self._period_ms:
-                window = self._windows[group] = [now, 0, 0, 0]
-            if self._fits(window, ff.size, amount):
-                window[1] += ff.size
-                window[2] += 1
-                window[3] += amount
+            if not self._valid(ff):
+                context.logger.error(f"{ff!r} has no positive whole-number '{self._attribute}' attribute: "
+                                     "routing to failure")
+                session.transfer(ff, FAILURE)
+                stop = not self._route  # NiFi's filter: ACCEPT_AND_TERMINATE
+                continue
+            if self._accept(ff, now):
+                passed += 1
+                if self._route:
+                    session.provenance.route(ff, SUCCESS.name)
                 session.transfer(ff, SUCCESS)
             elif self._route:
+                session.provenance.route(ff, RATE_EXCEEDED.name)
                 session.transfer(ff, RATE_EXCEEDED)
             else:
-                session.transfer(ff)  # back to its queue until the window starts again
-                held += 1
-        if held < len(batch):
+                session.transfer(ff)  # held in its queue until the rate allows it
+                stop = self._grouping is None  # NiFi: REJECT_AND_TERMINATE without grouping
+        if passed:
             self._save(session, now)
-        if held == len(batch):
+        else:
             context.yield_()  # nothing could pass: wait instead of spinning
 
-    def _restore(self, state: Mapping[str, str], now: int) -> None:
-        """Take back the windows of component state that are still open, unless the
-        settings that define them changed."""
+    # -- throttling -----------------------------------------------------------------------------
+
+    def _valid(self, ff: FlowFile) -> bool:
+        return self._criteria != ATTRIBUTE or _positive_long(ff.attributes.get(self._attribute)) is not None
+
+    def _throttle(self, throttles: dict[str, Throttle], group: str, maximum: int) -> Throttle:
+        throttle = throttles.get(group)
+        if throttle is None:
+            throttle = throttles[group] = Throttle(self._seconds, maximum)
+        return throttle
+
+    def _accept(self, ff: FlowFile, now: int) -> bool:
+        """NiFi's ThrottleFilter: the data throttle first (if any), then the count throttle."""
+        group = ff.attributes.get(self._grouping, "") if self._grouping else ""
+        if self._max_bytes:
+            if not self._throttle(self._data, group, self._max_bytes).try_add(ff.size, now):
+                return False
+            if not self._max_count:
+                return True
+        if self._max_count:
+            amount = 1 if self._criteria != ATTRIBUTE else _positive_long(ff.attributes.get(self._attribute)) or 0
+            return self._throttle(self._count, group, self._max_count).try_add(amount, now)
+        return False
+
+    def _blocked(self, now: int) -> bool:
+        """Whether the shared throttle refuses anything now (so nothing need be taken)."""
+        for throttles, maximum in ((self._data, self._max_bytes), (self._count, self._max_count)):
+            throttle = throttles.get("")
+            if maximum and throttle is not None:
+                total = throttle.total(now)
+                if throttle.penalty_until > now or (total is not None and total >= maximum):
+                    return True
+        return False
+
+    # -- state ------------------------------------------------------------------------------------
+
+    def _restore(self, state: Mapping[str, str]) -> None:
+        """Take back the throttles of component state, unless the settings that define them changed
+        (the current maxima apply, as NiFi sets a new maximum on its throttles)."""
         self._restored = True
         if state.get("settings") != self._settings:
             return
-        for key, value in state.items():
-            if not key.startswith(_WINDOW):
-                continue
-            try:
-                window = [int(part) for part in value.split(",")]
-            except ValueError:
-                continue
-            if len(window) == 4 and 0 <= now - window[0] < self._period_ms:
-                self._windows.setdefault(key[len(_WINDOW):], window)
+        try:
+            saved = json.loads(state.get("throttles", "{}"))
+        except ValueError:
+            return
+        if not isinstance(saved, dict):
+            return
+        for kind, throttles, maximum in (("data", self._data, self._max_bytes),
+                                         ("count", self._count, self._max_count)):
+            for group, raw in dict(saved.get(kind) or {}).items():
+                throttle = Throttle.load(raw, self._seconds, maximum) if maximum else None
+                if throttle is not None:
+                    throttles[str(group)] = throttle
 
     def _save(self, session: ProcessSession, now: int) -> None:
-        """Write the open windows to component state (closed ones are forgotten)."""
-        for group in [g for g, w in self._windows.items() if now - w[0] >= self._period_ms]:
-            del self._windows[group]
-        state = {f"{_WINDOW}{group}": ",".join(map(str, w)) for group, w in self._windows.items()}
-        state["settings"] = self._settings
-        session.set_state(state)
+        """Write the throttles to component state; those unused for two periods are dropped
+        (NiFi clears them as well)."""
+        horizon = now - 2 * self._seconds * 1000
+        dumped: dict[str, dict[str, list[object]]] = {}
+        for kind, throttles in (("data", self._data), ("count", self._count)):
+            for group in [g for g, t in throttles.items() if t.last_update < horizon and t.penalty_until <= now]:
+                del throttles[group]
+            dumped[kind] = {group: t.dump() for group, t in throttles.items()}
+        session.set_state({"settings": self._settings, "throttles": json.dumps(dumped, separators=(",", ":"))})
 
-    def _room(self, now: int) -> int:
-        """How many FlowFiles to take: without grouping and when holding, no more than
-        the window has room for (none when it is used up), so held FlowFiles stay put."""
-        if self._route or self._grouping:
-            return _BATCH
-        window = self._windows.get("")
-        if window is None or now - window[0] >= self._period_ms:
-            return min(_BATCH, self._max_count) if self._max_count else _BATCH
-        if (self._max_bytes and window[1] >= self._max_bytes) or (self._max_sum and window[3] >= self._max_sum):
-            return 0
-        return min(_BATCH, self._max_count - window[2]) if self._max_count else _BATCH
 
-    def _amount(self, ff: FlowFile) -> int | None:
-        if self._criteria != ATTRIBUTE:
-            return 0
-        value = ff.attributes.get(self._attribute)
-        try:
-            return int(value) if value is not None else None
-        except ValueError:
-            return None
-
-    def _fits(self, window: list[int], size: int, amount: int) -> bool:
-        empty = window[2] == 0
-        if self._max_count and window[2] + 1 > self._max_count:
-            return False
-        if self._max_bytes and window[1] + size > self._max_bytes and not empty:
-            return False
-        return not (self._max_sum and window[3] + amount > self._max_sum and not empty)
+def _positive_long(value: str | None) -> int | None:
+    if value is None or not _POSITIVE_LONG.fullmatch(value):
+        return None
+    number = int(value)
+    return number if number <= _MAX_LONG else None
