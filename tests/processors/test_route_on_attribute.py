@@ -222,3 +222,21 @@ def test_routes_by_expression_with_every_strategy(strategy: str, conditions: dic
     r.run()
     routed = sorted(rel for rel in ("matched", "unmatched", *conditions) if r.flowfiles_for(rel))
     assert routed == sorted(expected)
+
+
+# TestRouteOnAttribute.testMatchAll / testMatchAny, as NiFi writes them.
+MATCH_INPUT = [{"a": "b", "b": "a"}, {"a": "b", "b": "b"}, {"a": "a", "b": "b"}, {}]
+
+
+@pytest.mark.parametrize(("strategy", "matched", "unmatched"), [
+    (ROUTE_ALL_MATCH, [{"a": "b", "b": "a"}], 3),
+    (ROUTE_ANY_MATCHES, [{"a": "b", "b": "a"}, {"a": "b", "b": "b"}], 2),
+])
+def test_nifi_match_all_and_any(strategy: str, matched: list[dict[str, str]], unmatched: int) -> None:
+    r = runner({"Routing Strategy": strategy, "RouteA": "${a:equals('b')}", "RouteB": "${b:equals('a')}"})
+    r.enqueue_many([(b"", attributes) for attributes in MATCH_INPUT])
+    r.run(4)
+    assert [{k: f.attributes[k] for k in ("a", "b")} for f in r.flowfiles_for("matched")] == matched
+    assert all(f.attributes["RouteOnAttribute.Route"] == "matched" for f in r.flowfiles_for("matched"))
+    assert len(r.flowfiles_for("unmatched")) == unmatched
+    assert all(f.attributes["RouteOnAttribute.Route"] == "unmatched" for f in r.flowfiles_for("unmatched"))
