@@ -151,17 +151,14 @@ class EnforceOrder(Processor):
     growing. Orders are Java ints (a value outside the range, or with spaces,
     is not an integer). Failures are logged as warnings.
 
-    Differences from NiFi: within one trigger, the FlowFiles sent to one
-    relationship are queued downstream in the order they were taken from
-    the input queue (flowyard's session queues a trigger's output in that
-    order), not in the order they were released; the order is enforced
-    across triggers, so set Batch Count to 1 when FlowFiles of one group
-    can arrive out of order within a batch and the downstream order
-    matters. A Maximum Order that evaluates to a non-integer is not stored
-    in the group's state (NiFi stores it, so every later FlowFile of the
-    group fails too; its documentation says the maximum is left unknown,
-    which flowyard does). Times come from the framework's clock (the mock
-    clock in tests).
+    Released FlowFiles are queued downstream in the order they were
+    released (lowest order first).
+
+    Differences from NiFi: a Maximum Order that evaluates to a non-integer
+    is not stored in the group's state (NiFi stores it, so every later
+    FlowFile of the group fails too; its documentation says the maximum is
+    left unknown, which flowyard does). Times come from the framework's
+    clock (the mock clock in tests).
     """
 
     spec = ProcessorSpec(

@@ -684,11 +684,16 @@ class StandardProcessSession:
         destinations = routing.destinations
         auto = routing.auto_terminated
 
-        # Placements first, so sequence numbers are taken in one block.
+        # Placements first, so sequence numbers are taken in one block. They
+        # follow the order of the (last) transfers: the processor decides the
+        # order downstream, as in NiFi's sessions (EnforceOrder relies on it).
         plans: list[tuple[int, FlowFile, tuple[FlowFileQueue, ...], str]] = []
         n_seq = 0
-        for fid, ff in self._current.items():
-            rel = dest[fid]
+        current = self._current
+        for fid, rel in dest.items():
+            ff = current.get(fid)
+            if ff is None:
+                continue  # removed
             if rel == _SELF:
                 queues: tuple[FlowFileQueue, ...] = (origin[fid][0],)
             else:
