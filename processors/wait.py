@@ -197,7 +197,8 @@ class Wait(Processor):
     Differences from NiFi: NiFi picks the FlowFiles of one identifier from
     the whole queue without moving the others; flowyard looks at up to 1000
     FlowFiles per trigger, in chunks of the Wait Buffer Count, and puts the
-    ones of other identifiers back at the end of the queue. A trigger that
+    ones of other identifiers back at the end of the queue (behind the ones
+    it did not look at, as NiFi's test kit does). A trigger that
     finds only FlowFiles of penalized identifiers yields. A Target Signal Count of 0 with a Releasable FlowFile
     Count above 0 sends the FlowFile to failure (NiFi divides by zero).
     Times come from the framework's clock (the mock clock in tests).
@@ -244,6 +245,7 @@ class Wait(Processor):
         penalized = self._penalized(now)
         failed: list[FlowFile] = []
         accepted: list[FlowFile] = []
+        rejected: list[FlowFile] = []
         target_id: str | None = None
         scanned = 0
         # NiFi filters the queue for the first identifier's FlowFiles; taking
@@ -255,16 +257,17 @@ class Wait(Processor):
             scanned += len(chunk)
             for index, ff in enumerate(chunk):
                 if len(accepted) == buffer_count:
-                    session.transfer_all(chunk[index:])  # not looked at: back to the queue
+                    session.transfer_all(chunk[index:])  # not looked at: back to the queue first
                     break
                 signal_id = self._signal_id(context, ff)
                 if signal_id is None:
                     failed.append(ff)
                 elif signal_id in penalized or (target_id is not None and signal_id != target_id):
-                    session.transfer(ff)
+                    rejected.append(ff)
                 else:
                     target_id = signal_id
                     accepted.append(ff)
+        session.transfer_all(rejected)  # after them, as NiFi's filter puts rejected FlowFiles back
         for ff in failed:
             self._to_failure(session, ff)
         if target_id is None:

@@ -242,20 +242,16 @@ def test_wait_buffer_count_takes_one_identifier_per_trigger() -> None:
     a = {"releaseSignalAttribute": "key-A", "targetSignalCount": "1"}
     b = {"releaseSignalAttribute": "key-B", "targetSignalCount": "3"}
     r.enqueue_many([("1", b), ("2", a), ("3", {"targetSignalCount": "3"}), ("4", a), ("5", b), ("6", b)])
-    r.run()
+    r.run()  # picks 1 and 5 (key-B), skips 2 and 4 (key-A), fails 3
     assert contents(r, "wait") == ["1", "5"]
     assert contents(r, "failure") == ["3"]
-    assert [ff.content for ff in r.input_flowfiles()] == [b"2", b"4", b"6"]  # not taken: back in the queue
+    assert [ff.content for ff in r.input_flowfiles()] == [b"6", b"2", b"4"]  # the unseen one stays ahead
     loop_back(r)
-    notify(cache, "key-A", "counter", 1)
-    notify(cache, "key-B", "counter", 3)
-    r.run()
-    assert contents(r, "success") == ["2"]  # one release per signal of key-A
-    assert contents(r, "wait") == ["4"]
-    r.clear_transfer_state()
-    r.run()
+    notify(cache, "key-B", "counter", 3, {"notified": "notified-value"})
+    r.run()  # picks 6 and 1 (key-B): three signals release one FlowFile
     assert contents(r, "success") == ["6"]
     assert contents(r, "wait") == ["1"]
+    r.flowfiles_for("success")[0].assert_attribute_equals("notified", "notified-value")
 
 
 def test_release_multiple_flowfiles() -> None:
