@@ -189,11 +189,10 @@ def _splits(stream: Any, split_depth: int) -> Any:
         depth -= 1
         if depth == split_depth:
             yield serialize_split(element)
-            # the split is written: drop it, and its earlier siblings, from the tree
+        if 0 < depth <= split_depth:
+            # written (or holding only written splits): drop it, and its earlier siblings, from the tree
             element.clear(keep_tail=False)
             parent = element.getparent()
             if parent is not None:
                 while element.getprevious() is not None:
                     del parent[0]
-        elif depth < split_depth and depth > 0:
-            element.clear(keep_tail=False)
