@@ -179,12 +179,7 @@ class ProcessorNode:
         try:
             with trio.CancelScope() as scope:
                 self.cancel_scope = scope
-                try:
-                    await self._call(engine, processor.on_scheduled, context)
-                except Exception as exc:
-                    self.bulletin(engine, "ERROR", f"failed to start: {exc!r}")
-                    self.running = False
-                    self.state = "STOPPED"
+                if not await self._schedule(engine):
                     return
                 async with trio.open_nursery() as nursery:
                     for _ in range(self.concurrent_tasks):
@@ -202,6 +197,34 @@ class ProcessorNode:
             self.running = False
             self.state = "STOPPED" if self.state != "DISABLED" else "DISABLED"
             self.stopped.set()
+
+    async def _schedule(self, engine: Engine) -> bool:
+        """Call ``on_scheduled`` until it succeeds or the processor is stopped.
+
+        As NiFi does: a failure (a port in use, a server not reachable yet) is
+        one ERROR bulletin; ``on_stopped`` cleans up what the attempt opened,
+        and the next attempt comes after the administrative yield (30 s) while
+        the processor stays RUNNING. Returns False when stopped meanwhile."""
+        processor, context = self.configured.processor, self.configured.context
+        while True:
+            try:
+                await self._call(engine, processor.on_scheduled, context)
+                return True
+            except Exception as exc:
+                self.stats.errors += 1
+                self.bulletin(engine, "ERROR", f"failed to start: {exc!r}; trying again in "
+                                               f"{self.admin_yield_seconds:g} s")
+                try:
+                    await self._call(engine, processor.on_stopped, context)
+                except Exception as cleanup:
+                    self.bulletin(engine, "ERROR", f"on_stopped failed: {cleanup!r}")
+            retry_at = trio.current_time() + self.admin_yield_seconds
+            while self.running and trio.current_time() < retry_at:
+                self.wake = trio.Event()
+                with trio.move_on_at(retry_at):
+                    await self.wake.wait()
+            if not self.running:
+                return False
 
     async def _call(self, engine: Engine, fn: Callable[..., Any], *args: Any) -> Any:
         if is_async(fn):

@@ -628,3 +628,59 @@ async def test_cancelled_run_once_returns_its_input_to_the_queue(autojump_clock:
         engine.start_processor("slow")
         await wait_for(lambda: engine.nodes["slow"].stats.flowfiles_in == 1, timeout=60)
         engine.request_stop()
+
+
+class _StartsOnThirdTry(Processor):
+    """Fails ``on_scheduled`` twice (like a listener whose port is still taken)."""
+
+    spec = ProcessorSpec(description="test", tags=("test",), relationships=(Relationship("success", "out"),),
+                         input_requirement=InputRequirement.FORBIDDEN)
+    blocking = False
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def on_scheduled(self, context: ProcessContext) -> None:
+        self.calls.append("scheduled")
+        if self.calls.count("scheduled") < 3:
+            raise OSError("address already in use")
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        self.calls.append("trigger")
+        context.yield_()
+
+    def on_stopped(self, context: ProcessContext) -> None:
+        self.calls.append("stopped")
+
+
+async def test_a_processor_that_fails_to_start_is_tried_again_after_the_administrative_yield(
+        autojump_clock: Any) -> None:
+    f = flow([proc("p", "StartsOnThirdTry", schedulingPeriod="1 sec", autoTerminatedRelationships=["success"])], [])
+    engine = Engine(f, Repositories.in_memory(), registry={**REGISTRY, "StartsOnThirdTry": _StartsOnThirdTry})
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        node = engine.nodes["p"]
+        calls = node.configured.processor.calls  # type: ignore[attr-defined]
+        started = trio.current_time()
+        await wait_for(lambda: "trigger" in calls, timeout=120)
+        assert trio.current_time() - started >= 2 * node.admin_yield_seconds, "tried again after 30 s, twice"
+        assert calls[:5] == ["scheduled", "stopped", "scheduled", "stopped", "scheduled"], "cleaned up each time"
+        assert node.state == "RUNNING"
+        failures = [b for b in engine.bulletins if "failed to start" in b.message]
+        assert len(failures) == 2 and "trying again in 30 s" in failures[0].message
+        engine.request_stop()
+
+
+async def test_stopping_a_processor_waiting_to_start_again_is_immediate(autojump_clock: Any) -> None:
+    f = flow([proc("p", "StartsOnThirdTry", schedulingPeriod="1 sec", autoTerminatedRelationships=["success"])], [])
+    engine = Engine(f, Repositories.in_memory(), registry={**REGISTRY, "StartsOnThirdTry": _StartsOnThirdTry})
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        node = engine.nodes["p"]
+        await wait_for(lambda: any("failed to start" in b.message for b in engine.bulletins))
+        before = trio.current_time()
+        await engine.stop_processor("p")
+        assert trio.current_time() - before < 1
+        assert node.state == "STOPPED"
+        assert node.configured.processor.calls == ["scheduled", "stopped"]  # type: ignore[attr-defined]
+        engine.request_stop()
