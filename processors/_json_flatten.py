@@ -82,33 +82,35 @@ def parse(text: str) -> Any:
 _CTRL = {"\b": "\\b", "\n": "\\n", "\t": "\\t", "\f": "\\f", "\r": "\\r"}
 
 
+_ESCAPE_JSON_NEEDED = re.compile(r'[^ !#-.0-\[\]-~]')
+_ESCAPE_DEFAULT_NEEDED = re.compile(r'["\\\b\n\t\f\r]')
+
+
+def _escape_json_char(match: re.Match[str]) -> str:
+    ch = match.group(0)
+    if ch in _CTRL:
+        return _CTRL[ch]
+    if ch in '"\\/':
+        return "\\" + ch
+    code = ord(ch)
+    if code > 0xFFFF:
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04X}\\u{0xDC00 + (code & 0x3FF):04X}"
+    return f"\\u{code:04X}"
+
+
 def escape_json(text: str) -> str:
     """Commons Text ``StringEscapeUtils.ESCAPE_JSON``."""
-    out = []
-    for ch in text:
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "/":
-            out.append("\\/")
-        elif ch in _CTRL:
-            out.append(_CTRL[ch])
-        elif " " <= ch <= "~":
-            out.append(ch)
-        else:
-            code = ord(ch)
-            if code > 0xFFFF:
-                code -= 0x10000
-                out.append(f"\\u{0xD800 + (code >> 10):04X}\\u{0xDC00 + (code & 0x3FF):04X}")
-            else:
-                out.append(f"\\u{code:04X}")
-    return "".join(out)
+    if _ESCAPE_JSON_NEEDED.search(text) is None:
+        return text
+    return _ESCAPE_JSON_NEEDED.sub(_escape_json_char, text)
 
 
 def escape_default(text: str) -> str:
     """json-flattener's ``StringEscapePolicy.DEFAULT``: quotes, backslashes and
     the five named control characters only."""
+    if _ESCAPE_DEFAULT_NEEDED.search(text) is None:
+        return text
     out = []
     for ch in text:
         if ch == '"':
@@ -133,28 +135,33 @@ class _Flattener:
 
     def flatten_map(self, value: Any) -> dict[str, Any]:
         flat: dict[str, Any] = {}
-        self._reduce(value, [], flat)
+        self._reduce(value, None, flat)
         return flat
 
-    def _reduce(self, value: Any, path: list[str | int], flat: dict[str, Any]) -> None:
-        if isinstance(value, dict) and value:
-            for key, child in value.items():
-                self._reduce(child, [*path, key], flat)
-            return
-        if isinstance(value, list) and value:
-            if self.mode == KEEP_ARRAYS or (
-                self.mode == KEEP_PRIMITIVE_ARRAYS and not any(isinstance(v, (dict, list)) for v in value)
-            ):
-                flat[self._key(path)] = [self._value(v) for v in value]
+    def _reduce(self, value: Any, prefix: str | None, flat: dict[str, Any]) -> None:
+        # ``prefix`` is the key written so far; ``None`` at the root.
+        if isinstance(value, dict):
+            if value:
+                for key, child in value.items():
+                    self._reduce(child, self._join_key(prefix, key), flat)
                 return
-            for index, child in enumerate(value):
-                self._reduce(child, [*path, index], flat)
+        elif isinstance(value, list):
+            if value:
+                if self.mode == KEEP_ARRAYS or (
+                    self.mode == KEEP_PRIMITIVE_ARRAYS and not any(isinstance(v, (dict, list)) for v in value)
+                ):
+                    flat[_ROOT if prefix is None else prefix] = [self._value(v) for v in value]
+                    return
+                for index, child in enumerate(value):
+                    self._reduce(child, self._join_index(prefix, index), flat)
+                return
+        else:
+            flat[_ROOT if prefix is None else prefix] = value
             return
-        key = self._key(path)
         converted = self._value(value)
-        if key == _ROOT and not path and converted == {} and isinstance(converted, dict):
+        if prefix is None and isinstance(converted, dict) and not converted:
             return
-        flat[key] = converted
+        flat[_ROOT if prefix is None else prefix] = converted
 
     def _value(self, value: Any) -> Any:
         if isinstance(value, list):
@@ -167,21 +174,18 @@ class _Flattener:
             return _KeptMap()
         return value
 
-    def _key(self, path: list[str | int]) -> str:
-        if not path:
-            return _ROOT
-        parts: list[str] = []
-        length = 0
-        for part in path:
-            if isinstance(part, int):
-                text = f"{self.separator}{part}" if self.mode == DOT_NOTATION else f"[{part}]"
-            elif not self.ignore_reserved and self._reserved(part):
-                text = f'["{escape_json(part)}"]'
-            else:
-                text = f"{self.separator}{part}" if length else part
-            parts.append(text)
-            length += len(text)
-        return "".join(parts)
+    def _join_index(self, prefix: str | None, index: int) -> str:
+        text = f"{self.separator}{index}" if self.mode == DOT_NOTATION else f"[{index}]"
+        return text if prefix is None else prefix + text
+
+    def _join_key(self, prefix: str | None, key: str) -> str:
+        if not self.ignore_reserved and self._reserved(key):
+            text = f'["{escape_json(key)}"]'
+        elif prefix:
+            text = self.separator + key
+        else:
+            text = key
+        return text if prefix is None else prefix + text
 
     def _reserved(self, key: str) -> bool:
         if self.mode == DOT_NOTATION and self.separator in key:
@@ -298,6 +302,10 @@ def pretty_print(text: str) -> str:
 # -- unflatten ------------------------------------------------------------------------------
 
 
+_BRACKET_INDEX = re.compile(r"\[\s*\d+\s*\]")
+_BRACKET_KEY = re.compile(r'\[\s*"(.+?)"\s*\]')
+
+
 class _Unflattener:
     def __init__(self, mode: str, separator: str) -> None:
         self.mode = mode
@@ -309,7 +317,7 @@ class _Unflattener:
             self.parts = re.compile(r'\[\s*\d+\s*\]|\[\s*".+?"\s*\]|' + f"[^{sep}\\[\\]]+")
 
     def is_index(self, part: str) -> bool:
-        if re.fullmatch(r"\[\s*\d+\s*\]", part):
+        if part[0] == "[" and _BRACKET_INDEX.fullmatch(part):
             return True
         return self.mode == DOT_NOTATION and part.isdigit()
 
@@ -319,7 +327,9 @@ class _Unflattener:
 
     @staticmethod
     def key(part: str) -> str:
-        match = re.fullmatch(r'\[\s*"(.+?)"\s*\]', part)
+        if part[0] != "[":
+            return part
+        match = _BRACKET_KEY.fullmatch(part)
         return match.group(1) if match else part
 
     def unflatten(self, value: Any) -> Any:
@@ -330,27 +340,20 @@ class _Unflattener:
         if not value:
             return {}
         result: Any = None
+        parsed: dict[str, tuple[str | None, int | None]] = {}
         for flat_key, flat_value in value.items():
             current = result
             obj_key: str | None = None
             index: int | None = None
             for part in self.parts.findall(flat_key):
-                if (obj_key is None) != (index is None):
-                    if self.is_index(part):
-                        current = _child(current, obj_key, index, list)
-                        obj_key, index = None, self.index(part)
-                    else:
-                        current = _child(current, obj_key, index, dict)
-                        obj_key, index = self.key(part), None
-                if obj_key is None and index is None:
-                    if self.is_index(part):
-                        index = self.index(part)
-                        if current is None:
-                            current = []
-                    else:
-                        obj_key = self.key(part)
-                        if current is None:
-                            current = {}
+                found = parsed.get(part)
+                if found is None:
+                    found = parsed[part] = (None, self.index(part)) if self.is_index(part) else (self.key(part), None)
+                if obj_key is not None or index is not None:
+                    current = _child(current, obj_key, index, dict if found[1] is None else list)
+                obj_key, index = found
+                if current is None:
+                    current = {} if index is None else []
                 if result is None:
                     result = current
             if obj_key is None and index is None:

@@ -22,8 +22,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
 from decimal import Decimal
+from json.encoder import encode_basestring as _encode_basestring
 from typing import Any
 
 __all__ = [
@@ -161,60 +161,67 @@ def _upper_hex(match: re.Match[str]) -> str:
     return match.group(1) + "\\u00" + match.group(2).upper()
 
 
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+
+
 def _encode_string(text: str) -> str:
-    encoded = json.dumps(text, ensure_ascii=False)
+    if _NEEDS_ESCAPE.search(text) is None:
+        return '"' + text + '"'
+    encoded: str = _encode_basestring(text)
     if "\\u00" in encoded:
         # Jackson writes control characters with uppercase hex digits
         encoded = _CONTROL.sub(_upper_hex, encoded)
     return encoded
 
 
-def _iter_json(value: Any, pretty: bool, depth: int) -> Iterator[str]:
+def _write(value: Any, pretty: bool, depth: int, out: list[str]) -> None:
     if value is None:
-        yield "null"
+        out.append("null")
     elif value is True:
-        yield "true"
+        out.append("true")
     elif value is False:
-        yield "false"
+        out.append("false")
     elif isinstance(value, str):
-        yield _encode_string(value)
+        out.append(_encode_string(value))
     elif isinstance(value, int):
-        yield str(value)
+        out.append(str(value))
     elif isinstance(value, float):
-        yield java_double(value)
+        out.append(java_double(value))
     elif isinstance(value, Decimal):
-        yield str(value)  # BigDecimal.toString
+        out.append(str(value))  # BigDecimal.toString
     elif isinstance(value, dict):
         if not value:
-            yield "{ }" if pretty else "{}"
+            out.append("{ }" if pretty else "{}")
             return
-        yield "{"
-        inner = "\n" + "  " * (depth + 1) if pretty else ""
+        inner = ",\n" + "  " * (depth + 1) if pretty else ","
+        colon = " : " if pretty else ":"
+        out.append("{\n" + "  " * (depth + 1) if pretty else "{")
         first = True
         for key, child in value.items():
-            if not first:
-                yield ","
-            first = False
-            yield inner
-            yield _encode_string(str(key))
-            yield " : " if pretty else ":"
-            yield from _iter_json(child, pretty, depth + 1)
-        yield ("\n" + "  " * depth) if pretty else ""
-        yield "}"
+            if first:
+                first = False
+            else:
+                out.append(inner)
+            out.append(_encode_string(key if isinstance(key, str) else str(key)))
+            out.append(colon)
+            _write(child, pretty, depth + 1, out)
+        out.append("\n" + "  " * depth + "}" if pretty else "}")
     elif isinstance(value, (list, tuple)):
         if not value:
-            yield "[ ]" if pretty else "[]"
+            out.append("[ ]" if pretty else "[]")
             return
-        yield "[ " if pretty else "["
+        comma = ", " if pretty else ","
+        out.append("[ " if pretty else "[")
         first = True
         for child in value:
-            if not first:
-                yield ", " if pretty else ","
-            first = False
-            yield from _iter_json(child, pretty, depth)
-        yield " ]" if pretty else "]"
+            if first:
+                first = False
+            else:
+                out.append(comma)
+            _write(child, pretty, depth, out)
+        out.append(" ]" if pretty else "]")
     else:
-        yield _encode_string(str(value))
+        out.append(_encode_string(str(value)))
 
 
 def _has_float(value: Any) -> bool:
@@ -266,4 +273,6 @@ def _to_json(value: Any, pretty: bool) -> str:
         if "\\u00" in text:
             text = _CONTROL.sub(_upper_hex, text)
         return text
-    return "".join(_iter_json(value, pretty, 0))
+    out: list[str] = []
+    _write(value, pretty, 0, out)
+    return "".join(out)
