@@ -3,8 +3,11 @@ or DTD ever fetched, entity bombs refused."""
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -182,3 +185,58 @@ def test_documents_beyond_the_parser_limits_are_refused(document: bytes) -> None
         parse(document)
     with pytest.raises(UnsafeXmlError, match="exceeds the parser's limits"):
         list(iterparse(io.BytesIO(document)))
+
+
+class _FifoWatch:
+    """Detects a reader opening a FIFO: opening it for writing without
+    blocking succeeds only while someone has it open for reading (and that
+    open unblocks the reader, so a parser that opened it cannot hang)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.opened = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # ENXIO: nobody reads it
+                self._stop.wait(0.001)
+                continue
+            self.opened.set()
+            os.close(fd)
+
+    def __enter__(self) -> _FifoWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("allow_dtd", [False, True])
+@pytest.mark.parametrize("kind", ["entity", "parameter-entity", "external-dtd"])
+def test_a_local_file_is_never_opened(tmp_path: Path, allow_dtd: bool, kind: str) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    document = {
+        "entity": f'<!DOCTYPE f [<!ENTITY x SYSTEM "file://{fifo}">]><f>&x;</f>',
+        "parameter-entity": f'<!DOCTYPE f [<!ENTITY % p SYSTEM "file://{fifo}"> %p;]><f/>',
+        "external-dtd": f'<!DOCTYPE f SYSTEM "file://{fifo}"><f/>',
+    }[kind].encode()
+    with _FifoWatch(fifo) as watch, pytest.raises(ValueError):
+        parse(document, allow_dtd=allow_dtd)
+    assert not watch.opened.is_set()
+
+
+def test_the_fifo_watch_sees_a_parser_that_does_read_files(tmp_path: Path) -> None:
+    """The check above can fail: an unprotected parser opens the file."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    unsafe = etree.XMLParser(resolve_entities=True, load_dtd=True, no_network=True)
+    with _FifoWatch(fifo) as watch, contextlib.suppress(etree.XMLSyntaxError):
+        etree.fromstring(f'<!DOCTYPE f [<!ENTITY x SYSTEM "file://{fifo}">]><f>&x;</f>'.encode(), unsafe)
+    assert watch.opened.is_set()
