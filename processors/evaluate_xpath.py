@@ -93,6 +93,98 @@ _WILDCARD_PREFIX = re.compile(r"""("[^"]*"|'[^']*')|(?<![\w.\-:])\*:([A-Za-z_][\
 _PROBE = etree.fromstring(b"<probe/>").getroottree()
 
 
+# -- a few XPath 2.0 string functions NiFi users reach for, on XPath 1.0 ----------------
+
+
+def _string_value(item: Any) -> str:
+    if isinstance(item, bool):
+        return "true" if item else "false"
+    if isinstance(item, float):
+        return str(int(item)) if item.is_integer() else repr(item)
+    if isinstance(item, str):
+        return str(item)
+    if isinstance(item, etree._ElementTree):
+        item = item.getroot()
+    return "".join(item.itertext()) if isinstance(item, etree._Element) else str(item)
+
+
+def _string(arg: Any) -> str:
+    """XPath's string() of an argument: a node-set gives its first node's value."""
+    if isinstance(arg, list):
+        return _string_value(arg[0]) if arg else ""
+    return _string_value(arg)
+
+
+_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+
+
+def _regex(pattern: Any, flags: Any = "") -> re.Pattern[str]:
+    value = 0
+    for flag in _string(flags):
+        if flag not in _REGEX_FLAGS:
+            raise ValueError(f"unknown regular expression flag {flag!r}")
+        value |= _REGEX_FLAGS[flag]
+    try:
+        return re.compile(_string(pattern), value)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {_string(pattern)!r}: {exc}") from None
+
+
+def _replacement_parts(text: str) -> list[str | int]:
+    """XPath 2.0's replacement string: ``$N`` is a group, ``\\$`` and ``\\\\`` are literal."""
+    parts: list[str | int] = []
+    literal: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\":
+            if i + 1 >= len(text) or text[i + 1] not in "\\$":
+                raise ValueError(f"invalid replacement string {text!r}: '\\' must escape '\\' or '$'")
+            literal.append(text[i + 1])
+            i += 2
+        elif char == "$":
+            j = i + 1
+            while j < len(text) and text[j].isdigit():
+                j += 1
+            if j == i + 1:
+                raise ValueError(f"invalid replacement string {text!r}: '$' must be followed by a group number")
+            parts.append("".join(literal))
+            literal = []
+            parts.append(int(text[i + 1:j]))
+            i = j
+        else:
+            literal.append(char)
+            i += 1
+    parts.append("".join(literal))
+    return parts
+
+
+def _replace(_: Any, text: Any, pattern: Any, replacement: Any, flags: Any = "") -> str:
+    regex = _regex(pattern, flags)
+    parts = _replacement_parts(_string(replacement))
+
+    def expand(match: re.Match[str]) -> str:
+        return "".join(
+            part if isinstance(part, str) else (match.group(part) or "") if part <= regex.groups else ""
+            for part in parts
+        )
+
+    return regex.sub(expand, _string(text))
+
+
+_EXTENSIONS: dict[tuple[str | None, str], Any] = {
+    (None, "lower-case"): lambda _, text: _string(text).lower(),
+    (None, "upper-case"): lambda _, text: _string(text).upper(),
+    (None, "ends-with"): lambda _, text, suffix: _string(text).endswith(_string(suffix)),
+    (None, "matches"): lambda _, text, pattern, flags="": _regex(pattern, flags).search(_string(text)) is not None,
+    (None, "replace"): _replace,
+    (None, "string-join"): lambda _, items, separator="": _string(separator).join(
+        _string_value(item) for item in (items if isinstance(items, list) else [items])
+    ),
+    (None, "abs"): lambda _, number: abs(float(_string(number)) if not isinstance(number, float) else number),
+}
+
+
 def _translate(expression: str) -> str:
     def replace(match: re.Match[str]) -> str:
         literal, local = match.group(1), match.group(2)
@@ -108,9 +200,9 @@ def compile_xpath(expression: str) -> etree.XPath:
     that uses an unbound namespace prefix, an unknown function or a variable."""
     translated = _translate(expression)
     try:
-        compiled = etree.XPath(translated, smart_strings=False)
+        compiled = etree.XPath(translated, smart_strings=False, extensions=_EXTENSIONS)
         compiled(_PROBE)  # unknown prefixes, functions and variables only show on evaluation
-    except etree.XPathError as exc:
+    except (etree.XPathError, ValueError, TypeError) as exc:  # TypeError: a function's argument count
         raise ValueError(f"{expression!r} is not a valid XPath 1.0 expression: {exc}") from None
     return compiled
 
@@ -118,7 +210,7 @@ def compile_xpath(expression: str) -> etree.XPath:
 @functools.lru_cache(maxsize=256)
 def _compile_string(expression: str) -> etree.XPath:
     compile_xpath(expression)
-    return etree.XPath(f"string(({_translate(expression)}))", smart_strings=False)
+    return etree.XPath(f"string(({_translate(expression)}))", smart_strings=False, extensions=_EXTENSIONS)
 
 
 def _check_xpath(value: str) -> str | None:
@@ -195,7 +287,10 @@ class EvaluateXPath(Processor):
 
     Differences from NiFi: XPaths are XPath 1.0 (libxml2), where NiFi uses
     Saxon's XPath 3.1 engine; XPath 2.0's ``*:name`` name test is rewritten
-    to ``*[local-name()='name']`` so NiFi's common use of it works, but other
+    to ``*[local-name()='name']`` so NiFi's common use of it works, and the
+    XPath 2.0 functions ``lower-case``, ``upper-case``, ``ends-with``,
+    ``matches``, ``replace`` (regular expressions in Python's dialect, flags
+    i, m, s, x), ``string-join`` and ``abs`` are provided on strings; other
     2.0+ functions and syntax are invalid. As in NiFi, no namespace prefixes
     are bound, so a prefixed name test is invalid. A selected text,
     attribute or comment node gives its string value (no XML declaration).
@@ -262,7 +357,7 @@ class EvaluateXPath(Processor):
                 context.logger.info(f"XPath {name!r} selected nothing in {ff!r}; routing it to unmatched")
                 session.transfer(ff, UNMATCHED)
                 return
-            except (ValueError, etree.XPathError) as exc:
+            except (ValueError, TypeError, etree.XPathError) as exc:
                 context.logger.error(f"XPath {name!r} failed on {ff!r}: {exc}; routing it to failure")
                 session.transfer(ff, FAILURE)
                 return

@@ -208,7 +208,7 @@ def test_namespaced_node_keeps_its_declarations() -> None:
 
 
 @pytest.mark.parametrize(
-    "xpath", ["//a[", "", "//ns:foo", "unknown-function()", "$variable", "lower-case('A')", "///"],
+    "xpath", ["//a[", "", "//ns:foo", "unknown-function()", "$variable", "lower-case('A', 'B')", "///"],
 )
 def test_invalid_xpaths_are_validation_errors(xpath: str) -> None:
     r = runner({"Destination": "flowfile-attribute", "bad": xpath})
@@ -227,3 +227,40 @@ def test_batch_routes_each_flowfile_on_its_own() -> None:
 
 def test_compiled_xpaths_are_cached() -> None:
     assert compile_xpath("/a") is compile_xpath("/a")
+
+
+@pytest.mark.parametrize(
+    ("xpath", "expected"),
+    [
+        ("lower-case(//subNode[1]/value)", "hello"),
+        ("upper-case('abc')", "ABC"),
+        ("ends-with(//subNode[2]/value, '!')", "true"),
+        ("matches(//subNode[1]/value, '^h', 'i')", "true"),
+        ("matches(//subNode[1]/value, '^h')", "false"),
+        ("replace(//subNode[2]/value, '(W)(o)', '$2$1')", "oWrld!"),
+        ("replace('a$b', '\\$', '\\$\\\\')", "a$\\b"),
+        ("string-join(//value, ', ')", "Hello, World!"),
+        ("abs(-2.5)", "2.5"),
+        ("abs(count(//value) - 5)", "3"),
+    ],
+)
+def test_xpath2_string_functions(xpath: str, expected: str) -> None:
+    r = runner({"Destination": "flowfile-attribute", "x": xpath})
+    r.enqueue(SNIPPET)
+    r.run()
+    r.assert_all_transferred("matched", 1)
+    r.flowfiles_for("matched")[0].assert_attribute_equals("x", expected)
+
+
+@pytest.mark.parametrize("xpath", ["matches('a', '(')", "matches('a', 'a', 'q')", "replace('a', 'a', '$')",
+                                   "tokenize('a', ',')"])
+def test_invalid_xpath2_function_calls(xpath: str) -> None:
+    r = runner({"Destination": "flowfile-attribute", "bad": xpath})
+    assert [result.subject for result in r.validation_results()] == ["bad"]
+
+
+def test_a_regex_error_on_the_data_goes_to_failure() -> None:
+    r = runner({"Destination": "flowfile-attribute", "x": "matches('a', /bundle/@pattern)"})
+    r.enqueue(b'<bundle pattern="("/>')
+    r.run()
+    r.assert_all_transferred("failure", 1)
