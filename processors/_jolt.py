@@ -386,6 +386,8 @@ class _RemoveSpec:
         self.children: list[_RemoveSpec] | None = None
         if isinstance(spec, dict):
             self.children = [_RemoveSpec(k, v) for raw, v in spec.items() for k in raw.split("|")]
+        elif not isinstance(spec, str) or any(ch > " " for ch in spec):  # String.trim()
+            raise JoltSpecError(f"Invalid Removr spec RHS for {key!r}. Should be an empty string or Map")
 
     def _keys(self, data: Any) -> list[Any]:
         element = self.element

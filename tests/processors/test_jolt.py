@@ -119,6 +119,8 @@ def test_chain_runs_each_step_in_turn() -> None:
         ("shift", []), ("shift", {"a": {}}), ("shift", {"a": 5}), ("shift", {"@": {"a": "b"}}),
         ("shift", {"a": "b.*"}), ("shift", {"a": "b.$"}), ("shift", {"a": "@(1,x"}), ("shift", {"a*&": "x"}),
         ("shift", {"a": "x[-1]"}), ("default", {"a*": 1}), ("default", "x"), ("cardinality", {"a": "SOME"}),
+        # Jolt's removr/negativeTestCases and cardinality/failCardinalityType
+        ("remove", {"ineedtoberemoved": "eh?"}), ("remove", {"a": {"b": 1}}), ("cardinality", {"photos": "pants"}),
         ("modify-overwrite-beta", {"a": "=noSuchFunction"}), ("modify-default-beta", {"a": "=toUpper("}),
         ("chain", {}), ("chain", []), ("chain", [{"operation": "shift"}]), ("chain", [{"spec": {}}]),
         ("chain", [{"operation": "com.example.Custom", "spec": {}}]), ("unknown", {}),
