@@ -64,6 +64,16 @@ class MockClock:
         self.now_ms += int(seconds * 1000)
 
 
+class _OutputQueue(FlowFileQueue):
+    """A captured relationship's queue, which a test can mark full (unavailable)."""
+
+    unavailable = False
+
+    def is_full(self) -> bool:
+        """Full when marked unavailable, else by its thresholds (none)."""
+        return self.unavailable or super().is_full()
+
+
 class MockFlowFile:
     """A flowfile as a test sees it: attributes plus content bytes."""
 
@@ -125,6 +135,7 @@ class ProcessorRunner:
         self._parameters = dict(parameters or {}) if evaluator is not None else None
         self._properties: dict[str, str | None] = {}
         self._auto_terminated: set[str] = set()
+        self._unavailable: set[str] = set()
         self._input = FlowFileQueue("input", self.repositories.flowfiles.queue_id("input"),
                                     object_threshold=0, size_threshold=0, swap_threshold=1 << 62)
         self._outputs: dict[str, FlowFileQueue] = {}
@@ -154,6 +165,25 @@ class ProcessorRunner:
     def remove_property(self, name: str) -> None:
         """Unset a property."""
         self.set_property(name, None)
+
+    def set_relationship_unavailable(self, relationship: str) -> None:
+        """Back-pressure ``relationship`` (NiFi's ``setRelationshipUnavailable``):
+        ``session.available_relationships()`` leaves it out until
+        ``set_relationship_available``. The runner still triggers the processor."""
+        self._set_availability(relationship, available=False)
+
+    def set_relationship_available(self, relationship: str) -> None:
+        """Undo ``set_relationship_unavailable``."""
+        self._set_availability(relationship, available=True)
+
+    def _set_availability(self, relationship: str, *, available: bool) -> None:
+        if available:
+            self._unavailable.discard(relationship)
+        else:
+            self._unavailable.add(relationship)
+        queue = self._outputs.get(relationship)
+        if isinstance(queue, _OutputQueue):
+            queue.unavailable = not available
 
     def auto_terminate(self, *relationships: str) -> None:
         """Drop flowfiles routed to ``relationships`` (DROP events) instead of capturing them."""
@@ -297,8 +327,10 @@ class ProcessorRunner:
         for name in configured.relationship_names:
             if name not in self._outputs and name not in self._auto_terminated:
                 qid = self.repositories.flowfiles.queue_id(f"out:{name}")
-                self._outputs[name] = FlowFileQueue(f"out:{name}", qid, object_threshold=0, size_threshold=0,
-                                                    swap_threshold=1 << 62)
+                queue = _OutputQueue(f"out:{name}", qid, object_threshold=0, size_threshold=0,
+                                     swap_threshold=1 << 62)
+                queue.unavailable = name in self._unavailable
+                self._outputs[name] = queue
         return Routing(
             self.component_id, configured.type_name,
             inputs=[self._input],

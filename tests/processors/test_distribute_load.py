@@ -123,3 +123,79 @@ def test_empty_queue_does_nothing() -> None:
     r = runner({})
     r.run()
     r.assert_transferred("1", 0)
+
+
+# -- NiFi's TestDistributeLoad ------------------------------------------------------------
+
+
+def test_default_round_robin() -> None:
+    r = runner({"Number of Relationships": "100"})
+    r.enqueue_many([(b"", {}) for _ in range(101)])
+    r.run(101)
+    r.assert_transferred("1", 2)
+    for n in range(2, 101):
+        r.assert_transferred(str(n), 1)
+
+
+def test_weighted_round_robin() -> None:
+    r = runner({"Number of Relationships": "100", "1": "5", "2": "3"})
+    r.enqueue_many([(b"", {}) for _ in range(106)])
+    r.run(108)
+    r.assert_transferred("1", 5)
+    r.assert_transferred("2", 3)
+    for n in range(3, 101):
+        r.assert_transferred(str(n), 1)
+
+
+def test_next_available_skips_an_unavailable_relationship() -> None:
+    r = runner({"Number of Relationships": "100", "Distribution Strategy": "next available"})
+    r.enqueue_many([(b"", {}) for _ in range(99)])
+    r.set_relationship_unavailable("50")
+    r.run(101)
+    r.assert_queue_empty()
+    for n in range(1, 101):
+        r.assert_transferred(str(n), 0 if n == 50 else 1)
+        for ff in r.flowfiles_for(str(n)):
+            ff.assert_attribute_equals("distribute.load.relationship", str(n))
+
+
+def test_overflow_follows_availability() -> None:
+    r = runner({"Number of Relationships": "3", "Distribution Strategy": "overflow"})
+    r.enqueue_many([(b"", {}) for _ in range(8)])
+
+    def step(expected: dict[str, int]) -> None:
+        r.run(2, stop_on_finish=False, initialize=True)
+        for name, count in expected.items():
+            r.assert_transferred(name, count)
+        r.clear_transfer_state()
+
+    step({"1": 2, "2": 0, "3": 0})
+    r.set_relationship_unavailable("1")
+    step({"1": 0, "2": 2, "3": 0})
+    r.set_relationship_available("1")
+    step({"1": 2, "2": 0, "3": 0})
+    r.set_relationship_unavailable("1")
+    r.set_relationship_unavailable("2")
+    step({"1": 0, "2": 0, "3": 2})
+    r.stop()
+
+
+def test_round_robin_with_an_unavailable_relationship_yields() -> None:
+    r = runner({"Number of Relationships": "2"})
+    r.enqueue_many([(b"", {}) for _ in range(2)])
+    r.set_relationship_unavailable("2")
+    r.run()
+    assert r.queue_size == 2 and r.yield_count == 1
+    r.set_relationship_available("2")
+    r.run()
+    r.assert_transferred("1", 1)
+    r.assert_transferred("2", 1)
+
+
+def test_no_relationship_available_yields() -> None:
+    r = runner({"Number of Relationships": "2", "Distribution Strategy": "overflow"})
+    r.enqueue(b"")
+    r.set_relationship_unavailable("1")
+    r.set_relationship_unavailable("2")
+    r.run()
+    assert r.queue_size == 1 and r.yield_count == 1
