@@ -22,7 +22,9 @@ rightPad, min, max, abs, avg, intSum, doubleSum, longSum, intSubtract,
 doubleSubtract, longSubtract, divide (also ``div``), divideAndRound, toInteger, toDouble,
 toLong, toBoolean, toString, size, squashNulls, recursivelySquashNulls,
 squashDuplicates, noop, isPresent, notNull, isNull, firstElement,
-lastElement, elementAt, toList, sort.
+lastElement, elementAt, toList, sort. Another name is what Jolt makes of a
+name missing from its function map: the first argument's value, or nothing
+without arguments.
 """
 
 from __future__ import annotations
@@ -392,6 +394,7 @@ FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
 
 # -- RHS values ---------------------------------------------------------------------------
 
+
 def _split_args(text: str) -> list[str]:
     args = []
     depth = 0
@@ -439,17 +442,24 @@ class _Value:
         self.reference: TransposeElement | None = None
         self.literal: Any = rhs
         self.context_lookup: PathReader | None = None
+        self.dollar: DollarElement | None = None
         if isinstance(rhs, str) and rhs.startswith("="):
             body = rhs[1:].strip()
             name, paren, rest = body.partition("(")
             name = name.strip()
-            if name not in FUNCTIONS:
-                raise JoltSpecError(f"unknown modify function {name!r} in {rhs!r}")
-            self.function = FUNCTIONS[name]
-            if paren:
-                if not rest.endswith(")"):
-                    raise JoltSpecError(f"unbalanced parentheses in {rhs!r}")
-                self.args = [self._arg(a) for a in _split_args(rest[:-1]) if a]
+            # Jolt looks the name up in its function map; a name it does not
+            # know leaves no function, and the evaluator then yields the first
+            # argument's value, or nothing without arguments.
+            if paren and not rest.endswith(")"):
+                raise JoltSpecError(f"unbalanced parentheses in {rhs!r}")
+            args = [self._arg(a) for a in _split_args(rest[:-1]) if a] if paren else None
+            if name in FUNCTIONS:
+                self.function = FUNCTIONS[name]
+                self.args = args
+            elif args:
+                self._set_reference(args[0])
+            else:
+                self.literal = MISSING
         elif isinstance(rhs, str) and rhs.startswith("^"):
             self.context_lookup = PathReader(rhs[1:])
         elif isinstance(rhs, str) and rhs.startswith("@"):
@@ -457,6 +467,17 @@ class _Value:
             if not isinstance(element, (TransposeElement, AtElement)):
                 raise JoltSpecError(f"invalid reference {rhs!r}")
             self.reference = element if isinstance(element, TransposeElement) else TransposeElement("@(0,)")
+
+    def _set_reference(self, arg: Any) -> None:
+        """The value of one parsed function argument, as the whole RHS."""
+        if isinstance(arg, TransposeElement):
+            self.reference = arg
+        elif isinstance(arg, PathReader):
+            self.context_lookup = arg
+        elif isinstance(arg, DollarElement):
+            self.dollar = arg
+        else:
+            self.literal = arg
 
     @staticmethod
     def _arg(text: str) -> Any:
@@ -493,6 +514,8 @@ class _Value:
             return self.reference.data(path)
         if self.context_lookup is not None:
             return self.context_lookup.read(context, path)
+        if self.dollar is not None:
+            return self.dollar.evaluate(path)
         return self.literal
 
 
@@ -566,6 +589,7 @@ class _ModifyComposite:
         self.literals: dict[str, Any] = {}
         computed = []
         self.max_index = -1
+        has_index = False
         for child in _children(spec, lambda k, v: _make(k, v, mode, context)):
             element = child.element
             if isinstance(element, LiteralElement):
@@ -573,10 +597,12 @@ class _ModifyComposite:
             elif isinstance(element, ArrayElement) and element.kind == "index":
                 # "[7]": an explicit array index, applied like a literal key
                 self.literals[element.index] = child
-                self.max_index = max(self.max_index, int(element.index))
+                has_index = True
+                if not child.optional:  # "[7]?" does not expand the array
+                    self.max_index = max(self.max_index, int(element.index))
             else:
                 computed.append(child)
-        self.list_spec = self.max_index >= 0
+        self.list_spec = has_index
         self.map_spec = bool(self.literals) and not self.list_spec
         self.computed = _sort_computed(computed)
         self.strategy = _strategy(self.literals, self.computed, all_literals=True)

@@ -217,9 +217,11 @@ class JoltTransformJSON(Processor):
 
     Differences from NiFi: custom transformations ('Custom', Custom
     Transformation Class Name, Custom Module Directory) are not supported —
-    the processor is invalid with 'Custom'; Jolt's Modifier functions
-    outside the list above (date functions, nested function calls) are not
-    available; ``modify-define-beta`` with ``*`` on arrays that are expanded
+    the processor is invalid with 'Custom'; a Modifier function name outside
+    the list above is treated as Jolt treats a name it does not know (the
+    first argument's value is written, or nothing without arguments), so
+    functions of later Jolt builds (dates, toJsonString) and nested function
+    calls are not available; ``modify-define-beta`` with ``*`` on arrays that are expanded
     by explicit ``[n]`` keys treats padding and written nulls alike.
     """
 
