@@ -540,7 +540,7 @@ class _ModifyLeaf:
         key, self.mode, self.optional = _key_options(key, mode)
         self.element = parse_lhs(key)
         # a list holds alternatives: the first that has a value wins
-        self.values = [_Value(v) for v in rhs] if isinstance(rhs, list) else [_Value(rhs)]
+        self.values = [_Value(v) for v in rhs] if isinstance(rhs, list) and rhs else [_Value(rhs)]
         self.context = context
 
     def apply(self, key: str, data: Any, path: WalkedPath, parent: Any) -> bool:
@@ -606,6 +606,10 @@ class _ModifyComposite:
         self.map_spec = bool(self.literals) and not self.list_spec
         self.computed = _sort_computed(computed)
         self.strategy = _strategy(self.literals, self.computed, all_literals=True)
+        if self.strategy == "all-literals+computed" and mode == "define" and self.list_spec:
+            # Jolt: define on an array spec lets each index go to its literal
+            # child, else to the computed ones
+            self.strategy = "conflict"
 
     def apply(self, key: str, data: Any, path: WalkedPath, parent: Any) -> bool:
         matched = self.element.match(key, path)
@@ -639,7 +643,9 @@ class _ModifyComposite:
 
 
 def _make(key: str, value: Any, mode: str, context: Any) -> Any:
-    if isinstance(value, dict):
+    # Jolt's TemplatrSpecBuilder: only a non-empty map is a nested spec; an
+    # empty map (like an empty list) is a literal value to write
+    if isinstance(value, dict) and value:
         return _ModifyComposite(key, value, mode, context)
     return _ModifyLeaf(key, value, mode, context)
 

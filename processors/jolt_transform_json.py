@@ -221,8 +221,7 @@ class JoltTransformJSON(Processor):
     the list above is treated as Jolt treats a name it does not know (the
     first argument's value is written, or nothing without arguments), so
     functions of later Jolt builds (dates, toJsonString) and nested function
-    calls are not available; ``modify-define-beta`` with ``*`` on arrays that are expanded
-    by explicit ``[n]`` keys treats padding and written nulls alike.
+    calls are not available.
     """
 
     spec = ProcessorSpec(
