@@ -18,7 +18,6 @@ from flowyard.processors.ssl_context_service import (
     certificate_dn,
 )
 from flowyard.runtime.sdk import validators
-from flowyard.runtime.sdk.validators import Validator
 
 __all__ = ["JAVA_REGEX", "LISTEN_PORT", "NO_CERTIFICATE", "check_certificate", "java_regex", "parse_multipart",
            "server_ssl_context"]
@@ -32,7 +31,7 @@ def _java_regex_check(value: str) -> str | None:
     return None if problem is None else f"{value!r} is not a valid Java regular expression: {problem}"
 
 
-JAVA_REGEX = Validator("regex", "a Java regular expression (java.util.regex)", _java_regex_check)
+JAVA_REGEX = validators.Validator("regex", "a Java regular expression (java.util.regex)", _java_regex_check)
 """A Java regular expression, as NiFi's REGULAR_EXPRESSION_VALIDATOR takes."""
 
 LISTEN_PORT = validators.integer_range(0, 65535)
