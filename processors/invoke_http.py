@@ -745,7 +745,6 @@ class InvokeHTTP(Processor):
             headers.append(("Authorization", "Bearer " + self._oauth2.access_token()))
         content: Any = None
         files: Any = None
-        data: dict[str, str] | None = None
         sends_body = False
         if method in _BODY_METHODS:
             gzip = context.property(CONTENT_ENCODING).value == "GZIP"
@@ -760,13 +759,17 @@ class InvokeHTTP(Processor):
                            if (m := _FORM_PREFIX.match(name))}
             chunked = _is_true(context.property(CHUNKED).value)
             if form_fields or form_name:
-                data = form_fields
-                if body_enabled and request_ff is not None:
+                # always multipart/form-data, as NiFi builds it, even with fields only
+                parts: list[tuple[str, Any]] = [(name, (None, value.encode("utf-8")))
+                                                for name, value in form_fields.items()]
+                if body_enabled and request_ff is not None and form_name:
                     filename = request_ff.attributes.get("filename") if _is_true(
                         context.property(FORM_DATA_FILENAME).value or "true") else None
-                    files = {form_name or "": (filename, session.read(request_ff), content_type)}
+                    parts.append((form_name, (filename, session.read(request_ff), content_type)))
                     sends_body = True
-                elif not form_fields:
+                if parts:
+                    files = parts
+                else:
                     content = b""
             elif body_enabled and request_ff is not None:
                 sends_body = True
@@ -800,7 +803,7 @@ class InvokeHTTP(Processor):
                     continue
                 if self._header_pattern.fullmatch(name):
                     headers.append((name, attribute.strip()))
-        request = client.build_request(method, url, headers=headers, content=content, data=data, files=files)
+        request = client.build_request(method, url, headers=headers, content=content, files=files)
         return request, sends_body
 
     @staticmethod

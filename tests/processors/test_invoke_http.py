@@ -608,3 +608,14 @@ def test_http2_is_negotiated_over_tls_unless_disabled(pki: Pki, disabled: str, v
     response.assert_content_equals(version)
     if version == b"2":  # HTTP/2 has no reason phrase
         response.assert_attribute_equals("invokehttp.status.message", "")
+
+
+def test_form_fields_without_the_body_are_still_multipart(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/echo", **{"HTTP Method": "POST", "Request Body Enabled": "false"})
+    runner.set_property("post:form:label", "java.lang.String")
+    runner.assert_valid()
+    runner.enqueue(b"not sent")
+    runner.run()
+    seen = server.requests[-1]
+    assert seen.headers["Content-Type"].startswith("multipart/form-data")
+    assert b'name="label"' in seen.body and b"java.lang.String" in seen.body and b"not sent" not in seen.body
