@@ -29,10 +29,13 @@ from __future__ import annotations
 import logging
 import os
 import random
+import resource
+import signal
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -118,7 +121,11 @@ _UNCAUGHT_EXPRESSION = ("a failing expression in {} escapes on_trigger as a bare
                         "property named)")
 
 KNOWN_BUGS: dict[tuple[str, str], str] = {
+    ("FetchFile[attribute-path]", "garbage-core-attributes"): (
+        "absolute.path with a NUL byte raises a bare ValueError ('embedded null byte') on every trigger: the "
+        "FlowFile is rolled back and retried forever; NiFi routes it to failure (InvalidPathException)"),
     **{(config, "odd-attributes"): _FLOWFILE_REPR for config in (
+        "FetchFile[attribute-path]",
         "CompressContent[gunzip]", "ControlRate[attribute-value]", "EncodeContent[decode-base64]",
         "EncodeContent[decode-hex]", "EnforceOrder", "EvaluateXPath", "HandleHttpResponse", "InvokeHTTP",
         "MergeContent[defragment]", "SplitXml", "TransformXml",
@@ -225,7 +232,8 @@ def _logged(caplog: pytest.LogCaptureFixture, processor: str) -> list[str]:
 
 
 def assert_accounted_for(runner: ProcessorRunner, config: LibraryConfig, inputs: Mapping[str, Mapping[str, str]],
-                         outputs: Mapping[str, list[MockFlowFile]], logged: list[str]) -> None:
+                         outputs: Mapping[str, list[MockFlowFile]], logged: list[str],
+                         raised: BaseException | None = None) -> None:
     """Every input uuid is in an output relationship or back on the queue (or dropped where NiFi drops);
     failures come with a reason: an attribute, a bulletin or a log message."""
     placed = {ff.attributes.get("uuid") for flowfiles in outputs.values() for ff in flowfiles}
@@ -236,6 +244,8 @@ def assert_accounted_for(runner: ProcessorRunner, config: LibraryConfig, inputs:
     if dropped:
         assert config.processor in DROP_ALLOWED, f"input dropped (DROP event) by {config.processor}"
     reasons = [message for level, message in runner.bulletins if level in ("WARNING", "ERROR")] + logged
+    if isinstance(raised, FlowyardError):
+        reasons.append(str(raised))  # refused to start (NiFi: @OnScheduled failed, bulletin, retried)
     if queued & set(inputs) and config.processor not in WAITING_ALLOWED:
         assert runner.errors or reasons, "a flowfile went back to its queue without an error or bulletin"
     for relationship in FAILURE_RELATIONSHIPS & set(outputs):
@@ -263,7 +273,7 @@ def _flowfile_case(config: LibraryConfig, name: str, tmp: Path, logs: pytest.Log
     raised = _run(runner, 2)
     assert_only_clear_errors(runner, raised)
     declared = _declared(runner, config)
-    assert_accounted_for(runner, config, inputs, _outputs(runner, declared), _logged(logs, config.processor))
+    assert_accounted_for(runner, config, inputs, _outputs(runner, declared), _logged(logs, config.processor), raised)
 
 
 def _generate_case(config: LibraryConfig, name: str, tmp: Path, logs: pytest.LogCaptureFixture) -> None:
@@ -504,7 +514,7 @@ def test_a_failing_expression_in_any_property_is_handled(
     raised = _run(runner, 2)
     assert_only_clear_errors(runner, raised)
     assert_accounted_for(runner, config, inputs, _outputs(runner, _declared(runner, config)),
-                         _logged(logs, config.processor))
+                         _logged(logs, config.processor), raised)
 
 
 # -- coverage of the table itself ----------------------------------------------------------------------
@@ -613,3 +623,180 @@ def test_dependencies_name_existing_properties_and_values(name: str) -> None:
                 problems.append(f"{spec.display_name} depends on {target.display_name} being {strays}, "
                                 f"which are not among its allowable values")
     assert not problems, "; ".join(problems)
+
+
+# -- hostile property values: refused by validation, or handled at run time ---------------------------------
+
+HOSTILE_VALUES = ("", "   ", "-1", "9" * 30, "NaN", "1e400", "nul\x00byte", "(", "NOPE-CHARSET", "5 parsecs")
+"""Values a user can type into any property."""
+
+HOSTILE_TEXT = ("", "9" * 30, "nul\x00byte", "(")
+"""The subset tried on free-text properties (no validator): anything goes there, these are the likely traps."""
+
+_JAVA_INT = ("accepts {} = 10^30 and runs away (copies/creates without end); NiFi's integer validator "
+             "(Integer.parseInt) refuses anything above 2147483647")
+PROPERTY_BUGS: dict[tuple[str, str], str] = {
+    ("DistributeLoad", "number-of-relationships"): (
+        "Number of Relationships = 10^30 is valid and building 10^30 relationships hangs validation (OOM-kills the "
+        "process); NiFi's POSITIVE_INTEGER_VALIDATOR refuses values above 2147483647"),
+    ("DuplicateFlowFile", "number-of-copies"): _JAVA_INT.format("Number of Copies"),
+    ("GenerateFlowFile", "batch-size"): _JAVA_INT.format("Batch Size"),
+    ("FetchFile", "file-to-fetch"): (
+        "File to Fetch with a NUL byte raises a bare ValueError ('embedded null byte') out of on_trigger; should "
+        "route to failure naming the path (NiFi: InvalidPathException, no file fetched)"),
+    ("PutFile", "owner"): (
+        "Owner = 10^30 raises OverflowError ('uid is greater than maximum') out of on_trigger after writing; NiFi "
+        "logs that the owner cannot be set and routes to success"),
+    ("PutFile", "group"): (
+        "Group = 10^30 raises OverflowError ('gid is greater than maximum') out of on_trigger after writing; NiFi "
+        "logs that the group cannot be set and routes to success"),
+}
+"""(configuration id, property key) → the bug, one line."""
+
+_RUNNABLE_KINDS = frozenset({"flowfile", "generate", "file-source", "list-source"})
+
+
+def _property_cases() -> Iterator[object]:
+    for config in CONFIGS:
+        if config.variant:
+            continue
+        for spec in PROCESSORS[config.processor].spec.properties:
+            if spec.identifies_controller_service or spec.allowed_values:
+                continue
+            bug = PROPERTY_BUGS.get((config.id, spec.key))
+            marks = [pytest.mark.xfail(strict=True, reason=bug)] if bug else []
+            yield pytest.param(config, spec.key, marks=marks, id=f"{config.id}-{spec.key}")
+
+
+class _Runaway(BaseException):
+    """Raised by the guard when a configuration keeps the processor busy too long."""
+
+
+@contextmanager
+def _guarded(seconds: int = 5, memory: int = 2 << 30) -> Iterator[None]:
+    """Turn a runaway (memory beyond ``memory`` more bytes, or more than ``seconds``) into
+    ``MemoryError``/``_Runaway`` instead of an OOM kill or a hang of the whole test run."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    with open("/proc/self/statm") as statm:
+        used = int(statm.read().split()[0]) * resource.getpagesize()
+    limit = used + memory if hard == resource.RLIM_INFINITY else min(hard, used + memory)
+
+    def expire(signum: int, frame: object) -> None:
+        raise _Runaway(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def _try_value(config: LibraryConfig, key: str, value: str, tmp: Path,
+               logs: pytest.LogCaptureFixture) -> str | None:
+    """What went wrong with ``key`` set to ``value``, or None."""
+    try:
+        with _guarded(seconds=1):
+            return _judge_value(config, key, value, tmp, logs)
+    except (_Runaway, MemoryError) as exc:
+        return f"ran away: {type(exc).__name__}: {exc}"
+
+
+def _judge_value(config: LibraryConfig, key: str, value: str, tmp: Path,
+                 logs: pytest.LogCaptureFixture) -> str | None:
+    runner = build(config, tmp, b"x")
+    runner.set_property(key, value)
+    try:
+        results = runner.validation_results()
+    except Exception as exc:  # validation must judge, never raise
+        return f"validation raised {type(exc).__name__}: {exc}"
+    if results:
+        return None  # refused before it could run: the canvas says why
+    if config.kind not in _RUNNABLE_KINDS:
+        return None
+    if config.kind == "flowfile":
+        runner.enqueue(b'{"a": 1}', {"filename": "a.txt"})
+    inputs = {ff.attributes["uuid"]: ff.attributes for ff in runner.input_flowfiles()}
+    raised = _run(runner, 1)
+    try:
+        assert_only_clear_errors(runner, raised)
+        if config.kind == "flowfile":
+            assert_accounted_for(runner, config, inputs, _outputs(runner, _declared(runner, config)),
+                                 _logged(logs, config.processor), raised)
+    except AssertionError as exc:
+        return str(exc).splitlines()[0]
+    return None
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("config", "key"), list(_property_cases()))
+def test_hostile_property_values_are_refused_or_handled(
+    config: LibraryConfig, key: str, tmp_path: Path, logs: pytest.LogCaptureFixture
+) -> None:
+    spec = PROCESSORS[config.processor].spec.property(key)
+    problems = {}
+    for i, value in enumerate(HOSTILE_VALUES if spec.validator is not None else HOSTILE_TEXT):
+        problem = _try_value(config, key, value, tmp_path / str(i), logs)
+        if problem:
+            problems[value] = problem[:300]
+    assert not problems, problems
+
+
+# -- file sources and odd file names ----------------------------------------------------------------------
+
+_ODD_NAMES: dict[bytes, bytes] = {
+    b"\xff\xfe-not-utf8.txt": b"a\n",  # a name that is no UTF-8 (Python: surrogate escapes)
+    b"new\nline.txt": b"b\n",
+    "ünï 名前.txt".encode(): b"c\n",
+    b"-dash.txt": b"d\n",
+}
+
+ODD_NAME_BUGS: dict[str, str] = {
+    "GetFile": ("a file whose name is not UTF-8 makes every trigger fail (UnicodeEncodeError: surrogates not "
+                "allowed) so no file of the directory is picked up; NiFi decodes the name with U+FFFD and "
+                "picks every file up"),
+    "TailFile": ("Multiple files: a file whose name is not UTF-8 makes every trigger fail (UnicodeEncodeError: "
+                 "surrogates not allowed) so no file is tailed; NiFi decodes the name with U+FFFD"),
+    "ListFile": ("a file whose name is not UTF-8 makes every trigger fail (UnicodeEncodeError: surrogates not "
+                 "allowed) so nothing is listed; NiFi decodes the name with U+FFFD and lists every file"),
+}
+
+_ODD_NAME_CONFIGS = {
+    "GetFile": {"input-directory": "{tmp}/in", "keep-source-file": "true"},
+    "ListFile": {"input-directory": "{tmp}/in"},
+    "TailFile": {"tailing-mode": "Multiple files", "base-directory": "{tmp}/in", "files-to-tail": ".*",
+                 "initial-start-position": "Beginning of File"},
+}
+
+
+def _odd_name_param(name: str) -> object:
+    bug = ODD_NAME_BUGS.get(name)
+    return pytest.param(name, marks=[pytest.mark.xfail(strict=True, reason=bug)] if bug else [], id=name)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("processor", [_odd_name_param(n) for n in _ODD_NAME_CONFIGS])
+def test_file_sources_take_files_with_odd_names(processor: str, tmp_path: Path) -> None:
+    directory = tmp_path / "in"
+    directory.mkdir()
+    for name, content in _ODD_NAMES.items():
+        path = os.path.join(os.fsencode(directory), name)
+        with open(path, "wb") as out:
+            out.write(content)
+        os.utime(path, (time.time() - 3600, time.time() - 3600))
+    config = LibraryConfig(processor, _ODD_NAME_CONFIGS[processor], kind="list-source")
+    runner = build(config, tmp_path)
+    raised = _run(runner, 3)
+    assert_only_clear_errors(runner, raised)
+    names = {ff.attributes.get("filename") for ff in runner.flowfiles_for("success")}
+    for name in _ODD_NAMES:
+        if processor == "TailFile":
+            continue  # TailFile names its FlowFiles after the tailed file with a range suffix; checked below
+        decoded = name.decode("utf-8", "replace")
+        assert decoded in names, f"{decoded!r} was not taken (got {sorted(map(repr, names))})"
+    if processor == "TailFile":
+        tailed = b"".join(sorted(ff.content for ff in runner.flowfiles_for("success")))
+        assert tailed == b"".join(sorted(_ODD_NAMES.values())), f"tailed {tailed!r}"

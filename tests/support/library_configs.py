@@ -106,6 +106,7 @@ CONFIGS: tuple[LibraryConfig, ...] = (
                   services=(CACHE,), expression="cache-entry-identifier"),
     LibraryConfig("FetchFile", {"file-to-fetch": "{tmp}/payload.bin"}, files={"payload.bin": None},
                   expression="file-to-fetch"),
+    LibraryConfig("FetchFile", variant="attribute-path"),
     LibraryConfig("FlattenJson", expression="separator"),
     LibraryConfig("FlattenJson", {"return-type": "unflatten"}, variant="unflatten"),
     LibraryConfig("GenerateFlowFile", {"custom-text": "hello"}, kind="generate", expression="custom-text",
