@@ -136,7 +136,7 @@ HEADER_MAX_SIZE = PropertySpec(
 )
 RETURN_CODE = PropertySpec(
     key="return-code", display_name="Return Code", description="The HTTP return code returned after every HTTP call",
-    default="200", validator=validators.integer_range(100, 599),
+    default="200", validator=validators.integer_range(200, 599),
 )
 MULTIPART_MAX = PropertySpec(
     key="multipart-request-max-size", display_name="Multipart Request Max Size",
@@ -235,8 +235,8 @@ class ListenHTTP(Processor):
     record services flowyard does not have yet. A bad body (corrupt gzip,
     malformed FlowFile stream or multipart) is answered 400 and nothing is
     kept. DN patterns are Java regular expressions (translated); the DNs are
-    RFC 4514 strings of the leaf certificate. Return Code must be 100 to 599
-    (NiFi takes any non-negative number). Max Data to Receive per Second,
+    RFC 4514 strings of the leaf certificate. Return Code must be 200 to 599
+    (NiFi takes any non-negative number; a 1xx is not a final answer). Max Data to Receive per Second,
     gone from NiFi 2, is not offered.
     """
 

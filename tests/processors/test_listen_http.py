@@ -340,3 +340,22 @@ def test_expect_100_continue_and_chunked_bodies() -> None:
 
         assert serve_until(runner, Call(raw)).status_code == 200
         runner.flowfiles_for("success")[0].assert_content_equals(b"hello world")
+
+
+@pytest.mark.parametrize(("code", "valid"), [("200", True), ("204", True), ("599", True), ("100", False),
+                                             ("600", False), ("-1", False)])
+def test_return_code_range(code: str, valid: bool) -> None:
+    runner = ProcessorRunner(ListenHTTP)
+    runner.set_property("Listening Port", "0")
+    runner.set_property("Return Code", code)
+    assert (not runner.validation_results()) is valid
+
+
+def test_return_code_204_keeps_the_connection_usable() -> None:
+    with listening(**{"Return Code": "204"}) as (runner, _):
+        processor = start(runner)
+        with httpx.Client(timeout=5) as client:
+            for body in (b"one", b"two"):
+                assert serve_until(runner, Call(lambda b=body: client.post(url(processor), content=b))
+                                   ).status_code == 204
+        assert [ff.content for ff in runner.flowfiles_for("success")] == [b"one", b"two"]
