@@ -102,7 +102,7 @@ class HandleHttpResponse(Processor):
             session.transfer(ff, FAILURE.name)
             return
         status_text = (context.property(STATUS_CODE).evaluate(attributes).value or "").strip()
-        if not status_text.isdigit() or not 100 <= int(status_text) <= 599:
+        if not status_text.isdigit() or not 200 <= int(status_text) <= 599:
             context.logger.error(f"Failed to respond to HTTP request for {ff!r} because status code was "
                                  f"'{status_text}', which is not a valid number")
             session.transfer(ff, FAILURE.name)

@@ -202,6 +202,7 @@ def test_expired_requests_get_503_and_a_late_response_fails(make_service: Callab
     ({"status": "200"}, "did not have an 'http.context.identifier'"),
     ({"status": "abc", "http.context.identifier": "x"}, "not a valid number"),
     ({"status": "999", "http.context.identifier": "x"}, "not a valid number"),
+    ({"status": "100", "http.context.identifier": "x"}, "not a valid number"),
     ({"status": "200", "http.context.identifier": "unknown"}, "could not find an HTTP Response Object"),
 ])
 def test_handle_http_response_failures(attributes: dict[str, str], reason: str) -> None:
