@@ -53,7 +53,7 @@ class HandleHttpResponse(Processor):
     goes to ``success`` (a SEND provenance event).
 
     To ``failure``, with an ERROR bulletin: no ``http.context.identifier``; a
-    status code that is not a number from 100 to 599; a request no longer in
+    status code that is not a number from 200 to 599 (a 1xx is no final answer); a request no longer in
     the map (answered before, expired — answered 503 by the map — or its
     HandleHttpRequest stopped).
 
