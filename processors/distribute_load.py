@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import threading
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -21,7 +22,7 @@ from flowyard.runtime.sdk import (
     validators,
 )
 
-__all__ = ["DistributeLoad", "Distributor", "weighted_relationships"]
+__all__ = ["DistributeLoad", "Distributor", "relationship_weights"]
 
 _BATCH = 100
 
@@ -31,13 +32,16 @@ ROUND_ROBIN = "round robin"
 NEXT_AVAILABLE = "next available"
 OVERFLOW = "overflow"
 
+MAX_RELATIONSHIPS = 10_000
+"""The most relationships a DistributeLoad may have (each is a connection on the canvas)."""
+
 NUMBER_OF_RELATIONSHIPS = PropertySpec(
     key="number-of-relationships",
     display_name="Number of Relationships",
-    description="How many relationships (named 1, 2, ...) the load is distributed over.",
+    description=f"How many relationships (named 1, 2, ...) the load is distributed over, at most {MAX_RELATIONSHIPS}.",
     required=True,
     default="1",
-    validator=validators.POSITIVE_INTEGER,
+    validator=validators.integer_range(1, MAX_RELATIONSHIPS),
 )
 DISTRIBUTION_STRATEGY = PropertySpec(
     key="distribution-strategy",
@@ -66,51 +70,74 @@ _INVALID_NAME = "Property Name must be a positive integer between 1 and the numb
 
 
 def _count(properties: Mapping[str, str | None]) -> int:
+    """The configured number of relationships; 1 for a value validation refuses."""
     text = (properties.get(NUMBER_OF_RELATIONSHIPS.key) or "1").strip()
-    return int(text) if text.isdigit() and int(text) > 0 else 1
+    if not text.isdigit() or len(text) > len(str(MAX_RELATIONSHIPS)):
+        return 1
+    return int(text) if 1 <= int(text) <= MAX_RELATIONSHIPS else 1
 
 
-def weighted_relationships(count: int, weights: Mapping[str, str]) -> list[str]:
-    """Relationship names '1'..``count`` in order, each repeated by its weight
-    (1 unless ``weights`` gives one; unusable weights count as 1)."""
-    names: list[str] = []
+_MAX_WEIGHT = 2**31 - 1  # NiFi's weights are Java ints
+
+
+def relationship_weights(count: int, weights: Mapping[str, str]) -> list[tuple[str, int]]:
+    """Relationships '1'..``count`` in order with their weights (1 unless
+    ``weights`` gives a usable one)."""
+    weighted: list[tuple[str, int]] = []
     for number in range(1, count + 1):
         text = (weights.get(str(number)) or "1").strip()
-        names += [str(number)] * (int(text) if text.isdigit() and int(text) > 0 else 1)
-    return names
+        weight = int(text) if text.isdigit() and len(text) <= 10 else 1
+        weighted.append((str(number), weight if 1 <= weight <= _MAX_WEIGHT else 1))
+    return weighted
 
 
 class Distributor:
-    """NiFi's three strategies over a weighted list of relationship names.
+    """NiFi's three strategies over relationships with weights.
 
-    ``choose(available)`` returns the relationship for the next FlowFile,
-    or None when the strategy cannot route now (round robin needs every
-    relationship available; the others need one). Thread-safe.
+    The weighted order repeats each relationship by its weight ('1' first):
+    weights 2, 1 give 1, 1, 2, 1, 1, 2... It is walked by position, never
+    built, so large weights cost nothing. ``choose(available)`` returns the
+    relationship for the next FlowFile, or None when the strategy cannot
+    route now (round robin needs every relationship available; the others
+    need one). Thread-safe.
     """
 
-    def __init__(self, strategy: str, weighted: Sequence[str]) -> None:
+    def __init__(self, strategy: str, weighted: Sequence[tuple[str, int]]) -> None:
         self.strategy = strategy
         self.weighted = tuple(weighted)
-        self._all = frozenset(self.weighted)
-        self._counter = itertools.count()
+        self._names = [name for name, _ in self.weighted]
+        self._ends = list(itertools.accumulate(weight for _, weight in self.weighted))
+        self._total = self._ends[-1] if self._ends else 0
+        self._position = 0
         self._lock = threading.Lock()
+
+    def _at(self, position: int) -> tuple[int, str]:
+        """The index and name of the relationship at a position of the weighted order."""
+        index = bisect.bisect_right(self._ends, position % self._total)
+        return index, self._names[index]
 
     def choose(self, available: Collection[str]) -> str | None:
         """The relationship for the next FlowFile, or None (roll back and yield)."""
-        size = len(self.weighted)
+        if not self._total:
+            return None
         if self.strategy == OVERFLOW:
-            return next((name for name in self.weighted if name in available), None)
-        if self.strategy == ROUND_ROBIN:
-            if not self._all <= set(available):
-                return None
-            with self._lock:
-                return self.weighted[next(self._counter) % size]
+            return next((name for name in self._names if name in available), None)
         with self._lock:
-            for _ in range(size):
-                name = self.weighted[next(self._counter) % size]
+            if self.strategy == ROUND_ROBIN:
+                if not set(self._names) <= set(available):
+                    return None
+                _, name = self._at(self._position)
+                self._position += 1
+                return name
+            # next available: NiFi steps one position at a time; skipping the
+            # rest of an unavailable relationship's run reaches the same choice
+            for _ in range(len(self._names)):
+                index, name = self._at(self._position)
                 if name in available:
+                    self._position += 1
                     return name
-        return None
+                self._position += self._ends[index] - self._position % self._total
+            return None
 
 
 class DistributeLoad(Processor):
@@ -130,7 +157,8 @@ class DistributeLoad(Processor):
     turn counter lives in the processor: it carries on across stop and
     start and begins again at '1' when flowyard restarts.
 
-    Differences from NiFi: round robin routes up to 100 FlowFiles per
+    Differences from NiFi: at most 10,000 relationships (NiFi accepts up to
+    2147483647, more than it could build); round robin routes up to 100 FlowFiles per
     trigger (availability is checked once per trigger, so a connection can
     go past its back pressure threshold by that batch, as with any batch);
     next available and overflow route one FlowFile per trigger, as NiFi.
@@ -148,7 +176,7 @@ class DistributeLoad(Processor):
         dynamic_properties=DynamicPropertySpec(
             name_description="The relationship name (positive number)",
             value_description="The relationship Weight (positive number)",
-            validator=validators.POSITIVE_INTEGER,
+            validator=validators.integer_range(1, _MAX_WEIGHT),
         ),
         dynamic_relationships=DynamicRelationshipSpec(
             "A number 1..<Number Of Relationships>: FlowFiles sent to this relationship per the Distribution "
@@ -185,7 +213,7 @@ class DistributeLoad(Processor):
         """Build the weighted list; keep the turn counter when nothing changed."""
         strategy = context.property(DISTRIBUTION_STRATEGY).as_str()
         weights = {name: value.as_str() for name, value in context.dynamic_properties.items()}
-        weighted = weighted_relationships(context.property(NUMBER_OF_RELATIONSHIPS).as_int(), weights)
+        weighted = relationship_weights(context.property(NUMBER_OF_RELATIONSHIPS).as_int(), weights)
         with self._lock:
             current = self._distributor
             if current is None or current.strategy != strategy or current.weighted != tuple(weighted):

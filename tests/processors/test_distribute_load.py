@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flowyard.processors.distribute_load import DistributeLoad, Distributor, weighted_relationships
+from flowyard.processors.distribute_load import DistributeLoad, Distributor, relationship_weights
 from flowyard.runtime.sdk import InvalidComponentError, ProvenanceEventType
 from flowyard.runtime.sdk.testing import ProcessorRunner
 
@@ -69,6 +69,9 @@ def test_the_turn_carries_on_across_triggers_and_restarts() -> None:
         {"Number of Relationships": "2", "one": "1"},
         {"Number of Relationships": "2", "2": "0"},
         {"Number of Relationships": "2", "2": "-1"},
+        {"Number of Relationships": "2", "2": "2147483648"},
+        {"Number of Relationships": "10001"},
+        {"Number of Relationships": "9" * 30},
         {"Distribution Strategy": "random"},
     ],
 )
@@ -96,9 +99,17 @@ def test_overflow_with_everything_available_uses_the_first() -> None:
     assert routed(r, 3) == ["1", "1", "1"]
 
 
-def test_weighted_relationships() -> None:
-    assert weighted_relationships(3, {"1": "2", "3": "3"}) == ["1", "1", "2", "3", "3", "3"]
-    assert weighted_relationships(1, {}) == ["1"]
+def test_relationship_weights() -> None:
+    assert relationship_weights(3, {"1": "2", "3": "3"}) == [("1", 2), ("2", 1), ("3", 3)]
+    assert relationship_weights(1, {}) == [("1", 1)]
+    assert relationship_weights(2, {"2": "9" * 30}) == [("1", 1), ("2", 1)]  # refused by validation
+
+
+def test_huge_weights_cost_nothing() -> None:
+    distributor = Distributor("round robin", [("1", 2**31 - 1), ("2", 1)])
+    assert [distributor.choose({"1", "2"}) for _ in range(3)] == ["1", "1", "1"]
+    distributor = Distributor("next available", [("1", 2**31 - 1), ("2", 1), ("3", 2)])
+    assert [distributor.choose({"2", "3"}) for _ in range(4)] == ["2", "3", "3", "2"]
 
 
 @pytest.mark.parametrize(
@@ -115,7 +126,7 @@ def test_weighted_relationships() -> None:
     ],
 )
 def test_distributor_strategies(strategy: str, available: set[str], expected: list[str | None]) -> None:
-    distributor = Distributor(strategy, ["1", "2", "2", "3"])
+    distributor = Distributor(strategy, [("1", 1), ("2", 2), ("3", 1)])
     assert [distributor.choose(available) for _ in expected] == expected
 
 
