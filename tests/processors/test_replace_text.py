@@ -44,6 +44,12 @@ CASES = [
     pytest.param({SEARCH: "Me, ${search.value}", REPLACEMENT: '"Replacement"', MODE: LINE,
                   STRATEGY: "Literal Replace"}, "Me, you, and the other", {"search.value": "you, and"},
                  '"Replacement" the other', id="literal-el-search-lines"),
+    pytest.param({SEARCH: "Me, you,", REPLACEMENT: "With ${replacement.value}", MODE: LINE,
+                  STRATEGY: "Literal Replace"}, "Me, you, and the other", {"replacement.value": "us"},
+                 "With us and the other", id="literal-el-replacement-lines"),
+    pytest.param({SEARCH: '"([a-z]+?)":"(.*?)"', REPLACEMENT: "\"${'$1':toUpper()}\":\"$2\"", MODE: LINE},
+                 '{"name":"Smith","middle":"nifi","firstname":"John"}', {},
+                 '{"NAME":"Smith","MIDDLE":"nifi","FIRSTNAME":"John"}', id="iterative-regex-el-groups-lines"),
     pytest.param({}, HELLO, {}, HELLO, id="defaults-leave-content"),
     pytest.param({SEARCH: '"([a-z]+?)":"(.*?)"', REPLACEMENT: "\"${'$1':toUpper()}\":\"$2\""},
                  '{"name":"Smith","middle":"nifi","firstname":"John"}', {},
@@ -174,6 +180,102 @@ CASES = [
     pytest.param({SEARCH: "é", REPLACEMENT: "e", "Character Set": "ISO-8859-1"}, "café".encode("latin-1"), {},
                  "cafe", id="latin-1"),
 ]
+
+
+# NiFi's TestReplaceTextLineByLine/testFile.txt (193 characters, no final line ending); the expected
+# files of NiFi's line-by-line tests are this text with the edit each case names.
+TEST_FILE = "<<<HEADER>>>\n" + "Fodo DODO cujo Pojo\nBlue Dew clue hew\nGrampa Riley Huey\n" * 3 + "<<<FOOTER>>>"
+HEADER, FOOTER = "<<<HEADER>>>", "<<<FOOTER>>>"
+BODY = TEST_FILE[len(HEADER):-len(FOOTER)]
+
+
+def _each_line(fn: object) -> str:
+    assert callable(fn)
+    return "\n".join(fn(line) for line in TEST_FILE.split("\n"))
+
+
+LINE_FILE_CASES = [
+    pytest.param({SEARCH: "odo", REPLACEMENT: "ood"}, {}, TEST_FILE.replace("Fodo", "Food"), id="file-simple"),
+    pytest.param({STRATEGY: "Prepend", REPLACEMENT: "TEST "}, {}, _each_line(lambda s: "TEST " + s),
+                 id="file-prepend"),
+    pytest.param({STRATEGY: "Append", REPLACEMENT: " TEST"}, {}, _each_line(lambda s: s + " TEST"),
+                 id="file-append"),
+    pytest.param({SEARCH: "odo", REPLACEMENT: "ood", STRATEGY: "Literal Replace"}, {},
+                 TEST_FILE.replace("Fodo", "Food"), id="file-literal"),
+    pytest.param({SEARCH: "jo", REPLACEMENT: "[$1]", STRATEGY: "Literal Replace"}, {},
+                 TEST_FILE.replace("cujo Pojo", "cu[$1] Po[$1]"), id="file-literal-back-reference"),
+    pytest.param({SEARCH: "(DODO)", REPLACEMENT: "[$1]"}, {}, TEST_FILE.replace("DODO", "[DODO]"),
+                 id="file-back-reference"),
+    pytest.param({SEARCH: "(jo)", REPLACEMENT: "[${abc}]"}, {"abc": "$1"},
+                 TEST_FILE.replace("cujo Pojo", "cu[$1] Po[$1]"), id="file-el-is-escaped"),
+    pytest.param({SEARCH: "${replaceKey}", REPLACEMENT: "${replaceValue}"},
+                 {"replaceKey": "Riley", "replaceValue": "Spider"}, TEST_FILE.replace("Riley", "Spider"),
+                 id="file-regex-el"),
+    pytest.param({SEARCH: "${replaceKey}", REPLACEMENT: "${replaceValue}"},
+                 {"replaceKey": "R.*y", "replaceValue": "Spider"}, TEST_FILE, id="file-regex-el-is-escaped"),
+    pytest.param({SEARCH: "(lu)", REPLACEMENT: "$1$2"}, {},
+                 TEST_FILE.replace("Blue Dew clue", "Blu$2e Dew clu$2e"), id="file-too-large-index"),
+    pytest.param({SEARCH: "(H)", REPLACEMENT: "$1$2", LINES: "First-Line"}, {},
+                 "<<<H$2EADER>>>" + BODY + FOOTER, id="file-too-large-index-first-line"),
+    pytest.param({SEARCH: "(O)", REPLACEMENT: "$1$2", LINES: "Last-Line"}, {},
+                 HEADER + BODY + "<<<FO$2O$2TER>>>", id="file-too-large-index-last-line"),
+    pytest.param({SEARCH: "(H)", REPLACEMENT: "$1$2", LINES: "Except-First-Line"}, {},
+                 HEADER + BODY.replace("Huey", "H$2uey") + FOOTER, id="file-too-large-index-except-first"),
+    pytest.param({SEARCH: "(O)", REPLACEMENT: "$1$2", LINES: "Except-Last-Line"}, {},
+                 HEADER + BODY.replace("DODO", "DO$2DO$2") + FOOTER, id="file-too-large-index-except-last"),
+    pytest.param({SEARCH: "H", REPLACEMENT: "[$1]", STRATEGY: "Literal Replace", LINES: "First-Line"}, {},
+                 "<<<[$1]EADER>>>" + BODY + FOOTER, id="file-literal-first-line"),
+    pytest.param({SEARCH: "H", REPLACEMENT: "[$1]", STRATEGY: "Literal Replace", LINES: "Except-First-Line"}, {},
+                 HEADER + BODY.replace("Huey", "[$1]uey") + FOOTER, id="file-literal-except-first"),
+    pytest.param({SEARCH: "O", REPLACEMENT: "[$1]", STRATEGY: "Literal Replace", LINES: "Last-Line"}, {},
+                 HEADER + BODY + "<<<F[$1][$1]TER>>>", id="file-literal-last-line"),
+    pytest.param({SEARCH: "O", REPLACEMENT: "[$1]", STRATEGY: "Literal Replace", LINES: "Except-Last-Line"}, {},
+                 HEADER + BODY.replace("DODO", "D[$1]D[$1]") + FOOTER, id="file-literal-except-last"),
+    pytest.param({SEARCH: "(ew)", REPLACEMENT: "$d"}, {}, TEST_FILE.replace("Dew", "D$d").replace("hew", "h$d"),
+                 id="file-invalid-reference"),
+    pytest.param({SEARCH: "(DO)", REPLACEMENT: "\\$1"}, {}, TEST_FILE.replace("DODO", "$1$1"),
+                 id="file-escaping-dollar"),
+    pytest.param({SEARCH: "(jo)", REPLACEMENT: ""}, {}, TEST_FILE.replace("cujo Pojo", "cu Po"),
+                 id="file-empty-replacement"),
+    pytest.param({SEARCH: "Z", REPLACEMENT: "Morning"}, {}, TEST_FILE, id="file-no-match"),
+    pytest.param({SEARCH: "l", REPLACEMENT: "R"}, {}, TEST_FILE.replace("l", "R"), id="file-multiple-matches"),
+    pytest.param({SEARCH: ".*", REPLACEMENT: "${abc}"}, {"abc": "Good"}, "\n".join(["Good"] * 11),
+                 id="file-attribute-to-content"),
+]
+
+
+@pytest.mark.parametrize(("properties", "attributes", "expected"), LINE_FILE_CASES)
+def test_nifi_line_by_line_file(properties: dict[str, str], attributes: dict[str, str], expected: str) -> None:
+    assert len(TEST_FILE) == 193
+    assert output(run({MODE: LINE, **properties}, TEST_FILE, attributes)) == expected
+
+
+def test_problematic_case_line_by_line() -> None:
+    r = run({SEARCH: ".*", REPLACEMENT: "${filename}\t${now():format(\"yyyy/MM/dd'T'HHmmss'Z'\")}\t${fileSize}\n"},
+            TEST_FILE, {"filename": "abc.txt"})
+    text = output(r)
+    assert text.startswith("abc.txt\t") and text.endswith("193\n")
+    assert text.count("abc.txt\t") == 11
+
+
+def test_literal_without_match_then_with_matches() -> None:
+    r = ProcessorRunner(ReplaceText)
+    r.set_property(SEARCH, ".ell.")
+    r.set_property(REPLACEMENT, "test")
+    r.set_property(STRATEGY, "Literal Replace")
+    r.enqueue(HELLO)
+    r.run()
+    r.enqueue("H.ell.o, World! .ell.")
+    r.run()
+    assert [f.content.decode() for f in r.flowfiles_for("success")] == [HELLO, "Htesto, World! test"]
+
+
+def test_empty_run_then_defaults_leave_content() -> None:
+    r = ProcessorRunner(ReplaceText)
+    r.run()
+    r.enqueue(HELLO)
+    r.run()
+    assert output(r) == HELLO
 
 
 @pytest.mark.parametrize(("properties", "content", "attributes", "expected"), CASES)
