@@ -190,10 +190,12 @@ class FlowFile(_FlowFileFields):
         return hash(self[0])
 
     def __repr__(self) -> str:
-        return (
-            f"FlowFile(id={self[0]}, uuid={self[1].get('uuid')!r}, size={self[3]}, "
-            f"attributes={self[1]!r})"
-        )
+        """Names the flowfile as NiFi's records do (uuid, filename, size), never
+        every attribute: it ends up in logs and bulletins, where attribute values
+        may be large or private."""
+        name = self[1].get("filename")
+        shown = name if name is None or len(name) <= 100 else name[:100] + "…"
+        return f"FlowFile(id={self[0]}, uuid={self[1].get('uuid')!r}, filename={shown!r}, size={self[3]})"
 
     def __reduce__(self) -> tuple[object, ...]:
         return (_rebuild, (tuple(self),))
