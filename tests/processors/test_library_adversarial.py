@@ -98,7 +98,8 @@ HOSTILE: dict[str, tuple[bytes, Mapping[str, str]]] = {
 }
 """name → (content, attributes). ``failing-expression`` applies to configurations with ``expression``."""
 
-FAILURE_RELATIONSHIPS = frozenset({"failure", "Failure"})
+FAILURE_RELATIONSHIPS = frozenset({"failure", "Failure", "not.found", "permission.denied", "invalid",
+                                   "nonzero status", "set state fail", "No Retry", "Retry"})
 """Relationships whose flowfiles must come with a reason."""
 
 DROP_ALLOWED: frozenset[str] = frozenset()
@@ -636,9 +637,6 @@ HOSTILE_TEXT = ("", "9" * 30, "nul\x00byte", "(")
 _JAVA_INT = ("accepts {} = 10^30 and runs away (copies/creates without end); NiFi's integer validator "
              "(Integer.parseInt) refuses anything above 2147483647")
 PROPERTY_BUGS: dict[tuple[str, str], str] = {
-    ("DistributeLoad", "number-of-relationships"): (
-        "Number of Relationships = 10^30 is valid and building 10^30 relationships hangs validation (OOM-kills the "
-        "process); NiFi's POSITIVE_INTEGER_VALIDATOR refuses values above 2147483647"),
     ("DuplicateFlowFile", "number-of-copies"): _JAVA_INT.format("Number of Copies"),
     ("GenerateFlowFile", "batch-size"): _JAVA_INT.format("Batch Size"),
     ("FetchFile", "file-to-fetch"): (
@@ -800,3 +798,53 @@ def test_file_sources_take_files_with_odd_names(processor: str, tmp_path: Path) 
     if processor == "TailFile":
         tailed = b"".join(sorted(ff.content for ff in runner.flowfiles_for("success")))
         assert tailed == b"".join(sorted(_ODD_NAMES.values())), f"tailed {tailed!r}"
+
+
+# -- one bad FlowFile in a batch does not change what happens to the others ------------------------------------
+
+_BATCH: tuple[bytes, ...] = (b'{"a": 1}', _BINARY[:1000], b"<a>x</a>", b"", b"caf\xc3 x\n", b"a\r\nb\rc\n")
+
+BATCH_EXEMPT = {
+    "DistributeLoad": "round robin: the relationship depends on the position in the batch by design",
+    "MergeContent": "merges the batch: the outcome of one FlowFile depends on the others by design",
+    "PackageFlowFile": "packages up to Maximum Batch Size FlowFiles together by design",
+    "PutUDP": ("its socket to the closed port reports one datagram's ICMP port-unreachable on the next send "
+               "(operating system behaviour), so that next FlowFile truly was not sent"),
+}
+
+BATCH_BUGS: dict[str, str] = {}
+"""configuration id → the bug, one line."""
+
+
+def _fate(runner: ProcessorRunner, relationships: set[str], uuid: str) -> str:
+    for name in sorted(relationships):
+        if any(ff.attributes.get("uuid") == uuid for ff in runner.flowfiles_for(name)):
+            return name
+    if any(ff.attributes.get("uuid") == uuid for ff in runner.input_flowfiles()):
+        return "queue"
+    return "gone"
+
+
+def _fates(config: LibraryConfig, tmp: Path, contents: tuple[bytes, ...]) -> list[str]:
+    runner = build(config, tmp, b"x")
+    runner.enqueue_many((content, {"filename": f"f{i}.txt"}) for i, content in enumerate(contents))
+    uuids = [ff.attributes["uuid"] for ff in runner.input_flowfiles()]
+    raised = _run(runner, len(contents) + 1)
+    assert_only_clear_errors(runner, raised)
+    relationships = _declared(runner, config)
+    return [_fate(runner, relationships, uuid) for uuid in uuids]
+
+
+def _batch_param(config: LibraryConfig) -> object:
+    bug = BATCH_BUGS.get(config.id)
+    marks = [pytest.mark.xfail(strict=True, reason=bug)] if bug else []
+    return pytest.param(config, marks=marks, id=config.id)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("config", [_batch_param(c) for c in CONFIGS
+                                    if c.kind == "flowfile" and c.processor not in BATCH_EXEMPT])
+def test_a_bad_flowfile_does_not_change_the_fate_of_its_batch(config: LibraryConfig, tmp_path: Path) -> None:
+    alone = [_fates(config, tmp_path / f"alone{i}", (content,))[0] for i, content in enumerate(_BATCH)]
+    together = _fates(config, tmp_path / "batch", _BATCH)
+    assert together == alone, f"alone: {alone}; in one batch: {together}"
