@@ -30,7 +30,7 @@ from typing import IO, Any
 import h11
 import trio
 
-__all__ = ["BodyTooLarge", "HttpServer", "Request", "Response"]
+__all__ = ["BodyTooLarge", "HttpServer", "Request", "Response", "StreamedBody"]
 
 _SPOOL = 1 << 20
 _READ = 65536
@@ -71,12 +71,23 @@ class Request:
 
 
 @dataclass
+class StreamedBody:
+    """A body sent in pieces: ``read(n)`` (called in a worker thread) gives up
+    to ``n`` bytes; ``finished(sent)`` is called exactly once, with whether
+    all ``length`` bytes went out."""
+
+    length: int
+    read: Callable[[int], bytes]
+    finished: Callable[[bool], None]
+
+
+@dataclass
 class Response:
-    """What the handler answers. ``body`` is sent whole."""
+    """What the handler answers: ``body`` whole, or streamed."""
 
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
+    body: bytes | StreamedBody = b""
     close: bool = False
 
 
@@ -157,6 +168,11 @@ class HttpServer:
             return False
         return True
 
+    @property
+    def alive(self) -> bool:
+        """Whether the server's loop is running."""
+        return self._token is not None
+
     def stop(self, timeout: float = 5.0) -> None:
         """Close the listeners and every connection, and wait for the thread."""
         cancel = self._cancel
@@ -219,7 +235,8 @@ class HttpServer:
                 certificate = tls.getpeercert(binary_form=True) or None
                 stream = tls
             await self._serve(stream, peer, local, certificate, context is not None)
-        except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError, h11.ProtocolError):
+        except (trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError, ssl.SSLError, OSError,
+                h11.ProtocolError):
             pass  # the client went away or spoke nonsense: nothing to answer
         except Exception as exc:  # a bug in a handler must cost one connection, not the server
             if self._on_error is not None:
@@ -243,17 +260,39 @@ class HttpServer:
                 conn.receive_data(bytes(data))
 
         async def send(response: Response, head: bool = False) -> None:
+            body = response.body
+            length = body.length if isinstance(body, StreamedBody) else len(body)
             headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers
                        if k.lower() != "content-length"]
-            headers.append((b"Content-Length", str(len(response.body)).encode()))
+            headers.append((b"Content-Length", str(length).encode()))
             if response.close:
                 headers.append((b"Connection", b"close"))
             reason = _REASONS.get(response.status, b"")
             data = conn.send(h11.Response(status_code=response.status, headers=headers, reason=reason))
-            if response.body and not head:  # a HEAD answer has the length but never the body
-                data += conn.send(h11.Data(data=response.body))
-            data += conn.send(h11.EndOfMessage())
-            await stream.send_all(data)
+            if not isinstance(body, StreamedBody):
+                if body and not head:  # a HEAD answer has the length but never the body
+                    data += conn.send(h11.Data(data=body))
+                data += conn.send(h11.EndOfMessage())
+                await stream.send_all(data)
+                return
+            sent = False
+            try:
+                remaining = 0 if head else length
+                while remaining:
+                    piece = await trio.to_thread.run_sync(body.read, min(remaining, _READ))
+                    if not piece:
+                        raise OSError(f"the response body ended {remaining} bytes short")
+                    remaining -= len(piece)
+                    data += conn.send(h11.Data(data=piece))
+                    with trio.fail_after(self._request_timeout):  # a client that stopped reading
+                        await stream.send_all(data)
+                    data = b""
+                data += conn.send(h11.EndOfMessage())
+                with trio.fail_after(self._request_timeout):
+                    await stream.send_all(data)
+                sent = True
+            finally:
+                body.finished(sent)
 
         while True:
             try:

@@ -8,7 +8,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 from urllib.parse import parse_qsl
@@ -17,7 +17,7 @@ import trio
 
 from flowyard.processors._http_common import LISTEN_PORT, java_regex, parse_multipart, server_ssl_context
 from flowyard.processors._http_intake import Intake
-from flowyard.processors._http_server import HttpServer, Request, Response
+from flowyard.processors._http_server import HttpServer, Request, Response, StreamedBody
 from flowyard.processors.http_context_map import HTTP_CONTEXT_MAP, HttpContextMap, HttpRequestContext
 from flowyard.processors.ssl_context_service import (
     RESTRICTED_SSL_CONTEXT_SERVICE,
@@ -185,10 +185,34 @@ class _Incoming(HttpRequestContext):
             self.answered = True
         return self.server.call_soon(self._deliver, Response(status, list(headers), body))
 
+    def respond_streaming(self, status: int, headers: Sequence[tuple[str, str]], length: int,
+                          read: Callable[[int], bytes]) -> bool:
+        """Answer with a streamed body and wait until it is sent (see HttpRequestContext)."""
+        with self.lock:
+            if self.answered:
+                return False
+            self.answered = True
+        sent = threading.Event()
+        outcome = [False]
+
+        def finished(ok: bool) -> None:
+            outcome[0] = ok
+            sent.set()
+
+        body = StreamedBody(length, read, finished)
+        if not self.server.call_soon(self._deliver, Response(status, list(headers), body)):
+            return False
+        while not sent.wait(0.5):
+            if not self.server.alive:
+                return False
+        return outcome[0]
+
     def _deliver(self, response: Response) -> None:
         if not self.done.is_set():
             self.response = response
             self.done.set()
+        elif isinstance(response.body, StreamedBody):
+            response.body.finished(False)  # the request was answered meanwhile (expired)
 
 
 class HandleHttpRequest(Processor):

@@ -57,10 +57,12 @@ class HandleHttpResponse(Processor):
     the map (answered before, expired — answered 503 by the map — or its
     HandleHttpRequest stopped).
 
-    Differences from NiFi: the body is read whole into memory before it is
-    sent (NiFi streams it); answering cannot fail after the request was found
-    (a client that went away is not noticed, where NiFi routes to failure when
-    the write fails).
+    The body is streamed from the content repository to the client while the
+    processor waits (in its worker thread); a client that goes away or stops
+    reading (for a minute) sends the FlowFile to ``failure``, as NiFi does when
+    the write fails.
+
+    Differences from NiFi: none known.
     """
 
     spec = ProcessorSpec(
@@ -124,11 +126,12 @@ class HandleHttpResponse(Processor):
         if pattern:
             regex = java_regex(pattern)
             headers.extend((key, value) for key, value in sorted(attributes.items()) if regex.fullmatch(key))
-        body = session.read_bytes(ff)
-        if not request.respond(int(status_text), headers, body):
+        with session.read(ff) as content:
+            sent = request.respond_streaming(int(status_text), headers, ff.size, content.read)
+        if not sent:
             context_map.complete(identifier)
-            context.logger.error(f"Failed to respond to HTTP request for {ff!r}: the request was already answered "
-                                 "or its server stopped")
+            context.logger.error(f"Failed to respond to HTTP request for {ff!r}: the request was already answered, "
+                                 "its server stopped, or the client went away before it had the whole response")
             session.transfer(ff, FAILURE.name)
             return
         context_map.complete(identifier)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from flowyard.runtime.sdk import (
     ConfigurationContext,
@@ -34,6 +34,13 @@ class HttpRequestContext:
     def respond(self, status: int, headers: Sequence[tuple[str, str]], body: bytes) -> bool:
         """Answer the request; False when it can no longer be answered (already
         answered, expired, or its server stopped)."""
+        raise NotImplementedError
+
+    def respond_streaming(self, status: int, headers: Sequence[tuple[str, str]], length: int,
+                          read: Callable[[int], bytes]) -> bool:
+        """Answer with a body of ``length`` bytes that ``read(n)`` gives in pieces,
+        and block until it is sent: True once the client has it all, False when
+        the request could not be answered or the client went away meanwhile."""
         raise NotImplementedError
 
 

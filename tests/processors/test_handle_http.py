@@ -4,6 +4,7 @@ context map."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -54,15 +55,16 @@ class Service:
     def url(self, path: str = "/") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def receive(self, call: Call, limit: int = 50) -> MockFlowFile:
-        """Trigger HandleHttpRequest until the request is a FlowFile."""
+    def receive(self, call: Call | None, limit: int = 50) -> MockFlowFile:
+        """Trigger HandleHttpRequest until the request is a FlowFile (``call``: the
+        client's request, which must not be answered before)."""
         for _ in range(limit):
             self.request.run(1, stop_on_finish=False, initialize=False)
             received = self.request.flowfiles_for("success")
             if received:
                 self.request.clear_transfer_state()
                 return received[0]
-            assert not call.done.is_set(), f"answered before it was received: {call.result}"
+            assert call is None or not call.done.is_set(), f"answered before it was received: {call.result}"
         raise AssertionError("the request never became a FlowFile")
 
     def answer(self, ff: MockFlowFile, content: bytes | None = None, **attributes: str) -> None:
@@ -228,8 +230,6 @@ def test_handle_http_response_needs_a_context_map() -> None:
 
 @pytest.mark.integration
 def test_the_port_is_released_on_stop(make_service: Callable[..., Service]) -> None:
-    import socket
-
     service = make_service()
     port = service.port
     service.request.stop()
@@ -328,3 +328,21 @@ def test_oversized_multipart_is_answered_400(make_service: Callable[..., Service
         service.request.run(1, stop_on_finish=False, initialize=False)
     assert call.response().status_code == 400
     assert service.request.flowfiles_for("success") == [] and service.context_map.size() == 0
+
+
+@pytest.mark.integration
+def test_large_responses_stream_and_a_vanished_client_is_a_failure(make_service: Callable[..., Service]) -> None:
+    service = make_service()
+    big = bytes(range(256)) * 20_000  # 5 MB
+    call = Call(lambda: httpx.get(service.url("/big"), timeout=10))
+    service.answer(service.receive(call), big, status="200")
+    response = call.response()
+    assert response.status_code == 200 and response.content == big
+    service.response.assert_all_transferred("success", 1)
+
+    with socket.create_connection(("127.0.0.1", service.port), timeout=5) as gone:
+        gone.sendall(b"GET /gone HTTP/1.1\r\nHost: x\r\n\r\n")
+        ff = service.receive(None)
+    service.answer(ff, big * 4, status="200")  # the client closed its socket; 20 MB outgrow any socket buffer
+    assert len(service.response.flowfiles_for("failure")) == 1
+    assert "went away" in service.response.bulletins[-1][1]
