@@ -354,3 +354,86 @@ def test_big_content_in_many_chunks() -> None:
     assert len(got) == 30
     assert got[0] == b"\r\n".join(lines[:1000])
     assert got[-1] == b"\r\n".join(lines[29_000:])
+
+
+def test_without_flowfile_nothing_happens() -> None:
+    r = runner(Line_Split_Count="2", Maximum_Fragment_Size="50 B", Header_Line_Count="2")
+    r.run()
+    for relationship in ("splits", "original", "failure"):
+        r.assert_transferred(relationship, 0)
+
+
+def test_fragment_count_is_the_actual_flowfile_count() -> None:
+    r = split("1\n2\n\n\n\n\n\n\n\n", Header_Line_Count="0", Line_Split_Count="1", Remove_Trailing_Newlines="true")
+    r.flowfiles_for("original")[0].assert_attribute_equals("fragment.count", "2")
+    splits = r.flowfiles_for("splits")
+    assert contents(r) == [b"1", b"2"]
+    for i, s in enumerate(splits):
+        s.assert_attribute_equals("fragment.index", str(i + 1))
+        s.assert_attribute_equals("fragment.count", "2")
+        s.assert_attribute_equals("text.line.count", "1")
+
+
+# Cases of older versions of NiFi's TestSplitText, when Remove Trailing Newlines kept the newlines by default.
+@pytest.mark.parametrize(
+    ("properties", "expected"),
+    [
+        pytest.param({"Line_Split_Count": "6", "Header_Line_Marker_Characters": "Head"},
+                     [("6", "78"), ("4", "62")], id="multi-character-marker"),
+        pytest.param({"Header_Line_Count": "0", "Line_Split_Count": "99999", "Maximum_Fragment_Size": "100 B"},
+                     [("10", "94"), ("2", "16")], id="max-size-no-header"),
+    ],
+)
+def test_line_counts_and_sizes_keeping_newlines(properties: dict[str, str], expected: list[tuple[str, str]]) -> None:
+    r = split(ORIGINAL, Remove_Trailing_Newlines="false", **properties)
+    r.assert_transferred("failure", 0)
+    splits = r.flowfiles_for("splits")
+    assert [(s.attributes["text.line.count"], s.attributes["fragment.size"]) for s in splits] == expected
+    fragment_id = splits[0].attributes["fragment.identifier"]
+    for i, s in enumerate(splits):
+        s.assert_attribute_equals("fragment.index", str(i + 1))
+        s.assert_attribute_equals("fragment.identifier", fragment_id)
+        s.assert_attribute_equals("fragment.count", str(len(splits)))
+        s.assert_attribute_equals("segment.original.filename", "original.txt")
+
+
+def test_two_line_header_size_limit_keeping_newlines() -> None:
+    r = split(ORIGINAL, Header_Line_Count="2", Maximum_Fragment_Size="55 B", Line_Split_Count="99999",
+              Remove_Trailing_Newlines="false")
+    header = "Header Line #1\nHeader Line #2\n"
+    groups = [[1, 2, 3], [4, 5, 6], [7, 8, 9], [10]]
+    assert contents(r) == [(header + "".join(f"Line #{i}\n" for i in g)).rstrip("\n").encode()
+                           if g == [10] else (header + "".join(f"Line #{i}\n" for i in g)).encode()
+                           for g in groups]
+
+
+def test_carriage_return_without_newline_and_a_marker() -> None:
+    content = "#Header line 1\r#Header line 2\rData line 1\rData line 2\rData line 3\rData line 4\r"
+    r = split(content, Line_Split_Count="2", Header_Line_Marker_Characters="#", Remove_Trailing_Newlines="false")
+    assert contents(r) == [b"#Header line 1\r#Header line 2\rData line 1\rData line 2\r",
+                           b"#Header line 1\r#Header line 2\rData line 3\rData line 4\r"]
+
+
+def test_split_then_merge_gives_the_original() -> None:
+    from flowyard.processors.merge_content import MergeContent
+
+    r = split(ORIGINAL, Line_Split_Count="3", Remove_Trailing_Newlines="false")
+    splits = r.flowfiles_for("splits")
+    assert len(splits) == 4
+    merge = ProcessorRunner(MergeContent)
+    merge.set_property("Merge Strategy", "Defragment")
+    merge.set_property("Merge Format", "Binary Concatenation")
+    merge.enqueue_many([(s.content, s.attributes) for s in splits])
+    merge.run()
+    merge.assert_transferred("merged", 1)
+    merge.assert_transferred("original", 4)
+    merge.assert_transferred("failure", 0)
+    merged = merge.flowfiles_for("merged")[0]
+    merged.assert_attribute_equals("filename", "original.txt")
+    merged.assert_content_equals(ORIGINAL)
+
+
+def test_splits_with_a_header_are_forked_from_the_original() -> None:
+    r = split("h\n1\n2\n", Header_Line_Count="1", Line_Split_Count="1")
+    forks = r.provenance_events(ProvenanceEventType.FORK)
+    assert len(forks) == 1 and len(forks[0].child_uuids) == 2
