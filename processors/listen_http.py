@@ -276,6 +276,8 @@ class ListenHTTP(Processor):
         self._stopping = False
         self.port: int | None = None
         self.health_port: int | None = None
+        #: Seconds a request may wait to be taken before it counts as back pressure (503).
+        self.untaken_limit = UNTAKEN_LIMIT
 
     def validate(self, context: ProcessContext) -> Iterable[ValidationResult]:
         """Ports must differ; h2 is not served."""
@@ -387,7 +389,7 @@ class ListenHTTP(Processor):
                                  f"Issuer [{issuer}]")
             return Response(403, [("Content-Type", "text/plain")], refusal.encode())
         oldest = self._intake.oldest()
-        stalled = oldest is not None and time.monotonic() - oldest.arrived > UNTAKEN_LIMIT
+        stalled = oldest is not None and time.monotonic() - oldest.arrived > self.untaken_limit
         if stalled or self._stopping or len(self._intake) >= self._capacity:
             return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable", close=True)
         body = await read_body()
@@ -396,7 +398,7 @@ class ListenHTTP(Processor):
         if self._stopping or not self._intake.put(pending, lambda size: size < self._capacity):
             return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable")
         try:
-            with trio.move_on_after(UNTAKEN_LIMIT) as untaken:
+            with trio.move_on_after(self.untaken_limit) as untaken:
                 await pending.done.wait()
             if untaken.cancelled_caught:
                 if self._intake.discard(pending, unless=lambda p: p.taken):
