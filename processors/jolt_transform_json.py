@@ -208,9 +208,9 @@ class JoltTransformJSON(Processor):
     written as compact JSON (or with Jackson's pretty printer), ``mime.type``
     set to ``application/json`` for content; with JSON Source 'ATTRIBUTE' the
     result replaces the attribute's value. Content or an attribute that is
-    not JSON (or is blank), a spec that cannot be compiled after Expression
-    Language, and a transform that fails go to failure unchanged with an
-    error logged. JSON Lines content is transformed line by line (blank
+    not JSON (or is blank), a spec whose Expression Language fails or that
+    cannot be compiled after Expression Language, and a transform that
+    fails go to failure unchanged with an error logged. JSON Lines content is transformed line by line (blank
     lines skipped) and written one result per line, each ending with a line
     feed, ``mime.type`` ``application/jsonl``. Retain Unicode Escape
     Sequences writes every non-ASCII character as ``\\uXXXX``.
@@ -272,7 +272,11 @@ class JoltTransformJSON(Processor):
     def _transform(self, context: ProcessContext, ff: FlowFile) -> Transform:
         spec_text: str | None = None
         if context.property(JOLT_SPEC).value is not None and self._operation != "sort":
-            spec_text = context.property(JOLT_SPEC).evaluate(ff.attributes).as_str()
+            try:
+                spec_text = context.property(JOLT_SPEC).evaluate(ff.attributes).as_str()
+            except ValueError as exc:  # an Expression Language failure (ExpressionError)
+                raise _Failed(f"Unable to setup the Jolt transform: {JOLT_SPEC.display_name} cannot be evaluated: "
+                              f"{exc}") from None
         cached = self._cache.get(spec_text)
         if cached is not None:
             self._cache.move_to_end(spec_text)

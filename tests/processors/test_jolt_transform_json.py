@@ -198,3 +198,136 @@ def test_legacy_names(legacy: str) -> None:
     r.set_property("jolt-transform", "jolt-transform-shift")
     r.set_property("jolt-spec", json.dumps(SHIFT))
     r.assert_valid()
+
+
+# -- NiFi's TestJoltTransformJSON, its input and specs rebuilt from the expected outputs ---------------------
+
+NIFI_INPUT = '{"rating": {"primary": {"value": 3}, "series": {"value": [5, 4]}, "quality": {"value": 3}}}'
+NIFI_SHIFT = {"rating": {"primary": {"value": "Rating", "max": "RatingRange"},
+                         "*": {"max": "SecondaryRatings.&1.Range", "value": "SecondaryRatings.&1.Value",
+                               "$": "SecondaryRatings.&1.Id"}}}
+NIFI_CHAIN = [{"operation": "shift", "spec": NIFI_SHIFT},
+              {"operation": "default", "spec": {"Range": 5, "SecondaryRatings": {"*": {"Range": 5}}}}]
+NIFI_CHAIN_OUTPUT = {"Range": 5, "Rating": 3,
+                     "SecondaryRatings": {"quality": {"Id": "quality", "Range": 5, "Value": 3},
+                                          "series": {"Id": "series", "Range": 5, "Value": [5, 4]}}}
+NIFI_DEFAULT = {"RatingRange": 5, "rating": {"*": {"MaxLabel": "High", "MinLabel": "Low", "DisplayType": "NORMAL"}}}
+_LABELS = {"MaxLabel": "High", "MinLabel": "Low", "DisplayType": "NORMAL"}
+NIFI_DEFAULT_OUTPUT = {"RatingRange": 5, "rating": {"primary": {"value": 3, **_LABELS},
+                                                    "quality": {"value": 3, **_LABELS},
+                                                    "series": {"value": [5, 4], **_LABELS}}}
+
+
+@pytest.mark.parametrize(
+    ("transform", "spec", "expected"),
+    [
+        pytest.param("jolt-transform-chain", json.dumps(NIFI_CHAIN), NIFI_CHAIN_OUTPUT, id="chainr"),
+        pytest.param("jolt-transform-chain", "// Single line comment\n" + json.dumps(NIFI_CHAIN, indent=2),
+                     NIFI_CHAIN_OUTPUT, id="chainr-single-line-comment"),
+        pytest.param("jolt-transform-shift", json.dumps(NIFI_SHIFT),
+                     {"Rating": 3, "SecondaryRatings": {"quality": {"Id": "quality", "Value": 3},
+                                                        "series": {"Id": "series", "Value": [5, 4]}}}, id="shiftr"),
+        pytest.param("jolt-transform-default", json.dumps(NIFI_DEFAULT), NIFI_DEFAULT_OUTPUT, id="defaultr"),
+        pytest.param("jolt-transform-remove", '{"rating": {"quality": ""}}',
+                     {"rating": {"primary": {"value": 3}, "series": {"value": [5, 4]}}}, id="removr"),
+        pytest.param("jolt-transform-card", '{"rating": {"*": {"value": "ONE"}}}',
+                     {"rating": {"primary": {"value": 3}, "quality": {"value": 3}, "series": {"value": 5}}},
+                     id="cardinality"),
+        # NiFi runs all three modifier specs with Modify - Default; '+value' overwrites (Jolt's key prefix)
+        pytest.param("jolt-transform-modify-default", '{"rating": {"primary?": {"+value": 0}}}',
+                     {"rating": {"primary": {"value": 0}, "quality": {"value": 3}, "series": {"value": [5, 4]}}},
+                     id="modifier-default"),
+        pytest.param("jolt-transform-modify-default", '{"rating": {"question": {"value": 0}}}',
+                     {"rating": {"primary": {"value": 3}, "series": {"value": [5, 4]}, "quality": {"value": 3},
+                                 "question": {"value": 0}}}, id="modifier-define"),
+        pytest.param("jolt-transform-modify-default",
+                     '{"rating": {"series": {"series_first": "=firstElement(@(1,value))"}}}',
+                     {"rating": {"primary": {"value": 3}, "quality": {"value": 3},
+                                 "series": {"series_first": 5, "value": [5, 4]}}}, id="modifier-overwrite"),
+    ],
+)
+def test_nifi_transforms(transform: str, spec: str, expected: object) -> None:
+    r = runner(transform, spec)
+    r.assert_valid()
+    assert json.loads(run_one(r, NIFI_INPUT)) == expected
+    r.flowfiles_for("success")[0].assert_attribute_equals("mime.type", "application/json")
+
+
+@pytest.mark.parametrize("spec", [None, "abcd"])
+def test_nifi_sortr_ignores_any_spec(spec: str | None) -> None:
+    out = run_one(runner("jolt-transform-sort", spec), NIFI_INPUT)
+    assert out == b'{"rating":{"primary":{"value":3},"quality":{"value":3},"series":{"value":[5,4]}}}'
+    r = runner("jolt-transform-sort", spec)
+    r.assert_valid()
+
+
+def test_nifi_shiftr_with_accented_characters() -> None:
+    spec = json.dumps(NIFI_SHIFT).replace('"primary"', '"primary\u00c4\u00d6\u00dc"')
+    out = run_one(runner("jolt-transform-shift", spec), NIFI_INPUT.replace('"primary"', '"primary\u00c4\u00d6\u00dc"'))
+    assert json.loads(out)["Rating"] == 3
+
+
+def test_nifi_defaultr_expression_language_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("quota", "5")
+    spec = ('{"RatingRange": 5, "rating": {"primary": {"value": 3, "MaxLabel": "High", "MinLabel": "Low", '
+            '"DisplayType": "NORMAL"}, "quality": {"value": 3, "MaxLabel": "High", "MinLabel": "Low", '
+            '"DisplayType": "NORMAL"}, "series": {"value": [5,4], "MaxLabel": "High", "MinLabel": "Low", '
+            '"DisplayType": "NORMAL"}, "quota": {"value": "${quota}"}}}')
+    expected = {**NIFI_DEFAULT_OUTPUT, "rating": {**NIFI_DEFAULT_OUTPUT["rating"],  # type: ignore[dict-item]
+                                                  "quota": {"value": "5"}}}
+    assert json.loads(run_one(runner("jolt-transform-default", spec), NIFI_INPUT)) == expected
+
+
+def test_nifi_spec_from_an_attribute_expression() -> None:
+    r = runner("jolt-transform-default", "${joltSpec}")
+    r.assert_valid()
+    assert json.loads(run_one(r, NIFI_INPUT, {"joltSpec": json.dumps(NIFI_DEFAULT)})) == NIFI_DEFAULT_OUTPUT
+
+
+@pytest.mark.parametrize("by_expression", [False, True])
+def test_nifi_spec_from_a_file(tmp_path: Path, by_expression: bool) -> None:
+    (tmp_path / "shiftrSpec.json").write_text(json.dumps(NIFI_SHIFT, indent=2))
+    value = str(tmp_path / ("${filename}" if by_expression else "shiftrSpec.json"))
+    r = runner("jolt-transform-shift", value)
+    r.assert_valid()
+    out = run_one(r, NIFI_INPUT, {"filename": "shiftrSpec.json"})
+    assert json.loads(out)["SecondaryRatings"]["series"] == {"Id": "series", "Value": [5, 4]}
+
+
+def test_nifi_chain_spec_from_a_file_is_not_a_shift_spec(tmp_path: Path) -> None:
+    path = tmp_path / "chainrSpec.json"
+    path.write_text(json.dumps(NIFI_CHAIN))
+    runner("jolt-transform-chain", str(path)).assert_valid()
+    runner("jolt-transform-shift", str(path)).assert_not_valid()
+
+
+@pytest.mark.parametrize(
+    ("transform", "spec"),
+    [
+        pytest.param("jolt-transform-chain", "[{}]", id="invalid-jolt-spec"),
+        pytest.param("jolt-transform-shift", json.dumps(NIFI_CHAIN), id="incorrect-jolt-spec"),
+        pytest.param("jolt-transform-shift", None, id="spec-is-not-set"),
+        pytest.param("jolt-transform-shift", "", id="spec-is-empty"),
+        pytest.param("jolt-transform-chain", "${joltSpec:nonExistingFunction()}", id="invalid-expression"),
+    ],
+)
+def test_nifi_invalid_specs(transform: str, spec: str | None) -> None:
+    runner(transform, spec).assert_not_valid()
+
+
+def test_nifi_no_flowfile_does_nothing() -> None:
+    r = runner("jolt-transform-chain", json.dumps(NIFI_CHAIN))
+    r.run()
+    r.assert_queue_empty()
+    r.assert_transferred("success", 0)
+    r.assert_transferred("failure", 0)
+
+
+def test_nifi_invalid_content_and_a_failing_expression_go_to_failure() -> None:
+    r = runner("jolt-transform-chain", json.dumps(NIFI_CHAIN))
+    run_one(r, "invalid json", relationship="failure")
+    r = runner("jolt-transform-shift", '{"a": "${fails:toNumber():divide(0)}"}')
+    r.enqueue(NIFI_INPUT, {"fails": "1"})
+    r.run()
+    r.assert_all_transferred("failure", 1)
+    assert any("Jolt Specification" in message for _, message in r.bulletins)
