@@ -126,7 +126,8 @@ class EvaluateJsonPath(Processor):
     them (``true``, ``1.0E-5``), objects and arrays as compact JSON, a
     ``null`` result as the Null Value Representation. Content that is not
     JSON (including empty content) goes to failure, as does a string longer
-    than Max String Length.
+    than Max String Length; so does a document that is a bare ``null``
+    (NiFi's JsonPath context refuses it as invalid JSON).
 
     Differences from NiFi: a filter applied to a scalar with a definite path
     before it (``$.a[?(@.b)]`` where ``a`` is a number) routes to failure
@@ -181,6 +182,8 @@ class EvaluateJsonPath(Processor):
         for ff in session.get_batch(_BATCH):
             try:
                 document = parse_jackson(session.read_bytes(ff).decode("utf-8", "replace"), self._max_string)
+                if document is None:
+                    raise JsonTextError("the document is a JSON null, which JsonPath cannot read")
             except JsonTextError as exc:
                 context.logger.error(f"FlowFile {ff.uuid} did not have valid JSON content: {exc}")
                 session.transfer(ff, FAILURE.name)

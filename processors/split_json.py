@@ -63,7 +63,8 @@ class SplitJson(Processor):
     ``fragment.identifier`` and ``fragment.count`` added. A path that finds
     nothing, a result that is not an array (an indefinite path always
     yields one, possibly empty: then there are no splits), and content that
-    is not JSON go to failure, the content unchanged.
+    is not JSON (or is a bare ``null``, as NiFi's JsonPath refuses it) go
+    to failure, the content unchanged.
 
     Differences from NiFi: none known beyond those of the JsonPath
     evaluation listed under EvaluateJsonPath.
@@ -104,6 +105,8 @@ class SplitJson(Processor):
             return
         try:
             document = parse_jackson(session.read_bytes(original).decode("utf-8", "replace"), self._max_string)
+            if document is None:
+                raise JsonTextError("the document is a JSON null, which JsonPath cannot read")
         except JsonTextError as exc:
             context.logger.error(f"FlowFile {original.uuid} did not have valid JSON content: {exc}")
             session.transfer(original, FAILURE.name)

@@ -222,3 +222,11 @@ def test_filter_on_a_scalar_goes_to_failure() -> None:
     r.enqueue(b'{"a": 5}')
     r.run()
     r.assert_all_transferred("failure", 1)
+
+
+@pytest.mark.parametrize("content", [b"null", b"  null  "])
+def test_a_bare_null_document_is_invalid_json_as_in_nifi(content: bytes) -> None:
+    r = runner({"Destination": "flowfile-attribute", "p": "$.a"})
+    r.enqueue(content)
+    r.run()
+    r.assert_all_transferred("failure", 1)

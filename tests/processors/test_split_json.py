@@ -105,3 +105,80 @@ def test_each_trigger_splits_one_flowfile() -> None:
     assert r.queue_size == 1
     r.run()
     r.assert_transferred("split", 3)
+
+
+# -- NiFi's TestSplitJson over a rebuilt json-sample.json (seven people, each a range 0..9) -------------------
+
+NIFI_SAMPLE = json.dumps([
+    {"_id": "54df94072d5dbf7dc6340cc5" if i == 0 else f"54df9407{i:016x}", "index": i, "range": list(range(10)),
+     "name": {"first": first, "last": last}, "tags": ["x", "y"], "friends": [{"id": 0, "name": "Holden"}]}
+    for i, (first, last) in enumerate([("Shaffer", "Pearson"), ("Kate", "Doe"), ("Odom", "Ray"), ("Ann", "Bee"),
+                                       ("Lou", "Kim"), ("Sam", "Fox"), ("Zoe", "Lee")])
+], indent=2)
+
+
+@pytest.mark.parametrize(
+    ("path", "count", "first"),
+    [
+        pytest.param("$[0].range[?(@ == 0)]", 1, "0", id="array-result-one-value"),
+        pytest.param("$[0].range", 10, "0", id="array-result-multiple-values"),
+        pytest.param("$[*].name", 7, '{"first":"Shaffer","last":"Pearson"}', id="array-result-non-scalar-values"),
+    ],
+)
+def test_nifi_splits(path: str, count: int, first: str) -> None:
+    r = runner(path)
+    r.enqueue(NIFI_SAMPLE, {"filename": "test.json"})
+    r.run()
+    r.assert_transferred("original", 1)
+    r.assert_transferred("split", count)
+    original = r.flowfiles_for("original")[0]
+    original.assert_content_equals(NIFI_SAMPLE)
+    original.assert_attribute_equals("fragment.count", str(count))
+    original.assert_attribute_exists("fragment.identifier")
+    splits = r.flowfiles_for("split")
+    splits[0].assert_content_equals(first)
+    for index in (0, count - 1):
+        splits[index].assert_attribute_equals("fragment.count", str(count))
+        splits[index].assert_attribute_equals("fragment.index", str(index))
+        splits[index].assert_attribute_equals("segment.original.filename", "test.json")
+
+
+def test_nifi_changing_the_path_applies_the_new_one() -> None:
+    r = runner("$[0].range")
+    r.enqueue(NIFI_SAMPLE)
+    r.run()
+    r.assert_transferred("split", 10)
+    r.clear_transfer_state()
+    r.set_property("JsonPath Expression", "$[*].name")
+    r.enqueue(NIFI_SAMPLE, {"filename": "test.json"})
+    r.run()
+    r.assert_transferred("split", 7)
+    r.flowfiles_for("original")[0].assert_attribute_equals("fragment.count", "7")
+
+
+@pytest.mark.parametrize(
+    ("path", "content"),
+    [
+        pytest.param("$", b"<?xml version='1.0'?><a>not json</a>", id="invalid-json-document"),
+        pytest.param("$[0]._id", NIFI_SAMPLE.encode(), id="non-array-result"),
+        pytest.param("$.nonexistent", NIFI_SAMPLE.encode(), id="path-not-found"),
+        pytest.param("$.nullField", b'{"stringField": "String Value", "nullField": null}', id="path-to-null-value"),
+        pytest.param("$.*", b"null", id="input-string-null-value"),
+    ],
+)
+def test_nifi_failures_keep_the_content(path: str, content: bytes) -> None:
+    r = runner(path)
+    r.enqueue(content)
+    r.run()
+    r.assert_all_transferred("failure", 1)
+    r.flowfiles_for("failure")[0].assert_content_equals(content)
+
+
+@pytest.mark.parametrize(("representation", "expected"), [(None, ""), ("the string 'null'", "null")])
+def test_nifi_array_of_nulls(representation: str | None, expected: str) -> None:
+    r = runner("$.arrayOfNulls")
+    if representation is not None:
+        r.set_property("Null Value Representation", representation)
+    r.enqueue(b'{"stringField": "String Value", "arrayOfNulls": [null, null, null]}')
+    r.run()
+    assert [ff.content.decode() for ff in r.flowfiles_for("split")] == [expected] * 3
