@@ -209,7 +209,8 @@ class UpdateAttribute(Processor):
 
     def __init__(self) -> None:
         self._criteria = Criteria(rules_form.USE_CLONE, ())
-        self._state_failed: set[str] = set()
+        #: FlowFiles whose commit with new state was rolled back -> the state that commit read.
+        self._state_failed: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -251,8 +252,10 @@ class UpdateAttribute(Processor):
         if delete.is_set:
             defaults[DELETE_ACTION] = delete
         state: dict[str, str] | None = None
+        read: dict[str, str] = {}
         if self._stateful:
-            state = session.get_state()
+            read = session.get_state()
+            state = dict(read)
             for name in self._variables:
                 state.setdefault(name, self._initial)
         saved = dict(state) if state is not None else None
@@ -268,7 +271,7 @@ class UpdateAttribute(Processor):
                 session.transfer(session.penalize(ff))
                 continue
             uuid = ff.attributes.get("uuid", "")
-            if self._stateful and self._forget_failed(uuid):
+            if self._stateful and self._state_changed_since_failure(uuid, read):
                 updates, removals = outcome.flowfiles[0]
                 session.transfer(_apply(session, ff, updates, removals), SET_STATE_FAIL)
                 continue
@@ -277,7 +280,7 @@ class UpdateAttribute(Processor):
             _send(session, ff, outcome.flowfiles)
         if state is not None and state != saved:
             session.set_state(state)
-            session.commit_async(on_failure=lambda error: self._remember_failed(error, taken))
+            session.commit_async(on_failure=lambda error: self._remember_failed(taken, read))
 
     def _outcome(
         self, context: ProcessContext, ff: FlowFile, defaults: dict[str, PropertyValue],
@@ -317,23 +320,22 @@ class UpdateAttribute(Processor):
 
     # -- 'set state fail' -------------------------------------------------------------------------
 
-    def _remember_failed(self, error: BaseException | None, uuids: list[str]) -> None:
-        """After a rolled-back commit: when it was the state that could not be written (the
-        test runner reports no error, the engine a StateConflict), remember the FlowFiles."""
-        if error is not None and type(error).__name__ != "StateConflict":
-            return
+    def _remember_failed(self, uuids: list[str], read: dict[str, str]) -> None:
+        """After a rolled-back commit that carried new state, remember what state these
+        FlowFiles were computed from."""
         with self._lock:
             if len(self._state_failed) + len(uuids) <= _MAX_REMEMBERED:
-                self._state_failed.update(uuids)
+                self._state_failed.update(dict.fromkeys(uuids, read))
 
-    def _forget_failed(self, uuid: str) -> bool:
+    def _state_changed_since_failure(self, uuid: str, current: Mapping[str, str]) -> bool:
+        """Whether ``uuid``'s last attempt could not save its state because the state changed
+        underneath (it differs now from what that attempt read): then it goes to 'set state
+        fail'. A rollback for another reason (the state unchanged) just retries it."""
         if not self._state_failed:
             return False
         with self._lock:
-            if uuid in self._state_failed:
-                self._state_failed.discard(uuid)
-                return True
-        return False
+            read = self._state_failed.pop(uuid, None)
+        return read is not None and read != current
 
 
 def _evaluate(

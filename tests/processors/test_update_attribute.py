@@ -230,6 +230,18 @@ def test_flowfiles_whose_state_could_not_be_saved_go_to_set_state_fail() -> None
     r.flowfiles_for("success")[-1].assert_attribute_equals("count", "2")
 
 
+def test_a_rollback_that_left_the_state_unchanged_is_retried() -> None:
+    r = runner({**STATEFUL, "count": "${getStateValue('count'):plus(1)}"})
+    processor = r._configure().processor
+    assert isinstance(processor, UpdateAttribute)
+    r.enqueue(b"", {"n": "1"})
+    uuid = r.input_flowfiles()[0].attributes["uuid"]
+    processor._remember_failed([uuid], {})  # as after a rollback for another reason (a storage failure)
+    r.run()
+    r.assert_all_transferred("success", 1)
+    assert r.state() == {"count": "1"}
+
+
 # -- Advanced rules (NiFi's TestUpdateAttribute: testRuleHit*, testMultipleRule*, useOriginal/useClone) --
 
 def rules(policy: str, *items: tuple[str, list[str], dict[str, str]]) -> str:
@@ -509,7 +521,8 @@ def test_nifi_state_failure_with_clones_keeps_the_original_only() -> None:  # te
                     "USE_CLONE", _max_rule("rule", "${getStateValue('maxValue'):lt(${value})}", "maxValue"),
                     _max_rule("rule2", "${getStateValue('maxValue2'):lt(${value})}", "maxValue2"))})
     read_state = r._read_state
-    r._read_state = lambda component_id: (7, {})  # type: ignore[method-assign]  # stale: the commit is refused
+    # a stale read (another writer has moved the state on): the commit is refused
+    r._read_state = lambda component_id: (7, {"maxValue": "0"})  # type: ignore[method-assign]
     r.enqueue(b"", {"value": "1"})
     r.run()
     r._read_state = read_state  # type: ignore[method-assign]
