@@ -5,16 +5,20 @@ context map."""
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
+from flowyard_http_testkit import make_pki
 
 from flowyard.processors.handle_http_request import HandleHttpRequest
 from flowyard.processors.handle_http_response import HandleHttpResponse
 from flowyard.processors.http_context_map import HttpRequestContext, StandardHttpContextMap
+from flowyard.processors.ssl_context_service import StandardSSLContextService
 from flowyard.runtime.sdk import ProvenanceEventType
 from flowyard.runtime.sdk.testing import MockFlowFile, ProcessorRunner
 
@@ -346,3 +350,45 @@ def test_large_responses_stream_and_a_vanished_client_is_a_failure(make_service:
     service.answer(ff, big * 4, status="200")  # the client closed its socket; 20 MB outgrow any socket buffer
     assert len(service.response.flowfiles_for("failure")) == 1
     assert "went away" in service.response.bulletins[-1][1]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("client_certificate", [True, False])
+def test_https_with_client_certificates(tmp_path: Path, client_certificate: bool) -> None:
+    pki = make_pki(tmp_path / "pki")
+    shared = StandardHttpContextMap()
+    request = ProcessorRunner(HandleHttpRequest)
+    response = ProcessorRunner(HandleHttpResponse)
+    for runner in (request, response):
+        runner.add_controller_service("map", shared, _map_properties())
+        runner.enable_controller_service("map")
+        runner.set_property("HTTP Context Map", "map")
+    request.add_controller_service("tls", StandardSSLContextService, {
+        "Keystore Filename": str(pki.server_pem), "Keystore Type": "PEM",
+        "Truststore Filename": str(pki.ca_pem), "Truststore Type": "PEM"})
+    request.enable_controller_service("tls")
+    request.set_property("SSL Context Service", "tls")
+    request.set_property("Client Authentication", "Need Authentication")
+    request.set_property("Listening Port", "0")
+    response.set_property("HTTP Status Code", "200")
+    request.run(0, stop_on_finish=False)
+    processor = request.processor
+    assert isinstance(processor, HandleHttpRequest) and processor.port
+    service = Service(request, response, shared, processor.port)
+    client = ssl.create_default_context(cafile=str(pki.ca_pem))
+    if client_certificate:
+        client.load_cert_chain(str(pki.client_pem))
+    try:
+        call = Call(lambda: httpx.get(f"https://localhost:{processor.port}/secure", verify=client, timeout=5))
+        if not client_certificate:
+            assert call.done.wait(5) and isinstance(call.result, httpx.HTTPError)
+            return
+        ff = service.receive(call)
+        ff.assert_attribute_equals("http.subject.dn", "CN=client,O=flowyard tests")
+        ff.assert_attribute_equals("http.issuer.dn", "CN=flowyard test CA,O=flowyard tests")
+        ff.assert_attribute_equals("http.request.url", f"https://127.0.0.1:{processor.port}/secure")
+        service.answer(ff, b"secret")
+        assert call.response().content == b"secret"
+    finally:
+        request.stop()
+        shared.on_disabled()
