@@ -30,6 +30,7 @@ from flowyard.runtime.sdk import (
     DynamicPropertySpec,
     ExpressionScope,
     FlowFile,
+    FlowFileHandlingError,
     InputRequirement,
     ProcessContext,
     Processor,
@@ -38,6 +39,7 @@ from flowyard.runtime.sdk import (
     PropertyDependency,
     PropertySpec,
     Relationship,
+    RepositoryError,
     ValidationResult,
     validators,
 )
@@ -711,6 +713,8 @@ class InvokeHTTP(Processor):
                 self._route(context, session, request_ff, response_ff, status)
             finally:
                 response.close()
+        except (RepositoryError, FlowFileHandlingError):
+            raise  # storage trouble or a bug: the framework rolls back (and waits for room), never Failure
         except Exception as exc:
             if response_ff is not None:
                 session.remove(response_ff)

@@ -619,3 +619,20 @@ def test_form_fields_without_the_body_are_still_multipart(server: RecordingServe
     seen = server.requests[-1]
     assert seen.headers["Content-Type"].startswith("multipart/form-data")
     assert b'name="label"' in seen.body and b"java.lang.String" in seen.body and b"not sent" not in seen.body
+
+
+def test_storage_errors_are_left_to_the_framework(server: RecordingServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowyard.runtime.sdk import StorageFullError
+
+    runner = _runner(f"{server.url}/status/200")
+    runner.enqueue(b"x")
+    runner.run(0, stop_on_finish=False)
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise StorageFullError("no space left on the content repository")
+
+    monkeypatch.setattr("flowyard.runtime.engine._session.StandardProcessSession.write", full)
+    runner.run(1, stop_on_finish=False, initialize=False, raise_errors=False)
+    runner.stop()
+    assert _counts(runner) == {} and runner.queue_size == 1
+    assert isinstance(runner.errors[-1], StorageFullError)
