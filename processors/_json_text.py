@@ -68,6 +68,12 @@ def _check_strings(value: Any, limit: int) -> None:
             stack.extend(item)
 
 
+def _decode_problem(exc: json.JSONDecodeError) -> str:
+    """The decoder's complaint, worded as Jackson's are (``... expecting ...``, lower case)."""
+    message = exc.msg[:1].lower() + exc.msg[1:]
+    return f"invalid JSON: {message} at line {exc.lineno} column {exc.colno}"
+
+
 def parse_jackson(text: str, max_string_length: int | None = None) -> Any:
     """One JSON value from ``text``, as Jackson's ObjectMapper reads it.
 
@@ -82,7 +88,7 @@ def parse_jackson(text: str, max_string_length: int | None = None) -> Any:
     try:
         value, _ = _DECODER.raw_decode(text, index)
     except json.JSONDecodeError as exc:
-        raise JsonTextError(f"invalid JSON: {exc}") from None
+        raise JsonTextError(_decode_problem(exc)) from None
     except RecursionError:
         raise JsonTextError("invalid JSON: nested too deeply") from None
     if max_string_length is not None and len(text) > max_string_length:
@@ -101,7 +107,7 @@ def parse_strict(text: str, max_string_length: int | None = None) -> Any:
     try:
         value, end = _DECODER.raw_decode(text, index)
     except json.JSONDecodeError as exc:
-        raise JsonTextError(f"invalid JSON: {exc}") from None
+        raise JsonTextError(_decode_problem(exc)) from None
     except RecursionError:
         raise JsonTextError("invalid JSON: nested too deeply") from None
     tail = _WHITESPACE.match(text, end)

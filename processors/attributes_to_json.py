@@ -115,7 +115,8 @@ class AttributesToJSON(Processor):
     Attributes does not apply then, as in NiFi. With JSON Handling Strategy
     'Nested', a value that starts with ``[`` and ends with ``]`` (or ``{`` …
     ``}``) after trimming is embedded as JSON; one that does not parse sends
-    the FlowFile to failure unchanged. Pretty Print uses Jackson's layout
+    the FlowFile to failure unchanged, the logged reason saying what was
+    expected (as Jackson's message does). Pretty Print uses Jackson's layout
     (``"key" : value``, two-space indents) and only applies to the content.
 
     The regular expression is Java's (translated; a feature the translator

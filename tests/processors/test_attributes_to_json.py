@@ -133,3 +133,109 @@ def test_the_regular_expression_is_javas() -> None:
     r = run({"Attributes Regular Expression": "beach-\\p{Alpha}+", "Include Core Attributes": "false"},
             {"beach-name": "Malibu", "beach-2": "x"})
     r.flowfiles_for("success")[0].assert_attribute_equals("JSONAttributes", '{"beach-name":"Malibu"}')
+
+
+# -- NiFi's TestAttributesToJSON --------------------------------------------------------------------------
+
+NESTED_LIST = json.dumps([{"_id": "54df94072d5dbf7dc6340cc5", "range": [0, 1]}, {"_id": "b"}], indent=2)
+NESTED_MAP = json.dumps({"name": "Apple", "tags": ["fruit"], "size": {"value": 3}}, indent=2)
+CORE = {"filename", "path", "uuid"}
+
+
+@pytest.mark.parametrize(("name", "value"), [("Attributes List", ""), ("Include Core Attributes", "maybe")])
+def test_nifi_invalid_properties(name: str, value: str) -> None:
+    r = ProcessorRunner(AttributesToJSON)
+    r.set_property(name, value)
+    r.assert_not_valid()
+
+
+@pytest.mark.parametrize(
+    ("properties", "attributes", "expected"),
+    [
+        pytest.param({"Attributes List": "NonExistingAttributeKey", "Null Value": "true"}, {},
+                     {"NonExistingAttributeKey": None}, id="null-value-for-empty-attribute"),
+        pytest.param({"Attributes List": "NonExistingAttributeKey", "Null Value": "false"}, {},
+                     {"NonExistingAttributeKey": ""}, id="empty-string-value-for-empty-attribute"),
+        pytest.param({"Attributes List": "TestAttribute"}, {"TestAttribute": "TestValue"},
+                     {"TestAttribute": "TestValue"}, id="single-user-defined-attribute"),
+        pytest.param({"Attributes List": " TestAttribute "}, {"TestAttribute": "TestValue"},
+                     {"TestAttribute": "TestValue"}, id="single-user-defined-attribute-with-white-space"),
+        pytest.param({"Attributes List": "NonExistingAttribute"}, {"TestAttribute": "TestValue"},
+                     {"NonExistingAttribute": ""}, id="single-non-existing-user-defined-attribute"),
+        pytest.param({"Attributes List": " TestAttribute , path ", "Include Core Attributes": "false"},
+                     {"TestAttribute": "TestValue", "path": "TestValue"},
+                     {"TestAttribute": "TestValue", "path": "TestValue"}, id="no-include-core-attributes-user-defined"),
+        pytest.param({"Attributes Regular Expression": "path.*", "Include Core Attributes": "false"},
+                     {"TestAttribute": "TestValue", "path": "TestValue"}, {"path": "TestValue"},
+                     id="no-include-core-attributes-regex"),
+    ],
+)
+def test_nifi_attribute_destination(properties: dict[str, str], attributes: dict[str, str],
+                                    expected: dict[str, object]) -> None:
+    r = run({"Destination": "flowfile-attribute", **properties}, attributes)
+    r.assert_all_transferred("success", 1)
+    assert json.loads(r.flowfiles_for("success")[0].attributes["JSONAttributes"]) == expected
+
+
+def test_nifi_invalid_json_value_in_an_attribute_is_escaped() -> None:
+    r = run({}, {"TestAttribute": "'badjson'"})
+    r.assert_all_transferred("success", 1)
+    assert json.loads(r.flowfiles_for("success")[0].attributes["JSONAttributes"])["TestAttribute"] == "'badjson'"
+
+
+def test_nifi_empty_list_takes_every_attribute() -> None:
+    r = run({"Destination": "flowfile-attribute"}, {"TestAttribute": "TestValue"})
+    assert json.loads(r.flowfiles_for("success")[0].attributes["JSONAttributes"])["TestAttribute"] == "TestValue"
+
+
+def test_nifi_content_without_core_attributes() -> None:
+    r = run({"Destination": "flowfile-content", "Include Core Attributes": "false"}, {}, b"")
+    out = r.flowfiles_for("success")[0]
+    out.assert_content_equals("{}")
+    out.assert_attribute_equals("JSONAttributes", None)
+    r = run({"Destination": "flowfile-content", "Include Core Attributes": "false"},
+            {"TestAttribute": "TestValue", "path": "TestValue"}, b"")
+    assert json.loads(r.flowfiles_for("success")[0].content) == {"TestAttribute": "TestValue"}
+
+
+@pytest.mark.parametrize("destination", ["flowfile-content", "flowfile-attribute"])
+def test_nifi_include_core_attributes(destination: str) -> None:
+    r = run({"Destination": destination, "Include Core Attributes": "true"}, {}, b"")
+    out = r.flowfiles_for("success")[0]
+    if destination == "flowfile-content":
+        out.assert_attribute_equals("mime.type", "application/json")
+        data = json.loads(out.content)
+    else:
+        out.assert_attribute_equals("mime.type", None)
+        data = json.loads(out.attributes["JSONAttributes"])
+    assert set(data) == CORE
+
+
+def test_nifi_regex_from_the_environment_with_a_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("regex", "delimited\\.header\\.column\\.[0-9]+")
+    attributes = {f"delimited.header.column.{i}": f"v{i}" for i in range(1, 5)}
+    r = run({"Attributes Regular Expression": "${regex}", "Attributes List": "test, test1"},
+            {**attributes, "delimited.footer.column.1": "not included", "test": "test", "test1": "test1"}, b"")
+    data = json.loads(r.flowfiles_for("success")[0].attributes["JSONAttributes"])
+    assert set(data) == {*attributes, "test", "test1"}
+
+
+@pytest.mark.parametrize("destination", ["flowfile-content", "flowfile-attribute"])
+@pytest.mark.parametrize(("nested", "kind"), [(NESTED_LIST, list), (NESTED_MAP, dict),
+                                              ("\n{\n    \"fruit\": \"Apple\",\n    \"size\": \"Large\"\n}\n", dict)])
+def test_nifi_nested_json(destination: str, nested: str, kind: type) -> None:
+    r = run({"Destination": destination, "JSON Handling Strategy": "NESTED"}, {"TestAttribute": nested}, b"")
+    r.assert_all_transferred("success", 1)
+    out = r.flowfiles_for("success")[0]
+    data = json.loads(out.content if destination == "flowfile-content" else out.attributes["JSONAttributes"])
+    assert isinstance(data["TestAttribute"], kind)
+    escaped = run({"Destination": destination}, {"TestAttribute": nested}, b"").flowfiles_for("success")[0]
+    data = json.loads(escaped.content if destination == "flowfile-content" else escaped.attributes["JSONAttributes"])
+    assert data["TestAttribute"] == nested
+
+
+@pytest.mark.parametrize("look_alike", ["[THIS IS NOT JSON]", "{THIS IS NOT JSON}"])
+def test_nifi_look_alike_json_fails_saying_what_was_expected(look_alike: str) -> None:
+    r = run({"Destination": "flowfile-content", "JSON Handling Strategy": "NESTED"}, {"TestAttribute": look_alike})
+    r.assert_all_transferred("failure", 1)
+    assert "expecting" in r.bulletins[0][1]
