@@ -135,16 +135,16 @@ def concatenation(session: ProcessSession, flowfiles: Sequence[FlowFile], header
         yield footer
 
 
-def flowfile_stream(session: ProcessSession, flowfiles: Sequence[FlowFile], version: int, now_s: float = 0) -> (
-    Iterator[bytes]
-):
-    """Every FlowFile packaged (attributes and content) as FlowFile Stream ``version``
-    (1: one FlowFile Tar after the other, entries dated ``now_s``)."""
+def flowfile_stream(session: ProcessSession, flowfiles: Sequence[FlowFile], version: int, now_s: float = 0,
+                    drop: frozenset[str] = frozenset()) -> Iterator[bytes]:
+    """Every FlowFile packaged (attributes but those in ``drop``, and content) as FlowFile
+    Stream ``version`` (1: one FlowFile Tar after the other, entries dated ``now_s``)."""
     for ff in flowfiles:
+        attributes = {k: v for k, v in ff.attributes.items() if k not in drop} if drop else ff.attributes
         if version == 1:
-            yield from package_v1(ff.attributes, session.iter_content(ff), ff.size, int(now_s))
+            yield from package_v1(attributes, session.iter_content(ff), ff.size, int(now_s))
         else:
-            yield from package(ff.attributes, session.iter_content(ff), ff.size, version)
+            yield from package(attributes, session.iter_content(ff), ff.size, version)
 
 
 def _mtime(text: str | None, now_s: float) -> float:

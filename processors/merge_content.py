@@ -12,6 +12,7 @@ from typing import IO
 
 from flowyard.processors import _merge_formats as fmt
 from flowyard.processors._common import boolean_property, is_true
+from flowyard.processors._merge_avro import AVRO_MIME_TYPE, avro_stream
 from flowyard.processors._merge_bins import (
     FIRST_IN_NEW_BIN,
     ISOLATED,
@@ -42,6 +43,9 @@ __all__ = ["MergeContent"]
 
 BIN_PACKING = "Bin-Packing Algorithm"
 DEFRAGMENT = "Defragment"
+# A defragmented bundle (and, in a FlowFile Stream, each packaged FlowFile) is no fragment any more.
+FRAGMENT_ATTRIBUTES = frozenset(("fragment.identifier", "fragment.index", "fragment.count",
+                                 "segment.original.filename"))
 KEEP_COMMON = "Keep Only Common Attributes"
 KEEP_UNIQUE = "Keep All Unique Attributes"
 DELIMITER_FILENAME = "Filename"
@@ -87,7 +91,8 @@ MERGE_FORMAT = PropertySpec(
                        "(deprecated in NiFi 2.12)."),
         AllowableValue(fmt.BINARY_CONCATENATION, description="The contents concatenated, with the optional "
                        "Header, Demarcator and Footer."),
-        AllowableValue(fmt.AVRO, description="Not supported by flowyard."),
+        AllowableValue(fmt.AVRO, description="The Avro data files joined into one (same schema and codec; see "
+                       "Metadata Strategy)."),
     ),
 )
 ATTRIBUTE_STRATEGY = PropertySpec(
@@ -109,7 +114,11 @@ CORRELATION_ATTRIBUTE = PropertySpec(
 )
 METADATA_STRATEGY = PropertySpec(
     key="metadata-strategy", display_name="Metadata Strategy", required=True, default="Do Not Merge Uncommon Metadata",
-    description="For Avro (not supported by flowyard): which metadata the bundle keeps.",
+    description="For FlowFiles whose Merge Format is Avro, the strategy for the metadata: the first FlowFile's "
+                "metadata is the bundle's; 'Use First Metadata' merges any other FlowFile, 'Keep Only Common Metadata' "
+                "leaves out (to failure) a FlowFile with a different value for a key the first has, 'Do Not Merge "
+                "Uncommon Metadata' also one with a key the first lacks, 'Ignore Metadata' drops all metadata and "
+                "merges any FlowFile of the same schema and codec.",
     allowed_values=tuple(AllowableValue(v) for v in (
         "Use First Metadata", "Keep Only Common Metadata", "Ignore Metadata", "Do Not Merge Uncommon Metadata")),
     dependencies=(PropertyDependency("merge-format", (fmt.AVRO,)),), aliases=("mergecontent-metadata-strategy",),
@@ -233,7 +242,9 @@ class MergeContent(Processor):
     value, closed early by a Bin Termination Check) or Defragment (the
     fragments of one ``fragment.identifier`` in ``fragment.index`` order);
     formats Binary Concatenation (Header, Demarcator, Footer as text or from
-    files), TAR, ZIP, FlowFile Stream v3/v2 and FlowFile Tar v1.
+    files), TAR, ZIP, FlowFile Stream v3/v2, FlowFile Tar v1 and Avro (inputs
+    whose schema, codec or metadata does not fit the first input's: a copy to
+    'failure', as NiFi's AvroMerge does).
 
     The merged FlowFile goes to 'merged' with the attributes the Attribute
     Strategy keeps, ``filename`` (the only input's filename, else the first
@@ -242,7 +253,10 @@ class MergeContent(Processor):
     ``merge.bin.age`` (ms), ``merge.reason`` (NiFi's names:
     MAX_ENTRIES_THRESHOLD_REACHED, MAX_BYTES_THRESHOLD_REACHED,
     MIN_THRESHOLDS_REACHED, TIMEOUT, BIN_MANAGER_FULL, BIN_TERMINATION_SIGNAL,
-    UNSET for a FlowFile larger than Maximum Group Size, merged alone). One JOIN
+    UNSET for a FlowFile larger than Maximum Group Size, merged alone). A
+    defragmented bundle has no ``fragment.*`` or ``segment.original.filename``
+    attributes, nor have the FlowFiles packaged in it by a FlowFile Stream
+    format (as in NiFi since 2.x). One JOIN
     provenance event names every input. The inputs go to 'original' with
     ``merge.uuid``. A bin that cannot be merged (a Defragment bin with a missing,
     extra or inconsistent fragment, including one still incomplete at Max Bin
@@ -280,10 +294,12 @@ class MergeContent(Processor):
     (NiFi merges it on the next trigger that finds the queue empty). When a
     new bin is needed while Maximum Number of Bins are open, the oldest open
     bin is merged at once (NiFi evicts it at the end of the trigger, when no
-    other bin was ready). Merge Format 'Avro' is not supported: choosing it
-    makes the processor invalid (Metadata Strategy, only for Avro, is
-    accepted and ignored). ``tar.permissions`` is read as octal (NiFi parses it as a
-    decimal number, giving odd modes); Tar Modified Time accepts ISO 8601 and
+    other bin was ready). Avro bundles keep the first input's header and
+    copy the data blocks of the others unchanged; schemas are compared as
+    parsed JSON without ``doc`` texts (Java compares Schema objects), and the
+    JOIN event names every input (NiFi leaves out the unmerged ones).
+    ``tar.permissions`` is read as octal (NiFi parses it as a decimal number,
+    giving odd modes); Tar Modified Time accepts ISO 8601 and
     NiFi's ``yyyy-MM-dd'T'HH:mm:ssZ`` (as ``file.lastModifiedTime`` is written)
     where NiFi's Instant.parse only takes the former; entries get the current
     time otherwise. A merged FlowFile whose inputs do not share ``path`` gets
@@ -329,9 +345,6 @@ class MergeContent(Processor):
         """Minimums within maximums, a supported format, delimiter files that exist."""
         problems: list[ValidationResult] = []
         merge_format = context.property(MERGE_FORMAT).value
-        if merge_format == fmt.AVRO:
-            problems.append(ValidationResult(MERGE_FORMAT.display_name, f"Merge Format {merge_format!r} is not "
-                                             "supported by flowyard", MERGE_FORMAT.key))
         if context.property(MERGE_STRATEGY).value == BIN_PACKING:
             try:
                 if context.property(MIN_ENTRIES).as_int() > context.property(MAX_ENTRIES).as_int():
@@ -480,6 +493,8 @@ class MergeContent(Processor):
             "merge.reason": bin_.reason,
         })
         bundle = session.put_attributes(bundle, attributes)
+        if context.property(MERGE_STRATEGY).as_str() == DEFRAGMENT:
+            bundle = session.remove_attributes(bundle, FRAGMENT_ATTRIBUTES)
         session.transfer(bundle, MERGED)
         context.logger.info(f"Merged {len(flowfiles)} FlowFiles into {bundle!r}. Reason for merging: {bin_.reason}")
         for ff in unmerged:
@@ -510,8 +525,12 @@ class MergeContent(Processor):
             mime_type = fmt.MIME_TYPES[merge_format]
         elif merge_format in (fmt.FLOWFILE_STREAM_V3, fmt.FLOWFILE_STREAM_V2, fmt.FLOWFILE_TAR_V1):
             version = {fmt.FLOWFILE_STREAM_V3: 3, fmt.FLOWFILE_STREAM_V2: 2}.get(merge_format, 1)
-            data = fmt.flowfile_stream(session, flowfiles, version, now_s)
+            drop = FRAGMENT_ATTRIBUTES if context.property(MERGE_STRATEGY).as_str() == DEFRAGMENT else frozenset()
+            data = fmt.flowfile_stream(session, flowfiles, version, now_s, drop)
             mime_type = fmt.MIME_TYPES[merge_format]
+        elif merge_format == fmt.AVRO:
+            data = avro_stream(session, flowfiles, context.property(METADATA_STRATEGY).as_str(), unmerged)
+            mime_type = AVRO_MIME_TYPE
         else:
             raise ValueError(f"Merge Format {merge_format!r} is not supported")
         bundle = session.create(flowfiles)

@@ -125,7 +125,6 @@ def test_delimiter_files_must_exist(tmp_path: Path) -> None:
     [
         ({"Minimum Number of Entries": "5", "Maximum Number of Entries": "2"}, "Min Entries"),
         ({"Minimum Group Size": "2 KB", "Maximum Group Size": "1 KB"}, "Min Size"),
-        ({"Merge Format": "Avro"}, "not supported"),
         ({"Maximum Number of Bins": "0"}, "Maximum Number of Bins"),
         ({"Bin Termination Check": "${a}"}, "boolean"),
         ({"Max Bin Age": "500 millis"}, "at least 1 sec"),
@@ -703,3 +702,304 @@ async def test_a_restart_while_bins_wait_loses_and_duplicates_nothing(tmp_path: 
     pieces = sorted(content[i:i + 64] for i in range(0, len(content), 64))
     assert len(content) == 250 * 64
     assert pieces == sorted(expected_content(seq, 64) for seq in range(250))
+
+
+# -- more of NiFi's TestMergeContent ----------------------------------------------------------
+
+
+def test_flowfile_larger_than_bin_goes_alone_and_the_other_waits() -> None:
+    runner = merge_runner(Minimum_Number_of_Entries="2", Maximum_Number_of_Entries="2", Minimum_Group_Size="1 KB",
+                          Maximum_Group_Size="5 KB")
+    runner.enqueue(b"\0" * 1026)
+    runner.enqueue(b"\0" * 6144)
+    runner.run(2)
+    runner.assert_transferred("original", 1)
+    runner.assert_transferred("merged", 1)
+    runner.assert_transferred("failure", 0)
+    bundle = runner.flowfiles_for("merged")[0]
+    assert bundle.size == 6144
+    assert runner.flowfiles_for("original")[0].attributes["merge.uuid"] == bundle.attributes["uuid"]
+    assert runner.queue_size == 1
+
+
+def test_simple_binary_concat_single_bin() -> None:
+    runner = merge_runner(Max_Bin_Age="1 sec", Maximum_number_of_Bins="1")
+    hello_world(runner, {"fragment.index": "1"})  # a fragment.index does not matter when bin packing
+    runner.run(2)
+    runner.assert_queue_empty()
+    runner.assert_transferred("merged", 1)
+    runner.assert_transferred("original", 3)
+    bundle = runner.flowfiles_for("merged")[0]
+    bundle.assert_content_equals("Hello, World!")
+    bundle.assert_attribute_equals("mime.type", "application/plain-text")
+    bundle.assert_attribute_equals("merge.count", "3")
+    bundle.assert_attribute_exists("merge.bin.age")
+
+
+@pytest.mark.parametrize("strategy", ["Text", "Filename"])
+def test_each_unusable_delimiter_is_reported(strategy: str) -> None:
+    value = "" if strategy == "Text" else "/does/not/exist/merge-delimiter"
+    runner = merge_runner(Delimiter_Strategy=strategy, Header=value, Demarcator=value, Footer=value)
+    assert sorted(v.subject for v in runner.validation_results()) == ["Demarcator", "Footer", "Header"]
+
+
+def test_flowfile_stream_v3_mime_type() -> None:
+    runner = merge_runner(Merge_Format="FlowFile Stream, v3", Minimum_Number_of_Entries="2",
+                          Maximum_Number_of_Entries="2")
+    runner.enqueue_many([(b"cal", {"path": "folder"}), (b"date", {"path": "folder"})])
+    runner.run()
+    runner.assert_transferred("merged", 1)
+    runner.assert_transferred("original", 2)
+    runner.flowfiles_for("merged")[0].assert_attribute_equals("mime.type", "application/flowfile-v3")
+
+
+def test_defragment_count_on_a_middle_fragment() -> None:
+    runner = merge_runner(Merge_Strategy="Defragment", Max_Bin_Age="1 min")
+    runner.enqueue_many([
+        (b"Fragment 1 without count ", {"fragment.identifier": "Fragment Id", "fragment.index": "1"}),
+        (b"Fragment 2 with count ", {"fragment.identifier": "Fragment Id", "fragment.index": "2",
+                                     "fragment.count": "3"}),
+        (b"Fragment 3 without count", {"fragment.identifier": "Fragment Id", "fragment.index": "3"}),
+    ])
+    runner.run()
+    runner.flowfiles_for("merged")[0].assert_content_equals(
+        "Fragment 1 without count Fragment 2 with count Fragment 3 without count")
+
+
+def test_defragment_ignores_maximum_entries() -> None:
+    runner = merge_runner(Merge_Strategy="Defragment", Maximum_Number_of_Entries="3")
+    runner.enqueue_many(_panama(["4", "4", "4", "4"]))
+    runner.run()
+    runner.assert_transferred("failure", 0)
+    runner.flowfiles_for("merged")[0].assert_content_equals("A Man A Plan A Canal Panama")
+
+
+def test_defragment_one_fragment_per_trigger() -> None:
+    runner = merge_runner(Merge_Strategy="Defragment")
+    for item in _panama(["4", "4", "4", "4"]):
+        runner.enqueue(*item)
+        runner.run()
+    runner.assert_transferred("merged", 1)
+    runner.flowfiles_for("merged")[0].assert_content_equals("A Man A Plan A Canal Panama")
+
+
+FRAGMENT_KEYS = ("fragment.identifier", "fragment.index", "fragment.count", "segment.original.filename")
+
+
+def test_defragment_takes_the_original_filename_and_drops_fragment_attributes() -> None:
+    runner = merge_runner(Merge_Strategy="Defragment", Max_Bin_Age="1 min")
+    runner.enqueue_many([(c, {**a, "segment.original.filename": "originalfilename"})
+                         for c, a in _panama(["4", "4", "4", "4"])])
+    runner.run()
+    bundle = runner.flowfiles_for("merged")[0]
+    bundle.assert_content_equals("A Man A Plan A Canal Panama")
+    bundle.assert_attribute_equals("filename", "originalfilename")
+    assert not set(FRAGMENT_KEYS) & set(bundle.attributes)
+
+
+def test_defragment_into_a_flowfile_stream_drops_fragment_attributes_inside_too() -> None:
+    runner = merge_runner(Merge_Strategy="Defragment", Merge_Format="FlowFile Stream, v3", Max_Bin_Age="1 min")
+    common = {"fragment.identifier": "1", "fragment.count": "2", "segment.original.filename": "original"}
+    runner.enqueue_many([(b"Hello ", {**common, "fragment.index": "1"}), (b"World", {**common, "fragment.index": "2"})])
+    runner.run()
+    bundle = runner.flowfiles_for("merged")[0]
+    assert not set(FRAGMENT_KEYS) & set(bundle.attributes)
+    unpack = ProcessorRunner(UnpackContent)
+    unpack.set_property("Packaging Format", "flowfile-stream-v3")
+    unpack.enqueue(bundle.content, bundle.attributes)
+    unpack.run()
+    unpack.assert_transferred("success", 2)
+    for inner in unpack.flowfiles_for("success"):
+        assert not set(FRAGMENT_KEYS) & set(inner.attributes)
+
+
+def test_max_bin_age_releases_a_bin_below_its_minimum() -> None:
+    runner = merge_runner(Max_Bin_Age="2 sec", Correlation_Attribute_Name="attr", Maximum_Number_of_Entries="500",
+                          Minimum_Number_of_Entries="500")
+    runner.enqueue_many([(b"", {})] * 50)
+    runner.run(5, stop_on_finish=False)
+    runner.assert_transferred("merged", 0)
+    runner.clock.advance(3)
+    runner.run()
+    runner.assert_transferred("merged", 1)
+    runner.flowfiles_for("merged")[0].assert_attribute_equals("merge.count", "50")
+
+
+def test_leaves_small_bin_unmerged() -> None:
+    runner = merge_runner(Minimum_Number_of_Entries="5", Maximum_Number_of_Entries="5", Maximum_number_of_Bins="3")
+    runner.enqueue_many([(f"{i}\n", {}) for i in range(17)])
+    runner.run(5)
+    runner.assert_transferred("merged", 3)
+    runner.assert_transferred("original", 15)
+    assert runner.queue_size == 2
+
+
+def _termination_runner(insertion: str) -> ProcessorRunner:
+    return merge_runner(Minimum_Number_of_Entries="10", Maximum_Number_of_Entries="25", Maximum_number_of_Bins="3",
+                        Bin_Termination_Check="${termination:equals('true')}", FlowFile_Insertion_Strategy=insertion)
+
+
+@pytest.mark.parametrize(
+    ("insertion", "merged", "originals"),
+    [
+        ("First in New Bin", [b"0\n1\n2\n3\n4\n", b"5\n6\n7\n8\n9\n10\n", b"11\n12\n13\n14\n15\n16\n"], 17),
+        ("Last in Bin", [b"0\n1\n2\n3\n4\n5\n", b"6\n7\n8\n9\n10\n11\n", b"12\n13\n14\n15\n16\n17\n"], 18),
+        ("Isolated", [b"0\n1\n2\n3\n4\n", b"5\n", b"6\n7\n8\n9\n10\n", b"11\n", b"12\n13\n14\n15\n16\n", b"17\n"],
+         18),
+    ],
+)
+def test_nifi_bin_termination_triggers(insertion: str, merged: list[bytes], originals: int) -> None:
+    runner = _termination_runner(insertion)
+    runner.enqueue_many([(f"{i}\n", {"termination": "true"} if i % 6 == 5 else {}) for i in range(18)])
+    runner.run(2)
+    assert [m.content for m in runner.flowfiles_for("merged")] == merged
+    runner.assert_transferred("original", originals)
+
+
+def test_termination_trigger_with_correlation_attribute() -> None:
+    runner = _termination_runner("First in New Bin")
+    runner.set_property("Correlation Attribute Name", "correlation")
+    terminate = {"termination": "true", "correlation": "1"}
+    runner.enqueue_many([(b"0\n", {"correlation": "1"}), (b"1\n", {"correlation": "1"}), (b"2\n", {"correlation": "2"}),
+                         (b"3\n", terminate), (b"4\n", terminate),
+                         *[(f"{i}\n", {"correlation": "2"}) for i in range(10)]])
+    runner.run(2)
+    assert [m.content for m in runner.flowfiles_for("merged")] == [b"0\n1\n", b"3\n",
+                                                                   b"2\n0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n"]
+    runner.assert_transferred("original", 14)
+
+
+# -- Avro (NiFi's user.avsc and place.avsc records, written as Avro data files here) -------------
+
+USER_SCHEMA = {"namespace": "example.avro", "type": "record", "name": "User", "fields": [
+    {"name": "name", "type": "string"}, {"name": "favorite_number", "type": ["int", "null"]},
+    {"name": "favorite_color", "type": ["string", "null"]}]}
+PLACE_SCHEMA = {"namespace": "example.avro", "type": "record", "name": "Place", "fields": [
+    {"name": "name", "type": "string"}]}
+
+
+def _zigzag(value: int) -> bytes:
+    n = (value << 1) ^ (value >> 63)
+    out = bytearray()
+    while n & ~0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _avro_string(text: str) -> bytes:
+    return _zigzag(len(text.encode())) + text.encode()
+
+
+def avro_file(schema: dict[str, object], record: dict[str, object], metadata: dict[str, str] | None = None,
+              codec: str = "null") -> bytes:
+    """One record in an Avro data file (as Avro's DataFileWriter writes it, null codec)."""
+    import json
+
+    body = _avro_string(str(record["name"]))
+    if schema is USER_SCHEMA:
+        number, color = record.get("favorite_number"), record.get("favorite_color")
+        body += (_zigzag(0) + _zigzag(int(number))) if isinstance(number, int) else _zigzag(1)
+        body += (_zigzag(0) + _avro_string(color)) if isinstance(color, str) else _zigzag(1)
+    meta = {"avro.schema": json.dumps(schema), "avro.codec": codec, **(metadata or {})}
+    header = b"Obj\x01" + _zigzag(len(meta)) + b"".join(_avro_string(k) + _avro_string(v) for k, v in meta.items())
+    sync = bytes(range(16))
+    return header + _zigzag(0) + sync + _zigzag(1) + _zigzag(len(body)) + body + sync
+
+
+def avro_names(data: bytes) -> list[str]:
+    """The names of the records of an Avro data file (each record starts with its name)."""
+    from flowyard.processors._merge_avro import _blocks, _read_bytes, _read_long, read_header
+
+    stream = io.BytesIO(data)
+    header = read_header(stream)
+    schema = header.schema()
+    names = []
+    for count, block in _blocks(stream, header.sync):
+        records = io.BytesIO(block)
+        for _ in range(count):
+            names.append(_read_bytes(records).decode())
+            for field in schema["fields"][1:]:
+                branch = records.read(1)[0] >> 1
+                if field["type"][branch] == "int":
+                    _read_long(records)
+                elif field["type"][branch] == "string":
+                    _read_bytes(records)
+    return names
+
+
+ALYSSA = {"name": "Alyssa", "favorite_number": 256}
+BEN = {"name": "Ben", "favorite_number": 7, "favorite_color": "red"}
+JOHN = {"name": "John", "favorite_number": 5, "favorite_color": "blue"}
+# testAvroConcatWithDifferentMetadata*: a different value, then an extra key
+METADATA = [{"test_metadata1": "Test 1"}, {"test_metadata1": "Test 2"},
+            {"test_metadata1": "Test 1", "test_metadata2": "Test"}]
+
+
+def _avro_merge(files: list[bytes], **properties: str) -> ProcessorRunner:
+    runner = merge_runner(Maximum_Number_of_Entries="3", Minimum_Number_of_Entries="3", Merge_Format="Avro",
+                          **properties)
+    runner.enqueue_many([(f, {}) for f in files])
+    runner.run()
+    runner.assert_queue_empty()
+    runner.assert_transferred("merged", 1)
+    runner.assert_transferred("original", 3)
+    runner.flowfiles_for("merged")[0].assert_attribute_equals("mime.type", "application/avro-binary")
+    return runner
+
+
+def test_simple_avro_concat() -> None:
+    runner = _avro_merge([avro_file(USER_SCHEMA, r) for r in (ALYSSA, BEN, JOHN)])
+    runner.assert_transferred("failure", 0)
+    assert avro_names(runner.flowfiles_for("merged")[0].content) == ["Alyssa", "Ben", "John"]
+
+
+def test_avro_concat_with_different_schemas() -> None:
+    place = avro_file(PLACE_SCHEMA, {"name": "Some Place"})
+    runner = _avro_merge([avro_file(USER_SCHEMA, ALYSSA), place, avro_file(USER_SCHEMA, JOHN)])
+    assert avro_names(runner.flowfiles_for("merged")[0].content) == ["Alyssa", "John"]
+    runner.assert_transferred("failure", 1)
+    failed = runner.flowfiles_for("failure")[0]
+    failed.assert_content_equals(place)
+    assert avro_names(failed.content) == ["Some Place"]
+
+
+@pytest.mark.parametrize(
+    ("strategy", "names", "failures"),
+    [
+        ("Do Not Merge Uncommon Metadata", ["Alyssa"], 2),
+        ("Ignore Metadata", ["Alyssa", "Ben", "John"], 0),
+        ("Use First Metadata", ["Alyssa", "Ben", "John"], 0),
+        ("Keep Only Common Metadata", ["Alyssa", "John"], 1),
+    ],
+)
+def test_avro_concat_with_different_metadata(strategy: str, names: list[str], failures: int) -> None:
+    files = [avro_file(USER_SCHEMA, r, m) for r, m in zip((ALYSSA, BEN, JOHN), METADATA, strict=True)]
+    runner = _avro_merge(files, Metadata_Strategy=strategy)
+    assert avro_names(runner.flowfiles_for("merged")[0].content) == names
+    runner.assert_transferred("failure", failures)
+
+
+def test_avro_metadata_of_the_first_file_is_kept_unless_ignored() -> None:
+    from flowyard.processors._merge_avro import read_header
+
+    files = [avro_file(USER_SCHEMA, r, METADATA[0]) for r in (ALYSSA, BEN, JOHN)]
+    for strategy, expected in (("Use First Metadata", {"test_metadata1": b"Test 1"}), ("Ignore Metadata", {})):
+        merged = _avro_merge(files, Metadata_Strategy=strategy).flowfiles_for("merged")[0].content
+        assert read_header(io.BytesIO(merged)).user_metadata() == expected
+
+
+def test_avro_with_a_different_codec_is_not_merged() -> None:
+    files = [avro_file(USER_SCHEMA, ALYSSA), avro_file(USER_SCHEMA, BEN, codec="deflate"),
+             avro_file(USER_SCHEMA, JOHN)]
+    runner = _avro_merge(files)
+    assert avro_names(runner.flowfiles_for("merged")[0].content) == ["Alyssa", "John"]
+    runner.assert_transferred("failure", 1)
+
+
+def test_avro_bin_with_an_input_that_is_not_avro_fails_whole() -> None:
+    runner = merge_runner(Maximum_Number_of_Entries="2", Minimum_Number_of_Entries="2", Merge_Format="Avro")
+    runner.enqueue_many([(avro_file(USER_SCHEMA, ALYSSA), {}), (b"not avro", {})])
+    runner.run()
+    runner.assert_all_transferred("failure", 2)
