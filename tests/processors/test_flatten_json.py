@@ -246,3 +246,65 @@ def test_library_pretty_print() -> None:
 def test_library_refuses_separators(separator: str) -> None:
     with pytest.raises(FlattenError):
         flatten("{}", separator=separator)
+
+
+# -- NiFi's TestFlattenJson, one row per case: (properties, attributes, input, expected parsed output) --------
+
+_THIRD = ["one", "two", "three", "four", "five"]
+_RECORDS = [{"first": {"second_third": "Hello"}}, {"first": {"second_third": "World"}}]
+_MIXED_PRIMITIVE = {"first.second[0].x": 1, "first.second[0].y": 2, "first.second[0].z": [3, 4, 5],
+                    "first.second[1]": [6, 7, 8], "first.second[2][0]": [9, 10], "first.second[2][1]": 11,
+                    "first.second[2][2]": 12, "first.third.a": "b", "first.third.c": "d", "first.third.e": "f"}
+NIFI_CASES = [
+    pytest.param({}, {}, {"test": {"msg": "Hello, world"}, **NESTED},
+                 {"test.msg": "Hello, world", "first.second.third": _THIRD}, id="flatten"),
+    pytest.param({}, {}, [{"first": {"second": "Hello"}}, {"first": {"second": "World"}}],
+                 [{"first.second": "Hello"}, {"first.second": "World"}], id="flatten-record-set"),
+    pytest.param({"Separator": "_"}, {}, NESTED, {"first_second_third": _THIRD}, id="different-separator"),
+    pytest.param({"Separator": "${separator.char}"}, {"separator.char": "_"}, NESTED, {"first_second_third": _THIRD},
+                 id="expression-language"),
+    pytest.param({"Flatten Mode": "normal"}, {}, NESTED, {f"first.second.third[{i}]": v for i, v in enumerate(_THIRD)},
+                 id="flatten-mode-normal"),
+    pytest.param({"Flatten Mode": "keep arrays"}, {}, MIXED,
+                 {"first.second": [{"x": 1, "y": 2, "z": [3, 4, 5]}, [6, 7, 8], [[9, 10], 11, 12]],
+                  "first.third.a": "b", "first.third.c": "d", "first.third.e": "f"}, id="flatten-mode-keep-arrays"),
+    pytest.param({"Flatten Mode": "keep primitive arrays"}, {}, MIXED, _MIXED_PRIMITIVE,
+                 id="flatten-mode-keep-primitive-arrays"),
+    pytest.param({"Flatten Mode": "dot notation"}, {}, NESTED,
+                 {f"first.second.third.{i}": v for i, v in enumerate(_THIRD)}, id="flatten-mode-dot-notation"),
+    pytest.param({"Flatten Mode": "normal"}, {},
+                 {"first": {"second": {"third": ["http://localhost/value1", "http://localhost/value2"]}}},
+                 {"first.second.third[0]": "http://localhost/value1", "first.second.third[1]": "http://localhost/value2"},
+                 id="flatten-slash"),
+    pytest.param({"Flatten Mode": "normal"}, {}, {"name": "Jos\u00e9"}, {"name": "Jos\u00e9"}, id="escape-for-json"),
+    pytest.param({"Return Type": "unflatten"}, {}, {"test.msg": "Hello, world", "first.second.third": _THIRD},
+                 {"test": {"msg": "Hello, world"}, **NESTED}, id="unflatten"),
+    pytest.param({"Return Type": "unflatten", "Separator": "_"}, {}, {"first_second_third": _THIRD}, NESTED,
+                 id="unflatten-with-different-separator"),
+    pytest.param({"Return Type": "unflatten", "Flatten Mode": "keep arrays"}, {},
+                 {"a.b": 1, "a.c": [False, {"i.j": [False, True, "xy"]}]},
+                 {"a": {"b": 1, "c": [False, {"i": {"j": [False, True, "xy"]}}]}}, id="unflatten-keep-arrays"),
+    pytest.param({"Return Type": "unflatten", "Flatten Mode": "keep primitive arrays"}, {}, _MIXED_PRIMITIVE, MIXED,
+                 id="unflatten-keep-primitive-arrays"),
+    pytest.param({"Return Type": "unflatten", "Flatten Mode": "dot notation"}, {}, {"first.second.third.0": _THIRD},
+                 {"first": {"second": {"third": [_THIRD]}}}, id="unflatten-dot-notation"),
+    pytest.param({"Ignore Reserved Characters": "true"}, {}, {"first": {"second.third": "Hello", "fourth": "World"}},
+                 {"first.second.third": "Hello", "first.fourth": "World"}, id="ignore-reserved-characters"),
+    pytest.param({"Separator": "_", "Ignore Reserved Characters": "true"}, {}, _RECORDS,
+                 [{"first_second_third": "Hello"}, {"first_second_third": "World"}],
+                 id="record-set-with-ignore-reserved-characters"),
+    pytest.param({"Separator": "_", "Ignore Reserved Characters": "true", "Flatten Mode": "normal"}, {}, _RECORDS,
+                 {"[0]_first_second_third": "Hello", "[1]_first_second_third": "World"},
+                 id="mode-normal-with-ignore-reserved-characters"),
+]
+
+
+@pytest.mark.parametrize(("properties", "attributes", "document", "expected"), NIFI_CASES)
+def test_nifi_flatten_json(properties: dict[str, str], attributes: dict[str, str], document: object,
+                           expected: object) -> None:
+    r = ProcessorRunner(FlattenJson)
+    for name, value in properties.items():
+        r.set_property(name, value)
+    r.enqueue(json.dumps(document, indent=4), attributes)
+    r.run()
+    assert result(r) == expected
