@@ -31,7 +31,7 @@ from flowyard.runtime.expression._javatime import (
     resolve_zone,
 )
 from flowyard.runtime.expression._registry import REGISTRY, Arg, EvaluationError, function
-from flowyard.runtime.expression._types import Date, Instant, as_date_ms, as_text
+from flowyard.runtime.expression._types import Date, Instant, as_date_ms, as_number, as_text
 
 D = "date"
 _NS = 1_000_000_000
@@ -103,29 +103,35 @@ def format_(subject: Any, pattern: str | None, tz: str | None = None) -> str | N
 
 
 @function("toDate", family=D, subject="any", args=(Arg("pattern", optional=True), _ZONE), returns="date",
-          description="Parses the subject with a SimpleDateFormat pattern (in the given or the system zone); "
-                      "without a pattern converts epoch milliseconds.")
+          description="Parses text with a SimpleDateFormat pattern (in the given or the system zone); without a "
+                      "pattern, or for a number, the subject as a number is epoch milliseconds (not a number: null).")
 def to_date(subject: Any, pattern: str | None = None, tz: str | None = None) -> Date | None:
-    if isinstance(subject, str) and not subject.strip():
+    # NiFi: StringToDateEvaluator only for a text subject with a pattern, else NumberToDateEvaluator
+    # over the subject as a whole number (so '-5' is 5 ms before the epoch, 'abc' is null).
+    if pattern is None or not isinstance(subject, str):
+        ms = as_number(subject)
+        return None if ms is None else Date(ms)
+    if not subject.strip():
         return None
-    if pattern is None:
-        return Date(_date_ms(subject))
-    text = as_text(subject) or ""
-    return Date(_parse(text, pattern, tz, SIMPLE) // _MS)
+    return Date(_parse(subject, pattern, tz, SIMPLE) // _MS)
 
 
 @function("toInstant", family=D, subject="any", args=(Arg("pattern", optional=True), _ZONE), returns="instant",
-          description="Parses the subject into an instant with a DateTimeFormatter pattern and time zone; "
-                      "without a pattern converts epoch milliseconds (or ISO-8601 text).")
+          description="Parses text into an instant with a DateTimeFormatter pattern and a time zone (both, or "
+                      "neither); without them, or for a number, the subject as a number is epoch milliseconds "
+                      "(not a number: null).")
 def to_instant(subject: Any, pattern: str | None = None, tz: str | None = None) -> Instant | None:
-    if isinstance(subject, str) and not subject.strip():
+    # NiFi: StringToInstantEvaluator only for a text subject with pattern and zone, else
+    # NumberToInstantEvaluator over the subject as a whole number.
+    if pattern is None or not isinstance(subject, str):
+        ms = as_number(subject)
+        return None if ms is None else Instant(ms * _MS)
+    if not subject.strip():
         return None
-    if pattern is None:
-        return Instant(_instant_ns(subject))
-    return Instant(_parse(as_text(subject) or "", pattern, tz, ISO))
+    return Instant(_parse(subject, pattern, tz, ISO))
 
 
-@function("formatInstant", family=D, subject="any", args=(_PATTERN, _ZONE), returns="string",
+@function("formatInstant", family=D, subject="any", args=(_PATTERN, Arg("timeZone")), returns="string",
           description="Formats an instant (or epoch milliseconds, or ISO-8601 / RFC 1123 text) with a "
                       "DateTimeFormatter pattern in a time zone.")
 def format_instant(subject: Any, pattern: str | None, tz: str | None = None) -> str | None:

@@ -484,8 +484,14 @@ class _Parser:
         return call_dynamic
 
     def check_subject_type(self, fn: Function, args: list[Node], subject_type: str, pos: int) -> None:
-        """NiFi refuses at compile time to use a boolean as a date or an instant
-        ("Cannot implicitly convert Data Type BOOLEAN to DATE")."""
+        """What NiFi's compiler refuses: a boolean used as a date or an instant ("Cannot
+        implicitly convert Data Type BOOLEAN to DATE"), toInstant with one argument (none or
+        two), toMicros/toNanos on anything but an instant."""
+        if fn.name == "toInstant" and len(args) == 1:
+            raise self.fail("toInstant() takes no arguments, or a pattern and a time zone", pos)
+        if fn.name in ("toMicros", "toNanos") and subject_type not in ("instant", "any"):
+            raise self.fail(f"{fn.name}() needs an instant subject (such as toInstant(...)), found "
+                            f"{subject_type.upper()}", pos)
         if subject_type != "boolean":
             return
         target = _TEMPORAL_SUBJECT.get(fn.name)

@@ -17,7 +17,8 @@ from flowyard.runtime import expression
 from flowyard.runtime.expression import ExpressionError, evaluate
 
 ATTRS = {"x": "10", "time": "1420058163264", "abc": "xyz", "xyz": "hello", "$xyz": "good-bye",
-         "${abc}": "good-bye", "foo": "bar", "word": "abc"}
+         "${abc}": "good-bye", "foo": "bar", "word": "abc", "neg": "-5", "hex": "0x10",
+         "iso": "2014-12-31T20:36:03.264Z"}
 
 
 @pytest.mark.parametrize(
@@ -42,6 +43,15 @@ ATTRS = {"x": "10", "time": "1420058163264", "abc": "xyz", "xyz": "hello", "$xyz
         ("${time:toNumber():toInstant():formatInstant('yyyy-MM-dd', 'UTC')}", "2014-12-31"),
         ("${time:toDecimal():toInstant():toNumber()}", "1420058163264"),
         ("${time:formatInstant('HH:mm:ss', 'UTC')}", "20:36:03"),
+        # toInstant()/toDate() without arguments: the subject as a whole number is epoch milliseconds
+        # (NumberToInstantEvaluator / NumberToDateEvaluator over WholeNumberCastEvaluator)
+        ("${time:toInstant():toNumber()}", "1420058163264"),
+        ("${neg:toInstant():toNumber()}", "-5"),
+        ("${neg:toDate():toNumber()}", "-5"),
+        ("${hex:toInstant():toNumber()}", "16"),
+        ("${iso:toInstant()}", ""),  # not a number: null (formatInstant parses it)
+        ("${iso:formatInstant('yyyy', 'UTC')}", "2014"),
+        ("${word:toDate()}", ""),
         # join and count after a single attribute: the one value
         ("${word:join(', ')}", "abc"),
         ("${missing:join(', ')}", ""),
@@ -93,15 +103,16 @@ def test_escaped_expression_validity() -> None:
 @pytest.mark.parametrize(
     ("text", "attributes"),
     [
-        ("${t:toInstant()}", {"t": "-5"}),  # \d+ takes no sign
-        ("${t:toInstant()}", {"t": "+5"}),
-        ("${t:toInstant()}", {"t": "1.5e3"}),
-        ("${t:toInstant()}", {"t": "2014/12/31 20:36:03"}),  # a DATE form, not an INSTANT one
-        ("${t:toInstant()}", {"t": "Wed Dec 31 20:36:03 UTC 2014"}),
+        # formatInstant casts as InstantCastEvaluator: \d+ (no sign), ISO-8601, RFC 1123, nothing else
+        ("${t:formatInstant('yyyy', 'UTC')}", {"t": "-5"}),
+        ("${t:formatInstant('yyyy', 'UTC')}", {"t": "+5"}),
+        ("${t:formatInstant('yyyy', 'UTC')}", {"t": "1.5e3"}),
+        ("${t:formatInstant('yyyy', 'UTC')}", {"t": "2014/12/31 20:36:03"}),  # a DATE form, not an INSTANT one
+        ("${t:formatInstant('yyyy', 'UTC')}", {"t": "Wed Dec 31 20:36:03 UTC 2014"}),
         ("${t:format('yyyy', 'UTC')}", {"t": "2014.5"}),
         ("${t:format('yyyy', 'UTC')}", {"t": "-5"}),
         ("${t:format('yyyy', 'UTC')}", {"t": "\u0661\u0662"}),  # Java's \d is ASCII
-        ("${t:toInstant()}", {"t": "\u00b2"}),
+        ("${t:formatInstant('yyyy', 'UTC')}", {"t": "\u00b2"}),
         ("${time:plusDuration(${d})}", {"time": "1", "d": "-1 day"}),  # a refused amount from an attribute
     ],
 )
@@ -123,6 +134,11 @@ def test_refused_at_evaluation(text: str, attributes: dict[str, str]) -> None:
         ("${time:isEmpty():format('yyyy')}", 17),
         ("${time:isEmpty():toInstant()}", 17),
         ("${time:isEmpty():formatInstant('yyyy', 'UTC')}", 17),
+        # toInstant takes no argument or two; formatInstant two; toMicros/toNanos an INSTANT subject
+        ("${time:toInstant('yyyy')}", 7),
+        ("${time:formatInstant('yyyy')}", 7),
+        ("${time:toMicros()}", 7),
+        ("${time:toNumber():toNanos()}", 18),
         # join cannot reduce an any* expression
         ("${anyAttribute('a', 'b'):join(',')}", 25),
     ],
