@@ -244,3 +244,51 @@ def test_named_groups_optional_group() -> None:
     out = matched(extract({"Enable Named Groups": "true", "regex": "abc(?<DEF>def)?(?<G>g)"}, "abcg"))
     out.assert_attribute_equals("regex.DEF", None)
     out.assert_attribute_equals("regex.G", "g")
+
+
+NIFI_MULTILINE_PATTERNS = {
+    "regex.result1": "(.*)", "regex.result2": "(bar1)", "regex.result3": ".*?(bar\\d).*",
+    "regex.result4": ".*?(?:bar\\d).*?(bar\\d).*", "regex.result4b": "bar\\d\\r\\n(bar\\d)",
+    "regex.result5": ".*(bar\\d).*", "regex.result5b": "(?:bar\\d\\r?\\n)*(bar\\d)", "regex.result6": "^(.*)$",
+    "regex.result7": "^(XXX)$",
+}
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        pytest.param({"Enable Multiline Mode": "true"},
+                     ["foo", "bar1", "bar1", None, "bar2", "bar1", "bar3", "foo", None], id="multiline"),
+        pytest.param({"Enable Multiline Mode": "true", "Enable DOTALL Mode": "true"},
+                     [SAMPLE, "bar1", "bar1", "bar2", "bar2", "bar3", "bar3", SAMPLE, None], id="multiline-dotall"),
+    ],
+)
+def test_nifi_multiline_cases(flags: dict[str, str], expected: list[str | None]) -> None:
+    out = matched(extract({**flags, **NIFI_MULTILINE_PATTERNS}))
+    assert [out.attributes.get(key) for key in NIFI_MULTILINE_PATTERNS] == expected
+
+
+def test_nifi_no_matches_with_multiline_and_dotall() -> None:
+    patterns = {k: v for k, v in NIFI_MULTILINE_PATTERNS.items() if k not in ("regex.result1", "regex.result6")}
+    r = extract({"Enable Multiline Mode": "true", "Enable DOTALL Mode": "true", **patterns}, "YYY")
+    r.assert_all_transferred("unmatched", 1)
+    assert not any(k.startswith("regex") for k in r.flowfiles_for("unmatched")[0].attributes)
+
+
+@pytest.mark.parametrize("flag", ["Enable Unix Lines Mode", "Enable Case-insensitive Matching",
+                                  "Permit Whitespace and Comments in Pattern", "Enable Multiline Mode",
+                                  "Enable Literal Parsing of the Pattern", "Enable DOTALL Mode",
+                                  "Enable Unicode-aware Case Folding", "Enable Canonical Equivalence",
+                                  "Enable Unicode Predefined Character Classes"])
+def test_every_compile_flag_can_be_set_alone(flag: str) -> None:
+    r = ProcessorRunner(ExtractText)
+    r.set_property(flag, "true")
+    r.set_property("regex.result", "(foo)")
+    r.assert_valid()
+    r.enqueue("(foo)")  # matched literally too
+    r.run()
+    r.assert_all_transferred("matched", 1)
+
+
+def test_relationships_are_matched_and_unmatched() -> None:
+    assert [rel.name for rel in ExtractText.spec.relationships] == ["matched", "unmatched"]
