@@ -104,3 +104,22 @@ def test_processes_a_batch_per_run() -> None:
     r.enqueue_many([(str(i), {}) for i in range(60)])
     r.run()
     r.assert_transferred("digits", 50)
+
+
+# NiFi's TestRouteOnContent (src/test/resources/hello.txt is "Hello, World!")
+@pytest.mark.parametrize(
+    ("properties", "attributes", "routes"),
+    [
+        pytest.param({"Match Requirement": CONTAINS, "hello": "Hello", "world": "World"}, {}, ["hello", "world"],
+                     id="cloning"),
+        pytest.param({"Match Requirement": CONTAINS, "attr": "Hel${highLow}"}, {"highLow": "lo"}, ["attr"],
+                     id="substitute-attributes"),
+        pytest.param({"Match Requirement": EXACT, "Content Buffer Size": "3 B", "rel": "Hel"}, {}, ["rel"],
+                     id="buffer-size"),
+    ],
+)
+def test_nifi_cases(properties: dict[str, str], attributes: dict[str, str], routes: list[str]) -> None:
+    r = route(properties, "Hello, World!", attributes)
+    r.assert_transferred("unmatched", 0)
+    for name in routes:
+        r.assert_transferred(name, 1)
