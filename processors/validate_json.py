@@ -141,13 +141,15 @@ def read_schema_source(value: str) -> str:
 
 
 def compile_schema(text: str, version: str) -> SchemaValidator:
-    """A validator for the schema ``text`` of draft ``version``. Raises
-    ``ConfigurationError`` when the text is not JSON or not a valid schema."""
+    """A validator for the schema ``text`` of draft ``version``; a ``$schema``
+    naming a known draft takes precedence, as networknt's factory loads the
+    meta-schema the schema declares. Raises ``ConfigurationError`` when the
+    text is not JSON or not a valid schema."""
     try:
         schema = parse_jackson(text)
     except JsonTextError as exc:
         raise ConfigurationError(f"the JSON Schema cannot be parsed: {exc}") from None
-    cls = _VALIDATORS[version]
+    cls: type[SchemaValidator] = jsonschema.validators.validator_for(schema, default=_VALIDATORS[version])
     try:
         cls.check_schema(schema)
     except jsonschema.SchemaError as exc:
@@ -230,10 +232,11 @@ class ValidateJson(Processor):
 
     The schema is the JSON Schema property (the schema itself, a file path or
     a ``file:`` URL), read and checked when the processor starts — a schema
-    that is not JSON or not a valid schema of the chosen draft stops the
-    start — or, with 'Schema Name Property', the schema the JSON Schema
-    Registry service holds under the evaluated Schema Name (a missing schema
-    sends the FlowFile to failure). The content may hold ``//`` and ``/* */``
+    that is not JSON or not a valid schema of its draft (the one its
+    ``$schema`` names, else JSON Schema Version) stops the start — or, with
+    'Schema Name Property', the schema the JSON Schema Registry service
+    holds under the evaluated Schema Name (a missing schema, or a Schema
+    Name whose Expression Language fails, sends the FlowFile to failure). The content may hold ``//`` and ``/* */``
     comments (as Jackson's ALLOW_COMMENTS); with Input Format 'FlowFile' only
     the first JSON value is validated (text after it is ignored, as Jackson
     does), with 'JSON Lines' every non-blank line is, and the first invalid
@@ -246,8 +249,7 @@ class ValidateJson(Processor):
     lengths, item counts, multipleOf, uniqueItems and additionalProperties,
     and are the ``jsonschema`` library's for other keywords; they are
     sorted by path;
-    ``http(s)`` schema URLs and remote ``$ref`` are not fetched; a
-    ``$schema`` inside the schema does not change the draft used; empty
+    ``http(s)`` schema URLs and remote ``$ref`` are not fetched; empty
     content goes to failure.
     """
 
@@ -292,7 +294,10 @@ class ValidateJson(Processor):
     def _schema_for(self, context: ProcessContext, ff: FlowFile) -> SchemaValidator:
         if self._schema is not None:
             return self._schema
-        name = context.property(SCHEMA_NAME).evaluate(ff.attributes).as_str()
+        try:
+            name = context.property(SCHEMA_NAME).evaluate(ff.attributes).as_str()
+        except ValueError as exc:  # an Expression Language failure (ExpressionError)
+            raise ProcessingError(f"{SCHEMA_NAME.display_name} cannot be evaluated: {exc}") from None
         registry = context.property(SCHEMA_REGISTRY).as_controller_service(JsonSchemaRegistry)
         found = registry.retrieve_schema(name)
         return compile_schema(found.text, found.version)

@@ -203,3 +203,99 @@ def test_a_remote_reference_is_not_fetched() -> None:
     attributes = route(r, JSON, "failure")
     assert "json.validation.errors" not in attributes
     assert any("not fetched" in message for _, message in r.bulletins)
+
+
+# -- NiFi's TestValidateJson with its resources (simple-example.json and the draft-07 schemas) -------------
+
+NIFI_JSON = ('{\n    "FieldOne": "stringValue",\n    "FieldTwo": 1234,\n    "FieldThree": [\n        {\n'
+             '            "arrayField": "arrayValue"\n        }\n    ]\n}\n')
+NIFI_JSON_WITH_COMMENTS = ('{\n    //First comment\n    "FieldOne": "stringValue",\n    /*Second comment*/\n'
+                           '    "FieldTwo": 1234,\n    //Third comment\n    "FieldThree": [\n        {\n'
+                           '            "arrayField": "arrayValue"\n        }\n    ]\n}\n')
+
+
+def nifi_schema(pattern: str, required: list[str]) -> str:
+    """NiFi's draft-07 test schemas: FieldThree's ``items`` is a tuple (an array), which draft 2020-12 refuses."""
+    return json.dumps({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "object",
+        "properties": {
+            "FieldOne": {"type": "string", "pattern": pattern},
+            "FieldTwo": {"type": "integer"},
+            "FieldThree": {"type": "array", "items": [{"type": "object",
+                                                       "properties": {"arrayField": {"type": "string"}},
+                                                       "required": ["arrayField"]}]},
+        },
+        "required": required,
+    }, indent=4)
+
+
+NIFI_SIMPLE = nifi_schema("[a-z]*Value", ["FieldOne", "FieldTwo", "FieldThree"])
+NIFI_UNMATCHED_PATTERN = nifi_schema("^unmatched$", ["FieldOne", "FieldTwo", "FieldThree"])
+NIFI_MISSING_REQUIRED = nifi_schema("[a-z]*Value", ["FieldOne", "FieldTwo", "FieldThree", "FieldFour"])
+
+
+@pytest.mark.parametrize(
+    ("schema", "version", "content", "relationship"),
+    [
+        pytest.param("file", "DRAFT_7", NIFI_JSON, "valid", id="pass-schema"),
+        pytest.param("file", None, NIFI_JSON, "valid", id="no-schema-version-specified"),
+        pytest.param("{}", "DRAFT_7", NIFI_JSON, "valid", id="empty-schema"),
+        pytest.param('{"fruit": "Apple", "size": "Large", "color": "Red"}', "DRAFT_7", NIFI_JSON, "valid",
+                     id="all-unknown-keywords-schema"),
+        pytest.param(NIFI_UNMATCHED_PATTERN, "DRAFT_7", NIFI_JSON, "invalid", id="pattern-schema-check"),
+        pytest.param(NIFI_MISSING_REQUIRED, "DRAFT_7", NIFI_JSON, "invalid", id="missing-required-value"),
+        pytest.param(NIFI_SIMPLE, "DRAFT_7", "Not JSON", "failure", id="invalid-json"),
+        pytest.param("file", "DRAFT_7", NIFI_JSON_WITH_COMMENTS, "valid", id="json-with-comments"),
+    ],
+)
+def test_nifi_validate_json(tmp_path: Path, schema: str, version: str | None, content: str,
+                            relationship: str) -> None:
+    if schema == "file":
+        path = tmp_path / "schema-simple-example.json"
+        path.write_text(NIFI_SIMPLE)
+        schema = str(path)
+    r = runner(schema) if version is None else runner(schema, JSON_Schema_Version=version)
+    attributes = route(r, content, relationship)  # exactly one ROUTE event, to the relationship
+    assert len(r.provenance_events()) == 1
+    if relationship == "invalid":
+        assert attributes["json.validation.errors"]
+    else:
+        assert "json.validation.errors" not in attributes
+
+
+@pytest.mark.parametrize("schema", ["not-found.json", "Not JSON"])
+def test_nifi_non_existing_or_bad_schema_fails_the_run(schema: str) -> None:
+    r = runner(schema, JSON_Schema_Version="DRAFT_7")
+    r.enqueue(NIFI_JSON)
+    with pytest.raises(ConfigurationError):
+        r.run()
+
+
+def test_nifi_schema_retrieval_from_registry() -> None:
+    r = ProcessorRunner(ValidateJson)
+    r.add_controller_service("registry", StandardJsonSchemaRegistry, {"someSchema": "{}"})
+    r.enable_controller_service("registry")
+    r.set_property("Schema Access Strategy", "SCHEMA_NAME_PROPERTY")
+    r.set_property("JSON Schema Registry", "registry")
+    route(r, NIFI_JSON, "failure")  # no schema.name attribute: no schema by that name
+    r.clear_transfer_state()
+    r.enqueue(NIFI_JSON, {"schema.name": "someSchema"})
+    r.run()
+    r.assert_all_transferred("valid", 1)
+
+
+def test_a_schema_declaring_its_draft_is_validated_with_that_draft() -> None:
+    # draft 4's boolean exclusiveMaximum, under the default version 2020-12
+    schema = '{"$schema": "http://json-schema.org/draft-04/schema#", "maximum": 5, "exclusiveMaximum": true}'
+    route(runner(schema), "5", "invalid")
+    route(runner(schema), "4", "valid")
+
+
+def test_a_failing_schema_name_expression_sends_the_flowfile_to_failure() -> None:
+    r = registry_runner()
+    r.set_property("Schema Name", "${fails:toNumber():divide(0)}")
+    r.enqueue(NIFI_JSON, {"fails": "1"})
+    r.run()
+    r.assert_all_transferred("failure", 1)
+    assert any("Schema Name" in message for _, message in r.bulletins)
