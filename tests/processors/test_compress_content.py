@@ -297,3 +297,86 @@ def test_compression_level_only_for_levelled_formats() -> None:
     r.assert_valid()  # not used by bzip2, so not checked
     r.set_property("Compression Format", "gzip")
     r.assert_not_valid()
+
+
+# NiFi's TestCompressContent: per format the mime.type and filename extension when compressing (with Update
+# Filename), and the way back to the original name and content.
+@pytest.mark.parametrize(
+    ("fmt", "mime_type", "extension"),
+    [
+        ("snappy", "application/x-snappy", ".snappy"),
+        ("snappy-hadoop", "application/x-snappy-hadoop", ".snappy"),
+        ("snappy framed", "application/x-snappy-framed", ".sz"),
+        ("lz4-framed", "application/x-lz4-framed", ".lz4"),
+        ("zstd", "application/zstd", ".zst"),
+        ("brotli", "application/x-brotli", ".br"),
+        ("xz-lzma2", "application/x-xz", ".xz"),
+        ("gzip", "application/gzip", ".gz"),
+        ("bzip2", "application/x-bzip2", ".bz2"),
+        ("deflate", None, ".zlib"),
+    ],
+)
+def test_nifi_compress_names_and_types(fmt: str, mime_type: str | None, extension: str) -> None:
+    r = ProcessorRunner(CompressContent)
+    for name, value in {"Mode": "compress", "Compression Format": fmt, "Update Filename": "true"}.items():
+        r.set_property(name, value)
+    r.enqueue(SAMPLE, {"filename": "SampleFile.txt"})
+    r.run()
+    r.assert_all_transferred("success", 1)
+    out = r.flowfiles_for("success")[0]
+    out.assert_attribute_equals("filename", "SampleFile.txt" + extension)
+    if mime_type is not None:
+        out.assert_attribute_equals("mime.type", mime_type)
+    if fmt == "snappy-hadoop":  # compression only
+        return
+    back = ProcessorRunner(CompressContent)
+    for name, value in {"Mode": "decompress", "Compression Format": fmt, "Update Filename": "true"}.items():
+        back.set_property(name, value)
+    back.enqueue(out.content, out.attributes)
+    back.run()
+    back.assert_all_transferred("success", 1)
+    back.flowfiles_for("success")[0].assert_content_equals(SAMPLE)
+    back.flowfiles_for("success")[0].assert_attribute_equals("filename", "SampleFile.txt")
+
+
+def test_nifi_deflate_level_6_is_zlib_level_6() -> None:
+    r = ProcessorRunner(CompressContent)
+    for name, value in {"Mode": "compress", "Compression Format": "deflate", "Compression Level": "6"}.items():
+        r.set_property(name, value)
+    r.enqueue(SAMPLE)
+    r.run()
+    r.flowfiles_for("success")[0].assert_content_equals(zlib.compress(SAMPLE, 6))
+
+
+def test_nifi_snappy_hadoop_cannot_decompress() -> None:
+    r = ProcessorRunner(CompressContent)
+    r.set_property("Mode", "decompress")
+    r.set_property("Compression Format", "snappy-hadoop")
+    r.assert_not_valid()
+
+
+def test_nifi_bzip2_concatenated_without_updating_the_filename() -> None:
+    r = ProcessorRunner(CompressContent)
+    for name, value in {"Mode": "decompress", "Compression Format": "bzip2", "Update Filename": "false"}.items():
+        r.set_property(name, value)
+    r.enqueue(bz2.compress(SAMPLE[:100]) + bz2.compress(SAMPLE[100:]), {"filename": "SampleFileConcat.txt.bz2"})
+    r.run()
+    out = r.flowfiles_for("success")[0]
+    out.assert_content_equals(SAMPLE)
+    out.assert_attribute_equals("filename", "SampleFileConcat.txt.bz2")
+
+
+@pytest.mark.parametrize(
+    ("mime_type", "encode"),
+    [("application/x-gzip", gzip.compress), ("application/x-xz", lzma.compress), ("application/bzip2", bz2.compress),
+     ("application/x-bzip2", bz2.compress)],
+)
+def test_nifi_decompress_by_mime_type(mime_type: str, encode: object) -> None:
+    assert callable(encode)
+    r = ProcessorRunner(CompressContent)
+    for name, value in {"Mode": "decompress", "Compression Format": "use mime.type attribute",
+                        "Update Filename": "true"}.items():
+        r.set_property(name, value)
+    r.enqueue(encode(SAMPLE), {"mime.type": mime_type})
+    r.run()
+    r.flowfiles_for("success")[0].assert_content_equals(SAMPLE)
