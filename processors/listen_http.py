@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import functools
 import gzip
+import re
 import shutil
 import tempfile
 import threading
 import time
+import uuid
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -53,6 +55,8 @@ UNTAKEN_LIMIT = 1.0
 _BATCH = 100
 _WAIT = 0.25
 _STOP_GRACE = 2.0
+_HOLD_HEADER = "x-prefer-acknowledge-uri"
+_ANY = re.compile(".*", re.DOTALL)
 _FLOWFILE_TYPES = {"application/flowfile-v3": 3, "application/flowfile-v2": 2}
 _ACCEPT = ("application/flowfile-v3,application/flowfile-v2,*/*;q=0.8")
 
@@ -120,8 +124,8 @@ AUTHORIZED_ISSUER = PropertySpec(
 MAX_UNCONFIRMED = PropertySpec(
     key="max-unconfirmed-flowfile-time", display_name="Max Unconfirmed Flowfile Time",
     description="The maximum amount of time to wait for a FlowFile to be confirmed before it is removed from the "
-                "cache (flowyard: the longest a request waits for its FlowFiles to be committed before it is "
-                "answered 503)", required=True, default="60 secs", validator=validators.TIME_PERIOD,
+                "cache (a held request's DELETE; flowyard also answers 503 to a request whose FlowFiles are not "
+                "committed within this time)", required=True, default="60 secs", validator=validators.TIME_PERIOD,
 )
 HEADERS_AS_ATTRIBUTES = PropertySpec(
     key="http-headers-for-attributes", display_name="HTTP Headers for Attributes",
@@ -226,11 +230,15 @@ class ListenHTTP(Processor):
     Differences from NiFi: the server binds 127.0.0.1 unless Listening
     Address says otherwise (NiFi binds every interface); Listening Port 0
     picks a free port. The server speaks HTTP/1.1 only (HTTP Protocols ``h2``
-    is refused). NiFi's hold-and-acknowledge protocol
-    (``x-prefer-acknowledge-uri``, the ``holds`` URIs) is not offered: such a
-    request is answered as any other, after the commit; Max Unconfirmed
-    Flowfile Time instead bounds how long a request waits for its commit (503
-    after it). Back pressure is sensed by the processor not being triggered
+    is refused). A held request (NiFi's hold-and-acknowledge protocol, header
+    ``x-prefer-acknowledge-uri: true``, as NiFi 1.x PostHTTP sends it) is
+    answered 303 with ``Location: /<Base Path>/holds/<id>`` at once; its data
+    is kept (spooled) and becomes FlowFiles when the client DELETEs that URI,
+    which is answered 200 after the commit (404 for an unknown or expired
+    hold). NiFi holds an open session instead; held data older than Max
+    Unconfirmed Flowfile Time is dropped, as NiFi rolls it back. Max
+    Unconfirmed Flowfile Time also bounds how long a request waits for its
+    commit (503 after it). Back pressure is sensed by the processor not being triggered
     (one second), not by asking the connection. Record Reader/Writer need
     record services flowyard does not have yet. A bad body (corrupt gzip,
     malformed FlowFile stream or multipart) is answered 400 and nothing is
@@ -271,6 +279,7 @@ class ListenHTTP(Processor):
         self._server: HttpServer | None = None
         self._lock = threading.Lock()
         self._intake: Intake[_Pending] = Intake()
+        self._holds: dict[str, _Pending] = {}
         self._capacity = 200
         self._active = 0
         self._stopping = False
@@ -300,6 +309,7 @@ class ListenHTTP(Processor):
         """Start the server; raises (refusing to start) when a port cannot be bound."""
         base = context.property(BASE_PATH).evaluate().as_str()
         self._path = "/" + base
+        self._holds_path = ("/" + base if base else "") + "/holds/"
         self._health_path = ("/" + base if base else "") + "/healthcheck"
         self._return_code = context.property(RETURN_CODE).as_int()
         self._subject = java_regex(context.property(AUTHORIZED_DN).as_str())
@@ -350,6 +360,10 @@ class ListenHTTP(Processor):
         while self._active and time.monotonic() < deadline:  # let those answers go out
             time.sleep(0.01)
         server.stop()
+        with self._lock:
+            holds, self._holds = list(self._holds.values()), {}
+        for hold in holds:
+            hold.body.close()
         self.port = self.health_port = None
 
     # -- the server's side (runs on the server's loop) ---------------------------------------
@@ -374,6 +388,8 @@ class ListenHTTP(Processor):
         health = self.health_port is not None and request.local_port == self.health_port
         if request.path == self._health_path and request.method in ("GET", "HEAD"):
             return Response(200, [("Content-Type", "text/plain")], b"OK" if request.method == "GET" else b"")
+        if not health and request.method == "DELETE" and request.path.startswith(self._holds_path):
+            return await self._release_hold(request)
         if health or request.path != self._path:
             return Response(404, [("Content-Type", "text/plain")], b"Not Found")
         if request.method == "HEAD":
@@ -394,7 +410,12 @@ class ListenHTTP(Processor):
             return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable", close=True)
         body = await read_body()
         url = f"{request.scheme}://{request.local_host}:{request.local_port}{request.path}"
-        pending = _Pending(request, body, subject, issuer, url, time.monotonic())
+        if (request.header(_HOLD_HEADER) or "").strip().lower() == "true":
+            return await self._hold(request, body, subject, issuer, url)
+        return await self._ingest_and_wait(_Pending(request, body, subject, issuer, url, time.monotonic()))
+
+    async def _ingest_and_wait(self, pending: _Pending) -> Response:
+        """Queue ``pending`` for a trigger and answer once it is committed (or refused)."""
         if self._stopping or not self._intake.put(pending, lambda size: size < self._capacity):
             return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable")
         try:
@@ -411,6 +432,52 @@ class ListenHTTP(Processor):
             self._intake.discard(pending, unless=lambda p: p.taken)
         headers = [("Content-Type", "text/plain")]
         return Response(pending.status, headers, pending.message.encode())
+
+    # -- NiFi's hold-and-acknowledge protocol (x-prefer-acknowledge-uri) ----------------------
+
+    def _expire_holds(self) -> None:
+        cutoff = time.monotonic() - self._commit_limit
+        with self._lock:
+            old = [key for key, hold in self._holds.items() if hold.arrived < cutoff]
+            expired = [self._holds.pop(key) for key in old]
+        for hold in expired:
+            self._logger.warning(f"failed to receive acknowledgment for HOLD from {hold.request.remote_host}; "
+                                 "dropping its data (the sender keeps it)")
+            hold.body.close()
+
+    async def _hold(self, request: Request, body: IO[bytes], subject: str, issuer: str, url: str) -> Response:
+        """Keep the data, answer 303 with the URI to DELETE to confirm it; it
+        becomes FlowFiles only on that DELETE, as NiFi's session held until then."""
+        self._expire_holds()
+        kept: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115 - closed on release/expiry
+        await trio.to_thread.run_sync(shutil.copyfileobj, body, kept)
+        kept.seek(0)
+        identifier = str(uuid.uuid4())
+        with self._lock:
+            if len(self._holds) >= self._capacity:
+                kept.close()
+                return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable")
+            self._holds[identifier] = _Pending(request, kept, subject, issuer, url, time.monotonic())
+        location = self._holds_path + identifier
+        return Response(303, [("Location", location), ("x-location-uri-intent", "flowfile-hold"),
+                              ("Content-Type", "text/plain")], location.encode())
+
+    async def _release_hold(self, request: Request) -> Response:
+        _, _, refusal = check_certificate(request.peer_certificate, self._subject, _ANY)
+        if refusal is not None:
+            return Response(403, [("Content-Type", "text/plain")], b"not allowed based on dn")
+        self._expire_holds()
+        with self._lock:
+            hold = self._holds.pop(request.path[len(self._holds_path):], None)
+        if hold is None:
+            return Response(404, [("Content-Type", "text/plain")], b"Not Found")
+        pending = _Pending(hold.request, hold.body, hold.subject, hold.issuer, hold.url, time.monotonic())
+        pending.cleanup.append(hold.body)
+        try:
+            return await self._ingest_and_wait(pending)
+        finally:
+            if not pending.taken:
+                hold.body.close()
 
     # -- the processor's side -------------------------------------------------------------
 

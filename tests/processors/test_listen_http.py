@@ -7,6 +7,7 @@ import gzip
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -363,3 +364,36 @@ def test_return_code_204_keeps_the_connection_usable() -> None:
                 assert serve_until(runner, Call(lambda b=body: client.post(url(processor), content=b))
                                    ).status_code == 204
         assert [ff.content for ff in runner.flowfiles_for("success")] == [b"one", b"two"]
+
+
+def test_hold_and_acknowledge_as_nifi_posthttp_uses_it() -> None:
+    with listening(**{"HTTP Headers for Attributes": "X-.*"}) as (runner, _):
+        processor = start(runner)
+        held = httpx.post(url(processor), content=b"held data", timeout=5,
+                          headers={"x-prefer-acknowledge-uri": "true", "X-Kind": "held"})
+        assert held.status_code == 303
+        location = held.headers["Location"]
+        assert location.startswith("/contentListener/holds/") and held.text == location
+        assert held.headers["x-location-uri-intent"] == "flowfile-hold"
+        runner.run(1, stop_on_finish=False, initialize=False)
+        assert runner.flowfiles_for("success") == [], "held data became a FlowFile before it was confirmed"
+        confirm = Call(lambda: httpx.delete(f"http://127.0.0.1:{processor.port}{location}", timeout=5))
+        assert serve_until(runner, confirm).status_code == 200
+        (ff,) = runner.flowfiles_for("success")
+        ff.assert_content_equals(b"held data")
+        ff.assert_attribute_equals("X-Kind", "held")
+        ff.assert_attribute_equals("restlistener.request.uri", "/contentListener")
+        again = httpx.delete(f"http://127.0.0.1:{processor.port}{location}", timeout=5)
+        assert again.status_code == 404
+
+
+def test_an_unconfirmed_hold_expires() -> None:
+    with listening(**{"Max Unconfirmed Flowfile Time": "100 ms"}) as (runner, _):
+        processor = start(runner)
+        held = httpx.post(url(processor), content=b"x", headers={"x-prefer-acknowledge-uri": "true"}, timeout=5)
+        held_at = time.monotonic()
+        while time.monotonic() - held_at < 0.2:  # past Max Unconfirmed Flowfile Time: expiry is by the clock
+            time.sleep(0.02)
+        location = held.headers["Location"]
+        assert httpx.delete(f"http://127.0.0.1:{processor.port}{location}", timeout=5).status_code == 404
+        assert processor._holds == {} and runner.flowfiles_for("success") == []
