@@ -488,6 +488,8 @@ class ListenHTTP(Processor):
         if server is None:
             return
         await self._intake.wait(_WAIT)
+        if self._holds:
+            self._expire_holds()
         taken = self._intake.take(_BATCH, _mark_taken)
         if taken:
             await trio.to_thread.run_sync(self._ingest, context, session, server, taken)
