@@ -153,8 +153,12 @@ NON_EMPTY = Validator("non-empty", "any text that is not blank", _check_non_empt
 """Text that is not empty after stripping whitespace."""
 
 
+#: NiFi's integer validators parse with Java's ``Integer.parseInt``: nothing beyond a 32-bit int.
+INT_MAX = 2_147_483_647
+
+
 def _integer_checker(
-    minimum: int | None, maximum: int | None, what: str, expected: str
+    minimum: int | None, maximum: int | None, what: str, expected: str, *, java_int: bool = False
 ) -> Callable[[str], str | None]:
     def check(value: str) -> str | None:
         number = _parse_int(value)
@@ -162,6 +166,8 @@ def _integer_checker(
             return f"{_show(value)} is not {what}: expected a whole number such as '10'"
         if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
             return f"{_show(value)} is not {what}: expected {expected}"
+        if java_int and not -INT_MAX - 1 <= number <= INT_MAX:
+            return f"{_show(value)} is too large: at most {INT_MAX} (as NiFi, whose integers are 32-bit)"
         return None
 
     return check
@@ -170,23 +176,23 @@ def _integer_checker(
 INTEGER = Validator(
     "integer",
     "a whole number, such as '10' or '-3'",
-    _integer_checker(None, None, "an integer", ""),
+    _integer_checker(None, None, "an integer", "", java_int=True),
 )
-"""A whole number of any size (ASCII digits, optional sign)."""
+"""A whole number in Java's int range (ASCII digits, optional sign), as NiFi's INTEGER_VALIDATOR."""
 
 POSITIVE_INTEGER = Validator(
     "positive integer",
     "a whole number >= 1",
-    _integer_checker(1, None, "a positive integer", "a whole number >= 1"),
+    _integer_checker(1, None, "a positive integer", "a whole number >= 1", java_int=True),
 )
-"""A whole number greater than zero."""
+"""A whole number from 1 to 2147483647 (NiFi's POSITIVE_INTEGER_VALIDATOR)."""
 
 NON_NEGATIVE_INTEGER = Validator(
     "non-negative integer",
     "a whole number >= 0",
-    _integer_checker(0, None, "a non-negative integer", "a whole number >= 0"),
+    _integer_checker(0, None, "a non-negative integer", "a whole number >= 0", java_int=True),
 )
-"""A whole number greater than or equal to zero."""
+"""A whole number from 0 to 2147483647 (NiFi's NON_NEGATIVE_INTEGER_VALIDATOR)."""
 
 PORT = Validator(
     "port",

@@ -47,7 +47,8 @@ def shown(text: str) -> str:
         (INTEGER, "10"),
         (INTEGER, "-3"),
         (INTEGER, " +7 "),
-        (INTEGER, "9" * 100),
+        (INTEGER, "2147483647"),
+        (INTEGER, "-2147483648"),
         (POSITIVE_INTEGER, "1"),
         (NON_NEGATIVE_INTEGER, "0"),
         (PORT, "1"),
@@ -92,6 +93,9 @@ def test_valid_values(validator: Validator, value: str) -> None:
         (INTEGER, "", "'' is not an integer: expected a whole number such as '10'"),
         (INTEGER, "٣", "'٣' is not an integer: expected a whole number such as '10'"),  # ASCII digits only
         (POSITIVE_INTEGER, "0", "'0' is not a positive integer: expected a whole number >= 1"),
+        (POSITIVE_INTEGER, "2147483648", "'2147483648' is too large: at most 2147483647 (as NiFi, whose integers "
+                                         "are 32-bit)"),
+        (INTEGER, "9" * 30, f"'{'9' * 30}' is too large: at most 2147483647 (as NiFi, whose integers are 32-bit)"),
         (POSITIVE_INTEGER, "-1", "'-1' is not a positive integer: expected a whole number >= 1"),
         (POSITIVE_INTEGER, "x", "'x' is not a positive integer: expected a whole number such as '10'"),
         (NON_NEGATIVE_INTEGER, "-1", "'-1' is not a non-negative integer: expected a whole number >= 0"),
