@@ -42,7 +42,7 @@ def chain5(*, last_running: bool = True, batch: int = 1000) -> FlowDef:
         {"identifier": "gen", "type": "GenerateFlowFile",
          "properties": {"File Size": "0 B", "Batch Size": str(batch)}},
         {"identifier": "u1", "type": "UpdateAttribute", "properties": {"step": "1"}},
-        {"identifier": "route", "type": "RouteOnAttribute", "properties": {"go": "true"},
+        {"identifier": "route", "type": "RouteOnAttribute", "properties": {"go": "${literal('go'):equals('go')}"},
          "autoTerminatedRelationships": ["unmatched"]},
         {"identifier": "u2", "type": "UpdateAttribute", "properties": {"step": "2"}},
         {"identifier": "u3", "type": "UpdateAttribute", "properties": {"step": "3"},

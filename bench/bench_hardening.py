@@ -62,7 +62,7 @@ def _chain5(*, batch: int = 1000, period: str = "0 sec") -> dict[str, Any]:
         {"identifier": "gen", "type": "GenerateFlowFile", "schedulingPeriod": period,
          "properties": {"File Size": "0 B", "Batch Size": str(batch)}},
         {"identifier": "u1", "type": "UpdateAttribute", "properties": {"step": "1"}},
-        {"identifier": "route", "type": "RouteOnAttribute", "properties": {"go": "true"},
+        {"identifier": "route", "type": "RouteOnAttribute", "properties": {"go": "${literal('go'):equals('go')}"},
          "autoTerminatedRelationships": ["unmatched"]},
         {"identifier": "u2", "type": "UpdateAttribute", "properties": {"step": "2"}},
         {"identifier": "u3", "type": "UpdateAttribute", "properties": {"step": "3"},
