@@ -99,6 +99,11 @@ INCLUDE_SCHEMA = boolean_property(
 SUCCESS = Relationship("success", "Successfully converted attributes to CSV")
 FAILURE = Relationship("failure", "Failed to convert attributes to CSV")
 
+_CORE_APPEND_ORDER = ("absolute.path", "path", "discard.reason", "filename", "alternate.identifier", "mime.type",
+                      "priority", "uuid")
+"""The core attributes in the order NiFi appends them: the iteration order of the Java ``HashSet`` of
+``CoreAttributes`` keys it walks (so ``path`` comes before ``filename``, as NiFi's tests expect)."""
+
 _SPLIT = re.compile(r',(?=(?:[^"]*"[^"]*")*[^"]*$)')
 _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
 
@@ -140,9 +145,9 @@ class AttributesToCSV(Processor):
     commas; a missing or empty one as ``""``, or ``null`` when Null Value is
     true) and the attributes whose name matches the whole regular
     expression; both are evaluated per FlowFile. Include Core Attributes
-    true appends the core attributes the FlowFile has (filename, path,
-    absolute.path, mime.type, priority, uuid, discard.reason,
-    alternate.identifier); false removes them unless listed. Values are
+    true appends the core attributes the FlowFile has, in NiFi's order
+    (absolute.path, path, discard.reason, filename, alternate.identifier,
+    mime.type, priority, uuid); false removes them unless listed. Values are
     quoted as Commons Text's ``escapeCsv`` does (only when they hold a
     comma, a quote, CR or LF, with quotes doubled); the header and the
     values are separated by a newline and the content has no trailing
@@ -198,7 +203,7 @@ class AttributesToCSV(Processor):
         else:
             selected = dict(attributes)
         if self._include_core:
-            for name in CORE_ATTRIBUTES:
+            for name in _CORE_APPEND_ORDER:
                 if name in attributes:
                     selected[name] = attributes[name] or self._null_text
         else:

@@ -69,7 +69,7 @@ def test_listed_attributes_with_core_appended() -> None:
     r = run({"Attribute List": "beach-name,beach-location,beach-endorsement"},
             {**BEACH, "attribute-should-be-eliminated": "x"})
     out = r.flowfiles_for("success")[0]
-    assert values(out.attributes["CSVData"]) == [*QUOTED, out.attributes["filename"], out.attributes["path"],
+    assert values(out.attributes["CSVData"]) == [*QUOTED, out.attributes["path"], out.attributes["filename"],
                                                  out.attributes["uuid"]]
 
 
@@ -161,3 +161,68 @@ def test_a_java_feature_flowyard_lacks_is_invalid() -> None:
     r = ProcessorRunner(AttributesToCSV)
     r.set_property("Attributes Regular Expression", "[a-z&&[def]]")
     r.assert_not_valid()
+
+
+# -- NiFi's TestAttributesToCSV cases not covered above ------------------------------------------------------
+
+ELIMINATED = {"attribute-should-be-eliminated": "This should not be in CSVData!"}
+
+
+@pytest.mark.parametrize("destination", ["flowfile-attribute", "flowfile-content"])
+def test_nifi_schema_with_core_attributes(destination: str) -> None:
+    r = run({"Destination": destination, "Include Schema": "true", "Attributes Regular Expression": "beach-.*"},
+            {"beach-name": "Malibu Beach", "beach-location": "California, US", **ELIMINATED})
+    out = r.flowfiles_for("success")[0]
+    core = f"{out.attributes['path']},{out.attributes['filename']},{out.attributes['uuid']}"
+    if destination == "flowfile-attribute":
+        out.assert_attribute_equals("CSVSchema", "beach-name,beach-location,path,filename,uuid")
+        out.assert_attribute_equals("CSVData", f'Malibu Beach,"California, US",{core}')
+    else:
+        out.assert_attribute_equals("CSVSchema", None)
+        out.assert_attribute_equals("CSVData", None)
+        lines = out.content.decode().split("\n")
+        assert lines == ["beach-name,beach-location,path,filename,uuid", f'Malibu Beach,"California, US",{core}']
+
+
+@pytest.mark.parametrize(
+    ("properties", "extra", "expected", "core"),
+    [
+        pytest.param({"Attribute List": "${myAttribs}"}, {"myAttribs": "beach-name,beach-location,beach-endorsement"},
+                     QUOTED, True, id="attr-list-from-exp-core"),
+        pytest.param({"Attribute List": "${myAttribs}", "Include Core Attributes": "false"},
+                     {"myAttribs": "beach-name,beach-location,beach-endorsement"}, QUOTED, False,
+                     id="attr-list-from-exp-no-core"),
+        pytest.param({"Attributes Regular Expression": "${myRegEx}", "Include Core Attributes": "false"},
+                     {"myRegEx": "beach-.*"}, QUOTED, False, id="attributes-regex"),
+        pytest.param({"Attributes Regular Expression": "${myRegEx}", "Attribute List": "moreInfo1,moreInfo2",
+                      "Include Core Attributes": "false"},
+                     {"myRegEx": "beach-.*", "moreInfo1": "A+ Rating", "moreInfo2": "Avg Temp: 61f"},
+                     [*QUOTED, "A+ Rating", "Avg Temp: 61f"], False, id="attributes-regex-and-list"),
+    ],
+)
+def test_nifi_lists_and_regexes(properties: dict[str, str], extra: dict[str, str], expected: list[str],
+                                core: bool) -> None:
+    r = run(properties, {**BEACH, **ELIMINATED, **extra})
+    out = r.flowfiles_for("success")[0]
+    found = set(values(out.attributes["CSVData"]))
+    cores = {out.attributes[name] for name in ("filename", "path", "uuid")}
+    assert found == set(expected) | (cores if core else set())
+
+
+def test_nifi_attribute_names_with_commas_from_an_expression() -> None:
+    attributes = {"beach,name": "Malibu Beach", "beach,location": "California, US", "beach,endorsement": ENDORSEMENT,
+                  **ELIMINATED, "myAttribs": '"beach,name","beach,location","beach,endorsement"'}
+    out = run({"Attribute List": "${myAttribs}"}, attributes).flowfiles_for("success")[0]
+    assert set(values(out.attributes["CSVData"])) == {*QUOTED, out.attributes["filename"], out.attributes["path"],
+                                                       out.attributes["uuid"]}
+
+
+def test_nifi_no_list_with_core_null_off_to_attribute_and_content() -> None:
+    for destination, count in (("flowfile-attribute", 6), ("flowfile-content", 6)):
+        # NiFi's mock FlowFile names itself apart from its uuid; flowyard's runner reuses the uuid
+        out = run({"Destination": destination}, {**BEACH, "filename": "beach.mockFlowFile"}).flowfiles_for("success")[0]
+        text = out.attributes["CSVData"] if destination == "flowfile-attribute" else out.content.decode()
+        assert len(set(values(text))) == count
+    r = run({"Destination": "flowfile-content", "Include Core Attributes": "false"}, BEACH)
+    out = r.flowfiles_for("success")[0]
+    assert set(values(out.content.decode())) == set(QUOTED)
