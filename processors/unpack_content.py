@@ -23,6 +23,7 @@ from flowyard.processors._flowfile_v3 import (
     FlowFileUnpackager,
     read_v1,
 )
+from flowyard.processors._zip_aes import AES_METHOD, open_aes_entry
 from flowyard.runtime.sdk import (
     AllowableValue,
     FlowFile,
@@ -125,7 +126,7 @@ FILE_FILTER = PropertySpec(
 PASSWORD = PropertySpec(
     key="password",
     display_name="Password",
-    description="Password used for decrypting Zip archives encrypted with ZipCrypto (AES is not supported).",
+    description="Password used for decrypting Zip archives encrypted with ZipCrypto or AES.",
     sensitive=True,
     validator=validators.NON_EMPTY,
     dependencies=(_ZIP_FORMATS,),
@@ -182,8 +183,7 @@ class UnpackContent(Processor):
     100 MB) is refused as a bomb: a ZIP by its declared sizes before anything
     is written, any format while its bytes are copied.
 
-    Differences from NiFi: the ZIP password decrypts ZipCrypto only (Python's
-    zipfile has no AES): AES entries go to failure. A 'flowfile-tar-v1'
+    Differences from NiFi: A 'flowfile-tar-v1'
     package (deprecated in NiFi 2.12) that holds several FlowFiles (as
     MergeContent writes them) is unpacked whole; NiFi unpacks only the first.
     The entry-name sanitising and the
@@ -415,7 +415,7 @@ class _Unpacker:
                     attributes = self._entry_attributes(name, ZIP) if wanted else None
                     if attributes is None:
                         # NiFi reads every entry: a bad CRC in one it does not extract fails the archive too
-                        with archive.open(info) as skipped:
+                        with self._open_zip_entry(archive, stream, info, password) as skipped:
                             while skipped.read(_CHUNK):
                                 pass
                         continue
@@ -439,8 +439,17 @@ class _Unpacker:
                     })
                     if accessed is not None:
                         attributes["file.lastAccessTime"] = accessed
-                    with archive.open(info) as content:
+                    with self._open_zip_entry(archive, stream, info, password) as content:
                         self._child(attributes, content, info.file_size)
+
+    @staticmethod
+    def _open_zip_entry(archive: zipfile.ZipFile, stream: IO[bytes], info: zipfile.ZipInfo,
+                        password: bytes | None) -> IO[bytes]:
+        if info.compress_type == AES_METHOD:
+            if password is None:
+                raise UnpackError(f"entry {info.filename!r} is AES encrypted and no Password is set")
+            return open_aes_entry(stream, info, password)
+        return archive.open(info)
 
     def flowfile_stream(self, version: int) -> None:
         with self.session.read(self.source) as stream:

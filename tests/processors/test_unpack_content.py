@@ -473,3 +473,84 @@ def test_file_filter_takes_java_named_groups_and_refuses_bad_regexes() -> None:
     assert [f.attributes["filename"] for f in runner.flowfiles_for("success")] == ["a.csv"]
     runner.set_property("File Filter", "[unclosed")
     runner.assert_not_valid()
+
+
+def _aes_zip(name: bytes, plain: bytes, password: bytes, *, strength: int = 3, version: int = 2,
+             utf8: bool = True, tamper: bool = False) -> bytes:
+    """One WinZip AES entry (deflated), as zip4j writes it by default (AES-256, AE-2)."""
+    import hashlib
+    import hmac
+
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    key_size = {1: 16, 2: 24, 3: 32}[strength]
+    salt = bytes(range(key_size // 2))
+    keys = hashlib.pbkdf2_hmac("sha1", password, salt, 1000, 2 * key_size + 2)
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    packed = packer.compress(plain) + packer.flush()
+    encryptor = Cipher(algorithms.AES(keys[:key_size]), modes.ECB()).encryptor()
+    cipher = bytearray()
+    for block in range(0, len(packed), 16):
+        pad = encryptor.update((block // 16 + 1).to_bytes(16, "little"))
+        cipher += bytes(a ^ b for a, b in zip(packed[block:block + 16], pad, strict=False))
+    if tamper:
+        cipher[0] ^= 1
+    mac = hmac.new(keys[key_size:2 * key_size], bytes(cipher), hashlib.sha1).digest()[:10]
+    payload = salt + keys[-2:] + bytes(cipher) + mac
+    crc = zlib.crc32(plain) if version == 1 else 0
+    extra = struct.pack("<HHH2sBH", 0x9901, 7, version, b"AE", strength, 8)
+    flags = 1 | (0x800 if utf8 else 0)
+    local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 51, flags, 99, 0, 0x21, crc, len(payload), len(plain),
+                        len(name), len(extra))
+    central = struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 51, 51, flags, 99, 0, 0x21, crc, len(payload),
+                          len(plain), len(name), len(extra), 0, 0, 0, 0, 0)
+    body = local + name + extra + payload
+    directory = central + name + extra
+    return body + directory + struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 1, 1, len(directory), len(body), 0)
+
+
+CONTENTS = b"org.apache.nifi.util.TestRunner"  # NiFi's testZipEncryption* content, password "String"
+
+
+@pytest.mark.parametrize(
+    ("strength", "version"), [(3, 2), (1, 2), (2, 1), (3, 1)], ids=["aes256-ae2", "aes128", "aes192-ae1", "ae1"]
+)
+def test_zip_aes_encryption(strength: int, version: int) -> None:
+    runner = runner_for("zip")
+    runner.set_property("Password", "String")
+    runner.enqueue(_aes_zip(b"0f6b2f4e-entry", CONTENTS * 3000, b"String", strength=strength, version=version))
+    runner.run()
+    runner.assert_transferred("success", 1)
+    runner.assert_transferred("original", 1)
+    child = runner.flowfiles_for("success")[0]
+    child.assert_content_equals(CONTENTS * 3000)
+    child.assert_attribute_equals("file.encryptionMethod", "AES")
+    child.assert_attribute_equals("fragment.index", "1")
+
+
+@pytest.mark.parametrize(
+    ("password", "tamper"), [(None, False), ("wrong", False), ("String", True)],
+    ids=["no-password", "wrong", "tampered"],
+)
+def test_zip_aes_failures(password: str | None, tamper: bool) -> None:
+    runner = runner_for("zip")
+    if password is not None:
+        runner.set_property("Password", password)
+    archive = _aes_zip(b"entry", CONTENTS, b"String", tamper=tamper)
+    runner.enqueue(archive)
+    runner.run()
+    runner.assert_all_transferred("failure", 1)
+    runner.flowfiles_for("failure")[0].assert_content_equals(archive)
+
+
+def test_encrypted_zip_with_cp437_names() -> None:
+    runner = runner_for("zip")
+    runner.set_property("Filename Character Set", "Cp437")
+    runner.set_property("Password", "String")
+    name = "path_with_special_\u00e4_char/filename_with_special_char\u00e4.txt"
+    runner.enqueue(_aes_zip(name.encode("cp437"), CONTENTS, b"String", utf8=False))
+    runner.run()
+    runner.assert_transferred("success", 1)
+    child = runner.flowfiles_for("success")[0]
+    assert "\u00e4" in child.attributes["filename"] and "?" not in child.attributes["filename"]
+    assert "\u00e4" in child.attributes["path"] and "?" not in child.attributes["path"]
