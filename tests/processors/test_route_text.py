@@ -77,6 +77,15 @@ CASES = [
                  {"matched": [b"start middle end\n"], "unmatched": [b"not match"]}, id="any-ends"),
     pytest.param({MATCHING: "Matches Regular Expression", ROUTING: ANY, "simple": ".*(m.d).*", "no": "no match"},
                  TEXT, {"matched": [b"start middle end\n"], "unmatched": [b"not match"]}, id="any-regex"),
+    pytest.param({MATCHING: "Equals", ROUTING: ANY, "simple": "start middle end", "no": "no match"}, TEXT,
+                 {"matched": [b"start middle end\n"], "unmatched": [b"not match"]}, id="any-equals"),
+    pytest.param({MATCHING: "Contains Regular Expression", ROUTING: ANY, "simple": "(m.d)", "no": "no match"},
+                 TEXT, {"matched": [b"start middle end\n"], "unmatched": [b"not match"]}, id="any-contains-regex"),
+    pytest.param({MATCHING: "Equals", ROUTING: ALL, "simple": "start middle end", "second": "start middle end"},
+                 TEXT, {"matched": [b"start middle end\n"], "unmatched": [b"not match"]}, id="all-equals"),
+    pytest.param({MATCHING: "Matches Regular Expression", ROUTING: ALL, "simple": ".*(m.d).*",
+                  "second": ".*(t.*m).*"}, TEXT,
+                 {"matched": [b"start middle end\n"], "unmatched": [b"not match"]}, id="all-matches-regex"),
     pytest.param({MATCHING: "Starts With", ROUTING: ALL, "simple": "start middle", "second": "star"}, TEXT,
                  {"matched": [b"start middle end\n"], "unmatched": [b"not match"]}, id="all-starts"),
     pytest.param({MATCHING: "Ends With", ROUTING: ALL, "simple": "middle end", "second": "nd"}, TEXT,
@@ -198,3 +207,39 @@ def test_large_content_streams_in_order() -> None:
     r = route({MATCHING: "Starts With", "keep": "keep"}, "".join(lines))
     assert contents(r, "keep") == ["".join(line for line in lines if line.startswith("keep")).encode()]
     assert contents(r, "unmatched") == ["".join(line for line in lines if line.startswith("drop")).encode()]
+
+
+def test_regex_from_an_attribute_is_a_regex_per_flowfile() -> None:
+    """NiFi's testPatternCache: the evaluated value is compiled as a regular expression for each FlowFile."""
+    r = ProcessorRunner(RouteText)
+    r.set_property(MATCHING, "Matches Regular Expression")
+    r.set_property("simple", ".*(${someValue}).*")
+    r.enqueue_many([("some text", {"someValue": "a value"}), ("some other text", {"someValue": "a value"})])
+    r.run(2)
+    for i in range(2):
+        r.enqueue(f"some text with {i}in it", {"someValue": str(i)})
+        r.run()
+    r.assert_transferred("simple", 2)
+    r.assert_transferred("matched", 0)
+    r.assert_transferred("unmatched", 2)
+    r.assert_transferred("original", 4)
+
+
+def test_not_text_goes_unmatched_and_original_is_unchanged() -> None:
+    binary = bytes([0xFF, 0xD8, 0xFF, 0xE0])
+    r = route({MATCHING: "Starts With", "simple": "start"}, binary)
+    r.assert_transferred("unmatched", 1)
+    r.assert_transferred("original", 1)
+    r.flowfiles_for("original")[0].assert_content_equals(binary)
+
+
+def test_json_lines_by_starting_text() -> None:
+    """NiFi's testJson, on a document of the same shape: leading whitespace is ignored by default."""
+    people = [f'    {{\n        "greeting": "hi {i}",\n        "address": "{i} Main St"\n    }}' for i in range(7)]
+    content = "[\n" + ",\n".join(people) + "\n]\n"
+    r = route({MATCHING: "Starts With", ROUTING: "Route to each matching Property Name", "greeting": '"greeting"',
+               "address": '"address"'}, content)
+    assert contents(r, "greeting")[0].count(b"\n") == 7
+    assert contents(r, "address")[0].count(b"\n") == 7
+    assert contents(r, "unmatched")[0].count(b"\n") == content.count("\n") - 14
+    r.flowfiles_for("original")[0].assert_content_equals(content)
