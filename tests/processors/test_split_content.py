@@ -126,3 +126,18 @@ def test_large_content_streams() -> None:
     r = split(record * 3000, "0001")
     got = contents(r)
     assert len(got) == 3000 and set(got) == {b"x" * 1000}
+
+
+def test_small_splits_then_defragment_merge() -> None:
+    from flowyard.processors.merge_content import MergeContent
+
+    content = bytes([1, 2, 3, 4, 5, 255, 255, 255, 5, 4, 3, 2, 1])
+    r = split(content, "FFFF", keep=True)
+    merge = ProcessorRunner(MergeContent)
+    merge.set_property("Merge Strategy", "Defragment")
+    merge.enqueue_many([(ff.content, ff.attributes) for ff in r.flowfiles_for("splits")])
+    merge.run()
+    merge.assert_transferred("merged", 1)
+    merge.assert_transferred("original", 2)
+    merge.assert_transferred("failure", 0)
+    merge.flowfiles_for("merged")[0].assert_content_equals(content)
