@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 import time
@@ -292,3 +293,195 @@ def test_failing_expression_rolls_back_penalized(evaluator: object) -> None:
     r.run()
     assert r.queue_size == 1 and r.penalized_count == 1
     assert r.errors and any(level == "ERROR" for level, _ in r.bulletins)
+
+
+# -- NiFi's TestExecuteStreamCommand, its Java helper programs rebuilt as small sh scripts ----------------------
+# TestSuccess prints "Test was a success"; TestIngestAndUpdate prints "<working dir>:ModifiedResult" then its
+# standard input; TestLogStdErr writes seven non-word characters and f's to standard error; TestDynamicEnvironment
+# prints its environment; a missing class makes java exit 1 with a ClassNotFoundException on standard error.
+
+_SCRIPTS = {
+    "TestSuccess": "echo 'Test was a success'",
+    "TestIngestAndUpdate": 'printf "%s:ModifiedResult\\n" "$PWD"; cat',
+    "TestLogStdErr": "printf '\\n\\n\\n\\n\\n\\n\\nffffffffff' >&2",
+    "TestDynamicEnvironment": "env",
+    "NoSuchFile": "echo 'Error: Could not find or load main class (java.lang.ClassNotFoundException)' >&2; exit 1",
+}
+
+
+def nifi_runner(tmp_path: Path, program: str, dynamic: bool, **properties: str) -> tuple[ProcessorRunner, str]:
+    """``sh <program>.sh`` configured by Command Arguments or by the dynamic property command.argument.1."""
+    script = tmp_path / f"{program}.sh"
+    script.write_text(_SCRIPTS[program] + "\n")
+    r = runner("sh")
+    if dynamic:
+        r.set_property("Command Arguments Strategy", "Dynamic Property Arguments")
+        r.set_property("command.argument.1", str(script))
+    else:
+        r.set_property("Command Arguments", str(script))
+    for name, value in properties.items():
+        r.set_property(name.replace("_", " "), value)
+    return r, str(script)
+
+
+@pytest.mark.parametrize("dynamic", [False, True], ids=["arguments", "dynamic-properties"])
+class TestNifiCases:
+    def test_execute_file(self, tmp_path: Path, dynamic: bool) -> None:
+        r, script = nifi_runner(tmp_path, "TestSuccess", dynamic, Output_MIME_Type="text/plain")
+        r.enqueue(b"")
+        r.run()
+        (out,) = r.flowfiles_for("output stream")
+        (orig,) = r.flowfiles_for("original")
+        assert out.content == b"Test was a success\n"
+        out.assert_attribute_equals("mime.type", "text/plain")
+        for ff in (out, orig):
+            assert (ff.attributes["execution.status"], ff.attributes["execution.command"],
+                    ff.attributes["execution.command.args"]) == ("0", "sh", script)
+
+    def test_execute_file_with_bad_path(self, tmp_path: Path, dynamic: bool) -> None:
+        r, _ = nifi_runner(tmp_path, "NoSuchFile", dynamic)
+        r.enqueue(b"blah")
+        r.run()
+        r.assert_transferred("original", 1)
+        r.assert_transferred("output stream", 0)
+        (out,) = r.flowfiles_for("nonzero status")
+        assert out.size == 0
+        assert "java.lang.ClassNotFoundException" in out.attributes["execution.error"]
+        assert out.is_penalized(r.clock())
+
+    @pytest.mark.parametrize("working_dir", [False, True])
+    def test_ingest_and_update(self, tmp_path: Path, dynamic: bool, working_dir: bool) -> None:
+        properties = {"Working_Directory": str(tmp_path / "java")} if working_dir else {}
+        r, _ = nifi_runner(tmp_path, "TestIngestAndUpdate", dynamic, **properties)
+        r.enqueue(b"Print Me")
+        r.run()
+        (out,) = r.flowfiles_for("output stream")
+        where = str(tmp_path / "java") if working_dir else os.getcwd()
+        assert out.content.decode() == f"{where}:ModifiedResult\nPrint Me"
+
+    def test_logging_to_stderr(self, tmp_path: Path, dynamic: bool) -> None:
+        r, _ = nifi_runner(tmp_path, "TestLogStdErr", dynamic)
+        r.enqueue(b"")
+        r.run()
+        (out,) = r.flowfiles_for("output stream")
+        assert out.size == 0
+        assert re.fullmatch(r"\W{7}f+", out.attributes["execution.error"])
+
+    @pytest.mark.parametrize("to_attribute", [False, True])
+    def test_ignored_stdin(self, tmp_path: Path, dynamic: bool, to_attribute: bool) -> None:
+        extra = {"Output_Destination_Attribute": "executeStreamCommand.output"} if to_attribute else {}
+        r, _ = nifi_runner(tmp_path, "TestIngestAndUpdate", dynamic, Ignore_STDIN="true", **extra)
+        r.enqueue(b"Print Me")
+        r.run()
+        if to_attribute:
+            (orig,) = r.flowfiles_for("original")
+            assert orig.attributes["executeStreamCommand.output"].endswith(":ModifiedResult\n")
+        else:
+            (out,) = r.flowfiles_for("output stream")
+            assert out.content.decode().endswith(":ModifiedResult\n")
+
+    @pytest.mark.parametrize("to_attribute", [False, True])
+    def test_dynamic_environment(self, tmp_path: Path, dynamic: bool, to_attribute: bool) -> None:
+        extra = {"Output_Destination_Attribute": "executeStreamCommand.output",
+                 "Max_Attribute_Length": "100000"} if to_attribute else {}
+        r, _ = nifi_runner(tmp_path, "TestDynamicEnvironment", dynamic, **extra)
+        r.set_property("NIFI_TEST_1", "testvalue1")
+        r.set_property("NIFI_TEST_2", "testvalue2")
+        r.enqueue(b"")
+        r.run()
+        if to_attribute:
+            text = r.flowfiles_for("original")[0].attributes["executeStreamCommand.output"]
+        else:
+            text = r.flowfiles_for("output stream")[0].content.decode()
+        assert {"NIFI_TEST_1=testvalue1", "NIFI_TEST_2=testvalue2"} <= set(text.splitlines())
+
+    @pytest.mark.parametrize(("limit", "expected"), [(None, "Test was a success\n"), ("10", "Test was a")])
+    def test_execute_file_put_to_attribute(self, tmp_path: Path, dynamic: bool, limit: str | None,
+                                           expected: str) -> None:
+        extra = {"Max_Attribute_Length": limit} if limit else {}
+        r, script = nifi_runner(tmp_path, "TestSuccess", dynamic, Output_Destination_Attribute="outputDest", **extra)
+        assert [rel.name for rel in r.processor_type.relationships_for(
+            {}, {"output-destination-attribute": "outputDest"})] == ["original"]
+        r.enqueue(b"small test")
+        r.run()
+        r.assert_all_transferred("original", 1)
+        (orig,) = r.flowfiles_for("original")
+        orig.assert_content_equals(b"small test")
+        assert orig.attributes["outputDest"] == expected
+        assert (orig.attributes["execution.status"], orig.attributes["execution.command"],
+                orig.attributes["execution.command.args"]) == ("0", "sh", script)
+
+    def test_execute_file_put_to_attribute_bad_path(self, tmp_path: Path, dynamic: bool) -> None:
+        r, script = nifi_runner(tmp_path, "NoSuchFile", dynamic,
+                                Output_Destination_Attribute="executeStreamCommand.output")
+        r.enqueue(b"Print Me")
+        r.run()
+        r.assert_all_transferred("original", 1)
+        (orig,) = r.flowfiles_for("original")
+        orig.assert_content_equals(b"Print Me")
+        assert orig.attributes["executeStreamCommand.output"] == ""
+        assert (orig.attributes["execution.status"], orig.attributes["execution.command.args"]) == ("1", script)
+
+    def test_small_echo_put_to_attribute(self, tmp_path: Path, dynamic: bool) -> None:
+        r = runner("echo", {"Ignore STDIN": "true", "Output Destination Attribute": "executeStreamCommand.output",
+                            "Output MIME Type": "application/json"})
+        if dynamic:
+            r.set_property("Command Arguments Strategy", "Dynamic Property Arguments")
+            r.set_property("command.argument.1", "Hello")
+        else:
+            r.set_property("Command Arguments", "Hello")
+        r.enqueue(b"")
+        r.run()
+        r.assert_all_transferred("original", 1)
+        (orig,) = r.flowfiles_for("original")
+        orig.assert_content_equals(b"")
+        orig.assert_attribute_equals("mime.type", None)
+        assert orig.attributes["executeStreamCommand.output"].startswith("Hello")
+        assert (orig.attributes["execution.status"], orig.attributes["execution.command"]) == ("0", "echo")
+
+    def test_large_put_to_attribute(self, tmp_path: Path, dynamic: bool) -> None:
+        big = tmp_path / "10MB.txt"
+        big.write_bytes(b"a" * 10_000_000)
+        r = runner("cat", {"Ignore STDIN": "true", "Output Destination Attribute": "executeStreamCommand.output",
+                           "Max Attribute Length": "256"})
+        if dynamic:
+            r.set_property("Command Arguments Strategy", "Dynamic Property Arguments")
+            r.set_property("command.argument.1", str(big))
+        else:
+            r.set_property("Command Arguments", str(big))
+        r.enqueue(b"")
+        r.run()
+        (orig,) = r.flowfiles_for("original")
+        orig.assert_attribute_equals("execution.status", "0")
+        assert orig.attributes["executeStreamCommand.output"] == "a" * 256
+
+
+def test_nifi_arguments_with_quotes_from_an_attribute() -> None:
+    r = runner("echo", {"Command Arguments Strategy": "Dynamic Property Arguments",
+                        "command.argument.3": "${str.attribute}", "Ignore STDIN": "true"})
+    r.enqueue(b"", {"str.attribute": "Hello World with quotes"})
+    r.run()
+    (out,) = r.flowfiles_for("output stream")
+    assert out.content.decode().strip() == "Hello World with quotes"
+    assert (out.attributes["execution.status"], out.attributes["execution.command"]) == ("0", "echo")
+
+
+@pytest.mark.parametrize(("text", "delimiter"), [('echo -n "arg1 arg2 arg3"', " "), ('echo;-n;"arg1 arg2 arg3"', ";")])
+def test_nifi_quoted_arguments(text: str, delimiter: str) -> None:
+    assert len(split_args(text, delimiter)) == 3
+
+
+@pytest.mark.parametrize(("delimiter", "valid"), [(None, True), ("foo", False), ("f", True)])
+def test_nifi_invalid_delimiter(delimiter: str | None, valid: bool) -> None:
+    r = runner("echo")
+    if delimiter is not None:
+        r.set_property("Argument Delimiter", delimiter)
+    assert not r.validation_results() if valid else r.validation_results()
+
+
+@pytest.mark.parametrize("strategy", ["Dynamic Property Arguments", "Command Arguments Property"])
+def test_nifi_strategies_are_valid_without_warnings(strategy: str) -> None:
+    r = runner("java", {"Command Arguments Strategy": strategy})
+    r.set_property("command.argument.1" if strategy.startswith("Dynamic") else "RUNTIME_VERSION", "-version")
+    r.assert_valid()
+    assert not r.bulletins
