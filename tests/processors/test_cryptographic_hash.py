@@ -71,6 +71,30 @@ def test_hash_content(algorithm: str) -> None:
     out.assert_content_equals(content)
 
 
+@pytest.mark.parametrize("algorithm", list(ALGORITHMS))
+def test_nifi_content_hash_ignores_size_attribute_and_overwrites_old_hash(algorithm: str) -> None:
+    content = b"apachenifi "
+    r = ProcessorRunner(CryptographicHashContent)
+    r.set_property("Hash Algorithm", algorithm)
+    r.enqueue(content, {"size": "0", f"content_{algorithm}": "OLD VALUE"})
+    r.run()
+    r.assert_all_transferred("success", 1)
+    r.flowfiles_for("success")[0].assert_attribute_equals(f"content_{algorithm}", expected(algorithm, content))
+
+
+@pytest.mark.parametrize("algorithm", list(ALGORITHMS))
+def test_nifi_empty_content_per_algorithm(algorithm: str) -> None:
+    for fail, relationship in (("false", "success"), ("true", "failure")):
+        r = ProcessorRunner(CryptographicHashContent)
+        r.set_property("Hash Algorithm", algorithm)
+        r.set_property("Fail if the content is empty", fail)
+        r.enqueue(b"", {"size": "0"})
+        r.run()
+        r.assert_all_transferred(relationship, 1)
+        got = r.flowfiles_for(relationship)[0].attributes.get(f"content_{algorithm}")
+        assert got == (expected(algorithm, b"") if fail == "false" else None)
+
+
 def test_default_is_sha256_and_empty_content_is_hashed() -> None:
     r = ProcessorRunner(CryptographicHashContent)
     r.enqueue(b"")
