@@ -221,3 +221,105 @@ def test_unknown_character_sets() -> None:
     r.run()
     r.assert_all_transferred("success", 1)
     assert r.penalized_count == 1 and r.bulletins
+
+
+# -- NiFi's TestSegmentContent, TestDuplicateFlowFile and TestModifyBytes ---------------------
+
+
+@pytest.mark.parametrize("size", ["4 B", "${segmentSize}"])
+def test_nifi_segments_keep_the_original_filename(size: str) -> None:
+    r = ProcessorRunner(SegmentContent)
+    r.set_property("Segment Size", size)
+    r.assert_valid()
+    r.enqueue(bytes(range(1, 10)), {"filename": "data.bin", "segmentSize": "4 B"})
+    r.run()
+    original = r.flowfiles_for("original")[0]
+    original.assert_attribute_equals("fragment.count", "3")
+    original.assert_attribute_equals("filename", "data.bin")
+    segments = r.flowfiles_for("segments")
+    assert [s.content for s in segments] == [bytes([1, 2, 3, 4]), bytes([5, 6, 7, 8]), bytes([9])]
+    for index, s in enumerate(segments, 1):
+        s.assert_attribute_equals("filename", "data.bin")
+        s.assert_attribute_equals("segment.original.filename", "data.bin")
+        s.assert_attribute_equals("fragment.index", str(index))
+        s.assert_attribute_equals("fragment.identifier", original.attributes["fragment.identifier"])
+
+
+def test_nifi_duplicates_come_first_and_the_original_last() -> None:
+    r = ProcessorRunner(DuplicateFlowFile)
+    r.set_property("Number of Copies", "${num.copies}")
+    r.enqueue(b"hello", {"num.copies": "100"})
+    r.run()
+    out = r.flowfiles_for("success")
+    assert [ff.attributes["copy.index"] for ff in out] == [str(i) for i in range(1, 101)] + ["0"]
+
+
+# NiFi's TestModifyBytes/testFile.txt (the same 193 bytes as TestReplaceTextLineByLine/testFile.txt)
+MODIFY_FILE = (b"<<<HEADER>>>\n" + b"Fodo DODO cujo Pojo\nBlue Dew clue hew\nGrampa Riley Huey\n" * 3 + b"<<<FOOTER>>>")
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "remove_all", "attributes", "expected"),
+    [
+        pytest.param("1 MB", "1 MB", "false", {}, b"", id="return-empty"),
+        pytest.param("0 MB", "0 MB", "false", {}, MODIFY_FILE, id="return-same"),
+        pytest.param("12 B", "0 MB", "false", {}, MODIFY_FILE[12:], id="remove-header"),
+        pytest.param("${numBytes}", "0 MB", "false", {"numBytes": "12 B"}, MODIFY_FILE[12:], id="remove-header-el"),
+        pytest.param("181 B", "0 B", "false", {}, b"<<<FOOTER>>>", id="keep-footer"),
+        pytest.param("0 B", "181 B", "false", {}, b"<<<HEADER>>>", id="keep-header"),
+        pytest.param("0 B", "${numBytes}", "false", {"numBytes": "181 B"}, b"<<<HEADER>>>", id="keep-header-el"),
+        pytest.param("0 B", "12 B", "false", {}, MODIFY_FILE[:-12], id="remove-footer"),
+        pytest.param("12 B", "12 B", "false", {}, MODIFY_FILE[12:-12], id="remove-header-and-footer"),
+        pytest.param("97 B", "97 B", "false", {}, b"", id="zero-bytes"),
+        pytest.param("94 B", "96 B", "false", {}, b"Dew", id="dew"),
+        pytest.param("0 B", "0 B", "true", {}, b"", id="remove-all"),
+        pytest.param("10 B", "10 B", "true", {}, b"", id="remove-all-overrides"),
+        pytest.param("10 B", "10 B", "false", {}, MODIFY_FILE[10:-10], id="remove-all-false"),
+    ],
+)
+def test_nifi_modify_bytes(start: str, end: str, remove_all: str, attributes: dict[str, str],
+                           expected: bytes) -> None:
+    assert len(MODIFY_FILE) == 193
+    r = ProcessorRunner(ModifyBytes)
+    r.set_property("Start Offset", start)
+    r.set_property("End Offset", end)
+    r.set_property("Remove All Content", remove_all)
+    r.enqueue(MODIFY_FILE, attributes)
+    r.run()
+    r.assert_all_transferred("success", 1)
+    r.flowfiles_for("success")[0].assert_content_equals(expected)
+
+
+@pytest.mark.parametrize(("value", "valid"), [("maybe", False), ("true", True), ("false", True), ("certainly", False)])
+def test_nifi_modify_bytes_remove_all_values(value: str, valid: bool) -> None:
+    r = ProcessorRunner(ModifyBytes)
+    r.set_property("Remove All Content", value)
+    assert (not r.validation_results()) is valid
+
+
+@pytest.mark.parametrize(
+    ("source", "target"), [("ASCII", "UTF-32"), ("${characterSet}", "UTF-32"), ("ASCII", "${characterSet32}")]
+)
+def test_nifi_convert_character_set_ascii_to_utf32(source: str, target: str) -> None:
+    text = "Original text\nwith two lines\n"
+    r = ProcessorRunner(ConvertCharacterSet)
+    r.set_property("Input Character Set", source)
+    r.set_property("Output Character Set", target)
+    r.enqueue(text, {"characterSet": "ASCII", "characterSet32": "UTF-32"})
+    r.run()
+    r.assert_all_transferred("success", 1)
+    r.flowfiles_for("success")[0].assert_content_equals(text.encode("utf-32-be"))
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [("${now()}", "UTF-32"), ("UTF-32", '${anyAttribute("abc", "xyz"):contains("bye")}')],
+)
+def test_nifi_convert_character_set_expression_that_is_no_charset(source: str, target: str) -> None:
+    r = ProcessorRunner(ConvertCharacterSet)
+    r.set_property("Input Character Set", source)
+    r.set_property("Output Character Set", target)
+    r.enqueue(b"x", {"abc": "hello", "xyz": "good-bye"})
+    r.run()
+    r.assert_transferred("success", 0)
+    assert r.queue_size == 1 and r.penalized_count == 1
