@@ -43,9 +43,6 @@ DIFFERENCES: dict[tuple[str, str, str], str] = {
                                                     "data; flowyard in this property (NiFi's annotation data loads)",
     ("StandardSSLContextService", "Keystore Type", "allowable"): "PEM files as well (Python's ssl reads them)",
     ("StandardSSLContextService", "Truststore Type", "allowable"): "PEM files as well (Python's ssl reads them)",
-    # In progress (issue 12: UpdateAttribute's state): remove when it lands.
-    ("UpdateAttribute", "Store State", "allowable"): "state is being added (issue 12)",
-    ("UpdateAttribute", "relationship set state fail", "absent"): "state is being added (issue 12)",
 }
 
 
