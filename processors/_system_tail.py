@@ -71,6 +71,16 @@ class FileState:
         return replace(self, position=0, checksum=None, inode=None, timestamp=timestamp, length=length)
 
 
+def storable_name(name: str) -> str:
+    """``name`` as text that can be stored: a file name whose bytes are not UTF-8 (Python keeps them as
+    surrogate escapes) has them decoded with U+FFFD, as Java decodes file names."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return name
+
+
 def states_from_map(values: Mapping[str, str]) -> dict[str, FileState]:
     """The file states stored in ``values``, by file name. Entries that are
     incomplete or unparsable are ignored (that file starts afresh). A state

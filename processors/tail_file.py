@@ -24,6 +24,7 @@ from flowyard.processors._system_tail import (
     scan_whole_lines,
     states_from_map,
     states_to_map,
+    storable_name,
 )
 from flowyard.runtime.sdk import (
     AllowableValue,
@@ -261,7 +262,10 @@ class TailFile(Processor):
     keys (``file.<N>.filename``, ``.position``, ``.length``, ``.timestamp``,
     ``.checksum`` — the CRC32 of the bytes before the position) and saved in
     the same session as the FlowFiles, so a restart neither loses nor repeats
-    lines. On a restart the checksum is compared with the file: a different
+    lines. A file name whose bytes are not UTF-8 is written to the state and
+    to the attributes decoded with U+FFFD, as Java decodes it, and is still
+    tailed (the Files to Tail regular expression, like Java's, does not let
+    ``.`` match a line feed in a name). On a restart the checksum is compared with the file: a different
     file under the same name is read from its start.
 
     A rollover is detected when the file shrinks, when it is a different file
@@ -398,7 +402,10 @@ class TailFile(Processor):
                 context.yield_()
                 return
             stored = states_from_map(session.get_state())
-            states = {name: state for name, state in stored.items() if name in files}
+            # state holds names as text (storable_name); map them back to the names found
+            found = {storable_name(name): name for name in files}
+            states = {found[text]: replace(state, filename=found[text]) for text, state in stored.items()
+                      if text in found}
             next_index = max((s.index for s in stored.values()), default=-1) + 1
             sent = False
             yield_now = False
@@ -419,7 +426,8 @@ class TailFile(Processor):
                 yield_now = yield_now or nul
                 states[name] = state
                 sent = sent or any_sent
-            session.set_state(states_to_map(states))
+            session.set_state(states_to_map({storable_name(name): replace(state, filename=storable_name(name))
+                                             for name, state in states.items()}))
             if not sent or yield_now:
                 context.yield_()
 
@@ -514,8 +522,8 @@ class TailFile(Processor):
                     out.write(piece)
 
             ff = session.write(session.create(), copy)
-        ff = session.put_attributes(ff, {"filename": rolled.name, "mime.type": "text/plain",
-                                         "tailfile.original.path": state.filename})
+        ff = session.put_attributes(ff, {"filename": storable_name(rolled.name), "mime.type": "text/plain",
+                                         "tailfile.original.path": storable_name(state.filename)})
         session.provenance.receive(ff, rolled.absolute().as_uri(),
                                    f"FlowFile contains bytes {start} through {end} of source file")
         session.transfer(ff, SUCCESS)
@@ -560,9 +568,9 @@ class TailFile(Processor):
 
                 ff = session.write(session.create(), copy)
                 ff = session.put_attributes(ff, {
-                    "filename": _range_name(path.name, start, end),
+                    "filename": storable_name(_range_name(path.name, start, end)),
                     "mime.type": "text/plain",
-                    "tailfile.original.path": state.filename,
+                    "tailfile.original.path": storable_name(state.filename),
                 })
                 session.provenance.receive(ff, path.absolute().as_uri(),
                                            f"FlowFile contains bytes {start} through {end} of source file")
@@ -600,9 +608,9 @@ class TailFile(Processor):
             context.logger.warning(f"unable to read rolled-over file {path}: {exc}")
             return False
         ff = session.put_attributes(ff, {
-            "filename": path.name if rolled_name else _range_name(path.name, start, end),
+            "filename": storable_name(path.name if rolled_name else _range_name(path.name, start, end)),
             "mime.type": "text/plain",
-            "tailfile.original.path": state.filename,
+            "tailfile.original.path": storable_name(state.filename),
         })
         session.provenance.receive(ff, path.absolute().as_uri(),
                                    f"FlowFile contains bytes {start} through {end} of source file")

@@ -460,3 +460,23 @@ def test_nifi_consume_after_truncation_start_at_beginning_of_file(tmp_path: Path
     append(log, b"HELLO\n")
     r.run()
     assert contents(r) == [b"hello\n", b"HELLO\n"]
+
+
+def test_multiple_files_with_a_name_that_is_not_utf8(tmp_path: Path) -> None:
+    odd = os.path.join(os.fsencode(tmp_path), b"\xff\xfe-not-utf8.log")
+    with open(odd, "wb") as out:
+        out.write(b"a\n")
+    (tmp_path / "plain.log").write_bytes(b"b\n")
+    r = ProcessorRunner(TailFile)
+    for name, value in {"Tailing Mode": "Multiple files", "Base Directory": str(tmp_path),
+                        "Files to Tail": r".*\.log", "Lookup Frequency": "0 sec"}.items():
+        r.set_property(name, value)
+    r.run(3, stop_on_finish=False)
+    with open(odd, "ab") as out:
+        out.write(b"c\n")
+    r.run()
+    assert not r.errors
+    assert sorted(contents(r)) == [b"a\n", b"b\n", b"c\n"]  # each line once, across triggers
+    names = {ff.attributes["filename"] for ff in r.flowfiles_for("success")}
+    assert "\ufffd\ufffd-not-utf8.0-2.log" in names  # decoded with U+FFFD, as Java decodes file names
+    assert str(tmp_path / "\ufffd\ufffd-not-utf8.log") in states_from_map(r.state())
