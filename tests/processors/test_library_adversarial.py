@@ -110,6 +110,10 @@ WAITING_ALLOWED = frozenset({"MergeContent"})
 """Processors that may leave an input on their queue without an error: a Defragment bin waits for
 the rest of its fragments (until Max Bin Age), as NiFi's bins hold theirs."""
 
+UNNAMED_ALLOWED = frozenset({"MergeContent", "ExecuteStreamCommand"})
+"""Processors whose failure messages may name something else than the FlowFile: MergeContent a bundle (NiFi:
+"Failed to process bundle of N files"), ExecuteStreamCommand the command that cannot start (as NiFi's)."""
+
 MAX_MESSAGE = 10_000
 """A bulletin or error longer than this is a dump, not a clear error (the odd-attributes input carries a
 100 KB attribute)."""
@@ -238,13 +242,26 @@ def assert_accounted_for(runner: ProcessorRunner, config: LibraryConfig, inputs:
     reasons = [message for level, message in runner.bulletins if level in ("WARNING", "ERROR")] + logged
     if isinstance(raised, FlowyardError):
         reasons.append(str(raised))  # refused to start (NiFi: @OnScheduled failed, bulletin, retried)
+    messages = reasons + [str(e) for e in runner.errors]
+
+    def named(uuid: str) -> bool:
+        """Whether some message says which FlowFile (its uuid or filename) - the "where" of the error."""
+        filename = inputs.get(uuid, {}).get("filename") or uuid
+        return config.processor in UNNAMED_ALLOWED or any(uuid in m or filename in m for m in messages)
+
     if queued & set(inputs) and config.processor not in WAITING_ALLOWED:
         assert runner.errors or reasons, "a flowfile went back to its queue without an error or bulletin"
+        for uuid in set(inputs) & queued:
+            assert named(uuid) or isinstance(raised, FlowyardError), (
+                f"no message names the FlowFile sent back to its queue: {[m[:120] for m in messages]}")
     for relationship in FAILURE_RELATIONSHIPS & set(outputs):
         for ff in outputs[relationship]:
-            original = inputs.get(ff.attributes.get("uuid", ""), {})
+            uuid = ff.attributes.get("uuid", "")
+            original = inputs.get(uuid, {})
             added = {k for k, v in ff.attributes.items() if original.get(k) != v} - {"uuid"}
             assert added or reasons, f"a flowfile routed to {relationship!r} carries no reason"
+            assert added or named(uuid), (
+                f"no message names the FlowFile routed to {relationship!r}: {[m[:120] for m in messages]}")
 
 
 @pytest.fixture
