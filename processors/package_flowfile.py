@@ -49,16 +49,16 @@ class PackageFlowFile(Processor):
     ``mime.type = application/flowfile-v3`` and the attributes its inputs share
     (a JOIN provenance event names every input); the inputs go to 'original'.
 
-    A package holds up to Maximum Batch Size FlowFiles and, after the first,
-    only as many as keep the combined content within Maximum Batch Content
-    Size; a FlowFile larger than the limit is packaged alone. Content is
-    streamed, never held whole in memory.
+    Each trigger writes one package: up to Maximum Batch Size FlowFiles and,
+    after the first, only as many as keep the combined content within Maximum
+    Batch Content Size (a FlowFile larger than the limit is packaged alone);
+    the FlowFiles that do not fit stay queued, in order, for the next trigger,
+    as NiFi's size filter leaves them. Content is streamed, never held whole
+    in memory.
 
-    Differences from NiFi: NiFi takes one batch per trigger and leaves the
-    FlowFiles that do not fit in the content size for the next trigger;
-    flowyard takes up to Maximum Batch Size FlowFiles and writes as many
-    packages as the content size limit needs, in queue order (the same
-    packages NiFi would write over several triggers).
+    Differences from NiFi: the FlowFiles that do not fit are taken, then
+    given back to the front of the queue by a rollback before the batch is
+    taken again (NiFi's filter never takes them).
     """
 
     spec = ProcessorSpec(
@@ -78,12 +78,22 @@ class PackageFlowFile(Processor):
         flowfiles = session.get_batch(max_count)
         if not flowfiles:
             return
-        for batch in _batches(flowfiles, max_bytes):
-            packaged = session.create(batch)
-            packaged = session.write(packaged, _packages(session, batch))
-            packaged = session.put_attribute(packaged, "mime.type", MIME_TYPE_V3)
-            session.transfer(packaged, SUCCESS)
-        session.transfer_all(flowfiles, ORIGINAL)
+        batch = next(_batches(flowfiles, max_bytes))
+        if len(batch) < len(flowfiles):
+            # As NiFi's size filter: those that do not fit stay queued, in their place, for the next
+            # trigger. Giving all back (a rollback returns them to the front, in order) and taking
+            # exactly the batch keeps the queue's order.
+            session.rollback()
+            flowfiles = session.get_batch(len(batch))
+            if not flowfiles:
+                return
+            batch = next(_batches(flowfiles, max_bytes))
+            session.transfer_all(flowfiles[len(batch):])  # only if another task took some meanwhile
+        packaged = session.create(batch)
+        packaged = session.write(packaged, _packages(session, batch))
+        packaged = session.put_attribute(packaged, "mime.type", MIME_TYPE_V3)
+        session.transfer(packaged, SUCCESS)
+        session.transfer_all(batch, ORIGINAL)
 
 
 def _batches(flowfiles: list[FlowFile], max_bytes: int) -> Iterator[list[FlowFile]]:

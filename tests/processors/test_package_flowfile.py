@@ -105,3 +105,53 @@ def test_invalid_batch_size(value: str) -> None:
     runner = ProcessorRunner(PackageFlowFile)
     runner.set_property("Maximum Batch Size", value)
     runner.assert_not_valid()
+
+
+# NiFi's TestPackageFlowFile
+SAMPLE = b"Hello, World!"
+
+
+def test_nifi_one_packages_exactly_its_attributes() -> None:
+    runner = ProcessorRunner(PackageFlowFile)
+    runner.enqueue(SAMPLE, {"filename": "test.txt", "mime.type": "text/plain", "myAttribute": "my value"})
+    runner.run()
+    runner.assert_transferred("success", 1)
+    runner.assert_transferred("original", 1)
+    packaged = runner.flowfiles_for("success")[0]
+    packaged.assert_attribute_equals("mime.type", "application/flowfile-v3")
+    [(attributes, content)] = _unpack(packaged.content)
+    assert sorted(attributes) == ["filename", "mime.type", "myAttribute", "path", "uuid"]
+    assert (attributes["filename"], attributes["mime.type"], attributes["myAttribute"]) == (
+        "test.txt", "text/plain", "my value")
+    assert content == SAMPLE
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "content_size", "packaged"),
+    [("10", None, 10), ("2", None, 2), ("10", f"{7 * len(SAMPLE)} B", 7)],
+    ids=["many", "batch-size", "batch-content-size"],
+)
+def test_nifi_batches(batch_size: str, content_size: str | None, packaged: int) -> None:
+    runner = ProcessorRunner(PackageFlowFile)
+    runner.set_property("Maximum Batch Size", batch_size)
+    if content_size is not None:
+        runner.set_property("Maximum Batch Content Size", content_size)
+    runner.enqueue_many([(SAMPLE, {"mime.type": "text/plain", "filename": f"{i}test.txt"}) for i in range(10)])
+    runner.run()
+    runner.assert_transferred("success", 1)
+    runner.assert_transferred("original", packaged)
+    assert runner.queue_size == 10 - packaged
+    entries = _unpack(runner.flowfiles_for("success")[0].content)
+    assert [(a["filename"], c) for a, c in entries] == [(f"{i}test.txt", SAMPLE) for i in range(packaged)]
+    assert all(sorted(a) == ["filename", "mime.type", "path", "uuid"] for a, _ in entries)
+
+
+def test_flowfiles_that_do_not_fit_keep_their_place_in_the_queue() -> None:
+    runner = ProcessorRunner(PackageFlowFile)
+    runner.set_property("Maximum Batch Size", "3")
+    runner.set_property("Maximum Batch Content Size", "1 B")
+    runner.enqueue_many([(b"x", {"i": str(i)}) for i in range(6)])
+    runner.run(6)
+    order = [a["i"] for p in runner.flowfiles_for("success") for a, _ in _unpack(p.content)]
+    assert order == [str(i) for i in range(6)]
+    assert len(runner.flowfiles_for("success")) == 6
