@@ -336,6 +336,16 @@ def _processor(r: _Reader, raw: Any, where: str) -> ProcessorDef:
     """One processor (its identifier's uniqueness is the caller's to check)."""
     p = r.obj(raw, where)
     props = _properties(r, p, where)
+    annotation = p.get("annotationData")
+    if (isinstance(annotation, str) and annotation.strip() and str(p.get("type", "")).endswith("UpdateAttribute")
+            and not {"advanced-rules", "Advanced Rules"} & props.keys()):
+        # NiFi keeps UpdateAttribute's advanced rules (its <criteria> XML) in the annotation data;
+        # flowyard keeps them in the Advanced Rules property, which reads that XML as it is.
+        if len(annotation) > MAX_TEXT:
+            r.problem(f"{where}.annotationData", f"is {len(annotation):,} characters long; at most {MAX_TEXT:,} "
+                                                 "are allowed")
+        else:
+            props["advanced-rules"] = annotation
     strategy = r.choice(p, "schedulingStrategy", where, "TIMER_DRIVEN", SCHEDULING_STRATEGIES)
     state = r.choice(p, "scheduledState", where, "RUNNING", SCHEDULED_STATES)
     period = r.text(p, "schedulingPeriod", where, "0 sec", limit=MAX_NAME)

@@ -531,3 +531,16 @@ def test_nifi_state_failure_with_clones_keeps_the_original_only() -> None:  # te
     (ff,) = r.flowfiles_for("set state fail")
     ff.assert_attribute_equals("maxValue", "1")
     ff.assert_attribute_equals("maxValue2", None)
+
+
+def test_a_flow_carrying_nifis_annotation_data_keeps_its_rules() -> None:
+    from flowyard.runtime.flow import flow_from_dict
+
+    definition = flow_from_dict({"flowyardFlowVersion": 1, "rootGroup": {"processors": [
+        {"identifier": "ua", "type": "UpdateAttribute", "annotationData": NIFI_CRITERIA,
+         "autoTerminatedRelationships": ["success"]},
+        {"identifier": "other", "type": "UpdateAttribute", "annotationData": NIFI_CRITERIA,
+         "properties": {"Advanced Rules": "{}"}, "autoTerminatedRelationships": ["success"]}]}})
+    by_id = {p.identifier: p for p in definition.processors}
+    assert by_id["ua"].properties["advanced-rules"] == NIFI_CRITERIA
+    assert by_id["other"].properties == {"Advanced Rules": "{}"}, "a property already set wins"
