@@ -323,3 +323,22 @@ def test_nifi_convert_character_set_expression_that_is_no_charset(source: str, t
     r.run()
     r.assert_transferred("success", 0)
     assert r.queue_size == 1 and r.penalized_count == 1
+
+
+@pytest.mark.xfail(strict=True, reason="engine records a partial-content clone as CLONE (NiFi: FORK)")
+def test_segments_are_forked_as_in_nifi() -> None:
+    r = ProcessorRunner(SegmentContent)
+    r.set_property("Segment Size", "2 B")
+    r.enqueue(b"abcdef")
+    r.run()
+    forks = r.provenance_events(ProvenanceEventType.FORK)
+    assert len(forks) == 1 and len(forks[0].child_uuids) == 3
+
+
+def test_content_within_one_segment_is_a_clone() -> None:
+    r = ProcessorRunner(SegmentContent)
+    r.set_property("Segment Size", "2 KB")
+    r.enqueue(b"abcdef")
+    r.run()
+    clones = r.provenance_events(ProvenanceEventType.CLONE)
+    assert len(clones) == 1 and len(clones[0].child_uuids) == 1

@@ -342,8 +342,18 @@ def test_splits_without_header_share_the_original_content() -> None:
     assert original.claim is not None
     assert all(s.claim is not None and s.claim.resource == original.claim.resource for s in splits)
     assert [s.claim.offset - original.claim.offset for s in splits if s.claim] == [0, 4, 8]
-    clones = r.provenance_events(ProvenanceEventType.CLONE)
-    assert len(clones) == 1 and len(clones[0].child_uuids) == 3
+
+
+# NiFi's session records a clone of part of the content as a FORK (a clone of all of it as a CLONE);
+# flowyard's engine (runtime/engine/_session.py, not this library) records every clone as a CLONE.
+ENGINE_PARTIAL_CLONE = pytest.mark.xfail(strict=True, reason="engine records a partial-content clone as CLONE")
+
+
+@ENGINE_PARTIAL_CLONE
+def test_splits_without_header_are_forked_as_in_nifi() -> None:
+    r = split("one\ntwo\nthree\n", Line_Split_Count="1")
+    forks = r.provenance_events(ProvenanceEventType.FORK)
+    assert len(forks) == 1 and len(forks[0].child_uuids) == 3
 
 
 def test_big_content_in_many_chunks() -> None:
