@@ -38,8 +38,9 @@ class FileState:
     read from the current file); ``timestamp`` the newest modification time
     (epoch ms) consumed, so rolled-over files older than it are not read
     again; ``length`` the file size seen last. ``inode`` (``dev:ino``) is
-    flowyard's addition: a different file under the same name is a rollover
-    even when its first bytes look the same.
+    flowyard's addition, kept in memory only (the stored state has NiFi's six
+    keys): a different file under the same name is a rollover even when its
+    first bytes look the same.
     """
 
     filename: str
@@ -59,11 +60,9 @@ class FileState:
             prefix + "length": str(self.length),
             prefix + "timestamp": str(self.timestamp),
             prefix + "tailingPostRollover": "false",
+            # NiFi's six keys per file: a checksum not known yet is stored empty (NiFi: null)
+            prefix + "checksum": "" if self.checksum is None else str(self.checksum),
         }
-        if self.checksum is not None:
-            entries[prefix + "checksum"] = str(self.checksum)
-        if self.inode is not None:
-            entries[prefix + "inode"] = self.inode
         return entries
 
     def restarted(self, timestamp: int, length: int) -> FileState:
@@ -104,7 +103,6 @@ def states_from_map(values: Mapping[str, str]) -> dict[str, FileState]:
                 length=int(values[prefix + "length"]),
                 timestamp=int(values[prefix + "timestamp"]),
                 checksum=int(checksum_text) if checksum_text not in (None, "", "null") else None,
-                inode=values.get(prefix + "inode"),
             )
         except (KeyError, ValueError):
             continue

@@ -274,11 +274,17 @@ class TailFile(Processor):
     one that was being tailed (recognised by the checksum of its first
     ``position`` bytes) from where reading stopped, to its end (a last
     unterminated line included), the others whole; then the new file from its
-    start. Without a Rolling Filename Pattern, lines appended to a file after
+    start; with Reread on NUL Encountered, a rolled file whose rest still
+    holds NUL bytes is left for the next trigger. Without a Rolling
+    Filename Pattern, lines appended to a file after
     the last trigger and before its rename are lost, as in NiFi.
 
-    Differences from NiFi: the state also holds ``file.<N>.inode`` (a file
-    replaced under the same name is noticed even when its first bytes match).
+    Differences from NiFi: while it runs, the processor also remembers each
+    file's identity (device and inode), so a file replaced under the same
+    name is read from its start even when it is longer than the position and
+    its first bytes match (NiFi goes on from the old position in the new
+    file); the stored state has NiFi's six keys per file, so after a restart
+    only the checksum tells.
     State Location is accepted, but flowyard keeps the component state either
     way. Rolling Filename Pattern globs follow Python's ``fnmatch`` (no
     ``{a,b}`` alternatives); Files to Tail and Line Start Pattern are Python
@@ -320,6 +326,8 @@ class TailFile(Processor):
         # not in here (after a restart) is checked against the file before it is trusted.
         self._verified: dict[str, tuple[str | None, int, int | None]] = {}
         self._files: list[str] = []
+        # The identity (dev:ino) of each file as last read by this instance; not part of the stored state.
+        self._inodes: dict[str, str] = {}
         self._last_lookup = -float("inf")
 
     def validate(self, context: ProcessContext) -> Iterable[ValidationResult]:
@@ -346,6 +354,7 @@ class TailFile(Processor):
         """Forget what was verified: state is checked against the files again."""
         with self._lock:
             self._verified.clear()
+            self._inodes.clear()
             self._files = []
             self._last_lookup = -float("inf")
 
@@ -404,8 +413,8 @@ class TailFile(Processor):
             stored = states_from_map(session.get_state())
             # state holds names as text (storable_name); map them back to the names found
             found = {storable_name(name): name for name in files}
-            states = {found[text]: replace(state, filename=found[text]) for text, state in stored.items()
-                      if text in found}
+            states = {found[text]: replace(state, filename=found[text], inode=self._inodes.get(found[text]))
+                      for text, state in stored.items() if text in found}
             next_index = max((s.index for s in stored.values()), default=-1) + 1
             sent = False
             yield_now = False
@@ -428,6 +437,7 @@ class TailFile(Processor):
                 sent = sent or any_sent
             session.set_state(states_to_map({storable_name(name): replace(state, filename=storable_name(name))
                                              for name, state in states.items()}))
+            self._inodes = {name: state.inode for name, state in states.items() if state.inode is not None}
             if not sent or yield_now:
                 context.yield_()
 
@@ -475,6 +485,9 @@ class TailFile(Processor):
                         and context.now_ms() - mtime_ms(first_stat) < settings.post_rollover_ms:
                     # Still written to after its rename: keep tailing it (whole lines); the new file waits.
                     return self._tail_rolled(context, session, settings, state, first, first_stat)
+                if settings.reread_on_nul and _holds_nul(first, state.position, first_stat.st_size, settings.chunk):
+                    # Not written completely yet (NFS fills NULs in later): read it again next time.
+                    return state, False, True
                 # The file we were reading, renamed: send the rest of it, a last unterminated line too.
                 sent = self._send_range(context, session, state, first, state.position, first_stat.st_size,
                                         rolled_name=True) or sent
@@ -625,6 +638,15 @@ class _Unreadable(Exception):
         super().__init__(f"{path}: {error}")
         self.path = path
         self.error = error
+
+
+def _holds_nul(path: Path, start: int, end: int, chunk: int) -> bool:
+    """Whether bytes ``start`` to ``end`` of ``path`` hold a NUL (an unreadable file holds none)."""
+    try:
+        with open(path, "rb") as stream:
+            return any(b"\0" in piece for piece in read_range(stream, start, end, chunk))
+    except OSError:
+        return False
 
 
 def _crc(path: Path, size: int) -> int | None:

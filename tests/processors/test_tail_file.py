@@ -11,6 +11,7 @@ import pytest
 
 from flowyard.processors._system_tail import last_line_end, line_start_cut, scan_whole_lines, states_from_map
 from flowyard.processors.tail_file import TailFile
+from flowyard.runtime.repository.state import ComponentState
 from flowyard.runtime.sdk import ProvenanceEventType
 from flowyard.runtime.sdk.testing import ProcessorRunner
 
@@ -480,3 +481,366 @@ def test_multiple_files_with_a_name_that_is_not_utf8(tmp_path: Path) -> None:
     names = {ff.attributes["filename"] for ff in r.flowfiles_for("success")}
     assert "\ufffd\ufffd-not-utf8.0-2.log" in names  # decoded with U+FFFD, as Java decodes file names
     assert str(tmp_path / "\ufffd\ufffd-not-utf8.log") in states_from_map(r.state())
+
+
+@pytest.mark.parametrize(
+    ("reread", "content1", "reposition", "content2", "expected"),
+    [
+        pytest.param(None, b"first_line_with_nul\0\n", None, b"second_line\n",
+                     [b"first_line_with_nul\0\n", b"second_line\n"], id="nul-default"),
+        pytest.param("false", b"first_line_with_nul\0\n", None, b"second_line\n",
+                     [b"first_line_with_nul\0\n", b"second_line\n"], id="nul-false-leave"),
+        pytest.param("false", b"first_line_with_nul\0\n", len("first_line_with_nul"),
+                     b"!!overwrite_nul_and_continue_first_line_but_end_up_in_second_line_anyway\n",
+                     [b"first_line_with_nul\0\n",
+                      b"overwrite_nul_and_continue_first_line_but_end_up_in_second_line_anyway\n"],
+                     id="nul-false-overwrite"),
+        pytest.param("true", b"first_line_with_nul\0\n", len("first_line_with_nul"),
+                     b" overwrite_nul_and_continue_first_line\n",
+                     [b"first_line_with_nul overwrite_nul_and_continue_first_line\n"], id="nul-true"),
+    ],
+)
+def test_nifi_nul_content(tmp_path: Path, reread: str | None, content1: bytes, reposition: int | None,
+                          content2: bytes, expected: list[bytes]) -> None:
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"")
+    r = runner(log, {"Initial Start Position": "Beginning of File"})
+    if reread is not None:
+        r.set_property("Reread on NUL Encountered", reread)
+    with open(log, "r+b") as raf:
+        raf.write(content1)
+        raf.flush()
+        r.run(stop_on_finish=False)
+        if reposition is not None:
+            raf.seek(reposition)
+        raf.write(content2)
+    r.run(initialize=False)
+    assert contents(r) == expected
+
+
+def test_nifi_nul_content_when_rolled_over(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"a\nb")
+    r = runner(log, {"Rolling Filename Pattern": "log.txt*", "Initial Start Position": "Beginning of File",
+                     "Reread on NUL Encountered": "true"})
+    r.run(stop_on_finish=False)
+    append(log, b"\0\0")
+    original = log.stat().st_mtime
+    rolled = tmp_path / "log.txt.0.log"
+    os.rename(log, rolled)
+    log.write_bytes(b"")
+    r.run(stop_on_finish=False, initialize=False)
+    assert contents(r) == [b"a\n"]  # the zeros are not picked up
+    with open(rolled, "r+b") as out:
+        out.seek(3)
+        out.write(b"c\n")
+    _touch(rolled, original)  # NFS replaces NULs without touching the modification time
+    r.run(stop_on_finish=False, initialize=False)
+    append(log, b"d\n")
+    r.run(initialize=False)
+    assert contents(r) == [b"a\n", b"bc\n", b"d\n"]
+
+
+def test_nifi_rotate_multiple_before_consuming(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"1\n")
+    r = runner(log, {"Rolling Filename Pattern": "log.txt*", "Initial Start Position": "Beginning of File"})
+    r.run()
+    assert contents(r) == [b"1\n"]
+    now = time.time()
+    for index, data in enumerate([b"1.5\n", b"2\n", b"3\n", b"4\n"]):
+        append(log, data)
+        os.rename(log, tmp_path / f"log.txt.{index}.log")
+        _touch(tmp_path / f"log.txt.{index}.log", now + index)
+        log.write_bytes(b"")
+    r.run()
+    assert sorted(contents(r)) == sorted([b"1\n", b"1.5\n", b"2\n", b"3\n", b"4\n"])
+
+
+def test_nifi_start_position_current_time_ignores_rolled_and_existing(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"1\n")
+    os.rename(log, tmp_path / "log.txt.0.log")
+    log.write_bytes(b"2\n")
+    os.rename(log, tmp_path / "log.txt.1.log")
+    log.write_bytes(b"3\n4\n5\n")
+    r = runner(log, {"Initial Start Position": "Current Time"})
+    r.run()
+    assert contents(r) == []
+    append(log, b"6\n")
+    r.run()
+    assert contents(r) == [b"6\n"]
+
+
+@pytest.mark.parametrize(("position", "expected"), [("Beginning of File", [b"hello world\n"]), ("Current Time", [])])
+def test_nifi_start_at_beginning_of_file_or_current_time(tmp_path: Path, position: str,
+                                                         expected: list[bytes]) -> None:
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"hello world\n")
+    r = runner(log, {"Initial Start Position": position})
+    r.run(100)
+    assert contents(r) == expected
+
+
+def test_nifi_consume_after_truncation_start_at_current_time(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"")
+    r = runner(log, {"Initial Start Position": "Current Time", "Rolling Filename Pattern": "log.txt*"})
+    r.run()
+    append(log, b"hello\n")
+    r.run()
+    assert contents(r) == [b"hello\n"]
+    os.rename(log, tmp_path / "log.txt.1")
+    log.write_bytes(b"")
+    r.run()
+    assert contents(r) == [b"hello\n"]
+    append(log, b"HELLO\n")
+    _touch(log, time.time() + 2)
+    r.run()
+    assert contents(r) == [b"hello\n", b"HELLO\n"]
+
+
+@pytest.mark.parametrize("pattern", ["log*.txt", "log.*"])
+def test_nifi_remainder_recovered_if_rolled_over_while_running(tmp_path: Path, pattern: str) -> None:
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"")
+    r = runner(log, {"Rolling Filename Pattern": pattern})
+    r.run(stop_on_finish=False)
+    append(log, b"hello\n")
+    r.run(stop_on_finish=False, initialize=False)
+    append(log, b"world")
+    r.run(stop_on_finish=False, initialize=False)  # no line end yet: nothing
+    assert contents(r) == [b"hello\n"]
+    os.rename(log, tmp_path / ("log1.txt" if pattern == "log*.txt" else "log.1"))
+    log.write_bytes(b"1\n")
+    r.run(initialize=False)
+    assert contents(r) == [b"hello\n", b"world", b"1\n"]
+
+
+def test_nifi_multiple_rollovers_with_longer_file_length(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"")
+    r = runner(log, {"Rolling Filename Pattern": "log.*"})
+    r.run(stop_on_finish=False)
+    append(log, b"hello\n")
+    r.run(stop_on_finish=False, initialize=False)
+    append(log, b"world")
+    now = time.time()
+    os.rename(log, tmp_path / "log.2")
+    _touch(tmp_path / "log.2", now + 2)
+    log.write_bytes(b"abc\n")
+    os.rename(log, tmp_path / "log.1")
+    _touch(tmp_path / "log.1", now + 4)
+    log.write_bytes(b"This is a longer line than the other files had.\n")
+    r.run(initialize=False)
+    assert contents(r) == [b"hello\n", b"world", b"abc\n", b"This is a longer line than the other files had.\n"]
+
+
+def test_nifi_consume_when_new_line_found(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"")
+    r = runner(log)
+    r.run()
+    steps = [(b"Hello, World", []), (b"\r\n", [b"Hello, World\r\n"]), (b"12345", []), (b"\n", [b"12345\n"]),
+             (b"carriage\rreturn\r", [b"carriage\r"]), (b"\r\n", [b"return\r\r\n"])]
+    for data, expected in steps:
+        r.clear_transfer_state()
+        append(log, data)
+        r.run()
+        assert contents(r) == expected, data
+        if data == b"\r\n" and expected == [b"Hello, World\r\n"]:
+            stored = states_from_map(r.state())[str(log)]
+            assert stored.position == 14
+
+
+@pytest.mark.parametrize("restart_between", [True, False])
+def test_nifi_multi_line_waits_for_regex_match(tmp_path: Path, restart_between: bool) -> None:
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"")
+    r = runner(log, {"Line Start Pattern": r"<\d>", "Rolling Filename Pattern": "log.*"})
+    line1, line2, line3, line4 = b"<1>Hello, World\n", b"<2>Good-bye, World\n", b"<3>Start of multi-line\n", \
+        b"<4>Last One\n"
+
+    first = [True]
+
+    def run() -> list[bytes]:
+        r.clear_transfer_state()
+        r.run(stop_on_finish=restart_between, initialize=restart_between or first[0])
+        first[0] = False
+        return contents(r)
+
+    append(log, line1 + line2)
+    assert len(run()) == 1
+    append(log, line3)
+    assert len(run()) == 1
+    for i in range(10):
+        append(log, b"%d\n" % i)
+        assert run() == []
+    state = r.state()
+    assert state["file.0.length"] == str(len(line1 + line2 + line3) + 20)
+    assert state["file.0.position"] == str(len(line1 + line2))
+    append(log, line4)
+    assert run() == [b"<3>Start of multi-line\n0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n"]
+    os.rename(log, tmp_path / "log.1")
+    log.write_bytes(b"")
+    assert run() == [b"<4>Last One\n"]
+
+
+def test_nifi_rollover_and_update_at_same_time(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"hello there\n")
+    r = runner(log, {"Rolling Filename Pattern": "log.*"})
+    r.run()
+    assert contents(r) == [b"hello there\n"]
+    append(log, b"another")
+    os.rename(log, tmp_path / "log.1")
+    log.write_bytes(b"new file\n")
+    r.clear_transfer_state()
+    r.run(stop_on_finish=False)
+    assert contents(r) == [b"another", b"new file\n"]
+    r.clear_transfer_state()
+    r.run(initialize=False)
+    assert contents(r) == []
+
+
+def test_nifi_rollover_when_no_rolling_pattern(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"hello there\n")
+    r = runner(log)
+    r.run()
+    append(log, b"another")
+    os.rename(log, tmp_path / "log.1")
+    log.write_bytes(b"new file\n")
+    r.clear_transfer_state()
+    r.run()
+    assert contents(r) == [b"new file\n"]  # what was written before the move is lost, as in NiFi
+    os.rename(log, tmp_path / "log.2")
+    log.write_bytes(b"new file with longer data in the new file\n")
+    r.clear_transfer_state()
+    r.run()
+    # NiFi cannot tell this longer file from the old one and goes on from the old position
+    # ("with longer data in the new file\n"); flowyard knows it is another file (deliberate difference)
+    assert contents(r) == [b"new file with longer data in the new file\n"]
+
+
+def _multi(r: ProcessorRunner, base: Path, regex: str, **properties: str) -> None:
+    r.set_property("Tailing Mode", "Multiple files")
+    r.set_property("Base Directory", str(base))
+    r.set_property("Files to Tail", regex)
+    for name, value in properties.items():
+        r.set_property(name.replace("_", " "), value)
+
+
+def test_nifi_multiple_files(tmp_path: Path) -> None:
+    (tmp_path / "testDir").mkdir()
+    log, other, third = tmp_path / "log.txt", tmp_path / "testDir" / "log.txt", tmp_path / "logging.txt"
+    log.write_bytes(b"")
+    other.write_bytes(b"")
+    r = ProcessorRunner(TailFile)
+    _multi(r, tmp_path, "(testDir/)?log(ging)?.txt", Rolling_Filename_Pattern="${filename}.?",
+           Initial_Start_Position="Beginning of File", Recursive_Lookup="true", Lookup_Frequency="0 sec")
+    r.run(stop_on_finish=False)
+    assert contents(r) == []
+    third.write_bytes(b"hey\n")
+    append(other, b"hi\n")
+    append(log, b"hello\n")
+    r.run(stop_on_finish=False, initialize=False)
+    by_path = {ff.attributes["tailfile.original.path"]: ff.content for ff in r.flowfiles_for("success")}
+    assert by_path == {str(third): b"hey\n", str(other): b"hi\n", str(log): b"hello\n"}
+    r.clear_transfer_state()
+    append(other, b"world!")
+    append(log, b"world")
+    r.run(stop_on_finish=False, initialize=False)
+    assert contents(r) == []
+    third.unlink()
+    os.rename(log, tmp_path / "log.1")
+    os.rename(other, tmp_path / "testDir" / "log.1")
+    log.write_bytes(b"1\n")
+    other.write_bytes(b"2\n")
+    (tmp_path / "testDir" / "logging.txt").write_bytes(b"3\n")
+    r.run(initialize=False)
+    assert sorted(contents(r)) == sorted([b"3\n", b"world!", b"2\n", b"world", b"1\n"])
+
+
+def test_nifi_multiple_existing_files_available_on_first_trigger(tmp_path: Path) -> None:
+    for i in range(250):
+        (tmp_path / f"log_many_{i}.txt").write_bytes(b"line-%d\n" % i)
+    r = ProcessorRunner(TailFile)
+    _multi(r, tmp_path, r"log_many_[0-9]+\.txt", Recursive_Lookup="false")
+    r.run()
+    assert len(contents(r)) == 250
+    assert {b"line-0\n", b"line-249\n"} <= set(contents(r))
+    state = r.state()
+    assert len(state) == 6 * 250  # NiFi's six keys per file
+    assert {v for k, v in state.items() if k.endswith("filename")} == {
+        str(tmp_path / f"log_many_{i}.txt") for i in range(250)}
+
+
+def test_nifi_handle_removed_file(tmp_path: Path) -> None:
+    (tmp_path / "log_1.txt").write_bytes(b"firstLine\n")
+    (tmp_path / "log_2.txt").write_bytes(b"secondLine\n")
+    r = ProcessorRunner(TailFile)
+    _multi(r, tmp_path, r"log_[0-9]*\.txt", Lookup_Frequency="0 sec", Recursive_Lookup="false")
+    r.run(stop_on_finish=False)
+    assert sorted(contents(r)) == [b"firstLine\n", b"secondLine\n"]
+    assert len(r.state()) == 12
+    (tmp_path / "log_2.txt").unlink()
+    r.run(initialize=False)
+    state = r.state()
+    assert len(state) == 6
+    assert {v for k, v in state.items() if k.endswith("filename")} == {str(tmp_path / "log_1.txt")}
+
+
+def test_nifi_multiple_files_with_basedir_and_filename_from_the_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "testDir").mkdir()
+    (tmp_path / "log.txt").write_bytes(b"")
+    (tmp_path / "testDir" / "log.txt").write_bytes(b"")
+    monkeypatch.setenv("vrBaseDirectory", str(tmp_path))
+    monkeypatch.setenv("vrFilename", "(testDir/)?log(ging)?.txt")
+    r = ProcessorRunner(TailFile)
+    _multi(r, tmp_path, "${vrFilename}", Rolling_Filename_Pattern="${filename}.?",
+           Initial_Start_Position="Beginning of File", Recursive_Lookup="true", Lookup_Frequency="0 sec")
+    r.set_property("Base Directory", "${vrBaseDirectory}")
+    r.run(stop_on_finish=False)
+    assert contents(r) == []
+    append(tmp_path / "testDir" / "log.txt", b"hi\n")
+    append(tmp_path / "log.txt", b"hello\n")
+    r.run(initialize=False)
+    assert sorted(contents(r)) == [b"hello\n", b"hi\n"]
+
+
+def test_nifi_multiple_files_in_same_directory(tmp_path: Path) -> None:
+    log, logging_ = tmp_path / "log.txt", tmp_path / "logging.txt"
+    log.write_bytes(b"")
+    r = ProcessorRunner(TailFile)
+    _multi(r, tmp_path, "log(ging)?.txt", Rolling_Filename_Pattern="${filename}.?",
+           Initial_Start_Position="Beginning of File", Lookup_Frequency="0 sec")
+    r.run(stop_on_finish=False)
+    logging_.write_bytes(b"hey\n")
+    append(log, b"hello\n")
+    r.run(stop_on_finish=False, initialize=False)
+    by_path = {ff.attributes["tailfile.original.path"]: ff.content for ff in r.flowfiles_for("success")}
+    assert by_path == {str(logging_): b"hey\n", str(log): b"hello\n"}
+    r.clear_transfer_state()
+    append(logging_, b"guys")
+    append(log, b"world")
+    r.run(stop_on_finish=False, initialize=False)
+    assert contents(r) == []
+    os.rename(logging_, tmp_path / "logging.1")
+    os.rename(log, tmp_path / "log.1")
+    log.write_bytes(b"1\n")
+    logging_.write_bytes(b"2\n")
+    r.run(initialize=False)
+    assert sorted(contents(r)) == sorted([b"guys", b"2\n", b"world", b"1\n"])
+
+
+def test_nifi_tailing_post_rollover_state_with_missing_rolled_files(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"after\n")
+    r = runner(log, {"Rolling Filename Pattern": "${filename}.?", "Post-Rollover Tail Period": "10 sec"})
+    r.repositories.state.set_now(r.component_id, ComponentState(
+        {"file.0.filename": str(log), "file.0.position": "0", "file.0.timestamp": "0", "file.0.length": "0",
+         "file.0.checksum": "0", "file.0.tailingPostRollover": "true"}, 1))
+    r.run()
+    assert contents(r) == [b"after\n"]
