@@ -26,6 +26,7 @@ case XPASSes, fails, and its entry must go.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import random
@@ -34,6 +35,7 @@ import signal
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -708,6 +710,12 @@ HOSTILE_TEXT = ("", "9" * 30, "nul\x00byte", "(")
 _JAVA_INT = ("accepts {} = 10^30 and runs away (copies/creates without end); NiFi's integer validator "
              "(Integer.parseInt) refuses anything above 2147483647")
 PROPERTY_BUGS: dict[tuple[str, str], str] = {
+    ("HandleHttpRequest", "hostname"): (
+        "an unresolvable Hostname (e.g. '-1') makes on_scheduled raise a bare socket.gaierror and leaks the "
+        "socket it created (ResourceWarning: unclosed socket on 0.0.0.0); NiFi refuses to start with a bulletin"),
+    ("ListenHTTP", "listening-address"): (
+        "an unresolvable Listening Address (e.g. '-1') makes on_scheduled raise a bare socket.gaierror instead of "
+        "a start failure naming the property"),
     ("ValidateJson", "json-schema"): (
         "JSON Schema '-1' (or 1e400, or any non-object JSON) passes validation, then on_scheduled raises a bare "
         "TypeError (\"argument of type 'int' is not iterable\", the $schema lookup); NiFi refuses such a schema "
@@ -797,7 +805,17 @@ def _judge_value(config: LibraryConfig, key: str, value: str, tmp: Path,
     if results:
         return None  # refused before it could run: the canvas says why
     if config.kind not in _RUNNABLE_KINDS:
-        return None
+        # listeners and commands: start (bind, spawn) and stop only, leaking no socket
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            raised = _run(runner, 0)
+            problem = (f"run raised {type(raised).__name__}: {raised}"
+                       if raised is not None and not isinstance(raised, FlowyardError) else None)
+            del runner, raised  # what the failed start left behind is garbage now
+            if problem:
+                gc.collect()
+        leaks = [str(w.message)[:100] for w in caught if issubclass(w.category, ResourceWarning)]
+        return f"leaked: {leaks}" if leaks else problem
     if config.kind == "flowfile":
         runner.enqueue(b'{"a": 1}', {"filename": "a.txt"})
     inputs = {ff.attributes["uuid"]: ff.attributes for ff in runner.input_flowfiles()}
