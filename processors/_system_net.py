@@ -33,6 +33,7 @@ __all__ = [
     "MAX_BATCH_SIZE",
     "MAX_MESSAGE_QUEUE_SIZE",
     "MAX_SOCKET_BUFFER_SIZE",
+    "NOT_EMPTY",
     "RECEIVE_BUFFER_SIZE",
     "Message",
     "MessageQueue",
@@ -126,6 +127,13 @@ MAX_BATCH_SIZE = PropertySpec(
     default="1",
     validator=validators.POSITIVE_INTEGER,
 )
+def _check_not_empty(value: str) -> str | None:
+    return None if value != "" else "the value is empty"
+
+
+NOT_EMPTY = validators.Validator("not empty", "any text, whitespace such as a newline included", _check_not_empty)
+"""NiFi's NON_EMPTY_VALIDATOR: only the empty string is refused, so a delimiter may be a real newline."""
+
 BATCHING_MESSAGE_DELIMITER = PropertySpec(
     key="message-delimiter",
     display_name="Batching Message Delimiter",
@@ -135,7 +143,7 @@ BATCHING_MESSAGE_DELIMITER = PropertySpec(
     ),
     required=True,
     default="\\n",
-    validator=validators.NON_EMPTY,
+    validator=NOT_EMPTY,
     aliases=("Message Delimiter",),
 )
 

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable
 
 from flowyard.processors._common import boolean_property
-from flowyard.processors._system_net import unescape_delimiter
+from flowyard.processors._system_net import NOT_EMPTY, unescape_delimiter
 from flowyard.processors.ssl_context_service import SSL_CONTEXT_SERVICE, SSLContextService
 from flowyard.runtime.sdk import (
     AllowableValue,
@@ -123,7 +123,7 @@ OUTGOING_MESSAGE_DELIMITER = PropertySpec(
         "when one message ends and the next message begins. Users should ensure that the FlowFile content does not "
         "contain the delimiter character to avoid errors. \\n, \\r and \\t stand for newline, carriage return and tab."
     ),
-    validator=validators.NON_EMPTY,
+    validator=NOT_EMPTY,
     expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
     dependencies=_BY_FLOWFILE,
 )

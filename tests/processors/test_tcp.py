@@ -408,3 +408,167 @@ def test_put_tcp_failing_expression_goes_to_failure(evaluator: object) -> None:
     r.run()
     r.assert_all_transferred("failure", 1)
     assert r.flowfiles_for("failure")[0].is_penalized(r.clock())
+
+
+# -- NiFi's TestListenTCP ------------------------------------------------------------------------------------
+
+NIFI_MESSAGES = b"".join(b"This is message %d\n" % i for i in range(1, 6))
+
+
+def _tls_listener(tmp_path: Path, client_auth: str | None) -> tuple[ProcessorRunner, object]:
+    pki = make_pki(tmp_path / "pki")
+    r = ProcessorRunner(ListenTCP)
+    r.add_controller_service("server-tls", StandardSSLContextService, {
+        "Keystore Filename": str(pki.server_pem), "Keystore Type": "PEM",
+        "Truststore Filename": str(pki.ca_pem), "Truststore Type": "PEM"})
+    r.enable_controller_service("server-tls")
+    r.set_property("Port", "0")
+    r.set_property("SSL Context Service", "server-tls")
+    if client_auth is not None:
+        r.set_property("Client Auth", client_auth)
+    return r, pki
+
+
+def test_nifi_custom_validate(tmp_path: Path) -> None:
+    r = ProcessorRunner(ListenTCP)
+    r.set_property("Port", "1")
+    r.assert_valid()
+    r, _ = _tls_listener(tmp_path, "")
+    r.assert_not_valid()
+    r.set_property("Client Auth", "REQUIRED")
+    r.assert_valid()
+
+
+def test_nifi_run() -> None:
+    r = listener()
+    send(port_of(r), NIFI_MESSAGES)
+    received = receive(r, 5)
+    r.stop()
+    assert [ff.content for ff in received] == [b"This is message %d" % i for i in range(1, 6)]
+
+
+def test_nifi_run_batching() -> None:
+    r = listener({"Max Batch Size": "3", "Pool Receive Buffers": "False"})
+    port = port_of(r)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        client.sendall(NIFI_MESSAGES)
+        deadline = time.monotonic() + 5
+        while len(r.processor._messages) < 5 and time.monotonic() < deadline:  # type: ignore[attr-defined]
+            time.sleep(0.01)
+    received = receive(r, 2)
+    r.stop()
+    assert [ff.content for ff in received] == [b"This is message 1\nThis is message 2\nThis is message 3",
+                                               b"This is message 4\nThis is message 5"]
+
+
+@pytest.mark.parametrize("client_auth", ["REQUIRED", "NONE"])
+def test_nifi_run_client_auth(tmp_path: Path, client_auth: str) -> None:
+    import ssl
+
+    r, pki = _tls_listener(tmp_path, client_auth)
+    r.run(1, stop_on_finish=False)
+    context = ssl.create_default_context(cafile=str(pki.ca_pem))  # type: ignore[attr-defined]
+    if client_auth == "REQUIRED":
+        context.load_cert_chain(str(pki.client_pem))  # type: ignore[attr-defined]
+    with socket.create_connection(("127.0.0.1", port_of(r)), timeout=5) as raw, \
+            context.wrap_socket(raw, server_hostname="localhost") as client:
+        client.sendall(NIFI_MESSAGES)
+    received = receive(r, 5)
+    r.stop()
+    assert [ff.content for ff in received] == [b"This is message %d" % i for i in range(1, 6)]
+    for ff in received:
+        if client_auth == "REQUIRED":
+            assert ff.attributes["client.certificate.subject.dn"].startswith("CN=client")
+            assert ff.attributes["client.certificate.issuer.dn"].startswith("CN=flowyard test CA")
+        else:
+            assert "client.certificate.subject.dn" not in ff.attributes
+            assert "client.certificate.issuer.dn" not in ff.attributes
+
+
+# -- NiFi's TestPutTCP ---------------------------------------------------------------------------------------
+
+NIFI_VALID_FILES = [b"abcdefghijklmnopqrstuvwxyz", b"zyxwvutsrqponmlkjihgfedcba", b"12345678", b"343424222",
+                    "!@\u00a3$%^&*()_+:|{}[];\\".encode()]
+
+
+def _sent(sink: Sink, connections: int) -> bytes:
+    deadline = time.monotonic() + 5
+    while len(sink.connections) < connections and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return b"".join(sink.connections)
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "per_flowfile", "host"),
+    [
+        pytest.param("\n", "false", "127.0.0.1", id="run-success"),
+        pytest.param("\n", "false", "${server.address}", id="server-variable-expression"),
+        pytest.param("{delimiter}\r\n", "false", "127.0.0.1", id="multi-char-delimiter"),
+        pytest.param("\n", "true", "127.0.0.1", id="connection-per-flowfile"),
+    ],
+)
+def test_nifi_put_tcp_run_success(monkeypatch: pytest.MonkeyPatch, delimiter: str, per_flowfile: str,
+                                  host: str) -> None:
+    monkeypatch.setenv("server.address", "127.0.0.1")
+    sink = Sink()
+    r = sender(sink.port, {"Hostname": host, "Outgoing Message Delimiter": delimiter,
+                           "Connection Per FlowFile": per_flowfile})
+    r.assert_valid()
+    for item in NIFI_VALID_FILES:
+        r.enqueue(item)
+    r.run(len(NIFI_VALID_FILES))
+    data = _sent(sink, len(NIFI_VALID_FILES) if per_flowfile == "true" else 1)
+    sink.close()
+    r.assert_all_transferred("success", len(NIFI_VALID_FILES))
+    r.assert_queue_empty()
+    assert data.split(delimiter.encode())[:-1] == NIFI_VALID_FILES
+
+
+def test_nifi_put_tcp_connection_failure_then_success_again() -> None:
+    sink = Sink()
+    r = sender(sink.port, {"Outgoing Message Delimiter": "\n"})
+    for item in NIFI_VALID_FILES:
+        r.enqueue(item)
+    r.run(len(NIFI_VALID_FILES))
+    assert _sent(sink, 1).split(b"\n")[:-1] == NIFI_VALID_FILES
+    sink.close()
+    r.clear_transfer_state()
+    for item in NIFI_VALID_FILES:
+        r.enqueue(item)
+    r.run(len(NIFI_VALID_FILES))
+    r.assert_queue_empty()
+    r.assert_transferred("success", 0)
+    sink = Sink()
+    r.clear_transfer_state()
+    r.set_property("Port", str(sink.port))
+    for item in NIFI_VALID_FILES:
+        r.enqueue(item)
+    r.run(len(NIFI_VALID_FILES))
+    assert _sent(sink, 1).split(b"\n")[:-1] == NIFI_VALID_FILES
+    sink.close()
+    r.assert_all_transferred("success", len(NIFI_VALID_FILES))
+
+
+def test_nifi_put_tcp_empty_file_and_large_file() -> None:
+    sink = Sink()
+    r = sender(sink.port, {"Outgoing Message Delimiter": "\n", "Connection Per FlowFile": "true"})
+    r.enqueue(b"")
+    r.enqueue(b"x" * 32768)
+    r.run(2)
+    data = _sent(sink, 2)
+    sink.close()
+    r.assert_all_transferred("success", 2)
+    r.assert_queue_empty()
+    assert b"x" * 32768 + b"\n" in data
+
+
+def test_nifi_put_tcp_five_hundred_messages() -> None:
+    sink = Sink()
+    r = sender(sink.port, {"Outgoing Message Delimiter": "\n"})
+    for _ in range(500):
+        r.enqueue(b"x" * 64)
+    r.run(500)
+    data = _sent(sink, 1)
+    sink.close()
+    r.assert_all_transferred("success", 500)
+    assert data == (b"x" * 64 + b"\n") * 500
