@@ -209,11 +209,14 @@ class ListenHTTP(Processor):
     answers 200 ``OK`` (also on the Health Check port, which serves nothing
     else); other methods answer 405.
 
-    Back pressure: when the processor is not triggered — its outgoing
-    connection is full — requests are not taken; a request not taken within
-    one second, and every new one while the oldest waits that long, is
-    answered 503. At most Maximum Thread Pool Size requests are served at
-    once; further connections wait in the kernel's backlog. Bodies are
+    Back pressure: while the success connection is full (as the framework
+    tells through ``context.available_relationships()``, NiFi's
+    ``getAvailableRelationships``) a request is answered 503 at once, its
+    body unread. Should the processor still not be triggered (stopped
+    scheduling, all threads busy), a request not taken within one second,
+    and every new one while the oldest waits that long, is answered 503.
+    At most Maximum Thread Pool Size requests are served at once; further
+    connections wait in the kernel's backlog. Bodies are
     spooled to disk past 1 MiB while they wait. The server runs in a thread
     of its own; a trigger waits for requests on the engine's event loop
     (holding no worker thread) and writes their content in a worker thread.
@@ -238,8 +241,7 @@ class ListenHTTP(Processor):
     hold). NiFi holds an open session instead; held data older than Max
     Unconfirmed Flowfile Time is dropped, as NiFi rolls it back. Max
     Unconfirmed Flowfile Time also bounds how long a request waits for its
-    commit (503 after it). Back pressure is sensed by the processor not being triggered
-    (one second), not by asking the connection. Record Reader/Writer need
+    commit (503 after it). Record Reader/Writer need
     record services flowyard does not have yet. A bad body (corrupt gzip,
     malformed FlowFile stream or multipart) is answered 400 and nothing is
     kept. DN patterns are Java regular expressions (translated); the DNs are
@@ -320,6 +322,7 @@ class ListenHTTP(Processor):
         self._commit_limit = context.property(MAX_UNCONFIRMED).as_duration()
         self._capacity = context.property(MAX_THREADS).as_int()
         self._logger = context.logger
+        self._context = context
         ports = [context.property(PORT).evaluate().as_int()]
         health = context.property(HEALTH_CHECK_PORT).evaluate()
         if health.value:
@@ -404,15 +407,28 @@ class ListenHTTP(Processor):
             self._logger.warning(f"Access Forbidden [{refusal}] Host [{request.remote_host}] Subject [{subject}] "
                                  f"Issuer [{issuer}]")
             return Response(403, [("Content-Type", "text/plain")], refusal.encode())
-        oldest = self._intake.oldest()
-        stalled = oldest is not None and time.monotonic() - oldest.arrived > self.untaken_limit
-        if stalled or self._stopping or len(self._intake) >= self._capacity:
+        if self._refuses():
             return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable", close=True)
         body = await read_body()
         url = f"{request.scheme}://{request.local_host}:{request.local_port}{request.path}"
         if (request.header(_HOLD_HEADER) or "").strip().lower() == "true":
             return await self._hold(request, body, subject, issuer, url)
         return await self._ingest_and_wait(_Pending(request, body, subject, issuer, url, time.monotonic()))
+
+    def _back_pressured(self) -> bool:
+        """Whether the success connection is full now (NiFi asks the context the
+        same before accepting a request)."""
+        available = self._context.available_relationships()
+        return available is not None and SUCCESS.name not in available
+
+    def _refuses(self) -> bool:
+        """Whether a new request is answered 503 at once: back pressure, a
+        request waiting untaken for too long (the processor is not triggered),
+        stopping, or as many requests waiting as the server serves."""
+        if self._stopping or self._back_pressured() or len(self._intake) >= self._capacity:
+            return True
+        oldest = self._intake.oldest()
+        return oldest is not None and time.monotonic() - oldest.arrived > self.untaken_limit
 
     async def _ingest_and_wait(self, pending: _Pending) -> Response:
         """Queue ``pending`` for a trigger and answer once it is committed (or refused)."""
@@ -471,6 +487,10 @@ class ListenHTTP(Processor):
             hold = self._holds.pop(request.path[len(self._holds_path):], None)
         if hold is None:
             return Response(404, [("Content-Type", "text/plain")], b"Not Found")
+        if self._back_pressured():  # keep the hold: the client may confirm it again
+            with self._lock:
+                self._holds[request.path[len(self._holds_path):]] = hold
+            return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable")
         pending = _Pending(hold.request, hold.body, hold.subject, hold.issuer, hold.url, time.monotonic())
         pending.cleanup.append(hold.body)
         try:

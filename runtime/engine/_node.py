@@ -166,6 +166,13 @@ class ProcessorNode:
             return bool(names) and all(any(q.is_full() for q in self.outputs.get(n, ())) for n in names)
         return any(q.is_full() for qs in self.outputs.values() for q in qs)
 
+    def _available_relationships(self) -> frozenset[str]:
+        """The relationships whose queues all have room (read from any thread:
+        a snapshot of the routing and the queues' counters)."""
+        routing = self.routing
+        return frozenset(name for name in routing.relationships
+                         if not any(q.is_full() for q in routing.destinations.get(name, ())))
+
     def poke(self) -> None:
         """Wake the waiting task loops to re-check eligibility."""
         self.wake.set()
@@ -176,6 +183,7 @@ class ProcessorNode:
         """Run until ``running`` is cleared; then call ``on_stopped``. Started by the engine."""
         processor, context = self.configured.processor, self.configured.context
         context.has_incoming_connection = bool(self.inputs)
+        context.relationship_availability = self._available_relationships
         try:
             with trio.CancelScope() as scope:
                 self.cancel_scope = scope

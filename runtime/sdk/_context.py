@@ -198,6 +198,19 @@ class ProcessContext(_ComponentContext):
         #: that may run as a source (InvokeHTTP) tells a trigger without input
         #: from one whose input another task took.
         self.has_incoming_connection = False
+        #: Set by the framework while the processor runs: gives the relationships
+        #: whose connections all have room now. None: every relationship has room.
+        self.relationship_availability: Callable[[], frozenset[str]] | None = None
+
+    def available_relationships(self) -> frozenset[str] | None:
+        """The relationships none of whose connections is full (back pressure)
+        right now, as NiFi's ``ProcessContext.getAvailableRelationships``;
+        unconnected and auto-terminated ones always have room. Unlike
+        ``session.available_relationships()`` it may be called outside a
+        trigger and from any thread (a server thread deciding whether to take a
+        request). None while the processor is not run by a framework."""
+        availability = self.relationship_availability
+        return availability() if availability is not None else None
 
     def yield_(self) -> None:
         """Ask not to be triggered again for the yield duration (no work to do now)."""

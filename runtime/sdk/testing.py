@@ -27,6 +27,7 @@ auto-terminated unless the test says so.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -175,6 +176,9 @@ class ProcessorRunner:
     def set_relationship_available(self, relationship: str) -> None:
         """Undo ``set_relationship_unavailable``."""
         self._set_availability(relationship, available=True)
+
+    def _available(self, names: tuple[str, ...]) -> frozenset[str]:
+        return frozenset(name for name in names if name not in self._unavailable)
 
     def _set_availability(self, relationship: str, *, available: bool) -> None:
         if available:
@@ -374,6 +378,7 @@ class ProcessorRunner:
         routing = self._routing(configured)
         processor, context = configured.processor, configured.context
         context.has_incoming_connection = self.has_input_connection
+        context.relationship_availability = functools.partial(self._available, configured.relationship_names)
         if initialize and not self._scheduled:
             self._call(processor.on_scheduled, context)
             self._scheduled = True

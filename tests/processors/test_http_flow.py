@@ -1,7 +1,9 @@
 """A flow through the real engine: GenerateFlowFile → InvokeHTTP (POST) →
 loopback → ListenHTTP → a connection nobody empties. ListenHTTP answers 200
 only once its FlowFile is committed (InvokeHTTP never counts a success the
-listening side has not queued), and 503 once that connection is full."""
+listening side has not queued), and 503 at once when that connection is full
+(the server asks the engine whether the connection has room, as NiFi's
+servlet asks ``getAvailableRelationships``)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import pytest
 import trio
 
 from flowyard.processors import PROCESSORS
+from flowyard.processors.listen_http import ListenHTTP
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.flow import flow_from_dict
 from flowyard.runtime.repository import Repositories
@@ -77,6 +80,9 @@ async def test_listen_http_answers_after_commit_and_503_under_back_pressure() ->
     async with trio.open_nursery() as nursery:
         await nursery.start(engine.run)
         await _wait_listening(port)
+        listen = engine.nodes["listen"].configured.processor
+        assert isinstance(listen, ListenHTTP)
+        listen.untaken_limit = 60.0  # only the check of the connection can answer 503 in time
         engine.start_processor("gen")
         with trio.fail_after(20):
             while retry.count == 0 or received.count < THRESHOLD:  # full, and then refused

@@ -120,6 +120,37 @@ def test_not_triggered_means_back_pressure_and_503() -> None:
         assert runner.flowfiles_for("success") == []
 
 
+def test_a_full_success_connection_is_answered_503_at_once() -> None:
+    """NiFi asks the context for available relationships before taking a
+    request: no waiting for the untaken limit (30 s here), the body is not kept."""
+    with listening() as (runner, _):
+        processor = start(runner)
+        runner.set_relationship_unavailable("success")
+        started = time.monotonic()
+        response = httpx.post(url(processor), content=b"x", timeout=5)
+        assert (response.status_code, time.monotonic() - started < 5) == (503, True)
+        runner.run(1, stop_on_finish=False, initialize=False)
+        assert runner.flowfiles_for("success") == []
+        runner.set_relationship_available("success")
+        assert serve_until(runner, Call(lambda: httpx.post(url(processor), content=b"y", timeout=5))) \
+            .status_code == 200
+        runner.flowfiles_for("success")[0].assert_content_equals(b"y")
+
+
+def test_a_hold_confirmed_under_back_pressure_is_kept_for_a_later_confirmation() -> None:
+    with listening() as (runner, _):
+        processor = start(runner)
+        held = httpx.post(url(processor), content=b"held", timeout=5, headers={"x-prefer-acknowledge-uri": "true"},
+                          follow_redirects=False)
+        assert held.status_code == 303
+        confirm = url(processor, held.headers["Location"])
+        runner.set_relationship_unavailable("success")
+        assert httpx.delete(confirm, timeout=5).status_code == 503
+        runner.set_relationship_available("success")
+        assert serve_until(runner, Call(lambda: httpx.delete(confirm, timeout=5))).status_code == 200
+        runner.flowfiles_for("success")[0].assert_content_equals(b"held")
+
+
 @pytest.mark.parametrize(("method", "path", "status", "body"), [
     ("GET", "/contentListener/healthcheck", 200, b"OK"),
     ("HEAD", "/contentListener/healthcheck", 200, b""),
