@@ -94,6 +94,7 @@ HOSTILE: dict[str, tuple[bytes, Mapping[str, str]]] = {
     "line-5mb": (b"a" * (5 * 1024 * 1024), {}),
     "crlf-and-cr": (b"a1,b\r\na2\r\n\ra3\rlast\r", {}),
     "json-depth-10000": (b"[" * 10_000 + b"]" * 10_000, {}),
+    "json-depth-900": (b'{"a": ' * 450 + b"[" * 450 + b"1" + b"]" * 450 + b"}" * 450, {}),  # Jackson takes 1000
     "xml-depth-10000": (b"<a>" * 10_000 + b"</a>" * 10_000, {}),
     "odd-attributes": (b'{"a": "x"}', _ODD_ATTRIBUTES),
     "garbage-core-attributes": (b"<a>x</a>\n", _GARBAGE_CORE),
@@ -127,6 +128,9 @@ _UNCAUGHT_EXPRESSION = ("a failing expression in {} escapes on_trigger as a bare
                         "property named)")
 
 KNOWN_BUGS: dict[tuple[str, str], str] = {
+    ("FlattenJson", "json-depth-900"): (
+        "JSON nested 900 deep (arrays from depth ~300 on) raises a bare RecursionError out of on_trigger: the "
+        "FlowFile is rolled back and retried forever; NiFi (Jackson, 1000 levels) flattens it"),
     ("FetchFile[attribute-path]", "garbage-core-attributes"): (
         "absolute.path with a NUL byte raises a bare ValueError ('embedded null byte') on every trigger: the "
         "FlowFile is rolled back and retried forever; NiFi routes it to failure (InvalidPathException)"),
@@ -1040,3 +1044,49 @@ def test_round_trips_lose_nothing(there: tuple[str, dict[str, str], str], back: 
     if keeps_attributes:
         lost = {k: v[:40] for k, v in attributes.items() if restored.attributes.get(k) != v}
         assert not lost, f"attributes not restored: {lost}"
+
+
+# -- controller services with hostile property values --------------------------------------------------------
+
+SERVICE_BUGS: dict[tuple[str, str], str] = {}
+"""(service type, property key) → the bug, one line."""
+
+
+def _service_cases() -> Iterator[object]:
+    for name, cls in sorted(CONTROLLER_SERVICES.items()):
+        for spec in cls.spec.properties:
+            if spec.allowed_values or spec.identifies_controller_service:
+                continue
+            bug = SERVICE_BUGS.get((name, spec.key))
+            marks = [pytest.mark.xfail(strict=True, reason=bug)] if bug else []
+            yield pytest.param(name, spec.key, marks=marks, id=f"{name}-{spec.key}")
+
+
+def _judge_service_value(service: str, key: str, value: str) -> str | None:
+    runner = ProcessorRunner(PROCESSORS["UpdateAttribute"])
+    runner.add_controller_service("service", CONTROLLER_SERVICES[service], {key: value})
+    try:
+        runner.enable_controller_service("service")
+    except FlowyardError:
+        return None  # refused, saying why
+    except Exception as exc:  # judged below
+        return f"enabling raised {type(exc).__name__}: {exc}"
+    try:
+        runner.disable_controller_service("service")
+    except Exception as exc:  # judged here
+        return f"disabling raised {type(exc).__name__}: {exc}"
+    return None
+
+
+@pytest.mark.parametrize(("service", "key"), list(_service_cases()))
+def test_services_refuse_or_take_hostile_property_values(service: str, key: str) -> None:
+    problems = {}
+    for value in HOSTILE_VALUES:
+        try:
+            with _guarded(seconds=1):
+                problem = _judge_service_value(service, key, value)
+        except (_Runaway, MemoryError) as exc:
+            problem = f"ran away: {type(exc).__name__}: {exc}"
+        if problem:
+            problems[value[:12]] = problem[:300]
+    assert not problems, problems
