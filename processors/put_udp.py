@@ -21,9 +21,8 @@ __all__ = ["MAX_DATAGRAM", "PutUDP"]
 MAX_DATAGRAM = 65507
 """The largest UDP payload over IPv4."""
 
-SUCCESS = Relationship("success", "FlowFiles that are sent successfully to the destination are sent out this "
-                                  "relationship.")
-FAILURE = Relationship("failure", "FlowFiles that failed to send to the destination are sent out this relationship.")
+SUCCESS = Relationship("success", "FlowFiles whose content was sent as a datagram.")
+FAILURE = Relationship("failure", "FlowFiles that could not be sent, or are too large for one datagram (penalized).")
 
 
 class PutUDP(Processor):
@@ -35,18 +34,15 @@ class PutUDP(Processor):
     FlowFile larger than a datagram can carry (65507 bytes), or one that
     cannot be sent (unknown host, port reported unreachable, network error),
     goes to failure, penalized, and the processor yields, as in NiFi. Sent
-    FlowFiles get a SEND event ``udp://host:port``. UDP itself gives no
+    FlowFiles get a SEND event ``udp://host:port``; an empty FlowFile goes
+    to success without a datagram (NiFi's Netty sender writes none). UDP itself gives no
     delivery guarantee: success means the datagram left this host.
     """
 
     spec = ProcessorSpec(
         description=(
-            "The PutUDP processor receives a FlowFile and packages the FlowFile content into a single UDP datagram "
-            "packet which is then transmitted to the configured UDP server. The user must ensure that the FlowFile "
-            "content being fed to this processor is not larger than the maximum size for the underlying UDP "
-            "transport. The maximum transport size will vary based on the platform setup but is generally just "
-            "under 64KB. FlowFiles will be marked as failed if their content is larger than the maximum transport "
-            "size."
+            "Sends the content of each FlowFile as a single UDP datagram to a host and port. Content larger than a "
+            "datagram can carry (just under 64 KB) cannot be sent, and the FlowFile goes to failure."
         ),
         tags=("remote", "egress", "put", "udp", "network", "socket", "datagram"),
         properties=(HOSTNAME, PORT, MAX_SOCKET_SEND_BUFFER_SIZE, IDLE_CONNECTION_EXPIRATION, TIMEOUT),
@@ -108,7 +104,9 @@ class PutUDP(Processor):
                     raise ValueError(f"content of {ff.size} bytes is larger than a datagram can carry "
                                      f"({MAX_DATAGRAM} bytes)")
                 sock = self._open(context, host, port)
-                sock.send(session.read_bytes(ff))
+                content = session.read_bytes(ff)
+                if content:  # NiFi's Netty sender writes no datagram for empty content
+                    sock.send(content)
                 self._last_used = time.monotonic()
             except (OSError, ValueError) as exc:
                 self._close()

@@ -197,3 +197,167 @@ def test_put_udp_to_listen_udp_over_loopback() -> None:
     received = receive(listen, 20)
     listen.stop()
     assert [ff.content for ff in received] == payloads
+
+
+# -- NiFi's TestListenUDP ------------------------------------------------------------------------------------
+
+
+def test_nifi_custom_validation() -> None:
+    r = ProcessorRunner(ListenUDP)
+    r.set_property("Port", "1")
+    r.assert_valid()
+    r.set_property("Sending Host", "localhost")
+    r.assert_not_valid()
+    r.set_property("Sending Host Port", "1234")
+    r.assert_valid()
+    r.set_property("Sending Host", "")
+    r.assert_not_valid()
+
+
+def _nifi_run(r: ProcessorRunner, sock: socket.socket, count: int, expected: int) -> list[MockFlowFile]:
+    port = port_of(r)
+    for i in range(1, count + 1):
+        sock.sendto(b"This is message %d" % i, ("127.0.0.1", port))
+    server = r.processor._server  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 5
+    while len(server.messages) < min(count, expected) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.05)  # the rest arrive (and are dropped when the queue is full)
+    r.run(expected, stop_on_finish=False, initialize=False)
+    r.stop()
+    r.assert_all_transferred("success", expected)
+    return r.flowfiles_for("success")
+
+
+def _verify(r: ProcessorRunner, flowfiles: list[MockFlowFile], port: int) -> None:
+    for i, ff in enumerate(flowfiles, 1):
+        ff.assert_content_equals(b"This is message %d" % i)
+        assert ff.attributes["udp.port"] == str(port)
+        assert ff.attributes["udp.sender"]
+        assert len(ff.attributes["udp.sender.port"]) == 5  # an ephemeral port
+    events = r.provenance_events()
+    assert len(events) == len(flowfiles)
+    assert all(e.event_type == ProvenanceEventType.RECEIVE and e.transit_uri.startswith("udp://") for e in events)
+
+
+def test_nifi_default_behavior() -> None:
+    r = listener()
+    port = port_of(r)
+    with client() as c:
+        flowfiles = _nifi_run(r, c, 15, 15)
+    _verify(r, flowfiles, port)
+
+
+def test_nifi_sending_more_than_queue_size() -> None:
+    r = listener({"Max Size of Message Queue": "3"})
+    port = port_of(r)
+    with client() as c:
+        flowfiles = _nifi_run(r, c, 20, 3)
+    _verify(r, flowfiles, port)
+
+
+def test_nifi_batching_single_sender() -> None:
+    r = listener({"Batching Message Delimiter": "NN", "Max Batch Size": "3"})
+    with client() as c:
+        flowfiles = _nifi_run(r, c, 5, 2)
+    assert [ff.content for ff in flowfiles] == [b"This is message 1NNThis is message 2NNThis is message 3",
+                                                b"This is message 4NNThis is message 5"]
+    assert len(r.provenance_events(ProvenanceEventType.RECEIVE)) == 2
+
+
+def test_nifi_batching_with_different_senders() -> None:
+    r = listener({"Max Batch Size": "10"})
+    port = port_of(r)
+    two = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    two.bind(("127.0.0.2", 0))  # another host of the loopback range: batches are kept per sending host
+    with client() as one, two:
+        for sock in (one, one, two, two):
+            sock.sendto(b"test message", ("127.0.0.1", port))
+        server = r.processor._server  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 5
+        while len(server.messages) < 4 and time.monotonic() < deadline:
+            time.sleep(0.005)
+    r.run(1, stop_on_finish=False, initialize=False)
+    r.stop()
+    r.assert_all_transferred("success", 2)  # one FlowFile per sender
+    assert sorted(ff.content for ff in r.flowfiles_for("success")) == [b"test message\ntest message"] * 2
+    assert len(r.provenance_events(ProvenanceEventType.RECEIVE)) == 2
+
+
+def test_nifi_run_when_no_events_available() -> None:
+    r = listener({"Max Batch Size": "10"})
+    r.run(5)
+    r.assert_all_transferred("success", 0)
+
+
+def test_nifi_with_sending_host_and_port_same_as_sender() -> None:
+    with client() as c:
+        r = listener({"Sending Host": "localhost", "Sending Host Port": str(c.getsockname()[1])})
+        port = port_of(r)
+        flowfiles = _nifi_run(r, c, 6, 6)
+    _verify(r, flowfiles, port)
+
+
+# -- NiFi's TestPutUDP ---------------------------------------------------------------------------------------
+
+NIFI_VALID_FILES = [b"FIRST", b"SECOND", b"12345678", b"343424222", "!@\u00a3$%^&*()_+:|{}[];\\".encode()]
+
+
+def _datagrams(server: socket.socket, wait: float = 0.2) -> list[bytes]:
+    server.settimeout(wait)
+    received = []
+    try:
+        while True:
+            received.append(server.recv(65536))
+    except TimeoutError:
+        return received
+
+
+def _udp_server() -> socket.socket:
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    return server
+
+
+@pytest.mark.parametrize(
+    "items",
+    [pytest.param(NIFI_VALID_FILES, id="send"), pytest.param([b"x" * 32768 + b"\n"], id="send-large-file")],
+)
+def test_nifi_put_udp_send(items: list[bytes]) -> None:
+    with _udp_server() as server:
+        r = sender(server.getsockname()[1])
+        r.assert_valid()
+        for item in items:
+            r.enqueue(item)
+            r.run()
+        assert _datagrams(server) == items
+    r.assert_all_transferred("success", len(items))
+    r.assert_queue_empty()
+
+
+def test_nifi_put_udp_send_empty_file_sends_nothing() -> None:
+    with _udp_server() as server:
+        r = sender(server.getsockname()[1])
+        r.enqueue(b"")
+        r.run()
+        assert _datagrams(server, 0.05) == []
+    r.assert_all_transferred("success", 1)
+    r.assert_queue_empty()
+
+
+def test_nifi_put_udp_change_properties_and_send(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("server.address", "127.0.0.1")
+    r = ProcessorRunner(PutUDP)
+    r.set_property("Hostname", "${server.address}")
+    for _ in range(3):
+        r.clear_transfer_state()
+        with _udp_server() as server:
+            r.set_property("Port", str(server.getsockname()[1]))
+            r.assert_valid()
+            for item in NIFI_VALID_FILES:
+                r.enqueue(item)
+                r.run()
+            assert _datagrams(server) == NIFI_VALID_FILES
+        r.assert_all_transferred("success", len(NIFI_VALID_FILES))
+    r.assert_queue_empty()
