@@ -85,20 +85,17 @@ class OAuth2AccessTokenProvider:
 
 
 ORIGINAL = Relationship(
-    "Original", "The original FlowFile will be routed upon success (2xx status codes). It will have new attributes "
-                "detailing the success of the request.")
+    "Original", "The request FlowFile after a 2xx response, with attributes describing the exchange.")
 RESPONSE = Relationship(
-    "Response", "A Response FlowFile will be routed upon success (2xx status codes). If the 'Response Generation "
-                "Required' property is true, the response is routed here whatever the status code.")
+    "Response", "A new FlowFile holding the response body after a 2xx response; with Response Generation Required, "
+                "after any response.")
 RETRY = Relationship(
-    "Retry", "The original FlowFile will be routed on any status code that can be retried (5xx status codes), "
-             "penalized. It will have new attributes detailing the request.")
+    "Retry", "The request FlowFile, penalized, after a 5xx response, with attributes describing the exchange.")
 NO_RETRY = Relationship(
-    "No Retry", "The original FlowFile will be routed on any status code that should not be retried (1xx, 3xx, 4xx "
-                "status codes). It will have new attributes detailing the request.")
+    "No Retry", "The request FlowFile after a 1xx, 3xx or 4xx response, with attributes describing the exchange.")
 FAILURE = Relationship(
-    "Failure", "The original FlowFile will be routed on any type of connection failure, timeout or general "
-               "exception, penalized. It will have new attributes detailing the request.")
+    "Failure", "The request FlowFile, penalized, when no response came back (connection error, timeout, bad URL or any "
+               "other error), with attributes naming the error.")
 
 _TRUE_FALSE = (AllowableValue("true"), AllowableValue("false"))
 _TRUE_FALSE_CAPS = (AllowableValue("True"), AllowableValue("False"))
@@ -114,63 +111,64 @@ def _flag(key: str, name: str, description: str, default: str, *, caps: bool = F
 
 HTTP_METHOD = PropertySpec(
     key="http-method", display_name="HTTP Method",
-    description="HTTP request method (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS). Arbitrary methods are also "
-                "supported; they are sent without a body.",
+    description="The request method: GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, or any other name (other methods "
+                "are sent without a body).",
     required=True, default="GET", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
 )
 HTTP_URL = PropertySpec(
     key="http-url", display_name="HTTP URL",
-    description="HTTP remote URL including a scheme of http or https, as well as a hostname or IP address with "
-                "optional port and path elements. Any encoding of the URL must be done by the user.",
+    description="The URL to call: http or https, a host name or IP address, and optionally a port and path. It is sent "
+                "as given, so encode it yourself.",
     required=True, expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES, validator=validators.URL,
     aliases=("Remote URL",),
 )
 HTTP2_DISABLED = _flag("http2-disabled", "HTTP/2 Disabled",
-                       "Disable negotiation of HTTP/2 (HTTP/2 is negotiated only over TLS).", "False", caps=True,
+                       "When True, only HTTP/1.1 is used (HTTP/2 is only ever negotiated over "
+                       "TLS).", "False", caps=True,
                        aliases=("disable-http2",))
 SSL_CONTEXT = PropertySpec(
     key="ssl-context-service", display_name="SSL Context Service",
-    description="SSL Context Service providing the client's truststore (and keystore for mutual TLS) for HTTPS.",
+    description="The SSL Context Service whose truststore (and keystore, for mutual TLS) is used for https URLs.",
     identifies_controller_service=SSL_CONTEXT_SERVICE,
 )
 CONNECTION_TIMEOUT = PropertySpec(
     key="connection-timeout", display_name="Connection Timeout",
-    description="Maximum time to wait for initial socket connection to the HTTP URL.", required=True,
+    description="How long connecting to the server may take.", required=True,
     default="5 secs", validator=validators.TIME_PERIOD, aliases=("Connection Timeout",),
 )
 SOCKET_READ_TIMEOUT = PropertySpec(
     key="socket-read-timeout", display_name="Socket Read Timeout",
-    description="Maximum time to wait for receiving responses from a socket connection to the HTTP URL.",
+    description="How long to wait for the server to send data.",
     required=True, default="15 secs", validator=validators.TIME_PERIOD, aliases=("Read Timeout",),
 )
 SOCKET_WRITE_TIMEOUT = PropertySpec(
     key="socket-write-timeout", display_name="Socket Write Timeout",
-    description="Maximum time to wait for write operations while sending requests from a socket connection to the "
-                "HTTP URL.", required=True, default="15 secs", validator=validators.TIME_PERIOD,
+    description="How long sending the request may "
+                "block.", required=True, default="15 secs", validator=validators.TIME_PERIOD,
 )
 SOCKET_IDLE_TIMEOUT = PropertySpec(
     key="socket-idle-timeout", display_name="Socket Idle Timeout",
-    description="Maximum time to wait before closing idle connections to the HTTP URL.", required=True,
+    description="How long an unused pooled connection is kept open.", required=True,
     default="5 mins", validator=validators.TIME_PERIOD, aliases=("idle-timeout",),
 )
 SOCKET_IDLE_CONNECTIONS = PropertySpec(
     key="socket-idle-connections", display_name="Socket Idle Connections",
-    description="Maximum number of idle connections to the HTTP URL.", required=True, default="5",
+    description="How many unused connections are kept in the pool.", required=True, default="5",
     validator=validators.NON_NEGATIVE_INTEGER, aliases=("max-idle-connections",),
 )
 PROXY_CONFIGURATION = PropertySpec(
     key="proxy-configuration-service", display_name="Proxy Configuration Service",
-    description="Specifies the Proxy Configuration Controller Service to proxy network requests.",
+    description="The Proxy Configuration Service whose proxy the requests go through.",
     identifies_controller_service=PROXY_CONFIGURATION_SERVICE,
 )
 OAUTH2_PROVIDER = PropertySpec(
     key="oauth2-access-token-provider", display_name="Request OAuth2 Access Token Provider",
-    description="Enables managed retrieval of OAuth2 Bearer Token applied to HTTP requests using the "
-                "Authorization Header.", identifies_controller_service=OAUTH2_ACCESS_TOKEN_PROVIDER,
+    description="A service that supplies OAuth2 access tokens, sent as a Bearer token in the Authorization "
+                "header.", identifies_controller_service=OAUTH2_ACCESS_TOKEN_PROVIDER,
 )
 OAUTH2_REFRESH = PropertySpec(
     key="oauth2-access-token-refresh-strategy", display_name="OAuth2 Access Token Refresh Strategy",
-    description="Strategy for refreshing the OAuth2 access token.", default="ON_TOKEN_EXPIRATION",
+    description="When a new OAuth2 access token is asked for.", default="ON_TOKEN_EXPIRATION",
     allowed_values=(
         AllowableValue("ON_TOKEN_EXPIRATION", description="Refresh when the provider says the token expired."),
         AllowableValue("ON_UNAUTHORIZED_RESPONSE", description="Also refresh after a 401 Unauthorized response."),
@@ -179,136 +177,130 @@ OAUTH2_REFRESH = PropertySpec(
 )
 REQUEST_USERNAME = PropertySpec(
     key="request-username", display_name="Request Username",
-    description="The username provided for authentication of HTTP requests. Encoded using Base64 for HTTP Basic "
-                "Authentication as described in RFC 7617.", validator=validators.NON_EMPTY,
+    description="The user name for HTTP Basic authentication (RFC 7617), or for Digest "
+                "authentication.", validator=validators.NON_EMPTY,
     aliases=("Basic Authentication Username",),
 )
 REQUEST_PASSWORD = PropertySpec(
     key="request-password", display_name="Request Password",
-    description="The password provided for authentication of HTTP requests. Used for Basic or Digest "
-                "authentication.", sensitive=True, aliases=("Basic Authentication Password",),
+    description="The password for Request Username.", sensitive=True, aliases=("Basic Authentication Password",),
 )
 DIGEST_AUTH = _flag("request-digest-authentication-enabled", "Request Digest Authentication Enabled",
-                    "Enable Digest Authentication on HTTP requests with Username and Password credentials as "
-                    "described in RFC 7616.", "false", aliases=("Digest Authentication",),
+                    "Use Digest authentication (RFC 7616) instead of Basic with Request Username and Request "
+                    "Password.", "false", aliases=("Digest Authentication",),
                     dependencies=(PropertyDependency("request-username"),))
 PENALIZE_NO_RETRY = _flag("request-failure-penalization-enabled", "Request Failure Penalization Enabled",
-                          "Enable penalization of request FlowFiles when receiving HTTP response with a status code "
-                          "between 400 and 499.", "false", required=False, aliases=('Penalize on "No Retry"',))
+                          "Penalize the request FlowFile when the response status is "
+                          "400-499.", "false", required=False, aliases=('Penalize on "No Retry"',))
 REQUEST_BODY_ENABLED = _flag("request-body-enabled", "Request Body Enabled",
-                             "Enable sending HTTP request body for PATCH, POST, or PUT methods.", "true",
+                             "Whether PATCH, POST and PUT requests carry the FlowFile's content as their body.", "true",
                              required=False, aliases=("send-message-body",), dependencies=_BODY_METHOD_DEPENDENCY)
 FORM_DATA_NAME = PropertySpec(
     key="request-multipart-form-data-name", display_name="Request Multipart Form-Data Name",
-    description="Enable sending HTTP request body formatted using multipart/form-data and using the form name "
-                "configured.", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+    description="When set, the body is sent as multipart/form-data, with the content as the part of this "
+                "name.", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
     aliases=("form-body-form-name",), dependencies=(PropertyDependency("request-body-enabled", ("true",)),),
 )
 FORM_DATA_FILENAME = _flag("request-multipart-form-data-filename-enabled",
                            "Request Multipart Form-Data Filename Enabled",
-                           "Enable sending the FlowFile filename attribute as the filename parameter in the "
-                           "Content-Disposition Header for multipart/form-data HTTP requests.", "true",
+                           "Whether the multipart part's Content-Disposition header gets the FlowFile's "
+                           "filename.", "true",
                            required=False, aliases=("set-form-filename",),
                            dependencies=(PropertyDependency("request-multipart-form-data-name"),))
 CHUNKED = _flag("request-chunked-transfer-encoding-enabled", "Request Chunked Transfer-Encoding Enabled",
-                "Enable sending HTTP requests with the Transfer-Encoding Header set to chunked, and disable sending "
-                "the Content-Length Header.", "false", aliases=("Use Chunked Encoding",),
+                "Send the body with Transfer-Encoding: chunked instead of a Content-Length "
+                "header.", "false", aliases=("Use Chunked Encoding",),
                 dependencies=_BODY_METHOD_DEPENDENCY)
 CONTENT_ENCODING = PropertySpec(
     key="request-content-encoding", display_name="Request Content-Encoding",
-    description="HTTP Content-Encoding applied to request body during transmission. The receiving server must "
-                "support the selected encoding to avoid request failures.", required=True, default="DISABLED",
-    allowed_values=(AllowableValue("DISABLED", description="Content encoding not applied during transmission"),
-                    AllowableValue("GZIP", description="Gzip content encoding and HTTP Content-Encoding header "
-                                                       "applied during transmission")),
+    description="How the request body is compressed on the way. The server has to understand "
+                "it.", required=True, default="DISABLED",
+    allowed_values=(AllowableValue("DISABLED", description="The body is sent as it is."),
+                    AllowableValue("GZIP", description="The body is gzip-compressed and sent with Content-Encoding: "
+                                                       "gzip.")),
     aliases=("Content-Encoding",), dependencies=_BODY_METHOD_DEPENDENCY,
 )
 CONTENT_TYPE = PropertySpec(
     key="request-content-type", display_name="Request Content-Type",
-    description="HTTP Content-Type Header applied to when sending an HTTP request body for PATCH, POST, or PUT "
-                "methods. The Content-Type defaults to application/octet-stream when not configured.",
+    description="The Content-Type header of PATCH, POST and PUT requests with a body; application/octet-stream when it "
+                "evaluates to nothing.",
     required=True, default="${mime.type}", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
     aliases=("Content-Type",), dependencies=_BODY_METHOD_DEPENDENCY,
 )
 DATE_HEADER = _flag("request-date-header-enabled", "Request Date Header Enabled",
-                    "Enable sending HTTP Date Header on HTTP requests as described in RFC 7231 Section 7.1.1.2.",
+                    "Whether requests carry a Date header (RFC 7231, section 7.1.1.2).",
                     "True", caps=True, aliases=("Include Date Header",))
 HEADER_ATTRIBUTES_PATTERN = PropertySpec(
     key="request-header-attributes-pattern", display_name="Request Header Attributes Pattern",
-    description="Regular expression that defines which FlowFile attributes to send as HTTP headers in the "
-                "request. If not defined, no attributes are sent as headers. Dynamic properties will always be sent "
-                "as headers. The dynamic property name will be the header key and the dynamic property value, "
-                "interpreted as Expression Language, will be the header value. Attributes and their values are "
-                "limited to ASCII characters due to the requirement of the HTTP protocol.",
+    description="FlowFile attributes whose names match this regular expression are sent as request headers (none when "
+                "unset). Dynamic properties are always sent as headers, named after the property, with the evaluated "
+                "value. Header names and values must be ASCII.",
     validator=validators.REGEX, aliases=("Attributes to Send",),
 )
 USER_AGENT = PropertySpec(
     key="request-user-agent", display_name="Request User-Agent",
-    description="HTTP User-Agent Header applied to requests. RFC 7231 Section 5.5.3 describes recommend "
-                "formatting.", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES, aliases=("Useragent",),
+    description="The User-Agent header of the requests (see RFC 7231, section "
+                "5.5.3).", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES, aliases=("Useragent",),
 )
 BODY_ATTRIBUTE_NAME = PropertySpec(
     key="response-body-attribute-name", display_name="Response Body Attribute Name",
-    description="FlowFile attribute name used to write an HTTP response body for FlowFiles transferred to the "
-                "Original relationship.", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+    description="When set, the response body is stored in this attribute of the request FlowFile that goes to "
+                "Original.", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
     aliases=("Put Response Body In Attribute",),
 )
 BODY_ATTRIBUTE_SIZE = PropertySpec(
     key="response-body-attribute-size", display_name="Response Body Attribute Size",
-    description="Maximum size in bytes applied when writing an HTTP response body to a FlowFile attribute. "
-                "Attributes exceeding the maximum will be truncated.", required=True, default="256",
+    description="The most bytes of a response body stored in an attribute; longer bodies are "
+                "cut.", required=True, default="256",
     validator=validators.NON_NEGATIVE_INTEGER, aliases=("Max Length To Put In Attribute",),
     dependencies=(PropertyDependency("response-body-attribute-name"),),
 )
 BODY_IGNORED = _flag("response-body-ignored", "Response Body Ignored",
-                     "Disable writing HTTP response FlowFiles to Response relationship.", "false",
+                     "When true, no FlowFile is sent to Response.", "false",
                      aliases=("ignore-response-content",))
 CACHE_ENABLED = _flag("response-cache-enabled", "Response Cache Enabled",
-                      "Enable HTTP response caching described in RFC 7234. Caching responses considers ETag and "
-                      "other headers.", "false", aliases=("use-etag",))
+                      "Keep responses in a cache (RFC 7234), revalidated with their ETag or Last-Modified "
+                      "headers.", "false", aliases=("use-etag",))
 CACHE_SIZE = PropertySpec(
     key="response-cache-size", display_name="Response Cache Size",
-    description="Maximum size of HTTP response cache in bytes. Caching responses considers ETag and other headers.",
+    description="How much memory the response cache may use.",
     required=True, default="10MB", validator=validators.DATA_SIZE, aliases=("etag-max-cache-size",),
     dependencies=(PropertyDependency("response-cache-enabled", ("true",)),),
 )
 COOKIE_STRATEGY = PropertySpec(
     key="response-cookie-strategy", display_name="Response Cookie Strategy",
-    description="Strategy for accepting and persisting HTTP cookies. Accepting cookies enables persistence "
-                "across multiple requests.", required=True, default="DISABLED",
+    description="Whether cookies set by servers are kept and sent back on later "
+                "requests.", required=True, default="DISABLED",
     allowed_values=(AllowableValue("DISABLED", description="Cookies are neither kept nor sent."),
                     AllowableValue("ACCEPT_ALL", description="Every cookie is kept (in memory, while the "
                                                              "processor runs) and sent back where it applies.")),
     aliases=("cookie-strategy",),
 )
 GENERATION_REQUIRED = _flag("response-generation-required", "Response Generation Required",
-                            "Enable generation and transfer of a FlowFile to the Response relationship regardless "
-                            "of HTTP response received.", "false", required=False,
+                            "Send the response to Response whatever its status code, not only for "
+                            "2xx.", "false", required=False,
                             aliases=("Always Output Response",))
 NAMING_STRATEGY = PropertySpec(
     key="response-flowfile-naming-strategy", display_name="Response FlowFile Naming Strategy",
-    description="Determines the strategy used for setting the filename attribute of FlowFiles transferred to the "
-                "Response relationship.", required=True, default="RANDOM",
-    allowed_values=(AllowableValue("RANDOM", description="FlowFile filename attribute will be a random value."),
-                    AllowableValue("URL_PATH", description="FlowFile filename attribute will be extracted from the "
-                                                           "remote URL path (GET requests only).")),
+    description="How the filename attribute of FlowFiles sent to Response is chosen.", required=True, default="RANDOM",
+    allowed_values=(AllowableValue("RANDOM", description="A random name."),
+                    AllowableValue("URL_PATH", description="The last segment of the URL path (GET requests only).")),
     aliases=("flow-file-naming-strategy",),
 )
 HEADERS_TO_REQUEST = _flag("response-header-request-attributes-enabled",
                            "Response Header Request Attributes Enabled",
-                           "Enable adding HTTP response headers as attributes to FlowFiles transferred to the "
-                           "Original, Retry or No Retry relationships.", "false", required=False,
+                           "Also add the response headers as attributes of the request FlowFile sent to Original, "
+                           "Retry or No Retry.", "false", required=False,
                            aliases=("Add Response Headers to Request",))
 HEADERS_PREFIX = PropertySpec(
     key="response-header-request-attributes-prefix", display_name="Response Header Request Attributes Prefix",
-    description="Prefix to HTTP response headers when included as attributes to FlowFiles transferred to the "
-                "Original, Retry or No Retry relationships. It is recommended to provide a value to avoid "
-                "overwriting core FlowFile attributes.", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+    description="Put in front of the names of response headers added to the request FlowFile; set one so headers "
+                "cannot overwrite core attributes.", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
     dependencies=(PropertyDependency("response-header-request-attributes-enabled", ("true",)),),
 )
 FOLLOW_REDIRECTS = _flag("response-redirects-enabled", "Response Redirects Enabled",
-                         "Enable following HTTP redirects sent with HTTP 300 series responses as described in RFC "
-                         "7231 Section 6.4.", "True", caps=True, aliases=("Follow Redirects",))
+                         "Whether 3xx redirects (RFC 7231, section 6.4) are "
+                         "followed.", "True", caps=True, aliases=("Follow Redirects",))
 
 
 def _is_true(text: str | None) -> bool:
@@ -358,6 +350,24 @@ def _charset(content_type: str | None) -> str:
             except LookupError:
                 return "utf-8"
     return "utf-8"
+
+
+#: Characters Java's multi-argument ``URI`` constructors leave as they are in a path.
+_URI_PATH_LEGAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-!.~'()*,;:$&+=/@")
+
+
+def _java_uri_quoted(path: str) -> str:
+    """``path`` as NiFi's ``URLValidator.createURL`` rebuilds it (Java's
+    multi-argument ``URI`` constructor): characters not legal in a path are
+    percent-encoded, ``%`` always, so ``f%69le`` becomes ``f%2569le``; other
+    non-ASCII characters that are no space or control stay."""
+    out = []
+    for char in path:
+        if char in _URI_PATH_LEGAL or (ord(char) > 127 and char.isprintable() and not char.isspace()):
+            out.append(char)
+        else:
+            out.append("".join(f"%{byte:02X}" for byte in char.encode()))
+    return "".join(out)
 
 
 def _remote_dn(response: httpx.Response) -> str | None:
@@ -485,10 +495,9 @@ class InvokeHTTP(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "An HTTP client processor which can interact with a configurable HTTP Endpoint. The destination URL and "
-            "HTTP Method are configurable. When the HTTP Method is PUT, POST or PATCH, the FlowFile contents are "
-            "included as the body of the request and FlowFile attributes are converted to HTTP headers, optionally, "
-            "based on configuration properties."
+            "Sends an HTTP request for each FlowFile (or on a schedule, with no incoming connection) to a configurable "
+            "URL and method, and routes by the response status. For PATCH, POST and PUT the content is the request "
+            "body; attributes can be sent as headers."
         ),
         tags=("http", "https", "rest", "client"),
         properties=(
@@ -508,19 +517,17 @@ class InvokeHTTP(Processor):
         ),
         input_requirement=InputRequirement.ALLOWED,
         writes_attributes=(
-            (STATUS_CODE, "The status code that is returned"),
-            (STATUS_MESSAGE, "The status message that is returned"),
-            (RESPONSE_BODY, "In the instance where the status code received is not a success (2xx) then the response "
-                            "body will be put to the 'invokehttp.response.body' attribute of the request FlowFile."),
-            (REQUEST_URL, "The original request URL"),
-            (REQUEST_DURATION, "Duration (in milliseconds) of the HTTP call to the external endpoint"),
-            (RESPONSE_URL, "The URL that was ultimately requested after any redirects were followed"),
-            (TRANSACTION_ID, "The transaction ID that is returned after reading the response"),
-            (REMOTE_DN, "The DN of the remote server"),
-            (EXCEPTION_CLASS, "The Java exception class raised when the processor fails"),
-            (EXCEPTION_MESSAGE, "The Java exception message raised when the processor fails"),
-            ("user-defined", "If the 'Response Body Attribute Name' property is set, the response body is put in "
-                             "that attribute of the request FlowFile"),
+            (STATUS_CODE, "The response status code."),
+            (STATUS_MESSAGE, "The response status message."),
+            (RESPONSE_BODY, "The response body, on the request FlowFile, when the status is not 2xx."),
+            (REQUEST_URL, "The URL requested."),
+            (REQUEST_DURATION, "How long the request took, in milliseconds."),
+            (RESPONSE_URL, "The URL of the final response, after redirects."),
+            (TRANSACTION_ID, "A random identifier of the exchange."),
+            (REMOTE_DN, "The Distinguished Name of the server's certificate."),
+            (EXCEPTION_CLASS, "On failure: the Java exception class NiFi would report (or the Python class)."),
+            (EXCEPTION_MESSAGE, "On failure: the error message."),
+            ("user-defined", "With Response Body Attribute Name: the response body, on the request FlowFile"),
         ),
     )
 
@@ -682,7 +689,7 @@ class InvokeHTTP(Processor):
                         headers[REMOTE_DN] = remote_dn
                     response_ff = session.put_attributes(response_ff, {**status_attributes, **headers})
                     if context.property(NAMING_STRATEGY).value == "URL_PATH" and request.method == "GET":
-                        name = urlsplit(url).path.rstrip("/")
+                        name = _java_uri_quoted(urlsplit(url).path).rstrip("/")
                         if name:
                             response_ff = session.put_attribute(response_ff, "filename", name.rsplit("/", 1)[-1])
                     if body_exists:

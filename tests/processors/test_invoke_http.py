@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from flowyard_http_testkit import Pki, Recorded, RecordingServer, make_pki, recording_server
 
-from flowyard.processors.invoke_http import InvokeHTTP
+from flowyard.processors.invoke_http import OAUTH2_ACCESS_TOKEN_PROVIDER, InvokeHTTP, OAuth2AccessTokenProvider
 from flowyard.processors.proxy_configuration_service import StandardProxyConfigurationService
 from flowyard.processors.ssl_context_service import StandardSSLContextService
-from flowyard.runtime.sdk import ProvenanceEventType
+from flowyard.runtime.sdk import ControllerService, ControllerServiceSpec, ProvenanceEventType
 from flowyard.runtime.sdk.testing import ProcessorRunner
 
 pytestmark = pytest.mark.integration
@@ -636,3 +636,141 @@ def test_storage_errors_are_left_to_the_framework(server: RecordingServer, monke
     runner.stop()
     assert _counts(runner) == {} and runner.queue_size == 1
     assert isinstance(runner.errors[-1], StorageFullError)
+
+
+# -- more NiFi InvokeHTTPTest cases, as data --------------------------------------------------------
+
+class _StaticToken(ControllerService, OAuth2AccessTokenProvider):
+    """An OAuth2 token provider for the tests (NiFi's test mocks one)."""
+
+    spec = ControllerServiceSpec(description="A fixed access token", provides=(OAUTH2_ACCESS_TOKEN_PROVIDER,))
+
+    def access_token(self) -> str:
+        return "access_token"
+
+    def refresh(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("properties", "valid"), [
+    ({}, False),  # testNotValidWithDefaultProperties
+    ({"HTTP URL": "http://localhost"}, True),  # testValidWithMinimumProperties
+    ({"HTTP URL": "http://localhost", "post:form:parameter": "String"}, False),
+    ({"HTTP URL": "http://localhost", "post:form:parameter": "String", "Request Multipart Form-Data Name": "String",
+      "Request Body Enabled": "false"}, False),
+    ({"HTTP URL": "http://localhost", "Request OAuth2 Access Token Provider": "oauth"}, True),
+    ({"HTTP URL": "http://localhost", "Request OAuth2 Access Token Provider": "oauth",
+      "Request Username": "userName"}, False),
+    ({"HTTP URL": "http://localhost", "Request OAuth2 Access Token Provider": "oauth",
+      "Request Password": "password"}, False),
+])
+def test_validity_as_nifi(properties: dict[str, str], valid: bool) -> None:
+    runner = ProcessorRunner(InvokeHTTP)
+    runner.add_controller_service("oauth", _StaticToken)
+    runner.enable_controller_service("oauth")
+    for name, value in properties.items():
+        runner.set_property(name, value)
+    if valid:
+        runner.assert_valid()
+    else:
+        runner.assert_not_valid()
+
+
+def test_oauth2_provider_sends_a_bearer_token(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/echo", **{"Request OAuth2 Access Token Provider": "oauth"})
+    runner.add_controller_service("oauth", _StaticToken)
+    runner.enable_controller_service("oauth")
+    runner.enqueue(b"unimportant")
+    runner.run()
+    assert server.requests[-1].headers["Authorization"] == "Bearer access_token"
+
+
+def test_malformed_url_from_an_attribute_goes_to_failure_penalized() -> None:
+    runner = _runner("${request.url}")
+    runner.enqueue(b"java.lang.String", {"request.url": "String"})
+    runner.run()
+    assert _counts(runner) == {"Failure": 1}
+    failed = runner.flowfiles_for("Failure")[0]
+    failed.assert_attribute_equals("invokehttp.java.exception.class", "java.lang.IllegalArgumentException")
+    failed.assert_attribute_exists("invokehttp.java.exception.message")
+    assert failed.is_penalized(runner.clock())
+
+
+def test_header_attributes_pattern_and_dynamic_headers_come_and_go(server: RecordingServer) -> None:
+    runner = _runner(f"{server.url}/echo", **{"Request Header Attributes Pattern": "^Accept$"})
+    runner.set_property("Default-Content-Type", "application/octet-stream")
+    runner.enqueue(b"x", {"Accept": "text/plain"})
+    runner.run()
+    assert _counts(runner) == {"Original": 1, "Response": 1}
+    first = server.requests[-1].headers
+    assert (first["Accept"], first["Default-Content-Type"]) == ("text/plain", "application/octet-stream")
+    runner.remove_property("Request Header Attributes Pattern")
+    runner.remove_property("Default-Content-Type")
+    runner.enqueue(b"x", {"Accept": "text/plain"})
+    runner.run()
+    second = server.requests[-1].headers
+    assert second.get("Accept") != "text/plain" and "Default-Content-Type" not in second
+
+
+def test_request_date_header_is_rfc_1123(server: RecordingServer) -> None:
+    import email.utils
+    import re
+
+    runner = _runner(f"{server.url}/echo", **{"Request Date Header Enabled": "True"})
+    runner.enqueue(b"x")
+    runner.run()
+    date = server.requests[-1].headers["Date"]
+    assert re.fullmatch(r".+? \d{4} \d{2}:\d{2}:\d{2} GMT", date)
+    assert email.utils.parsedate_to_datetime(date).tzinfo is not None
+
+
+@pytest.mark.parametrize(("properties", "encoding"), [
+    ({"Request Content-Encoding": "GZIP"}, "gzip"),  # testRunPostHttp200SuccessContentEncodingGzip
+    ({"Request Chunked Transfer-Encoding Enabled": "true"}, None),  # testRunPostHttp200SuccessChunkedEncoding
+])
+def test_unknown_length_bodies_send_no_content_length(server: RecordingServer, properties: dict[str, str],
+                                                      encoding: str | None) -> None:
+    runner = _runner(f"{server.url}/echo", **{"HTTP Method": "POST", **properties})
+    runner.enqueue(b"java.lang.String")
+    runner.run()
+    assert _counts(runner) == {"Original": 1, "Response": 1}
+    seen = server.requests[-1]
+    assert "Content-Length" not in seen.headers and seen.headers["Transfer-Encoding"] == "chunked"
+    assert seen.headers.get("Content-Encoding") == encoding
+    assert (gzip.decompress(seen.body) if encoding else seen.body) == b"java.lang.String"
+
+
+@pytest.mark.parametrize(("method", "path", "filename"), [
+    ("GET", "file", "file"),
+    ("GET", "file/", "file"),
+    ("GET", "file.txt", "file.txt"),
+    ("GET", "file.txt/", "file.txt"),
+    ("GET", "f%69%6Cle.txt", "f%2569%256Cle.txt"),  # NiFi rebuilds the URL with java.net.URI, quoting '%'
+    ("GET", "path/to/file.txt", "file.txt"),
+    ("GET", "", "java.lang.Double"),
+    *[(method, path, "java.lang.Double") for method in ("POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+      for path in ("has/path", "")],
+])
+def test_response_filename_from_the_url_path(server: RecordingServer, method: str, path: str,
+                                             filename: str) -> None:
+    runner = _runner(f"{server.url}/{path}", **{"HTTP Method": method,
+                                                "Response FlowFile Naming Strategy": "URL_PATH"})
+    runner.enqueue(b"java.lang.String", {"filename": "java.lang.Double"})
+    runner.run()
+    runner.flowfiles_for("Response")[0].assert_attribute_equals("filename", filename)
+
+
+def test_trusted_server_without_client_key_writes_the_remote_dn(pki: Pki) -> None:
+    import ssl
+
+    server_context = _tls_server_context(pki)
+    assert isinstance(server_context, ssl.SSLContext)
+    with recording_server(ssl_context=server_context) as srv:
+        runner = _runner(f"https://localhost:{srv.port}/status/200", **{"SSL Context Service": "tls"})
+        runner.add_controller_service("tls", StandardSSLContextService,
+                                      {"Truststore Filename": str(pki.ca_pem), "Truststore Type": "PEM"})
+        runner.enable_controller_service("tls")
+        runner.enqueue(b"x")
+        runner.run()
+    assert _counts(runner) == {"Original": 1, "Response": 1}
+    runner.flowfiles_for("Response")[0].assert_attribute_exists("invokehttp.remote.dn")
