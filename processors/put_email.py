@@ -54,115 +54,104 @@ _STANDARD_MAIL_PROPERTIES = frozenset({
     "mail.smtp.auth", "mail.smtp.starttls.enable", "mail.smtp.user", "mail.smtp.password",
 })
 
-SUCCESS = Relationship("success", "FlowFiles that are successfully sent will be routed to this relationship")
-FAILURE = Relationship("failure", "FlowFiles that fail to send will be routed to this relationship")
+SUCCESS = Relationship("success", "FlowFiles whose email was sent.")
+FAILURE = Relationship("failure", "FlowFiles whose email could not be built or sent.")
 
 _FF = ExpressionScope.FLOWFILE_ATTRIBUTES
 
 
 SMTP_HOSTNAME = PropertySpec(key="smtp-hostname", display_name="SMTP Hostname",
-                             description="The hostname of the SMTP host", required=True,
+                             description="The host name of the SMTP server.", required=True,
                              validator=validators.NON_EMPTY, expression_scope=_FF)
 SMTP_PORT = PropertySpec(key="smtp-port", display_name="SMTP Port",
-                         description="The Port used for SMTP communications (465: implicit TLS, see SMTP Socket "
-                                     "Factory)",
+                         description="The SMTP server's port (465: implicit TLS, see SMTP Socket Factory).",
                          required=True, default="25", validator=validators.PORT, expression_scope=_FF)
 AUTHORIZATION_MODE = PropertySpec(
     key="authorization-mode", display_name="Authorization Mode",
-    description="How to authorize sending email on the user's behalf.", required=True, default=PASSWORD_MODE,
+    description="How the SMTP login is authorized.", required=True, default=PASSWORD_MODE,
     allowed_values=(
-        AllowableValue(PASSWORD_MODE, "Use Password", "Use password"),
-        AllowableValue(OAUTH_MODE, "Use OAuth2", "Use OAuth2 to acquire access token (not supported by flowyard yet)"),
+        AllowableValue(PASSWORD_MODE, "Use Password", "With SMTP Username and SMTP Password."),
+        AllowableValue(OAUTH_MODE, "Use OAuth2", "With a token from an OAuth2 provider (not supported by flowyard "
+                                                 "yet)"),
     ),
 )
 OAUTH2_ACCESS_TOKEN_PROVIDER = PropertySpec(
     key="oauth2-access-token-provider", display_name="OAuth2 Access Token Provider",
-    description="OAuth2 service that can provide access tokens.", required=True,
+    description="The service that supplies OAuth2 access tokens.", required=True,
     dependencies=(PropertyDependency(AUTHORIZATION_MODE.key, (OAUTH_MODE,)),),
     identifies_controller_service="OAuth2AccessTokenProvider",
 )
 SMTP_USERNAME = PropertySpec(key="smtp-username", display_name="SMTP Username",
-                             description="Username for the SMTP account", validator=validators.NON_EMPTY,
+                             description="The SMTP login user name.", validator=validators.NON_EMPTY,
                              expression_scope=_FF)
 SMTP_PASSWORD = PropertySpec(key="smtp-password", display_name="SMTP Password",
-                             description="Password for the SMTP account", expression_scope=_FF, sensitive=True,
+                             description="The SMTP login password.", expression_scope=_FF, sensitive=True,
                              dependencies=(PropertyDependency(AUTHORIZATION_MODE.key, (PASSWORD_MODE,)),))
 SMTP_AUTH = PropertySpec(key="smtp-auth", display_name="SMTP Auth",
-                         description="Flag indicating whether authentication should be used (it is, when SMTP "
-                                     "Username is also set)",
+                         description="Whether to log in to the SMTP server (only done when SMTP Username is set too).",
                          required=True, default="true", validator=validators.BOOLEAN, expression_scope=_FF)
 SMTP_START_TLS = PropertySpec(key="smtp-start-tls", display_name="SMTP START TLS",
-                              description="Flag indicating whether Opportunistic TLS should be enabled using STARTTLS "
-                                          "command",
+                              description="Whether to upgrade a plain connection to TLS with the STARTTLS command.",
                               required=True, default="false", validator=validators.BOOLEAN, expression_scope=_FF,
                               aliases=("SMTP TLS",))
 SMTP_SOCKET_FACTORY = PropertySpec(
     key="smtp-socket-factory", display_name="SMTP Socket Factory",
     description=(
-        "Socket Factory to use for SMTP Connection. With javax.net.ssl.SSLSocketFactory (the default) a connection "
-        "to port 465 uses implicit TLS (SMTPS); other ports start in plain text (see SMTP START TLS)."
+        "The Java socket factory NiFi would use. With javax.net.ssl.SSLSocketFactory (the default), port 465 is "
+        "reached over implicit TLS (SMTPS) and other ports start in plain text (see SMTP START TLS)."
     ),
     required=True, default=SSL_SOCKET_FACTORY, validator=validators.NON_EMPTY, expression_scope=_FF,
 )
 HEADER_XMAILER = PropertySpec(key="smtp-xmailer-header", display_name="SMTP X-Mailer Header",
-                              description="X-Mailer used in the header of the outgoing email", required=True,
+                              description="The X-Mailer header of the emails sent.", required=True,
                               default="NiFi", validator=validators.NON_EMPTY, expression_scope=_FF)
 ATTRIBUTE_NAME_REGEX = PropertySpec(
     key="attribute-name-regex", display_name="Attributes to Send as Headers Regular Expression",
-    description="A Regular Expression that is matched against all FlowFile attribute names. Any attribute whose name "
-                "matches the regex will be added to the Email messages as a Header. If not specified, no FlowFile "
-                "attributes will be added as headers.",
+    description="FlowFile attributes whose names match this regular expression are added to the email as headers. "
+                "Unset: no attribute becomes a header.",
     validator=validators.REGEX, aliases=("attribute-name-regex",),
 )
 CONTENT_TYPE = PropertySpec(key="content-type", display_name="Content Type",
-                            description="Mime Type used to interpret the contents of the email, such as text/plain or "
-                                        "text/html",
+                            description="The MIME type of the email body, e.g. text/plain or text/html.",
                             required=True, default="text/plain", validator=validators.NON_EMPTY, expression_scope=_FF)
 FROM = PropertySpec(key="from", display_name="From",
-                    description="Specifies the Email address to use as the sender. Comma separated sequence of "
-                                "addresses following RFC822 syntax.",
+                    description="The sender's address: one or more comma-separated RFC 822 addresses.",
                     required=True, validator=validators.NON_EMPTY, expression_scope=_FF)
 TO = PropertySpec(key="to", display_name="To",
-                  description="The recipients to include in the To-Line of the email. Comma separated sequence of "
-                              "addresses following RFC822 syntax.",
+                  description="The To recipients: comma-separated RFC 822 addresses.",
                   validator=validators.NON_EMPTY, expression_scope=_FF)
 CC = PropertySpec(key="cc", display_name="CC",
-                  description="The recipients to include in the CC-Line of the email. Comma separated sequence of "
-                              "addresses following RFC822 syntax.",
+                  description="The CC recipients: comma-separated RFC 822 addresses.",
                   validator=validators.NON_EMPTY, expression_scope=_FF)
 BCC = PropertySpec(key="bcc", display_name="BCC",
-                   description="The recipients to include in the BCC-Line of the email. Comma separated sequence of "
-                               "addresses following RFC822 syntax.",
+                   description="The BCC recipients: comma-separated RFC 822 addresses.",
                    validator=validators.NON_EMPTY, expression_scope=_FF)
 REPLY_TO = PropertySpec(key="reply-to", display_name="Reply-To",
-                        description="The recipients that will receive the reply instead of the from (see RFC2822 "
-                                    "§3.6.2).This feature is useful, for example, when the email is sent by a no-reply "
-                                    "account. This field is optional.Comma separated sequence of addresses following "
-                                    "RFC822 syntax.",
+                        description="Optional addresses replies should go to instead of the sender (RFC 2822 §3.6.2), "
+                                    "e.g. when sending from a no-reply account: comma-separated RFC 822 addresses.",
                         validator=validators.NON_EMPTY, expression_scope=_FF)
-SUBJECT = PropertySpec(key="subject", display_name="Subject", description="The email subject", required=True,
+SUBJECT = PropertySpec(key="subject", display_name="Subject", description="The subject of the email.", required=True,
                        default="Message from NiFi", validator=validators.NON_EMPTY, expression_scope=_FF)
-MESSAGE = PropertySpec(key="message", display_name="Message", description="The body of the email message",
+MESSAGE = PropertySpec(key="message", display_name="Message", description="The text of the email body.",
                        expression_scope=_FF)
 CONTENT_AS_MESSAGE = PropertySpec(
     key="email-ff-content-as-message", display_name="FlowFile Content as Message",
-    description="Specifies whether or not the FlowFile content should be the message of the email. If true, the "
-                "'Message' property is ignored.",
+    description="When true, the FlowFile's content is the email body and Message is ignored.",
     required=True, default="false", validator=validators.BOOLEAN, expression_scope=_FF,
 )
 INPUT_CHARACTER_SET = PropertySpec(
     key="input-character-set", display_name="Input Character Set",
-    description="Specifies the character set of the FlowFile contents for reading input FlowFile contents to generate "
-                "the message body or as an attachment to the message. If not set, UTF-8 will be the default value.",
+    description="The character set the FlowFile's content is decoded with when it becomes the body or an attachment "
+                "(UTF-8 when unset).",
     required=True, default="UTF-8", validator=validators.CHARACTER_SET,
 )
 ATTACH_FILE = PropertySpec(key="attach-file", display_name="Attach File",
-                           description="Specifies whether or not the FlowFile content should be attached to the email",
+                           description="When true, the FlowFile's content is attached to the email.",
                            required=True, default="false", allowed_values=(AllowableValue("true"),
                                                                            AllowableValue("false")))
 INCLUDE_ALL_ATTRIBUTES = PropertySpec(
     key="include-all-attributes", display_name="Include All Attributes In Message",
-    description="Specifies whether or not all FlowFile attributes should be recorded in the body of the email message",
+    description="When true, every FlowFile attribute is listed in the email body.",
     required=True, default="false", allowed_values=(AllowableValue("true"), AllowableValue("false")),
 )
 
@@ -226,8 +215,9 @@ class PutEmail(Processor):
     Input Character Set) or the Message property, followed by every attribute
     when Include All Attributes In Message is set (NiFi's layout). It is sent
     with Content Type and the input character set; with Attach File the e-mail
-    is multipart: the body, then the content as an ``application/octet-stream``
-    attachment named after the ``filename`` attribute. Attributes whose names
+    is multipart: the body, then the content as an attachment named after
+    the ``filename`` attribute, typed by its ``mime.type`` attribute
+    (``application/octet-stream`` without one). Attributes whose names
     match Attributes to Send as Headers Regular Expression become headers, and
     X-Mailer, Subject, From, To, CC and Reply-To are set (BCC recipients only
     get the envelope). Non-ASCII header text is RFC 2047-encoded; line breaks
@@ -258,7 +248,8 @@ class PutEmail(Processor):
     """
 
     spec = ProcessorSpec(
-        description="Sends an e-mail to configured recipients for each incoming FlowFile",
+        description="Sends one email per FlowFile through an SMTP server, with the content as body or attachment if "
+                    "desired.",
         tags=("email", "put", "notify", "smtp", "mail"),
         properties=(SMTP_HOSTNAME, SMTP_PORT, AUTHORIZATION_MODE, OAUTH2_ACCESS_TOKEN_PROVIDER, SMTP_USERNAME,
                     SMTP_PASSWORD, SMTP_AUTH, SMTP_START_TLS, SMTP_SOCKET_FACTORY, HEADER_XMAILER,
@@ -267,8 +258,7 @@ class PutEmail(Processor):
         relationships=(SUCCESS, FAILURE),
         dynamic_properties=DynamicPropertySpec(
             name_description="mail.propertyName",
-            value_description="Value for a specific property to be set in the JavaMail Session object (see the "
-                              "Notes for the ones flowyard uses)",
+            value_description="A JavaMail session property's value (see the Notes for the ones flowyard uses)",
             expression_scope=_FF,
         ),
         input_requirement=InputRequirement.REQUIRED,
@@ -342,7 +332,11 @@ class PutEmail(Processor):
         if context.property(ATTACH_FILE).as_str() == "true":
             message = MIMEMultipart()
             message.attach(text_part)
-            attachment = MIMEBase("application", "octet-stream")
+            kind = attributes.get("mime.type", "").split(";")[0].strip()
+            main, _, sub = kind.partition("/")
+            if not (main and sub and main.isprintable() and sub.isprintable() and " " not in kind):
+                main, sub = "application", "octet-stream"
+            attachment = MIMEBase(main, sub)  # the FlowFile's mime.type, as NiFi's attachment data source
             attachment.set_payload(session.read_bytes(ff))
             encoders.encode_base64(attachment)
             filename = attributes.get("filename", "")

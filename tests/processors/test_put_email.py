@@ -294,3 +294,153 @@ def test_line_breaks_in_header_values_cannot_add_headers(smtp: Server, evaluator
     assert mail.recipients == ["ops@example.com"]
     assert mail.message["x-note"] == "a Bcc: evil@example.com"
     assert mail.message["Subject"] == "two lines"
+
+
+# -- NiFi's TestPutEmail (a real SMTP server stands in for NiFi's captured Transport.send) -------------------
+
+def nifi_runner(port: int, **properties: str) -> ProcessorRunner:
+    """NiFi's setRequiredProperties: two From and two To addresses, X-Mailer TestingNiFi."""
+    r = runner(port, {"SMTP X-Mailer Header": "TestingNiFi", "From": "test@apache.org,from@apache.org",
+                      "To": "recipient@apache.org,another@apache.org"})
+    for name, value in properties.items():
+        r.set_property(name.replace("_", " "), value)
+    return r
+
+
+def _text(message: EmailMessage) -> str:
+    part = message.get_body(("plain", "html")) if message.is_multipart() else message
+    assert isinstance(part, EmailMessage)
+    return str(part.get_content()).strip()
+
+
+def test_nifi_exception_when_sending() -> None:
+    r = nifi_runner(_closed_port(), Message="Message Body")
+    r.set_property("SMTP Hostname", "127.0.0.1")
+    r.enqueue(b"Some Text")
+    r.run()
+    r.assert_queue_empty()
+    r.assert_all_transferred("failure", 1)
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_nifi_outgoing_message(smtp: Server) -> None:
+    r = runner(smtp.port, {"SMTP X-Mailer Header": "TestingNiFi", "From": "test@apache.org", "Message": "Message Body",
+                           "To": "recipient@apache.org", "Input Character Set": "UTF-8"})
+    r.enqueue(b"Some Text")
+    r.run()
+    r.assert_queue_empty()
+    r.assert_all_transferred("success", 1)
+    (mail,) = smtp.recorder.received
+    assert mail.message["From"] == "test@apache.org"
+    assert mail.message["X-Mailer"] == "TestingNiFi"
+    assert _text(mail.message) == "Message Body"
+    assert mail.message["To"] == "recipient@apache.org"
+    assert mail.message["Cc"] is None and mail.message["Bcc"] is None
+
+
+def test_nifi_outgoing_message_with_optional_properties(smtp: Server) -> None:
+    r = runner(smtp.port, {"SMTP X-Mailer Header": "TestingN\u00edFiNonASCII", "From": "${from}",
+                           "Message": "${message}", "To": "${to}", "BCC": "${bcc}", "CC": "${cc}",
+                           "Reply-To": "${reply-to}",
+                           "Attributes to Send as Headers Regular Expression": "Precedence.*",
+                           "Input Character Set": "UTF-8"})
+    r.enqueue(b"Some Text", {"from": "NiFi <test@apache.org>", "message": "the message body", "to": "to@apache.org",
+                             "bcc": "bcc@apache.org", "cc": "cc@apache.org", "reply-to": "replytome@apache.org",
+                             "Precedence": "bulk", "PrecedenceEncodeDecodeTest": "b\u00falk"})
+    r.run()
+    r.assert_all_transferred("success", 1)
+    (mail,) = smtp.recorder.received
+    assert str(mail.message["From"]) == "NiFi <test@apache.org>"
+    assert mail.message["X-Mailer"] == "TestingN\u00edFiNonASCII"  # encoded on the wire, decoded here
+    assert _text(mail.message) == "the message body"
+    assert mail.message["To"] == "to@apache.org"
+    assert mail.message["Cc"] == "cc@apache.org"
+    assert mail.message["Reply-To"] == "replytome@apache.org"
+    assert sorted(mail.recipients) == ["bcc@apache.org", "cc@apache.org", "to@apache.org"]
+    assert mail.message["Precedence"] == "bulk"
+    assert mail.message["PrecedenceEncodeDecodeTest"] == "b\u00falk"
+
+
+@pytest.mark.parametrize("sender", ["test@apache.org <invalid", "${MISSING_PROPERTY}"])
+def test_nifi_invalid_or_empty_from_goes_to_failure(smtp: Server, sender: str) -> None:
+    r = nifi_runner(smtp.port, From=sender, Message="Message Body")
+    r.enqueue(b"Some Text")
+    r.run()
+    r.assert_queue_empty()
+    r.assert_all_transferred("failure", 1)
+    assert smtp.recorder.received == []
+    assert any(level == "ERROR" for level, _ in r.bulletins)
+
+
+def test_nifi_outgoing_message_attachment(smtp: Server) -> None:
+    r = nifi_runner(smtp.port, Message="Message Body", Attach_File="true", Content_Type="text/html",
+                    To="recipient@apache.org", Input_Character_Set="UTF-8")
+    name = "test\ud55c\u7684\u307b\u0443\u0301.pdf"
+    r.enqueue(b"Some text", {"filename": name, "mime.type": "application/pdf"})
+    r.run()
+    r.assert_all_transferred("success", 1)
+    (mail,) = smtp.recorder.received
+    assert mail.message.is_multipart()
+    assert mail.message["X-Mailer"] == "TestingNiFi"
+    assert mail.message["To"] == "recipient@apache.org"
+    assert _text(mail.message) == "Message Body"
+    (attachment,) = list(mail.message.iter_attachments())
+    assert attachment.get_filename() == name
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_content() == b"Some text"
+    assert mail.message["Cc"] is None and mail.message["Bcc"] is None
+
+
+def test_nifi_outgoing_message_with_flowfile_content(smtp: Server) -> None:
+    r = nifi_runner(smtp.port, Message="${body}", CC="recipientcc@apache.org,anothercc@apache.org",
+                    BCC="recipientbcc@apache.org,anotherbcc@apache.org",
+                    FlowFile_Content_as_Message="${sendContent}", Input_Character_Set="UTF-8")
+    r.enqueue(b"Some Text", {"sendContent": "true", "body": "Message Body"})
+    r.run()
+    r.assert_all_transferred("success", 1)
+    (mail,) = smtp.recorder.received
+    assert [a.addr_spec for a in mail.message["From"].addresses] == ["test@apache.org", "from@apache.org"]
+    assert mail.message["X-Mailer"] == "TestingNiFi"
+    assert _text(mail.message) == "Some Text"
+    assert [a.addr_spec for a in mail.message["To"].addresses] == ["recipient@apache.org", "another@apache.org"]
+    assert [a.addr_spec for a in mail.message["Cc"].addresses] == ["recipientcc@apache.org", "anothercc@apache.org"]
+    assert mail.recipients == ["recipient@apache.org", "another@apache.org", "recipientcc@apache.org",
+                               "anothercc@apache.org", "recipientbcc@apache.org", "anotherbcc@apache.org"]
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [("mail.smtp.timeout", True), ("mail.smtps.timeout", True), ("mail.smtp.user", False)],
+)
+def test_nifi_dynamic_mail_properties(name: str, valid: bool) -> None:
+    r = nifi_runner(25, Message="${body}", FlowFile_Content_as_Message="${sendContent}")
+    r.set_property(name, "sample dynamic property")
+    if valid:
+        r.assert_valid()
+    else:
+        r.assert_not_valid()
+
+
+def test_nifi_unrecognized_charset() -> None:
+    r = runner(25, {"SMTP X-Mailer Header": "TestingNiFi", "Message": "test message",
+                    "Input Character Set": "NOT A CHARACTER SET"})
+    r.assert_not_valid()
+
+
+def test_nifi_mismatched_charset(smtp: Server) -> None:
+    raw = "Softw\u00c4r\u00eb \u00cbngin\u00eb\u00ebr \u00d6n NiFi"
+    garbled = raw.encode("utf-8").decode("ascii", "replace")  # the UTF-8 bytes read as US-ASCII
+    r = runner(smtp.port, {"SMTP X-Mailer Header": "TestingNiFi", "Message": garbled, "Input Character Set": "UTF-8"})
+    r.enqueue(b"Some Text")
+    r.run()
+    r.assert_all_transferred("success", 1)
+    (mail,) = smtp.recorder.received
+    assert _text(mail.message) != raw
+
