@@ -126,3 +126,51 @@ def test_legacy_mime_type_name() -> None:
     (ff,) = run_until(r, 1)
     r.stop()
     assert ff.attributes["mime.type"] == "text/csv"
+
+
+# -- NiFi's TestExecuteProcess --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "delimiter", "expected"),
+    [
+        (None, " ", []),
+        ("  ", " ", ["", "", ""]),
+        ("    hello   ", ";", ["    hello   "]),
+        ("   hello ;   good-bye   ", ";", ["   hello ", "   good-bye   "]),
+        ('  "hello" ', ";", ["  hello "]),
+        ('"   hello" "good   bye"', " ", ["   hello", "good   bye"]),
+        ('one;two;three";"and";"half"', ";", ["one", "two", "three;and;half"]),
+        ('one;two;"three;and;half";', ";", ["one", "two", "three;and;half", ""]),
+    ],
+)
+def test_nifi_split_args(text: str | None, delimiter: str, expected: list[str]) -> None:
+    from flowyard.processors._system_command import split_args
+
+    assert split_args(text, delimiter) == expected
+
+
+def test_nifi_redirect_error_stream_with_expressions() -> None:
+    r = runner("ls", {"Command Arguments": "${literal('does-not-exist'):toUpper()}", "Redirect Error Stream": "true"})
+    (ff,) = run_until(r, 1)
+    r.stop()
+    assert b"DOES-NOT-EXIST" in ff.content
+    assert ff.attributes["command"] == "ls"
+    assert ff.attributes["command.arguments"] == "DOES-NOT-EXIST"
+    assert not [m for level, m in r.bulletins if level == "WARNING"]
+
+
+def test_nifi_not_redirect_error_stream_logs_a_warning() -> None:
+    r = runner("ls", {"Command Arguments": "does-not-exist"})
+    deadline = time.monotonic() + 10
+    while not r.bulletins and time.monotonic() < deadline:
+        r.run(stop_on_finish=False)
+    r.stop()
+    assert [level for level, _ in r.bulletins] == ["WARNING"]
+    assert r.flowfiles_for("success") == []
+
+
+def test_nifi_processor_not_scheduled() -> None:
+    r = runner("ls")
+    r.run(0)
+    assert r.flowfiles_for("success") == []
