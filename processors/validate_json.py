@@ -55,22 +55,20 @@ _VALIDATORS: dict[str, type[SchemaValidator]] = {
 SCHEMA_ACCESS_STRATEGY = PropertySpec(
     key="schema-access-strategy",
     display_name="Schema Access Strategy",
-    description="Specifies how to obtain the schema that is to be used for interpreting the data.",
+    description="Where the schema to validate against comes from.",
     required=True,
     default=SCHEMA_CONTENT_STRATEGY,
     allowed_values=(
         AllowableValue(SCHEMA_NAME_STRATEGY, "Schema Name Property",
-                       "The name of the Schema to use is specified by the 'Schema Name' Property. The value of this "
-                       "property is used to lookup the Schema in the configured JSON Schema Registry Service."),
+                       "The schema is looked up by its Schema Name in the JSON Schema Registry."),
         AllowableValue(SCHEMA_CONTENT_STRATEGY, "JSON Schema Property",
-                       "A URL or file path to the JSON schema or the actual JSON schema is specified by the 'JSON "
-                       "Schema' Property. No matter how the JSON schema is specified, it must be a valid JSON schema"),
+                       "The schema is the JSON Schema property: the schema text, or a file holding it."),
     ),
 )
 SCHEMA_NAME = PropertySpec(
     key="schema-name",
     display_name="Schema Name",
-    description="Specifies the name of the schema to lookup in the Schema Registry property",
+    description="The name the schema is looked up by in the JSON Schema Registry.",
     required=True,
     default="${schema.name}",
     validator=validators.NON_EMPTY,
@@ -80,7 +78,7 @@ SCHEMA_NAME = PropertySpec(
 SCHEMA_REGISTRY = PropertySpec(
     key="json-schema-registry",
     display_name="JSON Schema Registry",
-    description="Specifies the Controller Service to use for the JSON Schema Registry",
+    description="The controller service holding the schemas, by name.",
     required=True,
     identifies_controller_service=JSON_SCHEMA_REGISTRY,
     dependencies=(PropertyDependency(SCHEMA_ACCESS_STRATEGY.key, (SCHEMA_NAME_STRATEGY,)),),
@@ -88,7 +86,7 @@ SCHEMA_REGISTRY = PropertySpec(
 SCHEMA_CONTENT = PropertySpec(
     key="json-schema",
     display_name="JSON Schema",
-    description="A URL or file path to the JSON schema or the actual JSON schema content",
+    description="The JSON Schema text, or the path or file: URL of a file holding it (http URLs are not fetched).",
     required=True,
     validator=validators.NON_EMPTY,
     dependencies=(PropertyDependency(SCHEMA_ACCESS_STRATEGY.key, (SCHEMA_CONTENT_STRATEGY,)),),
@@ -96,7 +94,7 @@ SCHEMA_CONTENT = PropertySpec(
 SCHEMA_VERSION = PropertySpec(
     key="json-schema-version",
     display_name="JSON Schema Version",
-    description="The JSON schema specification",
+    description="The draft of JSON Schema the schema is written in (a $schema it declares takes precedence).",
     required=True,
     default="DRAFT_2020_12",
     allowed_values=SCHEMA_VERSIONS,
@@ -115,11 +113,10 @@ INPUT_FORMAT = PropertySpec(
     ),
 )
 
-VALID = Relationship("valid", "FlowFiles that are successfully validated against the schema are routed to this "
-                              "relationship")
-INVALID = Relationship("invalid", "FlowFiles that are not valid according to the specified schema are routed to "
-                                  "this relationship")
-FAILURE = Relationship("failure", "FlowFiles that cannot be read as JSON are routed to this relationship")
+VALID = Relationship("valid", "FlowFiles whose JSON conforms to the schema.")
+INVALID = Relationship("invalid", "FlowFiles whose JSON breaks the schema, with the errors in "
+                                  "json.validation.errors.")
+FAILURE = Relationship("failure", "FlowFiles whose content is not JSON, or for which no schema can be had.")
 
 def read_schema_source(value: str) -> str:
     """The schema text a JSON Schema property value stands for, as NiFi resolves
@@ -149,7 +146,9 @@ def compile_schema(text: str, version: str) -> SchemaValidator:
         schema = parse_jackson(text)
     except JsonTextError as exc:
         raise ConfigurationError(f"the JSON Schema cannot be parsed: {exc}") from None
-    cls: type[SchemaValidator] = jsonschema.validators.validator_for(schema, default=_VALIDATORS[version])
+    cls: type[SchemaValidator] = _VALIDATORS[version]
+    if isinstance(schema, dict):  # only an object can declare its draft; anything else fails check_schema below
+        cls = jsonschema.validators.validator_for(schema, default=cls)
     try:
         cls.check_schema(schema)
     except jsonschema.SchemaError as exc:
@@ -255,18 +254,15 @@ class ValidateJson(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Validates the contents of FlowFiles against a configurable JSON Schema. See json-schema.org for "
-            "specification standards. This Processor does not support input containing multiple JSON objects, "
-            "such as newline-delimited JSON, unless Input Format is JSON Lines."
+            "Checks the JSON content of FlowFiles against a JSON Schema (json-schema.org) and routes them by "
+            "the result. The content is one JSON document, or one per line with the JSON Lines Input Format."
         ),
         tags=("JSON", "schema", "validation", "json"),
         properties=(SCHEMA_ACCESS_STRATEGY, SCHEMA_NAME, SCHEMA_REGISTRY, SCHEMA_CONTENT, SCHEMA_VERSION,
                     INPUT_FORMAT, MAX_STRING_LENGTH),
         relationships=(VALID, INVALID, FAILURE),
         input_requirement=InputRequirement.REQUIRED,
-        writes_attributes=((ERROR_ATTRIBUTE, "If the flow file is routed to the invalid relationship , this "
-                                             "attribute will contain the error message resulting from the "
-                                             "validation failure."),),
+        writes_attributes=((ERROR_ATTRIBUTE, "On FlowFiles routed to invalid: what breaks the schema."),),
     )
 
     def validate(self, context: ProcessContext) -> Iterable[ValidationResult]:

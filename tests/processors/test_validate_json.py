@@ -299,3 +299,11 @@ def test_a_failing_schema_name_expression_sends_the_flowfile_to_failure() -> Non
     r.run()
     r.assert_all_transferred("failure", 1)
     assert any("Schema Name" in message for _, message in r.bulletins)
+
+
+@pytest.mark.parametrize("schema", ["-1", "1e400", '"text"', "[1]", "null"])
+def test_a_schema_that_is_not_an_object_stops_the_start_clearly(schema: str) -> None:
+    r = runner(schema)
+    r.enqueue(NIFI_JSON)
+    with pytest.raises(ConfigurationError, match="JSON Schema"):
+        r.run()
