@@ -530,7 +530,7 @@ def test_a_failing_expression_in_any_property_is_handled(
 
 
 # Attribute values a property's expression hands to the processor (the expression itself is fine).
-_HOSTILE_ATTRIBUTE_VALUES = {"big": "9" * 30, "nul": "a\x00b", "neg": "-1", "empty": "", "nan": "NaN"}
+_HOSTILE_ATTRIBUTE_VALUES = {"big": "9" * 30, "nul": "a\x00b", "neg": "-1", "zero": "0", "empty": "", "nan": "NaN"}
 
 ATTRIBUTE_VALUE_BUGS: dict[tuple[str, str], str] = {
     ("DuplicateFlowFile", "number-of-copies"): (
@@ -705,7 +705,8 @@ def test_dependencies_name_existing_properties_and_values(name: str) -> None:
 
 # -- hostile property values: refused by validation, or handled at run time ---------------------------------
 
-HOSTILE_VALUES = ("", "   ", "-1", "9" * 30, "NaN", "1e400", "nul\x00byte", "(", "NOPE-CHARSET", "5 parsecs")
+HOSTILE_VALUES = ("", "   ", "0", "0 B", "0 sec", "-1", "9" * 30, "NaN", "1e400", "nul\x00byte", "(", "NOPE-CHARSET",
+                  "5 parsecs")
 """Values a user can type into any property."""
 
 HOSTILE_TEXT = ("", "9" * 30, "nul\x00byte", "(")
@@ -841,7 +842,9 @@ def test_hostile_property_values_are_refused_or_handled(
 ) -> None:
     spec = PROCESSORS[config.processor].spec.property(key)
     problems = {}
-    for i, value in enumerate(HOSTILE_VALUES if spec.validator is not None else HOSTILE_TEXT):
+    # listeners start and stop for every accepted value: the short list keeps that affordable
+    full = spec.validator is not None and config.kind in _RUNNABLE_KINDS
+    for i, value in enumerate(HOSTILE_VALUES if full else HOSTILE_TEXT):
         problem = _try_value(config, key, value, tmp_path / str(i), logs)
         if problem:
             problems[value] = problem[:300]
