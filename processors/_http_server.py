@@ -135,7 +135,8 @@ class HttpServer:
 
     def start(self, timeout: float = 10.0) -> None:
         """Bind every port and start serving. Raises ``OSError`` when a port
-        cannot be bound (nothing is left open then)."""
+        cannot be bound, ``TypeError`` for an address no socket takes (a NUL
+        byte); nothing is left open then."""
         try:
             for port in self._ports:
                 sock = socket.socket(socket.AF_INET6 if ":" in self._host else socket.AF_INET, socket.SOCK_STREAM)
@@ -145,7 +146,7 @@ class HttpServer:
                 sock.listen(128)
                 sock.setblocking(False)
                 self.bound_ports.append(sock.getsockname()[1])
-        except OSError:
+        except Exception:  # OSError, or TypeError for an address with a NUL: leave nothing open
             for sock in self._sockets:
                 sock.close()
             self._sockets = []

@@ -26,6 +26,7 @@ from flowyard.processors.ssl_context_service import (
 )
 from flowyard.runtime.sdk import (
     AllowableValue,
+    ConfigurationError,
     ExpressionScope,
     InputRequirement,
     ProcessContext,
@@ -41,7 +42,7 @@ from flowyard.runtime.sdk import (
 
 __all__ = ["HandleHttpRequest"]
 
-SUCCESS = Relationship("success", "All content that is received is routed to the 'success' relationship")
+SUCCESS = Relationship("success", "One FlowFile per request received (per part, for a multipart request).")
 
 _WAIT = 0.25
 _BATCH = 50
@@ -49,44 +50,43 @@ _STOP_GRACE = 2.0
 
 PORT = PropertySpec(
     key="listening-port", display_name="Listening Port",
-    description="The Port to listen on for incoming HTTP requests (0: any free port)", required=True, default="80",
+    description="The port the HTTP server listens on (0: any free port).", required=True, default="80",
     expression_scope=ExpressionScope.ENVIRONMENT, validator=LISTEN_PORT,
 )
 HOSTNAME = PropertySpec(
     key="hostname", display_name="Hostname",
-    description="The Hostname to bind to. If not specified, flowyard binds 127.0.0.1 (NiFi: all interfaces)",
+    description="The host name or address the server binds to. Unset: flowyard binds 127.0.0.1 (NiFi: all interfaces).",
     validator=validators.NON_EMPTY,
 )
 SSL_CONTEXT = PropertySpec(
     key="ssl-context-service", display_name="SSL Context Service",
-    description="The SSL Context Service to use in order to secure the server. If specified, the server will "
-                "accept only HTTPS requests; otherwise, the server will accept only HTTP requests",
+    description="When set, the server speaks HTTPS only, with the certificate of this SSL Context Service; otherwise "
+                "plain HTTP only.",
     identifies_controller_service=RESTRICTED_SSL_CONTEXT_SERVICE,
 )
 HTTP_PROTOCOLS = PropertySpec(
     key="http-protocols", display_name="HTTP Protocols",
-    description="HTTP Protocols supported for Application Layer Protocol Negotiation with TLS (flowyard serves "
-                "http/1.1 only)", required=True, default="HTTP_1_1",
+    description="The HTTP versions offered in TLS protocol negotiation (ALPN); flowyard serves http/1.1 "
+                "only.", required=True, default="HTTP_1_1",
     allowed_values=(AllowableValue("HTTP_1_1", "http/1.1", "HTTP/1.1"),
-                    AllowableValue("H2_HTTP_1_1", "h2 http/1.1", "HTTP/2 and HTTP/1.1 negotiated based on "
-                                                                "requested protocols (flowyard: HTTP/1.1)"),
+                    AllowableValue("H2_HTTP_1_1", "h2 http/1.1", "HTTP/2 or HTTP/1.1, whichever the client asks for "
+                                                                 "(flowyard: HTTP/1.1)."),
                     AllowableValue("H2", "h2", "HTTP/2 only (not supported by flowyard)")),
     dependencies=(PropertyDependency("ssl-context-service"),),
 )
 CONTEXT_MAP = PropertySpec(
     key="http-context-map", display_name="HTTP Context Map",
-    description="The HTTP Context Map Controller Service to use for caching the HTTP Request Information",
+    description="The HTTP Context Map that holds each request until HandleHttpResponse answers it.",
     required=True, identifies_controller_service=HTTP_CONTEXT_MAP,
 )
 ALLOWED_PATHS = PropertySpec(
     key="allowed-paths", display_name="Allowed Paths",
-    description="A Regular Expression that specifies the valid HTTP Paths that are allowed in the incoming URL "
-                "Requests. If this value is specified and the path of the HTTP Requests does not match this Regular "
-                "Expression, the Processor will respond with a 404: NotFound", validator=validators.NON_EMPTY,
+    description="When set, only requests whose path matches this regular expression are accepted; others get 404 Not "
+                "Found.", validator=validators.NON_EMPTY,
 )
 URL_CHARSET = PropertySpec(
     key="default-url-character-set", display_name="Default URL Character Set",
-    description="The character set to use for decoding URL parameters if the HTTP Request does not supply one",
+    description="The character set URL parameters are decoded with when the request names none.",
     required=True, default="UTF-8", validator=validators.CHARACTER_SET,
 )
 
@@ -94,7 +94,7 @@ URL_CHARSET = PropertySpec(
 def _allow(method: str, default: str) -> PropertySpec:
     return PropertySpec(
         key=f"allow-{method.lower()}", display_name=f"Allow {method}",
-        description=f"Allow HTTP {method} Method", required=True, default=default,
+        description=f"Whether {method} requests are accepted (if not, they get 405).", required=True, default=default,
         allowed_values=(AllowableValue("true"), AllowableValue("false")),
     )
 
@@ -103,56 +103,51 @@ ALLOW = {m: _allow(m, d) for m, d in (("GET", "true"), ("POST", "true"), ("PUT",
                                       ("HEAD", "false"), ("OPTIONS", "false"))}
 MAX_THREADS = PropertySpec(
     key="maximum-threads", display_name="Maximum Threads",
-    description="The maximum number of requests served at once (NiFi: threads of the embedded server)",
+    description="How many requests are served at the same time (NiFi: the embedded server's thread count).",
     required=True, default="200", validator=validators.integer_range(8, 1000),
 )
 HEADER_MAX_SIZE = PropertySpec(
     key="request-header-maximum-size", display_name="Request Header Maximum Size",
-    description="The maximum supported size of HTTP headers in requests sent to this processor", required=True,
+    description="The largest request header section accepted.", required=True,
     default="8 KB", validator=validators.DATA_SIZE,
 )
 ADDITIONAL_METHODS = PropertySpec(
     key="additional-http-methods", display_name="Additional HTTP Methods",
-    description="A comma-separated list of non-standard HTTP Methods that should be allowed",
+    description="Other HTTP methods to accept, separated by commas.",
 )
 CLIENT_AUTHENTICATION = PropertySpec(
     key="client-authentication", display_name="Client Authentication",
-    description="Specifies whether or not the Processor should authenticate clients. This value is ignored if the "
-                "<SSL Context Service> Property is not specified or the SSL Context provided uses only a KeyStore "
-                "and not a TrustStore.", required=True, default="No Authentication",
+    description="Whether clients must present a certificate. Only used with an SSL Context Service that has a "
+                "truststore.", required=True, default="No Authentication",
     allowed_values=(
-        AllowableValue("No Authentication", description="Processor will not authenticate clients. Anyone can "
-                                                        "communicate with this Processor anonymously"),
-        AllowableValue("Want Authentication", description="Processor will try to verify the client but if unable "
-                                                          "to verify will allow the client to communicate "
-                                                          "anonymously"),
-        AllowableValue("Need Authentication", description="Processor will reject communications from any client "
-                                                          "unless the client provides a certificate that is trusted "
-                                                          "by the TrustStore specified in the SSL Context Service"),
+        AllowableValue("No Authentication", description="No client certificate is asked for; any client may connect."),
+        AllowableValue("Want Authentication", description="A client certificate is asked for and checked, but clients "
+                                                          "without one are let in too."),
+        AllowableValue("Need Authentication", description="Only clients presenting a certificate trusted by the SSL "
+                                                          "Context Service's truststore may connect."),
     ),
 )
 CONTAINER_QUEUE_SIZE = PropertySpec(
     key="container-queue-size", display_name="Container Queue Size",
-    description="The size of the queue for Http Request Containers", required=True, default="50",
+    description="How many received requests may wait for the processor to take them; more are answered "
+                "503.", required=True, default="50",
     validator=validators.POSITIVE_INTEGER, aliases=("container-queue-size",),
 )
 MULTIPART_MAX = PropertySpec(
     key="multipart-request-max-size", display_name="Multipart Request Max Size",
-    description="The max size of the request. Only applies for requests with Content-Type: multipart/form-data, "
-                "and is used to prevent denial of service type of attacks, to prevent filling up the heap or disk "
-                "space", required=True, default="1 MB",
+    description="The largest multipart/form-data request accepted, a guard against requests that would fill memory or "
+                "disk.", required=True, default="1 MB",
     validator=validators.DATA_SIZE, aliases=("multipart-request-max-size",),
 )
 MULTIPART_BUFFER = PropertySpec(
     key="multipart-read-buffer-size", display_name="Multipart Read Buffer Size",
-    description="The threshold size, at which the contents of an incoming file would be written to disk. Only "
-                "applies for requests with Content-Type: multipart/form-data (flowyard: bodies past 1 MiB are "
-                "spooled to disk whatever their type)", required=True, default="512 KB",
+    description="The part size above which NiFi writes an uploaded multipart file to disk (flowyard: bodies past 1 MiB "
+                "are spooled to disk whatever their type).", required=True, default="512 KB",
     validator=validators.DATA_SIZE, aliases=("multipart-read-buffer-size",),
 )
 PARAMETERS_TO_ATTRIBUTES = PropertySpec(
     key="parameters-to-attributes", display_name="Parameters to Attributes",
-    description="A comma-separated list of HTTP parameters or form data to output as attributes",
+    description="Names of query or form parameters, separated by commas, to add as http.param.* attributes.",
     aliases=("parameters-to-attributes",),
 )
 
@@ -253,9 +248,8 @@ class HandleHttpRequest(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Starts an HTTP Server and listens for HTTP Requests. For each request, creates a FlowFile and transfers "
-            "to 'success'. This Processor is designed to be used in conjunction with the HandleHttpResponse "
-            "Processor in order to create a Web Service."
+            "Runs an HTTP server and turns each request it receives into a FlowFile, keeping the request open so that "
+            "a HandleHttpResponse processor can answer it; together they make a web service."
         ),
         tags=("http", "https", "request", "listen", "ingress", "web service"),
         properties=(PORT, HOSTNAME, SSL_CONTEXT, HTTP_PROTOCOLS, CONTEXT_MAP, ALLOWED_PATHS, URL_CHARSET,
@@ -264,44 +258,33 @@ class HandleHttpRequest(Processor):
         relationships=(SUCCESS,),
         input_requirement=InputRequirement.FORBIDDEN,
         writes_attributes=(
-            ("http.context.identifier", "An identifier that allows the HandleHttpRequest and HandleHttpResponse to "
-                                        "coordinate which FlowFile belongs to which HTTP Request/Response."),
-            ("mime.type", "The MIME Type of the data, according to the HTTP Header \"Content-Type\""),
-            ("http.servlet.path", "The part of the request URL that is considered the Servlet Path"),
-            ("http.context.path", "The part of the request URL that is considered to be the Context Path"),
-            ("http.method", "The HTTP Method that was used for the request, such as GET or POST"),
-            ("http.local.name", "IP address/hostname of the server"),
-            ("http.server.port", "Listening port of the server"),
-            ("http.query.string", "The query string portion of the Request URL"),
-            ("http.remote.host", "The hostname of the requestor"),
-            ("http.remote.addr", "The hostname:port combination of the requestor"),
-            ("http.protocol", "The protocol used to communicate"),
-            ("http.request.uri", "The full Request URL"),
+            ("http.context.identifier", "The key of the waiting request in the HTTP Context Map, which "
+                                        "HandleHttpResponse uses to answer it."),
+            ("mime.type", "The request's Content-Type header."),
+            ("http.servlet.path", "The request path."),
+            ("http.context.path", "The context path (always empty)."),
+            ("http.method", "The request method, e.g. GET or POST."),
+            ("http.local.name", "The server's local host name or address."),
+            ("http.server.port", "The port the server listens on."),
+            ("http.query.string", "The query string of the request URL."),
+            ("http.remote.host", "The client's host name."),
+            ("http.remote.addr", "The client's address."),
+            ("http.protocol", "The request's protocol, e.g. HTTP/1.1."),
+            ("http.request.uri", "The request URI."),
             ("http.principal.name", "The subject DN of the client certificate, if any"),
-            ("http.query.param.XXX", "Each of query parameters in the request will be added as an attribute, "
-                                     "prefixed with \"http.query.param.\""),
-            ("http.param.XXX", "Form parameters in the request that are configured by \"Parameters to Attributes\" "
-                               "will be added as an attribute, prefixed with \"http.param.\""),
-            ("http.subject.dn", "The Distinguished Name of the requestor, if the client presented a certificate"),
-            ("http.issuer.dn", "The Distinguished Name of the entity that issued the Subject's certificate"),
-            ("http.headers.XXX", "Each of the HTTP Headers that is received in the request will be added as an "
-                                 "attribute, prefixed with \"http.headers.\""),
-            ("http.headers.multipart.XXX", "Each of the HTTP Headers that is received in the multipart request will "
-                                           "be added as an attribute, prefixed with \"http.headers.multipart.\""),
-            ("http.multipart.size", "For requests with Content-Type \"multipart/form-data\", the part's content "
-                                    "size is recorded into this attribute"),
-            ("http.multipart.content.type", "For requests with Content-Type \"multipart/form-data\", the part's "
-                                            "content type is recorded into this attribute"),
-            ("http.multipart.name", "For requests with Content-Type \"multipart/form-data\", the part's name is "
-                                    "recorded into this attribute"),
-            ("http.multipart.filename", "For requests with Content-Type \"multipart/form-data\", when the part "
-                                        "contains an uploaded file, the name of the file is recorded into this "
-                                        "attribute"),
-            ("http.multipart.fragments.sequence.number", "For requests with Content-Type \"multipart/form-data\", "
-                                                         "the part's index is recorded into this attribute. The "
-                                                         "index starts with 1."),
-            ("http.multipart.fragments.total.number", "For requests with Content-Type \"multipart/form-data\", "
-                                                      "the count of all parts is recorded into this attribute."),
+            ("http.query.param.XXX", "The first value of each query parameter."),
+            ("http.param.XXX", "The value of each parameter named in Parameters to Attributes (from the query or a "
+                               "urlencoded form)."),
+            ("http.subject.dn", "The subject Distinguished Name of the client's certificate, if it sent one."),
+            ("http.issuer.dn", "The issuer Distinguished Name of the client's certificate."),
+            ("http.headers.XXX", "The value of each request header."),
+            ("http.headers.multipart.XXX", "The headers of the multipart part."),
+            ("http.multipart.size", "Multipart: the part's size."),
+            ("http.multipart.content.type", "Multipart: the part's content type."),
+            ("http.multipart.name", "Multipart: the part's name."),
+            ("http.multipart.filename", "Multipart: the file name of an uploaded file part."),
+            ("http.multipart.fragments.sequence.number", "Multipart: the part's position, from 1."),
+            ("http.multipart.fragments.total.number", "Multipart: how many parts the request has."),
         ),
     )
 
@@ -353,15 +336,20 @@ class HandleHttpRequest(Processor):
         self._intake.drain()
         with self._lock:
             self._stopping = False
+        host = (context.property(HOSTNAME).value or "127.0.0.1").strip()
+        ports = [context.property(PORT).evaluate().as_int()]
         server = HttpServer(
-            self._handle, host=(context.property(HOSTNAME).value or "127.0.0.1").strip(),
-            ports=[context.property(PORT).evaluate().as_int()], ssl_contexts=[ssl_context],
+            self._handle, host=host, ports=ports, ssl_contexts=[ssl_context],
             max_connections=context.property(MAX_THREADS).as_int(),
             max_header_size=context.property(HEADER_MAX_SIZE).as_data_size(),
             name=f"HandleHttpRequest {context.component_id}",
             on_error=lambda exc: context.logger.error(f"failed to answer a request: {exc!r}"),
         )
-        server.start()
+        try:
+            server.start()
+        except (OSError, TypeError) as exc:  # an unresolvable address, a port taken: refuse to start, naming why
+            raise ConfigurationError(f"cannot listen on {HOSTNAME.display_name} {host!r} port(s) "
+                                     f"{', '.join(map(str, ports))}: {exc}") from None
         self._server = server
         self.port = server.bound_ports[0]
         context.logger.info(f"listening on port {self.port}")

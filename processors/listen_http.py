@@ -32,6 +32,7 @@ from flowyard.processors._http_server import HttpServer, Request, Response
 from flowyard.processors.ssl_context_service import RESTRICTED_SSL_CONTEXT_SERVICE, SSLContextService
 from flowyard.runtime.sdk import (
     AllowableValue,
+    ConfigurationError,
     ExpressionScope,
     InputRequirement,
     ProcessContext,
@@ -47,7 +48,7 @@ from flowyard.runtime.sdk import (
 
 __all__ = ["ListenHTTP"]
 
-SUCCESS = Relationship("success", "Relationship for successfully received FlowFiles")
+SUCCESS = Relationship("success", "FlowFiles made from the requests received.")
 
 #: A request not taken by the processor within this time means its outgoing
 #: connection is back-pressured (the engine stops triggering it): answer 503.
@@ -61,7 +62,8 @@ _FLOWFILE_TYPES = {"application/flowfile-v3": 3, "application/flowfile-v2": 2}
 _ACCEPT = ("application/flowfile-v3,application/flowfile-v2,*/*;q=0.8")
 
 BASE_PATH = PropertySpec(
-    key="base-path", display_name="Base Path", description="Base path for incoming connections",
+    key="base-path", display_name="Base Path", description="The URL path that accepts data, without a leading or "
+                                                           "trailing /.",
     required=True, default="contentListener", expression_scope=ExpressionScope.ENVIRONMENT,
     validator=validators.all_of(validators.Validator(
         "base path", "a path without a leading or trailing '/'",
@@ -69,40 +71,36 @@ BASE_PATH = PropertySpec(
 )
 PORT = PropertySpec(
     key="listening-port", display_name="Listening Port",
-    description="The Port to listen on for incoming connections (0: any free port, shown in the logs)",
+    description="The port the HTTP server listens on (0: any free port, shown in the logs).",
     required=True, expression_scope=ExpressionScope.ENVIRONMENT, validator=LISTEN_PORT,
 )
 HEALTH_CHECK_PORT = PropertySpec(
     key="health-check-port", display_name="Listening Port for Health Check Requests",
-    description="The port to listen on for incoming health check requests. If set, it must be different from the "
-                "Listening Port. Only /<base_path>/healthcheck service is available via this port and only GET and "
-                "HEAD requests are supported. If the processor is set not to use SSL, SSL will not be used on this "
-                "port, either. If the processor is set to use SSL, one-way SSL will be used on this port (client "
-                "authentication not required).",
+    description="An optional second port that answers only GET and HEAD on /<base_path>/healthcheck; it must differ "
+                "from the Listening Port. It uses TLS when the main port does, without asking for client certificates.",
     expression_scope=ExpressionScope.ENVIRONMENT, validator=LISTEN_PORT, aliases=("health-check-port",),
 )
 SSL_CONTEXT = PropertySpec(
     key="ssl-context-service", display_name="SSL Context Service",
-    description="SSL Context Service enables support for HTTPS",
+    description="When set, the server speaks HTTPS with this SSL Context Service's certificate.",
     identifies_controller_service=RESTRICTED_SSL_CONTEXT_SERVICE,
 )
 HTTP_PROTOCOLS = PropertySpec(
     key="http-protocols", display_name="HTTP Protocols",
-    description="HTTP Protocols supported for Application Layer Protocol Negotiation with TLS (flowyard serves "
-                "http/1.1 only)", required=True, default="HTTP_1_1",
+    description="The HTTP versions offered in TLS protocol negotiation (ALPN); flowyard serves http/1.1 "
+                "only.", required=True, default="HTTP_1_1",
     allowed_values=(AllowableValue("HTTP_1_1", "http/1.1", "HTTP/1.1"),
-                    AllowableValue("H2_HTTP_1_1", "h2 http/1.1", "HTTP/2 and HTTP/1.1 negotiated based on "
-                                                                "requested protocols (flowyard: HTTP/1.1)"),
+                    AllowableValue("H2_HTTP_1_1", "h2 http/1.1", "HTTP/2 or HTTP/1.1, whichever the client asks for "
+                                                                 "(flowyard: HTTP/1.1)."),
                     AllowableValue("H2", "h2", "HTTP/2 only (not supported by flowyard)")),
     dependencies=(PropertyDependency("ssl-context-service"),),
 )
 CLIENT_AUTHENTICATION = PropertySpec(
     key="client-authentication", display_name="Client Authentication",
-    description="Client Authentication policy for TLS connections. Required when SSL Context Service configured.",
+    description="Whether TLS clients must present a certificate. Needs an SSL Context Service.",
     default="AUTO",
     allowed_values=(
-        AllowableValue("AUTO", "AUTO", "Inferred based on SSL Context Service properties. The presence of Trust "
-                                       "Store properties implies REQUIRED, otherwise NONE is configured."),
+        AllowableValue("AUTO", "AUTO", "REQUIRED when the SSL Context Service has a truststore, NONE otherwise."),
         AllowableValue("WANT", "WANT", "Requests a client certificate, but accepts a connection without one."),
         AllowableValue("REQUIRED", "REQUIRED", "Refuses a connection without a trusted client certificate."),
         AllowableValue("NONE", "NONE", "Does not request a client certificate."),
@@ -111,65 +109,63 @@ CLIENT_AUTHENTICATION = PropertySpec(
 )
 AUTHORIZED_DN = PropertySpec(
     key="authorized-subject-dn-pattern", display_name="Authorized Subject DN Pattern",
-    description="A Regular Expression to apply against the Subject's Distinguished Name of incoming connections. If "
-                "the Pattern does not match the Subject DN, the processor will respond with a status of HTTP 403 "
+    description="A regular expression the subject DN of a client's certificate must match; otherwise the request is "
+                "answered 403 "
                 "Forbidden.", required=True, default=".*", validator=JAVA_REGEX, aliases=("Authorized DN Pattern",),
 )
 AUTHORIZED_ISSUER = PropertySpec(
     key="authorized-issuer-dn-pattern", display_name="Authorized Issuer DN Pattern",
-    description="A Regular Expression to apply against the Issuer's Distinguished Name of incoming connections. If "
-                "the Pattern does not match the Issuer DN, the processor will respond with a status of HTTP 403 "
+    description="A regular expression the issuer DN of a client's certificate must match; otherwise the request is "
+                "answered 403 "
                 "Forbidden.", default=".*", validator=JAVA_REGEX, aliases=("authorized-issuer-dn-pattern",),
 )
 MAX_UNCONFIRMED = PropertySpec(
     key="max-unconfirmed-flowfile-time", display_name="Max Unconfirmed Flowfile Time",
-    description="The maximum amount of time to wait for a FlowFile to be confirmed before it is removed from the "
-                "cache (a held request's DELETE; flowyard also answers 503 to a request whose FlowFiles are not "
-                "committed within this time)", required=True, default="60 secs", validator=validators.TIME_PERIOD,
+    description="How long data of a held request is kept waiting for the client's confirming DELETE before it is "
+                "dropped; flowyard also answers 503 to a request whose FlowFiles are not committed within this "
+                "time.", required=True, default="60 secs", validator=validators.TIME_PERIOD,
 )
 HEADERS_AS_ATTRIBUTES = PropertySpec(
     key="http-headers-for-attributes", display_name="HTTP Headers for Attributes",
-    description="Specifies the Regular Expression that determines the names of HTTP Headers that should be passed "
-                "along as FlowFile attributes", validator=JAVA_REGEX,
+    description="Request headers whose names match this regular expression become FlowFile "
+                "attributes.", validator=JAVA_REGEX,
     aliases=("HTTP Headers to receive as Attributes (Regex)",),
 )
 HEADER_MAX_SIZE = PropertySpec(
     key="request-header-maximum-size", display_name="Request Header Maximum Size",
-    description="The maximum supported size of HTTP headers in requests sent to this processor", required=True,
+    description="The largest request header section accepted.", required=True,
     default="8 KB", validator=validators.DATA_SIZE,
 )
 RETURN_CODE = PropertySpec(
-    key="return-code", display_name="Return Code", description="The HTTP return code returned after every HTTP call",
+    key="return-code", display_name="Return Code", description="The status code that answers each accepted request.",
     default="200", validator=validators.integer_range(200, 599),
 )
 MULTIPART_MAX = PropertySpec(
     key="multipart-request-max-size", display_name="Multipart Request Max Size",
-    description="The max size of the request. Only applies for requests with Content-Type: multipart/form-data, "
-                "and is used to prevent denial of service type of attacks, to prevent filling up the heap or disk "
-                "space", required=True, default="1 MB", validator=validators.DATA_SIZE,
+    description="The largest multipart/form-data request accepted, a guard against requests that would fill memory or "
+                "disk.", required=True, default="1 MB", validator=validators.DATA_SIZE,
     aliases=("multipart-request-max-size",),
 )
 MULTIPART_BUFFER = PropertySpec(
     key="multipart-read-buffer-size", display_name="Multipart Read Buffer Size",
-    description="The threshold size, at which the contents of an incoming file would be written to disk. Only "
-                "applies for requests with Content-Type: multipart/form-data. It is used to prevent denial of "
-                "service type of attacks, to prevent filling up the heap or disk space.", required=True,
+    description="The part size above which NiFi writes an uploaded multipart file to disk rather than keep it in "
+                "memory.", required=True,
     default="512 KB", validator=validators.DATA_SIZE, aliases=("multipart-read-buffer-size",),
 )
 MAX_THREADS = PropertySpec(
     key="maximum-thread-pool-size", display_name="Maximum Thread Pool Size",
-    description="The maximum number of requests served at once (NiFi: threads of the embedded Jetty server); "
-                "further clients wait to be accepted. The value can be set between 8 and 1000.",
+    description="How many requests are served at the same time, from 8 to 1000 (NiFi: the embedded Jetty server's "
+                "thread count); further clients wait to be accepted.",
     required=True, default="200", validator=validators.integer_range(8, 1000), aliases=("max-thread-pool-size",),
 )
 RECORD_READER = PropertySpec(
     key="record-reader", display_name="Record Reader",
-    description="The Record Reader to use parsing the incoming FlowFile into Records (no record services exist in "
-                "flowyard yet)", identifies_controller_service="RecordReaderFactory", aliases=("record-reader",),
+    description="A record reader that parses the received data (no record services exist in flowyard "
+                "yet)", identifies_controller_service="RecordReaderFactory", aliases=("record-reader",),
 )
 RECORD_WRITER = PropertySpec(
     key="record-writer", display_name="Record Writer",
-    description="The Record Writer to use for serializing Records after they have been transformed",
+    description="The record writer that writes the records read by the Record Reader.",
     required=True, identifies_controller_service="RecordSetWriterFactory", aliases=("record-writer",),
     dependencies=(PropertyDependency("record-reader"),),
 )
@@ -252,12 +248,9 @@ class ListenHTTP(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Starts an HTTP Server and listens on a given base path to transform incoming requests into FlowFiles. "
-            "The default URI of the Service will be http://{hostname}:{port}/contentListener. Only HEAD and POST "
-            "requests are supported. GET, PUT, DELETE, OPTIONS and TRACE will result in an error and the HTTP "
-            "response status code 405. GET is supported on <service_URI>/healthcheck. If the service is available, "
-            "it returns \"200 OK\" with the content \"OK\". The health check functionality can be configured to be "
-            "accessible via a different port."
+            "Runs an HTTP server that turns data POSTed to its base path (by default /contentListener) into FlowFiles. "
+            'HEAD is also answered; other methods get 405. GET on <base path>/healthcheck answers 200 "OK", optionally '
+            "on a separate port."
         ),
         tags=("ingest", "http", "https", "rest", "listen"),
         properties=(BASE_PATH, PORT, HEALTH_CHECK_PORT, SSL_CONTEXT, HTTP_PROTOCOLS, CLIENT_AUTHENTICATION,
@@ -336,14 +329,19 @@ class ListenHTTP(Processor):
         self._intake.drain()
         with self._lock:
             self._stopping = False
+        host = context.property(LISTENING_ADDRESS).evaluate().as_str().strip()
         server = HttpServer(
-            self._handle, host=context.property(LISTENING_ADDRESS).evaluate().as_str().strip(), ports=ports,
+            self._handle, host=host, ports=ports,
             ssl_contexts=contexts, max_connections=self._capacity,
             max_header_size=context.property(HEADER_MAX_SIZE).as_data_size(),
             name=f"ListenHTTP {context.component_id}",
             on_error=lambda exc: context.logger.error(f"failed to answer a request: {exc!r}"),
         )
-        server.start()
+        try:
+            server.start()
+        except (OSError, TypeError) as exc:  # an unresolvable address, a port taken: refuse to start, naming why
+            raise ConfigurationError(f"cannot listen on {LISTENING_ADDRESS.display_name} {host!r} port(s) "
+                                     f"{', '.join(map(str, ports))}: {exc}") from None
         self._server = server
         self.port = server.bound_ports[0]
         self.health_port = server.bound_ports[1] if len(ports) > 1 else None

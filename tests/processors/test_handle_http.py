@@ -19,7 +19,7 @@ from flowyard.processors.handle_http_request import HandleHttpRequest
 from flowyard.processors.handle_http_response import HandleHttpResponse
 from flowyard.processors.http_context_map import HttpRequestContext, StandardHttpContextMap
 from flowyard.processors.ssl_context_service import StandardSSLContextService
-from flowyard.runtime.sdk import ProvenanceEventType
+from flowyard.runtime.sdk import ConfigurationError, ProvenanceEventType
 from flowyard.runtime.sdk.testing import MockFlowFile, ProcessorRunner
 
 
@@ -392,3 +392,15 @@ def test_https_with_client_certificates(tmp_path: Path, client_certificate: bool
     finally:
         request.stop()
         shared.on_disabled()
+
+
+@pytest.mark.parametrize("hostname", ["-1", "(", "nul\x00byte"])
+def test_a_hostname_no_socket_takes_refuses_to_start_naming_the_property(hostname: str) -> None:
+    request = ProcessorRunner(HandleHttpRequest)
+    request.add_controller_service("map", StandardHttpContextMap, _map_properties())
+    request.enable_controller_service("map")
+    request.set_property("HTTP Context Map", "map")
+    request.set_property("Listening Port", "0")
+    request.set_property("Hostname", hostname)
+    with pytest.raises(ConfigurationError, match="Hostname"):
+        request.run(0, stop_on_finish=False)

@@ -19,7 +19,7 @@ from flowyard_http_testkit import Pki, make_pki
 from flowyard.processors._flowfile_v3 import package
 from flowyard.processors.listen_http import ListenHTTP
 from flowyard.processors.ssl_context_service import StandardSSLContextService
-from flowyard.runtime.sdk import ProvenanceEventType
+from flowyard.runtime.sdk import ConfigurationError, ProvenanceEventType
 from flowyard.runtime.sdk.testing import ProcessorRunner
 
 pytestmark = pytest.mark.integration
@@ -248,7 +248,7 @@ def test_the_port_is_released_on_stop_and_a_busy_port_refuses_to_start() -> None
             again.listen()
             busy = ProcessorRunner(ListenHTTP)
             busy.set_property("Listening Port", str(port))
-            with pytest.raises(OSError):
+            with pytest.raises(ConfigurationError, match=f"port\\(s\\) {port}: .*Address already in use"):
                 busy.run(0)
 
 
@@ -428,3 +428,13 @@ def test_an_unconfirmed_hold_expires() -> None:
         location = held.headers["Location"]
         assert httpx.delete(f"http://127.0.0.1:{processor.port}{location}", timeout=5).status_code == 404
         assert processor._holds == {} and runner.flowfiles_for("success") == []
+
+
+@pytest.mark.parametrize("address", ["-1", "(", "nul\x00byte"])
+def test_an_address_no_socket_takes_refuses_to_start_naming_the_property(address: str) -> None:
+    runner = ProcessorRunner(ListenHTTP)
+    runner.set_property("Listening Port", "0")
+    runner.set_property("Listening Address", address)
+    with pytest.raises(ConfigurationError, match="Listening Address"):
+        runner.run(0, stop_on_finish=False)
+    assert runner.processor.port is None  # type: ignore[attr-defined]
