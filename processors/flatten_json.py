@@ -42,7 +42,7 @@ def _check_separator(value: str) -> str | None:
 SEPARATOR = PropertySpec(
     key="separator",
     display_name="Separator",
-    description="The separator character used for joining keys. Must be a JSON-legal character.",
+    description="The single character that joins the keys of the levels, e.g. a.b; it must be allowed in a JSON key.",
     default=".",
     validator=validators.Validator("separator", "one character that may appear in a JSON key", _check_separator),
     expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
@@ -51,26 +51,26 @@ SEPARATOR = PropertySpec(
 FLATTEN_MODE = PropertySpec(
     key="flatten-mode",
     display_name="Flatten Mode",
-    description="Specifies how json should be flattened/unflattened",
+    description="Which parts of the JSON are flattened (or unflattened), arrays in particular.",
     required=True,
     default=KEEP_ARRAYS,
     allowed_values=(
-        AllowableValue(NORMAL, NORMAL, "Flattens every objects into a single level json"),
-        AllowableValue(KEEP_ARRAYS, KEEP_ARRAYS, "Flattens every objects and keep arrays format"),
-        AllowableValue(DOT_NOTATION, DOT_NOTATION, "Conforms to MongoDB dot notation to update also nested documents"),
+        AllowableValue(NORMAL, NORMAL, "Objects and arrays alike become keys of one level (a.d[0])."),
+        AllowableValue(KEEP_ARRAYS, KEEP_ARRAYS, "Objects are flattened; arrays stay arrays, their objects flattened."),
+        AllowableValue(DOT_NOTATION, DOT_NOTATION, "Like normal, with array indexes written MongoDB style (a.d.0)."),
         AllowableValue(KEEP_PRIMITIVE_ARRAYS, KEEP_PRIMITIVE_ARRAYS,
-                       "Flattens every objects except arrays which contain only primitive types (strings, numbers, "
-                       "booleans and null)"),
+                       "Like normal, except that arrays holding only scalars (strings, numbers, booleans, null) "
+                       "stay arrays."),
     ),
 )
 IGNORE_RESERVED_CHARACTERS = boolean_property(
     "ignore-reserved-characters", "Ignore Reserved Characters",
-    "If true, reserved characters in keys will be ignored", "false",
+    "Whether a key holding the separator or a bracket is written as it is instead of as [\"key\"].", "false",
 )
 RETURN_TYPE = PropertySpec(
     key="return-type",
     display_name="Return Type",
-    description="Specifies the desired return type of json such as flatten/unflatten",
+    description="Whether nested JSON is flattened, or flattened JSON is turned back into nested JSON.",
     required=True,
     default=RETURN_FLATTEN,
     allowed_values=(AllowableValue(RETURN_FLATTEN), AllowableValue(RETURN_UNFLATTEN)),
@@ -79,19 +79,20 @@ RETURN_TYPE = PropertySpec(
 CHARACTER_SET = PropertySpec(
     key="character-set",
     display_name="Character Set",
-    description="The Character Set in which file is encoded",
+    description="The character set the content is read and written in.",
     required=True,
     default="UTF-8",
     validator=validators.CHARACTER_SET,
     aliases=("flatten-json-character-set",),
 )
 PRETTY_PRINT = boolean_property(
-    "pretty-print-json", "Pretty Print JSON", "Specifies whether or not resulted json should be pretty printed",
+    "pretty-print-json", "Pretty Print JSON", "Whether the resulting JSON is indented over several lines.",
     "false", aliases=("flatten-json-pretty-print-json",),
 )
 
-SUCCESS = Relationship("success", "Successfully flattened/unflattened files go to this relationship.")
-FAILURE = Relationship("failure", "Files that cannot be flattened/unflattened go to this relationship.")
+SUCCESS = Relationship("success", "FlowFiles whose JSON was flattened or unflattened.")
+FAILURE = Relationship("failure", "FlowFiles whose content is not JSON or cannot be flattened or unflattened, "
+                                  "unchanged.")
 
 
 class FlattenJson(Processor):
@@ -118,16 +119,15 @@ class FlattenJson(Processor):
 
     Differences from NiFi: numbers written with an exponent are printed as
     Java's ``BigDecimal`` prints them (``1E+5``); duplicate keys keep the
-    last value.
+    last value; a document nested more deeply than Python's recursion allows
+    (a few hundred levels of arrays; NiFi's Jackson takes 1000) goes to
+    failure with that reason.
     """
 
     spec = ProcessorSpec(
         description=(
-            "Provides the user with the ability to take a nested JSON document and flatten it into a simple "
-            "key/value pair document. The keys are combined at each level with a user-defined separator that "
-            "defaults to '.'. This Processor also allows to unflatten back the flattened json. It supports four "
-            "kinds of flatten mode such as normal, keep-arrays, dot notation for MongoDB query and "
-            "keep-primitive-arrays. Default flatten mode is 'keep-arrays'."
+            "Turns the nested JSON content of FlowFiles into one level of keys joined by a separator "
+            "({\"a\":{\"b\":1}} becomes {\"a.b\":1}), or turns such keys back into nested JSON."
         ),
         tags=("json", "flatten", "unflatten"),
         properties=(SEPARATOR, FLATTEN_MODE, IGNORE_RESERVED_CHARACTERS, RETURN_TYPE, CHARACTER_SET, PRETTY_PRINT),
@@ -156,9 +156,10 @@ class FlattenJson(Processor):
             else:
                 result = flatten(text, mode=self._mode, separator=separator[:1],
                                  ignore_reserved=self._ignore_reserved, pretty=self._pretty)
-        except (FlattenError, ValueError) as exc:
+        except (FlattenError, ValueError, RecursionError) as exc:
             action = "unflatten" if self._unflatten else "flatten"
-            context.logger.error(f"Failed to {action} JSON of FlowFile {ff.uuid}: {exc}")
+            reason = "the JSON is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            context.logger.error(f"Failed to {action} JSON of FlowFile {ff.uuid}: {reason}")
             session.transfer(ff, FAILURE.name)
             return
         ff = session.write(ff, result.encode(self._charset, "replace"))

@@ -371,14 +371,15 @@ class PutEmail(Processor):
     ) -> None:
         host = context.property(SMTP_HOSTNAME).evaluate(attributes).as_str().strip()
         port_text = context.property(SMTP_PORT).evaluate(attributes).as_str().strip()
-        if not port_text.isdigit():
-            raise _EmailError(f"SMTP Port {port_text!r} is not a port number")
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise _EmailError(f"SMTP Port {port_text[:40]!r} is not a port number (1 to 65535)")
         port = int(port_text)
         mail = {name: value.evaluate(attributes).value or "" for name, value in context.dynamic_properties.items()}
         timeout = _DEFAULT_TIMEOUT
         for key in ("mail.smtp.connectiontimeout", "mail.smtp.timeout"):
-            if mail.get(key, "").strip().isdigit() and int(mail[key]) > 0:
-                timeout = int(mail[key]) / 1000
+            text = mail.get(key, "").strip()
+            if text.isascii() and text.isdigit() and len(text) < 10 and int(text) > 0:
+                timeout = int(text) / 1000
         trust = mail.get("mail.smtp.ssl.trust", "").split()
         tls = ssl.create_default_context()
         if "*" in trust or host in trust:

@@ -308,3 +308,17 @@ def test_nifi_flatten_json(properties: dict[str, str], attributes: dict[str, str
     r.enqueue(json.dumps(document, indent=4), attributes)
     r.run()
     assert result(r) == expected
+
+
+
+@pytest.mark.parametrize("return_type", ["flatten", "unflatten"])
+def test_a_document_nested_too_deeply_is_handled(return_type: str) -> None:
+    deep = b'{"a": ' * 450 + b"[" * 450 + b"1" + b"]" * 450 + b"}" * 450
+    r = ProcessorRunner(FlattenJson)
+    r.set_property("Return Type", return_type)
+    r.enqueue(deep)
+    r.run()
+    assert not r.errors  # never escapes on_trigger (no endless rollback)
+    assert len(r.flowfiles_for("success")) + len(r.flowfiles_for("failure")) == 1
+    if r.flowfiles_for("failure"):
+        assert any("nested too deeply" in message for _, message in r.bulletins)

@@ -444,3 +444,13 @@ def test_nifi_mismatched_charset(smtp: Server) -> None:
     (mail,) = smtp.recorder.received
     assert _text(mail.message) != raw
 
+
+
+@pytest.mark.parametrize("port", ["1" + "0" * 30, "70000", "0"])
+def test_an_smtp_port_out_of_range_from_an_expression_goes_to_failure(port: str) -> None:
+    r = runner(25, {"SMTP Port": "${port}", "Message": "m"})
+    r.enqueue(b"", {"port": port})
+    r.run()
+    assert not r.errors
+    r.assert_all_transferred("failure", 1)
+    assert any("SMTP Port" in message for _, message in r.bulletins)
