@@ -73,7 +73,7 @@ def start(runner: ProcessorRunner, untaken_limit: float = 30.0) -> ListenHTTP:
 def serve_until(runner: ProcessorRunner, call: Call, limit: int = 50) -> httpx.Response:
     """Trigger the processor until ``call`` is answered (each trigger waits up to 0.1 s for a request)."""
     for _ in range(limit):
-        if call.done.is_set():
+        if call.done.wait(0.02):  # the answer follows a commit at once: no idle trigger for it
             break
         runner.run(1, stop_on_finish=False, initialize=False)
     return call.response()
@@ -158,6 +158,7 @@ def test_a_hold_confirmed_under_back_pressure_is_kept_for_a_later_confirmation()
     ("PUT", "/contentListener", 405, None),
     ("DELETE", "/contentListener", 405, None),
     ("OPTIONS", "/contentListener", 405, None),
+    ("TRACE", "/contentListener", 405, None),  # NiFi testTraceNotAllowed
     ("POST", "/elsewhere", 404, None),
     ("HEAD", "/contentListener", 200, b""),
 ])
@@ -438,3 +439,130 @@ def test_an_address_no_socket_takes_refuses_to_start_naming_the_property(address
     with pytest.raises(ConfigurationError, match="Listening Address"):
         runner.run(0, stop_on_finish=False)
     assert runner.processor.port is None  # type: ignore[attr-defined]
+
+
+# -- more NiFi TestListenHTTP cases, as data ------------------------------------------------------------
+
+def _one_way_tls_runner(pki: Pki, **properties: str) -> ProcessorRunner:
+    """A keystore and no truststore: AUTO means no client certificate is asked for."""
+    runner = ProcessorRunner(ListenHTTP)
+    runner.set_property("Listening Port", "0")
+    runner.set_property("SSL Context Service", "tls")
+    for name, value in properties.items():
+        runner.set_property(name, value)
+    runner.add_controller_service("tls", StandardSSLContextService, {
+        "Keystore Filename": str(pki.server_p12), "Keystore Type": "PKCS12", "Keystore Password": pki.password})
+    runner.enable_controller_service("tls")
+    return runner
+
+
+@pytest.mark.parametrize("return_code", [200, 204])
+@pytest.mark.parametrize("security", ["plain", "one-way", "two-way"])
+def test_post_requests_received(pki: Pki, security: str, return_code: int) -> None:
+    """NiFi testPOSTRequestsReceived* and testSecure*: four POSTs ("payload 1", empty, no body,
+    "payload 2") become four FlowFiles in order, each answered with the Return Code."""
+    properties = {"Base Path": "basePath", "Return Code": str(return_code)}
+    if security == "plain":
+        runner = ProcessorRunner(ListenHTTP)
+        runner.set_property("Listening Port", "0")
+        for name, value in properties.items():
+            runner.set_property(name, value)
+    elif security == "one-way":
+        runner = _one_way_tls_runner(pki, **properties)
+    else:
+        runner = _tls_runner(pki, **properties, **{"Client Authentication": "REQUIRED"})
+    processor = start(runner)
+    try:
+        scheme = "http" if security == "plain" else "https"
+        target = f"{scheme}://127.0.0.1:{processor.port}/basePath"
+        verify: ssl.SSLContext | bool = _client(pki, with_certificate=security == "two-way") \
+            if security != "plain" else False
+        for body in (b"payload 1", b"", None, b"payload 2"):
+            call = Call(lambda body=body: httpx.post(target, content=body, verify=verify, timeout=5))  # type: ignore[misc]
+            assert serve_until(runner, call).status_code == return_code
+        flowfiles = runner.flowfiles_for("success")
+        assert [ff.content for ff in flowfiles] == [b"payload 1", b"", b"", b"payload 2"]
+        expected_dn = "CN=client,O=flowyard tests" if security == "two-way" else "none"
+        flowfiles[0].assert_attribute_equals("restlistener.remote.user.dn", expected_dn)
+    finally:
+        runner.stop()
+
+
+@pytest.mark.parametrize(("subject", "issuer", "status"), [
+    ("CN=client,O=flowyard tests", "CN=flowyard test CA,O=flowyard tests", 200),  # ...WithAuthorizedIssuerDn
+    ("CN=client,O=flowyard tests", "CN=other", 403),  # ...WithUnauthorizedIssuerDn: the subject alone is not enough
+    ("CN=other", ".*", 403),  # ...WithUnauthorizedSubjectDn
+])
+def test_two_way_tls_subject_and_issuer_patterns(pki: Pki, subject: str, issuer: str, status: int) -> None:
+    runner = _tls_runner(pki, **{"Authorized Subject DN Pattern": subject, "Authorized Issuer DN Pattern": issuer,
+                                 "Client Authentication": "REQUIRED"})
+    processor = start(runner)
+    try:
+        call = Call(lambda: httpx.post(f"https://127.0.0.1:{processor.port}/contentListener", content=b"x",
+                                       verify=_client(pki), timeout=5))
+        assert serve_until(runner, call).status_code == status
+        assert len(runner.flowfiles_for("success")) == (status == 200)
+    finally:
+        runner.stop()
+
+
+def test_one_way_tls_needs_no_client_certificate(pki: Pki) -> None:
+    """NiFi testSecureServerTrustStoreNotConfiguredClientAuthenticationNotRequired."""
+    runner = _one_way_tls_runner(pki, **{"Return Code": "204"})
+    processor = start(runner)
+    try:
+        call = Call(lambda: httpx.post(f"https://127.0.0.1:{processor.port}/contentListener", content=None,
+                                       verify=_client(pki, with_certificate=False), timeout=5))
+        assert serve_until(runner, call).status_code == 204
+    finally:
+        runner.stop()
+
+
+@pytest.mark.parametrize(("size", "valid"), [("7", False), ("1001", False), ("8", True), ("1000", True)])
+def test_max_thread_pool_size_bounds(size: str, valid: bool) -> None:
+    runner = ProcessorRunner(ListenHTTP)
+    runner.set_property("Listening Port", "0")
+    runner.set_property("Base Path", "basePath")
+    runner.set_property("Maximum Thread Pool Size", size)
+    if valid:
+        runner.assert_valid()
+    else:
+        runner.assert_not_valid()
+
+
+def test_port_and_base_path_from_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NiFi testPOSTRequestsReceivedWithEL: ${HTTP_PORT} and ${HTTP_BASEPATH}."""
+    monkeypatch.setenv("HTTP_PORT", "0")
+    monkeypatch.setenv("HTTP_BASEPATH", "basePath")
+    with listening(**{"Listening Port": "${HTTP_PORT}", "Base Path": "${HTTP_BASEPATH}"}) as (runner, _):
+        runner.assert_valid()
+        processor = start(runner)
+        call = Call(lambda: httpx.post(url(processor, "/basePath"), content=b"payload 1", timeout=5))
+        assert serve_until(runner, call).status_code == 200
+        runner.flowfiles_for("success")[0].assert_content_equals(b"payload 1")
+
+
+def test_multipart_form_data_request_as_nifi() -> None:
+    """NiFi testMultipartFormDataRequest: two fields and three files (read buffer 10 b), five FlowFiles."""
+    binary = bytes(range(100))
+    with listening(**{"Base Path": "basePath", "Multipart Read Buffer Size": "10 b"}) as (runner, _):
+        processor = start(runner)
+        call = Call(lambda: httpx.post(url(processor, "/basePath"), data={"p1": "v1", "p2": "v2"}, timeout=5, files={
+            "file1": ("my-file-text.txt", b"Hello\nWorld\n", "text/plain"),
+            "file2": ("my-file-data.json", b'{ "name":"John", "age":30 }\n', "application/json"),
+            "file3": ("my-file-binary.bin", binary, "application/octet-stream")}))
+        assert serve_until(runner, call).status_code == 200
+        parts = {ff.attributes["http.multipart.name"]: ff for ff in runner.flowfiles_for("success")}
+    assert sorted(parts) == ["file1", "file2", "file3", "p1", "p2"]
+    for ff in parts.values():
+        ff.assert_attribute_exists("http.multipart.size")
+        ff.assert_attribute_exists("http.multipart.fragments.sequence.number")
+        ff.assert_attribute_equals("http.multipart.fragments.total.number", "5")
+        ff.assert_attribute_exists("http.headers.multipart.Content-Disposition")
+    for name, filename, content_type in (("file1", "my-file-text.txt", "text/plain"),
+                                         ("file2", "my-file-data.json", "application/json"),
+                                         ("file3", "my-file-binary.bin", "application/octet-stream")):
+        parts[name].assert_attribute_equals("http.multipart.filename", filename)
+        parts[name].assert_attribute_equals("http.headers.multipart.Content-Type", content_type)
+    parts["p1"].assert_content_equals(b"v1")
+    parts["file3"].assert_content_equals(binary)
