@@ -37,7 +37,8 @@ class FileState:
     the CRC32 of the file's bytes before ``position`` (None when nothing was
     read from the current file); ``timestamp`` the newest modification time
     (epoch ms) consumed, so rolled-over files older than it are not read
-    again; ``length`` the file size seen last. ``inode`` (``dev:ino``) is
+    again; ``length`` the file size seen last; ``post_rollover`` (NiFi's
+    ``tailingPostRollover``) that reading is still on the rolled file. ``inode`` (``dev:ino``) is
     flowyard's addition, kept in memory only (the stored state has NiFi's six
     keys): a different file under the same name is a rollover even when its
     first bytes look the same.
@@ -50,6 +51,7 @@ class FileState:
     timestamp: int = 0
     checksum: int | None = None
     inode: str | None = None
+    post_rollover: bool = False
 
     def to_map(self) -> dict[str, str]:
         """The state-map entries of this file."""
@@ -59,7 +61,7 @@ class FileState:
             prefix + "position": str(self.position),
             prefix + "length": str(self.length),
             prefix + "timestamp": str(self.timestamp),
-            prefix + "tailingPostRollover": "false",
+            prefix + "tailingPostRollover": "true" if self.post_rollover else "false",
             # NiFi's six keys per file: a checksum not known yet is stored empty (NiFi: null)
             prefix + "checksum": "" if self.checksum is None else str(self.checksum),
         }
@@ -67,7 +69,8 @@ class FileState:
 
     def restarted(self, timestamp: int, length: int) -> FileState:
         """After a rollover: read the (new) file from its start."""
-        return replace(self, position=0, checksum=None, inode=None, timestamp=timestamp, length=length)
+        return replace(self, position=0, checksum=None, inode=None, timestamp=timestamp, length=length,
+                       post_rollover=False)
 
 
 def storable_name(name: str) -> str:
@@ -103,6 +106,7 @@ def states_from_map(values: Mapping[str, str]) -> dict[str, FileState]:
                 length=int(values[prefix + "length"]),
                 timestamp=int(values[prefix + "timestamp"]),
                 checksum=int(checksum_text) if checksum_text not in (None, "", "null") else None,
+                post_rollover=values.get(prefix + "tailingPostRollover", "false") == "true",
             )
         except (KeyError, ValueError):
             continue

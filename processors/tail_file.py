@@ -50,24 +50,22 @@ BEGINNING_OF_TIME = "Beginning of Time"
 BEGINNING_OF_FILE = "Beginning of File"
 CURRENT_TIME = "Current Time"
 
-SUCCESS = Relationship("success", "All FlowFiles are routed to this Relationship.")
+SUCCESS = Relationship("success", "Every FlowFile of lines read from the tailed files.")
 
 TAILING_MODE = PropertySpec(
     key="tailing-mode",
     display_name="Tailing Mode",
     description=(
-        "Mode to use: single file will tail only one file, multiple file will look for a list of file. In Multiple "
-        "mode the Base directory is required."
+        "Whether one named file is tailed, or every file in the Base Directory whose path matches a regular expression "
+        "(Base Directory is then required)."
     ),
     required=True,
     default=SINGLE_FILE,
     allowed_values=(
         AllowableValue(SINGLE_FILE, SINGLE_FILE,
-                       "In this mode, only the one file indicated in the 'Files to tail' property will be watched by "
-                       "the processor. In this mode, the file may not exist when starting the processor."),
+                       "Files to Tail names one file, which may be absent when the processor starts."),
         AllowableValue(MULTIPLE_FILES, MULTIPLE_FILES,
-                       "In this mode, the 'Files to tail' property accepts a regular expression and the processor "
-                       "will look for files in 'Base directory' to list the files to tail by the processor."),
+                       "Files to Tail is a regular expression; the files in Base Directory that match it are tailed."),
     ),
     aliases=("tail-mode", "Tailing mode"),
 )
@@ -75,9 +73,8 @@ FILES_TO_TAIL = PropertySpec(
     key="files-to-tail",
     display_name="Files to Tail",
     description=(
-        "Path of the file to tail in case of single file mode. If using multifile mode, regular expression to find "
-        "files to tail in the base directory; it must match the whole path relative to the base directory (with "
-        "Recursive Lookup, e.g. 'app/[^/]*\\.log')."
+        "Single file mode: the path of the file. Multiple files mode: a regular expression that must match the whole "
+        "path of a file relative to the Base Directory (with Recursive Lookup, e.g. 'app/[^/]*\\.log')."
     ),
     required=True,
     validator=validators.NON_EMPTY,
@@ -88,12 +85,10 @@ ROLLING_FILENAME_PATTERN = PropertySpec(
     key="rolling-filename-pattern",
     display_name="Rolling Filename Pattern",
     description=(
-        "If the file to tail \"rolls over\" as would be the case with log files, this filename pattern will be used "
-        "to identify files that have rolled over so that if the processor is restarted, and the file has rolled "
-        "over, it will be able to pick up where it left off. This pattern supports wildcard characters * and ?, it "
-        "also supports the notation ${filename} to specify a pattern based on the name of the file (without "
-        "extension), and will assume that the files that have rolled over live in the same directory as the file "
-        "being tailed. The same glob pattern will be used for all files."
+        "A glob (* and ?) naming the files a tailed file is renamed to when it rolls over, looked for in the same "
+        "directory; ${filename} stands for the tailed file's name without its extension. It lets the processor read "
+        "what was written before a rollover, even one that happened while it was stopped. One pattern serves all "
+        "tailed files."
     ),
     validator=validators.NON_EMPTY,
 )
@@ -101,10 +96,8 @@ POST_ROLLOVER_TAIL_PERIOD = PropertySpec(
     key="post-rollover-tail-period",
     display_name="Post-Rollover Tail Period",
     description=(
-        "When a file is rolled over, the processor will continue tailing the rolled over file until it has not been "
-        "modified for this amount of time. This allows for another process to rollover a file, and then flush out "
-        "any buffered data. Note that when this value is set, and the tailed file rolls over, the new file will not "
-        "be tailed until the old file has not been modified for the configured amount of time."
+        "After a rollover, the rolled file is still followed until it has gone this long without changing, so a writer "
+        "can flush what it had buffered. Until then the new file is not read."
     ),
     default="0 sec",
     validator=validators.TIME_PERIOD,
@@ -112,7 +105,7 @@ POST_ROLLOVER_TAIL_PERIOD = PropertySpec(
 BASE_DIRECTORY = PropertySpec(
     key="base-directory",
     display_name="Base Directory",
-    description="Base directory used to look for files to tail. This property is required when using Multifile mode.",
+    description="The directory searched for files to tail; required in Multiple files mode.",
     validator=validators.NON_EMPTY,
     expression_scope=ExpressionScope.ENVIRONMENT,
     aliases=("tail-base-directory", "Base directory"),
@@ -121,46 +114,40 @@ INITIAL_START_POSITION = PropertySpec(
     key="initial-start-position",
     display_name="Initial Start Position",
     description=(
-        "When the Processor first begins to tail data, this property specifies where the Processor should begin "
-        "reading data. Once data has been ingested from a file, the Processor will continue from the last point "
-        "from which it has received data."
+        "Where reading starts the first time a file is tailed. Later runs always go on from where the last one stopped."
     ),
     required=True,
     default=BEGINNING_OF_FILE,
     allowed_values=(
         AllowableValue(BEGINNING_OF_TIME, BEGINNING_OF_TIME,
-                       "Start with the oldest data that matches the Rolling Filename Pattern and then begin reading "
-                       "from the File to Tail"),
+                       "Read the rolled-over files (oldest first) matching the Rolling Filename Pattern, then the file "
+                       "itself."),
         AllowableValue(BEGINNING_OF_FILE, BEGINNING_OF_FILE,
-                       "Start with the beginning of the File to Tail. Do not ingest any data that has already been "
-                       "rolled over"),
+                       "Read the file from its first byte; rolled-over files are skipped."),
         AllowableValue(CURRENT_TIME, CURRENT_TIME,
-                       "Start with the data at the end of the File to Tail. Do not ingest any data that has already "
-                       "been rolled over or any data in the File to Tail that has already been written."),
+                       "Read only what is written from now on; existing and rolled-over data is skipped."),
     ),
 )
 STATE_LOCATION = PropertySpec(
     key="state-location",
     display_name="State Location",
     description=(
-        "Specifies where the state is located either local or cluster so that state can be stored appropriately in "
-        "order to ensure that all data is consumed without duplicating data upon restart. (flowyard keeps the "
-        "component's state either way.)"
+        "Where NiFi keeps the read positions (local or cluster). Accepted for compatibility: flowyard keeps them in "
+        "the component's state either way."
     ),
     required=True,
     default="Local",
     allowed_values=(
-        AllowableValue("Local", "Local", "State is stored locally. Each node in a cluster will tail a different file."),
+        AllowableValue("Local", "Local", "Positions are kept per node: each node tails its own file."),
         AllowableValue("Remote", "Remote",
-                       "State is located on a remote resource, so that the processor can run on the Primary Node "
-                       "only and a new Primary Node can pick up where the last one left off."),
+                       "Positions are shared by the cluster, so a new primary node can go on where the previous one "
+                       "stopped."),
     ),
     aliases=("File Location",),
 )
 RECURSIVE_LOOKUP = boolean_property(
     "recursive-lookup", "Recursive Lookup",
-    "When using Multiple files mode, this property defines if files must be listed recursively or not in the base "
-    "directory.",
+    "Multiple files mode: whether subdirectories of the Base Directory are searched too.",
     "false",
     aliases=("tailfile-recursive-lookup", "Recursive lookup"),
 )
@@ -168,8 +155,7 @@ LOOKUP_FREQUENCY = PropertySpec(
     key="lookup-frequency",
     display_name="Lookup Frequency",
     description=(
-        "Only used in Multiple files mode. It specifies the minimum duration the processor will wait before listing "
-        "again the files to tail."
+        "Multiple files mode: the shortest time between two listings of the Base Directory."
     ),
     default="10 minutes",
     validator=validators.TIME_PERIOD,
@@ -179,9 +165,8 @@ MAXIMUM_AGE = PropertySpec(
     key="maximum-age",
     display_name="Maximum Age",
     description=(
-        "Only used in Multiple files mode. It specifies the necessary minimum duration to consider that no new "
-        "messages will be appended in a file regarding its last modification date. This should not be set too low "
-        "to avoid duplication of data in case new messages are appended at a lower frequency."
+        "Multiple files mode: files not modified for this long are no longer tailed. Too short a value can read lines "
+        "twice from a file that is written to only rarely."
     ),
     default="24 hours",
     validator=validators.TIME_PERIOD,
@@ -191,10 +176,8 @@ REREAD_ON_NUL = PropertySpec(
     key="reread-on-nul",
     display_name="Reread on NUL Encountered",
     description=(
-        "If this option is set to 'true', when a NUL character is read, the processor will yield and try to read the "
-        "same part again later. The purpose of this flag is to allow users to handle cases where reading a file may "
-        "return temporary NUL values (NFS, for example). CAUTION! If the file contains legitimate NUL values, "
-        "setting this flag causes this processor to get stuck indefinitely."
+        "When true, reading stops at a NUL byte and is tried again later, for file systems (such as NFS) that can show "
+        "NULs before the real data arrives. A file with genuine NUL bytes then never gets past them."
     ),
     default="false",
     allowed_values=(AllowableValue("true"), AllowableValue("false")),
@@ -204,10 +187,8 @@ LINE_START_PATTERN = PropertySpec(
     key="line-start-pattern",
     display_name="Line Start Pattern",
     description=(
-        "A Regular Expression (Python syntax) to match against the start of a log line. If specified, any line that "
-        "matches the expression, and any following lines, will be buffered until another line matches the "
-        "Expression. In doing this, we can avoid splitting apart multi-line messages in the file. This assumes "
-        "that the data is in UTF-8 format."
+        "A regular expression (Python syntax) that marks the first line of a message: a matching line and the lines "
+        "after it, up to the next match, stay together, so multi-line messages are not split. The data must be UTF-8."
     ),
     validator=validators.REGEX,
     dependencies=(PropertyDependency(TAILING_MODE.key, (SINGLE_FILE,)),),
@@ -225,9 +206,8 @@ MAX_BUFFER_SIZE = PropertySpec(
     key="max-buffer-size",
     display_name="Max Buffer Size",
     description=(
-        "When using the Line Start Pattern, there may be situations in which the data in the file being tailed never "
-        "matches the Regular Expression. To avoid buffering without bound, the Processor will buffer only up to "
-        "this amount of data before flushing the buffer, even if it means ingesting partial data from the file."
+        "With a Line Start Pattern: the most data held while waiting for the next message to start. Past it, what is "
+        "held is sent as it is, even if that splits a message."
     ),
     required=True,
     default="64 KB",
@@ -260,7 +240,9 @@ class TailFile(Processor):
 
     Where reading stands is kept per file in the component state with NiFi's
     keys (``file.<N>.filename``, ``.position``, ``.length``, ``.timestamp``,
-    ``.checksum`` — the CRC32 of the bytes before the position) and saved in
+    ``.checksum`` — the CRC32 of the bytes before the position —, and
+    ``.tailingPostRollover``, true while a rolled file is still followed
+    during the Post-Rollover Tail Period, whatever its age) and saved in
     the same session as the FlowFiles, so a restart neither loses nor repeats
     lines. A file name whose bytes are not UTF-8 is written to the state and
     to the attributes decoded with U+FFFD, as Java decodes it, and is still
@@ -298,11 +280,9 @@ class TailFile(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "\"Tails\" a file, or a list of files, ingesting data from the file as it is written to the file. The "
-            "file is expected to be textual. Data is ingested only when a new line is encountered (carriage return "
-            "or new-line character or combination). If the file to tail is periodically \"rolled over\", as is "
-            "generally the case with log files, an optional Rolling Filename Pattern can be used to retrieve data "
-            "from files that have rolled over, even if the rollover occurred while the processor was stopped."
+            "Follows one or more text files as they grow and sends the newly written complete lines as FlowFiles. With "
+            "a Rolling Filename Pattern it also reads what was written to a file before it rolled over, even while the "
+            "processor was stopped."
         ),
         tags=("tail", "file", "log", "text", "source", "files", "local"),
         properties=(TAILING_MODE, FILES_TO_TAIL, ROLLING_FILENAME_PATTERN, POST_ROLLOVER_TAIL_PERIOD, BASE_DIRECTORY,
@@ -313,7 +293,7 @@ class TailFile(Processor):
         scheduling=SchedulingDefaults(period="30 sec"),
         stateful=True,
         writes_attributes=(
-            ("tailfile.original.path", "Path of the original file the flow file comes from."),
+            ("tailfile.original.path", "The path of the tailed file the lines come from."),
             ("filename", "<name>.<first byte>-<end byte>.<extension> of the file the lines come from, or the name "
                          "of a rolled-over file"),
             ("mime.type", "text/plain"),
@@ -476,6 +456,14 @@ class TailFile(Processor):
         sent = False
         rotated = False
         rolled = rolled_files(path, settings.rolling, state.timestamp)
+        if state.post_rollover:
+            # Still on the rolled file (Post-Rollover Tail Period): find it whatever its age now.
+            following = [(p, st) for p, st in rolled_files(path, settings.rolling, 0)
+                         if st.st_size >= state.position and _crc(p, state.position) == state.checksum]
+            if following:
+                rolled = following[:1] + [item for item in rolled if item[0] != following[0][0]]
+            else:
+                state = replace(state, post_rollover=False)
         if rolled:
             rotated = True
             first, first_stat = rolled[0]
@@ -525,7 +513,7 @@ class TailFile(Processor):
         with stream:
             end, nul = scan_whole_lines(stream, state.position, stat.st_size, settings.chunk, settings.reread_on_nul)
             if end <= state.position:
-                return state, False, nul
+                return replace(state, post_rollover=True), False, nul
             start = state.position
             crc = [state.checksum or 0]
 
@@ -542,7 +530,7 @@ class TailFile(Processor):
         session.transfer(ff, SUCCESS)
         # The timestamp stays at the rolled file's, so it is found again until the period has passed.
         return replace(state, position=end, checksum=crc[0], timestamp=mtime_ms(stat), length=stat.st_size,
-                       inode=None), True, nul
+                       inode=None, post_rollover=True), True, nul
 
     def _read_tail(
         self, context: ProcessContext, session: ProcessSession, settings: _Settings, state: FileState, *,

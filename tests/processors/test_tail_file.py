@@ -844,3 +844,43 @@ def test_nifi_tailing_post_rollover_state_with_missing_rolled_files(tmp_path: Pa
          "file.0.checksum": "0", "file.0.tailingPostRollover": "true"}, 1))
     r.run()
     assert contents(r) == [b"after\n"]
+
+
+def test_nifi_file_written_to_after_rollover(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"")
+    r = runner(log, {"Rolling Filename Pattern": "log.*", "Initial Start Position": "Beginning of Time",
+                     "Reread on NUL Encountered": "true", "Post-Rollover Tail Period": "10 mins"})
+    first = [True]
+
+    def step() -> list[bytes]:
+        r.clear_transfer_state()
+        r.run(stop_on_finish=False, initialize=first[0])
+        first[0] = False
+        return contents(r)
+
+    with open(log, "r+b", buffering=0) as raf:
+        raf.write(b"a\nb\n")
+        assert step() == [b"a\nb\n"]
+        raf.write(b"c\n")
+        assert step() == [b"c\n"]
+        raf.write(b"d\n")
+        rolled = tmp_path / "log.1"
+        os.rename(log, rolled)
+        log.write_bytes(b"new file\n")  # not read until the rolled file has been quiet for the period
+        assert step() == [b"d\n"]
+        raf.write(b"e\nf")
+        assert step() == [b"e\n"]
+        raf.write(b"\n\0\0\0")  # NULs: not consumed yet
+        assert step() == [b"f\n"]
+        raf.truncate(os.fstat(raf.fileno()).st_size - 3)
+        raf.seek(0, os.SEEK_END)
+        raf.write(b"g\nh")
+        assert step() == [b"g\n"]
+        for _ in range(20):
+            assert step() == []
+        assert r.state()["file.0.tailingPostRollover"] == "true"
+        _touch(rolled, 0.5)  # not modified for a very long time: the period is over
+        assert step() == [b"h", b"new file\n"]
+    r.stop()
+    assert r.state()["file.0.tailingPostRollover"] == "false"
