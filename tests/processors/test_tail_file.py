@@ -884,3 +884,10 @@ def test_nifi_file_written_to_after_rollover(tmp_path: Path) -> None:
         assert step() == [b"h", b"new file\n"]
     r.stop()
     assert r.state()["file.0.tailingPostRollover"] == "false"
+
+
+def test_nifi_tail_file_object_restores_tailing_post_rollover_state() -> None:
+    (state,) = states_from_map({"file.3.filename": "target/log.txt", "file.3.position": "0", "file.3.timestamp": "0",
+                                "file.3.length": "0", "file.3.tailingPostRollover": "true"}).values()
+    assert (state.index, state.post_rollover) == (3, True)
+    assert state.to_map()["file.3.tailingPostRollover"] == "true"
