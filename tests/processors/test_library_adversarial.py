@@ -128,9 +128,6 @@ _UNCAUGHT_EXPRESSION = ("a failing expression in {} escapes on_trigger as a bare
                         "property named)")
 
 KNOWN_BUGS: dict[tuple[str, str], str] = {
-    ("FlattenJson", "json-depth-900"): (
-        "JSON nested 900 deep (arrays from depth ~300 on) raises a bare RecursionError out of on_trigger: the "
-        "FlowFile is rolled back and retried forever; NiFi (Jackson, 1000 levels) flattens it"),
     ("FetchFile[attribute-path]", "garbage-core-attributes"): (
         "absolute.path with a NUL byte raises a bare ValueError ('embedded null byte') on every trigger: the "
         "FlowFile is rolled back and retried forever; NiFi routes it to failure (InvalidPathException)"),
@@ -539,9 +536,6 @@ ATTRIBUTE_VALUE_BUGS: dict[tuple[str, str], str] = {
     ("FetchFile", "file-to-fetch"): (
         "File to Fetch evaluating to a path with a NUL byte raises a bare ValueError ('embedded null byte') on "
         "every trigger; NiFi routes the FlowFile to failure (InvalidPathException)"),
-    ("PutEmail", "smtp-port"): (
-        "SMTP Port evaluating to 10^30 raises a bare OverflowError ('Python int too large to convert to C long'); "
-        "NiFi routes the FlowFile to failure"),
     ("PutFile", "owner"): (
         "Owner evaluating to 10^30 raises a bare OverflowError ('uid is greater than maximum') after the file is "
         "written; NiFi logs that the owner cannot be set and routes to success"),
@@ -715,16 +709,6 @@ HOSTILE_TEXT = ("", "9" * 30, "nul\x00byte", "(")
 _JAVA_INT = ("accepts {} = 10^30 and runs away (copies/creates without end); NiFi's integer validator "
              "(Integer.parseInt) refuses anything above 2147483647")
 PROPERTY_BUGS: dict[tuple[str, str], str] = {
-    ("HandleHttpRequest", "hostname"): (
-        "an unresolvable Hostname (e.g. '-1') makes on_scheduled raise a bare socket.gaierror and leaks the "
-        "socket it created (ResourceWarning: unclosed socket on 0.0.0.0); NiFi refuses to start with a bulletin"),
-    ("ListenHTTP", "listening-address"): (
-        "an unresolvable Listening Address (e.g. '-1') makes on_scheduled raise a bare socket.gaierror instead of "
-        "a start failure naming the property"),
-    ("ValidateJson", "json-schema"): (
-        "JSON Schema '-1' (or 1e400, or any non-object JSON) passes validation, then on_scheduled raises a bare "
-        "TypeError (\"argument of type 'int' is not iterable\", the $schema lookup); NiFi refuses such a schema "
-        "with a clear message"),
     ("DuplicateFlowFile", "number-of-copies"): _JAVA_INT.format("Number of Copies"),
     ("GenerateFlowFile", "batch-size"): _JAVA_INT.format("Batch Size"),
     ("FetchFile", "file-to-fetch"): (
