@@ -363,8 +363,8 @@ class HandleHttpRequest(Processor):
         with self._lock:
             self._stopping = True
         waiting = self._intake.drain()
-        for incoming in waiting:
-            incoming.respond(503, [], b"")
+        for incoming in waiting:  # NiFi's words, which clients may look for
+            incoming.respond(503, [("Content-Type", "text/plain")], b"Processor is shutting down")
         deadline = time.monotonic() + _STOP_GRACE
         while self._active and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -394,7 +394,9 @@ class HandleHttpRequest(Processor):
             return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable", close=True)
         body = await read_body()
         incoming = _Incoming(request, body, server, time.monotonic())
-        if self._stopping or not self._intake.put(incoming, lambda size: size < self._capacity):
+        if self._stopping:
+            return Response(503, [("Content-Type", "text/plain")], b"Processor is shutting down")
+        if not self._intake.put(incoming, lambda size: size < self._capacity):
             return Response(503, [("Content-Type", "text/plain")], b"Service Unavailable")
         try:
             with trio.move_on_after(self._map.request_timeout + 1.0):

@@ -404,3 +404,63 @@ def test_a_hostname_no_socket_takes_refuses_to_start_naming_the_property(hostnam
     request.set_property("Hostname", hostname)
     with pytest.raises(ConfigurationError, match="Hostname"):
         request.run(0, stop_on_finish=False)
+
+
+# -- NiFi HandleHttpRequestTest / TestHandleHttpRequest cases, as data -------------------------------------
+
+def test_the_context_map_is_the_only_required_property() -> None:
+    runner = ProcessorRunner(HandleHttpRequest)
+    runner.add_controller_service("map", StandardHttpContextMap, _map_properties())
+    runner.enable_controller_service("map")
+    runner.set_property("HTTP Context Map", "map")
+    runner.assert_valid()
+
+
+@pytest.mark.parametrize(("legacy", "value"), [("parameters-to-attributes", "a,b"), ("container-queue-size", "7"),
+                                               ("multipart-request-max-size", "2 MB"),
+                                               ("multipart-read-buffer-size", "1 KB")])
+def test_nifi_legacy_property_names_load(legacy: str, value: str) -> None:
+    runner = ProcessorRunner(HandleHttpRequest)
+    runner.set_property(legacy, value)
+    assert runner.context.property(legacy).value == value
+
+
+@pytest.mark.integration
+def test_query_parameters_and_headers_as_nifi(make_service: Callable[..., Service]) -> None:
+    """testRequestAddedToService: empty values, a name without '=', a value holding '='."""
+    service = make_service()
+    call = Call(lambda: httpx.get(service.url("/my/path?query=true&value1=value1&value2=&value3&value4=apple=orange"),
+                                  headers={"header1": "value1", "header2": "", "header3": "apple=orange"}, timeout=5))
+    ff = service.receive(call)
+    for key, value in {"http.query.param.query": "true", "http.query.param.value1": "value1",
+                       "http.query.param.value2": "", "http.query.param.value3": "",
+                       "http.query.param.value4": "apple=orange", "http.headers.header1": "value1",
+                       "http.headers.header3": "apple=orange", "http.request.uri": "/my/path"}.items():
+        ff.assert_attribute_equals(key, value)
+    assert service.context_map.get(ff.attributes["http.context.identifier"]) is not None
+    service.answer(ff, b"", status="200")
+    assert call.response().status_code == 200
+
+
+@pytest.mark.integration
+def test_a_trigger_without_requests_transfers_nothing(make_service: Callable[..., Service]) -> None:
+    service = make_service(**{"Maximum Threads": "8"})
+    service.request.run(1, stop_on_finish=False, initialize=False)
+    assert service.request.flowfiles_for("success") == []
+
+
+@pytest.mark.integration
+def test_requests_waiting_at_stop_are_answered_503_shutting_down(make_service: Callable[..., Service]) -> None:
+    """testCleanup: the requests not yet taken when the processor stops get 503 'Processor is shutting down'."""
+    service = make_service()
+    processor = service.request.processor
+    assert isinstance(processor, HandleHttpRequest)
+    calls = [Call(lambda i=i: httpx.get(service.url(f"/my/{i}"), timeout=5)) for i in range(3)]  # type: ignore[misc]
+    for _ in range(500):
+        if len(processor._intake) == 3:
+            break
+        calls[0].done.wait(0.01)
+    service.request.stop()
+    for call in calls:
+        response = call.response()
+        assert response.status_code == 503 and b"Processor is shutting down" in response.content
