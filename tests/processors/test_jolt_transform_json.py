@@ -331,3 +331,10 @@ def test_nifi_invalid_content_and_a_failing_expression_go_to_failure() -> None:
     r.run()
     r.assert_all_transferred("failure", 1)
     assert any("Jolt Specification" in message for _, message in r.bulletins)
+
+
+def test_nifi_invalid_content_with_the_spec_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "chainrSpec.json"
+    path.write_text(json.dumps(NIFI_CHAIN))
+    r = runner("jolt-transform-chain", str(path))
+    run_one(r, "invalid json", relationship="failure")
