@@ -7,6 +7,7 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import re
+from collections.abc import Mapping
 from typing import IO
 
 from flowyard.processors._java_regex import compile_java, java_regex_problem
@@ -107,3 +108,16 @@ def parse_multipart(body: IO[bytes], content_type: str, max_size: int) -> list[t
         attributes["http.multipart.fragments.total.number"] = str(len(parts))
         out.append((attributes, payload))
     return out
+
+
+def transit_uri(attributes: Mapping[str, str]) -> str:
+    """The transit URI NiFi's HandleHttpRequest and HandleHttpResponse record
+    (``HTTPUtils.getURI``), built from the request attributes:
+    ``<scheme>://<http.remote.host>@<http.local.name>[:<http.server.port>]<http.request.uri>``,
+    the scheme ``https`` only when a client certificate was seen (``http.subject.dn``)."""
+    scheme = "https" if "http.subject.dn" in attributes else "http"
+    host = attributes.get("http.local.name")
+    port = attributes.get("http.server.port")
+    host_port = f"{host}:{port}" if port is not None else f"{host}"
+    return f"{scheme}://{attributes.get('http.remote.host')}@{host_port}{attributes.get('http.request.uri')}"
+

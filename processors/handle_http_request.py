@@ -15,7 +15,13 @@ from urllib.parse import parse_qsl
 
 import trio
 
-from flowyard.processors._http_common import LISTEN_PORT, java_regex, parse_multipart, server_ssl_context
+from flowyard.processors._http_common import (
+    LISTEN_PORT,
+    java_regex,
+    parse_multipart,
+    server_ssl_context,
+    transit_uri,
+)
 from flowyard.processors._http_intake import Intake
 from flowyard.processors._http_server import HttpServer, Request, Response, StreamedBody
 from flowyard.processors.http_context_map import HTTP_CONTEXT_MAP, HttpContextMap, HttpRequestContext
@@ -446,8 +452,7 @@ class HandleHttpRequest(Processor):
                 ff = session.create()
                 ff = session.write(ff, content)
                 ff = session.put_attributes(ff, {**base, **part_attributes})
-                session.provenance.receive(ff, incoming.request_uri,
-                                           f"Received from {incoming.request.remote_host}")
+                session.provenance.receive(ff, transit_uri(base), f"Received from {incoming.request.remote_host}")
                 session.transfer(ff, SUCCESS.name)
 
     def _rolled_back(self, identifier: str, incoming: _Incoming, error: BaseException | None) -> None:

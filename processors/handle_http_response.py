@@ -3,7 +3,7 @@ the HTTP context map, with the FlowFile's content as the body."""
 
 from __future__ import annotations
 
-from flowyard.processors._http_common import JAVA_REGEX, java_regex
+from flowyard.processors._http_common import JAVA_REGEX, java_regex, transit_uri
 from flowyard.processors.http_context_map import HTTP_CONTEXT_MAP, HttpContextMap
 from flowyard.runtime.sdk import (
     DynamicPropertySpec,
@@ -20,26 +20,25 @@ from flowyard.runtime.sdk import (
 __all__ = ["HandleHttpResponse"]
 
 CONTEXT_IDENTIFIER = "http.context.identifier"
-SUCCESS = Relationship("success", "FlowFiles will be routed to this Relationship after the response has been "
-                                  "successfully sent to the requestor")
-FAILURE = Relationship("failure", "FlowFiles will be routed to this Relationship if the Processor is unable to "
-                                  "respond to the requestor. This may happen, for instance, if the connection times "
-                                  "out or if NiFi is restarted before responding to the HTTP Request.")
+SUCCESS = Relationship("success", "FlowFiles whose content was sent to the client as the response.")
+FAILURE = Relationship("failure", "FlowFiles that could not answer their request: no context identifier, a bad status "
+                                  "code, a request that is no longer waiting (already answered, expired, or its server "
+                                  "stopped), or a client that went away.")
 
 STATUS_CODE = PropertySpec(
     key="http-status-code", display_name="HTTP Status Code",
-    description="The HTTP Status Code to use when responding to the HTTP Request. See Section 10 of RFC 2616 for "
-                "more information.", required=True, expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+    description="The status code of the response, from 200 to 599 (see RFC 2616, section "
+                "10).", required=True, expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
 )
 CONTEXT_MAP = PropertySpec(
     key="http-context-map", display_name="HTTP Context Map",
-    description="The HTTP Context Map Controller Service to use for caching the HTTP Request Information",
+    description="The HTTP Context Map shared with the HandleHttpRequest processor that received the requests.",
     required=True, identifies_controller_service=HTTP_CONTEXT_MAP,
 )
 ATTRIBUTES_TO_HEADERS = PropertySpec(
     key="attributes-for-http-response", display_name="Attributes for HTTP Response",
-    description="Specifies the Regular Expression that determines the names of FlowFile attributes that should be "
-                "added to the HTTP response", validator=JAVA_REGEX,
+    description="FlowFile attributes whose names match this regular expression become response "
+                "headers.", validator=JAVA_REGEX,
     aliases=("Attributes to add to the HTTP Response (Regex)",),
 )
 
@@ -48,9 +47,11 @@ class HandleHttpResponse(Processor):
     """Answers the request whose ``http.context.identifier`` the FlowFile
     carries: the HTTP Status Code (Expression Language), a header per dynamic
     property (name: header, value: Expression Language) and per attribute
-    matching Attributes for HTTP Response, and the FlowFile's content as the
-    body. Then the request is forgotten by the context map and the FlowFile
-    goes to ``success`` (a SEND provenance event).
+    matching Attributes for HTTP Response (blank values are not sent), and the
+    FlowFile's content as the body. Then the request is forgotten by the context map and the FlowFile
+    goes to ``success`` (a SEND provenance event whose transit URI is NiFi's
+    ``<http|https>://<http.remote.host>@<http.local.name>:<http.server.port><http.request.uri>``,
+    https when ``http.subject.dn`` is present).
 
     To ``failure``, with an ERROR bulletin: no ``http.context.identifier``; a
     status code that is not a number from 200 to 599 (a 1xx is no final answer); a request no longer in
@@ -67,27 +68,26 @@ class HandleHttpResponse(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Sends an HTTP Response to the Requestor that generated a FlowFile. This Processor is designed to be "
-            "used in conjunction with the HandleHttpRequest in order to create a web service."
+            "Answers the HTTP request a FlowFile came from (received by HandleHttpRequest), with the FlowFile's "
+            "content as the response body."
         ),
         tags=("http", "https", "response", "egress", "web service"),
         properties=(STATUS_CODE, CONTEXT_MAP, ATTRIBUTES_TO_HEADERS),
         relationships=(SUCCESS, FAILURE),
         dynamic_properties=DynamicPropertySpec(
-            name_description="An HTTP header name",
-            value_description="An HTTP header value",
+            name_description="The name of a header to add to the response",
+            value_description="The header's value (Expression Language)",
             expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
         ),
         input_requirement=InputRequirement.REQUIRED,
         reads_attributes=(
-            (CONTEXT_IDENTIFIER, "The value of this attribute is used to lookup the HTTP Response so that the "
-                                 "proper message can be sent back to the requestor. If this attribute is missing, "
-                                 "the FlowFile will be routed to 'failure.'"),
-            ("http.request.uri", "Value of the URI requested by the client. Used for provenance event."),
-            ("http.remote.host", "IP address of the client. Used for provenance event."),
-            ("http.local.name", "IP address/hostname of the server. Used for provenance event."),
-            ("http.server.port", "Listening port of the server. Used for provenance event."),
-            ("http.subject.dn", "SSL distinguished name (if any). Used for provenance event."),
+            (CONTEXT_IDENTIFIER, "Finds the waiting request to answer in the HTTP Context Map; without it the FlowFile "
+                                 "goes to failure."),
+            ("http.request.uri", "The request URI, for the provenance event."),
+            ("http.remote.host", "The client's address, for the provenance event."),
+            ("http.local.name", "The server's host name, for the provenance event."),
+            ("http.server.port", "The server's port, for the provenance event."),
+            ("http.subject.dn", "The client certificate's Distinguished Name, if any, for the provenance event."),
         ),
     )
 
@@ -120,12 +120,13 @@ class HandleHttpResponse(Processor):
         headers: list[tuple[str, str]] = []
         for name, value in sorted(context.dynamic_properties.items()):
             evaluated = value.evaluate(attributes).value
-            if evaluated:
+            if evaluated and evaluated.strip():
                 headers.append((name, evaluated))
         pattern = context.property(ATTRIBUTES_TO_HEADERS).value
         if pattern:
             regex = java_regex(pattern)
-            headers.extend((key, value) for key, value in sorted(attributes.items()) if regex.fullmatch(key))
+            headers.extend((key, value) for key, value in sorted(attributes.items())
+                           if regex.fullmatch(key) and value.strip())  # NiFi sends no blank header
         with session.read(ff) as content:
             sent = request.respond_streaming(int(status_text), headers, ff.size, content.read)
         if not sent:
@@ -135,5 +136,5 @@ class HandleHttpResponse(Processor):
             session.transfer(ff, FAILURE.name)
             return
         context_map.complete(identifier)
-        session.provenance.send(ff, request.request_uri, f"Response status {status_text}")
+        session.provenance.send(ff, transit_uri(attributes), f"Response status {status_text}")
         session.transfer(ff, SUCCESS.name)

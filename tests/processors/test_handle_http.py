@@ -4,6 +4,7 @@ context map."""
 
 from __future__ import annotations
 
+import io
 import socket
 import ssl
 import threading
@@ -464,3 +465,87 @@ def test_requests_waiting_at_stop_are_answered_503_shutting_down(make_service: C
     for call in calls:
         response = call.response()
         assert response.status_code == 503 and b"Processor is shutting down" in response.content
+
+
+# -- NiFi TestHandleHttpResponse cases, as data -----------------------------------------------------------
+
+class _Recording(HttpRequestContext):
+    """A waiting request that records its answer (NiFi's test mocks the context map's response)."""
+
+    def __init__(self, fails: bool = False) -> None:
+        self.fails = fails
+        self.status: int | None = None
+        self.headers: dict[str, str] = {}
+        self.body = b""
+
+    @property
+    def request_uri(self) -> str:
+        return "http://ignored/"
+
+    def respond(self, status: int, headers: object, body: bytes) -> bool:  # type: ignore[override]
+        return self.respond_streaming(status, headers, len(body), io.BytesIO(body).read)  # type: ignore[arg-type]
+
+    def respond_streaming(self, status: int, headers: object, length: int,  # type: ignore[override]
+                          read: Callable[[int], bytes]) -> bool:
+        if self.fails:
+            return False
+        self.status, self.headers, self.body = status, dict(headers), read(length)  # type: ignore[call-overload]
+        return True
+
+
+_REQUEST_ATTRIBUTES = {"http.context.identifier": "HTTP-Request-Identifier", "http.request.uri": "/test",
+                       "http.local.name": "server", "http.server.port": "8443", "http.remote.host": "client",
+                       "http.subject.dn": "sslDN", "my-attr": "hello", "my-blank-attr": "", "status.code": "201"}
+
+
+def _responder(context: _Recording, **properties: str) -> tuple[ProcessorRunner, StandardHttpContextMap]:
+    runner = ProcessorRunner(HandleHttpResponse)
+    context_map = runner.add_controller_service("map", StandardHttpContextMap, _map_properties())
+    assert isinstance(context_map, StandardHttpContextMap)
+    runner.enable_controller_service("map")
+    runner.set_property("HTTP Context Map", "map")
+    runner.set_property("HTTP Status Code", "${status.code}")
+    for name, value in properties.items():
+        runner.set_property(name, value)
+    assert context_map.register("HTTP-Request-Identifier", context)
+    return runner, context_map
+
+
+@pytest.mark.parametrize("properties", [
+    {"my-attr": "${my-attr}", "no-valid-attr": "${no-valid-attr}"},  # testEnsureCompleted
+    {"Attributes for HTTP Response": "^(my.*)$"},  # testRegexHeaders
+])
+def test_the_answer_carries_status_headers_body_and_a_send_event(properties: dict[str, str]) -> None:
+    context = _Recording()
+    runner, context_map = _responder(context, **properties)
+    runner.enqueue(b"TESTING", _REQUEST_ATTRIBUTES)
+    runner.run()
+    runner.assert_all_transferred("success", 1)
+    (event,) = runner.provenance_events()
+    assert (event.event_type, event.transit_uri) == (ProvenanceEventType.SEND, "https://client@server:8443/test")
+    assert (context.status, context.body) == (201, b"TESTING")
+    assert context.headers == {"my-attr": "hello"}  # no header for an empty value, nor for a blank attribute
+    assert context_map.get("HTTP-Request-Identifier") is None  # completed
+
+
+@pytest.mark.parametrize(("attributes", "fails"), [
+    ({k: v for k, v in _REQUEST_ATTRIBUTES.items() if k != "status.code"}, False),  # testStatusCodeEmpty
+    (_REQUEST_ATTRIBUTES, True),  # testResponseProcessException: the answer cannot be written
+])
+def test_an_answer_that_cannot_be_given_goes_to_failure(attributes: dict[str, str], fails: bool) -> None:
+    context = _Recording(fails=fails)
+    runner, _ = _responder(context)
+    runner.enqueue(b"TESTING", attributes)
+    runner.run()
+    runner.assert_all_transferred("failure", 1)
+    assert context.status is None
+
+
+def test_handle_http_request_records_nifi_transit_uri(make_service: Callable[..., Service]) -> None:
+    service = make_service()
+    call = Call(lambda: httpx.get(service.url("/my/path?x=1"), timeout=5))
+    ff = service.receive(call)
+    (event,) = service.request.provenance_events(ProvenanceEventType.RECEIVE)
+    assert event.transit_uri == f"http://127.0.0.1@127.0.0.1:{service.port}/my/path"
+    service.answer(ff, b"", status="200")
+    assert call.response().status_code == 200
