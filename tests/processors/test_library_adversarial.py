@@ -36,7 +36,7 @@ import socket
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -1009,7 +1009,7 @@ def _round_trip_cases() -> Iterator[object]:
 
 
 def _step(processor: str, properties: Mapping[str, str], relationship: str,
-          flowfiles: list[tuple[bytes, Mapping[str, str]]]) -> list[MockFlowFile]:
+          flowfiles: Sequence[tuple[bytes, Mapping[str, str]]]) -> list[MockFlowFile]:
     runner = ProcessorRunner(PROCESSORS[processor])
     for key, value in properties.items():
         runner.set_property(key, value)
@@ -1077,3 +1077,66 @@ def test_services_refuse_or_take_hostile_property_values(service: str, key: str)
         if problem:
             problems[value[:12]] = problem[:300]
     assert not problems, problems
+
+
+# -- corrupt packages and compressed data ----------------------------------------------------------------------
+
+def _packed(processor: str, properties: Mapping[str, str], relationship: str) -> bytes:
+    """Two FlowFiles packed (or one compressed) by flowyard itself."""
+    parts = [(_BINARY[:3000], {"filename": "one.bin"}), (b"second\n" * 100, {"filename": "two.txt"})]
+    if processor != "MergeContent":
+        parts = parts[:1]
+    (ff,) = _step(processor, properties, relationship, parts)
+    return ff.content
+
+
+_CORRUPTIBLE: dict[str, tuple[tuple[str, dict[str, str], str], tuple[str, dict[str, str]]]] = {
+    **{f"compress-{fmt}": (("CompressContent", {"compression-format": fmt}, "success"),
+                           ("CompressContent", {"mode": "decompress", "compression-format": fmt}))
+       for fmt in _COMPRESSION_FORMATS},
+    **{f"merge-{fmt}": (("MergeContent", {"merge-format": merge}, "merged"),
+                        ("UnpackContent", {"packaging-format": fmt}))
+       for merge, fmt in (("FlowFile Stream, v3", "flowfile-stream-v3"), ("FlowFile Stream, v2", "flowfile-stream-v2"),
+                          ("FlowFile Tar, v1", "flowfile-tar-v1"), ("TAR", "tar"), ("ZIP", "zip"))},
+    "decode-base64": (("EncodeContent", {}, "success"), ("EncodeContent", {"mode": "Decode"})),
+}
+
+CORRUPT_BUGS: dict[tuple[str, str], str] = {}
+"""(package, corruption) → the bug, one line."""
+
+
+def _corrupt(data: bytes, how: str) -> bytes:
+    middle = len(data) // 2
+    if how == "truncated":
+        return data[:middle]
+    return data[:middle] + bytes(b ^ 0x5A for b in data[middle:middle + 16]) + data[middle + 16:]
+
+
+def _corrupt_cases() -> Iterator[object]:
+    for name in _CORRUPTIBLE:
+        for how in ("truncated", "flipped"):
+            bug = CORRUPT_BUGS.get((name, how))
+            marks = [pytest.mark.xfail(strict=True, reason=bug)] if bug else []
+            yield pytest.param(name, how, marks=marks, id=f"{name}-{how}")
+
+
+@pytest.mark.parametrize(("package", "how"), list(_corrupt_cases()))
+def test_corrupt_packages_fail_whole_and_unchanged(package: str, how: str, logs: pytest.LogCaptureFixture) -> None:
+    there, (processor, properties) = _CORRUPTIBLE[package]
+    data = _corrupt(_packed(*there), how)
+    runner = ProcessorRunner(PROCESSORS[processor])
+    for key, value in properties.items():
+        runner.set_property(key, value)
+    runner.enqueue(data, {"filename": "package"})
+    inputs = {ff.attributes["uuid"]: ff.attributes for ff in runner.input_flowfiles()}
+    raised = _run(runner, 1)
+    assert_only_clear_errors(runner, raised)
+    config = LibraryConfig(processor, properties)
+    outputs = _outputs(runner, _declared(runner, config))
+    assert_accounted_for(runner, config, inputs, outputs, _logged(logs, processor), raised)
+    failed = outputs.get("failure", [])
+    if failed:
+        (ff,) = failed
+        assert ff.content == data, "the FlowFile sent to failure is not the one that came in"
+        produced = {name: len(out) for name, out in outputs.items() if name not in ("failure", "original") and out}
+        assert not produced, f"a package that failed still produced {produced}"
