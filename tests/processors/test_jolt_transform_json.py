@@ -338,3 +338,11 @@ def test_nifi_invalid_content_with_the_spec_from_a_file(tmp_path: Path) -> None:
     path.write_text(json.dumps(NIFI_CHAIN))
     r = runner("jolt-transform-chain", str(path))
     run_one(r, "invalid json", relationship="failure")
+
+
+def test_nifi_custom_transformation_properties_are_ignored_for_other_transforms() -> None:
+    r = runner("jolt-transform-default", json.dumps(NIFI_DEFAULT),
+               Custom_Transformation_Class_Name="TestCustomJoltTransform",
+               Custom_Module_Directory="TestJoltTransformJson/TestCustomJoltTransform.jar")
+    r.assert_valid()
+    assert json.loads(run_one(r, NIFI_INPUT)) == NIFI_DEFAULT_OUTPUT
