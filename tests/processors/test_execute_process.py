@@ -174,3 +174,17 @@ def test_nifi_processor_not_scheduled() -> None:
     r = runner("ls")
     r.run(0)
     assert r.flowfiles_for("success") == []
+
+
+def test_nifi_validate_process_interrupt_on_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    # NiFi pings a host; a long sleep is the same long-running command without the network
+    monkeypatch.setenv("command", "sleep")
+    r = runner("${command}", {"Command Arguments": "30", "Batch Duration": "500 millis"})
+    r.run(stop_on_finish=False)
+    child = r.processor._run.child  # type: ignore[attr-defined]
+    assert child.poll() is None
+    r.stop()
+    assert child.wait(timeout=5) is not None  # the process was ended by the stop
+    assert r.processor._run is None  # type: ignore[attr-defined]
+    for ff in r.flowfiles_for("success"):
+        assert ff.attributes["command"] == "sleep"
