@@ -79,6 +79,12 @@ def test_truststores_of_each_type_load(pki: Pki, truststore: str, kind: str, pas
     ({"Truststore Filename": "{server.p12}", "Truststore Type": "PEM"}, "holds no certificate"),
     ({"Keystore Filename": "{server.pem}", "Keystore Type": "PEM", "TLS Protocol": "TLSv9"},
      "not one of the allowed values"),
+    # NiFi StandardSSLContextServiceTest: testNotValidMissingTrustStoreType, testNotValidIncorrectPassword
+    ({"Keystore Filename": "{server.p12}", "Keystore Type": "PKCS12", "Keystore Password": "changeit",
+      "Truststore Filename": "{truststore.p12}"}, "Truststore Type is required"),
+    ({"Keystore Filename": "{server.p12}", "Keystore Type": "PKCS12", "Keystore Password": "changeit",
+      "Truststore Filename": "{truststore.p12}", "Truststore Type": "PKCS12", "Truststore Password": "String"},
+     "wrong password"),
 ])
 def test_invalid_configurations_cannot_be_enabled(pki: Pki, properties: dict[str, str], problem: str) -> None:
     resolved = {k: str(pki.folder / v[1:-1]) if v.startswith("{") else v for k, v in properties.items()}
@@ -162,3 +168,31 @@ def test_disabling_forgets_the_key_material(pki: Pki) -> None:
     runner.enable_controller_service("tls")
     runner.disable_controller_service("tls")
     assert not service.is_key_store_configured
+
+
+def test_store_paths_from_environment_variables(pki: Pki, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NiFi testCreateContextExpressionLanguageProperties: ${keystore} and ${truststore}."""
+    monkeypatch.setenv("keystore", str(pki.server_p12))
+    monkeypatch.setenv("truststore", str(pki.folder / "truststore.p12"))
+    service = _enabled({"Keystore Filename": "${keystore}", "Keystore Type": "PKCS12", "Keystore Password": "changeit",
+                        "Truststore Filename": "${truststore}", "Truststore Type": "PKCS12",
+                        "Truststore Password": "changeit"})
+    assert service.is_key_store_configured and service.is_trust_store_configured
+    assert isinstance(service.create_server_context(), ssl.SSLContext)
+
+
+def test_changed_properties_are_validated_again(pki: Pki) -> None:
+    """NiFi testValidPropertiesChanged: a store that disappears from the configuration makes it invalid."""
+    properties: dict[str, str | None] = {
+        "Keystore Filename": str(pki.server_p12), "Keystore Type": "PKCS12", "Keystore Password": "changeit",
+        "Key Password": "changeit", "Truststore Filename": str(pki.folder / "truststore.p12"),
+        "Truststore Type": "PKCS12", "Truststore Password": "changeit"}
+    runner, _ = _service(properties)
+    runner.enable_controller_service("tls")
+    runner.disable_controller_service("tls")
+    runner.set_controller_service_property("tls", "Keystore Filename", str(pki.folder / "DOES-NOT-EXIST.p12"))
+    assert runner.controller_service_validation_results("tls")
+    runner.set_controller_service_property("tls", "Keystore Filename", str(pki.server_p12))
+    assert runner.controller_service_validation_results("tls") == []
+    runner.enable_controller_service("tls")
+
