@@ -113,6 +113,10 @@ WAITING_ALLOWED = frozenset({"MergeContent"})
 """Processors that may leave an input on their queue without an error: a Defragment bin waits for
 the rest of its fragments (until Max Bin Age), as NiFi's bins hold theirs."""
 
+CHANGED_ON_FAILURE: dict[str, set[str]] = {}
+"""Processors whose failure relationship may carry other content than the input (none expected: NiFi routes
+the original, unchanged)."""
+
 UNNAMED_ALLOWED = frozenset({"MergeContent", "ExecuteStreamCommand"})
 """Processors whose failure messages may name something else than the FlowFile: MergeContent a bundle (NiFi:
 "Failed to process bundle of N files"), ExecuteStreamCommand the command that cannot start (as NiFi's)."""
@@ -285,7 +289,14 @@ def _flowfile_case(config: LibraryConfig, name: str, tmp: Path, logs: pytest.Log
     raised = _run(runner, 2)
     assert_only_clear_errors(runner, raised)
     declared = _declared(runner, config)
-    assert_accounted_for(runner, config, inputs, _outputs(runner, declared), _logged(logs, config.processor), raised)
+    outputs = _outputs(runner, declared)
+    assert_accounted_for(runner, config, inputs, outputs, _logged(logs, config.processor), raised)
+    for relationship in FAILURE_RELATIONSHIPS & set(outputs) - CHANGED_ON_FAILURE.get(config.processor, set()):
+        for ff in outputs[relationship]:
+            if ff.attributes.get("uuid") in inputs:
+                assert ff.content == content, f"the FlowFile routed to {relationship!r} lost its original content"
+    for ff in runner.input_flowfiles():
+        assert ff.content == content, "the FlowFile sent back to its queue lost its original content"
 
 
 def _generate_case(config: LibraryConfig, name: str, tmp: Path, logs: pytest.LogCaptureFixture) -> None:
