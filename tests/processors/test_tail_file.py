@@ -891,3 +891,36 @@ def test_nifi_tail_file_object_restores_tailing_post_rollover_state() -> None:
                                 "file.3.length": "0", "file.3.tailingPostRollover": "true"}).values()
     assert (state.index, state.post_rollover) == (3, True)
     assert state.to_map()["file.3.tailingPostRollover"] == "true"
+
+
+def test_nifi_multiple_files_changing_name_strategy(tmp_path: Path) -> None:
+    first, second = tmp_path / "app-2016-09-07.log", tmp_path / "my-app-2016-09-07.log"
+    first.write_bytes(b"hey\n")
+    second.write_bytes(b"hello\n")
+    r = ProcessorRunner(TailFile)
+    _multi(r, tmp_path, ".*app-.*.log", Initial_Start_Position="Beginning of File", Lookup_Frequency="0 sec",
+           Maximum_Age="5 sec")
+    r.run(stop_on_finish=False)
+    assert sorted(contents(r)) == [b"hello\n", b"hey\n"]
+    r.clear_transfer_state()
+    append(first, b"hey2\n")
+    append(second, b"hello2\n")
+    r.run(stop_on_finish=False, initialize=False)
+    assert sorted(contents(r)) == [b"hello2\n", b"hey2\n"]
+    r.clear_transfer_state()
+    append(first, b"hey3\n")
+    append(second, b"hello3\n")
+    (tmp_path / "app-2016-09-08.log").write_bytes(b"hey\n")
+    (tmp_path / "my-app-2016-09-08.log").write_bytes(b"hello\n")
+    r.run(initialize=False)
+    assert sorted(contents(r)) == sorted([b"hello3\n", b"hello\n", b"hey3\n", b"hey\n"])
+
+
+def test_nifi_detect_new_file(tmp_path: Path) -> None:
+    (tmp_path / "log_1.txt").write_bytes(b"firstLine\n")
+    r = ProcessorRunner(TailFile)
+    _multi(r, tmp_path, r"log_[0-9]*\.txt", Lookup_Frequency="0 sec", Recursive_Lookup="false")
+    r.run(stop_on_finish=False)
+    (tmp_path / "log_2.txt").write_bytes(b"newFile\n")
+    r.run(2, initialize=False)
+    assert sorted(contents(r)) == [b"firstLine\n", b"newFile\n"]
