@@ -1151,3 +1151,85 @@ def test_corrupt_packages_fail_whole_and_unchanged(package: str, how: str, logs:
         assert ff.content == data, "the FlowFile sent to failure is not the one that came in"
         produced = {name: len(out) for name, out in outputs.items() if name not in ("failure", "original") and out}
         assert not produced, f"a package that failed still produced {produced}"
+
+
+# -- InvokeHTTP against a hostile server ----------------------------------------------------------------------
+
+_HOSTILE_RESPONSES: dict[str, bytes] = {
+    "not-http": b"NOT HTTP AT ALL\r\n\r\n",
+    "closed-at-once": b"",
+    "truncated-body": b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nonly this much",
+    "huge-header": b"HTTP/1.1 200 OK\r\nX-Big: " + b"x" * 200_000 + b"\r\nContent-Length: 2\r\n\r\nok",
+    "status-999": b"HTTP/1.1 999 Whatever\r\nContent-Length: 2\r\n\r\nok",
+    "bad-chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\nnope\r\n",
+    "gzip-lie": b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 9\r\n\r\nnot gzip!",
+    "bad-charset": (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=NOPE\r\nContent-Length: 4\r\n\r\n"
+                    b"\xff\xfe\x00a"),
+    "redirect-loop": b"HTTP/1.1 302 Found\r\nLocation: /again\r\nContent-Length: 0\r\n\r\n",
+    "bad-location": b"HTTP/1.1 302 Found\r\nLocation: http://[::1\r\nContent-Length: 0\r\n\r\n",
+    "negative-length": b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\nabc",
+}
+
+INVOKE_HTTP_BUGS: dict[str, str] = {}
+"""response → the bug, one line."""
+
+_PARTIAL = frozenset({"truncated-body", "bad-chunked", "gzip-lie"})
+"""Responses whose body cannot be read whole: no Response FlowFile may carry part of it."""
+
+
+@contextmanager
+def _raw_server(answer: bytes) -> Iterator[int]:
+    """A TCP server on 127.0.0.1 answering every connection with ``answer`` and closing it."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(1)
+                try:
+                    conn.recv(65536)
+                    conn.sendall(answer)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+def _invoke_param(name: str) -> object:
+    bug = INVOKE_HTTP_BUGS.get(name)
+    return pytest.param(name, marks=[pytest.mark.xfail(strict=True, reason=bug)] if bug else [], id=name)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("response", [_invoke_param(n) for n in _HOSTILE_RESPONSES])
+def test_invoke_http_survives_hostile_servers(response: str, logs: pytest.LogCaptureFixture) -> None:
+    with _raw_server(_HOSTILE_RESPONSES[response]) as port:
+        config = LibraryConfig("InvokeHTTP", {"http-url": f"http://127.0.0.1:{port}/x", "socket-read-timeout": "2 secs",
+                                              "response-body-attribute-name": "body"})
+        runner = ProcessorRunner(PROCESSORS["InvokeHTTP"])
+        for key, value in config.properties.items():
+            runner.set_property(key, value)
+        runner.enqueue(b"request", {"filename": "r.txt"})
+        inputs = {ff.attributes["uuid"]: ff.attributes for ff in runner.input_flowfiles()}
+        raised = _run(runner, 1)
+    assert_only_clear_errors(runner, raised)
+    outputs = _outputs(runner, _declared(runner, config))
+    assert_accounted_for(runner, config, inputs, outputs, _logged(logs, "InvokeHTTP"), raised)
+    if response in _PARTIAL:
+        assert not outputs["Response"], "a Response FlowFile carries part of a body that could not be read"
+        assert not any("body" in ff.attributes for ff in outputs["Original"]), "a partial body became an attribute"
