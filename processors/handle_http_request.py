@@ -452,7 +452,9 @@ class HandleHttpRequest(Processor):
                 ff = session.create()
                 ff = session.write(ff, content)
                 ff = session.put_attributes(ff, {**base, **part_attributes})
-                session.provenance.receive(ff, transit_uri(base), f"Received from {incoming.request.remote_host}")
+                subject = base.get("http.subject.dn")
+                session.provenance.receive(ff, transit_uri(base), f"Received from {incoming.request.remote_host}"
+                                           + (f" with DN={subject}" if subject else ""))
                 session.transfer(ff, SUCCESS.name)
 
     def _rolled_back(self, identifier: str, incoming: _Incoming, error: BaseException | None) -> None:

@@ -388,6 +388,9 @@ def test_https_with_client_certificates(tmp_path: Path, client_certificate: bool
         ff.assert_attribute_equals("http.subject.dn", "CN=client,O=flowyard tests")
         ff.assert_attribute_equals("http.issuer.dn", "CN=flowyard test CA,O=flowyard tests")
         ff.assert_attribute_equals("http.request.url", f"https://127.0.0.1:{processor.port}/secure")
+        (event,) = request.provenance_events(ProvenanceEventType.RECEIVE)  # NiFi: https with a client certificate
+        assert event.transit_uri == f"https://127.0.0.1@127.0.0.1:{processor.port}/secure"
+        assert event.details == "Received from 127.0.0.1 with DN=CN=client,O=flowyard tests"
         service.answer(ff, b"secret")
         assert call.response().content == b"secret"
     finally:
@@ -547,5 +550,6 @@ def test_handle_http_request_records_nifi_transit_uri(make_service: Callable[...
     ff = service.receive(call)
     (event,) = service.request.provenance_events(ProvenanceEventType.RECEIVE)
     assert event.transit_uri == f"http://127.0.0.1@127.0.0.1:{service.port}/my/path"
+    assert event.details == "Received from 127.0.0.1"
     service.answer(ff, b"", status="200")
     assert call.response().status_code == 200
