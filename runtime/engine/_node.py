@@ -301,6 +301,7 @@ class ProcessorNode:
         configured = self.configured
         processor, context = configured.processor, configured.context
         context.has_incoming_connection = bool(self.inputs)
+        context.relationship_availability = self._available_relationships
         started = trio.current_time()
         self._schedule_next(engine, started)
         blocking = processor.blocking and not is_async(processor.on_trigger)
