@@ -1233,3 +1233,83 @@ def test_invoke_http_survives_hostile_servers(response: str, logs: pytest.LogCap
     if response in _PARTIAL:
         assert not outputs["Response"], "a Response FlowFile carries part of a body that could not be read"
         assert not any("body" in ff.attributes for ff in outputs["Original"]), "a partial body became an attribute"
+
+
+# -- ListenHTTP and HandleHttpRequest against hostile clients ------------------------------------------------------
+
+_HOSTILE_REQUESTS: dict[str, bytes] = {
+    "not-http": b"HELLO THERE\r\n\r\n",
+    "truncated-body": b"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nonly this much",
+    "huge-header": b"POST {path} HTTP/1.1\r\nHost: x\r\nX-Big: " + b"x" * 200_000 + b"\r\nContent-Length: 2\r\n\r\nok",
+    "bad-chunked": b"POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\nnope\r\n",
+    "gzip-lie": b"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Length: 9\r\n\r\nnot gzip!",
+    "flowfile-v3-lie": (b"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/flowfile-v3\r\n"
+                        b"Content-Length: 12\r\n\r\nNiFiFF3garbg"),
+    "negative-length": b"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\nabc",
+    "bad-multipart": (b"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=zz\r\n"
+                      b"Content-Length: 20\r\n\r\n--zz\r\nbroken part\r\n"),
+}
+
+LISTENER_BUGS: dict[tuple[str, str], str] = {}
+"""(processor, request) → the bug, one line."""
+
+
+def _listener_cases() -> Iterator[object]:
+    for processor in ("ListenHTTP", "HandleHttpRequest"):
+        for name in _HOSTILE_REQUESTS:
+            bug = LISTENER_BUGS.get((processor, name))
+            marks = [pytest.mark.xfail(strict=True, reason=bug)] if bug else []
+            yield pytest.param(processor, name, marks=marks, id=f"{processor}-{name}")
+
+
+def _send_raw(port: int, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        try:
+            client.sendall(data)
+            client.shutdown(socket.SHUT_WR)
+            return client.recv(200)
+        except OSError:
+            return b""
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("processor", "request_name"), list(_listener_cases()))
+def test_listeners_survive_hostile_clients(processor: str, request_name: str, tmp_path: Path) -> None:
+    config = next(c for c in CONFIGS if c.processor == processor)
+    runner = build(config, tmp_path)
+    responder = _responder(runner) if config.kind == "handle-http" else None
+    raised = _run(runner, 0, stop_on_finish=False)
+    assert raised is None, raised
+    path = b"/contentListener" if processor == "ListenHTTP" else b"/x"
+    try:
+        port = _listen_port(runner)
+        answers: list[bytes] = []
+        sender = threading.Thread(
+            target=lambda: answers.append(_send_raw(port, _HOSTILE_REQUESTS[request_name].replace(b"{path}", path))),
+            daemon=True)
+        sender.start()
+        raised = _serve(runner, lambda: not sender.is_alive() or bool(runner.flowfiles_for("success")), 3.0)
+        hostile = runner.flowfiles_for("success")
+        runner.clear_transfer_state()
+        if responder is not None and hostile:  # HandleHttpRequest waits for its answer
+            responder.enqueue(hostile[0].content, hostile[0].attributes)
+            responder.run()
+            responder.clear_transfer_state()
+        sender.join(5)
+        # the listener still works for the next, well-behaved client
+        call = _Call(lambda: httpx.post(f"http://127.0.0.1:{port}{path.decode()}", content=b"fine", timeout=10))
+        raised = raised or _serve(runner, lambda: call.done.is_set() or bool(runner.flowfiles_for("success")))
+        good = runner.flowfiles_for("success")
+        if responder is not None and good:
+            responder.enqueue(good[0].content, good[0].attributes)
+            responder.run()
+    finally:
+        runner.stop()
+    assert_only_clear_errors(runner, raised)
+    assert call.done.wait(10) and isinstance(call.result, httpx.Response), f"the next client failed: {call.result!r}"
+    assert call.result.status_code == 200 and [ff.content for ff in good] == [b"fine"]
+    unreadable = {"truncated-body", "bad-chunked", "negative-length"}
+    if processor == "ListenHTTP":
+        unreadable.add("gzip-lie")  # ListenHTTP decompresses gzip bodies; HandleHttpRequest passes them on as NiFi
+    if request_name in unreadable:
+        assert not hostile, f"a body that could not be read whole became {[ff.content[:40] for ff in hostile]}"
