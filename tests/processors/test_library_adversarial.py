@@ -1177,8 +1177,9 @@ _PARTIAL = frozenset({"truncated-body", "bad-chunked", "gzip-lie"})
 
 
 @contextmanager
-def _raw_server(answer: bytes) -> Iterator[int]:
-    """A TCP server on 127.0.0.1 answering every connection with ``answer`` and closing it."""
+def _raw_server(answer: bytes, *, speaks_first: bool = False) -> Iterator[int]:
+    """A TCP server on 127.0.0.1 answering every connection with ``answer`` (before reading, when it
+    ``speaks_first`` as an SMTP server greets) and closing it."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
@@ -1194,7 +1195,8 @@ def _raw_server(answer: bytes) -> Iterator[int]:
             with conn:
                 conn.settimeout(1)
                 try:
-                    conn.recv(65536)
+                    if not speaks_first:
+                        conn.recv(65536)
                     conn.sendall(answer)
                 except OSError:
                     pass
@@ -1312,3 +1314,44 @@ def test_listeners_survive_hostile_clients(processor: str, request_name: str, tm
         unreadable.add("gzip-lie")  # ListenHTTP decompresses gzip bodies; HandleHttpRequest passes them on as NiFi
     if request_name in unreadable:
         assert not hostile, f"a body that could not be read whole became {[ff.content[:40] for ff in hostile]}"
+
+
+# -- PutEmail and PutTCP against hostile servers ------------------------------------------------------------------
+
+_HOSTILE_PEERS: dict[str, tuple[str, dict[str, str], bytes]] = {
+    "smtp-garbage-greeting": ("PutEmail", {}, b"GARBAGE\r\n"),
+    "smtp-rejects": ("PutEmail", {}, b"554 no service here\r\n"),
+    "smtp-closes": ("PutEmail", {}, b""),
+    "smtp-binary": ("PutEmail", {}, _BINARY[:2000]),
+    "tcp-closes": ("PutTCP", {}, b""),
+    "tcp-answers-garbage": ("PutTCP", {"connection-per-flowfile": "true"}, _BINARY[:2000]),
+}
+
+PEER_BUGS: dict[str, str] = {}
+"""peer → the bug, one line."""
+
+
+def _peer_param(name: str) -> object:
+    bug = PEER_BUGS.get(name)
+    return pytest.param(name, marks=[pytest.mark.xfail(strict=True, reason=bug)] if bug else [], id=name)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("peer", [_peer_param(n) for n in _HOSTILE_PEERS])
+def test_senders_survive_hostile_servers(peer: str, logs: pytest.LogCaptureFixture) -> None:
+    processor, extra, answer = _HOSTILE_PEERS[peer]
+    base = next(c for c in CONFIGS if c.processor == processor)
+    with _raw_server(answer, speaks_first=processor == "PutEmail") as port:
+        properties = {**base.properties, **extra, ("smtp-port" if processor == "PutEmail" else "port"): str(port)}
+        config = LibraryConfig(processor, properties)
+        runner = ProcessorRunner(PROCESSORS[processor])
+        for key, value in properties.items():
+            runner.set_property(key, value)
+        runner.enqueue_many([(b"one\n", {"filename": "1.txt"}), (_BINARY[:5000], {"filename": "2.bin"})])
+        inputs = {ff.attributes["uuid"]: ff.attributes for ff in runner.input_flowfiles()}
+        raised = _run(runner, 3)
+    assert_only_clear_errors(runner, raised)
+    assert_accounted_for(runner, config, inputs, _outputs(runner, _declared(runner, config)),
+                         _logged(logs, processor), raised)
+    if processor == "PutEmail":
+        assert not runner.flowfiles_for("success"), "an email counted as sent to a server that never took it"
