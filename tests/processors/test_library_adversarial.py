@@ -1355,3 +1355,65 @@ def test_senders_survive_hostile_servers(peer: str, logs: pytest.LogCaptureFixtu
                          _logged(logs, processor), raised)
     if processor == "PutEmail":
         assert not runner.flowfiles_for("success"), "an email counted as sent to a server that never took it"
+
+
+# -- corrupt component state ---------------------------------------------------------------------------------------
+
+_STATEFUL_CONFIGS = {
+    "ControlRate": LibraryConfig("ControlRate", {"rate-control-criteria": "flowfile count", "max-rate": "10"}),
+    "EnforceOrder": LibraryConfig("EnforceOrder", {"order-attribute": "seq"}),
+    "MonitorActivity": LibraryConfig("MonitorActivity"),
+    "UpdateAttribute": LibraryConfig("UpdateAttribute", {"store-state": "Store state locally",
+                                                         "stateful-variables-initial-value": "0",
+                                                         "count": "${getStateValue('count'):plus(1)}"}),
+    "ListFile": LibraryConfig("ListFile", {"input-directory": "{tmp}/in"}, kind="list-source",
+                              files={"in/payload.bin": b"x"}),
+    "TailFile": LibraryConfig("TailFile", {"files-to-tail": "{tmp}/payload.bin"}, kind="tail-source",
+                              files={"payload.bin": b"line\n"}),
+}
+
+STATE_BUGS: dict[tuple[str, str], str] = {
+    ("ListFile", "garbage"): (
+        "a listing timestamp in state that is not a number raises a bare ValueError (\"invalid literal for int()\") "
+        "on every trigger, naming neither the state key nor the remedy (clear the state); NiFi fails too "
+        "(NumberFormatException), so low priority"),
+}
+"""(processor, corruption) → the bug, one line."""
+
+_CORRUPTIONS = {"garbage": "garbage", "empty": "", "negative": "-1", "huge": "9" * 30}
+
+
+def _state_cases() -> Iterator[object]:
+    assert set(_STATEFUL_CONFIGS) == {n for n, c in PROCESSORS.items() if c.spec.stateful}, "a stateful processor"
+    for name in _STATEFUL_CONFIGS:
+        for corruption in _CORRUPTIONS:
+            bug = STATE_BUGS.get((name, corruption))
+            marks = [pytest.mark.xfail(strict=True, reason=bug)] if bug else []
+            yield pytest.param(name, corruption, marks=marks, id=f"{name}-{corruption}")
+
+
+@pytest.mark.parametrize(("processor", "corruption"), list(_state_cases()))
+def test_corrupt_state_is_survived(processor: str, corruption: str, tmp_path: Path,
+                                   logs: pytest.LogCaptureFixture) -> None:
+    """State written by another version (or damaged) must not wedge the processor: it starts over or
+    reports the problem, and loses no FlowFile."""
+    from flowyard.runtime.repository.state import ComponentState
+
+    config = _STATEFUL_CONFIGS[processor]
+    runner = build(config, tmp_path, b"x")
+    if config.kind == "flowfile":
+        runner.enqueue(b"a", {"filename": "a.txt", "seq": "0"})
+    _run(runner, 1)
+    state = runner.repositories.state.get(runner.component_id)
+    values = {key: _CORRUPTIONS[corruption] for key in state.values} or {"unexpected": _CORRUPTIONS[corruption]}
+    runner.repositories.state.set_now(runner.component_id, ComponentState(values, state.version))
+    runner.clear_transfer_state()
+    runner.clock.advance(3600)
+    if config.kind == "flowfile":
+        runner.enqueue(b"b", {"filename": "b.txt", "seq": "1"})
+    inputs = {ff.attributes["uuid"]: ff.attributes for ff in runner.input_flowfiles()}
+    raised = _run(runner, 2)
+    assert_only_clear_errors(runner, raised)
+    if config.kind == "flowfile":
+        assert_accounted_for(runner, config, inputs, _outputs(runner, _declared(runner, config)),
+                             _logged(logs, processor), raised)
