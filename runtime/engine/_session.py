@@ -411,6 +411,8 @@ class StandardProcessSession:
         """A copy of ``ff`` with a new uuid, sharing its content (no bytes copied).
 
         ``offset``/``size`` select a byte range of the content (zero-copy split).
+        Provenance, as NiFi: a CLONE event for a copy of the whole content, a
+        FORK event (one per parent, naming every child) for a part of it.
         """
         self._latest(ff)
         claim = ff[2]
@@ -430,7 +432,9 @@ class StandardProcessSession:
         attrs["uuid"] = self._uuid()
         child = make_flowfile(fid, attrs, new_claim, size, ff[4], ff[5])
         self._current[fid] = child
-        self._created[fid] = (E.CLONE, (ff.uuid,))
+        # As NiFi: a copy of the whole content is a CLONE, a part of it (a split) a FORK.
+        whole = offset == 0 and size == length
+        self._created[fid] = (E.CLONE if whole else E.FORK, (ff.uuid,))
         return child
 
     # -- attributes ----------------------------------------------------------------

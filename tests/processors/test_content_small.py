@@ -325,7 +325,6 @@ def test_nifi_convert_character_set_expression_that_is_no_charset(source: str, t
     assert r.queue_size == 1 and r.penalized_count == 1
 
 
-@pytest.mark.xfail(strict=True, reason="engine records a partial-content clone as CLONE (NiFi: FORK)")
 def test_segments_are_forked_as_in_nifi() -> None:
     r = ProcessorRunner(SegmentContent)
     r.set_property("Segment Size", "2 B")

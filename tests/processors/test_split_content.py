@@ -143,7 +143,6 @@ def test_small_splits_then_defragment_merge() -> None:
     merge.flowfiles_for("merged")[0].assert_content_equals(content)
 
 
-@pytest.mark.xfail(strict=True, reason="engine records a partial-content clone as CLONE (NiFi: FORK)")
 def test_splits_are_forked_as_in_nifi() -> None:
     from flowyard.runtime.sdk import ProvenanceEventType
 

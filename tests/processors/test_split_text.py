@@ -345,11 +345,9 @@ def test_splits_without_header_share_the_original_content() -> None:
 
 
 # NiFi's session records a clone of part of the content as a FORK (a clone of all of it as a CLONE);
-# flowyard's engine (runtime/engine/_session.py, not this library) records every clone as a CLONE.
-ENGINE_PARTIAL_CLONE = pytest.mark.xfail(strict=True, reason="engine records a partial-content clone as CLONE")
+# so does flowyard's.
 
 
-@ENGINE_PARTIAL_CLONE
 def test_splits_without_header_are_forked_as_in_nifi() -> None:
     r = split("one\ntwo\nthree\n", Line_Split_Count="1")
     forks = r.provenance_events(ProvenanceEventType.FORK)

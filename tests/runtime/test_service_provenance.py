@@ -87,10 +87,10 @@ def test_lineage_of_a_split_and_merged_flowfile(split_and_merged: tuple[FlowServ
     nodes = {n["id"]: n for n in graph["nodes"]}
     edges = {(e["source"], e["target"]) for e in graph["edges"]}
     assert set(ids.values()) <= set(nodes), "parent, both parts and the merged flowfile"
-    clone = next(n for n in nodes.values() if n.get("eventType") == "CLONE")
+    fork = next(n for n in nodes.values() if n.get("eventType") == "FORK")  # parts of the content: FORK
     join = next(n for n in nodes.values() if n.get("eventType") == "JOIN")
-    assert (ids["whole"], clone["id"]) in edges
-    assert {(clone["id"], ids["part1"]), (clone["id"], ids["part2"])} <= edges
+    assert (ids["whole"], fork["id"]) in edges
+    assert {(fork["id"], ids["part1"]), (fork["id"], ids["part2"])} <= edges
     assert {(ids["part1"], join["id"]), (ids["part2"], join["id"]), (join["id"], ids["merged"])} <= edges
     upward = {n["id"] for n in service.lineage(ids["merged"])["nodes"]}
     assert set(ids.values()) <= upward, "walking up from the merged flowfile finds the same family"
@@ -104,7 +104,7 @@ def test_search_and_event_detail(split_and_merged: tuple[FlowService, dict[str, 
     assert [e["eventType"] for e in found].count("JOIN") == 1
     assert all(e["componentId"] == "merge" for e in found)
     by_uuid = service.provenance_search(flowfile_uuid=ids["whole"])
-    assert {"CREATE", "CLONE", "DROP"} <= {e["eventType"] for e in by_uuid}
+    assert {"CREATE", "FORK", "DROP"} <= {e["eventType"] for e in by_uuid}
     timestamps = [e["timestamp"] for e in service.provenance_search()]
     assert timestamps == sorted(timestamps, reverse=True), "newest first"
     assert service.provenance_search(attributes={"team": "x"}, event_type="create")[0]["flowfileUuid"] == ids["whole"]
@@ -113,7 +113,7 @@ def test_search_and_event_detail(split_and_merged: tuple[FlowService, dict[str, 
     event = service.provenance_event(found[0]["eventId"])
     assert event["attributes"]["uuid"] == found[0]["flowfileUuid"]
     fragment_event = next(e for e in service.provenance_search(component_id="split")
-                          if e["eventType"] == "CLONE")
+                          if e["eventType"] == "FORK")
     assert service.provenance_event(fragment_event["eventId"])["childUuids"] == [ids["part1"], ids["part2"]]
     with pytest.raises(UnknownComponentError):
         service.provenance_event(10_000)
@@ -132,14 +132,14 @@ def test_event_detail_says_whether_content_before_and_after_is_available(
     with pytest.raises(ContentNotFoundError, match="no input content"):
         service.provenance_content(created["eventId"], "input")
 
-    clone = next(e for e in service.provenance_search(component_id="split") if e["eventType"] == "CLONE")
-    detail = service.provenance_event(clone["eventId"])
+    fork = next(e for e in service.provenance_search(component_id="split") if e["eventType"] == "FORK")
+    detail = service.provenance_event(fork["eventId"])
     assert (detail["inputContentAvailable"], detail["inputSize"], detail["sourceConnectionId"]) == (True, 6, "q1")
     assert detail["replayAvailable"] is False and "no longer in the flow" in detail["replayExplanation"]
-    _, filename, size, chunks = service.provenance_content(clone["eventId"], "input")
+    _, filename, size, chunks = service.provenance_content(fork["eventId"], "input")
     assert (filename, size, b"".join(chunks)) == ("whole.txt", 6, b"abcdef")
     with pytest.raises(FlowyardError, match="'input' or 'output'"):
-        service.provenance_content(clone["eventId"], "sideways")
+        service.provenance_content(fork["eventId"], "sideways")
     with pytest.raises(UnknownComponentError):
         service.provenance_content(10_000, "input")
 

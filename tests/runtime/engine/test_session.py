@@ -197,9 +197,11 @@ def test_clone_shares_the_claim_and_can_take_a_range(flow: Flow) -> None:
     s.transfer_all([ff, whole, tail, head, empty], "success")
     flow.commit(s)
     assert flow.repos.content.counts[ff.claim.resource] == 4
-    [clone] = flow.events()
+    fork, clone = sorted(flow.events(), key=lambda e: e.event_type.value)
     assert (clone.event_type, clone.flowfile_uuid) == (E.CLONE, ff.uuid)
-    assert clone.child_uuids == tuple(f.uuid for f in (whole, tail, head, empty))
+    assert clone.child_uuids == (whole.uuid,), "a copy of the whole content is a CLONE (NiFi)"
+    assert (fork.event_type, fork.flowfile_uuid) == (E.FORK, ff.uuid)
+    assert fork.child_uuids == tuple(f.uuid for f in (tail, head, empty)), "a part of it is a FORK (NiFi)"
     assert [flow.content(f) for f in flow.queued(flow.out)] == [b"hello world", b"hello world", b"world", b"hello", b""]
 
 
