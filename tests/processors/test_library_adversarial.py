@@ -1,27 +1,33 @@
 """Adversarial checks of the whole standard processor library.
 
 Every processor in ``flowyard.processors.PROCESSORS`` is configured minimally
-(``tests/support/library_configs.py``) and driven through ``ProcessorRunner``
-with hostile input. Whatever the input, a run must:
+and driven through ``ProcessorRunner`` with hostile input; the configurations,
+the hostile inputs and the checks live in ``tests/support/library_configs.py``.
+Whatever the input, a run must:
 
 - raise nothing but ``ProcessingError`` (a processor refusing to start may
   raise another ``FlowyardError`` naming the problem, never a bare Python
-  exception);
+  exception), with messages of a sane length;
 - account for every input flowfile: transferred to a relationship the
   processor declares, or back on its input queue; dropped only where NiFi
   drops (``DROP_ALLOWED``);
-- give a reason for what it could not process: a ``failure`` flowfile
-  carries a new attribute or the run raised a bulletin, and a flowfile sent
-  back to its queue comes with a ``ProcessingError`` or a bulletin;
+- give a reason for what it could not process, naming the FlowFile: a new
+  attribute, or a bulletin, log or error that names its uuid or filename;
+  a FlowFile routed to failure or sent back keeps its original content;
 - lose no content a source was given (GetFile, ExecuteProcess, listeners).
 
-The second half checks every spec is sound for the canvas: validation of an
+The same checks run for: a failing expression and hostile attribute values
+in every property that reads flowfile attributes; hostile property values
+(refused by validation, or handled); file names that are not UTF-8; one bad
+FlowFile in a batch; round trips (compress, encode, package, merge/unpack);
+truncated and corrupted packages; hostile HTTP, SMTP and TCP peers; damaged
+component state; controller services. The spec checks: validation of an
 unconfigured processor names the missing properties, defaults pass their own
-validators and allowable values, and dependencies name existing properties
-and their allowable values.
+validators and allowable values, dependencies name existing properties and
+their allowable values.
 
-Known bugs are strict xfails (``KNOWN_BUGS``): when a processor is fixed the
-case XPASSes, fails, and its entry must go.
+Known bugs are strict xfails (the ``*_BUGS`` tables, one line each): when a
+processor is fixed the case XPASSes, fails, and its entry must go.
 """
 
 from __future__ import annotations
@@ -29,101 +35,50 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import random
-import resource
-import signal
-import socket
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import httpx
 import pytest
-from library_configs import CONFIGS, FAILING_BOOLEAN_EXPRESSION, FAILING_EXPRESSION, LibraryConfig
+from library_configs import (
+    BINARY,
+    CONFIGS,
+    FAILING_BOOLEAN_EXPRESSION,
+    FAILING_EXPRESSION,
+    HOSTILE,
+    KIND_CASES,
+    ODD_ATTRIBUTES,
+    HttpCall,
+    LibraryConfig,
+    Runaway,
+    assert_accounted_for,
+    assert_only_clear_errors,
+    build,
+    declared_relationships,
+    guarded,
+    listen_port,
+    logged_by,
+    outputs_of,
+    raw_server,
+    responder_for,
+    run_collecting,
+    send_raw,
+    serve_until,
+)
 
 from flowyard.processors import CONTROLLER_SERVICES, PROCESSORS
 from flowyard.runtime.sdk import (
     ControllerService,
     ExpressionScope,
     FlowyardError,
-    InvalidComponentError,
-    ProcessingError,
     Processor,
     PropertySpec,
-    ProvenanceEventType,
     validators,
 )
 from flowyard.runtime.sdk.testing import MockFlowFile, ProcessorRunner
-
-# -- hostile inputs --------------------------------------------------------------------------------
-
-_BINARY = random.Random(20261207).randbytes(64 * 1024)
-_ODD_ATTRIBUTES = {
-    "empty": "",
-    "ünïcødé-名前-😀": "värde ✓ 😀",
-    "big": "x" * 100_000,
-    "with space": "v",
-    "new\nline": "v\r\nw",
-    "filename": "odd ünï name.txt",
-    "mime.type": "application/zip",
-}
-_GARBAGE_CORE = {
-    "filename": "bad\x00name/../x.txt",
-    "path": "../../",
-    "absolute.path": "/nonexistent\x00dir",
-    "mime.type": "application/gzip; charset=\x00",
-    "fragment.identifier": "f",
-    "fragment.index": "NaN",
-    "fragment.count": "-5",
-    "flowfile.retries": "9" * 30,
-    "seq": "9" * 30,
-    "hash.value": "",
-    "http.context.identifier": "nope",
-    "schema.name": "missing",
-    "uuid-like": "00000000-0000-0000-0000-000000000000",
-}
-_SIMPLE = {"filename": "a.txt", "fails": "1", "schema": "s"}
-
-HOSTILE: dict[str, tuple[bytes, Mapping[str, str]]] = {
-    "empty": (b"", {}),
-    "binary-64k": (_BINARY, {}),
-    "invalid-utf8": (b"caf\xc3 \xff\xfe\xfd a\xed\xa0\x80 \xc0\xaf end\n" * 4, {}),
-    "line-5mb": (b"a" * (5 * 1024 * 1024), {}),
-    "crlf-and-cr": (b"a1,b\r\na2\r\n\ra3\rlast\r", {}),
-    "json-depth-10000": (b"[" * 10_000 + b"]" * 10_000, {}),
-    "json-depth-900": (b'{"a": ' * 450 + b"[" * 450 + b"1" + b"]" * 450 + b"}" * 450, {}),  # Jackson takes 1000
-    "xml-depth-10000": (b"<a>" * 10_000 + b"</a>" * 10_000, {}),
-    "odd-attributes": (b'{"a": "x"}', _ODD_ATTRIBUTES),
-    "garbage-core-attributes": (b"<a>x</a>\n", _GARBAGE_CORE),
-    "failing-expression": (b'{"a": 1}', _SIMPLE),
-}
-"""name → (content, attributes). ``failing-expression`` applies to configurations with ``expression``."""
-
-FAILURE_RELATIONSHIPS = frozenset({"failure", "Failure", "not.found", "permission.denied", "invalid",
-                                   "nonzero status", "set state fail", "No Retry", "Retry"})
-"""Relationships whose flowfiles must come with a reason."""
-
-DROP_ALLOWED: frozenset[str] = frozenset()
-"""Processors that may drop an input flowfile (a DROP event): none in NiFi's standard set."""
-
-WAITING_ALLOWED = frozenset({"MergeContent"})
-"""Processors that may leave an input on their queue without an error: a Defragment bin waits for
-the rest of its fragments (until Max Bin Age), as NiFi's bins hold theirs."""
-
-CHANGED_ON_FAILURE: dict[str, set[str]] = {}
-"""Processors whose failure relationship may carry other content than the input (none expected: NiFi routes
-the original, unchanged)."""
-
-UNNAMED_ALLOWED = frozenset({"MergeContent", "ExecuteStreamCommand"})
-"""Processors whose failure messages may name something else than the FlowFile: MergeContent a bundle (NiFi:
-"Failed to process bundle of N files"), ExecuteStreamCommand the command that cannot start (as NiFi's)."""
-
-MAX_MESSAGE = 10_000
-"""A bulletin or error longer than this is a dump, not a clear error (the odd-attributes input carries a
-100 KB attribute)."""
 
 # -- known bugs: (configuration id, input) → the bug, one line --------------------------------------
 
@@ -159,316 +114,14 @@ def _cases() -> Iterator[object]:
             yield pytest.param(config, name, marks=marks, id=f"{config.id}-{name}")
 
 
-# -- helpers -----------------------------------------------------------------------------------------
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _fill(value: str, tmp: Path, closed_port: int) -> str:
-    return value.replace("{tmp}", str(tmp)).replace("{closed_port}", str(closed_port))
-
-
-def build(config: LibraryConfig, tmp: Path, payload: bytes = b"", *, expression: bool = False) -> ProcessorRunner:
-    """A runner of ``config`` with its services enabled and its files written."""
-    port = _closed_port()
-    runner = ProcessorRunner(PROCESSORS[config.processor])
-    for service in config.services:
-        runner.add_controller_service(
-            service.service_id, CONTROLLER_SERVICES[service.type_name],
-            {k: _fill(v, tmp, port) for k, v in service.properties.items()})
-        runner.enable_controller_service(service.service_id)
-    for name, value in config.properties.items():
-        runner.set_property(name, _fill(value, tmp, port))
-    if expression:
-        assert config.expression is not None
-        runner.set_property(config.expression, config.expression_value)
-    for relative, content in config.files.items():
-        path = tmp / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(payload if content is None else content)
-        os.utime(path, (time.time() - 3600, time.time() - 3600))  # outside any listing lag
-    return runner
-
-
-def _declared(runner: ProcessorRunner, config: LibraryConfig) -> set[str]:
-    cls = PROCESSORS[config.processor]
-    keys = {p.key for p in cls.spec.properties} | {p.display_name for p in cls.spec.properties}
-    dynamic = {k: v for k, v in config.properties.items() if k not in keys}
-    return {r.name for r in cls.relationships_for(dynamic, dict(config.properties))}
-
-
-def _outputs(runner: ProcessorRunner, relationships: set[str]) -> dict[str, list[MockFlowFile]]:
-    return {name: runner.flowfiles_for(name) for name in relationships}
-
-
-def _run(runner: ProcessorRunner, iterations: int = 1, **kwargs: bool) -> BaseException | None:
-    """Run; return what ``run`` itself raised (validation, on_scheduled, on_stopped)."""
-    try:
-        runner.run(iterations, raise_errors=False, **kwargs)
-    except Exception as exc:  # judged by the caller
-        return exc
-    return None
-
-
-def assert_only_clear_errors(runner: ProcessorRunner, raised: BaseException | None) -> None:
-    """Triggers raise only ProcessingError; starting/stopping only FlowyardError, each with a message."""
-    unexpected = [e for e in runner.errors if not isinstance(e, ProcessingError)]
-    assert not unexpected, "on_trigger raised " + "; ".join(f"{type(e).__name__}: {e}"[:300] for e in unexpected)
-    for error in runner.errors:
-        assert str(error).strip(), "a ProcessingError without a message"
-    for message in [str(e) for e in runner.errors] + [m for _, m in runner.bulletins]:
-        assert len(message) <= MAX_MESSAGE, f"a {len(message)}-character error or bulletin: {message[:200]}..."
-    if raised is not None:
-        assert isinstance(raised, FlowyardError) and not isinstance(raised, InvalidComponentError), (
-            f"run raised {type(raised).__name__}: {str(raised)[:300]}")
-        assert str(raised).strip()
-
-
-def _logged(caplog: pytest.LogCaptureFixture, processor: str) -> list[str]:
-    """What ``processor`` logged at INFO and above (NiFi logs some failures at INFO)."""
-    return [r.getMessage() for r in caplog.records
-            if r.name == f"flowyard.processor.{processor}" and r.levelno >= logging.INFO]
-
-
-def assert_accounted_for(runner: ProcessorRunner, config: LibraryConfig, inputs: Mapping[str, Mapping[str, str]],
-                         outputs: Mapping[str, list[MockFlowFile]], logged: list[str],
-                         raised: BaseException | None = None) -> None:
-    """Every input uuid is in an output relationship or back on the queue (or dropped where NiFi drops);
-    failures come with a reason: an attribute, a bulletin or a log message."""
-    placed = {ff.attributes.get("uuid") for flowfiles in outputs.values() for ff in flowfiles}
-    queued = {ff.attributes.get("uuid") for ff in runner.input_flowfiles()}
-    dropped = {e.flowfile_uuid for e in runner.provenance_events(ProvenanceEventType.DROP)} & set(inputs)
-    lost = set(inputs) - placed - queued - dropped
-    assert not lost, f"{len(lost)} input flowfile(s) neither transferred, queued nor dropped"
-    if dropped:
-        assert config.processor in DROP_ALLOWED, f"input dropped (DROP event) by {config.processor}"
-    reasons = [message for level, message in runner.bulletins if level in ("WARNING", "ERROR")] + logged
-    if isinstance(raised, FlowyardError):
-        reasons.append(str(raised))  # refused to start (NiFi: @OnScheduled failed, bulletin, retried)
-    messages = reasons + [str(e) for e in runner.errors]
-
-    def named(uuid: str) -> bool:
-        """Whether some message says which FlowFile (its uuid or filename) - the "where" of the error."""
-        filename = inputs.get(uuid, {}).get("filename") or uuid
-        return config.processor in UNNAMED_ALLOWED or any(uuid in m or filename in m for m in messages)
-
-    if queued & set(inputs) and config.processor not in WAITING_ALLOWED:
-        assert runner.errors or reasons, "a flowfile went back to its queue without an error or bulletin"
-        for uuid in set(inputs) & queued:
-            assert named(uuid) or isinstance(raised, FlowyardError), (
-                f"no message names the FlowFile sent back to its queue: {[m[:120] for m in messages]}")
-    for relationship in FAILURE_RELATIONSHIPS & set(outputs):
-        for ff in outputs[relationship]:
-            uuid = ff.attributes.get("uuid", "")
-            original = inputs.get(uuid, {})
-            added = {k for k, v in ff.attributes.items() if original.get(k) != v} - {"uuid"}
-            assert added or reasons, f"a flowfile routed to {relationship!r} carries no reason"
-            assert added or named(uuid), (
-                f"no message names the FlowFile routed to {relationship!r}: {[m[:120] for m in messages]}")
-
-
 @pytest.fixture
 def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """What the processors log at INFO and above (NiFi logs some failure reasons at INFO)."""
     caplog.set_level(logging.INFO, logger="flowyard.processor")
     return caplog
 
 
-# -- hostile input, per kind of processor ------------------------------------------------------------
-
-
-def _flowfile_case(config: LibraryConfig, name: str, tmp: Path, logs: pytest.LogCaptureFixture) -> None:
-    content, attributes = HOSTILE[name]
-    expression = name == "failing-expression"
-    runner = build(config, tmp, content, expression=expression)
-    runner.enqueue(content, attributes)
-    inputs = {ff.attributes["uuid"]: ff.attributes for ff in runner.input_flowfiles()}
-    raised = _run(runner, 2)
-    assert_only_clear_errors(runner, raised)
-    declared = _declared(runner, config)
-    outputs = _outputs(runner, declared)
-    assert_accounted_for(runner, config, inputs, outputs, _logged(logs, config.processor), raised)
-    for relationship in FAILURE_RELATIONSHIPS & set(outputs) - CHANGED_ON_FAILURE.get(config.processor, set()):
-        for ff in outputs[relationship]:
-            if ff.attributes.get("uuid") in inputs:
-                assert ff.content == content, f"the FlowFile routed to {relationship!r} lost its original content"
-    for ff in runner.input_flowfiles():
-        assert ff.content == content, "the FlowFile sent back to its queue lost its original content"
-
-
-def _generate_case(config: LibraryConfig, name: str, tmp: Path, logs: pytest.LogCaptureFixture) -> None:
-    runner = build(config, tmp, expression=name == "failing-expression")
-    raised = _run(runner)
-    assert_only_clear_errors(runner, raised)
-    if name == "failing-expression":
-        assert runner.errors or raised or runner.bulletins, "a failing expression passed unnoticed"
-
-
-def _file_source_case(config: LibraryConfig, name: str, tmp: Path, logs: pytest.LogCaptureFixture) -> None:
-    content, _ = HOSTILE[name]
-    runner = build(config, tmp, content)
-    raised = _run(runner)
-    assert_only_clear_errors(runner, raised)
-    left = [p for p in tmp.rglob("*") if p.is_file() and p.name == "payload.bin"]
-    received = [ff.content for ff in runner.flowfiles_for("success")]
-    assert left or received == [content], "the picked-up file's content was lost"
-
-
-def _list_source_case(config: LibraryConfig, name: str, tmp: Path, logs: pytest.LogCaptureFixture) -> None:
-    content, _ = HOSTILE[name]
-    runner = build(config, tmp, content)
-    raised = _run(runner)
-    assert_only_clear_errors(runner, raised)
-    (listed,) = runner.flowfiles_for("success")
-    listed.assert_attribute_equals("filename", "payload.bin")
-
-
-def _tail_source_case(config: LibraryConfig, name: str, tmp: Path, logs: pytest.LogCaptureFixture) -> None:
-    content, _ = HOSTILE[name]
-    runner = build(config, tmp, content)
-    raised = _run(runner, 2)
-    assert_only_clear_errors(runner, raised)
-    tailed = b"".join(ff.content for ff in runner.flowfiles_for("success"))
-    assert content.startswith(tailed), "TailFile emitted bytes the file does not hold"
-
-
-def _command_source_case(config: LibraryConfig, name: str, tmp: Path, logs: pytest.LogCaptureFixture) -> None:
-    content, _ = HOSTILE[name]
-    runner = build(config, tmp, content)
-    raised = None
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and raised is None and not runner.errors:
-        raised = _run(runner, 1, stop_on_finish=False)
-        if getattr(runner.processor, "_run", None) is None:  # the command finished and its output was sent
-            break
-    runner.stop()
-    assert_only_clear_errors(runner, raised)
-    output = b"".join(ff.content for ff in runner.flowfiles_for("success"))
-    assert output == content, f"ExecuteProcess output has {len(output)} bytes, the command wrote {len(content)}"
-
-
-def _serve(runner: ProcessorRunner, done: Callable[[], bool], seconds: float = 5.0) -> BaseException | None:
-    deadline = time.monotonic() + seconds
-    raised = None
-    while time.monotonic() < deadline and not done() and raised is None:
-        raised = _run(runner, 1, stop_on_finish=False, initialize=False)
-    return raised
-
-
-def _listen_port(runner: ProcessorRunner) -> int:
-    processor = runner.processor
-    for attribute in ("listening_port", "port"):
-        port = getattr(processor, attribute, None)
-        if isinstance(port, int) and port > 0:
-            return port
-    raise AssertionError(f"{type(processor).__name__} exposes no bound port")
-
-
-def _socket_case(config: LibraryConfig, name: str, tmp: Path, logs: pytest.LogCaptureFixture) -> None:
-    content, _ = HOSTILE[name]
-    runner = build(config, tmp)
-    raised = _run(runner, 1, stop_on_finish=False)
-    assert raised is None, raised
-    try:
-        port = _listen_port(runner)
-        if config.kind == "tcp":
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
-                client.sendall(content)
-        else:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
-                client.sendto(content[:65507], ("127.0.0.1", port))
-        if config.kind == "tcp":
-            # NiFi's frame decoder keeps whole lines no longer than the receive buffer and drops a last,
-            # unterminated one when the connection closes
-            complete = content.replace(b"\r\n", b"\n").split(b"\n")[:-1]
-            expected = [line for line in complete if line and len(line) <= 65507]
-        else:
-            expected = [content[:65507]] if content else []
-        raised = _serve(runner, lambda: len(runner.flowfiles_for("success")) >= min(1, len(expected)), 3.0)
-    finally:
-        runner.stop()
-    assert_only_clear_errors(runner, raised)
-    if expected:
-        assert runner.flowfiles_for("success"), "received data became no flowfile"
-
-
-class _Call:
-    """An HTTP request in a background thread."""
-
-    def __init__(self, fn: Callable[[], httpx.Response]) -> None:
-        self.result: httpx.Response | BaseException | None = None
-        self.done = threading.Event()
-
-        def run() -> None:
-            try:
-                self.result = fn()
-            except BaseException as exc:  # judged by the test
-                self.result = exc
-            finally:
-                self.done.set()
-
-        threading.Thread(target=run, daemon=True).start()
-
-
-_ASCII_HEADERS = {"X-Empty": "", "X-Big": "x" * 100_000, "X-Space": "a b", "filename": "odd name.txt"}
-
-
-def _responder(request: ProcessorRunner) -> ProcessorRunner:
-    """HandleHttpResponse (200) sharing ``request``'s context map; made before any request arrives,
-    as enabling the shared map again empties it."""
-    response = ProcessorRunner(PROCESSORS["HandleHttpResponse"])
-    response.add_controller_service("map", request.controller_service("map"))
-    response.enable_controller_service("map")
-    response.set_property("http-context-map", "map")
-    response.set_property("http-status-code", "200")
-    return response
-
-
-def _http_case(config: LibraryConfig, name: str, tmp: Path, logs: pytest.LogCaptureFixture) -> None:
-    content, attributes = HOSTILE[name]
-    headers = _ASCII_HEADERS if attributes else {}
-    runner = build(config, tmp)
-    responder = _responder(runner) if config.kind == "handle-http" else None
-    raised = _run(runner, 0, stop_on_finish=False)
-    assert raised is None, raised
-    try:
-        port = _listen_port(runner)
-        path = "/contentListener" if config.kind == "http" else "/anything"
-        call = _Call(lambda: httpx.post(f"http://127.0.0.1:{port}{path}", content=content, headers=headers,
-                                        timeout=10))
-        raised = _serve(runner, lambda: call.done.is_set() or bool(runner.flowfiles_for("success")))
-        received = runner.flowfiles_for("success")
-        if responder is not None and received and raised is None:
-            responder.enqueue(received[0].content, received[0].attributes)
-            responder.run()
-            responder.assert_all_transferred("success", 1)
-    finally:
-        runner.stop()
-    assert call.done.wait(10), "the client never got an answer"
-    assert_only_clear_errors(runner, raised)
-    if isinstance(call.result, httpx.Response) and call.result.status_code < 300:
-        assert [ff.content for ff in received] == [content], "an accepted request body was not kept whole"
-        if config.kind == "handle-http":
-            assert call.result.content == content, "the answer lost the body it echoed"
-    if not attributes:
-        assert received or isinstance(call.result, httpx.Response), f"the request failed: {call.result!r}"
-
-
-_KIND_CASES: dict[str, Callable[[LibraryConfig, str, Path, pytest.LogCaptureFixture], None]] = {
-    "flowfile": _flowfile_case,
-    "generate": _generate_case,
-    "file-source": _file_source_case,
-    "list-source": _list_source_case,
-    "tail-source": _tail_source_case,
-    "command-source": _command_source_case,
-    "tcp": _socket_case,
-    "udp": _socket_case,
-    "http": _http_case,
-    "handle-http": _http_case,
-}
+# -- hostile input (``HOSTILE`` in library_configs), per kind of processor -----------------------------
 
 
 @pytest.mark.integration
@@ -476,7 +129,7 @@ _KIND_CASES: dict[str, Callable[[LibraryConfig, str, Path, pytest.LogCaptureFixt
 def test_hostile_input_is_handled_and_loses_nothing(
     config: LibraryConfig, hostile: str, tmp_path: Path, logs: pytest.LogCaptureFixture
 ) -> None:
-    _KIND_CASES[config.kind](config, hostile, tmp_path, logs)
+    KIND_CASES[config.kind](config, hostile, tmp_path, logs)
 
 
 # -- a failing expression in every property that evaluates flowfile attributes ---------------------------
@@ -531,10 +184,10 @@ def test_a_failing_expression_in_any_property_is_handled(
     content, attributes = HOSTILE["failing-expression"]
     runner.enqueue(content, attributes)
     inputs = {ff.attributes["uuid"]: ff.attributes for ff in runner.input_flowfiles()}
-    raised = _run(runner, 2)
+    raised = run_collecting(runner, 2)
     assert_only_clear_errors(runner, raised)
-    assert_accounted_for(runner, config, inputs, _outputs(runner, _declared(runner, config)),
-                         _logged(logs, config.processor), raised)
+    assert_accounted_for(runner, config, inputs, outputs_of(runner, declared_relationships(runner, config)),
+                         logged_by(logs, config.processor), raised)
 
 
 # Attribute values a property's expression hands to the processor (the expression itself is fine).
@@ -573,11 +226,11 @@ def _judge_attribute_value(config: LibraryConfig, key: str, name: str, tmp: Path
         return None  # the property takes no free value (e.g. a boolean expression): nothing to hand over
     runner.enqueue(b'{"a": 1}', {"filename": "a.txt", **_HOSTILE_ATTRIBUTE_VALUES})
     inputs = {ff.attributes["uuid"]: ff.attributes for ff in runner.input_flowfiles()}
-    raised = _run(runner, 2)
+    raised = run_collecting(runner, 2)
     try:
         assert_only_clear_errors(runner, raised)
-        assert_accounted_for(runner, config, inputs, _outputs(runner, _declared(runner, config)),
-                             _logged(logs, config.processor), raised)
+        assert_accounted_for(runner, config, inputs, outputs_of(runner, declared_relationships(runner, config)),
+                             logged_by(logs, config.processor), raised)
     except AssertionError as exc:
         return str(exc).splitlines()[0]
     return None
@@ -591,9 +244,9 @@ def test_hostile_attribute_values_through_expressions_are_handled(
     problems = {}
     for name in _HOSTILE_ATTRIBUTE_VALUES:
         try:
-            with _guarded(seconds=1):
+            with guarded(seconds=1):
                 problem = _judge_attribute_value(config, key, name, tmp_path / name, logs)
-        except (_Runaway, MemoryError) as exc:
+        except (Runaway, MemoryError) as exc:
             problem = f"ran away: {type(exc).__name__}: {exc}"
         if problem:
             problems[_HOSTILE_ATTRIBUTE_VALUES[name][:12]] = problem[:300]
@@ -756,40 +409,13 @@ def _property_cases() -> Iterator[object]:
             yield pytest.param(config, spec.key, marks=marks, id=f"{config.id}-{spec.key}")
 
 
-class _Runaway(BaseException):
-    """Raised by the guard when a configuration keeps the processor busy too long."""
-
-
-@contextmanager
-def _guarded(seconds: int = 5, memory: int = 2 << 30) -> Iterator[None]:
-    """Turn a runaway (memory beyond ``memory`` more bytes, or more than ``seconds``) into
-    ``MemoryError``/``_Runaway`` instead of an OOM kill or a hang of the whole test run."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    with open("/proc/self/statm") as statm:
-        used = int(statm.read().split()[0]) * resource.getpagesize()
-    limit = used + memory if hard == resource.RLIM_INFINITY else min(hard, used + memory)
-
-    def expire(signum: int, frame: object) -> None:
-        raise _Runaway(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
-
-
 def _try_value(config: LibraryConfig, key: str, value: str, tmp: Path,
                logs: pytest.LogCaptureFixture) -> str | None:
     """What went wrong with ``key`` set to ``value``, or None."""
     try:
-        with _guarded(seconds=1):
+        with guarded(seconds=1):
             return _judge_value(config, key, value, tmp, logs)
-    except (_Runaway, MemoryError) as exc:
+    except (Runaway, MemoryError) as exc:
         return f"ran away: {type(exc).__name__}: {exc}"
 
 
@@ -807,7 +433,7 @@ def _judge_value(config: LibraryConfig, key: str, value: str, tmp: Path,
         # listeners and commands: start (bind, spawn) and stop only, leaking no socket
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ResourceWarning)
-            raised = _run(runner, 0)
+            raised = run_collecting(runner, 0)
             problem = (f"run raised {type(raised).__name__}: {raised}"
                        if raised is not None and not isinstance(raised, FlowyardError) else None)
             del runner, raised  # what the failed start left behind is garbage now
@@ -818,12 +444,12 @@ def _judge_value(config: LibraryConfig, key: str, value: str, tmp: Path,
     if config.kind == "flowfile":
         runner.enqueue(b'{"a": 1}', {"filename": "a.txt"})
     inputs = {ff.attributes["uuid"]: ff.attributes for ff in runner.input_flowfiles()}
-    raised = _run(runner, 1)
+    raised = run_collecting(runner, 1)
     try:
         assert_only_clear_errors(runner, raised)
         if config.kind == "flowfile":
-            assert_accounted_for(runner, config, inputs, _outputs(runner, _declared(runner, config)),
-                                 _logged(logs, config.processor), raised)
+            assert_accounted_for(runner, config, inputs, outputs_of(runner, declared_relationships(runner, config)),
+                                 logged_by(logs, config.processor), raised)
     except AssertionError as exc:
         return str(exc).splitlines()[0]
     return None
@@ -889,7 +515,7 @@ def test_file_sources_take_files_with_odd_names(processor: str, tmp_path: Path) 
         os.utime(path, (time.time() - 3600, time.time() - 3600))
     config = LibraryConfig(processor, _ODD_NAME_CONFIGS[processor], kind="list-source")
     runner = build(config, tmp_path)
-    raised = _run(runner, 3)
+    raised = run_collecting(runner, 3)
     assert_only_clear_errors(runner, raised)
     names = {ff.attributes.get("filename") for ff in runner.flowfiles_for("success")}
     for name in _ODD_NAMES:
@@ -904,7 +530,7 @@ def test_file_sources_take_files_with_odd_names(processor: str, tmp_path: Path) 
 
 # -- one bad FlowFile in a batch does not change what happens to the others ------------------------------------
 
-_BATCH: tuple[bytes, ...] = (b'{"a": 1}', _BINARY[:1000], b"<a>x</a>", b"", b"caf\xc3 x\n", b"a\r\nb\rc\n")
+_BATCH: tuple[bytes, ...] = (b'{"a": 1}', BINARY[:1000], b"<a>x</a>", b"", b"caf\xc3 x\n", b"a\r\nb\rc\n")
 
 BATCH_EXEMPT = {
     "DistributeLoad": "round robin: the relationship depends on the position in the batch by design",
@@ -931,9 +557,9 @@ def _fates(config: LibraryConfig, tmp: Path, contents: tuple[bytes, ...]) -> lis
     runner = build(config, tmp, b"x")
     runner.enqueue_many((content, {"filename": f"f{i}.txt"}) for i, content in enumerate(contents))
     uuids = [ff.attributes["uuid"] for ff in runner.input_flowfiles()]
-    raised = _run(runner, len(contents) + 1)
+    raised = run_collecting(runner, len(contents) + 1)
     assert_only_clear_errors(runner, raised)
-    relationships = _declared(runner, config)
+    relationships = declared_relationships(runner, config)
     return [_fate(runner, relationships, uuid) for uuid in uuids]
 
 
@@ -976,9 +602,9 @@ def test_retry_count_beyond_a_java_int_is_not_a_number(fail_on_overwrite: str, r
 
 _ROUND_TRIP_INPUTS = {
     "empty": (b"", {"filename": "e.txt"}),
-    "binary-64k": (_BINARY, {"filename": "b.bin"}),
+    "binary-64k": (BINARY, {"filename": "b.bin"}),
     "invalid-utf8": (HOSTILE["invalid-utf8"][0], {"filename": "u.txt"}),
-    "odd-attributes": (b"content", _ODD_ATTRIBUTES),
+    "odd-attributes": (b"content", ODD_ATTRIBUTES),
 }
 
 _COMPRESSION_FORMATS = ("gzip", "deflate", "bzip2", "xz-lzma2", "lzma", "snappy", "snappy framed", "lz4-framed",
@@ -1024,7 +650,7 @@ def _step(processor: str, properties: Mapping[str, str], relationship: str,
     for key, value in properties.items():
         runner.set_property(key, value)
     runner.enqueue_many(flowfiles)
-    raised = _run(runner, 2)
+    raised = run_collecting(runner, 2)
     assert_only_clear_errors(runner, raised)
     out = runner.flowfiles_for(relationship)
     assert out, f"{processor} sent nothing to {relationship!r}: {runner.bulletins[-1:] or runner.errors}"
@@ -1080,9 +706,9 @@ def test_services_refuse_or_take_hostile_property_values(service: str, key: str)
     problems = {}
     for value in HOSTILE_VALUES:
         try:
-            with _guarded(seconds=1):
+            with guarded(seconds=1):
                 problem = _judge_service_value(service, key, value)
-        except (_Runaway, MemoryError) as exc:
+        except (Runaway, MemoryError) as exc:
             problem = f"ran away: {type(exc).__name__}: {exc}"
         if problem:
             problems[value[:12]] = problem[:300]
@@ -1093,7 +719,7 @@ def test_services_refuse_or_take_hostile_property_values(service: str, key: str)
 
 def _packed(processor: str, properties: Mapping[str, str], relationship: str) -> bytes:
     """Two FlowFiles packed (or one compressed) by flowyard itself."""
-    parts = [(_BINARY[:3000], {"filename": "one.bin"}), (b"second\n" * 100, {"filename": "two.txt"})]
+    parts = [(BINARY[:3000], {"filename": "one.bin"}), (b"second\n" * 100, {"filename": "two.txt"})]
     if processor != "MergeContent":
         parts = parts[:1]
     (ff,) = _step(processor, properties, relationship, parts)
@@ -1139,11 +765,11 @@ def test_corrupt_packages_fail_whole_and_unchanged(package: str, how: str, logs:
         runner.set_property(key, value)
     runner.enqueue(data, {"filename": "package"})
     inputs = {ff.attributes["uuid"]: ff.attributes for ff in runner.input_flowfiles()}
-    raised = _run(runner, 1)
+    raised = run_collecting(runner, 1)
     assert_only_clear_errors(runner, raised)
     config = LibraryConfig(processor, properties)
-    outputs = _outputs(runner, _declared(runner, config))
-    assert_accounted_for(runner, config, inputs, outputs, _logged(logs, processor), raised)
+    outputs = outputs_of(runner, declared_relationships(runner, config))
+    assert_accounted_for(runner, config, inputs, outputs, logged_by(logs, processor), raised)
     failed = outputs.get("failure", [])
     if failed:
         (ff,) = failed
@@ -1176,41 +802,6 @@ _PARTIAL = frozenset({"truncated-body", "bad-chunked", "gzip-lie"})
 """Responses whose body cannot be read whole: no Response FlowFile may carry part of it."""
 
 
-@contextmanager
-def _raw_server(answer: bytes, *, speaks_first: bool = False) -> Iterator[int]:
-    """A TCP server on 127.0.0.1 answering every connection with ``answer`` (before reading, when it
-    ``speaks_first`` as an SMTP server greets) and closing it."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    listener.settimeout(0.02)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.settimeout(1)
-                try:
-                    if not speaks_first:
-                        conn.recv(65536)
-                    conn.sendall(answer)
-                except OSError:
-                    pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield int(listener.getsockname()[1])
-    finally:
-        stop.set()
-        thread.join(5)
-        listener.close()
-
-
 def _invoke_param(name: str) -> object:
     bug = INVOKE_HTTP_BUGS.get(name)
     return pytest.param(name, marks=[pytest.mark.xfail(strict=True, reason=bug)] if bug else [], id=name)
@@ -1219,7 +810,7 @@ def _invoke_param(name: str) -> object:
 @pytest.mark.integration
 @pytest.mark.parametrize("response", [_invoke_param(n) for n in _HOSTILE_RESPONSES])
 def test_invoke_http_survives_hostile_servers(response: str, logs: pytest.LogCaptureFixture) -> None:
-    with _raw_server(_HOSTILE_RESPONSES[response]) as port:
+    with raw_server(_HOSTILE_RESPONSES[response]) as port:
         config = LibraryConfig("InvokeHTTP", {"http-url": f"http://127.0.0.1:{port}/x", "socket-read-timeout": "2 secs",
                                               "response-body-attribute-name": "body"})
         runner = ProcessorRunner(PROCESSORS["InvokeHTTP"])
@@ -1227,10 +818,10 @@ def test_invoke_http_survives_hostile_servers(response: str, logs: pytest.LogCap
             runner.set_property(key, value)
         runner.enqueue(b"request", {"filename": "r.txt"})
         inputs = {ff.attributes["uuid"]: ff.attributes for ff in runner.input_flowfiles()}
-        raised = _run(runner, 1)
+        raised = run_collecting(runner, 1)
     assert_only_clear_errors(runner, raised)
-    outputs = _outputs(runner, _declared(runner, config))
-    assert_accounted_for(runner, config, inputs, outputs, _logged(logs, "InvokeHTTP"), raised)
+    outputs = outputs_of(runner, declared_relationships(runner, config))
+    assert_accounted_for(runner, config, inputs, outputs, logged_by(logs, "InvokeHTTP"), raised)
     if response in _PARTIAL:
         assert not outputs["Response"], "a Response FlowFile carries part of a body that could not be read"
         assert not any("body" in ff.attributes for ff in outputs["Original"]), "a partial body became an attribute"
@@ -1263,33 +854,23 @@ def _listener_cases() -> Iterator[object]:
             yield pytest.param(processor, name, marks=marks, id=f"{processor}-{name}")
 
 
-def _send_raw(port: int, data: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
-        try:
-            client.sendall(data)
-            client.shutdown(socket.SHUT_WR)
-            return client.recv(200)
-        except OSError:
-            return b""
-
-
 @pytest.mark.integration
 @pytest.mark.parametrize(("processor", "request_name"), list(_listener_cases()))
 def test_listeners_survive_hostile_clients(processor: str, request_name: str, tmp_path: Path) -> None:
     config = next(c for c in CONFIGS if c.processor == processor)
     runner = build(config, tmp_path)
-    responder = _responder(runner) if config.kind == "handle-http" else None
-    raised = _run(runner, 0, stop_on_finish=False)
+    responder = responder_for(runner) if config.kind == "handle-http" else None
+    raised = run_collecting(runner, 0, stop_on_finish=False)
     assert raised is None, raised
     path = b"/contentListener" if processor == "ListenHTTP" else b"/x"
     try:
-        port = _listen_port(runner)
+        port = listen_port(runner)
         answers: list[bytes] = []
         sender = threading.Thread(
-            target=lambda: answers.append(_send_raw(port, _HOSTILE_REQUESTS[request_name].replace(b"{path}", path))),
+            target=lambda: answers.append(send_raw(port, _HOSTILE_REQUESTS[request_name].replace(b"{path}", path))),
             daemon=True)
         sender.start()
-        raised = _serve(runner, lambda: not sender.is_alive() or bool(runner.flowfiles_for("success")), 3.0)
+        raised = serve_until(runner, lambda: not sender.is_alive() or bool(runner.flowfiles_for("success")), 3.0)
         hostile = runner.flowfiles_for("success")
         runner.clear_transfer_state()
         if responder is not None and hostile:  # HandleHttpRequest waits for its answer
@@ -1298,8 +879,8 @@ def test_listeners_survive_hostile_clients(processor: str, request_name: str, tm
             responder.clear_transfer_state()
         sender.join(5)
         # the listener still works for the next, well-behaved client
-        call = _Call(lambda: httpx.post(f"http://127.0.0.1:{port}{path.decode()}", content=b"fine", timeout=10))
-        raised = raised or _serve(runner, lambda: call.done.is_set() or bool(runner.flowfiles_for("success")))
+        call = HttpCall(lambda: httpx.post(f"http://127.0.0.1:{port}{path.decode()}", content=b"fine", timeout=10))
+        raised = raised or serve_until(runner, lambda: call.done.is_set() or bool(runner.flowfiles_for("success")))
         good = runner.flowfiles_for("success")
         if responder is not None and good:
             responder.enqueue(good[0].content, good[0].attributes)
@@ -1322,9 +903,9 @@ _HOSTILE_PEERS: dict[str, tuple[str, dict[str, str], bytes]] = {
     "smtp-garbage-greeting": ("PutEmail", {}, b"GARBAGE\r\n"),
     "smtp-rejects": ("PutEmail", {}, b"554 no service here\r\n"),
     "smtp-closes": ("PutEmail", {}, b""),
-    "smtp-binary": ("PutEmail", {}, _BINARY[:2000]),
+    "smtp-binary": ("PutEmail", {}, BINARY[:2000]),
     "tcp-closes": ("PutTCP", {}, b""),
-    "tcp-answers-garbage": ("PutTCP", {"connection-per-flowfile": "true"}, _BINARY[:2000]),
+    "tcp-answers-garbage": ("PutTCP", {"connection-per-flowfile": "true"}, BINARY[:2000]),
 }
 
 PEER_BUGS: dict[str, str] = {}
@@ -1341,18 +922,18 @@ def _peer_param(name: str) -> object:
 def test_senders_survive_hostile_servers(peer: str, logs: pytest.LogCaptureFixture) -> None:
     processor, extra, answer = _HOSTILE_PEERS[peer]
     base = next(c for c in CONFIGS if c.processor == processor)
-    with _raw_server(answer, speaks_first=processor == "PutEmail") as port:
+    with raw_server(answer, speaks_first=processor == "PutEmail") as port:
         properties = {**base.properties, **extra, ("smtp-port" if processor == "PutEmail" else "port"): str(port)}
         config = LibraryConfig(processor, properties)
         runner = ProcessorRunner(PROCESSORS[processor])
         for key, value in properties.items():
             runner.set_property(key, value)
-        runner.enqueue_many([(b"one\n", {"filename": "1.txt"}), (_BINARY[:5000], {"filename": "2.bin"})])
+        runner.enqueue_many([(b"one\n", {"filename": "1.txt"}), (BINARY[:5000], {"filename": "2.bin"})])
         inputs = {ff.attributes["uuid"]: ff.attributes for ff in runner.input_flowfiles()}
-        raised = _run(runner, 3)
+        raised = run_collecting(runner, 3)
     assert_only_clear_errors(runner, raised)
-    assert_accounted_for(runner, config, inputs, _outputs(runner, _declared(runner, config)),
-                         _logged(logs, processor), raised)
+    assert_accounted_for(runner, config, inputs, outputs_of(runner, declared_relationships(runner, config)),
+                         logged_by(logs, processor), raised)
     if processor == "PutEmail":
         assert not runner.flowfiles_for("success"), "an email counted as sent to a server that never took it"
 
@@ -1403,7 +984,7 @@ def test_corrupt_state_is_survived(processor: str, corruption: str, tmp_path: Pa
     runner = build(config, tmp_path, b"x")
     if config.kind == "flowfile":
         runner.enqueue(b"a", {"filename": "a.txt", "seq": "0"})
-    _run(runner, 1)
+    run_collecting(runner, 1)
     state = runner.repositories.state.get(runner.component_id)
     values = {key: _CORRUPTIONS[corruption] for key in state.values} or {"unexpected": _CORRUPTIONS[corruption]}
     runner.repositories.state.set_now(runner.component_id, ComponentState(values, state.version))
@@ -1412,8 +993,8 @@ def test_corrupt_state_is_survived(processor: str, corruption: str, tmp_path: Pa
     if config.kind == "flowfile":
         runner.enqueue(b"b", {"filename": "b.txt", "seq": "1"})
     inputs = {ff.attributes["uuid"]: ff.attributes for ff in runner.input_flowfiles()}
-    raised = _run(runner, 2)
+    raised = run_collecting(runner, 2)
     assert_only_clear_errors(runner, raised)
     if config.kind == "flowfile":
-        assert_accounted_for(runner, config, inputs, _outputs(runner, _declared(runner, config)),
-                             _logged(logs, processor), raised)
+        assert_accounted_for(runner, config, inputs, outputs_of(runner, declared_relationships(runner, config)),
+                             logged_by(logs, processor), raised)
