@@ -100,7 +100,7 @@ def _hashlib(name: str, digest_size: int | None = None) -> Callable[[], Hasher]:
     return make
 
 
-_BROKEN = "WARNING: Cryptographically broken; do not use for security."
+_BROKEN = "Broken: collisions can be made, so not for security use."
 ALGORITHMS: dict[str, _Algorithm] = {a.name: a for a in (
     _Algorithm("MD2", 128, _MD2, _BROKEN),
     _Algorithm("MD5", 128, _hashlib("md5"), _BROKEN),
@@ -115,17 +115,17 @@ ALGORITHMS: dict[str, _Algorithm] = {a.name: a for a in (
     _Algorithm("SHA3-256", 256, _hashlib("sha3_256")),
     _Algorithm("SHA3-384", 384, _hashlib("sha3_384")),
     _Algorithm("SHA3-512", 512, _hashlib("sha3_512")),
-    _Algorithm("BLAKE2-160", 160, _hashlib("blake2b", digest_size=20), "BLAKE2b with a 160-bit digest."),
-    _Algorithm("BLAKE2-256", 256, _hashlib("blake2b", digest_size=32), "BLAKE2b with a 256-bit digest."),
-    _Algorithm("BLAKE2-384", 384, _hashlib("blake2b", digest_size=48), "BLAKE2b with a 384-bit digest."),
-    _Algorithm("BLAKE2-512", 512, _hashlib("blake2b", digest_size=64), "BLAKE2b with a 512-bit digest."),
+    _Algorithm("BLAKE2-160", 160, _hashlib("blake2b", digest_size=20), "Computed with BLAKE2b."),
+    _Algorithm("BLAKE2-256", 256, _hashlib("blake2b", digest_size=32), "Computed with BLAKE2b."),
+    _Algorithm("BLAKE2-384", 384, _hashlib("blake2b", digest_size=48), "Computed with BLAKE2b."),
+    _Algorithm("BLAKE2-512", 512, _hashlib("blake2b", digest_size=64), "Computed with BLAKE2b."),
 )}
 
 
 def algorithm_values() -> tuple[AllowableValue, ...]:
     """NiFi's Hash Algorithm choices, in NiFi's order."""
     return tuple(
-        AllowableValue(a.name, a.name, f"{a.name} ({a.bits // 8} byte output). {a.note}".strip())
+        AllowableValue(a.name, a.name, f"A {a.bits}-bit hash ({a.bits // 8} bytes). {a.note}".strip())
         for a in ALGORITHMS.values()
     )
 
@@ -141,7 +141,6 @@ CHARACTER_SETS = (
     AllowableValue("UTF-8", "UTF-8", "UTF-8"),
     AllowableValue("UTF-16BE", "UTF-16BE", "UTF-16BE"),
     AllowableValue("UTF-16LE", "UTF-16LE", "UTF-16LE"),
-    AllowableValue("UTF-16", "UTF-16", "This character set normally decodes using an optional BOM at the beginning "
-                   "of the data but encodes by inserting a BE BOM. For hashing, it will be replaced with UTF-16BE."),
+    AllowableValue("UTF-16", "UTF-16", "Hashed as UTF-16BE, with no byte-order mark in front."),
 )
 """NiFi's HashService character sets."""

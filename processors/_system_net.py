@@ -67,7 +67,7 @@ LOCAL_NETWORK_INTERFACE = PropertySpec(
 LISTEN_PORT = PropertySpec(
     key="port",
     display_name="Port",
-    description="The port to listen on for communication. 0 picks a free port (logged when the processor starts).",
+    description="The local port to listen on. 0 picks a free port (logged when the processor starts).",
     required=True,
     validator=validators.Validator("port", "a port number from 0 to 65535", _check_listen_port),
     expression_scope=ExpressionScope.ENVIRONMENT,
@@ -76,9 +76,8 @@ RECEIVE_BUFFER_SIZE = PropertySpec(
     key="receive-buffer-size",
     display_name="Receive Buffer Size",
     description=(
-        "The size of each buffer used to receive messages; for TCP also the longest message accepted (a longer one "
-        "is discarded with a warning). Adjust this value appropriately based on the expected size of the incoming "
-        "messages."
+        "The size of each receive buffer. For TCP it is also the longest message accepted: a longer one is dropped "
+        "with a warning. Size it for the largest messages expected."
     ),
     required=True,
     default="65507 B",
@@ -88,9 +87,8 @@ MAX_MESSAGE_QUEUE_SIZE = PropertySpec(
     key="max-size-of-message-queue",
     display_name="Max Size of Message Queue",
     description=(
-        "The maximum size of the internal queue used to buffer messages being transferred from the underlying "
-        "channel to the processor. Setting this value higher allows more messages to be buffered in memory during "
-        "surges of incoming messages, but increases the total memory used by the processor during these surges."
+        "How many received messages may wait in memory for the processor to take them. A larger queue absorbs bursts "
+        "better but uses more memory during them."
     ),
     required=True,
     default="10000",
@@ -100,9 +98,8 @@ MAX_SOCKET_BUFFER_SIZE = PropertySpec(
     key="max-size-of-socket-buffer",
     display_name="Max Size of Socket Buffer",
     description=(
-        "The maximum size of the socket buffer that should be used. This is a suggestion to the Operating System to "
-        "indicate how big the socket buffer should be. If this value is set too low, the buffer may fill up before "
-        "the data can be read, and incoming data will be dropped."
+        "The socket receive buffer size to ask the operating system for. Too small a buffer can overflow before it is "
+        "read, losing incoming data."
     ),
     required=True,
     default="1 MB",
@@ -111,7 +108,7 @@ MAX_SOCKET_BUFFER_SIZE = PropertySpec(
 CHARACTER_SET = PropertySpec(
     key="character-set",
     display_name="Character Set",
-    description="Specifies the character set of the received data (it encodes the delimiter).",
+    description="The character set used to encode the delimiter for the received data.",
     required=True,
     default="UTF-8",
     validator=validators.CHARACTER_SET,
@@ -120,8 +117,7 @@ MAX_BATCH_SIZE = PropertySpec(
     key="max-batch-size",
     display_name="Max Batch Size",
     description=(
-        "The maximum number of messages to add to a single FlowFile. If multiple messages are available, they will "
-        "be concatenated along with the <Message Delimiter> up to this configured maximum number of messages"
+        "The most messages put into one FlowFile, joined by the Batching Message Delimiter."
     ),
     required=True,
     default="1",
@@ -138,8 +134,8 @@ BATCHING_MESSAGE_DELIMITER = PropertySpec(
     key="message-delimiter",
     display_name="Batching Message Delimiter",
     description=(
-        "Specifies the delimiter to place between messages when multiple messages are bundled together (see <Max "
-        "Batch Size> property). \\n, \\r and \\t stand for newline, carriage return and tab."
+        "What goes between messages batched into one FlowFile (see Max Batch Size). \\n, \\r and \\t stand for "
+        "newline, carriage return and tab."
     ),
     required=True,
     default="\\n",

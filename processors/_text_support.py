@@ -41,8 +41,8 @@ class LineBufferOverflow(ValueError):
     """A line is longer than the Maximum Buffer Size lets NiFi's line reader hold."""
 
 
-def character_set_property(key: str = "character-set", description: str = "The Character Set in which the file is "
-                           "encoded.") -> PropertySpec:
+def character_set_property(key: str = "character-set", description: str = "The character set the content is "
+                           "encoded in.") -> PropertySpec:
     """NiFi's required 'Character Set' property (default UTF-8)."""
     return PropertySpec(key=key, display_name="Character Set", description=description, required=True,
                         default="UTF-8", validator=validators.CHARACTER_SET)

@@ -37,12 +37,10 @@ ATTRIBUTES_LIST = PropertySpec(
     key="attribute-list",
     display_name="Attribute List",
     description=(
-        "Comma separated list of attributes to be included in the resulting CSV. If this value is left empty then "
-        "all existing Attributes will be included. This list of attributes is case sensitive and supports attribute "
-        "names that contain commas. If an attribute specified in the list is not found it will be emitted to the "
-        "resulting CSV with an empty string or null depending on the 'Null Value' property. If a core attribute is "
-        "specified in this list and the 'Include Core Attributes' property is false, the core attribute will be "
-        "included. The attribute list ALWAYS wins."
+        "The names of the attributes to write, separated by commas (case matters; a name in double quotes may "
+        "hold commas). A listed attribute that is missing or empty is written as Null Value says. A listed core "
+        "attribute is written even when Include Core Attributes is false. When neither this nor the Attributes "
+        "Regular Expression is set, all attributes are written."
     ),
     validator=validators.NON_EMPTY,
     expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
@@ -51,9 +49,8 @@ ATTRIBUTES_REGEX = PropertySpec(
     key="attributes-regex",
     display_name="Attributes Regular Expression",
     description=(
-        "Regular expression that will be evaluated against the FlowFile attributes to select the matching "
-        "attributes. This property can be used in combination with the attributes list property.  The final output "
-        "will contain a combination of matches found in the ATTRIBUTE_LIST and ATTRIBUTE_REGEX."
+        "A (Java) regular expression; attributes whose whole name matches it are written, in addition to those "
+        "of the Attribute List."
     ),
     validator=validators.all_of(JAVA_REGEX, validators.NON_EMPTY),
     expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
@@ -61,43 +58,39 @@ ATTRIBUTES_REGEX = PropertySpec(
 DESTINATION = PropertySpec(
     key="destination",
     display_name="Destination",
-    description="Control if CSV value is written as a new flowfile attribute 'CSVData' or written in the flowfile "
-                "content.",
+    description="Whether the CSV goes to the 'CSVData' attribute or replaces the content of the FlowFile.",
     required=True,
     default=DESTINATION_ATTRIBUTE,
     allowed_values=(
         AllowableValue(DESTINATION_ATTRIBUTE, DESTINATION_ATTRIBUTE,
-                       "The resulting CSV string will be placed into a new flowfile attribute named 'CSVData'.  The "
-                       "content of the flowfile will not be changed."),
+                       "The CSV line is written to the 'CSVData' attribute (the names to 'CSVSchema'); the content "
+                       "stays as it is."),
         AllowableValue(DESTINATION_CONTENT, DESTINATION_CONTENT,
-                       "The resulting CSV string will be placed into the content of the flowfile.Existing flowfile "
-                       "context will be overwritten. 'CSVData' will not be written to at all (neither null nor empty "
-                       "string)."),
+                       "The CSV replaces the content of the FlowFile (the names as a first line with Include "
+                       "Schema); no 'CSVData' attribute is written."),
     ),
 )
 INCLUDE_CORE_ATTRIBUTES = boolean_property(
     "include-core-attributes", "Include Core Attributes",
-    "Determines if the FlowFile org.apache.nifi.flowfile.attributes.CoreAttributes, which are contained in every "
-    "FlowFile, should be included in the final CSV value generated.  Core attributes will be added to the end of the "
-    "CSVData and CSVSchema strings.  The Attribute List property overrides this setting.",
+    "Whether the core attributes (filename, path, uuid, mime.type and the like) the FlowFile has are written, "
+    "after the others. When false, only those named in the Attribute List are written.",
     "true",
 )
 NULL_VALUE = boolean_property(
     "null-value", "Null Value",
-    "If true a non existing or empty attribute will be 'null' in the resulting CSV. If false an empty string will be "
-    "placed in the CSV",
+    "Whether a listed attribute that is missing or empty is written as 'null' (true) or as an empty value (false).",
     "false",
 )
 INCLUDE_SCHEMA = boolean_property(
     "include-schema", "Include Schema",
-    "If true the schema (attribute names) will also be converted to a CSV string which will either be applied to a "
-    "new attribute named 'CSVSchema' or applied at the first row in the content depending on the DESTINATION "
-    "property setting.",
+    "Whether the attribute names are written too, as a CSV line: to the 'CSVSchema' attribute, or as the first "
+    "line of the content, by Destination.",
     "false",
 )
 
-SUCCESS = Relationship("success", "Successfully converted attributes to CSV")
-FAILURE = Relationship("failure", "Failed to convert attributes to CSV")
+SUCCESS = Relationship("success", "FlowFiles with their attributes written as CSV.")
+FAILURE = Relationship("failure", "FlowFiles for which the Attribute List or the regular expression cannot be "
+                                  "evaluated, unchanged.")
 
 _CORE_APPEND_ORDER = ("absolute.path", "path", "discard.reason", "filename", "alternate.identifier", "mime.type",
                       "priority", "uuid")
@@ -161,11 +154,8 @@ class AttributesToCSV(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Generates a CSV representation of the input FlowFile Attributes. The resulting CSV can be written to "
-            "either a newly generated attribute named 'CSVData' or written to the FlowFile as content.  If the "
-            "attribute value contains a comma, newline or double quote, then the attribute value will be escaped "
-            "with double quotes.  Any double quote characters in the attribute value are escaped with another "
-            "double quote."
+            "Writes the attribute values of FlowFiles as one CSV line, to the CSVData attribute or as the new "
+            "content. Values holding a comma, a double quote or a line break are quoted, with quotes doubled."
         ),
         tags=("csv", "attributes", "flowfile"),
         properties=(ATTRIBUTES_LIST, ATTRIBUTES_REGEX, DESTINATION, INCLUDE_CORE_ATTRIBUTES, NULL_VALUE,
@@ -173,8 +163,8 @@ class AttributesToCSV(Processor):
         relationships=(SUCCESS, FAILURE),
         input_requirement=InputRequirement.REQUIRED,
         writes_attributes=(
-            (SCHEMA_ATTRIBUTE_NAME, "CSV representation of the Schema"),
-            (DATA_ATTRIBUTE_NAME, "CSV representation of Attributes"),
+            (SCHEMA_ATTRIBUTE_NAME, "The names of the written attributes, as a CSV line (with Include Schema)."),
+            (DATA_ATTRIBUTE_NAME, "The values of the written attributes, as a CSV line."),
         ),
     )
 

@@ -40,10 +40,9 @@ ATTRIBUTES_LIST = PropertySpec(
     key="attributes-list",
     display_name="Attributes List",
     description=(
-        "Comma separated list of attributes to be included in the resulting JSON. If this value is left empty then "
-        "all existing Attributes will be included. This list of attributes is case sensitive. If an attribute "
-        "specified in the list is not found it will be be emitted to the resulting JSON with an empty string or NULL "
-        "value."
+        "The names of the attributes to write, separated by commas (case matters). A listed attribute the FlowFile "
+        "lacks is written as an empty string, or as null with Null Value. When neither this nor the Attributes "
+        "Regular Expression is set, all attributes are written."
     ),
     validator=validators.NON_EMPTY,
 )
@@ -51,8 +50,8 @@ ATTRIBUTES_REGEX = PropertySpec(
     key="attributes-regular-expression",
     display_name="Attributes Regular Expression",
     description=(
-        "Regular expression that will be evaluated against the flow file attributes to select the matching "
-        "attributes. This property can be used in combination with the attributes list property."
+        "A (Java) regular expression; attributes whose whole name matches it are written, in addition to those "
+        "of the Attributes List."
     ),
     validator=validators.all_of(JAVA_REGEX, validators.NON_EMPTY),
     expression_scope=ExpressionScope.ENVIRONMENT,
@@ -62,8 +61,7 @@ DESTINATION = PropertySpec(
     key="destination",
     display_name="Destination",
     description=(
-        f"Control if JSON value is written as a new flowfile attribute '{JSON_ATTRIBUTE_NAME}' or written in the "
-        "flowfile content. Writing to flowfile content will overwrite any existing flowfile content."
+        f"Whether the JSON goes to the '{JSON_ATTRIBUTE_NAME}' attribute or replaces the content of the FlowFile."
     ),
     required=True,
     default=DESTINATION_ATTRIBUTE,
@@ -71,34 +69,33 @@ DESTINATION = PropertySpec(
 )
 INCLUDE_CORE_ATTRIBUTES = boolean_property(
     "include-core-attributes", "Include Core Attributes",
-    "Determines if the FlowFile org.apache.nifi.flowfile.attributes.CoreAttributes which are contained in every "
-    "FlowFile should be included in the final JSON value generated.",
+    "Whether the core attributes (filename, path, uuid, mime.type and the like) are written when all attributes "
+    "are; ignored when attributes are selected by list or regular expression.",
     "true",
 )
 NULL_VALUE = boolean_property(
     "null-value", "Null Value",
-    "If true a non existing selected attribute will be NULL in the resulting JSON. If false an empty string will be "
-    "placed in the JSON",
+    "Whether a listed attribute the FlowFile lacks is written as null (true) or as an empty string (false).",
     "false",
 )
 JSON_HANDLING_STRATEGY = PropertySpec(
     key="json-handling-strategy",
     display_name="JSON Handling Strategy",
-    description="Strategy to use for handling attributes which contain nested JSON.",
+    description="How attribute values that hold a JSON object or array are written.",
     required=True,
     default=ESCAPED,
     allowed_values=(
-        AllowableValue(ESCAPED, "Escaped", "Escapes JSON attribute values to strings"),
-        AllowableValue(NESTED, "Nested", "Handles JSON attribute values as nested structured objects or arrays"),
+        AllowableValue(ESCAPED, "Escaped", "Every value is written as a JSON string."),
+        AllowableValue(NESTED, "Nested", "A value that is a JSON object or array is embedded as JSON."),
     ),
 )
 PRETTY_PRINT = boolean_property(
-    "pretty-print", "Pretty Print", "Apply pretty print formatting to the output.", "false",
+    "pretty-print", "Pretty Print", "Whether the JSON written to the content is indented over several lines.", "false",
     dependencies=(PropertyDependency(DESTINATION.key, (DESTINATION_CONTENT,)),),
 )
 
-SUCCESS = Relationship("success", "Successfully converted attributes to JSON")
-FAILURE = Relationship("failure", "Failed to convert attributes to JSON")
+SUCCESS = Relationship("success", "FlowFiles with their attributes written as JSON.")
+FAILURE = Relationship("failure", "FlowFiles with a Nested attribute value that is not valid JSON, unchanged.")
 
 
 class AttributesToJSON(Processor):
@@ -129,17 +126,15 @@ class AttributesToJSON(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Generates a JSON representation of the input FlowFile Attributes. The resulting JSON can be written to "
-            "either a new Attribute 'JSONAttributes' or written to the FlowFile as content. Attributes  which "
-            "contain nested JSON objects can either be handled as JSON or as escaped JSON depending on the strategy "
-            "chosen."
+            "Writes the attributes of FlowFiles as a JSON object, to the JSONAttributes attribute or as the new "
+            "content."
         ),
         tags=("json", "attributes", "flowfile"),
         properties=(ATTRIBUTES_LIST, ATTRIBUTES_REGEX, DESTINATION, INCLUDE_CORE_ATTRIBUTES, NULL_VALUE,
                     JSON_HANDLING_STRATEGY, PRETTY_PRINT),
         relationships=(SUCCESS, FAILURE),
         input_requirement=InputRequirement.REQUIRED,
-        writes_attributes=((JSON_ATTRIBUTE_NAME, "JSON representation of Attributes"),),
+        writes_attributes=((JSON_ATTRIBUTE_NAME, "The attributes as a JSON object (with the attribute Destination)."),),
     )
 
     def on_scheduled(self, context: ProcessContext) -> None:

@@ -90,8 +90,8 @@ COMPRESSION_LEVEL = PropertySpec(
 )
 UPDATE_FILENAME = boolean_property(
     "update-filename", "Update Filename",
-    "When true, decompressing removes the format's extension from the filename (if it has it) and "
-    "compressing adds it.",
+    "Whether the filename follows the content: compressing adds the format's extension (e.g. .gz), "
+    "decompressing takes it off when present.",
     "false",
 )
 
@@ -133,8 +133,8 @@ class CompressContent(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Compresses or decompresses the contents of FlowFiles using a user-specified compression algorithm "
-            "and updates the mime.type attribute as appropriate."
+            "Compresses the content of FlowFiles with a chosen format (gzip, zstd, bzip2, xz and others), or "
+            "decompresses it, keeping mime.type in step."
         ),
         tags=("content", "compress", "decompress", "gzip", "bzip2", "lzma", "xz-lzma2", "snappy", "snappy-hadoop",
               "snappy framed", "lz4-framed", "deflate", "zstd", "brotli"),

@@ -213,7 +213,8 @@ class ControlRate(Processor):
 
     blocking = False
     spec = ProcessorSpec(
-        description="Controls the rate at which FlowFiles pass: by data size, count or an attribute's values.",
+        description="Limits how much passes per time window, counted as data size, FlowFile count or the sum of an "
+                    "attribute's values.",
         tags=("rate control", "throttle", "rate", "throughput"),
         properties=(CRITERIA, TIME_DURATION, MAX_RATE, MAX_DATA_RATE, MAX_COUNT_RATE, STRATEGY, RATE_ATTRIBUTE,
                     GROUPING),

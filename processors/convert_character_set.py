@@ -34,7 +34,7 @@ def _question_mark(error: UnicodeError) -> tuple[str, int]:
 
 codecs.register_error(_REPLACE, _question_mark)
 
-SUCCESS = Relationship("success", "Converted FlowFiles.")
+SUCCESS = Relationship("success", "FlowFiles with their content re-encoded.")
 
 INPUT_CHARSET = PropertySpec(
     key="input-character-set",
@@ -130,7 +130,7 @@ class ConvertCharacterSet(Processor):
     """
 
     spec = ProcessorSpec(
-        description="Converts a FlowFile's content from one character set to another.",
+        description="Re-encodes the text content of FlowFiles from one character set into another.",
         tags=("text", "convert", "characterset", "character set"),
         properties=(INPUT_CHARSET, OUTPUT_CHARSET),
         relationships=(SUCCESS,),

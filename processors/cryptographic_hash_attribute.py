@@ -22,13 +22,14 @@ __all__ = ["CryptographicHashAttribute", "hash_text"]
 _BATCH = 100
 ALLOW, PROHIBIT = "ALLOW", "PROHIBIT"
 
-SUCCESS = Relationship("success", "FlowFiles with the hash attributes added.")
-FAILURE = Relationship("failure", "FlowFiles missing the attributes to hash, as the policies say.")
+SUCCESS = Relationship("success", "FlowFiles with the hashes of their attributes added.")
+FAILURE = Relationship("failure", "FlowFiles lacking attributes to hash, when the two policy properties say "
+                                  "so.")
 
 CHARACTER_SET = PropertySpec(
     key="character-set",
     display_name="Character Set",
-    description="The character set the attribute values are encoded in before hashing (not the hash's encoding).",
+    description="The character set that turns attribute values into the bytes that are hashed.",
     required=True,
     default="UTF-8",
     allowed_values=CHARACTER_SETS,
@@ -37,8 +38,8 @@ CHARACTER_SET = PropertySpec(
 )
 FAIL_WHEN_EMPTY = boolean_property(
     "fail-when-no-attributes-present", "Fail when no attributes present",
-    "Route to failure when none of the attributes to hash are present; when false, such FlowFiles pass "
-    "through to success.",
+    "Whether a FlowFile that has none of the attributes to hash goes to failure (true) or to success unchanged "
+    "(false).",
     "true",
     aliases=("fail_when_empty",),
 )
@@ -46,8 +47,8 @@ HASH_ALGORITHM = PropertySpec(
     key="hash-algorithm",
     display_name="Hash Algorithm",
     description=(
-        "The cryptographic hash algorithm. Not all are recommended (some are offered for legacy use); prefer "
-        "the most secure one possible."
+        "The hash function. MD2, MD5 and SHA-1 are only there for old systems; choose a SHA-2, SHA-3 or "
+        "BLAKE2 one where you can."
     ),
     required=True,
     default=DEFAULT_ALGORITHM,
@@ -58,16 +59,14 @@ HASH_ALGORITHM = PropertySpec(
 MISSING_ATTRIBUTE_POLICY = PropertySpec(
     key="missing-attribute-policy",
     display_name="Missing attribute policy",
-    description="What happens when some (not all) of the attributes to hash are missing.",
+    description="Whether a FlowFile that has some, but not all, of the attributes to hash goes to failure.",
     required=True,
     default=ALLOW,
     allowed_values=(
         AllowableValue(ALLOW, "Allow missing attributes",
-                       "Do not route to failure if there are attributes configured for hashing that are not present "
-                       "in the flowfile"),
+                       "The attributes that are there are hashed; the FlowFile goes to success."),
         AllowableValue(PROHIBIT, "Fail if missing attributes",
-                       "Route to failure if there are attributes configured for hashing that are not present in the "
-                       "flowfile"),
+                       "The FlowFile goes to failure unhashed."),
     ),
     validator=validators.NON_EMPTY,
     aliases=("missing_attr_policy",),
@@ -102,8 +101,8 @@ class CryptographicHashAttribute(Processor):
 
     blocking = False
     spec = ProcessorSpec(
-        description="Calculates a hash value for each of the specified attributes using the given algorithm and "
-                    "writes it to an output attribute.",
+        description="Hashes the values of chosen attributes of FlowFiles and writes each hash, in hexadecimal, "
+                    "to another attribute.",
         tags=("attributes", "hash", "md5", "sha", "keccak", "blake2", "cryptography"),
         properties=(CHARACTER_SET, FAIL_WHEN_EMPTY, HASH_ALGORITHM, MISSING_ATTRIBUTE_POLICY),
         relationships=(SUCCESS, FAILURE),

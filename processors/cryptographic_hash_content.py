@@ -24,7 +24,7 @@ SUCCESS = Relationship("success", "FlowFiles with the hash attribute added.")
 
 FAIL_WHEN_EMPTY = boolean_property(
     "fail-when-content-empty", "Fail When Content Empty",
-    "Route to failure if the content is empty. Hashing empty content is valid, but some flows want to detect it.",
+    "Whether a FlowFile with no content goes to failure instead of being hashed.",
     "false",
     aliases=("fail_when_empty", "Fail if the content is empty"),
 )
@@ -32,8 +32,8 @@ HASH_ALGORITHM = PropertySpec(
     key="hash-algorithm",
     display_name="Hash Algorithm",
     description=(
-        "The hash algorithm. Not all are recommended (some are offered for legacy compatibility); prefer the "
-        "most secure one possible."
+        "The hash function. MD2, MD5 and SHA-1 are only there for old systems; choose a SHA-2, SHA-3 or "
+        "BLAKE2 one where you can."
     ),
     required=True,
     default=DEFAULT_ALGORITHM,
@@ -58,8 +58,8 @@ class CryptographicHashContent(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Calculates a cryptographic hash value for the flowfile content using the given algorithm and writes "
-            "it to an output attribute."
+            "Hashes the content of FlowFiles and writes the hash, in hexadecimal, to an attribute named after the "
+            "algorithm."
         ),
         tags=("content", "hash", "sha", "blake2", "md5", "cryptography"),
         properties=(FAIL_WHEN_EMPTY, HASH_ALGORITHM),

@@ -174,8 +174,8 @@ class DistributeLoad(Processor):
         properties=(NUMBER_OF_RELATIONSHIPS, DISTRIBUTION_STRATEGY),
         relationships=(Relationship("1", "FlowFiles routed to relationship 1."),),
         dynamic_properties=DynamicPropertySpec(
-            name_description="The relationship name (positive number)",
-            value_description="The relationship Weight (positive number)",
+            name_description="A relationship number, from 1 to Number of Relationships",
+            value_description="How many FlowFiles in a row that relationship gets (a positive whole number)",
             validator=validators.integer_range(1, _MAX_WEIGHT),
         ),
         dynamic_relationships=DynamicRelationshipSpec(

@@ -18,12 +18,12 @@ __all__ = ["COPY_INDEX", "DuplicateFlowFile"]
 
 COPY_INDEX = "copy.index"
 
-SUCCESS = Relationship("success", "The original FlowFile and all its copies.")
+SUCCESS = Relationship("success", "Each incoming FlowFile together with its copies.")
 
 NUMBER_OF_COPIES = PropertySpec(
     key="number-of-copies",
     display_name="Number of Copies",
-    description="How many copies of each incoming FlowFile are made.",
+    description="The number of copies added for each FlowFile (the original is not counted).",
     required=True,
     default="100",
     validator=validators.NON_NEGATIVE_INTEGER,
@@ -46,14 +46,14 @@ class DuplicateFlowFile(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Intended for load testing: creates the configured number of copies of each incoming FlowFile; "
-            "the original and every copy go to success, with copy.index 0 for the original."
+            "Multiplies FlowFiles for load tests: each FlowFile leaves with a set number of identical copies, "
+            "numbered in copy.index."
         ),
         tags=("test", "load", "duplicate"),
         properties=(NUMBER_OF_COPIES,),
         relationships=(SUCCESS,),
         input_requirement=InputRequirement.REQUIRED,
-        writes_attributes=((COPY_INDEX, "Which copy this is: 0 for the original, 1, 2, ... for the copies."),),
+        writes_attributes=((COPY_INDEX, "0 on the original, then 1, 2, ... on the copies."),),
     )
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:

@@ -40,7 +40,7 @@ FAILURE = Relationship("failure", "FlowFiles that cannot be decoded (not valid i
 MODE = PropertySpec(
     key="mode",
     display_name="Mode",
-    description="Whether the content is encoded or decoded.",
+    description="Encode the bytes of the content as text, or decode such text back into bytes.",
     required=True,
     default=ENCODE,
     allowed_values=(AllowableValue(ENCODE, ENCODE, "Encode the content."),
@@ -49,7 +49,7 @@ MODE = PropertySpec(
 ENCODING = PropertySpec(
     key="encoding",
     display_name="Encoding",
-    description="The encoding used.",
+    description="The text encoding written when encoding and expected when decoding.",
     required=True,
     default=BASE64,
     allowed_values=(
@@ -76,8 +76,8 @@ ENCODED_LINE_LENGTH = PropertySpec(
     key="encoded-line-length",
     display_name="Encoded Line Length",
     description=(
-        "Each line of encoded data holds up to this many characters, rounded down to a whole number of "
-        "blocks (4 characters for Base64, 8 for Base32); under one block means a single line."
+        "The longest line of encoded text, in characters; cut down to whole blocks (4 characters for Base64, 8 "
+        "for Base32). A value under one block gives a single line."
     ),
     required=True,
     default="76",
@@ -247,7 +247,8 @@ class EncodeContent(Processor):
     """
 
     spec = ProcessorSpec(
-        description="Encodes or decodes the content of a FlowFile using Base64, Base32, or hex encoding schemes.",
+        description="Turns the content of FlowFiles into Base64, Base32 or hexadecimal text, or such text back "
+                    "into bytes.",
         tags=("encode", "decode", "base64", "base32", "hex"),
         properties=(MODE, ENCODING, LINE_OUTPUT_MODE, ENCODED_LINE_LENGTH),
         relationships=(SUCCESS, FAILURE),

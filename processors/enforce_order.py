@@ -39,7 +39,7 @@ WAIT = Relationship(
 )
 OVERTOOK = Relationship(
     "overtook",
-    "FlowFiles that waited for preceding FlowFiles longer than the Wait Timeout and overtook them.",
+    "FlowFiles let past the missing ones before them once the Wait Timeout ran out.",
 )
 FAILURE = Relationship(
     "failure",
@@ -163,8 +163,8 @@ class EnforceOrder(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Enforces the order of FlowFiles within each group by an order attribute, routing out-of-order "
-            "FlowFiles to wait until their predecessors arrive or a timeout lets them overtake."
+            "Puts the FlowFiles of each group in order by an order attribute: one that arrives early waits until those "
+            "before it have passed, or until a timeout lets it overtake them."
         ),
         tags=("sort", "order", "enforce", "sequence", "group"),
         properties=(GROUP_IDENTIFIER, ORDER_ATTRIBUTE, INITIAL_ORDER, MAXIMUM_ORDER, BATCH_COUNT, WAIT_TIMEOUT,

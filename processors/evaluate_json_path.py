@@ -45,9 +45,8 @@ DESTINATION = PropertySpec(
     key="destination",
     display_name="Destination",
     description=(
-        "Indicates whether the results of the JsonPath evaluation are written to the FlowFile content or a FlowFile "
-        "attribute; if using attribute, must specify the Attribute Name property. If set to flowfile-content, only "
-        "one JsonPath may be specified, and the property name is ignored."
+        "Where the results go: to attributes named after the dynamic properties, or to the content, which then "
+        "takes exactly one JsonPath (its property name is not used)."
     ),
     required=True,
     default=DESTINATION_CONTENT,
@@ -57,9 +56,8 @@ RETURN_TYPE = PropertySpec(
     key="return-type",
     display_name="Return Type",
     description=(
-        "Indicates the desired return type of the JSON Path expressions. Selecting 'auto-detect' will set the return "
-        "type to 'json' for a Destination of 'flowfile-content', and 'scalar' for a Destination of "
-        "'flowfile-attribute'."
+        "Whether results are written as JSON or must be scalars (an object or array result then fails the FlowFile). "
+        "'auto-detect' means 'json' when writing to the content and 'scalar' when writing to attributes."
     ),
     required=True,
     default=RETURN_AUTO,
@@ -69,9 +67,8 @@ PATH_NOT_FOUND = PropertySpec(
     key="path-not-found-behavior",
     display_name="Path Not Found Behavior",
     description=(
-        "Indicates how to handle missing JSON path expressions when destination is set to 'flowfile-attribute'. "
-        "Selecting 'warn' will generate a warning when a JSON path expression is not found. Selecting 'skip' will "
-        "omit attributes for any unmatched JSON path expressions."
+        "With attributes as the Destination, what a JsonPath that finds nothing does: 'ignore' writes an empty "
+        "attribute, 'warn' does the same and logs a warning, 'skip' writes no attribute."
     ),
     required=True,
     default=NOT_FOUND_IGNORE,
@@ -81,18 +78,16 @@ PATH_NOT_FOUND = PropertySpec(
 
 MATCHED = Relationship(
     "matched",
-    "FlowFiles are routed to this relationship when the JsonPath is successfully evaluated and the FlowFile is "
-    "modified as a result",
+    "FlowFiles whose JsonPaths were evaluated, with the results written.",
 )
 UNMATCHED = Relationship(
     "unmatched",
-    "FlowFiles are routed to this relationship when the JsonPath does not match the content of the FlowFile and "
-    "the Destination is set to flowfile-content",
+    "With the content as the Destination, FlowFiles in which the JsonPath finds nothing, unchanged.",
 )
 FAILURE = Relationship(
     "failure",
-    "FlowFiles are routed to this relationship when the JsonPath cannot be evaluated against the content of the "
-    "FlowFile; for instance, if the FlowFile is not valid JSON",
+    "FlowFiles whose content is not JSON, or for which a JsonPath cannot be evaluated or gives a non-scalar "
+    "result where a scalar is required.",
 )
 
 
@@ -141,16 +136,15 @@ class EvaluateJsonPath(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Evaluates one or more JsonPath expressions against the content of a FlowFile. The results of those "
-            "expressions are assigned to FlowFile Attributes or are written to the content of the FlowFile itself, "
-            "depending on configuration of the Processor."
+            "Reads the JSON content of FlowFiles with JsonPath expressions, given as dynamic properties, and writes "
+            "the results to attributes or replaces the content with the result."
         ),
         tags=("JSON", "evaluate", "JsonPath", "json", "attributes", "extract"),
         properties=(DESTINATION, RETURN_TYPE, PATH_NOT_FOUND, NULL_VALUE_REPRESENTATION, MAX_STRING_LENGTH),
         relationships=(MATCHED, UNMATCHED, FAILURE),
         dynamic_properties=DynamicPropertySpec(
-            name_description="A FlowFile attribute(if <Destination> is set to 'flowfile-attribute')",
-            value_description="A JsonPath expression",
+            name_description="The attribute the result is written to (when the Destination is an attribute)",
+            value_description="The JsonPath to evaluate against the content",
             validator=JSON_PATH,
         ),
         input_requirement=InputRequirement.REQUIRED,

@@ -37,7 +37,7 @@ RETURN_NODESET = "nodeset"
 RETURN_STRING = "string"
 
 MATCHED = Relationship(
-    "matched", "FlowFiles whose XPaths were evaluated and that were changed by the results."
+    "matched", "FlowFiles that received the XPath results, in attributes or as content."
 )
 UNMATCHED = Relationship(
     "unmatched",
@@ -307,8 +307,8 @@ class EvaluateXPath(Processor):
         properties=(DESTINATION, RETURN_TYPE, ALLOW_DTD),
         relationships=(MATCHED, UNMATCHED, FAILURE),
         dynamic_properties=DynamicPropertySpec(
-            name_description="A FlowFile attribute (if Destination is flowfile-attribute)",
-            value_description="An XPath expression",
+            name_description="The attribute that receives the result (with Destination flowfile-attribute)",
+            value_description="The XPath to evaluate",
             validator=XPATH_VALIDATOR,
         ),
         input_requirement=InputRequirement.REQUIRED,

@@ -40,14 +40,14 @@ _CHUNK = 1 << 16
 #: The longest one trigger waits for output, so a stop request is served promptly.
 _WAIT_SLICE = 0.5
 
-SUCCESS = Relationship("success", "All created FlowFiles are routed to this relationship")
+SUCCESS = Relationship("success", "Every FlowFile made from the command's output.")
 
 COMMAND = PropertySpec(
     key="command",
     display_name="Command",
     description=(
-        "Specifies the command to be executed; if just the name of an executable is provided, it must be in the "
-        "user's environment PATH. No shell is involved unless the command is one."
+        "The program to run: a path, or a bare name looked up on the PATH. It is started directly, not through a shell "
+        "(unless the program is itself a shell)."
     ),
     required=True,
     validator=validators.NON_EMPTY,
@@ -57,8 +57,8 @@ COMMAND_ARGUMENTS = PropertySpec(
     key="command-arguments",
     display_name="Command Arguments",
     description=(
-        "The arguments to supply to the executable delimited by white space (the Argument Delimiter). White space "
-        "can be escaped by enclosing it in double-quotes."
+        "The arguments passed to the program, separated by the Argument Delimiter (a space by default). Wrap an "
+        "argument in double quotes to keep a delimiter inside it."
     ),
     validator=validators.NON_EMPTY,
     expression_scope=ExpressionScope.ENVIRONMENT,
@@ -67,10 +67,8 @@ BATCH_DURATION = PropertySpec(
     key="batch-duration",
     display_name="Batch Duration",
     description=(
-        "If the process is expected to be long-running and produce textual output, a batch duration can be "
-        "specified so that the output will be captured for this amount of time and a FlowFile will then be sent "
-        "out with the results and a new FlowFile will be started, rather than waiting for the process to finish "
-        "before sending out the results"
+        "For long-running commands with text output: every time this much time has passed, the output so far becomes a "
+        "FlowFile and a new one begins. Unset: a single FlowFile holds all the output once the command exits."
     ),
     validator=validators.TIME_PERIOD,
 )
@@ -78,8 +76,8 @@ REDIRECT_ERROR_STREAM = PropertySpec(
     key="redirect-error-stream",
     display_name="Redirect Error Stream",
     description=(
-        "If true will redirect any error stream output of the process to the output stream. This is particularly "
-        "helpful for processes which write extensively to the error stream or for troubleshooting."
+        "When true, what the command writes to standard error is merged into its standard output (and so into the "
+        "FlowFiles). Handy for commands that report mostly on stderr, or while debugging."
     ),
     default="false",
     allowed_values=BOOLEAN_VALUES,
@@ -88,8 +86,7 @@ REDIRECT_ERROR_STREAM = PropertySpec(
 WORKING_DIRECTORY = PropertySpec(
     key="working-directory",
     display_name="Working Directory",
-    description="The directory to use as the current working directory when executing the command (created when "
-                "missing)",
+    description="The directory the command runs in; it is created if it does not exist.",
     validator=validators.CREATABLE_DIRECTORY,
     expression_scope=ExpressionScope.ENVIRONMENT,
 )
@@ -102,7 +99,7 @@ def _check_one_character(value: str) -> str | None:
 ARGUMENT_DELIMITER = PropertySpec(
     key="argument-delimiter",
     display_name="Argument Delimiter",
-    description="Delimiter to use to separate arguments for a command [default: space]. Must be a single character.",
+    description="The single character that separates the Command Arguments (a space by default).",
     required=True,
     default=" ",
     validator=validators.Validator("single character", "exactly one character, such as ' '", _check_one_character),
@@ -111,8 +108,7 @@ MIME_TYPE = PropertySpec(
     key="mime-type",
     display_name="MIME Type",
     description=(
-        "Specifies the value to set for the \"mime.type\" attribute. This property is ignored if 'Batch Duration' "
-        "is set."
+        "The mime.type attribute to give the output FlowFiles. Not used when Batch Duration is set."
     ),
     validator=validators.NON_EMPTY,
     aliases=("Output MIME type",),
@@ -222,26 +218,24 @@ class ExecuteProcess(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Runs an operating system command specified by the user and writes the output of that command to a "
-            "FlowFile. If the command is expected to be long-running, the Processor can output the partial data on "
-            "a specified interval. When this option is used, the output is expected to be in textual format, as it "
-            "typically does not make sense to split binary data on arbitrary time-based intervals."
+            "Runs an operating system command and makes FlowFiles of what it writes to standard output. With a Batch "
+            "Duration, the output of a long-running command is emitted piece by piece at that interval, which suits "
+            "text output only."
         ),
         tags=("command", "process", "source", "external", "invoke", "script", "execute", "shell"),
         properties=(COMMAND, COMMAND_ARGUMENTS, BATCH_DURATION, REDIRECT_ERROR_STREAM, WORKING_DIRECTORY,
                     ARGUMENT_DELIMITER, MIME_TYPE),
         relationships=(SUCCESS,),
         dynamic_properties=DynamicPropertySpec(
-            name_description="An environment variable name",
-            value_description="An environment variable value, passed to the process spawned by this Processor",
+            name_description="The name of an environment variable to set for the command",
+            value_description="The value of that variable in the command's environment",
             validator=validators.NON_EMPTY,
         ),
         input_requirement=InputRequirement.FORBIDDEN,
         writes_attributes=(
-            ("command", "Executed command"),
-            ("command.arguments", "Arguments of the command"),
-            ("mime.type", "Sets the MIME type of the output if the 'MIME Type' property is set and 'Batch Duration' "
-                          "is not set"),
+            ("command", "The command that was run."),
+            ("command.arguments", "The arguments it was given."),
+            ("mime.type", "The MIME Type property's value, when it is set and Batch Duration is not."),
         ),
     )
 

@@ -50,24 +50,24 @@ _ARGUMENT_NAME = re.compile(r"command\.argument\.([0-9]+)")
 
 ORIGINAL = Relationship(
     "original",
-    "The original FlowFile will be routed. It will have new attributes detailing the result of the script execution.",
+    "The incoming FlowFile, with attributes describing the command's run (and its output, with Output Destination "
+    "Attribute).",
 )
 OUTPUT_STREAM = Relationship(
     "output stream",
-    "The destination path for the flow file created from the command's output, if the returned status code is zero.",
+    "The FlowFile holding the command's output, when it exits with status 0.",
 )
 NONZERO_STATUS = Relationship(
     "nonzero status",
-    "The destination path for the flow file created from the command's output, if the returned status code is "
-    "non-zero. All flow files routed to this relationship will be penalized.",
+    "The FlowFile holding the command's output, penalized, when it exits with any other status.",
 )
 
 WORKING_DIRECTORY = PropertySpec(
     key="working-directory",
     display_name="Working Directory",
     description=(
-        "The directory to use as the current working directory when executing the command. It is created when "
-        "missing; when it cannot be, flowyard's own working directory is used (with a warning)."
+        "The directory the command runs in. It is created if missing; if that fails, the command runs in flowyard's "
+        "own working directory and a warning is logged."
     ),
     validator=validators.CREATABLE_DIRECTORY,
     expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
@@ -76,9 +76,8 @@ COMMAND_PATH = PropertySpec(
     key="command-path",
     display_name="Command Path",
     description=(
-        "Specifies the command to be executed; if just the name of an executable is provided, it must be in the "
-        "user's environment PATH. No shell is involved: to use shell syntax, run a shell (e.g. /bin/sh with the "
-        "arguments -c;<script>)."
+        "The program to run: a path, or a bare name looked up on the PATH. It is started directly, not through a "
+        "shell; for shell syntax, run a shell yourself (e.g. /bin/sh with the arguments -c;<script>)."
     ),
     required=True,
     validator=validators.NON_EMPTY,
@@ -87,14 +86,14 @@ COMMAND_PATH = PropertySpec(
 ARGUMENTS_STRATEGY = PropertySpec(
     key="arguments-strategy",
     display_name="Command Arguments Strategy",
-    description="Strategy for configuring arguments to be supplied to the command.",
+    description="Where the command's arguments come from.",
     default=COMMAND_ARGUMENTS_PROPERTY,
     allowed_values=(
         AllowableValue(COMMAND_ARGUMENTS_PROPERTY, COMMAND_ARGUMENTS_PROPERTY,
-                       "Arguments to be supplied to the executable are taken from the Command Arguments property"),
+                       "The arguments are the Command Arguments property, split at the Argument Delimiter."),
         AllowableValue(DYNAMIC_PROPERTY_ARGUMENTS, DYNAMIC_PROPERTY_ARGUMENTS,
-                       "Arguments to be supplied to the executable are taken from dynamic properties with pattern "
-                       "of 'command.argument.<commandIndex>'"),
+                       "The arguments are the values of dynamic properties named command.argument.<N>, in the order of "
+                       "N."),
     ),
     aliases=("argumentsStrategy",),
 )
@@ -103,8 +102,8 @@ COMMAND_ARGUMENTS = PropertySpec(
     key="command-arguments",
     display_name="Command Arguments",
     description=(
-        "The arguments to supply to the executable delimited by the Argument Delimiter (';' by default); tab, CR "
-        "and LF also delimit. Double quotes keep delimiters inside an argument and are removed."
+        "The arguments passed to the program, separated by the Argument Delimiter (';' by default) and also by tab, CR "
+        "and LF. Double quotes around a part keep delimiters in it; the quotes themselves are dropped."
     ),
     expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
     dependencies=_BY_PROPERTY,
@@ -112,7 +111,7 @@ COMMAND_ARGUMENTS = PropertySpec(
 ARGUMENT_DELIMITER = PropertySpec(
     key="argument-delimiter",
     display_name="Argument Delimiter",
-    description="Delimiter to use to separate arguments for a command [default: ;]. Must be a single character",
+    description="The single character that separates the Command Arguments (';' by default).",
     required=True,
     default=";",
     validator=SINGLE_CHARACTER,
@@ -121,7 +120,7 @@ ARGUMENT_DELIMITER = PropertySpec(
 IGNORE_STDIN = PropertySpec(
     key="ignore-stdin",
     display_name="Ignore STDIN",
-    description="If true, the contents of the incoming flowfile will not be passed to the executing command",
+    description="When true, the command's standard input gets nothing instead of the FlowFile's content.",
     default="false",
     allowed_values=BOOLEAN_VALUES,
 )
@@ -129,9 +128,8 @@ OUTPUT_DESTINATION_ATTRIBUTE = PropertySpec(
     key="output-destination-attribute",
     display_name="Output Destination Attribute",
     description=(
-        "If set, the output of the stream command will be put into an attribute of the original FlowFile instead of "
-        "a separate FlowFile. There will no longer be a relationship for 'output stream' or 'nonzero status'. The "
-        "value of this property will be the key for the output attribute."
+        "When set, the command's output is stored in the attribute of this name on the incoming FlowFile, and no "
+        "output FlowFile is made: 'output stream' and 'nonzero status' go away."
     ),
     validator=validators.NON_EMPTY,
 )
@@ -139,8 +137,8 @@ MAX_ATTRIBUTE_LENGTH = PropertySpec(
     key="max-attribute-length",
     display_name="Max Attribute Length",
     description=(
-        "If routing the output of the stream command to an attribute, the number of bytes of output put to the "
-        "attribute value will be at most this amount; longer output is truncated (and the rest read and discarded)."
+        "With Output Destination Attribute: how many bytes of output the attribute keeps at most. The rest is read and "
+        "thrown away."
     ),
     default="256",
     validator=validators.POSITIVE_INTEGER,
@@ -149,8 +147,7 @@ OUTPUT_MIME_TYPE = PropertySpec(
     key="output-mime-type",
     display_name="Output MIME Type",
     description=(
-        "Specifies the value to set for the \"mime.type\" attribute. This property is ignored if 'Output "
-        "Destination Attribute' is set."
+        "The mime.type attribute to give the output FlowFiles. Not used with Output Destination Attribute."
     ),
     validator=validators.NON_EMPTY,
 )
@@ -204,32 +201,31 @@ class ExecuteStreamCommand(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "The ExecuteStreamCommand processor provides a flexible way to integrate external commands and scripts "
-            "into data flows. ExecuteStreamCommand can pass the incoming FlowFile's content to the command that it "
-            "executes similarly how piping works."
+            "Runs an external command once per FlowFile, feeding it the FlowFile's content on standard input, and "
+            "makes a new FlowFile (or an attribute) of what the command writes to standard output."
         ),
         tags=("command execution", "command", "stream", "execute", "shell", "script", "process"),
         properties=(WORKING_DIRECTORY, COMMAND_PATH, ARGUMENTS_STRATEGY, COMMAND_ARGUMENTS, ARGUMENT_DELIMITER,
                     IGNORE_STDIN, OUTPUT_DESTINATION_ATTRIBUTE, MAX_ATTRIBUTE_LENGTH, OUTPUT_MIME_TYPE),
         relationships=(OUTPUT_STREAM, ORIGINAL, NONZERO_STATUS),
         dynamic_properties=DynamicPropertySpec(
-            name_description="An environment variable name, or command.argument.<commandIndex>",
+            name_description="The name of an environment variable to set for the command, or command.argument.<N>",
             value_description=(
-                "An environment variable value (literal) passed to the process; or, named command.argument.<N>, "
-                "an argument supplied to the command with the strategy Dynamic Property Arguments (N orders them)"
+                "The variable's value (taken literally); for command.argument.<N>, with Dynamic Property Arguments, an "
+                "argument of the command, placed by the order of N (Expression Language allowed)"
             ),
             expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
             validator=validators.Validator("non-blank", "any text that is not blank", _check_dynamic),
         ),
         input_requirement=InputRequirement.REQUIRED,
         writes_attributes=(
-            ("execution.command", "The name of the command executed"),
-            ("execution.command.args", "The semi-colon delimited list of arguments (tab-delimited for Dynamic "
-                                       "Property Arguments)"),
-            ("execution.status", "The exit status code returned from executing the command"),
-            ("execution.error", "Any error messages returned from executing the command (at most 4000 bytes)"),
-            ("mime.type", "Sets the MIME type of the output if the 'Output MIME Type' property is set and 'Output "
-                          "Destination Attribute' is not set"),
+            ("execution.command", "The command that was run."),
+            ("execution.command.args", "Its arguments: the evaluated Command Arguments, or with Dynamic Property "
+                                       "Arguments the arguments joined by tabs."),
+            ("execution.status", "The command's exit status."),
+            ("execution.error", "The start of what the command wrote to standard error (4000 bytes at most)."),
+            ("mime.type", "The Output MIME Type property's value, when it is set and Output Destination Attribute is "
+                          "not."),
         ),
     )
 

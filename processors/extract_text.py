@@ -52,8 +52,8 @@ CHARACTER_SET = character_set_property()
 MAX_BUFFER_SIZE = PropertySpec(
     key="maximum-buffer-size",
     display_name="Maximum Buffer Size",
-    description="The most data of each FlowFile the regular expressions are applied to; content beyond it is not "
-                "evaluated.",
+    description="How much of the start of each FlowFile the regular expressions read; the rest is not looked "
+                "at.",
     required=True,
     default="1 MB",
     validator=validators.DATA_SIZE,
@@ -61,7 +61,7 @@ MAX_BUFFER_SIZE = PropertySpec(
 MAX_CAPTURE_GROUP_LENGTH = PropertySpec(
     key="maximum-capture-group-length",
     display_name="Maximum Capture Group Length",
-    description="The most characters a capture group value can have; characters beyond it are truncated.",
+    description="Attribute values taken from groups are cut to this many characters.",
     default="1024",
     validator=validators.POSITIVE_INTEGER,
 )
@@ -72,45 +72,44 @@ def _flag(key: str, name: str, description: str, default: str = "false") -> Prop
 
 
 CANON_EQ_PROPERTY = _flag("enable-canonical-equivalence", "Enable Canonical Equivalence",
-                          "Indicates that two characters match only when their full canonical decompositions match "
-                          "(accepted and ignored: see the notes).")
+                          "Java's CANON_EQ flag (characters match by their canonical decompositions); accepted but "
+                          "without effect, see the notes.")
 CASE_INSENSITIVE_PROPERTY = _flag("enable-case-insensitive-matching", "Enable Case-insensitive Matching",
-                                  "Two characters match even if they are in a different case (ASCII only unless "
-                                  "Unicode-aware Case Folding is on). Also the embedded flag (?i).")
+                                  "Letters match regardless of case (only ASCII letters unless Unicode-aware Case "
+                                  "Folding is on). Same as (?i) in the expression.")
 COMMENTS_PROPERTY = _flag("permit-whitespace-and-comments-in-pattern", "Permit Whitespace and Comments in Pattern",
-                          "White space is ignored, and comments from # to the end of a line. Also the embedded "
-                          "flag (?x).")
+                          "Spaces in the expression do not count, and # starts a comment up to the line's end. "
+                          "Same as (?x) in the expression.")
 DOTALL_PROPERTY = _flag("enable-dotall-mode", "Enable DOTALL Mode",
-                        "The expression '.' matches any character, including a line terminator. Also the embedded "
-                        "flag (?s).")
+                        "'.' also matches line terminators. Same as (?s) in the expression.")
 LITERAL_PROPERTY = _flag("enable-literal-parsing-of-the-pattern", "Enable Literal Parsing of the Pattern",
-                         "Metacharacters and escape characters have no special meaning.")
+                         "The expression is plain text: no character in it is special.")
 MULTILINE_PROPERTY = _flag("enable-multiline-mode", "Enable Multiline Mode",
-                           "'^' and '$' match just after and just before a line terminator or the end of the input, "
-                           "instead of only at the beginning and end of the input. Also the embedded flag (?m).")
+                           "'^' and '$' match at the start and end of every line, not just of the whole text. "
+                           "Same as (?m) in the expression.")
 UNICODE_CASE_PROPERTY = _flag("enable-unicode-aware-case-folding", "Enable Unicode-aware Case Folding",
-                              "With case-insensitive matching, cases are folded as the Unicode Standard does. Also "
-                              "the embedded flag (?u).")
+                              "Case-insensitive matching covers all Unicode letters, not just ASCII. Same as (?u) "
+                              "in the expression.")
 UNICODE_CLASS_PROPERTY = _flag("enable-unicode-predefined-character-classes",
                                "Enable Unicode Predefined Character Classes",
-                               "\\d, \\w, \\s and the POSIX classes follow Unicode instead of ASCII. Also the "
-                               "embedded flag (?U).")
+                               "\\d, \\w, \\s and the POSIX classes take in Unicode characters, not just ASCII. "
+                               "Same as (?U) in the expression.")
 UNIX_LINES_PROPERTY = _flag("enable-unix-lines-mode", "Enable Unix Lines Mode",
-                            "Only '\\n' is a line terminator for '.', '^' and '$'. Also the embedded flag (?d).")
+                            "'.', '^' and '$' treat only '\\n' as a line end. Same as (?d) in the expression.")
 INCLUDE_GROUP_ZERO = _flag("include-capture-group-0", "Include Capture Group 0",
-                           "Whether capture group 0, the whole match, is also added as an attribute (<name>.0).",
+                           "Whether the whole match (group 0) also becomes an attribute, <name>.0.",
                            "true")
 REPEATING = boolean_property(
     "enable-repeating-capture-group", "Enable Repeating Capture Group",
-    "Extract every match of the Regular Expression, numbering the groups of later matches on from the first's; "
-    "otherwise only the first match is extracted.",
+    "Whether every match of the expression adds attributes, their group numbers carrying on from the previous "
+    "match's, or only the first match does.",
     "false", aliases=("extract-text-enable-repeating-capture-group", "Enable repeating capture group"),
 )
 NAMED_GROUPS = PropertySpec(
     key="enable-named-groups",
     display_name="Enable Named Groups",
-    description="Name attributes after the named groups of the Regular Expression (<name>.<group>) instead of "
-                "their numbers. Every capturing group must then be named.",
+    description="Whether attributes take the names of the expression's groups (<name>.<group>) rather than their "
+                "numbers; every group must then have a name.",
     default="false",
     allowed_values=BOOLEAN_VALUES,
     validator=validators.BOOLEAN,
@@ -170,8 +169,8 @@ class ExtractText(Processor):
 
     blocking = True
     spec = ProcessorSpec(
-        description="Evaluates one or more Regular Expressions against the content of a FlowFile and assigns what "
-                    "they capture to FlowFile attributes named after the properties.",
+        description="Puts what regular expressions, given as dynamic properties, capture from the content of "
+                    "FlowFiles into attributes named after the properties.",
         tags=("evaluate", "extract", "Text", "Regular Expression", "regex", "text", "attributes"),
         properties=(CHARACTER_SET, MAX_BUFFER_SIZE, MAX_CAPTURE_GROUP_LENGTH, CANON_EQ_PROPERTY,
                     CASE_INSENSITIVE_PROPERTY, COMMENTS_PROPERTY, DOTALL_PROPERTY, LITERAL_PROPERTY,
@@ -179,8 +178,8 @@ class ExtractText(Processor):
                     INCLUDE_GROUP_ZERO, REPEATING, NAMED_GROUPS),
         relationships=(MATCHED, UNMATCHED),
         dynamic_properties=DynamicPropertySpec(
-            name_description="A FlowFile attribute",
-            value_description="A Regular Expression with one or more capturing group",
+            name_description="The attribute the captured text goes to (with .1, .2... for the groups)",
+            value_description="A (Java) regular expression with at least one group",
             validator=JAVA_REGEX_VALIDATOR,
         ),
         input_requirement=InputRequirement.REQUIRED,

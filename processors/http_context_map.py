@@ -68,14 +68,14 @@ class HttpContextMap:
 
 MAX_OUTSTANDING = PropertySpec(
     key="maximum-outstanding-requests", display_name="Maximum Outstanding Requests",
-    description="The maximum number of HTTP requests that can be outstanding at any one time. Any attempt to "
-                "register an additional HTTP Request will cause an error", required=True, default="5000",
+    description="How many requests may wait for an answer at once; a request beyond that is refused (answered "
+                "503).", required=True, default="5000",
     validator=validators.POSITIVE_INTEGER,
 )
 REQUEST_EXPIRATION = PropertySpec(
     key="request-expiration", display_name="Request Expiration",
-    description="Specifies how long an HTTP Request should be left unanswered before being evicted from the cache "
-                "and being responded to with a Service Unavailable status code", required=True, default="1 min",
+    description="How long a request may wait for an answer; after that it is answered 503 Service Unavailable and "
+                "forgotten.", required=True, default="1 min",
     validator=validators.TIME_PERIOD,
 )
 
@@ -94,8 +94,8 @@ class StandardHttpContextMap(ControllerService, HttpContextMap):
 
     spec = ControllerServiceSpec(
         description=(
-            "Provides the ability to store and retrieve HTTP requests and responses external to a Processor, so "
-            "that multiple Processors can interact with the same HTTP request."
+            "Holds the HTTP requests received by HandleHttpRequest until a HandleHttpResponse answers them, so that "
+            "the two processors can share a request."
         ),
         provides=(HTTP_CONTEXT_MAP,),
         tags=("http", "request", "response"),

@@ -106,8 +106,8 @@ class IdentifyMimeType(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Attempts to identify the MIME Type used for a FlowFile, setting mime.type (application/octet-stream "
-            "when unknown), mime.extension, and mime.charset for text."
+            "Works out the type of the content of FlowFiles from its first bytes (and, optionally, the filename) "
+            "and writes it to mime.type, with mime.extension and, for text, mime.charset."
         ),
         tags=("compression", "gzip", "bzip2", "zip", "MIME", "mime.type", "file", "identify"),
         properties=(USE_FILENAME, CONFIG_STRATEGY, CUSTOM_CONFIGURATION),

@@ -511,8 +511,8 @@ class InvokeHTTP(Processor):
         ),
         relationships=(ORIGINAL, RESPONSE, RETRY, NO_RETRY, FAILURE),
         dynamic_properties=DynamicPropertySpec(
-            name_description="Header Name (or post:form:<NAME> for a multipart form field)",
-            value_description="The header's (or form field's) value; Attribute Expression Language",
+            name_description="A request header name, or post:form:<NAME> for a multipart form field",
+            value_description="Its value (Expression Language)",
             expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
         ),
         input_requirement=InputRequirement.ALLOWED,

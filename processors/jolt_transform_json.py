@@ -52,39 +52,39 @@ JSON_LINES = "JSON_LINES"
 JOLT_TRANSFORM = PropertySpec(
     key="jolt-transform",
     display_name="Jolt Transform",
-    description="Specifies the Jolt Transformation that should be used with the provided specification.",
+    description="The Jolt operation the Jolt Specification is written for.",
     required=True,
     default=CHAIN,
     allowed_values=(
         AllowableValue("jolt-transform-shift", "Shift",
-                       "Shift input JSON/data to create the output JSON."),
+                       "Moves values of the input to new places in the output."),
         AllowableValue(CHAIN, "Chain",
-                       "Execute list of Jolt transformations."),
+                       "The specification is a list of operations, applied in turn."),
         AllowableValue("jolt-transform-default", "Default",
-                       " Apply default values to the output JSON."),
+                       "Adds values where the input lacks them."),
         AllowableValue("jolt-transform-remove", "Remove",
-                       " Remove values from input data to create the output JSON."),
+                       "Deletes the keys the specification names."),
         AllowableValue("jolt-transform-card", "Cardinality",
-                       "Change the cardinality of input elements to create the output JSON."),
+                       "Turns single values into lists or lists into single values."),
         AllowableValue(SORT, "Sort",
-                       "Sort input json key values alphabetically. Any specification set is ignored."),
+                       "Orders the keys of every object alphabetically; needs no specification (one given is "
+                       "ignored)."),
         AllowableValue(CUSTOM, "Custom",
-                       "Custom Transformation. Requires Custom Transformation Class Name (not supported by flowyard)"),
+                       "A user-supplied Java transformation class; not supported by flowyard."),
         AllowableValue("jolt-transform-modify-default", "Modify - Default",
-                       "Writes when key is missing or value is null"),
+                       "Computes values and writes them only where the key is absent or null."),
         AllowableValue("jolt-transform-modify-overwrite", "Modify - Overwrite",
-                       " Always overwrite value"),
+                       "Computes values and writes them, replacing any value already there."),
         AllowableValue("jolt-transform-modify-define", "Modify - Define",
-                       "Writes when key is missing"),
+                       "Computes values and writes them only where the key is absent."),
     ),
 )
 JOLT_SPEC = PropertySpec(
     key="jolt-specification",
     display_name="Jolt Specification",
     description=(
-        "Jolt Specification for transformation of JSON data. The value for this property may be the text of a Jolt "
-        "specification or the path to a file containing a Jolt specification. 'Jolt Specification' must be set, or "
-        "the value is ignored if the Jolt Sort Transformation is selected."
+        "The Jolt specification as JSON text (comments allowed) or the path of a file holding it. Required except "
+        "with the Sort transform, which ignores it."
     ),
     validator=validators.NON_EMPTY,
     expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
@@ -93,7 +93,7 @@ JOLT_SPEC = PropertySpec(
 CUSTOM_CLASS = PropertySpec(
     key="custom-transformation-class-name",
     display_name="Custom Transformation Class Name",
-    description="Fully Qualified Class Name for Custom Transformation (custom transformations are not supported).",
+    description="The Java class of a custom transformation; accepted in flows but not supported.",
     validator=validators.NON_EMPTY,
     expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
     dependencies=(PropertyDependency(JOLT_TRANSFORM.key, (CUSTOM,)),),
@@ -103,8 +103,8 @@ MODULES = PropertySpec(
     key="custom-module-directory",
     display_name="Custom Module Directory",
     description=(
-        "Comma-separated list of paths to files and/or directories which contain modules containing custom "
-        "transformations (that are not included on NiFi's classpath); not supported."
+        "Paths, separated by commas, of files or directories holding custom transformation code; accepted in "
+        "flows but not supported."
     ),
     expression_scope=ExpressionScope.ENVIRONMENT,
     dependencies=(PropertyDependency(JOLT_TRANSFORM.key, (CUSTOM,)),),
@@ -114,10 +114,8 @@ TRANSFORM_CACHE_SIZE = PropertySpec(
     key="transform-cache-size",
     display_name="Transform Cache Size",
     description=(
-        "Compiling a Jolt Transform can be fairly expensive. Ideally, this will be done only once. However, if the "
-        "Expression Language is used in the transform, we may need a new Transform for each FlowFile. This value "
-        "controls how many of those Transforms we cache in memory in order to avoid having to compile the Transform "
-        "each time."
+        "How many compiled transforms are kept in memory. Only matters when the Jolt Specification uses "
+        "Expression Language, so that FlowFiles can give different specifications."
     ),
     required=True,
     default="1",
@@ -127,28 +125,28 @@ JSON_SOURCE = PropertySpec(
     key="json-source",
     display_name="JSON Source",
     description=(
-        "Specifies whether the Jolt transformation is applied to FlowFile JSON content, to a specified FlowFile "
-        "JSON attribute, or to each line of JSON Lines content."
+        "What is transformed: the JSON content, the JSON value of an attribute, or each line of JSON Lines "
+        "content."
     ),
     required=True,
     default=FLOW_FILE,
     allowed_values=(
-        AllowableValue(FLOW_FILE, FLOW_FILE, "Transformation applied to FlowFile content containing JSON"),
-        AllowableValue(ATTRIBUTE, ATTRIBUTE, "Transformation applied to FlowFile attribute containing JSON"),
+        AllowableValue(FLOW_FILE, FLOW_FILE, "The content is one JSON document, replaced by the result."),
+        AllowableValue(ATTRIBUTE, ATTRIBUTE, "The JSON Source Attribute holds the JSON; its value is replaced."),
         AllowableValue(JSON_LINES, JSON_LINES,
-                       "Transformation applied to FlowFile content containing JSON Lines or NDJSON"),
+                       "The content holds one JSON document per line (NDJSON); each is transformed."),
     ),
 )
 JSON_SOURCE_ATTRIBUTE = PropertySpec(
     key="json-source-attribute",
     display_name="JSON Source Attribute",
-    description="The FlowFile attribute containing JSON to be transformed.",
+    description="The attribute whose JSON value is transformed.",
     required=True,
     validator=validators.NON_EMPTY,
     dependencies=(PropertyDependency(JSON_SOURCE.key, (ATTRIBUTE,)),),
 )
 PRETTY_PRINT = boolean_property(
-    "pretty-print", "Pretty Print", "Apply pretty print formatting to the output of the Jolt transform", "false",
+    "pretty-print", "Pretty Print", "Whether the result is indented over several lines.", "false",
     aliases=("pretty_print",),
     dependencies=(PropertyDependency(JSON_SOURCE.key, (FLOW_FILE, ATTRIBUTE)),),
 )
@@ -161,12 +159,11 @@ RETAIN_UNICODE_ESCAPES = boolean_property(
 
 SUCCESS = Relationship(
     "success",
-    "The FlowFile with successfully transformed content or updated attribute will be routed to this relationship",
+    "FlowFiles whose content or attribute was transformed.",
 )
 FAILURE = Relationship(
     "failure",
-    "If the JSON transformation fails (e.g., due to invalid JSON in the content or attribute), the original FlowFile "
-    "is routed to this relationship",
+    "FlowFiles whose JSON, specification or transform fails, unchanged.",
 )
 
 
@@ -226,15 +223,16 @@ class JoltTransformJSON(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Applies a list of Jolt specifications to either the FlowFile JSON content or a specified FlowFile JSON "
-            "attribute. If the JSON transform fails, the original FlowFile is routed to the 'failure' relationship."
+            "Transforms the JSON content of FlowFiles, or the JSON in one of their attributes, with a Jolt "
+            "specification."
         ),
         tags=("json", "jolt", "transform", "shiftr", "chainr", "defaultr", "removr", "cardinality", "sort"),
         properties=(JOLT_TRANSFORM, JOLT_SPEC, CUSTOM_CLASS, MODULES, TRANSFORM_CACHE_SIZE, JSON_SOURCE,
                     JSON_SOURCE_ATTRIBUTE, PRETTY_PRINT, MAX_STRING_LENGTH, RETAIN_UNICODE_ESCAPES),
         relationships=(SUCCESS, FAILURE),
         input_requirement=InputRequirement.REQUIRED,
-        writes_attributes=(("mime.type", "Always set to application/json"),),
+        writes_attributes=(("mime.type", "application/json for transformed content (application/jsonl for JSON "
+                                          "Lines)."),),
     )
 
     def validate(self, context: ProcessContext) -> Iterable[ValidationResult]:

@@ -37,11 +37,11 @@ JSON_SCHEMA_REGISTRY = "JsonSchemaRegistry"
 """API name of services that hand out JSON Schemas by name (NiFi's ``JsonSchemaRegistry``)."""
 
 SCHEMA_VERSIONS = (
-    AllowableValue("DRAFT_4", "Draft 4", "Draft Version 4"),
-    AllowableValue("DRAFT_6", "Draft 6", "Draft Version 6"),
-    AllowableValue("DRAFT_7", "Draft 7", "Draft Version 7"),
-    AllowableValue("DRAFT_2019_09", "Draft 2019-09", "Draft Version 2019-09"),
-    AllowableValue("DRAFT_2020_12", "Draft 2020-12", "Draft Version 2020-12"),
+    AllowableValue("DRAFT_4", "Draft 4", "JSON Schema draft 4."),
+    AllowableValue("DRAFT_6", "Draft 6", "JSON Schema draft 6."),
+    AllowableValue("DRAFT_7", "Draft 7", "JSON Schema draft 7."),
+    AllowableValue("DRAFT_2019_09", "Draft 2019-09", "JSON Schema draft 2019-09."),
+    AllowableValue("DRAFT_2020_12", "Draft 2020-12", "JSON Schema draft 2020-12."),
 )
 """NiFi's ``SchemaVersion`` values, in NiFi's order."""
 
@@ -70,7 +70,7 @@ class JsonSchemaRegistry:
 SCHEMA_VERSION = PropertySpec(
     key="json-schema-version",
     display_name="JSON Schema Version",
-    description="The JSON schema specification",
+    description="The draft of JSON Schema the schemas are written in (a $schema one declares takes precedence).",
     required=True,
     default="DRAFT_2020_12",
     allowed_values=SCHEMA_VERSIONS,
@@ -86,15 +86,14 @@ class StandardJsonSchemaRegistry(ControllerService, JsonSchemaRegistry):
 
     spec = ControllerServiceSpec(
         description=(
-            "Provides a service for registering and accessing JSON schemas. One can register a schema as a dynamic "
-            "property where 'name' represents the schema name and 'value' represents the textual representation of "
-            "the actual schema following the syntax and semantics of the JSON Schema format."
+            "Holds JSON Schemas by name for other components: each dynamic property is one schema, its name the "
+            "schema's name and its value the schema text."
         ),
         provides=(JSON_SCHEMA_REGISTRY,),
         tags=("schema", "registry", "json"),
         properties=(SCHEMA_VERSION,),
         dynamic_properties=DynamicPropertySpec(
-            name_description="Schema name",
+            name_description="The name the schema is looked up by",
             value_description="The text of the JSON Schema",
             expression_scope=ExpressionScope.ENVIRONMENT,
         ),

@@ -51,7 +51,7 @@ __all__ = ["ListenTCP", "TcpMessageServer"]
 _TRIGGER_WAIT = 0.05
 _HANDSHAKE_SECONDS = 10.0
 
-SUCCESS = Relationship("success", "Messages received successfully will be sent out this relationship.")
+SUCCESS = Relationship("success", "FlowFiles of the messages received, batched per sending host.")
 
 WORKER_THREADS = PropertySpec(
     key="max-number-of-tcp-connections",
@@ -69,8 +69,8 @@ IDLE_CONNECTION_TIMEOUT = PropertySpec(
     key="idle-timeout",
     display_name="Idle Connection Timeout",
     description=(
-        "The amount of time a client's connection will remain open if no data is received. The default of 0 seconds "
-        "will leave connections open until they are closed by the client."
+        "How long a client's connection may stay silent before it is closed. 0 seconds (the default) keeps connections "
+        "open until the client closes them."
     ),
     required=True,
     default="0 seconds",
@@ -88,16 +88,15 @@ SSL_CONTEXT = PropertySpec(
     key="ssl-context-service",
     display_name="SSL Context Service",
     description=(
-        "The Controller Service to use in order to obtain an SSL Context. If this property is set, messages will be "
-        "received over a secure connection."
+        "The SSL Context Service that supplies the server's certificate. When set, only TLS connections are accepted."
     ),
     identifies_controller_service=RESTRICTED_SSL_CONTEXT_SERVICE,
 )
 CLIENT_AUTH = PropertySpec(
     key="client-auth",
     display_name="Client Auth",
-    description="The client authentication policy to use for the SSL Context. Only used if an SSL Context Service is "
-                "provided.",
+    description="Whether clients must present a certificate during the TLS handshake. Used only with an SSL Context "
+                "Service.",
     required=True,
     default="REQUIRED",
     allowed_values=(AllowableValue("WANT"), AllowableValue("REQUIRED"), AllowableValue("NONE")),
@@ -272,12 +271,9 @@ class ListenTCP(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Listens for incoming TCP connections and reads data from each connection using a line separator as the "
-            "message demarcator. The default behavior is for each message to produce a single FlowFile, however this "
-            "can be controlled by increasing the Batch Size to a larger value for higher throughput. The Receive "
-            "Buffer Size must be set as large as the largest messages expected to be received, meaning if every 100kb "
-            "there is a line separator, then the Receive Buffer Size must be greater than 100kb. The processor can be "
-            "configured to use an SSL Context Service to only allow secure connections."
+            "Accepts TCP connections and turns the delimited messages they carry into FlowFiles, one message per "
+            "FlowFile by default or several per FlowFile with a larger Max Batch Size. Receive Buffer Size must hold "
+            "the longest message expected. An SSL Context Service makes it accept TLS connections only."
         ),
         tags=("listen", "tcp", "tls", "ssl", "network", "socket", "ingest", "source"),
         properties=(LOCAL_NETWORK_INTERFACE, RECEIVE_BUFFER_SIZE, MAX_MESSAGE_QUEUE_SIZE, MAX_SOCKET_BUFFER_SIZE,
@@ -286,13 +282,12 @@ class ListenTCP(Processor):
         relationships=(SUCCESS,),
         input_requirement=InputRequirement.FORBIDDEN,
         writes_attributes=(
-            ("tcp.sender", "The sending host of the messages."),
-            ("tcp.port", "The sending port the messages were received."),
-            ("client.certificate.issuer.dn", "For connections using mutual TLS, the Distinguished Name of the "
-                                             "Certificate Authority that issued the client's certificate is attached "
-                                             "to the FlowFile."),
-            ("client.certificate.subject.dn", "For connections using mutual TLS, the Distinguished Name of the client "
-                                              "certificate's owner (subject) is attached to the FlowFile."),
+            ("tcp.sender", "The address of the client that sent the messages."),
+            ("tcp.port", "The port the messages arrived on."),
+            ("client.certificate.issuer.dn", "With mutual TLS: the Distinguished Name of the issuer of the client's "
+                                             "certificate."),
+            ("client.certificate.subject.dn", "With mutual TLS: the Distinguished Name of the subject of the client's "
+                                              "certificate."),
         ),
     )
 

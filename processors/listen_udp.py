@@ -44,14 +44,14 @@ _TRIGGER_WAIT = 0.05
 #: Drops are reported in one warning at most this often (seconds), with their count.
 _DROP_WARNING_INTERVAL = 10.0
 
-SUCCESS = Relationship("success", "Messages received successfully will be sent out this relationship.")
+SUCCESS = Relationship("success", "FlowFiles of the datagrams received, batched per sending host.")
 
 SENDING_HOST = PropertySpec(
     key="sending-host",
     display_name="Sending Host",
     description=(
-        "IP, or name, of a remote host. Only Datagrams from the specified Sending Host Port and this host will be "
-        "accepted. Improves Performance. May be a system property or an environment variable."
+        "The address or name of the only host whose datagrams are accepted (together with Sending Host Port). "
+        "Environment variables may be used."
     ),
     validator=validators.NON_EMPTY,
     expression_scope=ExpressionScope.ENVIRONMENT,
@@ -60,8 +60,8 @@ SENDING_HOST_PORT = PropertySpec(
     key="sending-host-port",
     display_name="Sending Host Port",
     description=(
-        "Port being used by remote host to send Datagrams. Only Datagrams from the specified Sending Host and this "
-        "port will be accepted. Improves Performance. May be a system property or an environment variable."
+        "The only source port whose datagrams are accepted (together with Sending Host). Environment variables may be "
+        "used."
     ),
     validator=validators.PORT,
     expression_scope=ExpressionScope.ENVIRONMENT,
@@ -150,11 +150,9 @@ class ListenUDP(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Listens for Datagram Packets on a given port. The default behavior produces a FlowFile per datagram, "
-            "however for higher throughput the Max Batch Size property may be increased to specify the number of "
-            "datagrams to batch together in a single FlowFile. This processor can be restricted to listening for "
-            "datagrams from a specific remote host and port by specifying the Sending Host and Sending Host Port "
-            "properties, otherwise it will listen for datagrams from all hosts and ports."
+            "Receives UDP datagrams on a port and turns them into FlowFiles, one datagram per FlowFile by default or "
+            "several per FlowFile with a larger Max Batch Size. Sending Host and Sending Host Port restrict it to one "
+            "sender; otherwise datagrams from anywhere are accepted."
         ),
         tags=("ingest", "udp", "listen", "source", "network", "socket", "datagram"),
         properties=(LOCAL_NETWORK_INTERFACE, LISTEN_PORT, RECEIVE_BUFFER_SIZE, MAX_MESSAGE_QUEUE_SIZE,
@@ -163,9 +161,9 @@ class ListenUDP(Processor):
         relationships=(SUCCESS,),
         input_requirement=InputRequirement.FORBIDDEN,
         writes_attributes=(
-            ("udp.sender", "The sending host of the messages."),
-            ("udp.sender.port", "The sending port of the messages."),
-            ("udp.port", "The listening port on which the messages were received."),
+            ("udp.sender", "The address of the host that sent the datagrams."),
+            ("udp.sender.port", "The port the datagrams were sent from."),
+            ("udp.port", "The local port the datagrams arrived on."),
         ),
     )
 

@@ -57,10 +57,10 @@ MAX_TAKEN = 100_000
 _GET = 1000
 _INTEGER = re.compile(r"[0-9]+")
 
-ORIGINAL = Relationship("original", "The FlowFiles that were used to create the bundle")
-FAILURE = Relationship("failure", "If the bundle cannot be created, all FlowFiles that would have been used to "
-                                  "created the bundle will be transferred to failure")
-MERGED = Relationship("merged", "The FlowFile containing the merged content")
+ORIGINAL = Relationship("original", "The input FlowFiles of each merged bundle, with merge.uuid added.")
+FAILURE = Relationship("failure", "The FlowFiles of a bin that cannot be merged (and copies of those a format "
+                                  "leaves out).")
+MERGED = Relationship("merged", "The FlowFile made from each bin.")
 
 _BIN_PACK = (PropertyDependency("merge-strategy", (BIN_PACKING,)),)
 _CONCAT = PropertyDependency("merge-format", (fmt.BINARY_CONCATENATION,))
@@ -68,19 +68,17 @@ _DELIMITED = (PropertyDependency("delimiter-strategy", (DELIMITER_FILENAME, DELI
 
 MERGE_STRATEGY = PropertySpec(
     key="merge-strategy", display_name="Merge Strategy", required=True, default=BIN_PACKING,
-    description="Specifies the algorithm used to merge content. The 'Defragment' algorithm combines fragments that "
-    "are associated by attributes back into a single cohesive FlowFile. The 'Bin-Packing Algorithm' generates a "
-    "FlowFile populated by arbitrarily chosen FlowFiles",
+    description="How FlowFiles are put together into bins: by size and count, or as the fragments of one original.",
     allowed_values=(
-        AllowableValue(BIN_PACKING, description="Generates 'bins' of FlowFiles and fills each bin as full as "
-                       "possible, by size and optionally by the Correlation Attribute."),
-        AllowableValue(DEFRAGMENT, description="Combines fragments (fragment.identifier, fragment.index, "
-                       "fragment.count) back into one FlowFile."),
+        AllowableValue(BIN_PACKING, description="FlowFiles are collected into bins (one per Correlation Attribute "
+                       "value, if set) until the entry and size limits say a bin is ready."),
+        AllowableValue(DEFRAGMENT, description="The pieces of one original (same fragment.identifier) are put "
+                       "back together in fragment.index order once all fragment.count have arrived."),
     ),
 )
 MERGE_FORMAT = PropertySpec(
     key="merge-format", display_name="Merge Format", required=True, default=fmt.BINARY_CONCATENATION,
-    description="Determines the format that will be used to merge the content.",
+    description="The format of the merged FlowFile.",
     allowed_values=(
         AllowableValue(fmt.TAR, description="A TAR of the FlowFiles; path (Keep Path), tar.permissions and Tar "
                        "Modified Time give the entries' names, modes and times."),
@@ -97,19 +95,17 @@ MERGE_FORMAT = PropertySpec(
 )
 ATTRIBUTE_STRATEGY = PropertySpec(
     key="attribute-strategy", display_name="Attribute Strategy", required=True, default=KEEP_COMMON,
-    description="Determines which FlowFile attributes should be added to the bundle.",
+    description="Which attributes of the inputs the merged FlowFile gets.",
     allowed_values=(
-        AllowableValue(KEEP_COMMON, description="Any attribute that is not the same on all FlowFiles in a bin will "
-                       "be dropped. Those that are the same across all FlowFiles will be retained."),
-        AllowableValue(KEEP_UNIQUE, description="Any attribute that has the same value for all FlowFiles in a bin, "
-                       "or has no value for a FlowFile, will be kept."),
+        AllowableValue(KEEP_COMMON, description="Only attributes that every input has, with one value."),
+        AllowableValue(KEEP_UNIQUE, description="Every attribute whose inputs do not disagree on its value "
+                       "(inputs lacking it do not count)."),
     ),
 )
 CORRELATION_ATTRIBUTE = PropertySpec(
     key="correlation-attribute-name", display_name="Correlation Attribute Name",
-    description="If specified, like FlowFiles will be binned together, where 'like FlowFiles' means FlowFiles that "
-    "have the same value for this Attribute. If not specified, FlowFiles are bundled by the order in which they are "
-    "pulled from the queue.",
+    description="An attribute whose value chooses the bin: only FlowFiles with equal values are merged together. "
+    "When unset, FlowFiles fill bins in queue order.",
     validator=validators.NON_EMPTY, expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES, dependencies=_BIN_PACK,
 )
 METADATA_STRATEGY = PropertySpec(
@@ -125,21 +121,23 @@ METADATA_STRATEGY = PropertySpec(
 )
 MIN_ENTRIES = PropertySpec(
     key="min-entries", display_name="Minimum Number of Entries", required=True, default="1",
-    description="The minimum number of files to include in a bundle.", validator=validators.POSITIVE_INTEGER,
+    description="A bin is not merged before it holds this many FlowFiles (unless Max Bin Age or the bin limit "
+    "forces it).", validator=validators.POSITIVE_INTEGER,
     dependencies=_BIN_PACK,
 )
 MAX_ENTRIES = PropertySpec(
     key="max-entries", display_name="Maximum Number of Entries", required=True, default="1000",
-    description="The maximum number of files to include in a bundle.", validator=validators.POSITIVE_INTEGER,
+    description="A bin holding this many FlowFiles is merged.", validator=validators.POSITIVE_INTEGER,
     dependencies=_BIN_PACK,
 )
 MIN_SIZE = PropertySpec(
     key="min-size", display_name="Minimum Group Size", required=True, default="0 B",
-    description="The minimum size for the bundle.", validator=validators.DATA_SIZE, dependencies=_BIN_PACK,
+    description="A bin is not merged before its content adds up to this size (unless forced).",
+    validator=validators.DATA_SIZE, dependencies=_BIN_PACK,
 )
 MAX_SIZE = PropertySpec(
     key="max-size", display_name="Maximum Group Size",
-    description="The maximum size for the bundle. If not specified, there is no maximum.",
+    description="The most content a bin can hold; unset, there is no limit.",
     validator=validators.DATA_SIZE, dependencies=_BIN_PACK,
 )
 BIN_TERMINATION_CHECK = PropertySpec(
@@ -162,25 +160,22 @@ INSERTION_STRATEGY = PropertySpec(
 )
 MAX_BIN_AGE = PropertySpec(
     key="max-bin-age", display_name="Max Bin Age",
-    description="The maximum age of a Bin that will trigger a Bin to be complete. Expected format is <duration> "
-    "<time unit> where <duration> is a positive integer and time unit is one of seconds, minutes, hours.",
+    description="A bin this old is merged even if it has not reached its minimums, e.g. '5 mins'.",
     validator=validators.TIME_PERIOD,
 )
 MAX_BINS = PropertySpec(
     key="max-bin-count", display_name="Maximum Number of Bins", required=True, default="5",
-    description="Specifies the maximum number of bins that can be held in memory at any one time.",
+    description="The most bins open at once; a new bin beyond it forces the oldest to be merged.",
     validator=validators.POSITIVE_INTEGER, aliases=("Maximum number of Bins",),
 )
 DELIMITER_STRATEGY = PropertySpec(
     key="delimiter-strategy", display_name="Delimiter Strategy", required=True, default=DELIMITER_NONE,
-    description="Determines if Header, Footer, and Demarcator should point to files containing the respective "
-    "content, or if the values of the properties should be used as the content.",
+    description="Whether Header, Footer and Demarcator are the text to write or the names of files holding it.",
     allowed_values=(
-        AllowableValue(DELIMITER_FILENAME, description="The values of Header, Footer, and Demarcator will be "
-                       "retrieved from the contents of a file"),
-        AllowableValue(DELIMITER_TEXT, description="The values of Header, Footer, and Demarcator will be specified "
-                       "as property values"),
-        AllowableValue(DELIMITER_NONE, description="No Header, Footer, or Demarcator will be used"),
+        AllowableValue(DELIMITER_FILENAME, description="Header, Footer and Demarcator name files; their content "
+                       "is written."),
+        AllowableValue(DELIMITER_TEXT, description="Header, Footer and Demarcator are written as they are."),
+        AllowableValue(DELIMITER_NONE, description="Nothing is written between or around the contents."),
     ),
     dependencies=(_CONCAT,),
 )
@@ -197,8 +192,8 @@ _NOT_EMPTY = validators.Validator("not empty", "any text but the empty string (w
 def _delimiter(key: str, name: str) -> PropertySpec:
     return PropertySpec(
         key=key, display_name=name,
-        description=f"Filename or text specifying the {name.lower()} to use. If not specified, no {name.lower()} is "
-        "supplied. Expression Language is evaluated against the first FlowFile of the bin.",
+        description=f"The {name.lower()} text, or the file holding it, by Delimiter Strategy; unset, none is "
+        "written. Expression Language sees the first FlowFile of the bin.",
         validator=_NOT_EMPTY, expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
         dependencies=_DELIMITED, aliases=(f"{name} File",),
     )
@@ -209,22 +204,20 @@ FOOTER = _delimiter("footer", "Footer")
 DEMARCATOR = _delimiter("demarcator", "Demarcator")
 COMPRESSION_LEVEL = PropertySpec(
     key="compression-level", display_name="Compression Level", required=True, default="1",
-    description="Specifies the compression level to use when using the Zip Merge Format; if not using the Zip Merge "
-    "Format, this value is ignored.",
+    description="How hard ZIP entries are compressed, from 0 (stored) to 9 (smallest).",
     allowed_values=tuple(AllowableValue(str(n)) for n in range(10)),
     dependencies=(PropertyDependency("merge-format", (fmt.ZIP,)),),
 )
 KEEP_PATH = boolean_property(
-    "keep-path", "Keep Path", "If using the Zip or Tar Merge Format, specifies whether or not the FlowFiles' paths "
-    "should be included in their entry names.", "false",
+    "keep-path", "Keep Path", "Whether TAR and ZIP entry names start with the path attribute of their FlowFile "
+    "(otherwise they are just the filename).", "false",
     dependencies=(PropertyDependency("merge-format", (fmt.TAR, fmt.ZIP)),),
 )
 TAR_MODIFIED_TIME = PropertySpec(
     key="tar-modified-time", display_name="Tar Modified Time", default="${file.lastModifiedTime}",
-    description="If using the Tar Merge Format, specifies if the Tar entry should store the modified timestamp either "
-    "by expression (e.g. ${file.lastModifiedTime} or static value, both of which must match the ISO8601 format "
-    "'yyyy-MM-dd'T'HH:mm:ssZ' (ISO 8601 such as 2024-01-02T03:04:05Z is accepted too; otherwise the entry gets "
-    "the current time).",
+    description="The modification time of each TAR entry, evaluated per FlowFile: yyyy-MM-dd'T'HH:mm:ssZ (as "
+    "file.lastModifiedTime is written) or ISO 8601 such as 2024-01-02T03:04:05Z. Other values give the current "
+    "time.",
     validator=validators.NON_EMPTY, expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
     dependencies=(PropertyDependency("merge-format", (fmt.TAR,)),),
 )
@@ -307,10 +300,8 @@ class MergeContent(Processor):
     """
 
     spec = ProcessorSpec(
-        description="Merges a Group of FlowFiles together based on a user-defined strategy and packages them into a "
-        "single FlowFile. It is recommended that the Processor be configured with only a single incoming connection, "
-        "as Group of FlowFiles will not be created from FlowFiles in different connections. This processor updates "
-        "the mime.type attribute as appropriate.",
+        description="Collects FlowFiles into bins and merges each bin into one FlowFile: concatenated, as an "
+        "archive (TAR, ZIP), as a FlowFile package, or as one Avro file.",
         tags=("merge", "content", "correlation", "tar", "zip", "stream", "concatenation", "archive",
               "flowfile-stream", "flowfile-stream-v3", "bundle", "aggregate", "defragment"),
         properties=_PROPERTIES,
@@ -325,8 +316,8 @@ class MergeContent(Processor):
         ),
         writes_attributes=(
             ("filename", "The merged FlowFile's name (see the notes), with .tar, .zip or .pkg by format."),
-            ("merge.count", "The number of FlowFiles that were merged into this bundle"),
-            ("merge.bin.age", "The age of the bin, in milliseconds, when it was merged and output."),
+            ("merge.count", "How many FlowFiles were merged."),
+            ("merge.bin.age", "How long the bin had been open when it was merged, in milliseconds."),
             ("merge.uuid", "On each original: the uuid of the merged FlowFile."),
             ("merge.reason", "Which threshold made the bin merge (NiFi's eviction reason names)."),
         ),

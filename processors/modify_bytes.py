@@ -19,12 +19,12 @@ __all__ = ["ModifyBytes"]
 
 _BATCH = 50
 
-SUCCESS = Relationship("success", "Processed FlowFiles.")
+SUCCESS = Relationship("success", "FlowFiles with the bytes cut off.")
 
 START_OFFSET = PropertySpec(
     key="start-offset",
     display_name="Start Offset",
-    description="Number of bytes removed at the beginning of the file, e.g. '10 B'.",
+    description="How many bytes to cut off the front of the content, e.g. '10 B'.",
     required=True,
     default="0 B",
     validator=validators.DATA_SIZE,
@@ -33,7 +33,7 @@ START_OFFSET = PropertySpec(
 END_OFFSET = PropertySpec(
     key="end-offset",
     display_name="End Offset",
-    description="Number of bytes removed at the end of the file, e.g. '10 B'.",
+    description="How many bytes to cut off the back of the content, e.g. '10 B'.",
     required=True,
     default="0 B",
     validator=validators.DATA_SIZE,
@@ -41,7 +41,7 @@ END_OFFSET = PropertySpec(
 )
 REMOVE_ALL = boolean_property(
     "remove-all-content", "Remove All Content",
-    "Remove all content from the FlowFile, superseding Start Offset and End Offset.", "false",
+    "Whether to empty the content entirely; when true the offsets are not used.", "false",
 )
 
 
@@ -59,7 +59,7 @@ class ModifyBytes(Processor):
     """
 
     spec = ProcessorSpec(
-        description="Discards a byte range at the start and end, or all content, of a binary file.",
+        description="Cuts a number of bytes off the front and back of the content of FlowFiles, or empties it.",
         tags=("binary", "discard", "keep"),
         properties=(START_OFFSET, END_OFFSET, REMOVE_ALL),
         relationships=(SUCCESS,),

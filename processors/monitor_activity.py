@@ -31,10 +31,10 @@ INACTIVITY_DURATION = "inactivityDurationMillis"
 
 SUCCESS = Relationship("success", "Every incoming FlowFile.")
 INACTIVE = Relationship(
-    "inactive", "An inactivity indicator, created when no FlowFile passed for the Threshold Duration."
+    "inactive", "The FlowFile announcing that nothing has passed for the Threshold Duration."
 )
 ACTIVITY_RESTORED = Relationship(
-    "activity.restored", "An activity indicator, created when FlowFiles pass again after a period of inactivity."
+    "activity.restored", "The FlowFile announcing that FlowFiles are passing again after a quiet spell."
 )
 
 THRESHOLD = PropertySpec(
@@ -182,8 +182,8 @@ class MonitorActivity(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Monitors the flow for activity and sends out an indicator when the flow has not had any data for "
-            "some specified amount of time and again when the flow's activity is restored."
+            "Watches the FlowFiles passing through and sends an indicator FlowFile when none has come for the "
+            "Threshold Duration, and another when they start coming again."
         ),
         tags=("monitor", "flow", "active", "inactive", "activity", "detection"),
         properties=(THRESHOLD, CONTINUALLY_SEND_MESSAGES, INACTIVITY_MESSAGE, ACTIVITY_RESTORED_MESSAGE,

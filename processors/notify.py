@@ -136,8 +136,8 @@ class Notify(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Caches a release signal identifier with counters and attributes in a map cache, so that a Wait "
-            "processor can release the FlowFiles waiting for it."
+            "Records a release signal (an identifier with counters, and optionally attributes) in a map cache, where "
+            "Wait processors look for it to release the FlowFiles waiting on it."
         ),
         tags=("map", "cache", "notify", "distributed", "signal", "release", "wait"),
         properties=(RELEASE_SIGNAL_IDENTIFIER, SIGNAL_COUNTER_NAME, SIGNAL_COUNTER_DELTA, SIGNAL_BUFFER_COUNT,

@@ -19,13 +19,13 @@ from flowyard.runtime.sdk import (
 
 __all__ = ["PackageFlowFile"]
 
-SUCCESS = Relationship("success", "The packaged FlowFile is sent to this relationship")
-ORIGINAL = Relationship("original", "The FlowFiles that were used to create the package are sent to this relationship")
+SUCCESS = Relationship("success", "The package made on each run.")
+ORIGINAL = Relationship("original", "The FlowFiles that went into a package.")
 
 BATCH_SIZE = PropertySpec(
     key="max-batch-size",
     display_name="Maximum Batch Size",
-    description="Maximum number of FlowFiles to package into one output FlowFile (1 to 10,000).",
+    description="The most FlowFiles one package holds (1 to 10,000).",
     required=True,
     default="1",
     validator=validators.integer_range(1, 10_000),
@@ -33,8 +33,7 @@ BATCH_SIZE = PropertySpec(
 BATCH_CONTENT_SIZE = PropertySpec(
     key="maximum-batch-content-size",
     display_name="Maximum Batch Content Size",
-    description="Maximum combined content size of FlowFiles to package into one output FlowFile. Note, that "
-    "FlowFiles whose content exceeds this limit are packaged separately.",
+    description="The most content, added up, one package holds; a FlowFile larger than this is packaged alone.",
     required=True,
     default="1 GB",
     validator=validators.DATA_SIZE,
@@ -62,13 +61,13 @@ class PackageFlowFile(Processor):
     """
 
     spec = ProcessorSpec(
-        description="This processor will package FlowFile attributes and content into an output FlowFile that can be "
-        "exported from NiFi and imported back into NiFi, preserving the original attributes and content.",
+        description="Bundles FlowFiles, attributes and content, into one FlowFile in the FlowFile Stream v3 "
+        "format, which UnpackContent (in flowyard or NiFi) turns back into the originals.",
         tags=("flowfile", "flowfile-stream", "flowfile-stream-v3", "package", "attributes", "archive", "merge"),
         properties=(BATCH_SIZE, BATCH_CONTENT_SIZE),
         relationships=(SUCCESS, ORIGINAL),
         input_requirement=InputRequirement.REQUIRED,
-        writes_attributes=(("mime.type", "The mime.type will be changed to application/flowfile-v3"),),
+        writes_attributes=(("mime.type", "application/flowfile-v3 on the package."),),
     )
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:

@@ -97,7 +97,8 @@ class StandardProxyConfigurationService(ControllerService, ProxyConfigurationSer
     """
 
     spec = ControllerServiceSpec(
-        description="Provides a set of configurations for different NiFi components to use a proxy server.",
+        description="Describes a proxy server (type, address and credentials) that other components send their network "
+                    "traffic through.",
         provides=(PROXY_CONFIGURATION_SERVICE,),
         tags=("proxy", "http", "socks"),
         properties=(PROXY_TYPE, PROXY_SERVER_HOST, PROXY_SERVER_PORT, SOCKS_VERSION, PROXY_USER_NAME,

@@ -32,14 +32,13 @@ __all__ = ["PutTCP"]
 FLOWFILE_ORIENTED = "FLOWFILE_ORIENTED"
 RECORD_ORIENTED = "RECORD_ORIENTED"
 
-SUCCESS = Relationship("success", "FlowFiles that are sent successfully to the destination are sent out this "
-                                  "relationship.")
-FAILURE = Relationship("failure", "FlowFiles that failed to send to the destination are sent out this relationship.")
+SUCCESS = Relationship("success", "FlowFiles whose content was sent to the destination.")
+FAILURE = Relationship("failure", "FlowFiles that could not be sent to the destination.")
 
 HOSTNAME = PropertySpec(
     key="hostname",
     display_name="Hostname",
-    description="Destination hostname or IP address",
+    description="The host name or IP address to send to.",
     required=True,
     default="localhost",
     validator=validators.NON_EMPTY,
@@ -48,7 +47,7 @@ HOSTNAME = PropertySpec(
 PORT = PropertySpec(
     key="port",
     display_name="Port",
-    description="Destination port number",
+    description="The port to send to.",
     required=True,
     validator=validators.PORT,
     expression_scope=ExpressionScope.ENVIRONMENT,
@@ -57,8 +56,7 @@ MAX_SOCKET_SEND_BUFFER_SIZE = PropertySpec(
     key="max-socket-send-buffer-size",
     display_name="Max Size of Socket Send Buffer",
     description=(
-        "The maximum size of the socket send buffer that should be used. This is a suggestion to the Operating "
-        "System to indicate how big the socket buffer should be."
+        "The socket send buffer size to ask the operating system for."
     ),
     required=True,
     default="1 MB",
@@ -68,8 +66,8 @@ IDLE_CONNECTION_EXPIRATION = PropertySpec(
     key="idle-connection-expiration",
     display_name="Idle Connection Expiration",
     description=(
-        "The amount of time a connection should be held open without being used before closing the connection. A "
-        "value of 0 seconds will disable this feature."
+        "How long an unused connection is kept open for reuse before it is closed. 0 seconds never closes it for being "
+        "idle."
     ),
     required=True,
     default="15 seconds",
@@ -79,37 +77,36 @@ IDLE_CONNECTION_EXPIRATION = PropertySpec(
 TIMEOUT = PropertySpec(
     key="timeout",
     display_name="Timeout",
-    description="The timeout for connecting to and communicating with the destination.",
+    description="How long connecting to the destination, and each send, may take.",
     default="10 seconds",
     validator=validators.TIME_PERIOD,
     expression_scope=ExpressionScope.ENVIRONMENT,
 )
 CONNECTION_PER_FLOWFILE = boolean_property(
     "connection-per-flowfile", "Connection Per FlowFile",
-    "Specifies whether to send each FlowFile's content on an individual connection.",
+    "When true, each FlowFile is sent over a connection of its own.",
     "false",
 )
 SSL_CONTEXT = PropertySpec(
     key="ssl-context-service",
     display_name="SSL Context Service",
     description=(
-        "Specifies the SSL Context Service to enable TLS socket communication"
+        "The SSL Context Service to use for TLS connections; unset, data is sent in plain TCP."
     ),
     identifies_controller_service=SSL_CONTEXT_SERVICE,
 )
 TRANSMISSION_STRATEGY = PropertySpec(
     key="transmission-strategy",
     display_name="Transmission Strategy",
-    description="Specifies the strategy used for reading input FlowFiles and transmitting messages to the destination "
-                "socket address",
+    description="How FlowFiles are read and turned into messages on the socket.",
     required=True,
     default=FLOWFILE_ORIENTED,
     allowed_values=(
         AllowableValue(FLOWFILE_ORIENTED, "FlowFile-oriented",
-                       "Send FlowFile content as a single stream"),
+                       "Each FlowFile's content is sent whole, as one message."),
         AllowableValue(RECORD_ORIENTED, "Record-oriented",
-                       "Read Records from input FlowFiles and send serialized Records as individual messages (not "
-                       "supported by flowyard yet)"),
+                       "Each record read from a FlowFile is serialized and sent as its own message (not supported by "
+                       "flowyard yet)."),
     ),
 )
 _BY_FLOWFILE = (PropertyDependency(TRANSMISSION_STRATEGY.key, (FLOWFILE_ORIENTED,)),)
@@ -118,10 +115,8 @@ OUTGOING_MESSAGE_DELIMITER = PropertySpec(
     key="outgoing-message-delimiter",
     display_name="Outgoing Message Delimiter",
     description=(
-        "Specifies the delimiter to use when sending messages out over the same TCP stream. The delimiter is "
-        "appended to each FlowFile message that is transmitted over the stream so that the receiver can determine "
-        "when one message ends and the next message begins. Users should ensure that the FlowFile content does not "
-        "contain the delimiter character to avoid errors. \\n, \\r and \\t stand for newline, carriage return and tab."
+        "Text appended to each FlowFile's content on the stream, so the receiver can tell where one message ends. It "
+        "should not occur in the content itself. \\n, \\r and \\t stand for newline, carriage return and tab."
     ),
     validator=NOT_EMPTY,
     expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
@@ -130,7 +125,7 @@ OUTGOING_MESSAGE_DELIMITER = PropertySpec(
 CHARACTER_SET = PropertySpec(
     key="character-set",
     display_name="Character Set",
-    description="Specifies the character set of the data being sent (it encodes the delimiter).",
+    description="The character set used to encode the delimiter for the data sent.",
     required=True,
     default="UTF-8",
     validator=validators.CHARACTER_SET,
@@ -140,7 +135,7 @@ CHARACTER_SET = PropertySpec(
 RECORD_READER = PropertySpec(
     key="record-reader",
     display_name="Record Reader",
-    description="Specifies the Controller Service to use for reading Records from input FlowFiles",
+    description="The record reader that parses incoming FlowFiles (Record-oriented only).",
     required=True,
     dependencies=_BY_RECORD,
     identifies_controller_service="RecordReaderFactory",
@@ -148,7 +143,7 @@ RECORD_READER = PropertySpec(
 RECORD_WRITER = PropertySpec(
     key="record-writer",
     display_name="Record Writer",
-    description="Specifies the Controller Service to use for writing Records to the configured socket address",
+    description="The record writer that serializes each record sent (Record-oriented only).",
     required=True,
     dependencies=_BY_RECORD,
     identifies_controller_service="RecordSetWriterFactory",
@@ -195,8 +190,7 @@ class PutTCP(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Sends serialized FlowFiles or Records over TCP to a configurable destination with optional support for "
-            "TLS"
+            "Sends the content of FlowFiles (or the records in them) to a TCP host and port, optionally over TLS."
         ),
         tags=("remote", "egress", "put", "tcp", "network", "socket", "tls", "ssl"),
         properties=(HOSTNAME, PORT, MAX_SOCKET_SEND_BUFFER_SIZE, IDLE_CONNECTION_EXPIRATION, TIMEOUT,
@@ -204,8 +198,8 @@ class PutTCP(Processor):
                     CHARACTER_SET, RECORD_READER, RECORD_WRITER),
         relationships=(SUCCESS, FAILURE),
         input_requirement=InputRequirement.REQUIRED,
-        writes_attributes=(("record.count.transmitted", "Count of records transmitted to configured destination "
-                                                        "address (0 for FlowFile-oriented transmission)"),),
+        writes_attributes=(("record.count.transmitted", "How many records were sent (0 when whole FlowFiles are "
+                                                        "sent)."),),
     )
 
     def __init__(self) -> None:

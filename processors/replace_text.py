@@ -74,43 +74,43 @@ DEFAULT_REPLACEMENT = "$1"
 
 SUCCESS = Relationship(
     "success",
-    "FlowFiles that have been successfully processed, whether or not any text was replaced.",
+    "FlowFiles whose text was processed, including those in which nothing matched.",
 )
 FAILURE = Relationship(
     "failure",
-    "FlowFiles that could not be updated: too large for the buffer, content not in the Character Set, or an "
-    "expression or replacement that fails for them.",
+    "FlowFiles left unchanged because they exceed the buffer, are not text in the Character Set, or make an "
+    "expression or replacement fail.",
 )
 
 REPLACEMENT_STRATEGY = PropertySpec(
     key="replacement-strategy",
     display_name="Replacement Strategy",
-    description="The strategy for how and what to replace within the FlowFile's text content.",
+    description="What is done to the text: a search and replace, or adding text around it.",
     required=True,
     default=REGEX_REPLACE,
     allowed_values=(
-        AllowableValue(PREPEND, description="Insert the Replacement Value at the beginning of the FlowFile or of "
-                       "each line selected by the Line-by-Line Evaluation Mode."),
-        AllowableValue(APPEND, description="Insert the Replacement Value at the end of the FlowFile or of each "
-                       "selected line (before its line ending)."),
-        AllowableValue(SURROUND, description="Prepend the Text to Prepend and append the Text to Append, to the "
-                       "FlowFile or to each selected line."),
-        AllowableValue(REGEX_REPLACE, description="Interpret the Search Value as a (Java) Regular Expression and "
-                       "replace all matches with the Replacement Value, which may refer to capturing groups as $1, "
-                       "$2... If the Search Value is .* everything is replaced without evaluating it."),
-        AllowableValue(LITERAL_REPLACE, description="Search for all instances of the Search Value and replace the "
-                       "matches with the Replacement Value."),
-        AllowableValue(ALWAYS_REPLACE, description="Replace the entire line or the entire content with the "
-                       "Replacement Value, without searching; the Search Value is ignored."),
-        AllowableValue(SUBSTITUTE_VARIABLES, description="Substitute variable references (${var}) with the FlowFile "
-                       "attribute of that name; the Search and Replacement Values are ignored."),
+        AllowableValue(PREPEND, description="The Replacement Value is added before the text (or before each "
+                       "selected line)."),
+        AllowableValue(APPEND, description="The Replacement Value is added after the text (or after each selected "
+                       "line, ahead of its line ending)."),
+        AllowableValue(SURROUND, description="Text to Prepend goes before and Text to Append after the text (or "
+                       "each selected line)."),
+        AllowableValue(REGEX_REPLACE, description="Each match of the Search Value, a (Java) regular expression, "
+                       "becomes the Replacement Value, in which $1, $2... stand for the groups. A Search Value of .* "
+                       "replaces the whole text outright."),
+        AllowableValue(LITERAL_REPLACE, description="Each occurrence of the Search Value, taken as plain text, "
+                       "becomes the Replacement Value."),
+        AllowableValue(ALWAYS_REPLACE, description="The Replacement Value takes the place of the whole text (or of "
+                       "each selected line); nothing is searched for."),
+        AllowableValue(SUBSTITUTE_VARIABLES, description="Each ${name} in the text becomes the value of the "
+                       "attribute called name; Search and Replacement Values are not used."),
     ),
 )
 SEARCH_VALUE = PropertySpec(
     key="search-value",
     display_name="Search Value",
-    description="The Search Value to search for in the FlowFile content. Only used for 'Literal Replace' and 'Regex "
-                "Replace' matching strategies. Values of expressions are matched literally.",
+    description="What to look for in the text: a regular expression for 'Regex Replace', plain text for "
+                "'Literal Replace'. Text produced by Expression Language in it is matched as it is.",
     required=True,
     default=DEFAULT_REGEX,
     expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
@@ -120,9 +120,9 @@ SEARCH_VALUE = PropertySpec(
 REPLACEMENT_VALUE = PropertySpec(
     key="replacement-value",
     display_name="Replacement Value",
-    description="The value to insert using the 'Replacement Strategy'. With 'Regex Replace', $1, $2... refer to "
-                "capturing groups (a reference to a group that does not exist is literal), and expressions can "
-                "use the groups as the attributes '$1', '$2'... (quoted: ${'$1':toUpper()}).",
+    description="The text the Replacement Strategy writes. With 'Regex Replace', $1, $2... stand for the groups "
+                "of the match ($n of a group the expression lacks stays as written), and Expression Language sees "
+                "them as the attributes '$1', '$2'... (quoted: ${'$1':toUpper()}).",
     required=True,
     default=DEFAULT_REPLACEMENT,
     expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
@@ -132,7 +132,7 @@ REPLACEMENT_VALUE = PropertySpec(
 PREPEND_TEXT = PropertySpec(
     key="text-to-prepend",
     display_name="Text to Prepend",
-    description="The text to prepend to the start of the FlowFile, or each line, depending on the Evaluation Mode.",
+    description="With 'Surround', the text added before the text (or each selected line).",
     required=True,
     expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
     dependencies=(PropertyDependency(REPLACEMENT_STRATEGY.key, (SURROUND,)),),
@@ -140,7 +140,7 @@ PREPEND_TEXT = PropertySpec(
 APPEND_TEXT = PropertySpec(
     key="text-to-append",
     display_name="Text to Append",
-    description="The text to append to the end of the FlowFile, or each line, depending on the Evaluation Mode.",
+    description="With 'Surround', the text added after the text (or each selected line).",
     required=True,
     expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
     dependencies=(PropertyDependency(REPLACEMENT_STRATEGY.key, (SURROUND,)),),
@@ -148,16 +148,15 @@ APPEND_TEXT = PropertySpec(
 CHARACTER_SET = character_set_property()
 MAX_BUFFER_SIZE = data_size_property(
     "maximum-buffer-size", "Maximum Buffer Size",
-    "The most data to buffer (per file or per line, depending on the Evaluation Mode) to apply the replacement. In "
-    "'Entire text' mode a larger FlowFile goes to failure; in 'Line-by-Line' mode a line that does not fit sends "
-    "the FlowFile to failure (lines up to 8192 characters always fit). Ignored by Append, Prepend, Surround and "
-    "Always Replace in 'Entire text' mode.",
+    "How much text may be held in memory at once: the whole FlowFile in 'Entire text' mode, one line in "
+    "'Line-by-Line' mode (lines of up to 8192 characters are always accepted). A FlowFile over the limit goes to "
+    "failure. Not used by Append, Prepend, Surround and Always Replace in 'Entire text' mode.",
 )
 EVALUATION_MODE = PropertySpec(
     key="evaluation-mode",
     display_name="Evaluation Mode",
-    description="Run the 'Replacement Strategy' against each line separately (Line-by-Line) or buffer the entire "
-                "file into memory (Entire text) and run against that.",
+    description="Whether the Replacement Strategy works on each line on its own or on the whole text at once "
+                "(held in memory).",
     required=True,
     default=LINE_BY_LINE,
     allowed_values=(AllowableValue(LINE_BY_LINE), AllowableValue(ENTIRE_TEXT)),
@@ -247,10 +246,9 @@ class ReplaceText(Processor):
     """
 
     spec = ProcessorSpec(
-        description="Updates the content of a FlowFile by searching for some textual value in the FlowFile content "
-                    "(via Regular Expression/regex, or literal value) and replacing the section of the content that "
-                    "matches with some alternate value. It can also be used to append or prepend text to the "
-                    "contents of a FlowFile.",
+        description="Changes the text content of FlowFiles: replaces what a regular expression or a literal "
+                    "value matches, replaces the text outright, or adds text before or after it, for the whole "
+                    "content or line by line.",
         tags=("Text", "Regular Expression", "Update", "Change", "Replace", "Modify", "Regex", "text", "replace",
               "regex"),
         properties=(REPLACEMENT_STRATEGY, SEARCH_VALUE, REPLACEMENT_VALUE, PREPEND_TEXT, APPEND_TEXT, CHARACTER_SET,

@@ -38,13 +38,12 @@ _SEPARATORS = re.compile(r"[\t ]+")
 
 SUCCESS = Relationship(
     "success",
-    "FlowFiles that have been successfully updated, and FlowFiles whose content does not match the Regular "
-    "Expression.",
+    "FlowFiles whose matches were replaced, and those in which nothing matched, unchanged.",
 )
 FAILURE = Relationship(
     "failure",
-    "FlowFiles that could not be updated: larger than the Maximum Buffer Size, not in the Character Set, or with a "
-    "Regular Expression or mapping value that fails for them.",
+    "FlowFiles left unchanged because they exceed the Maximum Buffer Size, are not text in the Character Set, or "
+    "make the expression or a mapped value fail.",
 )
 
 
@@ -61,8 +60,8 @@ def _check_mapping_file(value: str) -> str | None:
 REGEX = PropertySpec(
     key="regular-expression",
     display_name="Regular Expression",
-    description="The (Java) Regular Expression to search for in the FlowFile content; values of expressions in it "
-                "match literally.",
+    description="A (Java) regular expression; its matches in the text are looked up in the mapping. Text from "
+                "Expression Language in it is matched as it is.",
     required=True,
     default="\\S+",
     expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
@@ -70,8 +69,8 @@ REGEX = PropertySpec(
 MATCHING_GROUP = PropertySpec(
     key="matching-group",
     display_name="Matching Group",
-    description="The number of the capturing group of the Regular Expression whose text is looked up in the "
-                "mapping and replaced by its value (0: the whole match).",
+    description="Which group of each match is the mapping key and gets replaced by its mapped value (0 for the "
+                "whole match).",
     required=True,
     default="0",
     validator=validators.INTEGER,
@@ -99,8 +98,7 @@ CHARACTER_SET = character_set_property()
 MAX_BUFFER_SIZE = PropertySpec(
     key="maximum-buffer-size",
     display_name="Maximum Buffer Size",
-    description="The most data to buffer per FlowFile to apply the Regular Expression; a larger FlowFile goes to "
-                "failure.",
+    description="The largest FlowFile held in memory for the replacement; larger ones go to failure.",
     required=True,
     default="1 MB",
     validator=validators.DATA_SIZE,
@@ -164,9 +162,8 @@ class ReplaceTextWithMapping(Processor):
     """
 
     spec = ProcessorSpec(
-        description="Updates the content of a FlowFile by evaluating a Regular Expression against it and replacing "
-                    "the section of the content that matches the Regular Expression with some alternate value "
-                    "provided in a mapping file.",
+        description="Replaces what a regular expression matches in the text content of FlowFiles with the value "
+                    "a mapping file gives for it; matches without a mapping stay as they are.",
         tags=("Text", "Regular Expression", "Update", "Change", "Replace", "Modify", "Regex", "Mapping", "text",
               "replace", "lookup"),
         properties=(REGEX, MATCHING_GROUP, MAPPING_FILE, REFRESH_INTERVAL, CHARACTER_SET, MAX_BUFFER_SIZE),

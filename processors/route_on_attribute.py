@@ -95,7 +95,7 @@ class RouteOnAttribute(Processor):
         properties=(ROUTING_STRATEGY,),
         relationships=(UNMATCHED, MATCHED),
         dynamic_properties=DynamicPropertySpec(
-            name_description="Relationship Name",
+            name_description="The name of a relationship",
             value_description="A condition: an expression that evaluates to true for FlowFiles this relationship gets",
             expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
             validator=validators.BOOLEAN_EXPRESSION,

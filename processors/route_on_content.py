@@ -35,14 +35,14 @@ MATCH_ALL = "content must match exactly"
 MATCH_SUBSEQUENCE = "content must contain match"
 
 UNMATCHED = Relationship(
-    "unmatched", "FlowFiles that do not match any of the user-supplied regular expressions.",
+    "unmatched", "FlowFiles whose content none of the regular expressions matches.",
 )
 
 MATCH_REQUIREMENT = PropertySpec(
     key="match-requirement",
     display_name="Match Requirement",
-    description="Whether the entire content (up to the Content Buffer Size) must match the regular expression, or "
-                "only contain a match.",
+    description="Whether a regular expression must match all the content read (up to Content Buffer Size) or "
+                "just some part of it.",
     required=True,
     default=MATCH_ALL,
     allowed_values=(AllowableValue(MATCH_ALL), AllowableValue(MATCH_SUBSEQUENCE)),
@@ -51,8 +51,8 @@ CHARACTER_SET = character_set_property()
 BUFFER_SIZE = PropertySpec(
     key="content-buffer-size",
     display_name="Content Buffer Size",
-    description="The most content of each FlowFile the regular expressions are applied to; content beyond it is "
-                "ignored.",
+    description="How much of the start of each FlowFile the regular expressions read; the rest is not looked "
+                "at.",
     required=True,
     default="1 MB",
     validator=validators.DATA_SIZE,
@@ -88,24 +88,24 @@ class RouteOnContent(Processor):
     """
 
     spec = ProcessorSpec(
-        description="Applies Regular Expressions to the content of a FlowFile and routes a copy of the FlowFile to "
-                    "each destination whose Regular Expression matches. The property name is the relationship and "
-                    "the value the Regular Expression; values of expressions in it match literally.",
+        description="Routes FlowFiles by regular expressions on their content: each dynamic property names a "
+                    "relationship, and a copy of the FlowFile goes to every one whose expression matches.",
         tags=("route", "content", "regex", "regular expression", "regexp", "find", "text", "string", "search",
               "filter", "detect"),
         properties=(MATCH_REQUIREMENT, CHARACTER_SET, BUFFER_SIZE),
         relationships=(UNMATCHED,),
         dynamic_properties=DynamicPropertySpec(
-            name_description="Relationship Name",
-            value_description="A Regular Expression",
+            name_description="The relationship matching FlowFiles go to",
+            value_description="A (Java) regular expression for the content; text from Expression Language in it "
+                              "is matched as it is",
             expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
             validator=validators.Validator("Java regular expression", "a Java regular expression", _regex_problem),
         ),
         dynamic_relationships=DynamicRelationshipSpec(
-            "FlowFiles whose content matches the Regular Expression of the property of the same name."
+            "A copy of each FlowFile whose content the expression of the same-named property matches."
         ),
         input_requirement=InputRequirement.REQUIRED,
-        writes_attributes=((ROUTE_ATTRIBUTE, "The relationship the FlowFile was routed to."),),
+        writes_attributes=((ROUTE_ATTRIBUTE, "Which relationship this FlowFile went to."),),
     )
 
     def __init__(self) -> None:

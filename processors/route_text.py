@@ -54,11 +54,12 @@ MATCHES_REGEX = "Matches Regular Expression"
 CONTAINS_REGEX = "Contains Regular Expression"
 
 ORIGINAL = Relationship(
-    "original", "The original FlowFile, once its lines have been routed to one or more relationships.",
+    "original", "The incoming FlowFile, after its lines have been sent on.",
 )
-UNMATCHED = Relationship("unmatched", "Lines that do not satisfy the required user-defined rules.")
+UNMATCHED = Relationship("unmatched", "The lines that meet no condition (or, with the 'matched' strategies, not "
+                                      "enough of them).")
 MATCHED = Relationship(
-    "matched", "Lines that satisfy the required user-defined rules (with the two 'matched' Routing Strategies).",
+    "matched", "With the two 'matched' Routing Strategies, the lines that meet all or any of the conditions.",
 )
 
 ROUTING_STRATEGY = PropertySpec(
@@ -79,12 +80,11 @@ ROUTING_STRATEGY = PropertySpec(
 MATCHING_STRATEGY = PropertySpec(
     key="matching-strategy",
     display_name="Matching Strategy",
-    description="How each line is compared with the values of the user-defined properties.",
+    description="The test each line is put to with the value of every dynamic property.",
     required=True,
     allowed_values=(
-        AllowableValue(SATISFIES_EXPRESSION, description="The property is an Expression Language expression that "
-                       "returns true for matching lines; it can use FlowFile attributes, 'line' (the line, with its "
-                       "line ending) and 'lineNo' (1 for the first line)."),
+        AllowableValue(SATISFIES_EXPRESSION, description="The value is an Expression Language condition; besides "
+                       "the attributes it sees 'line' (the line with its ending) and 'lineNo' (counting from 1)."),
         AllowableValue(STARTS_WITH, description="The line starts with the property value."),
         AllowableValue(ENDS_WITH, description="The line ends with the property value."),
         AllowableValue(CONTAINS, description="The line contains the property value."),
@@ -93,20 +93,18 @@ MATCHING_STRATEGY = PropertySpec(
         AllowableValue(CONTAINS_REGEX, description="Some text of the line matches the (Java) Regular Expression."),
     ),
 )
-CHARACTER_SET = character_set_property(description="The Character Set in which the incoming text is encoded.")
+CHARACTER_SET = character_set_property(description="The character set the text is read and written in.")
 TRIM_WHITESPACE = PropertySpec(
     key="ignore-leading-trailing-whitespace",
     display_name="Ignore Leading/Trailing Whitespace",
-    description="Whether white space (and control characters) at the beginning and end of each line is ignored when "
-                "the line is evaluated.",
+    description="Whether each line is trimmed of spaces and control characters at both ends before it is tested.",
     required=True,
     default="true",
     validator=validators.BOOLEAN,
 )
 IGNORE_CASE = boolean_property(
     "ignore-case", "Ignore Case",
-    "Whether capitalization is ignored when comparing values ('HELLO' matches 'hello'). Ignored by 'Satisfies "
-    "Expression'.",
+    "Whether upper and lower case count as the same in the tests ('Satisfies Expression' is not affected).",
     "false",
 )
 
@@ -118,9 +116,9 @@ def _grouping_problem(value: str) -> str | None:
 GROUPING_REGEX = PropertySpec(
     key="grouping-regular-expression",
     display_name="Grouping Regular Expression",
-    description="A (Java) Regular Expression with at least one capturing group, matched against each whole line: "
-                "lines go into the same FlowFile only if their groups are equal (or neither line matches). The "
-                "values of the groups, joined by ', ', are the RouteText.Group attribute.",
+    description="A (Java) regular expression with one or more groups, matched against each whole line. Routed "
+                "lines are split into FlowFiles by the values of the groups (lines it does not match form one "
+                "group of their own); those values, joined by ', ', make the RouteText.Group attribute.",
     validator=validators.Validator("Java regular expression with a capturing group",
                                    "a Java regular expression with at least one capturing group", _grouping_problem),
 )
@@ -190,18 +188,16 @@ class RouteText(Processor):
     """
 
     spec = ProcessorSpec(
-        description="Routes textual data based on a set of user-defined rules. Each line in an incoming FlowFile is "
-                    "compared to the values specified by user-defined Properties; the mechanism by which the text is "
-                    "compared is configured by the 'Matching Strategy', and each line is routed according to the "
-                    "'Routing Strategy'. Lines can also be grouped by a Regular Expression.",
+        description="Routes the lines of text FlowFiles, each on its own, by conditions given as dynamic "
+                    "properties; the lines going to one relationship are gathered into new FlowFiles.",
         tags=("attributes", "routing", "text", "regexp", "regex", "Regular Expression", "Expression Language", "csv",
               "filter", "logs", "delimited", "find", "string", "search", "detect", "lines"),
         properties=(ROUTING_STRATEGY, MATCHING_STRATEGY, CHARACTER_SET, TRIM_WHITESPACE, IGNORE_CASE,
                     GROUPING_REGEX),
         relationships=(ORIGINAL, UNMATCHED, MATCHED),
         dynamic_properties=DynamicPropertySpec(
-            name_description="Relationship Name",
-            value_description="value to match against",
+            name_description="The relationship for lines meeting the condition",
+            value_description="What each line is tested against, as the Matching Strategy says",
             expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
             validator=validators.NON_EMPTY,
         ),
@@ -210,7 +206,7 @@ class RouteText(Processor):
         ),
         input_requirement=InputRequirement.REQUIRED,
         writes_attributes=(
-            (ROUTE_ATTRIBUTE, "The relationship the FlowFile was routed to."),
+            (ROUTE_ATTRIBUTE, "Which relationship this FlowFile of lines went to."),
             (GROUP_ATTRIBUTE, "The values of the Grouping Regular Expression's groups for the lines of this "
                               "FlowFile, joined by ', '."),
         ),

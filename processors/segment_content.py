@@ -28,15 +28,14 @@ __all__ = ["SegmentContent"]
 
 SEGMENTS = Relationship(
     "segments",
-    "All segments. A FlowFile no larger than the Segment Size is not segmented: a copy of it goes here "
-    "and the original to 'original'.",
+    "The pieces of each FlowFile; one no larger than the Segment Size is its own single piece, a copy of it.",
 )
-ORIGINAL = Relationship("original", "The original FlowFile.")
+ORIGINAL = Relationship("original", "The incoming FlowFile, once cut.")
 
 SEGMENT_SIZE = PropertySpec(
     key="segment-size",
     display_name="Segment Size",
-    description="The maximum data size of each segment, e.g. '1 MB'.",
+    description="The size of each piece, e.g. '1 MB'; the last piece may be smaller.",
     required=True,
     validator=validators.DATA_SIZE,
     expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
@@ -61,8 +60,8 @@ class SegmentContent(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Segments a FlowFile into multiple smaller segments on byte boundaries, with fragment attributes "
-            "so that MergeContent can rebuild the original FlowFile."
+            "Cuts the content of FlowFiles into pieces of a fixed size, numbered so that MergeContent's "
+            "Defragment can put them back together."
         ),
         tags=("segment", "split", "content"),
         properties=(SEGMENT_SIZE,),

@@ -35,42 +35,42 @@ TEXT = "Text"
 TRAILING = "Trailing"
 LEADING = "Leading"
 
-SPLITS = Relationship("splits", "All splits.")
-ORIGINAL = Relationship("original", "The original file.")
+SPLITS = Relationship("splits", "The pieces of content between the byte sequences.")
+ORIGINAL = Relationship("original", "The incoming FlowFile, once split.")
 
 FORMAT = PropertySpec(
     key="byte-sequence-format",
     display_name="Byte Sequence Format",
-    description="How the Byte Sequence property is interpreted.",
+    description="How the Byte Sequence is written.",
     required=True,
     default=HEXADECIMAL,
     allowed_values=(
-        AllowableValue(HEXADECIMAL, HEXADECIMAL, "The Byte Sequence is a hexadecimal representation of bytes."),
-        AllowableValue(TEXT, TEXT, "The Byte Sequence is text, encoded as UTF-8."),
+        AllowableValue(HEXADECIMAL, HEXADECIMAL, "Two hexadecimal digits per byte, e.g. 0D0A."),
+        AllowableValue(TEXT, TEXT, "Text, whose UTF-8 bytes are searched for."),
     ),
 )
 BYTE_SEQUENCE = PropertySpec(
     key="byte-sequence",
     display_name="Byte Sequence",
-    description="A representation of the bytes to look for and split the content at.",
+    description="The bytes at which the content is cut, written as the Byte Sequence Format says.",
     required=True,
     validator=validators.NON_EMPTY,
 )
 KEEP_SEQUENCE = boolean_property(
-    "keep-byte-sequence", "Keep Byte Sequence", "Whether the Byte Sequence is kept in the splits.", "false",
+    "keep-byte-sequence", "Keep Byte Sequence", "Whether the splits keep the Byte Sequence or it is dropped.",
+    "false",
 )
 LOCATION = PropertySpec(
     key="byte-sequence-location",
     display_name="Byte Sequence Location",
     description=(
-        "With Keep Byte Sequence, whether the sequence ends the split before it or starts the split after it; "
-        "ignored otherwise."
+        "Which split a kept Byte Sequence belongs to: the one it ends or the one it starts."
     ),
     required=True,
     default=TRAILING,
     allowed_values=(
-        AllowableValue(TRAILING, TRAILING, "Keep the Byte Sequence at the end of the first split."),
-        AllowableValue(LEADING, LEADING, "Keep the Byte Sequence at the beginning of the second split."),
+        AllowableValue(TRAILING, TRAILING, "The sequence is the last bytes of the split before it."),
+        AllowableValue(LEADING, LEADING, "The sequence is the first bytes of the split after it."),
     ),
 )
 
@@ -150,7 +150,7 @@ class SplitContent(Processor):
     """
 
     spec = ProcessorSpec(
-        description="Splits incoming FlowFiles by a specified byte sequence.",
+        description="Cuts the content of FlowFiles into pieces wherever a given sequence of bytes occurs.",
         tags=("content", "split", "binary"),
         properties=(FORMAT, BYTE_SEQUENCE, KEEP_SEQUENCE, LOCATION),
         relationships=(SPLITS, ORIGINAL),

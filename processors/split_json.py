@@ -32,21 +32,20 @@ SEGMENT_ORIGINAL_FILENAME = "segment.original.filename"
 JSON_PATH_EXPRESSION = PropertySpec(
     key="json-path-expression",
     display_name="JsonPath Expression",
-    description="A JsonPath expression that indicates the array element to split into JSON/scalar fragments.",
+    description="The JsonPath that finds the JSON array whose elements become the splits.",
     required=True,
     validator=JSON_PATH,
 )
 
 ORIGINAL = Relationship(
     "original",
-    "The original FlowFile that was split into segments. If the FlowFile fails processing, nothing will be sent to "
-    "this relationship",
+    "The FlowFile that was split, with fragment.identifier and fragment.count added.",
 )
-SPLIT = Relationship("split", "All segments of the original FlowFile will be routed to this relationship")
+SPLIT = Relationship("split", "One FlowFile per element of the array.")
 FAILURE = Relationship(
     "failure",
-    "If a FlowFile fails processing for any reason (for example, the FlowFile is not valid JSON or the specified "
-    "path does not exist), it will be routed to this relationship",
+    "FlowFiles whose content is not JSON, or in which the JsonPath finds nothing or something other than an "
+    "array; no splits are made.",
 )
 
 
@@ -72,23 +71,18 @@ class SplitJson(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Splits a JSON File into multiple, separate FlowFiles for an array element specified by a JsonPath "
-            "expression. Each generated FlowFile is comprised of an element of the specified array and transferred "
-            "to relationship 'split,' with the original file transferred to the 'original' relationship. If the "
-            "specified JsonPath is not found or does not evaluate to an array element, the original file is routed "
-            "to 'failure' and no files are generated."
+            "Makes one FlowFile of each element of the JSON array that a JsonPath finds in the content of a "
+            "FlowFile."
         ),
         tags=("json", "split", "jsonpath"),
         properties=(JSON_PATH_EXPRESSION, NULL_VALUE_REPRESENTATION, MAX_STRING_LENGTH),
         relationships=(ORIGINAL, SPLIT, FAILURE),
         input_requirement=InputRequirement.REQUIRED,
         writes_attributes=(
-            (FRAGMENT_ID, "All split FlowFiles produced from the same parent FlowFile will have the same randomly "
-                          "generated UUID added for this attribute"),
-            (FRAGMENT_INDEX, "A one-up number that indicates the ordering of the split FlowFiles that were created "
-                             "from a single parent FlowFile"),
-            (FRAGMENT_COUNT, "The number of split FlowFiles generated from the parent FlowFile"),
-            (SEGMENT_ORIGINAL_FILENAME, "The filename of the parent FlowFile"),
+            (FRAGMENT_ID, "A random UUID shared by all the splits of one FlowFile (also set on the original)."),
+            (FRAGMENT_INDEX, "The position of the element in the array, from 0."),
+            (FRAGMENT_COUNT, "How many splits the original FlowFile gave (also set on the original)."),
+            (SEGMENT_ORIGINAL_FILENAME, "The filename of the FlowFile that was split."),
         ),
     )
 

@@ -39,21 +39,21 @@ _CR = 13
 _LF = 10
 
 ORIGINAL = Relationship(
-    "original", "The original input file, once it has been split into 1 or more files (or into none, when empty)."
+    "original", "The incoming FlowFile, once split (empty content gives no splits but still goes here)."
 )
-SPLITS = Relationship("splits", "The split files.")
+SPLITS = Relationship("splits", "The pieces of text cut from each FlowFile.")
 FAILURE = Relationship(
     "failure",
-    "A file that cannot be split (too few header lines, a header larger than Maximum Fragment Size); "
-    "nothing else is routed.",
+    "FlowFiles whose header is shorter than Header Line Count or larger than Maximum Fragment Size; no splits "
+    "are made.",
 )
 
 LINE_SPLIT_COUNT = PropertySpec(
     key="line-split-count",
     display_name="Line Split Count",
     description=(
-        "The number of lines that will be added to each split file, excluding header lines. A value of zero "
-        "requires Maximum Fragment Size to be set, and line count will not be considered in determining splits."
+        "The most lines each split holds, not counting the header. 0 means no line limit, in which case "
+        "Maximum Fragment Size must be set."
     ),
     required=True,
     validator=validators.NON_NEGATIVE_INTEGER,
@@ -62,15 +62,15 @@ FRAGMENT_MAX_SIZE = PropertySpec(
     key="maximum-fragment-size",
     display_name="Maximum Fragment Size",
     description=(
-        "The maximum size of each split file, including header lines. A single line that exceeds it (with the "
-        "header) is output in a split of its own, which exceeds this size."
+        "The most bytes each split holds, header included. A line too long to fit gets a split of its own, "
+        "which is then larger."
     ),
     validator=validators.DATA_SIZE,
 )
 HEADER_LINE_COUNT = PropertySpec(
     key="header-line-count",
     display_name="Header Line Count",
-    description="The number of lines that make the header; the header lines are duplicated to all split files.",
+    description="How many lines at the start of the text are the header, which begins every split.",
     required=True,
     default="0",
     validator=validators.NON_NEGATIVE_INTEGER,
@@ -79,16 +79,16 @@ HEADER_MARKER = PropertySpec(
     key="header-line-marker-characters",
     display_name="Header Line Marker Characters",
     description=(
-        "The first character(s) on a line that mark it as a header line. Ignored when Header Line Count is "
-        "non-zero. The first line not starting with them and all later lines are not header lines."
+        "When Header Line Count is 0: the leading lines that start with these characters are the header, up to "
+        "the first line that does not."
     ),
     validator=validators.NON_EMPTY,
 )
 REMOVE_TRAILING_NEWLINES = boolean_property(
     "remove-trailing-newlines", "Remove Trailing Newlines",
-    "Whether to remove newlines at the end of each split file. Set it to false to merge the splits later. "
-    "When true, a split that would hold only empty lines (only \\r and \\n) is not emitted; with header "
-    "lines such a split holds just the header.",
+    "Whether the last newline and any trailing empty lines are cut from each split; keep them (false) if the "
+    "splits will be merged again. When true, a split made only of empty lines is dropped, or holds just the "
+    "header.",
     "true",
 )
 
@@ -279,16 +279,16 @@ class SplitText(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Splits a text file into multiple smaller text files on line boundaries limited by maximum number "
-            "of lines or total size of fragment, optionally with header lines copied into each split."
+            "Cuts text FlowFiles into pieces at line ends, each holding at most a number of lines or bytes, "
+            "optionally each starting with the header lines."
         ),
         tags=("split", "text"),
         properties=(LINE_SPLIT_COUNT, FRAGMENT_MAX_SIZE, HEADER_LINE_COUNT, HEADER_MARKER, REMOVE_TRAILING_NEWLINES),
         relationships=(ORIGINAL, SPLITS, FAILURE),
         input_requirement=InputRequirement.REQUIRED,
         writes_attributes=(
-            (SPLIT_LINE_COUNT, "The number of lines of text from the original FlowFile copied to this split."),
-            (FRAGMENT_SIZE, "The number of bytes of this split, including the header."),
+            (SPLIT_LINE_COUNT, "How many non-empty lines of the original this split holds, header excluded."),
+            (FRAGMENT_SIZE, "The size of this split in bytes, header included."),
             (FRAGMENT_ID, "The same random UUID for every split of one original (also set on the original)."),
             (FRAGMENT_INDEX, "The position of this split among the splits of its original, from 1."),
             (FRAGMENT_COUNT, "The number of splits of the original (also set on the original)."),

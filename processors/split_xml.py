@@ -32,8 +32,8 @@ _TEXT_ESCAPES = str.maketrans({"<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&ap
 
 ORIGINAL = Relationship(
     "original",
-    "The original FlowFile, with fragment.identifier and fragment.count, once it was split; nothing goes here "
-    "when splitting fails.",
+    "The FlowFile that was split, with fragment.identifier and fragment.count added; it is not sent on when the split "
+    "fails.",
 )
 SPLIT = Relationship("split", "One FlowFile per element found at the Split Depth, in document order.")
 FAILURE = Relationship(
@@ -135,7 +135,8 @@ class SplitXml(Processor):
     """
 
     spec = ProcessorSpec(
-        description="Splits an XML document into separate FlowFiles, one per child or descendant of the root element.",
+        description="Cuts an XML document into one FlowFile per element found at the Split Depth (by default, the "
+                    "root's children).",
         tags=("xml", "split", "XML"),
         properties=(SPLIT_DEPTH,),
         relationships=(ORIGINAL, SPLIT, FAILURE),

@@ -298,9 +298,8 @@ class StandardSSLContextService(ControllerService, SSLContextService):
 
     spec = ControllerServiceSpec(
         description=(
-            "Standard implementation of the SSLContextService. Provides the ability to configure keystore and/or "
-            "truststore properties once and reuse that configuration throughout the application, for HTTP clients "
-            "and servers."
+            "Holds a keystore and/or truststore configuration, set up once and shared by the HTTP clients and servers "
+            "and other TLS components that refer to it."
         ),
         provides=(SSL_CONTEXT_SERVICE, RESTRICTED_SSL_CONTEXT_SERVICE),
         tags=("ssl", "tls", "secure", "certificate", "keystore", "truststore", "jks", "p12", "pkcs12", "pkcs", "pem",

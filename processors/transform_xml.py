@@ -79,8 +79,8 @@ INDENT = boolean_property(
 SECURE_PROCESSING = boolean_property(
     "secure-processing",
     "Secure Processing",
-    "Whether to mitigate XML attacks such as XXE. flowyard always does: files and the network stay closed to "
-    "documents and stylesheets either way.",
+    "NiFi's switch for guarding against XML attacks such as XXE. flowyard always guards: files and the network stay "
+    "closed to documents and stylesheets either way.",
     "true",
     aliases=("Secure processing",),
 )
@@ -266,8 +266,8 @@ class TransformXml(Processor):
                     CACHE_DURATION),
         relationships=(SUCCESS, FAILURE),
         dynamic_properties=DynamicPropertySpec(
-            name_description="An XSLT transform parameter name",
-            value_description="An XSLT transform parameter value",
+            name_description="The name of a stylesheet parameter",
+            value_description="The value passed for it",
             expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
         ),
         input_requirement=InputRequirement.REQUIRED,

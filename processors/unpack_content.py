@@ -66,16 +66,14 @@ _BOMB_FLOOR = 100 << 20
 _CHUNK = 1 << 20
 _BATCH = 10
 
-SUCCESS = Relationship("success", "Unpacked FlowFiles are sent to this relationship")
-FAILURE = Relationship("failure", "The original FlowFile is sent to this relationship when it cannot be unpacked "
-                                  "for some reason")
-ORIGINAL = Relationship("original", "The original FlowFile is sent to this relationship after it has been "
-                                    "successfully unpacked")
+SUCCESS = Relationship("success", "One FlowFile per file (or packaged FlowFile) taken out of an archive.")
+FAILURE = Relationship("failure", "FlowFiles that cannot be unpacked, unchanged.")
+ORIGINAL = Relationship("original", "The archive FlowFile, once unpacked.")
 
 PACKAGING_FORMAT = PropertySpec(
     key="packaging-format",
     display_name="Packaging Format",
-    description="The Packaging Format used to create the file.",
+    description="The kind of archive the content is, or 'use mime.type attribute' to tell by each FlowFile.",
     required=True,
     default=AUTO,
     allowed_values=(
@@ -117,8 +115,8 @@ _REGEX = validators.Validator("regex", "a regular expression (Java's named group
 FILE_FILTER = PropertySpec(
     key="file-filter",
     display_name="File Filter",
-    description="Only files contained in the archive whose names match the given regular expression (searched "
-    "anywhere in the entry name) will be extracted (tar/zip only).",
+    description="A regular expression found somewhere in an entry's name selects the entries taken out of TAR and "
+    "ZIP archives; the others are skipped.",
     required=True,
     default=".*",
     validator=_REGEX,
@@ -126,7 +124,7 @@ FILE_FILTER = PropertySpec(
 PASSWORD = PropertySpec(
     key="password",
     display_name="Password",
-    description="Password used for decrypting Zip archives encrypted with ZipCrypto or AES.",
+    description="The password that decrypts ZIP entries encrypted with ZipCrypto or AES.",
     sensitive=True,
     validator=validators.NON_EMPTY,
     dependencies=(_ZIP_FORMATS,),
@@ -134,9 +132,8 @@ PASSWORD = PropertySpec(
 ALLOW_STORED_WITH_DATA_DESCRIPTOR = boolean_property(
     "allow-stored-entries-wdd",
     "Allow Stored Entries With Data Descriptor",
-    "Some zip archives contain stored entries with data descriptors which by spec should not happen. If this "
-    "property is true they will be read anyway. If false and such an entry is discovered the zip will fail to "
-    "process.",
+    "Whether ZIP entries that are stored (not compressed) yet followed by a data descriptor, which the ZIP format "
+    "does not allow, are read; when false such an archive goes to failure.",
     "false",
     dependencies=(_ZIP_FORMATS,),
 )
@@ -195,9 +192,8 @@ class UnpackContent(Processor):
     """
 
     spec = ProcessorSpec(
-        description="Unpacks the content of FlowFiles that have been packaged with one of several different "
-        "Packaging Formats, emitting one to many FlowFiles for each input FlowFile. Supported formats are TAR, ZIP, "
-        "and FlowFile Stream packages.",
+        description="Takes the entries out of TAR and ZIP archives and FlowFile packages held in the content of "
+        "FlowFiles, making one FlowFile of each.",
         tags=("Unpack", "un-merge", "tar", "zip", "archive", "flowfile-stream", "flowfile-stream-v3", "split",
               "extract"),
         properties=(PACKAGING_FORMAT, FILENAME_CHARSET, FILE_FILTER, PASSWORD, ALLOW_STORED_WITH_DATA_DESCRIPTOR),

@@ -79,8 +79,8 @@ STATEFUL_INITIAL_VALUE = PropertySpec(
     key="stateful-variables-initial-value",
     display_name="Stateful Variables Initial Value",
     description=(
-        "With 'Store state locally': the value a stateful variable (one per dynamic property and rule action) "
-        "starts with when the state has none. Required then, but may be empty."
+        "The starting value of every stateful variable (one per dynamic property and rule action) that the state does "
+        "not hold yet. It must be given, possibly empty, when Store State is 'Store state locally'."
     ),
 )
 CACHE_SIZE = PropertySpec(
@@ -184,17 +184,17 @@ class UpdateAttribute(Processor):
     blocking = False
     spec = ProcessorSpec(
         description=(
-            "Updates the attributes of FlowFiles with values from dynamic properties and Advanced rules "
-            "(Expression Language allowed), deletes attributes whose names match a regular expression, and "
-            "can keep the values in state across FlowFiles."
+            "Sets FlowFile attributes from dynamic properties and Advanced rules (with Expression Language), removes "
+            "those whose names match a regular expression, and can remember the values in state from one FlowFile to "
+            "the next."
         ),
         tags=("attributes", "modification", "update", "delete", "Attribute Expression Language", "state",
               "rules", "advanced"),
         properties=(DELETE_ATTRIBUTES, STORE_STATE, STATEFUL_INITIAL_VALUE, CACHE_SIZE, RULES),
         relationships=(SUCCESS, SET_STATE_FAIL),
         dynamic_properties=DynamicPropertySpec(
-            name_description="A FlowFile attribute to update",
-            value_description="The value to set it to",
+            name_description="The name of an attribute to set",
+            value_description="Its new value",
             expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
         ),
         input_requirement=InputRequirement.REQUIRED,

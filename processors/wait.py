@@ -206,8 +206,8 @@ class Wait(Processor):
 
     spec = ProcessorSpec(
         description=(
-            "Routes FlowFiles to 'wait' until a release signal in a map cache, written by Notify, releases them "
-            "to 'success'; FlowFiles waiting too long go to 'expired'."
+            "Holds FlowFiles back until Notify has recorded their release signal in a map cache, then lets them "
+            "through to 'success'; those held past the Expiration Duration go to 'expired'."
         ),
         tags=("map", "cache", "wait", "hold", "distributed", "signal", "release"),
         properties=(RELEASE_SIGNAL_IDENTIFIER, TARGET_SIGNAL_COUNT, SIGNAL_COUNTER_NAME, WAIT_BUFFER_COUNT,
