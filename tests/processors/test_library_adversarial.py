@@ -244,7 +244,7 @@ def test_hostile_attribute_values_through_expressions_are_handled(
     problems = {}
     for name in _HOSTILE_ATTRIBUTE_VALUES:
         try:
-            with guarded(seconds=1):
+            with guarded(seconds=2):
                 problem = _judge_attribute_value(config, key, name, tmp_path / name, logs)
         except (Runaway, MemoryError) as exc:
             problem = f"ran away: {type(exc).__name__}: {exc}"
@@ -413,7 +413,7 @@ def _try_value(config: LibraryConfig, key: str, value: str, tmp: Path,
                logs: pytest.LogCaptureFixture) -> str | None:
     """What went wrong with ``key`` set to ``value``, or None."""
     try:
-        with guarded(seconds=1):
+        with guarded(seconds=2):
             return _judge_value(config, key, value, tmp, logs)
     except (Runaway, MemoryError) as exc:
         return f"ran away: {type(exc).__name__}: {exc}"
@@ -706,7 +706,7 @@ def test_services_refuse_or_take_hostile_property_values(service: str, key: str)
     problems = {}
     for value in HOSTILE_VALUES:
         try:
-            with guarded(seconds=1):
+            with guarded(seconds=2):
                 problem = _judge_service_value(service, key, value)
         except (Runaway, MemoryError) as exc:
             problem = f"ran away: {type(exc).__name__}: {exc}"
