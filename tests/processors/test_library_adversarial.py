@@ -71,6 +71,7 @@ from library_configs import (
 
 from flowyard.processors import CONTROLLER_SERVICES, PROCESSORS
 from flowyard.runtime.sdk import (
+    ConfigurationError,
     ControllerService,
     ExpressionScope,
     FlowyardError,
@@ -359,6 +360,27 @@ def test_dependencies_name_existing_properties_and_values(name: str) -> None:
                 problems.append(f"{spec.display_name} depends on {target.display_name} being {strays}, "
                                 f"which are not among its allowable values")
     assert not problems, "; ".join(problems)
+
+
+_ODD_DYNAMIC_NAMES = ("", " ", "new\nline", "ünï 名前", "x" * 10_000, "${x}", "nul\x00", "1", "-1")
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in PROCESSORS.items() if c.spec.dynamic_properties is not None))
+def test_odd_dynamic_property_names_are_judged_not_crashed_on(name: str) -> None:
+    """A dynamic property with an odd name (or value) is valid, invalid with a result, or refused with a
+    ConfigurationError (an empty relationship name) - never a bare exception from validation."""
+    problems = {}
+    for dynamic in _ODD_DYNAMIC_NAMES:
+        for value in ("", "${", "(", "x"):
+            runner = ProcessorRunner(PROCESSORS[name])
+            try:
+                runner.set_property(dynamic, value)
+                runner.validation_results()
+            except ConfigurationError:
+                pass
+            except Exception as exc:  # judged here
+                problems[f"{dynamic[:12]!r}={value!r}"] = f"{type(exc).__name__}: {exc}"[:200]
+    assert not problems, problems
 
 
 # -- hostile property values: refused by validation, or handled at run time ---------------------------------
