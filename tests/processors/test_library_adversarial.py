@@ -77,7 +77,6 @@ from flowyard.runtime.sdk import (
     FlowyardError,
     Processor,
     PropertySpec,
-    validators,
 )
 from flowyard.runtime.sdk.testing import MockFlowFile, ProcessorRunner
 
@@ -90,7 +89,8 @@ _UNCAUGHT_EXPRESSION = ("a failing expression in {} escapes on_trigger as a bare
 KNOWN_BUGS: dict[tuple[str, str], str] = {
     ("FetchFile[attribute-path]", "garbage-core-attributes"): (
         "absolute.path with a NUL byte raises a bare ValueError ('embedded null byte') on every trigger: the "
-        "FlowFile is rolled back and retried forever; NiFi routes it to failure (InvalidPathException)"),
+        "FlowFile is rolled back and retried for ever; should go to failure naming the path (NiFi: "
+        "InvalidPathException, rolled back)"),
     ("GenerateFlowFile", "failing-expression"): _UNCAUGHT_EXPRESSION.format("Custom Text"),
 }
 
@@ -200,7 +200,8 @@ ATTRIBUTE_VALUE_BUGS: dict[tuple[str, str], str] = {
         "processor); NiFi's asInteger() throws NumberFormatException: rolled back, penalized"),
     ("FetchFile", "file-to-fetch"): (
         "File to Fetch evaluating to a path with a NUL byte raises a bare ValueError ('embedded null byte') on "
-        "every trigger; NiFi routes the FlowFile to failure (InvalidPathException)"),
+        "every trigger, so the FlowFile is retried for ever; should go to failure naming the path (NiFi: "
+        "InvalidPathException, rolled back)"),
     ("PutFile", "owner"): (
         "Owner evaluating to 10^30 raises a bare OverflowError ('uid is greater than maximum') after the file is "
         "written; NiFi logs that the owner cannot be set and routes to success"),
@@ -391,14 +392,11 @@ HOSTILE_VALUES = ("", " ", "0", "0 B", "-1", "9" * 30, "NaN", "1e400", "nul\x00b
 HOSTILE_TEXT = ("", "9" * 30, "nul\x00byte", "(")
 """The subset tried on free-text properties (no validator): anything goes there, these are the likely traps."""
 
-_JAVA_INT = ("accepts {} = 10^30 and runs away (copies/creates without end); NiFi's integer validator "
-             "(Integer.parseInt) refuses anything above 2147483647")
 PROPERTY_BUGS: dict[tuple[str, str], str] = {
-    ("DuplicateFlowFile", "number-of-copies"): _JAVA_INT.format("Number of Copies"),
-    ("GenerateFlowFile", "batch-size"): _JAVA_INT.format("Batch Size"),
     ("FetchFile", "file-to-fetch"): (
-        "File to Fetch with a NUL byte raises a bare ValueError ('embedded null byte') out of on_trigger; should "
-        "route to failure naming the path (NiFi: InvalidPathException, no file fetched)"),
+        "File to Fetch with a NUL byte raises a bare ValueError ('embedded null byte', naming neither property nor "
+        "FlowFile) out of on_trigger; should go to failure naming the path, as a File to Fetch that cannot be "
+        "evaluated does (NiFi: InvalidPathException, rolled back)"),
     ("PutFile", "owner"): (
         "Owner = 10^30 raises OverflowError ('uid is greater than maximum') out of on_trigger after writing; NiFi "
         "logs that the owner cannot be set and routes to success"),
@@ -411,11 +409,6 @@ PROPERTY_BUGS: dict[tuple[str, str], str] = {
 _RUNNABLE_KINDS = frozenset({"flowfile", "generate", "file-source", "list-source"})
 
 
-_JAVA_INT_BUGS = frozenset({("DuplicateFlowFile", "number-of-copies"), ("GenerateFlowFile", "batch-size")})
-_SDK_ACCEPTS_HUGE_INTEGERS = validators.POSITIVE_INTEGER("2147483648") is None
-"""Whether the SDK's integer validators still take values beyond Java's int (the root of the _JAVA_INT bugs)."""
-
-
 def _property_cases() -> Iterator[object]:
     for config in CONFIGS:
         if config.variant:
@@ -424,10 +417,7 @@ def _property_cases() -> Iterator[object]:
             if spec.identifies_controller_service or spec.allowed_values:
                 continue
             bug = PROPERTY_BUGS.get((config.id, spec.key))
-            if (config.id, spec.key) in _JAVA_INT_BUGS:
-                marks = [pytest.mark.xfail(_SDK_ACCEPTS_HUGE_INTEGERS, strict=True, reason=bug or "")]
-            else:
-                marks = [pytest.mark.xfail(strict=True, reason=bug)] if bug else []
+            marks = [pytest.mark.xfail(strict=True, reason=bug)] if bug else []
             yield pytest.param(config, spec.key, marks=marks, id=f"{config.id}-{spec.key}")
 
 
