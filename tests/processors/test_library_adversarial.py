@@ -386,7 +386,8 @@ def test_odd_dynamic_property_names_are_judged_not_crashed_on(name: str) -> None
 
 # -- hostile property values: refused by validation, or handled at run time ---------------------------------
 
-HOSTILE_VALUES = ("", " ", "0", "0 B", "-1", "9" * 30, "NaN", "1e400", "nul\x00byte", "(", "NOPE-CHARSET", "5 parsecs")
+HOSTILE_VALUES = ("", " ", "0", "0 B", "-1", "9" * 30, "NaN", "1e400", "nul\x00byte", "(", "NOPE-CHARSET", "5 parsecs",
+                  "${x}")
 """Values a user can type into any property."""
 
 HOSTILE_TEXT = ("", "9" * 30, "nul\x00byte", "(")
