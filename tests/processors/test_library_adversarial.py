@@ -203,11 +203,13 @@ ATTRIBUTE_VALUE_BUGS: dict[tuple[str, str], str] = {
         "every trigger, so the FlowFile is retried for ever; should go to failure naming the path (NiFi: "
         "InvalidPathException, rolled back)"),
     ("PutFile", "owner"): (
-        "Owner evaluating to 10^30 raises a bare OverflowError ('uid is greater than maximum') after the file is "
-        "written; NiFi logs that the owner cannot be set and routes to success"),
+        "Owner evaluating to 10^30 raises a bare OverflowError ('uid is greater than maximum'): nothing is "
+        "written and the FlowFile is retried for ever; NiFi logs that the owner cannot be set and routes to "
+        "success"),
     ("PutFile", "group"): (
-        "Group evaluating to 10^30 raises a bare OverflowError ('gid is greater than maximum') after the file is "
-        "written; NiFi logs that the group cannot be set and routes to success"),
+        "Group evaluating to 10^30 raises a bare OverflowError ('gid is greater than maximum'): nothing is "
+        "written and the FlowFile is retried for ever; NiFi logs that the group cannot be set and routes to "
+        "success"),
 }
 """(processor, property key) → the bug, one line."""
 
@@ -399,11 +401,13 @@ PROPERTY_BUGS: dict[tuple[str, str], str] = {
         "FlowFile) out of on_trigger; should go to failure naming the path, as a File to Fetch that cannot be "
         "evaluated does (NiFi: InvalidPathException, rolled back)"),
     ("PutFile", "owner"): (
-        "Owner = 10^30 raises OverflowError ('uid is greater than maximum') out of on_trigger after writing; NiFi "
-        "logs that the owner cannot be set and routes to success"),
+        "Owner = 10^30 raises OverflowError ('uid is greater than maximum') out of on_trigger: nothing is "
+        "written and the FlowFile is retried for ever; NiFi logs that the owner cannot be set and routes to "
+        "success"),
     ("PutFile", "group"): (
-        "Group = 10^30 raises OverflowError ('gid is greater than maximum') out of on_trigger after writing; NiFi "
-        "logs that the group cannot be set and routes to success"),
+        "Group = 10^30 raises OverflowError ('gid is greater than maximum') out of on_trigger: nothing is "
+        "written and the FlowFile is retried for ever; NiFi logs that the group cannot be set and routes to "
+        "success"),
 }
 """(configuration id, property key) → the bug, one line."""
 
