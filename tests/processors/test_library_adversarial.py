@@ -115,6 +115,15 @@ def _cases() -> Iterator[object]:
             yield pytest.param(config, name, marks=marks, id=f"{config.id}-{name}")
 
 
+@pytest.fixture(autouse=True)
+def _in_a_scratch_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hostile values of path properties ('(', 'NaN', ...) are relative paths: keep what
+    the processors create with them out of the checkout."""
+    scratch = tmp_path / "cwd"
+    scratch.mkdir()
+    monkeypatch.chdir(scratch)
+
+
 @pytest.fixture
 def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     """What the processors log at INFO and above (NiFi logs some failure reasons at INFO)."""
