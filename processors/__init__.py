@@ -18,10 +18,16 @@ processors used by flowyard's own tests live in
 from __future__ import annotations
 
 from flowyard.processors import (
+    _catalog_amqp,
     _catalog_content,
+    _catalog_databases,
     _catalog_http,
     _catalog_json,
     _catalog_merge,
+    _catalog_mqtt,
+    _catalog_nats,
+    _catalog_records,
+    _catalog_redis,
     _catalog_system,
     _catalog_text,
     _catalog_xml_flow,
@@ -49,7 +55,8 @@ __all__ = ["CONTROLLER_SERVICES", "PROCESSORS"]
 
 # Each family of the library lists its own classes (processors/_catalog_*.py).
 _FAMILIES = (_catalog_text, _catalog_content, _catalog_merge, _catalog_json, _catalog_xml_flow, _catalog_system,
-             _catalog_http)
+             _catalog_http, _catalog_records, _catalog_databases, _catalog_mqtt, _catalog_amqp, _catalog_nats,
+             _catalog_redis)
 
 PROCESSORS: dict[str, type[Processor]] = {
     cls.type_name: cls

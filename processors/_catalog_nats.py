@@ -1,0 +1,15 @@
+"""The nats family of the standard library. NATS (issue 13): core NATS and JetStream consume and publish.
+
+One owner per family: add each class here once it is complete;
+``flowyard.processors`` joins every family into ``PROCESSORS`` and
+``CONTROLLER_SERVICES``.
+"""
+
+from __future__ import annotations
+
+from flowyard.runtime.sdk import ControllerService, Processor
+
+__all__ = ["PROCESSORS", "SERVICES"]
+
+PROCESSORS: tuple[type[Processor], ...] = ()
+SERVICES: tuple[type[ControllerService], ...] = ()
