@@ -30,6 +30,7 @@ __all__ = [
     "format_timestamp",
     "parse_timestamp",
     "read_chunks",
+    "readable",
     "relative_dir",
     "walk_files",
 ]
@@ -49,6 +50,19 @@ def parse_timestamp(text: str) -> float:
     """Epoch seconds for a ``yyyy-MM-dd'T'HH:mm:ssZ`` text (``+0100``, ``+01:00``
     and ``Z`` offsets are accepted). Raises ``ValueError`` for anything else."""
     return datetime.strptime(text.strip(), TIMESTAMP_FORMAT).timestamp()
+
+
+def readable(text: str) -> str:
+    """``text`` (a path or name from the file system) as text that can be stored and shown.
+
+    Python keeps the bytes of a file name that are not UTF-8 as surrogate escapes, which
+    cannot be encoded for attributes, state or logs; Java decodes them as U+FFFD, and so
+    does this. Names that are valid UTF-8 come back unchanged (the same object)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text
 
 
 def read_chunks(handle: BinaryIO, size: int = READ_CHUNK) -> Iterator[bytes]:
@@ -102,10 +116,12 @@ class FileCandidate:
     """A regular file found under a listing root."""
 
     path: str
-    """Absolute path of the file."""
+    """Absolute path of the file, as the file system has it (may hold surrogate escapes):
+    the one to open. Everything shown or stored goes through ``readable``."""
     name: str
+    """The file's name, ``readable``."""
     rel_dir: str
-    """Directory relative to the root, ``""`` for files directly in it."""
+    """Directory relative to the root, ``""`` for files directly in it; ``readable``."""
     stat: os.stat_result
 
     @property
@@ -116,7 +132,12 @@ class FileCandidate:
     @property
     def absolute_path_attribute(self) -> str:
         """NiFi's ``absolute.path`` attribute: the file's directory with a trailing ``/``."""
-        return os.path.dirname(self.path).rstrip("/") + "/"
+        return readable(os.path.dirname(self.path).rstrip("/") + "/")
+
+    @property
+    def shown_path(self) -> str:
+        """The absolute path, ``readable`` (for state and logs)."""
+        return readable(self.path)
 
     @property
     def mtime_ms(self) -> int:
@@ -151,7 +172,7 @@ def walk_files(root: str, recurse: bool) -> Iterator[FileCandidate]:
                     if recurse:
                         subdirs.append(entry.path)
                 elif entry.is_file(follow_symlinks=True):
-                    yield FileCandidate(entry.path, entry.name, relative_dir(base, entry.path),
+                    yield FileCandidate(entry.path, readable(entry.name), readable(relative_dir(base, entry.path)),
                                         entry.stat(follow_symlinks=True))
             except OSError:
                 continue

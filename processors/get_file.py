@@ -15,6 +15,7 @@ from flowyard.processors._files import (
     file_attributes,
     file_filter_specs,
     read_chunks,
+    readable,
     walk_files,
 )
 from flowyard.runtime.sdk import (
@@ -94,7 +95,9 @@ class GetFile(Processor):
     ``path`` (``./`` or ``sub/dir/``), ``absolute.path`` and the ``file.*``
     attributes, and a RECEIVE provenance event. The processor yields when a
     listing finds nothing. Files that cannot be read (or, unless Keep Source
-    File, whose directory is not writable) are skipped, as in NiFi.
+    File, whose directory is not writable) are skipped, as in NiFi. A name
+    that is not valid UTF-8 is written to the attributes with U+FFFD in place
+    of the bad bytes (as Java decodes it); the file itself is still read.
     """
 
     spec = ProcessorSpec(
@@ -196,7 +199,7 @@ class GetFile(Processor):
                         except FileNotFoundError:
                             pass
                         except OSError as exc:
-                            context.logger.warning(f"took {path} into the flow but cannot delete it: {exc}")
+                            context.logger.warning(f"took {readable(path)} into the flow but cannot delete it: {exc}")
             finally:
                 release()
 
@@ -207,7 +210,7 @@ class GetFile(Processor):
             except FileNotFoundError:
                 continue
             except OSError as exc:
-                context.logger.warning(f"cannot read {candidate.path}: {exc}")
+                context.logger.warning(f"cannot read {candidate.shown_path}: {exc}")
                 continue
             ff = session.create()
             try:
@@ -215,7 +218,7 @@ class GetFile(Processor):
                     st = os.fstat(handle.fileno())
                     ff = session.write(ff, read_chunks(handle))
             except OSError as exc:
-                context.logger.error(f"failed to read {candidate.path}: {exc}; it stays in place")
+                context.logger.error(f"failed to read {candidate.shown_path}: {exc}; it stays in place")
                 session.remove(ff)
                 continue
             attributes = {

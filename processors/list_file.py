@@ -108,7 +108,9 @@ class ListFile(Processor):
     (100 ms, 1 s or 1 min, by the precision of the file system's timestamps),
     so a file written in the same instant is not missed. State is saved in
     the same session as the FlowFiles, so a rollback lists the files again.
-    The processor yields when nothing new is found.
+    The processor yields when nothing new is found. A name that is not valid
+    UTF-8 is listed with U+FFFD in place of the bad bytes (as Java decodes
+    it), so FetchFile reports it ``not.found``, as in NiFi.
 
     Differences from NiFi: only local directories and only the timestamp
     strategy; no Record Writer, entity tracking, Input Directory Location or
@@ -188,7 +190,7 @@ class ListFile(Processor):
         lag_ms = _LAG_MS[precision]
         if latest == state.listed:
             lag_passed = self._last_run is None or (run_time - self._last_run) * 1000 >= lag_ms
-            up_to_date = latest == state.processed and all(c.path in state.ids for c in by_time[latest])
+            up_to_date = latest == state.processed and all(c.shown_path in state.ids for c in by_time[latest])
             if not lag_passed or up_to_date:
                 context.yield_()
                 return
@@ -201,7 +203,7 @@ class ListFile(Processor):
         emitted = 0
         for ts in sorted(by_time):
             for candidate in sorted(by_time[ts], key=lambda c: c.path):
-                if ts == state.processed and candidate.path in state.ids:
+                if ts == state.processed and candidate.shown_path in state.ids:
                     continue
                 ff = session.create()
                 session.transfer(session.put_attributes(ff, _attributes(candidate, include)), SUCCESS)
@@ -211,7 +213,7 @@ class ListFile(Processor):
             newest = max(by_time)
             if newest != state.processed:
                 state.ids = set()
-            state.ids.update(c.path for c in by_time[newest])
+            state.ids.update(c.shown_path for c in by_time[newest])
             state.processed = newest
         if latest != state.listed or emitted:
             state.listed = latest

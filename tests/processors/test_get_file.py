@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -204,3 +205,37 @@ def test_input_is_forbidden(tmp_path: Path) -> None:
     r = runner(tmp_path)
     r.has_input_connection = True
     assert [res.subject for res in r.validation_results()] == ["Upstream Connections"]
+
+
+def _write_raw(directory: Path, name: bytes, content: bytes) -> None:
+    with open(os.path.join(os.fsencode(directory), name), "wb") as out:
+        out.write(content)
+
+
+def test_a_name_that_is_not_utf8_is_taken_with_replacement_characters(tmp_path: Path, make_file: FileMaker) -> None:
+    """NiFi (Java) decodes such a name with U+FFFD; the real file is still read, and deleted."""
+    (tmp_path / "sub").mkdir()
+    _write_raw(tmp_path / "sub", b"\xff\xfe-odd.txt", b"odd")
+    make_file(tmp_path / "plain.txt", b"plain")
+    r = runner(tmp_path)
+    r.run()
+    r.assert_all_transferred("success", 2)
+    by_name = {ff.attributes["filename"]: ff for ff in r.flowfiles_for("success")}
+    odd = by_name["\ufffd\ufffd-odd.txt"]
+    odd.assert_content_equals(b"odd")
+    odd.assert_attribute_equals("path", "sub/")
+    by_name["plain.txt"].assert_content_equals(b"plain")
+    assert os.listdir(os.fsencode(tmp_path / "sub")) == []  # the real file was deleted
+    assert all(e.transit_uri and "%FF%FE" in e.transit_uri for e in r.provenance_events()
+               if "odd" in (e.transit_uri or ""))
+
+
+def test_default_file_filter_does_not_match_a_line_feed_in_a_name(tmp_path: Path, make_file: FileMaker) -> None:
+    """'.' does not match a line feed in Java either: NiFi's default filter leaves such a file."""
+    make_file(tmp_path / "new\nline.txt", b"x")
+    r = runner(tmp_path, {"Keep Source File": "true"})
+    r.run()
+    assert names(r) == []
+    r = runner(tmp_path, {"Keep Source File": "true", "File Filter": "(?s)[^.].*"})
+    r.run()
+    assert names(r) == ["new\nline.txt"]

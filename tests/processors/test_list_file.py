@@ -204,3 +204,22 @@ def test_spec_is_stateful_source() -> None:
     assert ListFile.spec.stateful
     assert ListFile.spec.input_requirement.value == "INPUT_FORBIDDEN"
     assert ListFile.spec.scheduling.period == "1 min"
+
+
+def test_a_name_that_is_not_utf8_is_listed_with_replacement_characters(tmp_path: Path, make_file: FileMaker) -> None:
+    """NiFi (Java) decodes such a name with U+FFFD and lists every file; FetchFile then cannot find the
+    replaced name (not.found), as in NiFi. The state holds the replaced path, so it is listed once."""
+    (tmp_path / "sub").mkdir()
+    odd = os.path.join(os.fsencode(tmp_path / "sub"), b"\xff\xfe-odd.txt")
+    with open(odd, "wb") as out:
+        out.write(b"odd")
+    os.utime(odd, ns=(BASE_NS + 1_000_000, BASE_NS + 1_000_000))
+    set_mtime_ns(make_file(tmp_path / "plain.txt", b"plain"), BASE_NS)
+    r = runner(tmp_path)
+    r.run()
+    assert names(r) == ["plain.txt", "\ufffd\ufffd-odd.txt"]
+    r.flowfiles_for("success")[1].assert_attribute_equals("path", "sub/")
+    assert r.state()["id.0"] == f"{tmp_path}/sub/\ufffd\ufffd-odd.txt"
+    r.clear_transfer_state()
+    r.run()
+    assert names(r) == []
