@@ -18,6 +18,9 @@ __all__ = ["COPY_INDEX", "DuplicateFlowFile"]
 
 COPY_INDEX = "copy.index"
 
+# NiFi reads the value with asInteger() (Integer.parseInt): anything beyond a Java int is no number.
+_JAVA_INT_MIN, _JAVA_INT_MAX = -(2**31), 2**31 - 1
+
 SUCCESS = Relationship("success", "Each incoming FlowFile together with its copies.")
 
 NUMBER_OF_COPIES = PropertySpec(
@@ -36,10 +39,12 @@ class DuplicateFlowFile(Processor):
     copies of it, as NiFi's DuplicateFlowFile (meant for load testing).
 
     The copies share the original's content (no bytes are copied) and come
-    first; ``copy.index`` is 1, 2, ... on the copies and 0 on the original. A
-    Number of Copies that evaluates to something other than a whole number
-    leaves the FlowFile on its queue, penalized, with an error logged (NiFi
-    rolls the session back); a negative number makes no copies.
+    first; ``copy.index`` is 1, 2, ... on the copies and 0 on the original.
+    Number of Copies is evaluated for each FlowFile; a value that is not a
+    whole number within a Java int (NiFi's ``asInteger()`` fails on it, e.g.
+    an attribute holding 10^30) leaves the FlowFile on its queue, penalized,
+    with an error naming the property and the value logged (NiFi rolls the
+    session back); a negative number makes no copies, as in NiFi.
 
     Differences from NiFi: none known.
     """
@@ -63,7 +68,10 @@ class DuplicateFlowFile(Processor):
             return
         try:
             copies = context.property(NUMBER_OF_COPIES).evaluate(ff.attributes).as_int()
-        except ValueError as exc:
+            if not _JAVA_INT_MIN <= copies <= _JAVA_INT_MAX:
+                raise ValueError(f"Number of Copies {copies} is not an integer between {_JAVA_INT_MIN} and "
+                                 f"{_JAVA_INT_MAX}")
+        except ValueError as exc:  # a failing expression as well (ExpressionError is a ValueError)
             context.logger.error(
                 f"invalid Number of Copies for {ff!r}: {exc}; penalizing it and returning it to its queue")
             session.transfer(session.penalize(ff))

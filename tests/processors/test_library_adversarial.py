@@ -204,9 +204,6 @@ def test_a_failing_expression_in_any_property_is_handled(
 _HOSTILE_ATTRIBUTE_VALUES = {"big": "9" * 30, "nul": "a\x00b", "neg": "-1", "zero": "0", "empty": "", "nan": "NaN"}
 
 ATTRIBUTE_VALUE_BUGS: dict[tuple[str, str], str] = {
-    ("DuplicateFlowFile", "number-of-copies"): (
-        "Number of Copies ${big} with big = 10^30 copies without end (the FlowFile's own attribute hangs the "
-        "processor); NiFi's asInteger() throws NumberFormatException: rolled back, penalized"),
     ("FetchFile", "file-to-fetch"): (
         "File to Fetch evaluating to a path with a NUL byte raises a bare ValueError ('embedded null byte') on "
         "every trigger, so the FlowFile is retried for ever; should go to failure naming the path (NiFi: "
