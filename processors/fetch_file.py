@@ -136,6 +136,11 @@ class FetchFile(Processor):
     without it (``ProcessorRunner(expression_language=False)``), the default
     (``${absolute.path}/${filename}``) is still resolved from those two
     attributes, so ListFile → FetchFile works; other values are then literal.
+
+    Differences from NiFi: a File to Fetch holding a NUL byte (no file system
+    takes one) goes to failure, penalized, with the path named in the log;
+    NiFi throws InvalidPathException, so the session is rolled back and the
+    FlowFile retried for ever.
     """
 
     spec = ProcessorSpec(
@@ -199,6 +204,11 @@ class FetchFile(Processor):
             return None
         if not filename.strip():
             log.error(f"File to Fetch is empty for {ff!r}; routing to failure")
+            session.transfer(session.penalize(ff), FAILURE)
+            return None
+        if "\x00" in filename:
+            # No file system takes it (Python: ValueError; NiFi: InvalidPathException).
+            log.error(f"cannot fetch {filename!r} for {ff!r}: File to Fetch holds a NUL byte; routing to failure")
             session.transfer(session.penalize(ff), FAILURE)
             return None
         path = Path(filename)

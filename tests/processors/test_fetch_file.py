@@ -251,3 +251,25 @@ def test_invalid_configurations(properties: dict[str, str], subject: str) -> Non
 
 def test_move_settings_are_ignored_unless_moving() -> None:
     runner({"Move Conflict Strategy": "Overwrite"}).assert_valid()
+
+
+@pytest.mark.parametrize(
+    ("properties", "attributes"),
+    [
+        ({}, {"absolute.path": "/nonexistent\x00dir", "filename": "a.txt"}),  # the default File to Fetch
+        ({"File to Fetch": "/tmp/nul\x00byte"}, {}),
+        ({"File to Fetch": "${p}"}, {"p": "a\x00b"}),
+    ],
+)
+def test_a_path_with_a_nul_byte_goes_to_failure_naming_it(
+    properties: dict[str, str], attributes: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """It used to raise a bare ValueError ('embedded null byte') on every trigger: retried for ever."""
+    caplog.set_level(logging.ERROR, logger="flowyard.processor")
+    r = runner(properties)
+    r.enqueue(b"kept", attributes)
+    r.run()
+    r.assert_all_transferred("failure", 1)
+    failed = r.flowfiles_for("failure")[0]
+    assert failed.content == b"kept" and failed.is_penalized(r.clock())
+    assert any("NUL byte" in rec.getMessage() and "\\x00" in rec.getMessage() for rec in caplog.records)

@@ -87,10 +87,6 @@ _UNCAUGHT_EXPRESSION = ("a failing expression in {} escapes on_trigger as a bare
                         "property named)")
 
 KNOWN_BUGS: dict[tuple[str, str], str] = {
-    ("FetchFile[attribute-path]", "garbage-core-attributes"): (
-        "absolute.path with a NUL byte raises a bare ValueError ('embedded null byte') on every trigger: the "
-        "FlowFile is rolled back and retried for ever; should go to failure naming the path (NiFi: "
-        "InvalidPathException, rolled back)"),
     ("GenerateFlowFile", "failing-expression"): _UNCAUGHT_EXPRESSION.format("Custom Text"),
 }
 
@@ -204,10 +200,6 @@ def test_a_failing_expression_in_any_property_is_handled(
 _HOSTILE_ATTRIBUTE_VALUES = {"big": "9" * 30, "nul": "a\x00b", "neg": "-1", "zero": "0", "empty": "", "nan": "NaN"}
 
 ATTRIBUTE_VALUE_BUGS: dict[tuple[str, str], str] = {
-    ("FetchFile", "file-to-fetch"): (
-        "File to Fetch evaluating to a path with a NUL byte raises a bare ValueError ('embedded null byte') on "
-        "every trigger, so the FlowFile is retried for ever; should go to failure naming the path (NiFi: "
-        "InvalidPathException, rolled back)"),
     ("PutFile", "owner"): (
         "Owner evaluating to 10^30 raises a bare OverflowError ('uid is greater than maximum'): nothing is "
         "written and the FlowFile is retried for ever; NiFi logs that the owner cannot be set and routes to "
@@ -402,10 +394,6 @@ HOSTILE_TEXT = ("", "9" * 30, "nul\x00byte", "(")
 """The subset tried on free-text properties (no validator): anything goes there, these are the likely traps."""
 
 PROPERTY_BUGS: dict[tuple[str, str], str] = {
-    ("FetchFile", "file-to-fetch"): (
-        "File to Fetch with a NUL byte raises a bare ValueError ('embedded null byte', naming neither property nor "
-        "FlowFile) out of on_trigger; should go to failure naming the path, as a File to Fetch that cannot be "
-        "evaluated does (NiFi: InvalidPathException, rolled back)"),
     ("PutFile", "owner"): (
         "Owner = 10^30 raises OverflowError ('uid is greater than maximum') out of on_trigger: nothing is "
         "written and the FlowFile is retried for ever; NiFi logs that the owner cannot be set and routes to "
