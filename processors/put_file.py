@@ -455,13 +455,19 @@ def _optional(context: ProcessContext, spec: PropertySpec, attributes: Mapping[s
 
 
 def _change_owner(context: ProcessContext, path: Path, owner: str | None, group: str | None) -> None:
+    # KeyError: no such user/group; OverflowError: an id beyond uid_t/gid_t (e.g. 10^30);
+    # ValueError: a NUL byte in the name. NiFi logs each as a warning and the FlowFile goes on to success.
     if owner:
         try:
             os.chown(path, _uid(owner.strip()), -1)
-        except (KeyError, OSError) as exc:
-            context.logger.warning(f"cannot set the owner of {path} to {owner!r}: {exc}")
+        except (KeyError, OSError, OverflowError, ValueError) as exc:
+            context.logger.warning(f"cannot set the owner of {path} to {owner!r}: {_reason(exc)}")
     if group:
         try:
             os.chown(path, -1, _gid(group.strip()))
-        except (KeyError, OSError) as exc:
-            context.logger.warning(f"cannot set the group of {path} to {group!r}: {exc}")
+        except (KeyError, OSError, OverflowError, ValueError) as exc:
+            context.logger.warning(f"cannot set the group of {path} to {group!r}: {_reason(exc)}")
+
+
+def _reason(exc: Exception) -> str:
+    return "no such user or group" if isinstance(exc, KeyError) else str(exc)

@@ -199,16 +199,7 @@ def test_a_failing_expression_in_any_property_is_handled(
 # Attribute values a property's expression hands to the processor (the expression itself is fine).
 _HOSTILE_ATTRIBUTE_VALUES = {"big": "9" * 30, "nul": "a\x00b", "neg": "-1", "zero": "0", "empty": "", "nan": "NaN"}
 
-ATTRIBUTE_VALUE_BUGS: dict[tuple[str, str], str] = {
-    ("PutFile", "owner"): (
-        "Owner evaluating to 10^30 raises a bare OverflowError ('uid is greater than maximum'): nothing is "
-        "written and the FlowFile is retried for ever; NiFi logs that the owner cannot be set and routes to "
-        "success"),
-    ("PutFile", "group"): (
-        "Group evaluating to 10^30 raises a bare OverflowError ('gid is greater than maximum'): nothing is "
-        "written and the FlowFile is retried for ever; NiFi logs that the group cannot be set and routes to "
-        "success"),
-}
+ATTRIBUTE_VALUE_BUGS: dict[tuple[str, str], str] = {}
 """(processor, property key) → the bug, one line."""
 
 
@@ -393,16 +384,7 @@ HOSTILE_VALUES = ("", " ", "0", "0 B", "-1", "9" * 30, "NaN", "1e400", "nul\x00b
 HOSTILE_TEXT = ("", "9" * 30, "nul\x00byte", "(")
 """The subset tried on free-text properties (no validator): anything goes there, these are the likely traps."""
 
-PROPERTY_BUGS: dict[tuple[str, str], str] = {
-    ("PutFile", "owner"): (
-        "Owner = 10^30 raises OverflowError ('uid is greater than maximum') out of on_trigger: nothing is "
-        "written and the FlowFile is retried for ever; NiFi logs that the owner cannot be set and routes to "
-        "success"),
-    ("PutFile", "group"): (
-        "Group = 10^30 raises OverflowError ('gid is greater than maximum') out of on_trigger: nothing is "
-        "written and the FlowFile is retried for ever; NiFi logs that the group cannot be set and routes to "
-        "success"),
-}
+PROPERTY_BUGS: dict[tuple[str, str], str] = {}
 """(configuration id, property key) → the bug, one line."""
 
 _RUNNABLE_KINDS = frozenset({"flowfile", "generate", "file-source", "list-source"})

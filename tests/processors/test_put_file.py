@@ -388,3 +388,28 @@ def test_temp_file_of_a_writer_killed_mid_write_is_removed_at_next_start(tmp_pat
     r.assert_all_transferred("success", 1)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".a.txt", "big.bin"]
     assert (tmp_path / "big.bin").read_bytes() == b"again"
+
+
+@pytest.mark.parametrize(
+    ("properties", "attributes"),
+    [
+        ({"Owner": "9" * 30}, {}),
+        ({"Group": "9" * 30}, {}),
+        ({"Owner": "${big}", "Group": "${big}"}, {"big": "9" * 30}),
+        ({"Owner": "${nul}", "Group": "${nul}"}, {"nul": "a\x00b"}),
+        ({"Owner": "-1"}, {}),
+    ],
+)
+def test_an_owner_or_group_that_cannot_be_is_only_a_warning(
+    tmp_path: Path, evaluator: Evaluator, properties: dict[str, str], attributes: dict[str, str]
+) -> None:
+    """An id beyond uid_t/gid_t used to raise OverflowError out of on_trigger (retried for ever); NiFi logs
+    that the owner/group cannot be set and routes to success. Also in a directory it creates."""
+    r = runner(tmp_path / "made", properties, evaluator=evaluator)
+    r.enqueue(b"data", {"filename": "a.txt", **attributes})
+    r.run()
+    r.assert_all_transferred("success", 1)
+    assert (tmp_path / "made" / "a.txt").read_bytes() == b"data"
+    assert leftovers(tmp_path / "made") == []
+    assert r.bulletins and all(level == "WARNING" for level, _ in r.bulletins)
+    assert all("cannot set the" in message for _, message in r.bulletins)
