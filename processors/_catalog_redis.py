@@ -8,9 +8,11 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.redis_connection_pool import RedisConnectionPoolService
+from flowyard.processors.redis_map_cache import RedisDistributedMapCacheClientService
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
 PROCESSORS: tuple[type[Processor], ...] = ()
-SERVICES: tuple[type[ControllerService], ...] = ()
+SERVICES: tuple[type[ControllerService], ...] = (RedisConnectionPoolService, RedisDistributedMapCacheClientService)
