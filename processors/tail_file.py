@@ -7,7 +7,7 @@ import re
 import threading
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
@@ -365,18 +365,15 @@ class TailFile(Processor):
         max_age_ms = context.property(MAXIMUM_AGE).as_duration() * 1000
         now_ms = time.time() * 1000
         found = []
-        walker = os.walk(base) if recursive else [(str(base), [], [e.name for e in os.scandir(base) if e.is_file()])]
-        for directory, _, names in walker:
-            for name in names:
-                path = os.path.join(directory, name)
-                if regex.fullmatch(os.path.relpath(path, base)) is None:
+        for path in _regular_files(str(base), recursive):
+            if regex.fullmatch(os.path.relpath(path, base)) is None:
+                continue
+            try:
+                if now_ms - os.stat(path).st_mtime_ns / 1e6 >= max_age_ms:
                     continue
-                try:
-                    if now_ms - os.stat(path).st_mtime_ns / 1e6 >= max_age_ms:
-                        continue
-                except OSError:
-                    continue
-                found.append(path)
+            except OSError:
+                continue
+            found.append(path)
         self._files = sorted(found)
         return self._files
 
@@ -626,6 +623,32 @@ class _Unreadable(Exception):
         super().__init__(f"{path}: {error}")
         self.path = path
         self.error = error
+
+
+def _regular_files(base: str, recursive: bool) -> Iterator[str]:
+    """The regular files (or links to one) in ``base`` and, when ``recursive``, in its subdirectories
+    (links to directories are not followed). Entries that are no regular file (a FIFO, a link loop, a
+    dangling link) are skipped, as NiFi's listing skips them, and so are subdirectories that cannot be
+    read; ``OSError`` only when ``base`` itself cannot be listed."""
+    pending = [base]
+    while pending:
+        directory = pending.pop()
+        try:
+            with os.scandir(directory) as scan:
+                entries = list(scan)
+        except OSError:
+            if directory == base:
+                raise
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if recursive:
+                        pending.append(entry.path)
+                elif entry.is_file(follow_symlinks=True):
+                    yield entry.path
+            except OSError:  # e.g. ELOOP: a link to itself
+                continue
 
 
 def _holds_nul(path: Path, start: int, end: int, chunk: int) -> bool:

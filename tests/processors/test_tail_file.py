@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from flowyard.processors._system_tail import last_line_end, line_start_cut, scan_whole_lines, states_from_map
-from flowyard.processors.tail_file import TailFile
+from flowyard.processors.tail_file import TailFile, _regular_files
 from flowyard.runtime.repository.state import ComponentState
 from flowyard.runtime.sdk import ProvenanceEventType
 from flowyard.runtime.sdk.testing import ProcessorRunner
@@ -924,3 +924,40 @@ def test_nifi_detect_new_file(tmp_path: Path) -> None:
     (tmp_path / "log_2.txt").write_bytes(b"newFile\n")
     r.run(2, initialize=False)
     assert sorted(contents(r)) == [b"firstLine\n", b"newFile\n"]
+
+
+@pytest.mark.parametrize("recursive", ["false", "true"])
+def test_multiple_files_skip_entries_that_are_no_regular_file(tmp_path: Path, recursive: str) -> None:
+    """A link loop used to fail the whole listing ('Too many levels of symbolic links') and leak a scandir
+    iterator; a FIFO would block. NiFi's listing skips entries that are no regular file."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "ok.log").write_bytes(b"ok\n")
+    (tmp_path / "sub" / "deep.log").write_bytes(b"deep\n")
+    (tmp_path / "loop.log").symlink_to("loop.log")
+    (tmp_path / "sub" / "loop.log").symlink_to("loop.log")
+    (tmp_path / "dangling.log").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "link.log").symlink_to(tmp_path / "ok.log")
+    os.mkfifo(tmp_path / "fifo.log")
+    (tmp_path / "dir.log").mkdir()
+    r = ProcessorRunner(TailFile)
+    for name, value in {"Tailing Mode": "Multiple files", "Base Directory": str(tmp_path),
+                        "Files to Tail": r"(.*/)?[^/]*\.log", "Recursive lookup": recursive}.items():
+        r.set_property(name, value)
+    r.run()
+    assert not r.errors
+    expected = [b"deep\n", b"ok\n", b"ok\n"] if recursive == "true" else [b"ok\n", b"ok\n"]  # ok.log and its link
+    assert sorted(contents(r)) == expected
+    assert not r.bulletins
+
+
+def test_only_a_base_directory_that_cannot_be_listed_is_an_error(tmp_path: Path) -> None:
+    """The listing (on_trigger logs an error and yields for it) fails for the Base Directory only."""
+    with pytest.raises(FileNotFoundError):
+        list(_regular_files(str(tmp_path / "gone"), recursive=True))
+    (tmp_path / "closed").mkdir(mode=0)
+    (tmp_path / "a.log").write_bytes(b"")
+    try:
+        found = list(_regular_files(str(tmp_path), recursive=True))
+    finally:
+        (tmp_path / "closed").chmod(0o700)
+    assert found == [str(tmp_path / "a.log")]
