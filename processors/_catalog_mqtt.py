@@ -7,9 +7,10 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.publish_mqtt import PublishMQTT
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = ()
+PROCESSORS: tuple[type[Processor], ...] = (PublishMQTT,)
 SERVICES: tuple[type[ControllerService], ...] = ()
