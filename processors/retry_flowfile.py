@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flowyard.runtime.sdk import (
     AllowableValue,
     DynamicPropertySpec,
@@ -16,7 +18,7 @@ from flowyard.runtime.sdk import (
     validators,
 )
 
-__all__ = ["RetryFlowFile"]
+__all__ = ["RetryFlowFile", "java_int"]
 
 _BATCH = 100
 
@@ -76,6 +78,21 @@ REUSE_MODE = PropertySpec(
 )
 
 
+_JAVA_WHITESPACE = "".join(chr(c) for c in range(33))
+"""What Java's ``String.trim()`` strips: every character up to and including the space."""
+_JAVA_INT = re.compile(r"[+-]?\d+")
+
+
+def java_int(text: str) -> int | None:
+    """``text`` as Java's ``Integer.valueOf(text.trim())`` reads it, or None where that throws
+    NumberFormatException: a sign and decimal digits only, within -2^31 .. 2^31-1."""
+    trimmed = text.strip(_JAVA_WHITESPACE)
+    if _JAVA_INT.fullmatch(trimmed) is None:
+        return None
+    number = int(trimmed)
+    return number if -(2**31) <= number < 2**31 else None
+
+
 class RetryFlowFile(Processor):
     """Counts how often a FlowFile passes in the Retry Attribute and sends it to
     'retry' until Maximum Retries, then to 'retries_exceeded' with the dynamic
@@ -85,6 +102,15 @@ class RetryFlowFile(Processor):
     As in NiFi: the count belongs to this processor ('<Retry Attribute>.uuid'
     holds its id; another RetryFlowFile's count is handled by Reuse Mode); a
     value that is not a number is handled by Fail on Nonnumerical Overwrite.
+    Numbers are read as Java reads an int (``Integer.valueOf`` after
+    ``trim()``): a count beyond 2147483647 is not a number, so it starts
+    again at 1 (or goes to failure). A FlowFile that gives up leaves with the
+    Retry Attribute and its '.uuid' removed and every dynamic property whose
+    value is not blank added.
+
+    Differences from NiFi: a count of exactly 2147483647 goes to
+    'retries_exceeded'; NiFi adds 1 in a Java int, which wraps to
+    -2147483648 and sends it round the loop again.
     """
 
     blocking = False
@@ -116,23 +142,22 @@ class RetryFlowFile(Processor):
         me = context.component_id
         for ff in batch:
             attributes = ff.attributes
-            try:
-                maximum = context.property(MAXIMUM_RETRIES).evaluate(attributes).as_int()
-            except ValueError as exc:
-                context.logger.error(f"Maximum Retries for {ff!r}: {exc}; routing to failure")
-                session.transfer(ff, FAILURE)
-                continue
             text = attributes.get(name)
-            try:
-                count = int(text) if text is not None else 0
-            except ValueError:
-                if fail_on_text:
-                    context.logger.error(f"{ff!r}: '{name}' is '{text}', not a number; routing to failure")
-                    session.transfer(ff, FAILURE)
-                    continue
-                count = 0
+            if text is None:
+                count = 1
+            else:
+                previous = java_int(text)
+                if previous is None:
+                    if fail_on_text:
+                        context.logger.error(f"{ff!r}: '{name}' is {text[:40]!r}, not a number (a Java int); "
+                                             "routing to failure (Fail on Nonnumerical Overwrite)")
+                        session.transfer(ff, FAILURE)
+                        continue
+                    count = 1
+                else:
+                    count = previous + 1  # 2147483647 + 1: beyond any Maximum Retries (NiFi wraps to negative)
             owner = attributes.get(owner_key)
-            if owner is not None and owner != me and text is not None:
+            if owner is not None and owner.strip() and owner != me:
                 if reuse == "fail":
                     context.logger.error(f"{ff!r} was counted by another RetryFlowFile ({owner}); "
                                          "routing to failure (Reuse Mode)")
@@ -140,11 +165,24 @@ class RetryFlowFile(Processor):
                     continue
                 if reuse == "warn":
                     context.logger.warning(f"{ff!r} was counted by another RetryFlowFile ({owner}); counting again")
-                count = 0
-            count += 1
+                count = 1
+            try:
+                maximum_text = context.property(MAXIMUM_RETRIES).evaluate(attributes).as_str()
+            except ValueError as exc:  # a failing expression
+                context.logger.error(f"Maximum Retries for {ff!r}: {exc}; routing to failure")
+                session.transfer(ff, FAILURE)
+                continue
+            maximum = java_int(maximum_text)
+            if maximum is None:
+                context.logger.error(f"Maximum Retries for {ff!r} is {maximum_text[:40]!r}, not a number (a Java "
+                                     "int); routing to failure")
+                session.transfer(ff, FAILURE)
+                continue
             if count > maximum:
                 extra = {key: value.evaluate(attributes).as_str()
                          for key, value in context.dynamic_properties.items()}
+                ff = session.remove_attributes(ff, (name, owner_key))
+                extra = {key: value for key, value in extra.items() if value.strip()}
                 if extra:
                     ff = session.put_attributes(ff, extra)
                 session.transfer(ff, EXCEEDED)

@@ -568,12 +568,6 @@ def test_a_bad_flowfile_does_not_change_the_fate_of_its_batch(config: LibraryCon
 
 # -- NiFi facts the fuzzing above ran into ------------------------------------------------------------------
 
-_RETRY_OVERFLOW = ("RetryFlowFile reads the retry count as a Python int: 2147483648 counts as 'retries exceeded'; "
-                   "NiFi's Integer.parseInt fails on it, so the count resets to 1 (retry), or the FlowFile goes to "
-                   "failure with Fail on Nonnumerical Overwrite")
-
-
-@pytest.mark.xfail(strict=True, reason=_RETRY_OVERFLOW)
 @pytest.mark.parametrize(("fail_on_overwrite", "relationship", "retries"),
                          [("false", "retry", "1"), ("true", "failure", "2147483648")])
 def test_retry_count_beyond_a_java_int_is_not_a_number(fail_on_overwrite: str, relationship: str,
