@@ -15,10 +15,12 @@ from flowyard.runtime.sdk import (
     FlowFile,
     InputRequirement,
     ProcessContext,
+    ProcessingError,
     Processor,
     ProcessorSpec,
     ProcessSession,
     PropertySpec,
+    PropertyValue,
     Relationship,
     SchedulingDefaults,
     ValidationResult,
@@ -109,6 +111,14 @@ def _random_chunks(size: int, text: bool, seed: int) -> Iterator[bytes]:
         remaining -= n
 
 
+def _evaluated(value: PropertyValue, name: str) -> PropertyValue:
+    """``value`` evaluated; a failing expression raises ``ValueError`` naming the property ``name``."""
+    try:
+        return value.evaluate(None)
+    except ValueError as exc:  # the expression failed (ExpressionError)
+        raise ValueError(f"{name} cannot be evaluated: {exc}") from None
+
+
 class GenerateFlowFile(Processor):
     """Creates FlowFiles out of nothing: random bytes, random text or a fixed text.
 
@@ -117,7 +127,11 @@ class GenerateFlowFile(Processor):
     ``false`` the random content is fixed by a seed chosen when the processor
     starts; each FlowFile regenerates the same bytes from it (small content is
     kept in memory instead). Dynamic properties become attributes; their
-    values, like Custom Text and File Size, are evaluated once per run.
+    values, like Custom Text and File Size, are evaluated once per run. An
+    expression that fails there generates nothing in that run: a
+    ``ProcessingError`` naming the property (NiFi: ProcessException), and the
+    processor yields. Characters of Custom Text that the Character Set cannot
+    hold are written as ``?``, as Java's ``String.getBytes`` does.
     """
 
     spec = ProcessorSpec(
@@ -183,13 +197,18 @@ class GenerateFlowFile(Processor):
         custom = context.property(CUSTOM_TEXT)
         fixed: bytes | None = None
         size = 0
-        if not unique and custom.is_set:
-            charset = context.property(CHARACTER_SET).as_str()
-            fixed = custom.evaluate(None).as_str().encode(charset)
-        else:
-            size = context.property(FILE_SIZE).evaluate(None).as_data_size()
-
-        attributes = {name: value.evaluate(None).as_str() for name, value in context.dynamic_properties.items()}
+        try:
+            if not unique and custom.is_set:
+                charset = context.property(CHARACTER_SET).as_str()
+                # Java's getBytes(charset) writes '?' for what the charset cannot hold
+                fixed = _evaluated(custom, CUSTOM_TEXT.display_name).as_str().encode(charset, "replace")
+            else:
+                size = _evaluated(context.property(FILE_SIZE), FILE_SIZE.display_name).as_data_size()
+            attributes = {name: _evaluated(value, f"dynamic property {name!r}").as_str()
+                          for name, value in context.dynamic_properties.items()}
+        except ValueError as exc:  # a failing expression, a File Size that is no data size
+            context.yield_()
+            raise ProcessingError(f"nothing generated: {exc}") from None
         mime = context.property(MIME_TYPE)
         if mime.is_set:
             attributes["mime.type"] = mime.as_str()

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 import pytest
 
 from flowyard.processors.generate_flowfile import _CHUNK, _TEXT_ALPHABET, GenerateFlowFile, _random_chunks
-from flowyard.runtime.sdk import InvalidComponentError, ProvenanceEventType
+from flowyard.runtime.sdk import InvalidComponentError, ProcessingError, ProvenanceEventType
 from flowyard.runtime.sdk.testing import ProcessorRunner
 
 
@@ -202,3 +202,30 @@ def test_large_content_reaches_the_session_as_an_iterator(unique: str) -> None:
     first = session.written[0]
     assert isinstance(first, types.GeneratorType)
     assert len(next(first)) == _CHUNK  # generated lazily, a chunk at a time
+
+
+@pytest.mark.parametrize(
+    ("properties", "named"),
+    [
+        ({"Custom Text": "${literal(1):divide(0)}"}, "Custom Text"),
+        ({"File Size": "${literal(1):divide(0)}"}, "File Size"),
+        ({"File Size": "${literal('lots')}"}, "File Size"),
+        ({"extra": "${literal(1):divide(0)}"}, "'extra'"),
+    ],
+)
+def test_a_failing_expression_is_a_processing_error_naming_the_property(
+    properties: dict[str, str], named: str
+) -> None:
+    """It used to escape as a bare ExpressionError naming no property (NiFi: ProcessException)."""
+    r = runner(properties)
+    r.run()
+    r.assert_transferred("success", 0)
+    (error,) = r.errors
+    assert type(error) is ProcessingError and named in str(error)
+
+
+def test_custom_text_the_character_set_cannot_hold_becomes_question_marks() -> None:
+    """As Java's String.getBytes(charset); it used to raise UnicodeEncodeError."""
+    r = runner({"Custom Text": "héllo ✓", "Character Set": "US-ASCII"})
+    r.run()
+    r.flowfiles_for("success")[0].assert_content_equals(b"h?llo ?")

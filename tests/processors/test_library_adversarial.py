@@ -82,13 +82,8 @@ from flowyard.runtime.sdk.testing import MockFlowFile, ProcessorRunner
 
 # -- known bugs: (configuration id, input) → the bug, one line --------------------------------------
 
-_UNCAUGHT_EXPRESSION = ("a failing expression in {} escapes on_trigger as a bare ExpressionError naming no property "
-                        "(NiFi: ProcessException; flowyard processors convert it to failure/penalize with the "
-                        "property named)")
-
-KNOWN_BUGS: dict[tuple[str, str], str] = {
-    ("GenerateFlowFile", "failing-expression"): _UNCAUGHT_EXPRESSION.format("Custom Text"),
-}
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
+"""(configuration id, input) → the bug, one line."""
 
 # Where a case cannot apply, and why (never silently).
 NOT_APPLICABLE: dict[tuple[str, str], str] = {
