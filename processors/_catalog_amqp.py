@@ -7,9 +7,11 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.consume_amqp import ConsumeAMQP
+from flowyard.processors.publish_amqp import PublishAMQP
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = ()
+PROCESSORS: tuple[type[Processor], ...] = (ConsumeAMQP, PublishAMQP)
 SERVICES: tuple[type[ControllerService], ...] = ()

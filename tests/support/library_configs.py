@@ -171,6 +171,8 @@ CONFIGS: tuple[LibraryConfig, ...] = (
     LibraryConfig("Notify", {"distributed-cache-service": "cache", "release-signal-identifier": "${filename}"},
                   services=(CACHE,), expression="release-signal-identifier"),
     LibraryConfig("PackageFlowFile"),
+    LibraryConfig("PublishAMQP", {"routing-key": "q", "host-name": "127.0.0.1", "port": "{closed_port}"},
+                  expression="routing-key"),
     LibraryConfig("PutDistributedMapCache",
                   {"distributed-cache-service": "cache", "cache-entry-identifier": "${filename}"},
                   services=(CACHE,), expression="cache-entry-identifier"),
