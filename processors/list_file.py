@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from flowyard.runtime.sdk import (
     ExpressionScope,
     InputRequirement,
     ProcessContext,
+    ProcessingError,
     Processor,
     ProcessorSpec,
     ProcessSession,
@@ -79,13 +81,26 @@ def _precision_ms(timestamps: list[int]) -> int:
     return 60_000
 
 
+def _timestamp(key: str, text: str) -> int:
+    """A stored timestamp (epoch ms) as NiFi reads it (``Long.parseLong``)."""
+    if re.fullmatch(r"[+-]?[0-9]+", text) is not None and -(2**63) <= (number := int(text)) < 2**63:
+        return number
+    # Starting over would list every file again (duplicates downstream): stop and say how to start over.
+    raise ProcessingError(
+        f"the stored listing state is damaged: {key} is {text[:40]!r}, not a timestamp in milliseconds; "
+        "nothing is listed until the processor's state is cleared (stop it, then 'Clear state'), after which "
+        "every file in the directory is listed again")
+
+
 class _State:
     """The listing state as stored: NiFi's keys, so it reads the same way."""
 
     def __init__(self, values: Mapping[str, str]) -> None:
+        """Raises ``ProcessingError`` naming the key and the remedy when a timestamp is no number."""
         listed = values.get(LISTING_TIMESTAMP_KEY)
-        self.listed: int | None = int(listed) if listed else None
-        self.processed = int(values.get(PROCESSED_TIMESTAMP_KEY) or 0)
+        self.listed: int | None = _timestamp(LISTING_TIMESTAMP_KEY, listed) if listed else None
+        processed = values.get(PROCESSED_TIMESTAMP_KEY)
+        self.processed = _timestamp(PROCESSED_TIMESTAMP_KEY, processed) if processed else 0
         self.ids = {v for k, v in values.items() if k.startswith(_ID_PREFIX) and v}
 
     def to_dict(self) -> dict[str, str]:
@@ -108,7 +123,10 @@ class ListFile(Processor):
     (100 ms, 1 s or 1 min, by the precision of the file system's timestamps),
     so a file written in the same instant is not missed. State is saved in
     the same session as the FlowFiles, so a rollback lists the files again.
-    The processor yields when nothing new is found. A name that is not valid
+    The processor yields when nothing new is found. A stored timestamp that
+    is not a number (damaged state) stops the listing with a
+    ``ProcessingError`` naming the key and the remedy (clear the state),
+    rather than listing every file again; NiFi fails there too. A name that is not valid
     UTF-8 is listed with U+FFFD in place of the bad bytes (as Java decodes
     it), so FetchFile reports it ``not.found``, as in NiFi.
 

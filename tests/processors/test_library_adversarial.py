@@ -930,12 +930,7 @@ _STATEFUL_CONFIGS = {
                               files={"payload.bin": b"line\n"}),
 }
 
-STATE_BUGS: dict[tuple[str, str], str] = {
-    ("ListFile", "garbage"): (
-        "a listing timestamp in state that is not a number raises a bare ValueError (\"invalid literal for int()\") "
-        "on every trigger, naming neither the state key nor the remedy (clear the state); NiFi fails too "
-        "(NumberFormatException), so low priority"),
-}
+STATE_BUGS: dict[tuple[str, str], str] = {}
 """(processor, corruption) → the bug, one line."""
 
 _CORRUPTIONS = {"garbage": "garbage", "empty": "", "negative": "-1", "huge": "9" * 30}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from flowyard.processors.list_file import ListFile
-from flowyard.runtime.sdk import InvalidComponentError, ProvenanceEventType
+from flowyard.runtime.sdk import InvalidComponentError, ProcessingError, ProvenanceEventType
 from flowyard.runtime.sdk.testing import ProcessorRunner
 
 FileMaker = Callable[..., Path]
@@ -223,3 +223,39 @@ def test_a_name_that_is_not_utf8_is_listed_with_replacement_characters(tmp_path:
     r.clear_transfer_state()
     r.run()
     assert names(r) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("listing.timestamp", "garbage"), ("processed.timestamp", "garbage"), ("listing.timestamp", "9" * 30),
+     ("processed.timestamp", "1.5")],
+)
+def test_damaged_state_stops_with_the_key_and_the_remedy(tree: Path, key: str, value: str) -> None:
+    """It used to be a bare ValueError ('invalid literal for int()') on every trigger. Starting over would list
+    every file again, so the listing stops with a ProcessingError until the state is cleared (NiFi fails too)."""
+    from flowyard.runtime.repository.state import ComponentState
+
+    r = runner(tree)
+    r.run(stop_on_finish=False)
+    stored = r.repositories.state.get(r.component_id)
+    r.repositories.state.set_now(r.component_id, ComponentState({**stored.values, key: value}, stored.version))
+    r.clear_transfer_state()
+    r.run(2)
+    assert names(r) == []
+    assert len(r.errors) == 2 and all(type(e) is ProcessingError for e in r.errors)
+    message = str(r.errors[0])
+    assert key in message and value[:20] in message and "Clear state" in message
+    r.repositories.state.set_now(r.component_id, ComponentState({}, stored.version))  # the remedy
+    r.run()
+    assert names(r) == ["a.txt", "b.log", "c.txt", "d.txt"]
+
+
+@pytest.mark.parametrize("value", ["", "-1"])
+def test_empty_or_negative_timestamps_are_read(tree: Path, value: str) -> None:
+    from flowyard.runtime.repository.state import ComponentState
+
+    r = runner(tree)
+    r.repositories.state.set_now(r.component_id, ComponentState(
+        {"listing.timestamp": value, "processed.timestamp": value}, 1))
+    r.run()
+    assert names(r) == ["a.txt", "b.log", "c.txt", "d.txt"]
