@@ -1,0 +1,203 @@
+"""What the NATS processors share: the connection properties and
+``NatsConnection``, a nats-py client living on its own asyncio loop.
+
+nats-py is asyncio-only, and flowyard runs on trio with blocking ``on_trigger``
+calls in worker threads. Each processor therefore owns one ``NatsConnection``:
+a daemon thread runs an asyncio event loop on which the client lives, and the
+worker thread hands it coroutines with ``asyncio.run_coroutine_threadsafe``,
+waiting for the ``concurrent.futures.Future`` with a bound (``call``) or not at
+all (``submit``, for acknowledgements sent from commit callbacks). Closing
+waits (bounded) for what was submitted, closes the client, then stops and
+joins the loop thread, so a stopped processor leaves no thread or socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import re
+import threading
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, TypeVar
+
+import nats
+from nats.aio.client import Client
+
+from flowyard.runtime.sdk import ExpressionScope, ProcessContext, PropertySpec, validators
+
+__all__ = [
+    "ATTRIBUTES_AS_HEADERS",
+    "CONNECTION_PROPERTIES",
+    "CONNECTION_TIMEOUT",
+    "PASSWORD",
+    "SERVERS",
+    "TOKEN",
+    "USERNAME",
+    "NatsConnection",
+    "headers_for",
+    "open_connection",
+    "valid_subject",
+]
+
+_T = TypeVar("_T")
+
+SERVERS = PropertySpec(
+    key="nats-servers",
+    display_name="NATS Servers",
+    description="The servers to connect to, as nats://host:port URLs separated by commas (any one is enough).",
+    required=True,
+    default="nats://127.0.0.1:4222",
+    validator=validators.NON_EMPTY,
+    expression_scope=ExpressionScope.ENVIRONMENT,
+)
+USERNAME = PropertySpec(
+    key="username",
+    display_name="Username",
+    description="The user to authenticate as; unset: no user/password authentication.",
+    expression_scope=ExpressionScope.ENVIRONMENT,
+)
+PASSWORD = PropertySpec(
+    key="password",
+    display_name="Password",
+    description="The password of the user.",
+    sensitive=True,
+    expression_scope=ExpressionScope.ENVIRONMENT,
+)
+TOKEN = PropertySpec(
+    key="token",
+    display_name="Token",
+    description="An authentication token, instead of a user and password.",
+    sensitive=True,
+    expression_scope=ExpressionScope.ENVIRONMENT,
+)
+CONNECTION_TIMEOUT = PropertySpec(
+    key="connection-timeout",
+    display_name="Connection Timeout",
+    description="How long connecting to a server, and each request to it, may take.",
+    required=True,
+    default="5 sec",
+    validator=validators.TIME_PERIOD,
+)
+CONNECTION_PROPERTIES = (SERVERS, USERNAME, PASSWORD, TOKEN, CONNECTION_TIMEOUT)
+
+ATTRIBUTES_AS_HEADERS = PropertySpec(
+    key="attributes-as-headers",
+    display_name="Attributes to Send as Headers (Regex)",
+    description="FlowFile attributes whose whole name matches this (Python) regular expression are sent as "
+                "message headers; unset: no headers.",
+    validator=validators.REGEX,
+)
+
+_SUBJECT = re.compile(r"[^\s.*>]+(?:\.[^\s.*>]+)*")
+
+
+def valid_subject(subject: str) -> bool:
+    """Whether ``subject`` can be published to: dot-separated tokens, no wildcards or whitespace."""
+    return _SUBJECT.fullmatch(subject) is not None
+
+
+def headers_for(attributes: Mapping[str, str], pattern: re.Pattern[str] | None) -> dict[str, str] | None:
+    """The attributes whose whole name matches ``pattern``, as headers (None: no headers)."""
+    if pattern is None:
+        return None
+    headers = {k: v for k, v in attributes.items() if pattern.fullmatch(k)}
+    return headers or None
+
+
+class NatsConnection:
+    """A nats-py client on a dedicated asyncio loop in a daemon thread.
+
+    Construction connects (raising what nats-py raises when no server can be
+    reached, after closing the loop). ``call`` and ``submit`` may be used from
+    any thread except the loop's own; ``close`` is idempotent.
+    """
+
+    def __init__(self, servers: list[str], *, name: str, timeout: float, options: Mapping[str, Any],
+                 on_error: Callable[[Exception], None]) -> None:
+        self.timeout = timeout
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name=f"nats-{name}", daemon=True)
+        self._thread.start()
+        self._pending: set[concurrent.futures.Future[Any]] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
+        async def error_cb(exc: Exception) -> None:
+            on_error(exc)
+
+        async def connect() -> Client:
+            return await nats.connect(
+                servers, name=name, connect_timeout=timeout, error_cb=error_cb, allow_reconnect=True,
+                max_reconnect_attempts=-1, reconnect_time_wait=min(2.0, timeout), **options)
+        try:
+            self.client: Client = self.call(connect(), timeout * (len(servers) + 1))
+        except BaseException:
+            self._stop_loop()
+            raise
+
+    def call(self, coro: Coroutine[Any, Any, _T], timeout: float | None = None) -> _T:
+        """Run ``coro`` on the loop and wait for its result (at most ``timeout``
+        seconds, default the connection timeout; then it is cancelled and
+        ``TimeoutError`` raised)."""
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result(self.timeout if timeout is None else timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise TimeoutError("the NATS server did not answer in time") from None
+
+    def submit(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run ``coro`` on the loop without waiting (acknowledgements from
+        commit callbacks); ``close`` waits for it. Dropped when closed."""
+        with self._lock:
+            if self._closed:
+                coro.close()
+                return
+            future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+
+    def _done(self, future: concurrent.futures.Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def close(self) -> None:
+        """Wait (bounded) for submitted work, close the client, stop the loop thread."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            pending = list(self._pending)
+        concurrent.futures.wait(pending, timeout=self.timeout)
+        try:
+            self.call(self.client.close())
+        except Exception:  # closing a broken connection: nothing more to release on the server
+            pass
+        finally:
+            self._stop_loop()
+
+    def _stop_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(self.timeout + 1)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+
+def open_connection(context: ProcessContext, name: str) -> NatsConnection:
+    """A connection configured by ``CONNECTION_PROPERTIES``; errors are logged
+    to the processor's log as they happen (reconnects, slow consumer)."""
+    servers = [s.strip() for s in (context.property(SERVERS).evaluate().value or "").split(",") if s.strip()]
+    options: dict[str, Any] = {}
+    user = context.property(USERNAME).evaluate().value
+    if user:
+        options["user"] = user
+        options["password"] = context.property(PASSWORD).evaluate().value or ""
+    token = context.property(TOKEN).evaluate().value
+    if token:
+        options["token"] = token
+
+    def on_error(exc: Exception) -> None:
+        context.logger.warning(f"NATS: {exc!r}")
+
+    return NatsConnection(servers, name=name, timeout=context.property(CONNECTION_TIMEOUT).as_duration(),
+                          options=options, on_error=on_error)
