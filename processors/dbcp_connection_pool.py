@@ -77,6 +77,11 @@ class DBCPService:
         """``postgresql`` or ``mysql`` (MariaDB and MySQL): the SQL dialect of the database."""
         raise NotImplementedError
 
+    @property
+    def connection_url(self) -> str:
+        """The JDBC URL connections go to (for provenance transit URIs)."""
+        raise NotImplementedError
+
 
 def dialect_of(service: DBCPService) -> str:
     """The dialect of ``service`` (``postgresql`` or ``mysql``)."""
@@ -224,6 +229,7 @@ class DBCPConnectionPool(ControllerService, DBCPService):
     def __init__(self) -> None:
         self._pool: ConnectionPool | None = None
         self._target: JdbcTarget | None = None
+        self._url = ""
 
     def validate(self, context: ConfigurationContext) -> Iterable[ValidationResult]:
         """The URL must name a supported driver; the password provider is not supported."""
@@ -253,6 +259,7 @@ class DBCPConnectionPool(ControllerService, DBCPService):
         options = {name.removeprefix("SENSITIVE."): value for name, value in options.items()}
         connect_timeout = max_wait if max_wait > 0 else 10.0
         self._target = target
+        self._url = context.property(URL).evaluate().as_str().strip()
         self._pool = ConnectionPool(
             lambda: connect(target, user, password, connect_timeout=connect_timeout, properties=options),
             max_total=context.property(MAX_TOTAL).evaluate().as_int(),
@@ -282,6 +289,11 @@ class DBCPConnectionPool(ControllerService, DBCPService):
         if self._target is None:
             raise PoolClosedError("the DBCPConnectionPool is not enabled")
         return self._target.dialect
+
+    @property
+    def connection_url(self) -> str:
+        """The configured Database Connection URL."""
+        return self._url
 
     def statistics(self) -> tuple[int, int]:
         """(connections in use, idle connections)."""

@@ -121,6 +121,10 @@ CONFIGS: tuple[LibraryConfig, ...] = (
     LibraryConfig("EvaluateXPath", {"destination": "flowfile-attribute", "v": "/a"}),
     LibraryConfig("ExecuteProcess", {"command": "cat", "command-arguments": "{tmp}/payload.bin"},
                   kind="command-source", files={"payload.bin": None}),
+    LibraryConfig("ExecuteSQL", {"dbcp-service": "db"}, expression="sql-pre-query",
+                  services=(ServiceSetup("db", "DBCPConnectionPool", {
+                      "Database Connection URL": "jdbc:postgresql://127.0.0.1:{closed_port}/test",
+                      "Database Driver Class Name": "org.postgresql.Driver"}),)),
     LibraryConfig("ExecuteStreamCommand", {"command-path": "cat"}, expression="command-arguments"),
     LibraryConfig("ExecuteStreamCommand", {"command-path": "cat", "output-destination-attribute": "out",
                                            "max-attribute-length": "100000"}, variant="to-attribute"),

@@ -1,0 +1,283 @@
+"""ExecuteSQL against the real PostgreSQL and MariaDB: Avro output as NiFi writes it,
+fragments, batches, parameters, and every failure path (cases after NiFi's TestExecuteSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import io
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import fastavro
+import psycopg
+import pymysql
+import pytest
+
+from flowyard.processors.dbcp_connection_pool import DBCPConnectionPool
+from flowyard.processors.execute_sql import ExecuteSQL
+from flowyard.runtime.sdk.testing import ProcessorRunner
+
+pytestmark = pytest.mark.integration
+
+PG = {"Database Connection URL": "jdbc:postgresql://127.0.0.1:5432/test",
+      "Database Driver Class Name": "org.postgresql.Driver", "Database User": "postgres"}
+MARIA = {"Database Connection URL": "jdbc:mariadb://127.0.0.1:3306/test",
+         "Database Driver Class Name": "org.mariadb.jdbc.Driver", "Database User": "root"}
+
+
+def _admin(dialect: str) -> Any:
+    if dialect == "postgresql":
+        return psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", autocommit=True)
+    return pymysql.connect(host="127.0.0.1", user="root", database="test", autocommit=True)
+
+
+@pytest.fixture(params=["postgresql", "mariadb"])
+def db(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    """(dialect, table) with 5 rows: id, name, amount NUMERIC(10,2), born DATE, seen TIMESTAMP."""
+    dialect = request.param
+    table = f"persons_{uuid.uuid4().hex[:10]}"
+    conn = _admin(dialect)
+    cur = conn.cursor()
+    cur.execute(f"CREATE TABLE {table} (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(40), amount NUMERIC(10,2), "
+                f"born DATE, seen TIMESTAMP(3) NULL)")
+    for i in range(1, 6):
+        cur.execute(f"INSERT INTO {table} VALUES (%s, %s, %s, %s, %s)",
+                    (i, f"person {i}" if i != 3 else None, decimal.Decimal(f"{i}.5{i}"), dt.date(2000, 1, i),
+                     dt.datetime(2024, 5, i, 12, 30, 15, 250000)))
+    try:
+        yield dialect, table
+    finally:
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.close()
+
+
+_RUNNERS: list[ProcessorRunner] = []
+
+
+@pytest.fixture(autouse=True)
+def _disable_pools() -> Iterator[None]:
+    yield
+    while _RUNNERS:
+        _RUNNERS.pop().disable_controller_service("db")
+
+
+def _runner(dialect: str, **properties: str) -> ProcessorRunner:
+    runner = ProcessorRunner(ExecuteSQL)
+    _RUNNERS.append(runner)
+    runner.add_controller_service("db", DBCPConnectionPool, PG if dialect == "postgresql" else MARIA)
+    runner.enable_controller_service("db")
+    runner.set_property("Database Connection Pooling Service", "db")
+    for name, value in properties.items():
+        runner.set_property(name, value)
+    return runner
+
+
+def _records(content: bytes) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    reader = fastavro.reader(io.BytesIO(content))
+    return reader.writer_schema or {}, list(reader)
+
+
+def test_a_select_becomes_one_avro_flowfile_named_after_the_table(db: tuple[str, str]) -> None:
+    dialect, table = db
+    runner = _runner(dialect, **{"SQL Query": f"SELECT * FROM {table} ORDER BY id"})
+    runner.enqueue(b"ignored", {"who": "me"})
+    input_uuid = runner.input_flowfiles()[0].flowfile.uuid
+    runner.run()
+    runner.assert_all_transferred("success", 1)
+    out = runner.flowfiles_for("success")[0]
+    out.assert_attribute_equals("executesql.row.count", "5")
+    out.assert_attribute_equals("executesql.resultset.index", "0")
+    out.assert_attribute_equals("mime.type", "application/avro-binary")
+    out.assert_attribute_equals("who", "me")
+    assert out.attributes["input.flowfile.uuid"] == input_uuid != out.flowfile.uuid
+    for key in ("executesql.query.duration", "executesql.query.executiontime", "executesql.query.fetchtime"):
+        assert out.attributes[key].isdigit()
+    schema, rows = _records(out.content)
+    assert schema["name"] == f"any.data.{table}"
+    assert [f["type"] for f in schema["fields"]] == [["null", "int"], ["null", "string"], ["null", "string"],
+                                                    ["null", "string"], ["null", "string"]]
+    assert rows[0] == {"id": 1, "name": "person 1", "amount": "1.51", "born": "2000-01-01",
+                       "seen": "2024-05-01 12:30:15.25"}
+    assert rows[2]["name"] is None and len(rows) == 5
+
+
+def test_logical_types_for_decimals_dates_and_timestamps(db: tuple[str, str]) -> None:
+    dialect, table = db
+    runner = _runner(dialect, **{"SQL Query": f"SELECT amount, born, seen FROM {table} WHERE id = 2",
+                                 "Use Avro Logical Types": "true"})
+    runner.enqueue(b"")
+    runner.run()
+    schema, rows = _records(runner.flowfiles_for("success")[0].content)
+    types = {f["name"]: f["type"][1] for f in schema["fields"]}
+    assert types["amount"] == {"type": "bytes", "logicalType": "decimal", "precision": 10, "scale": 2}
+    assert types["born"] == {"type": "int", "logicalType": "date"}
+    assert types["seen"] == {"type": "long", "logicalType": "timestamp-millis"}
+    assert rows == [{"amount": decimal.Decimal("2.52"), "born": dt.date(2000, 1, 2),
+                     "seen": dt.datetime(2024, 5, 2, 12, 30, 15, 250000, tzinfo=dt.UTC)}]
+
+
+def test_the_query_comes_from_the_content_and_names_are_normalized(db: tuple[str, str]) -> None:
+    dialect, table = db
+    runner = _runner(dialect, **{"Normalize Table and Column Names": "true"})
+    runner.enqueue(f"SELECT id AS \"my id\", name FROM {table} WHERE id < 3 ORDER BY id".replace(
+        '"', "`" if dialect == "mariadb" else '"'))
+    runner.run()
+    schema, rows = _records(runner.flowfiles_for("success")[0].content)
+    assert [f["name"] for f in schema["fields"]] == ["my_id", "name"]
+    assert rows == [{"my_id": 1, "name": "person 1"}, {"my_id": 2, "name": "person 2"}]
+
+
+@pytest.mark.parametrize(("rows", "max_rows", "expected"), [(5, 2, [2, 2, 1]), (4, 2, [2, 2]), (5, 0, [5])])
+def test_max_rows_per_flowfile_splits_into_fragments(db: tuple[str, str], rows: int, max_rows: int,
+                                                     expected: list[int]) -> None:
+    dialect, table = db
+    runner = _runner(dialect, **{"SQL Query": f"SELECT id FROM {table} WHERE id <= {rows} ORDER BY id",
+                                 "Max Rows Per FlowFile": str(max_rows)})
+    runner.enqueue(b"")
+    runner.run()
+    outs = runner.flowfiles_for("success")
+    assert [int(o.attributes["executesql.row.count"]) for o in outs] == expected
+    assert sum(len(_records(o.content)[1]) for o in outs) == rows
+    if max_rows:
+        assert {o.attributes["fragment.identifier"] for o in outs} == {outs[0].attributes["fragment.identifier"]}
+        assert [o.attributes["fragment.index"] for o in outs] == [str(i) for i in range(len(expected))]
+        assert {o.attributes["fragment.count"] for o in outs} == {str(len(expected))}
+    else:
+        assert "fragment.index" not in outs[0].attributes
+
+
+def test_output_batch_size_commits_early_without_fragment_count(db: tuple[str, str]) -> None:
+    dialect, table = db
+    runner = _runner(dialect, **{"SQL Query": f"SELECT id FROM {table} ORDER BY id", "Max Rows Per FlowFile": "1",
+                                 "Output Batch Size": "2"})
+    runner.enqueue(b"")
+    runner.run()
+    outs = runner.flowfiles_for("success")
+    assert len(outs) == 5
+    assert all("fragment.count" not in o.attributes for o in outs)
+    assert [o.attributes["fragment.index"] for o in outs] == ["0", "1", "2", "3", "4"]
+    runner.assert_queue_empty()
+
+
+def test_parameters_from_sql_args_attributes(db: tuple[str, str]) -> None:
+    dialect, table = db
+    runner = _runner(dialect, **{"SQL Query": f"SELECT id, name FROM {table} WHERE id >= ? AND name <> ? "
+                                              "AND born >= ? ORDER BY id"})
+    runner.enqueue(b"", {"sql.args.1.type": "4", "sql.args.1.value": "2", "sql.args.2.type": "12",
+                         "sql.args.2.value": "person 4", "sql.args.3.type": "91", "sql.args.3.value": "2000-01-01"})
+    runner.run()
+    _, rows = _records(runner.flowfiles_for("success")[0].content)
+    assert [r["id"] for r in rows] == [2, 5]
+
+
+def test_a_literal_question_mark_and_percent_survive_parameters(db: tuple[str, str]) -> None:
+    dialect, table = db
+    runner = _runner(dialect, **{"SQL Query": f"SELECT '?%' AS q, id FROM {table} WHERE id = ?"})
+    runner.enqueue(b"", {"sql.args.1.type": "4", "sql.args.1.value": "1"})
+    runner.run()
+    _, rows = _records(runner.flowfiles_for("success")[0].content)
+    assert rows == [{"q": "?%", "id": 1}]
+
+
+def test_an_empty_result_set_has_the_schema_and_no_rows(db: tuple[str, str]) -> None:
+    dialect, table = db
+    runner = _runner(dialect, **{"SQL Query": f"SELECT id, name FROM {table} WHERE id > 100"})
+    runner.enqueue(b"")
+    runner.run()
+    out = runner.flowfiles_for("success")[0]
+    out.assert_attribute_equals("executesql.row.count", "0")
+    schema, rows = _records(out.content)
+    assert [f["name"] for f in schema["fields"]] == ["id", "name"] and rows == []
+
+
+@pytest.mark.parametrize(("strategy", "original"), [("EMPTY", False), ("ORIGINAL", True)])
+def test_a_statement_without_results_passes_the_input_on(db: tuple[str, str], strategy: str,
+                                                         original: bool) -> None:
+    dialect, table = db
+    runner = _runner(dialect, **{"SQL Query": f"UPDATE {table} SET name = 'x' WHERE id = 1",
+                                 "Content Output Strategy": strategy})
+    runner.enqueue(b"original content", {"a": "b"})
+    runner.run()
+    out = runner.flowfiles_for("success")[0]
+    out.assert_attribute_equals("a", "b")
+    if original:
+        out.assert_content_equals(b"original content")
+    else:
+        out.assert_attribute_equals("executesql.row.count", "0")
+        schema, rows = _records(out.content)
+        assert schema["name"] == "any.data.NiFi_ExecuteSQL_Record" and rows == []
+    with _admin(dialect) as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT name FROM {table} WHERE id = 1")
+        assert cur.fetchone()[0] == "x"
+
+
+@pytest.mark.parametrize("where", ["query", "pre", "post"])
+def test_an_sql_error_routes_the_input_to_failure_with_the_message(db: tuple[str, str], where: str) -> None:
+    dialect, table = db
+    bad = f"SELECT nope FROM {table}"
+    properties = {"SQL Query": bad if where == "query" else f"SELECT id FROM {table}"}
+    if where != "query":
+        properties[f"SQL {where.capitalize()}-Query"] = f"SELECT 1; {bad}"
+    runner = _runner(dialect, **properties)
+    runner.enqueue(b"keep me")
+    runner.run()
+    runner.assert_all_transferred("failure", 1)
+    out = runner.flowfiles_for("failure")[0]
+    assert "nope" in out.attributes["executesql.error.message"]
+    out.assert_content_equals(b"keep me")
+    assert out.is_penalized(runner.clock())
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "mariadb"])
+def test_a_database_that_cannot_be_reached_fails_the_input_penalized(dialect: str) -> None:
+    runner = ProcessorRunner(ExecuteSQL)
+    _RUNNERS.append(runner)
+    base = PG if dialect == "postgresql" else MARIA
+    runner.add_controller_service("db", DBCPConnectionPool, {
+        **base, "Database Connection URL": base["Database Connection URL"].replace(":5432/", ":1/").replace(
+            ":3306/", ":1/")})
+    runner.enable_controller_service("db")
+    runner.set_property("Database Connection Pooling Service", "db")
+    runner.set_property("SQL Query", "SELECT 1")
+    runner.enqueue(b"q")
+    runner.run()
+    runner.assert_all_transferred("failure", 1)
+    out = runner.flowfiles_for("failure")[0]
+    assert out.attributes["executesql.error.message"]
+    assert out.is_penalized(runner.clock())
+
+
+def test_a_bad_parameter_fails_the_input(db: tuple[str, str]) -> None:
+    dialect, table = db
+    runner = _runner(dialect, **{"SQL Query": f"SELECT id FROM {table} WHERE id = ?"})
+    runner.enqueue(b"", {"sql.args.1.type": "4", "sql.args.1.value": "one"})
+    runner.enqueue(b"", {"sql.args.1.type": "integer", "sql.args.1.value": "1"})
+    runner.run(2)
+    runner.assert_all_transferred("failure", 2)
+    messages = [o.attributes["executesql.error.message"] for o in runner.flowfiles_for("failure")]
+    assert "sql.args.1.value" in messages[0] and "not a valid JDBC numeral type" in messages[1]
+
+
+def test_without_input_a_failure_yields_and_a_result_is_created(db: tuple[str, str]) -> None:
+    dialect, table = db
+    runner = _runner(dialect, **{"SQL Query": f"SELECT id FROM {table}"})
+    runner.has_input_connection = False
+    runner.run()
+    runner.assert_all_transferred("success", 1)
+    runner.clear_transfer_state()
+    runner.set_property("SQL Query", "SELECT nope FROM nowhere_at_all")
+    runner.run()
+    runner.assert_transferred("success", 0)
+    runner.assert_transferred("failure", 0)
+
+
+@pytest.mark.parametrize("codec", ["DEFLATE", "BZIP2", "SNAPPY", "LZO"])
+def test_compressed_avro_reads_back(codec: str) -> None:
+    runner = _runner("postgresql", **{"SQL Query": "SELECT 1 AS one", "Compression Format": codec})
+    runner.enqueue(b"")
+    runner.run()
+    content = runner.flowfiles_for("success")[0].content
+    assert fastavro.reader(io.BytesIO(content)).codec == {"LZO": "xz"}.get(codec, codec.lower())
+    assert _records(content)[1] == [{"one": 1}]
