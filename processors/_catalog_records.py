@@ -8,9 +8,12 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.convert_record import ConvertRecord
+from flowyard.processors.csv_record_services import CSVReader, CSVRecordSetWriter
+from flowyard.processors.json_record_services import JsonRecordSetWriter, JsonTreeReader
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = ()
-SERVICES: tuple[type[ControllerService], ...] = ()
+PROCESSORS: tuple[type[Processor], ...] = (ConvertRecord,)
+SERVICES: tuple[type[ControllerService], ...] = (CSVReader, CSVRecordSetWriter, JsonTreeReader, JsonRecordSetWriter)

@@ -262,6 +262,8 @@ def coerce(value: Any, data_type: DataType, formats: TimeFormats = DEFAULT_FORMA
     if value is None:
         return None
     kind = data_type.field_type
+    if kind is T.STRING and type(value) is str:
+        return value
     try:
         if kind is T.STRING:
             if isinstance(value, (dict, list, tuple)):
