@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import json
 import threading
+import time
 from typing import Any
 
 import pika
@@ -28,6 +29,8 @@ from flowyard.runtime.sdk import (
 
 __all__ = ["ConsumeAMQP", "effective_prefetch", "format_headers"]
 
+_POLL_SECONDS = 0.5
+_POLL_SLICE = 0.05
 COMMA_SEPARATED = "Comma-Separated String"
 JSON_STRING = "JSON String"
 ATTRIBUTES = "FlowFile Attributes"
@@ -137,8 +140,9 @@ class ConsumeAMQP(Processor):
     the session holding its FlowFile is durably committed, and negatively acknowledged with requeue when
     that session is rolled back (the broker then redelivers it, flagged redelivered). pika's blocking
     connection is not thread-safe and the commit callbacks run outside the worker thread, so the
-    callbacks only queue the delivery tags (a thread-safe deque); the next trigger (or the stop) sends
-    the ``basic.ack``/``basic.nack`` on the channel's own thread, one per delivery tag. Tags of a channel
+    callbacks only queue the delivery tags (a thread-safe deque); the worker thread sends the
+    ``basic.ack``/``basic.nack`` on the channel's own thread, one per delivery tag: at every trigger, every
+    50 ms while a trigger waits (up to half a second) for messages, and at stop. Tags of a channel
     that has since been lost are dropped: the broker has already requeued those messages, which are then
     delivered again (duplicates, never loss). A crash before the ack likewise redelivers.
 
@@ -157,7 +161,9 @@ class ConsumeAMQP(Processor):
     - Headers keep the order the message carries them in (NiFi's order is a hash map's).
     - A body above Max Inbound Message Body Size is rejected without requeue and logged (NiFi's client
       closes the connection and the message is redelivered for ever).
-    - Acknowledgements are sent at the next trigger after the commit instead of from the commit callback.
+    - Acknowledgements are sent by the worker thread after the commit (see above) instead of from the
+      commit callback; a trigger that finds no message waits up to half a second for one before it
+      yields.
     - A broker that cannot be reached is logged and the processor yields (no exception bulletin storm).
     """
 
@@ -179,7 +185,6 @@ class ConsumeAMQP(Processor):
         self._buffer: collections.deque[tuple[Any, Any, bytes]] = collections.deque()
         # (channel generation, delivery tag, True = ack / False = nack+requeue), appended by commit callbacks.
         self._settle: collections.deque[tuple[int, int, bool]] = collections.deque()
-        self._settled = threading.Event()
         self._outstanding = 0
         self._lock = threading.Lock()
         self._transit = ""
@@ -224,7 +229,6 @@ class ConsumeAMQP(Processor):
 
     def _settle_pending(self) -> None:
         """Send the acks/nacks the commit callbacks queued, on this (the channel's) thread."""
-        self._settled.clear()
         while self._settle:
             generation, tag, ok = self._settle.popleft()
             with self._lock:
@@ -242,7 +246,6 @@ class ConsumeAMQP(Processor):
         def settle(*_args: Any) -> None:
             for tag in tags:
                 self._settle.append((generation, tag, ok))
-            self._settled.set()
         return settle
 
     # -- lifecycle -------------------------------------------------------------------
@@ -267,15 +270,15 @@ class ConsumeAMQP(Processor):
         try:
             self._settle_pending()
             self._open(context)
-            if not self._buffer:
-                self._connection.process_data_events(time_limit=0)  # type: ignore[union-attr]
-            if not self._buffer:
-                with self._lock:
-                    waiting = self._outstanding > 0
-                if waiting:  # deliveries await their commit: settle them soon rather than yield
-                    self._settled.wait(0.05)
-                    return
-                self._connection.process_data_events(time_limit=0.1)  # type: ignore[union-attr]
+            # Wait up to _POLL_SECONDS for a message, settling the commits that complete meanwhile (their
+            # acks reopen the prefetch window), before yielding.
+            deadline = time.monotonic() + _POLL_SECONDS
+            while not self._buffer:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._connection.process_data_events(time_limit=min(_POLL_SLICE, remaining))  # type: ignore[union-attr]
+                self._settle_pending()
         except Exception as exc:  # pika raises many types (socket errors, AMQP errors, timeouts)
             context.logger.error(f"Cannot consume from queue '{queue}' at {transit}: {exc!r}")
             self._close()
