@@ -7,10 +7,11 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.consume_mqtt import ConsumeMQTT
 from flowyard.processors.publish_mqtt import PublishMQTT
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (PublishMQTT,)
+PROCESSORS: tuple[type[Processor], ...] = (ConsumeMQTT, PublishMQTT)
 SERVICES: tuple[type[ControllerService], ...] = ()

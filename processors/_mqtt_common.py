@@ -4,13 +4,15 @@ paho-mqtt 2.x client opened from them."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt import _packet
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -187,7 +189,7 @@ CONNECTION_TIMEOUT = PropertySpec(
     display_name="Connection Timeout",
     description="How many seconds connecting to the broker may take.",
     default="30",
-    validator=validators.integer_range(1, None),
+    validator=validators.integer_range(1, 86400),
     aliases=("Connection Timeout (seconds)",),
 )
 KEEP_ALIVE = PropertySpec(
@@ -198,7 +200,7 @@ KEEP_ALIVE = PropertySpec(
         "keep-alive off."
     ),
     default="60",
-    validator=validators.NON_NEGATIVE_INTEGER,
+    validator=validators.integer_range(0, 65535),
     aliases=("Keep Alive Interval (seconds)",),
 )
 LAST_WILL_MESSAGE = PropertySpec(
@@ -250,6 +252,39 @@ def validate_common(context: ProcessContext) -> list[ValidationResult]:
 _VERSIONS = {"0": mqtt.MQTTv311, "4": mqtt.MQTTv311, "3": mqtt.MQTTv31, "5": mqtt.MQTTv5}
 
 
+class AckAfterCommitClient(mqtt.Client):
+    """A client whose QoS 2 messages are handed over at PUBLISH and acknowledged
+    (PUBREC) only by ``ack``, like QoS 1 ones: paho's own manual acknowledgement
+    sends PUBREC at once and the message is then lost if the process stops
+    before the FlowFile is committed (MQTT counts it delivered). PUBREL is
+    answered with PUBCOMP at once: the message is already committed then.
+    This relies on paho 2.x internals (``_handle_publish``, ``_packet``)."""
+
+    def _handle_publish(self) -> MQTTErrorCode:
+        header = self._in_packet["command"]
+        if (header & 0x06) >> 1 != 2:
+            return super()._handle_publish()
+        result = _packet.decode_publish(header, self._in_packet["packet"], self._protocol)
+        message = mqtt.MQTTMessage(mid=result.mid, topic=result.topic)
+        message.dup = result.dup
+        message.qos = result.qos
+        message.retain = result.retain
+        message.properties = result.properties
+        message.payload = result.payload
+        message.timestamp = time.monotonic()
+        self._handle_on_message(message)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _handle_pubrel(self) -> MQTTErrorCode:
+        result = _packet.decode_pubrel(self._in_packet["command"], self._in_packet["packet"], self._protocol)
+        return self._send_pubcomp(result.mid)
+
+    def ack(self, mid: int, qos: int) -> MQTTErrorCode:
+        if qos == 2:
+            return self._send_pubrec(mid)
+        return super().ack(mid, qos)
+
+
 class ConnectionFailed(Exception):
     """No broker of the Broker URI accepted the connection."""
 
@@ -297,12 +332,12 @@ def connect(
     protocol = _VERSIONS[version]
     errors = []
     for broker in brokers:
+        kind = AckAfterCommitClient if manual_ack else mqtt.Client
         if protocol == mqtt.MQTTv5:
-            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol,
-                                 manual_ack=manual_ack)
+            client = kind(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol, manual_ack=manual_ack)
         else:
-            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol,
-                                 clean_session=clean, manual_ack=manual_ack)
+            client = kind(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol,
+                          clean_session=clean, manual_ack=manual_ack)
         client.max_inflight_messages_set(max_inflight)
         client.connect_timeout = timeout
         if context.property(USERNAME).is_set:
@@ -328,9 +363,9 @@ def connect(
             if protocol == mqtt.MQTTv5:
                 props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
                 if not clean:
-                    props.SessionExpiryInterval = int(
-                        context.property(SESSION_EXPIRY).as_duration()) if context.property(SESSION_EXPIRY).is_set \
-                        else 86400
+                    expiry = (context.property(SESSION_EXPIRY).as_duration() if context.property(SESSION_EXPIRY).is_set
+                              else 86400.0)
+                    props.SessionExpiryInterval = min(int(expiry), 0xFFFFFFFF)
                 client.connect(broker.host, broker.port, keepalive=keepalive, clean_start=clean, properties=props)
             else:
                 client.connect(broker.host, broker.port, keepalive=keepalive)

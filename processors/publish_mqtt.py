@@ -139,9 +139,8 @@ class PublishMQTT(Processor):
             try:
                 client, broker = self._connection(context)
             except (common.ConnectionFailed, PropertyValueError, ValueError) as exc:
-                context.logger.error(f"Cannot connect to the MQTT broker, routing {len(flowfiles)} FlowFile(s) "
-                                     f"to failure: {exc}")
                 for ff in flowfiles:
+                    context.logger.error(f"Cannot connect to the MQTT broker, routing {ff} to failure: {exc}")
                     session.transfer(session.penalize(ff), FAILURE)
                 context.yield_()
                 return
