@@ -8,6 +8,7 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.avro_record_services import AvroReader, AvroRecordSetWriter
 from flowyard.processors.convert_record import ConvertRecord
 from flowyard.processors.csv_record_services import CSVReader, CSVRecordSetWriter
 from flowyard.processors.json_record_services import JsonRecordSetWriter, JsonTreeReader
@@ -16,4 +17,6 @@ from flowyard.runtime.sdk import ControllerService, Processor
 __all__ = ["PROCESSORS", "SERVICES"]
 
 PROCESSORS: tuple[type[Processor], ...] = (ConvertRecord,)
-SERVICES: tuple[type[ControllerService], ...] = (CSVReader, CSVRecordSetWriter, JsonTreeReader, JsonRecordSetWriter)
+SERVICES: tuple[type[ControllerService], ...] = (
+    CSVReader, CSVRecordSetWriter, JsonTreeReader, JsonRecordSetWriter, AvroReader, AvroRecordSetWriter,
+)

@@ -130,6 +130,7 @@ SCHEMA_TEXT_PROPERTY = "schema-text-property"
 SCHEMA_REFERENCE_READER = "schema-reference-reader"
 INHERIT = "inherit-record-schema"
 HEADER_DERIVED = "csv-header-derived"
+EMBEDDED = "embedded-avro-schema"
 
 _STRATEGY_VALUES = {
     INFER: AllowableValue(INFER, "Infer Schema", "The schema is inferred from the data (which is read twice)."),
@@ -144,6 +145,8 @@ _STRATEGY_VALUES = {
     HEADER_DERIVED: AllowableValue(HEADER_DERIVED, "Use String Fields From Header",
                                    "Every column named in the header line is a string field."),
     INHERIT: AllowableValue(INHERIT, "Inherit Record Schema", "The schema of the records read is written."),
+    EMBEDDED: AllowableValue(EMBEDDED, "Use Embedded Avro Schema",
+                             "The schema in the header of the Avro data file."),
 }
 UNSUPPORTED_STRATEGIES = (SCHEMA_NAME, SCHEMA_REFERENCE_READER)
 
@@ -253,7 +256,7 @@ def validate_schema_access(context: ConfigurationContext) -> list[ValidationResu
         results.append(ValidationResult("Schema Write Strategy", "schema reference writers are not supported yet",
                                         "schema-write-strategy"))
     for spec in TIME_FORMAT_PROPERTIES:
-        pattern = context.property(spec).raw
+        pattern = context.properties.get(spec.key)
         if pattern:
             try:
                 JavaDateFormat(pattern)

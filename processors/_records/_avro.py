@@ -71,6 +71,8 @@ def _from_avro(avro: Any, named: dict[str, DataType], namespace: str | None) -> 
     if kind == "record" or kind == "error":
         ns = avro.get("namespace", namespace)
         name = avro.get("name")
+        if name and "." in name:  # a full name holds its namespace
+            ns, name = name.rsplit(".", 1)
         fields: list[RecordField] = []
         placeholder_schema = RecordSchema((), name=name, namespace=ns)
         if name:
