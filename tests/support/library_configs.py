@@ -196,6 +196,10 @@ CONFIGS: tuple[LibraryConfig, ...] = (
                                "include-all-attributes": "true"}, variant="attach"),
     LibraryConfig("PutFile", {"directory": "{tmp}/out", "conflict-resolution-strategy": "replace"},
                   expression="directory"),
+    LibraryConfig("PutSQL", {"jdbc-connection-pool": "db"}, expression="putsql-sql-statement",
+                  services=(ServiceSetup("db", "DBCPConnectionPool", {
+                      "Database Connection URL": "jdbc:postgresql://127.0.0.1:{closed_port}/test",
+                      "Database Driver Class Name": "org.postgresql.Driver"}),)),
     LibraryConfig("PutTCP", {"hostname": "127.0.0.1", "port": "{closed_port}", "timeout": "1 sec"},
                   expression="outgoing-message-delimiter"),
     LibraryConfig("PutUDP", {"hostname": "127.0.0.1", "port": "{closed_port}"}),
