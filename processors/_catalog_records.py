@@ -12,6 +12,7 @@ from flowyard.processors.avro_record_services import AvroReader, AvroRecordSetWr
 from flowyard.processors.convert_record import ConvertRecord
 from flowyard.processors.csv_record_services import CSVReader, CSVRecordSetWriter
 from flowyard.processors.json_record_services import JsonRecordSetWriter, JsonTreeReader
+from flowyard.processors.parquet_record_services import ParquetReader, ParquetRecordSetWriter
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
@@ -19,4 +20,5 @@ __all__ = ["PROCESSORS", "SERVICES"]
 PROCESSORS: tuple[type[Processor], ...] = (ConvertRecord,)
 SERVICES: tuple[type[ControllerService], ...] = (
     CSVReader, CSVRecordSetWriter, JsonTreeReader, JsonRecordSetWriter, AvroReader, AvroRecordSetWriter,
+    ParquetReader, ParquetRecordSetWriter,
 )
