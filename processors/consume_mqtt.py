@@ -30,7 +30,8 @@ from flowyard.runtime.sdk import (
 __all__ = ["ConsumeMQTT"]
 
 MESSAGE = Relationship("Message", "The messages received, one FlowFile each (or demarcated together).")
-PARSE_FAILURE = Relationship("parse.failure", "Messages the Record Reader cannot parse (record mode only).")
+PARSE_FAILURE = Relationship("parse.failure", "Messages the Record Reader cannot parse (record mode only).",
+                             auto_terminate_default=True)
 
 GROUP_ID = PropertySpec(
     key="group-id",
@@ -83,6 +84,9 @@ MAX_QUEUE_SIZE = PropertySpec(
 
 #: How many messages one run turns into FlowFiles at most.
 _BATCH = 1000
+#: How long a run waits for a first message before it yields (the broker sends the next ones once the
+#: previous run's are acknowledged, a moment after its commit).
+_WAIT = 0.2
 
 
 @dataclass(slots=True)
@@ -109,9 +113,13 @@ class _Inbox:
                 self.cond.wait(0.5)
             if not self.closed:
                 self.items.append(item)
+                self.cond.notify_all()
 
-    def take(self, count: int) -> list[_Received]:
+    def take(self, count: int, wait: float = 0.0) -> list[_Received]:
+        """Up to ``count`` messages, waiting up to ``wait`` seconds for the first."""
         with self.cond:
+            if not self.items and wait > 0:
+                self.cond.wait_for(lambda: bool(self.items) or self.closed, wait)
             taken = [self.items.popleft() for _ in range(min(count, len(self.items)))]
             self.cond.notify_all()
             return taken
@@ -273,7 +281,7 @@ class ConsumeMQTT(Processor):
         inbox, client, broker = self._inbox, self._client, self._broker
         if inbox is None or client is None or broker is None:
             return
-        taken = inbox.take(_BATCH)
+        taken = inbox.take(_BATCH, _WAIT)
         if not taken:
             context.yield_()
             return
