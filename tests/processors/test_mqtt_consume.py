@@ -68,6 +68,18 @@ def consumer(topic: str, qos: str = "1", *, client_id: str | None = None, queue:
     return runner
 
 
+def forget_session(client_id: str) -> None:
+    """Connect once with a clean session so the broker drops the persistent one."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+    client.connect("127.0.0.1", 1883)
+    client.loop_start()
+    try:
+        wait_until(client.is_connected, "the connection")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
 def drain(runner: ProcessorRunner, count: int, timeout: float = 5.0) -> list[MockFlowFile]:
     """Trigger until ``count`` FlowFiles went to Message (bounded)."""
     def enough() -> bool:
@@ -171,6 +183,7 @@ def test_rolled_back_session_is_delivered_again_and_acknowledged_only_after_comm
         out = drain(again, 1)
     finally:
         again.stop()
+        forget_session(client_id)
     assert [f.content for f in out] == [b"c"]
 
 
@@ -191,6 +204,7 @@ def test_messages_not_committed_before_stop_come_back_with_a_resumed_session(
         out = drain(again, 3)
     finally:
         again.stop()
+        forget_session(client_id)
     assert sorted(f.content for f in out) == [b"x", b"y", b"z"]
     if qos == "1":
         assert {f.content for f in out if f.attributes["mqtt.isDuplicate"] == "true"} == {b"x", b"y"}
