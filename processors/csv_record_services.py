@@ -11,7 +11,7 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
@@ -271,28 +271,57 @@ class _CSVRecordReader(RecordReader):
         else:
             header = schema.field_names
         fields = [schema.field(name) for name in header]
-        formats = f.formats
+        converters = [None if field is None else _converter(field.data_type, f.formats) for field in fields]
         line = 1 if header_line else 0
         for row in rows:
             line += 1
             record: dict[str, Any] = {}
-            for field, value in zip(fields, row, strict=False):
-                if field is None:
+            for field, convert, value in zip(fields, converters, row, strict=False):
+                if field is None or convert is None:
                     continue  # a column the schema does not have
                 try:
-                    record[field.name] = _coerce_text(value, field.data_type, formats)
+                    record[field.name] = None if value is None else convert(value)
                 except ValueError as exc:
                     number = line - (1 if header_line else 0)
                     raise RecordError(f"record {number}: field {field.name!r}: {exc}") from None
             yield record
 
 
-def _coerce_text(value: str | None, data_type: DataType, formats: TimeFormats) -> Any:
-    if value is None:
-        return None
-    if value == "" and data_type.field_type is not RecordFieldType.STRING:
-        return None  # NiFi reads an empty value of a non-string field as null
-    return coerce(value, data_type, formats)
+def _converter(data_type: DataType, formats: TimeFormats) -> Callable[[str], Any]:
+    """How a text value becomes a value of ``data_type`` (fast paths for the common kinds)."""
+    kind = data_type.field_type
+    if kind is RecordFieldType.STRING:
+        return _identity
+
+    def general(value: str) -> Any:
+        if value == "":
+            return None  # NiFi reads an empty value of a non-string field as null
+        return coerce(value, data_type, formats)
+
+    if kind is RecordFieldType.INT or kind is RecordFieldType.LONG:
+        limit = 2**31 if kind is RecordFieldType.INT else 2**63
+
+        def whole(value: str) -> Any:
+            if value.isdigit() and len(value) < 10:
+                return int(value)
+            return general(value) if value == "" or not (value.lstrip("-").isdigit() and value.isascii()) or \
+                not -limit <= int(value) < limit else int(value)
+
+        return whole
+    if kind is RecordFieldType.DOUBLE or kind is RecordFieldType.FLOAT:
+
+        def real(value: str) -> Any:
+            try:
+                return float(value)
+            except ValueError:
+                return general(value)
+
+        return real
+    return general
+
+
+def _identity(value: str) -> str:
+    return value
 
 
 _READER_PROPERTIES = (

@@ -50,6 +50,9 @@ __all__ = ["ParquetReader", "ParquetRecordSetWriter", "arrow_schema"]
 
 T = RecordFieldType
 _SPOOL = 64 * 1024 * 1024
+#: Kinds whose values pyarrow takes as the record model holds them.
+_AS_IS = frozenset({T.STRING, T.BOOLEAN, T.BYTE, T.SHORT, T.INT, T.LONG, T.FLOAT, T.DOUBLE, T.DECIMAL, T.DATE,
+                    T.TIME, T.TIMESTAMP})
 _DEFAULT_BATCH = 65_536
 
 
@@ -320,9 +323,12 @@ class _ParquetSetWriter(RecordSetWriter):
                 col.clear()
 
         try:
+            plain = [(columns[i].append, field.name, field.data_type,
+                      field.data_type.field_type in _AS_IS) for i, field in enumerate(fields)]
             for record in records:
-                for i, field in enumerate(fields):
-                    columns[i].append(_for_arrow(record.get(field.name), field.data_type))
+                for append, name, data_type, as_is in plain:
+                    value = record.get(name)
+                    append(value if as_is or value is None else _for_arrow(value, data_type))
                 count += 1
                 pending += 1
                 if pending >= self._batch:

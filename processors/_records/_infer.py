@@ -29,6 +29,12 @@ _WIDER: dict[RecordFieldType, tuple[RecordFieldType, ...]] = {
 }
 
 
+_INT = T.INT.data_type()
+_DOUBLE = T.DOUBLE.data_type()
+_BOOLEAN = T.BOOLEAN.data_type()
+_STRING = T.STRING.data_type()
+
+
 def _integer_type(number: int) -> DataType:
     if -_INT_MAX - 1 <= number <= _INT_MAX:
         return T.INT.data_type()
@@ -66,14 +72,15 @@ def infer_text_type(text: str, formats: TimeFormats = DEFAULT_FORMATS) -> DataTy
     if not value:
         return None
     body = value[1:] if value[0] in "+-" else value
-    if body.isascii() and body.isdigit():
-        return _integer_type(int(value))
-    if body.isascii() and body.count(".") == 1 and body.replace(".", "").isdigit() and body != ".":
-        return T.DOUBLE.data_type()
-    lowered = value.lower()
-    if lowered in ("true", "false"):
-        return T.BOOLEAN.data_type()
-    return _temporal_type(value, formats) or T.STRING.data_type()
+    if body.isdigit() and body.isascii():
+        return _INT if len(body) < 10 else _integer_type(int(value))
+    if body.count(".") == 1 and body != "." and body.replace(".", "").isdigit() and body.isascii():
+        return _DOUBLE
+    if len(value) in (4, 5) and value.lower() in ("true", "false"):
+        return _BOOLEAN
+    if formats.date or formats.time or formats.timestamp:
+        return _temporal_type(value, formats) or _STRING
+    return _STRING
 
 
 def infer_type(value: Any, formats: TimeFormats = DEFAULT_FORMATS) -> DataType | None:
@@ -116,7 +123,7 @@ def merge_types(current: DataType | None, new: DataType | None) -> DataType | No
     otherwise a choice of both."""
     if current is None:
         return new
-    if new is None or new == current:
+    if new is None or new is current or new == current:
         return current
     if current.field_type is T.CHOICE:
         for i, choice in enumerate(current.choices):
@@ -155,12 +162,15 @@ class SchemaInference:
 
     def add(self, record: Record) -> None:
         """Take ``record``'s values into account (text values when ``text``)."""
+        types = self._types
+        formats = self._formats
         for name, value in record.items():
-            if self._text and isinstance(value, str):
-                found = infer_text_type(value, self._formats)
-            else:
-                found = infer_type(value, self._formats)
-            self._types[name] = merge_types(self._types.get(name), found)
+            text = self._text and type(value) is str
+            found = infer_text_type(value, formats) if text else infer_type(value, formats)
+            if name not in types:
+                types[name] = found
+            elif found is not None and found is not types[name]:
+                types[name] = merge_types(types[name], found)
 
     def schema(self) -> RecordSchema:
         """The schema of every record added so far."""

@@ -37,8 +37,8 @@ class RecordFieldType(enum.Enum):
     ENUM = "enum"
 
     def data_type(self) -> DataType:
-        """The plain data type of this kind (no element, schema or choices)."""
-        return DataType(self)
+        """The plain data type of this kind (no element, schema or choices); one shared instance."""
+        return _PLAIN[self]
 
 
 #: Integral kinds narrowest first: a value of one widens to any later one.
@@ -106,6 +106,9 @@ class DataType:
         if kind is RecordFieldType.DECIMAL and self.precision is not None:
             return f"DECIMAL{self.precision}{self.scale}"
         return kind.name
+
+
+_PLAIN: dict[RecordFieldType, DataType] = {kind: DataType(kind) for kind in RecordFieldType}
 
 
 @dataclass(frozen=True, slots=True)

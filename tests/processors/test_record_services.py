@@ -204,3 +204,31 @@ def test_50_mb_of_csv_converts_with_bounded_memory() -> None:
     assert out.record_count == rows
     assert written > 50_000_000
     assert peak - baseline < 20_000_000, f"memory grew by {(peak - baseline) / 1e6:.1f} MB"
+
+
+LONGS = json.dumps({"type": "record", "name": "r", "fields": [{"name": "i", "type": ["null", "int"]},
+                                                              {"name": "d", "type": ["null", "double"]}]})
+
+
+@pytest.mark.parametrize(("row", "expected"), [
+    ("-5,1", {"i": -5, "d": 1.0}),
+    ("+5,-2.5", {"i": 5, "d": -2.5}),
+    ("2147483647,1e3", {"i": 2147483647, "d": 1000.0}),
+    (",", {"i": None, "d": None}),
+])
+def test_csv_reader_number_conversion(row: str, expected: dict[str, Any]) -> None:
+    props = {"Schema Access Strategy": "schema-text-property", "Schema Text": LONGS}
+    assert read(CSVReader, row + "\n", props) == [expected]
+
+
+@pytest.mark.parametrize("row", ["2147483648,1", "--5,1", "1.5,1", "1,abc"])
+def test_csv_reader_refuses_numbers_out_of_their_type(row: str) -> None:
+    props = {"Schema Access Strategy": "schema-text-property", "Schema Text": LONGS}
+    with pytest.raises(RecordError, match="record 1"):
+        read(CSVReader, row + "\n", props)
+
+
+def test_a_column_only_ever_empty_stays_in_the_inferred_schema() -> None:
+    factory: RecordReaderFactory = service(CSVReader)
+    reader = factory.create_reader({}, lambda: io.BytesIO(b"a,b\n,1\n,2\n"))
+    assert reader.schema.field_names == ["a", "b"]
