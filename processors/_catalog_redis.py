@@ -9,10 +9,11 @@ One owner per family: add each class here once it is complete;
 from __future__ import annotations
 
 from flowyard.processors.redis_connection_pool import RedisConnectionPoolService
+from flowyard.processors.redis_hash_record import PutRedisHashRecord
 from flowyard.processors.redis_map_cache import RedisDistributedMapCacheClientService
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = ()
+PROCESSORS: tuple[type[Processor], ...] = (PutRedisHashRecord,)
 SERVICES: tuple[type[ControllerService], ...] = (RedisConnectionPoolService, RedisDistributedMapCacheClientService)

@@ -45,6 +45,10 @@ class RedisConnectionPool:
         ``ProcessingError`` while the service is not enabled."""
         raise NotImplementedError
 
+    def transit_uri(self) -> str:
+        """Where the pool connects, as ``redis://host:port/db`` (for provenance)."""
+        raise NotImplementedError
+
 
 def parse_connection_string(text: str) -> list[tuple[str, int]]:
     """``host:port`` pairs separated by commas, as NiFi writes them; raises
@@ -270,6 +274,7 @@ class RedisConnectionPoolService(ControllerService, RedisConnectionPool):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._client: redis.Redis | None = None
+        self._uri = "redis://"
 
     def validate(self, context: ConfigurationContext) -> Iterable[ValidationResult]:
         """Standalone only, one host:port, no TLS."""
@@ -325,6 +330,7 @@ class RedisConnectionPoolService(ControllerService, RedisConnectionPool):
             raise ProcessingError(f"cannot reach Redis at {host}:{port}: {exc}") from None
         with self._lock:
             self._client = client
+            self._uri = f"redis://{host}:{port}/{options['db']}"
 
     def on_disabled(self) -> None:
         """Close every connection of the pool."""
@@ -339,3 +345,7 @@ class RedisConnectionPoolService(ControllerService, RedisConnectionPool):
         if client is None:
             raise ProcessingError("the Redis connection pool is not enabled")
         return client
+
+    def transit_uri(self) -> str:
+        """``redis://host:port/db`` of the server."""
+        return self._uri
