@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from flowyard.processors._files import FileFilter, format_timestamp, parse_timestamp, walk_files
+from flowyard.processors._files import FileFilter, format_timestamp, parse_timestamp, readable, walk_files
 
 FileMaker = Callable[..., Path]
 
@@ -71,3 +71,23 @@ def test_path_filter_and_the_root(
     accepts = FileFilter(re.compile(".*"), re.compile("x|"), path_filter_excludes_root=excludes_root)
     names = sorted(c.name for c in walk_files(str(tmp_path), recurse=True) if accepts.accepts(c, time.time()))
     assert names == accepted
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [(b"plain.txt", "plain.txt"), ("ünï 名前".encode(), "ünï 名前"), (b"\xff\xfe-odd.txt", "\ufffd\ufffd-odd.txt"),
+     (b"a\xc3", "a\ufffd")],
+)
+def test_readable_decodes_names_as_java_does(raw: bytes, shown: str) -> None:
+    assert readable(os.fsdecode(raw)) == shown
+
+
+def test_walk_keeps_the_real_path_and_shows_a_readable_name(tmp_path: Path) -> None:
+    (tmp_path / "sub\udcff").mkdir()  # a directory name that is not UTF-8 either
+    with open(os.path.join(os.fsencode(tmp_path), b"sub\xff", b"\xfe.txt"), "wb") as out:
+        out.write(b"x")
+    (candidate,) = walk_files(str(tmp_path), recurse=True)
+    assert os.path.exists(candidate.path) and candidate.path.endswith("sub\udcff/\udcfe.txt")
+    assert (candidate.name, candidate.rel_dir, candidate.path_attribute) == ("\ufffd.txt", "sub\ufffd", "sub\ufffd/")
+    assert candidate.absolute_path_attribute == f"{tmp_path}/sub\ufffd/"
+    assert candidate.shown_path == f"{tmp_path}/sub\ufffd/\ufffd.txt"
