@@ -331,6 +331,12 @@ def test_defaults_pass_their_own_checks(name: str) -> None:
     assert not problems, "; ".join(problems)
 
 
+_NIFIS_OWN_UNREACHABLE = {"schema-reference-reader"}
+"""Dependency values NiFi itself declares but does not offer: its record writers' Schema Registry and
+Schema Reference Reader depend on 'schema-reference-reader', not among the writers' strategies (the
+properties are never shown; kept so that NiFi flows load as written)."""
+
+
 @pytest.mark.parametrize("name", [_spec_param("dependencies", n) for n in sorted(_COMPONENTS)])
 def test_dependencies_name_existing_properties_and_values(name: str) -> None:
     by_key = {p.key: p for p in _COMPONENTS[name].spec.properties}
@@ -342,7 +348,8 @@ def test_dependencies_name_existing_properties_and_values(name: str) -> None:
                 problems.append(f"{spec.display_name} depends on unknown property {dependency.key!r}")
                 continue
             allowed = {a.value for a in target.allowed_values}
-            strays = [v for v in dependency.values if allowed and v not in allowed]
+            strays = [v for v in dependency.values if allowed and v not in allowed
+                      and not (name.endswith("RecordSetWriter") and v in _NIFIS_OWN_UNREACHABLE)]
             if strays:
                 problems.append(f"{spec.display_name} depends on {target.display_name} being {strays}, "
                                 f"which are not among its allowable values")
