@@ -108,7 +108,9 @@ class NatsConnection:
     """A nats-py client on a dedicated asyncio loop in a daemon thread.
 
     Construction connects (raising what nats-py raises when no server can be
-    reached, after closing the loop). ``call`` and ``submit`` may be used from
+    reached, after closing the loop). The client does not reconnect by
+    itself: once the connection is lost every call fails, and the owner
+    closes this object and opens a new one. ``call`` and ``submit`` may be used from
     any thread except the loop's own; ``close`` is idempotent.
     """
 
@@ -126,9 +128,12 @@ class NatsConnection:
             on_error(exc)
 
         async def connect() -> Client:
+            # no automatic reconnect: a lost connection fails the calls in flight, and the
+            # processor closes this object and connects anew on its next trigger; each server
+            # is tried once (nats-py would otherwise retry an unreachable one without end)
             return await nats.connect(
-                servers, name=name, connect_timeout=timeout, error_cb=error_cb, allow_reconnect=True,
-                max_reconnect_attempts=-1, reconnect_time_wait=min(2.0, timeout), **options)
+                servers, name=name, connect_timeout=timeout, error_cb=error_cb, allow_reconnect=False,
+                max_reconnect_attempts=1, reconnect_time_wait=0.05, **options)
         try:
             self.client: Client = self.call(connect(), timeout * (len(servers) + 1))
         except BaseException:
@@ -177,6 +182,16 @@ class NatsConnection:
             self._stop_loop()
 
     def _stop_loop(self) -> None:
+        async def cancel_the_rest() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.wait(tasks, timeout=self.timeout)
+        try:
+            asyncio.run_coroutine_threadsafe(cancel_the_rest(), self._loop).result(self.timeout + 1)
+        except Exception:  # the loop is stopped below whatever the tasks do
+            pass
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(self.timeout + 1)
         if not self._thread.is_alive():
@@ -185,7 +200,7 @@ class NatsConnection:
 
 def open_connection(context: ProcessContext, name: str) -> NatsConnection:
     """A connection configured by ``CONNECTION_PROPERTIES``; errors are logged
-    to the processor's log as they happen (reconnects, slow consumer)."""
+    to the processor's log as they happen (a lost connection, a slow consumer)."""
     servers = [s.strip() for s in (context.property(SERVERS).evaluate().value or "").split(",") if s.strip()]
     options: dict[str, Any] = {}
     user = context.property(USERNAME).evaluate().value

@@ -80,7 +80,9 @@ class ConsumeNATS(Processor):
 
     The nats-py client runs on an asyncio loop in a thread of its own owned
     by the processor (see ``_nats_common``); it subscribes on the first
-    trigger and unsubscribes and closes when the processor stops.
+    trigger, subscribes anew on a later trigger after the connection was
+    lost (what was published meanwhile is missed), and closes when the
+    processor stops.
 
     Not a NiFi processor (NiFi has no NATS processors); flowyard's own.
     """
@@ -138,8 +140,8 @@ class ConsumeNATS(Processor):
         wait = context.property(RECEIVE_WAIT).as_duration()
         try:
             connection, subscription = self._open(context)
-            messages = connection.call(_take(subscription, context.property(BATCH_SIZE).as_int(), wait),
-                                       wait + connection.timeout)
+            most = context.property(BATCH_SIZE).as_int()
+            messages = connection.call(_take(connection.client, subscription, most, wait), wait + connection.timeout)
         except Exception as exc:  # nats-py raises its own errors, OSError and timeouts
             context.logger.error(f"Cannot consume from NATS: {exc!r}")
             self._close()
@@ -160,8 +162,11 @@ class ConsumeNATS(Processor):
             session.transfer(ff, SUCCESS)
 
 
-async def _take(subscription: Any, most: int, wait: float) -> list[Any]:
-    """The first message (waiting up to ``wait``) and then those already buffered, up to ``most``."""
+async def _take(client: Any, subscription: Any, most: int, wait: float) -> list[Any]:
+    """The first message (waiting up to ``wait``) and then those already buffered, up to ``most``.
+    Raises ``ConnectionClosedError`` once the connection is lost (so the processor reconnects)."""
+    if client.is_closed:
+        raise nats.errors.ConnectionClosedError
     try:
         messages = [await subscription.next_msg(timeout=wait)]
     except nats.errors.TimeoutError:

@@ -58,7 +58,8 @@ class PublishNATS(Processor):
 
     The nats-py client runs on an asyncio loop in a thread of its own owned
     by the processor (see ``_nats_common``); it connects on the first
-    trigger, reconnects by itself, and is closed when the processor stops.
+    trigger (again after a lost connection: that batch goes to failure) and
+    is closed when the processor stops.
 
     Not a NiFi processor (NiFi has no NATS processors); flowyard's own.
     """

@@ -74,7 +74,8 @@ class PublishJetStream(Processor):
     on its own. Attributes matching Attributes to Send as Headers become
     message headers. The nats-py client runs on an asyncio loop in a thread of
     its own owned by the processor (see ``_nats_common``); it connects on the
-    first trigger and is closed when the processor stops.
+    first trigger (again after a lost connection) and is closed when the
+    processor stops.
 
     Not a NiFi processor (NiFi has no NATS processors); flowyard's own.
     """

@@ -143,3 +143,33 @@ def test_stopping_closes_the_connection_and_its_thread(prefix: str) -> None:
 ])
 def test_publishable_subjects(subject: str, ok: bool) -> None:
     assert valid_subject(subject) is ok
+
+
+def test_a_queue_group_shares_the_messages(prefix: str) -> None:
+    members = [subscribed(f"{prefix}.x", **{"Queue Group": "workers"}) for _ in range(2)]
+    try:
+        pub = publisher(f"{prefix}.x")
+        pub.enqueue_many([(str(i).encode(), {}) for i in range(40)])
+        pub.run()
+        pub.assert_all_transferred("success", 40)
+        deadline = time.monotonic() + 5
+        while sum(len(m.flowfiles_for("success")) for m in members) < 40:
+            assert time.monotonic() < deadline, "the group did not receive every message"
+            for m in members:
+                m.run(stop_on_finish=False)
+    finally:
+        for m in members:
+            m.stop()
+    got = sorted(int(f.content) for m in members for f in m.flowfiles_for("success"))
+    assert got == list(range(40)), "each message to exactly one member"
+
+
+def test_an_unreachable_server_makes_the_consumer_yield() -> None:
+    r = ProcessorRunner(ConsumeNATS)
+    r.set_property("NATS Servers", "nats://127.0.0.1:1")
+    r.set_property("Connection Timeout", "1 sec")
+    r.set_property("Subject", "anything")
+    r.run()
+    r.assert_all_transferred("success", 0)
+    assert r.yield_count == 1
+    assert nats_threads()() == 0

@@ -222,3 +222,14 @@ def test_a_missing_stream_is_logged_and_yields() -> None:
     r.run()
     r.assert_all_transferred("success", 0)
     assert r.yield_count == 1
+
+
+def test_an_unreachable_server_makes_the_consumer_yield() -> None:
+    r = ProcessorRunner(ConsumeJetStream)
+    r.set_property("NATS Servers", "nats://127.0.0.1:1")
+    r.set_property("Connection Timeout", "1 sec")
+    r.set_property("Subject", "anything.>")
+    r.set_property("Durable Name", "flowyard")
+    r.run()
+    r.assert_all_transferred("success", 0)
+    assert r.yield_count == 1

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -31,7 +29,7 @@ from flowyard_test_processors import expected_content
 pytestmark = pytest.mark.integration
 
 URL = "nats://127.0.0.1:4222"
-TOTAL = 600
+TOTAL = 1200
 KILLS = 2
 CONTENT_SIZE = 32
 
@@ -110,12 +108,13 @@ def test_kill9_loses_no_message_in_either_direction(tmp_path: Path) -> None:
         {"identifier": "c2", "source": {"id": "consume"}, "destination": {"id": "put"},
          "selectedRelationships": ["success"]},
     ])
-    rng = random.Random(20261207)
     try:
-        for _ in range(KILLS):
+        for kill in range(1, KILLS + 1):
             engine = NatsEngine(flow, data)
             engine.wait_ready()
-            time.sleep(rng.uniform(0.3, 0.8))  # a random moment to kill at, not a wait for a result
+            # killed mid-stream: once a share of the files is out, while messages are in flight
+            wait_until(lambda n=kill: _count(out) >= n * TOTAL // (KILLS + 2), timeout=60,
+                       what="progress before the kill", step=0.005)
             engine.kill9()
         assert _count(out) < TOTAL, "every kill came too late to matter; lower the delays"
 
