@@ -7,6 +7,233 @@ from collections.abc import Callable
 BENCHMARKS: dict[str, Callable[[], None]] = {}
 
 
+# -- AMQP (RabbitMQ on 127.0.0.1:5672) ------------------------------------------------------------
+# Both publish and consume 20,000 messages of 100 bytes at the same time through a fresh durable
+# queue: publisher confirms (one per message), consumer acks one per delivery tag, prefetch 500.
+
+AMQP_MESSAGES = 20_000
+AMQP_BODY = b"x" * 100
+
+
+def _amqp_queue() -> tuple[object, str]:
+    import uuid
+
+    import pika
+
+    connection = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", 5672))
+    queue = f"bench-{uuid.uuid4().hex}"
+    connection.channel().queue_declare(queue, durable=True)
+    return connection, queue
+
+
+def publish_consume_amqp() -> None:
+    """GenerateFlowFile → PublishAMQP (At least once) and ConsumeAMQP → auto-terminated, in one engine
+    (in-memory repositories); messages/s arriving through ConsumeAMQP, after a warm-up of 2,000."""
+    import time
+
+    import trio
+
+    from flowyard.processors import PROCESSORS
+    from flowyard.runtime.engine import Engine
+    from flowyard.runtime.flow import flow_from_dict
+    from flowyard.runtime.repository import Repositories
+
+    connection, queue = _amqp_queue()
+    broker = {"Host Name": "127.0.0.1", "Port": "5672"}
+    flow = {"processors": [
+        {"identifier": "gen", "type": "GenerateFlowFile",
+         "properties": {"Custom Text": AMQP_BODY.decode(), "Data Format": "Text", "Batch Size": "100"}},
+        {"identifier": "publish", "type": "PublishAMQP", "autoTerminatedRelationships": ["success", "failure"],
+         "properties": {**broker, "Routing Key": queue, "Delivery Guarantee": "AT_LEAST_ONCE"}},
+        {"identifier": "consume", "type": "ConsumeAMQP", "autoTerminatedRelationships": ["success"],
+         "properties": {**broker, "Queue": queue, "Batch Size": "100", "Prefetch Count": "500"}},
+    ], "connections": [{"identifier": "c", "source": {"id": "gen"}, "destination": {"id": "publish"},
+                        "selectedRelationships": ["success"], "backPressureObjectThreshold": 1000}]}
+    engine = Engine(flow_from_dict({"flowyardFlowVersion": 1, "rootGroup": flow}), Repositories.in_memory(),
+                    registry=PROCESSORS)
+    node = engine.nodes["consume"]
+    timing: dict[str, float] = {}
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(engine.run)
+            with trio.fail_after(600):
+                # success is auto-terminated: what ConsumeAMQP received shows as removed
+                while node.stats.flowfiles_removed < 2000:
+                    await trio.sleep(0.001)
+                start_count, started = node.stats.flowfiles_removed, time.perf_counter()
+                while node.stats.flowfiles_removed < start_count + AMQP_MESSAGES:
+                    await trio.sleep(0.001)
+                timing["rate"] = (node.stats.flowfiles_removed - start_count) / (time.perf_counter() - started)
+            engine.request_stop()
+
+    try:
+        trio.run(main)
+    finally:
+        connection.channel().queue_delete(queue)  # type: ignore[attr-defined]
+        connection.close()  # type: ignore[attr-defined]
+    print(f"BENCH publish_consume_amqp {timing['rate']:.0f} messages/s")
+
+
+def publish_consume_amqp_pika() -> None:
+    """The ceiling: pika alone, a confirming publisher and an acking consumer (prefetch 500) on two
+    connections in two threads, the same messages as ``publish_consume_amqp``."""
+    import threading
+    import time
+
+    import pika
+
+    connection, queue = _amqp_queue()
+
+    def publish() -> None:
+        conn = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", 5672))
+        channel = conn.channel()
+        channel.confirm_delivery()
+        for _ in range(AMQP_MESSAGES):
+            channel.basic_publish("", queue, AMQP_BODY, pika.BasicProperties(), mandatory=True)
+        conn.close()
+
+    received = [0]
+
+    def on_message(channel: object, method: object, _props: object, _body: bytes) -> None:
+        channel.basic_ack(delivery_tag=method.delivery_tag)  # type: ignore[attr-defined]
+        received[0] += 1
+        if received[0] >= AMQP_MESSAGES:
+            channel.stop_consuming()  # type: ignore[attr-defined]
+
+    conn = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", 5672))
+    channel = conn.channel()
+    channel.basic_qos(prefetch_count=500)
+    channel.basic_consume(queue, on_message)
+    started = time.perf_counter()
+    publisher = threading.Thread(target=publish)
+    publisher.start()
+    channel.start_consuming()
+    elapsed = time.perf_counter() - started
+    publisher.join()
+    conn.close()
+    connection.channel().queue_delete(queue)  # type: ignore[attr-defined]
+    connection.close()  # type: ignore[attr-defined]
+    print(f"BENCH publish_consume_amqp_pika {AMQP_MESSAGES / elapsed:.0f} messages/s")
+
+
+BENCHMARKS["publish_consume_amqp"] = publish_consume_amqp
+BENCHMARKS["publish_consume_amqp_pika"] = publish_consume_amqp_pika
+
+
+# -- MQTT (Mosquitto on 127.0.0.1:1883) -----------------------------------------------------------
+# Publish and consume 100-byte messages with QoS 1 on a fresh topic at the same time. Mosquitto
+# keeps at most 20 unacknowledged + 1000 queued messages per subscriber and drops beyond, so the
+# figure is what arrives through the consumer per second over a bounded window.
+
+MQTT_MESSAGES = 10_000
+MQTT_BODY = b"x" * 100
+
+
+def publish_consume_mqtt() -> None:
+    """GenerateFlowFile → PublishMQTT (QoS 1) and ConsumeMQTT (QoS 1) → auto-terminated, in one engine
+    (in-memory repositories); messages/s arriving through ConsumeMQTT after a warm-up of 1,000."""
+    import time
+    import uuid
+
+    import trio
+
+    from flowyard.processors import PROCESSORS
+    from flowyard.runtime.engine import Engine
+    from flowyard.runtime.flow import flow_from_dict
+    from flowyard.runtime.repository import Repositories
+
+    topic = f"bench/{uuid.uuid4().hex}"
+    broker = {"Broker URI": "tcp://127.0.0.1:1883"}
+    flow = {"processors": [
+        {"identifier": "gen", "type": "GenerateFlowFile",
+         "properties": {"Custom Text": MQTT_BODY.decode(), "Data Format": "Text", "Batch Size": "100"}},
+        {"identifier": "publish", "type": "PublishMQTT", "autoTerminatedRelationships": ["success", "failure"],
+         "properties": {**broker, "Topic": topic, "Quality of Service": "1", "Retain Message": "false"}},
+        {"identifier": "consume", "type": "ConsumeMQTT", "autoTerminatedRelationships": ["Message", "parse.failure"],
+         "properties": {**broker, "Topic Filter": topic, "Quality of Service": "1", "Max Queue Size": "1000"}},
+    ], "connections": [{"identifier": "c", "source": {"id": "gen"}, "destination": {"id": "publish"},
+                        "selectedRelationships": ["success"], "backPressureObjectThreshold": 1000}]}
+    engine = Engine(flow_from_dict({"flowyardFlowVersion": 1, "rootGroup": flow}), Repositories.in_memory(),
+                    registry=PROCESSORS)
+    node = engine.nodes["consume"]
+    timing: dict[str, float] = {}
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(engine.run)
+            with trio.fail_after(600):
+                while node.stats.flowfiles_out < 1000:
+                    await trio.sleep(0.001)
+                start_count, started = node.stats.flowfiles_out, time.perf_counter()
+                while node.stats.flowfiles_out < start_count + MQTT_MESSAGES and time.perf_counter() - started < 60:
+                    await trio.sleep(0.001)
+                timing["rate"] = (node.stats.flowfiles_out - start_count) / (time.perf_counter() - started)
+            engine.request_stop()
+
+    trio.run(main)
+    print(f"BENCH publish_consume_mqtt {timing['rate']:.0f} messages/s")
+
+
+def publish_consume_mqtt_paho() -> None:
+    """The ceiling: paho alone, a QoS 1 publisher waiting for every PUBACK in batches of 100 and a
+    consumer acknowledging each message by hand, on two connections, the same messages."""
+    import threading
+    import time
+    import uuid
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    topic = f"bench/{uuid.uuid4().hex}"
+    received = [0]
+    done = threading.Event()
+    subscribed = threading.Event()
+
+    def on_message(client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
+        client.ack(message.mid, message.qos)
+        received[0] += 1
+        if received[0] >= MQTT_MESSAGES:
+            done.set()
+
+    consumer = mqtt.Client(CallbackAPIVersion.VERSION2, manual_ack=True)
+    consumer.on_message = on_message
+    consumer.on_subscribe = lambda *_args: subscribed.set()
+    consumer.connect("127.0.0.1", 1883)
+    consumer.loop_start()
+    while not consumer.is_connected():
+        time.sleep(0.01)
+    consumer.subscribe(topic, 1)
+    subscribed.wait(5)
+    stop = threading.Event()
+
+    def publish() -> None:
+        client = mqtt.Client(CallbackAPIVersion.VERSION2)
+        client.connect("127.0.0.1", 1883)
+        client.loop_start()
+        while not stop.is_set():
+            infos = [client.publish(topic, MQTT_BODY, qos=1) for _ in range(100)]
+            for info in infos:
+                info.wait_for_publish(10)
+        client.disconnect()
+        client.loop_stop()
+
+    publisher = threading.Thread(target=publish)
+    started = time.perf_counter()
+    publisher.start()
+    done.wait(60)
+    elapsed = time.perf_counter() - started
+    stop.set()
+    publisher.join()
+    consumer.disconnect()
+    consumer.loop_stop()
+    print(f"BENCH publish_consume_mqtt_paho {received[0] / elapsed:.0f} messages/s")
+
+
+BENCHMARKS["publish_consume_mqtt"] = publish_consume_mqtt
+BENCHMARKS["publish_consume_mqtt_paho"] = publish_consume_mqtt_paho
+
+
 # -- NATS JetStream (publish_consume_nats) ------------------------------------------------------
 #
 # 20,000 messages of 100 bytes through a file stream on the local nats-server, published and
