@@ -91,11 +91,10 @@ class RedisDistributedMapCacheClientService(ControllerService, DistributedMapCac
     processors route to failure or roll back as with any cache failure.
 
     Differences from NiFi: the revision of an entry (fetch/replace) is its
-    value, so a value changed and changed back counts as unchanged (NiFi's
-    Redis client uses WATCH on the key, which would see the change);
-    Wait/Notify only ever write a new value, so it makes no difference there.
-    The key-listing and key-removal-by-pattern calls of NiFi's client are not
-    part of flowyard's map cache API.
+    value, so a value changed and changed back between a fetch and a replace
+    counts as unchanged; Wait/Notify write a new signal value each time, so
+    it makes no difference to them. NiFi's client also lists and removes keys
+    by pattern; flowyard's map cache API has no such calls.
     """
 
     spec = ControllerServiceSpec(
