@@ -7,9 +7,13 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.consume_nats import ConsumeNATS
+from flowyard.processors.consume_nats_jetstream import ConsumeJetStream
+from flowyard.processors.publish_nats import PublishNATS
+from flowyard.processors.publish_nats_jetstream import PublishJetStream
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = ()
+PROCESSORS: tuple[type[Processor], ...] = (PublishNATS, ConsumeNATS, PublishJetStream, ConsumeJetStream)
 SERVICES: tuple[type[ControllerService], ...] = ()

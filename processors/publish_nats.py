@@ -103,9 +103,15 @@ class PublishNATS(Processor):
             if context.property(common.ATTRIBUTES_AS_HEADERS).is_set else None
         items = []
         for ff in flowfiles:
-            subject = context.property(SUBJECT).evaluate(ff.attributes).value or ""
-            if not common.valid_subject(subject):
-                reason = f"'{subject}' is not a subject that can be published to"
+            failed: str | None = None
+            try:
+                subject = context.property(SUBJECT).evaluate(ff.attributes).value or ""
+            except ValueError as exc:  # the Subject expression failed for this flowfile
+                subject, failed = "", f"Subject cannot be evaluated: {exc}"
+            if failed is None and not common.valid_subject(subject):
+                failed = f"'{subject}' is not a subject that can be published to"
+            if failed is not None:
+                reason = failed
                 context.logger.error(f"Cannot publish {ff}: {reason}; routing to failure")
                 session.transfer(session.penalize(session.put_attribute(ff, "nats.error", reason)), FAILURE)
                 continue

@@ -126,15 +126,19 @@ class PublishJetStream(Processor):
         pattern = headers_property.as_regex() if headers_property.is_set else None
         items = []
         for ff in flowfiles:
-            subject = context.property(SUBJECT).evaluate(ff.attributes).value or ""
+            try:
+                subject = context.property(SUBJECT).evaluate(ff.attributes).value or ""
+                message_id = context.property(MESSAGE_ID).evaluate(ff.attributes).value
+                stream = context.property(EXPECTED_STREAM).evaluate(ff.attributes).value or None
+            except ValueError as exc:  # an expression failed for this flowfile
+                self._fail(context, session, ff, f"a property cannot be evaluated: {exc}")
+                continue
             if not common.valid_subject(subject):
                 self._fail(context, session, ff, f"'{subject}' is not a subject that can be published to")
                 continue
             headers = common.headers_for(ff.attributes, pattern) or {}
-            message_id = context.property(MESSAGE_ID).evaluate(ff.attributes).value
             if message_id:
                 headers["Nats-Msg-Id"] = message_id
-            stream = context.property(EXPECTED_STREAM).evaluate(ff.attributes).value or None
             items.append((ff, subject, session.read_bytes(ff), headers or None, stream))
         if not items:
             return

@@ -161,10 +161,10 @@ class PutRedisHashRecord(Processor):
         pool = context.property(REDIS_CONNECTION_POOL_PROPERTY).as_controller_service(RedisConnectionPool)
         hash_path = parse_child_path(context.property(HASH_VALUE_RECORD_PATH).as_str().strip())
         data_path = parse_child_path(context.property(DATA_RECORD_PATH).as_str().strip())
-        charset = context.property(CHARACTER_SET).evaluate(ff.attributes).value or "UTF-8"
         written = 0
         original = ff
         try:
+            charset = context.property(CHARACTER_SET).evaluate(ff.attributes).value or "UTF-8"
             codecs.lookup(charset)
             client = pool.client()
             reader = reader_factory.create_reader(ff.attributes, lambda: session.read(original))

@@ -23,6 +23,10 @@ NIFI: dict[str, Any] = json.loads((Path(__file__).parent / "data" / "nifi_specs.
 FLOWYARD_ONLY: dict[str, str] = {
     "LocalMapCacheService": "the map cache in the flowyard process; NiFi's cache server and client are two services",
     "SimpleKeyValueLookupService": "NiFi's SimpleKeyValueLookupService lives in a bundle not in the reference",
+    "PublishNATS": "NiFi has no NATS processors; core NATS publish",
+    "ConsumeNATS": "NiFi has no NATS processors; core NATS subscribe (at most once)",
+    "PublishJetStream": "NiFi has no NATS processors; JetStream publish, success on the stream's acknowledgement",
+    "ConsumeJetStream": "NiFi has no NATS processors; durable JetStream consumer, acked after the commit",
 }
 
 #: (type, property display name or "relationship NAME", what) → why flowyard differs. ``what`` is one of

@@ -32,8 +32,24 @@ def raw() -> Iterator[tuple[redis.Redis, str]]:
     client.close()
 
 
+_RUNNERS: list[ProcessorRunner] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_the_pools() -> Iterator[None]:
+    """Disable every pool a test enabled, so no connection is left for the collector to warn about."""
+    yield
+    while _RUNNERS:
+        r = _RUNNERS.pop()
+        try:
+            r.disable_controller_service("pool")
+        except Exception:  # never enabled (an unreachable address): nothing to close
+            pass
+
+
 def runner(hash_path: str = "/id", data_path: str = "/", address: str = "127.0.0.1:6379") -> ProcessorRunner:
     r = ProcessorRunner(PutRedisHashRecord)
+    _RUNNERS.append(r)
     r.add_controller_service("reader", JsonTreeReader)
     r.enable_controller_service("reader")
     r.add_controller_service("pool", RedisConnectionPoolService, {"Connection String": address})

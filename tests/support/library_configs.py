@@ -241,6 +241,22 @@ CONFIGS: tuple[LibraryConfig, ...] = (
                   variant="registry", expression="schema-name"),
     LibraryConfig("Wait", {"distributed-cache-service": "cache", "release-signal-identifier": "${filename}"},
                   services=(CACHE,), expression="release-signal-identifier"),
+    LibraryConfig("ConsumeAMQP", {"queue": "q", "host-name": "127.0.0.1", "port": "{closed_port}"}, kind="generate"),
+    LibraryConfig("PutRedisHashRecord", {"record-reader": "reader", "redis-connection-pool": "redis",
+                                         "hash-value-record-path": "/id"}, expression="charset",
+                  services=(ServiceSetup("reader", "JsonTreeReader"),
+                            # the machine's Redis (a closed port keeps the pool from being enabled); database 15,
+                            # and the hostile inputs hold no record with an "id" field, so nothing is written
+                            ServiceSetup("redis", "RedisConnectionPoolService",
+                                         {"Connection String": "127.0.0.1:6379", "Database Index": "15"}))),
+    LibraryConfig("PublishNATS", {"nats-servers": "nats://127.0.0.1:{closed_port}", "subject": "s",
+                                  "connection-timeout": "1 sec"}, expression="subject"),
+    LibraryConfig("ConsumeNATS", {"nats-servers": "nats://127.0.0.1:{closed_port}", "subject": "s",
+                                  "connection-timeout": "1 sec"}, kind="generate"),
+    LibraryConfig("PublishJetStream", {"nats-servers": "nats://127.0.0.1:{closed_port}", "subject": "s",
+                                       "connection-timeout": "1 sec"}, expression="subject"),
+    LibraryConfig("ConsumeJetStream", {"nats-servers": "nats://127.0.0.1:{closed_port}", "subject": "s",
+                                       "durable-name": "d", "connection-timeout": "1 sec"}, kind="generate"),
 )
 """At least one configuration per standard processor; variants exercise other input paths (decoders, formats)."""
 
