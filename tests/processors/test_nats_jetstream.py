@@ -7,6 +7,7 @@ Every test creates its own stream (uuid names) and deletes it after."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -36,7 +37,10 @@ def admin(action: Callable[[Any], Awaitable[_T]]) -> _T:
             return await action(nc.jetstream())
         finally:
             await nc.close()
-    return asyncio.run(main())
+    # In a thread of its own: Playwright's sync API (the browser tests) leaves an event loop running
+    # in the main thread, where asyncio.run() refuses to start.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result(timeout=60)
 
 
 @dataclass

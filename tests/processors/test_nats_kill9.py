@@ -9,6 +9,7 @@ holds each number once (the Message ID lets it drop republished ones)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import subprocess
 import sys
@@ -73,7 +74,10 @@ def _jetstream(action: str, name: str, subjects: list[str] | None = None) -> int
             return int((await js.stream_info(name)).state.messages) if action == "count" else 0
         finally:
             await nc.close()
-    return asyncio.run(main())
+    # In a thread of its own: Playwright's sync API (the browser tests) leaves an event loop running
+    # in the main thread, where asyncio.run() refuses to start.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result(timeout=60)
 
 
 def _count(directory: Path) -> int:
