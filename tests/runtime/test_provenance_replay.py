@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import trio
+from trio.testing import MockClock
 
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.engine._replay import ReplayError, content_retained, replay_event, replay_refusal
@@ -127,17 +128,26 @@ async def test_replay_queues_the_content_and_attributes_the_flowfile_entered_wit
         assert repos.provenance.verify_indexes() == []
 
 
-async def test_replay_is_refused_once_the_content_left_the_archive(autojump_clock: Any) -> None:
+@pytest.fixture
+def real_rate_clock() -> MockClock:
+    """Time runs as on the wall and only jumps when the test says so: under
+    autojump, a worker thread (a fsync, the committer) that blocks the loop
+    for a while lets the clock race ahead by any amount."""
+    return MockClock(rate=1.0)
+
+
+async def test_replay_is_refused_once_the_content_left_the_archive(real_rate_clock: MockClock) -> None:
     repos = Repositories.in_memory(archive_max_age_ms=60_000)
     engine = Engine(upper_flow(), repos, registry=REGISTRY)
     async with running(engine):
-        await wait_for(lambda: engine.nodes["sink"].stats.flowfiles_in == 3)
+        await wait_for(lambda: engine.nodes["sink"].stats.flowfiles_in == 3, timeout=30)
         event = events(repos, "upper", E.CONTENT_MODIFIED)[0]
         stored = repos.provenance.stored(event.event_id)
         assert stored is not None and replay_refusal(engine, stored) is None, "archived: still replayable"
         # the original content was released when Uppercase replaced it; the
         # archive keeps it a minute, and housekeeping (every 5 s) deletes it
-        await wait_for(lambda: not content_retained(repos.content, event.previous_claim))
+        real_rate_clock.jump(61)
+        await wait_for(lambda: not content_retained(repos.content, event.previous_claim), timeout=30)
         reason = replay_refusal(engine, stored)
         assert reason is not None and "no longer retained" in reason
         with pytest.raises(ReplayError, match=r"input content .* is no longer retained"):
