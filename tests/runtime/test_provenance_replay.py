@@ -128,14 +128,6 @@ async def test_replay_queues_the_content_and_attributes_the_flowfile_entered_wit
         assert repos.provenance.verify_indexes() == []
 
 
-@pytest.fixture
-def real_rate_clock() -> MockClock:
-    """Time runs as on the wall and only jumps when the test says so: under
-    autojump, a worker thread (a fsync, the committer) that blocks the loop
-    for a while lets the clock race ahead by any amount."""
-    return MockClock(rate=1.0)
-
-
 async def test_replay_is_refused_once_the_content_left_the_archive(real_rate_clock: MockClock) -> None:
     repos = Repositories.in_memory(archive_max_age_ms=60_000)
     engine = Engine(upper_flow(), repos, registry=REGISTRY)

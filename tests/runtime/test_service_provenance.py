@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import trio
+from trio.testing import MockClock
 
 from flowyard.runtime.engine._queue import FlowFileQueue
 from flowyard.runtime.engine._session import Routing, StandardProcessSession
@@ -213,13 +214,15 @@ async def test_replay_through_the_service(tmp_path: Path, autojump_clock: Any) -
 
 
 async def test_replay_through_the_service_is_refused_when_the_content_expired(
-        tmp_path: Path, autojump_clock: Any) -> None:
+        tmp_path: Path, real_rate_clock: MockClock) -> None:
     repos = Repositories.in_memory(archive_max_age_ms=60_000)
     service = FlowService(upper_flow(), repos, tmp_path, {**TEST_PROCESSORS, "Uppercase": Uppercase})
     async with trio.open_nursery() as nursery:
         await nursery.start(service.run)
         await wait_for(lambda: service.engine.nodes["sink"].stats.flowfiles_in == 2)
         event_id = service.provenance_search(component_id="upper", event_type="CONTENT_MODIFIED")[0]["eventId"]
+        assert service.provenance_event(event_id)["inputContentAvailable"], "kept a minute"
+        real_rate_clock.jump(61)
         await wait_for(lambda: not service.provenance_event(event_id)["inputContentAvailable"])
         detail = service.provenance_event(event_id)
         assert detail["replayAvailable"] is False and "no longer retained" in detail["replayExplanation"]
