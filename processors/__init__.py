@@ -26,6 +26,9 @@ from flowyard.processors import (
     _catalog_merge,
     _catalog_mqtt,
     _catalog_nats,
+    _catalog_record_formats,
+    _catalog_record_paths,
+    _catalog_record_routing,
     _catalog_records,
     _catalog_redis,
     _catalog_system,
@@ -56,7 +59,7 @@ __all__ = ["CONTROLLER_SERVICES", "PROCESSORS"]
 # Each family of the library lists its own classes (processors/_catalog_*.py).
 _FAMILIES = (_catalog_text, _catalog_content, _catalog_merge, _catalog_json, _catalog_xml_flow, _catalog_system,
              _catalog_http, _catalog_records, _catalog_databases, _catalog_mqtt, _catalog_amqp, _catalog_nats,
-             _catalog_redis)
+             _catalog_redis, _catalog_record_paths, _catalog_record_routing, _catalog_record_formats)
 
 PROCESSORS: dict[str, type[Processor]] = {
     cls.type_name: cls

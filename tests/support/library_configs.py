@@ -260,6 +260,14 @@ CONFIGS: tuple[LibraryConfig, ...] = (
 )
 """At least one configuration per standard processor; variants exercise other input paths (decoders, formats)."""
 
+# Families added in parallel keep their configurations in files of their own (one owner per file).
+from library_configs_databases import CONFIGS as _DATABASES  # noqa: E402
+from library_configs_record_formats import CONFIGS as _RECORD_FORMATS  # noqa: E402
+from library_configs_record_paths import CONFIGS as _RECORD_PATHS  # noqa: E402
+from library_configs_record_routing import CONFIGS as _RECORD_ROUTING  # noqa: E402
+
+CONFIGS = CONFIGS + _DATABASES + _RECORD_FORMATS + _RECORD_PATHS + _RECORD_ROUTING
+
 
 # -- the harness: hostile inputs, building, running and judging ------------------------------------------
 

@@ -1,0 +1,16 @@
+"""The record paths family of the standard library. RecordPath processors (issue 13): UpdateRecord,
+PartitionRecord, LookupRecord, ForkRecord, CalculateRecordStats and the lookup services they use.
+
+One owner per family: add each class here once it is complete;
+``flowyard.processors`` joins every family into ``PROCESSORS`` and
+``CONTROLLER_SERVICES``.
+"""
+
+from __future__ import annotations
+
+from flowyard.runtime.sdk import ControllerService, Processor
+
+__all__ = ["PROCESSORS", "SERVICES"]
+
+PROCESSORS: tuple[type[Processor], ...] = ()
+SERVICES: tuple[type[ControllerService], ...] = ()

@@ -1,0 +1,16 @@
+"""The record routing family of the standard library. Record routing processors (issue 13):
+QueryRecord, SplitRecord, MergeRecord, ValidateRecord, SampleRecord.
+
+One owner per family: add each class here once it is complete;
+``flowyard.processors`` joins every family into ``PROCESSORS`` and
+``CONTROLLER_SERVICES``.
+"""
+
+from __future__ import annotations
+
+from flowyard.runtime.sdk import ControllerService, Processor
+
+__all__ = ["PROCESSORS", "SERVICES"]
+
+PROCESSORS: tuple[type[Processor], ...] = ()
+SERVICES: tuple[type[ControllerService], ...] = ()
