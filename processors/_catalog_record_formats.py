@@ -8,9 +8,10 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.avro_schema_registry import AvroSchemaRegistry
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
 PROCESSORS: tuple[type[Processor], ...] = ()
-SERVICES: tuple[type[ControllerService], ...] = ()
+SERVICES: tuple[type[ControllerService], ...] = (AvroSchemaRegistry,)

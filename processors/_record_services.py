@@ -23,10 +23,21 @@ writer with ``RECORD_SET_WRITER_FACTORY`` (NiFi's interface names), then::
   it is exhausted. ``attributes()`` are the attributes the writer sets (e.g.
   ``avro.schema`` under the "Set 'avro.schema' Attribute" write strategy).
 - Every problem with the data (malformed text, a value that cannot be coerced,
-  a missing or bad schema) raises ``RecordError`` (a ``ValueError``) or
+  a missing or bad schema) raises ``RecordError`` (a ``ValueError``; a schema
+  that cannot be found raises its subclass ``SchemaNotFoundError``) or
   ``IllegalTypeConversion`` (also a ``ValueError``), possibly only while
   iterating: a processor catches ``ValueError`` around the whole conversion
   and routes the original flowfile to failure.
+
+**Schema registries.** A service that hands out schemas by name provides the
+``SchemaRegistry`` API (``SCHEMA_REGISTRY_API``, NiFi's interface name):
+``retrieve_schema(SchemaIdentifier(name, version, branch))`` returns the
+``RecordSchema`` or raises ``SchemaNotFoundError``. Readers and writers reach
+it through ``SchemaSource`` under the "Use 'Schema Name' Property" strategy;
+a schema a registry gives is an ``IdentifiedSchema`` (a ``RecordSchema`` that
+also carries the ``identifier`` it was found by, equal to the plain schema of
+the same fields), which the "Set 'schema.name' Attribute" write strategy
+writes out (``writer_attributes``).
 
 Every method is safe to call from several threads at once: the factories
 keep only the configuration read in ``on_enabled``.
@@ -37,6 +48,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from flowyard.processors._records import (
@@ -46,28 +58,39 @@ from flowyard.processors._records import (
     parse_avro_schema_text,
 )
 from flowyard.processors._records._avro import to_avro_schema
+from flowyard.runtime import expression
 from flowyard.runtime.sdk import (
     AllowableValue,
     ConfigurationContext,
     PropertyDependency,
     PropertySpec,
+    PropertyValue,
+    PropertyValueError,
     ValidationResult,
 )
 
 __all__ = [
     "RECORD_READER_FACTORY",
     "RECORD_SET_WRITER_FACTORY",
+    "SCHEMA_REGISTRY_API",
+    "IdentifiedSchema",
     "RecordError",
     "RecordReader",
     "RecordReaderFactory",
     "RecordSetWriter",
     "RecordSetWriterFactory",
+    "SchemaIdentifier",
+    "SchemaNotFoundError",
+    "SchemaRegistry",
+    "schema_identifier",
 ]
 
 RECORD_READER_FACTORY = "RecordReaderFactory"
 """API name of record readers (NiFi's ``RecordReaderFactory``)."""
 RECORD_SET_WRITER_FACTORY = "RecordSetWriterFactory"
 """API name of record writers (NiFi's ``RecordSetWriterFactory``)."""
+SCHEMA_REGISTRY_API = "SchemaRegistry"
+"""API name of schema registries (NiFi's ``SchemaRegistry``)."""
 
 OpenStream = Callable[[], BinaryIO]
 CHUNK = 64 * 1024
@@ -76,6 +99,58 @@ CHUNK = 64 * 1024
 class RecordError(ValueError):
     """The content or its schema cannot be read as records (NiFi's
     ``MalformedRecordException`` / ``SchemaNotFoundException``)."""
+
+
+class SchemaNotFoundError(RecordError):
+    """No schema could be found for a flowfile: no name, an unknown name, an
+    unreachable registry (NiFi's ``SchemaNotFoundException``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaIdentifier:
+    """What a schema is looked up by (NiFi's ``SchemaIdentifier``): a name, and
+    optionally a version and a branch."""
+
+    name: str
+    version: int | None = None
+    branch: str | None = None
+
+
+class IdentifiedSchema(RecordSchema):
+    """A ``RecordSchema`` found in a registry, with the ``identifier`` it was
+    found by. It equals (and hashes like) the plain ``RecordSchema`` of the
+    same fields, name and namespace."""
+
+    identifier: SchemaIdentifier
+
+    def __init__(self, schema: RecordSchema, identifier: SchemaIdentifier) -> None:
+        super().__init__(schema.fields, schema.name, schema.namespace)
+        object.__setattr__(self, "identifier", identifier)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RecordSchema):
+            return NotImplemented
+        return (self.fields, self.name, self.namespace) == (other.fields, other.name, other.namespace)
+
+    __hash__ = RecordSchema.__hash__
+
+    def __repr__(self) -> str:
+        return f"IdentifiedSchema({self.identifier!r}, fields={self.field_names!r})"
+
+
+def schema_identifier(schema: RecordSchema) -> SchemaIdentifier | None:
+    """The identifier a registry gave ``schema``, None for a schema from elsewhere."""
+    return schema.identifier if isinstance(schema, IdentifiedSchema) else None
+
+
+class SchemaRegistry:
+    """The ``SchemaRegistry`` API (NiFi's interface of that name). Implementations
+    must be safe to call from several threads at once."""
+
+    def retrieve_schema(self, identifier: SchemaIdentifier) -> RecordSchema:
+        """The schema ``identifier`` names; raises ``SchemaNotFoundError`` naming it
+        when there is none."""
+        raise NotImplementedError
 
 
 class RecordReader:
@@ -135,7 +210,8 @@ EMBEDDED = "embedded-avro-schema"
 _STRATEGY_VALUES = {
     INFER: AllowableValue(INFER, "Infer Schema", "The schema is inferred from the data (which is read twice)."),
     SCHEMA_NAME: AllowableValue(SCHEMA_NAME, "Use 'Schema Name' Property",
-                                "The schema is looked up by name in a schema registry (not supported yet)."),
+                                "The schema is looked up in the Schema Registry by the Schema Name (and Version and "
+                                "Branch, when the registry keeps them)."),
     SCHEMA_TEXT_PROPERTY: AllowableValue(SCHEMA_TEXT_PROPERTY, "Use 'Schema Text' Property",
                                          "The Avro schema in the Schema Text property (by default the "
                                          "flowfile's avro.schema attribute)."),
@@ -148,7 +224,7 @@ _STRATEGY_VALUES = {
     EMBEDDED: AllowableValue(EMBEDDED, "Use Embedded Avro Schema",
                              "The schema in the header of the Avro data file."),
 }
-UNSUPPORTED_STRATEGIES = (SCHEMA_NAME, SCHEMA_REFERENCE_READER)
+UNSUPPORTED_STRATEGIES = (SCHEMA_REFERENCE_READER,)
 
 
 def schema_access_strategy(values: tuple[str, ...], default: str) -> PropertySpec:
@@ -166,19 +242,25 @@ def _on(strategies: tuple[str, ...]) -> tuple[PropertyDependency, ...]:
 
 SCHEMA_REGISTRY = PropertySpec(
     key="schema-registry", display_name="Schema Registry",
-    description="The schema registry to look schemas up in (schema registries are not supported yet).",
-    identifies_controller_service="SchemaRegistry", dependencies=_on((SCHEMA_NAME, SCHEMA_REFERENCE_READER)),
+    description="The schema registry the Schema Name is looked up in (e.g. an AvroSchemaRegistry).",
+    identifies_controller_service=SCHEMA_REGISTRY_API, dependencies=_on((SCHEMA_NAME, SCHEMA_REFERENCE_READER)),
 )
 SCHEMA_NAME_PROP = PropertySpec(
-    key="schema-name", display_name="Schema Name", description="The name of the schema in the registry.",
+    key="schema-name", display_name="Schema Name",
+    description="The name of the schema in the registry. Expression Language over the flowfile's attributes is "
+                "evaluated for each flowfile, so the default takes the name from the schema.name attribute.",
     default="${schema.name}", dependencies=_on((SCHEMA_NAME,)),
 )
 SCHEMA_VERSION = PropertySpec(
-    key="schema-version", display_name="Schema Version", description="The version of the schema in the registry.",
+    key="schema-version", display_name="Schema Version",
+    description="The version of the schema in the registry, a whole number (empty: the latest). Expression "
+                "Language over the flowfile's attributes is evaluated.",
     dependencies=_on((SCHEMA_NAME,)),
 )
 SCHEMA_BRANCH = PropertySpec(
-    key="schema-branch", display_name="Schema Branch", description="The branch of the schema in the registry.",
+    key="schema-branch", display_name="Schema Branch",
+    description="The branch of the schema in the registry, for registries that keep branches. Expression Language "
+                "over the flowfile's attributes is evaluated.",
     dependencies=_on((SCHEMA_NAME,)),
 )
 SCHEMA_TEXT = PropertySpec(
@@ -218,7 +300,9 @@ SCHEMA_WRITE_STRATEGY = PropertySpec(
     description="Whether and how the schema is recorded with the output.", required=True, default="no-schema",
     allowed_values=(
         AllowableValue("no-schema", "Do Not Write Schema", "The schema is not recorded."),
-        AllowableValue("schema-name", "Set 'schema.name' Attribute", "The schema's name goes to schema.name."),
+        AllowableValue("schema-name", "Set 'schema.name' Attribute",
+                       "The name the schema was found by in a registry (else its Avro name) goes to schema.name; "
+                       "its version and branch, when known, to schema.version and schema.branch."),
         AllowableValue("full-schema-attribute", "Set 'avro.schema' Attribute",
                        "The whole Avro schema goes to the avro.schema attribute."),
         AllowableValue("schema-reference-writer", "Schema Reference Writer",
@@ -246,12 +330,31 @@ _REFERENCE = re.compile(r"\$\{\s*([^${}:()'\"]+?)\s*\}")
 
 
 def validate_schema_access(context: ConfigurationContext) -> list[ValidationResult]:
-    """Problems with the schema configuration flowyard cannot serve yet."""
+    """Problems with the schema configuration: a strategy flowyard cannot serve
+    yet, the schema-name strategy without a Schema Registry (reported on the
+    Schema Access Strategy so that every service's filter keeps it), a Schema
+    Name/Version/Branch whose Expression Language does not compile, bad date
+    patterns."""
     results: list[ValidationResult] = []
     strategy = context.property("schema-access-strategy").raw
     if strategy in UNSUPPORTED_STRATEGIES:
         results.append(ValidationResult("Schema Access Strategy", f"the strategy {strategy!r} needs a schema "
-                                        "registry, which flowyard does not support yet", "schema-access-strategy"))
+                                        "reference reader, which flowyard does not support yet",
+                                        "schema-access-strategy"))
+    if strategy == SCHEMA_NAME:
+        if not context.properties.get(SCHEMA_REGISTRY.key):
+            results.append(ValidationResult(
+                "Schema Access Strategy", "the \"Use 'Schema Name' Property\" strategy needs a Schema Registry: "
+                "set the Schema Registry property to a schema registry service (e.g. an AvroSchemaRegistry)",
+                "schema-access-strategy"))
+        for spec in (SCHEMA_NAME_PROP, SCHEMA_VERSION, SCHEMA_BRANCH):
+            text = context.properties.get(spec.key)
+            if text:
+                try:
+                    expression.compile(text)
+                except expression.ExpressionError as exc:
+                    results.append(ValidationResult(spec.display_name, f"its Expression Language is invalid: {exc}",
+                                                    spec.key))
     if context.properties.get("schema-write-strategy") == "schema-reference-writer":
         results.append(ValidationResult("Schema Write Strategy", "schema reference writers are not supported yet",
                                         "schema-write-strategy"))
@@ -272,23 +375,49 @@ def time_formats(context: ConfigurationContext) -> TimeFormats:
 
 
 class SchemaSource:
-    """A configured schema access strategy: gives the explicit schema for a flowfile."""
+    """A configured schema access strategy: gives the explicit schema for a flowfile.
+
+    Strategies it serves: "Use 'Schema Text' Property" (the Avro schema in
+    Schema Text, plain ``${attribute}`` references replaced) and "Use 'Schema
+    Name' Property" (Schema Name, Version and Branch evaluated as Expression
+    Language over the flowfile's attributes, then looked up in the Schema
+    Registry service). Other strategies (inference, embedded schemas,
+    inheritance) are the reader's or writer's own: ``explicit`` is False for them.
+    """
 
     def __init__(self, context: ConfigurationContext) -> None:
         self.strategy = context.property("schema-access-strategy").raw or INFER
         text = context.property(SCHEMA_TEXT).raw if self.strategy == SCHEMA_TEXT_PROPERTY else None
         self._text = text
         self._fixed: RecordSchema | None = None
+        self._registry: PropertyValue | None = None
+        self._name: tuple[str, expression.CompiledExpression] | None = None
+        self._version: tuple[str, expression.CompiledExpression] | None = None
+        self._branch: tuple[str, expression.CompiledExpression] | None = None
         if text is not None and "${" not in text:
             try:
                 self._fixed = parse_avro_schema_text(text)
             except ValueError as exc:
                 raise RecordError(f"Schema Text is not a valid Avro record schema: {exc}") from None
+        if self.strategy == SCHEMA_NAME:
+            registry = context.property(SCHEMA_REGISTRY)
+            self._registry = registry if registry.is_set else None
+            self._name = _compiled(SCHEMA_NAME_PROP, context.property(SCHEMA_NAME_PROP).raw)
+            self._version = _compiled(SCHEMA_VERSION, context.property(SCHEMA_VERSION).raw)
+            self._branch = _compiled(SCHEMA_BRANCH, context.property(SCHEMA_BRANCH).raw)
+
+    @property
+    def explicit(self) -> bool:
+        """Whether this strategy gives an explicit schema (``schema`` serves it)."""
+        return self.strategy in (SCHEMA_TEXT_PROPERTY, SCHEMA_NAME)
 
     def schema(self, attributes: Mapping[str, str]) -> RecordSchema:
-        """The explicit schema (schema-text strategies only); ``RecordError`` when absent or invalid."""
+        """The explicit schema (schema-text and schema-name strategies); ``RecordError``
+        when absent or invalid, ``SchemaNotFoundError`` when the registry has none."""
         if self._fixed is not None:
             return self._fixed
+        if self.strategy == SCHEMA_NAME:
+            return self._by_name(attributes)
         if self._text is None:
             raise RecordError(f"the schema access strategy {self.strategy!r} gives no explicit schema")
         missing: list[str] = []
@@ -310,11 +439,66 @@ class SchemaSource:
         except ValueError as exc:
             raise RecordError(f"the schema is not a valid Avro record schema: {exc}") from None
 
+    def _by_name(self, attributes: Mapping[str, str]) -> RecordSchema:
+        name = _evaluated(self._name, attributes).strip()
+        if not name:
+            raw = self._name[0] if self._name is not None else ""
+            hint = f" (it is {raw!r}; does the flowfile have the attribute it names?)" if raw else ""
+            raise SchemaNotFoundError(f"no schema name: the Schema Name is empty for this flowfile{hint}")
+        version_text = _evaluated(self._version, attributes).strip()
+        version: int | None = None
+        if version_text:
+            try:
+                version = int(version_text)
+            except ValueError:
+                raise SchemaNotFoundError(f"cannot look up the schema named {name!r}: the Schema Version "
+                                          f"{version_text!r} is not a whole number") from None
+        branch = _evaluated(self._branch, attributes).strip() or None
+        if self._registry is None:
+            raise SchemaNotFoundError(f"cannot look up the schema named {name!r}: no Schema Registry is set")
+        try:
+            registry = self._registry.as_controller_service(SchemaRegistry)
+        except PropertyValueError as exc:
+            raise SchemaNotFoundError(f"cannot look up the schema named {name!r}: {exc}") from None
+        identifier = SchemaIdentifier(name, version, branch)
+        schema = registry.retrieve_schema(identifier)
+        return schema if isinstance(schema, IdentifiedSchema) else IdentifiedSchema(schema, identifier)
+
+
+def _compiled(spec: PropertySpec, text: str | None) -> tuple[str, expression.CompiledExpression] | None:
+    if not text:
+        return None
+    try:
+        return text, expression.compile(text)
+    except expression.ExpressionError as exc:
+        raise RecordError(f"{spec.display_name}: its Expression Language is invalid: {exc}") from None
+
+
+def _evaluated(compiled: tuple[str, expression.CompiledExpression] | None, attributes: Mapping[str, str]) -> str:
+    if compiled is None:
+        return ""
+    try:
+        return compiled[1].evaluate(attributes)
+    except expression.ExpressionError as exc:
+        raise SchemaNotFoundError(f"the expression {compiled[0]!r} cannot be evaluated for this flowfile: "
+                                  f"{exc}") from None
+
 
 def writer_attributes(strategy: str, schema: RecordSchema) -> dict[str, str]:
-    """The attributes a writer's Schema Write Strategy sets."""
+    """The attributes a writer's Schema Write Strategy sets: the whole Avro schema
+    in ``avro.schema``, or ``schema.name`` (the name a registry found the schema
+    by, else the schema's Avro name; nothing when neither is known) with
+    ``schema.version`` and ``schema.branch`` when the registry's identifier has them."""
     if strategy == "full-schema-attribute":
         return {"avro.schema": json.dumps(to_avro_schema(schema), separators=(",", ":"))}
-    if strategy == "schema-name" and schema.name:
-        return {"schema.name": schema.name}
+    if strategy == "schema-name":
+        identifier = schema_identifier(schema)
+        if identifier is None:
+            return {"schema.name": schema.name} if schema.name else {}
+        out = {"schema.name": identifier.name}
+        if identifier.version is not None:
+            out["schema.version"] = str(identifier.version)
+        if identifier.branch:
+            out["schema.branch"] = identifier.branch
+        return out
     return {}
