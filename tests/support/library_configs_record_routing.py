@@ -6,4 +6,13 @@ from library_configs import LibraryConfig, ServiceSetup
 
 __all__ = ["CONFIGS", "LibraryConfig", "ServiceSetup"]
 
-CONFIGS: tuple[LibraryConfig, ...] = ()
+_CSV_TO_JSON = (ServiceSetup("reader", "CSVReader"), ServiceSetup("writer", "JsonRecordSetWriter"))
+_JSON_TO_CSV = (ServiceSetup("reader", "JsonTreeReader"), ServiceSetup("writer", "CSVRecordSetWriter"))
+_RW = {"record-reader": "reader", "record-writer": "writer"}
+
+CONFIGS: tuple[LibraryConfig, ...] = (
+    LibraryConfig("QueryRecord", {**_RW, "all": "SELECT * FROM FLOWFILE", "some": "SELECT 1 AS one FROM flowfile"},
+                  services=_CSV_TO_JSON, expression="some"),
+    LibraryConfig("QueryRecord", {**_RW, "all": "SELECT * FROM FLOWFILE"}, variant="json-to-csv",
+                  services=_JSON_TO_CSV),
+)

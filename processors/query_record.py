@@ -1,0 +1,593 @@
+"""QueryRecord: SQL over a flowfile's records (run by DuckDB), each query's result
+written to the relationship of the same name.
+
+The records stream into DuckDB as Arrow record batches and the results stream
+back out in batches: neither the input nor a result is ever held whole as
+Python objects. ``docs/record-sql.md`` describes the SQL dialect.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from flowyard.processors._common import boolean_property
+from flowyard.processors._record_services import (
+    RECORD_READER_FACTORY,
+    RECORD_SET_WRITER_FACTORY,
+    RecordReaderFactory,
+    RecordSetWriterFactory,
+)
+from flowyard.processors._records import (
+    DataType,
+    RecordField,
+    RecordFieldType,
+    RecordSchema,
+    coerce,
+    to_text,
+)
+from flowyard.runtime.sdk import (
+    DynamicPropertySpec,
+    DynamicRelationshipSpec,
+    ExpressionScope,
+    FlowFile,
+    InputRequirement,
+    ProcessContext,
+    Processor,
+    ProcessorSpec,
+    ProcessSession,
+    PropertySpec,
+    Relationship,
+    ValidationResult,
+    validators,
+)
+
+__all__ = ["QueryRecord", "arrow_schema", "check_query", "record_schema_of"]
+
+T = RecordFieldType
+ROUTE_ATTRIBUTE = "QueryRecord.Route"
+TABLE = "FLOWFILE"
+BATCH_ROWS = 4096
+_EMPTY_COLUMN = "__flowyard_no_fields"
+_MAX_PRECISION = 38
+
+RECORD_READER = PropertySpec(
+    key="record-reader", display_name="Record Reader",
+    description="The service that reads the incoming records (CSVReader, JsonTreeReader, ...).", required=True,
+    identifies_controller_service=RECORD_READER_FACTORY,
+)
+RECORD_WRITER = PropertySpec(
+    key="record-writer", display_name="Record Writer",
+    description="The service that writes each query's result (JsonRecordSetWriter, CSVRecordSetWriter, ...). "
+                "A writer that inherits the record schema gets the schema of the query's result.",
+    required=True, identifies_controller_service=RECORD_SET_WRITER_FACTORY,
+)
+INCLUDE_ZERO_RECORD_FLOWFILES = boolean_property(
+    "include-zero-record-flowfiles", "Include Zero Record FlowFiles",
+    "Whether a query whose result has no rows still sends a flowfile (the writer's empty output) to its "
+    "relationship.", "true",
+)
+DEFAULT_PRECISION = PropertySpec(
+    key="dbf-default-precision", display_name="Default Decimal Precision",
+    description="The precision given to decimal fields whose schema does not say their precision (at most 38, "
+                "DuckDB's limit).",
+    required=True, default="10", validator=validators.integer_range(1, _MAX_PRECISION),
+    expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+)
+DEFAULT_SCALE = PropertySpec(
+    key="dbf-default-scale", display_name="Default Decimal Scale",
+    description="The scale given to decimal fields whose schema does not say their scale; a scale greater than "
+                "the precision is lowered to it.",
+    required=True, default="0", validator=validators.integer_range(0, _MAX_PRECISION),
+    expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+)
+
+ORIGINAL = Relationship("original", "Each flowfile whose queries all ran, unchanged.")
+FAILURE = Relationship("failure", "Flowfiles whose records could not be read or queried; unchanged, with "
+                                  "record.error.message saying why.")
+
+
+# -- SQL checks ------------------------------------------------------------------------------
+
+def check_query(sql: str) -> str | None:
+    """Why ``sql`` is not one SQL SELECT statement DuckDB can parse, or None."""
+    if not sql.strip():
+        return "the query is empty"
+    try:
+        with duckdb.connect(":memory:") as con:
+            statements = con.extract_statements(sql)
+    except duckdb.Error as exc:
+        return f"not valid SQL: {_one_line(str(exc))}"
+    if len(statements) != 1:
+        return f"must be exactly one SQL statement, found {len(statements)}"
+    if statements[0].type != duckdb.StatementType.SELECT:
+        return f"must be a SELECT statement (a query), not {statements[0].type.name}"
+    return None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+SQL_QUERY = validators.Validator("SQL query", "one SQL SELECT statement (DuckDB's dialect) over the table FLOWFILE",
+                                 check_query)
+
+
+# -- flowyard record types <-> Arrow types -------------------------------------------------
+
+Converter = Callable[[Any], Any]
+
+
+def _decimal_type(precision: int, scale: int) -> pa.DataType:
+    precision = min(max(precision, 1), _MAX_PRECISION)
+    return pa.decimal128(precision, min(max(scale, 0), precision))
+
+
+def arrow_type(data_type: DataType, precision: int = 10, scale: int = 0) -> pa.DataType:
+    """The Arrow type ``data_type`` values are given to DuckDB as. ``precision``/``scale``
+    are used for decimals that do not say theirs."""
+    kind = data_type.field_type
+    simple = _SIMPLE_ARROW.get(kind)
+    if simple is not None:
+        return simple
+    if kind is T.DECIMAL:
+        return _decimal_type(data_type.precision or precision,
+                             data_type.scale if data_type.scale is not None else scale)
+    if kind is T.ARRAY:
+        element = data_type.element or T.STRING.data_type()
+        if element.field_type is T.BYTE:
+            return pa.binary()
+        return pa.list_(arrow_type(element, precision, scale))
+    if kind is T.MAP:
+        return pa.map_(pa.string(), arrow_type(data_type.element or T.STRING.data_type(), precision, scale))
+    if kind is T.RECORD:
+        fields = data_type.schema.fields if data_type.schema is not None else ()
+        if not fields:
+            return pa.string()
+        return pa.struct([pa.field(f.name, arrow_type(f.data_type, precision, scale)) for f in fields])
+    if kind is T.CHOICE:
+        kinds = {c.field_type for c in data_type.choices}
+        if kinds and kinds <= {T.BYTE, T.SHORT, T.INT, T.LONG}:
+            return pa.int64()
+        if kinds and kinds <= {T.BYTE, T.SHORT, T.INT, T.LONG, T.FLOAT, T.DOUBLE}:
+            return pa.float64()
+        return pa.string()
+    return pa.string()
+
+
+_SIMPLE_ARROW: dict[RecordFieldType, pa.DataType] = {
+    T.STRING: pa.string(), T.CHAR: pa.string(), T.ENUM: pa.string(), T.UUID: pa.string(),
+    T.BOOLEAN: pa.bool_(), T.BYTE: pa.int8(), T.SHORT: pa.int16(), T.INT: pa.int32(), T.LONG: pa.int64(),
+    T.BIGINT: pa.decimal128(_MAX_PRECISION, 0), T.FLOAT: pa.float32(), T.DOUBLE: pa.float64(),
+    T.DATE: pa.date32(), T.TIME: pa.time64("us"), T.TIMESTAMP: pa.timestamp("us"),
+}
+
+
+def arrow_schema(schema: RecordSchema, precision: int = 10, scale: int = 0) -> pa.Schema:
+    """The Arrow schema of records of ``schema`` (a placeholder column when it has no field:
+    DuckDB needs one)."""
+    if not schema.fields:
+        return pa.schema([pa.field(_EMPTY_COLUMN, pa.null())])
+    return pa.schema([pa.field(f.name, arrow_type(f.data_type, precision, scale)) for f in schema.fields])
+
+
+def _to_arrow_converter(data_type: DataType, arrow: pa.DataType) -> Converter | None:
+    """A function making a record value acceptable to Arrow as ``arrow``; None when values pass as they are."""
+    kind = data_type.field_type
+    if pa.types.is_string(arrow) and kind not in (T.STRING, T.CHAR, T.ENUM):
+        return lambda v: None if v is None else to_text(v)
+    if kind is T.BIGINT:
+        return lambda v: None if v is None else Decimal(v)
+    if kind is T.CHOICE:
+        number = int if pa.types.is_integer(arrow) else float
+        return lambda v: None if v is None else number(v)
+    if pa.types.is_binary(arrow):
+        return lambda v: v if v is None or isinstance(v, bytes) else bytes(v)
+    if pa.types.is_list(arrow) and data_type.element is not None:
+        inner = _to_arrow_converter(data_type.element, arrow.value_type)
+        if inner is None:
+            return None
+        each: Converter = inner
+        return lambda v: None if v is None else [each(x) for x in v]
+    if pa.types.is_map(arrow) and data_type.element is not None:
+        inner = _to_arrow_converter(data_type.element, arrow.item_type)
+        if inner is None:
+            return None
+        value_fn: Converter = inner
+        return lambda v: None if v is None else {k: value_fn(x) for k, x in v.items()}
+    if pa.types.is_struct(arrow) and data_type.schema is not None:
+        return _record_converter(data_type.schema, arrow)
+    return None
+
+
+def _record_converter(schema: RecordSchema, arrow: pa.StructType | pa.Schema) -> Converter | None:
+    converters = []
+    for index, f in enumerate(schema.fields):
+        converter = _to_arrow_converter(f.data_type, arrow.field(index).type)
+        if converter is not None:
+            converters.append((f.name, converter))
+    if not converters:
+        return None
+
+    def convert(record: Any) -> Any:
+        if record is None:
+            return None
+        record = dict(record)
+        for name, fn in converters:
+            if name in record:
+                record[name] = fn(record[name])
+        return record
+    return convert
+
+
+def batches_of(records: Iterator[dict[str, Any]], schema: RecordSchema, target: pa.Schema,
+               rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+    """``records`` (of ``schema``) as Arrow record batches of ``target``, ``rows`` at a time."""
+    if not schema.fields:
+        count = 0
+        for _ in records:
+            count += 1
+            if count == rows:
+                yield pa.RecordBatch.from_arrays([pa.nulls(count)], schema=target)
+                count = 0
+        if count:
+            yield pa.RecordBatch.from_arrays([pa.nulls(count)], schema=target)
+        return
+    convert = _record_converter(schema, target)
+    chunk: list[dict[str, Any]] = []
+    for record in records:
+        chunk.append(record if convert is None else convert(record))
+        if len(chunk) == rows:
+            yield pa.RecordBatch.from_pylist(chunk, schema=target)
+            chunk = []
+    if chunk:
+        yield pa.RecordBatch.from_pylist(chunk, schema=target)
+
+
+def data_type_of(arrow: pa.DataType) -> DataType:
+    """The record type of values of an Arrow type (DuckDB's result columns)."""
+    if pa.types.is_boolean(arrow):
+        return T.BOOLEAN.data_type()
+    if pa.types.is_integer(arrow):
+        width = arrow.bit_width
+        if pa.types.is_unsigned_integer(arrow):
+            return (T.SHORT if width <= 8 else T.INT if width <= 16 else T.LONG if width <= 32 else T.BIGINT
+                    ).data_type()
+        return {8: T.BYTE, 16: T.SHORT, 32: T.INT}.get(width, T.LONG).data_type()
+    if pa.types.is_float16(arrow) or pa.types.is_float32(arrow):
+        return T.FLOAT.data_type()
+    if pa.types.is_floating(arrow):
+        return T.DOUBLE.data_type()
+    if pa.types.is_decimal(arrow):
+        return DataType.decimal(arrow.precision, arrow.scale)
+    if pa.types.is_date(arrow):
+        return T.DATE.data_type()
+    if pa.types.is_time(arrow):
+        return T.TIME.data_type()
+    if pa.types.is_timestamp(arrow):
+        return T.TIMESTAMP.data_type()
+    if pa.types.is_binary(arrow) or pa.types.is_large_binary(arrow) or pa.types.is_fixed_size_binary(arrow):
+        return DataType.array(T.BYTE.data_type())
+    if pa.types.is_map(arrow):
+        return DataType.map(data_type_of(arrow.item_type))
+    if pa.types.is_list(arrow) or pa.types.is_large_list(arrow) or pa.types.is_fixed_size_list(arrow):
+        return DataType.array(data_type_of(arrow.value_type))
+    if pa.types.is_struct(arrow):
+        return DataType.record(RecordSchema(tuple(
+            RecordField(arrow.field(i).name, data_type_of(arrow.field(i).type)) for i in range(arrow.num_fields))))
+    return T.STRING.data_type()
+
+
+def record_schema_of(result: pa.Schema, source: RecordSchema, precision: int = 10, scale: int = 0) -> RecordSchema:
+    """The record schema of a query result: a column named as an input field, of the Arrow type that field
+    was given as, keeps the field's type (so UUIDs, enums, big integers come back as they went in);
+    any other column gets the type of its Arrow type."""
+    fields = []
+    for column in result:
+        if column.name == _EMPTY_COLUMN:
+            continue
+        original = source.field(column.name)
+        if (original is not None and original.data_type.field_type is not T.CHOICE
+                and arrow_type(original.data_type, precision, scale) == column.type):
+            fields.append(RecordField(column.name, original.data_type))
+        else:
+            fields.append(RecordField(column.name, data_type_of(column.type)))
+    return RecordSchema(tuple(fields))
+
+
+def _from_arrow_converter(data_type: DataType, arrow: pa.DataType) -> Converter | None:
+    """A function turning a value Arrow gives back (``to_pylist``) into a record value of ``data_type``."""
+    kind = data_type.field_type
+    if kind in (T.BIGINT, T.UUID):
+        return lambda v: None if v is None else coerce(v, data_type)
+    if pa.types.is_timestamp(arrow) and arrow.tz is not None:
+        return lambda v: None if v is None else v.astimezone(UTC).replace(tzinfo=None)
+    if pa.types.is_map(arrow):
+        inner = _from_arrow_converter(data_type.element or data_type_of(arrow.item_type), arrow.item_type)
+        if inner is None:
+            return lambda v: None if v is None else dict(v)
+        item_fn: Converter = inner
+        return lambda v: None if v is None else {k: item_fn(x) for k, x in v}
+    if pa.types.is_list(arrow) or pa.types.is_large_list(arrow) or pa.types.is_fixed_size_list(arrow):
+        inner = _from_arrow_converter(data_type.element or data_type_of(arrow.value_type), arrow.value_type)
+        if inner is None:
+            return None
+        each: Converter = inner
+        return lambda v: None if v is None else [each(x) for x in v]
+    if pa.types.is_struct(arrow):
+        schema = data_type.schema or RecordSchema(())
+        converters = []
+        for i in range(arrow.num_fields):
+            sub = arrow.field(i)
+            declared = schema.field(sub.name)
+            converter = _from_arrow_converter(declared.data_type if declared else data_type_of(sub.type), sub.type)
+            if converter is not None:
+                converters.append((sub.name, converter))
+        if not converters:
+            return None
+
+        def convert(record: Any) -> Any:
+            if record is None:
+                return None
+            for name, fn in converters:
+                record[name] = fn(record.get(name))
+            return record
+        return convert
+    if pa.types.is_null(arrow) or pa.types.is_dictionary(arrow):
+        return None
+    if kind is T.STRING and not (pa.types.is_string(arrow) or pa.types.is_large_string(arrow)):
+        return lambda v: None if v is None else str(v)
+    return None
+
+
+def records_of(result: pa.RecordBatchReader, schema: RecordSchema) -> Iterator[dict[str, Any]]:
+    """The rows of ``result`` as records of ``schema`` (see ``record_schema_of``)."""
+    converters = []
+    for f in schema.fields:
+        converter = _from_arrow_converter(f.data_type, result.schema.field(f.name).type)
+        if converter is not None:
+            converters.append((f.name, converter))
+    drop = _EMPTY_COLUMN in result.schema.names
+    for batch in result:
+        for row in batch.to_pylist():
+            if drop:
+                del row[_EMPTY_COLUMN]
+            for name, fn in converters:
+                row[name] = fn(row[name])
+            yield row
+
+
+# -- DuckDB connections ----------------------------------------------------------------------
+
+_CONFIG = {"enable_external_access": False, "autoinstall_known_extensions": False,
+           "autoload_known_extensions": False}
+
+
+class _Connections:
+    """A pool of in-memory DuckDB connections without file or network access (about 10 ms to open one)."""
+
+    def __init__(self) -> None:
+        self._idle: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._all: list[duckdb.DuckDBPyConnection] = []
+
+    def take(self) -> duckdb.DuckDBPyConnection:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            con = duckdb.connect(":memory:", config=dict(_CONFIG))
+            with self._lock:
+                self._all.append(con)
+            return con
+
+    def give_back(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._idle.put(con)
+
+    def close(self) -> None:
+        with self._lock:
+            for con in self._all:
+                con.close()
+            self._all.clear()
+        self._idle = queue.SimpleQueue()
+
+
+class _SourceError(Exception):
+    """Holds the error reading the records raised inside DuckDB's scan."""
+
+
+class QueryRecord(Processor):
+    """Runs SQL queries over each flowfile's records. Every dynamic property is
+    a query and a relationship of the same name: the query's result, written
+    with the Record Writer, goes to that relationship with ``record.count``,
+    ``mime.type``, the writer's attributes and ``QueryRecord.Route`` (the
+    relationship's name); the input then goes to ``original``. A query whose
+    result has no rows sends an empty record set unless Include Zero Record
+    FlowFiles is false.
+
+    The records are the table ``FLOWFILE`` (any case: ``SELECT * FROM flowfile
+    WHERE amount > 10``). DuckDB runs the SQL: the reader's records stream into
+    it as Arrow record batches of 4,096 rows and the result streams back in
+    batches to the writer, so memory is bounded by a few batches (plus what the
+    query itself keeps, e.g. for ORDER BY or GROUP BY). Field types carry over:
+    decimals (without a precision: Default Decimal Precision/Scale), dates,
+    times, timestamps, nested records (structs), arrays and maps; UUIDs, chars
+    and enums are text and big integers DECIMAL(38,0) inside SQL, and come back
+    with their own type when a result column keeps the field's name and type.
+    A writer that inherits the schema gets the result's schema.
+
+    Each query must be one SELECT statement: a literal query is parsed when the
+    processor is configured (invalid otherwise, with DuckDB's message); a query
+    with Expression Language is evaluated against the flowfile's attributes and
+    checked then. The SQL cannot read files or the network (DuckDB's external
+    access is disabled). When the records cannot be read, a query fails (e.g. an
+    unknown column) or a result cannot be written, every result of that
+    flowfile is dropped and the input goes to ``failure`` unchanged with
+    ``record.error.message`` saying why (and an error bulletin).
+
+    Differences from NiFi: the SQL dialect is DuckDB's, not Calcite's
+    (``docs/record-sql.md``): the RPATH functions are missing (use DuckDB's
+    ``field.sub``, ``list[1]`` and ``map['key']``), identifiers are case
+    insensitive; ``record.error.message`` is set on failure (NiFi only logs);
+    a query reading ``FLOWFILE`` more than once (a self-join) loads the records
+    into DuckDB's memory first instead of reading the content again.
+    """
+
+    spec = ProcessorSpec(
+        description="Evaluates one or more SQL queries against the records of a flowfile; the result of each "
+                    "query goes to the relationship named after its property.",
+        tags=("sql", "query", "calcite", "duckdb", "route", "record", "transform", "select", "update", "modify",
+              "etl", "filter", "record", "csv", "json", "logs", "text", "avro", "aggregate"),
+        properties=(RECORD_READER, RECORD_WRITER, INCLUDE_ZERO_RECORD_FLOWFILES, DEFAULT_PRECISION, DEFAULT_SCALE),
+        relationships=(FAILURE, ORIGINAL),
+        dynamic_properties=DynamicPropertySpec(
+            name_description="The name of the relationship to route data to",
+            value_description="A SQL SELECT statement over the table FLOWFILE that selects the records (and "
+                              "columns) this relationship gets",
+            expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
+            validator=SQL_QUERY,
+        ),
+        dynamic_relationships=DynamicRelationshipSpec("The result of the query of the same name."),
+        input_requirement=InputRequirement.REQUIRED,
+        writes_attributes=(
+            ("mime.type", "The MIME type of the writer's output."),
+            ("record.count", "The number of records in the query's result."),
+            (ROUTE_ATTRIBUTE, "The relationship (query) the flowfile was routed to."),
+            ("record.error.message", "Why the flowfile could not be queried (failure only)."),
+        ),
+    )
+
+    def __init__(self) -> None:
+        self._connections = _Connections()
+
+    def validate(self, context: ProcessContext) -> list[ValidationResult]:
+        """At least one query is needed; relationship names must not clash with failure/original."""
+        results = []
+        if not context.dynamic_properties:
+            results.append(ValidationResult("SQL queries", "at least one query (a dynamic property named after "
+                                            "its relationship) is required"))
+        for name in context.dynamic_properties:
+            if name in (FAILURE.name, ORIGINAL.name):
+                results.append(ValidationResult(name, f"a query cannot be named {name!r}: that relationship is "
+                                                "QueryRecord's own", name))
+        return results
+
+    def on_stopped(self, context: ProcessContext) -> None:
+        """Close the DuckDB connections."""
+        self._connections.close()
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        """Run every query over one flowfile."""
+        ff = session.get()
+        if ff is None:
+            return
+        original = ff
+        created: list[FlowFile] = []
+        try:
+            outputs = self._run_queries(context, session, ff, created)
+        except (ValueError, OSError, RecursionError, duckdb.Error, pa.ArrowException) as exc:
+            reason = "the records are nested too deeply" if isinstance(exc, RecursionError) else (
+                _one_line(str(exc)) or type(exc).__name__)
+            for child in created:
+                session.remove(child)
+            context.logger.error(f"failed to query the records of {original!r}: {reason}; routing to failure")
+            session.transfer(session.put_attribute(original, "record.error.message", reason), FAILURE)
+            return
+        for name, child in outputs:
+            session.provenance.route(child, name)
+            session.transfer(child, name)
+        session.transfer(original, ORIGINAL)
+
+    def _run_queries(self, context: ProcessContext, session: ProcessSession, ff: FlowFile,
+                     created: list[FlowFile]) -> list[tuple[str, FlowFile]]:
+        reader_factory = context.property(RECORD_READER).as_controller_service(RecordReaderFactory)
+        writer_factory = context.property(RECORD_WRITER).as_controller_service(RecordSetWriterFactory)
+        include_empty = context.property(INCLUDE_ZERO_RECORD_FLOWFILES).as_bool()
+        attributes = ff.attributes
+        precision = context.property(DEFAULT_PRECISION).evaluate(attributes).as_int()
+        scale = context.property(DEFAULT_SCALE).evaluate(attributes).as_int()
+        outputs: list[tuple[str, FlowFile]] = []
+        for name, value in sorted(context.dynamic_properties.items()):
+            sql = value.evaluate(attributes).as_str()
+            problem = check_query(sql)
+            if problem is not None:
+                raise ValueError(f"query {name!r}: {problem}")
+            child = session.create(ff)
+            created.append(child)
+            child, count = self._query(session, ff, child, name, sql, reader_factory, writer_factory,
+                                       precision, scale)
+            created[-1] = child
+            if count == 0 and not include_empty:
+                session.remove(child)
+                created.pop()
+                continue
+            outputs.append((name, child))
+        return outputs
+
+    def _query(self, session: ProcessSession, ff: FlowFile, child: FlowFile, name: str, sql: str,
+               reader_factory: RecordReaderFactory, writer_factory: RecordSetWriterFactory,
+               precision: int, scale: int) -> tuple[FlowFile, int]:
+        attributes = ff.attributes
+        reader = reader_factory.create_reader(attributes, lambda: session.read(ff))
+        source = reader.schema
+        target = arrow_schema(source, precision, scale)
+        failure: list[BaseException] = []
+
+        def guarded() -> Iterator[pa.RecordBatch]:
+            try:
+                yield from batches_of(iter(reader), source, target)
+            except (ValueError, OSError, RecursionError, pa.ArrowException) as exc:
+                failure.append(exc)
+                raise _SourceError(str(exc)) from exc
+
+        con = self._connections.take()
+        try:
+            try:
+                con.register(TABLE, pa.RecordBatchReader.from_batches(target, guarded()))
+                try:
+                    result = con.sql(sql).to_arrow_reader(BATCH_ROWS)
+                except duckdb.InvalidInputException as exc:
+                    if "already been consumed" not in str(exc):
+                        raise
+                    # The query scans FLOWFILE more than once: load the records into DuckDB first.
+                    con.unregister(TABLE)
+                    con.register(TABLE, pa.Table.from_batches(
+                        batches_of(iter(reader_factory.create_reader(attributes, lambda: session.read(ff))),
+                                   source, target), schema=target))
+                    result = con.sql(sql).to_arrow_reader(BATCH_ROWS)
+                schema = writer_factory.get_schema(attributes, record_schema_of(result.schema, source, precision,
+                                                                                scale))
+                writer = writer_factory.create_writer(schema, attributes)
+                child = session.write(child, writer.write(records_of(result, schema)))
+            except duckdb.Error as exc:
+                if failure:
+                    raise ValueError(_reason(failure[0])) from None
+                raise ValueError(f"query {name!r} failed: {_one_line(str(exc))}") from None
+            except pa.ArrowException as exc:
+                if failure:
+                    raise ValueError(_reason(failure[0])) from None
+                raise ValueError(f"query {name!r}: the records do not fit their schema: {exc}") from None
+        finally:
+            try:
+                con.unregister(TABLE)
+            except duckdb.Error:
+                pass
+            self._connections.give_back(con)
+        child = session.put_attributes(child, {
+            **writer.attributes(), "record.count": str(writer.record_count), "mime.type": writer.mime_type,
+            ROUTE_ATTRIBUTE: name,
+        })
+        return child, writer.record_count
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "the records are nested too deeply"
+    return _one_line(str(exc)) or type(exc).__name__
+
