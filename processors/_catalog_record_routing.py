@@ -9,9 +9,10 @@ One owner per family: add each class here once it is complete;
 from __future__ import annotations
 
 from flowyard.processors.query_record import QueryRecord
+from flowyard.processors.split_record import SplitRecord
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (QueryRecord,)
+PROCESSORS: tuple[type[Processor], ...] = (QueryRecord, SplitRecord)
 SERVICES: tuple[type[ControllerService], ...] = ()

@@ -15,4 +15,7 @@ CONFIGS: tuple[LibraryConfig, ...] = (
                   services=_CSV_TO_JSON, expression="some"),
     LibraryConfig("QueryRecord", {**_RW, "all": "SELECT * FROM FLOWFILE"}, variant="json-to-csv",
                   services=_JSON_TO_CSV),
+    LibraryConfig("SplitRecord", {**_RW, "records-per-split": "${n}"}, services=_CSV_TO_JSON,
+                  expression="records-per-split"),
+    LibraryConfig("SplitRecord", {**_RW, "records-per-split": "1"}, variant="json-to-csv", services=_JSON_TO_CSV),
 )
