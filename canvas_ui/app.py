@@ -45,6 +45,7 @@ from flowyard.runtime.sdk import (
     StorageFullError,
 )
 from flowyard.runtime.service import (
+    ContentPreviewError,
     FlowNotSavedError,
     FlowService,
     ReplayError,
@@ -143,6 +144,10 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("DELETE", "/api/connections/{connection_id}/flowfiles", "Empty a queue (DROP events).", "empty_queue"),
     ApiRoute("GET", "/api/connections/{connection_id}/flowfiles/{flowfile_uuid}/content",
              "The content of a queued flowfile with its MIME type; ?download=true to save it.", "flowfile_content"),
+    ApiRoute("GET", "/api/connections/{connection_id}/flowfiles/{flowfile_uuid}/records",
+             "The first records of a queued flowfile (CSV, JSON, Avro, Parquet) as a table: "
+             "{format, columns, rows, truncated}; ?rows=N (default 100, at most 1000); 422 when it has none.",
+             "flowfile_records"),
     ApiRoute("POST", "/api/undo", "Undo your last flow edit (respecting revisions).", "undo"),
     ApiRoute("POST", "/api/redo", "Redo the edit you undid last.", "redo"),
     ApiRoute("GET", "/api/history", "Your edits that can be undone and redone, newest first.", "history"),
@@ -153,6 +158,9 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", "/api/provenance/events/{event_id}/content/{direction}",
              "Content of an event: direction input (before) or output (after); ?download=true.",
              "provenance_content"),
+    ApiRoute("GET", "/api/provenance/events/{event_id}/records/{direction}",
+             "The first records of an event's input or output content as a table (as the queue's records route).",
+             "provenance_records"),
     ApiRoute("POST", "/api/provenance/events/{event_id}/replay",
              "Replay an event: its flowfile as it entered the component, queued again.", "replay"),
     ApiRoute("GET", "/api/provenance/lineage/{flowfile_uuid}", "The lineage graph of a flowfile (nodes and edges).",
@@ -306,6 +314,24 @@ def create_app(service: FlowService, auth: AuthManager, *, hosts: HostPolicy | N
                                                               request.path_params["flowfile_uuid"])
         return content_response(request, mime, filename, size, chunks)
 
+    def rows_of(request: Request) -> int:
+        rows = _int(request.query_params.get("rows"), "rows")
+        if rows is not None and not 1 <= rows <= 1000:
+            raise HttpError(400, f"rows must be between 1 and 1000, found {rows}")
+        return rows or 100
+
+    def table(preview: dict[str, Any]) -> Response:
+        return JSONResponse(preview, headers={"Cache-Control": "no-store"})
+
+    async def flowfile_records(request: Request) -> Response:
+        return table(await service.queued_preview(request.path_params["connection_id"],
+                                                  request.path_params["flowfile_uuid"], rows_of(request)))
+
+    async def provenance_records(request: Request) -> Response:
+        event_id = _int(request.path_params["event_id"], "event id")
+        return table(await service.provenance_preview(event_id or 0, request.path_params["direction"],
+                                                      rows_of(request)))
+
     async def empty_queue(request: Request) -> Response:
         dropped = await service.empty_queue(request.path_params["connection_id"])
         return JSONResponse({"dropped": dropped})
@@ -438,6 +464,7 @@ def create_app(service: FlowService, auth: AuthManager, *, hosts: HostPolicy | N
         "processor_types": processor_types, "functions": functions, "bulletins": bulletins,
         "metrics": metrics, "metrics_root": metrics, "status_stream": status_stream,
         "list_queue": list_queue, "empty_queue": empty_queue, "flowfile_content": flowfile_content,
+        "flowfile_records": flowfile_records, "provenance_records": provenance_records,
         "provenance_search": provenance_search,
         "provenance_event": provenance_event, "lineage": lineage, "provenance_content": provenance_content,
         "replay": replay, "undo": undo, "redo": redo, "history": history,
@@ -460,6 +487,8 @@ def create_app(service: FlowService, auth: AuthManager, *, hosts: HostPolicy | N
                 return _error(404, str(exc))
             except ReplayError as exc:
                 return _error(409, str(exc))
+            except ContentPreviewError as exc:  # the request is fine; the content has no table in it
+                return _error(422, str(exc), unsupported=exc.unsupported)
             except RevisionConflict as exc:
                 return JSONResponse({"error": str(exc), "current": exc.current}, status_code=409)
             except FlowDefinitionError as exc:

@@ -11,7 +11,9 @@ Processor types come from:
 
 Later definitions of the same type name win, with a warning. Controller
 service types come the same way from the ``flowyard.controller_services`` entry
-point group (``discover_controller_services``).
+point group (``discover_controller_services``), and content viewers (what the
+canvas uses to show content as a table, e.g. flowyard's record preview) from
+the ``flowyard.content_viewers`` group (``discover_content_viewers``).
 """
 
 from __future__ import annotations
@@ -19,16 +21,24 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, BinaryIO
 
 from flowyard.runtime.sdk._errors import ConfigurationError
 from flowyard.runtime.sdk._processor import Processor
 from flowyard.runtime.sdk._service import ControllerService
 
-__all__ = ["ENV_MODULES", "Catalogue", "discover", "discover_controller_services", "discover_processors"]
+__all__ = [
+    "ENV_MODULES",
+    "Catalogue",
+    "ContentViewer",
+    "discover",
+    "discover_content_viewers",
+    "discover_controller_services",
+    "discover_processors",
+]
 
 ENV_MODULES = "FLOWYARD_PROCESSOR_MODULES"
 log = logging.getLogger("flowyard.registry")
@@ -59,6 +69,37 @@ def discover_controller_services() -> dict[str, type[ControllerService]]:
             raise ConfigurationError(f"cannot load controller services from {origin}: {exc!r}") from None
         _merge(registry, found, origin, ControllerService)
     return registry
+
+
+ContentViewer = Callable[[BinaryIO, str, int], "dict[str, Any] | None"]
+"""``viewer(stream, mime_type, max_rows)``: a view of content (e.g. its first
+``max_rows`` records as ``{format, columns, rows, truncated}``), or None when
+the content is of no kind it shows. ``stream`` is seekable and bounded: past
+the caller's budget a read answers fewer bytes than asked while ``tell()`` is
+before the end. Content that is not what its type says raises ``ValueError``
+with a sentence naming what is wrong and where."""
+
+
+def discover_content_viewers() -> dict[str, ContentViewer]:
+    """Every content viewer, by name (entry point group ``flowyard.content_viewers``:
+    each entry point names a mapping of viewer name to viewer). Raises
+    ``ConfigurationError`` naming a plug-in that cannot be loaded or is not such a mapping."""
+    viewers: dict[str, ContentViewer] = {}
+    for ep in entry_points(group="flowyard.content_viewers"):
+        origin = f"entry point {ep.name} ({ep.value})"
+        try:
+            found = ep.load()
+        except Exception as exc:  # a broken plug-in may raise anything while importing
+            raise ConfigurationError(f"cannot load content viewers from {origin}: {exc!r}") from None
+        if not isinstance(found, Mapping):
+            raise ConfigurationError(f"{origin} is not a mapping of viewer names to callables")
+        for name, viewer in found.items():
+            if not callable(viewer):
+                raise ConfigurationError(f"{origin}[{name!r}] is not callable")
+            if name in viewers and viewers[name] is not viewer:
+                log.warning("content viewer %s from %s replaces an earlier definition", name, origin)
+            viewers[str(name)] = viewer
+    return viewers
 
 
 def discover_processors(environ: Mapping[str, str] | None = None) -> dict[str, type[Processor]]:

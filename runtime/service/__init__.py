@@ -4,7 +4,7 @@
 one data directory. Front ends call its methods and never reach into the
 engine or the repositories (the same rule Node-RED's HTTP layer follows).
 Its parts live in mixins: ``_observe`` (status, metrics), ``_queues``,
-``_provenance``, ``_lookup`` (finding components, their JSON, checks, the edit
+``_provenance``, ``_preview`` (content as a table), ``_lookup`` (finding components, their JSON, checks, the edit
 lock), ``_runstate``, ``_components`` (create, change, delete), ``_exchange``
 (export/import), ``_history`` (undo/redo) and ``_core`` (lifecycle, secrets,
 the flow document).
@@ -13,5 +13,7 @@ the flow document).
 from flowyard.runtime.engine._replay import ReplayError
 from flowyard.runtime.service._base import FlowNotSavedError, RevisionConflict, UnknownComponentError
 from flowyard.runtime.service._core import FlowService
+from flowyard.runtime.service._preview import ContentPreviewError
 
-__all__ = ["FlowNotSavedError", "FlowService", "ReplayError", "RevisionConflict", "UnknownComponentError"]
+__all__ = ["ContentPreviewError", "FlowNotSavedError", "FlowService", "ReplayError", "RevisionConflict",
+           "UnknownComponentError"]

@@ -33,6 +33,7 @@ from flowyard.runtime.service._base import FLOW_FILE, SENSITIVE_MASK, FlowNotSav
 from flowyard.runtime.service._exchange import ExchangeMixin
 from flowyard.runtime.service._history import HistoryMixin
 from flowyard.runtime.service._observe import ObserveMixin
+from flowyard.runtime.service._preview import PreviewMixin
 from flowyard.runtime.service._provenance import ProvenanceMixin
 from flowyard.runtime.service._queues import QueueMixin
 
@@ -43,7 +44,7 @@ OFF_LOOP_COMPONENTS = 2_000
 _T = TypeVar("_T")
 
 
-class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, ProvenanceMixin):
+class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, ProvenanceMixin, PreviewMixin):
     """One running flow on one data directory. Create with ``open``; run with ``run``."""
 
     def __init__(self, flow: FlowDef, repositories: Repositories, data_dir: Path,
