@@ -8,9 +8,10 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.update_record import UpdateRecord
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = ()
+PROCESSORS: tuple[type[Processor], ...] = (UpdateRecord,)
 SERVICES: tuple[type[ControllerService], ...] = ()

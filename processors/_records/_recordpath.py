@@ -1140,6 +1140,26 @@ class _Parser:
                         "contains(), isEmpty() or not()", start)
 
 
+def _absolute(node: _Node) -> bool:
+    if isinstance(node, _Path):
+        return node.start == "/" or (isinstance(node.start, _Node) and _absolute(node.start))
+    if isinstance(node, _ValueCall):
+        return all(_absolute(a) for a in node.args)
+    if isinstance(node, _ConditionNode):
+        return _absolute_condition(node.condition)
+    return True
+
+
+def _absolute_condition(condition: _Condition) -> bool:
+    if isinstance(condition, _Comparison):
+        return _absolute(condition.left) and _absolute(condition.right)
+    if isinstance(condition, _FilterCall):
+        return all(_absolute(a) for a in condition.args)
+    if isinstance(condition, _Not):
+        return _absolute_condition(condition.inner)
+    return True
+
+
 @dataclass
 class PathEvaluation:
     """The values one evaluation selected, and the fields that updating them added."""
@@ -1157,11 +1177,14 @@ class RecordPath:
     """A compiled RecordPath. ``compile`` (cached) raises ``ValueError`` naming the path and the
     position of the first problem."""
 
-    __slots__ = ("_node", "text")
+    __slots__ = ("_node", "is_absolute", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._node = _Parser(text).parse()
+        #: Whether the path starts from the root (``/...``, or a function of absolute paths and
+        #: literals), so that its result does not depend on the context value.
+        self.is_absolute = _absolute(self._node)
 
     @staticmethod
     @functools.lru_cache(maxsize=512)
