@@ -14,6 +14,7 @@ from flowyard.processors._record_services import (
     RecordSetWriterFactory,
 )
 from flowyard.processors._records import RecordSchema, coerce_record
+from flowyard.processors._records._columnar import ColumnarFallback, convert
 from flowyard.runtime.sdk import (
     InputRequirement,
     ProcessContext,
@@ -57,7 +58,12 @@ class ConvertRecord(Processor):
     Reader reads them (inferring or applying a schema), the Record Writer
     writes them with the writer's schema (by default the reader's). Content is
     streamed: memory is bounded by one record and the writer's buffer, not by
-    the size of the flowfile.
+    the size of the flowfile. Where the reader gives Arrow record batches and
+    the writer takes them (CSVReader to ParquetRecordSetWriter, see
+    ``processors/_records/_columnar.py``), the records move as batches of about
+    1 MiB of content instead, with the same result; when the content turns out
+    to hold something only the row path reproduces exactly, the conversion
+    starts again on the row path.
 
     On success the flowfile gets the writer's content and attributes,
     ``record.count`` and ``mime.type``. When a record cannot be read, a value
@@ -99,10 +105,19 @@ class ConvertRecord(Processor):
             reader = reader_factory.create_reader(attributes, lambda: session.read(original))
             schema = writer_factory.get_schema(attributes, reader.schema)
             writer = writer_factory.create_writer(schema, attributes)
-            records: Iterator[dict[str, Any]] = iter(reader)
-            if schema is not reader.schema and schema != reader.schema:
-                records = _coerced(records, schema)
-            ff = session.write(ff, writer.write(records))
+            same_schema = schema is reader.schema or schema == reader.schema
+            chunks = convert(reader, writer) if same_schema else None
+            if chunks is not None:
+                try:
+                    ff = session.write(ff, chunks)
+                except ColumnarFallback:
+                    chunks = None  # what was written is dropped with the session; the row path starts again
+                    writer = writer_factory.create_writer(schema, attributes)
+            if chunks is None:
+                records: Iterator[dict[str, Any]] = iter(reader)
+                if not same_schema:
+                    records = _coerced(records, schema)
+                ff = session.write(ff, writer.write(records))
         except (ValueError, OSError, RecursionError) as exc:
             reason = "the records are nested too deeply" if isinstance(exc, RecursionError) else (
                 str(exc) or type(exc).__name__)

@@ -3,6 +3,10 @@
 Both stream: the reader yields one record at a time from the content (read
 twice when the schema is inferred), the writer produces chunks of about
 64 KiB. See ``processors/_record_services.py`` for the reader/writer API.
+
+The reader also has the columnar fast path of ``processors/_records/_columnar.py``
+(``batches()``): where its dialect allows, Arrow's CSV reader infers the schema
+and gives the records as Arrow batches, with the row path's exact results.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from flowyard.processors._records import (
     coerce,
     to_text,
 )
+from flowyard.processors._records._columnar import ArrowCSV, ColumnarFallback, CSVOptions, columnar_schema
 from flowyard.runtime.sdk import (
     AllowableValue,
     ConfigurationContext,
@@ -205,6 +210,7 @@ class _CSVRecordReader(RecordReader):
     def __init__(self, factory: CSVReader, attributes: Mapping[str, str], open_stream: OpenStream) -> None:
         self._f = factory
         self._open = open_stream
+        self._arrow = ArrowCSV(factory.columnar, open_stream) if factory.columnar is not None else None
         strategy = factory.schema_source.strategy
         if strategy in (INFER, HEADER_DERIVED):
             self.schema = self._derive(strategy)
@@ -243,6 +249,11 @@ class _CSVRecordReader(RecordReader):
         return names
 
     def _derive(self, strategy: str) -> RecordSchema:
+        if strategy == INFER and self._arrow is not None:
+            try:
+                return self._arrow.infer()
+            except ColumnarFallback:
+                self._arrow = None  # the row path reads this content, both times
         rows = self._rows()
         header = self._header(rows)
         if header is None:
@@ -255,6 +266,16 @@ class _CSVRecordReader(RecordReader):
         for row in rows:
             inference.add({name: value for name, value in zip(header, row, strict=False) if value is not None})
         return inference.schema()
+
+    def batches(self) -> Iterator[Any] | None:
+        """The records as Arrow batches (the columnar fast path), or None where it cannot serve."""
+        f = self._f
+        if self._arrow is None or columnar_schema(self.schema) is None:
+            return None
+        explicit = f.schema_source.strategy == SCHEMA_TEXT_PROPERTY
+        header_line = f.header or not explicit
+        names = self.schema.field_names if explicit and (not header_line or f.ignore_header) else None
+        return self._arrow.batches(self.schema, header_line, names)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         f = self._f
@@ -324,6 +345,24 @@ def _identity(value: str) -> str:
     return value
 
 
+def _columnar_options(d: _Dialect, charset: str, formats: TimeFormats) -> CSVOptions | None:
+    """The fast path's view of the dialect, or None when Arrow cannot parse it as Python's csv does."""
+    try:
+        utf8 = codecs.lookup(charset).name == "utf-8"
+    except LookupError:
+        return None
+    if not utf8 or d.comment is not None or len(d.separator) != 1 or d.separator in "\r\n":
+        return None
+    options = d.reader_options()
+    quote, escape = d.quote, options["escapechar"]
+    for special in (quote, escape):
+        if special is not None and (len(special) != 1 or special in "\r\n" or special == d.separator):
+            return None
+    if quote is not None and quote == escape:
+        return None
+    return CSVOptions(d.separator, quote, escape, d.trim, d.null_string, formats, _converter)
+
+
 _READER_PROPERTIES = (
     schema_access_strategy(("schema-name", "schema-text-property", "schema-reference-reader",
                             HEADER_DERIVED, INFER), INFER),
@@ -376,6 +415,7 @@ class CSVReader(ControllerService, RecordReaderFactory):
         self.ignore_header = context.property(IGNORE_HEADER).raw == "true"
         self.allow_duplicates = context.property(ALLOW_DUPLICATE_HEADER_NAMES).raw != "false"
         self.charset = context.property(CHARACTER_SET).as_str()
+        self.columnar = _columnar_options(self.dialect, self.charset, self.formats)
 
     def create_reader(self, attributes: Mapping[str, str], open_stream: OpenStream) -> RecordReader:
         """A reader of CSV content."""

@@ -1,7 +1,9 @@
 """ParquetReader and ParquetRecordSetWriter: records as Parquet (pyarrow).
 
 The writer turns batches of records into row groups as they come (memory is
-bounded by one row group); the reader reads one record batch at a time.
+bounded by one row group); the reader reads one record batch at a time. The
+writer also takes Arrow record batches (``write_batches``, the columnar fast
+path of ``processors/_records/_columnar.py``) and writes the same file from them.
 See ``processors/_record_services.py`` for the reader/writer API.
 """
 
@@ -36,6 +38,7 @@ from flowyard.processors._record_services import (
     writer_attributes,
 )
 from flowyard.processors._records import DataType, RecordField, RecordFieldType, RecordSchema, to_text
+from flowyard.processors._records._columnar import columnar_schema, write_row_groups
 from flowyard.runtime.sdk import (
     AllowableValue,
     ConfigurationContext,
@@ -300,6 +303,35 @@ class _ParquetSetWriter(RecordSetWriter):
 
     def attributes(self) -> dict[str, str]:
         return writer_attributes(self._f.write_strategy, self._schema)
+
+    def write_batches(self, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes] | None:
+        """The columnar fast path (``processors/_records/_columnar.py``): the same Parquet file ``write``
+        makes of the same records, from Arrow batches; None when the schema has fields it cannot take."""
+        accepted = columnar_schema(self._schema)
+        if accepted is None or not accepted.equals(self._arrow):
+            return None
+        return self._write_batches(batches)
+
+    def _write_batches(self, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
+        sink = _Sink()
+        writer = pq.ParquetWriter(sink, self._arrow, **self._f.options)
+        count = 0
+
+        def write(table: pa.Table, rows: int) -> None:
+            writer.write_table(table, row_group_size=rows)
+
+        try:
+            for rows in write_row_groups(batches, self._arrow, self._batch, write):
+                count += rows
+                chunk = sink.take()
+                if chunk:
+                    yield chunk
+        finally:
+            writer.close()
+        self.record_count = count
+        tail = sink.take()
+        if tail:
+            yield tail
 
     def write(self, records: Iterable[dict[str, Any]]) -> Iterator[bytes]:
         f = self._f
