@@ -8,10 +8,11 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.partition_record import PartitionRecord
 from flowyard.processors.update_record import UpdateRecord
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (UpdateRecord,)
+PROCESSORS: tuple[type[Processor], ...] = (UpdateRecord, PartitionRecord)
 SERVICES: tuple[type[ControllerService], ...] = ()

@@ -15,4 +15,6 @@ CONFIGS: tuple[LibraryConfig, ...] = (
                   expression="/added"),
     LibraryConfig("UpdateRecord", {**_RW, "replacement-value-strategy": "record-path-value", "/copy": "/*[0]"},
                   variant="record-path-value", services=_CSV_TO_JSON),
+    LibraryConfig("PartitionRecord", {**_RW, "first": "/*[0]"}, services=_CSV_TO_JSON),
+    LibraryConfig("PartitionRecord", {**_RW, "a": "/a", "deep": "//b"}, variant="json", services=_JSON),
 )
