@@ -17,4 +17,17 @@ CONFIGS: tuple[LibraryConfig, ...] = (
         ServiceSetup("reader", "JsonTreeReader", {"schema-access-strategy": "schema-name",
                                                   "schema-registry": "registry", "schema-name": "person"}),
         ServiceSetup("writer", "CSVRecordSetWriter", {"schema-write-strategy": "schema-name"}))),
+    LibraryConfig("ConvertRecord", _CONVERT, variant="xml-to-json", services=(
+        ServiceSetup("reader", "XMLReader", {"record_format": "true", "attribute_prefix": "@",
+                                             "content_field_name": "text"}),
+        ServiceSetup("writer", "JsonRecordSetWriter"))),
+    LibraryConfig("ConvertRecord", _CONVERT, variant="json-to-xml", services=(
+        ServiceSetup("reader", "JsonTreeReader"),
+        ServiceSetup("writer", "XMLRecordSetWriter", {"root_tag_name": "root", "record_tag_name": "record",
+                                                      "array_wrapping": "use-property-for-elements",
+                                                      "array_tag_name": "item"}))),
+    LibraryConfig("ConvertRecord", _CONVERT, variant="xml-by-attribute-to-xml", services=(
+        ServiceSetup("reader", "XMLReader", {"record_format": "${xml.stream.is.array}"}),
+        ServiceSetup("writer", "XMLRecordSetWriter", {"root_tag_name": "root", "record_tag_name": "record",
+                                                      "pretty_print_xml": "true"}))),
 )
