@@ -10,7 +10,6 @@ import re
 from collections.abc import Mapping
 from typing import IO
 
-from flowyard.processors._java_regex import compile_java, java_regex_problem
 from flowyard.processors.ssl_context_service import (
     CLIENT_AUTH_NONE,
     CLIENT_AUTH_REQUIRED,
@@ -19,6 +18,7 @@ from flowyard.processors.ssl_context_service import (
     certificate_dn,
 )
 from flowyard.runtime.sdk import validators
+from flowyard.runtime.sdk.javaregex import compile_java, java_regex_problem
 
 __all__ = ["JAVA_REGEX", "LISTEN_PORT", "NO_CERTIFICATE", "check_certificate", "java_regex", "parse_multipart",
            "server_ssl_context"]

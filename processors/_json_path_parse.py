@@ -320,7 +320,7 @@ class _Parser:
         else:
             raise self.error("unterminated regular expression")
         self.pos += 1
-        from flowyard.processors import _java_regex as java
+        from flowyard.runtime.sdk import javaregex as java
 
         flag_bits = {"i": java.CASE_INSENSITIVE, "m": java.MULTILINE, "s": java.DOTALL, "x": java.COMMENTS,
                      "d": java.UNIX_LINES, "u": java.UNICODE_CASE, "U": java.UNICODE_CHARACTER_CLASS}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from flowyard.processors._common import boolean_property
-from flowyard.processors._java_regex import JavaRegexError, compile_java, java_regex_problem
 from flowyard.processors._json_common import CORE_ATTRIBUTES
 from flowyard.runtime.sdk import (
     AllowableValue,
@@ -20,6 +19,7 @@ from flowyard.runtime.sdk import (
     Relationship,
     validators,
 )
+from flowyard.runtime.sdk.javaregex import JavaRegexError, compile_java, java_regex_problem
 
 __all__ = ["AttributesToCSV", "escape_csv", "split_attribute_list"]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flowyard.processors._common import boolean_property
-from flowyard.processors._java_regex import compile_java, java_regex_problem
 from flowyard.processors._json_common import CORE_ATTRIBUTES
 from flowyard.processors._json_text import JsonTextError, parse_jackson, to_json
 from flowyard.runtime.sdk import (
@@ -22,6 +21,7 @@ from flowyard.runtime.sdk import (
     Relationship,
     validators,
 )
+from flowyard.runtime.sdk.javaregex import compile_java, java_regex_problem
 
 __all__ = ["AttributesToJSON"]
 

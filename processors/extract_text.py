@@ -5,20 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flowyard.processors._common import BOOLEAN_VALUES, boolean_property
-from flowyard.processors._java_regex import (
-    CANON_EQ,
-    CASE_INSENSITIVE,
-    COMMENTS,
-    DOTALL,
-    LITERAL,
-    MULTILINE,
-    UNICODE_CASE,
-    UNICODE_CHARACTER_CLASS,
-    UNIX_LINES,
-    JavaPattern,
-    compile_java,
-    java_regex_problem,
-)
 from flowyard.processors._text_support import character_set_property
 from flowyard.runtime.sdk import (
     DynamicPropertySpec,
@@ -32,6 +18,20 @@ from flowyard.runtime.sdk import (
     Relationship,
     ValidationResult,
     validators,
+)
+from flowyard.runtime.sdk.javaregex import (
+    CANON_EQ,
+    CASE_INSENSITIVE,
+    COMMENTS,
+    DOTALL,
+    LITERAL,
+    MULTILINE,
+    UNICODE_CASE,
+    UNICODE_CHARACTER_CLASS,
+    UNIX_LINES,
+    JavaPattern,
+    compile_java,
+    java_regex_problem,
 )
 
 __all__ = ["ExtractText"]

@@ -49,7 +49,6 @@ from flowyard.processors._records import (
     coerce,
     to_text,
 )
-from flowyard.processors._records._javadate import compiled
 from flowyard.runtime.sdk import (
     AllowableValue,
     ConfigurationContext,
@@ -60,6 +59,7 @@ from flowyard.runtime.sdk import (
     ValidationResult,
     validators,
 )
+from flowyard.runtime.sdk.javatime import compiled
 
 __all__ = ["JsonRecordSetWriter", "JsonTreeReader", "iter_json_values"]
 

@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass, field
 
 from flowyard.processors import _wait_notify
-from flowyard.processors._java_regex import compile_java, java_regex_problem
 from flowyard.processors.map_cache import DISTRIBUTED_MAP_CACHE_CLIENT, DistributedMapCacheClient
 from flowyard.runtime.sdk import (
     ExpressionScope,
@@ -20,6 +19,7 @@ from flowyard.runtime.sdk import (
     Relationship,
     validators,
 )
+from flowyard.runtime.sdk.javaregex import compile_java, java_regex_problem
 
 __all__ = ["NOTIFIED", "Notify"]
 
@@ -131,7 +131,7 @@ class Notify(Processor):
     (``fetch``/``replace``, like NiFi's AtomicDistributedMapCacheClient); a
     cached value that is not a signal is an error (NiFi also reads the
     attribute format of its 1.x Notify); Java regular expressions are
-    translated to Python's (see ``_java_regex``).
+    translated to Python's (see ``flowyard.runtime.sdk.javaregex``).
     """
 
     spec = ProcessorSpec(

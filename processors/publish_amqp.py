@@ -10,7 +10,6 @@ import pika
 import pika.exceptions
 
 from flowyard.processors._amqp_common import AMQP_ATTRIBUTES, COMMON_PROPERTIES, describe, open_connection
-from flowyard.processors._java_regex import JavaRegexError, compile_java, java_regex_problem
 from flowyard.runtime.sdk import (
     AllowableValue,
     ConfigurationError,
@@ -26,6 +25,7 @@ from flowyard.runtime.sdk import (
     Relationship,
     validators,
 )
+from flowyard.runtime.sdk.javaregex import JavaRegexError, compile_java, java_regex_problem
 
 __all__ = ["PublishAMQP", "parse_headers"]
 
@@ -153,7 +153,7 @@ class PublishAMQP(Processor):
       follows the flow's failure path, as for every other publish failure. A failing Exchange Name or
       Routing Key expression also sends the FlowFile to ``failure``.
     - Headers Pattern is a Java regular expression translated to Python's ``re`` (see
-      ``_java_regex``); class intersection ``&&`` is not supported.
+      ``flowyard.runtime.sdk.javaregex``); class intersection ``&&`` is not supported.
     - Up to 50 FlowFiles are published per trigger.
     - Client Certificate Authentication logs in with SASL EXTERNAL using the SSL Context Service's
       key; the broker must have the rabbitmq_auth_mechanism_ssl plugin enabled.

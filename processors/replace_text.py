@@ -6,14 +6,6 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from flowyard.processors._java_regex import (
-    JavaPattern,
-    JavaRegexError,
-    compile_java,
-    java_regex_problem,
-    quote_literal,
-)
-from flowyard.processors._java_replacement import JavaReplacement
 from flowyard.processors._text_support import (
     LineBufferOverflow,
     SubstitutionCycleError,
@@ -44,6 +36,14 @@ from flowyard.runtime.sdk import (
     Relationship,
     SchedulingDefaults,
     ValidationResult,
+)
+from flowyard.runtime.sdk.javaregex import (
+    JavaPattern,
+    JavaRegexError,
+    JavaReplacement,
+    compile_java,
+    java_regex_problem,
+    quote_literal,
 )
 
 __all__ = ["ReplaceText"]

@@ -7,13 +7,6 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 
-from flowyard.processors._java_regex import (
-    JavaRegexError,
-    compile_java,
-    java_regex_problem,
-    quote_literal,
-)
-from flowyard.processors._java_replacement import JavaReplacement
 from flowyard.processors._text_support import character_set_property, evaluate_decorated, java_trim
 from flowyard.runtime.sdk import (
     ExpressionScope,
@@ -27,6 +20,13 @@ from flowyard.runtime.sdk import (
     Relationship,
     ValidationResult,
     validators,
+)
+from flowyard.runtime.sdk.javaregex import (
+    JavaRegexError,
+    JavaReplacement,
+    compile_java,
+    java_regex_problem,
+    quote_literal,
 )
 
 __all__ = ["ReplaceTextWithMapping", "fill_back_references", "parse_mapping"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from flowyard.processors._java_regex import JavaPattern, JavaRegexError, compile_java, java_regex_problem, quote_literal
 from flowyard.processors._text_support import character_set_property, evaluate_decorated
 from flowyard.runtime.sdk import (
     AllowableValue,
@@ -23,6 +22,7 @@ from flowyard.runtime.sdk import (
     ValidationResult,
     validators,
 )
+from flowyard.runtime.sdk.javaregex import JavaPattern, JavaRegexError, compile_java, java_regex_problem, quote_literal
 
 __all__ = ["ROUTE_ATTRIBUTE", "RouteOnContent"]
 

@@ -6,13 +6,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from flowyard.processors._common import boolean_property, is_true
-from flowyard.processors._java_regex import (
-    CASE_INSENSITIVE,
-    JavaPattern,
-    JavaRegexError,
-    compile_java,
-    java_regex_problem,
-)
 from flowyard.processors._text_support import character_set_property, decode_chunks, iter_lines, java_trim
 from flowyard.runtime.sdk import (
     AllowableValue,
@@ -30,6 +23,13 @@ from flowyard.runtime.sdk import (
     Relationship,
     ValidationResult,
     validators,
+)
+from flowyard.runtime.sdk.javaregex import (
+    CASE_INSENSITIVE,
+    JavaPattern,
+    JavaRegexError,
+    compile_java,
+    java_regex_problem,
 )
 
 __all__ = ["GROUP_ATTRIBUTE", "ROUTE_ATTRIBUTE", "RouteText"]

@@ -38,6 +38,7 @@ from flowyard.runtime.sdk import (
     Relationship,
     validators,
 )
+from flowyard.runtime.sdk.javaregex import compile_java, java_regex_problem
 
 __all__ = ["UnpackContent", "UnpackError"]
 
@@ -96,17 +97,8 @@ FILENAME_CHARSET = PropertySpec(
     validator=validators.CHARACTER_SET,
     dependencies=(_ZIP_FORMATS,),
 )
-def _java_regex_text(pattern: str) -> str:
-    """Java's named groups ``(?<name>`` as Python's ``(?P<name>``."""
-    return re.sub(r"\(\?<([A-Za-z][A-Za-z0-9]*)>", r"(?P<\1>", pattern)
-
-
 def _check_regex(value: str) -> str | None:
-    try:
-        re.compile(_java_regex_text(value))
-    except re.error as exc:
-        return f"{value!r} is not a valid regular expression: {exc}"
-    return None
+    return java_regex_problem(value)
 
 
 _REGEX = validators.Validator("regex", "a regular expression (Java's named groups (?<name>...) are accepted)",
@@ -275,8 +267,8 @@ class UnpackContent(Processor):
 
 
 def _java_regex(pattern: str) -> re.Pattern[str]:
-    """A Java regular expression as Python's (see ``_java_regex_text``)."""
-    return re.compile(_java_regex_text(pattern))
+    """A Java regular expression as Python's (``flowyard.runtime.sdk.javaregex``)."""
+    return compile_java(pattern).regex
 
 
 def _split_name(name: str) -> tuple[str, list[str]] | None:

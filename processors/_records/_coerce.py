@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flowyard.processors._records._javadate import compiled
 from flowyard.processors._records._types import DataType, Record, RecordFieldType, RecordSchema
+from flowyard.runtime.sdk.javatime import compiled
 
 __all__ = ["DEFAULT_FORMATS", "IllegalTypeConversion", "TimeFormats", "coerce", "coerce_record", "to_text"]
 

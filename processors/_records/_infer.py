@@ -8,8 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from flowyard.processors._records._coerce import DEFAULT_FORMATS, TimeFormats
-from flowyard.processors._records._javadate import compiled
 from flowyard.processors._records._types import DataType, Record, RecordField, RecordFieldType, RecordSchema
+from flowyard.runtime.sdk.javatime import compiled
 
 __all__ = ["SchemaInference", "infer_text_type", "infer_type", "merge_types"]
 

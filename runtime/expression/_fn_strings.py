@@ -16,7 +16,8 @@ from __future__ import annotations
 import random
 import re
 
-from flowyard.runtime.expression._javaregex import JavaRegexError, compile_java, java_replacer
+from flowyard.runtime.expression._javaregex import JavaPattern, JavaRegexError, compile_java
+from flowyard.runtime.expression._javareplace import JavaReplacement
 from flowyard.runtime.expression._registry import Arg, EvaluationError, function
 
 __all__ = ["java_is_blank", "java_trim", "regex"]
@@ -43,12 +44,17 @@ def java_is_blank(text: str | None) -> bool:
     return text is None or all(c.isspace() and c not in _NO_BREAK for c in text)
 
 
-def regex(pattern: str) -> re.Pattern[str]:
+def java_pattern(pattern: str) -> JavaPattern:
     """``pattern`` (Java syntax) compiled; ``EvaluationError`` naming the pattern if it is invalid."""
     try:
         return compile_java(pattern)
     except JavaRegexError as exc:
         raise EvaluationError(f"invalid regular expression {pattern!r}: {exc}") from None
+
+
+def regex(pattern: str) -> re.Pattern[str]:
+    """``pattern`` (Java syntax) as Python's equivalent; ``EvaluationError`` if it is invalid."""
+    return java_pattern(pattern).regex
 
 
 def _index(value: int | None, what: str) -> int:
@@ -298,9 +304,10 @@ def replace(subject: str, search: str | None, replacement: str | None) -> str:
 def _regex_replace(subject: str, pattern: str | None, replacement: str | None, count: int) -> str:
     if pattern is None or replacement is None:
         return subject
-    compiled = regex(pattern)
+    java = java_pattern(pattern)
+    compiled = java.regex
     try:
-        expand = java_replacer(compiled, replacement)
+        expand = JavaReplacement(replacement, java).as_function()
     except JavaRegexError as exc:
         if compiled.search(subject) is None:
             return subject  # Java only reads the replacement when there is a match

@@ -442,7 +442,7 @@ class _FilterParser:
                 flags += r.peek()
                 r.pos += 1
             try:
-                return _Regex(compile_java(f"(?{flags}){body}" if flags else body))
+                return _Regex(compile_java(f"(?{flags}){body}" if flags else body).regex)
             except JavaRegexError as exc:
                 raise JsonPathError(f"invalid regex /{body}/: {exc}") from None
         if c == "[":

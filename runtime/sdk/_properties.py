@@ -429,14 +429,17 @@ class PropertyValue:
             ) from None
 
     def as_regex(self) -> re.Pattern[str]:
-        """The value compiled as a Python regular expression (not stripped)."""
+        """The value, a Java regular expression (not stripped), compiled to Python's
+        equivalent (``flowyard.runtime.sdk.javaregex``)."""
+        from flowyard.runtime.expression._javaregex import compile_java
+
         text = self._text()
         problem = _regex_problem(text)
         if problem is not None:
             raise self._fail(
                 f"{self._shown()} is not a valid regular expression" if self._sensitive else problem
             )
-        return re.compile(text)
+        return compile_java(text).regex
 
     @overload
     def as_controller_service(self) -> ControllerService: ...

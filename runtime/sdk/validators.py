@@ -123,21 +123,23 @@ def _parse_bool(value: str) -> bool | None:
 
 @functools.lru_cache(maxsize=1024)
 def _regex_problem(value: str) -> str | None:
-    """Why ``value`` does not compile as a Python regular expression, or ``None``
-    (remembered: validating thousands of processors must not compile the same
-    pattern thousands of times)."""
+    """Why ``value`` is not a Java regular expression flowyard can run (NiFi's
+    properties take ``java.util.regex`` patterns; see ``flowyard.runtime.sdk.javaregex``),
+    or ``None`` (remembered: validating thousands of processors must not compile
+    the same pattern thousands of times)."""
+    from flowyard.runtime.expression._javaregex import JavaRegexError, compile_java
+
     try:
         with warnings.catch_warnings():
             # "Possible nested set" and similar are advice about a valid
             # pattern, not errors; when warnings are errors they must not
             # escape a validator that promises never to raise.
             warnings.simplefilter("ignore", FutureWarning)
-            re.compile(value)
-    except re.error as exc:
-        where = f" at position {exc.pos}" if exc.pos is not None else ""
-        return f"{_show(value)} is not a valid regular expression: {exc.msg}{where}"
+            compile_java(value)
+    except JavaRegexError as exc:
+        return f"{_show(value)} is not a valid regular expression: {exc}"
     except (OverflowError, RecursionError, ValueError) as exc:
-        # Huge repeat counts and extreme nesting escape re.error.
+        # Huge repeat counts and extreme nesting escape the translator's checks.
         return f"{_show(value)} is not a valid regular expression: {exc}"
     return None
 

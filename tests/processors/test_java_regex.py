@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flowyard.processors._java_regex import (
+from flowyard.runtime.sdk.javaregex import (
     CASE_INSENSITIVE,
     COMMENTS,
     DOTALL,
@@ -14,11 +14,11 @@ from flowyard.processors._java_regex import (
     UNICODE_CHARACTER_CLASS,
     UNIX_LINES,
     JavaRegexError,
+    JavaReplacement,
     compile_java,
     java_regex_problem,
     quote_literal,
 )
-from flowyard.processors._java_replacement import JavaReplacement
 
 
 def found(pattern: str, text: str, flags: int = 0) -> list[str]:

@@ -174,8 +174,10 @@ def test_java_patterns_refuse_bad_input() -> None:
         JavaDateFormat("yyyy-MM-dd").parse("05/03/2024")
     with pytest.raises(ValueError):
         JavaDateFormat("MM/dd/yyyy").parse("3/5/2024")
-    with pytest.raises(ValueError):
-        JavaDateFormat("yyyy-qq")
+    with pytest.raises(ValueError, match="illegal pattern character 'b'"):
+        JavaDateFormat("yyyy-bb")
+    with pytest.raises(ValueError, match="does not match"):
+        JavaDateFormat("yyyy-MM-dd").parse("2024-13-05")  # DateTimeFormatter checks ranges
 
 
 def test_time_formats_drive_coercion_and_text() -> None:

@@ -270,7 +270,7 @@ def test_searching(name: str, subject: object, args: tuple[object, ...], expecte
     ("a++b", "aab", True),
 ])
 def test_java_regex_translation(java: str, text: str, matches: bool) -> None:
-    assert (compile_java(java).fullmatch(text) is not None) is matches
+    assert (compile_java(java).regex.fullmatch(text) is not None) is matches
 
 
 @pytest.mark.parametrize("java", ["\\G", "\\p{IsLatin}", "[^a[^b]]", "(?q)a", "a\\"])

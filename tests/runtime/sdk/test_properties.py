@@ -3,7 +3,6 @@ and PropertyValue's conversions. Sensitive values must never appear in any text.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 import pytest
@@ -330,7 +329,19 @@ def test_conversions(raw: str, method: str, expected: object) -> None:
 
 
 def test_as_regex_compiles_the_text_unstripped() -> None:
-    assert PropertyValue(" a+", PLAIN).as_regex() == re.compile(" a+")
+    pattern = PropertyValue(" a+", PLAIN).as_regex()
+    assert pattern.fullmatch(" aa") and not pattern.fullmatch("aa")
+
+
+def test_as_regex_reads_java_syntax() -> None:
+    """NiFi's regex properties are java.util.regex patterns: Java's named groups,
+    \\p{Alpha}, and '.' not matching a carriage return."""
+    pattern = PropertyValue(r"(?<word>\p{Alpha}+).", PLAIN).as_regex()
+    match = pattern.fullmatch("abc!")
+    assert match is not None and match.group("word") == "abc"
+    assert pattern.fullmatch("abc\r") is None
+    with pytest.raises(PropertyValueError, match="not a valid regular expression"):
+        PropertyValue(r"[a-z&&[^b]]", PLAIN).as_regex()  # class intersection: refused, not misread
 
 
 @pytest.mark.parametrize(
@@ -345,7 +356,7 @@ def test_as_regex_compiles_the_text_unstripped() -> None:
          "'soon' is not a valid time period: expected a non-negative number followed by a unit, such as '30 sec'"),
         ("lots", "as_data_size",
          "'lots' is not a valid data size: expected a non-negative number followed by a unit, such as '10 MB'"),
-        ("(", "as_regex", "'(' is not a valid regular expression: missing ), unterminated subpattern at position 0"),
+        ("(", "as_regex", "'(' is not a valid regular expression: Unclosed group at position 1"),
     ],
 )
 def test_conversion_errors_name_the_property_and_the_value(raw: str | None, method: str, explanation: str) -> None:

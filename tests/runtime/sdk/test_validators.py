@@ -112,10 +112,10 @@ def test_valid_values(validator: Validator, value: str) -> None:
                             "by a unit, such as '30 sec'"),
         (TIME_PERIOD, "-1 sec", "'-1 sec' is not a valid time period: a time period cannot be negative"),
         (DATA_SIZE, "10 XB", "'10 XB' is not a valid data size: unknown unit 'XB'; expected one of B, KB, MB, GB, TB"),
-        (REGEX, "(", "'(' is not a valid regular expression: missing ), unterminated subpattern at position 0"),
-        (REGEX, "ab[c-", "'ab[c-' is not a valid regular expression: unterminated character set at position 2"),
-        (REGEX, "a{99999999999}", "'a{99999999999}' is not a valid regular expression: the repetition number "
-                                  "is too large"),
+        (REGEX, "(", "'(' is not a valid regular expression: Unclosed group at position 1"),
+        (REGEX, "ab[c-", "'ab[c-' is not a valid regular expression: Unclosed character class at position 2"),
+        (REGEX, "a{99999999999}", "'a{99999999999}' is not a valid regular expression: the pattern is too "
+                                  "large or too deeply nested (the repetition number is too large)"),
         (URL, "", "'' is not a valid URL: it is empty or contains whitespace or control characters" + URL_TAIL),
         (URL, "http://a b", "'http://a b' is not a valid URL: it is empty or contains whitespace or control "
                             "characters" + URL_TAIL),

@@ -1,12 +1,12 @@
 """Java's replacement strings (``Matcher.appendReplacement``) for patterns
-compiled by ``_java_regex``: ``$n``, ``${name}`` and ``\\x``. Pure."""
+compiled by ``_javaregex``: ``$n``, ``${name}`` and ``\\x``. Pure."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 
-from flowyard.processors._java_regex import JavaPattern, JavaRegexError
+from flowyard.runtime.expression._javaregex import JavaPattern, JavaRegexError
 
 __all__ = ["JavaReplacement", "quote_replacement"]
 
