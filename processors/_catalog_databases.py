@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from flowyard.processors.dbcp_connection_pool import DBCPConnectionPool
 from flowyard.processors.execute_sql import ExecuteSQL
+from flowyard.processors.put_database_record import PutDatabaseRecord
 from flowyard.processors.put_sql import PutSQL
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (ExecuteSQL, PutSQL)
+PROCESSORS: tuple[type[Processor], ...] = (ExecuteSQL, PutSQL, PutDatabaseRecord)
 SERVICES: tuple[type[ControllerService], ...] = (DBCPConnectionPool,)

@@ -1,4 +1,7 @@
-"""Library configurations (see ``library_configs``) of the databases family."""
+"""Library configurations (see ``library_configs``) of the databases family.
+
+Every pool points at ``{closed_port}``, so the suite runs offline: the processors meet a database that
+cannot be reached (and, with their input, hostile content and attributes)."""
 
 from __future__ import annotations
 
@@ -6,4 +9,18 @@ from library_configs import LibraryConfig, ServiceSetup
 
 __all__ = ["CONFIGS", "LibraryConfig", "ServiceSetup"]
 
-CONFIGS: tuple[LibraryConfig, ...] = ()
+_POOL = ServiceSetup("db", "DBCPConnectionPool", {
+    "Database Connection URL": "jdbc:postgresql://127.0.0.1:{closed_port}/test",
+    "Database Driver Class Name": "org.postgresql.Driver"})
+
+CONFIGS: tuple[LibraryConfig, ...] = (
+    LibraryConfig("PutDatabaseRecord", {"put-db-record-record-reader": "reader", "put-db-record-dcbp-service": "db",
+                                        "put-db-record-statement-type": "INSERT", "put-db-record-table-name": "t"},
+                  expression="put-db-record-table-name",
+                  services=(ServiceSetup("reader", "JsonTreeReader"), _POOL)),
+    LibraryConfig("PutDatabaseRecord", {"put-db-record-record-reader": "reader", "put-db-record-dcbp-service": "db",
+                                        "put-db-record-statement-type": "Use statement.type Attribute",
+                                        "db-type": "PostgreSQL", "put-db-record-table-name": "t",
+                                        "put-db-record-field-containing-sql": "sql"},
+                  variant="statement-type-attribute", services=(ServiceSetup("reader", "CSVReader"), _POOL)),
+)

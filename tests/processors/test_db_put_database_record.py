@@ -1,0 +1,364 @@
+"""PutDatabaseRecord against the real PostgreSQL and MariaDB: every statement type, name translation,
+unmatched fields/columns, and NiFi's transaction behaviour (a failing record leaves nothing written)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pymysql
+import pytest
+
+from flowyard.processors.dbcp_connection_pool import DBCPConnectionPool
+from flowyard.processors.json_record_services import JsonTreeReader
+from flowyard.processors.put_database_record import PutDatabaseRecord
+from flowyard.runtime.sdk.testing import ProcessorRunner
+
+pytestmark = pytest.mark.integration
+
+PG = {"Database Connection URL": "jdbc:postgresql://127.0.0.1:5432/test",
+      "Database Driver Class Name": "org.postgresql.Driver", "Database User": "postgres"}
+MARIA = {"Database Connection URL": "jdbc:mariadb://127.0.0.1:3306/test",
+         "Database Driver Class Name": "org.mariadb.jdbc.Driver", "Database User": "root"}
+CLOSED = {"Database Connection URL": "jdbc:postgresql://127.0.0.1:1/test",
+          "Database Driver Class Name": "org.postgresql.Driver", "Max Wait Time": "1 sec"}
+
+
+def _admin(dialect: str) -> Any:
+    if dialect == "postgresql":
+        return psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", autocommit=True)
+    return pymysql.connect(host="127.0.0.1", user="root", database="test", autocommit=True)
+
+
+class Db:
+    """A fresh table (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL, amount NUMERIC(10,2), born DATE,
+    seen TIMESTAMP) on one server."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self.table = f"pdr_{uuid.uuid4().hex[:10]}"
+        self.conn = _admin(dialect)
+        self.execute(f"CREATE TABLE {self.table} (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(40) NOT NULL, "
+                     "amount NUMERIC(10,2), born DATE, seen TIMESTAMP NULL)")
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        cur = self.conn.cursor()
+        cur.execute(sql, params)
+        rows = list(cur.fetchall()) if cur.description else []
+        cur.close()
+        return rows
+
+    def rows(self, columns: str = "id, name") -> list[tuple[Any, ...]]:
+        return self.execute(f"SELECT {columns} FROM {self.table} ORDER BY id")
+
+    def close(self) -> None:
+        self.execute(f"DROP TABLE IF EXISTS {self.table}")
+        self.conn.close()
+
+
+@pytest.fixture(params=["postgresql", "mariadb"])
+def db(request: pytest.FixtureRequest) -> Iterator[Db]:
+    handle = Db("postgresql" if request.param == "postgresql" else "mysql")
+    try:
+        yield handle
+    finally:
+        handle.close()
+
+
+@pytest.fixture
+def pg() -> Iterator[Db]:
+    handle = Db("postgresql")
+    try:
+        yield handle
+    finally:
+        handle.close()
+
+
+_RUNNERS: list[ProcessorRunner] = []
+
+
+@pytest.fixture(autouse=True)
+def _disable_pools() -> Iterator[None]:
+    yield
+    while _RUNNERS:
+        _RUNNERS.pop().disable_controller_service("db")
+
+
+def _runner(db: Db | None, statement_type: str = "INSERT", pool: dict[str, str] | None = None,
+            **properties: str) -> ProcessorRunner:
+    runner = ProcessorRunner(PutDatabaseRecord)
+    _RUNNERS.append(runner)
+    if pool is None:
+        assert db is not None
+        pool = PG if db.dialect == "postgresql" else MARIA
+    runner.add_controller_service("db", DBCPConnectionPool, pool)
+    runner.enable_controller_service("db")
+    runner.add_controller_service("reader", JsonTreeReader, {})
+    runner.enable_controller_service("reader")
+    runner.set_property("Database Connection Pooling Service", "db")
+    runner.set_property("Record Reader", "reader")
+    runner.set_property("Statement Type", statement_type)
+    runner.set_property("Table Name", db.table if db is not None else "t")
+    if db is not None and statement_type in ("UPSERT", "INSERT_IGNORE", "Use statement.type Attribute",
+                                             "Use Record Path"):
+        runner.set_property("Database Type", "PostgreSQL" if db.dialect == "postgresql" else "MySQL")
+    for name, value in properties.items():
+        runner.set_property(name.replace("_", " "), value)
+    return runner
+
+
+def _json(records: list[dict[str, Any]]) -> bytes:
+    return json.dumps(records).encode()
+
+
+PEOPLE = [{"id": i, "name": f"person {i}", "amount": f"{i}.25", "born": f"2000-01-0{i}",
+           "seen": f"2024-05-0{i} 12:30:15"} for i in range(1, 6)]
+
+
+def test_insert_writes_every_record_and_converts_to_the_column_types(db: Db) -> None:
+    runner = _runner(db)
+    runner.enqueue(_json(PEOPLE), {"filename": "people.json"})
+    runner.run()
+    runner.assert_all_transferred("success", 1)
+    rows = db.rows("id, name, amount, born, seen")
+    assert rows[0] == (1, "person 1", decimal.Decimal("1.25"), dt.date(2000, 1, 1), dt.datetime(2024, 5, 1, 12, 30, 15))
+    assert [r[0] for r in rows] == [1, 2, 3, 4, 5]
+    send = runner.provenance_events()
+    assert [e.event_type.name for e in send] == ["SEND"]
+
+
+def test_a_record_violating_a_constraint_leaves_the_table_empty(db: Db) -> None:
+    records = [dict(r) for r in PEOPLE]
+    records[2]["name"] = None  # the 3rd of 5 records violates NOT NULL
+    runner = _runner(db, Maximum_Batch_Size="1")  # five batches: the first two were sent before the failure
+    runner.enqueue(_json(records), {"filename": "bad.json"})
+    runner.run()
+    runner.assert_all_transferred("failure", 1)
+    out = runner.flowfiles_for("failure")[0]
+    assert "name" in out.attributes["putdatabaserecord.error"].lower() or "null" in \
+        out.attributes["putdatabaserecord.error"].lower()
+    assert out.content == _json(records)
+    assert db.rows() == []
+
+
+def test_a_duplicate_key_in_a_later_batch_rolls_back_the_earlier_batches(db: Db) -> None:
+    records = [*PEOPLE, PEOPLE[0]]
+    runner = _runner(db, Maximum_Batch_Size="2")
+    runner.enqueue(_json(records))
+    runner.run()
+    runner.assert_all_transferred("failure", 1)
+    assert db.rows() == []
+
+
+def test_rollback_on_failure_keeps_the_flowfile_queued(pg: Db) -> None:
+    runner = _runner(pg, Rollback_On_Failure="true")
+    runner.enqueue(_json([{"id": 1, "name": None}]))
+    runner.run()
+    assert len(runner.input_flowfiles()) == 1
+    assert runner.flowfiles_for("failure") == [] and runner.flowfiles_for("success") == []
+    assert runner.yield_count == 1
+    assert pg.rows() == []
+
+
+def test_no_connection_goes_to_retry_with_the_reason() -> None:
+    runner = _runner(None, pool=CLOSED)
+    runner.enqueue(_json([{"id": 1, "name": "a"}]), {"filename": "x.json"})
+    runner.run()
+    runner.assert_all_transferred("retry", 1)
+    assert runner.flowfiles_for("retry")[0].attributes["putdatabaserecord.error"]
+
+
+def test_update_by_primary_key_and_by_update_keys(db: Db) -> None:
+    db.execute(f"INSERT INTO {db.table} (id, name, amount) VALUES (1, 'a', 1), (2, 'b', 2)")
+    runner = _runner(db, "UPDATE")
+    runner.enqueue(_json([{"id": 2, "name": "B", "amount": 20}, {"id": 1, "name": "A", "amount": 10}]))
+    runner.run()
+    runner.assert_all_transferred("success", 1)
+    assert db.rows("id, name, amount") == [(1, "A", decimal.Decimal("10.00")), (2, "B", decimal.Decimal("20.00"))]
+    by_name = _runner(db, "UPDATE", Update_Keys="name")
+    by_name.enqueue(_json([{"name": "A", "amount": 99}]))
+    by_name.run()
+    by_name.assert_all_transferred("success", 1)
+    assert db.rows("id, amount") == [(1, decimal.Decimal("99.00")), (2, decimal.Decimal("20.00"))]
+
+
+def test_update_without_the_key_field_fails_clearly(db: Db) -> None:
+    runner = _runner(db, "UPDATE")
+    runner.enqueue(_json([{"name": "x"}]))
+    runner.run()
+    runner.assert_all_transferred("failure", 1)
+    assert "'id'" in runner.flowfiles_for("failure")[0].attributes["putdatabaserecord.error"]
+
+
+def test_upsert_inserts_new_rows_and_updates_existing_ones(db: Db) -> None:
+    db.execute(f"INSERT INTO {db.table} (id, name) VALUES (1, 'old')")
+    runner = _runner(db, "UPSERT")
+    runner.enqueue(_json([{"id": 1, "name": "new"}, {"id": 2, "name": "two"}]))
+    runner.run()
+    runner.assert_all_transferred("success", 1)
+    assert db.rows() == [(1, "new"), (2, "two")]
+
+
+def test_insert_ignore_skips_existing_keys(db: Db) -> None:
+    db.execute(f"INSERT INTO {db.table} (id, name) VALUES (1, 'old')")
+    runner = _runner(db, "INSERT_IGNORE")
+    runner.enqueue(_json([{"id": 1, "name": "new"}, {"id": 2, "name": "two"}]))
+    runner.run()
+    runner.assert_all_transferred("success", 1)
+    assert db.rows() == [(1, "old"), (2, "two")]
+
+
+def test_upsert_is_refused_for_the_generic_database_type(pg: Db) -> None:
+    runner = _runner(pg, "UPSERT")
+    runner.set_property("Database Type", "Generic")
+    assert any("UPSERT" in r.explanation for r in runner.validation_results())
+
+
+def test_delete_matches_every_field_with_null_equal_to_null(db: Db) -> None:
+    db.execute(f"INSERT INTO {db.table} (id, name, amount) VALUES (1, 'a', NULL), (2, 'b', 5), (3, 'c', NULL)")
+    runner = _runner(db, "DELETE")
+    runner.enqueue(_json([{"id": 1, "name": "a", "amount": None}, {"id": 2, "name": "b", "amount": 6}]))
+    runner.run()
+    runner.assert_all_transferred("success", 1)
+    assert db.rows() == [(2, "b"), (3, "c")]
+    by_key = _runner(db, "DELETE", Delete_Keys="id")
+    by_key.enqueue(_json([{"id": 2, "name": "whatever"}]))
+    by_key.run()
+    assert db.rows() == [(3, "c")]
+
+
+def test_statement_type_from_the_attribute_including_sql(db: Db) -> None:
+    runner = _runner(db, "Use statement.type Attribute", Field_Containing_SQL="sql")
+    runner.enqueue(_json([{"id": 1, "name": "a"}]), {"statement.type": "insert"})
+    runner.enqueue(_json([{"sql": f"UPDATE {db.table} SET name = 'z' WHERE id = 1"}]), {"statement.type": "SQL"})
+    runner.enqueue(_json([{"id": 9, "name": "a"}]), {"statement.type": "MERGE", "filename": "merge.json"})
+    runner.enqueue(_json([{"id": 9, "name": "a"}]), {"filename": "none.json"})
+    runner.run(4)
+    runner.assert_transferred("success", 2)
+    failures = runner.flowfiles_for("failure")
+    assert len(failures) == 2
+    assert "MERGE" in failures[0].attributes["putdatabaserecord.error"]
+    assert "statement.type" in failures[1].attributes["putdatabaserecord.error"]
+    assert db.rows() == [(1, "z")]
+
+
+def test_statement_type_per_record_from_a_record_path(db: Db) -> None:
+    db.execute(f"INSERT INTO {db.table} (id, name) VALUES (1, 'a'), (2, 'b')")
+    runner = _runner(db, "Use Record Path", Statement_Type_Record_Path="/op", Data_Record_Path="/row")
+    records = [{"op": "INSERT", "row": {"id": 3, "name": "c"}}, {"op": "UPDATE", "row": {"id": 1, "name": "A"}},
+               {"op": "DELETE", "row": {"id": 2, "name": "b"}}, {"op": "INSERT", "row": {"id": 4, "name": "d"}}]
+    runner.enqueue(_json(records))
+    runner.run()
+    runner.assert_all_transferred("success", 1)
+    assert db.rows() == [(1, "A"), (3, "c"), (4, "d")]
+
+
+def test_multiple_sql_statements_from_a_field(pg: Db) -> None:
+    runner = _runner(pg, "Use statement.type Attribute", Field_Containing_SQL="sql",
+                     Allow_Multiple_SQL_Statements="true")
+    sql = f"INSERT INTO {pg.table} (id, name) VALUES (1, 'a'); INSERT INTO {pg.table} (id, name) VALUES (2, 'b')"
+    runner.enqueue(_json([{"sql": sql}]), {"statement.type": "SQL"})
+    runner.run()
+    runner.assert_all_transferred("success", 1)
+    assert pg.rows() == [(1, "a"), (2, "b")]
+
+
+def test_translate_field_names_and_unmatched_fields(db: Db) -> None:
+    runner = _runner(db)
+    runner.enqueue(_json([{"ID": 1, "N_A_M_E": "a", "extra": 5}]))
+    runner.run()
+    runner.assert_all_transferred("success", 1)
+    assert db.rows() == [(1, "a")]
+    strict = _runner(db, Translate_Field_Names="false")
+    strict.enqueue(_json([{"ID": 2, "name": "b"}]))
+    strict.run()
+    strict.assert_all_transferred("failure", 1)  # ID matches nothing: the required column id is missing
+    assert "'id'" in strict.flowfiles_for("failure")[0].attributes["putdatabaserecord.error"]
+    fail_fields = _runner(db, Unmatched_Field_Behavior="Fail on Unmatched Fields")
+    fail_fields.enqueue(_json([{"id": 3, "name": "c", "extra": 5}]))
+    fail_fields.run()
+    fail_fields.assert_all_transferred("failure", 1)
+    assert "'extra'" in fail_fields.flowfiles_for("failure")[0].attributes["putdatabaserecord.error"]
+    assert db.rows() == [(1, "a")]
+
+
+def test_unmatched_required_column_can_be_ignored_for_the_database_to_judge(pg: Db) -> None:
+    pg.execute(f"ALTER TABLE {pg.table} ALTER COLUMN name SET DEFAULT 'anon'")
+    runner = _runner(pg)
+    runner.enqueue(_json([{"id": 1}]))
+    runner.run()
+    runner.assert_all_transferred("success", 1)  # name has a default: not required
+    assert pg.rows() == [(1, "anon")]
+    pg.execute(f"ALTER TABLE {pg.table} ALTER COLUMN name DROP DEFAULT")
+    fail = _runner(pg)
+    fail.enqueue(_json([{"id": 2}]))
+    fail.run()
+    fail.assert_all_transferred("failure", 1)
+    assert "required" in fail.flowfiles_for("failure")[0].attributes["putdatabaserecord.error"]
+
+
+def test_quoted_identifiers_schema_name_and_expression_table_name(pg: Db) -> None:
+    mixed = f"Mixed_{uuid.uuid4().hex[:8]}"
+    pg.execute(f'CREATE TABLE "{mixed}" ("Id" INTEGER PRIMARY KEY, "select" TEXT)')
+    try:
+        runner = _runner(pg, Quote_Column_Identifiers="true", Quote_Table_Identifiers="true", Schema_Name="public",
+                         Translate_Field_Names="false")
+        runner.set_property("Table Name", "${table}")
+        runner.enqueue(_json([{"Id": 1, "select": "x"}]), {"table": mixed})
+        runner.run()
+        runner.assert_all_transferred("success", 1)
+        assert pg.execute(f'SELECT "Id", "select" FROM "{mixed}"') == [(1, "x")]
+    finally:
+        pg.execute(f'DROP TABLE "{mixed}"')
+
+
+def test_a_missing_table_and_unreadable_records_go_to_failure(pg: Db) -> None:
+    runner = _runner(pg)
+    runner.set_property("Table Name", "no_such_table_here")
+    runner.enqueue(_json([{"id": 1, "name": "a"}]))
+    runner.run()
+    runner.assert_all_transferred("failure", 1)
+    assert "no_such_table_here" in runner.flowfiles_for("failure")[0].attributes["putdatabaserecord.error"]
+    bad = _runner(pg)
+    bad.enqueue(b'[{"id": 1, "name": "a"}, {"id": ')
+    bad.run()
+    bad.assert_all_transferred("failure", 1)
+    assert pg.rows() == []
+
+
+def test_binary_string_format_and_pre_post_sql(pg: Db) -> None:
+    table = f"bin_{uuid.uuid4().hex[:8]}"
+    pg.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, data BYTEA)")
+    try:
+        runner = _runner(pg, Binary_String_Format="Hexadecimal",
+                         **{"Pre-Processing SQL": f"INSERT INTO {table} VALUES (100, NULL)",
+                            "Post-Processing SQL": f"DELETE FROM {table} WHERE id = 100"})
+        runner.set_property("Table Name", table)
+        runner.enqueue(_json([{"id": 1, "data": "cafe"}]))
+        runner.run()
+        runner.assert_all_transferred("success", 1)
+        assert pg.execute(f"SELECT id, data FROM {table}") == [(1, b"\xca\xfe")]
+        base64 = _runner(pg, Binary_String_Format="Base64")
+        base64.set_property("Table Name", table)
+        base64.enqueue(_json([{"id": 2, "data": "not base64!"}]))
+        base64.run()
+        base64.assert_all_transferred("failure", 1)
+        assert "Base64" in base64.flowfiles_for("failure")[0].attributes["putdatabaserecord.error"]
+    finally:
+        pg.execute(f"DROP TABLE {table}")
+
+
+def test_several_flowfiles_each_in_their_own_transaction(db: Db) -> None:
+    runner = _runner(db)
+    runner.enqueue(_json([{"id": 1, "name": "a"}]))
+    runner.enqueue(_json([{"id": 2, "name": "b"}, {"id": 1, "name": "dup"}]))
+    runner.enqueue(_json([{"id": 3, "name": "c"}]))
+    runner.run(3)
+    runner.assert_transferred("success", 2)
+    runner.assert_transferred("failure", 1)
+    assert db.rows() == [(1, "a"), (3, "c")]
