@@ -83,7 +83,7 @@ CONNECTION_PROPERTIES = (SERVERS, USERNAME, PASSWORD, TOKEN, CONNECTION_TIMEOUT)
 ATTRIBUTES_AS_HEADERS = PropertySpec(
     key="attributes-as-headers",
     display_name="Attributes to Send as Headers (Regex)",
-    description="FlowFile attributes whose whole name matches this (Python) regular expression are sent as "
+    description="FlowFile attributes whose whole name matches this regular expression are sent as "
                 "message headers; unset: no headers.",
     validator=validators.REGEX,
 )

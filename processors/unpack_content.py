@@ -179,8 +179,7 @@ class UnpackContent(Processor):
     bomb guard above are flowyard's. ``file.lastAccessTime`` and
     ``file.lastMetadataChange`` of tar entries come from PAX headers only (not
     GNU or star ones). Filename Character Set defaults to UTF-8 (NiFi: the JVM's
-    charset). File Filter is a Python regular expression (``(?<name>...)``
-    groups are accepted).
+    charset). File Filter is a Java regular expression, as in NiFi.
     """
 
     spec = ProcessorSpec(

@@ -329,8 +329,9 @@ DATA_SIZE = Validator(
 """A data size in NiFi's format, as read by ``parse_data_size``."""
 
 
-REGEX = Validator("regex", "a Python regular expression", _regex_problem)
-"""A Python regular expression that compiles; the explanation gives the position of the error."""
+REGEX = Validator("regex", "a Java regular expression (java.util.regex)", _regex_problem)
+"""A Java regular expression flowyard runs (``flowyard.runtime.sdk.javaregex``); the
+explanation gives the position of the error."""
 
 
 # -- URLs and character sets -------------------------------------------------
