@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from flowyard.processors.query_record import QueryRecord
 from flowyard.processors.split_record import SplitRecord
+from flowyard.processors.validate_record import ValidateRecord
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (QueryRecord, SplitRecord)
+PROCESSORS: tuple[type[Processor], ...] = (QueryRecord, SplitRecord, ValidateRecord)
 SERVICES: tuple[type[ControllerService], ...] = ()

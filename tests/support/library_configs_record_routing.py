@@ -18,4 +18,11 @@ CONFIGS: tuple[LibraryConfig, ...] = (
     LibraryConfig("SplitRecord", {**_RW, "records-per-split": "${n}"}, services=_CSV_TO_JSON,
                   expression="records-per-split"),
     LibraryConfig("SplitRecord", {**_RW, "records-per-split": "1"}, variant="json-to-csv", services=_JSON_TO_CSV),
+    LibraryConfig("ValidateRecord", {**_RW, "validation-details-attribute-name": "why"}, services=_JSON_TO_CSV,
+                  expression="validation-details-attribute-name"),
+    LibraryConfig("ValidateRecord", {**_RW, "schema-access-strategy": "schema-text-property",
+                                     "schema-text": '{"type": "record", "name": "r", "fields": [{"name": "id", '
+                                                    '"type": "int"}]}',
+                                     "strict-type-checking": "false", "allow-extra-fields": "false"},
+                  variant="schema-text", services=_CSV_TO_JSON, expression="maximum-validation-details-length"),
 )
