@@ -131,7 +131,8 @@ def test_the_varied_csv_reads_as_the_row_path_reads_it(monkeypatch: pytest.Monke
     assert rows[2]["name"] == "spaced" and rows[2]["city"] == "Köln" and rows[2]["amount"] == 4
     assert rows[2]["note"] == "wide" and rows[2]["day"] is None and rows[2]["big"] == -2147483648
     assert rows[3]["city"] == 'a"b'
-    assert rows[4]["name"] == "" and rows[4]["amount"] is None and rows[4]["note"] == "N"  # the escape character escapes the N
+    # the escape character escapes the N
+    assert rows[4]["name"] == "" and rows[4]["amount"] is None and rows[4]["note"] == "N"
 
 
 SCHEMA = json.dumps({"type": "record", "name": "r", "fields": [
@@ -220,7 +221,8 @@ def test_inference_matches_the_row_path_on_random_columns(monkeypatch: pytest.Mo
     formats = ({}, {"Date Format": "yyyy-MM-dd"}, {"Date Format": "dd/MM/yyyy", "Time Format": "HH:mm:ss",
                                                     "Timestamp Format": "yyyy-MM-dd HH:mm:ss"})
     for trial in range(60):
-        rows = [[rng.choice(_TOKENS[:rng.randint(3, len(_TOKENS))]) for _ in range(3)] for _ in range(rng.randint(1, 8))]
+        tokens = _TOKENS[:rng.randint(3, len(_TOKENS))]
+        rows = [[rng.choice(tokens) for _ in range(3)] for _ in range(rng.randint(1, 8))]
         content = "a,b,c\n" + "".join(",".join(f'"{v}"' if " " in v else v for v in row) + "\n" for row in rows)
         props = {**formats[trial % 3], **({"Null String": "NULL"} if trial % 2 else {}),
                  **({"Trim Fields": "false"} if trial % 5 == 0 else {})}
