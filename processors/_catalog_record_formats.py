@@ -9,10 +9,11 @@ One owner per family: add each class here once it is complete;
 from __future__ import annotations
 
 from flowyard.processors.avro_schema_registry import AvroSchemaRegistry
+from flowyard.processors.json_path_reader import JsonPathReader
 from flowyard.processors.xml_record_services import XMLReader, XMLRecordSetWriter
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
 PROCESSORS: tuple[type[Processor], ...] = ()
-SERVICES: tuple[type[ControllerService], ...] = (AvroSchemaRegistry, XMLReader, XMLRecordSetWriter)
+SERVICES: tuple[type[ControllerService], ...] = (AvroSchemaRegistry, XMLReader, XMLRecordSetWriter, JsonPathReader)

@@ -30,4 +30,14 @@ CONFIGS: tuple[LibraryConfig, ...] = (
         ServiceSetup("reader", "XMLReader", {"record_format": "${xml.stream.is.array}"}),
         ServiceSetup("writer", "XMLRecordSetWriter", {"root_tag_name": "root", "record_tag_name": "record",
                                                       "pretty_print_xml": "true"}))),
+    LibraryConfig("ConvertRecord", _CONVERT, variant="json-path-to-csv", services=(
+        ServiceSetup("reader", "JsonPathReader", {"id": "$.id", "names": "$..name", "first": "$[0]",
+                                                  "cheap": "$.items[?(@.price < 10)].sku"}),
+        ServiceSetup("writer", "CSVRecordSetWriter"))),
+    LibraryConfig("ConvertRecord", _CONVERT, variant="json-path-by-schema-name", services=(
+        _REGISTRY,
+        ServiceSetup("reader", "JsonPathReader", {"schema-access-strategy": "schema-name",
+                                                  "schema-registry": "registry", "schema-name": "person",
+                                                  "id": "$.id", "name": "$.name"}),
+        ServiceSetup("writer", "JsonRecordSetWriter"))),
 )
