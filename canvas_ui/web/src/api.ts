@@ -178,6 +178,9 @@ export const api = {
   contentUrl: (connectionId: string, uuid: string, download = false) =>
     `/api/connections/${encodeURIComponent(connectionId)}/flowfiles/${encodeURIComponent(uuid)}/content`
     + (download ? "?download=true" : ""),
+  recordsUrl: (connectionId: string, uuid: string) =>
+    `/api/connections/${encodeURIComponent(connectionId)}/flowfiles/${encodeURIComponent(uuid)}/records`,
+  provenanceRecordsUrl: (id: number, direction: "input" | "output") => `/api/provenance/events/${id}/records/${direction}`,
   provenance: (query: Record<string, string>) =>
     request<ProvenanceSummary[]>("GET", `/api/provenance?${new URLSearchParams(query)}`),
   provenanceEvent: (id: number) => request<Record<string, unknown>>("GET", `/api/provenance/events/${id}`),

@@ -1,13 +1,16 @@
-// Shows a flowfile's content as text, pretty JSON, a hex dump or an image (when its mime
+// Shows a flowfile's content as a table of records (CSV, JSON, Avro, Parquet: parsed by
+// the server, see RecordTable), text, pretty JSON, a hex dump or an image (when its mime
 // type is image/*). Reads at most the first 2 MiB; the download link has the whole thing.
 import { useEffect, useMemo, useRef, useState, type ReactNode, type RefObject } from "react";
+import { request } from "../api";
 import { errorText, formatBytes } from "./format";
+import { looksLikeRecords, RecordTable, type RecordPreview } from "./RecordTable";
 import { Notice } from "./ui";
 
 const LIMIT = 2 * 1024 * 1024;
 const HEX_LIMIT = 64 * 1024;
 
-type Mode = "text" | "json" | "hex" | "image";
+type Mode = "table" | "text" | "json" | "hex" | "image";
 
 interface Loaded { bytes: Uint8Array; mime: string; total: number | null; truncated: boolean }
 
@@ -105,8 +108,10 @@ function looksBinary(bytes: Uint8Array): boolean {
   return sample.length > 0 && odd / sample.length > 0.05;
 }
 
-export function ContentViewer({ url, downloadUrl, mimeHint, title, onClose, goneText }: {
+export function ContentViewer({ url, downloadUrl, recordsUrl, mimeHint, title, onClose, goneText }: {
   url: string; downloadUrl?: string; mimeHint?: string | null; title?: string; onClose?: () => void;
+  /** The records route of this content (offers the Table view). */
+  recordsUrl?: string;
   /** What to say when the content is not there (404), e.g. "it has left the queue". */
   goneText?: string;
 }) {
@@ -115,6 +120,7 @@ export function ContentViewer({ url, downloadUrl, mimeHint, title, onClose, gone
   const [loaded, setLoaded] = useState<Loaded | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [mode, setMode] = useState<Mode | null>(null);
+  const [records, setRecords] = useState<{ url: string; preview: RecordPreview | null; error: string | null } | null>(null);
 
   useEffect(() => {
     const controller = new AbortController();
@@ -143,9 +149,20 @@ export function ContentViewer({ url, downloadUrl, mimeHint, title, onClose, gone
     [loaded, isImage, mime]);
   useEffect(() => () => { if (imageUrl) URL.revokeObjectURL(imageUrl); }, [imageUrl]);
 
-  const best: Mode = !loaded ? "text" : isImage ? "image" : json !== null && (mime.includes("json") || /^\s*[[{]/.test(text))
-    ? "json" : looksBinary(loaded.bytes) ? "hex" : "text";
+  const recordLike = !!loaded && loaded.bytes.length > 0 && looksLikeRecords(mime, loaded.bytes);
+  const best: Mode = !loaded ? "text" : recordsUrl && recordLike ? "table" : isImage ? "image"
+    : json !== null && (mime.includes("json") || /^\s*[[{]/.test(text)) ? "json" : looksBinary(loaded.bytes) ? "hex" : "text";
   const shown = mode ?? best;
+  const tableShown = shown === "table" && !!recordsUrl && !!loaded && !error;
+  const asked = useRef<string | null>(null);
+  useEffect(() => {
+    if (!tableShown || !recordsUrl || asked.current === recordsUrl) return;
+    asked.current = recordsUrl; // asked once per content; switching views keeps the answer
+    setRecords({ url: recordsUrl, preview: null, error: null });
+    request<RecordPreview>("GET", recordsUrl).then(
+      (preview) => { if (asked.current === recordsUrl) setRecords({ url: recordsUrl, preview, error: null }); },
+      (exc) => { if (asked.current === recordsUrl) setRecords({ url: recordsUrl, preview: null, error: errorText(exc) }); });
+  }, [tableShown, recordsUrl]);
   const hexRef = useRef<HTMLPreElement>(null);
   const hexShown = shown === "hex" && !!loaded && loaded.bytes.length > 0 && !error;
   const perRow = useHexPerRow(hexRef, hexShown);
@@ -155,6 +172,9 @@ export function ContentViewer({ url, downloadUrl, mimeHint, title, onClose, gone
   if (error) body = <div className="pn-content-error" data-testid="content-body"><Notice level="error">{error}</Notice></div>;
   else if (!loaded) body = <div className="pn-muted">Loading content…</div>;
   else if (loaded.bytes.length === 0) body = <pre className="pn-content" data-testid="content-body">(no content)</pre>;
+  else if (shown === "table" && recordsUrl) {
+    body = <RecordTable preview={records?.preview ?? null} error={records?.error ?? null} loading={!records?.preview && !records?.error} />;
+  }
   else if (shown === "image") {
     body = imageUrl ? (
       <div className="pn-content image" data-testid="content-body"><img src={imageUrl} alt={title ?? "content"} /></div>
@@ -172,18 +192,19 @@ export function ContentViewer({ url, downloadUrl, mimeHint, title, onClose, gone
     <div className="pn-viewer" data-testid="content-viewer" ref={root}>
       <div className="pn-viewer-head">
         <div className="pn-seg" role="group" aria-label="View as">
-          {(["text", "json", "hex", "image"] as Mode[]).map((m) => (
+          {((recordsUrl ? ["table", "text", "json", "hex", "image"] : ["text", "json", "hex", "image"]) as Mode[]).map((m) => (
             <button key={m} type="button" data-testid={`view-${m}`} className={shown === m ? "active" : ""}
                     disabled={m === "image" && !isImage} aria-pressed={shown === m}
-                    title={m === "image" && !isImage ? `Not an image (${mime || "unknown type"})` : undefined}
+                    title={m === "image" && !isImage ? `Not an image (${mime || "unknown type"})`
+                      : m === "table" ? "The first records as a table (CSV, JSON, Avro, Parquet)" : undefined}
                     onClick={() => setMode(m)}>
-              {m === "json" ? "JSON" : m === "hex" ? "Hex" : m === "image" ? "Image" : "Text"}
+              {m === "table" ? "Table" : m === "json" ? "JSON" : m === "hex" ? "Hex" : m === "image" ? "Image" : "Text"}
             </button>
           ))}
         </div>
         <span className="pn-viewer-meta">
           {mime || "—"}{size !== null ? ` · ${formatBytes(size)}` : ""}
-          {loaded?.truncated ? ` · first ${formatBytes(LIMIT)} shown` : ""}
+          {loaded?.truncated && shown !== "table" ? ` · first ${formatBytes(LIMIT)} shown` : ""}
           {shown === "hex" && loaded && loaded.bytes.length > HEX_LIMIT ? ` · first ${formatBytes(HEX_LIMIT)} in hex` : ""}
         </span>
         {downloadUrl ? <a className="pn-link" href={downloadUrl} download>Download</a> : null}

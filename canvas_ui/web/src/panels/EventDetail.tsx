@@ -173,6 +173,7 @@ export function EventDetail({ eventId, onUuid, lineageShown }: {
         {viewing ? (
           <ContentViewer key={viewing} url={api.provenanceContentUrl(event.eventId, viewing)}
                          downloadUrl={api.provenanceContentUrl(event.eventId, viewing, true)}
+                         recordsUrl={api.provenanceRecordsUrl(event.eventId, viewing)}
                          mimeHint={event.attributes["mime.type"]} title={viewing === "input" ? "Content before" : "Content after"}
                          onClose={() => setViewing(null)} />
         ) : null}

@@ -97,6 +97,7 @@ export function PreviewPanel({ connectionId }: { connectionId: string }) {
           <FlowFileDetails ff={selected} now={tickAt} />
           <ContentViewer key={selected.uuid} url={api.contentUrl(connectionId, selected.uuid)}
                          downloadUrl={api.contentUrl(connectionId, selected.uuid, true)}
+                         recordsUrl={api.recordsUrl(connectionId, selected.uuid)}
                          mimeHint={selected.attributes["mime.type"]}
                          goneText="This flowfile has moved on since the preview showed it." />
         </section>

@@ -1,12 +1,15 @@
 // The "Properties" tab: one field per property of the type's spec (a <select> for allowed
-// values, a service picker for controller-service properties, a masked field for sensitive
-// ones, EL completion where the property evaluates expressions), dynamic properties, and
-// each validation error under the field it names.
+// values, a service picker for controller-service properties with NiFi's "Create new
+// service" in its list, a masked field for sensitive ones, a multi-line editor that checks
+// the Avro schema of a Schema Text, EL completion where the property evaluates
+// expressions), dynamic properties, and each validation error under the field it names.
 import { useState } from "react";
-import type { ProcessorType, PropertySpecDoc } from "../api";
+import { api, type ControllerService, type ProcessorType, type PropertySpecDoc } from "../api";
 import { useApp } from "../store";
+import { checkAvroSchema, isSchemaText } from "./avroSchema";
 import { ElInput, type ParameterScope } from "./ElInput";
 import { findGroup, servicesInScope } from "./flowTree";
+import { errorText } from "./format";
 import { MASK, dependenciesMet, dependencyText, dynamicSpec, type PropDraft } from "./properties";
 import { Empty } from "./ui";
 
@@ -21,8 +24,12 @@ interface Props {
   typesLoaded: boolean;
 }
 
+/** The value of the "Create new service…" entry of a service picker. */
+const CREATE = "\u0000create";
+
 export function PropertiesEditor({ spec, draft, onChange, errors, groupId, typesLoaded }: Props) {
-  const { flow, openPanel } = useApp();
+  const { flow, openPanel, serviceTypes, reload, notify } = useApp();
+  const [creating, setCreating] = useState<{ key: string; type: string; busy: boolean; error: string | null } | null>(null);
   const [newName, setNewName] = useState("");
   const [newValue, setNewValue] = useState("");
   const [addError, setAddError] = useState("");
@@ -58,33 +65,95 @@ export function PropertiesEditor({ spec, draft, onChange, errors, groupId, types
     const id = `prop-${p.key}`;
     const invalid = errors.has(p.key);
     if (p.identifies_controller_service) {
-      const api = p.identifies_controller_service;
-      const candidates = flow ? servicesInScope(flow, groupId).filter(({ service }) => service.provides.includes(api)) : [];
+      const api_ = p.identifies_controller_service;
+      const candidates = flow ? servicesInScope(flow, groupId).filter(({ service }) => service.provides.includes(api_)) : [];
       const known = value === null || candidates.some(({ service }) => service.identifier === value);
+      const creatable = serviceTypes.filter((t) => (t.provides ?? []).includes(api_));
+      const open = creating?.key === p.key ? creating : null;
+      const create = async () => {
+        if (!open) return;
+        setCreating({ ...open, busy: true, error: null });
+        try {
+          const created = await api.create<ControllerService>("controller-service", {
+            type: open.type, name: open.type, parentGroupId: groupId,
+          });
+          await reload();
+          setValue(p.key, created.identifier);
+          setCreating(null);
+          notify(`Created ${open.type} and chose it for ${p.display_name}: configure and enable it in Controller services`);
+        } catch (exc) {
+          setCreating({ ...open, busy: false, error: errorText(exc) });
+        }
+      };
       return (
-        <div className="pn-row">
-          <select id={id} data-testid={id} className={`pn-input grow${invalid ? " invalid" : ""}`} value={value ?? ""}
-                  onChange={(e) => setValue(p.key, e.target.value || null)}>
-            <option value="">{p.required ? "— choose a service —" : "— none —"}</option>
-            {!known ? <option value={value ?? ""}>{value} (not found)</option> : null}
-            {candidates.map(({ service, group }) => (
-              <option key={service.identifier} value={service.identifier}>
-                {service.name || service.type} · {service.state === "ENABLED" ? "enabled" : "disabled"}
-                {group.identifier !== groupId ? ` · from ${group.name}` : ""}
-              </option>
-            ))}
-          </select>
-          {value && known ? (
-            <button type="button" title="Configure this service"
-                    onClick={() => openPanel({ kind: "configure", componentKind: "controller-service", id: value })}>
-              Open
-            </button>
+        <>
+          <div className="pn-row">
+            <select id={id} data-testid={id} className={`pn-input grow${invalid ? " invalid" : ""}`} value={value ?? ""}
+                    onChange={(e) => {
+                      if (e.target.value === CREATE) {
+                        setCreating({ key: p.key, type: creatable[0]?.type ?? "", busy: false, error: null });
+                        return;
+                      }
+                      setValue(p.key, e.target.value || null);
+                    }}>
+              <option value="">{p.required ? "— choose a service —" : "— none —"}</option>
+              {!known ? <option value={value ?? ""}>{value} (not found)</option> : null}
+              {candidates.map(({ service, group }) => (
+                <option key={service.identifier} value={service.identifier}>
+                  {service.name || service.type} · {service.state === "ENABLED" ? "enabled" : "disabled"}
+                  {group.identifier !== groupId ? ` · from ${group.name}` : ""}
+                </option>
+              ))}
+              {creatable.length ? <option value={CREATE} data-testid={`prop-create-option-${p.key}`}>Create new service…</option> : null}
+            </select>
+            {value && known ? (
+              <button type="button" title="Configure this service"
+                      onClick={() => openPanel({ kind: "configure", componentKind: "controller-service", id: value })}>
+                Open
+              </button>
+            ) : null}
+            {!candidates.length && !creatable.length ? (
+              <button type="button" title={`Add a service that provides ${api_}`}
+                      onClick={() => openPanel({ kind: "services", groupId })}>Add…</button>
+            ) : null}
+          </div>
+          {open ? (
+            <div className="pn-create-service" data-testid={`prop-create-${p.key}`}>
+              <div className="pn-create-title">Create a new {api_} in this group</div>
+              <div className="pn-row">
+                <select className="pn-input grow" data-testid={`prop-create-type-${p.key}`} aria-label="Service type"
+                        value={open.type} onChange={(e) => setCreating({ ...open, type: e.target.value, error: null })}>
+                  {creatable.map((t) => <option key={t.type} value={t.type}>{t.type}</option>)}
+                </select>
+                <button type="button" className="primary" data-testid={`prop-create-confirm-${p.key}`}
+                        disabled={open.busy || !open.type} onClick={create}>Create</button>
+                <button type="button" data-testid={`prop-create-cancel-${p.key}`} onClick={() => setCreating(null)}>Cancel</button>
+              </div>
+              <div className="pn-help">{creatable.find((t) => t.type === open.type)?.description}</div>
+              {open.error ? <div className="pn-field-error" role="alert">{open.error}</div> : null}
+            </div>
           ) : null}
-          {!candidates.length ? (
-            <button type="button" title={`Add a service that provides ${api}`}
-                    onClick={() => openPanel({ kind: "services", groupId })}>Add…</button>
+        </>
+      );
+    }
+    if (isSchemaText(p)) {
+      const text = value ?? "";
+      const result = text.trim() ? checkAvroSchema(text) : null;
+      return (
+        <>
+          <textarea id={id} data-testid={id} className={`pn-input pn-textarea mono pn-schema${invalid ? " invalid" : ""}`}
+                    rows={Math.min(16, Math.max(6, text.split("\n").length + 1))} spellCheck={false} value={text}
+                    placeholder={p.default !== null ? `Default: ${p.default}` : "An Avro schema (JSON)"}
+                    onChange={(e) => setValue(p.key, e.target.value)} />
+          {result ? (
+            <div data-testid={`prop-schema-check-${p.key}`} role={result.ok === false ? "alert" : "status"}
+                 className={`pn-schema-check ${result.ok === false ? "bad" : result.ok ? "good" : ""}`}>
+              {result.ok === false
+                ? `Line ${result.line}, column ${result.column}${result.path ? ` (${result.path})` : ""}: ${result.message}`
+                : result.summary}
+            </div>
           ) : null}
-        </div>
+        </>
       );
     }
     if (p.allowed_values.length) {

@@ -133,6 +133,7 @@ export function QueuePanel({ connectionId }: { connectionId: string }) {
       {viewing ? (
         <ContentViewer key={viewing.uuid} url={api.contentUrl(connectionId, viewing.uuid)}
                        downloadUrl={api.contentUrl(connectionId, viewing.uuid, true)}
+                       recordsUrl={api.recordsUrl(connectionId, viewing.uuid)}
                        mimeHint={viewing.attributes["mime.type"]} title={viewing.filename ?? viewing.uuid}
                        onClose={() => setViewing(null)}
                        goneText="This flowfile is no longer in the queue: it was taken, expired or dropped. Refresh the list." />
