@@ -23,7 +23,15 @@ from typing import Any, TypeVar
 import nats
 from nats.aio.client import Client
 
-from flowyard.runtime.sdk import ExpressionScope, ProcessContext, PropertySpec, validators
+from flowyard.runtime.sdk import (
+    ExpressionScope,
+    ProcessContext,
+    Processor,
+    ProcessSession,
+    PropertySpec,
+    Relationship,
+    validators,
+)
 
 __all__ = [
     "ATTRIBUTES_AS_HEADERS",
@@ -33,7 +41,9 @@ __all__ = [
     "SERVERS",
     "TOKEN",
     "USERNAME",
+    "NatsClientProcessor",
     "NatsConnection",
+    "NatsConsumer",
     "headers_for",
     "open_connection",
     "valid_subject",
@@ -216,3 +226,111 @@ def open_connection(context: ProcessContext, name: str) -> NatsConnection:
 
     return NatsConnection(servers, name=name, timeout=context.property(CONNECTION_TIMEOUT).as_duration(),
                           options=options, on_error=on_error)
+
+
+class NatsClientProcessor(Processor):
+    """A processor holding one ``NatsConnection`` while scheduled: opened on
+    first use (``_open``), closed when stopped or after a failure (``_close``)
+    so that the next trigger reconnects."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._connection: NatsConnection | None = None
+
+    def on_scheduled(self, context: ProcessContext) -> None:
+        self._connection = None
+
+    def on_stopped(self, context: ProcessContext) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        with self._lock:
+            connection, self._connection = self._connection, None
+            self._closed()
+        if connection is not None:
+            connection.close()  # ends its subscriptions; waits for acknowledgements already handed over
+
+    def _closed(self) -> None:
+        """Forget what lived on the connection (called under the lock)."""
+
+    def _open(self, context: ProcessContext) -> NatsConnection:
+        with self._lock:
+            if self._connection is None:
+                connection = open_connection(context, f"flowyard-{type(self).__name__}")
+                try:
+                    self._opened(context, connection)
+                except BaseException:
+                    connection.close()
+                    raise
+                self._connection = connection
+            return self._connection
+
+    def _opened(self, context: ProcessContext, connection: NatsConnection) -> None:
+        """Set up what lives on a new connection (called under the lock)."""
+
+
+class NatsConsumer(NatsClientProcessor):
+    """What ConsumeNATS and ConsumeJetStream share: one connection and
+    subscription per scheduled processor (opened on the first trigger, closed
+    when stopped or when it fails, so the next trigger reconnects), and a
+    trigger that takes a batch of messages and emits one FlowFile per message
+    to ``success``. Subclasses say how to subscribe, how to take a batch, and
+    which attributes a message gives; ``before_emit`` lets them register
+    commit callbacks (JetStream acknowledges only after the commit)."""
+
+    #: The relationship messages go to (the subclass's ``success``).
+    success: Relationship
+    #: Named in the error logged when consuming fails ("NATS", "JetStream").
+    source_name = "NATS"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._subscription: Any = None
+
+    def subscribe(self, context: ProcessContext, connection: NatsConnection) -> Coroutine[Any, Any, Any]:
+        """The coroutine that subscribes (run on the connection's loop)."""
+        raise NotImplementedError
+
+    def take(self, context: ProcessContext, connection: NatsConnection,
+             subscription: Any) -> tuple[Coroutine[Any, Any, list[Any]], float]:
+        """The coroutine taking a batch of messages and how long it may wait."""
+        raise NotImplementedError
+
+    def attributes(self, message: Any) -> dict[str, str]:
+        """The FlowFile attributes of ``message`` (besides its headers)."""
+        raise NotImplementedError
+
+    def before_emit(self, session: ProcessSession, connection: NatsConnection, messages: list[Any]) -> None:
+        """Called before the FlowFiles are created (nothing by default)."""
+
+    def _closed(self) -> None:
+        self._subscription = None
+
+    def _opened(self, context: ProcessContext, connection: NatsConnection) -> None:
+        self._subscription = connection.call(self.subscribe(context, connection))
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        if self.success.name not in session.available_relationships():
+            context.yield_()  # back pressure: the messages stay with the server (or its bounded buffer)
+            return
+        try:
+            connection = self._open(context)
+            batch, wait = self.take(context, connection, self._subscription)
+            messages = connection.call(batch, wait + connection.timeout)
+        except Exception as exc:  # nats-py raises its own errors, OSError and timeouts
+            context.logger.error(f"Cannot consume from {self.source_name}: {exc!r}")
+            self._close()
+            context.yield_()
+            return
+        if not messages:
+            context.yield_()
+            return
+        self.before_emit(session, connection, messages)
+        server = (context.property(SERVERS).evaluate().value or "").split(",")[0].strip().rstrip("/")
+        for message in messages:
+            attributes = dict(message.headers or {})
+            attributes.update(self.attributes(message))
+            ff = session.write(session.create(), message.data)
+            ff = session.put_attributes(ff, attributes)
+            session.provenance.receive(ff, f"{server}/{message.subject}")
+            session.transfer(ff, self.success)

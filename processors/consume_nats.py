@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Coroutine
 from typing import Any
 
 import nats.errors
@@ -11,9 +11,7 @@ from flowyard.processors import _nats_common as common
 from flowyard.runtime.sdk import (
     InputRequirement,
     ProcessContext,
-    Processor,
     ProcessorSpec,
-    ProcessSession,
     PropertySpec,
     Relationship,
     validators,
@@ -63,7 +61,7 @@ RECEIVE_WAIT = PropertySpec(
 )
 
 
-class ConsumeNATS(Processor):
+class ConsumeNATS(common.NatsConsumer):
     """Subscribes to a core NATS subject (with wildcards, optionally in a
     queue group) and makes a FlowFile of each message: the payload as
     content, ``nats.subject``, ``nats.reply`` (when the sender asked for a
@@ -100,66 +98,23 @@ class ConsumeNATS(Processor):
         ),
     )
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._connection: common.NatsConnection | None = None
-        self._subscription: Any = None
+    success = SUCCESS
 
-    def on_scheduled(self, context: ProcessContext) -> None:
-        self._connection = None
+    def subscribe(self, context: ProcessContext, connection: common.NatsConnection) -> Coroutine[Any, Any, Any]:
+        return connection.client.subscribe(
+            context.property(SUBJECT).as_str().strip(), queue=context.property(QUEUE_GROUP).value or "",
+            pending_msgs_limit=context.property(MAX_BUFFERED).as_int())
 
-    def on_stopped(self, context: ProcessContext) -> None:
-        self._close()
-
-    def _close(self) -> None:
-        with self._lock:
-            connection, self._connection = self._connection, None
-            self._subscription = None
-        if connection is not None:
-            connection.close()  # closing the client ends its subscriptions
-
-    def _open(self, context: ProcessContext) -> tuple[common.NatsConnection, Any]:
-        with self._lock:
-            if self._connection is None:
-                connection = common.open_connection(context, f"flowyard-{type(self).__name__}")
-                try:
-                    self._subscription = connection.call(connection.client.subscribe(
-                        context.property(SUBJECT).as_str().strip(),
-                        queue=context.property(QUEUE_GROUP).value or "",
-                        pending_msgs_limit=context.property(MAX_BUFFERED).as_int()))
-                except BaseException:
-                    connection.close()
-                    raise
-                self._connection = connection
-            return self._connection, self._subscription
-
-    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
-        if SUCCESS.name not in session.available_relationships():
-            context.yield_()  # back pressure: leave messages in the (bounded) buffer
-            return
+    def take(self, context: ProcessContext, connection: common.NatsConnection,
+             subscription: Any) -> tuple[Coroutine[Any, Any, list[Any]], float]:
         wait = context.property(RECEIVE_WAIT).as_duration()
-        try:
-            connection, subscription = self._open(context)
-            most = context.property(BATCH_SIZE).as_int()
-            messages = connection.call(_take(connection.client, subscription, most, wait), wait + connection.timeout)
-        except Exception as exc:  # nats-py raises its own errors, OSError and timeouts
-            context.logger.error(f"Cannot consume from NATS: {exc!r}")
-            self._close()
-            context.yield_()
-            return
-        if not messages:
-            context.yield_()
-            return
-        server = (context.property(common.SERVERS).evaluate().value or "").split(",")[0].strip().rstrip("/")
-        for message in messages:
-            attributes = dict(message.headers or {})
-            attributes["nats.subject"] = message.subject
-            if message.reply:
-                attributes["nats.reply"] = message.reply
-            ff = session.write(session.create(), message.data)
-            ff = session.put_attributes(ff, attributes)
-            session.provenance.receive(ff, f"{server}/{message.subject}")
-            session.transfer(ff, SUCCESS)
+        return _take(connection.client, subscription, context.property(BATCH_SIZE).as_int(), wait), wait
+
+    def attributes(self, message: Any) -> dict[str, str]:
+        attributes = {"nats.subject": message.subject}
+        if message.reply:
+            attributes["nats.reply"] = message.reply
+        return attributes
 
 
 async def _take(client: Any, subscription: Any, most: int, wait: float) -> list[Any]:

@@ -3,7 +3,7 @@ message acknowledged only once its FlowFile is committed."""
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Coroutine
 from typing import Any
 
 import nats.errors
@@ -14,7 +14,6 @@ from flowyard.runtime.sdk import (
     ExpressionScope,
     InputRequirement,
     ProcessContext,
-    Processor,
     ProcessorSpec,
     ProcessSession,
     PropertySpec,
@@ -75,7 +74,7 @@ FETCH_WAIT = PropertySpec(
 )
 
 
-class ConsumeJetStream(Processor):
+class ConsumeJetStream(common.NatsConsumer):
     """Fetches messages from a durable pull consumer of a JetStream stream
     and makes a FlowFile of each: the payload as content, and ``nats.subject``,
     ``nats.stream``, ``nats.consumer``, ``nats.sequence.stream``,
@@ -124,78 +123,37 @@ class ConsumeJetStream(Processor):
         ),
     )
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._connection: common.NatsConnection | None = None
-        self._subscription: Any = None
+    success = SUCCESS
+    source_name = "JetStream"
 
-    def on_scheduled(self, context: ProcessContext) -> None:
-        self._connection = None
+    def subscribe(self, context: ProcessContext, connection: common.NatsConnection) -> Coroutine[Any, Any, Any]:
+        durable = context.property(DURABLE_NAME).evaluate().as_str().strip()
+        subject = context.property(SUBJECT).as_str().strip()
+        config = ConsumerConfig(ack_wait=context.property(ACK_WAIT).as_duration(), filter_subject=subject)
+        return connection.client.jetstream().pull_subscribe(
+            subject, durable=durable, stream=context.property(STREAM).evaluate().value or None, config=config)
 
-    def on_stopped(self, context: ProcessContext) -> None:
-        self._close()
-
-    def _close(self) -> None:
-        with self._lock:
-            connection, self._connection = self._connection, None
-            self._subscription = None
-        if connection is not None:
-            connection.close()  # waits for the acknowledgements already handed over
-
-    def _open(self, context: ProcessContext) -> tuple[common.NatsConnection, Any]:
-        with self._lock:
-            if self._connection is None:
-                connection = common.open_connection(context, f"flowyard-{type(self).__name__}")
-                durable = context.property(DURABLE_NAME).evaluate().as_str().strip()
-                subject = context.property(SUBJECT).as_str().strip()
-                config = ConsumerConfig(ack_wait=context.property(ACK_WAIT).as_duration(), filter_subject=subject)
-                try:
-                    self._subscription = connection.call(connection.client.jetstream().pull_subscribe(
-                        subject, durable=durable, stream=context.property(STREAM).evaluate().value or None,
-                        config=config))
-                except BaseException:
-                    connection.close()
-                    raise
-                self._connection = connection
-            return self._connection, self._subscription
-
-    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
-        if SUCCESS.name not in session.available_relationships():
-            context.yield_()  # back pressure: the messages stay in the stream
-            return
+    def take(self, context: ProcessContext, connection: common.NatsConnection,
+             subscription: Any) -> tuple[Coroutine[Any, Any, list[Any]], float]:
         wait = context.property(FETCH_WAIT).as_duration()
-        try:
-            connection, subscription = self._open(context)
-            messages = connection.call(_fetch(subscription, context.property(BATCH_SIZE).as_int(), wait),
-                                       wait + connection.timeout)
-        except Exception as exc:  # nats-py raises its own errors, OSError and timeouts
-            context.logger.error(f"Cannot consume from JetStream: {exc!r}")
-            self._close()
-            context.yield_()
-            return
-        if not messages:
-            context.yield_()
-            return
+        return _fetch(subscription, context.property(BATCH_SIZE).as_int(), wait), wait
+
+    def before_emit(self, session: ProcessSession, connection: common.NatsConnection, messages: list[Any]) -> None:
         # registered first, so any failure below (a rollback) gives the messages back at once
         session.commit_async(on_success=lambda: connection.submit(_settle(messages, ack=True)),
                              on_failure=lambda _exc: connection.submit(_settle(messages, ack=False)))
-        server = (context.property(common.SERVERS).evaluate().value or "").split(",")[0].strip().rstrip("/")
-        for message in messages:
-            meta = message.metadata
-            attributes = dict(message.headers or {})
-            attributes.update({
-                "nats.subject": message.subject,
-                "nats.stream": meta.stream,
-                "nats.consumer": meta.consumer,
-                "nats.sequence.stream": str(meta.sequence.stream),
-                "nats.sequence.consumer": str(meta.sequence.consumer),
-                "nats.num.delivered": str(meta.num_delivered),
-                "nats.timestamp": str(int(meta.timestamp.timestamp() * 1000)),
-            })
-            ff = session.write(session.create(), message.data)
-            ff = session.put_attributes(ff, attributes)
-            session.provenance.receive(ff, f"{server}/{message.subject}")
-            session.transfer(ff, SUCCESS)
+
+    def attributes(self, message: Any) -> dict[str, str]:
+        meta = message.metadata
+        return {
+            "nats.subject": message.subject,
+            "nats.stream": meta.stream,
+            "nats.consumer": meta.consumer,
+            "nats.sequence.stream": str(meta.sequence.stream),
+            "nats.sequence.consumer": str(meta.sequence.consumer),
+            "nats.num.delivered": str(meta.num_delivered),
+            "nats.timestamp": str(int(meta.timestamp.timestamp() * 1000)),
+        }
 
 
 async def _fetch(subscription: Any, most: int, wait: float) -> list[Any]:

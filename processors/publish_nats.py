@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from flowyard.processors import _nats_common as common
@@ -10,7 +9,6 @@ from flowyard.runtime.sdk import (
     ExpressionScope,
     InputRequirement,
     ProcessContext,
-    Processor,
     ProcessorSpec,
     ProcessSession,
     PropertySpec,
@@ -41,7 +39,7 @@ BATCH_SIZE = PropertySpec(
 )
 
 
-class PublishNATS(Processor):
+class PublishNATS(common.NatsClientProcessor):
     """Publishes the content of each FlowFile as one core NATS message to the
     evaluated Subject, with the attributes matching Attributes to Send as
     Headers as message headers. A batch is confirmed by one round trip to the
@@ -72,28 +70,6 @@ class PublishNATS(Processor):
         input_requirement=InputRequirement.REQUIRED,
         writes_attributes=(("nats.error", "Why the message was not published (failure only)."),),
     )
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._connection: common.NatsConnection | None = None
-
-    def on_scheduled(self, context: ProcessContext) -> None:
-        self._connection = None
-
-    def on_stopped(self, context: ProcessContext) -> None:
-        self._close()
-
-    def _close(self) -> None:
-        with self._lock:
-            connection, self._connection = self._connection, None
-        if connection is not None:
-            connection.close()
-
-    def _open(self, context: ProcessContext) -> common.NatsConnection:
-        with self._lock:
-            if self._connection is None:
-                self._connection = common.open_connection(context, f"flowyard-{type(self).__name__}")
-            return self._connection
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         flowfiles = session.get_batch(context.property(BATCH_SIZE).as_int())

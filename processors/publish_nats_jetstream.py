@@ -4,7 +4,6 @@ routing to success only on the stream's acknowledgement."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from typing import Any
 
 from flowyard.processors import _nats_common as common
@@ -12,7 +11,6 @@ from flowyard.runtime.sdk import (
     ExpressionScope,
     InputRequirement,
     ProcessContext,
-    Processor,
     ProcessorSpec,
     ProcessSession,
     PropertySpec,
@@ -58,7 +56,7 @@ BATCH_SIZE = PropertySpec(
 )
 
 
-class PublishJetStream(Processor):
+class PublishJetStream(common.NatsClientProcessor):
     """Publishes the content of each FlowFile as one message to the evaluated
     Subject and waits for the acknowledgement of the JetStream stream that
     captures it: a FlowFile goes to ``success`` only once the stream has
@@ -95,28 +93,6 @@ class PublishJetStream(Processor):
             ("nats.error", "Why the message was not stored (failure only)."),
         ),
     )
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._connection: common.NatsConnection | None = None
-
-    def on_scheduled(self, context: ProcessContext) -> None:
-        self._connection = None
-
-    def on_stopped(self, context: ProcessContext) -> None:
-        self._close()
-
-    def _close(self) -> None:
-        with self._lock:
-            connection, self._connection = self._connection, None
-        if connection is not None:
-            connection.close()
-
-    def _open(self, context: ProcessContext) -> common.NatsConnection:
-        with self._lock:
-            if self._connection is None:
-                self._connection = common.open_connection(context, f"flowyard-{type(self).__name__}")
-            return self._connection
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         flowfiles = session.get_batch(context.property(BATCH_SIZE).as_int())
