@@ -9,6 +9,7 @@ One owner per family: add each class here once it is complete;
 from __future__ import annotations
 
 from flowyard.processors.avro_schema_registry import AvroSchemaRegistry
+from flowyard.processors.freeform_text_writer import FreeFormTextRecordSetWriter
 from flowyard.processors.json_path_reader import JsonPathReader
 from flowyard.processors.xml_record_services import XMLReader, XMLRecordSetWriter
 from flowyard.runtime.sdk import ControllerService, Processor
@@ -16,4 +17,6 @@ from flowyard.runtime.sdk import ControllerService, Processor
 __all__ = ["PROCESSORS", "SERVICES"]
 
 PROCESSORS: tuple[type[Processor], ...] = ()
-SERVICES: tuple[type[ControllerService], ...] = (AvroSchemaRegistry, XMLReader, XMLRecordSetWriter, JsonPathReader)
+SERVICES: tuple[type[ControllerService], ...] = (
+    AvroSchemaRegistry, XMLReader, XMLRecordSetWriter, JsonPathReader, FreeFormTextRecordSetWriter,
+)

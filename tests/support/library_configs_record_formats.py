@@ -40,4 +40,7 @@ CONFIGS: tuple[LibraryConfig, ...] = (
                                                   "schema-registry": "registry", "schema-name": "person",
                                                   "id": "$.id", "name": "$.name"}),
         ServiceSetup("writer", "JsonRecordSetWriter"))),
+    LibraryConfig("ConvertRecord", _CONVERT, variant="csv-to-freeform", services=(
+        ServiceSetup("reader", "CSVReader"),
+        ServiceSetup("writer", "FreeFormTextRecordSetWriter", {"Text": "${filename}: ${id} ${name:toUpper()}"}))),
 )
