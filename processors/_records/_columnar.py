@@ -96,11 +96,10 @@ __all__ = ["ArrowCSV", "CSVOptions", "ColumnarFallback", "columnar_schema", "col
 T = RecordFieldType
 BLOCK_SIZE = 1 << 20
 _BOM = b"\xef\xbb\xbf"
-_INT_RE = r"^[+-]?[0-9]+$"
-_DECIMAL_RE = r"^[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+)$"
 _FLOAT_RE = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 _BOOL_RE = r"^(?:[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$"
-_SIGN_RE = r"^[+-]"
+#: true/false after ``ascii_lower``: no other character lowers to these letters in Python either
+_BOOLEANS = pa.array(["true", "false"])
 _INT_BOUNDS = {T.BYTE: (-(2**7), 2**7 - 1), T.SHORT: (-(2**15), 2**15 - 1), T.INT: (-(2**31), 2**31 - 1),
                T.LONG: (-(2**63), 2**63 - 1)}
 _SIMPLE: dict[RecordFieldType, pa.DataType] = {
@@ -200,6 +199,20 @@ def _first(mask: pa.Array) -> int:
 
 def _any(mask: pa.Array) -> bool:
     return bool(pc.any(pc.fill_null(mask, False)).as_py())
+
+
+def _unsigned(text: pa.Array) -> pa.Array:
+    """``text`` without one leading '+' or '-' (``infer_text_type``'s body)."""
+    signed = pc.or_(pc.starts_with(text, "-"), pc.starts_with(text, "+"))
+    return pc.if_else(signed, pc.utf8_slice_codeunits(text, 1), text) if _any(signed) else text
+
+
+def _decimal(body: pa.Array) -> pa.Array:
+    """Where ``body`` is ASCII digits with one '.' among or around them (not '.' alone), as
+    ``infer_text_type`` takes a decimal number; nulls are false."""
+    dotted = pc.fill_null(pc.match_substring(body, "."), False)
+    digits = pc.fill_null(pc.ascii_is_decimal(pc.replace_substring(body, ".", "", max_replacements=1)), False)
+    return pc.and_(dotted, digits)
 
 
 class ArrowCSV:
@@ -330,27 +343,35 @@ class ArrowCSV:
                 seen[data_type] = offset + index
 
         text = column if self._o.trim else pc.utf8_trim(column, characters=python_whitespace())
-        present = pc.fill_null(pc.not_equal(text, ""), False)
-        whole = pc.fill_null(pc.match_substring_regex(text, _INT_RE), False)
-        decimal = pc.fill_null(pc.match_substring_regex(text, _DECIMAL_RE), False)
-        boolean = pc.fill_null(pc.match_substring_regex(text, _BOOL_RE), False)
-        if _any(whole):
-            digits = pc.subtract(pc.utf8_length(text),
-                                 pc.cast(pc.fill_null(pc.match_substring_regex(text, _SIGN_RE), False), pa.int32()))
-            long = pc.and_(whole, pc.greater_equal(pc.fill_null(digits, 0), 10))
+        rest = pc.fill_null(pc.not_equal(text, ""), False)
+        if not _any(rest):
+            return
+        body = _unsigned(text)
+        # each test runs only while values are left that earlier tests did not place
+        whole = pc.fill_null(pc.ascii_is_decimal(body), False)
+        if _any(whole):  # int below ten characters, else as infer_text_type says (int, long or bigint)
+            long = pc.and_(whole, pc.greater_equal(pc.fill_null(pc.utf8_length(text), 0), 10))
             note(T.INT.data_type(), _first(pc.and_(whole, pc.invert(long))))
             if _any(long):
                 self._classify_python(text, long, offset, note)
+            rest = pc.and_(rest, pc.invert(whole))
+            if not _any(rest):
+                return
+        decimal = pc.and_(rest, _decimal(body))
         note(T.DOUBLE.data_type(), _first(decimal))
+        rest = pc.and_(rest, pc.invert(decimal))
+        if not _any(rest):
+            return
+        boolean = pc.and_(rest, pc.fill_null(pc.is_in(pc.ascii_lower(text), value_set=_BOOLEANS), False))
         note(T.BOOLEAN.data_type(), _first(boolean))
-        other = pc.and_(present, pc.invert(pc.or_(pc.or_(whole, decimal), boolean)))
-        if not _any(other):
+        rest = pc.and_(rest, pc.invert(boolean))
+        if not _any(rest):
             return
         formats = self._o.formats
         if formats.date or formats.time or formats.timestamp:
-            self._classify_python(text, other, offset, note)
+            self._classify_python(text, rest, offset, note)
         else:
-            note(T.STRING.data_type(), _first(other))
+            note(T.STRING.data_type(), _first(rest))
 
     def _classify_python(self, text: pa.Array, mask: pa.Array, offset: int,
                          note: Callable[[DataType, int], None]) -> None:
@@ -408,10 +429,10 @@ class ArrowCSV:
 
         try:
             if kind in _INT_BOUNDS:
-                require(_INT_RE)
-                if _any(pc.greater(pc.utf8_length(text), 19)):
-                    raise ColumnarFallback("a very long whole number")
-                numbers = pc.cast(pc.replace_substring_regex(text, r"^\+", ""), pa.int64())
+                # Arrow's cast takes an optional '-' and ASCII digits, nothing else (an error falls back)
+                if _any(pc.starts_with(text, "+")):
+                    text = pc.replace_substring_regex(text, r"^\+", "")
+                numbers = pc.cast(text, pa.int64())
                 low, high = _INT_BOUNDS[kind]
                 if numbers.null_count < len(numbers):
                     least, most = pc.min_max(numbers).values()
@@ -419,7 +440,10 @@ class ArrowCSV:
                         raise ColumnarFallback("a number out of range")
                 return pc.cast(numbers, arrow)
             if kind is T.DOUBLE or kind is T.FLOAT:
-                require(_FLOAT_RE)
+                body = _unsigned(text)
+                plain = pc.or_(pc.fill_null(pc.ascii_is_decimal(body), True), _decimal(body))
+                if not bool(pc.all(plain).as_py()):  # the cheap test first, the full pattern if it does not do
+                    require(_FLOAT_RE)
                 return pc.cast(pc.cast(text, pa.float64()), arrow, safe=False)
             if kind is T.BOOLEAN:
                 require(_BOOL_RE)
