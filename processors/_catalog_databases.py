@@ -11,9 +11,11 @@ from flowyard.processors.dbcp_connection_pool import DBCPConnectionPool
 from flowyard.processors.execute_sql import ExecuteSQL
 from flowyard.processors.put_database_record import PutDatabaseRecord
 from flowyard.processors.put_sql import PutSQL
+from flowyard.processors.query_database_table import QueryDatabaseTable, QueryDatabaseTableRecord
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (ExecuteSQL, PutSQL, PutDatabaseRecord)
+PROCESSORS: tuple[type[Processor], ...] = (ExecuteSQL, PutSQL, PutDatabaseRecord, QueryDatabaseTable,
+                                              QueryDatabaseTableRecord)
 SERVICES: tuple[type[ControllerService], ...] = (DBCPConnectionPool,)

@@ -10,6 +10,11 @@ timestamp as Java's ``Timestamp.toString`` prints it).
 ``describe(cursor, connection, dialect)`` reads the columns of a cursor;
 ``avro_schema`` builds the schema; ``write_avro`` streams rows into an Avro
 container file and returns the number of rows written.
+
+For the record-writing processors (ExecuteSQLRecord, QueryDatabaseTableRecord)
+``record_schema`` gives the same fields as a ``RecordSchema`` and
+``record_rows`` turns result rows into records of it, with the same values
+the Avro writer would write.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from typing import IO, Any, cast
 
 import fastavro
 
-__all__ = ["Column", "avro_schema", "describe", "empty_avro", "normalize_name", "write_avro"]
+__all__ = ["AvroResultWriter", "Column", "RecordResultWriter", "ResultWriter", "avro_schema", "describe",
+           "empty_avro", "normalize_name", "record_rows", "record_schema", "write_avro"]
 
 DEFAULT_RECORD_NAME = "NiFi_ExecuteSQL_Record"
 CODECS = {"NONE": "null", "DEFLATE": "deflate", "BZIP2": "bzip2", "SNAPPY": "snappy", "LZO": "xz"}
@@ -222,3 +228,97 @@ def empty_avro(out: IO[bytes], *, codec: str = "NONE") -> None:
     """An Avro container with an empty record schema and no rows (NiFi's empty result)."""
     schema = {"type": "record", "name": DEFAULT_RECORD_NAME, "namespace": "any.data", "fields": []}
     fastavro.writer(cast(IO[bytes], _Sink(out)), fastavro.parse_schema(schema), [], codec=CODECS.get(codec, "null"))
+
+
+def record_schema(columns: list[Column], *, normalize: bool, logical_types: bool, default_precision: int,
+                  default_scale: int) -> Any:
+    """The ``RecordSchema`` of ``columns``: the fields of ``avro_schema`` in NiFi's record types."""
+    from flowyard.processors._records import from_avro_schema
+
+    return from_avro_schema(avro_schema(columns, normalize=normalize, logical_types=logical_types,
+                                        default_precision=default_precision, default_scale=default_scale))
+
+
+def record_rows(schema: dict[str, Any], rows: Iterator[tuple[Any, ...]]) -> Iterator[dict[str, Any]]:
+    """``rows`` as records (dicts) of the Avro ``schema`` (from ``avro_schema``), values as ``write_avro``
+    writes them."""
+    names = [f["name"] for f in schema["fields"]]
+    converters = [_converter(f["type"][1]) for f in schema["fields"]]
+    for row in rows:
+        yield {name: (None if value is None else convert(value))
+               for name, convert, value in zip(names, converters, row, strict=False)}
+
+
+class ResultWriter:
+    """How a result set becomes FlowFile content: Avro (ExecuteSQL, QueryDatabaseTable) or a Record Writer
+    (the *Record processors). ``write`` consumes ``rows`` into ``ff`` and returns the FlowFile, the number of
+    rows and the attributes to set (``mime.type``, and ``record.count`` for records)."""
+
+    def __init__(self, *, normalize: bool, logical_types: bool, default_precision: int, default_scale: int) -> None:
+        self.normalize, self.logical_types = normalize, logical_types
+        self.default_precision, self.default_scale = default_precision, default_scale
+
+    def schema(self, columns: list[Column]) -> dict[str, Any]:
+        """The Avro schema of ``columns`` under this writer's settings."""
+        return avro_schema(columns, normalize=self.normalize, logical_types=self.logical_types,
+                           default_precision=self.default_precision, default_scale=self.default_scale)
+
+    def write(self, session: Any, ff: Any, columns: list[Column], rows: Iterator[tuple[Any, ...]]) -> (
+        tuple[Any, int, dict[str, str]]
+    ):
+        raise NotImplementedError
+
+    def write_empty(self, session: Any, ff: Any) -> tuple[Any, dict[str, str]]:
+        """An empty result (no columns, no rows)."""
+        ff, _, attributes = self.write(session, ff, [], iter(()))
+        return ff, attributes
+
+
+class AvroResultWriter(ResultWriter):
+    """Avro container files, as NiFi's ExecuteSQL writes them."""
+
+    def __init__(self, *, codec: str = "NONE", **settings: Any) -> None:
+        super().__init__(**settings)
+        self.codec = codec
+
+    def write(self, session: Any, ff: Any, columns: list[Column], rows: Iterator[tuple[Any, ...]]) -> (
+        tuple[Any, int, dict[str, str]]
+    ):
+        schema = self.schema(columns)
+        count = 0
+
+        def write(stream: IO[bytes]) -> None:
+            nonlocal count
+            if columns:
+                count = write_avro(stream, schema, rows, codec=self.codec)
+            else:
+                empty_avro(stream, codec=self.codec)
+
+        ff = session.write(ff, write)
+        return ff, count, {"mime.type": "application/avro-binary"}
+
+
+class RecordResultWriter(ResultWriter):
+    """Records written by a Record Writer service (``RecordSetWriterFactory``)."""
+
+    def __init__(self, factory: Any, attributes: dict[str, str], **settings: Any) -> None:
+        super().__init__(**settings)
+        self.factory, self.attributes = factory, attributes
+
+    def write(self, session: Any, ff: Any, columns: list[Column], rows: Iterator[tuple[Any, ...]]) -> (
+        tuple[Any, int, dict[str, str]]
+    ):
+        schema = self.schema(columns)
+        from flowyard.processors._records import from_avro_schema
+
+        read_schema = from_avro_schema(schema)
+        record_schema_ = self.factory.get_schema(self.attributes, read_schema)
+        writer = self.factory.create_writer(record_schema_, self.attributes)
+        records = record_rows(schema, rows)
+        if record_schema_ is not read_schema and record_schema_ != read_schema:
+            from flowyard.processors._records import coerce_record
+
+            records = (coerce_record(r, record_schema_) for r in records)
+        ff = session.write(ff, writer.write(records))
+        count = writer.record_count
+        return ff, count, {**writer.attributes(), "record.count": str(count), "mime.type": writer.mime_type}

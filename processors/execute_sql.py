@@ -7,9 +7,9 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any
 
-from flowyard.processors._db_avro import avro_schema, describe, empty_avro, write_avro
+from flowyard.processors._db_avro import AvroResultWriter, ResultWriter, describe
 from flowyard.processors._db_drivers import get_autocommit, set_autocommit
 from flowyard.processors._db_params import jdbc_to_driver_sql, parameters_from_attributes
 from flowyard.processors.dbcp_connection_pool import DBCP_SERVICE, DBCPService
@@ -230,10 +230,23 @@ class ExecuteSQL(Processor):
             context.yield_()
             return
         try:
-            run = _Run(context, session, ff)
+            run = _Run(context, session, ff, self.result_writer(context, ff.attributes if ff is not None else {}),
+                       original_when_empty=self.original_when_empty(context))
         except ValueError as exc:  # an expression that fails, or a number that is none
-            raise ProcessingError(f"cannot evaluate the properties of ExecuteSQL for {ff!r}: {exc}") from exc
+            raise ProcessingError(f"cannot evaluate the properties of {self.type_name} for {ff!r}: {exc}") from exc
         run.run()
+
+    def result_writer(self, context: ProcessContext, attributes: dict[str, str]) -> ResultWriter:
+        """How result sets are written: Avro."""
+        return AvroResultWriter(codec=context.property(COMPRESSION).as_str(),
+                                normalize=context.property(NORMALIZE).as_bool(),
+                                logical_types=context.property(LOGICAL_TYPES).as_bool(),
+                                default_precision=context.property(DEFAULT_PRECISION).evaluate(attributes).as_int(),
+                                default_scale=context.property(DEFAULT_SCALE).evaluate(attributes).as_int())
+
+    def original_when_empty(self, context: ProcessContext) -> bool:
+        """Whether an input whose statement gave no result set keeps its content (Content Output Strategy)."""
+        return context.property(CONTENT_OUTPUT_STRATEGY).as_str() == "ORIGINAL"
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -243,8 +256,10 @@ def _shorten(text: str, limit: int) -> str:
 class _Run:
     """One trigger's work; the state NiFi keeps in onTrigger's locals."""
 
-    def __init__(self, context: ProcessContext, session: ProcessSession, ff: FlowFile | None) -> None:
+    def __init__(self, context: ProcessContext, session: ProcessSession, ff: FlowFile | None, writer: ResultWriter,
+                 *, original_when_empty: bool) -> None:
         self.context, self.session, self.input = context, session, ff
+        self.writer, self.original_when_empty = writer, original_when_empty
         attributes = ff.attributes if ff is not None else {}
         self.attributes = attributes
         prop = context.property
@@ -252,11 +267,6 @@ class _Run:
         self.batch = prop(OUTPUT_BATCH_SIZE).evaluate(attributes).as_int()
         self.fetch = prop(FETCH_SIZE).evaluate(attributes).as_int() or 1000
         self.timeout = int(prop(QUERY_TIMEOUT).evaluate(attributes).as_duration())
-        self.normalize = prop(NORMALIZE).as_bool()
-        self.logical = prop(LOGICAL_TYPES).as_bool()
-        self.codec = prop(COMPRESSION).as_str()
-        self.precision = prop(DEFAULT_PRECISION).evaluate(attributes).as_int()
-        self.scale = prop(DEFAULT_SCALE).evaluate(attributes).as_int()
         self.pending: list[FlowFile] = []
         self.retained: dict[str, str] | None = None
         self.query = ""
@@ -328,8 +338,6 @@ class _Run:
                           execution_ms: int, url: str) -> None:
         session = self.session
         columns = describe(cursor, conn, dialect, table_names)
-        schema = avro_schema(columns, normalize=self.normalize, logical_types=self.logical,
-                             default_precision=self.precision, default_scale=self.scale)
         rows = _rows(cursor, self.fetch)
         fragment_id = str(uuid.uuid4())
         first = len(self.pending)
@@ -338,14 +346,8 @@ class _Run:
             fetch_started = time.monotonic()
             out = session.create(self.input) if self.input is not None else session.create()
             chunk = itertools.islice(rows, self.max_rows) if self.max_rows > 0 else rows
-            count = 0
-
-            def write(stream: IO[bytes], chunk: Iterator[tuple[Any, ...]] = chunk) -> None:
-                nonlocal count
-                count = write_avro(stream, schema, chunk, codec=self.codec)
-
             try:
-                out = session.write(out, write)
+                out, count, written = self.writer.write(session, out, columns, chunk)
             except BaseException:
                 session.remove(out)
                 raise
@@ -353,9 +355,8 @@ class _Run:
                 session.remove(out)
                 break
             fetch_ms = int((time.monotonic() - fetch_started) * 1000)
-            attributes = {ROW_COUNT: str(count), DURATION: str(execution_ms + fetch_ms),
-                          EXECUTION_TIME: str(execution_ms), FETCH_TIME: str(fetch_ms), RESULTSET_INDEX: str(index),
-                          "mime.type": AVRO_MIME}
+            attributes = {**written, ROW_COUNT: str(count), DURATION: str(execution_ms + fetch_ms),
+                          EXECUTION_TIME: str(execution_ms), FETCH_TIME: str(fetch_ms), RESULTSET_INDEX: str(index)}
             if self.input is not None:
                 attributes["input.flowfile.uuid"] = self.input.uuid
             if self.max_rows > 0:
@@ -395,7 +396,7 @@ class _Run:
         if self.input is not None:
             if result_count > 0:
                 session.remove(self.input)
-            elif self.context.property(CONTENT_OUTPUT_STRATEGY).as_str() == "ORIGINAL":
+            elif self.original_when_empty:
                 session.transfer(self.input, SUCCESS)
             else:
                 session.transfer(self._empty(self.input), SUCCESS)
@@ -403,8 +404,8 @@ class _Run:
             session.transfer(self._empty(session.create()), SUCCESS)
 
     def _empty(self, ff: FlowFile) -> FlowFile:
-        ff = self.session.write(ff, lambda stream: empty_avro(stream, codec=self.codec))
-        return self.session.put_attributes(ff, {ROW_COUNT: "0", "mime.type": AVRO_MIME})
+        ff, written = self.writer.write_empty(self.session, ff)
+        return self.session.put_attributes(ff, {**written, ROW_COUNT: "0"})
 
     def _fail(self, exc: Exception) -> None:
         session, context = self.session, self.context

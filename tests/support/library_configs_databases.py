@@ -5,7 +5,7 @@ cannot be reached (and, with their input, hostile content and attributes)."""
 
 from __future__ import annotations
 
-from library_configs import LibraryConfig, ServiceSetup
+from library_configs import FAILING_CONSTANT_EXPRESSION, LibraryConfig, ServiceSetup
 
 __all__ = ["CONFIGS", "LibraryConfig", "ServiceSetup"]
 
@@ -23,4 +23,11 @@ CONFIGS: tuple[LibraryConfig, ...] = (
                                         "db-type": "PostgreSQL", "put-db-record-table-name": "t",
                                         "put-db-record-field-containing-sql": "sql"},
                   variant="statement-type-attribute", services=(ServiceSetup("reader", "CSVReader"), _POOL)),
+    LibraryConfig("QueryDatabaseTable", {"Database Connection Pooling Service": "db", "Table Name": "t",
+                                         "Maximum-value Columns": "id"}, kind="generate", services=(_POOL,),
+                  expression="Table Name", expression_value=FAILING_CONSTANT_EXPRESSION),
+    LibraryConfig("QueryDatabaseTableRecord", {"Database Connection Pooling Service": "db", "Table Name": "t",
+                                               "Maximum-value Columns": "id", "qdbtr-record-writer": "writer"},
+                  kind="generate", services=(ServiceSetup("writer", "JsonRecordSetWriter"), _POOL),
+                  expression="Maximum-value Columns", expression_value=FAILING_CONSTANT_EXPRESSION),
 )

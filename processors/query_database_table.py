@@ -1,0 +1,714 @@
+"""QueryDatabaseTable and QueryDatabaseTableRecord: fetch the rows of a table added since the last run, tracked by
+maximum-value columns kept in the processor's state.
+
+Also the maximum-value machinery GenerateTableFetch shares: state keys, column kinds, literals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import itertools
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flowyard.processors._db_avro import (
+    AvroResultWriter,
+    Column,
+    RecordResultWriter,
+    ResultWriter,
+    _java_timestamp,
+    _time_of,
+    describe,
+)
+from flowyard.processors._db_drivers import get_autocommit, set_autocommit
+from flowyard.processors._record_services import RECORD_SET_WRITER_FACTORY, RecordSetWriterFactory
+from flowyard.processors.dbcp_connection_pool import DBCP_SERVICE, DBCPService
+from flowyard.processors.execute_sql import set_query_timeout
+from flowyard.processors.put_database_record import (
+    DIALECT_SERVICE_VALUE,
+    ORACLE,
+    ORACLE12,
+    PHOENIX,
+    db_type_problem,
+    db_type_property,
+)
+from flowyard.runtime.sdk import (
+    AllowableValue,
+    DynamicPropertySpec,
+    ExpressionScope,
+    FlowFile,
+    InputRequirement,
+    ProcessContext,
+    Processor,
+    ProcessorSpec,
+    ProcessSession,
+    PropertyDependency,
+    PropertySpec,
+    Relationship,
+    ValidationResult,
+    validators,
+)
+
+__all__ = ["MaxValues", "QueryDatabaseTable", "QueryDatabaseTableRecord", "column_kinds", "literal", "state_key"]
+
+_FF = ExpressionScope.FLOWFILE_ATTRIBUTES
+_ENV = ExpressionScope.ENVIRONMENT
+_BOOL = (AllowableValue("true"), AllowableValue("false"))
+
+SUCCESS = Relationship("success", "A FlowFile per query result (or per Max Rows Per FlowFile rows).")
+
+NAMESPACE_DELIMITER = "@!@"
+INITIAL_MAX_VALUE_PREFIX = "initial.maxvalue."
+
+DBCP = PropertySpec(
+    key="Database Connection Pooling Service", display_name="Database Connection Pooling Service",
+    description="The connection pool that gives the connection to the database.", required=True,
+    identifies_controller_service=DBCP_SERVICE,
+)
+DB_TYPE = db_type_property("db-fetch-db-type")
+DIALECT_SERVICE = PropertySpec(
+    key="Database Dialect Service", display_name="Database Dialect Service",
+    description="A service generating the SQL for Database Type 'Database Dialect Service' (not supported by "
+                "flowyard: validation refuses it).", required=True,
+    identifies_controller_service="DatabaseDialectService",
+    dependencies=(PropertyDependency("db-fetch-db-type", (DIALECT_SERVICE_VALUE,)),),
+)
+TABLE = PropertySpec(
+    key="Table Name", display_name="Table Name",
+    description="The table to query (with a Custom Query: the alias the query is given).", required=True,
+    expression_scope=_FF, validator=validators.NON_EMPTY,
+)
+COLUMNS = PropertySpec(
+    key="Columns to Return", display_name="Columns to Return",
+    description="Comma-separated columns to select; unset selects every column (*).", expression_scope=_FF,
+)
+WHERE = PropertySpec(
+    key="db-fetch-where-clause", display_name="Additional WHERE Clause",
+    description="A condition added (with AND) to the query's WHERE clause.", expression_scope=_FF,
+)
+CUSTOM_QUERY = PropertySpec(
+    key="db-fetch-sql-query", display_name="Custom Query",
+    description="A query used instead of the table: SELECT * FROM (query) AS <Table Name>, the maximum-value "
+                "conditions applied to its rows.", expression_scope=_ENV,
+)
+MAX_VALUE_COLUMNS = PropertySpec(
+    key="Maximum-value Columns", display_name="Maximum-value Columns",
+    description="Comma-separated columns whose largest value seen is kept in state; only rows beyond it are "
+                "fetched next time (the first column with >, the others with >=). Unset: every run fetches every "
+                "row.", expression_scope=_FF,
+)
+START_AT_BEGINNING, START_AT_CURRENT = "Start at Beginning", "Start at Current Maximum Values"
+INITIAL_LOAD = PropertySpec(
+    key="initial-load-strategy", display_name="Initial Load Strategy",
+    description="What the first run (no state) fetches.", required=True, default=START_AT_BEGINNING,
+    allowed_values=(AllowableValue(START_AT_BEGINNING, START_AT_BEGINNING, "Every row."),
+                    AllowableValue(START_AT_CURRENT, START_AT_CURRENT,
+                                   "Only rows added after the current maximum values.")),
+)
+QUERY_TIMEOUT = PropertySpec(
+    key="Max Wait Time", display_name="Max Wait Time",
+    description="The longest the query may run before the database cancels it; 0 means no limit (whole seconds).",
+    required=True, default="0 seconds", expression_scope=_FF, validator=validators.TIME_PERIOD,
+)
+FETCH_SIZE = PropertySpec(
+    key="Fetch Size", display_name="Fetch Size",
+    description="How many rows are taken from the database at a time; 0 uses 1000.", required=True, default="0",
+    expression_scope=_ENV, validator=validators.NON_NEGATIVE_INTEGER,
+)
+AUTO_COMMIT = PropertySpec(
+    key="Set Auto Commit", display_name="Set Auto Commit",
+    description="The autocommit mode of the connection during the query; unset: off for PostgreSQL (so rows "
+                "stream through a server-side cursor), the driver's default otherwise.",
+    allowed_values=_BOOL, expression_scope=_ENV,
+)
+MAX_ROWS = PropertySpec(
+    key="qdbt-max-rows", display_name="Max Rows Per FlowFile", aliases=("Max Rows Per Flow File",),
+    description="The most rows in one FlowFile (then fragment.* attributes are written); 0 puts every row in one.",
+    required=True, default="0", expression_scope=_ENV, validator=validators.NON_NEGATIVE_INTEGER,
+)
+OUTPUT_BATCH_SIZE = PropertySpec(
+    key="qdbt-output-batch-size", display_name="Output Batch Size",
+    description="Commit the session after this many FlowFiles so they flow on before the query ends (then "
+                "maxvalue.* and fragment.count are not written); 0 commits once at the end.", required=True,
+    default="0", expression_scope=_ENV, validator=validators.NON_NEGATIVE_INTEGER,
+)
+MAX_FRAGMENTS = PropertySpec(
+    key="qdbt-max-frags", display_name="Maximum Number of Fragments",
+    description="Stop after this many FlowFiles (with Max Rows Per FlowFile); the maximum values of the rows "
+                "fetched are kept, so rows left behind below them are never fetched. 0: no limit.", required=True,
+    default="0", expression_scope=_ENV, validator=validators.NON_NEGATIVE_INTEGER,
+)
+NORMALIZE = PropertySpec(
+    key="dbf-normalize", display_name="Normalize Table and Column Names",
+    description="Whether characters Avro names do not allow become underscores in record and field names.",
+    required=True, default="false", allowed_values=_BOOL,
+)
+NORMALIZE_RECORD = PropertySpec(
+    key="qdbtr-normalize", display_name="Normalize Table/Column Names",
+    description="Whether characters Avro names do not allow become underscores in record and field names.",
+    required=True, default="false", allowed_values=_BOOL,
+)
+ISOLATION_LEVEL = PropertySpec(
+    key="transaction-isolation-level", display_name="Transaction Isolation Level",
+    description="The isolation level of the query's transaction; unset: the database's default.",
+    allowed_values=(AllowableValue("0", "TRANSACTION_NONE", "No transaction (the default is kept)."),
+                    AllowableValue("2", "TRANSACTION_READ_COMMITTED", "READ COMMITTED."),
+                    AllowableValue("1", "TRANSACTION_READ_UNCOMMITTED", "READ UNCOMMITTED."),
+                    AllowableValue("4", "TRANSACTION_REPEATABLE_READ", "REPEATABLE READ."),
+                    AllowableValue("8", "TRANSACTION_SERIALIZABLE", "SERIALIZABLE.")),
+)
+LOGICAL_TYPES = PropertySpec(
+    key="dbf-user-logical-types", display_name="Use Avro Logical Types",
+    description="Whether DECIMAL, DATE, TIME and TIMESTAMP columns keep their types (Avro logical types) "
+                "instead of becoming strings.", required=True, default="false", allowed_values=_BOOL,
+)
+DEFAULT_PRECISION = PropertySpec(
+    key="dbf-default-precision", display_name="Default Decimal Precision",
+    description="The precision of a DECIMAL/NUMERIC column whose type has none, with logical types.",
+    required=True, default="10", expression_scope=_ENV, validator=validators.POSITIVE_INTEGER,
+)
+DEFAULT_SCALE = PropertySpec(
+    key="dbf-default-scale", display_name="Default Decimal Scale",
+    description="The scale of a DECIMAL/NUMERIC column whose type has none, with logical types.",
+    required=True, default="0", expression_scope=_ENV, validator=validators.NON_NEGATIVE_INTEGER,
+)
+RECORD_WRITER = PropertySpec(
+    key="qdbtr-record-writer", display_name="Record Writer",
+    description="The service that writes the rows as records.", required=True,
+    identifies_controller_service=RECORD_SET_WRITER_FACTORY,
+)
+
+INITIAL_MAX_VALUES = DynamicPropertySpec(
+    name_description="initial.maxvalue.<max_value_column>",
+    value_description="The maximum value to start from for that column when the state holds none",
+    expression_scope=_ENV,
+)
+
+ROW_COUNT = "querydbtable.row.count"
+TABLE_NAME_ATTRIBUTE = "tablename"
+
+_ISOLATION = {"1": "READ UNCOMMITTED", "2": "READ COMMITTED", "4": "REPEATABLE READ", "8": "SERIALIZABLE"}
+_NUMERIC_KINDS = frozenset({"int", "long", "float", "double", "decimal"})
+_TRACKABLE = _NUMERIC_KINDS | {"date", "time", "timestamp", "string"}
+
+
+# -- maximum values --------------------------------------------------------------------------------------
+
+
+def state_key(table: str | None, column: str) -> str:
+    """NiFi's state key of a column's maximum value: ``table@!@column``, lower case, quotes removed."""
+    strip = str.maketrans("", "", '"`[]')
+    column_part = column.lower().translate(strip)
+    if table is None:
+        return column_part
+    return table.lower().translate(strip) + NAMESPACE_DELIMITER + column_part
+
+
+def parse_max(kind: str, text: str) -> Any:
+    """A stored maximum value (text) as a comparable value of ``kind``; ValueError when it is not one."""
+    text = text.strip()
+    if kind in ("int", "long"):
+        return int(text)
+    if kind in ("float", "double"):
+        return float(text)
+    if kind == "decimal":
+        return decimal.Decimal(text.replace(",", ""))
+    if kind == "date":
+        return dt.date.fromisoformat(text)
+    if kind == "time":
+        return dt.time.fromisoformat(text)
+    if kind == "timestamp":
+        try:
+            return dt.datetime.fromisoformat(text)
+        except ValueError:
+            return dt.datetime.combine(dt.date.fromisoformat(text), dt.time())
+    return text
+
+
+def _typed(kind: str, value: Any) -> Any:
+    """A column value from the driver, comparable with ``parse_max`` values."""
+    if kind in ("int", "long"):
+        return int(value)
+    if kind in ("float", "double"):
+        return float(value)
+    if kind == "decimal":
+        return value if isinstance(value, decimal.Decimal) else decimal.Decimal(str(value))
+    if kind == "time":
+        return _time_of(value)
+    if kind == "timestamp":
+        return value if isinstance(value, dt.datetime) else dt.datetime(value.year, value.month, value.day)
+    if kind == "date":
+        return value.date() if isinstance(value, dt.datetime) else value
+    return value if isinstance(value, str) else str(value)
+
+
+def format_max(kind: str, value: Any) -> str:
+    """A maximum value as NiFi stores it (Java's toString of the JDBC type; a time as HH:mm:ss.SSS)."""
+    if kind == "timestamp":
+        text = _java_timestamp(value)
+        if value.tzinfo is not None:
+            offset = value.strftime("%z")
+            text += f"{offset[:3]}:{offset[3:]}"
+        return text
+    if kind == "time":
+        return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+    if kind == "date":
+        return value.isoformat()
+    return str(value)
+
+
+def _later(kind: str, a: Any, b: Any) -> bool:
+    """Whether ``a`` is after ``b`` (naive and aware timestamps compare as UTC)."""
+    if kind == "timestamp" and (a.tzinfo is None) != (b.tzinfo is None):
+        a = a if a.tzinfo is not None else a.replace(tzinfo=dt.UTC)
+        b = b if b.tzinfo is not None else b.replace(tzinfo=dt.UTC)
+    return bool(a > b)
+
+
+def literal(kind: str, value: str, db_type: str, dialect: str) -> str:
+    """``value`` as a SQL literal of a column of ``kind`` (NiFi's getLiteralByType, quotes escaped)."""
+    if kind in _NUMERIC_KINDS:
+        return value
+    quoted = "'" + value.replace("'", "''") + "'"
+    if dialect == "mysql":
+        quoted = quoted.replace("\\", "\\\\")
+    if kind == "time" and db_type == PHOENIX:
+        return "time " + quoted
+    if kind in ("date", "timestamp", "time") and db_type in (ORACLE, ORACLE12, PHOENIX):
+        return ("date " if len(value) == 10 else "timestamp ") + quoted
+    return quoted
+
+
+def column_kinds(conn: Any, dialect: str, source: str, columns: list[str], table: str) -> dict[str, str]:
+    """The kind of each maximum-value column (state key → kind), from ``SELECT cols FROM source WHERE 1 = 0``.
+    Raises ValueError naming a column the table lacks or whose type cannot hold a maximum."""
+    cursor = conn.cursor()
+    try:
+        cursor.execute(f"SELECT {', '.join(columns)} FROM {source} WHERE 1 = 0")
+        described = describe(cursor, conn, dialect, {})
+        cursor.fetchall()
+    finally:
+        cursor.close()
+    kinds = {state_key(table, c.name): c.kind for c in described}
+    for name in columns:
+        kind = kinds.get(state_key(table, name))
+        if kind is None:
+            raise ValueError(f"Column not found in the table/query specified: {name}")
+        if kind not in _TRACKABLE:
+            raise ValueError(f"the type of column {name} ({kind}) is not valid for maintaining a maximum value")
+    return kinds
+
+
+class MaxValues:
+    """The maximum values of one table: NiFi's state map, updated row by row."""
+
+    def __init__(self, table: str, state: Mapping[str, str], kinds: Mapping[str, str]) -> None:
+        self.table, self.values, self.kinds = table, dict(state), dict(kinds)
+        self._typed: dict[str, Any] = {}
+
+    def current(self, column: str) -> str | None:
+        """The stored maximum of ``column`` (under its full key, else NiFi's older column-only key)."""
+        return self.values.get(state_key(self.table, column)) or self.values.get(state_key(None, column)) or None
+
+    def check(self) -> None:
+        """ValueError naming the state key when a stored value is not of its column's type."""
+        for key, kind in self.kinds.items():
+            text = self.values.get(key)
+            if text:
+                try:
+                    self._typed[key] = parse_max(kind, text)
+                except (ValueError, ArithmeticError):
+                    raise ValueError(f"the stored maximum value of {key!r} is {text[:40]!r}, not a {kind}; clear "
+                                     "the processor's state to start over") from None
+
+    def tracker(self, columns: list[Column]) -> Any:
+        """A function taking each result row and keeping the largest values of the tracked columns."""
+        tracked = []
+        for i, column in enumerate(columns):
+            key = state_key(self.table, column.name)
+            kind = self.kinds.get(key)
+            if kind is not None:
+                if key not in self._typed:
+                    old = self.values.get(key) or self.values.get(state_key(None, column.name))
+                    if old:
+                        self._typed[key] = parse_max(kind, old)
+                tracked.append((i, key, kind))
+
+        def see(row: tuple[Any, ...]) -> None:
+            for i, key, kind in tracked:
+                value = row[i]
+                if value is None:
+                    continue
+                value = _typed(kind, value)
+                old = self._typed.get(key)
+                if old is None or _later(kind, value, old):
+                    self._typed[key] = value
+                    self.values[key] = format_max(kind, value)
+        return see
+
+
+# -- the processors ----------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Config:
+    table: str
+    columns: str | None
+    where: str | None
+    custom_query: str | None
+    max_columns: list[str]
+    timeout: int
+    fetch: int
+    max_rows: int
+    batch: int
+    max_fragments: int
+
+
+def _rows(cursor: Any, fetch_size: int) -> Iterator[tuple[Any, ...]]:
+    while True:
+        batch = cursor.fetchmany(fetch_size)
+        if not batch:
+            return
+        yield from batch
+
+
+def _watched(rows: Iterator[tuple[Any, ...]], see: Any) -> Iterator[tuple[Any, ...]]:
+    for row in rows:
+        see(row)
+        yield row
+
+
+class _QueryDatabaseTableBase(Processor):
+    """What QueryDatabaseTable and QueryDatabaseTableRecord share; ``result_writer`` differs."""
+
+    NORMALIZE_SPEC = NORMALIZE
+
+    def __init__(self) -> None:
+        self._kinds: dict[tuple[Any, ...], dict[str, str]] = {}
+
+    def validate(self, context: ProcessContext) -> Iterable[ValidationResult]:
+        """No Database Dialect Service; dynamic properties must be initial.maxvalue.<column>."""
+        results = []
+        problem = db_type_problem(context.property(DB_TYPE).as_str(), DB_TYPE.key)
+        if problem is not None:
+            results.append(problem)
+        for name in context.dynamic_properties:
+            if not name.startswith(INITIAL_MAX_VALUE_PREFIX) or len(name) == len(INITIAL_MAX_VALUE_PREFIX):
+                results.append(ValidationResult(name, f"dynamic properties must be named "
+                                                      f"{INITIAL_MAX_VALUE_PREFIX}<column>", name))
+        return results
+
+    def on_scheduled(self, context: ProcessContext) -> None:
+        """Column types are read again (the table may have changed while stopped)."""
+        self._kinds = {}
+
+    def result_writer(self, context: ProcessContext) -> ResultWriter:
+        raise NotImplementedError
+
+    def _config(self, context: ProcessContext) -> _Config:
+        prop = context.property
+        max_columns = [c.strip() for c in (prop(MAX_VALUE_COLUMNS).evaluate().value or "").split(",") if c.strip()]
+        return _Config(
+            table=prop(TABLE).evaluate().as_str().strip(), columns=prop(COLUMNS).evaluate().value or None,
+            where=prop(WHERE).evaluate().value or None, custom_query=prop(CUSTOM_QUERY).evaluate().value or None,
+            max_columns=max_columns, timeout=int(prop(QUERY_TIMEOUT).evaluate().as_duration()),
+            fetch=prop(FETCH_SIZE).evaluate().as_int() or 1000, max_rows=prop(MAX_ROWS).evaluate().as_int(),
+            batch=prop(OUTPUT_BATCH_SIZE).evaluate().as_int(),
+            max_fragments=prop(MAX_FRAGMENTS).evaluate().as_int(),
+        )
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        """Fetch the new rows, send them, and keep the new maximum values."""
+        try:
+            config = self._config(context)
+            writer = self.result_writer(context)
+        except ValueError as exc:
+            context.logger.error(f"cannot evaluate the properties of {self.type_name}: {exc}; yielding")
+            context.yield_()
+            return
+        state = session.get_state()
+        values = dict(state)
+        for name, value in context.dynamic_properties.items():
+            if name.startswith(INITIAL_MAX_VALUE_PREFIX) and value.value is not None:
+                column = name[len(INITIAL_MAX_VALUE_PREFIX):].lower()
+                key = state_key(config.table, column)
+                if key not in values:
+                    values[key] = values.get(column) or value.evaluate().as_str()
+        pool = context.property(DBCP).as_controller_service(DBCPService)
+        source = f"({config.custom_query}) AS {config.table}" if config.custom_query else config.table
+        query = ""
+        pending: list[FlowFile] = []
+        maxima: MaxValues | None = None
+        try:
+            with pool.get_connection() as conn:
+                kinds = self._column_kinds(conn, pool.dialect, source, config)
+                maxima = MaxValues(config.table, values, kinds)
+                maxima.check()
+                if config.max_columns and not values and \
+                        context.property(INITIAL_LOAD).as_str() == START_AT_CURRENT:
+                    self._start_at_current(conn, pool.dialect, maxima, config)
+                    values = dict(maxima.values)
+                query = self._query(context, config, maxima, source, pool.dialect)
+                pending = self._fetch(context, session, conn, pool, query, config, writer, maxima)
+        except Exception as exc:  # NiFi logs, drops what it made, yields, and keeps the state it had
+            for ff in pending:
+                session.remove(ff)
+            message = str(exc).strip() or type(exc).__name__
+            where = f"query [{query[:300]}]" if query else f"table {config.table}"
+            context.logger.error(f"unable to run the {where}: {message[:1000]}; yielding")
+            if values != state:
+                session.set_state(values)
+            context.yield_()
+            return
+        assert maxima is not None
+        if not pending:
+            context.yield_()
+        else:
+            session.transfer_all(pending, SUCCESS)
+        if maxima.values != state:
+            session.set_state(maxima.values)
+
+    def _column_kinds(self, conn: Any, dialect: str, source: str, config: _Config) -> dict[str, str]:
+        if not config.max_columns:
+            return {}
+        cache_key = (source, tuple(config.max_columns))
+        kinds = self._kinds.get(cache_key)
+        if kinds is None:
+            if not get_autocommit(conn):
+                set_autocommit(conn, True)
+            kinds = self._kinds[cache_key] = column_kinds(conn, dialect, source, config.max_columns, config.table)
+        return kinds
+
+    def _start_at_current(self, conn: Any, dialect: str, maxima: MaxValues, config: _Config) -> None:
+        selects = ", ".join(f"MAX({c}) {c}" for c in config.max_columns)
+        cursor = conn.cursor()
+        try:
+            cursor.execute(f"SELECT {selects} FROM {config.table}")
+            columns = describe(cursor, conn, dialect, {})
+            row = cursor.fetchone()
+            cursor.fetchall()
+        finally:
+            cursor.close()
+        if row is not None:
+            maxima.tracker(columns)(tuple(row))
+
+    def _query(self, context: ProcessContext, config: _Config, maxima: MaxValues, source: str, dialect: str) -> str:
+        if config.custom_query:
+            query = f"SELECT * FROM {source}"
+        else:
+            query = f"SELECT {config.columns or '*'} FROM {config.table}"
+        db_type = context.property(DB_TYPE).as_str()
+        conditions = []
+        for index, column in enumerate(config.max_columns):
+            current = maxima.current(column)
+            if current:
+                kind = maxima.kinds[state_key(config.table, column)]
+                conditions.append(f"{column} {'>' if index == 0 else '>='} {literal(kind, current, db_type, dialect)}")
+        if config.where:
+            conditions.append(f"({config.where})")
+        if conditions:
+            query += " WHERE " + " AND ".join(conditions)
+        return query
+
+    def _fetch(self, context: ProcessContext, session: ProcessSession, conn: Any, pool: DBCPService, query: str,
+               config: _Config, writer: ResultWriter, maxima: MaxValues) -> list[FlowFile]:
+        dialect = pool.dialect
+        configured_autocommit = context.property(AUTO_COMMIT).evaluate().value
+        autocommit = (configured_autocommit.strip().lower() == "true") if configured_autocommit else \
+            dialect != "postgresql"
+        if get_autocommit(conn) != autocommit:
+            set_autocommit(conn, autocommit)
+        isolation = _ISOLATION.get(context.property(ISOLATION_LEVEL).raw or "") \
+            if ISOLATION_LEVEL in self.spec.properties else None
+        with conn.cursor() as setup:
+            if config.timeout > 0:
+                set_query_timeout(setup, dialect, config.timeout)
+            if isolation:
+                setup.execute(f"SET TRANSACTION ISOLATION LEVEL {isolation}")
+        pending: list[FlowFile] = []
+        started = time.monotonic()
+        cursor = _open_cursor(conn, dialect, autocommit, config.fetch)
+        try:
+            context.logger.debug(f"executing query {query}")
+            cursor.execute(query)
+            columns = describe(cursor, conn, dialect, {})
+            rows = _watched(_rows(cursor, config.fetch), maxima.tracker(columns))
+            fragment_id = str(uuid.uuid4())
+            fragment = 0
+            try:
+                while True:
+                    out = session.create()
+                    chunk = itertools.islice(rows, config.max_rows) if config.max_rows > 0 else rows
+                    try:
+                        out, count, written = writer.write(session, out, columns, chunk)
+                    except BaseException:
+                        session.remove(out)
+                        raise
+                    if count == 0:
+                        session.remove(out)
+                        break
+                    attributes = {**written, ROW_COUNT: str(count), TABLE_NAME_ATTRIBUTE: config.table}
+                    if config.max_rows > 0:
+                        attributes["fragment.identifier"] = fragment_id
+                        attributes["fragment.index"] = str(fragment)
+                    out = session.put_attributes(out, attributes)
+                    session.provenance.receive(out, pool.connection_url,
+                                               f"Retrieved {count} rows in {int((time.monotonic() - started) * 1000)}"
+                                               " ms")
+                    pending.append(out)
+                    if config.batch > 0 and len(pending) >= config.batch:
+                        session.transfer_all(pending, SUCCESS)
+                        session.commit()
+                        pending = []
+                    fragment += 1
+                    if config.max_fragments > 0 and fragment >= config.max_fragments:
+                        break
+                    if config.max_rows == 0 or count < config.max_rows:
+                        break
+            except BaseException:
+                for ff in pending:
+                    session.remove(ff)
+                raise
+        finally:
+            cursor.close()
+        if not autocommit:
+            conn.rollback()
+        if config.timeout > 0:
+            with conn.cursor() as teardown:
+                set_query_timeout(teardown, dialect, 0)
+        if config.batch == 0:
+            extra = {"maxvalue." + key[key.rfind(NAMESPACE_DELIMITER) + len(NAMESPACE_DELIMITER):]
+                     if NAMESPACE_DELIMITER in key else "maxvalue." + key: value
+                     for key, value in maxima.values.items()}
+            if config.max_rows > 0:
+                extra["fragment.count"] = str(fragment)
+            pending = [session.put_attributes(ff, extra) for ff in pending]
+        return pending
+
+
+def _open_cursor(conn: Any, dialect: str, autocommit: bool, fetch: int) -> Any:
+    """A cursor that streams rows: unbuffered for MariaDB/MySQL, server-side for PostgreSQL in a transaction."""
+    if dialect == "mysql":
+        import pymysql.cursors
+
+        return conn.cursor(pymysql.cursors.SSCursor)
+    if not autocommit:
+        cursor = conn.cursor(name=f"flowyard_{uuid.uuid4().hex[:12]}")
+        cursor.itersize = fetch
+        return cursor
+    return conn.cursor()
+
+
+_COMMON_DOC = """
+    Each run selects the rows of Table Name (or of the Custom Query, as
+    ``SELECT * FROM (query) AS <Table Name>``) beyond the maximum values kept
+    in state for the Maximum-value Columns — the first column with ``>``, the
+    others with ``>=``, as NiFi does — plus the Additional WHERE Clause. The
+    largest value of each such column among the rows fetched is kept in the
+    processor's state under NiFi's keys (``<table>@!@<column>``, lower case),
+    so a restart neither repeats nor skips rows; rows added later with a value
+    equal to the kept maximum of the first column are not fetched (NiFi's
+    behaviour: use a strictly increasing column). ``initial.maxvalue.<column>``
+    dynamic properties give the starting maximum of a column the state lacks;
+    Initial Load Strategy "Start at Current Maximum Values" makes the first run
+    fetch nothing but the current maxima.
+
+    Output: a FlowFile per Max Rows Per FlowFile rows (``fragment.identifier``,
+    ``fragment.index``, and ``fragment.count`` at the end), none when there
+    are no new rows (the processor yields), each with ``tablename``,
+    ``querydbtable.row.count`` and ``maxvalue.<column>``; Output Batch Size
+    commits every so many FlowFiles (then, as in NiFi, ``maxvalue.*`` and
+    ``fragment.count`` are not written, and the state is updated only at the
+    end, so a crash in between fetches those rows again). Maximum Number of
+    Fragments stops early, keeping the maxima of the rows fetched.
+
+    Delivery: the state is updated in the same session commit as the
+    FlowFiles (at least once). A failing query is logged, its FlowFiles are
+    dropped, the processor yields and the state keeps its old values.
+
+    Differences from NiFi: a Database Dialect Service is not supported;
+    Database Type only decides literals (Oracle/Phoenix date literals); the
+    column types are read on the first run (not when scheduled), so an
+    unreachable database is reported then. Quotes in a stored string maximum
+    are escaped in the literal. A timestamp with time zone is stored with its
+    offset. With PostgreSQL the query runs in a transaction with a
+    server-side cursor unless Set Auto Commit is true, so rows stream.
+"""
+
+
+class QueryDatabaseTable(_QueryDatabaseTableBase):
+    __doc__ = """Fetches the new rows of a table as Avro (as ExecuteSQL writes it:
+    record named after the table, nullable fields, logical types with Use Avro
+    Logical Types), ``mime.type`` ``application/avro-binary``.
+""" + _COMMON_DOC
+
+    spec = ProcessorSpec(
+        description="Fetches the rows of a table added since the last run, tracked by maximum-value columns kept "
+                    "in state, as Avro.",
+        tags=("sql", "select", "jdbc", "query", "database", "incremental", "avro"),
+        properties=(DBCP, DB_TYPE, DIALECT_SERVICE, TABLE, COLUMNS, WHERE, CUSTOM_QUERY, MAX_VALUE_COLUMNS,
+                    INITIAL_LOAD, QUERY_TIMEOUT, FETCH_SIZE, AUTO_COMMIT, MAX_ROWS, OUTPUT_BATCH_SIZE,
+                    MAX_FRAGMENTS, NORMALIZE, ISOLATION_LEVEL, LOGICAL_TYPES, DEFAULT_PRECISION, DEFAULT_SCALE),
+        relationships=(SUCCESS,),
+        input_requirement=InputRequirement.FORBIDDEN,
+        dynamic_properties=INITIAL_MAX_VALUES,
+        writes_attributes=(
+            (TABLE_NAME_ATTRIBUTE, "The table queried."),
+            (ROW_COUNT, "The number of rows in this FlowFile."),
+            ("fragment.identifier", "The same for all FlowFiles of one query (with Max Rows Per FlowFile)."),
+            ("fragment.count", "How many FlowFiles the query gave (without Output Batch Size)."),
+            ("fragment.index", "The position of this FlowFile among them, from 0."),
+            ("maxvalue.*", "The maximum value of each Maximum-value Column after this query."),
+            ("mime.type", "application/avro-binary."),
+        ),
+    )
+
+    def result_writer(self, context: ProcessContext) -> ResultWriter:
+        """Avro, as ExecuteSQL writes it."""
+        return AvroResultWriter(normalize=context.property(NORMALIZE).as_bool(),
+                                logical_types=context.property(LOGICAL_TYPES).as_bool(),
+                                default_precision=context.property(DEFAULT_PRECISION).evaluate().as_int(),
+                                default_scale=context.property(DEFAULT_SCALE).evaluate().as_int())
+
+
+class QueryDatabaseTableRecord(_QueryDatabaseTableBase):
+    __doc__ = """Fetches the new rows of a table as records written by the Record
+    Writer (``record.count``, ``mime.type`` from the writer). Column types as
+    ExecuteSQLRecord gives them: without Use Avro Logical Types, decimals,
+    dates, times and timestamps are strings.
+""" + _COMMON_DOC
+
+    spec = ProcessorSpec(
+        description="Fetches the rows of a table added since the last run, tracked by maximum-value columns kept "
+                    "in state, written with a Record Writer.",
+        tags=("sql", "select", "jdbc", "query", "database", "incremental", "record"),
+        properties=(DBCP, DB_TYPE, DIALECT_SERVICE, TABLE, COLUMNS, WHERE, CUSTOM_QUERY, RECORD_WRITER,
+                    MAX_VALUE_COLUMNS, INITIAL_LOAD, QUERY_TIMEOUT, FETCH_SIZE, AUTO_COMMIT, MAX_ROWS,
+                    OUTPUT_BATCH_SIZE, MAX_FRAGMENTS, NORMALIZE_RECORD, LOGICAL_TYPES, DEFAULT_PRECISION,
+                    DEFAULT_SCALE),
+        relationships=(SUCCESS,),
+        input_requirement=InputRequirement.FORBIDDEN,
+        dynamic_properties=INITIAL_MAX_VALUES,
+        writes_attributes=(
+            (TABLE_NAME_ATTRIBUTE, "The table queried."),
+            (ROW_COUNT, "The number of rows in this FlowFile."),
+            ("fragment.identifier", "The same for all FlowFiles of one query (with Max Rows Per FlowFile)."),
+            ("fragment.count", "How many FlowFiles the query gave (without Output Batch Size)."),
+            ("fragment.index", "The position of this FlowFile among them, from 0."),
+            ("maxvalue.*", "The maximum value of each Maximum-value Column after this query."),
+            ("mime.type", "The Record Writer's MIME type."),
+            ("record.count", "The number of records in this FlowFile."),
+        ),
+    )
+
+    def result_writer(self, context: ProcessContext) -> ResultWriter:
+        """The Record Writer."""
+        factory = context.property(RECORD_WRITER).as_controller_service(RecordSetWriterFactory)
+        return RecordResultWriter(factory, {}, normalize=context.property(NORMALIZE_RECORD).as_bool(),
+                                  logical_types=context.property(LOGICAL_TYPES).as_bool(),
+                                  default_precision=context.property(DEFAULT_PRECISION).evaluate().as_int(),
+                                  default_scale=context.property(DEFAULT_SCALE).evaluate().as_int())
