@@ -76,6 +76,17 @@ def test_queued_csv_as_a_table_and_a_reader_created_from_the_property(page: Any,
     viewer.get_by_test_id("view-table").click()
     expect(rows).to_have_count(3)
 
+    # provenance: the content GenerateFlowFile created, as a table too
+    with server.api() as client:
+        created = client.get(f"/api/provenance?uuid={uuid}&type=CREATE").json()
+    assert len(created) == 1
+    page.goto(f"{server.url}/?panel=provenance&flowfile={uuid}")
+    page.get_by_test_id(f"prov-row-{created[0]['eventId']}").click()
+    page.get_by_test_id("prov-content-output").click()
+    after = page.get_by_test_id("prov-detail").get_by_test_id("record-table")
+    expect(after.locator("tbody tr")).to_have_count(3)
+    expect(after.locator("tbody tr").nth(2).locator("td")).to_have_text(["3", "3", "Cy", "Lima"])
+
     # ConvertRecord's Record Reader: no reader yet, so create one from the list
     page.goto(f"{server.url}/?configure=convert")
     page.get_by_test_id("tab-properties").click()
