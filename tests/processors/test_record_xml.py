@@ -342,3 +342,10 @@ def test_xml_round_trip() -> None:
     out = only(r, "success").content
     assert xml_to_json(out, {"Expect Records as Array": "true"}) == xml_to_json(PEOPLE,
                                                                                {"Expect Records as Array": "true"})
+
+
+def test_a_field_name_with_a_namespace_prefix_fails_instead_of_writing_an_undeclared_prefix() -> None:
+    r = runner(JsonTreeReader, XMLRecordSetWriter, writer_props={"Name of Record Tag": "r"})
+    r.enqueue('{"x:y": 1}')
+    r.run()
+    assert "'x:y' is not a valid XML element name" in only(r, "failure").attributes["record.error.message"]
