@@ -8,6 +8,7 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.merge_record import MergeRecord
 from flowyard.processors.query_record import QueryRecord
 from flowyard.processors.split_record import SplitRecord
 from flowyard.processors.validate_record import ValidateRecord
@@ -15,5 +16,5 @@ from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (QueryRecord, SplitRecord, ValidateRecord)
+PROCESSORS: tuple[type[Processor], ...] = (QueryRecord, SplitRecord, ValidateRecord, MergeRecord)
 SERVICES: tuple[type[ControllerService], ...] = ()

@@ -25,4 +25,7 @@ CONFIGS: tuple[LibraryConfig, ...] = (
                                                     '"type": "int"}]}',
                                      "strict-type-checking": "false", "allow-extra-fields": "false"},
                   variant="schema-text", services=_CSV_TO_JSON, expression="maximum-validation-details-length"),
+    LibraryConfig("MergeRecord", {**_RW}, services=_JSON_TO_CSV),
+    LibraryConfig("MergeRecord", {**_RW, "merge-strategy": "Defragment", "max-bin-age": "1 sec"},
+                  variant="defragment", services=_CSV_TO_JSON),
 )
