@@ -249,6 +249,9 @@ class UpdateAttribute(Processor):
             return
         delete = context.property(DELETE_ATTRIBUTES)
         defaults: dict[str, PropertyValue] = dict(sorted(context.dynamic_properties.items()))
+        if not self._stateful and not self._criteria.rules and not delete.is_set:
+            self._set_attributes(context, session, batch, defaults)
+            return
         if delete.is_set:
             defaults[DELETE_ACTION] = delete
         state: dict[str, str] | None = None
@@ -281,6 +284,25 @@ class UpdateAttribute(Processor):
         if state is not None and state != saved:
             session.set_state(state)
             session.commit_async(on_failure=lambda error: self._remember_failed(taken, read))
+
+    @staticmethod
+    def _set_attributes(context: ProcessContext, session: ProcessSession, batch: list[FlowFile],
+                        properties: dict[str, PropertyValue]) -> None:
+        """The common case (no state, no rules, nothing deleted): each FlowFile gets the dynamic
+        properties as attributes, the literal ones read once for the whole batch."""
+        literal = {name: value.raw for name, value in properties.items() if value.is_literal and value.raw is not None}
+        expressions = [(name, value) for name, value in properties.items() if name not in literal]
+        for ff in batch:
+            updates = dict(literal)
+            try:
+                for name, value in expressions:
+                    updates[name] = value.evaluate(ff.attributes).as_str()
+            except ValueError as exc:
+                context.logger.error(f"cannot evaluate the properties for {ff!r}: {exc}; penalizing it and "
+                                     "returning it to its queue")
+                session.transfer(session.penalize(ff))
+                continue
+            session.transfer(session.put_attributes(ff, updates) if updates else ff, SUCCESS)
 
     def _outcome(
         self, context: ProcessContext, ff: FlowFile, defaults: dict[str, PropertyValue],

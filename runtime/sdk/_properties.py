@@ -343,6 +343,13 @@ class PropertyValue:
         return self._spec
 
     @property
+    def is_literal(self) -> bool:
+        """Whether the value is set and evaluates to itself whatever the attributes
+        (no ``$`` or ``#``: no expression, escape or parameter), so a processor
+        may read ``raw`` once instead of evaluating per FlowFile."""
+        return self._literal
+
+    @property
     def _label(self) -> str:
         if self._name is not None:
             return self._name

@@ -443,3 +443,9 @@ def test_evaluate_runs_the_evaluator_once() -> None:
 )
 def test_evaluate_without_evaluator_or_value_is_the_same_value(value: PropertyValue) -> None:
     assert value.evaluate({"n": "1"}) is value
+
+
+@pytest.mark.parametrize(("raw", "literal"), [("abc", True), ("", True), ("${a}", False), ("#{p}", False),
+                                              ("$$", False), (None, False)])
+def test_is_literal_says_whether_the_value_evaluates_to_itself(raw: str | None, literal: bool) -> None:
+    assert PropertyValue(raw, PLAIN).is_literal is literal
