@@ -275,7 +275,7 @@ class _XmlRecordReader(RecordReader):
         for name, value in node.attributes.items():
             found = schema.field(options.prefix + name)
             if found is not None:
-                record[found.name] = self._value_of_text(value, found)
+                record[found.name] = self._text(value, found.data_type, found.name)
         for name, children in node.children.items():
             found = schema.field(name)
             if found is not None:
@@ -283,11 +283,8 @@ class _XmlRecordReader(RecordReader):
         if options.content is not None and node.text:
             found = schema.field(options.content)
             if found is not None:
-                record[found.name] = self._value_of_text(node.text, found)
+                record[found.name] = self._text(node.text, found.data_type, found.name)
         return record
-
-    def _value_of_text(self, text: str, found: RecordField) -> Any:
-        return self._text(text, found.data_type, found.name)
 
     def _text(self, text: str, data_type: DataType, name: str) -> Any:
         kind = data_type.field_type
@@ -299,11 +296,11 @@ class _XmlRecordReader(RecordReader):
             return [self._text(text, data_type.element or _STRING, name)]
         if kind is T.CHOICE:
             simple = next((c for c in data_type.choices if c.field_type not in (T.RECORD, T.ARRAY, T.MAP)), None)
-            if simple is not None:
-                return coerce(text, data_type, self._f.formats)
-            return None
-        if kind in (T.RECORD, T.MAP):
-            return None
+            if simple is None:
+                array = next((c for c in data_type.choices if c.field_type is T.ARRAY), None)
+                return None if array is None else self._text(text, array, name)
+        elif kind in (T.RECORD, T.MAP):
+            return None  # text where the schema wants a record or map (no Field Name for Content): dropped
         try:
             return coerce(text, data_type, self._f.formats)
         except ValueError as exc:
@@ -325,14 +322,9 @@ class _XmlRecordReader(RecordReader):
     def _single(self, node: _Node, data_type: DataType, name: str, options: _Options) -> Any:
         kind = data_type.field_type
         if kind is T.RECORD:
-            schema = data_type.schema or RecordSchema(())
-            if node.leaf:
-                if options.content is not None and node.text and schema.field(options.content) is not None:
-                    content = schema.field(options.content)
-                    assert content is not None
-                    return {content.name: self._value_of_text(node.text, content)}
-                return None if not node.text else {}
-            return self._record(node, schema, options)
+            if node.leaf and not node.text:
+                return None  # an empty element of a record field
+            return self._record(node, data_type.schema or RecordSchema(()), options)
         if kind is T.MAP:
             element = data_type.element or _STRING
             return {key: self._value(children, element, f"{name}.{key}", options)
