@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flowyard.processors.dbcp_connection_pool import DBCPConnectionPool
 from flowyard.processors.execute_sql import ExecuteSQL
+from flowyard.processors.execute_sql_record import ExecuteSQLRecord
 from flowyard.processors.put_database_record import PutDatabaseRecord
 from flowyard.processors.put_sql import PutSQL
 from flowyard.processors.query_database_table import QueryDatabaseTable, QueryDatabaseTableRecord
@@ -17,5 +18,5 @@ from flowyard.runtime.sdk import ControllerService, Processor
 __all__ = ["PROCESSORS", "SERVICES"]
 
 PROCESSORS: tuple[type[Processor], ...] = (ExecuteSQL, PutSQL, PutDatabaseRecord, QueryDatabaseTable,
-                                              QueryDatabaseTableRecord)
+                                              QueryDatabaseTableRecord, ExecuteSQLRecord)
 SERVICES: tuple[type[ControllerService], ...] = (DBCPConnectionPool,)

@@ -6,7 +6,7 @@ import itertools
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flowyard.processors._db_avro import AvroResultWriter, ResultWriter, describe
@@ -236,7 +236,7 @@ class ExecuteSQL(Processor):
             raise ProcessingError(f"cannot evaluate the properties of {self.type_name} for {ff!r}: {exc}") from exc
         run.run()
 
-    def result_writer(self, context: ProcessContext, attributes: dict[str, str]) -> ResultWriter:
+    def result_writer(self, context: ProcessContext, attributes: Mapping[str, str]) -> ResultWriter:
         """How result sets are written: Avro."""
         return AvroResultWriter(codec=context.property(COMPRESSION).as_str(),
                                 normalize=context.property(NORMALIZE).as_bool(),

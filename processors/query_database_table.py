@@ -255,9 +255,9 @@ def format_max(kind: str, value: Any) -> str:
             text += f"{offset[:3]}:{offset[3:]}"
         return text
     if kind == "time":
-        return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+        return str(value.strftime("%H:%M:%S.")) + f"{value.microsecond // 1000:03d}"
     if kind == "date":
-        return value.isoformat()
+        return str(value.isoformat())
     return str(value)
 
 

@@ -14,6 +14,8 @@ _POOL = ServiceSetup("db", "DBCPConnectionPool", {
     "Database Driver Class Name": "org.postgresql.Driver"})
 
 CONFIGS: tuple[LibraryConfig, ...] = (
+    LibraryConfig("ExecuteSQLRecord", {"dbcp-service": "db", "esqlrecord-record-writer": "writer"},
+                  expression="sql-pre-query", services=(ServiceSetup("writer", "JsonRecordSetWriter"), _POOL)),
     LibraryConfig("PutDatabaseRecord", {"put-db-record-record-reader": "reader", "put-db-record-dcbp-service": "db",
                                         "put-db-record-statement-type": "INSERT", "put-db-record-table-name": "t"},
                   expression="put-db-record-table-name",

@@ -1,0 +1,175 @@
+"""ExecuteSQLRecord against the real PostgreSQL and MariaDB: result sets through a Record Writer with NiFi's
+attributes, fragments, batches, parameters and failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pymysql
+import pytest
+
+from flowyard.processors.csv_record_services import CSVRecordSetWriter
+from flowyard.processors.dbcp_connection_pool import DBCPConnectionPool
+from flowyard.processors.execute_sql_record import ExecuteSQLRecord
+from flowyard.processors.json_record_services import JsonRecordSetWriter
+from flowyard.runtime.sdk.testing import ProcessorRunner
+
+pytestmark = pytest.mark.integration
+
+PG = {"Database Connection URL": "jdbc:postgresql://127.0.0.1:5432/test",
+      "Database Driver Class Name": "org.postgresql.Driver", "Database User": "postgres"}
+MARIA = {"Database Connection URL": "jdbc:mariadb://127.0.0.1:3306/test",
+         "Database Driver Class Name": "org.mariadb.jdbc.Driver", "Database User": "root"}
+
+
+def _admin(dialect: str) -> Any:
+    if dialect == "postgresql":
+        return psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", autocommit=True)
+    return pymysql.connect(host="127.0.0.1", user="root", database="test", autocommit=True)
+
+
+@pytest.fixture(params=["postgresql", "mariadb"])
+def db(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    """(dialect, table) with 5 rows: id, name, amount NUMERIC(10,2), born DATE, seen TIMESTAMP."""
+    dialect = request.param
+    table = f"esqlr_{uuid.uuid4().hex[:10]}"
+    conn = _admin(dialect)
+    cur = conn.cursor()
+    cur.execute(f"CREATE TABLE {table} (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(40), amount NUMERIC(10,2), "
+                f"born DATE, seen TIMESTAMP(3) NULL)")
+    for i in range(1, 6):
+        cur.execute(f"INSERT INTO {table} VALUES (%s, %s, %s, %s, %s)",
+                    (i, f"person {i}" if i != 3 else None, decimal.Decimal(f"{i}.5{i}"), dt.date(2000, 1, i),
+                     dt.datetime(2024, 5, i, 12, 30, 15, 250000)))
+    try:
+        yield dialect, table
+    finally:
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.close()
+
+
+_RUNNERS: list[ProcessorRunner] = []
+
+
+@pytest.fixture(autouse=True)
+def _disable_pools() -> Iterator[None]:
+    yield
+    while _RUNNERS:
+        _RUNNERS.pop().disable_controller_service("db")
+
+
+def _runner(dialect: str, writer: type = JsonRecordSetWriter, pool: dict[str, str] | None = None,
+            **properties: str) -> ProcessorRunner:
+    runner = ProcessorRunner(ExecuteSQLRecord)
+    _RUNNERS.append(runner)
+    runner.add_controller_service("db", DBCPConnectionPool, pool or (PG if dialect == "postgresql" else MARIA))
+    runner.enable_controller_service("db")
+    runner.add_controller_service("writer", writer, {})
+    runner.enable_controller_service("writer")
+    runner.set_property("Database Connection Pooling Service", "db")
+    runner.set_property("Record Writer", "writer")
+    for name, value in properties.items():
+        runner.set_property(name, value)
+    return runner
+
+
+def test_a_select_becomes_records_with_nifis_attributes(db: tuple[str, str]) -> None:
+    dialect, table = db
+    runner = _runner(dialect, **{"SQL Query": f"SELECT * FROM {table} ORDER BY id"})
+    runner.enqueue(b"ignored", {"who": "me"})
+    input_uuid = runner.input_flowfiles()[0].flowfile.uuid
+    runner.run()
+    runner.assert_all_transferred("success", 1)
+    out = runner.flowfiles_for("success")[0]
+    out.assert_attribute_equals("executesql.row.count", "5")
+    out.assert_attribute_equals("record.count", "5")
+    out.assert_attribute_equals("mime.type", "application/json")
+    out.assert_attribute_equals("executesql.resultset.index", "0")
+    out.assert_attribute_equals("who", "me")
+    assert out.attributes["input.flowfile.uuid"] == input_uuid
+    for key in ("executesql.query.duration", "executesql.query.executiontime", "executesql.query.fetchtime"):
+        assert out.attributes[key].isdigit()
+    rows = json.loads(out.content)
+    assert rows[0] == {"id": 1, "name": "person 1", "amount": "1.51", "born": "2000-01-01",
+                       "seen": "2024-05-01 12:30:15.25"}
+    assert rows[2]["name"] is None and len(rows) == 5
+
+
+def test_logical_types_keep_decimals_and_dates(db: tuple[str, str]) -> None:
+    dialect, table = db
+    runner = _runner(dialect, CSVRecordSetWriter, **{"SQL Query": f"SELECT id, amount, born FROM {table} WHERE id = 2",
+                                                     "Use Avro Logical Types": "true"})
+    runner.enqueue(b"")
+    runner.run()
+    out = runner.flowfiles_for("success")[0]
+    assert out.content.decode().splitlines() == ["id,amount,born", "2,2.52,2000-01-02"]
+    out.assert_attribute_equals("mime.type", "text/csv")
+
+
+def test_max_rows_per_flowfile_makes_fragments(db: tuple[str, str]) -> None:
+    dialect, table = db
+    runner = _runner(dialect, **{"SQL Query": f"SELECT id FROM {table} ORDER BY id", "Max Rows Per FlowFile": "2"})
+    runner.enqueue(b"")
+    runner.run()
+    outs = runner.flowfiles_for("success")
+    assert [o.attributes["record.count"] for o in outs] == ["2", "2", "1"]
+    assert [o.attributes["fragment.index"] for o in outs] == ["0", "1", "2"]
+    assert {o.attributes["fragment.count"] for o in outs} == {"3"}
+    assert [r["id"] for o in outs for r in json.loads(o.content)] == [1, 2, 3, 4, 5]
+
+
+def test_output_batch_size_commits_early_without_fragment_count(db: tuple[str, str]) -> None:
+    dialect, table = db
+    runner = _runner(dialect, **{"SQL Query": f"SELECT id FROM {table} ORDER BY id", "Max Rows Per FlowFile": "2",
+                                 "Output Batch Size": "1"})
+    runner.enqueue(b"")
+    runner.run()
+    outs = runner.flowfiles_for("success")
+    assert len(outs) == 3 and all("fragment.count" not in o.attributes for o in outs)
+    runner.assert_queue_empty()
+
+
+def test_parameters_and_the_query_from_content(db: tuple[str, str]) -> None:
+    dialect, table = db
+    runner = _runner(dialect)
+    runner.enqueue(f"SELECT id FROM {table} WHERE id > ? ORDER BY id", {"sql.args.1.type": "4",
+                                                                       "sql.args.1.value": "3"})
+    runner.run()
+    assert json.loads(runner.flowfiles_for("success")[0].content) == [{"id": 4}, {"id": 5}]
+
+
+def test_a_statement_without_results_gives_an_empty_record_set(db: tuple[str, str]) -> None:
+    dialect, table = db
+    runner = _runner(dialect, **{"SQL Query": f"UPDATE {table} SET name = 'x' WHERE id = 1"})
+    runner.enqueue(b"original")
+    runner.run()
+    out = runner.flowfiles_for("success")[0]
+    out.assert_attribute_equals("executesql.row.count", "0")
+    out.assert_attribute_equals("record.count", "0")
+    assert json.loads(out.content) == []
+
+
+def test_an_error_routes_the_input_to_failure_with_the_message(db: tuple[str, str]) -> None:
+    dialect, table = db
+    runner = _runner(dialect, **{"SQL Query": f"SELECT nope FROM {table}"})
+    runner.enqueue(b"keep me")
+    runner.run()
+    runner.assert_all_transferred("failure", 1)
+    out = runner.flowfiles_for("failure")[0]
+    assert "nope" in out.attributes["executesql.error.message"]
+    out.assert_content_equals(b"keep me")
+
+
+def test_an_unreachable_database_fails_the_input() -> None:
+    runner = _runner("postgresql", pool={**PG, "Database Connection URL": "jdbc:postgresql://127.0.0.1:1/test"},
+                     **{"SQL Query": "SELECT 1"})
+    runner.enqueue(b"q")
+    runner.run()
+    runner.assert_all_transferred("failure", 1)
+    assert runner.flowfiles_for("failure")[0].attributes["executesql.error.message"]
