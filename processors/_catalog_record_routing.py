@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from flowyard.processors.merge_record import MergeRecord
 from flowyard.processors.query_record import QueryRecord
+from flowyard.processors.sample_record import SampleRecord
 from flowyard.processors.split_record import SplitRecord
 from flowyard.processors.validate_record import ValidateRecord
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (QueryRecord, SplitRecord, ValidateRecord, MergeRecord)
+PROCESSORS: tuple[type[Processor], ...] = (QueryRecord, SplitRecord, ValidateRecord, MergeRecord, SampleRecord)
 SERVICES: tuple[type[ControllerService], ...] = ()

@@ -28,4 +28,11 @@ CONFIGS: tuple[LibraryConfig, ...] = (
     LibraryConfig("MergeRecord", {**_RW}, services=_JSON_TO_CSV),
     LibraryConfig("MergeRecord", {**_RW, "merge-strategy": "Defragment", "max-bin-age": "1 sec"},
                   variant="defragment", services=_CSV_TO_JSON),
+    LibraryConfig("SampleRecord", {**_RW, "sample-record-reservoir": "${n}", "sample-record-random-seed": "1"},
+                  services=_CSV_TO_JSON, expression="sample-record-reservoir"),
+    LibraryConfig("SampleRecord", {**_RW, "sample-record-sampling-strategy": "range", "sample-record-range": "1,3-"},
+                  variant="range", services=_JSON_TO_CSV, expression="sample-record-range"),
+    LibraryConfig("SampleRecord", {**_RW, "sample-record-sampling-strategy": "probabilistic",
+                                   "sample-record-probability": "50"},
+                  variant="probabilistic", services=_CSV_TO_JSON, expression="sample-record-random-seed"),
 )
