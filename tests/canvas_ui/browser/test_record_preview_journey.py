@@ -5,6 +5,7 @@ checked as it is typed. Screenshots go to the test output folder and /tmp."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,16 @@ CSV = "id,name,city\n1,Ann,Oslo\n2,<b>Bo</b>,Rome\n3,Cy,Lima\n"
 FLOW = {"flowyardFlowVersion": 1, "rootGroup": {"name": "Records", "processors": [
     {"identifier": "gen", "type": "GenerateFlowFile", "schedulingPeriod": "1 min",
      "properties": {"Batch Size": "1", "Custom Text": CSV, "Mime Type": "text/csv", "filename": "people.csv"}},
+    {"identifier": "numbers", "type": "GenerateFlowFile", "schedulingPeriod": "1 min", "position": {"x": 400, "y": 0},
+     "properties": {"Batch Size": "1", "Custom Text": "[1, 2, 3]", "Mime Type": "application/json"}},
     {"identifier": "convert", "type": "ConvertRecord", "scheduledState": "STOPPED", "position": {"x": 0, "y": 300},
      "autoTerminatedRelationships": ["success", "failure"]},
-], "connections": [{"identifier": "q", "source": {"id": "gen"}, "destination": {"id": "convert"},
-                    "selectedRelationships": ["success"]}]}}
+], "connections": [
+    {"identifier": "q", "source": {"id": "gen"}, "destination": {"id": "convert"},
+     "selectedRelationships": ["success"]},
+    {"identifier": "q2", "source": {"id": "numbers"}, "destination": {"id": "convert"},
+     "selectedRelationships": ["success"]},
+]}}
 
 
 @pytest.fixture
@@ -41,12 +48,13 @@ def test_queued_csv_as_a_table_and_a_reader_created_from_the_property(page: Any,
                                                                      shoot: Any) -> None:
     server = records_server
     with server.api() as client:
-        for _ in range(300):  # GenerateFlowFile runs at once on start: wait for its flowfile, bounded
-            if client.get("/api/connections/q/flowfiles").json():
+        for _ in range(300):  # GenerateFlowFile runs at once on start: wait for its flowfiles, bounded
+            if client.get("/api/connections/q/flowfiles").json() and client.get("/api/connections/q2/flowfiles").json():
                 break
             page.wait_for_timeout(50)
         queued = client.get("/api/connections/q/flowfiles").json()
-    assert len(queued) == 1
+        numbers = client.get("/api/connections/q2/flowfiles").json()
+    assert len(queued) == 1 and len(numbers) == 1
     uuid = queued[0]["uuid"]
     log_in(page, server.url)
 
@@ -75,6 +83,16 @@ def test_queued_csv_as_a_table_and_a_reader_created_from_the_property(page: Any,
     expect(viewer.get_by_test_id("content-body")).to_have_text(CSV.rstrip("\n"), use_inner_text=True)
     viewer.get_by_test_id("view-table").click()
     expect(rows).to_have_count(3)
+
+    # JSON that holds no records opens as pretty JSON; Table says why not
+    page.goto(f"{server.url}/?queue=q2")
+    page.get_by_test_id(f"queue-view-{numbers[0]['uuid']}").click()
+    expect(viewer.get_by_test_id("view-json")).to_have_attribute("aria-pressed", "true")
+    expect(viewer.get_by_test_id("content-body")).to_contain_text("[\n  1,")
+    expect(viewer.get_by_test_id("view-table")).to_have_attribute("title", re.compile("record 1 is a number"))
+    viewer.get_by_test_id("view-table").click()
+    expect(viewer.get_by_test_id("record-error")).to_contain_text(
+        "record 1 is a number, not a JSON object (record content is an array of objects or one object per line)")
 
     # provenance: the content GenerateFlowFile created, as a table too
     with server.api() as client:
@@ -129,3 +147,10 @@ def test_queued_csv_as_a_table_and_a_reader_created_from_the_property(page: Any,
     _copy(shoot(page, "schema-text-check"), "schema-text-check")
     editor.fill('{"type": "record", "name": "person", "fields": [{"name": "id", "type": "int"}]}')
     expect(check).to_have_text("An Avro record schema: person with 1 field.")
+    editor.fill('{"type": "record", "name": "person",\n "fields": [{"name": "id" "type": "int"}]}')
+    expect(check).to_have_text("Line 2, column 27: Not valid JSON: expected ',' or '}', found '\"'")
+    editor.fill('{"type": "array", "items": "string"}')
+    expect(check).to_have_text("Line 1, column 1 (schema): The schema is an array: record readers and writers need a "
+                               "record schema")
+    editor.fill("${avro.schema}")
+    expect(check).to_have_text("Holds an expression or a parameter: the schema is checked when it is used.")

@@ -150,8 +150,11 @@ export function ContentViewer({ url, downloadUrl, recordsUrl, mimeHint, title, o
   useEffect(() => () => { if (imageUrl) URL.revokeObjectURL(imageUrl); }, [imageUrl]);
 
   const recordLike = !!loaded && loaded.bytes.length > 0 && looksLikeRecords(mime, loaded.bytes);
-  const best: Mode = !loaded ? "text" : recordsUrl && recordLike ? "table" : isImage ? "image"
+  const raw: Mode = !loaded ? "text" : isImage ? "image"
     : json !== null && (mime.includes("json") || /^\s*[[{]/.test(text)) ? "json" : looksBinary(loaded.bytes) ? "hex" : "text";
+  // record content opens as a table, unless the server found no records in it (then the raw view; Table says why)
+  const tableFailed = !!records?.error;
+  const best: Mode = loaded && recordsUrl && recordLike && !tableFailed ? "table" : raw;
   const shown = mode ?? best;
   const tableShown = shown === "table" && !!recordsUrl && !!loaded && !error;
   const asked = useRef<string | null>(null);
@@ -196,7 +199,7 @@ export function ContentViewer({ url, downloadUrl, recordsUrl, mimeHint, title, o
             <button key={m} type="button" data-testid={`view-${m}`} className={shown === m ? "active" : ""}
                     disabled={m === "image" && !isImage} aria-pressed={shown === m}
                     title={m === "image" && !isImage ? `Not an image (${mime || "unknown type"})`
-                      : m === "table" ? "The first records as a table (CSV, JSON, Avro, Parquet)" : undefined}
+                      : m === "table" ? (records?.error ?? "The first records as a table (CSV, JSON, Avro, Parquet)") : undefined}
                     onClick={() => setMode(m)}>
               {m === "table" ? "Table" : m === "json" ? "JSON" : m === "hex" ? "Hex" : m === "image" ? "Image" : "Text"}
             </button>

@@ -223,7 +223,7 @@ export function checkAvroSchema(text: string): SchemaCheck {
     const t = check(root, "schema", named, "");
     if (t !== "record") {
       const { line, column } = lineColumn(text, root.at);
-      return { ok: false, message: `The schema is ${t === "union" ? "a union" : `a ${t}`}: record readers and writers need a record schema`, line, column, path: "schema" };
+      return { ok: false, message: `The schema is ${/^[aeiou]/.test(t) ? "an" : "a"} ${t}: record readers and writers need a record schema`, line, column, path: "schema" };
     }
     const fields = root.kind === "object" ? root.entries.get("fields") : undefined;
     const count = fields && fields.kind === "array" ? fields.items.length : 0;
