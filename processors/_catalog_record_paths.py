@@ -8,11 +8,15 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.csv_lookup_services import CSVRecordLookupService, SimpleCsvFileLookupService
+from flowyard.processors.lookup_record import LookupRecord
+from flowyard.processors.lookup_services import DatabaseRecordLookupService
 from flowyard.processors.partition_record import PartitionRecord
 from flowyard.processors.update_record import UpdateRecord
 from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (UpdateRecord, PartitionRecord)
-SERVICES: tuple[type[ControllerService], ...] = ()
+PROCESSORS: tuple[type[Processor], ...] = (UpdateRecord, PartitionRecord, LookupRecord)
+SERVICES: tuple[type[ControllerService], ...] = (
+    SimpleCsvFileLookupService, CSVRecordLookupService, DatabaseRecordLookupService)

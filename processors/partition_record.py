@@ -31,7 +31,7 @@ from flowyard.runtime.sdk import (
     new_uuid,
 )
 
-__all__ = ["PartitionRecord"]
+__all__ = ["PartitionRecord", "RecordSpool"]
 
 RECORD_READER = PropertySpec(
     key="record-reader", display_name="Record Reader",
@@ -63,13 +63,15 @@ def _hashable(value: Any) -> Any:
     return (type(value).__name__ if isinstance(value, (bool, str, bytes)) else "", value)
 
 
-class _Partition:
-    """The records of one partition, pickled into a spooled temporary file."""
+class RecordSpool:
+    """Records kept for writing later (a partition, the records of one relationship): pickled
+    into a temporary file that stays in memory up to ``SPOOL_IN_MEMORY`` bytes. ``attributes``
+    are the output's; ``close`` when done."""
 
     __slots__ = ("attributes", "count", "spool")
 
-    def __init__(self, attributes: dict[str, str]) -> None:
-        self.attributes = attributes
+    def __init__(self, attributes: dict[str, str] | None = None) -> None:
+        self.attributes = attributes or {}
         self.count = 0
         self.spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
 
@@ -150,7 +152,7 @@ class PartitionRecord(Processor):
             return
         original = ff
         created: list[FlowFile] = []
-        partitions: dict[Any, _Partition] = {}
+        partitions: dict[Any, RecordSpool] = {}
         try:
             self._partition(context, session, ff, partitions, created)
         except (ValueError, OSError, RecursionError, ProcessingError, pickle.PicklingError) as exc:
@@ -168,7 +170,7 @@ class PartitionRecord(Processor):
         session.transfer(original, ORIGINAL)
 
     def _partition(self, context: ProcessContext, session: ProcessSession, ff: FlowFile,
-                   partitions: dict[Any, _Partition], created: list[FlowFile]) -> None:
+                   partitions: dict[Any, RecordSpool], created: list[FlowFile]) -> None:
         reader_factory = context.property(RECORD_READER).as_controller_service(RecordReaderFactory)
         writer_factory = context.property(RECORD_WRITER).as_controller_service(RecordSetWriterFactory)
         paths = [(name, RecordPath.compile(value.raw or "")) for name, value in context.dynamic_properties.items()]
@@ -185,7 +187,7 @@ class PartitionRecord(Processor):
             key = tuple(key_parts)
             partition = partitions.get(key)
             if partition is None:
-                partition = partitions[key] = _Partition({
+                partition = partitions[key] = RecordSpool({
                     name: to_text(found[0]) for name, found in selected.items()
                     if len(found) == 1 and found[0] is not None and not isinstance(found[0], (dict, list, tuple))})
             partition.add(record)

@@ -148,6 +148,15 @@ class FieldValue:
         inferred = infer_type(self.value) if self.value is not None else None
         return inferred or STRING
 
+    def child(self, name: str) -> FieldValue | None:
+        """The field ``name`` of this record value (value None when absent, so it can be set),
+        or None when this is not a record."""
+        return _child(self, name)
+
+    def elements(self) -> list[FieldValue]:
+        """The elements of this array value (none when it is not an array)."""
+        return _elements(self)
+
     def parent_record(self) -> dict[str, Any] | None:
         """The record holding this field (None for elements, map values and computed values)."""
         return self.container if self.record_field and isinstance(self.container, dict) else None
@@ -1193,12 +1202,19 @@ class RecordPath:
         return RecordPath(text)
 
     def evaluate(self, record: dict[str, Any], schema: RecordSchema | None = None,
-                 context: FieldValue | None = None) -> PathEvaluation:
+                 context: FieldValue | None = None, root: FieldValue | None = None) -> PathEvaluation:
         """The field values this path selects in ``record`` (of ``schema``; inferred when None).
-        ``context`` is the value relative paths start from (default: the record)."""
-        tracker = _Tracker()
-        data_type = DataType.record(schema) if schema is not None else None
-        root = FieldValue(record, None, data_type, None, tracker=tracker)
+        ``context`` is the value relative paths start from (default: the record). ``root``, a
+        record value selected earlier (e.g. by a Root Record Path), makes the path start there
+        instead of ``record``: the schema changes are then reported from ``record``'s root and
+        collected with those of the evaluation that selected ``root``."""
+        if root is not None:
+            tracker = root.tracker or _Tracker()
+            root.tracker = tracker
+        else:
+            tracker = _Tracker()
+            data_type = DataType.record(schema) if schema is not None else None
+            root = FieldValue(record, None, data_type, None, tracker=tracker)
         try:
             fields = list(self._node.values(_Ctx(root), context or root))
         except RecursionError:

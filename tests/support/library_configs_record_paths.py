@@ -17,4 +17,15 @@ CONFIGS: tuple[LibraryConfig, ...] = (
                   variant="record-path-value", services=_CSV_TO_JSON),
     LibraryConfig("PartitionRecord", {**_RW, "first": "/*[0]"}, services=_CSV_TO_JSON),
     LibraryConfig("PartitionRecord", {**_RW, "a": "/a", "deep": "//b"}, variant="json", services=_JSON),
+    LibraryConfig("LookupRecord", {**_RW, "lookup-service": "lookup", "key": "/*[0]", "result-record-path": "/found",
+                                   "routing-strategy": "route-to-matched-unmatched"},
+                  services=(*_CSV_TO_JSON, ServiceSetup("lookup", "SimpleKeyValueLookupService", {"a": "A"})),
+                  expression="result-record-path"),
+    # the CSV lookup services load their file when enabled, and build() writes files only after enabling
+    LibraryConfig("LookupRecord", {**_RW, "lookup-service": "lookup", "key": "//a", "result-record-path": "/found",
+                                   "root-record-path": "/*"}, variant="root-record-path",
+                  services=(*_JSON, ServiceSetup("lookup", "SimpleKeyValueLookupService", {"a": "A"}))),
+    LibraryConfig("LookupRecord", {**_RW, "lookup-service": "lookup", "key": "/a",
+                                   "record-update-strategy": "replace-existing-values"}, variant="replace-existing",
+                  services=(*_JSON, ServiceSetup("lookup", "SimpleKeyValueLookupService", {"x": "y"}))),
 )
