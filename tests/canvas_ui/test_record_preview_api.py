@@ -210,3 +210,19 @@ async def test_the_routes_answer_like_the_rest_of_the_api(api: Any) -> None:
     sideways = await client.get("/api/provenance/events/1/records/sideways", headers=auth)
     assert sideways.status_code == 400 and "input' or 'output'" in sideways.json()["error"]
     assert (await client.get("/api/provenance/events/x/records/input", headers=auth)).status_code == 400
+
+
+async def test_a_failing_viewer_plug_in_is_a_422_naming_it(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, auth, queued = api
+
+    def broken(stream: Any, mime: str, max_rows: int) -> dict[str, Any] | None:
+        raise RuntimeError("out of ideas")
+
+    def declines(stream: Any, mime: str, max_rows: int) -> dict[str, Any] | None:
+        return None
+
+    monkeypatch.setattr("flowyard.runtime.service._preview.discover_content_viewers",
+                        lambda: {"declines": declines, "broken": broken})
+    response = await client.get(_url(queued["people.csv"]), headers=auth)
+    assert response.status_code == 422
+    assert response.json()["error"] == "the broken viewer failed: RuntimeError: out of ideas"

@@ -243,3 +243,9 @@ def test_cells_stay_small() -> None:
     assert list_cell[-1] == "… 3 more" and len(list_cell) == MAX_ITEMS + 1
     assert "{…}" in str(deep_cell)
     assert nan == "inf"
+
+
+def test_the_entry_point_offers_the_viewer() -> None:
+    from flowyard.runtime.registry import discover_content_viewers
+
+    assert discover_content_viewers()["records"] is preview_records
