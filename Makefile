@@ -41,6 +41,11 @@ chromium:
 demo: $(STAMP) $(CANVAS)
 	$(VENV)/bin/flowyard demo --data-dir $(DATA) --port $(PORT)
 
+# Serves the connectors demo (orders through this machine's PostgreSQL, RabbitMQ and MQTT
+# broker; docs/demo-connectors.md) on http://127.0.0.1:$(PORT)/, data in data/demo-connectors.
+demo-connectors: $(STAMP) $(CANVAS)
+	$(VENV)/bin/flowyard demo --flow connectors --data-dir data/demo-connectors --port $(PORT)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check runtime processors clusters canvas_ui tests bench
 	$(VENV)/bin/mypy

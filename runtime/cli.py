@@ -1,7 +1,7 @@
 """The ``flowyard`` command.
 
     flowyard run FLOW.json --data-dir DIR [--durability os|sync]
-    flowyard demo [--data-dir DIR] [--port 8080 | --headless]
+    flowyard demo [--flow standard|connectors] [--data-dir DIR] [--port 8080 | --headless]
     flowyard serve [--data-dir DIR] [--flow FLOW.json] [--host 127.0.0.1] [--port 8080] [--durability os|sync]
                    [--certfile CERT.pem --keyfile KEY.pem] [--provenance-max-age|-size|-events ...]
     flowyard set-credentials [--data-dir DIR] [--username NAME]   (password from the terminal or stdin)
@@ -9,7 +9,9 @@
 
 ``run`` runs a flow until SIGINT or SIGTERM, printing one status line a
 second; ``serve`` runs a data directory's flow with the web API; ``demo``
-serves the bundled demo flow (``--headless``: runs it like ``run``). Exit
+serves a bundled demo flow (``--headless``: runs it like ``run``): the
+standard one, or with ``--flow connectors`` the one that moves orders
+through this machine's PostgreSQL, RabbitMQ and MQTT broker. Exit
 status: 0 after a clean shutdown, 2 when an option, the flow or the data
 directory cannot be used (the message says what and where; nothing was
 changed), 1 for anything unexpected.
@@ -25,12 +27,14 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import tempfile
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 import trio
 
@@ -47,7 +51,12 @@ from flowyard.runtime.shutdown import DEFAULT_GRACE_SECONDS, stop_signals
 
 __all__ = ["main"]
 
-DEMO_FLOW = "demo/demo-flow.json"
+#: The bundled demo flows (``flowyard demo --flow NAME``) and their default data directories.
+DEMO_FLOWS = {"standard": "demo/demo-flow.json", "connectors": "demo/connectors-flow.json"}
+DEMO_DATA_DIRS = {"standard": Path("data/demo"), "connectors": Path("data/demo-connectors")}
+DEMO_MAKE_TARGETS = {"standard": "demo", "connectors": "demo-connectors"}
+#: How long the connectors demo waits for each server when it looks at them before starting.
+SERVER_CHECK_SECONDS = 3.0
 
 
 def _format_status(status: EngineStatus, previous: EngineStatus | None, seconds: float) -> str:
@@ -127,32 +136,144 @@ async def _run(flow_path: Path, data_dir: Path, durability: str, out: TextIO,
 
 
 async def _run_demo_headless(data_dir: Path, out: TextIO, stop_timeout: float = DEFAULT_GRACE_SECONDS,
-                             disk: dict[str, int] | None = None) -> int:
+                             disk: dict[str, int] | None = None, which: str = "standard") -> int:
     # Through the service, as the served demo does: the same DATA/flow.json (with any
     # edits made through the API) runs on the same repositories in both modes.
-    with _demo_flow(data_dir) as initial:
+    with _demo_flow(data_dir, which, out) as initial:
         service = FlowService.open(data_dir, initial_flow=initial, engine_options=disk)
     try:
-        await _run_engine(service.engine, f"the demo flow (data in {data_dir}, durability os)", out, stop_timeout)
+        what = "the demo flow" if which == "standard" else f"the {which} demo flow"
+        await _run_engine(service.engine, f"{what} (data in {data_dir}, durability os)", out, stop_timeout)
     finally:
         service.close()
     out.write("stopped cleanly\n")
     return 0
 
 
+def demo_flow_document(which: str = "standard") -> dict[str, Any]:
+    """The bundled demo flow ``which`` (a key of ``DEMO_FLOWS``) as a JSON document."""
+    text = resources.files("flowyard.runtime").joinpath(DEMO_FLOWS[which]).read_text(encoding="utf-8")
+    doc: dict[str, Any] = json.loads(text)
+    return doc
+
+
 @contextlib.contextmanager
-def _demo_flow(data_dir: Path) -> Iterator[Path]:
-    """The bundled demo flow with its ``output.dir`` parameter pointing at
-    ``DATA/out`` (a temporary file, used only at the first start)."""
-    doc = json.loads(resources.files("flowyard.runtime").joinpath(DEMO_FLOW).read_text(encoding="utf-8"))
+def _demo_flow(data_dir: Path, which: str = "standard", out: TextIO | None = None) -> Iterator[Path]:
+    """The bundled demo flow ``which`` as a temporary file, used only at the first
+    start: the standard one with its ``output.dir`` parameter pointing at
+    ``DATA/out``. For the connectors demo, first look at the servers it uses
+    (``prepare_connectors_demo``), reporting on ``out``."""
+    doc = demo_flow_document(which)
     for ctx in doc.get("parameterContexts", []):
         for parameter in ctx.get("parameters", []):
             if parameter.get("name") == "output.dir":
                 parameter["value"] = str((data_dir / "out").resolve())
+    if which == "connectors":
+        current = data_dir / "flow.json"
+        prepare_connectors_demo(_demo_parameters(current) if current.exists() else _parameters_of(doc),
+                                out or sys.stdout)
     with tempfile.TemporaryDirectory(prefix="flowyard-demo-") as tmp:
-        path = Path(tmp) / "demo-flow.json"
+        path = Path(tmp) / Path(DEMO_FLOWS[which]).name
         path.write_text(json.dumps(doc), encoding="utf-8")
         yield path
+
+
+def _parameters_of(doc: dict[str, Any]) -> dict[str, str]:
+    """Name -> value of the parameters (with a text value) of every context of a flow document."""
+    found: dict[str, str] = {}
+    for ctx in doc.get("parameterContexts", []) if isinstance(doc, dict) else []:
+        for parameter in ctx.get("parameters", []) if isinstance(ctx, dict) else []:
+            if isinstance(parameter, dict) and isinstance(parameter.get("value"), str):
+                found[str(parameter.get("name"))] = parameter["value"]
+    return found
+
+
+def _demo_parameters(flow_file: Path) -> dict[str, str]:
+    """The parameters of the demo's current flow (``DIR/flow.json``, with any edits
+    made through the API); the bundled ones when it cannot be read."""
+    try:
+        return _parameters_of(json.loads(flow_file.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return _parameters_of(demo_flow_document("connectors"))
+
+
+def _reachable(host: str, port: int) -> str | None:
+    """None when a TCP connection to host:port opens, else why not."""
+    try:
+        with socket.create_connection((host, port), timeout=SERVER_CHECK_SECONDS):
+            return None
+    except OSError as exc:
+        return exc.strerror or str(exc) or type(exc).__name__
+
+
+def prepare_connectors_demo(parameters: dict[str, str], out: TextIO) -> dict[str, str | None]:
+    """Before the connectors demo starts: say which of its servers answer, and
+    declare its RabbitMQ queue (``amqp.queue``), which PublishAMQP and
+    ConsumeAMQP expect to exist (as in NiFi, neither declares it). Never fails:
+    a server that is down only means its processors show bulletins until it is
+    up. Returns server name -> None (ready) or the reason it is not."""
+    found: dict[str, str | None] = {}
+    db = urlsplit(parameters.get("db.url", "").removeprefix("jdbc:"))
+    mqtt = urlsplit(parameters.get("mqtt.broker", ""))
+    try:
+        db_port, mqtt_port = db.port or 5432, mqtt.port or 1883
+    except ValueError:
+        db_port = mqtt_port = -1
+    for name, host, port in (("PostgreSQL", db.hostname, db_port), ("MQTT broker", mqtt.hostname, mqtt_port)):
+        found[name] = _reachable(host, port) if host and port > 0 else "its address is not host:port"
+    found["RabbitMQ"] = _declare_queue(parameters)
+    out.write("connectors demo, looking at its servers:\n")
+    where = {"PostgreSQL": parameters.get("db.url", "?"), "MQTT broker": parameters.get("mqtt.broker", "?"),
+             "RabbitMQ": f"{parameters.get('amqp.host', '?')}:{parameters.get('amqp.port', '?')}"}
+    for name, problem in found.items():
+        if problem is None:
+            extra = f", queue {parameters.get('amqp.queue')!r} declared" if name == "RabbitMQ" else ""
+            out.write(f"  {name} at {where[name]}: ready{extra}\n")
+        else:
+            out.write(f"  {name} at {where[name]}: NOT REACHABLE ({problem}); the flow runs anyway and its "
+                      f"processors show bulletins until it is up\n")
+    out.flush()
+    return found
+
+
+def _declare_queue(parameters: dict[str, str]) -> str | None:
+    """Declare the demo's queue (durable, as a queue that outlives the demo should be);
+    None when done, else why not."""
+    import pika
+    import pika.exceptions
+
+    queue = parameters.get("amqp.queue", "")
+    if not queue:
+        return "no amqp.queue parameter"
+    host, port = parameters.get("amqp.host", "127.0.0.1"), parameters.get("amqp.port", "5672")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        return f"amqp.port {port!r} is not a port number"
+    unreachable = _reachable(host, int(port))  # says why in words, where pika's error would not
+    if unreachable is not None:
+        return unreachable
+    pika_log = logging.getLogger("pika")
+    level = pika_log.level
+    pika_log.setLevel(logging.CRITICAL)  # pika logs a traceback before raising
+    try:
+        params = pika.ConnectionParameters(
+            host=host, port=int(port),
+            credentials=pika.PlainCredentials(parameters.get("amqp.user", "guest"),
+                                              parameters.get("amqp.password", "guest")),
+            connection_attempts=1, socket_timeout=SERVER_CHECK_SECONDS,
+            blocked_connection_timeout=SERVER_CHECK_SECONDS, stack_timeout=SERVER_CHECK_SECONDS * 2)
+        connection = pika.BlockingConnection(params)
+    except (ValueError, pika.exceptions.AMQPError, OSError) as exc:
+        return str(exc) or type(exc).__name__
+    finally:
+        pika_log.setLevel(level)
+    try:
+        connection.channel().queue_declare(queue=queue, durable=True)
+    except pika.exceptions.AMQPError as exc:
+        return f"cannot declare queue {queue!r}: {exc}"
+    finally:
+        with contextlib.suppress(pika.exceptions.AMQPError, OSError):
+            connection.close()
+    return None
 
 
 def _port(text: str) -> int:
@@ -246,13 +367,21 @@ def _parser() -> argparse.ArgumentParser:
     _stop_timeout_option(run)
     _disk_options(run)
     demo = sub.add_parser(
-        "demo", help="serve the bundled demo flow with the web API (--headless: without it)",
-        description="Run the bundled demo flow (generate, tag, route and log orders) with the web API on "
-                    "127.0.0.1, printing the URL and, at the first start, the generated login password. "
-                    "The flow is copied into DIR/flow.json at the first start; later starts (either mode) "
-                    "run that copy with any edits made through the API. Ctrl-C stops cleanly.")
-    demo.add_argument("--data-dir", type=Path, default=Path("data/demo"), metavar="DIR",
-                      help="flow, credentials and repositories live here (default: data/demo)")
+        "demo", help="serve a bundled demo flow with the web API (--headless: without it)",
+        description="Run a bundled demo flow with the web API on 127.0.0.1, printing the URL and, at the "
+                    "first start, the generated login password. The flow is copied into DIR/flow.json at the "
+                    "first start; later starts (either mode) run that copy with any edits made through the "
+                    "API. Ctrl-C stops cleanly.")
+    demo.add_argument("--flow", choices=tuple(DEMO_FLOWS), default="standard", dest="demo_flow",
+                      help="standard (default): generate, route, throttle, retry, reshape and write events to "
+                           "files. connectors: orders inserted into PostgreSQL (PutSQL), read back (ExecuteSQL), "
+                           "published to RabbitMQ and MQTT and consumed again; it needs this machine's "
+                           "PostgreSQL (127.0.0.1:5432, database test), RabbitMQ (127.0.0.1:5672) and MQTT "
+                           "broker (127.0.0.1:1883), declares its RabbitMQ queue at start, and runs with "
+                           "bulletins for any that is down (docs/demo-connectors.md)")
+    demo.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
+                      help="flow, credentials and repositories live here (default: data/demo, or "
+                           "data/demo-connectors with --flow connectors)")
     mode = demo.add_mutually_exclusive_group()
     mode.add_argument("--port", type=_port, default=8080, help="TCP port on 127.0.0.1 (default: 8080; 0: any free one)")
     mode.add_argument("--headless", action="store_true",
@@ -389,12 +518,15 @@ def main(argv: list[str] | None = None) -> int:
         return _set_credentials(args)
     if args.command == "repair":
         return _repair(args)
+    if args.command == "demo" and args.data_dir is None:
+        args.data_dir = DEMO_DATA_DIRS[args.demo_flow]
     os.umask(OWNER_ONLY_UMASK)  # everything the data directory gets is its owner's only (docs/security.md)
     if args.command == "serve" or (args.command == "demo" and not args.headless):
         return _serve(args)
     try:
         if args.command == "demo":
-            return trio.run(_run_demo_headless, args.data_dir, sys.stdout, args.stop_timeout, _disk(args))
+            return trio.run(_run_demo_headless, args.data_dir, sys.stdout, args.stop_timeout, _disk(args),
+                            args.demo_flow)
         return trio.run(_run, args.flow, args.data_dir, args.durability, sys.stdout, args.stop_timeout,
                         _disk(args))
     except (ConfigurationError, RepositoryError) as exc:
@@ -406,7 +538,7 @@ def _serve(args: argparse.Namespace) -> int:
     # The API layer sits above the runtime: imported by name, only here.
     server = importlib.import_module("flowyard.canvas_ui.server")
     if args.command == "demo":
-        with _demo_flow(args.data_dir) as initial:
+        with _demo_flow(args.data_dir, args.demo_flow) as initial:
             return _serve_with(server, args, functools.partial(server.serve, args.data_dir, port=args.port,
                                                                 initial_flow=initial, stop_timeout=args.stop_timeout,
                                                                 engine_options=_disk(args)))
@@ -420,7 +552,8 @@ def _serve_with(server: Any, args: argparse.Namespace, serve: Any) -> int:
     try:
         trio.run(serve)
     except server.AddressInUseError as exc:
-        hint = f" (with make: PORT={8081 if exc.port != 8081 else 8082} make demo)" if args.command == "demo" else ""
+        hint = (f" (with make: PORT={8081 if exc.port != 8081 else 8082} make {DEMO_MAKE_TARGETS[args.demo_flow]})"
+                if args.command == "demo" else "")
         print(f"flowyard: error: {exc}{hint}", file=sys.stderr)
         return 2
     except (ConfigurationError, RepositoryError) as exc:
