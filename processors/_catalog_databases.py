@@ -10,6 +10,7 @@ from __future__ import annotations
 from flowyard.processors.dbcp_connection_pool import DBCPConnectionPool
 from flowyard.processors.execute_sql import ExecuteSQL
 from flowyard.processors.execute_sql_record import ExecuteSQLRecord
+from flowyard.processors.generate_table_fetch import GenerateTableFetch
 from flowyard.processors.put_database_record import PutDatabaseRecord
 from flowyard.processors.put_sql import PutSQL
 from flowyard.processors.query_database_table import QueryDatabaseTable, QueryDatabaseTableRecord
@@ -18,5 +19,6 @@ from flowyard.runtime.sdk import ControllerService, Processor
 __all__ = ["PROCESSORS", "SERVICES"]
 
 PROCESSORS: tuple[type[Processor], ...] = (ExecuteSQL, PutSQL, PutDatabaseRecord, QueryDatabaseTable,
-                                              QueryDatabaseTableRecord, ExecuteSQLRecord)
+                                              QueryDatabaseTableRecord, ExecuteSQLRecord,
+                                              GenerateTableFetch)
 SERVICES: tuple[type[ControllerService], ...] = (DBCPConnectionPool,)

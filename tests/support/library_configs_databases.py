@@ -14,6 +14,11 @@ _POOL = ServiceSetup("db", "DBCPConnectionPool", {
     "Database Driver Class Name": "org.postgresql.Driver"})
 
 CONFIGS: tuple[LibraryConfig, ...] = (
+    LibraryConfig("GenerateTableFetch", {"Database Connection Pooling Service": "db", "Table Name": "t",
+                                         "Maximum-value Columns": "id"}, expression="Table Name", services=(_POOL,)),
+    LibraryConfig("GenerateTableFetch", {"Database Connection Pooling Service": "db", "Table Name": "t",
+                                         "Maximum-value Columns": "id"}, kind="generate", variant="no-input",
+                  services=(_POOL,)),
     LibraryConfig("ExecuteSQLRecord", {"dbcp-service": "db", "esqlrecord-record-writer": "writer"},
                   expression="sql-pre-query", services=(ServiceSetup("writer", "JsonRecordSetWriter"), _POOL)),
     LibraryConfig("PutDatabaseRecord", {"put-db-record-record-reader": "reader", "put-db-record-dcbp-service": "db",
