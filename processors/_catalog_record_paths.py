@@ -9,6 +9,7 @@ One owner per family: add each class here once it is complete;
 from __future__ import annotations
 
 from flowyard.processors.csv_lookup_services import CSVRecordLookupService, SimpleCsvFileLookupService
+from flowyard.processors.fork_record import ForkRecord
 from flowyard.processors.lookup_record import LookupRecord
 from flowyard.processors.lookup_services import DatabaseRecordLookupService
 from flowyard.processors.partition_record import PartitionRecord
@@ -17,6 +18,6 @@ from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (UpdateRecord, PartitionRecord, LookupRecord)
+PROCESSORS: tuple[type[Processor], ...] = (UpdateRecord, PartitionRecord, LookupRecord, ForkRecord)
 SERVICES: tuple[type[ControllerService], ...] = (
     SimpleCsvFileLookupService, CSVRecordLookupService, DatabaseRecordLookupService)

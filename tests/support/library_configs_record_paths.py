@@ -28,4 +28,7 @@ CONFIGS: tuple[LibraryConfig, ...] = (
     LibraryConfig("LookupRecord", {**_RW, "lookup-service": "lookup", "key": "/a",
                                    "record-update-strategy": "replace-existing-values"}, variant="replace-existing",
                   services=(*_JSON, ServiceSetup("lookup", "SimpleKeyValueLookupService", {"x": "y"}))),
+    LibraryConfig("ForkRecord", {**_RW, "arrays": "//*"}, services=_JSON, expression="arrays"),
+    LibraryConfig("ForkRecord", {**_RW, "arrays": "//*", "fork-mode": "extract", "include-parent-fields": "true"},
+                  variant="extract", services=_JSON),
 )
