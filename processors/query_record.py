@@ -33,6 +33,7 @@ from flowyard.processors._records import (
     coerce,
     to_text,
 )
+from flowyard.processors._records._columnar import ColumnarFallback, columnar_schema
 from flowyard.runtime.sdk import (
     DynamicPropertySpec,
     DynamicRelationshipSpec,
@@ -413,9 +414,12 @@ class QueryRecord(Processor):
 
     The records are the table ``FLOWFILE`` (any case: ``SELECT * FROM flowfile
     WHERE amount > 10``). DuckDB runs the SQL: the reader's records stream into
-    it as Arrow record batches of 4,096 rows and the result streams back in
-    batches to the writer, so memory is bounded by a few batches (plus what the
-    query itself keeps, e.g. for ORDER BY or GROUP BY). Field types carry over:
+    it as Arrow record batches (straight from the reader's columnar fast path
+    where it has one, e.g. CSVReader; otherwise built from its records 4,096
+    at a time) and the result streams back in batches to the writer, so memory
+    is bounded by a few batches (plus what the query itself keeps, e.g. for
+    ORDER BY or GROUP BY). When the columnar path gives up part-way, the query
+    runs again on the records. Field types carry over:
     decimals (without a precision: Default Decimal Precision/Scale), dates,
     times, timestamps, nested records (structs), arrays and maps; UUIDs, chars
     and enums are text and big integers DECIMAL(38,0) inside SQL, and come back
@@ -536,15 +540,39 @@ class QueryRecord(Processor):
         attributes = ff.attributes
         reader = reader_factory.create_reader(attributes, lambda: session.read(ff))
         source = reader.schema
+        # The reader's columnar fast path (Arrow batches straight from the content), where it has one.
+        batches_fn = getattr(reader, "batches", None)
+        fast_schema = columnar_schema(source) if batches_fn is not None and source.fields else None
+        fast = batches_fn() if fast_schema is not None and batches_fn is not None else None
+        if fast is not None and fast_schema is not None:
+            try:
+                return self._execute(session, ff, child, name, sql, reader_factory, writer_factory, source,
+                                     fast_schema, fast, precision, scale)
+            except ColumnarFallback:
+                pass  # what was written is replaced: the row path starts again from the content
         target = arrow_schema(source, precision, scale)
+        return self._execute(session, ff, child, name, sql, reader_factory, writer_factory, source, target,
+                             batches_of(iter(reader), source, target), precision, scale)
+
+    def _execute(self, session: ProcessSession, ff: FlowFile, child: FlowFile, name: str, sql: str,
+                 reader_factory: RecordReaderFactory, writer_factory: RecordSetWriterFactory, source: RecordSchema,
+                 target: pa.Schema, batches: Iterator[pa.RecordBatch], precision: int, scale: int) -> (
+            tuple[FlowFile, int]):
+        attributes = ff.attributes
         failure: list[BaseException] = []
 
         def guarded() -> Iterator[pa.RecordBatch]:
             try:
-                yield from batches_of(iter(reader), source, target)
-            except (ValueError, OSError, RecursionError, pa.ArrowException) as exc:
+                yield from batches
+            except (ValueError, OSError, RecursionError, pa.ArrowException, ColumnarFallback) as exc:
                 failure.append(exc)
                 raise _SourceError(str(exc)) from exc
+
+        def rethrow() -> None:
+            if failure and isinstance(failure[0], ColumnarFallback):
+                raise failure[0]
+            if failure:
+                raise ValueError(_reason(failure[0])) from None
 
         con = self._connections.take()
         try:
@@ -555,23 +583,22 @@ class QueryRecord(Processor):
                 except duckdb.InvalidInputException as exc:
                     if "already been consumed" not in str(exc):
                         raise
-                    # The query scans FLOWFILE more than once: load the records into DuckDB first.
+                    # The query scans FLOWFILE more than once: load the records (row path) into DuckDB first.
                     con.unregister(TABLE)
+                    rows = arrow_schema(source, precision, scale)
                     con.register(TABLE, pa.Table.from_batches(
                         batches_of(iter(reader_factory.create_reader(attributes, lambda: session.read(ff))),
-                                   source, target), schema=target))
+                                   source, rows), schema=rows))
                     result = con.sql(sql).to_arrow_reader(BATCH_ROWS)
                 schema = writer_factory.get_schema(attributes, record_schema_of(result.schema, source, precision,
                                                                                 scale))
                 writer = writer_factory.create_writer(schema, attributes)
                 child = session.write(child, writer.write(records_of(result, schema)))
             except duckdb.Error as exc:
-                if failure:
-                    raise ValueError(_reason(failure[0])) from None
+                rethrow()
                 raise ValueError(f"query {name!r} failed: {_one_line(str(exc))}") from None
             except pa.ArrowException as exc:
-                if failure:
-                    raise ValueError(_reason(failure[0])) from None
+                rethrow()
                 raise ValueError(f"query {name!r}: the records do not fit their schema: {exc}") from None
         finally:
             try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -233,3 +234,40 @@ def test_a_large_flowfile_streams_through_in_batches() -> None:
     out = only(r, "big")
     out.assert_attribute_equals("record.count", str(rows // 100))
     assert out.content.decode().splitlines()[1:3] == ["99", "199"]
+
+
+def test_csv_records_take_the_readers_columnar_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    import flowyard.processors.query_record as module
+
+    def row_path_used(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the row path was used")
+
+    monkeypatch.setattr(module, "batches_of", row_path_used)
+    r = runner({"big": "SELECT id FROM FLOWFILE WHERE amount > 10"})
+    r.enqueue(CSV)
+    r.run()
+    assert content(only(r, "big")) == [{"id": 2}, {"id": 3}]
+
+
+def test_a_ragged_row_deep_in_the_csv_falls_back_to_the_row_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    import flowyard.processors.query_record as module
+
+    row_path: list[int] = []
+    real = module.batches_of
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        row_path.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "batches_of", spy)
+    rows = 150_000  # past the columnar reader's first block (1 MiB)
+    text = "id,amount\n" + "".join(f"{i},{i % 100}\n" for i in range(rows)) + "x,1,extra\n"
+    r = runner({"big": "SELECT count(*) AS n FROM FLOWFILE", "last": "SELECT * FROM FLOWFILE WHERE id = 'x'"},
+               writer=CSVRecordSetWriter,
+               reader_props={"Schema Access Strategy": "csv-header-derived"})
+    r.enqueue(text)
+    r.run()
+    # as the row path reads it (ConvertRecord gives the same 60,001 records): the extra value is dropped
+    assert only(r, "big").content.decode().splitlines() == ["n", str(rows + 1)]
+    assert only(r, "last").content.decode().splitlines() == ["id,amount", "x,1"]
+    assert len(row_path) == 2  # each query fell back
