@@ -8,6 +8,7 @@ One owner per family: add each class here once it is complete;
 
 from __future__ import annotations
 
+from flowyard.processors.calculate_record_stats import CalculateRecordStats
 from flowyard.processors.csv_lookup_services import CSVRecordLookupService, SimpleCsvFileLookupService
 from flowyard.processors.fork_record import ForkRecord
 from flowyard.processors.lookup_record import LookupRecord
@@ -18,6 +19,7 @@ from flowyard.runtime.sdk import ControllerService, Processor
 
 __all__ = ["PROCESSORS", "SERVICES"]
 
-PROCESSORS: tuple[type[Processor], ...] = (UpdateRecord, PartitionRecord, LookupRecord, ForkRecord)
+PROCESSORS: tuple[type[Processor], ...] = (
+    UpdateRecord, PartitionRecord, LookupRecord, ForkRecord, CalculateRecordStats)
 SERVICES: tuple[type[ControllerService], ...] = (
     SimpleCsvFileLookupService, CSVRecordLookupService, DatabaseRecordLookupService)

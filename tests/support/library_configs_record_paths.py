@@ -31,4 +31,8 @@ CONFIGS: tuple[LibraryConfig, ...] = (
     LibraryConfig("ForkRecord", {**_RW, "arrays": "//*"}, services=_JSON, expression="arrays"),
     LibraryConfig("ForkRecord", {**_RW, "arrays": "//*", "fork-mode": "extract", "include-parent-fields": "true"},
                   variant="extract", services=_JSON),
+    LibraryConfig("CalculateRecordStats", {"record-stats-reader": "reader", "first": "/*[0]", "all": "//*"},
+                  services=(ServiceSetup("reader", "CSVReader"),), expression="record-stats-limit"),
+    LibraryConfig("CalculateRecordStats", {"record-stats-reader": "reader", "a": "/a", "record-stats-limit": "1"},
+                  variant="json", services=(ServiceSetup("reader", "JsonTreeReader"),)),
 )
