@@ -291,6 +291,10 @@ def record_schema_of(result: pa.Schema, source: RecordSchema, precision: int = 1
     was given as, keeps the field's type (so UUIDs, enums, big integers come back as they went in);
     any other column gets the type of its Arrow type."""
     fields = []
+    names = [column.name for column in result]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"the query's result has several columns named {twice[0]!r}: name them apart with AS")
     for column in result:
         if column.name == _EMPTY_COLUMN:
             continue
@@ -590,8 +594,11 @@ class QueryRecord(Processor):
                         batches_of(iter(reader_factory.create_reader(attributes, lambda: session.read(ff))),
                                    source, rows), schema=rows))
                     result = con.sql(sql).to_arrow_reader(BATCH_ROWS)
-                schema = writer_factory.get_schema(attributes, record_schema_of(result.schema, source, precision,
-                                                                                scale))
+                try:
+                    result_schema = record_schema_of(result.schema, source, precision, scale)
+                except ValueError as exc:
+                    raise ValueError(f"query {name!r}: {exc}") from None
+                schema = writer_factory.get_schema(attributes, result_schema)
                 writer = writer_factory.create_writer(schema, attributes)
                 child = session.write(child, writer.write(records_of(result, schema)))
             except duckdb.Error as exc:

@@ -271,3 +271,17 @@ def test_a_ragged_row_deep_in_the_csv_falls_back_to_the_row_path(monkeypatch: py
     assert only(r, "big").content.decode().splitlines() == ["n", str(rows + 1)]
     assert only(r, "last").content.decode().splitlines() == ["id,amount", "x,1"]
     assert len(row_path) == 2  # each query fell back
+
+
+def test_result_columns_need_distinct_names() -> None:
+    r = runner({"dup": "SELECT id, name AS id FROM FLOWFILE", "expr": "SELECT count(*), max(amount) FROM FLOWFILE"},
+               writer=CSVRecordSetWriter)
+    r.enqueue(CSV)
+    r.run()
+    message = only(r, "failure").attributes["record.error.message"]
+    assert "query 'dup'" in message and "several columns named 'id'" in message and "AS" in message
+
+    r = runner({"expr": "SELECT count(*), max(amount) FROM FLOWFILE"}, writer=CSVRecordSetWriter)
+    r.enqueue(CSV)
+    r.run()
+    assert only(r, "expr").content.decode().splitlines() == ["count_star(),max(amount)", "3,25"]
