@@ -11,6 +11,7 @@ from flowyard.processors.dbcp_connection_pool import DBCPConnectionPool
 from flowyard.processors.execute_sql import ExecuteSQL
 from flowyard.processors.execute_sql_record import ExecuteSQLRecord
 from flowyard.processors.generate_table_fetch import GenerateTableFetch
+from flowyard.processors.list_database_tables import ListDatabaseTables
 from flowyard.processors.put_database_record import PutDatabaseRecord
 from flowyard.processors.put_sql import PutSQL
 from flowyard.processors.query_database_table import QueryDatabaseTable, QueryDatabaseTableRecord
@@ -20,5 +21,5 @@ __all__ = ["PROCESSORS", "SERVICES"]
 
 PROCESSORS: tuple[type[Processor], ...] = (ExecuteSQL, PutSQL, PutDatabaseRecord, QueryDatabaseTable,
                                               QueryDatabaseTableRecord, ExecuteSQLRecord,
-                                              GenerateTableFetch)
+                                              GenerateTableFetch, ListDatabaseTables)
 SERVICES: tuple[type[ControllerService], ...] = (DBCPConnectionPool,)

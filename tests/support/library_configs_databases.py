@@ -14,6 +14,10 @@ _POOL = ServiceSetup("db", "DBCPConnectionPool", {
     "Database Driver Class Name": "org.postgresql.Driver"})
 
 CONFIGS: tuple[LibraryConfig, ...] = (
+    LibraryConfig("ListDatabaseTables", {"list-db-tables-db-connection": "db", "list-db-include-count": "true"},
+                  kind="generate", services=(_POOL,)),
+    LibraryConfig("ListDatabaseTables", {"list-db-tables-db-connection": "db", "record-writer": "writer"},
+                  kind="generate", variant="records", services=(ServiceSetup("writer", "JsonRecordSetWriter"), _POOL)),
     LibraryConfig("GenerateTableFetch", {"Database Connection Pooling Service": "db", "Table Name": "t",
                                          "Maximum-value Columns": "id"}, expression="Table Name", services=(_POOL,)),
     LibraryConfig("GenerateTableFetch", {"Database Connection Pooling Service": "db", "Table Name": "t",
