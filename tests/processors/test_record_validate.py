@@ -162,3 +162,21 @@ def test_many_records_stream_through() -> None:
     r.run()
     only(r, "valid").assert_attribute_equals("record.count", str(rows - rows // 1000))
     only(r, "invalid").assert_attribute_equals("record.count", str(rows // 1000))
+
+
+def test_the_validation_schema_from_a_schema_registry_by_name() -> None:
+    from flowyard.processors.avro_schema_registry import AvroSchemaRegistry
+
+    r = runner(Schema_Access_Strategy="schema-name", Schema_Registry="registry")
+    r.add_controller_service("registry", AvroSchemaRegistry, {"person": PERSON})
+    r.enable_controller_service("registry")
+    r.enqueue(json.dumps([{"id": 1, "name": "a"}, {"id": 2}]), {"schema.name": "person"})
+    r.enqueue(json.dumps([{"id": 1, "name": "a"}]), {"schema.name": "nobody"})
+    r.run(2)
+    only(r, "valid").assert_attribute_equals("record.count", "1")
+    only(r, "invalid").assert_attribute_equals("record.count", "1")
+    assert "nobody" in only(r, "failure").attributes["record.error.message"]
+
+
+def test_the_schema_name_strategy_needs_a_registry() -> None:
+    runner(Schema_Access_Strategy="schema-name").assert_not_valid()
