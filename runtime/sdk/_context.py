@@ -222,10 +222,13 @@ class ConfigurationContext(_ComponentContext):
     ``validate`` and ``on_enabled`` (NiFi's ``ConfigurationContext``).
 
     Values are resolved (defaults applied) and validated before
-    ``on_enabled``. There is no flowfile: ``PropertyValue.evaluate()``
-    evaluates the Expression Language against parameters and the environment
-    only, and attributes passed to it are ignored. A property naming another
-    service gives it through ``.as_controller_service(API)``.
+    ``on_enabled``. A property with expression scope ``ENVIRONMENT`` evaluates
+    against parameters and the environment only (attributes passed to
+    ``evaluate`` are ignored); one with scope ``FLOWFILE_ATTRIBUTES`` is kept
+    by the service and evaluated against the attributes of each flowfile the
+    service works for (NiFi's ``evaluateAttributeExpressions(variables)``, as
+    a record reader does with Schema Name). A property naming another service
+    gives it through ``.as_controller_service(API)``.
     """
 
     def __init__(
@@ -244,6 +247,7 @@ class ConfigurationContext(_ComponentContext):
     ) -> None:
         """``services`` is the lookup scoped to this service (None: no other
         controller service exists for it)."""
+        self._full_evaluator = evaluator
         environment_only: Evaluator | None = None
         if evaluator is not None:
             def environment_only(text: str, attributes: Mapping[str, str] | None) -> str:
@@ -253,3 +257,11 @@ class ConfigurationContext(_ComponentContext):
             properties=properties, dynamic=dynamic, evaluator=environment_only, bulletins=bulletins,
             clock=clock, services=services, kind="controller_service",
         )
+
+    def property(self, key: str | PropertySpec) -> PropertyValue:
+        """As for processors; a ``FLOWFILE_ATTRIBUTES`` property evaluates against the attributes given."""
+        value = super().property(key)
+        spec = value.spec
+        if spec is not None and spec.expression_scope is ExpressionScope.FLOWFILE_ATTRIBUTES:
+            return PropertyValue(value.raw, spec, evaluator=self._full_evaluator, services=self._services)
+        return value

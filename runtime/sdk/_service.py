@@ -96,15 +96,10 @@ class ControllerServiceSpec:
         keys = [p.key for p in self.properties]
         if len(set(keys)) != len(keys):
             raise ValueError(f"duplicate property keys in {keys}")
-        scopes = [(p.key, p.expression_scope) for p in self.properties]
-        if self.dynamic_properties is not None:
-            scopes.append(("(dynamic properties)", self.dynamic_properties.expression_scope))
-        for key, scope in scopes:
-            if scope is ExpressionScope.FLOWFILE_ATTRIBUTES:
-                raise ValueError(
-                    f"property {_show(key)}: a controller service has no flowfile, so its expression scope "
-                    "must be NONE or ENVIRONMENT"
-                )
+        if (self.dynamic_properties is not None
+                and self.dynamic_properties.expression_scope is ExpressionScope.FLOWFILE_ATTRIBUTES):
+            raise ValueError("property '(dynamic properties)': a controller service has no flowfile of its own, "
+                             "so its dynamic properties' expression scope must be NONE or ENVIRONMENT")
 
     def property(self, key: str) -> PropertySpec:
         """The spec with ``key``; raises ``KeyError`` naming the known keys."""

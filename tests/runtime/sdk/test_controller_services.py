@@ -166,8 +166,6 @@ def test_service_spec_describes_itself_and_stores_tuples() -> None:
         ({"provides": ()}, "a controller service must provide at least one API"),
         ({"provides": ("Look up",)}, "provides: API name 'Look up' must be non-empty without whitespace"),
         ({"provides": ("A",), "properties": (GREETING, GREETING)}, "duplicate property keys"),
-        ({"provides": ("A",), "properties": (PropertySpec("x", "X", expression_scope=FLOWFILE),)},
-         "property 'x': a controller service has no flowfile"),
         ({"provides": ("A",), "dynamic_properties": DynamicPropertySpec("n", "v", FLOWFILE)},
          "property '(dynamic properties)': a controller service has no flowfile"),
     ],
@@ -323,6 +321,20 @@ def test_expression_and_parameter_problems_make_a_service_invalid() -> None:
     subjects = {r.subject: r.explanation for r in node.validation_results()}
     assert "is not a valid expression" in subjects["Greeting"]
     assert subjects["Punctuation"] == "it references the parameter(s) 'missing', which the flow does not define"
+
+
+def test_a_flowfile_scoped_property_evaluates_against_the_attributes_it_is_given() -> None:
+    """As NiFi's record readers evaluate Schema Name with the flowfile's attributes."""
+    from flowyard.runtime.sdk import ConfigurationContext
+
+    per_flowfile = PropertySpec("name", "Name", expression_scope=FLOWFILE)
+    environment = PropertySpec("env", "Env", expression_scope=ExpressionScope.ENVIRONMENT)
+    context = ConfigurationContext(
+        component_id="s", name="s", component_type="S", specs=(per_flowfile, environment),
+        properties={"name": "${schema.name}-x", "env": "${schema.name}-y"}, dynamic={},
+        evaluator=expression.evaluator({}))
+    assert context.property(per_flowfile).evaluate({"schema.name": "orders"}).value == "orders-x"
+    assert context.property(environment).evaluate({"schema.name": "orders"}).value == "-y", "attributes ignored"
 
 
 def test_unknown_property_names_fail_when_configured() -> None:
