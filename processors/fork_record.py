@@ -88,7 +88,7 @@ def _parent_fields(fv: FieldValue, skip: str | None) -> Iterator[tuple[RecordFie
     """(field, name, value) of every record enclosing ``fv``, nearest first."""
     node: FieldValue | None = fv
     while node is not None:
-        record = node.parent_record()
+        record = node.parent_record() if node.record_field else None
         parent = node.parent
         if record is not None and parent is not None:
             schema = parent.effective_type.schema if parent.effective_type.field_type is RecordFieldType.RECORD \

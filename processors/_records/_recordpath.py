@@ -136,6 +136,13 @@ class FieldValue:
             self.key, str) else None
 
     @property
+    def absent(self) -> bool:
+        """Whether this is a field that neither the record nor its schema has (selected so that
+        it can be added); comparisons ignore it, as NiFi's do."""
+        return (self.record_field and self.data_type is None and self.value is None
+                and isinstance(self.container, dict) and self.key not in self.container)
+
+    @property
     def updatable(self) -> bool:
         """Whether ``update_value`` can change the record (values computed by functions cannot)."""
         return self.container is not None
@@ -158,8 +165,13 @@ class FieldValue:
         return _elements(self)
 
     def parent_record(self) -> dict[str, Any] | None:
-        """The record holding this field (None for elements, map values and computed values)."""
-        return self.container if self.record_field and isinstance(self.container, dict) else None
+        """The record holding this field; for an array element or a map value, the record holding
+        the array or map (as NiFi's ``getParentRecord``); None for the root and computed values."""
+        if self.record_field:
+            return self.container if isinstance(self.container, dict) else None
+        if self.container is not None and self.parent is not None:
+            return self.parent.parent_record()
+        return None
 
     def update_value(self, new_value: Any, data_type: DataType | None = None) -> None:
         """Set this field to ``new_value`` in its record. A field of the record's schema gets
@@ -434,8 +446,10 @@ class _Comparison(_Condition):
         self.left, self.op, self.right = left, op, right
 
     def test(self, ctx: _Ctx, current: FieldValue) -> bool:
-        rights = [r.value for r in self.right.values(ctx, current)]
+        rights = [r.value for r in self.right.values(ctx, current) if not r.absent]
         for left in self.left.values(ctx, current):
+            if left.absent:
+                continue
             for right in rights:
                 if self._holds(left.value, right):
                     return True
@@ -487,35 +501,50 @@ def _text(value: Any) -> str:
 
 
 def _one(node: _Node, ctx: _Ctx, current: FieldValue, what: str) -> Any:
-    """The single literal value of an argument (a pattern, a count)."""
-    values = list(node.values(ctx, current))
-    if len(values) != 1:
-        raise ValueError(f"{what} must be one value; found {len(values)}")
-    return values[0].value
+    """The value of an argument such as a pattern or a length: its first value (None when it
+    selects nothing), as NiFi takes it."""
+    for fv in node.values(ctx, current):
+        return fv.value
+    return None
 
 
 def _string_fn(transform: Callable[..., Any], *arg_names: str, null_as_empty: bool = False) -> Callable[
         [_Ctx, FieldValue, list[_Node]], Iterator[FieldValue]]:
     """A function applying ``transform(text, *args)`` to each value of its first argument; a null
-    stays null (or is the empty text with ``null_as_empty``, as NiFi's case functions do)."""
+    gives nothing (or the empty text with ``null_as_empty``, as NiFi's case functions do)."""
     def fn(ctx: _Ctx, current: FieldValue, args: list[_Node]) -> Iterator[FieldValue]:
         extra = [_one(a, ctx, current, name) for a, name in zip(args[1:], arg_names, strict=False)]
         for fv in args[0].values(ctx, current):
             if fv.value is None:
-                yield _computed("" if null_as_empty else None, fv.name, STRING, fv.parent)
+                if null_as_empty:
+                    yield _computed("", fv.name, STRING, fv.parent)
             else:
                 yield _computed(transform(_text(fv.value), *extra), fv.name, STRING, fv.parent)
     return fn
 
 
 def _java_substring(text: str, start: Any, end: Any) -> str:
-    s, e = int(start), int(end)
-    n = len(text)
-    s = n + s if s < 0 else s
-    e = n + e if e < 0 else e
-    if s < 0 or e > n or s > e:
+    """NiFi's substring: a negative index counts from the end, -1 being the length."""
+    try:
+        s, e = _integer(start), _integer(end)
+    except (TypeError, ValueError):
         return ""
-    return text[s:e]
+    n = len(text)
+    s = n + 1 + s if s < 0 else s
+    e = n + 1 + e if e < 0 else e
+    if e <= s or s < 0 or s > n:
+        return ""
+    return text[s:min(e, n)]
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool) or value is None:
+        raise TypeError("not an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return int(str(value).strip())
 
 
 def _before(text: str, search: Any) -> str:
@@ -548,7 +577,10 @@ def _replace_regex(text: str, regex: Any, replacement: Any) -> str:
 
 def _pad(left: bool) -> Callable[[_Ctx, FieldValue, list[_Node]], Iterator[FieldValue]]:
     def fn(ctx: _Ctx, current: FieldValue, args: list[_Node]) -> Iterator[FieldValue]:
-        size = int(_one(args[1], ctx, current, "the desired length"))
+        try:
+            size = _integer(_one(args[1], ctx, current, "the desired length"))
+        except (TypeError, ValueError):
+            raise ValueError("the desired length of padLeft/padRight must be an integer") from None
         pad = _text(_one(args[2], ctx, current, "the padding")) if len(args) > 2 else "_"
         for fv in args[0].values(ctx, current):
             if fv.value is None:

@@ -82,6 +82,7 @@ def test_wildcard_with_an_index_selects_array_elements() -> None:
     rec = {"id": 48, "accounts": [{"id": 1, "balance": 1.0}]}
     fields = RecordPath.compile("/*[0]").evaluate(rec, SCHEMA).fields
     assert [f.name for f in fields] == ["accounts"]
+    assert fields[0].parent_record() is rec and fields[0].array_index == 0
     fields[0].update_value({"id": 1, "balance": 122.44})
     assert rec["accounts"] == [{"id": 1, "balance": 122.44}]
 
@@ -115,7 +116,7 @@ def test_map_keys() -> None:
     assert sorted(values("/attributes[*]")) == ["NY", "New York"]
     rec = record()
     (fv,) = RecordPath.compile("/attributes['city']").evaluate(rec, SCHEMA).fields
-    assert fv.name == "attributes" and fv.map_key == "city"
+    assert fv.name == "attributes" and fv.map_key == "city" and fv.parent_record() is rec
     fv.update_value("Boston")
     assert rec["attributes"]["city"] == "Boston"
     (new,) = RecordPath.compile("/attributes['country']").evaluate(rec, SCHEMA).fields
@@ -132,6 +133,37 @@ def test_update_array_elements() -> None:
 
 
 # -- predicates ------------------------------------------------------------------------------------------
+
+
+def test_predicates_select_only_fields_that_have_the_relative_path() -> None:
+    rec = {"name": "John", "address": {"city": "SF", "state": "CA", "zip": "12345"},
+           "details": {"position": "Dev", "preferredState": "CA"}}
+    fields = RecordPath.compile("/*[./state != 'NY']").evaluate(rec).fields
+    assert [f.name for f in fields] == ["address"]
+    assert values("/*[./state != 'NY']/zip", rec, None) == ["12345"]
+    assert [f.name for f in RecordPath.compile("/*[./state = /details/preferredState]").evaluate(rec).fields] == [
+        "address"]
+
+
+def test_relative_paths_and_current_steps() -> None:
+    rec = record()
+    fields = RecordPath.compile("/mainAccount/././balance/.").evaluate(rec, SCHEMA).fields
+    assert [f.value for f in fields] == [123.45]
+    fields[0].update_value(123.44)
+    assert rec["mainAccount"]["balance"] == 123.44
+    evaluation = RecordPath.compile("/name").evaluate(rec, SCHEMA)
+    (same,) = RecordPath.compile(".").evaluate(rec, SCHEMA, context=evaluation.fields[0]).fields
+    same.update_value("Jane Doe")
+    assert rec["name"] == "Jane Doe"
+    assert values("/accounts[0..-1][./balance > 100]/id", {"accounts": [{"id": 1, "balance": 10000.0},
+                                                                      {"id": 2, "balance": 48.02}]}) == [1]
+    assert values("/numbers[0..-1][. < /id]", {"id": 48, "numbers": [0, 1, 2]}) == [0, 1, 2]
+    assert values("/id[. > /numbers[-1]]", {"id": 48, "numbers": [0, 1, 2]}) == [48]
+    assert values("/numbers[0..-1][. = 4]", {"numbers": [1, 2, 3, 4, 4, 4, 5]}) == [4, 4, 4]
+    assert values("/numbers[3,6, -1, -2]") == [3, 6, 9, 8]
+    assert values("/numbers[0, 2, 4..7, 9]") == [0, 2, 4, 5, 6, 7, 9]
+    assert values("/numbers[-1..-1]") == [9]
+    assert values("/xx[1,2,3]") == []
 
 
 def test_predicates_compare_relative_paths_literals_and_numbers() -> None:
@@ -163,6 +195,11 @@ def test_filter_functions() -> None:
     assert values("/name[not(contains(., 'x'))]") == ["John Doe"]
     assert values("/name[not(. = 'John Doe')]") == []
     assert values("/name[not(. = 'Jane Doe')]") == ["John Doe"]
+    assert values("/name[startsWith(., '')]") == ["John Doe"]
+    assert values("/name[contains(., /id)]", {"name": "John Doe 48", "id": 48}, None) == ["John Doe 48"]
+    assert values("/name[isEmpty(../missing)]") == ["John Doe"]
+    assert values("/name[isEmpty(../id)]") == []
+    assert values("/name[isBlank(../missing)]", {"name": "x", "missing": "   "}, None) == ["x"]
     assert values("/name[contains(substringAfter(., 'o'), 'h')]") == ["John Doe"]
     assert values("/name[substring(., 1, 2) = 'o']") == ["John Doe"]
     rec = {"a": "", "b": "  ", "c": None, "d": "x"}
@@ -177,16 +214,23 @@ def test_filter_functions() -> None:
 
 def test_substring_functions() -> None:
     assert first("substring(/name, 0, 4)") == "John"
-    assert first("substring(/name, 5, 1000)") == ""
-    assert first("substring(/name, 0, -1)") == "John Do"
-    assert first("substring(/name, -3, -1)") == "Do"
-    assert first("substring(/name, 7, 3)") == ""
+    assert first("substring(/name, 0, -5)") == "John"
+    assert first("substring(/name, 1000, 1005)") == ""
+    assert first("substring(/name, 4, 3)") == ""
+    assert first("substring(/name, 0, 10000)") == "John Doe"
+    assert first("substring(/name, -50, -1)") == ""
+    assert first("substring(/name, -4, -1)") == "Doe"
+    assert first("substring(/name, 'x', 2)") == ""
+    assert values("substring(/missing, 0, 2)") == []  # a null gives nothing
     assert first("substringBefore(/name, ' ')") == "John"
     assert first("substringBefore(/name, 'X')") == "John Doe"
     assert first("substringAfter(/name, 'o')") == "hn Doe"
     assert first("substringBeforeLast(/name, 'o')") == "John D"
     assert first("substringAfterLast(/name, 'o')") == "e"
     assert first("substringAfterLast(/name, 'X')") == "John Doe"
+    assert first("substringAfter(/name, '')") == "John Doe"
+    assert first("substringAfter(/name, 'oh')") == "n Doe"
+    assert first("substringBeforeLast(/name, '')") == "John Doe"
 
 
 def test_replace_functions() -> None:
