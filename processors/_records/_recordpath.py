@@ -972,6 +972,12 @@ class _Parser:
         if self.at_end():
             raise self.fail("the path is empty")
         node = self.expression(top=True)
+        self.skip()
+        for op in _OPERATORS:  # a comparison as the whole path: a boolean (NiFi's "predicate as path")
+            if self.text.startswith(op, self.pos):
+                self.pos += len(op)
+                node = _ConditionNode(_Comparison(node, op, self.expression()), "predicate")
+                break
         if not self.at_end():
             raise self.fail(f"unexpected {self.text[self.pos:self.pos + 10]!r}")
         return node

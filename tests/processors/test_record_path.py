@@ -212,6 +212,15 @@ def test_filter_functions() -> None:
 # -- functions ----------------------------------------------------------------------------------------------
 
 
+def test_predicates_as_paths_give_booleans() -> None:
+    rec = {"id": 48, "name": None}
+    assert values("isEmpty( /name )", rec, None) == [True]
+    assert values("isEmpty( /id )", rec, None) == [False]
+    assert values("/id = 48", rec, None) == [True]
+    assert values("/id > 48", rec, None) == [False]
+    assert values("not(/id = 48)", rec, None) == [False]
+
+
 def test_substring_functions() -> None:
     assert first("substring(/name, 0, 4)") == "John"
     assert first("substring(/name, 0, -5)") == "John"
@@ -261,6 +270,11 @@ def test_text_functions() -> None:
     assert first("padLeft(/firstName, 7, '@')", rec, None) == "@@@John"
     assert first("padRight(/firstName, 7, 'ab')", rec, None) == "Johnaba"
     assert first("padLeft(/firstName, 2)", rec, None) == "John"
+    assert first("padLeft(/firstName, -10)", rec, None) == "John"
+    assert first("padLeft(/e, 4, '@')", {"e": ""}, None) == "@@@@"
+    assert values("padLeft(/n, 4, '@')", {"n": None}, None) == [None]
+    assert first("padLeft(/firstName, 6, 'aVeryLongPadding')", rec, None) == "aVJohn"
+    assert first("padRight(/firstName, 13, 'few')", rec, None) == "Johnfewfewfew"
     assert first("fieldName(/firstName)", rec, None) == "firstName"
     assert first("count(/*)", rec, None) == 4
     assert first("count(/numbers[*][. > 4])") == 5
@@ -275,6 +289,7 @@ def test_uuid_hash_and_base64() -> None:
     assert len(generated) == 36 and generated != first("uuid()")
     assert first("hash(/name, 'SHA-256')") == hashlib.sha256(b"John Doe").hexdigest()
     assert first("hash(/name, 'MD5')") == hashlib.md5(b"John Doe").hexdigest()
+    assert first("hash(/n, 'SHA-1')", {"n": "John"}, None) == "5753a498f025464d72e088a9d5d6e872592d5f91"
     with pytest.raises(ValueError, match="unsupported algorithm"):
         values("hash(/name, 'NOPE')")
     assert first("base64Encode(/name)") == base64.b64encode(b"John Doe").decode()
@@ -289,6 +304,15 @@ def test_json_functions() -> None:
     assert json.loads(first("escapeJson(/mainAccount)")) == {"id": 1, "balance": 123.45}
     rec = {"json": '{"a": 1, "b": [1, 2]}'}
     assert first("unescapeJson(/json)", rec, None) == {"a": 1, "b": [1, 2]}
+    assert first("unescapeJson(/j)", {"j": '"John"'}, None) == "John"
+    assert first("unescapeJson(/j)", {"j": "30"}, None) == 30
+    nested = {"person": {"firstName": "John", "age": 30, "nicknames": ["J", "Johnny"],
+                         "addresses": [{"address_1": "123 Somewhere Street"}]}}
+    assert first("escapeJson(/person)", nested, None) == (
+        '{"firstName":"John","age":30,"nicknames":["J","Johnny"],"addresses":[{"address_1":"123 Somewhere Street"}]}')
+    assert first("escapeJson(/person/age)", nested, None) == "30"
+    with pytest.raises(ValueError, match="needs text"):
+        values("unescapeJson(/person/age)", nested, None)
     with pytest.raises(ValueError, match="not JSON"):
         values("unescapeJson(/name)")
 
