@@ -58,10 +58,10 @@ from flowyard.processors._records import (
     parse_avro_schema_text,
 )
 from flowyard.processors._records._avro import to_avro_schema
-from flowyard.runtime import expression
 from flowyard.runtime.sdk import (
     AllowableValue,
     ConfigurationContext,
+    ExpressionScope,
     PropertyDependency,
     PropertySpec,
     PropertyValue,
@@ -250,18 +250,19 @@ SCHEMA_NAME_PROP = PropertySpec(
     description="The name of the schema in the registry. Expression Language over the flowfile's attributes is "
                 "evaluated for each flowfile, so the default takes the name from the schema.name attribute.",
     default="${schema.name}", dependencies=_on((SCHEMA_NAME,)),
+    expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
 )
 SCHEMA_VERSION = PropertySpec(
     key="schema-version", display_name="Schema Version",
     description="The version of the schema in the registry, a whole number (empty: the latest). Expression "
                 "Language over the flowfile's attributes is evaluated.",
-    dependencies=_on((SCHEMA_NAME,)),
+    dependencies=_on((SCHEMA_NAME,)), expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
 )
 SCHEMA_BRANCH = PropertySpec(
     key="schema-branch", display_name="Schema Branch",
     description="The branch of the schema in the registry, for registries that keep branches. Expression Language "
                 "over the flowfile's attributes is evaluated.",
-    dependencies=_on((SCHEMA_NAME,)),
+    dependencies=_on((SCHEMA_NAME,)), expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
 )
 SCHEMA_TEXT = PropertySpec(
     key="schema-text", display_name="Schema Text",
@@ -341,20 +342,11 @@ def validate_schema_access(context: ConfigurationContext) -> list[ValidationResu
         results.append(ValidationResult("Schema Access Strategy", f"the strategy {strategy!r} needs a schema "
                                         "reference reader, which flowyard does not support yet",
                                         "schema-access-strategy"))
-    if strategy == SCHEMA_NAME:
-        if not context.properties.get(SCHEMA_REGISTRY.key):
-            results.append(ValidationResult(
-                "Schema Access Strategy", "the \"Use 'Schema Name' Property\" strategy needs a Schema Registry: "
-                "set the Schema Registry property to a schema registry service (e.g. an AvroSchemaRegistry)",
-                "schema-access-strategy"))
-        for spec in (SCHEMA_NAME_PROP, SCHEMA_VERSION, SCHEMA_BRANCH):
-            text = context.properties.get(spec.key)
-            if text:
-                try:
-                    expression.compile(text)
-                except expression.ExpressionError as exc:
-                    results.append(ValidationResult(spec.display_name, f"its Expression Language is invalid: {exc}",
-                                                    spec.key))
+    if strategy == SCHEMA_NAME and not context.properties.get(SCHEMA_REGISTRY.key):
+        results.append(ValidationResult(
+            "Schema Access Strategy", "the \"Use 'Schema Name' Property\" strategy needs a Schema Registry: "
+            "set the Schema Registry property to a schema registry service (e.g. an AvroSchemaRegistry)",
+            "schema-access-strategy"))
     if context.properties.get("schema-write-strategy") == "schema-reference-writer":
         results.append(ValidationResult("Schema Write Strategy", "schema reference writers are not supported yet",
                                         "schema-write-strategy"))
@@ -391,9 +383,9 @@ class SchemaSource:
         self._text = text
         self._fixed: RecordSchema | None = None
         self._registry: PropertyValue | None = None
-        self._name: tuple[str, expression.CompiledExpression] | None = None
-        self._version: tuple[str, expression.CompiledExpression] | None = None
-        self._branch: tuple[str, expression.CompiledExpression] | None = None
+        self._name: PropertyValue | None = None
+        self._version: PropertyValue | None = None
+        self._branch: PropertyValue | None = None
         if text is not None and "${" not in text:
             try:
                 self._fixed = parse_avro_schema_text(text)
@@ -402,9 +394,8 @@ class SchemaSource:
         if self.strategy == SCHEMA_NAME:
             registry = context.property(SCHEMA_REGISTRY)
             self._registry = registry if registry.is_set else None
-            self._name = _compiled(SCHEMA_NAME_PROP, context.property(SCHEMA_NAME_PROP).raw)
-            self._version = _compiled(SCHEMA_VERSION, context.property(SCHEMA_VERSION).raw)
-            self._branch = _compiled(SCHEMA_BRANCH, context.property(SCHEMA_BRANCH).raw)
+            self._name, self._version, self._branch = (
+                context.property(spec) for spec in (SCHEMA_NAME_PROP, SCHEMA_VERSION, SCHEMA_BRANCH))
 
     @property
     def explicit(self) -> bool:
@@ -442,7 +433,7 @@ class SchemaSource:
     def _by_name(self, attributes: Mapping[str, str]) -> RecordSchema:
         name = _evaluated(self._name, attributes).strip()
         if not name:
-            raw = self._name[0] if self._name is not None else ""
+            raw = self._name.raw if self._name is not None else ""
             hint = f" (it is {raw!r}; does the flowfile have the attribute it names?)" if raw else ""
             raise SchemaNotFoundError(f"no schema name: the Schema Name is empty for this flowfile{hint}")
         version_text = _evaluated(self._version, attributes).strip()
@@ -465,22 +456,13 @@ class SchemaSource:
         return schema if isinstance(schema, IdentifiedSchema) else IdentifiedSchema(schema, identifier)
 
 
-def _compiled(spec: PropertySpec, text: str | None) -> tuple[str, expression.CompiledExpression] | None:
-    if not text:
-        return None
-    try:
-        return text, expression.compile(text)
-    except expression.ExpressionError as exc:
-        raise RecordError(f"{spec.display_name}: its Expression Language is invalid: {exc}") from None
-
-
-def _evaluated(compiled: tuple[str, expression.CompiledExpression] | None, attributes: Mapping[str, str]) -> str:
-    if compiled is None:
+def _evaluated(value: PropertyValue | None, attributes: Mapping[str, str]) -> str:
+    if value is None or not value.is_set:
         return ""
     try:
-        return compiled[1].evaluate(attributes)
-    except expression.ExpressionError as exc:
-        raise SchemaNotFoundError(f"the expression {compiled[0]!r} cannot be evaluated for this flowfile: "
+        return value.evaluate(attributes).value or ""
+    except ValueError as exc:
+        raise SchemaNotFoundError(f"the expression {value.raw!r} cannot be evaluated for this flowfile: "
                                   f"{exc}") from None
 
 

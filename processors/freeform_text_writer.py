@@ -21,13 +21,12 @@ from flowyard.processors._record_services import (
     RecordSetWriterFactory,
 )
 from flowyard.processors._records import RecordSchema, to_text
-from flowyard.runtime import expression
 from flowyard.runtime.sdk import (
     ConfigurationContext,
     ControllerService,
     ControllerServiceSpec,
+    ExpressionScope,
     PropertySpec,
-    ValidationResult,
     validators,
 )
 
@@ -38,7 +37,7 @@ TEXT = PropertySpec(
     description="The text written for each record, followed by a newline. Expression Language is evaluated for "
                 "each record with the record's fields as variables (e.g. ${name}, ${age:plus(1)}), then the "
                 "flowfile's attributes; a field wins over an attribute of the same name unless the field is null.",
-    required=True, validator=validators.NON_EMPTY,
+    required=True, validator=validators.NON_EMPTY, expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
 )
 CHARACTER_SET = PropertySpec(
     key="Character Set", display_name="Character Set", description="The character set of the text written.",
@@ -89,8 +88,8 @@ class _FreeFormWriter(RecordSetWriter):
                 if name not in variables and value is not None:
                     variables[name] = _text(value)
             try:
-                line = template.evaluate(variables)
-            except expression.ExpressionError as exc:
+                line = template.evaluate(variables).value or ""
+            except ValueError as exc:
                 raise RecordError(f"record {count}: the Text cannot be evaluated: {exc}") from None
             parts.append(line)
             parts.append("\n")
@@ -117,11 +116,8 @@ class FreeFormTextRecordSetWriter(ControllerService, RecordSetWriterFactory):
     always the records' own. An expression that fails on a record (e.g. a
     division by zero) fails the flowfile naming the record.
 
-    Differences from NiFi: the Text is declared without Expression Language
-    (flowyard's controller services cannot declare flowfile scope) but is
-    evaluated per record as NiFi does, and checked when the service is
-    validated; nested records, maps and arrays are seen as JSON text (NiFi
-    shows Java's ``toString`` of them).
+    Differences from NiFi: nested records, maps and arrays are seen as JSON
+    text (NiFi shows Java's ``toString`` of them).
     """
 
     spec = ControllerServiceSpec(
@@ -133,19 +129,9 @@ class FreeFormTextRecordSetWriter(ControllerService, RecordSetWriterFactory):
         properties=(TEXT, CHARACTER_SET),
     )
 
-    def validate(self, context: ConfigurationContext) -> Iterable[ValidationResult]:
-        """The Text's Expression Language must compile."""
-        raw = context.property(TEXT).raw
-        if raw:
-            try:
-                expression.compile(raw)
-            except expression.ExpressionError as exc:
-                return [ValidationResult("Text", f"its Expression Language is invalid: {exc}", TEXT.key)]
-        return []
-
     def on_enabled(self, context: ConfigurationContext) -> None:
-        """Compile the Text once."""
-        self.template = expression.compile(context.property(TEXT).as_str())
+        """Read the configuration once (the Text is evaluated per record)."""
+        self.template = context.property(TEXT)
         self.charset = codecs.lookup(context.property(CHARACTER_SET).as_str().strip()).name
 
     def get_schema(self, attributes: Mapping[str, str], read_schema: RecordSchema | None) -> RecordSchema:

@@ -52,14 +52,15 @@ from flowyard.processors._records import (
     merge_types,
     to_text,
 )
-from flowyard.runtime import expression
 from flowyard.runtime.sdk import (
     AllowableValue,
     ConfigurationContext,
     ControllerService,
     ControllerServiceSpec,
+    ExpressionScope,
     PropertyDependency,
     PropertySpec,
+    PropertyValue,
     ValidationResult,
     validators,
 )
@@ -89,18 +90,21 @@ EXPECT_RECORDS_AS_ARRAY = PropertySpec(
         AllowableValue("${xml.stream.is.array}", "Use attribute 'xml.stream.is.array'",
                        "The flowfile's xml.stream.is.array attribute (true or false) decides."),
     ),
+    expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
 )
 ATTRIBUTE_PREFIX = PropertySpec(
     key="attribute_prefix", display_name="Attribute Prefix",
     description="Put before the name of an XML attribute to make its field name (e.g. 'attr_'), so that attributes "
                 "and child elements of the same name differ. Expression Language over the flowfile's attributes "
                 "is evaluated.",
+    expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
 )
 CONTENT_FIELD_NAME = PropertySpec(
     key="content_field_name", display_name="Field Name for Content",
     description="The field that takes the text of an element that also has attributes or child elements (the "
                 "element is then a record). Not set: such text is dropped, and inference adds an empty 'value' "
                 "field, as NiFi does. Expression Language over the flowfile's attributes is evaluated.",
+    expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
 )
 
 
@@ -352,13 +356,6 @@ _READER_PROPERTIES = (
 )
 
 
-def _compile(context: ConfigurationContext, spec: PropertySpec) -> tuple[str, expression.CompiledExpression] | None:
-    raw = context.property(spec).raw
-    if not raw:
-        return None
-    return raw, expression.compile(raw)
-
-
 class XMLReader(ControllerService, RecordReaderFactory):
     """Reads XML as records. With Expect Records as Array false the root
     element is the one record; with true each child element of the root is a
@@ -385,12 +382,11 @@ class XMLReader(ControllerService, RecordReaderFactory):
     is fetched. Malformed XML fails the flowfile with libxml2's reason and
     position; a value that cannot be coerced names the record and field.
 
-    Differences from NiFi: Expect Records as Array, Attribute Prefix and Field
-    Name for Content evaluate Expression Language over the flowfile's
-    attributes as NiFi does, but are declared without Expression Language
-    (flowyard's controller services cannot declare flowfile scope), so the
-    canvas does not check them; the Schema Inference Cache is accepted but
-    not used; text is trimmed.
+    Expect Records as Array, Attribute Prefix and Field Name for Content
+    evaluate Expression Language over the flowfile's attributes, as in NiFi.
+
+    Differences from NiFi: the Schema Inference Cache is accepted but not
+    used; text is trimmed.
     """
 
     spec = ControllerServiceSpec(
@@ -401,42 +397,33 @@ class XMLReader(ControllerService, RecordReaderFactory):
     )
 
     def validate(self, context: ConfigurationContext) -> Iterable[ValidationResult]:
-        """Schema strategies, date patterns and the expressions of the per-flowfile properties."""
-        results = validate_schema_access(context)
-        for spec in (EXPECT_RECORDS_AS_ARRAY, ATTRIBUTE_PREFIX, CONTENT_FIELD_NAME):
-            raw = context.property(spec).raw
-            if raw:
-                try:
-                    expression.compile(raw)
-                except expression.ExpressionError as exc:
-                    results.append(ValidationResult(spec.display_name, f"its Expression Language is invalid: {exc}",
-                                                    spec.key))
-        return results
+        """Schema strategies and date patterns."""
+        return validate_schema_access(context)
 
     def on_enabled(self, context: ConfigurationContext) -> None:
         """Read the configuration once."""
         self.schema_source = SchemaSource(context)
         self.formats = time_formats(context)
         self.parse_attributes = context.property(PARSE_XML_ATTRIBUTES).raw != "false"
-        self._array = _compile(context, EXPECT_RECORDS_AS_ARRAY)
-        self._prefix = _compile(context, ATTRIBUTE_PREFIX)
-        self._content = _compile(context, CONTENT_FIELD_NAME)
+        self._array = context.property(EXPECT_RECORDS_AS_ARRAY)
+        self._prefix = context.property(ATTRIBUTE_PREFIX)
+        self._content = context.property(CONTENT_FIELD_NAME)
 
     def options(self, attributes: Mapping[str, str]) -> _Options:
         """The per-flowfile properties evaluated against ``attributes``."""
-        def evaluated(compiled: tuple[str, expression.CompiledExpression] | None, label: str) -> str:
-            if compiled is None:
+        def evaluated(value: PropertyValue, label: str) -> str:
+            if not value.is_set:
                 return ""
             try:
-                return compiled[1].evaluate(attributes)
-            except expression.ExpressionError as exc:
-                raise RecordError(f"{label} ({compiled[0]!r}) cannot be evaluated for this flowfile: {exc}") from None
+                return value.evaluate(attributes).value or ""
+            except ValueError as exc:
+                raise RecordError(f"{label} ({value.raw!r}) cannot be evaluated for this flowfile: {exc}") from None
 
         array = evaluated(self._array, "Expect Records as Array").strip().lower()
         if array not in ("true", "false"):
             raise RecordError(f"Expect Records as Array must be true or false for this flowfile, not {array!r}"
-                              + (" (is the xml.stream.is.array attribute set?)" if self._array and
-                                 "xml.stream.is.array" in self._array[0] else ""))
+                              + (" (is the xml.stream.is.array attribute set?)" if
+                                 "xml.stream.is.array" in (self._array.raw or "") else ""))
         content = evaluated(self._content, "Field Name for Content")
         return _Options(array == "true", evaluated(self._prefix, "Attribute Prefix"), content or None)
 
