@@ -465,10 +465,8 @@ def _converter(column: ColumnInfo, binary_format: str) -> Callable[[Any], Any]:
                 return dt.datetime(value.year, value.month, value.day)
             try:
                 return coerce(value, target, name=column.name)
-            except IllegalTypeConversion:
-                if isinstance(value, str):
-                    return value  # the database parses it (and refuses it clearly if it cannot)
-                raise
+            except (IllegalTypeConversion, ValueError, ArithmeticError):
+                return value  # as NiFi: the original value, for the database to take or refuse
         return convert
     if kind == "bytes":
         def to_bytes(value: Any) -> Any:
@@ -644,7 +642,10 @@ class _TableWriter:
                 return _Statement(f"INSERT IGNORE INTO {table} ({names}) VALUES ({marks})", self._extractor(columns))
             sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
             if kind in (INSERT, INSERT_IGNORE) and self.dialect == "postgresql":
-                tail = " ON CONFLICT DO NOTHING" if kind == INSERT_IGNORE else ""
+                tail = ""
+                if kind == INSERT_IGNORE:
+                    keys = self._keys(self.settings.update_keys, UPSERT)
+                    tail = f" ON CONFLICT ({', '.join(self._q(c.name) for c in keys)}) DO NOTHING"
                 return _Statement(sql + tail, self._extractor(columns),
                                   (f"INSERT INTO {table} ({names}) VALUES ", f"({marks})", tail))
             elif kind == UPSERT:
@@ -746,7 +747,7 @@ class PutDatabaseRecord(Processor):
     """Writes the records of each FlowFile (read with the Record Reader) to a
     table: INSERT, UPDATE (by Update Keys or the primary key), UPSERT
     (PostgreSQL ``ON CONFLICT ... DO UPDATE``, MySQL/MariaDB ``ON DUPLICATE KEY
-    UPDATE``), INSERT_IGNORE (``ON CONFLICT DO NOTHING`` / ``INSERT IGNORE``),
+    UPDATE``), INSERT_IGNORE (``ON CONFLICT (key) DO NOTHING`` / ``INSERT IGNORE``),
     DELETE (rows equal to every field, NULL matching NULL, or to the Delete
     Keys), or SQL (the statement in the Field Containing SQL). The type comes
     from Statement Type, the ``statement.type`` attribute or a field of each
@@ -758,27 +759,33 @@ class PutDatabaseRecord(Processor):
     a field. Values are converted to the column types; text for a binary column
     is decoded per Binary String Format.
 
+    A Data Record Path leading to a record (or an array of records) writes
+    that record (those records) of each record read.
+
     Transactions: all records of a FlowFile are written in one transaction,
     in batches of Maximum Batch Size sent with ``executemany`` (psycopg's
-    pipeline, PyMySQL's multi-row INSERT); Pre- and Post-Processing SQL run in
-    the same transaction. Only when everything succeeded is it committed and
-    the FlowFile sent to ``success``. On any error the transaction is rolled
-    back — nothing of the FlowFile is written — and the FlowFile goes to
-    ``retry`` when the error may pass (connection lost, deadlock, lock or
-    statement timeout, no connection from the pool) or to ``failure``
-    (penalized) otherwise, with ``putdatabaserecord.error``. With Rollback On
-    Failure the FlowFile stays in the input queue instead and the processor
-    yields. With Database Session AutoCommit every batch commits by itself (as
-    in NiFi, a later failure then leaves the earlier batches written).
+    pipeline, PyMySQL's multi-row INSERT; plain PostgreSQL INSERTs as
+    multi-row VALUES statements); Pre- and Post-Processing SQL run in the
+    same transaction. Only when everything succeeded is it committed and the
+    FlowFile sent to ``success``. On any error the transaction is rolled back
+    — nothing of the FlowFile is written — and the FlowFile goes, with
+    ``putdatabaserecord.error``, to ``retry`` (penalized, as NiFi does) when
+    the error may pass (connection lost, deadlock, lock or statement timeout,
+    no connection from the pool) or to ``failure`` otherwise. With Rollback
+    On Failure the FlowFile stays in the input queue instead and the
+    processor yields. With Database Session AutoCommit (which, as in NiFi,
+    requires Maximum Batch Size 0: one batch) the batch commits by itself.
 
     Differences from NiFi: errors are classified by SQLSTATE/error code (a
-    constraint violation goes to ``failure`` with PostgreSQL too). Record
-    paths are child paths only (``/field``, ``/a/b``). A Database Dialect
-    Service is not supported. Generic/Oracle/MS SQL Database Types generate
-    standard SQL and quote identifiers as the connected database does. A value
-    that cannot be converted to a column's type is passed to the database as
-    text when it is text (the database decides) instead of failing in the
-    processor.
+    constraint violation goes to ``failure`` with PostgreSQL too, where
+    NiFi's driver reports most errors as retryable). Record paths are child
+    paths only (``/field``, ``/a/b``). A Database Dialect Service is not
+    supported; UPSERT and INSERT_IGNORE are generated for PostgreSQL and
+    MySQL/MariaDB only (Database Type Phoenix is accepted and writes the
+    connected database's syntax). Generic/Oracle/MS SQL Database Types
+    generate standard SQL and quote identifiers as the connected database
+    does. As in NiFi, a value that cannot be converted to its column's type is
+    handed to the database as it is, to take or refuse.
     """
 
     spec = ProcessorSpec(
@@ -819,6 +826,11 @@ class PutDatabaseRecord(Processor):
                                             "'Rollback On Failure' cannot be true while 'Database Session "
                                             "AutoCommit' is true: autocommit leaves no transaction to roll back",
                                             ROLLBACK_ON_FAILURE.key))
+        if context.property(AUTO_COMMIT).as_bool() and (context.property(MAX_BATCH).raw or "").strip() != "0":
+            results.append(ValidationResult(MAX_BATCH.display_name,
+                                            "'Maximum Batch Size' must be hard-coded to zero when 'Database Session "
+                                            "AutoCommit' is true: one batch holds all the FlowFile's statements, so "
+                                            "a failure leaves none of them written", MAX_BATCH.key))
         for spec in (DATA_RECORD_PATH, STATEMENT_TYPE_RECORD_PATH):
             value = context.property(spec).raw
             if value and (spec is DATA_RECORD_PATH or statement_type == USE_RECORD_PATH):
@@ -910,10 +922,8 @@ class _Write:
                              f"{where.name}")
         failed = session.put_attribute(ff, ERROR_ATTRIBUTE, message)
         if transient:
-            session.transfer(failed, RETRY)
-            context.yield_()
-        else:
-            session.transfer(session.penalize(failed), FAILURE)
+            failed = session.penalize(failed)  # NiFi penalizes what it retries
+        session.transfer(failed, where)
 
     def _statement_kind(self) -> str | None:
         """The FlowFile's statement type, or None when each record names its own."""
@@ -1003,35 +1013,33 @@ class _Write:
             batch = []
 
         for index, record in enumerate(records):
-            data = _follow(record, data_steps) if data_steps else record
             record_kind = kind if kind is not None else _checked_kind(_follow(record, type_steps), index)
-            if record_kind == SQL:
-                flush()
-                self._run_sql(cur, data, index)
+            for data in _data_records(record, data_steps, index):
+                if record_kind == SQL:
+                    flush()
+                    self._run_sql(cur, data, index)
+                    self.count += 1
+                    continue
+                if writer is None:
+                    table = self._table(conn)
+                    writer = _TableWriter(table, dialect, db_type, self._fields(reader, data_steps, data),
+                                          _translator(context), settings)
+                    if writer.unmatched_fields:
+                        context.logger.debug(f"fields without a column, left out: {writer.unmatched_fields}")
+                if record_kind not in checked:
+                    writer.check_required(context, self.ff, record_kind)
+                    checked.add(record_kind)
+                statement = writer.statement(record_kind)
+                if statement is not batch_statement:
+                    flush()
+                    batch_statement = statement
+                try:
+                    batch.append(statement.extract(data))
+                except (IllegalTypeConversion, ValueError, ArithmeticError) as exc:
+                    raise _DataError(f"record {index}: {exc}") from None
                 self.count += 1
-                continue
-            if not isinstance(data, Mapping):
-                raise _DataError(f"record {index}: the Data Record Path does not lead to a record")
-            if writer is None:
-                table = self._table(conn)
-                writer = _TableWriter(table, dialect, db_type, self._fields(reader, data_steps, data),
-                                      _translator(context), settings)
-                if writer.unmatched_fields:
-                    context.logger.debug(f"fields without a column, left out: {writer.unmatched_fields}")
-            if record_kind not in checked:
-                writer.check_required(context, self.ff, record_kind)
-                checked.add(record_kind)
-            statement = writer.statement(record_kind)
-            if statement is not batch_statement:
-                flush()
-                batch_statement = statement
-            try:
-                batch.append(statement.extract(data))
-            except (IllegalTypeConversion, ValueError, ArithmeticError) as exc:
-                raise _DataError(f"record {index}: {exc}") from None
-            self.count += 1
-            if limit > 0 and len(batch) >= limit:
-                flush()
+                if limit > 0 and len(batch) >= limit:
+                    flush()
         flush()
 
     def _run_sql(self, cur: Any, data: Any, index: int) -> None:
@@ -1044,6 +1052,20 @@ class _Write:
         statements = split_statements(sql) if self.settings.allow_multiple else [sql]
         for statement in statements:
             cur.execute(statement)
+
+
+def _data_records(record: dict[str, Any], steps: list[str], index: int) -> list[Mapping[str, Any]]:
+    """The records to write for one record read: itself, or what the Data Record Path leads to."""
+    if not steps:
+        return [record]
+    found = _follow(record, steps)
+    if found is None:
+        raise _DataError(f"record {index}: the Data Record Path /{'/'.join(steps)} yielded no results")
+    values = found if isinstance(found, list) else [found]
+    if not all(isinstance(v, Mapping) for v in values):
+        raise _DataError(f"record {index}: the Data Record Path /{'/'.join(steps)} leads to something other than "
+                         "records")
+    return values
 
 
 def _checked_kind(value: Any, index: int | None = None) -> str:

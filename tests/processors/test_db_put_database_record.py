@@ -165,12 +165,48 @@ def test_rollback_on_failure_keeps_the_flowfile_queued(pg: Db) -> None:
     assert pg.rows() == []
 
 
-def test_no_connection_goes_to_retry_with_the_reason() -> None:
+def test_no_connection_goes_to_retry_penalized_with_the_reason() -> None:
     runner = _runner(None, pool=CLOSED)
     runner.enqueue(_json([{"id": 1, "name": "a"}]), {"filename": "x.json"})
     runner.run()
     runner.assert_all_transferred("retry", 1)
-    assert runner.flowfiles_for("retry")[0].attributes["putdatabaserecord.error"]
+    out = runner.flowfiles_for("retry")[0]
+    assert out.attributes["putdatabaserecord.error"]
+    assert out.is_penalized(runner.clock())
+
+
+def test_autocommit_needs_a_single_batch(pg: Db) -> None:
+    runner = _runner(pg, Database_Session_AutoCommit="true")
+    assert any("Maximum Batch Size" in r.explanation for r in runner.validation_results())
+    runner.set_property("Maximum Batch Size", "0")
+    runner.assert_valid()
+    runner.enqueue(_json([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]))
+    runner.run()
+    runner.assert_all_transferred("success", 1)
+    assert pg.rows() == [(1, "a"), (2, "b")]
+
+
+def test_a_value_the_column_type_cannot_take_is_refused_by_the_database(db: Db) -> None:
+    runner = _runner(db)
+    runner.enqueue(_json([{"id": 1, "name": "a", "amount": "lots"}]))
+    runner.run()
+    runner.assert_all_transferred("failure", 1)
+    assert not runner.flowfiles_for("failure")[0].is_penalized(runner.clock())
+    assert db.rows() == []
+
+
+def test_a_data_record_path_to_an_array_writes_each_record(pg: Db) -> None:
+    runner = _runner(pg, Data_Record_Path="/rows")
+    runner.enqueue(_json([{"rows": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]},
+                          {"rows": {"id": 3, "name": "c"}}]))
+    runner.run()
+    runner.assert_all_transferred("success", 1)
+    assert pg.rows() == [(1, "a"), (2, "b"), (3, "c")]
+    missing = _runner(pg, Data_Record_Path="/nothing")
+    missing.enqueue(_json([{"rows": []}]))
+    missing.run()
+    missing.assert_all_transferred("failure", 1)
+    assert "/nothing" in missing.flowfiles_for("failure")[0].attributes["putdatabaserecord.error"]
 
 
 def test_update_by_primary_key_and_by_update_keys(db: Db) -> None:
