@@ -1277,9 +1277,9 @@ def _with_field(data_type: DataType, path: Sequence[str], new: RecordField) -> D
         return DataType.choice([_with_field(c, path, new) if c.field_type in (
             RecordFieldType.RECORD, RecordFieldType.ARRAY, RecordFieldType.MAP) else c for c in data_type.choices])
     if kind is RecordFieldType.RECORD and data_type.schema is not None and path and path[0] not in ("[]", "{}"):
-        return DataType.record(with_added_fields(data_type.schema, [(tuple(path), new)]))
+        return DataType.record(_widen(data_type.schema, [(tuple(path), new)]))
     if kind is RecordFieldType.RECORD and data_type.schema is not None and not path:
-        return DataType.record(with_added_fields(data_type.schema, [((), new)]))
+        return DataType.record(_widen(data_type.schema, [((), new)]))
     if kind is RecordFieldType.ARRAY and path and path[0] == "[]" and data_type.element is not None:
         return DataType.array(_with_field(data_type.element, path[1:], new))
     if kind is RecordFieldType.MAP and path and path[0] == "{}" and data_type.element is not None:
@@ -1287,8 +1287,30 @@ def _with_field(data_type: DataType, path: Sequence[str], new: RecordField) -> D
     return data_type
 
 
+_WIDENED: dict[tuple[int, tuple[tuple[SchemaPath, RecordField], ...]], tuple[RecordSchema, RecordSchema]] = {}
+_WIDENED_MAX = 512
+
+
 def with_added_fields(schema: RecordSchema, updates: Sequence[tuple[SchemaPath, RecordField]]) -> RecordSchema:
-    """``schema`` with each ``(where, field)`` added (a field already there is kept)."""
+    """``schema`` with each ``(where, field)`` added (a field already there is kept). Results
+    are remembered: every record of a flowfile usually adds the same fields to the same schema."""
+    if not updates:
+        return schema
+    try:
+        key = (id(schema), tuple(updates))
+        known = _WIDENED.get(key)
+    except TypeError:  # a field default that cannot be hashed
+        return _widen(schema, updates)
+    if known is not None and known[0] is schema:
+        return known[1]
+    widened = _widen(schema, updates)
+    if len(_WIDENED) >= _WIDENED_MAX:
+        _WIDENED.clear()
+    _WIDENED[key] = (schema, widened)
+    return widened
+
+
+def _widen(schema: RecordSchema, updates: Sequence[tuple[SchemaPath, RecordField]]) -> RecordSchema:
     fields = list(schema.fields)
     changed = False
     for where, new in updates:
