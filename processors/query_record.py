@@ -374,6 +374,21 @@ def records_of(result: pa.RecordBatchReader, schema: RecordSchema) -> Iterator[d
 _CONFIG = {"enable_external_access": False, "autoinstall_known_extensions": False,
            "autoload_known_extensions": False}
 
+#: NiFi's RPATH functions for the simple paths (``/a/b``, ``/list[0]``, ``/map['key']``), as SQL macros over
+#: DuckDB's JSON functions: the record goes to JSON, the RecordPath becomes a JSON path.
+RPATH_MACROS = (
+    "CREATE MACRO __flowyard_json_path(p) AS "
+    "'$' || replace(replace(replace(p, '/', '.'), '[''', '.\"'), ''']', '\"')",
+    "CREATE MACRO RPATH(r, p) AS json_extract_string(to_json(r), __flowyard_json_path(p))",
+    "CREATE MACRO RPATH_STRING(r, p) AS RPATH(r, p)",
+    "CREATE MACRO RPATH_INT(r, p) AS CAST(RPATH(r, p) AS INTEGER)",
+    "CREATE MACRO RPATH_LONG(r, p) AS CAST(RPATH(r, p) AS BIGINT)",
+    "CREATE MACRO RPATH_FLOAT(r, p) AS CAST(RPATH(r, p) AS FLOAT)",
+    "CREATE MACRO RPATH_DOUBLE(r, p) AS CAST(RPATH(r, p) AS DOUBLE)",
+    "CREATE MACRO RPATH_DATE(r, p) AS CAST(RPATH(r, p) AS DATE)",
+    "CREATE MACRO RPATH_TIMESTAMP(r, p) AS CAST(RPATH(r, p) AS TIMESTAMP)",
+)
+
 
 class _Connections:
     """A pool of in-memory DuckDB connections without file or network access (about 10 ms to open one)."""
@@ -388,6 +403,8 @@ class _Connections:
             return self._idle.get_nowait()
         except queue.Empty:
             con = duckdb.connect(":memory:", config=dict(_CONFIG))
+            for macro in RPATH_MACROS:
+                con.execute(macro)
             with self._lock:
                 self._all.append(con)
             return con
@@ -440,8 +457,10 @@ class QueryRecord(Processor):
     ``record.error.message`` saying why (and an error bulletin).
 
     Differences from NiFi: the SQL dialect is DuckDB's, not Calcite's
-    (``docs/record-sql.md``): the RPATH functions are missing (use DuckDB's
-    ``field.sub``, ``list[1]`` and ``map['key']``), identifiers are case
+    (``docs/record-sql.md``): the RPATH functions take simple paths only
+    (``/a/b``, ``/list[0]``, ``/map['key']``; no descendants, filters or
+    functions) and RPATH gives text (DuckDB's ``field.sub``, ``list[1]`` and
+    ``map['key']`` reach the same values typed), identifiers are case
     insensitive; ``record.error.message`` is set on failure (NiFi only logs);
     a query reading ``FLOWFILE`` more than once (a self-join) loads the records
     into DuckDB's memory first instead of reading the content again.

@@ -285,3 +285,29 @@ def test_result_columns_need_distinct_names() -> None:
     r.enqueue(CSV)
     r.run()
     assert only(r, "expr").content.decode().splitlines() == ["count_star(),max(amount)", "3,25"]
+
+
+def test_rpath_functions_reach_into_nested_records_arrays_and_maps() -> None:
+    schema = json.dumps({"type": "record", "name": "r", "fields": [
+        {"name": "person", "type": {"type": "record", "name": "p", "fields": [
+            {"name": "name", "type": "string"}, {"name": "age", "type": "int"},
+            {"name": "born", "type": {"type": "int", "logicalType": "date"}},
+            {"name": "tags", "type": {"type": "array", "items": "string"}},
+            {"name": "attrs", "type": {"type": "map", "values": "double"}},
+            {"name": "home", "type": {"type": "record", "name": "h", "fields": [{"name": "city", "type": "string"}]}},
+        ]}}]})
+    data = [{"person": {"name": "Ann", "age": 41, "born": "1983-02-01", "tags": ["a", "b"], "attrs": {"h": 1.5},
+                        "home": {"city": "Oslo"}}},
+            {"person": {"name": "Bob", "age": 7, "born": "2017-05-06", "tags": [], "attrs": {},
+                        "home": {"city": "Rome"}}}]
+    r = runner({"q": "SELECT RPATH_STRING(person, '/name') AS name, RPATH_INT(person, '/age') + 1 AS next, "
+                     "RPATH_DATE(person, '/born') AS born, RPATH(person, '/tags[1]') AS tag, "
+                     "RPATH_DOUBLE(person, '/attrs[''h'']') AS h, rpath(person, '/home/city') AS city, "
+                     "RPATH(person.tags, '[0]') AS first, RPATH_DOUBLE(person.attrs, '[''h'']') AS h2 "
+                     "FROM FLOWFILE WHERE RPATH_LONG(person, '/age') > 10"},
+               reader=JsonTreeReader, reader_props={"Schema Access Strategy": "schema-text-property",
+                                                     "Schema Text": schema})
+    r.enqueue(json.dumps(data))
+    r.run()
+    assert content(only(r, "q")) == [{"name": "Ann", "next": 42, "born": "1983-02-01", "tag": "b", "h": 1.5,
+                                      "city": "Oslo", "first": "a", "h2": 1.5}]
