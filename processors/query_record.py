@@ -405,6 +405,7 @@ class _Connections:
             con = duckdb.connect(":memory:", config=dict(_CONFIG))
             for macro in RPATH_MACROS:
                 con.execute(macro)
+            con.execute("SET lock_configuration = true")
             with self._lock:
                 self._all.append(con)
             return con
