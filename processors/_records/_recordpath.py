@@ -123,6 +123,8 @@ class FieldValue:
     schema_path: SchemaPath = ()
     record_field: bool = False
     tracker: _Tracker | None = field(default=None, repr=False)
+    #: False for a field that neither the record nor its schema has (selected so that it can be added).
+    known: bool = True
 
     @property
     def array_index(self) -> int | None:
@@ -139,8 +141,7 @@ class FieldValue:
     def absent(self) -> bool:
         """Whether this is a field that neither the record nor its schema has (selected so that
         it can be added); comparisons ignore it, as NiFi's do."""
-        return (self.record_field and self.data_type is None and self.value is None
-                and isinstance(self.container, dict) and self.key not in self.container)
+        return not self.known and self.value is None
 
     @property
     def updatable(self) -> bool:
@@ -182,12 +183,13 @@ class FieldValue:
             raise ValueError(f"the value of {self.name or 'a function'!r} was computed by a function or lies "
                              "under a null value, so it cannot be updated")
         target_type = self.data_type
-        if self.record_field and self.data_type is None:
-            # a field absent from the schema: it joins the schema with the new value's type
+        if self.record_field and not self.known:
+            # a field absent from the record and its schema: it joins the schema with the new value's type
             target_type = data_type or (infer_type(new_value) if new_value is not None else None) or STRING
             if self.tracker is not None and isinstance(self.key, str):
                 self.tracker.added.append((self.schema_path[:-1], RecordField(self.key, target_type)))
             self.data_type = target_type
+            self.known = True
         elif target_type is not None and new_value is not None:
             new_value = coerce(new_value, target_type, name=self.name or "")
         if isinstance(self.container, list):
@@ -218,8 +220,7 @@ def _children(fv: FieldValue) -> Iterator[FieldValue]:
                              True, fv.tracker)
     for name, child in value.items():
         if name not in seen:
-            yield FieldValue(child, name, None if child is None else infer_type(child), fv, value, name,
-                             (*fv.schema_path, name), True, fv.tracker)
+            yield FieldValue(child, name, None, fv, value, name, (*fv.schema_path, name), True, fv.tracker)
 
 
 def _child(fv: FieldValue, name: str) -> FieldValue | None:
@@ -229,7 +230,7 @@ def _child(fv: FieldValue, name: str) -> FieldValue | None:
         assert schema is not None
         f = schema.field(name)
         return FieldValue(None, name, f.data_type if f else None, fv, None, name, (*fv.schema_path, name), True,
-                          fv.tracker)
+                          fv.tracker, known=f is not None)
     if not isinstance(value, dict) or _kind(fv.data_type, value) is not RecordFieldType.RECORD:
         return None
     schema = _record_schema(fv.data_type, value)
@@ -237,13 +238,8 @@ def _child(fv: FieldValue, name: str) -> FieldValue | None:
     if f is not None and f.name != name and f.name in value:
         name = f.name
     child = value.get(name)
-    if f is not None:
-        data_type: DataType | None = f.data_type
-    elif name in value and child is not None:
-        data_type = infer_type(child)
-    else:
-        data_type = None
-    return FieldValue(child, name, data_type, fv, value, name, (*fv.schema_path, name), True, fv.tracker)
+    return FieldValue(child, name, f.data_type if f is not None else None, fv, value, name, (*fv.schema_path, name),
+                      True, fv.tracker, known=f is not None or name in value)
 
 
 def _elements(fv: FieldValue) -> list[FieldValue]:
@@ -1228,7 +1224,10 @@ class RecordPath:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._node = _Parser(text).parse()
+        try:
+            self._node = _Parser(text).parse()
+        except RecursionError:
+            raise ValueError(f"invalid RecordPath {text[:100]!r}: it is nested too deeply") from None
         #: Whether the path starts from the root (``/...``, or a function of absolute paths and
         #: literals), so that its result does not depend on the context value.
         self.is_absolute = _absolute(self._node)

@@ -420,6 +420,19 @@ def test_invalid_paths_say_where(path: str, message: str) -> None:
     assert "invalid RecordPath" in str(info.value) and "position" in str(info.value)
 
 
+def test_hostile_paths_and_records_give_clear_errors() -> None:
+    with pytest.raises(ValueError, match="nested too deeply"):
+        RecordPath.compile("concat(" * 5000 + "/a" + ")" * 5000)
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(5000):
+        node["a"] = {}
+        node = node["a"]
+    with pytest.raises(ValueError, match="nested too deeply"):
+        RecordPath.compile("//zzz").evaluate(deep)
+    assert values("/a/a/a", deep, None) == [{"a": deep["a"]["a"]["a"]["a"]}]
+
+
 def test_quoted_field_names_and_whitespace() -> None:
     rec = {"first name": "Ann", "b": {"c d": 1}}
     assert values("/'first name'", rec, None) == ["Ann"]
