@@ -26,6 +26,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -170,8 +171,7 @@ def _demo_flow(data_dir: Path, which: str = "standard", out: TextIO | None = Non
                 parameter["value"] = str((data_dir / "out").resolve())
     if which == "connectors":
         current = data_dir / "flow.json"
-        prepare_connectors_demo(_demo_parameters(current) if current.exists() else _parameters_of(doc),
-                                out or sys.stdout)
+        prepare_connectors_demo(_current_flow(current, doc) if current.exists() else doc, out or sys.stdout)
     with tempfile.TemporaryDirectory(prefix="flowyard-demo-") as tmp:
         path = Path(tmp) / Path(DEMO_FLOWS[which]).name
         path.write_text(json.dumps(doc), encoding="utf-8")
@@ -188,13 +188,14 @@ def _parameters_of(doc: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def _demo_parameters(flow_file: Path) -> dict[str, str]:
-    """The parameters of the demo's current flow (``DIR/flow.json``, with any edits
-    made through the API); the bundled ones when it cannot be read."""
+def _current_flow(flow_file: Path, bundled: dict[str, Any]) -> dict[str, Any]:
+    """The demo's current flow (``DIR/flow.json``, with any edits made through the
+    API); the bundled one when it cannot be read."""
     try:
-        return _parameters_of(json.loads(flow_file.read_text(encoding="utf-8")))
+        doc = json.loads(flow_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return _parameters_of(demo_flow_document("connectors"))
+        return bundled
+    return doc if isinstance(doc, dict) else bundled
 
 
 def _reachable(host: str, port: int) -> str | None:
@@ -206,34 +207,79 @@ def _reachable(host: str, port: int) -> str | None:
         return exc.strerror or str(exc) or type(exc).__name__
 
 
-def prepare_connectors_demo(parameters: dict[str, str], out: TextIO) -> dict[str, str | None]:
-    """Before the connectors demo starts: say which of its servers answer, and
-    declare its RabbitMQ queue (``amqp.queue``), which PublishAMQP and
-    ConsumeAMQP expect to exist (as in NiFi, neither declares it). Never fails:
-    a server that is down only means its processors show bulletins until it is
-    up. Returns server name -> None (ready) or the reason it is not."""
-    found: dict[str, str | None] = {}
-    db = urlsplit(parameters.get("db.url", "").removeprefix("jdbc:"))
+def prepare_connectors_demo(doc: dict[str, Any], out: TextIO) -> dict[str, str | None]:
+    """Before the connectors demo (the flow document ``doc``) starts: say which of
+    its servers answer, create its table (running the Pre-Processing SQL of its
+    PutDatabaseRecord, CREATE TABLE IF NOT EXISTS, so that QueryDatabaseTable finds
+    the table at its first run) and declare its RabbitMQ queue (``amqp.queue``),
+    which PublishAMQP and ConsumeAMQP expect to exist (as in NiFi, neither
+    declares it). Never fails: a server that is down only means its processors
+    show bulletins until it is up. Returns server name -> None (ready) or the
+    reason it is not."""
+    parameters = _parameters_of(doc)
     mqtt = urlsplit(parameters.get("mqtt.broker", ""))
     try:
-        db_port, mqtt_port = db.port or 5432, mqtt.port or 1883
+        mqtt_port = mqtt.port or 1883
     except ValueError:
-        db_port = mqtt_port = -1
-    for name, host, port in (("PostgreSQL", db.hostname, db_port), ("MQTT broker", mqtt.hostname, mqtt_port)):
-        found[name] = _reachable(host, port) if host and port > 0 else "its address is not host:port"
-    found["RabbitMQ"] = _declare_queue(parameters)
-    out.write("connectors demo, looking at its servers:\n")
+        mqtt_port = -1
+    found: dict[str, str | None] = {
+        "PostgreSQL": _create_tables(doc, parameters),
+        "RabbitMQ": _declare_queue(parameters),
+        "MQTT broker": (_reachable(mqtt.hostname, mqtt_port) if mqtt.hostname and mqtt_port > 0
+                        else "its address is not tcp://host:port"),
+    }
+    done = {"PostgreSQL": f", table {parameters.get('db.table')!r} ready",
+            "RabbitMQ": f", queue {parameters.get('amqp.queue')!r} declared", "MQTT broker": ""}
     where = {"PostgreSQL": parameters.get("db.url", "?"), "MQTT broker": parameters.get("mqtt.broker", "?"),
              "RabbitMQ": f"{parameters.get('amqp.host', '?')}:{parameters.get('amqp.port', '?')}"}
+    out.write("connectors demo, looking at its servers:\n")
     for name, problem in found.items():
         if problem is None:
-            extra = f", queue {parameters.get('amqp.queue')!r} declared" if name == "RabbitMQ" else ""
-            out.write(f"  {name} at {where[name]}: ready{extra}\n")
+            out.write(f"  {name} at {where[name]}: ready{done[name]}\n")
         else:
-            out.write(f"  {name} at {where[name]}: NOT REACHABLE ({problem}); the flow runs anyway and its "
+            out.write(f"  {name} at {where[name]}: NOT READY ({problem}); the flow runs anyway and its "
                       f"processors show bulletins until it is up\n")
     out.flush()
     return found
+
+
+def _with_parameters(text: str, parameters: dict[str, str]) -> str:
+    return re.sub(r"#\{([^}]*)\}", lambda m: parameters.get(m.group(1), m.group(0)), text)
+
+
+def _create_tables(doc: dict[str, Any], parameters: dict[str, str]) -> str | None:
+    """Run the Pre-Processing SQL of the flow's PutDatabaseRecord processors on
+    ``db.url`` (jdbc:postgresql:// only); None when done, else why not."""
+    url = parameters.get("db.url", "")
+    target = urlsplit(url.removeprefix("jdbc:"))
+    if target.scheme != "postgresql":
+        return f"only jdbc:postgresql:// URLs are prepared, found {url!r}"
+    try:
+        host, port = target.hostname or "127.0.0.1", target.port or 5432
+    except ValueError:
+        return f"{url!r} has no valid port"
+    unreachable = _reachable(host, port)
+    if unreachable is not None:
+        return unreachable
+    statements = []
+    stack = [doc.get("rootGroup", {})]
+    while stack:
+        group = stack.pop()
+        stack.extend(group.get("processGroups", []))
+        statements += [_with_parameters(p["properties"]["Pre-Processing SQL"], parameters)
+                       for p in group.get("processors", []) if p.get("type") == "PutDatabaseRecord"
+                       and (p.get("properties") or {}).get("Pre-Processing SQL")]
+    import psycopg
+
+    try:
+        with psycopg.connect(url.removeprefix("jdbc:"), user=parameters.get("db.user") or None,
+                             password=parameters.get("db.password") or None, autocommit=True,
+                             connect_timeout=int(SERVER_CHECK_SECONDS)) as conn:
+            for statement in statements:
+                conn.execute(statement.encode())  # as it is: no placeholders, maybe several statements
+    except psycopg.Error as exc:
+        return " ".join(str(exc).split())
+    return None
 
 
 def _declare_queue(parameters: dict[str, str]) -> str | None:
