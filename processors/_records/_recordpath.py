@@ -177,9 +177,14 @@ class FieldValue:
     def update_value(self, new_value: Any, data_type: DataType | None = None) -> None:
         """Set this field to ``new_value`` in its record. A field of the record's schema gets
         ``new_value`` coerced to the field's type (``IllegalTypeConversion`` when it cannot); a
-        field the schema lacks is added with ``data_type`` (else the value's inferred type).
-        Raises ``ValueError`` for a value computed by a function (it has no place to go)."""
+        field the schema lacks is added with ``data_type`` (else the value's inferred type). A
+        field of a null record is left alone (there is no record to change). Raises ``ValueError``
+        for a value computed by a function and for the root record (they have no place to go)."""
         if self.container is None:
+            if self.parent is not None and self.parent.value is None and self.record_field:
+                return  # a field of a null record: there is no record to change
+            if self.parent is None and self.name is None:
+                raise ValueError("the record itself (/) cannot be set to a value; select its fields")
             raise ValueError(f"the value of {self.name or 'a function'!r} was computed by a function or lies "
                              "under a null value, so it cannot be updated")
         target_type = self.data_type

@@ -127,6 +127,20 @@ def test_replacing_the_root_record() -> None:
     assert out == [{"city": "New York", "state": "NY"}, {"city": "Boston", "state": "MA"}]
 
 
+def test_fields_of_a_null_record_are_left_alone() -> None:
+    data = json.dumps([{"id": 1, "address": {"city": "A"}}, {"id": 2, "address": None}])
+    out = run(runner({"/address/city": "Z"}), data)
+    assert [o["address"] for o in out] == [{"city": "Z"}, None]
+
+
+def test_a_literal_for_the_root_record_fails_clearly() -> None:
+    r = runner({"/": "x"})
+    r.enqueue(PEOPLE)
+    r.run()
+    r.assert_all_transferred("failure", 1)
+    assert "the record itself (/) cannot be set" in r.flowfiles_for("failure")[0].attributes["record.error.message"]
+
+
 def test_invalid_record_paths_make_the_processor_invalid() -> None:
     r = runner({"/name[": "x"})
     problems = [str(p) for p in r.validation_results()]
