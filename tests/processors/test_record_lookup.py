@@ -122,6 +122,31 @@ def test_root_record_path_enriches_each_nested_record() -> None:
     assert unmatched[0]["items"][0]["city"] == "New York" and unmatched[0]["items"][1].get("city") is None
 
 
+FILESET = {"fileSet": {"id": "11223344", "source": "external", "files": [
+    {"filename": "file1.txt", "size": 4810}, {"filename": "file2.pdf", "size": 47203782},
+    {"filename": "unknown-file.unk", "size": 278102}]}}
+MIME = {"file1.txt": "text/plain", "file2.pdf": "application/pdf", "file3.jpg": "image/jpeg"}
+
+
+@pytest.mark.parametrize("root", ["/fileSet/files[*]", "/fileSet/files"])
+def test_root_record_path_as_nifi_tests_it(root: str) -> None:
+    r = runner(SimpleKeyValueLookupService, MIME, {"Root Record Path": root, "Result RecordPath": "/mimeType",
+                                                   "key": "/filename"})
+    r.enqueue(json.dumps(FILESET))
+    r.run()
+    (out,) = outputs(r, "success")
+    assert [f.get("mimeType", "absent") for f in out["fileSet"]["files"]] == [
+        "text/plain", "application/pdf", None]
+    none_match = {"fileSet": {**FILESET["fileSet"], "files": [{"filename": "abc.abc", "size": 1}]}}
+    r = runner(SimpleKeyValueLookupService, MIME, {"Root Record Path": root, "Result RecordPath": "/mimeType",
+                                                   "key": "/filename",
+                                                   "Routing Strategy": "route-to-matched-unmatched"})
+    r.enqueue(json.dumps(none_match))
+    r.run()
+    (out,) = outputs(r, "unmatched")
+    assert out["fileSet"]["files"] == [{"filename": "abc.abc", "size": 1}]  # no match: the schema is unchanged
+
+
 def test_invalid_configuration() -> None:
     r = runner(SimpleKeyValueLookupService, CITIES, {"zip": "/zip"})
     assert any("requires the coordinate 'key'" in str(p) for p in r.validation_results())
