@@ -108,6 +108,21 @@ def test_replace_existing_values() -> None:
     assert [o["name"] for o in outputs(r, "success")] == ["JOHN", "JANE", "Jake"]
 
 
+def test_replace_existing_values_in_arrays_and_missing_fields() -> None:
+    data = [{"locales": [{"language": "fr", "region": "FR"}, {"language": "en", "region": "ZZ"}]},
+            {"locales": []}]
+    r = runner(SimpleKeyValueLookupService, {"fr": "French", "en": "English", "FR": "France"},
+               {"lang": "/locales[*]/language", "region": "/locales[*]/region", "foo": "/foo/foo",
+                "Record Update Strategy": "replace-existing-values",
+                "Routing Strategy": "route-to-matched-unmatched"})
+    assert not r.validation_results()
+    r.enqueue(json.dumps(data))
+    r.run()
+    assert outputs(r, "unmatched") == [{"locales": [{"language": "French", "region": "France"},
+                                                    {"language": "English", "region": "ZZ"}]}]
+    assert outputs(r, "matched") == [{"locales": []}]  # nothing to look up counts as a match, as in NiFi
+
+
 def test_root_record_path_enriches_each_nested_record() -> None:
     data = [{"id": 1, "items": [{"zip": "10020"}, {"zip": "02108"}]}, {"id": 2, "items": [{"zip": "10020"},
                                                                                          {"zip": "0"}]}]
@@ -200,6 +215,15 @@ def test_csv_record_lookup_inserts_a_record_or_its_fields(zips: Path) -> None:
         {"street": "5th Ave", "city": "New York", "state": "NY"},
         {"street": "Beacon St", "city": "Boston", "state": "MA"},
         {"street": "Nowhere", "city": None, "state": None}]
+
+
+def test_record_fields_into_the_root_record(zips: Path) -> None:
+    r = runner(CSVRecordLookupService, {"CSV File": str(zips), "Lookup Key Column": "zip"},
+               {"key": "/zip", "Result RecordPath": "/", "Record Result Contents": "record-fields"})
+    r.enqueue(json.dumps([{"zip": "10020", "state": "old"}, {"zip": "nope", "state": "kept"}]))
+    r.run()
+    assert outputs(r, "success") == [{"zip": "10020", "state": "NY", "city": "New York"},
+                                     {"zip": "nope", "state": "kept", "city": None}]
 
 
 def test_csv_formats_duplicates_and_reload(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
