@@ -216,6 +216,7 @@ class GenerateTableFetch(Processor):
                     PARTITION_SIZE, PARTITION_COLUMN, WHERE, ORDER_BY, OUTPUT_EMPTY),
         relationships=(SUCCESS, FAILURE),
         input_requirement=InputRequirement.ALLOWED,
+        stateful=True,
         dynamic_properties=INITIAL_MAX_VALUES,
         writes_attributes=(
             (PREFIX + "sql.error", "Why the database could not be queried (failure)."),

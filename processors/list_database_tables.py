@@ -182,6 +182,7 @@ class ListDatabaseTables(Processor):
                     REFRESH_INTERVAL),
         relationships=(SUCCESS,),
         input_requirement=InputRequirement.FORBIDDEN,
+        stateful=True,
         writes_attributes=(
             (NAME, "The name of the table."),
             (TABLE_CATALOG, "The catalog of the table (MariaDB/MySQL: its database), if any."),

@@ -655,6 +655,7 @@ class QueryDatabaseTable(_QueryDatabaseTableBase):
                     MAX_FRAGMENTS, NORMALIZE, ISOLATION_LEVEL, LOGICAL_TYPES, DEFAULT_PRECISION, DEFAULT_SCALE),
         relationships=(SUCCESS,),
         input_requirement=InputRequirement.FORBIDDEN,
+        stateful=True,
         dynamic_properties=INITIAL_MAX_VALUES,
         writes_attributes=(
             (TABLE_NAME_ATTRIBUTE, "The table queried."),
@@ -692,6 +693,7 @@ class QueryDatabaseTableRecord(_QueryDatabaseTableBase):
                     DEFAULT_SCALE),
         relationships=(SUCCESS,),
         input_requirement=InputRequirement.FORBIDDEN,
+        stateful=True,
         dynamic_properties=INITIAL_MAX_VALUES,
         writes_attributes=(
             (TABLE_NAME_ATTRIBUTE, "The table queried."),

@@ -54,6 +54,7 @@ from library_configs import (
     HttpCall,
     LibraryConfig,
     Runaway,
+    ServiceSetup,
     assert_accounted_for,
     assert_only_clear_errors,
     build,
@@ -924,6 +925,10 @@ def test_senders_survive_hostile_servers(peer: str, logs: pytest.LogCaptureFixtu
 
 # -- corrupt component state ---------------------------------------------------------------------------------------
 
+_REAL_POOL = ServiceSetup("db", "DBCPConnectionPool", {
+    "Database Connection URL": "jdbc:postgresql://127.0.0.1:5432/test", "Database User": "postgres",
+    "Database Driver Class Name": "org.postgresql.Driver"})
+
 _STATEFUL_CONFIGS = {
     "ControlRate": LibraryConfig("ControlRate", {"rate-control-criteria": "flowfile count", "max-rate": "10"}),
     "EnforceOrder": LibraryConfig("EnforceOrder", {"order-attribute": "seq"}),
@@ -935,6 +940,19 @@ _STATEFUL_CONFIGS = {
                               files={"in/payload.bin": b"x"}),
     "TailFile": LibraryConfig("TailFile", {"files-to-tail": "{tmp}/payload.bin"}, kind="tail-source",
                               files={"payload.bin": b"line\n"}),
+    # on the machine's PostgreSQL, over a catalogue table every database has, so that there is state to damage
+    "QueryDatabaseTable": LibraryConfig(
+        "QueryDatabaseTable", {"Database Connection Pooling Service": "db", "Table Name": "pg_database",
+                               "Maximum-value Columns": "oid"}, kind="generate", services=(_REAL_POOL,)),
+    "QueryDatabaseTableRecord": LibraryConfig(
+        "QueryDatabaseTableRecord", {"Database Connection Pooling Service": "db", "Table Name": "pg_database",
+                                     "Maximum-value Columns": "oid", "qdbtr-record-writer": "writer"},
+        kind="generate", services=(_REAL_POOL, ServiceSetup("writer", "JsonRecordSetWriter"))),
+    "GenerateTableFetch": LibraryConfig(
+        "GenerateTableFetch", {"Database Connection Pooling Service": "db", "Table Name": "pg_database",
+                               "Maximum-value Columns": "oid"}, kind="generate", services=(_REAL_POOL,)),
+    "ListDatabaseTables": LibraryConfig("ListDatabaseTables", {"list-db-tables-db-connection": "db"},
+                                        kind="generate", services=(_REAL_POOL,)),
 }
 
 STATE_BUGS: dict[tuple[str, str], str] = {}
@@ -957,10 +975,20 @@ def test_corrupt_state_is_survived(processor: str, corruption: str, tmp_path: Pa
                                    logs: pytest.LogCaptureFixture) -> None:
     """State written by another version (or damaged) must not wedge the processor: it starts over or
     reports the problem, and loses no FlowFile."""
-    from flowyard.runtime.repository.state import ComponentState
-
     config = _STATEFUL_CONFIGS[processor]
     runner = build(config, tmp_path, b"x")
+    try:
+        _survive_corrupt_state(runner, config, corruption, logs)
+    finally:
+        for service in config.services:
+            runner.disable_controller_service(service.service_id)
+
+
+def _survive_corrupt_state(runner: ProcessorRunner, config: LibraryConfig, corruption: str,
+                           logs: pytest.LogCaptureFixture) -> None:
+    from flowyard.runtime.repository.state import ComponentState
+
+    processor = config.processor
     if config.kind == "flowfile":
         runner.enqueue(b"a", {"filename": "a.txt", "seq": "0"})
     run_collecting(runner, 1)

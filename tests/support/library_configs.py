@@ -330,14 +330,15 @@ DROP_ALLOWED: frozenset[str] = frozenset()
 """Processors that may drop an input flowfile (a DROP event): none in NiFi's standard set."""
 
 
-WAITING_ALLOWED = frozenset({"MergeContent"})
+WAITING_ALLOWED = frozenset({"MergeContent", "MergeRecord"})
 """Processors that may leave an input on their queue without an error: a Defragment bin waits for
 the rest of its fragments (until Max Bin Age), as NiFi's bins hold theirs."""
 
 
-CHANGED_ON_FAILURE: dict[str, set[str]] = {}
-"""Processors whose failure relationship may carry other content than the input (none expected: NiFi routes
-the original, unchanged)."""
+CHANGED_ON_FAILURE: dict[str, set[str]] = {"ValidateRecord": {"invalid"}}
+"""Processors whose failure relationship may carry other content than the input (NiFi routes the original,
+unchanged, except ValidateRecord, which writes the invalid records with the Record Writer for Invalid
+Records into the original when every record is invalid)."""
 
 
 UNNAMED_ALLOWED = frozenset({"MergeContent", "ExecuteStreamCommand"})
