@@ -18,6 +18,7 @@ from flowyard.processors._records import to_text
 from flowyard.processors._records._recordpath import RecordPath
 from flowyard.runtime.sdk import (
     DynamicPropertySpec,
+    ExpressionScope,
     FlowFile,
     InputRequirement,
     ProcessContext,
@@ -105,8 +106,11 @@ class PartitionRecord(Processor):
     On any error (unreadable records, a RecordPath that cannot be evaluated) the partitions made
     so far are dropped and the flowfile goes to failure with ``record.error.message``.
 
+    The RecordPaths may use Expression Language (the flowfile's attributes); a path that is
+    invalid for a flowfile sends it to failure.
+
     Differences from NiFi: ``record.error.message`` is set on failure (NiFi only logs); the
-    dynamic properties take no Expression Language (NiFi's do not either).
+    partitions are in the order they first appear (NiFi's order is unspecified).
     """
 
     spec = ProcessorSpec(
@@ -118,6 +122,7 @@ class PartitionRecord(Processor):
         dynamic_properties=DynamicPropertySpec(
             name_description="The name of the attribute that holds the value the RecordPath selects.",
             value_description="A RecordPath that points to a field in the record.",
+            expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
         ),
         input_requirement=InputRequirement.REQUIRED,
         writes_attributes=(
@@ -139,6 +144,8 @@ class PartitionRecord(Processor):
                                      "dynamic property")]
         results = []
         for name, value in context.dynamic_properties.items():
+            if "${" in (value.raw or "") or "#{" in (value.raw or ""):
+                continue
             try:
                 RecordPath.compile(value.raw or "")
             except ValueError as exc:
@@ -173,8 +180,9 @@ class PartitionRecord(Processor):
                    partitions: dict[Any, RecordSpool], created: list[FlowFile]) -> None:
         reader_factory = context.property(RECORD_READER).as_controller_service(RecordReaderFactory)
         writer_factory = context.property(RECORD_WRITER).as_controller_service(RecordSetWriterFactory)
-        paths = [(name, RecordPath.compile(value.raw or "")) for name, value in context.dynamic_properties.items()]
         attributes = ff.attributes
+        paths = [(name, RecordPath.compile(value.evaluate(attributes).as_str()))
+                 for name, value in context.dynamic_properties.items()]
         reader = reader_factory.create_reader(attributes, lambda: session.read(ff))
         schema = reader.schema
         for record in reader:

@@ -110,6 +110,17 @@ def test_unreadable_records_go_to_failure_without_partial_output() -> None:
     assert r.flowfiles_for("failure")[0].attributes["record.error.message"]
 
 
+def test_record_paths_from_expression_language() -> None:
+    r = runner({"k": "${path}"})
+    r.enqueue(PEOPLE, {"path": "/state"})
+    r.enqueue(PEOPLE, {"path": "/state["})
+    r.run(2)
+    assert [ff.attributes.get("k") for ff in r.flowfiles_for("success")] == ["NY", "MA", None]
+    (failed,) = r.flowfiles_for("failure")
+    assert "invalid RecordPath" in failed.attributes["record.error.message"]
+    assert not runner({"k": "${path}"}).validation_results()
+
+
 def test_invalid_configuration() -> None:
     assert any("at least one RecordPath" in str(p) for p in runner({}).validation_results())
     assert any("invalid RecordPath" in str(p) for p in runner({"k": "/k["}).validation_results())

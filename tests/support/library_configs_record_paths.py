@@ -15,7 +15,7 @@ CONFIGS: tuple[LibraryConfig, ...] = (
                   expression="/added"),
     LibraryConfig("UpdateRecord", {**_RW, "replacement-value-strategy": "record-path-value", "/copy": "/*[0]"},
                   variant="record-path-value", services=_CSV_TO_JSON),
-    LibraryConfig("PartitionRecord", {**_RW, "first": "/*[0]"}, services=_CSV_TO_JSON),
+    LibraryConfig("PartitionRecord", {**_RW, "first": "/*[0]"}, services=_CSV_TO_JSON, expression="first"),
     LibraryConfig("PartitionRecord", {**_RW, "a": "/a", "deep": "//b"}, variant="json", services=_JSON),
     LibraryConfig("LookupRecord", {**_RW, "lookup-service": "lookup", "key": "/*[0]", "result-record-path": "/found",
                                    "routing-strategy": "route-to-matched-unmatched"},
