@@ -15,9 +15,12 @@ from flowyard.runtime.sdk import Processor, resolve_properties
 
 PROCESSORS_DIR = Path(__file__).resolve().parents[2] / "processors"
 KEBAB = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
-NIFI_RELATIONSHIPS: dict[str, list[str]] = {
-    name: spec.get("relationships", []) for name, spec in json.loads(
-        (Path(__file__).parent / "data" / "nifi_specs.json").read_text(encoding="utf-8"))["processors"].items()}
+_NIFI = json.loads((Path(__file__).parent / "data" / "nifi_specs.json").read_text(encoding="utf-8"))["processors"]
+NIFI_RELATIONSHIPS: dict[str, list[str]] = {name: spec.get("relationships", []) for name, spec in _NIFI.items()}
+#: Property keys NiFi itself uses for a processor (its names and legacy names): kept as NiFi spells them.
+NIFI_KEYS: dict[str, set[str]] = {
+    name: {p["name"] for p in spec.get("properties", [])} | set(spec.get("legacy_property_names", {}))
+    for name, spec in _NIFI.items()}
 ALL = sorted([*PROCESSORS.values(), *TEST_PROCESSORS.values()], key=lambda c: c.type_name)
 
 # Names flows exported from NiFi 1.x use (and NiFi 2.0 spellings that later changed).
@@ -54,7 +57,7 @@ def test_spec_hygiene(cls: type[Processor]) -> None:
     assert cls.__doc__ and cls.__doc__.strip()
     assert spec.description and spec.tags
     for prop in spec.properties:
-        assert KEBAB.fullmatch(prop.key), prop.key
+        assert KEBAB.fullmatch(prop.key) or prop.key in NIFI_KEYS.get(cls.type_name, ()), prop.key
         assert prop.description, prop.key
     names = [p.display_name for p in spec.properties]
     assert len(names) == len(set(names))
