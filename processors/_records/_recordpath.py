@@ -645,6 +645,17 @@ def _uuid(ctx: _Ctx, current: FieldValue, args: list[_Node]) -> Iterator[FieldVa
     yield _computed(str(uuid.uuid4()), "uuid", STRING)
 
 
+def _uuid5(ctx: _Ctx, current: FieldValue, args: list[_Node]) -> Iterator[FieldValue]:
+    namespace_text = _one(args[1], ctx, current, "the namespace") if len(args) > 1 else None
+    try:
+        namespace = uuid.UUID(int=0) if namespace_text is None else uuid.UUID(_text(namespace_text))
+    except ValueError:
+        raise ValueError(f"uuid5: the namespace {_text(namespace_text)!r} is not a UUID") from None
+    for fv in args[0].values(ctx, current):
+        if fv.value is not None:
+            yield _computed(str(uuid.uuid5(namespace, _text(fv.value))), fv.name, STRING, fv.parent)
+
+
 def _java_json(value: Any) -> Any:
     if isinstance(value, (datetime, date, time, Decimal, uuid.UUID)):
         return to_text(value)
@@ -897,6 +908,7 @@ FUNCTIONS: dict[str, _Function] = {
     "count": _Function(1, 1, _count),
     "coalesce": _Function(1, None, _coalesce),
     "uuid": _Function(0, 0, _uuid),
+    "uuid5": _Function(1, 2, _uuid5),
     "escapeJson": _Function(1, 1, _escape_json),
     "unescapeJson": _Function(1, 3, _unescape_json),
     "hash": _Function(2, 2, _string_fn(_hash, "the algorithm")),

@@ -287,6 +287,11 @@ def test_text_functions() -> None:
 def test_uuid_hash_and_base64() -> None:
     generated = first("uuid()")
     assert len(generated) == 36 and generated != first("uuid()")
+    rec = {"n": "identifier", "ns": "11111111-1111-1111-1111-111111111111"}
+    assert first("uuid5(/n)", rec, None) == "485f3c34-2c6c-50a3-9904-63233467b96a"  # NiFi's Uuid5UtilTest
+    assert first("uuid5(/n, /ns)", rec, None) == "c9b54096-3890-53cc-b375-af7e7ec5e59f"
+    with pytest.raises(ValueError, match="not a UUID"):
+        values("uuid5(/n, /n)", rec, None)
     assert first("hash(/name, 'SHA-256')") == hashlib.sha256(b"John Doe").hexdigest()
     assert first("hash(/name, 'MD5')") == hashlib.md5(b"John Doe").hexdigest()
     assert first("hash(/n, 'SHA-1')", {"n": "John"}, None) == "5753a498f025464d72e088a9d5d6e872592d5f91"
