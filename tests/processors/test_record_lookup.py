@@ -249,6 +249,24 @@ def test_csv_formats_duplicates_and_reload(tmp_path: Path, monkeypatch: pytest.M
         strict.enable_controller_service("s")
 
 
+def test_csv_custom_format(tmp_path: Path) -> None:
+    path = tmp_path / "semi.csv"
+    path.write_text("# a comment\nk;v\n# another\n'a;b'; x \nc;'y;z'\n", encoding="utf-8")
+    r = ProcessorRunner(LookupRecord)
+    service = r.add_controller_service("s", SimpleCsvFileLookupService, {
+        "CSV File": str(path), "Lookup Key Column": "k", "Lookup Value Column": "v", "Value Separator": ";",
+        "Quote Character": "'", "Comment Marker": "#"})
+    r.enable_controller_service("s")
+    assert isinstance(service, SimpleCsvFileLookupService)
+    assert service.lookup({"key": "c"}) == "y;z"
+    assert service.lookup({"key": "a;b"}) == "x"  # quoted separator, value trimmed
+    assert service.lookup({"key": "# another"}) is None
+    bad = ProcessorRunner(LookupRecord)
+    bad.add_controller_service("s", SimpleCsvFileLookupService, {
+        "CSV File": str(path), "Lookup Key Column": "k", "Lookup Value Column": "v", "Value Separator": ";;"})
+    assert any("not a single character" in str(p) for p in bad.controller_service_validation_results("s"))
+
+
 def test_csv_missing_column_or_file_fails_enabling(zips: Path) -> None:
     r = ProcessorRunner(LookupRecord)
     r.add_controller_service("s", CSVRecordLookupService, {"CSV File": str(zips), "Lookup Key Column": "nope"})
