@@ -368,6 +368,23 @@ def test_database_service_types_cache_and_errors(table: str) -> None:
         bad_service.lookup({"key": "1"})
 
 
+def test_database_cache_expires_and_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowyard.processors import lookup_services
+
+    now = [1000.0]
+    monkeypatch.setattr(lookup_services.time, "monotonic", lambda: now[0])
+    cache = lookup_services._Cache(2, 5.0)
+    first = SchemaRecord({"a": 1}, lookup_services.RecordSchema(()))
+    cache.put("a", first)
+    cache.put("b", first)
+    assert cache.get("a") is first
+    cache.put("c", first)  # "b" was used least recently
+    assert cache.get("b") is None and cache.get("a") is first
+    now[0] += 6.0
+    assert cache.get("a") is None and cache.get("c") is None
+    assert lookup_services._Cache(0, None).get("a") is None
+
+
 def test_database_service_refuses_names_that_are_not_identifiers(table: str) -> None:
     r = ProcessorRunner(LookupRecord)
     _RUNNERS.append(r)
