@@ -192,7 +192,9 @@ class LookupRecord(Processor):
     Differences from NiFi: ``record.error.message`` is set on failure (NiFi only logs); the
     records are read once (NiFi reads them twice to find the schema first); NiFi drops the
     incoming flowfile (and one without records gives nothing), flowyard passes it on as the
-    first output so that no flowfile disappears.
+    first output so that no flowfile disappears; a record found for a Result RecordPath whose
+    field has a type that cannot hold it (e.g. a string) fails the flowfile, where NiFi turns
+    the field into a choice of both.
     """
 
     spec = ProcessorSpec(
