@@ -52,6 +52,8 @@ DIFFERENCES: dict[tuple[str, str, str], str] = {
 
 #: NiFi components missing from the reference specs: their names were taken from NiFi's source by hand.
 UNLISTED: dict[str, str] = {
+    "CSVRecordLookupService": "nifi-lookup-services; not in the reference specs",
+    "DatabaseRecordLookupService": "nifi-lookup-services (nifi-dbcp-base); not in the reference specs",
     "CryptographicHashAttribute": "nifi-standard-processors; not in the reference specs",
     "StandardJsonSchemaRegistry": "nifi-standard-services; not in the reference specs",
     "StandardProxyConfigurationService": "nifi-standard-services; not in the reference specs",

@@ -366,6 +366,11 @@ def build(config: LibraryConfig, tmp: Path, payload: bytes = b"", *, expression:
     """A runner of ``config`` with its services enabled and its files written."""
     port = closed_port()
     runner = ProcessorRunner(PROCESSORS[config.processor])
+    for relative, content in config.files.items():  # first: a service may read its file when enabled
+        path = tmp / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(payload if content is None else content)
+        os.utime(path, (time.time() - 3600, time.time() - 3600))  # outside any listing lag
     for service in config.services:
         runner.add_controller_service(
             service.service_id, CONTROLLER_SERVICES[service.type_name],
@@ -376,11 +381,6 @@ def build(config: LibraryConfig, tmp: Path, payload: bytes = b"", *, expression:
     if expression:
         assert config.expression is not None
         runner.set_property(config.expression, config.expression_value)
-    for relative, content in config.files.items():
-        path = tmp / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(payload if content is None else content)
-        os.utime(path, (time.time() - 3600, time.time() - 3600))  # outside any listing lag
     return runner
 
 

@@ -21,7 +21,14 @@ CONFIGS: tuple[LibraryConfig, ...] = (
                                    "routing-strategy": "route-to-matched-unmatched"},
                   services=(*_CSV_TO_JSON, ServiceSetup("lookup", "SimpleKeyValueLookupService", {"a": "A"})),
                   expression="result-record-path"),
-    # the CSV lookup services load their file when enabled, and build() writes files only after enabling
+    LibraryConfig("LookupRecord", {**_RW, "lookup-service": "lookup", "key": "/*[0]", "result-record-path": "/found"},
+                  variant="csv-record-lookup", files={"lookup.csv": b"id,name\na,Ann\n1,One\n"},
+                  services=(*_CSV_TO_JSON, ServiceSetup("lookup", "CSVRecordLookupService", {
+                      "csv-file": "{tmp}/lookup.csv", "lookup-key-column": "id"}))),
+    LibraryConfig("LookupRecord", {**_RW, "lookup-service": "lookup", "key": "/*[0]", "result-record-path": "/found"},
+                  variant="simple-csv-lookup", files={"lookup.csv": b"id,name\na,Ann\n"},
+                  services=(*_CSV_TO_JSON, ServiceSetup("lookup", "SimpleCsvFileLookupService", {
+                      "csv-file": "{tmp}/lookup.csv", "lookup-key-column": "id", "lookup-value-column": "name"}))),
     LibraryConfig("LookupRecord", {**_RW, "lookup-service": "lookup", "key": "//a", "result-record-path": "/found",
                                    "root-record-path": "/*"}, variant="root-record-path",
                   services=(*_JSON, ServiceSetup("lookup", "SimpleKeyValueLookupService", {"a": "A"}))),
