@@ -22,6 +22,7 @@ from typing import Any
 from flowyard.processors._db_drivers import get_autocommit, is_connection_problem, is_transient, set_autocommit
 from flowyard.processors._record_services import RECORD_READER_FACTORY, RecordReaderFactory
 from flowyard.processors._records import DataType, IllegalTypeConversion, RecordFieldType, coerce
+from flowyard.processors._records._recordpath import RecordPath
 from flowyard.processors.dbcp_connection_pool import DBCP_SERVICE, DBCPService
 from flowyard.processors.execute_sql import set_query_timeout, split_statements
 from flowyard.runtime.sdk import (
@@ -241,13 +242,13 @@ STATEMENT_TYPE = PropertySpec(
 )
 STATEMENT_TYPE_RECORD_PATH = PropertySpec(
     key="Statement Type Record Path", display_name="Statement Type Record Path",
-    description="The record path (/field or /a/b) of the field naming each record's statement type.",
+    description="The RecordPath (e.g. /op) of the field naming each record's statement type.",
     required=True, dependencies=(PropertyDependency("put-db-record-statement-type", (USE_RECORD_PATH,)),),
 )
 DATA_RECORD_PATH = PropertySpec(
     key="Data Record Path", display_name="Data Record Path",
-    description="The record path (/field or /a/b) of the record whose fields are written; unset: the record "
-                "itself.",
+    description="The RecordPath of the records whose fields are written (a record, or an array of records, e.g. "
+                "/rows or /rows[*][./keep = 'yes']); unset: the record itself.",
 )
 PRE_SQL = PropertySpec(
     key="Pre-Processing SQL", display_name="Pre-Processing SQL",
@@ -410,7 +411,7 @@ def _translator(context: ProcessContext) -> Callable[[str], str]:
     if strategy == "REMOVE_ALL_SPECIAL_CHAR":
         return lambda name: re.sub(r"[^A-Za-z0-9]", "", name).upper()
     if strategy == "PATTERN":
-        pattern = re.compile(context.property(TRANSLATION_PATTERN).as_str())
+        pattern = context.property(TRANSLATION_PATTERN).as_regex()
         return lambda name: pattern.sub("", name).upper()
     return lambda name: name.upper().replace("_", "")
 
@@ -703,21 +704,17 @@ class _Settings:
     allow_multiple: bool
 
 
-def _path_steps(path: str, what: str) -> list[str]:
-    """The field names of a child-only record path such as ``/a/b``; raises ValueError otherwise."""
-    text = path.strip()
-    if not re.fullmatch(r"(/[^/\[\]()*'\"]+)+", text):
-        raise ValueError(f"{what} {path!r} is not supported: flowyard takes child paths such as /field or /a/b")
-    return [step.strip() for step in text.split("/")[1:]]
+def _compiled_path(path: str, what: str) -> RecordPath:
+    """``path`` as a RecordPath; raises ValueError naming ``what`` when it is not one."""
+    try:
+        return RecordPath.compile(path.strip())
+    except ValueError as exc:
+        raise ValueError(f"{what}: {exc}") from None
 
 
-def _follow(record: Mapping[str, Any], steps: list[str]) -> Any:
-    value: Any = record
-    for step in steps:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(step)
-    return value
+def _first_value(record: dict[str, Any], path: RecordPath) -> Any:
+    values = path.values(record)
+    return values[0] if values else None
 
 
 class _TableCache:
@@ -778,8 +775,7 @@ class PutDatabaseRecord(Processor):
 
     Differences from NiFi: errors are classified by SQLSTATE/error code (a
     constraint violation goes to ``failure`` with PostgreSQL too, where
-    NiFi's driver reports most errors as retryable). Record paths are child
-    paths only (``/field``, ``/a/b``). A Database Dialect Service is not
+    NiFi's driver reports most errors as retryable). A Database Dialect Service is not
     supported; UPSERT and INSERT_IGNORE are generated for PostgreSQL and
     MySQL/MariaDB only (Database Type Phoenix is accepted and writes the
     connected database's syntax). Generic/Oracle/MS SQL Database Types
@@ -835,7 +831,7 @@ class PutDatabaseRecord(Processor):
             value = context.property(spec).raw
             if value and (spec is DATA_RECORD_PATH or statement_type == USE_RECORD_PATH):
                 try:
-                    _path_steps(value, spec.display_name)
+                    _compiled_path(value, spec.display_name)
                 except ValueError as exc:
                     results.append(ValidationResult(spec.display_name, str(exc), spec.key))
         return results
@@ -942,10 +938,10 @@ class _Write:
         context, session, ff = self.context, self.session, self.ff
         attributes = ff.attributes
         kind = self._statement_kind()
-        data_steps = _path_steps(context.property(DATA_RECORD_PATH).raw or "", "Data Record Path") \
-            if context.property(DATA_RECORD_PATH).raw else []
-        type_steps = _path_steps(context.property(STATEMENT_TYPE_RECORD_PATH).as_str(), "Statement Type Record "
-                                 "Path") if kind is None else []
+        data_path = _compiled_path(context.property(DATA_RECORD_PATH).raw or "", "Data Record Path") \
+            if context.property(DATA_RECORD_PATH).raw else None
+        type_path = _compiled_path(context.property(STATEMENT_TYPE_RECORD_PATH).as_str(), "Statement Type Record "
+                                   "Path") if kind is None else None
         reader_factory = context.property(RECORD_READER).as_controller_service(RecordReaderFactory)
         reader = reader_factory.create_reader(attributes, lambda: session.read(ff))
         dialect = sql_dialect(context.property(DB_TYPE).as_str(), self.pool.dialect)
@@ -961,7 +957,7 @@ class _Write:
                     set_query_timeout(cur, self.pool.dialect, timeout)
                 for statement in pre:
                     cur.execute(statement)
-                self._write_records(cur, conn, reader, kind, data_steps, type_steps, dialect)
+                self._write_records(cur, conn, reader, kind, data_path, type_path, dialect)
                 for statement in post:
                     cur.execute(statement)
             if not autocommit:
@@ -985,18 +981,24 @@ class _Write:
                 raise _DataError(str(exc)) from None
         return self.processor._cache.get(key, load)
 
-    def _fields(self, reader: Any, data_steps: list[str], first: Mapping[str, Any] | None) -> list[str]:
+    def _fields(self, reader: Any, data_path: RecordPath | None, record: dict[str, Any],
+                first: Mapping[str, Any] | None) -> list[str]:
+        """The field names of the records written: the reader's, or those of the record type the
+        Data Record Path leads to (an array's elements), else the first record's keys."""
         schema = reader.schema
-        for step in data_steps:
-            field = schema.field(step) if schema is not None else None
-            if field is None or field.data_type.field_type is not RecordFieldType.RECORD \
-                    or field.data_type.schema is None:
+        if data_path is not None:
+            selected = data_path.evaluate(record, schema).fields
+            data_type = selected[0].data_type if selected else None
+            if data_type is not None and data_type.field_type is RecordFieldType.ARRAY:
+                data_type = data_type.element
+            schema = data_type.schema if data_type is not None and data_type.field_type is RecordFieldType.RECORD \
+                else None
+            if schema is None:
                 return list(first.keys()) if isinstance(first, Mapping) else []
-            schema = field.data_type.schema
         return schema.field_names if schema is not None else []
 
-    def _write_records(self, cur: Any, conn: Any, reader: Any, kind: str | None, data_steps: list[str],
-                       type_steps: list[str], dialect: str) -> None:
+    def _write_records(self, cur: Any, conn: Any, reader: Any, kind: str | None, data_path: RecordPath | None,
+                       type_path: RecordPath | None, dialect: str) -> None:
         settings, context = self.settings, self.context
         db_type = context.property(DB_TYPE).as_str()
         records: Iterator[dict[str, Any]] = iter(reader)
@@ -1013,8 +1015,9 @@ class _Write:
             batch = []
 
         for index, record in enumerate(records):
-            record_kind = kind if kind is not None else _checked_kind(_follow(record, type_steps), index)
-            for data in _data_records(record, data_steps, index):
+            record_kind = kind if kind is not None else _checked_kind(
+                _first_value(record, type_path) if type_path is not None else None, index)
+            for data in _data_records(record, data_path, index):
                 if record_kind == SQL:
                     flush()
                     self._run_sql(cur, data, index)
@@ -1022,7 +1025,7 @@ class _Write:
                     continue
                 if writer is None:
                     table = self._table(conn)
-                    writer = _TableWriter(table, dialect, db_type, self._fields(reader, data_steps, data),
+                    writer = _TableWriter(table, dialect, db_type, self._fields(reader, data_path, record, data),
                                           _translator(context), settings)
                     if writer.unmatched_fields:
                         context.logger.debug(f"fields without a column, left out: {writer.unmatched_fields}")
@@ -1054,16 +1057,20 @@ class _Write:
             cur.execute(statement)
 
 
-def _data_records(record: dict[str, Any], steps: list[str], index: int) -> list[Mapping[str, Any]]:
-    """The records to write for one record read: itself, or what the Data Record Path leads to."""
-    if not steps:
+def _data_records(record: dict[str, Any], path: RecordPath | None, index: int) -> list[Mapping[str, Any]]:
+    """The records to write for one record read: itself, or what the Data Record Path leads to
+    (records, or the elements of arrays of records)."""
+    if path is None:
         return [record]
-    found = _follow(record, steps)
-    if found is None:
-        raise _DataError(f"record {index}: the Data Record Path /{'/'.join(steps)} yielded no results")
-    values = found if isinstance(found, list) else [found]
+    try:
+        found = [value for value in path.values(record) if value is not None]
+    except ValueError as exc:
+        raise _DataError(f"record {index}: {exc}") from None
+    if not found:
+        raise _DataError(f"record {index}: the Data Record Path {path.text} yielded no results")
+    values = [element for value in found for element in (value if isinstance(value, list) else [value])]
     if not all(isinstance(v, Mapping) for v in values):
-        raise _DataError(f"record {index}: the Data Record Path /{'/'.join(steps)} leads to something other than "
+        raise _DataError(f"record {index}: the Data Record Path {path.text} leads to something other than "
                          "records")
     return values
 

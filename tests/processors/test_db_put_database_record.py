@@ -209,6 +209,22 @@ def test_a_data_record_path_to_an_array_writes_each_record(pg: Db) -> None:
     assert "/nothing" in missing.flowfiles_for("failure")[0].attributes["putdatabaserecord.error"]
 
 
+def test_a_data_record_path_may_use_the_whole_record_path_language(pg: Db) -> None:
+    """NiFi takes any RecordPath here: array elements with a predicate, a descendant."""
+    runner = _runner(pg, Data_Record_Path="/rows[*][./keep = 'yes']")
+    runner.enqueue(_json([{"rows": [{"id": 1, "name": "a", "keep": "yes"}, {"id": 2, "name": "b", "keep": "no"},
+                                    {"id": 3, "name": "c", "keep": "yes"}]}]))
+    runner.set_property("Unmatched Field Behavior", "Ignore Unmatched Fields")
+    runner.run()
+    runner.assert_all_transferred("success", 1)
+    assert pg.rows() == [(1, "a"), (3, "c")]
+    deep = _runner(pg, Data_Record_Path="//row")
+    deep.enqueue(_json([{"outer": {"row": {"id": 4, "name": "d"}}}]))
+    deep.run()
+    deep.assert_all_transferred("success", 1)
+    assert pg.rows() == [(1, "a"), (3, "c"), (4, "d")]
+
+
 def test_update_by_primary_key_and_by_update_keys(db: Db) -> None:
     db.execute(f"INSERT INTO {db.table} (id, name, amount) VALUES (1, 'a', 1), (2, 'b', 2)")
     runner = _runner(db, "UPDATE")
