@@ -12,7 +12,7 @@ CANVAS_SOURCES := $(shell find $(WEB)/src -type f 2>/dev/null) $(WEB)/index.html
                   $(WEB)/tsconfig.json $(WEB)/package.json $(WEB)/package-lock.json
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench lint clean canvas chromium wheel
+.PHONY: demo demo-connectors test bench lint clean canvas chromium wheel
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

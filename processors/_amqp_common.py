@@ -7,6 +7,7 @@ processors run one task at a time).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,10 @@ from flowyard.runtime.sdk import (
     PropertySpec,
     validators,
 )
+
+# pika logs every failed connection attempt with a full traceback at ERROR; the processors
+# report the same failure themselves (a bulletin naming the broker and the reason), once.
+logging.getLogger("pika").setLevel(logging.CRITICAL)
 
 __all__ = [
     "AMQP_ATTRIBUTES",
