@@ -266,9 +266,10 @@ SCHEMA_BRANCH = PropertySpec(
 )
 SCHEMA_TEXT = PropertySpec(
     key="schema-text", display_name="Schema Text",
-    description="An Avro schema (JSON). '${attribute}' references are replaced by the flowfile's attributes, so "
-                "the default takes the schema from the avro.schema attribute.",
+    description="An Avro schema (JSON). Expression Language over the flowfile's attributes is evaluated, so the "
+                "default takes the schema from the avro.schema attribute.",
     default="${avro.schema}", dependencies=_on((SCHEMA_TEXT_PROPERTY,)),
+    expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
 )
 SCHEMA_REFERENCE_READER_PROP = PropertySpec(
     key="schema-reference-reader", display_name="Schema Reference Reader",
@@ -379,14 +380,15 @@ class SchemaSource:
 
     def __init__(self, context: ConfigurationContext) -> None:
         self.strategy = context.property("schema-access-strategy").raw or INFER
-        text = context.property(SCHEMA_TEXT).raw if self.strategy == SCHEMA_TEXT_PROPERTY else None
+        self._text_value = context.property(SCHEMA_TEXT) if self.strategy == SCHEMA_TEXT_PROPERTY else None
+        text = self._text_value.raw if self._text_value is not None else None
         self._text = text
         self._fixed: RecordSchema | None = None
         self._registry: PropertyValue | None = None
         self._name: PropertyValue | None = None
         self._version: PropertyValue | None = None
         self._branch: PropertyValue | None = None
-        if text is not None and "${" not in text:
+        if text is not None and self._text_value is not None and self._text_value.is_literal:
             try:
                 self._fixed = parse_avro_schema_text(text)
             except ValueError as exc:
@@ -409,21 +411,17 @@ class SchemaSource:
             return self._fixed
         if self.strategy == SCHEMA_NAME:
             return self._by_name(attributes)
-        if self._text is None:
+        if self._text_value is None or self._text is None:
             raise RecordError(f"the schema access strategy {self.strategy!r} gives no explicit schema")
-        missing: list[str] = []
-
-        def substitute(match: re.Match[str]) -> str:
-            value = attributes.get(match.group(1))
-            if value is None:
-                missing.append(match.group(1))
-                return ""
-            return value
-
-        text = _REFERENCE.sub(substitute, self._text)
-        if missing:
-            raise RecordError(f"no schema: the flowfile has no attribute {missing[0]!r} for the Schema Text")
+        try:
+            text = self._text_value.evaluate(attributes).value or ""
+        except ValueError as exc:
+            raise RecordError(f"no schema: the Schema Text {self._text!r} cannot be evaluated for this flowfile: "
+                              f"{exc}") from None
         if not text.strip():
+            names = _REFERENCE.findall(self._text)
+            if names and all(name not in attributes for name in names):
+                raise RecordError(f"no schema: the flowfile has no attribute {names[0]!r} for the Schema Text")
             raise RecordError("no schema: the Schema Text is empty for this flowfile")
         try:
             return parse_avro_schema_text(text)

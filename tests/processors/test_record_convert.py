@@ -62,6 +62,28 @@ def test_csv_to_json_with_an_explicit_schema_from_the_avro_schema_attribute() ->
     assert json.loads(ff.attributes["avro.schema"])["fields"][0]["name"] == "id"  # type: ignore[attr-defined]
 
 
+def test_schema_text_is_expression_language_over_the_flowfile_attributes() -> None:
+    """NiFi evaluates Schema Text per flowfile: functions too, not only ${attribute}."""
+    template = SCHEMA.replace('"person"', '"${kind:toLower()}"')
+    r = runner(CSVReader, JsonRecordSetWriter,
+               {"Schema Access Strategy": "schema-text-property", "Schema Text": template,
+                "Treat First Line as Header": "true"},
+               {"Output Grouping": "output-oneline", "Schema Write Strategy": "full-schema-attribute"})
+    r.enqueue("id,name,score\n7,Zed,2\n", {"kind": "CUSTOMER"})
+    r.enqueue("id,name,score\n8,Ann,1\n", {"kind": "Order"})
+    r.run(2)
+    names = [json.loads(ff.attributes["avro.schema"])["name"] for ff in r.flowfiles_for("success")]
+    assert names == ["customer", "order"]
+
+
+def test_a_flowfile_without_the_schema_attribute_fails_naming_it() -> None:
+    r = runner(CSVReader, JsonRecordSetWriter, {"Schema Access Strategy": "schema-text-property"})
+    r.enqueue("id,name,score\n8,Ann,1\n")
+    r.run()
+    failed = only(r, "failure")
+    assert "has no attribute 'avro.schema'" in failed.attributes["record.error.message"]  # type: ignore[attr-defined]
+
+
 def test_json_to_csv() -> None:
     r = runner(JsonTreeReader, CSVRecordSetWriter)
     r.enqueue('[{"a": 1, "b": "x,y", "c": null}, {"a": 2, "b": "q\\"r", "d": true}]')
