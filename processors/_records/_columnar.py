@@ -58,7 +58,7 @@ few blocks, not by the content. What is exact and what falls back:
   Arrow when they are plain decimal digits (Arrow's parsing is correctly
   rounded, as Python's ``float``), booleans from true/false in any case, an
   empty value of a typed field null; decimals, dates, times and timestamps
-  through the row path's own converter, value by value. Falls back: any value
+  through the row path's own converter, once per distinct value of a block. Falls back: any value
   the vectorised rule does not cover (``1_000``, ``inf``, non-ASCII digits, a
   number out of the field's range, a blank value with Trim Fields off, a null
   in a field that is not nullable) and schemas with choice, bigint, char, uuid,
@@ -448,8 +448,11 @@ class ArrowCSV:
             if kind is T.BOOLEAN:
                 require(_BOOL_RE)
                 return pc.match_substring_regex(text, "^[Tt]")
+            # the row path's own converter, once per distinct value of the block
             convert = self._o.converter(field.data_type, self._o.formats)
-            return pa.array([None if v is None else convert(v) for v in column.to_pylist()], type=arrow)
+            encoded = pc.dictionary_encode(column)
+            values = pa.array([convert(v) for v in encoded.dictionary.to_pylist()], type=arrow)
+            return pc.take(values, encoded.indices)
         except ColumnarFallback:
             raise
         except (pa.ArrowException, ValueError, ArithmeticError, TypeError, OverflowError) as exc:

@@ -269,3 +269,31 @@ def test_python_whitespace_is_what_str_strip_removes() -> None:
     ws = python_whitespace()
     assert all(c.isspace() for c in ws) and (" \t\u3000\x1c\x85" in ws or set(" \t\u3000\x1c\x85") <= set(ws))
     assert ("\u200b" + ws + "x" + ws).strip() == "\u200b" + ws + "x"
+
+
+def _bench_records() -> Any:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "bench_records.py"
+    spec = importlib.util.spec_from_file_location("bench_records", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_a_200_mb_csv_converts_with_bounded_memory(tmp_path: Any) -> None:
+    """ConvertRecord (CSVReader, inferred schema → Parquet) in a fresh process with its repositories on disk:
+    the peak RSS while it converts 200 MB grows by far less than the content (whole, it would be 200 MB as
+    bytes alone)."""
+    bench = _bench_records()
+    source = str(tmp_path / "in.csv")
+    records = bench.write_csv(source, 200)
+    result = bench.measure_peak_rss(source, str(tmp_path), timeout=300)
+    assert result["failure"] is None and result["records"] == str(records), result
+    assert int(result["content"]) > 200e6
+    growth = int(result["peak"]) - int(result["before"])
+    assert growth < 150e6, f"RSS grew by {growth / 1e6:.0f} MB converting {int(result['content']) / 1e6:.0f} MB"
+    assert int(result["output"]) > 10e6
