@@ -385,6 +385,12 @@ class CSVReader(ControllerService, RecordReaderFactory):
     record number and field in the message; an empty value of a non-string
     field is null.
 
+    Where the dialect allows (UTF-8, no comment marker), the schema is inferred
+    and, for writers that take them, the records are given as Arrow batches
+    by Arrow's CSV reader (``processors/_records/_columnar.py``), with exactly
+    the results of the row path; content that path cannot reproduce exactly is
+    read row by row as before.
+
     Differences from NiFi: schema registries and schema reference readers are
     not supported yet (the strategies exist so NiFi flows load, and make the
     service invalid); the Schema Inference Cache is accepted but not used; the
