@@ -179,17 +179,32 @@ class _Prefixed(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> bytes:
-        head, self._head = self._head, b""
+    def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:
+            head, self._head = self._head, b""
             return head + self._stream.read()
-        return head + self._stream.read(size - len(head)) if size > len(head) else head
+        if not self._head:
+            return self._stream.read(size)
+        part, self._head = self._head[:size], self._head[size:]
+        return part + self._stream.read(size - len(part)) if len(part) < size else part
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
         data = self.read(len(view))
         view[:len(data)] = data
         return len(data)
+
+
+def _read_up_to(stream: BinaryIO, size: int) -> bytes:
+    """Up to ``size`` bytes of ``stream`` (fewer only at its end)."""
+    parts = []
+    while size > 0:
+        data = stream.read(size)
+        if not data:
+            break
+        parts.append(data)
+        size -= len(data)
+    return b"".join(parts)
 
 
 def _first(mask: pa.Array) -> int:
@@ -238,13 +253,21 @@ class ArrowCSV:
                                        strings_can_be_null=False, quoted_strings_can_be_null=False)
         return read, parse, convert
 
-    def _reader(self, width: int | None) -> tuple[Any, BinaryIO]:
+    def _reader(self) -> tuple[Any, BinaryIO]:
+        """Arrow's streaming reader of the content, every column text, and the stream it reads."""
         stream = self._open()
         try:
-            head = stream.read(len(_BOM))
-            if head == _BOM:
+            head = _read_up_to(stream, 2 * BLOCK_SIZE)
+            if head.startswith(_BOM):
                 raise ColumnarFallback("byte order mark")  # Arrow drops it; Python's csv keeps it in the header
-            read, parse, convert = self._options(width)
+            if self._width is None:  # the number of columns, from the first block (of complete rows)
+                read, parse, convert = self._options(None)
+                width = len(pacsv.open_csv(io.BytesIO(head), read_options=read, parse_options=parse,
+                                           convert_options=convert).schema)
+                if width < 2:
+                    raise ColumnarFallback("fewer than two columns")  # a lone "" would be a record here, not there
+                self._width = width
+            read, parse, convert = self._options(self._width)
             return pacsv.open_csv(_Prefixed(head, stream), read_options=read, parse_options=parse,
                                   convert_options=convert), stream
         except (pa.ArrowException, OSError, ValueError) as exc:
@@ -254,24 +277,11 @@ class ArrowCSV:
             stream.close()
             raise
 
-    def width(self) -> int:
-        """The number of columns (of the first row)."""
-        if self._width is None:
-            reader, stream = self._reader(None)
-            try:
-                width = len(reader.schema)
-            finally:
-                stream.close()
-            if width < 2:
-                raise ColumnarFallback("fewer than two columns")  # a lone "" would be a record here, not there
-            self._width = width
-        return self._width
-
     def _blocks(self) -> Iterator[list[pa.Array]]:
         """The prepared text columns (trimmed, the Null String null) of each block, first row included."""
-        width = self.width()
+        reader, stream = self._reader()
+        width = len(reader.schema)
         limit = csv.field_size_limit()
-        reader, stream = self._reader(width)
         try:
             while True:
                 try:

@@ -14,6 +14,7 @@ import pytest
 
 import flowyard.processors.convert_record as convert_record
 import flowyard.processors.csv_record_services as csv_services
+from flowyard.processors._records import _columnar
 from flowyard.processors._records._columnar import ColumnarFallback, python_whitespace
 from flowyard.processors.convert_record import ConvertRecord
 from flowyard.processors.csv_record_services import CSVReader
@@ -263,6 +264,24 @@ def test_random_csv_text_converts_the_same_both_ways(monkeypatch: pytest.MonkeyP
             assert fast[2]["record.error.message"] == rows[2]["record.error.message"]
         fast_runs += paths == ["fast"]
     assert fast_runs > 40  # the comparison did exercise the fast path
+
+
+def test_the_content_is_read_twice_as_on_the_row_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[int] = []
+    real = _columnar.ArrowCSV.__init__
+
+    def counting(self: Any, options: Any, open_stream: Any) -> None:
+        def open_counted() -> Any:
+            opened.append(1)
+            return open_stream()
+        real(self, options, open_counted)
+
+    monkeypatch.setattr(_columnar.ArrowCSV, "__init__", counting)
+    content = ("a,b\n" + "".join(f"{i},x{i}\n" for i in range(300_000))).encode()
+    assert len(content) > 2 * _columnar.BLOCK_SIZE  # more than the head read to count the columns
+    out, paths = _run(monkeypatch, content, {}, {}, columnar=True)
+    assert paths == ["fast"] and out[2]["record.count"] == "300000"
+    assert len(opened) == 2  # once to infer the schema, once for the records
 
 
 def test_python_whitespace_is_what_str_strip_removes() -> None:
