@@ -207,8 +207,10 @@ def _validate_dialect(context: ConfigurationContext) -> list[ValidationResult]:
 
 
 class _CSVRecordReader(RecordReader):
-    def __init__(self, factory: CSVReader, attributes: Mapping[str, str], open_stream: OpenStream) -> None:
+    def __init__(self, factory: CSVReader, attributes: Mapping[str, str], open_stream: OpenStream,
+                 coerce_types: bool = True) -> None:
         self._f = factory
+        self._coerce = coerce_types
         self._open = open_stream
         self._arrow = ArrowCSV(factory.columnar, open_stream) if factory.columnar is not None else None
         strategy = factory.schema_source.strategy
@@ -270,7 +272,7 @@ class _CSVRecordReader(RecordReader):
     def batches(self) -> Iterator[Any] | None:
         """The records as Arrow batches (the columnar fast path), or None where it cannot serve."""
         f = self._f
-        if self._arrow is None or columnar_schema(self.schema) is None:
+        if self._arrow is None or not self._coerce or columnar_schema(self.schema) is None:
             return None
         explicit = f.schema_source.strategy == SCHEMA_TEXT_PROPERTY
         header_line = f.header or not explicit
@@ -303,6 +305,9 @@ class _CSVRecordReader(RecordReader):
                 try:
                     record[field.name] = None if value is None else convert(value)
                 except ValueError as exc:
+                    if not self._coerce:
+                        record[field.name] = value  # kept as read, for the caller to judge
+                        continue
                     number = line - (1 if header_line else 0)
                     raise RecordError(f"record {number}: field {field.name!r}: {exc}") from None
             yield record
@@ -423,9 +428,11 @@ class CSVReader(ControllerService, RecordReaderFactory):
         self.charset = context.property(CHARACTER_SET).as_str()
         self.columnar = _columnar_options(self.dialect, self.charset, self.formats)
 
-    def create_reader(self, attributes: Mapping[str, str], open_stream: OpenStream) -> RecordReader:
-        """A reader of CSV content."""
-        return _CSVRecordReader(self, attributes, open_stream)
+    def create_reader(self, attributes: Mapping[str, str], open_stream: OpenStream, *,
+                      coerce_types: bool = True) -> RecordReader:
+        """A reader of CSV content; with ``coerce_types`` False a value that cannot be converted to its
+        field's type is kept as the text read (NiFi's ``nextRecord(coerceTypes=false)``)."""
+        return _CSVRecordReader(self, attributes, open_stream, coerce_types)
 
 
 # -- writer ---------------------------------------------------------------------------------------

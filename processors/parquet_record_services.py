@@ -228,8 +228,10 @@ class ParquetReader(ControllerService, RecordReaderFactory):
         ),
     )
 
-    def create_reader(self, attributes: Mapping[str, str], open_stream: OpenStream) -> RecordReader:
-        """A reader of Parquet content."""
+    def create_reader(self, attributes: Mapping[str, str], open_stream: OpenStream, *,
+                      coerce_types: bool = True) -> RecordReader:
+        """A reader of Parquet content (its values already have the file's types: ``coerce_types`` changes
+        nothing)."""
         return _ParquetRecordReader(open_stream)
 
 

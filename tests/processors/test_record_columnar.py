@@ -316,3 +316,21 @@ def test_a_200_mb_csv_converts_with_bounded_memory(tmp_path: Any) -> None:
     growth = int(result["peak"]) - int(result["before"])
     assert growth < 150e6, f"RSS grew by {growth / 1e6:.0f} MB converting {int(result['content']) / 1e6:.0f} MB"
     assert int(result["output"]) > 10e6
+
+
+def test_a_reader_that_does_not_coerce_keeps_the_text_and_has_no_batches() -> None:
+    r = ProcessorRunner(ConvertRecord)
+    r.add_controller_service("reader", CSVReader, {
+        "Schema Access Strategy": "schema-text-property", "Treat First Line as Header": "true",
+        "Schema Text": json.dumps({"type": "record", "name": "r", "fields": [
+            {"name": "a", "type": ["null", "int"]}, {"name": "b", "type": ["null", "string"]}]})})
+    r.enable_controller_service("reader")
+    factory = r.services.get("reader")
+    assert isinstance(factory, CSVReader)
+    content = b"a,b\n1,x\nnope,y\n"
+    reader = factory.create_reader({}, lambda: io.BytesIO(content), coerce_types=False)
+    assert reader.batches() is None
+    assert list(reader) == [{"a": 1, "b": "x"}, {"a": "nope", "b": "y"}]
+    strict = factory.create_reader({}, lambda: io.BytesIO(content))
+    with pytest.raises(ValueError, match="record 2: field 'a'"):
+        list(strict)
