@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowyard.processors._record_services import RECORD_READER_FACTORY, RecordReaderFactory
+from flowyard.processors._record_processing import (
+    RECORD_OR_PROCESSING_ERRORS,
+    dynamic_record_path_problems,
+    record_reader_property,
+    route_to_failure,
+)
+from flowyard.processors._record_services import RecordReaderFactory
 from flowyard.processors._records import to_text
 from flowyard.processors._records._recordpath import RecordPath
 from flowyard.runtime.sdk import (
@@ -12,7 +18,6 @@ from flowyard.runtime.sdk import (
     ExpressionScope,
     InputRequirement,
     ProcessContext,
-    ProcessingError,
     Processor,
     ProcessorSpec,
     ProcessSession,
@@ -24,10 +29,7 @@ from flowyard.runtime.sdk import (
 
 __all__ = ["CalculateRecordStats"]
 
-RECORD_READER = PropertySpec(
-    key="record-stats-reader", display_name="Record Reader", description="The service that reads the records.",
-    required=True, identifies_controller_service=RECORD_READER_FACTORY,
-)
+RECORD_READER = record_reader_property("The service that reads the records.", key="record-stats-reader")
 LIMIT = PropertySpec(
     key="record-stats-limit", display_name="Record Stats Limit",
     description="When there are more statistics than this, only this many value counts are kept: the largest "
@@ -84,16 +86,7 @@ class CalculateRecordStats(Processor):
 
     def validate(self, context: ProcessContext) -> list[ValidationResult]:
         """Each RecordPath (without Expression Language) must be valid."""
-        results = []
-        for name, value in context.dynamic_properties.items():
-            raw = value.raw or ""
-            if "${" in raw or "#{" in raw:
-                continue
-            try:
-                RecordPath.compile(raw)
-            except ValueError as exc:
-                results.append(ValidationResult(name, str(exc), name))
-        return results
+        return dynamic_record_path_problems(context)
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         """Count one flowfile's records."""
@@ -102,11 +95,8 @@ class CalculateRecordStats(Processor):
             return
         try:
             stats = self._stats(context, session, ff)
-        except (ValueError, OSError, RecursionError, ProcessingError) as exc:
-            reason = "the records are nested too deeply" if isinstance(exc, RecursionError) else (
-                str(exc) or type(exc).__name__)
-            context.logger.error(f"failed to count the records of {ff!r}: {reason}; routing to failure")
-            session.transfer(session.put_attribute(ff, "record.error.message", reason), FAILURE)
+        except RECORD_OR_PROCESSING_ERRORS as exc:
+            route_to_failure(context, session, ff, exc, FAILURE, "count")
             return
         session.transfer(session.put_attributes(ff, stats), SUCCESS)
 

@@ -3,17 +3,16 @@ with a Record Writer (e.g. CSV to JSON), streamed both ways."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 from flowyard.processors._common import boolean_property
-from flowyard.processors._record_services import (
-    RECORD_READER_FACTORY,
-    RECORD_SET_WRITER_FACTORY,
-    RecordReaderFactory,
-    RecordSetWriterFactory,
+from flowyard.processors._record_processing import (
+    RECORD_ERRORS,
+    conformed,
+    record_factories,
+    record_reader_property,
+    record_writer_property,
+    route_to_failure,
+    written_attributes,
 )
-from flowyard.processors._records import RecordSchema, coerce_record
 from flowyard.processors._records._columnar import ColumnarFallback, convert
 from flowyard.runtime.sdk import (
     InputRequirement,
@@ -21,22 +20,15 @@ from flowyard.runtime.sdk import (
     Processor,
     ProcessorSpec,
     ProcessSession,
-    PropertySpec,
     Relationship,
 )
 
 __all__ = ["ConvertRecord"]
 
-RECORD_READER = PropertySpec(
-    key="record-reader", display_name="Record Reader",
-    description="The service that reads the incoming records (CSVReader, JsonTreeReader, ...).", required=True,
-    identifies_controller_service=RECORD_READER_FACTORY,
-)
-RECORD_WRITER = PropertySpec(
-    key="record-writer", display_name="Record Writer",
-    description="The service that writes the records out (JsonRecordSetWriter, CSVRecordSetWriter, ...).",
-    required=True, identifies_controller_service=RECORD_SET_WRITER_FACTORY,
-)
+RECORD_READER = record_reader_property(
+    "The service that reads the incoming records (CSVReader, JsonTreeReader, ...).")
+RECORD_WRITER = record_writer_property(
+    "The service that writes the records out (JsonRecordSetWriter, CSVRecordSetWriter, ...).")
 INCLUDE_ZERO_RECORD_FLOWFILES = boolean_property(
     "include-zero-record-flowfiles", "Include Zero Record FlowFiles",
     "Whether a flowfile with no records is still sent to success (as the writer's empty output); if not, it is "
@@ -46,11 +38,6 @@ INCLUDE_ZERO_RECORD_FLOWFILES = boolean_property(
 SUCCESS = Relationship("success", "FlowFiles whose records were all converted.")
 FAILURE = Relationship("failure", "FlowFiles whose records could not be read or written; unchanged, with "
                                   "record.error.message saying why.")
-
-
-def _coerced(records: Iterator[dict[str, Any]], schema: RecordSchema) -> Iterator[dict[str, Any]]:
-    for record in records:
-        yield coerce_record(record, schema)
 
 
 class ConvertRecord(Processor):
@@ -96,8 +83,7 @@ class ConvertRecord(Processor):
         ff = session.get()
         if ff is None:
             return
-        reader_factory = context.property(RECORD_READER).as_controller_service(RecordReaderFactory)
-        writer_factory = context.property(RECORD_WRITER).as_controller_service(RecordSetWriterFactory)
+        reader_factory, writer_factory = record_factories(context, RECORD_READER, RECORD_WRITER)
         include_empty = context.property(INCLUDE_ZERO_RECORD_FLOWFILES).as_bool()
         attributes = ff.attributes
         original = ff
@@ -114,21 +100,11 @@ class ConvertRecord(Processor):
                     chunks = None  # what was written is dropped with the session; the row path starts again
                     writer = writer_factory.create_writer(schema, attributes)
             if chunks is None:
-                records: Iterator[dict[str, Any]] = iter(reader)
-                if not same_schema:
-                    records = _coerced(records, schema)
-                ff = session.write(ff, writer.write(records))
-        except (ValueError, OSError, RecursionError) as exc:
-            reason = "the records are nested too deeply" if isinstance(exc, RecursionError) else (
-                str(exc) or type(exc).__name__)
-            context.logger.error(f"failed to convert the records of {original!r}: {reason}; routing to failure")
-            failed = session.put_attribute(original, "record.error.message", reason)
-            session.transfer(failed, FAILURE)
+                ff = session.write(ff, writer.write(conformed(iter(reader), reader.schema, schema)))
+        except RECORD_ERRORS as exc:
+            route_to_failure(context, session, original, exc, FAILURE, "convert")
             return
         if writer.record_count == 0 and not include_empty:
             session.remove(ff)
             return
-        ff = session.put_attributes(ff, {
-            **writer.attributes(), "record.count": str(writer.record_count), "mime.type": writer.mime_type,
-        })
-        session.transfer(ff, SUCCESS)
+        session.transfer(session.put_attributes(ff, written_attributes(writer)), SUCCESS)

@@ -7,11 +7,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from flowyard.processors._common import boolean_property
-from flowyard.processors._record_services import (
-    RECORD_READER_FACTORY,
-    RECORD_SET_WRITER_FACTORY,
-    RecordReaderFactory,
-    RecordSetWriterFactory,
+from flowyard.processors._record_processing import (
+    RECORD_OR_PROCESSING_ERRORS,
+    dynamic_record_path_problems,
+    record_factories,
+    record_reader_property,
+    record_writer_property,
+    route_to_failure,
+    written_attributes,
 )
 from flowyard.processors._records import RecordField, RecordFieldType, RecordSchema, coerce_record
 from flowyard.processors._records._recordpath import FieldValue, RecordPath
@@ -21,7 +24,6 @@ from flowyard.runtime.sdk import (
     ExpressionScope,
     InputRequirement,
     ProcessContext,
-    ProcessingError,
     Processor,
     ProcessorSpec,
     ProcessSession,
@@ -35,14 +37,8 @@ __all__ = ["ForkRecord"]
 SPLIT = "split"
 EXTRACT = "extract"
 
-RECORD_READER = PropertySpec(
-    key="record-reader", display_name="Record Reader", description="The service that reads the incoming records.",
-    required=True, identifies_controller_service=RECORD_READER_FACTORY,
-)
-RECORD_WRITER = PropertySpec(
-    key="record-writer", display_name="Record Writer", description="The service that writes the forked records.",
-    required=True, identifies_controller_service=RECORD_SET_WRITER_FACTORY,
-)
+RECORD_READER = record_reader_property()
+RECORD_WRITER = record_writer_property("The service that writes the forked records.")
 MODE = PropertySpec(
     key="fork-mode", display_name="Mode", description="How each element of an array becomes a record.",
     required=True, default=SPLIT,
@@ -149,16 +145,7 @@ class ForkRecord(Processor):
         if not context.dynamic_properties:
             return [ValidationResult("User-defined Properties", "at least one RecordPath to an array must be added "
                                      "as a dynamic property")]
-        results = []
-        for name, value in context.dynamic_properties.items():
-            raw = value.raw or ""
-            if "${" in raw or "#{" in raw:
-                continue
-            try:
-                RecordPath.compile(raw)
-            except ValueError as exc:
-                results.append(ValidationResult(name, str(exc), name))
-        return results
+        return dynamic_record_path_problems(context)
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         """Fork one flowfile."""
@@ -169,8 +156,7 @@ class ForkRecord(Processor):
         attributes = ff.attributes
         fork = None
         try:
-            reader_factory = context.property(RECORD_READER).as_controller_service(RecordReaderFactory)
-            writer_factory = context.property(RECORD_WRITER).as_controller_service(RecordSetWriterFactory)
+            reader_factory, writer_factory = record_factories(context, RECORD_READER, RECORD_WRITER)
             split = context.property(MODE).raw != EXTRACT
             parents = context.property(INCLUDE_PARENT_FIELDS).as_bool()
             paths = []
@@ -185,17 +171,11 @@ class ForkRecord(Processor):
             writer = writer_factory.create_writer(schema, attributes)
             fork = session.create(original)
             fork = session.write(fork, writer.write(self._coerced(first, forked, schema)))
-        except (ValueError, OSError, RecursionError, ProcessingError) as exc:
-            reason = "the records are nested too deeply" if isinstance(exc, RecursionError) else (
-                str(exc) or type(exc).__name__)
-            if fork is not None:
-                session.remove(fork)
-            context.logger.error(f"failed to fork the records of {original!r}: {reason}; routing to failure")
-            session.transfer(session.put_attribute(original, "record.error.message", reason), FAILURE)
+        except RECORD_OR_PROCESSING_ERRORS as exc:
+            route_to_failure(context, session, original, exc, FAILURE, "fork",
+                             created=[fork] if fork is not None else [])
             return
-        fork = session.put_attributes(fork, {
-            **writer.attributes(), "record.count": str(writer.record_count), "mime.type": writer.mime_type})
-        session.transfer(fork, FORK)
+        session.transfer(session.put_attributes(fork, written_attributes(writer)), FORK)
         session.transfer(original, ORIGINAL)
 
     @staticmethod

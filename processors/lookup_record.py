@@ -7,16 +7,18 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-from flowyard.processors._record_services import (
-    RECORD_READER_FACTORY,
-    RECORD_SET_WRITER_FACTORY,
-    RecordReaderFactory,
-    RecordSetWriterFactory,
+from flowyard.processors._record_processing import (
+    RECORD_OR_PROCESSING_ERRORS,
+    RecordSpool,
+    record_factories,
+    record_reader_property,
+    record_writer_property,
+    route_to_failure,
+    written_attributes,
 )
 from flowyard.processors._records import DataType, RecordFieldType, RecordSchema, coerce_record, infer_type, to_text
 from flowyard.processors._records._recordpath import FieldValue, RecordPath, with_added_fields
 from flowyard.processors.lookup_services import LOOKUP_SERVICE, LookupService, SchemaRecord, StringLookupService
-from flowyard.processors.partition_record import RecordSpool
 from flowyard.runtime.sdk import (
     AllowableValue,
     DynamicPropertySpec,
@@ -24,7 +26,6 @@ from flowyard.runtime.sdk import (
     FlowFile,
     InputRequirement,
     ProcessContext,
-    ProcessingError,
     Processor,
     ProcessorSpec,
     ProcessSession,
@@ -44,14 +45,8 @@ RECORD_FIELDS = "record-fields"
 REPLACE_EXISTING = "replace-existing-values"
 USE_PROPERTY = "use-property"
 
-RECORD_READER = PropertySpec(
-    key="record-reader", display_name="Record Reader", description="The service that reads the incoming records.",
-    required=True, identifies_controller_service=RECORD_READER_FACTORY,
-)
-RECORD_WRITER = PropertySpec(
-    key="record-writer", display_name="Record Writer", description="The service that writes the records out.",
-    required=True, identifies_controller_service=RECORD_SET_WRITER_FACTORY,
-)
+RECORD_READER = record_reader_property()
+RECORD_WRITER = record_writer_property("The service that writes the records out.")
 LOOKUP_SERVICE_PROPERTY = PropertySpec(
     key="lookup-service", display_name="Lookup Service",
     description="The lookup service (of text or of records) asked with the values the dynamic properties select.",
@@ -263,13 +258,8 @@ class LookupRecord(Processor):
         created: list[FlowFile] = []
         try:
             created_for = self._enrich(context, session, ff, spools, created)
-        except (ValueError, OSError, RecursionError, ProcessingError) as exc:
-            reason = "the records are nested too deeply" if isinstance(exc, RecursionError) else (
-                str(exc) or type(exc).__name__)
-            for child in created:
-                session.remove(child)
-            context.logger.error(f"failed to enrich the records of {original!r}: {reason}; routing to failure")
-            session.transfer(session.put_attribute(original, "record.error.message", reason), FAILURE)
+        except RECORD_OR_PROCESSING_ERRORS as exc:
+            route_to_failure(context, session, original, exc, FAILURE, "enrich", created=created)
             return
         finally:
             for spool in spools.values():
@@ -283,8 +273,7 @@ class LookupRecord(Processor):
         """The outputs and their relationships: the incoming flowfile carries the first output,
         children of it the others (all in ``created`` but the incoming one)."""
         attributes = ff.attributes
-        reader_factory = context.property(RECORD_READER).as_controller_service(RecordReaderFactory)
-        writer_factory = context.property(RECORD_WRITER).as_controller_service(RecordSetWriterFactory)
+        reader_factory, writer_factory = record_factories(context, RECORD_READER, RECORD_WRITER)
         service = context.property(LOOKUP_SERVICE_PROPERTY).as_controller_service(LookupService)
         lookups = _Lookups(service, context.property(CACHE_SIZE).evaluate().as_int(), attributes)
         matched_unmatched = context.property(ROUTING_STRATEGY).raw == ROUTE_TO_MATCHED_UNMATCHED
@@ -331,8 +320,7 @@ class LookupRecord(Processor):
             if index:
                 created.append(target)
             target = session.write(target, writer.write(coerce_record(r, schema) for r in spool.records()))
-            target = session.put_attributes(target, {
-                **writer.attributes(), "record.count": str(writer.record_count), "mime.type": writer.mime_type})
+            target = session.put_attributes(target, written_attributes(writer))
             if index:
                 created[-1] = target
             outputs.append((target, relationship))

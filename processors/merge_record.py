@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowyard.processors import _merge_formats as fmt
-from flowyard.processors._record_services import (
-    RECORD_READER_FACTORY,
-    RECORD_SET_WRITER_FACTORY,
-    RecordReaderFactory,
-    RecordSetWriterFactory,
+from flowyard.processors._record_processing import (
+    conformed,
+    record_factories,
+    record_reader_property,
+    record_writer_property,
+    written_attributes,
 )
-from flowyard.processors._records import RecordSchema, coerce_record
+from flowyard.processors._record_services import RecordReaderFactory
+from flowyard.processors._records import RecordSchema
 from flowyard.processors.merge_content import ATTRIBUTE_STRATEGY, KEEP_UNIQUE, _defragment_error
 from flowyard.runtime.sdk import (
     AllowableValue,
@@ -43,16 +45,8 @@ FULL = "Bin is full"
 FULL_ENOUGH = "Bin has reached its minimum thresholds"
 TOO_MANY_BINS = "Maximum number of bins has been exceeded"
 
-RECORD_READER = PropertySpec(
-    key="record-reader", display_name="Record Reader",
-    description="The service that reads the incoming records.", required=True,
-    identifies_controller_service=RECORD_READER_FACTORY,
-)
-RECORD_WRITER = PropertySpec(
-    key="record-writer", display_name="Record Writer",
-    description="The service that writes the merged records.", required=True,
-    identifies_controller_service=RECORD_SET_WRITER_FACTORY,
-)
+RECORD_READER = record_reader_property()
+RECORD_WRITER = record_writer_property("The service that writes the merged records.")
 MERGE_STRATEGY = PropertySpec(
     key="merge-strategy", display_name="Merge Strategy", required=True, default=BIN_PACKING,
     description="How flowfiles are put together into bins.",
@@ -366,8 +360,7 @@ class MergeRecord(Processor):
             order = sorted(range(len(flowfiles)), key=lambda i: int(flowfiles[i].attributes["fragment.index"]))
             bin_.entries = [bin_.entries[i] for i in order]
             flowfiles = [e.ff for e in bin_.entries]
-        reader_factory = context.property(RECORD_READER).as_controller_service(RecordReaderFactory)
-        writer_factory = context.property(RECORD_WRITER).as_controller_service(RecordSetWriterFactory)
+        reader_factory, writer_factory = record_factories(context, RECORD_READER, RECORD_WRITER)
         first = flowfiles[0].attributes
         bundle = session.create(flowfiles)
         try:
@@ -382,9 +375,8 @@ class MergeRecord(Processor):
             return
         keep = fmt.keep_unique if context.property(ATTRIBUTE_STRATEGY).as_str() == KEEP_UNIQUE else fmt.keep_common
         attributes = keep(flowfiles)
-        attributes.update(writer.attributes())
+        attributes.update(written_attributes(writer))
         attributes.update({
-            "record.count": str(writer.record_count), "mime.type": writer.mime_type,
             "merge.count": str(len(flowfiles)), "merge.bin.age": str(max(0, now - bin_.created_ms)),
             "merge.completion.reason": bin_.reason,
         })
@@ -424,11 +416,7 @@ def _records(reader_factory: RecordReaderFactory, session: ProcessSession, flowf
              schema: RecordSchema) -> Iterator[dict[str, Any]]:
     for ff in flowfiles:
         reader = reader_factory.create_reader(ff.attributes, lambda ff=ff: session.read(ff))  # type: ignore[misc]
-        if reader.schema is schema or reader.schema == schema:
-            yield from reader
-        else:
-            for record in reader:
-                yield coerce_record(record, schema)
+        yield from conformed(iter(reader), reader.schema, schema)
 
 
 def _pack(entries: list[_Entry], s: _Settings, now: int, *, relax: bool) -> tuple[list[_Bin], list[_Bin]]:

@@ -4,15 +4,18 @@ flowfile per group."""
 from __future__ import annotations
 
 import pickle
-import tempfile
-from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any
 
-from flowyard.processors._record_services import (
-    RECORD_READER_FACTORY,
-    RECORD_SET_WRITER_FACTORY,
-    RecordReaderFactory,
-    RecordSetWriterFactory,
+from flowyard.processors._record_processing import (
+    RECORD_OR_PROCESSING_ERRORS,
+    RecordSpool,
+    dynamic_record_path_problems,
+    fragment_attributes,
+    record_factories,
+    record_reader_property,
+    record_writer_property,
+    route_to_failure,
+    written_attributes,
 )
 from flowyard.processors._records import to_text
 from flowyard.processors._records._recordpath import RecordPath
@@ -22,11 +25,9 @@ from flowyard.runtime.sdk import (
     FlowFile,
     InputRequirement,
     ProcessContext,
-    ProcessingError,
     Processor,
     ProcessorSpec,
     ProcessSession,
-    PropertySpec,
     Relationship,
     ValidationResult,
     new_uuid,
@@ -34,24 +35,13 @@ from flowyard.runtime.sdk import (
 
 __all__ = ["PartitionRecord", "RecordSpool"]
 
-RECORD_READER = PropertySpec(
-    key="record-reader", display_name="Record Reader",
-    description="The service that reads the incoming records.", required=True,
-    identifies_controller_service=RECORD_READER_FACTORY,
-)
-RECORD_WRITER = PropertySpec(
-    key="record-writer", display_name="Record Writer",
-    description="The service that writes each partition.", required=True,
-    identifies_controller_service=RECORD_SET_WRITER_FACTORY,
-)
+RECORD_READER = record_reader_property()
+RECORD_WRITER = record_writer_property("The service that writes each partition.")
 
 SUCCESS = Relationship("success", "One flowfile per partition: the records whose RecordPaths gave the same values.")
 FAILURE = Relationship("failure", "FlowFiles whose records could not be read, partitioned or written; unchanged, "
                                   "with record.error.message saying why.")
 ORIGINAL = Relationship("original", "The incoming flowfile, once it has been partitioned.")
-
-SPOOL_IN_MEMORY = 256 * 1024
-"""Bytes of each partition kept in memory before it moves to a temporary file."""
 
 
 def _hashable(value: Any) -> Any:
@@ -64,29 +54,7 @@ def _hashable(value: Any) -> Any:
     return (type(value).__name__ if isinstance(value, (bool, str, bytes)) else "", value)
 
 
-class RecordSpool:
-    """Records kept for writing later (a partition, the records of one relationship): pickled
-    into a temporary file that stays in memory up to ``SPOOL_IN_MEMORY`` bytes. ``attributes``
-    are the output's; ``close`` when done."""
-
-    __slots__ = ("attributes", "count", "spool")
-
-    def __init__(self, attributes: dict[str, str] | None = None) -> None:
-        self.attributes = attributes or {}
-        self.count = 0
-        self.spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
-
-    def add(self, record: dict[str, Any]) -> None:
-        pickle.dump(record, self.spool, protocol=pickle.HIGHEST_PROTOCOL)
-        self.count += 1
-
-    def records(self) -> Iterator[dict[str, Any]]:
-        self.spool.seek(0)
-        for _ in range(self.count):
-            yield pickle.load(self.spool)  # written by this process just before
-
-    def close(self) -> None:
-        self.spool.close()
+_ERRORS: tuple[type[Exception], ...] = (*RECORD_OR_PROCESSING_ERRORS, pickle.PicklingError)
 
 
 class PartitionRecord(Processor):
@@ -142,15 +110,7 @@ class PartitionRecord(Processor):
         if not context.dynamic_properties:
             return [ValidationResult("User-defined Properties", "at least one RecordPath must be added as a "
                                      "dynamic property")]
-        results = []
-        for name, value in context.dynamic_properties.items():
-            if "${" in (value.raw or "") or "#{" in (value.raw or ""):
-                continue
-            try:
-                RecordPath.compile(value.raw or "")
-            except ValueError as exc:
-                results.append(ValidationResult(name, str(exc), name))
-        return results
+        return dynamic_record_path_problems(context)
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         """Partition one flowfile."""
@@ -162,13 +122,8 @@ class PartitionRecord(Processor):
         partitions: dict[Any, RecordSpool] = {}
         try:
             self._partition(context, session, ff, partitions, created)
-        except (ValueError, OSError, RecursionError, ProcessingError, pickle.PicklingError) as exc:
-            reason = "the records are nested too deeply" if isinstance(exc, RecursionError) else (
-                str(exc) or type(exc).__name__)
-            for child in created:
-                session.remove(child)
-            context.logger.error(f"failed to partition the records of {original!r}: {reason}; routing to failure")
-            session.transfer(session.put_attribute(original, "record.error.message", reason), FAILURE)
+        except _ERRORS as exc:
+            route_to_failure(context, session, original, exc, FAILURE, "partition", created=created)
             return
         finally:
             for partition in partitions.values():
@@ -178,8 +133,7 @@ class PartitionRecord(Processor):
 
     def _partition(self, context: ProcessContext, session: ProcessSession, ff: FlowFile,
                    partitions: dict[Any, RecordSpool], created: list[FlowFile]) -> None:
-        reader_factory = context.property(RECORD_READER).as_controller_service(RecordReaderFactory)
-        writer_factory = context.property(RECORD_WRITER).as_controller_service(RecordSetWriterFactory)
+        reader_factory, writer_factory = record_factories(context, RECORD_READER, RECORD_WRITER)
         attributes = ff.attributes
         paths = [(name, RecordPath.compile(value.evaluate(attributes).as_str()))
                  for name, value in context.dynamic_properties.items()]
@@ -211,9 +165,6 @@ class PartitionRecord(Processor):
             child = session.write(child, writer.write(partition.records()))
             created[-1] = child
             child = session.put_attributes(child, {
-                **partition.attributes, **writer.attributes(),
-                "record.count": str(writer.record_count), "mime.type": writer.mime_type,
-                "fragment.identifier": fragment_id, "fragment.index": str(index),
-                "fragment.count": str(len(partitions)), "segment.original.filename": filename,
-            })
+                **partition.attributes, **written_attributes(writer),
+                **fragment_attributes(fragment_id, index, len(partitions), filename)})
             created[-1] = child

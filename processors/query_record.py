@@ -19,12 +19,16 @@ import duckdb
 import pyarrow as pa
 
 from flowyard.processors._common import boolean_property
-from flowyard.processors._record_services import (
-    RECORD_READER_FACTORY,
-    RECORD_SET_WRITER_FACTORY,
-    RecordReaderFactory,
-    RecordSetWriterFactory,
+from flowyard.processors._record_processing import (
+    RECORD_ERRORS,
+    failure_reason,
+    record_factories,
+    record_reader_property,
+    record_writer_property,
+    route_to_failure,
+    written_attributes,
 )
+from flowyard.processors._record_services import RecordReaderFactory, RecordSetWriterFactory
 from flowyard.processors._records import (
     DataType,
     RecordField,
@@ -59,17 +63,11 @@ BATCH_ROWS = 4096
 _EMPTY_COLUMN = "__flowyard_no_fields"
 _MAX_PRECISION = 38
 
-RECORD_READER = PropertySpec(
-    key="record-reader", display_name="Record Reader",
-    description="The service that reads the incoming records (CSVReader, JsonTreeReader, ...).", required=True,
-    identifies_controller_service=RECORD_READER_FACTORY,
-)
-RECORD_WRITER = PropertySpec(
-    key="record-writer", display_name="Record Writer",
-    description="The service that writes each query's result (JsonRecordSetWriter, CSVRecordSetWriter, ...). "
-                "A writer that inherits the record schema gets the schema of the query's result.",
-    required=True, identifies_controller_service=RECORD_SET_WRITER_FACTORY,
-)
+RECORD_READER = record_reader_property(
+    "The service that reads the incoming records (CSVReader, JsonTreeReader, ...).")
+RECORD_WRITER = record_writer_property(
+    "The service that writes each query's result (JsonRecordSetWriter, CSVRecordSetWriter, ...). A writer that "
+    "inherits the record schema gets the schema of the query's result.")
 INCLUDE_ZERO_RECORD_FLOWFILES = boolean_property(
     "include-zero-record-flowfiles", "Include Zero Record FlowFiles",
     "Whether a query whose result has no rows still sends a flowfile (the writer's empty output) to its "
@@ -421,6 +419,9 @@ class _Connections:
         self._idle = queue.SimpleQueue()
 
 
+_ERRORS: tuple[type[Exception], ...] = (*RECORD_ERRORS, duckdb.Error, pa.ArrowException)
+
+
 class _SourceError(Exception):
     """Holds the error reading the records raised inside DuckDB's scan."""
 
@@ -519,13 +520,8 @@ class QueryRecord(Processor):
         created: list[FlowFile] = []
         try:
             outputs = self._run_queries(context, session, ff, created)
-        except (ValueError, OSError, RecursionError, duckdb.Error, pa.ArrowException) as exc:
-            reason = "the records are nested too deeply" if isinstance(exc, RecursionError) else (
-                _one_line(str(exc)) or type(exc).__name__)
-            for child in created:
-                session.remove(child)
-            context.logger.error(f"failed to query the records of {original!r}: {reason}; routing to failure")
-            session.transfer(session.put_attribute(original, "record.error.message", reason), FAILURE)
+        except _ERRORS as exc:
+            route_to_failure(context, session, original, exc, FAILURE, "query", created=created, one_line=True)
             return
         for name, child in outputs:
             session.provenance.route(child, name)
@@ -534,8 +530,7 @@ class QueryRecord(Processor):
 
     def _run_queries(self, context: ProcessContext, session: ProcessSession, ff: FlowFile,
                      created: list[FlowFile]) -> list[tuple[str, FlowFile]]:
-        reader_factory = context.property(RECORD_READER).as_controller_service(RecordReaderFactory)
-        writer_factory = context.property(RECORD_WRITER).as_controller_service(RecordSetWriterFactory)
+        reader_factory, writer_factory = record_factories(context, RECORD_READER, RECORD_WRITER)
         include_empty = context.property(INCLUDE_ZERO_RECORD_FLOWFILES).as_bool()
         attributes = ff.attributes
         precision = context.property(DEFAULT_PRECISION).evaluate(attributes).as_int()
@@ -596,7 +591,7 @@ class QueryRecord(Processor):
             if failure and isinstance(failure[0], ColumnarFallback):
                 raise failure[0]
             if failure:
-                raise ValueError(_reason(failure[0])) from None
+                raise ValueError(failure_reason(failure[0], one_line=True)) from None
 
         con = self._connections.take()
         try:
@@ -633,15 +628,5 @@ class QueryRecord(Processor):
             except duckdb.Error:
                 pass
             self._connections.give_back(con)
-        child = session.put_attributes(child, {
-            **writer.attributes(), "record.count": str(writer.record_count), "mime.type": writer.mime_type,
-            ROUTE_ATTRIBUTE: name,
-        })
+        child = session.put_attributes(child, {**written_attributes(writer), ROUTE_ATTRIBUTE: name})
         return child, writer.record_count
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, RecursionError):
-        return "the records are nested too deeply"
-    return _one_line(str(exc)) or type(exc).__name__
-

@@ -7,13 +7,15 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from flowyard.processors._record_services import (
-    RECORD_READER_FACTORY,
-    RECORD_SET_WRITER_FACTORY,
-    RecordReaderFactory,
-    RecordSetWriterFactory,
+from flowyard.processors._record_processing import (
+    RECORD_ERRORS,
+    conformed,
+    record_factories,
+    record_reader_property,
+    record_writer_property,
+    route_to_failure,
+    written_attributes,
 )
-from flowyard.processors._records import RecordSchema, coerce_record
 from flowyard.runtime.sdk import (
     AllowableValue,
     ExpressionScope,
@@ -101,16 +103,8 @@ RANGE_VALIDATOR = validators.Validator("record range", "record numbers and range
 PROBABILITY_VALIDATOR = validators.Validator("percentage", "a number from 0 to 100", _check_probability)
 SEED_VALIDATOR = validators.Validator("long", "a whole number (a Java long)", _check_seed)
 
-RECORD_READER = PropertySpec(
-    key="record-reader", display_name="Record Reader",
-    description="The service that reads the incoming records.", required=True,
-    identifies_controller_service=RECORD_READER_FACTORY,
-)
-RECORD_WRITER = PropertySpec(
-    key="record-writer", display_name="Record Writer",
-    description="The service that writes the sampled records.", required=True,
-    identifies_controller_service=RECORD_SET_WRITER_FACTORY,
-)
+RECORD_READER = record_reader_property()
+RECORD_WRITER = record_writer_property("The service that writes the sampled records.")
 SAMPLING_STRATEGY = PropertySpec(
     key="sample-record-sampling-strategy", display_name="Sampling Strategy", required=True, default=RESERVOIR,
     description="How the records of the sample are chosen.",
@@ -216,13 +210,9 @@ class SampleRecord(Processor):
         try:
             sample = session.create(ff)
             sample, writer_attributes = self._sample(context, session, ff, sample)
-        except (ValueError, OSError, RecursionError) as exc:
-            reason = "the records are nested too deeply" if isinstance(exc, RecursionError) else (
-                str(exc) or type(exc).__name__)
-            if sample is not None:
-                session.remove(sample)
-            context.logger.error(f"failed to sample the records of {ff!r}: {reason}; routing to failure")
-            session.transfer(session.put_attribute(ff, "record.error.message", reason), FAILURE)
+        except RECORD_ERRORS as exc:
+            route_to_failure(context, session, ff, exc, FAILURE, "sample",
+                             created=[sample] if sample is not None else [])
             return
         session.transfer(session.put_attributes(sample, writer_attributes), SUCCESS)
         session.transfer(ff, ORIGINAL)
@@ -232,17 +222,13 @@ class SampleRecord(Processor):
         attributes = ff.attributes
         strategy = context.property(SAMPLING_STRATEGY).as_str()
         chooser = self._chooser(context, strategy, attributes)
-        reader_factory = context.property(RECORD_READER).as_controller_service(RecordReaderFactory)
-        writer_factory = context.property(RECORD_WRITER).as_controller_service(RecordSetWriterFactory)
+        reader_factory, writer_factory = record_factories(context, RECORD_READER, RECORD_WRITER)
         reader = reader_factory.create_reader(attributes, lambda: session.read(ff))
         schema = writer_factory.get_schema(attributes, reader.schema)
-        records: Iterator[dict[str, Any]] = chooser(iter(reader))
-        if schema is not reader.schema and schema != reader.schema:
-            records = _coerced(records, schema)
+        records = conformed(chooser(iter(reader)), reader.schema, schema)
         writer = writer_factory.create_writer(schema, attributes)
         sample = session.write(sample, writer.write(records))
-        return sample, {**writer.attributes(), "record.count": str(writer.record_count),
-                        "mime.type": writer.mime_type}
+        return sample, written_attributes(writer)
 
     def _chooser(self, context: ProcessContext, strategy: str, attributes: Mapping[str, str]) -> Chooser:
         if strategy == INTERVAL:
@@ -262,11 +248,6 @@ class SampleRecord(Processor):
             return lambda records: (r for r in records if rng.random() * 100 < percent)
         size = int(_evaluated(context.property(RESERVOIR_SIZE), attributes, validators.NON_NEGATIVE_INTEGER))
         return lambda records: _reservoir(records, size, rng)
-
-
-def _coerced(records: Iterator[dict[str, Any]], schema: RecordSchema) -> Iterator[dict[str, Any]]:
-    for record in records:
-        yield coerce_record(record, schema)
 
 
 def _every(records: Iterator[dict[str, Any]], interval: int) -> Iterator[dict[str, Any]]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from typing import Any
 
 from flowyard.processors._content_fragments import (
     FRAGMENT_COUNT,
@@ -13,14 +11,17 @@ from flowyard.processors._content_fragments import (
     SEGMENT_ORIGINAL_FILENAME,
     mark_original,
 )
-from flowyard.processors._record_services import (
-    RECORD_READER_FACTORY,
-    RECORD_SET_WRITER_FACTORY,
-    RecordReaderFactory,
-    RecordSetWriter,
-    RecordSetWriterFactory,
+from flowyard.processors._record_processing import (
+    RECORD_ERRORS,
+    conformed,
+    fragment_attributes,
+    record_factories,
+    record_reader_property,
+    record_writer_property,
+    route_to_failure,
+    written_attributes,
 )
-from flowyard.processors._records import RecordSchema, coerce_record
+from flowyard.processors._record_services import RecordSetWriter
 from flowyard.runtime.sdk import (
     ExpressionScope,
     FlowFile,
@@ -38,16 +39,8 @@ from flowyard.runtime.sdk import (
 
 __all__ = ["SplitRecord"]
 
-RECORD_READER = PropertySpec(
-    key="record-reader", display_name="Record Reader",
-    description="The service that reads the incoming records.", required=True,
-    identifies_controller_service=RECORD_READER_FACTORY,
-)
-RECORD_WRITER = PropertySpec(
-    key="record-writer", display_name="Record Writer",
-    description="The service that writes each split.", required=True,
-    identifies_controller_service=RECORD_SET_WRITER_FACTORY,
-)
+RECORD_READER = record_reader_property()
+RECORD_WRITER = record_writer_property("The service that writes each split.")
 RECORDS_PER_SPLIT = PropertySpec(
     key="records-per-split", display_name="Records Per Split",
     description="The most records a split holds (a positive integer).", required=True,
@@ -60,11 +53,6 @@ FAILURE = Relationship("failure", "Flowfiles whose records could not be read or 
                                   "Split is not a positive integer); unchanged, with record.error.message.")
 
 _END = object()
-
-
-def _coerced(records: Iterator[dict[str, Any]], schema: RecordSchema) -> Iterator[dict[str, Any]]:
-    for record in records:
-        yield coerce_record(record, schema)
 
 
 class SplitRecord(Processor):
@@ -112,23 +100,14 @@ class SplitRecord(Processor):
         splits: list[tuple[FlowFile, RecordSetWriter]] = []
         try:
             self._split(context, session, ff, splits)
-        except (ValueError, OSError, RecursionError) as exc:
-            reason = "the records are nested too deeply" if isinstance(exc, RecursionError) else (
-                str(exc) or type(exc).__name__)
-            for child, _ in splits:
-                session.remove(child)
-            context.logger.error(f"failed to split the records of {ff!r}: {reason}; routing to failure")
-            session.transfer(session.put_attribute(ff, "record.error.message", reason), FAILURE)
+        except RECORD_ERRORS as exc:
+            route_to_failure(context, session, ff, exc, FAILURE, "split", created=[child for child, _ in splits])
             return
         fragment_id = new_uuid()
-        count = str(len(splits))
         filename = ff.attributes.get("filename", "")
         for index, (child, writer) in enumerate(splits):
             child = session.put_attributes(child, {
-                **writer.attributes(), "record.count": str(writer.record_count), "mime.type": writer.mime_type,
-                FRAGMENT_ID: fragment_id, FRAGMENT_INDEX: str(index), FRAGMENT_COUNT: count,
-                SEGMENT_ORIGINAL_FILENAME: filename,
-            })
+                **written_attributes(writer), **fragment_attributes(fragment_id, index, len(splits), filename)})
             session.transfer(child, SPLITS)
         session.transfer(mark_original(session, ff, fragment_id, len(splits)), ORIGINAL)
 
@@ -141,13 +120,10 @@ class SplitRecord(Processor):
             raise ValueError(str(exc)) from None
         if per_split < 1:
             raise ValueError(f"Records Per Split must be a positive integer, not {per_split}")
-        reader_factory = context.property(RECORD_READER).as_controller_service(RecordReaderFactory)
-        writer_factory = context.property(RECORD_WRITER).as_controller_service(RecordSetWriterFactory)
+        reader_factory, writer_factory = record_factories(context, RECORD_READER, RECORD_WRITER)
         reader = reader_factory.create_reader(attributes, lambda: session.read(ff))
         schema = writer_factory.get_schema(attributes, reader.schema)
-        records: Iterator[dict[str, Any]] = iter(reader)
-        if schema is not reader.schema and schema != reader.schema:
-            records = _coerced(records, schema)
+        records = conformed(iter(reader), reader.schema, schema)
         first = next(records, _END)
         while first is not _END:
             chunk = itertools.chain((first,), itertools.islice(records, per_split - 1))

@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from flowyard.processors._record_services import (
-    RECORD_READER_FACTORY,
-    RECORD_SET_WRITER_FACTORY,
-    RecordReaderFactory,
-    RecordSetWriterFactory,
+from flowyard.processors._record_processing import (
+    RECORD_OR_PROCESSING_ERRORS,
+    record_factories,
+    record_reader_property,
+    record_writer_property,
+    route_to_failure,
+    written_attributes,
 )
 from flowyard.processors._records import (
     DataType,
@@ -28,7 +30,6 @@ from flowyard.runtime.sdk import (
     ExpressionScope,
     InputRequirement,
     ProcessContext,
-    ProcessingError,
     Processor,
     ProcessorSpec,
     ProcessSession,
@@ -43,16 +44,8 @@ __all__ = ["UpdateRecord"]
 LITERAL = "literal-value"
 RECORD_PATH = "record-path-value"
 
-RECORD_READER = PropertySpec(
-    key="record-reader", display_name="Record Reader",
-    description="The service that reads the incoming records.", required=True,
-    identifies_controller_service=RECORD_READER_FACTORY,
-)
-RECORD_WRITER = PropertySpec(
-    key="record-writer", display_name="Record Writer",
-    description="The service that writes the updated records.", required=True,
-    identifies_controller_service=RECORD_SET_WRITER_FACTORY,
-)
+RECORD_READER = record_reader_property()
+RECORD_WRITER = record_writer_property("The service that writes the updated records.")
 REPLACEMENT_VALUE_STRATEGY = PropertySpec(
     key="replacement-value-strategy", display_name="Replacement Value Strategy",
     description="How the values of the dynamic properties are read.", required=True, default=LITERAL,
@@ -145,8 +138,7 @@ class UpdateRecord(Processor):
         ff = session.get()
         if ff is None:
             return
-        reader_factory = context.property(RECORD_READER).as_controller_service(RecordReaderFactory)
-        writer_factory = context.property(RECORD_WRITER).as_controller_service(RecordSetWriterFactory)
+        reader_factory, writer_factory = record_factories(context, RECORD_READER, RECORD_WRITER)
         by_path = context.property(REPLACEMENT_VALUE_STRATEGY).raw == RECORD_PATH
         attributes = ff.attributes
         original = ff
@@ -168,16 +160,10 @@ class UpdateRecord(Processor):
                 writer = writer_factory.create_writer(schema, attributes)
                 ff = session.write(ff, writer.write(self._all(record, record_schema, records, reader.schema,
                                                               schema, updates, attributes)))
-        except (ValueError, OSError, RecursionError, ProcessingError) as exc:
-            reason = "the records are nested too deeply" if isinstance(exc, RecursionError) else (
-                str(exc) or type(exc).__name__)
-            context.logger.error(f"failed to update the records of {original!r}: {reason}; routing to failure")
-            session.transfer(session.put_attribute(original, "record.error.message", reason), FAILURE)
+        except RECORD_OR_PROCESSING_ERRORS as exc:
+            route_to_failure(context, session, original, exc, FAILURE, "update")
             return
-        ff = session.put_attributes(ff, {
-            **writer.attributes(), "record.count": str(writer.record_count), "mime.type": writer.mime_type,
-        })
-        session.transfer(ff, SUCCESS)
+        session.transfer(session.put_attributes(ff, written_attributes(writer)), SUCCESS)
 
     def _all(self, first: dict[str, Any], first_schema: RecordSchema, records: Iterator[dict[str, Any]],
              read_schema: RecordSchema, schema: RecordSchema,

@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, cast
 
 from flowyard.processors._common import boolean_property
+from flowyard.processors._record_processing import (
+    RECORD_ERRORS,
+    conformed,
+    record_factories,
+    record_reader_property,
+    record_writer_property,
+    route_to_failure,
+    written_attributes,
+)
 from flowyard.processors._record_services import (
-    RECORD_READER_FACTORY,
     RECORD_SET_WRITER_FACTORY,
     SCHEMA_BRANCH,
     SCHEMA_NAME,
@@ -23,7 +31,6 @@ from flowyard.processors._record_services import (
     SCHEMA_TEXT_PROPERTY,
     SCHEMA_VERSION,
     RecordError,
-    RecordReaderFactory,
     RecordSetWriterFactory,
     SchemaSource,
     validate_schema_access,
@@ -57,16 +64,10 @@ __all__ = ["RecordValidator", "ValidateRecord"]
 T = RecordFieldType
 READER_SCHEMA = "reader-schema"
 
-RECORD_READER = PropertySpec(
-    key="record-reader", display_name="Record Reader",
-    description="The service that reads the incoming records.", required=True,
-    identifies_controller_service=RECORD_READER_FACTORY,
-)
-RECORD_WRITER = PropertySpec(
-    key="record-writer", display_name="Record Writer",
-    description="The service that writes the valid records (and the invalid ones unless Record Writer for Invalid "
-                "Records is set).", required=True, identifies_controller_service=RECORD_SET_WRITER_FACTORY,
-)
+RECORD_READER = record_reader_property()
+RECORD_WRITER = record_writer_property(
+    "The service that writes the valid records (and the invalid ones unless Record Writer for Invalid Records is "
+    "set).")
 INVALID_RECORD_WRITER = PropertySpec(
     key="invalid-record-writer", display_name="Record Writer for Invalid Records",
     description="The service that writes the invalid records; the Record Writer when unset.",
@@ -349,19 +350,13 @@ class ValidateRecord(Processor):
         created: list[FlowFile] = []
         try:
             self._validate(context, session, ff, created)
-        except (ValueError, OSError, RecursionError) as exc:
-            reason = "the records are nested too deeply" if isinstance(exc, RecursionError) else (
-                str(exc) or type(exc).__name__)
-            for child in created:
-                session.remove(child)
-            context.logger.error(f"failed to validate the records of {ff!r}: {reason}; routing to failure")
-            session.transfer(session.put_attribute(ff, "record.error.message", reason), FAILURE)
+        except RECORD_ERRORS as exc:
+            route_to_failure(context, session, ff, exc, FAILURE, "validate", created=created)
 
     def _validate(self, context: ProcessContext, session: ProcessSession, ff: FlowFile,
                   created: list[FlowFile]) -> None:
         attributes = ff.attributes
-        reader_factory = context.property(RECORD_READER).as_controller_service(RecordReaderFactory)
-        writer_factory = context.property(RECORD_WRITER).as_controller_service(RecordSetWriterFactory)
+        reader_factory, writer_factory = record_factories(context, RECORD_READER, RECORD_WRITER)
         invalid_property = context.property(INVALID_RECORD_WRITER)
         invalid_factory = (invalid_property.as_controller_service(RecordSetWriterFactory)
                            if invalid_property.is_set else writer_factory)
@@ -392,17 +387,14 @@ class ValidateRecord(Processor):
                 created.append(target)
             second = reader_factory.create_reader(attributes, lambda: session.read(ff))
             invalid_schema = invalid_factory.get_schema(attributes, second.schema)
-            records: Iterator[dict[str, Any]] = (r for r in second if validator.problems(r) is not None)
-            if invalid_schema is not second.schema and invalid_schema != second.schema:
-                records = (coerce_record(r, invalid_schema) for r in records)
+            records = conformed((r for r in second if validator.problems(r) is not None), second.schema,
+                                invalid_schema)
             invalid_writer = invalid_factory.create_writer(invalid_schema, attributes)
             target = session.write(target, invalid_writer.write(records))
             if created and created[-1] is not ff:
                 created[-1] = target
             extra = {details_name: explanation[:max_details]} if details_name else {}
-            invalid_out = session.put_attributes(target, {
-                **invalid_writer.attributes(), "record.count": str(invalid_writer.record_count),
-                "mime.type": invalid_writer.mime_type, **tallies, **extra})
+            invalid_out = session.put_attributes(target, {**written_attributes(invalid_writer), **tallies, **extra})
         valid_out: FlowFile | None = None
         if valid_count or not invalid_count:
             third = reader_factory.create_reader(attributes, lambda: session.read(ff))
@@ -410,9 +402,7 @@ class ValidateRecord(Processor):
             valid_records = (coerce_record(r, schema) for r in third if validator.problems(r) is None)
             valid_writer = writer_factory.create_writer(valid_schema, attributes)
             written = session.write(ff, valid_writer.write(valid_records))
-            valid_out = session.put_attributes(written, {
-                **valid_writer.attributes(), "record.count": str(valid_writer.record_count),
-                "mime.type": valid_writer.mime_type, **tallies})
+            valid_out = session.put_attributes(written, {**written_attributes(valid_writer), **tallies})
         if invalid_out is not None:
             session.provenance.route(invalid_out, INVALID, explanation)
             session.transfer(invalid_out, INVALID)

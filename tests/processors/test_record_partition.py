@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from flowyard.processors import partition_record
+from flowyard.processors import _record_processing
 from flowyard.processors.csv_record_services import CSVReader, CSVRecordSetWriter
 from flowyard.processors.json_record_services import JsonRecordSetWriter, JsonTreeReader
 from flowyard.processors.partition_record import PartitionRecord
@@ -84,7 +84,7 @@ def test_csv_in_csv_out() -> None:
 
 
 def test_large_partitions_spill_to_disk_and_keep_every_record(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(partition_record, "SPOOL_IN_MEMORY", 1024)
+    monkeypatch.setattr(_record_processing, "SPOOL_IN_MEMORY", 1024)
     rows = "".join(f"{i % 3},{'x' * 50}{i}\n" for i in range(3000))
     r = runner({"k": "/k"}, CSVReader, CSVRecordSetWriter)
     r.enqueue("k,v\n" + rows)
