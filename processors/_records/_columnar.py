@@ -439,10 +439,13 @@ class ArrowCSV:
 
         try:
             if kind in _INT_BOUNDS:
-                # Arrow's cast takes an optional '-' and ASCII digits, nothing else (an error falls back)
-                if _any(pc.starts_with(text, "+")):
-                    text = pc.replace_substring_regex(text, r"^\+", "")
-                numbers = pc.cast(text, pa.int64())
+                # one optional sign and ASCII digits, as the row path takes them (Arrow's cast alone would
+                # also take '0x10'); a '+' Arrow does not take, so it goes
+                body = _unsigned(text)
+                if not bool(pc.all(pc.fill_null(pc.ascii_is_decimal(body), True)).as_py()):
+                    raise ColumnarFallback(f"a value of {field.name!r} that is not a plain whole number")
+                plus = pc.starts_with(text, "+")
+                numbers = pc.cast(pc.if_else(plus, body, text) if _any(plus) else text, pa.int64())
                 low, high = _INT_BOUNDS[kind]
                 if numbers.null_count < len(numbers):
                     least, most = pc.min_max(numbers).values()

@@ -158,6 +158,12 @@ SCHEMA = json.dumps({"type": "record", "name": "r", "fields": [
     ("id,amount\n,1\n", {"Treat First Line as Header": "true"}, "fallback"),
     ("id,small\n1,99999999999\n", {"Treat First Line as Header": "true"}, "fallback"),
     ("id,ratio\n1,1_000\n", {"Treat First Line as Header": "true"}, "fallback"),
+    ("id,small\n1,0x10\n", {"Treat First Line as Header": "true"}, "fallback"),  # Arrow's cast would take it
+    ("id,small\n1,+-5\n", {"Treat First Line as Header": "true"}, "fallback"),
+    ("id,small\n+1,+5\n", {"Treat First Line as Header": "true"}, "fast"),
+    ("id,small\n1,\u0663\n", {"Treat First Line as Header": "true"}, "fallback"),  # int() takes Arabic digits
+    ("id,ratio\n1,inf\n", {"Treat First Line as Header": "true"}, "fallback"),
+    ("id,ratio\n1,-.5e1\n", {"Treat First Line as Header": "true"}, "fast"),
     ("id,amount\n1,1.555\n", {"Treat First Line as Header": "true"}, "fast"),
     ("id,amount\n1,abc\n", {"Treat First Line as Header": "true"}, "fallback"),
 ])
@@ -334,3 +340,46 @@ def test_a_reader_that_does_not_coerce_keeps_the_text_and_has_no_batches() -> No
     strict = factory.create_reader({}, lambda: io.BytesIO(content))
     with pytest.raises(ValueError, match="record 2: field 'a'"):
         list(strict)
+
+
+_TYPED_TOKENS = ("0", "7", "-7", "+7", "007", "0x10", "1_0", "+-5", "--5", "+", "-", "\u0663", "\u00b2", "2147483647",
+                 "2147483648", "-32769", "128", "9223372036854775808", "00000000000000000000001", "1.5", "-.5",
+                 "5.", "1e5", "1E-3", "inf", "nan", "Infinity", "1.555", "12345678.9", "true", "FALSE", "yes", "",
+                 " ", " 3 ", "2024-01-02", "2024-02-30", "1999-12-31 23:59:59", "12:30:00", "x", "\u3000")
+
+
+def test_typed_fields_convert_the_same_both_ways_on_random_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every kind of field with an explicit schema, on values each path may take or refuse: same outcome."""
+    # (name, Avro type, values the field takes), and now and then a token from _TYPED_TOKENS instead
+    fields: list[tuple[str, Any, tuple[str, ...]]] = [
+        ("i", "int", ("0", "7", "-7", "+7", "007", "127", "", " 3 ")),
+        ("l", "long", ("9223372036854775807", "-1", "+0", "")),
+        ("f", "float", ("1.5", "-.5", "5.", "1e5", "3.4028235e38", "7", "")),
+        ("d", "double", ("0.1", "1E-3", "-0.0", "12", "")),
+        ("t", "boolean", ("true", "FALSE", "tRuE", "")),
+        ("m", {"type": "bytes", "logicalType": "decimal", "precision": 9, "scale": 2},
+         ("1.5", "-12.25", "0.001", "1234567.89", "")),
+        ("day", {"type": "int", "logicalType": "date"}, ("2024-01-02", "1999-12-31", "")),
+        ("at", {"type": "long", "logicalType": "timestamp-millis"}, ("1999-12-31 23:59:59", "2024-02-29 00:00:00")),
+        ("tm", {"type": "int", "logicalType": "time-millis"}, ("12:30:00", "00:00:01", "")),
+    ]
+    schema = json.dumps({"type": "record", "name": "r", "fields": [
+        {"name": name, "type": ["null", avro]} for name, avro, _ in fields]})
+    rng = random.Random(3)
+    fast_runs = 0
+    for trial in range(80):
+        rows = ["\t".join(rng.choice(_TYPED_TOKENS) if rng.random() < 0.04 else rng.choice(values)
+                          for _, _, values in fields) for _ in range(rng.randint(1, 4))]
+        content = ("\t".join(name for name, _, _ in fields) + "\n" + "\n".join(rows) + "\n").encode()
+        props = {"Schema Access Strategy": "schema-text-property", "Schema Text": schema, "Value Separator": "\\t",
+                 "Treat First Line as Header": "true", "Trim Fields": "false" if trial % 3 == 0 else "true",
+                 "Date Format": "yyyy-MM-dd", "Timestamp Format": "yyyy-MM-dd HH:mm:ss"}
+        fast, paths = _run(monkeypatch, content, props, {}, columnar=True)
+        rows_out, _ = _run(monkeypatch, content, props, {}, columnar=False)
+        assert fast[0] == rows_out[0], (content, fast, rows_out)
+        if fast[0] == "success":
+            assert fast[1] == rows_out[1], content
+        else:
+            assert fast[2]["record.error.message"] == rows_out[2]["record.error.message"]
+        fast_runs += paths == ["fast"]
+    assert fast_runs >= 5
