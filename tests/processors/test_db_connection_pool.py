@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from db_testkit import MARIA, PG
 
 from flowyard.processors._db_drivers import JdbcUrlError, is_connection_problem, parse_jdbc_url
 from flowyard.processors._db_pool import PoolClosedError, PoolExhaustedError
@@ -17,10 +18,6 @@ from flowyard.processors.dbcp_connection_pool import DBCPConnectionPool
 from flowyard.processors.update_attribute import UpdateAttribute
 from flowyard.runtime.sdk.testing import ProcessorRunner
 
-PG = {"Database Connection URL": "jdbc:postgresql://127.0.0.1:5432/test",
-      "Database Driver Class Name": "org.postgresql.Driver", "Database User": "postgres"}
-MARIA = {"Database Connection URL": "jdbc:mariadb://127.0.0.1:3306/test",
-         "Database Driver Class Name": "org.mariadb.jdbc.Driver", "Database User": "root"}
 DATABASES = pytest.mark.parametrize("base", [PG, MARIA], ids=["postgresql", "mariadb"])
 
 

@@ -6,69 +6,23 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import io
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import fastavro
-import psycopg
-import pymysql
 import pytest
+from db_testkit import admin, persons_fixture, pool_properties, pool_runner, unreachable
+from db_testkit import disable_pools as disable_pools  # autouse: the runners' pools are disabled after each test
 
-from flowyard.processors.dbcp_connection_pool import DBCPConnectionPool
 from flowyard.processors.execute_sql import ExecuteSQL
 from flowyard.runtime.sdk.testing import ProcessorRunner
 
 pytestmark = pytest.mark.integration
 
-PG = {"Database Connection URL": "jdbc:postgresql://127.0.0.1:5432/test",
-      "Database Driver Class Name": "org.postgresql.Driver", "Database User": "postgres"}
-MARIA = {"Database Connection URL": "jdbc:mariadb://127.0.0.1:3306/test",
-         "Database Driver Class Name": "org.mariadb.jdbc.Driver", "Database User": "root"}
-
-
-def _admin(dialect: str) -> Any:
-    if dialect == "postgresql":
-        return psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", autocommit=True)
-    return pymysql.connect(host="127.0.0.1", user="root", database="test", autocommit=True)
-
-
-@pytest.fixture(params=["postgresql", "mariadb"])
-def db(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
-    """(dialect, table) with 5 rows: id, name, amount NUMERIC(10,2), born DATE, seen TIMESTAMP."""
-    dialect = request.param
-    table = f"persons_{uuid.uuid4().hex[:10]}"
-    conn = _admin(dialect)
-    cur = conn.cursor()
-    cur.execute(f"CREATE TABLE {table} (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(40), amount NUMERIC(10,2), "
-                f"born DATE, seen TIMESTAMP(3) NULL)")
-    for i in range(1, 6):
-        cur.execute(f"INSERT INTO {table} VALUES (%s, %s, %s, %s, %s)",
-                    (i, f"person {i}" if i != 3 else None, decimal.Decimal(f"{i}.5{i}"), dt.date(2000, 1, i),
-                     dt.datetime(2024, 5, i, 12, 30, 15, 250000)))
-    try:
-        yield dialect, table
-    finally:
-        cur.execute(f"DROP TABLE IF EXISTS {table}")
-        conn.close()
-
-
-_RUNNERS: list[ProcessorRunner] = []
-
-
-@pytest.fixture(autouse=True)
-def _disable_pools() -> Iterator[None]:
-    yield
-    while _RUNNERS:
-        _RUNNERS.pop().disable_controller_service("db")
+db = persons_fixture("persons")
 
 
 def _runner(dialect: str, **properties: str) -> ProcessorRunner:
-    runner = ProcessorRunner(ExecuteSQL)
-    _RUNNERS.append(runner)
-    runner.add_controller_service("db", DBCPConnectionPool, PG if dialect == "postgresql" else MARIA)
-    runner.enable_controller_service("db")
-    runner.set_property("Database Connection Pooling Service", "db")
+    runner = pool_runner(ExecuteSQL, pool_properties(dialect))
     for name, value in properties.items():
         runner.set_property(name, value)
     return runner
@@ -208,7 +162,7 @@ def test_a_statement_without_results_passes_the_input_on(db: tuple[str, str], st
         out.assert_attribute_equals("executesql.row.count", "0")
         schema, rows = _records(out.content)
         assert schema["name"] == "any.data.NiFi_ExecuteSQL_Record" and rows == []
-    with _admin(dialect) as conn, conn.cursor() as cur:
+    with admin(dialect) as conn, conn.cursor() as cur:
         cur.execute(f"SELECT name FROM {table} WHERE id = 1")
         assert cur.fetchone()[0] == "x"
 
@@ -232,14 +186,7 @@ def test_an_sql_error_routes_the_input_to_failure_with_the_message(db: tuple[str
 
 @pytest.mark.parametrize("dialect", ["postgresql", "mariadb"])
 def test_a_database_that_cannot_be_reached_fails_the_input_penalized(dialect: str) -> None:
-    runner = ProcessorRunner(ExecuteSQL)
-    _RUNNERS.append(runner)
-    base = PG if dialect == "postgresql" else MARIA
-    runner.add_controller_service("db", DBCPConnectionPool, {
-        **base, "Database Connection URL": base["Database Connection URL"].replace(":5432/", ":1/").replace(
-            ":3306/", ":1/")})
-    runner.enable_controller_service("db")
-    runner.set_property("Database Connection Pooling Service", "db")
+    runner = pool_runner(ExecuteSQL, unreachable(pool_properties(dialect)))
     runner.set_property("SQL Query", "SELECT 1")
     runner.enqueue(b"q")
     runner.run()

@@ -3,77 +3,26 @@ attributes, fragments, batches, parameters and failures."""
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import json
-import uuid
-from collections.abc import Iterator
-from typing import Any
 
-import psycopg
-import pymysql
 import pytest
+from db_testkit import PG, persons_fixture, pool_properties, pool_runner, unreachable, with_service
+from db_testkit import disable_pools as disable_pools  # autouse: the runners' pools are disabled after each test
 
 from flowyard.processors.csv_record_services import CSVRecordSetWriter
-from flowyard.processors.dbcp_connection_pool import DBCPConnectionPool
 from flowyard.processors.execute_sql_record import ExecuteSQLRecord
 from flowyard.processors.json_record_services import JsonRecordSetWriter
 from flowyard.runtime.sdk.testing import ProcessorRunner
 
 pytestmark = pytest.mark.integration
 
-PG = {"Database Connection URL": "jdbc:postgresql://127.0.0.1:5432/test",
-      "Database Driver Class Name": "org.postgresql.Driver", "Database User": "postgres"}
-MARIA = {"Database Connection URL": "jdbc:mariadb://127.0.0.1:3306/test",
-         "Database Driver Class Name": "org.mariadb.jdbc.Driver", "Database User": "root"}
-
-
-def _admin(dialect: str) -> Any:
-    if dialect == "postgresql":
-        return psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", autocommit=True)
-    return pymysql.connect(host="127.0.0.1", user="root", database="test", autocommit=True)
-
-
-@pytest.fixture(params=["postgresql", "mariadb"])
-def db(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
-    """(dialect, table) with 5 rows: id, name, amount NUMERIC(10,2), born DATE, seen TIMESTAMP."""
-    dialect = request.param
-    table = f"esqlr_{uuid.uuid4().hex[:10]}"
-    conn = _admin(dialect)
-    cur = conn.cursor()
-    cur.execute(f"CREATE TABLE {table} (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(40), amount NUMERIC(10,2), "
-                f"born DATE, seen TIMESTAMP(3) NULL)")
-    for i in range(1, 6):
-        cur.execute(f"INSERT INTO {table} VALUES (%s, %s, %s, %s, %s)",
-                    (i, f"person {i}" if i != 3 else None, decimal.Decimal(f"{i}.5{i}"), dt.date(2000, 1, i),
-                     dt.datetime(2024, 5, i, 12, 30, 15, 250000)))
-    try:
-        yield dialect, table
-    finally:
-        cur.execute(f"DROP TABLE IF EXISTS {table}")
-        conn.close()
-
-
-_RUNNERS: list[ProcessorRunner] = []
-
-
-@pytest.fixture(autouse=True)
-def _disable_pools() -> Iterator[None]:
-    yield
-    while _RUNNERS:
-        _RUNNERS.pop().disable_controller_service("db")
+db = persons_fixture("esqlr")
 
 
 def _runner(dialect: str, writer: type = JsonRecordSetWriter, pool: dict[str, str] | None = None,
             **properties: str) -> ProcessorRunner:
-    runner = ProcessorRunner(ExecuteSQLRecord)
-    _RUNNERS.append(runner)
-    runner.add_controller_service("db", DBCPConnectionPool, pool or (PG if dialect == "postgresql" else MARIA))
-    runner.enable_controller_service("db")
-    runner.add_controller_service("writer", writer, {})
-    runner.enable_controller_service("writer")
-    runner.set_property("Database Connection Pooling Service", "db")
-    runner.set_property("Record Writer", "writer")
+    runner = pool_runner(ExecuteSQLRecord, pool or pool_properties(dialect))
+    with_service(runner, "Record Writer", "writer", writer)
     for name, value in properties.items():
         runner.set_property(name, value)
     return runner
@@ -167,8 +116,7 @@ def test_an_error_routes_the_input_to_failure_with_the_message(db: tuple[str, st
 
 
 def test_an_unreachable_database_fails_the_input() -> None:
-    runner = _runner("postgresql", pool={**PG, "Database Connection URL": "jdbc:postgresql://127.0.0.1:1/test"},
-                     **{"SQL Query": "SELECT 1"})
+    runner = _runner("postgresql", pool=unreachable(PG), **{"SQL Query": "SELECT 1"})
     runner.enqueue(b"q")
     runner.run()
     runner.assert_all_transferred("failure", 1)

@@ -4,91 +4,35 @@ per Database Type."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from typing import Any
-
-import psycopg
-import pymysql
 import pytest
+from db_testkit import CLOSED, ScratchDb, db_fixtures, pool_properties, pool_runner
+from db_testkit import disable_pools as disable_pools  # autouse: the runners' pools are disabled after each test
 
-from flowyard.processors.dbcp_connection_pool import DBCPConnectionPool
 from flowyard.processors.generate_table_fetch import GenerateTableFetch, select_statement
 from flowyard.runtime.repository.state import ComponentState
 from flowyard.runtime.sdk.testing import ProcessorRunner
 
 pytestmark = pytest.mark.integration
 
-PG = {"Database Connection URL": "jdbc:postgresql://127.0.0.1:5432/test",
-      "Database Driver Class Name": "org.postgresql.Driver", "Database User": "postgres"}
-MARIA = {"Database Connection URL": "jdbc:mariadb://127.0.0.1:3306/test",
-         "Database Driver Class Name": "org.mariadb.jdbc.Driver", "Database User": "root"}
-CLOSED = {"Database Connection URL": "jdbc:postgresql://127.0.0.1:1/test",
-          "Database Driver Class Name": "org.postgresql.Driver", "Max Wait Time": "1 sec"}
 
+class Db(ScratchDb):
+    """A fresh table (id INTEGER, name VARCHAR) on one server."""
 
-class Db:
     def __init__(self, dialect: str) -> None:
-        self.dialect = dialect
-        self.table = f"gtf_{uuid.uuid4().hex[:10]}"
-        if dialect == "postgresql":
-            self.conn = psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", autocommit=True)
-        else:
-            self.conn = pymysql.connect(host="127.0.0.1", user="root", database="test", autocommit=True)
-        self.execute(f"CREATE TABLE {self.table} (id INTEGER NOT NULL, name VARCHAR(40))")
-
-    def execute(self, sql: str) -> list[tuple[Any, ...]]:
-        cur = self.conn.cursor()
-        cur.execute(sql)
-        rows = list(cur.fetchall()) if cur.description else []
-        cur.close()
-        return rows
+        super().__init__(dialect)
+        self.table = self.create_table("gtf", "id INTEGER NOT NULL, name VARCHAR(40)")
 
     def insert(self, ids: range) -> None:
         self.execute(f"INSERT INTO {self.table} (id, name) VALUES " + ", ".join(f"({i}, 'n{i}')" for i in ids))
 
-    def close(self) -> None:
-        self.execute(f"DROP TABLE IF EXISTS {self.table}")
-        self.conn.close()
 
-
-@pytest.fixture(params=["postgresql", "mariadb"])
-def db(request: pytest.FixtureRequest) -> Iterator[Db]:
-    handle = Db("postgresql" if request.param == "postgresql" else "mysql")
-    try:
-        yield handle
-    finally:
-        handle.close()
-
-
-@pytest.fixture
-def pg() -> Iterator[Db]:
-    handle = Db("postgresql")
-    try:
-        yield handle
-    finally:
-        handle.close()
-
-
-_RUNNERS: list[ProcessorRunner] = []
-
-
-@pytest.fixture(autouse=True)
-def _disable_pools() -> Iterator[None]:
-    yield
-    while _RUNNERS:
-        _RUNNERS.pop().disable_controller_service("db")
+db, pg = db_fixtures(Db)
 
 
 def _runner(db: Db | None, pool: dict[str, str] | None = None, has_input: bool = False,
             **properties: str) -> ProcessorRunner:
-    runner = ProcessorRunner(GenerateTableFetch)
-    _RUNNERS.append(runner)
+    runner = pool_runner(GenerateTableFetch, pool or pool_properties(db.dialect if db else "mysql"))
     runner.has_input_connection = has_input
-    runner.add_controller_service("db", DBCPConnectionPool, pool or (PG if db and db.dialect == "postgresql"
-                                                                     else MARIA))
-    runner.enable_controller_service("db")
-    runner.set_property("Database Connection Pooling Service", "db")
     runner.set_property("Table Name", db.table if db is not None else "t")
     if db is not None:
         runner.set_property("Database Type", "PostgreSQL" if db.dialect == "postgresql" else "MySQL")

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import psycopg
-import pymysql
 import pytest
+from db_testkit import CLOSED, ScratchDb, db_fixtures, pool_properties, pool_runner, with_service
+from db_testkit import disable_pools as disable_pools  # autouse: the runners' pools are disabled after each test
 
-from flowyard.processors.dbcp_connection_pool import DBCPConnectionPool
 from flowyard.processors.json_record_services import JsonRecordSetWriter
 from flowyard.processors.list_database_tables import ListDatabaseTables
 from flowyard.runtime.repository.state import ComponentState
@@ -20,24 +18,15 @@ from flowyard.runtime.sdk.testing import ProcessorRunner
 
 pytestmark = pytest.mark.integration
 
-PG = {"Database Connection URL": "jdbc:postgresql://127.0.0.1:5432/test",
-      "Database Driver Class Name": "org.postgresql.Driver", "Database User": "postgres"}
-MARIA = {"Database Connection URL": "jdbc:mariadb://127.0.0.1:3306/test",
-         "Database Driver Class Name": "org.mariadb.jdbc.Driver", "Database User": "root"}
-CLOSED = {"Database Connection URL": "jdbc:postgresql://127.0.0.1:1/test",
-          "Database Driver Class Name": "org.postgresql.Driver", "Max Wait Time": "1 sec"}
 
-
-class Db:
-    """Two tables (a: 3 rows, b: empty) and a view, all named with a unique prefix."""
+class Db(ScratchDb):
+    """Two tables (a: 3 rows, b: empty) and a view, all named with a unique prefix (a test may add table c)."""
 
     def __init__(self, dialect: str) -> None:
-        self.dialect = dialect
+        super().__init__(dialect)
         self.prefix = f"ldt_{uuid.uuid4().hex[:8]}_"
-        if dialect == "postgresql":
-            self.conn = psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", autocommit=True)
-        else:
-            self.conn = pymysql.connect(host="127.0.0.1", user="root", database="test", autocommit=True)
+        self.drops = [f"DROP VIEW IF EXISTS {self.prefix}v",
+                      *(f"DROP TABLE IF EXISTS {self.prefix}{name}" for name in ("a", "b", "c"))]
         self.execute(f"CREATE TABLE {self.prefix}a (id INTEGER)")
         self.execute(f"INSERT INTO {self.prefix}a VALUES (1), (2), (3)")
         self.execute(f"CREATE TABLE {self.prefix}b (id INTEGER)")
@@ -46,44 +35,12 @@ class Db:
             f"ALTER TABLE {self.prefix}a COMMENT = 'the a table'"
         self.execute(comment)
 
-    def execute(self, sql: str) -> None:
-        cur = self.conn.cursor()
-        cur.execute(sql)
-        cur.close()
 
-    def close(self) -> None:
-        self.execute(f"DROP VIEW IF EXISTS {self.prefix}v")
-        for name in ("a", "b", "c"):
-            self.execute(f"DROP TABLE IF EXISTS {self.prefix}{name}")
-        self.conn.close()
-
-
-@pytest.fixture(params=["postgresql", "mariadb"])
-def db(request: pytest.FixtureRequest) -> Iterator[Db]:
-    handle = Db("postgresql" if request.param == "postgresql" else "mysql")
-    try:
-        yield handle
-    finally:
-        handle.close()
-
-
-_RUNNERS: list[ProcessorRunner] = []
-
-
-@pytest.fixture(autouse=True)
-def _disable_pools() -> Iterator[None]:
-    yield
-    while _RUNNERS:
-        _RUNNERS.pop().disable_controller_service("db")
+db, pg = db_fixtures(Db)
 
 
 def _runner(db: Db | None, pool: dict[str, str] | None = None, **properties: str) -> ProcessorRunner:
-    runner = ProcessorRunner(ListDatabaseTables)
-    _RUNNERS.append(runner)
-    runner.add_controller_service("db", DBCPConnectionPool, pool or (PG if db and db.dialect == "postgresql"
-                                                                     else MARIA))
-    runner.enable_controller_service("db")
-    runner.set_property("Database Connection Pooling Service", "db")
+    runner = pool_runner(ListDatabaseTables, pool or pool_properties(db.dialect if db else "mysql"))
     if db is not None:
         runner.set_property("Table Name Pattern", db.prefix.replace("_", "\\_") + "%")
     for name, value in properties.items():
@@ -150,9 +107,7 @@ def test_a_restart_with_the_same_state_lists_nothing_again(db: Db) -> None:
 
 def test_records_with_a_record_writer(db: Db) -> None:
     runner = _runner(db, **{"Include Count": "true"})
-    runner.add_controller_service("writer", JsonRecordSetWriter, {})
-    runner.enable_controller_service("writer")
-    runner.set_property("Record Writer", "writer")
+    with_service(runner, "Record Writer", "writer", JsonRecordSetWriter)
     runner.run()
     outs = runner.flowfiles_for("success")
     assert len(outs) == 1
@@ -162,17 +117,13 @@ def test_records_with_a_record_writer(db: Db) -> None:
     assert a["rowCount"] == 3 and a["type"] == "TABLE" and a["fullName"].endswith(f"{db.prefix}a")
 
 
-def test_schema_pattern_limits_the_listing() -> None:
-    handle = Db("postgresql")
-    try:
-        runner = _runner(handle, **{"Schema Pattern": "no_such_schema"})
-        runner.run()
-        assert runner.flowfiles_for("success") == []
-        public = _runner(handle, **{"Schema Pattern": "pub%"})
-        public.run()
-        assert len(public.flowfiles_for("success")) == 2
-    finally:
-        handle.close()
+def test_schema_pattern_limits_the_listing(pg: Db) -> None:
+    runner = _runner(pg, **{"Schema Pattern": "no_such_schema"})
+    runner.run()
+    assert runner.flowfiles_for("success") == []
+    public = _runner(pg, **{"Schema Pattern": "pub%"})
+    public.run()
+    assert len(public.flowfiles_for("success")) == 2
 
 
 def test_a_damaged_stored_time_lists_the_table_again(db: Db) -> None:

@@ -7,101 +7,42 @@ import datetime as dt
 import decimal
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import psycopg
-import pymysql
 import pytest
+from db_testkit import CLOSED, ScratchDb, db_fixtures, pool_properties, pool_runner, with_service
+from db_testkit import disable_pools as disable_pools  # autouse: the runners' pools are disabled after each test
 
-from flowyard.processors.dbcp_connection_pool import DBCPConnectionPool
 from flowyard.processors.json_record_services import JsonTreeReader
 from flowyard.processors.put_database_record import PutDatabaseRecord
 from flowyard.runtime.sdk.testing import ProcessorRunner
 
 pytestmark = pytest.mark.integration
 
-PG = {"Database Connection URL": "jdbc:postgresql://127.0.0.1:5432/test",
-      "Database Driver Class Name": "org.postgresql.Driver", "Database User": "postgres"}
-MARIA = {"Database Connection URL": "jdbc:mariadb://127.0.0.1:3306/test",
-         "Database Driver Class Name": "org.mariadb.jdbc.Driver", "Database User": "root"}
-CLOSED = {"Database Connection URL": "jdbc:postgresql://127.0.0.1:1/test",
-          "Database Driver Class Name": "org.postgresql.Driver", "Max Wait Time": "1 sec"}
 
-
-def _admin(dialect: str) -> Any:
-    if dialect == "postgresql":
-        return psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", autocommit=True)
-    return pymysql.connect(host="127.0.0.1", user="root", database="test", autocommit=True)
-
-
-class Db:
+class Db(ScratchDb):
     """A fresh table (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL, amount NUMERIC(10,2), born DATE,
     seen TIMESTAMP) on one server."""
 
     def __init__(self, dialect: str) -> None:
-        self.dialect = dialect
-        self.table = f"pdr_{uuid.uuid4().hex[:10]}"
-        self.conn = _admin(dialect)
-        self.execute(f"CREATE TABLE {self.table} (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(40) NOT NULL, "
-                     "amount NUMERIC(10,2), born DATE, seen TIMESTAMP NULL)")
-
-    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        cur = self.conn.cursor()
-        cur.execute(sql, params)
-        rows = list(cur.fetchall()) if cur.description else []
-        cur.close()
-        return rows
+        super().__init__(dialect)
+        self.table = self.create_table("pdr", "id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(40) NOT NULL, "
+                                              "amount NUMERIC(10,2), born DATE, seen TIMESTAMP NULL")
 
     def rows(self, columns: str = "id, name") -> list[tuple[Any, ...]]:
         return self.execute(f"SELECT {columns} FROM {self.table} ORDER BY id")
 
-    def close(self) -> None:
-        self.execute(f"DROP TABLE IF EXISTS {self.table}")
-        self.conn.close()
 
-
-@pytest.fixture(params=["postgresql", "mariadb"])
-def db(request: pytest.FixtureRequest) -> Iterator[Db]:
-    handle = Db("postgresql" if request.param == "postgresql" else "mysql")
-    try:
-        yield handle
-    finally:
-        handle.close()
-
-
-@pytest.fixture
-def pg() -> Iterator[Db]:
-    handle = Db("postgresql")
-    try:
-        yield handle
-    finally:
-        handle.close()
-
-
-_RUNNERS: list[ProcessorRunner] = []
-
-
-@pytest.fixture(autouse=True)
-def _disable_pools() -> Iterator[None]:
-    yield
-    while _RUNNERS:
-        _RUNNERS.pop().disable_controller_service("db")
+db, pg = db_fixtures(Db)
 
 
 def _runner(db: Db | None, statement_type: str = "INSERT", pool: dict[str, str] | None = None,
             **properties: str) -> ProcessorRunner:
-    runner = ProcessorRunner(PutDatabaseRecord)
-    _RUNNERS.append(runner)
     if pool is None:
         assert db is not None
-        pool = PG if db.dialect == "postgresql" else MARIA
-    runner.add_controller_service("db", DBCPConnectionPool, pool)
-    runner.enable_controller_service("db")
-    runner.add_controller_service("reader", JsonTreeReader, {})
-    runner.enable_controller_service("reader")
-    runner.set_property("Database Connection Pooling Service", "db")
-    runner.set_property("Record Reader", "reader")
+        pool = pool_properties(db.dialect)
+    runner = pool_runner(PutDatabaseRecord, pool)
+    with_service(runner, "Record Reader", "reader", JsonTreeReader)
     runner.set_property("Statement Type", statement_type)
     runner.set_property("Table Name", db.table if db is not None else "t")
     if db is not None and statement_type in ("UPSERT", "INSERT_IGNORE", "Use statement.type Attribute",
@@ -384,25 +325,21 @@ def test_a_missing_table_and_unreadable_records_go_to_failure(pg: Db) -> None:
 
 
 def test_binary_string_format_and_pre_post_sql(pg: Db) -> None:
-    table = f"bin_{uuid.uuid4().hex[:8]}"
-    pg.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, data BYTEA)")
-    try:
-        runner = _runner(pg, Binary_String_Format="Hexadecimal",
-                         **{"Pre-Processing SQL": f"INSERT INTO {table} VALUES (100, NULL)",
-                            "Post-Processing SQL": f"DELETE FROM {table} WHERE id = 100"})
-        runner.set_property("Table Name", table)
-        runner.enqueue(_json([{"id": 1, "data": "cafe"}]))
-        runner.run()
-        runner.assert_all_transferred("success", 1)
-        assert pg.execute(f"SELECT id, data FROM {table}") == [(1, b"\xca\xfe")]
-        base64 = _runner(pg, Binary_String_Format="Base64")
-        base64.set_property("Table Name", table)
-        base64.enqueue(_json([{"id": 2, "data": "not base64!"}]))
-        base64.run()
-        base64.assert_all_transferred("failure", 1)
-        assert "Base64" in base64.flowfiles_for("failure")[0].attributes["putdatabaserecord.error"]
-    finally:
-        pg.execute(f"DROP TABLE {table}")
+    table = pg.create_table("bin", "id INTEGER PRIMARY KEY, data BYTEA")
+    runner = _runner(pg, Binary_String_Format="Hexadecimal",
+                     **{"Pre-Processing SQL": f"INSERT INTO {table} VALUES (100, NULL)",
+                        "Post-Processing SQL": f"DELETE FROM {table} WHERE id = 100"})
+    runner.set_property("Table Name", table)
+    runner.enqueue(_json([{"id": 1, "data": "cafe"}]))
+    runner.run()
+    runner.assert_all_transferred("success", 1)
+    assert pg.execute(f"SELECT id, data FROM {table}") == [(1, b"\xca\xfe")]
+    base64 = _runner(pg, Binary_String_Format="Base64")
+    base64.set_property("Table Name", table)
+    base64.enqueue(_json([{"id": 2, "data": "not base64!"}]))
+    base64.run()
+    base64.assert_all_transferred("failure", 1)
+    assert "Base64" in base64.flowfiles_for("failure")[0].attributes["putdatabaserecord.error"]
 
 
 def test_several_flowfiles_each_in_their_own_transaction(db: Db) -> None:

@@ -9,62 +9,40 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
-import pymysql
 import pytest
+from db_testkit import DIALECTS, PG, ScratchDb, admin, pool_properties, pool_runner, unreachable
+from db_testkit import disable_pools as disable_pools  # autouse: the runners' pools are disabled after each test
 
-from flowyard.processors.dbcp_connection_pool import DBCPConnectionPool
 from flowyard.processors.put_sql import PutSQL
 from flowyard.runtime.sdk.testing import ProcessorRunner
 
 pytestmark = pytest.mark.integration
 
-PG = {"Database Connection URL": "jdbc:postgresql://127.0.0.1:5432/test",
-      "Database Driver Class Name": "org.postgresql.Driver", "Database User": "postgres"}
-MARIA = {"Database Connection URL": "jdbc:mariadb://127.0.0.1:3306/test",
-         "Database Driver Class Name": "org.mariadb.jdbc.Driver", "Database User": "root"}
-_RUNNERS: list[ProcessorRunner] = []
 
-
-def _admin(dialect: str) -> Any:
-    if dialect == "postgresql":
-        return psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", autocommit=True)
-    return pymysql.connect(host="127.0.0.1", user="root", database="test", autocommit=True)
-
-
-@pytest.fixture(params=["postgresql", "mariadb"])
+@pytest.fixture(params=DIALECTS)
 def db(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
-    dialect = request.param
-    table = f"put_{uuid.uuid4().hex[:10]}"
-    conn = _admin(dialect)
-    cur = conn.cursor()
-    auto = "SERIAL" if dialect == "postgresql" else "INTEGER AUTO_INCREMENT"
-    cur.execute(f"CREATE TABLE {table} (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(40), big BIGINT, "
-                f"price DECIMAL(10,2), ratio DOUBLE PRECISION, flag BOOLEAN, born DATE, seen TIMESTAMP NULL)")
-    cur.execute(f"CREATE TABLE {table}_keys (k {auto} PRIMARY KEY, v VARCHAR(10))")
+    handle = ScratchDb(request.param)
     try:
-        yield dialect, table
+        auto = "SERIAL" if handle.dialect == "postgresql" else "INTEGER AUTO_INCREMENT"
+        table = handle.create_table("put", "id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(40), big BIGINT, "
+                                           "price DECIMAL(10,2), ratio DOUBLE PRECISION, flag BOOLEAN, born DATE, "
+                                           "seen TIMESTAMP NULL")
+        handle.drops.append(f"DROP TABLE IF EXISTS {table}_keys")
+        handle.execute(f"CREATE TABLE {table}_keys (k {auto} PRIMARY KEY, v VARCHAR(10))")
+        yield request.param, table
     finally:
-        cur.execute(f"DROP TABLE IF EXISTS {table}")
-        cur.execute(f"DROP TABLE IF EXISTS {table}_keys")
-        conn.close()
-        while _RUNNERS:
-            _RUNNERS.pop().disable_controller_service("db")
+        handle.close()
 
 
 def _runner(dialect: str, base: dict[str, str] | None = None, **properties: str) -> ProcessorRunner:
-    runner = ProcessorRunner(PutSQL)
-    _RUNNERS.append(runner)
-    runner.add_controller_service("db", DBCPConnectionPool, base or (PG if dialect == "postgresql" else MARIA))
-    runner.enable_controller_service("db")
-    runner.set_property("JDBC Connection Pool", "db")
+    runner = pool_runner(PutSQL, base or pool_properties(dialect), "JDBC Connection Pool")
     for name, value in properties.items():
         runner.set_property(name, value)
     return runner
 
 
 def _rows(dialect: str, sql: str) -> list[tuple[Any, ...]]:
-    with _admin(dialect) as conn, conn.cursor() as cur:
+    with admin(dialect) as conn, conn.cursor() as cur:
         cur.execute(sql)
         return [tuple(r) for r in cur.fetchall()]
 
@@ -180,10 +158,7 @@ def test_inconsistent_fragments_go_to_failure(db: tuple[str, str]) -> None:
 
 def test_an_unreachable_database_sends_the_batch_to_retry(db: tuple[str, str]) -> None:
     dialect, table = db
-    base = PG if dialect == "postgresql" else MARIA
-    closed = {**base, "Database Connection URL": base["Database Connection URL"].replace(":5432/", ":1/").replace(
-        ":3306/", ":1/")}
-    runner = _runner(dialect, closed)
+    runner = _runner(dialect, unreachable(pool_properties(dialect)))
     runner.enqueue(*_insert(table, 1))
     runner.enqueue(*_insert(table, 2))
     runner.run()
@@ -204,15 +179,9 @@ def test_generated_keys_and_a_statement_property(db: tuple[str, str]) -> None:
 
 @pytest.mark.parametrize("name", ["Support Fragmented Transactions", "Rollback On Failure"])
 def test_autocommit_excludes_transactions(name: str) -> None:
-    runner = ProcessorRunner(PutSQL)
-    runner.add_controller_service("db", DBCPConnectionPool, PG)
-    runner.enable_controller_service("db")
-    _RUNNERS.append(runner)
-    runner.set_property("JDBC Connection Pool", "db")
+    runner = pool_runner(PutSQL, PG, "JDBC Connection Pool")
     runner.set_property("Support Fragmented Transactions", "false")
     runner.set_property("Database Session AutoCommit", "true")
     runner.assert_valid()
     runner.set_property(name, "true")
     assert name in [r.subject for r in runner.validation_results()]
-    runner.disable_controller_service("db")
-    _RUNNERS.remove(runner)

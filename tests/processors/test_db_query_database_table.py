@@ -6,16 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import uuid
-from collections.abc import Iterator
-from typing import Any
 
 import fastavro
-import psycopg
-import pymysql
 import pytest
+from db_testkit import CLOSED, ScratchDb, db_fixtures, pool_properties, pool_runner, with_service
+from db_testkit import disable_pools as disable_pools  # autouse: the runners' pools are disabled after each test
 
-from flowyard.processors.dbcp_connection_pool import DBCPConnectionPool
 from flowyard.processors.json_record_services import JsonRecordSetWriter
 from flowyard.processors.query_database_table import QueryDatabaseTable, QueryDatabaseTableRecord
 from flowyard.runtime.repository.state import ComponentState
@@ -23,83 +19,30 @@ from flowyard.runtime.sdk.testing import ProcessorRunner
 
 pytestmark = pytest.mark.integration
 
-PG = {"Database Connection URL": "jdbc:postgresql://127.0.0.1:5432/test",
-      "Database Driver Class Name": "org.postgresql.Driver", "Database User": "postgres"}
-MARIA = {"Database Connection URL": "jdbc:mariadb://127.0.0.1:3306/test",
-         "Database Driver Class Name": "org.mariadb.jdbc.Driver", "Database User": "root"}
-CLOSED = {"Database Connection URL": "jdbc:postgresql://127.0.0.1:1/test",
-          "Database Driver Class Name": "org.postgresql.Driver", "Max Wait Time": "1 sec"}
 
-
-class Db:
+class Db(ScratchDb):
     """A fresh table (id INTEGER, version INTEGER, name VARCHAR, seen TIMESTAMP(6)) on one server."""
 
     def __init__(self, dialect: str) -> None:
-        self.dialect = dialect
-        self.table = f"qdt_{uuid.uuid4().hex[:10]}"
-        if dialect == "postgresql":
-            self.conn = psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", autocommit=True)
-        else:
-            self.conn = pymysql.connect(host="127.0.0.1", user="root", database="test", autocommit=True)
-        self.execute(f"CREATE TABLE {self.table} (id INTEGER NOT NULL, version INTEGER, name VARCHAR(40), "
-                     "seen TIMESTAMP(6) NULL)")
-
-    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
-        cur = self.conn.cursor()
-        cur.execute(sql, params)
-        cur.close()
+        super().__init__(dialect)
+        self.table = self.create_table("qdt", "id INTEGER NOT NULL, version INTEGER, name VARCHAR(40), "
+                                              "seen TIMESTAMP(6) NULL")
 
     def insert(self, *ids: int, version: int | None = None, seen: dt.datetime | None = None) -> None:
         for i in ids:
             self.execute(f"INSERT INTO {self.table} (id, version, name, seen) VALUES (%s, %s, %s, %s)",
                          (i, version if version is not None else i, f"row {i}", seen))
 
-    def close(self) -> None:
-        self.execute(f"DROP TABLE IF EXISTS {self.table}")
-        self.conn.close()
 
-
-@pytest.fixture(params=["postgresql", "mariadb"])
-def db(request: pytest.FixtureRequest) -> Iterator[Db]:
-    handle = Db("postgresql" if request.param == "postgresql" else "mysql")
-    try:
-        yield handle
-    finally:
-        handle.close()
-
-
-@pytest.fixture
-def pg() -> Iterator[Db]:
-    handle = Db("postgresql")
-    try:
-        yield handle
-    finally:
-        handle.close()
-
-
-_RUNNERS: list[ProcessorRunner] = []
-
-
-@pytest.fixture(autouse=True)
-def _disable_pools() -> Iterator[None]:
-    yield
-    while _RUNNERS:
-        _RUNNERS.pop().disable_controller_service("db")
+db, pg = db_fixtures(Db)
 
 
 def _runner(db: Db | None, processor: type = QueryDatabaseTable, pool: dict[str, str] | None = None,
             **properties: str) -> ProcessorRunner:
-    runner = ProcessorRunner(processor)
-    _RUNNERS.append(runner)
-    runner.add_controller_service("db", DBCPConnectionPool, pool or (PG if db and db.dialect == "postgresql"
-                                                                     else MARIA))
-    runner.enable_controller_service("db")
-    runner.set_property("Database Connection Pooling Service", "db")
+    runner = pool_runner(processor, pool or pool_properties(db.dialect if db else "mysql"))
     runner.set_property("Table Name", db.table if db is not None else "t")
     if processor is QueryDatabaseTableRecord:
-        runner.add_controller_service("writer", JsonRecordSetWriter, {})
-        runner.enable_controller_service("writer")
-        runner.set_property("Record Writer", "writer")
+        with_service(runner, "Record Writer", "writer", JsonRecordSetWriter)
     for name, value in properties.items():
         runner.set_property(name, value)
     return runner
