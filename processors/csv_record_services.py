@@ -28,7 +28,6 @@ from flowyard.processors._record_services import (
     READER_SCHEMA_PROPERTIES,
     RECORD_READER_FACTORY,
     RECORD_SET_WRITER_FACTORY,
-    SCHEMA_TEXT_PROPERTY,
     TIME_FORMAT_PROPERTIES,
     WRITER_SCHEMA_PROPERTIES,
     OpenStream,
@@ -274,7 +273,7 @@ class _CSVRecordReader(RecordReader):
         f = self._f
         if self._arrow is None or not self._coerce or columnar_schema(self.schema) is None:
             return None
-        explicit = f.schema_source.strategy == SCHEMA_TEXT_PROPERTY
+        explicit = f.schema_source.explicit
         header_line = f.header or not explicit
         names = self.schema.field_names if explicit and (not header_line or f.ignore_header) else None
         return self._arrow.batches(self.schema, header_line, names)
@@ -283,7 +282,7 @@ class _CSVRecordReader(RecordReader):
         f = self._f
         rows = self._rows()
         schema = self.schema
-        explicit = f.schema_source.strategy == SCHEMA_TEXT_PROPERTY
+        explicit = f.schema_source.explicit
         header_line = f.header or not explicit
         if header_line:
             header = self._header(rows)
