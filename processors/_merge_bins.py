@@ -1,23 +1,33 @@
-"""MergeContent's bins: NiFi's BinManager and Bin rules as pure code.
+"""MergeContent's bins (NiFi's BinManager and Bin rules as pure code), and the
+trigger steps that MergeContent and MergeRecord share.
 
 ``pack`` places entries (a FlowFile with its group, size and the time
 MergeContent first saw it) into bins the way NiFi's ``BinManager.offer``
 does, then sorts the bins into those ready to merge and those still
 waiting. It holds nothing between calls: MergeContent calls it on every
 trigger with every FlowFile that waits, so bins are rebuilt from the queue
-(see ``merge_content``). No flowyard imports beyond typing.
+(see ``merge_content``). MergeRecord packs by its own rules (NiFi's
+RecordBinManager) but holds its bins the same way: ``run_alone``,
+``take_queue``, ``requeue_waiting``, ``defragment_error`` and
+``transfer_originals`` are the steps both processors take.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-__all__ = ["Bin", "BinSettings", "Entry", "Reason", "pack"]
+from flowyard.processors import _merge_formats as fmt
+from flowyard.runtime.sdk import FlowFile, ProcessContext, ProcessSession, Relationship
+
+__all__ = ["Bin", "BinSettings", "Entry", "Reason", "defragment_error", "pack", "requeue_waiting", "run_alone",
+           "take_queue", "transfer_originals"]
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 _INTEGER = re.compile(r"[0-9]+")
 _MAX_INT = 2**31 - 1
@@ -226,3 +236,87 @@ def pack(entries: Iterable[Entry[T]], settings: BinSettings, now_ms: int, *, rel
             else:
                 waiting.append(bin_)
     return ready, waiting
+
+
+# -- the trigger steps MergeContent and MergeRecord share --------------------------------------
+
+#: FlowFiles asked of the queue at a time.
+_GET = 1000
+
+
+def run_alone(lock: threading.Lock, context: ProcessContext, trigger: Callable[[], None]) -> None:
+    """Run ``trigger`` unless another task holds ``lock`` (it is binning: it has taken the queue); then yield."""
+    if not lock.acquire(blocking=False):
+        context.yield_()
+        return
+    try:
+        trigger()
+    finally:
+        lock.release()
+
+
+def take_queue(session: ProcessSession, most: int) -> tuple[list[FlowFile], bool]:
+    """Every FlowFile of the input queue, up to ``most``, and whether ``most`` was reached (then others may be
+    left in the queue: the bins are not complete, so a bin is not merged merely for reaching its minimums)."""
+    taken: list[FlowFile] = []
+    while len(taken) < most:
+        batch = session.get_batch(min(_GET, most - len(taken)))
+        if not batch:
+            break
+        taken.extend(batch)
+    return taken, len(taken) >= most
+
+
+def requeue_waiting(session: ProcessSession, waiting: Iterable[FlowFile], seen: Mapping[int, S],
+                    earlier: Mapping[int, S], done: set[int], capped: bool) -> dict[int, S]:
+    """Send the FlowFiles of the bins that are not ready back to the input queue (unchanged, no provenance
+    event) and return what to remember of the FlowFiles seen (FlowFile id → what ``seen`` has of it): the
+    waiting ones and, when the queue was not taken whole (``capped``), those remembered ``earlier`` that
+    were neither merged nor failed (``done``) this time."""
+    kept = {fid: noted for fid, noted in earlier.items() if fid not in done} if capped else {}
+    for ff in waiting:
+        session.transfer(ff)  # back to the input queue until the bin is ready
+        kept[ff.id] = seen[ff.id]
+    return kept
+
+
+def transfer_originals(session: ProcessSession, flowfiles: Iterable[FlowFile], bundle: FlowFile,
+                       original: Relationship) -> None:
+    """The merged FlowFiles to ``original``, each with ``merge.uuid`` (the bundle's uuid)."""
+    attributes = fmt.attributes_for_original(bundle.uuid)
+    for ff in flowfiles:
+        session.transfer(session.put_attributes(ff, attributes), original)
+
+
+def defragment_error(flowfiles: list[FlowFile]) -> str | None:
+    """NiFi's getDefragmentValidationError: why these fragments cannot be put together, or None."""
+    decided: str | None = None
+    identifier: str | None = None
+    for ff in flowfiles:
+        attrs = ff.attributes
+        index = attrs.get("fragment.index")
+        if index is None or not _INTEGER.fullmatch(index):
+            return (f"Cannot Defragment {ff!r} because it does not have an integer value for the fragment.index "
+                    "attribute")
+        identifier = attrs.get("fragment.identifier")
+        count = attrs.get("fragment.count")
+        if count is not None:
+            if not _INTEGER.fullmatch(count):
+                return (f"Cannot Defragment {ff!r} because it does not have an integer value for the fragment.count "
+                        "attribute")
+            if decided is None:
+                decided = count
+            elif decided != count:
+                return (f"Cannot Defragment {ff!r} because it is grouped with another FlowFile, and the two have "
+                        f"differing values for the fragment.count attribute: {decided} and {count}")
+    if decided is None:
+        return (f"Cannot Defragment FlowFiles with Fragment Identifier {identifier} because no FlowFile arrived with "
+                "the fragment.count attribute and the expected number of fragments is unknown")
+    expected = int(decided)
+    if len(flowfiles) < expected:
+        return (f"Cannot Defragment FlowFiles with Fragment Identifier {identifier} because the expected number of "
+                f"fragments is {decided} but found only {len(flowfiles)} fragments")
+    if len(flowfiles) > expected:
+        return (f"Cannot Defragment FlowFiles with Fragment Identifier {identifier} because the expected number of "
+                f"fragments is {decided} but found {len(flowfiles)} fragments for this identifier")
+    return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import tarfile
 import threading
 import zipfile
@@ -20,7 +19,12 @@ from flowyard.processors._merge_bins import (
     Bin,
     BinSettings,
     Entry,
+    defragment_error,
     pack,
+    requeue_waiting,
+    run_alone,
+    take_queue,
+    transfer_originals,
 )
 from flowyard.runtime.sdk import (
     AllowableValue,
@@ -54,8 +58,6 @@ DELIMITER_NONE = "Do Not Use Delimiters"
 
 #: FlowFiles taken per trigger at most; beyond it they wait for the next trigger.
 MAX_TAKEN = 100_000
-_GET = 1000
-_INTEGER = re.compile(r"[0-9]+")
 
 ORIGINAL = Relationship("original", "The input FlowFiles of each merged bundle, with merge.uuid added.")
 FAILURE = Relationship("failure", "The FlowFiles of a bin that cannot be merged (and copies of those a format "
@@ -390,26 +392,14 @@ class MergeContent(Processor):
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         """Rebuild the bins from the queue, merge the ready ones, return the rest."""
-        if not self._lock.acquire(blocking=False):
-            context.yield_()  # another task is binning: it has taken the queue
-            return
-        try:
-            self._trigger(context, session)
-        finally:
-            self._lock.release()
+        run_alone(self._lock, context, lambda: self._trigger(context, session))
 
     # -- one trigger ------------------------------------------------------------------------
 
     def _trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         now = context.now_ms()
         settings = self._settings(context)
-        taken: list[FlowFile] = []
-        while len(taken) < MAX_TAKEN:
-            batch = session.get_batch(min(_GET, MAX_TAKEN - len(taken)))
-            if not batch:
-                break
-            taken.extend(batch)
-        capped = len(taken) >= MAX_TAKEN
+        taken, capped = take_queue(session, MAX_TAKEN)
         if not taken:
             context.yield_()
             return
@@ -445,19 +435,15 @@ class MergeContent(Processor):
         for bin_ in ready:
             self._process(context, session, bin_, now)
             done.update(e.item.id for e in bin_.entries)
-        kept = {fid: seen for fid, seen in self._first_seen.items() if fid not in done} if capped else {}
-        for bin_ in waiting:
-            for entry in bin_.entries:
-                session.transfer(entry.item)  # back to the input queue until the bin is ready
-                kept[entry.item.id] = order[entry.item.id]
-        self._first_seen = kept
+        self._first_seen = requeue_waiting(session, (e.item for bin_ in waiting for e in bin_.entries), order,
+                                           self._first_seen, done, capped)
         if not ready and not done:
             context.yield_()
 
     def _process(self, context: ProcessContext, session: ProcessSession, bin_: Bin[FlowFile], now: int) -> None:
         flowfiles = [e.item for e in bin_.entries]
         if context.property(MERGE_STRATEGY).as_str() == DEFRAGMENT:
-            error = _defragment_error(flowfiles)
+            error = defragment_error(flowfiles)
             if error is not None:
                 shown = repr(flowfiles) if len(flowfiles) <= 10 else f"{len(flowfiles)} FlowFiles"
                 context.logger.error(f"{error}; routing {shown} to failure")
@@ -490,9 +476,7 @@ class MergeContent(Processor):
         context.logger.info(f"Merged {len(flowfiles)} FlowFiles into {bundle!r}. Reason for merging: {bin_.reason}")
         for ff in unmerged:
             session.transfer(session.clone(ff), FAILURE)
-        original = fmt.attributes_for_original(bundle.uuid)
-        for ff in flowfiles:
-            session.transfer(session.put_attributes(ff, original), ORIGINAL)
+        transfer_originals(session, flowfiles, bundle, ORIGINAL)
 
     def _merge(self, context: ProcessContext, session: ProcessSession, flowfiles: list[FlowFile], now: int,
                unmerged: list[FlowFile]) -> tuple[FlowFile, str, str]:
@@ -546,37 +530,3 @@ def _delimiter_content(context: ProcessContext, spec: PropertySpec, attributes: 
     if strategy == DELIMITER_FILENAME:
         return Path(value).read_bytes()
     return value.encode("utf-8")
-
-
-def _defragment_error(flowfiles: list[FlowFile]) -> str | None:
-    """NiFi's getDefragmentValidationError: why these fragments cannot be put together, or None."""
-    decided: str | None = None
-    identifier: str | None = None
-    for ff in flowfiles:
-        attrs = ff.attributes
-        index = attrs.get("fragment.index")
-        if index is None or not _INTEGER.fullmatch(index):
-            return (f"Cannot Defragment {ff!r} because it does not have an integer value for the fragment.index "
-                    "attribute")
-        identifier = attrs.get("fragment.identifier")
-        count = attrs.get("fragment.count")
-        if count is not None:
-            if not _INTEGER.fullmatch(count):
-                return (f"Cannot Defragment {ff!r} because it does not have an integer value for the fragment.count "
-                        "attribute")
-            if decided is None:
-                decided = count
-            elif decided != count:
-                return (f"Cannot Defragment {ff!r} because it is grouped with another FlowFile, and the two have "
-                        f"differing values for the fragment.count attribute: {decided} and {count}")
-    if decided is None:
-        return (f"Cannot Defragment FlowFiles with Fragment Identifier {identifier} because no FlowFile arrived with "
-                "the fragment.count attribute and the expected number of fragments is unknown")
-    expected = int(decided)
-    if len(flowfiles) < expected:
-        return (f"Cannot Defragment FlowFiles with Fragment Identifier {identifier} because the expected number of "
-                f"fragments is {decided} but found only {len(flowfiles)} fragments")
-    if len(flowfiles) > expected:
-        return (f"Cannot Defragment FlowFiles with Fragment Identifier {identifier} because the expected number of "
-                f"fragments is {decided} but found {len(flowfiles)} fragments for this identifier")
-    return None

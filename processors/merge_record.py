@@ -8,6 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowyard.processors import _merge_formats as fmt
+from flowyard.processors._merge_bins import (
+    defragment_error,
+    requeue_waiting,
+    run_alone,
+    take_queue,
+    transfer_originals,
+)
 from flowyard.processors._record_processing import (
     conformed,
     record_factories,
@@ -17,7 +24,7 @@ from flowyard.processors._record_processing import (
 )
 from flowyard.processors._record_services import RecordReaderFactory
 from flowyard.processors._records import RecordSchema
-from flowyard.processors.merge_content import ATTRIBUTE_STRATEGY, KEEP_UNIQUE, _defragment_error
+from flowyard.processors.merge_content import ATTRIBUTE_STRATEGY, KEEP_UNIQUE
 from flowyard.runtime.sdk import (
     AllowableValue,
     ExpressionScope,
@@ -38,7 +45,6 @@ __all__ = ["MergeRecord"]
 BIN_PACKING = "Bin-Packing Algorithm"
 DEFRAGMENT = "Defragment"
 MAX_TAKEN = 100_000
-_GET = 1000
 _MAX_INT = 2**31 - 1
 
 FULL = "Bin is full"
@@ -281,24 +287,12 @@ class MergeRecord(Processor):
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         """Rebuild the bins from the queue, merge the ready ones, return the rest."""
-        if not self._lock.acquire(blocking=False):
-            context.yield_()
-            return
-        try:
-            self._trigger(context, session)
-        finally:
-            self._lock.release()
+        run_alone(self._lock, context, lambda: self._trigger(context, session))
 
     def _trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         now = context.now_ms()
         settings = self._settings(context)
-        taken: list[FlowFile] = []
-        while len(taken) < MAX_TAKEN:
-            batch = session.get_batch(min(_GET, MAX_TAKEN - len(taken)))
-            if not batch:
-                break
-            taken.extend(batch)
-        capped = len(taken) >= MAX_TAKEN
+        taken, capped = take_queue(session, MAX_TAKEN)
         if not taken:
             context.yield_()
             return
@@ -337,12 +331,8 @@ class MergeRecord(Processor):
         for bin_ in ready:
             self._complete(context, session, bin_, settings, now)
             done.update(e.ff.id for e in bin_.entries)
-        kept = {fid: seen for fid, seen in self._seen.items() if fid not in done} if capped else {}
-        for bin_ in waiting:
-            for entry in bin_.entries:
-                session.transfer(entry.ff)  # back to the input queue until the bin is ready
-                kept[entry.ff.id] = self._seen[entry.ff.id]
-        self._seen = kept
+        self._seen = requeue_waiting(session, (e.ff for bin_ in waiting for e in bin_.entries), self._seen,
+                                     self._seen, done, capped)
         if not ready:
             context.yield_()
 
@@ -350,7 +340,7 @@ class MergeRecord(Processor):
                   now: int) -> None:
         flowfiles = [e.ff for e in bin_.entries]
         if settings.defragment:
-            error = _defragment_error(flowfiles)
+            error = defragment_error(flowfiles)
             if error is not None:
                 if bin_.reason != FULL:
                     error += f" (the bin was closed: {bin_.reason})"
@@ -384,9 +374,7 @@ class MergeRecord(Processor):
         session.transfer(bundle, MERGED)
         context.logger.info(f"Merged {len(flowfiles)} FlowFiles ({writer.record_count} records) into {bundle!r}: "
                             f"{bin_.reason}")
-        original = fmt.attributes_for_original(bundle.uuid)
-        for ff in flowfiles:
-            session.transfer(session.put_attributes(ff, original), ORIGINAL)
+        transfer_originals(session, flowfiles, bundle, ORIGINAL)
 
 
 def _fragment_problem(ff: FlowFile) -> str | None:
