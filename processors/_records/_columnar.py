@@ -50,19 +50,23 @@ few blocks, not by the content. What is exact and what falls back:
 - Schema inference reproduces ``SchemaInference`` (NiFi's CSV inference):
   whole numbers int/long/bigint by size, decimal numbers double, true/false
   (any case) boolean, dates/times/timestamps only when a format is set and
-  matches (matched with the same Java pattern code, once per distinct value),
-  string otherwise; a column of mixed kinds is merged by ``merge_types`` in
-  the order the kinds first appear (which gives the same type as merging value
-  by value).
-- Values: strings as they are; int/long/short/byte and float/double parsed by
-  Arrow when they are plain decimal digits (Arrow's parsing is correctly
-  rounded, as Python's ``float``), booleans from true/false in any case, an
-  empty value of a typed field null; decimals, dates, times and timestamps
-  through the row path's own converter, once per distinct value of a block. Falls back: any value
-  the vectorised rule does not cover (``1_000``, ``inf``, non-ASCII digits, a
-  number out of the field's range, a blank value with Trim Fields off, a null
-  in a field that is not nullable) and schemas with choice, bigint, char, uuid,
-  enum, record, array or map fields.
+  matches, string otherwise; a column of mixed kinds is merged by
+  ``merge_types`` in the order the kinds first appear (which gives the same
+  type as merging value by value). With a Date/Time/Timestamp Format set,
+  each distinct text value of a block that is not a number or boolean is
+  matched in Python with the same Java pattern code, so inference is then
+  much slower on columns of distinct strings (as on the row path).
+- Values: strings as they are; int/long/short/byte (one optional sign and
+  ASCII digits) and float/double (plain decimal or exponent notation) parsed
+  by Arrow, whose parsing is correctly rounded as Python's ``float`` is;
+  booleans from true/false in any case; an empty value of a typed field null;
+  decimals, dates, times and timestamps through the row path's own converter,
+  once per distinct value of a block. Falls back: any value the vectorised
+  rule does not cover (``0x10``, ``1_000``, ``inf``, non-ASCII digits, a number
+  out of the field's range, a blank value with Trim Fields off, a null in a
+  field that is not nullable, a value the converter rejects) and schemas with
+  choice, bigint, char, uuid, enum, record, array or map fields (those go the
+  row path from the start).
 
 Where the time went before this path (py-spy, 200,000 records, 11 MB,
 CSV → Parquet, inferred schema): about 45 % inferring the schema (Python's
