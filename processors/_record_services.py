@@ -165,8 +165,12 @@ class RecordReader:
 class RecordReaderFactory:
     """The ``RecordReaderFactory`` API."""
 
-    def create_reader(self, attributes: Mapping[str, str], open_stream: OpenStream) -> RecordReader:
-        """A reader of the content ``open_stream`` opens (it may be called twice)."""
+    def create_reader(self, attributes: Mapping[str, str], open_stream: OpenStream, *,
+                      coerce_types: bool = True) -> RecordReader:
+        """A reader of the content ``open_stream`` opens (it may be called twice). With
+        ``coerce_types`` False (NiFi's ``nextRecord(coerceTypes=false)``, for ValidateRecord)
+        a value that cannot be converted to its field's type is kept as read instead of
+        raising, so the caller can judge each record."""
         raise NotImplementedError
 
 

@@ -78,7 +78,9 @@ def _naive(value: Any) -> Any:
 
 
 class _AvroRecordReader(RecordReader):
-    def __init__(self, factory: AvroReader, attributes: Mapping[str, str], open_stream: OpenStream) -> None:
+    def __init__(self, factory: AvroReader, attributes: Mapping[str, str], open_stream: OpenStream,
+                 coerce_types: bool = True) -> None:
+        # Avro values already have their schema's types: nothing to coerce either way
         self._open = open_stream
         self._explicit: Any = None
         if factory.schema_source.strategy == EMBEDDED:
@@ -174,9 +176,10 @@ class AvroReader(ControllerService, RecordReaderFactory):
         """Read the configuration once."""
         self.schema_source = SchemaSource(context)
 
-    def create_reader(self, attributes: Mapping[str, str], open_stream: OpenStream) -> RecordReader:
+    def create_reader(self, attributes: Mapping[str, str], open_stream: OpenStream, *,
+                      coerce_types: bool = True) -> RecordReader:
         """A reader of Avro content."""
-        return _AvroRecordReader(self, attributes, open_stream)
+        return _AvroRecordReader(self, attributes, open_stream, coerce_types)
 
 
 SCHEMA_WRITE_STRATEGY = PropertySpec(

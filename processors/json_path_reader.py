@@ -28,7 +28,14 @@ from flowyard.processors._record_services import (
     time_formats,
     validate_schema_access,
 )
-from flowyard.processors._records import RecordField, RecordFieldType, RecordSchema, SchemaInference, coerce
+from flowyard.processors._records import (
+    RecordField,
+    RecordFieldType,
+    RecordSchema,
+    SchemaInference,
+    coerce,
+    coerce_or_keep,
+)
 from flowyard.processors.json_record_services import MAX_STRING_LENGTH, PARSING_STRATEGY, iter_json_values
 from flowyard.runtime.sdk import (
     ConfigurationContext,
@@ -44,7 +51,9 @@ _NOT_FOUND: Any = object()
 
 
 class _JsonPathRecordReader(RecordReader):
-    def __init__(self, factory: JsonPathReader, attributes: Mapping[str, str], open_stream: OpenStream) -> None:
+    def __init__(self, factory: JsonPathReader, attributes: Mapping[str, str], open_stream: OpenStream,
+                 coerce_types: bool = True) -> None:
+        self._convert = coerce if coerce_types else coerce_or_keep
         self._f = factory
         self._open = open_stream
         if factory.schema_source.strategy == INFER:
@@ -97,7 +106,7 @@ class _JsonPathRecordReader(RecordReader):
                         record[field.name] = None
                         continue
                 try:
-                    record[field.name] = coerce(value, field.data_type, formats)
+                    record[field.name] = self._convert(value, field.data_type, formats)
                 except ValueError as exc:
                     raise RecordError(f"record {number}: field {field.name!r}: {exc}") from None
             yield record
@@ -164,6 +173,7 @@ class JsonPathReader(ControllerService, RecordReaderFactory):
         self.paths: dict[str, JsonPath] = {name: compile_path(value.raw or "")
                                            for name, value in context.dynamic_properties.items()}
 
-    def create_reader(self, attributes: Mapping[str, str], open_stream: OpenStream) -> RecordReader:
+    def create_reader(self, attributes: Mapping[str, str], open_stream: OpenStream, *,
+                      coerce_types: bool = True) -> RecordReader:
         """A reader of JSON content."""
-        return _JsonPathRecordReader(self, attributes, open_stream)
+        return _JsonPathRecordReader(self, attributes, open_stream, coerce_types)

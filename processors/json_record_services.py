@@ -47,6 +47,7 @@ from flowyard.processors._records import (
     SchemaInference,
     TimeFormats,
     coerce,
+    coerce_or_keep,
     to_text,
 )
 from flowyard.runtime.sdk import (
@@ -202,7 +203,9 @@ PARSING_STRATEGY = PropertySpec(
 
 
 class _JsonRecordReader(RecordReader):
-    def __init__(self, factory: JsonTreeReader, attributes: Mapping[str, str], open_stream: OpenStream) -> None:
+    def __init__(self, factory: JsonTreeReader, attributes: Mapping[str, str], open_stream: OpenStream,
+                 coerce_types: bool = True) -> None:
+        self._convert = coerce if coerce_types else coerce_or_keep
         self._f = factory
         self._open = open_stream
         if factory.schema_source.strategy == INFER:
@@ -242,7 +245,7 @@ class _JsonRecordReader(RecordReader):
                         continue  # absent: writers decide whether it is a null
                     value = raw[alias]
                 try:
-                    record[field.name] = coerce(value, field.data_type, formats)
+                    record[field.name] = self._convert(value, field.data_type, formats)
                 except ValueError as exc:
                     raise RecordError(f"record {number}: field {field.name!r}: {exc}") from None
             yield record
@@ -297,9 +300,10 @@ class JsonTreeReader(ControllerService, RecordReaderFactory):
         self.nested = context.property(STARTING_FIELD_NAME).raw if nested else None
         self.max_length = context.property(MAX_STRING_LENGTH).as_data_size()
 
-    def create_reader(self, attributes: Mapping[str, str], open_stream: OpenStream) -> RecordReader:
+    def create_reader(self, attributes: Mapping[str, str], open_stream: OpenStream, *,
+                      coerce_types: bool = True) -> RecordReader:
         """A reader of JSON content."""
-        return _JsonRecordReader(self, attributes, open_stream)
+        return _JsonRecordReader(self, attributes, open_stream, coerce_types)
 
 
 # -- writer -------------------------------------------------------------------------------------

@@ -102,8 +102,9 @@ STRICT_TYPE_CHECKING = boolean_property(
 )
 COERCE_TYPES = boolean_property(
     "coerce-types", "Force Types From Reader Schema",
-    "Whether the reader converts values to its schema's types before validation. flowyard's readers always do "
-    "(see the processor's differences); the property is accepted so NiFi flows load.", "false",
+    "Whether the reader converts every value to its schema's types before validation (a value it cannot convert "
+    "then fails the whole flowfile); if not, values are converted where possible and kept as read otherwise, so "
+    "the record is judged invalid.", "false",
 )
 VALIDATION_DETAILS_ATTRIBUTE_NAME = PropertySpec(
     key="validation-details-attribute-name", display_name="Validation Details Attribute Name",
@@ -301,13 +302,13 @@ class ValidateRecord(Processor):
     cannot be found, the input goes to ``failure`` unchanged with
     ``record.error.message`` (and an error bulletin).
 
-    Differences from NiFi: flowyard's record readers always convert values to
-    their schema (as with Force Types From Reader Schema true), so a value the
-    reader itself cannot convert (a reader with an explicit schema reading
-    ``Three`` into an int field) fails the whole flowfile instead of making
-    that record invalid; infer the reader's schema (or use strings, e.g. the
-    CSV header-derived strategy) and validate against Schema Text to have such
-    records routed to ``invalid``. Valid records are converted to the
+    With Force Types From Reader Schema false (the default) the reader
+    converts a value to its field's type where it can and keeps it as read
+    otherwise, so a record holding ``Three`` in an int field is invalid
+    (``wrong_type``) while the others stay valid; with true, such a value
+    fails the whole flowfile, as in NiFi.
+
+    Differences from NiFi: valid records are converted to the
     validation schema's types by every writer (NiFi's JSON writer writes them
     unconverted). ``valid.record.count``/``invalid.record.count`` and
     ``record.error.message`` are flowyard's.
@@ -366,7 +367,8 @@ class ValidateRecord(Processor):
         except PropertyValueError as exc:
             raise ValueError(str(exc)) from None
         source = SchemaSource(cast(Any, context))
-        reader = reader_factory.create_reader(attributes, lambda: session.read(ff))
+        coerce_types = context.property(COERCE_TYPES).as_bool()
+        reader = reader_factory.create_reader(attributes, lambda: session.read(ff), coerce_types=coerce_types)
         schema = reader.schema if source.strategy == READER_SCHEMA else source.schema(attributes)
         validator = RecordValidator(schema, strict=context.property(STRICT_TYPE_CHECKING).as_bool(),
                                     allow_extra=context.property(ALLOW_EXTRA_FIELDS).as_bool())
@@ -385,7 +387,7 @@ class ValidateRecord(Processor):
             target = ff if not valid_count else session.create(ff)
             if target is not ff:
                 created.append(target)
-            second = reader_factory.create_reader(attributes, lambda: session.read(ff))
+            second = reader_factory.create_reader(attributes, lambda: session.read(ff), coerce_types=coerce_types)
             invalid_schema = invalid_factory.get_schema(attributes, second.schema)
             records = conformed((r for r in second if validator.problems(r) is not None), second.schema,
                                 invalid_schema)
@@ -397,7 +399,7 @@ class ValidateRecord(Processor):
             invalid_out = session.put_attributes(target, {**written_attributes(invalid_writer), **tallies, **extra})
         valid_out: FlowFile | None = None
         if valid_count or not invalid_count:
-            third = reader_factory.create_reader(attributes, lambda: session.read(ff))
+            third = reader_factory.create_reader(attributes, lambda: session.read(ff), coerce_types=coerce_types)
             valid_schema = writer_factory.get_schema(attributes, schema)
             valid_records = (coerce_record(r, schema) for r in third if validator.problems(r) is None)
             valid_writer = writer_factory.create_writer(valid_schema, attributes)

@@ -48,6 +48,7 @@ from flowyard.processors._records import (
     RecordSchema,
     TimeFormats,
     coerce,
+    coerce_or_keep,
     infer_text_type,
     merge_types,
     to_text,
@@ -180,7 +181,9 @@ def _is_blank(head: bytes) -> bool:
 
 
 class _XmlRecordReader(RecordReader):
-    def __init__(self, factory: XMLReader, attributes: Mapping[str, str], open_stream: OpenStream) -> None:
+    def __init__(self, factory: XMLReader, attributes: Mapping[str, str], open_stream: OpenStream,
+                 coerce_types: bool = True) -> None:
+        self._convert = coerce if coerce_types else coerce_or_keep
         self._f = factory
         self._open = open_stream
         self._options = factory.options(attributes)
@@ -306,7 +309,7 @@ class _XmlRecordReader(RecordReader):
         elif kind in (T.RECORD, T.MAP):
             return None  # text where the schema wants a record or map (no Field Name for Content): dropped
         try:
-            return coerce(text, data_type, self._f.formats)
+            return self._convert(text, data_type, self._f.formats)
         except ValueError as exc:
             raise RecordError(f"field {name!r}: {exc}") from None
 
@@ -427,9 +430,10 @@ class XMLReader(ControllerService, RecordReaderFactory):
         content = evaluated(self._content, "Field Name for Content")
         return _Options(array == "true", evaluated(self._prefix, "Attribute Prefix"), content or None)
 
-    def create_reader(self, attributes: Mapping[str, str], open_stream: OpenStream) -> RecordReader:
+    def create_reader(self, attributes: Mapping[str, str], open_stream: OpenStream, *,
+                      coerce_types: bool = True) -> RecordReader:
         """A reader of XML content."""
-        return _XmlRecordReader(self, attributes, open_stream)
+        return _XmlRecordReader(self, attributes, open_stream, coerce_types)
 
 
 # -- writer ---------------------------------------------------------------------------------------

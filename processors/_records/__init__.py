@@ -16,7 +16,14 @@ nested record or a map), ``list`` (an array), ``bytes`` (an array of byte).
 """
 
 from flowyard.processors._records._avro import from_avro_schema, parse_avro_schema_text, to_avro_schema
-from flowyard.processors._records._coerce import IllegalTypeConversion, TimeFormats, coerce, coerce_record, to_text
+from flowyard.processors._records._coerce import (
+    IllegalTypeConversion,
+    TimeFormats,
+    coerce,
+    coerce_or_keep,
+    coerce_record,
+    to_text,
+)
 from flowyard.processors._records._infer import SchemaInference, infer_text_type, infer_type, merge_types
 from flowyard.processors._records._types import DataType, Record, RecordField, RecordFieldType, RecordSchema
 from flowyard.runtime.sdk.javatime import JavaDateFormat
@@ -32,6 +39,7 @@ __all__ = [
     "SchemaInference",
     "TimeFormats",
     "coerce",
+    "coerce_or_keep",
     "coerce_record",
     "from_avro_schema",
     "infer_text_type",

@@ -337,6 +337,16 @@ def coerce(value: Any, data_type: DataType, formats: TimeFormats = DEFAULT_FORMA
     raise _fail(value, data_type)
 
 
+def coerce_or_keep(value: Any, data_type: DataType, formats: TimeFormats = DEFAULT_FORMATS, name: str = "") -> Any:
+    """``coerce``, or ``value`` as it is when it cannot be converted: what a reader asked not to
+    coerce types gives (NiFi's ``convertSimpleIfPossible``), so that ValidateRecord can call
+    the record invalid instead of the whole content unreadable."""
+    try:
+        return coerce(value, data_type, formats, name)
+    except ValueError:
+        return value
+
+
 def coerce_record(record: Record, schema: RecordSchema, formats: TimeFormats = DEFAULT_FORMATS) -> Record:
     """``record`` with each field of ``schema`` coerced (missing fields get their
     default; fields the schema lacks are dropped). Raises ``IllegalTypeConversion``

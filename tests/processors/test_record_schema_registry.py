@@ -216,9 +216,6 @@ def test_csv_writer_by_schema_name() -> None:
     assert only(r, "success").content == b"sku,qty\ns,2\n"
 
 
-@pytest.mark.xfail(strict=True, reason="csv_record_services.py treats only Schema Text as an explicit schema "
-                   "(`explicit = ... == SCHEMA_TEXT_PROPERTY`): with Schema Name and no header line the first record "
-                   "is taken as the header. Fix there: `explicit = f.schema_source.explicit`.")
 def test_csv_reader_by_schema_name_without_a_header_line() -> None:
     r = runner(CSVReader, JsonRecordSetWriter, {**BY_NAME, "Schema Name": "person"})
     r.enqueue("1,Ann\n2,Bob\n")

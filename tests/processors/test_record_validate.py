@@ -65,6 +65,27 @@ def test_valid_and_invalid_records_are_split_with_the_reasons() -> None:
     r.assert_transferred("failure", 0)
 
 
+def test_a_value_the_reader_cannot_convert_makes_its_record_invalid_not_the_flowfile() -> None:
+    """NiFi's readers, asked not to force types, keep such a value as read: the record is invalid."""
+    explicit = {"Schema Access Strategy": "schema-text-property", "Schema Text": PERSON}
+    for reader, props, content in (
+            (CSVReader, {**explicit, "Treat First Line as Header": "true"}, "id,name\n1,Ann\nThree,Bob\n4,Dee\n"),
+            (JsonTreeReader, explicit, '[{"id": 1, "name": "Ann"}, {"id": "Three", "name": "Bob"}, '
+                                       '{"id": 4, "name": "Dee"}]')):
+        r = runner(reader, reader_props=props, invalid_writer=CSVRecordSetWriter,
+                   Validation_Details_Attribute_Name="why")
+        r.enqueue(content)
+        r.run()
+        assert [rec["id"] for rec in json.loads(only(r, "valid").content)] == [1, 4], reader.__name__
+        invalid = only(r, "invalid")
+        assert "Three,Bob" in invalid.content.decode(), reader.__name__
+        assert "/id (a value of type STRING where INT is expected)" in invalid.attributes["why"]
+        forced = runner(reader, reader_props=props, Force_Types_From_Reader_Schema="true")
+        forced.enqueue(content)
+        forced.run()
+        assert "Three" in only(forced, "failure").attributes["record.error.message"], reader.__name__
+
+
 def test_non_strict_type_checking_accepts_and_converts_convertible_values() -> None:
     r = runner(CSVReader, reader_props={"Schema Access Strategy": "csv-header-derived"},
                Schema_Access_Strategy="schema-text-property", Schema_Text=PERSON, Strict_Type_Checking="false")
