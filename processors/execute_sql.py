@@ -6,13 +6,21 @@ import itertools
 import re
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from flowyard.processors._db_avro import AvroResultWriter, ResultWriter, describe
+from flowyard.processors._db_common import (
+    connection_pool_property,
+    default_precision_property,
+    default_scale_property,
+    fetch_rows,
+    open_cursor,
+    writer_options,
+)
 from flowyard.processors._db_drivers import get_autocommit, set_autocommit
 from flowyard.processors._db_params import jdbc_to_driver_sql, parameters_from_attributes
-from flowyard.processors.dbcp_connection_pool import DBCP_SERVICE, DBCPService
+from flowyard.processors.dbcp_connection_pool import DBCPService
 from flowyard.runtime.sdk import (
     AllowableValue,
     ExpressionScope,
@@ -37,11 +45,7 @@ FAILURE = Relationship("failure", "The input FlowFile when the query (or connect
 _FF = ExpressionScope.FLOWFILE_ATTRIBUTES
 _BOOL = (AllowableValue("true"), AllowableValue("false"))
 
-DBCP = PropertySpec(
-    key="dbcp-service", display_name="Database Connection Pooling Service",
-    description="The connection pool that gives the connection to the database.", required=True,
-    identifies_controller_service=DBCP_SERVICE,
-)
+DBCP = connection_pool_property("dbcp-service")
 PRE_QUERY = PropertySpec(
     key="sql-pre-query", display_name="SQL Pre-Query",
     description="Statements run before the query, separated by semicolons (\\; for a literal semicolon); their "
@@ -80,16 +84,8 @@ COMPRESSION = PropertySpec(
     description="The codec of the Avro blocks (LZO writes the xz codec).", required=True, default="NONE",
     allowed_values=tuple(AllowableValue(v) for v in ("BZIP2", "DEFLATE", "NONE", "SNAPPY", "LZO")),
 )
-DEFAULT_PRECISION = PropertySpec(
-    key="dbf-default-precision", display_name="Default Decimal Precision",
-    description="The precision of a DECIMAL/NUMERIC column whose type has none, with logical types.",
-    required=True, default="10", expression_scope=_FF, validator=validators.POSITIVE_INTEGER,
-)
-DEFAULT_SCALE = PropertySpec(
-    key="dbf-default-scale", display_name="Default Decimal Scale",
-    description="The scale of a DECIMAL/NUMERIC column whose type has none, with logical types.",
-    required=True, default="0", expression_scope=_FF, validator=validators.NON_NEGATIVE_INTEGER,
-)
+DEFAULT_PRECISION = default_precision_property(_FF)
+DEFAULT_SCALE = default_scale_property(_FF)
 MAX_ROWS = PropertySpec(
     key="esql-max-rows", display_name="Max Rows Per FlowFile",
     description="The most rows in one output FlowFile (a result set is then split into fragments); 0 puts each "
@@ -128,6 +124,23 @@ RESULTSET_INDEX = "executesql.resultset.index"
 ERROR_MESSAGE = "executesql.error.message"
 AVRO_MIME = "application/avro-binary"
 
+#: The attributes ExecuteSQL and ExecuteSQLRecord read, and those both write (besides mime.type).
+READS_ATTRIBUTES = (("sql.args.N.type", "The JDBC type number of parameter N of the query."),
+                    ("sql.args.N.value", "The value of parameter N."),
+                    ("sql.args.N.format", "How the value of parameter N is written (dates, binary)."))
+WRITES_ATTRIBUTES = (
+    (ROW_COUNT, "The number of rows in this FlowFile."),
+    (DURATION, "Milliseconds of execution plus fetching."),
+    (EXECUTION_TIME, "Milliseconds the query took to run."),
+    (FETCH_TIME, "Milliseconds taken to read the rows."),
+    (RESULTSET_INDEX, "Which result set of the statement this is, from 0."),
+    (ERROR_MESSAGE, "Why the query failed (on failure)."),
+    ("fragment.identifier", "The same for all fragments of one result set (with Max Rows Per FlowFile)."),
+    ("fragment.count", "How many fragments the result set has (without Output Batch Size)."),
+    ("fragment.index", "The position of this fragment, from 0."),
+    ("input.flowfile.uuid", "The UUID of the input FlowFile."),
+)
+
 
 def split_statements(text: str | None) -> list[str]:
     """Pre/post statements: split at semicolons not preceded by a backslash, ``\\;`` kept as ``;``."""
@@ -143,22 +156,6 @@ def set_query_timeout(cursor: Any, dialect: str, seconds: int) -> None:
         cursor.execute(f"SET statement_timeout = {int(seconds) * 1000}")
     else:
         cursor.execute(f"SET SESSION max_statement_time = {int(seconds)}")
-
-
-def _cursor(conn: Any, dialect: str) -> Any:
-    if dialect == "mysql":
-        import pymysql.cursors
-
-        return conn.cursor(pymysql.cursors.SSCursor)  # unbuffered: rows stream from the server
-    return conn.cursor()
-
-
-def _rows(cursor: Any, fetch_size: int) -> Iterator[tuple[Any, ...]]:
-    while True:
-        batch = cursor.fetchmany(fetch_size)
-        if not batch:
-            return
-        yield from batch
 
 
 class ExecuteSQL(Processor):
@@ -200,22 +197,8 @@ class ExecuteSQL(Processor):
                     CONTENT_OUTPUT_STRATEGY),
         relationships=(SUCCESS, FAILURE),
         input_requirement=InputRequirement.ALLOWED,
-        reads_attributes=(("sql.args.N.type", "The JDBC type number of parameter N of the query."),
-                          ("sql.args.N.value", "The value of parameter N."),
-                          ("sql.args.N.format", "How the value of parameter N is written (dates, binary).")),
-        writes_attributes=(
-            (ROW_COUNT, "The number of rows in this FlowFile."),
-            (DURATION, "Milliseconds of execution plus fetching."),
-            (EXECUTION_TIME, "Milliseconds the query took to run."),
-            (FETCH_TIME, "Milliseconds taken to read the rows."),
-            (RESULTSET_INDEX, "Which result set of the statement this is, from 0."),
-            (ERROR_MESSAGE, "Why the query failed (on failure)."),
-            ("fragment.identifier", "The same for all fragments of one result set (with Max Rows Per FlowFile)."),
-            ("fragment.count", "How many fragments the result set has (without Output Batch Size)."),
-            ("fragment.index", "The position of this fragment, from 0."),
-            ("input.flowfile.uuid", "The UUID of the input FlowFile."),
-            ("mime.type", "application/avro-binary."),
-        ),
+        reads_attributes=READS_ATTRIBUTES,
+        writes_attributes=(*WRITES_ATTRIBUTES, ("mime.type", "application/avro-binary.")),
     )
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
@@ -239,10 +222,7 @@ class ExecuteSQL(Processor):
     def result_writer(self, context: ProcessContext, attributes: Mapping[str, str]) -> ResultWriter:
         """How result sets are written: Avro."""
         return AvroResultWriter(codec=context.property(COMPRESSION).as_str(),
-                                normalize=context.property(NORMALIZE).as_bool(),
-                                logical_types=context.property(LOGICAL_TYPES).as_bool(),
-                                default_precision=context.property(DEFAULT_PRECISION).evaluate(attributes).as_int(),
-                                default_scale=context.property(DEFAULT_SCALE).evaluate(attributes).as_int())
+                                **writer_options(context, NORMALIZE, attributes))
 
     def original_when_empty(self, context: ProcessContext) -> bool:
         """Whether an input whose statement gave no result set keeps its content (Content Output Strategy)."""
@@ -305,7 +285,7 @@ class _Run:
                 self.query = statement
                 setup.execute(statement)
         self.query = self._query_text()
-        cursor = _cursor(conn, dialect)
+        cursor = open_cursor(conn, dialect)
         table_names: dict[int, str] = {}
         result_count = 0
         try:
@@ -338,7 +318,7 @@ class _Run:
                           execution_ms: int, url: str) -> None:
         session = self.session
         columns = describe(cursor, conn, dialect, table_names)
-        rows = _rows(cursor, self.fetch)
+        rows = fetch_rows(cursor, self.fetch)
         fragment_id = str(uuid.uuid4())
         first = len(self.pending)
         fragment = 0

@@ -5,18 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flowyard.processors._db_avro import RecordResultWriter, ResultWriter
+from flowyard.processors._db_common import writer_options
 from flowyard.processors._record_services import RECORD_SET_WRITER_FACTORY, RecordSetWriterFactory
 from flowyard.processors.execute_sql import (
     AUTO_COMMIT,
     DBCP,
     DEFAULT_PRECISION,
     DEFAULT_SCALE,
-    DURATION,
-    ERROR_MESSAGE,
-    EXECUTION_TIME,
     FAILURE,
     FETCH_SIZE,
-    FETCH_TIME,
     LOGICAL_TYPES,
     MAX_ROWS,
     OUTPUT_BATCH_SIZE,
@@ -24,9 +21,9 @@ from flowyard.processors.execute_sql import (
     PRE_QUERY,
     QUERY,
     QUERY_TIMEOUT,
-    RESULTSET_INDEX,
-    ROW_COUNT,
+    READS_ATTRIBUTES,
     SUCCESS,
+    WRITES_ATTRIBUTES,
     ExecuteSQL,
 )
 from flowyard.runtime.sdk import (
@@ -90,32 +87,15 @@ class ExecuteSQLRecord(ExecuteSQL):
                     DEFAULT_PRECISION, DEFAULT_SCALE, MAX_ROWS, OUTPUT_BATCH_SIZE, FETCH_SIZE, AUTO_COMMIT),
         relationships=(SUCCESS, FAILURE),
         input_requirement=InputRequirement.ALLOWED,
-        reads_attributes=(("sql.args.N.type", "The JDBC type number of parameter N of the query."),
-                          ("sql.args.N.value", "The value of parameter N."),
-                          ("sql.args.N.format", "How the value of parameter N is written (dates, binary).")),
-        writes_attributes=(
-            (ROW_COUNT, "The number of rows in this FlowFile."),
-            (DURATION, "Milliseconds of execution plus fetching."),
-            (EXECUTION_TIME, "Milliseconds the query took to run."),
-            (FETCH_TIME, "Milliseconds taken to read the rows."),
-            (RESULTSET_INDEX, "Which result set of the statement this is, from 0."),
-            (ERROR_MESSAGE, "Why the query failed (on failure)."),
-            ("fragment.identifier", "The same for all fragments of one result set (with Max Rows Per FlowFile)."),
-            ("fragment.count", "How many fragments the result set has (without Output Batch Size)."),
-            ("fragment.index", "The position of this fragment, from 0."),
-            ("input.flowfile.uuid", "The UUID of the input FlowFile."),
-            ("mime.type", "The Record Writer's MIME type."),
-            ("record.count", "The number of records in this FlowFile."),
-        ),
+        reads_attributes=READS_ATTRIBUTES,
+        writes_attributes=(*WRITES_ATTRIBUTES, ("mime.type", "The Record Writer's MIME type."),
+                           ("record.count", "The number of records in this FlowFile.")),
     )
 
     def result_writer(self, context: ProcessContext, attributes: Mapping[str, str]) -> ResultWriter:
         """The Record Writer."""
         factory = context.property(RECORD_WRITER).as_controller_service(RecordSetWriterFactory)
-        return RecordResultWriter(factory, dict(attributes), normalize=context.property(NORMALIZE).as_bool(),
-                                  logical_types=context.property(LOGICAL_TYPES).as_bool(),
-                                  default_precision=context.property(DEFAULT_PRECISION).evaluate(attributes).as_int(),
-                                  default_scale=context.property(DEFAULT_SCALE).evaluate(attributes).as_int())
+        return RecordResultWriter(factory, dict(attributes), **writer_options(context, NORMALIZE, attributes))
 
     def original_when_empty(self, context: ProcessContext) -> bool:
         """An input whose statement gave no result set gets an empty record set."""

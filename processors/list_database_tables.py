@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from flowyard.processors._db_common import connection_pool_property
 from flowyard.processors._record_services import RECORD_SET_WRITER_FACTORY, RecordSetWriterFactory
 from flowyard.processors._records import RecordField, RecordFieldType, RecordSchema
-from flowyard.processors.dbcp_connection_pool import DBCP_SERVICE, DBCPService
+from flowyard.processors.dbcp_connection_pool import DBCPService
 from flowyard.processors.put_database_record import quote_identifier
 from flowyard.runtime.sdk import (
     AllowableValue,
@@ -27,11 +28,7 @@ __all__ = ["ListDatabaseTables"]
 
 SUCCESS = Relationship("success", "A FlowFile per table listed (or one FlowFile of records with a Record Writer).")
 
-DBCP = PropertySpec(
-    key="list-db-tables-db-connection", display_name="Database Connection Pooling Service",
-    description="The connection pool that gives the connection to the database.", required=True,
-    identifies_controller_service=DBCP_SERVICE,
-)
+DBCP = connection_pool_property("list-db-tables-db-connection")
 CATALOG = PropertySpec(
     key="list-db-tables-catalog", display_name="Catalog",
     description="The catalog of the tables: for MariaDB/MySQL the database (unset: the connection's); "

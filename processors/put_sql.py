@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from flowyard.processors._db_common import connection_pool_property
 from flowyard.processors._db_drivers import is_connection_problem, is_transient, set_autocommit
 from flowyard.processors._db_params import jdbc_to_driver_sql, parameters_from_attributes
-from flowyard.processors.dbcp_connection_pool import DBCP_SERVICE, DBCPService
+from flowyard.processors.dbcp_connection_pool import DBCPService
 from flowyard.runtime.sdk import (
     AllowableValue,
     ExpressionScope,
@@ -33,11 +34,7 @@ FAILURE = Relationship("failure", "FlowFiles whose statement the database refuse
 
 _BOOL = (AllowableValue("true"), AllowableValue("false"))
 
-CONNECTION_POOL = PropertySpec(
-    key="jdbc-connection-pool", display_name="JDBC Connection Pool",
-    description="The connection pool that gives the connection to the database.", required=True,
-    identifies_controller_service=DBCP_SERVICE,
-)
+CONNECTION_POOL = connection_pool_property("jdbc-connection-pool", "JDBC Connection Pool")
 SQL_STATEMENT = PropertySpec(
     key="putsql-sql-statement", display_name="SQL Statement",
     description="The statement to run for each FlowFile; when unset, the FlowFile's content is the statement. JDBC "
