@@ -11,31 +11,24 @@ from typing import Any
 from flowyard.processors._db_avro import describe
 from flowyard.processors.dbcp_connection_pool import DBCPService
 from flowyard.processors.execute_sql import set_query_timeout
-from flowyard.processors.put_database_record import (
-    DIALECT_SERVICE_VALUE,
-    MSSQL2008,
-    MSSQL2012,
-    ORACLE,
-    ORACLE12,
-    db_type_problem,
-    db_type_property,
-)
+from flowyard.processors.put_database_record import MSSQL2008, MSSQL2012, ORACLE, ORACLE12, db_type_problem
 from flowyard.processors.query_database_table import (
     COLUMNS,
+    DB_TYPE,
     DBCP,
-    INITIAL_MAX_VALUE_PREFIX,
+    DIALECT_SERVICE,
     MAX_VALUE_COLUMNS,
     QUERY_TIMEOUT,
     TABLE,
     WHERE,
     MaxValues,
     column_kinds,
-    literal,
-    state_key,
+    initial_max_value_problems,
+    initial_max_values_property,
+    with_initial_max_values,
 )
 from flowyard.runtime.sdk import (
     AllowableValue,
-    DynamicPropertySpec,
     ExpressionScope,
     FlowFile,
     InputRequirement,
@@ -43,7 +36,6 @@ from flowyard.runtime.sdk import (
     Processor,
     ProcessorSpec,
     ProcessSession,
-    PropertyDependency,
     PropertySpec,
     Relationship,
     ValidationResult,
@@ -58,14 +50,6 @@ SUCCESS = Relationship("success", "A FlowFile per partition, its content the SEL
 FAILURE = Relationship("failure", "The incoming FlowFile when the database could not be queried, penalized, with "
                                   "generatetablefetch.sql.error.")
 
-DB_TYPE = db_type_property("db-fetch-db-type")
-DIALECT_SERVICE = PropertySpec(
-    key="Database Dialect Service", display_name="Database Dialect Service",
-    description="A service generating the SQL for Database Type 'Database Dialect Service' (not supported by "
-                "flowyard: validation refuses it).", required=True,
-    identifies_controller_service="DatabaseDialectService",
-    dependencies=(PropertyDependency("db-fetch-db-type", (DIALECT_SERVICE_VALUE,)),),
-)
 PARTITION_SIZE = PropertySpec(
     key="gen-table-fetch-partition-size", display_name="Partition Size",
     description="How many rows each generated statement fetches; 0 generates one statement for all new rows.",
@@ -88,11 +72,7 @@ OUTPUT_EMPTY = PropertySpec(
     required=True, default="false", allowed_values=(AllowableValue("true"), AllowableValue("false")),
 )
 
-INITIAL_MAX_VALUES = DynamicPropertySpec(
-    name_description="initial.maxvalue.<max_value_column>",
-    value_description="The maximum value to start from for that column when the state holds none",
-    expression_scope=_FF,
-)
+INITIAL_MAX_VALUES = initial_max_values_property(_FF)
 
 PREFIX = "generatetablefetch."
 
@@ -245,11 +225,7 @@ class GenerateTableFetch(Processor):
         if partition and "${" not in partition and "," in partition:
             results.append(ValidationResult(PARTITION_COLUMN.display_name, "Column for Value Partitioning requires "
                                             "a single column name, but a comma was detected", PARTITION_COLUMN.key))
-        for name in context.dynamic_properties:
-            if not name.startswith(INITIAL_MAX_VALUE_PREFIX) or len(name) == len(INITIAL_MAX_VALUE_PREFIX):
-                results.append(ValidationResult(name, f"dynamic properties must be named "
-                                                      f"{INITIAL_MAX_VALUE_PREFIX}<column>", name))
-        return results
+        return results + initial_max_value_problems(context)
 
     def on_scheduled(self, context: ProcessContext) -> None:
         """Column types are read again (the table may have changed while stopped)."""
@@ -263,20 +239,13 @@ class GenerateTableFetch(Processor):
             if ff is None:
                 return
         attributes = ff.attributes if ff is not None else {}
+        state = session.get_state()
         try:
             config = self._config(context, attributes)
-            initial = {name[len(INITIAL_MAX_VALUE_PREFIX):].lower(): value.evaluate(attributes).as_str()
-                       for name, value in context.dynamic_properties.items()
-                       if name.startswith(INITIAL_MAX_VALUE_PREFIX) and value.value is not None}
+            values = with_initial_max_values(context, state, config.table, attributes)
         except ValueError as exc:
             self._fail(context, session, ff, f"cannot evaluate the properties: {exc}", "")
             return
-        state = session.get_state()
-        values = dict(state)
-        for column, value in initial.items():
-            key = state_key(config.table, column)
-            if key not in values:
-                values[key] = values.get(column) or value
         pool = context.property(DBCP).as_controller_service(DBCPService)
         try:
             with pool.get_connection() as conn:
@@ -325,7 +294,7 @@ class GenerateTableFetch(Processor):
                                                                    config.table)
             maxima = MaxValues(config.table, values, kinds)
             maxima.check()
-            conditions = self._conditions(config, maxima, db_type, dialect, ">")
+            conditions = maxima.conditions(config.max_columns, db_type, dialect)
             selects = ["-1" if config.partition_column or config.partition_size == 0 else "COUNT(*)"]
             selects += [f"MAX({c}) {c}" for c in config.max_columns]
             if config.partition_column:
@@ -356,20 +325,8 @@ class GenerateTableFetch(Processor):
                 low = None if low_value is None else int(str(low_value))
         except Exception as exc:
             raise _QueryFailed(query, exc) from exc
-        bounds = self._conditions(config, maxima, db_type, dialect, None)
+        bounds = maxima.conditions(config.max_columns, db_type, dialect, upper=True)
         return maxima, conditions + ([f"({config.where})"] if config.where else []) + bounds, count, low, high
-
-    @staticmethod
-    def _conditions(config: _Config, maxima: MaxValues, db_type: str, dialect: str, lower: str | None) -> list[str]:
-        """``col > v`` (first), ``col >= v`` (others) with ``lower``; ``col <= v`` without it."""
-        out = []
-        for index, column in enumerate(config.max_columns):
-            current = maxima.current(column)
-            if current:
-                kind = maxima.kinds[state_key(config.table, column)]
-                op = (">" if index == 0 else ">=") if lower else "<="
-                out.append(f"{column} {op} {literal(kind, current, db_type, dialect)}")
-        return out
 
     def _emit(self, context: ProcessContext, session: ProcessSession, ff: FlowFile | None, config: _Config,
               maxima: MaxValues, where: list[str], count: int, low: int | None, high: int | None) -> None:

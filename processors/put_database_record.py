@@ -19,11 +19,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowyard.processors._db_common import connection_pool_property
 from flowyard.processors._db_drivers import get_autocommit, is_connection_problem, is_transient, set_autocommit
 from flowyard.processors._record_services import RECORD_READER_FACTORY, RecordReaderFactory
 from flowyard.processors._records import DataType, IllegalTypeConversion, RecordFieldType, coerce
 from flowyard.processors._records._recordpath import RecordPath
-from flowyard.processors.dbcp_connection_pool import DBCP_SERVICE, DBCPService
+from flowyard.processors.dbcp_connection_pool import DBCPService
 from flowyard.processors.execute_sql import set_query_timeout, split_statements
 from flowyard.runtime.sdk import (
     AllowableValue,
@@ -82,14 +83,20 @@ def db_type_property(key: str) -> PropertySpec:
     )
 
 
+def dialect_service_property(db_type_key: str) -> PropertySpec:
+    """NiFi's Database Dialect Service property, shown when the Database Type under ``db_type_key`` asks
+    for it (flowyard refuses it: ``db_type_problem``)."""
+    return PropertySpec(
+        key="Database Dialect Service", display_name="Database Dialect Service",
+        description="A service generating the SQL for Database Type 'Database Dialect Service' (not supported by "
+                    "flowyard: validation refuses it).", required=True,
+        identifies_controller_service="DatabaseDialectService",
+        dependencies=(PropertyDependency(db_type_key, (DIALECT_SERVICE_VALUE,)),),
+    )
+
+
 DB_TYPE = db_type_property("db-type")
-DIALECT_SERVICE = PropertySpec(
-    key="Database Dialect Service", display_name="Database Dialect Service",
-    description="A service generating the SQL for Database Type 'Database Dialect Service' (not supported by "
-                "flowyard: validation refuses it).", required=True,
-    identifies_controller_service="DatabaseDialectService",
-    dependencies=(PropertyDependency("db-type", (DIALECT_SERVICE_VALUE,)),),
-)
+DIALECT_SERVICE = dialect_service_property("db-type")
 
 
 def db_type_problem(db_type: str, key: str = "db-type") -> ValidationResult | None:
@@ -260,11 +267,7 @@ POST_SQL = PropertySpec(
     description="Statements run in the same transaction after the records, separated by semicolons.",
     expression_scope=_FF,
 )
-DBCP = PropertySpec(
-    key="put-db-record-dcbp-service", display_name="Database Connection Pooling Service",
-    description="The connection pool that gives the connection to the database.", required=True,
-    identifies_controller_service=DBCP_SERVICE,
-)
+DBCP = connection_pool_property("put-db-record-dcbp-service")
 CATALOG = PropertySpec(
     key="put-db-record-catalog-name", display_name="Database Name",
     description="The catalog of the table (the database for MySQL/MariaDB); unset: the connection's.",

@@ -24,17 +24,25 @@ from flowyard.processors._db_avro import (
     _time_of,
     describe,
 )
+from flowyard.processors._db_common import (
+    connection_pool_property,
+    default_precision_property,
+    default_scale_property,
+    fetch_rows,
+    open_cursor,
+    writer_options,
+)
 from flowyard.processors._db_drivers import get_autocommit, set_autocommit
 from flowyard.processors._record_services import RECORD_SET_WRITER_FACTORY, RecordSetWriterFactory
-from flowyard.processors.dbcp_connection_pool import DBCP_SERVICE, DBCPService
+from flowyard.processors.dbcp_connection_pool import DBCPService
 from flowyard.processors.execute_sql import set_query_timeout
 from flowyard.processors.put_database_record import (
-    DIALECT_SERVICE_VALUE,
     ORACLE,
     ORACLE12,
     PHOENIX,
     db_type_problem,
     db_type_property,
+    dialect_service_property,
 )
 from flowyard.runtime.sdk import (
     AllowableValue,
@@ -46,14 +54,14 @@ from flowyard.runtime.sdk import (
     Processor,
     ProcessorSpec,
     ProcessSession,
-    PropertyDependency,
     PropertySpec,
     Relationship,
     ValidationResult,
     validators,
 )
 
-__all__ = ["MaxValues", "QueryDatabaseTable", "QueryDatabaseTableRecord", "column_kinds", "literal", "state_key"]
+__all__ = ["MaxValues", "QueryDatabaseTable", "QueryDatabaseTableRecord", "column_kinds", "initial_max_value_problems",
+           "initial_max_values_property", "literal", "state_key", "with_initial_max_values"]
 
 _FF = ExpressionScope.FLOWFILE_ATTRIBUTES
 _ENV = ExpressionScope.ENVIRONMENT
@@ -64,19 +72,9 @@ SUCCESS = Relationship("success", "A FlowFile per query result (or per Max Rows 
 NAMESPACE_DELIMITER = "@!@"
 INITIAL_MAX_VALUE_PREFIX = "initial.maxvalue."
 
-DBCP = PropertySpec(
-    key="Database Connection Pooling Service", display_name="Database Connection Pooling Service",
-    description="The connection pool that gives the connection to the database.", required=True,
-    identifies_controller_service=DBCP_SERVICE,
-)
+DBCP = connection_pool_property("Database Connection Pooling Service")
 DB_TYPE = db_type_property("db-fetch-db-type")
-DIALECT_SERVICE = PropertySpec(
-    key="Database Dialect Service", display_name="Database Dialect Service",
-    description="A service generating the SQL for Database Type 'Database Dialect Service' (not supported by "
-                "flowyard: validation refuses it).", required=True,
-    identifies_controller_service="DatabaseDialectService",
-    dependencies=(PropertyDependency("db-fetch-db-type", (DIALECT_SERVICE_VALUE,)),),
-)
+DIALECT_SERVICE = dialect_service_property("db-fetch-db-type")
 TABLE = PropertySpec(
     key="Table Name", display_name="Table Name",
     description="The table to query (with a Custom Query: the alias the query is given).", required=True,
@@ -166,27 +164,26 @@ LOGICAL_TYPES = PropertySpec(
     description="Whether DECIMAL, DATE, TIME and TIMESTAMP columns keep their types (Avro logical types) "
                 "instead of becoming strings.", required=True, default="false", allowed_values=_BOOL,
 )
-DEFAULT_PRECISION = PropertySpec(
-    key="dbf-default-precision", display_name="Default Decimal Precision",
-    description="The precision of a DECIMAL/NUMERIC column whose type has none, with logical types.",
-    required=True, default="10", expression_scope=_ENV, validator=validators.POSITIVE_INTEGER,
-)
-DEFAULT_SCALE = PropertySpec(
-    key="dbf-default-scale", display_name="Default Decimal Scale",
-    description="The scale of a DECIMAL/NUMERIC column whose type has none, with logical types.",
-    required=True, default="0", expression_scope=_ENV, validator=validators.NON_NEGATIVE_INTEGER,
-)
+DEFAULT_PRECISION = default_precision_property(_ENV)
+DEFAULT_SCALE = default_scale_property(_ENV)
 RECORD_WRITER = PropertySpec(
     key="qdbtr-record-writer", display_name="Record Writer",
     description="The service that writes the rows as records.", required=True,
     identifies_controller_service=RECORD_SET_WRITER_FACTORY,
 )
 
-INITIAL_MAX_VALUES = DynamicPropertySpec(
-    name_description="initial.maxvalue.<max_value_column>",
-    value_description="The maximum value to start from for that column when the state holds none",
-    expression_scope=_ENV,
-)
+
+
+def initial_max_values_property(scope: ExpressionScope) -> DynamicPropertySpec:
+    """The ``initial.maxvalue.<column>`` dynamic properties, with Expression Language of ``scope``."""
+    return DynamicPropertySpec(
+        name_description="initial.maxvalue.<max_value_column>",
+        value_description="The maximum value to start from for that column when the state holds none",
+        expression_scope=scope,
+    )
+
+
+INITIAL_MAX_VALUES = initial_max_values_property(_ENV)
 
 ROW_COUNT = "querydbtable.row.count"
 TABLE_NAME_ATTRIBUTE = "tablename"
@@ -350,6 +347,40 @@ class MaxValues:
                     self.values[key] = format_max(kind, value)
         return see
 
+    def conditions(self, columns: list[str], db_type: str, dialect: str, *, upper: bool = False) -> list[str]:
+        """SQL conditions from the stored maxima of ``columns``: the rows beyond them (the first column
+        ``>``, the others ``>=``, as NiFi), or with ``upper`` the rows up to them (``<=``)."""
+        out = []
+        for index, column in enumerate(columns):
+            current = self.current(column)
+            if current:
+                kind = self.kinds[state_key(self.table, column)]
+                op = "<=" if upper else (">" if index == 0 else ">=")
+                out.append(f"{column} {op} {literal(kind, current, db_type, dialect)}")
+        return out
+
+
+def initial_max_value_problems(context: ProcessContext) -> list[ValidationResult]:
+    """A validation result for each dynamic property not named ``initial.maxvalue.<column>``."""
+    return [ValidationResult(name, f"dynamic properties must be named {INITIAL_MAX_VALUE_PREFIX}<column>", name)
+            for name in context.dynamic_properties
+            if not name.startswith(INITIAL_MAX_VALUE_PREFIX) or len(name) == len(INITIAL_MAX_VALUE_PREFIX)]
+
+
+def with_initial_max_values(context: ProcessContext, state: Mapping[str, str], table: str,
+                            attributes: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``state`` plus, for each ``initial.maxvalue.<column>`` dynamic property whose column the state
+    lacks, the stored value under NiFi's older column-only key or else the property's value (evaluated
+    against ``attributes``)."""
+    values = dict(state)
+    for name, value in context.dynamic_properties.items():
+        if name.startswith(INITIAL_MAX_VALUE_PREFIX) and value.value is not None:
+            column = name[len(INITIAL_MAX_VALUE_PREFIX):].lower()
+            key = state_key(table, column)
+            if key not in values:
+                values[key] = values.get(column) or value.evaluate(attributes).as_str()
+    return values
+
 
 # -- the processors ----------------------------------------------------------------------------------------
 
@@ -366,14 +397,6 @@ class _Config:
     max_rows: int
     batch: int
     max_fragments: int
-
-
-def _rows(cursor: Any, fetch_size: int) -> Iterator[tuple[Any, ...]]:
-    while True:
-        batch = cursor.fetchmany(fetch_size)
-        if not batch:
-            return
-        yield from batch
 
 
 def _watched(rows: Iterator[tuple[Any, ...]], see: Any) -> Iterator[tuple[Any, ...]]:
@@ -396,11 +419,7 @@ class _QueryDatabaseTableBase(Processor):
         problem = db_type_problem(context.property(DB_TYPE).as_str(), DB_TYPE.key)
         if problem is not None:
             results.append(problem)
-        for name in context.dynamic_properties:
-            if not name.startswith(INITIAL_MAX_VALUE_PREFIX) or len(name) == len(INITIAL_MAX_VALUE_PREFIX):
-                results.append(ValidationResult(name, f"dynamic properties must be named "
-                                                      f"{INITIAL_MAX_VALUE_PREFIX}<column>", name))
-        return results
+        return results + initial_max_value_problems(context)
 
     def on_scheduled(self, context: ProcessContext) -> None:
         """Column types are read again (the table may have changed while stopped)."""
@@ -431,13 +450,7 @@ class _QueryDatabaseTableBase(Processor):
             context.yield_()
             return
         state = session.get_state()
-        values = dict(state)
-        for name, value in context.dynamic_properties.items():
-            if name.startswith(INITIAL_MAX_VALUE_PREFIX) and value.value is not None:
-                column = name[len(INITIAL_MAX_VALUE_PREFIX):].lower()
-                key = state_key(config.table, column)
-                if key not in values:
-                    values[key] = values.get(column) or value.evaluate().as_str()
+        values = with_initial_max_values(context, state, config.table)
         pool = context.property(DBCP).as_controller_service(DBCPService)
         source = f"({config.custom_query}) AS {config.table}" if config.custom_query else config.table
         query = ""
@@ -501,13 +514,7 @@ class _QueryDatabaseTableBase(Processor):
             query = f"SELECT * FROM {source}"
         else:
             query = f"SELECT {config.columns or '*'} FROM {config.table}"
-        db_type = context.property(DB_TYPE).as_str()
-        conditions = []
-        for index, column in enumerate(config.max_columns):
-            current = maxima.current(column)
-            if current:
-                kind = maxima.kinds[state_key(config.table, column)]
-                conditions.append(f"{column} {'>' if index == 0 else '>='} {literal(kind, current, db_type, dialect)}")
+        conditions = maxima.conditions(config.max_columns, context.property(DB_TYPE).as_str(), dialect)
         if config.where:
             conditions.append(f"({config.where})")
         if conditions:
@@ -531,12 +538,12 @@ class _QueryDatabaseTableBase(Processor):
                 setup.execute(f"SET TRANSACTION ISOLATION LEVEL {isolation}")
         pending: list[FlowFile] = []
         started = time.monotonic()
-        cursor = _open_cursor(conn, dialect, autocommit, config.fetch)
+        cursor = open_cursor(conn, dialect, None if autocommit else config.fetch)
         try:
             context.logger.debug(f"executing query {query}")
             cursor.execute(query)
             columns = describe(cursor, conn, dialect, {})
-            rows = _watched(_rows(cursor, config.fetch), maxima.tracker(columns))
+            rows = _watched(fetch_rows(cursor, config.fetch), maxima.tracker(columns))
             fragment_id = str(uuid.uuid4())
             fragment = 0
             try:
@@ -590,17 +597,30 @@ class _QueryDatabaseTableBase(Processor):
         return pending
 
 
-def _open_cursor(conn: Any, dialect: str, autocommit: bool, fetch: int) -> Any:
-    """A cursor that streams rows: unbuffered for MariaDB/MySQL, server-side for PostgreSQL in a transaction."""
-    if dialect == "mysql":
-        import pymysql.cursors
-
-        return conn.cursor(pymysql.cursors.SSCursor)
-    if not autocommit:
-        cursor = conn.cursor(name=f"flowyard_{uuid.uuid4().hex[:12]}")
-        cursor.itersize = fetch
-        return cursor
-    return conn.cursor()
+def _spec(output: str, tag: str, properties: tuple[PropertySpec, ...], *attributes: tuple[str, str]) -> (
+    ProcessorSpec
+):
+    """The spec of QueryDatabaseTable(+Record): ``output`` ends the description, ``tag`` the tags, and
+    ``attributes`` follow the attributes both write."""
+    return ProcessorSpec(
+        description="Fetches the rows of a table added since the last run, tracked by maximum-value columns kept "
+                    "in state, " + output,
+        tags=("sql", "select", "jdbc", "query", "database", "incremental", tag),
+        properties=properties,
+        relationships=(SUCCESS,),
+        input_requirement=InputRequirement.FORBIDDEN,
+        stateful=True,
+        dynamic_properties=INITIAL_MAX_VALUES,
+        writes_attributes=(
+            (TABLE_NAME_ATTRIBUTE, "The table queried."),
+            (ROW_COUNT, "The number of rows in this FlowFile."),
+            ("fragment.identifier", "The same for all FlowFiles of one query (with Max Rows Per FlowFile)."),
+            ("fragment.count", "How many FlowFiles the query gave (without Output Batch Size)."),
+            ("fragment.index", "The position of this FlowFile among them, from 0."),
+            ("maxvalue.*", "The maximum value of each Maximum-value Column after this query."),
+            *attributes,
+        ),
+    )
 
 
 _COMMON_DOC = """
@@ -646,34 +666,17 @@ class QueryDatabaseTable(_QueryDatabaseTableBase):
     Logical Types), ``mime.type`` ``application/avro-binary``.
 """ + _COMMON_DOC
 
-    spec = ProcessorSpec(
-        description="Fetches the rows of a table added since the last run, tracked by maximum-value columns kept "
-                    "in state, as Avro.",
-        tags=("sql", "select", "jdbc", "query", "database", "incremental", "avro"),
-        properties=(DBCP, DB_TYPE, DIALECT_SERVICE, TABLE, COLUMNS, WHERE, CUSTOM_QUERY, MAX_VALUE_COLUMNS,
-                    INITIAL_LOAD, QUERY_TIMEOUT, FETCH_SIZE, AUTO_COMMIT, MAX_ROWS, OUTPUT_BATCH_SIZE,
-                    MAX_FRAGMENTS, NORMALIZE, ISOLATION_LEVEL, LOGICAL_TYPES, DEFAULT_PRECISION, DEFAULT_SCALE),
-        relationships=(SUCCESS,),
-        input_requirement=InputRequirement.FORBIDDEN,
-        stateful=True,
-        dynamic_properties=INITIAL_MAX_VALUES,
-        writes_attributes=(
-            (TABLE_NAME_ATTRIBUTE, "The table queried."),
-            (ROW_COUNT, "The number of rows in this FlowFile."),
-            ("fragment.identifier", "The same for all FlowFiles of one query (with Max Rows Per FlowFile)."),
-            ("fragment.count", "How many FlowFiles the query gave (without Output Batch Size)."),
-            ("fragment.index", "The position of this FlowFile among them, from 0."),
-            ("maxvalue.*", "The maximum value of each Maximum-value Column after this query."),
-            ("mime.type", "application/avro-binary."),
-        ),
+    spec = _spec(
+        "as Avro.", "avro",
+        (DBCP, DB_TYPE, DIALECT_SERVICE, TABLE, COLUMNS, WHERE, CUSTOM_QUERY, MAX_VALUE_COLUMNS, INITIAL_LOAD,
+         QUERY_TIMEOUT, FETCH_SIZE, AUTO_COMMIT, MAX_ROWS, OUTPUT_BATCH_SIZE, MAX_FRAGMENTS, NORMALIZE,
+         ISOLATION_LEVEL, LOGICAL_TYPES, DEFAULT_PRECISION, DEFAULT_SCALE),
+        ("mime.type", "application/avro-binary."),
     )
 
     def result_writer(self, context: ProcessContext) -> ResultWriter:
         """Avro, as ExecuteSQL writes it."""
-        return AvroResultWriter(normalize=context.property(NORMALIZE).as_bool(),
-                                logical_types=context.property(LOGICAL_TYPES).as_bool(),
-                                default_precision=context.property(DEFAULT_PRECISION).evaluate().as_int(),
-                                default_scale=context.property(DEFAULT_SCALE).evaluate().as_int())
+        return AvroResultWriter(**writer_options(context, NORMALIZE))
 
 
 class QueryDatabaseTableRecord(_QueryDatabaseTableBase):
@@ -683,34 +686,15 @@ class QueryDatabaseTableRecord(_QueryDatabaseTableBase):
     dates, times and timestamps are strings.
 """ + _COMMON_DOC
 
-    spec = ProcessorSpec(
-        description="Fetches the rows of a table added since the last run, tracked by maximum-value columns kept "
-                    "in state, written with a Record Writer.",
-        tags=("sql", "select", "jdbc", "query", "database", "incremental", "record"),
-        properties=(DBCP, DB_TYPE, DIALECT_SERVICE, TABLE, COLUMNS, WHERE, CUSTOM_QUERY, RECORD_WRITER,
-                    MAX_VALUE_COLUMNS, INITIAL_LOAD, QUERY_TIMEOUT, FETCH_SIZE, AUTO_COMMIT, MAX_ROWS,
-                    OUTPUT_BATCH_SIZE, MAX_FRAGMENTS, NORMALIZE_RECORD, LOGICAL_TYPES, DEFAULT_PRECISION,
-                    DEFAULT_SCALE),
-        relationships=(SUCCESS,),
-        input_requirement=InputRequirement.FORBIDDEN,
-        stateful=True,
-        dynamic_properties=INITIAL_MAX_VALUES,
-        writes_attributes=(
-            (TABLE_NAME_ATTRIBUTE, "The table queried."),
-            (ROW_COUNT, "The number of rows in this FlowFile."),
-            ("fragment.identifier", "The same for all FlowFiles of one query (with Max Rows Per FlowFile)."),
-            ("fragment.count", "How many FlowFiles the query gave (without Output Batch Size)."),
-            ("fragment.index", "The position of this FlowFile among them, from 0."),
-            ("maxvalue.*", "The maximum value of each Maximum-value Column after this query."),
-            ("mime.type", "The Record Writer's MIME type."),
-            ("record.count", "The number of records in this FlowFile."),
-        ),
+    spec = _spec(
+        "written with a Record Writer.", "record",
+        (DBCP, DB_TYPE, DIALECT_SERVICE, TABLE, COLUMNS, WHERE, CUSTOM_QUERY, RECORD_WRITER, MAX_VALUE_COLUMNS,
+         INITIAL_LOAD, QUERY_TIMEOUT, FETCH_SIZE, AUTO_COMMIT, MAX_ROWS, OUTPUT_BATCH_SIZE, MAX_FRAGMENTS,
+         NORMALIZE_RECORD, LOGICAL_TYPES, DEFAULT_PRECISION, DEFAULT_SCALE),
+        ("mime.type", "The Record Writer's MIME type."), ("record.count", "The number of records in this FlowFile."),
     )
 
     def result_writer(self, context: ProcessContext) -> ResultWriter:
         """The Record Writer."""
         factory = context.property(RECORD_WRITER).as_controller_service(RecordSetWriterFactory)
-        return RecordResultWriter(factory, {}, normalize=context.property(NORMALIZE_RECORD).as_bool(),
-                                  logical_types=context.property(LOGICAL_TYPES).as_bool(),
-                                  default_precision=context.property(DEFAULT_PRECISION).evaluate().as_int(),
-                                  default_scale=context.property(DEFAULT_SCALE).evaluate().as_int())
+        return RecordResultWriter(factory, {}, **writer_options(context, NORMALIZE_RECORD))
