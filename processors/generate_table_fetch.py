@@ -4,14 +4,14 @@ to fetch (possibly on several nodes)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from flowyard.processors._db_avro import describe
 from flowyard.processors.dbcp_connection_pool import DBCPService
 from flowyard.processors.execute_sql import set_query_timeout
-from flowyard.processors.put_database_record import MSSQL2008, MSSQL2012, ORACLE, ORACLE12, db_type_problem
+from flowyard.processors.put_database_record import MSSQL2008, MSSQL2012, ORACLE, ORACLE12
 from flowyard.processors.query_database_table import (
     COLUMNS,
     DB_TYPE,
@@ -21,9 +21,9 @@ from flowyard.processors.query_database_table import (
     QUERY_TIMEOUT,
     TABLE,
     WHERE,
+    MaxValueProcessor,
     MaxValues,
     column_kinds,
-    initial_max_value_problems,
     initial_max_values_property,
     with_initial_max_values,
 )
@@ -33,7 +33,6 @@ from flowyard.runtime.sdk import (
     FlowFile,
     InputRequirement,
     ProcessContext,
-    Processor,
     ProcessorSpec,
     ProcessSession,
     PropertySpec,
@@ -152,7 +151,7 @@ class _QueryFailed(Exception):
         self.query = query
 
 
-class GenerateTableFetch(Processor):
+class GenerateTableFetch(MaxValueProcessor):
     """Generates SELECT statements that fetch, page by page, the rows of a
     table added since the last run: it counts the new rows (``SELECT
     COUNT(*), MAX(<max-value column>) ...`` beyond the maxima kept in state,
@@ -212,24 +211,13 @@ class GenerateTableFetch(Processor):
         ),
     )
 
-    def __init__(self) -> None:
-        self._kinds: dict[tuple[Any, ...], dict[str, str]] = {}
-
-    def validate(self, context: ProcessContext) -> Iterable[ValidationResult]:
-        """One partitioning column; no Database Dialect Service; dynamic properties are initial max values."""
-        results = []
-        problem = db_type_problem(context.property(DB_TYPE).as_str(), DB_TYPE.key)
-        if problem is not None:
-            results.append(problem)
+    def problems(self, context: ProcessContext) -> list[ValidationResult]:
+        """One partitioning column."""
         partition = context.property(PARTITION_COLUMN).raw
         if partition and "${" not in partition and "," in partition:
-            results.append(ValidationResult(PARTITION_COLUMN.display_name, "Column for Value Partitioning requires "
-                                            "a single column name, but a comma was detected", PARTITION_COLUMN.key))
-        return results + initial_max_value_problems(context)
-
-    def on_scheduled(self, context: ProcessContext) -> None:
-        """Column types are read again (the table may have changed while stopped)."""
-        self._kinds = {}
+            return [ValidationResult(PARTITION_COLUMN.display_name, "Column for Value Partitioning requires a single "
+                                     "column name, but a comma was detected", PARTITION_COLUMN.key)]
+        return []
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         """Count the new rows of one table and emit the statements that fetch them."""

@@ -60,8 +60,17 @@ from flowyard.runtime.sdk import (
     validators,
 )
 
-__all__ = ["MaxValues", "QueryDatabaseTable", "QueryDatabaseTableRecord", "column_kinds", "initial_max_value_problems",
-           "initial_max_values_property", "literal", "state_key", "with_initial_max_values"]
+__all__ = [
+    "MaxValueProcessor",
+    "MaxValues",
+    "QueryDatabaseTable",
+    "QueryDatabaseTableRecord",
+    "column_kinds",
+    "initial_max_values_property",
+    "literal",
+    "state_key",
+    "with_initial_max_values",
+]
 
 _FF = ExpressionScope.FLOWFILE_ATTRIBUTES
 _ENV = ExpressionScope.ENVIRONMENT
@@ -360,13 +369,6 @@ class MaxValues:
         return out
 
 
-def initial_max_value_problems(context: ProcessContext) -> list[ValidationResult]:
-    """A validation result for each dynamic property not named ``initial.maxvalue.<column>``."""
-    return [ValidationResult(name, f"dynamic properties must be named {INITIAL_MAX_VALUE_PREFIX}<column>", name)
-            for name in context.dynamic_properties
-            if not name.startswith(INITIAL_MAX_VALUE_PREFIX) or len(name) == len(INITIAL_MAX_VALUE_PREFIX)]
-
-
 def with_initial_max_values(context: ProcessContext, state: Mapping[str, str], table: str,
                             attributes: Mapping[str, str] | None = None) -> dict[str, str]:
     """``state`` plus, for each ``initial.maxvalue.<column>`` dynamic property whose column the state
@@ -405,25 +407,40 @@ def _watched(rows: Iterator[tuple[Any, ...]], see: Any) -> Iterator[tuple[Any, .
         yield row
 
 
-class _QueryDatabaseTableBase(Processor):
-    """What QueryDatabaseTable and QueryDatabaseTableRecord share; ``result_writer`` differs."""
-
-    NORMALIZE_SPEC = NORMALIZE
+class MaxValueProcessor(Processor):
+    """What the processors keeping maximum values in state (QueryDatabaseTable(+Record), GenerateTableFetch)
+    share: the kinds of the maximum-value columns, cached in ``_kinds`` until the processor is scheduled
+    again, and validation of Database Type (``DB_TYPE``) and of the dynamic properties."""
 
     def __init__(self) -> None:
         self._kinds: dict[tuple[Any, ...], dict[str, str]] = {}
 
     def validate(self, context: ProcessContext) -> Iterable[ValidationResult]:
-        """No Database Dialect Service; dynamic properties must be initial.maxvalue.<column>."""
+        """No Database Dialect Service; the subclass's ``problems``; dynamic properties must be
+        initial.maxvalue.<column>."""
         results = []
         problem = db_type_problem(context.property(DB_TYPE).as_str(), DB_TYPE.key)
         if problem is not None:
             results.append(problem)
-        return results + initial_max_value_problems(context)
+        results += self.problems(context)
+        results += [ValidationResult(name, f"dynamic properties must be named {INITIAL_MAX_VALUE_PREFIX}<column>", name)
+                    for name in context.dynamic_properties
+                    if not name.startswith(INITIAL_MAX_VALUE_PREFIX) or len(name) == len(INITIAL_MAX_VALUE_PREFIX)]
+        return results
+
+    def problems(self, context: ProcessContext) -> list[ValidationResult]:
+        """The subclass's own validation (none here)."""
+        return []
 
     def on_scheduled(self, context: ProcessContext) -> None:
         """Column types are read again (the table may have changed while stopped)."""
         self._kinds = {}
+
+
+class _QueryDatabaseTableBase(MaxValueProcessor):
+    """What QueryDatabaseTable and QueryDatabaseTableRecord share; ``result_writer`` differs."""
+
+    NORMALIZE_SPEC = NORMALIZE
 
     def result_writer(self, context: ProcessContext) -> ResultWriter:
         raise NotImplementedError
