@@ -7,7 +7,8 @@
 - ``ScratchDb``: an admin connection and the tables a test made, dropped by ``close()``;
   a test module subclasses it for its table and makes the fixtures ``db`` (both servers)
   and ``pg`` with ``db_fixtures(Subclass)``. ``persons_fixture(prefix)`` makes ``db`` as
-  ``(dialect, table)`` over a five-row table of people (the ExecuteSQL tests).
+  ``(dialect, table)`` over a five-row table of people (the ExecuteSQL tests); ``select_persons``
+  runs a ``SELECT *`` of it and checks what ExecuteSQL and ExecuteSQLRecord both write.
 - ``pool_runner(Processor)``: a ProcessorRunner wired to an enabled pool service ``db``;
   ``with_service`` adds an enabled service (a record reader or writer). The autouse fixture
   ``disable_pools`` disables every such pool after the test: a module that makes runners
@@ -33,7 +34,7 @@ from flowyard.runtime.sdk import ControllerService, Processor
 from flowyard.runtime.sdk.testing import ProcessorRunner
 
 __all__ = ["CLOSED", "DIALECTS", "MARIA", "PG", "ScratchDb", "admin", "db_fixtures", "disable_pools",
-           "persons_fixture", "pool_properties", "pool_runner", "unreachable", "with_service"]
+           "persons_fixture", "pool_properties", "pool_runner", "select_persons", "unreachable", "with_service"]
 
 PG = {"Database Connection URL": "jdbc:postgresql://127.0.0.1:5432/test",
       "Database Driver Class Name": "org.postgresql.Driver", "Database User": "postgres"}
@@ -143,6 +144,29 @@ def persons_fixture(prefix: str) -> Any:
             handle.close()
 
     return db
+
+
+def select_persons(runner: ProcessorRunner, rows: Callable[[bytes], list[dict[str, Any]]]) -> Any:
+    """Run ``runner`` (its SQL Query a ``SELECT *`` of the persons table by id) once on an input FlowFile
+    and check its one output: ``rows(content)`` are the five persons (values as strings), and the
+    attributes ExecuteSQL(Record) writes: ``executesql.row.count`` 5, result set 0, the timings, the
+    input's attributes and UUID. The output, for the caller's own checks."""
+    runner.enqueue(b"ignored", {"who": "me"})
+    input_uuid = runner.input_flowfiles()[0].flowfile.uuid
+    runner.run()
+    runner.assert_all_transferred("success", 1)
+    out = runner.flowfiles_for("success")[0]
+    out.assert_attribute_equals("executesql.row.count", "5")
+    out.assert_attribute_equals("executesql.resultset.index", "0")
+    out.assert_attribute_equals("who", "me")
+    assert out.attributes["input.flowfile.uuid"] == input_uuid != out.flowfile.uuid
+    for key in ("executesql.query.duration", "executesql.query.executiontime", "executesql.query.fetchtime"):
+        assert out.attributes[key].isdigit()
+    persons = rows(out.content)
+    assert persons[0] == {"id": 1, "name": "person 1", "amount": "1.51", "born": "2000-01-01",
+                          "seen": "2024-05-01 12:30:15.25"}
+    assert persons[2]["name"] is None and len(persons) == 5
+    return out
 
 
 _RUNNERS: list[ProcessorRunner] = []
