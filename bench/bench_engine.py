@@ -55,7 +55,7 @@ def chain5(*, last_running: bool = True, batch: int = 1000) -> FlowDef:
 def run(flow: FlowDef, repo_dir: Path, body: Callable[[Engine], Any]) -> Any:
     """Run ``flow`` and call ``body(engine)`` (an async function) while it runs."""
     repos = Repositories.open(repo_dir)
-    engine = Engine(flow, repos, registry=REGISTRY)
+    engine = Engine(flow, repos, registry=REGISTRY, freeze_heap=True)  # as the CLI runs it
 
     async def main() -> Any:
         async with trio.open_nursery() as nursery:

@@ -398,9 +398,14 @@ def _disk(args: argparse.Namespace) -> dict[str, int]:
     return {"disk_pause_below": args.disk_pause_below, "disk_resume_above": args.disk_resume_above}
 
 
-def _engine_options(args: argparse.Namespace) -> dict[str, int]:
+def _process_options(args: argparse.Namespace) -> dict[str, int | bool]:
+    """Engine options of a process that runs one engine for its lifetime (run, serve, demo)."""
+    return {**_disk(args), "freeze_heap": True}
+
+
+def _engine_options(args: argparse.Namespace) -> dict[str, int | bool]:
     return {"provenance_max_age_ms": args.provenance_max_age, "provenance_max_bytes": args.provenance_max_size,
-            "provenance_max_events": args.provenance_max_events, **_disk(args)}
+            "provenance_max_events": args.provenance_max_events, **_process_options(args)}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -571,10 +576,10 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(args)
     try:
         if args.command == "demo":
-            return trio.run(_run_demo_headless, args.data_dir, sys.stdout, args.stop_timeout, _disk(args),
-                            args.demo_flow)
+            return trio.run(_run_demo_headless, args.data_dir, sys.stdout, args.stop_timeout,
+                            _process_options(args), args.demo_flow)
         return trio.run(_run, args.flow, args.data_dir, args.durability, sys.stdout, args.stop_timeout,
-                        _disk(args))
+                        _process_options(args))
     except (ConfigurationError, RepositoryError) as exc:
         print(f"flowyard: error: {exc}", file=sys.stderr)
         return 2
@@ -587,7 +592,7 @@ def _serve(args: argparse.Namespace) -> int:
         with _demo_flow(args.data_dir, args.demo_flow) as initial:
             return _serve_with(server, args, functools.partial(server.serve, args.data_dir, port=args.port,
                                                                 initial_flow=initial, stop_timeout=args.stop_timeout,
-                                                                engine_options=_disk(args)))
+                                                                engine_options=_process_options(args)))
     return _serve_with(server, args, functools.partial(
         server.serve, args.data_dir, host=args.host, port=args.port, initial_flow=args.flow,
         durability=args.durability, certfile=args.certfile, keyfile=args.keyfile,

@@ -15,11 +15,12 @@ def test_retention_options_are_parsed_with_nifi_units() -> None:
                                      "--provenance-max-events", "0"])
     assert cli._engine_options(args) == {"provenance_max_age_ms": 7 * 86_400_000,
                                          "provenance_max_bytes": 10 << 30, "provenance_max_events": 0,
-                                         "disk_pause_below": 256 << 20, "disk_resume_above": 512 << 20}
+                                         "disk_pause_below": 256 << 20, "disk_resume_above": 512 << 20,
+                                         "freeze_heap": True}
     defaults = cli._engine_options(cli._parser().parse_args(["serve"]))
     assert defaults == {"provenance_max_age_ms": 86_400_000, "provenance_max_bytes": 1 << 30,
                         "provenance_max_events": 1_000_000,
-                        "disk_pause_below": 256 << 20, "disk_resume_above": 512 << 20}
+                        "disk_pause_below": 256 << 20, "disk_resume_above": 512 << 20, "freeze_heap": True}
 
 
 @pytest.mark.parametrize(("option", "value"), [("--provenance-max-age", "soon"), ("--provenance-max-size", "big"),
