@@ -7,6 +7,7 @@ them); each processor still declares its own spec objects, made here.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -60,6 +61,24 @@ def writer_options(context: ProcessContext, normalize: PropertySpec,
             "default_scale": prop(_DEFAULT_SCALE_KEY).evaluate(attributes).as_int()}
 
 
+_LEADING_COMMENTS = re.compile(r"\s*(?:(?:--[^\n]*(?:\n|$)|/\*.*?\*/)\s*)*", re.DOTALL)
+#: What a cursor cannot be declared for (SELECT INTO, FOR UPDATE/SHARE) or a WITH that changes data.
+_NOT_A_CURSOR = re.compile(r"\binto\b|\bfor\s+(?:no\s+key\s+)?(?:update|share|key\s+share)\b", re.IGNORECASE)
+_DATA_CHANGING = re.compile(r"\b(?:insert|update|delete|merge)\b", re.IGNORECASE)
+
+
+def is_plain_query(sql: str) -> bool:
+    """Whether ``sql`` is one query a PostgreSQL cursor can be declared for (SELECT, VALUES, TABLE,
+    or WITH ... SELECT without data-changing parts), so its rows can stream from the server.
+    Errs on the side of no: a query it refuses is simply read the ordinary way."""
+    match = _LEADING_COMMENTS.match(sql)
+    text = sql[match.end() if match else 0:].strip().rstrip(";").strip()
+    if not text or ";" in text or _NOT_A_CURSOR.search(text):
+        return False
+    first = text.split(None, 1)[0].lower()
+    return first in ("select", "values", "table") or (first == "with" and not _DATA_CHANGING.search(text))
+
+
 def open_cursor(conn: Any, dialect: str, server_side_fetch: int | None = None) -> Any:
     """A cursor whose rows stream: unbuffered for MariaDB/MySQL; for PostgreSQL a server-side cursor
     fetching ``server_side_fetch`` rows at a time when given (the connection must be in a transaction),
@@ -73,6 +92,17 @@ def open_cursor(conn: Any, dialect: str, server_side_fetch: int | None = None) -
         cursor.itersize = server_side_fetch
         return cursor
     return conn.cursor()
+
+
+def open_query_cursor(conn: Any, dialect: str, sql: str, fetch: int, autocommit: bool) -> Any:
+    """A cursor for ``sql`` whose rows stream: for PostgreSQL a server-side cursor (held past the
+    commit in autocommit mode) when ``sql`` is a plain query (``is_plain_query``), so a large
+    result set never sits whole in memory; otherwise as ``open_cursor``."""
+    if dialect == "postgresql" and is_plain_query(sql):
+        cursor = conn.cursor(name=f"flowyard_{uuid.uuid4().hex[:12]}", withhold=autocommit)
+        cursor.itersize = fetch
+        return cursor
+    return open_cursor(conn, dialect)
 
 
 def fetch_rows(cursor: Any, fetch_size: int) -> Iterator[tuple[Any, ...]]:

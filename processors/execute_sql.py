@@ -15,7 +15,7 @@ from flowyard.processors._db_common import (
     default_precision_property,
     default_scale_property,
     fetch_rows,
-    open_cursor,
+    open_query_cursor,
     writer_options,
 )
 from flowyard.processors._db_drivers import get_autocommit, set_autocommit
@@ -285,7 +285,7 @@ class _Run:
                 self.query = statement
                 setup.execute(statement)
         self.query = self._query_text()
-        cursor = open_cursor(conn, dialect)
+        cursor = open_query_cursor(conn, dialect, self.query, self.fetch, wanted_autocommit)
         table_names: dict[int, str] = {}
         result_count = 0
         try:

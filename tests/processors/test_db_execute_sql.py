@@ -215,3 +215,28 @@ def test_compressed_avro_reads_back(codec: str) -> None:
     content = runner.flowfiles_for("success")[0].content
     assert fastavro.reader(io.BytesIO(content)).codec == {"LZO": "xz"}.get(codec, codec.lower())
     assert _records(content)[1] == [{"one": 1}]
+
+
+@pytest.mark.parametrize("auto_commit", ["true", "false"])
+def test_a_postgresql_query_streams_through_a_server_side_cursor(auto_commit: str) -> None:
+    """Rows come from a declared cursor, Fetch Size at a time, never the whole result set at once:
+    the query sees its own cursor in pg_cursors."""
+    runner = _runner("postgresql", **{"SQL Query": "SELECT name FROM pg_cursors", "Set Auto Commit": auto_commit})
+    runner.enqueue(b"")
+    runner.run()
+    runner.assert_all_transferred("success", 1)
+    _, rows = _records(runner.flowfiles_for("success")[0].content)
+    assert [row["name"] for row in rows if row["name"].startswith("flowyard_")], rows
+
+
+@pytest.mark.parametrize(("sql", "plain"), [
+    ("SELECT 1", True), ("  -- note\n/* more */ select * from t;", True), ("VALUES (1)", True),
+    ("TABLE t", True), ("WITH x AS (SELECT 1) SELECT * FROM x", True),
+    ("WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x", False), ("SELECT * INTO t2 FROM t", False),
+    ("SELECT * FROM t FOR UPDATE", False), ("SELECT 1; SELECT 2", False), ("UPDATE t SET a = 1", False),
+    ("", False), ("-- only a comment", False),
+])
+def test_which_statements_stream_from_a_cursor(sql: str, plain: bool) -> None:
+    from flowyard.processors._db_common import is_plain_query
+
+    assert is_plain_query(sql) is plain
