@@ -20,6 +20,7 @@ them (a ``SQLTransientException`` or a lost connection is worth retrying, a
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -30,10 +31,13 @@ __all__ = [
     "connect",
     "get_autocommit",
     "is_connection_problem",
+    "is_mariadb",
     "is_open",
     "is_transient",
     "parse_jdbc_url",
+    "reset_statement_timeout",
     "set_autocommit",
+    "set_statement_timeout",
 ]
 
 POSTGRESQL = "postgresql"
@@ -168,3 +172,70 @@ def set_autocommit(connection: Any, on: bool) -> None:
         connection.autocommit(on)
     else:
         connection.autocommit = on
+
+
+#: Connections whose session statement timeout a processor changed, with their dialect: the pool resets
+#: them when they come back (``reset_statement_timeout``), so no later borrower is cancelled by it.
+_TIMEOUT_SET: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+#: Whether a MySQL-protocol connection's server is MariaDB (asked once per connection).
+_MARIADB: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def _dialect_of(connection: Any) -> str:
+    return POSTGRESQL if type(connection).__module__.startswith("psycopg") else MYSQL
+
+
+def is_mariadb(connection: Any) -> bool:
+    """Whether ``connection`` (PyMySQL) talks to MariaDB rather than MySQL; ``SELECT VERSION()`` is asked
+    once per connection."""
+    known = _MARIADB.get(connection)
+    if known is None:
+        cursor = connection.cursor()
+        try:
+            cursor.execute("SELECT VERSION()")
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        known = "mariadb" in str(row[0] if row else "").lower()
+        _MARIADB[connection] = known
+    return known
+
+
+def _timeout_statement(connection: Any, dialect: str, seconds: int | None) -> str:
+    """The statement setting the session statement timeout to ``seconds`` (None: the server default)."""
+    if dialect == POSTGRESQL:
+        return "RESET statement_timeout" if seconds is None else f"SET statement_timeout = {int(seconds) * 1000}"
+    value = "DEFAULT" if seconds is None else None
+    if is_mariadb(connection):  # seconds, fractions allowed
+        return f"SET SESSION max_statement_time = {value or int(seconds or 0)}"
+    # MySQL: milliseconds, SELECT statements only
+    return f"SET SESSION max_execution_time = {value or int(seconds or 0) * 1000}"
+
+
+def set_statement_timeout(cursor: Any, seconds: int) -> None:
+    """Make the server cancel this session's statements after ``seconds`` (0: never): PostgreSQL
+    ``statement_timeout``, MariaDB ``max_statement_time``, MySQL ``max_execution_time``. A connection
+    given a timeout is marked, and ``reset_statement_timeout`` (run by the pool when the connection comes
+    back) puts the server default back, whatever the processor did since."""
+    connection = cursor.connection
+    dialect = _dialect_of(connection)
+    if seconds > 0:
+        _TIMEOUT_SET[connection] = dialect
+    cursor.execute(_timeout_statement(connection, dialect, seconds))
+
+
+def reset_statement_timeout(connection: Any) -> None:
+    """Put the server's default statement timeout back on ``connection`` if a processor set one. Call it
+    outside a transaction (autocommit on) so that the reset is not rolled back. Raises the driver's error."""
+    try:
+        dialect = _TIMEOUT_SET.get(connection)
+    except TypeError:  # not weak-referenceable, so never marked (a test double)
+        return
+    if dialect is None:
+        return
+    cursor = connection.cursor()
+    try:
+        cursor.execute(_timeout_statement(connection, dialect, None))
+    finally:
+        cursor.close()
+    _TIMEOUT_SET.pop(connection, None)

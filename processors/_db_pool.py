@@ -7,7 +7,8 @@ a borrower waits up to ``max_wait`` seconds (negative: for ever) for one to be
 returned and then gets ``PoolExhaustedError``. A returned connection is rolled
 back and put back in autocommit mode, as commons-dbcp's ``rollbackOnReturn``
 and ``autoCommitOnReturn`` do, so no half-done transaction leaks to the next
-borrower.
+borrower; a statement timeout a processor set (``set_statement_timeout``) is
+reset to the server default, so it cannot cancel a later borrower's statements.
 
 Errors: ``PoolError`` (a ``ConnectionError``) with ``PoolExhaustedError`` and
 ``PoolClosedError`` below it; a failing ``factory`` raises the driver's error.
@@ -22,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from flowyard.processors._db_drivers import get_autocommit, is_open, set_autocommit
+from flowyard.processors._db_drivers import get_autocommit, is_open, reset_statement_timeout, set_autocommit
 
 __all__ = ["ConnectionPool", "PoolClosedError", "PoolError", "PoolExhaustedError"]
 
@@ -159,8 +160,8 @@ class ConnectionPool:
         return True
 
     def give_back(self, conn: Any) -> None:
-        """Return a borrowed connection: rolled back and in autocommit mode again,
-        kept idle, or closed when broken, too old, beyond Maximum Idle Connections
+        """Return a borrowed connection: rolled back, in autocommit mode and without a
+        processor's statement timeout again, kept idle, or closed when broken, too old, beyond Maximum Idle Connections
         or the pool is closed."""
         keep = is_open(conn)
         if keep:
@@ -168,6 +169,7 @@ class ConnectionPool:
                 if not get_autocommit(conn):
                     conn.rollback()
                     set_autocommit(conn, True)
+                reset_statement_timeout(conn)  # outside any transaction, so it sticks
             except Exception:  # a connection that cannot be reset is not reused
                 keep = False
         with self._cond:

@@ -18,7 +18,7 @@ from flowyard.processors._db_common import (
     open_query_cursor,
     writer_options,
 )
-from flowyard.processors._db_drivers import get_autocommit, set_autocommit
+from flowyard.processors._db_drivers import get_autocommit, set_autocommit, set_statement_timeout
 from flowyard.processors._db_params import jdbc_to_driver_sql, parameters_from_attributes
 from flowyard.processors.dbcp_connection_pool import DBCPService
 from flowyard.runtime.sdk import (
@@ -151,11 +151,12 @@ def split_statements(text: str | None) -> list[str]:
 
 
 def set_query_timeout(cursor: Any, dialect: str, seconds: int) -> None:
-    """Make the database cancel statements of this session after ``seconds`` (0: never)."""
-    if dialect == "postgresql":
-        cursor.execute(f"SET statement_timeout = {int(seconds) * 1000}")
-    else:
-        cursor.execute(f"SET SESSION max_statement_time = {int(seconds)}")
+    """Make the database cancel statements of this session after ``seconds`` (0: never): PostgreSQL
+    ``statement_timeout``, MariaDB ``max_statement_time``, MySQL ``max_execution_time``. The pool resets
+    the timeout when the connection is given back, whatever happened in between (``dialect`` is
+    kept for callers; the connection's own driver decides)."""
+    del dialect
+    set_statement_timeout(cursor, seconds)
 
 
 class ExecuteSQL(Processor):
@@ -183,8 +184,9 @@ class ExecuteSQL(Processor):
     are buffered by the driver before they are written (MariaDB/MySQL rows
     stream); several result sets from one statement are supported where the
     driver returns them (PostgreSQL without parameters). Max Wait Time is set
-    as the session's ``statement_timeout`` (PostgreSQL) or
-    ``max_statement_time`` (MariaDB). The query is read from content as UTF-8.
+    as the session's ``statement_timeout`` (PostgreSQL), ``max_statement_time``
+    (MariaDB) or ``max_execution_time`` (MySQL, SELECTs only), and the pool
+    resets it when the connection is given back. The query is read from content as UTF-8.
     Sensitive dynamic properties as parameters are not supported.
     """
 

@@ -10,7 +10,15 @@ from typing import Any
 
 import fastavro
 import pytest
-from db_testkit import admin, persons_fixture, pool_properties, pool_runner, select_persons, unreachable
+from db_testkit import (
+    admin,
+    persons_fixture,
+    pool_properties,
+    pool_runner,
+    pooled_statement_timeout,
+    select_persons,
+    unreachable,
+)
 from db_testkit import disable_pools as disable_pools  # autouse: the runners' pools are disabled after each test
 
 from flowyard.processors.execute_sql import ExecuteSQL
@@ -169,6 +177,18 @@ def test_an_sql_error_routes_the_input_to_failure_with_the_message(db: tuple[str
     assert "nope" in out.attributes["executesql.error.message"]
     out.assert_content_equals(b"keep me")
     assert out.is_penalized(runner.clock())
+
+
+@pytest.mark.parametrize("auto_commit", ["true", "false"])
+def test_max_wait_time_is_not_left_on_the_pooled_connection_after_a_failure(db: tuple[str, str],
+                                                                             auto_commit: str) -> None:
+    dialect, table = db
+    runner = _runner(dialect, **{"SQL Query": f"SELECT nope FROM {table}", "Max Wait Time": "4 sec",
+                                 "Set Auto Commit": auto_commit})
+    runner.enqueue(b"x")
+    runner.run()
+    runner.assert_all_transferred("failure", 1)
+    assert pooled_statement_timeout(runner) == 0  # a later borrower of the pool is not cancelled after 4 s
 
 
 @pytest.mark.parametrize("dialect", ["postgresql", "mariadb"])

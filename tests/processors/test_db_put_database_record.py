@@ -10,7 +10,15 @@ import uuid
 from typing import Any
 
 import pytest
-from db_testkit import CLOSED, ScratchDb, db_fixtures, pool_properties, pool_runner, with_service
+from db_testkit import (
+    CLOSED,
+    ScratchDb,
+    db_fixtures,
+    pool_properties,
+    pool_runner,
+    pooled_statement_timeout,
+    with_service,
+)
 from db_testkit import disable_pools as disable_pools  # autouse: the runners' pools are disabled after each test
 
 from flowyard.processors.json_record_services import JsonTreeReader
@@ -71,6 +79,19 @@ def test_insert_writes_every_record_and_converts_to_the_column_types(db: Db) -> 
     assert [r[0] for r in rows] == [1, 2, 3, 4, 5]
     send = runner.provenance_events()
     assert [e.event_type.name for e in send] == ["SEND"]
+
+
+def test_max_wait_time_is_not_left_on_the_pooled_connection(db: Db) -> None:
+    runner = _runner(db, Max_Wait_Time="5 sec")
+    runner.enqueue(_json(PEOPLE[:1]))
+    runner.run()
+    runner.assert_all_transferred("success", 1)
+    assert pooled_statement_timeout(runner) == 0  # a later borrower of the pool is not cancelled after 5 s
+    runner.clear_transfer_state()
+    runner.enqueue(_json(PEOPLE[:1]))  # a duplicate key: the statement fails
+    runner.run()
+    runner.assert_all_transferred("failure", 1)
+    assert pooled_statement_timeout(runner) == 0
 
 
 def test_a_record_violating_a_constraint_leaves_the_table_empty(db: Db) -> None:

@@ -9,7 +9,15 @@ import json
 
 import fastavro
 import pytest
-from db_testkit import CLOSED, ScratchDb, db_fixtures, pool_properties, pool_runner, with_service
+from db_testkit import (
+    CLOSED,
+    ScratchDb,
+    db_fixtures,
+    pool_properties,
+    pool_runner,
+    pooled_statement_timeout,
+    with_service,
+)
 from db_testkit import disable_pools as disable_pools  # autouse: the runners' pools are disabled after each test
 
 from flowyard.processors.json_record_services import JsonRecordSetWriter
@@ -214,6 +222,18 @@ def test_an_unknown_maximum_value_column_is_reported_and_nothing_is_sent(pg: Db)
     assert runner.flowfiles_for("success") == []
     assert runner.yield_count == 1
     assert any("nope" in message for _, message in runner.bulletins)
+
+
+def test_max_wait_time_is_not_left_on_the_pooled_connection(db: Db) -> None:
+    db.insert(1)
+    runner = _runner(db, **{"Maximum-value Columns": "id", "Max Wait Time": "3 seconds"})
+    runner.run()
+    assert _ids(runner) == [1]
+    assert pooled_statement_timeout(runner) == 0
+    runner.set_property("Additional WHERE Clause", "nope = 1")  # the query fails
+    runner.run()
+    assert runner.yield_count == 1
+    assert pooled_statement_timeout(runner) == 0
 
 
 def test_an_unreachable_database_is_reported_and_yields() -> None:

@@ -13,6 +13,8 @@
   ``with_service`` adds an enabled service (a record reader or writer). The autouse fixture
   ``disable_pools`` disables every such pool after the test: a module that makes runners
   imports it.
+- ``pooled_statement_timeout(runner)``: the session statement timeout (0: none) of a connection borrowed
+  from the runner's pool ``db`` (the idle connection returned last: the one the processor used).
 
 A dialect is ``"postgresql"``, else MariaDB (``"mysql"`` or ``"mariadb"``, as each test module names it).
 """
@@ -34,7 +36,8 @@ from flowyard.runtime.sdk import ControllerService, Processor
 from flowyard.runtime.sdk.testing import ProcessorRunner
 
 __all__ = ["CLOSED", "DIALECTS", "MARIA", "PG", "ScratchDb", "admin", "db_fixtures", "disable_pools",
-           "persons_fixture", "pool_properties", "pool_runner", "select_persons", "unreachable", "with_service"]
+           "persons_fixture", "pool_properties", "pool_runner", "pooled_statement_timeout", "select_persons",
+           "unreachable", "with_service"]
 
 PG = {"Database Connection URL": "jdbc:postgresql://127.0.0.1:5432/test",
       "Database Driver Class Name": "org.postgresql.Driver", "Database User": "postgres"}
@@ -198,3 +201,19 @@ def with_service(runner: ProcessorRunner, prop: str, service_id: str, service: t
     runner.add_controller_service(service_id, service, {})
     runner.enable_controller_service(service_id)
     runner.set_property(prop, service_id)
+
+
+def pooled_statement_timeout(runner: ProcessorRunner) -> float:
+    """The statement timeout in seconds (0: none) of the connection the runner's pool ``db`` hands out next:
+    PostgreSQL ``statement_timeout``, MariaDB ``max_statement_time``."""
+    pool = runner.controller_service("db")
+    with pool.get_connection() as conn:  # type: ignore[attr-defined]
+        cur = conn.cursor()
+        try:
+            if pool.dialect == "postgresql":  # type: ignore[attr-defined]
+                cur.execute("SELECT setting FROM pg_settings WHERE name = 'statement_timeout'")
+                return float(cur.fetchone()[0]) / 1000
+            cur.execute("SELECT @@SESSION.max_statement_time")
+            return float(cur.fetchone()[0])
+        finally:
+            cur.close()
