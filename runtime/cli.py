@@ -425,7 +425,8 @@ def _parser() -> argparse.ArgumentParser:
                     "API. Ctrl-C stops cleanly.")
     demo.add_argument("--flow", choices=tuple(DEMO_FLOWS), default="standard", dest="demo_flow",
                       help="standard (default): generate, route, throttle, retry, reshape and write events to "
-                           "files. connectors: orders inserted into PostgreSQL (PutSQL), read back (ExecuteSQL), "
+                           "files. connectors: orders inserted into PostgreSQL (PutDatabaseRecord), read back "
+                           "(QueryDatabaseTable), "
                            "published to RabbitMQ and MQTT and consumed again; it needs this machine's "
                            "PostgreSQL (127.0.0.1:5432, database test), RabbitMQ (127.0.0.1:5672) and MQTT "
                            "broker (127.0.0.1:1883), declares its RabbitMQ queue at start, and runs with "
