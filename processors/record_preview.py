@@ -42,8 +42,11 @@ import csv
 import io
 import itertools
 import math
+import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, BinaryIO, cast
@@ -221,6 +224,32 @@ def _delimiter(header: str) -> str:
     return best if counts[best] > counts[","] else ","
 
 
+_limit_lock = threading.Lock()
+_limit_users = 0
+_limit_saved = 0
+
+
+@contextmanager
+def _field_size_limit(limit: int) -> Iterator[None]:
+    """Python's csv field size limit (process-wide, 128 KiB by default) raised to at
+    least ``limit`` while the block runs, put back when the last preview parsing CSV
+    ends (previews run in worker threads, two at a time)."""
+    global _limit_users, _limit_saved
+    with _limit_lock:
+        if _limit_users == 0:
+            _limit_saved = csv.field_size_limit()
+        _limit_users += 1
+        if csv.field_size_limit() < limit:
+            csv.field_size_limit(min(limit, sys.maxsize))
+    try:
+        yield
+    finally:
+        with _limit_lock:
+            _limit_users -= 1
+            if _limit_users == 0:
+                csv.field_size_limit(_limit_saved)
+
+
 def _csv(stream: _Tracked, size: int, max_rows: int) -> dict[str, Any]:
     text = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8-sig", newline="")
     header: list[str] | None = None
@@ -228,14 +257,15 @@ def _csv(stream: _Tracked, size: int, max_rows: int) -> dict[str, Any]:
     line = 1
     try:
         first = text.readline()
-        reader = csv.reader(itertools.chain([first], text), delimiter=_delimiter(first), strict=True)
-        header = next(reader, None)
-        for row in reader:
-            line = reader.line_num
-            if row:
-                rows.append(row)
-            if len(rows) > max_rows:
-                break
+        with _field_size_limit(size + 1):  # any field the stream hands out: cells are trimmed when shown
+            reader = csv.reader(itertools.chain([first], text), delimiter=_delimiter(first), strict=True)
+            header = next(reader, None)
+            for row in reader:
+                line = reader.line_num
+                if row:
+                    rows.append(row)
+                if len(rows) > max_rows:
+                    break
     except csv.Error as exc:
         if not _cut(stream, size):
             raise RecordError(f"the CSV is malformed on line {line + 1}: {exc}") from None

@@ -249,3 +249,14 @@ def test_the_entry_point_offers_the_viewer() -> None:
     from flowyard.runtime.registry import discover_content_viewers
 
     assert discover_content_viewers()["records"] is preview_records
+
+
+def test_csv_field_over_pythons_default_limit() -> None:
+    import csv
+
+    before = csv.field_size_limit()
+    long = "z" * (200 * 1024)  # over Python's 128 KiB default field limit
+    table = preview(f'id,text\n1,"{long}"\n2,{long}\n3,short\n'.encode(), "text/csv")
+    assert table is not None and table["truncated"] is False
+    assert table["rows"] == [["1", "z" * MAX_TEXT + "…"], ["2", "z" * MAX_TEXT + "…"], ["3", "short"]]
+    assert csv.field_size_limit() == before, "the process-wide csv limit is put back"
