@@ -116,6 +116,10 @@ def sql_dialect(db_type: str, connection_dialect: str) -> str:
     return connection_dialect
 
 
+#: Identifiers usable unquoted: [MySQL/MariaDB (may start with a digit, not all digits), PostgreSQL].
+_PLAIN_IDENTIFIER = (re.compile(r"(?!\d+$)[\w$]+"), re.compile(r"[^\W\d][\w$]*"))
+
+
 def quote_identifier(name: str, dialect: str) -> str:
     """``name`` quoted as the database's identifier quote string does (backtick for MySQL)."""
     if dialect == "mysql":
@@ -141,12 +145,14 @@ class ColumnInfo:
 
 @dataclass(frozen=True, slots=True)
 class TableInfo:
-    """A table's schema name, name, columns (in order) and primary key columns."""
+    """A table's schema name, name, columns (in order) and primary key columns, as the database names them;
+    ``catalog``: the connection's database when a Database Name was given on PostgreSQL."""
 
     schema: str
     name: str
     columns: tuple[ColumnInfo, ...]
     primary_keys: tuple[str, ...]
+    catalog: str | None = None
 
 
 class TableNotFound(LookupError):
@@ -170,8 +176,16 @@ def _kind(type_name: str) -> str:
 
 
 def read_table(conn: Any, dialect: str, catalog: str | None, schema: str | None, table: str) -> TableInfo:
-    """The columns and primary key of ``table`` (exact name first, then any case). Raises ``TableNotFound``."""
+    """The columns and primary key of ``table`` (exact name first, then any case). Raises ``TableNotFound``,
+    also when ``catalog`` on PostgreSQL is not the connection's database (it cannot write to another one)."""
     with conn.cursor() as cur:
+        found_catalog = None
+        if dialect == "postgresql" and catalog:
+            cur.execute("SELECT current_database()")
+            found_catalog = str(cur.fetchone()[0])
+            if catalog.lower() != found_catalog.lower():
+                raise TableNotFound(f"Database Name {catalog!r} is not the database of the connection "
+                                    f"({found_catalog!r}): PostgreSQL writes only to the database it is connected to")
         if dialect == "postgresql":
             where_schema = "c.table_schema = %s" if schema else "c.table_schema = current_schema()"
             params: list[Any] = [schema] if schema else []
@@ -217,7 +231,7 @@ def read_table(conn: Any, dialect: str, catalog: str | None, schema: str | None,
                 "a.attnum = ANY(i.indkey) WHERE i.indrelid = (quote_ident(%s) || '.' || quote_ident(%s))::regclass "
                 "AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)", (table_schema, table_name))
             keys = [r[0] for r in cur.fetchall()]
-    return TableInfo(table_schema, table_name, tuple(columns), tuple(keys))
+    return TableInfo(table_schema, table_name, tuple(columns), tuple(keys), found_catalog)
 
 
 # -- properties -----------------------------------------------------------------------------------------
@@ -577,11 +591,30 @@ class _TableWriter:
         return quote_identifier(name, self.dialect) if self.settings.quote_columns else name
 
     def table_name(self) -> str:
-        s = self.settings
-        parts = [p for p in (s.catalog, s.schema, s.table) if p]
+        """The table as the SQL names it. The catalog and schema are the names the database gave when the
+        table was looked up (never the property text, which may come from a FlowFile attribute); an unquoted
+        part that is not a plain identifier is refused."""
+        s, t = self.settings, self.table
+        parts: list[tuple[str, str]] = []
+        if self.dialect == "postgresql":
+            if s.catalog:
+                parts.append(("Database Name", t.catalog or s.catalog))
+            if s.schema:
+                parts.append(("Schema Name", t.schema))
+        elif s.catalog and s.schema:
+            raise _DataError(f"MySQL/MariaDB has no schemas inside a database: set Database Name ({s.catalog!r}) or "
+                             f"Schema Name ({s.schema!r}), not both")
+        elif s.catalog or s.schema:
+            parts.append(("Database Name" if s.catalog else "Schema Name", t.schema))
+        parts.append(("Table Name", s.table))
         if s.quote_table:
-            return ".".join(quote_identifier(p, self.dialect) for p in parts)
-        return ".".join(parts)
+            return ".".join(quote_identifier(p, self.dialect) for _, p in parts)
+        plain = _PLAIN_IDENTIFIER[self.dialect == "postgresql"]
+        for label, name in parts:
+            if not plain.fullmatch(name):
+                raise _DataError(f"the {label} {name!r} is not a plain SQL identifier; set Quote Table Identifiers "
+                                 "to true to use it as it is")
+        return ".".join(p for _, p in parts)
 
     def check_required(self, context: ProcessContext, ff: FlowFile, kind: str) -> None:
         if kind not in (INSERT, UPSERT, INSERT_IGNORE):
@@ -761,6 +794,13 @@ class PutDatabaseRecord(Processor):
 
     A Data Record Path leading to a record (or an array of records) writes
     that record (those records) of each record read.
+
+    The table is found in the database before anything is written: Schema Name
+    (and on MySQL/MariaDB Database Name, the database) must name an existing
+    schema holding the table, and on PostgreSQL a Database Name must be the
+    connection's database; the SQL names them as the database does, so an
+    attribute cannot redirect the write. Without Quote Table Identifiers, a
+    name that is not a plain SQL identifier goes to ``failure`` with the reason.
 
     Transactions: all records of a FlowFile are written in one transaction,
     in batches of Maximum Batch Size sent with ``executemany`` (psycopg's
@@ -968,9 +1008,7 @@ class _Write:
         except BaseException:
             _rollback_quietly(conn)
             raise
-        finally:
-            if timeout > 0:
-                _quietly(lambda: _reset_timeout(conn, self.pool.dialect))
+        # the pool resets the statement timeout when the connection is given back (outside any transaction)
 
     def _table(self, conn: Any) -> TableInfo:
         s = self.settings
@@ -1096,7 +1134,3 @@ def _quietly(action: Callable[[], Any]) -> None:
 def _rollback_quietly(conn: Any) -> None:
     _quietly(lambda: None if get_autocommit(conn) else conn.rollback())
 
-
-def _reset_timeout(conn: Any, dialect: str) -> None:
-    with conn.cursor() as cur:
-        set_query_timeout(cur, dialect, 0)

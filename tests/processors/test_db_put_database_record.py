@@ -372,3 +372,37 @@ def test_several_flowfiles_each_in_their_own_transaction(db: Db) -> None:
     runner.assert_transferred("success", 2)
     runner.assert_transferred("failure", 1)
     assert db.rows() == [(1, "a"), (3, "c")]
+
+
+@pytest.mark.parametrize("prop", ["Database Name", "Schema Name"])
+def test_a_catalog_or_schema_from_an_attribute_cannot_redirect_the_write(db: Db, prop: str) -> None:
+    victim = db.create_table("victim", "id INTEGER, name VARCHAR(40)")
+    runner = _runner(db, **{prop.replace(" ", "_"): "${where}"})
+    hostile = f"{victim} (id, name) VALUES (%s, %s) -- "
+    runner.enqueue(_json([{"id": 1, "name": "a"}]), {"where": hostile})
+    runner.run()
+    runner.assert_all_transferred("failure", 1)
+    assert hostile.strip() in runner.flowfiles_for("failure")[0].attributes["putdatabaserecord.error"]
+    assert db.execute(f"SELECT * FROM {victim}") == [] and db.rows() == []
+
+
+@pytest.mark.parametrize("quote", ["false", "true"])
+def test_database_and_schema_names_that_exist_are_written_as_the_database_names_them(db: Db, quote: str) -> None:
+    database = "TEST" if db.dialect == "postgresql" else "test"  # PostgreSQL: matched in any case
+    properties = {"Database_Name": database, "Quote_Table_Identifiers": quote}
+    if db.dialect == "postgresql":
+        properties["Schema_Name"] = "public"
+    runner = _runner(db, **properties)
+    runner.enqueue(_json(PEOPLE[:2]))
+    runner.run()
+    runner.assert_all_transferred("success", 1)
+    assert db.rows() == [(1, "person 1"), (2, "person 2")]
+
+
+def test_another_postgresql_database_is_refused_by_name(pg: Db) -> None:
+    runner = _runner(pg, Database_Name="postgres")
+    runner.enqueue(_json(PEOPLE[:1]))
+    runner.run()
+    runner.assert_all_transferred("failure", 1)
+    error = runner.flowfiles_for("failure")[0].attributes["putdatabaserecord.error"]
+    assert "Database Name 'postgres' is not the database of the connection ('test')" in error
