@@ -125,7 +125,7 @@ def write_csv(path: str, megabytes: float) -> int:
 
 
 _MEASURE = r'''
-import gc, json, os, resource, sys, threading, time
+import gc, json, os, sys, threading, time
 import psutil
 from flowyard.processors.convert_record import ConvertRecord
 from flowyard.processors.csv_record_services import CSVReader
@@ -164,15 +164,27 @@ runner.run(stop_on_finish=False)
 with open(source, "rb") as f:
     enqueue(iter(lambda: f.read(1 << 20), b""))
 gc.collect()
-process = psutil.Process()
-before = process.memory_info().rss
+
+
+def anonymous_rss() -> int:
+    """Resident anonymous memory (RssAnon): what the process holds itself, without the file pages of the
+    repository that the kernel maps in and may drop at any time (RSS counts those too, and how many
+    stay resident depends on the machine's I/O, not on flowyard)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    return psutil.Process().memory_info().rss
+
+
+before = anonymous_rss()
 peak = before
 done = threading.Event()
 
 def sample() -> None:
     global peak
     while not done.is_set():
-        peak = max(peak, process.memory_info().rss)
+        peak = max(peak, anonymous_rss())
         time.sleep(0.002)
 
 sampler = threading.Thread(target=sample, daemon=True)
@@ -182,7 +194,7 @@ runner.run()
 seconds = time.perf_counter() - started
 done.set()
 sampler.join()
-peak = max(peak, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+peak = max(peak, anonymous_rss())
 out = runner._outputs["success"].listing(10)[1:] if "success" in runner._outputs else []
 failed = runner._outputs["failure"].listing(10) if "failure" in runner._outputs else []
 print(json.dumps({"before": before, "peak": peak, "seconds": seconds, "content": os.path.getsize(source),

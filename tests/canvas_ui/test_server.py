@@ -158,7 +158,8 @@ def test_every_option_of_serve_and_demo_is_documented(command: str, capsys: pyte
     expected = {"serve": ["--data-dir DIR", "(default: data)", "--flow FLOW.json", "--host ADDRESS",
                           "(default: 127.0.0.1", "(default: 8080;", "--durability {os,sync}", "--certfile CERT.pem",
                           "needs --keyfile", "--keyfile KEY.pem", "unencrypted", "exit status"],
-                "demo": ["(default: data/demo)", "(default: 8080;", "--headless", "127.0.0.1"]}[command]
+                "demo": ["(default: data/demo,", "data/demo-connectors with --flow connectors", "(default: 8080;",
+                         "--headless", "127.0.0.1", "--flow {standard,connectors}"]}[command]
     assert [e for e in expected if e not in text] == []
 
 
