@@ -122,8 +122,10 @@ def is_open(connection: Any) -> bool:
     return bool(getattr(connection, "open", False))  # PyMySQL
 
 
-#: MySQL/MariaDB errors worth retrying: lock wait timeout, deadlock, and the client's connection errors.
-_MYSQL_TRANSIENT = frozenset({1205, 1213, 2002, 2003, 2006, 2013, 2055})
+#: MySQL/MariaDB errors worth retrying: lock wait timeout, deadlock, statement timeout (MariaDB 1969
+#: ER_STATEMENT_TIMEOUT, MySQL 3024 ER_QUERY_TIMEOUT: NiFi's SQLTimeoutException is transient, as
+#: PostgreSQL's QueryCanceled is here), and the client's connection errors.
+_MYSQL_TRANSIENT = frozenset({1205, 1213, 1969, 2002, 2003, 2006, 2013, 2055, 3024})
 
 
 def is_connection_problem(exc: BaseException, connection: Any | None = None) -> bool:

@@ -9,10 +9,17 @@ import uuid
 from typing import Any
 
 import psycopg
+import pymysql
 import pytest
 from db_testkit import MARIA, PG
 
-from flowyard.processors._db_drivers import JdbcUrlError, is_connection_problem, parse_jdbc_url
+from flowyard.processors._db_drivers import (
+    JdbcUrlError,
+    is_connection_problem,
+    is_transient,
+    parse_jdbc_url,
+    set_statement_timeout,
+)
 from flowyard.processors._db_pool import PoolClosedError, PoolExhaustedError
 from flowyard.processors.dbcp_connection_pool import DBCPConnectionPool
 from flowyard.processors.update_attribute import UpdateAttribute
@@ -216,5 +223,70 @@ def test_an_unreachable_database_raises_a_connection_error(base: dict[str, str])
             pass
         assert is_connection_problem(caught.value)
         assert pool.statistics() == (0, 0)
+    finally:
+        runner.disable_controller_service("db")
+
+
+@pytest.mark.parametrize(("code", "transient"), [(1969, True), (3024, True), (1205, True), (1062, False)])
+def test_a_mysql_statement_timeout_is_transient(code: int, transient: bool) -> None:
+    # MariaDB 1969 ER_STATEMENT_TIMEOUT / MySQL 3024 ER_QUERY_TIMEOUT: retried, as PostgreSQL's QueryCanceled
+    assert is_transient(pymysql.err.OperationalError(code, "interrupted")) is transient
+
+
+class _FakeMysqlCursor:
+    """A PyMySQL-like cursor answering SELECT VERSION() with ``version`` and recording statements."""
+
+    def __init__(self, connection: _FakeMysql) -> None:
+        self.connection = connection
+
+    def execute(self, sql: str) -> None:
+        self.connection.statements.append(sql)
+
+    def fetchone(self) -> tuple[str]:
+        return (self.connection.version,)
+
+    def close(self) -> None:
+        pass
+
+
+class _FakeMysql:
+    def __init__(self, version: str) -> None:
+        self.version = version
+        self.statements: list[str] = []
+
+    def cursor(self) -> _FakeMysqlCursor:
+        return _FakeMysqlCursor(self)
+
+
+_FakeMysqlCursor.__module__ = _FakeMysql.__module__ = "pymysql.fake"  # the drivers tell dialects by module
+
+
+@pytest.mark.parametrize(("version", "expected"), [
+    ("8.0.36", "SET SESSION max_execution_time = 3000"),
+    ("10.11.19-MariaDB-0+deb12u1", "SET SESSION max_statement_time = 3"),
+])
+def test_the_statement_timeout_variable_depends_on_the_server(version: str, expected: str) -> None:
+    conn = _FakeMysql(version)
+    set_statement_timeout(conn.cursor(), 3)
+    set_statement_timeout(conn.cursor(), 0)
+    zero = expected.rsplit(" ", 1)[0] + " 0"
+    assert conn.statements == ["SELECT VERSION()", expected, zero]  # the server is asked once
+
+
+@DATABASES
+def test_a_statement_timeout_is_reset_when_the_connection_comes_back(base: dict[str, str]) -> None:
+    runner, pool = _pool(base, **{"Max Total Connections": "1"})
+    try:
+        variable = "SHOW statement_timeout" if base is PG else "SELECT @@SESSION.max_statement_time"
+        with pool.get_connection() as conn:
+            cur = conn.cursor()
+            set_statement_timeout(cur, 5)
+            cur.close()
+            assert str(_scalar(conn, variable)) in ("5s", "5.0", "5.000000")
+            if base is PG:
+                conn.autocommit = False  # the reset must not be lost with the transaction rolled back
+                _scalar(conn, "SELECT 1")
+        with pool.get_connection() as conn:
+            assert str(_scalar(conn, variable)) in ("0", "0.0", "0.000000")
     finally:
         runner.disable_controller_service("db")

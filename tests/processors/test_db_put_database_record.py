@@ -406,3 +406,15 @@ def test_another_postgresql_database_is_refused_by_name(pg: Db) -> None:
     runner.assert_all_transferred("failure", 1)
     error = runner.flowfiles_for("failure")[0].attributes["putdatabaserecord.error"]
     assert "Database Name 'postgres' is not the database of the connection ('test')" in error
+
+
+SLOW = {"postgresql": "SELECT pg_sleep(3)",
+        "mysql": "SELECT COUNT(*) FROM seq_1_to_10000 a, seq_1_to_10000 b WHERE MD5(a.seq + b.seq) = 'x'"}
+
+
+def test_a_statement_cancelled_by_max_wait_time_goes_to_retry(db: Db) -> None:
+    runner = _runner(db, Max_Wait_Time="1 sec", **{"Pre-Processing_SQL": SLOW[db.dialect]})
+    runner.enqueue(_json(PEOPLE[:1]))
+    runner.run()
+    runner.assert_all_transferred("retry", 1)  # MariaDB error 1969 is a timeout, as PostgreSQL's QueryCanceled
+    assert db.rows() == []
