@@ -22,7 +22,15 @@ mapping of viewer name to a callable ``viewer(stream, mime, max_rows)`` (see
   when the content is not what its type says.
 
 It reads only what the rows shown need (CSV and JSON from the start, Avro
-block by block, Parquet its footer and first row group). The caller bounds the
+block by block, Parquet its footer and the row groups holding the rows shown),
+and decodes only a bounded amount: Avro blocks are decompressed to at most
+``MAX_DECODED`` bytes in all (a record running past that ends the table, or is
+an error when it is the first) and at most ``MAX_VALUES`` fields, items and
+entries are decoded (a few bytes may declare millions of items); a Parquet row
+group is read only when its footer says it decodes to at most
+``MAX_PARQUET_DECODED`` bytes (with the ones before it), else the table ends
+there (or it is an error for the first). Avro codecs shown: null, deflate,
+snappy, bzip2, xz. The caller bounds the
 stream: past its budget a read answers end of file while ``tell()`` stays
 before the end, which this module reports as ``truncated`` (a record cut by
 the budget is left out; a first record larger than the budget is an error).
@@ -38,13 +46,16 @@ holds more of it than commas).
 
 from __future__ import annotations
 
+import bz2
 import csv
 import io
 import itertools
+import lzma
 import math
 import sys
 import threading
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime, time
@@ -71,6 +82,12 @@ MAX_TEXT = 1_000
 #: Levels and items of a nested value shown.
 MAX_DEPTH = 4
 MAX_ITEMS = 20
+#: Bytes of Avro block data a preview decompresses and decodes at most.
+MAX_DECODED = 16 * 1024 * 1024
+#: Uncompressed bytes of the Parquet row groups a preview reads at most (as the file's footer gives them).
+MAX_PARQUET_DECODED = 64 * 1024 * 1024
+#: Values (fields, array items, map entries) of Avro records a preview decodes at most.
+MAX_VALUES = 1_000_000
 #: Largest whole number JavaScript holds exactly; larger ones go out as text.
 _JS_SAFE = 2**53 - 1
 
@@ -351,11 +368,181 @@ def _table(records: Iterable[Mapping[str, Any]], truncated: bool,
 
 # -- Avro ----------------------------------------------------------------------
 
+class _Short(Exception):
+    """The datum runs past the end of the data decoded."""
+
+
+class _TooMany(Exception):
+    """The data declares more values than the preview decodes."""
+
+
+_FIXED_SIZES = {"null": 0, "boolean": 1, "float": 4, "double": 8}
+
+
+class _AvroWalk:
+    """Finds where each datum of a block ends without building it, counting its values
+    (fields, items, entries) against ``MAX_VALUES``: a few bytes may declare millions of
+    items (an array of nulls takes no bytes per item), so the count is checked before
+    fastavro builds them."""
+
+    def __init__(self, schema: Any, named: Mapping[str, Any]) -> None:
+        self.schema = schema
+        self.named = named
+        self.values = 0
+
+    def spend(self, n: int) -> None:
+        self.values += n
+        if self.values > MAX_VALUES:
+            raise _TooMany
+
+    def datum_end(self, buf: bytes, pos: int) -> int:
+        return self._walk(self.schema, buf, pos)
+
+    @staticmethod
+    def varint(buf: bytes, pos: int) -> tuple[int, int]:
+        result = shift = 0
+        while True:
+            if pos >= len(buf):
+                raise _Short
+            byte = buf[pos]
+            pos += 1
+            result |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                return (result >> 1) ^ -(result & 1), pos
+            shift += 7
+            if shift > 63:
+                raise ValueError("a variable-length number runs over 10 bytes")
+
+    def _sized(self, buf: bytes, pos: int) -> int:
+        length, pos = self.varint(buf, pos)
+        if length < 0:
+            raise ValueError(f"a negative length {length}")
+        if pos + length > len(buf):
+            raise _Short
+        return pos + length
+
+    def _walk(self, schema: Any, buf: bytes, pos: int) -> int:
+        if isinstance(schema, str):
+            if schema in _FIXED_SIZES:
+                pos += _FIXED_SIZES[schema]
+                if pos > len(buf):
+                    raise _Short
+                return pos
+            if schema in ("int", "long"):
+                return self.varint(buf, pos)[1]
+            if schema in ("bytes", "string"):
+                return self._sized(buf, pos)
+            return self._walk(self.named[schema], buf, pos)
+        if isinstance(schema, list):
+            index, pos = self.varint(buf, pos)
+            if not 0 <= index < len(schema):
+                raise ValueError(f"union branch {index} of {len(schema)}")
+            return self._walk(schema[index], buf, pos)
+        kind = schema["type"]
+        if kind in ("record", "error"):
+            self.spend(len(schema["fields"]))
+            for field in schema["fields"]:
+                pos = self._walk(field["type"], buf, pos)
+            return pos
+        if kind == "enum":
+            return self.varint(buf, pos)[1]
+        if kind == "fixed":
+            pos += int(schema["size"])
+            if pos > len(buf):
+                raise _Short
+            return pos
+        if kind in ("array", "map"):
+            items = schema["items"] if kind == "array" else schema["values"]
+            while True:
+                count, pos = self.varint(buf, pos)
+                if count == 0:
+                    return pos
+                if count < 0:
+                    count = -count
+                    pos = self.varint(buf, pos)[1]  # the block's byte size
+                self.spend(count)
+                for _ in range(count):
+                    if kind == "map":
+                        pos = self._sized(buf, pos)
+                    pos = self._walk(items, buf, pos)
+        return self._walk(kind, buf, pos)
+
+
+def _varint_from(stream: _Tracked) -> int | None:
+    """A zigzag long read from the stream; None at its end (before the first byte)."""
+    result = shift = 0
+    while True:
+        byte = stream.read(1)
+        if not byte:
+            if shift == 0:
+                return None
+            raise EOFError("the content ends inside an Avro block header")
+        result |= (byte[0] & 0x7F) << shift
+        if not byte[0] & 0x80:
+            return (result >> 1) ^ -(result & 1)
+        shift += 7
+        if shift > 63:
+            raise ValueError("a variable-length number runs over 10 bytes")
+
+
+def _read_up_to(stream: _Tracked, n: int) -> bytes:
+    parts: list[bytes] = []
+    while n > 0:
+        part = stream.read(min(n, 1 << 20))
+        if not part:
+            break
+        parts.append(part)
+        n -= len(part)
+    return b"".join(parts)
+
+
+def _decompress(codec: str, data: bytes, complete: bool, limit: int) -> tuple[bytes, bool]:
+    """The block's data decompressed, at most ``limit`` bytes of it, and whether that is all of it."""
+    if codec == "null":
+        return data[:limit], complete and len(data) <= limit
+    if codec == "deflate":
+        inflate = zlib.decompressobj(-15)
+        out = inflate.decompress(data, limit)
+        return out, complete and inflate.eof
+    if codec in ("bzip2", "xz"):
+        stream = bz2.BZ2Decompressor() if codec == "bzip2" else lzma.LZMADecompressor()
+        out = stream.decompress(data, max_length=limit)
+        return out, complete and stream.eof
+    if codec == "snappy":
+        import cramjam
+
+        if not complete:
+            return b"", False
+        length, shift, i = 0, 0, 0
+        while i < min(len(data), 10):  # the uncompressed length, an unsigned varint, comes first
+            length |= (data[i] & 0x7F) << shift
+            shift += 7
+            i += 1
+            if not data[i - 1] & 0x80:
+                break
+        if length > limit:
+            return b"", False
+        out = bytes(cramjam.snappy.decompress_raw(data[:-4]))
+        if zlib.crc32(out) != int.from_bytes(data[-4:], "big"):
+            raise ValueError("the snappy block's checksum does not match")
+        return out, True
+    raise RecordError(f"the Avro codec {codec!r} is not shown by the preview (null, deflate, snappy, bzip2 and xz are)")
+
+
 def _avro(stream: _Tracked, size: int, max_rows: int) -> dict[str, Any]:
+    """Avro: the header through fastavro, then block by block: each block's data read
+    whole only up to ``MAX_DECODED`` bytes in all, decompressed to at most what is left
+    of that, each datum measured (``_AvroWalk``) before fastavro decodes it, its cells
+    kept and the datum dropped."""
     import fastavro
+    from fastavro import parse_schema, schemaless_reader
 
     try:
         reader = fastavro.reader(cast(BinaryIO, stream))
+        sync = reader._header["sync"]
+        codec = reader.metadata.get("avro.codec", "null") or "null"
+        named: dict[str, Any] = {}
+        parsed = parse_schema(reader.writer_schema, named, _write_hint=False)
     except Exception as exc:  # fastavro raises many kinds for a bad header
         raise RecordError(f"the content is not an Avro data file: {exc or type(exc).__name__}") from None
     declared: dict[str, DataType | None] = {}
@@ -364,31 +551,131 @@ def _avro(stream: _Tracked, size: int, max_rows: int) -> dict[str, Any]:
         declared = {f.name: f.data_type for f in schema.fields}
     except (ValueError, TypeError, KeyError):
         pass  # not a record schema: each datum goes in a "value" column
-    records: list[dict[str, Any]] = []
+    columns = _Columns(declared)
+    walk = _AvroWalk(parsed, named)
+    left = MAX_DECODED
     truncated = False
-    try:
-        for datum in reader:
-            if len(records) == max_rows:
+    block = 0
+
+    def malformed(why: str) -> RecordError:
+        where = f" after record {len(columns.rows)}" if columns.rows else ""
+        return RecordError(f"the Avro data is malformed{where} (block {block}): {why}")
+
+    def too_large(why: str) -> RecordError:
+        return RecordError(f"the first Avro record is larger than the preview decodes: {why}")
+
+    while len(columns.rows) <= max_rows:
+        block += 1
+        try:
+            count = _varint_from(stream)
+            if count is None:
+                if _cut(stream, size):
+                    truncated = True
+                break
+            length = _varint_from(stream)
+        except (EOFError, ValueError) as exc:
+            if _cut(stream, size) and columns.rows:
                 truncated = True
                 break
-            records.append(datum if isinstance(datum, dict) else {"value": datum})
-    except Exception as exc:  # a cut or damaged block: fastavro raises EOFError, ValueError, ...
-        if not (_cut(stream, size) and records):
-            where = f" after record {len(records)}" if records else ""
-            raise RecordError(f"the Avro data is malformed{where}: {exc or type(exc).__name__}") from None
+            raise malformed(str(exc)) from None
+        if count < 0 or length is None or length < 0:
+            raise malformed(f"a block declares {count} records in {length} bytes")
+        data = _read_up_to(stream, min(length, MAX_DECODED))
+        complete = len(data) == length
+        if complete:
+            marker = _read_up_to(stream, 16)
+            if len(marker) < 16 and _cut(stream, size):
+                complete = False  # the block's data stands; what follows it is past what the preview reads
+            elif marker != sync:
+                raise malformed("the block's sync marker does not match the header's")
+        elif not _cut(stream, size) and len(data) < min(length, MAX_DECODED):
+            raise malformed(f"the block declares {length} bytes, the content ends before them")
+        try:
+            buf, whole = _decompress(codec, data, complete, left)
+        except (OSError, ValueError, zlib.error, lzma.LZMAError) as exc:
+            if complete or not columns.rows:
+                raise malformed(f"{codec} data: {exc}") from None
+            truncated = True
+            break
+        except Exception as exc:  # cramjam raises its own errors
+            raise malformed(f"{codec} data: {exc or type(exc).__name__}") from None
+        left -= len(buf)
+        view = io.BytesIO(buf)
+        pos = 0
+        for _ in range(count):
+            if len(columns.rows) > max_rows:
+                break
+            try:
+                end = walk.datum_end(buf, pos)
+            except _Short:
+                if whole:
+                    raise malformed("a record runs past the end of its block") from None
+                if not columns.rows:
+                    raise too_large(f"it runs past the first {MAX_DECODED // 2**20} MiB decoded") from None
+                truncated = True
+                break
+            except _TooMany:
+                if not columns.rows:
+                    raise too_large(f"it holds more than {MAX_VALUES} values") from None
+                truncated = True
+                break
+            except (ValueError, KeyError, TypeError) as exc:
+                raise malformed(str(exc)) from None
+            view.seek(pos)
+            try:
+                datum = schemaless_reader(view, parsed, None)
+            except Exception as exc:  # fastavro raises many kinds for bad data
+                raise malformed(f"{exc or type(exc).__name__}") from None
+            pos = end
+            columns.add(datum if isinstance(datum, dict) else {"value": datum})
+        else:
+            if not whole:
+                truncated = True
+                break
+            continue
+        break
+    if len(columns.rows) > max_rows:
         truncated = True
-    return _table(records, truncated, declared if declared else {})
+    return columns.table(max_rows, truncated)
+
+
+class _Columns:
+    """Rows kept as their cells (the decoded values dropped as they come), columns
+    declared by the schema first, others inferred from the values."""
+
+    def __init__(self, declared: Mapping[str, DataType | None]) -> None:
+        self.declared = declared
+        self.names: dict[str, None] = dict.fromkeys(declared)
+        self.inferred: dict[str, DataType | None] = {}
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        for key, value in record.items():
+            self.names.setdefault(key)
+            if key not in self.declared:
+                self.inferred[key] = merge_types(self.inferred.get(key), infer_type(value))
+        self.rows.append({key: _cell(value) for key, value in record.items()})
+
+    def table(self, max_rows: int, truncated: bool) -> dict[str, Any]:
+        columns = [{"name": n, "type": _type_name(self.declared[n] if n in self.declared else self.inferred.get(n))}
+                   for n in self.names]
+        rows = [[row.get(n) for n in self.names] for row in self.rows[:max_rows]]
+        return {"columns": columns, "rows": rows, "truncated": truncated}
 
 
 # -- Parquet -------------------------------------------------------------------
 
 def _parquet(stream: _Tracked, size: int, max_rows: int) -> dict[str, Any]:
+    """Parquet: the footer, then row group by row group while rows are wanted, each
+    only when the footer says it decodes to what is left of ``MAX_PARQUET_DECODED`` (the row
+    group's and its column chunks' uncompressed sizes), read a batch of the rows
+    wanted at a time from the file (not buffered whole)."""
     import pyarrow.parquet as pq
 
     from flowyard.processors.parquet_record_services import _record_type
 
     try:
-        parquet = pq.ParquetFile(stream)
+        parquet = pq.ParquetFile(stream, pre_buffer=False, buffer_size=1 << 16)
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ...
         if _cut(stream, size):
             raise RecordError("the Parquet footer could not be read within what the preview reads") from None
@@ -399,14 +686,34 @@ def _parquet(stream: _Tracked, size: int, max_rows: int) -> dict[str, Any]:
             declared[field.name] = _record_type(field.type)
         except Exception:  # a type the record model does not name
             declared[field.name] = None
-    try:
-        batch = next(parquet.iter_batches(batch_size=max_rows), None)
-    except Exception as exc:
-        if _cut(stream, size):
-            raise RecordError("the first Parquet row group is larger than the preview reads") from None
-        raise RecordError(f"the Parquet data is malformed: {exc}") from None
-    records = batch.to_pylist() if batch is not None else []
-    return _table(records[:max_rows], parquet.metadata.num_rows > len(records[:max_rows]), declared)
+    metadata = parquet.metadata
+    columns = _Columns(declared)
+    left = MAX_PARQUET_DECODED
+    for group in range(metadata.num_row_groups):
+        if len(columns.rows) >= max_rows:
+            break
+        info = metadata.row_group(group)
+        chunks = sum(max(0, info.column(i).total_uncompressed_size) for i in range(info.num_columns))
+        decoded = max(info.total_byte_size, chunks)
+        if decoded > left:
+            if columns.rows:
+                break
+            raise RecordError(f"Parquet row group {group + 1} decodes to {decoded} bytes, more than the "
+                              f"{MAX_PARQUET_DECODED // 2**20} MiB the preview decodes")
+        left -= decoded
+        try:
+            for batch in parquet.iter_batches(batch_size=min(max_rows, 1024), row_groups=[group], use_threads=False):
+                for record in batch.to_pylist():
+                    columns.add(record)
+                if len(columns.rows) >= max_rows:
+                    break
+        except Exception as exc:
+            if _cut(stream, size):
+                if columns.rows:
+                    break
+                raise RecordError("the first Parquet row group is larger than the preview reads") from None
+            raise RecordError(f"the Parquet data is malformed: {exc}") from None
+    return columns.table(max_rows, metadata.num_rows > min(len(columns.rows), max_rows))
 
 
 _READERS: dict[str, Callable[[_Tracked, int, int], dict[str, Any]]] = {

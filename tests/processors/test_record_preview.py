@@ -16,7 +16,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from flowyard.processors.record_preview import CONTENT_VIEWERS, MAX_ITEMS, MAX_TEXT, preview_records, record_format
+from flowyard.processors.record_preview import (
+    CONTENT_VIEWERS,
+    MAX_DECODED,
+    MAX_ITEMS,
+    MAX_PARQUET_DECODED,
+    MAX_TEXT,
+    MAX_VALUES,
+    preview_records,
+    record_format,
+)
 
 
 class Budget(io.RawIOBase):
@@ -260,3 +269,137 @@ def test_csv_field_over_pythons_default_limit() -> None:
     assert table is not None and table["truncated"] is False
     assert table["rows"] == [["1", "z" * MAX_TEXT + "…"], ["2", "z" * MAX_TEXT + "…"], ["3", "short"]]
     assert csv.field_size_limit() == before, "the process-wide csv limit is put back"
+
+
+def _peak(work: Any) -> tuple[Any, int]:
+    """What ``work()`` answers or raises, and the peak of Python memory it allocated."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        try:
+            result: Any = work()
+        except ValueError as exc:
+            result = exc
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+ROWS_SCHEMA = {"type": "record", "name": "r", "fields": [
+    {"name": "n", "type": "int"}, {"name": "s", "type": "string"},
+    {"name": "tags", "type": {"type": "array", "items": "string"}},
+    {"name": "m", "type": {"type": "map", "values": ["null", "double"]}},
+    {"name": "f", "type": {"type": "fixed", "name": "four", "size": 4}},
+    {"name": "e", "type": {"type": "enum", "name": "color", "symbols": ["RED", "GREEN"]}},
+    {"name": "next", "type": ["null", "r"]}]}
+
+
+def _rows_records(count: int) -> list[dict[str, Any]]:
+    return [{"n": i, "s": f"s{i}", "tags": ["a"] * (i % 3), "m": {"x": i / 2, "y": None}, "f": b"abcd",
+             "e": "GREEN" if i % 2 else "RED", "next": {"n": -i, "s": "", "tags": [], "m": {}, "f": b"wxyz",
+                                                        "e": "RED", "next": None} if i % 5 == 0 else None}
+            for i in range(count)]
+
+
+@pytest.mark.parametrize("codec", ["null", "deflate", "snappy", "bzip2", "xz"])
+def test_avro_codecs_preview_block_by_block_as_fastavro_reads_them(codec: str) -> None:
+    records = _rows_records(300)
+    data = _avro(records, ROWS_SCHEMA, codec=codec, sync_interval=500)
+    expected = preview(_avro(records, ROWS_SCHEMA), "avro/binary", max_rows=1000)
+    assert expected is not None and len(expected["rows"]) == 300 and expected["truncated"] is False
+    assert expected["rows"][0] == [0, "s0", [], {"x": 0.0, "y": None}, "61626364", "RED",
+                                   {"n": 0, "s": "", "tags": [], "m": {}, "f": "7778797a", "e": "RED", "next": None}]
+    whole = preview(data, "avro/binary", max_rows=1000)
+    assert whole == expected
+    capped = preview(data, "avro/binary", max_rows=120)
+    assert capped is not None and capped["truncated"] is True and capped["rows"] == expected["rows"][:120]
+    assert capped["columns"] == expected["columns"]
+
+
+def test_an_avro_record_expanding_past_the_limit_is_refused_in_bounded_memory() -> None:
+    schema = {"type": "record", "name": "r", "fields": [{"name": "s", "type": "string"}]}
+    huge = "a" * (MAX_DECODED + 4 * 1024 * 1024)
+    bomb = _avro([{"s": huge}] * 3, schema, codec="deflate")
+    assert len(bomb) < 200_000
+    refused, peak = _peak(lambda: preview(bomb, "avro/binary", budget=8 * 1024 * 1024))
+    assert isinstance(refused, ValueError) and "first Avro record is larger than the preview decodes" in str(refused)
+    assert peak < 2 * MAX_DECODED + 8 * 1024 * 1024, f"peak {peak} bytes"
+    # small records before the large one still show
+    mixed = _avro([{"s": "x"}, {"s": "y"}, {"s": huge}, {"s": "z"}], schema, codec="deflate")
+    table, peak = _peak(lambda: preview(mixed, "avro/binary"))
+    assert table["rows"] == [["x"], ["y"]] and table["truncated"] is True
+    assert peak < 2 * MAX_DECODED + 8 * 1024 * 1024, f"peak {peak} bytes"
+
+
+def _null_array_bomb(items: int, before: int = 0) -> bytes:
+    """An Avro file whose last record declares an array of ``items`` nulls (no bytes per item)."""
+    schema = {"type": "record", "name": "r", "fields": [{"name": "a", "type": {"type": "array", "items": "null"}}]}
+    sync = b"S" * 16
+    header = io.BytesIO()
+    fastavro.writer(header, schema, [], codec="null")
+    head_end = header.getvalue()[:-16] + sync  # an empty file is its header, which ends with the sync marker
+
+    def zz(n: int) -> bytes:
+        n = (n << 1) ^ (n >> 63)
+        out = bytearray()
+        while n > 0x7F:
+            out.append((n & 0x7F) | 0x80)
+            n >>= 7
+        out.append(n)
+        return bytes(out)
+
+    body = b"".join(zz(1) + b"\x00" for _ in range(before)) + zz(items) + b"\x00"
+    return head_end + zz(before + 1) + zz(len(body)) + body + sync
+
+
+def test_an_avro_array_declaring_millions_of_items_is_refused_quickly() -> None:
+    bomb = _null_array_bomb(50_000_000)
+    assert len(bomb) < 300
+    refused, peak = _peak(lambda: preview(bomb, "avro/binary"))
+    assert isinstance(refused, ValueError) and f"more than {MAX_VALUES} values" in str(refused)
+    assert peak < 4 * 1024 * 1024, f"peak {peak} bytes"
+    table = preview(_null_array_bomb(50_000_000, before=3), "avro/binary")
+    assert table is not None and table["rows"] == [[[None]]] * 3 and table["truncated"] is True
+    fine = preview(_null_array_bomb(2), "avro/binary")
+    assert fine is not None and fine["rows"] == [[[None, None]]] and fine["truncated"] is False
+
+
+def test_an_avro_block_declaring_more_than_the_content_is_malformed() -> None:
+    schema = {"type": "record", "name": "r", "fields": [{"name": "n", "type": "int"}]}
+    data = bytearray(_avro([{"n": 1}], schema))
+    tail = len(data) - 16 - 3  # count (1), size (1 byte), the datum (n=1) and the sync marker end the file
+    assert data[tail:tail + 3] == b"\x02\x02\x02"
+    data[tail + 1:tail + 2] = b"\xfe\xff\xff\xff\x0f"  # the block's size now ~2 GiB
+    with pytest.raises(ValueError, match="the Avro data is malformed"):
+        preview(bytes(data), "avro/binary")
+
+
+def test_a_parquet_row_group_expanding_past_the_limit_is_refused_from_the_footer() -> None:
+    out = io.BytesIO()
+    column = pa.array(["a" * (MAX_PARQUET_DECODED // 4) + str(i) for i in range(6)], type=pa.large_string())
+    pq.write_table(pa.table({"s": column}), out, compression="zstd", use_dictionary=False)
+    del column
+    bomb = out.getvalue()
+    assert len(bomb) < 200_000
+    pool = pa.default_memory_pool()
+    before = pool.bytes_allocated()
+    with pytest.raises(ValueError, match=r"row group 1 decodes to \d+ bytes, more than the 64 MiB the preview"):
+        preview(bomb, "application/vnd.apache.parquet")
+    assert pool.bytes_allocated() - before < 1024 * 1024
+    # later row groups past the limit end the table; the rows before them show
+    out = io.BytesIO()
+    with pq.ParquetWriter(out, pa.schema([("s", pa.large_string())]), compression="zstd") as writer:
+        writer.write_table(pa.table({"s": pa.array(["x", "y"], pa.large_string())}))
+        writer.write_table(pa.table({"s": pa.array(["b" * (MAX_PARQUET_DECODED + 10)], pa.large_string())}))
+    table = preview(out.getvalue(), "application/parquet")
+    assert table is not None and table["rows"] == [["x"], ["y"]] and table["truncated"] is True
+
+
+def test_parquet_rows_over_several_row_groups() -> None:
+    out = io.BytesIO()
+    pq.write_table(pa.table({"n": list(range(250))}), out, row_group_size=100)
+    table = preview(out.getvalue(), "application/parquet", max_rows=230)
+    assert table is not None and table["rows"] == [[i] for i in range(230)] and table["truncated"] is True
+    whole = preview(out.getvalue(), "application/parquet", max_rows=1000)
+    assert whole is not None and len(whole["rows"]) == 250 and whole["truncated"] is False
