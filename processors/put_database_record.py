@@ -52,9 +52,12 @@ _BOOL = (AllowableValue("true"), AllowableValue("false"))
 
 SUCCESS = Relationship("success", "FlowFiles whose records were all written and committed.")
 FAILURE = Relationship("failure", "FlowFiles whose records the database refused, or that cannot be read or mapped "
-                                  "to the table; nothing of them is written. Penalized, with putdatabaserecord.error.")
+                                  "to the table; nothing of them is written (with Database Session AutoCommit, "
+                                  "statements that ran before the error stay committed). Penalized, with "
+                                  "putdatabaserecord.error.")
 RETRY = Relationship("retry", "FlowFiles that may succeed later (the database could not be reached, a deadlock, a "
-                              "timeout); nothing of them is written.")
+                              "timeout); nothing of them is written (with Database Session AutoCommit, statements "
+                              "that ran before the error stay committed).")
 
 # -- Database Type (shared by the database processors) --------------------------------------------------
 
@@ -403,8 +406,9 @@ MAX_BATCH = PropertySpec(
 )
 AUTO_COMMIT = PropertySpec(
     key="database-session-autocommit", display_name="Database Session AutoCommit",
-    description="Whether every batch commits by itself (then a failure can leave earlier batches written); "
-                "false writes each FlowFile in one transaction.", default="false", allowed_values=_BOOL,
+    description="Whether the connection commits every statement as it runs (then a failure leaves the rows of "
+                "earlier statements written); false writes each FlowFile in one transaction.", default="false",
+    allowed_values=_BOOL,
 )
 
 ERROR_ATTRIBUTE = "putdatabaserecord.error"
@@ -814,7 +818,11 @@ class PutDatabaseRecord(Processor):
     no connection from the pool) or to ``failure`` otherwise. With Rollback
     On Failure the FlowFile stays in the input queue instead and the
     processor yields. With Database Session AutoCommit (which, as in NiFi,
-    requires Maximum Batch Size 0: one batch) the batch commits by itself.
+    requires Maximum Batch Size 0: one batch) there is no transaction: each
+    statement commits as it runs, as NiFi's JDBC connection in autocommit
+    mode does, so a failure leaves the rows of the statements before it
+    written (PostgreSQL plain INSERTs go as statements of up to 1000 rows;
+    MariaDB/MySQL batches as multi-row INSERTs) and the log says so.
 
     Differences from NiFi: errors are classified by SQLSTATE/error code (a
     constraint violation goes to ``failure`` with PostgreSQL too, where
@@ -868,8 +876,8 @@ class PutDatabaseRecord(Processor):
         if context.property(AUTO_COMMIT).as_bool() and (context.property(MAX_BATCH).raw or "").strip() != "0":
             results.append(ValidationResult(MAX_BATCH.display_name,
                                             "'Maximum Batch Size' must be hard-coded to zero when 'Database Session "
-                                            "AutoCommit' is true: one batch holds all the FlowFile's statements, so "
-                                            "a failure leaves none of them written", MAX_BATCH.key))
+                                            "AutoCommit' is true (as in NiFi): all the FlowFile's records go in one "
+                                            "batch; its statements still commit as they run", MAX_BATCH.key))
         for spec in (DATA_RECORD_PATH, STATEMENT_TYPE_RECORD_PATH):
             value = context.property(spec).raw
             if value and (spec is DATA_RECORD_PATH or statement_type == USE_RECORD_PATH):
@@ -957,8 +965,12 @@ class _Write:
             context.yield_()
             return
         where = RETRY if transient else FAILURE
-        context.logger.error(f"failed to write the records of {ff!r}: {message}; nothing was written, routing to "
-                             f"{where.name}")
+        if context.property(AUTO_COMMIT).as_bool():
+            written = ("Database Session AutoCommit is true: the statements that ran before the error stay "
+                       "committed, so some records may have been written")
+        else:
+            written = "rolled back, nothing was written"
+        context.logger.error(f"failed to write the records of {ff!r}: {message}; {written}; routing to {where.name}")
         failed = session.put_attribute(ff, ERROR_ATTRIBUTE, message)
         if transient:
             failed = session.penalize(failed)  # NiFi penalizes what it retries

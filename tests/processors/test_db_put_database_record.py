@@ -148,6 +148,27 @@ def test_autocommit_needs_a_single_batch(pg: Db) -> None:
     assert pg.rows() == [(1, "a"), (2, "b")]
 
 
+def test_autocommit_failure_says_earlier_statements_stay_written(pg: Db) -> None:
+    runner = _runner(pg, Database_Session_AutoCommit="true", Maximum_Batch_Size="0")
+    records = [{"id": i, "name": "x"} for i in range(1, 1502)] + [{"id": 5, "name": "dup"}]
+    runner.enqueue(_json(records))
+    runner.run()
+    runner.assert_all_transferred("failure", 1)
+    assert pg.execute(f"SELECT count(*) FROM {pg.table}") == [(1000,)]  # the first statement committed as it ran
+    messages = [m for _, m in runner.bulletins]
+    assert any("AutoCommit is true: the statements that ran before the error stay committed" in m for m in messages)
+    assert not any("nothing was written" in m for m in messages)
+
+
+def test_without_autocommit_a_failure_says_nothing_was_written(pg: Db) -> None:
+    runner = _runner(pg)
+    runner.enqueue(_json([{"id": 1, "name": "x"}, {"id": 1, "name": "dup"}]))
+    runner.run()
+    runner.assert_all_transferred("failure", 1)
+    assert pg.rows() == []
+    assert any("rolled back, nothing was written" in m for _, m in runner.bulletins)
+
+
 def test_a_value_the_column_type_cannot_take_is_refused_by_the_database(db: Db) -> None:
     runner = _runner(db)
     runner.enqueue(_json([{"id": 1, "name": "a", "amount": "lots"}]))
