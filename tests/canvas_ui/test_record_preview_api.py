@@ -4,6 +4,7 @@ provenance content, and the API's usual rules (404s, parameter checks)."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from collections.abc import AsyncIterator
@@ -42,6 +43,24 @@ AVRO_SCHEMA = {"type": "record", "name": "reading", "fields": [
     {"name": "tags", "type": {"type": "array", "items": "string"}}]}
 
 
+@functools.cache
+def _bombs() -> dict[str, bytes]:
+    """Small files that decode to far more than the preview decodes."""
+    schema = {"type": "record", "name": "r", "fields": [{"name": "a", "type": {"type": "array", "items": "null"}}]}
+    head = io.BytesIO()
+    fastavro.writer(head, schema, [], codec="null")
+    sync = head.getvalue()[-16:]
+    body = b"\x80\xe1\xeb\x17\x00"  # an array declaring 25 million nulls (zigzag varint), then its end
+    nulls = head.getvalue() + b"\x02" + bytes([len(body) * 2]) + body + sync
+    deflated = io.BytesIO()
+    fastavro.writer(deflated, {"type": "record", "name": "s", "fields": [{"name": "s", "type": "string"}]},
+                    [{"s": "a" * (20 * 1024 * 1024)}] * 2, codec="deflate")
+    wide = io.BytesIO()
+    pq.write_table(pa.table({"s": pa.array(["w" * (40 * 1024 * 1024) + str(i) for i in range(2)], pa.large_string())}),
+                   wide, compression="zstd", use_dictionary=False)
+    return {"nulls.avro": nulls, "deflated.avro": deflated.getvalue(), "wide.parq": wide.getvalue()}
+
+
 def _files(folder: Path) -> dict[str, bytes]:
     avro = io.BytesIO()
     fastavro.writer(avro, AVRO_SCHEMA, [{"sensor": f"s{i}", "value": i / 2, "tags": ["a", "b"]} for i in range(150)])
@@ -59,6 +78,8 @@ def _files(folder: Path) -> dict[str, bytes]:
         "quote.csv": b'a,b\n"never closed,1\n',
         "notes.txt": b"just some words",
         "big.csv": big,
+        "longfield.csv": b"id,text\n1," + b"L" * (200 * 1024) + b"\n2,short\n",
+        **_bombs(),
     }
     for name, data in files.items():
         (folder / name).write_bytes(data)
@@ -129,6 +150,13 @@ async def test_avro_rows_are_capped_and_say_so(api: Any) -> None:
     assert [r[0] for r in few["rows"]] == ["s0", "s1", "s2", "s3", "s4"]
 
 
+async def test_a_csv_field_longer_than_pythons_csv_limit_is_shown_trimmed(api: Any) -> None:
+    client, auth, queued = api
+    response = await client.get(_url(queued["longfield.csv"]), headers=auth)
+    assert response.status_code == 200, response.text
+    assert response.json()["rows"] == [["1", "L" * 1000 + "…"], ["2", "short"]]
+
+
 async def test_parquet_is_found_by_its_magic_bytes(api: Any) -> None:
     client, auth, queued = api
     ff = queued["points.parq"]
@@ -144,6 +172,11 @@ async def test_parquet_is_found_by_its_magic_bytes(api: Any) -> None:
     ("broken.json", "the content is not valid JSON after record 1", False),
     ("quote.csv", "the CSV is malformed on line 2", False),
     ("notes.txt", "no table view for content of type 'txt'", True),
+    ("nulls.avro", "the first Avro record is larger than the preview decodes: it holds more than 1000000 values",
+     False),
+    ("deflated.avro", "the first Avro record is larger than the preview decodes: it runs past the first 16 MiB "
+     "decoded", False),
+    ("wide.parq", "bytes, more than the 64 MiB the preview decodes", False),
 ])
 async def test_content_without_records_is_a_clear_422(api: Any, name: str, fragment: str, unsupported: bool) -> None:
     client, auth, queued = api
