@@ -174,7 +174,9 @@ class ExecuteSQL(Processor):
 
     Any failure, connecting included, sends the input FlowFile to ``failure``
     penalized with ``executesql.error.message`` and discards the partial
-    output; without an input FlowFile the processor yields.
+    output; without an input FlowFile the processor yields. As in NiFi, once
+    Output Batch Size has committed output (and with it removed the input),
+    a later failure routes nothing: it is logged and the processor yields.
 
     Differences from NiFi: there are no JDBC drivers; the DBCPConnectionPool
     picks psycopg (PostgreSQL) or PyMySQL (MariaDB/MySQL). Column types come
@@ -395,13 +397,12 @@ class _Run:
             session.remove(out)
         self.pending = []
         failed = self.input
-        if failed is None and self.retained is not None:
-            failed = session.put_attributes(session.create(), self.retained)
         message = _shorten(str(exc).strip() or type(exc).__name__, 1000)
         query = _shorten(self.query, 200)
-        if failed is None:
-            context.logger.error(f"Unable to execute SQL query [{query}]: {message}; no FlowFile to route to "
-                                 "failure")
+        if failed is None:  # no input, or Output Batch Size already committed output and removed it (as NiFi)
+            committed = " after Output Batch Size committed earlier output" if self.retained is not None else ""
+            context.logger.error(f"Unable to execute SQL query [{query}]{committed}: {message}; no FlowFile to "
+                                 "route to failure")
             context.yield_()
             return
         if context.has_incoming_connection:

@@ -191,6 +191,21 @@ def test_max_wait_time_is_not_left_on_the_pooled_connection_after_a_failure(db: 
     assert pooled_statement_timeout(runner) == 0  # a later borrower of the pool is not cancelled after 4 s
 
 
+def test_a_failure_after_output_batch_size_committed_routes_nothing_and_yields() -> None:
+    # Set Auto Commit false: the PostgreSQL cursor streams, so the error comes after rows were written
+    runner = _runner("postgresql", **{"SQL Query": "SELECT 1/(g-500) AS x FROM generate_series(1,1000) g",
+                                      "Fetch Size": "100", "Max Rows Per Flow File": "100", "Output Batch Size": "1",
+                                      "Set Auto Commit": "false"})
+    runner.enqueue(b"x")
+    runner.run()
+    # the rows before the division by zero were committed in batches, with the input removed: NiFi has
+    # nothing left to route to failure, so it logs the error and yields (no empty FlowFile to failure)
+    assert runner.flowfiles_for("failure") == []
+    assert len(runner.flowfiles_for("success")) == 4 and runner.input_flowfiles() == []
+    assert runner.yield_count == 1
+    assert any("division by zero" in m and "Output Batch Size" in m for _, m in runner.bulletins)
+
+
 @pytest.mark.parametrize("dialect", ["postgresql", "mariadb"])
 def test_a_database_that_cannot_be_reached_fails_the_input_penalized(dialect: str) -> None:
     runner = pool_runner(ExecuteSQL, unreachable(pool_properties(dialect)))
