@@ -4,7 +4,9 @@ standard library's shows records: CSV, JSON, Avro, Parquet).
 
 A preview reads at most ``PREVIEW_BUDGET`` bytes of the content, whatever its
 size (a viewer sees a stream that ends there), in a worker thread, at most
-``PREVIEW_THREADS`` at a time.
+``PREVIEW_THREADS`` at a time. What those bytes decode to is the viewer's to
+bound (the record viewer decompresses and decodes a bounded amount and refuses
+content that would expand past it: a 422 naming the limit).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ __all__ = ["MAX_PREVIEW_ROWS", "PREVIEW_BUDGET", "ContentPreviewError", "Preview
 PREVIEW_BUDGET = 8 * 1024 * 1024
 #: Rows a preview may ask for.
 MAX_PREVIEW_ROWS = 1_000
-#: Previews parsed at once (each holds up to the budget in memory).
+#: Previews parsed at once (each holds up to the budget in memory, plus what its viewer decodes).
 PREVIEW_THREADS = 2
 log = logging.getLogger("flowyard.service.preview")
 
@@ -63,6 +65,11 @@ class _Budget(io.RawIOBase):
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         return self._inner.seek(offset, whence)
+
+    def read(self, size: int = -1) -> bytes:
+        """At most what is left of the budget: a length declared in the content never
+        sizes a buffer beyond it."""
+        return super().read(self.left if size is None or size < 0 else min(size, max(self.left, 0)))
 
     def readinto(self, buffer: Any) -> int:
         n = min(len(buffer), self.left)

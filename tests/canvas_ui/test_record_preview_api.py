@@ -20,7 +20,7 @@ import trio
 
 from flowyard.canvas_ui.server import serve
 from flowyard.runtime.repository.content import CHUNK_SIZE, ContentRepository
-from flowyard.runtime.service._preview import PREVIEW_BUDGET
+from flowyard.runtime.service._preview import PREVIEW_BUDGET, _Budget
 
 pytestmark = pytest.mark.integration
 
@@ -259,3 +259,11 @@ async def test_a_failing_viewer_plug_in_is_a_422_naming_it(api: Any, monkeypatch
     response = await client.get(_url(queued["people.csv"]), headers=auth)
     assert response.status_code == 422
     assert response.json()["error"] == "the broken viewer failed: RuntimeError: out of ideas"
+
+
+def test_the_budget_stream_never_sizes_a_buffer_past_the_budget() -> None:
+    stream = _Budget(io.BytesIO(b"abcdef"), 6, 4)
+    assert stream.read(1 << 42) == b"abcd"  # a length declared in content: no terabyte buffer
+    assert stream.read(1 << 42) == b"" and stream.read() == b""
+    whole = _Budget(io.BytesIO(b"abcdef"), 6, 100)
+    assert whole.read() == b"abcdef" and whole.left == 94
