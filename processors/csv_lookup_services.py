@@ -191,8 +191,9 @@ class _CsvTable:
         self._lock = threading.Lock()
         self._checked = time.monotonic()
         self._mtime = self._stat()
-        self.rows: Mapping[str, Any] = MappingProxyType({})
-        self.schema = RecordSchema(())
+        #: The table and the schema of its rows, replaced together (one assignment) once a whole file
+        #: has loaded: a lookup never sees the columns of one version with the rows of another.
+        self.loaded: tuple[Mapping[str, Any], RecordSchema] = (MappingProxyType({}), RecordSchema(()))
         self.load()
 
     def _stat(self) -> float:
@@ -210,22 +211,31 @@ class _CsvTable:
                 if header is None:
                     raise LookupFailureError(f"the CSV file {self.path!r} is empty: its first line must name "
                                              "the columns")
-                self._check_columns(header)
+                schema = self._check_columns(header)
                 table = self._table(header, rows)
         except (OSError, UnicodeDecodeError, csv.Error, LookupError) as exc:
             raise LookupFailureError(f"cannot read the CSV file {self.path!r}: {exc}") from None
         if not table:
             self.logger.warning(f"the lookup table is empty after reading {self.path!r}")
-        self.rows = MappingProxyType(table)
+        self.loaded = (MappingProxyType(table), schema)
 
-    def _check_columns(self, header: list[str]) -> None:
+    @property
+    def rows(self) -> Mapping[str, Any]:
+        """The table loaded last."""
+        return self.loaded[0]
+
+    @property
+    def schema(self) -> RecordSchema:
+        """The schema of the rows loaded last (the columns but the key)."""
+        return self.loaded[1]
+
+    def _check_columns(self, header: list[str]) -> RecordSchema:
         for column, what in ((self.key_column, "Lookup Key Column"), (self.value_column, "Lookup Value Column")):
             if column is not None and column not in header:
                 raise LookupFailureError(f"the CSV file {self.path!r} has no column {column!r} ({what}); its "
                                          f"columns are {header}")
-        if self.value_column is None:
-            self.schema = RecordSchema(tuple(RecordField(name, RecordFieldType.STRING.data_type())
-                                             for name in header if name != self.key_column))
+        return RecordSchema(tuple(RecordField(name, RecordFieldType.STRING.data_type())
+                                  for name in header if name != self.key_column))
 
     def _table(self, header: list[str], rows: Iterable[list[str]]) -> dict[str, Any]:
         key_index = header.index(self.key_column)
@@ -247,12 +257,20 @@ class _CsvTable:
         return table
 
     def get(self, coordinates: Mapping[str, Any]) -> Any:
+        """The row (or value) of ``coordinates['key']``, or None."""
+        return self.get_with_schema(coordinates)[0]
+
+    def get_with_schema(self, coordinates: Mapping[str, Any]) -> tuple[Any, RecordSchema]:
+        """The row of ``coordinates['key']`` (or None) with the schema of the table it came from.
+        Reloads the file when it changed (checked at most every 30 s); a file that fails to load
+        leaves the previous table in use, and is tried again at the next check."""
         key = coordinates.get(KEY)
+        loaded = self.loaded
         if key is None:
-            return None
+            return None, loaded[1]
         text = key if isinstance(key, str) else to_text(key)
         if not text.strip():
-            return None
+            return None, loaded[1]
         now = time.monotonic()
         if now - self._checked >= WATCH_INTERVAL:
             with self._lock:
@@ -260,9 +278,10 @@ class _CsvTable:
                     self._checked = now
                     mtime = self._stat()
                     if mtime != self._mtime:
+                        self._mtime = mtime  # a file that fails is reported once, not at every lookup
                         self.load()
-                        self._mtime = mtime
-        return self.rows.get(text)
+        rows, schema = self.loaded
+        return rows.get(text), schema
 
 
 _COMMON = (CSV_FILE, CSV_FORMAT, CHARACTER_SET, LOOKUP_KEY_COLUMN, IGNORE_DUPLICATES)
@@ -360,5 +379,5 @@ class CSVRecordLookupService(ControllerService, RecordLookupService):
         table = self._table
         if table is None:
             raise LookupFailureError("the service is not enabled")
-        row = table.get(coordinates)
-        return None if row is None else SchemaRecord(row, table.schema)
+        row, schema = table.get_with_schema(coordinates)
+        return None if row is None else SchemaRecord(row, schema)

@@ -6,12 +6,8 @@ Expression Language template (NiFi's FreeFormTextRecordSetWriter). See
 from __future__ import annotations
 
 import codecs
-import json
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import date, datetime, time
-from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 from flowyard.processors._record_services import (
     CHUNK,
@@ -46,18 +42,8 @@ CHARACTER_SET = PropertySpec(
 
 
 def _text(value: Any) -> str:
-    """A field's value as the template sees it."""
-    if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value, ensure_ascii=False, default=_json_default, separators=(",", ":"))
+    """A field's value as the template sees it (nested values as compact JSON)."""
     return to_text(value)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (datetime, date, time, Decimal, UUID)):
-        return to_text(value)
-    if isinstance(value, (bytes, bytearray)):
-        return list(value)
-    return str(value)
 
 
 class _FreeFormWriter(RecordSetWriter):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from dataclasses import dataclass
@@ -80,9 +81,17 @@ def _java_double_text(value: float) -> str:
 
 
 def to_text(value: Any, formats: TimeFormats = DEFAULT_FORMATS) -> str:
-    """``value`` as NiFi writes it as a string (``true``, ``1.0``, dates in ``formats``)."""
+    """``value`` as NiFi writes it as a string (``true``, ``1.0``, dates in ``formats``); a record,
+    map or array as compact JSON (its dates, decimals and UUIDs as text, bytes as numbers)."""
     if isinstance(value, str):
         return value
+    if isinstance(value, (dict, list, tuple)):
+        def default(item: Any) -> Any:
+            if isinstance(item, (bytes, bytearray)):
+                return list(item)
+            return to_text(item, formats)
+
+        return json.dumps(value, ensure_ascii=False, default=default, separators=(",", ":"))
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):

@@ -249,6 +249,24 @@ def test_csv_formats_duplicates_and_reload(tmp_path: Path, monkeypatch: pytest.M
         strict.enable_controller_service("s")
 
 
+def test_a_reload_that_fails_keeps_the_previous_table_and_its_columns(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("key,a\nk1,x\n", encoding="utf-8")
+    r = runner(CSVRecordLookupService, {"CSV File": str(path), "Lookup Key Column": "key",
+                                        "Ignore Duplicates": "false"}, {"key": "/k", "Result RecordPath": "/v"})
+    monkeypatch.setattr(csv_lookup_services, "WATCH_INTERVAL", 0.0)
+    path.write_text("key,b,c\nk1,1,2\nk1,3,4\n", encoding="utf-8")  # new columns, and a duplicate key
+    os.utime(path, (1, 1))
+    for _ in range(3):
+        r.enqueue('[{"k": "k1"}]')
+    r.run(3)
+    [failed] = r.flowfiles_for("failure")  # the reload's failure is reported once
+    assert "duplicate lookup key 'k1'" in failed.attributes["record.error.message"]
+    values = [json.loads(ff.content)[0]["v"] for ff in r.flowfiles_for("success")]
+    assert values == [{"a": "x"}, {"a": "x"}], "old rows with old columns"
+
+
 def test_csv_custom_format(tmp_path: Path) -> None:
     path = tmp_path / "semi.csv"
     path.write_text("# a comment\nk;v\n# another\n'a;b'; x \nc;'y;z'\n", encoding="utf-8")

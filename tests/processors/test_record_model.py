@@ -216,3 +216,9 @@ def test_avro_schema_text_errors() -> None:
         parse_avro_schema_text('"string"')
     parsed = parse_avro_schema_text('{"type":"record","name":"r","fields":[{"name":"a","type":["null","long"]}]}')
     assert parsed.field("a") == RecordField("a", T.LONG.data_type(), True, None)
+
+
+def test_nested_values_as_text_are_json_not_python() -> None:
+    nested = {"b": 1, "c": True, "d": None, "e": [1.5, date(2024, 3, 5)], "f": Decimal("1.10"), "g": b"\x01"}
+    assert to_text(nested) == '{"b":1,"c":true,"d":null,"e":[1.5,"2024-03-05"],"f":"1.10","g":[1]}'
+    assert to_text([{"x": "é"}]) == '[{"x":"é"}]'
