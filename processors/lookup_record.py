@@ -118,11 +118,13 @@ class _Match(enum.Enum):
 
 
 def _hashable(value: Any) -> Any:
+    """``value`` as a cache key: nested values as tuples, and the type kept with it, so that
+    1, 1.0 and true (equal in Python) are different keys, as they are different coordinates."""
     if isinstance(value, dict):
         return tuple((k, _hashable(v)) for k, v in value.items())
     if isinstance(value, list):
         return tuple(_hashable(v) for v in value)
-    return value
+    return type(value).__name__, value
 
 
 class _Lookups:

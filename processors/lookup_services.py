@@ -335,7 +335,9 @@ class DatabaseRecordLookupService(ControllerService, RecordLookupService):
         if key is None or (isinstance(key, str) and not key.strip()):
             return None
         table, columns, precision, scale = self._table, self._columns, self._precision, self._scale
-        cache_key = (table, ",".join(columns), key if isinstance(key, (str, int, float, bool)) else to_text(key))
+        # the key's type is part of it: 1, 1.0 and true are equal in Python, not as database values
+        cache_key = (table, ",".join(columns), type(key).__name__,
+                     key if isinstance(key, (str, int, float, bool)) else to_text(key))
         cached = self._cache.get(cache_key)
         if cached is not None:
             return cached

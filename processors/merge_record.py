@@ -145,6 +145,14 @@ class _Bin:
         if self.fragment_count is None and count is not None and count.isdigit() and int(count) <= _MAX_INT:
             self.fragment_count = int(count)
 
+    def accepts(self, entry: _Entry, s: _Settings) -> bool:
+        """Whether ``entry`` may join: in Defragment mode not a second flowfile with the same
+        ``fragment.index`` (it goes to a bin of its own, as NiFi's bins refuse it)."""
+        if not s.defragment:
+            return True
+        index = entry.ff.attributes.get("fragment.index")
+        return all(e.ff.attributes.get("fragment.index") != index for e in self.entries)
+
     def full_enough(self, s: _Settings) -> bool:
         if s.defragment:
             return self.fragment_count is not None and len(self.entries) >= self.fragment_count
@@ -412,7 +420,8 @@ def _pack(entries: list[_Entry], s: _Settings, now: int, *, relax: bool) -> tupl
     ready: list[_Bin] = []
     open_bins: list[_Bin] = []
     for entry in entries:
-        target = next((b for b in open_bins if b.group == entry.group and not b.full(s)), None)
+        target = next((b for b in open_bins if b.group == entry.group and not b.full(s) and b.accepts(entry, s)),
+                      None)
         if target is None:
             if len(open_bins) >= s.max_bins:
                 oldest = min(open_bins, key=lambda b: b.created_ms)

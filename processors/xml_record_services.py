@@ -196,11 +196,12 @@ class _XmlRecordReader(RecordReader):
         stream = self._open()
         try:
             head = stream.read(CHUNK)
-            if _is_blank(head):
+            bom = next((b for b in _BOMS if head.startswith(b)), b"")
+            while _is_blank(head):  # white space only so far: read on (keeping only a BOM) until content
                 more = stream.read(CHUNK)
                 if not more:
                     return  # no content: no records
-                head += more
+                head = bom + more
             array = self._options.array
             depth = 0
             root: Any = None

@@ -267,6 +267,13 @@ def test_a_reload_that_fails_keeps_the_previous_table_and_its_columns(tmp_path: 
     assert values == [{"a": "x"}, {"a": "x"}], "old rows with old columns"
 
 
+def test_lookup_caching_tells_one_from_true_and_one_point_zero() -> None:
+    from flowyard.processors.lookup_record import _hashable
+
+    assert len({_hashable(1), _hashable(1.0), _hashable(True)}) == 3
+    assert _hashable({"k": [1, True]}) != _hashable({"k": [True, 1]})
+
+
 def test_csv_custom_format(tmp_path: Path) -> None:
     path = tmp_path / "semi.csv"
     path.write_text("# a comment\nk;v\n# another\n'a;b'; x \nc;'y;z'\n", encoding="utf-8")

@@ -134,6 +134,20 @@ def test_defragment_puts_fragments_back_in_order() -> None:
     assert r.queue_size == 1  # g waits for its second fragment
 
 
+def test_a_repeated_fragment_index_does_not_stand_in_for_a_missing_fragment() -> None:
+    """As NiFi's bins refuse a second flowfile with the same fragment.index: 0, 0, 1 of 3 is not complete."""
+    r = runner(Merge_Strategy="Defragment")
+    for index in (0, 0, 1):
+        r.enqueue(json.dumps([{"i": index}]), {"fragment.identifier": "f", "fragment.index": str(index),
+                                                "fragment.count": "3"})
+    r.run(stop_on_finish=False)
+    r.assert_transferred("merged", 0)
+    r.enqueue(json.dumps([{"i": 2}]), {"fragment.identifier": "f", "fragment.index": "2", "fragment.count": "3"})
+    r.run(stop_on_finish=False)
+    assert [records(ff) for ff in r.flowfiles_for("merged")] == [[{"i": 0}, {"i": 1}, {"i": 2}]]
+    assert r.queue_size == 1  # the repeated fragment 0 waits in a bin of its own
+
+
 def test_an_incomplete_defragment_bin_fails_at_max_bin_age() -> None:
     r = runner(Merge_Strategy="Defragment", Max_Bin_Age="2 sec")
     r.enqueue(json.dumps([{"i": 0}]), {"fragment.identifier": "g", "fragment.index": "0", "fragment.count": "2"})

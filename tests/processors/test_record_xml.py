@@ -71,6 +71,12 @@ def test_array_of_records_with_an_inferred_schema() -> None:
     ]
 
 
+@pytest.mark.parametrize("size", [10, 65_546, 200_000])
+def test_white_space_only_content_has_no_records_whatever_its_size(size: int) -> None:
+    assert xml_to_json(" " * size, {"Expect Records as Array": "true"}) == []
+    assert xml_to_json("\n" * size + "<a><b>1</b></a>", {}) == [{"b": 1}]
+
+
 def test_a_single_record_is_the_root_element() -> None:
     content = "<person><name>Ann</name><age>31</age><score>1.5</score><ok>true</ok></person>"
     assert xml_to_json(content, {}) == [{"name": "Ann", "age": 31, "score": 1.5, "ok": True}]
