@@ -25,6 +25,7 @@ from flowyard.processors.query_database_table import (
     MaxValues,
     column_kinds,
     initial_max_values_property,
+    state_key,
     with_initial_max_values,
 )
 from flowyard.runtime.sdk import (
@@ -184,7 +185,15 @@ class GenerateTableFetch(MaxValueProcessor):
     column types of the maximum-value columns are read when needed rather
     than when scheduled. Quotes in a stored string maximum are escaped in the
     literal. ``generatetablefetch.limit`` is absent (not empty) when there is
-    no limit.
+    no limit. A TIME maximum keeps its microseconds (NiFi keeps milliseconds);
+    a single-precision maximum (PostgreSQL ``real``, MySQL/MariaDB ``FLOAT``,
+    read exactly as ``CAST(MAX(c) AS DOUBLE)`` on MariaDB/MySQL) is compared
+    as ``CAST('<value>' AS real/FLOAT)``, so its row is fetched exactly once.
+
+    Known limitation (shared with NiFi): string maxima are compared by code
+    point, while the database orders by the column's collation; under a
+    case-insensitive collation (MariaDB/MySQL's default) they can disagree
+    and rows can be fetched again or missed.
     """
 
     spec = ProcessorSpec(
@@ -284,7 +293,10 @@ class GenerateTableFetch(MaxValueProcessor):
             maxima.check()
             conditions = maxima.conditions(config.max_columns, db_type, dialect)
             selects = ["-1" if config.partition_column or config.partition_size == 0 else "COUNT(*)"]
-            selects += [f"MAX({c}) {c}" for c in config.max_columns]
+            # MariaDB/MySQL send a FLOAT with 6 significant digits: its exact value comes as a DOUBLE
+            selects += [f"CAST(MAX({c}) AS DOUBLE) {c}" if dialect == "mysql"
+                        and kinds.get(state_key(config.table, c)) == "float" else f"MAX({c}) {c}"
+                        for c in config.max_columns]
             if config.partition_column:
                 selects += [f"MAX({config.partition_column}) {config.partition_column}",
                             f"MIN({config.partition_column}) MIN_{config.partition_column}"]

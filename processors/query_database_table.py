@@ -253,7 +253,9 @@ def _typed(kind: str, value: Any) -> Any:
 
 
 def format_max(kind: str, value: Any) -> str:
-    """A maximum value as NiFi stores it (Java's toString of the JDBC type; a time as HH:mm:ss.SSS)."""
+    """A maximum value as NiFi stores it (Java's toString of the JDBC type; a time as HH:mm:ss.SSS, with all
+    six digits of the fraction when it has microseconds, which NiFi would lose: a row whose time is below
+    the millisecond-rounded value would be fetched again for ever, or never)."""
     if kind == "timestamp":
         text = _java_timestamp(value)
         if value.tzinfo is not None:
@@ -261,6 +263,8 @@ def format_max(kind: str, value: Any) -> str:
             text += f"{offset[:3]}:{offset[3:]}"
         return text
     if kind == "time":
+        if value.microsecond % 1000:
+            return str(value.strftime("%H:%M:%S.%f"))
         return str(value.strftime("%H:%M:%S.")) + f"{value.microsecond // 1000:03d}"
     if kind == "date":
         return str(value.isoformat())
@@ -276,12 +280,17 @@ def _later(kind: str, a: Any, b: Any) -> bool:
 
 
 def literal(kind: str, value: str, db_type: str, dialect: str) -> str:
-    """``value`` as a SQL literal of a column of ``kind`` (NiFi's getLiteralByType, quotes escaped)."""
-    if kind in _NUMERIC_KINDS:
-        return value
+    """``value`` as a SQL literal of a column of ``kind`` (NiFi's getLiteralByType, quotes escaped). A
+    single-precision ``float`` column (PostgreSQL ``real``, MySQL/MariaDB ``FLOAT``) is compared with the value
+    cast to its own type: as a plain number the database would widen the column to double precision, and
+    0.1 stored as a real is larger than the double 0.1, so the row would be fetched again on every run."""
     quoted = "'" + value.replace("'", "''") + "'"
     if dialect == "mysql":
         quoted = quoted.replace("\\", "\\\\")
+    if kind == "float":
+        return f"CAST({quoted} AS {'FLOAT' if dialect == 'mysql' else 'real'})"
+    if kind in _NUMERIC_KINDS:
+        return value
     if kind == "time" and db_type == PHOENIX:
         return "time " + quoted
     if kind in ("date", "timestamp", "time") and db_type in (ORACLE, ORACLE12, PHOENIX):
@@ -672,8 +681,22 @@ _COMMON_DOC = """
     column types are read on the first run (not when scheduled), so an
     unreachable database is reported then. Quotes in a stored string maximum
     are escaped in the literal. A timestamp with time zone is stored with its
-    offset. With PostgreSQL the query runs in a transaction with a
-    server-side cursor unless Set Auto Commit is true, so rows stream.
+    offset. A TIME maximum with microseconds is stored with all six digits
+    (NiFi keeps milliseconds), and a single-precision maximum (PostgreSQL
+    ``real``, MySQL/MariaDB ``FLOAT``) is compared as ``CAST('<value>' AS
+    real/FLOAT)``, so the row holding it is not fetched again. With
+    PostgreSQL the query runs in a transaction with a server-side cursor
+    unless Set Auto Commit is true, so rows stream.
+
+    Known limitations: string maxima are compared by code point, as NiFi
+    compares them in Java, while the database orders by the column's
+    collation; under a case-insensitive collation (MariaDB/MySQL's default)
+    the two can disagree (``'b'`` is kept as the maximum, and ``'Z'``, which
+    the database puts after it, is fetched again on every run): track a
+    column whose order does not depend on the collation. MariaDB/MySQL send a
+    ``FLOAT`` with 6 significant digits, so a FLOAT maximum with more digits
+    is stored rounded and a new value within that rounding can be fetched
+    again or missed: use DOUBLE for such a column.
 """
 
 

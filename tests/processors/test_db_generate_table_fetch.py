@@ -163,3 +163,25 @@ def test_paging_syntax_per_database_type() -> None:
         "A WHERE rnum > 20 AND rnum <= 30")
     assert select_statement("MS SQL 2012+", "t", None, None, None, 5, None) == "SELECT TOP 5 * FROM t"
     assert select_statement("PostgreSQL", "t", None, "w", "a", 10, 0) == "SELECT * FROM t WHERE w ORDER BY a LIMIT 10"
+
+
+
+@pytest.mark.parametrize("column", ["t", "r"])
+def test_time_microseconds_and_single_precision_maxima_fetch_each_row_once(db: Db, column: str) -> None:
+    # a TIME kept to milliseconds, or a REAL/FLOAT compared as a double (MariaDB sends a FLOAT with 6 digits),
+    # fetched the row never or for ever
+    real = "real" if db.dialect == "postgresql" else "FLOAT"
+    table = db.create_table("gtfp", f"id INTEGER NOT NULL, t TIME(6), r {real}")
+    db.execute(f"INSERT INTO {table} VALUES (1, '10:00:00.123456', 0.1), (2, '09:00:00', 123456.789)")
+    runner = _runner(db, **{"Maximum-value Columns": column, "Columns to Return": "id"})
+    runner.set_property("Table Name", table)
+    runner.run()
+    assert sorted(_fetched(db, runner)) == [1, 2]
+    runner.clear_transfer_state()
+    runner.run()
+    assert _fetched(db, runner) == []  # the maximum itself is not fetched again
+    later = "'10:00:00.123457'" if column == "t" else "123456.8"  # just above the maximum
+    db.execute(f"INSERT INTO {table} (id, {column}) VALUES (3, {later})")
+    runner.clear_transfer_state()
+    runner.run()
+    assert _fetched(db, runner) == [3]

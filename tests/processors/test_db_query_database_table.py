@@ -185,6 +185,27 @@ def test_timestamp_maximum_keeps_fractions_of_a_second(db: Db) -> None:
     assert _ids(runner) == [3]
 
 
+@pytest.mark.parametrize("column", ["t", "r"])
+def test_time_microseconds_and_single_precision_maxima_fetch_each_row_once(db: Db, column: str) -> None:
+    # a TIME kept to milliseconds, or a REAL/FLOAT compared as a double, fetched the row never or for ever
+    real = "real" if db.dialect == "postgresql" else "FLOAT"
+    table = db.create_table("qdtp", f"id INTEGER NOT NULL, t TIME(6), r {real}")
+    db.execute(f"INSERT INTO {table} VALUES (1, '10:00:00.123456', 0.1), (2, '09:00:00', 0.05)")
+    runner = _runner(None, pool=pool_properties(db.dialect), **{"Maximum-value Columns": column})
+    runner.set_property("Table Name", table)
+    runner.run()
+    assert _ids(runner) == [1, 2]
+    assert runner.state()[f"{table}@!@{column}"] == ("10:00:00.123456" if column == "t" else "0.1")
+    runner.clear_transfer_state()
+    runner.run()
+    assert _ids(runner) == []  # the maximum itself is not fetched again
+    later = "'10:00:00.123457'" if column == "t" else "0.100001"  # just above the maximum
+    db.execute(f"INSERT INTO {table} (id, {column}) VALUES (3, {later})")
+    runner.clear_transfer_state()
+    runner.run()
+    assert _ids(runner) == [3]
+
+
 def test_custom_query_and_where_clause(pg: Db) -> None:
     pg.insert(1, 2, 3, 4)
     runner = _runner(pg, **{"Custom Query": f"SELECT id, name FROM {pg.table} WHERE id % 2 = 0",
