@@ -9,6 +9,7 @@ Private to ``flowyard.processors``.
 
 from __future__ import annotations
 
+import io
 import pickle
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -43,6 +44,7 @@ __all__ = [
     "RECORD_ERRORS",
     "RECORD_OR_PROCESSING_ERRORS",
     "RecordSpool",
+    "SpoolFile",
     "conformed",
     "dynamic_record_path_problems",
     "failure_reason",
@@ -60,8 +62,9 @@ RECORD_ERRORS: tuple[type[Exception], ...] = (ValueError, OSError, RecursionErro
 #: ``RECORD_ERRORS`` and the ``ProcessingError`` a RecordPath or a lookup service raises.
 RECORD_OR_PROCESSING_ERRORS: tuple[type[Exception], ...] = (*RECORD_ERRORS, ProcessingError)
 
-SPOOL_IN_MEMORY = 256 * 1024
-"""Bytes of each spool kept in memory before it moves to a temporary file."""
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+"""Bytes of pickled records all the spools of one ``SpoolFile`` keep in memory together; beyond
+that their buffers move to the file."""
 
 
 def record_reader_property(description: str = "The service that reads the incoming records.", *,
@@ -142,26 +145,88 @@ def dynamic_record_path_problems(context: ProcessContext) -> list[ValidationResu
     return results
 
 
-class RecordSpool:
-    """Records kept for writing later (a partition, the records of one relationship): pickled
-    into a temporary file that stays in memory up to ``SPOOL_IN_MEMORY`` bytes. ``attributes``
-    are the output's; ``close`` when done."""
+class SpoolFile:
+    """One temporary file shared by many ``RecordSpool`` s (every partition of a flowfile): each
+    spool buffers its pickled records in memory, and when the buffers of all of them together
+    pass ``SPOOL_IN_MEMORY`` they are appended to the file as chunks. Memory stays bounded
+    and one file descriptor serves any number of spools. ``close`` when done."""
 
-    __slots__ = ("attributes", "count", "spool")
+    def __init__(self) -> None:
+        self._file: IO[bytes] | None = None
+        self._end = 0
+        self.buffered = 0
+        self.spools: list[RecordSpool] = []
 
-    def __init__(self, attributes: dict[str, str] | None = None) -> None:
-        self.attributes = attributes or {}
-        self.count = 0
-        self.spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+    def append(self, data: bytes | bytearray) -> tuple[int, int]:
+        """Write ``data`` at the end; its (offset, length)."""
+        if self._file is None:
+            self._file = tempfile.TemporaryFile()  # noqa: SIM115  (closed in close())
+        self._file.seek(self._end)
+        self._file.write(data)
+        offset, self._end = self._end, self._end + len(data)
+        return offset, len(data)
 
-    def add(self, record: dict[str, Any]) -> None:
-        pickle.dump(record, self.spool, protocol=pickle.HIGHEST_PROTOCOL)
-        self.count += 1
+    def read(self, offset: int, length: int) -> bytes:
+        """The bytes written at ``offset``."""
+        assert self._file is not None
+        self._file.seek(offset)
+        return self._file.read(length)
 
-    def records(self) -> Iterator[dict[str, Any]]:
-        self.spool.seek(0)
-        for _ in range(self.count):
-            yield pickle.load(self.spool)  # written by this process just before
+    def spill(self) -> None:
+        """Move every spool's buffer to the file."""
+        for spool in self.spools:
+            spool.flush()
+        self.buffered = 0
 
     def close(self) -> None:
-        self.spool.close()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class RecordSpool:
+    """Records kept for writing later (a partition, the records of one relationship), pickled in
+    a buffer that moves to a ``SpoolFile`` (its own unless one is shared) when the buffers of
+    that file's spools pass ``SPOOL_IN_MEMORY`` together. ``attributes`` are the output's;
+    ``close`` when done (it closes the file only if it is its own)."""
+
+    __slots__ = ("_buffer", "_chunks", "_own", "attributes", "count", "file")
+
+    def __init__(self, attributes: dict[str, str] | None = None, file: SpoolFile | None = None) -> None:
+        self.attributes = attributes or {}
+        self.count = 0
+        self._own = file is None
+        self.file = file if file is not None else SpoolFile()
+        self.file.spools.append(self)
+        self._buffer = bytearray()
+        self._chunks: list[tuple[int, int]] = []
+
+    def add(self, record: dict[str, Any]) -> None:
+        data = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+        self._buffer += data
+        self.count += 1
+        self.file.buffered += len(data)
+        if self.file.buffered > SPOOL_IN_MEMORY:
+            self.file.spill()
+
+    def flush(self) -> None:
+        """Move the buffer to the file."""
+        if self._buffer:
+            self._chunks.append(self.file.append(self._buffer))
+            self._buffer = bytearray()
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        remaining = self.count
+        for offset, length in list(self._chunks):
+            chunk = io.BytesIO(self.file.read(offset, length))
+            while chunk.tell() < length:
+                yield pickle.load(chunk)  # written by this process just before
+                remaining -= 1
+        tail = io.BytesIO(bytes(self._buffer))
+        for _ in range(remaining):
+            yield pickle.load(tail)
+
+    def close(self) -> None:
+        self._buffer = bytearray()
+        if self._own:
+            self.file.close()

@@ -9,6 +9,7 @@ from typing import Any
 from flowyard.processors._record_processing import (
     RECORD_OR_PROCESSING_ERRORS,
     RecordSpool,
+    SpoolFile,
     dynamic_record_path_problems,
     fragment_attributes,
     record_factories,
@@ -69,8 +70,10 @@ class PartitionRecord(Processor):
     (0-based), ``fragment.count`` and ``segment.original.filename``. The incoming flowfile goes to
     original. A flowfile without records gives no partition.
 
-    Records stream: each partition is spooled (pickled) into a temporary file that stays in
-    memory up to 256 KiB, so memory is bounded by the number of partitions, not their size.
+    Records stream: each partition's records are pickled into a buffer, and once the buffers
+    of all partitions together pass 8 MiB they move to one temporary file shared by all
+    partitions, so memory and file descriptors stay bounded whatever the number and size of
+    the partitions.
     On any error (unreadable records, a RecordPath that cannot be evaluated) the partitions made
     so far are dropped and the flowfile goes to failure with ``record.error.message``.
 
@@ -120,19 +123,21 @@ class PartitionRecord(Processor):
         original = ff
         created: list[FlowFile] = []
         partitions: dict[Any, RecordSpool] = {}
+        spool_file = SpoolFile()
         try:
-            self._partition(context, session, ff, partitions, created)
+            self._partition(context, session, ff, partitions, created, spool_file)
         except _ERRORS as exc:
             route_to_failure(context, session, original, exc, FAILURE, "partition", created=created)
             return
         finally:
             for partition in partitions.values():
                 partition.close()
+            spool_file.close()
         session.transfer_all(created, SUCCESS)
         session.transfer(original, ORIGINAL)
 
     def _partition(self, context: ProcessContext, session: ProcessSession, ff: FlowFile,
-                   partitions: dict[Any, RecordSpool], created: list[FlowFile]) -> None:
+                   partitions: dict[Any, RecordSpool], created: list[FlowFile], spool_file: SpoolFile) -> None:
         reader_factory, writer_factory = record_factories(context, RECORD_READER, RECORD_WRITER)
         attributes = ff.attributes
         paths = [(name, RecordPath.compile(value.evaluate(attributes).as_str()))
@@ -151,7 +156,8 @@ class PartitionRecord(Processor):
             if partition is None:
                 partition = partitions[key] = RecordSpool({
                     name: to_text(found[0]) for name, found in selected.items()
-                    if len(found) == 1 and found[0] is not None and not isinstance(found[0], (dict, list, tuple))})
+                    if len(found) == 1 and found[0] is not None and not isinstance(found[0], (dict, list, tuple))},
+                    spool_file)
             partition.add(record)
         if not partitions:
             return

@@ -94,6 +94,32 @@ def test_large_partitions_spill_to_disk_and_keep_every_record(monkeypatch: pytes
     assert out[1].content.splitlines()[1] == b"1," + b"x" * 50 + b"1"
 
 
+def test_thousands_of_spilled_partitions_share_one_file_and_keep_their_order(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A partition no longer holds a file (nor 256 KiB of memory) of its own: 3,000 partitions that
+    all spill open one temporary file, and memory is bounded by SPOOL_IN_MEMORY whatever their number."""
+    import os
+
+    monkeypatch.setattr(_record_processing, "SPOOL_IN_MEMORY", 4096)
+    opened: list[int] = []
+    real = _record_processing.tempfile.TemporaryFile
+
+    def counting(*args: object, **kwargs: object) -> object:
+        opened.append(1)
+        return real()
+
+    monkeypatch.setattr(_record_processing.tempfile, "TemporaryFile", counting)
+    rows = "".join(f"{i % 3000},v{i}\n" for i in range(9000))
+    r = runner({"k": "/k"}, CSVReader, CSVRecordSetWriter)
+    r.enqueue("k,v\n" + rows)
+    fds = len(os.listdir("/proc/self/fd"))
+    r.run()
+    out = r.flowfiles_for("success")
+    assert len(out) == 3000 and opened == [1]
+    assert out[7].content == b"k,v\n7,v7\n7,v3007\n7,v6007\n"
+    assert len(os.listdir("/proc/self/fd")) <= fds + 2
+
+
 def test_no_records_no_partitions() -> None:
     r = runner({"k": "/k"})
     r.enqueue("[]")
