@@ -190,10 +190,11 @@ class GenerateTableFetch(MaxValueProcessor):
     read exactly as ``CAST(MAX(c) AS DOUBLE)`` on MariaDB/MySQL) is compared
     as ``CAST('<value>' AS real/FLOAT)``, so its row is fetched exactly once.
 
-    Known limitation (shared with NiFi): string maxima are compared by code
-    point, while the database orders by the column's collation; under a
-    case-insensitive collation (MariaDB/MySQL's default) they can disagree
-    and rows can be fetched again or missed.
+    The new maxima are the database's ``MAX()`` over the rows beyond the kept
+    ones, taken as they are: a string maximum follows the column's collation
+    (NiFi compares strings again in Java, by code point, and under a
+    case-insensitive collation can keep ``'b'`` over ``'Z'`` and then
+    generate statements that fetch nothing).
     """
 
     spec = ProcessorSpec(
@@ -317,7 +318,8 @@ class GenerateTableFetch(MaxValueProcessor):
             if row is None:
                 raise ValueError(f"no rows returned from the counting query: {query}")
             count = int(row[0])
-            maxima.tracker(columns[:1 + len(config.max_columns)])(tuple(row[:1 + len(config.max_columns)]))
+            maxima.tracker(columns[:1 + len(config.max_columns)], database_max=True)(
+                tuple(row[:1 + len(config.max_columns)]))
             low = high = None
             if config.partition_column:
                 high_value, low_value = row[1 + len(config.max_columns)], row[2 + len(config.max_columns)]

@@ -340,8 +340,10 @@ class MaxValues:
                     raise ValueError(f"the stored maximum value of {key!r} is {text[:40]!r}, not a {kind}; clear "
                                      "the processor's state to start over") from None
 
-    def tracker(self, columns: list[Column]) -> Any:
-        """A function taking each result row and keeping the largest values of the tracked columns."""
+    def tracker(self, columns: list[Column], *, database_max: bool = False) -> Any:
+        """A function taking each result row and keeping the largest values of the tracked columns. With
+        ``database_max`` the row holds the database's ``MAX()`` over rows beyond the kept maxima (ordered by
+        the column's collation), so its values are taken as they are, not compared again in Python."""
         tracked = []
         for i, column in enumerate(columns):
             key = state_key(self.table, column.name)
@@ -360,7 +362,7 @@ class MaxValues:
                     continue
                 value = _typed(kind, value)
                 old = self._typed.get(key)
-                if old is None or _later(kind, value, old):
+                if old is None or database_max or _later(kind, value, old):
                     self._typed[key] = value
                     self.values[key] = format_max(kind, value)
         return see

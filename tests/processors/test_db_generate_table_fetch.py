@@ -185,3 +185,23 @@ def test_time_microseconds_and_single_precision_maxima_fetch_each_row_once(db: D
     runner.clear_transfer_state()
     runner.run()
     assert _fetched(db, runner) == [3]
+
+
+def test_a_string_maximum_follows_the_columns_collation() -> None:
+    # MariaDB's default collation is case-insensitive: 'Z' comes after 'b' there, before it by code point
+    db = Db("mysql")
+    try:
+        runner = _runner(db, **{"Maximum-value Columns": "name", "Columns to Return": "id"})
+        db.execute(f"INSERT INTO {db.table} (id, name) VALUES (1, 'b')")
+        runner.run()
+        assert _fetched(db, runner) == [1]
+        db.execute(f"INSERT INTO {db.table} (id, name) VALUES (2, 'Z')")
+        runner.clear_transfer_state()
+        runner.run()
+        assert _fetched(db, runner) == [2]
+        assert runner.state() == {f"{db.table}@!@name": "Z"}
+        runner.clear_transfer_state()
+        runner.run()
+        assert _fetched(db, runner) == []
+    finally:
+        db.close()
