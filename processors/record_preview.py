@@ -220,6 +220,11 @@ class _Tracked(io.RawIOBase):
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         return self._stream.seek(offset, whence)
 
+    def read(self, size: int | None = -1) -> bytes:
+        """At most what is left of the content: a length declared in it never sizes a larger buffer."""
+        left = max(0, self._size - self.tell())
+        return super().read(left if size is None or size < 0 else min(size, left)) or b""
+
     def readinto(self, buffer: Any) -> int:
         data = self._stream.read(len(buffer))
         if len(data) < len(buffer) and self._stream.tell() < self._size:
@@ -564,7 +569,7 @@ def _avro(stream: _Tracked, size: int, max_rows: int) -> dict[str, Any]:
     def too_large(why: str) -> RecordError:
         return RecordError(f"the first Avro record is larger than the preview decodes: {why}")
 
-    while len(columns.rows) <= max_rows:
+    while True:
         block += 1
         try:
             count = _varint_from(stream)
@@ -580,6 +585,9 @@ def _avro(stream: _Tracked, size: int, max_rows: int) -> dict[str, Any]:
             raise malformed(str(exc)) from None
         if count < 0 or length is None or length < 0:
             raise malformed(f"a block declares {count} records in {length} bytes")
+        if count and len(columns.rows) >= max_rows:
+            truncated = True
+            break
         data = _read_up_to(stream, min(length, MAX_DECODED))
         complete = len(data) == length
         if complete:
@@ -603,7 +611,8 @@ def _avro(stream: _Tracked, size: int, max_rows: int) -> dict[str, Any]:
         view = io.BytesIO(buf)
         pos = 0
         for _ in range(count):
-            if len(columns.rows) > max_rows:
+            if len(columns.rows) >= max_rows:
+                truncated = True
                 break
             try:
                 end = walk.datum_end(buf, pos)
@@ -619,6 +628,8 @@ def _avro(stream: _Tracked, size: int, max_rows: int) -> dict[str, Any]:
                     raise too_large(f"it holds more than {MAX_VALUES} values") from None
                 truncated = True
                 break
+            except RecursionError:
+                raise RecordError(f"record {len(columns.rows) + 1} nests deeper than the preview decodes") from None
             except (ValueError, KeyError, TypeError) as exc:
                 raise malformed(str(exc)) from None
             view.seek(pos)
@@ -634,8 +645,6 @@ def _avro(stream: _Tracked, size: int, max_rows: int) -> dict[str, Any]:
                 break
             continue
         break
-    if len(columns.rows) > max_rows:
-        truncated = True
     return columns.table(max_rows, truncated)
 
 

@@ -403,3 +403,36 @@ def test_parquet_rows_over_several_row_groups() -> None:
     assert table is not None and table["rows"] == [[i] for i in range(230)] and table["truncated"] is True
     whole = preview(out.getvalue(), "application/parquet", max_rows=1000)
     assert whole is not None and len(whole["rows"]) == 250 and whole["truncated"] is False
+
+
+def test_avro_records_nested_past_what_the_preview_decodes() -> None:
+    first = io.BytesIO()
+    fastavro.schemaless_writer(first, fastavro.parse_schema(ROWS_SCHEMA), _rows_records(1)[0])
+    level = b"\x00\x00\x00\x00abcd\x00\x02"  # n=0, s="", tags=[], m={}, f, e=RED, then next: the "r" branch
+    deep = level * 3000 + level[:-1] + b"\x00"  # the innermost next is null
+    header = io.BytesIO()
+    fastavro.writer(header, ROWS_SCHEMA, [])
+    sync = header.getvalue()[-16:]
+    body = first.getvalue() + deep
+    data = header.getvalue() + b"\x04" + _zigzag(len(body)) + body + sync
+    table = preview(data, "avro/binary", max_rows=1)  # the first row shows: the deep one is not decoded
+    assert table is not None and table["rows"][0][0] == 0 and table["truncated"] is True
+    with pytest.raises(ValueError, match="record 2 nests deeper than the preview decodes"):
+        preview(data, "avro/binary")
+
+
+def _zigzag(n: int) -> bytes:
+    n = (n << 1) ^ (n >> 63)
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def test_a_length_declared_in_the_content_never_sizes_a_read_past_it() -> None:
+    from flowyard.processors.record_preview import _Tracked
+
+    stream = _Tracked(io.BytesIO(b"abcdef"), 6)  # type: ignore[arg-type]
+    assert stream.read(1 << 42) == b"abcdef" and stream.read(1 << 42) == b"" and stream.read() == b""
