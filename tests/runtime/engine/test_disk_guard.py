@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import trio
 from test_engine import REGISTRY, conn, flow, proc, wait_for
+from trio.testing import MockClock
 
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.engine._diskguard import DiskGuard
@@ -47,55 +48,66 @@ def engine_on(tmp_path: Path, free: list[int]) -> tuple[Engine, FaultyStore]:
     return engine, store
 
 
-async def test_below_the_floor_nothing_runs_until_there_is_room(tmp_path: Path, autojump_clock: Any) -> None:
+async def _pass(clock: MockClock, seconds: int) -> None:
+    """``seconds`` of engine time, a second at a time, with real time for worker threads between."""
+    for _ in range(seconds):
+        clock.jump(1)
+        await trio.sleep(0.01)
+
+
+async def test_below_the_floor_nothing_runs_until_there_is_room(tmp_path: Path,
+                                                                real_rate_clock: MockClock) -> None:
     free = [100 * MB]
     engine, _ = engine_on(tmp_path, free)
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(engine.run)
             src = engine.nodes["src"]
-            await wait_for(lambda: src.stats.flowfiles_out >= 50)
+            await wait_for(lambda: src.stats.flowfiles_out >= 50, timeout=60)
             free[0] = 5 * MB
-            await wait_for(lambda: engine.disk.paused)
+            await wait_for(lambda: engine.disk.paused, timeout=60)
             tasks = src.stats.tasks
-            await trio.sleep(30)
+            await _pass(real_rate_clock, 30)
             assert src.stats.tasks <= tasks + 1, "no trigger while paused (one in flight may finish)"
             assert [b.message for b in engine.bulletins if "paused" in b.message] == [engine.disk.reason]
             free[0] = 15 * MB
-            await trio.sleep(10)
+            await _pass(real_rate_clock, 10)
             assert engine.disk.paused, "between the marks it stays paused"
             free[0] = 30 * MB
-            await wait_for(lambda: not engine.disk.paused)
-            await wait_for(lambda: src.stats.tasks > tasks + 5)
+            await wait_for(lambda: not engine.disk.paused, timeout=60)
+            await wait_for(lambda: src.stats.tasks > tasks + 5, timeout=60)
             assert any("processing resumed" in b.message for b in engine.bulletins)
             engine.request_stop()
     finally:
         engine.repositories.close()
 
 
-async def test_a_write_that_fails_for_space_is_held_and_written_again(tmp_path: Path, autojump_clock: Any) -> None:
+async def test_a_write_that_fails_for_space_is_held_and_written_again(tmp_path: Path,
+                                                                      real_rate_clock: MockClock) -> None:
+    # Real time, jumped on purpose: under autojump the clock raced through the waits' bounds while
+    # a worker thread reopened the store.
     free = [100 * MB]
     engine, store = engine_on(tmp_path, free)
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(engine.run)
             src = engine.nodes["src"]
-            await wait_for(lambda: src.stats.flowfiles_out >= 50)
+            await wait_for(lambda: src.stats.flowfiles_out >= 50, timeout=60)
             fault = store.fail("write", error=lambda: StorageFullError("simulated: no space left on device"),
                                times=None)
             free[0] = 2 * MB
-            await wait_for(lambda: fault.raised >= 1 and engine.disk.paused)
+            await wait_for(lambda: fault.raised >= 1 and engine.disk.paused, timeout=60)
             raised = fault.raised
-            await trio.sleep(60)
+            await _pass(real_rate_clock, 60)
             assert fault.raised <= raised + 6, f"retries back off ({fault.raised - raised} in 60 s)"
             assert src.stats.errors == 0, "the session is held, not failed"
             store.heal()
             free[0] = 100 * MB
             reopened = store.fail("reopen", times=0)  # counts the reopen without failing it
-            await wait_for(lambda: not engine.disk.paused)
+            await wait_for(lambda: not engine.disk.paused, timeout=60)
             assert reopened.seen == 1, "the store was reopened before writing again"
             before = src.stats.flowfiles_out
-            await wait_for(lambda: src.stats.flowfiles_out > before + 50)
+            await wait_for(lambda: src.stats.flowfiles_out > before + 50, timeout=60)
             engine.request_stop()
         assert src.stats.errors == 0
     finally:
