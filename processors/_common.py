@@ -1,5 +1,6 @@
 """Small pieces several standard processors share: boolean property specs,
-NiFi log levels, and evaluating a property against a flowfile.
+NiFi log levels, evaluating a property against a flowfile, and a stream that
+puts back bytes already peeked.
 
 Private to ``flowyard.processors``; processor authors outside this package
 build on ``flowyard.runtime.sdk`` alone.
@@ -7,7 +8,9 @@ build on ``flowyard.runtime.sdk`` alone.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
+from typing import IO, Any
 
 from flowyard.runtime.sdk import (
     AllowableValue,
@@ -22,6 +25,7 @@ from flowyard.runtime.sdk import (
 __all__ = [
     "BOOLEAN_VALUES",
     "NIFI_LOG_LEVELS",
+    "PrefixedStream",
     "boolean_property",
     "evaluate_text",
     "is_true",
@@ -101,3 +105,30 @@ def evaluate_text(
         return value.value
     offered = attributes if scope is ExpressionScope.FLOWFILE_ATTRIBUTES else None
     return value.evaluate(offered).value
+
+
+class PrefixedStream(io.RawIOBase):
+    """``head`` (bytes already read to peek at the content) followed by the rest of
+    ``stream``: what the readers that sniff the start of their input hand on."""
+
+    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
+        self._head = head
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            head, self._head = self._head, b""
+            return head + self._stream.read()
+        if not self._head:
+            return self._stream.read(size)
+        part, self._head = self._head[:size], self._head[size:]
+        return part + self._stream.read(size - len(part)) if len(part) < size else part
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[:len(data)] = data
+        return len(data)

@@ -23,12 +23,13 @@ touches the network or the file system.
 from __future__ import annotations
 
 import codecs
-import io
 import re
 from collections.abc import Iterator
 from typing import IO, Any
 
 from lxml import etree
+
+from flowyard.processors._common import PrefixedStream
 
 __all__ = [
     "DENY_ALL_ACCESS",
@@ -198,27 +199,6 @@ def parse(
     return document
 
 
-class _Rejoined(io.RawIOBase):
-    """A stream of ``head`` followed by the rest of ``stream`` (the prolog was peeked)."""
-
-    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
-        self._head = head
-        self._stream = stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._head:
-            n = min(len(buffer), len(self._head))
-            buffer[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        chunk = self._stream.read(len(buffer))
-        buffer[: len(chunk)] = chunk
-        return len(chunk)
-
-
 def iterparse(stream: IO[bytes], events: tuple[str, ...] = ("start", "end")) -> Iterator[tuple[str, Any]]:
     """Stream ``(event, element)`` pairs from ``stream`` under the same rules,
     with DTDs never allowed (every DOCTYPE is refused before parsing starts).
@@ -228,7 +208,7 @@ def iterparse(stream: IO[bytes], events: tuple[str, ...] = ("start", "end")) -> 
     head = stream.read(_PROLOG_BYTES)
     _check_prolog(head, allow_dtd=False)
     context = etree.iterparse(
-        _Rejoined(head, stream),
+        PrefixedStream(head, stream),
         events=events,
         resolve_entities=False,
         load_dtd=False,

@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 import fastavro
 from fastavro.write import Writer
 
+from flowyard.processors._common import PrefixedStream
 from flowyard.processors._record_services import (
     CHUNK,
     EMBEDDED,
@@ -98,7 +99,7 @@ class _AvroRecordReader(RecordReader):
 
     def _datums(self, stream: BinaryIO) -> Iterator[Any]:
         head = stream.read(4)
-        rest = io.BufferedReader(_Prepend(head, stream))
+        rest = io.BufferedReader(PrefixedStream(head, stream))
         if head == _MAGIC:
             yield from fastavro.reader(rest, reader_schema=self._explicit)
             return
@@ -122,27 +123,6 @@ class _AvroRecordReader(RecordReader):
             raise RecordError(f"the Avro data is malformed: {exc}") from None
         finally:
             stream.close()
-
-
-class _Prepend(io.RawIOBase):
-    """``head`` then the rest of ``stream``."""
-
-    def __init__(self, head: bytes, stream: BinaryIO) -> None:
-        self._head = head
-        self._stream = stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        if self._head:
-            n = min(len(b), len(self._head))
-            b[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        data = self._stream.read(len(b))
-        b[:len(data)] = data
-        return len(data)
 
 
 class AvroReader(ControllerService, RecordReaderFactory):

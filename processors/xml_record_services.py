@@ -19,7 +19,7 @@ from typing import IO, Any
 from lxml import etree
 
 from flowyard.processors import _safe_xml
-from flowyard.processors._common import boolean_property
+from flowyard.processors._common import PrefixedStream, boolean_property
 from flowyard.processors._record_services import (
     CHUNK,
     INFER,
@@ -145,27 +145,6 @@ class _Options:
     array: bool
     prefix: str
     content: str | None
-
-
-class _Peeked(io.RawIOBase):
-    """``head`` then the rest of ``stream``."""
-
-    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
-        self._head = head
-        self._stream = stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._head:
-            n = min(len(buffer), len(self._head))
-            buffer[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        chunk = self._stream.read(len(buffer))
-        buffer[: len(chunk)] = chunk
-        return len(chunk)
 
 
 _BLANK = re.compile(rb"[\s\x00]*\Z")  # whitespace (in UTF-8 or UTF-16) only
@@ -350,7 +329,7 @@ class _XmlRecordReader(RecordReader):
 
 class _BufferedPeek(io.BufferedReader):
     def __init__(self, head: bytes, stream: IO[bytes]) -> None:
-        super().__init__(_Peeked(head, stream))
+        super().__init__(PrefixedStream(head, stream))
 
 
 _READER_PROPERTIES = (

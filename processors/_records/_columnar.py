@@ -91,6 +91,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from flowyard.processors._common import PrefixedStream
 from flowyard.processors._records._coerce import TimeFormats
 from flowyard.processors._records._infer import infer_text_type, merge_types
 from flowyard.processors._records._types import DataType, RecordField, RecordFieldType, RecordSchema
@@ -173,32 +174,6 @@ class CSVOptions:
     converter: Callable[[DataType, TimeFormats], Callable[[str], Any]]
 
 
-class _Prefixed(io.RawIOBase):
-    """``head`` followed by the rest of ``stream``."""
-
-    def __init__(self, head: bytes, stream: BinaryIO) -> None:
-        self._head = head
-        self._stream = stream
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            head, self._head = self._head, b""
-            return head + self._stream.read()
-        if not self._head:
-            return self._stream.read(size)
-        part, self._head = self._head[:size], self._head[size:]
-        return part + self._stream.read(size - len(part)) if len(part) < size else part
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self.read(len(view))
-        view[:len(data)] = data
-        return len(data)
-
-
 def _read_up_to(stream: BinaryIO, size: int) -> bytes:
     """Up to ``size`` bytes of ``stream`` (fewer only at its end)."""
     parts = []
@@ -272,7 +247,7 @@ class ArrowCSV:
                     raise ColumnarFallback("fewer than two columns")  # a lone "" would be a record here, not there
                 self._width = width
             read, parse, convert = self._options(self._width)
-            return pacsv.open_csv(_Prefixed(head, stream), read_options=read, parse_options=parse,
+            return pacsv.open_csv(PrefixedStream(head, stream), read_options=read, parse_options=parse,
                                   convert_options=convert), stream
         except (pa.ArrowException, OSError, ValueError) as exc:
             stream.close()
