@@ -13,22 +13,12 @@ the result as CSV itself, in the same run. Best of 3 runs each.
 from __future__ import annotations
 
 import functools
-import os
-import tempfile
 import time
 from collections.abc import Callable
 
-_RECORDS = 200_000
-_ROUNDS = 3
+from bench_records import _RECORDS, _ROUNDS, _csv, duckdb_copy_seconds
+
 _QUERY = "SELECT * FROM FLOWFILE WHERE amount > 100000"
-
-
-@functools.cache
-def _csv() -> bytes:
-    lines = ["id,name,amount,active,city"]
-    cities = ("Berlin", "Paris", "Lisbon", "Oslo", "Rome")
-    lines += [f"{i},name {i},{i * 1.25:.2f},{'true' if i % 2 else 'false'},{cities[i % 5]}" for i in range(_RECORDS)]
-    return ("\n".join(lines) + "\n").encode()
 
 
 _PASSING = sum(1 for i in range(_RECORDS) if i * 1.25 > 100000)
@@ -64,23 +54,7 @@ def _flowyard_seconds() -> float:
 
 @functools.cache
 def _duckdb_seconds() -> float:
-    import duckdb
-
-    best = float("inf")
-    with tempfile.TemporaryDirectory() as tmp:
-        source = os.path.join(tmp, "in.csv")
-        with open(source, "wb") as f:
-            f.write(_csv())
-        for i in range(_ROUNDS):
-            target = os.path.join(tmp, f"out{i}.csv")
-            con = duckdb.connect()
-            started = time.perf_counter()
-            con.execute(f"COPY ({_QUERY.replace('FLOWFILE', f'read_csv_auto({source!r})')}) TO '{target}' "
-                        "(FORMAT CSV, HEADER)")
-            elapsed = time.perf_counter() - started
-            con.close()
-            best = min(best, elapsed)
-    return best
+    return duckdb_copy_seconds(_QUERY.replace("FLOWFILE", "read_csv_auto('{source}')"), "csv", "FORMAT CSV, HEADER")
 
 
 def queryrecord_filter() -> None:
