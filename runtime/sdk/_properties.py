@@ -7,9 +7,11 @@ component drives validation, the canvas form and the docs.
 
 The life of a configured value:
 
-1. ``resolve_properties`` maps the names in a loaded flow (keys, display
-   names or legacy aliases) onto spec keys, applies defaults and sets aside
-   dynamic (user-named) properties.
+1. ``resolve_properties`` maps the configured names (keys; display names or
+   legacy aliases from the test kit or API clients, ranked by
+   ``match_properties``) onto spec keys, applies defaults and sets aside
+   dynamic (user-named) properties. A saved flow holds keys only
+   (``flowyard.runtime.flow.normalize``).
 2. ``validate_properties`` applies NiFi's rules and returns every problem as
    a ``ValidationResult``; a component with results cannot start.
 3. The processor reads each value through a ``PropertyValue``, whose
@@ -46,11 +48,13 @@ __all__ = [
     "Evaluator",
     "ExpressionScope",
     "PropertyDependency",
+    "PropertyMatch",
     "PropertySpec",
     "PropertyValue",
     "PropertyValueError",
     "UnknownPropertyError",
     "ValidationResult",
+    "match_properties",
     "resolve_properties",
     "validate_properties",
 ]
@@ -490,6 +494,71 @@ class PropertyValue:
         return f"PropertyValue({shown}{key})"
 
 
+@dataclass(frozen=True, slots=True)
+class PropertyMatch:
+    """The configured names that ``match_properties`` found for one spec.
+
+    ``names`` are the names the property is configured under, most specific
+    first (key, then display name, then aliases; aliases in configured
+    order). ``source`` is the name whose value counts: the most
+    specific one holding a set value, else the most specific one. ``value``
+    is its value (``None``: unset under every name).
+    """
+
+    spec: PropertySpec
+    names: tuple[str, ...]
+    source: str
+    value: str | None
+
+
+def match_properties(
+    specs: Sequence[PropertySpec], configured: Mapping[str, str | None]
+) -> tuple[dict[str, PropertyMatch], dict[str, str | None]]:
+    """Find which spec each configured name means: THE ranking of names.
+
+    A name matches a spec when it equals (exactly, case-sensitively) its key,
+    its display name or one of its aliases. When different specs claim the
+    same name, a key beats a display name, which beats an alias; among specs
+    claiming a name at the same rank, the first in spec order wins. When one
+    property is configured under several of its names, the set value under
+    the most specific name counts (``PropertyMatch.source``).
+
+    Returns ``(matched, unmatched)``: ``matched`` maps spec key -> its
+    ``PropertyMatch``, in the order the property first appears in
+    ``configured``; ``unmatched`` holds the names matching no spec (dynamic
+    properties) with their values, in configured order. ``resolve_properties``
+    and the flow's key normalisation (``flowyard.runtime.flow.normalize``)
+    both rank names with this function.
+    """
+    # rank 0 = key, 1 = display name, 2 = alias
+    by_name: dict[str, tuple[PropertySpec, int]] = {}
+    for spec in specs:
+        by_name.setdefault(spec.key, (spec, 0))
+    for spec in specs:
+        by_name.setdefault(spec.display_name, (spec, 1))
+    for spec in specs:
+        for alias in spec.aliases:
+            by_name.setdefault(alias, (spec, 2))
+
+    found: dict[str, list[tuple[int, int, str]]] = {}
+    unmatched: dict[str, str | None] = {}
+    for order, name in enumerate(configured):
+        hit = by_name.get(name)
+        if hit is None:
+            unmatched[name] = configured[name]
+            continue
+        spec, rank = hit
+        found.setdefault(spec.key, []).append((rank, order, name))
+
+    specs_by_key = {spec.key: spec for spec in specs}
+    matched: dict[str, PropertyMatch] = {}
+    for key, hits in found.items():
+        names = tuple(name for _, _, name in sorted(hits))
+        source = next((n for n in names if configured[n] is not None), names[0])
+        matched[key] = PropertyMatch(specs_by_key[key], names, source, configured[source])
+    return matched, unmatched
+
+
 def resolve_properties(
     specs: Sequence[PropertySpec],
     configured: Mapping[str, str | None],
@@ -497,10 +566,12 @@ def resolve_properties(
 ) -> tuple[dict[str, str | None], dict[str, str]]:
     """Normalise a user's configured properties.
 
-    Names in ``configured`` may be spec keys, display names or aliases
-    (exact, case-sensitive match; a key beats a display name, which beats an
-    alias, when different specs claim the same name). A value of ``None``
-    means unset.
+    Names in ``configured`` may be spec keys, display names or aliases,
+    ranked by ``match_properties`` (a key beats a display name, which beats
+    an alias, when different specs claim the same name; the set value under
+    the most specific name wins when one property is configured under
+    several). A saved flow holds keys only, but the test kit and API clients
+    may still name properties by display name. A value of ``None`` means unset.
 
     Returns ``(static, dynamic_values)``: ``static`` has every spec key, in
     spec order, with the configured value or else the default (``None`` if
@@ -510,40 +581,18 @@ def resolve_properties(
     A value matching the display name of one of a spec's allowed values is
     replaced by that allowed value.
 
-    When one property is configured under several of its names, the set
-    value under the most specific name wins (key, then display name, then
-    alias). Raises ``UnknownPropertyError`` for the first name matching no
-    spec when ``dynamic`` is ``None``.
+    Raises ``UnknownPropertyError`` for the first name matching no spec when
+    ``dynamic`` is ``None``.
     """
-    # rank 0 = key, 1 = display name, 2 = alias
-    by_name: dict[str, tuple[PropertySpec, int]] = {}
-    for rank in range(3):
-        for spec in specs:
-            names = (spec.key, spec.display_name, *spec.aliases)
-            for name in names[rank:] if rank == 2 else names[rank : rank + 1]:
-                by_name.setdefault(name, (spec, rank))
-
-    chosen: dict[str, tuple[int, str]] = {}
-    dynamic_values: dict[str, str] = {}
-    for name, value in configured.items():
-        match = by_name.get(name)
-        if match is None:
-            if dynamic is None:
-                raise UnknownPropertyError(name, (s.display_name for s in specs))
-            if value is not None:
-                dynamic_values[name] = value
-            continue
-        spec, rank = match
-        if value is None:
-            continue
-        previous = chosen.get(spec.key)
-        if previous is None or rank < previous[0]:
-            chosen[spec.key] = (rank, value)
+    matched, unmatched = match_properties(specs, configured)
+    if unmatched and dynamic is None:
+        raise UnknownPropertyError(next(iter(unmatched)), (s.display_name for s in specs))
+    dynamic_values = {name: value for name, value in unmatched.items() if value is not None}
 
     static: dict[str, str | None] = {}
     for spec in specs:
-        picked = chosen.get(spec.key)
-        value = picked[1] if picked is not None else spec.default
+        match = matched.get(spec.key)
+        value = match.value if match is not None and match.value is not None else spec.default
         if value is not None and spec.allowed_values:
             # NiFi users often type an allowable value's display name: accept it.
             values = {a.value for a in spec.allowed_values}
