@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 DEMO = json.loads(resources.files("flowyard.runtime").joinpath("demo/demo-flow.json").read_text(encoding="utf-8"))
 PROCESSORS = len(DEMO["rootGroup"]["processors"])
 LISTEN = next(p for p in DEMO["rootGroup"]["processors"] if p["type"] == "ListenHTTP")
-DEMO_PORT = int(LISTEN["properties"]["Listening Port"])
+DEMO_PORT = int(LISTEN["properties"]["listening-port"])
 RUNNING = re.compile(r"\| running (\d+)/(\d+)( \| invalid \d+)?")
 BATCH_NAME = re.compile(r"(orders|refunds)-\d{8}-\d{6}-[0-9a-f]{8}\.jsonl\.gz")
 #: What the Jolt shift of the demo makes of a whole generated event.
@@ -50,7 +50,7 @@ def demo_copy(path: Path, out_dir: Path, port: int) -> Path:
                 parameter["value"] = str(out_dir)
     for processor in doc["rootGroup"]["processors"]:
         if processor["identifier"] == LISTEN["identifier"]:
-            processor["properties"]["Listening Port"] = str(port)
+            processor["properties"]["listening-port"] = str(port)
     path.write_text(json.dumps(doc))
     return path
 
