@@ -3,8 +3,8 @@
 A property of a processor or controller service has one stable ``key``
 (``PropertySpec.key``, what a flow stores) and further names a user may know
 it by: its ``display_name`` (NiFi's label) and legacy ``aliases`` (NiFi 1.x
-names). Flows written before flowyard stored keys only, hand-written flows and
-API clients may use any of them; ``normalize_flow`` rewrites a whole flow and
+names). Flows saved by older flowyard versions, hand-written flows and API
+clients may use any of them; ``normalize_flow`` rewrites a whole flow and
 ``normalize_properties`` one component's properties so that every name that
 means a spec is stored under its key.
 
@@ -17,7 +17,12 @@ the set value under the most specific name wins and the others are dropped
 match no spec (dynamic properties) are kept as they are, and so are all names
 of a component whose type is not installed (reported: its specs are unknown).
 
-Pure: imports only the SDK and the standard library; never mutates its input.
+The types come from a ``SpecCatalog`` (``flowyard.runtime.flow._edits_model``,
+the one validation of edits uses; ``TypeCatalog(processors, services)`` over
+the registries of ``flowyard.runtime.registry.discover()``).
+
+Pure: imports only the flow model, the SDK and the standard library; never
+mutates its input.
 """
 
 from __future__ import annotations
@@ -25,19 +30,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
+from flowyard.runtime.flow._edits_model import SpecCatalog
 from flowyard.runtime.flow._model import ControllerServiceDef, FlowDef, GroupDef, ProcessorDef
-from flowyard.runtime.sdk._processor import Processor
 from flowyard.runtime.sdk._properties import PropertySpec, match_properties
-from flowyard.runtime.sdk._service import ControllerService
 
 __all__ = [
-    "InstalledTypes",
     "Outcome",
     "Renamed",
-    "SpecCatalog",
-    "installed_type",
     "normalize_flow",
     "normalize_properties",
 ]
@@ -45,46 +46,8 @@ __all__ = [
 PROCESSOR = "processor"
 CONTROLLER_SERVICE = "controller-service"
 
-_C = TypeVar("_C")
 _D = TypeVar("_D", ProcessorDef, ControllerServiceDef)
 _G = TypeVar("_G", bound=GroupDef)
-
-
-class SpecCatalog(Protocol):
-    """The property specs of the installed component types."""
-
-    def property_specs(self, kind: str, type_name: str) -> Sequence[PropertySpec] | None:
-        """The specs of type ``type_name`` of ``kind`` (``"processor"`` or
-        ``"controller-service"``), or ``None`` when no such type is installed."""
-        ...
-
-
-def installed_type(types: Mapping[str, _C], type_name: str) -> _C | None:
-    """The installed type a flow's ``type`` names: by its exact name, else by its
-    last dotted part (``org.apache.nifi.processors.standard.GenerateFlowFile``
-    finds ``GenerateFlowFile``), else ``None``."""
-    found = types.get(type_name)
-    return found if found is not None else types.get(type_name.rsplit(".", 1)[-1])
-
-
-@dataclass(frozen=True, slots=True)
-class InstalledTypes:
-    """A ``SpecCatalog`` over type name -> class mappings, such as
-    ``flowyard.runtime.registry.discover()``'s ``processors`` and
-    ``controller_services``."""
-
-    processors: Mapping[str, type[Processor]]
-    controller_services: Mapping[str, type[ControllerService]]
-
-    def property_specs(self, kind: str, type_name: str) -> Sequence[PropertySpec] | None:
-        """See ``SpecCatalog.property_specs``; an unknown ``kind`` raises ``ValueError``."""
-        if kind == PROCESSOR:
-            processor = installed_type(self.processors, type_name)
-            return processor.spec.properties if processor is not None else None
-        if kind == CONTROLLER_SERVICE:
-            service = installed_type(self.controller_services, type_name)
-            return service.spec.properties if service is not None else None
-        raise ValueError(f"no property specs for components of kind {kind!r}")
 
 
 class Outcome(enum.Enum):

@@ -22,8 +22,8 @@ from flowyard.runtime.flow import (
     flow_from_dict,
     flow_to_dict,
 )
+from flowyard.runtime.flow._edits_model import TypeCatalog
 from flowyard.runtime.flow.normalize import (
-    InstalledTypes,
     Outcome,
     Renamed,
     normalize_flow,
@@ -190,19 +190,12 @@ def test_nifi_names_of_installed_types_become_keys() -> None:
         "properties": {"generate-ff-custom-text": "hi", "Batch Size": "2", "Data Format": "Text", "kind": "x"}}],
         "controllerServices": [{"identifier": "csv", "type": "CSVReader",
                                 "properties": {"Skip Header Line": "true"}}]}}
-    new, report = normalize_flow(flow_from_dict(doc), InstalledTypes(catalogue.processors,
-                                                                     catalogue.controller_services))
+    new, report = normalize_flow(flow_from_dict(doc), TypeCatalog(catalogue.processors,
+                                                                  catalogue.controller_services))
     assert new.processors[0].properties == {"custom-text": "hi", "batch-size": "2", "data-format": "Text",
                                             "kind": "x"}
     assert new.controller_services[0].properties == {"skip-header-line": "true"}
     assert [r.outcome for r in report] == [Outcome.RENAMED] * 4
-
-
-def test_installed_types_know_only_processors_and_services() -> None:
-    types = InstalledTypes({}, {})
-    assert types.property_specs("processor", "Gen") is None
-    with pytest.raises(ValueError, match="no property specs for components of kind 'funnel'"):
-        types.property_specs("funnel", "Gen")
 
 
 # -- what flowyard ships ---------------------------------------------------------------
@@ -220,6 +213,6 @@ def test_every_bundled_flow_holds_property_keys_only(name: str) -> None:
     text = resources.files("flowyard.runtime").joinpath("demo", name).read_text(encoding="utf-8")
     catalogue = discover()
     flow = flow_from_dict(json.loads(text), source=name)
-    new, report = normalize_flow(flow, InstalledTypes(catalogue.processors, catalogue.controller_services))
+    new, report = normalize_flow(flow, TypeCatalog(catalogue.processors, catalogue.controller_services))
     assert [str(r) for r in report] == [], f"{name} must name installed types and property keys only"
     assert new is flow
