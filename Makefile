@@ -47,7 +47,7 @@ demo-connectors: $(STAMP) $(CANVAS)
 	$(VENV)/bin/flowyard demo --flow connectors --data-dir data/demo-connectors --port $(PORT)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check runtime processors clusters canvas_ui tests bench
+	$(VENV)/bin/ruff check runtime processors clusters canvas_ui bootstrap tests bench
 	$(VENV)/bin/mypy
 	PYTHONPATH=.typecheck $(VENV)/bin/lint-imports --no-cache
 

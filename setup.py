@@ -17,7 +17,7 @@ from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 from setuptools.command.sdist import sdist
 
-ROOTS = ("runtime", "processors", "clusters", "canvas_ui")
+ROOTS = ("runtime", "processors", "clusters", "canvas_ui", "bootstrap")
 CANVAS = Path(__file__).resolve().parent / "canvas_ui" / "web" / "dist"
 
 

@@ -18,7 +18,7 @@ def serve_ready() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "FLOWYARD_USERNAME": "bench", "FLOWYARD_PASSWORD": "bench-password"}
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "flowyard.runtime.cli", "serve", "--data-dir", tmp,
+        proc = subprocess.Popen([sys.executable, "-m", "flowyard.bootstrap.cli", "serve", "--data-dir", tmp,
                                  "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         try:
             assert proc.stdout is not None

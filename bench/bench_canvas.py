@@ -50,8 +50,9 @@ def start(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
     log = tmp / "server.log"
     env = {**os.environ, "FLOWYARD_USERNAME": USER, "FLOWYARD_PASSWORD": PASSWORD}
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "flowyard.runtime.cli", "serve", "--data-dir", str(tmp / "data"),
-                                 "--port", "0", "--flow", str(initial)], stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen([sys.executable, "-m", "flowyard.bootstrap.cli", "serve", "--data-dir",
+                                 str(tmp / "data"), "--port", "0", "--flow", str(initial)],
+                                stdout=out, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         text = log.read_text()

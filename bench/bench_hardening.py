@@ -76,7 +76,7 @@ def _server(flow: dict[str, Any] | None) -> Iterator[tuple[str, int]]:
     """``flowyard serve`` on 127.0.0.1, port 0, with ``flow``: its URL and process id;
     SIGTERM afterwards."""
     with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, "-m", "flowyard.runtime.cli", "serve", "--data-dir", f"{tmp}/data", "--port", "0"]
+        command = [sys.executable, "-m", "flowyard.bootstrap.cli", "serve", "--data-dir", f"{tmp}/data", "--port", "0"]
         if flow is not None:
             Path(tmp, "flow.json").write_text(json.dumps(flow))
             command += ["--flow", f"{tmp}/flow.json"]

@@ -61,7 +61,7 @@ def without_credentials_from_the_environment() -> dict[str, str]:
 
 def start_demo(data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "flowyard.runtime.cli", "demo", "--data-dir", str(data_dir),
+        return subprocess.Popen([sys.executable, "-m", "flowyard.bootstrap.cli", "demo", "--data-dir", str(data_dir),
                                  "--port", "0"], stdout=out, stderr=subprocess.STDOUT,
                                 env=without_credentials_from_the_environment())
 
@@ -119,7 +119,7 @@ def test_demo_names_a_taken_port_and_how_to_choose_another(tmp_path: Path) -> No
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "flowyard.runtime.cli", "demo", "--data-dir",
+        result = subprocess.run([sys.executable, "-m", "flowyard.bootstrap.cli", "demo", "--data-dir",
                                  str(tmp_path / "demo"), "--port", str(port)], capture_output=True, text=True,
                                 timeout=60)
     assert result.returncode == 2, result.stderr
@@ -139,7 +139,7 @@ def test_make_demo_passes_the_port_on() -> None:
 def test_demo_runs_headless_with_live_status(tmp_path: Path) -> None:
     log = tmp_path / "headless.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "flowyard.runtime.cli", "demo", "--headless", "--data-dir",
+        proc = subprocess.Popen([sys.executable, "-m", "flowyard.bootstrap.cli", "demo", "--headless", "--data-dir",
                                  str(tmp_path / "demo")], stdout=out, stderr=subprocess.STDOUT)
     try:
         def moving() -> bool:

@@ -29,7 +29,7 @@ import psycopg
 import pytest
 import trio
 
-from flowyard.runtime.cli import DEMO_FLOWS, demo_flow_document, prepare_connectors_demo
+from flowyard.bootstrap.demo import DEMO_FLOWS, demo_flow_document, prepare_connectors_demo
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.flow import flow_from_dict, load_flow
 from flowyard.runtime.registry import discover
@@ -243,7 +243,7 @@ def test_with_every_server_down_the_demo_starts_says_so_and_raises_bulletins(tmp
     components = sum(len(g.get(kind, [])) for g in groups(doc["rootGroup"])
                      for kind in ("processors", "inputPorts", "outputPorts"))
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "flowyard.runtime.cli", "demo", "--flow", "connectors",
+        proc = subprocess.Popen([sys.executable, "-m", "flowyard.bootstrap.cli", "demo", "--flow", "connectors",
                                  "--headless", "--data-dir", str(data)], stdout=out, stderr=subprocess.STDOUT)
     try:
         def complained() -> bool:

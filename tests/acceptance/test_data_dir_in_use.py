@@ -30,7 +30,7 @@ def test_second_engine_on_same_data_dir_fails_clearly_and_touches_nothing(tmp_pa
     try:
         before = snapshot(data)
         result = subprocess.run(
-            [sys.executable, "-m", "flowyard.runtime.cli", "run", str(flow), "--data-dir", str(data)],
+            [sys.executable, "-m", "flowyard.bootstrap.cli", "run", str(flow), "--data-dir", str(data)],
             capture_output=True, text=True, timeout=60,
         )
         after = snapshot(data)
@@ -47,7 +47,7 @@ def test_unreadable_flow_is_a_clear_error(tmp_path: Path) -> None:
     flow = tmp_path / "flow.json"
     flow.write_text('{"flowyardFlowVersion": 1, "rootGroup": {"processors": [{"identifier": "x"}]}}')
     result = subprocess.run(
-        [sys.executable, "-m", "flowyard.runtime.cli", "run", str(flow), "--data-dir", str(tmp_path / "d")],
+        [sys.executable, "-m", "flowyard.bootstrap.cli", "run", str(flow), "--data-dir", str(tmp_path / "d")],
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 2

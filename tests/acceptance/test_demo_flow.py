@@ -144,7 +144,7 @@ def test_demo_starts_when_the_listen_port_is_taken(tmp_path: Path) -> None:
         except OSError:
             pass  # something else holds it: taken all the same
         with open(log, "wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "flowyard.runtime.cli", "demo", "--headless",
+            proc = subprocess.Popen([sys.executable, "-m", "flowyard.bootstrap.cli", "demo", "--headless",
                                      "--data-dir", str(data)], stdout=out, stderr=subprocess.STDOUT)
         try:
             def started_without_listener() -> bool:

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 
 def flowyard(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "flowyard.runtime.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "flowyard.bootstrap.cli", *args], capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})})
 
 
@@ -40,7 +40,7 @@ def test_sigterm_stops_within_the_stop_timeout_whatever_a_processor_does(tmp_pat
     ready = b"flowyard running" if command == "run" else b"flowyard serving"
     log = tmp_path / "log.txt"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "flowyard.runtime.cli", command, *args, "--data-dir",
+        proc = subprocess.Popen([sys.executable, "-m", "flowyard.bootstrap.cli", command, *args, "--data-dir",
                                  str(tmp_path / "data"), "--stop-timeout", "2 sec"], stdout=out,
                                 stderr=subprocess.STDOUT, env=env)
         try:

@@ -59,7 +59,7 @@ def schemathesis_cli() -> Path:
 
 def test_no_server_errors(tmp_path: Path) -> None:
     env = {**os.environ, "FLOWYARD_USERNAME": "alice", "FLOWYARD_PASSWORD": "s3cret-pass"}
-    server = subprocess.Popen([sys.executable, "-m", "flowyard.runtime.cli", "serve", "--data-dir",
+    server = subprocess.Popen([sys.executable, "-m", "flowyard.bootstrap.cli", "serve", "--data-dir",
                                str(tmp_path / "d"), "--port", "0"], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, env=env)
     try:

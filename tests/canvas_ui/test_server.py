@@ -117,7 +117,8 @@ def test_cli_serve_prints_url_and_stops_cleanly(tmp_path: Path) -> None:
     from engine_process import wait_until
 
     env = {**os.environ, "FLOWYARD_USERNAME": "alice", "FLOWYARD_PASSWORD": "s3cret-pass"}
-    command = [sys.executable, "-m", "flowyard.runtime.cli", "serve", "--data-dir", str(tmp_path / "d"), "--port", "0"]
+    command = [sys.executable, "-m", "flowyard.bootstrap.cli", "serve", "--data-dir", str(tmp_path / "d"),
+               "--port", "0"]
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -145,7 +146,7 @@ def test_cli_serve_prints_url_and_stops_cleanly(tmp_path: Path) -> None:
 def test_every_option_of_serve_and_demo_is_documented(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     import argparse
 
-    from flowyard.runtime.cli import _parser, main
+    from flowyard.bootstrap.cli import _parser, main
 
     [subparsers] = [a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)]
     options = [a for a in subparsers.choices[command]._actions if a.option_strings and a.dest != "help"]
@@ -172,7 +173,7 @@ def test_set_credentials_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.delenv("FLOWYARD_USERNAME", raising=False)
     monkeypatch.delenv("FLOWYARD_PASSWORD", raising=False)
-    result = subprocess.run([sys.executable, "-m", "flowyard.runtime.cli", "set-credentials", "--data-dir",
+    result = subprocess.run([sys.executable, "-m", "flowyard.bootstrap.cli", "set-credentials", "--data-dir",
                              str(tmp_path), "--username", "bob"], input=password + "\n", capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == code, result.stderr

@@ -159,7 +159,7 @@ def test_tls_files_are_checked(tmp_path: Path, case: str, outcome: bool | str) -
 
 
 def flowyard(*args: str) -> list[str]:
-    return [sys.executable, "-m", "flowyard.runtime.cli", *args]
+    return [sys.executable, "-m", "flowyard.bootstrap.cli", *args]
 
 
 @pytest.mark.parametrize(("case", "message"), [

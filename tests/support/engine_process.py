@@ -46,7 +46,7 @@ class EngineProcess:
         self.log = log or data_dir.parent / f"{data_dir.name}-engine.log"
         self._log_file = open(self.log, "ab")  # noqa: SIM115 — closed in finish()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "flowyard.runtime.cli", "run", str(flow), "--data-dir", str(data_dir),
+            [sys.executable, "-m", "flowyard.bootstrap.cli", "run", str(flow), "--data-dir", str(data_dir),
              "--durability", durability, *(extra_args or [])],
             stdout=self._log_file, stderr=subprocess.STDOUT, env=env,
         )

@@ -128,7 +128,7 @@ def start_server(data_dir: Path, *, initial_flow: Path | None = None) -> tuple[s
     env = {**os.environ, "FLOWYARD_USERNAME": USER, "FLOWYARD_PASSWORD": PASSWORD,
            "FLOWYARD_PROCESSOR_MODULES": TEST_PROCESSORS,
            "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", "flowyard.runtime.cli", "serve", "--data-dir", str(data_dir), "--port", "0"]
+    command = [sys.executable, "-m", "flowyard.bootstrap.cli", "serve", "--data-dir", str(data_dir), "--port", "0"]
     if initial_flow is not None:
         command += ["--flow", str(initial_flow)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)

@@ -45,11 +45,11 @@ def start_server(tmp_path: Path, flow: dict[str, Any] | None = None, *, demo: bo
     log = tmp_path / "server.log"
     env = {**os.environ, "FLOWYARD_USERNAME": USER, "FLOWYARD_PASSWORD": PASSWORD}
     if demo:
-        command = [sys.executable, "-m", "flowyard.runtime.cli", "demo", "--data-dir", str(data_dir), "--port", "0"]
+        command = [sys.executable, "-m", "flowyard.bootstrap.cli", "demo", "--data-dir", str(data_dir), "--port", "0"]
     else:
         initial = tmp_path / "initial.json"
         initial.write_text(json.dumps(flow or {"flowyardFlowVersion": 1, "rootGroup": {"name": "Browser test"}}))
-        command = [sys.executable, "-m", "flowyard.runtime.cli", "serve", "--data-dir", str(data_dir), "--port", "0",
+        command = [sys.executable, "-m", "flowyard.bootstrap.cli", "serve", "--data-dir", str(data_dir), "--port", "0",
                    "--flow", str(initial)]
     command += extra_args or []
     with log.open("wb") as out:

@@ -560,7 +560,7 @@ async def test_run_once_refuses_a_disabled_processor(autojump_clock: Any) -> Non
 
 
 async def test_cli_prints_bulletins_after_the_first_thousand(autojump_clock: Any) -> None:
-    from flowyard.runtime import cli
+    from flowyard.bootstrap.headless import print_status
     from flowyard.runtime.engine import EngineStatus
 
     class FakeEngine:
@@ -580,7 +580,7 @@ async def test_cli_prints_bulletins_after_the_first_thousand(autojump_clock: Any
     for i in range(1000):
         engine.add(Bulletin(0, "p", "P", "WARNING", f"old {i}"))
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(cli._print_status, engine, out, 1.0)  # type: ignore[arg-type]
+        nursery.start_soon(print_status, engine, out, 1.0)  # type: ignore[arg-type]
         await trio.sleep(1.5)  # the first 1000 are printed
         engine.add(Bulletin(0, "p", "P", "ERROR", "the newest problem"))
         await trio.sleep(2)

@@ -203,7 +203,7 @@ def test_a_10_kb_expression_compiles_and_evaluates() -> None:
 
 
 def run_el(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "flowyard.runtime.cli", "el", *args],
+    return subprocess.run([sys.executable, "-m", "flowyard.bootstrap.cli", "el", *args],
                           capture_output=True, text=True, timeout=60)
 
 

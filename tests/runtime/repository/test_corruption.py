@@ -196,7 +196,7 @@ def test_repair_from_the_command_line(tmp_path: Path) -> None:
     truncate(0.5, lambda p: newest(p, suffix=".log"))(path)
     with pytest.raises(RepositoryCorruptedError, match="flowyard repair --data-dir"):
         open_and_count(path)
-    result = subprocess.run([sys.executable, "-m", "flowyard.runtime.cli", "repair", "--data-dir",
+    result = subprocess.run([sys.executable, "-m", "flowyard.bootstrap.cli", "repair", "--data-dir",
                              str(path.parent)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     found = open_and_count(path)
@@ -211,7 +211,7 @@ def test_a_damaged_repository_is_refused_by_the_command_line_with_exit_2(tmp_pat
     before = digest(path.parent)
     flow = write_flow(tmp_path / "flow.json", [], [])
     args = [str(flow)] if command == "run" else ["--port", "0"]
-    result = subprocess.run([sys.executable, "-m", "flowyard.runtime.cli", command, *args, "--data-dir",
+    result = subprocess.run([sys.executable, "-m", "flowyard.bootstrap.cli", command, *args, "--data-dir",
                              str(path.parent)], capture_output=True, text=True, timeout=120,
                             env={**os.environ, "FLOWYARD_PASSWORD": "long-enough"})
     assert result.returncode == 2, result.stderr

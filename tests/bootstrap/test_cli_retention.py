@@ -6,18 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from flowyard.runtime import cli
+from flowyard.bootstrap import cli, options
 from flowyard.runtime.service import FlowService
 
 
 def test_retention_options_are_parsed_with_nifi_units() -> None:
     args = cli._parser().parse_args(["serve", "--provenance-max-age", "7 days", "--provenance-max-size", "10 GB",
                                      "--provenance-max-events", "0"])
-    assert cli._engine_options(args) == {"provenance_max_age_ms": 7 * 86_400_000,
+    assert options.engine_options(args) == {"provenance_max_age_ms": 7 * 86_400_000,
                                          "provenance_max_bytes": 10 << 30, "provenance_max_events": 0,
                                          "disk_pause_below": 256 << 20, "disk_resume_above": 512 << 20,
                                          "freeze_heap": True}
-    defaults = cli._engine_options(cli._parser().parse_args(["serve"]))
+    defaults = options.engine_options(cli._parser().parse_args(["serve"]))
     assert defaults == {"provenance_max_age_ms": 86_400_000, "provenance_max_bytes": 1 << 30,
                         "provenance_max_events": 1_000_000,
                         "disk_pause_below": 256 << 20, "disk_resume_above": 512 << 20, "freeze_heap": True}

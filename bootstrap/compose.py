@@ -1,0 +1,134 @@
+"""The composition root: what a data directory is opened into.
+
+Everything that puts flowyard's parts together lives here, above the web API
+and the runtime (the import contracts in pyproject.toml keep it that way):
+the processor catalogue (``discover``: the entry points), the repositories of
+a data directory, the engine over them, the flow service and the web
+application. The command line (``bootstrap.cli``) and tests call these
+functions; nothing under ``runtime/`` or ``canvas_ui/`` builds the pieces it
+is handed.
+
+    with open_engine(flow_path, data_dir) as engine:   # flowyard run
+        ...
+    with build(data_dir, Options(...)) as app:          # flowyard serve, without listening
+        app.web, app.service, app.auth
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from starlette.applications import Starlette
+
+from flowyard.canvas_ui.app import create_app
+from flowyard.canvas_ui.auth import AuthManager, check_credentials
+from flowyard.canvas_ui.guard import HostPolicy
+from flowyard.canvas_ui.server import check_tls_files
+from flowyard.runtime.datadir import protect
+from flowyard.runtime.engine import Engine
+from flowyard.runtime.flow import load_flow
+from flowyard.runtime.registry import discover
+from flowyard.runtime.repository import Repositories
+from flowyard.runtime.service import FlowService
+
+__all__ = ["App", "Options", "build", "open_engine"]
+
+
+@contextlib.contextmanager
+def open_engine(flow_path: Path, data_dir: Path, *, durability: str = "os",
+                engine_options: Mapping[str, Any] | None = None) -> Iterator[Engine]:
+    """An ``Engine`` running nothing yet, for the flow file ``flow_path`` (read
+    as it is, never written) over the repositories of ``data_dir``, with every
+    installed processor and controller service type. ``engine_options`` are
+    ``Engine`` keyword arguments (disk guard, provenance retention, freeze_heap).
+    The repositories close on leaving the block.
+
+    Raises ``FlowDefinitionError`` for a flow that cannot be read (before the
+    data directory is touched) and ``DataDirectoryInUseError`` /
+    ``RepositoryError`` when the repositories cannot be opened."""
+    flow = load_flow(flow_path)
+    catalogue = discover()
+    repositories = Repositories.open(data_dir / "repository", durability=durability)
+    try:
+        protect(data_dir)  # once the directory is ours (the repository's lock is held)
+        yield Engine(flow, repositories, registry=catalogue.processors,
+                     service_types=catalogue.controller_services, source=str(flow_path),
+                     **dict(engine_options or {}))
+    finally:
+        repositories.close()
+
+
+@dataclass(frozen=True)
+class Options:
+    """How ``build`` opens a data directory: what ``flowyard serve`` takes from its
+    command line, except where it listens.
+
+    ``initial_flow``: copied into ``DATA/flow.json`` when there is none yet;
+    ``durability``: ``"os"`` or ``"sync"``; ``engine_options``: ``Engine`` keyword
+    arguments; ``host``/``allowed_hosts``: the ``Host`` names the web app answers
+    to (``HostPolicy``); ``certfile``/``keyfile``: both or neither, served over
+    HTTPS (the app adds HSTS and a Secure cookie)."""
+
+    initial_flow: Path | None = None
+    durability: str = "os"
+    engine_options: Mapping[str, Any] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+    allowed_hosts: tuple[str, ...] = ()
+    certfile: Path | None = None
+    keyfile: Path | None = None
+
+    def serve_arguments(self) -> dict[str, Any]:
+        """The same options as keyword arguments of ``canvas_ui.server.serve``."""
+        return {"initial_flow": self.initial_flow, "durability": self.durability,
+                "engine_options": dict(self.engine_options), "host": self.host,
+                "allowed_hosts": self.allowed_hosts, "certfile": self.certfile, "keyfile": self.keyfile}
+
+
+@dataclass
+class App:
+    """A data directory opened for serving: the flow service (its engine and
+    repositories inside), the credentials and the ASGI application over them.
+    Nothing runs yet (``service.run`` runs the engine) and nothing listens.
+    ``close`` (or leaving the ``with`` block) releases the data directory."""
+
+    data_dir: Path
+    service: FlowService
+    auth: AuthManager
+    web: Starlette
+
+    def close(self) -> None:
+        self.service.close()
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+
+def build(data_dir: Path, options: Options | None = None) -> App:
+    """Open ``data_dir`` (its flow, repositories, credentials, encryption key)
+    into an ``App``. Checks what the options and the credentials file can get
+    wrong first: ``ConfigurationError`` (a bad TLS file, damaged credentials) or,
+    from the service, ``FlowDefinitionError`` / ``DataDirectoryInUseError`` leave
+    the directory as it was. The first build generates the login password
+    (``app.auth.generated_password``) unless FLOWYARD_USERNAME/FLOWYARD_PASSWORD
+    are set."""
+    options = options or Options()
+    tls = check_tls_files(options.certfile, options.keyfile)
+    hosts = HostPolicy(options.host, options.allowed_hosts)
+    check_credentials(data_dir)
+    service = FlowService.open(data_dir, initial_flow=options.initial_flow, durability=options.durability,
+                               engine_options=options.engine_options)
+    try:
+        auth = AuthManager(data_dir)
+        return App(data_dir, service, auth, create_app(service, auth, hosts=hosts, tls=tls))
+    except BaseException:
+        service.close()
+        raise
