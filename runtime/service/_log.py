@@ -212,10 +212,12 @@ class EditLog:
     event loop is the caller's concern. Not thread-safe: one caller at a time
     (the service serializes its edits)."""
 
-    def __init__(self, path: Path, secrets: SecretBox, entries: list[tuple[Entry, bytes]], *,
+    def __init__(self, path: Path, fd: int, secrets: SecretBox, entries: list[tuple[Entry, bytes]], *,
                  last_seq: int, clock: Callable[[], float]) -> None:
-        """Use ``EditLog.open``."""
+        """Use ``EditLog.open``. ``fd``: the file, opened for appending; ``entries``
+        are its lines."""
         self.path = path
+        self._fd: int | None = fd
         self._secrets = secrets
         self._clock = clock
         self._entries = [e for e, _ in entries]
@@ -230,14 +232,6 @@ class EditLog:
         self._dirty = False
         self._last_seq = last_seq
         self._undone = undone_seqs(self._entries)
-        if not path.exists():  # created as the flow file is: durably, owner-only
-            write_flow_bytes(b"", path)
-        self._fd: int | None = os.open(path, os.O_RDWR | os.O_APPEND)
-        try:
-            os.fchmod(self._fd, 0o600)  # left group- or world-readable by something else
-        except BaseException:
-            self.close()
-            raise
 
     @classmethod
     def open(cls, data_dir: str | os.PathLike[str], secrets: SecretBox, *, edit_seq: int,
@@ -268,7 +262,15 @@ class EditLog:
                 _log.warning("%s: removed %d edits the flow file does not contain (seq > %d)",
                              path, len(entries) - len(applied), edit_seq)
             write_flow_bytes(b"".join(raw + b"\n" for _, raw in kept), path)
-        return cls(path, secrets, kept, last_seq=edit_seq, clock=clock)
+        elif not entries and not path.exists():  # created as the flow file is: durably, owner-only
+            write_flow_bytes(b"", path)
+        fd = os.open(path, os.O_RDWR | os.O_APPEND)
+        try:
+            os.fchmod(fd, 0o600)  # left group- or world-readable by something else
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(path, fd, secrets, kept, last_seq=edit_seq, clock=clock)
 
     # -- writing --------------------------------------------------------------------------
 
