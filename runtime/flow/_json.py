@@ -91,12 +91,12 @@ class _Reader:
         self.components = 0
 
     def fail(self, where: str, message: str) -> FlowDefinitionError:
-        problems = [*self.problems, (where, message)]
+        problems = [*self.problems, (where.lstrip("."), message)]
         first = problems[0]
         return FlowDefinitionError(first[1], source=self.source, where=first[0], problems=problems)
 
     def problem(self, where: str, message: str) -> None:
-        self.problems.append((where, message))
+        self.problems.append((where.lstrip("."), message))
 
     def finish(self) -> None:
         if self.problems:
@@ -259,7 +259,8 @@ def flow_from_dict(data: Any, *, source: str = "flow") -> FlowDef:
             r.problem(f"parameterContexts[{i}].name", f"{ctx.name!r} is already the name of {names[ctx.name]}")
         names[ctx.name] = f"parameterContexts[{i}]"
     root = _group(r, raw_root, "rootGroup", seen, contexts={c.identifier for c in contexts}, default_name="Flow")
-    flow = FlowDef(**{name: getattr(root, name) for name in GroupDef.__slots__}, parameter_contexts=contexts)
+    flow = FlowDef(**{name: getattr(root, name) for name in GroupDef.__slots__}, parameter_contexts=contexts,
+                   edit_seq=r.number(top, "editSeq", "", 0, maximum=2**53))
     legacy = raw_root.get("parameters")
     if legacy is not None:  # the shorthand of hand-written flows: a map bound to the root group
         params = r.obj(legacy, "rootGroup.parameters")
@@ -639,12 +640,16 @@ def parameter_context_to_dict(ctx: ParameterContextDef) -> dict[str, Any]:
 
 
 def flow_to_dict(flow: FlowDef) -> dict[str, Any]:
-    """The JSON form of ``flow`` (inverse of ``flow_from_dict``)."""
-    return {
+    """The JSON form of ``flow`` (inverse of ``flow_from_dict``); ``editSeq``
+    only when the flow has one."""
+    doc: dict[str, Any] = {
         "flowyardFlowVersion": FORMAT_VERSION,
         "parameterContexts": [parameter_context_to_dict(c) for c in flow.parameter_contexts],
         "rootGroup": group_to_dict(flow),
     }
+    if flow.edit_seq:
+        doc["editSeq"] = flow.edit_seq
+    return doc
 
 
 def doc_group(doc: dict[str, Any], identifier: str) -> dict[str, Any]:

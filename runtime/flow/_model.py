@@ -216,6 +216,10 @@ class FlowDef(GroupDef):
     """A whole flow: the root process group and the parameter contexts groups bind to."""
 
     parameter_contexts: list[ParameterContextDef] = field(default_factory=list)
+    #: The number of the last entry of the edit log (``flow-edits.jsonl``) this
+    #: flow contains (0: none). Bookkeeping of the file, not part of what the
+    #: flow is: equality ignores it.
+    edit_seq: int = field(default=0, compare=False)
 
     def context(self, identifier: str | None) -> ParameterContextDef | None:
         for ctx in self.parameter_contexts:

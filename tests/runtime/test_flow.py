@@ -437,3 +437,17 @@ def test_group_level_errors_name_the_place(data: dict[str, Any], where: str, mes
         flow_from_dict({"flowyardFlowVersion": 1, **data})
     assert info.value.where == where
     assert message in str(info.value)
+
+
+def test_edit_seq_is_kept_by_the_file_but_not_part_of_the_flow() -> None:
+    """``editSeq`` (the last edit-log entry the file contains) round-trips, is
+    written only when set, is checked like any number, and equality ignores it."""
+    plain = flow_to_dict(FlowDef(identifier="root"))
+    assert "editSeq" not in plain
+    loaded = flow_from_dict({**plain, "editSeq": 42})
+    assert loaded.edit_seq == 42
+    assert flow_to_dict(loaded)["editSeq"] == 42
+    assert loaded == flow_from_dict(plain)
+    with pytest.raises(FlowDefinitionError) as err:
+        flow_from_dict({**plain, "editSeq": "7"})
+    assert err.value.where == "editSeq"
