@@ -92,17 +92,13 @@ export function componentLabel(kind: NodeKind | "connection", component: Record<
 }
 
 /** The relationships a processor offers: its type's, plus dynamic ones named by
- *  its dynamic properties when the type declares dynamic relationships. */
+ *  its dynamic properties (names that are no property key: the server stores keys
+ *  only) when the type declares dynamic relationships. */
 export function relationshipsOf(processor: Processor, types: ProcessorType[]): string[] {
   const spec = types.find((t) => t.type === processor.type);
   const names = (spec?.relationships ?? []).map((r) => r.name);
   if (spec && spec.dynamic_relationships) {
-    const keys = new Set<string>();
-    for (const p of spec.properties) {
-      keys.add(p.key);
-      keys.add(p.display_name);
-      for (const a of p.aliases ?? []) keys.add(a);
-    }
+    const keys = new Set(spec.properties.map((p) => p.key));
     for (const name of Object.keys(processor.properties)) if (!keys.has(name) && !names.includes(name)) names.push(name);
   }
   return names;

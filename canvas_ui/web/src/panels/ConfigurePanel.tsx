@@ -12,7 +12,7 @@ import { componentIndex, componentName } from "./flowTree";
 import { PanelFrame } from "./frame";
 import { errorText } from "./format";
 import { PropertiesEditor } from "./PropertiesEditor";
-import { draftFromComponent, errorsByProperty, namesOf, propertyChanges, type PropDraft } from "./properties";
+import { draftFromComponent, errorsByProperty, propertyChanges, type PropDraft } from "./properties";
 import { RULES_KEY, RulesEditor } from "./RulesEditor";
 import { Empty, Field, Notice, StateBadge, Tabs, usePolling } from "./ui";
 
@@ -179,8 +179,7 @@ function ConfigureExtension({ kind, id }: { kind: Kind; id: string }) {
   // A 400 about a property ("properties.<name>") goes under that property too.
   for (const [field, messages] of Object.entries(fieldErrors)) {
     if (!field.startsWith("properties.")) continue;
-    const name = field.slice("properties.".length);
-    const key = spec?.properties.find((p) => namesOf(p).includes(name))?.key ?? name;
+    const key = field.slice("properties.".length); // the request's name: a key, as the form sends
     byKey.set(key, [...messages, ...(byKey.get(key) ?? [])]);
   }
   const state = live?.state ?? "";

@@ -1,6 +1,6 @@
 // The property form's model, pure: a draft read from a component's stored properties
-// (stored under a key, a NiFi display name or an alias), the changes to send back, and
-// validation errors matched to the property they name.
+// (the server stores and sends property keys only, docs/flow-format.md "Property names"),
+// the changes to send back (by key), and validation errors matched to the property they name.
 import type { ProcessorType, PropertySpecDoc } from "../api";
 
 /** Sensitive values always read like this; sending it back means "unchanged". */
@@ -23,35 +23,23 @@ export function dynamicSpec(spec: ProcessorType | undefined): DynamicSpec | null
   return d && typeof d === "object" ? (d as DynamicSpec) : null;
 }
 
-/** Every name a spec property may be stored under, the key first. */
-export function namesOf(p: PropertySpecDoc): string[] {
-  return [p.key, p.display_name, ...(p.aliases ?? [])];
-}
-
 const has = (props: Record<string, unknown>, name: string) =>
   Object.prototype.hasOwnProperty.call(props, name) && props[name] !== null && props[name] !== undefined;
 
-/** The names under which a spec property is stored now (usually one). */
-export function storedNames(p: PropertySpecDoc, props: Record<string, string | null>): string[] {
-  return namesOf(p).filter((n) => has(props, n));
-}
-
 export function draftFromComponent(spec: ProcessorType | undefined, props: Record<string, string | null>): PropDraft {
   const values: Record<string, string | null> = {};
-  const known = new Set<string>();
+  const keys = new Set<string>();
   for (const p of spec?.properties ?? []) {
-    namesOf(p).forEach((n) => known.add(n));
-    const stored = storedNames(p, props);
-    values[p.key] = stored.length ? (props[stored[stored.length - 1]] as string) : null;
+    keys.add(p.key);
+    values[p.key] = has(props, p.key) ? (props[p.key] as string) : null;
   }
   const dynamic = Object.entries(props)
-    .filter(([name, value]) => !known.has(name) && value !== null)
+    .filter(([name, value]) => !keys.has(name) && value !== null)
     .map(([name, value]) => ({ name, value: value as string }));
   return { values, dynamic };
 }
 
-/** The `properties` object for a PUT: only what changed; null unsets. A property stored under
- *  several names is written under one and the others are unset, so no stale copy wins later. */
+/** The `properties` object for a PUT, by key: only what changed; null unsets. */
 export function propertyChanges(spec: ProcessorType | undefined, props: Record<string, string | null>,
                                 draft: PropDraft): Record<string, string | null> {
   const original = draftFromComponent(spec, props);
@@ -60,11 +48,7 @@ export function propertyChanges(spec: ProcessorType | undefined, props: Record<s
     const before = original.values[p.key];
     let after = draft.values[p.key];
     if (after === "") after = null;
-    if (after === before) continue;
-    const stored = storedNames(p, props);
-    const target = stored[stored.length - 1] ?? p.key;
-    for (const name of stored) if (name !== target) changes[name] = null;
-    changes[target] = after;
+    if (after !== before) changes[p.key] = after;
   }
   const now = new Map(draft.dynamic.map((d) => [d.name, d.value]));
   for (const d of original.dynamic) if (!now.has(d.name)) changes[d.name] = null;
@@ -80,7 +64,7 @@ export function propertyChanges(spec: ProcessorType | undefined, props: Record<s
 export function errorsByProperty(spec: ProcessorType | undefined, dynamicNames: string[], errors: string[]):
   { byKey: Map<string, string[]>; other: string[] } {
   const byName = new Map<string, string>();
-  for (const p of spec?.properties ?? []) namesOf(p).forEach((n) => byName.set(n, p.key));
+  for (const p of spec?.properties ?? []) byName.set(p.display_name, p.key);
   for (const n of dynamicNames) if (!byName.has(n)) byName.set(n, n);
   const byKey = new Map<string, string[]>();
   const other: string[] = [];
