@@ -100,7 +100,7 @@ def test_demo_content_branch_merges_reshaped_events_into_gzip_files_and_takes_po
         mine = f"posted-{uuid.uuid4()}"
         event = {"id": mine, "kind": "order", "amount": 42, "currency": "EUR", "ts": 1765000000000,
                  "customer": {"id": "c-me", "country": "NL"}}
-        url = f"http://127.0.0.1:{port}/{LISTEN['properties']['Base Path']}"
+        url = f"http://127.0.0.1:{port}/{LISTEN['properties']['base-path']}"
         with httpx.Client(timeout=10) as client:
             answer = client.post(url, json=event)
             assert answer.status_code == 200, answer.text
