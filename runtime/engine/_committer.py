@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 import trio
 
-from flowyard.runtime.engine._session import PreparedCommit
+from flowyard.runtime.engine._session_commit import PreparedCommit
 from flowyard.runtime.repository import Repositories, StateConflict
 from flowyard.runtime.sdk._errors import ProcessingError, StorageFullError
 
@@ -73,7 +73,7 @@ class PendingCommit:
 
 def _ops(prepared: PreparedCommit) -> int:
     t = prepared.transaction
-    return len(t.ff_puts) + len(t.ff_deletes) + len(t.content_puts) + len(t.events) + len(t.claim_deltas)
+    return len(t.placed) + len(t.removed) + len(t.inline_content) + len(t.events) + len(t.claim_deltas)
 
 
 class Committer:

@@ -36,18 +36,16 @@ from flowyard.runtime.engine._component import ConfiguredProcessor
 from flowyard.runtime.engine._diskguard import DEFAULT_PAUSE_BELOW, DEFAULT_RESUME_ABOVE, DiskGuard, human_size
 from flowyard.runtime.engine._funnel import FUNNEL_RELATIONSHIP, PASS_THROUGH
 from flowyard.runtime.engine._node import Bulletin, ProcessorNode
-from flowyard.runtime.engine._queue import FlowFileQueue
+from flowyard.runtime.engine._queue import FlowFileQueue, QueueMoves
 from flowyard.runtime.engine._services import EngineServices
 from flowyard.runtime.engine._session import StandardProcessSession
 from flowyard.runtime.engine._stats import StatisticsHolder
 from flowyard.runtime.flow import ConnectionDef, FlowDef, FunnelDef, GroupDef, PortDef, ProcessorDef
 from flowyard.runtime.repository import MemoryStore, Repositories, Transaction
-from flowyard.runtime.repository._codec import flowfile_key, pack_attrs
 from flowyard.runtime.sdk._errors import FlowDefinitionError, FlowyardError, RepositoryError
 from flowyard.runtime.sdk._flowfile import FlowFile
 from flowyard.runtime.sdk._processor import Processor
 from flowyard.runtime.sdk._properties import Evaluator
-from flowyard.runtime.sdk._provenance import ProvenanceEventType as E
 from flowyard.runtime.sdk._service import ControllerService
 from flowyard.runtime.sdk._units import parse_data_size, parse_duration
 
@@ -793,22 +791,17 @@ class Engine:
         victims = taken + expired
         if not victims:
             return 0
-        connection_id = queue.connection_id
         now = self.clock()
         txn = Transaction()
-        for ff in victims:
-            txn.ff_deletes.append(flowfile_key(queue.queue_id, ff[7]))
-            if ff[2] is not None:
-                txn.claim_deltas[ff[2][0]] = txn.claim_deltas.get(ff[2][0], 0) - 1
-            txn.events.append(StandardProcessSession._row(
-                E.DROP, ff, pack_attrs(ff[1]), connection_id, "Connection", now,
-                details="FlowFile Queue emptied by user"))
+        txn.drop(queue.queue_id, victims, queue.connection_id, "Connection", now,
+                 details="FlowFile Queue emptied by user")
+        moves = QueueMoves({queue: victims})
         try:
             self.repositories.write([txn], now)
         except Exception:
-            queue.requeue(victims)
+            moves.give_back()
             raise
-        queue.acknowledge(victims)
+        moves.apply(now)
         return len(victims)
 
     # -- status --------------------------------------------------------------------

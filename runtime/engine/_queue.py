@@ -29,7 +29,7 @@ from typing import Any
 
 from flowyard.runtime.sdk._flowfile import FlowFile
 
-__all__ = ["PRIORITIZERS", "SWAP_BATCH", "FlowFileQueue", "QueueStatus"]
+__all__ = ["PRIORITIZERS", "SWAP_BATCH", "FlowFileQueue", "QueueMoves", "QueueStatus"]
 
 #: Flowfiles read back from disk per swap-in (NiFi swaps 10,000 per file).
 SWAP_BATCH = 10_000
@@ -362,3 +362,33 @@ class FlowFileQueue:
 
     def __repr__(self) -> str:
         return f"FlowFileQueue({self.connection_id!r}, count={self.count}, size={self.size})"
+
+
+class QueueMoves:
+    """What a commit does to the queues once its transaction is written: the
+    flowfiles taken from each queue leave it (``acks``), new ones arrive
+    (``enqueue``, entry sequences ascending per queue). If the transaction is
+    not written, ``give_back`` returns what was taken: the one rollback of
+    sessions, commits and emptying a queue."""
+
+    __slots__ = ("acks", "enqueue")
+
+    def __init__(self, acks: dict[FlowFileQueue, list[FlowFile]] | None = None,
+                 enqueue: dict[FlowFileQueue, list[FlowFile]] | None = None) -> None:
+        self.acks = acks if acks is not None else {}
+        self.enqueue = enqueue if enqueue is not None else {}
+
+    def apply(self, now_ms: int) -> None:
+        """The transaction is written: taken flowfiles are gone, new ones queued."""
+        for queue, ffs in self.acks.items():
+            queue.acknowledge(ffs)
+        for queue, ffs in self.enqueue.items():
+            queue.put_all(ffs, now_ms)
+
+    def give_back(self, penalty_until_ms: int = 0) -> None:
+        """The transaction is not written: every taken flowfile returns to its
+        queue in entry order, unchanged (penalized until ``penalty_until_ms``
+        if not 0); nothing is enqueued."""
+        for queue, ffs in self.acks.items():
+            ffs.sort(key=lambda f: f[7])
+            queue.requeue(ffs, penalty_until_ms)

@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING
 import trio
 
 from flowyard.runtime.engine._committer import PendingCommit
-from flowyard.runtime.engine._queue import FlowFileQueue
-from flowyard.runtime.engine._session import PreparedCommit, Routing, SessionStats, StandardProcessSession
-from flowyard.runtime.repository import Transaction
-from flowyard.runtime.repository._codec import encode_flowfile, flowfile_key, pack_attrs
+from flowyard.runtime.engine._queue import FlowFileQueue, QueueMoves
+from flowyard.runtime.engine._session_commit import PreparedCommit
+from flowyard.runtime.repository import ProvenanceRecord, Transaction
+from flowyard.runtime.repository._codec import pack_attrs
 from flowyard.runtime.repository.content import ContentRepository
 from flowyard.runtime.repository.provenance import StoredEvent
 from flowyard.runtime.sdk._errors import FlowyardError
@@ -115,18 +115,14 @@ def _prepare(engine: Engine, event_id: int, requested_by: str | None) -> tuple[P
     placed = make_flowfile(repos.flowfiles.ids.take(), attrs, claim, size, now, event.lineage_start_date, 0, seq)
     packed = pack_attrs(attrs)
     txn = Transaction()
-    txn.ff_puts.append((flowfile_key(queue.queue_id, seq), encode_flowfile(placed, packed)))
-    if claim is not None:
-        txn.claim_deltas[claim.resource] = 1
+    txn.place(queue.queue_id, placed, packed)
     details = f"Replay of provenance event {event_id}"
     if requested_by:
         details += f" requested by {requested_by}"
-    txn.events.append(StandardProcessSession._row(
+    txn.events.append(ProvenanceRecord.of(
         E.REPLAY, placed, packed, event.component_id, event.component_type, now, prev=placed,
         parents=[event.flowfile_uuid], details=details, source=queue.connection_id))
-    # A session only to satisfy PreparedCommit; the replay takes nothing from a queue.
-    session = StandardProcessSession(Routing(event.component_id, event.component_type), repos, engine.clock)
-    prepared = PreparedCommit(session, txn, {}, {queue: [placed]}, SessionStats(), [], [], [])
+    prepared = PreparedCommit(txn, QueueMoves(enqueue={queue: [placed]}))
     return engine.committer.submit(prepared), placed, queue.connection_id
 
 

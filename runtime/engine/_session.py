@@ -10,13 +10,14 @@ Life of a session:
    changes and routes them; every change returns a new FlowFile version and
    the session tracks the latest one per flowfile id;
 2. ``prepare_commit`` checks that every flowfile has a destination, derives
-   the provenance events, claimant-count changes and flowfile records, and
-   returns a ``PreparedCommit`` holding a ``Transaction`` — nothing visible has
-   changed yet;
+   the provenance events, claimant-count changes and flowfile placements and
+   removals, and returns a ``PreparedCommit`` holding a ``Transaction`` and the
+   ``QueueMoves`` (see ``_session_commit``) — nothing visible has changed yet;
 3. whoever owns the session writes the transaction (``Repositories.write``),
    then calls ``PreparedCommit.apply``: upstream queues forget the taken
    flowfiles and downstream queues receive the new ones; or ``abort`` if the
-   write failed, which returns the input to its queues.
+   write failed, which returns the input to its queues (``QueueMoves.give_back``,
+   the same rollback as ``rollback``).
 
 ``rollback`` undoes everything: taken flowfiles go back to their queues
 unchanged (optionally penalized), content written by the session is deleted.
@@ -32,9 +33,11 @@ import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, Any, TypeVar
 
-from flowyard.runtime.engine._queue import FlowFileQueue
-from flowyard.runtime.repository import Repositories, Transaction
-from flowyard.runtime.repository._codec import _FF_HEADER, FLOWFILE_FORMAT, flowfile_key, pack_attrs
+from flowyard.runtime.engine._queue import FlowFileQueue, QueueMoves
+from flowyard.runtime.engine._session_commit import REMOVED as _REMOVED
+from flowyard.runtime.engine._session_commit import SELF as _SELF
+from flowyard.runtime.engine._session_commit import PreparedCommit, Routing, SessionStats, prepare
+from flowyard.runtime.repository import Repositories
 from flowyard.runtime.repository.content import ContentWriter
 from flowyard.runtime.sdk._errors import FlowFileHandlingError
 from flowyard.runtime.sdk._flowfile import ContentClaim, FlowFile, make_flowfile, new_uuids
@@ -47,9 +50,6 @@ __all__ = ["CONTENT_ERROR_ATTRIBUTE", "PreparedCommit", "Routing", "SessionStats
 
 T = TypeVar("T")
 
-_REMOVED = "\0removed"
-_SELF = "\0self"
-
 #: Content written in one piece, as an iterable of pieces, or by a callback
 #: given a binary output stream.
 ContentSource = bytes | bytearray | memoryview | Iterable[bytes] | Callable[[IO[bytes]], Any]
@@ -57,62 +57,6 @@ ContentSource = bytes | bytearray | memoryview | Iterable[bytes] | Callable[[IO[
 
 def _direct(fn: Callable[[], T]) -> T:
     return fn()
-
-
-class Routing:
-    """Where a processor's flowfiles come from and go to. Built by the engine
-    (or the test runner) from the flow graph; replaced when the graph changes."""
-
-    __slots__ = (
-        "auto_terminated",
-        "component_id",
-        "component_type",
-        "destinations",
-        "inputs",
-        "penalty_ms",
-        "relationships",
-        "unreadable",
-    )
-
-    def __init__(
-        self,
-        component_id: str,
-        component_type: str,
-        *,
-        inputs: Sequence[FlowFileQueue] = (),
-        destinations: Mapping[str, Sequence[FlowFileQueue]] | None = None,
-        auto_terminated: Iterable[str] = (),
-        relationships: Iterable[str] = (),
-        penalty_ms: int = 30_000,
-        unreadable: dict[int, str] | None = None,
-    ) -> None:
-        self.component_id = component_id
-        self.component_type = component_type
-        self.inputs = tuple(inputs)
-        self.destinations = {k: tuple(v) for k, v in (destinations or {}).items()}
-        self.auto_terminated = frozenset(auto_terminated)
-        self.relationships = frozenset(relationships) | set(self.destinations) | self.auto_terminated
-        self.penalty_ms = penalty_ms
-        #: Flowfiles (by id) whose content could not be read, with why: a session
-        #: does not hand them to the processor but sends them to ``failure``
-        #: (or drops them when there is none), with ``CONTENT_ERROR_ATTRIBUTE``.
-        self.unreadable = unreadable if unreadable is not None else {}
-
-
-class SessionStats:
-    """What one commit moved, for component statistics."""
-
-    __slots__ = ("bytes_in", "bytes_out", "bytes_read", "bytes_written", "flowfiles_in",
-                 "flowfiles_out", "flowfiles_removed")
-
-    def __init__(self) -> None:
-        self.flowfiles_in = 0
-        self.bytes_in = 0
-        self.flowfiles_out = 0
-        self.bytes_out = 0
-        self.flowfiles_removed = 0
-        self.bytes_read = 0
-        self.bytes_written = 0
 
 
 class _ProvenanceReporter:  # implements sdk.ProvenanceReporter
@@ -143,71 +87,6 @@ class _ProvenanceReporter:  # implements sdk.ProvenanceReporter
     def add_info(self, ff: FlowFile, details: str) -> None:
         """Free-form information about the flowfile."""
         self._session._report(E.ADDINFO, ff, details=details)
-
-
-class PreparedCommit:
-    """A commit whose transaction is built but not yet written."""
-
-    __slots__ = ("_acks", "_enqueue", "_failure", "_session", "_streamed", "_success", "stats",
-                 "transaction")
-
-    def __init__(
-        self,
-        session: StandardProcessSession,
-        transaction: Transaction,
-        acks: dict[FlowFileQueue, list[FlowFile]],
-        enqueue: dict[FlowFileQueue, list[FlowFile]],
-        stats: SessionStats,
-        on_success: list[Callable[[], Any]],
-        on_failure: list[Callable[[BaseException | None], Any]],
-        streamed: list[ContentWriter],
-    ) -> None:
-        self._session = session
-        self._streamed = streamed
-        self.transaction = transaction
-        self._acks = acks
-        self._enqueue = enqueue
-        self.stats = stats
-        self._success = on_success
-        self._failure = on_failure
-
-    @property
-    def enqueued(self) -> Mapping[FlowFileQueue, list[FlowFile]]:
-        """Flowfiles each downstream queue receives on ``apply``."""
-        return self._enqueue
-
-    def apply(self, now_ms: int) -> list[BaseException]:
-        """The transaction is written: move the flowfiles, run success callbacks.
-
-        Returns exceptions raised by callbacks (the commit stands regardless).
-        """
-        for queue, ffs in self._acks.items():
-            queue.acknowledge(ffs)
-        for queue, ffs in self._enqueue.items():
-            queue.put_all(ffs, now_ms)
-        errors: list[BaseException] = []
-        for callback in self._success:
-            try:
-                callback()
-            except Exception as exc:  # a callback's failure does not undo a durable commit
-                errors.append(exc)
-        return errors
-
-    def abort(self, error: BaseException | None, *, penalize: bool = False) -> None:
-        """The transaction was not written: return the input, drop new content."""
-        session = self._session
-        now = session._clock()
-        until = now + session._routing.penalty_ms if penalize else 0
-        for queue, ffs in self._acks.items():
-            ffs.sort(key=lambda f: f[7])  # back in entry order
-            queue.requeue(ffs, until)
-        for writer in self._streamed:
-            session._repos.content.discard(writer)
-        for callback in self._failure:
-            try:
-                callback(error)
-            except Exception:
-                pass
 
 
 class StandardProcessSession:
@@ -657,278 +536,31 @@ class StandardProcessSession:
                     or self._on_success or self._on_failure)
 
     def prepare_commit(self) -> PreparedCommit:
-        """Check the session and build its transaction. Resets the session.
+        """Check the session and build its commit (``Transaction`` and
+        ``QueueMoves``, see ``_session_commit``). Resets the session.
 
         Raises ``FlowFileHandlingError`` (and changes nothing) if a flowfile has
         no destination; the caller must then roll back.
         """
-        dest = self._dest
-        undecided = [ff for fid, ff in self._current.items() if fid not in dest]
-        if undecided:
-            names = ", ".join(repr(ff.uuid) for ff in undecided[:5])
-            more = f" and {len(undecided) - 5} more" if len(undecided) > 5 else ""
-            raise FlowFileHandlingError(
-                f"{len(undecided)} flowfile(s) were neither transferred nor removed: {names}{more}"
-            )
-        now = self._clock()
-        routing = self._routing
-        repos = self._repos
-        cid, ctype = routing.component_id, routing.component_type
-        txn = Transaction()
-        stats = SessionStats()
-        acks: dict[FlowFileQueue, list[FlowFile]] = {}
-        enqueue: dict[FlowFileQueue, list[FlowFile]] = {}
-        deltas: dict[int, int] = {}
-        events = txn.events
-        drops: list[list[Any]] = []  # auto-terminations, recorded after the reported events
-        ff_puts, ff_deletes = txn.ff_puts, txn.ff_deletes
-        origin, created = self._origin, self._created
-        changed = self._content_changed
-        reported = self._reported_ids
-        destinations = routing.destinations
-        auto = routing.auto_terminated
-
-        # Placements first, so sequence numbers are taken in one block. They
-        # follow the order of the (last) transfers: the processor decides the
-        # order downstream, as in NiFi's sessions (EnforceOrder relies on it).
-        plans: list[tuple[int, FlowFile, tuple[FlowFileQueue, ...], str]] = []
-        n_seq = 0
-        current = self._current
-        for fid, rel in dest.items():
-            ff = current.get(fid)
-            if ff is None:
-                continue  # removed
-            if rel == _SELF:
-                queues: tuple[FlowFileQueue, ...] = (origin[fid][0],)
-            else:
-                queues = destinations.get(rel, ())
-                if not queues and rel not in auto:
-                    raise FlowFileHandlingError(
-                        f"relationship {rel!r} of {ctype} is neither connected nor auto-terminated"
-                    )
-            plans.append((fid, ff, queues, rel))
-            n_seq += len(queues)
-        seq = repos.flowfiles.seqs.take(n_seq) if n_seq else 0
-
-        forks: dict[str, list[str]] = {}
-        clones: dict[str, list[str]] = {}
-        packed_of: dict[int, bytes] = {}
-        n_in = bytes_in = n_out = bytes_out = 0
-        header = _FF_HEADER.pack
-        new_ff = tuple.__new__
-        attributes_modified = int(E.ATTRIBUTES_MODIFIED)
-        last_queue: FlowFileQueue | None = None
-        last_acks: list[FlowFile] = []
-        for fid, ff, queues, rel in plans:
-            attrs = ff[1]
-            packed = pack_attrs(attrs)
-            opacked = None  # the attributes as the flowfile entered, once packed
-            packed_of[fid] = packed
-            claim = ff[2]
-            src = origin.get(fid)
-            if src is not None:
-                queue, orig = src
-                ff_deletes.append(flowfile_key(queue.queue_id, orig[7]))
-                if queue is not last_queue:
-                    last_queue = queue
-                    last_acks = acks.setdefault(queue, [])
-                last_acks.append(orig)
-                n_in += 1
-                bytes_in += orig[3]
-                oclaim = orig[2]
-                if oclaim is not claim or len(queues) != 1:
-                    if oclaim is not None:
-                        deltas[oclaim[0]] = deltas.get(oclaim[0], 0) - 1
-                    if claim is not None:
-                        deltas[claim[0]] = deltas.get(claim[0], 0) + len(queues)
-                # As NiFi: changed content always gets CONTENT_MODIFIED (RECEIVE
-                # and FETCH already cover it, see _report); changed attributes get
-                # ATTRIBUTES_MODIFIED only if no other event describes the flowfile.
-                if fid in changed:
-                    events.append(self._row(E.CONTENT_MODIFIED, ff, packed, cid, ctype, now,
-                                            prev=orig, relationship=None, source=queue.connection_id))
-                elif fid not in reported and attrs is not orig[1] and attrs != orig[1]:
-                    # the most common event, built inline (same fields as _row)
-                    opacked = pack_attrs(orig[1])
-                    events.append([
-                        attributes_modified, now, attrs["uuid"], cid, ctype, packed, opacked,
-                        None, None, None, None, None, ff[3], list(claim) if claim is not None else None,
-                        orig[3], list(oclaim) if oclaim is not None else None, ff[4], ff[5],
-                        queue.connection_id,
-                    ])
-            else:
-                kind, parents = created[fid]
-                if claim is not None:
-                    deltas[claim[0]] = deltas.get(claim[0], 0) + len(queues)
-                if kind is E.CREATE:
-                    if fid not in reported:
-                        events.append(self._row(E.CREATE, ff, packed, cid, ctype, now))
-                elif kind is E.FORK:
-                    forks.setdefault(parents[0], []).append(ff.uuid)
-                elif kind is E.CLONE:
-                    clones.setdefault(parents[0], []).append(ff.uuid)
-                else:
-                    events.append(self._row(E.JOIN, ff, packed, cid, ctype, now, parents=list(parents)))
-            if not queues:
-                drops.append(self._row(E.DROP, ff, packed, cid, ctype, now,
-                                        details=f"Auto-Terminated by {rel} Relationship",
-                                        prev=src[1] if src is not None else None, prev_packed=opacked,
-                                        source=src[0].connection_id if src is not None else None))
-                stats.flowfiles_removed += 1
-                continue
-            if claim is None:
-                resource = offset = 0
-            else:
-                resource, offset = claim[0], claim[1]
-            for i, queue in enumerate(queues):
-                if i == 0:
-                    target = ff
-                    tpacked = packed
-                else:
-                    cattrs = dict(attrs)
-                    cattrs["uuid"] = self._uuid()
-                    target = make_flowfile(repos.flowfiles.ids.take(), cattrs, claim, ff[3], ff[4], ff[5], ff[6])
-                    tpacked = pack_attrs(cattrs)
-                    clones.setdefault(ff.uuid, []).append(cattrs["uuid"])
-                placed = new_ff(FlowFile, (target[0], target[1], claim, ff[3], ff[4], ff[5], ff[6], seq))
-                # the record as encode_flowfile writes it, inlined for speed
-                ff_puts.append((flowfile_key(queue.queue_id, seq),
-                                header(FLOWFILE_FORMAT, target[0], ff[4], ff[5], ff[6], ff[3], resource, offset)
-                                + tpacked))
-                enqueue.setdefault(queue, []).append(placed)
-                seq += 1
-                n_out += 1
-                bytes_out += ff[3]
-
-        stats.flowfiles_in, stats.bytes_in = n_in, bytes_in
-        stats.flowfiles_out, stats.bytes_out = n_out, bytes_out
-        for fid, ff in self._removed.items():
-            packed = pack_attrs(ff[1])
-            src = origin.get(fid)
-            if src is not None:
-                queue, orig = src
-                ff_deletes.append(flowfile_key(queue.queue_id, orig[7]))
-                acks.setdefault(queue, []).append(orig)
-                stats.flowfiles_in += 1
-                stats.bytes_in += orig[3]
-                if orig[2] is not None:
-                    deltas[orig[2][0]] = deltas.get(orig[2][0], 0) - 1
-                events.append(self._row(E.DROP, ff, packed, cid, ctype, now, prev=orig,
-                                        source=queue.connection_id))
-                stats.flowfiles_removed += 1
-            packed_of[fid] = packed
-
-        for queue, ff in self._expired:
-            ff_deletes.append(flowfile_key(queue.queue_id, ff[7]))
-            acks.setdefault(queue, []).append(ff)
-            if ff[2] is not None:
-                deltas[ff[2][0]] = deltas.get(ff[2][0], 0) - 1
-            events.append(self._row(E.EXPIRE, ff, pack_attrs(ff[1]), cid, ctype, now,
-                                    details="Expiration Threshold exceeded", prev=ff, source=queue.connection_id))
-
-        by_uuid = (
-            {ff.uuid: (fid, ff) for fid, ff in list(self._current.items()) + list(self._removed.items())}
-            if forks or clones else {}
-        )
-        for parent_uuid, children in forks.items():
-            fid, parent = by_uuid.get(parent_uuid, (0, None))
-            if parent is not None:
-                src = origin.get(fid)
-                events.append(self._row(E.FORK, parent, packed_of[fid], cid, ctype, now, children=children,
-                                        prev=src[1] if src is not None else None,
-                                        source=src[0].connection_id if src is not None else None))
-        for parent_uuid, children in clones.items():
-            fid, parent = by_uuid.get(parent_uuid, (0, None))
-            if parent is not None:
-                src = origin.get(fid)
-                events.append(self._row(E.CLONE, parent, packed_of[fid], cid, ctype, now, children=children,
-                                        prev=src[1] if src is not None else None,
-                                        source=src[0].connection_id if src is not None else None))
-
-        for event_type, fid, uri, details, rel_name in self._reported:
-            ff_or_none = self._current.get(fid) or self._removed.get(fid)
-            if ff_or_none is None:
-                continue
-            packed = packed_of.get(fid) or pack_attrs(ff_or_none[1])
-            src = origin.get(fid)
-            events.append(self._row(event_type, ff_or_none, packed, cid, ctype, now,
-                                    prev=src[1] if src is not None else None,
-                                    relationship=rel_name, details=details, uri=uri,
-                                    source=src[0].connection_id if src is not None else None))
-
-        events.extend(drops)  # after what the processor reported (SEND, ROUTE ...): NiFi's order
-        for resource, writer in self._writers.items():
-            writer.finish()
-            txn.new_lengths[resource] = writer.length
-            deltas.setdefault(resource, 0)
-            if writer.streamed:
-                txn.streamed.append(resource)
-            else:
-                txn.content_puts.extend(writer.inline)
-        txn.claim_deltas = {r: d for r, d in deltas.items() if d or r in txn.new_lengths}
-        if self._state_dirty and self._state is not None:
-            txn.states[routing.component_id] = self._state
-        stats.bytes_read = self._bytes_read
-        stats.bytes_written = self._bytes_written
-        prepared = PreparedCommit(
-            self, txn, acks, enqueue, stats, self._on_success, self._on_failure,
-            [w for w in self._writers.values() if w.streamed],
-        )
+        prepared = prepare(self)
         self._reset()
         return prepared
-
-    @staticmethod
-    def _row(
-        event_type: E,
-        ff: FlowFile,
-        packed: bytes,
-        component_id: str,
-        component_type: str,
-        now: int,
-        *,
-        prev: FlowFile | None = None,
-        relationship: str | None = None,
-        details: str | None = None,
-        uri: str | None = None,
-        parents: list[str] | None = None,
-        children: list[str] | None = None,
-        source: str | None = None,
-        prev_packed: bytes | None = None,
-    ) -> list[Any]:
-        # ``prev`` is the flowfile as it entered the component (taken from the
-        # queue of connection ``source``): provenance shows and replays it.
-        claim = ff[2]
-        pclaim = prev[2] if prev is not None else None
-        return [
-            int(event_type), now, ff[1]["uuid"], component_id, component_type, packed,
-            (prev_packed or (packed if prev[1] is ff[1] else pack_attrs(prev[1]))) if prev is not None else None,
-            parents, children, relationship, details, uri, ff[3],
-            list(claim) if claim is not None else None,
-            prev[3] if prev is not None else None,
-            list(pclaim) if pclaim is not None else None,
-            ff[4], ff[5], source,
-        ]
 
     def rollback(self, penalize: bool = False) -> None:
         """Undo the session: taken flowfiles return to their queues unchanged
         (penalized for the processor's penalty duration if asked); content
         written by the session is deleted; failure callbacks run."""
-        now = self._clock()
-        until = now + self._routing.penalty_ms if penalize else 0
-        back: dict[FlowFileQueue, list[FlowFile]] = {}
+        until = self._clock() + self._routing.penalty_ms if penalize else 0
+        back = QueueMoves()
         for queue, orig in self._origin.values():
-            back.setdefault(queue, []).append(orig)
+            back.acks.setdefault(queue, []).append(orig)
         for queue, ff in self._expired:
-            back.setdefault(queue, []).append(ff)
+            back.acks.setdefault(queue, []).append(ff)
         writers = list(self._writers.values())
         failure = self._on_failure
         self._reset()
-        if back:
-            def give_back() -> None:
-                for queue, ffs in back.items():
-                    ffs.sort(key=lambda f: f[7])
-                    queue.requeue(ffs, until)
-            self._access(give_back)
+        if back.acks:
+            self._access(lambda: back.give_back(until))
         for writer in writers:
             self._repos.content.discard(writer)
         for callback in failure:

@@ -19,13 +19,15 @@ Durability modes (``durability``):
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Sequence
 from typing import Any
 
-from flowyard.runtime.repository._codec import chunk_key
+from flowyard.runtime.repository._codec import _FF_HEADER, FLOWFILE_FORMAT, chunk_key, flowfile_key
 from flowyard.runtime.repository._faulty import Fault, FaultyStore
 from flowyard.runtime.repository._rocks import RocksStore
 from flowyard.runtime.repository._store import COLUMN_FAMILIES, Batch, MemoryStore, Store
+from flowyard.runtime.repository._transaction import FlowFileRecord, FlowFileRemoval, ProvenanceRecord, Transaction
 from flowyard.runtime.repository.content import ContentRepository, ContentWriter, IdAllocator
 from flowyard.runtime.repository.flowfiles import FlowFileRepository, QueueLoad
 from flowyard.runtime.repository.provenance import ProvenanceRepository, decode_event
@@ -41,9 +43,12 @@ __all__ = [
     "ContentWriter",
     "Fault",
     "FaultyStore",
+    "FlowFileRecord",
+    "FlowFileRemoval",
     "FlowFileRepository",
     "IdAllocator",
     "MemoryStore",
+    "ProvenanceRecord",
     "ProvenanceRepository",
     "QueueLoad",
     "Repositories",
@@ -57,50 +62,11 @@ __all__ = [
 ]
 
 DURABILITY_MODES = ("os", "sync")
+_QUEUE_PREFIX = struct.Struct(">I").pack  # the first key bytes of every record of a queue
 
 
 class StateConflict(Exception):
     """A session's state change lost a race with another change of the same state."""
-
-
-class Transaction:
-    """Everything one session commit writes. Built by the session, written by
-    ``Repositories.write``; pure data."""
-
-    __slots__ = (
-        "claim_deltas",
-        "content_puts",
-        "events",
-        "ff_deletes",
-        "ff_puts",
-        "new_lengths",
-        "states",
-        "streamed",
-    )
-
-    def __init__(self) -> None:
-        self.ff_puts: list[tuple[bytes, bytes]] = []
-        self.ff_deletes: list[bytes] = []
-        self.content_puts: list[tuple[bytes, bytes]] = []
-        self.claim_deltas: dict[int, int] = {}
-        self.new_lengths: dict[int, int] = {}
-        self.streamed: list[int] = []
-        self.events: list[list[Any]] = []
-        #: component id -> (expected version, new values)
-        self.states: dict[str, tuple[int, dict[str, str]]] = {}
-
-    def is_empty(self) -> bool:
-        """True if writing this transaction would change nothing."""
-        return not (
-            self.ff_puts
-            or self.ff_deletes
-            or self.content_puts
-            or self.claim_deltas
-            or self.new_lengths
-            or self.events
-            or self.states
-            or self.streamed
-        )
 
 
 class Repositories:
@@ -166,7 +132,8 @@ class Repositories:
         return version
 
     def write(self, txns: Sequence[Transaction], now_ms: int) -> list[Transaction]:
-        """Write ``txns`` as one atomic batch.
+        """Write ``txns`` as one atomic batch: the only place where transactions
+        become storage records (flowfile keys and records, event groups).
 
         Returns the transactions that were rejected and not written (state
         conflicts); all others are durable per the durability mode when this
@@ -194,21 +161,28 @@ class Repositories:
         ff_cf, content_cf, state_cf = self._ff_cf, self._content_cf, self._state_cf
         deltas: dict[int, int] = {}
         lengths: dict[int, int] = {}
-        events: list[list[Any]] = []
+        events: list[ProvenanceRecord] = []
         content = self.content
-        queues: dict[bytes, int] = {}  # records added minus removed, by queue key prefix
+        queues: dict[int, int] = {}  # records added minus removed, by queue id
+        key, header, fmt = flowfile_key, _FF_HEADER.pack, FLOWFILE_FORMAT
         for txn in accepted:
-            put = batch.put
-            for key in txn.ff_deletes:
-                batch.delete(ff_cf, key)
-                queues[key[:4]] = queues.get(key[:4], 0) - 1
-            for key, value in txn.ff_puts:
-                put(ff_cf, key, value)
-                queues[key[:4]] = queues.get(key[:4], 0) + 1
-            for key, value in txn.content_puts:
-                put(content_cf, key, value)
+            put, delete = batch.put, batch.delete
+            for qid, seq in txn.removed:
+                delete(ff_cf, key(qid, seq))
+                queues[qid] = queues.get(qid, 0) - 1
+            for qid, seq, ff, packed in txn.placed:
+                # the record as ``encode_flowfile`` writes it, inlined for speed
+                claim = ff[2]
+                if claim is None:
+                    put(ff_cf, key(qid, seq), header(fmt, ff[0], ff[4], ff[5], ff[6], ff[3], 0, 0) + packed)
+                else:
+                    put(ff_cf, key(qid, seq),
+                        header(fmt, ff[0], ff[4], ff[5], ff[6], ff[3], claim[0], claim[1]) + packed)
+                queues[qid] = queues.get(qid, 0) + 1
+            for chunk, value in txn.inline_content:
+                put(content_cf, chunk, value)
             for resource in txn.streamed:
-                batch.delete(state_cf, content.pending_marker(resource))
+                delete(state_cf, content.pending_marker(resource))
             if txn.claim_deltas:
                 for resource, delta in txn.claim_deltas.items():
                     deltas[resource] = deltas.get(resource, 0) + delta
@@ -222,7 +196,7 @@ class Repositories:
         rows = content.stage_counts(batch, planned, lengths, now_ms) if planned else []
         if events:
             self.provenance.stage(batch, events)
-        counts = self.flowfiles.stage_counts(batch, queues) if queues else {}
+        counts = self.flowfiles.stage_counts(batch, {_QUEUE_PREFIX(q): n for q, n in queues.items()}) if queues else {}
         self.store.write(batch, sync=self.durability == "sync")
         if counts:
             self.flowfiles.apply_counts(counts)

@@ -52,6 +52,7 @@ import msgpack
 
 from flowyard.runtime.repository._codec import from_u64, u64
 from flowyard.runtime.repository._store import Batch, Store
+from flowyard.runtime.repository._transaction import ProvenanceRecord
 from flowyard.runtime.sdk._errors import RepositoryError
 from flowyard.runtime.sdk._flowfile import ContentClaim
 from flowyard.runtime.sdk._provenance import ProvenanceEvent, ProvenanceEventType
@@ -62,28 +63,8 @@ GROUP_FORMAT = 1
 DIRECTORY_FORMAT = 1
 STATS_FORMAT = 1
 
-#: Order of the fields of a stored event.
-EVENT_FIELDS = (
-    "event_type",
-    "timestamp",
-    "flowfile_uuid",
-    "component_id",
-    "component_type",
-    "attributes",  # msgpack bytes
-    "previous_attributes",  # msgpack bytes, or None when the flowfile did not come from a queue
-    "parent_uuids",
-    "child_uuids",
-    "relationship",
-    "details",
-    "transit_uri",
-    "size",
-    "claim",  # [resource, offset, length] or None
-    "previous_size",
-    "previous_claim",
-    "entry_date",
-    "lineage_start_date",
-    "source_connection",  # id of the connection the flowfile was taken from (absent in old rows)
-)
+#: Order of the fields of a stored event (old rows lack ``source_connection``).
+EVENT_FIELDS = ProvenanceRecord._fields
 
 _unpackb = msgpack.unpackb
 _MAX_U64 = (1 << 64) - 1
@@ -284,7 +265,7 @@ class ProvenanceRepository:
 
     # -- writing ------------------------------------------------------------------------
 
-    def stage(self, batch: Batch, rows: list[list[Any]]) -> int:
+    def stage(self, batch: Batch, rows: Sequence[ProvenanceRecord]) -> int:
         """Put ``rows`` into ``batch`` as one group, with its index records;
         returns the first event id.
 

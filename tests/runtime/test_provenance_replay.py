@@ -15,9 +15,8 @@ from trio.testing import MockClock
 
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.engine._replay import ReplayError, content_retained, replay_event, replay_refusal
-from flowyard.runtime.engine._session import StandardProcessSession
 from flowyard.runtime.flow import FlowDef, flow_from_dict
-from flowyard.runtime.repository import Repositories, Transaction
+from flowyard.runtime.repository import ProvenanceRecord, Repositories, Transaction
 from flowyard.runtime.repository._codec import pack_attrs
 from flowyard.runtime.sdk import (
     InputRequirement,
@@ -220,8 +219,8 @@ async def test_an_event_of_a_connection_replays_into_that_connection(autojump_cl
         # what emptying queue c1 would record for that flowfile, with its input
         ff = make_flowfile(1, dict(created.attributes), created.claim, created.size, 0, 0)
         txn = Transaction()
-        txn.events.append(StandardProcessSession._row(E.DROP, ff, pack_attrs(ff[1]), "c1", "Connection",
-                                                      engine.clock(), prev=ff, source="c1"))
+        txn.events.append(ProvenanceRecord.of(E.DROP, ff, pack_attrs(ff[1]), "c1", "Connection",
+                                              engine.clock(), prev=ff, source="c1"))
         await engine.committer.exclusive(lambda: repos.write([txn], engine.clock()))
         [dropped] = events(repos, "c1", E.DROP)
         placed, connection_id = await replay_event(engine, dropped.event_id)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import msgpack
 import pytest
 
-from flowyard.runtime.repository import Repositories, Transaction
+from flowyard.runtime.repository import ProvenanceRecord, Repositories, Transaction
 from flowyard.runtime.repository._codec import u64
 from flowyard.runtime.repository.provenance import ProvenanceRepository
 from flowyard.runtime.sdk import ProvenanceEvent
@@ -25,15 +25,16 @@ TYPES = (E.CREATE, E.ATTRIBUTES_MODIFIED, E.CONTENT_MODIFIED, E.ROUTE, E.DROP, E
 
 
 def row(event_type: E, uuid: str, ts: int, component: str, *, parents: list[str] | None = None,
-        children: list[str] | None = None, source: str | None = None) -> list[Any]:
+        children: list[str] | None = None, source: str | None = None) -> ProvenanceRecord:
     """A stored event row; ``source`` given means the flowfile came from that queue."""
     attrs = msgpack.packb({"uuid": uuid, "filename": f"{uuid}.txt"})
     taken = source is not None
-    return [int(event_type), ts, uuid, component, "Test", attrs, attrs if taken else None, parents, children,
-            None, None, None, 3, [7, 0, 3], 3 if taken else None, [7, 0, 3] if taken else None, ts, ts, source]
+    return ProvenanceRecord(event_type, ts, uuid, component, "Test", attrs, attrs if taken else None, parents,
+                            children, None, None, None, 3, [7, 0, 3], 3 if taken else None,
+                            [7, 0, 3] if taken else None, ts, ts, source)
 
 
-def random_groups(seed: int, n_groups: int, *, max_rows: int = 12, start: int = NOW) -> list[list[list[Any]]]:
+def random_groups(seed: int, n_groups: int, *, max_rows: int = 12, start: int = NOW) -> list[list[ProvenanceRecord]]:
     rng = random.Random(seed)
     pool = [f"{rng.getrandbits(128):032x}" for _ in range(60)]
     groups = []
@@ -53,7 +54,7 @@ def random_groups(seed: int, n_groups: int, *, max_rows: int = 12, start: int = 
     return groups
 
 
-def write(repos: Repositories, groups: list[list[list[Any]]]) -> None:
+def write(repos: Repositories, groups: list[list[ProvenanceRecord]]) -> None:
     for rows in groups:
         txn = Transaction()
         txn.events.extend(rows)

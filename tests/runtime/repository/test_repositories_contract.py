@@ -15,10 +15,17 @@ import pytest
 
 from flowyard.runtime.engine._queue import FlowFileQueue
 from flowyard.runtime.engine._session import Routing, StandardProcessSession
-from flowyard.runtime.repository import Repositories, Transaction
-from flowyard.runtime.repository._codec import CHUNK_SIZE, chunk_key, decode_claim, resource_range, u64
+from flowyard.runtime.repository import (
+    FlowFileRecord,
+    FlowFileRemoval,
+    ProvenanceRecord,
+    Repositories,
+    Transaction,
+)
+from flowyard.runtime.repository._codec import CHUNK_SIZE, chunk_key, decode_claim, flowfile_key, resource_range, u64
 from flowyard.runtime.sdk import ContentClaim, ContentNotFoundError, DataDirectoryInUseError, FlowFile
 from flowyard.runtime.sdk import ProvenanceEventType as E
+from flowyard.runtime.sdk._flowfile import make_flowfile
 
 if TYPE_CHECKING:
     from conftest import Backend
@@ -44,7 +51,7 @@ def commit_content(repos: Repositories, writer: Any, claimants: int = 1) -> None
     if writer.streamed:
         txn.streamed.append(writer.resource)
     else:
-        txn.content_puts.extend(writer.inline)
+        txn.inline_content.extend(writer.inline)
     assert repos.write([txn], NOW) == []
 
 
@@ -254,11 +261,11 @@ def test_a_count_below_zero_is_refused_and_nothing_is_written(repos: Repositorie
     commit_content(repos, writer)
     txn = Transaction()
     txn.claim_deltas[writer.resource] = -2
-    txn.ff_puts.append((b"key", b"value"))
+    txn.place(1, make_flowfile(1, {"uuid": "u1"}, None, 0, NOW, NOW, 0, 5))
     with pytest.raises(AssertionError, match="would be -1"):
         repos.write([txn], NOW)
     assert repos.content.counts[writer.resource] == 1
-    assert repos.store.get(repos.store.handle("flowfiles"), b"key") is None
+    assert repos.store.get(repos.store.handle("flowfiles"), flowfile_key(1, 5)) is None
 
 
 # -- flowfile records ------------------------------------------------------------------------
@@ -339,16 +346,16 @@ def test_ids_stay_unique_across_a_reopen(backend: Backend) -> None:
 # -- provenance -------------------------------------------------------------------------------
 
 
-def event_row(event_type: E, uuid: str, timestamp: int, **extra: Any) -> list[Any]:
-    return [
-        int(event_type), timestamp, uuid, "comp-1", "TestProcessor",
+def event_row(event_type: E, uuid: str, timestamp: int, **extra: Any) -> ProvenanceRecord:
+    return ProvenanceRecord(
+        event_type, timestamp, uuid, "comp-1", "TestProcessor",
         msgpack.packb({"uuid": uuid, "filename": f"{uuid}.txt"}), extra.get("previous"),
         extra.get("parents"), extra.get("children"), extra.get("relationship"), extra.get("details"),
-        extra.get("uri"), extra.get("size", 0), extra.get("claim"), None, None, timestamp - 5, timestamp - 10,
-    ]
+        extra.get("uri"), extra.get("size", 0), extra.get("claim"), None, None, timestamp - 5, timestamp - 10, None,
+    )
 
 
-def write_events(repos: Repositories, rows: list[list[Any]], now: int = NOW) -> None:
+def write_events(repos: Repositories, rows: list[ProvenanceRecord], now: int = NOW) -> None:
     txn = Transaction()
     txn.events.extend(rows)
     assert repos.write([txn], now) == []
@@ -419,11 +426,11 @@ def test_provenance_ids_continue_after_a_reopen(backend: Backend) -> None:
 # -- component state -----------------------------------------------------------------------------
 
 
-def state_txn(component: str, expected: int, values: dict[str, str], ff_key: bytes | None = None) -> Transaction:
+def state_txn(component: str, expected: int, values: dict[str, str], seq: int | None = None) -> Transaction:
     txn = Transaction()
     txn.states[component] = (expected, values)
-    if ff_key is not None:
-        txn.ff_puts.append((ff_key, b"record"))
+    if seq is not None:
+        txn.place(1, make_flowfile(seq, {"uuid": f"u{seq}"}, None, 0, NOW, NOW, 0, seq))
     return txn
 
 
@@ -431,14 +438,14 @@ def test_state_versions_increase_and_a_stale_version_is_rejected(repos: Reposito
     assert repos.state_version("comp") == 0
     assert repos.write([state_txn("comp", 0, {"a": "1"})], NOW) == []
     assert (repos.state.get("comp").version, repos.state.get("comp").values) == (1, {"a": "1"})
-    stale = state_txn("comp", 0, {"a": "stale"}, ff_key=b"stale-ff")
-    ok = state_txn("other", 0, {"b": "2"}, ff_key=b"ok-ff")
+    stale = state_txn("comp", 0, {"a": "stale"}, seq=1)
+    ok = state_txn("other", 0, {"b": "2"}, seq=2)
     assert repos.write([stale, ok], NOW) == [stale]
     assert repos.state.get("comp").values == {"a": "1"}
     assert repos.state.get("other").values == {"b": "2"}
     ffs = repos.store.handle("flowfiles")
-    assert repos.store.get(ffs, b"stale-ff") is None
-    assert repos.store.get(ffs, b"ok-ff") == b"record"
+    assert repos.store.get(ffs, flowfile_key(1, 1)) is None
+    assert repos.store.get(ffs, flowfile_key(1, 2)) is not None
     assert repos.write([state_txn("comp", 1, {"a": "2"})], NOW) == []
     assert repos.state_version("comp") == 2
 
@@ -524,8 +531,9 @@ def test_each_durability_mode_writes(backend: Backend, durability: str) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("ff_puts", [(b"k", b"v")]), ("ff_deletes", [b"k"]), ("content_puts", [(b"k", b"v")]),
-     ("claim_deltas", {1: 1}), ("new_lengths", {1: 5}), ("streamed", [1]), ("events", [[]]),
+    [("placed", [FlowFileRecord(1, 1, make_flowfile(1, {"uuid": "u"}, None, 0, 0, 0), b"")]),
+     ("removed", [FlowFileRemoval(1, 1)]), ("inline_content", [(b"k", b"v")]),
+     ("claim_deltas", {1: 1}), ("new_lengths", {1: 5}), ("streamed", [1]), ("events", [event_row(E.CREATE, "u", NOW)]),
      ("states", {"c": (0, {})})],
 )
 def test_a_transaction_is_empty_until_anything_is_added(field: str, value: Any) -> None:
