@@ -400,6 +400,14 @@ class EditLog:
         """``user``'s newest undoable entry not undone yet, or ``None``."""
         return next(undo_stack(self._entries, user, self._undone), None)
 
+    def undo_entry_of(self, seq: int) -> int:
+        """The newest entry that undid entry ``seq`` (its inverse is what redoes
+        ``seq``). Raises ``KeyError`` when ``seq`` was never undone."""
+        for entry in reversed(self._entries):
+            if entry.undoes == seq:
+                return entry.seq
+        raise KeyError(seq)
+
     def next_redo(self, user: str) -> Entry | None:
         """The entry ``user`` undid last and may redo now, or ``None`` (see ``redo_stack``)."""
         stack = redo_stack(self._entries, user, self._undone)

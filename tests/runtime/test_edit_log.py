@@ -329,6 +329,9 @@ def test_two_users_undo_and_redo_their_own_edits(tmp_path: Path, box: SecretBox)
         undo(log, "alice")
         b3 = edit(log, "bob", "B3")  # another user's edit does not end alice's redo
         assert log.next_undo("alice") == a1 and log.next_redo("alice") == a2
+        assert log.entry(log.undo_entry_of(a2.seq)).undoes == a2.seq
+        with pytest.raises(KeyError):
+            log.undo_entry_of(a1.seq)
         assert log.next_undo("bob") == b3 and log.next_redo("bob") is None
         undo(log, "bob")
         undo(log, "bob")
