@@ -17,8 +17,8 @@ the set value under the most specific name wins and the others are dropped
 match no spec (dynamic properties) are kept as they are, and so are all names
 of a component whose type is not installed (reported: its specs are unknown).
 
-The types come from a ``SpecCatalog`` (``flowyard.runtime.flow._edits_model``,
-the one validation of edits uses; ``TypeCatalog(processors, services)`` over
+The types come from a ``SpecCatalog``, the one validation of edits uses
+(``flowyard.runtime.flow.edits``; ``TypeCatalog(processors, services)`` over
 the registries of ``flowyard.runtime.registry.discover()``).
 
 Pure: imports only the flow model, the SDK and the standard library; never
