@@ -22,13 +22,13 @@ import collections
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 
 from flowyard.runtime.engine._committer import PendingCommit
 from flowyard.runtime.engine._component import ConfiguredProcessor, is_async
+from flowyard.runtime.engine._host import Bulletin, NodeHost
 from flowyard.runtime.engine._queue import FlowFileQueue
 from flowyard.runtime.engine._session import Routing, SessionStats, StandardProcessSession
 from flowyard.runtime.flow import ProcessorDef
@@ -38,9 +38,6 @@ from flowyard.runtime.sdk._processor import InputRequirement
 from flowyard.runtime.sdk._properties import ValidationResult
 from flowyard.runtime.sdk._units import parse_duration
 
-if TYPE_CHECKING:
-    from flowyard.runtime.engine._engine import Engine
-
 __all__ = ["Bulletin", "NodeStats", "ProcessorNode"]
 
 log = logging.getLogger("flowyard.engine")
@@ -48,17 +45,6 @@ log = logging.getLogger("flowyard.engine")
 
 #: Bulletin levels in order (the engine says WARNING, NiFi's setting says WARN).
 _RANK = {"DEBUG": 10, "INFO": 20, "WARN": 30, "WARNING": 30, "ERROR": 40, "NONE": 100}
-
-
-@dataclass(frozen=True, slots=True)
-class Bulletin:
-    """A message about a component that users should see (NiFi's bulletin)."""
-
-    timestamp_ms: int
-    component_id: str
-    component_name: str
-    level: str
-    message: str
 
 
 class NodeStats:
@@ -95,7 +81,7 @@ class NodeStats:
 
 
 class ProcessorNode:
-    """One processor component in the engine."""
+    """One processor component in the engine (or the test kit)."""
 
     def __init__(self, definition: ProcessorDef, configured: ConfiguredProcessor) -> None:
         self.id = definition.identifier
@@ -120,6 +106,11 @@ class ProcessorNode:
         #: Set while no run (or run once) of this processor is in progress.
         self.stopped = trio.Event()
         self.stopped.set()
+        #: Why the last trigger failed (None: it did not); read by the test kit.
+        self.last_error: BaseException | None = None
+        #: Called after every ``on_trigger`` call, on the thread that made it: the test
+        #: kit advances its mock clock there (the trigger's cost). None in the engine.
+        self.after_on_trigger: Callable[[], None] | None = None
 
     def apply_definition(self, definition: ProcessorDef, configured: ConfiguredProcessor) -> None:
         """Take a (new) configuration. Only while the processor is not running."""
@@ -173,40 +164,46 @@ class ProcessorNode:
         return frozenset(name for name in routing.relationships
                          if not any(q.is_full() for q in routing.destinations.get(name, ())))
 
+    def bind_context(self) -> None:
+        """Tell the processor's context about the connections (before ``on_scheduled``
+        and each trigger): whether there is input, which relationships have room."""
+        context = self.configured.context
+        context.has_incoming_connection = bool(self.inputs)
+        context.relationship_availability = self._available_relationships
+
     def poke(self) -> None:
         """Wake the waiting task loops to re-check eligibility."""
         self.wake.set()
 
     # -- the task loops -----------------------------------------------------------
 
-    async def run(self, engine: Engine) -> None:
-        """Run until ``running`` is cleared; then call ``on_stopped``. Started by the engine."""
+    async def run(self, host: NodeHost) -> None:
+        """Run until ``running`` is cleared; then call ``on_stopped``. Started by the host."""
         processor, context = self.configured.processor, self.configured.context
-        context.has_incoming_connection = bool(self.inputs)
-        context.relationship_availability = self._available_relationships
+        self.bind_context()
         try:
             with trio.CancelScope() as scope:
                 self.cancel_scope = scope
-                if not await self._schedule(engine):
+                if not await self._schedule(host):
                     return
                 async with trio.open_nursery() as nursery:
                     for _ in range(self.concurrent_tasks):
-                        nursery.start_soon(self._task_loop, engine)
+                        nursery.start_soon(self._task_loop, host)
             # Shielded so a shutdown still lets the processor clean up, but only for
             # the grace period: a hanging on_stopped must not hang shutdown.
             with trio.CancelScope(shield=True) as shield:
-                shield.deadline = trio.current_time() + engine.grace_seconds
+                shield.deadline = trio.current_time() + host.grace_seconds
                 try:
-                    await self._call(engine, processor.on_stopped, context)
+                    await self._call(host, processor.on_stopped, context)
                 except Exception as exc:
-                    self.bulletin(engine, "ERROR", f"on_stopped failed: {exc!r}")
+                    self.bulletin(host, "ERROR", f"on_stopped failed: {exc!r}")
         finally:
             self.cancel_scope = None
             self.running = False
             self.state = "STOPPED" if self.state != "DISABLED" else "DISABLED"
             self.stopped.set()
 
-    async def _schedule(self, engine: Engine) -> bool:
+    async def _schedule(self, host: NodeHost) -> bool:
         """Call ``on_scheduled`` until it succeeds or the processor is stopped.
 
         As NiFi does: a failure (a port in use, a server not reachable yet) is
@@ -216,16 +213,16 @@ class ProcessorNode:
         processor, context = self.configured.processor, self.configured.context
         while True:
             try:
-                await self._call(engine, processor.on_scheduled, context)
+                await self._call(host, processor.on_scheduled, context)
                 return True
             except Exception as exc:
                 self.stats.errors += 1
-                self.bulletin(engine, "ERROR", f"failed to start: {exc!r}; trying again in "
-                                               f"{self.admin_yield_seconds:g} s")
+                self.bulletin(host, "ERROR", f"failed to start: {exc!r}; trying again in "
+                                             f"{self.admin_yield_seconds:g} s")
                 try:
-                    await self._call(engine, processor.on_stopped, context)
+                    await self._call(host, processor.on_stopped, context)
                 except Exception as cleanup:
-                    self.bulletin(engine, "ERROR", f"on_stopped failed: {cleanup!r}")
+                    self.bulletin(host, "ERROR", f"on_stopped failed: {cleanup!r}")
             retry_at = trio.current_time() + self.admin_yield_seconds
             while self.running and trio.current_time() < retry_at:
                 self.wake = trio.Event()
@@ -234,28 +231,28 @@ class ProcessorNode:
             if not self.running:
                 return False
 
-    async def _call(self, engine: Engine, fn: Callable[..., Any], *args: Any) -> Any:
+    async def _call(self, host: NodeHost, fn: Callable[..., Any], *args: Any) -> Any:
         if is_async(fn):
             return await fn(*args)
         if self.configured.processor.blocking:
-            return await trio.to_thread.run_sync(fn, *args, limiter=engine.thread_limiter, abandon_on_cancel=True)
+            return await trio.to_thread.run_sync(fn, *args, limiter=host.thread_limiter, abandon_on_cancel=True)
         return fn(*args)
 
-    async def _task_loop(self, engine: Engine) -> None:
+    async def _task_loop(self, host: NodeHost) -> None:
         while self.running:
-            await self._wait_eligible(engine)
+            await self._wait_eligible(host)
             if not self.running:
                 return
-            await self.trigger(engine)
+            await self.trigger(host)
             await trio.lowlevel.checkpoint()
 
-    async def _wait_eligible(self, engine: Engine) -> None:
+    async def _wait_eligible(self, host: NodeHost) -> None:
         while self.running:
             if self.wake.is_set():
                 self.wake = trio.Event()
             now = trio.current_time()
             deadline = math.inf
-            if engine.disk.paused:
+            if host.disk.paused:
                 pass  # no room for a commit: the disk watch wakes us when there is
             elif now < self.yield_until:
                 deadline = self.yield_until
@@ -264,7 +261,7 @@ class ProcessorNode:
             elif self.back_pressured():
                 pass  # a downstream on_space wakes us
             elif self._needs_input():
-                now_ms = engine.clock()
+                now_ms = host.clock()
                 if any(q.has_available(now_ms) for q in self.inputs):
                     return
                 expiries = [e for e in (q.next_penalty_expiry() for q in self.inputs) if e is not None]
@@ -275,55 +272,58 @@ class ProcessorNode:
             with trio.move_on_at(deadline):
                 await self.wake.wait()
 
-    def schedule_first(self, engine: Engine) -> None:
+    def schedule_first(self, host: NodeHost) -> None:
         """Called on start: timer-driven runs at once, cron-driven at its next firing time."""
         self.yield_until = -math.inf
         self.next_run = -math.inf
         self._cron_last_wall = 0.0
         if self.cron is not None:
-            self._schedule_next(engine, trio.current_time())
+            self._schedule_next(host, trio.current_time())
 
-    def _schedule_next(self, engine: Engine, started: float) -> None:
+    def _schedule_next(self, host: NodeHost, started: float) -> None:
         if self.cron is not None:
             # Cron times are wall-clock times from the engine's clock. Never
             # schedule before the firing just served: the clock has whole
             # milliseconds and may read a hair before that firing.
-            wall = max(engine.clock() / 1000.0, self._cron_last_wall)
+            wall = max(host.clock() / 1000.0, self._cron_last_wall)
             fire = self.cron.next_after(wall)
             self._cron_last_wall = fire
             self.next_run = started + (fire - wall)
         elif self.period > 0:
             self.next_run = started + self.period
 
-    async def trigger(self, engine: Engine) -> None:
+    async def trigger(self, host: NodeHost) -> None:
         """Run ``on_trigger`` once (for the run duration) and commit. Never raises
-        except ``trio.Cancelled``."""
+        except ``trio.Cancelled``; a failure is handled as the module docstring
+        says and kept in ``last_error``."""
         configured = self.configured
         processor, context = configured.processor, configured.context
-        context.has_incoming_connection = bool(self.inputs)
-        context.relationship_availability = self._available_relationships
+        self.bind_context()
         started = trio.current_time()
-        self._schedule_next(engine, started)
+        self._schedule_next(host, started)
         blocking = processor.blocking and not is_async(processor.on_trigger)
         early: list[PendingCommit] = []
-        session = engine.new_session(self, early)
+        session = host.new_session(self, early)
         self.active_tasks += 1
         context.yield_requested = False
+        self.last_error = None
         submitted = False
         try:
             if is_async(processor.on_trigger):
                 while True:
                     await processor.on_trigger(context, session)
-                    if not self._again(engine, started, session):
+                    if self.after_on_trigger is not None:
+                        self.after_on_trigger()
+                    if not self._again(host, started, session):
                         break
             elif blocking:
-                await trio.to_thread.run_sync(self._run_sync, engine, session, started,
-                                              limiter=engine.thread_limiter, abandon_on_cancel=True)
+                await trio.to_thread.run_sync(self._run_sync, host, session, started,
+                                              limiter=host.thread_limiter, abandon_on_cancel=True)
             else:
-                self._run_sync(engine, session, started)
+                self._run_sync(host, session, started)
             pendings = list(early)
             if not session.is_empty:
-                pendings.append(engine.committer.submit(session.prepare_commit()))
+                pendings.append(host.committer.submit(session.prepare_commit()))
             submitted = True
             for pending in pendings:
                 await pending.wait()
@@ -335,33 +335,37 @@ class ProcessorNode:
                 session.rollback()
             raise
         except StorageFullError as exc:  # content could not be written: wait for room, no error storm
+            self.last_error = exc
             session.rollback()
-            engine.storage_full(exc)
+            host.storage_full(exc)
         except ContentNotFoundError as exc:
+            self.last_error = exc
             lost = session.holding(exc.resource) if exc.resource is not None else []
             session.rollback(penalize=not lost)
             if lost:  # never again: those flowfiles go to failure when next taken
                 for ff in lost:
                     self.unreadable[ff.id] = str(exc)
-                self.bulletin(engine, "ERROR", f"the content of {len(lost)} flowfile(s) cannot be read ({exc}): "
-                                               "sent to failure with the reason in flowyard.content.error")
+                self.bulletin(host, "ERROR", f"the content of {len(lost)} flowfile(s) cannot be read ({exc}): "
+                                             "sent to failure with the reason in flowyard.content.error")
                 self.poke()
             else:
                 self.stats.errors += 1
                 self.yield_until = trio.current_time() + self.admin_yield_seconds
-                self.bulletin(engine, "ERROR", f"failed to process session due to {exc!r}; rolled back, "
-                                               "input penalized")
+                self.bulletin(host, "ERROR", f"failed to process session due to {exc!r}; rolled back, "
+                                             "input penalized")
         except ProcessingError as exc:
+            self.last_error = exc
             session.rollback(penalize=True)
             self.stats.errors += 1
-            self.bulletin(engine, "WARNING", f"failed to process session, input penalized: {exc}")
+            self.bulletin(host, "WARNING", f"failed to process session, input penalized: {exc}")
         except Exception as exc:
+            self.last_error = exc
             session.rollback(penalize=True)
             self.stats.errors += 1
             self.yield_until = trio.current_time() + self.admin_yield_seconds
-            self.bulletin(engine, "ERROR", f"failed to process session due to {exc!r}; rolled back, "
-                                           f"input penalized, administratively yielded for "
-                                           f"{self.admin_yield_seconds:g} s")
+            self.bulletin(host, "ERROR", f"failed to process session due to {exc!r}; rolled back, "
+                                         f"input penalized, administratively yielded for "
+                                         f"{self.admin_yield_seconds:g} s")
         finally:
             self.active_tasks -= 1
             self.stats.tasks += 1
@@ -369,41 +373,43 @@ class ProcessorNode:
         if context.yield_requested:
             self.yield_until = trio.current_time() + configured.yield_seconds
 
-    def _again(self, engine: Engine, started: float, session: StandardProcessSession) -> bool:
+    def _again(self, host: NodeHost, started: float, session: StandardProcessSession) -> bool:
         """Within the run duration, trigger again in the same session?"""
         if self.run_duration <= 0 or self.configured.context.yield_requested or not self.running:
             return False
-        if engine.clock_seconds() - started >= self.run_duration:
+        if host.clock_seconds() - started >= self.run_duration:
             return False
         if self.back_pressured():
             return False
         if self._needs_input():
-            now_ms = engine.clock()
+            now_ms = host.clock()
             return any(q.has_available(now_ms) for q in self.inputs)
         return True
 
-    def _run_sync(self, engine: Engine, session: StandardProcessSession, started: float) -> None:
+    def _run_sync(self, host: NodeHost, session: StandardProcessSession, started: float) -> None:
         processor, context = self.configured.processor, self.configured.context
         while True:
             processor.on_trigger(context, session)
+            if self.after_on_trigger is not None:
+                self.after_on_trigger()
             if self.run_duration <= 0:
                 break
             # Queue state belongs to the event loop: ask there, not from this thread.
             if trio.lowlevel.in_trio_run():
-                again = self._again(engine, started, session)
+                again = self._again(host, started, session)
             else:
-                again = trio.from_thread.run_sync(self._again, engine, started, session)
+                again = trio.from_thread.run_sync(self._again, host, started, session)
             if not again:
                 break
 
-    def bulletin(self, engine: Engine, level: str, message: str) -> None:
+    def bulletin(self, host: NodeHost, level: str, message: str) -> None:
         """Log a message of this component; it becomes a bulletin when its level is at
         least the component's bulletin level (NiFi's setting, WARN by default)."""
         if _RANK.get(level, 30) < _RANK.get(self.definition.bulletin_level, 30):
             log.log(logging.DEBUG if level == "DEBUG" else logging.INFO, "%s[%s]: %s", self.name, self.id, message)
             return
-        b = Bulletin(engine.clock(), self.id, self.name, level, message)
+        b = Bulletin(host.clock(), self.id, self.name, level, message)
         self.bulletins.append(b)
-        engine.bulletins.append(b)
-        engine.bulletin_count += 1
+        host.bulletins.append(b)
+        host.bulletin_count += 1
         log.log(logging.ERROR if level == "ERROR" else logging.WARNING, "%s[%s]: %s", self.name, self.id, message)

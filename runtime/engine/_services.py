@@ -12,17 +12,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from flowyard.runtime import expression
-from flowyard.runtime.engine._node import Bulletin
+from flowyard.runtime.engine._host import Bulletin, ServicesHost
 from flowyard.runtime.engine._service_node import ConfiguredControllerService, ControllerServiceRegistry
 from flowyard.runtime.flow import ControllerServiceDef, GroupDef
 from flowyard.runtime.sdk._errors import FlowDefinitionError, FlowyardError
 from flowyard.runtime.sdk._service import ControllerService
-
-if TYPE_CHECKING:
-    from flowyard.runtime.engine._engine import Engine
 
 __all__ = ["EngineServices", "GroupServiceLookup"]
 
@@ -57,7 +53,8 @@ class GroupServiceLookup:
 class EngineServices:
     """Every controller service of one engine."""
 
-    def __init__(self, engine: Engine, types: Mapping[str, type[ControllerService]]) -> None:
+    def __init__(self, engine: ServicesHost, types: Mapping[str, type[ControllerService]]) -> None:
+        """``engine``: the ``Engine`` (any ``ServicesHost``)."""
         self.engine = engine
         self.types = dict(types)
         self.registry = ControllerServiceRegistry()
