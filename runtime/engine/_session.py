@@ -36,7 +36,7 @@ from typing import IO, Any, TypeVar
 from flowyard.runtime.engine._queue import FlowFileQueue, QueueMoves
 from flowyard.runtime.engine._session_commit import REMOVED as _REMOVED
 from flowyard.runtime.engine._session_commit import SELF as _SELF
-from flowyard.runtime.engine._session_commit import PreparedCommit, Routing, SessionStats, prepare
+from flowyard.runtime.engine._session_commit import PreparedCommit, ProvenanceReporter, Routing, SessionStats, prepare
 from flowyard.runtime.repository import Repositories
 from flowyard.runtime.repository.content import ContentWriter
 from flowyard.runtime.sdk._errors import FlowFileHandlingError
@@ -57,36 +57,6 @@ ContentSource = bytes | bytearray | memoryview | Iterable[bytes] | Callable[[IO[
 
 def _direct(fn: Callable[[], T]) -> T:
     return fn()
-
-
-class _ProvenanceReporter:  # implements sdk.ProvenanceReporter
-    """``session.provenance``: events only the processor can know about."""
-
-    __slots__ = ("_session",)
-
-    def __init__(self, session: StandardProcessSession) -> None:
-        self._session = session
-
-    def receive(self, ff: FlowFile, transit_uri: str, details: str | None = None) -> None:
-        """The flowfile's data was received from outside (``transit_uri``)."""
-        self._session._report(E.RECEIVE, ff, transit_uri=transit_uri, details=details)
-
-    def fetch(self, ff: FlowFile, transit_uri: str, details: str | None = None) -> None:
-        """The content of an existing flowfile was replaced by data fetched from ``transit_uri``."""
-        self._session._report(E.FETCH, ff, transit_uri=transit_uri, details=details)
-
-    def send(self, ff: FlowFile, transit_uri: str, details: str | None = None) -> None:
-        """The flowfile's data was sent to ``transit_uri``."""
-        self._session._report(E.SEND, ff, transit_uri=transit_uri, details=details)
-
-    def route(self, ff: FlowFile, relationship: object, details: str | None = None) -> None:
-        """The flowfile was routed to ``relationship`` by a decision worth recording."""
-        name = getattr(relationship, "name", relationship)
-        self._session._report(E.ROUTE, ff, relationship=str(name), details=details)
-
-    def add_info(self, ff: FlowFile, details: str) -> None:
-        """Free-form information about the flowfile."""
-        self._session._report(E.ADDINFO, ff, details=details)
 
 
 class StandardProcessSession:
@@ -110,7 +80,7 @@ class StandardProcessSession:
         self._state_reader = state_reader
         self._next_input = 0
         self._uuids: list[str] = []
-        self.provenance = _ProvenanceReporter(self)
+        self.provenance = ProvenanceReporter(self)
         self._reset()
 
     def _reset(self) -> None:
@@ -204,7 +174,7 @@ class StandardProcessSession:
         if unreadable:
             kept = []
             for ff in out:
-                reason = unreadable.get(ff[0])  # kept: a rollback would bring the flowfile back
+                reason = unreadable.get(ff.id)  # kept: a rollback would bring the flowfile back
                 if reason is None:
                     kept.append(ff)
                 else:
@@ -223,7 +193,7 @@ class StandardProcessSession:
 
     def holding(self, resource: int) -> list[FlowFile]:
         """The flowfiles this session took from its queues whose content is ``resource``."""
-        return [ff for _, ff in self._origin.values() if ff[2] is not None and ff[2][0] == resource]
+        return [ff for _, ff in self._origin.values() if ff.claim is not None and ff.claim.resource == resource]
 
     @property
     def has_input(self) -> bool:
@@ -249,7 +219,7 @@ class StandardProcessSession:
             self._latest(parent)
             attrs = dict(parent[1])
             attrs["uuid"] = uuid
-            ff = make_flowfile(fid, attrs, None, 0, now, parent[5])
+            ff = make_flowfile(fid, attrs, None, 0, now, parent.lineage_start_date)
             self._created[fid] = (E.FORK, (parent.uuid,))
         else:
             parents = list(parent)
@@ -264,7 +234,7 @@ class StandardProcessSession:
             attrs["uuid"] = uuid
             attrs.setdefault("filename", uuid)
             attrs.setdefault("path", "./")
-            ff = make_flowfile(fid, attrs, None, 0, now, min(p[5] for p in parents))
+            ff = make_flowfile(fid, attrs, None, 0, now, min(p.lineage_start_date for p in parents))
             self._created[fid] = (E.JOIN, tuple(p.uuid for p in parents))
         self._current[fid] = ff
         return ff
@@ -294,8 +264,8 @@ class StandardProcessSession:
         FORK event (one per parent, naming every child) for a part of it.
         """
         self._latest(ff)
-        claim = ff[2]
-        length = ff[3]
+        claim = ff.claim
+        length = ff.size
         if offset < 0 or offset > length:
             raise FlowFileHandlingError(f"clone offset {offset} is outside content of size {length}")
         size = length - offset if size is None else size
@@ -304,12 +274,12 @@ class StandardProcessSession:
                 f"clone range {offset}+{size} is outside content of size {length}"
             )
         new_claim = (
-            ContentClaim(claim[0], claim[1] + offset, size) if claim is not None and size else None
+            ContentClaim(claim.resource, claim.offset + offset, size) if claim is not None and size else None
         )
         fid = self._repos.flowfiles.ids.take()
         attrs = dict(ff[1])
         attrs["uuid"] = self._uuid()
-        child = make_flowfile(fid, attrs, new_claim, size, ff[4], ff[5])
+        child = make_flowfile(fid, attrs, new_claim, size, ff.entry_date, ff.lineage_start_date)
         self._current[fid] = child
         # As NiFi: a copy of the whole content is a CLONE, a part of it (a split) a FORK.
         whole = offset == 0 and size == length
@@ -356,20 +326,20 @@ class StandardProcessSession:
     def read(self, ff: FlowFile) -> io.BufferedReader:
         """A buffered binary stream over the content of ``ff`` (use it as a context manager)."""
         self._latest(ff)
-        self._bytes_read += ff[3]
-        return io.BufferedReader(self._repos.content.reader(ff[2], self._overlay), 1 << 16)
+        self._bytes_read += ff.size
+        return io.BufferedReader(self._repos.content.reader(ff.claim, self._overlay), 1 << 16)
 
     def read_bytes(self, ff: FlowFile) -> bytes:
         """All content of ``ff``. For small content; stream large content with ``read``."""
         self._latest(ff)
-        self._bytes_read += ff[3]
-        return self._repos.content.read_bytes(ff[2], self._overlay)
+        self._bytes_read += ff.size
+        return self._repos.content.read_bytes(ff.claim, self._overlay)
 
     def iter_content(self, ff: FlowFile) -> Iterable[bytes]:
         """The content of ``ff`` as chunks (at most 1 MiB each)."""
         self._latest(ff)
-        self._bytes_read += ff[3]
-        return self._repos.content.iter_chunks(ff[2], self._overlay)
+        self._bytes_read += ff.size
+        return self._repos.content.iter_chunks(ff.claim, self._overlay)
 
     def write(self, ff: FlowFile, data: ContentSource) -> FlowFile:
         """``ff`` with its content replaced by ``data``.
@@ -388,7 +358,7 @@ class StandardProcessSession:
         fid = self._latest(ff)
         writer = self._repos.content.writer()
         self._writers[writer.resource] = writer
-        for chunk in self._repos.content.iter_chunks(ff[2], self._overlay):
+        for chunk in self._repos.content.iter_chunks(ff.claim, self._overlay):
             writer.write(chunk)
         _feed(writer, data)
         return self._finish_write(fid, ff, writer)

@@ -1,7 +1,8 @@
 """A session's routing and commit: ``Routing`` (where its flowfiles come from
-and go to), the ``Transaction`` and ``QueueMoves`` built from what
-the session did (``prepare``), and ``PreparedCommit``, which holds them until
-the transaction is written (``apply``) or not (``abort``).
+and go to), ``ProvenanceReporter`` (the events only the processor knows), the
+``Transaction`` and ``QueueMoves`` built from what the session did
+(``prepare``), and ``PreparedCommit``, which holds them until the transaction
+is written (``apply``) or not (``abort``).
 
 Emptying a queue and replaying an event build a ``PreparedCommit`` (or just
 a ``Transaction`` and ``QueueMoves``) the same way, without a session.
@@ -23,7 +24,7 @@ from flowyard.runtime.sdk._provenance import ProvenanceEventType as E
 if TYPE_CHECKING:
     from flowyard.runtime.engine._session import StandardProcessSession
 
-__all__ = ["PreparedCommit", "Routing", "SessionStats", "prepare"]
+__all__ = ["PreparedCommit", "ProvenanceReporter", "Routing", "SessionStats", "prepare"]
 
 #: Destinations of a flowfile in a session besides relationship names.
 REMOVED = "\0removed"
@@ -68,6 +69,36 @@ class Routing:
         #: does not hand them to the processor but sends them to ``failure``
         #: (or drops them when there is none), with ``CONTENT_ERROR_ATTRIBUTE``.
         self.unreadable = unreadable if unreadable is not None else {}
+
+
+class ProvenanceReporter:  # implements sdk.ProvenanceReporter
+    """``session.provenance``: events only the processor can know about."""
+
+    __slots__ = ("_session",)
+
+    def __init__(self, session: StandardProcessSession) -> None:
+        self._session = session
+
+    def receive(self, ff: FlowFile, transit_uri: str, details: str | None = None) -> None:
+        """The flowfile's data was received from outside (``transit_uri``)."""
+        self._session._report(E.RECEIVE, ff, transit_uri=transit_uri, details=details)
+
+    def fetch(self, ff: FlowFile, transit_uri: str, details: str | None = None) -> None:
+        """The content of an existing flowfile was replaced by data fetched from ``transit_uri``."""
+        self._session._report(E.FETCH, ff, transit_uri=transit_uri, details=details)
+
+    def send(self, ff: FlowFile, transit_uri: str, details: str | None = None) -> None:
+        """The flowfile's data was sent to ``transit_uri``."""
+        self._session._report(E.SEND, ff, transit_uri=transit_uri, details=details)
+
+    def route(self, ff: FlowFile, relationship: object, details: str | None = None) -> None:
+        """The flowfile was routed to ``relationship`` by a decision worth recording."""
+        name = getattr(relationship, "name", relationship)
+        self._session._report(E.ROUTE, ff, relationship=str(name), details=details)
+
+    def add_info(self, ff: FlowFile, details: str) -> None:
+        """Free-form information about the flowfile."""
+        self._session._report(E.ADDINFO, ff, details=details)
 
 
 class SessionStats:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from flowyard.runtime.engine import _queue
-from flowyard.runtime.engine._queue import PRIORITIZERS, FlowFileQueue
+from flowyard.runtime.engine._queue import PRIORITIZERS, FlowFileQueue, QueueMoves
 from flowyard.runtime.sdk import FlowFile
 from flowyard.runtime.sdk._flowfile import make_flowfile
 
@@ -304,6 +304,35 @@ def test_requeue_into_a_prioritized_queue_goes_back_to_its_place() -> None:
     q.put_all([ff(3, priority="2")], 0)
     q.requeue(taken)
     assert drain(q) == [1, 3, 2]
+
+
+def test_queue_moves_apply_takes_from_one_queue_and_enqueues_in_another() -> None:
+    src, dst = FlowFileQueue("a", 1), FlowFileQueue("b", 2)
+    src.put_all([ff(1, size=3), ff(2, size=4)], 0)
+    taken, _ = src.poll(2, 0)
+    moves = QueueMoves({src: taken}, {dst: [ff(7, size=3), ff(8, size=4)]})
+    moves.apply(0)
+    assert (src.count, src.size, src.in_flight, dst.count, dst.size) == (0, 0, 0, 2, 7)
+    assert drain(dst) == [7, 8]
+
+
+def test_giving_back_returns_what_was_taken_in_entry_order_and_enqueues_nothing() -> None:
+    src, dst = FlowFileQueue("a", 1), FlowFileQueue("b", 2)
+    src.put_all([ff(1), ff(2), ff(3), ff(4)], 0)
+    taken, _ = src.poll(3, 0)
+    moves = QueueMoves({src: [taken[2], taken[0], taken[1]]}, {dst: [ff(9)]})  # as a session may hold them
+    moves.give_back()
+    assert (src.in_flight, src.count, dst.count) == (0, 4, 0)
+    assert drain(src) == [1, 2, 3, 4]
+
+
+def test_giving_back_with_a_penalty_holds_them_back_until_then() -> None:
+    src = FlowFileQueue("a", 1)
+    src.put_all([ff(1), ff(2)], 0)
+    taken, _ = src.poll(1, 0)
+    QueueMoves({src: taken}).give_back(500)
+    assert drain(src, now=100) == [2]
+    assert drain(src, now=500) == [1]
 
 
 @pytest.mark.parametrize(("limit", "expected"), [(0, []), (2, [2, 4]), (3, [2, 4, 3]), (10, [2, 4, 3, 1])])

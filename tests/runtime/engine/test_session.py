@@ -605,6 +605,32 @@ def test_state_can_be_set_again_after_clearing_it(flow: Flow) -> None:
     assert flow.repos.state.get("proc").values == {"a": "2"}
 
 
+@pytest.mark.parametrize("penalize", [False, True])
+def test_a_failed_commit_gives_the_input_back_as_a_rollback_does(penalize: bool) -> None:
+    """One rollback: ``PreparedCommit.abort`` and ``rollback`` leave the queues alike."""
+    outcomes = []
+    for undo in ("rollback", "abort"):
+        flow = Flow(expiration_ms=1_000)
+        seeded = flow.seed(b"old")
+        flow.clock.now += 2_000  # the first has expired
+        seeded += flow.seed(b"a", b"b", b"c")
+        s = flow.session()
+        a, b, c = s.get_batch(4)  # and the expired one
+        s.remove(c)
+        s.transfer(s.write(b, b"B" * 10), "success")
+        s.transfer(s.create(a), "failure")
+        s.transfer(a)
+        if undo == "rollback":
+            s.rollback(penalize=penalize)
+        else:
+            s.prepare_commit().abort(None, penalize=penalize)
+        status = flow.inq.status()
+        outcomes.append(((status.count, status.in_flight, status.penalized), flow.out.count, flow.other.count,
+                         [seeded.index(f) for f in flow.inq.listing(10)], flow.events()))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] == (4, 0, 4 if penalize else 0)
+
+
 def test_abort_returns_flowfiles_in_their_original_order(flow: Flow) -> None:
     seeded = flow.seed(b"a", b"b")
     s = flow.session()
