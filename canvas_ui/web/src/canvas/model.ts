@@ -91,11 +91,16 @@ export function componentLabel(kind: NodeKind | "connection", component: Record<
   return `${words[kind]} '${name.length > 40 ? `${name.slice(0, 40)}…` : name}'`;
 }
 
+/** The spec of a type, by name (a NiFi class name matches on its last part). */
+export function findSpec(types: ProcessorType[], type: string): ProcessorType | undefined {
+  return types.find((t) => t.type === type) ?? types.find((t) => t.type === type.split(".").pop());
+}
+
 /** The relationships a processor offers: its type's, plus dynamic ones named by
  *  its dynamic properties (names that are no property key: the server stores keys
  *  only) when the type declares dynamic relationships. */
 export function relationshipsOf(processor: Processor, types: ProcessorType[]): string[] {
-  const spec = types.find((t) => t.type === processor.type);
+  const spec = findSpec(types, processor.type);
   const names = (spec?.relationships ?? []).map((r) => r.name);
   if (spec && spec.dynamic_relationships) {
     const keys = new Set(spec.properties.map((p) => p.key));

@@ -8,7 +8,7 @@ import {
   checkDataSize, checkDuration, checkName, checkWholeNumber, collect, hasErrors, serverErrors, type FieldErrors,
 } from "../fields";
 import { useApp } from "../store";
-import { findSpec } from "./ConfigurePanel";
+import { relationshipsOf } from "../canvas/model";
 import { componentIndex, componentName } from "./flowTree";
 import { errorText, formatBytes } from "./format";
 import { PanelFrame } from "./frame";
@@ -166,13 +166,7 @@ export function ConfigureOther({ kind, id }: { kind: Kind; id: string }) {
     const source = index.get(conn.source.id);
     let relationships: string[] = [];
     if (source?.kind === "processor") {
-      const proc = source.component as unknown as Processor;
-      const spec = findSpec(processorTypes, proc.type);
-      relationships = (spec?.relationships ?? []).map((r) => r.name);
-      if (spec?.dynamic_relationships) {
-        const known = new Set(spec.properties.flatMap((p) => [p.key, p.display_name, ...p.aliases]));
-        relationships.push(...Object.keys(proc.properties).filter((k) => !known.has(k)));
-      }
+      relationships = relationshipsOf(source.component as unknown as Processor, processorTypes);
     }
     for (const r of conn.selectedRelationships) if (!relationships.includes(r)) relationships.push(r);
     const selected = draft.selectedRelationships as string[];

@@ -6,6 +6,7 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { api, ApiError, type ControllerService, type Kind, type Processor, type ProcessorType } from "../api";
 import { checkDuration, checkName, checkWholeNumber, collect, hasErrors, serverErrors, type FieldErrors } from "../fields";
+import { findSpec } from "../canvas/model";
 import { useApp } from "../store";
 import { ConfigureOther } from "./ConfigureOther";
 import { componentIndex, componentName } from "./flowTree";
@@ -66,11 +67,6 @@ const BULLETIN_HINT = "Messages this component logs at this level or above becom
 
 function isProcessor(c: Extension, kind: Kind): c is Processor {
   return kind === "processor" && "schedulingStrategy" in c;
-}
-
-/** The spec of a type, by name (a NiFi class name matches on its last part). */
-export function findSpec(types: ProcessorType[], type: string): ProcessorType | undefined {
-  return types.find((t) => t.type === type) ?? types.find((t) => t.type === type.split(".").pop());
 }
 
 function toDraft(c: Extension, kind: Kind, spec: ProcessorType | undefined, previous?: Draft): Draft {

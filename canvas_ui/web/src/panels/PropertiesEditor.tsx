@@ -51,7 +51,7 @@ export function PropertiesEditor({ spec, draft, onChange, errors, groupId, types
   const addDynamic = () => {
     const name = newName.trim();
     if (!name) { setAddError("Give the property a name."); return; }
-    const taken = spec.properties.some((p) => p.key === name || p.display_name === name)
+    const taken = spec.properties.some((p) => p.key === name || p.display_name === name || (p.aliases ?? []).includes(name))
       || draft.dynamic.some((d) => d.name === name);
     if (taken) { setAddError(`There is already a property named '${name}'.`); return; }
     onChange({ ...draft, dynamic: [...draft.dynamic, { name, value: newValue }] });
