@@ -218,7 +218,12 @@ class EditRefused(FlowDefinitionError):
     (``edit``: "create processor 'x'") and ``where`` the place in it
     (``component.properties.password``, ``edits[2].componentIds``)."""
 
-    def __init__(self, edit: str, message: str, *, where: str = "") -> None:
+    def __init__(self, edit: str, message: str, *, where: str = "", invariant: bool = False) -> None:
         super().__init__(message, source=edit, where=where)
         self.edit = edit
+        #: True when the edit would break what every flow must satisfy (what the
+        #: loader or ``check_flow`` refuses: a clash of identifiers, a dangling
+        #: connection...); False for a rule about the change itself (``expect``,
+        #: an enabled service, NiFi's rules for moves...).
+        self.invariant = invariant
 

@@ -108,8 +108,8 @@ def _value(draw: Any, ctx: ParameterContextDef | None, *, secret: bool) -> str |
     if choice == 0:
         return None
     if choice == 1 and usable:
-        return "#{" + draw(st.sampled_from(usable)) + "}"
-    return draw(st.text(alphabet="abc123 ./", max_size=6))
+        return "#{" + str(draw(st.sampled_from(usable))) + "}"
+    return str(draw(st.text(alphabet="abc123 ./", max_size=6)))
 
 
 def _properties(draw: Any, type_name: str, ctx: ParameterContextDef | None,
@@ -304,7 +304,7 @@ def _update(draw: Any, flow: FlowDef) -> Edit:
     properties: dict[str, str | None] = {}
     if kind in ("processor", "controller-service") and draw(st.booleans()):
         ctx = flow.context(group.parameter_context)
-        key = draw(st.sampled_from([*(_PLAIN_KEYS.get(c.type) or _SERVICE_PLAIN.get(c.type, ("x",))),
+        key = draw(st.sampled_from([*(_PLAIN_KEYS.get(c.type) or _SERVICE_PLAIN.get(c.type) or ("x",)),
                                     *_SECRET_KEYS.get(c.type, ()), *c.properties]))
         # sometimes a sensitive parameter in a plain property (refused)
         properties[key] = _value(draw, ctx, secret=draw(st.integers(0, 4)) == 0 or key in _SECRET_KEYS.get(c.type, ()))
@@ -318,19 +318,41 @@ def _update(draw: Any, flow: FlowDef) -> Edit:
     return UpdateComponent(c.identifier, changes, properties, expect)
 
 
+def _connected(group: GroupDef, chosen: set[str]) -> set[str]:
+    """``chosen`` and everything of ``group`` its connections reach, either way
+    (a child group stands for its ports): a selection that can move whole."""
+    owner = {p.identifier: g.identifier for g in group.groups for p in (*g.input_ports, *g.output_ports)}
+    found = set(chosen)
+    while True:
+        more = {owner.get(end, end) for c in group.connections
+                if {owner.get(c.source, c.source), owner.get(c.destination, c.destination)} & found
+                for end in (c.source, c.destination)} - found
+        if not more:
+            return found
+        found |= more
+
+
 @st.composite
 def _move(draw: Any, flow: FlowDef) -> Edit:
     groups = list(flow.walk())
-    source = draw(st.sampled_from(groups))
-    parent = next((g for g in groups if any(ch is source for ch in g.groups)), None)
-    targets = [*source.groups, *([parent] if parent is not None else [])]
-    movable = [c.identifier for kind, (attr, _) in COMPONENT_KINDS.items() for c in getattr(source, attr)]
-    if not movable or not targets:
+    parents = {ch.identifier: g for g in groups for ch in g.groups}
+    sources = [g for g in groups if (g.groups or g.identifier in parents)
+               and any(getattr(g, attr) for kind, (attr, _) in COMPONENT_KINDS.items() if kind != "connection")]
+    if not sources:
         return MoveComponents(("no-such-id",), flow.identifier)
-    chosen = draw(st.lists(st.sampled_from(movable), min_size=1, max_size=4, unique=True))
-    target = _pick(draw, targets, draw(st.sampled_from(groups)))
-    positions = {i: draw(_positions) for i in chosen if draw(st.booleans())}
-    return MoveComponents(tuple(chosen), target.identifier, positions)
+    source = draw(st.sampled_from(sources))
+    parent = parents.get(source.identifier)
+    targets = [*source.groups, *([parent] if parent is not None else [])]
+    movable = [c.identifier for kind, (attr, _) in COMPONENT_KINDS.items() if kind != "connection"
+               for c in getattr(source, attr)]
+    chosen = draw(st.lists(st.sampled_from(movable), min_size=1, max_size=3, unique=True))
+    if draw(st.integers(0, 2)):
+        chosen = sorted(_connected(source, set(chosen)))
+    if source.connections and draw(st.integers(0, 4)) == 0:
+        chosen.append(draw(st.sampled_from(source.connections)).identifier)
+    target = _pick(draw, [t for t in targets if t.identifier not in chosen], draw(st.sampled_from(groups)))
+    positions = {i: draw(_positions) for i in chosen if draw(st.integers(0, 2)) == 0}
+    return MoveComponents(tuple(dict.fromkeys(chosen)), target.identifier, positions)
 
 
 @st.composite
@@ -395,4 +417,5 @@ def edits(draw: Any, flow: FlowDef) -> Edit:
     """One random edit of ``flow``: mostly valid, some refused on purpose; now and then a ``Batch``."""
     if draw(st.integers(0, 9)) == 0:
         return Batch(tuple(draw(st.lists(_single(flow), min_size=1, max_size=3))), "batch")
-    return draw(_single(flow))
+    edit: Edit = draw(_single(flow))
+    return edit

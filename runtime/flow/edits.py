@@ -1,0 +1,96 @@
+"""Flow edits as data (docs/design/flow-edits.md §2.2): every change to a flow
+is a small serializable command with a pure ``validate``, ``apply`` and
+``inverse``.
+
+* The commands (frozen dataclasses): ``CreateComponent`` (``connect``),
+  ``DeleteComponent``, ``UpdateComponent`` (with ``expect``),
+  ``MoveComponents``, ``SetRunState``, ``SetServiceState``,
+  ``BindParameterContext``, ``CreateParameterContext``,
+  ``DeleteParameterContext``, ``UpdateParameterContext``, ``ImportGroup``,
+  ``Batch``; ``Edit`` is their union.
+* ``validate(flow, edit, ctx) -> None`` raises ``EditRefused`` (a
+  ``FlowDefinitionError``) naming the edit and the place. What it needs of
+  component types comes through ``EditContext.specs`` (a ``SpecCatalog``;
+  ``TypeCatalog`` wraps registries of classes).
+* ``apply(flow, edit) -> FlowDef`` never changes ``flow``: it copies the path
+  from the changed component to the ``FlowDef`` and shares the rest.
+* ``inverse(before, edit)``: ``apply(apply(f, e), inverse(f, e)) == f``.
+  ``undoable(edit)``: run states are logged, not undone.
+* ``touched(edit)``, ``describe(before, edit)``, ``check_flow(flow, specs)``.
+* ``edit_to_dict`` / ``edit_from_dict``: the JSON form (components as the flow file holds them).
+
+Pure: no engine, no registry, no I/O.
+"""
+
+from __future__ import annotations
+
+from flowyard.runtime.flow._edits_apply import apply, inverse
+from flowyard.runtime.flow._edits_checks import check_flow
+from flowyard.runtime.flow._edits_describe import describe, touched
+from flowyard.runtime.flow._edits_json import edit_from_dict, edit_to_dict
+from flowyard.runtime.flow._edits_model import (
+    NO_SPECS,
+    Batch,
+    BindParameterContext,
+    CreateComponent,
+    CreateParameterContext,
+    DeleteComponent,
+    DeleteParameterContext,
+    Edit,
+    EditContext,
+    EditRefused,
+    ImportGroup,
+    MoveComponents,
+    SetRunState,
+    SetServiceState,
+    SpecCatalog,
+    TypeCatalog,
+    UpdateComponent,
+    UpdateParameterContext,
+    connect,
+)
+from flowyard.runtime.flow._edits_validate import validate
+from flowyard.runtime.flow._index import FlowIndex
+
+__all__ = [
+    "NO_SPECS",
+    "Batch",
+    "BindParameterContext",
+    "CreateComponent",
+    "CreateParameterContext",
+    "DeleteComponent",
+    "DeleteParameterContext",
+    "Edit",
+    "EditContext",
+    "EditRefused",
+    "FlowIndex",
+    "ImportGroup",
+    "MoveComponents",
+    "SetRunState",
+    "SetServiceState",
+    "SpecCatalog",
+    "TypeCatalog",
+    "UpdateComponent",
+    "UpdateParameterContext",
+    "apply",
+    "check_flow",
+    "connect",
+    "describe",
+    "edit_from_dict",
+    "edit_to_dict",
+    "inverse",
+    "touched",
+    "undoable",
+    "validate",
+]
+
+
+def undoable(edit: Edit) -> bool:
+    """Whether undo reverses ``edit``: run and service states are logged, not
+    undone (NiFi's history lists them; undo never starts or stops anything);
+    a batch is undoable when any part is (its inverse then holds only those)."""
+    if isinstance(edit, SetRunState | SetServiceState):
+        return False
+    if isinstance(edit, Batch):
+        return any(undoable(e) for e in edit.edits)
+    return True
