@@ -15,29 +15,41 @@ processor's property names the service by its id::
     runner.enable_controller_service("lookup")
     runner.set_property("Lookup Service", "lookup")
 
-The runner uses the production session and repositories (in memory), so a
-flowfile that is neither transferred nor removed fails here exactly as in a
-running flow. Services go through the production validation and lifecycle
-too: an invalid service cannot be enabled, a processor naming a missing,
-disabled or unsuitable service is invalid, and a service cannot be disabled
-while the processor that uses it is scheduled. Time is a mock clock (``runner.clock``) that only moves when a
-test advances it. Every relationship is captured in its own queue; none is
-auto-terminated unless the test says so.
+The runner runs the production trigger path: a ``ProcessorNode`` (the
+engine's) on a ``TestHost`` with in-memory repositories, the production
+session and committer. So a flowfile that is neither transferred nor removed
+fails here exactly as in a running flow, and what a trigger raises is handled
+as the engine handles it (rollback, penalty, bulletin, administrative yield,
+unreadable content sent to failure; see ``flowyard.runtime.engine._node``).
+Services go through the production validation and lifecycle too: an invalid
+service cannot be enabled, a processor naming a missing, disabled or
+unsuitable service is invalid, and a service cannot be disabled while the
+processor that uses it is scheduled. Time is a mock clock (``runner.clock``)
+that moves when a test advances it, and by ``trigger_cost`` per ``on_trigger``
+call within a run duration (``run(run_duration="25 ms")``). Every
+relationship is captured in its own queue; none is auto-terminated unless the
+test says so.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Iterable, Mapping
-from typing import Any
+import collections
+import math
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
+import outcome
 import trio
+import trio.testing
 
+from flowyard.runtime.engine._committer import Committer, PendingCommit
 from flowyard.runtime.engine._component import ConfiguredProcessor
+from flowyard.runtime.engine._host import Bulletin, committing_session
+from flowyard.runtime.engine._node import ProcessorNode
 from flowyard.runtime.engine._queue import FlowFileQueue
 from flowyard.runtime.engine._service_node import ConfiguredControllerService, ControllerServiceRegistry
 from flowyard.runtime.engine._session import Routing, StandardProcessSession
+from flowyard.runtime.flow import ProcessorDef
 from flowyard.runtime.repository import Repositories
 from flowyard.runtime.sdk._errors import ConfigurationError, InvalidComponentError, ProcessingError
 from flowyard.runtime.sdk._flowfile import FlowFile
@@ -45,24 +57,56 @@ from flowyard.runtime.sdk._processor import Processor
 from flowyard.runtime.sdk._properties import Evaluator, ValidationResult
 from flowyard.runtime.sdk._provenance import ProvenanceEvent, ProvenanceEventType
 from flowyard.runtime.sdk._service import ControllerService
+from flowyard.runtime.sdk._units import parse_duration
 
-__all__ = ["MockClock", "MockFlowFile", "ProcessorRunner"]
+__all__ = ["MockClock", "MockFlowFile", "ProcessorRunner", "TestHost"]
 
 _START_MS = 1_700_000_000_000
+#: Levels that become bulletins (the engine's default bulletin level, WARN).
+_BULLETIN_LEVELS = ("WARN", "WARNING", "ERROR")
+
+T = TypeVar("T")
 
 
 class MockClock:
-    """Milliseconds since the epoch that move only when told to."""
+    """Milliseconds since the epoch that move only when told to.
+
+    It is a view of ``trio_clock`` (a ``trio.testing.MockClock`` at rate 0), which
+    the runner runs the processor on: scheduling, yields and the run duration
+    (trio time) and flowfile times (these milliseconds) move together.
+
+    The clock moves by itself in one case only: a processor that waits with a
+    trio timeout in ``on_trigger`` (ListenHTTP, HandleHttpRequest wait up to
+    0.25 s for a request from another thread) while nothing else can run for
+    ``AUTOJUMP_SECONDS`` of real time sees its timeout: the clock jumps to it.
+    No other waits have deadlines (the runner's own work has none)."""
+
+    #: Real seconds a trigger may sit idle, waiting on its own timeout, before the clock jumps to it.
+    AUTOJUMP_SECONDS = 0.25
 
     def __init__(self, start_ms: int = _START_MS) -> None:
-        self.now_ms = start_ms
+        self.start_ms = start_ms
+        self.trio_clock = trio.testing.MockClock(autojump_threshold=self.AUTOJUMP_SECONDS)
+
+    @property
+    def now_ms(self) -> int:
+        """The time now. Setting it moves the clock forward (``ValueError`` backwards)."""
+        return self.start_ms + round(self.trio_clock.current_time() * 1000)
+
+    @now_ms.setter
+    def now_ms(self, value: int) -> None:
+        self.advance((value - self.now_ms) / 1000)
 
     def __call__(self) -> int:
         return self.now_ms
 
+    def seconds(self) -> float:
+        """trio's time on this clock (seconds since the runner was made)."""
+        return self.trio_clock.current_time()
+
     def advance(self, seconds: float) -> None:
-        """Move time forward by ``seconds``."""
-        self.now_ms += int(seconds * 1000)
+        """Move time forward by ``seconds`` (callable from a worker thread while the runner waits for it)."""
+        self.trio_clock.jump(seconds)
 
 
 class _OutputQueue(FlowFileQueue):
@@ -73,6 +117,69 @@ class _OutputQueue(FlowFileQueue):
     def is_full(self) -> bool:
         """Full when marked unavailable, else by its thresholds (none)."""
         return self.unavailable or super().is_full()
+
+
+class _Disk:
+    """The test host's disk: never short of space."""
+
+    paused = False
+
+
+class TestHost:
+    """The engine's side of a processor node, for one processor run in isolation
+    (a ``NodeHost``): in-memory repositories written through the production
+    ``Committer``, a mock clock, and bulletins kept for the test to read.
+
+    ``run`` executes one piece of async work in a trio run on the mock clock,
+    with the committer's task beside it (as the engine runs its nodes)."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, repositories: Repositories, clock: MockClock,
+                 state_reader: Callable[[str], tuple[int, dict[str, str]]], *,
+                 max_threads: int = 8, grace_seconds: float = 10.0) -> None:
+        self.repositories = repositories
+        self.mock_clock = clock
+        self.state_reader = state_reader
+        self.grace_seconds = grace_seconds
+        self.thread_limiter = trio.CapacityLimiter(max_threads)
+        self.disk = _Disk()
+        self.committer = Committer(repositories, clock)
+        self.bulletins: collections.deque[Bulletin] = collections.deque(maxlen=1000)
+        self.bulletin_count = 0
+        #: Writes that failed for want of space (the engine pauses processing then).
+        self.storage_full_errors: list[BaseException] = []
+
+    def clock(self) -> int:
+        return self.mock_clock()
+
+    def clock_seconds(self) -> float:
+        return self.mock_clock.seconds()
+
+    def new_session(self, node: ProcessorNode, early: list[PendingCommit]) -> StandardProcessSession:
+        return committing_session(node.routing, self.repositories, self.clock, self.committer, early,
+                                  self.state_reader)
+
+    def storage_full(self, error: BaseException) -> None:
+        self.storage_full_errors.append(error)
+
+    def bulletin(self, component_id: str, name: str, level: str, message: str) -> None:
+        """Keep a bulletin of a component that is not a node (a controller service) at WARN and above."""
+        if level in _BULLETIN_LEVELS:
+            self.bulletins.append(Bulletin(self.clock(), component_id, name, level, message))
+            self.bulletin_count += 1
+
+    def run(self, work: Callable[[], Awaitable[T]]) -> T:
+        """``await work()`` on the mock clock beside the committer's task; return its result
+        or raise its exception (as is, not in an exception group)."""
+        async def main() -> outcome.Outcome[T]:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self.committer.run)
+                result = await outcome.acapture(work)
+                nursery.cancel_scope.cancel()  # the committer writes what is pending first
+            return result
+
+        return trio.run(main, clock=self.mock_clock.trio_clock).unwrap()
 
 
 class MockFlowFile:
@@ -111,7 +218,12 @@ class MockFlowFile:
 
 
 class ProcessorRunner:
-    """Configure, feed and run one processor; inspect what it did."""
+    """Configure, feed and run one processor; inspect what it did.
+
+    ``run`` triggers a real ``ProcessorNode`` (the engine's) on a ``TestHost``:
+    the outcome of a trigger — commit, rollback and penalty, bulletin,
+    administrative yield, unreadable content sent to failure — is the engine's.
+    """
 
     def __init__(
         self,
@@ -121,13 +233,19 @@ class ProcessorRunner:
         parameters: Mapping[str, str] | None = None,
         expression_language: bool = True,
         component_id: str = "test-processor",
+        repositories: Repositories | None = None,
     ) -> None:
         """``evaluator`` defaults to NiFi's Expression Language with ``parameters``
-        (as in the engine); ``expression_language=False`` takes values literally."""
+        (as in the engine); ``expression_language=False`` takes values literally.
+        ``repositories`` default to in-memory ones."""
         self.processor_type = processor_type
         self.component_id = component_id
         self.clock = MockClock()
-        self.repositories = Repositories.in_memory()
+        self.repositories = repositories or Repositories.in_memory()
+        #: Seconds each ``on_trigger`` call moves the clock on while a run duration is set,
+        #: so that the run duration ends after a known number of calls. Without a run
+        #: duration the clock stands still during ``run`` (times a test sets stay exact).
+        self.trigger_cost = 0.001
         if evaluator is None and expression_language:
             from flowyard.runtime import expression
 
@@ -142,19 +260,32 @@ class ProcessorRunner:
         self._outputs: dict[str, FlowFileQueue] = {}
         self._scheduled = False
         self._configured: ConfiguredProcessor | None = None
+        self._node: ProcessorNode | None = None
         self.has_input_connection = processor_type.spec.input_requirement.value != "INPUT_FORBIDDEN"
+        #: Triggers after which the processor yielded (asked to, or administratively after an error).
         self.yield_count = 0
+        #: Why triggers failed, in order (``ProcessingError`` and anything else).
         self.errors: list[BaseException] = []
-        self.bulletins: list[tuple[str, str]] = []
         #: The controller services added to this runner (all visible to the processor).
         self.services = ControllerServiceRegistry()
         self._service_setup: dict[str, tuple[type[ControllerService] | ControllerService, str | None,
                                              dict[str, str | None]]] = {}
 
-    def _bulletin(self, level: str, message: str) -> None:
-        """Messages at WARNING and above become bulletins (the engine's default bulletin level)."""
-        if level in ("WARNING", "ERROR"):
-            self.bulletins.append((level, message))
+    @property
+    def repositories(self) -> Repositories:
+        """Where flowfiles, content, provenance and state are kept (and the node commits to)."""
+        return self.host.repositories
+
+    @repositories.setter
+    def repositories(self, repositories: Repositories) -> None:
+        """Use other repositories (before anything is enqueued): a new host on them."""
+        #: What the node runs on; ``host.bulletins`` holds the bulletins as the engine has them.
+        self.host = TestHost(repositories, self.clock, lambda component_id: self._read_state(component_id))
+
+    @property
+    def bulletins(self) -> list[tuple[str, str]]:
+        """(level, message) of every bulletin so far (WARN and above, as the engine keeps them)."""
+        return [(b.level, b.message) for b in self.host.bulletins]
 
     # -- configuration --------------------------------------------------------------
 
@@ -177,9 +308,6 @@ class ProcessorRunner:
         """Undo ``set_relationship_unavailable``."""
         self._set_availability(relationship, available=True)
 
-    def _available(self, names: tuple[str, ...]) -> frozenset[str]:
-        return frozenset(name for name in names if name not in self._unavailable)
-
     def _set_availability(self, relationship: str, *, available: bool) -> None:
         if available:
             self._unavailable.discard(relationship)
@@ -198,11 +326,22 @@ class ProcessorRunner:
         if self._configured is None:
             self._configured = ConfiguredProcessor(
                 self.processor_type, component_id=self.component_id, properties=self._properties,
-                evaluator=self._evaluator, bulletins=self._bulletin,
+                evaluator=self._evaluator, bulletins=self._node_bulletin,
                 clock=self.clock, parameters=self._parameters, services=self.services,
             )
+            definition = ProcessorDef(identifier=self.component_id, type=self._configured.type_name)
+            self._node = ProcessorNode(definition, self._configured)
+            self._node.after_on_trigger = self._charge
             self._scheduled = False
         return self._configured
+
+    def _node_bulletin(self, level: str, message: str) -> None:
+        if self._node is not None:
+            self._node.bulletin(self.host, level, message)
+
+    def _charge(self) -> None:
+        if self.trigger_cost > 0 and self._node is not None and self._node.run_duration > 0:
+            self.clock.advance(self.trigger_cost)
 
     @property
     def context(self) -> Any:
@@ -247,10 +386,14 @@ class ProcessorRunner:
 
     def _build_service(self, service_id: str) -> ConfiguredControllerService:
         service, name, properties = self._service_setup[service_id]
+        label = name or service.type_name
+
+        def sink(level: str, message: str) -> None:
+            self.host.bulletin(service_id, label, level, message)
+
         node = ConfiguredControllerService(
             service, component_id=service_id, name=name, properties=properties, evaluator=self._evaluator,
-            parameters=self._parameters, clock=self.clock, services=self.services,
-            bulletins=self._bulletin,
+            parameters=self._parameters, clock=self.clock, services=self.services, bulletins=sink,
         )
         self.services.add(node)
         return node
@@ -316,6 +459,11 @@ class ProcessorRunner:
             session.transfer(ff, "success")
         self._commit(session)
 
+    def _commit(self, session: StandardProcessSession) -> None:
+        """Commit ``session`` through the host's committer (raises ``ProcessingError`` if not written)."""
+        prepared = session.prepare_commit()
+        self.host.run(lambda: self.host.committer.commit(prepared))
+
     @property
     def queue_size(self) -> int:
         """Flowfiles still on the input queue (including penalized ones)."""
@@ -327,96 +475,83 @@ class ProcessorRunner:
 
     # -- running --------------------------------------------------------------------
 
-    def _routing(self, configured: ConfiguredProcessor) -> Routing:
-        for name in configured.relationship_names:
+    def _wire(self, configured: ConfiguredProcessor) -> ProcessorNode:
+        """Connect the node: the input queue, one captured queue per relationship that
+        is not auto-terminated. Raises ``InvalidComponentError`` if it is not valid."""
+        node = self._node
+        assert node is not None
+        names = configured.relationship_names
+        for name in names:
             if name not in self._outputs and name not in self._auto_terminated:
                 qid = self.repositories.flowfiles.queue_id(f"out:{name}")
                 queue = _OutputQueue(f"out:{name}", qid, object_threshold=0, size_threshold=0,
                                      swap_threshold=1 << 62)
                 queue.unavailable = name in self._unavailable
                 self._outputs[name] = queue
-        return Routing(
-            self.component_id, configured.type_name,
-            inputs=[self._input],
-            destinations={n: [q] for n, q in self._outputs.items() if n in configured.relationship_names},
-            auto_terminated=self._auto_terminated & set(configured.relationship_names),
-            penalty_ms=int(configured.penalty_seconds * 1000),
-        )
-
-    def _commit(self, session: StandardProcessSession) -> None:
-        prepared = session.prepare_commit()
-        now = self.clock()
-        rejected = self.repositories.write([prepared.transaction], now)
-        if rejected:
-            prepared.abort(None)
-            raise ProcessingError("component state changed concurrently; session rolled back")
-        prepared.apply(now)
-
-    def _call(self, fn: Any, *args: Any) -> Any:
-        if inspect.iscoroutinefunction(fn):
-            async def main() -> Any:
-                return await fn(*args)
-            return trio.run(main)
-        return fn(*args)
+        node.inputs = [self._input] if self.has_input_connection else []
+        node.outputs = {n: [q] for n, q in self._outputs.items() if n in names and n not in self._auto_terminated}
+        node.set_routing(sorted(self._auto_terminated & set(names)))
+        if node.validation:
+            raise InvalidComponentError(configured.name, node.validation)
+        return node
 
     def run(self, iterations: int = 1, *, stop_on_finish: bool = True, initialize: bool = True,
-            raise_errors: bool = True) -> None:
-        """Trigger the processor ``iterations`` times, committing after each like the engine.
+            raise_errors: bool = True, run_duration: str = "0 ms") -> None:
+        """Trigger the processor ``iterations`` times as the engine does (``ProcessorNode.trigger``).
 
         Calls ``on_scheduled`` first (if ``initialize`` and not yet scheduled)
         and ``on_stopped`` last (if ``stop_on_finish``). Raises
-        ``InvalidComponentError`` if the configuration is invalid. A
-        ``ProcessingError`` rolls the session back and penalizes its input,
-        as in production, and is recorded in ``errors``; any other exception
-        also rolls back and counts a yield, then is raised (unless
-        ``raise_errors`` is False, when it is only recorded).
+        ``InvalidComponentError`` if the configuration is invalid. Each trigger
+        calls ``on_trigger`` again in the same session while ``run_duration``
+        lasts (each call moves the clock on by ``trigger_cost``), then commits.
+        Whatever a trigger raises is handled as in the engine (see
+        ``flowyard.runtime.engine._node``: a ``ProcessingError`` rolls back and
+        penalizes the input with a WARNING bulletin; anything else also yields
+        the processor for 30 s with an ERROR bulletin) and recorded in
+        ``errors``; an error other than a ``ProcessingError`` is then raised
+        (unless ``raise_errors`` is False). The runner triggers the processor
+        even while it is yielding or back-pressured (as NiFi's TestRunner does);
+        ``yield_count`` counts the triggers after which it yielded.
         """
         configured = self._configure()
-        results = configured.validation_results(has_input=self.has_input_connection)
-        if results:
-            raise InvalidComponentError(configured.name, results)
-        routing = self._routing(configured)
+        node = self._wire(configured)
+        node.run_duration = parse_duration(run_duration)
         processor, context = configured.processor, configured.context
-        context.has_incoming_connection = self.has_input_connection
-        context.relationship_availability = functools.partial(self._available, configured.relationship_names)
-        if initialize and not self._scheduled:
-            self._call(processor.on_scheduled, context)
-            self._scheduled = True
-        try:
-            for _ in range(iterations):
-                context.yield_requested = False
-                session = StandardProcessSession(
-                    routing, self.repositories, self.clock,
-                    state_reader=self._read_state, commit_hook=self._commit,
-                )
-                try:
-                    self._call(processor.on_trigger, context, session)
-                    self._commit(session)
-                except ProcessingError as exc:
-                    session.rollback(penalize=True)
-                    self.errors.append(exc)
-                    continue
-                except Exception as exc:
-                    session.rollback(penalize=True)
-                    self.errors.append(exc)
-                    self.yield_count += 1
-                    self.bulletins.append(("ERROR", f"{configured.name} failed to process session: {exc}"))
-                    if raise_errors:
-                        raise
-                    continue
-                if context.yield_requested:
-                    self.yield_count += 1
-        finally:
-            if stop_on_finish and self._scheduled:
-                self._call(processor.on_stopped, context)
-                self._scheduled = False
+        host = self.host
+
+        async def work() -> None:
+            node.bind_context()
+            if initialize and not self._scheduled:
+                await node._call(host, processor.on_scheduled, context)
+                self._scheduled = True
+            node.running = True
+            try:
+                for _ in range(iterations):
+                    node.yield_until = -math.inf
+                    await node.trigger(host)
+                    if node.yield_until > -math.inf:
+                        self.yield_count += 1
+                    error = node.last_error
+                    if error is not None:
+                        self.errors.append(error)
+                        if raise_errors and not isinstance(error, ProcessingError):
+                            raise error
+            finally:
+                node.running = False
+                if stop_on_finish and self._scheduled:
+                    self._scheduled = False
+                    await node._call(host, processor.on_stopped, context)
+
+        host.run(work)
 
     def stop(self) -> None:
         """Call ``on_stopped`` if the processor is scheduled (after ``run(stop_on_finish=False)``)."""
         if self._scheduled:
             configured = self._configure()
-            self._call(configured.processor.on_stopped, configured.context)
+            node = self._node
+            assert node is not None
             self._scheduled = False
+            self.host.run(lambda: node._call(self.host, configured.processor.on_stopped, configured.context))
 
     def _read_state(self, component_id: str) -> tuple[int, dict[str, str]]:
         state = self.repositories.state.get(component_id)

@@ -14,7 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from flowyard.processors.consume_mqtt import ConsumeMQTT
 from flowyard.processors.publish_mqtt import PublishMQTT
-from flowyard.runtime.sdk import ProcessingError, ProvenanceEventType
+from flowyard.runtime.sdk import ProcessingError, ProvenanceEventType, RepositoryError
 from flowyard.runtime.sdk.testing import MockFlowFile, ProcessorRunner
 
 pytestmark = pytest.mark.integration
@@ -153,23 +153,22 @@ def test_wildcard_filter_and_demarcator_batch(topic: str, paho_publisher: mqtt.C
 
 
 def test_rolled_back_session_is_delivered_again_and_acknowledged_only_after_commit(
-        topic: str, paho_publisher: mqtt.Client) -> None:
+        topic: str, paho_publisher: mqtt.Client, monkeypatch: pytest.MonkeyPatch) -> None:
     client_id = f"flowyard-test-{uuid.uuid4().hex}"
     consume = consumer(topic, client_id=client_id)
     start(consume)
     try:
         publish(paho_publisher, topic, ["a", "b"])
         wait_until(lambda: len(consume.processor._inbox.items) == 2, "two queued messages")  # type: ignore[attr-defined]
-        real_commit = consume._commit
         calls = []
 
-        def failing_commit(session: object) -> None:
+        def failing_write(txns: object, now_ms: int) -> list[object]:
             calls.append(1)
-            raise ProcessingError("the repository refused the commit")
-        consume._commit = failing_commit  # type: ignore[method-assign]
-        consume.run(1, stop_on_finish=False)
-        consume._commit = real_commit  # type: ignore[method-assign]
-        assert calls and len(consume.errors) == 1
+            raise RepositoryError("the repository refused the commit")
+        with monkeypatch.context() as patch:  # the committer's write fails: the trigger is rolled back
+            patch.setattr(consume.repositories, "write", failing_write)
+            consume.run(1, stop_on_finish=False)
+        assert calls and [type(e) for e in consume.errors] == [ProcessingError]
         assert consume.flowfiles_for("Message") == []
         out = drain(consume, 2)
         assert [f.content for f in out] == [b"a", b"b"]
