@@ -98,6 +98,37 @@ export interface ProvenanceSummary {
 
 export interface Bulletin { timestamp: number; componentId: string; componentName: string; level: string; message: string }
 
+/** One entry of the Flow Configuration History (GET /api/history), newest first. */
+export interface HistoryEntry {
+  seq: number;
+  /** Epoch milliseconds. */
+  time: number;
+  user: string;
+  description: string;
+  /** The ids of the components the edit touched (deleted ones included). */
+  components: string[];
+  /** False for an undo, a redo or a change of run state: they are not undone on their own. */
+  undoable: boolean;
+  undone: boolean;
+}
+
+/** A page of the history, and what the caller can undo and redo (descriptions, newest first). */
+export interface HistoryPage { entries: HistoryEntry[]; undo: string[]; redo: string[] }
+
+/** Filters and paging of GET /api/history (`before`: the last `seq` shown, for the next page). */
+export interface HistoryQuery { limit?: number; before?: number; component?: string; user?: string }
+
+/** One item of POST /api/edits: the body a create, update or delete route takes, named by kind. */
+export type EditItem =
+  | { action: "create"; kind: Kind; data: Record<string, unknown> }
+  | { action: "update"; kind: Kind; id: string; revision: number; changes: Record<string, unknown> }
+  | { action: "delete"; kind: Kind; id: string; revision: number; drop?: boolean };
+
+/** What one item of POST /api/edits answered: the component (created, updated), or the deletion. */
+export type EditResult =
+  | ({ identifier: string; revision: number } & Record<string, unknown>)
+  | { deleted: string; dropped: number };
+
 export class ApiError extends Error {
   constructor(readonly status: number, message: string, readonly body: unknown = null) {
     super(message);
@@ -196,7 +227,21 @@ export const api = {
       "GET", `/api/components/${encodeURIComponent(id)}/status-history?resolution=${resolution}`),
   undo: () => request<{ undone: string }>("POST", "/api/undo"),
   redo: () => request<{ redone: string }>("POST", "/api/redo"),
-  history: () => request<{ undo: string[]; redo: string[] }>("GET", "/api/history"),
+  /** A page of the Flow Configuration History (see HistoryQuery), newest first. */
+  history: (query: HistoryQuery = {}) => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== "") q.set(k, String(v));
+    const text = q.toString();
+    return request<HistoryPage>("GET", `/api/history${text ? `?${text}` : ""}`);
+  },
+  /** Apply `items` as ONE edit: all or nothing, one undo step, one history entry named `description`. */
+  edits: (description: string, items: EditItem[]) =>
+    request<{ results: EditResult[]; description: string }>("POST", "/api/edits", { description, edits: items }),
+  /** Move components of one group into `groupId` (a child group of theirs, or its parent): one undo step.
+   *  `positions` places them in the target (absent: they keep their coordinates). */
+  move: (groupId: string, ids: string[], revisions: Record<string, number>, positions?: Record<string, Position>) =>
+    request<{ moved: string[] }>("POST", `/api/process-groups/${encodeURIComponent(groupId)}/move`,
+      positions ? { ids, revisions, positions } : { ids, revisions }),
   exportGroup: (id: string) => request<Record<string, unknown>>("GET", `/api/process-groups/${encodeURIComponent(id)}/export`),
   importGroup: (parentId: string, flow: unknown, position: Position) =>
     request<ProcessGroup>("POST", `/api/process-groups/${encodeURIComponent(parentId)}/import`, { flow, position }),

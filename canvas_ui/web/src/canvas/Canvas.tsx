@@ -12,6 +12,7 @@ import { buildEdges, buildNodes, type FlowNode, type QueueEdge } from "./build";
 import { GRID, isEditable, useCanvasActions, useCanvasUI } from "./controller";
 import { edgeTypes } from "./edges";
 import { parseDataSize } from "./format";
+import { groupUnder, markDropTarget } from "./grouping";
 import { findGroup } from "./model";
 import { displayState, nodeTypes } from "./nodes";
 import { Overlays } from "./Overlays";
@@ -100,9 +101,26 @@ export function Canvas() {
     if (ids.length !== current.length || ids.some((id, i) => id !== current[i])) setSelection(ids);
   }, [setSelection]);
 
-  const onNodeDragStop = useCallback<OnNodeDrag<FlowNode>>((_, __, dragged) => {
+  // Dragged onto a process group (the pointer over its node): the selection moves into that
+  // group (NiFi's way); the group is marked while the drag is over it. Elsewhere: new positions.
+  const dropGroup = useCallback((event: globalThis.MouseEvent | TouchEvent, dragged: FlowNode[]) => {
+    const point = "changedTouches" in event ? event.changedTouches[0] : event;
+    if (!point) return null;
+    return groupUnder(rf.getNodes(), rf.screenToFlowPosition({ x: point.clientX, y: point.clientY }),
+      new Set(dragged.map((n) => n.id)));
+  }, [rf]);
+  const onNodeDrag = useCallback<OnNodeDrag<FlowNode>>((event, _, dragged) => {
+    markDropTarget(dropGroup(event, dragged)?.id ?? null);
+  }, [dropGroup]);
+  const onNodeDragStop = useCallback<OnNodeDrag<FlowNode>>((event, _, dragged) => {
+    markDropTarget(null);
+    const into = dropGroup(event, dragged);
+    if (into) {
+      void actions.moveTo(into.id, dragged.map((n) => n.id));
+      return;
+    }
     void actions.savePositions(dragged.map((n) => ({ id: n.id, position: { x: Math.round(n.position.x), y: Math.round(n.position.y) } })));
-  }, [actions]);
+  }, [actions, dropGroup]);
 
   const onConnect = useCallback((c: RFConnection) => {
     if (c.source && c.target) actions.requestConnection({ source: c.source, target: c.target });
@@ -184,7 +202,7 @@ export function Canvas() {
     <main className={`canvas${connecting ? " is-connecting" : ""}`}>
       <FlowView nodes={nodes} edges={edges} onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
                 snap={ui.snap} cull={nodes.length > CULL_ABOVE}
-                onSelectionChange={onSelectionChange} onNodeDragStop={onNodeDragStop} onConnect={onConnect}
+                onSelectionChange={onSelectionChange} onNodeDrag={onNodeDrag} onNodeDragStop={onNodeDragStop} onConnect={onConnect}
                 onConnectStart={onConnectStart} onConnectEnd={onConnectEnd}
                 onNodeDoubleClick={onNodeDoubleClick} onEdgeDoubleClick={onEdgeDoubleClick}
                 onNodeContextMenu={onNodeContextMenu} onEdgeContextMenu={onEdgeContextMenu}
@@ -208,6 +226,7 @@ type FlowViewProps = {
   onNodesChange: ReturnType<typeof useNodesState<FlowNode>>[2];
   onEdgesChange: ReturnType<typeof useEdgesState<QueueEdge>>[2];
   onSelectionChange: (p: OnSelectionChangeParams) => void;
+  onNodeDrag: OnNodeDrag<FlowNode>;
   onNodeDragStop: OnNodeDrag<FlowNode>;
   onConnect: (c: RFConnection) => void;
   onConnectStart: () => void;
@@ -240,7 +259,7 @@ const FlowView = memo(function FlowView(p: FlowViewProps) {
       data-testid="canvas"
       nodes={p.nodes} edges={p.edges} nodeTypes={nodeTypes} edgeTypes={edgeTypes}
       onNodesChange={p.onNodesChange} onEdgesChange={p.onEdgesChange}
-      onSelectionChange={p.onSelectionChange} onNodeDragStop={p.onNodeDragStop}
+      onSelectionChange={p.onSelectionChange} onNodeDrag={p.onNodeDrag} onNodeDragStop={p.onNodeDragStop}
       onConnect={p.onConnect} onConnectStart={p.onConnectStart} onConnectEnd={p.onConnectEnd}
       onNodeDoubleClick={p.onNodeDoubleClick} onEdgeDoubleClick={p.onEdgeDoubleClick}
       onNodeContextMenu={p.onNodeContextMenu} onEdgeContextMenu={p.onEdgeContextMenu}

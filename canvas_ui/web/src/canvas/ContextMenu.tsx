@@ -12,7 +12,7 @@ interface Item {
 
 export function ContextMenu({ menu }: { menu: MenuState }) {
   const a = useCanvasActions();
-  const { groupId } = useApp();
+  const { groupId, flow } = useApp();
   const ref = useRef<HTMLDivElement>(null);
   const [pos, setPos] = useState({ left: menu.x, top: menu.y });
   useLayoutEffect(() => {
@@ -60,29 +60,33 @@ export function ContextMenu({ menu }: { menu: MenuState }) {
   const history: Item = { id: "status-history", label: "Status history", icon: "history", run: () => a.openPanel({ kind: "history", componentId: id }) };
   const provenance: Item = { id: "provenance", label: "Data provenance", icon: "provenance", run: () => a.openPanel({ kind: "provenance", componentId: id }) };
   const rename: Item = { id: "rename", label: "Rename", icon: "label", run: () => void a.rename(id) };
+  // Inside a child group: NiFi's "Move to parent group" (drag onto a group node moves into it).
+  const inChild = !!flow && groupId !== flow.rootGroup.identifier;
+  const toParent: Item[] = inChild ? [{ id: "move-to-parent", label: "Move to parent group", icon: "up",
+    run: () => void a.moveToParent(ids) }] : [];
 
   if (target.type === "node" && kind === "processor") {
     groups.push([{ id: "configure", label: "Configure", icon: "gear", run: () => a.configure(id) }]);
     groups.push(runItems(true));
     groups.push([provenance, history]);
-    groups.push([copyItem, deleteItem]);
+    groups.push([copyItem, ...toParent, deleteItem]);
   } else if (target.type === "node" && (kind === "input-port" || kind === "output-port")) {
     groups.push([{ id: "configure", label: "Configure", icon: "gear", run: () => a.configure(id) }, rename]);
     groups.push(runItems(false));
     groups.push([history]);
-    groups.push([copyItem, deleteItem]);
+    groups.push([copyItem, ...toParent, deleteItem]);
   } else if (target.type === "node" && kind === "funnel") {
     groups.push([history]);
-    groups.push([copyItem, deleteItem]);
+    groups.push([copyItem, ...toParent, deleteItem]);
   } else if (target.type === "node" && kind === "process-group") {
     groups.push([{ id: "enter-group", label: "Enter group", icon: "enter", run: () => a.enterGroup(id) },
       { id: "configure", label: "Configure", icon: "gear", run: () => a.configure(id) }, rename]);
     groups.push(runItems(false));
     groups.push([{ id: "services", label: "Controller services", icon: "services", run: () => a.openPanel({ kind: "services", groupId: id }) }]);
-    groups.push([copyItem, deleteItem]);
+    groups.push([copyItem, ...toParent, deleteItem]);
   } else if (target.type === "node" && kind === "label") {
     groups.push([{ id: "configure", label: "Edit text", icon: "label", run: () => a.configure(id) }]);
-    groups.push([copyItem, deleteItem]);
+    groups.push([copyItem, ...toParent, deleteItem]);
   } else if (target.type === "edge") {
     groups.push([{ id: "configure", label: "Configure", icon: "gear", run: () => a.configure(id) }]);
     groups.push([
@@ -99,7 +103,7 @@ export function ContextMenu({ menu }: { menu: MenuState }) {
       { id: "align-top", label: "Align top", icon: "alignTop", run: () => void a.align("top") },
       { id: "auto-layout", label: "Auto-layout selection", icon: "layout", run: () => void a.autoLayout(ids) },
     ]);
-    groups.push([copyItem, deleteItem]);
+    groups.push([copyItem, ...toParent, deleteItem]);
   } else {
     groups.push([{ id: "add", label: "Add processor…", icon: "plus", run: () => a.openAddDialog(menu.flow) }, pasteItem]);
     groups.push(runItems(false).map((i) => ({ ...i, label: `${i.label} group` })));

@@ -3,26 +3,16 @@
 // reads the latest app state through `app.current`, so the object stays stable.
 import type { MutableRefObject } from "react";
 import type { ReactFlowInstance, Viewport, XYPosition } from "@xyflow/react";
-import { api, ApiError, request, type Connection, type Kind, type ProcessGroup } from "../api";
+import { api, ApiError, request, type Connection, type EditItem, type Kind, type ProcessGroup } from "../api";
 import { checkName } from "../fields";
 import type { AppState } from "../store";
+import { makeArranging } from "./arrange";
 import { GRID, SIZES, type FlowNode, type QueueEdge } from "./build";
 import { clipboardBounds, copySelection, parseClipboard, pasteInto, type ClipboardData } from "./clipboard";
 import type { CanvasActions, CanvasUI, PromptOptions, RunCommand } from "./controller";
-import { layoutPositions } from "./layout";
 import { formatBytes, formatCount } from "./format";
 import { componentLabel, connectionLabel, displayName, findGroup, locate, type NodeKind } from "./model";
 import { statusStore, num } from "./statusStore";
-
-const LIMIT = 6; // concurrent requests when saving many positions
-
-async function inBatches<T>(items: T[], run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await run(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(LIMIT, items.length) }, worker));
-}
 
 function message(error: unknown): string {
   return error instanceof ApiError ? error.message : String(error);
@@ -148,39 +138,9 @@ export function makeActions(deps: ActionDeps): CanvasActions {
       return false;
     }
   };
-  const savePositions = async (moves: { id: string; position: XYPosition }[]) => {
-    let conflict = false;
-    await inBatches(moves, async ({ id, position }) => {
-      const kind = kindOf(id);
-      if (!kind || kind === "connection") return;
-      try {
-        const result = await api.update<{ revision: number }>(kind, id, rev(id), { position });
-        revisions.current.set(id, result.revision);
-      } catch (e) {
-        if (e instanceof ApiError && e.status === 409) conflict = true;
-        else notify(`Moving failed: ${message(e)}`, "error");
-      }
-    });
-    if (conflict) {
-      notify("A component was changed meanwhile; the flow has been reloaded", "error");
-      await reload();
-    }
-  };
-  const moveNodes = async (positions: Map<string, XYPosition>, clearBends = false) => {
-    const moved = new Set(rf.getNodes().filter((n) => {
-      const p = positions.get(n.id);
-      return p && (p.x !== n.position.x || p.y !== n.position.y);
-    }).map((n) => n.id));
-    rf.setNodes((nodes) => nodes.map((n) => (moved.has(n.id) ? { ...n, position: positions.get(n.id)! } : n)));
-    await savePositions([...positions].filter(([id]) => moved.has(id)).map(([id, position]) => ({ id, position })));
-    if (clearBends) {
-      // Bend points drawn for the old places would now zig-zag across the group.
-      const bent = (group()?.connections ?? []).filter((c) => c.bends?.length && c.source.id !== c.destination.id
-        && (positions.has(c.source.id) || positions.has(c.destination.id)));
-      await inBatches(bent, async (c) => void await updateComponent(c.identifier, { bends: [] }));
-    }
-    await reload();
-  };
+  const { whatOf, applyEdits, savePositions, moveTo, moveToParent, autoLayout, align } = makeArranging({
+    app: appRef, rf, revisions, kindOf, group, notify, reload, failed,
+  });
   const copy = (ids?: string[]) => {
     const flow = appRef.current.flow;
     const g = group();
@@ -345,6 +305,10 @@ export function makeActions(deps: ActionDeps): CanvasActions {
     prompt,
     updateComponent,
     savePositions,
+    moveTo,
+    moveToParent,
+    autoLayout,
+    align,
     copy,
     paste,
 
@@ -446,19 +410,16 @@ export function makeActions(deps: ActionDeps): CanvasActions {
           `Drop ${formatCount(total)} and delete`, true);
         if (!drop) return;
       }
-      const errors: string[] = [];
-      for (const c of connections) {
-        await api.remove("connection", c.identifier, rev(c.identifier), drop).catch((e) => errors.push(message(e)));
-      }
-      // Labels, processors, funnels and ports before groups; connections are gone now.
+      // One edit (one undo step): the connections first, then labels, processors, funnels
+      // and ports, then groups (each item sees the flow the ones before it left).
       const order = (id: string) => (kindOf(id) === "process-group" ? 1 : 0);
-      for (const id of [...others].sort((a, b) => order(a) - order(b))) {
-        const kind = kindOf(id);
-        if (!kind) continue;
-        await api.remove(kind, id, rev(id), drop).catch((e) => errors.push(message(e)));
-      }
-      if (errors.length) notify(errors.slice(0, 3).join("\n"), "error");
-      appRef.current.setSelection([]);
+      const items: EditItem[] = [
+        ...connections.map((c): EditItem => ({ action: "delete", kind: "connection", id: c.identifier, revision: rev(c.identifier), drop })),
+        ...[...others].sort((a, b) => order(a) - order(b))
+          .map((id): EditItem => ({ action: "delete", kind: kindOf(id) as Kind, id, revision: rev(id), drop })),
+      ];
+      const named = others.length ? others : connections.map((c) => c.identifier);
+      if (await applyEdits(`Delete ${whatOf(named)}`, items, "Deleting failed")) appRef.current.setSelection([]);
       await reload();
     },
 
@@ -509,29 +470,6 @@ export function makeActions(deps: ActionDeps): CanvasActions {
         notify(`Redo: ${message(e)}`, "error");
       }
       await reload();
-    },
-
-    async autoLayout(ids) {
-      const chosen = new Set(ids ?? []);
-      let nodes = rf.getNodes().filter((n) => n.data.kind !== "label");
-      if (chosen.size >= 2) nodes = nodes.filter((n) => chosen.has(n.id));
-      if (nodes.length < 1) return;
-      const positions = layoutPositions(
-        nodes.map((n) => ({ id: n.id, x: n.position.x, y: n.position.y, width: n.width ?? n.measured?.width ?? 200, height: n.height ?? n.measured?.height ?? 80 })),
-        rf.getEdges().map((e) => ({ source: e.source, target: e.target })), GRID);
-      await moveNodes(positions, true);
-      if (chosen.size < 2) requestAnimationFrame(() => rf.fitView({ padding: 0.15, maxZoom: 1, duration: 300 }));
-    },
-
-    async align(side) {
-      const nodes = rf.getNodes().filter((n) => n.selected);
-      if (nodes.length < 2) {
-        notify("Select two or more components to align");
-        return;
-      }
-      const edge = Math.min(...nodes.map((n) => (side === "left" ? n.position.x : n.position.y)));
-      const positions = new Map(nodes.map((n) => [n.id, side === "left" ? { x: edge, y: n.position.y } : { x: n.position.x, y: edge }]));
-      await moveNodes(positions);
     },
 
     selectAll() {

@@ -1,12 +1,12 @@
 // Copy and paste of canvas components as JSON. Copy takes the selected
 // components of a group (and the connections between them); paste creates new
-// components through the API (new ids), re-wires the copied connections and
-// returns the new ids.
+// components through the API (new ids) in one edit, re-wires the copied
+// connections and returns the new ids.
 import type { XYPosition } from "@xyflow/react";
 import { SIZES } from "./build";
 import type { NodeKind } from "./model";
 import {
-  api, request, type Connection, type FlowDocument, type Funnel, type Label, type ParameterContext, type Port,
+  api, type Connection, type EditItem, type Kind, type FlowDocument, type Funnel, type Label, type ParameterContext, type Port,
   type ProcessGroup, type Processor,
 } from "../api";
 
@@ -101,28 +101,28 @@ function topLeft(data: ClipboardData): XYPosition {
   return { x: Math.min(...points.map((p) => p.x)), y: Math.min(...points.map((p) => p.y)) };
 }
 
-/** Create copies of the clipboard's components in `groupId`, their top-left corner at `at`. */
+/** A fresh component id: a random UUID (crypto.randomUUID exists in secure contexts only). */
+export function newId(): string {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40; // version 4
+  b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** Create copies of the clipboard's components in `groupId`, their top-left corner at `at`;
+ *  the new ids. Labels, processors, funnels, ports and connections are ONE edit (one undo
+ *  step, one history entry "Paste N components"): the copies get their ids here, so the
+ *  copied connections can name their new ends in the same edit. Whole process groups are
+ *  imported first, one import each (an import gives every component inside a new id and
+ *  brings the parameter contexts they use), so they are an undo step each. */
 export async function pasteInto(groupId: string, data: ClipboardData, at: XYPosition): Promise<string[]> {
   const origin = topLeft(data);
   const offset = { x: at.x - origin.x, y: at.y - origin.y };
   const move = (p: XYPosition) => ({ x: Math.round(p.x + offset.x), y: Math.round(p.y + offset.y) });
   const newIds = new Map<string, string>();
   const created: string[] = [];
-  const add = async <T extends { identifier: string }>(plural: string, old: { identifier: string }, body: Record<string, unknown>) => {
-    const result = await request<T>("POST", `/api/${plural}`, { ...body, parentGroupId: groupId });
-    newIds.set(old.identifier, result.identifier);
-    created.push(result.identifier);
-    return result;
-  };
-  for (const l of data.labels) await add("labels", l, { ...strip(l), position: move(l.position) });
-  for (const p of data.processors) {
-    const properties: Record<string, string | null> = {};
-    for (const [k, v] of Object.entries(p.properties)) if (v !== "********") properties[k] = v;
-    await add("processors", p, { ...strip(p), properties, scheduledState: "STOPPED", position: move(p.position) });
-  }
-  for (const f of data.funnels) await add("funnels", f, { ...strip(f), position: move(f.position) });
-  for (const p of data.inputPorts) await add("input-ports", p, { ...strip(p), scheduledState: "STOPPED", position: move(p.position) });
-  for (const p of data.outputPorts) await add("output-ports", p, { ...strip(p), scheduledState: "STOPPED", position: move(p.position) });
   for (const g of data.processGroups) {
     const flow = { flowyardFlowVersion: 1, parameterContexts: data.parameterContexts, rootGroup: g };
     const result = await api.importGroup(groupId, flow, move(g.position));
@@ -132,13 +132,30 @@ export async function pasteInto(groupId: string, data: ClipboardData, at: XYPosi
     g.inputPorts.forEach((p, i) => result.inputPorts[i] && newIds.set(p.identifier, result.inputPorts[i].identifier));
     g.outputPorts.forEach((p, i) => result.outputPorts[i] && newIds.set(p.identifier, result.outputPorts[i].identifier));
   }
+  const items: EditItem[] = [];
+  const add = (kind: Kind, old: { identifier: string }, body: Record<string, unknown>) => {
+    const identifier = newId();
+    newIds.set(old.identifier, identifier);
+    created.push(identifier);
+    items.push({ action: "create", kind, data: { ...body, identifier, parentGroupId: groupId } });
+  };
+  for (const l of data.labels) add("label", l, { ...strip(l), position: move(l.position) });
+  for (const p of data.processors) {
+    const properties: Record<string, string | null> = {};
+    for (const [k, v] of Object.entries(p.properties)) if (v !== "********") properties[k] = v;
+    add("processor", p, { ...strip(p), properties, scheduledState: "STOPPED", position: move(p.position) });
+  }
+  for (const f of data.funnels) add("funnel", f, { ...strip(f), position: move(f.position) });
+  for (const p of data.inputPorts) add("input-port", p, { ...strip(p), scheduledState: "STOPPED", position: move(p.position) });
+  for (const p of data.outputPorts) add("output-port", p, { ...strip(p), scheduledState: "STOPPED", position: move(p.position) });
   for (const c of data.connections) {
     const source = newIds.get(c.source.id);
     const destination = newIds.get(c.destination.id);
     if (!source || !destination) continue;
-    await add("connections", c, {
+    add("connection", c, {
       ...strip(c), source: { id: source }, destination: { id: destination }, bends: (c.bends ?? []).map(move),
     });
   }
+  if (items.length) await api.edits(`Paste ${items.length} component${items.length === 1 ? "" : "s"}`, items);
   return created;
 }

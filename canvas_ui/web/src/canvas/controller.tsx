@@ -63,7 +63,13 @@ export interface CanvasActions {
   emptyQueue(connectionId: string): Promise<void>;
   rename(id: string): Promise<void>;
   updateComponent(id: string, changes: Record<string, unknown>): Promise<boolean>;
-  savePositions(moves: { id: string; position: XYPosition }[]): Promise<void>;
+  /** Save new positions as ONE edit (one undo step), named `description` ("Move …" by default). */
+  savePositions(moves: { id: string; position: XYPosition }[], description?: string): Promise<void>;
+  /** Move the components `ids` (of the group shown) into the group `groupId`, a child of it or its
+   *  parent, as one edit; `positions` places them there (absent: they keep their coordinates). */
+  moveTo(groupId: string, ids: string[], positions?: Map<string, XYPosition>): Promise<void>;
+  /** "Move to parent group": `ids` out of the group shown, next to its node in the parent. */
+  moveToParent(ids: string[]): Promise<void>;
   /** Save a connection's bend points (then reload the flow). */
   saveBends(id: string, bends: XYPosition[]): Promise<void>;
   /** Add a bend point where a connection was double-clicked. */
