@@ -8,7 +8,7 @@
 //   ?queue=<connectionId>               a connection's queue     ?preview=<connectionId>   its data preview
 //   ?panel=provenance[&component=<id>][&flowfile=<uuid>]        ?lineage=<flowfileUuid>
 //   ?history=<componentId>              status history           ?panel=services[&group=<groupId>]
-//   ?panel=parameters                   ?panel=bulletins
+//   ?panel=parameters                   ?panel=bulletins            ?panel=flow-history
 //
 // The older `#panel=…` links (the side panel's first deep links) are still read.
 // Pure functions: no React, no history calls.
@@ -61,6 +61,8 @@ export function panelFromQuery(search: string): Panel | undefined {
       return { kind: "parameters" };
     case "bulletins":
       return { kind: "bulletins" };
+    case "flow-history":
+      return { kind: "flow-history" };
     default:
       return undefined;
   }

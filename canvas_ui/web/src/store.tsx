@@ -15,6 +15,7 @@ export type Panel =
   | { kind: "parameters" }
   | { kind: "bulletins" }
   | { kind: "history"; componentId: string }
+  | { kind: "flow-history" }
   | null;
 
 export type Theme = "system" | "light" | "dark";

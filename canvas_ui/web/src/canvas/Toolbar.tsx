@@ -82,6 +82,8 @@ const ToolbarView = memo(function ToolbarView({ flow, groupId, selection, theme,
         <Btn id="btn-services" icon="services" label="Controller services" onClick={() => a.openPanel({ kind: "services", groupId })} />
         <Btn id="btn-parameters" icon="params" label="Parameter contexts" onClick={() => a.openPanel({ kind: "parameters" })} />
         <Btn id="btn-bulletins" icon="bell" label="Bulletin board" onClick={() => a.openPanel({ kind: "bulletins" })} />
+        <Btn id="btn-flow-history" icon="history" label="Flow configuration history"
+             title="Flow configuration history: every edit, who made it, and Undo" onClick={() => a.openPanel({ kind: "flow-history" })} />
         <Sep />
         <Btn id="btn-command-palette" icon="command" label="Command palette" title="Command palette (Ctrl K)" onClick={() => a.toggleCommandPalette(true)} />
         <label className="fy-theme" title="Theme">

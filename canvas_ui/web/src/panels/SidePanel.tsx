@@ -1,5 +1,5 @@
 // The right-hand panel: shows whatever `useApp().panel` names (configure, queue, preview,
-// provenance, lineage, services, parameters, bulletins, history), with a back button to
+// provenance, lineage, services, parameters, bulletins, status history, flow configuration history), with a back button to
 // the panel it was opened from, Escape to close, and a drag handle to resize it.
 //
 // The open panel is part of the address (see ../routing.ts), so Back, Forward and a reload keep it.
@@ -9,6 +9,7 @@ import { useApp, type Panel } from "../store";
 import { BulletinsPanel } from "./BulletinsPanel";
 import { ConfigurePanel } from "./ConfigurePanel";
 import { PanelNavContext } from "./frame";
+import { FlowHistoryPanel } from "./FlowHistoryPanel";
 import { HistoryPanel } from "./HistoryPanel";
 import { LineagePanel } from "./LineagePanel";
 import { ParametersPanel } from "./ParametersPanel";
@@ -22,6 +23,7 @@ const WIDTH_KEY = "flowyard.panelWidth";
 const LABELS: Record<NonNullable<Panel>["kind"], string> = {
   configure: "Configure", queue: "Queue", preview: "Data preview", provenance: "Provenance", lineage: "Lineage",
   services: "Controller services", parameters: "Parameters", bulletins: "Bulletins", history: "Status history",
+  "flow-history": "Flow configuration history",
 };
 
 export function SidePanel() {
@@ -99,6 +101,9 @@ export function SidePanel() {
       break;
     case "history":
       content = <HistoryPanel key={panel.componentId} componentId={panel.componentId} />;
+      break;
+    case "flow-history":
+      content = <FlowHistoryPanel />;
       break;
   }
   return (
