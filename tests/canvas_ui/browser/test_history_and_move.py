@@ -1,7 +1,8 @@
 """Edits as commands on the canvas (issue 14), in Chromium against a real server: a
-paste is one undo step, the Flow Configuration History lists the edits with their
-user, a selection dropped on a process group moves into it, "Move to parent group"
-moves it back, and undo takes a move back as one step."""
+paste, an auto-layout and a multiple delete are one undo step each; the Flow
+Configuration History lists the edits with their user, pages with "Load more" and
+filters by the selection; a selection dropped on a process group moves into it,
+"Move to parent group" moves it back, and undo takes a move back as one step."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from browser_support import USER, Server, log_in, start_server, stop_server
+from browser_support import PASSWORD, USER, Server, log_in, start_server, stop_server
 
 pytestmark = pytest.mark.integration
 
@@ -217,3 +218,35 @@ def test_auto_layout_and_a_multiple_delete_are_one_undo_step_each(page: Any, his
     page.get_by_test_id("btn-undo").click()
     expect(nodes).to_have_count(4)
     expect(page.locator(".react-flow__edge")).to_have_count(1)
+
+
+def test_history_pages_with_load_more_and_filters_by_the_selection(page: Any, history_server: Server) -> None:
+    server = history_server
+    with server.api() as api:
+        revision = 0
+        for i in range(55):  # more than a page (50) of edits of Solo
+            answer = api.put("/api/processors/solo", json={"revision": revision, "position": {"x": 960, "y": 400 + i}})
+            assert answer.status_code == 200, answer.text
+            revision = answer.json()["revision"]
+        answer = api.put("/api/processors/gen", json={"revision": 0, "comments": "the only edit of Gen"})
+        assert answer.status_code == 200, answer.text
+    page.goto(server.url + "/?panel=flow-history")  # the panel has an address
+    page.get_by_placeholder("User name").fill(USER)
+    page.get_by_placeholder("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    panel = page.get_by_test_id("flow-history-panel")
+    rows = panel.get_by_test_id("flow-history-row")
+    expect(rows).to_have_count(50)
+    panel.get_by_test_id("flow-history-more").click()
+    expect(rows).to_have_count(56)
+    expect(panel.get_by_test_id("flow-history-more")).to_have_count(0)
+    seqs = [int(rows.nth(i).get_attribute("data-seq")) for i in range(56)]
+    assert seqs == sorted(seqs, reverse=True) and len(set(seqs)) == 56
+    # only the edits of the selected component
+    node(page, "Gen").click()
+    only = panel.get_by_test_id("flow-history-only-selection")
+    only.check()
+    expect(rows).to_have_count(1)
+    expect(panel).to_contain_text("Only Gen")
+    only.uncheck()
+    expect(rows).to_have_count(50)
