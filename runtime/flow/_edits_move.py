@@ -7,7 +7,7 @@ onto it) or into the parent group ("Move to parent group");
 * the components are not all in one group, or the target is inside the selection;
 * a connection joins a selected component and one that stays (a connection
   moves with its ends, only when both move);
-* ports move out of the root group;
+* ports move out of or into the root group;
 * a port of the same direction and name exists in the target group;
 * a processor references a controller service that would not be in its scope
   in the target group.
@@ -97,8 +97,10 @@ def validate_move(flow: FlowDef, index: FlowIndex, edit: MoveComponents, ctx: Ed
     moved = {c.identifier for _, c in moving}
     _check_connections(index, source, set(ids), moved, where, fail)
     ports = [(kind, c) for kind, c in moving if kind in _PORTS]
-    if ports and source_id == flow.identifier:
-        fail(where[ports[0][1].identifier], "ports of the root group cannot move into another group (NiFi's rule)")
+    if ports and flow.identifier in (source_id, target.identifier):
+        fail(where[ports[0][1].identifier], f"ports cannot move {'out of' if source_id == flow.identifier else 'into'}"
+                                            " the root group (NiFi's rule: its ports are the flow's own entry and "
+                                            "exit points)")
     for kind, port in ports:
         clash = next((p for p in getattr(target, COMPONENT_KINDS[kind][0]) if port.name and p.name == port.name),
                      None)

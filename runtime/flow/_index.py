@@ -19,7 +19,7 @@ from typing import Any
 
 from flowyard.runtime.flow._model import COMPONENT_KINDS, FlowDef, GroupDef
 
-__all__ = ["FlowIndex", "remember"]
+__all__ = ["FlowIndex", "forget", "remember"]
 
 _REMEMBERED = 16
 
@@ -122,3 +122,12 @@ def remember(flow: FlowDef, index: FlowIndex) -> None:
         _remembered.move_to_end(id(flow))
         while len(_remembered) > _REMEMBERED:
             _remembered.popitem(last=False)
+
+
+def forget(flow: FlowDef) -> None:
+    """Drop the index remembered for ``flow`` (after changing it in place, which
+    code on the edit API never does)."""
+    with _lock:
+        found = _remembered.get(id(flow))
+        if found is not None and found[0] is flow:
+            del _remembered[id(flow)]

@@ -14,6 +14,8 @@ Stable API (other tests build on it):
 * ``edits(flow)`` — one random edit against ``flow`` (mostly valid, some
   refused on purpose: unknown ids, clashing ids, values out of range, wrong
   ``expect``, moves breaking connections...).
+* ``moves(flow)`` — one random ``MoveComponents`` (a selection, often closed
+  under its connections, to a child or the parent group).
 * ``SPECS`` — a ``SpecCatalog`` knowing the property specs of the types above
   (from the real processor and service classes).
 """
@@ -55,7 +57,7 @@ from flowyard.runtime.flow._edits_model import (
     UpdateParameterContext,
 )
 
-__all__ = ["PROCESSOR_TYPES", "SERVICE_TYPES", "SPECS", "edits", "flows"]
+__all__ = ["PROCESSOR_TYPES", "SERVICE_TYPES", "SPECS", "edits", "flows", "moves"]
 
 PROCESSOR_TYPES = ("GenerateFlowFile", "UpdateAttribute", "LogAttribute", "InvokeHTTP")
 SERVICE_TYPES = ("StandardSSLContextService", "StandardProxyConfigurationService")
@@ -419,3 +421,8 @@ def edits(draw: Any, flow: FlowDef) -> Edit:
         return Batch(tuple(draw(st.lists(_single(flow), min_size=1, max_size=3))), "batch")
     edit: Edit = draw(_single(flow))
     return edit
+
+
+def moves(flow: FlowDef) -> st.SearchStrategy[Edit]:
+    """One random ``MoveComponents`` of ``flow``."""
+    return _move(flow)

@@ -8,7 +8,7 @@ import dataclasses
 from typing import Any
 
 import pytest
-from flow_strategies import SPECS, edits, flows
+from flow_strategies import SPECS, edits, flows, moves
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -328,7 +328,8 @@ def test_move_keeps_parameters_defined_and_ports_named_uniquely(flow: FlowDef) -
 
 def test_root_ports_do_not_move(flow: FlowDef) -> None:
     flow = apply(flow, CreateComponent("output-port", "root", PortDef("rootout", "top")))
-    refused(flow, MoveComponents(("rootout",), "child2"), "componentIds[0]", "root group")
+    refused(flow, MoveComponents(("rootout",), "child2"), "componentIds[0]", "out of the root group")
+    refused(flow, MoveComponents(("out",), "root"), "componentIds[0]", "into the root group")
 
 
 # -- run states ----------------------------------------------------------------------------
@@ -521,4 +522,24 @@ def test_random_edit_sequences(flow: FlowDef, data: st.DataObject) -> None:
         assert edit_from_dict(edit_to_dict(edit)) == edit
         assert describe(flow, edit)
         assert touched(edit) or isinstance(edit, Batch)
+        flow = after
+
+
+@PROPERTIES
+@given(flows(max_depth=3), st.data())
+def test_random_moves(flow: FlowDef, data: st.DataObject) -> None:
+    """Moves back and forth between random groups: accepted ones keep the flow
+    loadable and within the rules, and moving back gives the flow again."""
+    for _ in range(6):
+        edit = data.draw(moves(flow))
+        try:
+            validate(flow, edit, CTX)
+        except EditRefused:
+            continue
+        after = apply(flow, edit)
+        assert flow_from_dict(flow_to_dict(after)) == after
+        assert check_flow(after, SPECS) == []
+        back = inverse(flow, edit)
+        validate(after, back, CTX)  # the way back is open, too
+        assert apply(after, back) == flow
         flow = after
