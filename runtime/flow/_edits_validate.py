@@ -4,7 +4,7 @@
 It holds every rule the service checked before changing the flow
 (identifiers fresh and valid, room, depth, connection ends, sensitive
 parameters only in sensitive properties, contexts exist, names not blank,
-type unchanged, a group's own fields only, a service's configuration changed
+type unchanged, a group's own fields only, a parameter's sensitivity unchanged, a service's configuration changed
 only while it is disabled in the flow, nothing deleted that connections
 still join, ``expect``) and the file format's rules on every value (through
 the reader of ``_json``). What depends on the running engine (a queue holding
@@ -76,7 +76,7 @@ _CLASSES: dict[str, type] = {
     "output-port": PortDef, "label": LabelDef, "controller-service": ControllerServiceDef,
     "process-group": GroupDef}
 #: Kinds whose name, when given, must not be blank.
-_NAMED = ("processor", "input-port", "output-port", "controller-service", "process-group")
+_NAMED = ("processor", "input-port", "output-port", "process-group")
 #: The fields of a process group itself (its contents and binding change through their own edits).
 _GROUP_FIELDS = ("name", "position", "comments")
 _KEY_FIELDS = {key: name for name, key in FIELD_KEYS.items()}
@@ -364,7 +364,11 @@ class _Check:
                 self.fail(f"set[{i}].name", f"parameter {name!r} is set twice", invariant=True)
             if name in edit.remove:
                 self.fail(f"set[{i}].name", f"parameter {name!r} is both set and removed")
-        present = {p.name for p in old.parameters}
+        present = {p.name: p for p in old.parameters}
+        for i, p in enumerate(edit.set):
+            if p.name in present and present[p.name].sensitive != p.sensitive:
+                self.fail(f"set[{i}].sensitive", f"parameter {p.name!r}: whether a parameter is sensitive cannot "
+                                                 "change; remove it and add it again")
         for i, name in enumerate(edit.remove):
             if name not in present:
                 self.fail(f"remove[{i}]", f"parameter context {old.name!r} has no parameter {name!r}")
