@@ -34,8 +34,6 @@ from flowyard.bootstrap import options
 from flowyard.bootstrap.compose import Options
 from flowyard.bootstrap.demo import DEMO_DATA_DIRS, DEMO_FLOWS, DEMO_MAKE_TARGETS, demo_flow
 from flowyard.bootstrap.headless import run_demo, run_flow
-from flowyard.canvas_ui import server
-from flowyard.canvas_ui.auth import store_credentials
 from flowyard.runtime.datadir import OWNER_ONLY_UMASK
 from flowyard.runtime.repository import DURABILITY_MODES
 from flowyard.runtime.sdk import ConfigurationError, RepositoryError
@@ -131,6 +129,8 @@ def _parser() -> argparse.ArgumentParser:
 def _set_credentials(args: argparse.Namespace) -> int:
     """Read the new password twice from the terminal (or once from stdin) and store its hash."""
     import getpass
+
+    from flowyard.canvas_ui.auth import store_credentials
 
     if sys.stdin.isatty():
         password = getpass.getpass("new password: ")
@@ -238,6 +238,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _serve_with(args: argparse.Namespace, chosen: Options) -> int:
+    from flowyard.canvas_ui import server  # the web stack loads only for the commands that serve
+
     try:
         trio.run(functools.partial(server.serve, args.data_dir, port=args.port, stop_timeout=args.stop_timeout,
                                    **chosen.serve_arguments()))

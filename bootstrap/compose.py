@@ -21,20 +21,19 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from starlette.applications import Starlette
-
-from flowyard.canvas_ui.app import create_app
-from flowyard.canvas_ui.auth import AuthManager, check_credentials
-from flowyard.canvas_ui.guard import HostPolicy
-from flowyard.canvas_ui.server import check_tls_files
 from flowyard.runtime.datadir import protect
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.flow import load_flow
 from flowyard.runtime.registry import discover
 from flowyard.runtime.repository import Repositories
 from flowyard.runtime.service import FlowService
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from flowyard.canvas_ui.auth import AuthManager
 
 __all__ = ["App", "Options", "build", "open_engine"]
 
@@ -120,6 +119,12 @@ def build(data_dir: Path, options: Options | None = None) -> App:
     the directory as it was. The first build generates the login password
     (``app.auth.generated_password``) unless FLOWYARD_USERNAME/FLOWYARD_PASSWORD
     are set."""
+    # The web stack loads only for the commands that serve (run and el start without it).
+    from flowyard.canvas_ui.app import create_app
+    from flowyard.canvas_ui.auth import AuthManager, check_credentials
+    from flowyard.canvas_ui.guard import HostPolicy
+    from flowyard.canvas_ui.server import check_tls_files
+
     options = options or Options()
     tls = check_tls_files(options.certfile, options.keyfile)
     hosts = HostPolicy(options.host, options.allowed_hosts)

@@ -128,3 +128,12 @@ def test_open_engine_refuses_a_bad_flow_before_touching_the_directory(tmp_path: 
     with pytest.raises(FlowDefinitionError), open_engine(bad, tmp_path / "data"):
         pass
     assert not (tmp_path / "data").exists()
+
+
+def test_the_command_loads_the_web_stack_only_to_serve() -> None:
+    """``flowyard run`` and ``flowyard el`` start without starlette and hypercorn (memory, start-up time)."""
+    code = ("import sys; import flowyard.bootstrap.cli, flowyard.bootstrap.headless; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'starlette', 'hypercorn', 'argon2'}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
