@@ -67,9 +67,11 @@ def validate_move(flow: FlowDef, index: FlowIndex, edit: MoveComponents, ctx: Ed
         fail("componentIds", "names no component")
     where = {ident: f"componentIds[{i}]" for i, ident in reversed(list(enumerate(ids)))}
     source_id: str | None = None
+    seen: set[str] = set()
     for i, ident in enumerate(ids):
-        if ids.index(ident) != i:
+        if ident in seen:
             fail(f"componentIds[{i}]", f"{ident!r} is named twice")
+        seen.add(ident)
         if ident == flow.identifier:
             fail(f"componentIds[{i}]", "the root process group cannot move")
         place = index.location.get(ident)
@@ -279,7 +281,10 @@ def inverse_move(index: FlowIndex, edit: MoveComponents) -> MoveComponents:
     source_id = index.location[edit.component_ids[0]][0]
     source = index.groups[source_id]
     moving = list(_moving(source, set(edit.component_ids)))
-    at = {c.identifier: getattr(source, COMPONENT_KINDS[kind][0]).index(c) for kind, c in moving}
-    extra = tuple(c.identifier for _, c in moving if c.identifier not in set(edit.component_ids))
+    kinds = {kind for kind, _ in moving}
+    at = {c.identifier: i for kind in kinds for i, c in enumerate(getattr(source, COMPONENT_KINDS[kind][0]))}
+    at = {c.identifier: at[c.identifier] for _, c in moving}
+    listed = set(edit.component_ids)
+    extra = tuple(c.identifier for _, c in moving if c.identifier not in listed)
     old = {c.identifier: c.position for _, c in moving if c.identifier in edit.positions}
     return MoveComponents((*edit.component_ids, *extra), source_id, old, at)
