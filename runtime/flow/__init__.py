@@ -20,6 +20,10 @@ ports, or the input/output ports of its direct child groups (NiFi's rule).
 atomically: temporary file, fsync, rename, fsync of the directory — a crash
 leaves the old or the new flow, never half of one. Pure: no engine, no I/O
 besides the file itself.
+
+Changes to a flow are edits (``flowyard.runtime.flow.edits``: commands with a
+pure validate, apply and inverse); ``FlowIndex`` says where everything of a
+flow is.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from flowyard.runtime.flow._index import FlowIndex
 from flowyard.runtime.flow._json import (
     LABEL_STYLES,
     component_from_dict,
@@ -94,6 +99,7 @@ __all__ = [
     "ConnectionDef",
     "ControllerServiceDef",
     "FlowDef",
+    "FlowIndex",
     "FunnelDef",
     "GroupDef",
     "JsonLimitError",
