@@ -82,7 +82,8 @@ def updated_context(old: ParameterContextDef, edit: UpdateParameterContext) -> P
     """``old`` with the changes of ``edit``: ``remove`` first, then ``set`` (in
     place for an existing name; else inserted at ``indexes[name]`` in ascending
     order, or appended)."""
-    params = [p for p in old.parameters if p.name not in set(edit.remove)]
+    removed = set(edit.remove)
+    params = [p for p in old.parameters if p.name not in removed]
     at = {p.name: i for i, p in enumerate(params)}
     placed = []
     for p in edit.set:

@@ -372,6 +372,13 @@ class _Check:
         for i, name in enumerate(edit.remove):
             if name not in present:
                 self.fail(f"remove[{i}]", f"parameter context {old.name!r} has no parameter {name!r}")
+        added = [n for n in names if n not in present]
+        for name, at in edit.indexes.items():
+            if name not in added:
+                self.fail(f"indexes.{name}", "names no parameter this edit adds")
+            if isinstance(at, bool) or not isinstance(at, int) or not 0 <= at < len(present) - len(edit.remove) \
+                    + len(added) or list(edit.indexes.values()).count(at) > 1:
+                self.fail(f"indexes.{name}", "must be a distinct whole number within the new list of parameters")
         try:
             new = updated_context(old, edit)
         except (TypeError, AttributeError, IndexError) as exc:

@@ -389,6 +389,10 @@ def test_parameter_contexts(flow: FlowDef) -> None:
     refused(flow, UpdateParameterContext("settings", name="Other"), "name", "already named")
     refused(flow, UpdateParameterContext("settings", set=(ParameterDef("secret", "s"),)), "set[0].sensitive",
             "cannot change")
+    refused(flow, UpdateParameterContext("settings", set=(ParameterDef("z", "1"),), indexes={"z": 5}), "indexes.z")
+    refused(flow, UpdateParameterContext("settings", indexes={"host": 0}), "indexes.host", "adds")
+    after = accepted(flow, UpdateParameterContext("settings", set=(ParameterDef("z", "1"),), indexes={"z": 0}))
+    assert [p.name for p in after.parameter_contexts[0].parameters] == ["z", "host", "secret"]
     edit = UpdateParameterContext("settings", set=(ParameterDef("host", "z"),), remove=("secret",))
     accepted(flow, edit)
 
