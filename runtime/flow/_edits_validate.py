@@ -172,7 +172,7 @@ class _Check:
         if kind == "process-group":
             ids += [i for i, _, _ in subtree_ids(component)]
         for ident in ids:
-            if ident in self.index.location or ident in self.index.groups or ident in self.contexts:
+            if ident in self.index.location or ident in self.index.groups or ident in contexts:
                 self.fail(f"{where}.identifier" if ident == component.identifier else where,
                           f"identifier {ident!r} is already used", invariant=True)
         self.room(len(ids) + added_contexts, where)  # what the reader counts: every group and component
@@ -201,11 +201,14 @@ class _Check:
                              f"{self.index.size:,}, and this change adds {added:,}", invariant=True)
 
     def sensitive(self, component: Any, kind: str, context_id: str | None, where: str,
-                  contexts: Mapping[str, ParameterContextDef]) -> None:
+                  contexts: Mapping[str, ParameterContextDef], *, at: str | None = None) -> None:
+        """The sensitive-parameter rule for ``component`` under context ``context_id``;
+        refused at ``where`` + the property's place, or at ``at`` when given."""
         problem = sensitive_problem(component, kind, contexts.get(context_id or ""), self.ctx.specs)
         if problem is not None:
-            self.fail(f"{where}{problem[0]}", f"{kind_label(kind)} {named(component)!r}: {problem[1]}",
-                      invariant=True)
+            key = problem[0].split(".", 1)[1]
+            self.fail(at if at is not None else f"{where}{problem[0]}",
+                      f"{kind_label(kind)} {named(component)!r} property {key!r} {problem[1]}", invariant=True)
 
     def find(self, ident: str, where: str) -> tuple[GroupDef | None, str, Any]:
         if ident == self.flow.identifier:
@@ -325,7 +328,7 @@ class _Check:
             self.fail("contextId", f"no parameter context has identifier {edit.context_id!r}", invariant=True)
         for kind, items in (("processor", group.processors), ("controller-service", group.controller_services)):
             for c in items:
-                self.sensitive(c, kind, edit.context_id, "contextId: ", self.contexts)
+                self.sensitive(c, kind, edit.context_id, "", self.contexts, at="contextId")
 
     def new_context(self, ctx: ParameterContextDef, where: str, names: set[str],
                     contexts: Mapping[str, ParameterContextDef] | None = None) -> None:
@@ -396,7 +399,7 @@ class _Check:
             if g.parameter_context == new.identifier:
                 for kind, items in (("processor", g.processors), ("controller-service", g.controller_services)):
                     for c in items:
-                        self.sensitive(c, kind, new.identifier, f"set: in group {named(g)!r}: ", contexts)
+                        self.sensitive(c, kind, new.identifier, "", contexts, at="set")
 
     @staticmethod
     def context_place(where: str, new: ParameterContextDef, edit: UpdateParameterContext) -> str:

@@ -362,7 +362,7 @@ def test_disabling_a_service_with_running_referencing_processors(flow: FlowDef) 
 def test_bind(flow: FlowDef) -> None:
     accepted(flow, BindParameterContext("child", None))
     accepted(flow, BindParameterContext("root", "other"))
-    refused(flow, BindParameterContext("root", "hush"), "contextId: properties.http-url", "processor 'Fetch'",
+    refused(flow, BindParameterContext("root", "hush"), "contextId", "processor 'Fetch' property 'http-url'",
             "sensitive parameter 'host'")
     refused(flow, BindParameterContext("root", "nope"), "contextId", "'nope'")
     refused(flow, BindParameterContext("nope", None), "groupId", "'nope'")
@@ -383,7 +383,7 @@ def test_parameter_contexts(flow: FlowDef) -> None:
     assert [p.name for p in after.parameter_contexts[1].parameters] == ["new"]
     edit = UpdateParameterContext("settings", None, None, (ParameterDef("token", "t", True),))
     uses_token = apply(flow, UpdateComponent("log", {}, {"log-prefix": "#{token}"}))
-    refused(uses_token, edit, "set: in group 'Flow': properties.log-prefix", "sensitive parameter 'token'")
+    refused(uses_token, edit, "set", "processor 'Log' property 'log-prefix'", "sensitive parameter 'token'")
     refused(flow, UpdateParameterContext("settings", remove=("nope",)), "remove[0]", "no parameter 'nope'")
     refused(flow, UpdateParameterContext("settings", set=(ParameterDef("bad{", "1"),)), "set[0].name")
     refused(flow, UpdateParameterContext("settings", name="Other"), "name", "already named")
@@ -408,6 +408,9 @@ def test_import_group_with_its_contexts_is_one_step(flow: FlowDef) -> None:
     assert inverse(flow, edit) == Batch((DeleteComponent("process-group", "imp"), DeleteParameterContext("imp-ctx")))
     refused(flow, ImportGroup("child2", group, ()), "group.parameterContext.id", "'imp-ctx'")
     refused(flow, ImportGroup("child2", group, (dataclasses.replace(ctx, name="Other"),)), "newContexts[0].name")
+    clash = dataclasses.replace(ctx, identifier="imp-p")
+    bound = dataclasses.replace(group, parameter_context="imp-p")
+    refused(flow, ImportGroup("child2", bound, (clash,)), "group", "'imp-p' is already used")
 
 
 def test_batch_is_all_or_nothing_and_names_the_part(flow: FlowDef) -> None:
