@@ -96,7 +96,7 @@ def describe(before: FlowDef, edit: Edit) -> str:
     if isinstance(edit, ImportGroup):
         return f"Import process group {named(edit.group)!r}"
     if isinstance(edit, Batch):
-        return edit.description or f"{len(edit.edits)} edits"
+        return edit.description or f"{len(edit.edits)} edit{'' if len(edit.edits) == 1 else 's'}"
     raise TypeError(f"not an edit: {type(edit).__name__}")
 
 
