@@ -110,8 +110,12 @@ def referencing_processors(paths_or_index: Paths | FlowIndex, service_id: str) -
 
 
 def apply(flow: FlowDef, edit: Edit) -> FlowDef:
-    """The flow after ``edit`` (see the module docstring); ``flow`` is unchanged."""
+    """The flow after ``edit`` (see the module docstring); ``flow`` is unchanged.
+    The result is always a new ``FlowDef`` object, even for an edit that
+    changes nothing (its caller may set the file's bookkeeping, ``edit_seq``)."""
     if isinstance(edit, Batch):
+        if not edit.edits:
+            return Paths(flow).result(copy_root=True)
         for e in edit.edits:
             flow = apply(flow, e)
         return flow

@@ -152,7 +152,10 @@ class Paths:
 
     # -- the result -----------------------------------------------------------------------
 
-    def result(self) -> FlowDef:
-        """The new flow (its index remembered for ``FlowIndex.of``)."""
+    def result(self, *, copy_root: bool = False) -> FlowDef:
+        """The new flow (its index remembered for ``FlowIndex.of``); ``copy_root``:
+        a new ``FlowDef`` object even when nothing changed."""
+        if copy_root:
+            self.replace_group(self.root, dataclasses.replace)
         remember(self.flow, FlowIndex(self.root, self.location, self.parent, self.groups, self.size))
         return self.flow

@@ -457,6 +457,8 @@ def test_apply_copies_only_the_path(flow: FlowDef) -> None:
     assert child_after.connections is child.connections  # and the lists that did not change
     assert after.groups[1] is flow.groups[1] and after.processors is flow.processors
     assert after.parameter_contexts is flow.parameter_contexts
+    empty = apply(flow, Batch(()))
+    assert empty == flow and empty is not flow and empty.groups is flow.groups
 
 
 # -- JSON -------------------------------------------------------------------------------------
