@@ -42,7 +42,8 @@ from flowyard.runtime.flow._model import (
     ProcessorDef,
 )
 
-__all__ = ["apply", "field_value", "inverse", "referencing_processors", "updated_component", "updated_context"]
+__all__ = ["apply", "field_value", "inverse", "referencing_processors", "referencing_services", "updated_component",
+           "updated_context"]
 
 
 def field_value(value: Any) -> Any:
@@ -107,6 +108,13 @@ def referencing_processors(paths_or_index: Paths | FlowIndex, service_id: str) -
     groups, location = paths_or_index.groups, paths_or_index.location
     top = groups[location[service_id][0]]
     return [p for g in top.walk() for p in g.processors if service_id in p.properties.values()]
+
+
+def referencing_services(index: FlowIndex, service_id: str) -> list[ControllerServiceDef]:
+    """The controller services that reference service ``service_id`` (as ``referencing_processors``)."""
+    top = index.groups[index.location[service_id][0]]
+    return [s for g in top.walk() for s in g.controller_services
+            if s.identifier != service_id and service_id in s.properties.values()]
 
 
 def apply(flow: FlowDef, edit: Edit) -> FlowDef:

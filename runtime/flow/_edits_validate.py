@@ -6,7 +6,10 @@ It holds every rule the service checked before changing the flow
 parameters only in sensitive properties, contexts exist, names not blank,
 type unchanged, a group's own fields only, a parameter's sensitivity unchanged, a service's configuration changed
 only while it is disabled in the flow, nothing deleted that connections
-still join, ``expect``) and the file format's rules on every value (through
+still join, ``expect``), and NiFi's rules the engine enforced at run time,
+now on the flow's desired states: a connection's source never changes, an
+enabled service is not deleted, a service is disabled only with the running
+processors and after the enabled services that reference it and the file format's rules on every value (through
 the reader of ``_json``). What depends on the running engine (a queue holding
 flowfiles) is not checked here.
 """
@@ -21,6 +24,7 @@ from flowyard.runtime.flow._edits_apply import (
     apply,
     field_value,
     referencing_processors,
+    referencing_services,
     updated_component,
     updated_context,
 )
@@ -225,6 +229,9 @@ class _Check:
         if kind != edit.kind:
             self.fail("kind", f"{edit.component_id!r} is a {kind_label(kind)}, not a {kind_label(edit.kind)}",
                       invariant=True)
+        if kind == "controller-service" and component.scheduled_state == "ENABLED":
+            self.fail("componentId", f"controller service {named(component)!r} is enabled; disable it before "
+                                     "removing it")
         joined = {component.identifier}
         if kind == "process-group":
             joined = {p.identifier for p in (*component.input_ports, *component.output_ports)}
@@ -266,7 +273,9 @@ class _Check:
             self.fail(self.changed_place(problem[0], edit), problem[1], invariant=True)
         if kind in _NAMED and "name" in edit.changes and not str(new.name).strip():
             self.fail("changes.name", "must not be blank")
-        if kind == "connection" and (new.source, new.destination) != (old.source, old.destination):
+        if kind == "connection" and new.source != old.source:
+            self.fail("changes.source", "the source of a connection cannot change; connect anew instead")
+        if kind == "connection" and new.destination != old.destination:
             found = ends_problem(new, group) if group is not None else None
             if found is not None:
                 self.fail(f"changes.{found[0].split('.')[0]}", found[1], invariant=True)
@@ -277,7 +286,7 @@ class _Check:
                 and new.scheduled_state == "ENABLED":
             self.fail("properties" if new.properties != old.properties else "changes.name",
                       f"controller service {named(old)!r} is enabled; disable it before changing it "
-                      "(or set scheduled_state DISABLED with the change)")
+                      "(or send scheduledState DISABLED with the change)")
 
     def changed_place(self, json_where: str, edit: UpdateComponent) -> str:
         """The place in ``edit`` of a problem the reader found at ``json_where`` of the new component."""
@@ -311,8 +320,14 @@ class _Check:
                 self.fail(f"states.{ident}", f"{state!r} is not one of {', '.join(allowed)}", invariant=True)
 
     def service_states(self, edit: SetServiceState) -> None:
-        """NiFi's rule: a service that running processors reference is disabled only with them stopped."""
+        """NiFi's rules: a service that running processors reference is disabled
+        only with them stopped; one that enabled services reference, only after them."""
         for ident, state in edit.states.items():
+            enabled = [s for s in referencing_services(self.index, ident)
+                       if s.scheduled_state == "ENABLED" and edit.states.get(s.identifier) != "DISABLED"]
+            if state == "DISABLED" and enabled:
+                self.fail(f"states.{ident}", f"is referenced by enabled controller service(s) "
+                                             f"{', '.join(repr(named(s)) for s in enabled)}: disable them first")
             if state == "DISABLED" and not edit.stop_referencing:
                 running = [p for p in referencing_processors(self.index, ident) if p.scheduled_state == "RUNNING"]
                 if running:

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flowyard.runtime.flow import (
+    ControllerServiceDef,
     FlowDef,
     ParameterContextDef,
     ParameterDef,
@@ -249,7 +250,8 @@ def test_update_group_and_connection(flow: FlowDef) -> None:
     (UpdateComponent("http", {}, {"http-url": "#{secret}"}), "properties.http-url", ("sensitive parameter",)),
     (UpdateComponent("fun", {}, {"a": "b"}), "properties", ("no properties",)),
     (UpdateComponent("ssl", {}, {"keystore-type": "JKS"}), "properties", ("'SSL' is enabled",)),
-    (UpdateComponent("c1", {"source": "in2"}), "changes.source", ("'in2'",)),
+    (UpdateComponent("c1", {"source": "log"}), "changes.source", ("cannot change",)),
+    (UpdateComponent("c1", {"destination": "gen2"}), "changes.destination", ("'gen2'",)),
     (UpdateComponent("ghost", {"name": "x"}), "componentId", ("'ghost'",)),
 ])
 def test_update_refused(flow: FlowDef, edit: Edit, where: str, words: tuple[str, ...]) -> None:
@@ -355,6 +357,17 @@ def test_disabling_a_service_with_running_referencing_processors(flow: FlowDef) 
     assert _processor(after, "ssl").scheduled_state == "DISABLED"
     accepted(flow, SetServiceState({"ssl2": "ENABLED"}))
     refused(flow, SetServiceState({"gen": "ENABLED"}), "states.gen", "is a processor")
+    uses_ssl = ControllerServiceDef("pool", "StandardProxyConfigurationService", "Pool", {"x": "ssl"})
+    flow = apply(flow, CreateComponent("controller-service", "root", uses_ssl))
+    refused(flow, SetServiceState({"ssl": "DISABLED"}, True), "states.ssl", "enabled controller service(s) 'Pool'")
+    after = accepted(flow, SetServiceState({"ssl": "DISABLED", "pool": "DISABLED"}, True))
+    assert _processor(after, "pool").scheduled_state == "DISABLED"
+
+
+def test_an_enabled_service_is_not_deleted(flow: FlowDef) -> None:
+    refused(flow, DeleteComponent("controller-service", "ssl"), "componentId", "'SSL' is enabled",
+            "disable it before removing it")
+    accepted(flow, DeleteComponent("controller-service", "ssl2"))
 
 
 # -- parameter contexts --------------------------------------------------------------------
