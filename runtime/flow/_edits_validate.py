@@ -1,17 +1,18 @@
 """``validate(flow, edit, ctx)``: whether an edit may be applied, with an
 ``EditRefused`` naming the edit and the place when not.
 
-It holds every rule the service checked before changing the flow
-(identifiers fresh and valid, room, depth, connection ends, sensitive
+It holds every rule the service checked before changing the flow:
+identifiers fresh and valid, room, depth, connection ends, sensitive
 parameters only in sensitive properties, contexts exist, names not blank,
-type unchanged, a group's own fields only, a parameter's sensitivity unchanged, a service's configuration changed
-only while it is disabled in the flow, nothing deleted that connections
-still join, ``expect``), and NiFi's rules the engine enforced at run time,
-now on the flow's desired states: a connection's source never changes, an
-enabled service is not deleted, a service is disabled only with the running
-processors and after the enabled services that reference it and the file format's rules on every value (through
-the reader of ``_json``). What depends on the running engine (a queue holding
-flowfiles) is not checked here.
+type unchanged, a group's own fields only, a parameter's sensitivity
+unchanged, a service's configuration changed only while it is disabled in the
+flow, nothing deleted that connections still join, ``expect``; the file
+format's rules on every value (through the reader of ``_json``); and NiFi's
+rules the engine enforced at run time, on the flow's desired states: a
+connection's source never changes, an enabled service is not deleted, a
+service is disabled only with the running processors and after the enabled
+services that reference it. What depends on the running engine (a queue
+holding flowfiles) is not checked here.
 """
 
 from __future__ import annotations
