@@ -76,7 +76,7 @@ def validate_move(flow: FlowDef, index: FlowIndex, edit: MoveComponents, ctx: Ed
             fail(f"componentIds[{i}]", "the root process group cannot move")
         place = index.location.get(ident)
         if place is None:
-            fail(f"componentIds[{i}]", f"no component has identifier {ident!r}", invariant=True)
+            fail(f"componentIds[{i}]", f"no component has id {ident!r}", invariant=True)
         if source_id is None:
             source_id = place[0]
         elif place[0] != source_id:
@@ -87,7 +87,7 @@ def validate_move(flow: FlowDef, index: FlowIndex, edit: MoveComponents, ctx: Ed
     source = index.groups[source_id]
     target = index.group(edit.to_group_id)
     if target is None:
-        fail("toGroupId", f"no process group has identifier {edit.to_group_id!r}", invariant=True)
+        fail("toGroupId", f"no process group has id {edit.to_group_id!r}", invariant=True)
     if target.identifier == source_id:
         fail("toGroupId", f"the components are already in {_group(index, source_id)}")
     if target.identifier in where:

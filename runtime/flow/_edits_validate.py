@@ -11,7 +11,8 @@ format's rules on every value (through the reader of ``_json``); and NiFi's
 rules the engine enforced at run time, on the flow's desired states: a
 connection's source never changes, an enabled service is not deleted, a
 service is disabled only with the running processors and after the enabled
-services that reference it. What depends on the running engine (a queue
+services that reference it, a disabled processor or port starts only once
+enabled. What depends on the running engine (a queue
 holding flowfiles) is not checked here.
 """
 
@@ -150,7 +151,7 @@ class _Check:
     def group(self, group_id: str, where: str) -> GroupDef:
         group = self.index.group(group_id)
         if group is None:
-            self.fail(where, f"no process group has identifier {group_id!r}", invariant=True)
+            self.fail(where, f"no process group has id {group_id!r}", invariant=True)
         return group
 
     def create(self, edit: CreateComponent) -> None:
@@ -220,7 +221,7 @@ class _Check:
             return None, "process-group", self.flow
         found = self.index.find(ident)
         if found is None:
-            self.fail(where, f"no component has identifier {ident!r}", invariant=True)
+            self.fail(where, f"no component has id {ident!r}", invariant=True)
         return found
 
     def delete(self, edit: DeleteComponent) -> None:
@@ -228,7 +229,7 @@ class _Check:
         if group is None:
             self.fail("componentId", "the root process group cannot be deleted")
         if kind != edit.kind:
-            self.fail("kind", f"{edit.component_id!r} is a {kind_label(kind)}, not a {kind_label(edit.kind)}",
+            self.fail("kind", f"no {kind_label(edit.kind)} has id {edit.component_id!r} (it is a {kind_label(kind)})",
                       invariant=True)
         if kind == "controller-service" and component.scheduled_state == "ENABLED":
             self.fail("componentId", f"controller service {named(component)!r} is enabled; disable it before "
@@ -254,8 +255,8 @@ class _Check:
             if key == "type" and value != old.type:
                 self.fail(where, f"the type of a {kind_label(kind)} cannot change; add a new one instead")
             if kind == "process-group" and key not in (*_GROUP_FIELDS, "identifier"):
-                self.fail(where, "a process group's own fields are name, position and comments; its parameter "
-                                 "context changes by binding, its contents by their own edits")
+                self.fail(where, f"{key!r} of a process group changes through its own resources; a group's own "
+                                 "fields are name, position and comments (its parameter context changes by binding)")
             if key not in fields and key != "identifier":
                 self.fail(where, f"a {kind_label(kind)} has no field {key!r}")
         if (edit.properties or "properties" in edit.changes) and kind not in ("processor", "controller-service"):
@@ -310,15 +311,19 @@ class _Check:
     # -- run states -------------------------------------------------------------------
 
     def states(self, states: Mapping[str, str], kinds: tuple[str, ...], allowed: tuple[str, ...]) -> None:
+        """Known components of ``kinds``, states of ``allowed``; a disabled processor
+        or port starts only once enabled (NiFi: DISABLED -> STOPPED -> RUNNING)."""
         if not states:
             self.fail("states", "names no component")
         for ident, state in states.items():
-            _, kind, _ = self.find(ident, f"states.{ident}")
+            _, kind, component = self.find(ident, f"states.{ident}")
             if kind not in kinds:
                 self.fail(f"states.{ident}", f"is a {kind_label(kind)}, not a "
                                              f"{' or '.join(map(kind_label, kinds))}", invariant=True)
             if state not in allowed:
                 self.fail(f"states.{ident}", f"{state!r} is not one of {', '.join(allowed)}", invariant=True)
+            if state == "RUNNING" and component.scheduled_state == "DISABLED":
+                self.fail(f"states.{ident}", f"{kind_label(kind)} {named(component)!r} is disabled: enable it first")
 
     def service_states(self, edit: SetServiceState) -> None:
         """NiFi's rules: a service that running processors reference is disabled
@@ -341,7 +346,7 @@ class _Check:
     def bind(self, edit: BindParameterContext) -> None:
         group = self.group(edit.group_id, "groupId")
         if edit.context_id is not None and edit.context_id not in self.contexts:
-            self.fail("contextId", f"no parameter context has identifier {edit.context_id!r}", invariant=True)
+            self.fail("contextId", f"no parameter context has id {edit.context_id!r}", invariant=True)
         for kind, items in (("processor", group.processors), ("controller-service", group.controller_services)):
             for c in items:
                 self.sensitive(c, kind, edit.context_id, "", self.contexts, at="contextId")
@@ -366,7 +371,7 @@ class _Check:
     def delete_context(self, edit: DeleteParameterContext) -> None:
         ctx = self.contexts.get(edit.context_id)
         if ctx is None:
-            self.fail("contextId", f"no parameter context has identifier {edit.context_id!r}", invariant=True)
+            self.fail("contextId", f"no parameter context has id {edit.context_id!r}", invariant=True)
         bound = [g for g in self.flow.walk() if g.parameter_context == edit.context_id]
         if bound:
             self.fail("contextId", f"parameter context {ctx.name!r} is used by process group(s) "
@@ -376,7 +381,7 @@ class _Check:
     def update_context(self, edit: UpdateParameterContext) -> None:
         old = self.contexts.get(edit.context_id)
         if old is None:
-            self.fail("contextId", f"no parameter context has identifier {edit.context_id!r}", invariant=True)
+            self.fail("contextId", f"no parameter context has id {edit.context_id!r}", invariant=True)
         names = [p.name for p in edit.set]
         for i, name in enumerate(names):
             if names.index(name) != i:

@@ -201,7 +201,7 @@ def test_delete_refused_while_connected(flow: FlowDef) -> None:
     refused(flow, DeleteComponent("input-port", "in"), "componentId", "'c3'", "'ci'")
     refused(flow, DeleteComponent("process-group", "child"), "componentId", "process group 'Child'", "'c3'")
     refused(flow, DeleteComponent("process-group", "root"), "componentId", "root process group")
-    refused(flow, DeleteComponent("funnel", "log"), "kind", "is a processor")
+    refused(flow, DeleteComponent("funnel", "log"), "kind", "no funnel has id 'log'", "it is a processor")
     refused(flow, DeleteComponent("processor", "ghost"), "componentId", "'ghost'")
 
 
@@ -241,7 +241,7 @@ def test_update_group_and_connection(flow: FlowDef) -> None:
 @pytest.mark.parametrize(("edit", "where", "words"), [
     (UpdateComponent("http", {"name": "X"}, expect={"name": "Other"}), "expect.name", ("'Fetch' now",)),
     (UpdateComponent("http", {"type": "LogAttribute"}), "changes.type", ("cannot change",)),
-    (UpdateComponent("child", {"processors": ()}), "changes.processors", ("own fields",)),
+    (UpdateComponent("child", {"processors": ()}), "changes.processors", ("changes through its own resources",)),
     (UpdateComponent("child", {"parameter_context": "other"}), "changes.parameter_context", ("binding",)),
     (UpdateComponent("http", {"wings": 2}), "changes.wings", ("no field 'wings'",)),
     (UpdateComponent("http", {"scheduling_period": "soon"}), "changes.scheduling_period", ()),
@@ -347,6 +347,9 @@ def test_run_states_are_logged_not_undone(flow: FlowDef) -> None:
     refused(flow, SetRunState({"fun": "RUNNING"}), "states.fun", "is a funnel")
     refused(flow, SetRunState({"gen": "ENABLED"}), "states.gen", "not one of")
     refused(flow, SetRunState({"ssl": "RUNNING"}), "states.ssl", "controller service")
+    disabled = apply(flow, SetRunState({"gen": "DISABLED"}))
+    refused(disabled, SetRunState({"gen": "RUNNING"}), "states.gen", "'Generate' is disabled: enable it first")
+    accepted(disabled, SetRunState({"gen": "STOPPED"}))
 
 
 def test_disabling_a_service_with_running_referencing_processors(flow: FlowDef) -> None:
