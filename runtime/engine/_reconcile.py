@@ -17,7 +17,8 @@ synchronizer: stop, tear down, build, restart):
    service about to be disabled;
 2. disable the services being removed, disabled or reconfigured (and the enabled
    services that reference them, dependents first);
-3. remove connections (queues dropped only for ids in ``drop``), then nodes, then
+3. remove connections (queues dropped only for ids in ``drop``), then nodes (one
+   that a kept connection is re-routed away from goes at the end of step 5), then
    services; ``engine.flow`` becomes the new flow;
 4. add and reconfigure services, enable what is scheduled ENABLED (one that fails:
    a bulletin, it stays disabled at runtime, ``failed`` says why; the flow keeps
@@ -127,6 +128,10 @@ def plan(engine: Engine, new: FlowDef, *, drop: frozenset[str] = frozenset()) ->
     recreate: dict[str, Placed] = {}
     new_groups: dict[str, GroupDef] | None = None
     for cid in sorted(attached - conns.removed.keys()):
+        change = conns.changed.get(cid)
+        if change is not None and "destination" in change.fields and change.old.source not in removed_nodes \
+                and "source" not in change.fields:
+            continue  # re-routed away from a node that goes: its queue is kept (the node goes after)
         found = _placed(conns, cid)
         if found is None:  # unchanged object, same group: look it up
             if new_groups is None:
@@ -179,6 +184,8 @@ class _Reconciler:
         self.report = ReconcileReport()
         #: Nodes whose run state step 7 looks at again.
         self.touched: dict[str, None] = {}
+        #: Removed nodes that connections are re-routed away from: they go after step 5's re-routing.
+        self.deferred: list[str] = []
         self._groups: tuple[dict[str, GroupDef], dict[str, GroupDef]] | None = None
 
     def fail(self, ident: str, exc: BaseException | str) -> None:
@@ -310,11 +317,11 @@ class _Reconciler:
                 self.touched.update(dict.fromkeys((cdef.source, cdef.destination)))
         for k in NODE_KINDS:
             for ident in self.changes[k].removed:
-                if ident in engine.nodes:
-                    try:
-                        await engine.remove_processor(ident)
-                    except FlowyardError as exc:
-                        self.fail(ident, exc)
+                node = engine.nodes.get(ident)
+                if node is not None and node.inputs:
+                    self.deferred.append(ident)  # a connection is re-routed away from it first (step 5)
+                elif node is not None:
+                    await self._remove_node(ident)
         services = engine.controller_services
         for sid in self.changes["controller-service"].removed:
             if sid in services.registry:
@@ -322,6 +329,12 @@ class _Reconciler:
                     services.remove(sid)
                 except FlowyardError as exc:
                     self.fail(sid, exc)
+
+    async def _remove_node(self, ident: str) -> None:
+        try:
+            await self.engine.remove_processor(ident)
+        except FlowyardError as exc:
+            self.fail(ident, exc)
 
     def _services(self, closure: list[str]) -> None:
         """Step 4: add and reconfigure services, then enable what is scheduled ENABLED."""
@@ -400,6 +413,8 @@ class _Reconciler:
                     self.fail(cid, exc)
                 self.touched.update(dict.fromkeys((change.new.source, change.new.destination,
                                                    change.old.destination)))
+            for ident in self.deferred:
+                await self._remove_node(ident)
         self._revalidate_moved_groups()
 
     async def _update_nodes(self, reconfigure: dict[str, ProcessorDef], steps: _Steps) -> None:
