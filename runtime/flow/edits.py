@@ -19,6 +19,15 @@ is a small serializable command with a pure ``validate``, ``apply`` and
 * ``touched(edit)``, ``describe(before, edit)``, ``check_flow(flow, specs)``.
 * ``edit_to_dict`` / ``edit_from_dict``: the JSON form (components as the flow file holds them).
 
+Beyond docs/design/flow-edits.md §2.2: ``MoveComponents.indexes`` and
+``UpdateParameterContext.indexes`` say where things go in their lists (the
+inverses use them, so that undo restores the order exactly);
+``UpdateComponent.changes["properties"]`` replaces the whole map (the
+inverse uses it only to bring back a key held with a null value).
+``EditRefused.invariant`` tells a refusal that protects what every flow
+must satisfy (the loader's rules, ``check_flow``) from a rule about the
+change itself (``expect``, NiFi's move rules, an enabled service...).
+
 Pure: no engine, no registry, no I/O.
 """
 

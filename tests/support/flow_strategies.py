@@ -40,7 +40,7 @@ from flowyard.runtime.flow import (
     PortDef,
     ProcessorDef,
 )
-from flowyard.runtime.flow._edits_model import (
+from flowyard.runtime.flow.edits import (
     Batch,
     BindParameterContext,
     CreateComponent,
