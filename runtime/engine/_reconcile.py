@@ -168,7 +168,9 @@ def _placed(kind: Any, ident: str) -> Placed | None:
 async def reconcile(engine: Engine, p: Plan) -> ReconcileReport:
     """Change the running graph from ``p.old`` to ``p.new`` (see the module docstring).
     Per-id failures are reported in ``ReconcileReport.failed``, never raised; raises
-    ``ReconcileRefused`` only for a plan made for another flow (nothing changed then)."""
+    ``ReconcileRefused`` only for a plan made for another flow (nothing changed then).
+    Cancelling it leaves the engine part-way (it waits for processors to stop, which
+    is bounded only by their triggers in progress): callers let it finish."""
     if engine.flow is not p.old:
         raise ReconcileRefused("the plan was made for another flow than the engine runs: plan again")
     return await _Reconciler(engine, p).run()
