@@ -16,6 +16,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from flowyard.runtime.flow._edits_describe import touched as named_in
 from flowyard.runtime.flow._edits_model import (
     Batch,
     BindParameterContext,
@@ -32,18 +33,16 @@ from flowyard.runtime.flow._edits_model import (
     UpdateParameterContext,
 )
 from flowyard.runtime.flow._edits_move import apply_move, inverse_move
-from flowyard.runtime.flow._edits_paths import Paths
+from flowyard.runtime.flow._edits_paths import Paths, moving_components, referencing_processors
 from flowyard.runtime.flow._index import FlowIndex
 from flowyard.runtime.flow._model import (
     COMPONENT_KINDS,
     ControllerServiceDef,
     FlowDef,
     ParameterContextDef,
-    ProcessorDef,
 )
 
-__all__ = ["apply", "field_value", "inverse", "referencing_processors", "referencing_services", "updated_component",
-           "updated_context"]
+__all__ = ["apply", "field_value", "inverse", "touched", "updated_component", "updated_context"]
 
 
 def field_value(value: Any) -> Any:
@@ -99,22 +98,6 @@ def updated_context(old: ParameterContextDef, edit: UpdateParameterContext) -> P
     return dataclasses.replace(
         old, name=old.name if edit.name is None else edit.name,
         description=old.description if edit.description is None else edit.description, parameters=params)
-
-
-def referencing_processors(paths_or_index: Paths | FlowIndex, service_id: str) -> list[ProcessorDef]:
-    """The processors that reference controller service ``service_id``: those of
-    its group and the groups below with a property holding its identifier
-    (the canvas stores a service reference as the service's identifier)."""
-    groups, location = paths_or_index.groups, paths_or_index.location
-    top = groups[location[service_id][0]]
-    return [p for g in top.walk() for p in g.processors if service_id in p.properties.values()]
-
-
-def referencing_services(index: FlowIndex, service_id: str) -> list[ControllerServiceDef]:
-    """The controller services that reference service ``service_id`` (as ``referencing_processors``)."""
-    top = index.groups[index.location[service_id][0]]
-    return [s for g in top.walk() for s in g.controller_services
-            if s.identifier != service_id and service_id in s.properties.values()]
 
 
 def apply(flow: FlowDef, edit: Edit) -> FlowDef:
@@ -268,3 +251,26 @@ def _inverse_context(before: FlowDef, edit: UpdateParameterContext) -> UpdatePar
         edit.context_id, None if edit.name is None else old.name,
         None if edit.description is None else old.description,
         restore, added, {n: position[n] for n in removed})
+
+
+def touched(edit: Edit, before: FlowDef | None = None) -> frozenset[str]:
+    """Identifiers whose revision ``edit`` moves: those it names (what it
+    creates, deletes, changes, moves, binds). With ``before``, the flow it
+    applies to, also what changes along: connections that move with their
+    ends, running processors a service's disabling stops."""
+    ids = set(named_in(edit))
+    if before is None:
+        return frozenset(ids)
+    if isinstance(edit, Batch):
+        for e in edit.edits:
+            ids |= touched(e, before)
+            before = apply(before, e)
+        return frozenset(ids)
+    index = FlowIndex.of(before)
+    if isinstance(edit, MoveComponents) and edit.component_ids and edit.component_ids[0] in index.location:
+        source = index.groups[index.location[edit.component_ids[0]][0]]
+        ids |= {c.identifier for _, c in moving_components(source, set(edit.component_ids))}
+    elif isinstance(edit, SetServiceState) and edit.stop_referencing:
+        ids |= {p.identifier for i, s in edit.states.items() if s == "DISABLED" and i in index.location
+                for p in referencing_processors(index, i) if p.scheduled_state == "RUNNING"}
+    return frozenset(ids)

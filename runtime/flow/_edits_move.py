@@ -36,7 +36,7 @@ from typing import Any, NoReturn
 from flowyard.runtime.flow._edits_checks import parameters_used, sensitive_problem, service_references
 from flowyard.runtime.flow._edits_describe import kind_label, named
 from flowyard.runtime.flow._edits_model import EditContext, MoveComponents
-from flowyard.runtime.flow._edits_paths import Paths
+from flowyard.runtime.flow._edits_paths import Paths, moving_components
 from flowyard.runtime.flow._index import FlowIndex
 from flowyard.runtime.flow._json import group_height, position_from_dict
 from flowyard.runtime.flow._model import COMPONENT_KINDS, FlowDef, GroupDef
@@ -46,18 +46,6 @@ __all__ = ["apply_move", "inverse_move", "validate_move"]
 
 Fail = Callable[..., NoReturn]
 _PORTS = ("input-port", "output-port")
-
-
-def _moving(group: GroupDef, ids: set[str]) -> Iterator[tuple[str, Any]]:
-    """(kind, component) of ``group`` that move: those of ``ids`` and the
-    connections whose both ends move, in the group's order, kind by kind."""
-    ends = {c.identifier for kind, (attr, _) in COMPONENT_KINDS.items() if kind != "connection"
-            for c in getattr(group, attr) if c.identifier in ids}
-    ends |= {p.identifier for g in group.groups if g.identifier in ids for p in (*g.input_ports, *g.output_ports)}
-    for kind, (attr, _) in COMPONENT_KINDS.items():
-        for c in getattr(group, attr):
-            if c.identifier in ids or (kind == "connection" and c.source in ends and c.destination in ends):
-                yield kind, c
 
 
 def validate_move(flow: FlowDef, index: FlowIndex, edit: MoveComponents, ctx: EditContext, fail: Fail) -> None:
@@ -95,7 +83,7 @@ def validate_move(flow: FlowDef, index: FlowIndex, edit: MoveComponents, ctx: Ed
     if index.parent.get(target.identifier) != source_id and index.parent.get(source_id) != target.identifier:
         fail("toGroupId", f"{_group(index, target.identifier)} is neither a child nor the parent of "
                           f"{_group(index, source_id)}, where the components are")
-    moving = list(_moving(source, set(ids)))
+    moving = list(moving_components(source, set(ids)))
     moved = {c.identifier for _, c in moving}
     _check_connections(index, source, set(ids), moved, where, fail)
     ports = [(kind, c) for kind, c in moving if kind in _PORTS]
@@ -245,7 +233,7 @@ def apply_move(paths: Paths, edit: MoveComponents) -> None:
     ``positions``); both groups and their ancestors are copied once."""
     source_id = paths.location[edit.component_ids[0]][0]
     target_id = edit.to_group_id
-    moving = list(_moving(paths.groups[source_id], set(edit.component_ids)))
+    moving = list(moving_components(paths.groups[source_id], set(edit.component_ids)))
     gone = {c.identifier for _, c in moving}
     changes: dict[str, Any] = {}
     for kind in {k for k, _ in moving}:
@@ -280,7 +268,7 @@ def inverse_move(index: FlowIndex, edit: MoveComponents) -> MoveComponents:
     their ends included) to its old group, at its old index and position."""
     source_id = index.location[edit.component_ids[0]][0]
     source = index.groups[source_id]
-    moving = list(_moving(source, set(edit.component_ids)))
+    moving = list(moving_components(source, set(edit.component_ids)))
     kinds = {kind for kind, _ in moving}
     at = {c.identifier: i for kind in kinds for i, c in enumerate(getattr(source, COMPONENT_KINDS[kind][0]))}
     at = {c.identifier: at[c.identifier] for _, c in moving}

@@ -11,13 +11,20 @@ its index (updated as the operations went, not rebuilt).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flowyard.runtime.flow._index import FlowIndex, remember
-from flowyard.runtime.flow._model import COMPONENT_KINDS, FlowDef, GroupDef, ParameterContextDef
+from flowyard.runtime.flow._model import (
+    COMPONENT_KINDS,
+    ControllerServiceDef,
+    FlowDef,
+    GroupDef,
+    ParameterContextDef,
+    ProcessorDef,
+)
 
-__all__ = ["Paths", "subtree_ids"]
+__all__ = ["Paths", "moving_components", "referencing_processors", "referencing_services", "subtree_ids"]
 
 
 def subtree_ids(group: GroupDef) -> list[tuple[str, str, str]]:
@@ -159,3 +166,31 @@ class Paths:
             self.replace_group(self.root, dataclasses.replace)
         remember(self.flow, FlowIndex(self.root, self.location, self.parent, self.groups, self.size))
         return self.flow
+
+
+def moving_components(group: GroupDef, ids: set[str]) -> Iterator[tuple[str, Any]]:
+    """(kind, component) of ``group`` that move: those of ``ids`` and the
+    connections whose both ends move, in the group's order, kind by kind."""
+    ends = {c.identifier for kind, (attr, _) in COMPONENT_KINDS.items() if kind != "connection"
+            for c in getattr(group, attr) if c.identifier in ids}
+    ends |= {p.identifier for g in group.groups if g.identifier in ids for p in (*g.input_ports, *g.output_ports)}
+    for kind, (attr, _) in COMPONENT_KINDS.items():
+        for c in getattr(group, attr):
+            if c.identifier in ids or (kind == "connection" and c.source in ends and c.destination in ends):
+                yield kind, c
+
+
+def referencing_processors(paths_or_index: Paths | FlowIndex, service_id: str) -> list[ProcessorDef]:
+    """The processors that reference controller service ``service_id``: those of
+    its group and the groups below with a property holding its identifier
+    (the canvas stores a service reference as the service's identifier)."""
+    groups, location = paths_or_index.groups, paths_or_index.location
+    top = groups[location[service_id][0]]
+    return [p for g in top.walk() for p in g.processors if service_id in p.properties.values()]
+
+
+def referencing_services(index: FlowIndex, service_id: str) -> list[ControllerServiceDef]:
+    """The controller services that reference service ``service_id`` (as ``referencing_processors``)."""
+    top = index.groups[index.location[service_id][0]]
+    return [s for g in top.walk() for s in g.controller_services
+            if s.identifier != service_id and service_id in s.properties.values()]

@@ -25,8 +25,6 @@ from typing import Any, NoReturn
 from flowyard.runtime.flow._edits_apply import (
     apply,
     field_value,
-    referencing_processors,
-    referencing_services,
     updated_component,
     updated_context,
 )
@@ -56,7 +54,7 @@ from flowyard.runtime.flow._edits_model import (
     UpdateParameterContext,
 )
 from flowyard.runtime.flow._edits_move import validate_move
-from flowyard.runtime.flow._edits_paths import subtree_ids
+from flowyard.runtime.flow._edits_paths import referencing_processors, referencing_services, subtree_ids
 from flowyard.runtime.flow._index import FlowIndex
 from flowyard.runtime.flow._json import group_height, parameter_context_from_dict, parameter_context_to_dict
 from flowyard.runtime.flow._model import (
@@ -144,8 +142,10 @@ class _Check:
                 validate(current, e, self.ctx)
             except EditRefused as exc:
                 where = f"edits[{i}]" + (f".{exc.where}" if exc.where else "")
+                # a broken middle step may be mended by a later one: only the last part's refusal says the
+                # batch's result would break the flow's rules
                 raise EditRefused(f"{self.label}: {exc.edit}", exc.reason, where=where,
-                                  invariant=exc.invariant) from None
+                                  invariant=exc.invariant and i == len(edit.edits) - 1) from None
             current = apply(current, e)
 
     def group(self, group_id: str, where: str) -> GroupDef:

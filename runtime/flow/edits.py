@@ -16,7 +16,7 @@ is a small serializable command with a pure ``validate``, ``apply`` and
   from the changed component to the ``FlowDef`` and shares the rest.
 * ``inverse(before, edit)``: ``apply(apply(f, e), inverse(f, e)) == f``.
   ``undoable(edit)``: run states are logged, not undone.
-* ``touched(edit)``, ``describe(before, edit)``, ``check_flow(flow, specs)``.
+* ``touched(edit, before=None)``, ``describe(before, edit)``, ``check_flow(flow, specs)``.
 * ``edit_to_dict`` / ``edit_from_dict``: the JSON form (components as the flow file holds them).
 
 Beyond docs/design/flow-edits.md §2.2: ``MoveComponents.indexes`` and
@@ -33,9 +33,9 @@ Pure: no engine, no registry, no I/O.
 
 from __future__ import annotations
 
-from flowyard.runtime.flow._edits_apply import apply, inverse
+from flowyard.runtime.flow._edits_apply import apply, inverse, touched
 from flowyard.runtime.flow._edits_checks import check_flow
-from flowyard.runtime.flow._edits_describe import describe, touched
+from flowyard.runtime.flow._edits_describe import describe
 from flowyard.runtime.flow._edits_json import edit_from_dict, edit_to_dict
 from flowyard.runtime.flow._edits_model import (
     NO_SPECS,

@@ -282,6 +282,8 @@ def test_move_into_a_child_takes_the_connections_between_moved_components(flow: 
     assert [p.identifier for p in after.processors] == ["log"]
     assert after.groups[1] is flow.groups[1]  # untouched groups are shared
     assert describe(flow, edit) == "Move 4 components to process group 'Child'"
+    assert touched(edit) == {"gen", "http", "fun", "ssl"}
+    assert touched(edit, flow) == {"gen", "http", "fun", "ssl", "c1", "c2"}
 
 
 def test_move_to_the_parent_and_back(flow: FlowDef) -> None:
@@ -358,6 +360,7 @@ def test_disabling_a_service_with_running_referencing_processors(flow: FlowDef) 
     after = accepted(flow, edit)
     assert _processor(after, "http").scheduled_state == "STOPPED"
     assert _processor(after, "ssl").scheduled_state == "DISABLED"
+    assert touched(edit, flow) == {"ssl", "http"} and touched(edit) == {"ssl"}
     accepted(flow, SetServiceState({"ssl2": "ENABLED"}))
     refused(flow, SetServiceState({"gen": "ENABLED"}), "states.gen", "is a processor")
     uses_ssl = ControllerServiceDef("pool", "StandardProxyConfigurationService", "Pool", {"x": "ssl"})
