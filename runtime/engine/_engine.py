@@ -204,4 +204,3 @@ class Engine(EngineGraph):
             invalid=sum(1 for n in nodes if not n.is_valid),
             bulletins=len(self.bulletins),
         )
-

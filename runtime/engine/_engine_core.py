@@ -431,4 +431,3 @@ def _paths(group: GroupDef, path: str) -> list[tuple[GroupDef, str]]:
     for i, child in enumerate(group.groups):
         found += _paths(child, f"{path}.processGroups[{i}]")
     return found
-

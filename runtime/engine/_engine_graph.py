@@ -238,4 +238,3 @@ class EngineGraph(EngineCore):
             raise
         moves.apply(now)
         return len(victims)
-
