@@ -1,23 +1,34 @@
-"""The flow's JSON form: parsing with errors that name the place, and writing."""
+"""The flow's JSON form: parsing with errors that name the place, and writing.
+
+The parsers (``*_from_dict``) are here, built on ``_json_reader``; the writers
+(``*_to_dict``) and the helpers on the written form are in ``_json_write`` and
+re-exported here."""
 
 
 from __future__ import annotations
 
-import math
 import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from flowyard.runtime.flow._json_reader import _kind, _Reader, _shown
+from flowyard.runtime.flow._json_write import (
+    component_to_dict,
+    count_components,
+    doc_components,
+    doc_group,
+    flow_to_dict,
+    group_height,
+    group_to_dict,
+    parameter_context_to_dict,
+)
 from flowyard.runtime.flow._limits import (
     MAX_COMPONENTS,
     MAX_CONCURRENT_TASKS,
     MAX_COORDINATE,
-    MAX_DATA_SIZE_BYTES,
-    MAX_DURATION_SECONDS,
     MAX_GROUP_DEPTH,
     MAX_IDENTIFIER,
-    MAX_LIST_ITEMS,
     MAX_NAME,
     MAX_OBJECT_THRESHOLD,
     MAX_PROPERTIES,
@@ -45,8 +56,6 @@ from flowyard.runtime.flow._model import (
     ProcessorDef,
 )
 from flowyard.runtime.schedule import CronSchedule
-from flowyard.runtime.sdk._errors import FlowDefinitionError
-from flowyard.runtime.sdk._units import format_data_size, format_duration, parse_data_size, parse_duration
 
 __all__ = [
     "LABEL_STYLES",
@@ -67,7 +76,6 @@ __all__ = [
     "processor_from_dict",
 ]
 
-_IDENTIFIER_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f/\\?#%]")
 #: Label style keys (NiFi's) and what their values may be: colours and sizes, nothing a browser fetches.
 _COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})|[a-zA-Z]{1,30}"
                      r"|(?:rgb|rgba|hsl|hsla)\(\s*[0-9.%]+(?:\s*[,/ ]\s*[0-9.%]+){2,3}\s*\)")
@@ -75,168 +83,6 @@ _SIZE = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,3})?(?:px|pt|em|rem|%)")
 LABEL_STYLES = {"background-color": ("a colour such as #fff7d6 or lightyellow", _COLOUR),
                 "color": ("a colour such as #333333 or black", _COLOUR),
                 "font-size": ("a size such as 14px", _SIZE)}
-
-
-class _Reader:
-    """Typed access to a JSON object, within the limits of ``_limits``, with errors
-    that name the place. ``problem`` records a wrong field and lets reading go on
-    (so one answer lists every wrong field); ``fail`` is for what stops reading
-    (something is not even an object). ``finish`` raises what was recorded."""
-
-    def __init__(self, source: str, *, require_names: bool = False) -> None:
-        self.source = source
-        #: Whether the top component's name given as blank is an error (API edits; files may hold empty names).
-        self.require_names = require_names
-        self.problems: list[tuple[str, str]] = []
-        self.components = 0
-
-    def fail(self, where: str, message: str) -> FlowDefinitionError:
-        problems = [*self.problems, (where.lstrip("."), message)]
-        first = problems[0]
-        return FlowDefinitionError(first[1], source=self.source, where=first[0], problems=problems)
-
-    def problem(self, where: str, message: str) -> None:
-        self.problems.append((where.lstrip("."), message))
-
-    def finish(self) -> None:
-        if self.problems:
-            where, message = self.problems[0]
-            raise FlowDefinitionError(message, source=self.source, where=where, problems=self.problems)
-
-    def count(self, where: str) -> None:
-        self.components += 1
-        if self.components > MAX_COMPONENTS:
-            raise self.fail(where, f"a flow holds at most {MAX_COMPONENTS:,} components")
-
-    def obj(self, value: Any, where: str) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(where, f"expected an object, found {_kind(value)}")
-        return value
-
-    def items(self, obj: Mapping[str, Any], key: str, where: str, limit: int = MAX_LIST_ITEMS) -> list[Any]:
-        value = obj.get(key, [])
-        if not isinstance(value, list):
-            raise self.fail(f"{where}.{key}", f"expected a list, found {_kind(value)}")
-        if len(value) > limit:
-            raise self.fail(f"{where}.{key}", f"holds {len(value):,} items; at most {limit:,} are allowed")
-        return value
-
-    def text(self, obj: Mapping[str, Any], key: str, where: str, default: str | None = None, *,
-             limit: int = MAX_TEXT) -> str:
-        value = obj.get(key, default)
-        if value is None:
-            self.problem(f"{where}.{key}", "is required")
-            return ""
-        if not isinstance(value, str):
-            self.problem(f"{where}.{key}", f"must be text, found {_kind(value)}")
-            return default or ""
-        if len(value) > limit:
-            self.problem(f"{where}.{key}", f"is {len(value):,} characters long; at most {limit:,} are allowed")
-            return value[:limit]
-        return value
-
-    def name(self, obj: Mapping[str, Any], where: str, default: str | None) -> str:
-        value = self.text(obj, "name", where, default, limit=MAX_NAME)
-        if self.require_names and "." not in where and "name" in obj and isinstance(obj["name"], str) \
-                and not value.strip():  # the component edited itself, not what a group holds
-            self.problem(f"{where}.name", "must not be empty")
-        return value
-
-    def identifier(self, obj: Mapping[str, Any], where: str, default: str | None = None) -> str:
-        value = self.text(obj, "identifier", where, default, limit=MAX_IDENTIFIER)
-        if value and not value.strip():
-            self.problem(f"{where}.identifier", "must not be blank")
-        elif _IDENTIFIER_FORBIDDEN.search(value):
-            self.problem(f"{where}.identifier", f"{value!r} holds a character identifiers cannot have "
-                                                "(a control character, / \\ ? # or %)")
-        return value
-
-    def number(self, obj: Mapping[str, Any], key: str, where: str, default: int, *, minimum: int = 0,
-               maximum: int) -> int:
-        value = obj.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.problem(f"{where}.{key}", f"must be a whole number, found {_shown(value)}")
-            return default
-        if not minimum <= value <= maximum:
-            self.problem(f"{where}.{key}", f"must be from {minimum:,} to {maximum:,}, found {value:,}")
-            return default
-        return value
-
-    def coordinate_pair(self, pos: Any, where: str) -> tuple[float, float]:
-        if not isinstance(pos, dict) or not all(
-                isinstance(v := pos.get(k), int | float) and not isinstance(v, bool) and math.isfinite(v)
-                and abs(v) <= MAX_COORDINATE for k in ("x", "y")):
-            self.problem(where, f'must be {{"x": number, "y": number}} with finite numbers from '
-                                f"-{MAX_COORDINATE:g} to {MAX_COORDINATE:g}")
-            return (0.0, 0.0)
-        return (float(pos["x"]), float(pos["y"]))
-
-    def position(self, obj: Mapping[str, Any], where: str) -> tuple[float, float]:
-        return self.coordinate_pair(obj.get("position", {"x": 0, "y": 0}), f"{where}.position")
-
-    def duration(self, obj: Mapping[str, Any], key: str, where: str, default: str, *,
-                 maximum: float = MAX_DURATION_SECONDS) -> str:
-        text = self.text(obj, key, where, default, limit=MAX_NAME)
-        try:
-            seconds = parse_duration(text)
-        except ValueError as exc:
-            self.problem(f"{where}.{key}", str(exc))
-            return default
-        if seconds > maximum:
-            self.problem(f"{where}.{key}", f"{text!r} is longer than the {format_duration(maximum)} allowed")
-            return default
-        return text
-
-    def data_size(self, obj: Mapping[str, Any], key: str, where: str, default: str) -> str:
-        text = self.text(obj, key, where, default, limit=MAX_NAME)
-        try:
-            size = parse_data_size(text)
-        except ValueError as exc:
-            self.problem(f"{where}.{key}", str(exc))
-            return default
-        if size > MAX_DATA_SIZE_BYTES:
-            self.problem(f"{where}.{key}", f"{text!r} is larger than the {format_data_size(MAX_DATA_SIZE_BYTES)} "
-                                           "allowed")
-            return default
-        return text
-
-    def choice(self, obj: Mapping[str, Any], key: str, where: str, default: str, allowed: tuple[str, ...]) -> str:
-        value = self.text(obj, key, where, default, limit=MAX_NAME)
-        if value not in allowed:
-            self.problem(f"{where}.{key}", f"{value!r} is not one of {', '.join(allowed)}")
-            return default
-        return value
-
-    def names(self, obj: Mapping[str, Any], key: str, where: str, what: str) -> list[str]:
-        values = self.items(obj, key, where)
-        if not all(isinstance(v, str) and len(v) <= MAX_NAME for v in values):
-            self.problem(f"{where}.{key}", f"must be a list of {what} (text of at most {MAX_NAME:,} characters)")
-            return []
-        return list(values)
-
-
-def _kind(value: Any) -> str:
-    """What a JSON value is, in plain words."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true or false"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    return "an object" if isinstance(value, dict) else type(value).__name__
-
-
-def _shown(value: Any) -> str:
-    """A value as the user wrote it when short, else what it is."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str | int | float) and len(repr(value)) <= 40:
-        return repr(value)
-    return _kind(value)
 
 
 def flow_from_dict(data: Any, *, source: str = "flow") -> FlowDef:
@@ -560,121 +406,3 @@ def position_from_dict(value: Any, *, source: str = "request", where: str = "pos
     position = r.coordinate_pair(value, where)
     r.finish()
     return position
-
-
-def group_height(group: GroupDef) -> int:
-    """How many levels of groups ``group`` holds below itself (0: no child groups)."""
-    return 1 + max(map(group_height, group.groups)) if group.groups else 0
-
-
-def count_components(group: GroupDef) -> int:
-    """Components in ``group``, itself and its descendants included."""
-    total = 0
-    for g in group.walk():
-        total += 1
-        for kind, (attr, _) in COMPONENT_KINDS.items():
-            if kind != "process-group":
-                total += len(getattr(g, attr))
-    return total
-
-
-def _pos(p: tuple[float, float]) -> dict[str, float]:
-    return {"x": p[0], "y": p[1]}
-
-
-def component_to_dict(kind: str, c: Any) -> dict[str, Any]:
-    """The JSON form of a component of ``kind`` (inverse of ``component_from_dict``)."""
-    if kind == "processor":
-        return {
-            "identifier": c.identifier, "name": c.name, "type": c.type, "position": _pos(c.position),
-            "properties": dict(c.properties), "schedulingStrategy": c.scheduling_strategy,
-            "schedulingPeriod": c.scheduling_period,
-            "concurrentlySchedulableTaskCount": c.concurrent_tasks, "runDuration": c.run_duration,
-            "penaltyDuration": c.penalty_duration, "yieldDuration": c.yield_duration,
-            "autoTerminatedRelationships": list(c.auto_terminated),
-            "scheduledState": c.scheduled_state, "comments": c.comments, "bulletinLevel": c.bulletin_level,
-        }
-    if kind == "connection":
-        return {
-            "identifier": c.identifier, "name": c.name,
-            "source": {"id": c.source}, "destination": {"id": c.destination},
-            "selectedRelationships": list(c.relationships),
-            "backPressureObjectThreshold": c.back_pressure_object_threshold,
-            "backPressureDataSizeThreshold": c.back_pressure_data_size_threshold,
-            "flowFileExpiration": c.flowfile_expiration,
-            "prioritizers": list(c.prioritizers),
-            "bends": [_pos(b) for b in c.bends],
-        }
-    if kind == "funnel":
-        return {"identifier": c.identifier, "position": _pos(c.position)}
-    if kind in ("input-port", "output-port"):
-        return {"identifier": c.identifier, "name": c.name, "position": _pos(c.position),
-                "scheduledState": c.scheduled_state, "comments": c.comments}
-    if kind == "label":
-        return {"identifier": c.identifier, "label": c.label, "position": _pos(c.position),
-                "width": c.width, "height": c.height, "style": dict(c.style)}
-    if kind == "controller-service":
-        return {"identifier": c.identifier, "name": c.name, "type": c.type, "properties": dict(c.properties),
-                "scheduledState": c.scheduled_state, "comments": c.comments}
-    if kind == "process-group":
-        return group_to_dict(c)
-    raise ValueError(f"unknown component kind {kind!r}")
-
-
-def group_to_dict(group: GroupDef) -> dict[str, Any]:
-    """The JSON form of a group and everything in it."""
-    doc: dict[str, Any] = {
-        "identifier": group.identifier, "name": group.name, "position": _pos(group.position),
-        "comments": group.comments,
-        "parameterContext": None if group.parameter_context is None else {"id": group.parameter_context},
-    }
-    for kind, (attr, key) in COMPONENT_KINDS.items():
-        doc[key] = [component_to_dict(kind, c) for c in getattr(group, attr)]
-    return doc
-
-
-def parameter_context_to_dict(ctx: ParameterContextDef) -> dict[str, Any]:
-    return {"identifier": ctx.identifier, "name": ctx.name, "description": ctx.description,
-            "parameters": [{"name": p.name, "value": p.value, "sensitive": p.sensitive,
-                            "description": p.description} for p in ctx.parameters]}
-
-
-def flow_to_dict(flow: FlowDef) -> dict[str, Any]:
-    """The JSON form of ``flow`` (inverse of ``flow_from_dict``); ``editSeq``
-    only when the flow has one."""
-    doc: dict[str, Any] = {
-        "flowyardFlowVersion": FORMAT_VERSION,
-        "parameterContexts": [parameter_context_to_dict(c) for c in flow.parameter_contexts],
-        "rootGroup": group_to_dict(flow),
-    }
-    if flow.edit_seq:
-        doc["editSeq"] = flow.edit_seq
-    return doc
-
-
-def doc_group(doc: dict[str, Any], identifier: str) -> dict[str, Any]:
-    """The group ``identifier`` in a flow's JSON form (``flow_to_dict``). Raises ``KeyError``."""
-    stack = [doc["rootGroup"]]
-    while stack:
-        group = stack.pop()
-        if group["identifier"] == identifier:
-            found: dict[str, Any] = group
-            return found
-        stack.extend(group["processGroups"])
-    raise KeyError(identifier)
-
-
-def doc_components(doc: dict[str, Any]) -> dict[str, tuple[list[Any], int]]:
-    """Every component of a flow's JSON form by identifier: the list holding it
-    and its index there (groups in their parent's ``processGroups``; the root
-    group and parameter contexts are not included)."""
-    found: dict[str, tuple[list[Any], int]] = {}
-    stack = [doc["rootGroup"]]
-    while stack:
-        group = stack.pop()
-        for _, key in COMPONENT_KINDS.values():
-            items = group[key]
-            for i, item in enumerate(items):
-                found[item["identifier"]] = (items, i)
-        stack.extend(group["processGroups"])
-    return found
