@@ -15,45 +15,26 @@ A property value is *text*: literal characters with embedded expressions
   Whitespace between tokens is ignored; ``#`` not followed by ``{`` starts a
   comment to the end of the line.
 
-Compilation produces one closure per node; evaluation calls them with an
-``EvalContext``. Nothing here uses ``eval``, ``exec`` or attribute access on
+Compilation produces one closure per node (``_nodes``: the node types, the
+closures calling functions, and ``ExpressionError``, re-exported here); evaluation
+calls them with an ``EvalContext``. Nothing here uses ``eval``, ``exec`` or attribute access on
 arbitrary objects: functions are looked up in the registry by name only.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
+from flowyard.runtime.expression._nodes import ExpressionError, Node, _literal, compile_call
 from flowyard.runtime.expression._registry import (
     REGISTRY,
     EvalContext,
-    EvaluationError,
     Function,
-    coerce,
-    converter,
 )
 from flowyard.runtime.expression._types import as_bool, as_text
 
 __all__ = ["ExpressionError", "Node", "compile_expression", "compile_text"]
-
-Node = Callable[[EvalContext], Any]
-
-
-class ExpressionError(ValueError):
-    """An expression is invalid (at compile time) or failed (at evaluation).
-
-    ``position`` is the 0-based offset in the text where the problem is; the
-    message says what was expected there.
-    """
-
-    def __init__(self, message: str, position: int, text: str = "") -> None:
-        self.position = position
-        self.text = text
-        self.reason = message
-        super().__init__(f"{message} at position {position}")
-
 
 _NAME_CHARS = re.compile(r"[^\s${}:,()'\"#\[\]]+")
 _FUNC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -89,22 +70,6 @@ def _find_close(text: str, start: int) -> int:
                 return i
         i += 1
     return -1
-
-
-class _Const:
-    """A node whose value is known at compile time (literal arguments)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __call__(self, ctx: EvalContext) -> Any:
-        return self.value
-
-
-def _literal(value: Any) -> Node:
-    return _Const(value)
 
 
 def _current_item(ctx: EvalContext) -> Any:
@@ -265,11 +230,11 @@ class _Parser:
                 if fn.subject is not None:
                     if not fn.subject_optional:
                         raise self.fail(f"{fn.name}() needs a subject, e.g. ${{attribute:{fn.name}(...)}}", pos)
-                    return self.typed(self.invoke(fn, _literal(None), args, pos), _returns(fn)), j, None
+                    return self.typed(compile_call(fn, _literal(None), args, pos, self.text), _returns(fn)), j, None
                 if fn.multi == "aggregate":
                     raise self.fail(f"{fn.name}() aggregates a multi-attribute expression and cannot start one",
                                     pos)
-                node = self.typed(self.invoke(fn, None, args, pos), _returns(fn))
+                node = self.typed(compile_call(fn, None, args, pos, self.text), _returns(fn))
                 return node, j, fn if fn.multi else None
         m = _NAME_CHARS.match(text, i, end)
         if not m:
@@ -383,106 +348,6 @@ class _Parser:
 
     # -- compiling calls ---------------------------------------------------------------
 
-    def invoke(self, fn: Function, subject: Node | None, args: list[Node], pos: int) -> Node:
-        """The closure calling ``fn`` on ``subject`` with ``args`` (converted per declaration)."""
-        types = [a.type for a in fn.args]
-        if fn.args and fn.args[-1].variadic:
-            types += [fn.args[-1].type] * (len(args) - len(types))
-        arg_types = types[: len(args)]
-        impl = fn.impl
-        text = self.text
-        # Literal arguments are converted once, here.
-        consts: list[Any] = []
-        all_const = True
-        for node, t in zip(args, arg_types):
-            if isinstance(node, _Const):
-                consts.append(coerce(node.value, t))
-            else:
-                all_const = False
-                break
-        if all_const and fn.check_literals is not None:
-            try:
-                fn.check_literals(*consts)
-            except EvaluationError as exc:  # NiFi validates literal arguments when compiling
-                raise ExpressionError(f"{fn.name}(): {exc}", pos, self.text) from None
-        subject_type = fn.subject
-        passes_null = fn.null_subject == "pass"
-        with_ctx = fn.context
-        name = fn.name
-
-        def failed(exc: Exception) -> ExpressionError:
-            return ExpressionError(f"{name}() failed: {exc}", pos, text)
-
-        if subject is None:
-            def subjectless(ctx: EvalContext) -> Any:
-                values = consts if all_const else [coerce(a(ctx), t) for a, t in zip(args, arg_types)]
-                try:
-                    return impl(ctx, *values) if with_ctx else impl(*values)
-                except EvaluationError as exc:
-                    raise failed(exc) from None
-            return subjectless
-
-        subj = subject
-        convert_subject = subject_type not in (None, "any")
-        if all_const:
-            fixed = tuple(consts)
-            if subject_type == "string" and not with_ctx:
-                def call_string_const(ctx: EvalContext) -> Any:
-                    s = subj(ctx)
-                    if type(s) is not str:
-                        s = as_text(s)
-                        if s is None and not passes_null:
-                            return None
-                    try:
-                        return impl(s, *fixed)
-                    except EvaluationError as exc:
-                        raise failed(exc) from None
-                return call_string_const
-
-            to_subj = converter(subject_type) if convert_subject else None  # type: ignore[arg-type]
-
-            def call_const(ctx: EvalContext) -> Any:
-                s = subj(ctx)
-                if to_subj is not None:
-                    s = to_subj(s)
-                if s is None and not passes_null:
-                    return None
-                try:
-                    return impl(ctx, s, *fixed) if with_ctx else impl(s, *fixed)
-                except EvaluationError as exc:
-                    raise failed(exc) from None
-            return call_const
-
-        to_subject = converter(subject_type) if convert_subject else None  # type: ignore[arg-type]
-        pairs = [(a, converter(t)) for a, t in zip(args, arg_types)]
-        if len(pairs) == 1 and not with_ctx:
-            (only, to_arg), = pairs
-
-            def call_one(ctx: EvalContext) -> Any:
-                s = subj(ctx)
-                if to_subject is not None:
-                    s = to_subject(s)
-                if s is None and not passes_null:
-                    return None
-                try:
-                    return impl(s, to_arg(only(ctx)))
-                except EvaluationError as exc:
-                    raise failed(exc) from None
-            return call_one
-
-        def call_dynamic(ctx: EvalContext) -> Any:
-            s = subj(ctx)
-            if to_subject is not None:
-                s = to_subject(s)
-            if s is None and not passes_null:
-                return None
-            values = [conv(a(ctx)) for a, conv in pairs]
-            try:
-                return impl(ctx, s, *values) if with_ctx else impl(s, *values)
-            except EvaluationError as exc:
-                raise failed(exc) from None
-        return call_dynamic
-
     def check_subject_type(self, fn: Function, args: list[Node], subject_type: str, pos: int) -> None:
         """What NiFi's compiler refuses: a boolean used as a date or an instant ("Cannot
         implicitly convert Data Type BOOLEAN to DATE"), toInstant with one argument (none or
@@ -509,9 +374,9 @@ class _Parser:
                 if fn.multi == "aggregate":
                     # NiFi's join/count reduce over however many values the subject gives: one here
                     # (join: the value, null as ''; count: 1 unless null or false).
-                    node = self.typed(self.invoke(fn, _one_value(node), args, pos), _returns(fn))
+                    node = self.typed(compile_call(fn, _one_value(node), args, pos, self.text), _returns(fn))
                     continue
-                node = self.typed(self.invoke(fn, node, args, pos), _returns(fn))
+                node = self.typed(compile_call(fn, node, args, pos, self.text), _returns(fn))
             return node
         aggregate = None
         if calls and calls[-1][0].multi == "aggregate":
@@ -529,7 +394,7 @@ class _Parser:
         # evaluation sets in its own context (thread-safe, re-entrant).
         per_value: Node = _current_item
         for fn, args, pos in calls:
-            per_value = self.invoke(fn, per_value, args, pos)
+            per_value = compile_call(fn, per_value, args, pos, self.text)
         combine_any = multi.multi == "any"
 
         def evaluate_each(ctx: EvalContext) -> list[Any]:
@@ -545,7 +410,7 @@ class _Parser:
 
         if aggregate is not None:
             agg_fn, agg_args, agg_pos = aggregate
-            agg_node = self.invoke(agg_fn, evaluate_each, agg_args, agg_pos)
+            agg_node = compile_call(agg_fn, evaluate_each, agg_args, agg_pos, self.text)
             return self.typed(agg_node, _returns(agg_fn))
 
         def combined(ctx: EvalContext) -> Any:
