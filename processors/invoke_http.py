@@ -1,32 +1,79 @@
 """InvokeHTTP: send an HTTP request for each FlowFile (or on a timer) and route
-the response by its status, as NiFi's InvokeHTTP does."""
+the response by its status, as NiFi's InvokeHTTP does.
+
+Its properties are in ``_invoke_http_props``; its helpers (the OAuth2 token provider API,
+re-exported here, the response cache, Java's error names and URI quoting) in
+``_invoke_http_support``."""
 
 from __future__ import annotations
 
 import base64
-import codecs
-import collections
 import email.utils
 import http.cookiejar
 import re
 import threading
 import time
 import uuid
-import zlib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from flowyard.processors.proxy_configuration_service import (
-    PROXY_CONFIGURATION_SERVICE,
-    ProxyConfigurationService,
+from flowyard.processors._invoke_http_props import (
+    BODY_ATTRIBUTE_NAME,
+    BODY_ATTRIBUTE_SIZE,
+    BODY_IGNORED,
+    CACHE_ENABLED,
+    CACHE_SIZE,
+    CHUNKED,
+    CONNECTION_TIMEOUT,
+    CONTENT_ENCODING,
+    CONTENT_TYPE,
+    COOKIE_STRATEGY,
+    DATE_HEADER,
+    DIGEST_AUTH,
+    FOLLOW_REDIRECTS,
+    FORM_DATA_FILENAME,
+    FORM_DATA_NAME,
+    GENERATION_REQUIRED,
+    HEADER_ATTRIBUTES_PATTERN,
+    HEADERS_PREFIX,
+    HEADERS_TO_REQUEST,
+    HTTP2_DISABLED,
+    HTTP_METHOD,
+    HTTP_URL,
+    NAMING_STRATEGY,
+    OAUTH2_PROVIDER,
+    OAUTH2_REFRESH,
+    PENALIZE_NO_RETRY,
+    PROXY_CONFIGURATION,
+    REQUEST_BODY_ENABLED,
+    REQUEST_PASSWORD,
+    REQUEST_USERNAME,
+    SOCKET_IDLE_CONNECTIONS,
+    SOCKET_IDLE_TIMEOUT,
+    SOCKET_READ_TIMEOUT,
+    SOCKET_WRITE_TIMEOUT,
+    SSL_CONTEXT,
+    USER_AGENT,
 )
-from flowyard.processors.ssl_context_service import SSL_CONTEXT_SERVICE, SSLContextService, certificate_dn
+from flowyard.processors._invoke_http_support import (
+    OAUTH2_ACCESS_TOKEN_PROVIDER,
+    OAuth2AccessTokenProvider,
+    _charset,
+    _gzip,
+    _headers_as_attributes,
+    _is_true,
+    _java_exception,
+    _java_uri_quoted,
+    _NoCookies,
+    _remote_dn,
+    _ResponseCache,
+)
+from flowyard.processors.proxy_configuration_service import ProxyConfigurationService
+from flowyard.processors.ssl_context_service import SSLContextService
 from flowyard.runtime.sdk import (
-    AllowableValue,
     DynamicPropertySpec,
     ExpressionScope,
     FlowFile,
@@ -36,12 +83,9 @@ from flowyard.runtime.sdk import (
     Processor,
     ProcessorSpec,
     ProcessSession,
-    PropertyDependency,
-    PropertySpec,
     Relationship,
     RepositoryError,
     ValidationResult,
-    validators,
 )
 
 __all__ = ["OAUTH2_ACCESS_TOKEN_PROVIDER", "InvokeHTTP", "OAuth2AccessTokenProvider"]
@@ -68,21 +112,6 @@ _KNOWN_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST",
 _CHUNK = 64 * 1024
 _CACHEABLE = 1 << 20  # only responses that say they are at most this large are read whole to be cached
 
-OAUTH2_ACCESS_TOKEN_PROVIDER = "OAuth2AccessTokenProvider"
-"""API name of OAuth2 token providers (NiFi's ``OAuth2AccessTokenProvider``)."""
-
-
-class OAuth2AccessTokenProvider:
-    """The ``OAuth2AccessTokenProvider`` API: a bearer token, refreshed on demand."""
-
-    def access_token(self) -> str:
-        """The current access token."""
-        raise NotImplementedError
-
-    def refresh(self) -> None:
-        """Fetch a new token (after the server refused the current one)."""
-        raise NotImplementedError
-
 
 ORIGINAL = Relationship(
     "Original", "The request FlowFile after a 2xx response, with attributes describing the exchange.")
@@ -96,358 +125,6 @@ NO_RETRY = Relationship(
 FAILURE = Relationship(
     "Failure", "The request FlowFile, penalized, when no response came back (connection error, timeout, bad URL or any "
                "other error), with attributes naming the error.")
-
-_TRUE_FALSE = (AllowableValue("true"), AllowableValue("false"))
-_TRUE_FALSE_CAPS = (AllowableValue("True"), AllowableValue("False"))
-_BODY_METHOD_DEPENDENCY = (PropertyDependency("http-method", ("PATCH", "POST", "PUT")),)
-
-
-def _flag(key: str, name: str, description: str, default: str, *, caps: bool = False, required: bool = True,
-          aliases: tuple[str, ...] = (), dependencies: tuple[PropertyDependency, ...] = ()) -> PropertySpec:
-    return PropertySpec(key=key, display_name=name, description=description, required=required, default=default,
-                        allowed_values=_TRUE_FALSE_CAPS if caps else _TRUE_FALSE, aliases=aliases,
-                        dependencies=dependencies)
-
-
-HTTP_METHOD = PropertySpec(
-    key="http-method", display_name="HTTP Method",
-    description="The request method: GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, or any other name (other methods "
-                "are sent without a body).",
-    required=True, default="GET", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
-)
-HTTP_URL = PropertySpec(
-    key="http-url", display_name="HTTP URL",
-    description="The URL to call: http or https, a host name or IP address, and optionally a port and path. It is sent "
-                "as given, so encode it yourself.",
-    required=True, expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES, validator=validators.URL,
-    aliases=("Remote URL",),
-)
-HTTP2_DISABLED = _flag("http2-disabled", "HTTP/2 Disabled",
-                       "When True, only HTTP/1.1 is used (HTTP/2 is only ever negotiated over "
-                       "TLS).", "False", caps=True,
-                       aliases=("disable-http2",))
-SSL_CONTEXT = PropertySpec(
-    key="ssl-context-service", display_name="SSL Context Service",
-    description="The SSL Context Service whose truststore (and keystore, for mutual TLS) is used for https URLs.",
-    identifies_controller_service=SSL_CONTEXT_SERVICE,
-)
-CONNECTION_TIMEOUT = PropertySpec(
-    key="connection-timeout", display_name="Connection Timeout",
-    description="How long connecting to the server may take.", required=True,
-    default="5 secs", validator=validators.TIME_PERIOD, aliases=("Connection Timeout",),
-)
-SOCKET_READ_TIMEOUT = PropertySpec(
-    key="socket-read-timeout", display_name="Socket Read Timeout",
-    description="How long to wait for the server to send data.",
-    required=True, default="15 secs", validator=validators.TIME_PERIOD, aliases=("Read Timeout",),
-)
-SOCKET_WRITE_TIMEOUT = PropertySpec(
-    key="socket-write-timeout", display_name="Socket Write Timeout",
-    description="How long sending the request may "
-                "block.", required=True, default="15 secs", validator=validators.TIME_PERIOD,
-)
-SOCKET_IDLE_TIMEOUT = PropertySpec(
-    key="socket-idle-timeout", display_name="Socket Idle Timeout",
-    description="How long an unused pooled connection is kept open.", required=True,
-    default="5 mins", validator=validators.TIME_PERIOD, aliases=("idle-timeout",),
-)
-SOCKET_IDLE_CONNECTIONS = PropertySpec(
-    key="socket-idle-connections", display_name="Socket Idle Connections",
-    description="How many unused connections are kept in the pool.", required=True, default="5",
-    validator=validators.NON_NEGATIVE_INTEGER, aliases=("max-idle-connections",),
-)
-PROXY_CONFIGURATION = PropertySpec(
-    key="proxy-configuration-service", display_name="Proxy Configuration Service",
-    description="The Proxy Configuration Service whose proxy the requests go through.",
-    identifies_controller_service=PROXY_CONFIGURATION_SERVICE,
-)
-OAUTH2_PROVIDER = PropertySpec(
-    key="oauth2-access-token-provider", display_name="Request OAuth2 Access Token Provider",
-    description="A service that supplies OAuth2 access tokens, sent as a Bearer token in the Authorization "
-                "header.", identifies_controller_service=OAUTH2_ACCESS_TOKEN_PROVIDER,
-)
-OAUTH2_REFRESH = PropertySpec(
-    key="oauth2-access-token-refresh-strategy", display_name="OAuth2 Access Token Refresh Strategy",
-    description="When a new OAuth2 access token is asked for.", default="ON_TOKEN_EXPIRATION",
-    allowed_values=(
-        AllowableValue("ON_TOKEN_EXPIRATION", description="Refresh when the provider says the token expired."),
-        AllowableValue("ON_UNAUTHORIZED_RESPONSE", description="Also refresh after a 401 Unauthorized response."),
-    ),
-    dependencies=(PropertyDependency("oauth2-access-token-provider"),),
-)
-REQUEST_USERNAME = PropertySpec(
-    key="request-username", display_name="Request Username",
-    description="The user name for HTTP Basic authentication (RFC 7617), or for Digest "
-                "authentication.", validator=validators.NON_EMPTY,
-    aliases=("Basic Authentication Username",),
-)
-REQUEST_PASSWORD = PropertySpec(
-    key="request-password", display_name="Request Password",
-    description="The password for Request Username.", sensitive=True, aliases=("Basic Authentication Password",),
-)
-DIGEST_AUTH = _flag("request-digest-authentication-enabled", "Request Digest Authentication Enabled",
-                    "Use Digest authentication (RFC 7616) instead of Basic with Request Username and Request "
-                    "Password.", "false", aliases=("Digest Authentication",),
-                    dependencies=(PropertyDependency("request-username"),))
-PENALIZE_NO_RETRY = _flag("request-failure-penalization-enabled", "Request Failure Penalization Enabled",
-                          "Penalize the request FlowFile when the response status is "
-                          "400-499.", "false", required=False, aliases=('Penalize on "No Retry"',))
-REQUEST_BODY_ENABLED = _flag("request-body-enabled", "Request Body Enabled",
-                             "Whether PATCH, POST and PUT requests carry the FlowFile's content as their body.", "true",
-                             required=False, aliases=("send-message-body",), dependencies=_BODY_METHOD_DEPENDENCY)
-FORM_DATA_NAME = PropertySpec(
-    key="request-multipart-form-data-name", display_name="Request Multipart Form-Data Name",
-    description="When set, the body is sent as multipart/form-data, with the content as the part of this "
-                "name.", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
-    aliases=("form-body-form-name",), dependencies=(PropertyDependency("request-body-enabled", ("true",)),),
-)
-FORM_DATA_FILENAME = _flag("request-multipart-form-data-filename-enabled",
-                           "Request Multipart Form-Data Filename Enabled",
-                           "Whether the multipart part's Content-Disposition header gets the FlowFile's "
-                           "filename.", "true",
-                           required=False, aliases=("set-form-filename",),
-                           dependencies=(PropertyDependency("request-multipart-form-data-name"),))
-CHUNKED = _flag("request-chunked-transfer-encoding-enabled", "Request Chunked Transfer-Encoding Enabled",
-                "Send the body with Transfer-Encoding: chunked instead of a Content-Length "
-                "header.", "false", aliases=("Use Chunked Encoding",),
-                dependencies=_BODY_METHOD_DEPENDENCY)
-CONTENT_ENCODING = PropertySpec(
-    key="request-content-encoding", display_name="Request Content-Encoding",
-    description="How the request body is compressed on the way. The server has to understand "
-                "it.", required=True, default="DISABLED",
-    allowed_values=(AllowableValue("DISABLED", description="The body is sent as it is."),
-                    AllowableValue("GZIP", description="The body is gzip-compressed and sent with Content-Encoding: "
-                                                       "gzip.")),
-    aliases=("Content-Encoding",), dependencies=_BODY_METHOD_DEPENDENCY,
-)
-CONTENT_TYPE = PropertySpec(
-    key="request-content-type", display_name="Request Content-Type",
-    description="The Content-Type header of PATCH, POST and PUT requests with a body; application/octet-stream when it "
-                "evaluates to nothing.",
-    required=True, default="${mime.type}", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
-    aliases=("Content-Type",), dependencies=_BODY_METHOD_DEPENDENCY,
-)
-DATE_HEADER = _flag("request-date-header-enabled", "Request Date Header Enabled",
-                    "Whether requests carry a Date header (RFC 7231, section 7.1.1.2).",
-                    "True", caps=True, aliases=("Include Date Header",))
-HEADER_ATTRIBUTES_PATTERN = PropertySpec(
-    key="request-header-attributes-pattern", display_name="Request Header Attributes Pattern",
-    description="FlowFile attributes whose names match this regular expression are sent as request headers (none when "
-                "unset). Dynamic properties are always sent as headers, named after the property, with the evaluated "
-                "value. Header names and values must be ASCII.",
-    validator=validators.REGEX, aliases=("Attributes to Send",),
-)
-USER_AGENT = PropertySpec(
-    key="request-user-agent", display_name="Request User-Agent",
-    description="The User-Agent header of the requests (see RFC 7231, section "
-                "5.5.3).", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES, aliases=("Useragent",),
-)
-BODY_ATTRIBUTE_NAME = PropertySpec(
-    key="response-body-attribute-name", display_name="Response Body Attribute Name",
-    description="When set, the response body is stored in this attribute of the request FlowFile that goes to "
-                "Original.", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
-    aliases=("Put Response Body In Attribute",),
-)
-BODY_ATTRIBUTE_SIZE = PropertySpec(
-    key="response-body-attribute-size", display_name="Response Body Attribute Size",
-    description="The most bytes of a response body stored in an attribute; longer bodies are "
-                "cut.", required=True, default="256",
-    validator=validators.NON_NEGATIVE_INTEGER, aliases=("Max Length To Put In Attribute",),
-    dependencies=(PropertyDependency("response-body-attribute-name"),),
-)
-BODY_IGNORED = _flag("response-body-ignored", "Response Body Ignored",
-                     "When true, no FlowFile is sent to Response.", "false",
-                     aliases=("ignore-response-content",))
-CACHE_ENABLED = _flag("response-cache-enabled", "Response Cache Enabled",
-                      "Keep responses in a cache (RFC 7234), revalidated with their ETag or Last-Modified "
-                      "headers.", "false", aliases=("use-etag",))
-CACHE_SIZE = PropertySpec(
-    key="response-cache-size", display_name="Response Cache Size",
-    description="How much memory the response cache may use.",
-    required=True, default="10MB", validator=validators.DATA_SIZE, aliases=("etag-max-cache-size",),
-    dependencies=(PropertyDependency("response-cache-enabled", ("true",)),),
-)
-COOKIE_STRATEGY = PropertySpec(
-    key="response-cookie-strategy", display_name="Response Cookie Strategy",
-    description="Whether cookies set by servers are kept and sent back on later "
-                "requests.", required=True, default="DISABLED",
-    allowed_values=(AllowableValue("DISABLED", description="Cookies are neither kept nor sent."),
-                    AllowableValue("ACCEPT_ALL", description="Every cookie is kept (in memory, while the "
-                                                             "processor runs) and sent back where it applies.")),
-    aliases=("cookie-strategy",),
-)
-GENERATION_REQUIRED = _flag("response-generation-required", "Response Generation Required",
-                            "Send the response to Response whatever its status code, not only for "
-                            "2xx.", "false", required=False,
-                            aliases=("Always Output Response",))
-NAMING_STRATEGY = PropertySpec(
-    key="response-flowfile-naming-strategy", display_name="Response FlowFile Naming Strategy",
-    description="How the filename attribute of FlowFiles sent to Response is chosen.", required=True, default="RANDOM",
-    allowed_values=(AllowableValue("RANDOM", description="A random name."),
-                    AllowableValue("URL_PATH", description="The last segment of the URL path (GET requests only).")),
-    aliases=("flow-file-naming-strategy",),
-)
-HEADERS_TO_REQUEST = _flag("response-header-request-attributes-enabled",
-                           "Response Header Request Attributes Enabled",
-                           "Also add the response headers as attributes of the request FlowFile sent to Original, "
-                           "Retry or No Retry.", "false", required=False,
-                           aliases=("Add Response Headers to Request",))
-HEADERS_PREFIX = PropertySpec(
-    key="response-header-request-attributes-prefix", display_name="Response Header Request Attributes Prefix",
-    description="Put in front of the names of response headers added to the request FlowFile; set one so headers "
-                "cannot overwrite core attributes.", expression_scope=ExpressionScope.FLOWFILE_ATTRIBUTES,
-    dependencies=(PropertyDependency("response-header-request-attributes-enabled", ("true",)),),
-)
-FOLLOW_REDIRECTS = _flag("response-redirects-enabled", "Response Redirects Enabled",
-                         "Whether 3xx redirects (RFC 7231, section 6.4) are "
-                         "followed.", "True", caps=True, aliases=("Follow Redirects",))
-
-
-def _is_true(text: str | None) -> bool:
-    return (text or "").strip().lower() == "true"
-
-
-def _java_exception(exc: BaseException) -> tuple[str, str]:
-    """NiFi's exception class and message attributes: the Java exception OkHttp
-    would have raised for the same failure, else the Python class."""
-    message = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.ConnectTimeout | httpx.ReadTimeout | httpx.WriteTimeout | httpx.PoolTimeout):
-        return "java.net.SocketTimeoutException", message
-    if isinstance(exc, httpx.ConnectError):
-        lowered = message.lower()
-        if "name or service not known" in lowered or "nodename nor servname" in lowered \
-                or "temporary failure in name resolution" in lowered or "no address associated" in lowered:
-            return "java.net.UnknownHostException", message
-        if "certificate" in lowered or "ssl" in lowered or "handshake" in lowered:
-            return "javax.net.ssl.SSLHandshakeException", message
-        return "java.net.ConnectException", message
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL | ValueError):
-        return "java.lang.IllegalArgumentException", message
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
-        return "java.io.IOException", message
-    return f"{type(exc).__module__}.{type(exc).__qualname__}", message
-
-
-def _headers_as_attributes(response: httpx.Response, prefix: str) -> dict[str, str]:
-    """Each response header once (first spelling seen), values joined with ', '."""
-    names: dict[str, str] = {}
-    values: dict[str, list[str]] = {}
-    for raw_name, raw_value in response.headers.raw:
-        name = raw_name.decode("latin-1")
-        lower = name.lower()
-        names.setdefault(lower, name)
-        values.setdefault(lower, []).append(raw_value.decode("latin-1"))
-    return {prefix + names[lower]: ", ".join(vals) for lower, vals in values.items()}
-
-
-def _charset(content_type: str | None) -> str:
-    """The response's charset, UTF-8 when it names none or one Python does not know."""
-    if content_type:
-        match = re.search(r"charset\s*=\s*\"?([^\";\s]+)", content_type, re.IGNORECASE)
-        if match:
-            try:
-                return codecs.lookup(match.group(1)).name
-            except LookupError:
-                return "utf-8"
-    return "utf-8"
-
-
-#: Characters Java's multi-argument ``URI`` constructors leave as they are in a path.
-_URI_PATH_LEGAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-!.~'()*,;:$&+=/@")
-
-
-def _java_uri_quoted(path: str) -> str:
-    """``path`` as NiFi's ``URLValidator.createURL`` rebuilds it (Java's
-    multi-argument ``URI`` constructor): characters not legal in a path are
-    percent-encoded, ``%`` always, so ``f%69le`` becomes ``f%2569le``; other
-    non-ASCII characters that are no space or control stay."""
-    out = []
-    for char in path:
-        if char in _URI_PATH_LEGAL or (ord(char) > 127 and char.isprintable() and not char.isspace()):
-            out.append(char)
-        else:
-            out.append("".join(f"%{byte:02X}" for byte in char.encode()))
-    return "".join(out)
-
-
-def _remote_dn(response: httpx.Response) -> str | None:
-    stream = response.extensions.get("network_stream")
-    if stream is None:
-        return None
-    try:
-        ssl_object = stream.get_extra_info("ssl_object")
-        der = ssl_object.getpeercert(True) if ssl_object is not None else None  # _ssl takes no keywords
-        return certificate_dn(der)[0] if der else None
-    except Exception:  # a DN is informative only; never fail a request over it
-        return None
-
-
-def _gzip(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    for chunk in chunks:
-        out = compressor.compress(chunk)
-        if out:
-            yield out
-    yield compressor.flush()
-
-
-@dataclass(frozen=True, slots=True)
-class _Cached:
-    status: int
-    reason: str
-    headers: list[tuple[bytes, bytes]]
-    body: bytes
-    conditions: tuple[tuple[str, str], ...]
-
-
-class _ResponseCache:
-    """Validated GET responses by URL, least recently used dropped past ``limit``
-    bytes of body. Every use revalidates with the server (If-None-Match /
-    If-Modified-Since); a 304 answer gives the stored response back."""
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._size = 0
-        self._entries: collections.OrderedDict[str, _Cached] = collections.OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, url: str) -> _Cached | None:
-        with self._lock:
-            entry = self._entries.get(url)
-            if entry is not None:
-                self._entries.move_to_end(url)
-            return entry
-
-    def put(self, url: str, response: httpx.Response) -> None:
-        conditions = tuple((name, value) for name, value in (
-            ("If-None-Match", response.headers.get("etag")),
-            ("If-Modified-Since", response.headers.get("last-modified"))) if value)
-        if not conditions or "no-store" in response.headers.get("cache-control", "").lower():
-            return
-        body = response.content
-        if len(body) > self._limit:
-            return
-        # the body is kept decoded: drop the encodings, state the length
-        headers = [(k, v) for k, v in response.headers.raw
-                   if k.lower() not in (b"content-encoding", b"transfer-encoding", b"content-length")]
-        headers.append((b"Content-Length", str(len(body)).encode()))
-        entry = _Cached(response.status_code, response.reason_phrase, headers, body, conditions)
-        with self._lock:
-            old = self._entries.pop(url, None)
-            self._size -= len(old.body) if old is not None else 0
-            self._entries[url] = entry
-            self._size += len(body)
-            while self._size > self._limit and self._entries:
-                _, dropped = self._entries.popitem(last=False)
-                self._size -= len(dropped.body)
-
-
-class _NoCookies(http.cookiejar.DefaultCookiePolicy):
-    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
-        return False
-
-    def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
-        return False
 
 
 class InvokeHTTP(Processor):
