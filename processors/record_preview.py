@@ -42,67 +42,47 @@ JSON objects and arrays, cut to a few levels and items so that one cell stays
 small. The CSV header is NiFi's CSVReader default (first line is the header,
 comma separated; a tab, semicolon or pipe is taken instead when the header
 holds more of it than commas).
+
+CSV, JSON and Parquet are read here; Avro in ``_preview_avro``; the limits (re-exported
+here), cells, column types and the budgeted stream in ``_preview_base``.
 """
 
 from __future__ import annotations
 
-import bz2
 import csv
 import io
 import itertools
-import lzma
-import math
 import sys
 import threading
-import uuid
-import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date, datetime, time
-from decimal import Decimal
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO
 
-from flowyard.processors._record_services import RecordError
-from flowyard.processors._records import (
-    DataType,
-    RecordFieldType,
-    from_avro_schema,
-    infer_text_type,
-    infer_type,
-    merge_types,
+from flowyard.processors._preview_avro import _avro
+from flowyard.processors._preview_base import (
+    _AVRO_MAGIC,
+    _PARQUET_MAGIC,
+    _TYPES,
+    MAX_DECODED,
+    MAX_DEPTH,
+    MAX_ITEMS,
+    MAX_PARQUET_DECODED,
+    MAX_ROWS,
+    MAX_TEXT,
+    MAX_VALUES,
+    _cell,
+    _Columns,
+    _cut,
+    _table,
+    _Tracked,
+    _type_name,
 )
+from flowyard.processors._record_services import RecordError
+from flowyard.processors._records import DataType, infer_text_type, merge_types
 from flowyard.processors.json_record_services import iter_json_values
 
-__all__ = ["CONTENT_VIEWERS", "MAX_ROWS", "preview_records", "record_format"]
-
-#: Rows shown when the caller does not say.
-MAX_ROWS = 100
-#: Characters of one text cell shown (longer text ends with an ellipsis).
-MAX_TEXT = 1_000
-#: Levels and items of a nested value shown.
-MAX_DEPTH = 4
-MAX_ITEMS = 20
-#: Bytes of Avro block data a preview decompresses and decodes at most.
-MAX_DECODED = 16 * 1024 * 1024
-#: Uncompressed bytes of the Parquet row groups a preview reads at most (as the file's footer gives them).
-MAX_PARQUET_DECODED = 64 * 1024 * 1024
-#: Values (fields, array items, map entries) of Avro records a preview decodes at most.
-MAX_VALUES = 1_000_000
-#: Largest whole number JavaScript holds exactly; larger ones go out as text.
-_JS_SAFE = 2**53 - 1
-
-_AVRO_MAGIC = b"Obj\x01"
-_PARQUET_MAGIC = b"PAR1"
-_TYPES = {
-    "text/csv": "csv", "application/csv": "csv", "text/tab-separated-values": "csv",
-    "application/json": "json", "text/json": "json", "application/x-ndjson": "json",
-    "application/ndjson": "json", "application/jsonlines": "json", "application/x-jsonlines": "json",
-    "application/json-lines": "json", "application/jsonl": "json",
-    "avro/binary": "avro", "application/avro": "avro", "application/avro-binary": "avro",
-    "application/x-avro": "avro", "application/vnd.apache.avro": "avro",
-    "application/vnd.apache.parquet": "parquet", "application/parquet": "parquet",
-    "application/x-parquet": "parquet",
-}
+__all__ = ["CONTENT_VIEWERS", "MAX_DECODED", "MAX_DEPTH", "MAX_ITEMS", "MAX_PARQUET_DECODED", "MAX_ROWS", "MAX_TEXT",
+           "MAX_VALUES", "preview_records", "record_format"]
 
 
 def record_format(mime: str, head: bytes) -> str | None:
@@ -136,106 +116,6 @@ def preview_records(stream: BinaryIO, mime: str, max_rows: int = MAX_ROWS) -> di
 
 
 CONTENT_VIEWERS: Mapping[str, Callable[[BinaryIO, str, int], dict[str, Any] | None]] = {"records": preview_records}
-
-
-# -- cells and types -----------------------------------------------------------
-
-def _cell(value: Any, depth: int = 0) -> Any:
-    """A JSON-safe, bounded form of one value (see the module's docstring)."""
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return value if -_JS_SAFE <= value <= _JS_SAFE else str(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, str):
-        return value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + "…"
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        data = bytes(value)
-        text = data[:MAX_TEXT // 2].hex()
-        return text + ("…" if len(data) > MAX_TEXT // 2 else "")
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    if isinstance(value, (Decimal, uuid.UUID)):
-        return str(value)
-    if isinstance(value, Mapping):
-        if depth >= MAX_DEPTH:
-            return "{…}"
-        out: dict[str, Any] = {}
-        for i, (key, item) in enumerate(value.items()):
-            if i == MAX_ITEMS:
-                out["…"] = f"{len(value) - MAX_ITEMS} more"
-                break
-            out[str(key)] = _cell(item, depth + 1)
-        return out
-    if isinstance(value, (list, tuple)):
-        if depth >= MAX_DEPTH:
-            return ["…"]
-        items = [_cell(item, depth + 1) for item in value[:MAX_ITEMS]]
-        if len(value) > MAX_ITEMS:
-            items.append(f"… {len(value) - MAX_ITEMS} more")
-        return items
-    return _cell(str(value), depth)
-
-
-def _type_name(data_type: DataType | None, depth: int = 0) -> str:
-    """A record field type as NiFi names it, nested records with their fields."""
-    if data_type is None:
-        return RecordFieldType.STRING.name
-    kind = data_type.field_type
-    if kind is RecordFieldType.RECORD and data_type.schema is not None:
-        if depth >= 2:
-            return "RECORD"
-        fields = data_type.schema.fields
-        inner = ", ".join(f"{f.name}: {_type_name(f.data_type, depth + 1)}" for f in fields[:8])
-        return f"RECORD{{{inner}{', …' if len(fields) > 8 else ''}}}"
-    if kind in (RecordFieldType.ARRAY, RecordFieldType.MAP):
-        return f"{kind.name}[{_type_name(data_type.element, depth + 1)}]"
-    if kind is RecordFieldType.CHOICE:
-        return f"CHOICE[{', '.join(_type_name(c, depth + 1) for c in data_type.choices)}]"
-    if kind is RecordFieldType.DECIMAL and data_type.precision is not None:
-        return f"DECIMAL({data_type.precision},{data_type.scale})"
-    return kind.name
-
-
-class _Tracked(io.RawIOBase):
-    """``stream`` noting whether a read found its end before the content's end
-    (the caller's budget ran out)."""
-
-    def __init__(self, stream: BinaryIO, size: int) -> None:
-        super().__init__()
-        self._stream = stream
-        self._size = size
-        self.starved = False
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._stream.tell()
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._stream.seek(offset, whence)
-
-    def read(self, size: int | None = -1) -> bytes:
-        """At most what is left of the content: a length declared in it never sizes a larger buffer."""
-        left = max(0, self._size - self.tell())
-        return super().read(left if size is None or size < 0 else min(size, left)) or b""
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._stream.read(len(buffer))
-        if len(data) < len(buffer) and self._stream.tell() < self._size:
-            self.starved = True
-        buffer[:len(data)] = data
-        return len(data)
-
-
-def _cut(stream: _Tracked, size: int) -> bool:
-    """Whether the stream ended before the content did (the caller's budget ran out)."""
-    return stream.starved
 
 
 # -- CSV -----------------------------------------------------------------------
@@ -353,323 +233,6 @@ _END = object()
 def _json(stream: _Tracked, size: int, max_rows: int) -> dict[str, Any]:
     records, truncated = _objects(stream, size, max_rows)
     return _table(records, truncated, {})
-
-
-def _table(records: Iterable[Mapping[str, Any]], truncated: bool,
-           declared: Mapping[str, DataType | None]) -> dict[str, Any]:
-    """Rows of ``records`` under the declared columns (in order) and any other field they hold."""
-    records = list(records)
-    names: dict[str, None] = dict.fromkeys(declared)
-    inferred: dict[str, DataType | None] = {}
-    for record in records:
-        for key, value in record.items():
-            names.setdefault(key)
-            if key not in declared:
-                inferred[key] = merge_types(inferred.get(key), infer_type(value))
-    columns = [{"name": n, "type": _type_name(declared[n] if n in declared else inferred.get(n))} for n in names]
-    rows = [[_cell(record.get(n)) for n in names] for record in records]
-    return {"columns": columns, "rows": rows, "truncated": truncated}
-
-
-# -- Avro ----------------------------------------------------------------------
-
-class _Short(Exception):
-    """The datum runs past the end of the data decoded."""
-
-
-class _TooMany(Exception):
-    """The data declares more values than the preview decodes."""
-
-
-_FIXED_SIZES = {"null": 0, "boolean": 1, "float": 4, "double": 8}
-
-
-class _AvroWalk:
-    """Finds where each datum of a block ends without building it, counting its values
-    (fields, items, entries) against ``MAX_VALUES``: a few bytes may declare millions of
-    items (an array of nulls takes no bytes per item), so the count is checked before
-    fastavro builds them."""
-
-    def __init__(self, schema: Any, named: Mapping[str, Any]) -> None:
-        self.schema = schema
-        self.named = named
-        self.values = 0
-
-    def spend(self, n: int) -> None:
-        self.values += n
-        if self.values > MAX_VALUES:
-            raise _TooMany
-
-    def datum_end(self, buf: bytes, pos: int) -> int:
-        return self._walk(self.schema, buf, pos)
-
-    @staticmethod
-    def varint(buf: bytes, pos: int) -> tuple[int, int]:
-        result = shift = 0
-        while True:
-            if pos >= len(buf):
-                raise _Short
-            byte = buf[pos]
-            pos += 1
-            result |= (byte & 0x7F) << shift
-            if not byte & 0x80:
-                return (result >> 1) ^ -(result & 1), pos
-            shift += 7
-            if shift > 63:
-                raise ValueError("a variable-length number runs over 10 bytes")
-
-    def _sized(self, buf: bytes, pos: int) -> int:
-        length, pos = self.varint(buf, pos)
-        if length < 0:
-            raise ValueError(f"a negative length {length}")
-        if pos + length > len(buf):
-            raise _Short
-        return pos + length
-
-    def _walk(self, schema: Any, buf: bytes, pos: int) -> int:
-        if isinstance(schema, str):
-            if schema in _FIXED_SIZES:
-                pos += _FIXED_SIZES[schema]
-                if pos > len(buf):
-                    raise _Short
-                return pos
-            if schema in ("int", "long"):
-                return self.varint(buf, pos)[1]
-            if schema in ("bytes", "string"):
-                return self._sized(buf, pos)
-            return self._walk(self.named[schema], buf, pos)
-        if isinstance(schema, list):
-            index, pos = self.varint(buf, pos)
-            if not 0 <= index < len(schema):
-                raise ValueError(f"union branch {index} of {len(schema)}")
-            return self._walk(schema[index], buf, pos)
-        kind = schema["type"]
-        if kind in ("record", "error"):
-            self.spend(len(schema["fields"]))
-            for field in schema["fields"]:
-                pos = self._walk(field["type"], buf, pos)
-            return pos
-        if kind == "enum":
-            return self.varint(buf, pos)[1]
-        if kind == "fixed":
-            pos += int(schema["size"])
-            if pos > len(buf):
-                raise _Short
-            return pos
-        if kind in ("array", "map"):
-            items = schema["items"] if kind == "array" else schema["values"]
-            while True:
-                count, pos = self.varint(buf, pos)
-                if count == 0:
-                    return pos
-                if count < 0:
-                    count = -count
-                    pos = self.varint(buf, pos)[1]  # the block's byte size
-                self.spend(count)
-                for _ in range(count):
-                    if kind == "map":
-                        pos = self._sized(buf, pos)
-                    pos = self._walk(items, buf, pos)
-        return self._walk(kind, buf, pos)
-
-
-def _varint_from(stream: _Tracked) -> int | None:
-    """A zigzag long read from the stream; None at its end (before the first byte)."""
-    result = shift = 0
-    while True:
-        byte = stream.read(1)
-        if not byte:
-            if shift == 0:
-                return None
-            raise EOFError("the content ends inside an Avro block header")
-        result |= (byte[0] & 0x7F) << shift
-        if not byte[0] & 0x80:
-            return (result >> 1) ^ -(result & 1)
-        shift += 7
-        if shift > 63:
-            raise ValueError("a variable-length number runs over 10 bytes")
-
-
-def _read_up_to(stream: _Tracked, n: int) -> bytes:
-    parts: list[bytes] = []
-    while n > 0:
-        part = stream.read(min(n, 1 << 20))
-        if not part:
-            break
-        parts.append(part)
-        n -= len(part)
-    return b"".join(parts)
-
-
-def _decompress(codec: str, data: bytes, complete: bool, limit: int) -> tuple[bytes, bool]:
-    """The block's data decompressed, at most ``limit`` bytes of it, and whether that is all of it."""
-    if codec == "null":
-        return data[:limit], complete and len(data) <= limit
-    if codec == "deflate":
-        inflate = zlib.decompressobj(-15)
-        out = inflate.decompress(data, limit)
-        return out, complete and inflate.eof
-    if codec in ("bzip2", "xz"):
-        stream = bz2.BZ2Decompressor() if codec == "bzip2" else lzma.LZMADecompressor()
-        out = stream.decompress(data, max_length=limit)
-        return out, complete and stream.eof
-    if codec == "snappy":
-        import cramjam
-
-        if not complete:
-            return b"", False
-        length, shift, i = 0, 0, 0
-        while i < min(len(data), 10):  # the uncompressed length, an unsigned varint, comes first
-            length |= (data[i] & 0x7F) << shift
-            shift += 7
-            i += 1
-            if not data[i - 1] & 0x80:
-                break
-        if length > limit:
-            return b"", False
-        out = bytes(cramjam.snappy.decompress_raw(data[:-4]))
-        if zlib.crc32(out) != int.from_bytes(data[-4:], "big"):
-            raise ValueError("the snappy block's checksum does not match")
-        return out, True
-    raise RecordError(f"the Avro codec {codec!r} is not shown by the preview (null, deflate, snappy, bzip2 and xz are)")
-
-
-def _avro(stream: _Tracked, size: int, max_rows: int) -> dict[str, Any]:
-    """Avro: the header through fastavro, then block by block: each block's data read
-    whole only up to ``MAX_DECODED`` bytes in all, decompressed to at most what is left
-    of that, each datum measured (``_AvroWalk``) before fastavro decodes it, its cells
-    kept and the datum dropped."""
-    import fastavro
-    from fastavro import parse_schema, schemaless_reader
-
-    try:
-        reader = fastavro.reader(cast(BinaryIO, stream))
-        sync = reader._header["sync"]
-        codec = reader.metadata.get("avro.codec", "null") or "null"
-        named: dict[str, Any] = {}
-        parsed = parse_schema(reader.writer_schema, named, _write_hint=False)
-    except Exception as exc:  # fastavro raises many kinds for a bad header
-        raise RecordError(f"the content is not an Avro data file: {exc or type(exc).__name__}") from None
-    declared: dict[str, DataType | None] = {}
-    try:
-        schema = from_avro_schema(reader.writer_schema)
-        declared = {f.name: f.data_type for f in schema.fields}
-    except (ValueError, TypeError, KeyError):
-        pass  # not a record schema: each datum goes in a "value" column
-    columns = _Columns(declared)
-    walk = _AvroWalk(parsed, named)
-    left = MAX_DECODED
-    truncated = False
-    block = 0
-
-    def malformed(why: str) -> RecordError:
-        where = f" after record {len(columns.rows)}" if columns.rows else ""
-        return RecordError(f"the Avro data is malformed{where} (block {block}): {why}")
-
-    def too_large(why: str) -> RecordError:
-        return RecordError(f"the first Avro record is larger than the preview decodes: {why}")
-
-    while True:
-        block += 1
-        try:
-            count = _varint_from(stream)
-            if count is None:
-                if _cut(stream, size):
-                    truncated = True
-                break
-            length = _varint_from(stream)
-        except (EOFError, ValueError) as exc:
-            if _cut(stream, size) and columns.rows:
-                truncated = True
-                break
-            raise malformed(str(exc)) from None
-        if count < 0 or length is None or length < 0:
-            raise malformed(f"a block declares {count} records in {length} bytes")
-        if count and len(columns.rows) >= max_rows:
-            truncated = True
-            break
-        data = _read_up_to(stream, min(length, MAX_DECODED))
-        complete = len(data) == length
-        if complete:
-            marker = _read_up_to(stream, 16)
-            if len(marker) < 16 and _cut(stream, size):
-                complete = False  # the block's data stands; what follows it is past what the preview reads
-            elif marker != sync:
-                raise malformed("the block's sync marker does not match the header's")
-        elif not _cut(stream, size) and len(data) < min(length, MAX_DECODED):
-            raise malformed(f"the block declares {length} bytes, the content ends before them")
-        try:
-            buf, whole = _decompress(codec, data, complete, left)
-        except (OSError, ValueError, zlib.error, lzma.LZMAError) as exc:
-            if complete or not columns.rows:
-                raise malformed(f"{codec} data: {exc}") from None
-            truncated = True
-            break
-        except Exception as exc:  # cramjam raises its own errors
-            raise malformed(f"{codec} data: {exc or type(exc).__name__}") from None
-        left -= len(buf)
-        view = io.BytesIO(buf)
-        pos = 0
-        for _ in range(count):
-            if len(columns.rows) >= max_rows:
-                truncated = True
-                break
-            try:
-                end = walk.datum_end(buf, pos)
-            except _Short:
-                if whole:
-                    raise malformed("a record runs past the end of its block") from None
-                if not columns.rows:
-                    raise too_large(f"it runs past the first {MAX_DECODED // 2**20} MiB decoded") from None
-                truncated = True
-                break
-            except _TooMany:
-                if not columns.rows:
-                    raise too_large(f"it holds more than {MAX_VALUES} values") from None
-                truncated = True
-                break
-            except RecursionError:
-                raise RecordError(f"record {len(columns.rows) + 1} nests deeper than the preview decodes") from None
-            except (ValueError, KeyError, TypeError) as exc:
-                raise malformed(str(exc)) from None
-            view.seek(pos)
-            try:
-                datum = schemaless_reader(view, parsed, None)
-            except Exception as exc:  # fastavro raises many kinds for bad data
-                raise malformed(f"{exc or type(exc).__name__}") from None
-            pos = end
-            columns.add(datum if isinstance(datum, dict) else {"value": datum})
-        else:
-            if not whole:
-                truncated = True
-                break
-            continue
-        break
-    return columns.table(max_rows, truncated)
-
-
-class _Columns:
-    """Rows kept as their cells (the decoded values dropped as they come), columns
-    declared by the schema first, others inferred from the values."""
-
-    def __init__(self, declared: Mapping[str, DataType | None]) -> None:
-        self.declared = declared
-        self.names: dict[str, None] = dict.fromkeys(declared)
-        self.inferred: dict[str, DataType | None] = {}
-        self.rows: list[dict[str, Any]] = []
-
-    def add(self, record: Mapping[str, Any]) -> None:
-        for key, value in record.items():
-            self.names.setdefault(key)
-            if key not in self.declared:
-                self.inferred[key] = merge_types(self.inferred.get(key), infer_type(value))
-        self.rows.append({key: _cell(value) for key, value in record.items()})
-
-    def table(self, max_rows: int, truncated: bool) -> dict[str, Any]:
-        columns = [{"name": n, "type": _type_name(self.declared[n] if n in self.declared else self.inferred.get(n))}
-                   for n in self.names]
-        rows = [[row.get(n) for n in self.names] for row in self.rows[:max_rows]]
-        return {"columns": columns, "rows": rows, "truncated": truncated}
 
 
 # -- Parquet -------------------------------------------------------------------
