@@ -35,7 +35,6 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from flowyard.processors._jolt import ROOT, Transform, _children, _process, _sort_computed, _strategy
 from flowyard.processors._jolt_path import (
     MISSING,
     ArrayElement,
@@ -50,6 +49,7 @@ from flowyard.processors._jolt_path import (
     parse_lhs,
     remove_escape_chars,
 )
+from flowyard.processors._jolt_shift import ROOT, Transform, _children, _process, _sort_computed, _strategy
 from flowyard.processors._json_text import java_string, to_json
 from flowyard.runtime.sdk.javaregex import JavaRegexError, compile_java
 
