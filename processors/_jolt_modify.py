@@ -47,9 +47,9 @@ from flowyard.processors._jolt_path import (
     TransposeElement,
     WalkedPath,
     parse_lhs,
-    remove_escape_chars,
 )
 from flowyard.processors._jolt_shift import ROOT, Transform, _children, _process, _sort_computed, _strategy
+from flowyard.processors._jolt_walk import remove_escape_chars
 
 __all__ = ["FUNCTIONS", "modify"]
 
