@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from flowyard.runtime.engine._diskguard import DEFAULT_PAUSE_BELOW, DEFAULT_RESUME_ABOVE
+from flowyard.runtime.engine import DEFAULT_PAUSE_BELOW, DEFAULT_RESUME_ABOVE
 from flowyard.runtime.sdk import ConfigurationError, format_data_size, parse_data_size, parse_duration
 from flowyard.runtime.shutdown import DEFAULT_GRACE_SECONDS
 

@@ -150,7 +150,13 @@ ROUTES: tuple[ApiRoute, ...] = (
              "flowfile_records"),
     ApiRoute("POST", "/api/undo", "Undo your last flow edit (respecting revisions).", "undo"),
     ApiRoute("POST", "/api/redo", "Redo the edit you undid last.", "redo"),
-    ApiRoute("GET", "/api/history", "Your edits that can be undone and redone, newest first.", "history"),
+    ApiRoute("GET", "/api/history", "The flow's configuration history, newest first: ?limit (1-1000, default 50), "
+             "before (a seq: the next page), component, user; with what you can undo and redo.", "history"),
+    ApiRoute("POST", "/api/edits", "Several creates, updates and deletes as one edit (one undo step): "
+             "{description, edits: [{action, kind, data | id, revision, changes, drop}]}.", "edits"),
+    ApiRoute("POST", "/api/process-groups/{component_id}/move",
+             "Move components of one group into this group (a child or the parent of theirs): "
+             "{ids, revisions, positions}.", "move"),
     ApiRoute("GET", "/api/provenance", "Search provenance: uuid, component, type, start, end (epoch ms), "
              "attr.NAME=value, limit; newest first.", "provenance_search"),
     ApiRoute("GET", "/api/provenance/events/{event_id}", "One provenance event with attributes before and after.",
@@ -379,7 +385,29 @@ def create_app(service: FlowService, auth: AuthManager, *, hosts: HostPolicy | N
         return JSONResponse({"redone": await service.redo(user(request))})
 
     async def history(request: Request) -> Response:
-        return JSONResponse(service.history(user(request)))
+        q = request.query_params
+        limit = _int(q.get("limit"), "limit")
+        try:
+            return JSONResponse(service.history(user(request), limit=50 if limit is None else limit,
+                                                before=_int(q.get("before"), "before"),
+                                                component=q.get("component") or None, of_user=q.get("user")))
+        except ValueError as exc:
+            raise HttpError(400, str(exc)) from None
+
+    async def edits(request: Request) -> Response:
+        data = await body_of(request)
+        if not isinstance(data, dict):
+            raise HttpError(400, "expected a JSON object {description, edits: [...]}")
+        return JSONResponse(await service.apply_edits(data.get("description"), data.get("edits"),
+                                                      user=user(request)))
+
+    async def move(request: Request) -> Response:
+        data = await body_of(request)
+        if not isinstance(data, dict):
+            raise HttpError(400, "expected a JSON object {ids, revisions, positions}")
+        return JSONResponse(await service.move(request.path_params["component_id"], data.get("ids"),
+                                               revisions=data.get("revisions"), positions=data.get("positions"),
+                                               user=user(request)))
 
     def component_handlers(kind: str) -> dict[str, Handler]:
         async def create(request: Request) -> Response:
@@ -409,7 +437,7 @@ def create_app(service: FlowService, auth: AuthManager, *, hosts: HostPolicy | N
             service.component(kind, ident)  # 404 for an id of another kind
             data = await body_of(request)
             state = data.get("state") if isinstance(data, dict) else None
-            result = await service.set_run_state(ident, str(state))
+            result = await service.set_run_state(ident, str(state), user=user(request))
             return JSONResponse({"state": state, **result})
 
         return {f"create:{kind}": create, f"get:{kind}": get, f"update:{kind}": update,
@@ -419,7 +447,8 @@ def create_app(service: FlowService, auth: AuthManager, *, hosts: HostPolicy | N
         data = await body_of(request)
         if not isinstance(data, dict):
             raise HttpError(400, "expected a JSON object {ids: [...], state}")
-        return JSONResponse(await service.set_run_states(data.get("ids"), str(data.get("state"))))
+        return JSONResponse(await service.set_run_states(data.get("ids"), str(data.get("state")),
+                                                         user=user(request)))
 
     async def service_types(request: Request) -> Response:
         return JSONResponse(service.controller_service_types())
@@ -431,7 +460,7 @@ def create_app(service: FlowService, auth: AuthManager, *, hosts: HostPolicy | N
         if not isinstance(data, dict):
             raise HttpError(400, "expected a JSON object {state, stopReferencing}")
         await service.set_service_state(ident, str(data.get("state")),
-                                        stop_referencing=data.get("stopReferencing") is True)
+                                        stop_referencing=data.get("stopReferencing") is True, user=user(request))
         return JSONResponse(service.component("controller-service", ident))
 
     async def export_group(request: Request) -> Response:
@@ -467,7 +496,7 @@ def create_app(service: FlowService, auth: AuthManager, *, hosts: HostPolicy | N
         "flowfile_records": flowfile_records, "provenance_records": provenance_records,
         "provenance_search": provenance_search,
         "provenance_event": provenance_event, "lineage": lineage, "provenance_content": provenance_content,
-        "replay": replay, "undo": undo, "redo": redo, "history": history,
+        "replay": replay, "undo": undo, "redo": redo, "history": history, "edits": edits, "move": move,
         "run_states": run_states, "service_types": service_types, "service_state": service_state,
         "export_group": export_group, "import_group": import_group, "group_statistics": group_statistics,
         "component_statistics": component_statistics, "status_history": status_history,

@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from flowyard.runtime.engine._preflight import preflight
 from flowyard.runtime.engine._reconcile_diff import Change, Changes, Placed, diff
 from flowyard.runtime.flow import FlowDef, FunnelDef, GroupDef, PortDef, ProcessorDef
 from flowyard.runtime.sdk._errors import FlowyardError
@@ -116,10 +117,12 @@ class ReconcileReport:
 
 
 def plan(engine: Engine, new: FlowDef, *, drop: frozenset[str] = frozenset()) -> Plan:
-    """Diff ``engine.flow`` against ``new`` and check what depends on runtime state.
-    Raises ``ReconcileRefused`` naming every connection to be removed that still holds
+    """Diff ``engine.flow`` against ``new`` and check what depends on the engine:
+    ``preflight`` (``FlowDefinitionError`` for what it could not build), and
+    ``ReconcileRefused`` naming every connection to be removed that still holds
     flowfiles (queued or in flight) without its id in ``drop``. Changes nothing."""
     old = engine.flow
+    preflight(engine, new)
     changes = diff(old, new)
     conns = changes["connection"]
     removed_nodes = {i for k in NODE_KINDS for i in changes[k].removed}
@@ -150,8 +153,10 @@ def plan(engine: Engine, new: FlowDef, *, drop: frozenset[str] = frozenset()) ->
         if held and cid not in drop:
             queued[cid] = held
     if queued:
-        names = ", ".join(f"{cid!r} ({n} flowfile(s))" for cid, n in queued.items())
-        raise ReconcileRefused(f"connection(s) {names} would be removed but still hold flowfiles: empty them "
+        names = ", ".join(f"{cid!r} holds {n} queued flowfile(s)" for cid, n in queued.items())
+        raise ReconcileRefused(f"connection {names}: empty it first, or ask to drop them"
+                               if len(queued) == 1 else
+                               f"connections would be removed that still hold flowfiles: {names}; empty them "
                                "first, or ask to drop them", queued)
     return Plan(old, new, changes, frozenset(drop), recreate)
 

@@ -33,6 +33,8 @@ Pure: no engine, no registry, no I/O.
 
 from __future__ import annotations
 
+import dataclasses
+
 from flowyard.runtime.flow._edits_apply import apply, inverse, touched
 from flowyard.runtime.flow._edits_checks import check_flow
 from flowyard.runtime.flow._edits_describe import describe
@@ -91,15 +93,30 @@ __all__ = [
     "touched",
     "undoable",
     "validate",
+    "without_run_states",
 ]
 
 
 def undoable(edit: Edit) -> bool:
     """Whether undo reverses ``edit``: run and service states are logged, not
-    undone (NiFi's history lists them; undo never starts or stops anything);
-    a batch is undoable when any part is (its inverse then holds only those)."""
+    undone (NiFi's history lists them; undo never starts or stops anything) —
+    nor is an update that changes only ``scheduled_state``; a batch is undoable
+    when any part is (its inverse then holds only those, ``without_run_states``)."""
     if isinstance(edit, SetRunState | SetServiceState):
         return False
     if isinstance(edit, Batch):
         return any(undoable(e) for e in edit.edits)
+    if isinstance(edit, UpdateComponent):
+        return bool(edit.properties) or any(k != "scheduled_state" for k in edit.changes)
     return True
+
+
+def without_run_states(edit: Edit) -> Edit:
+    """``edit`` less its changes of run state: what undo takes back (its inverse
+    leaves run states as they are)."""
+    if isinstance(edit, Batch):
+        return Batch(tuple(without_run_states(e) for e in edit.edits if undoable(e)), edit.description)
+    if isinstance(edit, UpdateComponent) and "scheduled_state" in edit.changes:
+        return dataclasses.replace(edit, changes={k: v for k, v in edit.changes.items() if k != "scheduled_state"},
+                                   expect={k: v for k, v in edit.expect.items() if k != "scheduled_state"})
+    return edit

@@ -10,7 +10,7 @@ lock), ``_runstate``, ``_components`` (create, change, delete), ``_exchange``
 the flow document).
 """
 
-from flowyard.runtime.engine._replay import ReplayError
+from flowyard.runtime.engine import ReplayError
 from flowyard.runtime.service._base import FlowNotSavedError, RevisionConflict, UnknownComponentError
 from flowyard.runtime.service._core import FlowService
 from flowyard.runtime.service._preview import ContentPreviewError

@@ -16,8 +16,6 @@ from flowyard.runtime.sensitive import SecretBox
 FLOW_FILE = "flow.json"
 #: What the API shows instead of a sensitive value (and accepts back as "unchanged").
 SENSITIVE_MASK = "********"
-#: Edits each user can undo.
-HISTORY = 100
 
 
 class UnknownComponentError(FlowyardError, KeyError):
@@ -65,7 +63,7 @@ class ServiceState:
     async def _off_loop(self, work: Callable[[], Any], adding: int = 0) -> Any:
         raise NotImplementedError
 
-    async def _stage(self, change: Callable[[dict[str, Any]], None] | None = None, *, adding: int = 0) -> None:
+    async def _write(self, doc: dict[str, Any], adding: int = 0) -> None:
         raise NotImplementedError
 
     def _sensitive_names(self, type_name: str, properties: Mapping[str, Any], kind: str = "processor") -> set[str]:

@@ -1,96 +1,85 @@
-"""Editing the live flow: every component kind created, changed and deleted with
-revisions, live.
+"""Editing the live flow through the API: every component kind created, changed
+and deleted with revisions.
 
 Kinds (``KINDS``): processor, connection, funnel, input-port, output-port,
 label, controller-service, process-group (the parts of a group, see
 ``flow.COMPONENT_KINDS``) and parameter-context (top level). Every change
 names the revision it saw; a stale one raises ``RevisionConflict`` carrying the
-component as it is now. Each change is saved atomically before it returns, and
-is recorded for undo (``_history``).
+component as it is now. A request becomes an edit (``flow.edits``) with
+property keys, applied by ``EditsMixin._commit`` — validated, logged, saved,
+then reconciled by the engine — before it returns.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import gc
-import time
+import dataclasses
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import trio
 
 from flowyard.runtime.flow import (
     COMPONENT_KINDS,
-    MAX_COMPONENTS,
-    MAX_GROUP_DEPTH,
     ControllerServiceDef,
     GroupDef,
     ParameterContextDef,
-    PortDef,
+    ProcessorDef,
     component_from_dict,
-    component_to_dict,
-    doc_components,
-    doc_group,
     group_from_dict,
-    group_height,
     parameter_context_from_dict,
-    parameter_context_to_dict,
+    position_from_dict,
 )
+from flowyard.runtime.flow.edits import (
+    Batch,
+    BindParameterContext,
+    CreateComponent,
+    CreateParameterContext,
+    DeleteComponent,
+    DeleteParameterContext,
+    Edit,
+    EditRefused,
+    MoveComponents,
+    UpdateComponent,
+    UpdateParameterContext,
+    apply,
+    validate,
+)
+from flowyard.runtime.flow.normalize import normalize_properties
 from flowyard.runtime.sdk._errors import FlowDefinitionError, FlowyardError
-from flowyard.runtime.service._base import (
-    HISTORY,
-    SENSITIVE_MASK,
-    UnknownComponentError,
-)
-from flowyard.runtime.service._lookup import (
-    _DECORATIONS,
-    _PASS_THROUGH,
-    GROUP_FIELDS,
-    KINDS,
-    _label,
-    _node_ids,
-    _only_layout,
-    serialized,
-)
+from flowyard.runtime.service._base import SENSITIVE_MASK, RevisionConflict, UnknownComponentError
+from flowyard.runtime.service._lookup import _DECORATIONS, GROUP_FIELDS, KINDS, _label, serialized
 from flowyard.runtime.service._runstate import RunStateMixin
 
-__all__ = ["ComponentsMixin", "Edit"]
+__all__ = ["ComponentsMixin"]
 
-
-@dataclass(slots=True)
-class Edit:
-    """One recorded change: enough to undo and redo it."""
-
-    action: str  # create | update | delete
-    kind: str
-    component_id: str
-    parent: str | None
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    revision: int  # the component's revision right after the change (-1: it no longer exists)
-
-    @property
-    def description(self) -> str:
-        return f"{self.action} {_label(self.kind)} {self.component_id}"
-
+#: The most items one ``apply_edits`` request may hold.
+MAX_BATCH = 10_000
+#: Kinds whose name, when given, must not be blank (NiFi requires their names).
+_NAMED = ("processor", "process-group", "input-port", "output-port")
+#: Model fields an update never changes itself (identity, and what has its own edits).
+_FIXED = ("identifier", "type", "processors", "connections", "funnels", "input_ports", "output_ports", "labels",
+          "controller_services", "groups", "parameter_context")
 
 
 class ComponentsMixin(RunStateMixin):
-    """Creating, changing and deleting components (and recording it for undo)."""
-
-    #: Per user: edits that can be undone (newest last, at most HISTORY) and redone.
-    _undo: dict[str, list[Edit]]
-    _redo: dict[str, list[Edit]]
+    """Creating, changing and deleting components."""
 
     @serialized
     async def create(self, kind: str, data: Any, *, parent_group_id: str | None = None,
                      user: str | None = None, check_names: bool = True) -> dict[str, Any]:
         """Add a component of ``kind`` from its JSON form (``identifier`` optional;
         ``parentGroupId`` names the group, the root by default). A name given blank
-        is refused (``check_names``; undo restores what was there instead)."""
+        is refused (``check_names``)."""
+        edit, ident = self._create_edit(kind, data, parent_group_id, check_names=check_names)
+        await self._commit(edit, user=user, adding=_adding(edit))
+        await trio.sleep(0)  # a large group: let the loop run between the steps of the edit
+        return self.component(kind, ident)
+
+    def _create_edit(self, kind: str, data: Any, parent_group_id: str | None, *,
+                     check_names: bool = True) -> tuple[Edit, str]:
+        """The edit that creates a component of ``kind`` from its JSON form, and its id."""
         if kind not in KINDS:
             raise UnknownComponentError(f"unknown component kind {kind!r}")
         if not isinstance(data, dict):
@@ -110,183 +99,26 @@ class ComponentsMixin(RunStateMixin):
             _default_stopped(data)
         if kind == "processor" and "name" not in data and isinstance(data.get("type"), str):
             data["name"] = data["type"].rsplit(".", 1)[-1]  # NiFi names a new processor after its type
-        ident = str(data["identifier"])
         if kind == "parameter-context":
             ctx = parameter_context_from_dict(data)
-            if ident in self.revisions:
-                raise FlowyardError(f"identifier {ident!r} is already used")
-            if any(c.name == ctx.name for c in self.flow.parameter_contexts):
-                raise FlowyardError(f"a parameter context is already named {ctx.name!r}")
-            self._check_room(1)
-            await self._stage(lambda d: d["parameterContexts"].append(parameter_context_to_dict(ctx)))
-            self.flow.parameter_contexts.append(ctx)
-            self.revisions[ident] = 0
-            doc = self.component(kind, ident)
-            self._record(user, Edit("create", kind, ident, None, None, self._raw(kind, ident), 0))
-            return doc
-        obj = component_from_dict(kind, data, require_names=check_names and kind in _NAMED)
-        return await self._add(kind, obj, self._group(parent_id), user)
+            return CreateParameterContext(ctx), ctx.identifier
+        obj = self._with_keys(kind, component_from_dict(kind, data, require_names=check_names and kind in _NAMED))
+        if kind == "controller-service" and self._edit_context().specs.property_specs(kind, obj.type) is None:
+            raise FlowDefinitionError(f"unknown controller service type {obj.type!r}; known types: "
+                                      f"{', '.join(sorted(self.service_types)) or 'none'}",
+                                      source="request", where="controllerService.type")
+        parent = self._group(parent_id)
+        return CreateComponent(kind, parent.identifier, obj), obj.identifier
 
-    async def _add(self, kind: str, obj: Any, parent: GroupDef, user: str | None) -> dict[str, Any]:
-        """Add a parsed component to ``parent``: check, save, then attach live;
-        recorded for undo. Returns its JSON with its live state."""
-        self._check_new(kind, obj, parent)
-        key, gid = COMPONENT_KINDS[kind][1], parent.identifier
-        await self._stage(lambda d: doc_group(d, gid)[key].append(component_to_dict(kind, obj)),
-                          adding=len(self._ids_of(kind, obj)))
-        await self._attach(kind, obj, parent)
-        ident = obj.identifier
-        await trio.sleep(0)  # a large group: let the loop run between the steps of the edit
-        doc = self.component(kind, ident)
-        await trio.sleep(0)
-        self._record(user, Edit("create", kind, ident, gid, None, self._raw(kind, ident), 0))
-        return doc
-
-    def _check_new(self, kind: str, obj: Any, parent: GroupDef) -> None:
-        """What a new component must satisfy before anything is saved or changed:
-        fresh identifiers, and room in the flow (size, group nesting)."""
-        ids = self._ids_of(kind, obj)
-        clash = next((i for i in ids if i in self.revisions), None)
-        if clash is not None:
-            raise FlowyardError(f"identifier {clash!r} is already used")
-        self._check_room(len(ids))
-        if kind == "processor":
-            self._check_sensitive_parameters(obj, parent)
-        elif kind == "connection":
-            self._check_ends(obj, parent)
-        elif kind == "controller-service":
-            self._check_sensitive_parameters(obj, parent, "controller-service")
-        elif kind == "process-group":
-            self._check_contexts(obj)
-            for g in obj.walk():
-                self._check_group_parameters(g)
-            depth = self._depth(parent) + 1 + group_height(obj)
-            if depth > MAX_GROUP_DEPTH:
-                raise FlowDefinitionError(
-                    f"process groups nest at most {MAX_GROUP_DEPTH} levels deep; this group would reach level "
-                    f"{depth}", source="request", where=kind)
-
-    def _check_room(self, added: int) -> None:
-        if len(self.revisions) + added > MAX_COMPONENTS:
-            raise FlowyardError(f"a flow holds at most {MAX_COMPONENTS:,} components; it has "
-                                f"{len(self.revisions):,}, and this change adds {added:,}")
-
-    def _depth(self, group: GroupDef) -> int:
-        """How many levels below the root group ``group`` is (the root: 0)."""
-        def search(g: GroupDef, level: int) -> int | None:
-            if g is group:
-                return level
-            for child in g.groups:
-                found = search(child, level + 1)
-                if found is not None:
-                    return found
-            return None
-        return search(self.flow, 0) or 0
-
-    async def _attach(self, kind: str, obj: Any, parent: GroupDef) -> None:
-        """Put ``obj`` into ``parent`` and the running engine; all or nothing.
-        (``_check_new`` first, then ``_stage``: this changes the live flow.)"""
-        ids = self._ids_of(kind, obj)
-        engine = self.engine
-        gid = parent.identifier
-        if kind == "processor":
-            engine.add_processor(obj, gid)
-        elif kind == "connection":
-            engine.add_connection(obj, gid)
-        elif kind in _PASS_THROUGH:
-            engine.add_pass_through(obj, _PASS_THROUGH[kind], gid)
-        elif kind == "controller-service":
-            wanted = obj.scheduled_state
-            obj.scheduled_state = "DISABLED"
-            engine.controller_services.add(obj, gid)
-            parent.controller_services.append(obj)
-            self.revisions[obj.identifier] = 0
-            if wanted == "ENABLED":
-                self._try_enable(obj)
-            return
-        elif kind == "process-group":
-            try:
-                await self._materialize(obj)
-            except BaseException:
-                with trio.CancelScope(shield=True):
-                    await self._teardown(obj)
-                raise
-            parent.groups.append(obj)
-            for ident in ids:
-                self.revisions[ident] = 0
-            return
-        getattr(parent, COMPONENT_KINDS[kind][0]).append(obj)
-        self.revisions[obj.identifier] = 0
-
-    async def _materialize(self, group: GroupDef) -> None:
-        """Create the engine side of a new group (and its descendants), then start
-        what is scheduled to run. The group joins the flow definition only once
-        this is done, so that nothing reading the flow meanwhile sees half of it;
-        a large group is built in steps with the event loop free in between."""
-        engine = self.engine
-        services = engine.controller_services
-        steps = _Steps()
-        with engine.adopting(group), _collector_paused():
-            for g in group.walk():
-                for sdef in g.controller_services:
-                    services.add(sdef, g.identifier)
-            services.changed()
-            failed = services.registry.enable_all([s.identifier for g in group.walk()
-                                                   for s in g.controller_services if s.scheduled_state == "ENABLED"])
-            for g in group.walk():
-                for sdef in g.controller_services:
-                    if sdef.identifier in failed:
-                        sdef.scheduled_state = "DISABLED"
-                        services.bulletin(sdef.identifier, sdef.name or sdef.type, "WARNING",
-                                          f"not enabled: {failed[sdef.identifier]}")
-            for g in group.walk():
-                for pdef in g.processors:
-                    engine.add_processor(pdef, g.identifier)
-                    await steps.step()
-                for kind, attr in (("funnel", "funnels"), ("input-port", "input_ports"),
-                                   ("output-port", "output_ports")):
-                    for c in getattr(g, attr):
-                        engine.add_pass_through(c, _PASS_THROUGH[kind], g.identifier)
-                        await steps.step()
-            for g in group.walk():
-                for cdef in g.connections:
-                    engine.add_connection(cdef, g.identifier)  # re-routes both ends
-                    await steps.step()
-            for g in group.walk():
-                for pdef in g.processors:
-                    engine.start_if_scheduled(engine.nodes[pdef.identifier])
-
-    async def _teardown(self, group: GroupDef) -> int:
-        """Remove the engine side of ``group`` and its descendants (whatever exists of
-        it); queued flowfiles are dropped. Returns how many."""
-        engine = self.engine
-        dropped = 0
-        for g in group.walk():
-            for cid in _node_ids(g, funnels=True):
-                if cid in engine.nodes:
-                    await engine.stop_processor(cid)
-        for g in group.walk():
-            for cdef in g.connections:
-                if cdef.identifier in engine.queues:
-                    dropped += await engine.remove_connection(cdef.identifier, drop=True)
-        for g in group.walk():
-            for cid in _node_ids(g, funnels=True):
-                if cid in engine.nodes:
-                    await engine.remove_processor(cid)
-        services = engine.controller_services
-        ids = [s.identifier for g in group.walk() for s in g.controller_services
-               if s.identifier in services.registry]
-        for sid in ids:  # every processor that could use them has stopped
-            node = services.registry.node(sid)
-            if node.enabled:
-                try:
-                    node.disable()
-                except FlowyardError as exc:  # disabled anyway; say what the service reported
-                    services.bulletin(sid, node.name, "WARNING", str(exc))
-            services.registry.remove(sid)
-            engine.group_of.pop(sid, None)
-        services.changed()
-        return dropped
+    def _with_keys(self, kind: str, obj: Any) -> Any:
+        """``obj`` (a group: everything in it) with its property names as keys."""
+        if kind == "process-group":
+            return _map_group(obj, self._with_keys)
+        if kind not in ("processor", "controller-service") or not obj.properties:
+            return obj
+        specs = self._edit_context().specs.property_specs(kind, obj.type)
+        props, _ = normalize_properties(obj.type, obj.properties, specs, component_id=obj.identifier)
+        return obj if props == obj.properties else dataclasses.replace(obj, properties=props)
 
     # -- changing -----------------------------------------------------------------------
 
@@ -295,7 +127,17 @@ class ComponentsMixin(RunStateMixin):
                      user: str | None = None, check_names: bool = True) -> dict[str, Any]:
         """Change a component, live. ``changes`` holds the fields to change;
         ``properties`` are merged (null unsets one, the mask leaves it unchanged)."""
-        obj, parent = self._find(kind, ident)
+        edit = self._change_edit(kind, ident, revision, changes, check_names=check_names)
+        if edit is None:
+            self.revisions[ident] += 1  # nothing to change: the request still counts, as in NiFi
+        else:
+            await self._commit(edit, user=user)
+        return self.component(kind, ident)
+
+    def _change_edit(self, kind: str, ident: str, revision: Any, changes: Any, *,
+                     check_names: bool = True) -> Edit | None:
+        """The edit that makes ``changes`` to component ``ident`` (None: nothing changes)."""
+        obj, _ = self._find(kind, ident)
         current = self.component(kind, ident)
         self._check_revision(ident, revision, current)
         if not isinstance(changes, dict):
@@ -303,14 +145,12 @@ class ComponentsMixin(RunStateMixin):
         if "identifier" in changes and changes["identifier"] != ident:
             raise FlowyardError("the identifier of a component cannot change")
         before = self._raw(kind, ident)
-        merged = self._merge(kind, before, {k: v for k, v in changes.items() if k not in _DECORATIONS})
-        await self._replace(kind, obj, parent, merged, renamed=check_names and "name" in changes)
-        self.revisions[ident] += 1
-        self._record(user, Edit("update", kind, ident, parent.identifier if parent else None, before,
-                                 self._raw(kind, ident), self.revisions[ident]))
-        return self.component(kind, ident)
+        merged = self._merge(kind, obj, before, {k: v for k, v in changes.items() if k not in _DECORATIONS})
+        return self._update_edit(kind, obj, merged, renamed=check_names and "name" in changes)
 
-    def _merge(self, kind: str, before: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    def _merge(self, kind: str, obj: Any, before: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+        """The component's JSON form with ``changes`` applied; properties merged by
+        key (names given as display names or aliases are read as their keys)."""
         merged = copy.deepcopy(before)
         for key, value in changes.items():
             if kind == "process-group" and key not in GROUP_FIELDS:
@@ -318,126 +158,64 @@ class ComponentsMixin(RunStateMixin):
                                     f"a group's own fields are {', '.join(GROUP_FIELDS[1:])}")
             if key == "type" and value != before.get("type"):
                 raise FlowyardError(f"the type of a {_label(kind)} cannot change; add a new one instead")
-            if key == "properties" and isinstance(value, dict):
-                props = dict(merged.get("properties") or {})
-                for name, v in value.items():
-                    if v == SENSITIVE_MASK:
-                        continue  # the mask sent back means "unchanged"
-                    if v is None:
-                        props.pop(name, None)
-                    else:
-                        props[name] = v
-                merged["properties"] = props
+            if key == "properties" and isinstance(value, dict) and kind in ("processor", "controller-service"):
+                merged["properties"] = self._merged_properties(kind, obj, value)
             elif key == "parameters" and kind == "parameter-context" and isinstance(value, list):
-                old = {p["name"]: p for p in before["parameters"]}
-                params = []
-                for p in value:
-                    name = p.get("name") if isinstance(p, dict) else None
-                    if isinstance(name, str) and name in old:
-                        if bool(p.get("sensitive", False)) != old[name]["sensitive"]:
-                            raise FlowyardError(f"parameter {name!r}: whether a parameter is sensitive cannot "
-                                                "change; remove it and add it again")
-                        if old[name]["sensitive"] and p.get("value") == SENSITIVE_MASK:
-                            p = {**p, "value": old[name]["value"]}
-                    params.append(p)
-                merged["parameters"] = params
+                merged["parameters"] = _merged_parameters(before["parameters"], value)
             else:
                 merged[key] = value
         return merged
 
-    async def _replace(self, kind: str, obj: Any, parent: GroupDef | None, merged: dict[str, Any], *,
-                       renamed: bool = False) -> None:
-        """Check the new definition, save the flow with it (``_stage``), then apply
-        it live. A refusal or a failed save changes nothing. ``renamed``: the
-        change names the component (a blank name is refused then)."""
-        engine = self.engine
+    def _merged_properties(self, kind: str, obj: ProcessorDef | ControllerServiceDef,
+                           given: Mapping[str, Any]) -> dict[str, Any]:
+        """``obj``'s properties with ``given`` merged in: null unsets, the mask of a
+        sensitive value leaves it as it is; names are read as keys."""
+        if not all(isinstance(v, str | None) for v in given.values()):
+            return {**obj.properties, **given}  # wrong types: the parser names them
+        specs = self._edit_context().specs.property_specs(kind, obj.type)
+        keyed, _ = normalize_properties(obj.type, given, specs, component_id=obj.identifier)
+        secret = self._sensitive_names(obj.type, keyed, kind)
+        props = dict(obj.properties)
+        for name, value in keyed.items():
+            if value == SENSITIVE_MASK and name in secret:
+                continue  # the mask sent back means "unchanged"
+            if value is None:
+                props.pop(name, None)
+            else:
+                props[name] = value
+        return props
+
+    def _update_edit(self, kind: str, obj: Any, merged: dict[str, Any], *, renamed: bool) -> Edit | None:
+        """The edit that turns ``obj`` into ``merged`` (None: nothing changes)."""
         if kind == "parameter-context":
-            ctx = parameter_context_from_dict(merged)
-            if any(c.name == ctx.name and c is not obj for c in self.flow.parameter_contexts):
-                raise FlowyardError(f"a parameter context is already named {ctx.name!r}")
-            changed = _changed_parameters(obj, ctx)
-            bound = {g.identifier for g in self.flow.walk() if g.parameter_context == obj.identifier}
-            old = (obj.name, obj.description, obj.parameters)
-            obj.name, obj.description, obj.parameters = ctx.name, ctx.description, ctx.parameters
-            try:
-                for g in self.flow.walk():
-                    if g.identifier in bound:
-                        self._check_group_parameters(g)
-                await self._stage()
-            except BaseException:
-                obj.name, obj.description, obj.parameters = old
-                raise
-            await engine.parameters_changed(bound, changed)
-            return
+            return _context_edit(obj, parameter_context_from_dict(merged))
         if kind == "process-group":
             new = group_from_dict({k: merged.get(k) for k in GROUP_FIELDS if merged.get(k) is not None},
                                   require_names=renamed)
-            if new.parameter_context is not None and self.flow.context(new.parameter_context) is None:
-                raise FlowDefinitionError(f"no parameter context has id {new.parameter_context!r}",
-                                          source="request", where="processGroup.parameterContext.id")
-            rebound = new.parameter_context != obj.parameter_context
-            old_fields = (obj.parameter_context, obj.name, obj.position, obj.comments)
-            obj.parameter_context = new.parameter_context
-            obj.name, obj.position, obj.comments = new.name, new.position, new.comments
-            try:
-                if rebound:
-                    self._check_group_parameters(obj)
-                await self._stage()
-            except BaseException:
-                obj.parameter_context, obj.name, obj.position, obj.comments = old_fields
-                raise
-            if rebound:
-                await engine.parameters_changed({obj.identifier})
-            return
-        assert parent is not None
+            edits: list[Edit] = []
+            fields = {f: getattr(new, f) for f in ("name", "position", "comments")
+                      if getattr(new, f) != getattr(obj, f)}
+            if fields:
+                edits.append(UpdateComponent(obj.identifier, fields))
+            if new.parameter_context != obj.parameter_context:
+                edits.append(BindParameterContext(obj.identifier, new.parameter_context))
+            return None if not edits else edits[0] if len(edits) == 1 else Batch(tuple(edits))
         new_obj = component_from_dict(kind, merged, require_names=renamed and kind in _NAMED)
-        if kind == "processor":
-            self._check_sensitive_parameters(new_obj, parent)
-        elif kind == "connection":
-            self._check_ends(new_obj, parent)
-        elif kind == "controller-service":
-            self._check_service_change(obj, new_obj, parent)
-        attr = COMPONENT_KINDS[kind][0]
-        await self._stage(lambda d: _put_doc(d, component_to_dict(kind, new_obj)))
-        if kind == "processor" and _only_layout(obj, new_obj):
-            engine.nodes[obj.identifier].definition = new_obj  # moved or commented: keeps running as it is
-        elif kind == "processor":
-            await engine.reconfigure_processor(new_obj)
-        elif kind == "connection":
-            engine.reconfigure_connection(new_obj)
-        elif kind in ("input-port", "output-port"):
-            await self._port_changed(obj, new_obj)
-        elif kind == "controller-service":
-            await self._service_changed(obj, new_obj)
-        _put(getattr(parent, attr), new_obj)
-
-    async def _port_changed(self, old: PortDef, new: PortDef) -> None:
-        node = self.engine.nodes[old.identifier]
-        node.definition.name = new.name or node.definition.type
-        node.definition.position = new.position
-        if new.scheduled_state != old.scheduled_state:
-            await self._set_node_state(old.identifier, new.scheduled_state)
-
-    def _check_service_change(self, old: ControllerServiceDef, new: ControllerServiceDef, group: GroupDef) -> None:
-        """A service's settings change only while it is disabled (or with the change that disables it)."""
-        self._check_sensitive_parameters(new, group, "controller-service")
-        configured = (new.properties, new.name) != (old.properties, old.name)
-        if configured and self.engine.controller_services.registry.is_enabled(new.identifier) \
-                and new.scheduled_state == "ENABLED":
-            raise FlowyardError(f"controller service {old.name or old.type!r} is enabled; disable it before "
-                                "changing it (or send scheduledState DISABLED with the change)")
-
-    async def _service_changed(self, old: ControllerServiceDef, new: ControllerServiceDef) -> None:
-        """Disable (if asked), reconfigure (only while disabled), enable (if asked:
-        when that fails the service stays DISABLED and says why)."""
-        services = self.engine.controller_services
-        configured = (new.properties, new.name) != (old.properties, old.name)
-        if new.scheduled_state == "DISABLED" and services.registry.is_enabled(new.identifier):
-            await services.disable(new.identifier)
-        if configured:
-            services.reconfigure(new)
-        if new.scheduled_state == "ENABLED" and not services.registry.is_enabled(new.identifier):
-            self._try_enable(new)
+        fields = {f.name: _field(getattr(new_obj, f.name)) for f in dataclasses.fields(new_obj)
+                  if f.name not in _FIXED and f.name != "properties"
+                  and getattr(new_obj, f.name) != getattr(obj, f.name)}
+        props: dict[str, str | None] = {}
+        if hasattr(obj, "properties") and new_obj.properties != obj.properties:
+            old_props, new_props = obj.properties, new_obj.properties
+            if any(new_props.get(k, "") is None or old_props.get(k, "") is None
+                   for k in {*old_props, *new_props}):
+                fields["properties"] = dict(new_props)  # a key held with no value: the whole map
+            else:
+                props = {k: new_props.get(k) for k in {*old_props, *new_props}
+                         if old_props.get(k) != new_props.get(k)}
+        if not fields and not props:
+            return None
+        return UpdateComponent(obj.identifier, fields, props)
 
     # -- deleting -----------------------------------------------------------------------
 
@@ -446,66 +224,119 @@ class ComponentsMixin(RunStateMixin):
                      user: str | None = None) -> int:
         """Remove a component. Something holding queued flowfiles is refused unless
         ``drop``; returns how many flowfiles were dropped."""
-        obj, parent = self._find(kind, ident)
+        done = await self._commit(self._delete_edit(kind, ident, revision, drop=drop), user=user, drop=drop)
+        return done.report.dropped
+
+    def _delete_edit(self, kind: str, ident: str, revision: Any, *, drop: bool = False) -> Edit:
+        _, parent = self._find(kind, ident)
         current = self.component(kind, ident)
         self._check_revision(ident, revision, current)
-        before = self._raw(kind, ident)
-        dropped = await self._detach(kind, obj, parent, drop)
-        self._record(user, Edit("delete", kind, ident, parent.identifier if parent else None, before, None, -1))
-        return dropped
-
-    async def _detach(self, kind: str, obj: Any, parent: GroupDef | None, drop: bool) -> int:
-        """Check, save the flow without ``obj`` (``_stage``), then remove it live."""
-        engine = self.engine
-        dropped = 0
-        ident = obj.identifier
         if kind == "parameter-context":
-            bound = [g.name or g.identifier for g in self.flow.walk() if g.parameter_context == obj.identifier]
-            if bound:
-                raise FlowyardError(f"parameter context {obj.name!r} is used by process group(s) "
-                                    f"{', '.join(map(repr, bound))}: bind them to another context first")
-            await self._stage(lambda d: d["parameterContexts"].remove(
-                next(c for c in d["parameterContexts"] if c["identifier"] == ident)))
-            self.flow.parameter_contexts.remove(obj)
-            del self.revisions[obj.identifier]
-            return 0
+            return DeleteParameterContext(ident)
         if parent is None:
             raise FlowyardError("the root process group cannot be deleted")
-        if kind == "process-group":
-            ports = {p.identifier for p in (*obj.input_ports, *obj.output_ports)}
-            outside = [c.identifier for c in parent.connections if c.source in ports or c.destination in ports]
-            if outside:
-                raise FlowyardError(f"process group {obj.name!r} is connected by connection(s) "
-                                    f"{', '.join(outside)}: remove them first")
-            queued = sum(engine.queues[c.identifier].count for g in obj.walk() for c in g.connections)
-            if queued and not drop:
-                raise FlowyardError(f"process group {obj.name!r} holds {queued} queued flowfile(s): empty its "
-                                    "queues first, or ask to drop them")
-            await self._stage(lambda d: _remove_doc(d, ident))
-            ids = self._ids_of(kind, obj)
-            dropped = await self._teardown(obj)
-            parent.groups.remove(obj)
-            for i in ids:
-                self.revisions.pop(i, None)
-            return dropped
-        if kind in ("processor", *_PASS_THROUGH):
-            attached = [c.identifier for c in parent.connections if ident in (c.source, c.destination)]
-            if attached:
-                raise FlowyardError(f"{_label(kind)} {getattr(obj, 'name', '') or ident!r} still has connection(s) "
-                                    f"{', '.join(attached)}: remove them first")
-        elif kind == "connection" and not drop and engine.queues[ident].count:
-            raise FlowyardError(f"connection {ident!r} holds {engine.queues[ident].count} queued flowfile(s): "
-                                "empty it first, or ask to drop them")
-        await self._stage(lambda d: _remove_doc(d, ident))
-        if kind == "processor" or kind in _PASS_THROUGH:
-            await engine.remove_processor(obj.identifier)
-        elif kind == "connection":
-            dropped = await engine.remove_connection(obj.identifier, drop=drop)
-        elif kind == "controller-service":
-            engine.controller_services.remove(obj.identifier)
-        getattr(parent, COMPONENT_KINDS[kind][0]).remove(obj)
-        del self.revisions[obj.identifier]
-        return dropped
+        return DeleteComponent(kind, ident, drop_queued=bool(drop))
+
+    # -- several at once ----------------------------------------------------------------
+
+    @serialized
+    async def apply_edits(self, description: Any, items: Any, *, user: str | None = None) -> dict[str, Any]:
+        """Several creates, updates and deletes as ONE edit (all or nothing, one
+        undo step, one history entry): paste, auto-layout, align, deleting a
+        selection. Each item is ``{"action": "create", "kind", "data"}``,
+        ``{"action": "update", "kind", "id", "revision", "changes"}`` or
+        ``{"action": "delete", "kind", "id", "revision", "drop"}``, read as the
+        single routes read them; each sees the flow as the items before it left
+        it. A problem names its item (``edits[2].properties``). Returns
+        ``{"description", "results": [component JSON | {"deleted", "dropped"}]}``."""
+        if not isinstance(items, list) or not items:
+            raise FlowyardError("edits: expected a non-empty list of edits")
+        if len(items) > MAX_BATCH:
+            raise FlowyardError(f"edits: at most {MAX_BATCH:,} edits at once, not {len(items):,}")
+        if description is not None and (not isinstance(description, str) or len(description) > 200):
+            raise FlowyardError("description: expected text of at most 200 characters")
+        live, edits, done_ids = self.flow, [], []
+        try:
+            for i, item in enumerate(items):
+                try:
+                    edit, ident = self._item_edit(item)
+                    if edit is not None:
+                        validate(self.flow, edit, self._edit_context())
+                        self.flow = apply(self.flow, edit)  # what the next item sees (nothing reads meanwhile)
+                        edits.append(edit)
+                    done_ids.append((item["action"], item["kind"], ident))
+                except FlowDefinitionError as exc:
+                    problems = [(_item_field(i, w, exc.source), m) for w, m in exc.problems]
+                    raise FlowDefinitionError(problems[0][1], source="edits", where=problems[0][0],
+                                              problems=problems) from None
+                except UnknownComponentError as exc:
+                    raise UnknownComponentError(f"edits[{i}]: {exc}") from None
+                except RevisionConflict as exc:
+                    raise RevisionConflict(f"edits[{i}]: {exc}", exc.current) from None
+                except FlowyardError as exc:
+                    raise FlowyardError(f"edits[{i}]: {exc}") from None
+        finally:
+            self.flow = live
+        batch = Batch(tuple(edits), description or f"{len(edits)} edits")
+        drop = any(isinstance(e, DeleteComponent) and e.drop_queued for e in edits)
+        done = await self._commit(batch, user=user, drop=drop, adding=sum(map(_adding, edits)))
+        results: list[dict[str, Any]] = []
+        for action, kind, ident in done_ids:
+            if action == "delete":
+                results.append({"deleted": ident})
+            else:
+                results.append(self.component(kind, ident))
+        return {"description": batch.description, "results": results, "dropped": done.report.dropped}
+
+    def _item_edit(self, item: Any) -> tuple[Edit | None, str]:
+        if not isinstance(item, dict):
+            raise FlowyardError("expected an object with an action")
+        action, kind = item.get("action"), item.get("kind")
+        if action not in ("create", "update", "delete"):
+            raise FlowyardError(f"action: expected create, update or delete, not {action!r}")
+        if not isinstance(kind, str):
+            raise FlowyardError("kind: expected a component kind")
+        if action == "create":
+            return self._create_edit(kind, item.get("data"), None)
+        ident = item.get("id")
+        if not isinstance(ident, str):
+            raise FlowyardError("id: expected the id of the component")
+        if ident not in self.revisions:
+            self._find(kind, ident)  # UnknownComponentError, or it was created by an earlier item
+            raise FlowyardError(f"{_label(kind)} {ident!r} is created by this same request: change it in its "
+                                "create item instead")
+        if action == "update":
+            return self._change_edit(kind, ident, item.get("revision"), item.get("changes")), ident
+        return self._delete_edit(kind, ident, item.get("revision"), drop=item.get("drop") is True), ident
+
+    @serialized
+    async def move(self, group_id: str, ids: Any, *, revisions: Any = None, positions: Any = None,
+                   user: str | None = None) -> dict[str, Any]:
+        """Move components (all of one group) into group ``group_id``, a child or
+        the parent of their group, by NiFi's rules (``flow.edits``'s
+        ``MoveComponents``): queues and run states are kept. ``revisions``: id ->
+        revision seen (each checked when given); ``positions``: id -> {x, y}."""
+        self._find("process-group", group_id)
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+            raise FlowyardError("ids: expected a non-empty list of component ids")
+        if revisions is not None:
+            if not isinstance(revisions, dict):
+                raise FlowyardError("revisions: expected an object of component id -> revision")
+            for ident, revision in revisions.items():
+                self._check_revision(ident, revision, self.component(self.kind_of(ident), ident))
+        places: dict[str, tuple[float, float]] = {}
+        if positions is not None:
+            if not isinstance(positions, dict):
+                raise FlowyardError("positions: expected an object of component id -> {x, y}")
+            for ident, pos in positions.items():
+                places[str(ident)] = position_from_dict(pos, where=f"positions.{ident}")
+        try:
+            await self._commit(MoveComponents(tuple(ids), group_id, places), user=user)
+        except EditRefused as exc:  # named as the request names them
+            problems = [(w.replace("componentIds", "ids", 1).replace("toGroupId", "groupId", 1), m)
+                        for w, m in exc.problems]
+            raise EditRefused(exc.edit, problems[0][1], where=problems[0][0]) from None
+        return {"moved": list(ids)}
 
     # -- compatibility wrappers (processors and connections) -------------------------------
 
@@ -526,76 +357,69 @@ class ComponentsMixin(RunStateMixin):
                                 user: str | None = None) -> int:
         return await self.delete("connection", connection_id, revision, drop=drop, user=user)
 
-    # -- run state ----------------------------------------------------------------------
 
-    def _record(self, user: str | None, edit: Edit) -> None:
-        if user is None:
-            return
-        stack = self._undo.setdefault(user, [])
-        stack.append(edit)
-        del stack[:-HISTORY]
-        self._redo.pop(user, None)
-
-    def history(self, user: str) -> dict[str, list[str]]:
-        """What ``user`` can undo and redo, newest first."""
-        return {"undo": [e.description for e in reversed(self._undo.get(user, []))],
-                "redo": [e.description for e in reversed(self._redo.get(user, []))]}
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector off while a large group is built: every object the
-    build keeps would otherwise trigger full collections of the whole heap (each
-    ~0.2 s with 10,000 processors), holding up the event loop again and again.
-    Nothing the build makes is garbage; one collection may follow it."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+def _item_field(i: int, where: str, source: str) -> str:
+    """Where a problem of item ``i`` of ``apply_edits`` is: ``edits[i].<field>``,
+    the field named as in the item's JSON (a request's leading kind dropped)."""
+    if source == "request":
+        where = where.split(".", 1)[1] if "." in where else ""
+    return f"edits[{i}].{where}" if where else f"edits[{i}]"
 
 
-class _Steps:
-    """Lets the event loop run whenever a long edit has held it for ``slice_seconds``."""
-
-    def __init__(self, slice_seconds: float = 0.02) -> None:
-        self.slice = slice_seconds
-        self.since = time.perf_counter()
-
-    async def step(self) -> None:
-        if time.perf_counter() - self.since >= self.slice:
-            await trio.sleep(0)
-            self.since = time.perf_counter()
+def _adding(edit: Edit) -> int:
+    """How many components ``edit`` brings in (a large edit is saved off the loop)."""
+    if isinstance(edit, CreateComponent):
+        group = edit.component if edit.kind == "process-group" else None
+        return 1 + (sum(1 for g in group.walk() for k, (a, _) in COMPONENT_KINDS.items()
+                        for _ in getattr(g, a)) if group is not None else 0)
+    return 0
 
 
-#: Kinds whose name, when given, must not be blank (NiFi requires their names).
-_NAMED = ("processor", "process-group", "input-port", "output-port")
+def _field(value: Any) -> Any:
+    """A model value as an edit holds it (lists as tuples)."""
+    return tuple(_field(v) for v in value) if isinstance(value, list) else value
 
 
-def _put_doc(doc: dict[str, Any], component: dict[str, Any]) -> None:
-    """In a flow's JSON form, replace the component with ``component``'s identifier by it."""
-    items, index = doc_components(doc)[component["identifier"]]
-    items[index] = component
+def _map_group(group: GroupDef, fn: Any) -> GroupDef:
+    """``group`` with ``fn(kind, component)`` applied to its processors and
+    services at every depth (a new group where anything changed)."""
+    processors = [fn("processor", p) for p in group.processors]
+    services = [fn("controller-service", s) for s in group.controller_services]
+    groups = [_map_group(g, fn) for g in group.groups]
+    if all(a is b for a, b in zip([*processors, *services, *groups],
+                                  [*group.processors, *group.controller_services, *group.groups], strict=True)):
+        return group
+    return dataclasses.replace(group, processors=processors, controller_services=services, groups=groups)
 
 
-def _remove_doc(doc: dict[str, Any], ident: str) -> None:
-    """In a flow's JSON form, remove component ``ident``."""
-    items, index = doc_components(doc)[ident]
-    del items[index]
+def _merged_parameters(before: list[dict[str, Any]], given: list[Any]) -> list[Any]:
+    """The parameters given, each sensitive one sent back masked keeping its value;
+    whether a parameter is sensitive cannot change."""
+    old = {p["name"]: p for p in before}
+    params = []
+    for p in given:
+        name = p.get("name") if isinstance(p, dict) else None
+        if isinstance(name, str) and name in old:
+            if bool(p.get("sensitive", False)) != old[name]["sensitive"]:
+                raise FlowyardError(f"parameter {name!r}: whether a parameter is sensitive cannot "
+                                    "change; remove it and add it again")
+            if old[name]["sensitive"] and p.get("value") == SENSITIVE_MASK:
+                p = {**p, "value": old[name]["value"]}
+        params.append(p)
+    return params
 
 
-def _put(items: list[Any], component: Any) -> None:
-    """Replace the item of ``items`` with ``component``'s identifier by ``component``."""
-    ident = component.identifier
-    items[next(i for i, c in enumerate(items) if c.identifier == ident)] = component
-
-
-def _changed_parameters(old: ParameterContextDef, new: ParameterContextDef) -> set[str]:
-    """Names of parameters added, removed, or with another value or sensitivity."""
-    before = {p.name: (p.value, p.sensitive) for p in old.parameters}
-    after = {p.name: (p.value, p.sensitive) for p in new.parameters}
-    return {n for n in before.keys() | after.keys() if before.get(n) != after.get(n)}
+def _context_edit(old: ParameterContextDef, new: ParameterContextDef) -> Edit | None:
+    """The edit that turns context ``old`` into ``new`` (None: the same)."""
+    before = {p.name: p for p in old.parameters}
+    after = {p.name: p for p in new.parameters}
+    changed = tuple(p for p in new.parameters if before.get(p.name) != p)
+    removed = tuple(n for n in before if n not in after)
+    name = new.name if new.name != old.name else None
+    description = new.description if new.description != old.description else None
+    if not changed and not removed and name is None and description is None:
+        return None
+    return UpdateParameterContext(old.identifier, name, description, changed, removed)
 
 
 def _default_stopped(group: Any) -> None:
@@ -607,3 +431,4 @@ def _default_stopped(group: Any) -> None:
             p.setdefault("scheduledState", "STOPPED")
     for child in group.get("processGroups") or []:
         _default_stopped(child)
+

@@ -23,6 +23,7 @@ from flowyard.runtime.flow import (
     load_flow,
     write_flow_bytes,
 )
+from flowyard.runtime.flow.normalize import Outcome, normalize_flow
 from flowyard.runtime.registry import discover
 from flowyard.runtime.repository import Repositories
 from flowyard.runtime.sdk._errors import ConfigurationError
@@ -31,7 +32,7 @@ from flowyard.runtime.sdk._service import ControllerService
 from flowyard.runtime.sensitive import SecretBox
 from flowyard.runtime.service._base import FLOW_FILE, SENSITIVE_MASK, FlowNotSavedError
 from flowyard.runtime.service._exchange import ExchangeMixin
-from flowyard.runtime.service._history import HistoryMixin
+from flowyard.runtime.service._log import EditLog
 from flowyard.runtime.service._observe import ObserveMixin
 from flowyard.runtime.service._preview import PreviewMixin
 from flowyard.runtime.service._provenance import ProvenanceMixin
@@ -44,8 +45,13 @@ OFF_LOOP_COMPONENTS = 2_000
 _T = TypeVar("_T")
 
 
-class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, ProvenanceMixin, PreviewMixin):
-    """One running flow on one data directory. Create with ``open``; run with ``run``."""
+class FlowService(ExchangeMixin, ObserveMixin, QueueMixin, ProvenanceMixin, PreviewMixin):
+    """One running flow on one data directory. Create with ``open``; run with ``run``.
+
+    The flow it holds is never changed in place: every edit makes a new one
+    (``EditsMixin._commit``), which the engine is reconciled to. Property names
+    are stored as keys: a flow holding display names or NiFi's legacy names is
+    read with them renamed (``normalize_flow``), and ``open`` saves it so."""
 
     def __init__(self, flow: FlowDef, repositories: Repositories, data_dir: Path,
                  registry: Mapping[str, type[Processor]], secrets: SecretBox | None = None,
@@ -56,19 +62,20 @@ class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, Provena
         self.service_types = dict(service_types or {})
         #: Sensitive property names (keys, display names, aliases) by (kind, type).
         self._sensitive_cache: dict[tuple[str, str], frozenset[str]] = {}
-        self._crypt(flow, self.secrets.decrypt)
+        self._crypt(flow, self.secrets.decrypt)  # before renaming: a secret is sealed with its stored name
+        flow, renamed = normalize_flow(flow, self._edit_context().specs)
+        for r in renamed:
+            if r.outcome is not Outcome.NOT_INSTALLED or r.name:
+                logging.getLogger("flowyard.service").info("%s", r)
         self.flow = flow
         self.repositories = repositories
         self.data_dir = data_dir
         self.engine = Engine(flow, repositories, registry=self.registry, service_types=self.service_types,
                              source=str(data_dir / FLOW_FILE), **dict(engine_options or {}))
         self.revisions = {}
-        #: The plain JSON form of what the flow file holds (``_settle`` compares the live flow with
-        #: it); the flow given is taken to be the saved one (``open`` saves it first).
-        self._saved = flow_to_dict(flow)
+        #: The flow file holds an older flow than the live one (a save failed at open).
         self._unsaved = False
-        self._undo = {}
-        self._redo = {}
+        self.log = EditLog.open(data_dir, self.secrets, edit_seq=flow.edit_seq)
         self._count_revisions(flow)
         for ctx in flow.parameter_contexts:
             self.revisions[ctx.identifier] = 0
@@ -128,6 +135,7 @@ class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, Provena
             except FlowNotSavedError as exc:
                 logging.getLogger("flowyard.service").error(
                     "the flow file holds an older flow than the one that ran: %s", exc)
+        self.log.close()
         self.repositories.close()
 
     # -- secrets ------------------------------------------------------------------------
@@ -213,8 +221,8 @@ class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, Provena
         try:
             write_flow_bytes(flow_bytes(self._encrypted(doc)), self.data_dir / FLOW_FILE)
         except (OSError, RecursionError, ValueError, TypeError) as exc:
+            self._unsaved = True
             raise self._not_saved(exc) from exc
-        self._saved = doc
         self._unsaved = False
 
     async def _write(self, doc: dict[str, Any], adding: int = 0) -> None:
@@ -234,8 +242,6 @@ class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, Provena
             await self._off_loop(lambda: write_flow_bytes(data, path), adding)
         except (OSError, RecursionError, ValueError, TypeError) as exc:  # all but OSError: a bug the limits missed
             raise self._not_saved(exc) from exc
-        self._saved = doc
-        self._unsaved = False
 
     async def _off_loop(self, work: Callable[[], _T], adding: int = 0) -> _T:
         """Run ``work`` here for a small flow, in a worker thread for a large one
@@ -244,32 +250,6 @@ class FlowService(HistoryMixin, ExchangeMixin, ObserveMixin, QueueMixin, Provena
         if len(self.revisions) + adding < OFF_LOOP_COMPONENTS:
             return work()
         return await trio.to_thread.run_sync(work)
-
-    async def _stage(self, change: Callable[[dict[str, Any]], None] | None = None, *, adding: int = 0) -> None:
-        """Save the flow as it will be once the current edit is done (``change``
-        applied to its JSON form; ``adding`` components more), before anything
-        live changes: an edit is saved and then applied, or neither
-        (``FlowNotSavedError``)."""
-        doc = flow_to_dict(self.flow)
-        if change is not None:
-            change(doc)
-        await self._write(doc, adding)
-
-    async def _settle(self) -> None:
-        """After an edit: when the live flow is not what ``_stage`` saved (the edit
-        was refused half-way, a service could not be enabled, ...), save the live
-        flow. If even that fails the next edit or the shutdown saves it; a bulletin
-        says so meanwhile."""
-        await trio.sleep(0)
-        doc = flow_to_dict(self.flow)
-        if not self._unsaved and doc == self._saved:
-            return
-        try:
-            await self._write(doc)
-        except FlowNotSavedError as exc:
-            self._unsaved = True
-            self.engine.controller_services.bulletin(self.flow.identifier, "flow", "ERROR",
-                                                     f"the running flow could not be saved: {exc}")
 
     def _mask(self, doc: dict[str, Any], kind: str = "processor") -> dict[str, Any]:
         """Sensitive property values never leave the service."""

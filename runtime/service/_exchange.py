@@ -7,6 +7,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import trio
+
 from flowyard.runtime.flow import (
     COMPONENT_KINDS,
     FORMAT_VERSION,
@@ -18,6 +20,7 @@ from flowyard.runtime.flow import (
     parameter_context_to_dict,
     position_from_dict,
 )
+from flowyard.runtime.flow.edits import ImportGroup
 from flowyard.runtime.service._components import ComponentsMixin
 from flowyard.runtime.service._lookup import serialized
 
@@ -81,18 +84,12 @@ class ExchangeMixin(ComponentsMixin):
         if position is not None:
             renamed.position = position_from_dict(position, where="position")
         parent = self._group(parent_group_id)
-        self.flow.parameter_contexts += added
-        try:
-            created = await self._add("process-group", renamed, parent, user)
-        except BaseException:
-            for ctx in added:
-                self.flow.parameter_contexts.remove(ctx)
-            raise
-        for ctx in added:
-            self.revisions[ctx.identifier] = 0
-        return created
+        group = self._with_keys("process-group", renamed)
+        await self._commit(ImportGroup(parent.identifier, group, tuple(added)), user=user,
+                           adding=len(self._ids_of("process-group", group)))
+        await trio.sleep(0)
+        return self.component("process-group", group.identifier)
 
-    # -- undo / redo --------------------------------------------------------------------
 
 def _rough_size(data: Any) -> int:
     """About how many components a flow file holds (items of its lists), cheaply."""

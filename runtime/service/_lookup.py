@@ -4,20 +4,15 @@ lock that applies one edit at a time)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import trio
 
-from flowyard.runtime import expression
 from flowyard.runtime.flow import (
     COMPONENT_KINDS,
-    ConnectionDef,
-    ControllerServiceDef,
     GroupDef,
-    ProcessorDef,
     component_to_dict,
     parameter_context_to_dict,
 )
@@ -72,13 +67,9 @@ class LookupMixin(ServiceState):
     _edit_lock: trio.Lock | None = None
     _edit_owner: Any = None
 
-    async def _settle(self) -> None:
-        raise NotImplementedError
-
     @asynccontextmanager
     async def _editing(self) -> AsyncIterator[None]:
-        """Hold the edit lock; when the outermost edit ends, however it ends, the
-        flow file is brought in line with the live flow (``_settle``)."""
+        """Hold the edit lock (re-entrant for the task holding it)."""
         task = trio.lowlevel.current_task()
         if self._edit_owner is task:
             yield
@@ -90,11 +81,7 @@ class LookupMixin(ServiceState):
             try:
                 yield
             finally:
-                try:
-                    with trio.CancelScope(shield=True):
-                        await self._settle()
-                finally:
-                    self._edit_owner = None
+                self._edit_owner = None
 
     # -- finding ------------------------------------------------------------------------
 
@@ -161,26 +148,37 @@ class LookupMixin(ServiceState):
         return self.component("connection", connection_id)
 
     def _decorate(self, kind: str, doc: dict[str, Any]) -> dict[str, Any]:
-        """Add revision, run state, validity and figures to a component's JSON, in place."""
+        """Add revision, run state, validity and figures to a component's JSON, in
+        place. While the engine is being reconciled to a new flow (the flow read
+        is the one before it), a component the engine no longer or not yet has
+        shows its scheduled state and no figures."""
         ident = doc["identifier"]
         doc["revision"] = self.revisions.get(ident, 0)
         engine = self.engine
         if kind == "processor" or kind in _PASS_THROUGH:
-            node = engine.nodes[ident]
-            doc["runState"] = "RUNNING" if node.running else node.state
+            node = engine.nodes.get(ident)
+            if node is None:
+                doc["runState"] = doc.get("scheduledState", "STOPPED")
+            else:
+                doc["runState"] = "RUNNING" if node.running else node.state
             if kind == "processor":
-                doc["validationErrors"] = [str(r) for r in node.validation]
+                doc["validationErrors"] = [str(r) for r in node.validation] if node is not None else []
                 self._mask(doc)
         elif kind == "connection":
-            queue = engine.queues[ident]
-            doc.update(queuedCount=queue.count, queuedBytes=queue.size)
+            queue = engine.queues.get(ident)
+            doc.update(queuedCount=queue.count if queue is not None else 0,
+                       queuedBytes=queue.size if queue is not None else 0)
         elif kind == "controller-service":
             services = engine.controller_services
-            snode = services.registry.node(ident)
-            doc["state"] = snode.state
-            doc["validationErrors"] = [] if snode.enabled else [str(r) for r in snode.validation_results()]
-            doc["referencingComponents"] = services.referencing_processors(ident)
-            doc["provides"] = list(snode.provides)
+            if ident in services.registry:
+                snode = services.registry.node(ident)
+                doc["state"] = snode.state
+                doc["validationErrors"] = [] if snode.enabled else [str(r) for r in snode.validation_results()]
+                doc["referencingComponents"] = services.referencing_processors(ident)
+                doc["provides"] = list(snode.provides)
+            else:
+                doc.update(state=doc.get("scheduledState", "DISABLED"), validationErrors=[],
+                           referencingComponents=[], provides=[])
             self._mask(doc, "controller-service")
         elif kind == "parameter-context":
             for p in doc["parameters"]:
@@ -235,57 +233,6 @@ class LookupMixin(ServiceState):
                     ids += [c.identifier for c in getattr(g, attr)]
         return ids
 
-    # -- creating -----------------------------------------------------------------------
-
-    def _try_enable(self, sdef: ControllerServiceDef) -> None:
-        """Enable a service; if it cannot be, it stays DISABLED and says why (its
-        ``validationErrors``, and a bulletin for a failing ``on_enabled``)."""
-        services = self.engine.controller_services
-        try:
-            services.enable(sdef.identifier)
-        except FlowyardError as exc:
-            sdef.scheduled_state = "DISABLED"
-            services.bulletin(sdef.identifier, sdef.name or sdef.type, "WARNING", f"not enabled: {exc}")
-        else:
-            sdef.scheduled_state = "ENABLED"
-
-    def _check_contexts(self, group: GroupDef) -> None:
-        for g in group.walk():
-            if g.parameter_context is not None and self.flow.context(g.parameter_context) is None:
-                raise FlowyardError(f"process group {g.name!r}: no parameter context has id {g.parameter_context!r}")
-
-    def _check_ends(self, cdef: ConnectionDef, group: GroupDef) -> None:
-        if cdef.source not in group.connectable_sources():
-            raise FlowyardError(f"connection.source.id: {cdef.source!r} is not a processor, funnel or input port "
-                                f"of group {group.name!r}, or an output port of one of its child groups")
-        if cdef.destination not in group.connectable_destinations():
-            raise FlowyardError(f"connection.destination.id: {cdef.destination!r} is not a processor, funnel or "
-                                f"output port of group {group.name!r}, or an input port of one of its child groups")
-
-    def _check_sensitive_parameters(self, component: ProcessorDef | ControllerServiceDef, group: GroupDef,
-                                    kind: str = "processor") -> None:
-        """NiFi's rule: a sensitive parameter may be referenced only by a sensitive
-        property (of a processor or a controller service, ``kind``)."""
-        ctx = self.flow.context(group.parameter_context)
-        secret = ctx.sensitive_names() if ctx is not None else frozenset()
-        if not secret:
-            return
-        for name, value in component.properties.items():
-            if value and "#{" in value:
-                used = expression.parameter_references(value) & secret
-                if used and name not in self._sensitive_names(component.type, {name: value}, kind):
-                    raise FlowyardError(
-                        f"property {name!r} of {component.name or component.type} references the sensitive "
-                        f"parameter {sorted(used)[0]!r}: sensitive parameters can only be used in sensitive "
-                        "properties")
-
-    def _check_group_parameters(self, group: GroupDef) -> None:
-        """The sensitive-parameter rule for every processor and service of ``group``."""
-        for pdef in group.processors:
-            self._check_sensitive_parameters(pdef, group)
-        for sdef in group.controller_services:
-            self._check_sensitive_parameters(sdef, group, "controller-service")
-
 def _node_ids(group: GroupDef, *, funnels: bool) -> list[str]:
     """Identifiers of a group's engine nodes: processors and ports (and funnels)."""
     ids = [p.identifier for p in group.processors]
@@ -293,6 +240,3 @@ def _node_ids(group: GroupDef, *, funnels: bool) -> list[str]:
     return ids + ([f.identifier for f in group.funnels] if funnels else [])
 
 
-def _only_layout(old: ProcessorDef, new: ProcessorDef) -> bool:
-    """Whether two processor definitions differ in position and comments at most."""
-    return dataclasses.replace(old, position=new.position, comments=new.comments) == new

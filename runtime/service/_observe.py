@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from flowyard.runtime import expression
-from flowyard.runtime.engine._stats import ComponentStatistics
+from flowyard.runtime.engine import ComponentStatistics
 from flowyard.runtime.sdk._errors import FlowyardError
 from flowyard.runtime.service._base import ServiceState, UnknownComponentError
 

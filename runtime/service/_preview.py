@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 import trio
 
-from flowyard.runtime.engine._replay import content_retained
+from flowyard.runtime.engine import content_retained
 from flowyard.runtime.registry import ContentViewer, discover_content_viewers
 from flowyard.runtime.sdk._errors import ContentNotFoundError, FlowyardError
 from flowyard.runtime.sdk._flowfile import ContentClaim

@@ -7,7 +7,7 @@ from typing import Any
 
 import networkx as nx
 
-from flowyard.runtime.engine._replay import content_retained, replay_event, replay_refusal
+from flowyard.runtime.engine import content_retained, replay_event, replay_refusal
 from flowyard.runtime.sdk._errors import ContentNotFoundError, FlowyardError
 from flowyard.runtime.sdk._provenance import ProvenanceEvent, ProvenanceEventType
 from flowyard.runtime.service._base import ServiceState, UnknownComponentError

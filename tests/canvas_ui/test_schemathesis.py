@@ -203,6 +203,7 @@ def editing_document(served: dict[str, Any]) -> dict[str, Any]:
     doc["components"]["schemas"] = {k: v for k, v in schemas.items() if k != "flow-file"}
     ref = {kind: {"$ref": f"#/components/schemas/{kind}"} for kind in schemas if kind != "flow-file"}
     paths: dict[str, Any] = {}
+    items: list[dict[str, Any]] = []  # the items of POST /api/edits, per kind and action
 
     def body(schema: dict[str, Any]) -> dict[str, Any]:
         return {"required": True, "content": {"application/json": {"schema": schema}}}
@@ -240,6 +241,16 @@ def editing_document(served: dict[str, Any]) -> dict[str, Any]:
                                  "schema": {"type": "integer", "minimum": 0, "maximum": 3}},
                                 {"name": "drop", "in": "query", "schema": {"enum": ["true", "false"]}}]
         paths[item] = {"put": update, "delete": delete}
+        items.append(obj({"action": {"enum": ["create"]}, "kind": {"enum": [kind]},
+                          "data": create["requestBody"]["content"]["application/json"]["schema"]},
+                         "action", "kind", "data"))
+        items.append(obj({"action": {"enum": ["update"]}, "kind": {"enum": [kind]},
+                          "id": {"enum": IDS[kind]}, "revision": {"type": "integer", "minimum": 0, "maximum": 3},
+                          "changes": {k: v for k, v in changes.items() if k != "required"}},
+                         "action", "kind", "id", "revision", "changes"))
+        items.append(obj({"action": {"enum": ["delete"]}, "kind": {"enum": [kind]}, "id": {"enum": IDS[kind]},
+                          "revision": {"type": "integer", "minimum": 0, "maximum": 3}, "drop": {"type": "boolean"}},
+                         "action", "kind", "id", "revision"))
         if kind in RUNNABLE:
             states = ["RUNNING", "STOPPED", "DISABLED", "ENABLED"] + (["RUN_ONCE"] if kind == "processor" else [])
             run = doc["paths"][f"{item}/run-state"]["put"]
@@ -261,6 +272,16 @@ def editing_document(served: dict[str, Any]) -> dict[str, Any]:
     imports["requestBody"] = body(obj({"flow": schemas["flow-file"], "position": POSITION}, "flow"))
     imports["parameters"] = ident("process-group")
     paths["/api/process-groups/{component_id}/import"] = {"post": imports}
+    edits = doc["paths"]["/api/edits"]["post"]
+    edits["requestBody"] = body(obj({"description": {"type": "string", "maxLength": 200},
+                                     "edits": {"type": "array", "minItems": 1, "maxItems": 4,
+                                               "items": {"oneOf": items}}}, "edits"))
+    paths["/api/edits"] = {"post": edits}
+    move = doc["paths"]["/api/process-groups/{component_id}/move"]["post"]
+    move["requestBody"] = body(obj({"ids": {"type": "array", "minItems": 1, "maxItems": 3, "items": {"enum": every_id}},
+                                    "positions": {"type": "object", "additionalProperties": POSITION}}, "ids"))
+    move["parameters"] = ident("process-group")
+    paths["/api/process-groups/{component_id}/move"] = {"post": move}
     for path in ("/api/undo", "/api/redo"):  # no body
         paths[path] = {"post": {k: v for k, v in doc["paths"][path]["post"].items() if k != "requestBody"}}
     doc["paths"] = paths
@@ -285,12 +306,14 @@ def test_editing_routes_with_component_schemas(tmp_path: Path) -> None:
              "--suppress-health-check", "all", "--request-timeout", "60"],
             capture_output=True, text=True, timeout=600, cwd=tmp_path,
         )
-        assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-        with client_for(url) as client:
-            live = definition(client.get("/api/flow").json())
-        saved = saved_definition(data_dir)
+        fuzzed = result.stdout[-6000:] + result.stderr[-2000:]
+        if result.returncode == 0:
+            with client_for(url) as client:
+                live = definition(client.get("/api/flow").json())
+            saved = saved_definition(data_dir)
     finally:
         output = stop_server(process)
+    assert result.returncode == 0, fuzzed + "\nthe server said:\n" + output[-6000:]
     assert "Traceback" not in output, output[-3000:]
     where = difference(live, saved)
     assert where is None, f"live flow != saved flow at {where}"

@@ -49,7 +49,7 @@ async def test_sensitive_values_never_leak(tmp_path: Path, monkeypatch: pytest.M
             created = await client.post("/api/processors", headers=auth, json={
                 "identifier": "secret", "type": "Secretive",
                 "properties": {"Password": CANARY, "Expected SHA-256": hashlib.sha256(CANARY.encode()).hexdigest()}})
-            assert created.status_code == 201 and created.json()["properties"]["Password"] == "********"
+            assert created.status_code == 201 and created.json()["properties"]["password"] == "********"
             for cid, src, dst in (("c1", "gen", "secret"), ("c2", "secret", "held")):
                 r = await client.post("/api/connections", headers=auth, json={
                     "identifier": cid, "source": {"id": src}, "destination": {"id": dst},

@@ -148,7 +148,7 @@ async def test_controller_service_rules(tmp_path: Path, autojump_clock: Any) -> 
         svc = service.component("controller-service", "colours")
         with pytest.raises(FlowyardError, match="is enabled; disable it before changing it"):
             await service.update("controller-service", "colours", svc["revision"], {"properties": {"sky": "grey"}})
-        with pytest.raises(FlowyardError, match=r"used by running processor\(s\) LookupAttribute \(lookup\)"):
+        with pytest.raises(FlowyardError, match=r"running processor\(s\) 'LookupAttribute' reference this service"):
             await service.set_service_state("colours", "DISABLED")
         await service.set_service_state("colours", "DISABLED", stop_referencing=True)
         assert not service.engine.nodes["lookup"].running
@@ -181,7 +181,7 @@ async def test_revisions_unknown_ids_and_bad_input(tmp_path: Path, autojump_cloc
         with pytest.raises(FlowyardError, match="'lookup' is not a processor, funnel or output port of group"):
             await service.create("connection", {"source": {"id": "gen"}, "destination": {"id": "lookup"},
                                                 "selectedRelationships": ["success"]})
-        with pytest.raises(FlowyardError, match="is connected by connection"):
+        with pytest.raises(FlowyardError, match=r"still has connection\(s\) 'r1', 'r2': remove them first"):
             await service.delete("process-group", "enrich", moved["revision"])
         with pytest.raises(FlowyardError, match="used by process group"):
             await service.delete("parameter-context", "ctx", 0)
@@ -225,10 +225,10 @@ async def test_export_and_import_make_a_copy_with_fresh_ids(tmp_path: Path, auto
         assert copy["identifier"] != "enrich" and copy["name"] == "Enrich"
         assert copy["parameterContext"] == {"id": "ctx"}, "matched by name"
         inner = copy["processors"][0]
-        assert inner["identifier"] != "lookup" and inner["properties"]["Lookup Service"] == "colours"
+        assert inner["identifier"] != "lookup" and inner["properties"]["lookup-service"] == "colours"
         assert inner["runState"] == "STOPPED", "an import arrives stopped, as in NiFi"
         assert copy["position"] == {"x": 0.0, "y": 500.0}
-        assert service.history("alice")["undo"] == [f"create process group {copy['identifier']}"]
+        assert service.history("alice")["undo"] == ["Import process group 'Enrich'"]
         await service.undo("alice")
         with pytest.raises(UnknownComponentError):
             service.component("process-group", copy["identifier"])
@@ -258,7 +258,7 @@ async def test_an_import_repoints_service_references_and_nothing_else(tmp_path: 
         assert new_service != "svc"
         tag, look = sorted(group["processors"], key=lambda p: p["type"], reverse=True)
         assert tag["properties"] == {"next": "tag", "group": "g", "service": "svc"}, "plain values stay as written"
-        assert look["properties"]["Lookup Service"] == new_service, "a service reference follows its service"
+        assert look["properties"]["lookup-service"] == new_service, "a service reference follows its service"
         service.request_stop()
 
 
@@ -274,7 +274,7 @@ async def test_undo_and_redo_of_every_kind(tmp_path: Path, autojump_clock: Any) 
         await service.create("output-port", {"identifier": "p1", "parentGroupId": "g1"}, user="bob")
         port = service.component("output-port", "p1")
         await service.delete("output-port", "p1", port["revision"], user="bob")
-        assert service.history("bob")["undo"][:2] == ["delete output port p1", "create output port p1"]
+        assert service.history("bob")["undo"][:2] == ["Delete output port 'p1'", "Create output port 'p1'"]
         await service.undo("bob")  # the port is back, in its group
         assert service.component("output-port", "p1")["parentGroupId"] == "g1"
         await service.undo("bob")

@@ -131,7 +131,7 @@ async def test_controller_service_changes_are_all_or_nothing(tmp_path: Path, aut
     async with trio.open_nursery() as nursery:
         await nursery.start(service.run)
         bad = await service.create("controller-service", {"identifier": "m", "type": "LocalMapCacheService",
-                                                          "properties": {"Maximum Cache Entries": "lots"},
+                                                          "properties": {"maximum-cache-entries": "lots"},
                                                           "scheduledState": "ENABLED"})
         assert bad["state"] == "DISABLED" and bad["validationErrors"], "created, disabled, saying why"
         assert bad["scheduledState"] == "DISABLED"
@@ -140,7 +140,7 @@ async def test_controller_service_changes_are_all_or_nothing(tmp_path: Path, aut
         assert fixed["state"] == "ENABLED"
         both = await service.update("controller-service", "m", 1, {"properties": {"Maximum Cache Entries": "7"},
                                                                    "scheduledState": "DISABLED"})
-        assert both["state"] == "DISABLED" and both["properties"]["Maximum Cache Entries"] == "7"
+        assert both["state"] == "DISABLED" and both["properties"]["maximum-cache-entries"] == "7"
         service.request_stop()
 
 

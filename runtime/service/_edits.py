@@ -1,0 +1,261 @@
+"""The one way the flow changes: an edit (``flow.edits``) validated, applied to a
+new flow, logged, saved, and the engine reconciled to it; undo and redo as
+inverse edits from the edit log.
+
+::
+
+    request -> edit (property keys, masked values left out)
+            -> validate(flow, edit)                      EditRefused: 400, nothing changed
+            -> new = apply(flow, edit)                   the old flow is left as it is
+            -> plan = engine plan(new, drop=...)         ReconcileRefused: nothing changed
+            -> log.append(edit, inverse)                 flow-edits.jsonl, fsync
+            -> save new (editSeq = the entry)            FlowNotSavedError: entry discarded
+            -> reconcile(engine, plan)                   per-component failures reported
+            -> flow = new; revisions of touched move
+
+The flow file is the commit point: an entry past its ``editSeq`` was never
+applied and is cut off when the log is opened. Run-state changes are logged but
+not undone (an undo leaves run states as they are, like before); ``RUN_ONCE`` is
+an engine action, not an edit. An edit made without a user (the service called
+directly) is logged as ``system`` and nobody's to undo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import trio
+
+from flowyard.runtime.engine import ReconcileReport, plan, reconcile
+from flowyard.runtime.flow import (
+    FlowDef,
+    component_to_dict,
+    flow_to_dict,
+)
+from flowyard.runtime.flow.edits import (
+    Batch,
+    CreateComponent,
+    DeleteComponent,
+    Edit,
+    EditContext,
+    EditRefused,
+    FlowIndex,
+    ImportGroup,
+    SetRunState,
+    SetServiceState,
+    TypeCatalog,
+    apply,
+    describe,
+    edit_from_dict,
+    edit_to_dict,
+    inverse,
+    touched,
+    undoable,
+    validate,
+    without_run_states,
+)
+from flowyard.runtime.sdk._errors import FlowyardError
+from flowyard.runtime.service._base import RevisionConflict
+from flowyard.runtime.service._log import EditLog
+from flowyard.runtime.service._lookup import LookupMixin, serialized
+
+__all__ = ["SYSTEM_USER", "Committed", "EditsMixin"]
+
+#: Who an edit made without a user (the service called directly) is logged as.
+SYSTEM_USER = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """What an applied edit did: its log entry and what the engine reported."""
+
+    seq: int
+    report: ReconcileReport
+
+
+class EditsMixin(LookupMixin):
+    """Applying edits, the edit log, undo and redo."""
+
+    log: EditLog
+    _unsaved: bool
+    _edit_ctx: EditContext | None = None
+
+    def _edit_context(self) -> EditContext:
+        if self._edit_ctx is None:
+            self._edit_ctx = EditContext(specs=TypeCatalog(self.registry, self.service_types))
+        return self._edit_ctx
+
+    async def _commit(self, edit: Edit, *, user: str | None, drop: bool = False, adding: int = 0,
+                      undoes: int | None = None, redoes: int | None = None,
+                      redo_edit: Edit | None = None, description: str | None = None) -> Committed:
+        """Apply ``edit`` (see the module docstring). ``drop``: flowfiles queued in
+        connections the edit removes may be dropped (else ``ReconcileRefused``
+        names them). ``adding``: components the edit brings in (large edits save
+        off the loop). ``undoes``/``redoes``: the log entry this undoes/redoes;
+        ``redo_edit``: what redoes this undo (logged as its inverse);
+        ``description``: for the history (default: ``describe``)."""
+        before = self.flow
+        validate(before, edit, self._edit_context())
+        new = apply(before, edit)
+        drops = _dropped_connections(before, edit) if drop else frozenset()
+        p = plan(self.engine, new, drop=drops)
+        can_undo = user is not None and undoes is None and redoes is None and undoable(edit)
+        if redo_edit is not None:
+            back: Edit = redo_edit
+        elif can_undo:
+            back = inverse(before, without_run_states(edit))
+        else:
+            back = Batch(())
+        entry = await self._off_loop(lambda: self.log.append(
+            user=user if user is not None else SYSTEM_USER, description=description or describe(before, edit),
+            components=sorted(touched(edit)), edit=edit_to_dict(edit), inverse=edit_to_dict(back),
+            undoable=can_undo, undoes=undoes, redoes=redoes), adding)
+        new.edit_seq = entry.seq  # bookkeeping of the file; ``new`` is ours alone
+        try:
+            await self._write(flow_to_dict(new), adding)
+        except BaseException:
+            self.log.discard(entry.seq)
+            raise
+        with trio.CancelScope(shield=True):  # saved: the engine must follow, whatever happens to the request
+            report = await reconcile(self.engine, p)
+            self.flow = new
+            self._moved_revisions(before, new, edit)
+            await self._not_enabled(report)
+        return Committed(entry.seq, report)
+
+    async def _not_enabled(self, report: ReconcileReport) -> None:
+        """Services the engine could not enable stay DISABLED in the flow too (as
+        NiFi shows them; their validation errors and a bulletin say why): a
+        system edit, logged, not undoable."""
+        registry = self.engine.controller_services.registry
+        index = FlowIndex.of(self.flow)
+        failed = {}
+        for ident in report.failed:
+            found = index.find(ident)
+            if found is not None and found[1] == "controller-service" and found[2].scheduled_state == "ENABLED" \
+                    and not registry.is_enabled(ident):
+                failed[ident] = "DISABLED"
+        if failed:
+            try:
+                await self._commit(SetServiceState(failed), user=None)
+            except FlowyardError as exc:  # the next edit or the shutdown saves the flow as it runs
+                self._unsaved = True
+                self.engine.controller_services.bulletin(self.flow.identifier, "flow", "ERROR",
+                                                         f"the running flow could not be saved: {exc}")
+
+    def _moved_revisions(self, before: FlowDef, after: FlowDef, edit: Edit) -> None:
+        """Revision 0 for what ``edit`` created, +1 for what it changed, none for
+        what it removed (a group with everything in it). A change of run state
+        moves no revision (as before edits were data: the canvas keeps editing
+        a component it has just started)."""
+        if isinstance(edit, SetRunState | SetServiceState):
+            return
+        if isinstance(edit, Batch):
+            for part in edit.edits:
+                self._moved_revisions(before, after, part)
+            return
+        now = FlowIndex.of(after)
+        then = FlowIndex.of(before)
+        contexts = {c.identifier for c in after.parameter_contexts}
+        for ident in touched(edit):
+            if ident in now.location or ident in now.groups or ident in contexts:
+                self.revisions[ident] = self.revisions.get(ident, -1) + 1
+                continue
+            self.revisions.pop(ident, None)
+            group = then.groups.get(ident)
+            if group is not None:
+                for inner in self._ids_of("process-group", group):
+                    self.revisions.pop(inner, None)
+
+    # -- undo / redo --------------------------------------------------------------------
+
+    @serialized
+    async def undo(self, user: str) -> str:
+        """Undo ``user``'s newest edit not undone yet (an inverse edit, logged as
+        such). Raises ``RevisionConflict`` when what the edit changed has been
+        changed since (nothing is undone then), ``FlowyardError`` when there is
+        nothing to undo."""
+        entry = self.log.next_undo(user)
+        if entry is None:
+            raise FlowyardError("there is nothing to undo")
+        payload = self.log.payload(entry.seq)
+        back = edit_from_dict(payload.inverse)
+        self._still_as_left(entry.description, edit_from_dict(payload.edit), back, "undone")
+        redo = inverse(self.flow, back)
+        await self._commit(back, user=user, undoes=entry.seq, redo_edit=redo, description=f"Undo {entry.description}")
+        return entry.description
+
+    @serialized
+    async def redo(self, user: str) -> str:
+        """Redo the edit ``user`` undid last (same rules as ``undo``)."""
+        target = self.log.next_redo(user)
+        if target is None:
+            raise FlowyardError("there is nothing to redo")
+        undo_seq = self.log.undo_entry_of(target.seq)
+        again = edit_from_dict(self.log.payload(undo_seq).inverse)
+        self._still_as_left(target.description, edit_from_dict(self.log.payload(undo_seq).edit), again, "redone")
+        await self._commit(again, user=user, redoes=target.seq, description=f"Redo {target.description}")
+        return target.description
+
+    def _still_as_left(self, description: str, done: Edit, back: Edit, verb: str) -> None:
+        """Refuse (``RevisionConflict``) to take back ``done`` with ``back`` when
+        the flow is no longer as ``done`` left it: ``back`` refused (its expected
+        values differ), or a component ``done`` created (and ``back`` deletes)
+        changed since, run state aside."""
+        try:
+            validate(self.flow, back, self._edit_context())
+        except EditRefused as exc:
+            raise RevisionConflict(f"{description} cannot be {verb}: it changed since "
+                                   f"({exc.where + ': ' if exc.where else ''}{exc.reason})", {}) from None
+        index = FlowIndex.of(self.flow)
+        for created in _created(done):
+            found = index.find(created.identifier)
+            if found is None:
+                continue  # gone: ``validate`` refused the delete already
+            _, kind, now = found
+            if _runless(component_to_dict(kind, now)) != _runless(component_to_dict(kind, created)):
+                raise RevisionConflict(f"{description} cannot be {verb}: the {kind.replace('-', ' ')} "
+                                       f"{getattr(now, 'name', '') or created.identifier!r} changed since", {})
+
+    def history(self, user: str, *, limit: int = 50, before: int | None = None, component: str | None = None,
+                of_user: str | None = None) -> dict[str, Any]:
+        """The flow's configuration history (newest first; see ``EditLog.history``)
+        and what ``user`` can undo and redo now."""
+        return {"entries": self.log.history(limit, before, component, of_user),
+                "undo": self.log.undo_descriptions(user), "redo": self.log.redo_descriptions(user)}
+
+
+def _created(edit: Edit) -> list[Any]:
+    """The components ``edit`` creates (what an undo deletes)."""
+    if isinstance(edit, CreateComponent):
+        return [edit.component]
+    if isinstance(edit, ImportGroup):
+        return [edit.group]
+    if isinstance(edit, Batch):
+        return [c for e in edit.edits for c in _created(e)]
+    return []
+
+
+def _dropped_connections(flow: FlowDef, edit: Edit) -> frozenset[str]:
+    """The connections ``edit`` removes (whose queued flowfiles a drop may lose)."""
+    if isinstance(edit, Batch):
+        return frozenset().union(*(_dropped_connections(flow, e) for e in edit.edits))
+    if not isinstance(edit, DeleteComponent):
+        return frozenset()
+    if edit.kind == "connection":
+        return frozenset({edit.component_id})
+    group = FlowIndex.of(flow).groups.get(edit.component_id) if edit.kind == "process-group" else None
+    if group is None:
+        return frozenset()
+    return frozenset(c.identifier for g in group.walk() for c in g.connections)
+
+
+def _runless(doc: Any) -> Any:
+    """``doc`` without run states (they change without being edits)."""
+    if isinstance(doc, dict):
+        return {k: _runless(v) for k, v in doc.items() if k != "scheduledState"}
+    if isinstance(doc, list):
+        return [_runless(v) for v in doc]
+    return doc
+
