@@ -17,6 +17,7 @@ content is served by ``content.content_response``. Errors are JSON
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -213,6 +214,9 @@ async def _too_many(refused: LoginRefused) -> Response:
     return _error(429, str(refused), headers={"Retry-After": str(refused.retry_after)})
 
 
+_WHOLE = re.compile(r"-?[0-9]+")
+
+
 def _field_errors(exc: FlowDefinitionError) -> tuple[str, list[dict[str, str]]]:
     """A plain sentence and ``[{field, message}]`` for every problem of ``exc``.
     Fields of a component sent in a request are named as in its JSON
@@ -345,10 +349,10 @@ def create_app(service: FlowService, auth: AuthManager, *, hosts: HostPolicy | N
     def _int(value: str | None, name: str) -> int | None:
         if value is None:
             return None
-        try:
-            return int(value)
-        except ValueError:
-            raise HttpError(400, f"{name} must be a whole number, found {value[:40]!r}") from None
+        # ASCII digits only: int() also takes '1_0', '+5' and other scripts' digits
+        if not _WHOLE.fullmatch(value) or len(value) > 18:
+            raise HttpError(400, f"{name} must be a whole number, found {value[:40]!r}")
+        return int(value)
 
     async def provenance_search(request: Request) -> Response:
         q = request.query_params

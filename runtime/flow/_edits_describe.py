@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flowyard.runtime.flow._edits_json import FIELD_KEYS
 from flowyard.runtime.flow._edits_model import (
     Batch,
     BindParameterContext,
@@ -69,7 +70,7 @@ def describe(before: FlowDef, edit: Edit) -> str:
     if isinstance(edit, DeleteComponent):
         return f"Delete {_component(before, index, edit.component_id)}"
     if isinstance(edit, UpdateComponent):
-        fields = [*edit.changes, *(["properties"] if edit.properties else [])]
+        fields = [FIELD_KEYS.get(f, f) for f in edit.changes] + (["properties"] if edit.properties else [])
         return f"Update {_component(before, index, edit.component_id)} ({', '.join(fields) or 'nothing'})"
     if isinstance(edit, MoveComponents):
         return (f"Move {_many(before, index, edit.component_ids or ['?'])} to "

@@ -38,7 +38,7 @@ import dataclasses
 from flowyard.runtime.flow._edits_apply import apply, inverse, touched
 from flowyard.runtime.flow._edits_checks import check_flow
 from flowyard.runtime.flow._edits_describe import describe
-from flowyard.runtime.flow._edits_json import edit_from_dict, edit_to_dict
+from flowyard.runtime.flow._edits_json import FIELD_KEYS, edit_from_dict, edit_to_dict
 from flowyard.runtime.flow._edits_model import (
     NO_SPECS,
     Batch,
@@ -64,6 +64,7 @@ from flowyard.runtime.flow._edits_validate import validate
 from flowyard.runtime.flow._index import FlowIndex
 
 __all__ = [
+    "FIELD_KEYS",
     "NO_SPECS",
     "Batch",
     "BindParameterContext",

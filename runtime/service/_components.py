@@ -40,10 +40,12 @@ from flowyard.runtime.flow.edits import (
     DeleteParameterContext,
     Edit,
     EditRefused,
+    FlowIndex,
     MoveComponents,
     UpdateComponent,
     UpdateParameterContext,
     apply,
+    describe,
     validate,
 )
 from flowyard.runtime.flow.normalize import normalize_properties
@@ -84,7 +86,10 @@ class ComponentsMixin(RunStateMixin):
             raise UnknownComponentError(f"unknown component kind {kind!r}")
         if not isinstance(data, dict):
             raise FlowyardError(f"expected a JSON object describing the {_label(kind)}")
-        parent_id = data.get("parentGroupId") or parent_group_id or self.flow.identifier
+        parent_id = data.get("parentGroupId")
+        if parent_id is not None and not isinstance(parent_id, str):
+            raise FlowyardError("parentGroupId: expected the id of a process group")
+        parent_id = parent_id or parent_group_id or self.flow.identifier
         data = {k: v for k, v in data.items() if k not in _DECORATIONS}
         if not data.get("identifier"):
             data["identifier"] = str(uuid.uuid4())
@@ -224,7 +229,7 @@ class ComponentsMixin(RunStateMixin):
                      user: str | None = None) -> int:
         """Remove a component. Something holding queued flowfiles is refused unless
         ``drop``; returns how many flowfiles were dropped."""
-        done = await self._commit(self._delete_edit(kind, ident, revision, drop=drop), user=user, drop=drop)
+        done = await self._commit(self._delete_edit(kind, ident, revision, drop=drop), user=user)
         return done.report.dropped
 
     def _delete_edit(self, kind: str, ident: str, revision: Any, *, drop: bool = False) -> Edit:
@@ -256,12 +261,18 @@ class ComponentsMixin(RunStateMixin):
         if description is not None and (not isinstance(description, str) or len(description) > 200):
             raise FlowyardError("description: expected text of at most 200 characters")
         live, edits, done_ids = self.flow, [], []
+        acted: dict[str, int] = {}  # id -> the item that created, changed or deleted it
         try:
             for i, item in enumerate(items):
                 try:
                     edit, ident = self._item_edit(item)
+                    for j in (acted.get(x) for x in _ids_acted_on(self, edit, ident)):
+                        if j is not None:  # the results, and the queues, must be what the request says
+                            raise FlowyardError(f"{ident!r} is created, changed or removed by edits[{j}] of this "
+                                                "request already: one item per component")
                     if edit is not None:
                         validate(self.flow, edit, self._edit_context())
+                        acted.update(dict.fromkeys(_ids_acted_on(self, edit, ident), i))
                         self.flow = apply(self.flow, edit)  # what the next item sees (nothing reads meanwhile)
                         edits.append(edit)
                     done_ids.append((item["action"], item["kind"], ident))
@@ -275,18 +286,26 @@ class ComponentsMixin(RunStateMixin):
                     raise RevisionConflict(f"edits[{i}]: {exc}", exc.current) from None
                 except FlowyardError as exc:
                     raise FlowyardError(f"edits[{i}]: {exc}") from None
+            index = FlowIndex.of(self.flow)
+            for i, (action, kind, ident) in enumerate(done_ids):  # nothing created or changed is then removed
+                if action != "delete" and ident not in index.location and ident not in index.groups \
+                        and all(c.identifier != ident for c in self.flow.parameter_contexts):
+                    raise FlowyardError(f"edits[{i}]: {_label(kind)} {ident!r} is removed by a later edit of this "
+                                        "request")
         finally:
             self.flow = live
-        batch = Batch(tuple(edits), description or f"{len(edits)} edits")
-        drop = any(isinstance(e, DeleteComponent) and e.drop_queued for e in edits)
-        done = await self._commit(batch, user=user, drop=drop, adding=sum(map(_adding, edits)))
+        if not edits:
+            return {"description": description or "nothing", "dropped": 0,
+                    "results": [{"deleted": i} if a == "delete" else self.component(k, i) for a, k, i in done_ids]}
+        text = description or (describe(live, edits[0]) if len(edits) == 1 else f"{len(edits)} edits")
+        done = await self._commit(Batch(tuple(edits), text), user=user, adding=sum(map(_adding, edits)))
         results: list[dict[str, Any]] = []
         for action, kind, ident in done_ids:
             if action == "delete":
                 results.append({"deleted": ident})
             else:
                 results.append(self.component(kind, ident))
-        return {"description": batch.description, "results": results, "dropped": done.report.dropped}
+        return {"description": text, "results": results, "dropped": done.report.dropped}
 
     def _item_edit(self, item: Any) -> tuple[Edit | None, str]:
         if not isinstance(item, dict):
@@ -294,8 +313,8 @@ class ComponentsMixin(RunStateMixin):
         action, kind = item.get("action"), item.get("kind")
         if action not in ("create", "update", "delete"):
             raise FlowyardError(f"action: expected create, update or delete, not {action!r}")
-        if not isinstance(kind, str):
-            raise FlowyardError("kind: expected a component kind")
+        if kind not in KINDS:
+            raise FlowyardError(f"kind: expected one of {', '.join(KINDS)}, not {str(kind)[:40]!r}")
         if action == "create":
             return self._create_edit(kind, item.get("data"), None)
         ident = item.get("id")
@@ -323,13 +342,15 @@ class ComponentsMixin(RunStateMixin):
             if not isinstance(revisions, dict):
                 raise FlowyardError("revisions: expected an object of component id -> revision")
             for ident, revision in revisions.items():
+                if not isinstance(revision, int) or isinstance(revision, bool):
+                    raise FlowyardError(f"revisions.{ident}: expected the component's revision (a whole number)")
                 self._check_revision(ident, revision, self.component(self.kind_of(ident), ident))
         places: dict[str, tuple[float, float]] = {}
         if positions is not None:
             if not isinstance(positions, dict):
                 raise FlowyardError("positions: expected an object of component id -> {x, y}")
             for ident, pos in positions.items():
-                places[str(ident)] = position_from_dict(pos, where=f"positions.{ident}")
+                places[str(ident)] = position_from_dict(pos, where=f"move.positions.{ident}")
         try:
             await self._commit(MoveComponents(tuple(ids), group_id, places), user=user)
         except EditRefused as exc:  # named as the request names them
@@ -356,6 +377,20 @@ class ComponentsMixin(RunStateMixin):
     async def delete_connection(self, connection_id: str, revision: Any, *, drop: bool = False,
                                 user: str | None = None) -> int:
         return await self.delete("connection", connection_id, revision, drop=drop, user=user)
+
+
+def _ids_acted_on(service: Any, edit: Edit | None, ident: str) -> list[str]:
+    """The ids an item of ``apply_edits`` creates, changes or removes (a group:
+    everything in it)."""
+    if isinstance(edit, CreateComponent):
+        ids: list[str] = service._ids_of(edit.kind, edit.component)
+        return ids
+    if isinstance(edit, DeleteComponent) and edit.kind == "process-group":
+        found = FlowIndex.of(service.flow).groups.get(edit.component_id)
+        if found is not None:
+            inside: list[str] = service._ids_of("process-group", found)
+            return inside
+    return [ident]
 
 
 def _item_field(i: int, where: str, source: str) -> str:

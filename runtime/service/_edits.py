@@ -34,7 +34,9 @@ from flowyard.runtime.flow import (
     flow_to_dict,
 )
 from flowyard.runtime.flow.edits import (
+    FIELD_KEYS,
     Batch,
+    BindParameterContext,
     CreateComponent,
     DeleteComponent,
     Edit,
@@ -45,6 +47,7 @@ from flowyard.runtime.flow.edits import (
     SetRunState,
     SetServiceState,
     TypeCatalog,
+    UpdateParameterContext,
     apply,
     describe,
     edit_from_dict,
@@ -86,19 +89,20 @@ class EditsMixin(LookupMixin):
             self._edit_ctx = EditContext(specs=TypeCatalog(self.registry, self.service_types))
         return self._edit_ctx
 
-    async def _commit(self, edit: Edit, *, user: str | None, drop: bool = False, adding: int = 0,
+    async def _commit(self, edit: Edit, *, user: str | None, adding: int = 0,
                       undoes: int | None = None, redoes: int | None = None,
                       redo_edit: Edit | None = None, description: str | None = None) -> Committed:
-        """Apply ``edit`` (see the module docstring). ``drop``: flowfiles queued in
-        connections the edit removes may be dropped (else ``ReconcileRefused``
-        names them). ``adding``: components the edit brings in (large edits save
-        off the loop). ``undoes``/``redoes``: the log entry this undoes/redoes;
+        """Apply ``edit`` (see the module docstring). Flowfiles queued in the
+        connections a delete with ``drop_queued`` removes are dropped; any other
+        removal of queued flowfiles is refused (``ReconcileRefused``).
+        ``adding``: components the edit brings in (large edits save off the loop).
+        ``undoes``/``redoes``: the log entry this undoes/redoes;
         ``redo_edit``: what redoes this undo (logged as its inverse);
         ``description``: for the history (default: ``describe``)."""
         before = self.flow
         validate(before, edit, self._edit_context())
         new = apply(before, edit)
-        drops = _dropped_connections(before, edit) if drop else frozenset()
+        drops = _dropped_connections(before, edit)
         p = plan(self.engine, new, drop=drops)
         can_undo = user is not None and undoes is None and redoes is None and undoable(edit)
         if redo_edit is not None:
@@ -201,22 +205,18 @@ class EditsMixin(LookupMixin):
     def _still_as_left(self, description: str, done: Edit, back: Edit, verb: str) -> None:
         """Refuse (``RevisionConflict``) to take back ``done`` with ``back`` when
         the flow is no longer as ``done`` left it: ``back`` refused (its expected
-        values differ), or a component ``done`` created (and ``back`` deletes)
-        changed since, run state aside."""
+        values differ), a component ``done`` created (and ``back`` deletes)
+        changed since, run state aside, or a parameter or a group's binding that
+        ``done`` set holds another value now. The message names the field as the
+        API does, never a value (it may be a secret)."""
         try:
             validate(self.flow, back, self._edit_context())
         except EditRefused as exc:
-            raise RevisionConflict(f"{description} cannot be {verb}: it changed since "
-                                   f"({exc.where + ': ' if exc.where else ''}{exc.reason})", {}) from None
-        index = FlowIndex.of(self.flow)
-        for created in _created(done):
-            found = index.find(created.identifier)
-            if found is None:
-                continue  # gone: ``validate`` refused the delete already
-            _, kind, now = found
-            if _runless(component_to_dict(kind, now)) != _runless(component_to_dict(kind, created)):
-                raise RevisionConflict(f"{description} cannot be {verb}: the {kind.replace('-', ' ')} "
-                                       f"{getattr(now, 'name', '') or created.identifier!r} changed since", {})
+            raise RevisionConflict(f"{description} cannot be {verb}: {_api_field(exc.where) or 'it'} changed since",
+                                   {}) from None
+        changed = _changed_since(self.flow, done)
+        if changed:
+            raise RevisionConflict(f"{description} cannot be {verb}: {changed} changed since", {})
 
     def history(self, user: str, *, limit: int = 50, before: int | None = None, component: str | None = None,
                 of_user: str | None = None) -> dict[str, Any]:
@@ -224,6 +224,52 @@ class EditsMixin(LookupMixin):
         and what ``user`` can undo and redo now."""
         return {"entries": self.log.history(limit, before, component, of_user),
                 "undo": self.log.undo_descriptions(user), "redo": self.log.redo_descriptions(user)}
+
+
+def _api_field(where: str) -> str:
+    """An edit's place (``expect.scheduling_period``) as the API names it (``schedulingPeriod``)."""
+    place = where.removeprefix("expect.").removeprefix("changes.")
+    if place.startswith("properties."):
+        return f"property {place[len('properties.'):]!r}"
+    return FIELD_KEYS.get(place, place)
+
+
+def _changed_since(flow: FlowDef, done: Edit) -> str | None:
+    """What of the flow ``done`` left that is no longer so (None: all of it is):
+    a component it created (run state aside), a parameter it set or removed, a
+    context's name or description, a group's binding."""
+    if isinstance(done, Batch):
+        return next((c for c in (_changed_since(flow, e) for e in done.edits) if c), None)
+    index = FlowIndex.of(flow)
+    if isinstance(done, BindParameterContext):
+        group = index.groups.get(done.group_id)
+        if group is not None and group.parameter_context != done.context_id:
+            return f"the parameter context of process group {group.name or group.identifier!r}"
+        return None
+    if isinstance(done, UpdateParameterContext):
+        ctx = next((c for c in flow.parameter_contexts if c.identifier == done.context_id), None)
+        if ctx is None:
+            return None  # gone: ``validate`` refuses the edit
+        params = {p.name: p for p in ctx.parameters}
+        for p in done.set:
+            if params.get(p.name) != p:
+                return f"parameter {p.name!r} of {ctx.name!r}"
+        for name in done.remove:
+            if name in params:
+                return f"parameter {name!r} of {ctx.name!r}"
+        if done.name is not None and ctx.name != done.name:
+            return f"the name of parameter context {ctx.name!r}"
+        if done.description is not None and ctx.description != done.description:
+            return f"the description of parameter context {ctx.name!r}"
+        return None
+    for created in _created(done):
+        found = index.find(created.identifier)
+        if found is None:
+            continue  # gone: ``validate`` refuses the delete
+        _, kind, now = found
+        if _runless(component_to_dict(kind, now)) != _runless(component_to_dict(kind, created)):
+            return f"the {kind.replace('-', ' ')} {getattr(now, 'name', '') or created.identifier!r}"
+    return None
 
 
 def _created(edit: Edit) -> list[Any]:
@@ -238,10 +284,11 @@ def _created(edit: Edit) -> list[Any]:
 
 
 def _dropped_connections(flow: FlowDef, edit: Edit) -> frozenset[str]:
-    """The connections ``edit`` removes (whose queued flowfiles a drop may lose)."""
+    """The connections whose queued flowfiles ``edit`` may drop: those removed
+    by its deletes that say ``drop_queued`` (a group: all of its connections)."""
     if isinstance(edit, Batch):
         return frozenset().union(*(_dropped_connections(flow, e) for e in edit.edits))
-    if not isinstance(edit, DeleteComponent):
+    if not isinstance(edit, DeleteComponent) or not edit.drop_queued:
         return frozenset()
     if edit.kind == "connection":
         return frozenset({edit.component_id})

@@ -82,7 +82,7 @@ class ExchangeMixin(ComponentsMixin):
                     port.scheduled_state = "STOPPED"
         renamed.name = imported.name if imported.name != "Flow" else "Imported flow"
         if position is not None:
-            renamed.position = position_from_dict(position, where="position")
+            renamed.position = position_from_dict(position, where="import.position")
         parent = self._group(parent_group_id)
         group = self._with_keys("process-group", renamed)
         await self._commit(ImportGroup(parent.identifier, group, tuple(added)), user=user,

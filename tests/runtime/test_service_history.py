@@ -179,3 +179,76 @@ async def test_a_service_that_cannot_be_enabled_stays_disabled(tmp_path: Path) -
     finally:
         service.close()
 
+
+
+async def test_a_refused_undo_never_shows_a_secret(tmp_path: Path) -> None:
+    service = open_service(tmp_path)
+    try:
+        await service.create("processor", {"identifier": "http", "type": "InvokeHTTP",
+                                           "properties": {"Request Password": "s3cret-ANN-1"}}, user="ann")
+        await service.update("processor", "http", 0, {"properties": {"Request Password": "s3cret-ANN-2"}}, user="ann")
+        await service.update("processor", "http", 1, {"properties": {"request-password": "s3cret-BOB"}}, user="bob")
+        with pytest.raises(RevisionConflict) as refused:
+            await service.undo("ann")
+        assert "s3cret" not in str(refused.value) and "request-password" in str(refused.value)
+    finally:
+        service.close()
+
+
+async def test_undo_of_a_parameter_or_binding_change_respects_later_ones(tmp_path: Path) -> None:
+    service = open_service(tmp_path)
+    try:
+        await service.create("parameter-context", {"identifier": "ctx", "name": "P",
+                                                   "parameters": [{"name": "n", "value": "1"}]})
+        await service.update("parameter-context", "ctx", 0, {"parameters": [{"name": "n", "value": "2"}]}, user="ann")
+        await service.update("parameter-context", "ctx", 1, {"parameters": [{"name": "n", "value": "5"}]}, user="bob")
+        with pytest.raises(RevisionConflict, match="parameter 'n'"):
+            await service.undo("ann")
+        assert service.component("parameter-context", "ctx")["parameters"][0]["value"] == "5"
+        await service.update("process-group", "child", 0, {"parameterContext": {"id": "ctx"}}, user="ann")
+        await service.update("process-group", "child", 1, {"parameterContext": None}, user="bob")
+        with pytest.raises(RevisionConflict, match="parameter context of process group 'Child'"):
+            await service.undo("ann")
+        await service.undo("bob")  # bob's own unbinding: fine
+        assert service.component("process-group", "child")["parameterContext"] == {"id": "ctx"}
+    finally:
+        service.close()
+
+
+async def test_a_batch_acts_once_per_component_and_drops_only_what_it_says(tmp_path: Path) -> None:
+    service = open_service(tmp_path)
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(service.run)
+            await service.create("funnel", {"identifier": "f2"})
+            await service.set_run_state("gen", "RUNNING")
+            await wait_for(lambda: service.engine.queues["c1"].count >= 3)
+            await service.set_run_state("gen", "STOPPED")
+            seq = service.log.last_seq
+            for items in (
+                [{"action": "update", "kind": "funnel", "id": "f2", "revision": 0,
+                  "changes": {"position": {"x": 9, "y": 9}}},
+                 {"action": "delete", "kind": "funnel", "id": "f2", "revision": 0}],
+                [{"action": "delete", "kind": "connection", "id": "c1", "revision": 0},
+                 {"action": "create", "kind": "connection", "data": {
+                     "identifier": "c1", "source": {"id": "gen"}, "destination": {"id": "f2"},
+                     "selectedRelationships": ["success"]}}],
+                [{"action": "create", "kind": "funnel", "data": {"identifier": "nf", "parentGroupId": "child"}},
+                 {"action": "delete", "kind": "process-group", "id": "child", "revision": 0}],
+            ):
+                with pytest.raises(FlowyardError, match=r"edits\[[01]\]"):
+                    await service.apply_edits(None, items)
+            with pytest.raises(FlowyardError, match="queued flowfile"):  # one item's drop is not another's
+                await service.apply_edits(None, [
+                    {"action": "delete", "kind": "connection", "id": "c1", "revision": 0},
+                    {"action": "delete", "kind": "funnel", "id": "f2", "revision": 0, "drop": True}])
+            assert service.log.last_seq == seq, "nothing refused was logged"
+            nothing = await service.apply_edits(None, [{"action": "update", "kind": "processor", "id": "tag",
+                                                        "revision": 0, "changes": {}}])
+            assert nothing["results"][0]["identifier"] == "tag" and service.log.last_seq == seq
+            one = await service.apply_edits(None, [{"action": "delete", "kind": "funnel", "id": "f2",
+                                                    "revision": 0}])
+            assert one["description"] == "Delete funnel 'f2'"
+            service.request_stop()
+    finally:
+        service.close()
