@@ -113,7 +113,7 @@ class EditsMixin(LookupMixin):
             back = Batch(())
         entry = await self._off_loop(lambda: self.log.append(
             user=user if user is not None else SYSTEM_USER, description=description or describe(before, edit),
-            components=sorted(touched(edit)), edit=edit_to_dict(edit), inverse=edit_to_dict(back),
+            components=sorted(touched(edit, before)), edit=edit_to_dict(edit), inverse=edit_to_dict(back),
             undoable=can_undo, undoes=undoes, redoes=redoes), adding)
         new.edit_seq = entry.seq  # bookkeeping of the file; ``new`` is ours alone
         try:
@@ -162,7 +162,7 @@ class EditsMixin(LookupMixin):
         now = FlowIndex.of(after)
         then = FlowIndex.of(before)
         contexts = {c.identifier for c in after.parameter_contexts}
-        for ident in touched(edit):
+        for ident in touched(edit, before):
             if ident in now.location or ident in now.groups or ident in contexts:
                 self.revisions[ident] = self.revisions.get(ident, -1) + 1
                 continue
