@@ -31,7 +31,8 @@ from browser_support import PASSWORD, ROOT, USER, Server, log_in, stop_server
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 #: What setup.py and pyproject.toml read to build flowyard.
-PACKAGING_INPUTS = ("pyproject.toml", "setup.py", "README.md", "runtime", "processors", "clusters", "canvas_ui")
+PACKAGING_INPUTS = ("pyproject.toml", "setup.py", "README.md", "runtime", "processors", "clusters", "canvas_ui",
+                    "bootstrap")
 BUILT_CANVAS = ROOT / "canvas_ui" / "web" / "dist" / "index.html"
 FALLBACK_TEXT = "The canvas is not built in this installation"
 
