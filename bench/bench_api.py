@@ -67,7 +67,7 @@ def api_flow_500() -> None:
 
     import trio
 
-    from flowyard.canvas_ui.server import serve
+    from flowyard.bootstrap.serve import serve
 
     os.environ.setdefault("FLOWYARD_USERNAME", "bench")
     os.environ.setdefault("FLOWYARD_PASSWORD", "bench-password")
@@ -100,12 +100,12 @@ def status_tick_500() -> None:
     """CPU time of one status-stream tick for 500 processors and 500 connections (target < 20 ms)."""
     from pathlib import Path
 
+    from flowyard.bootstrap.compose import open_service
     from flowyard.canvas_ui.stream import diff
-    from flowyard.runtime.service import FlowService
 
     with tempfile.TemporaryDirectory() as tmp:
         _flow_500(f"{tmp}/flow.json")
-        service = FlowService.open(Path(tmp) / "data", initial_flow=Path(f"{tmp}/flow.json"))
+        service = open_service(Path(tmp) / "data", initial_flow=Path(f"{tmp}/flow.json"))
         try:
             import json as _json
 

@@ -238,12 +238,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _serve_with(args: argparse.Namespace, chosen: Options) -> int:
-    from flowyard.canvas_ui import server  # the web stack loads only for the commands that serve
+    # The web stack loads only for the commands that serve.
+    from flowyard.bootstrap.serve import serve
+    from flowyard.canvas_ui.server import AddressInUseError
 
     try:
-        trio.run(functools.partial(server.serve, args.data_dir, port=args.port, stop_timeout=args.stop_timeout,
+        trio.run(functools.partial(serve, args.data_dir, port=args.port, stop_timeout=args.stop_timeout,
                                    **chosen.serve_arguments()))
-    except server.AddressInUseError as exc:
+    except AddressInUseError as exc:
         hint = (f" (with make: PORT={8081 if exc.port != 8081 else 8082} make {DEMO_MAKE_TARGETS[args.demo_flow]})"
                 if args.command == "demo" else "")
         print(f"flowyard: error: {exc}{hint}", file=sys.stderr)

@@ -25,17 +25,19 @@ from typing import TYPE_CHECKING, Any
 
 from flowyard.runtime.datadir import protect
 from flowyard.runtime.engine import Engine
-from flowyard.runtime.flow import load_flow
+from flowyard.runtime.flow import FlowDef, load_flow
 from flowyard.runtime.registry import discover
 from flowyard.runtime.repository import Repositories
-from flowyard.runtime.service import FlowService
+from flowyard.runtime.sdk import ConfigurationError
+from flowyard.runtime.service import FlowNotSavedError, FlowService
+from flowyard.runtime.service._base import FLOW_FILE
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from flowyard.canvas_ui.auth import AuthManager
 
-__all__ = ["App", "Options", "build", "open_engine"]
+__all__ = ["App", "Options", "build", "open_engine", "open_service"]
 
 
 @contextlib.contextmanager
@@ -62,6 +64,39 @@ def open_engine(flow_path: Path, data_dir: Path, *, durability: str = "os",
         repositories.close()
 
 
+def open_service(data_dir: str | Path, *, initial_flow: str | Path | None = None, durability: str = "os",
+                 engine_options: Mapping[str, Any] | None = None) -> FlowService:
+    """Open the data directory into a ``FlowService`` with every installed
+    processor and controller service type; ``close`` it to release the directory.
+    The flow is ``DATA/flow.json``; if there is none yet, ``initial_flow`` (or an
+    empty flow) is copied there first. Raises ``DataDirectoryInUseError`` /
+    ``FlowDefinitionError`` before touching anything else, and
+    ``ConfigurationError`` when the flow file cannot be written (the
+    repositories are closed again)."""
+    data = Path(data_dir)
+    catalogue = discover()
+    flow_path = data / FLOW_FILE
+    if flow_path.exists():
+        flow = load_flow(flow_path)
+    elif initial_flow is not None:
+        flow = load_flow(initial_flow)
+    else:
+        flow = FlowDef()
+    repositories = Repositories.open(data / "repository", durability=durability)
+    try:
+        protect(data)  # once the directory is ours (the repository's lock is held)
+        service = FlowService(flow, repositories, data, catalogue.processors,
+                              service_types=catalogue.controller_services, engine_options=engine_options)
+        try:
+            service.save_now()  # encrypts sensitive values that arrived in plain text
+        except FlowNotSavedError as exc:
+            raise ConfigurationError(f"cannot write {flow_path}: {exc}") from None
+        return service
+    except BaseException:
+        repositories.close()
+        raise
+
+
 @dataclass(frozen=True)
 class Options:
     """How ``build`` opens a data directory: what ``flowyard serve`` takes from its
@@ -82,7 +117,7 @@ class Options:
     keyfile: Path | None = None
 
     def serve_arguments(self) -> dict[str, Any]:
-        """The same options as keyword arguments of ``canvas_ui.server.serve``."""
+        """The same options as keyword arguments of ``bootstrap.serve.serve``."""
         return {"initial_flow": self.initial_flow, "durability": self.durability,
                 "engine_options": dict(self.engine_options), "host": self.host,
                 "allowed_hosts": self.allowed_hosts, "certfile": self.certfile, "keyfile": self.keyfile}
@@ -129,8 +164,8 @@ def build(data_dir: Path, options: Options | None = None) -> App:
     tls = check_tls_files(options.certfile, options.keyfile)
     hosts = HostPolicy(options.host, options.allowed_hosts)
     check_credentials(data_dir)
-    service = FlowService.open(data_dir, initial_flow=options.initial_flow, durability=options.durability,
-                               engine_options=options.engine_options)
+    service = open_service(data_dir, initial_flow=options.initial_flow, durability=options.durability,
+                           engine_options=options.engine_options)
     try:
         auth = AuthManager(data_dir)
         return App(data_dir, service, auth, create_app(service, auth, hosts=hosts, tls=tls))

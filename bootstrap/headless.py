@@ -9,11 +9,10 @@ from typing import Any, TextIO
 
 import trio
 
-from flowyard.bootstrap.compose import open_engine
+from flowyard.bootstrap.compose import open_engine, open_service
 from flowyard.bootstrap.demo import demo_flow
 from flowyard.runtime.engine import Engine, EngineStatus
 from flowyard.runtime.sdk import format_data_size
-from flowyard.runtime.service import FlowService
 from flowyard.runtime.shutdown import DEFAULT_GRACE_SECONDS, stop_signals
 
 __all__ = ["print_status", "run_demo", "run_engine", "run_flow"]
@@ -94,7 +93,7 @@ async def run_demo(data_dir: Path, out: TextIO, stop_timeout: float = DEFAULT_GR
     the served demo runs it, so the same ``DATA/flow.json`` (with any edits made
     through the API) runs on the same repositories in both modes."""
     with demo_flow(data_dir, which, out) as initial:
-        service = FlowService.open(data_dir, initial_flow=initial, engine_options=engine_options)
+        service = open_service(data_dir, initial_flow=initial, engine_options=engine_options)
     try:
         what = "the demo flow" if which == "standard" else f"the {which} demo flow"
         await run_engine(service.engine, f"{what} (data in {data_dir}, durability os)", out, stop_timeout)

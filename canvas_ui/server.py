@@ -1,8 +1,8 @@
-"""``flowyard serve``: the engine and the HTTP API in one ``trio.run``.
-
-Whatever the command line can get wrong (the TLS files, the address to listen
-on) is checked before the data directory is opened, so a refused start touches
-nothing and leaves the directory free for the next attempt.
+"""Serving the HTTP API: the engine and hypercorn in one ``trio.run``
+(``run_app``), and the checks ``flowyard serve`` makes before it opens the data
+directory (``check_tls_files``, ``_listen_socket``), so a refused start touches
+nothing and leaves the directory free for the next attempt. The composition
+root (``bootstrap.serve``) opens the directory and builds the app in between.
 """
 
 from __future__ import annotations
@@ -10,10 +10,8 @@ from __future__ import annotations
 import errno
 import functools
 import socket
-import sys
-from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import trio
 from cryptography import x509
@@ -22,14 +20,15 @@ from cryptography.hazmat.primitives import serialization
 from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 
-from flowyard.canvas_ui.app import create_app
-from flowyard.canvas_ui.auth import AuthManager, check_credentials
-from flowyard.canvas_ui.guard import HostPolicy
 from flowyard.runtime.sdk import ConfigurationError
-from flowyard.runtime.service import FlowService
-from flowyard.runtime.shutdown import DEFAULT_GRACE_SECONDS, stop_signals
 
-__all__ = ["AddressInUseError", "check_tls_files", "serve"]
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from flowyard.canvas_ui.auth import AuthManager
+    from flowyard.runtime.service import FlowService
+
+__all__ = ["AddressInUseError", "check_tls_files", "run_app"]
 
 
 class AddressInUseError(ConfigurationError):
@@ -105,73 +104,45 @@ def _listen_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def serve(
-    data_dir: Path,
+async def run_app(
+    app: Starlette,
+    service: FlowService,
+    auth: AuthManager,
+    sock: socket.socket,
     *,
-    host: str = "127.0.0.1",
-    port: int = 8080,
-    initial_flow: Path | None = None,
-    durability: str = "os",
-    certfile: Path | None = None,
-    keyfile: Path | None = None,
-    engine_options: Mapping[str, Any] | None = None,
-    allowed_hosts: Iterable[str] = (),
-    stop_timeout: float = DEFAULT_GRACE_SECONDS,
-    out: TextIO = sys.stdout,
+    tls_files: tuple[Path, Path] | None,
+    out: TextIO,
+    stopping: trio.Event,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Open the data directory, run the engine and the API until SIGINT/SIGTERM
-    (or cancellation), then shut down cleanly. Reports the bound URLs.
-
-    With ``certfile`` and ``keyfile`` the API speaks HTTPS only. ``engine_options``
-    go to the ``Engine`` (provenance retention limits). ``allowed_hosts``: names
-    besides the loopback ones and ``host`` that clients may use in ``Host``.
-    A stop that takes longer than ``stop_timeout`` seconds ends the process
-    (``shutdown.EXIT_FORCED``). Raises ``ConfigurationError`` (bad TLS files,
-    address in use: ``AddressInUseError``, damaged credentials) or
-    ``RepositoryError`` (data directory in use) before touching the data directory.
-    """
-    tls = check_tls_files(certfile, keyfile)
-    hosts = HostPolicy(host, allowed_hosts)
-    check_credentials(data_dir)
-    stopping = trio.Event()
-
-    def on_signal(signum: int) -> None:
-        out.write("stopping...\n")
+    """Run ``service``'s engine and serve ``app`` on ``sock`` (bound, not yet
+    listening; hypercorn adopts and closes it) until ``stopping`` is set, then
+    stop both; the caller closes the service. ``tls_files``: the certificate and
+    key files to speak HTTPS with (already checked by ``check_tls_files``), or
+    None. Reports the bound URLs and how to log in on ``out`` and to
+    ``task_status``."""
+    config = Config()
+    if tls_files is not None:
+        config.certfile, config.keyfile = map(str, tls_files)
+    config.graceful_timeout = 1.0
+    config.accesslog = None
+    config.loglevel = "WARNING"  # its "Running on" line would repeat ours; errors still show
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(service.run)
+        # hypercorn adopts the bound socket (and closes it); detached, ours no longer owns it.
+        config.bind = [f"fd://{sock.detach()}"]
+        binds = await nursery.start(functools.partial(hypercorn_serve, app, config,  # type: ignore[arg-type]
+                                                      shutdown_trigger=stop.wait))
+        out.write(f"flowyard serving {', '.join(binds)} (data in {service.data_dir}). Ctrl-C stops.\n")
+        change = f"flowyard set-credentials --data-dir {service.data_dir}"
+        if auth.generated_password:
+            out.write(f"log in as {auth.username!r} with password {auth.generated_password!r} "
+                      f"(generated at this first start and shown only now; change it with: {change})\n")
+        else:
+            out.write(f"log in as {auth.username!r} (forgot the password? set a new one with: {change})\n")
         out.flush()
-        stopping.set()
-
-    with _listen_socket(host, port) as sock, stop_signals(on_signal, grace=stop_timeout):
-        service = FlowService.open(data_dir, initial_flow=initial_flow, durability=durability,
-                                   engine_options=engine_options)
-        try:
-            auth = AuthManager(data_dir)
-            app = create_app(service, auth, hosts=hosts, tls=tls)
-            config = Config()
-            if tls:
-                config.certfile, config.keyfile = str(certfile), str(keyfile)
-            config.graceful_timeout = 1.0
-            config.accesslog = None
-            config.loglevel = "WARNING"  # its "Running on" line would repeat ours; errors still show
-            stop = trio.Event()
-            async with trio.open_nursery() as nursery:
-                await nursery.start(service.run)
-                # hypercorn adopts the bound socket (and closes it); detached, ours no longer owns it.
-                config.bind = [f"fd://{sock.detach()}"]
-                binds = await nursery.start(functools.partial(hypercorn_serve, app, config,  # type: ignore[arg-type]
-                                                              shutdown_trigger=stop.wait))
-                out.write(f"flowyard serving {', '.join(binds)} (data in {data_dir}). Ctrl-C stops.\n")
-                change = f"flowyard set-credentials --data-dir {data_dir}"
-                if auth.generated_password:
-                    out.write(f"log in as {auth.username!r} with password {auth.generated_password!r} "
-                              f"(generated at this first start and shown only now; change it with: {change})\n")
-                else:
-                    out.write(f"log in as {auth.username!r} (forgot the password? set a new one with: {change})\n")
-                out.flush()
-                task_status.started(list(binds))
-                await stopping.wait()
-                stop.set()
-                service.request_stop()
-        finally:
-            service.close()
-    out.write("stopped cleanly\n")
+        task_status.started(list(binds))
+        await stopping.wait()
+        stop.set()
+        service.request_stop()

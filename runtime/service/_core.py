@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 
 import trio
 
-from flowyard.runtime.datadir import protect
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.flow import (
     COMPONENT_KINDS,
@@ -20,13 +19,10 @@ from flowyard.runtime.flow import (
     flow_bytes,
     flow_to_dict,
     iter_flow_json,
-    load_flow,
     write_flow_bytes,
 )
 from flowyard.runtime.flow.normalize import Outcome, normalize_flow
-from flowyard.runtime.registry import discover
 from flowyard.runtime.repository import Repositories
-from flowyard.runtime.sdk._errors import ConfigurationError
 from flowyard.runtime.sdk._processor import Processor
 from flowyard.runtime.sdk._service import ControllerService
 from flowyard.runtime.sensitive import SecretBox
@@ -46,12 +42,14 @@ _T = TypeVar("_T")
 
 
 class FlowService(ExchangeMixin, ObserveMixin, QueueMixin, ProvenanceMixin, PreviewMixin):
-    """One running flow on one data directory. Create with ``open``; run with ``run``.
+    """One running flow on one data directory. The composition root opens it
+    (``bootstrap.compose.open_service``: the catalogue, the repositories, then
+    ``save_now``); run it with ``run``.
 
     The flow it holds is never changed in place: every edit makes a new one
     (``EditsMixin._commit``), which the engine is reconciled to. Property names
     are stored as keys: a flow holding display names or NiFi's legacy names is
-    read with them renamed (``normalize_flow``), and ``open`` saves it so."""
+    read with them renamed (``normalize_flow``), and saved so by ``save_now``."""
 
     def __init__(self, flow: FlowDef, repositories: Repositories, data_dir: Path,
                  registry: Mapping[str, type[Processor]], secrets: SecretBox | None = None,
@@ -89,36 +87,6 @@ class FlowService(ExchangeMixin, ObserveMixin, QueueMixin, ProvenanceMixin, Prev
                     for c in getattr(g, attr):
                         self.revisions[c.identifier] = 0
 
-    @classmethod
-    def open(cls, data_dir: str | Path, *, initial_flow: str | Path | None = None,
-             durability: str = "os", engine_options: Mapping[str, Any] | None = None) -> FlowService:
-        """Open the data directory. The flow is ``DATA/flow.json``; if there is none
-        yet, ``initial_flow`` (or an empty flow) is copied there first. Raises
-        ``DataDirectoryInUseError`` / ``FlowDefinitionError`` before touching anything else."""
-        data = Path(data_dir)
-        catalogue = discover()
-        registry, service_types = catalogue.processors, catalogue.controller_services
-        flow_path = data / FLOW_FILE
-        if flow_path.exists():
-            flow = load_flow(flow_path)
-        elif initial_flow is not None:
-            flow = load_flow(initial_flow)
-        else:
-            flow = FlowDef()
-        repositories = Repositories.open(data / "repository", durability=durability)
-        try:
-            protect(data)  # once the directory is ours (the repository's lock is held)
-            service = cls(flow, repositories, data, registry, service_types=service_types,
-                          engine_options=engine_options)
-            try:
-                service._save()  # encrypts sensitive values that arrived in plain text
-            except FlowNotSavedError as exc:
-                raise ConfigurationError(f"cannot write {flow_path}: {exc}") from None
-            return service
-        except BaseException:
-            repositories.close()
-            raise
-
     async def run(self, *, task_status: trio.TaskStatus[FlowService] = trio.TASK_STATUS_IGNORED) -> None:
         """Run the engine until ``request_stop``."""
         async with trio.open_nursery() as nursery:
@@ -131,7 +99,7 @@ class FlowService(ExchangeMixin, ObserveMixin, QueueMixin, ProvenanceMixin, Prev
     def close(self) -> None:
         if self._unsaved:  # a last try to leave the flow file as the flow ran
             try:
-                self._save()
+                self.save_now()
             except FlowNotSavedError as exc:
                 logging.getLogger("flowyard.service").error(
                     "the flow file holds an older flow than the one that ran: %s", exc)
@@ -215,8 +183,11 @@ class FlowService(ExchangeMixin, ObserveMixin, QueueMixin, ProvenanceMixin, Prev
                 + (": free some disk space and try again" if full else ""), disk_full=full)
         return FlowNotSavedError(f"the flow could not be written ({exc}); the change was not applied")
 
-    def _save(self) -> None:
-        """Write the live flow now, blocking (at open and close)."""
+    def save_now(self) -> None:
+        """Write the live flow now, blocking (at open, which so encrypts sensitive
+        values that arrived in plain text and stores renamed properties, and at
+        close). Raises ``FlowNotSavedError`` (the flow file is left as it was and
+        ``close`` tries again)."""
         doc = flow_to_dict(self.flow)
         try:
             write_flow_bytes(flow_bytes(self._encrypted(doc)), self.data_dir / FLOW_FILE)
@@ -224,6 +195,8 @@ class FlowService(ExchangeMixin, ObserveMixin, QueueMixin, ProvenanceMixin, Prev
             self._unsaved = True
             raise self._not_saved(exc) from exc
         self._unsaved = False
+
+    _save = save_now  # the name the service's mixins have known it by
 
     async def _write(self, doc: dict[str, Any], adding: int = 0) -> None:
         """Write the flow whose plain JSON form is ``doc`` as the flow file,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from flowyard.bootstrap import cli, options
-from flowyard.runtime.service import FlowService
+from flowyard.bootstrap.compose import open_service
 
 
 def test_retention_options_are_parsed_with_nifi_units() -> None:
@@ -33,7 +33,7 @@ def test_bad_retention_values_are_usage_errors(option: str, value: str, capsys: 
 
 
 def test_the_service_hands_them_to_the_engine(tmp_path: Path) -> None:
-    service = FlowService.open(tmp_path, engine_options={"provenance_max_age_ms": 1000, "provenance_max_bytes": 5})
+    service = open_service(tmp_path, engine_options={"provenance_max_age_ms": 1000, "provenance_max_bytes": 5})
     try:
         assert (service.engine.provenance_max_age_ms, service.engine.provenance_max_bytes) == (1000, 5)
     finally:

@@ -17,7 +17,7 @@ import trio
 
 from flowyard.bootstrap import cli
 from flowyard.bootstrap.compose import Options, build, open_engine
-from flowyard.canvas_ui import server
+from flowyard.bootstrap.serve import serve
 from flowyard.runtime.sdk import ConfigurationError, DataDirectoryInUseError, FlowDefinitionError
 
 FLOW = {"flowyardFlowVersion": 1, "rootGroup": {"processors": [
@@ -54,9 +54,9 @@ def test_the_installed_console_script_runs_the_bootstrap_cli() -> None:
 
 
 def test_options_are_keyword_arguments_of_serve() -> None:
-    """``cli`` hands ``Options.serve_arguments()`` to ``canvas_ui.server.serve``: every key must be one of its
+    """``cli`` hands ``Options.serve_arguments()`` to ``bootstrap.serve.serve``: every key must be one of its
     keyword parameters, or the command fails only when it starts."""
-    parameters = inspect.signature(server.serve).parameters
+    parameters = inspect.signature(serve).parameters
     arguments = Options().serve_arguments()
     assert set(arguments) <= {name for name, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
     assert {name for name in arguments if parameters[name].default != arguments[name]} == {"engine_options"}

@@ -18,10 +18,10 @@ import httpx
 import pytest
 import trio
 
+from flowyard.bootstrap.serve import serve
 from flowyard.canvas_ui.auth import LoginThrottle
 from flowyard.canvas_ui.content import content_disposition, served_type
 from flowyard.canvas_ui.guard import APP_CSP, HostPolicy
-from flowyard.canvas_ui.server import serve
 from flowyard.runtime.sdk import RepositoryCorruptedError, StorageFullError
 
 pytestmark = pytest.mark.integration

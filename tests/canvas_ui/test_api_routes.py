@@ -13,8 +13,8 @@ import httpx
 import pytest
 import trio
 
+from flowyard.bootstrap.serve import serve
 from flowyard.canvas_ui.app import ROUTES, openapi_document
-from flowyard.canvas_ui.server import serve
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,8 @@ import httpx
 import pytest
 import trio
 
+from flowyard.bootstrap.serve import serve
 from flowyard.canvas_ui.app import PLURALS
-from flowyard.canvas_ui.server import serve
 
 pytestmark = pytest.mark.integration
 

@@ -48,8 +48,8 @@ import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from flowyard.bootstrap.serve import serve
 from flowyard.canvas_ui.app import PLURALS
-from flowyard.canvas_ui.server import serve
 from flowyard.runtime.flow import (
     BULLETIN_LEVELS,
     COMPONENT_KINDS,

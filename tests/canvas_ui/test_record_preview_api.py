@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 import trio
 
-from flowyard.canvas_ui.server import serve
+from flowyard.bootstrap.serve import serve
 from flowyard.runtime.repository.content import CHUNK_SIZE, ContentRepository
 from flowyard.runtime.service._preview import PREVIEW_BUDGET, _Budget
 

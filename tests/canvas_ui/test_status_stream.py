@@ -12,7 +12,7 @@ import httpx
 import pytest
 import trio
 
-from flowyard.canvas_ui.server import serve
+from flowyard.bootstrap.serve import serve
 from flowyard.canvas_ui.stream import diff
 
 pytestmark = pytest.mark.integration

@@ -24,7 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from flowyard.canvas_ui.server import check_tls_files, serve
+from flowyard.bootstrap.serve import serve
+from flowyard.canvas_ui.server import check_tls_files
 from flowyard.runtime.sdk import ConfigurationError
 
 from engine_process import wait_until

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import trio
 
-from flowyard.canvas_ui.server import serve
+from flowyard.bootstrap.serve import serve
 
 pytestmark = pytest.mark.integration
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from flowyard.bootstrap import compose
 from flowyard.runtime.flow import load_flow
 from flowyard.runtime.sdk import FlowDefinitionError, FlowyardError
 from flowyard.runtime.service import FlowService, RevisionConflict
@@ -29,7 +30,7 @@ def open_service(tmp_path: Path) -> FlowService:
     initial = tmp_path / "initial.json"
     if not initial.exists():
         initial.write_text(json.dumps(FLOW))
-    return FlowService.open(tmp_path / "data", initial_flow=initial)
+    return compose.open_service(tmp_path / "data", initial_flow=initial)
 
 
 async def wait_for(condition: Callable[[], bool], *, timeout: float = 60.0) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import trio
 
+from flowyard.bootstrap import compose
 from flowyard.runtime.flow import MAX_GROUP_DEPTH, flow_to_dict, load_flow
 from flowyard.runtime.sdk import FlowDefinitionError, FlowyardError
 from flowyard.runtime.service import FlowNotSavedError, FlowService
@@ -36,7 +37,7 @@ FLOW = {"flowyardFlowVersion": 1, "rootGroup": {"identifier": "root", "processor
 def open_service(tmp_path: Path) -> FlowService:
     initial = tmp_path / "initial.json"
     initial.write_text(json.dumps(FLOW))
-    return FlowService.open(tmp_path / "data", initial_flow=initial)
+    return compose.open_service(tmp_path / "data", initial_flow=initial)
 
 
 def saved(tmp_path: Path) -> dict[str, Any]:
