@@ -29,8 +29,7 @@ from flowyard.runtime.flow import FlowDef, load_flow
 from flowyard.runtime.registry import discover
 from flowyard.runtime.repository import Repositories
 from flowyard.runtime.sdk import ConfigurationError
-from flowyard.runtime.service import FlowNotSavedError, FlowService
-from flowyard.runtime.service._base import FLOW_FILE
+from flowyard.runtime.service import FLOW_FILE, FlowNotSavedError, FlowService
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette

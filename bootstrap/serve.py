@@ -17,7 +17,7 @@ from typing import Any, TextIO
 import trio
 
 from flowyard.bootstrap.compose import Options, build
-from flowyard.canvas_ui.server import _listen_socket, run_app
+from flowyard.canvas_ui.server import listen_socket, run_app
 from flowyard.runtime.shutdown import DEFAULT_GRACE_SECONDS, stop_signals
 
 __all__ = ["serve"]
@@ -60,7 +60,7 @@ async def serve(
 
     tls_files = (certfile, keyfile) if certfile is not None and keyfile is not None else None
     # The port first: a taken one is reported before the data directory is opened.
-    with (_listen_socket(host, port) as sock, stop_signals(on_signal, grace=stop_timeout),
+    with (listen_socket(host, port) as sock, stop_signals(on_signal, grace=stop_timeout),
           build(data_dir, options) as app):
         await run_app(app.web, app.service, app.auth, sock, tls_files=tls_files, out=out, stopping=stopping,
                       task_status=task_status)

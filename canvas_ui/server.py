@@ -1,6 +1,6 @@
 """Serving the HTTP API: the engine and hypercorn in one ``trio.run``
 (``run_app``), and the checks ``flowyard serve`` makes before it opens the data
-directory (``check_tls_files``, ``_listen_socket``), so a refused start touches
+directory (``check_tls_files``, ``listen_socket``), so a refused start touches
 nothing and leaves the directory free for the next attempt. The composition
 root (``bootstrap.serve``) opens the directory and builds the app in between.
 """
@@ -83,7 +83,7 @@ def _read(path: Path, option: str) -> bytes:
         raise ConfigurationError(f"cannot read the {option} file {path}: {exc.strerror or exc}") from None
 
 
-def _listen_socket(host: str, port: int) -> socket.socket:
+def listen_socket(host: str, port: int) -> socket.socket:
     """A socket bound to ``host:port`` (not yet listening), so that a taken port
     is reported before anything else happens and port 0 yields the port served."""
     try:

@@ -4,16 +4,18 @@
 one data directory. Front ends call its methods and never reach into the
 engine or the repositories (the same rule Node-RED's HTTP layer follows).
 Its parts live in mixins: ``_observe`` (status, metrics), ``_queues``,
-``_provenance``, ``_preview`` (content as a table), ``_lookup`` (finding components, their JSON, checks, the edit
-lock), ``_runstate``, ``_components`` (create, change, delete), ``_exchange``
-(export/import), ``_history`` (undo/redo) and ``_core`` (lifecycle, secrets,
-the flow document).
+``_provenance``, ``_preview`` (content as a table), ``_lookup`` (finding
+components, their JSON, the edit lock), ``_edits`` (the one edit path:
+validate, apply, log, save, reconcile; undo/redo), ``_runstate``,
+``_components`` (create, change, delete, several at once, move),
+``_exchange`` (export/import) and ``_core`` (lifecycle, secrets, the flow
+document); ``_log`` is the edit log (the flow's history).
 """
 
 from flowyard.runtime.engine import ReplayError
-from flowyard.runtime.service._base import FlowNotSavedError, RevisionConflict, UnknownComponentError
+from flowyard.runtime.service._base import FLOW_FILE, FlowNotSavedError, RevisionConflict, UnknownComponentError
 from flowyard.runtime.service._core import FlowService
 from flowyard.runtime.service._preview import ContentPreviewError
 
-__all__ = ["ContentPreviewError", "FlowNotSavedError", "FlowService", "ReplayError", "RevisionConflict",
+__all__ = ["FLOW_FILE", "ContentPreviewError", "FlowNotSavedError", "FlowService", "ReplayError", "RevisionConflict",
            "UnknownComponentError"]
