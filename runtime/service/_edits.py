@@ -113,7 +113,8 @@ class EditsMixin(LookupMixin):
             back = Batch(())
         entry = await self._off_loop(lambda: self.log.append(
             user=user if user is not None else SYSTEM_USER, description=description or describe(before, edit),
-            components=sorted(touched(edit, before)), edit=edit_to_dict(edit), inverse=edit_to_dict(back),
+            components=sorted(touched(edit, before) | self._removed_inside(before, edit)),
+            edit=edit_to_dict(edit), inverse=edit_to_dict(back),
             undoable=can_undo, undoes=undoes, redoes=redoes), adding)
         new.edit_seq = entry.seq  # bookkeeping of the file; ``new`` is ours alone
         try:
@@ -127,6 +128,17 @@ class EditsMixin(LookupMixin):
             self._moved_revisions(before, new, edit)
             await self._not_enabled(report)
         return Committed(entry.seq, report)
+
+    def _removed_inside(self, before: FlowDef, edit: Edit) -> frozenset[str]:
+        """What a delete of a process group removes with it (the history lists
+        the entry under each of those components too)."""
+        if isinstance(edit, Batch):
+            return frozenset().union(*(self._removed_inside(before, e) for e in edit.edits))
+        if isinstance(edit, DeleteComponent) and edit.kind == "process-group":
+            group = FlowIndex.of(before).groups.get(edit.component_id)
+            if group is not None:
+                return frozenset(self._ids_of("process-group", group))
+        return frozenset()
 
     async def _not_enabled(self, report: ReconcileReport) -> None:
         """Services the engine could not enable stay DISABLED in the flow too (as

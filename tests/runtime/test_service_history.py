@@ -253,3 +253,14 @@ async def test_a_batch_acts_once_per_component_and_drops_only_what_it_says(tmp_p
             service.request_stop()
     finally:
         service.close()
+
+
+async def test_the_history_of_a_component_lists_the_deletion_of_its_group(tmp_path: Path) -> None:
+    service = open_service(tmp_path)
+    try:
+        await service.create("funnel", {"identifier": "inner", "parentGroupId": "child"}, user="ann")
+        await service.delete("process-group", "child", 0, user="ann")
+        listed = [e["description"] for e in service.history("ann", component="inner")["entries"]]
+        assert listed == ["Delete process group 'Child'", "Create funnel 'inner'"]
+    finally:
+        service.close()
