@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -292,13 +293,20 @@ class ComponentsMixin(RunStateMixin):
                         and all(c.identifier != ident for c in self.flow.parameter_contexts):
                     raise FlowyardError(f"edits[{i}]: {_label(kind)} {ident!r} is removed by a later edit of this "
                                         "request")
+            final = self.flow
         finally:
             self.flow = live
         if not edits:
             return {"description": description or "nothing", "dropped": 0,
                     "results": [{"deleted": i} if a == "delete" else self.component(k, i) for a, k, i in done_ids]}
         text = description or (describe(live, edits[0]) if len(edits) == 1 else f"{len(edits)} edits")
-        done = await self._commit(Batch(tuple(edits), text), user=user, adding=sum(map(_adding, edits)))
+        try:
+            done = await self._commit(Batch(tuple(edits), text), user=user, adding=sum(map(_adding, edits)))
+        except FlowDefinitionError as exc:  # found by the engine's preflight on the whole new flow: name the item
+            item = acted.get(_component_at(final, exc.where) or "")
+            if item is None:
+                raise
+            raise FlowDefinitionError(exc.reason, source="edits", where=f"edits[{item}]") from None
         results: list[dict[str, Any]] = []
         for action, kind, ident in done_ids:
             if action == "delete":
@@ -377,6 +385,21 @@ class ComponentsMixin(RunStateMixin):
     async def delete_connection(self, connection_id: str, revision: Any, *, drop: bool = False,
                                 user: str | None = None) -> int:
         return await self.delete("connection", connection_id, revision, drop=drop, user=user)
+
+
+def _component_at(flow: Any, where: str) -> str | None:
+    """The id of the component at ``where`` in ``flow`` (``rootGroup.processGroups[0].processors[2].type``),
+    or None."""
+    attrs = {"processGroups": "groups", "processors": "processors", "connections": "connections",
+             "controllerServices": "controller_services", "funnels": "funnels", "inputPorts": "input_ports",
+             "outputPorts": "output_ports", "labels": "labels"}
+    node = flow
+    for name, at in re.findall(r"(\w+)\[(\d+)\]", where):
+        items = getattr(node, attrs.get(name, ""), None)
+        if items is None or int(at) >= len(items):
+            return None
+        node = items[int(at)]
+    return None if node is flow else str(node.identifier)
 
 
 def _ids_acted_on(service: Any, edit: Edit | None, ident: str) -> list[str]:

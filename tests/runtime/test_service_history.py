@@ -264,3 +264,17 @@ async def test_the_history_of_a_component_lists_the_deletion_of_its_group(tmp_pa
         assert listed == ["Delete process group 'Child'", "Create funnel 'inner'"]
     finally:
         service.close()
+
+
+async def test_what_the_engine_refuses_in_a_batch_names_the_item(tmp_path: Path) -> None:
+    service = open_service(tmp_path)
+    try:
+        with pytest.raises(FlowDefinitionError) as refused:
+            await service.apply_edits(None, [
+                {"action": "create", "kind": "funnel", "data": {"identifier": "f1"}},
+                {"action": "create", "kind": "connection", "data": {
+                    "identifier": "c9", "source": {"id": "gen"}, "destination": {"id": "f1"},
+                    "selectedRelationships": ["nope"]}}])
+        assert refused.value.where == "edits[1]" and "has no relationship 'nope'" in str(refused.value)
+    finally:
+        service.close()
