@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 import time
@@ -113,7 +114,7 @@ def recovery_1m() -> None:
     count = 1_000_000
     with tempfile.TemporaryDirectory() as tmp:
         flow = chain5(batch=10_000)
-        flow.processors[1].scheduled_state = "STOPPED"
+        flow.processors[1] = dataclasses.replace(flow.processors[1], scheduled_state="STOPPED")
         flow.connections[0].back_pressure_object_threshold = count
 
         async def fill(engine: Engine) -> None:

@@ -80,6 +80,7 @@ from flowyard.runtime.flow._model import (
     ParameterDef,
     PortDef,
     ProcessorDef,
+    map_group,
 )
 from flowyard.runtime.sdk._errors import FlowDefinitionError
 
@@ -123,6 +124,7 @@ __all__ = [
     "iter_flow_json",
     "load_flow",
     "loads_bounded",
+    "map_group",
     "parameter_context_from_dict",
     "parameter_context_to_dict",
     "position_from_dict",

@@ -7,6 +7,7 @@ re-exported here."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from collections.abc import Mapping
@@ -121,7 +122,7 @@ def flow_from_dict(data: Any, *, source: str = "flow") -> FlowDef:
         if ctx.name in names:
             r.problem("rootGroup.parameters", f"a parameter context is already named {ctx.name!r}")
         flow.parameter_contexts.append(ctx)
-        flow.parameter_context = ctx.identifier
+        flow = dataclasses.replace(flow, parameter_context=ctx.identifier)
     r.finish()
     return flow
 
@@ -154,7 +155,7 @@ def _group(r: _Reader, raw: Any, where: str, seen: dict[str, str], *, contexts: 
                         limit=MAX_IDENTIFIER)
         if contexts is not None and ctx_id not in contexts:
             r.problem(f"{where}.parameterContext.id", f"no parameter context has identifier {ctx_id!r}")
-        group.parameter_context = ctx_id
+        group = dataclasses.replace(group, parameter_context=ctx_id)
     parsers = {"processors": _processor, "funnels": _funnel, "inputPorts": _port, "outputPorts": _port,
                "labels": _label, "controllerServices": _service}
     for kind, (attr, key) in COMPONENT_KINDS.items():

@@ -1,13 +1,23 @@
 """The flow's records: process groups and everything in them, parameter contexts,
-and the constants of the format. Pure data, no I/O."""
+and the constants of the format. Pure data, no I/O.
+
+The records are frozen: a flow is never changed in place. An edit makes a new
+flow (``flow.edits.apply``, copying the path from the changed component to the
+``FlowDef`` and sharing the rest), ``map_group`` rebuilds a group bottom-up, and
+``dataclasses.replace`` changes one record. Their lists (``processors``,
+``auto_terminated``...) are still Python lists: they are filled while a flow is
+read and must not be changed once a flow is in use (``apply`` never does; the
+tests check it)."""
 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 __all__ = [
     "BULLETIN_LEVELS",
@@ -27,6 +37,7 @@ __all__ = [
     "ParameterDef",
     "PortDef",
     "ProcessorDef",
+    "map_group",
 ]
 
 
@@ -45,7 +56,7 @@ PRIORITIZERS = (
 #: NiFi's rule for parameter names.
 _PARAMETER_NAME = re.compile(r"[A-Za-z0-9 ._-]+")
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ProcessorDef:
     """One processor component."""
 
@@ -67,7 +78,7 @@ class ProcessorDef:
     bulletin_level: str = "WARN"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ConnectionDef:
     """One connection (a queue) between two components of a group."""
 
@@ -83,7 +94,7 @@ class ConnectionDef:
     bends: list[tuple[float, float]] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class FunnelDef:
     """A funnel: merges connections into one, routes everything to its outgoing connections."""
 
@@ -91,7 +102,7 @@ class FunnelDef:
     position: tuple[float, float] = (0.0, 0.0)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class PortDef:
     """An input or output port: how flowfiles enter or leave a process group.
     Like a funnel it passes everything on; unlike a funnel it can be stopped."""
@@ -103,7 +114,7 @@ class PortDef:
     comments: str = ""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class LabelDef:
     """A note on the canvas (no effect on the data)."""
 
@@ -116,7 +127,7 @@ class LabelDef:
     style: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ControllerServiceDef:
     """A controller service shared by the processors of its group and descendants."""
 
@@ -128,7 +139,7 @@ class ControllerServiceDef:
     comments: str = ""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ParameterDef:
     """One parameter of a context; a sensitive one is encrypted at rest and never shown."""
 
@@ -138,7 +149,7 @@ class ParameterDef:
     description: str = ""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ParameterContextDef:
     """Named parameters that process groups bind to (``#{name}`` in property values)."""
 
@@ -155,7 +166,7 @@ class ParameterContextDef:
         return frozenset(p.name for p in self.parameters if p.sensitive)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class GroupDef:
     """A process group: components, connections between them, and child groups."""
 
@@ -211,7 +222,7 @@ COMPONENT_KINDS: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class FlowDef(GroupDef):
     """A whole flow: the root process group and the parameter contexts groups bind to."""
 
@@ -251,3 +262,24 @@ class FlowDef(GroupDef):
         for g in self.walk():
             for p in g.processors:
                 yield g, p
+
+
+_G = TypeVar("_G", bound=GroupDef)
+
+
+def map_group(group: _G, component: Callable[[str, Any], Any],
+              group_fn: Callable[[GroupDef], GroupDef] | None = None) -> _G:
+    """``group`` rebuilt bottom-up, never changed in place (the flow's records
+    are immutable): every component of every kind but process groups passed
+    through ``component(kind, c)``, every group (its contents done first)
+    through ``group_fn``. What the functions return unchanged is shared: a
+    group whose parts all come back as they were is itself returned."""
+    changes: dict[str, Any] = {}
+    for kind, (attr, _) in COMPONENT_KINDS.items():
+        items = getattr(group, attr)
+        new = [map_group(c, component, group_fn) for c in items] if kind == "process-group" \
+            else [component(kind, c) for c in items]
+        if any(a is not b for a, b in zip(new, items, strict=True)):
+            changes[attr] = new
+    result = dataclasses.replace(group, **changes) if changes else group
+    return group_fn(result) if group_fn is not None else result  # type: ignore[return-value]

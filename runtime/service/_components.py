@@ -24,11 +24,11 @@ import trio
 from flowyard.runtime.flow import (
     COMPONENT_KINDS,
     ControllerServiceDef,
-    GroupDef,
     ParameterContextDef,
     ProcessorDef,
     component_from_dict,
     group_from_dict,
+    map_group,
     parameter_context_from_dict,
     position_from_dict,
 )
@@ -119,7 +119,7 @@ class ComponentsMixin(RunStateMixin):
     def _with_keys(self, kind: str, obj: Any) -> Any:
         """``obj`` (a group: everything in it) with its property names as keys."""
         if kind == "process-group":
-            return _map_group(obj, self._with_keys)
+            return map_group(obj, self._with_keys)
         if kind not in ("processor", "controller-service") or not obj.properties:
             return obj
         specs = self._edit_context().specs.property_specs(kind, obj.type)
@@ -436,18 +436,6 @@ def _adding(edit: Edit) -> int:
 def _field(value: Any) -> Any:
     """A model value as an edit holds it (lists as tuples)."""
     return tuple(_field(v) for v in value) if isinstance(value, list) else value
-
-
-def _map_group(group: GroupDef, fn: Any) -> GroupDef:
-    """``group`` with ``fn(kind, component)`` applied to its processors and
-    services at every depth (a new group where anything changed)."""
-    processors = [fn("processor", p) for p in group.processors]
-    services = [fn("controller-service", s) for s in group.controller_services]
-    groups = [_map_group(g, fn) for g in group.groups]
-    if all(a is b for a, b in zip([*processors, *services, *groups],
-                                  [*group.processors, *group.controller_services, *group.groups], strict=True)):
-        return group
-    return dataclasses.replace(group, processors=processors, controller_services=services, groups=groups)
 
 
 def _merged_parameters(before: list[dict[str, Any]], given: list[Any]) -> list[Any]:

@@ -3,6 +3,7 @@ encrypted, and the flow document the API shows."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import logging
 from collections.abc import Callable, Mapping
@@ -19,6 +20,7 @@ from flowyard.runtime.flow import (
     flow_bytes,
     flow_to_dict,
     iter_flow_json,
+    map_group,
     write_flow_bytes,
 )
 from flowyard.runtime.flow.normalize import Outcome, normalize_flow
@@ -60,7 +62,7 @@ class FlowService(ExchangeMixin, ObserveMixin, QueueMixin, ProvenanceMixin, Prev
         self.service_types = dict(service_types or {})
         #: Sensitive property names (keys, display names, aliases) by (kind, type).
         self._sensitive_cache: dict[tuple[str, str], frozenset[str]] = {}
-        self._crypt(flow, self.secrets.decrypt)  # before renaming: a secret is sealed with its stored name
+        flow = self._crypted(flow, self.secrets.decrypt)  # before renaming: a secret is sealed with its stored name
         flow, renamed = normalize_flow(flow, self._edit_context().specs)
         for r in renamed:
             if r.outcome is not Outcome.NOT_INSTALLED or r.name:
@@ -133,20 +135,25 @@ class FlowService(ExchangeMixin, ObserveMixin, QueueMixin, ProvenanceMixin, Prev
         return any(spec.identifies_controller_service and name in (spec.key, spec.display_name, *spec.aliases)
                    for spec in cls.spec.properties)
 
-    def _crypt(self, flow: FlowDef, fn: Any) -> None:
-        """Apply ``fn(value, associated)`` (encrypt or decrypt) to every sensitive
-        property and parameter value of ``flow``, in place."""
-        for group in flow.walk():
-            for kind, items in (("processor", group.processors), ("controller-service", group.controller_services)):
-                for c in items:
-                    for name in self._sensitive_names(c.type, c.properties, kind):
-                        value = c.properties[name]
-                        if value is not None:
-                            c.properties[name] = fn(value, f"{c.identifier}/{name}")
-        for ctx in flow.parameter_contexts:
-            for p in ctx.parameters:
-                if p.sensitive and p.value is not None:
-                    p.value = fn(p.value, f"{ctx.identifier}/#{{{p.name}}}")
+    def _crypted(self, flow: FlowDef, fn: Any) -> FlowDef:
+        """``flow`` with ``fn(value, associated)`` (encrypt or decrypt) applied to
+        every sensitive property and parameter value (a new flow; ``flow`` is
+        left as it is)."""
+        def component(kind: str, c: Any) -> Any:
+            if kind not in ("processor", "controller-service"):
+                return c
+            names = [n for n in self._sensitive_names(c.type, c.properties, kind) if c.properties[n] is not None]
+            if not names:
+                return c
+            return dataclasses.replace(c, properties={
+                **c.properties, **{n: fn(c.properties[n], f"{c.identifier}/{n}") for n in names}})
+
+        contexts = [dataclasses.replace(ctx, parameters=[
+                        dataclasses.replace(p, value=fn(p.value, f"{ctx.identifier}/#{{{p.name}}}"))
+                        if p.sensitive and p.value is not None else p for p in ctx.parameters])
+                    if any(p.sensitive and p.value is not None for p in ctx.parameters) else ctx
+                    for ctx in flow.parameter_contexts]
+        return dataclasses.replace(map_group(flow, component), parameter_contexts=contexts)
 
     def _encrypted(self, doc: dict[str, Any]) -> dict[str, Any]:
         """A flow's JSON form with its sensitive values encrypted, as stored. ``doc``

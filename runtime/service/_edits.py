@@ -116,7 +116,7 @@ class EditsMixin(LookupMixin):
             components=sorted(touched(edit, before) | self._removed_inside(before, edit)),
             edit=edit_to_dict(edit), inverse=edit_to_dict(back),
             undoable=can_undo, undoes=undoes, redoes=redoes), adding)
-        new.edit_seq = entry.seq  # bookkeeping of the file; ``new`` is ours alone
+        object.__setattr__(new, "edit_seq", entry.seq)  # the file's bookkeeping (not compared); ``new`` is ours alone
         try:
             await self._write(flow_to_dict(new), adding)
         except BaseException:

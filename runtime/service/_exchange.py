@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -10,13 +10,13 @@ from typing import Any
 import trio
 
 from flowyard.runtime.flow import (
-    COMPONENT_KINDS,
     FORMAT_VERSION,
     FlowDef,
     GroupDef,
     ParameterContextDef,
     flow_from_dict,
     group_to_dict,
+    map_group,
     parameter_context_to_dict,
     position_from_dict,
 )
@@ -34,21 +34,17 @@ class ExchangeMixin(ComponentsMixin):
         """A process group and everything in it as a flowyard flow file (the group
         as its ``rootGroup``, with the parameter contexts it uses). Sensitive
         property and parameter values are left out."""
-        group = copy.deepcopy(self._group(group_id))
-        for g in group.walk():
-            for kind, items in (("processor", g.processors), ("controller-service", g.controller_services)):
-                for c in items:
-                    for name in self._sensitive_names(c.type, c.properties, kind):
-                        c.properties[name] = None
+        def without_secrets(kind: str, c: Any) -> Any:
+            if kind not in ("processor", "controller-service"):
+                return c
+            names = self._sensitive_names(c.type, c.properties, kind)
+            return dataclasses.replace(c, properties={**c.properties, **dict.fromkeys(names)}) if names else c
+
+        group = map_group(self._group(group_id), without_secrets)
         used = {g.parameter_context for g in group.walk() if g.parameter_context is not None}
-        contexts = []
-        for ctx in self.flow.parameter_contexts:
-            if ctx.identifier in used:
-                ctx = copy.deepcopy(ctx)
-                for p in ctx.parameters:
-                    if p.sensitive:
-                        p.value = None
-                contexts.append(parameter_context_to_dict(ctx))
+        contexts = [parameter_context_to_dict(dataclasses.replace(ctx, parameters=[
+                        dataclasses.replace(p, value=None) if p.sensitive else p for p in ctx.parameters]))
+                    for ctx in self.flow.parameter_contexts if ctx.identifier in used]
         return {"flowyardFlowVersion": FORMAT_VERSION, "parameterContexts": contexts,
                 "rootGroup": group_to_dict(group)}
 
@@ -73,16 +69,10 @@ class ExchangeMixin(ComponentsMixin):
                 added.append(existing)
             contexts[ctx.identifier] = existing.identifier
         renamed = _renamed(imported, fresh, contexts, self._refers_to_service)
-        for g in renamed.walk():  # NiFi imports everything stopped
-            for pdef in g.processors:
-                if pdef.scheduled_state != "DISABLED":
-                    pdef.scheduled_state = "STOPPED"
-            for port in (*g.input_ports, *g.output_ports):
-                if port.scheduled_state != "DISABLED":
-                    port.scheduled_state = "STOPPED"
-        renamed.name = imported.name if imported.name != "Flow" else "Imported flow"
-        if position is not None:
-            renamed.position = position_from_dict(position, where="import.position")
+        renamed = map_group(renamed, _stopped)  # NiFi imports everything stopped
+        renamed = dataclasses.replace(
+            renamed, name=imported.name if imported.name != "Flow" else "Imported flow",
+            position=renamed.position if position is None else position_from_dict(position, where="import.position"))
         parent = self._group(parent_group_id)
         group = self._with_keys("process-group", renamed)
         await self._commit(ImportGroup(parent.identifier, group, tuple(added)), user=user,
@@ -104,30 +94,35 @@ def _rough_size(data: Any) -> int:
     return count
 
 
+def _stopped(kind: str, c: Any) -> Any:
+    """A processor or port as imported: STOPPED unless DISABLED."""
+    if kind in ("processor", "input-port", "output-port") and c.scheduled_state not in ("STOPPED", "DISABLED"):
+        return dataclasses.replace(c, scheduled_state="STOPPED")
+    return c
+
+
 def _renamed(flow: FlowDef, fresh: dict[str, str], contexts: dict[str, str],
              refers_to_service: Callable[[str, str, str], bool]) -> GroupDef:
-    """``flow``'s root group (taken over: ``flow`` is not used after) with every
-    identifier replaced by ``fresh``'s, parameter contexts by ``contexts``', and
-    the values of properties that name a controller service of the flow
-    (``refers_to_service(kind, type, property)``) pointed at the service's new
-    identifier. No other property value is touched, even one that happens to
-    equal an identifier of the flow."""
-    group = GroupDef(**{name: getattr(flow, name) for name in GroupDef.__slots__})  # ``flow`` is ours alone
-    services = {s.identifier for g in group.walk() for s in g.controller_services}
-    for g in group.walk():
-        g.identifier = fresh[g.identifier]
-        if g.parameter_context is not None:
-            g.parameter_context = contexts.get(g.parameter_context)
-        for kind, (attr, _) in COMPONENT_KINDS.items():
-            if kind == "process-group":
-                continue
-            for c in getattr(g, attr):
-                c.identifier = fresh[c.identifier]
-                if kind == "connection":
-                    c.source, c.destination = fresh[c.source], fresh[c.destination]
-                props = getattr(c, "properties", None)
-                if props:
-                    for name, value in props.items():
-                        if value in services and refers_to_service(kind, c.type, name):
-                            props[name] = fresh[value]
-    return group
+    """``flow``'s root group with every identifier replaced by ``fresh``'s,
+    parameter contexts by ``contexts``', and the values of properties that name
+    a controller service of the flow (``refers_to_service(kind, type,
+    property)``) pointed at the service's new identifier. No other property
+    value is touched, even one that happens to equal an identifier of the flow."""
+    root = GroupDef(**{name: getattr(flow, name) for name in GroupDef.__slots__})
+    services = {s.identifier for g in root.walk() for s in g.controller_services}
+
+    def component(kind: str, c: Any) -> Any:
+        changes: dict[str, Any] = {"identifier": fresh[c.identifier]}
+        if kind == "connection":
+            changes.update(source=fresh[c.source], destination=fresh[c.destination])
+        props = getattr(c, "properties", None)
+        if props and any(v in services for v in props.values()):
+            changes["properties"] = {name: fresh[value] if value in services and refers_to_service(kind, c.type, name)
+                                     else value for name, value in props.items()}
+        return dataclasses.replace(c, **changes)
+
+    def group(g: GroupDef) -> GroupDef:
+        return dataclasses.replace(g, identifier=fresh[g.identifier], parameter_context=None
+                                   if g.parameter_context is None else contexts.get(g.parameter_context))
+
+    return map_group(root, component, group)

@@ -15,11 +15,12 @@ pytestmark = pytest.mark.integration
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    """Every file with its size and time, but the holder's own RocksDB info log,
-    which the live holder may append to at any moment (a second process that
-    rotated it would show as a new LOG.old.* file)."""
+    """Every file with its size and time, but the holder's own RocksDB info log
+    (``LOG``, or ``logs/<path>_LOG`` where the repository puts it), which the
+    live holder may append to at any moment (a second process that rotated it
+    would show as a new ``LOG.old.*`` file)."""
     return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted(root.rglob("*")) if p.is_file() and p.name != "LOG"}
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name != "LOG" and not p.name.endswith("_LOG")}
 
 
 def test_second_engine_on_same_data_dir_fails_clearly_and_touches_nothing(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ Stable API (other tests build on it):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -158,7 +159,7 @@ def _group(draw: Any, ids: _Ids, contexts: list[ParameterContextDef], *, depth: 
     visible = scope + [s.identifier for s in group.controller_services]
     for _ in range(draw(st.integers(0, 3))):
         group.processors.append(_processor(draw, ids("proc"), ctx, visible))
-    group.funnels += [FunnelDef(ids("funnel"), draw(_positions)) for _ in range(draw(st.integers(0, 1)))]
+    group.funnels.extend([FunnelDef(ids("funnel"), draw(_positions)) for _ in range(draw(st.integers(0, 1)))])
     if not root:
         for ports, prefix in ((group.input_ports, "in"), (group.output_ports, "out")):
             ports += [PortDef(ids(prefix), f"{prefix} {i}", draw(_positions),
@@ -252,8 +253,7 @@ def _create(draw: Any, flow: FlowDef) -> Edit:
         component = LabelDef(ident, draw(_names), draw(_positions))
     else:
         sub = _group(draw, ids, flow.parameter_contexts, depth=0, max_depth=1, scope=scope)
-        component = sub
-        component.identifier = ident
+        component = dataclasses.replace(sub, identifier=ident)
     size = len(getattr(group, COMPONENT_KINDS[kind][0]))
     index = draw(st.one_of(st.none(), st.integers(0, size)))
     return CreateComponent(kind, group.identifier, component, index)

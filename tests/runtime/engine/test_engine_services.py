@@ -3,6 +3,7 @@ scoped to their group and descendants, and enabled/disabled live."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -100,7 +101,8 @@ async def test_enable_and_disable_live(autojump_clock: Any) -> None:
 
 def test_unknown_service_type_names_the_place() -> None:
     flow = lookup_flow("child")
-    flow.groups[0].controller_services[0].type = "NoSuchService"
+    services = flow.groups[0].controller_services
+    services[0] = dataclasses.replace(services[0], type="NoSuchService")
     with pytest.raises(FlowDefinitionError) as info:
         engine_for(flow)
     assert info.value.where == "rootGroup.processGroups[0].controllerServices[0].type"

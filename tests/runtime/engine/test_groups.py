@@ -3,6 +3,7 @@ group sees its own parameter context, and changed parameters are re-applied live
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -96,7 +97,7 @@ async def test_changed_parameters_are_reapplied_to_referencing_processors_live(a
         await wait_for(lambda: engine.nodes["sink"].stats.flowfiles_in == 40)
         ctx = flow.context("child-params")
         assert ctx is not None
-        ctx.parameters[0].value = "second"
+        ctx.parameters[0] = dataclasses.replace(ctx.parameters[0], value="second")
         changed = await engine.parameters_changed({"child"}, {"label"})
         assert changed == ["tag"]
         assert engine.nodes["tag"].running, "a running processor is restarted after the change"
@@ -119,8 +120,8 @@ def test_the_bulletin_level_decides_what_becomes_a_bulletin() -> None:
     node.bulletin(engine, "INFO", "just so you know")
     node.bulletin(engine, "WARNING", "careful")
     assert [b.message for b in node.bulletins] == ["careful"], "WARN by default, as NiFi"
-    node.definition.bulletin_level = "INFO"
+    node.definition = dataclasses.replace(node.definition, bulletin_level="INFO")
     node.bulletin(engine, "INFO", "now shown")
-    node.definition.bulletin_level = "NONE"
+    node.definition = dataclasses.replace(node.definition, bulletin_level="NONE")
     node.bulletin(engine, "ERROR", "silenced")
     assert [b.message for b in engine.bulletins] == ["careful", "now shown"]

@@ -20,7 +20,7 @@ from trio.testing import MockClock
 
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.engine._reconcile import ReconcileRefused, plan, reconcile
-from flowyard.runtime.flow import COMPONENT_KINDS, FlowDef, ParameterDef
+from flowyard.runtime.flow import COMPONENT_KINDS, FlowDef, ParameterDef, map_group
 from flowyard.runtime.flow.edits import EditContext, EditRefused, apply, validate
 from flowyard.runtime.sdk._flowfile import FlowFile
 
@@ -46,22 +46,27 @@ def snapshot(engine: Engine) -> dict[str, Any]:
 
 
 def loadable(flow: FlowDef) -> FlowDef:
-    """A drawn flow the engine can run in a test (in place; it is fresh): connections
+    """A drawn flow the engine can run in a test: connections
     carry relationships their source has (the strategy draws them from a common
     list), no processor runs more than once per second of the (frozen) clock, half
     of them auto-terminate every relationship (so that more are valid), and no
     funnels and ports are connected in a ring."""
     types = {p.identifier: p.type for g in flow.walk() for p in g.processors}
-    for g in flow.walk():
-        for pdef in g.processors:
-            if pdef.scheduling_period == "0 sec":
-                pdef.scheduling_period = "1 sec"
-            if int(pdef.identifier.rsplit("-", 1)[-1]) % 2:  # every relationship routed: more of them can run
-                pdef.auto_terminated = _relationships(pdef.type)
-        for c in g.connections:
-            if c.source in types:
-                names = _relationships(types[c.source])
-                c.relationships = [r for r in c.relationships if r in names] or names[:1]
+
+    def runnable(kind: str, c: Any) -> Any:
+        if kind == "processor":
+            changes: dict[str, Any] = {}
+            if c.scheduling_period == "0 sec":
+                changes["scheduling_period"] = "1 sec"
+            if int(c.identifier.rsplit("-", 1)[-1]) % 2:  # every relationship routed: more of them can run
+                changes["auto_terminated"] = _relationships(c.type)
+            return dataclasses.replace(c, **changes) if changes else c
+        if kind == "connection" and c.source in types:
+            names = _relationships(types[c.source])
+            return dataclasses.replace(c, relationships=[r for r in c.relationships if r in names] or names[:1])
+        return c
+
+    flow = map_group(flow, runnable)
     edges: dict[str, set[str]] = {}
     passing = _pass_throughs(flow)
     for g in flow.walk():  # no ring of funnels and ports: a flowfile would go round it for ever
@@ -94,19 +99,16 @@ def _relationships(type_name: str) -> list[str]:
     return [r.name for r in REGISTRY[type_name].spec.relationships]
 
 
-def _rebuild(group: Any, change: Callable[[Any], None], touched: set[str]) -> Any:
+def _rebuild(group: Any, change: Callable[[Any], Any], touched: set[str]) -> Any:
     """Path copying: a new group wherever ``group`` or a descendant is in ``touched``
-    (``change`` edits the copy's fresh lists), the same object everywhere else."""
+    (``change`` edits the copy's fresh lists and returns it, or a replacement), the
+    same object everywhere else."""
     kids = [_rebuild(c, change, touched) for c in group.groups]
     if group.identifier not in touched and all(k is c for k, c in zip(kids, group.groups, strict=True)):
         return group
-    new = dataclasses.replace(group, groups=kids)
-    for name in ("processors", "connections", "funnels", "input_ports", "output_ports", "labels",
-                 "controller_services"):
-        setattr(new, name, list(getattr(group, name)))
-    if group.identifier in touched:
-        change(new)
-    return new
+    new = dataclasses.replace(group, groups=kids, **{name: list(getattr(group, name)) for name in (
+        "processors", "connections", "funnels", "input_ports", "output_ports", "labels", "controller_services")})
+    return change(new) if group.identifier in touched else new
 
 
 @st.composite
@@ -117,7 +119,7 @@ def variants(draw: Any, a: FlowDef) -> FlowDef:
     contexts = [None, *(c.identifier for c in a.parameter_contexts)]
     flip = st.integers(0, 4)
 
-    def change(g: Any) -> None:
+    def change(g: Any) -> Any:
         for i, pdef in enumerate(g.processors):
             pick = draw(flip)
             if pick == 0:
@@ -138,7 +140,7 @@ def variants(draw: Any, a: FlowDef) -> FlowDef:
             elif pick == 2:
                 dest = draw(st.sampled_from(sorted(g.connectable_destinations())))
                 g.connections[i] = dataclasses.replace(cdef, destination=dest)
-        g.connections = [c for c in g.connections if c is not None]
+        g.connections[:] = [c for c in g.connections if c is not None]
         for ports in (g.input_ports, g.output_ports):
             for i, port in enumerate(ports):
                 if draw(flip) == 0:
@@ -150,13 +152,14 @@ def variants(draw: Any, a: FlowDef) -> FlowDef:
                 g.controller_services[i] = dataclasses.replace(sdef, scheduled_state=state)
         if g.processors and draw(flip) == 0:  # a processor goes, with its connections
             gone = g.processors.pop(draw(st.integers(0, len(g.processors) - 1))).identifier
-            g.connections = [c for c in g.connections if gone not in (c.source, c.destination)]
+            g.connections[:] = [c for c in g.connections if gone not in (c.source, c.destination)]
         if g.groups and draw(flip) == 0:  # a child group goes, with the connections to its ports
             child = g.groups.pop(draw(st.integers(0, len(g.groups) - 1)))
             ports = {p.identifier for p in (*child.input_ports, *child.output_ports)}
-            g.connections = [c for c in g.connections if not {c.source, c.destination} & ports]
+            g.connections[:] = [c for c in g.connections if not {c.source, c.destination} & ports]
         if draw(flip) == 0:
-            g.parameter_context = draw(st.sampled_from(contexts))
+            return dataclasses.replace(g, parameter_context=draw(st.sampled_from(contexts)))
+        return g
 
     b = _rebuild(a, change, touched)
     if a.parameter_contexts and draw(st.booleans()):
@@ -197,10 +200,12 @@ def flow_pairs(draw: Any) -> tuple[FlowDef, FlowDef]:
     same id may sit in another group, with other settings)."""
     a = draw(flows().map(loadable))
     kinds = _kinds(a)
+    stop = set()
     for cdef in [c for kind, c in kinds.values() if kind == "connection"]:
         kind, dest = kinds[cdef.destination]
         if kind in ("processor", "input-port", "output-port") and draw(st.booleans()):
-            dest.scheduled_state = "STOPPED"  # so that it keeps what is queued for it
+            stop.add(dest.identifier)  # so that it keeps what is queued for it
+    a = map_group(a, lambda kind, c: dataclasses.replace(c, scheduled_state="STOPPED") if c.identifier in stop else c)
     choice = draw(st.integers(0, 3))
     if choice == 0:
         return a, draw(flows().map(loadable))
