@@ -13,7 +13,7 @@ import collections
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,7 @@ from flowyard.runtime.engine._committer import Committer, PendingCommit
 from flowyard.runtime.engine._component import ConfiguredProcessor
 from flowyard.runtime.engine._diskguard import DEFAULT_PAUSE_BELOW, DEFAULT_RESUME_ABOVE, DiskGuard
 from flowyard.runtime.engine._funnel import FUNNEL_RELATIONSHIP, PASS_THROUGH
+from flowyard.runtime.engine._host import committing_session
 from flowyard.runtime.engine._node import Bulletin, ProcessorNode
 from flowyard.runtime.engine._queue import FlowFileQueue
 from flowyard.runtime.engine._services import EngineServices
@@ -317,25 +318,10 @@ class EngineCore:
             queue.restore(load.head, load.swapped_count, load.swapped_size, load.swap_from_seq, load.last_seq, now)
 
     def new_session(self, node: ProcessorNode, early: list[PendingCommit]) -> StandardProcessSession:
-        """A session for one trigger of ``node``, usable from the event loop and from
-        a worker thread alike (queue operations always run on the loop).
-
-        An explicit ``session.commit()`` goes through the committer like every
-        other write: from a worker thread it waits until the commit is durable;
-        on the event loop (which cannot block) it is queued, in order, and
-        appended to ``early`` for the trigger to await with its final commit.
-        """
-        def hook(session: StandardProcessSession) -> None:
-            if trio.lowlevel.in_trio_run():
-                early.append(self.committer.submit(session.prepare_commit()))
-            else:
-                trio.from_thread.run(self._commit_now, session)
-
-        return StandardProcessSession(node.routing, self.repositories, self.clock, queue_access=_on_loop,
-                                      state_reader=self._read_state, commit_hook=hook)
-
-    async def _commit_now(self, session: StandardProcessSession) -> None:
-        await self.committer.commit(session.prepare_commit())
+        """A session for one trigger of ``node`` (``_host.committing_session``, the
+        one the test kit uses too)."""
+        return committing_session(node.routing, self.repositories, self.clock, self.committer, early,
+                                  self._read_state)
 
     def _read_state(self, component_id: str) -> tuple[int, dict[str, str]]:
         state = self.repositories.state.get(component_id)
@@ -416,13 +402,6 @@ class EngineCore:
         self.bulletins.append(Bulletin(self.clock(), "repository", "Repository", level, message))
         self.bulletin_count += 1
         log.log(logging.ERROR if level == "ERROR" else logging.WARNING, "repository: %s", message)
-
-
-def _on_loop(fn: Callable[[], Any]) -> Any:
-    """Run ``fn`` on the event loop: directly there, through trio from a worker thread."""
-    if trio.lowlevel.in_trio_run():
-        return fn()
-    return trio.from_thread.run_sync(fn)
 
 
 def _paths(group: GroupDef, path: str) -> list[tuple[GroupDef, str]]:
