@@ -20,12 +20,14 @@ from typing import Any
 import trio
 
 from flowyard.runtime import expression
+from flowyard.runtime.engine._cluster_state import ClusterStateStore
 from flowyard.runtime.engine._committer import Committer, PendingCommit
 from flowyard.runtime.engine._component import ConfiguredProcessor
 from flowyard.runtime.engine._diskguard import DEFAULT_PAUSE_BELOW, DEFAULT_RESUME_ABOVE, DiskGuard
 from flowyard.runtime.engine._funnel import FUNNEL_RELATIONSHIP, PASS_THROUGH
 from flowyard.runtime.engine._host import committing_session
 from flowyard.runtime.engine._node import Bulletin, ProcessorNode
+from flowyard.runtime.engine._partition import Partitioner
 from flowyard.runtime.engine._queue import FlowFileQueue
 from flowyard.runtime.engine._services import EngineServices
 from flowyard.runtime.engine._session import StandardProcessSession
@@ -85,6 +87,12 @@ class EngineCore:
         freeze_heap: bool = False,
     ) -> None:
         self.flow = flow
+        #: Cluster hooks, wired by ``bootstrap`` when the node is in a cluster
+        #: (docs/cluster-internals.md); on a single node: no partitioner, no
+        #: cluster state store, and the node is primary.
+        self.partitioner: Partitioner | None = None
+        self.cluster_state: ClusterStateStore | None = None
+        self.primary = True
         #: After recovery, move every object that then exists (modules and the libraries the
         #: processors import, the flow, the recovered queues) to the garbage collector's permanent
         #: generation (``gc.freeze``), so that the full collections that flowfiles streaming through
