@@ -65,7 +65,10 @@ from flowyard.runtime.flow._limits import (
 from flowyard.runtime.flow._model import (
     BULLETIN_LEVELS,
     COMPONENT_KINDS,
+    EXECUTION_NODES,
     FORMAT_VERSION,
+    LOAD_BALANCE_COMPRESSIONS,
+    LOAD_BALANCE_STRATEGIES,
     PRIORITIZERS,
     SCHEDULED_STATES,
     SCHEDULING_STRATEGIES,
@@ -87,8 +90,11 @@ from flowyard.runtime.sdk._errors import FlowDefinitionError
 __all__ = [
     "BULLETIN_LEVELS",
     "COMPONENT_KINDS",
+    "EXECUTION_NODES",
     "FORMAT_VERSION",
     "LABEL_STYLES",
+    "LOAD_BALANCE_COMPRESSIONS",
+    "LOAD_BALANCE_STRATEGIES",
     "MAX_COMPONENTS",
     "MAX_CONCURRENT_TASKS",
     "MAX_GROUP_DEPTH",

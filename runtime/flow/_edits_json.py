@@ -70,10 +70,15 @@ FIELD_KEYS = {
     "relationships": "selectedRelationships", "back_pressure_object_threshold": "backPressureObjectThreshold",
     "back_pressure_data_size_threshold": "backPressureDataSizeThreshold",
     "flowfile_expiration": "flowFileExpiration", "prioritizers": "prioritizers", "bends": "bends",
-    "label": "label", "width": "width", "height": "height", "style": "style"}
+    "label": "label", "width": "width", "height": "height", "style": "style",
+    "execution_node": "executionNode", "load_balance_strategy": "loadBalanceStrategy",
+    "partitioning_attribute": "partitioningAttribute", "load_balance_compression": "loadBalanceCompression"}
 _FIELDS = {key: name for name, key in FIELD_KEYS.items()}
-#: A component of each kind that carries a field, to write and read one field as the flow file does.
-_CARRIERS: tuple[Any, ...] = (ProcessorDef("x", "x"), ConnectionDef("x", "a", "b"), LabelDef("x"),
+#: A component of each kind that carries a field, to write and read one field as the flow file does
+#: (the connection's partitioning attribute set, so that a strategy alone reads; the rule that joins the
+#: two is checked on the whole component by ``validate``).
+_CARRIERS: tuple[Any, ...] = (ProcessorDef("x", "x"), ConnectionDef("x", "a", "b", partitioning_attribute="x"),
+                              LabelDef("x"),
                               ControllerServiceDef("x", "x"))
 _CARRIER_KINDS = ("processor", "connection", "label", "controller-service")
 _FREE_TEXT = ("scheduled_state", "type")  # their allowed values depend on the component's kind

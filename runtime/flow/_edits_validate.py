@@ -296,6 +296,8 @@ class _Check:
         if head == "properties":
             return json_where
         field = _KEY_FIELDS.get(head, head)
+        if field == "partitioning_attribute" and field not in edit.changes and "load_balance_strategy" in edit.changes:
+            return "changes.load_balance_strategy"  # the strategy changed to one that needs the attribute
         return f"changes.{field}" if field in edit.changes else f"changes.{json_where}"
 
     def expect(self, old: Any, key: str, seen: Any) -> None:

@@ -40,7 +40,10 @@ from flowyard.runtime.flow._model import (
     _PARAMETER_NAME,
     BULLETIN_LEVELS,
     COMPONENT_KINDS,
+    EXECUTION_NODES,
     FORMAT_VERSION,
+    LOAD_BALANCE_COMPRESSIONS,
+    LOAD_BALANCE_STRATEGIES,
     PRIORITIZERS,
     SCHEDULED_STATES,
     SCHEDULING_STRATEGIES,
@@ -218,6 +221,7 @@ def _processor(r: _Reader, raw: Any, where: str) -> ProcessorDef:
         run_duration=r.duration(p, "runDuration", where, "0 ms", maximum=MAX_RUN_DURATION_SECONDS),
         penalty_duration=r.duration(p, "penaltyDuration", where, "30 sec"),
         bulletin_level=r.choice(p, "bulletinLevel", where, "WARN", BULLETIN_LEVELS),
+        execution_node=r.choice(p, "executionNode", where, "ALL", EXECUTION_NODES),
         yield_duration=r.duration(p, "yieldDuration", where, "1 sec"),
         auto_terminated=auto,
         scheduled_state=state,
@@ -340,8 +344,17 @@ def _connection(r: _Reader, raw: Any, where: str, ends: tuple[set[str], set[str]
             r.problem(f"{where}.prioritizers[{j}]", f"unknown prioritizer {_shown(name)}; known: "
                                                     f"{', '.join(PRIORITIZERS)}")
     bends = [r.coordinate_pair(b, f"{where}.bends[{j}]") for j, b in enumerate(r.items(c, "bends", where, 1000))]
+    identifier = r.identifier(c, where)
+    strategy = r.choice(c, "loadBalanceStrategy", where, "DO_NOT_LOAD_BALANCE", LOAD_BALANCE_STRATEGIES)
+    # NiFi writes null for "no attribute"
+    attribute = r.text(c, "partitioningAttribute", where, "", limit=MAX_NAME) \
+        if c.get("partitioningAttribute") is not None else ""
+    if strategy == "PARTITION_BY_ATTRIBUTE" and not attribute.strip():
+        r.problem(f"{where}.partitioningAttribute",
+                  f"connection {c.get('name') or identifier!r} is load balanced PARTITION_BY_ATTRIBUTE: name the "
+                  "attribute whose value picks the node")
     return ConnectionDef(
-        identifier=r.identifier(c, where),
+        identifier=identifier,
         source=found[0],
         destination=found[1],
         relationships=rels,
@@ -352,6 +365,10 @@ def _connection(r: _Reader, raw: Any, where: str, ends: tuple[set[str], set[str]
         flowfile_expiration=r.duration(c, "flowFileExpiration", where, "0 sec"),
         prioritizers=[p for p in prios if p in PRIORITIZERS],
         bends=bends,
+        load_balance_strategy=strategy,
+        partitioning_attribute=attribute,
+        load_balance_compression=r.choice(c, "loadBalanceCompression", where, "DO_NOT_COMPRESS",
+                                          LOAD_BALANCE_COMPRESSIONS),
     )
 
 

@@ -51,6 +51,7 @@ def component_to_dict(kind: str, c: Any) -> dict[str, Any]:
             "penaltyDuration": c.penalty_duration, "yieldDuration": c.yield_duration,
             "autoTerminatedRelationships": list(c.auto_terminated),
             "scheduledState": c.scheduled_state, "comments": c.comments, "bulletinLevel": c.bulletin_level,
+            "executionNode": c.execution_node,
         }
     if kind == "connection":
         return {
@@ -62,6 +63,9 @@ def component_to_dict(kind: str, c: Any) -> dict[str, Any]:
             "flowFileExpiration": c.flowfile_expiration,
             "prioritizers": list(c.prioritizers),
             "bends": [_pos(b) for b in c.bends],
+            "loadBalanceStrategy": c.load_balance_strategy,
+            "partitioningAttribute": c.partitioning_attribute,
+            "loadBalanceCompression": c.load_balance_compression,
         }
     if kind == "funnel":
         return {"identifier": c.identifier, "position": _pos(c.position)}

@@ -22,7 +22,10 @@ from typing import Any, TypeVar
 __all__ = [
     "BULLETIN_LEVELS",
     "COMPONENT_KINDS",
+    "EXECUTION_NODES",
     "FORMAT_VERSION",
+    "LOAD_BALANCE_COMPRESSIONS",
+    "LOAD_BALANCE_STRATEGIES",
     "PRIORITIZERS",
     "SCHEDULED_STATES",
     "SCHEDULING_STRATEGIES",
@@ -53,6 +56,13 @@ PRIORITIZERS = (
     "NewestFlowFileFirstPrioritizer",
     "PriorityAttributePrioritizer",
 )
+#: How a connection spreads its flowfiles over a cluster's nodes (NiFi's names);
+#: on a single node every strategy is DO_NOT_LOAD_BALANCE.
+LOAD_BALANCE_STRATEGIES = ("DO_NOT_LOAD_BALANCE", "ROUND_ROBIN", "PARTITION_BY_ATTRIBUTE", "SINGLE_NODE")
+#: What of a flowfile a load-balanced transfer compresses (NiFi's names).
+LOAD_BALANCE_COMPRESSIONS = ("DO_NOT_COMPRESS", "COMPRESS_ATTRIBUTES_ONLY", "COMPRESS_ATTRIBUTES_AND_CONTENT")
+#: Where in a cluster a processor runs: on every node, or on the primary node only.
+EXECUTION_NODES = ("ALL", "PRIMARY")
 #: NiFi's rule for parameter names.
 _PARAMETER_NAME = re.compile(r"[A-Za-z0-9 ._-]+")
 
@@ -76,6 +86,8 @@ class ProcessorDef:
     comments: str = ""
     #: The lowest level of log message that becomes a bulletin (NiFi's setting).
     bulletin_level: str = "WARN"
+    #: In a cluster: ``ALL`` nodes trigger it, or only the ``PRIMARY`` node (``EXECUTION_NODES``).
+    execution_node: str = "ALL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +104,12 @@ class ConnectionDef:
     flowfile_expiration: str = "0 sec"
     prioritizers: list[str] = field(default_factory=list)
     bends: list[tuple[float, float]] = field(default_factory=list)
+    #: In a cluster, how the queue's flowfiles spread over the nodes (``LOAD_BALANCE_STRATEGIES``).
+    load_balance_strategy: str = "DO_NOT_LOAD_BALANCE"
+    #: The attribute whose value picks the node, for ``PARTITION_BY_ATTRIBUTE`` (required there).
+    partitioning_attribute: str = ""
+    #: What a transfer to another node compresses (``LOAD_BALANCE_COMPRESSIONS``).
+    load_balance_compression: str = "DO_NOT_COMPRESS"
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,13 +51,14 @@ def full_flow() -> dict[str, Any]:
                     "concurrentlySchedulableTaskCount": 3, "runDuration": "25 ms", "penaltyDuration": "10 sec",
                     "yieldDuration": "2 sec", "autoTerminatedRelationships": ["failure"],
                     "scheduledState": "STOPPED", "comments": "hello", "bulletinLevel": "ERROR",
+                    "executionNode": "PRIMARY",
                 },
                 {
                     "identifier": "log", "name": "", "type": "LogAttribute", "position": {"x": 0.0, "y": 0.0},
                     "properties": {}, "schedulingStrategy": "EVENT_DRIVEN", "schedulingPeriod": "anything",
                     "concurrentlySchedulableTaskCount": 1, "runDuration": "0 ms", "penaltyDuration": "30 sec",
                     "yieldDuration": "1 sec", "autoTerminatedRelationships": [], "scheduledState": "DISABLED",
-                    "comments": "", "bulletinLevel": "WARN",
+                    "comments": "", "bulletinLevel": "WARN", "executionNode": "ALL",
                 },
             ],
             "funnels": [{"identifier": "fun", "position": {"x": 1.0, "y": 2.0}}],
@@ -79,7 +80,8 @@ def full_flow() -> dict[str, Any]:
                     "identifier": "c3", "name": "", "source": {"id": "in"}, "destination": {"id": "out"},
                     "selectedRelationships": [], "backPressureObjectThreshold": 10000,
                     "backPressureDataSizeThreshold": "1 GB", "flowFileExpiration": "0 sec", "prioritizers": [],
-                    "bends": [],
+                    "bends": [], "loadBalanceStrategy": "DO_NOT_LOAD_BALANCE", "partitioningAttribute": "",
+                    "loadBalanceCompression": "DO_NOT_COMPRESS",
                 }],
             }],
             "connections": [
@@ -89,12 +91,15 @@ def full_flow() -> dict[str, Any]:
                     "backPressureDataSizeThreshold": "10 MB", "flowFileExpiration": "1 hour",
                     "prioritizers": ["PriorityAttributePrioritizer", "FirstInFirstOutPrioritizer"],
                     "bends": [{"x": 5.0, "y": 6.0}, {"x": 7.0, "y": 8.0}],
+                    "loadBalanceStrategy": "PARTITION_BY_ATTRIBUTE", "partitioningAttribute": "customer",
+                    "loadBalanceCompression": "COMPRESS_ATTRIBUTES_AND_CONTENT",
                 },
                 {
                     "identifier": "c2", "name": "", "source": {"id": "fun"}, "destination": {"id": "log"},
                     "selectedRelationships": [], "backPressureObjectThreshold": 10000,
                     "backPressureDataSizeThreshold": "1 GB", "flowFileExpiration": "0 sec", "prioritizers": [],
-                    "bends": [],
+                    "bends": [], "loadBalanceStrategy": "DO_NOT_LOAD_BALANCE", "partitioningAttribute": "",
+                    "loadBalanceCompression": "DO_NOT_COMPRESS",
                 },
             ],
         },
@@ -117,13 +122,15 @@ def test_from_dict_builds_the_records() -> None:
         properties={"file-size": "1 KB", "Custom Text": None, "my.attr": "${now()}"},
         scheduling_strategy="CRON_DRIVEN", scheduling_period="0 */5 * * * ?", concurrent_tasks=3,
         run_duration="25 ms", penalty_duration="10 sec", yield_duration="2 sec", auto_terminated=["failure"],
-        scheduled_state="STOPPED", comments="hello", bulletin_level="ERROR",
+        scheduled_state="STOPPED", comments="hello", bulletin_level="ERROR", execution_node="PRIMARY",
     )
     assert flow.funnels == [FunnelDef("fun", (1.0, 2.0))]
     assert flow.connections[0] == ConnectionDef(
         identifier="c1", source="gen", destination="fun", relationships=["success"], name="to funnel",
         back_pressure_object_threshold=0, back_pressure_data_size_threshold="10 MB", flowfile_expiration="1 hour",
         prioritizers=["PriorityAttributePrioritizer", "FirstInFirstOutPrioritizer"], bends=[(5.0, 6.0), (7.0, 8.0)],
+        load_balance_strategy="PARTITION_BY_ATTRIBUTE", partitioning_attribute="customer",
+        load_balance_compression="COMPRESS_ATTRIBUTES_AND_CONTENT",
     )
     assert flow.component_ids() == {"gen", "log", "fun"}
     assert [g.identifier for g in flow.walk()] == ["root", "child"]

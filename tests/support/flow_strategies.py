@@ -30,6 +30,9 @@ from hypothesis import strategies as st
 
 from flowyard.runtime.flow import (
     COMPONENT_KINDS,
+    EXECUTION_NODES,
+    LOAD_BALANCE_COMPRESSIONS,
+    LOAD_BALANCE_STRATEGIES,
     ConnectionDef,
     ControllerServiceDef,
     FlowDef,
@@ -138,7 +141,8 @@ def _processor(draw: Any, ident: str, ctx: ParameterContextDef | None, services:
         concurrent_tasks=draw(st.integers(1, 4)),
         auto_terminated=draw(st.lists(st.sampled_from(_RELATIONSHIPS), max_size=2, unique=True)),
         scheduled_state=draw(st.sampled_from(("RUNNING", "STOPPED", "DISABLED"))),
-        comments=draw(st.sampled_from(("", "note"))))
+        comments=draw(st.sampled_from(("", "note"))),
+        execution_node=draw(st.sampled_from(EXECUTION_NODES)))
 
 
 def _service(draw: Any, ident: str, ctx: ParameterContextDef | None, services: list[str]) -> ControllerServiceDef:
@@ -179,11 +183,16 @@ def _group(draw: Any, ids: _Ids, contexts: list[ParameterContextDef], *, depth: 
 
 
 def _connection(draw: Any, ident: str, sources: list[str], destinations: list[str]) -> ConnectionDef:
+    strategy = draw(st.sampled_from(LOAD_BALANCE_STRATEGIES))
+    attribute = draw(st.sampled_from(("kafka.partition", "customer") if strategy == "PARTITION_BY_ATTRIBUTE"
+                                     else ("", "customer")))
     return ConnectionDef(ident, draw(st.sampled_from(sources)), draw(st.sampled_from(destinations)),
                          draw(st.lists(st.sampled_from(_RELATIONSHIPS), max_size=2, unique=True)),
                          name=draw(st.sampled_from(("", "queue"))),
                          back_pressure_object_threshold=draw(st.sampled_from((10_000, 5))),
-                         bends=draw(st.lists(_positions, max_size=1)))
+                         bends=draw(st.lists(_positions, max_size=1)),
+                         load_balance_strategy=strategy, partitioning_attribute=attribute,
+                         load_balance_compression=draw(st.sampled_from(LOAD_BALANCE_COMPRESSIONS)))
 
 
 def _context(draw: Any, ident: str, name: str) -> ParameterContextDef:
@@ -285,10 +294,16 @@ _FIELD_VALUES: dict[str, Any] = {
     "width": st.sampled_from((100.0, 300.0, -1.0)),
     "scheduled_state": st.sampled_from(("RUNNING", "STOPPED", "DISABLED", "ENABLED")),
     "type": st.sampled_from(("UpdateAttribute", "LogAttribute")),
+    "execution_node": st.sampled_from((*EXECUTION_NODES, "SOMEWHERE")),
+    # PARTITION_BY_ATTRIBUTE without an attribute, and an attribute emptied under it, are refused
+    "load_balance_strategy": st.sampled_from((*LOAD_BALANCE_STRATEGIES, "EVERYWHERE")),
+    "partitioning_attribute": st.sampled_from(("", "customer")),
+    "load_balance_compression": st.sampled_from((*LOAD_BALANCE_COMPRESSIONS, "ZIP")),
 }
 _FIELDS = {"processor": ("name", "position", "comments", "scheduling_period", "scheduling_strategy",
-                         "concurrent_tasks", "auto_terminated", "bulletin_level", "type"),
-           "connection": ("name", "relationships", "back_pressure_object_threshold", "flowfile_expiration", "bends"),
+                         "concurrent_tasks", "auto_terminated", "bulletin_level", "type", "execution_node"),
+           "connection": ("name", "relationships", "back_pressure_object_threshold", "flowfile_expiration", "bends",
+                          "load_balance_strategy", "partitioning_attribute", "load_balance_compression"),
            "funnel": ("position",), "input-port": ("name", "position", "comments"),
            "output-port": ("name", "position", "comments"), "label": ("label", "position", "width"),
            "controller-service": ("name", "comments", "scheduled_state", "type"),
