@@ -1,0 +1,195 @@
+"""The etcd client against a real etcd: key-value, transactions, leases, watches, failover."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+import trio
+
+from flowyard.clusters.etcd import (
+    Compare,
+    Etcd,
+    EtcdCompacted,
+    EtcdError,
+    EtcdUnavailable,
+    LeaseKeeper,
+    Op,
+    WatchEvent,
+)
+from flowyard.clusters.etcdserver import EtcdServer
+
+pytestmark = pytest.mark.integration
+
+
+def _dead_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+async def test_put_get_range_delete(etcd: Etcd) -> None:
+    rev = await etcd.put("/t/kv/a", b"\x00one\xff")
+    await etcd.put("/t/kv/b", b"")
+    await etcd.put("/t/kvx", b"outside")
+    kv = await etcd.get("/t/kv/a")
+    assert kv is not None
+    assert kv.value == b"\x00one\xff" and kv.create_revision == rev == kv.mod_revision and kv.version == 1
+    assert kv.lease == 0
+    empty = await etcd.get("/t/kv/b")
+    assert empty is not None and empty.value == b""
+    assert await etcd.get("/t/kv/none") is None
+    kvs, revision = await etcd.range("/t/kv/")
+    assert [k.key for k in kvs] == ["/t/kv/a", "/t/kv/b"] and revision >= rev
+    limited, _ = await etcd.range("/t/kv/", limit=1)
+    assert [k.key for k in limited] == ["/t/kv/a"]
+    assert await etcd.put("/t/kv/a", b"two") > rev
+    again = await etcd.get("/t/kv/a")
+    assert again is not None and again.version == 2 and again.create_revision == rev
+    assert await etcd.delete("/t/kv/", prefix=True) == 2
+    assert await etcd.delete("/t/kv/a") == 0
+    assert await etcd.get("/t/kvx") is not None
+
+
+async def test_txn_compare_and_swap(etcd: Etcd) -> None:
+    key = "/t/txn/k"
+    absent = Compare.create_revision(key, "=", 0)
+    first = await etcd.txn([absent], [Op.put(key, b"1")], [Op.get(key)])
+    assert first.succeeded and first.responses == [first.revision]
+    second = await etcd.txn([absent], [Op.put(key, b"2")], [Op.get(key), Op.delete("/t/txn/none")])
+    assert not second.succeeded
+    [kvs, deleted] = second.responses
+    assert [kv.value for kv in kvs] == [b"1"] and deleted == 0
+    assert (await etcd.txn([Compare.value(key, "=", b"1"), Compare.version(key, ">", 0)],
+                           [Op.put(key, b"3")])).succeeded
+    assert not (await etcd.txn([Compare.value(key, "=", b"1")], [Op.put(key, b"4")])).succeeded
+    kv = await etcd.get(key)
+    assert kv is not None and kv.value == b"3"
+    assert (await etcd.txn([Compare.mod_revision(key, "=", kv.mod_revision)], [Op.delete(key)])).responses == [1]
+    with pytest.raises(ValueError, match="op must be one of"):
+        Compare.version(key, "==", 1)
+
+
+async def test_errors_name_the_endpoint_and_etcds_message(etcd: Etcd, etcd_server: EtcdServer) -> None:
+    with pytest.raises(EtcdError, match=rf"{etcd_server.url}/v3/kv/put: .*lease not found"):
+        await etcd.put("/t/err", b"x", lease=12345)
+    with pytest.raises(ValueError, match="expected a URL"):
+        Etcd("127.0.0.1:2379")
+
+
+async def test_lease_expires_and_takes_its_keys(etcd: Etcd) -> None:
+    lease = await etcd.grant(2)
+    assert 0 < await etcd.time_to_live(lease) <= 2
+    await etcd.put("/t/lease/k", b"v", lease=lease)
+    kv = await etcd.get("/t/lease/k")
+    assert kv is not None and kv.lease == lease
+    with trio.fail_after(6):
+        while await etcd.get("/t/lease/k") is not None:
+            await trio.sleep(0.2)
+    assert await etcd.time_to_live(lease) == -1
+    assert await etcd.keepalive(lease) == 0
+    await etcd.revoke(lease)  # gone already: not an error
+
+
+async def test_keepalive_and_revoke(etcd: Etcd) -> None:
+    lease = await etcd.grant(5)
+    assert await etcd.keepalive(lease) == 5
+    await etcd.put("/t/revoke/k", b"v", lease=lease)
+    await etcd.revoke(lease)
+    assert await etcd.get("/t/revoke/k") is None
+    assert await etcd.keepalive(lease) == 0
+
+
+async def test_lease_keeper_keeps_the_lease_past_its_ttl(etcd: Etcd) -> None:
+    keeper = LeaseKeeper(etcd, 2)
+    async with trio.open_nursery() as nursery:
+        lease = await nursery.start(keeper.run)
+        assert keeper.lease_id == lease
+        await etcd.put("/t/keeper/k", b"v", lease=lease)
+        await trio.sleep(3.5)  # beyond the TTL: only the keeper keeps the key
+        assert await etcd.get("/t/keeper/k") is not None
+        assert not keeper.lost.is_set()
+        await keeper.revoke()
+    assert await etcd.get("/t/keeper/k") is None
+    assert not keeper.lost.is_set()
+
+
+async def test_lease_keeper_reports_a_lease_revoked_elsewhere(etcd: Etcd) -> None:
+    keeper = LeaseKeeper(etcd, 3)
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            lease = await nursery.start(keeper.run)
+            await etcd.revoke(lease)
+            await keeper.lost.wait()
+    with pytest.raises(RuntimeError, match="not granted"):
+        _ = LeaseKeeper(etcd, 3).lease_id
+
+
+async def test_lease_keeper_reports_loss_when_etcd_is_unreachable(fresh_etcd: EtcdServer) -> None:
+    async with Etcd(fresh_etcd.url, timeout=1.0) as client:
+        keeper = LeaseKeeper(client, 2)
+        with trio.fail_after(8):
+            async with trio.open_nursery() as nursery:
+                await nursery.start(keeper.run)
+                fresh_etcd.kill()
+                await keeper.lost.wait()
+
+
+async def test_watch_sees_puts_and_deletes_from_a_revision(etcd: Etcd) -> None:
+    first = await etcd.put("/t/watch/a", b"1")
+    await etcd.put("/t/watchx", b"not mine")
+    seen: list[WatchEvent] = []
+    with trio.fail_after(5):
+        async with etcd.watch("/t/watch/", start_revision=first) as events:
+            await etcd.delete("/t/watch/a")
+            await etcd.put("/t/watch/b", b"2")
+            async for batch in events:
+                seen.extend(batch)
+                if len(seen) >= 3:
+                    break
+    assert [(e.kind, e.kv.key, e.kv.value) for e in seen] == [
+        ("PUT", "/t/watch/a", b"1"), ("DELETE", "/t/watch/a", b""), ("PUT", "/t/watch/b", b"2")]
+
+
+async def test_watch_of_compacted_history_raises(fresh_etcd: EtcdServer) -> None:
+    async with Etcd(fresh_etcd.url) as client:
+        first = await client.put("/t/c/k", b"1")
+        last = await client.put("/t/c/k", b"2")
+        httpx.post(fresh_etcd.url + "/v3/kv/compaction", json={"revision": str(last)}).raise_for_status()
+        with trio.fail_after(5), pytest.raises(EtcdCompacted, match="compacted") as info:
+            async with client.watch("/t/c/", start_revision=first) as events:
+                async for _ in events:
+                    pass
+        assert info.value.compact_revision == last
+
+
+async def test_watch_is_cancellable_and_ends_unavailable_when_etcd_stops(fresh_etcd: EtcdServer) -> None:
+    async with Etcd(fresh_etcd.url) as client:
+        with trio.move_on_after(0.3) as scope:
+            async with client.watch("/t/q/") as events:
+                async for _ in events:
+                    pass
+        assert scope.cancelled_caught
+        with trio.fail_after(10), pytest.raises(EtcdUnavailable, match="watch"):
+            async with client.watch("/t/q/") as events:
+                fresh_etcd.kill()
+                async for _ in events:
+                    pass
+
+
+async def test_failover_to_the_next_endpoint_and_unavailable(etcd_server: EtcdServer) -> None:
+    dead = _dead_url()
+    async with Etcd([dead, etcd_server.url], timeout=2.0) as client:
+        await client.put("/t/fo/k", b"v")
+        kv = await client.get("/t/fo/k")
+        assert kv is not None and kv.value == b"v"
+        assert await client.health()
+        async with client.watch("/t/fo/", start_revision=kv.mod_revision) as events:
+            with trio.fail_after(5):
+                batch = await events.__anext__()
+        assert batch[0].kv.key == "/t/fo/k"
+    async with Etcd(f"{dead},{_dead_url()}", timeout=1.0) as client:
+        with pytest.raises(EtcdUnavailable, match=dead.replace(".", r"\.")):
+            await client.get("/t/fo/k")
+        assert not await client.health()
