@@ -120,6 +120,14 @@ class FlowFileQueue:
         self.enqueued_bytes = 0
         self.dequeued_total = 0
         self.dequeued_bytes = 0
+        #: Load-balanced connection in a cluster (``_balance``): picks the queue each
+        #: flowfile a session transfers here goes to (this one, or the partition of
+        #: another node); None (the single-node case) costs the commit nothing.
+        self.route: Callable[[dict[str, str]], FlowFileQueue] | None = None
+        #: Node id -> the flowfiles of this connection waiting for that node. They
+        #: count in ``count`` and ``size`` (back pressure, status) but are never
+        #: handed to the destination.
+        self.partitions: dict[str, FlowFileQueue] = {}
 
     # -- configuration --------------------------------------------------------
 
@@ -155,6 +163,23 @@ class FlowFileQueue:
     def is_full(self) -> bool:
         """True when back pressure applies: the source must not be triggered."""
         return (0 < self.object_threshold <= self.count) or (0 < self.size_threshold <= self.size)
+
+    def local_figures(self) -> tuple[int, int]:
+        """``(count, size)`` of the flowfiles for this node: the queue's figures
+        less what waits in the partitions of other nodes."""
+        count, size = self.count, self.size
+        for partition in self.partitions.values():
+            count -= partition.count
+            size -= partition.size
+        return count, size
+
+    def is_local_full(self) -> bool:
+        """Back pressure of this node's part alone: a peer's load-balanced transfer
+        is refused while it holds (NiFi looks at the local partition only)."""
+        if not self.partitions:
+            return self.is_full()
+        count, size = self.local_figures()
+        return (0 < self.object_threshold <= count) or (0 < self.size_threshold <= size)
 
     def is_empty(self) -> bool:
         """True when nothing is queued, in flight or swapped."""

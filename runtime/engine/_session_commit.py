@@ -313,8 +313,10 @@ def prepare(s: StandardProcessSession) -> PreparedCommit:
                 tpacked = pack_attrs(cattrs)
                 clones.setdefault(ff.uuid, []).append(cattrs["uuid"])
             placed = new(FlowFile, (target[0], target[1], claim, ff[3], ff[4], ff[5], ff[6], seq))
-            placed_records.append(new(FlowFileRecord, (queue.queue_id, seq, placed, tpacked)))
-            enqueue.setdefault(queue, []).append(placed)
+            route = queue.route  # load-balanced (a cluster): this node's part or another node's
+            into = queue if route is None or rel == SELF else route(target[1])
+            placed_records.append(new(FlowFileRecord, (into.queue_id, seq, placed, tpacked)))
+            enqueue.setdefault(into, []).append(placed)
             seq += 1
             n_out += 1
             bytes_out += ff[3]

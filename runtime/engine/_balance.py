@@ -1,0 +1,370 @@
+"""Load-balanced connections, the engine's side (docs/cluster-internals.md,
+"Load-balanced connections").
+
+A load-balanced connection's queue has one part per node, as in NiFi: the
+queue itself is this node's (*local*) part and feeds the destination; the
+flowfiles the ``Partitioner`` gives another node wait in a ``PartitionQueue``
+of that node (``queue.partitions``), durable under their own queue id in the
+flowfile repository (named ``<connection id>#lb:<node id>``), counted in the
+connection's figures (back pressure, status) and never handed to the
+destination. A sender (``flowyard.clusters.loadbalance``) drains them with
+``take_batch``, and once the receiving node has committed a batch
+(``receive_batch`` there) removes it with ``confirm_sent``, or puts it back
+with ``give_back``.
+
+``Balancing`` (one per engine, ``balancing(engine)``) attaches the routing to
+the queues of load-balanced connections and takes the partitions found on
+disk back after a restart (``configure``: to run after the engine recovered
+its queues and after each change of the flow). Without a partitioner, or when
+no connection is load-balanced, nothing is attached and a commit pays one
+attribute test per placed flowfile.
+
+Provenance follows NiFi: the sender records SEND (``nifi://<address>/loadbalance/<connection>``,
+"Re-distributed for Load-balanced connection") and DROP for each flowfile it
+removes; the receiver records RECEIVE, at the connection ("Load Balanced
+Connection"), for each flowfile it commits, which gets a new uuid there.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple, Protocol
+
+from flowyard.runtime.engine._partition import DO_NOT_LOAD_BALANCE, Partitioner
+from flowyard.runtime.engine._queue import FlowFileQueue, QueueMoves
+from flowyard.runtime.engine._session_commit import PreparedCommit
+from flowyard.runtime.flow import FlowDef
+from flowyard.runtime.repository import ProvenanceRecord, Repositories, Transaction
+from flowyard.runtime.repository._codec import pack_attrs
+from flowyard.runtime.sdk._flowfile import ContentClaim, FlowFile, make_flowfile, new_uuids
+from flowyard.runtime.sdk._provenance import ProvenanceEventType as E
+
+__all__ = ["PARTITION_SEPARATOR", "BalancedEngine", "Balancing", "PartitionQueue", "Received", "balancing",
+           "confirm_sent", "figures", "give_back", "partition_name", "read_contents", "receive_batch", "take_batch"]
+
+#: Between connection id and node id in a partition's queue name.
+PARTITION_SEPARATOR = "#lb:"
+#: A "now" after every penalty: a transfer takes penalized flowfiles too.
+_FAR_FUTURE_MS = 1 << 62
+SEND_DETAILS = "Re-distributed for Load-balanced connection"
+
+
+def partition_name(connection_id: str, node_id: str) -> str:
+    """The flowfile repository's queue name of a connection's partition for ``node_id``."""
+    return f"{connection_id}{PARTITION_SEPARATOR}{node_id}"
+
+
+class BalancedEngine(Protocol):
+    """What of the engine load balancing uses (``EngineCore`` has it all)."""
+
+    flow: FlowDef
+    queues: dict[str, FlowFileQueue]
+    repositories: Repositories
+    partitioner: Partitioner | None
+    orphaned_queues: dict[int, int]
+    swap_threshold: int
+
+    @property
+    def committer(self) -> Any: ...
+
+    def clock(self) -> int: ...
+
+
+class PartitionQueue(FlowFileQueue):
+    """The flowfiles of ``parent``'s connection waiting for node ``node_id``.
+
+    A plain FIFO queue (no back pressure, expiry or prioritizers of its own)
+    whose changes are mirrored into the parent's ``count`` and ``size``, so the
+    connection's back pressure and figures include it; when it shrinks below
+    the parent's threshold the parent's ``on_space`` listeners run."""
+
+    def __init__(self, parent: FlowFileQueue, node_id: str, queue_id: int,
+                 loader: Callable[[int, int, int, int], list[FlowFile]]) -> None:
+        super().__init__(parent.connection_id, queue_id, object_threshold=0, size_threshold=0,
+                         swap_threshold=parent.swap_threshold, loader=loader)
+        self.parent = parent
+        self.node_id = node_id
+
+    def _grow(self, n: int, size: int) -> None:
+        parent = self.parent
+        was_full = parent.is_full()
+        parent.count += n
+        parent.size += size
+        if n < 0 and ((was_full and not parent.is_full()) or parent.count == 0):
+            for callback in parent.on_space:
+                callback()
+
+    def put_all(self, ffs: Sequence[FlowFile], now_ms: int) -> None:
+        size = sum(ff[3] for ff in ffs)
+        self.parent.enqueued_total += len(ffs)
+        self.parent.enqueued_bytes += size
+        self._grow(len(ffs), size)
+        super().put_all(ffs, now_ms)
+
+    def restore(self, head: Sequence[FlowFile], swapped_count: int, swapped_size: int,
+                swap_after: int, swap_last: int, now_ms: int) -> None:
+        before = (self.count, self.size)
+        super().restore(head, swapped_count, swapped_size, swap_after, swap_last, now_ms)
+        self._grow(self.count - before[0], self.size - before[1])
+
+    def acknowledge(self, ffs: Sequence[FlowFile]) -> None:
+        size = sum(ff[3] for ff in ffs)
+        self.parent.dequeued_total += len(ffs)
+        self.parent.dequeued_bytes += size
+        super().acknowledge(ffs)
+        self._grow(-len(ffs), -size)
+
+    def _swap_in(self, now_ms: int) -> None:
+        before = (self.count, self.size)
+        super()._swap_in(now_ms)
+        if (self.count, self.size) != before:  # the swapped range was found empty: resynchronised
+            self._grow(self.count - before[0], self.size - before[1])
+
+
+class _Router:
+    """``queue.route`` of one load-balanced connection."""
+
+    __slots__ = ("attribute", "balancing", "partitioner", "queue", "strategy")
+
+    def __init__(self, balancing: Balancing, queue: FlowFileQueue, partitioner: Partitioner, strategy: str,
+                 attribute: str) -> None:
+        self.balancing = balancing
+        self.queue = queue
+        self.partitioner = partitioner
+        self.strategy = strategy
+        self.attribute = attribute
+
+    def __call__(self, attributes: dict[str, str]) -> FlowFileQueue:
+        queue = self.queue
+        node = self.partitioner.node_for(queue.connection_id, self.strategy,
+                                         attributes.get(self.attribute) if self.attribute else None)
+        if node is None:
+            return queue
+        part = queue.partitions.get(node)
+        return part if part is not None else self.balancing.partition(queue, node)
+
+
+class Balancing:
+    """The load balancing of one engine's queues (see the module docstring)."""
+
+    def __init__(self, engine: BalancedEngine) -> None:
+        self.engine = engine
+        #: Called with a partition whenever flowfiles enter it (the sender wakes up).
+        self.listeners: list[Callable[[PartitionQueue], None]] = []
+
+    def partition(self, queue: FlowFileQueue, node_id: str) -> PartitionQueue:
+        """The partition of ``queue`` for ``node_id`` (made, with its durable queue id, on first use)."""
+        found = queue.partitions.get(node_id)
+        if isinstance(found, PartitionQueue):
+            return found
+        flowfiles = self.engine.repositories.flowfiles
+        part = PartitionQueue(queue, node_id, flowfiles.queue_id(partition_name(queue.connection_id, node_id)),
+                              flowfiles.read_range)
+        part.on_data.append(lambda: self._notify(part))
+        queue.partitions[node_id] = part
+        return part
+
+    def _notify(self, part: PartitionQueue) -> None:
+        for listener in self.listeners:
+            listener(part)
+
+    def partitions(self) -> Iterator[PartitionQueue]:
+        """Every partition of every queue (empty ones too)."""
+        for queue in list(self.engine.queues.values()):
+            for part in list(queue.partitions.values()):
+                if isinstance(part, PartitionQueue):
+                    yield part
+
+    def configure(self) -> None:
+        """Take back the partitions the engine's recovery left aside (their queue
+        names say connection and node), then give every load-balanced
+        connection's queue its routing (none without a partitioner).
+        Idempotent; run after recovery and after each change of the flow."""
+        engine = self.engine
+        flowfiles = engine.repositories.flowfiles
+        orphaned = engine.orphaned_queues
+        for name, qid in flowfiles.queue_ids.items():
+            cid, sep, node = name.rpartition(PARTITION_SEPARATOR)
+            queue = engine.queues.get(cid) if sep else None
+            if queue is None:
+                continue
+            part = self.partition(queue, node)
+            if qid in orphaned:
+                load = flowfiles.load_queue(qid, engine.swap_threshold)
+                part.restore(load.head, load.swapped_count, load.swapped_size, load.swap_from_seq, load.last_seq,
+                             engine.clock())
+                del orphaned[qid]
+                if part.count:
+                    self._notify(part)
+        partitioner = engine.partitioner
+        defs = {c.identifier: c for g in engine.flow.walk() for c in g.connections}
+        for cid, queue in engine.queues.items():
+            cdef = defs.get(cid)
+            strategy = getattr(cdef, "load_balance_strategy", DO_NOT_LOAD_BALANCE) if cdef else DO_NOT_LOAD_BALANCE
+            if partitioner is None or strategy == DO_NOT_LOAD_BALANCE:
+                queue.route = None
+                continue
+            attribute = getattr(cdef, "partitioning_attribute", "") or ""
+            route = queue.route
+            if not (isinstance(route, _Router) and route.partitioner is partitioner and route.strategy == strategy
+                    and route.attribute == attribute):
+                queue.route = _Router(self, queue, partitioner, strategy, attribute)
+
+    def compression(self, connection_id: str) -> str:
+        """The connection's ``loadBalanceCompression`` (DO_NOT_COMPRESS if unknown)."""
+        for group in self.engine.flow.walk():
+            for c in group.connections:
+                if c.identifier == connection_id:
+                    return str(getattr(c, "load_balance_compression", "DO_NOT_COMPRESS"))
+        return "DO_NOT_COMPRESS"
+
+
+_BALANCING: weakref.WeakKeyDictionary[Any, Balancing] = weakref.WeakKeyDictionary()
+
+
+def balancing(engine: BalancedEngine) -> Balancing:
+    """The ``Balancing`` of ``engine`` (one per engine, made on first use)."""
+    found = _BALANCING.get(engine)
+    if found is None:
+        found = _BALANCING[engine] = Balancing(engine)
+    return found
+
+
+# -- the sender's side ----------------------------------------------------------
+
+
+def take_batch(queue: FlowFileQueue, max_count: int, max_bytes: int) -> list[FlowFile]:
+    """Take up to ``max_count`` flowfiles of ``queue`` (a partition, or a whole
+    local queue when offloading), penalized ones too, stopping before
+    ``max_bytes`` of content (at least one). They are in flight until
+    ``confirm_sent`` or ``give_back``."""
+    if max_count < 1 or max_bytes < 1:
+        raise ValueError(f"a transfer batch needs max_count and max_bytes >= 1, not {max_count} and {max_bytes}")
+    taken, expired = queue.poll(max_count, _FAR_FUTURE_MS)
+    batch = taken + expired  # an offload moves what expired too: it is the receiver's to expire
+    total = 0
+    for i, ff in enumerate(batch):
+        total += ff[3]
+        if total > max_bytes and i > 0:
+            rest = batch[i:]
+            queue.requeue(rest)
+            return batch[:i]
+    return batch
+
+
+def read_contents(engine: BalancedEngine, batch: Sequence[FlowFile]) -> list[bytes]:
+    """The content of each flowfile of ``batch`` (read from the content repository)."""
+    content = engine.repositories.content
+    return [content.read_bytes(ff[2]) if ff[2] is not None else b"" for ff in batch]
+
+
+def give_back(queue: FlowFileQueue, batch: Sequence[FlowFile]) -> None:
+    """A transfer failed: ``batch`` returns to the front of ``queue`` unchanged."""
+    if batch:
+        queue.requeue(sorted(batch, key=lambda f: f[7]))
+
+
+async def confirm_sent(engine: BalancedEngine, queue: FlowFileQueue, batch: Sequence[FlowFile],
+                       address: str) -> None:
+    """The receiving node (at ``address``) committed ``batch``: remove it from
+    ``queue`` in one repository commit, with NiFi's SEND and DROP events. If
+    that commit fails the batch is back in the queue (and is sent again: a
+    bounded duplicate) and the error is raised."""
+    if not batch:
+        return
+    cid = queue.connection_id
+    now = engine.clock()
+    txn = Transaction()
+    uri = f"nifi://{address}/loadbalance/{cid}"
+    events = txn.events
+    record = ProvenanceRecord.of
+    for ff in batch:
+        txn.remove(queue.queue_id, ff)
+        packed = pack_attrs(ff[1])
+        events.append(record(E.SEND, ff, packed, cid, "Connection", now, prev=ff, prev_packed=packed,
+                             details=SEND_DETAILS, uri=uri, source=cid))
+        events.append(record(E.DROP, ff, packed, cid, "Connection", now, prev=ff, prev_packed=packed, source=cid))
+    await engine.committer.commit(PreparedCommit(txn, QueueMoves(acks={queue: list(batch)})))
+
+
+# -- the receiver's side --------------------------------------------------------
+
+
+class Received(NamedTuple):
+    """One flowfile of a transfer as the receiver gets it."""
+
+    attributes: dict[str, str]
+    content: bytes | memoryview
+    entry_date: int
+    lineage_start: int
+
+
+async def receive_batch(engine: BalancedEngine, connection_id: str, items: Sequence[Received], *, peer: str,
+                        offload: bool = False) -> tuple[int, int]:
+    """Commit flowfiles sent by node ``peer`` into connection ``connection_id``
+    in one repository transaction: content, records and a RECEIVE event each
+    (a new uuid each, as NiFi). A load-balance transfer goes to this node's
+    part of the queue; an ``offload`` goes through the connection's routing
+    (an offloaded node's data is balanced again). Returns ``(count, bytes)``.
+
+    Raises ``LookupError`` if the connection is unknown here; ``FlowyardError``
+    if the commit failed (nothing was written)."""
+    queue = engine.queues.get(connection_id)
+    if queue is None:
+        raise LookupError(f"connection {connection_id!r} is not in this node's flow")
+    if not items:
+        return 0, 0
+    repos = engine.repositories
+    flowfiles = repos.flowfiles
+    n = len(items)
+    seq = flowfiles.seqs.take(n)
+    fid = flowfiles.ids.take(n)
+    uuids = new_uuids(n)
+    now = engine.clock()
+    txn = Transaction()
+    writer = None
+    total = sum(len(item.content) for item in items)
+    if total:
+        writer = repos.content.writer()
+    route = queue.route if offload else None
+    enqueue: dict[FlowFileQueue, list[FlowFile]] = {}
+    uri = f"nifi://{peer}/loadbalance/{connection_id}"
+    offset = 0
+    for i, item in enumerate(items):
+        attrs = dict(item.attributes)
+        remote_uuid = attrs.get("uuid", "")
+        attrs["uuid"] = uuids[i]
+        size = len(item.content)
+        claim = None
+        if size and writer is not None:
+            writer.write(item.content)
+            claim = ContentClaim(writer.resource, offset, size)
+            offset += size
+        ff = make_flowfile(fid + i, attrs, claim, size, item.entry_date, item.lineage_start, 0, seq + i)
+        into = queue if route is None else route(attrs)
+        packed = pack_attrs(attrs)
+        txn.place(into.queue_id, ff, packed)
+        enqueue.setdefault(into, []).append(ff)
+        txn.events.append(ProvenanceRecord.of(E.RECEIVE, ff, packed, connection_id, "Load Balanced Connection", now,
+                                              uri=uri, details=f"source flowfile {remote_uuid}" if remote_uuid
+                                              else None))
+    streamed = []
+    if writer is not None:
+        writer.finish()
+        txn.new_lengths[writer.resource] = writer.length
+        if writer.streamed:
+            txn.streamed.append(writer.resource)
+            streamed.append(writer)
+        else:
+            txn.inline_content.extend(writer.inline)
+    prepared = PreparedCommit(txn, QueueMoves(enqueue=enqueue), streamed=streamed, content=repos.content)
+    await engine.committer.commit(prepared)
+    return n, total
+
+
+def figures(queues: Mapping[str, FlowFileQueue]) -> dict[str, dict[str, int]]:
+    """Per connection with partitions: flowfiles (bytes) waiting for each other node."""
+    return {cid: {node: part.count for node, part in q.partitions.items()}
+            for cid, q in queues.items() if q.partitions}
+

@@ -1,0 +1,193 @@
+"""Load-balanced connections, the engine's side (runtime/engine/_balance.py): the
+flowfiles a partitioner gives other nodes wait durably in the connection's
+partitions, counted in its figures and never handed to the destination; a
+sender takes, gives back and confirms batches; a receiver commits a batch
+into the local part in one transaction."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from flowyard.runtime.engine import Engine
+from flowyard.runtime.engine._balance import (
+    PartitionQueue,
+    Received,
+    balancing,
+    confirm_sent,
+    give_back,
+    read_contents,
+    receive_batch,
+    take_batch,
+)
+from flowyard.runtime.flow import flow_from_dict
+from flowyard.runtime.repository import Repositories
+from flowyard.runtime.sdk import ProvenanceEventType
+
+from flowyard_test_processors import PROCESSORS, expected_content
+
+
+class CyclePartitioner:
+    """n2, local, n3, n2, local, n3 ... (a fake of the cluster's round robin)."""
+
+    def __init__(self, nodes: tuple[str | None, ...] = ("n2", None, "n3")) -> None:
+        self.cycle = itertools.cycle(nodes)
+        self.calls: list[tuple[str, str, str | None]] = []
+
+    def node_for(self, connection_id: str, strategy: str, attribute: str | None) -> str | None:
+        self.calls.append((connection_id, strategy, attribute))
+        return next(self.cycle)
+
+
+def make_flow(count: int = 90, strategy: str = "ROUND_ROBIN", **conn: Any) -> Any:
+    return flow_from_dict({"flowyardFlowVersion": 1, "rootGroup": {
+        "processors": [
+            {"identifier": "src", "type": "SequenceSource", "scheduledState": "STOPPED",
+             "properties": {"Count": str(count), "Batch Size": "30", "Content Size": "10"}},
+            {"identifier": "sink", "type": "AsyncSlow", "scheduledState": "STOPPED",
+             "autoTerminatedRelationships": ["success"]}],
+        "connections": [{"identifier": "c1", "source": {"id": "src"}, "destination": {"id": "sink"},
+                         "selectedRelationships": ["success"], "loadBalanceStrategy": strategy, **conn}]}})
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
+    with trio.fail_after(timeout):
+        while not condition():
+            await trio.sleep(0.01)
+
+
+def seqs(flowfiles: list[Any]) -> list[int]:
+    return sorted(int(ff[1]["seq"]) for ff in flowfiles)
+
+
+async def test_flowfiles_for_other_nodes_wait_in_their_partitions_counted_and_recovered(tmp_path: Path) -> None:
+    repos = Repositories.open(tmp_path / "repo")
+    engine = Engine(make_flow(), repos, registry=PROCESSORS)
+    engine.partitioner = partitioner = CyclePartitioner()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        balancing(engine).configure()
+        engine.start_processor("src")
+        queue = engine.queues["c1"]
+        await wait_for(lambda: queue.count == 90)
+        await engine.stop_processor("src")
+        assert set(queue.partitions) == {"n2", "n3"}
+        assert all(isinstance(p, PartitionQueue) for p in queue.partitions.values())
+        assert queue.partitions["n2"].count == 30 and queue.partitions["n3"].count == 30
+        assert queue.local_figures() == (30, 300)
+        assert (queue.count, queue.size) == (90, 900)  # the whole connection: back pressure and status see it
+        assert engine.status().queued_count == 90
+        assert {c[1] for c in partitioner.calls} == {"ROUND_ROBIN"}
+        # the destination gets only this node's part
+        taken, _ = queue.poll(1000, engine.clock())
+        assert seqs(taken) == list(range(1, 90, 3))
+        queue.requeue(taken)
+        local = seqs(queue.listing(1000))
+        engine.request_stop()
+    repos.close()
+
+    repos = Repositories.open(tmp_path / "repo")
+    engine = Engine(make_flow(), repos, registry=PROCESSORS)
+    engine.partitioner = CyclePartitioner()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        balancing(engine).configure()
+        queue = engine.queues["c1"]
+        assert engine.orphaned_queues == {}
+        assert (queue.count, queue.size) == (90, 900)
+        assert seqs(queue.listing(1000)) == local
+        assert seqs(queue.partitions["n2"].listing(1000)) == list(range(0, 90, 3))
+        assert seqs(queue.partitions["n3"].listing(1000)) == list(range(2, 90, 3))
+        engine.request_stop()
+    repos.close()
+
+
+async def test_no_partitioner_or_no_strategy_leaves_the_queue_alone() -> None:
+    engine = Engine(make_flow(strategy="DO_NOT_LOAD_BALANCE"), Repositories.in_memory(), registry=PROCESSORS)
+    engine.partitioner = partitioner = CyclePartitioner()
+    balancing(engine).configure()
+    assert engine.queues["c1"].route is None
+    engine2 = Engine(make_flow(), Repositories.in_memory(), registry=PROCESSORS)
+    balancing(engine2).configure()
+    assert engine2.queues["c1"].route is None
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        engine.start_processor("src")
+        await wait_for(lambda: engine.queues["c1"].count == 90)
+        engine.request_stop()
+    assert partitioner.calls == [] and engine.queues["c1"].partitions == {}
+
+
+async def test_sender_batches_give_back_and_confirm_in_one_commit_with_nifi_events() -> None:
+    repos = Repositories.in_memory()
+    engine = Engine(make_flow(count=300, backPressureObjectThreshold=250), repos, registry=PROCESSORS)
+    engine.partitioner = CyclePartitioner(("n2",))
+    space: list[int] = []
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        balancing(engine).configure()
+        queue = engine.queues["c1"]
+        queue.on_space.append(lambda: space.append(queue.count))
+        engine.start_processor("src")
+        await wait_for(lambda: queue.count >= 250)
+        assert queue.is_full() and not queue.is_local_full()  # the partition counts for the source's back pressure
+        part = queue.partitions["n2"]
+        batch = take_batch(part, 100, 1_000_000)
+        assert len(batch) == 100 and part.in_flight == 100
+        give_back(part, batch)
+        assert part.in_flight == 0 and seqs(part.listing(100)) == seqs(batch)
+        small = take_batch(part, 100, 95)  # bytes bound: 10 bytes each, at least one
+        assert len(small) == 9
+        assert read_contents(engine, small) == [expected_content(int(ff[1]["seq"]), 10) for ff in small]
+        give_back(part, small)
+        batch = take_batch(part, 100, 1_000_000)
+        before = part.count
+        await confirm_sent(engine, part, batch, "127.0.0.1:9443")
+        assert part.count == before - 100 and queue.count == before - 100
+        assert space, "the source was woken when the connection dropped below its threshold"
+        events = list(repos.provenance.events())
+        sent = [e for e in events if e.event_type == ProvenanceEventType.SEND]
+        assert len(sent) == 100 and sent[0].transit_uri == "nifi://127.0.0.1:9443/loadbalance/c1"
+        assert sent[0].component_id == "c1"
+        assert sum(e.event_type == ProvenanceEventType.DROP for e in events) == 100
+        await engine.stop_processor("src")
+        engine.request_stop()
+
+
+async def test_receiver_commits_a_batch_into_the_local_part_in_one_transaction() -> None:
+    repos = Repositories.in_memory()
+    engine = Engine(make_flow(count=0, backPressureObjectThreshold=3), repos, registry=PROCESSORS)
+    engine.partitioner = CyclePartitioner(("n2",))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        balancing(engine).configure()
+        queue = engine.queues["c1"]
+        big = bytes(range(256)) * 8192  # 2 MiB: streamed content
+        items = [Received({"uuid": "remote-1", "k": "a"}, b"hello", 1000, 900),
+                 Received({"uuid": "remote-2", "k": "b"}, b"", 1001, 901),
+                 Received({"uuid": "remote-3", "k": "c"}, big, 1002, 902)]
+        batches = repos.batches_written
+        assert await receive_batch(engine, "c1", items, peer="n2") == (3, 5 + len(big))
+        assert repos.batches_written == batches + 1
+        assert queue.partitions == {} and queue.count == 3 and queue.is_local_full()
+        got = sorted(queue.listing(10), key=lambda f: f[1]["k"])
+        assert [f[1]["k"] for f in got] == ["a", "b", "c"]
+        assert all(f[1]["uuid"] not in ("remote-1", "remote-2", "remote-3") for f in got)  # a new uuid, as NiFi
+        assert [(f[4], f[5]) for f in got] == [(1000, 900), (1001, 901), (1002, 902)]
+        assert [repos.content.read_bytes(f[2]) for f in got] == [b"hello", b"", big]
+        received = [e for e in repos.provenance.events() if e.event_type == ProvenanceEventType.RECEIVE]
+        assert len(received) == 3 and received[0].transit_uri == "nifi://n2/loadbalance/c1"
+        try:
+            await receive_batch(engine, "nope", items, peer="n2")
+        except LookupError as exc:
+            assert "nope" in str(exc)
+        else:
+            raise AssertionError("an unknown connection must be refused")
+        # an offload goes through the connection's routing: here everything belongs to n2
+        await receive_batch(engine, "c1", items[:1], peer="n3", offload=True)
+        assert queue.partitions["n2"].count == 1 and queue.count == 4
+        engine.request_stop()
