@@ -34,10 +34,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from flowyard.canvas_ui import body
 from flowyard.canvas_ui.auth import AuthManager, LoginRefused
 from flowyard.canvas_ui.body import MAX_BODY, HttpError, read_json
+from flowyard.canvas_ui.cluster_api import CLUSTER_ROUTES, cluster_handlers
 from flowyard.canvas_ui.content import content_response
 from flowyard.canvas_ui.guard import Guard, HostPolicy
 from flowyard.canvas_ui.pages import is_page, page_routes
 from flowyard.canvas_ui.stream import status_events
+from flowyard.clusters.status import ClusterView
 from flowyard.runtime.sdk import (
     ContentNotFoundError,
     FlowDefinitionError,
@@ -172,6 +174,7 @@ ROUTES: tuple[ApiRoute, ...] = (
              "Replay an event: its flowfile as it entered the component, queued again.", "replay"),
     ApiRoute("GET", "/api/provenance/lineage/{flowfile_uuid}", "The lineage graph of a flowfile (nodes and edges).",
              "lineage"),
+    *(ApiRoute(method, path, summary, name) for method, path, summary, name in CLUSTER_ROUTES),
 )
 
 
@@ -232,11 +235,13 @@ def _field_errors(exc: FlowDefinitionError) -> tuple[str, list[dict[str, str]]]:
 
 def create_app(service: FlowService, auth: AuthManager, *, hosts: HostPolicy | None = None, tls: bool = False,
                body_timeout: float | None = None, state_interval: float = 0.1,
-               counter_interval: float = 1.0) -> Starlette:
+               counter_interval: float = 1.0, cluster: ClusterView | None = None) -> Starlette:
     """The API application for ``service``. ``hosts``: the names it answers to
     (default: this machine's loopback names and IP addresses); ``tls``: served
     over HTTPS (adds HSTS); ``body_timeout``: seconds a request body may take to
-    arrive (default ``body.BODY_TIMEOUT_SECONDS``). Stream intervals are adjustable for tests."""
+    arrive (default ``body.BODY_TIMEOUT_SECONDS``); ``cluster``: this node's view
+    of its cluster, whose reads then answer for every node (``cluster_api``).
+    Stream intervals are adjustable for tests."""
     timeout = body.BODY_TIMEOUT_SECONDS if body_timeout is None else body_timeout
 
     async def body_of(request: Request) -> Any:
@@ -507,6 +512,8 @@ def create_app(service: FlowService, auth: AuthManager, *, hosts: HostPolicy | N
     }
     for kind in PLURALS:
         handlers.update(component_handlers(kind))
+    handlers.update(cluster_handlers(cluster, dict(handlers), user=user, body_of=body_of,
+                                     state_interval=state_interval, counter_interval=counter_interval))
 
     def guarded(handler: Handler) -> Handler:
         async def call(request: Request) -> Response:
