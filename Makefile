@@ -12,7 +12,7 @@ CANVAS_SOURCES := $(shell find $(WEB)/src -type f 2>/dev/null) $(WEB)/index.html
                   $(WEB)/tsconfig.json $(WEB)/package.json $(WEB)/package-lock.json
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo demo-connectors test bench lint clean canvas chromium wheel
+.PHONY: demo demo-connectors test bench lint clean canvas chromium etcd wheel
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 	  $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
+# Debian's etcd for the cluster tests (each test starts its own on loopback; nothing runs as a service).
+etcd:
+	@command -v etcd >/dev/null && command -v etcdctl >/dev/null || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) apt-get install -y -qq --no-install-recommends etcd-server etcd-client >/dev/null; }
+
 # Serves the demo flow on http://127.0.0.1:$(PORT)/ (PORT=8081 make demo when 8080 is taken).
 # Headless instead: $(VENV)/bin/flowyard demo --headless
 demo: $(STAMP) $(CANVAS)
@@ -51,7 +56,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	PYTHONPATH=.typecheck $(VENV)/bin/lint-imports --no-cache
 
-test: lint $(CANVAS) chromium
+test: lint $(CANVAS) chromium etcd
 	$(PY) -m pytest -p no:cacheprovider
 
 bench: $(STAMP) $(CANVAS) chromium
