@@ -100,8 +100,8 @@ class _Node(Protocol):
     reason: str
 
     def members(self) -> list[Member]: ...
-    def coordinator(self) -> str | None: ...
-    def primary(self) -> str | None: ...
+    def coordinator(self) -> Member | None: ...
+    def primary(self) -> Member | None: ...
     def connected_peers(self) -> list[Member]: ...
     async def request_state(self, node_id: str, state: NodeState, reason: str, *, by: str) -> Any: ...
     async def allow_connect(self, node_id: str, *, by: str) -> Any: ...
@@ -111,7 +111,7 @@ class _Node(Protocol):
 class _Channel(Protocol):
     """What ``ClusterView`` uses of ``clusters.channel.NodeChannel``."""
 
-    async def call(self, address: str, path: str, payload: Any, *, timeout: float) -> Any: ...
+    async def call(self, address: str, path: str, payload: Any, *, timeout: float, node: str | None) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +176,8 @@ class ClusterView:
         "primary", "nodes": [member dicts]}`` as this node sees it now."""
         return {
             "clustered": True, "nodeId": self.node_id, "state": str(self.node.state.value),
-            "reason": self.node.reason, "coordinator": self.node.coordinator(), "primary": self.node.primary(),
+            "reason": self.node.reason, "coordinator": _id_of(self.node.coordinator()),
+            "primary": _id_of(self.node.primary()),
             "nodes": [m.to_dict() for m in sorted(self.node.members(), key=lambda m: m.node_id)],
         }
 
@@ -285,7 +286,8 @@ class ClusterView:
         reply: Any = None
         with trio.move_on_after(self.timeout + 0.5):  # in case the channel overran its own timeout
             try:
-                reply = await self.channel.call(member.address, path, dict(payload), timeout=self.timeout)
+                reply = await self.channel.call(member.address, path, dict(payload), timeout=self.timeout,
+                                                node=member.node_id)
             except Exception as exc:  # PeerUnavailable, PeerRefused, transport errors: the node is left out
                 return NodeAnswer(member.node_id, error=str(exc) or type(exc).__name__, status=503)
         if reply is None:
@@ -428,6 +430,10 @@ class ClusterView:
             return
         m = self.member(node)
         raise NodeActionRefused(f"{what} is on node {node!r}: ask its API at {m.api_url}")
+
+
+def _id_of(leader: Member | str | None) -> str | None:
+    return leader.node_id if isinstance(leader, Member) else leader
 
 
 def _errors(answers: list[NodeAnswer]) -> list[dict[str, Any]]:
