@@ -37,18 +37,8 @@ import trio
 
 from flowyard.runtime.sdk import FlowyardError
 
-__all__ = [
-    "Compare",
-    "Etcd",
-    "EtcdCompacted",
-    "EtcdError",
-    "EtcdUnavailable",
-    "KeyValue",
-    "LeaseKeeper",
-    "Op",
-    "TxnResult",
-    "WatchEvent",
-]
+__all__ = ["Compare", "Etcd", "EtcdCompacted", "EtcdError", "EtcdUnavailable", "KeyValue", "LeaseKeeper",
+           "Op", "TxnResult", "WatchEvent"]
 
 # gRPC status codes etcd answers with (in the gateway's "code" field).
 _GRPC_NOT_FOUND = 5
@@ -225,14 +215,8 @@ def _int(value: Any) -> int:
 
 
 def _kv(raw: dict[str, Any]) -> KeyValue:
-    return KeyValue(
-        key=_unb64(raw.get("key", "")).decode("utf-8", "surrogateescape"),
-        value=_unb64(raw.get("value", "")),
-        create_revision=_int(raw.get("create_revision")),
-        mod_revision=_int(raw.get("mod_revision")),
-        version=_int(raw.get("version")),
-        lease=_int(raw.get("lease")),
-    )
+    return KeyValue(_unb64(raw.get("key", "")).decode("utf-8", "surrogateescape"), _unb64(raw.get("value", "")),
+                    *(_int(raw.get(f)) for f in ("create_revision", "mod_revision", "version", "lease")))
 
 
 def _revision(body: dict[str, Any]) -> int:
@@ -280,7 +264,7 @@ class Etcd:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the pooled connections (open watches end)."""
+        """Close the pooled connections (a watch has its own, closed when its block ends)."""
         await self._client.aclose()
 
     # -- transport --
@@ -314,8 +298,11 @@ class Etcd:
                 answer = answer["result"]  # the streaming endpoints (keepalive) wrap their message
             error = _error_of(answer)
             if error is not None and error[0] == _GRPC_UNAVAILABLE:
+                # No leader (safe to repeat elsewhere), or a timeout (a write may have happened).
+                if not idempotent and "no leader" not in error[1]:
+                    raise EtcdUnavailable(f"etcd {endpoint}{path}: {error[1]}; the outcome is unknown")
                 failures.append(f"{endpoint}: {error[1]}")
-                continue  # that member has no leader or is stopping: another may answer
+                continue
             self._current = index
             if error is not None:
                 raise _refusal(endpoint, path, *error)
@@ -442,8 +429,6 @@ class Etcd:
             return
         raise EtcdUnavailable(f"etcd unavailable (watch {prefix!r}): " + "; ".join(failures))
 
-    # -- health --
-
     async def health(self) -> bool:
         """Whether some endpoint reports itself healthy (``GET /health``)."""
         for endpoint in self.endpoints:
@@ -457,7 +442,7 @@ class Etcd:
 
 
 class _LeaseNotFound(EtcdError):
-    pass
+    """etcd does not know the lease (revoke treats it as done)."""
 
 
 def _refusal(endpoint: str, path: str, code: int, message: str) -> EtcdError:
@@ -482,14 +467,12 @@ class _WatchStream:
         self._lines: deque[bytes] = deque()
 
     async def open(self, body: bytes) -> None:
-        host, port = self._url.host, self._url.port or (443 if self._url.scheme == "https" else 80)
-        if self._url.scheme == "https":
-            self._stream = await trio.open_ssl_over_tcp_stream(host, port)
-        else:
-            self._stream = await trio.open_tcp_stream(host, port)
-        authority = f"{host}:{port}"
+        https = self._url.scheme == "https"
+        host, port = self._url.host, self._url.port or (443 if https else 80)
+        opener = trio.open_ssl_over_tcp_stream if https else trio.open_tcp_stream
+        self._stream = await opener(host, port)
         request = h11.Request(method="POST", target="/v3/watch", headers=[
-            ("Host", authority), ("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            ("Host", f"{host}:{port}"), ("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         await self._stream.send_all(self._conn.send(request) + self._conn.send(h11.Data(data=body))
                                     + self._conn.send(h11.EndOfMessage()))
         event = await self._next_event()
