@@ -64,6 +64,9 @@ class BalancedEngine(Protocol):
     partitioner: Partitioner | None
     orphaned_queues: dict[int, int]
     swap_threshold: int
+    nodes: dict[str, Any]
+
+    async def stop_processor(self, component_id: str) -> None: ...
 
     @property
     def committer(self) -> Any: ...

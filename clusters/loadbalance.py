@@ -1,0 +1,436 @@
+"""Load-balanced connections across the cluster (docs/cluster-internals.md,
+"Load-balanced connections"), and offloading a node's queued data.
+
+``ClusterPartitioner`` is the engine's ``Partitioner`` in a cluster: which
+node each flowfile entering a load-balanced connection belongs to, among the
+CONNECTED nodes (this one included), as NiFi decides it:
+
+- ``ROUND_ROBIN``: the next node, per connection, in node-id order;
+- ``PARTITION_BY_ATTRIBUTE``: a stable hash of the attribute's value (jump
+  consistent hashing over the sorted node ids, so a node joining or leaving
+  moves few values); flowfiles without the attribute hash as the empty value,
+  so they all go to one node (NiFi hashes the missing value alike);
+- ``SINGLE_NODE``: every flowfile to the first node ordered by address (NiFi's
+  first partition; its partitions are sorted by address).
+
+A node that is not connected gets nothing new; what already waits for it stays
+in its partition (durable, counted) until it is connected again, or until this
+node is offloaded (NiFi keeps it for PARTITION_BY_ATTRIBUTE and SINGLE_NODE; for
+ROUND_ROBIN NiFi redistributes it, which this build does not do yet).
+
+``LoadBalancer`` moves the flowfiles: one sender task per partition holding
+flowfiles takes batches of up to ``batch_count`` flowfiles or ``batch_bytes``
+of content, sends them to the node's ``/lb/v1/transfer`` (compressed with zlib
+per the connection's ``loadBalanceCompression``), and removes them only after
+the receiver answered that it committed them (``confirm_sent``); on a failure
+the batch goes back to the partition and is sent again after a back-off, so
+a crash repeats at most the one batch in flight. The receiver refuses a batch
+with 503 while its own part of the connection is over its back-pressure
+threshold (NiFi looks at the local partition only): back pressure there slows
+the sender. ``offload`` empties this node: it stops the processors and moves
+every queued flowfile to the connected peers, round robin, through
+``/lb/v1/offload`` (same commit-then-remove rule; the receiver routes them
+through the connection's own balancing and never refuses for back pressure).
+
+Wire format (msgpack map): ``connection`` (id), ``compression`` (NiFi's name),
+``meta`` (msgpack list of ``[attributes, entry date, lineage start, size]``,
+zlib-compressed unless DO_NOT_COMPRESS), ``content`` (the contents one after
+the other, zlib-compressed for COMPRESS_ATTRIBUTES_AND_CONTENT). Reply:
+``{count, bytes}`` committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import zlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
+
+import msgpack
+import trio
+
+from flowyard.clusters.channel import ChannelRefusal, PeerError
+from flowyard.runtime.engine._balance import (
+    BalancedEngine,
+    PartitionQueue,
+    Received,
+    balancing,
+    confirm_sent,
+    give_back,
+    read_contents,
+    receive_batch,
+    take_batch,
+)
+from flowyard.runtime.engine._partition import COMPRESSIONS, PARTITION_BY_ATTRIBUTE, ROUND_ROBIN, SINGLE_NODE
+from flowyard.runtime.engine._queue import FlowFileQueue
+from flowyard.runtime.sdk._errors import FlowyardError
+from flowyard.runtime.sdk._flowfile import FlowFile
+
+__all__ = ["OFFLOAD_PATH", "TRANSFER_PATH", "ClusterPartitioner", "LoadBalancer", "OffloadError", "decode_batch",
+           "encode_batch", "jump_hash"]
+
+log = logging.getLogger("flowyard.cluster.loadbalance")
+
+TRANSFER_PATH = "/lb/v1/transfer"
+OFFLOAD_PATH = "/lb/v1/offload"
+#: NiFi's batch bounds for a load-balance transaction.
+BATCH_COUNT = 1_000
+BATCH_BYTES = 4 << 20
+
+
+class OffloadError(FlowyardError):
+    """Offloading cannot proceed (no connected node to take the data)."""
+
+
+class _Peer(Protocol):
+    node_id: str
+    address: str
+
+
+class _NodeConfig(Protocol):
+    node_id: str
+    address: str
+
+
+class _Node(Protocol):
+    """What of ``ClusterNode`` load balancing uses."""
+
+    @property
+    def config(self) -> _NodeConfig: ...
+
+    def connected_peers(self) -> Sequence[_Peer]: ...
+
+
+class _Channel(Protocol):
+    """What of ``NodeChannel`` load balancing uses."""
+
+    async def call(self, address: str, path: str, payload: Any, *, timeout: float, node: str | None = None) -> Any:
+        ...
+
+
+def jump_hash(key: int, buckets: int) -> int:
+    """Jump consistent hash (Lamping and Veach): the bucket of ``key`` among
+    ``buckets``; growing ``buckets`` by one moves only 1/n of the keys."""
+    if buckets < 1:
+        raise ValueError(f"jump_hash needs at least one bucket, not {buckets}")
+    b, j = -1, 0
+    key &= 0xFFFFFFFFFFFFFFFF
+    while j < buckets:
+        b = j
+        key = (key * 2862933555777941757 + 1) & 0xFFFFFFFFFFFFFFFF
+        j = int((b + 1) * (float(1 << 31) / float((key >> 33) + 1)))
+    return b
+
+
+def _value_hash(value: str | None) -> int:
+    return int.from_bytes(hashlib.blake2b((value or "").encode(), digest_size=8).digest(), "big")
+
+
+class ClusterPartitioner:
+    """The engine's ``Partitioner`` from the cluster's connected nodes (see the
+    module docstring). The node list is read from ``node.connected_peers()``
+    at most every ``refresh_seconds`` (it is asked once per flowfile)."""
+
+    def __init__(self, node: _Node, *, refresh_seconds: float = 0.25,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.node = node
+        self.self_id = node.config.node_id
+        self.refresh_seconds = refresh_seconds
+        self._clock = clock
+        self._next_refresh = float("-inf")
+        self._ids: list[str] = [self.self_id]
+        self._first: str = self.self_id
+        self._counters: dict[str, int] = {}
+
+    def refresh(self) -> None:
+        """Read the connected nodes now."""
+        peers = list(self.node.connected_peers())
+        by_id = {p.node_id: p.address for p in peers if p.node_id != self.self_id}
+        by_id[self.self_id] = self.node.config.address
+        self._ids = sorted(by_id)
+        self._first = min(by_id, key=lambda nid: (by_id[nid], nid))
+        self._next_refresh = self._clock() + self.refresh_seconds
+
+    def nodes(self) -> list[str]:
+        """The node ids flowfiles are spread over (connected, this one included), sorted."""
+        if self._clock() >= self._next_refresh:
+            self.refresh()
+        return self._ids
+
+    def node_for(self, connection_id: str, strategy: str, attribute: str | None) -> str | None:
+        ids = self.nodes()
+        if strategy == ROUND_ROBIN:
+            i = self._counters.get(connection_id, 0)
+            self._counters[connection_id] = i + 1
+            chosen = ids[i % len(ids)]
+        elif strategy == PARTITION_BY_ATTRIBUTE:
+            chosen = ids[jump_hash(_value_hash(attribute), len(ids))]
+        elif strategy == SINGLE_NODE:
+            chosen = self._first
+        else:
+            return None
+        return None if chosen == self.self_id else chosen
+
+
+# -- wire format ------------------------------------------------------------------
+
+
+def encode_batch(connection_id: str, compression: str, batch: Sequence[FlowFile],
+                 contents: Sequence[bytes]) -> dict[str, Any]:
+    """The payload of a transfer of ``batch`` (with its ``contents``)."""
+    if compression not in COMPRESSIONS:
+        raise ValueError(f"unknown load-balance compression {compression!r}: expected one of {', '.join(COMPRESSIONS)}")
+    meta = msgpack.packb([[ff[1], ff[4], ff[5], ff[3]] for ff in batch])
+    body = b"".join(contents)
+    if compression != "DO_NOT_COMPRESS":
+        meta = zlib.compress(meta, 1)
+    if compression == "COMPRESS_ATTRIBUTES_AND_CONTENT":
+        body = zlib.compress(body, 1)
+    return {"connection": connection_id, "compression": compression, "meta": meta, "content": body}
+
+
+def decode_batch(payload: Any) -> tuple[str, list[Received]]:
+    """``(connection id, flowfiles)`` of a transfer payload; ``ValueError`` naming
+    the field for anything malformed."""
+    if not isinstance(payload, dict):
+        raise ValueError(f"a transfer is a map, not {type(payload).__name__}")
+    cid, compression = payload.get("connection"), payload.get("compression")
+    meta, body = payload.get("meta"), payload.get("content")
+    if not isinstance(cid, str) or not cid:
+        raise ValueError("transfer.connection: a connection id is required")
+    if compression not in COMPRESSIONS:
+        raise ValueError(f"transfer.compression: {compression!r} is not one of {', '.join(COMPRESSIONS)}")
+    if not isinstance(meta, bytes) or not isinstance(body, bytes):
+        raise ValueError("transfer.meta and transfer.content must be bytes")
+    try:
+        if compression != "DO_NOT_COMPRESS":
+            meta = zlib.decompress(meta)
+        if compression == "COMPRESS_ATTRIBUTES_AND_CONTENT":
+            body = zlib.decompress(body)
+        rows = msgpack.unpackb(meta)
+    except (zlib.error, ValueError, msgpack.UnpackException) as exc:
+        raise ValueError(f"transfer.meta/content cannot be read: {exc}") from None
+    if not isinstance(rows, list):
+        raise ValueError("transfer.meta: a list of flowfiles is expected")
+    items: list[Received] = []
+    view = memoryview(body)
+    offset = 0
+    for i, row in enumerate(rows):
+        if not (isinstance(row, list) and len(row) == 4 and isinstance(row[0], dict)
+                and all(isinstance(k, str) and isinstance(v, str) for k, v in row[0].items())
+                and all(isinstance(x, int) and x >= 0 for x in row[1:])):
+            raise ValueError(f"transfer.meta[{i}]: expected [attributes, entry date, lineage start, size]")
+        size = row[3]
+        if offset + size > len(body):
+            raise ValueError(f"transfer.content: flowfile {i} needs {size} bytes past offset {offset}, "
+                             f"but the content has {len(body)}")
+        items.append(Received(row[0], bytes(view[offset:offset + size]), row[1], row[2]))
+        offset += size
+    if offset != len(body):
+        raise ValueError(f"transfer.content: {len(body) - offset} byte(s) left over after the last flowfile")
+    return cid, items
+
+
+# -- the load balancer -----------------------------------------------------------
+
+
+class LoadBalancer:
+    """Sends the partitions of this node's load-balanced connections to their
+    nodes and receives the other nodes' (see the module docstring)."""
+
+    def __init__(self, engine: BalancedEngine, channel: _Channel, node: _Node, *,
+                 batch_count: int = BATCH_COUNT, batch_bytes: int = BATCH_BYTES, timeout: float = 30.0,
+                 retry_first: float = 0.05, retry_max: float = 5.0, rescan_seconds: float = 1.0) -> None:
+        if batch_count < 1 or batch_bytes < 1:
+            raise ValueError(f"batch_count and batch_bytes must be >= 1, not {batch_count} and {batch_bytes}")
+        self.engine = engine
+        self.channel = channel
+        self.node = node
+        self.node_id = node.config.node_id
+        self.batch_count = batch_count
+        self.batch_bytes = batch_bytes
+        self.timeout = timeout
+        self.retry_first = retry_first
+        self.retry_max = retry_max
+        self.rescan_seconds = rescan_seconds
+        self.balancing = balancing(engine)
+        self._wake = trio.Event()
+        self._senders: set[tuple[str, str]] = set()
+        #: Flowfiles (bytes) sent and confirmed, received and committed, since start.
+        self.sent = [0, 0]
+        self.received = [0, 0]
+        #: Transfers refused by a peer for back pressure, and failed ones (peer unavailable or refusing).
+        self.refused = 0
+        self.failures = 0
+
+    def routes(self) -> dict[str, Callable[[Any, str], Awaitable[Any]]]:
+        """The node-protocol handlers to serve (``NodeChannel.serve``)."""
+        return {TRANSFER_PATH: self._on_transfer, OFFLOAD_PATH: self._on_offload}
+
+    # -- receiving ------------------------------------------------------------------
+
+    async def _receive(self, payload: Any, peer: str, *, offload: bool) -> dict[str, int]:
+        try:
+            cid, items = decode_batch(payload)
+        except ValueError as exc:
+            raise ChannelRefusal(400, str(exc)) from None
+        queue = self.engine.queues.get(cid)
+        if queue is None:
+            raise ChannelRefusal(404, f"connection {cid!r} is not in the flow of node {self.node_id}")
+        if not offload and queue.is_local_full():
+            raise ChannelRefusal(503, f"connection {cid!r} is full on node {self.node_id} (back pressure)")
+        try:
+            count, size = await receive_batch(self.engine, cid, items, peer=peer, offload=offload)
+        except FlowyardError as exc:
+            raise ChannelRefusal(503, f"node {self.node_id} could not commit the transfer: {exc}") from None
+        self.received[0] += count
+        self.received[1] += size
+        return {"count": count, "bytes": size}
+
+    async def _on_transfer(self, payload: Any, peer: str) -> dict[str, int]:
+        return await self._receive(payload, peer, offload=False)
+
+    async def _on_offload(self, payload: Any, peer: str) -> dict[str, int]:
+        return await self._receive(payload, peer, offload=True)
+
+    # -- sending --------------------------------------------------------------------
+
+    def _peer(self, node_id: str) -> _Peer | None:
+        for peer in self.node.connected_peers():
+            if peer.node_id == node_id:
+                return peer
+        return None
+
+    def _notify(self, _part: PartitionQueue) -> None:
+        self._wake.set()
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Keep one sender per partition holding flowfiles, until cancelled. Also
+        keeps the engine's queues configured for load balancing (every
+        ``rescan_seconds`` and whenever a partition gets flowfiles)."""
+        self.balancing.listeners.append(self._notify)
+        try:
+            async with trio.open_nursery() as nursery:
+                self.balancing.configure()
+                task_status.started()
+                while True:
+                    self._wake = trio.Event()
+                    self.balancing.configure()
+                    for part in self.balancing.partitions():
+                        key = (part.connection_id, part.node_id)
+                        if part.count and key not in self._senders:
+                            self._senders.add(key)
+                            nursery.start_soon(self._send_partition, part, key)
+                    with trio.move_on_after(self.rescan_seconds):
+                        await self._wake.wait()
+        finally:
+            self.balancing.listeners.remove(self._notify)
+
+    async def _send_partition(self, part: PartitionQueue, key: tuple[str, str]) -> None:
+        delay = self.retry_first
+        try:
+            while part.count > part.in_flight:
+                peer = self._peer(part.node_id)
+                if peer is None:  # not connected: its flowfiles wait (NiFi), checked again after the back-off
+                    await trio.sleep(delay)
+                    delay = min(delay * 2, self.retry_max)
+                    continue
+                done = await self._send_batch(part, peer, TRANSFER_PATH)
+                if done is None:
+                    await trio.sleep(delay)
+                    delay = min(delay * 2, self.retry_max)
+                elif done == (0, 0):
+                    return
+                else:
+                    delay = self.retry_first
+        finally:
+            self._senders.discard(key)
+
+    async def _send_batch(self, queue: FlowFileQueue, peer: _Peer, path: str) -> tuple[int, int] | None:
+        """Send one batch of ``queue`` to ``peer``: ``(count, bytes)`` sent and
+        removed, ``(0, 0)`` if the queue had nothing ready, None if the peer did not
+        take it (the batch is back in the queue)."""
+        batch = take_batch(queue, self.batch_count, self.batch_bytes)
+        if not batch:
+            return 0, 0
+        try:
+            contents = read_contents(self.engine, batch)
+            payload = encode_batch(queue.connection_id, self.balancing.compression(queue.connection_id),
+                                   batch, contents)
+            size = sum(len(c) for c in contents)
+            reply = await self.channel.call(peer.address, path, payload, timeout=self.timeout, node=peer.node_id)
+        except PeerError as exc:  # unavailable, refused (503: back pressure there), not authenticated
+            give_back(queue, batch)
+            self.failures += 1
+            if getattr(exc, "status", None) == 503:
+                self.refused += 1
+            log.debug("transfer of %d flowfile(s) of %s to %s failed: %s", len(batch), queue.connection_id,
+                      peer.node_id, exc)
+            return None
+        except BaseException:
+            give_back(queue, batch)  # cancelled or broken mid-transfer: the receiver may have it (a bounded duplicate)
+            raise
+        if not (isinstance(reply, dict) and reply.get("count") == len(batch) and reply.get("bytes") == size):
+            give_back(queue, batch)
+            self.failures += 1
+            log.warning("node %s answered a transfer of %d flowfile(s) (%d bytes) of %s with %r; sending again",
+                        peer.node_id, len(batch), size, queue.connection_id, reply)
+            return None
+        try:
+            await confirm_sent(self.engine, queue, batch, peer.address)
+        except FlowyardError as exc:  # not removed (the batch is back in the queue): sent again, a bounded duplicate
+            self.failures += 1
+            log.error("node %s committed %d flowfile(s) of %s but removing them here failed: %s",
+                      peer.node_id, len(batch), queue.connection_id, exc)
+            return None
+        self.sent[0] += len(batch)
+        self.sent[1] += size
+        return len(batch), size
+
+    # -- offloading -----------------------------------------------------------------
+
+    async def offload(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> dict[str, int]:
+        """Empty this (OFFLOADING) node: stop its processors, then move every
+        queued flowfile of every connection, every partition included, to the
+        connected peers round robin. Returns ``{"count", "bytes"}`` moved.
+        Raises ``OffloadError`` while no peer is connected for ``retry_max`` * 10 s."""
+        engine = self.engine
+        task_status.started()
+        for component_id, processor in list(engine.nodes.items()):
+            if processor.running:
+                await engine.stop_processor(component_id)
+        moved = [0, 0]
+        turn = 0
+        waited = 0.0
+        delay = self.retry_first
+        while any(q.count for q in engine.queues.values()):
+            progress = False
+            for queue in list(engine.queues.values()):
+                for part in [queue, *list(queue.partitions.values())]:
+                    while part.count > part.in_flight:
+                        peers = sorted(self.node.connected_peers(), key=lambda p: p.node_id)
+                        peers = [p for p in peers if p.node_id != self.node_id]
+                        if not peers:
+                            if waited >= self.retry_max * 10:
+                                raise OffloadError(f"node {self.node_id} cannot offload: no other node is connected")
+                            await trio.sleep(delay)
+                            waited += delay
+                            delay = min(delay * 2, self.retry_max)
+                            continue
+                        peer = peers[turn % len(peers)]
+                        turn += 1
+                        done = await self._send_batch(part, peer, OFFLOAD_PATH)
+                        if done is None:
+                            await trio.sleep(delay)
+                            delay = min(delay * 2, self.retry_max)
+                            continue
+                        if done == (0, 0):
+                            break
+                        waited, delay, progress = 0.0, self.retry_first, True
+                        moved[0] += done[0]
+                        moved[1] += done[1]
+            if not progress:  # what is left is in flight elsewhere (a sender's batch): let it finish
+                await trio.sleep(delay)
+        return {"count": moved[0], "bytes": moved[1]}

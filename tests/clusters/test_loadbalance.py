@@ -1,0 +1,292 @@
+"""Load-balanced connections between engines in one trio run: each node an
+Engine with in-memory repositories, a NodeChannel on a loopback port 0, a
+ClusterPartitioner over a fake membership and a LoadBalancer."""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import trio
+
+from flowyard.clusters.channel import NodeChannel, derive_keys
+from flowyard.clusters.loadbalance import (
+    ClusterPartitioner,
+    LoadBalancer,
+    decode_batch,
+    encode_batch,
+    jump_hash,
+)
+from flowyard.processors.update_attribute import UpdateAttribute
+from flowyard.runtime.engine import Engine
+from flowyard.runtime.engine._queue import FlowFileQueue
+from flowyard.runtime.flow import flow_from_dict
+from flowyard.runtime.repository import Repositories
+from flowyard.runtime.sdk._flowfile import make_flowfile
+
+from flowyard_test_processors import PROCESSORS, expected_content
+
+REGISTRY = {**PROCESSORS, "UpdateAttribute": UpdateAttribute}
+KEYS = derive_keys(b"k" * 32)
+SIZE = 20
+
+
+class FakeNode:
+    """What the load balancer asks of ClusterNode: its config and the connected peers."""
+
+    def __init__(self, node_id: str) -> None:
+        self.config = SimpleNamespace(node_id=node_id, address="")
+        self.peers: list[Any] = []
+
+    def connected_peers(self) -> list[Any]:
+        return list(self.peers)
+
+
+@dataclass
+class Node:
+    engine: Engine
+    node: FakeNode
+    channel: NodeChannel
+    lb: LoadBalancer
+    scope: trio.CancelScope = field(default_factory=trio.CancelScope)
+
+
+def make_flow(count: int, strategy: str = "ROUND_ROBIN", *, attribute: str = "", compression: str = "DO_NOT_COMPRESS",
+              threshold: int = 10_000, sink: str = "STOPPED") -> Any:
+    """src -> c0 -> tag (group = seq mod 7) -> c1 (load balanced) -> sink -> c2 -> end (stopped)."""
+    def conn(ident: str, src: str, dst: str, **kw: Any) -> dict[str, Any]:
+        return {"identifier": ident, "source": {"id": src}, "destination": {"id": dst},
+                "selectedRelationships": ["success"], **kw}
+    return flow_from_dict({"flowyardFlowVersion": 1, "rootGroup": {
+        "processors": [
+            {"identifier": "src", "type": "SequenceSource", "scheduledState": "STOPPED",
+             "properties": {"Count": str(count), "Batch Size": "500", "Content Size": str(SIZE)}},
+            {"identifier": "tag", "type": "UpdateAttribute", "properties": {"group": "${seq:mod(7)}"}},
+            {"identifier": "sink", "type": "AsyncSlow", "scheduledState": sink, "properties": {"Delay": "1 ms"}},
+            {"identifier": "end", "type": "AsyncSlow", "scheduledState": "STOPPED",
+             "autoTerminatedRelationships": ["success"]}],
+        "connections": [
+            conn("c0", "src", "tag"),
+            conn("c1", "tag", "sink", loadBalanceStrategy=strategy, partitioningAttribute=attribute or None,
+                 loadBalanceCompression=compression, backPressureObjectThreshold=threshold),
+            conn("c2", "sink", "end", backPressureObjectThreshold=0)]}})
+
+
+@contextlib.asynccontextmanager
+async def cluster(flows: list[Any], **lb_options: Any) -> AsyncIterator[list[Node]]:
+    """One node per flow (ids n1, n2, ...), all connected to each other, engines and load balancers running."""
+    nodes: list[Node] = []
+    async with trio.open_nursery() as nursery:
+        for i, f in enumerate(flows):
+            fake = FakeNode(f"n{i + 1}")
+            engine = Engine(f, Repositories.in_memory(), registry=REGISTRY)
+            engine.partitioner = ClusterPartitioner(fake, refresh_seconds=0)  # type: ignore[arg-type]
+            channel = NodeChannel(fake.config.node_id, KEYS)
+            lb = LoadBalancer(engine, channel, fake, retry_first=0.01, retry_max=0.2,  # type: ignore[arg-type]
+                              **lb_options)
+            fake.config.address = await nursery.start(channel.serve, lb.routes(), "127.0.0.1:0")
+            await nursery.start(engine.run)
+            nodes.append(Node(engine, fake, channel, lb))
+        for n in nodes:
+            n.node.peers = [SimpleNamespace(node_id=o.node.config.node_id, address=o.node.config.address)
+                            for o in nodes if o is not n]
+        for n in nodes:
+            await start_balancer(nursery, n)
+        try:
+            yield nodes
+        finally:
+            for n in nodes:
+                n.engine.request_stop()
+            for n in nodes:
+                await n.engine.finished.wait()
+                await n.channel.aclose()
+            nursery.cancel_scope.cancel()
+
+
+async def start_balancer(nursery: trio.Nursery, n: Node) -> None:
+    n.scope = trio.CancelScope()
+
+    async def run(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        with n.scope:
+            await n.lb.run(task_status=task_status)
+    await nursery.start(run)
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
+    with trio.fail_after(timeout):
+        while not condition():
+            await trio.sleep(0.02)
+
+
+def local(queue: FlowFileQueue) -> list[Any]:
+    return queue.listing(1_000_000)
+
+
+def check_content(n: Node, ffs: list[Any]) -> None:
+    content = n.engine.repositories.content
+    for ff in ffs:
+        assert content.read_bytes(ff[2]) == expected_content(int(ff[1]["seq"]), SIZE), ff[1]
+
+
+def settled(nodes: list[Node], total: int, cid: str = "c1") -> bool:
+    return (sum(n.engine.queues[cid].local_figures()[0] for n in nodes) >= total
+            and all(not n.engine.queues[cid].partitions or not any(p.count for p in n.engine.queues[cid]
+                                                                    .partitions.values()) for n in nodes))
+
+
+@pytest.mark.parametrize("compression", ["DO_NOT_COMPRESS", "COMPRESS_ATTRIBUTES_AND_CONTENT"])
+async def test_round_robin_spreads_every_flowfile_exactly_once_with_its_content(compression: str) -> None:
+    total = 3000
+    flows = [make_flow(total, compression=compression)] + [make_flow(0) for _ in range(2)]
+    async with cluster(flows) as nodes:
+        nodes[0].engine.start_processor("src")
+        await wait_for(lambda: settled(nodes, total))
+        seen: Counter[int] = Counter()
+        for n in nodes:
+            ffs = local(n.engine.queues["c1"])
+            assert abs(len(ffs) - total / 3) <= 1, [len(local(m.engine.queues["c1"])) for m in nodes]
+            check_content(n, ffs)
+            seen.update(int(ff[1]["seq"]) for ff in ffs)
+        assert seen == Counter(range(total))
+        assert nodes[0].lb.sent[0] == 2 * total // 3
+        assert nodes[0].engine.queues["c1"].count == total // 3  # partitions empty, nothing in flight
+
+
+async def test_partition_by_attribute_puts_equal_values_on_one_node() -> None:
+    total = 700
+    flows = [make_flow(total, "PARTITION_BY_ATTRIBUTE", attribute="group"),
+             make_flow(0, "PARTITION_BY_ATTRIBUTE", attribute="group")]
+    async with cluster(flows) as nodes:
+        nodes[0].engine.start_processor("src")
+        await wait_for(lambda: settled(nodes, total))
+        where: dict[str, set[str]] = {}
+        for n in nodes:
+            for ff in local(n.engine.queues["c1"]):
+                where.setdefault(ff[1]["group"], set()).add(n.node.config.node_id)
+        assert sorted(where) == [str(i) for i in range(7)]
+        assert all(len(ids) == 1 for ids in where.values()), where
+        assert {i for ids in where.values() for i in ids} == {"n1", "n2"}  # both nodes get some values
+
+
+async def test_receiver_back_pressure_slows_the_sender_without_loss() -> None:
+    total, threshold, batch = 2000, 150, 100
+    flows = [make_flow(total, "SINGLE_NODE", threshold=threshold, sink="RUNNING") for _ in range(2)]
+    async with cluster(flows, batch_count=batch) as nodes:
+        # SINGLE_NODE: the first node by address takes everything; the source runs on the other one
+        first = min(nodes, key=lambda n: (n.node.config.address, n.node.config.node_id))
+        other = next(n for n in nodes if n is not first)
+        receiving = first.engine.queues["c1"]
+        peak = [0]
+        receiving.on_data.append(lambda: peak.__setitem__(0, max(peak[0], receiving.local_figures()[0])))
+        other.engine.start_processor("src")
+        await wait_for(lambda: len(local(first.engine.queues["c2"])) == total, timeout=120)
+        assert local(other.engine.queues["c2"]) == []
+        assert Counter(int(ff[1]["seq"]) for ff in local(first.engine.queues["c2"])) == Counter(range(total))
+        assert other.lb.refused > 0, "the receiver never refused: back pressure was not exercised"
+        assert peak[0] <= threshold + batch
+        assert other.engine.queues["c1"].count == 0
+
+
+async def test_a_sender_cancelled_mid_batch_loses_nothing_and_repeats_at_most_that_batch() -> None:
+    total, batch = 1500, 200
+    flows = [make_flow(total), make_flow(0)]
+    async with cluster(flows, batch_count=batch) as nodes:
+        a, b = nodes
+        # Hold the senders until everything is queued, then cut A's off right after B committed a batch.
+        a.scope.cancel()
+        a.engine.start_processor("src")
+        await wait_for(lambda: a.engine.queues["c1"].count == total)
+        original = b.lb.routes()["/lb/v1/transfer"]
+        calls = [0]
+
+        async def cut(payload: Any, peer: str) -> Any:
+            reply = await original(payload, peer)
+            calls[0] += 1
+            if calls[0] == 2:
+                a.scope.cancel()  # the reply never reaches A: it gives the batch back
+            return reply
+
+        async with trio.open_nursery() as nursery:
+            b_address = b.node.config.address
+            host, _, _ = b_address.rpartition(":")
+            address = await nursery.start(b.channel.serve, {"/lb/v1/transfer": cut}, f"{host}:0")
+            a.node.peers = [SimpleNamespace(node_id="n2", address=address)]
+            await start_balancer(nursery, a)
+            await wait_for(lambda: a.scope.cancel_called)
+            await trio.sleep(0)
+            assert a.engine.queues["c1"].partitions["n2"].in_flight == 0  # given back
+            await start_balancer(nursery, a)  # restarted: sends again what was not confirmed
+            await wait_for(lambda: settled(nodes, total))
+            nursery.cancel_scope.cancel()
+        seen = Counter(int(ff[1]["seq"]) for n in nodes for ff in local(n.engine.queues["c1"]))
+        assert set(seen) == set(range(total))
+        duplicates = sum(seen.values()) - total
+        assert 0 < duplicates <= batch
+
+
+async def test_offload_moves_every_queued_flowfile_conserving_count_and_bytes() -> None:
+    total = 5000
+    flows = [make_flow(total, "DO_NOT_LOAD_BALANCE")] + [make_flow(0, "DO_NOT_LOAD_BALANCE") for _ in range(2)]
+    async with cluster(flows) as nodes:
+        a = nodes[0]
+        a.engine.start_processor("src")
+        await wait_for(lambda: a.engine.queues["c1"].count == total)
+        queued_bytes = a.engine.status().queued_bytes
+        report = await a.lb.offload()
+        assert report == {"count": total, "bytes": queued_bytes}
+        assert a.engine.status().queued_count == 0
+        assert not any(node.running for node in a.engine.nodes.values())
+        seen: Counter[int] = Counter()
+        for n in nodes[1:]:
+            ffs = local(n.engine.queues["c1"])
+            assert abs(len(ffs) - total / 2) <= a.lb.batch_count
+            check_content(n, ffs)
+            seen.update(int(ff[1]["seq"]) for ff in ffs)
+        assert seen == Counter(range(total))
+        assert sum(n.engine.queues["c1"].size for n in nodes[1:]) == queued_bytes
+
+
+def test_partitioner_strategies_follow_nifi() -> None:
+    fake = FakeNode("n2")
+    fake.config.address = "10.0.0.2:9443"
+    fake.peers = [SimpleNamespace(node_id="n3", address="10.0.0.1:9443"),
+                  SimpleNamespace(node_id="n1", address="10.0.0.3:9443")]
+    p = ClusterPartitioner(fake, refresh_seconds=0)  # type: ignore[arg-type]
+    assert [p.node_for("c", "ROUND_ROBIN", None) for _ in range(4)] == ["n1", None, "n3", "n1"]
+    assert p.node_for("c", "SINGLE_NODE", None) == "n3"  # the first by address, as NiFi orders its partitions
+    assert p.node_for("c", "DO_NOT_LOAD_BALANCE", None) is None
+    by_value = {v: p.node_for("c", "PARTITION_BY_ATTRIBUTE", v) for v in map(str, range(300))}
+    assert by_value == {v: p.node_for("c", "PARTITION_BY_ATTRIBUTE", v) for v in by_value}  # stable
+    assert set(by_value.values()) == {"n1", None, "n3"}
+    missing = p.node_for("c", "PARTITION_BY_ATTRIBUTE", None)
+    assert all(p.node_for("d", "PARTITION_BY_ATTRIBUTE", None) == missing for _ in range(5))
+    # n3 leaves: only its values move
+    fake.peers = fake.peers[1:]
+    p.refresh()
+    moved = {v for v, n in by_value.items() if p.node_for("c", "PARTITION_BY_ATTRIBUTE", v) != n}
+    assert moved and all(by_value[v] == "n3" or by_value[v] is None for v in moved)
+    assert p.node_for("c", "SINGLE_NODE", None) is None  # now this node has the lowest address
+    assert [jump_hash(k, 1) for k in range(10)] == [0] * 10
+
+
+def test_wire_format_round_trips_and_names_what_is_wrong() -> None:
+    batch = [make_flowfile(1, {"uuid": "u1", "a": "x"}, None, 3, 10, 9),
+             make_flowfile(2, {"uuid": "u2"}, None, 0, 11, 8)]
+    for compression in ("DO_NOT_COMPRESS", "COMPRESS_ATTRIBUTES_ONLY", "COMPRESS_ATTRIBUTES_AND_CONTENT"):
+        cid, items = decode_batch(encode_batch("c1", compression, batch, [b"abc", b""]))
+        assert cid == "c1"
+        assert [(i.attributes, bytes(i.content), i.entry_date, i.lineage_start) for i in items] == [
+            ({"uuid": "u1", "a": "x"}, b"abc", 10, 9), ({"uuid": "u2"}, b"", 11, 8)]
+    good = encode_batch("c1", "DO_NOT_COMPRESS", batch, [b"abc", b""])
+    for bad, words in [({**good, "compression": "LZ"}, "transfer.compression"),
+                       ({**good, "content": b"ab"}, "transfer.content"),
+                       ({**good, "content": b"abcd"}, "left over"),
+                       ({**good, "connection": ""}, "transfer.connection"),
+                       ({**good, "meta": b"\x91\x01"}, "transfer.meta[0]")]:
+        with pytest.raises(ValueError, match=words.replace("[", r"\[").replace("]", r"\]")):
+            decode_batch(bad)
