@@ -53,6 +53,7 @@ from flowyard.runtime.flow.normalize import normalize_properties
 from flowyard.runtime.sdk._errors import FlowDefinitionError, FlowyardError
 from flowyard.runtime.service._base import SENSITIVE_MASK, RevisionConflict, UnknownComponentError
 from flowyard.runtime.service._lookup import _DECORATIONS, GROUP_FIELDS, KINDS, _label, serialized
+from flowyard.runtime.service._replica import ReplicaMixin
 from flowyard.runtime.service._runstate import RunStateMixin
 
 __all__ = ["ComponentsMixin"]
@@ -66,8 +67,9 @@ _FIXED = ("identifier", "type", "processors", "connections", "funnels", "input_p
           "controller_services", "groups", "parameter_context")
 
 
-class ComponentsMixin(RunStateMixin):
-    """Creating, changing and deleting components."""
+class ComponentsMixin(RunStateMixin, ReplicaMixin):
+    """Creating, changing and deleting components (in a cluster, every edit
+    through ``ReplicaMixin``)."""
 
     @serialized
     async def create(self, kind: str, data: Any, *, parent_group_id: str | None = None,
@@ -135,7 +137,8 @@ class ComponentsMixin(RunStateMixin):
         ``properties`` are merged (null unsets one, the mask leaves it unchanged)."""
         edit = self._change_edit(kind, ident, revision, changes, check_names=check_names)
         if edit is None:
-            self.revisions[ident] += 1  # nothing to change: the request still counts, as in NiFi
+            if self.replicator is None:  # in a cluster it would move on this node only
+                self.revisions[ident] += 1  # nothing to change: the request still counts, as in NiFi
         else:
             await self._commit(edit, user=user)
         return self.component(kind, ident)

@@ -98,12 +98,10 @@ class EditsMixin(LookupMixin):
         ``adding``: components the edit brings in (large edits save off the loop).
         ``undoes``/``redoes``: the log entry this undoes/redoes;
         ``redo_edit``: what redoes this undo (logged as its inverse);
-        ``description``: for the history (default: ``describe``)."""
+        ``description``: for the history (default: ``describe``).
+        In a cluster ``ReplicaMixin._commit`` proposes the edit instead."""
         before = self.flow
         validate(before, edit, self._edit_context())
-        new = apply(before, edit)
-        drops = _dropped_connections(before, edit)
-        p = plan(self.engine, new, drop=drops)
         can_undo = user is not None and undoes is None and redoes is None and undoable(edit)
         if redo_edit is not None:
             back: Edit = redo_edit
@@ -111,11 +109,24 @@ class EditsMixin(LookupMixin):
             back = inverse(before, without_run_states(edit))
         else:
             back = Batch(())
+        return await self._apply_edit(
+            before, edit, user=user if user is not None else SYSTEM_USER,
+            description=description or describe(before, edit), components=self._components_of(before, edit),
+            back=edit_to_dict(back), can_undo=can_undo, undoes=undoes, redoes=redoes, adding=adding)
+
+    async def _apply_edit(self, before: FlowDef, edit: Edit, *, user: str, description: str,
+                          components: list[str], back: dict[str, Any], can_undo: bool, undoes: int | None,
+                          redoes: int | None, adding: int = 0, cluster: int | None = None) -> Committed:
+        """Apply ``edit`` (validated against ``before``, the live flow): plan, log
+        (``cluster``: the cluster seq, which also numbers the entry when it is past
+        the log's last), save, reconcile, move revisions."""
+        new = apply(before, edit)
+        drops = _dropped_connections(before, edit)
+        p = plan(self.engine, new, drop=drops)
+        number = cluster if cluster is not None and cluster > self.log.last_seq else None
         entry = await self._off_loop(lambda: self.log.append(
-            user=user if user is not None else SYSTEM_USER, description=description or describe(before, edit),
-            components=sorted(touched(edit, before) | self._removed_inside(before, edit)),
-            edit=edit_to_dict(edit), inverse=edit_to_dict(back),
-            undoable=can_undo, undoes=undoes, redoes=redoes), adding)
+            user=user, description=description, components=components, edit=edit_to_dict(edit), inverse=back,
+            undoable=can_undo, undoes=undoes, redoes=redoes, seq=number, cluster=cluster), adding)
         object.__setattr__(new, "edit_seq", entry.seq)  # the file's bookkeeping (not compared); ``new`` is ours alone
         try:
             await self._write(flow_to_dict(new), adding)
@@ -126,8 +137,13 @@ class EditsMixin(LookupMixin):
             report = await reconcile(self.engine, p)
             self.flow = new
             self._moved_revisions(before, new, edit)
-            await self._not_enabled(report)
+            if cluster is None:  # in a cluster every node must hold the same flow: see ``apply_entry``
+                await self._not_enabled(report)
         return Committed(entry.seq, report)
+
+    def _components_of(self, before: FlowDef, edit: Edit) -> list[str]:
+        """What the history lists ``edit`` under."""
+        return sorted(touched(edit, before) | self._removed_inside(before, edit))
 
     def _removed_inside(self, before: FlowDef, edit: Edit) -> frozenset[str]:
         """What a delete of a process group removes with it (the history lists

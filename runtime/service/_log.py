@@ -7,6 +7,11 @@ basis of undo and redo.
      "components": ["id1", "id2"], "undoable": true, "undoes": null, "redoes": null,
      "edit": "enc:v1:...", "inverse": "enc:v1:..."}
 
+An entry applied from a cluster's log also holds ``"cluster": <its cluster
+seq>`` (and is numbered with it when that is past the last entry: ``append``
+takes an explicit ``seq``, gaps allowed); undo and redo across the cluster name
+entries by that number (``seq_of_cluster``).
+
 ``edit`` and ``inverse`` are the edit and the edit that takes it back, as the
 caller gave them (JSON-able dicts; the log does not look inside), each sealed as
 a whole with the flow's ``SecretBox`` and bound to its ``seq``: an inverse holds
@@ -80,6 +85,9 @@ class Entry:
     undoable: bool
     undoes: int | None
     redoes: int | None
+    #: The cluster seq of an entry applied from the cluster's log (or of a flow
+    #: taken from the cluster), ``None`` for a local edit.
+    cluster: int | None = None
 
 
 class Payload(NamedTuple):
@@ -163,9 +171,12 @@ def _parse(raw: bytes) -> tuple[Entry, dict[str, Any]]:
     for name in ("edit", "inverse"):
         if not field(name, str).startswith(PREFIX):
             raise ValueError(f"{name!r} is not encrypted")
+    cluster = doc.get("cluster")
+    if cluster is not None and (not isinstance(cluster, int) or isinstance(cluster, bool) or cluster < 0):
+        raise ValueError("'cluster' must be a whole number >= 0")
     entry = Entry(field("seq", int), field("time", int), field("user", str), field("description", str),
                   tuple(components), field("undoable", bool), field("undoes", int, type(None)),
-                  field("redoes", int, type(None)))
+                  field("redoes", int, type(None)), cluster)
     if entry.seq < 1:
         raise ValueError("'seq' must be positive")
     return entry, doc
@@ -281,14 +292,20 @@ class EditLog:
 
     def append(self, *, user: str, description: str, components: Iterable[str], edit: dict[str, Any],
                inverse: dict[str, Any], undoable: bool = True, undoes: int | None = None,
-               redoes: int | None = None) -> Entry:
+               redoes: int | None = None, seq: int | None = None, cluster: int | None = None) -> Entry:
         """Write one entry and fsync it; returns it (its ``seq`` goes into the flow
         file). An undo names its target in ``undoes`` (an undoable entry not undone),
         a redo in ``redoes`` (an undone entry); either is recorded as not undoable.
+        ``seq``: the entry's number, past ``last_seq`` (gaps allowed; default
+        ``last_seq + 1``); ``cluster``: the cluster seq it was committed at.
         Raises ``KeyError`` for a target not in the log, ``ValueError`` for a
-        target in the wrong state or both, ``TypeError`` for a
-        payload JSON cannot hold, ``OSError`` if the write fails (the log is then
-        as before: a partial line is cut off)."""
+        target in the wrong state or both, or a ``seq`` not past ``last_seq``,
+        ``TypeError`` for a payload JSON cannot hold, ``OSError`` if the write
+        fails (the log is then as before: a partial line is cut off)."""
+        if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or seq <= self._last_seq):
+            raise ValueError(f"an entry's seq must be a whole number past {self._last_seq}, not {seq!r}")
+        if cluster is not None and cluster < 0:
+            raise ValueError(f"a cluster seq is >= 0, not {cluster}")
         if undoes is not None and redoes is not None:
             raise ValueError("an entry cannot both undo and redo")
         if undoes is not None:
@@ -299,14 +316,17 @@ class EditLog:
             self.entry(redoes)
             if redoes not in self._undone:
                 raise ValueError(f"edit {redoes} cannot be redone: it is not undone")
-        seq = self._last_seq + 1
+        if seq is None:
+            seq = self._last_seq + 1
         entry = Entry(seq, int(self._clock() * 1000), user, description, tuple(components),
-                      undoable and undoes is None and redoes is None, undoes, redoes)
+                      undoable and undoes is None and redoes is None, undoes, redoes, cluster)
         record = {"seq": entry.seq, "time": entry.time, "user": user, "description": description,
                   "components": list(entry.components), "undoable": entry.undoable,
                   "undoes": undoes, "redoes": redoes,
                   "edit": self._secrets.encrypt(_dumps(edit), _context(seq, "edit")),
                   "inverse": self._secrets.encrypt(_dumps(inverse), _context(seq, "inverse"))}
+        if cluster is not None:  # only then: a single node's file is as it always was
+            record["cluster"] = cluster
         line = (_dumps(record) + "\n").encode()
         fd = self._open_fd()
         self._cut_back(fd)
@@ -339,7 +359,7 @@ class EditLog:
         fd = self._open_fd()
         self._size = self._offsets[i]
         del self._entries[i:], self._offsets[i:]
-        self._last_seq = seq - 1
+        self._last_seq = self._entries[-1].seq if self._entries else seq - 1
         self._undone = undone_seqs(self._entries)
         self._dirty = True
         self._cut_back(fd)
@@ -371,6 +391,25 @@ class EditLog:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def last_cluster_seq(self) -> int | None:
+        """The cluster seq of the newest entry when it is ``last_seq`` (the flow
+        file's ``editSeq``) and came from the cluster; ``None`` otherwise (a local
+        edit, or the entry is past retention)."""
+        if self._entries and self._entries[-1].seq == self._last_seq:
+            return self._entries[-1].cluster
+        return None
+
+    def seq_of_cluster(self, cluster: int) -> int | None:
+        """The seq of the newest entry committed at cluster seq ``cluster``, or
+        ``None`` (never applied here, or past retention)."""
+        for entry in reversed(self._entries):
+            if entry.cluster == cluster:
+                return entry.seq
+            if entry.cluster is not None and entry.cluster < cluster:
+                break
+        return None
 
     def entry(self, seq: int) -> Entry:
         """Entry ``seq``; ``KeyError`` if it is not in the log (never was, or past retention)."""
