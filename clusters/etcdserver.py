@@ -96,7 +96,11 @@ class EtcdServer:
         if self.running:
             return
         binary = find_etcd()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"etcd data dir {self.data_dir}: cannot be created: {exc.strerror or exc}") from None
         fresh_ports = not self.client_port
         for attempt in range(3):
             if fresh_ports:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from flowyard.clusters.etcd import (
     WatchEvent,
 )
 from flowyard.clusters.etcdserver import EtcdServer
+from flowyard.runtime.sdk import ConfigurationError
 
 pytestmark = pytest.mark.integration
 
@@ -193,3 +195,42 @@ async def test_failover_to_the_next_endpoint_and_unavailable(etcd_server: EtcdSe
         with pytest.raises(EtcdUnavailable, match=dead.replace(".", r"\.")):
             await client.get("/t/fo/k")
         assert not await client.health()
+
+
+async def test_server_restart_keeps_data_and_url(tmp_path: Path) -> None:
+    with EtcdServer(tmp_path / "etcd") as server:
+        url = server.url
+        async with Etcd(server.url, timeout=2.0) as client:
+            await client.put("/t/restart", b"kept")
+            server.kill()
+            with pytest.raises(EtcdUnavailable, match=url.replace(".", r"\.")):
+                await client.get("/t/restart")
+            server.restart()
+            assert server.url == url and server.running
+            kv = await client.get("/t/restart")
+            assert kv is not None and kv.value == b"kept"
+        server.stop()
+        assert not server.running
+    assert (tmp_path / "etcd" / "member").is_dir()  # a given data dir is kept
+
+
+def test_server_start_failure_shows_etcds_log(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    server = EtcdServer(blocker / "data")
+    with pytest.raises(ConfigurationError, match=r"etcd data dir .*not-a-dir/data: cannot be created"):
+        server.start()
+    bad = tmp_path / "data"
+    bad.mkdir()
+    (bad / "member").write_text("a file where etcd wants a directory")
+    with pytest.raises(ConfigurationError, match=r"etcd exited at start .*its log ends:\n.+"):
+        EtcdServer(bad).start()
+
+
+def test_find_etcd_names_the_way_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowyard.clusters import etcdserver
+
+    monkeypatch.setattr(etcdserver.shutil, "which", lambda name: None)
+    monkeypatch.setattr(etcdserver.os, "access", lambda path, mode: False)
+    with pytest.raises(ConfigurationError, match=r"make etcd.*apt-get install etcd-server"):
+        etcdserver.find_etcd()
