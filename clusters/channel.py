@@ -37,6 +37,7 @@ import secrets
 import stat
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -295,11 +296,16 @@ class NodeChannel:
 
     async def _dispatch(self, request: Request, table: Mapping[str, Handler]) -> Response:
         nonce = request.headers.get(_H_NONCE, "")
+        too_big = self._answer(413, {"error": f"body larger than {self._max_body} bytes"}, nonce)
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > self._max_body:
+            return too_big
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > self._max_body:
-                return self._answer(413, {"error": f"body larger than {self._max_body} bytes"}, nonce)
+        async with aclosing(request.stream()) as chunks:
+            async for chunk in chunks:
+                body += chunk
+                if len(body) > self._max_body:
+                    return too_big
         refusal = self._check_request(request, bytes(body))
         if refusal is not None:
             log.warning("node protocol: refused %s %s from %s: %s", request.method, request.url.path,

@@ -222,3 +222,41 @@ def test_secret_files(tmp_path: Path) -> None:
         read_secret(short)
     with pytest.raises(ConfigurationError, match=r"not found.*flowyard cluster-secret"):
         read_secret(tmp_path / "missing")
+
+
+async def _unpackable(payload: Any, node: str) -> Any:
+    return {"a set": {1, 2}}
+
+
+async def test_limits_methods_and_unpackable_answers(client: NodeChannel) -> None:
+    async with trio.open_nursery() as nursery:
+        channel = NodeChannel("node-s", KEYS, max_body=1024)
+        address = await nursery.start(channel.serve, {"/t/echo": _echo, "/t/set": _unpackable}, "127.0.0.1:0")
+        with pytest.raises(PeerRefused, match="larger than 1024 bytes") as big:
+            await client.call(address, "/t/echo", b"x" * 2048)
+        assert big.value.status == 413
+        with pytest.raises(PeerRefused, match="cannot be packed") as bad:
+            await client.call(address, "/t/set", None)
+        assert bad.value.status == 500
+        body = b"\xc0"
+        headers = _signed_headers("/t/echo", body, nonce="34" * 16)
+        headers["x-flowyard-signature"] = _request_mac(KEYS.auth, "PUT", "/t/echo", "node-x",
+                                                       headers["x-flowyard-time"], "34" * 16, body)
+        async with httpx.AsyncClient() as http:
+            put = await http.put(f"http://{address}/t/echo", content=body, headers=headers)
+            assert put.status_code == 405
+
+            async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: counted while read
+                for _ in range(4):
+                    yield b"x" * 512
+
+            streamed = await http.post(f"http://{address}/t/echo", content=chunked())
+        assert streamed.status_code == 413
+        small = NodeChannel("node-a", KEYS, max_body=10)
+        with pytest.raises(ClusterError, match="exceeds 10"):
+            await small.call(address, "/t/echo", b"x" * 100)
+        await small.aclose()
+        await channel.aclose()
+        nursery.cancel_scope.cancel()
+    with pytest.raises(ConfigurationError, match="node id"):
+        NodeChannel("bad id", KEYS)
