@@ -5,6 +5,7 @@ data in the given directory (or a temporary one, removed at exit) and is ready w
 ``/health`` answers. Disk: etcd 3.4 preallocates each WAL segment (64 MB) and offers no
 option to shrink it, so every data directory costs ~64 to 128 MB while the server lives;
 ``--quota-backend-bytes`` caps the key-value store itself (at 256 MB here by default).
+``--max-request-bytes`` is raised from etcd's 1.5 MiB to 10 MiB (flow snapshots are values).
 """
 
 from __future__ import annotations
@@ -54,10 +55,11 @@ class EtcdServer:
     raises ConfigurationError with the end of etcd's log."""
 
     def __init__(self, data_dir: str | os.PathLike[str] | None = None, *, name: str = "flowyard",
-                 quota_backend_bytes: int = 256 * 1024 * 1024,
+                 quota_backend_bytes: int = 256 * 1024 * 1024, max_request_bytes: int = 10 * 1024 * 1024,
                  startup_timeout: float = _STARTUP_TIMEOUT) -> None:
         self.name = name
         self.quota_backend_bytes = quota_backend_bytes
+        self.max_request_bytes = max_request_bytes
         self.startup_timeout = startup_timeout
         self._temp: tempfile.TemporaryDirectory[str] | None = None
         if data_dir is None:
@@ -120,6 +122,7 @@ class EtcdServer:
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
             "--initial-cluster", f"{self.name}={peer}",
             "--quota-backend-bytes", str(self.quota_backend_bytes),
+            "--max-request-bytes", str(self.max_request_bytes),
             "--max-wals", "1", "--max-snapshots", "1",
             "--logger", "zap", "--log-level", "warn",
         ]

@@ -234,3 +234,14 @@ def test_find_etcd_names_the_way_to_install(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(etcdserver.os, "access", lambda path, mode: False)
     with pytest.raises(ConfigurationError, match=r"make etcd.*apt-get install etcd-server"):
         etcdserver.find_etcd()
+
+
+async def test_values_of_several_megabytes(etcd: Etcd) -> None:
+    big = bytes(range(256)) * (5 * 4096)  # 5 MiB
+    await etcd.put("/t/big", big)
+    kv = await etcd.get("/t/big")
+    assert kv is not None and kv.value == big
+    kvs, _ = await etcd.range("/t/big")
+    assert kvs[0].value == big
+    with pytest.raises(EtcdError, match="larger than max"):
+        await etcd.put("/t/big", big * 3)
