@@ -13,10 +13,12 @@ CONNECTED nodes (this one included), as NiFi decides it:
 - ``SINGLE_NODE``: every flowfile to the first node ordered by address (NiFi's
   first partition; its partitions are sorted by address).
 
-A node that is not connected gets nothing new; what already waits for it stays
-in its partition (durable, counted) until it is connected again, or until this
-node is offloaded (NiFi keeps it for PARTITION_BY_ATTRIBUTE and SINGLE_NODE; for
-ROUND_ROBIN NiFi redistributes it, which this build does not do yet).
+A node that is not connected gets nothing new. What already waits for it: for
+ROUND_ROBIN it is routed again to the connected nodes (NiFi rebalances on
+failure); for PARTITION_BY_ATTRIBUTE and SINGLE_NODE it stays in its partition
+(durable, counted) until the node is connected again or this node is
+offloaded (as NiFi). When a connection stops being load-balanced, its
+partitions go back to its local part.
 
 ``LoadBalancer`` moves the flowfiles: one sender task per partition holding
 flowfiles takes batches of up to ``batch_count`` flowfiles or ``batch_bytes``
@@ -60,6 +62,7 @@ from flowyard.runtime.engine._balance import (
     confirm_sent,
     give_back,
     read_contents,
+    rebalance,
     receive_batch,
     take_batch,
 )
@@ -264,6 +267,8 @@ class LoadBalancer:
         #: Transfers refused by a peer for back pressure, and failed ones (peer unavailable or refusing).
         self.refused = 0
         self.failures = 0
+        #: Back-offs of senders whose node was not connected.
+        self.waits = 0
 
     def routes(self) -> dict[str, Callable[[Any, str], Awaitable[Any]]]:
         """The node-protocol handlers to serve (``NodeChannel.serve``)."""
@@ -333,7 +338,14 @@ class LoadBalancer:
         try:
             while part.count > part.in_flight:
                 peer = self._peer(part.node_id)
+                route = part.parent.route
+                # No longer load-balanced: back to the local part; a ROUND_ROBIN connection's node
+                # left: to the connected ones (NiFi). What is routed to the same node again stays.
+                if (route is None or (peer is None and getattr(route, "strategy", None) == ROUND_ROBIN)) \
+                        and await rebalance(self.engine, part, 10 * self.batch_count):
+                    continue
                 if peer is None:  # not connected: its flowfiles wait (NiFi), checked again after the back-off
+                    self.waits += 1
                     await trio.sleep(delay)
                     delay = min(delay * 2, self.retry_max)
                     continue

@@ -10,7 +10,8 @@ connection's figures (back pressure, status) and never handed to the
 destination. A sender (``flowyard.clusters.loadbalance``) drains them with
 ``take_batch``, and once the receiving node has committed a batch
 (``receive_batch`` there) removes it with ``confirm_sent``, or puts it back
-with ``give_back``.
+with ``give_back``; ``rebalance`` routes a partition's flowfiles again (a
+ROUND_ROBIN connection's node left, or the connection is no longer balanced).
 
 ``Balancing`` (one per engine, ``balancing(engine)``) attaches the routing to
 the queues of load-balanced connections and takes the partitions found on
@@ -41,7 +42,8 @@ from flowyard.runtime.sdk._flowfile import ContentClaim, FlowFile, make_flowfile
 from flowyard.runtime.sdk._provenance import ProvenanceEventType as E
 
 __all__ = ["PARTITION_SEPARATOR", "BalancedEngine", "Balancing", "PartitionQueue", "Received", "balancing",
-           "confirm_sent", "figures", "give_back", "partition_name", "read_contents", "receive_batch", "take_batch"]
+           "confirm_sent", "figures", "give_back", "partition_name", "read_contents", "rebalance", "receive_batch",
+           "take_batch"]
 
 #: Between connection id and node id in a partition's queue name.
 PARTITION_SEPARATOR = "#lb:"
@@ -289,6 +291,40 @@ async def confirm_sent(engine: BalancedEngine, queue: FlowFileQueue, batch: Sequ
                              details=SEND_DETAILS, uri=uri, source=cid))
         events.append(record(E.DROP, ff, packed, cid, "Connection", now, prev=ff, prev_packed=packed, source=cid))
     await engine.committer.commit(PreparedCommit(txn, QueueMoves(acks={queue: list(batch)})))
+
+
+async def rebalance(engine: BalancedEngine, part: PartitionQueue, max_count: int = 10_000) -> int:
+    """Route up to ``max_count`` flowfiles waiting in ``part`` again, through the
+    connection's routing as it is now (its local part when the connection is no
+    longer load-balanced), in one repository commit without events: NiFi moves
+    a ROUND_ROBIN connection's flowfiles for a node that left to the others,
+    and a connection that stops being load-balanced back to the local part.
+    Returns how many left ``part`` (those routed to it again stay)."""
+    batch = take_batch(part, max_count, 1 << 62)
+    if not batch:
+        return 0
+    parent = part.parent
+    route = parent.route
+    targets = [parent if route is None else route(ff[1]) for ff in batch]
+    moving = [(ff, q) for ff, q in zip(batch, targets, strict=True) if q is not part]
+    staying = [ff for ff, q in zip(batch, targets, strict=True) if q is part]
+    give_back(part, staying)
+    if not moving:
+        return 0
+    flowfiles = engine.repositories.flowfiles
+    seq = flowfiles.seqs.take(len(moving))
+    txn = Transaction()
+    enqueue: dict[FlowFileQueue, list[FlowFile]] = {}
+    taken = []
+    for i, (ff, into) in enumerate(moving):
+        txn.remove(part.queue_id, ff)
+        moved = make_flowfile(ff[0], ff[1], ff[2], ff[3], ff[4], ff[5], ff[6], seq + i)
+        txn.place(into.queue_id, moved)
+        enqueue.setdefault(into, []).append(moved)
+        taken.append(ff)
+    txn.claim_deltas = {r: d for r, d in txn.claim_deltas.items() if d}  # a move: every claim stays
+    await engine.committer.commit(PreparedCommit(txn, QueueMoves(acks={part: taken}, enqueue=enqueue)))
+    return len(moving)
 
 
 # -- the receiver's side --------------------------------------------------------

@@ -21,6 +21,7 @@ from flowyard.runtime.engine._balance import (
     confirm_sent,
     give_back,
     read_contents,
+    rebalance,
     receive_batch,
     take_batch,
 )
@@ -190,4 +191,33 @@ async def test_receiver_commits_a_batch_into_the_local_part_in_one_transaction()
         # an offload goes through the connection's routing: here everything belongs to n2
         await receive_batch(engine, "c1", items[:1], peer="n3", offload=True)
         assert queue.partitions["n2"].count == 1 and queue.count == 4
+        engine.request_stop()
+
+
+async def test_rebalance_routes_a_partition_again_in_one_commit() -> None:
+    repos = Repositories.in_memory()
+    engine = Engine(make_flow(), repos, registry=PROCESSORS)
+    engine.partitioner = CyclePartitioner()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        balancing(engine).configure()
+        queue = engine.queues["c1"]
+        engine.start_processor("src")
+        await wait_for(lambda: queue.count == 90)
+        await engine.stop_processor("src")
+        part = queue.partitions["n2"]
+        engine.partitioner = CyclePartitioner(("n3",))
+        balancing(engine).configure()  # the partitioner changed: a new routing
+        assert await rebalance(engine, part) == 30
+        assert part.count == 0 and queue.partitions["n3"].count == 60 and queue.count == 90
+        engine.partitioner = None
+        balancing(engine).configure()  # no longer load-balanced: everything back to the local part
+        assert queue.route is None
+        assert await rebalance(engine, queue.partitions["n3"]) == 60
+        assert queue.local_figures() == (90, 900) and queue.count == 90
+        ffs = queue.listing(1000)
+        assert seqs(ffs) == list(range(90))
+        assert [repos.content.read_bytes(f[2]) for f in ffs] == [expected_content(int(f[1]["seq"]), 10) for f in ffs]
+        assert all(repos.content.counts.get(f[2][0], 0) > 0 for f in ffs)  # the claims moved along
+        assert not [e for e in repos.provenance.events() if e.event_type == ProvenanceEventType.SEND]
         engine.request_stop()
