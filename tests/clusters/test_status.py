@@ -253,7 +253,7 @@ async def test_node_actions_check_the_state_first(cluster: Cluster) -> None:
     await view.disconnect("n2", by="alice")
     assert node.actions[-1] == ("request_state", "n2", NodeState.DISCONNECTED, "disconnected by alice", "alice")
     for action in (view.connect("n2", by="alice"), view.offload("n2", by="alice"), view.remove("n2", by="alice")):
-        with pytest.raises(NodeActionRefused, match="n2.*CONNECTED"):
+        with pytest.raises(NodeActionRefused, match=r"n2.*CONNECTED"):
             await action
     with pytest.raises(NodeNotFoundError):
         await view.disconnect("n9", by="alice")
