@@ -245,3 +245,33 @@ async def test_values_of_several_megabytes(etcd: Etcd) -> None:
     assert kvs[0].value == big
     with pytest.raises(EtcdError, match="larger than max"):
         await etcd.put("/t/big", big * 3)
+
+
+class _FlakyLeases:
+    """Stands in for Etcd in LeaseKeeper: grants lease 7; keepalive answers ``ttl`` until
+    ``fail_from`` (trio time), then raises EtcdUnavailable."""
+
+    def __init__(self, fail_from: float) -> None:
+        self.fail_from = fail_from
+        self.keepalives: list[float] = []
+
+    async def grant(self, ttl: int) -> int:
+        return 7
+
+    async def keepalive(self, lease_id: int) -> int:
+        self.keepalives.append(trio.current_time())
+        if trio.current_time() >= self.fail_from:
+            raise EtcdUnavailable("etcd unavailable: test")
+        return 6
+
+
+async def test_lease_keeper_declares_loss_one_ttl_after_the_last_renewal(autojump_clock: object) -> None:
+    fake = _FlakyLeases(fail_from=10.0)
+    keeper = LeaseKeeper(fake, 6)  # type: ignore[arg-type]
+    async with trio.open_nursery() as nursery:
+        assert await nursery.start(keeper.run) == 7
+        await keeper.lost.wait()
+        lost_at = trio.current_time()
+    last_ok = max(t for t in fake.keepalives if t < 10.0)
+    assert all(b - a == pytest.approx(2.0) for a, b in zip(fake.keepalives, fake.keepalives[1:], strict=False))
+    assert last_ok + 6 <= lost_at <= last_ok + 6 + 2.0
