@@ -332,3 +332,61 @@ async def test_partition_by_attribute_keeps_what_waits_for_a_node_that_left() ->
             await wait_for(lambda: settled(nodes, total))
             nursery.cancel_scope.cancel()
         assert len(local(b.engine.queues["c1"])) == waiting
+
+
+async def test_a_sender_restarted_from_its_repository_resends_only_the_unconfirmed_batch(tmp_path: Any) -> None:
+    """A crash of the sender between the receiver's commit and its own removal
+    (here: its balancer cancelled there, its engine stopped and reopened from
+    RocksDB): the partitions come back from disk, nothing is lost, and only that
+    batch arrives twice."""
+    total, batch = 1000, 150
+    async with cluster([make_flow(0)], batch_count=batch) as (b,):
+        original = b.lb.routes()["/lb/v1/transfer"]
+        commits = [0]
+        holder: list[trio.CancelScope] = []
+
+        async def cut(payload: Any, peer: str) -> Any:
+            reply = await original(payload, peer)
+            commits[0] += 1
+            if commits[0] == 3:
+                holder[0].cancel()  # "killed" after n2 committed its third batch, before n1 removes it
+            return reply
+
+        async with trio.open_nursery() as nursery:
+            address = await nursery.start(b.channel.serve, {"/lb/v1/transfer": cut}, "127.0.0.1:0")
+            peers = [SimpleNamespace(node_id="n2", address=address)]
+            for attempt in range(2):
+                repos = Repositories.open(tmp_path / "n1")
+                engine = Engine(make_flow(total), repos, registry=REGISTRY)
+                fake = FakeNode("n1")
+                fake.config.address = "127.0.0.1:1"
+                fake.peers = peers
+                engine.partitioner = ClusterPartitioner(fake, refresh_seconds=0)  # type: ignore[arg-type]
+                channel = NodeChannel("n1", KEYS)
+                lb = LoadBalancer(engine, channel, fake, batch_count=batch, retry_first=0.01)  # type: ignore[arg-type]
+                await nursery.start(engine.run)
+                queue = engine.queues["c1"]
+                if attempt == 0:
+                    scope = trio.CancelScope()
+                    holder.append(scope)
+                    lb.balancing.configure()
+                    engine.start_processor("src")
+                    await wait_for(lambda q=queue: q.count == total)
+                    with scope:
+                        await lb.run()
+                    assert commits[0] == 3 and queue.partitions["n2"].count == total // 2 - 2 * batch
+                else:
+                    assert queue.count == total // 2 and engine.orphaned_queues  # the partition waits on disk
+                    async with trio.open_nursery() as inner:
+                        await inner.start(lb.run)  # takes the partition back and sends it
+                        await wait_for(lambda q=queue: q.count == total // 2 and not q.partitions["n2"].count)
+                        inner.cancel_scope.cancel()
+                    local_a = local(queue)
+                engine.request_stop()
+                await engine.finished.wait()
+                await channel.aclose()
+                repos.close()
+            nursery.cancel_scope.cancel()
+        seen = Counter(int(ff[1]["seq"]) for ff in local_a + local(b.engine.queues["c1"]))
+        assert set(seen) == set(range(total))
+        assert sum(seen.values()) - total == batch  # exactly the batch in flight, once more
