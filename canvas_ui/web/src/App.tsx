@@ -12,6 +12,7 @@ import { Palette } from "./canvas/Palette";
 import { Toolbar } from "./canvas/Toolbar";
 import { SidePanel } from "./panels/SidePanel";
 import { panelKey, placeFromLocation, urlForPlace } from "./routing";
+import { bannerText, clusterStore, useCluster, useClusterPolling } from "./cluster";
 
 const THEME_KEY = "flowyard.theme";
 
@@ -120,8 +121,9 @@ function Workspace({ theme, setTheme, onLogout }: { theme: Theme; setTheme: (t: 
     return subscribeStatus(groupId, (entries) => {
       latest = entries;
       setStatus(new Map(entries));
-    }, (changed) => statusStore.publish(latest, changed));
+    }, (changed) => statusStore.publish(latest, changed), (cluster) => clusterStore.publish(cluster));
   }, [groupId, unknownGroup]);
+  useClusterPolling();
 
   const state: AppState = useMemo(() => ({
     flow, reload, groupId, setGroupId, selection, setSelection, panel, openPanel, theme, setTheme, status,
@@ -139,7 +141,10 @@ function Workspace({ theme, setTheme, onLogout }: { theme: Theme; setTheme: (t: 
         <CanvasProvider onLogout={logout}>
           <div className="app">
             <Toolbar onLogout={logout} />
-            <DiskBanner />
+            <div className="app-banners">
+              <ClusterBanner onOpen={() => openPanel({ kind: "cluster" })} />
+              <DiskBanner />
+            </div>
             <div className="app-body">
               <Palette />
               <Canvas />
@@ -163,6 +168,20 @@ function DiskBanner() {
   return (
     <div className="disk-banner" role="alert" data-testid="disk-banner">
       {reason.charAt(0).toUpperCase() + reason.slice(1)}{free}.
+    </div>
+  );
+}
+
+/** While the node serving this canvas is not CONNECTED to its cluster, a banner says so
+ *  and why (edits made here are refused meanwhile), with a link to the cluster page. */
+function ClusterBanner({ onOpen }: { onOpen: () => void }) {
+  const cluster = useCluster();
+  const text = bannerText(cluster);
+  if (!text) return null;
+  return (
+    <div className={`cluster-banner state-${String(cluster.state).toLowerCase()}`} role="alert" data-testid="cluster-banner">
+      <span data-testid="cluster-banner-text">{text}</span>
+      <button type="button" className="cluster-banner-link" onClick={onOpen}>Cluster page</button>
     </div>
   );
 }

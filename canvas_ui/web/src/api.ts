@@ -20,15 +20,26 @@ export interface Processor {
   schedulingStrategy: "TIMER_DRIVEN" | "CRON_DRIVEN" | "EVENT_DRIVEN"; schedulingPeriod: string;
   concurrentlySchedulableTaskCount: number; runDuration: string; penaltyDuration: string; yieldDuration: string;
   autoTerminatedRelationships: string[]; scheduledState: "RUNNING" | "STOPPED" | "DISABLED"; comments: string;
-  bulletinLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR" | "NONE"; revision: number; runState: string; validationErrors: string[]; parentGroupId?: string | null;
+  bulletinLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR" | "NONE";
+  /** Where it runs in a cluster: on every node, or on the primary node only (absent: ALL). */
+  executionNode?: ExecutionNode; revision: number; runState: string; validationErrors: string[]; parentGroupId?: string | null;
 }
 
 export interface Connection {
   identifier: string; name: string; source: { id: string }; destination: { id: string };
   selectedRelationships: string[]; backPressureObjectThreshold: number; backPressureDataSizeThreshold: string;
   flowFileExpiration: string; prioritizers: string[]; bends: Position[];
+  /** How a cluster spreads its flowfiles over the nodes (absent: DO_NOT_LOAD_BALANCE). */
+  loadBalanceStrategy?: LoadBalanceStrategy;
+  /** The attribute whose value picks the node, for PARTITION_BY_ATTRIBUTE. */
+  partitioningAttribute?: string;
+  loadBalanceCompression?: LoadBalanceCompression;
   revision: number; queuedCount: number; queuedBytes: number; parentGroupId?: string | null;
 }
+
+export type ExecutionNode = "ALL" | "PRIMARY";
+export type LoadBalanceStrategy = "DO_NOT_LOAD_BALANCE" | "ROUND_ROBIN" | "PARTITION_BY_ATTRIBUTE" | "SINGLE_NODE";
+export type LoadBalanceCompression = "DO_NOT_COMPRESS" | "COMPRESS_ATTRIBUTES_ONLY" | "COMPRESS_ATTRIBUTES_AND_CONTENT";
 
 export interface Port {
   identifier: string; name: string; position: Position; scheduledState: string; comments: string;
@@ -83,20 +94,58 @@ export interface ProcessorType {
 export interface StatusEntry {
   kind: "processor" | "connection" | "process-group";
   runState?: string; valid?: boolean; bulletins?: number; queuedCount?: number; queuedBytes?: number;
+  /** In a cluster: the same figures per node (the entry's own figures are the cluster's totals). */
+  nodes?: NodeFigures[];
   [field: string]: unknown;
 }
+
+/** One node's share of a component's figures (the numeric fields of a status entry). */
+export interface NodeFigures { nodeId: string; [field: string]: unknown }
+
+/** NiFi's node states. */
+export type NodeState = "CONNECTING" | "CONNECTED" | "DISCONNECTING" | "DISCONNECTED" | "OFFLOADING" | "OFFLOADED";
+
+/** One node of the cluster (GET /api/cluster). */
+export interface ClusterNode {
+  nodeId: string; address: string; apiUrl: string; state: NodeState; reason: string;
+  /** Unix seconds of its last heartbeat (null: never seen) and its age when answered. */
+  heartbeat: number | null; heartbeatAgeSeconds: number | null;
+  roles: ("coordinator" | "primary")[]; queuedCount: number; queuedBytes: number; alive: boolean;
+}
+
+/** The cluster as the node answering sees it; a single node answers `{clustered: false, nodes: []}`. */
+export interface ClusterOverview {
+  clustered: boolean;
+  /** This node (the one serving the canvas), its state and why. */
+  nodeId?: string; state?: NodeState; reason?: string;
+  coordinator?: string | null; primary?: string | null;
+  nodes: ClusterNode[];
+  /** From the status stream only: the nodes left out of its figures (they did not answer), and why. */
+  unavailable?: { nodeId: string; error: string }[];
+}
+
+/** What a user can do to a node from the cluster page. */
+export type NodeAction = "disconnect" | "connect" | "offload" | "remove";
 
 export interface QueuedFlowFile {
   uuid: string; filename: string | null; size: number; entryDate: number; lineageStartDate: number;
   penalized: boolean; attributes: Record<string, string>;
+  /** In a cluster: the node holding it. */
+  nodeId?: string;
 }
 
 export interface ProvenanceSummary {
   eventId: number; eventType: string; timestamp: number; flowfileUuid: string; componentId: string;
   componentType: string; relationship: string | null; size: number; filename: string | null;
+  /** In a cluster: the node that recorded it. */
+  nodeId?: string;
 }
 
-export interface Bulletin { timestamp: number; componentId: string; componentName: string; level: string; message: string }
+export interface Bulletin {
+  timestamp: number; componentId: string; componentName: string; level: string; message: string;
+  /** In a cluster: the node that posted it. */
+  nodeId?: string;
+}
 
 /** One entry of the Flow Configuration History (GET /api/history), newest first. */
 export interface HistoryEntry {
@@ -165,6 +214,14 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   return parsed as T;
 }
 
+/** "?a=1&b=2" of the parameters that have a value ("" when none has). */
+function withQuery(params: Record<string, string | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v) q.set(k, v);
+  const text = q.toString();
+  return text ? `?${text}` : "";
+}
+
 export const api = {
   async login(username: string, password: string): Promise<void> {
     const result = await request<{ csrfToken: string }>("POST", "/api/login", { username, password });
@@ -202,29 +259,46 @@ export const api = {
   serviceState: (id: string, state: "ENABLED" | "DISABLED", stopReferencing = false) =>
     request<ControllerService>("PUT", `/api/controller-services/${encodeURIComponent(id)}/state`,
       { state, stopReferencing }),
-  queue: (connectionId: string) =>
-    request<QueuedFlowFile[]>("GET", `/api/connections/${encodeURIComponent(connectionId)}/flowfiles`),
+  /** The first flowfiles waiting in a connection (in a cluster: on every node, or on `node` only). */
+  queue: (connectionId: string, node?: string) =>
+    request<QueuedFlowFile[]>("GET", `/api/connections/${encodeURIComponent(connectionId)}/flowfiles`
+      + (node ? `?node=${encodeURIComponent(node)}` : "")),
   emptyQueue: (connectionId: string) =>
     request<{ dropped: number }>("DELETE", `/api/connections/${encodeURIComponent(connectionId)}/flowfiles`),
-  contentUrl: (connectionId: string, uuid: string, download = false) =>
+  /** A queued flowfile's content (`node`: the cluster node holding it). */
+  contentUrl: (connectionId: string, uuid: string, download = false, node?: string) =>
     `/api/connections/${encodeURIComponent(connectionId)}/flowfiles/${encodeURIComponent(uuid)}/content`
-    + (download ? "?download=true" : ""),
-  recordsUrl: (connectionId: string, uuid: string) =>
-    `/api/connections/${encodeURIComponent(connectionId)}/flowfiles/${encodeURIComponent(uuid)}/records`,
-  provenanceRecordsUrl: (id: number, direction: "input" | "output") => `/api/provenance/events/${id}/records/${direction}`,
+    + withQuery({ download: download ? "true" : "", node }),
+  recordsUrl: (connectionId: string, uuid: string, node?: string) =>
+    `/api/connections/${encodeURIComponent(connectionId)}/flowfiles/${encodeURIComponent(uuid)}/records`
+    + withQuery({ node }),
+  provenanceRecordsUrl: (id: number, direction: "input" | "output", node?: string) =>
+    `/api/provenance/events/${id}/records/${direction}${withQuery({ node })}`,
   provenance: (query: Record<string, string>) =>
     request<ProvenanceSummary[]>("GET", `/api/provenance?${new URLSearchParams(query)}`),
-  provenanceEvent: (id: number) => request<Record<string, unknown>>("GET", `/api/provenance/events/${id}`),
-  provenanceContentUrl: (id: number, direction: "input" | "output", download = false) =>
-    `/api/provenance/events/${id}/content/${direction}${download ? "?download=true" : ""}`,
-  replay: (id: number) => request<Record<string, unknown>>("POST", `/api/provenance/events/${id}/replay`),
+  /** One provenance event (`node`: in a cluster, the node that recorded it; event ids are per node). */
+  provenanceEvent: (id: number, node?: string) =>
+    request<Record<string, unknown>>("GET", `/api/provenance/events/${id}${withQuery({ node })}`),
+  provenanceContentUrl: (id: number, direction: "input" | "output", download = false, node?: string) =>
+    `/api/provenance/events/${id}/content/${direction}${withQuery({ download: download ? "true" : "", node })}`,
+  replay: (id: number, node?: string) =>
+    request<Record<string, unknown>>("POST", `/api/provenance/events/${id}/replay${withQuery({ node })}`),
   lineage: (uuid: string) =>
     request<{ nodes: { id: string; kind: string; [k: string]: unknown }[]; edges: { source: string; target: string }[] }>(
       "GET", `/api/provenance/lineage/${encodeURIComponent(uuid)}`),
-  statistics: (id: string) => request<Record<string, unknown>>("GET", `/api/components/${encodeURIComponent(id)}/statistics`),
-  statusHistory: (id: string, resolution: "1s" | "1m" = "1s") =>
+  /** A component's statistics (in a cluster: summed over the nodes with `nodes`, or `node`'s alone). */
+  statistics: (id: string, node?: string) =>
+    request<Record<string, unknown>>("GET", `/api/components/${encodeURIComponent(id)}/statistics${withQuery({ node })}`),
+  statusHistory: (id: string, resolution: "1s" | "1m" = "1s", node?: string) =>
     request<{ timestamps: number[]; series: Record<string, number[]>; fieldDescriptors: { field: string; label: string; unit: string }[] }>(
-      "GET", `/api/components/${encodeURIComponent(id)}/status-history?resolution=${resolution}`),
+      "GET", `/api/components/${encodeURIComponent(id)}/status-history${withQuery({ resolution, node })}`),
+  /** The cluster as this node sees it (`{clustered: false}` on a single node). */
+  cluster: () => request<ClusterOverview>("GET", "/api/cluster"),
+  /** Disconnect, connect, offload or remove (DELETE) a node of the cluster. */
+  /** The POSTs answer the cluster document after the change; DELETE answers `{removed: id}`. */
+  nodeAction: (nodeId: string, action: NodeAction) => action === "remove"
+    ? request<{ removed: string }>("DELETE", `/api/cluster/nodes/${encodeURIComponent(nodeId)}`)
+    : request<ClusterOverview>("POST", `/api/cluster/nodes/${encodeURIComponent(nodeId)}/${action}`),
   undo: () => request<{ undone: string }>("POST", "/api/undo"),
   redo: () => request<{ redone: string }>("POST", "/api/redo"),
   /** A page of the Flow Configuration History (see HistoryQuery), newest first. */
@@ -247,11 +321,13 @@ export const api = {
     request<ProcessGroup>("POST", `/api/process-groups/${encodeURIComponent(parentId)}/import`, { flow, position }),
 };
 
-/** The live status stream of one process group: a snapshot, then deltas (SSE).
+/** The live status stream of one process group: a snapshot, then deltas (SSE); in a
+ *  cluster an event may carry the cluster document too (`onCluster`).
  *  `onStatus` gets the full map after every event; a gap in the event ids or a
  *  dropped connection reconnects, which starts again with a snapshot. */
 export function subscribeStatus(groupId: string, onStatus: (entries: Map<string, StatusEntry>) => void,
-                                onChange?: (changedIds: string[]) => void): () => void {
+                                onChange?: (changedIds: string[]) => void,
+                                onCluster?: (cluster: ClusterOverview) => void): () => void {
   let source: EventSource | null = null;
   let closed = false;
   let lastId = 0;
@@ -260,7 +336,8 @@ export function subscribeStatus(groupId: string, onStatus: (entries: Map<string,
     if (closed) return;
     source = new EventSource(`/api/status/stream?group=${encodeURIComponent(groupId)}`);
     source.addEventListener("snapshot", (event) => {
-      const data = JSON.parse((event as MessageEvent).data) as { components: Record<string, StatusEntry> };
+      const data = JSON.parse((event as MessageEvent).data) as { components: Record<string, StatusEntry>; cluster?: ClusterOverview };
+      if (data.cluster) onCluster?.(data.cluster);
       lastId = Number((event as MessageEvent).lastEventId);
       entries.clear();
       for (const [id, entry] of Object.entries(data.components)) entries.set(id, entry);
@@ -276,8 +353,9 @@ export function subscribeStatus(groupId: string, onStatus: (entries: Map<string,
       }
       lastId = id;
       const data = JSON.parse((event as MessageEvent).data) as {
-        components: Record<string, Partial<StatusEntry>>; removed: string[];
+        components: Record<string, Partial<StatusEntry>>; removed: string[]; cluster?: ClusterOverview;
       };
+      if (data.cluster) onCluster?.(data.cluster);
       for (const [cid, fields] of Object.entries(data.components)) {
         entries.set(cid, { ...(entries.get(cid) ?? { kind: "processor" }), ...fields } as StatusEntry);
       }

@@ -9,6 +9,7 @@
 //   ?panel=provenance[&component=<id>][&flowfile=<uuid>]        ?lineage=<flowfileUuid>
 //   ?history=<componentId>              status history           ?panel=services[&group=<groupId>]
 //   ?panel=parameters                   ?panel=bulletins            ?panel=flow-history
+//   ?panel=cluster                      the cluster's nodes
 //
 // The older `#panel=…` links (the side panel's first deep links) are still read.
 // Pure functions: no React, no history calls.
@@ -63,6 +64,8 @@ export function panelFromQuery(search: string): Panel | undefined {
       return { kind: "bulletins" };
     case "flow-history":
       return { kind: "flow-history" };
+    case "cluster":
+      return { kind: "cluster" };
     default:
       return undefined;
   }

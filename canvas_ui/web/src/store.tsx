@@ -16,6 +16,7 @@ export type Panel =
   | { kind: "bulletins" }
   | { kind: "history"; componentId: string }
   | { kind: "flow-history" }
+  | { kind: "cluster" }
   | null;
 
 export type Theme = "system" | "light" | "dark";

@@ -2,6 +2,7 @@
 // panels, command palette, theme and logout.
 import { memo, useMemo, useRef, useState, type ReactNode } from "react";
 import type { FlowDocument } from "../api";
+import { useCluster } from "../cluster";
 import { useApp, type Theme } from "../store";
 import { useCanvasActions, useCanvasUI } from "./controller";
 import { Icon, type IconName } from "./icons";
@@ -84,6 +85,7 @@ const ToolbarView = memo(function ToolbarView({ flow, groupId, selection, theme,
         <Btn id="btn-bulletins" icon="bell" label="Bulletin board" onClick={() => a.openPanel({ kind: "bulletins" })} />
         <Btn id="btn-flow-history" icon="history" label="Flow configuration history"
              title="Flow configuration history: every edit, who made it, and Undo" onClick={() => a.openPanel({ kind: "flow-history" })} />
+        <ClusterButton onClick={() => a.openPanel({ kind: "cluster" })} />
         <Sep />
         <Btn id="btn-command-palette" icon="command" label="Command palette" title="Command palette (Ctrl K)" onClick={() => a.toggleCommandPalette(true)} />
         <label className="fy-theme" title="Theme">
@@ -99,6 +101,22 @@ const ToolbarView = memo(function ToolbarView({ flow, groupId, selection, theme,
     </header>
   );
 });
+
+/** The cluster page's entry, shown only in a cluster: connected nodes of all ("3/3"),
+ *  warning-coloured when some are not connected. */
+function ClusterButton({ onClick }: { onClick: () => void }) {
+  const cluster = useCluster();
+  if (!cluster.clustered) return null;
+  const total = cluster.nodes.length;
+  const connected = cluster.nodes.filter((n) => n.state === "CONNECTED").length;
+  const title = `Cluster: ${connected} of ${total} node${total === 1 ? "" : "s"} connected`;
+  return (
+    <button type="button" className={`fy-tool has-text fy-cluster-btn${connected < total ? " is-degraded" : ""}`}
+            data-testid="btn-cluster" aria-label={title} title={title} onClick={onClick}>
+      <Icon.cluster size={15} /><span data-testid="cluster-count">{connected}/{total}</span>
+    </button>
+  );
+}
 
 function Search({ flow }: { flow: FlowDocument | null }) {
   const a = useCanvasActions();

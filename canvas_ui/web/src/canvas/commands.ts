@@ -65,6 +65,8 @@ export function buildCommands(a: CanvasActions, ctx: CommandContext): Command[] 
     { slug: "open-bulletins", title: "Open bulletin board", section: "Panels", run: panel({ kind: "bulletins" }) },
     { slug: "open-flow-history", title: "Open flow configuration history", section: "Panels", keywords: "edits changes audit undo",
       run: panel({ kind: "flow-history" }) },
+    { slug: "open-cluster", title: "Open cluster (nodes, states, disconnect, offload)", section: "Panels",
+      keywords: "nodes primary coordinator", run: panel({ kind: "cluster" }) },
     { slug: "status-history", title: "Status history of selected component", section: "Panels", run: () => { const id = one(); if (id) a.openPanel({ kind: "history", componentId: id }); } },
     { slug: "list-queue", title: "List queue of selected connection", section: "Panels", run: () => { const id = one(); if (id && a.kindOf(id) === "connection") a.openPanel({ kind: "queue", connectionId: id }); } },
     { slug: "theme-system", title: "Theme: follow the system", section: "Theme", run: () => a.setTheme("system") },

@@ -10,6 +10,7 @@ import {
   EdgeLabelRenderer, useInternalNode, useReactFlow, useStore, type EdgeProps, type InternalNode, type ReactFlowState,
   type XYPosition,
 } from "@xyflow/react";
+import { nodeLines } from "../cluster";
 import type { FlowNode, QueueEdge } from "./build";
 import { useCanvasActions } from "./controller";
 import { countAndSize, formatBytes, formatCount, formatRate, parseDataSize, pressureLevel, ratioOf, type Level } from "./format";
@@ -273,7 +274,8 @@ export const QueueEdgeView = memo(function QueueEdgeView({ id, source, target, d
                onDoubleClick={(e) => { e.stopPropagation(); actions.configure(id); }}>
             <div className="fy-edge-row">
               {what && <span className="fy-edge-what" title={what}>{what}</span>}
-              <span className="fy-edge-queued" data-testid={`edge-queued-${id}`} title="Queued">{countAndSize(count, bytes)}</span>
+              <span className="fy-edge-queued" data-testid={`edge-queued-${id}`}
+                    title={entry?.nodes?.length ? `Queued on all nodes; by node:\n${nodeLines(entry.nodes, "connection")}` : "Queued"}>{countAndSize(count, bytes)}</span>
             </div>
             <div className="fy-edge-row">
               <span className="fy-bps">

@@ -60,6 +60,8 @@ export const Icon = {
   selectAll: (p: IconProps) => <Svg {...p}><rect x="2" y="2" width="12" height="12" rx="1.5" strokeDasharray="2 2" /><path d="m5 8 2 2 4-4" /></Svg>,
   zoomIn: (p: IconProps) => <Svg {...p}><circle cx="7" cy="7" r="4.2" /><path d="m10.2 10.2 3.5 3.5M5 7h4M7 5v4" /></Svg>,
   zoomOut: (p: IconProps) => <Svg {...p}><circle cx="7" cy="7" r="4.2" /><path d="m10.2 10.2 3.5 3.5M5 7h4" /></Svg>,
+  cluster: (p: IconProps) => (
+    <Svg {...p}><rect x="5.5" y="1.8" width="5" height="3.6" rx=".8" /><rect x="1.5" y="10.6" width="5" height="3.6" rx=".8" /><rect x="9.5" y="10.6" width="5" height="3.6" rx=".8" /><path d="M8 5.4v2.6M4 10.6V8h8v2.6" /></Svg>),
   theme: (p: IconProps) => <Svg {...p}><circle cx="8" cy="8" r="5.5" /><path d="M8 2.5v11a5.5 5.5 0 0 0 0-11z" fill="currentColor" /></Svg>,
 };
 

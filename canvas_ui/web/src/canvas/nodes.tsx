@@ -3,7 +3,8 @@
 // so a status tick re-renders only the nodes whose entry changed.
 import { memo, type CSSProperties, type ReactNode } from "react";
 import { Handle, NodeResizer, Position, useStore, type NodeProps, type ReactFlowState } from "@xyflow/react";
-import type { Label, Port, Processor, StatusEntry } from "../api";
+import type { Label, NodeFigures, Port, Processor, StatusEntry } from "../api";
+import { nodeLines } from "../cluster";
 import type { FlowNode, GroupSummary } from "./build";
 import { useCanvasActions } from "./controller";
 import { countAndSize, countAndSizeShort, formatBytes, formatCount, formatCountShort, formatNanos, formatRate } from "./format";
@@ -73,6 +74,12 @@ function Markers({ bulletins, active }: { bulletins: number; active: number }) {
   );
 }
 
+/** The stats' tooltip: the window, and in a cluster the figures of each node. */
+function statsTitle(nodes: NodeFigures[] | undefined, kind: string): string {
+  const lines = nodeLines(nodes, kind);
+  return lines ? `Last 5 minutes, all nodes; by node:\n${lines}` : "Last 5 minutes";
+}
+
 function Stat({ label, value }: { label: string; value: ReactNode }) {
   return <><span className="fy-stat-label">{label}</span><span className="fy-stat-value">{value}</span></>;
 }
@@ -99,7 +106,7 @@ export const ProcessorNode = memo(function ProcessorNode({ id, data, selected }:
             <span className={`fy-pill is-${state.toLowerCase()}`} data-testid="node-state">{state}</span>
           </div>
           <div className="fy-body">
-            <div className="fy-stats" data-testid="node-stats" title="Last 5 minutes">
+            <div className="fy-stats" data-testid="node-stats" title={statsTitle(entry?.nodes, "processor")}>
               <Stat label="In" value={countAndSizeShort(num(entry, "flowFilesIn"), num(entry, "bytesIn"))} />
               <Stat label="Read" value={formatBytes(num(entry, "bytesRead"))} />
               <Stat label="Written" value={formatBytes(num(entry, "bytesWritten"))} />

@@ -1,5 +1,6 @@
 // The bulletin board: the latest bulletins, newest first, filterable by text and level,
-// refreshed on demand and every five seconds while "Auto" is on.
+// refreshed on demand and every five seconds while "Auto" is on. In a cluster each says
+// which node posted it, and a node filter narrows them.
 import { useMemo, useState } from "react";
 import { api, type Bulletin } from "../api";
 import { useApp } from "../store";
@@ -7,6 +8,7 @@ import { componentIndex } from "./flowTree";
 import { errorText, formatTime } from "./format";
 import { PanelFrame } from "./frame";
 import { Empty, Notice, usePolling } from "./ui";
+import { NodeFilter } from "./clusterViews";
 
 const LEVELS = ["ERROR", "WARN", "INFO", "DEBUG"];
 
@@ -17,6 +19,7 @@ export function BulletinsPanel() {
   const [error, setError] = useState<string | null>(null);
   const [filter, setFilter] = useState("");
   const [level, setLevel] = useState("");
+  const [node, setNode] = useState("");
   const [auto, setAuto] = useState(true);
   const [at, setAt] = useState<number | null>(null);
 
@@ -33,7 +36,7 @@ export function BulletinsPanel() {
   usePolling(load, 5000, auto);
 
   const needle = filter.trim().toLowerCase();
-  const shown = (bulletins ?? []).filter((b) => (!level || b.level.toUpperCase() === level)
+  const shown = (bulletins ?? []).filter((b) => (!level || b.level.toUpperCase() === level) && (!node || b.nodeId === node)
     && (!needle || `${b.componentName} ${b.componentId} ${b.message}`.toLowerCase().includes(needle)));
 
   return (
@@ -55,6 +58,7 @@ export function BulletinsPanel() {
             <option value="">All levels</option>
             {LEVELS.map((l) => <option key={l} value={l}>{l}</option>)}
           </select>
+          <NodeFilter value={node} onChange={setNode} testId="bulletins-node-filter" />
         </div>
       }
     >
@@ -75,6 +79,7 @@ export function BulletinsPanel() {
                     {b.componentName || b.componentId}
                   </button>
                 ) : <span className="pn-bulletin-source">{b.componentName || b.componentId}</span>}
+                {b.nodeId ? <span className="pn-tag" data-testid="bulletin-node" title="The node that posted it">{b.nodeId}</span> : null}
                 <span className="pn-muted small">{formatTime(b.timestamp)}</span>
               </div>
               <div className="pn-bulletin-msg">{b.message}</div>

@@ -23,6 +23,20 @@ const PRIORITIZERS = [
   ["PriorityAttributePrioritizer", "By the priority attribute"],
 ] as const;
 
+/** NiFi's load-balance choices, with what each does. */
+const LB_STRATEGIES = [
+  ["DO_NOT_LOAD_BALANCE", "Do not load balance", "Flowfiles stay on the node that queued them."],
+  ["ROUND_ROBIN", "Round robin", "Flowfiles are spread over the connected nodes in turn (a node whose queue is full is skipped)."],
+  ["PARTITION_BY_ATTRIBUTE", "Partition by attribute",
+    "Flowfiles with the same value of an attribute go to the same node (no value: all to one node)."],
+  ["SINGLE_NODE", "Single node", "Every flowfile goes to one node of the cluster."],
+] as const;
+const LB_COMPRESSIONS = [
+  ["DO_NOT_COMPRESS", "Do not compress"],
+  ["COMPRESS_ATTRIBUTES_ONLY", "Compress attributes only"],
+  ["COMPRESS_ATTRIBUTES_AND_CONTENT", "Compress attributes and content"],
+] as const;
+
 const TITLES: Partial<Record<Kind, string>> = {
   connection: "Connection", "input-port": "Input port", "output-port": "Output port", funnel: "Funnel",
   label: "Label", "process-group": "Process group",
@@ -37,6 +51,9 @@ function editable(kind: Kind, c: Fields): Fields {
         backPressureObjectThreshold: String(c.backPressureObjectThreshold ?? ""),
         backPressureDataSizeThreshold: c.backPressureDataSizeThreshold ?? "",
         flowFileExpiration: c.flowFileExpiration ?? "", prioritizers: [...((c.prioritizers as string[]) ?? [])],
+        loadBalanceStrategy: c.loadBalanceStrategy ?? "DO_NOT_LOAD_BALANCE",
+        partitioningAttribute: c.partitioningAttribute ?? "",
+        loadBalanceCompression: c.loadBalanceCompression ?? "DO_NOT_COMPRESS",
       };
     case "input-port":
     case "output-port":
@@ -82,6 +99,9 @@ function checkChanges(kind: Kind, changes: Fields, draft: Fields): FieldErrors {
       flowFileExpiration: has("flowFileExpiration") ? checkDuration(text("flowFileExpiration")) : null,
       selectedRelationships: has("selectedRelationships") && (draft.selectedRelationships as string[]).length === 0
         ? "Choose at least one relationship." : null,
+      partitioningAttribute: (has("loadBalanceStrategy") || has("partitioningAttribute"))
+        && draft.loadBalanceStrategy === "PARTITION_BY_ATTRIBUTE" && !text("partitioningAttribute").trim()
+        ? "Name the attribute whose value picks the node (flowfiles with the same value go to the same node)." : null,
     });
   }
   if (kind === "label") {
@@ -212,6 +232,32 @@ export function ConfigureOther({ kind, id }: { kind: Kind; id: string }) {
           <input id="conn-expiration" data-testid="conn-expiration" className="pn-input mono"
                  value={String(draft.flowFileExpiration)} onChange={(e) => set({ flowFileExpiration: e.target.value })} />
         </Field>
+        <div className="pn-grid2">
+          <Field label="Load balance strategy" htmlFor="conn-lb-strategy" {...err("loadBalanceStrategy")}
+                 help={LB_STRATEGIES.find(([k]) => k === draft.loadBalanceStrategy)?.[2]
+                   ?? "How a cluster spreads the flowfiles over its nodes."}>
+            <select id="conn-lb-strategy" data-testid="conn-lb-strategy" className="pn-input"
+                    value={String(draft.loadBalanceStrategy)} onChange={(e) => set({ loadBalanceStrategy: e.target.value })}>
+              {LB_STRATEGIES.map(([k, label]) => <option key={k} value={k}>{label}</option>)}
+            </select>
+          </Field>
+          <Field label="Load balance compression" htmlFor="conn-lb-compression" {...err("loadBalanceCompression")}
+                 help={draft.loadBalanceStrategy === "DO_NOT_LOAD_BALANCE" ? "Used only when load balanced."
+                   : "What is compressed when flowfiles move between nodes."}>
+            <select id="conn-lb-compression" data-testid="conn-lb-compression" className="pn-input"
+                    disabled={draft.loadBalanceStrategy === "DO_NOT_LOAD_BALANCE"}
+                    value={String(draft.loadBalanceCompression)} onChange={(e) => set({ loadBalanceCompression: e.target.value })}>
+              {LB_COMPRESSIONS.map(([k, label]) => <option key={k} value={k}>{label}</option>)}
+            </select>
+          </Field>
+        </div>
+        {draft.loadBalanceStrategy === "PARTITION_BY_ATTRIBUTE" ? (
+          <Field label="Attribute name" htmlFor="conn-lb-attribute" required {...err("partitioningAttribute")}
+                 help="The flowfile attribute whose value picks the node.">
+            <input id="conn-lb-attribute" data-testid="conn-lb-attribute" className="pn-input mono"
+                   value={String(draft.partitioningAttribute)} onChange={(e) => set({ partitioningAttribute: e.target.value })} />
+          </Field>
+        ) : null}
         <Field label="Prioritizers" help="Applied in order; without any, the queue is first in, first out." {...err("prioritizers")}>
           <ol className="pn-order">
             {prioritizers.map((p, i) => (

@@ -4,7 +4,7 @@
 // (names, time periods, whole numbers) and a 400's errors are shown next to the fields
 // they name, every one of them, in plain words.
 import { useCallback, useEffect, useMemo, useState } from "react";
-import { api, ApiError, type ControllerService, type Kind, type Processor, type ProcessorType } from "../api";
+import { api, ApiError, type ControllerService, type ExecutionNode, type Kind, type Processor, type ProcessorType } from "../api";
 import { checkDuration, checkName, checkWholeNumber, collect, hasErrors, serverErrors, type FieldErrors } from "../fields";
 import { findSpec } from "../canvas/model";
 import { useApp } from "../store";
@@ -22,14 +22,14 @@ type Extension = Processor | ControllerService;
 interface Draft {
   name: string; penaltyDuration: string; yieldDuration: string; bulletinLevel: string;
   schedulingStrategy: Processor["schedulingStrategy"]; schedulingPeriod: string; concurrent: string; runDuration: string;
-  autoTerminated: string[]; comments: string; props: PropDraft;
+  executionNode: ExecutionNode; autoTerminated: string[]; comments: string; props: PropDraft;
 }
 
 /** The tab of each field, for showing an error next to the field it names. */
 const FIELD_TABS: Record<string, string> = {
   name: "settings", penaltyDuration: "settings", yieldDuration: "settings", bulletinLevel: "settings",
   schedulingStrategy: "scheduling", schedulingPeriod: "scheduling", concurrentlySchedulableTaskCount: "scheduling",
-  runDuration: "scheduling", properties: "properties", autoTerminatedRelationships: "relationships", comments: "comments",
+  runDuration: "scheduling", executionNode: "scheduling", properties: "properties", autoTerminatedRelationships: "relationships", comments: "comments",
   [`properties.${RULES_KEY}`]: "advanced",
 };
 
@@ -40,6 +40,7 @@ const DRAFT_FIELDS: Partial<Record<keyof Draft, string>> = {
   name: "name", penaltyDuration: "penaltyDuration", yieldDuration: "yieldDuration", bulletinLevel: "bulletinLevel",
   schedulingStrategy: "schedulingStrategy", schedulingPeriod: "schedulingPeriod",
   concurrent: "concurrentlySchedulableTaskCount", runDuration: "runDuration", comments: "comments",
+  executionNode: "executionNode",
   autoTerminated: "autoTerminatedRelationships",
 };
 
@@ -80,6 +81,7 @@ function toDraft(c: Extension, kind: Kind, spec: ProcessorType | undefined, prev
     schedulingPeriod: p?.schedulingPeriod ?? "",
     concurrent: String(p?.concurrentlySchedulableTaskCount ?? 1),
     runDuration: p?.runDuration ?? "",
+    executionNode: p?.executionNode ?? "ALL",
     autoTerminated: [...(p?.autoTerminatedRelationships ?? [])],
     comments: c.comments ?? "",
     props: draftFromComponent(spec, c.properties),
@@ -103,6 +105,7 @@ function changesOf(c: Extension, kind: Kind, spec: ProcessorType | undefined, d:
       changes.concurrentlySchedulableTaskCount = Number.isInteger(n) && d.concurrent.trim() !== "" ? n : d.concurrent;
     }
     if (d.runDuration !== c.runDuration) changes.runDuration = d.runDuration.trim();
+    if (d.executionNode !== (c.executionNode ?? "ALL")) changes.executionNode = d.executionNode;
     const before = [...c.autoTerminatedRelationships].sort().join("\n");
     if ([...d.autoTerminated].sort().join("\n") !== before) changes.autoTerminatedRelationships = d.autoTerminated;
   }
@@ -390,6 +393,17 @@ function ConfigureExtension({ kind, id }: { kind: Kind; id: string }) {
                 <datalist id="pn-run-durations">{RUN_DURATIONS.map((d) => <option key={d} value={d} />)}</datalist>
               </Field>
             </div>
+            <Field label="Execution" htmlFor="sched-execution" error={errorFor("executionNode")} errorTestId={errorId("executionNode")}
+                   help={draft.executionNode === "PRIMARY"
+                     ? "Runs on the cluster's primary node only (a source that must not run twice, such as ListFile); "
+                       + "it moves to the new primary if that node goes. On a single node it always runs."
+                     : "Runs on every node of the cluster, each on its own data."}>
+              <select id="sched-execution" data-testid="sched-execution" className="pn-input" value={draft.executionNode}
+                      onChange={(e) => set({ executionNode: e.target.value as ExecutionNode })}>
+                <option value="ALL">All nodes</option>
+                <option value="PRIMARY">Primary node</option>
+              </select>
+            </Field>
           </div>
         ) : null}
 

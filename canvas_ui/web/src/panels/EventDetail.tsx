@@ -42,8 +42,10 @@ export function attributeRows(event: ProvenanceEvent): { name: string; before: s
   });
 }
 
-export function EventDetail({ eventId, onUuid, lineageShown }: {
+export function EventDetail({ eventId, node, onUuid, lineageShown }: {
   eventId: number; onUuid?: (uuid: string) => void;
+  /** In a cluster: the node that recorded the event (event ids are per node). */
+  node?: string;
   /** The flowfile whose lineage is on screen already (its "Show lineage" button is left out). */
   lineageShown?: string;
 }) {
@@ -62,8 +64,8 @@ export function EventDetail({ eventId, onUuid, lineageShown }: {
     setViewing(null);
     setReplayed(null);
     setReplayError(null);
-    api.provenanceEvent(eventId).then((e) => setEvent(e as unknown as ProvenanceEvent)).catch((exc) => setError(errorText(exc)));
-  }, [eventId]);
+    api.provenanceEvent(eventId, node).then((e) => setEvent(e as unknown as ProvenanceEvent)).catch((exc) => setError(errorText(exc)));
+  }, [eventId, node]);
 
   if (error) return <div data-testid="prov-detail"><Notice level="error">Event {eventId}: {error}</Notice></div>;
   if (!event) return <div data-testid="prov-detail"><Empty>Loading event {eventId}…</Empty></div>;
@@ -76,7 +78,7 @@ export function EventDetail({ eventId, onUuid, lineageShown }: {
   const replay = async () => {
     setReplayError(null);
     try {
-      const result = await api.replay(event.eventId) as { flowfileUuid: string; connectionId: string; eventId: number };
+      const result = await api.replay(event.eventId, node) as { flowfileUuid: string; connectionId: string; eventId: number };
       const where = componentName(index, result.connectionId);
       setReplayed(`Replayed as flowfile ${result.flowfileUuid} into ${where} (REPLAY event ${result.eventId}).`);
       notify("Replayed");
@@ -95,7 +97,7 @@ export function EventDetail({ eventId, onUuid, lineageShown }: {
         <span className="pn-content-label">{label}</span>
         {available ? (
           <>
-            <a data-testid={testId} href={api.provenanceContentUrl(event.eventId, direction)} target="_blank" rel="noreferrer"
+            <a data-testid={testId} href={api.provenanceContentUrl(event.eventId, direction, false, node)} target="_blank" rel="noreferrer"
                className={`pn-link${viewing === direction ? " active" : ""}`}
                onClick={(e) => {
                  if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) return; // let new-tab clicks through
@@ -104,7 +106,7 @@ export function EventDetail({ eventId, onUuid, lineageShown }: {
                }}>
               View
             </a>
-            <a className="pn-link" href={api.provenanceContentUrl(event.eventId, direction, true)} download>Download</a>
+            <a className="pn-link" href={api.provenanceContentUrl(event.eventId, direction, true, node)} download>Download</a>
             <span className="pn-muted">{size !== null ? formatBytes(size) : ""}</span>
           </>
         ) : (
@@ -171,9 +173,9 @@ export function EventDetail({ eventId, onUuid, lineageShown }: {
           {contentLink("output")}
         </div>
         {viewing ? (
-          <ContentViewer key={viewing} url={api.provenanceContentUrl(event.eventId, viewing)}
-                         downloadUrl={api.provenanceContentUrl(event.eventId, viewing, true)}
-                         recordsUrl={api.provenanceRecordsUrl(event.eventId, viewing)}
+          <ContentViewer key={viewing} url={api.provenanceContentUrl(event.eventId, viewing, false, node)}
+                         downloadUrl={api.provenanceContentUrl(event.eventId, viewing, true, node)}
+                         recordsUrl={api.provenanceRecordsUrl(event.eventId, viewing, node)}
                          mimeHint={event.attributes["mime.type"]} title={viewing === "input" ? "Content before" : "Content after"}
                          onClose={() => setViewing(null)} />
         ) : null}

@@ -1,8 +1,10 @@
 // Status history of a component: an SVG line chart of flowfiles in and out per second
 // (or another figure), at 1-second or 1-minute resolution, refreshed while open, with
-// the 5-minute totals under it.
+// the 5-minute totals under it (and, in a cluster, the figures of each node).
 import { useEffect, useMemo, useRef, useState } from "react";
-import { api } from "../api";
+import { api, type NodeFigures } from "../api";
+import { useEntry } from "../canvas/statusStore";
+import { NodeBreakdown, NodeFilter } from "./clusterViews";
 import { useApp } from "../store";
 import { componentIndex, componentName } from "./flowTree";
 import { errorText, formatBytes, formatCount, formatTime } from "./format";
@@ -60,12 +62,14 @@ export function HistoryPanel({ componentId }: { componentId: string }) {
   const [stats, setStats] = useState<Record<string, unknown> | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [metricId, setMetricId] = useState("flowfiles");
+  const [node, setNode] = useState("");
 
-  useEffect(() => { setHistory(null); }, [componentId, resolution]);
+  useEffect(() => { setHistory(null); }, [componentId, resolution, node]);
   usePolling(async () => {
     try {
       const [h, s] = await Promise.all([
-        api.statusHistory(componentId, resolution), api.statistics(componentId).catch(() => null),
+        api.statusHistory(componentId, resolution, node || undefined),
+        api.statistics(componentId, node || undefined).catch(() => null),
       ]);
       setHistory(h as History);
       setStats(s);
@@ -73,13 +77,17 @@ export function HistoryPanel({ componentId }: { componentId: string }) {
     } catch (exc) {
       setError(errorText(exc));
     }
-  }, resolution === "1s" ? 1000 : 30000, true, [componentId, resolution]);
+  }, resolution === "1s" ? 1000 : 30000, true, [componentId, resolution, node]);
 
   const metrics = metricsOf(history);
   const metric = metrics.find((m) => m.id === metricId) ?? metrics[0];
   const name = componentName(index, componentId);
   const kind = index.get(componentId)?.kind ?? "component";
   const totals = (stats?.totals ?? null) as Record<string, number> | null;
+  // Per node: the statistics answer's own breakdown when it has one, else the live stream's.
+  const live = useEntry(componentId);
+  const byNode = node ? undefined
+    : (Array.isArray(stats?.nodes) ? stats.nodes : live?.nodes) as NodeFigures[] | undefined;
 
   return (
     <PanelFrame
@@ -101,6 +109,7 @@ export function HistoryPanel({ componentId }: { componentId: string }) {
                   onChange={(e) => setMetricId(e.target.value)}>
             {metrics.map((m) => <option key={m.id} value={m.id}>{m.label}</option>)}
           </select>
+          <NodeFilter value={node} onChange={setNode} testId="history-node-filter" />
         </div>
       }
     >
@@ -125,6 +134,7 @@ export function HistoryPanel({ componentId }: { componentId: string }) {
           </div>
         </section>
       ) : null}
+      <NodeBreakdown nodes={byNode} kind={kind} />
     </PanelFrame>
   );
 }

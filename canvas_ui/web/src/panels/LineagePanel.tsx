@@ -110,7 +110,11 @@ export function LineagePanel({ flowfileUuid }: { flowfileUuid: string }) {
       ) : null}
       {selectedNode && selectedNode.kind === "event" ? (
         <section className="pn-section">
-          <EventDetail key={selectedNode.id} eventId={Number(selectedNode.id.replace(/^event:/, ""))} lineageShown={flowfileUuid}
+          <EventDetail key={selectedNode.id} lineageShown={flowfileUuid}
+                       // In a cluster an event's id is "event:NODE:EVENTID" and the node carries both parts.
+                       eventId={typeof selectedNode.eventId === "number" ? selectedNode.eventId
+                         : Number(selectedNode.id.replace(/^event:(?:.*:)?/, ""))}
+                       node={typeof selectedNode.nodeId === "string" ? selectedNode.nodeId : undefined}
                        onUuid={(uuid) => openPanel({ kind: "lineage", flowfileUuid: uuid })} />
         </section>
       ) : null}

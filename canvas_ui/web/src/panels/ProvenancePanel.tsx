@@ -1,5 +1,6 @@
 // Provenance search (by component, flowfile uuid and event type), the matching events
-// newest first, and one event's details (EventDetail) when a row is clicked.
+// newest first, and one event's details (EventDetail) when a row is clicked. In a cluster
+// the table has a Node column and the search a node filter (`node=`).
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { api, type ProvenanceSummary } from "../api";
 import { useApp } from "../store";
@@ -8,6 +9,7 @@ import { componentIndex, componentName } from "./flowTree";
 import { errorText, formatBytes, formatTime, shortId } from "./format";
 import { PanelFrame } from "./frame";
 import { Empty, Notice } from "./ui";
+import { NodeCell, NodeFilter, useShowNodes } from "./clusterViews";
 
 export const EVENT_TYPES = [
   "CREATE", "RECEIVE", "FETCH", "SEND", "UPLOAD", "REMOTE_INVOCATION", "DOWNLOAD", "DROP", "EXPIRE", "FORK", "JOIN",
@@ -29,17 +31,17 @@ function clockTime(epochMs: number): string {
   return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
 }
 
-interface Query { component: string; uuid: string; type: string; limit: string }
+interface Query { component: string; uuid: string; type: string; limit: string; node: string }
 
 export function ProvenancePanel({ componentId, flowfileUuid }: { componentId?: string; flowfileUuid?: string }) {
   const { flow } = useApp();
   const index = useMemo(() => componentIndex(flow), [flow]);
-  const initial: Query = { component: componentId ?? "", uuid: flowfileUuid ?? "", type: "", limit: "100" };
+  const initial: Query = { component: componentId ?? "", uuid: flowfileUuid ?? "", type: "", limit: "100", node: "" };
   const [form, setForm] = useState<Query>(initial);
   const [events, setEvents] = useState<ProvenanceSummary[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [selected, setSelected] = useState<number | null>(null);
+  const [selected, setSelected] = useState<{ eventId: number; nodeId?: string } | null>(null);
   const [searchedAt, setSearchedAt] = useState<number | null>(null);
 
   const search = useCallback(async (q: Query) => {
@@ -47,6 +49,7 @@ export function ProvenancePanel({ componentId, flowfileUuid }: { componentId?: s
     if (q.component.trim()) query.component = q.component.trim();
     if (q.uuid.trim()) query.uuid = q.uuid.trim();
     if (q.type) query.type = q.type;
+    if (q.node) query.node = q.node;
     setBusy(true);
     try {
       setEvents(await api.provenance(query));
@@ -61,7 +64,7 @@ export function ProvenancePanel({ componentId, flowfileUuid }: { componentId?: s
 
   // A new panel request (another component or flowfile) starts a new search.
   useEffect(() => {
-    const q = { component: componentId ?? "", uuid: flowfileUuid ?? "", type: "", limit: "100" };
+    const q = { component: componentId ?? "", uuid: flowfileUuid ?? "", type: "", limit: "100", node: "" };
     setForm(q);
     setSelected(null);
     search(q);
@@ -72,6 +75,7 @@ export function ProvenancePanel({ componentId, flowfileUuid }: { componentId?: s
     .map(([id]) => ({ id, name: componentName(index, id) }))
     .sort((a, b) => a.name.localeCompare(b.name)), [index]);
 
+  const showNodes = useShowNodes(events);
   const submit = (patch: Partial<Query> = {}) => {
     const q = { ...form, ...patch };
     setForm(q);
@@ -83,6 +87,7 @@ export function ProvenancePanel({ componentId, flowfileUuid }: { componentId?: s
     form.component && `component ${componentName(index, form.component)}`,
     form.uuid && `flowfile ${shortId(form.uuid)}`,
     form.type && form.type,
+    form.node && `node ${form.node}`,
   ].filter(Boolean).join(", ");
 
   return (
@@ -108,6 +113,7 @@ export function ProvenancePanel({ componentId, flowfileUuid }: { componentId?: s
               <option value="">Any type</option>
               {EVENT_TYPES.map((t) => <option key={t} value={t}>{t}</option>)}
             </select>
+            <NodeFilter value={form.node} onChange={(node) => submit({ node })} testId="prov-search-node" />
           </div>
           <div className="pn-search-row">
             <input className="pn-input mono" data-testid="prov-search-uuid" placeholder="FlowFile uuid" aria-label="FlowFile uuid"
@@ -118,8 +124,8 @@ export function ProvenancePanel({ componentId, flowfileUuid }: { componentId?: s
             <button type="button" className="primary" data-testid="prov-search-button" disabled={busy} onClick={() => submit()}>
               Search
             </button>
-            {form.component || form.uuid || form.type ? (
-              <button type="button" className="pn-link" onClick={() => submit({ component: "", uuid: "", type: "" })}>Clear</button>
+            {form.component || form.uuid || form.type || form.node ? (
+              <button type="button" className="pn-link" onClick={() => submit({ component: "", uuid: "", type: "", node: "" })}>Clear</button>
             ) : null}
           </div>
         </div>
@@ -129,7 +135,7 @@ export function ProvenancePanel({ componentId, flowfileUuid }: { componentId?: s
       {selected !== null ? (
         <>
           <button type="button" className="pn-link pn-back-link" onClick={() => setSelected(null)}>← All events</button>
-          <EventDetail eventId={selected} onUuid={(uuid) => submit({ uuid, component: "", type: "" })} />
+          <EventDetail eventId={selected.eventId} node={selected.nodeId} onUuid={(uuid) => submit({ uuid, component: "", type: "" })} />
         </>
       ) : null}
       <div hidden={selected !== null}>
@@ -138,22 +144,24 @@ export function ProvenancePanel({ componentId, flowfileUuid }: { componentId?: s
           <div className="pn-table-wrap">
             <table className="pn-table pn-prov-table">
               <colgroup>
-                <col className="c-time" /><col className="c-type" /><col /><col className="c-ff" />
+                <col className="c-time" /><col className="c-type" /><col />{showNodes ? <col className="c-node" /> : null}<col className="c-ff" />
               </colgroup>
               <thead>
-                <tr><th>Time</th><th>Type</th><th>Component</th><th>FlowFile</th></tr>
+                <tr><th>Time</th><th>Type</th><th>Component</th>{showNodes ? <th>Node</th> : null}<th>FlowFile</th></tr>
               </thead>
               <tbody>
                 {events.map((e) => {
                   const name = componentName(index, e.componentId);
                   return (
-                    <tr key={e.eventId} data-testid={`prov-row-${e.eventId}`} className="clickable" onClick={() => setSelected(e.eventId)}
+                    <tr key={`${e.nodeId ?? ""}:${e.eventId}`} data-testid={`prov-row-${e.eventId}`} className="clickable"
+                        onClick={() => setSelected({ eventId: e.eventId, nodeId: e.nodeId })}
                         title={`Event ${e.eventId} · ${e.eventType} · ${formatTime(e.timestamp, true)} · ${formatBytes(e.size)}`}>
                       <td className="pn-prov-time" title={formatTime(e.timestamp, true)}>{clockTime(e.timestamp)}</td>
                       <td title={e.eventType}>
                         <span className={`pn-event-type small t-${e.eventType.toLowerCase()}`}>{shortEventType(e.eventType)}</span>
                       </td>
                       <td className="pn-prov-comp" title={`${name}\n${e.componentId} (${e.componentType})`}>{name}</td>
+                      {showNodes ? <NodeCell nodeId={e.nodeId} /> : null}
                       <td className="mono" title={`${e.flowfileUuid} · ${formatBytes(e.size)}`}>{e.flowfileUuid.slice(0, 8)}</td>
                     </tr>
                   );

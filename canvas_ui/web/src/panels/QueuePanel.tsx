@@ -1,5 +1,6 @@
 // List a connection's queue (the first 100 waiting flowfiles: attributes, size, age),
-// view or download one's content, and empty the queue after a confirmation.
+// view or download one's content, and empty the queue after a confirmation. In a cluster
+// the list has a Node column and a node filter (GET …/flowfiles?node=).
 import { Fragment, useCallback, useEffect, useMemo, useState } from "react";
 import { api, type Connection, type QueuedFlowFile } from "../api";
 import { useApp } from "../store";
@@ -9,6 +10,8 @@ import { componentIndex, componentName } from "./flowTree";
 import { errorText, formatBytes, formatDuration, formatTime, shortId } from "./format";
 import { PanelFrame } from "./frame";
 import { Empty, Notice } from "./ui";
+import { NodeBreakdown, NodeCell, NodeFilter, useShowNodes } from "./clusterViews";
+import { useEntry } from "../canvas/statusStore";
 
 export function QueuePanel({ connectionId }: { connectionId: string }) {
   const { flow, notify, reload, openPanel } = useApp();
@@ -19,12 +22,13 @@ export function QueuePanel({ connectionId }: { connectionId: string }) {
   const [loadedAt, setLoadedAt] = useState(Date.now());
   const [conn, setConn] = useState<Connection | null>(null);
   const [confirming, setConfirming] = useState(false);
+  const [node, setNode] = useState("");
   const index = useMemo(() => componentIndex(flow), [flow]);
 
   const load = useCallback(async () => {
     try {
       const [queue, connection] = await Promise.all([
-        api.queue(connectionId), api.get<Connection>("connection", connectionId).catch(() => null),
+        api.queue(connectionId, node || undefined), api.get<Connection>("connection", connectionId).catch(() => null),
       ]);
       setItems(queue);
       setConn(connection);
@@ -33,7 +37,9 @@ export function QueuePanel({ connectionId }: { connectionId: string }) {
     } catch (exc) {
       setError(errorText(exc));
     }
-  }, [connectionId]);
+  }, [connectionId, node]);
+  const showNodes = useShowNodes(items);
+  const entry = useEntry(connectionId);
   useEffect(() => {
     setItems(null);
     setViewing(null);
@@ -65,6 +71,7 @@ export function QueuePanel({ connectionId }: { connectionId: string }) {
         {items ? ` · listed ${formatTime(loadedAt)}` : ""}
       </>}
       actions={<>
+        <NodeFilter value={node} onChange={setNode} testId="queue-node-filter" />
         <button type="button" onClick={load} data-testid="queue-refresh">Refresh</button>
         <button type="button" className="pn-danger" data-testid="queue-empty" onClick={() => setConfirming(true)}>Empty queue</button>
       </>}
@@ -83,13 +90,13 @@ export function QueuePanel({ connectionId }: { connectionId: string }) {
     >
       {error ? <Notice level="error">{error}</Notice> : null}
       {items === null && !error ? <Empty>Loading…</Empty> : null}
-      {items && items.length === 0 ? <Empty>The queue is empty.</Empty> : null}
+      {items && items.length === 0 ? <Empty>{node ? `Nothing of this queue waits on node ${node}.` : "The queue is empty."}</Empty> : null}
       {items && items.length > 0 ? (
         <div className={`pn-table-wrap${viewing ? " capped" : ""}`}>
           <table className="pn-table">
             <thead>
               <tr>
-                <th className="num">#</th><th>Filename</th><th className="num">Size</th><th className="num">Queued for</th>
+                <th className="num">#</th><th>Filename</th>{showNodes ? <th>Node</th> : null}<th className="num">Size</th><th className="num">Queued for</th>
                 <th className="actions" aria-label="Actions" />
               </tr>
             </thead>
@@ -103,13 +110,14 @@ export function QueuePanel({ connectionId }: { connectionId: string }) {
                       <span className="mono">{ff.filename ?? shortId(ff.uuid)}</span>
                       {ff.penalized ? <span className="pn-tag warn" title="Penalized: waits before it can be taken">penalized</span> : null}
                     </td>
+                    {showNodes ? <NodeCell nodeId={ff.nodeId} /> : null}
                     <td className="num">{formatBytes(ff.size)}</td>
                     <td className="num" title={`Queued at ${formatTime(ff.entryDate, true)}`}>{formatDuration(loadedAt - ff.entryDate)}</td>
                     <td className="actions" onClick={(e) => e.stopPropagation()}>
                       <button type="button" className="pn-small" data-testid={`queue-view-${ff.uuid}`}
                               onClick={() => setViewing(ff)}>View</button>
                       <a className="pn-small-link" data-testid={`queue-download-${ff.uuid}`} title="Download the content"
-                         href={api.contentUrl(connectionId, ff.uuid, true)} download={ff.filename ?? ff.uuid}>
+                         href={api.contentUrl(connectionId, ff.uuid, true, ff.nodeId)} download={ff.filename ?? ff.uuid}>
                         <svg viewBox="0 0 16 16" width="13" height="13" aria-hidden="true">
                           <path d="M8 2v8m0 0-3-3m3 3 3-3M3 13h10" fill="none" stroke="currentColor" strokeWidth="1.6" strokeLinecap="round" strokeLinejoin="round" />
                         </svg>
@@ -119,7 +127,7 @@ export function QueuePanel({ connectionId }: { connectionId: string }) {
                   </tr>
                   {expanded === ff.uuid ? (
                     <tr className="pn-detail-row">
-                      <td colSpan={5}>
+                      <td colSpan={showNodes ? 6 : 5}>
                         <FlowFileDetails ff={ff} now={loadedAt} onProvenance={() => openPanel({ kind: "provenance", flowfileUuid: ff.uuid })} />
                       </td>
                     </tr>
@@ -130,10 +138,11 @@ export function QueuePanel({ connectionId }: { connectionId: string }) {
           </table>
         </div>
       ) : null}
+      {!viewing ? <NodeBreakdown nodes={entry?.nodes} kind="connection" /> : null}
       {viewing ? (
-        <ContentViewer key={viewing.uuid} url={api.contentUrl(connectionId, viewing.uuid)}
-                       downloadUrl={api.contentUrl(connectionId, viewing.uuid, true)}
-                       recordsUrl={api.recordsUrl(connectionId, viewing.uuid)}
+        <ContentViewer key={viewing.uuid} url={api.contentUrl(connectionId, viewing.uuid, false, viewing.nodeId)}
+                       downloadUrl={api.contentUrl(connectionId, viewing.uuid, true, viewing.nodeId)}
+                       recordsUrl={api.recordsUrl(connectionId, viewing.uuid, viewing.nodeId)}
                        mimeHint={viewing.attributes["mime.type"]} title={viewing.filename ?? viewing.uuid}
                        onClose={() => setViewing(null)}
                        goneText="This flowfile is no longer in the queue: it was taken, expired or dropped. Refresh the list." />

@@ -1,5 +1,5 @@
 // The right-hand panel: shows whatever `useApp().panel` names (configure, queue, preview,
-// provenance, lineage, services, parameters, bulletins, status history, flow configuration history), with a back button to
+// provenance, lineage, services, parameters, bulletins, status history, flow configuration history, cluster), with a back button to
 // the panel it was opened from, Escape to close, and a drag handle to resize it.
 //
 // The open panel is part of the address (see ../routing.ts), so Back, Forward and a reload keep it.
@@ -7,6 +7,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { panelKey } from "../routing";
 import { useApp, type Panel } from "../store";
 import { BulletinsPanel } from "./BulletinsPanel";
+import { ClusterPanel } from "./ClusterPanel";
 import { ConfigurePanel } from "./ConfigurePanel";
 import { PanelNavContext } from "./frame";
 import { FlowHistoryPanel } from "./FlowHistoryPanel";
@@ -23,7 +24,7 @@ const WIDTH_KEY = "flowyard.panelWidth";
 const LABELS: Record<NonNullable<Panel>["kind"], string> = {
   configure: "Configure", queue: "Queue", preview: "Data preview", provenance: "Provenance", lineage: "Lineage",
   services: "Controller services", parameters: "Parameters", bulletins: "Bulletins", history: "Status history",
-  "flow-history": "Flow configuration history",
+  "flow-history": "Flow configuration history", cluster: "Cluster",
 };
 
 export function SidePanel() {
@@ -104,6 +105,9 @@ export function SidePanel() {
       break;
     case "flow-history":
       content = <FlowHistoryPanel />;
+      break;
+    case "cluster":
+      content = <ClusterPanel />;
       break;
   }
   return (
