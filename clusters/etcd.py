@@ -412,21 +412,17 @@ class Etcd:
             endpoint = self.endpoints[index]
             stream = _WatchStream(endpoint, prefix)
             try:
-                with trio.fail_after(self.timeout):
-                    await stream.open(body)
-            except (OSError, trio.BrokenResourceError, trio.TooSlowError, h11.ProtocolError) as exc:
-                await stream.aclose()
-                failures.append(f"{endpoint}: {exc or type(exc).__name__}")
-                continue
-            except BaseException:
-                await stream.aclose()
-                raise
-            self._current = index
-            try:
+                try:
+                    with trio.fail_after(self.timeout):
+                        await stream.open(body)
+                except (OSError, trio.BrokenResourceError, trio.TooSlowError, h11.ProtocolError) as exc:
+                    failures.append(f"{endpoint}: {exc or type(exc).__name__}")
+                    continue
+                self._current = index
                 yield stream
+                return
             finally:
                 await stream.aclose()
-            return
         raise EtcdUnavailable(f"etcd unavailable (watch {prefix!r}): " + "; ".join(failures))
 
     async def health(self) -> bool:
