@@ -154,7 +154,8 @@ class ClusterView:
 
     ``node``: this node's ``ClusterNode``; ``channel``: its ``NodeChannel``;
     ``service``: its ``FlowService``; ``timeout``: seconds a peer has to answer
-    a read. Keyword ``clock``: the wall clock for heartbeat ages (tests)."""
+    a read; ``cache_seconds``: how long the merged stream entries of one
+    (group, node) are shared between streams."""
 
     def __init__(self, node: _Node, channel: _Channel, service: FlowService, *, timeout: float = PEER_TIMEOUT,
                  cache_seconds: float = 0.2) -> None:
@@ -164,6 +165,7 @@ class ClusterView:
         self.timeout = timeout
         self.cache_seconds = cache_seconds
         self._cache: dict[tuple[str | None, str | None], tuple[float, dict[str, Any], list[NodeAnswer]]] = {}
+        self._locks: dict[tuple[str | None, str | None], trio.Lock] = {}
 
     # -- who we are ---------------------------------------------------------------------
 
@@ -345,15 +347,24 @@ class ClusterView:
         """The live stream's entries merged over the nodes, and every node's answer
         (for the unavailable ones). Shared by concurrent streams for ``cache_seconds``."""
         key = (group, node)
-        now = trio.current_time()
-        cached = self._cache.get(key)
-        if cached is not None and now - cached[0] < self.cache_seconds:
-            return cached[1], cached[2]
-        payload: dict[str, Any] = {"entries": True, "group": group}
-        answers = await self.fan_out(STATUS_PATH, payload, node)
-        merged = _merge.entries([(a.node_id, a.result) for a in answers if a.ok])
-        self._cache[key] = (trio.current_time(), merged, answers)
-        return merged, answers
+        lock = self._locks.setdefault(key, trio.Lock())
+        try:
+            async with lock:  # streams asking at once share the fan-out in flight
+                cached = self._cache.get(key)
+                if cached is not None and trio.current_time() - cached[0] < self.cache_seconds:
+                    return cached[1], cached[2]
+                payload: dict[str, Any] = {"entries": True, "group": group}
+                answers = await self.fan_out(STATUS_PATH, payload, node)
+                merged = _merge.entries([(a.node_id, a.result) for a in answers if a.ok])
+                self._cache[key] = (trio.current_time(), merged, answers)
+                if len(self._cache) > 256:  # groups come and go: forget the oldest
+                    oldest = min(self._cache, key=lambda k: self._cache[k][0])
+                    del self._cache[oldest]
+                    self._locks.pop(oldest, None)
+                return merged, answers
+        finally:
+            if key not in self._cache:  # an unknown group: keep no lock for it
+                self._locks.pop(key, None)
 
     async def _query(self, op: str, args: Mapping[str, Any], node: str | None) -> list[NodeAnswer]:
         return await self.fan_out(QUERY_PATH, {"op": op, "args": dict(args)}, node)
