@@ -260,3 +260,13 @@ async def test_limits_methods_and_unpackable_answers(client: NodeChannel) -> Non
         nursery.cancel_scope.cancel()
     with pytest.raises(ConfigurationError, match="node id"):
         NodeChannel("bad id", KEYS)
+
+
+def test_public_surface() -> None:
+    from flowyard.clusters import channel
+
+    assert set(channel.__all__) == {
+        "MAX_BODY_BYTES", "ChannelRefusal", "ClusterError", "ClusterKeys", "Handler", "NodeChannel",
+        "PeerAuthError", "PeerError", "PeerRefused", "PeerUnavailable", "Sealer", "derive_keys", "read_secret",
+        "write_secret"}
+    assert issubclass(channel.PeerAuthError, channel.PeerError) and issubclass(channel.PeerError, ClusterError)

@@ -275,3 +275,12 @@ async def test_lease_keeper_declares_loss_one_ttl_after_the_last_renewal(autojum
     last_ok = max(t for t in fake.keepalives if t < 10.0)
     assert all(b - a == pytest.approx(2.0) for a, b in zip(fake.keepalives, fake.keepalives[1:], strict=False))
     assert last_ok + 6 <= lost_at <= last_ok + 6 + 2.0
+
+
+def test_public_surface() -> None:
+    from flowyard.clusters import election, etcd, etcdserver
+
+    assert sorted(etcd.__all__) == ["Compare", "Etcd", "EtcdCompacted", "EtcdError", "EtcdUnavailable",
+                                    "KeyValue", "LeaseKeeper", "Op", "TxnResult", "WatchEvent"]
+    assert sorted(election.__all__) == ["Election", "Fence"]
+    assert sorted(etcdserver.__all__) == ["EtcdServer", "find_etcd"]
