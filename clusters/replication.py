@@ -1,0 +1,474 @@
+"""Edit replication: one flow, edited on any node (docs/cluster-internals.md,
+"Edit replication").
+
+``ClusterReplicator`` is the service's ``Replicator`` on a cluster node. It
+sends the service's proposals to the coordinator (``/cluster/v1/propose``); as
+coordinator it commits them one at a time::
+
+    revisions re-checked, check_entry here       -> 409 / 400, nothing committed
+    /cluster/v1/validate on every CONNECTED peer -> a refusal refuses the edit naming the node;
+                                                    no answer in time: the peer is disconnected
+                                                    (fenced admin request) and left out
+    fenced txn: C/flow/log/<seq> + C/flow/head   -> the commit point (head's mod_revision compared)
+
+and every node applies the log in seq order from a watch (``run``). A node
+that cannot apply an entry disconnects itself with the reason and applies
+nothing more until it is connected again (it is never left different).
+
+Joining (``run``, whenever the node is CONNECTING): no ``C/flow/head`` → the
+cold-start flow election; entries after our seq still in the log → catch up;
+else take ``C/flow/snapshot`` — unless that would remove a connection holding
+flowfiles here: then the node stays DISCONNECTED saying which. Then CONNECTED.
+The coordinator writes a snapshot every ``snapshot_every`` entries and keeps
+the log's last ``keep_entries``.
+
+A node that is not CONNECTED refuses edits (``NotConnected``, 409: "this node
+is disconnected from the cluster: <reason>"). A proposal whose answer does not
+come back (the coordinator died or the call timed out) raises
+``FlowNotSavedError`` (503) saying the outcome is unknown: if it was
+committed, this node applies it like any other entry.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+
+from flowyard.clusters._flowsync import (
+    Candidate,
+    FlowKeys,
+    Snapshot,
+    elect,
+    fingerprint,
+    head_value,
+    open_entry,
+    read_head,
+    seal_entry,
+)
+from flowyard.clusters.channel import ChannelRefusal, ClusterError, NodeChannel, PeerError, PeerRefused, Sealer
+from flowyard.clusters.etcd import Compare, Etcd, EtcdCompacted, EtcdError, Op
+from flowyard.clusters.node import ClusterNode, Member, MembershipError, NodeState
+from flowyard.runtime.engine import ReconcileRefused
+from flowyard.runtime.sdk import FlowyardError
+from flowyard.runtime.service import FlowNotSavedError, FlowService
+from flowyard.runtime.service._replication import Entry, NotConnected, Proposal, error_from_dict, error_to_dict
+
+__all__ = ["PROPOSE", "VALIDATE", "ClusterReplicator"]
+
+PROPOSE = "/cluster/v1/propose"
+VALIDATE = "/cluster/v1/validate"
+_log = logging.getLogger("flowyard.clusters.replication")
+
+
+class _StayDisconnected(Exception):
+    """Joining found a reason this node cannot take the cluster's flow."""
+
+
+class ClusterReplicator:
+    """The ``Replicator`` of ``service`` on cluster node ``node`` (see the module
+    docstring). Serve ``routes()`` on the node's channel and run ``run`` for as
+    long as the node runs; set ``service.replicator`` to it.
+
+    ``validate_timeout``: how long the coordinator waits for a peer's answer;
+    ``propose_timeout``: how long a proposer waits for the coordinator's;
+    ``flow_election_candidates`` / ``flow_election_wait``: the cold start waits
+    for that many candidates or that many seconds, whichever comes first."""
+
+    def __init__(self, node: ClusterNode, etcd: Etcd, channel: NodeChannel, sealer: Sealer, service: FlowService,
+                 *, validate_timeout: float = 5.0, propose_timeout: float = 30.0,
+                 flow_election_candidates: int = 3, flow_election_wait: float = 30.0,
+                 snapshot_every: int = 200, keep_entries: int = 1000, retry: float = 0.5) -> None:
+        if flow_election_candidates < 1 or flow_election_wait < 0:
+            raise ValueError("flow election: candidates must be >= 1 and the wait >= 0 s")
+        if snapshot_every < 1 or keep_entries < snapshot_every:
+            raise ValueError("snapshot_every must be >= 1 and keep_entries >= snapshot_every")
+        self.node = node
+        self.etcd = etcd
+        self.channel = channel
+        self.sealer = sealer
+        self.service = service
+        self.keys = FlowKeys.of(node.config)
+        self.validate_timeout = validate_timeout
+        self.propose_timeout = propose_timeout
+        self.flow_election_candidates = flow_election_candidates
+        self.flow_election_wait = flow_election_wait
+        self.snapshot_every = snapshot_every
+        self.keep_entries = keep_entries
+        self.retry = retry
+        self._propose_lock = trio.Lock()
+        self._applied = trio.Event()  # set (and replaced) whenever an entry is applied here
+
+    def routes(self) -> dict[str, Callable[[Any, str], Awaitable[Any]]]:
+        """The node-protocol routes of replication, for ``NodeChannel.serve``."""
+        return {PROPOSE: self._on_propose, VALIDATE: self._on_validate}
+
+    # -- proposing (any node) ------------------------------------------------------------
+
+    async def submit(self, proposal: Proposal) -> int:
+        """Have ``proposal`` committed (see ``Replicator.submit``); returns its seq
+        once applied here."""
+        if self.node.state is not NodeState.CONNECTED:
+            raise NotConnected(self.node.reason or f"it is {self.node.state.value}")
+        coordinator = self.node.coordinator()
+        if coordinator is None:
+            raise FlowNotSavedError("the cluster has no coordinator right now; the change was not applied: "
+                                    "try again in a few seconds")
+        if coordinator.node_id == self.node.node_id:
+            answer = await self._propose(proposal)
+        else:
+            try:
+                answer = await self.channel.call(coordinator.address, PROPOSE, proposal.to_dict(),
+                                                 timeout=self.propose_timeout, node=coordinator.node_id)
+            except PeerError as exc:
+                raise FlowNotSavedError(
+                    f"the cluster coordinator did not answer ({exc}); the change may or may not have been "
+                    "made: look before trying again") from None
+        if not isinstance(answer, dict):
+            raise FlowNotSavedError(f"the cluster coordinator answered {answer!r}")
+        if "error" in answer:
+            raise error_from_dict(answer["error"], node=answer.get("node"))
+        seq = answer.get("seq")
+        if not isinstance(seq, int):
+            raise FlowNotSavedError(f"the cluster coordinator answered {answer!r}")
+        await self._wait_applied(seq)
+        return seq
+
+    async def _wait_applied(self, seq: int) -> None:
+        """Until this node has applied ``seq``; ``NotConnected`` when it drops out first."""
+        while (self.service.cluster_seq or 0) < seq:
+            if self.node.state is not NodeState.CONNECTED:
+                raise NotConnected(f"edit {seq} was committed, but this node dropped out before applying it: "
+                                   f"{self.node.reason}")
+            await self._applied_or_changed(self.node.version, 1.0)
+
+    async def _applied_or_changed(self, version: int, timeout: float) -> None:
+        """Until an entry is applied here, the node changes after ``version``, or ``timeout`` s."""
+        with trio.move_on_after(timeout):
+            async with trio.open_nursery() as nursery:
+                async def first(wait: Callable[[], Awaitable[object]]) -> None:
+                    await wait()
+                    nursery.cancel_scope.cancel()
+                nursery.start_soon(first, functools.partial(self.node.changed, version))
+                nursery.start_soon(first, self._applied.wait)
+
+    # -- committing (the coordinator) -----------------------------------------------------
+
+    async def _on_propose(self, payload: Any, caller: str) -> dict[str, Any]:
+        try:
+            proposal = Proposal.from_dict(payload)
+        except ValueError as exc:
+            raise ChannelRefusal(400, f"not a proposal: {exc}") from None
+        return await self._propose(proposal)
+
+    async def _propose(self, proposal: Proposal) -> dict[str, Any]:
+        """Commit ``proposal`` as coordinator: ``{seq}`` or ``{error, node?}``."""
+        async with self._propose_lock:
+            fence = self.node.coordinator_fence()
+            if fence is None:
+                return _refusal(FlowNotSavedError(f"node {self.node.node_id} is not the cluster coordinator (any "
+                                                  "more); the change was not applied: try again"))
+            if self.node.state is not NodeState.CONNECTED:
+                return _refusal(NotConnected(f"its coordinator {self.node.node_id} is not connected: "
+                                             f"{self.node.reason}"))
+            try:
+                kv = await self.etcd.get(self.keys.head)
+                if kv is None:
+                    return _refusal(FlowNotSavedError("the cluster has no flow yet (its flow election is on); "
+                                                      "the change was not applied"))
+                head = read_head(kv.key, kv.value)
+                with trio.fail_after(self.validate_timeout):
+                    while (self.service.cluster_seq or 0) < head:
+                        await self._applied.wait()
+            except (EtcdError, ClusterError, trio.TooSlowError) as exc:
+                return _refusal(FlowNotSavedError(f"the cluster coordinator cannot commit now ({exc}); the "
+                                                  "change was not applied"))
+            if self.service.cluster_seq != head:
+                return _refusal(FlowNotSavedError(f"the coordinator is at edit {self.service.cluster_seq}, the "
+                                                  f"cluster at {head}; the change was not applied"))
+            try:
+                entry = self.service.check_entry(Entry(head + 1, proposal))
+            except FlowyardError as exc:
+                return _refusal(exc)
+            refused = await self._validate_on_peers(entry, head)
+            if refused is not None:
+                return refused
+            try:
+                result = await self.etcd.txn(
+                    [fence.compare(), Compare.mod_revision(self.keys.head, "=", kv.mod_revision)],
+                    [Op.put(self.keys.entry(entry.seq), seal_entry(self.sealer, self.keys, entry)),
+                     Op.put(self.keys.head, head_value(entry.seq))])
+            except EtcdError as exc:
+                return _refusal(FlowNotSavedError(f"the cluster's flow could not be written ({exc}); the change "
+                                                  "may or may not have been made"))
+            if not result.succeeded:
+                return _refusal(FlowNotSavedError("the cluster's flow moved on or the coordinator changed "
+                                                  "meanwhile; the change was not applied: try again"))
+            return {"seq": entry.seq}
+
+    async def _validate_on_peers(self, entry: Entry, base: int) -> dict[str, Any] | None:
+        """Phase 1 on every connected peer, in parallel: the first refusal (with
+        the node's name), or None. A peer that does not answer in time is
+        disconnected (fenced admin request) and left out."""
+        refusals: list[dict[str, Any]] = []
+        payload = {"base": base, "entry": entry.to_dict()}
+
+        async def ask(member: Member) -> None:
+            try:
+                answer = await self.channel.call(member.address, VALIDATE, payload, timeout=self.validate_timeout,
+                                                 node=member.node_id)
+            except PeerError as exc:
+                if isinstance(exc, PeerRefused) and exc.status < 500:
+                    refusals.append(_refusal(FlowyardError(exc.message), member.node_id))
+                    return
+                await self._disconnect_peer(member, f"did not validate edit {entry.seq} in time: {exc}")
+                return
+            if not isinstance(answer, dict):
+                refusals.append(_refusal(FlowyardError(f"unreadable answer {answer!r}"), member.node_id))
+            elif "error" in answer:
+                refusals.append({"error": answer["error"], "node": member.node_id})
+            elif "absent" in answer:
+                await self._disconnect_peer(member, f"could not validate edit {entry.seq}: {answer['absent']}")
+
+        async with trio.open_nursery() as nursery:
+            for member in self.node.connected_peers():
+                nursery.start_soon(ask, member)
+        return refusals[0] if refusals else None
+
+    async def _disconnect_peer(self, member: Member, reason: str) -> None:
+        _log.warning("disconnecting node %s: %s", member.node_id, reason)
+        try:
+            await self.node.request_state(member.node_id, NodeState.DISCONNECTED, reason, by="coordinator")
+        except (MembershipError, EtcdError) as exc:
+            _log.warning("could not disconnect node %s: %s", member.node_id, exc)
+
+    async def _on_validate(self, payload: Any, caller: str) -> dict[str, Any]:
+        """Phase 1 here at the coordinator's ``base``: ``{ok}``, ``{error}`` (the
+        edit is refused) or ``{absent: why}`` (this node cannot take part)."""
+        try:
+            base = payload["base"]
+            entry = Entry.from_dict(payload["entry"])
+        except (TypeError, KeyError, ValueError) as exc:
+            raise ChannelRefusal(400, f"not a validation request: {exc}") from None
+        if self.node.state is not NodeState.CONNECTED:
+            return {"absent": f"node {self.node.node_id} is {self.node.state.value}: {self.node.reason}"}
+        with trio.move_on_after(max(self.validate_timeout - 1.0, 0.1)):
+            while (self.service.cluster_seq or 0) < base:
+                await self._applied.wait()
+        if self.service.cluster_seq != base:
+            return {"absent": f"node {self.node.node_id} is at edit {self.service.cluster_seq}, not {base}"}
+        try:
+            self.service.check_entry(entry)
+        except FlowyardError as exc:
+            return {"error": error_to_dict(exc)}
+        return {"ok": True}
+
+    # -- applying (every node) ------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Join whenever the node is CONNECTING, then follow the log while it is
+        CONNECTED; until cancelled."""
+        task_status.started()
+        while True:
+            version = self.node.version
+            if self.node.state is NodeState.CONNECTING and self.node.lease_id is not None:
+                try:
+                    await self._join()
+                except _StayDisconnected as exc:
+                    await self._set_state(NodeState.DISCONNECTED, str(exc))
+                    continue
+                except (EtcdError, ClusterError) as exc:
+                    _log.warning("joining the cluster's flow failed (%s); retrying", exc)
+                    await trio.sleep(self.retry)
+                    continue
+                if self.node.state is NodeState.CONNECTING:
+                    await self._set_state(NodeState.CONNECTED, "")
+                continue
+            if self.node.state is NodeState.CONNECTED:
+                await self._follow()
+                continue
+            await self.node.changed(version)
+
+    async def _set_state(self, state: NodeState, reason: str) -> None:
+        try:
+            await self.node.set_state(state, reason)
+        except EtcdError as exc:  # set here anyway; the next heartbeat writes it
+            _log.warning("could not write the node state %s: %s", state.value, exc)
+
+    async def _apply(self, entry: Entry) -> bool:
+        """Apply ``entry`` here (shielded: never half-way); False (and this node
+        DISCONNECTED with the reason) when it cannot be applied."""
+        try:
+            with trio.CancelScope(shield=True):
+                await self.service.apply_entry(entry)
+        except FlowyardError as exc:
+            reason = f"could not apply cluster edit {entry.seq} ({entry.proposal.description}): {exc}"
+            _log.error("%s", reason)
+            await self._set_state(NodeState.DISCONNECTED, reason)
+            return False
+        self._applied.set()
+        self._applied = trio.Event()
+        if self.node.is_coordinator and entry.seq % self.snapshot_every == 0:
+            await self._write_snapshot()
+        return True
+
+    async def _follow(self) -> None:
+        """Apply the log from our seq while CONNECTED (returns when not, or to rejoin)."""
+        async with trio.open_nursery() as nursery:
+            async def watch_state() -> None:
+                version = self.node.version
+                while self.node.state is NodeState.CONNECTED:
+                    version = await self.node.changed(version)
+                nursery.cancel_scope.cancel()
+            nursery.start_soon(watch_state)
+            try:
+                await self._follow_log()
+            except (EtcdError, ClusterError) as exc:
+                _log.warning("following the cluster's flow log: %s; again", exc)
+                await trio.sleep(self.retry)
+            nursery.cancel_scope.cancel()
+
+    async def _follow_log(self) -> None:
+        """Read the log after our seq, then watch it; returns to rejoin (a gap)."""
+        kvs, revision = await self.etcd.range(self.keys.log)
+        if not await self._apply_all(kvs):
+            return
+        try:
+            async with self.etcd.watch(self.keys.log, start_revision=revision + 1) as batches:
+                async for batch in batches:
+                    if not await self._apply_all([e.kv for e in batch if e.kind == "PUT"]):
+                        return
+        except EtcdCompacted:
+            return  # read again from now
+
+    async def _apply_all(self, kvs: list[Any]) -> bool:
+        """Apply the entries among ``kvs`` after our seq, in order. False: stop
+        (an entry failed, or one is missing: the node must rejoin)."""
+        entries = sorted((open_entry(self.sealer, self.keys, kv.key, kv.value) for kv in kvs
+                          if kv.key.startswith(self.keys.log)), key=lambda e: e.seq)
+        for entry in entries:
+            current = self.service.cluster_seq or 0
+            if entry.seq <= current:
+                continue
+            if entry.seq != current + 1:
+                await self._set_state(NodeState.CONNECTING, f"missed cluster edits {current + 1} to {entry.seq - 1}")
+                return False
+            if not await self._apply(entry):
+                return False
+        return True
+
+    # -- joining ------------------------------------------------------------------------
+
+    async def _join(self) -> None:
+        """Bring the service to the cluster's head (cold start, catch up, or the
+        snapshot). Raises ``_StayDisconnected`` with the reason."""
+        kv = await self.etcd.get(self.keys.head)
+        if kv is None:
+            await self._cold_start()
+            kv = await self.etcd.get(self.keys.head)
+            if kv is None:
+                raise ClusterError("the flow election ended without a head")
+        head = read_head(kv.key, kv.value)
+        ours = self.service.cluster_seq
+        if ours is not None and ours <= head:
+            if ours == head:
+                return
+            if await self.etcd.get(self.keys.entry(ours + 1)) is not None:
+                await self._catch_up()
+                return
+        await self._take_snapshot()
+        await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        kvs, _ = await self.etcd.range(self.keys.log)
+        entries = sorted((open_entry(self.sealer, self.keys, kv.key, kv.value) for kv in kvs), key=lambda e: e.seq)
+        for entry in entries:
+            current = self.service.cluster_seq or 0
+            if entry.seq <= current:
+                continue
+            if entry.seq != current + 1:
+                raise ClusterError(f"the cluster's log lacks edits {current + 1} to {entry.seq - 1}")
+            try:
+                with trio.CancelScope(shield=True):
+                    await self.service.apply_entry(entry)
+            except FlowyardError as exc:
+                raise _StayDisconnected(f"could not apply cluster edit {entry.seq} ({entry.proposal.description})"
+                                        f": {exc}") from None
+            self._applied.set()
+            self._applied = trio.Event()
+
+    async def _take_snapshot(self) -> None:
+        kv = await self.etcd.get(self.keys.snapshot)
+        if kv is None:
+            raise ClusterError(f"{self.keys.snapshot} is missing: the cluster's flow cannot be taken")
+        snapshot = Snapshot.open(self.sealer, kv.key, kv.value)
+        try:
+            await self.service.take_flow(snapshot.seq, snapshot.flow, snapshot.revisions)
+        except ReconcileRefused as exc:
+            queued = ", ".join(f"{c} ({n} queued)" for c, n in sorted(exc.queued.items()))
+            raise _StayDisconnected(f"taking the cluster's flow would remove connections still holding flowfiles "
+                                    f"here: {queued or exc}; empty them, or remove this node") from None
+        except FlowyardError as exc:
+            raise _StayDisconnected(f"the cluster's flow cannot be taken: {exc}") from None
+        self._applied.set()
+        self._applied = trio.Event()
+
+    async def _write_snapshot(self) -> None:
+        """As coordinator, after applying a multiple of ``snapshot_every``: the
+        snapshot (fenced), then the log trimmed to its last ``keep_entries``."""
+        fence = self.node.coordinator_fence()
+        if fence is None:
+            return
+        seq, flow, revisions = self.service.snapshot()
+        try:
+            await self.etcd.txn([fence.compare()], [Op.put(self.keys.snapshot, Snapshot(seq, flow, revisions).seal(
+                self.sealer, self.keys.snapshot))])
+            first = seq - self.keep_entries + 1  # the oldest entry kept
+            kvs, _ = await self.etcd.range(self.keys.log, limit=1)
+            oldest = self.keys.seq_of(kvs[0].key) if kvs else first
+            for start in range(oldest, first, 100):
+                ops = [Op.delete(self.keys.entry(s)) for s in range(start, min(start + 100, first))]
+                await self.etcd.txn([fence.compare()], ops)
+        except (EtcdError, ClusterError) as exc:
+            _log.warning("could not write the flow snapshot at %d: %s", seq, exc)
+
+    async def _cold_start(self) -> None:
+        """The flow election (no head yet): offer our flow; the coordinator
+        elects once enough candidates are in or the wait is over, and writes the
+        snapshot at seq 0 with the head."""
+        _, flow, revisions = self.service.snapshot()
+        me = self.node.node_id
+        key = self.keys.candidates + me
+        lease = self.node.lease_id or 0
+        await self.etcd.put(key, Candidate(me, fingerprint(flow), flow, revisions).seal(self.sealer, key),
+                            lease=lease)
+        deadline = trio.current_time() + self.flow_election_wait
+        while await self.etcd.get(self.keys.head) is None:
+            fence = self.node.coordinator_fence()
+            if fence is not None:
+                kvs, _ = await self.etcd.range(self.keys.candidates)
+                if len(kvs) >= self.flow_election_candidates or trio.current_time() >= deadline:
+                    candidates = [Candidate.open(self.sealer, kv.key[len(self.keys.candidates):], kv.key, kv.value)
+                                  for kv in kvs]
+                    chosen = elect(candidates)
+                    _log.info("flow election: the flow of node %s (%d of %d candidates hold it)", chosen.node_id,
+                              sum(c.fingerprint == chosen.fingerprint for c in candidates), len(candidates))
+                    await self.etcd.txn(
+                        [fence.compare(), Compare.create_revision(self.keys.head, "=", 0)],
+                        [Op.put(self.keys.snapshot, Snapshot(0, chosen.flow, chosen.revisions).seal(
+                            self.sealer, self.keys.snapshot)), Op.put(self.keys.head, head_value(0)),
+                         Op.delete(self.keys.candidates, prefix=True)])
+                    continue
+            version = self.node.version
+            with trio.move_on_after(min(0.2, max(deadline - trio.current_time(), 0.01))):
+                await self.node.changed(version)
+
+
+def _refusal(exc: FlowyardError, node: str | None = None) -> dict[str, Any]:
+    answer: dict[str, Any] = {"error": error_to_dict(exc)}
+    if node is not None:
+        answer["node"] = node
+    return answer

@@ -1,0 +1,114 @@
+"""Joining the cluster's flow against a real etcd: a node that was down
+catches up from the log; one further behind than the log takes the snapshot;
+one whose queued data the snapshot would delete stays DISCONNECTED saying so;
+the cold start elects the most common flow. Every wait is bounded."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+from _replicas import FLOW, Harness, Replica, at, connected, same, until
+
+from flowyard.clusters.etcdserver import EtcdServer
+from flowyard.clusters.node import NodeState
+
+pytestmark = pytest.mark.integration
+
+
+async def gone(seen_by: Replica, node_id: str) -> None:
+    """Until ``seen_by`` no longer counts ``node_id`` among the live nodes (its lease ran out)."""
+    await until(lambda: all(m.node_id != node_id for m in seen_by.node.connected_peers()), timeout=15)
+
+
+async def edits(replica: Replica, count: int, prefix: str) -> None:
+    for i in range(count):
+        await replica.service.create("funnel", {"identifier": f"{prefix}{i}"}, user="ann")
+
+
+async def test_a_node_that_was_down_catches_up_from_the_log(etcd_server: EtcdServer, tmp_path: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        h = Harness(etcd_server, tmp_path, nursery)
+        n1, n2 = await h.start("n1"), await h.start("n2")
+        await until(lambda: connected(n1, n2))
+        await edits(n1, 1, "a")
+        await until(lambda: at(1, n2))
+        await h.stop("n2")
+        await gone(n1, "n2")
+        await edits(n1, 3, "b")
+        n2 = await h.start("n2")
+        await until(lambda: connected(n2) and at(4, n2))
+        same(n1, n2)
+        took = [e for e in n2.service.history("x")["entries"] if e["description"] == "Took the cluster's flow"]
+        assert len(took) == 1, "caught up from the log: the flow was taken once, at the first join only"
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_node_far_behind_takes_the_snapshot(etcd_server: EtcdServer, tmp_path: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        h = Harness(etcd_server, tmp_path, nursery, snapshot_every=2, keep_entries=2)
+        n1, n2 = await h.start("n1"), await h.start("n2")
+        await until(lambda: connected(n1, n2))
+        await h.stop("n2")
+        await gone(n1, "n2")
+        await edits(n1, 5, "b")
+        await until(lambda: at(5, n1))
+        log, _ = await n1.replicator.etcd.range(n1.replicator.keys.log)
+        assert [n1.replicator.keys.seq_of(kv.key) for kv in log] == [3, 4, 5], "the log keeps its last entries"
+        n2 = await h.start("n2")
+        await until(lambda: connected(n2) and at(5, n2))
+        same(n1, n2)
+        took = [e for e in n2.service.history("x")["entries"] if e["description"] == "Took the cluster's flow"]
+        assert len(took) == 2, "the snapshot was taken again on rejoining"
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_node_whose_queued_data_the_cluster_flow_deletes_stays_disconnected(
+        etcd_server: EtcdServer, tmp_path: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        h = Harness(etcd_server, tmp_path, nursery, snapshot_every=1, keep_entries=1)
+        n1, n2 = await h.start("n1"), await h.start("n2")
+        await until(lambda: connected(n1, n2))
+        await n2.service.engine.run_once("gen")
+        await until(lambda: n2.service.engine.queues["c1"].count > 0)
+        await h.stop("n2")
+        await gone(n1, "n2")
+        await n1.service.delete("connection", "c1", 0)  # nothing queued on n1
+        await edits(n1, 2, "b")
+        n2 = await h.start("n2")
+        await until(lambda: n2.node.state is NodeState.DISCONNECTED, timeout=20)
+        assert "would remove connections still holding flowfiles here: c1 (" in n2.node.reason
+        assert n2.service.engine.queues["c1"].count > 0 and n2.service.cluster_seq == 0, "its flow kept as it was"
+        nursery.cancel_scope.cancel()
+
+
+def _flow_with(funnels: int) -> dict[str, Any]:
+    flow = copy.deepcopy(FLOW)
+    flow["rootGroup"]["funnels"] = [{"identifier": f"f{i}"} for i in range(funnels)]
+    return flow
+
+
+async def test_cold_start_elects_the_most_common_flow(etcd_server: EtcdServer, tmp_path: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        h = Harness(etcd_server, tmp_path, nursery, flow_election_candidates=3, flow_election_wait=20.0)
+        n1 = await h.start("n1", _flow_with(5))  # more components, but alone
+        n2 = await h.start("n2", _flow_with(1))
+        n3 = await h.start("n3", _flow_with(1))
+        await until(lambda: connected(n1, n2, n3) and at(0, n1, n2, n3))
+        same(n1, n2, n3)
+        assert [f.identifier for f in n1.service.flow.funnels] == ["f0"], "two of three hold that flow"
+        nursery.cancel_scope.cancel()
+
+
+async def test_cold_start_elects_after_the_wait_with_fewer_candidates(etcd_server: EtcdServer,
+                                                                      tmp_path: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        h = Harness(etcd_server, tmp_path, nursery, flow_election_candidates=3, flow_election_wait=1.0)
+        n1, n2 = await h.start("n1", _flow_with(2)), await h.start("n2", _flow_with(3))
+        await until(lambda: connected(n1, n2) and at(0, n1, n2))
+        assert len(n1.service.flow.funnels) == 3, "a tie goes to the most components"
+        same(n1, n2)
+        nursery.cancel_scope.cancel()
