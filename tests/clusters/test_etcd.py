@@ -284,3 +284,13 @@ def test_public_surface() -> None:
                                     "KeyValue", "LeaseKeeper", "Op", "TxnResult", "WatchEvent"]
     assert sorted(election.__all__) == ["Election", "Fence"]
     assert sorted(etcdserver.__all__) == ["EtcdServer", "find_etcd"]
+
+
+async def test_a_write_moves_on_when_the_current_endpoint_dies(fresh_etcd: EtcdServer,
+                                                                etcd_server: EtcdServer) -> None:
+    async with Etcd([fresh_etcd.url, etcd_server.url], timeout=2.0) as client:
+        await client.put("/t/move/k", b"on the first")  # the pooled connection now goes to the first
+        fresh_etcd.kill()
+        await client.put("/t/move/k", b"on the second")
+        kv = await client.get("/t/move/k")
+        assert kv is not None and kv.value == b"on the second"
