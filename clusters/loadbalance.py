@@ -269,6 +269,8 @@ class LoadBalancer:
         self.failures = 0
         #: Back-offs of senders whose node was not connected.
         self.waits = 0
+        #: Set by ``offload``: the partition senders stop, offload moves everything.
+        self.offloading = False
 
     def routes(self) -> dict[str, Callable[[Any, str], Awaitable[Any]]]:
         """The node-protocol handlers to serve (``NodeChannel.serve``)."""
@@ -325,7 +327,7 @@ class LoadBalancer:
                     self.balancing.configure()
                     for part in self.balancing.partitions():
                         key = (part.connection_id, part.node_id)
-                        if part.count and key not in self._senders:
+                        if part.count and key not in self._senders and not self.offloading:
                             self._senders.add(key)
                             nursery.start_soon(self._send_partition, part, key)
                     with trio.move_on_after(self.rescan_seconds):
@@ -336,7 +338,7 @@ class LoadBalancer:
     async def _send_partition(self, part: PartitionQueue, key: tuple[str, str]) -> None:
         delay = self.retry_first
         try:
-            while part.count > part.in_flight:
+            while part.count > part.in_flight and not self.offloading:
                 peer = self._peer(part.node_id)
                 route = part.parent.route
                 # No longer load-balanced: back to the local part; a ROUND_ROBIN connection's node
@@ -406,43 +408,54 @@ class LoadBalancer:
     async def offload(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> dict[str, int]:
         """Empty this (OFFLOADING) node: stop its processors, then move every
         queued flowfile of every connection, every partition included, to the
-        connected peers round robin. Returns ``{"count", "bytes"}`` moved.
+        connected peers round robin (the partition senders stop; a batch one of
+        them has in flight is waited for). Returns ``{"count", "bytes"}`` moved
+        from the moment it started.
         Raises ``OffloadError`` while no peer is connected for ``retry_max`` * 10 s."""
         engine = self.engine
+        self.offloading = True
+        before = list(self.sent)
         task_status.started()
-        for component_id, processor in list(engine.nodes.items()):
-            if processor.running:
-                await engine.stop_processor(component_id)
-        moved = [0, 0]
-        turn = 0
-        waited = 0.0
-        delay = self.retry_first
-        while any(q.count for q in engine.queues.values()):
-            progress = False
-            for queue in list(engine.queues.values()):
-                for part in [queue, *list(queue.partitions.values())]:
-                    while part.count > part.in_flight:
-                        peers = sorted(self.node.connected_peers(), key=lambda p: p.node_id)
-                        peers = [p for p in peers if p.node_id != self.node_id]
-                        if not peers:
-                            if waited >= self.retry_max * 10:
-                                raise OffloadError(f"node {self.node_id} cannot offload: no other node is connected")
-                            await trio.sleep(delay)
-                            waited += delay
-                            delay = min(delay * 2, self.retry_max)
-                            continue
-                        peer = peers[turn % len(peers)]
-                        turn += 1
-                        done = await self._send_batch(part, peer, OFFLOAD_PATH)
-                        if done is None:
-                            await trio.sleep(delay)
-                            delay = min(delay * 2, self.retry_max)
-                            continue
-                        if done == (0, 0):
-                            break
-                        waited, delay, progress = 0.0, self.retry_first, True
-                        moved[0] += done[0]
-                        moved[1] += done[1]
-            if not progress:  # what is left is in flight elsewhere (a sender's batch): let it finish
+        try:
+            for component_id, processor in list(engine.nodes.items()):
+                if processor.running:
+                    await engine.stop_processor(component_id)
+            turn = [0]
+            while any(q.count for q in engine.queues.values()):
+                progress = False
+                for queue in list(engine.queues.values()):
+                    for part in [queue, *list(queue.partitions.values())]:
+                        progress = await self._offload_part(part, turn) or progress
+                if not progress:  # what is left is in flight elsewhere (a sender's batch): let it finish
+                    await trio.sleep(self.retry_first)
+        finally:
+            self.offloading = False  # cancelled (the node is connected again): the senders resume
+            self._wake.set()
+        return {"count": self.sent[0] - before[0], "bytes": self.sent[1] - before[1]}
+
+    async def _offload_part(self, part: FlowFileQueue, turn: list[int]) -> bool:
+        """Send what ``part`` holds ready to the connected peers in turn (``turn[0]``
+        counts the batches); whether anything moved."""
+        moved = False
+        delay, waited = self.retry_first, 0.0
+        while part.count > part.in_flight:
+            peers = sorted((p for p in self.node.connected_peers() if p.node_id != self.node_id),
+                           key=lambda p: p.node_id)
+            if not peers:
+                if waited >= self.retry_max * 10:
+                    raise OffloadError(f"node {self.node_id} cannot offload: no other node is connected")
                 await trio.sleep(delay)
-        return {"count": moved[0], "bytes": moved[1]}
+                waited += delay
+                delay = min(delay * 2, self.retry_max)
+                continue
+            peer = peers[turn[0] % len(peers)]
+            turn[0] += 1
+            done = await self._send_batch(part, peer, OFFLOAD_PATH)
+            if done is None:
+                await trio.sleep(delay)
+                delay = min(delay * 2, self.retry_max)
+            elif done == (0, 0):
+                break
+            else:
+                moved, delay, waited = True, self.retry_first, 0.0
+        return moved
