@@ -50,6 +50,8 @@ PARTITION_SEPARATOR = "#lb:"
 #: A "now" after every penalty: a transfer takes penalized flowfiles too.
 _FAR_FUTURE_MS = 1 << 62
 SEND_DETAILS = "Re-distributed for Load-balanced connection"
+#: Flowfiles sharing a content resource are read in one piece up to this span.
+_SHARED_READ_MAX = 16 << 20
 
 
 def partition_name(connection_id: str, node_id: str) -> str:
@@ -259,9 +261,36 @@ def take_batch(queue: FlowFileQueue, max_count: int, max_bytes: int) -> list[Flo
 
 
 def read_contents(engine: BalancedEngine, batch: Sequence[FlowFile]) -> list[bytes]:
-    """The content of each flowfile of ``batch`` (read from the content repository)."""
+    """The content of each flowfile of ``batch`` (read from the content
+    repository). Flowfiles whose claims share a resource (received together,
+    split without copying) are read with one read of the range they span."""
     content = engine.repositories.content
-    return [content.read_bytes(ff[2]) if ff[2] is not None else b"" for ff in batch]
+    spans: dict[int, list[int]] = {}
+    for ff in batch:
+        claim = ff[2]
+        if claim is not None and claim.length:
+            span = spans.get(claim.resource)
+            if span is None:
+                spans[claim.resource] = [claim.offset, claim.offset + claim.length, 1]
+            else:
+                span[0] = min(span[0], claim.offset)
+                span[1] = max(span[1], claim.offset + claim.length)
+                span[2] += 1
+    shared = {resource: (span[0], content.read_bytes(ContentClaim(resource, span[0], span[1] - span[0])))
+              for resource, span in spans.items() if span[2] > 1 and span[1] - span[0] <= _SHARED_READ_MAX}
+    out = []
+    for ff in batch:
+        claim = ff[2]
+        if claim is None or not claim.length:
+            out.append(b"")
+            continue
+        found = shared.get(claim.resource)
+        if found is None:
+            out.append(content.read_bytes(claim))
+        else:
+            start = claim.offset - found[0]
+            out.append(found[1][start:start + claim.length])
+    return out
 
 
 def give_back(queue: FlowFileQueue, batch: Sequence[FlowFile]) -> None:

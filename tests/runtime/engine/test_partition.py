@@ -221,3 +221,20 @@ async def test_rebalance_routes_a_partition_again_in_one_commit() -> None:
         assert all(repos.content.counts.get(f[2][0], 0) > 0 for f in ffs)  # the claims moved along
         assert not [e for e in repos.provenance.events() if e.event_type == ProvenanceEventType.SEND]
         engine.request_stop()
+
+
+async def test_read_contents_reads_a_shared_resource_once_and_slices_it() -> None:
+    repos = Repositories.in_memory()
+    engine = Engine(make_flow(count=0), repos, registry=PROCESSORS)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        items = [Received({"n": str(i)}, bytes([i]) * (i + 1), 1, 1) for i in range(5)]
+        await receive_batch(engine, "c1", items, peer="n2")  # one resource for the batch
+        ffs = engine.queues["c1"].listing(10)
+        assert len({f[2][0] for f in ffs}) == 1
+        reads: list[Any] = []
+        original = repos.content.read_bytes
+        repos.content.read_bytes = lambda claim, overlay=None: reads.append(claim) or original(claim)  # type: ignore[method-assign]
+        got = read_contents(engine, [ffs[3], ffs[0], ffs[4]])
+        assert got == [bytes([3]) * 4, b"\0", bytes([4]) * 5] and len(reads) == 1
+        engine.request_stop()
