@@ -36,6 +36,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 import trio
 
 from flowyard.clusters._flowsync import (
@@ -66,6 +67,10 @@ _log = logging.getLogger("flowyard.clusters.replication")
 
 class _StayDisconnected(Exception):
     """Joining found a reason this node cannot take the cluster's flow."""
+
+
+class _Retry(Exception):
+    """Joining met something that may pass (a race with the log's trimming)."""
 
 
 class ClusterReplicator:
@@ -111,22 +116,13 @@ class ClusterReplicator:
     async def submit(self, proposal: Proposal) -> int:
         """Have ``proposal`` committed (see ``Replicator.submit``); returns its seq
         once applied here."""
-        if self.node.state is not NodeState.CONNECTED:
-            raise NotConnected(self.node.reason or f"it is {self.node.state.value}")
-        coordinator = self.node.coordinator()
-        if coordinator is None:
-            raise FlowNotSavedError("the cluster has no coordinator right now; the change was not applied: "
-                                    "try again in a few seconds")
-        if coordinator.node_id == self.node.node_id:
-            answer = await self._propose(proposal)
-        else:
-            try:
-                answer = await self.channel.call(coordinator.address, PROPOSE, proposal.to_dict(),
-                                                 timeout=self.propose_timeout, node=coordinator.node_id)
-            except PeerError as exc:
-                raise FlowNotSavedError(
-                    f"the cluster coordinator did not answer ({exc}); the change may or may not have been "
-                    "made: look before trying again") from None
+        state = self.node.state
+        if state is not NodeState.CONNECTED:
+            if state is NodeState.CONNECTING:
+                raise NotConnected("it is still connecting (taking the cluster's flow)"
+                                   + (f": {self.node.reason}" if self.node.reason else ""))
+            raise NotConnected(self.node.reason or f"it is {state.value}")
+        answer = await self._send(proposal)
         if not isinstance(answer, dict):
             raise FlowNotSavedError(f"the cluster coordinator answered {answer!r}")
         if "error" in answer:
@@ -136,6 +132,40 @@ class ClusterReplicator:
             raise FlowNotSavedError(f"the cluster coordinator answered {answer!r}")
         await self._wait_applied(seq)
         return seq
+
+    async def _send(self, proposal: Proposal) -> Any:
+        """The coordinator's answer to ``proposal``. While there is no coordinator,
+        it cannot be reached (nothing was sent) or the node asked is no longer it,
+        ask again as the membership changes, for up to ``propose_timeout``."""
+        deadline = trio.current_time() + self.propose_timeout
+        while True:
+            coordinator = self.node.coordinator()
+            answer: Any = None
+            if coordinator is None:
+                again = "the cluster has no coordinator right now"
+            elif coordinator.node_id == self.node.node_id:
+                answer = await self._propose(proposal)
+                again = "" if not (isinstance(answer, dict) and answer.get("retry")) else "no coordinator"
+            else:
+                try:
+                    answer = await self.channel.call(coordinator.address, PROPOSE, proposal.to_dict(),
+                                                     timeout=self.propose_timeout, node=coordinator.node_id)
+                except PeerError as exc:
+                    if not isinstance(exc.__cause__, httpx.ConnectError):
+                        raise FlowNotSavedError(
+                            f"the cluster coordinator did not answer ({exc}); the change may or may not have "
+                            "been made: look before trying again") from None
+                    answer, again = None, f"the cluster coordinator cannot be reached ({exc})"
+                else:
+                    again = "" if not (isinstance(answer, dict) and answer.get("retry")) else \
+                        f"node {coordinator.node_id} is no longer the cluster coordinator"
+            if not again:
+                return answer
+            if trio.current_time() >= deadline:
+                raise FlowNotSavedError(f"{again}; the change was not applied: try again")
+            if self.node.state is not NodeState.CONNECTED:
+                raise NotConnected(self.node.reason or f"it is {self.node.state.value}")
+            await self._applied_or_changed(self.node.version, 0.5)
 
     async def _wait_applied(self, seq: int) -> None:
         """Until this node has applied ``seq``; ``NotConnected`` when it drops out first."""
@@ -169,11 +199,13 @@ class ClusterReplicator:
         async with self._propose_lock:
             fence = self.node.coordinator_fence()
             if fence is None:
-                return _refusal(FlowNotSavedError(f"node {self.node.node_id} is not the cluster coordinator (any "
-                                                  "more); the change was not applied: try again"))
+                return {**_refusal(FlowNotSavedError(f"node {self.node.node_id} is not the cluster coordinator "
+                                                     "(any more); the change was not applied: try again")),
+                        "retry": True}
             if self.node.state is not NodeState.CONNECTED:
-                return _refusal(NotConnected(f"its coordinator {self.node.node_id} is not connected: "
-                                             f"{self.node.reason}"))
+                return _refusal(FlowNotSavedError(
+                    f"the cluster coordinator {self.node.node_id} is {self.node.state.value} ({self.node.reason}); "
+                    "the change was not applied: try again"))
             try:
                 kv = await self.etcd.get(self.keys.head)
                 if kv is None:
@@ -280,7 +312,10 @@ class ClusterReplicator:
                 except _StayDisconnected as exc:
                     await self._set_state(NodeState.DISCONNECTED, str(exc))
                     continue
-                except (EtcdError, ClusterError) as exc:
+                except ClusterError as exc:  # a value that cannot be opened: another secret, or damage
+                    await self._set_state(NodeState.DISCONNECTED, f"cannot read the cluster's flow: {exc}")
+                    continue
+                except (EtcdError, _Retry) as exc:
                     _log.warning("joining the cluster's flow failed (%s); retrying", exc)
                     await trio.sleep(self.retry)
                     continue
@@ -326,7 +361,9 @@ class ClusterReplicator:
             nursery.start_soon(watch_state)
             try:
                 await self._follow_log()
-            except (EtcdError, ClusterError) as exc:
+            except ClusterError as exc:
+                await self._set_state(NodeState.DISCONNECTED, f"cannot read the cluster's flow log: {exc}")
+            except EtcdError as exc:
                 _log.warning("following the cluster's flow log: %s; again", exc)
                 await trio.sleep(self.retry)
             nursery.cancel_scope.cancel()
@@ -366,14 +403,15 @@ class ClusterReplicator:
         """Bring the service to the cluster's head (cold start, catch up, or the
         snapshot). Raises ``_StayDisconnected`` with the reason."""
         kv = await self.etcd.get(self.keys.head)
+        elected = kv is None
         if kv is None:
             await self._cold_start()
             kv = await self.etcd.get(self.keys.head)
             if kv is None:
-                raise ClusterError("the flow election ended without a head")
+                raise _Retry("the flow election ended without a head")
         head = read_head(kv.key, kv.value)
         ours = self.service.cluster_seq
-        if ours is not None and ours <= head:
+        if ours is not None and ours <= head and not elected:  # after an election, the elected flow
             if ours == head:
                 return
             if await self.etcd.get(self.keys.entry(ours + 1)) is not None:
@@ -390,7 +428,7 @@ class ClusterReplicator:
             if entry.seq <= current:
                 continue
             if entry.seq != current + 1:
-                raise ClusterError(f"the cluster's log lacks edits {current + 1} to {entry.seq - 1}")
+                raise _Retry(f"the cluster's log lacks edits {current + 1} to {entry.seq - 1}")
             try:
                 with trio.CancelScope(shield=True):
                     await self.service.apply_entry(entry)
