@@ -43,6 +43,7 @@ FLOW = {"flowyardFlowVersion": 1, "rootGroup": {
 # Where the screenshots of the cluster page and the banner go (outside the repository: look at them by hand).
 SCREENSHOT = Path("/tmp/cluster-page.png")
 BANNER_SHOT = Path("/tmp/cluster-banner.png")
+FIELDS_SHOT = Path("/tmp/cluster-fields.png")
 
 
 @pytest.fixture
@@ -59,13 +60,15 @@ def component(server: Server, kind: str, ident: str) -> dict[str, Any]:
         return dict(answer.json())
 
 
-def test_load_balancing_and_execution_fields_round_trip_on_a_single_node(page: Any, cluster_server: Server) -> None:
+def test_load_balancing_and_execution_fields_round_trip_on_a_single_node(page: Any, cluster_server: Server,
+                                                                        shoot: Any) -> None:
     server = cluster_server
     log_in(page, server.url)
     # a single node: no cluster button, no banner
     expect(page.get_by_test_id("toolbar")).to_be_visible()
     expect(page.get_by_test_id("btn-cluster")).to_have_count(0)
     expect(page.get_by_test_id("cluster-banner")).to_have_count(0)
+    expect(page.get_by_test_id("edge-lb-c1")).to_have_count(0)
 
     page.goto(server.url + "/?configure=c1&kind=connection")
     panel = page.get_by_test_id("configure-panel")
@@ -83,6 +86,8 @@ def test_load_balancing_and_execution_fields_round_trip_on_a_single_node(page: A
     panel.get_by_test_id("conn-lb-attribute").fill("customer")
     expect(panel.get_by_test_id("field-error-partitioningAttribute")).to_have_count(0)  # editing clears it
     panel.get_by_test_id("conn-lb-compression").select_option("COMPRESS_ATTRIBUTES_ONLY")
+    shoot(page, "load-balance-fields")
+    page.screenshot(path=str(FIELDS_SHOT))
     panel.get_by_test_id("configure-save").click()
     expect(page.locator(".toast")).to_contain_text("Saved")
     saved = component(server, "connections", "c1")
@@ -101,6 +106,9 @@ def test_load_balancing_and_execution_fields_round_trip_on_a_single_node(page: A
     panel.get_by_test_id("configure-save").click()
     expect(page.locator(".toast")).to_contain_text("Saved")
     assert component(server, "connections", "c1")["loadBalanceStrategy"] == "ROUND_ROBIN"
+    # the canvas marks a load-balanced connection
+    expect(page.get_by_test_id("edge-lb-c1")).to_have_attribute(
+        "title", "Load balanced across the cluster: round robin; attributes compressed")
 
     # a processor's Execution, on the Scheduling tab
     page.goto(server.url + "/?configure=gen")
@@ -112,6 +120,9 @@ def test_load_balancing_and_execution_fields_round_trip_on_a_single_node(page: A
     panel.get_by_test_id("configure-save").click()
     expect(page.locator(".toast")).to_contain_text("Saved")
     assert component(server, "processors", "gen")["executionNode"] == "PRIMARY"
+    # and a primary-only processor (NiFi's "P")
+    expect(page.locator(".react-flow__node[data-id=gen]").get_by_test_id("node-primary")).to_be_visible()
+    expect(page.locator(".react-flow__node[data-id=log]").get_by_test_id("node-primary")).to_have_count(0)
     page.reload()
     page.get_by_test_id("configure-panel").get_by_test_id("tab-scheduling").click()
     expect(page.get_by_test_id("sched-execution")).to_have_value("PRIMARY")

@@ -10,11 +10,13 @@ import {
   EdgeLabelRenderer, useInternalNode, useReactFlow, useStore, type EdgeProps, type InternalNode, type ReactFlowState,
   type XYPosition,
 } from "@xyflow/react";
+import type { Connection } from "../api";
 import { nodeLines } from "../cluster";
 import type { FlowNode, QueueEdge } from "./build";
 import { useCanvasActions } from "./controller";
 import { countAndSize, formatBytes, formatCount, formatRate, parseDataSize, pressureLevel, ratioOf, type Level } from "./format";
 import { placeLabel, polylineAt, quadraticAt, straightAt, type PathAt, type Rect } from "./labelPlace";
+import { Icon } from "./icons";
 import { farZoom } from "./nodes";
 import { Sparkline } from "./Sparkline";
 import { num, useEntry, useRing } from "./statusStore";
@@ -166,6 +168,20 @@ function reach(a: Box, b: Box, bends: XYPosition[], size: { w: number; h: number
   return { x, y, w: Math.max(...xs) + grow - x, h: Math.max(...ys) + grow - y };
 }
 
+const STRATEGY_NAMES: Record<string, string> = {
+  ROUND_ROBIN: "round robin", PARTITION_BY_ATTRIBUTE: "partitioned by attribute", SINGLE_NODE: "to a single node",
+};
+
+/** The tooltip of a load-balanced connection's mark ("" when it is not load balanced). */
+function balanceTitle(conn: Connection | undefined): string {
+  const strategy = conn?.loadBalanceStrategy;
+  if (!conn || !strategy || strategy === "DO_NOT_LOAD_BALANCE") return "";
+  const attribute = strategy === "PARTITION_BY_ATTRIBUTE" && conn.partitioningAttribute ? ` '${conn.partitioningAttribute}'` : "";
+  const compressed = conn.loadBalanceCompression && conn.loadBalanceCompression !== "DO_NOT_COMPRESS"
+    ? `; ${conn.loadBalanceCompression === "COMPRESS_ATTRIBUTES_ONLY" ? "attributes" : "attributes and content"} compressed` : "";
+  return `Load balanced across the cluster: ${STRATEGY_NAMES[strategy] ?? strategy}${attribute}${compressed}`;
+}
+
 export const QueueEdgeView = memo(function QueueEdgeView({ id, source, target, data, selected }: EdgeProps<QueueEdge>) {
   const s = useInternalNode<FlowNode>(source);
   const t = useInternalNode<FlowNode>(target);
@@ -184,6 +200,7 @@ export const QueueEdgeView = memo(function QueueEdgeView({ id, source, target, d
     }
   });
   const conn = data?.conn;
+  const balanced = balanceTitle(conn);
   const bends = dragged ?? conn?.bends ?? [];
   const g = s && t && data
     ? geometry(box(s), box(t), source === target, bends, data.parallel, data.parallelCount, source > target) : null;
@@ -274,6 +291,9 @@ export const QueueEdgeView = memo(function QueueEdgeView({ id, source, target, d
                onDoubleClick={(e) => { e.stopPropagation(); actions.configure(id); }}>
             <div className="fy-edge-row">
               {what && <span className="fy-edge-what" title={what}>{what}</span>}
+              {balanced && (
+                <span className="fy-edge-lb" data-testid={`edge-lb-${id}`} title={balanced}><Icon.cluster size={11} /></span>
+              )}
               <span className="fy-edge-queued" data-testid={`edge-queued-${id}`}
                     title={entry?.nodes?.length ? `Queued on all nodes; by node:\n${nodeLines(entry.nodes, "connection")}` : "Queued"}>{countAndSize(count, bytes)}</span>
             </div>

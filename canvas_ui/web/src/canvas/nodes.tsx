@@ -97,6 +97,10 @@ export const ProcessorNode = memo(function ProcessorNode({ id, data, selected }:
       <div className="fy-head">
         <StateIcon state={state} size={far ? 22 : 13} errors={p.validationErrors} />
         <span className="fy-name" data-testid="node-name" title={name}>{name}</span>
+        {p.executionNode === "PRIMARY" && (
+          <span className="fy-marker fy-primary" data-testid="node-primary"
+                title="Runs on the primary node only (Execution: Primary node)">P</span>
+        )}
         {!far && <Markers bulletins={num(entry, "bulletins")} active={num(entry, "activeThreadCount")} />}
       </div>
       {far ? <span className="fy-sr" data-testid="node-state">{state}</span> : (
