@@ -5,6 +5,8 @@
     flowyard serve [--data-dir DIR] [--flow FLOW.json] [--host 127.0.0.1] [--port 8080] [--durability os|sync]
                    [--certfile CERT.pem --keyfile KEY.pem] [--provenance-max-age|-size|-events ...]
     flowyard set-credentials [--data-dir DIR] [--username NAME]   (password from the terminal or stdin)
+                   [--cluster URL --node-id ID --node-address HOST:PORT --cluster-secret-file FILE ...]
+    flowyard cluster-secret FILE
     flowyard repair [--data-dir DIR]
     flowyard el TEXT [--attributes FILE.json] [--parameters FILE.json] [--typed]
 
@@ -31,6 +33,7 @@ from pathlib import Path
 import trio
 
 from flowyard.bootstrap import options
+from flowyard.bootstrap.cluster_options import ClusterOptions, add_cluster_options
 from flowyard.bootstrap.compose import Options
 from flowyard.bootstrap.demo import DEMO_DATA_DIRS, DEMO_FLOWS, DEMO_MAKE_TARGETS, demo_flow
 from flowyard.bootstrap.headless import run_demo, run_flow
@@ -103,6 +106,13 @@ def _parser() -> argparse.ArgumentParser:
     options.add_stop_timeout_option(srv)
     options.add_disk_options(srv)
     options.add_retention_options(srv)
+    add_cluster_options(srv)
+    secret = sub.add_parser("cluster-secret", help="make the secret file the nodes of a cluster share",
+                            description="Write 32 random bytes to FILE (mode 0600; an existing file is never "
+                                        "overwritten). Give every node of the cluster the same file with "
+                                        "--cluster-secret-file: it signs the calls between nodes and encrypts "
+                                        "what the cluster keeps in etcd.")
+    secret.add_argument("file", type=Path, metavar="FILE")
     rep_ = sub.add_parser(
         "repair", help="repair a damaged repository and report exactly what was lost",
         description="Repair the repository of a data directory that flowyard refused to start with (it said "
@@ -160,6 +170,18 @@ def _repair(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cluster_secret(args: argparse.Namespace) -> int:
+    from flowyard.clusters.channel import write_secret
+
+    try:
+        write_secret(args.file)
+    except (ConfigurationError, OSError) as exc:
+        print(f"flowyard: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"cluster secret written to {args.file}: give every node this file with --cluster-secret-file")
+    return 0
+
+
 def _json_object(path: Path | None, what: str) -> dict[str, str]:
     if path is None:
         return {}
@@ -205,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         return _set_credentials(args)
     if args.command == "repair":
         return _repair(args)
+    if args.command == "cluster-secret":
+        return _cluster_secret(args)
     if args.command == "demo" and args.data_dir is None:
         args.data_dir = DEMO_DATA_DIRS[args.demo_flow]
     os.umask(OWNER_ONLY_UMASK)  # everything the data directory gets is its owner's only (docs/security.md)
@@ -223,10 +247,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve_options(args: argparse.Namespace) -> Options:
     """What a parsed ``flowyard serve`` command line opens its data directory with
-    (``compose.build`` takes the same)."""
+    (``compose.build`` takes the same). Raises ``ConfigurationError`` for bad
+    cluster settings."""
     return Options(initial_flow=args.flow, durability=args.durability, engine_options=options.engine_options(args),
                    host=args.host, allowed_hosts=tuple(args.allowed_hosts), certfile=args.certfile,
-                   keyfile=args.keyfile)
+                   keyfile=args.keyfile, cluster=ClusterOptions.read(args, args.data_dir))
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -234,7 +259,12 @@ def _serve(args: argparse.Namespace) -> int:
         with demo_flow(args.data_dir, args.demo_flow) as initial:
             chosen = Options(initial_flow=initial, engine_options=options.process_options(args))
             return _serve_with(args, chosen)
-    return _serve_with(args, serve_options(args))
+    try:
+        chosen = serve_options(args)
+    except ConfigurationError as exc:
+        print(f"flowyard: error: {exc}", file=sys.stderr)
+        return 2
+    return _serve_with(args, chosen)
 
 
 def _serve_with(args: argparse.Namespace, chosen: Options) -> int:

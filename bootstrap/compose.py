@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from flowyard.bootstrap.cluster_options import ClusterOptions
 from flowyard.runtime.datadir import protect
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.flow import FlowDef, load_flow
@@ -34,6 +35,7 @@ from flowyard.runtime.service import FLOW_FILE, FlowNotSavedError, FlowService
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
+    from flowyard.bootstrap.cluster import ClusterParts
     from flowyard.canvas_ui.auth import AuthManager
 
 __all__ = ["App", "Options", "build", "open_engine", "open_service"]
@@ -114,12 +116,15 @@ class Options:
     allowed_hosts: tuple[str, ...] = ()
     certfile: Path | None = None
     keyfile: Path | None = None
+    #: The cluster to join (None: a single node).
+    cluster: ClusterOptions | None = None
 
     def serve_arguments(self) -> dict[str, Any]:
         """The same options as keyword arguments of ``bootstrap.serve.serve``."""
         return {"initial_flow": self.initial_flow, "durability": self.durability,
                 "engine_options": dict(self.engine_options), "host": self.host,
-                "allowed_hosts": self.allowed_hosts, "certfile": self.certfile, "keyfile": self.keyfile}
+                "allowed_hosts": self.allowed_hosts, "certfile": self.certfile, "keyfile": self.keyfile,
+                "cluster": self.cluster}
 
 
 @dataclass
@@ -133,6 +138,8 @@ class App:
     service: FlowService
     auth: AuthManager
     web: Starlette
+    #: The node's cluster parts, to run beside the engine (None: a single node).
+    cluster: ClusterParts | None = None
 
     def close(self) -> None:
         self.service.close()
@@ -145,14 +152,16 @@ class App:
         self.close()
 
 
-def build(data_dir: Path, options: Options | None = None) -> App:
+def build(data_dir: Path, options: Options | None = None, *, api_url: str = "") -> App:
     """Open ``data_dir`` (its flow, repositories, credentials, encryption key)
     into an ``App``. Checks what the options and the credentials file can get
     wrong first: ``ConfigurationError`` (a bad TLS file, damaged credentials) or,
     from the service, ``FlowDefinitionError`` / ``DataDirectoryInUseError`` leave
     the directory as it was. The first build generates the login password
     (``app.auth.generated_password``) unless FLOWYARD_USERNAME/FLOWYARD_PASSWORD
-    are set."""
+    are set. With ``options.cluster`` the node's cluster parts are wired in
+    (``bootstrap.cluster.wire``; ``api_url``: where this node's API is
+    reached, shown to the other nodes) and ``app.cluster`` runs them."""
     # The web stack loads only for the commands that serve (run and el start without it).
     from flowyard.canvas_ui.app import create_app
     from flowyard.canvas_ui.auth import AuthManager, check_credentials
@@ -166,8 +175,14 @@ def build(data_dir: Path, options: Options | None = None) -> App:
     service = open_service(data_dir, initial_flow=options.initial_flow, durability=options.durability,
                            engine_options=options.engine_options)
     try:
+        parts = None
+        if options.cluster is not None:
+            from flowyard.bootstrap.cluster import wire
+
+            parts = wire(service, options.cluster, api_url)
         auth = AuthManager(data_dir)
-        return App(data_dir, service, auth, create_app(service, auth, hosts=hosts, tls=tls))
+        web = create_app(service, auth, hosts=hosts, tls=tls, cluster=parts.view if parts is not None else None)
+        return App(data_dir, service, auth, web, parts)
     except BaseException:
         service.close()
         raise

@@ -10,8 +10,9 @@ from __future__ import annotations
 import errno
 import functools
 import socket
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import trio
 from cryptography import x509
@@ -113,6 +114,7 @@ async def run_app(
     tls_files: tuple[Path, Path] | None,
     out: TextIO,
     stopping: trio.Event,
+    companion: Companion | None = None,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run ``service``'s engine and serve ``app`` on ``sock`` (bound, not yet
@@ -120,7 +122,9 @@ async def run_app(
     stop both; the caller closes the service. ``tls_files``: the certificate and
     key files to speak HTTPS with (already checked by ``check_tls_files``), or
     None. Reports the bound URLs and how to log in on ``out`` and to
-    ``task_status``."""
+    ``task_status``. ``companion`` (the node's cluster parts) is started once
+    the engine runs, before the API listens, and cancelled after the API has
+    stopped and before the engine stops."""
     config = Config()
     if tls_files is not None:
         config.certfile, config.keyfile = map(str, tls_files)
@@ -130,6 +134,9 @@ async def run_app(
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
         await nursery.start(service.run)
+        companion_scope = trio.CancelScope()
+        if companion is not None:
+            await nursery.start(_run_companion, companion, companion_scope)
         # hypercorn adopts the bound socket (and closes it); detached, ours no longer owns it.
         config.bind = [f"fd://{sock.detach()}"]
         binds = await nursery.start(functools.partial(hypercorn_serve, app, config,  # type: ignore[arg-type]
@@ -145,4 +152,17 @@ async def run_app(
         task_status.started(list(binds))
         await stopping.wait()
         stop.set()
+        companion_scope.cancel()
         service.request_stop()
+
+
+#: Something that runs beside the engine and the API (started with ``nursery.start``).
+Companion = Callable[..., Awaitable[Any]]
+
+
+async def _run_companion(companion: Companion, scope: trio.CancelScope, *,
+                         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    with scope:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(companion)
+            task_status.started()

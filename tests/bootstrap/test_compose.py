@@ -48,7 +48,7 @@ def test_the_installed_console_script_runs_the_bootstrap_cli() -> None:
     assert installed.is_file(), f"{installed} missing: reinstall the package (pip install -e .)"
     result = subprocess.run([str(installed), "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "{run,demo,serve,repair,set-credentials,el}" in result.stdout
+    assert "{run,demo,serve,cluster-secret,repair,set-credentials,el}" in result.stdout
     served = subprocess.run([str(installed), "serve", "--help"], capture_output=True, text=True, timeout=60)
     assert served.returncode == 0 and "--allowed-host" in served.stdout, served.stderr
 
