@@ -12,13 +12,14 @@ handlers are not touched: its answers stay exactly as they were.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from flowyard.canvas_ui.body import HttpError
+from flowyard.canvas_ui.content import content_response
 from flowyard.canvas_ui.stream import cluster_status_events
 from flowyard.clusters.status import ClusterApiError, ClusterView
 from flowyard.runtime.service import UnknownComponentError
@@ -69,12 +70,29 @@ def _listing(items: Any, unavailable: list[str]) -> Response:
     return JSONResponse(items, headers=headers)
 
 
+def _rows(request: Request) -> int:
+    rows = _int(request.query_params.get("rows"), "rows")
+    if rows is not None and not 1 <= rows <= 1000:
+        raise HttpError(400, f"rows must be between 1 and 1000, found {rows}")
+    return rows or 100
+
+
+def _streamed(request: Request, mime: str, filename: str, size: int, chunks: AsyncIterator[bytes]) -> Response:
+    """Content streamed from another node, with the same headers (sandbox, type,
+    disposition) as this node's own content."""
+    response = content_response(request, mime, filename, size, iter(()))
+    if not isinstance(response, StreamingResponse):  # pragma: no cover - content_response streams
+        raise TypeError("content_response no longer streams")
+    response.body_iterator = chunks
+    return response
+
+
 def _mapped(handler: Handler) -> Handler:
     async def call(request: Request) -> Response:
         try:
             return await handler(request)
         except ClusterApiError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=exc.status)
+            return JSONResponse({"error": str(exc), **exc.extra}, status_code=exc.status)
     return call
 
 
@@ -166,6 +184,25 @@ def cluster_handlers(cluster: ClusterView | None, base: Mapping[str, Handler], *
         graph, unavailable = await view.lineage(request.path_params["flowfile_uuid"], _node(request))
         return _listing(graph, unavailable)
 
+    def from_node(name: str, op: str, args: Callable[[Request], dict[str, Any]]) -> Handler:
+        """This node's handler, or with ``?node=`` another node's content or records through this one."""
+        async def call(request: Request) -> Response:
+            node = _node(request)
+            if node is None or node == view.node_id:
+                return await base[name](request)
+            if op.endswith("_preview"):
+                table = await view.preview(node, op, {**args(request), "rows": _rows(request)})
+                return JSONResponse(table, headers={"Cache-Control": "no-store"})
+            return _streamed(request, *await view.content(node, op, args(request)))
+        return call
+
+    def queued(request: Request) -> dict[str, Any]:
+        return {"connectionId": request.path_params["connection_id"], "uuid": request.path_params["flowfile_uuid"]}
+
+    def recorded(request: Request) -> dict[str, Any]:
+        return {"eventId": _int(request.path_params["event_id"], "event id") or 0,
+                "direction": request.path_params["direction"]}
+
     def here_only(name: str, what: str) -> Handler:
         async def call(request: Request) -> Response:
             view.local_only(_node(request), what)
@@ -178,8 +215,10 @@ def cluster_handlers(cluster: ClusterView | None, base: Mapping[str, Handler], *
         "component_statistics": component_statistics, "group_statistics": group_statistics,
         "status_history": status_history, "bulletins": bulletins, "list_queue": list_queue,
         "provenance_search": provenance_search, "provenance_event": provenance_event, "lineage": lineage,
-        "provenance_content": here_only("provenance_content", "this event's content"),
-        "provenance_records": here_only("provenance_records", "this event's content"),
+        "flowfile_content": from_node("flowfile_content", "queued_content", queued),
+        "flowfile_records": from_node("flowfile_records", "queued_preview", queued),
+        "provenance_content": from_node("provenance_content", "provenance_content", recorded),
+        "provenance_records": from_node("provenance_records", "provenance_preview", recorded),
         "replay": here_only("replay", "this event"),
     }
     return {name: _mapped(handler) for name, handler in handlers.items()}

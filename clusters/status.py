@@ -16,7 +16,10 @@ operations are a whitelist of reads (``QUERY_OPS``). A handler answers
 ``{"ok": true, "result": ...}`` or ``{"ok": false, "status": 400|404,
 "error": sentence}``: the error of a read is an answer, not a failed call.
 
-The merging itself is pure and lives in ``clusters._merge``.
+The merging itself is pure and lives in ``clusters._merge``; the query
+operations in ``clusters._queries``. Content held by another node (a queued
+flowfile's, an event's) is streamed through this one ``CONTENT_CHUNK`` bytes
+per call (``content``), record previews likewise (``preview``).
 
 Errors (``ClusterApiError.status`` is the HTTP status the API answers)::
 
@@ -28,16 +31,18 @@ Errors (``ClusterApiError.status`` is the HTTP status the API answers)::
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import trio
 
 from flowyard.clusters import _merge
 from flowyard.clusters._members import Member, MembershipError, NodeState
-from flowyard.runtime.sdk import FlowyardError
-from flowyard.runtime.service import FlowService, UnknownComponentError
+from flowyard.clusters._queries import CONTENT_CHUNK, MAX_LINEAGE_UUIDS, QUERY_OPS, text_arg
+from flowyard.runtime.sdk import ContentNotFoundError, FlowyardError
+from flowyard.runtime.service import ContentPreviewError, FlowService, UnknownComponentError
 
 __all__ = [
     "PEER_TIMEOUT",
@@ -56,8 +61,7 @@ __all__ = [
 PEER_TIMEOUT = 2.0
 STATUS_PATH = "/cluster/v1/status"
 QUERY_PATH = "/cluster/v1/query"
-#: At most this many flowfile uuids per lineage lookup, and generations followed.
-MAX_LINEAGE_UUIDS = 10_000
+#: At most this many generations of a lineage are followed.
 MAX_LINEAGE_GENERATIONS = 1_000
 #: A disconnect reason is cut to this length.
 MAX_REASON = 1_000
@@ -68,10 +72,12 @@ class ClusterApiError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, extra: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         if status is not None:
             self.status = status
+        #: more fields of the API's error answer (``unsupported`` of a 422)
+        self.extra = dict(extra or {})
 
 
 class NodeNotFoundError(ClusterApiError):
@@ -95,9 +101,12 @@ class NodeUnavailableError(ClusterApiError):
 class _Node(Protocol):
     """What ``ClusterView`` uses of ``clusters.node.ClusterNode``."""
 
-    config: Any  # has node_id
-    state: NodeState
-    reason: str
+    @property
+    def config(self) -> Any: ...  # has node_id
+    @property
+    def state(self) -> NodeState: ...
+    @property
+    def reason(self) -> str: ...
 
     def members(self) -> list[Member]: ...
     def coordinator(self) -> Member | None: ...
@@ -122,6 +131,7 @@ class NodeAnswer:
     result: Any = None
     error: str | None = None
     status: int = 200
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -129,24 +139,6 @@ class NodeAnswer:
 
 
 Handler = Callable[[Any, str], Awaitable[Any]]
-
-
-def _text(args: Mapping[str, Any], name: str, *, optional: bool = False) -> str | None:
-    value = args.get(name)
-    if value is None and optional:
-        return None
-    if not isinstance(value, str) or not value or len(value) > 1000:
-        raise ValueError(f"query argument {name!r} must be a non-empty string of at most 1000 characters")
-    return value
-
-
-def _whole(args: Mapping[str, Any], name: str, *, default: int | None = None) -> int | None:
-    value = args.get(name, default)
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(f"query argument {name!r} must be a whole number, found {value!r:.40}")
-    return value
 
 
 class ClusterView:
@@ -268,7 +260,7 @@ class ClusterView:
         async def ask(i: int, member: Member | None) -> None:
             if member is None:
                 try:
-                    answers[i] = NodeAnswer(self.node_id, result=self._answer(path, payload))
+                    answers[i] = NodeAnswer(self.node_id, result=await self._answer(path, payload))
                 except Exception as exc:  # raised after the nursery, unwrapped
                     local_error.append(exc)
                 return
@@ -281,7 +273,8 @@ class ClusterView:
             raise local_error[0]
         done = [a for a in answers if a is not None]
         if node is not None and done and not done[0].ok:
-            raise NodeUnavailableError(f"node {done[0].node_id!r}: {done[0].error}", status=done[0].status)
+            raise NodeUnavailableError(f"node {done[0].node_id!r}: {done[0].error}", status=done[0].status,
+                                       extra=done[0].extra)
         return done
 
     async def _ask_peer(self, member: Member, path: str, payload: Mapping[str, Any]) -> NodeAnswer:
@@ -298,8 +291,9 @@ class ClusterView:
             return NodeAnswer(member.node_id, error="answered something unreadable", status=503)
         if not reply["ok"]:
             status = reply.get("status")
+            extra = {"unsupported": reply["unsupported"]} if isinstance(reply.get("unsupported"), bool) else {}
             return NodeAnswer(member.node_id, error=str(reply.get("error"))[:2000],
-                              status=status if status in (400, 404, 409) else 503)
+                              status=status if status in (400, 404, 409, 422) else 503, extra=extra)
         return NodeAnswer(member.node_id, result=reply.get("result"))
 
     # -- this node's answers (the node-protocol handlers) ------------------------------------
@@ -308,32 +302,35 @@ class ClusterView:
         """The node-protocol handlers of this part: ``/cluster/v1/status`` and ``/cluster/v1/query``."""
 
         async def status(payload: Any, peer: str) -> Any:
-            return self._reply(STATUS_PATH, payload)
+            return await self._reply(STATUS_PATH, payload)
 
         async def query(payload: Any, peer: str) -> Any:
-            return self._reply(QUERY_PATH, payload)
+            return await self._reply(QUERY_PATH, payload)
 
         return {STATUS_PATH: status, QUERY_PATH: query}
 
-    def _reply(self, path: str, payload: Any) -> dict[str, Any]:
+    async def _reply(self, path: str, payload: Any) -> dict[str, Any]:
         try:
-            return {"ok": True, "result": self._answer(path, payload)}
-        except UnknownComponentError as exc:
+            return {"ok": True, "result": await self._answer(path, payload)}
+        except (UnknownComponentError, ContentNotFoundError) as exc:
             return {"ok": False, "status": 404, "error": str(exc)}
+        except ContentPreviewError as exc:
+            return {"ok": False, "status": 422, "error": str(exc), "unsupported": exc.unsupported}
         except (FlowyardError, ValueError, TypeError) as exc:
             return {"ok": False, "status": 400, "error": str(exc)}
 
-    def _answer(self, path: str, payload: Any) -> Any:
+    async def _answer(self, path: str, payload: Any) -> Any:
         if not isinstance(payload, Mapping):
             raise ValueError(f"{path}: expected a map, found {type(payload).__name__}")
         if path == STATUS_PATH:
             if payload.get("entries"):
-                return self.service.status_entries(_text(payload, "group", optional=True))
+                return self.service.status_entries(text_arg(payload, "group", optional=True))
             return self.service.status()
         op, args = payload.get("op"), payload.get("args", {})
         if op not in QUERY_OPS or not isinstance(args, Mapping):
             raise ValueError(f"{path}: unknown operation {op!r:.60} (expected one of {', '.join(sorted(QUERY_OPS))})")
-        return QUERY_OPS[op](self.service, args)
+        result = QUERY_OPS[op](self.service, args)
+        return await result if inspect.isawaitable(result) else result
 
     # -- merged reads ---------------------------------------------------------------------
 
@@ -432,6 +429,31 @@ class ClusterView:
             raise UnknownComponentError(f"no provenance event mentions flowfile {flowfile_uuid!r}")
         return _merge.lineage(events, seen), sorted(unavailable)
 
+    async def content(self, node: str, op: str, args: Mapping[str, Any]
+                      ) -> tuple[str, str, int, AsyncIterator[bytes]]:
+        """``(mime type, filename, size, chunks)`` of content held by ``node``
+        (``op``: ``queued_content`` or ``provenance_content``), fetched
+        ``CONTENT_CHUNK`` bytes per call as the chunks are read. Errors before
+        the first byte raise (404, 503); a node that stops answering midway
+        ends the stream with ``NodeUnavailableError``."""
+        first = (await self._query(op, {**args, "offset": 0, "length": CONTENT_CHUNK}, node))[0].result
+        size = int(first["size"])
+
+        async def chunks() -> AsyncIterator[bytes]:
+            data = bytes(first["data"])
+            offset = len(data)
+            yield data
+            while data and offset < size:
+                part = (await self._query(op, {**args, "offset": offset, "length": CONTENT_CHUNK}, node))[0]
+                data = bytes(part.result["data"])
+                offset += len(data)
+                yield data
+        return str(first["mime"]), str(first["filename"]), size, chunks()
+
+    async def preview(self, node: str, op: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        """A record table of content held by ``node`` (``queued_preview`` or ``provenance_preview``)."""
+        return dict((await self._query(op, args, node))[0].result)
+
     # -- content lives where it is ----------------------------------------------------------
 
     def local_only(self, node: str | None, what: str) -> None:
@@ -453,61 +475,3 @@ def _errors(answers: list[NodeAnswer]) -> list[dict[str, Any]]:
 
 def _unavailable(answers: list[NodeAnswer]) -> list[str]:
     return [a.node_id for a in answers if not a.ok]
-
-
-# -- the query operations (whitelist): each reads the local service ---------------------------
-
-def _queue_listing(service: FlowService, args: Mapping[str, Any]) -> Any:
-    limit = _whole(args, "limit", default=100) or 100
-    return service.queue_listing(_text(args, "connectionId") or "", min(max(limit, 1), 1000))
-
-
-def _provenance_search(service: FlowService, args: Mapping[str, Any]) -> Any:
-    attrs = args.get("attributes") or {}
-    if not isinstance(attrs, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in attrs.items()):
-        raise ValueError("query argument 'attributes' must map names to strings")
-    limit = _whole(args, "limit", default=100) or 100
-    return service.provenance_search(
-        flowfile_uuid=_text(args, "uuid", optional=True), component_id=_text(args, "component", optional=True),
-        event_type=_text(args, "type", optional=True), start_ms=_whole(args, "start"), end_ms=_whole(args, "end"),
-        attributes=dict(attrs), limit=min(max(limit, 1), 1000))
-
-
-def _provenance_event(service: FlowService, args: Mapping[str, Any]) -> Any:
-    return service.provenance_event(_whole(args, "eventId") or 0)
-
-
-def _events_mentioning(service: FlowService, args: Mapping[str, Any]) -> Any:
-    uuids = args.get("uuids")
-    if not isinstance(uuids, list) or len(uuids) > MAX_LINEAGE_UUIDS or not all(
-            isinstance(u, str) and 0 < len(u) <= 200 for u in uuids):
-        raise ValueError(f"query argument 'uuids' must be a list of at most {MAX_LINEAGE_UUIDS} flowfile uuids")
-    return [{"eventId": e.event_id, "eventType": e.event_type.name, "flowfileUuid": e.flowfile_uuid,
-             "parentUuids": list(e.parent_uuids), "childUuids": list(e.child_uuids),
-             "componentId": e.component_id, "timestamp": e.timestamp}
-            for e in service.repositories.provenance.events_mentioning(uuids)]
-
-
-def _statistics(service: FlowService, args: Mapping[str, Any]) -> Any:
-    return service.component_statistics(_text(args, "id") or "")
-
-
-def _group_statistics(service: FlowService, args: Mapping[str, Any]) -> Any:
-    return service.group_statistics(_text(args, "id") or "")
-
-
-def _status_history(service: FlowService, args: Mapping[str, Any]) -> Any:
-    return service.status_history(_text(args, "id") or "", resolution=_text(args, "resolution") or "1s")
-
-
-#: ``/cluster/v1/query`` operations: name -> reader of the local service.
-QUERY_OPS: dict[str, Callable[[FlowService, Mapping[str, Any]], Any]] = {
-    "queue_listing": _queue_listing,
-    "provenance_search": _provenance_search,
-    "provenance_event": _provenance_event,
-    "events_mentioning": _events_mentioning,
-    "bulletins": lambda service, args: service.bulletins(),
-    "component_statistics": _statistics,
-    "group_statistics": _group_statistics,
-    "status_history": _status_history,
-}

@@ -109,6 +109,7 @@ class Api:
     csrf: str
     cookie: str
     node: FakeNode
+    services: dict[str, FlowService]
 
 
 def service_of(tmp_path: Path, batch: int) -> FlowService:
@@ -146,7 +147,7 @@ async def open_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, clustered
                         await trio.sleep(0.02)
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as c:
                 yield app, services["n1"], Api(c, {"Authorization": f"Bearer {session.token}"}, session.csrf,
-                                               session.token, node)
+                                               session.token, node, services)
             nursery.cancel_scope.cancel()
     finally:
         for service in services.values():
@@ -280,10 +281,8 @@ async def test_listings_carry_the_node(api: Api) -> None:
     assert (await c.get("/api/provenance?start=soon", headers=auth)).status_code == 400
     event = (await c.get(f"/api/provenance/events/{n2[0]['eventId']}?node=n2", headers=auth)).json()
     assert event["nodeId"] == "n2" and event["flowfileUuid"] == n2[0]["flowfileUuid"]
-    r = await c.get(f"/api/provenance/events/{n2[0]['eventId']}/content/output?node=n2", headers=auth)
-    assert r.status_code == 409 and "http://n2.example:8080" in r.json()["error"]
     r = await c.post(f"/api/provenance/events/{n2[0]['eventId']}/replay?node=n2", headers=auth)
-    assert r.status_code == 409
+    assert r.status_code == 409 and "http://n2.example:8080" in r.json()["error"]
     lineage = (await c.get(f"/api/provenance/lineage/{n2[0]['flowfileUuid']}", headers=auth)).json()
     assert f"event:n2:{n2[0]['eventId']}" in {n["id"] for n in lineage["nodes"]}
     assert (await c.get("/api/provenance/lineage/nothing", headers=auth)).status_code == 404
@@ -347,3 +346,39 @@ async def test_stream_sends_state_changes_at_once_and_heartbeats_with_the_counte
         assert reads < 25
     assert reads == 25 and delta["cluster"]["reason"] == "lease lost", "a state change goes at the next fast tick"
     await events.aclose()  # type: ignore[attr-defined]
+
+
+async def test_content_held_by_another_node_is_streamed_through_this_one(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    import flowyard.clusters.status as status_module
+    monkeypatch.setattr(status_module, "CONTENT_CHUNK", 3)  # 4-byte flowfiles come in two calls
+    c, auth = api.client, api.auth
+    queued = (await c.get("/api/connections/c1/flowfiles?node=n2", headers=auth)).json()[0]
+    _, _, size, chunks = api.services["n2"].queued_content("c1", queued["uuid"])
+    expected = b"".join(chunks)
+    assert size == 4
+    r = await c.get(f"/api/connections/c1/flowfiles/{queued['uuid']}/content?node=n2", headers=auth)
+    assert r.status_code == 200 and r.content == expected
+    assert r.headers["content-length"] == "4" and "sandbox" in r.headers["content-security-policy"]
+    here = (await c.get("/api/connections/c1/flowfiles?node=n1", headers=auth)).json()[0]
+    local = await c.get(f"/api/connections/c1/flowfiles/{here['uuid']}/content", headers=auth)
+    assert {k: v for k, v in local.headers.items() if k not in ("date", "content-disposition")} == {
+        k: v for k, v in r.headers.items() if k not in ("date", "content-disposition")}, "the same headers"
+    assert r.headers["content-disposition"] == f'attachment; filename="{queued["uuid"]}"'
+    r = await c.get(f"/api/connections/c1/flowfiles/{here['uuid']}/content?node=n2", headers=auth)
+    assert r.status_code == 404 and "n2" in r.json()["error"]
+
+    records = await c.get(f"/api/connections/c1/flowfiles/{queued['uuid']}/records?node=n2", headers=auth)
+    own = await c.get(f"/api/connections/c1/flowfiles/{here['uuid']}/records", headers=auth)
+    assert records.status_code == own.status_code
+    assert set(records.json()) == set(own.json())
+    assert (await c.get(f"/api/connections/c1/flowfiles/{queued['uuid']}/records?node=n2&rows=0",
+                        headers=auth)).status_code == 400
+
+    event = (await c.get(f"/api/provenance?uuid={queued['uuid']}&node=n2", headers=auth)).json()[0]
+    r = await c.get(f"/api/provenance/events/{event['eventId']}/content/output?node=n2&download=true", headers=auth)
+    assert r.content == expected and r.headers["content-disposition"].startswith("attachment")
+    r = await c.get(f"/api/provenance/events/{event['eventId']}/content/input?node=n2", headers=auth)
+    assert r.status_code == 404 and "no input" in r.json()["error"]
+    r = await c.get(f"/api/provenance/events/{event['eventId']}/content/output?node=n3", headers=auth)
+    assert r.status_code == 503
