@@ -310,21 +310,26 @@ class LoadBalancer:
                 return peer
         return None
 
-    def _notify(self, _part: PartitionQueue) -> None:
-        self._wake.set()
+    def _notify(self, part: PartitionQueue) -> None:
+        if (part.connection_id, part.node_id) not in self._senders:
+            self._wake.set()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Keep one sender per partition holding flowfiles, until cancelled. Also
-        keeps the engine's queues configured for load balancing (every
-        ``rescan_seconds`` and whenever a partition gets flowfiles)."""
+        """Keep one sender per partition holding flowfiles (started when one
+        gets flowfiles), until cancelled. Also keeps the engine's queues
+        configured for load balancing (``Balancing.configure``, at start and
+        every ``rescan_seconds``: a changed strategy applies within that)."""
         self.balancing.listeners.append(self._notify)
         try:
             async with trio.open_nursery() as nursery:
                 self.balancing.configure()
+                configured = trio.current_time()
                 task_status.started()
                 while True:
                     self._wake = trio.Event()
-                    self.balancing.configure()
+                    if trio.current_time() - configured >= self.rescan_seconds:
+                        self.balancing.configure()
+                        configured = trio.current_time()
                     for part in self.balancing.partitions():
                         key = (part.connection_id, part.node_id)
                         if part.count and key not in self._senders and not self.offloading:
