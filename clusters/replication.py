@@ -339,9 +339,9 @@ class ClusterReplicator:
         try:
             with trio.CancelScope(shield=True):
                 await self.service.apply_entry(entry)
-        except FlowyardError as exc:
+        except Exception as exc:  # whatever it is, this node must not go on as if it had applied it
             reason = f"could not apply cluster edit {entry.seq} ({entry.proposal.description}): {exc}"
-            _log.error("%s", reason)
+            _log.error("%s", reason, exc_info=not isinstance(exc, FlowyardError))
             await self._set_state(NodeState.DISCONNECTED, reason)
             return False
         self._applied.set()
@@ -432,7 +432,8 @@ class ClusterReplicator:
             try:
                 with trio.CancelScope(shield=True):
                     await self.service.apply_entry(entry)
-            except FlowyardError as exc:
+            except Exception as exc:  # as in ``_apply``
+                _log.error("cluster edit %d: %s", entry.seq, exc, exc_info=not isinstance(exc, FlowyardError))
                 raise _StayDisconnected(f"could not apply cluster edit {entry.seq} ({entry.proposal.description})"
                                         f": {exc}") from None
             self._applied.set()
@@ -449,7 +450,8 @@ class ClusterReplicator:
             queued = ", ".join(f"{c} ({n} queued)" for c, n in sorted(exc.queued.items()))
             raise _StayDisconnected(f"taking the cluster's flow would remove connections still holding flowfiles "
                                     f"here: {queued or exc}; empty them, or remove this node") from None
-        except FlowyardError as exc:
+        except Exception as exc:  # nothing changed: say why and stay out
+            _log.error("taking the cluster's flow: %s", exc, exc_info=not isinstance(exc, FlowyardError))
             raise _StayDisconnected(f"the cluster's flow cannot be taken: {exc}") from None
         self._applied.set()
         self._applied = trio.Event()

@@ -112,3 +112,23 @@ async def test_cold_start_elects_after_the_wait_with_fewer_candidates(etcd_serve
         assert len(n1.service.flow.funnels) == 3, "a tie goes to the most components"
         same(n1, n2)
         nursery.cancel_scope.cancel()
+
+
+async def test_edits_go_on_after_the_coordinator_dies_and_it_rejoins(etcd_server: EtcdServer,
+                                                                    tmp_path: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        h = Harness(etcd_server, tmp_path, nursery)
+        n1 = await h.start("n1")
+        await until(lambda: connected(n1) and n1.node.is_coordinator)
+        n2, n3 = await h.start("n2"), await h.start("n3")
+        await until(lambda: connected(n1, n2, n3))
+        await edits(n3, 1, "a")
+        await h.stop("n1")  # the coordinator, killed: no leave
+        await until(lambda: n2.node.is_coordinator or n3.node.is_coordinator, timeout=15)
+        await edits(n3, 2, "b")  # the proposal finds the new coordinator
+        await edits(n2, 1, "c")
+        await until(lambda: at(4, n2, n3))
+        n1 = await h.start("n1")
+        await until(lambda: connected(n1) and at(4, n1))
+        same(n1, n2, n3)
+        nursery.cancel_scope.cancel()
