@@ -88,13 +88,23 @@ class OffloadError(FlowyardError):
 
 
 class _Peer(Protocol):
-    node_id: str
-    address: str
+    """A cluster member (``Member``)."""
+
+    @property
+    def node_id(self) -> str: ...
+
+    @property
+    def address(self) -> str: ...
 
 
 class _NodeConfig(Protocol):
-    node_id: str
-    address: str
+    """This node's configuration (``ClusterConfig``)."""
+
+    @property
+    def node_id(self) -> str: ...
+
+    @property
+    def address(self) -> str: ...
 
 
 class _Node(Protocol):
