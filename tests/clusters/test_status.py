@@ -272,3 +272,27 @@ def test_lineage_merge_follows_a_flowfile_across_nodes() -> None:
         ("a", "event:n1:7"), ("event:n1:7", "b"), ("b", "event:n2:7")}
     b = next(n for n in graph["nodes"] if n["id"] == "b")
     assert b["nodeIds"] == ["n1", "n2"]
+
+
+def test_status_history_merge_adds_samples_per_interval() -> None:
+    def history(timestamps: list[int], out: list[int]) -> dict[str, Any]:
+        return {"id": "gen", "resolution": "1s", "intervalMillis": 1000,
+                "fieldDescriptors": [{"field": "flowFilesOut", "type": "counter"}],
+                "timestamps": timestamps, "series": {"flowFilesOut": out}}
+    merged = _merge.status_history([("n1", history([1000, 2000, 3000], [1, 2, 3])),
+                                    ("n2", history([1400, 2400], [10, 20]))], [{"nodeId": "n3", "error": "gone"}])
+    assert merged["timestamps"] == [1000, 2000, 3000]
+    assert merged["series"] == {"flowFilesOut": [1, 12, 23]}, "a sample at 1.4 s is in the interval ending at 2 s"
+    assert [n["nodeId"] for n in merged["nodes"]] == ["n1", "n2", "n3"]
+
+
+def test_statistics_merge_sums_figures_and_keeps_the_latest_timestamp() -> None:
+    def stats(ts: int, out: int, rate: float) -> dict[str, Any]:
+        return {"id": "gen", "kind": "processor", "timestamp": ts, "windowMillis": 300000,
+                "totals": {"flowFilesOut": out}, "rates": {"1s": {"flowFilesOut": rate}},
+                "sinceStart": {"flowFilesOut": out}, "current": {"activeThreadCount": 1}}
+    merged = _merge.statistics([("n1", stats(5000, 3, 0.1)), ("n2", stats(6000, 4, 0.2))], [])
+    assert merged["timestamp"] == 6000 and merged["windowMillis"] == 300000 and merged["kind"] == "processor"
+    assert merged["totals"] == {"flowFilesOut": 7} and merged["rates"]["1s"] == {"flowFilesOut": 0.3}
+    assert merged["current"] == {"activeThreadCount": 2}
+    assert [n["totals"]["flowFilesOut"] for n in merged["nodes"]] == [3, 4]
