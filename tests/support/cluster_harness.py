@@ -71,7 +71,7 @@ class NodeProcess:
                 "--port", "0", "--cluster", h.etcd.url, "--node-id", self.node_id, "--node-address", self.address,
                 "--cluster-secret-file", str(h.secret), "--lease-ttl", str(h.lease_ttl),
                 "--flow-election-wait", str(h.election_wait), "--flow-election-candidates", str(h.candidates),
-                "--stop-timeout", "20"]
+                "--stop-timeout", "20 sec"]
         if self.flow is not None:
             args += ["--flow", str(self.flow)]
         env = dict(os.environ, FLOWYARD_USERNAME=USERNAME, FLOWYARD_PASSWORD=PASSWORD)
