@@ -16,16 +16,24 @@ node filter and per-node figures of the queue and provenance views."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import io
 import json
+import queue
 import re
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from playwright.sync_api import expect
 
-from browser_support import Server, log_in, start_server, stop_server
+from browser_support import PASSWORD, USER, Server, log_in, start_server, stop_server
 
 pytestmark = pytest.mark.integration
 
@@ -325,3 +333,219 @@ def test_cluster_page_banner_and_node_breakdown(page: Any, cluster_server: Serve
     # the node's state is shown beside it when it is not connected
     expect(prov.get_by_test_id("node-cell")).to_have_text(re.compile(r"^n1\s*DISCONNECTED$"))
     assert ("GET", "/api/provenance?node=n1", None) in fake.calls
+
+
+# -- the real cluster API ------------------------------------------------------------------------
+# Two nodes in this process: n1 serves the canvas with the real API (create_app with a
+# ClusterView), n2 answers n1's reads through a loopback node protocol (msgpack, as on
+# the wire); membership is in memory (no etcd): the node actions change it.
+
+LOOPBACK_FLOW = {"flowyardFlowVersion": 1, "rootGroup": {"identifier": "root", "name": "Two nodes", "processors": [
+    {"identifier": "gen", "name": "Gen", "type": "GenerateFlowFile", "position": {"x": 80, "y": 80},
+     "schedulingPeriod": "1 min", "properties": {"File Size": "4 B"}},
+    {"identifier": "held", "name": "Held", "type": "LogAttribute", "position": {"x": 80, "y": 420},
+     "scheduledState": "STOPPED", "autoTerminatedRelationships": ["success"]},
+], "connections": [{"identifier": "c1", "source": {"id": "gen"}, "destination": {"id": "held"},
+                    "selectedRelationships": ["success"]}]}}
+BATCH = {"n1": 2, "n2": 3}
+
+
+class Membership:
+    """What a ClusterView asks of its ClusterNode, in memory and shared by both nodes:
+    n1 coordinator, n2 primary, n3 disconnected; the actions change the members."""
+
+    def __init__(self, me: str, members: dict[str, Any], own: dict[str, Any]) -> None:
+        self.me, self.listed, self.own = me, members, own
+        self.config = SimpleNamespace(node_id=me)
+        self.actions: list[tuple[str, ...]] = []
+
+    @property
+    def state(self) -> Any:
+        return self.own["state"]
+
+    @property
+    def reason(self) -> str:
+        return str(self.own["reason"])
+
+    def members(self) -> list[Any]:
+        return list(self.listed.values())
+
+    def coordinator(self) -> Any:
+        return self.listed.get("n1")
+
+    def primary(self) -> Any:
+        return self.listed.get("n2")
+
+    def connected_peers(self) -> list[Any]:
+        from flowyard.clusters._members import NodeState
+        return [m for m in self.listed.values() if m.state is NodeState.CONNECTED and m.node_id != self.me]
+
+    async def request_state(self, node_id: str, state: Any, reason: str, *, by: str) -> None:
+        self.actions.append(("request_state", node_id, state.value, by))
+        self.listed[node_id] = dataclasses.replace(self.listed[node_id], state=state, reason=reason)
+
+    async def allow_connect(self, node_id: str, *, by: str) -> None:
+        from flowyard.clusters._members import NodeState
+        self.actions.append(("allow_connect", node_id, by))
+        self.listed[node_id] = dataclasses.replace(self.listed[node_id], state=NodeState.CONNECTED, reason="")
+
+    async def remove(self, node_id: str, *, by: str) -> None:
+        self.actions.append(("remove", node_id, by))
+        del self.listed[node_id]
+
+
+class Loopback:
+    """The node protocol between the two views: the addressed node's handlers, through msgpack."""
+
+    def __init__(self, me: str, routes: dict[str, Any]) -> None:
+        self.me, self.routes = me, routes
+
+    async def call(self, address: str, path: str, payload: Any, *, timeout: float, node: str | None = None) -> Any:
+        import msgpack
+        reply = await self.routes[node or address][path](msgpack.unpackb(msgpack.packb(payload)), self.me)
+        return msgpack.unpackb(msgpack.packb(reply))
+
+
+@dataclasses.dataclass
+class TwoNodes:
+    url: str
+    membership: Membership
+    own: dict[str, Any]
+
+
+@pytest.fixture
+def two_nodes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TwoNodes]:
+    import trio
+
+    from flowyard.canvas_ui.app import create_app
+    from flowyard.canvas_ui.auth import AuthManager
+    from flowyard.canvas_ui.server import listen_socket, run_app
+    from flowyard.clusters._members import Member, NodeState
+    from flowyard.clusters.status import ClusterView
+    from flowyard.processors import CONTROLLER_SERVICES
+    from flowyard.runtime.flow import flow_from_dict
+    from flowyard.runtime.registry import discover_processors
+    from flowyard.runtime.repository import Repositories
+    from flowyard.runtime.service import FlowService
+
+    monkeypatch.setenv("FLOWYARD_USERNAME", USER)
+    monkeypatch.setenv("FLOWYARD_PASSWORD", PASSWORD)
+    now = time.time()
+    members = {
+        "n1": Member("n1", "127.0.0.1:9443", "http://127.0.0.1:8081", NodeState.CONNECTED, "", now, True,
+                     frozenset({"coordinator"})),
+        "n2": Member("n2", "127.0.0.1:9444", "http://127.0.0.1:8082", NodeState.CONNECTED, "", now, True,
+                     frozenset({"primary"})),
+        "n3": Member("n3", "127.0.0.1:9445", "http://127.0.0.1:8083", NodeState.DISCONNECTED, "cut off", now - 90,
+                     False),
+    }
+    own = {"state": NodeState.CONNECTED, "reason": ""}
+    membership = Membership("n1", members, own)
+    started: queue.Queue[Any] = queue.Queue()
+    control: dict[str, Any] = {}
+
+    def service_of(nid: str) -> FlowService:
+        flow = json.loads(json.dumps(LOOPBACK_FLOW))
+        flow["rootGroup"]["processors"][0]["properties"]["Batch Size"] = str(BATCH[nid])
+        (tmp_path / nid).mkdir()
+        return FlowService(flow_from_dict(flow), Repositories.in_memory(), tmp_path / nid, discover_processors(),
+                           service_types=CONTROLLER_SERVICES)
+
+    async def main() -> None:
+        services = {nid: service_of(nid) for nid in BATCH}
+        routes: dict[str, Any] = {}
+        views = {nid: ClusterView(membership if nid == "n1" else Membership(nid, members, {
+            "state": NodeState.CONNECTED, "reason": ""}), Loopback(nid, routes), services[nid], timeout=2)
+            for nid in BATCH}
+        for nid, view in views.items():
+            routes[nid] = view.routes()
+        app = create_app(services["n1"], AuthManager(tmp_path / "n1"), cluster=views["n1"])
+        stopping = trio.Event()
+        control.update(token=trio.lowlevel.current_trio_token(), stopping=stopping)
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(services["n2"].run)
+                urls = await nursery.start(functools.partial(
+                    run_app, app, services["n1"], AuthManager(tmp_path / "n1"), listen_socket("127.0.0.1", 0),
+                    tls_files=None, out=io.StringIO(), stopping=stopping))
+                started.put(urls[0])
+                await stopping.wait()
+                services["n2"].request_stop()
+        finally:
+            for service in services.values():
+                service.close()
+
+    def run() -> None:
+        try:
+            trio.run(main)
+        except BaseException as exc:  # handed to the test thread
+            started.put(exc)
+
+    thread = threading.Thread(target=run, name="two-nodes", daemon=True)
+    thread.start()
+    first = started.get(timeout=60)
+    if isinstance(first, BaseException):
+        raise first
+    try:
+        yield TwoNodes(str(first), membership, own)
+    finally:
+        trio.from_thread.run_sync(control["stopping"].set, trio_token=control["token"])
+        thread.join(30)
+        assert not thread.is_alive(), "the two-node server did not stop"
+    if not started.empty():
+        raise started.get()
+
+
+def test_cluster_page_against_the_real_cluster_api(page: Any, two_nodes: TwoNodes) -> None:
+    from flowyard.clusters._members import NodeState
+
+    log_in(page, two_nodes.url)
+    button = page.get_by_test_id("btn-cluster")
+    expect(button.get_by_test_id("cluster-count")).to_have_text("2/3")
+    # the stream's figures are the cluster's: 2 flowfiles queued on n1, 3 on n2
+    queued = page.get_by_test_id("edge-queued-c1")
+    expect(queued).to_have_text(re.compile(r"^5 \(20 B\)"), timeout=15_000)
+    expect(queued).to_have_attribute("title", "Queued on all nodes; by node:\nn1: 2 queued (8 B)\nn2: 3 queued (12 B)")
+
+    button.click()
+    panel = page.get_by_test_id("cluster-panel")
+    expect(panel.locator("tbody tr.pn-node-row")).to_have_count(3)
+    expect(panel.get_by_test_id("cluster-role-coordinator-n1")).to_be_visible()
+    expect(panel.get_by_test_id("cluster-role-primary-n2")).to_be_visible()
+    expect(panel.get_by_test_id("cluster-state-n3")).to_have_text("DISCONNECTED")
+    expect(panel.get_by_test_id("cluster-heartbeat-n3")).to_have_text(re.compile(r"^silent\s*1 min$"))
+    # connect n3 (no question), then disconnect it again: the real routes, the membership changed
+    panel.get_by_test_id("node-connect-n3").click()
+    expect(panel.get_by_test_id("cluster-state-n3")).to_have_text("CONNECTED")
+    panel.get_by_test_id("node-disconnect-n3").click()
+    expect(panel.get_by_test_id("cluster-state-n3")).to_have_text("DISCONNECTED")
+    expect(panel.get_by_test_id("cluster-row-n3")).to_contain_text(f"disconnected by {USER}")
+    panel.get_by_test_id("node-remove-n3").click()
+    page.get_by_test_id("confirm-yes").click()
+    expect(panel.locator("tbody tr.pn-node-row")).to_have_count(2)
+    assert two_nodes.membership.actions == [
+        ("allow_connect", "n3", USER), ("request_state", "n3", "DISCONNECTED", USER), ("remove", "n3", USER)]
+    # with n2 disconnected n1 is the only connected node: the page does not offer to disconnect it
+    panel.get_by_test_id("node-disconnect-n2").click()
+    expect(panel.get_by_test_id("cluster-state-n2")).to_have_text("DISCONNECTED")
+    expect(panel.get_by_test_id("node-disconnect-n1")).to_be_disabled()
+    expect(panel.get_by_test_id("node-disconnect-n1")).to_have_attribute("title", re.compile("only connected node"))
+    panel.get_by_test_id("node-connect-n2").click()
+    expect(panel.get_by_test_id("cluster-state-n2")).to_have_text("CONNECTED")
+
+    # the queue: both nodes' flowfiles, each with its node; the filter asks one node
+    page.goto(two_nodes.url + "/?queue=c1")
+    queue_panel = page.get_by_test_id("queue-panel")
+    rows = queue_panel.locator("tbody tr[data-testid^=queue-row-]")
+    expect(rows).to_have_count(5)
+    expect(queue_panel.get_by_test_id("node-cell").filter(has_text="n2")).to_have_count(3)
+    expect(queue_panel.get_by_test_id("node-breakdown-n1")).to_contain_text("2 (8 B)")
+    queue_panel.get_by_test_id("queue-node-filter").select_option("n1")
+    expect(rows).to_have_count(2)
+    expect(queue_panel.get_by_test_id("node-cell").filter(has_text="n2")).to_have_count(0)
+
+    # this node cut off: the banner, from the poll and the stream
+    two_nodes.own.update(state=NodeState.DISCONNECTED, reason="its lease was lost")
+    banner = page.get_by_test_id("cluster-banner")
+    expect(banner).to_be_visible(timeout=10_000)
+    expect(banner).to_contain_text("This node (n1) is disconnected from the cluster: its lease was lost.")
