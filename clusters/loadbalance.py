@@ -53,13 +53,14 @@ from typing import Any, Protocol
 import msgpack
 import trio
 
-from flowyard.clusters.channel import ChannelRefusal, PeerError
+from flowyard.clusters.channel import ChannelRefusal, ClusterError
 from flowyard.runtime.engine._balance import (
     BalancedEngine,
     PartitionQueue,
     Received,
     balancing,
     confirm_sent,
+    drop_lost,
     give_back,
     read_contents,
     rebalance,
@@ -384,13 +385,25 @@ class LoadBalancer:
         batch = take_batch(queue, self.batch_count, self.batch_bytes)
         if not batch:
             return 0, 0
+        read = read_contents(self.engine, batch)
+        if any(c is None for c in read):
+            lost = [ff for ff, c in zip(batch, read, strict=True) if c is None]
+            batch = [ff for ff, c in zip(batch, read, strict=True) if c is not None]
+            log.error("%d flowfile(s) of %s lost their content: dropped", len(lost), queue.connection_id)
+            try:
+                await drop_lost(self.engine, queue, lost)
+            except FlowyardError:  # not dropped: the failed commit gave them back; the rest goes back too
+                give_back(queue, batch)
+                return None
+            if not batch:
+                return None
+        contents = [c for c in read if c is not None]
         try:
-            contents = read_contents(self.engine, batch)
             payload = encode_batch(queue.connection_id, self.balancing.compression(queue.connection_id),
                                    batch, contents)
             size = sum(len(c) for c in contents)
             reply = await self.channel.call(peer.address, path, payload, timeout=self.timeout, node=peer.node_id)
-        except PeerError as exc:  # unavailable, refused (503: back pressure there), not authenticated
+        except ClusterError as exc:  # unavailable, refused (503: back pressure there), not authenticated, too big
             give_back(queue, batch)
             self.failures += 1
             if getattr(exc, "status", None) == 503:

@@ -38,12 +38,13 @@ from flowyard.runtime.engine._session_commit import PreparedCommit
 from flowyard.runtime.flow import FlowDef
 from flowyard.runtime.repository import ProvenanceRecord, Repositories, Transaction
 from flowyard.runtime.repository._codec import pack_attrs
+from flowyard.runtime.sdk._errors import ContentNotFoundError
 from flowyard.runtime.sdk._flowfile import ContentClaim, FlowFile, make_flowfile, new_uuids
 from flowyard.runtime.sdk._provenance import ProvenanceEventType as E
 
 __all__ = ["PARTITION_SEPARATOR", "BalancedEngine", "Balancing", "PartitionQueue", "Received", "balancing",
-           "confirm_sent", "figures", "give_back", "partition_name", "read_contents", "rebalance", "receive_batch",
-           "take_batch"]
+           "confirm_sent", "drop_lost", "figures", "give_back", "partition_name", "read_contents", "rebalance",
+           "receive_batch", "take_batch"]
 
 #: Between connection id and node id in a partition's queue name.
 PARTITION_SEPARATOR = "#lb:"
@@ -260,10 +261,11 @@ def take_batch(queue: FlowFileQueue, max_count: int, max_bytes: int) -> list[Flo
     return batch
 
 
-def read_contents(engine: BalancedEngine, batch: Sequence[FlowFile]) -> list[bytes]:
+def read_contents(engine: BalancedEngine, batch: Sequence[FlowFile]) -> list[bytes | None]:
     """The content of each flowfile of ``batch`` (read from the content
-    repository). Flowfiles whose claims share a resource (received together,
-    split without copying) are read with one read of the range they span."""
+    repository); None for a flowfile whose content is gone (``drop_lost``).
+    Flowfiles whose claims share a resource (received together, split without
+    copying) are read with one read of the range they span."""
     content = engine.repositories.content
     spans: dict[int, list[int]] = {}
     for ff in batch:
@@ -276,21 +278,39 @@ def read_contents(engine: BalancedEngine, batch: Sequence[FlowFile]) -> list[byt
                 span[0] = min(span[0], claim.offset)
                 span[1] = max(span[1], claim.offset + claim.length)
                 span[2] += 1
-    shared = {resource: (span[0], content.read_bytes(ContentClaim(resource, span[0], span[1] - span[0])))
-              for resource, span in spans.items() if span[2] > 1 and span[1] - span[0] <= _SHARED_READ_MAX}
-    out = []
+    shared: dict[int, tuple[int, bytes]] = {}
+    for resource, span in spans.items():
+        if span[2] > 1 and span[1] - span[0] <= _SHARED_READ_MAX:
+            try:
+                shared[resource] = (span[0], content.read_bytes(ContentClaim(resource, span[0], span[1] - span[0])))
+            except ContentNotFoundError:
+                pass  # read one by one below: only the lost ones are None
+    out: list[bytes | None] = []
     for ff in batch:
         claim = ff[2]
         if claim is None or not claim.length:
             out.append(b"")
             continue
         found = shared.get(claim.resource)
-        if found is None:
-            out.append(content.read_bytes(claim))
-        else:
+        if found is not None:
             start = claim.offset - found[0]
             out.append(found[1][start:start + claim.length])
+            continue
+        try:
+            out.append(content.read_bytes(claim))
+        except ContentNotFoundError:
+            out.append(None)
     return out
+
+
+async def drop_lost(engine: BalancedEngine, queue: FlowFileQueue, lost: Sequence[FlowFile]) -> None:
+    """Flowfiles taken from ``queue`` whose content is gone leave it in one
+    commit with a DROP event each ("Content Not Found", as NiFi's sender)."""
+    if lost:
+        txn = Transaction()
+        txn.drop(queue.queue_id, lost, queue.connection_id, "Connection", engine.clock(),
+                 details="Content Not Found", source=queue.connection_id)
+        await engine.committer.commit(PreparedCommit(txn, QueueMoves(acks={queue: list(lost)})))
 
 
 def give_back(queue: FlowFileQueue, batch: Sequence[FlowFile]) -> None:

@@ -19,6 +19,7 @@ from flowyard.runtime.engine._balance import (
     Received,
     balancing,
     confirm_sent,
+    drop_lost,
     give_back,
     read_contents,
     rebalance,
@@ -28,6 +29,7 @@ from flowyard.runtime.engine._balance import (
 from flowyard.runtime.flow import flow_from_dict
 from flowyard.runtime.repository import Repositories
 from flowyard.runtime.sdk import ProvenanceEventType
+from flowyard.runtime.sdk._flowfile import ContentClaim, make_flowfile
 
 from flowyard_test_processors import PROCESSORS, expected_content
 
@@ -238,3 +240,30 @@ async def test_read_contents_reads_a_shared_resource_once_and_slices_it() -> Non
         got = read_contents(engine, [ffs[3], ffs[0], ffs[4]])
         assert got == [bytes([3]) * 4, b"\0", bytes([4]) * 5] and len(reads) == 1
         engine.request_stop()
+
+
+async def test_flowfiles_whose_content_is_gone_are_dropped_not_sent() -> None:
+    repos = Repositories.in_memory()
+    engine = Engine(make_flow(count=30), repos, registry=PROCESSORS)
+    engine.partitioner = CyclePartitioner(("n2",))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        balancing(engine).configure()
+        engine.start_processor("src")
+        part = await _partition_of(engine, "n2", 30)
+        batch = take_batch(part, 5, 1 << 20)
+        gone = make_flowfile(1 << 40, {"uuid": "x"}, ContentClaim(1 << 40, 0, 5), 5, 1, 1)
+        assert read_contents(engine, [batch[0], gone]) == [expected_content(int(batch[0][1]["seq"]), 10), None]
+        await drop_lost(engine, part, batch[:2])
+        give_back(part, batch[2:])
+        assert part.count == 28 and engine.queues["c1"].count == 28
+        drops = [e for e in repos.provenance.events() if e.event_type == ProvenanceEventType.DROP]
+        assert len(drops) == 2 and drops[0].details == "Content Not Found"
+        engine.request_stop()
+
+
+async def _partition_of(engine: Engine, node: str, count: int) -> Any:
+    queue = engine.queues["c1"]
+    await wait_for(lambda: queue.count == count)
+    await engine.stop_processor("src")
+    return queue.partitions[node]
