@@ -43,8 +43,8 @@ from flowyard.runtime.sdk._flowfile import ContentClaim, FlowFile, make_flowfile
 from flowyard.runtime.sdk._provenance import ProvenanceEventType as E
 
 __all__ = ["PARTITION_SEPARATOR", "BalancedEngine", "Balancing", "PartitionQueue", "Received", "balancing",
-           "confirm_sent", "drop_lost", "figures", "give_back", "partition_name", "read_contents", "rebalance",
-           "receive_batch", "take_batch"]
+           "confirm_sent", "drop_lost", "empty_partitions", "figures", "give_back", "partition_name",
+           "read_contents", "rebalance", "receive_batch", "take_batch"]
 
 #: Between connection id and node id in a partition's queue name.
 PARTITION_SEPARATOR = "#lb:"
@@ -374,6 +374,24 @@ async def rebalance(engine: BalancedEngine, part: PartitionQueue, max_count: int
     txn.claim_deltas = {r: d for r, d in txn.claim_deltas.items() if d}  # a move: every claim stays
     await engine.committer.commit(PreparedCommit(txn, QueueMoves(acks={part: taken}, enqueue=enqueue)))
     return len(moving)
+
+
+async def empty_partitions(engine: BalancedEngine, queue: FlowFileQueue, *, batch: int = 10_000) -> int:
+    """Drop every flowfile waiting in ``queue``'s partitions for other nodes
+    (NiFi's "Empty queue" empties them too), a DROP event each, one commit per
+    ``batch``; a batch a sender has in flight is not touched. Returns how many."""
+    dropped = 0
+    for part in list(queue.partitions.values()):
+        while True:
+            taken = take_batch(part, batch, 1 << 62)
+            if not taken:
+                break
+            txn = Transaction()
+            txn.drop(part.queue_id, taken, queue.connection_id, "Connection", engine.clock(),
+                     details="FlowFile Queue emptied by user", source=queue.connection_id)
+            await engine.committer.commit(PreparedCommit(txn, QueueMoves(acks={part: taken})))
+            dropped += len(taken)
+    return dropped
 
 
 # -- the receiver's side --------------------------------------------------------

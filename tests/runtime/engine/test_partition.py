@@ -20,6 +20,7 @@ from flowyard.runtime.engine._balance import (
     balancing,
     confirm_sent,
     drop_lost,
+    empty_partitions,
     give_back,
     read_contents,
     rebalance,
@@ -267,3 +268,23 @@ async def _partition_of(engine: Engine, node: str, count: int) -> Any:
     await wait_for(lambda: queue.count == count)
     await engine.stop_processor("src")
     return queue.partitions[node]
+
+
+async def test_empty_partitions_drops_what_waits_for_other_nodes() -> None:
+    repos = Repositories.in_memory()
+    engine = Engine(make_flow(count=90), repos, registry=PROCESSORS)
+    engine.partitioner = CyclePartitioner()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        balancing(engine).configure()
+        engine.start_processor("src")
+        part = await _partition_of(engine, "n2", 90)
+        in_flight = take_batch(part, 5, 1 << 20)  # a sender's batch is left alone
+        assert await empty_partitions(engine, engine.queues["c1"], batch=20) == 55
+        give_back(part, in_flight)
+        queue = engine.queues["c1"]
+        assert queue.partitions["n2"].count == 5 and queue.partitions["n3"].count == 0
+        assert queue.count == 35 and queue.local_figures() == (30, 300)
+        drops = [e for e in repos.provenance.events() if e.event_type == ProvenanceEventType.DROP]
+        assert len(drops) == 55 and {e.details for e in drops} == {"FlowFile Queue emptied by user"}
+        engine.request_stop()
