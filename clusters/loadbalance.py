@@ -240,7 +240,7 @@ def decode_batch(payload: Any) -> tuple[str, list[Received]]:
         if offset + size > len(body):
             raise ValueError(f"transfer.content: flowfile {i} needs {size} bytes past offset {offset}, "
                              f"but the content has {len(body)}")
-        items.append(Received(row[0], bytes(view[offset:offset + size]), row[1], row[2]))
+        items.append(Received(row[0], view[offset:offset + size], row[1], row[2]))
         offset += size
     if offset != len(body):
         raise ValueError(f"transfer.content: {len(body) - offset} byte(s) left over after the last flowfile")
