@@ -147,15 +147,22 @@ class ClusterView:
     ``node``: this node's ``ClusterNode``; ``channel``: its ``NodeChannel``;
     ``service``: its ``FlowService``; ``timeout``: seconds a peer has to answer
     a read; ``cache_seconds``: how long the merged stream entries of one
-    (group, node) are shared between streams."""
+    (group, node) are shared between streams; ``probe_timeout``: what the live
+    stream gives a peer that failed its full ``timeout`` in the last
+    ``probe_seconds`` (so a dead peer still listed as connected slows each
+    tick by that much, not by the whole timeout; it is given the full timeout
+    again after ``probe_seconds``)."""
 
     def __init__(self, node: _Node, channel: _Channel, service: FlowService, *, timeout: float = PEER_TIMEOUT,
-                 cache_seconds: float = 0.2) -> None:
+                 cache_seconds: float = 0.2, probe_timeout: float = 0.25, probe_seconds: float = 5.0) -> None:
         self.node = node
         self.channel = channel
         self.service = service
         self.timeout = timeout
         self.cache_seconds = cache_seconds
+        self.probe_timeout = min(probe_timeout, timeout)
+        self.probe_seconds = probe_seconds
+        self._suspects: dict[str, float] = {}  # peer -> when it last failed a full timeout (trio time)
         self._cache: dict[tuple[str | None, str | None], tuple[float, dict[str, Any], list[NodeAnswer]]] = {}
         self._locks: dict[tuple[str | None, str | None], trio.Lock] = {}
 
@@ -248,11 +255,13 @@ class ClusterView:
         return [None, *sorted((m for m in self.node.connected_peers() if m.node_id != self.node_id),
                               key=lambda m: m.node_id)]
 
-    async def fan_out(self, path: str, payload: Mapping[str, Any], node: str | None = None) -> list[NodeAnswer]:
+    async def fan_out(self, path: str, payload: Mapping[str, Any], node: str | None = None, *,
+                      probe: bool = False) -> list[NodeAnswer]:
         """Every target's answer (this node first, then the connected peers by id);
         ``node``: only that member, whose failure raises ``NodeUnavailableError``.
         An error of this node's own service is raised as it is (a 404 for an
-        unknown component stays a 404)."""
+        unknown component stays a 404). ``probe``: peers that recently failed
+        get ``probe_timeout`` (the live stream)."""
         targets = self._targets(node)
         answers: list[NodeAnswer | None] = [None] * len(targets)
         local_error: list[Exception] = []
@@ -264,7 +273,16 @@ class ClusterView:
                 except Exception as exc:  # raised after the nursery, unwrapped
                     local_error.append(exc)
                 return
-            answers[i] = await self._ask_peer(member, path, payload)
+            timeout = self.timeout
+            if probe:
+                failed = self._suspects.get(member.node_id)
+                if failed is not None and trio.current_time() - failed < self.probe_seconds:
+                    timeout = self.probe_timeout
+            answer = answers[i] = await self._ask_peer(member, path, payload, timeout)
+            if answer.ok:
+                self._suspects.pop(member.node_id, None)
+            elif answer.status == 503 and timeout == self.timeout:
+                self._suspects[member.node_id] = trio.current_time()
 
         async with trio.open_nursery() as nursery:
             for i, member in enumerate(targets):
@@ -277,16 +295,16 @@ class ClusterView:
                                        extra=done[0].extra)
         return done
 
-    async def _ask_peer(self, member: Member, path: str, payload: Mapping[str, Any]) -> NodeAnswer:
+    async def _ask_peer(self, member: Member, path: str, payload: Mapping[str, Any], timeout: float) -> NodeAnswer:
         reply: Any = None
-        with trio.move_on_after(self.timeout + 0.5):  # in case the channel overran its own timeout
+        with trio.move_on_after(timeout + 0.5):  # in case the channel overran its own timeout
             try:
-                reply = await self.channel.call(member.address, path, dict(payload), timeout=self.timeout,
+                reply = await self.channel.call(member.address, path, dict(payload), timeout=timeout,
                                                 node=member.node_id)
             except Exception as exc:  # PeerUnavailable, PeerRefused, transport errors: the node is left out
                 return NodeAnswer(member.node_id, error=str(exc) or type(exc).__name__, status=503)
         if reply is None:
-            return NodeAnswer(member.node_id, error=f"did not answer within {self.timeout:g} s", status=503)
+            return NodeAnswer(member.node_id, error=f"did not answer within {timeout:g} s", status=503)
         if not isinstance(reply, dict) or "ok" not in reply:
             return NodeAnswer(member.node_id, error="answered something unreadable", status=503)
         if not reply["ok"]:
@@ -351,7 +369,7 @@ class ClusterView:
                 if cached is not None and trio.current_time() - cached[0] < self.cache_seconds:
                     return cached[1], cached[2]
                 payload: dict[str, Any] = {"entries": True, "group": group}
-                answers = await self.fan_out(STATUS_PATH, payload, node)
+                answers = await self.fan_out(STATUS_PATH, payload, node, probe=True)
                 merged = _merge.entries([(a.node_id, a.result) for a in answers if a.ok])
                 self._cache[key] = (trio.current_time(), merged, answers)
                 if len(self._cache) > 256:  # groups come and go: forget the oldest

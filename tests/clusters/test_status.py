@@ -190,6 +190,23 @@ async def test_stream_entries_and_statistics_merge(cluster: Cluster) -> None:
     assert group["connections"]["current"]["queuedCount"] == 10 and group["connections"]["count"] == 1
 
 
+async def test_the_stream_probes_a_dead_peer_briefly_after_it_failed_once(cluster: Cluster) -> None:
+    base = cluster.views["n1"]
+    view = ClusterView(base.node, base.channel, base.service, timeout=2.0, cache_seconds=0, probe_timeout=0.1)
+    start = trio.current_time()
+    _, answers = await view.status_entries()
+    first = trio.current_time() - start
+    assert first >= 2.0 and [a.node_id for a in answers if not a.ok] == ["n4"]
+    start = trio.current_time()
+    entries, answers = await view.status_entries()
+    assert trio.current_time() - start < 1.0, "the dead peer is only probed"
+    assert [a.node_id for a in answers if not a.ok] == ["n4"] and "0.1 s" in (answers[-1].error or "")
+    assert entries["c1"]["queuedCount"] == 10, "the live peers still count"
+    start = trio.current_time()
+    await view.status()
+    assert trio.current_time() - start >= 2.0, "a plain read still gives it the full timeout"
+
+
 async def test_queue_listing_and_provenance_carry_the_node(cluster: Cluster) -> None:
     view = cluster.views["n1"]
     listing, unavailable = await view.queue_listing("c1")
