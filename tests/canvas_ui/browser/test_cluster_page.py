@@ -544,6 +544,27 @@ def test_cluster_page_against_the_real_cluster_api(page: Any, two_nodes: TwoNode
     expect(rows).to_have_count(2)
     expect(queue_panel.get_by_test_id("node-cell").filter(has_text="n2")).to_have_count(0)
 
+    # provenance: every node's events with their node; an event of n2 is read from n2
+    page.goto(two_nodes.url + "/?panel=provenance&component=gen")
+    prov = page.get_by_test_id("provenance-panel")
+    prov_rows = prov.locator("tbody tr")
+    expect(prov_rows).to_have_count(5)  # one CREATE per flowfile
+    expect(prov.get_by_test_id("node-cell").filter(has_text="n2")).to_have_count(3)
+    prov.get_by_test_id("prov-search-node").select_option("n2")
+    expect(prov_rows).to_have_count(3)
+    prov_rows.first.click()
+    expect(prov.get_by_test_id("prov-node")).to_contain_text("n2")
+    expect(prov.get_by_test_id("prov-attributes")).to_be_visible()
+
+    # the status history of one node
+    page.goto(two_nodes.url + "/?history=gen")
+    history = page.get_by_test_id("history-panel")
+    expect(history.get_by_test_id("history-chart")).to_be_visible()
+    expect(history.get_by_test_id("node-breakdown-n2")).to_contain_text("3 (12 B)", timeout=10_000)  # out: 3 of 4 B
+    history.get_by_test_id("history-node-filter").select_option("n2")
+    expect(history.get_by_test_id("history-chart")).to_be_visible()
+    expect(history.get_by_test_id("node-breakdown")).to_have_count(0)
+
     # this node cut off: the banner, from the poll and the stream
     two_nodes.own.update(state=NodeState.DISCONNECTED, reason="its lease was lost")
     banner = page.get_by_test_id("cluster-banner")

@@ -11,6 +11,8 @@ import { Empty, Notice } from "./ui";
 export interface ProvenanceEvent {
   eventId: number; eventType: string; timestamp: number; flowfileUuid: string; componentId: string;
   componentType: string; relationship: string | null; size: number; filename: string | null;
+  /** In a cluster: the node that recorded it. */
+  nodeId?: string;
   attributes: Record<string, string>; previousAttributes: Record<string, string>;
   updatedAttributes: Record<string, string>; parentUuids: string[]; childUuids: string[];
   transitUri: string | null; details: string | null; previousSize: number | null; sourceConnectionId: string | null;
@@ -155,6 +157,9 @@ export function EventDetail({ eventId, node, onUuid, lineageShown }: {
                               onClick={() => onUuid(event.flowfileUuid)}>{event.flowfileUuid}</button> : event.flowfileUuid}
           </span>
         </div>
+        {event.nodeId ?? node ? (
+          <div data-testid="prov-node"><span>Node</span><span className="mono">{event.nodeId ?? node}</span></div>
+        ) : null}
         {event.filename ? <div><span>Filename</span><span className="mono">{event.filename}</span></div> : null}
         <div><span>Size</span><span>{formatBytes(event.size)}{event.previousSize !== null && event.previousSize !== event.size
           ? <span className="pn-muted"> (was {formatBytes(event.previousSize)})</span> : null}</span></div>
