@@ -12,7 +12,7 @@ CANVAS_SOURCES := $(shell find $(WEB)/src -type f 2>/dev/null) $(WEB)/index.html
                   $(WEB)/tsconfig.json $(WEB)/package.json $(WEB)/package-lock.json
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo demo-connectors test bench lint clean canvas chromium etcd wheel
+.PHONY: demo demo-connectors cluster-demo test bench lint clean canvas chromium etcd wheel
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ demo: $(STAMP) $(CANVAS)
 # broker; docs/demo-connectors.md) on http://127.0.0.1:$(PORT)/, data in data/demo-connectors.
 demo-connectors: $(STAMP) $(CANVAS)
 	$(VENV)/bin/flowyard demo --flow connectors --data-dir data/demo-connectors --port $(PORT)
+
+# A three-node cluster on this machine (docs/cluster.md): etcd and nodes n1, n2, n3 on
+# http://127.0.0.1:$(PORT)/ and the next two ports, data in data/cluster-demo. Ctrl-C stops all.
+cluster-demo: $(STAMP) $(CANVAS) etcd
+	$(VENV)/bin/python -m flowyard.bootstrap.cluster_demo --data-dir data/cluster-demo --port $(PORT)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check runtime processors clusters canvas_ui bootstrap tests bench
