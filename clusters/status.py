@@ -247,22 +247,22 @@ class ClusterView:
 
     # -- fan-out ---------------------------------------------------------------------------
 
-    def _targets(self, node: str | None) -> list[Member | None]:
+    def _targets(self, node: str | None, skip: frozenset[str] = frozenset()) -> list[Member | None]:
         """``None`` stands for this node (always first)."""
         if node is not None:
             member = self.member(node)
             return [None] if member.node_id == self.node_id else [member]
-        return [None, *sorted((m for m in self.node.connected_peers() if m.node_id != self.node_id),
-                              key=lambda m: m.node_id)]
+        return [None, *sorted((m for m in self.node.connected_peers()
+                               if m.node_id != self.node_id and m.node_id not in skip), key=lambda m: m.node_id)]
 
     async def fan_out(self, path: str, payload: Mapping[str, Any], node: str | None = None, *,
-                      probe: bool = False) -> list[NodeAnswer]:
+                      probe: bool = False, skip: frozenset[str] = frozenset()) -> list[NodeAnswer]:
         """Every target's answer (this node first, then the connected peers by id);
         ``node``: only that member, whose failure raises ``NodeUnavailableError``.
         An error of this node's own service is raised as it is (a 404 for an
         unknown component stays a 404). ``probe``: peers that recently failed
-        get ``probe_timeout`` (the live stream)."""
-        targets = self._targets(node)
+        get ``probe_timeout`` (the live stream); ``skip``: peers not to ask."""
+        targets = self._targets(node, skip)
         answers: list[NodeAnswer | None] = [None] * len(targets)
         local_error: list[Exception] = []
 
@@ -381,8 +381,9 @@ class ClusterView:
             if key not in self._cache:  # an unknown group: keep no lock for it
                 self._locks.pop(key, None)
 
-    async def _query(self, op: str, args: Mapping[str, Any], node: str | None) -> list[NodeAnswer]:
-        return await self.fan_out(QUERY_PATH, {"op": op, "args": dict(args)}, node)
+    async def _query(self, op: str, args: Mapping[str, Any], node: str | None,
+                     skip: frozenset[str] = frozenset()) -> list[NodeAnswer]:
+        return await self.fan_out(QUERY_PATH, {"op": op, "args": dict(args)}, node, skip=skip)
 
     async def component_statistics(self, component_id: str, node: str | None = None) -> dict[str, Any]:
         answers = await self._query("component_statistics", {"id": component_id}, node)
@@ -433,15 +434,18 @@ class ClusterView:
                 break
             seen |= frontier
             reached: set[str] = set()
-            wanted = sorted(frontier)[:MAX_LINEAGE_UUIDS]
-            for a in await self._query("events_mentioning", {"uuids": wanted}, node):
-                if not a.ok:
-                    unavailable.add(a.node_id)
-                    continue
-                for e in a.result:
-                    if (a.node_id, e["eventId"]) not in events:
-                        events[(a.node_id, e["eventId"])] = e
-                        reached.update((e["flowfileUuid"], *e["parentUuids"], *e["childUuids"]))
+            wanted = sorted(frontier)
+            for at in range(0, len(wanted), MAX_LINEAGE_UUIDS):
+                # a node that failed once is not asked again: each generation would wait for it
+                for a in await self._query("events_mentioning", {"uuids": wanted[at:at + MAX_LINEAGE_UUIDS]}, node,
+                                           frozenset(unavailable)):
+                    if not a.ok:
+                        unavailable.add(a.node_id)
+                        continue
+                    for e in a.result:
+                        if (a.node_id, e["eventId"]) not in events:
+                            events[(a.node_id, e["eventId"])] = e
+                            reached.update((e["flowfileUuid"], *e["parentUuids"], *e["childUuids"]))
             frontier = reached - seen
         if not events:
             raise UnknownComponentError(f"no provenance event mentions flowfile {flowfile_uuid!r}")

@@ -313,3 +313,43 @@ def test_statistics_merge_sums_figures_and_keeps_the_latest_timestamp() -> None:
     assert merged["totals"] == {"flowFilesOut": 7} and merged["rates"]["1s"] == {"flowFilesOut": 0.3}
     assert merged["current"] == {"activeThreadCount": 2}
     assert [n["totals"]["flowFilesOut"] for n in merged["nodes"]] == [3, 4]
+
+
+async def test_lineage_follows_flowfiles_to_other_nodes_and_asks_a_dead_node_once(autojump_clock: Any) -> None:
+    from flowyard.runtime.sdk._provenance import ProvenanceEvent, ProvenanceEventType
+
+    def event(eid: int, kind: str, ff: str, *, children: tuple[str, ...] = (), at: int = 0) -> ProvenanceEvent:
+        return ProvenanceEvent(ProvenanceEventType[kind], ff, at, "p", "T", {}, child_uuids=children, event_id=eid)
+
+    local = [event(1, "CREATE", "a"), event(2, "FORK", "a", children=("b",), at=1)]
+    remote = {"b": [{"eventId": 1, "eventType": "RECEIVE", "flowfileUuid": "b", "parentUuids": [],
+                     "childUuids": [], "componentId": "lb", "timestamp": 2},
+                    {"eventId": 2, "eventType": "FORK", "flowfileUuid": "b", "parentUuids": [],
+                     "childUuids": ["c"], "componentId": "split", "timestamp": 3}],
+              "c": [{"eventId": 3, "eventType": "DROP", "flowfileUuid": "c", "parentUuids": [],
+                     "childUuids": [], "componentId": "end", "timestamp": 4}]}
+    calls: list[str] = []
+
+    class Channel:
+        async def call(self, address: str, path: str, payload: Any, *, timeout: float, node: str | None) -> Any:
+            calls.append(address)
+            if address == "dead":
+                await trio.sleep(timeout)
+                raise OSError(f"{node} did not answer within {timeout:g} s")
+            found = [e for u in payload["args"]["uuids"] for e in remote.get(u, [])]
+            return {"ok": True, "result": found}
+
+    provenance = SimpleNamespace(events_mentioning=lambda uuids: [
+        e for e in local if e.flowfile_uuid in uuids or set(e.child_uuids) & set(uuids)])
+    service: Any = SimpleNamespace(repositories=SimpleNamespace(provenance=provenance))
+    listed = [Member("n1", "me", "", NodeState.CONNECTED, "", 1.0, True),
+              Member("n2", "alive", "", NodeState.CONNECTED, "", 1.0, True),
+              Member("n3", "dead", "", NodeState.CONNECTED, "", 1.0, True)]
+    view = ClusterView(FakeNode("n1", listed), Channel(), service, timeout=1.0)
+    start = trio.current_time()
+    graph, unavailable = await view.lineage("a")
+    assert unavailable == ["n3"] and calls.count("dead") == 1, "a node that failed is not asked again"
+    assert trio.current_time() - start < 2.0
+    ids = {n["id"] for n in graph["nodes"]}
+    assert {"a", "b", "c", "event:n1:1", "event:n1:2", "event:n2:1", "event:n2:2", "event:n2:3"} == ids
+    assert calls.count("alive") == 3, "three generations: a, b, c"
