@@ -61,6 +61,7 @@ from flowyard.runtime.engine._balance import (
     balancing,
     confirm_sent,
     drop_lost,
+    expire_batch,
     give_back,
     read_contents,
     rebalance,
@@ -382,9 +383,18 @@ class LoadBalancer:
         """Send one batch of ``queue`` to ``peer``: ``(count, bytes)`` sent and
         removed, ``(0, 0)`` if the queue had nothing ready, None if the peer did not
         take it (the batch is back in the queue)."""
-        batch = take_batch(queue, self.batch_count, self.batch_bytes)
-        if not batch:
-            return 0, 0
+        while True:
+            batch = take_batch(queue, self.batch_count, self.batch_bytes)
+            if not batch:
+                return 0, 0
+            try:
+                batch = await expire_batch(self.engine, queue, batch)  # what expired waiting is not sent
+            except FlowyardError as exc:  # the batch is back in the queue
+                self.failures += 1
+                log.error("expiring flowfiles of %s failed: %s", queue.connection_id, exc)
+                return None
+            if batch:
+                break
         read = read_contents(self.engine, batch)
         if any(c is None for c in read):
             lost = [ff for ff, c in zip(batch, read, strict=True) if c is None]
@@ -437,8 +447,9 @@ class LoadBalancer:
         """Empty this (OFFLOADING) node: stop its processors, then move every
         queued flowfile of every connection, every partition included, to the
         connected peers round robin (the partition senders stop; a batch one of
-        them has in flight is waited for). Returns ``{"count", "bytes"}`` moved
-        from the moment it started.
+        them has in flight is waited for; flowfiles past their connection's
+        expiration are expired here, not moved). Returns ``{"count", "bytes"}``
+        moved from the moment it started.
         Raises ``OffloadError`` while no peer is connected for ``retry_max`` * 10 s."""
         engine = self.engine
         self.offloading = True

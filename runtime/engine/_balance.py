@@ -43,7 +43,7 @@ from flowyard.runtime.sdk._flowfile import ContentClaim, FlowFile, make_flowfile
 from flowyard.runtime.sdk._provenance import ProvenanceEventType as E
 
 __all__ = ["PARTITION_SEPARATOR", "BalancedEngine", "Balancing", "PartitionQueue", "Received", "balancing",
-           "confirm_sent", "drop_lost", "empty_partitions", "figures", "give_back", "partition_name",
+           "confirm_sent", "drop_lost", "empty_partitions", "expire_batch", "figures", "give_back", "partition_name",
            "read_contents", "rebalance", "receive_batch", "take_batch"]
 
 #: Between connection id and node id in a partition's queue name.
@@ -250,7 +250,7 @@ def take_batch(queue: FlowFileQueue, max_count: int, max_bytes: int) -> list[Flo
     if max_count < 1 or max_bytes < 1:
         raise ValueError(f"a transfer batch needs max_count and max_bytes >= 1, not {max_count} and {max_bytes}")
     taken, expired = queue.poll(max_count, _FAR_FUTURE_MS)
-    batch = taken + expired  # an offload moves what expired too: it is the receiver's to expire
+    batch = taken + expired  # "expired" at the far future: see expire_batch for the real test
     total = 0
     for i, ff in enumerate(batch):
         total += ff[3]
@@ -259,6 +259,32 @@ def take_batch(queue: FlowFileQueue, max_count: int, max_bytes: int) -> list[Flo
             queue.requeue(rest)
             return batch[:i]
     return batch
+
+
+async def expire_batch(engine: BalancedEngine, queue: FlowFileQueue, batch: list[FlowFile]) -> list[FlowFile]:
+    """The flowfiles of ``batch`` (taken from ``queue``) older than their
+    connection's expiration leave it in one commit, an EXPIRE event each (as
+    a session expires them); returns the others, to send. If that commit
+    fails the whole batch is back in ``queue`` and the error is raised."""
+    owner = queue.parent if isinstance(queue, PartitionQueue) else queue
+    exp = owner.expiration_ms
+    if not exp or not batch:
+        return batch
+    now = engine.clock()
+    cutoff = now - exp
+    expired = [ff for ff in batch if ff[4] < cutoff]
+    if not expired:
+        return batch
+    keep = [ff for ff in batch if ff[4] >= cutoff]
+    txn = Transaction()
+    txn.drop(queue.queue_id, expired, queue.connection_id, "Connection", now, details="Expiration Threshold exceeded",
+             event_type=E.EXPIRE, with_input=True, source=queue.connection_id)
+    try:
+        await engine.committer.commit(PreparedCommit(txn, QueueMoves(acks={queue: expired})))
+    except BaseException:
+        give_back(queue, keep)
+        raise
+    return keep
 
 
 def read_contents(engine: BalancedEngine, batch: Sequence[FlowFile]) -> list[bytes | None]:

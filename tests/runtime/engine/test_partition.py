@@ -21,6 +21,7 @@ from flowyard.runtime.engine._balance import (
     confirm_sent,
     drop_lost,
     empty_partitions,
+    expire_batch,
     give_back,
     read_contents,
     rebalance,
@@ -287,4 +288,26 @@ async def test_empty_partitions_drops_what_waits_for_other_nodes() -> None:
         assert queue.count == 35 and queue.local_figures() == (30, 300)
         drops = [e for e in repos.provenance.events() if e.event_type == ProvenanceEventType.DROP]
         assert len(drops) == 55 and {e.details for e in drops} == {"FlowFile Queue emptied by user"}
+        engine.request_stop()
+
+
+async def test_flowfiles_expired_while_waiting_for_their_node_are_expired_not_sent() -> None:
+    repos = Repositories.in_memory()
+    engine = Engine(make_flow(count=0, flowFileExpiration="1 hour"), repos, registry=PROCESSORS)
+    engine.partitioner = CyclePartitioner(("n2",))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        balancing(engine).configure()
+        now = engine.clock()
+        items = [Received({"k": str(i)}, b"x", now if i % 2 else 1, 1) for i in range(6)]
+        await receive_batch(engine, "c1", items, peer="n3", offload=True)  # routed: all for n2
+        part = engine.queues["c1"].partitions["n2"]
+        batch = take_batch(part, 10, 1 << 20)
+        assert len(batch) == 6
+        fresh = await expire_batch(engine, part, batch)
+        assert sorted(f[1]["k"] for f in fresh) == ["1", "3", "5"]
+        assert part.count == 3 and part.in_flight == 3 and engine.queues["c1"].count == 3
+        give_back(part, fresh)
+        expired = [e for e in repos.provenance.events() if e.event_type == ProvenanceEventType.EXPIRE]
+        assert len(expired) == 3 and expired[0].component_id == "c1"
         engine.request_stop()
