@@ -496,7 +496,7 @@ async def receive_batch(engine: BalancedEngine, connection_id: str, items: Seque
 
 
 def figures(queues: Mapping[str, FlowFileQueue]) -> dict[str, dict[str, int]]:
-    """Per connection with partitions: flowfiles (bytes) waiting for each other node."""
+    """Per connection with partitions: how many flowfiles wait for each other node."""
     return {cid: {node: part.count for node, part in q.partitions.items()}
             for cid, q in queues.items() if q.partitions}
 
