@@ -334,7 +334,7 @@ class ClusterView:
             return {"ok": False, "status": 404, "error": str(exc)}
         except ContentPreviewError as exc:
             return {"ok": False, "status": 422, "error": str(exc), "unsupported": exc.unsupported}
-        except (FlowyardError, ValueError, TypeError) as exc:
+        except (FlowyardError, ValueError) as exc:  # a bad argument; anything else is a bug: 500
             return {"ok": False, "status": 400, "error": str(exc)}
 
     async def _answer(self, path: str, payload: Any) -> Any:
