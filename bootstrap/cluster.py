@@ -117,7 +117,7 @@ def wire(service: FlowService, options: ClusterOptions, api_url: str) -> Cluster
     balancer = LoadBalancer(engine, channel, cast(Any, node))
     engine.partitioner = ClusterPartitioner(cast(Any, node))
     engine.cluster_state = EtcdStateStore(etcd, cast(Any, sealer), config.root, fence=node.primary_fence)
-    engine.primary = False  # until elected
+    engine.set_primary(False)  # until elected
     node.on_primary_change.append(engine.set_primary)
     service.replicator = replicator
     return ClusterParts(options, etcd, node, channel, replicator, balancer, ClusterView(node, channel, service))

@@ -23,6 +23,7 @@ from flowyard.clusters.etcdserver import EtcdServer
 
 __all__ = ["ClusterHarness", "NodeProcess", "cluster", "free_port", "wait_for"]
 
+SUPPORT = Path(__file__).parent
 USERNAME = "admin"
 PASSWORD = "cluster-test-password"
 
@@ -74,7 +75,9 @@ class NodeProcess:
                 "--stop-timeout", "20 sec"]
         if self.flow is not None:
             args += ["--flow", str(self.flow)]
-        env = dict(os.environ, FLOWYARD_USERNAME=USERNAME, FLOWYARD_PASSWORD=PASSWORD)
+        env = dict(os.environ, FLOWYARD_USERNAME=USERNAME, FLOWYARD_PASSWORD=PASSWORD,
+                   FLOWYARD_PROCESSOR_MODULES="flowyard_test_processors:PROCESSORS",
+                   PYTHONPATH=os.pathsep.join(filter(None, [str(SUPPORT), os.environ.get("PYTHONPATH", "")])))
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
         self._starts += 1
