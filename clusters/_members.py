@@ -252,13 +252,23 @@ class MembershipView:
                 return part, key[len(prefix) :]
         return None
 
-    def clear(self) -> None:
-        """Forget every key (before a fresh range); heartbeats seen are kept."""
-        self.members_raw.clear()
-        self.nodes_raw.clear()
-        self.admin_raw.clear()
-        for candidates in self.elections.values():
-            candidates.clear()
+    def replace(self, prefix: str, kvs: list[tuple[str, bytes, int]]) -> None:
+        """Forget every key under ``prefix`` and take ``(key, value, create_revision)``
+        instead (a fresh range of that prefix); heartbeats seen are kept."""
+        for part, part_prefix in self.prefixes().items():
+            if not part_prefix.startswith(prefix):
+                continue
+            if part in ROLES:
+                self.elections[part].clear()
+            else:
+                {"members": self.members_raw, "nodes": self.nodes_raw, "admin": self.admin_raw}[part].clear()
+        for key, value, create_revision in kvs:
+            self.put(key, value, create_revision)
+
+    def holds(self, key: str) -> bool:
+        """Whether an election key is present."""
+        split = self._split(key)
+        return split is not None and split[0] in ROLES and split[1] in self.elections[split[0]]
 
     def put(self, key: str, value: bytes, create_revision: int) -> bool:
         """A key was created or changed; True when the view follows it."""
@@ -305,8 +315,12 @@ class MembershipView:
         return best.node_id, self.prefixes()[role] + name, best.create_revision
 
     def admin(self, node_id: str) -> dict[str, Any] | None:
-        """The admin request for a node, None when it may connect."""
-        return self.admin_raw.get(node_id)
+        """The admin request for a node (its state DISCONNECTED or OFFLOADING), None when
+        it may connect (a value with another state, as the connect marker, counts as none)."""
+        record = self.admin_raw.get(node_id)
+        if record is None or record.get("state") not in {s.value for s in ADMIN_STATES}:
+            return None
+        return record
 
     def members(self) -> list[Member]:
         """Every node with a members record or a leased key, sorted by node id."""
@@ -336,7 +350,7 @@ class MembershipView:
                 queued_count=_count(live.get("queuedCount")),
                 queued_bytes=_count(live.get("queuedBytes")),
             )
-        admin = self.admin_raw.get(node_id)
+        admin = self.admin(node_id)
         if record.get("left"):
             state = _state(record.get("state"), NodeState.DISCONNECTED)
             reason = str(record.get("reason", "left the cluster"))

@@ -1,0 +1,295 @@
+"""ClusterNode against a real etcd: registration, one coordinator and one
+primary, failover with fencing, admin disconnect/connect, remove rules, a
+frozen node (SIGSTOP) and a clean leave. Leases of 2 s; every wait bounded."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import pytest
+import trio
+
+from flowyard.clusters.etcd import Etcd, Op
+from flowyard.clusters.etcdserver import EtcdServer
+from flowyard.clusters.node import ClusterConfig, ClusterNode, MembershipError, NodeState
+
+pytestmark = pytest.mark.integration
+
+TTL = 2
+_clusters = itertools.count()
+
+
+class Running:
+    """A node and the scope its run lives in (cancel it: the process died)."""
+
+    def __init__(self, node: ClusterNode, scope: trio.CancelScope) -> None:
+        self.node = node
+        self.scope = scope
+
+    def kill(self) -> None:
+        self.scope.cancel()
+
+
+@asynccontextmanager
+async def cluster(server: EtcdServer, *ids: str, name: str | None = None) -> AsyncIterator[dict[str, Running]]:
+    """Start nodes ``ids`` (each with its own client) in one cluster; stop them at exit."""
+    name = name or f"t{next(_clusters)}"
+    running: dict[str, Running] = {}
+    clients: list[Etcd] = []
+    try:
+        async with trio.open_nursery() as nursery:
+            for port, node_id in enumerate(ids, start=9440):
+                client = Etcd(server.url, timeout=3.0)
+                clients.append(client)
+                config = ClusterConfig(node_id=node_id, address=f"127.0.0.1:{port}", api_url=f"http://{node_id}",
+                                       etcd_endpoints=(server.url,), cluster_name=name, lease_ttl=TTL,
+                                       heartbeat_interval=0.5, retry_initial=0.1, retry_max=0.5)
+                node = ClusterNode(config, client)
+                running[node_id] = Running(node, await nursery.start(_run, node))
+            yield running
+            nursery.cancel_scope.cancel()
+    finally:
+        # after the nursery: the nodes' shielded clean-ups still use their clients
+        for client in clients:
+            await client.aclose()
+
+
+async def _run(node: ClusterNode, *, task_status: trio.TaskStatus[trio.CancelScope]) -> None:
+    with trio.CancelScope() as scope:
+        await node.run(task_status=_Relay(task_status, scope))
+
+
+class _Relay:
+    """Pass the node's own scope through nursery.start."""
+
+    def __init__(self, status: trio.TaskStatus[trio.CancelScope], scope: trio.CancelScope) -> None:
+        self._status = status
+        self._scope = scope
+
+    def started(self, value: object = None) -> None:
+        self._status.started(self._scope)
+
+
+async def until(node: ClusterNode, condition: Callable[[], bool], timeout: float) -> None:
+    """Wait (bounded) until ``condition()`` holds, rechecking at every change of ``node``."""
+    with trio.fail_after(timeout):
+        version = node.version
+        while not condition():
+            version = await node.changed(version)
+
+
+def summary(node: ClusterNode) -> list[tuple[str, str, bool, tuple[str, ...]]]:
+    return [(m.node_id, m.state.value, m.alive, tuple(sorted(m.roles))) for m in node.members()]
+
+
+def agreed(nodes: list[ClusterNode], count: int) -> bool:
+    views = [summary(n) for n in nodes]
+    if any(v != views[0] for v in views) or len(views[0]) != count:
+        return False
+    roles = [r for _, _, _, rs in views[0] for r in rs]
+    return sorted(roles) == ["coordinator", "primary"]
+
+
+async def all_agree(nodes: list[ClusterNode], count: int, timeout: float = 5.0) -> None:
+    with trio.fail_after(timeout):
+        while not agreed(nodes, count):
+            await trio.sleep(0.05)
+
+
+async def test_three_nodes_one_coordinator_one_primary(etcd_server: EtcdServer) -> None:
+    async with cluster(etcd_server, "n1", "n2", "n3") as nodes:
+        all_nodes = [r.node for r in nodes.values()]
+        await all_agree(all_nodes, 3)
+        assert sum(n.is_coordinator for n in all_nodes) == 1
+        assert sum(n.is_primary for n in all_nodes) == 1
+        n1 = nodes["n1"].node
+        coordinator = n1.coordinator()
+        primary = n1.primary()
+        assert coordinator is not None and primary is not None
+        assert nodes[coordinator.node_id].node.is_coordinator
+        assert nodes[primary.node_id].node.coordinator_fence() is None or primary.node_id == coordinator.node_id
+        assert nodes[primary.node_id].node.primary_fence() is not None
+        for member in n1.members():
+            assert (member.state, member.alive, member.reason) == (NodeState.CONNECTING, True, "")
+            assert member.api_url == f"http://{member.node_id}"
+            assert member.heartbeat is not None
+        # the replication part says when a node has the flow
+        for node in all_nodes:
+            await node.set_state(NodeState.CONNECTED)
+        await until(n1, lambda: [m.node_id for m in n1.connected_peers()] == ["n2", "n3"], 5)
+        assert n1.member("n2") is not None and n1.member("nope") is None
+        assert n1.member("n1").to_dict()["state"] == "CONNECTED"  # type: ignore[union-attr]
+
+
+async def test_killed_coordinator_is_replaced_and_its_fence_fails(etcd_server: EtcdServer, etcd: Etcd) -> None:
+    async with cluster(etcd_server, "n1", "n2", "n3") as nodes:
+        all_nodes = [r.node for r in nodes.values()]
+        await all_agree(all_nodes, 3)
+        old_id = next(i for i, r in nodes.items() if r.node.is_coordinator)
+        old_fence = nodes[old_id].node.coordinator_fence()
+        assert old_fence is not None
+        assert (await etcd.txn([old_fence.compare()], [])).succeeded
+        nodes[old_id].kill()  # no leave: its lease expires after the TTL
+        survivors = [r.node for i, r in nodes.items() if i != old_id]
+        watcher = survivors[0]
+        with trio.fail_after(TTL + 2):
+            await until(watcher, lambda: any(n.is_coordinator for n in survivors), TTL + 2)
+        new = watcher.coordinator()
+        assert new is not None and new.node_id != old_id
+        assert (await etcd.txn([old_fence.compare()], [Op.put("/t/fenced", b"x")])).succeeded is False
+        assert await etcd.get("/t/fenced") is None
+        await until(watcher, lambda: not watcher.member(old_id).alive, 3)  # type: ignore[union-attr]
+        dead = watcher.member(old_id)
+        assert dead is not None and dead.state is NodeState.DISCONNECTED
+        assert dead.reason.startswith("no heartbeat since 20")
+        await all_agree(survivors, 3)
+
+
+async def test_admin_disconnect_and_connect(etcd_server: EtcdServer) -> None:
+    async with cluster(etcd_server, "n1", "n2", "n3") as nodes:
+        all_nodes = [r.node for r in nodes.values()]
+        await all_agree(all_nodes, 3)
+        coordinator = next(r.node for r in nodes.values() if r.node.is_coordinator)
+        other = next(r.node for r in nodes.values() if not r.node.is_coordinator)
+        target = next(r.node for r in nodes.values() if r.node not in (coordinator, other))
+        with pytest.raises(MembershipError, match="is not the cluster coordinator"):
+            await other.request_state(target.node_id, NodeState.DISCONNECTED, "x", by="coordinator")
+        with pytest.raises(MembershipError, match="DISCONNECTED or OFFLOADING"):
+            await coordinator.request_state(target.node_id, NodeState.CONNECTED, "x", by="coordinator")
+        with pytest.raises(MembershipError, match="no node 'ghost'"):
+            await coordinator.request_state("ghost", NodeState.DISCONNECTED, "x", by="user")
+
+        await coordinator.request_state(target.node_id, NodeState.DISCONNECTED, "did not answer", by="coordinator")
+        await until(target, lambda: target.state is NodeState.DISCONNECTED, 3)
+        assert target.reason == "did not answer"
+        assert target.admin_request() == {"state": "DISCONNECTED", "reason": "did not answer", "by": "coordinator"}
+
+        def seen_by_other() -> bool:
+            member = other.member(target.node_id)
+            return member is not None and member.state is NodeState.DISCONNECTED
+
+        await until(other, seen_by_other, 3)
+        assert other.connected_peers() == []  # nobody CONNECTED yet
+
+        await other.allow_connect(target.node_id, by="user")
+        await until(target, lambda: target.state is NodeState.CONNECTING, 3)
+        assert target.admin_request() is None
+        assert target.reason == "connect requested by user"
+
+        # a node disconnected by itself (no admin request) hears "connect" too
+        await target.set_state(NodeState.DISCONNECTED, "could not apply edit 7")
+        await until(other, seen_by_other, 3)
+        await coordinator.allow_connect(target.node_id, by="coordinator")
+        await until(target, lambda: target.state is NodeState.CONNECTING, 3)
+
+        # offload request
+        await coordinator.request_state(target.node_id, NodeState.OFFLOADING, "decommission", by="user")
+        await until(target, lambda: target.state is NodeState.OFFLOADING, 3)
+
+
+async def test_remove_rules(etcd_server: EtcdServer, etcd: Etcd) -> None:
+    async with cluster(etcd_server, "n1", "n2", "n3") as nodes:
+        all_nodes = [r.node for r in nodes.values()]
+        await all_agree(all_nodes, 3)
+        n1, n2, n3 = (nodes[i].node for i in ("n1", "n2", "n3"))
+        with pytest.raises(MembershipError, match="cannot remove itself"):
+            await n1.remove("n1", by="user")
+        with pytest.raises(MembershipError, match=r"only a DISCONNECTED or OFFLOADED node.*CONNECTING"):
+            await n1.remove("n2", by="user")
+        with pytest.raises(MembershipError, match="no node 'ghost'"):
+            await n1.remove("ghost", by="user")
+        await n3.leave()
+
+        def left() -> bool:
+            member = n1.member("n3")
+            return member is not None and not member.alive
+
+        await until(n1, left, 2)  # a clean leave shows at once (no TTL wait)
+        member = n1.member("n3")
+        assert member is not None and (member.state, member.reason) == (NodeState.DISCONNECTED, "left the cluster")
+        await all_agree([n1, n2], 3)
+        coordinator = n1 if n1.is_coordinator else n2
+        await coordinator.remove("n3", by="coordinator")
+        await until(n1, lambda: n1.member("n3") is None, 3)
+        assert (await etcd.range(n1.config.key("")))[0] != []
+        assert [kv.key for kv in (await etcd.range(n1.config.key("")))[0] if "n3" in kv.key] == []
+
+
+async def test_frozen_node_is_disconnected_and_rejoins(etcd_server: EtcdServer) -> None:
+    async with cluster(etcd_server, "n1", "n2", "n3") as nodes:
+        all_nodes = [r.node for r in nodes.values()]
+        await all_agree(all_nodes, 3)
+        frozen = next(r.node for r in nodes.values() if r.node.is_coordinator)
+        watcher = next(r.node for r in nodes.values() if r.node is not frozen)
+        changes: list[bool] = []
+        frozen.on_coordinator_change.append(changes.append)
+        frozen.freeze()
+
+        def gone() -> bool:
+            member = watcher.member(frozen.node_id)
+            return member is not None and not member.alive
+
+        await until(watcher, gone, TTL + 2)
+        member = watcher.member(frozen.node_id)
+        assert member is not None and member.state is NodeState.DISCONNECTED
+        assert member.reason.startswith("no heartbeat since")
+        # the frozen node's own watch sees its election key go: the role is dropped at once
+        await until(frozen, lambda: not frozen.is_coordinator, 2)
+        assert changes == [False]
+        await until(watcher, lambda: watcher.coordinator() is not None, TTL + 2)
+        assert watcher.coordinator().node_id != frozen.node_id  # type: ignore[union-attr]
+
+        old_lease = frozen.lease_id
+        frozen.thaw()
+        await until(frozen, lambda: frozen.lease_id not in (None, old_lease), TTL + 2)
+        assert frozen.state is NodeState.CONNECTING
+        assert frozen.reason.startswith("rejoining: lost its cluster lease (no heartbeat for ")
+
+        def back() -> bool:
+            member = watcher.member(frozen.node_id)
+            return member is not None and member.alive and member.state is NodeState.CONNECTING
+
+        await until(watcher, back, 3)
+        await all_agree(all_nodes, 3)
+
+
+async def test_leave_hands_roles_over_at_once(etcd_server: EtcdServer) -> None:
+    async with cluster(etcd_server, "n1", "n2") as nodes:
+        n1, n2 = nodes["n1"].node, nodes["n2"].node
+        await all_agree([n1, n2], 2)
+        leader, follower = (n1, n2) if n1.is_coordinator else (n2, n1)
+        calls: list[bool] = []
+        follower.on_coordinator_change.append(calls.append)
+        await leader.leave()
+        assert not leader.is_coordinator and not leader.is_primary
+        assert leader.state is NodeState.DISCONNECTED and leader.reason == "left the cluster"
+        await until(follower, lambda: follower.is_coordinator and follower.is_primary, 2)
+        assert calls == [True]
+
+
+async def test_unreachable_etcd_is_retried_and_reported() -> None:
+    config = ClusterConfig(node_id="lonely", address="127.0.0.1:9440", api_url="", cluster_name="u",
+                           etcd_endpoints=("http://127.0.0.1:9",), lease_ttl=TTL, heartbeat_interval=0.5,
+                           retry_initial=0.05, retry_max=0.2)
+    async with Etcd(config.etcd_endpoints, timeout=1.0) as client, trio.open_nursery() as nursery:
+        node = ClusterNode(config, client)
+        nursery.start_soon(node.run)
+        await until(node, lambda: node.reason.startswith("cannot register with etcd"), 5)
+        assert node.state is NodeState.CONNECTING
+        assert "127.0.0.1:9" in node.reason and "retrying in" in node.reason
+        assert node.members() == [] and node.lease_id is None
+        nursery.cancel_scope.cancel()
+
+
+async def test_changed_wakes_on_own_state(etcd_server: EtcdServer) -> None:
+    async with cluster(etcd_server, "n1") as nodes:
+        node = nodes["n1"].node
+        version = node.version
+        assert await node.changed(version - 1) == version  # already past: returns at once
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(node.set_state, NodeState.CONNECTED, "")
+            with trio.fail_after(2):
+                assert await node.changed(version) > version
+        assert node.state is NodeState.CONNECTED
