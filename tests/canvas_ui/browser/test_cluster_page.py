@@ -496,6 +496,10 @@ def two_nodes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TwoNo
         raise started.get()
 
 
+# A status stream the browser leaves (a navigation) is abandoned by the server mid-iteration,
+# and trio warns when it collects the generator; in-process that warning would fail the test.
+@pytest.mark.filterwarnings(
+    "ignore:Async generator 'flowyard.canvas_ui.stream._events' was garbage collected:ResourceWarning")
 def test_cluster_page_against_the_real_cluster_api(page: Any, two_nodes: TwoNodes) -> None:
     from flowyard.clusters._members import NodeState
 
