@@ -113,9 +113,8 @@ def wire(service: FlowService, options: ClusterOptions, api_url: str) -> Cluster
     replicator = ClusterReplicator(node, etcd, channel, sealer, service,
                                    flow_election_candidates=options.flow_election_candidates,
                                    flow_election_wait=options.flow_election_wait)
-    # cast: the parts' structural protocols are reconciled with ClusterNode/Sealer at integration
-    balancer = LoadBalancer(engine, channel, cast(Any, node))
-    engine.partitioner = ClusterPartitioner(cast(Any, node))
+    balancer = LoadBalancer(engine, channel, node)
+    engine.partitioner = ClusterPartitioner(node)
     engine.cluster_state = EtcdStateStore(etcd, cast(Any, sealer), config.root, fence=node.primary_fence)
     engine.set_primary(False)  # until elected
     node.on_primary_change.append(engine.set_primary)
