@@ -100,6 +100,9 @@ class ClusterNode:
         self._left = False
         self._last_admin: dict[str, Any] | None = None
         self._session_nursery: trio.Nursery | None = None
+        self._granted_at = 0.0  # trio time of the current lease's grant request
+        self._valid_until = 0.0  # trio time until which the lease is surely alive
+        self._stale_lease: int | None = None  # a lost lease to revoke once etcd answers
         self._synced = {name: trio.Event() for name in ("members", "nodes", "admin", "election")}
 
     # -- reading --
@@ -127,21 +130,33 @@ class ClusterNode:
     @property
     def is_coordinator(self) -> bool:
         """Whether this node holds the coordinator role right now."""
-        return self._fences[COORDINATOR] is not None
+        return self._fence(COORDINATOR) is not None
 
     @property
     def is_primary(self) -> bool:
         """Whether this node holds the primary role right now."""
-        return self._fences[PRIMARY] is not None
+        return self._fence(PRIMARY) is not None
 
     def coordinator_fence(self) -> Fence | None:
         """The coordinator election key and revision while we lead (put its
         compare in every coordinator txn), else None."""
-        return self._fences[COORDINATOR]
+        return self._fence(COORDINATOR)
 
     def primary_fence(self) -> Fence | None:
         """The primary election key and revision while we lead, else None."""
-        return self._fences[PRIMARY]
+        return self._fence(PRIMARY)
+
+    def _fence(self, role: str) -> Fence | None:
+        """The role's fence, None as soon as the lease may have expired (a process that
+        was stopped past its TTL holds nothing, even before its keepalive task runs)."""
+        fence = self._fences[role]
+        if fence is None:
+            return None
+        try:
+            now = trio.current_time()
+        except RuntimeError:  # outside trio: no clock to check against
+            return fence
+        return fence if now < self._valid_until else None
 
     def members(self) -> list[Member]:
         """Every node known to the cluster, sorted by node id (see
@@ -362,7 +377,7 @@ class ClusterNode:
                     if self._left:
                         break
                     self._drop_roles()
-                    self._lease = None
+                    self._stale_lease, self._lease = self._lease, None
                     self._set_local(NodeState.DISCONNECTED, lost)
                     with trio.move_on_after(self.config.lease_ttl):
                         await self._write_quietly()
@@ -373,7 +388,15 @@ class ClusterNode:
         delay = self.config.retry_initial
         while True:
             try:
+                granted_at = trio.current_time()
                 lease = await self.etcd.grant(self.config.lease_ttl)
+                self._granted_at = granted_at
+                self._valid_until = granted_at + self.config.lease_ttl
+                if self._stale_lease is not None:
+                    # after an etcd outage the lost lease may live on: its election keys would
+                    # stand before our new candidacy until it expires
+                    await self.etcd.revoke(self._stale_lease)
+                    self._stale_lease = None
                 if self._left:
                     await self.etcd.revoke(lease)
                     return
@@ -428,22 +451,26 @@ class ClusterNode:
         """Renew the lease until it is gone; returns the reason."""
         ttl = self.config.lease_ttl
         interval = min(self.config.heartbeat_interval, ttl / 3)
-        last_ok = trio.current_time()
+        last_ok = self._granted_at
         while True:
             await trio.sleep(interval)
             await self._wait_thawed()
             with trio.move_on_after(max(last_ok + ttl - trio.current_time(), 0.0)):
+                sent = trio.current_time()
                 try:
                     remaining: int | None = await self.etcd.keepalive(lease)
                 except EtcdError:
                     remaining = None
                 if remaining:
-                    last_ok = trio.current_time()
+                    # etcd renews from when it got the request: no later than we sent it
+                    last_ok = sent
+                    self._valid_until = sent + ttl
                     continue
                 if remaining == 0:
                     break
             if trio.current_time() >= last_ok + ttl:
                 break
+        self._valid_until = 0.0
         return f"lost its cluster lease (no heartbeat for {trio.current_time() - last_ok:.0f} s)"
 
     async def _heartbeat(self) -> None:

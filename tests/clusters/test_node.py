@@ -236,8 +236,8 @@ async def test_frozen_node_is_disconnected_and_rejoins(etcd_server: EtcdServer) 
         assert member is not None and member.state is NodeState.DISCONNECTED
         assert member.reason.startswith("no heartbeat since")
         # the frozen node's own watch sees its election key go: the role is dropped at once
-        await until(frozen, lambda: not frozen.is_coordinator, 2)
-        assert changes == [False]
+        await until(frozen, lambda: changes == [False], 2)
+        assert not frozen.is_coordinator
         await until(watcher, lambda: watcher.coordinator() is not None, TTL + 2)
         assert watcher.coordinator().node_id != frozen.node_id  # type: ignore[union-attr]
 
@@ -262,11 +262,15 @@ async def test_leave_hands_roles_over_at_once(etcd_server: EtcdServer) -> None:
         leader, follower = (n1, n2) if n1.is_coordinator else (n2, n1)
         calls: list[bool] = []
         follower.on_coordinator_change.append(calls.append)
+        primary_calls: list[bool] = []
+        follower.on_primary_change.append(primary_calls.append)
+        follower_was_primary = follower.is_primary
         await leader.leave()
         assert not leader.is_coordinator and not leader.is_primary
         assert leader.state is NodeState.DISCONNECTED and leader.reason == "left the cluster"
         await until(follower, lambda: follower.is_coordinator and follower.is_primary, 2)
         assert calls == [True]
+        assert primary_calls == ([] if follower_was_primary else [True])
 
 
 async def test_unreachable_etcd_is_retried_and_reported() -> None:
@@ -293,3 +297,26 @@ async def test_changed_wakes_on_own_state(etcd_server: EtcdServer) -> None:
             with trio.fail_after(2):
                 assert await node.changed(version) > version
         assert node.state is NodeState.CONNECTED
+
+
+async def test_etcd_outage_longer_than_the_lease_disconnects_then_rejoins(fresh_etcd: EtcdServer) -> None:
+    async with cluster(fresh_etcd, "solo") as nodes:
+        node = nodes["solo"].node
+        await until(node, lambda: node.is_coordinator and node.is_primary, 5)
+        primary_calls: list[bool] = []
+        node.on_primary_change.append(primary_calls.append)
+        old_lease = node.lease_id
+        await trio.to_thread.run_sync(fresh_etcd.stop)
+        await until(node, lambda: node.state is NodeState.DISCONNECTED, TTL + 3)
+        assert node.reason.startswith("lost its cluster lease (no heartbeat for ")
+        assert not node.is_coordinator and not node.is_primary
+        assert primary_calls == [False]
+        await until(node, lambda: node.reason.startswith("cannot register with etcd"), 5)
+        await trio.to_thread.run_sync(fresh_etcd.restart)
+        await until(node, lambda: node.lease_id not in (None, old_lease), 10)
+        assert node.state is NodeState.CONNECTING and node.reason.startswith("rejoining: lost its cluster lease")
+        # the lost lease is revoked, so its election keys do not stand before the new candidacy
+        await until(node, lambda: node.is_coordinator and node.is_primary, TTL + 3)
+        assert primary_calls == [False, True]
+        [member] = node.members()
+        assert (member.node_id, member.alive, member.roles) == ("solo", True, frozenset({"coordinator", "primary"}))
