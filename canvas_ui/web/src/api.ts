@@ -191,6 +191,17 @@ export function csrfToken(): string | null {
 }
 
 export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return (await requestWithHeaders<T>(method, path, body)).data;
+}
+
+/** The response header naming the cluster nodes a merged listing left out (they did not answer). */
+export const UNAVAILABLE_HEADER = "x-flowyard-unavailable-nodes";
+
+/** A listing and, in a cluster, the nodes it leaves out because they did not answer. */
+export interface Listing<T> { items: T; unavailable: string[] }
+
+/** As `request`, with the response's headers. */
+export async function requestWithHeaders<T>(method: string, path: string, body?: unknown): Promise<{ data: T; headers: Headers }> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers["content-type"] = "application/json";
   const csrf = csrfToken();
@@ -211,7 +222,13 @@ export async function request<T>(method: string, path: string, body?: unknown): 
     if (response.status === 401) window.dispatchEvent(new CustomEvent("flowyard:unauthorized"));
     throw new ApiError(response.status, message, parsed);
   }
-  return parsed as T;
+  return { data: parsed as T, headers: response.headers };
+}
+
+async function listing<T>(path: string): Promise<Listing<T>> {
+  const { data, headers } = await requestWithHeaders<T>("GET", path);
+  const gone = headers.get(UNAVAILABLE_HEADER);
+  return { items: data, unavailable: gone ? gone.split(",").map((s) => s.trim()).filter(Boolean) : [] };
 }
 
 /** "?a=1&b=2" of the parameters that have a value ("" when none has). */
@@ -243,7 +260,7 @@ export const api = {
   processorTypes: () => request<ProcessorType[]>("GET", "/api/processor-types"),
   serviceTypes: () => request<ProcessorType[]>("GET", "/api/controller-service-types"),
   functions: () => request<{ name: string; description: string; [k: string]: unknown }[]>("GET", "/api/expression-functions"),
-  bulletins: () => request<Bulletin[]>("GET", "/api/bulletins"),
+  bulletins: () => listing<Bulletin[]>("/api/bulletins"),
   get: <T>(kind: Kind, id: string) => request<T>("GET", `/api/${PLURAL[kind]}/${encodeURIComponent(id)}`),
   create: <T>(kind: Kind, body: Record<string, unknown>) => request<T>("POST", `/api/${PLURAL[kind]}`, body),
   update: <T>(kind: Kind, id: string, revision: number, changes: Record<string, unknown>) =>
@@ -261,8 +278,7 @@ export const api = {
       { state, stopReferencing }),
   /** The first flowfiles waiting in a connection (in a cluster: on every node, or on `node` only). */
   queue: (connectionId: string, node?: string) =>
-    request<QueuedFlowFile[]>("GET", `/api/connections/${encodeURIComponent(connectionId)}/flowfiles`
-      + (node ? `?node=${encodeURIComponent(node)}` : "")),
+    listing<QueuedFlowFile[]>(`/api/connections/${encodeURIComponent(connectionId)}/flowfiles${withQuery({ node })}`),
   emptyQueue: (connectionId: string) =>
     request<{ dropped: number }>("DELETE", `/api/connections/${encodeURIComponent(connectionId)}/flowfiles`),
   /** A queued flowfile's content (`node`: the cluster node holding it). */
@@ -274,8 +290,8 @@ export const api = {
     + withQuery({ node }),
   provenanceRecordsUrl: (id: number, direction: "input" | "output", node?: string) =>
     `/api/provenance/events/${id}/records/${direction}${withQuery({ node })}`,
-  provenance: (query: Record<string, string>) =>
-    request<ProvenanceSummary[]>("GET", `/api/provenance?${new URLSearchParams(query)}`),
+  /** Provenance events matching `query` (in a cluster: merged over the nodes, or `node`'s alone). */
+  provenance: (query: Record<string, string>) => listing<ProvenanceSummary[]>(`/api/provenance?${new URLSearchParams(query)}`),
   /** One provenance event (`node`: in a cluster, the node that recorded it; event ids are per node). */
   provenanceEvent: (id: number, node?: string) =>
     request<Record<string, unknown>>("GET", `/api/provenance/events/${id}${withQuery({ node })}`),

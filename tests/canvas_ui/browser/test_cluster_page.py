@@ -213,7 +213,9 @@ class FakeCluster:
         events = [{"eventId": 7, "eventType": "CREATE", "timestamp": 1765089600000 + k, "flowfileUuid": f"ff-{n}",
                    "componentId": "gen", "componentType": "GenerateFlowFile", "relationship": None, "size": 10,
                    "filename": None, "nodeId": n} for k, n in enumerate(("n1", "n2")) if not node or n == node]
-        route.fulfill(status=200, content_type="application/json", body=json.dumps(events))
+        # a merged answer names the nodes it left out (here: one that did not answer)
+        gone = {} if node else {"X-Flowyard-Unavailable-Nodes": "n3"}
+        route.fulfill(status=200, headers={"content-type": "application/json", **gone}, body=json.dumps(events))
 
 
 def test_cluster_page_banner_and_node_breakdown(page: Any, cluster_server: Server, shoot: Any) -> None:
@@ -328,8 +330,10 @@ def test_cluster_page_banner_and_node_breakdown(page: Any, cluster_server: Serve
     prov = page.get_by_test_id("provenance-panel")
     expect(prov.locator("tbody tr")).to_have_count(2)
     expect(prov.locator("thead")).to_contain_text("Node")
+    expect(prov.get_by_test_id("unavailable-nodes")).to_have_text("Node n3 did not answer: its events are not listed.")
     prov.get_by_test_id("prov-search-node").select_option("n1")
     expect(prov.locator("tbody tr")).to_have_count(1)
+    expect(prov.get_by_test_id("unavailable-nodes")).to_have_count(0)
     # the node's state is shown beside it when it is not connected
     expect(prov.get_by_test_id("node-cell")).to_have_text(re.compile(r"^n1\s*DISCONNECTED$"))
     assert ("GET", "/api/provenance?node=n1", None) in fake.calls

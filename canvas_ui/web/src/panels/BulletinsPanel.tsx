@@ -8,7 +8,7 @@ import { componentIndex } from "./flowTree";
 import { errorText, formatTime } from "./format";
 import { PanelFrame } from "./frame";
 import { Empty, Notice, usePolling } from "./ui";
-import { NodeFilter } from "./clusterViews";
+import { NodeFilter, Unavailable } from "./clusterViews";
 
 const LEVELS = ["ERROR", "WARN", "INFO", "DEBUG"];
 
@@ -20,13 +20,15 @@ export function BulletinsPanel() {
   const [filter, setFilter] = useState("");
   const [level, setLevel] = useState("");
   const [node, setNode] = useState("");
+  const [unavailable, setUnavailable] = useState<string[]>([]);
   const [auto, setAuto] = useState(true);
   const [at, setAt] = useState<number | null>(null);
 
   const load = async () => {
     try {
       const list = await api.bulletins();
-      setBulletins([...list].sort((a, b) => b.timestamp - a.timestamp));
+      setBulletins([...list.items].sort((a, b) => b.timestamp - a.timestamp));
+      setUnavailable(list.unavailable);
       setAt(Date.now());
       setError(null);
     } catch (exc) {
@@ -63,6 +65,7 @@ export function BulletinsPanel() {
       }
     >
       {error ? <Notice level="error">{error}</Notice> : null}
+      <Unavailable nodes={unavailable} what="bulletins" />
       {bulletins && shown.length === 0 ? (
         <Empty>{bulletins.length ? "No bulletin matches the filter." : "No bulletins. Components post one when something goes wrong."}</Empty>
       ) : null}

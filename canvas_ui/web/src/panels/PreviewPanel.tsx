@@ -29,7 +29,7 @@ export function PreviewPanel({ connectionId }: { connectionId: string }) {
       const [queue, connection] = await Promise.all([
         api.queue(connectionId), api.get<Connection>("connection", connectionId).catch(() => null),
       ]);
-      const newest = [...queue].sort((a, b) => b.entryDate - a.entryDate).slice(0, SHOWN);
+      const newest = [...queue.items].sort((a, b) => b.entryDate - a.entryDate).slice(0, SHOWN);
       const first = seen.current.size === 0;
       fresh.current = new Set(first ? [] : newest.filter((ff) => !seen.current.has(ff.uuid)).map((ff) => ff.uuid));
       newest.forEach((ff) => seen.current.add(ff.uuid));

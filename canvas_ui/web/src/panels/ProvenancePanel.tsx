@@ -9,7 +9,7 @@ import { componentIndex, componentName } from "./flowTree";
 import { errorText, formatBytes, formatTime, shortId } from "./format";
 import { PanelFrame } from "./frame";
 import { Empty, Notice } from "./ui";
-import { NodeCell, NodeFilter, useShowNodes } from "./clusterViews";
+import { NodeCell, NodeFilter, Unavailable, useShowNodes } from "./clusterViews";
 
 export const EVENT_TYPES = [
   "CREATE", "RECEIVE", "FETCH", "SEND", "UPLOAD", "REMOTE_INVOCATION", "DOWNLOAD", "DROP", "EXPIRE", "FORK", "JOIN",
@@ -43,6 +43,7 @@ export function ProvenancePanel({ componentId, flowfileUuid }: { componentId?: s
   const [busy, setBusy] = useState(false);
   const [selected, setSelected] = useState<{ eventId: number; nodeId?: string } | null>(null);
   const [searchedAt, setSearchedAt] = useState<number | null>(null);
+  const [unavailable, setUnavailable] = useState<string[]>([]);
 
   const search = useCallback(async (q: Query) => {
     const query: Record<string, string> = { limit: q.limit || "100" };
@@ -52,7 +53,9 @@ export function ProvenancePanel({ componentId, flowfileUuid }: { componentId?: s
     if (q.node) query.node = q.node;
     setBusy(true);
     try {
-      setEvents(await api.provenance(query));
+      const found = await api.provenance(query);
+      setEvents(found.items);
+      setUnavailable(found.unavailable);
       setError(null);
       setSearchedAt(Date.now());
     } catch (exc) {
@@ -132,6 +135,7 @@ export function ProvenancePanel({ componentId, flowfileUuid }: { componentId?: s
       }
     >
       {error ? <Notice level="error">{error}</Notice> : null}
+      <Unavailable nodes={unavailable} what="events" />
       {selected !== null ? (
         <>
           <button type="button" className="pn-link pn-back-link" onClick={() => setSelected(null)}>← All events</button>

@@ -10,7 +10,7 @@ import { componentIndex, componentName } from "./flowTree";
 import { errorText, formatBytes, formatDuration, formatTime, shortId } from "./format";
 import { PanelFrame } from "./frame";
 import { Empty, Notice } from "./ui";
-import { NodeBreakdown, NodeCell, NodeFilter, useShowNodes } from "./clusterViews";
+import { NodeBreakdown, NodeCell, NodeFilter, Unavailable, useShowNodes } from "./clusterViews";
 import { useEntry } from "../canvas/statusStore";
 
 export function QueuePanel({ connectionId }: { connectionId: string }) {
@@ -23,6 +23,7 @@ export function QueuePanel({ connectionId }: { connectionId: string }) {
   const [conn, setConn] = useState<Connection | null>(null);
   const [confirming, setConfirming] = useState(false);
   const [node, setNode] = useState("");
+  const [unavailable, setUnavailable] = useState<string[]>([]);
   const index = useMemo(() => componentIndex(flow), [flow]);
 
   const load = useCallback(async () => {
@@ -30,7 +31,8 @@ export function QueuePanel({ connectionId }: { connectionId: string }) {
       const [queue, connection] = await Promise.all([
         api.queue(connectionId, node || undefined), api.get<Connection>("connection", connectionId).catch(() => null),
       ]);
-      setItems(queue);
+      setItems(queue.items);
+      setUnavailable(queue.unavailable);
       setConn(connection);
       setLoadedAt(Date.now());
       setError(null);
@@ -89,6 +91,7 @@ export function QueuePanel({ connectionId }: { connectionId: string }) {
       ) : undefined}
     >
       {error ? <Notice level="error">{error}</Notice> : null}
+      <Unavailable nodes={unavailable} what="flowfiles" />
       {items === null && !error ? <Empty>Loading…</Empty> : null}
       {items && items.length === 0 ? <Empty>{node ? `Nothing of this queue waits on node ${node}.` : "The queue is empty."}</Empty> : null}
       {items && items.length > 0 ? (

@@ -77,3 +77,16 @@ export function NodeBreakdown({ nodes, kind }: { nodes: NodeFigures[] | undefine
     </section>
   );
 }
+
+/** Says which nodes a merged listing leaves out (they did not answer in time); nothing when none. */
+export function Unavailable({ nodes, what }: { nodes: string[]; what: string }) {
+  if (!nodes.length) return null;
+  const list = nodes.join(", ");
+  return (
+    <div className="pn-notice warn" role="status" data-testid="unavailable-nodes">
+      <div className="pn-notice-body">
+        {nodes.length === 1 ? `Node ${list} did not answer` : `Nodes ${list} did not answer`}: {nodes.length === 1 ? "its" : "their"} {what} are not listed.
+      </div>
+    </div>
+  );
+}
