@@ -103,6 +103,7 @@ class ClusterNode:
         self._granted_at = 0.0  # trio time of the current lease's grant request
         self._valid_until = 0.0  # trio time until which the lease is surely alive
         self._stale_lease: int | None = None  # a lost lease to revoke once etcd answers
+        self._watch_scopes: set[trio.CancelScope] = set()
         self._synced = {name: trio.Event() for name in ("members", "nodes", "admin", "election")}
 
     # -- reading --
@@ -379,9 +380,14 @@ class ClusterNode:
                     self._drop_roles()
                     self._stale_lease, self._lease = self._lease, None
                     self._set_local(NodeState.DISCONNECTED, lost)
+                    # a network path that dropped our keepalives may hold our watch streams
+                    # stalled too: follow afresh
+                    for scope in list(self._watch_scopes):
+                        scope.cancel()
                     with trio.move_on_after(self.config.lease_ttl):
                         await self._write_quietly()
                 nursery.cancel_scope.cancel()
+
 
     async def _register(self, lost: str) -> None:
         """Grant a lease and write our records, retrying with back-off."""
@@ -426,21 +432,23 @@ class ClusterNode:
         lost = ""
         if lease is None or self._left:
             return lost
-        async with trio.open_nursery() as nursery:
-            self._session_nursery = nursery
-            self._session_scope = nursery.cancel_scope
+        try:
+            async with trio.open_nursery() as nursery:
+                self._session_nursery = nursery
+                self._session_scope = nursery.cancel_scope
 
-            async def keep() -> None:
-                nonlocal lost
-                lost = await self._keep_lease(lease)
-                nursery.cancel_scope.cancel()
+                async def keep() -> None:
+                    nonlocal lost
+                    lost = await self._keep_lease(lease)
+                    nursery.cancel_scope.cancel()
 
-            nursery.start_soon(keep)
-            nursery.start_soon(self._heartbeat)
-            for role in ROLES:
-                nursery.start_soon(self._campaign, role, lease)
-        self._session_nursery = None
-        self._session_scope = None
+                nursery.start_soon(keep)
+                nursery.start_soon(self._heartbeat)
+                for role in ROLES:
+                    nursery.start_soon(self._campaign, role, lease)
+        finally:
+            self._session_nursery = None
+            self._session_scope = None
         return lost
 
     async def _wait_thawed(self) -> None:
@@ -541,20 +549,30 @@ class ClusterNode:
                 self._view.replace(prefix, [(kv.key, kv.value, kv.create_revision) for kv in kvs])
                 self._after_view()
                 self._synced[name].set()
-                async with self.etcd.watch(prefix, start_revision=revision + 1) as batches:
-                    async for batch in batches:
-                        for event in batch:
-                            if event.kind == "PUT":
-                                self._view.put(event.kv.key, event.kv.value, event.kv.create_revision)
-                                if event.kv.key == own_admin:
-                                    self._on_admin_put(event.kv.value)
-                            else:
-                                self._view.delete(event.kv.key)
-                        self._after_view()
-                        delay = self.config.retry_initial
+                delay = self.config.retry_initial
+                # Only the watch is cancelled to restart following (a range in flight is left
+                # to finish: a request cancelled while httpx sends its body warns).
+                with trio.CancelScope() as scope:
+                    self._watch_scopes.add(scope)
+                    try:
+                        await self._watch(prefix, revision, own_admin)
+                    finally:
+                        self._watch_scopes.discard(scope)
             except EtcdError:
                 await trio.sleep(delay)
                 delay = min(delay * 2, self.config.retry_max)
+
+    async def _watch(self, prefix: str, revision: int, own_admin: str) -> None:
+        async with self.etcd.watch(prefix, start_revision=revision + 1) as batches:
+            async for batch in batches:
+                for event in batch:
+                    if event.kind == "PUT":
+                        self._view.put(event.kv.key, event.kv.value, event.kv.create_revision)
+                        if event.kv.key == own_admin:
+                            self._on_admin_put(event.kv.value)
+                    else:
+                        self._view.delete(event.kv.key)
+                self._after_view()
 
     def _on_admin_put(self, value: bytes) -> None:
         try:
