@@ -30,6 +30,7 @@ from typing import Any
 
 import trio
 
+from flowyard.clusters._follow import MembershipFollower
 from flowyard.clusters._members import (
     ADMIN_STATES,
     COORDINATOR,
@@ -39,7 +40,6 @@ from flowyard.clusters._members import (
     ClusterConfigError,
     Member,
     MembershipError,
-    MembershipView,
     NodeState,
 )
 from flowyard.clusters.election import Election, Fence
@@ -83,7 +83,9 @@ class ClusterNode:
         self.etcd = etcd
         self._local_queued = local_queued
         self._clock = clock
-        self._view = MembershipView(config.root)
+        self._own_admin = config.key("admin", config.node_id)
+        self._follower = MembershipFollower(config, etcd, on_change=self._after_view, on_put=self._on_put)
+        self._view = self._follower.view
         self._state = NodeState.CONNECTING
         self._reason = "not registered yet"
         self._lease: int | None = None
@@ -103,8 +105,6 @@ class ClusterNode:
         self._granted_at = 0.0  # trio time of the current lease's grant request
         self._valid_until = 0.0  # trio time until which the lease is surely alive
         self._stale_lease: int | None = None  # a lost lease to revoke once etcd answers
-        self._watch_scopes: set[trio.CancelScope] = set()
-        self._synced = {name: trio.Event() for name in ("members", "nodes", "admin", "election")}
 
     # -- reading --
 
@@ -363,14 +363,12 @@ class ClusterNode:
         :attr:`reason`."""
         with trio.CancelScope() as self._run_scope:
             async with trio.open_nursery() as nursery:
-                for name in self._synced:
-                    nursery.start_soon(self._follow, name)
+                nursery.start_soon(self._follower.run)
                 started = False
                 lost = ""
                 while not self._left:
                     await self._register(lost)
-                    for event in self._synced.values():
-                        await event.wait()
+                    await self._follower.wait_synced()
                     if not started:
                         task_status.started()
                         started = True
@@ -382,8 +380,7 @@ class ClusterNode:
                     self._set_local(NodeState.DISCONNECTED, lost)
                     # a network path that dropped our keepalives may hold our watch streams
                     # stalled too: follow afresh
-                    for scope in list(self._watch_scopes):
-                        scope.cancel()
+                    self._follower.restart_watches()
                     with trio.move_on_after(self.config.lease_ttl):
                         await self._write_quietly()
                 nursery.cancel_scope.cancel()
@@ -539,42 +536,9 @@ class ClusterNode:
 
     # -- following etcd --
 
-    async def _follow(self, name: str) -> None:
-        prefix = self.config.key(name, "")
-        own_admin = self.config.key("admin", self.node_id)
-        delay = self.config.retry_initial
-        while True:
-            try:
-                kvs, revision = await self.etcd.range(prefix)
-                self._view.replace(prefix, [(kv.key, kv.value, kv.create_revision) for kv in kvs])
-                self._after_view()
-                self._synced[name].set()
-                delay = self.config.retry_initial
-                # Only the watch is cancelled to restart following (a range in flight is left
-                # to finish: a request cancelled while httpx sends its body warns).
-                with trio.CancelScope() as scope:
-                    self._watch_scopes.add(scope)
-                    try:
-                        await self._watch(prefix, revision, own_admin)
-                    finally:
-                        self._watch_scopes.discard(scope)
-            except EtcdError:
-                await trio.sleep(delay)
-                delay = min(delay * 2, self.config.retry_max)
-
-    async def _watch(self, prefix: str, revision: int, own_admin: str) -> None:
-        async with self.etcd.watch(prefix, start_revision=revision + 1) as batches:
-            async for batch in batches:
-                for event in batch:
-                    if event.kind == "PUT":
-                        self._view.put(event.kv.key, event.kv.value, event.kv.create_revision)
-                        if event.kv.key == own_admin:
-                            self._on_admin_put(event.kv.value)
-                    else:
-                        self._view.delete(event.kv.key)
-                self._after_view()
-
-    def _on_admin_put(self, value: bytes) -> None:
+    def _on_put(self, key: str, value: bytes) -> None:
+        if key != self._own_admin:
+            return
         try:
             record = json.loads(value)
         except ValueError:
