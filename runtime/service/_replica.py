@@ -11,11 +11,12 @@ through ``_commit``, so on a proposer that lock is held while the cluster
 commits the edit — and the edit is applied here by the replicator's apply task
 (``apply_entry``), which must therefore NOT take the edit lock: it would wait
 for the request that waits for it. Committed entries (and ``take_flow``) are
-applied under a second lock, the apply lock, one at a time. Between them the
-request path needs no lock: it reads the flow and builds its proposal without
-awaiting (trio switches tasks only at an await), and a flow that moves on
-meanwhile is what the coordinator's re-check of revisions and validation on
-every node are for. After ``submit`` returns the entry is applied here, so the
+applied under a second lock, the apply lock, one at a time; a proposer takes
+it too, briefly, to build its proposal from a flow no entry is half-way through
+(it is never held while waiting for the edit lock or the cluster, so the two
+cannot wait for each other). A flow that moves on after the proposal is built
+is what the coordinator's re-check of revisions and validation on every node
+are for. After ``submit`` returns the entry is applied here, so the
 answer the request builds includes it.
 
 Differences from a single node: a controller service that cannot be enabled
@@ -111,22 +112,23 @@ class ReplicaMixin(EditsMixin):
         if self.replicator is None:
             return await super()._commit(edit, user=user, adding=adding, undoes=undoes, redoes=redoes,
                                          redo_edit=redo_edit, description=description)
-        before = self.flow
-        validate(before, edit, self._edit_context())  # a clear error at once, without a round trip
-        plan(self.engine, apply(before, edit), drop=_dropped_connections(before, edit))
-        can_undo = user is not None and undoes is None and redoes is None and undoable(edit)
-        if redo_edit is not None:
-            back: Edit = redo_edit
-        elif can_undo:
-            back = inverse(before, without_run_states(edit))
-        else:
-            back = Batch(())
         checked, self._checked = dict(self._checked or {}), {}
-        proposal = Proposal(
-            edit_to_dict(edit), edit_to_dict(back), user if user is not None else SYSTEM_USER,
-            description or describe(before, edit), tuple(self._components_of(before, edit)), can_undo,
-            self._cluster_link(undoes, "undone"), self._cluster_link(redoes, "redone"), checked,
-            self.cluster_seq or 0)
+        async with self._applying():  # not while an entry is half applied (the engine ahead of the flow)
+            before = self.flow
+            validate(before, edit, self._edit_context())  # a clear error at once, without a round trip
+            plan(self.engine, apply(before, edit), drop=_dropped_connections(before, edit))
+            can_undo = user is not None and undoes is None and redoes is None and undoable(edit)
+            if redo_edit is not None:
+                back: Edit = redo_edit
+            elif can_undo:
+                back = inverse(before, without_run_states(edit))
+            else:
+                back = Batch(())
+            proposal = Proposal(
+                edit_to_dict(edit), edit_to_dict(back), user if user is not None else SYSTEM_USER,
+                description or describe(before, edit), tuple(self._components_of(before, edit)), can_undo,
+                self._cluster_link(undoes, "undone"), self._cluster_link(redoes, "redone"), checked,
+                self.cluster_seq or 0)
         seq = await self.replicator.submit(proposal)
         done = (self._recent or {}).pop(seq, None)
         return done if done is not None else Committed(seq, ReconcileReport())
