@@ -190,7 +190,8 @@ export const GroupNode = memo(function GroupNode({ id, data, selected }: NodePro
             <Count state="INVALID" value={figure("invalidCount")} />
             <Count state="DISABLED" value={figure("disabledCount")} />
           </div>
-          <div className="fy-stats fy-group-stats" data-testid="node-stats">
+          <div className="fy-stats fy-group-stats" data-testid="node-stats"
+               title={entry?.nodes?.length ? `Queued on all nodes; by node:\n${nodeLines(entry.nodes, "connection")}` : undefined}>
             <span className="fy-stat-label">Queued</span>
             <span className="fy-stat-value">{countAndSize(figure("queuedCount"), figure("queuedBytes"))}</span>
             <span className="fy-stat-label">Ports</span>
