@@ -16,10 +16,12 @@ with the same etcd data, secret, login and flows.
 Once every node is CONNECTED (as ``GET /api/cluster`` says on each), the demo
 prints the three canvas URLs and the login, then waits. SIGINT (Ctrl-C),
 SIGTERM or SIGHUP stop the nodes (SIGTERM, waited for) and then etcd; the exit
-status is then 0. The nodes run in their own session, so that Ctrl-C in the
-terminal reaches only the demo (a node given two stop signals would cut its
-own stop short), and etcd starts with SIGINT blocked for the same reason: it is
-stopped last, after the nodes have left through it.
+status is then 0. The command itself only starts a supervisor process in a
+session of its own, which runs etcd and the nodes, and passes a stop on to it:
+Ctrl-C in the terminal goes to every process of the terminal's process group,
+and would stop etcd at once, before the nodes that leave the cluster through
+it (and give each node a second stop signal, which cuts its stop short). The
+supervisor stops everything too when the command is killed.
 
 Exit status: 0 after a clean stop; 2 when the demo cannot start as asked (a web
 port taken: the message says ``PORT=... make cluster-demo``; etcd missing; a
@@ -166,9 +168,8 @@ class DemoNode:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._log_start = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as out:
-            # A session of its own: the terminal's Ctrl-C goes to the demo, which stops the node once.
             self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         env=env, start_new_session=True)
+                                         env=env)
 
     def exited(self) -> int | None:
         return None if self.proc is None else self.proc.poll()
@@ -245,15 +246,10 @@ class ClusterDemo:
         etcd_dir = self.data_dir / "etcd"
         etcd_dir.mkdir(mode=0o700, exist_ok=True)  # what etcd asks of its data directory
         self.etcd = EtcdServer(etcd_dir)
-        # etcd inherits a blocked SIGINT (the mask survives exec, and Go honours it): Ctrl-C in the terminal
-        # must not stop it before the nodes have left the cluster through it.
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             self.etcd.start()
         except ConfigurationError as exc:
             raise DemoError(f"etcd: {exc}", 2) from None
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
         self.say(f"etcd on {self.etcd.url} (data in {self.etcd.data_dir}, log {self.etcd.log_path})")
 
     def _start_nodes(self, secret: Path, flow: Path) -> None:
@@ -324,9 +320,13 @@ class ClusterDemo:
         self.say("the flow: events made on the primary, balanced round robin, written under "
                  f"{self.data_dir}/<node>/out. Ctrl-C stops the nodes, then etcd.")
 
-    def watch(self) -> int:
-        """Wait until asked to stop (0) or until a node exits on its own (1)."""
+    def watch(self, parent: int | None = None) -> int:
+        """Wait until asked to stop (0) or until a node exits on its own (1);
+        with ``parent``, also until this process's parent is no longer it (1)."""
         while not self.stopping.is_set():
+            if parent is not None and os.getppid() != parent:
+                self.say("the demo's command is gone (killed?): stopping")
+                return 1
             for node in self.nodes:
                 status = node.exited()
                 if status is not None:
@@ -385,14 +385,47 @@ def _parser() -> argparse.ArgumentParser:
                              "(default: data/cluster-demo)")
     parser.add_argument("--port", type=int, default=8080,
                         help="the web port of n1; n2 and n3 take the next two (default: 8080; 0: any free ones)")
+    parser.add_argument(_SUPERVISE, action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
+#: The (hidden) option of the process that runs etcd and the nodes (see ``main``).
+_SUPERVISE = "--supervise"
+
+
+def _front(argv: list[str]) -> int:
+    """Run the demo in a session of its own (``--supervise``) and pass it on a stop
+    asked here: the terminal's Ctrl-C reaches only this process (etcd, in the
+    terminal's process group, would stop at once, before the nodes that leave
+    the cluster through it), and a node given two stop signals would cut its own
+    stop short. The exit status is the supervisor's."""
+    supervisor = subprocess.Popen([sys.executable, "-m", "flowyard.bootstrap.cluster_demo", *argv, _SUPERVISE],
+                                  stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        if supervisor.poll() is None:
+            supervisor.send_signal(signal.SIGTERM)
+
+    wanted = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {s: signal.signal(s, forward) for s in wanted}
+    try:
+        status = supervisor.wait()  # handlers run while it waits (PEP 475 retries the wait)
+        return 128 - status if status < 0 else status  # killed by a signal: as a shell says it
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
-    """Run the demo until SIGINT/SIGTERM/SIGHUP; the exit status (module docstring)."""
-    args = _parser().parse_args(argv)
+    """Run the demo until SIGINT/SIGTERM/SIGHUP; the exit status (module docstring).
+    The command starts a supervisor process (``_front``) that does the work."""
+    given = sys.argv[1:] if argv is None else argv
+    args = _parser().parse_args(given)
+    if not args.supervise:
+        return _front(given)
     stopping = threading.Event()
     demo = ClusterDemo(args.data_dir, args.port, out=out, stopping=stopping)
+    parent = os.getppid()
     with _stop_signals(stopping):
         try:
             demo.start()
@@ -403,7 +436,7 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
                 demo.say(f"{exc}: stopped")
             return exc.exit_status
         try:
-            status = demo.watch()
+            status = demo.watch(parent)
         finally:
             demo.stop()
     demo.say("stopped cleanly" if status == 0 else "stopped")

@@ -3,7 +3,7 @@ flowyard.bootstrap.cluster_demo --port 0`` starts etcd and three nodes on
 loopback, prints their canvas URLs and a login that works on all three; the
 nodes are CONNECTED with one coordinator and one primary; the demo flow's events
 are made on the primary only and spread round robin over the nodes; Ctrl-C
-(SIGINT) stops the nodes and etcd and exits 0, leaving no process behind. A web
+(SIGINT to the demo's process group) stops the nodes, then etcd, and exits 0, leaving no process behind. A web
 port that is taken is refused before anything starts, naming ``PORT=... make
 cluster-demo``."""
 
@@ -63,19 +63,37 @@ class Demo:
             return answer.json()
 
 
-def _children_of(pid: int) -> dict[int, str]:
-    """pid -> command line of the processes whose parent is ``pid``."""
-    found: dict[int, str] = {}
+def _descendants_of(pid: int) -> dict[int, str]:
+    """pid -> command line of the processes below ``pid`` (children, theirs...)."""
+    parents: dict[int, int] = {}
+    commands: dict[int, str] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid:
-                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            commands[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except (OSError, IndexError, ValueError):
             continue
+    found: dict[int, str] = {}
+    below = [pid]
+    while below:
+        parent = below.pop()
+        for child, its_parent in parents.items():
+            if its_parent == parent and child not in found:
+                found[child] = commands.get(child, "")
+                below.append(child)
     return found
+
+
+def _demo_processes(pid: int) -> dict[int, str]:
+    """The processes the demo ``pid`` runs: its supervisor, etcd and the nodes
+    (whatever short-lived helpers they start aside)."""
+    return {child: command for child, command in _descendants_of(pid).items()
+            if _SUPERVISOR in command or command.split(" ")[0].endswith("/etcd") or " serve --data-dir " in command}
+
+
+_SUPERVISOR = "flowyard.bootstrap.cluster_demo"
 
 
 def _alive(pid: int, command: str) -> bool:
@@ -89,8 +107,10 @@ def _alive(pid: int, command: str) -> bool:
 
 
 def _stop(demo: Demo, timeout: float = 90) -> int:
+    """Ctrl-C as a terminal sends it: SIGINT to the demo's whole process group
+    (etcd is in it; the nodes run in sessions of their own)."""
     if demo.proc.poll() is None:
-        demo.proc.send_signal(signal.SIGINT)
+        os.killpg(demo.proc.pid, signal.SIGINT)
     try:
         return demo.proc.wait(timeout)
     except subprocess.TimeoutExpired:
@@ -109,18 +129,19 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     output = root / "demo.out"
     with output.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "flowyard.bootstrap.cluster_demo", "--data-dir",
-                                 str(root / "data"), "--port", "0"], stdout=out, stderr=subprocess.STDOUT)
+                                 str(root / "data"), "--port", "0"], stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # a process group of its own, as under a terminal
     started = Demo(proc, root / "data", output)
     try:
         def printed() -> dict[str, str] | None:
-            started.children.update(_children_of(proc.pid))
+            started.children.update(_demo_processes(proc.pid))
             if proc.poll() is not None:
                 raise RuntimeError(f"the demo exited with {proc.returncode}:\n{started.text()[-6000:]}")
             urls = dict(URL_LINE.findall(started.text()))
             return urls if len(urls) == len(NODE_IDS) else None
 
         started.urls = wait_for(printed, timeout=180, what="the demo to print the three canvas URLs", step=0.25)
-        started.children.update(_children_of(proc.pid))
+        started.children.update(_demo_processes(proc.pid))
         yield started
     finally:
         if proc.poll() is None:
@@ -151,9 +172,12 @@ def test_the_demo_prints_three_canvas_urls_and_one_login_for_all_three(demo: Dem
         page = httpx.get(url + "/", timeout=15)
         assert page.status_code == 200 and "<html" in page.text.lower(), f"{node} does not serve the canvas"
         assert demo.get(node, "/api/cluster")["nodeId"] == node
-    # etcd and the three nodes are the demo's children, each node with its own data and log
+    # etcd and the three nodes run below the demo, each node with its own data and log, in a session that
+    # is not the demo's own (the terminal's): a Ctrl-C there must not stop etcd before the nodes leave
     commands = list(demo.children.values())
     assert sum(" serve " in c for c in commands) == 3 and sum("etcd" in c.split()[0] for c in commands) == 1
+    for pid, command in demo.children.items():
+        assert os.getsid(pid) != os.getsid(demo.proc.pid), f"{command} is in the terminal's session"
     for node in NODE_IDS:
         assert "flowyard serving" in (demo.data_dir / f"{node}.log").read_text()
 
@@ -215,9 +239,9 @@ def test_the_generator_runs_on_the_primary_only(demo: Demo) -> None:
     assert others == dict.fromkeys(others, 0), f"nodes other than the primary {primary} made events: {others}"
 
 
-def test_sigint_stops_the_nodes_then_etcd_and_exits_0(demo: Demo) -> None:
+def test_ctrl_c_stops_the_nodes_then_etcd_and_exits_0(demo: Demo) -> None:
     assert demo.proc.poll() is None
-    assert len(demo.children) == 4, demo.children
+    assert len(demo.children) == 5, demo.children  # the supervisor, etcd and three nodes
     assert _stop(demo) == 0, demo.text()[-4000:]
     text = demo.text()
     assert "stopping n1, n2, n3" in text and text.index("stopping n1") < text.index("etcd stopped")
@@ -240,3 +264,33 @@ def test_a_taken_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
     assert f"port {port} on 127.0.0.1 is already in use" in done.stderr
     assert re.search(r"PORT=\d+ make cluster-demo", done.stderr), done.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_a_node_that_cannot_start_stops_the_demo_with_the_end_of_its_log(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "n2").mkdir(parents=True)
+    (data / "n2" / "cluster.json").write_text('{"leaseTtl": "soon"}')  # refused by n2 alone, at its start
+    done = subprocess.run([sys.executable, "-m", "flowyard.bootstrap.cluster_demo", "--data-dir", str(data),
+                           "--port", "0"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done
+    assert "node n2 exited with status 2" in done.stderr
+    assert f"the end of {data / 'n2.log'}:" in done.stderr and "leaseTtl" in done.stderr, done.stderr
+    # what it had started is stopped again: etcd and the other nodes
+    assert "etcd stopped" in done.stdout, done.stdout
+    for node in ("n1", "n3"):
+        log = (data / f"{node}.log").read_text()
+        assert "stopped cleanly" in log or "flowyard serving" not in log, log
+    assert not _running_with(str(data)), "processes of the demo are left"
+
+
+def _running_with(text: str) -> list[str]:
+    """Command lines of the running processes that contain ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode() if entry.name.isdigit() else ""
+        except OSError:
+            continue
+        if text in command and _alive(int(entry.name), command):
+            found.append(command)
+    return found
