@@ -24,9 +24,11 @@ the log's last ``keep_entries``.
 
 A node that is not CONNECTED refuses edits (``NotConnected``, 409: "this node
 is disconnected from the cluster: <reason>"). A proposal whose answer does not
-come back (the coordinator died or the call timed out) raises
-``FlowNotSavedError`` (503) saying the outcome is unknown: if it was
-committed, this node applies it like any other entry.
+come back (the coordinator died) is looked for in the log once another node is
+coordinator, and sent again to it when it is not there; while no other node
+becomes coordinator within ``propose_timeout`` it raises ``FlowNotSavedError``
+(503) saying the outcome is unknown (if it was committed, this node applies it
+like any other entry).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import msgpack
 import trio
 
 from flowyard.clusters._flowsync import (
@@ -151,10 +154,10 @@ class ClusterReplicator:
                     answer = await self.channel.call(coordinator.address, PROPOSE, proposal.to_dict(),
                                                      timeout=self.propose_timeout, node=coordinator.node_id)
                 except PeerError as exc:
-                    if not isinstance(exc.__cause__, httpx.ConnectError):
-                        raise FlowNotSavedError(
-                            f"the cluster coordinator did not answer ({exc}); the change may or may not have "
-                            "been made: look before trying again") from None
+                    if not isinstance(exc.__cause__, httpx.ConnectError):  # sent: it may have been committed
+                        seq = await self._settle(proposal, coordinator.node_id, deadline, exc)
+                        if seq is not None:
+                            return {"seq": seq}
                     answer, again = None, f"the cluster coordinator cannot be reached ({exc})"
                 else:
                     again = "" if not (isinstance(answer, dict) and answer.get("retry")) else \
@@ -166,6 +169,34 @@ class ClusterReplicator:
             if self.node.state is not NodeState.CONNECTED:
                 raise NotConnected(self.node.reason or f"it is {self.node.state.value}")
             await self._applied_or_changed(self.node.version, 0.5)
+
+    async def _settle(self, proposal: Proposal, asked: str, deadline: float, exc: PeerError) -> int | None:
+        """Whether ``proposal``, sent to coordinator ``asked`` which did not
+        answer, was committed: once another node is coordinator (``asked`` can
+        then commit nothing more: its writes are fenced) the log after the
+        proposal's base says so. Its seq, or None (not committed: send it
+        again). ``FlowNotSavedError`` when no other coordinator comes before
+        ``deadline`` (the outcome is unknown)."""
+        while True:
+            coordinator = self.node.coordinator()
+            if coordinator is not None and coordinator.node_id != asked:
+                break
+            if trio.current_time() >= deadline:
+                raise FlowNotSavedError(f"the cluster coordinator did not answer ({exc}); the change may or may "
+                                        "not have been made: look before trying again")
+            await self._applied_or_changed(self.node.version, 0.5)
+        mine = _what(proposal)
+        try:
+            kvs, _ = await self.etcd.range(self.keys.log)
+            for kv in kvs:
+                entry = open_entry(self.sealer, self.keys, kv.key, kv.value)
+                if entry.seq > proposal.base and _what(entry.proposal) == mine:
+                    return entry.seq
+        except (EtcdError, ClusterError) as err:
+            raise FlowNotSavedError(f"the cluster coordinator did not answer ({exc}) and the cluster's log cannot "
+                                    f"be read ({err}); the change may or may not have been made: look before trying "
+                                    "again") from None
+        return None
 
     async def _wait_applied(self, seq: int) -> None:
         """Until this node has applied ``seq``; ``NotConnected`` when it drops out first."""
@@ -505,6 +536,14 @@ class ClusterReplicator:
             version = self.node.version
             with trio.move_on_after(min(0.2, max(deadline - trio.current_time(), 0.01))):
                 await self.node.changed(version)
+
+
+def _what(proposal: Proposal) -> bytes:
+    """What identifies a proposal in the log (as msgpack: tuples and lists alike)."""
+    p = proposal
+    packed: bytes = msgpack.packb([p.edit, p.user, p.description, sorted(p.revisions.items()), p.undoes, p.redoes],
+                                  use_bin_type=True)
+    return packed
 
 
 def _refusal(exc: FlowyardError, node: str | None = None) -> dict[str, Any]:

@@ -139,3 +139,31 @@ async def test_edits_go_on_after_the_coordinator_dies_and_it_rejoins(etcd_server
         await until(lambda: connected(n1) and at(4, n1))
         same(n1, n2, n3)
         nursery.cancel_scope.cancel()
+
+
+async def test_an_edit_whose_coordinator_dies_before_answering_is_found_committed_not_made_twice(
+        etcd_server: EtcdServer, tmp_path: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        h = Harness(etcd_server, tmp_path, nursery)
+        n1 = await h.start("n1")
+        await until(lambda: connected(n1) and n1.node.is_coordinator)
+        n2 = await h.start("n2")
+        await until(lambda: connected(n1, n2) and len(n1.node.connected_peers()) == 1)
+        commit = n1.replicator._on_propose
+
+        async def commit_then_hang(payload: Any, caller: str) -> Any:
+            await commit(payload, caller)
+            await trio.sleep_forever()
+        n1.replicator._on_propose = commit_then_hang  # type: ignore[method-assign]
+        answers: list[Any] = []
+
+        async def edit() -> None:
+            answers.append(await n2.service.create("funnel", {"identifier": "f1"}, user="ann"))
+        nursery.start_soon(edit)
+        await until(lambda: at(1, n1))
+        await h.stop("n1")  # dies before answering
+        await until(lambda: bool(answers), timeout=20)
+        assert answers[0]["identifier"] == "f1" and at(1, n2), "answered from the log, not proposed again"
+        await edits(n2, 1, "b")
+        assert at(2, n2)
+        nursery.cancel_scope.cancel()
