@@ -385,7 +385,6 @@ class ClusterNode:
                         await self._write_quietly()
                 nursery.cancel_scope.cancel()
 
-
     async def _register(self, lost: str) -> None:
         """Grant a lease and write our records, retrying with back-off."""
         delay = self.config.retry_initial
@@ -418,7 +417,8 @@ class ClusterNode:
                 await self._write_member()
                 return
             except EtcdError as exc:
-                self._lease = None
+                if self._lease is not None:  # granted, then a write failed: let it go
+                    self._stale_lease, self._lease = self._lease, None
                 self._set_local(self._state, f"cannot register with etcd ({exc}); retrying in {delay:.1f} s")
                 await trio.sleep(delay)
                 delay = min(delay * 2, self.config.retry_max)

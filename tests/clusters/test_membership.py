@@ -158,3 +158,24 @@ def test_view_ignores_foreign_keys_and_bad_values() -> None:
 def test_format_time() -> None:
     assert format_time(None) == "an unknown time"
     assert format_time(0) == "1970-01-01T00:00:00Z"
+
+
+def test_view_dead_node_never_seen_alive_shows_its_members_record_heartbeat() -> None:
+    view = MembershipView(ROOT)
+    put(view, "members/n1", {"nodeId": "n1", "address": "h:1", "apiUrl": "u1", "heartbeat": 0.0,
+                             "queuedCount": 5, "queuedBytes": 50})
+    [member] = view.members()
+    assert (member.heartbeat, member.reason) == (0.0, "no heartbeat since 1970-01-01T00:00:00Z")
+    assert (member.queued_count, member.queued_bytes, member.alive) == (5, 50, False)
+
+
+def test_view_replace_reads_a_prefix_afresh() -> None:
+    view = MembershipView(ROOT)
+    put(view, "nodes/n1", {"state": "CONNECTED", "heartbeat": 7.0})
+    put(view, "election/primary/aa", "n1", rev=3)
+    view.replace(ROOT + "nodes/", [(ROOT + "nodes/n2", b'{"state": "CONNECTING"}', 9)])
+    assert [m.node_id for m in view.members()] == ["n2"]
+    assert view.holds(ROOT + "election/primary/aa")
+    view.replace(ROOT + "election/", [])
+    assert not view.holds(ROOT + "election/primary/aa") and view.leader("primary") is None
+    assert view.last_heartbeat == {"n1": 7.0}

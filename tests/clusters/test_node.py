@@ -153,6 +153,14 @@ async def test_killed_coordinator_is_replaced_and_its_fence_fails(etcd_server: E
         assert dead is not None and dead.state is NodeState.DISCONNECTED
         assert dead.reason.startswith("no heartbeat since 20")
         await all_agree(survivors, 3)
+        # a node started after the death sees it too, with the heartbeat its members record kept
+        async with cluster(etcd_server, "late", name=watcher.config.cluster_name) as late:
+            seen = late["late"].node.member(old_id)
+            assert seen is not None and not seen.alive and seen.state is NodeState.DISCONNECTED
+            assert seen.heartbeat is not None and dead.heartbeat is not None
+            assert abs(seen.heartbeat - dead.heartbeat) < 1  # the record is written at registration and state changes
+        await watcher.remove(old_id, by="user")
+        await until(watcher, lambda: watcher.member(old_id) is None, 3)
 
 
 async def test_admin_disconnect_and_connect(etcd_server: EtcdServer) -> None:
