@@ -126,10 +126,14 @@ def read_or_make_login(path: Path) -> tuple[str, str]:
     if path.exists():
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            return str(data["username"]), str(data["password"])
+            username, password = data["username"], data["password"]
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise DemoError(f"cannot read the demo's login {path}: {exc!r} (remove it to make a new one; the "
-                            "nodes keep the login they were first started with)", 2) from None
+            raise DemoError(f"cannot read the demo's login {path}: {exc!r}; remove the file and a new login is "
+                            "made and given to the nodes", 2) from None
+        if not (isinstance(username, str) and username and isinstance(password, str) and len(password) >= 8):
+            raise DemoError(f"the demo's login {path}: expected {{\"username\": NAME, \"password\": at least 8 "
+                            "characters}; remove the file and a new login is made and given to the nodes", 2)
+        return username, password
     password = secrets.token_urlsafe(12)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -216,22 +220,19 @@ class ClusterDemo:
             raise DemoError(f"--port {self.port}: expected 0 (any free ports) or a port up to "
                             f"{65535 - len(NODE_IDS) + 1} (the nodes use it and the next two)", 2)
         check_ports(self.port)
-        try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise DemoError(f"data directory {self.data_dir}: cannot be created: {exc.strerror or exc}", 2) from None
-        os.chmod(self.data_dir, 0o700)
         secret = self.data_dir / "cluster.secret"
-        if not secret.exists():
-            from flowyard.clusters.channel import write_secret
-
-            try:
-                write_secret(secret)
-            except ConfigurationError as exc:
-                raise DemoError(str(exc), 2) from None
-        self.login = read_or_make_login(self.data_dir / "login")
         flow = self.data_dir / "cluster-flow.json"
-        flow.write_text(json.dumps(cluster_flow_document(self.data_dir), indent=2), encoding="utf-8")
+        try:
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # its secret and login are its owner's
+            if not secret.exists():
+                from flowyard.clusters.channel import write_secret
+
+                write_secret(secret)
+            self.login = read_or_make_login(self.data_dir / "login")
+            flow.write_text(json.dumps(cluster_flow_document(self.data_dir), indent=2), encoding="utf-8")
+        except (OSError, ConfigurationError) as exc:
+            detail = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise DemoError(f"data directory {self.data_dir} cannot be used: {detail}", 2) from None
         try:
             self._start_etcd()
             self._start_nodes(secret, flow)
