@@ -61,8 +61,10 @@ from flowyard.runtime.sdk import FlowyardError
 from flowyard.runtime.service import FlowNotSavedError, FlowService
 from flowyard.runtime.service._replication import Entry, NotConnected, Proposal, error_from_dict, error_to_dict
 
-__all__ = ["PROPOSE", "VALIDATE", "ClusterReplicator"]
+__all__ = ["LEFT_OUT", "PROPOSE", "VALIDATE", "ClusterReplicator"]
 
+#: How the reason of a node the coordinator disconnected for not answering starts.
+LEFT_OUT = "left out of cluster edit"
 PROPOSE = "/cluster/v1/propose"
 VALIDATE = "/cluster/v1/validate"
 _log = logging.getLogger("flowyard.clusters.replication")
@@ -89,7 +91,8 @@ class ClusterReplicator:
     def __init__(self, node: ClusterNode, etcd: Etcd, channel: NodeChannel, sealer: Sealer, service: FlowService,
                  *, validate_timeout: float = 5.0, propose_timeout: float = 30.0,
                  flow_election_candidates: int = 3, flow_election_wait: float = 30.0,
-                 snapshot_every: int = 200, keep_entries: int = 1000, retry: float = 0.5) -> None:
+                 snapshot_every: int = 200, keep_entries: int = 1000, retry: float = 0.5,
+                 probe_interval: float = 2.0) -> None:
         if flow_election_candidates < 1 or flow_election_wait < 0:
             raise ValueError("flow election: candidates must be >= 1 and the wait >= 0 s")
         if snapshot_every < 1 or keep_entries < snapshot_every:
@@ -107,6 +110,7 @@ class ClusterReplicator:
         self.snapshot_every = snapshot_every
         self.keep_entries = keep_entries
         self.retry = retry
+        self.probe_interval = probe_interval
         self._propose_lock = trio.Lock()
         self._applied = trio.Event()  # set (and replaced) whenever an entry is applied here
 
@@ -287,14 +291,14 @@ class ClusterReplicator:
                 if isinstance(exc, PeerRefused) and exc.status < 500:
                     refusals.append(_refusal(FlowyardError(exc.message), member.node_id))
                     return
-                await self._disconnect_peer(member, f"did not validate edit {entry.seq} in time: {exc}")
+                await self._disconnect_peer(member, f"{LEFT_OUT} {entry.seq}: it did not answer in time ({exc})")
                 return
             if not isinstance(answer, dict):
                 refusals.append(_refusal(FlowyardError(f"unreadable answer {answer!r}"), member.node_id))
             elif "error" in answer:
                 refusals.append({"error": answer["error"], "node": member.node_id})
             elif "absent" in answer:
-                await self._disconnect_peer(member, f"could not validate edit {entry.seq}: {answer['absent']}")
+                await self._disconnect_peer(member, f"{LEFT_OUT} {entry.seq}: {answer['absent']}")
 
         async with trio.open_nursery() as nursery:
             for member in self.node.connected_peers():
@@ -311,6 +315,8 @@ class ClusterReplicator:
     async def _on_validate(self, payload: Any, caller: str) -> dict[str, Any]:
         """Phase 1 here at the coordinator's ``base``: ``{ok}``, ``{error}`` (the
         edit is refused) or ``{absent: why}`` (this node cannot take part)."""
+        if isinstance(payload, dict) and payload.get("probe") is True:
+            return {"ok": True}  # the coordinator asks whether a node left out answers again
         try:
             base = payload["base"]
             entry = Entry.from_dict(payload["entry"])
@@ -333,30 +339,58 @@ class ClusterReplicator:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Join whenever the node is CONNECTING, then follow the log while it is
-        CONNECTED; until cancelled."""
-        task_status.started()
+        CONNECTED; as coordinator, connect again the nodes left out of an edit
+        for not answering once they answer (``_reconnect_left_out``). Until
+        cancelled."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._reconnect_left_out)
+            task_status.started()
+            while True:
+                version = self.node.version
+                if self.node.state is NodeState.CONNECTING and self.node.lease_id is not None:
+                    await self._connect()
+                elif self.node.state is NodeState.CONNECTED:
+                    await self._follow()
+                else:
+                    await self.node.changed(version)
+
+    async def _connect(self) -> None:
+        """Join, then CONNECTED; or DISCONNECTED saying why; or try again later."""
+        try:
+            await self._join()
+        except _StayDisconnected as exc:
+            await self._set_state(NodeState.DISCONNECTED, str(exc))
+            return
+        except ClusterError as exc:  # a value that cannot be opened: another secret, or damage
+            await self._set_state(NodeState.DISCONNECTED, f"cannot read the cluster's flow: {exc}")
+            return
+        except (EtcdError, _Retry) as exc:
+            _log.warning("joining the cluster's flow failed (%s); retrying", exc)
+            await trio.sleep(self.retry)
+            return
+        if self.node.state is NodeState.CONNECTING:
+            await self._set_state(NodeState.CONNECTED, "")
+
+    async def _reconnect_left_out(self) -> None:
+        """As coordinator, every ``probe_interval`` s: a node disconnected for not
+        answering an edit's validation (its reason starts with ``LEFT_OUT``) that
+        is alive and answers a probe now (it was frozen, cut off, or restarted)
+        is connected again; it then catches up. Nodes disconnected by a user or
+        by themselves stay so."""
         while True:
-            version = self.node.version
-            if self.node.state is NodeState.CONNECTING and self.node.lease_id is not None:
+            await trio.sleep(self.probe_interval)
+            if not self.node.is_coordinator:
+                continue
+            for member in self.node.members():
+                if member.node_id == self.node.node_id or not member.alive \
+                        or member.state is not NodeState.DISCONNECTED or not member.reason.startswith(LEFT_OUT):
+                    continue
                 try:
-                    await self._join()
-                except _StayDisconnected as exc:
-                    await self._set_state(NodeState.DISCONNECTED, str(exc))
-                    continue
-                except ClusterError as exc:  # a value that cannot be opened: another secret, or damage
-                    await self._set_state(NodeState.DISCONNECTED, f"cannot read the cluster's flow: {exc}")
-                    continue
-                except (EtcdError, _Retry) as exc:
-                    _log.warning("joining the cluster's flow failed (%s); retrying", exc)
-                    await trio.sleep(self.retry)
-                    continue
-                if self.node.state is NodeState.CONNECTING:
-                    await self._set_state(NodeState.CONNECTED, "")
-                continue
-            if self.node.state is NodeState.CONNECTED:
-                await self._follow()
-                continue
-            await self.node.changed(version)
+                    await self.channel.call(member.address, VALIDATE, {"probe": True},
+                                            timeout=self.validate_timeout, node=member.node_id)
+                    await self.node.allow_connect(member.node_id, by="coordinator")
+                except (PeerError, MembershipError, EtcdError) as exc:
+                    _log.debug("node %s stays disconnected: %s", member.node_id, exc)
 
     async def _set_state(self, state: NodeState, reason: str) -> None:
         try:

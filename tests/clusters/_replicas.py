@@ -58,7 +58,7 @@ class Harness:
         self.nursery = nursery
         self.name = f"r{next(_names)}"
         self.options = {"validate_timeout": 3.0, "propose_timeout": 10.0, "flow_election_candidates": 1,
-                        "flow_election_wait": 5.0, "retry": 0.1, **options}
+                        "flow_election_wait": 5.0, "retry": 0.1, "probe_interval": 0.2, **options}
         self.nodes: dict[str, Replica] = {}
 
     async def start(self, node_id: str, flow: dict[str, Any] | None = FLOW, **options: Any) -> Replica:
