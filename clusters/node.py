@@ -31,6 +31,7 @@ from typing import Any
 import trio
 
 from flowyard.clusters._follow import MembershipFollower
+from flowyard.clusters._lease import keep_lease
 from flowyard.clusters._members import (
     ADMIN_STATES,
     COORDINATOR,
@@ -43,7 +44,7 @@ from flowyard.clusters._members import (
     NodeState,
 )
 from flowyard.clusters.election import Election, Fence
-from flowyard.clusters.etcd import Etcd, EtcdError, Op
+from flowyard.clusters.etcd import Compare, Etcd, EtcdError, Op
 
 __all__ = [
     "ClusterConfig",
@@ -271,17 +272,21 @@ class ClusterNode:
             raise MembershipError(f"{what}: no node {node_id!r} in cluster {self.config.cluster_name!r}")
         return member
 
-    async def _admin_write(self, node_id: str, ops: list[Op], *, by: str, what: str) -> None:
+    async def _admin_write(self, node_id: str, ops: list[Op], *, by: str, what: str,
+                           compares: tuple[Compare, ...] = (), changed: str = "") -> None:
+        fence = None
         if by == "coordinator":
             fence = self.coordinator_fence()
             if fence is None:
                 raise MembershipError(f"{what} {node_id!r}: node {self.node_id!r} is not the cluster coordinator")
-            result = await self.etcd.txn([fence.compare()], ops)
-            if not result.succeeded:
-                raise MembershipError(
-                    f"{what} {node_id!r}: node {self.node_id!r} is no longer the cluster coordinator (fence failed)")
-        else:
-            await self.etcd.txn([], ops)
+            compares = (fence.compare(), *compares)
+        result = await self.etcd.txn(list(compares), ops, [Op.get(fence.key)] if fence else [])
+        if result.succeeded:
+            return
+        if fence is not None and [kv.create_revision for kv in result.responses[0]] != [fence.revision]:
+            raise MembershipError(
+                f"{what} {node_id!r}: node {self.node_id!r} is no longer the cluster coordinator (fence failed)")
+        raise MembershipError(f"{what} {node_id!r}: {changed}")
 
     async def request_state(self, node_id: str, state: NodeState, reason: str, *, by: str) -> None:
         """Ask a node to go DISCONNECTED or OFFLOADING: writes ``C/admin/<node_id>`` =
@@ -309,16 +314,32 @@ class ClusterNode:
 
     async def remove(self, node_id: str, *, by: str) -> None:
         """Remove a DISCONNECTED or OFFLOADED node other than this one: deletes its members,
-        admin and leased records. MembershipError otherwise (nothing deleted). A removed
-        node that still runs shows again at its next heartbeat."""
+        admin and leased records in one txn that also checks its leased key is unchanged
+        since read (a node whose lease is gone counts as DISCONNECTED). MembershipError
+        otherwise (nothing deleted). A removed node that still runs shows again at its
+        next heartbeat."""
         if node_id == self.node_id:
             raise MembershipError(f"remove {node_id!r}: a node cannot remove itself (use leave)")
         member = self._check_known(node_id, "remove")
-        if member.state not in (NodeState.DISCONNECTED, NodeState.OFFLOADED):
+        # Read its leased key afresh and remove only if it is still what we checked.
+        live_key = self.config.key("nodes", node_id)
+        live = await self.etcd.get(live_key)
+        state: NodeState
+        if live is None:
+            state = NodeState.DISCONNECTED if member.state is not NodeState.OFFLOADED else member.state
+            unchanged = Compare.version(live_key, "=", 0)
+        else:
+            try:
+                state = NodeState(str(json.loads(live.value).get("state")))
+            except (ValueError, AttributeError):
+                state = NodeState.CONNECTING
+            unchanged = Compare.mod_revision(live_key, "=", live.mod_revision)
+        if state not in (NodeState.DISCONNECTED, NodeState.OFFLOADED):
             raise MembershipError(
-                f"remove {node_id!r}: only a DISCONNECTED or OFFLOADED node can be removed; it is {member.state.value}")
+                f"remove {node_id!r}: only a DISCONNECTED or OFFLOADED node can be removed; it is {state.value}")
         ops = [Op.delete(self.config.key(part, node_id)) for part in ("members", "admin", "nodes")]
-        await self._admin_write(node_id, ops, by=by, what="remove")
+        await self._admin_write(node_id, ops, by=by, what="remove", compares=(unchanged,),
+                                changed="the node changed state meanwhile (it is heartbeating again); nothing removed")
 
     def _on_admin(self) -> None:
         """Follow our own admin request (level: called after every view change)."""
@@ -454,29 +475,16 @@ class ClusterNode:
 
     async def _keep_lease(self, lease: int) -> str:
         """Renew the lease until it is gone; returns the reason."""
-        ttl = self.config.lease_ttl
-        interval = min(self.config.heartbeat_interval, ttl / 3)
-        last_ok = self._granted_at
-        while True:
-            await trio.sleep(interval)
-            await self._wait_thawed()
-            with trio.move_on_after(max(last_ok + ttl - trio.current_time(), 0.0)):
-                sent = trio.current_time()
-                try:
-                    remaining: int | None = await self.etcd.keepalive(lease)
-                except EtcdError:
-                    remaining = None
-                if remaining:
-                    # etcd renews from when it got the request: no later than we sent it
-                    last_ok = sent
-                    self._valid_until = sent + ttl
-                    continue
-                if remaining == 0:
-                    break
-            if trio.current_time() >= last_ok + ttl:
-                break
-        self._valid_until = 0.0
-        return f"lost its cluster lease (no heartbeat for {trio.current_time() - last_ok:.0f} s)"
+
+        def renewed(sent: float) -> None:
+            self._valid_until = sent + self.config.lease_ttl
+
+        try:
+            return await keep_lease(self.etcd, lease, ttl=self.config.lease_ttl,
+                                    interval=min(self.config.heartbeat_interval, self.config.lease_ttl / 3),
+                                    granted_at=self._granted_at, renewed=renewed, paused=self._wait_thawed)
+        finally:
+            self._valid_until = 0.0
 
     async def _heartbeat(self) -> None:
         while True:

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 import pytest
 import trio
 
+from flowyard.clusters.election import Fence
 from flowyard.clusters.etcd import Etcd, Op
 from flowyard.clusters.etcdserver import EtcdServer
 from flowyard.clusters.node import ClusterConfig, ClusterNode, MembershipError, NodeState
@@ -227,10 +228,22 @@ async def test_remove_rules(etcd_server: EtcdServer, etcd: Etcd) -> None:
         assert member is not None and (member.state, member.reason) == (NodeState.DISCONNECTED, "left the cluster")
         await all_agree([n1, n2], 3)
         coordinator = n1 if n1.is_coordinator else n2
+        stale = Fence(coordinator.config.key("election", "coordinator", "gone"), 1)
+        deposed = coordinator.coordinator_fence
+        coordinator.coordinator_fence = lambda: stale  # type: ignore[method-assign]
+        with pytest.raises(MembershipError, match="no longer the cluster coordinator"):
+            await coordinator.remove("n3", by="coordinator")
+        coordinator.coordinator_fence = deposed  # type: ignore[method-assign]
         await coordinator.remove("n3", by="coordinator")
         await until(n1, lambda: n1.member("n3") is None, 3)
         assert (await etcd.range(n1.config.key("")))[0] != []
         assert [kv.key for kv in (await etcd.range(n1.config.key("")))[0] if "n3" in kv.key] == []
+
+        # a running DISCONNECTED node can be removed; its next heartbeat shows it again
+        await n2.set_state(NodeState.DISCONNECTED, "could not apply edit 3")
+        await until(n1, lambda: n1.member("n2").state is NodeState.DISCONNECTED, 3)  # type: ignore[union-attr]
+        await n1.remove("n2", by="user")
+        await until(n1, lambda: n1.member("n2") is not None and n1.member("n2").alive, 3)  # type: ignore[union-attr]
 
 
 async def test_frozen_node_is_disconnected_and_rejoins(etcd_server: EtcdServer) -> None:
