@@ -52,9 +52,11 @@ from typing import Any, TextIO
 
 import httpx
 
+from flowyard.clusters.etcdserver import EtcdServer
 from flowyard.runtime.sdk import ConfigurationError
 
-__all__ = ["NODE_IDS", "ClusterDemo", "DemoError", "DemoNode", "PortTakenError", "cluster_flow_document", "main"]
+__all__ = ["NODE_IDS", "ClusterDemo", "DemoError", "DemoNode", "PortTakenError", "check_ports", "cluster_flow_document",
+           "main", "read_or_make_login"]
 
 NODE_IDS = ("n1", "n2", "n3")
 #: The environment variable each node gets with its own id; the demo flow reads it
@@ -208,7 +210,7 @@ class ClusterDemo:
         self.out = out
         self.stopping = stopping or threading.Event()
         self.login: tuple[str, str] = ("", "")
-        self.etcd: Any = None
+        self.etcd: EtcdServer | None = None
         self.nodes: list[DemoNode] = []
 
     def say(self, text: str) -> None:
@@ -242,8 +244,6 @@ class ClusterDemo:
             raise
 
     def _start_etcd(self) -> None:
-        from flowyard.clusters.etcdserver import EtcdServer
-
         etcd_dir = self.data_dir / "etcd"
         etcd_dir.mkdir(mode=0o700, exist_ok=True)  # what etcd asks of its data directory
         self.etcd = EtcdServer(etcd_dir)
@@ -254,6 +254,7 @@ class ClusterDemo:
         self.say(f"etcd on {self.etcd.url} (data in {self.etcd.data_dir}, log {self.etcd.log_path})")
 
     def _start_nodes(self, secret: Path, flow: Path) -> None:
+        assert self.etcd is not None
         env = dict(os.environ, FLOWYARD_USERNAME=self.login[0], FLOWYARD_PASSWORD=self.login[1])
         for i, node_id in enumerate(NODE_IDS):
             node = DemoNode(node_id=node_id, data_dir=self.data_dir / node_id, log=self.data_dir / f"{node_id}.log",
@@ -334,6 +335,9 @@ class ClusterDemo:
                     self.say(f"node {node.node_id} exited with status {status}; the end of {node.log}:\n"
                              f"{node.tail()}")
                     return 1
+            if self.etcd is not None and not self.etcd.running:
+                self.say(f"etcd exited; the end of {self.etcd.log_path}:\n{_tail(self.etcd.log_path)}")
+                return 1
             self.stopping.wait(0.5)
         return 0
 
@@ -358,6 +362,13 @@ class ClusterDemo:
             etcd, self.etcd = self.etcd, None
             etcd.stop()
             self.say("etcd stopped")
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
 
 
 @contextlib.contextmanager
@@ -434,7 +445,7 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
             if exc.exit_status:
                 print(f"cluster-demo: error: {exc}", file=sys.stderr)
             else:
-                demo.say(f"{exc}: stopped")
+                demo.say(str(exc))
             return exc.exit_status
         try:
             status = demo.watch(parent)

@@ -3,12 +3,14 @@ flowyard.bootstrap.cluster_demo --port 0`` starts etcd and three nodes on
 loopback, prints their canvas URLs and a login that works on all three; the
 nodes are CONNECTED with one coordinator and one primary; the demo flow's events
 are made on the primary only and spread round robin over the nodes; Ctrl-C
-(SIGINT to the demo's process group) stops the nodes, then etcd, and exits 0, leaving no process behind. A web
-port that is taken is refused before anything starts, naming ``PORT=... make
-cluster-demo``."""
+(SIGINT to the demo's process group) stops the nodes, then etcd, and exits 0,
+leaving no process behind. A web port that is taken is refused before anything
+starts, naming ``PORT=... make cluster-demo``; a node that cannot start or dies
+stops the demo (exit 1) with the end of its log."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -107,8 +109,7 @@ def _alive(pid: int, command: str) -> bool:
 
 
 def _stop(demo: Demo, timeout: float = 90) -> int:
-    """Ctrl-C as a terminal sends it: SIGINT to the demo's whole process group
-    (etcd is in it; the nodes run in sessions of their own)."""
+    """Ctrl-C as a terminal sends it: SIGINT to the demo's whole process group."""
     if demo.proc.poll() is None:
         os.killpg(demo.proc.pid, signal.SIGINT)
     try:
@@ -123,9 +124,9 @@ def _stop(demo: Demo, timeout: float = 90) -> int:
                 os.kill(pid, signal.SIGKILL)
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    root = tmp_path_factory.mktemp("cluster-demo")
+@contextlib.contextmanager
+def running_demo(root: Path) -> Iterator[Demo]:
+    """The demo on ``root/data`` with ``--port 0``, once it printed its three URLs; stopped on leaving."""
     output = root / "demo.out"
     with output.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "flowyard.bootstrap.cluster_demo", "--data-dir",
@@ -144,8 +145,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         started.children.update(_demo_processes(proc.pid))
         yield started
     finally:
-        if proc.poll() is None:
-            _stop(started)
+        _stop(started)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    with running_demo(tmp_path_factory.mktemp("cluster-demo")) as started:
+        yield started
 
 
 def test_the_bundled_flow_is_a_primary_only_source_into_a_round_robin_connection(tmp_path: Path) -> None:
@@ -294,3 +300,16 @@ def _running_with(text: str) -> list[str]:
         if text in command and _alive(int(entry.name), command):
             found.append(command)
     return found
+
+
+def test_a_node_that_dies_stops_the_demo_with_the_end_of_its_log(tmp_path: Path) -> None:
+    with running_demo(tmp_path) as started:
+        n2 = next(pid for pid, command in started.children.items() if "--node-id n2 " in command)
+        os.kill(n2, signal.SIGKILL)
+        status = started.proc.wait(90)
+        assert status == 1, started.text()[-4000:]
+        text = started.text()
+        assert "node n2 exited with status -9; the end of" in text, text
+        assert "stopping n1, n3..." in text and "etcd stopped" in text, text
+        left = {pid: c for pid, c in started.children.items() if _alive(pid, c)}
+        assert not left, f"still running after the demo stopped: {left}"
