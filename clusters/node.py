@@ -46,14 +46,7 @@ from flowyard.clusters._members import (
 from flowyard.clusters.election import Election, Fence
 from flowyard.clusters.etcd import Compare, Etcd, EtcdError, Op
 
-__all__ = [
-    "ClusterConfig",
-    "ClusterConfigError",
-    "ClusterNode",
-    "Member",
-    "MembershipError",
-    "NodeState",
-]
+__all__ = ["ClusterConfig", "ClusterConfigError", "ClusterNode", "Fence", "Member", "MembershipError", "NodeState"]
 
 _LEFT = "left the cluster"
 
@@ -251,9 +244,13 @@ class ClusterNode:
     async def set_state(self, state: NodeState, reason: str = "") -> bool:
         """Set this node's own state and write it to etcd at once (``C/nodes/<id>`` and the
         members record). True when written; False when not registered or etcd refused
-        (the state is set here anyway, and the next heartbeat or registration writes it)."""
+        (the state is set here anyway, and the next heartbeat or registration writes it),
+        and when CONNECTING or CONNECTED is asked while an admin request stands (the node
+        keeps the state asked by it: it may not connect)."""
         if not isinstance(state, NodeState):
             raise MembershipError(f"set_state: state must be a NodeState, got {state!r}")
+        if state in (NodeState.CONNECTING, NodeState.CONNECTED) and self.admin_request() is not None:
+            return False
         self._set_local(state, reason)
         if self._lease is None:
             return False

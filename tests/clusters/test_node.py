@@ -182,6 +182,8 @@ async def test_admin_disconnect_and_connect(etcd_server: EtcdServer) -> None:
         await until(target, lambda: target.state is NodeState.DISCONNECTED, 3)
         assert target.reason == "did not answer"
         assert target.admin_request() == {"state": "DISCONNECTED", "reason": "did not answer", "by": "coordinator"}
+        assert await target.set_state(NodeState.CONNECTED) is False  # it may not connect
+        assert (target.state, target.reason) == (NodeState.DISCONNECTED, "did not answer")
 
         def seen_by_other() -> bool:
             member = other.member(target.node_id)
