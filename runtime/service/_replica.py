@@ -114,6 +114,7 @@ class ReplicaMixin(EditsMixin):
                                          redo_edit=redo_edit, description=description)
         checked, self._checked = dict(self._checked or {}), {}
         async with self._applying():  # not while an entry is half applied (the engine ahead of the flow)
+            self.check_revisions(checked)  # an entry applied while this waited: 409, as the coordinator would
             before = self.flow
             validate(before, edit, self._edit_context())  # a clear error at once, without a round trip
             plan(self.engine, apply(before, edit), drop=_dropped_connections(before, edit))

@@ -66,6 +66,7 @@ class FakeCluster:
         self.changed = trio.Event()
         self.paused: set[int] = set()
         self.failed: dict[int, str] = {}
+        self.submitted = 0
         for i, service in enumerate(services):
             service.replicator = Replica(self, i)
 
@@ -74,6 +75,7 @@ class FakeCluster:
         self.changed = trio.Event()
 
     async def submit(self, node: int, proposal: Proposal) -> int:
+        self.submitted += 1
         async with self.lock:
             coordinator = self.services[0]
             await wait_for(lambda: (coordinator.cluster_seq or 0) == len(self.log))
@@ -192,6 +194,44 @@ async def test_applying_needs_no_edit_lock(tmp_path: Path) -> None:
                         requests.start_soon(lambda i=i: services[0].create("funnel", {"identifier": f"b{i}"}))
                     requests.start_soon(lambda: services[1].set_run_state("gen", "DISABLED"))
             assert services[1].cluster_seq == 9
+            same(services)
+        finally:
+            nursery.cancel_scope.cancel()
+    close(services)
+
+
+async def test_an_entry_applied_while_a_request_waits_makes_its_revision_stale_here(tmp_path: Path) -> None:
+    """The proposer builds its proposal under the apply lock: an entry applied
+    while it waited for that lock is seen (409 at once, nothing sent)."""
+    async with trio.open_nursery() as nursery:
+        cluster, services = await start(tmp_path, 2, nursery)
+        try:
+            cluster.paused.add(1)
+            await services[0].update("processor", "tag", 0, {"properties": {"color": "blue"}})
+            release = trio.Event()
+
+            async def hold(task_status: trio.TaskStatus[None]) -> None:
+                async with services[1]._applying():
+                    task_status.started()
+                    await release.wait()
+            await nursery.start(hold)
+            lock = services[1]._apply_lock
+            assert lock is not None
+            cluster.resume(1)
+            await wait_for(lambda: lock.statistics().tasks_waiting == 1)  # the entry, first in line
+            caught: list[BaseException] = []
+
+            async def request() -> None:
+                try:
+                    await services[1].update("processor", "tag", 0, {"properties": {"color": "green"}})
+                except RevisionConflict as exc:
+                    caught.append(exc)
+            nursery.start_soon(request)
+            await wait_for(lambda: lock.statistics().tasks_waiting == 2)  # checked revision 0, then waits
+            sent = cluster.submitted
+            release.set()
+            await wait_for(lambda: bool(caught))
+            assert "revision 1, not 0" in str(caught[0]) and cluster.submitted == sent, "refused here, not sent"
             same(services)
         finally:
             nursery.cancel_scope.cancel()
