@@ -10,9 +10,11 @@ from contextlib import asynccontextmanager
 
 import pytest
 import trio
+from trio.testing import MockClock
 
+from flowyard.clusters._lease import keep_lease
 from flowyard.clusters.election import Fence
-from flowyard.clusters.etcd import Etcd, Op
+from flowyard.clusters.etcd import Etcd, EtcdUnavailable, Op
 from flowyard.clusters.etcdserver import EtcdServer
 from flowyard.clusters.node import ClusterConfig, ClusterNode, MembershipError, NodeState
 
@@ -351,3 +353,59 @@ async def test_etcd_outage_longer_than_the_lease_disconnects_then_rejoins(fresh_
         assert primary_calls == [False, True]
         [member] = node.members()
         assert (member.node_id, member.alive, member.roles) == ("solo", True, frozenset({"coordinator", "primary"}))
+
+
+class FakeLeases:
+    """The keepalive of an etcd that answers from a script (a TTL, 0: gone, an error, or
+    "hang")."""
+
+    def __init__(self, *answers: object) -> None:
+        self.answers = list(answers)
+        self.calls: list[float] = []
+
+    async def keepalive(self, lease: int) -> int:
+        self.calls.append(trio.current_time())
+        answer = self.answers.pop(0) if self.answers else 5
+        if answer == "hang":
+            await trio.sleep_forever()
+        if isinstance(answer, Exception):
+            raise answer
+        assert isinstance(answer, int)
+        return answer
+
+
+async def keep(fake: FakeLeases, **options: object) -> tuple[str, float]:
+    start = trio.current_time()
+    settings: dict[str, object] = {"ttl": 3, "interval": 1.0, "granted_at": start, **options}
+    reason = await keep_lease(fake, 1, **settings)  # type: ignore[arg-type]
+    return reason, trio.current_time() - start
+
+
+async def test_keep_lease_ends_when_etcd_says_the_lease_is_gone(autojump_clock: MockClock) -> None:
+    renewed: list[float] = []
+    reason, took = await keep(FakeLeases(5, 5, 0), renewed=renewed.append)
+    assert (reason, took) == ("lost its cluster lease (no heartbeat for 1 s)", 3.0)
+    assert renewed == [trio.current_time() - 2, trio.current_time() - 1]
+
+
+async def test_keep_lease_gives_up_after_a_ttl_of_failures(autojump_clock: MockClock) -> None:
+    fake = FakeLeases(*[EtcdUnavailable("etcd unavailable")] * 10)
+    assert await keep(fake) == ("lost its cluster lease (no heartbeat for 3 s)", 3.0)
+    fake = FakeLeases(5, "hang")  # a keepalive that never answers is abandoned at the deadline
+    assert await keep(fake) == ("lost its cluster lease (no heartbeat for 3 s)", 4.0)
+
+
+async def test_keep_lease_paused_past_the_ttl_is_lost_at_its_first_renewal(autojump_clock: MockClock) -> None:
+    thawed = trio.Event()
+
+    async def paused() -> None:
+        await thawed.wait()
+
+    async def thaw_later() -> None:
+        await trio.sleep(30)
+        thawed.set()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(thaw_later)
+        reason, took = await keep(FakeLeases(0), paused=paused)
+    assert (reason, took) == ("lost its cluster lease (no heartbeat for 30 s)", 30.0)
