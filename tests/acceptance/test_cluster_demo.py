@@ -55,13 +55,17 @@ class Demo:
         return data
 
     def get(self, node: str, path: str, **kw: Any) -> Any:
+        return self.request(node, "GET", path, **kw)
+
+    def request(self, node: str, method: str, path: str, **kw: Any) -> Any:
+        """The JSON answer of ``method path`` on ``node`` (logged in); asserts a 200."""
         with httpx.Client(base_url=self.urls[node], timeout=15) as client:
             if node not in self._tokens:
                 answer = client.post("/api/login", json=self.login())
                 assert answer.status_code == 200, answer.text
                 self._tokens[node] = answer.json()["token"]
-            answer = client.get(path, headers={"Authorization": f"Bearer {self._tokens[node]}"}, **kw)
-            assert answer.status_code == 200, f"GET {path} on {node}: {answer.status_code} {answer.text}"
+            answer = client.request(method, path, headers={"Authorization": f"Bearer {self._tokens[node]}"}, **kw)
+            assert answer.status_code == 200, f"{method} {path} on {node}: {answer.status_code} {answer.text}"
             return answer.json()
 
 
@@ -313,3 +317,22 @@ def test_a_node_that_dies_stops_the_demo_with_the_end_of_its_log(tmp_path: Path)
         assert "stopping n1, n3..." in text and "etcd stopped" in text, text
         left = {pid: c for pid, c in started.children.items() if _alive(pid, c)}
         assert not left, f"still running after the demo stopped: {left}"
+
+
+def test_the_next_start_carries_on_with_the_edited_flow_and_the_same_login(tmp_path: Path) -> None:
+    with running_demo(tmp_path) as first:
+        login = first.login()
+        stamp = first.get("n3", "/api/processors/stamp")
+        first.request("n3", "PUT", "/api/processors/stamp", json={"revision": stamp["revision"],
+                                                                   "name": "Stamp (edited on n3)"})
+        for node in NODE_IDS:
+            wait_for(lambda node=node: first.get(node, "/api/processors/stamp")["name"] == "Stamp (edited on n3)",
+                     timeout=20, what=f"the edit on {node}")
+        assert _stop(first) == 0
+    (tmp_path / "demo.out").rename(tmp_path / "first.out")
+    with running_demo(tmp_path) as second:
+        assert second.login() == login
+        assert f"with password {login['password']!r}" in second.text()
+        for node in NODE_IDS:
+            assert second.get(node, "/api/processors/stamp")["name"] == "Stamp (edited on n3)"
+            assert {m["state"] for m in second.get(node, "/api/cluster")["nodes"]} == {"CONNECTED"}
