@@ -130,3 +130,17 @@ async def test_a_node_that_does_not_validate_in_time_is_disconnected_until_it_an
         await until(lambda: connected(n2) and at(2, n1, n2))
         same(n1, n2)
         nursery.cancel_scope.cancel()
+
+
+async def test_a_run_state_change_on_one_node_runs_on_every_node(etcd_server: EtcdServer, tmp_path: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        h = Harness(etcd_server, tmp_path, nursery)
+        n1, n2 = await h.start("n1"), await h.start("n2")
+        await until(lambda: connected(n1, n2) and len(n1.node.connected_peers()) == 1)
+        await n2.service.set_run_state("gen", "RUNNING")
+        await until(lambda: all(r.service.engine.nodes["gen"].running for r in (n1, n2)))
+        await until(lambda: all(r.service.engine.queues["c1"].count > 0 for r in (n1, n2)))  # each on its own data
+        await n1.service.set_run_state("gen", "STOPPED")
+        await until(lambda: not any(r.service.engine.nodes["gen"].running for r in (n1, n2)) and at(2, n1, n2))
+        same(n1, n2)
+        nursery.cancel_scope.cancel()

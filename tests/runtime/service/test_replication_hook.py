@@ -389,3 +389,18 @@ def test_the_edit_log_takes_cluster_seqs_with_gaps(tmp_path: Path) -> None:
         assert log.last_seq == 5 and log.last_cluster_seq == 5
     finally:
         service.close()
+
+
+async def test_revisions_checked_by_a_failed_request_are_not_sent_with_the_next(tmp_path: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        _cluster, services = await start(tmp_path, 2, nursery)
+        try:
+            with pytest.raises(FlowyardError, match="expected a JSON object"):
+                await services[1].update("processor", "tag", 0, "not an object")  # checked tag at 0, then failed
+            await services[0].update("processor", "tag", 0, {"properties": {"color": "blue"}})
+            await wait_for(lambda: services[1].cluster_seq == 1)
+            await services[1].update("processor", "gen", 0, {"name": "gen"})  # tag's old revision is not part of it
+            same(services)
+        finally:
+            nursery.cancel_scope.cancel()
+    close(services)
