@@ -203,4 +203,6 @@ class Engine(EngineGraph):
             stopped=sum(1 for n in nodes if not n.running and n.state != "DISABLED"),
             invalid=sum(1 for n in nodes if not n.is_valid),
             bulletins=len(self.bulletins),
+            primary=self.primary,
+            waiting_for_primary=sum(1 for n in nodes if n.running and n.waiting_for_primary),
         )

@@ -57,6 +57,10 @@ class EngineStatus:
     stopped: int
     invalid: int
     bulletins: int
+    #: Whether this node is the cluster's primary node (a single node is).
+    primary: bool = True
+    #: Running primary-node-only processors not triggered here because this node is not primary.
+    waiting_for_primary: int = 0
 
 
 def resolve_type(registry: Mapping[str, type[Processor]], type_name: str) -> type[Processor] | None:
@@ -92,6 +96,7 @@ class EngineCore:
         #: cluster state store, and the node is primary.
         self.partitioner: Partitioner | None = None
         self.cluster_state: ClusterStateStore | None = None
+        #: Whether this node is the cluster's primary node (``Engine.set_primary``).
         self.primary = True
         #: After recovery, move every object that then exists (modules and the libraries the
         #: processors import, the flow, the recovered queues) to the garbage collector's permanent
@@ -252,6 +257,7 @@ class EngineCore:
         holder: list[ProcessorNode] = []
         configured = self._configure(pdef, cls, source, where, holder)
         node = ProcessorNode(pdef, configured)
+        node.primary = self.primary
         node.state = "DISABLED" if pdef.scheduled_state == "DISABLED" else "STOPPED"
         holder.append(node)
         return node
@@ -327,13 +333,38 @@ class EngineCore:
 
     def new_session(self, node: ProcessorNode, early: list[PendingCommit]) -> StandardProcessSession:
         """A session for one trigger of ``node`` (``_host.committing_session``, the
-        one the test kit uses too)."""
-        return committing_session(node.routing, self.repositories, self.clock, self.committer, early,
-                                  self._read_state)
+        one the test kit uses too). Its state is the repository's, or the cluster
+        state the node read for this trigger when its state is cluster-scoped."""
+        cluster = node.take_cluster_state()
+        if cluster is None:
+            return committing_session(node.routing, self.repositories, self.clock, self.committer, early,
+                                      self._read_state)
+
+        def read_cluster(component_id: str) -> tuple[int, dict[str, str]]:
+            return cluster[0], dict(cluster[1])
+
+        return committing_session(node.routing, self.repositories, self.clock, self.committer, early, read_cluster)
 
     def _read_state(self, component_id: str) -> tuple[int, dict[str, str]]:
         state = self.repositories.state.get(component_id)
         return state.version, dict(state.values)
+
+    def set_primary(self, primary: bool) -> None:
+        """This node became (True) or stopped being (False) the cluster's primary node.
+
+        Processors whose ``executionNode`` is PRIMARY stay scheduled everywhere but
+        are triggered only on the primary: losing the role stops triggering them
+        (a trigger in progress finishes and commits), winning it triggers those
+        that are running (scheduled state RUNNING) again at once. Other
+        processors are unaffected. Idempotent; call it on the event loop."""
+        primary = bool(primary)
+        if primary == self.primary:
+            return
+        self.primary = primary
+        for node in self.nodes.values():
+            node.primary = primary
+            if node.execution_node == "PRIMARY":
+                node.poke()
 
     def start_processor(self, component_id: str) -> None:
         """Start a processor (no-op if running). Raises ``FlowyardError`` if it is invalid or disabled."""

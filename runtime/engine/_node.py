@@ -14,6 +14,16 @@ Outcomes of a trigger:
 - raises ``ProcessingError``: rollback, input penalized, WARNING bulletin;
 - raises anything else: rollback, input penalized, ERROR bulletin, and the
   processor yields for the administrative yield duration (NiFi's default 30 s).
+
+In a cluster (docs/cluster-internals.md, "Primary node and cluster state"): a
+processor whose ``executionNode`` is PRIMARY stays scheduled on every node but
+is triggered only while ``primary`` is True (the host's ``set_primary`` sets it
+and pokes the node); a trigger in progress when the role is lost finishes and
+commits. A processor whose ``state_scope`` is CLUSTER, on a host with a
+``cluster_state`` store, reads its state from the store before each trigger
+and writes it with ``replace`` just before the trigger's commit goes to the
+repository; when the version moved (another node wrote it) the session is
+rolled back (nothing lost) and the processor yields.
 """
 
 from __future__ import annotations
@@ -26,11 +36,12 @@ from typing import Any
 
 import trio
 
+from flowyard.runtime.engine._cluster_state import ClusterStateStore
 from flowyard.runtime.engine._committer import PendingCommit
 from flowyard.runtime.engine._component import ConfiguredProcessor, is_async
 from flowyard.runtime.engine._host import Bulletin, NodeHost
 from flowyard.runtime.engine._queue import FlowFileQueue
-from flowyard.runtime.engine._session import Routing, SessionStats, StandardProcessSession
+from flowyard.runtime.engine._session import PreparedCommit, Routing, SessionStats, StandardProcessSession
 from flowyard.runtime.flow import ProcessorDef
 from flowyard.runtime.schedule import CronSchedule
 from flowyard.runtime.sdk._errors import ContentNotFoundError, ProcessingError, StorageFullError
@@ -111,6 +122,11 @@ class ProcessorNode:
         #: Called after every ``on_trigger`` call, on the thread that made it: the test
         #: kit advances its mock clock there (the trigger's cost). None in the engine.
         self.after_on_trigger: Callable[[], None] | None = None
+        #: Whether the node this runs on is the cluster's primary node (always, alone);
+        #: set by ``Engine.set_primary``.
+        self.primary = True
+        #: Cluster state read for the next session (taken by the host's ``new_session``).
+        self._cluster_read: tuple[int, dict[str, str]] | None = None
 
     def apply_definition(self, definition: ProcessorDef, configured: ConfiguredProcessor) -> None:
         """Take a (new) configuration. Only while the processor is not running."""
@@ -123,10 +139,20 @@ class ProcessorNode:
         self.period = parse_duration(definition.scheduling_period) if self.strategy == "TIMER_DRIVEN" else 0.0
         self.run_duration = parse_duration(definition.run_duration)
         self.concurrent_tasks = definition.concurrent_tasks
+        #: "ALL" or "PRIMARY" (NiFi's Execution setting).
+        self.execution_node: str = getattr(definition, "execution_node", "ALL") or "ALL"
+        #: "LOCAL" or "CLUSTER": where the processor keeps its state (``Processor.state_scope``).
+        self.state_scope = _scope_of(configured)
+
+    @property
+    def waiting_for_primary(self) -> bool:
+        """True while this is a primary-node-only processor on a node that is not primary:
+        scheduled (it may be RUNNING) but not triggered."""
+        return self.execution_node == "PRIMARY" and not self.primary
 
     # -- graph -----------------------------------------------------------------
 
-    def set_routing(self, auto_terminated: list[str]) -> None:
+    def set_routing(self, auto_terminated: tuple[str, ...]) -> None:
         """Rebuild ``routing`` from ``inputs``/``outputs`` after the graph changed."""
         self.routing = Routing(
             self.id, self.type_name, inputs=self.inputs, destinations=self.outputs,
@@ -254,6 +280,8 @@ class ProcessorNode:
             deadline = math.inf
             if host.disk.paused:
                 pass  # no room for a commit: the disk watch wakes us when there is
+            elif self.waiting_for_primary:
+                pass  # set_primary wakes us when this node becomes primary
             elif now < self.yield_until:
                 deadline = self.yield_until
             elif now < self.next_run:
@@ -301,9 +329,13 @@ class ProcessorNode:
         self.bind_context()
         started = trio.current_time()
         self._schedule_next(host, started)
+        store = self._cluster_store(host)
+        if store is not None and not await self._read_cluster_state(host, store):
+            return
         blocking = processor.blocking and not is_async(processor.on_trigger)
         early: list[PendingCommit] = []
         session = host.new_session(self, early)
+        self._cluster_read = None
         self.active_tasks += 1
         context.yield_requested = False
         self.last_error = None
@@ -323,7 +355,9 @@ class ProcessorNode:
                 self._run_sync(host, session, started)
             pendings = list(early)
             if not session.is_empty:
-                pendings.append(host.committer.submit(session.prepare_commit()))
+                prepared = session.prepare_commit()
+                if store is None or await self._write_cluster_state(host, store, prepared):
+                    pendings.append(host.committer.submit(prepared))
             submitted = True
             for pending in pendings:
                 await pending.wait()
@@ -373,9 +407,68 @@ class ProcessorNode:
         if context.yield_requested:
             self.yield_until = trio.current_time() + configured.yield_seconds
 
+    # -- cluster-scoped state ---------------------------------------------------------
+
+    def _cluster_store(self, host: NodeHost) -> ClusterStateStore | None:
+        """The store this processor's state lives in, if it is cluster-scoped and the host has one."""
+        if self.state_scope != "CLUSTER":
+            return None
+        store: ClusterStateStore | None = getattr(host, "cluster_state", None)
+        return store
+
+    def take_cluster_state(self) -> tuple[int, dict[str, str]] | None:
+        """The cluster state read for the session being built (once), or None: local state."""
+        read, self._cluster_read = self._cluster_read, None
+        return read
+
+    async def _read_cluster_state(self, host: NodeHost, store: ClusterStateStore) -> bool:
+        """Read the state before a trigger; on failure (the store unreachable) no trigger:
+        ERROR bulletin and administrative yield. Returns whether to go on."""
+        try:
+            values, version = await store.get(self.id)
+        except Exception as exc:
+            self.stats.errors += 1
+            self.yield_until = trio.current_time() + self.admin_yield_seconds
+            self.bulletin(host, "ERROR", f"could not read the cluster state: {exc!r}; not triggered, "
+                                         f"administratively yielded for {self.admin_yield_seconds:g} s")
+            return False
+        self._cluster_read = (version, dict(values))
+        return True
+
+    async def _write_cluster_state(self, host: NodeHost, store: ClusterStateStore,
+                                   prepared: PreparedCommit) -> bool:
+        """Before the repository commit: move the session's state (if it set any) out of the
+        transaction into the cluster store. False when the store refused (the version
+        moved) or failed: the commit is aborted (its input goes back) and the
+        processor yields."""
+        state = prepared.transaction.states.pop(self.id, None)
+        if state is None:
+            return True
+        version, values = state
+        try:
+            replaced = await store.replace(self.id, version, values)
+        except trio.Cancelled:
+            prepared.abort(None)
+            raise
+        except Exception as exc:
+            prepared.abort(exc)
+            self.stats.errors += 1
+            self.yield_until = trio.current_time() + self.admin_yield_seconds
+            self.bulletin(host, "ERROR", f"could not write the cluster state: {exc!r}; rolled back, "
+                                         f"administratively yielded for {self.admin_yield_seconds:g} s")
+            return False
+        if not replaced:
+            prepared.abort(None)
+            self.yield_until = trio.current_time() + self.configured.yield_seconds
+            self.bulletin(host, "WARNING", f"the cluster state changed since it was read (version {version}; "
+                                           "another node wrote it): rolled back, yielding")
+            return False
+        return True
+
     def _again(self, host: NodeHost, started: float, session: StandardProcessSession) -> bool:
         """Within the run duration, trigger again in the same session?"""
-        if self.run_duration <= 0 or self.configured.context.yield_requested or not self.running:
+        if self.run_duration <= 0 or self.configured.context.yield_requested or not self.running \
+                or self.waiting_for_primary:
             return False
         if host.clock_seconds() - started >= self.run_duration:
             return False
@@ -413,3 +506,14 @@ class ProcessorNode:
         host.bulletins.append(b)
         host.bulletin_count += 1
         log.log(logging.ERROR if level == "ERROR" else logging.WARNING, "%s[%s]: %s", self.name, self.id, message)
+
+
+def _scope_of(configured: ConfiguredProcessor) -> str:
+    """The processor's state scope for its configuration: "CLUSTER" or "LOCAL"
+    (also when the configuration cannot say, e.g. an invalid property: such a
+    processor does not run)."""
+    try:
+        scope = configured.processor.state_scope(configured.context)
+    except Exception:
+        return "LOCAL"
+    return "CLUSTER" if str(scope).upper() == "CLUSTER" else "LOCAL"

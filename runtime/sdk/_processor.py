@@ -194,6 +194,24 @@ class Processor:
         """Checks beyond single property values (override); empty means valid."""
         return ()
 
+    def state_scope(self, context: ProcessContext) -> str:
+        """Where this configured instance keeps its component state: ``"LOCAL"``
+        (NiFi's ``Scope.LOCAL``, the default: each node its own state, in its
+        repository) or ``"CLUSTER"`` (``Scope.CLUSTER``: one state for the whole
+        cluster, so that a new primary node continues where the old one stopped).
+
+        Override in processors whose state describes something every node sees
+        alike (a remote directory, a database table); it may depend on the
+        configuration (ListFile's Input Directory Location). Asked when the
+        processor is configured, not per trigger. On a single node both scopes
+        behave alike. In a cluster, cluster-scoped state is read before each
+        trigger and written when the trigger's session commits, before the
+        repository commit; if another node wrote it meanwhile, the session is
+        rolled back and the processor yields. Such state is written with the
+        trigger's own commit: set it after the last early ``session.commit()``.
+        """
+        return "LOCAL"
+
     def on_scheduled(self, context: ProcessContext) -> Any:
         """Called once before the first trigger; raise to refuse to start."""
         return None
