@@ -576,14 +576,15 @@ class ClusterNode:
         cluster" (OFFLOADED stays OFFLOADED), revoke the lease (the others see the node
         gone at once) and stop :meth:`run`."""
         self._left = True
-        for election, fence in list(self._resign.values()):
+        held = list(self._resign.values())
+        if self._session_scope is not None:  # first, so no campaign starts again
+            self._session_scope.cancel()
+        self._drop_roles()
+        for election, fence in held:
             try:
                 await election.resign(fence)
             except EtcdError:
                 pass
-        self._drop_roles()
-        if self._session_scope is not None:
-            self._session_scope.cancel()
         if self._state is not NodeState.OFFLOADED:
             self._set_local(NodeState.DISCONNECTED, _LEFT)
         lease, self._lease = self._lease, None

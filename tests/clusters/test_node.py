@@ -301,7 +301,7 @@ async def test_leave_hands_roles_over_at_once(etcd_server: EtcdServer) -> None:
         await leader.leave()
         assert not leader.is_coordinator and not leader.is_primary
         assert leader.state is NodeState.DISCONNECTED and leader.reason == "left the cluster"
-        await until(follower, lambda: follower.is_coordinator and follower.is_primary, 2)
+        await until(follower, lambda: follower.is_coordinator and follower.is_primary, TTL - 0.5)  # no TTL wait
         assert calls == [True]
         assert primary_calls == ([] if follower_was_primary else [True])
 
