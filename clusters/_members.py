@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from importlib import metadata
 from typing import Any
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "COORDINATOR",
     "PRIMARY",
     "ROLES",
+    "VERSION",
     "ClusterConfig",
     "ClusterConfigError",
     "Member",
@@ -42,6 +44,17 @@ __all__ = [
 COORDINATOR = "coordinator"
 PRIMARY = "primary"
 ROLES: tuple[str, ...] = (COORDINATOR, PRIMARY)
+
+
+def _software_version() -> str:
+    try:
+        return metadata.version("flowyard")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+#: the flowyard version this process runs (``version`` of a node's records)
+VERSION = _software_version()
 
 _NODE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _CLUSTER_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")

@@ -37,6 +37,7 @@ from flowyard.clusters._members import (
     COORDINATOR,
     PRIMARY,
     ROLES,
+    VERSION,
     ClusterConfig,
     ClusterConfigError,
     Member,
@@ -49,7 +50,6 @@ from flowyard.clusters.etcd import Compare, Etcd, EtcdError, Op
 __all__ = ["ClusterConfig", "ClusterConfigError", "ClusterNode", "Fence", "Member", "MembershipError", "NodeState"]
 
 _LEFT = "left the cluster"
-
 
 def _json(record: dict[str, Any]) -> bytes:
     return json.dumps(record, separators=(",", ":"), sort_keys=True).encode()
@@ -214,7 +214,7 @@ class ClusterNode:
             "heartbeat": self._clock(),
             "queuedCount": count,
             "queuedBytes": size,
-            "version": 1,
+            "version": VERSION,
         }
 
     def _member_record(self, *, left: bool = False) -> dict[str, Any]:
