@@ -22,13 +22,24 @@ flowfiles here: then the node stays DISCONNECTED saying which. Then CONNECTED.
 The coordinator writes a snapshot every ``snapshot_every`` entries and keeps
 the log's last ``keep_entries``.
 
-A node that is not CONNECTED refuses edits (``NotConnected``, 409: "this node
-is disconnected from the cluster: <reason>"). A proposal whose answer does not
-come back (the coordinator died) is looked for in the log once another node is
+While there is no coordinator, it cannot be reached, or it cannot commit now
+(etcd unreachable, it is still connecting, it was deposed), a proposal is sent
+again as the membership changes, for up to ``propose_timeout`` (then its last
+refusal is raised). A node that is not CONNECTED refuses edits
+(``NotConnected``, 409: "this node is disconnected from the cluster:
+<reason>"). A node left out of an edit for not answering is connected again by
+the coordinator once it answers a probe (it then catches up); one disconnected
+by a user or by itself stays so. A proposal whose answer does not come back (the coordinator died) is looked for in the log once another node is
 coordinator, and sent again to it when it is not there; while no other node
 becomes coordinator within ``propose_timeout`` it raises ``FlowNotSavedError``
 (503) saying the outcome is unknown (if it was committed, this node applies it
 like any other entry).
+
+On the wire (msgpack): ``/cluster/v1/propose`` takes ``Proposal.to_dict()`` and
+answers ``{seq}`` or ``{error: error_to_dict(...), node?, retry?}``;
+``/cluster/v1/validate`` takes ``{base, entry: Entry.to_dict()}`` (or
+``{probe: true}``) and answers ``{ok: true}``, ``{error}`` (the edit is
+refused) or ``{absent: why}`` (this node cannot take part: it is left out).
 """
 
 from __future__ import annotations
@@ -152,7 +163,7 @@ class ClusterReplicator:
                 again = "the cluster has no coordinator right now"
             elif coordinator.node_id == self.node.node_id:
                 answer = await self._propose(proposal)
-                again = "" if not (isinstance(answer, dict) and answer.get("retry")) else "no coordinator"
+                again = "" if not (isinstance(answer, dict) and answer.get("retry")) else "it cannot be committed now"
             else:
                 try:
                     answer = await self.channel.call(coordinator.address, PROPOSE, proposal.to_dict(),
@@ -165,10 +176,12 @@ class ClusterReplicator:
                     answer, again = None, f"the cluster coordinator cannot be reached ({exc})"
                 else:
                     again = "" if not (isinstance(answer, dict) and answer.get("retry")) else \
-                        f"node {coordinator.node_id} is no longer the cluster coordinator"
+                        f"node {coordinator.node_id} cannot commit it now"
             if not again:
                 return answer
             if trio.current_time() >= deadline:
+                if isinstance(answer, dict) and "error" in answer:
+                    raise error_from_dict(answer["error"], node=answer.get("node"))
                 raise FlowNotSavedError(f"{again}; the change was not applied: try again")
             if self.node.state is not NodeState.CONNECTED:
                 raise NotConnected(self.node.reason or f"it is {self.node.state.value}")
@@ -238,9 +251,9 @@ class ClusterReplicator:
                                                      "(any more); the change was not applied: try again")),
                         "retry": True}
             if self.node.state is not NodeState.CONNECTED:
-                return _refusal(FlowNotSavedError(
+                return {**_refusal(FlowNotSavedError(
                     f"the cluster coordinator {self.node.node_id} is {self.node.state.value} ({self.node.reason}); "
-                    "the change was not applied: try again"))
+                    "the change was not applied: try again")), "retry": True}
             try:
                 kv = await self.etcd.get(self.keys.head)
                 if kv is None:
@@ -250,9 +263,9 @@ class ClusterReplicator:
                 with trio.fail_after(self.validate_timeout):
                     while (self.service.cluster_seq or 0) < head:
                         await self._applied.wait()
-            except (EtcdError, ClusterError, trio.TooSlowError) as exc:
-                return _refusal(FlowNotSavedError(f"the cluster coordinator cannot commit now ({exc}); the "
-                                                  "change was not applied"))
+            except (EtcdError, ClusterError, trio.TooSlowError) as exc:  # nothing written: may be asked again
+                return {**_refusal(FlowNotSavedError(f"the cluster coordinator cannot commit now ({exc}); the "
+                                                     "change was not applied")), "retry": True}
             if self.service.cluster_seq != head:
                 return _refusal(FlowNotSavedError(f"the coordinator is at edit {self.service.cluster_seq}, the "
                                                   f"cluster at {head}; the change was not applied"))
