@@ -124,6 +124,8 @@ class EtcdServer:
             "--quota-backend-bytes", str(self.quota_backend_bytes),
             "--max-request-bytes", str(self.max_request_bytes),
             "--max-wals", "1", "--max-snapshots", "1",
+            # keep the last 1,000 revisions only: heartbeats and state writes would otherwise fill the quota
+            "--auto-compaction-mode", "revision", "--auto-compaction-retention", "1000",
             "--logger", "zap", "--log-level", "warn",
         ]
         with open(self.log_path, "ab") as log:
