@@ -104,9 +104,21 @@ def agreed(nodes: list[ClusterNode], count: int) -> bool:
 
 
 async def all_agree(nodes: list[ClusterNode], count: int, timeout: float = 5.0) -> None:
+    """Wait (bounded) until every node sees the same ``count`` members and one holder of each
+    role, rechecking whenever any of them changes."""
+
+    async def wake(node: ClusterNode, version: int, scope: trio.CancelScope) -> None:
+        await node.changed(version)
+        scope.cancel()
+
     with trio.fail_after(timeout):
-        while not agreed(nodes, count):
-            await trio.sleep(0.05)
+        while True:
+            versions = [n.version for n in nodes]
+            if agreed(nodes, count):
+                return
+            async with trio.open_nursery() as nursery:
+                for node, version in zip(nodes, versions):
+                    nursery.start_soon(wake, node, version, nursery.cancel_scope)
 
 
 async def test_three_nodes_one_coordinator_one_primary(etcd_server: EtcdServer) -> None:
