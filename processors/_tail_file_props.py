@@ -94,8 +94,8 @@ STATE_LOCATION = PropertySpec(
     key="state-location",
     display_name="State Location",
     description=(
-        "Where NiFi keeps the read positions (local or cluster). Accepted for compatibility: flowyard keeps them in "
-        "the component's state either way."
+        "Where the read positions are kept: per node, or shared by the cluster (for a file every node sees, tailed "
+        "on the primary node only)."
     ),
     required=True,
     default="Local",

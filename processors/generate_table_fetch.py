@@ -179,7 +179,9 @@ class GenerateTableFetch(MaxValueProcessor):
 
     Delivery: the state moves forward in the same commit as the statements
     (at least once: the statements, not the rows, are what is delivered; a
-    statement that fails later in ExecuteSQL must be retried there).
+    statement that fails later in ExecuteSQL must be retried there). In a
+    cluster the maxima are the cluster's state (``state_scope``), so a new
+    primary node goes on from them.
 
     Differences from NiFi: a Database Dialect Service is not supported; the
     column types of the maximum-value columns are read when needed rather

@@ -160,7 +160,8 @@ class ListDatabaseTables(Processor):
     kept in the processor's state; with a Refresh Interval it is listed again
     once that much time has passed. The state moves forward in the same
     commit as the FlowFiles. When the database cannot be reached or a count
-    fails, nothing is sent, the state is kept and the processor yields.
+    fails, nothing is sent, the state is kept and the processor yields. In a
+    cluster the state is the cluster's (``state_scope``).
 
     Differences from NiFi: flowyard reads the catalog (``pg_class``,
     ``information_schema.tables``) instead of a JDBC driver's getTables:
@@ -192,6 +193,10 @@ class ListDatabaseTables(Processor):
             ("mime.type", "The Record Writer's MIME type (with a Record Writer)."),
         ),
     )
+
+    def state_scope(self, context: ProcessContext) -> str:
+        """CLUSTER: what was listed is the same for every node (as NiFi's)."""
+        return "CLUSTER"
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         """List the tables not listed yet (or due for a refresh)."""

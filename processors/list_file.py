@@ -18,6 +18,7 @@ from flowyard.processors._files import (
     walk_files,
 )
 from flowyard.runtime.sdk import (
+    AllowableValue,
     ExpressionScope,
     InputRequirement,
     ProcessContext,
@@ -52,6 +53,23 @@ INPUT_DIRECTORY = PropertySpec(
     required=True,
     validator=validators.DIRECTORY_EXISTS,
     expression_scope=ExpressionScope.ENVIRONMENT,
+)
+LOCAL, REMOTE = "Local", "Remote"
+INPUT_DIRECTORY_LOCATION = PropertySpec(
+    key="input-directory-location",
+    display_name="Input Directory Location",
+    description=(
+        "Whether the Input Directory is on each node's own disk or on a file system every node of a cluster sees; "
+        "it decides where the listing state lives."
+    ),
+    required=True,
+    default=LOCAL,
+    allowed_values=(
+        AllowableValue(LOCAL, LOCAL, "Each node lists its own directory and keeps its own listing state."),
+        AllowableValue(REMOTE, REMOTE,
+                       "The directory is shared: the listing state is the cluster's, so the processor can run on "
+                       "the primary node only and a new primary node goes on where the previous one stopped."),
+    ),
 )
 FILTER = file_filter_specs(
     "listed",
@@ -130,9 +148,12 @@ class ListFile(Processor):
     UTF-8 is listed with U+FFFD in place of the bad bytes (as Java decodes
     it), so FetchFile reports it ``not.found``, as in NiFi.
 
-    Differences from NiFi: only local directories and only the timestamp
-    strategy; no Record Writer, entity tracking, Input Directory Location or
-    performance tracking properties.
+    Input Directory Location picks the state's scope (``state_scope``): Local
+    keeps it per node, Remote in the cluster (one listing state for all nodes,
+    for a shared directory listed on the primary node only).
+
+    Differences from NiFi: only the timestamp strategy; no Record Writer,
+    entity tracking or performance tracking properties.
     """
 
     spec = ProcessorSpec(
@@ -141,8 +162,8 @@ class ListFile(Processor):
             "listed before, to be read by FetchFile. Unlike GetFile it never changes the files."
         ),
         tags=("file", "get", "list", "ingest", "source", "filesystem"),
-        properties=(INPUT_DIRECTORY, RECURSE, FILE_FILTER, PATH_FILTER, INCLUDE_FILE_ATTRIBUTES, MIN_AGE, MAX_AGE,
-                    MIN_SIZE, MAX_SIZE, IGNORE_HIDDEN),
+        properties=(INPUT_DIRECTORY, RECURSE, INPUT_DIRECTORY_LOCATION, FILE_FILTER, PATH_FILTER,
+                    INCLUDE_FILE_ATTRIBUTES, MIN_AGE, MAX_AGE, MIN_SIZE, MAX_SIZE, IGNORE_HIDDEN),
         relationships=(SUCCESS,),
         input_requirement=InputRequirement.FORBIDDEN,
         scheduling=SchedulingDefaults(period="1 min"),
@@ -164,6 +185,10 @@ class ListFile(Processor):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._last_run: float | None = None
+
+    def state_scope(self, context: ProcessContext) -> str:
+        """CLUSTER for a Remote Input Directory Location, else LOCAL (as NiFi's ListFile)."""
+        return "CLUSTER" if context.property(INPUT_DIRECTORY_LOCATION).as_str() == REMOTE else "LOCAL"
 
     def _wall_clock(self) -> float:
         """Now, in epoch seconds (tests override it)."""

@@ -215,7 +215,8 @@ def _watched(rows: Iterator[tuple[Any, ...]], see: Any) -> Iterator[tuple[Any, .
 class MaxValueProcessor(Processor):
     """What the processors keeping maximum values in state (QueryDatabaseTable(+Record), GenerateTableFetch)
     share: the kinds of the maximum-value columns, cached in ``_kinds`` until the processor is scheduled
-    again, and validation of Database Type (``DB_TYPE``) and of the dynamic properties."""
+    again, validation of Database Type (``DB_TYPE``) and of the dynamic properties, and the state's
+    scope: the cluster's (``state_scope``)."""
 
     def __init__(self) -> None:
         self._kinds: dict[tuple[Any, ...], dict[str, str]] = {}
@@ -236,6 +237,11 @@ class MaxValueProcessor(Processor):
     def problems(self, context: ProcessContext) -> list[ValidationResult]:
         """The subclass's own validation (none here)."""
         return []
+
+    def state_scope(self, context: ProcessContext) -> str:
+        """CLUSTER: the maxima describe a table every node sees alike, so in a cluster they
+        are the cluster's and a new primary node goes on from them (as NiFi's)."""
+        return "CLUSTER"
 
     def on_scheduled(self, context: ProcessContext) -> None:
         """Column types are read again (the table may have changed while stopped)."""
@@ -470,7 +476,9 @@ _COMMON_DOC = """
 
     Delivery: the state is updated in the same session commit as the
     FlowFiles (at least once). A failing query is logged, its FlowFiles are
-    dropped, the processor yields and the state keeps its old values.
+    dropped, the processor yields and the state keeps its old values. In a
+    cluster the maxima are the cluster's state (``state_scope``), so a new
+    primary node goes on from them.
 
     Differences from NiFi: a Database Dialect Service is not supported;
     Database Type only decides literals (Oracle/Phoenix date literals); the

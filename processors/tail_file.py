@@ -115,8 +115,10 @@ class TailFile(Processor):
     its first bytes match (NiFi goes on from the old position in the new
     file); the stored state has NiFi's six keys per file, so after a restart
     only the checksum tells.
-    State Location is accepted, but flowyard keeps the component state either
-    way. Rolling Filename Pattern globs follow Python's ``fnmatch`` (no
+    State Location picks the state's scope (``state_scope``): Local keeps the
+    positions per node, Remote in the cluster, so that a TailFile on the
+    primary node only goes on where the previous primary stopped. Rolling
+    Filename Pattern globs follow Python's ``fnmatch`` (no
     ``{a,b}`` alternatives); Files to Tail and Line Start Pattern are Python
     regular expressions. With a Post-Rollover Tail Period, only the rolled
     file that was being tailed is followed during the period (further rolled
@@ -157,6 +159,10 @@ class TailFile(Processor):
         # The identity (dev:ino) of each file as last read by this instance; not part of the stored state.
         self._inodes: dict[str, str] = {}
         self._last_lookup = -float("inf")
+
+    def state_scope(self, context: ProcessContext) -> str:
+        """CLUSTER for a Remote State Location, else LOCAL (as NiFi's TailFile)."""
+        return "CLUSTER" if context.property(STATE_LOCATION).as_str() == "Remote" else "LOCAL"
 
     def validate(self, context: ProcessContext) -> Iterable[ValidationResult]:
         """Multiple files mode needs an existing Base Directory and a valid regular expression."""

@@ -6,11 +6,20 @@ yields; without a store (a single node) state stays in the repository."""
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import trio
 
+from flowyard.processors.generate_table_fetch import GenerateTableFetch
+from flowyard.processors.list_database_tables import ListDatabaseTables
+from flowyard.processors.list_file import ListFile
+from flowyard.processors.query_database_table import QueryDatabaseTable, QueryDatabaseTableRecord
+from flowyard.processors.tail_file import TailFile
+from flowyard.processors.update_attribute import UpdateAttribute
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.flow import flow_from_dict
 from flowyard.runtime.repository import Repositories
@@ -23,6 +32,7 @@ from flowyard.runtime.sdk import (
     Relationship,
     SchedulingDefaults,
 )
+from flowyard.runtime.sdk.testing import ProcessorRunner
 
 SUCCESS = Relationship("success")
 
@@ -227,3 +237,38 @@ async def test_local_scope_ignores_the_store(autojump_clock: Any) -> None:
         engine.request_stop()
     assert store.gets == 0 and not store.replaced
     assert engine.repositories.state.get("stamp").values == {"n": str(engine.queues["out"].count)}
+
+
+@pytest.mark.parametrize(("processor", "properties", "scope"), [
+    (ListFile, {}, "LOCAL"),
+    (ListFile, {"Input Directory Location": "Local"}, "LOCAL"),
+    (ListFile, {"Input Directory Location": "Remote"}, "CLUSTER"),
+    (TailFile, {}, "LOCAL"),
+    (TailFile, {"State Location": "Remote"}, "CLUSTER"),
+    (TailFile, {"File Location": "Remote"}, "CLUSTER"),  # NiFi's legacy name
+    (TailFile, {"Tailing Mode": "Multiple files", "State Location": "Remote"}, "CLUSTER"),
+    (QueryDatabaseTable, {}, "CLUSTER"),
+    (QueryDatabaseTableRecord, {}, "CLUSTER"),
+    (GenerateTableFetch, {}, "CLUSTER"),
+    (ListDatabaseTables, {}, "CLUSTER"),
+    (UpdateAttribute, {}, "LOCAL"),
+])
+def test_processors_choose_their_state_scope(processor: type[Processor], properties: dict[str, str],
+                                             scope: str) -> None:
+    runner = ProcessorRunner(processor)
+    for name, value in properties.items():
+        runner.set_property(name, value)
+    assert runner.processor.state_scope(runner.context) == scope
+
+
+def test_list_file_remote_lists_into_the_runner_state_as_before(tmp_path: Any) -> None:
+    (tmp_path / "a.txt").write_text("a")
+    past = (int(time.time()) - 3600) * 1_000_000_000 + 123_000_000  # an hour ago: past the listing lag
+    os.utime(tmp_path / "a.txt", ns=(past, past))
+    runner = ProcessorRunner(ListFile)
+    runner.set_property("Input Directory", str(tmp_path))
+    runner.set_property("Input Directory Location", "Remote")
+    runner.assert_valid()
+    runner.run()
+    runner.assert_all_transferred("success", 1)
+    assert "listing.timestamp" in runner.state()  # a single node keeps cluster state in its repository
