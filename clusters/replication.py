@@ -23,17 +23,15 @@ The coordinator writes a snapshot every ``snapshot_every`` entries and keeps
 the log's last ``keep_entries``.
 
 While there is no coordinator, it cannot be reached, or it cannot commit now
-(etcd unreachable, it is still connecting, it was deposed), a proposal is sent
-again as the membership changes, for up to ``propose_timeout`` (then its last
-refusal is raised). A node that is not CONNECTED refuses edits
-(``NotConnected``, 409: "this node is disconnected from the cluster:
-<reason>"). A node left out of an edit for not answering is connected again by
-the coordinator once it answers a probe (it then catches up); one disconnected
-by a user or by itself stays so. A proposal whose answer does not come back (the coordinator died) is looked for in the log once another node is
-coordinator, and sent again to it when it is not there; while no other node
-becomes coordinator within ``propose_timeout`` it raises ``FlowNotSavedError``
-(503) saying the outcome is unknown (if it was committed, this node applies it
-like any other entry).
+(etcd unreachable, still connecting, deposed), a proposal is sent again as the
+membership changes, for up to ``propose_timeout`` (then its last refusal is
+raised). One whose answer does not come back (the coordinator died) is looked
+for in the log once another node is coordinator, and sent again when it is not
+there (no other coordinator in time: ``FlowNotSavedError``, 503, the outcome
+unknown). A node that is not CONNECTED refuses edits (``NotConnected``, 409:
+"this node is disconnected from the cluster: <reason>"). A node left out of an
+edit for not answering is connected again by the coordinator once it answers a
+probe; one disconnected by a user or by itself stays so.
 
 On the wire (msgpack): ``/cluster/v1/propose`` takes ``Proposal.to_dict()`` and
 answers ``{seq}`` or ``{error: error_to_dict(...), node?, retry?}``;
@@ -54,11 +52,10 @@ import msgpack
 import trio
 
 from flowyard.clusters._flowsync import (
-    Candidate,
     FlowKeys,
-    Snapshot,
-    elect,
-    fingerprint,
+    FlowSync,
+    _Retry,
+    _StayDisconnected,
     head_value,
     open_entry,
     read_head,
@@ -67,7 +64,6 @@ from flowyard.clusters._flowsync import (
 from flowyard.clusters.channel import ChannelRefusal, ClusterError, NodeChannel, PeerError, PeerRefused, Sealer
 from flowyard.clusters.etcd import Compare, Etcd, EtcdCompacted, EtcdError, Op
 from flowyard.clusters.node import ClusterNode, Member, MembershipError, NodeState
-from flowyard.runtime.engine import ReconcileRefused
 from flowyard.runtime.sdk import FlowyardError
 from flowyard.runtime.service import FlowNotSavedError, FlowService
 from flowyard.runtime.service._replication import Entry, NotConnected, Proposal, error_from_dict, error_to_dict
@@ -81,15 +77,7 @@ VALIDATE = "/cluster/v1/validate"
 _log = logging.getLogger("flowyard.clusters.replication")
 
 
-class _StayDisconnected(Exception):
-    """Joining found a reason this node cannot take the cluster's flow."""
-
-
-class _Retry(Exception):
-    """Joining met something that may pass (a race with the log's trimming)."""
-
-
-class ClusterReplicator:
+class ClusterReplicator(FlowSync):
     """The ``Replicator`` of ``service`` on cluster node ``node`` (see the module
     docstring). Serve ``routes()`` on the node's channel and run ``run`` for as
     long as the node runs; set ``service.replicator`` to it.
@@ -422,8 +410,7 @@ class ClusterReplicator:
             _log.error("%s", reason, exc_info=not isinstance(exc, FlowyardError))
             await self._set_state(NodeState.DISCONNECTED, reason)
             return False
-        self._applied.set()
-        self._applied = trio.Event()
+        self._notify_applied()
         if self.node.is_coordinator and entry.seq % self.snapshot_every == 0:
             await self._write_snapshot()
         return True
@@ -476,113 +463,6 @@ class ClusterReplicator:
         return True
 
     # -- joining ------------------------------------------------------------------------
-
-    async def _join(self) -> None:
-        """Bring the service to the cluster's head (cold start, catch up, or the
-        snapshot). Raises ``_StayDisconnected`` with the reason."""
-        kv = await self.etcd.get(self.keys.head)
-        elected = kv is None
-        if kv is None:
-            await self._cold_start()
-            kv = await self.etcd.get(self.keys.head)
-            if kv is None:
-                raise _Retry("the flow election ended without a head")
-        head = read_head(kv.key, kv.value)
-        ours = self.service.cluster_seq
-        if ours is not None and ours <= head and not elected:  # after an election, the elected flow
-            if ours == head:
-                return
-            if await self.etcd.get(self.keys.entry(ours + 1)) is not None:
-                await self._catch_up()
-                return
-        await self._take_snapshot()
-        await self._catch_up()
-
-    async def _catch_up(self) -> None:
-        kvs, _ = await self.etcd.range(self.keys.log)
-        entries = sorted((open_entry(self.sealer, self.keys, kv.key, kv.value) for kv in kvs), key=lambda e: e.seq)
-        for entry in entries:
-            current = self.service.cluster_seq or 0
-            if entry.seq <= current:
-                continue
-            if entry.seq != current + 1:
-                raise _Retry(f"the cluster's log lacks edits {current + 1} to {entry.seq - 1}")
-            try:
-                with trio.CancelScope(shield=True):
-                    await self.service.apply_entry(entry)
-            except Exception as exc:  # as in ``_apply``
-                _log.error("cluster edit %d: %s", entry.seq, exc, exc_info=not isinstance(exc, FlowyardError))
-                raise _StayDisconnected(f"could not apply cluster edit {entry.seq} ({entry.proposal.description})"
-                                        f": {exc}") from None
-            self._applied.set()
-            self._applied = trio.Event()
-
-    async def _take_snapshot(self) -> None:
-        kv = await self.etcd.get(self.keys.snapshot)
-        if kv is None:
-            raise ClusterError(f"{self.keys.snapshot} is missing: the cluster's flow cannot be taken")
-        snapshot = Snapshot.open(self.sealer, kv.key, kv.value)
-        try:
-            await self.service.take_flow(snapshot.seq, snapshot.flow, snapshot.revisions)
-        except ReconcileRefused as exc:
-            queued = ", ".join(f"{c} ({n} queued)" for c, n in sorted(exc.queued.items()))
-            raise _StayDisconnected(f"taking the cluster's flow would remove connections still holding flowfiles "
-                                    f"here: {queued or exc}; empty them, or remove this node") from None
-        except Exception as exc:  # nothing changed: say why and stay out
-            _log.error("taking the cluster's flow: %s", exc, exc_info=not isinstance(exc, FlowyardError))
-            raise _StayDisconnected(f"the cluster's flow cannot be taken: {exc}") from None
-        self._applied.set()
-        self._applied = trio.Event()
-
-    async def _write_snapshot(self) -> None:
-        """As coordinator, after applying a multiple of ``snapshot_every``: the
-        snapshot (fenced), then the log trimmed to its last ``keep_entries``."""
-        fence = self.node.coordinator_fence()
-        if fence is None:
-            return
-        seq, flow, revisions = self.service.snapshot()
-        try:
-            await self.etcd.txn([fence.compare()], [Op.put(self.keys.snapshot, Snapshot(seq, flow, revisions).seal(
-                self.sealer, self.keys.snapshot))])
-            first = seq - self.keep_entries + 1  # the oldest entry kept
-            kvs, _ = await self.etcd.range(self.keys.log, limit=1)
-            oldest = self.keys.seq_of(kvs[0].key) if kvs else first
-            for start in range(oldest, first, 100):
-                ops = [Op.delete(self.keys.entry(s)) for s in range(start, min(start + 100, first))]
-                await self.etcd.txn([fence.compare()], ops)
-        except (EtcdError, ClusterError) as exc:
-            _log.warning("could not write the flow snapshot at %d: %s", seq, exc)
-
-    async def _cold_start(self) -> None:
-        """The flow election (no head yet): offer our flow; the coordinator
-        elects once enough candidates are in or the wait is over, and writes the
-        snapshot at seq 0 with the head."""
-        _, flow, revisions = self.service.snapshot()
-        me = self.node.node_id
-        key = self.keys.candidates + me
-        lease = self.node.lease_id or 0
-        await self.etcd.put(key, Candidate(me, fingerprint(flow), flow, revisions).seal(self.sealer, key),
-                            lease=lease)
-        deadline = trio.current_time() + self.flow_election_wait
-        while await self.etcd.get(self.keys.head) is None:
-            fence = self.node.coordinator_fence()
-            if fence is not None:
-                kvs, _ = await self.etcd.range(self.keys.candidates)
-                if len(kvs) >= self.flow_election_candidates or trio.current_time() >= deadline:
-                    candidates = [Candidate.open(self.sealer, kv.key[len(self.keys.candidates):], kv.key, kv.value)
-                                  for kv in kvs]
-                    chosen = elect(candidates)
-                    _log.info("flow election: the flow of node %s (%d of %d candidates hold it)", chosen.node_id,
-                              sum(c.fingerprint == chosen.fingerprint for c in candidates), len(candidates))
-                    await self.etcd.txn(
-                        [fence.compare(), Compare.create_revision(self.keys.head, "=", 0)],
-                        [Op.put(self.keys.snapshot, Snapshot(0, chosen.flow, chosen.revisions).seal(
-                            self.sealer, self.keys.snapshot)), Op.put(self.keys.head, head_value(0)),
-                         Op.delete(self.keys.candidates, prefix=True)])
-                    continue
-            version = self.node.version
-            with trio.move_on_after(min(0.2, max(deadline - trio.current_time(), 0.01))):
-                await self.node.changed(version)
 
 
 def _what(proposal: Proposal) -> bytes:
