@@ -460,8 +460,9 @@ class ProcessorNode:
         if not replaced:
             prepared.abort(None)
             self.yield_until = trio.current_time() + self.configured.yield_seconds
-            self.bulletin(host, "WARNING", f"the cluster state changed since it was read (version {version}; "
-                                           "another node wrote it): rolled back, yielding")
+            self.bulletin(host, "WARNING", f"the cluster state could not be replaced (version {version}): another "
+                                           "node wrote it since, or this node is no longer the primary; rolled "
+                                           "back, yielding")
             return False
         return True
 

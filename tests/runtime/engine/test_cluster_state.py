@@ -194,7 +194,7 @@ async def test_a_moved_version_rolls_back_without_losing_flowfiles_and_yields(au
     assert engine.queues["in"].count + engine.queues["out"].count == produced  # none lost
     assert stamps(engine)[0] == 100  # continued from what the other node wrote
     assert stamps(engine) == list(range(100, 100 + engine.queues["out"].count))
-    assert any("cluster state changed" in b.message for b in node.bulletins)
+    assert any("cluster state could not be replaced" in b.message for b in node.bulletins)
     assert node.stats.errors == 0
 
 
