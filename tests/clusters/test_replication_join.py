@@ -167,3 +167,19 @@ async def test_an_edit_whose_coordinator_dies_before_answering_is_found_committe
         await edits(n2, 1, "b")
         assert at(2, n2)
         nursery.cancel_scope.cancel()
+
+
+async def test_a_node_cut_off_longer_than_its_lease_catches_up_when_it_comes_back(
+        etcd_server: EtcdServer, tmp_path: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        h = Harness(etcd_server, tmp_path, nursery)
+        n1, n2 = await h.start("n1"), await h.start("n2")
+        await until(lambda: connected(n1, n2))
+        lease = n2.node.lease_id
+        n2.node.freeze()  # as SIGSTOP: no keepalive, no heartbeat (it cannot notice anything)
+        await gone(n1, "n2")
+        await edits(n1, 2, "b")  # without n2: it is not asked
+        n2.node.thaw()  # its lease is gone: DISCONNECTED, registers again, catches up
+        await until(lambda: n2.node.lease_id not in (None, lease) and connected(n2) and at(2, n1, n2), timeout=20)
+        same(n1, n2)
+        nursery.cancel_scope.cancel()
