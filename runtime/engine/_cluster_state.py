@@ -11,9 +11,12 @@ so that a new primary node continues where the old one stopped. A ``replace``
 refused because the version moved (another node wrote meanwhile) rolls the
 session back (its input returns to the queues) and the processor yields.
 
-Ordering: the state is replaced before the flowfiles are written. A crash (or a
-failed repository write) in between leaves the state ahead of the output, as
-NiFi's state manager does; a refused or failed ``replace`` loses nothing.
+Ordering: the state is replaced before the flowfiles are written. A refused or
+failed ``replace`` loses nothing. When the repository write then fails, the
+state read before the trigger is put back (``replace`` again, on the next
+version); only a crash between the two, or another node writing in between,
+leaves the state ahead of the output (as NiFi's state manager does; a bulletin
+says so).
 See docs/cluster-internals.md, "Primary node and cluster state".
 """
 

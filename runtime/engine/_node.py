@@ -23,7 +23,8 @@ commits. A processor whose ``state_scope`` is CLUSTER, on a host with a
 ``cluster_state`` store, reads its state from the store before each trigger
 and writes it with ``replace`` just before the trigger's commit goes to the
 repository; when the version moved (another node wrote it) the session is
-rolled back (nothing lost) and the processor yields.
+rolled back (nothing lost) and the processor yields; when the repository write
+then fails, the state read before the trigger is put back.
 """
 
 from __future__ import annotations
@@ -332,6 +333,10 @@ class ProcessorNode:
         store = self._cluster_store(host)
         if store is not None and not await self._read_cluster_state(host, store):
             return
+        read = self._cluster_read
+        #: (version, values) to put back if the state was replaced but the commit then failed.
+        undo: tuple[int, dict[str, str]] | None = None
+        final: PendingCommit | None = None
         blocking = processor.blocking and not is_async(processor.on_trigger)
         early: list[PendingCommit] = []
         session = host.new_session(self, early)
@@ -356,12 +361,23 @@ class ProcessorNode:
             pendings = list(early)
             if not session.is_empty:
                 prepared = session.prepare_commit()
-                if store is None or await self._write_cluster_state(host, store, prepared):
-                    pendings.append(host.committer.submit(prepared))
+                written = True if store is None else await self._write_cluster_state(host, store, prepared)
+                if written:
+                    final = host.committer.submit(prepared)
+                    pendings.append(final)
+                    if store is not None and read is not None and written == "replaced":
+                        undo = (read[0] + 1, read[1])
             submitted = True
-            for pending in pendings:
-                await pending.wait()
-                self.stats.add(pending.prepared.stats)
+            try:
+                for pending in pendings:
+                    await pending.wait()
+                    self.stats.add(pending.prepared.stats)
+            except Exception:
+                if undo is not None and store is not None and final is not None:
+                    await final.done.wait()
+                    if final.error is not None:
+                        await self._undo_cluster_state(host, store, undo)
+                raise
         except trio.Cancelled:
             # Give the input back unless a worker thread may still be using the
             # session (an abandoned blocking trigger: its records stay on disk).
@@ -436,11 +452,12 @@ class ProcessorNode:
         return True
 
     async def _write_cluster_state(self, host: NodeHost, store: ClusterStateStore,
-                                   prepared: PreparedCommit) -> bool:
+                                   prepared: PreparedCommit) -> bool | str:
         """Before the repository commit: move the session's state (if it set any) out of the
         transaction into the cluster store. False when the store refused (the version
         moved) or failed: the commit is aborted (its input goes back) and the
-        processor yields."""
+        processor yields. True when there was no state to write, "replaced" when it
+        was written."""
         state = prepared.transaction.states.pop(self.id, None)
         if state is None:
             return True
@@ -464,7 +481,25 @@ class ProcessorNode:
                                            "node wrote it since, or this node is no longer the primary; rolled "
                                            "back, yielding")
             return False
-        return True
+        return "replaced"
+
+    async def _undo_cluster_state(self, host: NodeHost, store: ClusterStateStore,
+                                  undo: tuple[int, dict[str, str]]) -> None:
+        """The state was replaced but the repository commit failed: put the state read
+        before the trigger back, so that nothing is skipped. If that is refused too
+        (another node wrote since) or fails, say so: the state is then ahead of what
+        was committed."""
+        version, values = undo
+        try:
+            restored = await store.replace(self.id, version, values)
+        except Exception as exc:
+            restored, why = False, repr(exc)
+        else:
+            why = "another node wrote it since"
+        if not restored:
+            self.bulletin(host, "ERROR", f"the commit failed after the cluster state was replaced, and the "
+                                         f"state could not be put back ({why}): it stays ahead of what was "
+                                         "committed, so what this trigger produced is not produced again")
 
     def _again(self, host: NodeHost, started: float, session: StandardProcessSession) -> bool:
         """Within the run duration, trigger again in the same session?"""

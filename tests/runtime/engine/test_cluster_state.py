@@ -227,6 +227,35 @@ async def test_an_unreachable_store_skips_the_trigger_and_a_failed_write_rolls_b
     assert stamps(engine) == list(range(engine.queues["out"].count))
 
 
+async def test_a_failed_repository_commit_puts_the_cluster_state_back(autojump_clock: Any) -> None:
+    engine = _engine(stamp_state="STOPPED")
+    store = FakeStore()
+    engine.cluster_state = store
+    repositories = engine.repositories
+    write = repositories.write
+    broken = [True]
+
+    def write_once_broken(txns: Any, now_ms: int) -> Any:
+        if broken[0]:
+            broken[0] = False
+            raise OSError("the disk is broken")
+        return write(txns, now_ms)
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        await wait_for(lambda: engine.queues["in"].count >= 3)
+        await engine.stop_processor("tick")
+        repositories.write = write_once_broken  # type: ignore[method-assign]
+        engine.start_processor("stamp")
+        await wait_for(lambda: engine.queues["out"].count == 3)
+        engine.request_stop()
+    assert not broken[0]
+    assert stamps(engine) == [0, 1, 2]  # the failed trigger's number was handed out again
+    assert engine.queues["in"].count == 0
+    assert [values for _, _, values in store.replaced] == [{"n": "1"}, {}, {"n": "1"}, {"n": "2"}, {"n": "3"}]
+    assert store.data["stamp"] == ({"n": "3"}, 5)
+
+
 async def test_local_scope_ignores_the_store(autojump_clock: Any) -> None:
     engine = _engine("LocalStamp")
     store = FakeStore()
