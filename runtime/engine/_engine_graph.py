@@ -29,7 +29,7 @@ class EngineGraph(EngineCore):
     def add_pass_through(self, component: FunnelDef | PortDef, type_name: str, group_id: str) -> ProcessorNode:
         """Add a funnel (``type_name`` Funnel) or port (InputPort, OutputPort) while the flow runs."""
         node = self._add_pass_through(component, type_name, group_id)
-        node.set_routing([])
+        node.set_routing(())
         self.start_if_scheduled(node)
         return node
 
@@ -238,3 +238,47 @@ class EngineGraph(EngineCore):
             raise
         moves.apply(now)
         return len(victims)
+
+    # -- component state (NiFi's "View state" and "Clear state") ---------------------------
+
+    def _stateful_node(self, component_id: str) -> ProcessorNode:
+        node = self.nodes.get(component_id)
+        if node is None or node.type_name in PASS_THROUGH:
+            raise FlowyardError(f"no processor has id {component_id!r}")
+        return node
+
+    async def component_state(self, component_id: str) -> tuple[str, dict[str, str], int]:
+        """A processor's state: its scope ("LOCAL" or "CLUSTER"), values and version.
+        Cluster-scoped state comes from the cluster store when there is one (its
+        errors propagate), otherwise from the repository. Raises ``FlowyardError``
+        for an unknown id."""
+        node = self._stateful_node(component_id)
+        if node.state_scope == "CLUSTER" and self.cluster_state is not None:
+            values, version = await self.cluster_state.get(component_id)
+            return "CLUSTER", dict(values), version
+        state = self.repositories.state.get(component_id)
+        return node.state_scope, dict(state.values), state.version
+
+    async def clear_state(self, component_id: str) -> None:
+        """Empty a processor's state where it lives (the cluster store for cluster-scoped
+        state in a cluster, else the repository); its version goes on increasing, so
+        a session that read the state before is refused. As NiFi, refused
+        (``FlowyardError``) while the processor is running or stopping."""
+        node = self._stateful_node(component_id)
+        if node.running or not node.stopped.is_set():
+            raise FlowyardError(f"{node.name} is running; stop it before clearing its state")
+        if node.state_scope == "CLUSTER" and self.cluster_state is not None:
+            await self.cluster_state.clear(component_id)
+            return
+        repositories = self.repositories
+
+        def clear() -> None:  # a transaction: the repository's version cache follows
+            version = repositories.state_version(component_id)
+            if version == 0:
+                return
+            txn = Transaction()
+            txn.states[component_id] = (version, {})
+            if repositories.write([txn], self.clock()):
+                raise FlowyardError(f"the state of {node.name} changed while it was being cleared; try again")
+
+        await self.committer.exclusive(clear)

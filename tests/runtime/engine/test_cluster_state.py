@@ -24,6 +24,7 @@ from flowyard.runtime.engine import Engine
 from flowyard.runtime.flow import flow_from_dict
 from flowyard.runtime.repository import Repositories
 from flowyard.runtime.sdk import (
+    FlowyardError,
     InputRequirement,
     ProcessContext,
     Processor,
@@ -301,3 +302,33 @@ def test_list_file_remote_lists_into_the_runner_state_as_before(tmp_path: Any) -
     runner.run()
     runner.assert_all_transferred("success", 1)
     assert "listing.timestamp" in runner.state()  # a single node keeps cluster state in its repository
+
+
+@pytest.mark.parametrize("with_store", [True, False])
+async def test_view_and_clear_state_where_it_lives(autojump_clock: Any, with_store: bool) -> None:
+    engine = _engine()
+    store = FakeStore()
+    if with_store:
+        engine.cluster_state = store
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        await wait_for(lambda: engine.queues["out"].count >= 2)
+        with pytest.raises(FlowyardError, match="running; stop it before clearing"):
+            await engine.clear_state("stamp")
+        await engine.stop_processor("stamp")
+        count = engine.queues["out"].count
+        scope, values, version = await engine.component_state("stamp")
+        assert (scope, values) == ("CLUSTER", {"n": str(count)})
+        assert version == count  # one write per stamp, from version 0
+        await engine.clear_state("stamp")
+        assert await engine.component_state("stamp") == ("CLUSTER", {}, count + 1)
+        engine.start_processor("stamp")
+        await wait_for(lambda: engine.queues["out"].count >= count + 1)
+        with pytest.raises(FlowyardError, match="no processor has id 'nope'"):
+            await engine.component_state("nope")
+        engine.request_stop()
+    assert stamps(engine)[count] == 0  # counting starts again
+    if with_store:
+        assert engine.repositories.state.get("stamp").version == 0
+    else:
+        assert not store.gets
