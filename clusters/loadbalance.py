@@ -17,28 +17,38 @@ A node that is not connected gets nothing new. What already waits for it: for
 ROUND_ROBIN it is routed again to the connected nodes (NiFi rebalances on
 failure); for PARTITION_BY_ATTRIBUTE and SINGLE_NODE it stays in its partition
 (durable, counted) until the node is connected again or this node is
-offloaded (as NiFi). When a connection stops being load-balanced, its
-partitions go back to its local part.
+offloaded (as NiFi), unless the node was removed from the cluster (no longer
+a member at all): then it is routed again too. When a connection stops being
+load-balanced, its partitions go back to its local part; when it is removed
+from the flow, what its partitions hold is dropped (``drop_orphaned_partitions``:
+a DROP event each and a bulletin), and their senders stop.
 
 ``LoadBalancer`` moves the flowfiles: one sender task per partition holding
 flowfiles takes batches of up to ``batch_count`` flowfiles or ``batch_bytes``
 of content, sends them to the node's ``/lb/v1/transfer`` (compressed with zlib
 per the connection's ``loadBalanceCompression``), and removes them only after
 the receiver answered that it committed them (``confirm_sent``); on a failure
-the batch goes back to the partition and is sent again after a back-off, so
-a crash repeats at most the one batch in flight. The receiver refuses a batch
-with 503 while its own part of the connection is over its back-pressure
-threshold (NiFi looks at the local partition only): back pressure there slows
-the sender. ``offload`` empties this node: it stops the processors and moves
-every queued flowfile to the connected peers, round robin, through
-``/lb/v1/offload`` (same commit-then-remove rule; the receiver routes them
-through the connection's own balancing and never refuses for back pressure).
+the batch goes back to the partition and is sent again after a back-off, the
+same flowfiles under the same batch id (``batch_id``). The receiver keeps the
+last batch ids it committed per (sender, connection) in the commit of the
+flowfiles, and answers a batch it already committed with the earlier
+``{count, bytes}`` without committing it again: a retry after a timeout, a
+lost reply or a crash of the sender before it removed the batch makes no
+duplicate (one could only come from a batch whose flowfiles changed between
+the two sends: some expired in between, or a restart with another batch size).
+The receiver refuses a batch with 503 while its own state is not CONNECTED
+(OFFLOADING, OFFLOADED, DISCONNECTED: the sender's view of the cluster will
+route elsewhere) or while its own part of the connection is over its
+back-pressure threshold (NiFi looks at the local partition only): back
+pressure there slows the sender. ``offload`` empties this node: it stops the
+processors (remembered: ``resume_processors`` starts those the flow marks
+RUNNING again once the node connects) and moves every queued flowfile to the
+connected peers, round robin, through ``/lb/v1/offload`` (same rules; the
+receiver routes them through the connection's own balancing and never
+refuses for back pressure); it gives up with ``OffloadError`` after
+``offload_attempts`` failed transfers in a row or while no peer is connected.
 
-Wire format (msgpack map): ``connection`` (id), ``compression`` (NiFi's name),
-``meta`` (msgpack list of ``[attributes, entry date, lineage start, size]``,
-zlib-compressed unless DO_NOT_COMPRESS), ``content`` (the contents one after
-the other, zlib-compressed for COMPRESS_ATTRIBUTES_AND_CONTENT). Reply:
-``{count, bytes}`` committed.
+The wire format is in ``clusters._lbwire``.
 """
 
 from __future__ import annotations
@@ -46,35 +56,35 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-import msgpack
 import trio
 
+from flowyard.clusters._lbwire import batch_of, decode_batch, encode_batch
+from flowyard.clusters._members import NodeState
 from flowyard.clusters.channel import ChannelRefusal, ClusterError
 from flowyard.runtime.engine._balance import (
     BalancedEngine,
     PartitionQueue,
-    Received,
     balancing,
     confirm_sent,
     drop_lost,
+    drop_orphaned_partitions,
     expire_batch,
     give_back,
     read_contents,
     rebalance,
-    receive_batch,
     take_batch,
 )
-from flowyard.runtime.engine._partition import COMPRESSIONS, PARTITION_BY_ATTRIBUTE, ROUND_ROBIN, SINGLE_NODE
+from flowyard.runtime.engine._balance_receive import batch_id, committed_batch, receive_batch
+from flowyard.runtime.engine._partition import PARTITION_BY_ATTRIBUTE, ROUND_ROBIN, SINGLE_NODE
 from flowyard.runtime.engine._queue import FlowFileQueue
+from flowyard.runtime.repository import StateConflict
 from flowyard.runtime.sdk._errors import FlowyardError
-from flowyard.runtime.sdk._flowfile import FlowFile
 
-__all__ = ["OFFLOAD_PATH", "TRANSFER_PATH", "ClusterPartitioner", "LoadBalancer", "OffloadError", "decode_batch",
-           "encode_batch", "jump_hash"]
+__all__ = ["OFFLOAD_PATH", "TRANSFER_PATH", "ClusterPartitioner", "LoadBalancer", "OffloadError", "batch_of",
+           "decode_batch", "encode_batch", "jump_hash"]
 
 log = logging.getLogger("flowyard.cluster.loadbalance")
 
@@ -115,7 +125,12 @@ class _Node(Protocol):
     @property
     def config(self) -> _NodeConfig: ...
 
+    @property
+    def state(self) -> NodeState: ...
+
     def connected_peers(self) -> Sequence[_Peer]: ...
+
+    def members(self) -> Sequence[_Peer]: ...
 
 
 class _Channel(Protocol):
@@ -189,65 +204,6 @@ class ClusterPartitioner:
         return None if chosen == self.self_id else chosen
 
 
-# -- wire format ------------------------------------------------------------------
-
-
-def encode_batch(connection_id: str, compression: str, batch: Sequence[FlowFile],
-                 contents: Sequence[bytes]) -> dict[str, Any]:
-    """The payload of a transfer of ``batch`` (with its ``contents``)."""
-    if compression not in COMPRESSIONS:
-        raise ValueError(f"unknown load-balance compression {compression!r}: expected one of {', '.join(COMPRESSIONS)}")
-    meta = msgpack.packb([[ff[1], ff[4], ff[5], ff[3]] for ff in batch])
-    body = b"".join(contents)
-    if compression != "DO_NOT_COMPRESS":
-        meta = zlib.compress(meta, 1)
-    if compression == "COMPRESS_ATTRIBUTES_AND_CONTENT":
-        body = zlib.compress(body, 1)
-    return {"connection": connection_id, "compression": compression, "meta": meta, "content": body}
-
-
-def decode_batch(payload: Any) -> tuple[str, list[Received]]:
-    """``(connection id, flowfiles)`` of a transfer payload; ``ValueError`` naming
-    the field for anything malformed."""
-    if not isinstance(payload, dict):
-        raise ValueError(f"a transfer is a map, not {type(payload).__name__}")
-    cid, compression = payload.get("connection"), payload.get("compression")
-    meta, body = payload.get("meta"), payload.get("content")
-    if not isinstance(cid, str) or not cid:
-        raise ValueError("transfer.connection: a connection id is required")
-    if compression not in COMPRESSIONS:
-        raise ValueError(f"transfer.compression: {compression!r} is not one of {', '.join(COMPRESSIONS)}")
-    if not isinstance(meta, bytes) or not isinstance(body, bytes):
-        raise ValueError("transfer.meta and transfer.content must be bytes")
-    try:
-        if compression != "DO_NOT_COMPRESS":
-            meta = zlib.decompress(meta)
-        if compression == "COMPRESS_ATTRIBUTES_AND_CONTENT":
-            body = zlib.decompress(body)
-        rows = msgpack.unpackb(meta)
-    except (zlib.error, ValueError, msgpack.UnpackException) as exc:
-        raise ValueError(f"transfer.meta/content cannot be read: {exc}") from None
-    if not isinstance(rows, list):
-        raise ValueError("transfer.meta: a list of flowfiles is expected")
-    items: list[Received] = []
-    view = memoryview(body)
-    offset = 0
-    for i, row in enumerate(rows):
-        if not (isinstance(row, list) and len(row) == 4 and isinstance(row[0], dict)
-                and all(isinstance(k, str) and isinstance(v, str) for k, v in row[0].items())
-                and all(isinstance(x, int) and x >= 0 for x in row[1:])):
-            raise ValueError(f"transfer.meta[{i}]: expected [attributes, entry date, lineage start, size]")
-        size = row[3]
-        if offset + size > len(body):
-            raise ValueError(f"transfer.content: flowfile {i} needs {size} bytes past offset {offset}, "
-                             f"but the content has {len(body)}")
-        items.append(Received(row[0], view[offset:offset + size], row[1], row[2]))
-        offset += size
-    if offset != len(body):
-        raise ValueError(f"transfer.content: {len(body) - offset} byte(s) left over after the last flowfile")
-    return cid, items
-
-
 # -- the load balancer -----------------------------------------------------------
 
 
@@ -257,7 +213,8 @@ class LoadBalancer:
 
     def __init__(self, engine: BalancedEngine, channel: _Channel, node: _Node, *,
                  batch_count: int = BATCH_COUNT, batch_bytes: int = BATCH_BYTES, timeout: float = 30.0,
-                 retry_first: float = 0.05, retry_max: float = 5.0, rescan_seconds: float = 1.0) -> None:
+                 retry_first: float = 0.05, retry_max: float = 5.0, rescan_seconds: float = 1.0,
+                 offload_attempts: int = 30) -> None:
         if batch_count < 1 or batch_bytes < 1:
             raise ValueError(f"batch_count and batch_bytes must be >= 1, not {batch_count} and {batch_bytes}")
         self.engine = engine
@@ -270,6 +227,7 @@ class LoadBalancer:
         self.retry_first = retry_first
         self.retry_max = retry_max
         self.rescan_seconds = rescan_seconds
+        self.offload_attempts = offload_attempts
         self.balancing = balancing(engine)
         self._wake = trio.Event()
         self._senders: set[tuple[str, str]] = set()
@@ -283,6 +241,14 @@ class LoadBalancer:
         self.waits = 0
         #: Set by ``offload``: the partition senders stop, offload moves everything.
         self.offloading = False
+        #: Batches received again and answered without a commit (a sender's retry).
+        self.repeats = 0
+        #: Why the last transfer failed ("" before any).
+        self.last_error = ""
+        #: The processors ``offload`` stopped (``resume_processors`` starts them again).
+        self.stopped_by_offload: list[str] = []
+        self._retry: dict[int, int] = {}  # queue id -> size of its unconfirmed batch (sent again as it was)
+        self._receiving: dict[tuple[str, str], trio.Lock] = {}
 
     def routes(self) -> dict[str, Callable[[Any, str], Awaitable[Any]]]:
         """The node-protocol handlers to serve (``NodeChannel.serve``)."""
@@ -291,19 +257,35 @@ class LoadBalancer:
     # -- receiving ------------------------------------------------------------------
 
     async def _receive(self, payload: Any, peer: str, *, offload: bool) -> dict[str, int]:
+        """Commit one batch of ``peer`` (one batch per sender and connection at
+        a time); a batch committed before is answered as it was then."""
         try:
             cid, items = decode_batch(payload)
+            batch = batch_of(payload)
         except ValueError as exc:
             raise ChannelRefusal(400, str(exc)) from None
-        queue = self.engine.queues.get(cid)
-        if queue is None:
-            raise ChannelRefusal(404, f"connection {cid!r} is not in the flow of node {self.node_id}")
-        if not offload and queue.is_local_full():
-            raise ChannelRefusal(503, f"connection {cid!r} is full on node {self.node_id} (back pressure)")
-        try:
-            count, size = await receive_batch(self.engine, cid, items, peer=peer, offload=offload)
-        except FlowyardError as exc:
-            raise ChannelRefusal(503, f"node {self.node_id} could not commit the transfer: {exc}") from None
+        lock = self._receiving.get((peer, cid))
+        if lock is None:
+            lock = self._receiving[(peer, cid)] = trio.Lock()
+        async with lock:
+            if batch is not None:
+                earlier = committed_batch(self.engine, peer, cid, batch)
+                if earlier is not None:
+                    self.repeats += 1
+                    return {"count": earlier[0], "bytes": earlier[1]}
+            state = self.node.state
+            if state is not NodeState.CONNECTED:
+                raise ChannelRefusal(503, f"node {self.node_id} is {state.value}: it takes no load-balanced "
+                                          "flowfiles")
+            queue = self.engine.queues.get(cid)
+            if queue is None:
+                raise ChannelRefusal(404, f"connection {cid!r} is not in the flow of node {self.node_id}")
+            if not offload and queue.is_local_full():
+                raise ChannelRefusal(503, f"connection {cid!r} is full on node {self.node_id} (back pressure)")
+            try:
+                count, size = await receive_batch(self.engine, cid, items, peer=peer, offload=offload, batch=batch)
+            except (FlowyardError, StateConflict) as exc:
+                raise ChannelRefusal(503, f"node {self.node_id} could not commit the transfer: {exc}") from None
         self.received[0] += count
         self.received[1] += size
         return {"count": count, "bytes": size}
@@ -322,6 +304,12 @@ class LoadBalancer:
                 return peer
         return None
 
+    def _removed(self, node_id: str) -> bool:
+        """Whether ``node_id`` is no longer a member of the cluster at all (this
+        node sees a membership it is part of, without it)."""
+        ids = {m.node_id for m in self.node.members()}
+        return self.node_id in ids and node_id not in ids
+
     def _notify(self, part: PartitionQueue) -> None:
         if (part.connection_id, part.node_id) not in self._senders:
             self._wake.set()
@@ -330,18 +318,28 @@ class LoadBalancer:
         """Keep one sender per partition holding flowfiles (started when one
         gets flowfiles), until cancelled. Also keeps the engine's queues
         configured for load balancing (``Balancing.configure``, at start and
-        every ``rescan_seconds``: a changed strategy applies within that)."""
+        every ``rescan_seconds``: a changed strategy applies within that), and
+        drops what waits in the partitions of connections no longer in the
+        flow (``drop_orphaned_partitions``, as often)."""
         self.balancing.listeners.append(self._notify)
         try:
             async with trio.open_nursery() as nursery:
                 self.balancing.configure()
                 configured = trio.current_time()
                 task_status.started()
+                orphans = True
                 while True:
                     self._wake = trio.Event()
                     if trio.current_time() - configured >= self.rescan_seconds:
                         self.balancing.configure()
                         configured = trio.current_time()
+                        orphans = True
+                    if orphans:
+                        orphans = False
+                        try:
+                            await drop_orphaned_partitions(self.engine)
+                        except (FlowyardError, StateConflict) as exc:
+                            log.error("dropping the partitions of removed connections failed: %s", exc)
                     for part in self.balancing.partitions():
                         key = (part.connection_id, part.node_id)
                         if part.count and key not in self._senders and not self.offloading:
@@ -356,12 +354,16 @@ class LoadBalancer:
         delay = self.retry_first
         try:
             while part.count > part.in_flight and not self.offloading:
+                if self.engine.queues.get(part.connection_id) is not part.parent:
+                    return  # the connection was removed: what waits is dropped (drop_orphaned_partitions)
                 peer = self._peer(part.node_id)
                 route = part.parent.route
                 # No longer load-balanced: back to the local part; a ROUND_ROBIN connection's node
-                # left: to the connected ones (NiFi). What is routed to the same node again stays.
-                if (route is None or (peer is None and getattr(route, "strategy", None) == ROUND_ROBIN)) \
-                        and await rebalance(self.engine, part, 10 * self.batch_count):
+                # left, or any connection's node was removed: to the connected ones (NiFi).
+                # What is routed to the same node again stays.
+                gone = peer is None and (getattr(route, "strategy", None) == ROUND_ROBIN
+                                         or self._removed(part.node_id))
+                if (route is None or gone) and await rebalance(self.engine, part, 10 * self.batch_count):
                     continue
                 if peer is None:  # not connected: its flowfiles wait (NiFi), checked again after the back-off
                     self.waits += 1
@@ -384,13 +386,15 @@ class LoadBalancer:
         removed, ``(0, 0)`` if the queue had nothing ready, None if the peer did not
         take it (the batch is back in the queue)."""
         while True:
-            batch = take_batch(queue, self.batch_count, self.batch_bytes)
+            # a batch that failed is sent again as it was (same flowfiles, same id: the receiver knows it)
+            batch = take_batch(queue, self._retry.pop(queue.queue_id, self.batch_count), self.batch_bytes)
             if not batch:
                 return 0, 0
             try:
                 batch = await expire_batch(self.engine, queue, batch)  # what expired waiting is not sent
             except FlowyardError as exc:  # the batch is back in the queue
                 self.failures += 1
+                self.last_error = f"expiring flowfiles failed: {exc}"
                 log.error("expiring flowfiles of %s failed: %s", queue.connection_id, exc)
                 return None
             if batch:
@@ -410,12 +414,14 @@ class LoadBalancer:
         contents = [c for c in read if c is not None]
         try:
             payload = encode_batch(queue.connection_id, self.balancing.compression(queue.connection_id),
-                                   batch, contents)
+                                   batch, contents, batch_id(self.node_id, queue.queue_id, batch))
             size = sum(len(c) for c in contents)
+            self._retry[queue.queue_id] = len(batch)
             reply = await self.channel.call(peer.address, path, payload, timeout=self.timeout, node=peer.node_id)
         except ClusterError as exc:  # unavailable, refused (503: back pressure there), not authenticated, too big
             give_back(queue, batch)
             self.failures += 1
+            self.last_error = f"node {peer.node_id}: {exc}"
             if getattr(exc, "status", None) == 503:
                 self.refused += 1
             log.debug("transfer of %d flowfile(s) of %s to %s failed: %s", len(batch), queue.connection_id,
@@ -427,16 +433,19 @@ class LoadBalancer:
         if not (isinstance(reply, dict) and reply.get("count") == len(batch) and reply.get("bytes") == size):
             give_back(queue, batch)
             self.failures += 1
+            self.last_error = f"node {peer.node_id} answered {reply!r:.200}"
             log.warning("node %s answered a transfer of %d flowfile(s) (%d bytes) of %s with %r; sending again",
                         peer.node_id, len(batch), size, queue.connection_id, reply)
             return None
         try:
             await confirm_sent(self.engine, queue, batch, peer.address)
-        except FlowyardError as exc:  # not removed (the batch is back in the queue): sent again, a bounded duplicate
+        except FlowyardError as exc:  # not removed (the batch is back in the queue): sent again, same id
             self.failures += 1
+            self.last_error = f"removing a sent batch failed: {exc}"
             log.error("node %s committed %d flowfile(s) of %s but removing them here failed: %s",
                       peer.node_id, len(batch), queue.connection_id, exc)
             return None
+        self._retry.pop(queue.queue_id, None)
         self.sent[0] += len(batch)
         self.sent[1] += size
         return len(batch), size
@@ -448,9 +457,12 @@ class LoadBalancer:
         queued flowfile of every connection, every partition included, to the
         connected peers round robin (the partition senders stop; a batch one of
         them has in flight is waited for; flowfiles past their connection's
-        expiration are expired here, not moved). Returns ``{"count", "bytes"}``
-        moved from the moment it started.
-        Raises ``OffloadError`` while no peer is connected for ``retry_max`` * 10 s."""
+        expiration are expired here, not moved). The processors it stops are
+        remembered for ``resume_processors``. Returns ``{"count", "bytes"}``
+        moved from the moment it started. Raises ``OffloadError`` while no peer
+        is connected for ``retry_max`` * 10 s, or after ``offload_attempts``
+        failed transfers in a row (naming the last failure); what was not
+        moved stays queued here."""
         engine = self.engine
         self.offloading = True
         before = list(self.sent)
@@ -458,6 +470,8 @@ class LoadBalancer:
         try:
             for component_id, processor in list(engine.nodes.items()):
                 if processor.running:
+                    if component_id not in self.stopped_by_offload:
+                        self.stopped_by_offload.append(component_id)
                     await engine.stop_processor(component_id)
             turn = [0]
             while any(q.count for q in engine.queues.values()):
@@ -472,11 +486,26 @@ class LoadBalancer:
             self._wake.set()
         return {"count": self.sent[0] - before[0], "bytes": self.sent[1] - before[1]}
 
+    def resume_processors(self) -> list[str]:
+        """Start again the processors ``offload`` stopped that the flow still
+        marks RUNNING (the node connects again after an offload, which stopped
+        them without an edit of the flow); forgets them. Returns the ids started."""
+        started = []
+        for component_id in self.stopped_by_offload:
+            processor = self.engine.nodes.get(component_id)
+            try:
+                if processor is not None and self.engine.start_if_scheduled(processor):
+                    started.append(component_id)
+            except FlowyardError as exc:  # invalid meanwhile: it stays stopped, as at a start
+                log.warning("%s not started again after the offload: %s", component_id, exc)
+        self.stopped_by_offload = []
+        return started
+
     async def _offload_part(self, part: FlowFileQueue, turn: list[int]) -> bool:
         """Send what ``part`` holds ready to the connected peers in turn (``turn[0]``
         counts the batches); whether anything moved."""
         moved = False
-        delay, waited = self.retry_first, 0.0
+        delay, waited, failed = self.retry_first, 0.0, 0
         while part.count > part.in_flight:
             peers = sorted((p for p in self.node.connected_peers() if p.node_id != self.node_id),
                            key=lambda p: p.node_id)
@@ -491,10 +520,14 @@ class LoadBalancer:
             turn[0] += 1
             done = await self._send_batch(part, peer, OFFLOAD_PATH)
             if done is None:
+                failed += 1
+                if failed >= self.offload_attempts:
+                    raise OffloadError(f"node {self.node_id} stopped offloading after {failed} failed transfers in "
+                                       f"a row (the last: {self.last_error or 'unknown'})")
                 await trio.sleep(delay)
                 delay = min(delay * 2, self.retry_max)
             elif done == (0, 0):
                 break
             else:
-                moved, delay, waited = True, self.retry_first, 0.0
+                moved, delay, waited, failed = True, self.retry_first, 0.0, 0
         return moved

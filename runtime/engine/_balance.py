@@ -20,6 +20,22 @@ its queues and after each change of the flow). Without a partitioner, or when
 no connection is load-balanced, nothing is attached and a commit pays one
 attribute test per placed flowfile.
 
+Transfers are idempotent: the sender names each batch (``batch_id``: its node,
+the partition's queue id, the first and last repository sequence, the count
+and a digest of the flowfiles' uuids, so a batch sent again, even after the
+sender restarted, has the same id), and the receiver stores the last
+``RECEIVED_KEEP`` batch ids per (sender, connection) in its state key space,
+in the same repository commit as the flowfiles (``receive_batch``). A batch
+it already committed is answered with the earlier ``(count, bytes)``
+(``committed_batch``) and not committed again, so a sender whose call timed
+out after the receiver committed gets no duplicate when it sends again (the
+receiver's side is in ``_balance_receive``).
+
+A connection that leaves the flow leaves no partition behind:
+``drop_orphaned_partitions`` drops the flowfiles of the partitions whose
+connection is gone (a DROP event each, a bulletin per partition), whether
+the connection was removed while this node ran or was gone at recovery.
+
 Provenance follows NiFi: the sender records SEND (``nifi://<address>/loadbalance/<connection>``,
 "Re-distributed for Load-balanced connection") and DROP for each flowfile it
 removes; the receiver records RECEIVE, at the connection ("Load Balanced
@@ -28,10 +44,12 @@ Connection"), for each flowfile it commits, which gets a new uuid there.
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
+from flowyard.runtime.engine._node import Bulletin
 from flowyard.runtime.engine._partition import DO_NOT_LOAD_BALANCE, Partitioner
 from flowyard.runtime.engine._queue import FlowFileQueue, QueueMoves
 from flowyard.runtime.engine._session_commit import PreparedCommit
@@ -39,12 +57,14 @@ from flowyard.runtime.flow import FlowDef
 from flowyard.runtime.repository import ProvenanceRecord, Repositories, Transaction
 from flowyard.runtime.repository._codec import pack_attrs
 from flowyard.runtime.sdk._errors import ContentNotFoundError
-from flowyard.runtime.sdk._flowfile import ContentClaim, FlowFile, make_flowfile, new_uuids
+from flowyard.runtime.sdk._flowfile import ContentClaim, FlowFile, make_flowfile
 from flowyard.runtime.sdk._provenance import ProvenanceEventType as E
 
-__all__ = ["PARTITION_SEPARATOR", "BalancedEngine", "Balancing", "PartitionQueue", "Received", "balancing",
-           "confirm_sent", "drop_lost", "empty_partitions", "expire_batch", "figures", "give_back", "partition_name",
-           "read_contents", "rebalance", "receive_batch", "take_batch"]
+__all__ = ["PARTITION_SEPARATOR", "BalancedEngine", "Balancing", "PartitionQueue", "balancing", "confirm_sent",
+           "drop_lost", "drop_orphaned_partitions", "empty_partitions", "expire_batch", "figures", "give_back",
+           "partition_name", "read_contents", "rebalance", "take_batch"]
+
+log = logging.getLogger("flowyard.engine.balance")
 
 #: Between connection id and node id in a partition's queue name.
 PARTITION_SEPARATOR = "#lb:"
@@ -53,6 +73,7 @@ _FAR_FUTURE_MS = 1 << 62
 SEND_DETAILS = "Re-distributed for Load-balanced connection"
 #: Flowfiles sharing a content resource are read in one piece up to this span.
 _SHARED_READ_MAX = 16 << 20
+ORPHAN_DETAILS = "Connection removed from the flow"
 
 
 def partition_name(connection_id: str, node_id: str) -> str:
@@ -70,8 +91,12 @@ class BalancedEngine(Protocol):
     orphaned_queues: dict[int, int]
     swap_threshold: int
     nodes: dict[str, Any]
+    bulletins: Any
+    bulletin_count: int
 
     async def stop_processor(self, component_id: str) -> None: ...
+
+    def start_if_scheduled(self, node: Any) -> bool: ...
 
     @property
     def committer(self) -> Any: ...
@@ -160,6 +185,8 @@ class Balancing:
         self.engine = engine
         #: Called with a partition whenever flowfiles enter it (the sender wakes up).
         self.listeners: list[Callable[[PartitionQueue], None]] = []
+        #: Every partition made, by queue name (those of a removed connection too, until dropped).
+        self.made: dict[str, PartitionQueue] = {}
 
     def partition(self, queue: FlowFileQueue, node_id: str) -> PartitionQueue:
         """The partition of ``queue`` for ``node_id`` (made, with its durable queue id, on first use)."""
@@ -171,6 +198,7 @@ class Balancing:
                               flowfiles.read_range)
         part.on_data.append(lambda: self._notify(part))
         queue.partitions[node_id] = part
+        self.made[partition_name(queue.connection_id, node_id)] = part
         return part
 
     def _notify(self, part: PartitionQueue) -> None:
@@ -402,97 +430,74 @@ async def rebalance(engine: BalancedEngine, part: PartitionQueue, max_count: int
     return len(moving)
 
 
+async def _drop_all(engine: BalancedEngine, part: FlowFileQueue, details: str, batch: int) -> int:
+    """Drop what ``part`` holds ready, a DROP event each, one commit per ``batch``."""
+    dropped = 0
+    while True:
+        taken = take_batch(part, batch, 1 << 62)
+        if not taken:
+            return dropped
+        txn = Transaction()
+        txn.drop(part.queue_id, taken, part.connection_id, "Connection", engine.clock(), details=details,
+                 source=part.connection_id)
+        await engine.committer.commit(PreparedCommit(txn, QueueMoves(acks={part: taken})))
+        dropped += len(taken)
+
+
 async def empty_partitions(engine: BalancedEngine, queue: FlowFileQueue, *, batch: int = 10_000) -> int:
     """Drop every flowfile waiting in ``queue``'s partitions for other nodes
     (NiFi's "Empty queue" empties them too), a DROP event each, one commit per
-    ``batch``; a batch a sender has in flight is not touched. Returns how many."""
+    ``batch``; a batch a sender has in flight is not touched (it is sent, or
+    dropped by the next call once given back). Returns how many."""
     dropped = 0
     for part in list(queue.partitions.values()):
-        while True:
-            taken = take_batch(part, batch, 1 << 62)
-            if not taken:
-                break
-            txn = Transaction()
-            txn.drop(part.queue_id, taken, queue.connection_id, "Connection", engine.clock(),
-                     details="FlowFile Queue emptied by user", source=queue.connection_id)
-            await engine.committer.commit(PreparedCommit(txn, QueueMoves(acks={part: taken})))
-            dropped += len(taken)
+        dropped += await _drop_all(engine, part, "FlowFile Queue emptied by user", batch)
     return dropped
 
 
-# -- the receiver's side --------------------------------------------------------
-
-
-class Received(NamedTuple):
-    """One flowfile of a transfer as the receiver gets it."""
-
-    attributes: dict[str, str]
-    content: bytes | memoryview
-    entry_date: int
-    lineage_start: int
-
-
-async def receive_batch(engine: BalancedEngine, connection_id: str, items: Sequence[Received], *, peer: str,
-                        offload: bool = False) -> tuple[int, int]:
-    """Commit flowfiles sent by node ``peer`` into connection ``connection_id``
-    in one repository transaction: content, records and a RECEIVE event each
-    (a new uuid each, as NiFi). A load-balance transfer goes to this node's
-    part of the queue; an ``offload`` goes through the connection's routing
-    (an offloaded node's data is balanced again). Returns ``(count, bytes)``.
-
-    Raises ``LookupError`` if the connection is unknown here; ``FlowyardError``
-    if the commit failed (nothing was written)."""
-    queue = engine.queues.get(connection_id)
-    if queue is None:
-        raise LookupError(f"connection {connection_id!r} is not in this node's flow")
-    if not items:
-        return 0, 0
-    repos = engine.repositories
-    flowfiles = repos.flowfiles
-    n = len(items)
-    seq = flowfiles.seqs.take(n)
-    fid = flowfiles.ids.take(n)
-    uuids = new_uuids(n)
-    now = engine.clock()
-    txn = Transaction()
-    writer = None
-    total = sum(len(item.content) for item in items)
-    if total:
-        writer = repos.content.writer()
-    route = queue.route if offload else None
-    enqueue: dict[FlowFileQueue, list[FlowFile]] = {}
-    uri = f"nifi://{peer}/loadbalance/{connection_id}"
-    offset = 0
-    for i, item in enumerate(items):
-        attrs = dict(item.attributes)
-        remote_uuid = attrs.get("uuid", "")
-        attrs["uuid"] = uuids[i]
-        size = len(item.content)
-        claim = None
-        if size and writer is not None:
-            writer.write(item.content)
-            claim = ContentClaim(writer.resource, offset, size)
-            offset += size
-        ff = make_flowfile(fid + i, attrs, claim, size, item.entry_date, item.lineage_start, 0, seq + i)
-        into = queue if route is None else route(attrs)
-        packed = pack_attrs(attrs)
-        txn.place(into.queue_id, ff, packed)
-        enqueue.setdefault(into, []).append(ff)
-        txn.events.append(ProvenanceRecord.of(E.RECEIVE, ff, packed, connection_id, "Load Balanced Connection", now,
-                                              uri=uri, details=f"source flowfile {remote_uuid}" if remote_uuid
-                                              else None))
-    streamed = []
-    if writer is not None:
-        writer.finish()
-        txn.new_lengths[writer.resource] = writer.length
-        if writer.streamed:
-            txn.streamed.append(writer.resource)
-            streamed.append(writer)
-        else:
-            txn.inline_content.extend(writer.inline)
-    prepared = PreparedCommit(txn, QueueMoves(enqueue=enqueue), streamed=streamed, content=repos.content)
-    await engine.committer.commit(prepared)
-    return n, total
+async def drop_orphaned_partitions(engine: BalancedEngine, *, batch: int = 10_000) -> int:
+    """Drop the flowfiles of every partition whose connection is no longer in
+    the flow: those of a connection removed while the engine ran (its
+    ``PartitionQueue`` is still known to ``Balancing``) and those recovery left
+    aside (``engine.orphaned_queues``). A DROP event each ("Connection removed
+    from the flow") and a WARNING bulletin per partition naming connection,
+    node and count. A batch a sender has in flight is left (the next call
+    drops it if it comes back). Returns how many were dropped."""
+    bal = balancing(engine)
+    flowfiles = engine.repositories.flowfiles
+    orphaned = engine.orphaned_queues
+    total = 0
+    for name, qid in list(flowfiles.queue_ids.items()):
+        cid, sep, node = name.rpartition(PARTITION_SEPARATOR)
+        if not sep:
+            continue
+        live = engine.queues.get(cid)
+        part: FlowFileQueue | None = bal.made.get(name)
+        if live is not None and (part is None or live.partitions.get(node) is part):
+            continue  # the connection is there (a partition of it, or one not made yet)
+        if part is not None and live is None and not part.count:
+            bal.made.pop(name, None)
+            continue
+        if part is None or live is not None:  # left aside at recovery, or a removed connection's old partition
+            if qid not in orphaned:
+                continue
+            load = flowfiles.load_queue(qid, engine.swap_threshold)
+            part = FlowFileQueue(cid, qid, object_threshold=0, size_threshold=0,
+                                 swap_threshold=engine.swap_threshold, loader=flowfiles.read_range)
+            part.restore(load.head, load.swapped_count, load.swapped_size, load.swap_from_seq, load.last_seq,
+                         engine.clock())
+            del orphaned[qid]
+        dropped = await _drop_all(engine, part, ORPHAN_DETAILS, batch)
+        if not part.count:
+            bal.made.pop(name, None)
+        if dropped:
+            total += dropped
+            message = (f"{dropped} flowfile(s) waiting in connection {cid!r} for node {node!r} were dropped: the "
+                       "connection is no longer in the flow")
+            engine.bulletins.append(Bulletin(engine.clock(), cid, "Connection", "WARNING", message))
+            engine.bulletin_count += 1
+            log.warning("%s", message)
+    return total
 
 
 def figures(queues: Mapping[str, FlowFileQueue]) -> dict[str, dict[str, int]]:

@@ -20,6 +20,7 @@ from typing import Any
 import trio
 
 from flowyard.runtime import expression
+from flowyard.runtime.engine._balance import balancing
 from flowyard.runtime.engine._cluster_state import ClusterStateStore
 from flowyard.runtime.engine._committer import Committer, PendingCommit
 from flowyard.runtime.engine._component import ConfiguredProcessor
@@ -326,10 +327,12 @@ class EngineCore:
             if queue is None:
                 count, _ = flowfiles.count_queue(qid)
                 self.orphaned_queues[qid] = count
-                log.warning("%d flowfile(s) are kept in queue %d, whose connection is not in the flow", count, qid)
                 continue
             load = flowfiles.load_queue(qid, self.swap_threshold)
             queue.restore(load.head, load.swapped_count, load.swapped_size, load.swap_from_seq, load.last_seq, now)
+        balancing(self).configure()  # the partitions of load-balanced connections (``<connection>#lb:<node>``)
+        for qid, count in self.orphaned_queues.items():
+            log.warning("%d flowfile(s) are kept in queue %d, whose connection is not in the flow", count, qid)
 
     def new_session(self, node: ProcessorNode, early: list[PendingCommit]) -> StandardProcessSession:
         """A session for one trigger of ``node`` (``_host.committing_session``, the
@@ -352,8 +355,9 @@ class EngineCore:
     def set_primary(self, primary: bool) -> None:
         """This node became (True) or stopped being (False) the cluster's primary node.
 
-        Processors whose ``executionNode`` is PRIMARY stay scheduled everywhere but
-        are triggered only on the primary: losing the role stops triggering them
+        Processors whose ``executionNode`` is PRIMARY stay scheduled everywhere (as in
+        NiFi, ``on_scheduled`` runs on every node) but are triggered only on the
+        primary: losing the role stops triggering them
         (a trigger in progress finishes and commits), winning it triggers those
         that are running (scheduled state RUNNING) again at once. Other
         processors are unaffected. Idempotent; call it on the event loop."""

@@ -16,7 +16,6 @@ import trio
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.engine._balance import (
     PartitionQueue,
-    Received,
     balancing,
     confirm_sent,
     drop_lost,
@@ -25,9 +24,9 @@ from flowyard.runtime.engine._balance import (
     give_back,
     read_contents,
     rebalance,
-    receive_batch,
     take_batch,
 )
+from flowyard.runtime.engine._balance_receive import Received, receive_batch
 from flowyard.runtime.flow import flow_from_dict
 from flowyard.runtime.repository import Repositories
 from flowyard.runtime.sdk import ProvenanceEventType
