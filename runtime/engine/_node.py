@@ -141,7 +141,7 @@ class ProcessorNode:
         self.run_duration = parse_duration(definition.run_duration)
         self.concurrent_tasks = definition.concurrent_tasks
         #: "ALL" or "PRIMARY" (NiFi's Execution setting).
-        self.execution_node: str = getattr(definition, "execution_node", "ALL") or "ALL"
+        self.execution_node = definition.execution_node
         #: "LOCAL" or "CLUSTER": where the processor keeps its state (``Processor.state_scope``).
         self.state_scope = _scope_of(configured)
 
