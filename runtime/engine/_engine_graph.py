@@ -8,6 +8,7 @@ from __future__ import annotations
 import trio
 
 from flowyard.runtime import expression
+from flowyard.runtime.engine._balance import empty_partitions
 from flowyard.runtime.engine._engine_core import EngineCore
 from flowyard.runtime.engine._funnel import FUNNEL_RELATIONSHIP, PASS_THROUGH
 from flowyard.runtime.engine._node import ProcessorNode
@@ -162,7 +163,8 @@ class EngineGraph(EngineCore):
 
     async def remove_connection(self, connection_id: str, *, drop: bool = False) -> int:
         """Disconnect. A queue holding flowfiles is refused unless ``drop`` (then its
-        flowfiles are dropped with DROP events); flowfiles a processor is working on
+        flowfiles are dropped with DROP events, those waiting in its load-balance
+        partitions too); flowfiles a processor is working on
         are never dropped (stop it first). Its two ends are stopped while it goes (so
         no commit in progress lands in it) and started again. Returns how many were dropped."""
         queue = self.queues[connection_id]
@@ -208,16 +210,21 @@ class EngineGraph(EngineCore):
 
     async def empty_queue(self, connection_id: str, *, batch: int = 10_000) -> int:
         """Drop every flowfile waiting in a connection's queue (NiFi's "Empty
-        queue"), swapped-out ones included, each with a DROP event. Flowfiles a
-        processor has already taken are not touched. Returns how many were dropped."""
+        queue"), swapped-out ones included, and in a load-balanced connection's
+        partitions for other nodes too, each with a DROP event. Flowfiles a
+        processor has already taken, and a batch a load-balance sender has in
+        flight, are not touched. Returns how many were dropped."""
         queue = self.queues[connection_id]
         dropped = 0
         while True:
             n = await self.committer.exclusive(lambda: self._drop_batch(queue, batch))
             if not n:
-                return dropped
+                break
             dropped += n
             await trio.lowlevel.checkpoint()
+        if queue.partitions:
+            dropped += await empty_partitions(self, queue, batch=batch)
+        return dropped
 
     def _drop_batch(self, queue: FlowFileQueue, batch: int) -> int:
         """One transaction of ``empty_queue``; runs as a committer job (single writer)."""

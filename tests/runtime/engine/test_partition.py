@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 
 from flowyard.runtime.engine import Engine
@@ -19,6 +20,7 @@ from flowyard.runtime.engine._balance import (
     balancing,
     confirm_sent,
     drop_lost,
+    drop_orphaned_partitions,
     empty_partitions,
     expire_batch,
     give_back,
@@ -26,7 +28,14 @@ from flowyard.runtime.engine._balance import (
     rebalance,
     take_batch,
 )
-from flowyard.runtime.engine._balance_receive import Received, receive_batch
+from flowyard.runtime.engine._balance_receive import (
+    RECEIVED_KEEP,
+    Received,
+    batch_id,
+    committed_batch,
+    receive_batch,
+    received_key,
+)
 from flowyard.runtime.flow import flow_from_dict
 from flowyard.runtime.repository import Repositories
 from flowyard.runtime.sdk import ProvenanceEventType
@@ -310,3 +319,105 @@ async def test_flowfiles_expired_while_waiting_for_their_node_are_expired_not_se
         expired = [e for e in repos.provenance.events() if e.event_type == ProvenanceEventType.EXPIRE]
         assert len(expired) == 3 and expired[0].component_id == "c1"
         engine.request_stop()
+
+
+async def test_empty_queue_empties_the_partitions_and_removing_the_connection_leaves_none() -> None:
+    repos = Repositories.in_memory()
+    engine = Engine(make_flow(count=90), repos, registry=PROCESSORS)
+    engine.partitioner = CyclePartitioner()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        balancing(engine).configure()
+        engine.start_processor("src")
+        queue = engine.queues["c1"]
+        await wait_for(lambda: queue.count == 90)
+        assert await engine.empty_queue("c1") == 90  # NiFi's "Empty queue": every node's part
+        assert queue.count == 0 and all(not p.count for p in queue.partitions.values())
+        drops = [e for e in repos.provenance.events() if e.event_type == ProvenanceEventType.DROP]
+        assert len(drops) == 90
+        engine.request_stop()
+
+    repos = Repositories.in_memory()
+    engine = Engine(make_flow(count=90), repos, registry=PROCESSORS)
+    engine.partitioner = CyclePartitioner()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        balancing(engine).configure()
+        engine.start_processor("src")
+        part = await _partition_of(engine, "n2", 90)
+        await engine.stop_processor("src")
+        in_flight = take_batch(part, 4, 1 << 20)  # a sender's batch, sent while the connection goes
+        assert await engine.remove_connection("c1", drop=True) == 86
+        flowfiles = repos.flowfiles
+        assert flowfiles.count_queue(flowfiles.queue_ids["c1#lb:n3"]) == (0, 0)
+        give_back(part, in_flight)  # the transfer failed: back in a partition whose connection is gone
+        assert await drop_orphaned_partitions(engine) == 4
+        assert flowfiles.count_queue(flowfiles.queue_ids["c1#lb:n2"]) == (0, 0)
+        assert balancing(engine).made == {}
+        assert [b.message for b in engine.bulletins] == [
+            "4 flowfile(s) waiting in connection 'c1' for node 'n2' were dropped: the connection is no longer "
+            "in the flow"]
+        assert await drop_orphaned_partitions(engine) == 0  # idempotent
+        engine.request_stop()
+
+
+async def test_partitions_whose_connection_is_gone_at_recovery_are_dropped_with_events(tmp_path: Path) -> None:
+    repos = Repositories.open(tmp_path / "repo")
+    engine = Engine(make_flow(), repos, registry=PROCESSORS)
+    engine.partitioner = CyclePartitioner()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        balancing(engine).configure()
+        engine.start_processor("src")
+        await wait_for(lambda: engine.queues["c1"].count == 90)
+        engine.request_stop()
+    repos.close()
+
+    without_c1 = flow_from_dict({"flowyardFlowVersion": 1, "rootGroup": {"processors": [
+        {"identifier": "src", "type": "SequenceSource", "scheduledState": "STOPPED", "properties": {"Count": "1"}}]}})
+    repos = Repositories.open(tmp_path / "repo")
+    engine = Engine(without_c1, repos, registry=PROCESSORS)
+    engine.partitioner = CyclePartitioner()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        flowfiles = repos.flowfiles
+        parts = [flowfiles.queue_ids[f"c1#lb:{n}"] for n in ("n2", "n3")]
+        assert set(parts) <= set(engine.orphaned_queues)
+        assert await drop_orphaned_partitions(engine) == 60
+        assert all(flowfiles.count_queue(qid) == (0, 0) for qid in parts)
+        assert set(engine.orphaned_queues) == {flowfiles.queue_ids["c1"]}  # the local part: kept, as before
+        drops = [e for e in repos.provenance.events() if e.event_type == ProvenanceEventType.DROP]
+        assert len(drops) == 60 and {e.details for e in drops} == {"Connection removed from the flow"}
+        assert len(engine.bulletins) == 2 and all(b.level == "WARNING" for b in engine.bulletins)
+        engine.request_stop()
+    repos.close()
+
+
+async def test_a_receiver_commits_a_named_batch_once_and_remembers_the_last_ones() -> None:
+    repos = Repositories.in_memory()
+    engine = Engine(make_flow(count=0), repos, registry=PROCESSORS)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        items = [Received({"uuid": "r1"}, b"abc", 1, 1), Received({"uuid": "r2"}, b"de", 2, 2)]
+        assert committed_batch(engine, "n2", "c1", "b0") is None
+        batches = repos.batches_written
+        assert await receive_batch(engine, "c1", items, peer="n2", batch="b0") == (2, 5)
+        assert repos.batches_written == batches + 1  # the id is in the commit of the flowfiles
+        assert committed_batch(engine, "n2", "c1", "b0") == (2, 5)
+        assert committed_batch(engine, "n3", "c1", "b0") is None  # per sender
+        for i in range(1, RECEIVED_KEEP + 1):
+            await receive_batch(engine, "c1", items[:1], peer="n2", batch=f"b{i}")
+        assert committed_batch(engine, "n2", "c1", "b0") is None  # the oldest is forgotten
+        assert committed_batch(engine, "n2", "c1", f"b{RECEIVED_KEEP}") == (1, 3)
+        assert len(repos.state.get(received_key("n2", "c1")).values) == RECEIVED_KEEP
+        engine.request_stop()
+
+
+def test_a_batch_id_names_the_same_flowfiles_alike_and_others_not() -> None:
+    ffs = [make_flowfile(i, {"uuid": f"u{i}"}, None, 0, 0, 0, 0, 10 + i) for i in range(4)]
+    assert batch_id("n1", 7, ffs[:3]) == batch_id("n1", 7, list(reversed(ffs[:3])))
+    assert batch_id("n1", 7, ffs[:3]) != batch_id("n1", 7, ffs[:2])
+    assert batch_id("n1", 7, ffs[:3]) != batch_id("n1", 7, [*ffs[:2], ffs[3]])
+    assert batch_id("n1", 7, ffs[:3]).startswith("n1:7:10-12:3:")
+    with pytest.raises(ValueError, match="at least one"):
+        batch_id("n1", 7, [])
