@@ -1,15 +1,32 @@
-"""The node protocol: authenticated msgpack calls between cluster nodes, and sealing.
+"""The node protocol: authenticated, encrypted msgpack calls between cluster nodes, and sealing.
 
-Both sides hold the cluster secret. Two keys are derived from it (HKDF-SHA256): ``auth``
-signs every request and every answer (HMAC-SHA256), ``seal`` encrypts what the cluster
-writes into etcd (AES-GCM, the etcd key as associated data).
+Both sides hold the cluster secret. Three keys are derived from it (HKDF-SHA256): ``auth``
+signs every request and every answer (HMAC-SHA256), ``wire`` encrypts every request and
+answer body (AES-GCM), ``seal`` encrypts what the cluster writes into etcd (AES-GCM, the
+etcd key as associated data).
 
-A request carries ``X-Flowyard-Node``, ``X-Flowyard-Time`` (unix ms), ``X-Flowyard-Nonce``
-(16 random bytes, hex) and ``X-Flowyard-Signature`` over method, path, node, time, nonce and
-the body's SHA-256. The server refuses (401, the handler is not run) a bad signature, a time
-more than 30 s off its clock, or a nonce it saw in the last 60 s. The answer carries
-``X-Flowyard-Signature`` over status, the request's nonce and the body's SHA-256; the client
-checks it, so a peer without the secret is found out either way.
+A request carries ``X-Flowyard-Node`` (the caller), ``X-Flowyard-To`` (the node it is
+meant for), ``X-Flowyard-Time`` (unix ms), ``X-Flowyard-Nonce`` (16 random bytes, hex),
+``X-Flowyard-Body-Sha256`` (of the body as sent) and ``X-Flowyard-Signature`` over method,
+path, caller, receiver, time, nonce and that digest. The body is a 12-byte AES-GCM nonce
+and the msgpack payload encrypted under ``wire`` with the signed header text as associated
+data. The server checks the headers BEFORE it reads any of the body and refuses (401,
+connection closed, the handler is not run) a bad signature, a request meant for another
+node, a time more than 30 s off its clock, or a nonce it saw in the last 60 s; then it
+reads the body (at most ``max_body`` bytes, 413, within ``body_timeout`` s, 408), hashing
+it as it comes, and refuses one that does not match the signed digest. At most
+``max_reading`` requests are read at a time (503 beyond). The answer carries
+``X-Flowyard-Node`` (the responder), ``X-Flowyard-Body-Sha256`` and ``X-Flowyard-Signature``
+over status, responder, the request's nonce and the digest, its body encrypted the same
+way; the client checks the signature and that the responder is the node it called before
+it reads the body (at most ``max_body`` bytes), so a peer without the secret is found out
+either way, and an answer cannot be taken from another node or for another request.
+
+What stays open: the headers (node ids, path, time) and body sizes are readable on the
+wire. A captured request is refused by every other node, and by its receiver within 60 s
+(nonce memory); the receiver forgets its nonces when it restarts, so a request captured
+less than 30 s before a restart can be replayed to it once after it (the load-balanced
+transfer route dedupes batches by id for that).
 
 Errors::
 
@@ -19,8 +36,9 @@ Errors::
           └── PeerError                a call to another node failed (.node, .address)
                ├── PeerUnavailable     no connection, or no answer within the timeout
                ├── PeerRefused         the peer answered an error (.status, .message)
-               └── PeerAuthError       the peer's answer is not signed with our secret, or
-                                       it refused our signature (401)
+               └── PeerAuthError       the peer's answer is not signed with our secret, it
+                                       comes from another node, or the peer refused our
+                                       signature (401)
 
 A handler raises ``ChannelRefusal(status, message)`` to answer an error on purpose; any
 other exception answers 500 with its message.
@@ -52,7 +70,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
@@ -84,11 +102,22 @@ MAX_BODY_BYTES = 256 * 1024 * 1024
 MAX_CLOCK_SKEW_S = 30.0
 #: How long a nonce is remembered (a replay within it is refused; older is stale anyway).
 NONCE_MEMORY_S = 60.0
+#: How long a server waits for a whole request body (a stalled one is cut after READ_TIMEOUT_S).
+BODY_TIMEOUT_S = 60.0
+#: How long a server waits for any bytes from a client reading its request.
+READ_TIMEOUT_S = 10.0
+#: How many requests a server reads (body not yet authenticated) at a time; 503 beyond.
+MAX_READING = 32
 _MIN_SECRET = 32
 _NODE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _NONCE = re.compile(r"[0-9a-f]{32}")
-_H_NODE, _H_TIME, _H_NONCE, _H_SIG = ("x-flowyard-node", "x-flowyard-time", "x-flowyard-nonce",
-                                      "x-flowyard-signature")
+_H_NODE, _H_TO, _H_TIME, _H_NONCE, _H_SHA, _H_SIG = (
+    "x-flowyard-node", "x-flowyard-to", "x-flowyard-time", "x-flowyard-nonce", "x-flowyard-body-sha256",
+    "x-flowyard-signature")
+_SHA = re.compile(r"[0-9a-f]{64}")
+_GCM_NONCE, _GCM_TAG = 12, 16
+#: Bodies larger than this are hashed and (de)crypted in a worker thread.
+_THREAD_BYTES = 4 * 1024 * 1024
 
 
 class ClusterError(FlowyardError):
@@ -143,25 +172,29 @@ def _peer(node: str | None, address: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ClusterKeys:
-    """The two keys derived from the cluster secret."""
+    """The keys derived from the cluster secret: ``auth`` signs node calls, ``seal``
+    encrypts etcd values, ``wire`` encrypts node call bodies."""
 
     auth: bytes
     seal: bytes
+    wire: bytes
 
     def __repr__(self) -> str:
         return "ClusterKeys(<hidden>)"
 
 
 def derive_keys(secret: bytes) -> ClusterKeys:
-    """HKDF-SHA256 of the cluster secret: ``auth`` (info "flowyard node auth v1") and
-    ``seal`` (info "flowyard cluster seal v1"), 32 bytes each."""
+    """HKDF-SHA256 of the cluster secret: ``auth`` (info "flowyard node auth v1"),
+    ``seal`` (info "flowyard cluster seal v1") and ``wire`` (info "flowyard node wire v1"),
+    32 bytes each."""
     if len(secret) < _MIN_SECRET:
         raise ConfigurationError(f"cluster secret: {len(secret)} bytes, at least {_MIN_SECRET} are needed")
 
     def derive(info: bytes) -> bytes:
         return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret)
 
-    return ClusterKeys(auth=derive(b"flowyard node auth v1"), seal=derive(b"flowyard cluster seal v1"))
+    return ClusterKeys(auth=derive(b"flowyard node auth v1"), seal=derive(b"flowyard cluster seal v1"),
+                       wire=derive(b"flowyard node wire v1"))
 
 
 def read_secret(path: str | os.PathLike[str]) -> bytes:
@@ -232,17 +265,41 @@ class Sealer:
                                "or the value was changed or moved") from None
 
 
-# --- signatures ------------------------------------------------------------------------
+# --- signatures and the wire --------------------------------------------------------------
 
 
-def _request_mac(key: bytes, method: str, path: str, node: str, when: str, nonce: str, body: bytes) -> str:
-    text = "\n".join(["flowyard-request", method, path, node, when, nonce, hashlib.sha256(body).hexdigest()])
-    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+def _request_text(method: str, path: str, node: str, to: str, when: str, nonce: str) -> str:
+    """What a request's signature covers besides its body digest (the body's associated data)."""
+    return "\n".join(["flowyard-request v2", method, path, node, to, when, nonce])
 
 
-def _response_mac(key: bytes, status: int, nonce: str, body: bytes) -> str:
-    text = "\n".join(["flowyard-response", str(status), nonce, hashlib.sha256(body).hexdigest()])
-    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+def _response_text(status: int, node: str, nonce: str) -> str:
+    """What an answer's signature covers besides its body digest (the body's associated data)."""
+    return "\n".join(["flowyard-response v2", str(status), node, nonce])
+
+
+def _mac(key: bytes, text: str, digest: str) -> str:
+    """The signature of ``text`` and a body's ``digest`` (hex SHA-256 of the body as sent)."""
+    return hmac.new(key, f"{text}\n{digest}".encode(), hashlib.sha256).hexdigest()
+
+
+def _seal_body(aead: AESGCM, text: str, plain: bytes) -> tuple[bytes, str]:
+    """The wire body (GCM nonce + ciphertext, ``text`` as associated data) and its hex SHA-256."""
+    nonce = os.urandom(_GCM_NONCE)
+    body = nonce + aead.encrypt(nonce, plain, text.encode())
+    return body, hashlib.sha256(body).hexdigest()
+
+
+def _open_body(aead: AESGCM, text: str, body: bytes) -> bytes:
+    """The plaintext of a wire body; InvalidTag when it was not sealed for ``text``."""
+    if len(body) < _GCM_NONCE + _GCM_TAG:
+        raise InvalidTag
+    return aead.decrypt(body[:_GCM_NONCE], body[_GCM_NONCE:], text.encode())
+
+
+async def _maybe_thread(size: int, work: Callable[[], Any]) -> Any:
+    """``work()``, in a worker thread when ``size`` bytes make it long (the loop keeps running)."""
+    return await trio.to_thread.run_sync(work) if size > _THREAD_BYTES else work()
 
 
 def _pack(value: Any) -> bytes:
@@ -259,18 +316,26 @@ def _unpack(data: bytes) -> Any:
 
 class NodeChannel:
     """This node's end of the node protocol: a server app for its routes and a client for
-    calls to other nodes (one pooled HTTP client; ``aclose`` it). ``clock`` (unix seconds)
-    is for tests."""
+    calls to other nodes (one pooled HTTP client; ``aclose`` it). ``max_body``: largest body
+    (either way, as sent); ``body_timeout``: seconds a server waits for a request's whole
+    body; ``max_reading``: requests a server reads at a time (503 beyond); ``clock`` (unix
+    seconds) is for tests."""
 
     def __init__(self, node_id: str, keys: ClusterKeys, *, max_body: int = MAX_BODY_BYTES,
+                 body_timeout: float = BODY_TIMEOUT_S, max_reading: int = MAX_READING,
                  clock: Callable[[], float] = time.time) -> None:
         if not _NODE_ID.fullmatch(node_id):
             raise ConfigurationError(f"node id {node_id!r}: expected 1 to 64 of A-Z a-z 0-9 _ . -")
         self.node_id = node_id
         self._keys = keys
+        self._aead = AESGCM(keys.wire)
         self._max_body = max_body
+        self._body_timeout = body_timeout
+        self._max_reading = max_reading
+        self._reading = 0
         self._clock = clock
         self._nonces: dict[str, float] = {}
+        self._warned = 0.0
         self._client = httpx.AsyncClient(limits=httpx.Limits(max_connections=64, max_keepalive_connections=16))
 
     async def aclose(self) -> None:
@@ -280,10 +345,13 @@ class NodeChannel:
     # -- server --
 
     def app(self, routes: Mapping[str, Handler]) -> ASGIApp:
-        """An ASGI app answering POSTs to ``routes`` (path -> handler). Authentication is
-        checked before anything else (401, nothing done); then an unknown path is 404, a
-        body that is not msgpack 400, a ``ChannelRefusal`` its status, another exception
-        500. Error bodies are msgpack ``{"error": message}``."""
+        """An ASGI app answering POSTs to ``routes`` (path -> handler). The headers are
+        authenticated before anything else and before the body is read (401, nothing done,
+        connection closed); then an unknown path is 404, another method 405, too many
+        requests being read 503, a body too large 413, a body not in within the body
+        timeout 408, a body that does not match its signed digest 401, a body that is not
+        msgpack 400, a ``ChannelRefusal`` its status, another exception 500. Error bodies
+        are msgpack ``{"error": message}``."""
         table = dict(routes)
         for path in table:
             if not path.startswith("/"):
@@ -295,30 +363,47 @@ class NodeChannel:
         return Starlette(routes=[Route("/{path:path}", endpoint, methods=["POST", "GET", "PUT", "DELETE"])])
 
     async def _dispatch(self, request: Request, table: Mapping[str, Handler]) -> Response:
-        nonce = request.headers.get(_H_NONCE, "")
-        too_big = self._answer(413, {"error": f"body larger than {self._max_body} bytes"}, nonce)
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > self._max_body:
-            return too_big
-        body = bytearray()
-        async with aclosing(request.stream()) as chunks:
-            async for chunk in chunks:
-                body += chunk
-                if len(body) > self._max_body:
-                    return too_big
-        refusal = self._check_request(request, bytes(body))
+        headers, path = request.headers, request.url.path
+        nonce = headers.get(_H_NONCE, "")
+        refusal = self._check_headers(request)
         if refusal is not None:
-            log.warning("node protocol: refused %s %s from %s: %s", request.method, request.url.path,
-                        request.client.host if request.client else "?", refusal)
-            return self._answer(401, {"error": refusal}, nonce)
-        caller = request.headers[_H_NODE]
-        handler = table.get(request.url.path)
+            self._warn(f"node protocol: refused {request.method} {path} from "
+                       f"{request.client.host if request.client else '?'}: {refusal}")
+            return self._answer(401, {"error": refusal}, nonce, close=True)
+        caller = headers[_H_NODE]
+        handler = table.get(path)
         if handler is None:
-            return self._answer(404, {"error": f"no route {request.url.path} on node {self.node_id}"}, nonce)
+            return self._answer(404, {"error": f"no route {path} on node {self.node_id}"}, nonce, close=True)
         if request.method != "POST":
-            return self._answer(405, {"error": f"{request.method} is not allowed (POST only)"}, nonce)
+            return self._answer(405, {"error": f"{request.method} is not allowed (POST only)"}, nonce, close=True)
+        too_big = {"error": f"body larger than {self._max_body} bytes"}
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > self._max_body:
+            return self._answer(413, too_big, nonce, close=True)
+        if self._reading >= self._max_reading:
+            return self._answer(503, {"error": f"node {self.node_id} is reading {self._reading} requests; "
+                                               "try again"}, nonce, close=True)
+        self._reading += 1
         try:
-            payload = _unpack(bytes(body))
+            body = await self._read_body(request)
+        except ClientDisconnect:
+            return self._answer(400, {"error": "the body ended early"}, nonce, close=True)
+        finally:
+            self._reading -= 1
+        if body is None:
+            return self._answer(408, {"error": f"body not received within {self._body_timeout:g} s"}, nonce,
+                                close=True)
+        if isinstance(body, int):
+            return self._answer(413, too_big, nonce, close=True)
+        digest, data = body
+        text = _request_text(request.method, path, caller, self.node_id, headers[_H_TIME], nonce)
+        if not hmac.compare_digest(digest, headers[_H_SHA]):
+            self._warn(f"node protocol: refused {path} from {caller}: the body does not match its signed digest")
+            return self._answer(401, {"error": "the body does not match its signed digest"}, nonce)
+        try:
+            payload = _unpack(await _maybe_thread(len(data), lambda: _open_body(self._aead, text, data)))
+        except InvalidTag:
+            return self._answer(400, {"error": "the body cannot be opened with this cluster's wire key"}, nonce)
         except (ValueError, msgpack.UnpackException) as exc:
             return self._answer(400, {"error": f"body is not msgpack: {exc}"}, nonce)
         try:
@@ -326,25 +411,44 @@ class NodeChannel:
         except ChannelRefusal as refused:
             return self._answer(refused.status, {"error": refused.message}, nonce)
         except Exception as exc:
-            log.exception("node protocol: %s from %s failed", request.url.path, caller)
+            log.exception("node protocol: %s from %s failed", path, caller)
             return self._answer(500, {"error": f"{type(exc).__name__}: {exc}"}, nonce)
         try:
             return self._answer(200, reply, nonce)
         except (TypeError, ValueError, OverflowError) as exc:
-            log.error("node protocol: the answer of %s cannot be packed: %s", request.url.path, exc)
+            log.error("node protocol: the answer of %s cannot be packed: %s", path, exc)
             return self._answer(500, {"error": f"the answer cannot be packed: {exc}"}, nonce)
 
-    def _check_request(self, request: Request, body: bytes) -> str | None:
-        """Why the request is not authentic, or None (then its nonce is remembered)."""
+    async def _read_body(self, request: Request) -> tuple[str, bytes] | int | None:
+        """(hex SHA-256, body); the size read so far when it passed ``max_body``; None when it
+        did not come in within the body timeout. ClientDisconnect when the client left."""
+        body = bytearray()
+        sha = hashlib.sha256()
+        with trio.move_on_after(self._body_timeout):
+            async with aclosing(request.stream()) as chunks:
+                async for chunk in chunks:
+                    body += chunk
+                    if len(body) > self._max_body:
+                        return len(body)
+                    sha.update(chunk)
+            return sha.hexdigest(), bytes(body)
+        return None
+
+    def _check_headers(self, request: Request) -> str | None:
+        """Why the request's headers are not authentic, or None (then its nonce is remembered)."""
         headers = request.headers
-        node, when, nonce, signature = (headers.get(h, "") for h in (_H_NODE, _H_TIME, _H_NONCE, _H_SIG))
-        if not (node and when and nonce and signature):
-            return "missing X-Flowyard-Node, -Time, -Nonce or -Signature"
-        if not _NODE_ID.fullmatch(node) or not _NONCE.fullmatch(nonce) or not when.isdigit():
-            return "malformed X-Flowyard-Node, -Time or -Nonce"
-        expected = _request_mac(self._keys.auth, request.method, request.url.path, node, when, nonce, body)
+        node, to, when, nonce, digest, signature = (headers.get(h, "") for h in
+                                                    (_H_NODE, _H_TO, _H_TIME, _H_NONCE, _H_SHA, _H_SIG))
+        if not (node and to and when and nonce and digest and signature):
+            return "missing X-Flowyard-Node, -To, -Time, -Nonce, -Body-Sha256 or -Signature"
+        if not (_NODE_ID.fullmatch(node) and _NONCE.fullmatch(nonce) and when.isdigit() and _SHA.fullmatch(digest)):
+            return "malformed X-Flowyard-Node, -Time, -Nonce or -Body-Sha256"
+        expected = _mac(self._keys.auth, _request_text(request.method, request.url.path, node, to, when, nonce),
+                        digest)
         if not hmac.compare_digest(expected, signature):
             return "bad signature (does the caller hold this cluster's secret?)"
+        if to != self.node_id:
+            return f"the request is meant for node {to}, this is node {self.node_id}"
         now = self._clock()
         skew = int(when) / 1000 - now
         if abs(skew) > MAX_CLOCK_SKEW_S:
@@ -362,17 +466,34 @@ class NodeChannel:
                 break
             del self._nonces[nonce]
 
-    def _answer(self, status: int, value: Any, nonce: str) -> Response:
+    def _warn(self, message: str) -> None:
+        """A refusal, logged as a warning at most once a second (a flood is logged at debug)."""
+        now = time.monotonic()
+        if now - self._warned >= 1.0:
+            self._warned = now
+            log.warning("%s", message)
+        else:
+            log.debug("%s", message)
+
+    def _answer(self, status: int, value: Any, nonce: str, *, close: bool = False) -> Response:
+        """The answer: signed and sealed for the request's ``nonce``, or plain msgpack
+        (unsigned) when the request has no well-formed nonce."""
         body = _pack(value)
-        headers = {"x-flowyard-node": self.node_id}
+        headers = {_H_NODE: self.node_id}
+        if close:  # the body was not read: the connection cannot be reused
+            headers["connection"] = "close"
         if _NONCE.fullmatch(nonce):
-            headers[_H_SIG] = _response_mac(self._keys.auth, status, nonce, body)
+            text = _response_text(status, self.node_id, nonce)
+            body, digest = _seal_body(self._aead, text, body)
+            headers[_H_SHA] = digest
+            headers[_H_SIG] = _mac(self._keys.auth, text, digest)
         return Response(body, status_code=status, media_type="application/msgpack", headers=headers)
 
     async def serve(self, routes: Mapping[str, Handler], address: str, *,
                     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve ``routes`` on ``address`` ("host:port", port 0 picks one) until cancelled;
-        ``task_status.started`` gets the bound "host:port"."""
+        ``task_status.started`` gets the bound "host:port". A connection that sends nothing
+        for READ_TIMEOUT_S while its request is read, or is idle for 30 s, is closed."""
         _split_address(address)
         config = hypercorn.config.Config()
         config.bind = [address]
@@ -381,6 +502,7 @@ class NodeChannel:
         config.errorlog = logging.getLogger("flowyard.clusters.channel.server")
         config.h11_max_incomplete_size = 64 * 1024
         config.keep_alive_timeout = 30.0
+        config.read_timeout = READ_TIMEOUT_S  # type: ignore[assignment]  # typed int, used as seconds
         async with trio.open_nursery() as nursery:
             binds = await nursery.start(hypercorn.trio.serve, self.app(routes), config)
             bound = str(binds[0]).split("://", 1)[-1]
@@ -390,51 +512,83 @@ class NodeChannel:
 
     async def call(self, address: str, path: str, payload: Any, *, timeout: float = 10.0,
                    node: str | None = None) -> Any:
-        """POST ``payload`` (msgpack) to ``path`` on the node at ``address`` and return its
-        decoded answer. ``node`` (the peer's id, when known) only names it in errors.
-        Raises PeerUnavailable (no connection, timeout), PeerAuthError (the answer is not
-        signed with our secret, or the peer refused our signature), PeerRefused (any other
-        error status)."""
+        """POST ``payload`` (msgpack, sealed) to ``path`` on node ``node`` at ``address`` and
+        return its decoded answer. ``node`` is required (None is a ValueError): the request
+        is signed for that node only, and the answer must be signed by it. Raises
+        PeerUnavailable (no connection; no answer, or a pause in it, longer than
+        ``timeout``), PeerAuthError (the answer is not signed with our secret or comes from
+        another node, or the peer refused our signature), PeerRefused (any other error
+        status, an answer larger than ``max_body``), ClusterError (the payload is larger)."""
+        if node is None:
+            raise ValueError(f"call {path} to {address}: node= (the id of the node called) is required")
         host, port = _split_address(address)
-        body = _pack(payload)
+        plain = _pack(payload)
+        when = str(int(self._clock() * 1000))
+        nonce = secrets.token_hex(16)
+        text = _request_text("POST", path, self.node_id, node, when, nonce)
+        body, digest = await _maybe_thread(len(plain), lambda: _seal_body(self._aead, text, plain))
         if len(body) > self._max_body:
             raise ClusterError(f"call {path} to {_peer(node, address)}: body of {len(body)} bytes exceeds "
                                f"{self._max_body}")
-        when = str(int(self._clock() * 1000))
-        nonce = secrets.token_hex(16)
         headers = {
             "content-type": "application/msgpack",
-            _H_NODE: self.node_id, _H_TIME: when, _H_NONCE: nonce,
-            _H_SIG: _request_mac(self._keys.auth, "POST", path, self.node_id, when, nonce, body),
+            _H_NODE: self.node_id, _H_TO: node, _H_TIME: when, _H_NONCE: nonce, _H_SHA: digest,
+            _H_SIG: _mac(self._keys.auth, text, digest),
         }
         url = f"http://{host}:{port}{path}"
         try:
-            response = await self._client.post(url, content=body, headers=headers, timeout=timeout)
+            async with self._client.stream("POST", url, content=body, headers=headers, timeout=timeout) as response:
+                status, answer = await self._read_answer(response, nonce, path, node, address)
         except httpx.TimeoutException as exc:
             raise PeerUnavailable(f"{_peer(node, address)} did not answer {path} within {timeout:g} s",
                                   node=node, address=address) from exc
         except httpx.TransportError as exc:
             raise PeerUnavailable(f"{_peer(node, address)} cannot be reached for {path}: "
                                   f"{exc or type(exc).__name__}", node=node, address=address) from exc
-        node = node or response.headers.get(_H_NODE)
-        signature = response.headers.get(_H_SIG, "")
-        expected = _response_mac(self._keys.auth, response.status_code, nonce, response.content)
-        if not hmac.compare_digest(expected, signature):
+        if status == 200:
+            return answer
+        message = str(answer.get("error")) if isinstance(answer, dict) else repr(answer)
+        if status == 401:
+            raise PeerAuthError(f"{_peer(node, address)} refused the call to {path}: {message}",
+                                node=node, address=address)
+        raise PeerRefused(status, message, node=node, address=address)
+
+    async def _read_answer(self, response: httpx.Response, nonce: str, path: str, node: str,
+                           address: str) -> tuple[int, Any]:
+        """(status, decoded answer), its headers checked before its body is read."""
+        status, headers = response.status_code, response.headers
+        responder, digest = headers.get(_H_NODE, ""), headers.get(_H_SHA, "")
+        text = _response_text(status, responder, nonce)
+        if not hmac.compare_digest(_mac(self._keys.auth, text, digest), headers.get(_H_SIG, "")):
             raise PeerAuthError(f"{_peer(node, address)}: the answer to {path} is not signed with this "
                                 "cluster's secret (another cluster, or a different secret file)",
                                 node=node, address=address)
-        try:
-            answer = _unpack(response.content)
-        except (ValueError, msgpack.UnpackException) as exc:
-            raise PeerRefused(response.status_code, f"answer is not msgpack: {exc}", node=node,
-                              address=address) from exc
-        if response.status_code == 200:
-            return answer
-        message = str(answer.get("error")) if isinstance(answer, dict) else repr(answer)
-        if response.status_code == 401:
-            raise PeerAuthError(f"{_peer(node, address)} refused the call to {path}: {message}",
+        if responder != node:
+            raise PeerAuthError(f"{_peer(node, address)}: the answer to {path} comes from node {responder} "
+                                f"(is {address} still node {node}?)", node=node, address=address)
+        length = headers.get("content-length", "")
+        too_big = PeerRefused(status, f"answer to {path} larger than {self._max_body} bytes", node=node,
+                              address=address)
+        if length.isdigit() and int(length) > self._max_body:
+            raise too_big
+        body = bytearray()
+        sha = hashlib.sha256()
+        async for chunk in response.aiter_raw():
+            body += chunk
+            if len(body) > self._max_body:
+                raise too_big
+            sha.update(chunk)
+        if not hmac.compare_digest(sha.hexdigest(), digest):
+            raise PeerAuthError(f"{_peer(node, address)}: the answer to {path} does not match its signed digest",
                                 node=node, address=address)
-        raise PeerRefused(response.status_code, message, node=node, address=address)
+        data = bytes(body)
+        try:
+            return status, _unpack(await _maybe_thread(len(data), lambda: _open_body(self._aead, text, data)))
+        except InvalidTag:
+            raise PeerAuthError(f"{_peer(node, address)}: the answer to {path} cannot be opened with this "
+                                "cluster's wire key", node=node, address=address) from None
+        except (ValueError, msgpack.UnpackException) as exc:
+            raise PeerRefused(status, f"answer is not msgpack: {exc}", node=node, address=address) from exc
 
 
 def _split_address(address: str) -> tuple[str, int]:
