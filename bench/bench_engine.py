@@ -114,8 +114,10 @@ def recovery_1m() -> None:
     count = 1_000_000
     with tempfile.TemporaryDirectory() as tmp:
         flow = chain5(batch=10_000)
-        flow.processors[1] = dataclasses.replace(flow.processors[1], scheduled_state="STOPPED")
-        flow.connections[0].back_pressure_object_threshold = count
+        procs, conns = flow.processors, flow.connections
+        flow = dataclasses.replace(
+            flow, processors=(procs[0], dataclasses.replace(procs[1], scheduled_state="STOPPED"), *procs[2:]),
+            connections=(dataclasses.replace(conns[0], back_pressure_object_threshold=count), *conns[1:]))
 
         async def fill(engine: Engine) -> None:
             while engine.queues["c1"].count < count:

@@ -13,6 +13,12 @@ from flowyard.runtime.engine._node import Bulletin
 from flowyard.runtime.engine._reconcile import Plan, ReconcileRefused, ReconcileReport, plan, reconcile
 from flowyard.runtime.engine._replay import ReplayError, content_retained, replay_event, replay_refusal
 from flowyard.runtime.engine._stats import ComponentStatistics
+from flowyard.runtime.flow import register_period_check
+from flowyard.runtime.schedule import CronSchedule
+
+# The engine runs the schedules, so it says what a cron-driven period may be: the flow reader checks
+# every CRON_DRIVEN processor's period with it (the flow model knows no cron syntax).
+register_period_check("CRON_DRIVEN", CronSchedule)
 
 __all__ = ["DEFAULT_PAUSE_BELOW", "DEFAULT_RESUME_ABOVE", "Bulletin", "ComponentStatistics", "Engine", "EngineStatus",
            "Plan", "ReconcileRefused", "ReconcileReport", "ReplayError", "content_retained", "plan", "reconcile",

@@ -21,6 +21,10 @@ atomically: temporary file, fsync, rename, fsync of the directory — a crash
 leaves the old or the new flow, never half of one. Pure: no engine, no I/O
 besides the file itself.
 
+The flow model knows no cron syntax: the engine registers the check of a
+CRON_DRIVEN processor's period when it is imported (``register_period_check``),
+so every program that runs or serves flows checks it when a flow is read.
+
 Changes to a flow are edits (``flowyard.runtime.flow.edits``: commands with a
 pure validate, apply and inverse); ``FlowIndex`` says where everything of a
 flow is.
@@ -53,6 +57,7 @@ from flowyard.runtime.flow._json import (
     parameter_context_to_dict,
     position_from_dict,
     processor_from_dict,
+    register_period_check,
 )
 from flowyard.runtime.flow._limits import (
     MAX_COMPONENTS,
@@ -135,6 +140,7 @@ __all__ = [
     "parameter_context_to_dict",
     "position_from_dict",
     "processor_from_dict",
+    "register_period_check",
     "save_flow",
     "write_flow_bytes",
 ]

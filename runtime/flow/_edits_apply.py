@@ -52,12 +52,13 @@ def field_value(value: Any) -> Any:
     return value
 
 
-def _model_value(old: Any, new: Any) -> Any:
-    """An edit's value as the model holds it (the type of the field's current value)."""
-    if isinstance(old, list):
-        return [tuple(v) if isinstance(v, list | tuple) else v for v in new]
-    if isinstance(old, tuple):
+def _model_value(name: str, old: Any, new: Any) -> Any:
+    """An edit's value as the model holds it (the type of the field's current value):
+    a position a pair of floats, a list field a tuple (bends: of tuples)."""
+    if name == "position":
         return tuple(float(v) for v in new)
+    if isinstance(old, tuple):
+        return tuple(tuple(v) if isinstance(v, list | tuple) else v for v in new)
     if isinstance(old, dict):
         return dict(new)
     return new
@@ -66,7 +67,7 @@ def _model_value(old: Any, new: Any) -> Any:
 def updated_component(old: Any, changes: Mapping[str, Any], properties: Mapping[str, str | None]) -> Any:
     """``old`` with ``changes`` (model fields; ``properties`` in it replaces the
     whole map) and ``properties`` (key -> value, None removes the key)."""
-    fields = {name: _model_value(getattr(old, name), value) for name, value in changes.items()}
+    fields = {name: _model_value(name, getattr(old, name), value) for name, value in changes.items()}
     if properties:
         props = dict(fields.get("properties", old.properties))
         for key, value in properties.items():
@@ -97,7 +98,7 @@ def updated_context(old: ParameterContextDef, edit: UpdateParameterContext) -> P
         params.insert(edit.indexes[p.name], p)
     return dataclasses.replace(
         old, name=old.name if edit.name is None else edit.name,
-        description=old.description if edit.description is None else edit.description, parameters=params)
+        description=old.description if edit.description is None else edit.description, parameters=tuple(params))
 
 
 def apply(flow: FlowDef, edit: Edit) -> FlowDef:

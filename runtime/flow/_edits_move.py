@@ -238,7 +238,7 @@ def apply_move(paths: Paths, edit: MoveComponents) -> None:
     changes: dict[str, Any] = {}
     for kind in {k for k, _ in moving}:
         attr = COMPONENT_KINDS[kind][0]
-        changes[attr] = [c for c in getattr(paths.groups[source_id], attr) if c.identifier not in gone]
+        changes[attr] = tuple(c for c in getattr(paths.groups[source_id], attr) if c.identifier not in gone)
     paths.replace_group(source_id, lambda g: dataclasses.replace(g, **changes))
     lists: dict[str, Any] = {COMPONENT_KINDS[k][0]: list(getattr(paths.groups[target_id], COMPONENT_KINDS[k][0]))
              for k, _ in moving}
@@ -260,7 +260,8 @@ def apply_move(paths: Paths, edit: MoveComponents) -> None:
         if at > len(items):
             raise IndexError(f"index {at} is outside 0..{len(items)}")
         items.insert(at, c)
-    paths.replace_group(target_id, lambda g: dataclasses.replace(g, **lists))
+    done: dict[str, Any] = {attr: tuple(items) for attr, items in lists.items()}
+    paths.replace_group(target_id, lambda g: dataclasses.replace(g, **done))
 
 
 def inverse_move(index: FlowIndex, edit: MoveComponents) -> MoveComponents:

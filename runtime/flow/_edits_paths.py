@@ -62,7 +62,7 @@ class Paths:
         parent_id = self.parent[child_id]
         while parent_id is not None:
             parent = self.groups[parent_id]
-            kids = [child if g.identifier == child_id else g for g in parent.groups]
+            kids = tuple(child if g.identifier == child_id else g for g in parent.groups)
             child = self.groups[parent_id] = dataclasses.replace(parent, groups=kids)
             child_id, parent_id = parent_id, self.parent[parent_id]
         assert isinstance(child, FlowDef)
@@ -73,7 +73,7 @@ class Paths:
         return list(getattr(self.groups[group_id], COMPONENT_KINDS[kind][0]))
 
     def _set_items(self, group_id: str, kind: str, items: list[Any]) -> None:
-        changes: dict[str, Any] = {COMPONENT_KINDS[kind][0]: items}
+        changes: dict[str, Any] = {COMPONENT_KINDS[kind][0]: tuple(items)}
         self.replace_group(group_id, lambda g: dataclasses.replace(g, **changes))
 
     # -- components ---------------------------------------------------------------------
@@ -154,7 +154,7 @@ class Paths:
 
     def set_contexts(self, contexts: list[ParameterContextDef]) -> None:
         self.size += len(contexts) - len(self.flow.parameter_contexts)
-        changes: dict[str, Any] = {"parameter_contexts": contexts}
+        changes: dict[str, Any] = {"parameter_contexts": tuple(contexts)}
         self.replace_group(self.root, lambda g: dataclasses.replace(g, **changes))
 
     # -- the result -----------------------------------------------------------------------

@@ -3,10 +3,9 @@ group by identifier (docs/design/flow-edits.md §2.1).
 
 ``FlowIndex.of(flow)`` builds the index on first use and remembers it for that
 flow object (by identity, for a few flows); ``edits.apply`` hands the index of
-the flow it returns over without walking it again. The remembered index is
-right only as long as nobody changes the flow in place — the contract of the
-edit API (``apply`` never does); code that still mutates a flow builds a fresh
-index with ``FlowIndex.build``.
+the flow it returns over without walking it again. ``FlowDef.owner`` and
+``FlowDef.group`` answer through it. A flow's records are frozen and hold
+tuples, so what the index records cannot change under it.
 """
 
 from __future__ import annotations
@@ -125,8 +124,7 @@ def remember(flow: FlowDef, index: FlowIndex) -> None:
 
 
 def forget(flow: FlowDef) -> None:
-    """Drop the index remembered for ``flow`` (after changing it in place, which
-    code on the edit API never does)."""
+    """Drop the index remembered for ``flow`` (``of`` builds it again when asked)."""
     with _lock:
         found = _remembered.get(id(flow))
         if found is not None and found[0] is flow:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowyard.runtime.flow._json_reader import _kind, _Reader, _shown
@@ -59,7 +59,6 @@ from flowyard.runtime.flow._model import (
     PortDef,
     ProcessorDef,
 )
-from flowyard.runtime.schedule import CronSchedule
 
 __all__ = [
     "LABEL_STYLES",
@@ -78,6 +77,7 @@ __all__ = [
     "parameter_context_to_dict",
     "position_from_dict",
     "processor_from_dict",
+    "register_period_check",
 ]
 
 #: Label style keys (NiFi's) and what their values may be: colours and sizes, nothing a browser fetches.
@@ -87,6 +87,25 @@ _SIZE = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,3})?(?:px|pt|em|rem|%)")
 LABEL_STYLES = {"background-color": ("a colour such as #fff7d6 or lightyellow", _COLOUR),
                 "color": ("a colour such as #333333 or black", _COLOUR),
                 "font-size": ("a size such as 14px", _SIZE)}
+
+
+#: How a processor's scheduling period is checked, by scheduling strategy (beyond TIMER_DRIVEN's
+#: duration, which the reader knows). The flow model knows no cron syntax: the engine, which runs the
+#: schedules, registers the CRON_DRIVEN check when it is imported (``register_period_check``).
+_PERIOD_CHECKS: dict[str, Callable[[str], object]] = {}
+
+
+def register_period_check(strategy: str, check: Callable[[str], object]) -> None:
+    """Let the reader check the scheduling period of a ``strategy`` processor
+    with ``check``, which raises ``ValueError`` with a message naming the
+    problem; the reader reports that message at the field
+    (``processors[0].schedulingPeriod``) wherever a processor is read: a flow
+    file, an API component, an edit's changed field, ``validate``'s read-back.
+    Registering again replaces the check."""
+    if strategy not in SCHEDULING_STRATEGIES or strategy == "TIMER_DRIVEN":
+        raise ValueError(f"{strategy!r} is not a scheduling strategy whose period can be checked: "
+                         f"{', '.join(s for s in SCHEDULING_STRATEGIES if s != 'TIMER_DRIVEN')}")
+    _PERIOD_CHECKS[strategy] = check
 
 
 def flow_from_dict(data: Any, *, source: str = "flow") -> FlowDef:
@@ -109,7 +128,7 @@ def flow_from_dict(data: Any, *, source: str = "flow") -> FlowDef:
             r.problem(f"parameterContexts[{i}].name", f"{ctx.name!r} is already the name of {names[ctx.name]}")
         names[ctx.name] = f"parameterContexts[{i}]"
     root = _group(r, raw_root, "rootGroup", seen, contexts={c.identifier for c in contexts}, default_name="Flow")
-    flow = FlowDef(**{name: getattr(root, name) for name in GroupDef.__slots__}, parameter_contexts=contexts,
+    flow = FlowDef(**{name: getattr(root, name) for name in GroupDef.__slots__}, parameter_contexts=tuple(contexts),
                    edit_seq=r.number(top, "editSeq", "", 0, maximum=2**53))
     legacy = raw_root.get("parameters")
     if legacy is not None:  # the shorthand of hand-written flows: a map bound to the root group
@@ -121,11 +140,11 @@ def flow_from_dict(data: Any, *, source: str = "flow") -> FlowDef:
             r.problem("rootGroup.parameters", "give either parameters or a parameterContext, not both")
         ctx = ParameterContextDef(str(uuid.uuid5(uuid.NAMESPACE_URL, f"flowyard:{flow.identifier}:parameters")),
                                   f"{flow.name} parameters",
-                                  parameters=[ParameterDef(k, v) for k, v in params.items()])
+                                  parameters=tuple(ParameterDef(k, v) for k, v in params.items()))
         if ctx.name in names:
             r.problem("rootGroup.parameters", f"a parameter context is already named {ctx.name!r}")
-        flow.parameter_contexts.append(ctx)
-        flow = dataclasses.replace(flow, parameter_context=ctx.identifier)
+        flow = dataclasses.replace(flow, parameter_contexts=(*flow.parameter_contexts, ctx),
+                                   parameter_context=ctx.identifier)
     r.finish()
     return flow
 
@@ -161,26 +180,29 @@ def _group(r: _Reader, raw: Any, where: str, seen: dict[str, str], *, contexts: 
         group = dataclasses.replace(group, parameter_context=ctx_id)
     parsers = {"processors": _processor, "funnels": _funnel, "inputPorts": _port, "outputPorts": _port,
                "labels": _label, "controllerServices": _service}
+    parts: dict[str, Any] = {}
     for kind, (attr, key) in COMPONENT_KINDS.items():
         if kind in ("connection", "process-group"):
             continue
-        target = getattr(group, attr)
+        found = []
         for i, item in enumerate(r.items(g, key, where, MAX_COMPONENTS)):
             place = f"{where}.{key}[{i}]"
             r.count(place)
-            target.append(_unique(r, seen, parsers[key](r, item, place), place))
+            found.append(_unique(r, seen, parsers[key](r, item, place), place))
+        parts[attr] = tuple(found)
     children = r.items(g, "processGroups", where, MAX_COMPONENTS)
     if children and depth >= MAX_GROUP_DEPTH:
         raise r.fail(f"{where}.processGroups", f"process groups nest at most {MAX_GROUP_DEPTH} levels deep")
-    for i, item in enumerate(children):
-        group.groups.append(_group(r, item, f"{where}.processGroups[{i}]", seen, contexts=contexts,
-                                   depth=depth + 1))
+    parts["groups"] = tuple(_group(r, item, f"{where}.processGroups[{i}]", seen, contexts=contexts, depth=depth + 1)
+                            for i, item in enumerate(children))
+    group = dataclasses.replace(group, **parts)
     sources, destinations = group.connectable_sources(), group.connectable_destinations()
+    connections = []
     for i, item in enumerate(r.items(g, "connections", where, MAX_COMPONENTS)):
         place = f"{where}.connections[{i}]"
         r.count(place)
-        group.connections.append(_unique(r, seen, _connection(r, item, place, (sources, destinations)), place))
-    return group
+        connections.append(_unique(r, seen, _connection(r, item, place, (sources, destinations)), place))
+    return dataclasses.replace(group, connections=tuple(connections))
 
 
 def _processor(r: _Reader, raw: Any, where: str) -> ProcessorDef:
@@ -202,9 +224,9 @@ def _processor(r: _Reader, raw: Any, where: str) -> ProcessorDef:
     period = r.text(p, "schedulingPeriod", where, "0 sec", limit=MAX_NAME)
     if strategy == "TIMER_DRIVEN":
         period = r.duration(p, "schedulingPeriod", where, "0 sec")
-    elif strategy == "CRON_DRIVEN":
+    elif strategy in _PERIOD_CHECKS:
         try:
-            CronSchedule(period)
+            _PERIOD_CHECKS[strategy](period)
         except ValueError as exc:
             r.problem(f"{where}.schedulingPeriod", str(exc))
     auto = r.names(p, "autoTerminatedRelationships", where, "relationship names")
@@ -223,7 +245,7 @@ def _processor(r: _Reader, raw: Any, where: str) -> ProcessorDef:
         bulletin_level=r.choice(p, "bulletinLevel", where, "WARN", BULLETIN_LEVELS),
         execution_node=r.choice(p, "executionNode", where, "ALL", EXECUTION_NODES),
         yield_duration=r.duration(p, "yieldDuration", where, "1 sec"),
-        auto_terminated=auto,
+        auto_terminated=tuple(auto),
         scheduled_state=state,
         comments=r.text(p, "comments", where, ""),
     )
@@ -299,6 +321,7 @@ def parameter_context_from_dict(data: Any, *, source: str = "request",
     c = r.obj(data, where)
     ctx = ParameterContextDef(r.identifier(c, where), r.name(c, where, None),
                               r.text(c, "description", where, ""))
+    parameters: list[ParameterDef] = []
     for i, raw in enumerate(r.items(c, "parameters", where)):
         place = f"{where}.parameters[{i}]"
         p = r.obj(raw, place)
@@ -306,7 +329,7 @@ def parameter_context_from_dict(data: Any, *, source: str = "request",
         if not _PARAMETER_NAME.fullmatch(name):
             r.problem(f"{place}.name", f"{name!r} is not a valid parameter name: use letters, digits, "
                                        "spaces, '.', '_' and '-'")
-        if any(q.name == name for q in ctx.parameters):
+        if any(q.name == name for q in parameters):
             r.problem(f"{place}.name", f"parameter {name!r} is defined twice")
         value = p.get("value")
         if value is not None and not isinstance(value, str):
@@ -319,9 +342,9 @@ def parameter_context_from_dict(data: Any, *, source: str = "request",
         if not isinstance(sensitive, bool):
             r.problem(f"{place}.sensitive", f"must be true or false, found {_shown(sensitive)}")
             sensitive = False
-        ctx.parameters.append(ParameterDef(name, value, sensitive, r.text(p, "description", place, "")))
+        parameters.append(ParameterDef(name, value, sensitive, r.text(p, "description", place, "")))
     r.finish()
-    return ctx
+    return dataclasses.replace(ctx, parameters=tuple(parameters))
 
 
 def _connection(r: _Reader, raw: Any, where: str, ends: tuple[set[str], set[str]] | None) -> ConnectionDef:
@@ -357,14 +380,14 @@ def _connection(r: _Reader, raw: Any, where: str, ends: tuple[set[str], set[str]
         identifier=identifier,
         source=found[0],
         destination=found[1],
-        relationships=rels,
+        relationships=tuple(rels),
         name=r.text(c, "name", where, "", limit=MAX_NAME),
         back_pressure_object_threshold=r.number(c, "backPressureObjectThreshold", where, 10_000,
                                                 maximum=MAX_OBJECT_THRESHOLD),
         back_pressure_data_size_threshold=r.data_size(c, "backPressureDataSizeThreshold", where, "1 GB"),
         flowfile_expiration=r.duration(c, "flowFileExpiration", where, "0 sec"),
-        prioritizers=[p for p in prios if p in PRIORITIZERS],
-        bends=bends,
+        prioritizers=tuple(p for p in prios if p in PRIORITIZERS),
+        bends=tuple(bends),
         load_balance_strategy=strategy,
         partitioning_attribute=attribute,
         load_balance_compression=r.choice(c, "loadBalanceCompression", where, "DO_NOT_COMPRESS",

@@ -4,10 +4,12 @@ and the constants of the format. Pure data, no I/O.
 The records are frozen: a flow is never changed in place. An edit makes a new
 flow (``flow.edits.apply``, copying the path from the changed component to the
 ``FlowDef`` and sharing the rest), ``map_group`` rebuilds a group bottom-up, and
-``dataclasses.replace`` changes one record. Their lists (``processors``,
-``auto_terminated``...) are still Python lists: they are filled while a flow is
-read and must not be changed once a flow is in use (``apply`` never does; the
-tests check it)."""
+``dataclasses.replace`` changes one record. What a record holds several of
+(``processors``, ``connections``, ``auto_terminated``, ``bends``...) is a
+tuple, so nothing reachable from a flow can change in place but the two maps
+(a component's ``properties``, a label's ``style``), which no code changes
+once the record is built (``apply`` copies them; the tests check it). A flow
+can therefore be shared freely: by the engine, the service, an undo history."""
 
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from flowyard.runtime.flow._index import FlowIndex
 
 __all__ = [
     "BULLETIN_LEVELS",
@@ -81,7 +86,7 @@ class ProcessorDef:
     run_duration: str = "0 ms"
     penalty_duration: str = "30 sec"
     yield_duration: str = "1 sec"
-    auto_terminated: list[str] = field(default_factory=list)
+    auto_terminated: tuple[str, ...] = ()
     scheduled_state: str = "RUNNING"
     comments: str = ""
     #: The lowest level of log message that becomes a bulletin (NiFi's setting).
@@ -97,13 +102,13 @@ class ConnectionDef:
     identifier: str
     source: str
     destination: str
-    relationships: list[str] = field(default_factory=list)
+    relationships: tuple[str, ...] = ()
     name: str = ""
     back_pressure_object_threshold: int = 10_000
     back_pressure_data_size_threshold: str = "1 GB"
     flowfile_expiration: str = "0 sec"
-    prioritizers: list[str] = field(default_factory=list)
-    bends: list[tuple[float, float]] = field(default_factory=list)
+    prioritizers: tuple[str, ...] = ()
+    bends: tuple[tuple[float, float], ...] = ()
     #: In a cluster, how the queue's flowfiles spread over the nodes (``LOAD_BALANCE_STRATEGIES``).
     load_balance_strategy: str = "DO_NOT_LOAD_BALANCE"
     #: The attribute whose value picks the node, for ``PARTITION_BY_ATTRIBUTE`` (required there).
@@ -174,7 +179,7 @@ class ParameterContextDef:
     identifier: str
     name: str
     description: str = ""
-    parameters: list[ParameterDef] = field(default_factory=list)
+    parameters: tuple[ParameterDef, ...] = ()
 
     def values(self) -> dict[str, str]:
         """Name -> value of the parameters that have a value."""
@@ -194,14 +199,14 @@ class GroupDef:
     comments: str = ""
     #: Identifier of the parameter context the group is bound to (None: no parameters).
     parameter_context: str | None = None
-    processors: list[ProcessorDef] = field(default_factory=list)
-    connections: list[ConnectionDef] = field(default_factory=list)
-    funnels: list[FunnelDef] = field(default_factory=list)
-    input_ports: list[PortDef] = field(default_factory=list)
-    output_ports: list[PortDef] = field(default_factory=list)
-    labels: list[LabelDef] = field(default_factory=list)
-    controller_services: list[ControllerServiceDef] = field(default_factory=list)
-    groups: list[GroupDef] = field(default_factory=list)
+    processors: tuple[ProcessorDef, ...] = ()
+    connections: tuple[ConnectionDef, ...] = ()
+    funnels: tuple[FunnelDef, ...] = ()
+    input_ports: tuple[PortDef, ...] = ()
+    output_ports: tuple[PortDef, ...] = ()
+    labels: tuple[LabelDef, ...] = ()
+    controller_services: tuple[ControllerServiceDef, ...] = ()
+    groups: tuple[GroupDef, ...] = ()
 
     def component_ids(self) -> set[str]:
         """Identifiers of this group's processors, funnels and ports (what connections join)."""
@@ -244,7 +249,7 @@ COMPONENT_KINDS: dict[str, tuple[str, str]] = {
 class FlowDef(GroupDef):
     """A whole flow: the root process group and the parameter contexts groups bind to."""
 
-    parameter_contexts: list[ParameterContextDef] = field(default_factory=list)
+    parameter_contexts: tuple[ParameterContextDef, ...] = ()
     #: The number of the last entry of the edit log (``flow-edits.jsonl``) this
     #: flow contains (0: none). Bookkeeping of the file, not part of what the
     #: flow is: equality ignores it.
@@ -262,24 +267,27 @@ class FlowDef(GroupDef):
         return ctx.values() if ctx is not None else {}
 
     def owner(self, identifier: str) -> tuple[GroupDef, str] | None:
-        """The group holding the component ``identifier`` and its kind, or None."""
-        for group in self.walk():
-            for kind, (attr, _) in COMPONENT_KINDS.items():
-                for c in getattr(group, attr):
-                    if c.identifier == identifier:
-                        return group, kind
-        return None
+        """The group holding the component ``identifier`` and its kind, or None
+        (the root group is no component). Answered by the flow's ``FlowIndex``
+        (built on first use, then remembered for this flow)."""
+        index = _index_of(self)
+        place = index.location.get(identifier)
+        return None if place is None else (index.groups[place[0]], place[1])
 
     def group(self, identifier: str) -> GroupDef | None:
-        for g in self.walk():
-            if g.identifier == identifier:
-                return g
-        return None
+        """The process group ``identifier`` (the root included), or None; by the flow's ``FlowIndex``."""
+        return _index_of(self).groups.get(identifier)
 
     def all_processors(self) -> Iterator[tuple[GroupDef, ProcessorDef]]:
         for g in self.walk():
             for p in g.processors:
                 yield g, p
+
+
+def _index_of(flow: FlowDef) -> FlowIndex:
+    from flowyard.runtime.flow._index import FlowIndex  # built on this module: imported when first asked
+
+    return FlowIndex.of(flow)
 
 
 _G = TypeVar("_G", bound=GroupDef)
@@ -295,8 +303,8 @@ def map_group(group: _G, component: Callable[[str, Any], Any],
     changes: dict[str, Any] = {}
     for kind, (attr, _) in COMPONENT_KINDS.items():
         items = getattr(group, attr)
-        new = [map_group(c, component, group_fn) for c in items] if kind == "process-group" \
-            else [component(kind, c) for c in items]
+        new = tuple(map_group(c, component, group_fn) for c in items) if kind == "process-group" \
+            else tuple(component(kind, c) for c in items)
         if any(a is not b for a, b in zip(new, items, strict=True)):
             changes[attr] = new
     result = dataclasses.replace(group, **changes) if changes else group

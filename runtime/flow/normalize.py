@@ -154,9 +154,9 @@ def _normalized_group(group: _G, catalog: SpecCatalog, report: list[Renamed]) ->
         return None
     return replace(
         group,
-        processors=processors if processors is not None else list(group.processors),
-        controller_services=services if services is not None else list(group.controller_services),
-        groups=[new if new is not None else old for new, old in zip(children, group.groups, strict=True)],
+        processors=tuple(processors) if processors is not None else group.processors,
+        controller_services=tuple(services) if services is not None else group.controller_services,
+        groups=tuple(new if new is not None else old for new, old in zip(children, group.groups, strict=True)),
     )
 
 

@@ -413,7 +413,7 @@ class ProcessorRunner:
                 self._outputs[name] = queue
         node.inputs = [self._input] if self.has_input_connection else []
         node.outputs = {n: [q] for n, q in self._outputs.items() if n in names and n not in self._auto_terminated}
-        node.set_routing(sorted(self._auto_terminated & set(names)))
+        node.set_routing(tuple(sorted(self._auto_terminated & set(names))))
         if node.validation:
             raise InvalidComponentError(configured.name, node.validation)
         return node

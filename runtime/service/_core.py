@@ -148,11 +148,11 @@ class FlowService(ExchangeMixin, ObserveMixin, QueueMixin, ProvenanceMixin, Prev
             return dataclasses.replace(c, properties={
                 **c.properties, **{n: fn(c.properties[n], f"{c.identifier}/{n}") for n in names}})
 
-        contexts = [dataclasses.replace(ctx, parameters=[
+        contexts = tuple(dataclasses.replace(ctx, parameters=tuple(
                         dataclasses.replace(p, value=fn(p.value, f"{ctx.identifier}/#{{{p.name}}}"))
-                        if p.sensitive and p.value is not None else p for p in ctx.parameters])
-                    if any(p.sensitive and p.value is not None for p in ctx.parameters) else ctx
-                    for ctx in flow.parameter_contexts]
+                        if p.sensitive and p.value is not None else p for p in ctx.parameters))
+                         if any(p.sensitive and p.value is not None for p in ctx.parameters) else ctx
+                         for ctx in flow.parameter_contexts)
         return dataclasses.replace(map_group(flow, component), parameter_contexts=contexts)
 
     def _encrypted(self, doc: dict[str, Any]) -> dict[str, Any]:

@@ -42,8 +42,8 @@ class ExchangeMixin(ComponentsMixin):
 
         group = map_group(self._group(group_id), without_secrets)
         used = {g.parameter_context for g in group.walk() if g.parameter_context is not None}
-        contexts = [parameter_context_to_dict(dataclasses.replace(ctx, parameters=[
-                        dataclasses.replace(p, value=None) if p.sensitive else p for p in ctx.parameters]))
+        contexts = [parameter_context_to_dict(dataclasses.replace(ctx, parameters=tuple(
+                        dataclasses.replace(p, value=None) if p.sensitive else p for p in ctx.parameters)))
                     for ctx in self.flow.parameter_contexts if ctx.identifier in used]
         return {"flowyardFlowVersion": FORMAT_VERSION, "parameterContexts": contexts,
                 "rootGroup": group_to_dict(group)}

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import flowyard.runtime.engine  # noqa: F401  (registers the cron check, as every program that reads flows does)
 from flowyard.runtime import flow as flow_module
 from flowyard.runtime.flow import (
     ConnectionDef,
@@ -121,14 +122,14 @@ def test_from_dict_builds_the_records() -> None:
         identifier="gen", type="GenerateFlowFile", name="Generate", position=(10.5, -20.0),
         properties={"file-size": "1 KB", "Custom Text": None, "my.attr": "${now()}"},
         scheduling_strategy="CRON_DRIVEN", scheduling_period="0 */5 * * * ?", concurrent_tasks=3,
-        run_duration="25 ms", penalty_duration="10 sec", yield_duration="2 sec", auto_terminated=["failure"],
+        run_duration="25 ms", penalty_duration="10 sec", yield_duration="2 sec", auto_terminated=("failure",),
         scheduled_state="STOPPED", comments="hello", bulletin_level="ERROR", execution_node="PRIMARY",
     )
-    assert flow.funnels == [FunnelDef("fun", (1.0, 2.0))]
+    assert flow.funnels == (FunnelDef("fun", (1.0, 2.0)),)
     assert flow.connections[0] == ConnectionDef(
-        identifier="c1", source="gen", destination="fun", relationships=["success"], name="to funnel",
+        identifier="c1", source="gen", destination="fun", relationships=("success",), name="to funnel",
         back_pressure_object_threshold=0, back_pressure_data_size_threshold="10 MB", flowfile_expiration="1 hour",
-        prioritizers=["PriorityAttributePrioritizer", "FirstInFirstOutPrioritizer"], bends=[(5.0, 6.0), (7.0, 8.0)],
+        prioritizers=("PriorityAttributePrioritizer", "FirstInFirstOutPrioritizer"), bends=((5.0, 6.0), (7.0, 8.0)),
         load_balance_strategy="PARTITION_BY_ATTRIBUTE", partitioning_attribute="customer",
         load_balance_compression="COMPRESS_ATTRIBUTES_AND_CONTENT",
     )
@@ -137,9 +138,9 @@ def test_from_dict_builds_the_records() -> None:
     assert flow.parameters_for(flow) == {"dir": "/data"}
     assert flow.parameters_for(flow.groups[0]) == {}, "a child group without a context has no parameters"
     assert flow.owner("out") == (flow.groups[0], "output-port")
-    assert flow.labels == [LabelDef("lab", "Read me", (-5.0, 3.0), 200.0, 80.0, {"background-color": "#fff7d7"})]
-    assert flow.controller_services == [
-        ControllerServiceDef("svc", "SimpleKeyValueLookupService", "Lookup", {"a": "1"}, "DISABLED", "c")]
+    assert flow.labels == (LabelDef("lab", "Read me", (-5.0, 3.0), 200.0, 80.0, {"background-color": "#fff7d7"}),)
+    assert flow.controller_services == (
+        ControllerServiceDef("svc", "SimpleKeyValueLookupService", "Lookup", {"a": "1"}, "DISABLED", "c"),)
 
 
 def test_minimal_flow_gets_the_defaults() -> None:
@@ -152,9 +153,9 @@ def test_minimal_flow_gets_the_defaults() -> None:
     })
     assert flow.name == "Flow"
     assert flow.identifier  # a fresh uuid
-    assert flow.processors == [ProcessorDef(identifier="p", type="T")]
-    assert flow.connections == [ConnectionDef(identifier="c", source="p", destination="p")]
-    assert flow.funnels == []
+    assert flow.processors == (ProcessorDef(identifier="p", type="T"),)
+    assert flow.connections == (ConnectionDef(identifier="c", source="p", destination="p"),)
+    assert flow.funnels == ()
 
 
 def test_an_empty_root_group_is_a_valid_flow() -> None:

@@ -53,7 +53,7 @@ async def test_sensitive_parameters_are_refused_in_plain_service_properties(tmp_
         with pytest.raises(FlowyardError, match="references the sensitive parameter 'pw'"):
             await service.create("controller-service", {"type": "SimpleKeyValueLookupService",
                                                         "properties": {"sky": "#{pw}"}})
-        assert service.flow.controller_services == [], "nothing half-created"
+        assert service.flow.controller_services == (), "nothing half-created"
         service.request_stop()
 
 

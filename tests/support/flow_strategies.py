@@ -23,11 +23,12 @@ Stable API (other tests build on it):
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from hypothesis import strategies as st
 
+import flowyard.runtime.engine  # noqa: F401  (registers the cron check, as every program that reads flows does)
 from flowyard.runtime.flow import (
     COMPONENT_KINDS,
     EXECUTION_NODES,
@@ -65,7 +66,7 @@ __all__ = ["PROCESSOR_TYPES", "SERVICE_TYPES", "SPECS", "edits", "flows", "moves
 
 PROCESSOR_TYPES = ("GenerateFlowFile", "UpdateAttribute", "LogAttribute", "InvokeHTTP")
 SERVICE_TYPES = ("StandardSSLContextService", "StandardProxyConfigurationService")
-#: Relationship names a connection may select.
+#: Relationship names some processor has or lacks: what an update may set (refused when the source lacks them).
 _RELATIONSHIPS = ("success", "failure", "original", "Response", "Retry")
 _PARAMETERS = ("host", "port", "secret", "token")
 #: Property keys that are not sensitive, per processor type (values: text or #{plain parameter}).
@@ -78,13 +79,20 @@ _SERVICE_PLAIN = {"StandardSSLContextService": ("keystore-type", "keystore-filen
                   "StandardProxyConfigurationService": ("proxy-server-host", "proxy-type")}
 
 
-def _catalog() -> TypeCatalog:
+def _catalog() -> tuple[TypeCatalog, dict[str, Any]]:
     from flowyard.runtime.registry import discover_controller_services, discover_processors
     processors, services = discover_processors(), discover_controller_services()
-    return TypeCatalog({n: processors[n] for n in PROCESSOR_TYPES}, {n: services[n] for n in SERVICE_TYPES})
+    classes = {n: processors[n] for n in PROCESSOR_TYPES}
+    return TypeCatalog(classes, {n: services[n] for n in SERVICE_TYPES}), classes
 
 
-SPECS = _catalog()
+SPECS, _PROCESSOR_CLASSES = _catalog()
+
+
+def _relationships(type_name: str, properties: Mapping[str, str | None]) -> tuple[str, ...]:
+    """The relationships a processor of ``type_name`` configured with ``properties``
+    has (UpdateAttribute's 'set state fail' only when it stores state)."""
+    return tuple(r.name for r in _PROCESSOR_CLASSES[type_name].relationships_for({}, properties))
 
 _names = st.text(alphabet="abcdefgh XYZ-", min_size=1, max_size=8).filter(lambda s: bool(s.strip()))
 _coord = st.integers(-2000, 2000).map(float)
@@ -134,12 +142,14 @@ def _properties(draw: Any, type_name: str, ctx: ParameterContextDef | None,
 
 def _processor(draw: Any, ident: str, ctx: ParameterContextDef | None, services: list[str]) -> ProcessorDef:
     type_name = draw(st.sampled_from(PROCESSOR_TYPES))
+    name, position, properties = draw(st.one_of(st.just(""), _names)), draw(_positions), \
+        _properties(draw, type_name, ctx, services)
     return ProcessorDef(
-        ident, type_name, draw(st.one_of(st.just(""), _names)), draw(_positions),
-        _properties(draw, type_name, ctx, services),
+        ident, type_name, name, position, properties,
         scheduling_period=draw(st.sampled_from(("0 sec", "1 sec", "5 min"))),
         concurrent_tasks=draw(st.integers(1, 4)),
-        auto_terminated=draw(st.lists(st.sampled_from(_RELATIONSHIPS), max_size=2, unique=True)),
+        auto_terminated=tuple(draw(st.lists(st.sampled_from(_relationships(type_name, properties)), max_size=2,
+                                            unique=True))),
         scheduled_state=draw(st.sampled_from(("RUNNING", "STOPPED", "DISABLED"))),
         comments=draw(st.sampled_from(("", "note"))),
         execution_node=draw(st.sampled_from(EXECUTION_NODES)))
@@ -152,53 +162,69 @@ def _service(draw: Any, ident: str, ctx: ParameterContextDef | None, services: l
                                 draw(st.sampled_from(("ENABLED", "DISABLED"))))
 
 
-def _group(draw: Any, ids: _Ids, contexts: list[ParameterContextDef], *, depth: int, max_depth: int,
+def _group(draw: Any, ids: _Ids, contexts: Sequence[ParameterContextDef], *, depth: int, max_depth: int,
            scope: list[str], root: bool = False, name: str = "") -> GroupDef:
     ctx = draw(st.sampled_from([None, *contexts])) if contexts else None
-    group = GroupDef(identifier=ids("pg"), name=name or draw(_names), position=draw(_positions),
-                     parameter_context=None if ctx is None else ctx.identifier)
+    ident, name, position = ids("pg"), name or draw(_names), draw(_positions)
+    services: list[ControllerServiceDef] = []
     for _ in range(draw(st.integers(0, 2))):
-        group.controller_services.append(_service(draw, ids("cs"), ctx, scope + [
-            s.identifier for s in group.controller_services]))
-    visible = scope + [s.identifier for s in group.controller_services]
-    for _ in range(draw(st.integers(0, 3))):
-        group.processors.append(_processor(draw, ids("proc"), ctx, visible))
-    group.funnels.extend([FunnelDef(ids("funnel"), draw(_positions)) for _ in range(draw(st.integers(0, 1)))])
+        services.append(_service(draw, ids("cs"), ctx, scope + [s.identifier for s in services]))
+    visible = scope + [s.identifier for s in services]
+    processors = tuple(_processor(draw, ids("proc"), ctx, visible) for _ in range(draw(st.integers(0, 3))))
+    funnels = tuple(FunnelDef(ids("funnel"), draw(_positions)) for _ in range(draw(st.integers(0, 1))))
+    ports: dict[str, tuple[PortDef, ...]] = {"in": (), "out": ()}
     if not root:
-        for ports, prefix in ((group.input_ports, "in"), (group.output_ports, "out")):
-            ports += [PortDef(ids(prefix), f"{prefix} {i}", draw(_positions),
-                              draw(st.sampled_from(("RUNNING", "STOPPED"))))
-                      for i in range(draw(st.integers(0, 2)))]
-    if draw(st.integers(0, 3)) == 0:
-        group.labels.append(LabelDef(ids("label"), draw(_names), draw(_positions),
-                                     style=draw(st.sampled_from(({}, {"font-size": "14px"})))))
-    if depth < max_depth:
-        for _ in range(draw(st.integers(0, 2))):
-            group.groups.append(_group(draw, ids, contexts, depth=depth + 1, max_depth=max_depth, scope=visible))
+        for prefix in ports:
+            ports[prefix] = tuple(PortDef(ids(prefix), f"{prefix} {i}", draw(_positions),
+                                          draw(st.sampled_from(("RUNNING", "STOPPED"))))
+                                  for i in range(draw(st.integers(0, 2))))
+    labels = tuple(LabelDef(ids("label"), draw(_names), draw(_positions),
+                            style=draw(st.sampled_from(({}, {"font-size": "14px"}))))
+                   for _ in range(1 if draw(st.integers(0, 3)) == 0 else 0))
+    children = tuple(_group(draw, ids, contexts, depth=depth + 1, max_depth=max_depth, scope=visible)
+                     for _ in range(draw(st.integers(0, 2)) if depth < max_depth else 0))
+    group = GroupDef(identifier=ident, name=name, position=position,
+                     parameter_context=None if ctx is None else ctx.identifier, processors=processors,
+                     funnels=funnels, input_ports=ports["in"], output_ports=ports["out"], labels=labels,
+                     controller_services=tuple(services), groups=children)
     sources, destinations = sorted(group.connectable_sources()), sorted(group.connectable_destinations())
     if sources and destinations:
-        for _ in range(draw(st.integers(0, 4))):
-            group.connections.append(_connection(draw, ids("conn"), sources, destinations))
+        relationships = _relationships_of(processors)
+        group = dataclasses.replace(group, connections=tuple(
+            _connection(draw, ids("conn"), sources, destinations, relationships)
+            for _ in range(draw(st.integers(0, 4)))))
     return group
 
 
-def _connection(draw: Any, ident: str, sources: list[str], destinations: list[str]) -> ConnectionDef:
+def _relationships_of(processors: Iterable[ProcessorDef]) -> dict[str, tuple[str, ...]]:
+    """Processor identifier -> the relationships it has."""
+    return {p.identifier: _relationships(p.type, p.properties) for p in processors}
+
+
+def _connection(draw: Any, ident: str, sources: list[str], destinations: list[str],
+                relationships: Mapping[str, tuple[str, ...]]) -> ConnectionDef:
+    """A connection from one of ``sources`` to one of ``destinations``: from a
+    processor it selects one or two of the processor's relationships
+    (``relationships``: by processor identifier); from a funnel or port, none
+    (they have none)."""
     strategy = draw(st.sampled_from(LOAD_BALANCE_STRATEGIES))
     attribute = draw(st.sampled_from(("kafka.partition", "customer") if strategy == "PARTITION_BY_ATTRIBUTE"
                                      else ("", "customer")))
-    return ConnectionDef(ident, draw(st.sampled_from(sources)), draw(st.sampled_from(destinations)),
-                         draw(st.lists(st.sampled_from(_RELATIONSHIPS), max_size=2, unique=True)),
+    source = draw(st.sampled_from(sources))
+    names = relationships.get(source, ())
+    selected = tuple(draw(st.lists(st.sampled_from(names), min_size=1, max_size=2, unique=True))) if names else ()
+    return ConnectionDef(ident, source, draw(st.sampled_from(destinations)), selected,
                          name=draw(st.sampled_from(("", "queue"))),
                          back_pressure_object_threshold=draw(st.sampled_from((10_000, 5))),
-                         bends=draw(st.lists(_positions, max_size=1)),
+                         bends=tuple(draw(st.lists(_positions, max_size=1))),
                          load_balance_strategy=strategy, partitioning_attribute=attribute,
                          load_balance_compression=draw(st.sampled_from(LOAD_BALANCE_COMPRESSIONS)))
 
 
 def _context(draw: Any, ident: str, name: str) -> ParameterContextDef:
-    params = [ParameterDef(n, draw(st.one_of(st.none(), st.sampled_from(("a", "b", "1")))),
-                           n in ("secret", "token") and draw(st.booleans()))
-              for n in draw(st.lists(st.sampled_from(_PARAMETERS), max_size=4, unique=True))]
+    params = tuple(ParameterDef(n, draw(st.one_of(st.none(), st.sampled_from(("a", "b", "1")))),
+                                n in ("secret", "token") and draw(st.booleans()))
+                   for n in draw(st.lists(st.sampled_from(_PARAMETERS), max_size=4, unique=True)))
     return ParameterContextDef(ident, name, parameters=params)
 
 
@@ -208,7 +234,7 @@ def flows(draw: Any, max_depth: int = 2) -> FlowDef:
     ids = _Ids("")
     contexts = [_context(draw, ids("ctx"), f"Context {i}") for i in range(draw(st.integers(0, 2)))]
     root = _group(draw, ids, contexts, depth=0, max_depth=max_depth, scope=[], root=True, name="Flow")
-    return FlowDef(**{name: getattr(root, name) for name in GroupDef.__slots__}, parameter_contexts=contexts)
+    return FlowDef(**{name: getattr(root, name) for name in GroupDef.__slots__}, parameter_contexts=tuple(contexts))
 
 
 # -- edits -------------------------------------------------------------------------------
@@ -253,7 +279,8 @@ def _create(draw: Any, flow: FlowDef) -> Edit:
         destinations = sorted(group.connectable_destinations()) or ["nowhere"]
         if draw(st.integers(0, 5)) == 0:
             sources = sorted(_all_ids(flow))
-        component = _connection(draw, ident, sources, destinations)
+        component = _connection(draw, ident, sources, destinations,
+                                _relationships_of(p for g in groups for p in g.processors))
     elif kind == "funnel":
         component = FunnelDef(ident, draw(_positions))
     elif kind in ("input-port", "output-port"):
@@ -318,6 +345,15 @@ def _update(draw: Any, flow: FlowDef) -> Edit:
     group, kind, c = draw(st.sampled_from(found))
     fields = draw(st.lists(st.sampled_from(_FIELDS[kind]), max_size=2, unique=True))
     changes = {f: draw(_FIELD_VALUES[f]) for f in fields}
+    # relationships: mostly the component's own (the source's for a connection); else the common list
+    owner = c if kind == "processor" else next(
+        (p for g in flow.walk() for p in g.processors if p.identifier == getattr(c, "source", None)), None)
+    for f in ("relationships", "auto_terminated"):
+        if f in changes and owner is not None and draw(st.integers(0, 4)):
+            names = _relationships(owner.type, owner.properties) if owner.type in _PROCESSOR_CLASSES \
+                else _RELATIONSHIPS
+            changes[f] = tuple(draw(st.lists(st.sampled_from(names), min_size=f == "relationships", max_size=2,
+                                             unique=True)))
     properties: dict[str, str | None] = {}
     if kind in ("processor", "controller-service") and draw(st.booleans()):
         ctx = flow.context(group.parameter_context)
@@ -329,7 +365,7 @@ def _update(draw: Any, flow: FlowDef) -> Edit:
     if fields and draw(st.booleans()):
         f = fields[0]
         current = getattr(c, f)
-        expect[f] = tuple(current) if isinstance(current, list) else current
+        expect[f] = current
         if draw(st.integers(0, 4)) == 0:
             expect[f] = "something else"
     return UpdateComponent(c.identifier, changes, properties, expect)
@@ -418,10 +454,10 @@ def _contexts(draw: Any, flow: FlowDef) -> Edit:
 def _import(draw: Any, flow: FlowDef) -> Edit:
     ids = _Ids("imp", _all_ids(flow))
     parent = draw(st.sampled_from(list(flow.walk())))
-    new_contexts = [_context(draw, ids("ctx"), f"Imported {i} {ids.n}") for i in range(draw(st.integers(0, 1)))]
+    new_contexts = tuple(_context(draw, ids("ctx"), f"Imported {i} {ids.n}") for i in range(draw(st.integers(0, 1))))
     scope = [s.identifier for g in flow.walk() for s in g.controller_services]
     group = _group(draw, ids, [*flow.parameter_contexts, *new_contexts], depth=0, max_depth=1, scope=scope)
-    return ImportGroup(parent.identifier, group, tuple(new_contexts))
+    return ImportGroup(parent.identifier, group, new_contexts)
 
 
 def _single(flow: FlowDef) -> st.SearchStrategy[Edit]:

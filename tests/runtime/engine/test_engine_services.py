@@ -73,9 +73,10 @@ async def test_a_processor_uses_a_service_of_an_ancestor_group(autojump_clock: A
 def test_a_service_of_a_child_group_is_not_visible_to_the_parent() -> None:
     flow = lookup_flow("child")
     # move the processor to the root group: it names a service it cannot see
-    lookup = flow.groups[0].processors.pop()
-    flow.groups[0].connections.clear()
-    flow.processors.append(lookup)
+    child = flow.groups[0]
+    lookup = child.processors[-1]
+    flow = dataclasses.replace(flow, processors=(*flow.processors, lookup), groups=(
+        dataclasses.replace(child, processors=child.processors[:-1], connections=()),))
     engine, _ = engine_for(flow)
     reasons = " ".join(map(str, engine.nodes["lookup"].validation))
     assert "no controller service with id 'colours' exists in this component's scope" in reasons
@@ -101,8 +102,10 @@ async def test_enable_and_disable_live(autojump_clock: Any) -> None:
 
 def test_unknown_service_type_names_the_place() -> None:
     flow = lookup_flow("child")
-    services = flow.groups[0].controller_services
-    services[0] = dataclasses.replace(services[0], type="NoSuchService")
+    child = flow.groups[0]
+    services = child.controller_services
+    flow = dataclasses.replace(flow, groups=(dataclasses.replace(child, controller_services=(
+        dataclasses.replace(services[0], type="NoSuchService"), *services[1:])),))
     with pytest.raises(FlowDefinitionError) as info:
         engine_for(flow)
     assert info.value.where == "rootGroup.processGroups[0].controllerServices[0].type"

@@ -97,7 +97,10 @@ async def test_changed_parameters_are_reapplied_to_referencing_processors_live(a
         await wait_for(lambda: engine.nodes["sink"].stats.flowfiles_in == 40)
         ctx = flow.context("child-params")
         assert ctx is not None
-        ctx.parameters[0] = dataclasses.replace(ctx.parameters[0], value="second")
+        new = dataclasses.replace(ctx, parameters=(dataclasses.replace(ctx.parameters[0], value="second"),
+                                                   *ctx.parameters[1:]))
+        engine.flow = dataclasses.replace(flow, parameter_contexts=tuple(
+            new if c is ctx else c for c in flow.parameter_contexts))
         changed = await engine.parameters_changed({"child"}, {"label"})
         assert changed == ["tag"]
         assert engine.nodes["tag"].running, "a running processor is restarted after the change"

@@ -46,13 +46,11 @@ def snapshot(engine: Engine) -> dict[str, Any]:
 
 
 def loadable(flow: FlowDef) -> FlowDef:
-    """A drawn flow the engine can run in a test: connections
-    carry relationships their source has (the strategy draws them from a common
-    list), no processor runs more than once per second of the (frozen) clock, half
-    of them auto-terminate every relationship (so that more are valid), and no
-    funnels and ports are connected in a ring."""
-    types = {p.identifier: p.type for g in flow.walk() for p in g.processors}
-
+    """A drawn flow the engine can run in a test (its connections carry
+    relationships their source has, as the strategy draws them): no processor
+    runs more than once per second of the (frozen) clock, half of them
+    auto-terminate every relationship (so that more are valid), and no funnels
+    and ports are connected in a ring."""
     def runnable(kind: str, c: Any) -> Any:
         if kind == "processor":
             changes: dict[str, Any] = {}
@@ -61,22 +59,22 @@ def loadable(flow: FlowDef) -> FlowDef:
             if int(c.identifier.rsplit("-", 1)[-1]) % 2:  # every relationship routed: more of them can run
                 changes["auto_terminated"] = _relationships(c.type)
             return dataclasses.replace(c, **changes) if changes else c
-        if kind == "connection" and c.source in types:
-            names = _relationships(types[c.source])
-            return dataclasses.replace(c, relationships=[r for r in c.relationships if r in names] or names[:1])
         return c
 
-    flow = map_group(flow, runnable)
     edges: dict[str, set[str]] = {}
     passing = _pass_throughs(flow)
-    for g in flow.walk():  # no ring of funnels and ports: a flowfile would go round it for ever
-        for c in list(g.connections):
+
+    def no_ring(g: Any) -> Any:  # no ring of funnels and ports: a flowfile would go round it for ever
+        kept = []
+        for c in g.connections:
             if c.source in passing and c.destination in passing:
                 if _reaches(edges, c.destination, c.source):
-                    g.connections.remove(c)
-                else:
-                    edges.setdefault(c.source, set()).add(c.destination)
-    return flow
+                    continue
+                edges.setdefault(c.source, set()).add(c.destination)
+            kept.append(c)
+        return g if len(kept) == len(g.connections) else dataclasses.replace(g, connections=tuple(kept))
+
+    return map_group(flow, runnable, no_ring)
 
 
 def _pass_throughs(flow: FlowDef) -> set[str]:
@@ -95,20 +93,22 @@ def _reaches(edges: dict[str, set[str]], start: str, goal: str) -> bool:
     return False
 
 
-def _relationships(type_name: str) -> list[str]:
-    return [r.name for r in REGISTRY[type_name].spec.relationships]
+def _relationships(type_name: str) -> tuple[str, ...]:
+    return tuple(r.name for r in REGISTRY[type_name].spec.relationships)
 
 
 def _rebuild(group: Any, change: Callable[[Any], Any], touched: set[str]) -> Any:
     """Path copying: a new group wherever ``group`` or a descendant is in ``touched``
-    (``change`` edits the copy's fresh lists and returns it, or a replacement), the
-    same object everywhere else."""
-    kids = [_rebuild(c, change, touched) for c in group.groups]
-    if group.identifier not in touched and all(k is c for k, c in zip(kids, group.groups, strict=True)):
-        return group
-    new = dataclasses.replace(group, groups=kids, **{name: list(getattr(group, name)) for name in (
-        "processors", "connections", "funnels", "input_ports", "output_ports", "labels", "controller_services")})
-    return change(new) if group.identifier in touched else new
+    (``change`` edits a copy holding fresh lists and returns it, or a replacement;
+    the lists become tuples again after), the same object everywhere else."""
+    kids = tuple(_rebuild(c, change, touched) for c in group.groups)
+    if group.identifier not in touched:
+        return group if all(k is c for k, c in zip(kids, group.groups, strict=True)) else \
+            dataclasses.replace(group, groups=kids)
+    names = ("processors", "connections", "funnels", "input_ports", "output_ports", "labels", "controller_services")
+    fresh = dataclasses.replace(group, groups=list(kids), **{name: list(getattr(group, name)) for name in names})
+    done = change(fresh)
+    return dataclasses.replace(done, **{name: tuple(getattr(done, name)) for name in (*names, "groups")})
 
 
 @st.composite
@@ -136,7 +136,7 @@ def variants(draw: Any, a: FlowDef) -> FlowDef:
                 g.connections[i] = None
             elif pick == 1:
                 g.connections[i] = dataclasses.replace(cdef, back_pressure_object_threshold=3, name="renamed",
-                                                       prioritizers=["NewestFlowFileFirstPrioritizer"])
+                                                       prioritizers=("NewestFlowFileFirstPrioritizer",))
             elif pick == 2:
                 dest = draw(st.sampled_from(sorted(g.connectable_destinations())))
                 g.connections[i] = dataclasses.replace(cdef, destination=dest)
@@ -166,8 +166,8 @@ def variants(draw: Any, a: FlowDef) -> FlowDef:
         first = a.parameter_contexts[0]
         params = [dataclasses.replace(p, value="changed") for p in first.parameters]
         params.append(ParameterDef("host", "h") if not any(p.name == "host" for p in params) else params.pop())
-        b = dataclasses.replace(b, parameter_contexts=[dataclasses.replace(first, parameters=params),
-                                                       *a.parameter_contexts[1:]])
+        b = dataclasses.replace(b, parameter_contexts=(dataclasses.replace(first, parameters=tuple(params)),
+                                                       *a.parameter_contexts[1:]))
     return b
 
 

@@ -186,7 +186,7 @@ def test_create_group_depth_room_and_contexts(flow: FlowDef) -> None:
             ctx=EditContext(SPECS, max_depth=3))
     refused(flow, CreateComponent("process-group", "root", deep), "component", "at most 20 components",
             ctx=EditContext(SPECS, max_components=20))
-    bound = dataclasses.replace(deep, groups=[dataclasses.replace(deep.groups[0], parameter_context="nope")])
+    bound = dataclasses.replace(deep, groups=(dataclasses.replace(deep.groups[0], parameter_context="nope"),))
     refused(flow, CreateComponent("process-group", "root", bound), "component.processGroups[0].parameterContext.id",
             "'nope'")
     clash = group_from_dict({"identifier": "g1", "name": "G1", "funnels": [{"identifier": "fun"}]})
@@ -389,7 +389,7 @@ def test_bind(flow: FlowDef) -> None:
 
 
 def test_parameter_contexts(flow: FlowDef) -> None:
-    new = ParameterContextDef("fresh", "Fresh", parameters=[ParameterDef("a", "1")])
+    new = ParameterContextDef("fresh", "Fresh", parameters=(ParameterDef("a", "1"),))
     accepted(flow, CreateParameterContext(new, 0))
     refused(flow, CreateParameterContext(dataclasses.replace(new, name="Other")), "context.name", "already named")
     refused(flow, CreateParameterContext(dataclasses.replace(new, identifier="gen")), "context.identifier")
@@ -418,7 +418,7 @@ def test_parameter_contexts(flow: FlowDef) -> None:
 
 
 def test_import_group_with_its_contexts_is_one_step(flow: FlowDef) -> None:
-    ctx = ParameterContextDef("imp-ctx", "Imported", parameters=[ParameterDef("k", "v")])
+    ctx = ParameterContextDef("imp-ctx", "Imported", parameters=(ParameterDef("k", "v"),))
     group = group_from_dict({"identifier": "imp", "name": "Imported", "parameterContext": {"id": "imp-ctx"},
                              "processors": [_proc("imp-p", "LogAttribute", "L", **{"log-prefix": "#{k}"})]})
     edit = ImportGroup("child2", group, (ctx,))

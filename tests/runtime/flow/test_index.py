@@ -7,7 +7,7 @@ from flow_strategies import edits, flows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flowyard.runtime.flow import FlowDef, FunnelDef, flow_from_dict
+from flowyard.runtime.flow import COMPONENT_KINDS, FlowDef, FunnelDef, GroupDef, flow_from_dict
 from flowyard.runtime.flow._index import FlowIndex, forget
 from flowyard.runtime.flow.edits import CreateComponent, EditRefused, apply, validate
 
@@ -56,3 +56,29 @@ def test_the_carried_index_is_the_one_a_walk_builds(flow: FlowDef, data: st.Data
             continue
         flow = apply(flow, edit)
         assert FlowIndex.of(flow) == FlowIndex.build(flow)
+
+
+def _walked_owner(flow: FlowDef, identifier: str) -> tuple[GroupDef, str] | None:
+    for group in flow.walk():
+        for kind, (attr, _) in COMPONENT_KINDS.items():
+            if any(c.identifier == identifier for c in getattr(group, attr)):
+                return group, kind
+    return None
+
+
+def test_owner_and_group_answer_through_the_index() -> None:
+    flow = flow_from_dict(FLOW)
+    assert flow.owner("p") == (flow.groups[0].groups[0], "processor")
+    assert flow.owner("b") == (flow.groups[0], "process-group")
+    assert flow.owner("root") is None and flow.owner("nope") is None
+    assert flow.group("root") is flow and flow.group("b") is flow.groups[0].groups[0] and flow.group("p") is None
+    assert FlowIndex.of(flow) is FlowIndex.of(flow), "built once for the flow"
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(flows())
+def test_owner_and_group_answer_as_a_walk_does(flow: FlowDef) -> None:
+    groups = {g.identifier: g for g in flow.walk()}
+    for ident in [*FlowIndex.build(flow).location, "nope"]:
+        assert flow.owner(ident) == _walked_owner(flow, ident)
+        assert flow.group(ident) is groups.get(ident)

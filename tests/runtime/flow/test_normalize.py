@@ -131,16 +131,16 @@ def test_normalising_never_changes_what_the_runtime_makes_of_the_properties(
 def nested_flow() -> FlowDef:
     inner = GroupDef(
         "inner", name="Inner",
-        processors=[ProcessorDef("p2", "Gen", properties={"File Size": "2 KB", "kind": "a"})],
-        controller_services=[ControllerServiceDef("s1", "Svc", properties={"Mode": "m"})],
+        processors=(ProcessorDef("p2", "Gen", properties={"File Size": "2 KB", "kind": "a"}),),
+        controller_services=(ControllerServiceDef("s1", "Svc", properties={"Mode": "m"}),),
     )
-    untouched = GroupDef("untouched", processors=[ProcessorDef("p3", "Gen", properties={"mode": "k"})])
+    untouched = GroupDef("untouched", processors=(ProcessorDef("p3", "Gen", properties={"mode": "k"}),))
     return FlowDef(
         identifier="root",
-        processors=[ProcessorDef("p1", "Gen", properties={"Batch Size": "5"}),
+        processors=(ProcessorDef("p1", "Gen", properties={"Batch Size": "5"}),
                     ProcessorDef("keyed", "Gen", properties={"batch-size": "1"}),
-                    ProcessorDef("px", "Gone", properties={"Batch Size": "5"})],
-        groups=[untouched, inner],
+                    ProcessorDef("px", "Gone", properties={"Batch Size": "5"})),
+        groups=(untouched, inner),
     )
 
 
@@ -174,8 +174,8 @@ def test_a_flow_is_normalised_in_every_group_without_touching_the_input() -> Non
 
 
 def test_a_flow_with_keys_only_comes_back_as_itself() -> None:
-    flow = FlowDef(processors=[ProcessorDef("p", "Gen", properties={"batch-size": "5", "kind": "x"})],
-                   controller_services=[ControllerServiceDef("s", "Gone", properties={"Any Name": "1"})])
+    flow = FlowDef(processors=(ProcessorDef("p", "Gen", properties={"batch-size": "5", "kind": "x"}),),
+                   controller_services=(ControllerServiceDef("s", "Gone", properties={"Any Name": "1"}),))
     new, report = normalize_flow(flow, Catalog())
     assert new is flow
     assert report == [Renamed("s", "Gone", "", None, Outcome.NOT_INSTALLED)]
