@@ -20,13 +20,17 @@ own connection into the first UpdateAttribute; a window starts one of them:
   cluster's own work (heartbeats, etcd, status) and no transfers
   (``cluster2_chain5_sharded_ratio``): the difference from the first is what
   load balancing costs.
+- ``processes``: no cluster at all: two plain ``flowyard serve`` processes, each
+  running chain5 (``gen_local``) at the same time, the issue's "two sharded
+  engine processes" measured in the same run (``cluster2_chain5_processes_ratio``).
 
 One plain ``flowyard serve`` (no cluster) runs the same flow with ``gen_all``
-(on a single node the load-balance strategy changes nothing). The single node
-and the cluster (etcd and two ``flowyard serve`` nodes from
-``tests/support/cluster_harness.py``) are started once and stay up; windows
-alternate between them (single, then the three cluster windows) for ``ROUNDS``
-rounds, only one flow generating at a time. A window starts the generator
+(on a single node the load-balance strategy changes nothing). The single node,
+a second plain one (for ``processes``) and the cluster (etcd and two
+``flowyard serve`` nodes from ``tests/support/cluster_harness.py``) are started
+once and stay up; windows alternate between them (single, the three cluster
+windows, the two processes) for ``ROUNDS`` rounds, only one flow generating at
+a time. A window starts the generator
 (``PUT /api/processors/<id>/run-state``), waits ``WARMUP_S``, then counts the
 flowfiles auto-terminated by the last UpdateAttribute (``removed`` of ``u3``
 in ``GET /api/status``, summed over the nodes by the cluster) over ``WINDOW_S``
@@ -72,7 +76,8 @@ DRAIN_TIMEOUT_S = 120.0
 LEASE_TTL = 10  # generous: both cores are saturated during a window; a late keepalive must not disconnect a node
 GOAL = 1.6
 #: The windows of a round: (name, generator started).
-WINDOWS = (("single", "gen_all"), ("cluster", "gen_all"), ("primary", "gen_primary"), ("sharded", "gen_local"))
+WINDOWS = (("single", "gen_all"), ("cluster", "gen_all"), ("primary", "gen_primary"), ("sharded", "gen_local"),
+           ("processes", "gen_local"))
 
 
 def _connect(ident: str, src: str, dst: str, rel: str = "success", **kw: Any) -> dict[str, Any]:
@@ -132,18 +137,29 @@ def _run_state(client: httpx.Client, ident: str, state: str) -> None:
         raise AssertionError(f"{ident} → {state}: {answer.status_code} {answer.text}")
 
 
-def window(client: httpx.Client, generator: str, pids: list[int]) -> Window:
-    """Run ``generator`` for a warm-up and a measured window; stop it and drain."""
-    _run_state(client, generator, "RUNNING")
+def window(clients: list[httpx.Client], generator: str, pids: list[int]) -> Window:
+    """Run ``generator`` (on each of ``clients``' servers at once) for a warm-up
+    and a measured window; stop it and drain."""
+    def sink() -> tuple[int, dict[str, int]]:
+        total, split = 0, {}
+        for k, client in enumerate(clients):
+            n, per_node = _sink(client)
+            total += n
+            split.update(per_node or ({f"process {k + 1}": n} if len(clients) > 1 else {}))
+        return total, split
+
     try:
+        for client in clients:
+            _run_state(client, generator, "RUNNING")
         time.sleep(WARMUP_S)
-        (n0, split0), c0, t0 = _sink(client), _cpu(pids), time.perf_counter()
+        (n0, split0), c0, t0 = sink(), _cpu(pids), time.perf_counter()
         time.sleep(WINDOW_S)
-        (n1, split1), c1, t1 = _sink(client), _cpu(pids), time.perf_counter()
+        (n1, split1), c1, t1 = sink(), _cpu(pids), time.perf_counter()
     finally:
-        _run_state(client, generator, "STOPPED")
+        for client in clients:
+            _run_state(client, generator, "STOPPED")
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
-    while client.get("/api/status").json()["queuedCount"]:
+    while any(client.get("/api/status").json()["queuedCount"] for client in clients):
         if time.monotonic() > deadline:
             raise AssertionError(f"queues not empty {DRAIN_TIMEOUT_S} s after {generator} stopped")
         time.sleep(0.2)
@@ -165,21 +181,23 @@ def _etcd_pid(harness: Any) -> list[int]:
 
 
 def measure(rounds: int = ROUNDS) -> dict[str, list[Window]]:
-    """``rounds`` alternations of the single node, the cluster with every node
-    generating, and the cluster with the primary generating."""
+    """``rounds`` alternations of the windows of ``WINDOWS``."""
     results: dict[str, list[Window]] = {name: [] for name, _ in WINDOWS}
     with tempfile.TemporaryDirectory() as tmp:
         flow_path = Path(tmp) / "flow.json"
         flow_path.write_text(json.dumps(flow()))
         with _server(flow()) as (single_url, single_pid), _logged_in(single_url) as single, \
+                _server(flow()) as (second_url, second_pid), _logged_in(second_url) as second, \
                 cluster(Path(tmp) / "c", 2, flow_path, lease_ttl=LEASE_TTL) as harness, \
                 _cluster_client(harness.node("n1").url) as via:
             node_pids = [n.proc.pid for n in harness.nodes.values() if n.proc is not None]
             cluster_pids = node_pids + _etcd_pid(harness)
             for r in range(rounds):
                 for name, generator in WINDOWS:
-                    client, pids = (single, [single_pid]) if name == "single" else (via, cluster_pids)
-                    w = window(client, generator, pids)
+                    clients, pids = {"single": ([single], [single_pid]),
+                                     "processes": ([single, second], [single_pid, second_pid])
+                                     }.get(name, ([via], cluster_pids))
+                    w = window(clients, generator, pids)
                     results[name].append(w)
                     print(f"# round {r + 1} {name}: {w.rate:,.0f} flowfiles/s, {w.per_cpu_second:,.0f} per "
                           f"CPU-second, CPU {w.cpu_s / w.seconds:.2f} cores, per node {w.per_node}, "
@@ -202,6 +220,9 @@ def cluster2_chain5() -> None:
     print(f"BENCH cluster2_chain5_sharded_ratio {ratio(results['sharded'], lambda w: w.rate):.2f} x")
     print(f"BENCH cluster2_chain5_cpu_ratio {ratio(results['cluster'], lambda w: w.per_cpu_second):.2f} x")
     print(f"BENCH cluster2_chain5_sharded_cpu_ratio {ratio(results['sharded'], lambda w: w.per_cpu_second):.2f} x")
+    print(f"BENCH cluster2_chain5_processes_ratio {ratio(results['processes'], lambda w: w.rate):.2f} x")
+    print(f"BENCH cluster2_chain5_processes_cpu_ratio "
+          f"{ratio(results['processes'], lambda w: w.per_cpu_second):.2f} x")
     for name, windows in results.items():
         print(f"BENCH cluster2_chain5_{name} {statistics.median(w.rate for w in windows):.0f} flowfiles/s")
         print(f"BENCH cluster2_chain5_{name}_per_cpu_s "
