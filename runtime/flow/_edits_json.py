@@ -98,10 +98,7 @@ def _field_to_json(field: str, value: Any) -> Any:
     if found is None:
         return value
     kind, carrier = found
-    model = list(value) if isinstance(value, tuple) and field != "position" else value
-    if field == "bends":
-        model = [tuple(b) for b in value]
-    return component_to_dict(kind, dataclasses.replace(carrier, **{field: model}))[FIELD_KEYS[field]]
+    return component_to_dict(kind, dataclasses.replace(carrier, **{field: value}))[FIELD_KEYS[field]]
 
 
 def _fields_to_json(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -249,9 +246,7 @@ class _Reader:
         raw = component_to_dict(kind, carrier)
         raw[FIELD_KEYS[field]] = value
         parsed = self.nested(component_from_dict, kind, raw, where=where.rsplit(".", 1)[0])
-        result = getattr(parsed, field)
-        if isinstance(result, list):
-            return tuple(tuple(v) if isinstance(v, list) else v for v in result)
+        result = getattr(parsed, field)  # as the model holds it: tuples (bends: of pairs)
         return dict(result) if isinstance(result, dict) else result
 
 
