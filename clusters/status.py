@@ -207,21 +207,26 @@ class ClusterView:
         return self.overview()
 
     async def connect(self, node_id: str, *, by: str) -> dict[str, Any]:
-        """Let a DISCONNECTED or OFFLOADED node connect again. Returns the overview after."""
+        """Let a DISCONNECTED, OFFLOADING or OFFLOADED node connect again (an
+        offload in progress stops: the node goes CONNECTING). Returns the overview after."""
         m = self.member(node_id)
-        if m.state not in (NodeState.DISCONNECTED, NodeState.OFFLOADED):
-            raise NodeActionRefused(f"node {node_id!r} is {m.state.value}: only a DISCONNECTED or OFFLOADED node "
-                                    f"can be connected")
+        if m.state not in (NodeState.DISCONNECTED, NodeState.OFFLOADING, NodeState.OFFLOADED):
+            raise NodeActionRefused(f"node {node_id!r} is {m.state.value}: only a DISCONNECTED, OFFLOADING or "
+                                    f"OFFLOADED node can be connected")
         await self._act(self.node.allow_connect(node_id, by=by))
         return self.overview()
 
     async def offload(self, node_id: str, *, by: str) -> dict[str, Any]:
-        """Offload a DISCONNECTED node (its queued data moves to the connected
-        nodes). Returns the overview after."""
+        """Offload a DISCONNECTED node that is alive (its queued data moves to
+        the connected nodes: the node itself sends it, so a node that is not
+        running cannot be offloaded). Returns the overview after."""
         m = self.member(node_id)
         if m.state != NodeState.DISCONNECTED:
             raise NodeActionRefused(f"node {node_id!r} is {m.state.value}: only a DISCONNECTED node can be "
                                     f"offloaded (disconnect it first)")
+        if not m.alive:
+            raise NodeActionRefused(f"node {node_id!r} is not running (no heartbeat): only a running node can "
+                                    f"offload its data; start it again to offload it, or remove it")
         if not any(x.state == NodeState.CONNECTED for x in self.node.members() if x.node_id != node_id):
             raise NodeActionRefused(f"no connected node could take node {node_id!r}'s data")
         await self._act(self.node.request_state(node_id, NodeState.OFFLOADING, f"offloaded by {by or 'a user'}",
@@ -229,11 +234,12 @@ class ClusterView:
         return self.overview()
 
     async def remove(self, node_id: str, *, by: str) -> dict[str, Any]:
-        """Forget a DISCONNECTED or OFFLOADED node. Returns ``{"removed": id}``."""
+        """Forget a DISCONNECTED, OFFLOADING or OFFLOADED node (the data an
+        OFFLOADING node did not move yet stays on it). Returns ``{"removed": id}``."""
         m = self.member(node_id)
-        if m.state not in (NodeState.DISCONNECTED, NodeState.OFFLOADED):
-            raise NodeActionRefused(f"node {node_id!r} is {m.state.value}: only a DISCONNECTED or OFFLOADED node "
-                                    f"can be removed")
+        if m.state not in (NodeState.DISCONNECTED, NodeState.OFFLOADING, NodeState.OFFLOADED):
+            raise NodeActionRefused(f"node {node_id!r} is {m.state.value}: only a DISCONNECTED, OFFLOADING or "
+                                    f"OFFLOADED node can be removed")
         await self._act(self.node.remove(node_id, by=by))
         return {"removed": node_id}
 

@@ -7,6 +7,7 @@ honour the node filter. Membership is a fake (no etcd needed here)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -274,6 +275,27 @@ async def test_node_actions_check_the_state_first(cluster: Cluster) -> None:
             await action
     with pytest.raises(NodeNotFoundError):
         await view.disconnect("n9", by="alice")
+
+
+async def test_a_node_not_running_is_not_offloaded_and_an_offloading_node_can_be_connected_or_removed(
+        cluster: Cluster) -> None:
+    view = cluster.views["n1"]
+    node = view.node
+    assert isinstance(node, FakeNode)
+    members = node.listed
+    n2 = next(m for m in members if m.node_id == "n2")
+    members[members.index(n2)] = dead = dataclasses.replace(n2, state=NodeState.DISCONNECTED, alive=False)
+    with pytest.raises(NodeActionRefused, match=r"'n2' is not running") as refused:
+        await view.offload("n2", by="alice")
+    assert refused.value.status == 409 and not node.actions  # nothing asked: it would stay OFFLOADING for good
+    members[members.index(dead)] = dataclasses.replace(dead, state=NodeState.OFFLOADING)
+    await view.connect("n2", by="alice")  # an OFFLOADING node: the offload stops, it goes CONNECTING
+    await view.remove("n2", by="alice")
+    assert node.actions == [("allow_connect", "n2", "alice"), ("remove", "n2", "alice")]
+    members[members.index(next(m for m in members if m.node_id == "n2"))] = dataclasses.replace(
+        dead, state=NodeState.DISCONNECTED, alive=True)
+    await view.offload("n2", by="alice")  # running and disconnected: offloaded
+    assert node.actions[-1] == ("request_state", "n2", NodeState.OFFLOADING, "offloaded by alice", "alice")
 
 
 def test_lineage_merge_follows_a_flowfile_across_nodes() -> None:
