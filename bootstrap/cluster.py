@@ -76,19 +76,49 @@ class ClusterParts:
 
     async def _offload_when_asked(self) -> None:
         """An OFFLOADING node (a user asked, ``C/admin/<id>``) moves every queued
-        flowfile to the connected nodes, then says OFFLOADED."""
-        seen = -1
+        flowfile to the connected nodes, then says OFFLOADED. The offload stops
+        when the node leaves OFFLOADING (a user connects it: CONNECTING), and
+        when it gives up: the node stays OFFLOADING with the reason, and is not
+        offloaded again until it has left that state. Once the node is
+        CONNECTING or CONNECTED again, the processors the offload stopped and
+        the flow marks RUNNING are started again."""
+
+        async def offload(outcome: dict[str, Any], nursery: trio.Nursery) -> None:
+            try:
+                outcome["moved"] = await self.balancer.offload()
+            except FlowyardError as exc:
+                outcome["error"] = exc
+            nursery.cancel_scope.cancel()
+
+        async def watch(after: int, nursery: trio.Nursery) -> None:
+            while self.node.state is NodeState.OFFLOADING:
+                after = await self.node.changed(after)
+            nursery.cancel_scope.cancel()  # connected again (or gone): the offload stops
+
+        seen, gave_up = -1, False
         while True:
             seen = await self.node.changed(seen)
+            state = self.node.state
+            if state in (NodeState.CONNECTING, NodeState.CONNECTED) and self.balancer.stopped_by_offload:
+                self.balancer.resume_processors()
+            if state is not NodeState.OFFLOADING:
+                gave_up = False
+                continue
+            if gave_up:
+                continue
+            outcome: dict[str, Any] = {}
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(watch, seen, nursery)
+                nursery.start_soon(offload, outcome, nursery)
             if self.node.state is not NodeState.OFFLOADING:
+                seen = -1  # left OFFLOADING meanwhile: the next round looks at the state as it is
                 continue
-            try:
-                moved = await self.balancer.offload()
-            except FlowyardError as exc:
-                await self.node.set_state(NodeState.OFFLOADING, f"offload stopped: {exc}; asked again, it goes on")
-                continue
-            self.offloaded = moved
-            if self.node.state is NodeState.OFFLOADING:
+            if "error" in outcome:
+                gave_up = True
+                await self.node.set_state(NodeState.OFFLOADING, f"offload stopped: {outcome['error']}; connect the "
+                                                                "node again, or remove it")
+            else:
+                moved = self.offloaded = outcome["moved"]
                 await self.node.set_state(
                     NodeState.OFFLOADED, f"offloaded: {moved['count']} flowfiles ({moved['bytes']} bytes) moved to "
                                          "the other nodes")

@@ -19,6 +19,7 @@ from flowyard.clusters.channel import NodeChannel, derive_keys
 from flowyard.clusters.loadbalance import (
     ClusterPartitioner,
     LoadBalancer,
+    OffloadError,
     decode_batch,
     encode_batch,
     jump_hash,
@@ -478,3 +479,109 @@ async def test_a_receiver_not_connected_refuses_and_keeps_nothing() -> None:
         assert local(b.engine.queues["c1"]) == [] and "OFFLOADING" in a.lb.last_error
         b.node.state = NodeState.CONNECTED
         await wait_for(lambda: settled([a, b], total))
+
+
+async def test_offload_stops_the_processors_and_resume_starts_those_the_flow_runs() -> None:
+    total = 300
+    async with cluster([make_flow(total, sink="RUNNING"), make_flow(0)]) as (a, b):
+        a.scope.cancel()
+        await a.engine.stop_processor("sink")
+        a.engine.start_processor("src")  # started by hand: the flow says STOPPED
+        await wait_for(lambda: a.engine.queues["c1"].count == total)
+        a.engine.start_processor("sink")
+        b.node.peers = []
+        a.node.state = NodeState.OFFLOADING
+        await a.lb.offload()
+        assert not any(p.running for p in a.engine.nodes.values())
+        assert set(a.lb.stopped_by_offload) == {"src", "tag", "sink"}
+        assert sorted(a.lb.resume_processors()) == ["sink", "tag"]  # the flow marks them RUNNING
+        assert a.engine.nodes["sink"].running and not a.engine.nodes["src"].running
+        assert a.lb.stopped_by_offload == [] and a.lb.resume_processors() == []
+
+
+async def test_offload_gives_up_after_failed_transfers_naming_the_last_failure() -> None:
+    async with cluster([make_flow(50), make_flow(0)], offload_attempts=3) as (a, b):
+        a.scope.cancel()
+        a.engine.start_processor("src")
+        await wait_for(lambda: a.engine.queues["c1"].count == 50)
+        b.node.state = NodeState.OFFLOADED  # refuses every batch
+        with pytest.raises(OffloadError, match=r"after 3 failed transfers in a row .*n2.*OFFLOADED"):
+            await a.lb.offload()
+        assert a.engine.queues["c1"].count == 50 and not a.lb.offloading  # nothing lost, the senders may resume
+
+
+class OffloadingNode:
+    """What ClusterParts._offload_when_asked uses of ClusterNode: its state, changes, set_state."""
+
+    def __init__(self) -> None:
+        self.state = NodeState.CONNECTED
+        self.reason = ""
+        self.version = 0
+        self._changed = trio.Event()
+
+    def go(self, state: NodeState, reason: str = "") -> None:
+        self.state, self.reason = state, reason
+        self.version += 1
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def changed(self, after: int) -> int:
+        while self.version <= after:
+            await self._changed.wait()
+        return self.version
+
+    async def set_state(self, state: NodeState, reason: str) -> None:
+        self.go(state, reason)
+
+
+class OffloadingBalancer:
+    def __init__(self) -> None:
+        self.stopped_by_offload: list[str] = []
+        self.resumed = 0
+        self.fail = False
+        self.release = trio.Event()
+        self.started = 0
+
+    async def offload(self) -> dict[str, int]:
+        self.started += 1
+        self.stopped_by_offload = ["p"]
+        if self.fail:
+            raise OffloadError("no other node is connected")
+        await self.release.wait()
+        return {"count": 5, "bytes": 50}
+
+    def resume_processors(self) -> list[str]:
+        self.resumed += 1
+        self.stopped_by_offload = []
+        return ["p"]
+
+
+async def test_the_node_offloads_when_asked_stops_when_connected_and_resumes_its_processors() -> None:
+    from flowyard.bootstrap.cluster import ClusterParts
+
+    node, balancer = OffloadingNode(), OffloadingBalancer()
+    parts = ClusterParts(None, None, node, None, None, balancer, None)  # type: ignore[arg-type]
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(parts._offload_when_asked)
+        node.go(NodeState.OFFLOADING)
+        await wait_for(lambda: balancer.started == 1, 10)
+        node.go(NodeState.CONNECTING)  # connect: the offload in progress stops, the processors start again
+        await wait_for(lambda: balancer.resumed == 1, 10)
+        assert node.state is NodeState.CONNECTING
+        node.go(NodeState.OFFLOADING)
+        await wait_for(lambda: balancer.started == 2, 10)
+        balancer.release.set()
+        await wait_for(lambda: node.state is NodeState.OFFLOADED, 10)
+        assert node.reason.startswith("offloaded: 5 flowfiles (50 bytes)") and parts.offloaded["count"] == 5
+        node.go(NodeState.CONNECTING)
+        await wait_for(lambda: balancer.resumed == 2, 10)
+        balancer.fail = True
+        node.go(NodeState.OFFLOADING)
+        await wait_for(lambda: node.reason.startswith("offload stopped: no other node"), 10)
+        assert node.state is NodeState.OFFLOADING
+        node.go(NodeState.OFFLOADING, node.reason)  # another change: not offloaded again until it left the state
+        await trio.sleep(0.05)
+        assert balancer.started == 3
+        node.go(NodeState.CONNECTING)
+        await wait_for(lambda: balancer.resumed == 3, 10)
+        nursery.cancel_scope.cancel()
