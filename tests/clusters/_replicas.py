@@ -68,8 +68,9 @@ class Harness:
         if flow is not None and not initial.exists():
             initial.write_text(json.dumps(flow))
         service = compose.open_service(data, initial_flow=initial if flow is not None else None)
-        replica: Replica = await self.nursery.start(self._run, node_id, data, service,
-                                                    {**self.options, **options})
+        with trio.fail_after(30):  # registered with etcd (a node retries for ever without it)
+            replica: Replica = await self.nursery.start(self._run, node_id, data, service,
+                                                        {**self.options, **options})
         self.nodes[node_id] = replica
         return replica
 
