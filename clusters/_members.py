@@ -327,6 +327,10 @@ class MembershipView:
         name, best = min(candidates.items(), key=lambda item: item[1].create_revision)
         return best.node_id, self.prefixes()[role] + name, best.create_revision
 
+    def candidates(self, role: str) -> list[str]:
+        """The node ids standing for ``role``, in line (the leader first)."""
+        return [c.node_id for c in sorted(self.elections[role].values(), key=lambda c: c.create_revision)]
+
     def admin(self, node_id: str) -> dict[str, Any] | None:
         """The admin request for a node (its state DISCONNECTED or OFFLOADING), None when
         it may connect (a value with another state, as the connect marker, counts as none)."""

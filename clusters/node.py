@@ -8,11 +8,19 @@ primary roles with the same lease, and follows ``C/members/``, ``C/nodes/``,
 The rules that turn those keys into members are pure
 (:mod:`flowyard.clusters._members`).
 
-Lease loss (keepalive failing for longer than the TTL: a SIGSTOP, etcd or the
-network gone; or etcd saying the lease is gone) drops both roles at once,
-sets DISCONNECTED with the reason, then re-registers with a new lease as
-CONNECTING and campaigns again. Deposed roles are also dropped as soon as the
-node sees its own election key go.
+Who stands for which role (:mod:`flowyard.clusters._roles`): the primary
+role only a CONNECTED node; the coordinator role a CONNECTED node, or a
+CONNECTING one while no other live CONNECTED node stands (someone must
+coordinate a cold start). A node whose state leaves those (an admin request,
+a failed edit, offloading) drops the role at once, resigns it in etcd and
+stands again once allowed.
+
+Lease loss (no renewal for the TTL less a margin of min(1 s, TTL/10): a
+SIGSTOP, etcd or the network gone; or etcd saying the lease is gone) drops
+both roles at once, before etcd can let the lease expire and elect another
+node; then the node sets DISCONNECTED with the reason, re-registers with a
+new lease as CONNECTING and campaigns again. Deposed roles are also dropped
+as soon as the node sees its own election key go.
 
 Waiting for change: every change of membership, roles, own state or admin
 request bumps :attr:`ClusterNode.version`; ``await node.changed(after)``
@@ -44,6 +52,7 @@ from flowyard.clusters._members import (
     MembershipError,
     NodeState,
 )
+from flowyard.clusters._roles import campaign, may_hold
 from flowyard.clusters.election import Election, Fence
 from flowyard.clusters.etcd import Compare, Etcd, EtcdError, Op
 
@@ -99,6 +108,9 @@ class ClusterNode:
         self._granted_at = 0.0  # trio time of the current lease's grant request
         self._valid_until = 0.0  # trio time until which the lease is surely alive
         self._stale_lease: int | None = None  # a lost lease to revoke once etcd answers
+        # roles are dropped this long before etcd can let the lease expire (see keep_lease)
+        self._margin = min(1.0, config.lease_ttl / 10)
+        self._lifetime = config.lease_ttl - self._margin
 
     # -- reading --
 
@@ -239,6 +251,9 @@ class ClusterNode:
             return False
         self._state, self._reason = state, reason
         self._bump()
+        for role in ROLES:  # at once, before the campaign resigns in etcd (see _roles)
+            if self._fences[role] is not None and not may_hold(role, state):
+                self._set_role(role, None)
         return True
 
     async def set_state(self, state: NodeState, reason: str = "") -> bool:
@@ -411,7 +426,7 @@ class ClusterNode:
                 granted_at = trio.current_time()
                 lease = await self.etcd.grant(self.config.lease_ttl)
                 self._granted_at = granted_at
-                self._valid_until = granted_at + self.config.lease_ttl
+                self._valid_until = granted_at + self._lifetime
                 if self._stale_lease is not None:
                     # after an etcd outage the lost lease may live on: its election keys would
                     # stand before our new candidacy until it expires
@@ -455,12 +470,13 @@ class ClusterNode:
                 async def keep() -> None:
                     nonlocal lost
                     lost = await self._keep_lease(lease)
+                    self._drop_roles()  # before etcd can let the lease expire (see keep_lease)
                     nursery.cancel_scope.cancel()
 
                 nursery.start_soon(keep)
                 nursery.start_soon(self._heartbeat)
                 for role in ROLES:
-                    nursery.start_soon(self._campaign, role, lease)
+                    nursery.start_soon(campaign, self, role, lease)
         finally:
             self._session_nursery = None
             self._session_scope = None
@@ -474,10 +490,10 @@ class ClusterNode:
         """Renew the lease until it is gone; returns the reason."""
 
         def renewed(sent: float) -> None:
-            self._valid_until = sent + self.config.lease_ttl
+            self._valid_until = sent + self._lifetime
 
         try:
-            return await keep_lease(self.etcd, lease, ttl=self.config.lease_ttl,
+            return await keep_lease(self.etcd, lease, ttl=self.config.lease_ttl, margin=self._margin,
                                     interval=min(self.config.heartbeat_interval, self.config.lease_ttl / 3),
                                     granted_at=self._granted_at, renewed=renewed, paused=self._wait_thawed)
         finally:
@@ -491,39 +507,6 @@ class ClusterNode:
                 await self._write_node()
             except EtcdError:
                 pass  # the lease keeper decides when this is a loss
-
-    async def _campaign(self, role: str, lease: int) -> None:
-        """Campaign for ``role`` under the current lease for as long as the session lasts;
-        holds the role from election until our election key goes."""
-        election = Election(self.etcd, self.config.key("election", role, ""))
-        delay = self.config.retry_initial
-        try:
-            while True:
-                try:
-                    fence = await election.campaign(lease, self.node_id)
-                except EtcdError:
-                    # etcd unreachable, or the candidacy went with the lease: the lease
-                    # keeper ends the session in the second case.
-                    await trio.sleep(delay)
-                    delay = min(delay * 2, self.config.retry_max)
-                    continue
-                delay = self.config.retry_initial
-                self._set_role(role, fence)
-                self._resign[role] = (election, fence)
-                seen = False
-                version = self._version
-                # Deposed when our election key goes (lease expired while frozen, deleted by hand).
-                while True:
-                    if self._view.holds(fence.key):
-                        seen = True
-                    elif seen:
-                        break
-                    version = await self.changed(version)
-                self._resign.pop(role, None)
-                self._set_role(role, None)
-        finally:
-            self._resign.pop(role, None)
-            self._set_role(role, None)
 
     def _set_role(self, role: str, fence: Fence | None) -> None:
         had = self._fences[role] is not None

@@ -18,15 +18,7 @@ from flowyard.clusters.etcd import Etcd, EtcdUnavailable, Op
 from flowyard.clusters.etcdserver import EtcdServer
 from flowyard.clusters.node import ClusterConfig, ClusterNode, MembershipError, NodeState
 
-pytestmark = [
-    pytest.mark.integration,
-    # httpx wraps a request body in an async generator; a request cancelled while it is sent
-    # (a node killed or its session ended mid-put) leaves it to the GC, which warns. Harmless;
-    # the etcd client can avoid it with a class-based request stream.
-    pytest.mark.filterwarnings("ignore:Async generator 'httpx._content.ByteStream.__aiter__':ResourceWarning"),
-    pytest.mark.filterwarnings("ignore:Exception ignored in. <async_generator object ByteStream.__aiter__"
-                               ":pytest.PytestUnraisableExceptionWarning"),
-]
+pytestmark = pytest.mark.integration
 
 TTL = 2
 _clusters = itertools.count()
@@ -44,8 +36,11 @@ class Running:
 
 
 @asynccontextmanager
-async def cluster(server: EtcdServer, *ids: str, name: str | None = None) -> AsyncIterator[dict[str, Running]]:
-    """Start nodes ``ids`` (each with its own client) in one cluster; stop them at exit."""
+async def cluster(server: EtcdServer, *ids: str, name: str | None = None,
+                  connect: bool = True) -> AsyncIterator[dict[str, Running]]:
+    """Start nodes ``ids`` (each with its own client) in one cluster; stop them at exit.
+    ``connect``: set each CONNECTED once started, as the replication part does once the
+    node has the flow (only a CONNECTED node stands for primary)."""
     name = name or f"t{next(_clusters)}"
     running: dict[str, Running] = {}
     clients: list[Etcd] = []
@@ -59,6 +54,8 @@ async def cluster(server: EtcdServer, *ids: str, name: str | None = None) -> Asy
                                        heartbeat_interval=0.5, retry_initial=0.1, retry_max=0.5)
                 node = ClusterNode(config, client)
                 running[node_id] = Running(node, await nursery.start(_run, node))
+            for r in running.values() if connect else ():
+                assert await r.node.set_state(NodeState.CONNECTED)
             yield running
             nursery.cancel_scope.cancel()
     finally:
@@ -122,18 +119,14 @@ async def all_agree(nodes: list[ClusterNode], count: int, timeout: float = 5.0) 
 
 
 async def test_three_nodes_one_coordinator_one_primary(etcd_server: EtcdServer) -> None:
-    async with cluster(etcd_server, "n1", "n2", "n3") as nodes:
+    async with cluster(etcd_server, "n1", "n2", "n3", connect=False) as nodes:
         all_nodes = [r.node for r in nodes.values()]
-        await all_agree(all_nodes, 3)
-        assert sum(n.is_coordinator for n in all_nodes) == 1
-        assert sum(n.is_primary for n in all_nodes) == 1
         n1 = nodes["n1"].node
-        coordinator = n1.coordinator()
-        primary = n1.primary()
-        assert coordinator is not None and primary is not None
-        assert nodes[coordinator.node_id].node.is_coordinator
-        assert nodes[primary.node_id].node.coordinator_fence() is None or primary.node_id == coordinator.node_id
-        assert nodes[primary.node_id].node.primary_fence() is not None
+        # a cold start: every node CONNECTING; one coordinates (the flow election needs it),
+        # nobody is primary before it is CONNECTED
+        await until(n1, lambda: n1.coordinator() is not None and len(n1.members()) == 3, 5)
+        await until(n1, lambda: sum(n.is_coordinator for n in all_nodes) == 1, 3)
+        assert n1.primary() is None and not any(n.is_primary for n in all_nodes)
         for member in n1.members():
             assert (member.state, member.alive, member.reason) == (NodeState.CONNECTING, True, "")
             assert member.api_url == f"http://{member.node_id}"
@@ -141,6 +134,15 @@ async def test_three_nodes_one_coordinator_one_primary(etcd_server: EtcdServer) 
         # the replication part says when a node has the flow
         for node in all_nodes:
             await node.set_state(NodeState.CONNECTED)
+        await all_agree(all_nodes, 3)
+        assert sum(n.is_coordinator for n in all_nodes) == 1
+        assert sum(n.is_primary for n in all_nodes) == 1
+        coordinator = n1.coordinator()
+        primary = n1.primary()
+        assert coordinator is not None and primary is not None
+        assert nodes[coordinator.node_id].node.is_coordinator
+        assert nodes[primary.node_id].node.coordinator_fence() is None or primary.node_id == coordinator.node_id
+        assert nodes[primary.node_id].node.primary_fence() is not None
         await until(n1, lambda: [m.node_id for m in n1.connected_peers()] == ["n2", "n3"], 5)
         assert n1.member("n2") is not None and n1.member("nope") is None
         assert n1.member("n1").to_dict()["state"] == "CONNECTED"  # type: ignore[union-attr]
@@ -204,7 +206,7 @@ async def test_admin_disconnect_and_connect(etcd_server: EtcdServer) -> None:
             return member is not None and member.state is NodeState.DISCONNECTED
 
         await until(other, seen_by_other, 3)
-        assert other.connected_peers() == []  # nobody CONNECTED yet
+        assert target.node_id not in [m.node_id for m in other.connected_peers()]
 
         await other.allow_connect(target.node_id, by="user")
         await until(target, lambda: target.state is NodeState.CONNECTING, 3)
@@ -229,7 +231,7 @@ async def test_remove_rules(etcd_server: EtcdServer, etcd: Etcd) -> None:
         n1, n2, n3 = (nodes[i].node for i in ("n1", "n2", "n3"))
         with pytest.raises(MembershipError, match="cannot remove itself"):
             await n1.remove("n1", by="user")
-        with pytest.raises(MembershipError, match=r"only a DISCONNECTED or OFFLOADED node.*CONNECTING"):
+        with pytest.raises(MembershipError, match=r"only a DISCONNECTED or OFFLOADED node.*CONNECTED"):
             await n1.remove("n2", by="user")
         with pytest.raises(MembershipError, match="no node 'ghost'"):
             await n1.remove("ghost", by="user")
@@ -333,7 +335,7 @@ async def test_unreachable_etcd_is_retried_and_reported() -> None:
 
 
 async def test_changed_wakes_on_own_state(etcd_server: EtcdServer) -> None:
-    async with cluster(etcd_server, "n1") as nodes:
+    async with cluster(etcd_server, "n1", connect=False) as nodes:
         node = nodes["n1"].node
         version = node.version
         assert await node.changed(version - 1) == version  # already past: returns at once
@@ -360,8 +362,12 @@ async def test_etcd_outage_longer_than_the_lease_disconnects_then_rejoins(fresh_
         await trio.to_thread.run_sync(fresh_etcd.restart)
         await until(node, lambda: node.lease_id not in (None, old_lease), 10)
         assert node.state is NodeState.CONNECTING and node.reason.startswith("rejoining: lost its cluster lease")
-        # the lost lease is revoked, so its election keys do not stand before the new candidacy
-        await until(node, lambda: node.is_coordinator and node.is_primary, TTL + 3)
+        # the lost lease is revoked, so its election keys do not stand before the new candidacy;
+        # primary again once CONNECTED (the replication part says so once it has the flow)
+        await until(node, lambda: node.is_coordinator, TTL + 3)
+        assert not node.is_primary
+        assert await node.set_state(NodeState.CONNECTED)
+        await until(node, lambda: node.is_primary, TTL + 3)
         assert primary_calls == [False, True]
         [member] = node.members()
         assert (member.node_id, member.alive, member.roles) == ("solo", True, frozenset({"coordinator", "primary"}))
@@ -421,3 +427,83 @@ async def test_keep_lease_paused_past_the_ttl_is_lost_at_its_first_renewal(autoj
         nursery.start_soon(thaw_later)
         reason, took = await keep(FakeLeases(0), paused=paused)
     assert (reason, took) == ("lost its cluster lease (no heartbeat for 30 s)", 30.0)
+
+
+async def test_keep_lease_stops_a_margin_before_etcd_can_expire_the_lease(autojump_clock: MockClock) -> None:
+    # the deadline is kept to the moment: not after the next full interval
+    fake = FakeLeases(*[EtcdUnavailable("etcd unavailable")] * 10)
+    assert await keep(fake, interval=2.0, margin=0.5) == ("lost its cluster lease (no heartbeat for 2 s)", 2.5)
+    assert fake.calls == [trio.current_time() - 0.5]  # the one renewal tried, at 2 s
+    fake = FakeLeases(5, "hang")  # last renewal sent at 1 s: given up at 1 + 3 - 0.5
+    assert await keep(fake, margin=0.5) == ("lost its cluster lease (no heartbeat for 2 s)", 3.5)
+    with pytest.raises(ValueError, match="margin must be >= 0 and below the ttl"):
+        await keep(FakeLeases(), margin=3)
+
+
+def election_nodes(etcd_keys: list[str], node: ClusterNode, role: str) -> bool:
+    """Whether ``node`` stands for ``role`` (its lease's key is under the role's prefix)."""
+    return node.lease_id is not None and f"{node.config.key('election', role, '')}{node.lease_id:016x}" in etcd_keys
+
+
+async def test_a_node_not_connected_gives_up_its_roles_and_stands_again_once_connected(
+        etcd_server: EtcdServer, etcd: Etcd) -> None:
+    async with cluster(etcd_server, "n1", "n2", "n3") as nodes:
+        all_nodes = [r.node for r in nodes.values()]
+        await all_agree(all_nodes, 3)
+        old = next(r.node for r in nodes.values() if r.node.is_coordinator)
+        if not old.is_primary:  # make it hold both: the others resign primary until it has it
+            holder = next(n for n in all_nodes if n.is_primary)
+            await holder.set_state(NodeState.DISCONNECTED, "x")
+            await until(old, lambda: old.is_primary, TTL)
+            assert await holder.set_state(NodeState.CONNECTED) is True
+        watcher = next(n for n in all_nodes if n is not old)
+        changes: list[tuple[str, bool]] = []
+        old.on_coordinator_change.append(lambda won: changes.append(("coordinator", won)))
+        old.on_primary_change.append(lambda won: changes.append(("primary", won)))
+
+        await watcher.request_state(old.node_id, NodeState.DISCONNECTED, "maintenance", by="user")
+        with trio.fail_after(TTL):  # within the lease time: no waiting for the lease to expire
+            await until(watcher, lambda: watcher.coordinator() not in (None, watcher.member(old.node_id))
+                        and watcher.primary() not in (None, watcher.member(old.node_id)), TTL)
+        assert old.state is NodeState.DISCONNECTED
+        assert not old.is_coordinator and not old.is_primary
+        assert sorted(changes) == [("coordinator", False), ("primary", False)]
+        new = nodes[watcher.coordinator().node_id].node  # type: ignore[union-attr]
+        await until(new, lambda: new.is_coordinator, TTL)  # its own campaign hears it too
+        assert new.state is NodeState.CONNECTED
+        assert new.coordinator_fence() is not None  # a fenced coordinator write can be made
+        await new.request_state(old.node_id, NodeState.DISCONNECTED, "maintenance", by="coordinator")
+        keys = [kv.key for kv in (await etcd.range(old.config.key("election", "")))[0]]
+        assert not election_nodes(keys, old, "coordinator") and not election_nodes(keys, old, "primary")
+
+        # connect: CONNECTING, it does not stand while a CONNECTED node does
+        await watcher.allow_connect(old.node_id, by="user")
+        await until(old, lambda: old.state is NodeState.CONNECTING, 3)
+        await trio.sleep(0.3)  # a candidacy would be written at once: give it the chance to show
+        keys = [kv.key for kv in (await etcd.range(old.config.key("election", "")))[0]]
+        assert not election_nodes(keys, old, "coordinator") and not election_nodes(keys, old, "primary")
+        # CONNECTED: it stands for both again, behind the others
+        assert await old.set_state(NodeState.CONNECTED) is True
+
+        async def standing() -> bool:
+            keys = [kv.key for kv in (await etcd.range(old.config.key("election", "")))[0]]
+            return election_nodes(keys, old, "coordinator") and election_nodes(keys, old, "primary")
+
+        with trio.fail_after(3):
+            while not await standing():
+                await trio.sleep(0.05)
+        assert not old.is_coordinator and not old.is_primary and new.is_coordinator
+
+
+async def test_a_connected_node_going_connecting_keeps_the_coordinator_role_only(etcd_server: EtcdServer) -> None:
+    async with cluster(etcd_server, "solo") as nodes:
+        node = nodes["solo"].node
+        await until(node, lambda: node.is_coordinator and node.is_primary, 5)
+        await node.set_state(NodeState.CONNECTING, "missed cluster edits 4 to 6")
+        assert node.is_coordinator and not node.is_primary  # at once
+        await node.set_state(NodeState.CONNECTED)
+        await until(node, lambda: node.is_primary, TTL)
+        await node.set_state(NodeState.OFFLOADING, "decommission")
+        assert not node.is_coordinator and not node.is_primary
+        await trio.sleep(0.3)
+        assert node.coordinator() is None and node.primary() is None
