@@ -34,8 +34,10 @@ last batch ids it committed per (sender, connection) in the commit of the
 flowfiles, and answers a batch it already committed with the earlier
 ``{count, bytes}`` without committing it again: a retry after a timeout, a
 lost reply or a crash of the sender before it removed the batch makes no
-duplicate (one could only come from a batch whose flowfiles changed between
-the two sends: some expired in between, or a restart with another batch size).
+duplicate (an offload sends such a batch to the same node again). One could
+only come from a batch whose flowfiles changed between the two sends (some
+expired in between, or a restart with another batch size), or that went to
+another node after its node left (ROUND_ROBIN routes it again).
 The receiver refuses a batch with 503 while its own state is not CONNECTED
 (OFFLOADING, OFFLOADED, DISCONNECTED: the sender's view of the cluster will
 route elsewhere) or while its own part of the connection is over its
@@ -248,6 +250,7 @@ class LoadBalancer:
         #: The processors ``offload`` stopped (``resume_processors`` starts them again).
         self.stopped_by_offload: list[str] = []
         self._retry: dict[int, int] = {}  # queue id -> size of its unconfirmed batch (sent again as it was)
+        self._retry_to: dict[int, str] = {}  # queue id -> the node that may have committed that batch
         self._receiving: dict[tuple[str, str], trio.Lock] = {}
 
     def routes(self) -> dict[str, Callable[[Any, str], Awaitable[Any]]]:
@@ -273,7 +276,7 @@ class LoadBalancer:
                 if earlier is not None:
                     self.repeats += 1
                     return {"count": earlier[0], "bytes": earlier[1]}
-            state = self.node.state
+            state = getattr(self.node, "state", NodeState.CONNECTED)  # a fake without one (bench): connected
             if state is not NodeState.CONNECTED:
                 raise ChannelRefusal(503, f"node {self.node_id} is {state.value}: it takes no load-balanced "
                                           "flowfiles")
@@ -422,18 +425,25 @@ class LoadBalancer:
             give_back(queue, batch)
             self.failures += 1
             self.last_error = f"node {peer.node_id}: {exc}"
-            if getattr(exc, "status", None) == 503:
+            status = getattr(exc, "status", None)
+            if status in (400, 404, 409, 413, 503):  # refused before its commit: any node may take it
+                self._retry_to.pop(queue.queue_id, None)
+            else:  # it may have committed it: an offload sends it to that node again
+                self._retry_to[queue.queue_id] = peer.node_id
+            if status == 503:
                 self.refused += 1
             log.debug("transfer of %d flowfile(s) of %s to %s failed: %s", len(batch), queue.connection_id,
                       peer.node_id, exc)
             return None
         except BaseException:
-            give_back(queue, batch)  # cancelled or broken mid-transfer: the receiver may have it (a bounded duplicate)
+            give_back(queue, batch)  # cancelled or broken mid-transfer: the receiver may have it (same id next time)
+            self._retry_to[queue.queue_id] = peer.node_id
             raise
         if not (isinstance(reply, dict) and reply.get("count") == len(batch) and reply.get("bytes") == size):
             give_back(queue, batch)
             self.failures += 1
             self.last_error = f"node {peer.node_id} answered {reply!r:.200}"
+            self._retry_to[queue.queue_id] = peer.node_id
             log.warning("node %s answered a transfer of %d flowfile(s) (%d bytes) of %s with %r; sending again",
                         peer.node_id, len(batch), size, queue.connection_id, reply)
             return None
@@ -442,10 +452,12 @@ class LoadBalancer:
         except FlowyardError as exc:  # not removed (the batch is back in the queue): sent again, same id
             self.failures += 1
             self.last_error = f"removing a sent batch failed: {exc}"
+            self._retry_to[queue.queue_id] = peer.node_id
             log.error("node %s committed %d flowfile(s) of %s but removing them here failed: %s",
                       peer.node_id, len(batch), queue.connection_id, exc)
             return None
         self._retry.pop(queue.queue_id, None)
+        self._retry_to.pop(queue.queue_id, None)
         self.sent[0] += len(batch)
         self.sent[1] += size
         return len(batch), size
@@ -516,8 +528,11 @@ class LoadBalancer:
                 waited += delay
                 delay = min(delay * 2, self.retry_max)
                 continue
-            peer = peers[turn[0] % len(peers)]
-            turn[0] += 1
+            # a batch that may have been committed goes to the same node again (it knows its id)
+            peer = next((p for p in peers if p.node_id == self._retry_to.get(part.queue_id)), None)
+            if peer is None:
+                peer = peers[turn[0] % len(peers)]
+                turn[0] += 1
             done = await self._send_batch(part, peer, OFFLOAD_PATH)
             if done is None:
                 failed += 1

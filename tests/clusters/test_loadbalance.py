@@ -418,6 +418,7 @@ async def test_what_waits_for_a_removed_node_is_routed_again(strategy: str) -> N
     async with cluster(flows) as nodes:
         a = nodes[0]
         a.scope.cancel()
+        a.node.config.address = "~"  # SINGLE_NODE: another node is the first by address (the others still reach n1)
         a.engine.start_processor("src")
         await wait_for(lambda: a.engine.queues["c1"].count == total)
         parts = a.engine.queues["c1"].partitions
@@ -585,3 +586,37 @@ async def test_the_node_offloads_when_asked_stops_when_connected_and_resumes_its
         node.go(NodeState.CONNECTING)
         await wait_for(lambda: balancer.resumed == 3, 10)
         nursery.cancel_scope.cancel()
+
+
+async def test_an_offload_batch_that_timed_out_goes_to_the_same_node_again_and_is_not_duplicated() -> None:
+    total, batch = 600, 100
+    flows = [make_flow(total)] + [make_flow(0) for _ in range(2)]
+    async with cluster(flows, batch_count=batch, timeout=0.5) as nodes:
+        a, b, c = nodes
+        a.scope.cancel()
+        a.engine.start_processor("src")
+        await wait_for(lambda: a.engine.queues["c1"].count == total)
+        for n in (b, c):
+            n.node.peers = [p for p in n.node.peers if p.node_id != "n1"]
+        tried: Counter[str] = Counter()
+        async with trio.open_nursery() as nursery:
+            peers = []
+            for n in (b, c):
+                original = n.lb.routes()["/lb/v1/offload"]
+
+                async def slow(payload: Any, peer: str, original: Any = original) -> Any:
+                    tried[payload["batch"]] += 1
+                    if tried[payload["batch"]] == 1:
+                        await trio.sleep(0.8)  # committed after the sender gave up on it
+                    return await original(payload, peer)
+
+                address = await nursery.start(n.channel.serve, {"/lb/v1/offload": slow}, "127.0.0.1:0")
+                peers.append(SimpleNamespace(node_id=n.node.config.node_id, address=address))
+            a.node.peers = peers
+            report = await a.lb.offload()
+            nursery.cancel_scope.cancel()
+        assert report["count"] == total and a.engine.queues["c1"].count == 0
+        await wait_for(lambda: settled([b, c], total))
+        seen = Counter(int(ff[1]["seq"]) for n in (b, c) for ff in local(n.engine.queues["c1"]))
+        assert seen == Counter(range(total))  # every batch once, though each was sent twice
+        assert b.lb.repeats + c.lb.repeats >= 1 and max(tried.values()) >= 2
