@@ -193,7 +193,7 @@ async def test_applying_needs_no_edit_lock(tmp_path: Path) -> None:
                         requests.start_soon(lambda i=i: services[1].create("funnel", {"identifier": f"a{i}"}))
                         requests.start_soon(lambda i=i: services[0].create("funnel", {"identifier": f"b{i}"}))
                     requests.start_soon(lambda: services[1].set_run_state("gen", "DISABLED"))
-            assert services[1].cluster_seq == 9
+            await wait_for(lambda: all(s.cluster_seq == 9 for s in services))
             same(services)
         finally:
             nursery.cancel_scope.cancel()
@@ -400,6 +400,7 @@ async def test_revisions_checked_by_a_failed_request_are_not_sent_with_the_next(
             await services[0].update("processor", "tag", 0, {"properties": {"color": "blue"}})
             await wait_for(lambda: services[1].cluster_seq == 1)
             await services[1].update("processor", "gen", 0, {"name": "gen"})  # tag's old revision is not part of it
+            await wait_for(lambda: services[0].cluster_seq == 2)
             same(services)
         finally:
             nursery.cancel_scope.cancel()
