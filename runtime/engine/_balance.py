@@ -233,19 +233,25 @@ class Balancing:
                 del orphaned[qid]
                 if part.count:
                     self._notify(part)
-        partitioner = engine.partitioner
         defs = {c.identifier: c for g in engine.flow.walk() for c in g.connections}
         for cid, queue in engine.queues.items():
-            cdef = defs.get(cid)
-            strategy = getattr(cdef, "load_balance_strategy", DO_NOT_LOAD_BALANCE) if cdef else DO_NOT_LOAD_BALANCE
-            if partitioner is None or strategy == DO_NOT_LOAD_BALANCE:
-                queue.route = None
-                continue
-            attribute = getattr(cdef, "partitioning_attribute", "") or ""
-            route = queue.route
-            if not (isinstance(route, _Router) and route.partitioner is partitioner and route.strategy == strategy
-                    and route.attribute == attribute):
-                queue.route = _Router(self, queue, partitioner, strategy, attribute)
+            self.configure_queue(queue, defs.get(cid))
+
+    def configure_queue(self, queue: FlowFileQueue, cdef: Any) -> None:
+        """Give ``queue`` the routing its connection definition ``cdef`` asks for
+        (none without a partitioner, for DO_NOT_LOAD_BALANCE or without a
+        definition); the engine calls it when it adds or reconfigures a
+        connection, so a changed strategy applies at once."""
+        partitioner = self.engine.partitioner
+        strategy = getattr(cdef, "load_balance_strategy", DO_NOT_LOAD_BALANCE) if cdef else DO_NOT_LOAD_BALANCE
+        if partitioner is None or strategy == DO_NOT_LOAD_BALANCE:
+            queue.route = None
+            return
+        attribute = getattr(cdef, "partitioning_attribute", "") or ""
+        route = queue.route
+        if not (isinstance(route, _Router) and route.partitioner is partitioner and route.strategy == strategy
+                and route.attribute == attribute):
+            queue.route = _Router(self, queue, partitioner, strategy, attribute)
 
     def compression(self, connection_id: str) -> str:
         """The connection's ``loadBalanceCompression`` (DO_NOT_COMPRESS if unknown)."""

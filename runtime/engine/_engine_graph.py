@@ -8,7 +8,7 @@ from __future__ import annotations
 import trio
 
 from flowyard.runtime import expression
-from flowyard.runtime.engine._balance import empty_partitions
+from flowyard.runtime.engine._balance import balancing, empty_partitions
 from flowyard.runtime.engine._engine_core import EngineCore
 from flowyard.runtime.engine._funnel import FUNNEL_RELATIONSHIP, PASS_THROUGH
 from flowyard.runtime.engine._node import ProcessorNode
@@ -103,6 +103,7 @@ class EngineGraph(EngineCore):
         """Connect two components while the flow runs. Raises ``FlowDefinitionError``."""
         src, dst = self._connect(cdef, "", "connection")
         self.group_of[cdef.identifier] = group_id or self.flow.identifier
+        balancing(self).configure_queue(self.queues[cdef.identifier], cdef)
         src.set_routing(src.definition.auto_terminated)
         dst.set_routing(dst.definition.auto_terminated)
         self.start_if_scheduled(src)
@@ -141,6 +142,7 @@ class EngineGraph(EngineCore):
         queue.expiration_ms = int(parse_duration(cdef.flowfile_expiration) * 1000)
         if tuple(cdef.prioritizers) != queue.prioritizers:
             queue.set_prioritizers(cdef.prioritizers)
+        balancing(self).configure_queue(queue, cdef)  # a changed load-balance strategy applies at once
         for rel in list(src.outputs):
             src.outputs[rel] = [q for q in src.outputs[rel] if q is not queue]
             if not src.outputs[rel]:

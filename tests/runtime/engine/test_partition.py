@@ -421,3 +421,20 @@ def test_a_batch_id_names_the_same_flowfiles_alike_and_others_not() -> None:
     assert batch_id("n1", 7, ffs[:3]).startswith("n1:7:10-12:3:")
     with pytest.raises(ValueError, match="at least one"):
         batch_id("n1", 7, [])
+
+
+async def test_a_changed_strategy_applies_when_the_connection_is_reconfigured() -> None:
+    engine = Engine(make_flow(strategy="DO_NOT_LOAD_BALANCE"), Repositories.in_memory(), registry=PROCESSORS)
+    engine.partitioner = CyclePartitioner()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        queue = engine.queues["c1"]
+        assert queue.route is None
+        balanced = next(c for g in make_flow(strategy="PARTITION_BY_ATTRIBUTE", partitioningAttribute="k").walk()
+                        for c in g.connections)
+        engine.reconfigure_connection(balanced)  # what reconcile calls: no wait for the next rescan
+        assert queue.route is not None and getattr(queue.route, "attribute", None) == "k"
+        plain = next(c for g in make_flow(strategy="DO_NOT_LOAD_BALANCE").walk() for c in g.connections)
+        engine.reconfigure_connection(plain)
+        assert queue.route is None
+        engine.request_stop()
