@@ -13,7 +13,7 @@ See docs/cluster.md (the user's guide) and docs/cluster-internals.md.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import trio
 
@@ -145,7 +145,7 @@ def wire(service: FlowService, options: ClusterOptions, api_url: str) -> Cluster
                                    flow_election_wait=options.flow_election_wait)
     balancer = LoadBalancer(engine, channel, node)
     engine.partitioner = ClusterPartitioner(node)
-    engine.cluster_state = EtcdStateStore(etcd, cast(Any, sealer), config.root, fence=node.primary_fence)
+    engine.cluster_state = EtcdStateStore(etcd, sealer, config.root, fence=node.primary_fence)
     engine.set_primary(False)  # until elected
     node.on_primary_change.append(engine.set_primary)
     service.replicator = replicator

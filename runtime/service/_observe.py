@@ -53,6 +53,8 @@ class ObserveMixin(ServiceState):
             "flowfilesIn": s.flowfiles_in, "flowfilesOut": s.flowfiles_out,
             "queuedCount": s.queued_count, "queuedBytes": s.queued_bytes,
             "running": s.running, "stopped": s.stopped, "invalid": s.invalid,
+            # a cluster's primary node runs the primary-only processors; the others wait
+            "primary": s.primary, "waitingForPrimary": s.waiting_for_primary,
             "repository": self.engine.disk.snapshot(),
             "processors": processors,
             "connections": connections,
@@ -81,6 +83,7 @@ class ObserveMixin(ServiceState):
                 "in": stats.flowfiles_in, "out": stats.flowfiles_out,
                 "removed": stats.flowfiles_removed, "tasks": stats.tasks,
                 "errors": stats.errors, "activeThreadCount": node.active_tasks,
+                "executionNode": node.execution_node,
             }
             entry.update(fields(node.id, "processor"))
             entries[node.id] = entry

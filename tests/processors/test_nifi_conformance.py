@@ -35,7 +35,7 @@ FLOWYARD_ONLY: dict[str, str] = {
 _LISTFILE_TRACKING = "ListFile tracks what it listed by timestamps only (no entity tracking, no record output yet)"
 DIFFERENCES: dict[tuple[str, str, str], str] = {
     **{("ListFile", name, "absent"): _LISTFILE_TRACKING for name in (
-        "Listing Strategy", "Record Writer", "Input Directory Location", "Target System Timestamp Precision",
+        "Listing Strategy", "Record Writer", "Target System Timestamp Precision",
         "Entity Tracking State Cache", "Entity Tracking Time Window", "Entity Tracking Initial Listing Target",
         "Entity Tracking Node Identifier", "Track Performance", "Maximum Number of Files to Track",
         "Max Disk Operation Time", "Max Directory Listing Time")},
