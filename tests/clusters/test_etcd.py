@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import socket
+import warnings
 from pathlib import Path
 
 import httpx
@@ -294,3 +296,29 @@ async def test_a_write_moves_on_when_the_current_endpoint_dies(fresh_etcd: EtcdS
         await client.put("/t/move/k", b"on the second")
         kv = await client.get("/t/move/k")
         assert kv is not None and kv.value == b"on the second"
+
+
+async def test_a_request_cancelled_while_its_body_is_sent_leaves_nothing_to_the_gc() -> None:
+    """The body is no async generator: cancelled mid-send, nothing is finalized by the GC
+    (which would warn: a ResourceWarning, an error under this suite's filterwarnings)."""
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    port = listeners[0].socket.getsockname()[1]
+    accepted: list[trio.SocketStream] = []
+
+    async def accept_and_never_read() -> None:
+        accepted.append(await listeners[0].accept())  # its receive buffer fills: the send blocks
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with Etcd(f"http://127.0.0.1:{port}", timeout=30.0) as client, trio.open_nursery() as nursery:
+            nursery.start_soon(accept_and_never_read)
+            with trio.move_on_after(1.0) as scope:
+                await client.put("/t/big", b"x" * 16_000_000)
+            assert scope.cancelled_caught  # it was stuck sending
+            nursery.cancel_scope.cancel()
+        for stream in accepted:
+            await stream.aclose()
+        await listeners[0].aclose()
+        gc.collect()
+        await trio.sleep(0.05)  # let the run loop finalize whatever the GC found
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
