@@ -8,14 +8,19 @@ Its parts live in mixins: ``_observe`` (status, metrics), ``_queues``,
 components, their JSON, the edit lock), ``_edits`` (the one edit path:
 validate, apply, log, save, reconcile; undo/redo), ``_runstate``,
 ``_components`` (create, change, delete, several at once, move),
-``_exchange`` (export/import) and ``_core`` (lifecycle, secrets, the flow
-document); ``_log`` is the edit log (the flow's history).
+``_exchange`` (export/import), ``_replica`` (in a cluster: proposing edits
+to a ``Replicator`` instead of applying them, applying the committed ones,
+snapshots) and ``_core`` (lifecycle, secrets, the flow document); ``_log`` is
+the edit log (the flow's history); ``_replication`` the values that travel
+between the nodes of a cluster (``Proposal``, ``Entry``) and the
+``Replicator`` protocol ``flowyard.clusters`` implements.
 """
 
 from flowyard.runtime.engine import ReplayError
 from flowyard.runtime.service._base import FLOW_FILE, FlowNotSavedError, RevisionConflict, UnknownComponentError
 from flowyard.runtime.service._core import FlowService
 from flowyard.runtime.service._preview import ContentPreviewError
+from flowyard.runtime.service._replication import Entry, NotConnected, Proposal, Replicator
 
-__all__ = ["FLOW_FILE", "ContentPreviewError", "FlowNotSavedError", "FlowService", "ReplayError", "RevisionConflict",
-           "UnknownComponentError"]
+__all__ = ["FLOW_FILE", "ContentPreviewError", "Entry", "FlowNotSavedError", "FlowService", "NotConnected",
+           "Proposal", "ReplayError", "Replicator", "RevisionConflict", "UnknownComponentError"]
