@@ -166,17 +166,32 @@ def fingerprint(flow: dict[str, Any]) -> str:
 
 
 def elect(candidates: Sequence[Candidate]) -> Candidate:
-    """NiFi's flow election: the most common fingerprint; ties go to the flow
+    """NiFi's flow election: among the flows that are not empty (all of them
+    when every one is), the most common fingerprint; ties go to the flow
     with the most components (revisions), then to the lowest node id. Returns
     that flow's candidate of the lowest node id. ``ValueError`` for none."""
     if not candidates:
         raise ValueError("no flow candidates to elect from")
+    non_empty = [c for c in candidates if not is_empty_flow(c.flow)]
+    candidates = non_empty or candidates  # as NiFi: an empty flow is elected only when every flow is empty
     votes = Counter(c.fingerprint for c in candidates)
     holders: dict[str, list[Candidate]] = {}
     for c in sorted(candidates, key=lambda c: c.node_id):
         holders.setdefault(c.fingerprint, []).append(c)
     best = min(holders, key=lambda f: (-votes[f], -len(holders[f][0].revisions), holders[f][0].node_id))
     return holders[best][0]
+
+
+_COMPONENT_LISTS = ("processors", "connections", "funnels", "inputPorts", "outputPorts", "labels",
+                    "controllerServices", "processGroups")
+
+
+def is_empty_flow(flow: Any) -> bool:
+    """Whether a flow document holds nothing: no component in its root group and
+    no parameter context (a new node's flow)."""
+    if not isinstance(flow, dict) or not isinstance(root := flow.get("rootGroup"), dict):
+        return False
+    return not flow.get("parameterContexts") and not any(root.get(key) for key in _COMPONENT_LISTS)
 
 
 # -- joining (the part of ``ClusterReplicator`` that brings a node to the head) ---------------

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from flowyard.clusters._flowsync import Candidate, FlowKeys, Snapshot, elect, fingerprint, open_entry, seal_entry
+from flowyard.clusters._flowsync import (
+    Candidate,
+    FlowKeys,
+    Snapshot,
+    elect,
+    fingerprint,
+    is_empty_flow,
+    open_entry,
+    seal_entry,
+)
 from flowyard.clusters._members import ClusterConfig
 from flowyard.clusters.channel import ClusterError, Sealer, derive_keys
 from flowyard.runtime.service._replication import Entry, Proposal
@@ -28,6 +37,17 @@ def candidate(node: str, flow: str, components: int) -> Candidate:
 ])
 def test_the_flow_election_follows_nifi(candidates: list[Candidate], winner: str) -> None:
     assert elect(candidates).node_id == winner
+
+
+def test_an_empty_flow_is_elected_only_when_every_flow_is_empty() -> None:
+    empty = {"flowyardFlowVersion": 1, "rootGroup": {"identifier": "root", "processors": []}}
+    full = {"flowyardFlowVersion": 1, "rootGroup": {"identifier": "root", "processors": [{"identifier": "p"}]}}
+    votes = [Candidate("n1", fingerprint(empty), empty, {}), Candidate("n2", fingerprint(empty), empty, {}),
+             Candidate("n3", fingerprint(full), full, {"p": 0})]
+    assert elect(votes).node_id == "n3"  # two empty flows lose to the one flow with something in it
+    assert elect(votes[:2]).node_id == "n1"
+    assert is_empty_flow(empty) and not is_empty_flow(full)
+    assert not is_empty_flow({**empty, "parameterContexts": [{"identifier": "c"}]})
 
 
 def test_no_candidates_is_an_error() -> None:
