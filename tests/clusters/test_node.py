@@ -36,21 +36,22 @@ class Running:
 
 
 @asynccontextmanager
-async def cluster(server: EtcdServer, *ids: str, name: str | None = None,
-                  connect: bool = True) -> AsyncIterator[dict[str, Running]]:
-    """Start nodes ``ids`` (each with its own client) in one cluster; stop them at exit.
-    ``connect``: set each CONNECTED once started, as the replication part does once the
-    node has the flow (only a CONNECTED node stands for primary)."""
+async def cluster(server: EtcdServer, *ids: str, name: str | None = None, connect: bool = True,
+                  ttl: int = TTL, url: str | None = None) -> AsyncIterator[dict[str, Running]]:
+    """Start nodes ``ids`` (each with its own client, of ``url`` when given, else of the
+    server) in one cluster; stop them at exit. ``connect``: set each CONNECTED once started,
+    as the replication part does once the node has the flow (only a CONNECTED node stands
+    for primary)."""
     name = name or f"t{next(_clusters)}"
     running: dict[str, Running] = {}
     clients: list[Etcd] = []
     try:
         async with trio.open_nursery() as nursery:
             for port, node_id in enumerate(ids, start=9440):
-                client = Etcd(server.url, timeout=3.0)
+                client = Etcd(url or server.url, timeout=3.0)
                 clients.append(client)
                 config = ClusterConfig(node_id=node_id, address=f"127.0.0.1:{port}", api_url=f"http://{node_id}",
-                                       etcd_endpoints=(server.url,), cluster_name=name, lease_ttl=TTL,
+                                       etcd_endpoints=(url or server.url,), cluster_name=name, lease_ttl=ttl,
                                        heartbeat_interval=0.5, retry_initial=0.1, retry_max=0.5)
                 node = ClusterNode(config, client)
                 running[node_id] = Running(node, await nursery.start(_run, node))
@@ -507,3 +508,74 @@ async def test_a_connected_node_going_connecting_keeps_the_coordinator_role_only
         assert not node.is_coordinator and not node.is_primary
         await trio.sleep(0.3)
         assert node.coordinator() is None and node.primary() is None
+
+
+class CutProxy:
+    """A TCP proxy to etcd whose connections can all be cut at once (new ones refused)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.streams: list[trio.SocketStream] = []
+        self.listener: trio.SocketListener | None = None
+
+    async def serve(self, *, task_status: trio.TaskStatus[str]) -> None:
+        [self.listener] = await trio.open_tcp_listeners(0, host="127.0.0.1")
+        task_status.started(f"http://127.0.0.1:{self.listener.socket.getsockname()[1]}")
+        async with trio.open_nursery() as nursery:
+            while True:
+                try:
+                    client = await self.listener.accept()
+                except trio.ClosedResourceError:
+                    return
+                nursery.start_soon(self._pipe, client)
+
+    async def _pipe(self, client: trio.SocketStream) -> None:
+        upstream = await trio.open_tcp_stream("127.0.0.1", self.port)
+        self.streams += [client, upstream]
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._copy, client, upstream)
+            nursery.start_soon(self._copy, upstream, client)
+
+    @staticmethod
+    async def _copy(source: trio.SocketStream, sink: trio.SocketStream) -> None:
+        try:
+            async for data in source:
+                await sink.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            pass
+        finally:
+            for stream in (source, sink):
+                await stream.aclose()
+
+    async def cut(self) -> None:
+        assert self.listener is not None
+        await self.listener.aclose()
+        for stream in self.streams:
+            await stream.aclose()
+
+
+async def test_a_primary_cut_off_from_etcd_stops_before_another_is_elected(etcd_server: EtcdServer) -> None:
+    ttl = 4  # a margin of 0.4 s between the old primary stopping and etcd expiring its lease
+    events: list[tuple[float, str, bool]] = []
+    name = f"t{next(_clusters)}"
+    async with trio.open_nursery() as proxies:
+        proxy = CutProxy(int(etcd_server.url.rsplit(":", 1)[1]))
+        url = await proxies.start(proxy.serve)
+        async with cluster(etcd_server, "n1", name=name, ttl=ttl, url=url) as first:
+            n1 = first["n1"].node
+            await until(n1, lambda: n1.is_primary, 5)
+            async with cluster(etcd_server, "n2", name=name, ttl=ttl) as second:
+                n2 = second["n2"].node
+                await until(n2, lambda: len(n2.members()) == 2 and n2.primary() == n2.member("n1"), 5)
+                for node in (n1, n2):
+                    node.on_primary_change.append(
+                        lambda won, node_id=node.node_id: events.append((trio.current_time(), node_id, won)))
+                cut_at = trio.current_time()
+                await proxy.cut()
+                await until(n2, lambda: n2.is_primary, ttl + 3)
+                stopped = [t for t, node_id, won in events if (node_id, won) == ("n1", False)]
+                elected = [t for t, node_id, won in events if (node_id, won) == ("n2", True)]
+                assert stopped and elected
+                assert stopped[0] < elected[0], (stopped[0] - cut_at, elected[0] - cut_at)
+                assert stopped[0] - cut_at <= ttl - 0.4 + 0.2  # within the lease time less the margin
+        proxies.cancel_scope.cancel()
