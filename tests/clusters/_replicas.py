@@ -97,6 +97,8 @@ class Harness:
                                            etcd_endpoints=(self.server.url,), cluster_name=self.name, lease_ttl=TTL,
                                            heartbeat_interval=0.5, retry_initial=0.1, retry_max=0.5)
                     node = ClusterNode(config, etcd)
+                    service.engine.set_primary(False)  # as bootstrap wires it: primary once elected
+                    node.on_primary_change.append(service.engine.set_primary)
                     replicator = ClusterReplicator(node, etcd, channel, Sealer(keys.seal), service, **options)
                     late.append(replicator)
                     service.replicator = replicator

@@ -81,6 +81,7 @@ async def test_overview_actions_and_reads_over_real_membership(tmp_path: Path, e
                     while services[nid].status()["queuedCount"] < batch:
                         await trio.sleep(0.02)
 
+            await until(n1, lambda: n1.primary() is not None and n1.coordinator() is not None)
             overview = views["n1"].overview()
             assert overview["nodeId"] == "n1" and overview["state"] == "CONNECTED"
             assert [(m["nodeId"], m["state"]) for m in overview["nodes"]] == [("n1", "CONNECTED"),
