@@ -372,15 +372,15 @@ async def test_a_sender_restarted_from_its_repository_resends_only_the_unconfirm
 
         async with trio.open_nursery() as nursery:
             address = await nursery.start(b.channel.serve, {"/lb/v1/transfer": cut}, "127.0.0.1:0")
-            peers = [SimpleNamespace(node_id="n2", address=address)]
+            peers = [SimpleNamespace(node_id="n1", address=address)]  # the receiver is n1; the sender n9
             for attempt in range(2):
-                repos = Repositories.open(tmp_path / "n1")
+                repos = Repositories.open(tmp_path / "n9")
                 engine = Engine(make_flow(total), repos, registry=REGISTRY)
-                fake = FakeNode("n1")
+                fake = FakeNode("n9")
                 fake.config.address = "127.0.0.1:1"
                 fake.peers = peers
                 engine.partitioner = ClusterPartitioner(fake, refresh_seconds=0)  # type: ignore[arg-type]
-                channel = NodeChannel("n1", KEYS)
+                channel = NodeChannel("n9", KEYS)
                 lb = LoadBalancer(engine, channel, fake, batch_count=batch, retry_first=0.01)  # type: ignore[arg-type]
                 await nursery.start(engine.run)
                 queue = engine.queues["c1"]
@@ -392,13 +392,13 @@ async def test_a_sender_restarted_from_its_repository_resends_only_the_unconfirm
                     await wait_for(lambda q=queue: q.count == total)
                     with scope:
                         await lb.run()
-                    assert commits[0] == 3 and queue.partitions["n2"].count == total // 2 - 2 * batch
+                    assert commits[0] == 3 and queue.partitions["n1"].count == total // 2 - 2 * batch
                 else:
                     # the partition was taken back at recovery, not left aside
-                    assert queue.partitions["n2"].count == total // 2 - 2 * batch and not engine.orphaned_queues
+                    assert queue.partitions["n1"].count == total // 2 - 2 * batch and not engine.orphaned_queues
                     async with trio.open_nursery() as inner:
                         await inner.start(lb.run)  # takes the partition back and sends it
-                        await wait_for(lambda q=queue: q.count == total // 2 and not q.partitions["n2"].count)
+                        await wait_for(lambda q=queue: q.count == total // 2 and not q.partitions["n1"].count)
                         inner.cancel_scope.cancel()
                     local_a = local(queue)
                 engine.request_stop()
