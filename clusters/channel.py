@@ -493,7 +493,8 @@ class NodeChannel:
                     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve ``routes`` on ``address`` ("host:port", port 0 picks one) until cancelled;
         ``task_status.started`` gets the bound "host:port". A connection that sends nothing
-        for READ_TIMEOUT_S while its request is read, or is idle for 30 s, is closed."""
+        for READ_TIMEOUT_S (also between requests), or has not sent a request's headers 30 s
+        after it opened or had its last answer, is closed."""
         _split_address(address)
         config = hypercorn.config.Config()
         config.bind = [address]
