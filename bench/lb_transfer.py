@@ -25,6 +25,7 @@ import trio
 
 from flowyard.clusters.channel import NodeChannel, derive_keys
 from flowyard.clusters.loadbalance import LoadBalancer
+from flowyard.clusters.node import NodeState
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.engine._balance import balancing
 from flowyard.runtime.flow import FlowDef, flow_from_dict
@@ -45,9 +46,13 @@ class _Node:
     def __init__(self, node_id: str) -> None:
         self.config = SimpleNamespace(node_id=node_id, address="")
         self.peers: list[Any] = []
+        self.state = NodeState.CONNECTED  # a receiver takes batches only while CONNECTED
 
     def connected_peers(self) -> list[Any]:
         return self.peers
+
+    def members(self) -> list[Any]:
+        return [SimpleNamespace(node_id=self.config.node_id, address=self.config.address), *self.peers]
 
 
 def _flow(size: str, batch: int) -> FlowDef:
