@@ -185,12 +185,7 @@ def _cluster_secret(args: argparse.Namespace) -> int:
 def _json_object(path: Path | None, what: str) -> dict[str, str]:
     if path is None:
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"cannot read the {what} file {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigurationError(f"the {what} file {path} must hold a JSON object")
+    data = options.json_object_file(path, what)
     return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
 
 

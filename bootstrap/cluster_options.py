@@ -6,13 +6,13 @@ all checked before anything is opened. Imports nothing of the cluster itself
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flowyard.bootstrap.options import json_object_file
 from flowyard.runtime.sdk import ConfigurationError
 
 __all__ = ["CLUSTER_FILE", "ClusterOptions", "add_cluster_options"]
@@ -89,12 +89,7 @@ class ClusterOptions:
 def _file_settings(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"cannot read {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigurationError(f"{path} must hold a JSON object of cluster settings")
+    data = json_object_file(path, "cluster settings")
     known = {"etcd", "nodeId", "nodeAddress", "secretFile", "clusterName", "leaseTtl", "flowElectionWait",
              "flowElectionCandidates"}
     unknown = sorted(set(data) - known)

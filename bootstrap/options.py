@@ -5,13 +5,29 @@ to the engine; ``process_options``: what ``run`` and ``demo`` do)."""
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
+from typing import Any
 
 from flowyard.runtime.engine import DEFAULT_PAUSE_BELOW, DEFAULT_RESUME_ABOVE
 from flowyard.runtime.sdk import ConfigurationError, format_data_size, parse_data_size, parse_duration
 from flowyard.runtime.shutdown import DEFAULT_GRACE_SECONDS
 
-__all__ = ["DURABILITY_HELP", "add_disk_options", "add_retention_options", "add_stop_timeout_option", "age_ms",
-           "count", "data_size", "disk_options", "engine_options", "port", "process_options", "seconds"]
+__all__ = [
+    "DURABILITY_HELP",
+    "add_disk_options",
+    "add_retention_options",
+    "add_stop_timeout_option",
+    "age_ms",
+    "count",
+    "data_size",
+    "disk_options",
+    "engine_options",
+    "json_object_file",
+    "port",
+    "process_options",
+    "seconds",
+]
 
 
 def port(text: str) -> int:
@@ -105,3 +121,15 @@ def engine_options(args: argparse.Namespace) -> dict[str, int | bool]:
     """Engine options of ``serve``: ``process_options`` and the provenance retention limits."""
     return {"provenance_max_age_ms": args.provenance_max_age, "provenance_max_bytes": args.provenance_max_size,
             "provenance_max_events": args.provenance_max_events, **process_options(args)}
+
+
+def json_object_file(path: Path, what: str) -> dict[str, Any]:
+    """The JSON object in ``path``; ``ConfigurationError`` naming ``what`` and the
+    file when it cannot be read or holds something else."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"cannot read the {what} file {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"the {what} file {path} must hold a JSON object")
+    return data

@@ -102,13 +102,7 @@ class EditsMixin(LookupMixin):
         In a cluster ``ReplicaMixin._commit`` proposes the edit instead."""
         before = self.flow
         validate(before, edit, self._edit_context())
-        can_undo = user is not None and undoes is None and redoes is None and undoable(edit)
-        if redo_edit is not None:
-            back: Edit = redo_edit
-        elif can_undo:
-            back = inverse(before, without_run_states(edit))
-        else:
-            back = Batch(())
+        can_undo, back = _logged_inverse(before, edit, user, undoes, redoes, redo_edit)
         return await self._apply_edit(
             before, edit, user=user if user is not None else SYSTEM_USER,
             description=description or describe(before, edit), components=self._components_of(before, edit),
@@ -252,6 +246,19 @@ class EditsMixin(LookupMixin):
         and what ``user`` can undo and redo now."""
         return {"entries": self.log.history(limit, before, component, of_user),
                 "undo": self.log.undo_descriptions(user), "redo": self.log.redo_descriptions(user)}
+
+
+def _logged_inverse(before: FlowDef, edit: Edit, user: str | None, undoes: int | None, redoes: int | None,
+                    redo_edit: Edit | None) -> tuple[bool, Edit]:
+    """Whether ``edit`` (made on ``before``) can be undone by ``user``, and the
+    inverse its log entry keeps: what redoes it for an undo, the inverse for an
+    undoable edit, nothing (an empty batch) otherwise."""
+    can_undo = user is not None and undoes is None and redoes is None and undoable(edit)
+    if redo_edit is not None:
+        return can_undo, redo_edit
+    if can_undo:
+        return can_undo, inverse(before, without_run_states(edit))
+    return can_undo, Batch(())
 
 
 def _api_field(where: str) -> str:

@@ -52,7 +52,7 @@ from flowyard.runtime.flow.edits import (
 )
 from flowyard.runtime.sdk._errors import FlowyardError
 from flowyard.runtime.service._base import RevisionConflict
-from flowyard.runtime.service._edits import SYSTEM_USER, Committed, EditsMixin, _dropped_connections
+from flowyard.runtime.service._edits import SYSTEM_USER, Committed, EditsMixin, _dropped_connections, _logged_inverse
 from flowyard.runtime.service._replication import Entry, Proposal, Replicator
 
 __all__ = ["TOOK_FLOW", "ReplicaMixin"]
@@ -118,13 +118,7 @@ class ReplicaMixin(EditsMixin):
             before = self.flow
             validate(before, edit, self._edit_context())  # a clear error at once, without a round trip
             plan(self.engine, apply(before, edit), drop=_dropped_connections(before, edit))
-            can_undo = user is not None and undoes is None and redoes is None and undoable(edit)
-            if redo_edit is not None:
-                back: Edit = redo_edit
-            elif can_undo:
-                back = inverse(before, without_run_states(edit))
-            else:
-                back = Batch(())
+            can_undo, back = _logged_inverse(before, edit, user, undoes, redoes, redo_edit)
             proposal = Proposal(
                 edit_to_dict(edit), edit_to_dict(back), user if user is not None else SYSTEM_USER,
                 description or describe(before, edit), tuple(self._components_of(before, edit)), can_undo,
