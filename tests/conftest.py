@@ -14,6 +14,17 @@ if str(SUPPORT) not in sys.path:
 
 
 @pytest.fixture
+def patient_clock() -> MockClock:
+    """An autojump clock that jumps only after the loop has been idle for
+    20 ms of real time. For tests that run an engine, whose triggers and
+    commits run in worker threads: with trio's ``autojump_clock`` (threshold 0)
+    the clock jumps as soon as the loop waits for such a thread, so a test's
+    polling loop can race through minutes of clock time before a processor's
+    first trigger has run."""
+    return MockClock(autojump_threshold=0.02)
+
+
+@pytest.fixture
 def real_rate_clock() -> MockClock:
     """A trio clock that runs as the wall does and jumps only when the test
     says so (``real_rate_clock.jump(61)``). For tests of ages and expiry:

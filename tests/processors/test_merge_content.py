@@ -649,7 +649,7 @@ def test_defragment_multiple_mingled_segments() -> None:
 
 
 @pytest.mark.integration
-async def test_a_restart_while_bins_wait_loses_and_duplicates_nothing(tmp_path: Path, autojump_clock: object) -> None:
+async def test_a_restart_while_bins_wait_loses_and_duplicates_nothing(tmp_path: Path, patient_clock: object) -> None:
     import trio
 
     from flowyard.runtime.engine import Engine

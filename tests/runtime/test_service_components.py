@@ -72,7 +72,7 @@ def colours_in(service: FlowService, connection: str) -> set[str | None]:
     return {ff["attributes"].get("colour") for ff in service.queue_listing(connection)}
 
 
-async def test_a_nested_flow_built_live_runs_and_survives_a_restart(tmp_path: Path, autojump_clock: Any) -> None:
+async def test_a_nested_flow_built_live_runs_and_survives_a_restart(tmp_path: Path, patient_clock: Any) -> None:
     service = open_service(tmp_path)
     async with trio.open_nursery() as nursery:
         await nursery.start(service.run)
@@ -98,7 +98,7 @@ async def test_a_nested_flow_built_live_runs_and_survives_a_restart(tmp_path: Pa
 
 
 async def test_changing_a_parameter_reapplies_it_to_the_running_processor(tmp_path: Path,
-                                                                        autojump_clock: Any) -> None:
+                                                                        patient_clock: Any) -> None:
     service = open_service(tmp_path)
     async with trio.open_nursery() as nursery:
         await nursery.start(service.run)
@@ -116,7 +116,7 @@ async def test_changing_a_parameter_reapplies_it_to_the_running_processor(tmp_pa
         service.request_stop()
 
 
-async def test_group_and_selection_run_state(tmp_path: Path, autojump_clock: Any) -> None:
+async def test_group_and_selection_run_state(tmp_path: Path, patient_clock: Any) -> None:
     service = open_service(tmp_path)
     async with trio.open_nursery() as nursery:
         await nursery.start(service.run)
@@ -140,7 +140,7 @@ async def test_group_and_selection_run_state(tmp_path: Path, autojump_clock: Any
         service.request_stop()
 
 
-async def test_controller_service_rules(tmp_path: Path, autojump_clock: Any) -> None:
+async def test_controller_service_rules(tmp_path: Path, patient_clock: Any) -> None:
     service = open_service(tmp_path)
     async with trio.open_nursery() as nursery:
         await nursery.start(service.run)
@@ -161,7 +161,7 @@ async def test_controller_service_rules(tmp_path: Path, autojump_clock: Any) -> 
         service.request_stop()
 
 
-async def test_revisions_unknown_ids_and_bad_input(tmp_path: Path, autojump_clock: Any) -> None:
+async def test_revisions_unknown_ids_and_bad_input(tmp_path: Path, patient_clock: Any) -> None:
     service = open_service(tmp_path)
     async with trio.open_nursery() as nursery:
         await nursery.start(service.run)
@@ -190,7 +190,7 @@ async def test_revisions_unknown_ids_and_bad_input(tmp_path: Path, autojump_cloc
         service.request_stop()
 
 
-async def test_sensitive_parameters_only_in_sensitive_properties(tmp_path: Path, autojump_clock: Any) -> None:
+async def test_sensitive_parameters_only_in_sensitive_properties(tmp_path: Path, patient_clock: Any) -> None:
     service = open_service(tmp_path)
     async with trio.open_nursery() as nursery:
         await nursery.start(service.run)
@@ -213,7 +213,7 @@ async def test_sensitive_parameters_only_in_sensitive_properties(tmp_path: Path,
     assert "canary-4242" not in export
 
 
-async def test_export_and_import_make_a_copy_with_fresh_ids(tmp_path: Path, autojump_clock: Any) -> None:
+async def test_export_and_import_make_a_copy_with_fresh_ids(tmp_path: Path, patient_clock: Any) -> None:
     service = open_service(tmp_path)
     async with trio.open_nursery() as nursery:
         await nursery.start(service.run)
@@ -241,7 +241,7 @@ async def test_export_and_import_make_a_copy_with_fresh_ids(tmp_path: Path, auto
         service.request_stop()
 
 
-async def test_an_import_repoints_service_references_and_nothing_else(tmp_path: Path, autojump_clock: Any) -> None:
+async def test_an_import_repoints_service_references_and_nothing_else(tmp_path: Path, patient_clock: Any) -> None:
     """Found by the fuzz test: every property value equal to an identifier of the
     imported file was rewritten, not only references to its controller services."""
     service = open_service(tmp_path)
@@ -262,7 +262,7 @@ async def test_an_import_repoints_service_references_and_nothing_else(tmp_path: 
         service.request_stop()
 
 
-async def test_undo_and_redo_of_every_kind(tmp_path: Path, autojump_clock: Any) -> None:
+async def test_undo_and_redo_of_every_kind(tmp_path: Path, patient_clock: Any) -> None:
     service = open_service(tmp_path)
     async with trio.open_nursery() as nursery:
         await nursery.start(service.run)
@@ -288,7 +288,7 @@ async def test_undo_and_redo_of_every_kind(tmp_path: Path, autojump_clock: Any) 
         service.request_stop()
 
 
-async def test_rerouting_a_connection_keeps_its_queue(tmp_path: Path, autojump_clock: Any) -> None:
+async def test_rerouting_a_connection_keeps_its_queue(tmp_path: Path, patient_clock: Any) -> None:
     service = open_service(tmp_path)
     async with trio.open_nursery() as nursery:
         await nursery.start(service.run)

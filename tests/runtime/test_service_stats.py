@@ -40,7 +40,7 @@ def service(tmp_path: Path) -> FlowService:
 
 
 async def test_statistics_history_and_stream_fields_of_a_running_flow(service: FlowService,
-                                                                     autojump_clock: Any) -> None:
+                                                                     patient_clock: Any) -> None:
     before = service.component_statistics("gen")
     assert before["timestamp"] == 0 and set(before["totals"].values()) == {0}, "zeros before the first sample"
     async with trio.open_nursery() as nursery:

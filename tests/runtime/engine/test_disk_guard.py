@@ -122,7 +122,7 @@ async def test_a_write_that_fails_for_space_is_held_and_written_again(tmp_path: 
         repos.close()
 
 
-async def test_flowfiles_whose_content_is_lost_go_to_failure_once(tmp_path: Path, autojump_clock: Any) -> None:
+async def test_flowfiles_whose_content_is_lost_go_to_failure_once(tmp_path: Path, patient_clock: Any) -> None:
     """Issue 11: damaged or missing content was retried forever with 30 s pauses."""
     from flowyard.runtime.engine._session import CONTENT_ERROR_ATTRIBUTE
     from flowyard.runtime.repository._codec import resource_range

@@ -45,7 +45,7 @@ def _flow() -> Any:
                                                                     "connections": connections, "funnels": []}})
 
 
-async def test_monitor_activity_reports_inactivity_with_an_empty_queue(autojump_clock: Any) -> None:
+async def test_monitor_activity_reports_inactivity_with_an_empty_queue(patient_clock: Any) -> None:
     engine = Engine(_flow(), Repositories.in_memory(), registry=REGISTRY)
     inactive = engine.queues["c2"]
     async with trio.open_nursery() as nursery:
@@ -82,7 +82,7 @@ def _distribute(strategy: str) -> Any:
                                                                     "connections": connections, "funnels": []}})
 
 
-async def test_overflow_fills_each_relationship_up_to_its_back_pressure(autojump_clock: Any) -> None:
+async def test_overflow_fills_each_relationship_up_to_its_back_pressure(patient_clock: Any) -> None:
     engine = Engine(_distribute("overflow"), Repositories.in_memory(), registry=REGISTRY)
     queues = [engine.queues[f"c{n}"] for n in (1, 2, 3)]
     async with trio.open_nursery() as nursery:
@@ -92,7 +92,7 @@ async def test_overflow_fills_each_relationship_up_to_its_back_pressure(autojump
     assert [q.count for q in queues] == [10, 20, 30]
 
 
-async def test_next_available_skips_full_relationships(autojump_clock: Any) -> None:
+async def test_next_available_skips_full_relationships(patient_clock: Any) -> None:
     engine = Engine(_distribute("next available"), Repositories.in_memory(), registry=REGISTRY)
     queues = [engine.queues[f"c{n}"] for n in (1, 2, 3)]
     async with trio.open_nursery() as nursery:
@@ -102,7 +102,7 @@ async def test_next_available_skips_full_relationships(autojump_clock: Any) -> N
     assert [q.count for q in queues] == [10, 20, 30]
 
 
-async def test_round_robin_stops_when_one_relationship_is_full(autojump_clock: Any) -> None:
+async def test_round_robin_stops_when_one_relationship_is_full(patient_clock: Any) -> None:
     engine = Engine(_distribute("round robin"), Repositories.in_memory(), registry=REGISTRY)
     queues = [engine.queues[f"c{n}"] for n in (1, 2, 3)]
     async with trio.open_nursery() as nursery:
