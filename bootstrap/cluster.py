@@ -12,7 +12,7 @@ See docs/cluster.md (the user's guide) and docs/cluster-internals.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import trio
@@ -42,7 +42,6 @@ class ClusterParts:
     replicator: ClusterReplicator
     balancer: LoadBalancer
     view: ClusterView
-    offloaded: dict[str, int] = field(default_factory=dict)
 
     def routes(self) -> dict[str, Any]:
         """Every node-protocol route of the parts (one listener serves them all)."""
@@ -118,7 +117,7 @@ class ClusterParts:
                 await self.node.set_state(NodeState.OFFLOADING, f"offload stopped: {outcome['error']}; connect the "
                                                                 "node again, or remove it")
             else:
-                moved = self.offloaded = outcome["moved"]
+                moved = outcome["moved"]
                 await self.node.set_state(
                     NodeState.OFFLOADED, f"offloaded: {moved['count']} flowfiles ({moved['bytes']} bytes) moved to "
                                          "the other nodes")

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import trio
 
+from flowyard.runtime.engine._cluster_state import ClusterStateStore
 from flowyard.runtime.engine._committer import Committer, PendingCommit
 from flowyard.runtime.engine._component import ConfiguredProcessor
 from flowyard.runtime.engine._session import Routing, StandardProcessSession
@@ -58,6 +59,8 @@ class NodeHost(Protocol):
     #: Where the node's bulletins go, newest last (bounded), and how many there were in all.
     bulletins: collections.deque[Bulletin]
     bulletin_count: int
+    #: Where cluster-scoped processor state lives in a cluster; None on a single node.
+    cluster_state: ClusterStateStore | None
 
     @property
     def thread_limiter(self) -> trio.CapacityLimiter:

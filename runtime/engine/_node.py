@@ -429,8 +429,7 @@ class ProcessorNode:
         """The store this processor's state lives in, if it is cluster-scoped and the host has one."""
         if self.state_scope != "CLUSTER":
             return None
-        store: ClusterStateStore | None = getattr(host, "cluster_state", None)
-        return store
+        return host.cluster_state
 
     def take_cluster_state(self) -> tuple[int, dict[str, str]] | None:
         """The cluster state read for the session being built (once), or None: local state."""

@@ -41,6 +41,7 @@ from typing import Any, TypeVar
 import outcome
 import trio
 
+from flowyard.runtime.engine._cluster_state import ClusterStateStore
 from flowyard.runtime.engine._committer import Committer, PendingCommit
 from flowyard.runtime.engine._component import ConfiguredProcessor
 from flowyard.runtime.engine._host import Bulletin, committing_session
@@ -102,6 +103,7 @@ class TestHost:
         self.grace_seconds = grace_seconds
         self.thread_limiter = trio.CapacityLimiter(max_threads)
         self.disk = _Disk()
+        self.cluster_state: ClusterStateStore | None = None  # a single node: state in the repository
         self.committer = Committer(repositories, clock)
         self.bulletins: collections.deque[Bulletin] = collections.deque(maxlen=1000)
         self.bulletin_count = 0
