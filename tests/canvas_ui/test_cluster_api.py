@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -24,6 +23,7 @@ import hypercorn.trio
 import msgpack
 import pytest
 import trio
+from cluster_fakes import FakeNode, held_flow
 
 from flowyard.canvas_ui.app import ROUTES, create_app
 from flowyard.canvas_ui.auth import AuthManager
@@ -41,52 +41,8 @@ BATCH = {"n1": 2, "n2": 3}
 TIMEOUT = 0.3
 
 
-def flow(batch: int) -> dict[str, Any]:
-    return {"flowyardFlowVersion": 1, "rootGroup": {"identifier": "root", "processors": [
-        {"identifier": "gen", "type": "GenerateFlowFile", "schedulingPeriod": "1 min",
-         "properties": {"Batch Size": str(batch), "File Size": "4 B"}},
-        {"identifier": "held", "type": "LogAttribute", "scheduledState": "STOPPED",
-         "autoTerminatedRelationships": ["success"]},
-    ], "connections": [{"identifier": "c1", "source": {"id": "gen"}, "destination": {"id": "held"},
-                        "selectedRelationships": ["success"]}]}}
-
-
 def member(nid: str, state: NodeState = NodeState.CONNECTED, reason: str = "") -> Member:
     return Member(nid, nid, f"http://{nid}.example:8080", state, reason, 1.0, True)
-
-
-@dataclass
-class FakeNode:
-    me: str
-    listed: list[Member]
-    state: NodeState = NodeState.CONNECTED
-    reason: str = ""
-    actions: list[tuple[Any, ...]] = field(default_factory=list)
-
-    @property
-    def config(self) -> Any:
-        return SimpleNamespace(node_id=self.me)
-
-    def members(self) -> list[Member]:
-        return list(self.listed)
-
-    def coordinator(self) -> Member | None:
-        return self.listed[0]
-
-    def primary(self) -> Member | None:
-        return None
-
-    def connected_peers(self) -> list[Member]:
-        return [m for m in self.listed if m.alive and m.state is NodeState.CONNECTED and m.node_id != self.me]
-
-    async def request_state(self, node_id: str, state: NodeState, reason: str, *, by: str) -> None:
-        self.actions.append(("request_state", node_id, state.value, reason, by))
-
-    async def allow_connect(self, node_id: str, *, by: str) -> None:
-        self.actions.append(("allow_connect", node_id, by))
-
-    async def remove(self, node_id: str, *, by: str) -> None:
-        self.actions.append(("remove", node_id, by))
 
 
 class LoopbackChannel:
@@ -114,7 +70,7 @@ class Api:
 
 def service_of(tmp_path: Path, batch: int) -> FlowService:
     tmp_path.mkdir(parents=True, exist_ok=True)
-    return FlowService(flow_from_dict(flow(batch)), Repositories.in_memory(), tmp_path, discover_processors(),
+    return FlowService(flow_from_dict(held_flow(batch)), Repositories.in_memory(), tmp_path, discover_processors(),
                        service_types=CONTROLLER_SERVICES)
 
 

@@ -11,13 +11,14 @@ import dataclasses
 import json
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import trio
+from cluster_fakes import FakeNode, held_flow
 
 from flowyard.bootstrap.compose import open_service
 from flowyard.clusters import _merge
@@ -37,52 +38,6 @@ pytestmark = pytest.mark.integration
 
 BATCH = {"n1": 2, "n2": 3, "n3": 5}
 TIMEOUT = 0.5
-
-
-def flow(batch: int) -> dict[str, Any]:
-    return {"flowyardFlowVersion": 1, "rootGroup": {"identifier": "root", "processors": [
-        {"identifier": "gen", "type": "GenerateFlowFile", "schedulingPeriod": "1 min",
-         "properties": {"Batch Size": str(batch), "File Size": "4 B"}},
-        {"identifier": "held", "type": "LogAttribute", "scheduledState": "STOPPED",
-         "autoTerminatedRelationships": ["success"]},
-    ], "connections": [{"identifier": "c1", "source": {"id": "gen"}, "destination": {"id": "held"},
-                        "selectedRelationships": ["success"]}]}}
-
-
-@dataclass
-class FakeNode:
-    """The part of ClusterNode that ClusterView reads, over a fixed member list."""
-
-    me: str
-    listed: list[Member]
-    state: NodeState = NodeState.CONNECTED
-    reason: str = ""
-    actions: list[tuple[Any, ...]] = field(default_factory=list)
-
-    @property
-    def config(self) -> Any:
-        return SimpleNamespace(node_id=self.me)
-
-    def members(self) -> list[Member]:
-        return list(self.listed)
-
-    def coordinator(self) -> Member | None:
-        return self.listed[0]
-
-    def primary(self) -> Member | None:
-        return self.listed[1]
-
-    def connected_peers(self) -> list[Member]:
-        return [m for m in self.listed if m.alive and m.state is NodeState.CONNECTED and m.node_id != self.me]
-
-    async def request_state(self, node_id: str, state: NodeState, reason: str, *, by: str) -> None:
-        self.actions.append(("request_state", node_id, state, reason, by))
-
-    async def allow_connect(self, node_id: str, *, by: str) -> None:
-        self.actions.append(("allow_connect", node_id, by))
-
-    async def remove(self, node_id: str, *, by: str) -> None:
-        self.actions.append(("remove", node_id, by))
 
 
 @dataclass
@@ -113,14 +68,14 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
             addresses: dict[str, str] = {}
             for nid, batch in BATCH.items():
                 initial = tmp_path / f"{nid}.json"
-                initial.write_text(json.dumps(flow(batch)))
+                initial.write_text(json.dumps(held_flow(batch)))
                 services[nid] = open_service(tmp_path / nid, initial_flow=initial)
                 await nursery.start(services[nid].run)
                 channels[nid] = NodeChannel(nid, keys)
             members: list[Member] = []
             for nid in BATCH:
                 # the view is made before the address is known: its routes only read the service
-                view = ClusterView(FakeNode(nid, members), channels[nid], services[nid], timeout=TIMEOUT)
+                view = ClusterView(FakeNode(nid, members, primary_at=1), channels[nid], services[nid], timeout=TIMEOUT)
                 views[nid] = view
                 addresses[nid] = await nursery.start(channels[nid].serve, view.routes(), "127.0.0.1:0")
             members += [Member(nid, addresses[nid], f"http://127.0.0.1:80{i}", NodeState.CONNECTED, "", 1.0, True)
@@ -367,7 +322,7 @@ async def test_lineage_follows_flowfiles_to_other_nodes_and_asks_a_dead_node_onc
     listed = [Member("n1", "me", "", NodeState.CONNECTED, "", 1.0, True),
               Member("n2", "alive", "", NodeState.CONNECTED, "", 1.0, True),
               Member("n3", "dead", "", NodeState.CONNECTED, "", 1.0, True)]
-    view = ClusterView(FakeNode("n1", listed), Channel(), service, timeout=1.0)
+    view = ClusterView(FakeNode("n1", listed, primary_at=1), Channel(), service, timeout=1.0)
     start = trio.current_time()
     graph, unavailable = await view.lineage("a")
     assert unavailable == ["n3"] and calls.count("dead") == 1, "a node that failed is not asked again"
