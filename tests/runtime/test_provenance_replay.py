@@ -4,7 +4,7 @@ refusals say why."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import trio
 from trio.testing import MockClock
+from trio_wait import wait_for
 
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.engine._replay import ReplayError, content_retained, replay_event, replay_refusal
@@ -73,13 +74,6 @@ def upper_flow(count: int = 3, *, extra: bool = False) -> FlowDef:
         connections.append(conn("c3", "other", "upper"))
     return flow_from_dict({"flowyardFlowVersion": 1, "rootGroup": {
         "processors": processors, "connections": connections}})
-
-
-async def wait_for(condition: Callable[[], bool], *, timeout: float = 600.0) -> None:
-    """Wait (on trio's clock, virtual under MockClock) until ``condition`` holds."""
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.05)
 
 
 @asynccontextmanager

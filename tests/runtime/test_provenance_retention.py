@@ -4,12 +4,12 @@ also across a restart."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import trio
 from trio.testing import MockClock
+from trio_wait import wait_for
 
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.flow import FlowDef, flow_from_dict
@@ -27,13 +27,6 @@ def source_to_sink(count: int, batch: int = 10) -> FlowDef:
              "autoTerminatedRelationships": ["success"]}],
         "connections": [{"identifier": "c1", "source": {"id": "gen"}, "destination": {"id": "sink"},
                          "selectedRelationships": ["success"]}]}})
-
-
-async def wait_for(condition: Callable[[], bool], *, timeout: float = 600.0) -> None:
-    """Wait (on trio's clock, virtual under MockClock) until ``condition`` holds."""
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.05)
 
 
 def retained(repos: Repositories) -> int:

@@ -6,12 +6,12 @@ export/import; undo and redo of every kind; everything saved and reloaded."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
+from trio_wait import wait_for
 
 from flowyard.processors import CONTROLLER_SERVICES
 from flowyard.runtime.flow import flow_from_dict, load_flow
@@ -24,12 +24,6 @@ ROOT = {"flowyardFlowVersion": 1, "rootGroup": {"identifier": "root", "processor
     {"identifier": "gen", "type": "GenerateFlowFile", "schedulingPeriod": "50 ms",
      "properties": {"Batch Size": "2", "File Size": "4 B"}},
 ]}}
-
-
-async def wait_for(condition: Callable[[], bool], *, timeout: float = 600.0) -> None:
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.05)
 
 
 def open_service(tmp_path: Path, flow: dict[str, Any] | None = None) -> FlowService:

@@ -4,12 +4,12 @@ stick, races between edits, orphaned queue records)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
+from trio_wait import wait_for
 
 from flowyard.processors import CONTROLLER_SERVICES
 from flowyard.runtime.flow import flow_from_dict, load_flow
@@ -30,12 +30,6 @@ def open_service(tmp_path: Path, flow: dict[str, Any] | None = None) -> FlowServ
     registry = {**discover_processors(), **TEST_PROCESSORS}
     return FlowService(flow_from_dict(flow or ROOT), Repositories.in_memory(), tmp_path, registry,
                        service_types=CONTROLLER_SERVICES)
-
-
-async def wait_for(condition: Callable[[], bool], *, timeout: float = 600.0) -> None:
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.05)
 
 
 async def secret_context(service: FlowService) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import trio
+import trio_wait
 
 from flowyard.bootstrap import compose
 from flowyard.runtime.flow import load_flow
@@ -25,18 +26,15 @@ FLOW = {"flowyardFlowVersion": 1, "rootGroup": {"identifier": "root", "processor
     {"identifier": "c1", "source": {"id": "gen"}, "destination": {"id": "tag"}, "selectedRelationships": ["success"]},
 ], "processGroups": [{"identifier": "child", "name": "Child"}]}}
 
+async def wait_for(condition: Callable[[], bool], *, timeout: float = 60.0) -> None:
+    await trio_wait.wait_for(condition, timeout, step=0.01)
+
 
 def open_service(tmp_path: Path) -> FlowService:
     initial = tmp_path / "initial.json"
     if not initial.exists():
         initial.write_text(json.dumps(FLOW))
     return compose.open_service(tmp_path / "data", initial_flow=initial)
-
-
-async def wait_for(condition: Callable[[], bool], *, timeout: float = 60.0) -> None:
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.01)
 
 
 async def test_history_and_undo_survive_a_restart(tmp_path: Path) -> None:
@@ -179,7 +177,6 @@ async def test_a_service_that_cannot_be_enabled_stays_disabled(tmp_path: Path) -
             service.request_stop()
     finally:
         service.close()
-
 
 
 async def test_a_refused_undo_never_shows_a_secret(tmp_path: Path) -> None:

@@ -4,13 +4,13 @@ replay through a running engine."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
 from trio.testing import MockClock
+from trio_wait import wait_for
 
 from flowyard.runtime.engine._queue import FlowFileQueue
 from flowyard.runtime.engine._session import Routing, StandardProcessSession
@@ -170,13 +170,6 @@ def upper_flow() -> FlowDef:
             {"identifier": "sink", "type": "AsyncSlow", "properties": {"Delay": "1 ms"},
              "autoTerminatedRelationships": ["success"]}],
         "connections": [conn("c1", "gen", "upper"), conn("c2", "upper", "sink")]}})
-
-
-async def wait_for(condition: Callable[[], bool], *, timeout: float = 600.0) -> None:
-    """Wait (on trio's clock, virtual under MockClock) until ``condition`` holds."""
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.05)
 
 
 async def test_replay_through_the_service(tmp_path: Path, autojump_clock: Any) -> None:

@@ -5,12 +5,12 @@ shapes, the live stream's fields, and errors for unknown ids and resolutions."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
+from trio_wait import wait_for
 
 from flowyard.runtime.flow import flow_from_dict
 from flowyard.runtime.registry import discover_processors
@@ -26,12 +26,6 @@ FLOW = {"flowyardFlowVersion": 1, "rootGroup": {"processors": [
 ], "connections": [{"identifier": "c1", "source": {"id": "gen"}, "destination": {"id": "log"},
                     "selectedRelationships": ["success"]}]}}
 RATE_FIELDS = {f"{n}Rate{w}" for n in ("flowFilesIn", "bytesIn", "flowFilesOut", "bytesOut") for w in ("1s", "10s")}
-
-
-async def wait_for(condition: Callable[[], bool], *, timeout: float = 600.0) -> None:
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.05)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import trio
+from trio_wait import wait_for
 
 from flowyard.processors.generate_table_fetch import GenerateTableFetch
 from flowyard.processors.list_database_tables import ListDatabaseTables
@@ -136,12 +137,6 @@ def _engine(stamp: str = "Stamp", stamp_state: str = "RUNNING") -> Engine:
     doc = {"flowyardFlowVersion": 1,
            "rootGroup": {"processors": processors, "connections": connections, "funnels": []}}
     return Engine(flow_from_dict(doc), Repositories.in_memory(), registry=REGISTRY)
-
-
-async def wait_for(condition: Callable[[], bool], *, timeout: float = 600.0) -> None:
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.05)
 
 
 def stamps(engine: Engine) -> list[int]:

@@ -3,11 +3,11 @@ recovery, shutdown. Real repositories (RocksDB on tmp_path) where durability mat
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 import trio
+from trio_wait import wait_for
 
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.flow import flow_from_dict
@@ -37,13 +37,6 @@ def flow(processors: list[dict[str, Any]], connections: list[dict[str, Any]], fu
 def produced(node: Any) -> int:
     """Flowfiles a processor emitted: queued downstream or auto-terminated."""
     return int(node.stats.flowfiles_out + node.stats.flowfiles_removed)
-
-
-async def wait_for(condition: Callable[[], bool], *, timeout: float = 600.0, step: float = 0.05) -> None:
-    """Wait (on trio's clock, virtual under MockClock) until ``condition`` holds."""
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(step)
 
 
 async def test_flow_runs_source_to_sink_and_stops_cleanly(autojump_clock: Any) -> None:

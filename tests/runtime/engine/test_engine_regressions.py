@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio_wait
 
 from flowyard.runtime.engine import Engine, _queue
 from flowyard.runtime.engine._committer import Committer
@@ -43,6 +44,9 @@ START = 1_700_000_000_000
 
 # -- helpers ---------------------------------------------------------------------------
 
+async def wait_for(condition: Callable[[], bool], *, timeout: float = 30.0) -> None:
+    await trio_wait.wait_for(condition, timeout, step=0.01)
+
 
 def proc(ident: str, type_: str, **kw: Any) -> dict[str, Any]:
     return {"identifier": ident, "type": type_, **kw}
@@ -56,12 +60,6 @@ def conn(ident: str, src: str, dst: str, rels: tuple[str, ...] = ("success",), *
 def flow(processors: list[dict[str, Any]], connections: list[dict[str, Any]]) -> Any:
     return flow_from_dict({"flowyardFlowVersion": 1, "rootGroup": {
         "processors": processors, "connections": connections, "funnels": []}})
-
-
-async def wait_for(condition: Callable[[], bool], *, timeout: float = 30.0, step: float = 0.01) -> None:
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(step)
 
 
 class Clock:

@@ -4,11 +4,11 @@ scoped to their group and descendants, and enabled/disabled live."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 import trio
+from trio_wait import wait_for
 
 from flowyard.processors import CONTROLLER_SERVICES, PROCESSORS
 from flowyard.runtime.engine import Engine
@@ -19,12 +19,6 @@ from flowyard.runtime.sdk import FlowDefinitionError, FlowyardError
 from flowyard_test_processors import PROCESSORS as TEST_PROCESSORS
 
 REGISTRY = {**PROCESSORS, **TEST_PROCESSORS}
-
-
-async def wait_for(condition: Callable[[], bool], *, timeout: float = 600.0) -> None:
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.05)
 
 
 def lookup_flow(service_group: str = "root", service_state: str = "ENABLED") -> Any:

@@ -4,10 +4,10 @@ group sees its own parameter context, and changed parameters are re-applied live
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from typing import Any
 
 import trio
+from trio_wait import wait_for
 
 from flowyard.processors import PROCESSORS
 from flowyard.runtime.engine import Engine
@@ -17,12 +17,6 @@ from flowyard.runtime.repository import Repositories
 from flowyard_test_processors import PROCESSORS as TEST_PROCESSORS
 
 REGISTRY = {**PROCESSORS, **TEST_PROCESSORS}
-
-
-async def wait_for(condition: Callable[[], bool], *, timeout: float = 600.0) -> None:
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.05)
 
 
 def nested_flow(out_port_state: str = "RUNNING") -> Any:

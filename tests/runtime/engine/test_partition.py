@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio_wait
 
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.engine._balance import (
@@ -44,6 +45,10 @@ from flowyard.runtime.sdk._flowfile import ContentClaim, make_flowfile
 from flowyard_test_processors import PROCESSORS, expected_content
 
 
+async def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
+    await trio_wait.wait_for(condition, timeout, step=0.01)
+
+
 class CyclePartitioner:
     """n2, local, n3, n2, local, n3 ... (a fake of the cluster's round robin)."""
 
@@ -65,12 +70,6 @@ def make_flow(count: int = 90, strategy: str = "ROUND_ROBIN", **conn: Any) -> An
              "autoTerminatedRelationships": ["success"]}],
         "connections": [{"identifier": "c1", "source": {"id": "src"}, "destination": {"id": "sink"},
                          "selectedRelationships": ["success"], "loadBalanceStrategy": strategy, **conn}]}})
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.01)
 
 
 def seqs(flowfiles: list[Any]) -> list[int]:

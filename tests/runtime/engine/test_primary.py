@@ -5,10 +5,10 @@ that changes the execution node is honoured."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import trio
+from trio_wait import wait_for
 
 from flowyard.runtime.engine import Engine, plan, reconcile
 from flowyard.runtime.flow import flow_from_dict
@@ -63,12 +63,6 @@ def _doc(primary_type: str = "Tick", execution: str = "PRIMARY") -> dict[str, An
     sink = {"identifier": "sink", "type": "Tick", "scheduledState": "STOPPED"}
     return {"flowyardFlowVersion": 1,
             "rootGroup": {"processors": [*processors, sink], "connections": connections, "funnels": []}}
-
-
-async def wait_for(condition: Callable[[], bool], *, timeout: float = 600.0) -> None:
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.05)
 
 
 def _engine(doc: dict[str, Any] | None = None) -> Engine:

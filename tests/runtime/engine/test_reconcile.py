@@ -6,13 +6,14 @@ is lost."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 import trio
 import trio.testing
+from trio_wait import wait_for
 
 from flowyard.processors import CONTROLLER_SERVICES, PROCESSORS
 from flowyard.runtime.engine import Engine
@@ -24,12 +25,6 @@ from flowyard.runtime.repository import Repositories
 from flowyard_test_processors import PROCESSORS as TEST_PROCESSORS
 
 REGISTRY = {**PROCESSORS, **TEST_PROCESSORS}
-
-
-async def wait_for(condition: Callable[[], bool], *, timeout: float = 600.0) -> None:
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.05)
 
 
 def base() -> dict[str, Any]:

@@ -4,10 +4,10 @@ the figures age out."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import trio
+from trio_wait import wait_for
 
 from flowyard.runtime.engine import Engine
 from flowyard.runtime.flow import flow_from_dict
@@ -26,13 +26,6 @@ def source_to_sink() -> Any:
          "autoTerminatedRelationships": ["success"]},
     ], "connections": [{"identifier": "c1", "source": {"id": "src"}, "destination": {"id": "sink"},
                         "selectedRelationships": ["success"]}]}})
-
-
-async def wait_for(condition: Callable[[], bool], *, timeout: float = 600.0) -> None:
-    """Wait on trio's (virtual) clock until ``condition`` holds."""
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.05)
 
 
 async def test_running_flow_fills_totals_and_history_then_ages_out(autojump_clock: Any) -> None:

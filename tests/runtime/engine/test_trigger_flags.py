@@ -6,10 +6,10 @@ has room, NiFi's @TriggerWhenAnyDestinationAvailable), with
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import trio
+from trio_wait import wait_for
 
 from flowyard.processors.distribute_load import DistributeLoad
 from flowyard.processors.monitor_activity import MonitorActivity
@@ -20,12 +20,6 @@ from flowyard.runtime.repository import Repositories
 from flowyard_test_processors import PROCESSORS as TEST_PROCESSORS
 
 REGISTRY = {**TEST_PROCESSORS, "MonitorActivity": MonitorActivity, "DistributeLoad": DistributeLoad}
-
-
-async def wait_for(condition: Callable[[], bool], *, timeout: float = 600.0) -> None:
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.05)
 
 
 def _flow() -> Any:

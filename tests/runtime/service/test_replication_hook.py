@@ -15,6 +15,7 @@ from typing import Any
 import msgpack
 import pytest
 import trio
+import trio_wait
 
 from flowyard.bootstrap import compose
 from flowyard.runtime.engine import ReconcileRefused
@@ -41,17 +42,14 @@ FLOW = {"flowyardFlowVersion": 1, "rootGroup": {"identifier": "root", "processor
 
 NOTHING = edit_to_dict(Batch(()))
 
+async def wait_for(condition: Callable[[], bool], *, timeout: float = 30.0) -> None:
+    await trio_wait.wait_for(condition, timeout, step=0.01)
+
 
 def open_node(tmp_path: Path, name: str, flow: dict[str, Any] = FLOW) -> FlowService:
     initial = tmp_path / f"{name}-initial.json"
     initial.write_text(json.dumps(flow))
     return compose.open_service(tmp_path / name, initial_flow=initial)
-
-
-async def wait_for(condition: Callable[[], bool], *, timeout: float = 30.0) -> None:
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.01)
 
 
 class FakeCluster:
