@@ -32,6 +32,7 @@ from flowyard.runtime.engine._partition import Partitioner
 from flowyard.runtime.engine._queue import FlowFileQueue
 from flowyard.runtime.engine._services import EngineServices
 from flowyard.runtime.engine._session import StandardProcessSession
+from flowyard.runtime.engine._stateless import StatelessUnits
 from flowyard.runtime.engine._stats import StatisticsHolder
 from flowyard.runtime.flow import ConnectionDef, FlowDef, FunnelDef, GroupDef, PortDef, ProcessorDef
 from flowyard.runtime.repository import Repositories
@@ -130,6 +131,8 @@ class EngineCore:
         self.bulletin_count = 0
         self.nodes: dict[str, ProcessorNode] = {}
         self.queues: dict[str, FlowFileQueue] = {}
+        #: Stateless process groups: which components run in invocations, and their runners.
+        self.stateless = StatelessUnits(self)
         self._trio_clock: Any = None
         self._t0 = 0.0
         self._wall0_ms = int(time.time() * 1000)
@@ -325,8 +328,8 @@ class EngineCore:
         for qid in list(flowfiles.queues_with_records()):
             queue = by_qid.get(qid)
             if queue is None:
-                count, _ = flowfiles.count_queue(qid)
-                self.orphaned_queues[qid] = count
+                surveyed = flowfiles.surveyed(qid)  # counted when the store was opened
+                self.orphaned_queues[qid] = surveyed.count if surveyed else flowfiles.count_queue(qid)[0]
                 continue
             load = flowfiles.load_queue(qid, self.swap_threshold)
             queue.restore(load.head, load.swapped_count, load.swapped_size, load.swap_from_seq, load.last_seq, now)
@@ -387,7 +390,11 @@ class EngineCore:
         node.state = "RUNNING"
         node.stopped = trio.Event()
         node.schedule_first(self)
-        self._nursery.start_soon(node.run, self)
+        unit = self.stateless.unit_id(node.id)
+        if unit is None:
+            self._nursery.start_soon(node.run, self)
+        else:
+            self._nursery.start_soon(self.stateless.run_member, node, unit)
 
     async def stop_processor(self, component_id: str) -> None:
         """Stop a processor: no new triggers; waits for the ones in progress."""
@@ -405,6 +412,9 @@ class EngineCore:
             raise FlowyardError("the engine is not running")
         if node.running or not node.stopped.is_set():
             raise FlowyardError(f"{node.name} is running or stopping; stop it to run it once")
+        if self.stateless.unit_id(node.id) is not None:
+            raise FlowyardError(f"{node.name} is in a stateless process group: it runs only in the group's "
+                                "invocations; start the group instead of running it once")
         if node.state == "DISABLED":
             raise FlowyardError(f"{node.name} is disabled")
         if not node.is_valid:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import collections
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
@@ -204,8 +204,11 @@ class ProcessorNode:
 
     # -- the task loops -----------------------------------------------------------
 
-    async def run(self, host: NodeHost) -> None:
-        """Run until ``running`` is cleared; then call ``on_stopped``. Started by the host."""
+    async def run(self, host: NodeHost, *, loop: Callable[[NodeHost], Awaitable[None]] | None = None) -> None:
+        """Run until ``running`` is cleared; then call ``on_stopped``. Started by the host.
+        ``loop``: what runs between ``on_scheduled`` and ``on_stopped`` instead of the
+        ``concurrent_tasks`` task loops (a stateless group's member waits there while
+        its group's runner triggers it)."""
         processor, context = self.configured.processor, self.configured.context
         self.bind_context()
         try:
@@ -213,9 +216,12 @@ class ProcessorNode:
                 self.cancel_scope = scope
                 if not await self._schedule(host):
                     return
-                async with trio.open_nursery() as nursery:
-                    for _ in range(self.concurrent_tasks):
-                        nursery.start_soon(self._task_loop, host)
+                if loop is not None:
+                    await loop(host)
+                else:
+                    async with trio.open_nursery() as nursery:
+                        for _ in range(self.concurrent_tasks):
+                            nursery.start_soon(self._task_loop, host)
             # Shielded so a shutdown still lets the processor clean up, but only for
             # the grace period: a hanging on_stopped must not hang shutdown.
             with trio.CancelScope(shield=True) as shield:

@@ -56,6 +56,7 @@ import trio
 
 from flowyard.runtime.engine._preflight import preflight
 from flowyard.runtime.engine._reconcile_diff import Change, Changes, Placed, diff
+from flowyard.runtime.engine._stateless import check_engines
 from flowyard.runtime.flow import FlowDef, FunnelDef, GroupDef, PortDef, ProcessorDef
 from flowyard.runtime.sdk._errors import FlowyardError
 
@@ -123,6 +124,7 @@ def plan(engine: Engine, new: FlowDef, *, drop: frozenset[str] = frozenset()) ->
     flowfiles (queued or in flight) without its id in ``drop``. Changes nothing."""
     old = engine.flow
     preflight(engine, new)
+    check_engines(engine, new)
     changes = diff(old, new)
     conns = changes["connection"]
     removed_nodes = {i for k in NODE_KINDS for i in changes[k].removed}

@@ -70,6 +70,7 @@ from flowyard.runtime.flow._limits import (
 from flowyard.runtime.flow._model import (
     BULLETIN_LEVELS,
     COMPONENT_KINDS,
+    EXECUTION_ENGINES,
     EXECUTION_NODES,
     FORMAT_VERSION,
     LOAD_BALANCE_COMPRESSIONS,
@@ -95,6 +96,7 @@ from flowyard.runtime.sdk._errors import FlowDefinitionError
 __all__ = [
     "BULLETIN_LEVELS",
     "COMPONENT_KINDS",
+    "EXECUTION_ENGINES",
     "EXECUTION_NODES",
     "FORMAT_VERSION",
     "LABEL_STYLES",

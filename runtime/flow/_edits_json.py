@@ -72,7 +72,9 @@ FIELD_KEYS = {
     "flowfile_expiration": "flowFileExpiration", "prioritizers": "prioritizers", "bends": "bends",
     "label": "label", "width": "width", "height": "height", "style": "style",
     "execution_node": "executionNode", "load_balance_strategy": "loadBalanceStrategy",
-    "partitioning_attribute": "partitioningAttribute", "load_balance_compression": "loadBalanceCompression"}
+    "partitioning_attribute": "partitioningAttribute", "load_balance_compression": "loadBalanceCompression",
+    "execution_engine": "executionEngine", "max_concurrent_tasks": "maxConcurrentTasks",
+    "stateless_flow_timeout": "statelessFlowTimeout"}
 _FIELDS = {key: name for name, key in FIELD_KEYS.items()}
 #: A component of each kind that carries a field, to write and read one field as the flow file does
 #: (the connection's partitioning attribute set, so that a strategy alone reads; the rule that joins the

@@ -82,7 +82,8 @@ _CLASSES: dict[str, type] = {
 #: Kinds whose name, when given, must not be blank.
 _NAMED = ("processor", "input-port", "output-port", "process-group")
 #: The fields of a process group itself (its contents and binding change through their own edits).
-_GROUP_FIELDS = ("name", "position", "comments")
+_GROUP_FIELDS = ("name", "position", "comments", "execution_engine", "max_concurrent_tasks",
+                 "stateless_flow_timeout")
 _KEY_FIELDS = {key: name for name, key in FIELD_KEYS.items()}
 
 
@@ -256,7 +257,8 @@ class _Check:
                 self.fail(where, f"the type of a {kind_label(kind)} cannot change; add a new one instead")
             if kind == "process-group" and key not in (*_GROUP_FIELDS, "identifier"):
                 self.fail(where, f"{key!r} of a process group changes through its own resources; a group's own "
-                                 "fields are name, position and comments (its parameter context changes by binding)")
+                                 "fields are name, position, comments, execution_engine, max_concurrent_tasks and "
+                                 "stateless_flow_timeout (its parameter context changes by binding)")
             if key not in fields and key != "identifier":
                 self.fail(where, f"a {kind_label(kind)} has no field {key!r}")
         if (edit.properties or "properties" in edit.changes) and kind not in ("processor", "controller-service"):
@@ -268,7 +270,9 @@ class _Check:
         except (TypeError, ValueError) as exc:
             self.fail("changes", f"cannot be applied: {exc}", invariant=True)
         if kind == "process-group":  # its own fields only: check it without its contents
-            problem = round_trip_problem(kind, GroupDef(new.identifier, new.name, new.position, new.comments))
+            problem = round_trip_problem(kind, GroupDef(
+                new.identifier, new.name, new.position, new.comments, execution_engine=new.execution_engine,
+                max_concurrent_tasks=new.max_concurrent_tasks, stateless_flow_timeout=new.stateless_flow_timeout))
         else:
             problem = round_trip_problem(kind, new)
         if problem is not None:

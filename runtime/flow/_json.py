@@ -40,6 +40,7 @@ from flowyard.runtime.flow._model import (
     _PARAMETER_NAME,
     BULLETIN_LEVELS,
     COMPONENT_KINDS,
+    EXECUTION_ENGINES,
     EXECUTION_NODES,
     FORMAT_VERSION,
     LOAD_BALANCE_COMPRESSIONS,
@@ -169,6 +170,9 @@ def _group(r: _Reader, raw: Any, where: str, seen: dict[str, str], *, contexts: 
         name=r.name(g, where, default_name),
         position=r.position(g, where),
         comments=r.text(g, "comments", where, ""),
+        execution_engine=r.choice(g, "executionEngine", where, "INHERITED", EXECUTION_ENGINES),
+        max_concurrent_tasks=r.number(g, "maxConcurrentTasks", where, 1, minimum=1, maximum=MAX_CONCURRENT_TASKS),
+        stateless_flow_timeout=r.duration(g, "statelessFlowTimeout", where, "1 min"),
     )
     _unique(r, seen, group, where)
     ref = g.get("parameterContext")

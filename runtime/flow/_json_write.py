@@ -87,7 +87,8 @@ def group_to_dict(group: GroupDef) -> dict[str, Any]:
     """The JSON form of a group and everything in it."""
     doc: dict[str, Any] = {
         "identifier": group.identifier, "name": group.name, "position": _pos(group.position),
-        "comments": group.comments,
+        "comments": group.comments, "executionEngine": group.execution_engine,
+        "maxConcurrentTasks": group.max_concurrent_tasks, "statelessFlowTimeout": group.stateless_flow_timeout,
         "parameterContext": None if group.parameter_context is None else {"id": group.parameter_context},
     }
     for kind, (attr, key) in COMPONENT_KINDS.items():

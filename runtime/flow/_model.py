@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BULLETIN_LEVELS",
     "COMPONENT_KINDS",
+    "EXECUTION_ENGINES",
     "EXECUTION_NODES",
     "FORMAT_VERSION",
     "LOAD_BALANCE_COMPRESSIONS",
@@ -68,6 +69,10 @@ LOAD_BALANCE_STRATEGIES = ("DO_NOT_LOAD_BALANCE", "ROUND_ROBIN", "PARTITION_BY_A
 LOAD_BALANCE_COMPRESSIONS = ("DO_NOT_COMPRESS", "COMPRESS_ATTRIBUTES_ONLY", "COMPRESS_ATTRIBUTES_AND_CONTENT")
 #: Where in a cluster a processor runs: on every node, or on the primary node only.
 EXECUTION_NODES = ("ALL", "PRIMARY")
+#: How a process group runs (NiFi 2's Execution Engine): the traditional engine, the
+#: stateless one (each invocation runs to completion in memory and commits once), or
+#: whatever its parent group uses (the root group's INHERITED is STANDARD).
+EXECUTION_ENGINES = ("INHERITED", "STANDARD", "STATELESS")
 #: NiFi's rule for parameter names.
 _PARAMETER_NAME = re.compile(r"[A-Za-z0-9 ._-]+")
 
@@ -199,6 +204,12 @@ class GroupDef:
     comments: str = ""
     #: Identifier of the parameter context the group is bound to (None: no parameters).
     parameter_context: str | None = None
+    #: ``EXECUTION_ENGINES``: how the group runs (see docs/stateless.md).
+    execution_engine: str = "INHERITED"
+    #: Stateless engine: how many invocations of the group may run at once.
+    max_concurrent_tasks: int = 1
+    #: Stateless engine: an invocation still running after this long is rolled back.
+    stateless_flow_timeout: str = "1 min"
     processors: tuple[ProcessorDef, ...] = ()
     connections: tuple[ConnectionDef, ...] = ()
     funnels: tuple[FunnelDef, ...] = ()

@@ -177,6 +177,21 @@ class SpinOnLoop(Processor):
             pass
 
 
+class FailOnAttribute(Processor):
+    """Passes flowfiles on to success; raises RuntimeError (after taking them) when
+    one has the attribute ``fail`` = ``true``."""
+
+    blocking = False
+    spec = ProcessorSpec(description="Fails on flowfiles marked fail=true.", relationships=(SUCCESS,),
+                         input_requirement=InputRequirement.REQUIRED)
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        batch = session.get_batch(1000)
+        if any(ff.attributes.get("fail") == "true" for ff in batch):
+            raise RuntimeError("a flowfile is marked fail=true")
+        session.transfer_all(batch, SUCCESS)
+
+
 PROCESSORS: dict[str, type[Processor]] = {
     "HangInThread": HangInThread,
     "SpinOnLoop": SpinOnLoop,
@@ -185,4 +200,5 @@ PROCESSORS: dict[str, type[Processor]] = {
     "AsyncSlow": AsyncSlow,
     "Boom": Boom,
     "BigSource": BigSource,
+    "FailOnAttribute": FailOnAttribute,
 }

@@ -1,0 +1,176 @@
+"""Stateless process groups: one commit per invocation, provenance of every
+step, a failure anywhere rolls the whole invocation back, the rules of what a
+stateless group may contain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import trio
+from trio_wait import wait_for
+
+from flowyard.processors import PROCESSORS
+from flowyard.runtime.engine import Engine
+from flowyard.runtime.flow import flow_from_dict
+from flowyard.runtime.flow._engines import effective_engine, engine_problems, stateless_units
+from flowyard.runtime.repository import Repositories
+from flowyard.runtime.sdk._errors import FlowyardError
+
+from flowyard_test_processors import PROCESSORS as TEST_PROCESSORS
+
+REGISTRY = {**PROCESSORS, **TEST_PROCESSORS}
+MEMBERS = ("in", "tag", "check", "out")
+
+
+def stateless_flow(count: int = 10, *, engine: str = "STATELESS", fail_at: int | None = None) -> Any:
+    """root: src (stopped) -> mark -> [group: in -> tag -> check -> out] -> sink (stopped).
+
+    ``mark`` sets fail=true on the flowfile with seq ``fail_at``; ``check``
+    (FailOnAttribute) raises when it sees it."""
+    fail = "false" if fail_at is None else f"${{seq:equals('{fail_at}')}}"
+    group = {
+        "identifier": "g", "name": "Work", "executionEngine": engine,
+        "inputPorts": [{"identifier": "in", "name": "In", "scheduledState": "STOPPED"}],
+        "outputPorts": [{"identifier": "out", "name": "Out", "scheduledState": "STOPPED"}],
+        "processors": [
+            {"identifier": "tag", "type": "UpdateAttribute", "properties": {"tagged": "yes"},
+             "scheduledState": "STOPPED"},
+            {"identifier": "check", "type": "FailOnAttribute", "scheduledState": "STOPPED"},
+        ],
+        "connections": [
+            {"identifier": "c-in", "source": {"id": "in"}, "destination": {"id": "tag"}},
+            {"identifier": "c-tag", "source": {"id": "tag"}, "destination": {"id": "check"},
+             "selectedRelationships": ["success"]},
+            {"identifier": "c-out", "source": {"id": "check"}, "destination": {"id": "out"},
+             "selectedRelationships": ["success"]},
+        ],
+    }
+    return flow_from_dict({
+        "flowyardFlowVersion": 1,
+        "rootGroup": {
+            "identifier": "root",
+            "processors": [
+                {"identifier": "src", "type": "SequenceSource", "scheduledState": "STOPPED",
+                 "properties": {"Count": str(count), "Batch Size": str(count), "Content Size": "16"}},
+                {"identifier": "mark", "type": "UpdateAttribute", "properties": {"fail": fail},
+                 "scheduledState": "STOPPED"},
+                {"identifier": "sink", "type": "AsyncSlow", "properties": {"Delay": "0 ms"},
+                 "autoTerminatedRelationships": ["success"], "scheduledState": "STOPPED"},
+            ],
+            "processGroups": [group],
+            "connections": [
+                {"identifier": "c-src", "source": {"id": "src"}, "destination": {"id": "mark"},
+                 "selectedRelationships": ["success"]},
+                {"identifier": "c0", "source": {"id": "mark"}, "destination": {"id": "in"},
+                 "selectedRelationships": ["success"]},
+                {"identifier": "c9", "source": {"id": "out"}, "destination": {"id": "sink"}},
+            ],
+        },
+    })
+
+
+async def fill_entry(engine: Engine, count: int) -> None:
+    """Run the source and the marker until ``count`` flowfiles wait at the group's input port."""
+    engine.start_processor("src")
+    engine.start_processor("mark")
+    await wait_for(lambda: engine.queues["c0"].count == count)
+    await engine.stop_processor("src")
+    await engine.stop_processor("mark")
+
+
+def test_engines_resolve_through_inheritance_and_units_are_the_topmost_stateless_groups() -> None:
+    flow = stateless_flow()
+    assert effective_engine(flow, "root") == "STANDARD" and effective_engine(flow, "g") == "STATELESS"
+    assert [u.identifier for u in stateless_units(flow)] == ["g"]
+    assert engine_problems(flow) == []
+    assert effective_engine(stateless_flow(engine="INHERITED"), "g") == "STANDARD"
+
+
+def test_what_a_stateless_group_cannot_contain_is_named() -> None:
+    doc = stateless_flow()
+    from flowyard.runtime.flow import flow_to_dict
+    raw = flow_to_dict(doc)
+    group = raw["rootGroup"]["processGroups"][0]
+    group["connections"][1]["loadBalanceStrategy"] = "ROUND_ROBIN"
+    group["processors"].append({"identifier": "merge", "type": "MergeContent", "name": "Bin"})
+    group["processGroups"] = [{"identifier": "inner", "name": "Inner", "executionEngine": "STANDARD"}]
+    problems = dict(engine_problems(flow_from_dict(raw)))
+    assert "cannot be load-balanced" in problems["c-tag"]
+    assert "MergeContent" in problems["merge"] and "waits for flowfiles" in problems["merge"]
+    assert "INHERITED or STATELESS" in problems["inner"]
+
+
+async def test_an_invocation_commits_once_with_every_steps_provenance(autojump_clock: Any) -> None:
+    repos = Repositories.in_memory()
+    engine = Engine(stateless_flow(10), repos, registry=REGISTRY)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        await fill_entry(engine, 10)
+        commits = engine.committer.commits_written
+        for member in MEMBERS:
+            engine.start_processor(member)
+        await wait_for(lambda: engine.queues["c9"].count == 10)
+        assert engine.committer.commits_written - commits == 1, "the whole group's work is one commit"
+        assert engine.queues["c0"].count == 0 and engine.queues["c0"].in_flight == 0
+        inside = [engine.queues[c] for c in ("c-in", "c-tag", "c-out")]
+        assert all(q.count == 0 and q.enqueued_total == 0 for q in inside), "nothing waits in queues inside"
+        runner = engine.stateless.runners["g"]
+        assert runner.invocations == 1 and runner.rollbacks == 0
+        engine.request_stop()
+    events = list(repos.provenance.events(0, limit=10_000))
+    tagged = [e for e in events if e.component_id == "tag" and e.event_type.name == "ATTRIBUTES_MODIFIED"]
+    assert len(tagged) == 10 and all(e.attributes.get("tagged") == "yes" for e in tagged)
+    # the records on disk are only those of the connection out of the group
+    assert repos.flowfiles.count_queue(engine.queues["c9"].queue_id)[0] == 10
+    for c in ("c-in", "c-tag", "c-out", "c0"):
+        assert repos.flowfiles.count_queue(engine.queues[c].queue_id)[0] == 0
+
+
+async def test_a_failure_in_the_middle_rolls_the_whole_invocation_back(autojump_clock: Any) -> None:
+    repos = Repositories.in_memory()
+    engine = Engine(stateless_flow(10, fail_at=4), repos, registry=REGISTRY)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        await fill_entry(engine, 10)
+        events_before = len(list(repos.provenance.events(0, limit=10_000)))
+        for member in MEMBERS:
+            engine.start_processor(member)
+        await wait_for(lambda: "g" in engine.stateless.runners and engine.stateless.runners["g"].rollbacks >= 1)
+        runner = engine.stateless.runners["g"]
+        c0 = engine.queues["c0"]
+        assert c0.count == 10 and c0.in_flight == 0, "the input is back in its connection"
+        assert c0.status().penalized == 10, "and penalized"
+        assert engine.queues["c9"].count == 0, "nothing half-delivered"
+        assert not [e for e in list(repos.provenance.events(0, limit=10_000))[events_before:]
+                    if e.component_id in ("tag", "check", "out")], "no event of a rolled-back step is kept"
+        assert any("rolled back" in b.message and b.component_id == "g" for b in engine.bulletins)
+        assert runner.invocations >= 1
+        engine.request_stop()
+    assert repos.flowfiles.count_queue(engine.queues["c0"].queue_id)[0] == 10
+
+
+async def test_run_once_of_a_member_is_refused(autojump_clock: Any) -> None:
+    engine = Engine(stateless_flow(), Repositories.in_memory(), registry=REGISTRY)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        with pytest.raises(FlowyardError, match="stateless process group"):
+            await engine.run_once("tag")
+        engine.request_stop()
+
+
+async def test_the_group_runs_again_after_being_stopped(autojump_clock: Any) -> None:
+    engine = Engine(stateless_flow(20), Repositories.in_memory(), registry=REGISTRY)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        await fill_entry(engine, 20)
+        for member in MEMBERS:
+            engine.start_processor(member)
+        await wait_for(lambda: engine.queues["c9"].count == 20)
+        for member in MEMBERS:
+            await engine.stop_processor(member)
+        await wait_for(lambda: "g" not in engine.stateless.runners)
+        for member in MEMBERS:
+            engine.start_processor(member)
+        await wait_for(lambda: "g" in engine.stateless.runners)
+        engine.request_stop()
