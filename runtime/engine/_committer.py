@@ -9,7 +9,15 @@ gathers: in ``sync`` durability one fsync covers every session in a group.
 
 Small groups are written on the event loop (a RocksDB write of a few
 thousand keys without fsync takes well under a millisecond); large groups
-and fsynced writes go to a worker thread, where rocksdict releases the GIL.
+and, in ``sync`` durability, every group go to a worker thread. That thread
+does not free the event loop by itself: rocksdict holds the GIL for the whole
+of ``Rdict.write``, so a write with RocksDB's own ``sync`` froze the loop (API,
+status stream, every processor) for each fsync. The store therefore writes a
+synced batch in two steps (``RocksStore.write``): the write without sync,
+short and under the GIL, then the WAL fsync, during which the GIL is free and
+the loop runs. A group is acknowledged (``_finish``: queue moves applied,
+submitters woken) only after both returned, so in ``sync`` durability no
+session continues before its commit survives power loss.
 
 The committer is the only writer of the repositories while the engine runs:
 claimant counts and state versions are planned from memory and applied after

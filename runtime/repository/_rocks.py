@@ -3,6 +3,32 @@
 Never pickles (``raw_mode=True``) and never disables the write-ahead log: with
 the WAL, a batch that ``write`` returned from survives kill -9 and is never
 split across column families (verified on these machines, see STACK.md).
+
+A synced write (``write(batch, sync=True)``) is two RocksDB calls, not one
+write with ``WriteOptions.sync``: rocksdict holds the GIL for the whole of
+``Rdict.write`` (measured: a pure-Python thread stands still for the length
+of every write, fsync included), so a synced write froze every other thread,
+the event loop included, for the length of an fsync. Instead the batch is
+written without sync (a WAL append into the page cache: short, under the GIL),
+then the WAL is made durable by ``Rdict.flush_wal(True)`` -- RocksDB's
+``FlushWAL(sync=true)``, i.e. ``SyncWAL``, during which rocksdict releases the
+GIL (measured on this machine: another Python thread keeps running throughout).
+``SyncWAL`` fsyncs every live WAL file that holds unsynced writes (a WAL
+switch between the write and the sync is covered: RocksDB keeps the list) and
+the WAL directory when a new log file was created since the last sync; a
+WAL file already gone was obsolete, its writes flushed to table files that
+RocksDB fsynced first. So ``write(sync=True)`` returns only once the batch is
+durable against power loss, as before; what differs is documented by RocksDB
+("Write() followed by SyncWAL() is not exactly the same as Write() with
+sync=true: in the latter case the changes won't be visible until the sync is
+done"): readers of the store may see the batch during the fsync. Flowyard
+publishes nothing of a commit (queues, counts, acknowledgements) before
+``write`` returns, so nobody acts on it early. This relies on options RocksDB
+has by default and flowyard leaves so: ``manual_wal_flush=false`` (every
+write reaches the log file before ``Write`` returns), ``allow_mmap_writes=false``
+(``SyncWAL`` needs it) and ``recycle_log_file_num=0`` (which RocksDB also forces
+with ``tolerate_corrupted_tail_records``); recovery replays the log files as
+written, whoever synced them.
 """
 
 from __future__ import annotations
@@ -126,9 +152,12 @@ class RocksStore:
     damage (naming the file), ``RepositoryError`` otherwise.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, verify: Callable[[Store], object] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, verify: Callable[[Store], object] | None = None,
+                 wal_sync: Callable[[], None] | None = None) -> None:
         self.path = Path(path)
         self._verify_hook = verify
+        #: Makes every write so far durable (tests put a recording or slow one here).
+        self._wal_sync = wal_sync if wal_sync is not None else self._flush_wal
         self._lock_fd = self._lock(self.path)
         marked = (self.path / MARKER).exists()
         try:
@@ -144,8 +173,6 @@ class RocksStore:
             name: self._db.get_column_family_handle(name) for name in COLUMN_FAMILIES}
         self._views: dict[object, Rdict] = {name: self._db.get_column_family(name) for name in COLUMN_FAMILIES}
         self._nosync = WriteOptions()
-        self._sync = WriteOptions()
-        self._sync.sync = True
         self._closed = False
         if not marked:
             _write_file(self.path / MARKER, b"flowyard repository 1\n")
@@ -242,11 +269,20 @@ class RocksStore:
         return _RocksBatch(self._handles)
 
     def write(self, batch: Batch, *, sync: bool = False) -> None:
+        """Apply ``batch`` atomically; with ``sync``, return only once the WAL
+        holding it is fsynced (the fsync runs without the GIL: see the module's
+        docstring). If the sync fails the batch may be in the store (and may or
+        may not be on disk), as when RocksDB's own synced write fails: the error
+        is raised (a full disk as ``StorageFullError``) and RocksDB, which records
+        a failed WAL sync as a background error, refuses later writes until
+        ``reopen``."""
         assert isinstance(batch, _RocksBatch)
         try:
-            self._db.write(batch.wb, self._sync if sync else self._nosync)
+            self._db.write(batch.wb, self._nosync)
         except Exception as exc:  # rocksdict raises plain Exception
             raise classify(exc, "writing to the repository") from None
+        if sync:
+            self.sync_wal()
 
     def get(self, cf: object, key: bytes) -> bytes | None:
         try:
@@ -274,17 +310,22 @@ class RocksStore:
     def last_before(self, cf: object, end: bytes) -> tuple[bytes, bytes] | None:
         return _last_before(self._views[cf], end, f"reading the {cf} table")
 
+    def _flush_wal(self) -> None:
+        self._db.flush_wal(True)  # RocksDB's SyncWAL; rocksdict releases the GIL meanwhile
+
     def sync_wal(self) -> None:
-        self._db.flush_wal(True)
+        """Fsync the write-ahead log: every write so far survives power loss.
+        Holds the GIL only briefly (see the module's docstring)."""
+        try:
+            self._wal_sync()
+        except Exception as exc:  # rocksdict raises plain Exception
+            raise classify(exc, "syncing the write-ahead log") from None
 
     def mark_durable(self) -> None:
         """Make every write so far durable and record how far that is
         (``WATERMARK``): a later open that recovers less refuses to start."""
         sequence = self._db.latest_sequence_number()  # read first: later writes may not be synced yet
-        try:
-            self._db.flush_wal(True)
-        except Exception as exc:
-            raise classify(exc, "syncing the write-ahead log") from None
+        self.sync_wal()
         try:
             _write_file(self.path / WATERMARK, f"{sequence}\n".encode())
         except OSError as exc:

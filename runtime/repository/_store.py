@@ -45,7 +45,9 @@ class Store(Protocol):
     def batch(self) -> Batch: ...
 
     def write(self, batch: Batch, *, sync: bool = False) -> None:
-        """Apply ``batch`` atomically. ``sync`` fsyncs the log before returning."""
+        """Apply ``batch`` atomically. ``sync`` fsyncs the log before returning,
+        without holding the GIL during the fsync (the committer calls this in a
+        worker thread and the event loop must keep running meanwhile)."""
 
     def get(self, cf: object, key: bytes) -> bytes | None: ...
 
@@ -64,7 +66,8 @@ class Store(Protocol):
         """The item with the greatest key ``< end``, or None."""
 
     def sync_wal(self) -> None:
-        """Make every write so far durable against power loss."""
+        """Make every write so far durable against power loss (the GIL is
+        released during the fsync)."""
 
     def mark_durable(self) -> None:
         """``sync_wal``, then record that everything written so far is durable:
