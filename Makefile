@@ -12,7 +12,7 @@ CANVAS_SOURCES := $(shell find $(WEB)/src -type f 2>/dev/null) $(WEB)/index.html
                   $(WEB)/tsconfig.json $(WEB)/package.json $(WEB)/package-lock.json
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo demo-connectors cluster-demo test bench lint clean canvas chromium etcd wheel
+.PHONY: bench-peers demo demo-connectors cluster-demo test bench lint clean canvas chromium etcd wheel
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,11 @@ test: lint $(CANVAS) chromium etcd
 
 bench: $(STAMP) $(CANVAS) chromium
 	$(PY) bench/run.py
+
+# flowyard's chain5 (standard and stateless) beside Node-RED's, alternately, in one sitting
+# (needs ../shared/bench/peers/nodered-chain5.sh; it installs Node-RED from npm on first use).
+bench-peers: $(STAMP)
+	$(PY) bench/peers.py
 
 # The sdist and the wheel in dist/, both with the built canvas (the wheel is built
 # from the sdist, as pip would): pip install dist/flowyard-*.whl. Building either
