@@ -9,31 +9,55 @@ Every commit batch also writes how many records each queue it touched now
 holds (``count/<queue id>`` in the state table). At start the records are
 counted and compared with it: a table that lost records (damage RocksDB could
 not see) stops the start instead of losing flowfiles silently.
+
+Start-up reads the table once. That count is one pass over every record
+(``survey``): records counted and their content sizes summed per queue, with
+the first and last entry sequence, nothing decoded. ``Repositories.open`` runs
+it on the read-only view it checks before RocksDB may change a file; what it
+found is handed to the repository opened next on the same directory
+(``_SURVEYS``, one hand-over, taken by the next ``FlowFileRepository`` built on
+that path), so ``load_queue`` then reads only each queue's head: recovery of 10
+million queued flowfiles decodes 20,000 per queue and keeps only figures for
+the rest. A survey is exact only until the next commit touching a queue:
+``stage_counts`` forgets it for those queues, and ``load_queue`` falls back to
+a full scan of a queue it has no survey for.
 """
 
 from __future__ import annotations
 
+import os
 import struct
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from flowyard.runtime.repository._codec import (
+    _FF_SIZE_OFFSET,
     decode_flowfile,
     flowfile_key,
     queue_range,
     record_size,
     split_flowfile_key,
 )
+from flowyard.runtime.repository._rocks import _ProbeStore
 from flowyard.runtime.repository._store import Store
 from flowyard.runtime.repository.content import IdAllocator
 from flowyard.runtime.sdk._flowfile import FlowFile
 
-__all__ = ["FlowFileRepository", "QueueLoad"]
+__all__ = ["FlowFileRepository", "QueueLoad", "QueueSurvey"]
 
 _QUEUE_PREFIX = b"queue/"
 _COUNT_PREFIX = b"count/"
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
+_U64_AT = _U64.unpack_from
+
+#: Store path -> the survey taken of it on the read-only view ``Repositories.open``
+#: verifies, for the repository it opens right after (under the directory's lock,
+#: so nothing writes in between). Taken (popped) by the next ``FlowFileRepository``
+#: built on that path, the read-only one included, so a survey is never used twice.
+_SURVEYS: dict[str, dict[int, QueueSurvey]] = {}
+_SURVEYS_LOCK = threading.Lock()
 
 
 @dataclass(slots=True)
@@ -53,11 +77,33 @@ class QueueLoad:
     last_seq: int = 0
 
 
+@dataclass(slots=True, frozen=True)
+class QueueSurvey:
+    """What one pass over a queue's records found (see ``FlowFileRepository.survey``)."""
+
+    count: int
+    size: int
+    first_seq: int
+    last_seq: int
+
+
+def _store_path(store: Store) -> str | None:
+    path = getattr(store, "path", None)
+    return None if path is None else os.fspath(path)
+
+
 class FlowFileRepository:
     """Records of live flowfiles, addressed by queue and entry sequence."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        path = _store_path(store)
+        #: Queue id -> figures of its records, exact until a commit touches the queue
+        #: (see the module docstring); empty when no survey was taken.
+        self._survey: dict[int, QueueSurvey] = {}
+        if path is not None:
+            with _SURVEYS_LOCK:
+                self._survey = _SURVEYS.pop(path, {})
         self.cf = store.handle("flowfiles")
         self._state = store.handle("state")
         self.ids = IdAllocator(store, b"meta/next-flowfile-id")
@@ -94,12 +140,64 @@ class FlowFileRepository:
             yield qid
             begin = queue_range(qid)[1]
 
+    def survey(self) -> dict[int, QueueSurvey]:
+        """Count and size every queue's records in one pass over the table (no
+        record decoded); queues without records are absent. Also kept for
+        ``load_queue`` (and handed to the next repository opened on the same path
+        when this one reads a read-only view). Raises the store's error for
+        what cannot be read."""
+        found: dict[int, QueueSurvey] = {}
+        qid = count = size = first = 0
+        end = b""  # the first key past the current queue's range
+        last = b""
+        unpack = _U64_AT
+        off = _FF_SIZE_OFFSET
+        for key, value in self._store.scan(self.cf, b""):
+            if key >= end:
+                if count:
+                    found[qid] = QueueSurvey(count, size, first, split_flowfile_key(last)[1])
+                qid, first = split_flowfile_key(key)
+                end = queue_range(qid)[1]
+                count = size = 0
+            count += 1
+            size += unpack(value, off)[0]
+            last = key
+        if count:
+            found[qid] = QueueSurvey(count, size, first, split_flowfile_key(last)[1])
+        self._survey = dict(found)
+        path = _store_path(self._store)
+        if path is not None and isinstance(self._store, _ProbeStore):
+            with _SURVEYS_LOCK:
+                _SURVEYS[path] = dict(found)
+        return found
+
+    def surveyed(self, queue_id: int) -> QueueSurvey | None:
+        """The figures of ``queue_id`` from the last ``survey`` if still exact, else None."""
+        return self._survey.get(queue_id)
+
     def load_queue(self, queue_id: int, head_limit: int) -> QueueLoad:
         """Read a queue back at start-up: up to ``head_limit`` flowfiles into memory,
-        the rest only counted and sized."""
+        the rest only counted and sized. With a survey of the queue only the head
+        is read; otherwise every record is (their sizes)."""
         load = QueueLoad(queue_id)
         begin, end = queue_range(queue_id)
         head = load.head
+        survey = self._survey.pop(queue_id, None)  # used once: the queue changes from now on
+        if survey is not None:
+            if head_limit > 0:
+                for key, value in self._store.scan(self.cf, begin, end, limit=head_limit):
+                    head.append(decode_flowfile(value, split_flowfile_key(key)[1]))
+            if len(head) != min(head_limit, survey.count) or (head and head[0][7] != survey.first_seq):
+                head.clear()  # the survey is not of these records: read them all
+            else:
+                head_size = 0
+                for ff in head:
+                    head_size += ff[3]
+                load.swapped_count = survey.count - len(head)
+                load.swapped_size = survey.size - head_size
+                load.swap_from_seq = head[-1][7] if head else 0
+                load.last_seq = survey.last_seq
+                return load
         for key, value in self._store.scan(self.cf, begin, end):
             _, seq = split_flowfile_key(key)
             if len(head) < head_limit:
@@ -133,9 +231,7 @@ class FlowFileRepository:
         if not stored:
             return []
         names = {_U32.pack(qid): name for name, qid in self._queue_ids.items()}
-        found: dict[bytes, int] = {}
-        for qid in self.queues_with_records():
-            found[_U32.pack(qid)] = self.count_queue(qid)[0]
+        found = {_U32.pack(qid): figures.count for qid, figures in self.survey().items()}
         problems = []
         for prefix in sorted(stored.keys() | found.keys()):
             expected, actual = stored.get(prefix, 0), found.get(prefix, 0)
@@ -151,8 +247,8 @@ class FlowFileRepository:
         and write the counts. Returns the count per connection id."""
         counts = self.stored_counts()
         if not counts:
-            for qid in self.queues_with_records():
-                counts[_U32.pack(qid)] = self.count_queue(qid)[0]
+            for qid, figures in (self._survey or self.survey()).items():
+                counts[_U32.pack(qid)] = figures.count
             if counts:
                 batch = self._store.batch()
                 for prefix, n in counts.items():
@@ -169,6 +265,9 @@ class FlowFileRepository:
             self.load_counts()
         counts = self.counts or {}
         new = {prefix: counts.get(prefix, 0) + d for prefix, d in deltas.items() if d}
+        if self._survey:  # these queues change: their survey no longer holds
+            for prefix in deltas:
+                self._survey.pop(_U32.unpack(prefix)[0], None)
         put = batch.put  # type: ignore[attr-defined]
         for prefix, n in new.items():
             put(self._state, _COUNT_PREFIX + prefix, _U64.pack(n))
