@@ -1,0 +1,107 @@
+"""Benchmarks of the file processors (issue 16); each prints ``BENCH <name> <value> <unit>``.
+
+- ``putfile_1mib``: 512 files of 1 MiB through GetFile → UpdateAttribute →
+  PutFile on the real engine (RocksDB repository, durability ``os``), in MB/s,
+  measured from the engine's start until PutFile has durably written every
+  file and committed. ``BENCH putfile_1mib``, ``BENCH cp_sync_1mib`` (the
+  ceiling: ``cp -r`` of the same files followed by ``sync``) and ``BENCH
+  putfile_vs_cp_sync`` (median ÷ median), measured alternately in one run,
+  three rounds each, every round on fresh files in a temporary directory on
+  the same disk (``$BENCH_FILES_DIR`` or the system's temporary directory).
+
+The source files are written and ``sync``ed before each measurement starts,
+so neither side pays for writing them back. ``sync`` flushes the whole
+machine, which is what the ceiling means: a copy is not done before its data
+is on disk, and PutFile's success is not either.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import trio
+from bench_engine import connect, make_flow, run
+
+from flowyard.runtime.engine import Engine
+
+_MIB = 1 << 20
+_COUNT = int(os.environ.get("BENCH_FILES_COUNT", "512"))
+_ROUNDS = int(os.environ.get("BENCH_FILES_ROUNDS", "3"))
+
+
+def _make_sources(src: Path, count: int) -> None:
+    src.mkdir()
+    block = bytearray(os.urandom(_MIB))
+    for i in range(count):
+        block[:8] = i.to_bytes(8, "little")  # every file different
+        (src / f"f{i:05d}.bin").write_bytes(block)
+    os.sync()
+
+
+def _check_copied(out: Path, count: int) -> None:
+    found = sum(1 for entry in os.scandir(out) if entry.is_file() and entry.stat().st_size == _MIB)
+    if found != count:
+        raise RuntimeError(f"{out} holds {found} files of 1 MiB, expected {count}")
+
+
+def cp_sync_once(tmp: Path, count: int = _COUNT) -> float:
+    """MB/s of ``cp -r`` of ``count`` 1 MiB files plus ``sync``."""
+    src, out = tmp / "in", tmp / "out"
+    _make_sources(src, count)
+    start = time.perf_counter()
+    subprocess.run(["cp", "-r", str(src), str(out)], check=True)
+    subprocess.run(["sync"], check=True)
+    elapsed = time.perf_counter() - start
+    _check_copied(out, count)
+    return count * _MIB / elapsed / 1e6
+
+
+def putfile_once(tmp: Path, count: int = _COUNT) -> float:
+    """MB/s of ``count`` 1 MiB files through GetFile → UpdateAttribute → PutFile."""
+    src, out = tmp / "in", tmp / "out"
+    _make_sources(src, count)
+    flow = make_flow([
+        {"identifier": "get", "type": "GetFile", "properties": {"Input Directory": str(src),
+                                                                "Polling Interval": "0 sec"}},
+        {"identifier": "tag", "type": "UpdateAttribute", "properties": {"seen": "yes"}},
+        {"identifier": "put", "type": "PutFile", "properties": {"Directory": str(out)},
+         "autoTerminatedRelationships": ["success", "failure"]},
+    ], [connect("c1", "get", "tag"), connect("c2", "tag", "put")])
+
+    async def measure(engine: Engine) -> float:
+        start = time.perf_counter()
+        while engine.nodes["put"].stats.flowfiles_removed < count:
+            await trio.sleep(0.005)
+        return time.perf_counter() - start
+
+    elapsed = run(flow, tmp / "repo", measure)
+    _check_copied(out, count)
+    return count * _MIB / elapsed / 1e6
+
+
+def alternate(sides: dict[str, Callable[[Path], float]], rounds: int = _ROUNDS) -> dict[str, list[float]]:
+    """Run each side once per round, in turn, each on fresh files; the MB/s of every run."""
+    base = os.environ.get("BENCH_FILES_DIR")
+    figures: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(rounds):
+        for name, once in sides.items():
+            with tempfile.TemporaryDirectory(dir=base, prefix="bench-files-") as tmp:
+                figures[name].append(once(Path(tmp)))
+    return figures
+
+
+def putfile_1mib() -> None:
+    figures = alternate({"cp_sync": cp_sync_once, "putfile": putfile_once})
+    ceiling, ours = statistics.median(figures["cp_sync"]), statistics.median(figures["putfile"])
+    print(f"BENCH putfile_1mib {ours:.0f} MB/s")
+    print(f"BENCH cp_sync_1mib {ceiling:.0f} MB/s")
+    print(f"BENCH putfile_vs_cp_sync {ours / ceiling:.2f} x")
+
+
+BENCHMARKS = {"putfile_1mib": putfile_1mib}
