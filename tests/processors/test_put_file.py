@@ -190,6 +190,122 @@ def test_each_flowfile_of_a_batch_is_routed_on_its_own(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("strategy", "routes", "content", "sends"),
+    [
+        ("replace", ["success", "success"], b"2", 2),
+        ("ignore", ["success", "success"], b"1", 1),
+        ("fail", ["success", "failure"], b"1", 1),
+    ],
+)
+def test_the_same_name_twice_in_a_batch_resolves_as_if_written_one_by_one(
+    tmp_path: Path, strategy: str, routes: list[str], content: bytes, sends: int
+) -> None:
+    r = runner(tmp_path, {"Conflict Resolution Strategy": strategy})
+    r.enqueue_many([(b"1", {"filename": "a", "n": "1"}), (b"2", {"filename": "a", "n": "2"})])
+    r.run()
+    assert [route for n in ("1", "2") for route in ("success", "failure")
+            if any(ff.attributes["n"] == n for ff in r.flowfiles_for(route))] == routes
+    assert (tmp_path / "a").read_bytes() == content
+    assert len(r.provenance_events(ProvenanceEventType.SEND)) == sends
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("existing", "strategy", "succeeded"),
+    [
+        ([], "fail", ["a", "b"]),
+        (["a"], "replace", ["a", "b"]),  # replacing a adds no entry
+    ],
+)
+def test_maximum_file_count_counts_the_files_of_the_batch(
+    tmp_path: Path, existing: list[str], strategy: str, succeeded: list[str]
+) -> None:
+    for name in existing:
+        (tmp_path / name).write_bytes(b"")
+    r = runner(tmp_path, {"Maximum File Count": "2", "Conflict Resolution Strategy": strategy})
+    r.enqueue_many([(b"1", {"filename": "a"}), (b"2", {"filename": "b"}), (b"3", {"filename": "c"})])
+    r.run()
+    assert [ff.attributes["filename"] for ff in r.flowfiles_for("success")] == succeeded
+    assert [ff.attributes["filename"] for ff in r.flowfiles_for("failure")] == ["c"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]
+
+
+def _record_syncs(
+    monkeypatch: pytest.MonkeyPatch, fail: Callable[[str], bool] = lambda _path: False
+) -> list[tuple[str, ...]]:
+    """Record fsyncs (by path) and publications (link, replace) in order; ``fail(path)`` makes a sync fail."""
+    events: list[tuple[str, ...]] = []
+    fsync, link, replace = os.fsync, os.link, os.replace
+
+    def recording_fsync(fd: int) -> None:
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        if fail(path):
+            raise OSError(5, "Input/output error (test)")
+        fsync(fd)
+        events.append(("fsync", path))
+
+    def recording_link(src: str | Path, dst: str | Path) -> None:
+        link(src, dst)
+        events.append(("publish", str(src), str(dst)))
+
+    def recording_replace(src: str | Path, dst: str | Path) -> None:
+        replace(src, dst)
+        events.append(("publish", str(src), str(dst)))
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    monkeypatch.setattr(os, "link", recording_link)
+    monkeypatch.setattr(os, "replace", recording_replace)
+    return events
+
+
+@pytest.mark.parametrize("strategy", ["fail", "replace"])
+def test_files_are_published_after_their_sync_and_each_directory_is_synced_once_after(
+    tmp_path: Path, evaluator: Evaluator, monkeypatch: pytest.MonkeyPatch, strategy: str
+) -> None:
+    events = _record_syncs(monkeypatch)
+    r = runner(tmp_path / "${sub}", {"Conflict Resolution Strategy": strategy}, evaluator=evaluator)
+    r.enqueue_many([(b"%d" % i, {"filename": f"f{i}", "sub": sub})
+                    for i, sub in enumerate(["x", "y", "x", "x", "y"])])
+    r.run()
+    r.assert_all_transferred("success", 5)
+    publications = [e for e in events if e[0] == "publish"]
+    assert sorted(Path(dst).name for _, _, dst in publications) == ["f0", "f1", "f2", "f3", "f4"]
+    for _, temp, _dst in publications:  # each temporary file was synced before it got its name
+        assert events.index(("fsync", temp)) < events.index(("publish", temp, _dst))
+    directory_syncs = [e[1] for e in events if e[0] == "fsync" and Path(e[1]).is_dir()]
+    assert sorted(directory_syncs) == [str(tmp_path / "x"), str(tmp_path / "y")]
+    last_publication = max(events.index(e) for e in publications)
+    assert all(events.index(("fsync", d)) > last_publication for d in directory_syncs)
+    assert leftovers(tmp_path / "x") == leftovers(tmp_path / "y") == []
+
+
+def test_a_file_whose_sync_fails_goes_to_failure_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _record_syncs(monkeypatch, fail=lambda path: Path(path).name.startswith(".b."))
+    r = runner(tmp_path)
+    r.enqueue_many([(b"1", {"filename": "a"}), (b"2", {"filename": "b"}), (b"3", {"filename": "c"})])
+    r.run()
+    assert [ff.attributes["filename"] for ff in r.flowfiles_for("success")] == ["a", "c"]
+    (failed,) = r.flowfiles_for("failure")
+    assert failed.attributes["filename"] == "b" and failed.is_penalized(r.clock())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "c"]  # no b, no temporary file
+    assert len(r.provenance_events(ProvenanceEventType.SEND)) == 2
+
+
+def test_flowfiles_go_to_failure_when_their_directory_cannot_be_synced(
+    tmp_path: Path, evaluator: Evaluator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _record_syncs(monkeypatch, fail=lambda path: path == str(tmp_path / "x"))
+    r = runner(tmp_path / "${sub}", evaluator=evaluator)
+    r.enqueue_many([(b"1", {"filename": "a", "sub": "x"}), (b"2", {"filename": "b", "sub": "y"}),
+                    (b"3", {"filename": "c", "sub": "x"})])
+    r.run()
+    assert [ff.attributes["filename"] for ff in r.flowfiles_for("success")] == ["b"]
+    assert [ff.attributes["filename"] for ff in r.flowfiles_for("failure")] == ["a", "c"]
+    assert all(ff.is_penalized(r.clock()) for ff in r.flowfiles_for("failure"))
+    assert [e.transit_uri for e in r.provenance_events(ProvenanceEventType.SEND)] == [(tmp_path / "y" / "b").as_uri()]
+
+
+@pytest.mark.parametrize(
     ("text", "file_mode", "dir_mode"),
     [
         ("644", 0o644, 0o755),
