@@ -247,7 +247,7 @@ class FlowFileRepository:
         and write the counts. Returns the count per connection id."""
         counts = self.stored_counts()
         if not counts:
-            for qid, figures in (self._survey or self.survey()).items():
+            for qid, figures in self.survey().items():  # a store from before counts: once
                 counts[_U32.pack(qid)] = figures.count
             if counts:
                 batch = self._store.batch()
