@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
-
-import pika
+from typing import TYPE_CHECKING, Any
 
 from flowyard.processors._common import BOOLEAN_VALUES
 from flowyard.processors.ssl_context_service import SSL_CONTEXT_SERVICE, SSLContextService
@@ -23,6 +21,9 @@ from flowyard.runtime.sdk import (
     PropertySpec,
     validators,
 )
+
+if TYPE_CHECKING:
+    import pika
 
 # pika logs every failed connection attempt with a full traceback at ERROR; the processors
 # report the same failure themselves (a bulletin naming the broker and the reason), once.
@@ -153,6 +154,7 @@ def describe(context: ProcessContext) -> str:
 
 def open_connection(context: ProcessContext, *, timeout: float = 5.0) -> pika.BlockingConnection:
     """A blocking connection to the first broker that answers. Raises ``pika.exceptions.AMQPError``."""
+    import pika
     user = _text(context, USERNAME) or "guest"
     password = context.property(PASSWORD).value
     kwargs: dict[str, Any] = {

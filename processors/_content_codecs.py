@@ -43,8 +43,6 @@ import struct
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 
-import cramjam
-
 __all__ = ["CodecError", "compressor", "decompressor"]
 
 Codec = Callable[[Iterable[bytes]], Iterator[bytes]]
@@ -238,10 +236,12 @@ def _blocks(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
 
 
 def _raw_snappy(block: bytes) -> bytes:
+    import cramjam
     return bytes(cramjam.snappy.compress_raw(block))
 
 
 def _raw_unsnappy(block: bytes) -> bytes:
+    import cramjam
     try:
         return bytes(cramjam.snappy.decompress_raw(block))
     except Exception as exc:  # cramjam raises its own DecompressionError, not an OSError
@@ -345,6 +345,7 @@ def _framed_decompress(chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 
 def _lz4_decompress(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    import cramjam
     reader = _Reader(chunks)
     frames = 0
     scratch = bytearray()
@@ -427,6 +428,7 @@ def _whole_decompress(decode: Callable[[bytes], object], name: str) -> Codec:
 def compressor(name: str, level: int) -> Codec:
     """The compressing codec of NiFi format ``name`` at Compression Level ``level``
     (used by gzip, deflate, xz-lzma2, zstd — as zstd level ``2 * level`` — and brotli)."""
+    import cramjam
     if name == "gzip":
         return lambda chunks: _zlib_compress(chunks, level, 31)
     if name == "deflate":
@@ -456,6 +458,7 @@ def compressor(name: str, level: int) -> Codec:
 def decompressor(name: str) -> Codec:
     """The decompressing codec of NiFi format ``name``; ``KeyError`` for
     snappy-hadoop, which NiFi cannot decompress either."""
+    import cramjam
     if name == "gzip":
         return _gzip_decompress
     if name == "deflate":

@@ -25,8 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from xml.etree import ElementTree
 
-import puremagic
-
 __all__ = ["HEAD_SIZE", "OCTET_STREAM", "CustomTypes", "Detection", "detect", "parse_custom_types"]
 
 HEAD_SIZE = 64 * 1024
@@ -327,6 +325,7 @@ def _looks_like_text(head: bytes) -> bool:
 
 
 def _puremagic(head: bytes) -> str | None:
+    import puremagic
     try:
         matches = puremagic.magic_string(head)
     except (puremagic.PureError, ValueError):

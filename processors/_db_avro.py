@@ -28,8 +28,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, cast
 
-import fastavro
-
 __all__ = ["AvroResultWriter", "Column", "RecordResultWriter", "ResultWriter", "avro_schema", "describe",
            "empty_avro", "normalize_name", "record_rows", "record_schema", "write_avro"]
 
@@ -208,6 +206,7 @@ class _Sink:
 def write_avro(out: IO[bytes], schema: dict[str, Any], rows: Iterator[tuple[Any, ...]], *, codec: str) -> int:
     """Write ``rows`` (tuples in the schema's field order) as an Avro container
     to ``out``; return how many were written."""
+    import fastavro
     names = [f["name"] for f in schema["fields"]]
     converters = [_converter(f["type"][1]) for f in schema["fields"]]
     count = 0
@@ -226,6 +225,7 @@ def write_avro(out: IO[bytes], schema: dict[str, Any], rows: Iterator[tuple[Any,
 
 def empty_avro(out: IO[bytes], *, codec: str = "NONE") -> None:
     """An Avro container with an empty record schema and no rows (NiFi's empty result)."""
+    import fastavro
     schema = {"type": "record", "name": DEFAULT_RECORD_NAME, "namespace": "any.data", "fields": []}
     fastavro.writer(cast(IO[bytes], _Sink(out)), fastavro.parse_schema(schema), [], codec=CODECS.get(codec, "null"))
 

@@ -15,11 +15,12 @@ import threading
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from flowyard.processors.ssl_context_service import certificate_dn
+
+if TYPE_CHECKING:
+    import httpx
 
 OAUTH2_ACCESS_TOKEN_PROVIDER = "OAuth2AccessTokenProvider"
 """API name of OAuth2 token providers (NiFi's ``OAuth2AccessTokenProvider``)."""
@@ -44,6 +45,7 @@ def _is_true(text: str | None) -> bool:
 def _java_exception(exc: BaseException) -> tuple[str, str]:
     """NiFi's exception class and message attributes: the Java exception OkHttp
     would have raised for the same failure, else the Python class."""
+    import httpx
     message = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.ConnectTimeout | httpx.ReadTimeout | httpx.WriteTimeout | httpx.PoolTimeout):
         return "java.net.SocketTimeoutException", message

@@ -18,10 +18,7 @@ import concurrent.futures
 import re
 import threading
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any, TypeVar
-
-import nats
-from nats.aio.client import Client
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flowyard.runtime.sdk import (
     ExpressionScope,
@@ -32,6 +29,9 @@ from flowyard.runtime.sdk import (
     Relationship,
     validators,
 )
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client
 
 __all__ = [
     "ATTRIBUTES_AS_HEADERS",
@@ -126,6 +126,7 @@ class NatsConnection:
 
     def __init__(self, servers: list[str], *, name: str, timeout: float, options: Mapping[str, Any],
                  on_error: Callable[[Exception], None]) -> None:
+        import nats
         self.timeout = timeout
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"nats-{name}", daemon=True)

@@ -10,9 +10,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
-import fastavro
-from fastavro.write import Writer
-
 from flowyard.processors._common import PrefixedStream
 from flowyard.processors._record_services import (
     CHUNK,
@@ -82,6 +79,7 @@ class _AvroRecordReader(RecordReader):
     def __init__(self, factory: AvroReader, attributes: Mapping[str, str], open_stream: OpenStream,
                  coerce_types: bool = True) -> None:
         # Avro values already have their schema's types: nothing to coerce either way
+        import fastavro
         self._open = open_stream
         self._explicit: Any = None
         if factory.schema_source.strategy == EMBEDDED:
@@ -98,6 +96,7 @@ class _AvroRecordReader(RecordReader):
             self._explicit = fastavro.parse_schema(to_avro_schema(self.schema))
 
     def _datums(self, stream: BinaryIO) -> Iterator[Any]:
+        import fastavro
         head = stream.read(4)
         rest = io.BufferedReader(PrefixedStream(head, stream))
         if head == _MAGIC:
@@ -208,6 +207,7 @@ class _AvroSetWriter(RecordSetWriter):
     mime_type = "application/avro-binary"
 
     def __init__(self, factory: AvroRecordSetWriter, schema: RecordSchema) -> None:
+        import fastavro
         self._f = factory
         self._schema = schema
         try:
@@ -220,6 +220,8 @@ class _AvroSetWriter(RecordSetWriter):
         return {} if strategy == "avro-embedded" else writer_attributes(strategy, self._schema)
 
     def write(self, records: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+        import fastavro
+        from fastavro.write import Writer
         buffer = io.BytesIO()
         embedded = self._f.write_strategy == "avro-embedded"
         writer = Writer(buffer, self._parsed, codec=self._f.codec) if embedded else None

@@ -12,8 +12,6 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-import fastavro
-
 from flowyard.processors._record_services import (
     SCHEMA_REGISTRY_API,
     IdentifiedSchema,
@@ -101,6 +99,7 @@ def parse_registry_schema(text: str, *, strict: bool) -> RecordSchema:
     """The record schema of Avro schema ``text``; ``ValueError`` saying what is
     wrong when it is not JSON, not an Avro record schema, or (``strict``) breaks
     Avro's naming rules or has a default that does not match its field's type."""
+    import fastavro
     try:
         parsed = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -6,10 +6,7 @@ import collections
 import json
 import threading
 import time
-from typing import Any
-
-import pika
-import pika.exceptions
+from typing import TYPE_CHECKING, Any
 
 from flowyard.processors._amqp_common import AMQP_ATTRIBUTES, COMMON_PROPERTIES, describe, header_text, open_connection
 from flowyard.processors._common import BOOLEAN_VALUES
@@ -26,6 +23,9 @@ from flowyard.runtime.sdk import (
     Relationship,
     validators,
 )
+
+if TYPE_CHECKING:
+    import pika
 
 __all__ = ["ConsumeAMQP", "effective_prefetch", "format_headers"]
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import Any
 
-import nats.errors
-
 from flowyard.processors import _nats_common as common
 from flowyard.runtime.sdk import (
     InputRequirement,
@@ -120,6 +118,7 @@ class ConsumeNATS(common.NatsConsumer):
 async def _take(client: Any, subscription: Any, most: int, wait: float) -> list[Any]:
     """The first message (waiting up to ``wait``) and then those already buffered, up to ``most``.
     Raises ``ConnectionClosedError`` once the connection is lost (so the processor reconnects)."""
+    import nats.errors
     if client.is_closed:
         raise nats.errors.ConnectionClosedError
     try:

@@ -6,9 +6,6 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import Any
 
-import nats.errors
-from nats.js.api import ConsumerConfig
-
 from flowyard.processors import _nats_common as common
 from flowyard.runtime.sdk import (
     ExpressionScope,
@@ -127,6 +124,7 @@ class ConsumeJetStream(common.NatsConsumer):
     source_name = "JetStream"
 
     def subscribe(self, context: ProcessContext, connection: common.NatsConnection) -> Coroutine[Any, Any, Any]:
+        from nats.js.api import ConsumerConfig
         durable = context.property(DURABLE_NAME).evaluate().as_str().strip()
         subject = context.property(SUBJECT).as_str().strip()
         config = ConsumerConfig(ack_wait=context.property(ACK_WAIT).as_duration(), filter_subject=subject)
@@ -158,6 +156,7 @@ class ConsumeJetStream(common.NatsConsumer):
 
 async def _fetch(subscription: Any, most: int, wait: float) -> list[Any]:
     """Up to ``most`` messages, waiting at most ``wait`` for the first; none on timeout."""
+    import nats.errors
     try:
         return list(await subscription.fetch(most, timeout=wait))
     except nats.errors.TimeoutError:

@@ -3,6 +3,8 @@ with a Record Writer (e.g. CSV to JSON), streamed both ways."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from flowyard.processors._common import boolean_property
 from flowyard.processors._record_processing import (
     RECORD_ERRORS,
@@ -13,7 +15,6 @@ from flowyard.processors._record_processing import (
     route_to_failure,
     written_attributes,
 )
-from flowyard.processors._records._columnar import ColumnarFallback, convert
 from flowyard.runtime.sdk import (
     InputRequirement,
     ProcessContext,
@@ -23,7 +24,30 @@ from flowyard.runtime.sdk import (
     Relationship,
 )
 
+if TYPE_CHECKING:
+    from flowyard.processors._records._columnar import ColumnarFallback, convert
+
 __all__ = ["ConvertRecord"]
+
+_FROM_COLUMNAR = ("ColumnarFallback", "convert")
+
+
+def _bind_columnar() -> None:
+    """Bind the columnar fast path's names here on first use: it loads pyarrow,
+    which listing the processors should not. A name already bound here (e.g.
+    replaced by a test) is kept."""
+    from flowyard.processors._records import _columnar
+
+    namespace = globals()
+    for name in _FROM_COLUMNAR:
+        namespace.setdefault(name, getattr(_columnar, name))
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_COLUMNAR:
+        _bind_columnar()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 RECORD_READER = record_reader_property(
     "The service that reads the incoming records (CSVReader, JsonTreeReader, ...).")
@@ -80,6 +104,7 @@ class ConvertRecord(Processor):
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         """Convert one flowfile."""
+        _bind_columnar()
         ff = session.get()
         if ff is None:
             return

@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from flowyard.processors._common import boolean_property
 from flowyard.processors._record_services import (
@@ -52,7 +52,6 @@ from flowyard.processors._records import (
     coerce,
     to_text,
 )
-from flowyard.processors._records._columnar import ArrowCSV, ColumnarFallback, CSVOptions, columnar_schema
 from flowyard.runtime.sdk import (
     AllowableValue,
     ConfigurationContext,
@@ -63,6 +62,9 @@ from flowyard.runtime.sdk import (
     ValidationResult,
     validators,
 )
+
+if TYPE_CHECKING:
+    from flowyard.processors._records._columnar import CSVOptions
 
 __all__ = ["CSVReader", "CSVRecordSetWriter"]
 
@@ -208,6 +210,7 @@ def _validate_dialect(context: ConfigurationContext) -> list[ValidationResult]:
 class _CSVRecordReader(RecordReader):
     def __init__(self, factory: CSVReader, attributes: Mapping[str, str], open_stream: OpenStream,
                  coerce_types: bool = True) -> None:
+        from flowyard.processors._records._columnar import ArrowCSV
         self._f = factory
         self._coerce = coerce_types
         self._open = open_stream
@@ -250,6 +253,7 @@ class _CSVRecordReader(RecordReader):
         return names
 
     def _derive(self, strategy: str) -> RecordSchema:
+        from flowyard.processors._records._columnar import ColumnarFallback
         if strategy == INFER and self._arrow is not None:
             try:
                 return self._arrow.infer()
@@ -270,6 +274,7 @@ class _CSVRecordReader(RecordReader):
 
     def batches(self) -> Iterator[Any] | None:
         """The records as Arrow batches (the columnar fast path), or None where it cannot serve."""
+        from flowyard.processors._records._columnar import columnar_schema
         f = self._f
         if self._arrow is None or not self._coerce or columnar_schema(self.schema) is None:
             return None
@@ -351,6 +356,7 @@ def _identity(value: str) -> str:
 
 def _columnar_options(d: _Dialect, charset: str, formats: TimeFormats) -> CSVOptions | None:
     """The fast path's view of the dialect, or None when Arrow cannot parse it as Python's csv does."""
+    from flowyard.processors._records._columnar import CSVOptions
     try:
         utf8 = codecs.lookup(charset).name == "utf-8"
     except LookupError:

@@ -15,10 +15,8 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from flowyard.processors._invoke_http_props import (
     BODY_ATTRIBUTE_NAME,
@@ -87,6 +85,9 @@ from flowyard.runtime.sdk import (
     RepositoryError,
     ValidationResult,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["OAUTH2_ACCESS_TOKEN_PROVIDER", "InvokeHTTP", "OAuth2AccessTokenProvider"]
 
@@ -242,6 +243,7 @@ class InvokeHTTP(Processor):
 
     def on_scheduled(self, context: ProcessContext) -> None:
         """Build the HTTP client."""
+        import httpx
         verify: Any = True
         if context.property(SSL_CONTEXT).is_set:
             verify = context.property(SSL_CONTEXT).as_controller_service(SSLContextService).create_client_context()
@@ -293,6 +295,7 @@ class InvokeHTTP(Processor):
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         """One request for one FlowFile (or none, as a source)."""
+        import httpx
         client = self._client
         if client is None:
             raise RuntimeError("InvokeHTTP is not scheduled")

@@ -15,10 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from flowyard.processors._common import boolean_property
 from flowyard.processors._record_services import (
@@ -38,7 +35,6 @@ from flowyard.processors._record_services import (
     writer_attributes,
 )
 from flowyard.processors._records import DataType, RecordField, RecordFieldType, RecordSchema, to_text
-from flowyard.processors._records._columnar import columnar_schema, write_row_groups
 from flowyard.runtime.sdk import (
     AllowableValue,
     ConfigurationContext,
@@ -48,6 +44,10 @@ from flowyard.runtime.sdk import (
     ValidationResult,
     validators,
 )
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
 __all__ = ["ParquetReader", "ParquetRecordSetWriter", "arrow_schema"]
 
@@ -60,6 +60,7 @@ _DEFAULT_BATCH = 65_536
 
 
 def _arrow_type(data_type: DataType) -> pa.DataType:
+    import pyarrow as pa
     kind = data_type.field_type
     simple = {T.STRING: pa.string(), T.BOOLEAN: pa.bool_(), T.BYTE: pa.int8(), T.SHORT: pa.int16(),
               T.INT: pa.int32(), T.LONG: pa.int64(), T.FLOAT: pa.float32(), T.DOUBLE: pa.float64(),
@@ -83,10 +84,12 @@ def _arrow_type(data_type: DataType) -> pa.DataType:
 
 def arrow_schema(schema: RecordSchema) -> pa.Schema:
     """The Arrow schema of a record schema (BIGINT, CHOICE, UUID, ENUM and CHAR as strings)."""
+    import pyarrow as pa
     return pa.schema([pa.field(f.name, _arrow_type(f.data_type), nullable=f.nullable) for f in schema.fields])
 
 
 def _record_type(arrow: pa.DataType) -> DataType:
+    import pyarrow as pa
     if pa.types.is_boolean(arrow):
         return T.BOOLEAN.data_type()
     if pa.types.is_int8(arrow):
@@ -175,6 +178,8 @@ class _ParquetRecordReader(RecordReader):
             self._spool: Any = None
 
         def __enter__(self) -> tuple[pq.ParquetFile, Any]:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
             source: Any = self._stream
             if not (hasattr(source, "seekable") and source.seekable()):
                 self._spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL)
@@ -196,6 +201,7 @@ class _ParquetRecordReader(RecordReader):
         return _ParquetRecordReader._Opened(self._open)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        import pyarrow as pa
         fields = self.schema.fields
         with self._file() as (parquet, _):
             try:
@@ -309,12 +315,16 @@ class _ParquetSetWriter(RecordSetWriter):
     def write_batches(self, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes] | None:
         """The columnar fast path (``processors/_records/_columnar.py``): the same Parquet file ``write``
         makes of the same records, from Arrow batches; None when the schema has fields it cannot take."""
+        from flowyard.processors._records._columnar import columnar_schema
         accepted = columnar_schema(self._schema)
         if accepted is None or not accepted.equals(self._arrow):
             return None
         return self._write_batches(batches)
 
     def _write_batches(self, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
+        import pyarrow.parquet as pq
+
+        from flowyard.processors._records._columnar import write_row_groups
         sink = _Sink()
         writer = pq.ParquetWriter(sink, self._arrow, **self._f.options)
         count = 0
@@ -336,6 +346,8 @@ class _ParquetSetWriter(RecordSetWriter):
             yield tail
 
     def write(self, records: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
         f = self._f
         sink = _Sink()
         writer = pq.ParquetWriter(sink, self._arrow, **f.options)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
-
-import pika
-import pika.exceptions
+from typing import TYPE_CHECKING, Any
 
 from flowyard.processors._amqp_common import AMQP_ATTRIBUTES, COMMON_PROPERTIES, describe, open_connection
 from flowyard.runtime.sdk import (
@@ -26,6 +23,9 @@ from flowyard.runtime.sdk import (
     validators,
 )
 from flowyard.runtime.sdk.javaregex import JavaRegexError, compile_java, java_regex_problem
+
+if TYPE_CHECKING:
+    import pika
 
 __all__ = ["PublishAMQP", "parse_headers"]
 
@@ -224,6 +224,7 @@ class PublishAMQP(Processor):
 
     def _properties(self, context: ProcessContext, ff: FlowFile, headers_source: str,
                     separator: str, pattern: Any) -> pika.BasicProperties:
+        import pika
         attributes = ff.attributes
         fields: dict[str, Any] = {}
         for name, field in AMQP_ATTRIBUTES:
@@ -255,6 +256,8 @@ class PublishAMQP(Processor):
         return pika.BasicProperties(**fields)
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        import pika
+        import pika.exceptions
         flowfiles = session.get_batch(_BATCH)
         if not flowfiles:
             return

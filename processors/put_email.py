@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import re
-import smtplib
 import ssl
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -281,6 +280,7 @@ class PutEmail(Processor):
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         """Send one e-mail."""
+        import smtplib
         ff = session.get()
         if ff is None:
             return
@@ -369,6 +369,7 @@ class PutEmail(Processor):
         self, context: ProcessContext, attributes: Mapping[str, str], sender: str, recipients: list[str],
         data: bytes,
     ) -> None:
+        import smtplib
         host = context.property(SMTP_HOSTNAME).evaluate(attributes).as_str().strip()
         port_text = context.property(SMTP_PORT).evaluate(attributes).as_str().strip()
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:

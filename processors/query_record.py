@@ -12,19 +12,9 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
-
-import duckdb
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from flowyard.processors._common import boolean_property
-from flowyard.processors._record_arrow import (
-    _MAX_PRECISION,
-    BATCH_ROWS,
-    arrow_schema,
-    batches_of,
-    record_schema_of,
-    records_of,
-)
 from flowyard.processors._record_processing import (
     RECORD_ERRORS,
     failure_reason,
@@ -36,7 +26,6 @@ from flowyard.processors._record_processing import (
 )
 from flowyard.processors._record_services import RecordReaderFactory, RecordSetWriterFactory
 from flowyard.processors._records import RecordSchema
-from flowyard.processors._records._columnar import ColumnarFallback, columnar_schema
 from flowyard.runtime.sdk import (
     DynamicPropertySpec,
     DynamicRelationshipSpec,
@@ -53,7 +42,35 @@ from flowyard.runtime.sdk import (
     validators,
 )
 
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+    from flowyard.processors._record_arrow import BATCH_ROWS, arrow_schema, batches_of, record_schema_of, records_of
+
 __all__ = ["QueryRecord", "arrow_schema", "batches_of", "check_query", "record_schema_of", "records_of"]
+
+# DuckDB's (and Arrow's decimal128's) largest precision; _record_arrow caps decimals at the same.
+_MAX_PRECISION = 38
+_FROM_RECORD_ARROW = ("BATCH_ROWS", "arrow_schema", "batches_of", "record_schema_of", "records_of")
+
+
+def _bind_record_arrow() -> None:
+    """Bind ``_record_arrow``'s conversions in this module (re-exported, and used by
+    the queries) on first use: it loads pyarrow, which listing the processors should
+    not. A name already bound here (e.g. replaced by a test) is kept."""
+    from flowyard.processors import _record_arrow
+
+    namespace = globals()
+    for name in _FROM_RECORD_ARROW:
+        namespace.setdefault(name, getattr(_record_arrow, name))
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_RECORD_ARROW:
+        _bind_record_arrow()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 ROUTE_ATTRIBUTE = "QueryRecord.Route"
 TABLE = "FLOWFILE"
@@ -92,6 +109,7 @@ FAILURE = Relationship("failure", "Flowfiles whose records could not be read or 
 
 def check_query(sql: str) -> str | None:
     """Why ``sql`` is not one SQL SELECT statement DuckDB can parse, or None."""
+    import duckdb
     if not sql.strip():
         return "the query is empty"
     try:
@@ -144,6 +162,7 @@ class _Connections:
         self._all: list[duckdb.DuckDBPyConnection] = []
 
     def take(self) -> duckdb.DuckDBPyConnection:
+        import duckdb
         try:
             return self._idle.get_nowait()
         except queue.Empty:
@@ -166,7 +185,12 @@ class _Connections:
         self._idle = queue.SimpleQueue()
 
 
-_ERRORS: tuple[type[Exception], ...] = (*RECORD_ERRORS, duckdb.Error, pa.ArrowException)
+def _errors() -> tuple[type[Exception], ...]:
+    """What a query of bad records raises (DuckDB and pyarrow load with the first query)."""
+    import duckdb
+    import pyarrow as pa
+
+    return (*RECORD_ERRORS, duckdb.Error, pa.ArrowException)
 
 
 class _SourceError(Exception):
@@ -267,7 +291,7 @@ class QueryRecord(Processor):
         created: list[FlowFile] = []
         try:
             outputs = self._run_queries(context, session, ff, created)
-        except _ERRORS as exc:
+        except _errors() as exc:
             route_to_failure(context, session, original, exc, FAILURE, "query", created=created, one_line=True)
             return
         for name, child in outputs:
@@ -303,6 +327,9 @@ class QueryRecord(Processor):
     def _query(self, session: ProcessSession, ff: FlowFile, child: FlowFile, name: str, sql: str,
                reader_factory: RecordReaderFactory, writer_factory: RecordSetWriterFactory,
                precision: int, scale: int) -> tuple[FlowFile, int]:
+        from flowyard.processors._records._columnar import ColumnarFallback, columnar_schema
+
+        _bind_record_arrow()
         attributes = ff.attributes
         reader = reader_factory.create_reader(attributes, lambda: session.read(ff))
         source = reader.schema
@@ -324,6 +351,12 @@ class QueryRecord(Processor):
                  reader_factory: RecordReaderFactory, writer_factory: RecordSetWriterFactory, source: RecordSchema,
                  target: pa.Schema, batches: Iterator[pa.RecordBatch], precision: int, scale: int) -> (
             tuple[FlowFile, int]):
+        import duckdb
+        import pyarrow as pa
+
+        from flowyard.processors._records._columnar import ColumnarFallback
+
+        _bind_record_arrow()
         attributes = ff.attributes
         failure: list[BaseException] = []
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from typing import Any
-
-import redis
+from typing import TYPE_CHECKING, Any
 
 from flowyard.processors._common import boolean_property
 from flowyard.processors.ssl_context_service import SSL_CONTEXT_SERVICE
@@ -26,6 +24,9 @@ from flowyard.runtime.sdk import (
     ValidationResult,
     validators,
 )
+
+if TYPE_CHECKING:
+    import redis
 
 __all__ = ["REDIS_CONNECTION_POOL", "RedisConnectionPool", "RedisConnectionPoolService", "parse_connection_string"]
 
@@ -301,6 +302,7 @@ class RedisConnectionPoolService(ControllerService, RedisConnectionPool):
     def on_enabled(self, context: ConfigurationContext) -> None:
         """Build the pool and PING the server; raises ``ProcessingError`` with
         the server's reason when it cannot be reached or refuses the login."""
+        import redis
         ((host, port),) = parse_connection_string(context.property(CONNECTION_STRING).evaluate().value or "")
         timeout = context.property(COMMUNICATION_TIMEOUT).as_duration()
         checked = context.property(POOL_TEST_ON_BORROW).as_bool() or context.property(POOL_TEST_ON_CREATE).as_bool()

@@ -9,8 +9,6 @@ import json
 import re
 from typing import Any
 
-import redis
-
 from flowyard.processors._record_services import RECORD_READER_FACTORY, RecordReaderFactory
 from flowyard.processors.redis_connection_pool import REDIS_CONNECTION_POOL, RedisConnectionPool
 from flowyard.runtime.sdk import (
@@ -154,6 +152,7 @@ class PutRedisHashRecord(Processor):
     )
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        import redis
         ff = session.get()
         if ff is None:
             return

@@ -11,9 +11,7 @@ share a Redis database. Every operation is one Redis command or one Lua script
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar, cast
-
-import redis
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flowyard.processors.map_cache import DISTRIBUTED_MAP_CACHE_CLIENT, DistributedMapCacheClient
 from flowyard.processors.redis_connection_pool import REDIS_CONNECTION_POOL, RedisConnectionPool
@@ -25,6 +23,9 @@ from flowyard.runtime.sdk import (
     PropertySpec,
     validators,
 )
+
+if TYPE_CHECKING:
+    import redis
 
 __all__ = ["RedisDistributedMapCacheClientService"]
 
@@ -127,6 +128,7 @@ class RedisDistributedMapCacheClientService(ControllerService, DistributedMapCac
         self._pool = None
 
     def _call(self, operation: Callable[[redis.Redis], _T]) -> _T:
+        import redis
         pool = self._pool
         if pool is None:
             raise ProcessingError("the Redis map cache is not enabled")

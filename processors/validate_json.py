@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
-
-import jsonschema
-from jsonschema.protocols import Validator as SchemaValidator
-from referencing.exceptions import Unresolvable
 
 from flowyard.processors._json_common import MAX_STRING_LENGTH
 from flowyard.processors._json_text import JsonTextError, java_string, parse_jackson, strip_comments
@@ -36,6 +32,9 @@ from flowyard.runtime.sdk import (
     validators,
 )
 
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator as SchemaValidator
+
 __all__ = ["ERROR_ATTRIBUTE", "ValidateJson", "strip_comments"]
 
 ERROR_ATTRIBUTE = "json.validation.errors"
@@ -44,12 +43,13 @@ SCHEMA_CONTENT_STRATEGY = "SCHEMA_CONTENT_PROPERTY"
 FLOW_FILE = "FLOW_FILE"
 JSON_LINES = "JSON_LINES"
 
-_VALIDATORS: dict[str, type[SchemaValidator]] = {
-    "DRAFT_4": jsonschema.Draft4Validator,
-    "DRAFT_6": jsonschema.Draft6Validator,
-    "DRAFT_7": jsonschema.Draft7Validator,
-    "DRAFT_2019_09": jsonschema.Draft201909Validator,
-    "DRAFT_2020_12": jsonschema.Draft202012Validator,
+# Names in ``jsonschema``, which loads with the first schema compiled, not with the catalogue.
+_VALIDATORS: dict[str, str] = {
+    "DRAFT_4": "Draft4Validator",
+    "DRAFT_6": "Draft6Validator",
+    "DRAFT_7": "Draft7Validator",
+    "DRAFT_2019_09": "Draft201909Validator",
+    "DRAFT_2020_12": "Draft202012Validator",
 }
 
 SCHEMA_ACCESS_STRATEGY = PropertySpec(
@@ -142,11 +142,12 @@ def compile_schema(text: str, version: str) -> SchemaValidator:
     naming a known draft takes precedence, as networknt's factory loads the
     meta-schema the schema declares. Raises ``ConfigurationError`` when the
     text is not JSON or not a valid schema."""
+    import jsonschema
     try:
         schema = parse_jackson(text)
     except JsonTextError as exc:
         raise ConfigurationError(f"the JSON Schema cannot be parsed: {exc}") from None
-    cls: type[SchemaValidator] = _VALIDATORS[version]
+    cls: type[SchemaValidator] = getattr(jsonschema, _VALIDATORS[version])
     if isinstance(schema, dict):  # only an object can declare its draft; anything else fails check_schema below
         cls = jsonschema.validators.validator_for(schema, default=cls)
     try:
@@ -300,6 +301,7 @@ class ValidateJson(Processor):
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         """Validate one FlowFile."""
+        from referencing.exceptions import Unresolvable
         ff = session.get()
         if ff is None:
             return

@@ -1,0 +1,74 @@
+"""What ``flowyard serve`` loads before it answers: not the client libraries that
+only some processors need.
+
+The processor catalogue imports every processor module to list its spec; a
+processor module imports its broker client, database driver or format library
+in the function that uses it (when the processor or service is scheduled,
+enabled or first triggered), so a start pays for none of them. A module-level
+``import redis`` in a processor module brings ~0.1 s back into every start;
+this test names the module that did. Startup time itself is measured by
+``bench/bench_api.py`` (``serve_ready``), not here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+# Libraries the serve path must not load (each is a processor's or service's own).
+HEAVY = ("redis", "nats", "jsonschema", "referencing", "duckdb", "pyarrow", "fastavro", "httpx", "pika",
+         "puremagic", "cramjam", "smtplib", "psycopg", "pymysql")
+
+# Opens a data directory the way `flowyard serve` does (the command line's modules,
+# the catalogue, the service and the web app), without listening, and reports which
+# of HEAVY got loaded and, for each, the flowyard module that imported it first.
+_PROBE = """
+import json, sys, traceback
+from pathlib import Path
+
+heavy = set(sys.argv[2].split(","))
+first = {}
+
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        root = name.partition(".")[0]
+        if root in heavy and root not in first:
+            frames = [f"{f.filename}:{f.lineno}" for f in traceback.extract_stack() if "flowyard" in f.filename
+                      or "/processors/" in f.filename or "/bootstrap/" in f.filename]
+            first[root] = frames[-1] if frames else "?"
+        return None
+
+sys.meta_path.insert(0, Watch())
+import flowyard.bootstrap.cli
+import flowyard.bootstrap.serve
+from flowyard.bootstrap.compose import build
+
+with build(Path(sys.argv[1])) as app:
+    assert "UpdateAttribute" in app.service.registry and "PutRedisHashRecord" in app.service.registry
+    loaded = sorted(m for m in heavy if m in sys.modules)
+print(json.dumps({m: first.get(m, "?") for m in loaded}))
+"""
+
+
+def test_serving_a_data_directory_loads_no_processor_client_library(tmp_path: Path) -> None:
+    env = {**os.environ, "FLOWYARD_USERNAME": "probe", "FLOWYARD_PASSWORD": "probe-password"}
+    env.pop("FLOWYARD_PROCESSOR_MODULES", None)
+    done = subprocess.run([sys.executable, "-c", _PROBE, str(tmp_path / "data"), ",".join(HEAVY)],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert loaded == {}, f"loaded at start (module: first importer): {loaded}"
+
+
+def test_the_probe_sees_a_library_that_is_loaded(tmp_path: Path) -> None:
+    """The check above can fail: a library imported on the way is reported."""
+    env = {**os.environ, "FLOWYARD_USERNAME": "probe", "FLOWYARD_PASSWORD": "probe-password"}
+    env.pop("FLOWYARD_PROCESSOR_MODULES", None)
+    probe = _PROBE.replace("import flowyard.bootstrap.cli\n", "import flowyard.bootstrap.cli\nimport redis\n")
+    done = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "data"), "redis,pika"],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert list(json.loads(done.stdout.strip().splitlines()[-1])) == ["redis"]
