@@ -20,11 +20,13 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
+from types import MappingProxyType
 
 from flowyard.runtime.expression import _builtins  # noqa: F401  (registers the functions)
 from flowyard.runtime.expression._parser import (
     CompiledText,
     ExpressionError,
+    Node,
     compile_expression,
     compile_text,
     single_expression_type,
@@ -64,16 +66,26 @@ class _PublicEnvironment(Mapping[str, str]):
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
+    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        """The variable's value, or ``default``; one lookup fewer than ``Mapping.get``
+        (every missing attribute an expression reads ends here)."""
+        if name.startswith(_PRIVATE_PREFIX):
+            return default
+        return os.environ.get(name, default)
+
 
 _PRIVATE_PREFIX = "FLOWYARD_"
 #: What the Expression Language falls back to after attributes: the environment minus ``FLOWYARD_*``.
 ENVIRONMENT: Mapping[str, str] = _PublicEnvironment()
 
 
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
 class CompiledExpression:
     """Property text compiled once. ``evaluate`` returns its string value."""
 
-    __slots__ = ("_compiled", "_literal", "text")
+    __slots__ = ("_compiled", "_literal", "_node", "text")
 
     def __init__(self, compiled: CompiledText) -> None:
         self._compiled = compiled
@@ -81,6 +93,9 @@ class CompiledExpression:
         # Most property values hold no expression: answer those without a context.
         parts = compiled.parts
         self._literal: str | None = "".join(p for p in parts if isinstance(p, str)) if compiled.is_literal else None
+        #: What gives the value (its text is the result), None for literal text.
+        self._node: Node | None = (None if self._literal is not None
+                                   else compiled.expression if compiled.expression is not None else compiled.node)
 
     @property
     def is_literal(self) -> bool:
@@ -96,16 +111,32 @@ class CompiledExpression:
     ) -> str:
         """The text with every expression and parameter replaced by its value
         (a null value becomes the empty string). Raises ``ExpressionError``."""
-        if self._literal is not None:
-            return self._literal
-        ctx = EvalContext(attributes or {}, parameters or {}, state or {}, ENVIRONMENT)
+        node = self._node
+        if node is None:
+            return self._literal  # type: ignore[return-value]
+        ctx = EvalContext(_EMPTY if attributes is None else attributes, _EMPTY if parameters is None else parameters,
+                          _EMPTY if state is None else state, ENVIRONMENT)
         try:
-            return as_text(self._compiled.node(ctx)) or ""
+            value = node(ctx)
         except RecursionError:
-            raise ExpressionError("the expression is nested too deeply to evaluate", 0, self.text) from None
+            raise _too_deep(self.text) from None
+        return value if type(value) is str else _value_text(value)
 
     def __repr__(self) -> str:
         return f"CompiledExpression({self.text!r})"
+
+
+def _value_text(value: object) -> str:
+    """The text a property's value becomes (null: the empty string)."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return as_text(value) or ""
+
+
+def _too_deep(text: str) -> ExpressionError:
+    return ExpressionError("the expression is nested too deeply to evaluate", 0, text)
 
 
 @lru_cache(maxsize=4096)
@@ -197,8 +228,31 @@ def evaluator(parameters: Mapping[str, str] | None = None):  # type: ignore[no-u
     """An SDK ``Evaluator``: ``(text, attributes, *, state=None) -> str`` with these parameters
     (``state``: the component state ``getStateValue`` reads)."""
     params = dict(parameters or {})
+    # The compiled texts this evaluator has seen. This is the per-flowfile path of every
+    # processor: it does what CompiledExpression.evaluate does, written out here to save a call.
+    known: dict[str, CompiledExpression] = {}
+    environment = ENVIRONMENT
 
     def evaluate_property(text: str, attributes: Mapping[str, str] | None, *,
                           state: Mapping[str, str] | None = None) -> str:
-        return compile(text).evaluate(attributes, parameters=params, state=state)
+        compiled = known.get(text)
+        if compiled is None:
+            compiled = compile(text)
+            if len(known) >= _KNOWN_TEXTS:
+                known.clear()
+            known[text] = compiled
+        node = compiled._node
+        if node is None:
+            return compiled._literal  # type: ignore[return-value]
+        ctx = EvalContext(_EMPTY if attributes is None else attributes, params,
+                          _EMPTY if state is None else state, environment)
+        try:
+            value = node(ctx)
+        except RecursionError:
+            raise _too_deep(text) from None
+        return value if type(value) is str else _value_text(value)
     return evaluate_property
+
+
+#: How many compiled texts an evaluator keeps at hand (as many as ``compile`` caches).
+_KNOWN_TEXTS = 4096

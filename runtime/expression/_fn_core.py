@@ -5,16 +5,20 @@ machine's name; ``UUID``/``random`` use the OS random source)."""
 from __future__ import annotations
 
 import itertools
+import operator
 import re
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+from flowyard.runtime.expression._nodes import Node
 from flowyard.runtime.expression._registry import Arg, EvalContext, EvaluationError, function
 from flowyard.runtime.expression._types import (
     Date,
     Instant,
+    as_bool,
     as_date_ms,
     as_decimal,
     as_number,
@@ -79,34 +83,95 @@ def _compare(s: Any, other: Any) -> int | None:
     return (a > b) - (a < b)
 
 
-def _comparison(name: str, description: str, test: Any) -> None:
-    @function(name, family=B, subject="any", args=(Arg("value", "any"),), returns="boolean",
-              null_subject="pass", description=description)
+def _comparison(name: str, description: str, test: Any, holds: Callable[[int, int], bool]) -> None:
+    """Declare comparison ``name``: true when ``test`` holds for ``_compare``'s answer.
+    ``holds(a, b)`` is the same test on two whole numbers (``operator.gt`` for ``gt``...)."""
+
     def compare(s: Any, other: Any) -> bool:
         c = _compare(s, other)
         return c is not None and bool(test(c))
 
+    def specialize(other: Any) -> Callable[[Any], bool] | None:
+        if type(other) is not int:
+            return None
 
-_comparison("gt", "True if the subject is a number greater than the argument.", lambda c: c > 0)
-_comparison("ge", "True if the subject is a number greater than or equal to the argument.", lambda c: c >= 0)
-_comparison("lt", "True if the subject is a number less than the argument.", lambda c: c < 0)
-_comparison("le", "True if the subject is a number less than or equal to the argument.", lambda c: c <= 0)
+        def compare_with_whole(s: Any) -> bool:
+            # Plain digits (what str.isdecimal accepts, as parse_whole's \d+ does) of at most 18
+            # of them are a whole number in a long's range: _compare would find it so.
+            if type(s) is str and s.isdecimal() and len(s) < 19:
+                return holds(int(s), other)
+            if type(s) is int:
+                return holds(s, other)
+            return compare(s, other)
+        return compare_with_whole
+
+    function(name, family=B, subject="any", args=(Arg("value", "any"),), returns="boolean", null_subject="pass",
+             description=description, specialize=specialize)(compare)
 
 
+_comparison("gt", "True if the subject is a number greater than the argument.", lambda c: c > 0, operator.gt)
+_comparison("ge", "True if the subject is a number greater than or equal to the argument.", lambda c: c >= 0,
+            operator.ge)
+_comparison("lt", "True if the subject is a number less than the argument.", lambda c: c < 0, operator.lt)
+_comparison("le", "True if the subject is a number less than or equal to the argument.", lambda c: c <= 0,
+            operator.le)
+
+
+def _and_node(subject: Node, args: list[Node]) -> Node:
+    (other,) = args
+
+    def and_node(ctx: EvalContext) -> bool:
+        s = subject(ctx)
+        if type(s) is not bool:
+            s = as_bool(s)
+        o = other(ctx)
+        if type(o) is not bool:
+            o = as_bool(o)
+        return bool(s) and bool(o)
+    return and_node
+
+
+def _or_node(subject: Node, args: list[Node]) -> Node:
+    (other,) = args
+
+    def or_node(ctx: EvalContext) -> bool:
+        s = subject(ctx)
+        if type(s) is not bool:
+            s = as_bool(s)
+        o = other(ctx)
+        if type(o) is not bool:
+            o = as_bool(o)
+        return bool(s) or bool(o)
+    return or_node
+
+
+def _not_node(subject: Node, args: list[Node]) -> Node:
+    def not_node(ctx: EvalContext) -> bool:
+        s = subject(ctx)
+        if type(s) is not bool:
+            s = as_bool(s)
+        return not s
+    return not_node
+
+
+# and/or evaluate both sides, as flowyard always has (an error on the right is not hidden by a
+# false left side); their nodes are written out (compile_node), the functions document them.
 @function("and", family=B, subject="boolean", args=(Arg("condition", "boolean"),), returns="boolean",
-          null_subject="pass", description="True if both the subject and the argument are true.")
+          null_subject="pass", description="True if both the subject and the argument are true.",
+          compile_node=_and_node)
 def and_(s: bool | None, other: bool | None) -> bool:
     return bool(s) and bool(other)
 
 
 @function("or", family=B, subject="boolean", args=(Arg("condition", "boolean"),), returns="boolean",
-          null_subject="pass", description="True if the subject or the argument is true.")
+          null_subject="pass", description="True if the subject or the argument is true.",
+          compile_node=_or_node)
 def or_(s: bool | None, other: bool | None) -> bool:
     return bool(s) or bool(other)
 
 
 @function("not", family=B, subject="boolean", returns="boolean", null_subject="pass",
-          description="The negation of the subject (a missing value counts as false).")
+          description="The negation of the subject (a missing value counts as false).", compile_node=_not_node)
 def not_(s: bool | None) -> bool:
     return not s
 

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 from flowyard.runtime.expression._registry import EvalContext, EvaluationError, Function, coerce, converter
-from flowyard.runtime.expression._types import as_text
 
 __all__ = ["ExpressionError", "Node", "compile_call"]
 
@@ -52,10 +51,39 @@ def _literal(value: Any) -> Node:
     return _Const(value)
 
 
-def compile_call(fn: Function, subject: Node | None, args: list[Node], pos: int, text: str) -> Node:
+class _Never:
+    """No value has this type: a conversion guarded by it always runs."""
+
+
+#: For each declared type, the runtime type its conversion returns unchanged (``as_text`` of a
+#: ``str``, ``as_bool`` of a ``bool``...): a node checks ``type(v) is not exact`` and skips the
+#: call when it is. The others (``number``, ``date``, ``instant``) always convert.
+_EXACT: dict[str, type] = {"string": str, "whole_number": int, "decimal": float, "boolean": bool}
+
+
+def _conversion(type_name: str | None) -> tuple[bool, type, Callable[[Any], Any]]:
+    """``(converts, exact, convert)`` for a declared type: ``any`` (and no type) converts nothing."""
+    if type_name is None or type_name == "any":
+        return False, _Never, _identity
+    return True, _EXACT.get(type_name, _Never), converter(type_name)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def compile_call(fn: Function, subject: Node | None, args: list[Node], pos: int, text: str, *,
+                 attribute: str | None = None) -> Node:
     """The closure calling ``fn`` on ``subject`` with ``args`` (converted per declaration);
     ``subject`` ``None`` calls a subjectless function. ``text`` and ``pos`` place the
-    ``ExpressionError`` that a failing call raises (or a literal argument ``fn`` refuses)."""
+    ``ExpressionError`` that a failing call raises (or a literal argument ``fn`` refuses).
+    ``attribute`` says that ``subject`` is the value of the attribute of that name
+    (``EvalContext.lookup``), which the closure may then look up itself.
+
+    Evaluation is what most of the time goes to, so the common shapes get closures of
+    their own (literal arguments converted once, no conversion call for a value that
+    already has the declared type, the function's own ``specialize`` for literal
+    arguments); they behave exactly as the general one."""
     types = [a.type for a in fn.args]
     if fn.args and fn.args[-1].variadic:
         types += [fn.args[-1].type] * (len(args) - len(types))
@@ -75,7 +103,6 @@ def compile_call(fn: Function, subject: Node | None, args: list[Node], pos: int,
             fn.check_literals(*consts)
         except EvaluationError as exc:  # NiFi validates literal arguments when compiling
             raise ExpressionError(f"{fn.name}(): {exc}", pos, text) from None
-    subject_type = fn.subject
     passes_null = fn.null_subject == "pass"
     with_ctx = fn.context
     name = fn.name
@@ -92,58 +119,82 @@ def compile_call(fn: Function, subject: Node | None, args: list[Node], pos: int,
                 raise failed(exc) from None
         return subjectless
 
+    if fn.compile_node is not None and not with_ctx:
+        return fn.compile_node(subject, args)
     subj = subject
-    convert_subject = subject_type not in (None, "any")
-    if all_const:
+    converts, exact, to_subj = _conversion(fn.subject)
+    if all_const and not with_ctx:
         fixed = tuple(consts)
-        if subject_type == "string" and not with_ctx:
-            def call_string_const(ctx: EvalContext) -> Any:
+        if fn.specialize is not None:
+            impl = fn.specialize(*fixed) or impl
+            if impl is not fn.impl:
+                fixed = ()
+        if attribute is not None and len(fixed) < 2:
+            return _call_on_attribute(impl, attribute, fixed, converts, exact, to_subj, passes_null, failed)
+        if not fixed:
+            def call_subject(ctx: EvalContext) -> Any:
                 s = subj(ctx)
-                if type(s) is not str:
-                    s = as_text(s)
-                    if s is None and not passes_null:
-                        return None
+                if converts and type(s) is not exact:
+                    s = to_subj(s)
+                if s is None and not passes_null:
+                    return None
                 try:
-                    return impl(s, *fixed)
+                    return impl(s)
                 except EvaluationError as exc:
                     raise failed(exc) from None
-            return call_string_const
+            return call_subject
+        if len(fixed) == 1:
+            (literal,) = fixed
 
-        to_subj = converter(subject_type) if convert_subject else None  # type: ignore[arg-type]
+            def call_literal(ctx: EvalContext) -> Any:
+                s = subj(ctx)
+                if converts and type(s) is not exact:
+                    s = to_subj(s)
+                if s is None and not passes_null:
+                    return None
+                try:
+                    return impl(s, literal)
+                except EvaluationError as exc:
+                    raise failed(exc) from None
+            return call_literal
 
-        def call_const(ctx: EvalContext) -> Any:
+        def call_literals(ctx: EvalContext) -> Any:
             s = subj(ctx)
-            if to_subj is not None:
+            if converts and type(s) is not exact:
                 s = to_subj(s)
             if s is None and not passes_null:
                 return None
             try:
-                return impl(ctx, s, *fixed) if with_ctx else impl(s, *fixed)
+                return impl(s, *fixed)
             except EvaluationError as exc:
                 raise failed(exc) from None
-        return call_const
+        return call_literals
 
-    to_subject = converter(subject_type) if convert_subject else None  # type: ignore[arg-type]
-    pairs = [(a, converter(t)) for a, t in zip(args, arg_types)]
-    if len(pairs) == 1 and not with_ctx:
-        (only, to_arg), = pairs
+    if len(args) == 1 and not with_ctx:
+        (only,) = args
+        arg_converts, arg_exact, to_arg = _conversion(arg_types[0])
 
         def call_one(ctx: EvalContext) -> Any:
             s = subj(ctx)
-            if to_subject is not None:
-                s = to_subject(s)
+            if converts and type(s) is not exact:
+                s = to_subj(s)
             if s is None and not passes_null:
                 return None
+            a = only(ctx)
+            if arg_converts and type(a) is not arg_exact:
+                a = to_arg(a)
             try:
-                return impl(s, to_arg(only(ctx)))
+                return impl(s, a)
             except EvaluationError as exc:
                 raise failed(exc) from None
         return call_one
 
+    pairs = [(a, converter(t)) for a, t in zip(args, arg_types)]
+
     def call_dynamic(ctx: EvalContext) -> Any:
         s = subj(ctx)
-        if to_subject is not None:
-            s = to_subject(s)
+        if converts:
+            s = to_subj(s)
         if s is None and not passes_null:
             return None
         values = [conv(a(ctx)) for a, conv in pairs]
@@ -152,3 +203,40 @@ def compile_call(fn: Function, subject: Node | None, args: list[Node], pos: int,
         except EvaluationError as exc:
             raise failed(exc) from None
     return call_dynamic
+
+
+def _call_on_attribute(impl: Callable[..., Any], attribute: str, fixed: tuple[Any, ...], converts: bool,
+                       exact: type, to_subj: Callable[[Any], Any], passes_null: bool,
+                       failed: Callable[[Exception], ExpressionError]) -> Node:
+    """``compile_call``'s closure for a call on the attribute named ``attribute`` with no
+    argument or one literal: the most common expressions (``${filename:endsWith('.csv')}``,
+    ``${size:gt(1000)}``), one call fewer than asking the attribute's node."""
+    if not fixed:
+        def call_attribute(ctx: EvalContext) -> Any:
+            s = ctx.attributes.get(attribute)
+            if s is None:
+                s = ctx.environment.get(attribute)
+            if converts and type(s) is not exact:
+                s = to_subj(s)
+            if s is None and not passes_null:
+                return None
+            try:
+                return impl(s)
+            except EvaluationError as exc:
+                raise failed(exc) from None
+        return call_attribute
+    (literal,) = fixed
+
+    def call_attribute_literal(ctx: EvalContext) -> Any:
+        s = ctx.attributes.get(attribute)
+        if s is None:
+            s = ctx.environment.get(attribute)
+        if converts and type(s) is not exact:
+            s = to_subj(s)
+        if s is None and not passes_null:
+            return None
+        try:
+            return impl(s, literal)
+        except EvaluationError as exc:
+            raise failed(exc) from None
+    return call_attribute_literal

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flowyard.runtime.expression._nodes import ExpressionError, Node, _literal, compile_call
+from flowyard.runtime.expression._nodes import ExpressionError, Node, _Const, _literal, compile_call
 from flowyard.runtime.expression._registry import (
     REGISTRY,
     EvalContext,
@@ -86,6 +86,9 @@ class _Parser:
         #: The static result type of each expression node compiled (by node identity): NiFi's
         #: ``ResultType`` as a declared type name (``string``, ``boolean``, ``whole_number``...).
         self.types: dict[int, str] = {}
+        #: The attribute nodes with a literal name (by node identity; the node is kept so that
+        #: its identity is not reused), for compile_call's ``attribute``.
+        self.named: dict[int, tuple[Node, str]] = {}
         if depth > _MAX_DEPTH:
             raise ExpressionError("expressions are nested too deeply", 0, text)
 
@@ -250,6 +253,11 @@ class _Parser:
         return node
 
     def attribute(self, name: Node) -> Node:
+        if isinstance(name, _Const) and type(name.value) is str:
+            node = _named_attribute(name.value)
+            self.named[id(node)] = (node, name.value)
+            return node
+
         def attr(ctx: EvalContext) -> Any:
             n = name(ctx)
             return None if n is None else ctx.lookup(as_text(n) or "")
@@ -376,7 +384,9 @@ class _Parser:
                     # (join: the value, null as ''; count: 1 unless null or false).
                     node = self.typed(compile_call(fn, _one_value(node), args, pos, self.text), _returns(fn))
                     continue
-                node = self.typed(compile_call(fn, node, args, pos, self.text), _returns(fn))
+                named = self.named.get(id(node))
+                node = self.typed(compile_call(fn, node, args, pos, self.text,
+                                               attribute=named[1] if named is not None else None), _returns(fn))
             return node
         aggregate = None
         if calls and calls[-1][0].multi == "aggregate":
@@ -427,6 +437,17 @@ _TEMPORAL_SUBJECT = {
 }
 
 
+def _named_attribute(name: str) -> Node:
+    """The value of the attribute called ``name`` (``EvalContext.lookup``, inlined: most
+    expressions start here)."""
+    def named_attribute(ctx: EvalContext) -> Any:
+        value = ctx.attributes.get(name)
+        if value is None:
+            value = ctx.environment.get(name)
+        return value
+    return named_attribute
+
+
 def _one_value(node: Node) -> Node:
     """A subject of a single value as the list of values a reducing function takes."""
     def values(ctx: EvalContext) -> list[Any]:
@@ -441,18 +462,35 @@ def _returns(fn: Function) -> str:
 
 
 class CompiledText:
-    """Property text compiled once; evaluate as often as needed."""
+    """Property text compiled once; evaluate as often as needed.
 
-    __slots__ = ("node", "parts", "text")
+    ``node`` gives the text's value: the literal text, or the parts joined as text (one
+    ``#{...}`` alone and nothing else gives the parameter's value as it is). ``expression``
+    is the node of the text's only expression when the text is exactly one ``${...}``:
+    ``node`` is then that value as text (null as ''), and callers may convert the value
+    themselves instead of calling ``node``."""
+
+    __slots__ = ("expression", "node", "parts", "text")
 
     def __init__(self, text: str, parts: list[Node | str]) -> None:
         self.text = text
         self.parts = parts
+        self.expression: Node | None = None
+        nodes = [p for p in parts if not isinstance(p, str)]
         if not parts:
             self.node: Node = _literal("")
         elif len(parts) == 1:
             only = parts[0]
             self.node = _literal(only) if isinstance(only, str) else only
+        elif len(nodes) == 1 and all(p == "" for p in parts if isinstance(p, str)):
+            # "${...}" parses as '' and the expression: the join of the two is the value's text.
+            (value,) = nodes
+            self.expression = value
+
+            def text_of(ctx: EvalContext) -> str:
+                v = value(ctx)
+                return v if type(v) is str else (as_text(v) or "")
+            self.node = text_of
         else:
             def concat(ctx: EvalContext) -> str:
                 out = []

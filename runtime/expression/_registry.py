@@ -28,7 +28,7 @@ beyond the values they are given.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flowyard.runtime.expression._types import (
@@ -61,16 +61,27 @@ class Arg:
     variadic: bool = False
 
 
-@dataclass(slots=True)
 class EvalContext:
-    """What an evaluation may see: flowfile attributes, parameters, component state."""
+    """What an evaluation may see: flowfile attributes, parameters, component state.
 
-    attributes: Mapping[str, str]
-    parameters: Mapping[str, str] = field(default_factory=dict)
-    state: Mapping[str, str] = field(default_factory=dict)
-    environment: Mapping[str, str] = field(default_factory=dict)
-    #: The value a multi-attribute expression is evaluating now (set by the compiler).
-    item: Any = None
+    One is made per evaluation (so a plain class with slots, cheaper to build than a
+    dataclass); ``item`` is the value a multi-attribute expression is evaluating now
+    (set by the compiler)."""
+
+    __slots__ = ("attributes", "environment", "item", "parameters", "state")
+
+    def __init__(
+        self,
+        attributes: Mapping[str, str],
+        parameters: Mapping[str, str] | None = None,
+        state: Mapping[str, str] | None = None,
+        environment: Mapping[str, str] | None = None,
+    ) -> None:
+        self.attributes = attributes
+        self.parameters: Mapping[str, str] = {} if parameters is None else parameters
+        self.state: Mapping[str, str] = {} if state is None else state
+        self.environment: Mapping[str, str] = {} if environment is None else environment
+        self.item: Any = None
 
     def lookup(self, name: str) -> str | None:
         """An attribute by name; else an environment variable (NiFi's order, minus JVM properties)."""
@@ -78,6 +89,13 @@ class EvalContext:
         if value is None:
             value = self.environment.get(name)
         return value
+
+    def __repr__(self) -> str:
+        return f"EvalContext(attributes={self.attributes!r}, item={self.item!r})"
+
+
+#: A compiled expression node (``flowyard.runtime.expression._nodes.Node``).
+_Node = Callable[[EvalContext], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +118,14 @@ class Function:
     #: Called with the (converted) arguments when all are literals, at compile time; raises
     #: ``EvaluationError`` for a value NiFi refuses when compiling (a duration '1 fortnight').
     check_literals: Callable[..., None] | None = None
+    #: Called with the (converted) arguments when all are literals, at compile time: an
+    #: implementation taking the subject only, equivalent to ``impl(subject, *arguments)``
+    #: but faster for those arguments, or None to keep ``impl``.
+    specialize: Callable[..., Callable[[Any], Any] | None] | None = None
+    #: Called at compile time with the subject's node and the arguments' nodes: a node doing
+    #: exactly what the general call of ``impl`` would (conversions, null subject), written
+    #: out for the hottest functions (``and``, ``or``, ``not``) to save a call per evaluation.
+    compile_node: Callable[[_Node, list[_Node]], _Node] | None = None
 
     @property
     def min_args(self) -> int:
@@ -138,13 +164,16 @@ def function(
     multi: str | None = None,
     subject_optional: bool = False,
     check_literals: Callable[..., None] | None = None,
+    specialize: Callable[..., Callable[[Any], Any] | None] | None = None,
+    compile_node: Callable[[_Node, list[_Node]], _Node] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register the decorated implementation as EL function ``name``."""
     def register(impl: Callable[..., Any]) -> Callable[..., Any]:
         if name in REGISTRY:
             raise ValueError(f"EL function {name!r} is declared twice")
         REGISTRY[name] = Function(name, family, subject, tuple(args), returns, description, impl,
-                                  null_subject, context, multi, subject_optional, check_literals)
+                                  null_subject, context, multi, subject_optional, check_literals,
+                                  specialize, compile_node)
         return impl
     return register
 

@@ -105,6 +105,10 @@ _DECIMAL = re.compile(r"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?)")
 
 def parse_whole(text: str) -> int | None:
     """A whole number from text (decimal digits or 0x hex, optional sign), else None."""
+    if text.isdecimal() and len(text) < 19:
+        # The common case, answered without the regular expressions: digits only (what
+        # str.isdecimal accepts is what \d matches), at most 18 of them, so within a long.
+        return int(text)
     t = text.strip()
     if _WHOLE.fullmatch(t):
         n = int(t)
