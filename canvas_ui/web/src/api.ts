@@ -69,6 +69,8 @@ export interface ParameterContext {
 export interface ProcessGroup {
   identifier: string; name: string; position: Position; comments: string;
   parameterContext: { id: string } | null;
+  /** NiFi 2's Execution Engine (absent: INHERITED) and a stateless group's settings. */
+  executionEngine?: "INHERITED" | "STANDARD" | "STATELESS"; maxConcurrentTasks?: number; statelessFlowTimeout?: string;
   processors: Processor[]; connections: Connection[]; funnels: Funnel[]; inputPorts: Port[]; outputPorts: Port[];
   labels: Label[]; controllerServices: ControllerService[]; processGroups: ProcessGroup[];
   revision: number; runningCount: number; stoppedCount: number; invalidCount: number; disabledCount: number;

@@ -22,6 +22,7 @@ export interface GroupSummary {
   runningCount: number; stoppedCount: number; invalidCount: number; disabledCount: number;
   queuedCount: number; queuedBytes: number; inputPorts: number; outputPorts: number;
   parameterContext: string | null;
+  executionEngine: string;
 }
 
 export type NodeDoc = Processor | Port | Funnel | Label | GroupSummary;
@@ -53,6 +54,7 @@ function summary(g: ProcessGroup): GroupSummary {
     disabledCount: g.disabledCount, queuedCount: g.queuedCount, queuedBytes: g.queuedBytes,
     inputPorts: g.inputPorts.length, outputPorts: g.outputPorts.length,
     parameterContext: g.parameterContext?.id ?? null,
+    executionEngine: g.executionEngine ?? "INHERITED",
   };
 }
 

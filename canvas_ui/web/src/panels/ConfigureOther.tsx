@@ -12,6 +12,7 @@ import { relationshipsOf } from "../canvas/model";
 import { componentIndex, componentName } from "./flowTree";
 import { errorText, formatBytes } from "./format";
 import { PanelFrame } from "./frame";
+import { checkEngine, engineDraft, engineValue, GroupEngine } from "./GroupEngine";
 import { Empty, Field, Notice } from "./ui";
 
 type Fields = Record<string, unknown>;
@@ -63,7 +64,7 @@ function editable(kind: Kind, c: Fields): Fields {
     case "process-group":
       return {
         name: c.name ?? "", comments: c.comments ?? "",
-        parameterContext: (c.parameterContext as { id: string } | null)?.id ?? "",
+        parameterContext: (c.parameterContext as { id: string } | null)?.id ?? "", ...engineDraft(c),
       };
     default:
       return {};
@@ -80,7 +81,7 @@ function diff(kind: Kind, original: Fields, draft: Fields): Fields {
     } else if (key === "parameterContext") {
       changes[key] = value ? { id: value } : null;
     } else {
-      changes[key] = value;
+      changes[key] = engineValue(key, value);
     }
   }
   void kind;
@@ -110,7 +111,7 @@ function checkChanges(kind: Kind, changes: Fields, draft: Fields): FieldErrors {
       height: has("height") ? checkWholeNumber(text("height"), { min: 1, hint: "In pixels, such as 120." }) : null,
     });
   }
-  return collect({ name: has("name") ? checkName(text("name")) : null });
+  return { ...collect({ name: has("name") ? checkName(text("name")) : null }), ...checkEngine(changes, draft) };
 }
 
 export function ConfigureOther({ kind, id }: { kind: Kind; id: string }) {
@@ -300,6 +301,7 @@ export function ConfigureOther({ kind, id }: { kind: Kind; id: string }) {
                 {contexts.map((c) => <option key={c.identifier} value={c.identifier}>{c.name}</option>)}
               </select>
             </Field>
+            <GroupEngine id={id} flow={flow} group={comp as unknown as ProcessGroup} draft={draft} set={set} err={err} />
             <GroupFacts group={comp as unknown as ProcessGroup} />
           </>
         ) : null}
@@ -341,7 +343,7 @@ export function ConfigureOther({ kind, id }: { kind: Kind; id: string }) {
           </button>
         </>
       )}>
-      {banner ? <Notice level={banner.level} onDismiss={() => setBanner(null)}>{banner.text}</Notice> : null}
+      {banner ? <Notice level={banner.level} testId="configure-banner" onDismiss={() => setBanner(null)}>{banner.text}</Notice> : null}
       {body}
     </PanelFrame>
   );
