@@ -6,6 +6,8 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from flowyard.processors._common import boolean_property
@@ -85,8 +87,10 @@ class GetFile(Processor):
 
     Content is streamed from disk into the content repository. A source file
     is deleted only after the session that holds its FlowFile is durably
-    committed (``session.commit_async``); if the session rolls back the file
-    stays and is taken again later. Files already taken by a session that is
+    committed (``session.commit_async``), by GetFile's deletion thread (off
+    the engine's event loop; stopping the processor waits for it), and only if
+    its name still leads to the file that was read; if the session rolls back
+    the file stays and is taken again later. Files already taken by a session that is
     not yet committed are not taken twice, even with several concurrent tasks.
 
     A listing (at most every Polling Interval) fills a queue of files that
@@ -125,6 +129,27 @@ class GetFile(Processor):
         self._waiting: deque[FileCandidate] = deque()
         self._in_flight: set[str] = set()
         self._last_listing = float("-inf")
+        self._deleter: ThreadPoolExecutor | None = None
+
+    def on_stopped(self, context: ProcessContext) -> None:
+        """Wait until every file whose FlowFile was committed is deleted."""
+        with self._lock:
+            deleter, self._deleter = self._deleter, None
+        if deleter is not None:
+            deleter.shutdown(wait=True)
+
+    def _delete_soon(self, delete: Callable[[], None]) -> None:
+        """Run ``delete`` in GetFile's deletion thread: the commit callback that
+        calls this runs on the engine's event loop, which must not wait for the
+        file system (nor for the GIL after each unlink)."""
+        with self._lock:
+            if self._deleter is None:
+                self._deleter = ThreadPoolExecutor(1, thread_name_prefix="GetFile-delete")
+            deleter = self._deleter
+        try:
+            deleter.submit(delete)
+        except RuntimeError:  # shut down meanwhile by on_stopped: delete here
+            delete()
 
     def on_scheduled(self, context: ProcessContext) -> None:
         """Forget files listed during an earlier run."""
@@ -184,24 +209,24 @@ class GetFile(Processor):
         taken = self._take(context.property(BATCH_SIZE).as_int())
         if not taken:
             return
-        received: list[str] = []
+        received: list[tuple[str, os.stat_result]] = []
 
         def release() -> None:
             with self._lock:
                 self._in_flight.difference_update(c.path for c in taken)
 
-        def committed() -> None:
+        def delete() -> None:
             try:
-                if not keep:
-                    for path in received:
-                        try:
-                            os.remove(path)
-                        except FileNotFoundError:
-                            pass
-                        except OSError as exc:
-                            context.logger.warning(f"took {readable(path)} into the flow but cannot delete it: {exc}")
+                for path, read in received:
+                    _remove_taken(context, path, read)
             finally:
+                release()  # only now: a file listed before its deletion must not be taken again
+
+        def committed() -> None:
+            if keep:
                 release()
+            else:
+                self._delete_soon(delete)
 
         session.commit_async(on_success=committed, on_failure=lambda _error: release())
         for candidate in taken:
@@ -230,4 +255,19 @@ class GetFile(Processor):
             ff = session.put_attributes(ff, attributes)
             session.provenance.receive(ff, Path(candidate.path).as_uri())
             session.transfer(ff, SUCCESS)
-            received.append(candidate.path)
+            received.append((candidate.path, st))
+
+
+def _remove_taken(context: ProcessContext, path: str, read: os.stat_result) -> None:
+    """Delete the file taken from ``path`` (``read``: its status when read), unless
+    the name now leads to another file (replaced since it was taken)."""
+    try:
+        now = os.lstat(path)
+        if (now.st_dev, now.st_ino) != (read.st_dev, read.st_ino):
+            context.logger.info(f"{readable(path)} was replaced after it was taken; the new file stays")
+            return
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        context.logger.warning(f"took {readable(path)} into the flow but cannot delete it: {exc}")

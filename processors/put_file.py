@@ -535,8 +535,8 @@ class PutFile(Processor):
                 failed.update(dict.fromkeys(directories, exc))
         else:
             pool = self._sync_pool()
-            for directory, done in [(d, pool.submit(_fsync_dir, d)) for d in directories]:
-                error = done.exception()
+            for directory, syncing in [(d, pool.submit(_fsync_dir, d)) for d in directories]:
+                error = syncing.exception()
                 if isinstance(error, OSError):
                     failed[directory] = error
                 elif error is not None:

@@ -239,3 +239,43 @@ def test_default_file_filter_does_not_match_a_line_feed_in_a_name(tmp_path: Path
     r = runner(tmp_path, {"Keep Source File": "true", "File Filter": "(?s)[^.].*"})
     r.run()
     assert names(r) == ["new\nline.txt"]
+
+
+def _hold_deletions(monkeypatch: pytest.MonkeyPatch) -> list[Callable[[], None]]:
+    """Keep the deletions GetFile asks for, to run them when the test says."""
+    held: list[Callable[[], None]] = []
+    monkeypatch.setattr(GetFile, "_delete_soon", lambda self, delete: held.append(delete))
+    return held
+
+
+def test_a_file_replaced_after_it_was_taken_is_not_deleted(
+    tmp_path: Path, make_file: FileMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_file(tmp_path / "a", b"first")
+    make_file(tmp_path / "b", b"second")
+    held = _hold_deletions(monkeypatch)
+    r = runner(tmp_path)
+    r.run()
+    assert names(r) == ["a", "b"]
+    (tmp_path / "new").write_bytes(b"a newer a")
+    os.replace(tmp_path / "new", tmp_path / "a")  # another file under the same name
+    (delete,) = held
+    delete()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+    assert (tmp_path / "a").read_bytes() == b"a newer a"
+
+
+def test_a_committed_file_is_not_taken_again_before_it_is_deleted(
+    tmp_path: Path, make_file: FileMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_file(tmp_path / "a")
+    held = _hold_deletions(monkeypatch)
+    r = runner(tmp_path, {"Polling Interval": "0 sec"})
+    r.run(stop_on_finish=False)
+    r.run(stop_on_finish=False)  # lists a again: still in flight until deleted
+    assert names(r) == ["a"]
+    (delete,) = held
+    delete()
+    assert list(tmp_path.iterdir()) == []
+    r.run()
+    assert names(r) == ["a"]
