@@ -6,12 +6,19 @@
   flowfiles/s arriving at the end, measured over a steady-state window.
 - ``large_1mib``: 1 MiB files GetFile → UpdateAttribute → PutFile: MB/s.
 - ``recovery_1m``: seconds to restart with 1,000,000 queued flowfiles (open, checks and recovery).
+- ``recovery_10m``: the same with 10,000,000 queued flowfiles in one connection, the repository
+  written directly in the record format (batches of 100,000, a few minutes), the restart measured
+  in a fresh process: seconds (``recovery_10m``) and that process's peak resident memory
+  (``queued_10m_rss``, imports and the processor registry included).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import struct
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -113,11 +120,7 @@ def large_1mib() -> None:
 def recovery_1m() -> None:
     count = 1_000_000
     with tempfile.TemporaryDirectory() as tmp:
-        flow = chain5(batch=10_000)
-        procs, conns = flow.processors, flow.connections
-        flow = dataclasses.replace(
-            flow, processors=(procs[0], dataclasses.replace(procs[1], scheduled_state="STOPPED"), *procs[2:]),
-            connections=(dataclasses.replace(conns[0], back_pressure_object_threshold=count), *conns[1:]))
+        flow = recovery_flow(count)
 
         async def fill(engine: Engine) -> None:
             while engine.queues["c1"].count < count:
@@ -136,4 +139,74 @@ def recovery_1m() -> None:
     print(f"BENCH recovery_1m {elapsed:.2f} s")
 
 
-BENCHMARKS = {"chain5_small": chain5_small, "large_1mib": large_1mib, "recovery_1m": recovery_1m}
+def recovery_flow(count: int) -> FlowDef:
+    """chain5 with ``u1`` stopped, so everything GenerateFlowFile made waits in ``c1``."""
+    flow = chain5(batch=10_000)
+    procs, conns = flow.processors, flow.connections
+    return dataclasses.replace(
+        flow, processors=(procs[0], dataclasses.replace(procs[1], scheduled_state="STOPPED"), *procs[2:]),
+        connections=(dataclasses.replace(conns[0], back_pressure_object_threshold=count), *conns[1:]))
+
+
+def fill_directly(repo_dir: Path, connection: str, count: int, *, batch: int = 100_000) -> None:
+    """Write ``count`` queued flowfiles (0 B, GenerateFlowFile's attributes) into
+    ``connection``'s queue as committed records, with the queue's count, as
+    ``Repositories.write`` would leave them, without sessions or provenance."""
+    from flowyard.runtime.repository._codec import _FF_HEADER, FLOWFILE_FORMAT, flowfile_key, pack_attrs
+
+    repos = Repositories.open(repo_dir)
+    try:
+        flowfiles, store = repos.flowfiles, repos.store
+        qid, cf = flowfiles.queue_id(connection), flowfiles.cf
+        first_id, first_seq = flowfiles.ids.take(count), flowfiles.seqs.take(count)
+        now = int(time.time() * 1000)
+        header = _FF_HEADER.pack
+        for start in range(0, count, batch):
+            n = min(batch, count - start)
+            wb = store.batch()
+            put = wb.put
+            hexes = os.urandom(16 * n).hex()
+            for i in range(start, start + n):
+                h = hexes[(i - start) * 32:(i - start + 1) * 32]
+                attrs = {"path": "./", "filename": f"{first_id + i}",
+                         "uuid": f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"}
+                put(cf, flowfile_key(qid, first_seq + i),
+                    header(FLOWFILE_FORMAT, first_id + i, now, now, 0, 0, 0, 0) + pack_attrs(attrs))
+            counts = flowfiles.stage_counts(wb, {struct.pack(">I", qid): n})
+            store.write(wb)
+            flowfiles.apply_counts(counts)
+    finally:
+        repos.close()
+
+
+def measure_recovery(repo_dir: Path, count: int) -> tuple[float, float]:
+    """Open and recover ``repo_dir`` with ``recovery_flow``: ``(seconds, peak RSS in MiB)``
+    of this process. Meant for a fresh process (``recovery_10m`` runs it in one)."""
+    start = time.perf_counter()
+    repos = Repositories.open(repo_dir)
+    engine = Engine(recovery_flow(count), repos, registry=REGISTRY)
+    engine._recover()
+    elapsed = time.perf_counter() - start
+    recovered = engine.queues["c1"].count
+    repos.close()
+    assert recovered == count, recovered
+    with open("/proc/self/status") as status:
+        peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    return elapsed, peak / 1024
+
+
+def recovery_10m() -> None:
+    count = 10_000_000
+    with tempfile.TemporaryDirectory() as tmp:
+        fill_directly(Path(tmp), "c1", count)
+        code = ("import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
+                "from bench_engine import measure_recovery; "
+                "print(*measure_recovery(Path(sys.argv[2]), int(sys.argv[3])))")
+        out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), tmp, str(count)],
+                             check=True, capture_output=True, text=True).stdout.split()
+    print(f"BENCH recovery_10m {float(out[0]):.2f} s")
+    print(f"BENCH queued_10m_rss {float(out[1]):.0f} MiB")
+
+
+BENCHMARKS = {"chain5_small": chain5_small, "large_1mib": large_1mib, "recovery_1m": recovery_1m,
+              "recovery_10m": recovery_10m}
