@@ -39,7 +39,8 @@ __all__ = ["GROUP_FIELDS", "Change", "Changes", "ContextChange", "KindChanges", 
            "diff"]
 
 #: The fields of a process group that are its own (the rest are its contents).
-GROUP_FIELDS = ("name", "position", "comments", "parameter_context")
+GROUP_FIELDS = ("name", "position", "comments", "parameter_context", "execution_engine", "max_concurrent_tasks",
+                "stateless_flow_timeout")
 #: Component kinds below a group, without child groups (they are walked).
 _LEAF_KINDS = tuple(k for k in COMPONENT_KINDS if k != "process-group")
 

@@ -81,8 +81,8 @@ _FIELDS = {key: name for name, key in FIELD_KEYS.items()}
 #: two is checked on the whole component by ``validate``).
 _CARRIERS: tuple[Any, ...] = (ProcessorDef("x", "x"), ConnectionDef("x", "a", "b", partitioning_attribute="x"),
                               LabelDef("x"),
-                              ControllerServiceDef("x", "x"))
-_CARRIER_KINDS = ("processor", "connection", "label", "controller-service")
+                              ControllerServiceDef("x", "x"), GroupDef("x"))
+_CARRIER_KINDS = ("processor", "connection", "label", "controller-service", "process-group")
 _FREE_TEXT = ("scheduled_state", "type")  # their allowed values depend on the component's kind
 
 

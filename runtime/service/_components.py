@@ -202,7 +202,8 @@ class ComponentsMixin(RunStateMixin, ReplicaMixin):
             new = group_from_dict({k: merged.get(k) for k in GROUP_FIELDS if merged.get(k) is not None},
                                   require_names=renamed)
             edits: list[Edit] = []
-            fields = {f: getattr(new, f) for f in ("name", "position", "comments")
+            fields = {f: getattr(new, f) for f in ("name", "position", "comments", "execution_engine",
+                                                   "max_concurrent_tasks", "stateless_flow_timeout")
                       if getattr(new, f) != getattr(obj, f)}
             if fields:
                 edits.append(UpdateComponent(obj.identifier, fields))

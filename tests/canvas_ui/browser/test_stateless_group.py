@@ -14,20 +14,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from flowyard.runtime.service._lookup import GROUP_FIELDS
-
 from browser_support import Server, log_in, start_server, stop_server
 
-#: PUT /api/process-groups/{id} takes only the fields the service lists; until it lists the engine
-#: fields (runtime/service/_lookup.py GROUP_FIELDS and _components.py _update_edit), saving them is
-#: refused with "'executionEngine' of a process group changes through its own resources".
-SERVICE_TAKES_ENGINE = "executionEngine" in GROUP_FIELDS
-
-pytestmark = [
-    pytest.mark.integration, pytest.mark.timeout(300),
-    pytest.mark.xfail(not SERVICE_TAKES_ENGINE, strict=True,
-                      reason="the API does not take a group's executionEngine yet (runtime/service GROUP_FIELDS)"),
-]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 WAIT = 15_000  # ms: every expectation of this test gives up after this long
 

@@ -15,7 +15,7 @@ from flowyard.runtime.engine import Engine
 from flowyard.runtime.flow import flow_from_dict
 from flowyard.runtime.flow._engines import effective_engine, engine_problems, stateless_units
 from flowyard.runtime.repository import Repositories
-from flowyard.runtime.sdk._errors import FlowyardError
+from flowyard.runtime.sdk._errors import FlowDefinitionError, FlowyardError
 
 from flowyard_test_processors import PROCESSORS as TEST_PROCESSORS
 
@@ -174,3 +174,40 @@ async def test_the_group_runs_again_after_being_stopped(autojump_clock: Any) -> 
             engine.start_processor(member)
         await wait_for(lambda: "g" in engine.stateless.runners)
         engine.request_stop()
+
+
+async def test_switching_the_engine_needs_the_group_stopped_and_empty(autojump_clock: Any) -> None:
+    from flowyard.runtime.engine._reconcile import plan
+    from flowyard.runtime.flow.edits import UpdateComponent, apply
+
+    flow = stateless_flow(10, engine="STANDARD")
+    engine = Engine(flow, Repositories.in_memory(), registry=REGISTRY)
+    to_stateless = apply(flow, UpdateComponent("g", {"execution_engine": "STATELESS"}))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        engine.start_processor("tag")
+        refusal = "'Work' would change from the standard to the stateless engine while UpdateAttribute is running"
+        with pytest.raises(FlowDefinitionError, match=refusal + ": stop the group first") as info:
+            plan(engine, to_stateless)
+        assert info.value.where == "g"
+        await engine.stop_processor("tag")
+        engine.start_processor("src")
+        engine.start_processor("mark")
+        engine.start_processor("in")  # the data stops in the group's first connection
+        await wait_for(lambda: engine.queues["c-in"].count == 10)
+        await engine.stop_processor("in")
+        with pytest.raises(FlowDefinitionError, match="while 10 flowfile.s. wait in connections inside it: empty them"):
+            plan(engine, to_stateless)
+        engine.request_stop()
+
+
+def test_a_plan_with_what_a_stateless_group_cannot_hold_is_refused() -> None:
+    from flowyard.runtime.engine._reconcile import plan
+    from flowyard.runtime.flow.edits import UpdateComponent, apply
+
+    flow = stateless_flow()
+    engine = Engine(flow, Repositories.in_memory(), registry=REGISTRY)
+    balanced = apply(flow, UpdateComponent("c-tag", {"load_balance_strategy": "ROUND_ROBIN"}))
+    with pytest.raises(FlowDefinitionError, match="cannot be load-balanced") as info:
+        plan(engine, balanced)
+    assert info.value.where == "c-tag"
