@@ -239,6 +239,10 @@ class FlowFileRepository:
                 name = names.get(prefix, f"queue {_U32.unpack(prefix)[0]}")
                 problems.append(f"connection {name!r} should hold {expected:,} flowfile(s) but {actual:,} "
                                 f"{'is' if actual == 1 else 'are'} stored")
+        path = _store_path(self._store)
+        if problems and path is not None:  # the start is refused: nothing to hand over
+            with _SURVEYS_LOCK:
+                _SURVEYS.pop(path, None)
         return problems
 
     def load_counts(self) -> dict[str, int]:

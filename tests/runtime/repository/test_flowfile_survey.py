@@ -142,3 +142,22 @@ def test_an_in_memory_repository_is_surveyed_by_its_recover() -> None:
     assert repos.flowfiles.surveyed(qid) is not None
     load = repos.flowfiles.load_queue(qid, head_limit=5)
     assert (len(load.head), load.swapped_count, load.swapped_size) == (5, 7, sum(range(5, 12)))
+
+
+def test_a_refused_start_hands_no_survey_over(tmp_path: Path) -> None:
+    from flowyard.runtime.repository import flowfiles
+    from flowyard.runtime.repository._codec import queue_range
+    from flowyard.runtime.sdk._errors import RepositoryCorruptedError
+
+    populate(tmp_path / "repo", {"conn-a": [5] * 30})
+    repos = Repositories.open(tmp_path / "repo")
+    lost = [key for key, _ in repos.store.scan(repos.flowfiles.cf, *queue_range(repos.flowfiles.queue_ids["conn-a"]),
+                                               limit=3)]
+    batch = repos.store.batch()
+    for key in lost:
+        batch.delete(repos.flowfiles.cf, key)  # behind the counts' back
+    repos.store.write(batch)
+    repos.close()
+    with pytest.raises(RepositoryCorruptedError, match="should hold 30 flowfile"):
+        Repositories.open(tmp_path / "repo")
+    assert str(tmp_path / "repo") not in flowfiles._SURVEYS
