@@ -16,13 +16,13 @@ an attribute), which fail in ``evaluate`` with the same error type.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from types import MappingProxyType
 
 from flowyard.runtime.expression import _builtins  # noqa: F401  (registers the functions)
+from flowyard.runtime.expression._environment import ENVIRONMENT
 from flowyard.runtime.expression._parser import (
     CompiledText,
     ExpressionError,
@@ -50,42 +50,13 @@ __all__ = [
 ]
 
 
-class _PublicEnvironment(Mapping[str, str]):
-    """The process environment as expressions see it: a live view without
-    flowyard's own settings (``FLOWYARD_*``: credentials among them), so that
-    ``${FLOWYARD_PASSWORD}`` is nothing, as any unknown name."""
-
-    def __getitem__(self, name: str) -> str:
-        if name.startswith(_PRIVATE_PREFIX):
-            raise KeyError(name)
-        return os.environ[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return (k for k in os.environ if not k.startswith(_PRIVATE_PREFIX))
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
-        """The variable's value, or ``default``; one lookup fewer than ``Mapping.get``
-        (every missing attribute an expression reads ends here)."""
-        if name.startswith(_PRIVATE_PREFIX):
-            return default
-        return os.environ.get(name, default)
-
-
-_PRIVATE_PREFIX = "FLOWYARD_"
-#: What the Expression Language falls back to after attributes: the environment minus ``FLOWYARD_*``.
-ENVIRONMENT: Mapping[str, str] = _PublicEnvironment()
-
-
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
 class CompiledExpression:
     """Property text compiled once. ``evaluate`` returns its string value."""
 
-    __slots__ = ("_compiled", "_literal", "_node", "text")
+    __slots__ = ("_compiled", "_literal", "_node", "_on_attributes", "text")
 
     def __init__(self, compiled: CompiledText) -> None:
         self._compiled = compiled
@@ -96,6 +67,8 @@ class CompiledExpression:
         #: What gives the value (its text is the result), None for literal text.
         self._node: Node | None = (None if self._literal is not None
                                    else compiled.expression if compiled.expression is not None else compiled.node)
+        #: The node is called with the attributes mapping, not an EvalContext (``compile_text``).
+        self._on_attributes = compiled.on_attributes
 
     @property
     def is_literal(self) -> bool:
@@ -114,10 +87,13 @@ class CompiledExpression:
         node = self._node
         if node is None:
             return self._literal  # type: ignore[return-value]
-        ctx = EvalContext(_EMPTY if attributes is None else attributes, _EMPTY if parameters is None else parameters,
-                          _EMPTY if state is None else state, ENVIRONMENT)
         try:
-            value = node(ctx)
+            if self._on_attributes:
+                value = node(_EMPTY if attributes is None else attributes)
+            else:
+                value = node(EvalContext(_EMPTY if attributes is None else attributes,
+                                         _EMPTY if parameters is None else parameters,
+                                         _EMPTY if state is None else state, ENVIRONMENT))
         except RecursionError:
             raise _too_deep(self.text) from None
         return value if type(value) is str else _value_text(value)
@@ -244,10 +220,12 @@ def evaluator(parameters: Mapping[str, str] | None = None):  # type: ignore[no-u
         node = compiled._node
         if node is None:
             return compiled._literal  # type: ignore[return-value]
-        ctx = EvalContext(_EMPTY if attributes is None else attributes, params,
-                          _EMPTY if state is None else state, environment)
         try:
-            value = node(ctx)
+            if compiled._on_attributes:
+                value = node(_EMPTY if attributes is None else attributes)
+            else:
+                value = node(EvalContext(_EMPTY if attributes is None else attributes, params,
+                                         _EMPTY if state is None else state, environment))
         except RecursionError:
             raise _too_deep(text) from None
         return value if type(value) is str else _value_text(value)

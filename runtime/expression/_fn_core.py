@@ -353,5 +353,7 @@ def evaluate_el_string(ctx: EvalContext, s: str) -> str | None:
         compiled = compile_text(s)
     except ExpressionError as exc:
         raise EvaluationError(f"the text is not a valid expression: {exc}") from None
+    if compiled.on_attributes:
+        return as_text(compiled.node(ctx.attributes))
     inner = EvalContext(ctx.attributes, {}, ctx.state, ctx.environment)
     return as_text(compiled.node(inner))

@@ -1,6 +1,7 @@
 """What compiled Expression Language is made of, and the error it raises.
 
-A ``Node`` is a closure over an ``EvalContext``; ``_Const`` marks one whose value
+A ``Node`` is a closure called with an ``EvalContext`` (or with the attributes mapping
+itself, in text whose expressions read nothing else: ``_parser.compile_text``); ``_Const`` marks one whose value
 is known at compile time (literal arguments are converted once). ``compile_call``
 builds the closure that calls a registered function, converting its subject and
 arguments as the function declares. ``ExpressionError`` is what compiling raises,
@@ -13,11 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flowyard.runtime.expression._environment import ENVIRONMENT
 from flowyard.runtime.expression._registry import EvalContext, EvaluationError, Function, coerce, converter
 
 __all__ = ["ExpressionError", "Node", "compile_call"]
 
-Node = Callable[[EvalContext], Any]
+#: Called with an EvalContext, or with the attributes mapping itself in text compiled on attributes
+#: (``_parser.compile_text``).
+Node = Callable[[Any], Any]
 
 
 class ExpressionError(ValueError):
@@ -73,12 +77,14 @@ def _identity(value: Any) -> Any:
 
 
 def compile_call(fn: Function, subject: Node | None, args: list[Node], pos: int, text: str, *,
-                 attribute: str | None = None) -> Node:
+                 attribute: str | None = None, on_attributes: bool = False) -> Node:
     """The closure calling ``fn`` on ``subject`` with ``args`` (converted per declaration);
     ``subject`` ``None`` calls a subjectless function. ``text`` and ``pos`` place the
     ``ExpressionError`` that a failing call raises (or a literal argument ``fn`` refuses).
     ``attribute`` says that ``subject`` is the value of the attribute of that name
-    (``EvalContext.lookup``), which the closure may then look up itself.
+    (``EvalContext.lookup``), which the closure may then look up itself; ``on_attributes``
+    that nodes are called with the attributes mapping instead of an ``EvalContext``
+    (``fn`` must then not take the context).
 
     Evaluation is what most of the time goes to, so the common shapes get closures of
     their own (literal arguments converted once, no conversion call for a value that
@@ -130,7 +136,8 @@ def compile_call(fn: Function, subject: Node | None, args: list[Node], pos: int,
             if impl is not fn.impl:
                 fixed = ()
         if attribute is not None and len(fixed) < 2:
-            return _call_on_attribute(impl, attribute, fixed, converts, exact, to_subj, passes_null, failed)
+            call_on = _call_in_attributes if on_attributes else _call_on_attribute
+            return call_on(impl, attribute, fixed, converts, exact, to_subj, passes_null, failed)
         if not fixed:
             def call_subject(ctx: EvalContext) -> Any:
                 s = subj(ctx)
@@ -231,6 +238,42 @@ def _call_on_attribute(impl: Callable[..., Any], attribute: str, fixed: tuple[An
         s = ctx.attributes.get(attribute)
         if s is None:
             s = ctx.environment.get(attribute)
+        if converts and type(s) is not exact:
+            s = to_subj(s)
+        if s is None and not passes_null:
+            return None
+        try:
+            return impl(s, literal)
+        except EvaluationError as exc:
+            raise failed(exc) from None
+    return call_attribute_literal
+
+
+def _call_in_attributes(impl: Callable[..., Any], attribute: str, fixed: tuple[Any, ...], converts: bool,
+                        exact: type, to_subj: Callable[[Any], Any], passes_null: bool,
+                        failed: Callable[[Exception], ExpressionError]) -> Node:
+    """``_call_on_attribute`` for nodes called with the attributes mapping."""
+    environment = ENVIRONMENT
+    if not fixed:
+        def call_attribute(attributes: Any) -> Any:
+            s = attributes.get(attribute)
+            if s is None:
+                s = environment.get(attribute)
+            if converts and type(s) is not exact:
+                s = to_subj(s)
+            if s is None and not passes_null:
+                return None
+            try:
+                return impl(s)
+            except EvaluationError as exc:
+                raise failed(exc) from None
+        return call_attribute
+    (literal,) = fixed
+
+    def call_attribute_literal(attributes: Any) -> Any:
+        s = attributes.get(attribute)
+        if s is None:
+            s = environment.get(attribute)
         if converts and type(s) is not exact:
             s = to_subj(s)
         if s is None and not passes_null:

@@ -17,8 +17,10 @@ A property value is *text*: literal characters with embedded expressions
 
 Compilation produces one closure per node (``_nodes``: the node types, the
 closures calling functions, and ``ExpressionError``, re-exported here); evaluation
-calls them with an ``EvalContext``. Nothing here uses ``eval``, ``exec`` or attribute access on
-arbitrary objects: functions are looked up in the registry by name only.
+calls them with an ``EvalContext``, or with the attributes mapping when the text reads
+nothing else (``compile_text``: no context is built per evaluation). Nothing here uses
+``eval``, ``exec`` or attribute access on arbitrary objects: functions are looked up in the
+registry by name only.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flowyard.runtime.expression._environment import ENVIRONMENT
 from flowyard.runtime.expression._nodes import ExpressionError, Node, _Const, _literal, compile_call
 from flowyard.runtime.expression._registry import (
     REGISTRY,
@@ -76,12 +79,21 @@ def _current_item(ctx: EvalContext) -> Any:
     return ctx.item
 
 
+class _NeedsContext(Exception):
+    """Raised while compiling on attributes (``_Parser.on_attributes``) at the first part that
+    reads more than attributes: ``compile_text`` then compiles the text for an EvalContext."""
+
+
 class _Parser:
     """Recursive descent over one piece of text, with absolute positions."""
 
-    def __init__(self, text: str, depth: int = 0) -> None:
+    def __init__(self, text: str, depth: int = 0, *, on_attributes: bool = False) -> None:
         self.text = text
         self.depth = depth
+        #: Compile nodes that take the attributes mapping itself instead of an EvalContext
+        #: (no context to build per evaluation); raises _NeedsContext at the first part
+        #: that reads anything else (a parameter, state, a multi-attribute value...).
+        self.on_attributes = on_attributes
         self.nesting = depth
         #: The static result type of each expression node compiled (by node identity): NiFi's
         #: ``ResultType`` as a declared type name (``string``, ``boolean``, ``whole_number``...).
@@ -94,6 +106,20 @@ class _Parser:
 
     def fail(self, message: str, pos: int) -> ExpressionError:
         return ExpressionError(message, pos, self.text)
+
+    def needs_context(self) -> None:
+        """This part reads more than attributes: it cannot be compiled on attributes."""
+        if self.on_attributes:
+            raise _NeedsContext
+
+    def call_node(self, fn: Function, subject: Node | None, args: list[Node], pos: int) -> Node:
+        """``compile_call`` for this text (its nodes' calling convention; the subject's
+        attribute name when the subject is a named attribute)."""
+        if fn.context:
+            self.needs_context()
+        named = self.named.get(id(subject)) if subject is not None else None
+        return compile_call(fn, subject, args, pos, self.text, attribute=named[1] if named is not None else None,
+                            on_attributes=self.on_attributes)
 
     # -- text -------------------------------------------------------------------------
 
@@ -155,6 +181,7 @@ class _Parser:
         name = raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"" else raw
         if not name:
             raise self.fail("expected a parameter name after '#{'", start)
+        self.needs_context()
 
         def param(ctx: EvalContext) -> Any:
             return ctx.parameters.get(name)
@@ -233,11 +260,11 @@ class _Parser:
                 if fn.subject is not None:
                     if not fn.subject_optional:
                         raise self.fail(f"{fn.name}() needs a subject, e.g. ${{attribute:{fn.name}(...)}}", pos)
-                    return self.typed(compile_call(fn, _literal(None), args, pos, self.text), _returns(fn)), j, None
+                    return self.typed(self.call_node(fn, _literal(None), args, pos), _returns(fn)), j, None
                 if fn.multi == "aggregate":
                     raise self.fail(f"{fn.name}() aggregates a multi-attribute expression and cannot start one",
                                     pos)
-                node = self.typed(compile_call(fn, None, args, pos, self.text), _returns(fn))
+                node = self.typed(self.call_node(fn, None, args, pos), _returns(fn))
                 return node, j, fn if fn.multi else None
         m = _NAME_CHARS.match(text, i, end)
         if not m:
@@ -254,9 +281,10 @@ class _Parser:
 
     def attribute(self, name: Node) -> Node:
         if isinstance(name, _Const) and type(name.value) is str:
-            node = _named_attribute(name.value)
+            node = _attribute_in(name.value) if self.on_attributes else _named_attribute(name.value)
             self.named[id(node)] = (node, name.value)
             return node
+        self.needs_context()
 
         def attr(ctx: EvalContext) -> Any:
             n = name(ctx)
@@ -286,7 +314,7 @@ class _Parser:
         body = "".join(out)
         if "${" in body or "#{" in body:
             try:
-                inner = compile_text(body, self.depth + 1)
+                inner = _compile_text(body, self.depth + 1, self.on_attributes)
             except ExpressionError as exc:
                 raise self.fail(f"in the string: {exc.reason}", i + 1 + exc.position) from None
             return inner.node, j + 1
@@ -382,12 +410,11 @@ class _Parser:
                 if fn.multi == "aggregate":
                     # NiFi's join/count reduce over however many values the subject gives: one here
                     # (join: the value, null as ''; count: 1 unless null or false).
-                    node = self.typed(compile_call(fn, _one_value(node), args, pos, self.text), _returns(fn))
+                    node = self.typed(self.call_node(fn, _one_value(node), args, pos), _returns(fn))
                     continue
-                named = self.named.get(id(node))
-                node = self.typed(compile_call(fn, node, args, pos, self.text,
-                                               attribute=named[1] if named is not None else None), _returns(fn))
+                node = self.typed(self.call_node(fn, node, args, pos), _returns(fn))
             return node
+        self.needs_context()  # the chain reads each value from the context (ctx.item)
         aggregate = None
         if calls and calls[-1][0].multi == "aggregate":
             aggregate = calls.pop()
@@ -404,7 +431,7 @@ class _Parser:
         # evaluation sets in its own context (thread-safe, re-entrant).
         per_value: Node = _current_item
         for fn, args, pos in calls:
-            per_value = compile_call(fn, per_value, args, pos, self.text)
+            per_value = self.call_node(fn, per_value, args, pos)
         combine_any = multi.multi == "any"
 
         def evaluate_each(ctx: EvalContext) -> list[Any]:
@@ -420,7 +447,7 @@ class _Parser:
 
         if aggregate is not None:
             agg_fn, agg_args, agg_pos = aggregate
-            agg_node = compile_call(agg_fn, evaluate_each, agg_args, agg_pos, self.text)
+            agg_node = self.call_node(agg_fn, evaluate_each, agg_args, agg_pos)
             return self.typed(agg_node, _returns(agg_fn))
 
         def combined(ctx: EvalContext) -> Any:
@@ -448,6 +475,18 @@ def _named_attribute(name: str) -> Node:
     return named_attribute
 
 
+def _attribute_in(name: str) -> Node:
+    """``_named_attribute`` for nodes compiled on attributes (they are given the mapping)."""
+    environment = ENVIRONMENT
+
+    def attribute_in(attributes: Any) -> Any:
+        value = attributes.get(name)
+        if value is None:
+            value = environment.get(name)
+        return value
+    return attribute_in
+
+
 def _one_value(node: Node) -> Node:
     """A subject of a single value as the list of values a reducing function takes."""
     def values(ctx: EvalContext) -> list[Any]:
@@ -468,13 +507,15 @@ class CompiledText:
     ``#{...}`` alone and nothing else gives the parameter's value as it is). ``expression``
     is the node of the text's only expression when the text is exactly one ``${...}``:
     ``node`` is then that value as text (null as ''), and callers may convert the value
-    themselves instead of calling ``node``."""
+    themselves instead of calling ``node``. The nodes take the attributes mapping when
+    ``on_attributes`` (see ``compile_text``), else an ``EvalContext``."""
 
-    __slots__ = ("expression", "node", "parts", "text")
+    __slots__ = ("expression", "node", "on_attributes", "parts", "text")
 
-    def __init__(self, text: str, parts: list[Node | str]) -> None:
+    def __init__(self, text: str, parts: list[Node | str], *, on_attributes: bool = False) -> None:
         self.text = text
         self.parts = parts
+        self.on_attributes = on_attributes
         self.expression: Node | None = None
         nodes = [p for p in parts if not isinstance(p, str)]
         if not parts:
@@ -509,9 +550,20 @@ class CompiledText:
 
 
 def compile_text(text: str, depth: int = 0) -> CompiledText:
-    """Compile property text; raises ``ExpressionError`` with the position of the first problem."""
-    parser = _Parser(text, depth)
-    return CompiledText(text, parser.parse_text(0, len(text)))
+    """Compile property text; raises ``ExpressionError`` with the position of the first problem.
+
+    Text whose expressions read nothing but attributes (most) is compiled on attributes
+    (``CompiledText.on_attributes``): its node is called with the attributes mapping, and
+    no EvalContext is built per evaluation. Other text's node takes an EvalContext."""
+    try:
+        return _compile_text(text, depth, True)
+    except _NeedsContext:
+        return _compile_text(text, depth, False)
+
+
+def _compile_text(text: str, depth: int, on_attributes: bool) -> CompiledText:
+    parser = _Parser(text, depth, on_attributes=on_attributes)
+    return CompiledText(text, parser.parse_text(0, len(text)), on_attributes=on_attributes)
 
 
 def compile_expression(text: str) -> Node:

@@ -95,7 +95,7 @@ class EvalContext:
 
 
 #: A compiled expression node (``flowyard.runtime.expression._nodes.Node``).
-_Node = Callable[[EvalContext], Any]
+_Node = Callable[[Any], Any]
 
 
 @dataclass(frozen=True, slots=True)

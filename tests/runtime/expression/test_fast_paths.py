@@ -119,3 +119,47 @@ def test_a_missing_attribute_falls_back_to_the_environment_but_not_to_flowyard_s
     assert evaluate("${FLOWYARD_EL_FAST_PATH_SECRET:isNull()}", {}) == "true"
     assert expression.ENVIRONMENT.get("FLOWYARD_EL_FAST_PATH_SECRET") is None
     assert expression.ENVIRONMENT.get("EL_FAST_PATH_MISSING", "default") == "default"
+
+
+@pytest.mark.parametrize(
+    ("text", "on_attributes"),
+    [
+        ("${a:equals('x')}", True),
+        ("${a:equals(${b}):and(${c:gt(1)})}", True),
+        ("${a:append('-${b:toUpper()}')}", True),
+        ("plain", True),
+        ("${UUID():length()}", True),
+        ("#{p}", False),
+        ("${a:equals('#{p}')}", False),  # a parameter inside a string argument
+        ("${a:append('${b:equals(#{p})}')}", False),
+        ("${${a}}", False),  # an attribute named by an expression
+        ("${getStateValue('k')}", False),
+        ("${anyAttribute('a', 'b'):equals('x')}", False),
+        ("${a:evaluateELString()}", False),
+    ],
+)
+def test_text_reading_only_attributes_is_compiled_on_attributes(text: str, on_attributes: bool) -> None:
+    from flowyard.runtime.expression._parser import compile_text
+
+    assert compile_text(text).on_attributes is on_attributes
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("${a:equals('#{p}')}", "true"),
+        ("${a:append('${b:equals(#{p})}')}", "xfalse"),
+        ("${${pointer}:toUpper()}", "X"),
+        ("${getStateValue('k'):append(${a})}", "sx"),
+        ("${anyAttribute('a', 'b'):equals('y')}", "true"),
+        ("${allAttributes('a', 'b'):join('+')}", "x+y"),
+        ("${literal('${a}-${b}'):evaluateELString()}", "x-y"),
+        ("${literal('$${a}'):evaluateELString()}", "x"),
+        ("${literal('$${a}#{p}'):evaluateELString()}", "xx"),  # the argument's #{p} is resolved first
+        ("${literal('$${a}##{p}'):evaluateELString()}", "x"),  # evaluateELString resolves no parameter
+    ],
+)
+def test_text_reading_the_context_evaluates_as_before(text: str, expected: str) -> None:
+    attributes = {"a": "x", "b": "y", "pointer": "a"}
+    assert expression.evaluator({"p": "x"})(text, attributes, state={"k": "s"}) == expected
+    assert expression.compile(text).evaluate(attributes, parameters={"p": "x"}, state={"k": "s"}) == expected
