@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import re
 import struct
-import tarfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, BinaryIO
@@ -251,6 +250,7 @@ def _v1_attributes_xml(attributes: Mapping[str, str]) -> bytes:
 
 
 def _tar_header(name: str, size: int, mtime: int) -> bytes:
+    import tarfile
     info = tarfile.TarInfo(name)
     info.size = size
     info.mode = 0o644
@@ -295,6 +295,7 @@ def read_v1(stream: BinaryIO) -> Iterator[tuple[dict[str, str], IO[bytes], int]]
     content size (read the content before asking for the next FlowFile).
     Raises ``FlowFileStreamError`` unless every FlowFile is the pair of
     entries NiFi writes."""
+    import tarfile
     try:
         archive = tarfile.open(fileobj=stream, mode="r:", ignore_zeros=True)  # noqa: SIM115 (closed below)
     except tarfile.ReadError as exc:

@@ -8,7 +8,6 @@ holds a whole input in memory.
 from __future__ import annotations
 
 import re
-import tarfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -166,6 +165,7 @@ def tar_writer(session: ProcessSession, flowfiles: Sequence[FlowFile], *, keep_p
                modified_times: Sequence[str | None], now_s: float) -> Callable[[IO[bytes]], Any]:
     """A callback writing a GNU tar of the FlowFiles (``tar.permissions`` as the mode, default 644)."""
 
+    import tarfile
     def write(out: IO[bytes]) -> None:
         with tarfile.open(fileobj=out, mode="w|", format=tarfile.GNU_FORMAT) as archive:
             for ff, modified in zip(flowfiles, modified_times, strict=True):

@@ -6,10 +6,7 @@ import collections
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-
-import paho.mqtt.client as mqtt
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
+from typing import TYPE_CHECKING
 
 from flowyard.processors import _mqtt_common as common
 from flowyard.processors._common import boolean_property
@@ -26,6 +23,11 @@ from flowyard.runtime.sdk import (
     ValidationResult,
     validators,
 )
+
+if TYPE_CHECKING:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.properties import Properties
+    from paho.mqtt.reasoncodes import ReasonCode
 
 __all__ = ["ConsumeMQTT"]
 

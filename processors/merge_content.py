@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tarfile
 import threading
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
@@ -441,6 +440,7 @@ class MergeContent(Processor):
             context.yield_()
 
     def _process(self, context: ProcessContext, session: ProcessSession, bin_: Bin[FlowFile], now: int) -> None:
+        import tarfile
         flowfiles = [e.item for e in bin_.entries]
         if context.property(MERGE_STRATEGY).as_str() == DEFRAGMENT:
             error = defragment_error(flowfiles)

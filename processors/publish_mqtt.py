@@ -6,8 +6,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import replace
-
-import paho.mqtt.client as mqtt
+from typing import TYPE_CHECKING
 
 from flowyard.processors import _mqtt_common as common
 from flowyard.runtime.sdk import (
@@ -24,6 +23,9 @@ from flowyard.runtime.sdk import (
     ValidationResult,
     validators,
 )
+
+if TYPE_CHECKING:
+    import paho.mqtt.client as mqtt
 
 __all__ = ["PublishMQTT"]
 
@@ -148,6 +150,7 @@ class PublishMQTT(Processor):
 
     def _publish_all(self, context: ProcessContext, session: ProcessSession, client: mqtt.Client,
                      broker: common.Broker, flowfiles: list[FlowFile]) -> None:
+        import paho.mqtt.client as mqtt
         timeout = float(context.property(common.CONNECTION_TIMEOUT).as_int())
         demarcator = (context.property(DEMARCATOR).evaluate(None).as_str().encode()
                       if context.property(DEMARCATOR).is_set else b"")

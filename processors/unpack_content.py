@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 import stat
 import struct
-import tarfile
 import uuid
 import zipfile
 import zlib
 from collections.abc import Iterator
 from datetime import datetime
-from typing import IO, BinaryIO
+from typing import IO, TYPE_CHECKING, BinaryIO
 
 from flowyard.processors._common import boolean_property
 from flowyard.processors._files import format_timestamp
@@ -39,6 +38,9 @@ from flowyard.runtime.sdk import (
     validators,
 )
 from flowyard.runtime.sdk.javaregex import compile_java, java_regex_problem
+
+if TYPE_CHECKING:
+    import tarfile
 
 __all__ = ["UnpackContent", "UnpackError"]
 
@@ -212,6 +214,7 @@ class UnpackContent(Processor):
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         """Unpack a few FlowFiles."""
+        import tarfile
         configured = context.property(PACKAGING_FORMAT).as_str()
         file_filter = _java_regex(context.property(FILE_FILTER).as_str())
         charset = context.property(FILENAME_CHARSET).as_str()
@@ -335,6 +338,7 @@ class _Unpacker:
         }
 
     def tar(self) -> None:
+        import tarfile
         with self.session.read(self.source) as stream:
             try:
                 archive = tarfile.open(fileobj=stream, mode="r:")  # noqa: SIM115 (closed by the with below)
