@@ -9,6 +9,11 @@
   three rounds each, every round on fresh files in a temporary directory on
   the same disk (``$BENCH_FILES_DIR`` or the system's temporary directory).
 
+``BENCH putfile_only_1mib`` and ``BENCH putfile_only_vs_cp_sync``, in the
+same alternation, are PutFile alone writing the same 512 MiB from
+``ProcessorRunner`` (in-memory repository): what PutFile's own writes and
+syncs cost, without GetFile and the RocksDB content repository.
+
 The source files are written and ``sync``ed before each measurement starts,
 so neither side pays for writing them back. ``sync`` flushes the whole
 machine, which is what the ceiling means: a copy is not done before its data
@@ -28,7 +33,9 @@ from pathlib import Path
 import trio
 from bench_engine import connect, make_flow, run
 
+from flowyard.processors.put_file import PutFile
 from flowyard.runtime.engine import Engine
+from flowyard.runtime.sdk.testing import ProcessorRunner
 
 _MIB = 1 << 20
 _COUNT = int(os.environ.get("BENCH_FILES_COUNT", "512"))
@@ -85,6 +92,25 @@ def putfile_once(tmp: Path, count: int = _COUNT) -> float:
     return count * _MIB / elapsed / 1e6
 
 
+def putfile_only_once(tmp: Path, count: int = _COUNT) -> float:
+    """MB/s of PutFile alone writing ``count`` 1 MiB flowfiles (ProcessorRunner)."""
+    out = tmp / "out"
+    block = bytearray(os.urandom(_MIB))
+    runner = ProcessorRunner(PutFile)
+    runner.set_property("Directory", str(out))
+    for i in range(count):
+        block[:8] = i.to_bytes(8, "little")
+        runner.enqueue(bytes(block), {"filename": f"f{i:05d}.bin"})
+    os.sync()
+    start = time.perf_counter()
+    runner.run(count)  # at least one FlowFile per trigger: more triggers than needed, the last ones idle
+    elapsed = time.perf_counter() - start
+    if runner.queue_size:
+        raise RuntimeError(f"PutFile left {runner.queue_size} flowfiles queued")
+    _check_copied(out, count)
+    return count * _MIB / elapsed / 1e6
+
+
 def alternate(sides: dict[str, Callable[[Path], float]], rounds: int = _ROUNDS) -> dict[str, list[float]]:
     """Run each side once per round, in turn, each on fresh files; the MB/s of every run."""
     base = os.environ.get("BENCH_FILES_DIR")
@@ -97,11 +123,14 @@ def alternate(sides: dict[str, Callable[[Path], float]], rounds: int = _ROUNDS) 
 
 
 def putfile_1mib() -> None:
-    figures = alternate({"cp_sync": cp_sync_once, "putfile": putfile_once})
+    figures = alternate({"cp_sync": cp_sync_once, "putfile": putfile_once, "putfile_only": putfile_only_once})
     ceiling, ours = statistics.median(figures["cp_sync"]), statistics.median(figures["putfile"])
+    alone = statistics.median(figures["putfile_only"])
     print(f"BENCH putfile_1mib {ours:.0f} MB/s")
     print(f"BENCH cp_sync_1mib {ceiling:.0f} MB/s")
     print(f"BENCH putfile_vs_cp_sync {ours / ceiling:.2f} x")
+    print(f"BENCH putfile_only_1mib {alone:.0f} MB/s")
+    print(f"BENCH putfile_only_vs_cp_sync {alone / ceiling:.2f} x")
 
 
 BENCHMARKS = {"putfile_1mib": putfile_1mib}
