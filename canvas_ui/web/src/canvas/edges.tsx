@@ -10,7 +10,7 @@ import {
   EdgeLabelRenderer, useInternalNode, useReactFlow, useStore, type EdgeProps, type InternalNode, type ReactFlowState,
   type XYPosition,
 } from "@xyflow/react";
-import type { Connection } from "../api";
+import type { Connection, StatusEntry } from "../api";
 import { nodeLines } from "../cluster";
 import type { FlowNode, QueueEdge } from "./build";
 import { useCanvasActions } from "./controller";
@@ -19,7 +19,7 @@ import { placeLabel, polylineAt, quadraticAt, straightAt, type PathAt, type Rect
 import { Icon } from "./icons";
 import { farZoom } from "./nodes";
 import { Sparkline } from "./Sparkline";
-import { num, useEntry, useRing } from "./statusStore";
+import { num, useEntry, useEntryValue, useRing } from "./statusStore";
 
 interface Box { x: number; y: number; w: number; h: number; round: boolean }
 
@@ -182,7 +182,39 @@ function balanceTitle(conn: Connection | undefined): string {
   return `Load balanced across the cluster: ${STRATEGY_NAMES[strategy] ?? strategy}${attribute}${compressed}`;
 }
 
-export const QueueEdgeView = memo(function QueueEdgeView({ id, source, target, data, selected }: EdgeProps<QueueEdge>) {
+/** A connection: zoomed out (and not selected) only its line and arrowhead, re-rendered
+ *  when it turns full or empties, not on every tick; else the whole of it, label and all. */
+export const QueueEdgeView = memo(function QueueEdgeView(props: EdgeProps<QueueEdge>) {
+  const far = useStore(farZoom);
+  return far && !props.selected ? <FarEdge {...props} /> : <FullEdge {...props} />;
+});
+
+/** Whether a connection's queue has reached one of its back-pressure thresholds. */
+function queueFull(conn: Connection | undefined, entry: StatusEntry | undefined): boolean {
+  if (!conn) return false;
+  const sizeLimit = parseDataSize(conn.backPressureDataSizeThreshold);
+  return pressureLevel(ratioOf(num(entry, "queuedCount", conn.queuedCount), conn.backPressureObjectThreshold)) === "full"
+    || pressureLevel(ratioOf(num(entry, "queuedBytes", conn.queuedBytes), sizeLimit)) === "full";
+}
+
+function FarEdge({ id, source, target, data }: EdgeProps<QueueEdge>) {
+  const s = useInternalNode<FlowNode>(source);
+  const t = useInternalNode<FlowNode>(target);
+  const conn = data?.conn;
+  const full = useEntryValue(id, (entry) => queueFull(conn, entry));
+  if (!s || !t || !data || !conn) return null;
+  const g = geometry(box(s), box(t), source === target, conn.bends ?? [], data.parallel, data.parallelCount, source > target);
+  return (
+    <>
+      <path className="react-flow__edge-interaction" d={g.path} fill="none" stroke="#000" strokeOpacity={0} strokeWidth={20}
+            style={{ pointerEvents: "stroke" }} />
+      <path className={`react-flow__edge-path fy-edge${full ? " full" : ""}`} d={g.path} fill="none" />
+      <path className={`fy-arrow${full ? " full" : ""}`} d={arrow(g.tip, g.angle)} />
+    </>
+  );
+}
+
+function FullEdge({ id, source, target, data, selected }: EdgeProps<QueueEdge>) {
   const s = useInternalNode<FlowNode>(source);
   const t = useInternalNode<FlowNode>(target);
   const entry = useEntry(id);
@@ -317,6 +349,6 @@ export const QueueEdgeView = memo(function QueueEdgeView({ id, source, target, d
       )}
     </>
   );
-});
+}
 
 export const edgeTypes = { queue: QueueEdgeView };

@@ -10,11 +10,16 @@ import { useCanvasActions } from "./controller";
 import { countAndSize, countAndSizeShort, formatBytes, formatCount, formatCountShort, formatNanos, formatRate } from "./format";
 import { Icon } from "./icons";
 import { Sparkline } from "./Sparkline";
-import { num, sparkValue, useEntry, useRing } from "./statusStore";
+import { num, sparkValue, useEntry, useEntryValue, useRing } from "./statusStore";
 
 /** Below this zoom the nodes drop their detail text (NiFi does the same). */
 export const FAR_ZOOM = 0.45;
 export const farZoom = (s: ReactFlowState) => s.transform[2] < FAR_ZOOM;
+/** Below this zoom a processor is a box in the colour of its state, no text (its name and
+ *  state stay for screen readers): a whole large flow in view draws fast and pans smoothly. */
+export const TINY_ZOOM = 0.2;
+/** 0: near (everything), 1: far (state and name), 2: tiny (a box). */
+const detail = (s: ReactFlowState) => (s.transform[2] < TINY_ZOOM ? 2 : s.transform[2] < FAR_ZOOM ? 1 : 0);
 
 export type DisplayState = "RUNNING" | "STOPPED" | "DISABLED" | "INVALID";
 
@@ -84,49 +89,86 @@ function Stat({ label, value }: { label: string; value: ReactNode }) {
   return <><span className="fy-stat-label">{label}</span><span className="fy-stat-value">{value}</span></>;
 }
 
-export const ProcessorNode = memo(function ProcessorNode({ id, data, selected }: NodeProps<FlowNode>) {
+/** A processor node. Zoomed out: its state and name (far), or a box in its state's colour
+ *  (tiny), and a status tick re-renders it only when its state changes. Near: everything. */
+export const ProcessorNode = memo(function ProcessorNode(props: NodeProps<FlowNode>) {
+  const level = useStore(detail);
+  return level === 2 ? <TinyProcessor {...props} /> : level === 1 ? <FarProcessor {...props} /> : <NearProcessor {...props} />;
+});
+
+function TinyProcessor({ id, data, selected }: NodeProps<FlowNode>) {
   const p = data.doc as Processor;
-  const entry = useEntry(id);
-  const ring = useRing(id);
-  const far = useStore(farZoom);
-  const state = displayState(entry, p.runState, p.validationErrors.length === 0);
+  const valid = p.validationErrors.length === 0;
+  const state = useEntryValue(id, (entry) => displayState(entry, p.runState, valid));
   const name = p.name || p.type;
   return (
-    <div className={cx("fy-node fy-proc", `is-${state.toLowerCase()}`, selected && "is-selected", far && "is-far")}>
+    <div className={cx("fy-node fy-proc", `is-${state.toLowerCase()}`, selected && "is-selected", "is-far is-tiny")} title={name}>
+      <Handles />
+      <span className="fy-sr" data-testid="node-name">{name}</span>
+      <span className="fy-sr" data-testid="node-state">{state}</span>
+    </div>
+  );
+}
+
+function FarProcessor({ id, data, selected }: NodeProps<FlowNode>) {
+  const p = data.doc as Processor;
+  const valid = p.validationErrors.length === 0;
+  const state = useEntryValue(id, (entry) => displayState(entry, p.runState, valid));
+  const name = p.name || p.type;
+  return (
+    <div className={cx("fy-node fy-proc", `is-${state.toLowerCase()}`, selected && "is-selected", "is-far")}>
       <Handles />
       <div className="fy-head">
-        <StateIcon state={state} size={far ? 22 : 13} errors={p.validationErrors} />
+        <StateIcon state={state} size={22} errors={p.validationErrors} />
         <span className="fy-name" data-testid="node-name" title={name}>{name}</span>
         {p.executionNode === "PRIMARY" && (
           <span className="fy-marker fy-primary" data-testid="node-primary"
                 title="Runs on the primary node only (Execution: Primary node)">P</span>
         )}
-        {!far && <Markers bulletins={num(entry, "bulletins")} active={num(entry, "activeThreadCount")} />}
       </div>
-      {far ? <span className="fy-sr" data-testid="node-state">{state}</span> : (
-        <>
-          <div className="fy-sub">
-            <span className="fy-type" data-testid="node-type" title={p.type}>{p.type}</span>
-            <span className={`fy-pill is-${state.toLowerCase()}`} data-testid="node-state">{state}</span>
-          </div>
-          <div className="fy-body">
-            <div className="fy-stats" data-testid="node-stats" title={statsTitle(entry?.nodes, "processor")}>
-              <Stat label="In" value={countAndSizeShort(num(entry, "flowFilesIn"), num(entry, "bytesIn"))} />
-              <Stat label="Read" value={formatBytes(num(entry, "bytesRead"))} />
-              <Stat label="Written" value={formatBytes(num(entry, "bytesWritten"))} />
-              <Stat label="Out" value={countAndSizeShort(num(entry, "flowFilesOut"), num(entry, "bytesOut"))} />
-              <Stat label="Tasks" value={`${formatCountShort(num(entry, "taskCount"))} / ${formatNanos(num(entry, "tasksDurationNanos"))}`} />
-            </div>
-            <div className="fy-rate" title="Flowfiles per second, last 60 s">
-              <Sparkline values={ring} width={44} height={30} testId="node-sparkline" />
-              <span className="fy-rate-value">{formatRate(entry ? sparkValue(entry) : 0)}/s</span>
-            </div>
-          </div>
-        </>
-      )}
+      <span className="fy-sr" data-testid="node-state">{state}</span>
     </div>
   );
-});
+}
+
+function NearProcessor({ id, data, selected }: NodeProps<FlowNode>) {
+  const p = data.doc as Processor;
+  const entry = useEntry(id);
+  const ring = useRing(id);
+  const state = displayState(entry, p.runState, p.validationErrors.length === 0);
+  const name = p.name || p.type;
+  return (
+    <div className={cx("fy-node fy-proc", `is-${state.toLowerCase()}`, selected && "is-selected")}>
+      <Handles />
+      <div className="fy-head">
+        <StateIcon state={state} size={13} errors={p.validationErrors} />
+        <span className="fy-name" data-testid="node-name" title={name}>{name}</span>
+        {p.executionNode === "PRIMARY" && (
+          <span className="fy-marker fy-primary" data-testid="node-primary"
+                title="Runs on the primary node only (Execution: Primary node)">P</span>
+        )}
+        <Markers bulletins={num(entry, "bulletins")} active={num(entry, "activeThreadCount")} />
+      </div>
+      <div className="fy-sub">
+        <span className="fy-type" data-testid="node-type" title={p.type}>{p.type}</span>
+        <span className={`fy-pill is-${state.toLowerCase()}`} data-testid="node-state">{state}</span>
+      </div>
+      <div className="fy-body">
+        <div className="fy-stats" data-testid="node-stats" title={statsTitle(entry?.nodes, "processor")}>
+          <Stat label="In" value={countAndSizeShort(num(entry, "flowFilesIn"), num(entry, "bytesIn"))} />
+          <Stat label="Read" value={formatBytes(num(entry, "bytesRead"))} />
+          <Stat label="Written" value={formatBytes(num(entry, "bytesWritten"))} />
+          <Stat label="Out" value={countAndSizeShort(num(entry, "flowFilesOut"), num(entry, "bytesOut"))} />
+          <Stat label="Tasks" value={`${formatCountShort(num(entry, "taskCount"))} / ${formatNanos(num(entry, "tasksDurationNanos"))}`} />
+        </div>
+        <div className="fy-rate" title="Flowfiles per second, last 60 s">
+          <Sparkline values={ring} width={44} height={30} testId="node-sparkline" />
+          <span className="fy-rate-value">{formatRate(entry ? sparkValue(entry) : 0)}/s</span>
+        </div>
+      </div>
+    </div>
+  );
+}
 
 export const PortNode = memo(function PortNode({ id, data, selected }: NodeProps<FlowNode>) {
   const port = data.doc as Port;

@@ -110,6 +110,14 @@ export function useEntry(id: string): StatusEntry | undefined {
   return useSyncExternalStore(subscribe, () => statusStore.get(id));
 }
 
+/** One value (a string, a number, a boolean) picked from a component's live status entry:
+ *  re-renders only when that value changes, not on every counter tick (a zoomed-out
+ *  canvas shows only a node's run state and whether a queue is full). */
+export function useEntryValue<T extends string | number | boolean>(id: string, pick: (entry: StatusEntry | undefined) => T): T {
+  const subscribe = useCallback((cb: Listener) => statusStore.subscribe(id, cb), [id]);
+  return useSyncExternalStore(subscribe, () => pick(statusStore.get(id)));
+}
+
 /** The last 60 flowfiles/s values of one component. */
 export function useRing(id: string): number[] {
   const subscribe = useCallback((cb: Listener) => statusStore.subscribe(id, cb), [id]);
