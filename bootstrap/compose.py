@@ -17,7 +17,9 @@ is handed.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -74,6 +76,14 @@ def open_service(data_dir: str | Path, *, initial_flow: str | Path | None = None
     ``FlowDefinitionError`` before touching anything else, and
     ``ConfigurationError`` when the flow file cannot be written (the
     repositories are closed again)."""
+    return _open_service(data_dir, initial_flow=initial_flow, durability=durability, engine_options=engine_options)
+
+
+def _open_service(data_dir: str | Path, *, initial_flow: str | Path | None = None, durability: str = "os",
+                  engine_options: Mapping[str, Any] | None = None,
+                  locked: Callable[[], None] | None = None) -> FlowService:
+    """``open_service``, calling ``locked()`` once the data directory is this
+    process's (its repository's lock held) and before the service is built."""
     data = Path(data_dir)
     catalogue = discover()
     flow_path = data / FLOW_FILE
@@ -86,6 +96,8 @@ def open_service(data_dir: str | Path, *, initial_flow: str | Path | None = None
     repositories = Repositories.open(data / "repository", durability=durability)
     try:
         protect(data)  # once the directory is ours (the repository's lock is held)
+        if locked is not None:
+            locked()
         service = FlowService(flow, repositories, data, catalogue.processors,
                               service_types=catalogue.controller_services, engine_options=engine_options)
         try:
@@ -172,17 +184,77 @@ def build(data_dir: Path, options: Options | None = None, *, api_url: str = "") 
     tls = check_tls_files(options.certfile, options.keyfile)
     hosts = HostPolicy(options.host, options.allowed_hosts)
     check_credentials(data_dir)
-    service = open_service(data_dir, initial_flow=options.initial_flow, durability=options.durability,
-                           engine_options=options.engine_options)
+    credentials = _Credentials(data_dir, AuthManager)
+    try:
+        service = _open_service(data_dir, initial_flow=options.initial_flow, durability=options.durability,
+                                engine_options=options.engine_options, locked=credentials.start)
+    except BaseException:
+        credentials.undo()
+        raise
     try:
         parts = None
         if options.cluster is not None:
             from flowyard.bootstrap.cluster import wire
 
             parts = wire(service, options.cluster, api_url)
-        auth = AuthManager(data_dir)
+        auth = credentials.result()
         web = create_app(service, auth, hosts=hosts, tls=tls, cluster=parts.view if parts is not None else None)
         return App(data_dir, service, auth, web, parts)
     except BaseException:
+        credentials.undo()
         service.close()
         raise
+
+
+class _Credentials:
+    """``AuthManager(data_dir)`` on a thread of its own, started once the data
+    directory is ours: hashing a password (argon2, ~0.1 s of native code that
+    releases the GIL) then overlaps building the service instead of following
+    it. ``undo`` (the start failed) waits for it and puts the credentials file
+    back as it was, so that a refused start still leaves the directory as it
+    found it (and a generated password nobody saw is not left behind)."""
+
+    def __init__(self, data_dir: Path, manager: Callable[[Path], AuthManager]) -> None:
+        from flowyard.canvas_ui.auth import CREDENTIALS_FILE
+
+        self._data_dir = data_dir
+        self._manager = manager
+        self._path = data_dir / CREDENTIALS_FILE
+        self._before: bytes | None = None
+        self._thread: threading.Thread | None = None
+        self._auth: AuthManager | None = None
+        self._error: BaseException | None = None
+
+    def start(self) -> None:
+        self._before = self._path.read_bytes() if self._path.exists() else None
+        self._thread = threading.Thread(target=self._run, name="flowyard-credentials", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._auth = self._manager(self._data_dir)
+        except BaseException as exc:  # handed to the caller of result(), which raises it
+            self._error = exc
+
+    def result(self) -> AuthManager:
+        """The manager (built here if ``start`` was not called); raises what building it raised."""
+        if self._thread is None:
+            return self._manager(self._data_dir)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._auth is not None
+        return self._auth
+
+    def undo(self) -> None:
+        if self._thread is None:
+            return
+        self._thread.join()
+        if self._before is None:
+            self._path.unlink(missing_ok=True)
+            return
+        tmp = self._path.with_suffix(".restore")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(self._before)
+        os.replace(tmp, self._path)

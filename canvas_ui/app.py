@@ -20,7 +20,7 @@ import hmac
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 from starlette.applications import Starlette
@@ -39,7 +39,6 @@ from flowyard.canvas_ui.content import content_response
 from flowyard.canvas_ui.guard import Guard, HostPolicy
 from flowyard.canvas_ui.pages import is_page, page_routes
 from flowyard.canvas_ui.stream import status_events
-from flowyard.clusters.status import ClusterView
 from flowyard.runtime.sdk import (
     ContentNotFoundError,
     FlowDefinitionError,
@@ -55,6 +54,9 @@ from flowyard.runtime.service import (
     RevisionConflict,
     UnknownComponentError,
 )
+
+if TYPE_CHECKING:
+    from flowyard.clusters.status import ClusterView
 
 __all__ = ["COOKIE", "MAX_BODY", "ApiRoute", "create_app", "openapi_document"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -21,8 +21,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from flowyard.canvas_ui.body import HttpError
 from flowyard.canvas_ui.content import content_response
 from flowyard.canvas_ui.stream import cluster_status_events
-from flowyard.clusters.status import ClusterApiError, ClusterView
 from flowyard.runtime.service import UnknownComponentError
+
+if TYPE_CHECKING:
+    from flowyard.clusters.status import ClusterView
 
 __all__ = ["CLUSTER_ROUTES", "UNAVAILABLE_HEADER", "cluster_handlers"]
 
@@ -89,6 +91,7 @@ def _streamed(request: Request, mime: str, filename: str, size: int, chunks: Asy
 
 def _mapped(handler: Handler) -> Handler:
     async def call(request: Request) -> Response:
+        from flowyard.clusters.status import ClusterApiError
         try:
             return await handler(request)
         except ClusterApiError as exc:
@@ -141,6 +144,7 @@ def cluster_handlers(cluster: ClusterView | None, base: Mapping[str, Handler], *
         await view.status_entries(group, node)  # 404 (unknown group or node) before the stream starts
 
         async def read() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+            from flowyard.clusters.status import ClusterApiError
             try:
                 entries, answers = await view.status_entries(group, node)
             except (UnknownComponentError, ClusterApiError):  # the group was deleted, the node went away

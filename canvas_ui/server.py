@@ -15,9 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import trio
-from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 
@@ -54,6 +51,11 @@ def check_tls_files(certfile: Path | None, keyfile: Path | None) -> bool:
         raise ConfigurationError("--certfile needs --keyfile: TLS needs both the certificate and its private key")
     if certfile is None:
         raise ConfigurationError("--keyfile needs --certfile: TLS needs both the certificate and its private key")
+    # cryptography's X.509 and PEM loaders load only when TLS is asked for.
+    from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
     cert_pem, key_pem = _read(certfile, "--certfile"), _read(keyfile, "--keyfile")
     try:
         certificate = x509.load_pem_x509_certificates(cert_pem)[0]

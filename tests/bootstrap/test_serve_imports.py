@@ -18,8 +18,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from flowyard.bootstrap.compose import Options, build
+from flowyard.canvas_ui.auth import CREDENTIALS_FILE, store_credentials
+from flowyard.runtime.sdk import FlowDefinitionError
+
 # Libraries the serve path must not load (each is a processor's or service's own).
-HEAVY = ("redis", "nats", "jsonschema", "referencing", "duckdb", "pyarrow", "fastavro", "httpx", "pika",
+HEAVY = ("redis", "nats", "jsonschema", "referencing", "duckdb", "pyarrow", "fastavro", "httpx", "pika", "paho",
          "puremagic", "cramjam", "smtplib", "psycopg", "pymysql")
 
 # Opens a data directory the way `flowyard serve` does (the command line's modules,
@@ -72,3 +78,44 @@ def test_the_probe_sees_a_library_that_is_loaded(tmp_path: Path) -> None:
                           capture_output=True, text=True, env=env, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert list(json.loads(done.stdout.strip().splitlines()[-1])) == ["redis"]
+
+
+def _unknown_type_flow(tmp_path: Path) -> Path:
+    flow = tmp_path / "flow-in.json"
+    flow.write_text(json.dumps({"flowyardFlowVersion": 1, "rootGroup": {
+        "processors": [{"identifier": "p", "type": "NoSuchType", "properties": {}}], "connections": []}}))
+    return flow
+
+
+def test_a_start_refused_once_the_directory_is_locked_leaves_no_credentials(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The credentials are set up on a thread while the service is built; a start the
+    service refuses takes back the password generated for it (nobody saw it)."""
+    monkeypatch.delenv("FLOWYARD_USERNAME", raising=False)
+    monkeypatch.delenv("FLOWYARD_PASSWORD", raising=False)
+    data = tmp_path / "data"
+    with pytest.raises(FlowDefinitionError, match="NoSuchType"):
+        build(data, Options(initial_flow=_unknown_type_flow(tmp_path)))
+    assert (data / "repository").is_dir()  # refused after the lock was taken
+    assert not (data / CREDENTIALS_FILE).exists()
+
+
+def test_a_refused_start_keeps_the_stored_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data"
+    store_credentials(data, "keeper", "the-stored-password")
+    before = (data / CREDENTIALS_FILE).read_bytes()
+    monkeypatch.setenv("FLOWYARD_USERNAME", "other")
+    monkeypatch.setenv("FLOWYARD_PASSWORD", "another-password")
+    with pytest.raises(FlowDefinitionError, match="NoSuchType"):
+        build(data, Options(initial_flow=_unknown_type_flow(tmp_path)))
+    assert (data / CREDENTIALS_FILE).read_bytes() == before
+    assert (data / CREDENTIALS_FILE).stat().st_mode & 0o777 == 0o600
+
+
+def test_a_start_sets_the_credentials_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWYARD_USERNAME", "env-user")
+    monkeypatch.setenv("FLOWYARD_PASSWORD", "env-password")
+    with build(tmp_path / "data") as app:
+        assert app.auth.username == "env-user"
+        assert app.auth.login("env-user", "env-password") is not None
+        assert "FLOWYARD_PASSWORD" not in os.environ
