@@ -35,7 +35,7 @@ from flowyard.runtime.sdk import (
 
 __all__ = ["PutFile", "directory_permissions", "file_permissions", "is_temp_name", "remove_leftover_temp_files"]
 
-_BATCH = 10
+_BATCH = 32
 # Threads that fsync the files of a batch while the next ones are written: fsync
 # releases the GIL and the file system merges concurrent syncs into fewer journal
 # commits, so a batch costs about one sync instead of one per file and directory.
