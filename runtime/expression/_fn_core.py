@@ -123,11 +123,11 @@ def _and_node(subject: Node, args: list[Node]) -> Node:
     def and_node(ctx: EvalContext) -> bool:
         s = subject(ctx)
         if type(s) is not bool:
-            s = as_bool(s)
+            s = bool(as_bool(s))
         o = other(ctx)
         if type(o) is not bool:
-            o = as_bool(o)
-        return bool(s) and bool(o)
+            o = bool(as_bool(o))
+        return s and o
     return and_node
 
 
@@ -137,11 +137,11 @@ def _or_node(subject: Node, args: list[Node]) -> Node:
     def or_node(ctx: EvalContext) -> bool:
         s = subject(ctx)
         if type(s) is not bool:
-            s = as_bool(s)
+            s = bool(as_bool(s))
         o = other(ctx)
         if type(o) is not bool:
-            o = as_bool(o)
-        return bool(s) or bool(o)
+            o = bool(as_bool(o))
+        return s or o
     return or_node
 
 
