@@ -14,7 +14,8 @@ from pathlib import Path
 HERE = Path(__file__).parent
 BENCHMARKS = ["bench_engine", "bench_expression", "bench_api", "bench_canvas", "bench_hardening", "bench_text",
               "bench_content", "bench_merge", "bench_json", "bench_http", "bench_records", "bench_databases",
-              "bench_messaging", "bench_records_query", "lb_transfer", "cluster_edit_latency", "cluster2_chain5", "bench_stateless"]
+              "bench_messaging", "bench_records_query", "lb_transfer", "cluster_edit_latency", "cluster2_chain5",
+              "bench_stateless", "bench_files", "bench_sync_health"]
 
 
 def main(argv: list[str]) -> int:
