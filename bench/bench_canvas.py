@@ -183,6 +183,7 @@ def measure(flow: dict[str, Any], zoomed: bool = False) -> dict[str, float]:
                     renders.append((time.perf_counter() - t0) * 1000)
                 out["first_render"] = sorted(renders)[1]
                 box = page.get_by_test_id("canvas").bounding_box()
+                assert box is not None, "the canvas is not shown"
                 cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
                 kept = pan_frames(page, cx, cy)
                 out["frame"] = sum(kept) / len(kept)
