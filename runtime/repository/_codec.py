@@ -12,7 +12,8 @@ Column family ``claims``: key ``resource (u64)``; value format 1: claimant
 count, resource length, release time (epoch ms; 0 while claimed).
 
 Column family ``provenance``: key ``first event id (u64)`` of a group of events
-committed together; value msgpack ``[1, [event, ...]]`` (see provenance.py).
+committed together; value msgpack ``[format, [event, ...]]`` (see provenance.py;
+format 2 may hold an event's previous attributes as an ``attributes_delta``).
 
 Column family ``state``: UTF-8 keys with a prefix naming the kind of record.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from typing import Any
 
 import msgpack
 
@@ -32,6 +34,7 @@ __all__ = [
     "decode_flowfile",
     "encode_flowfile",
     "flowfile_key",
+    "previous_attributes",
     "queue_range",
     "record_size",
 ]
@@ -50,6 +53,34 @@ _SIZE = struct.Struct(">Q")
 _CLAIM = struct.Struct(">BqQq")
 
 pack_attrs = msgpack.Packer(use_bin_type=True).pack
+
+
+#: The stored previous attributes of an event that did not change them: the
+#: empty delta ``[old values, added keys]`` (see ``previous_attributes``;
+#: shared, never mutated).
+UNCHANGED: list[Any] = [{}, []]
+
+
+def previous_attributes(stored: Any, attributes: dict[str, Any]) -> dict[str, Any]:
+    """The previous attributes of a provenance event from what its row stores
+    (``stored``) and its decoded ``attributes``. Returns a new dict.
+
+    ``stored`` is the full msgpack bytes, or the previous attributes told by
+    reference to ``attributes``: ``[old values, added keys]`` (previous =
+    ``attributes`` without the added keys, with the old values put back).
+    Writers use the reference only for unchanged attributes (``UNCHANGED``),
+    which costs nothing to make; a general delta would save a few more bytes
+    per hop but measured +5% instructions per flowfile to compute in Python.
+    """
+    if isinstance(stored, bytes):
+        prev: dict[str, Any] = msgpack.unpackb(stored, raw=False)
+        return prev
+    old, added = stored
+    prev = dict(attributes)
+    for key in added:
+        prev.pop(key, None)
+    prev.update(old)
+    return prev
 
 
 #: ``flowfile_key(queue_id, seq)``: key of a flowfile entry in queue

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from flowyard.runtime.repository._codec import pack_attrs
+from flowyard.runtime.repository._codec import UNCHANGED, pack_attrs
 from flowyard.runtime.sdk._flowfile import FlowFile
 from flowyard.runtime.sdk._provenance import ProvenanceEventType
 
@@ -47,9 +47,12 @@ class FlowFileRemoval(NamedTuple):
 class ProvenanceRecord(NamedTuple):
     """One provenance event as the log stores it (see the module docstring).
 
-    ``attributes`` and ``previous_attributes`` are msgpack bytes;
-    ``previous_*`` describe the flowfile as it entered the component (None when
-    it did not come from a queue), ``source_connection`` that queue's connection.
+    ``attributes`` are msgpack bytes; ``previous_attributes`` are msgpack
+    bytes, or ``UNCHANGED`` (a reference to ``attributes``, 3 bytes) when the
+    component did not change them (``_codec.previous_attributes`` decodes
+    both). ``previous_*`` describe the flowfile as it entered the component
+    (None when it did not come from a queue), ``source_connection`` that
+    queue's connection.
     """
 
     event_type: int
@@ -58,7 +61,7 @@ class ProvenanceRecord(NamedTuple):
     component_id: str
     component_type: str
     attributes: bytes
-    previous_attributes: bytes | None
+    previous_attributes: bytes | list[Any] | None
     parent_uuids: list[str] | None
     child_uuids: list[str] | None
     relationship: str | None
@@ -89,19 +92,21 @@ class ProvenanceRecord(NamedTuple):
         parents: list[str] | None = None,
         children: list[str] | None = None,
         source: str | None = None,
-        prev_packed: bytes | None = None,
+        prev_packed: bytes | list[Any] | None = None,
     ) -> ProvenanceRecord:
         """The event ``event_type`` of ``ff`` (attributes packed as ``packed``) at
         ``component_id``. ``prev`` is the flowfile as it entered the component,
         taken from the queue of connection ``source`` (provenance shows and
-        replays it); ``prev_packed`` its attributes if already packed."""
+        replays it); ``prev_packed`` its attributes if already packed.
+        Unchanged attributes are stored once: the previous ones as ``UNCHANGED``."""
         if prev is None:
             return tuple.__new__(cls, (
                 event_type, now, ff[1]["uuid"], component_id, component_type, packed, None,
                 parents, children, relationship, details, uri, ff[3], ff[2], None, None, ff[4], ff[5], source))
+        attrs = ff[1]
+        stored = UNCHANGED if prev[1] is attrs else prev_packed or pack_attrs(prev[1])
         return tuple.__new__(cls, (
-            event_type, now, ff[1]["uuid"], component_id, component_type, packed,
-            prev_packed or (packed if prev[1] is ff[1] else pack_attrs(prev[1])),
+            event_type, now, attrs["uuid"], component_id, component_type, packed, stored,
             parents, children, relationship, details, uri, ff[3], ff[2], prev[3], prev[2], ff[4], ff[5], source))
 
 

@@ -2,7 +2,12 @@
 
 An event is encoded as a msgpack list (``EVENT_FIELDS`` gives the order);
 attributes are stored as their msgpack bytes, which the session already has
-from encoding the flowfile record. The events of one commit batch form a
+from encoding the flowfile record. Previous attributes (the flowfile as it
+entered the component) are stored by reference to them when the component did
+not change them: ``[old values, added keys]`` told against the attributes, the
+empty ``[{}, []]`` (3 bytes) instead of a second full copy (group format 2;
+otherwise, and in format 1 groups written before, full msgpack bytes; both are
+read, see ``_codec.previous_attributes``). The events of one commit batch form a
 *group*: they get consecutive ids and are stored as one value under the id of
 the first, so appending costs one put per batch and reading an event is one
 seek.
@@ -10,7 +15,7 @@ seek.
 Everything lives in the ``provenance`` column family; the first key byte says
 what a record is::
 
-    0x00 | first id (u64, < 2**56)     group      msgpack [1, [event row, ...]]
+    0x00 | first id (u64, < 2**56)     group      msgpack [2, [event row, ...]] (format 1 is read too)
     0x01 | bucket | ~group id (u64)    by uuid    fingerprints (CRC-32, 4 bytes each, ascending) of
                                                   the uuids in that bucket that the group's events
                                                   name (flowfile, parents, children)
@@ -50,7 +55,7 @@ from zlib import crc32
 
 import msgpack
 
-from flowyard.runtime.repository._codec import from_u64, u64
+from flowyard.runtime.repository._codec import from_u64, previous_attributes, u64
 from flowyard.runtime.repository._store import Batch, Store
 from flowyard.runtime.repository._transaction import ProvenanceRecord
 from flowyard.runtime.sdk._errors import RepositoryError
@@ -59,7 +64,7 @@ from flowyard.runtime.sdk._provenance import ProvenanceEvent, ProvenanceEventTyp
 
 __all__ = ["EVENT_FIELDS", "ProvenanceRepository", "StoredEvent", "decode_event"]
 
-GROUP_FORMAT = 1
+GROUP_FORMAT = 2  # 2: previous attributes may be [old values, added keys]; 1 is still read
 DIRECTORY_FORMAT = 1
 STATS_FORMAT = 1
 
@@ -118,7 +123,7 @@ def _claim(value: Any) -> ContentClaim | None:
 def decode_event(row: Sequence[Any], event_id: int = -1) -> ProvenanceEvent:
     """Turn a stored (or session-built) event row into a ``ProvenanceEvent``."""
     attrs = _unpackb(row[5], raw=False) if row[5] is not None else {}
-    prev = _unpackb(row[6], raw=False) if row[6] is not None else {}
+    prev = previous_attributes(row[6], attrs) if row[6] is not None else {}
     return ProvenanceEvent(
         event_type=ProvenanceEventType(row[0]),
         timestamp=row[1],

@@ -13,7 +13,7 @@ from flowyard.runtime.repository import (
     Repositories,
     Transaction,
 )
-from flowyard.runtime.repository._codec import encode_flowfile, flowfile_key, pack_attrs, u64
+from flowyard.runtime.repository._codec import encode_flowfile, flowfile_key, pack_attrs, previous_attributes, u64
 from flowyard.runtime.repository.provenance import EVENT_FIELDS
 from flowyard.runtime.sdk import ContentClaim, FlowFile
 from flowyard.runtime.sdk._flowfile import make_flowfile
@@ -33,7 +33,9 @@ STORED_RECORDS = {
         "01000000000000002b0000018bcfe568000000018bcfe568000000018bcfe56863000000000000000000000000000000"
         "00000000000000000081a475756964a4752d3433"),
 }
-STORED_GROUP = bytes.fromhex(
+#: The group as format 1 stored it (before previous attributes were told as a
+#: delta): written by the previous version, so it must still read the same.
+STORED_GROUP_V1 = bytes.fromhex(
     "920193dc00130dcf0000018bcfe56800a4752d3432a27031a450726f63c41a82a475756964a4752d3432a866696c656e"
     "616d65a5612e747874c41c82a475756964a4752d3432a866696c656e616d65a76f6c642e747874c0c0c0c0c005930703"
     "050493060004cf0000018bcfe567f6cf0000018bcfe567eca26331dc00130bcf0000018bcfe56800a4752d3433a27031"
@@ -41,6 +43,9 @@ STORED_GROUP = bytes.fromhex(
     "018bcfe56800c0dc00130fcf0000018bcfe56800a4752d3432a27031a450726f63c41a82a475756964a4752d3432a866"
     "696c656e616d65a5612e747874c0c0c0a2676fa164a8687474703a2f2f780593070305c0c0cf0000018bcfe567f6cf00"
     "00018bcfe567ecc0")
+#: Format 2 stores these events alike (each changed its attributes or has no
+#: input); only an event with unchanged attributes differs (``UNCHANGED``).
+STORED_GROUP = b"\x92\x02" + STORED_GROUP_V1[2:]
 
 
 def sample() -> Transaction:
@@ -69,6 +74,21 @@ def test_write_stores_the_same_bytes_as_before_transactions_were_typed() -> None
     assert [e.event_type for e in repos.provenance.events()] == [E.CONTENT_MODIFIED, E.JOIN, E.ROUTE]
 
 
+def test_a_group_written_by_format_1_reads_as_before() -> None:
+    """A repository written before format 2 holds full previous attributes:
+    its events read exactly as the same events written today."""
+    today = Repositories.in_memory()
+    assert today.write([sample()], NOW) == []
+    old = Repositories.in_memory()
+    old.store.put(old.store.handle("provenance"), u64(1), STORED_GROUP_V1)
+    reopened = Repositories(old.store)  # open: ids continue after the old group, indexes are rebuilt
+    assert reopened.provenance.next_id == 4
+    assert list(reopened.provenance.events()) == list(today.provenance.events())
+    [modified] = reopened.provenance.search(flowfile_uuid="u-42", event_type=E.CONTENT_MODIFIED)
+    assert modified.previous_attributes == {"uuid": "u-42", "filename": "old.txt"}
+    assert reopened.provenance.stored(1) == today.provenance.stored(1)
+
+
 def test_a_provenance_record_names_the_fields_of_the_stored_row() -> None:
     record = ProvenanceRecord.of(E.CONTENT_MODIFIED, FF, pack_attrs(FF[1]), "p1", "Proc", NOW, prev=PREV,
                                  source="c1")
@@ -76,8 +96,9 @@ def test_a_provenance_record_names_the_fields_of_the_stored_row() -> None:
     assert (record.flowfile_uuid, record.claim, record.previous_claim, record.previous_size) == (
         "u-42", (7, 3, 5), (6, 0, 4), 4)
     assert msgpack.unpackb(record.previous_attributes) == {"uuid": "u-42", "filename": "old.txt"}
-    same = ProvenanceRecord.of(E.ATTRIBUTES_MODIFIED, FF, b"x", "p1", "Proc", NOW, prev=FF)
-    assert same.previous_attributes == b"x"  # unchanged attributes are packed once
+    same = ProvenanceRecord.of(E.ROUTE, FF, b"x", "p1", "Proc", NOW, prev=FF)
+    assert same.previous_attributes == [{}, []]  # unchanged attributes are stored once
+    assert previous_attributes(same.previous_attributes, FF[1]) == FF[1]
 
 
 def test_dropping_removes_releases_and_records_each_flowfile() -> None:
@@ -91,7 +112,7 @@ def test_dropping_removes_releases_and_records_each_flowfile() -> None:
     expired.drop(5, [FF], "p", "P", NOW, details="old", event_type=E.EXPIRE, with_input=True, source="c5")
     [event] = expired.events
     assert (event.event_type, event.previous_claim, event.source_connection) == (E.EXPIRE, (7, 3, 5), "c5")
-    assert event.previous_attributes == event.attributes
+    assert event.previous_attributes == [{}, []]  # the same as its attributes (stored once)
 
 
 def test_builders_and_emptiness() -> None:
