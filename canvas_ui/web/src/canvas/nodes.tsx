@@ -10,6 +10,7 @@ import { useCanvasActions } from "./controller";
 import { countAndSize, countAndSizeShort, formatBytes, formatCount, formatCountShort, formatNanos, formatRate } from "./format";
 import { Icon } from "./icons";
 import { Sparkline } from "./Sparkline";
+import { StatelessBadge } from "./StatelessBadge";
 import { num, sparkValue, useEntry, useEntryValue, useRing } from "./statusStore";
 
 /** Below this zoom the nodes drop their detail text (NiFi does the same). */
@@ -221,6 +222,7 @@ export const GroupNode = memo(function GroupNode({ id, data, selected }: NodePro
       <div className="fy-head">
         <span className="fy-group-icon"><Icon.group size={far ? 22 : 15} /></span>
         <span className="fy-name" data-testid="node-name" title={g.name}>{g.name}</span>
+        <StatelessBadge engine={g.executionEngine} far={far} />
         {!far && num(entry, "bulletins") > 0 && <Markers bulletins={num(entry, "bulletins")} active={0} />}
       </div>
       {!far && (
