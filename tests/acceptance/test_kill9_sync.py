@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from flowyard.processors.put_file import _BATCH as PUT_BATCH_LIMIT  # most flowfiles one PutFile trigger takes
+
 from engine_process import EngineProcess, wait_until, write_flow
 from flowyard_test_processors import expected_content
 
@@ -22,8 +24,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 TOTAL = 20_000
 KILLS = 8
 CONTENT_SIZE = 64
-#: Most flowfiles one PutFile trigger takes (its batch); see processors/put_file.py.
-PUT_BATCH_LIMIT = 10
 
 
 def _files(directory: Path) -> list[str]:
