@@ -184,6 +184,10 @@ class RocksStore:
         opts.set_max_background_jobs(2)
         opts.set_paranoid_checks(True)
         opts.set_wal_recovery_mode(DBRecoveryMode.tolerate_corrupted_tail_records())
+        # The state family's small writes would otherwise keep every log file alive up to
+        # RocksDB's own cap (~1 GB with these buffers), replayed at every start (twice:
+        # the read-only check, then the open); past 64 MiB the oldest families are flushed.
+        opts.set_max_total_wal_size(64 * _MiB)
         logs = self.path.parent / "logs"
         logs.mkdir(exist_ok=True)
         opts.set_db_log_dir(str(logs))

@@ -30,8 +30,8 @@ __all__ = ["GROUP_FIELDS", "KINDS", "RUN_STATES", "LookupMixin", "serialized"]
 #: Every kind of component the API edits.
 KINDS = (*COMPONENT_KINDS, "parameter-context")
 #: The fields of a process group itself (its contents change through their own resources).
-GROUP_FIELDS = ("identifier", "name", "position", "comments", "parameterContext", "executionEngine", "maxConcurrentTasks",
-                "statelessFlowTimeout")
+GROUP_FIELDS = ("identifier", "name", "position", "comments", "parameterContext", "executionEngine",
+                "maxConcurrentTasks", "statelessFlowTimeout")
 #: Run states a component can be asked for.
 RUN_STATES = ("RUNNING", "STOPPED", "DISABLED", "ENABLED", "RUN_ONCE")
 _DECORATIONS = ("revision", "runState", "validationErrors", "queuedCount", "queuedBytes", "parentGroupId",

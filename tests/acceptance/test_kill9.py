@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from flowyard.processors.put_file import _BATCH as PUT_BATCH_LIMIT  # most flowfiles one PutFile trigger takes
+
 from engine_process import EngineProcess, wait_until, write_flow
 from flowyard_test_processors import expected_content
 
@@ -82,7 +84,3 @@ def test_kill9_loses_nothing(tmp_path: Path) -> None:
     assert len(duplicated) <= KILLS * PUT_BATCH_LIMIT, (len(duplicated), progress)
     for name in duplicated:
         assert (dups / name).read_bytes() == expected_content(int(name.split(".")[0]), CONTENT_SIZE)
-
-
-#: Most flowfiles one PutFile trigger takes (its batch); see processors/put_file.py.
-PUT_BATCH_LIMIT = 10
