@@ -164,6 +164,8 @@ class _Runner:
         self.next_entry = 0
         self._checked: FlowDef | None = None
         self._problems: list[str] = []
+        #: Set when the runner has ended: a component that starts then needs a new one.
+        self.done = False
 
     # -- what the unit is now -----------------------------------------------------------
 
@@ -219,7 +221,8 @@ class _Runner:
     def ready(self, unit: GroupDef, members: list[ProcessorNode]) -> tuple[ProcessorNode | None, float]:
         """The entry to run an invocation from now, or None and when to look again."""
         engine = self.engine
-        if engine.disk.paused or not members or not all(n.running for n in members):
+        scheduled = self.units.scheduled
+        if engine.disk.paused or not members or not all(n.running and n.id in scheduled for n in members):
             return None, math.inf
         if self._checked is not engine.flow:
             self._checked = engine.flow
@@ -264,12 +267,18 @@ class _Runner:
         return None, deadline
 
     async def run(self) -> None:
-        """Until no component of the unit runs any more."""
-        unit = self.unit()
-        tasks = unit.max_concurrent_tasks if unit is not None else 1
-        async with trio.open_nursery() as nursery:
-            for _ in range(tasks):
-                nursery.start_soon(self._loop)
+        """Until no component of the unit runs any more. ``done`` is set with no
+        checkpoint after the last look, so a component started meanwhile either
+        keeps this runner going or finds it done and starts a new one."""
+        while True:
+            unit = self.unit()
+            tasks = unit.max_concurrent_tasks if unit is not None else 1
+            async with trio.open_nursery() as nursery:
+                for _ in range(tasks):
+                    nursery.start_soon(self._loop)
+            if not self.running():
+                self.done = True
+                return
 
     def running(self) -> bool:
         unit = self.unit()
@@ -399,6 +408,8 @@ class StatelessUnits:
     def __init__(self, engine: EngineCore) -> None:
         self.engine = engine
         self.runners: dict[str, _Runner] = {}
+        #: Components whose ``on_scheduled`` has succeeded and that have not stopped since.
+        self.scheduled: set[str] = set()
 
     def unit_id(self, component_id: str) -> str | None:
         """The stateless unit ``component_id`` runs in, or None (standard engine)."""
@@ -416,27 +427,32 @@ class StatelessUnits:
         """``node.run`` for a component of a stateless unit: scheduled as usual, no task
         loop of its own; the unit's runner triggers it. Starts the runner if needed."""
         runner = self.runners.get(unit_id)
-        if runner is None:
+        if runner is None or runner.done:
             runner = self.runners[unit_id] = _Runner(self, unit_id)
             nursery = self.engine._nursery
             assert nursery is not None
 
-            async def run_unit() -> None:
+            async def run_unit(runner: _Runner) -> None:
                 try:
                     await runner.run()
                 finally:
+                    runner.done = True
                     if self.runners.get(unit_id) is runner:
                         del self.runners[unit_id]
-            nursery.start_soon(run_unit)
+            nursery.start_soon(run_unit, runner)
         current = runner
 
         async def loop(host: Any) -> None:
-            current.wake.set()
-            while node.running:
-                node.wake = trio.Event()
-                await node.wake.wait()
+            self.scheduled.add(node.id)  # on_scheduled has succeeded: the runner may trigger it
+            try:
                 current.wake.set()
-            current.wake.set()
+                while node.running:
+                    node.wake = trio.Event()
+                    await node.wake.wait()
+                    current.wake.set()
+                current.wake.set()
+            finally:
+                self.scheduled.discard(node.id)
             await current.idle.wait()  # no invocation uses the node any more
 
         await node.run(self.engine, loop=loop)
