@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import networkx as nx
-
 from flowyard.runtime.engine import content_retained, replay_event, replay_refusal
 from flowyard.runtime.sdk._errors import ContentNotFoundError, FlowyardError
 from flowyard.runtime.sdk._provenance import ProvenanceEvent, ProvenanceEventType
@@ -141,6 +139,8 @@ class ProvenanceMixin(ServiceState):
         """The lineage of a flowfile as a graph: flowfiles and events as nodes, edges
         from each flowfile to its events and across FORK/JOIN/CLONE/REPLAY to the
         other flowfiles. Each generation is one indexed lookup."""
+        import networkx as nx  # the largest import of a start (~12% of its CPU); only lineage needs it
+
         provenance = self.repositories.provenance
         graph = nx.DiGraph()
         events: dict[int, ProvenanceEvent] = {}
