@@ -98,6 +98,8 @@ async def test_overview_actions_and_reads_over_real_membership(tmp_path: Path, e
             alone = await views["n1"].status()
             assert alone["queuedCount"] == 2 and [n["nodeId"] for n in alone["nodes"]] == ["n1"]
             assert (await views["n1"].status(node="n2"))["queuedCount"] == 3, "asked alone, it still answers"
+            await until(n2, lambda: n2.member("n2") is not None
+                        and n2.member("n2").state is NodeState.DISCONNECTED)  # type: ignore[union-attr]
             with pytest.raises(NodeActionRefused, match="only connected node"):
                 await views["n2"].disconnect("n1", by="alice")
 

@@ -41,7 +41,8 @@ def full_flow() -> dict[str, Any]:
             "identifier": "root",
             "name": "Demo",
             "position": {"x": 0.0, "y": 0.0},
-            "comments": "the root",
+            "comments": "the root", "executionEngine": "INHERITED", "maxConcurrentTasks": 1,
+            "statelessFlowTimeout": "1 min",
             "parameterContext": {"id": "ctx"},
             "processors": [
                 {
@@ -71,6 +72,7 @@ def full_flow() -> dict[str, Any]:
                                     "properties": {"a": "1"}, "scheduledState": "DISABLED", "comments": "c"}],
             "processGroups": [{
                 "identifier": "child", "name": "Child", "position": {"x": 300.0, "y": 400.0}, "comments": "",
+                "executionEngine": "STATELESS", "maxConcurrentTasks": 2, "statelessFlowTimeout": "30 sec",
                 "parameterContext": None, "processors": [], "funnels": [],
                 "inputPorts": [{"identifier": "in", "name": "In", "position": {"x": 0.0, "y": 0.0},
                                 "scheduledState": "RUNNING", "comments": ""}],

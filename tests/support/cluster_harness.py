@@ -156,7 +156,8 @@ class ClusterHarness:
         self.root.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(os.urandom(32))
+            # text, as `flowyard cluster-secret` writes it (raw bytes may end in whitespace, which is stripped)
+            fh.write(os.urandom(32).hex().encode())
         self.etcd.__enter__()
         return self
 
