@@ -12,13 +12,10 @@
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
-import trio
-from bench_engine import chain5, run
+from bench_engine import chain5, chain5_rate, run
 
-from flowyard.runtime.engine import Engine
 from flowyard.runtime.flow import FlowDef, flow_from_dict, flow_to_dict
 
 
@@ -33,15 +30,8 @@ def chain5_in_stateless_group(batch: int = 1000) -> FlowDef:
 
 
 def chain5_stateless() -> None:
-    async def measure(engine: Engine) -> float:
-        sink = engine.nodes["u3"].stats
-        await trio.sleep(2.0)  # warm-up
-        n0, t0 = sink.flowfiles_removed, time.perf_counter()
-        await trio.sleep(8.0)
-        return (sink.flowfiles_removed - n0) / (time.perf_counter() - t0)
-
     with tempfile.TemporaryDirectory() as tmp:
-        rate = run(chain5_in_stateless_group(), Path(tmp), measure)
+        rate = run(chain5_in_stateless_group(), Path(tmp), chain5_rate)
     print(f"BENCH chain5_stateless {rate:.0f} flowfiles/s")
 
 
