@@ -174,42 +174,36 @@ class _Runner:
         return flow.group(self.unit_id)
 
     def members(self, unit: GroupDef) -> list[ProcessorNode]:
-        """The unit's nodes, upstream first (entries, then along its connections)."""
+        """The unit's nodes, upstream first: depth first from its entries along its connections."""
         nodes = self.engine.nodes
-        ids = [p.identifier for g in unit.walk() for p in g.input_ports]
-        ids += [p.identifier for g in unit.walk() for p in g.processors]
-        ids += [f.identifier for g in unit.walk() for f in g.funnels]
-        ids += [p.identifier for g in unit.walk() for p in g.output_ports]
-        found = [nodes[i] for i in ids if i in nodes]
-        inside = {n.id for n in found}
+        groups = list(unit.walk())
+        ids = [p.identifier for g in groups for p in (*g.input_ports, *g.output_ports)]
+        ids += [p.identifier for g in groups for p in g.processors] + [f.identifier for g in groups for f in g.funnels]
+        inside = set(ids)
         downstream: dict[str, list[str]] = {}
-        for g in unit.walk():
+        for g in groups:
             for c in g.connections:
                 downstream.setdefault(c.source, []).append(c.destination)
+        fed = {d for ds in downstream.values() for d in ds}
+        ports = {p.identifier for p in unit.input_ports}
         order: list[str] = []
         seen: set[str] = set()
-        entries = [n.id for n in found if n.id in {p.identifier for p in unit.input_ports}
-                   or not any(c.destination == n.id for g in unit.walk() for c in g.connections)]
-        frontier = entries + [n.id for n in found]
+        frontier = [i for i in ids if i in ports or i not in fed] + ids
         while frontier:
             nid = frontier.pop(0)
-            if nid in seen or nid not in inside:
+            if nid in seen or nid not in inside or nid not in nodes:
                 continue
             seen.add(nid)
             order.append(nid)
             frontier[0:0] = downstream.get(nid, [])
         return [nodes[i] for i in order]
 
-    def entries(self, unit: GroupDef, members: list[ProcessorNode]) -> list[ProcessorNode]:
+    @staticmethod
+    def entries(unit: GroupDef, members: list[ProcessorNode]) -> list[ProcessorNode]:
         """Input ports of the unit, and processors inside it that take no flowfiles from a connection."""
         ports = {p.identifier for p in unit.input_ports}
-        internal_destinations = {c.destination for g in unit.walk() for c in g.connections}
-        found = []
-        for node in members:
-            source = node.id not in internal_destinations and node.type_name not in PASS_THROUGH
-            if node.id in ports or source:
-                found.append(node)
-        return found
+        fed = {c.destination for g in unit.walk() for c in g.connections}
+        return [n for n in members if n.id in ports or (n.id not in fed and n.type_name not in PASS_THROUGH)]
 
     def exits(self, unit: GroupDef) -> list[FlowFileQueue]:
         nodes = self.engine.nodes
@@ -355,7 +349,7 @@ class _Runner:
                 if after >= before and len(collector.commits) == taken_before:
                     raise InvocationFailed(f"{todo.name} took none of the {after} flowfile(s) waiting for it")
         except InvocationFailed as exc:
-            self._roll_back(collector.commits, exc, entry)
+            self._roll_back(collector.commits, exc)
             self.rollbacks += 1
             self._bulletin(unit, f"invocation rolled back, input penalized: {exc}")
             return False
@@ -371,7 +365,7 @@ class _Runner:
                     log.warning("commit callback failed: %r", exc)
 
         def aborted(error: BaseException | None) -> None:
-            self._roll_back(commits, error, entry, penalize=True)
+            self._roll_back(commits, error)
 
         prepared = PreparedCommit(txn, QueueMoves(), on_success=(applied,), on_failure=(aborted,))
         try:
@@ -387,13 +381,12 @@ class _Runner:
         if node.last_error is not None:
             raise InvocationFailed(f"{node.name} failed: {node.last_error}")
 
-    def _roll_back(self, commits: list[PreparedCommit], error: BaseException | None, entry: ProcessorNode, *,
-                   penalize: bool = True) -> None:
-        """Give back what the invocation took outside the unit (penalized), drop its content."""
+    @staticmethod
+    def _roll_back(commits: list[PreparedCommit], error: BaseException | None) -> None:
+        """Give back what the invocation took outside the unit, penalized (each step's commit
+        carries its session's penalty; only the entry's took from outside), drop its content."""
         for pc in reversed(commits):
-            pc._clock = self.engine.clock
-            pc._penalty_ms = entry.routing.penalty_ms
-            pc.abort(error, penalize=penalize)
+            pc.abort(error, penalize=True)
 
     def _bulletin(self, unit: GroupDef, message: str) -> None:
         engine = self.engine
@@ -419,9 +412,6 @@ class StatelessUnits:
             return None
         unit = unit_of(flow, gid)
         return None if unit is None else unit.identifier
-
-    def problems(self, flow: FlowDef) -> list[tuple[str, str]]:
-        return engine_problems(flow)
 
     async def run_member(self, node: ProcessorNode, unit_id: str) -> None:
         """``node.run`` for a component of a stateless unit: scheduled as usual, no task

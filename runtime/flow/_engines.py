@@ -62,23 +62,13 @@ def stateless_units(flow: FlowDef) -> Iterator[GroupDef]:
 
 def unit_of(flow: FlowDef, group_id: str) -> GroupDef | None:
     """The stateless unit group ``group_id`` belongs to, or None when it runs on the standard engine."""
-    index = FlowIndex.of(flow)
-    found: GroupDef | None = None
-    gid: str | None = group_id
-    engine = effective_engine(flow, group_id)
-    if engine != "STATELESS":
+    if effective_engine(flow, group_id) != "STATELESS":
         return None
-    while gid is not None:
-        group = index.groups.get(gid)
-        if group is None:
-            break
-        parent = index.parent.get(gid)
-        if effective_engine(flow, gid) == "STATELESS":
-            found = group
-        if parent is None or effective_engine(flow, parent) != "STATELESS":
-            break
+    index = FlowIndex.of(flow)
+    gid = group_id
+    while (parent := index.parent.get(gid)) is not None and effective_engine(flow, parent) == "STATELESS":
         gid = parent
-    return found
+    return index.groups.get(gid)
 
 
 def engine_problems(flow: FlowDef) -> list[tuple[str, str]]:

@@ -85,6 +85,13 @@ def test_engines_resolve_through_inheritance_and_units_are_the_topmost_stateless
     assert [u.identifier for u in stateless_units(flow)] == ["g"]
     assert engine_problems(flow) == []
     assert effective_engine(stateless_flow(engine="INHERITED"), "g") == "STANDARD"
+    from flowyard.runtime.flow import flow_to_dict
+    from flowyard.runtime.flow._engines import unit_of
+    raw = flow_to_dict(flow)
+    raw["rootGroup"]["processGroups"][0]["processGroups"] = [{"identifier": "inner", "name": "Inner"}]
+    nested = flow_from_dict(raw)
+    assert unit_of(nested, "inner").identifier == "g", "a child of a stateless group runs in its unit"  # type: ignore[union-attr]
+    assert unit_of(nested, "root") is None
 
 
 def test_what_a_stateless_group_cannot_contain_is_named() -> None:
