@@ -117,32 +117,24 @@ _comparison("le", "True if the subject is a number less than or equal to the arg
             operator.le)
 
 
-def _and_node(subject: Node, args: list[Node]) -> Node:
-    (other,) = args
+def _logic_node(both: bool) -> Callable[[Node, list[Node]], Node]:
+    """The node of ``and`` (``both``) or ``or``: both sides evaluated, each as a boolean."""
+    def compile_node(subject: Node, args: list[Node]) -> Node:
+        (other,) = args
 
-    def and_node(ctx: EvalContext) -> bool:
-        s = subject(ctx)
-        if type(s) is not bool:
-            s = bool(as_bool(s))
-        o = other(ctx)
-        if type(o) is not bool:
-            o = bool(as_bool(o))
-        return s and o
-    return and_node
+        def logic_node(ctx: EvalContext) -> bool:
+            s = subject(ctx)
+            if type(s) is not bool:
+                s = bool(as_bool(s))
+            o = other(ctx)
+            if type(o) is not bool:
+                o = bool(as_bool(o))
+            return (s and o) if both else (s or o)
+        return logic_node
+    return compile_node
 
 
-def _or_node(subject: Node, args: list[Node]) -> Node:
-    (other,) = args
-
-    def or_node(ctx: EvalContext) -> bool:
-        s = subject(ctx)
-        if type(s) is not bool:
-            s = bool(as_bool(s))
-        o = other(ctx)
-        if type(o) is not bool:
-            o = bool(as_bool(o))
-        return s or o
-    return or_node
+_and_node, _or_node = _logic_node(True), _logic_node(False)
 
 
 def _not_node(subject: Node, args: list[Node]) -> Node:
