@@ -4,17 +4,12 @@ read back with GET, refused naming the field."""
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import trio
-
-from flowyard.bootstrap.serve import serve
+from served_api import served_api
 
 pytestmark = pytest.mark.integration
 
@@ -27,18 +22,8 @@ FLOW = {"flowyardFlowVersion": 1, "rootGroup": {"identifier": "root", "processor
 
 @pytest.fixture
 async def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Any, dict[str, str]]]:
-    monkeypatch.setenv("FLOWYARD_USERNAME", "alice")
-    monkeypatch.setenv("FLOWYARD_PASSWORD", "s3cret-pass")
-    initial = tmp_path / "initial.json"
-    initial.write_text(json.dumps(FLOW))
-    async with trio.open_nursery() as nursery:
-        binds = await nursery.start(lambda task_status: serve(tmp_path / "data", port=0, initial_flow=initial,
-                                                              out=io.StringIO(), task_status=task_status))
-        async with httpx.AsyncClient(base_url=str(binds[0])) as client:
-            login = (await client.post("/api/login", json={"username": "alice", "password": "s3cret-pass"})).json()
-            client.cookies.clear()
-            yield client, {"Authorization": f"Bearer {login['token']}"}
-        nursery.cancel_scope.cancel()
+    async with served_api(tmp_path, monkeypatch, FLOW) as served:
+        yield served
 
 
 async def test_load_balancing_and_execution_node_round_trip(api: Any) -> None:
