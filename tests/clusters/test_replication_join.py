@@ -26,6 +26,12 @@ pytestmark = [
 ]
 
 
+def sees(seen_by: Replica, node_id: str) -> bool:
+    """``seen_by`` counts ``node_id`` among the live CONNECTED nodes. Wait for this before
+    stopping ``node_id``: until then :func:`gone` holds at once and proves nothing."""
+    return any(m.node_id == node_id for m in seen_by.node.connected_peers())
+
+
 async def gone(seen_by: Replica, node_id: str) -> None:
     """Until ``seen_by`` no longer counts ``node_id`` among the live nodes (its lease ran out)."""
     await until(lambda: all(m.node_id != node_id for m in seen_by.node.connected_peers()), timeout=15)
@@ -40,7 +46,7 @@ async def test_a_node_that_was_down_catches_up_from_the_log(etcd_server: EtcdSer
     async with trio.open_nursery() as nursery:
         h = Harness(etcd_server, tmp_path, nursery)
         n1, n2 = await h.start("n1"), await h.start("n2")
-        await until(lambda: connected(n1, n2))
+        await until(lambda: connected(n1, n2) and sees(n1, "n2"))
         await edits(n1, 1, "a")
         await until(lambda: at(1, n2))
         await h.stop("n2")
@@ -58,7 +64,7 @@ async def test_a_node_far_behind_takes_the_snapshot(etcd_server: EtcdServer, tmp
     async with trio.open_nursery() as nursery:
         h = Harness(etcd_server, tmp_path, nursery, snapshot_every=2, keep_entries=2)
         n1, n2 = await h.start("n1"), await h.start("n2")
-        await until(lambda: connected(n1, n2))
+        await until(lambda: connected(n1, n2) and sees(n1, "n2"))
         await h.stop("n2")
         await gone(n1, "n2")
         await edits(n1, 5, "b")
@@ -78,7 +84,7 @@ async def test_a_node_whose_queued_data_the_cluster_flow_deletes_stays_disconnec
     async with trio.open_nursery() as nursery:
         h = Harness(etcd_server, tmp_path, nursery, snapshot_every=1, keep_entries=1)
         n1, n2 = await h.start("n1"), await h.start("n2")
-        await until(lambda: connected(n1, n2))
+        await until(lambda: connected(n1, n2) and sees(n1, "n2"))
         await n2.service.engine.run_once("gen")
         await until(lambda: n2.service.engine.queues["c1"].count > 0)
         await h.stop("n2")
@@ -174,7 +180,7 @@ async def test_a_node_cut_off_longer_than_its_lease_catches_up_when_it_comes_bac
     async with trio.open_nursery() as nursery:
         h = Harness(etcd_server, tmp_path, nursery)
         n1, n2 = await h.start("n1"), await h.start("n2")
-        await until(lambda: connected(n1, n2))
+        await until(lambda: connected(n1, n2) and sees(n1, "n2"))
         lease = n2.node.lease_id
         n2.node.freeze()  # as SIGSTOP: no keepalive, no heartbeat (it cannot notice anything)
         await gone(n1, "n2")
