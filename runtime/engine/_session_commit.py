@@ -42,6 +42,7 @@ class Routing:
         "destinations",
         "inputs",
         "penalty_ms",
+        "private",
         "relationships",
         "unreadable",
     )
@@ -57,6 +58,7 @@ class Routing:
         relationships: Iterable[str] = (),
         penalty_ms: int = 30_000,
         unreadable: dict[int, str] | None = None,
+        private: Iterable[FlowFileQueue] = (),
     ) -> None:
         self.component_id = component_id
         self.component_type = component_type
@@ -69,6 +71,9 @@ class Routing:
         #: does not hand them to the processor but sends them to ``failure``
         #: (or drops them when there is none), with ``CONTENT_ERROR_ATTRIBUTE``.
         self.unreadable = unreadable if unreadable is not None else {}
+        #: Queues that live only in memory (a stateless invocation's connections): a commit
+        #: moves flowfiles on them but builds no flowfile records for them, as none is written.
+        self.private = frozenset(private)
 
 
 class ProvenanceReporter:  # implements sdk.ProvenanceReporter
@@ -216,6 +221,7 @@ def prepare(s: StandardProcessSession) -> PreparedCommit:
     destinations = routing.destinations
     auto = routing.auto_terminated
     record = ProvenanceRecord.of
+    private = routing.private
 
     # Placements first, so sequence numbers are taken in one block. They
     # follow the order of the (last) transfers: the processor decides the
@@ -247,6 +253,7 @@ def prepare(s: StandardProcessSession) -> PreparedCommit:
     attributes_modified = E.ATTRIBUTES_MODIFIED
     last_queue: FlowFileQueue | None = None
     last_acks: list[FlowFile] = []
+    last_written = True
     for fid, ff, queues, rel in plans:
         attrs = ff[1]
         packed = pack_attrs(attrs)
@@ -256,10 +263,12 @@ def prepare(s: StandardProcessSession) -> PreparedCommit:
         src = origin.get(fid)
         if src is not None:
             queue, orig = src
-            removed.append(new(FlowFileRemoval, (queue.queue_id, orig[7])))
             if queue is not last_queue:
                 last_queue = queue
                 last_acks = acks.setdefault(queue, [])
+                last_written = not (private and queue in private)
+            if last_written:
+                removed.append(new(FlowFileRemoval, (queue.queue_id, orig[7])))
             last_acks.append(orig)
             n_in += 1
             bytes_in += orig[3]
@@ -315,7 +324,8 @@ def prepare(s: StandardProcessSession) -> PreparedCommit:
             placed = new(FlowFile, (target[0], target[1], claim, ff[3], ff[4], ff[5], ff[6], seq))
             route = queue.route  # load-balanced (a cluster): this node's part or another node's
             into = queue if route is None or rel == SELF else route(target[1])
-            placed_records.append(new(FlowFileRecord, (into.queue_id, seq, placed, tpacked)))
+            if not (private and into in private):
+                placed_records.append(new(FlowFileRecord, (into.queue_id, seq, placed, tpacked)))
             enqueue.setdefault(into, []).append(placed)
             seq += 1
             n_out += 1

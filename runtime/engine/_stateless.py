@@ -311,6 +311,7 @@ class _Runner:
             private[cid] = FlowFileQueue(cid, shared.queue_id, object_threshold=_UNBOUNDED, size_threshold=_UNBOUNDED,
                                          expiration_ms=shared.expiration_ms, prioritizers=cdef.prioritizers,
                                          swap_threshold=_UNBOUNDED)
+        queues = set(private.values())
         routings = {}
         for node in members:
             r = node.routing
@@ -320,8 +321,7 @@ class _Runner:
                 destinations={name: [private.get(q.connection_id, q) for q in qs]
                               for name, qs in r.destinations.items()},
                 auto_terminated=r.auto_terminated, relationships=r.relationships, penalty_ms=r.penalty_ms,
-                unreadable=r.unreadable)
-        queues = set(private.values())
+                unreadable=r.unreadable, private=queues)
         collector = _Collector(engine, queues)
         host = _Host(engine, collector, routings)
         timeout = parse_duration(unit.stateless_flow_timeout)

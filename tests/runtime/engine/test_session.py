@@ -639,3 +639,25 @@ def test_abort_returns_flowfiles_in_their_original_order(flow: Flow) -> None:
     s.transfer(b, "success")
     s.prepare_commit().abort(None)
     assert flow.inq.poll(10, flow.clock())[0] == seeded
+
+
+def test_a_private_queue_gets_moves_but_no_flowfile_records(flow: Flow) -> None:
+    """A stateless invocation's in-memory connection: the commit moves flowfiles on it, but
+    neither the placement there nor the taking from there becomes a record to write."""
+    flow.seed(b"a", b"b")
+    s = flow.session(private=[flow.out])
+    for ff in s.get_batch(2):
+        s.transfer(ff, "both")
+    prepared = s.prepare_commit()
+    assert [r.queue_id for r in prepared.transaction.placed] == [flow.other.queue_id] * 2
+    assert [r.queue_id for r in prepared.transaction.removed] == [flow.inq.queue_id] * 2
+    assert [len(v) for v in prepared.moves.enqueue.values()] == [2, 2]
+
+    taken = flow.session(inputs=[flow.out], private=[flow.out])
+    prepared.apply(flow.clock())
+    for ff in taken.get_batch(2):
+        taken.transfer(ff, "failure")
+    after = taken.prepare_commit()
+    assert after.transaction.removed == [], "taking from a private queue writes no removal"
+    assert [r.queue_id for r in after.transaction.placed] == [flow.other.queue_id] * 2
+    assert list(after.moves.acks) == [flow.out]
