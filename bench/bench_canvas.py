@@ -3,7 +3,9 @@
 - ``canvas_500_first_render``: a 500-processor group (a 20 by 25 grid, each
   processor connected to the next: 499 connections, running); milliseconds
   from opening the page (already logged in) until the canvas shows its nodes
-  with their live status. Target < 2,000 ms.
+  with their live status: a node's state, or, for a group of more than 1,000
+  nodes seen whole, the overview canvas drawn with live status
+  (``data-live="yes"``). Target < 2,000 ms.
 - ``canvas_500_frame``: milliseconds per frame (mean of the 95 % fastest) while
   the view is dragged (panned) continuously for two seconds with status updates
   flowing. Target < 33 ms.
@@ -12,7 +14,8 @@
   (a chain with a branch that joins it again, laid out in blocks as people lay
   out real flows), all in one process group; the frames are measured with the flow
   whole (the first view fits the flow in the window); ``canvas_2000_zoomed_frame``
-  pans again zoomed in to about 100 %, where the nodes show all their text.
+  pans again zoomed in to about 100 %, where the nodes show all their text,
+  once React Flow shows the nodes there (the overview gone).
   Targets < 2,000 ms and < 33 ms.
 
 ``BENCH_CANVAS_DIST=<dir>`` serves another build of the canvas (its
@@ -150,6 +153,11 @@ def pan_frames(page: Any, cx: float, cy: float) -> list[float]:
     return times[: max(1, int(len(times) * 0.95))]
 
 
+# What the first render waits for: a node's state in React Flow, or the overview of a large
+# group drawn with live status (a build without the overview never matches the second).
+SHOWN = ".react-flow__node [data-testid=node-state], [data-testid=canvas-overview][data-live=yes]"
+
+
 def zoom_of(page: Any) -> float:
     transform = page.locator(".react-flow__viewport").evaluate("(el) => getComputedStyle(el).transform")
     return float(transform.split("(", 1)[1].split(",")[0]) if "(" in transform else 1.0
@@ -173,13 +181,12 @@ def measure(flow: dict[str, Any], zoomed: bool = False) -> dict[str, float]:
                 page.get_by_placeholder("Password").fill(PASSWORD)
                 page.get_by_role("button", name="Log in").click()
                 page.get_by_test_id("toolbar").wait_for(timeout=300_000)
-                page.locator(".react-flow__node").first.wait_for(timeout=300_000)
+                page.locator(SHOWN).first.wait_for(timeout=300_000)
                 renders = []
                 for _ in range(3):
                     t0 = time.perf_counter()
                     page.reload()
-                    page.locator(".react-flow__node").first.wait_for(timeout=300_000)
-                    page.locator("[data-testid=node-state]").first.wait_for(timeout=300_000)
+                    page.locator(SHOWN).first.wait_for(timeout=300_000)
                     renders.append((time.perf_counter() - t0) * 1000)
                 out["first_render"] = sorted(renders)[1]
                 box = page.get_by_test_id("canvas").bounding_box()
@@ -195,6 +202,8 @@ def measure(flow: dict[str, Any], zoomed: bool = False) -> dict[str, float]:
                         page.mouse.wheel(0, -120)
                         if zoom_of(page) >= 0.9:
                             break
+                    page.locator("[data-testid=canvas-overview]").wait_for(state="detached", timeout=300_000)
+                    page.locator(".react-flow__node [data-testid=node-stats]").first.wait_for(timeout=300_000)
                     page.wait_for_timeout(300)
                     kept = pan_frames(page, cx, cy)
                     out["zoomed_frame"] = sum(kept) / len(kept)

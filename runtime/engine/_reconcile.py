@@ -45,8 +45,6 @@ and a node's definition becomes the new flow's object.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -54,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from flowyard.runtime.engine._gcpause import collector_paused
 from flowyard.runtime.engine._preflight import preflight
 from flowyard.runtime.engine._reconcile_diff import Change, Changes, Placed, diff
 from flowyard.runtime.engine._stateless import check_engines
@@ -393,7 +392,7 @@ class _Reconciler:
                 if ident in engine.nodes or ident in engine.queues:
                     engine.group_of[ident] = change.new_group
         steps = _Steps()
-        with _collector_paused():
+        with collector_paused():  # nothing the build makes is garbage
             for k, type_name in NODE_KINDS.items():
                 for ident, placed in self.changes[k].added.items():
                     try:
@@ -539,21 +538,6 @@ def _forget_evaluators(engine: Engine) -> None:
     """The flow was replaced: parameter values are looked up again. (Engine keeps its
     evaluators per context id; a ``replace_flow`` method there should do this.)"""
     engine._evaluators.clear()
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector off while a large group is built: every object the
-    build keeps would otherwise trigger full collections of the whole heap (each
-    ~0.2 s with 10,000 processors), holding up the event loop again and again.
-    Nothing the build makes is garbage; one collection may follow it."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class _Steps:

@@ -40,6 +40,7 @@ import trio
 
 from flowyard.runtime.engine._committer import Committer, PendingCommit
 from flowyard.runtime.engine._funnel import PASS_THROUGH
+from flowyard.runtime.engine._gcpause import collector_paused
 from flowyard.runtime.engine._host import Bulletin, committing_session
 from flowyard.runtime.engine._node import ProcessorNode
 from flowyard.runtime.engine._queue import FlowFileQueue, QueueMoves
@@ -300,7 +301,13 @@ class _Runner:
             await trio.lowlevel.checkpoint()
 
     async def invoke(self, unit: GroupDef, members: list[ProcessorNode], entry: ProcessorNode) -> bool:
-        """One invocation from ``entry``; returns whether it committed something."""
+        """One invocation from ``entry``; returns whether it committed something. The cycle
+        collector pauses meanwhile (``_gcpause``): the invocation's flowfiles, sessions and
+        events live until its one commit, and the collector would walk them again and again."""
+        with collector_paused(alone=True):
+            return await self._invoke(unit, members, entry)
+
+    async def _invoke(self, unit: GroupDef, members: list[ProcessorNode], entry: ProcessorNode) -> bool:
         engine = self.engine
         conns = {c.identifier: c for g in unit.walk() for c in g.connections}
         private: dict[str, FlowFileQueue] = {}

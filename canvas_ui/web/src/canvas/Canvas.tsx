@@ -1,20 +1,22 @@
 // The React Flow canvas of the current process group.
-import { memo, useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type MouseEvent } from "react";
+import { memo, useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type MouseEvent, type RefObject } from "react";
 import {
-  Background, BackgroundVariant, Controls, MiniMap, ReactFlow, useEdgesState, useNodesState, useReactFlow,
-  type Connection as RFConnection, type FinalConnectionState, type Node, type OnNodeDrag, type OnSelectionChangeParams,
+  Background, BackgroundVariant, Controls, getNodesBounds, getViewportForBounds, MiniMap, ReactFlow, useEdgesState,
+  useNodesState, useReactFlow, useStoreApi, type Connection as RFConnection, type FinalConnectionState, type Node,
+  type OnNodeDrag, type OnSelectionChangeParams, type Viewport,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import "./canvas.css";
 import type { Connection, StatusEntry } from "../api";
 import { useApp } from "../store";
-import { buildEdges, buildNodes, type FlowNode, type QueueEdge } from "./build";
+import { buildEdges, buildNodes, nodeCountOf, type FlowNode, type QueueEdge } from "./build";
 import { GRID, isEditable, useCanvasActions, useCanvasUI } from "./controller";
 import { edgeTypes } from "./edges";
 import { parseDataSize } from "./format";
 import { groupUnder, markDropTarget } from "./grouping";
 import { findGroup } from "./model";
 import { displayState, nodeTypes } from "./nodes";
+import { OverviewLayer, useOverviewMode, withHidden, type OverviewApi } from "./Overview";
 import { Overlays } from "./Overlays";
 import { parseClipboard } from "./clipboard";
 import { num, statusStore } from "./statusStore";
@@ -49,6 +51,7 @@ export function Canvas() {
   const actions = useCanvasActions();
   const ui = useCanvasUI();
   const rf = useReactFlow<FlowNode, QueueEdge>();
+  const store = useStoreApi<FlowNode, QueueEdge>();
   const group = useMemo(() => (flow && groupId ? findGroup(flow.rootGroup, groupId) : null), [flow, groupId]);
   const [nodes, setNodes, onNodesChange] = useNodesState<FlowNode>([]);
   const [edges, setEdges, onEdgesChange] = useEdgesState<QueueEdge>([]);
@@ -57,29 +60,44 @@ export function Canvas() {
   const [stateVersion, setStateVersion] = useState(0);
   const selectionRef = useRef(selection);
   selectionRef.current = selection;
+  // The overview (Overview.tsx): a large group zoomed far out is drawn on one <canvas>, its
+  // React Flow nodes hidden and its edges not given to React Flow (it mounts none of them).
+  const { overview, overviewRef, nodeCount, overviewWanted, showOverview } = useOverviewMode(setNodes);
+  const overviewApi = useRef<OverviewApi | null>(null);
 
   // Nodes and edges from the document; unchanged components keep their objects.
   useEffect(() => {
     if (!group) return;
     const entering = shown.current !== group.identifier;
-    setNodes((prev) => buildNodes(group, entering ? [] : prev));
-    setEdges((prev) => withFullness(buildEdges(group, entering ? [] : prev)));
-    if (!entering) return;
+    nodeCount.current = nodeCountOf(group);
+    if (!entering) {
+      setNodes((prev) => withHidden(buildNodes(group, prev), overviewRef.current));
+      setEdges((prev) => withFullness(buildEdges(group, prev)));
+      // A group that grew past the overview's size while zoomed far out.
+      window.setTimeout(() => showOverview(overviewWanted(rf.getViewport().zoom)), 0);
+      return;
+    }
     const previous = shown.current;
     shown.current = group.identifier;
     if (previous) actions.rememberViewport(previous, rf.getViewport());
-    const hasNodes = group.processors.length + group.processGroups.length + group.labels.length + group.funnels.length
-      + group.inputPorts.length + group.outputPorts.length > 0;
-    window.setTimeout(() => {
-      const focus = actions.takePendingFocus();
-      const saved = actions.savedViewport(group.identifier);
-      if (focus) actions.focusComponent(focus);
-      else if (saved) rf.setViewport(saved);
-      // (fitView on an empty group would wait for the first node and jump to it.)
-      else if (hasNodes) rf.fitView({ padding: 0.15, maxZoom: 1 });
-      else rf.setViewport({ x: 80, y: 80, zoom: 1 });
-    }, 30);
-  }, [group, setNodes, setEdges, actions, rf]);
+    const built = buildNodes(group, []);
+    // The viewport is set before the nodes are committed, and with it whether the overview
+    // draws them: a large group fitted to the window never mounts its nodes.
+    const focus = actions.takePendingFocus();
+    const view = focus ? null : actions.savedViewport(group.identifier) ?? fittedViewport(built, store.getState());
+    const ready = !!store.getState().panZoom;
+    if (view && ready) void rf.setViewport(view);
+    const on = overviewWanted((ready && view ? view : rf.getViewport()).zoom);
+    showOverview(on);
+    setNodes(withHidden(built, on));
+    setEdges(withFullness(buildEdges(group, [])));
+    if (focus || !ready) {
+      window.setTimeout(() => {
+        if (focus) actions.focusComponent(focus);
+        else if (view) void rf.setViewport(view).then(() => showOverview(overviewWanted(view.zoom)));
+      }, 30);
+    }
+  }, [group, setNodes, setEdges, actions, rf, store, nodeCount, overviewRef, overviewWanted, showOverview]);
 
   // Live status: edges turn red when full; structural changes reload the flow.
   useEffect(() => {
@@ -170,6 +188,18 @@ export function Canvas() {
 
   const onPaneContextMenu = useCallback((e: MouseEvent | globalThis.MouseEvent) => {
     e.preventDefault();
+    const hit = overviewRef.current ? overviewApi.current?.nodeAt(e.clientX, e.clientY) : null;
+    if (hit) {
+      // The overview's node menu, as a node's own.
+      const selected = actions.selectedIds();
+      if (hit.selected && selected.length > 1) {
+        actions.openMenu({ ...menuAt(e), target: { type: "selection", ids: selected } });
+        return;
+      }
+      actions.select([hit.id]);
+      actions.openMenu({ ...menuAt(e), target: { type: "node", ids: [hit.id], kind: hit.kind } });
+      return;
+    }
     actions.openMenu({ ...menuAt(e), target: { type: "pane", ids: [] } });
   }, [actions, menuAt]);
 
@@ -178,7 +208,35 @@ export function Canvas() {
     actions.openMenu({ ...menuAt(e), target: { type: "selection", ids: [...selected.map((n) => n.id), ...rf.getEdges().filter((x) => x.selected).map((x) => x.id)] } });
   }, [actions, menuAt, rf]);
 
-  const onPaneClick = useCallback(() => actions.openMenu(null), [actions]);
+  const onPaneClick = useCallback((e: MouseEvent) => {
+    actions.openMenu(null);
+    if (!overviewRef.current) return;
+    // In the overview a click on a node selects it (with Ctrl or Cmd: adds it or takes it out).
+    const hit = overviewApi.current?.nodeAt(e.clientX, e.clientY);
+    if (!hit) return;
+    const current = actions.selectedIds();
+    const ids = e.ctrlKey || e.metaKey
+      ? (current.includes(hit.id) ? current.filter((id) => id !== hit.id) : [...current, hit.id]) : [hit.id];
+    // After React Flow's own handling of the click, which clears the selection.
+    window.setTimeout(() => actions.select(ids), 0);
+  }, [actions]);
+
+  // In the overview a double-click zooms in: onto a node (selected, at about 100 %), or
+  // three times closer around the pointer.
+  const onOverviewDoubleClick = useCallback((e: MouseEvent) => {
+    if (!overviewRef.current || !(e.target as Element).closest(".react-flow__pane")) return;
+    const hit = overviewApi.current?.nodeAt(e.clientX, e.clientY);
+    if (hit) {
+      actions.focusComponent(hit.id);
+      return;
+    }
+    const { x, y, zoom } = rf.getViewport();
+    const rect = (e.currentTarget as HTMLElement).getBoundingClientRect();
+    const px = e.clientX - rect.left;
+    const py = e.clientY - rect.top;
+    const next = Math.min(zoom * 3, 1);
+    void rf.setViewport({ x: px - ((px - x) / zoom) * next, y: py - ((py - y) / zoom) * next, zoom: next }, { duration: 250 });
+  }, [actions, rf]);
   const onConnectStart = useCallback(() => setConnecting(true), []);
 
   const onDragOver = useCallback((e: DragEvent) => {
@@ -207,7 +265,8 @@ export function Canvas() {
                 onNodeDoubleClick={onNodeDoubleClick} onEdgeDoubleClick={onEdgeDoubleClick}
                 onNodeContextMenu={onNodeContextMenu} onEdgeContextMenu={onEdgeContextMenu}
                 onPaneContextMenu={onPaneContextMenu} onSelectionContextMenu={onSelectionContextMenu}
-                onPaneClick={onPaneClick} onDragOver={onDragOver} onDrop={onDrop} />
+                onPaneClick={onPaneClick} onDragOver={onDragOver} onDrop={onDrop}
+                overview={overview} overviewApi={overviewApi} onDoubleClick={onOverviewDoubleClick} />
       {empty && (
         <div className="fy-empty">
           <strong>{group.name || "This group"} is empty</strong>
@@ -215,7 +274,8 @@ export function Canvas() {
         </div>
       )}
       {!flow && <div className="fy-empty"><span>Loading the flow…</span></div>}
-      <MiniMapView version={stateVersion} />
+      {/* The overview shows the whole flow already (and React Flow's nodes are hidden). */}
+      {!overview && <MiniMapView version={stateVersion} />}
       <Overlays />
     </main>
   );
@@ -237,10 +297,21 @@ type FlowViewProps = {
   onEdgeContextMenu: (e: MouseEvent, edge: QueueEdge) => void;
   onPaneContextMenu: (e: MouseEvent | globalThis.MouseEvent) => void;
   onSelectionContextMenu: (e: MouseEvent, n: Node[]) => void;
-  onPaneClick: () => void;
+  onPaneClick: (e: MouseEvent) => void;
   onDragOver: (e: DragEvent) => void;
   onDrop: (e: DragEvent) => void;
+  overview: boolean;
+  overviewApi: RefObject<OverviewApi | null>;
+  onDoubleClick: (e: MouseEvent) => void;
 };
+
+/** The viewport that fits `nodes` in the pane (as `fitView({ padding: 0.15, maxZoom: 1 })`),
+ *  an empty group at 100 %; null before the pane has a size. */
+function fittedViewport(nodes: FlowNode[], s: { width: number; height: number; minZoom: number }): Viewport | null {
+  if (!nodes.length) return { x: 80, y: 80, zoom: 1 };
+  if (!s.width || !s.height) return null;
+  return getViewportForBounds(getNodesBounds(nodes), s.width, s.height, s.minZoom, 1, 0.15);
+}
 
 function miniMapColor(node: Node): string {
   const n = node as FlowNode;
@@ -252,19 +323,23 @@ function miniMapColor(node: Node): string {
     : state === "DISABLED" ? "var(--disabled)" : "var(--invalid)";
 }
 
+/** React Flow's connections while the overview draws them: none. (Hidden ones would still each
+ *  mount a component that works out its ends on every pan frame.) */
+const NO_EDGES: QueueEdge[] = [];
+
 /** React Flow itself, memoised: a status tick re-renders the app, never this. */
 const FlowView = memo(function FlowView(p: FlowViewProps) {
   return (
     <ReactFlow<FlowNode, QueueEdge>
       data-testid="canvas"
-      nodes={p.nodes} edges={p.edges} nodeTypes={nodeTypes} edgeTypes={edgeTypes}
+      nodes={p.nodes} edges={p.overview ? NO_EDGES : p.edges} nodeTypes={nodeTypes} edgeTypes={edgeTypes}
       onNodesChange={p.onNodesChange} onEdgesChange={p.onEdgesChange}
       onSelectionChange={p.onSelectionChange} onNodeDrag={p.onNodeDrag} onNodeDragStop={p.onNodeDragStop}
       onConnect={p.onConnect} onConnectStart={p.onConnectStart} onConnectEnd={p.onConnectEnd}
       onNodeDoubleClick={p.onNodeDoubleClick} onEdgeDoubleClick={p.onEdgeDoubleClick}
       onNodeContextMenu={p.onNodeContextMenu} onEdgeContextMenu={p.onEdgeContextMenu}
       onPaneContextMenu={p.onPaneContextMenu} onSelectionContextMenu={p.onSelectionContextMenu}
-      onPaneClick={p.onPaneClick} onDragOver={p.onDragOver} onDrop={p.onDrop}
+      onPaneClick={p.onPaneClick} onDragOver={p.onDragOver} onDrop={p.onDrop} onDoubleClick={p.onDoubleClick}
       snapToGrid={p.snap} snapGrid={[GRID, GRID]} onlyRenderVisibleElements={p.cull}
       deleteKeyCode={null} selectionKeyCode="Shift" multiSelectionKeyCode={["Meta", "Control"]}
       zoomOnDoubleClick={false} minZoom={0.05} maxZoom={2.5} connectionRadius={32}
@@ -274,6 +349,7 @@ const FlowView = memo(function FlowView(p: FlowViewProps) {
       defaultEdgeOptions={{ type: "queue" }}
     >
       <Background variant={BackgroundVariant.Dots} gap={GRID} size={1} className="fy-grid" />
+      {p.overview && <OverviewLayer api={p.overviewApi} edges={p.edges} />}
       <Controls showInteractive={false} className="fy-controls" />
     </ReactFlow>
   );

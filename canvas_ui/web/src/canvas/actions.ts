@@ -478,7 +478,8 @@ export function makeActions(deps: ActionDeps): CanvasActions {
     },
 
     fitView() {
-      rf.fitView({ padding: 0.15, maxZoom: 1, duration: 250 });
+      // Hidden nodes too: the overview of a large group hides them all (Overview.tsx).
+      rf.fitView({ padding: 0.15, maxZoom: 1, duration: 250, includeHiddenNodes: true });
     },
 
     zoom(direction) {
@@ -506,7 +507,14 @@ export function makeActions(deps: ActionDeps): CanvasActions {
       select([id]);
       const node = rf.getNode(id);
       const edge = node ? null : rf.getEdge(id);
-      const target = node ?? (edge ? rf.getNode(edge.source) : null);
+      let target = node ?? (edge ? rf.getNode(edge.source) : null);
+      if (!node && !edge && found.kind === "connection") {
+        // The overview of a large group gives React Flow no connections: zoom onto its source
+        // and select it once React Flow has it again.
+        const conn = found.component as unknown as Connection;
+        target = rf.getNode(conn.source.id) ?? rf.getNode(conn.destination.id) ?? null;
+        selectWhenShown([id], 120);
+      }
       if (target) {
         const w = target.width ?? target.measured?.width ?? 0;
         const h = target.height ?? target.measured?.height ?? 0;

@@ -1,7 +1,7 @@
 // The React Flow nodes and edges of one process group, built from the flow
 // document. Unchanged components keep their node object (same identity), so a
 // reload of the flow only re-renders what changed.
-import type { Edge, Node } from "@xyflow/react";
+import { Position, type Edge, type Node, type NodeHandle } from "@xyflow/react";
 import type { Connection, Funnel, Label, Port, ProcessGroup, Processor } from "../api";
 import type { NodeKind } from "./model";
 
@@ -45,6 +45,18 @@ export interface EdgeData extends Record<string, unknown> {
 }
 
 export type FlowNode = Node<NodeData>;
+
+/** Where a node's two handles are (canvas.css: the target 10 px at left -6 px, the
+ *  source 18 px at right -10 px, both centred vertically), so React Flow knows them
+ *  before the node is ever drawn: with `onlyRenderVisibleElements` it otherwise draws
+ *  every node once to measure it, however far out of view. A drawn node is measured. */
+function handlesOf(kind: NodeKind, width: number, height: number): NodeHandle[] {
+  if (kind === "label") return [];
+  return [
+    { type: "target", position: Position.Left, x: -6, y: height / 2 - 5, width: 10, height: 10, id: null },
+    { type: "source", position: Position.Right, x: width - 8, y: height / 2 - 9, width: 18, height: 18, id: null },
+  ];
+}
 export type QueueEdge = Edge<EdgeData, "queue">;
 
 function summary(g: ProcessGroup): GroupSummary {
@@ -69,6 +81,12 @@ function entries(group: ProcessGroup): [NodeKind, NodeDoc, { x: number; y: numbe
   return out;
 }
 
+/** How many nodes the canvas of `group` has. */
+export function nodeCountOf(group: ProcessGroup): number {
+  return group.labels.length + group.processGroups.length + group.processors.length + group.inputPorts.length
+    + group.outputPorts.length + group.funnels.length;
+}
+
 export function buildNodes(group: ProcessGroup, previous: FlowNode[]): FlowNode[] {
   const before = new Map(previous.map((n) => [n.id, n]));
   return entries(group).map(([kind, doc, position]) => {
@@ -82,12 +100,14 @@ export function buildNodes(group: ProcessGroup, previous: FlowNode[]): FlowNode[
       : SIZES[kind];
     const node: FlowNode = {
       id, type: kind, position: pos, data: { kind, doc, sig }, ...size,
+      handles: handlesOf(kind, size.width, size.height),
+      // Its known size until it is drawn and measured (so fitView need not wait for nodes out of view).
+      measured: prev?.measured ?? { ...size },
       selected: prev?.selected ?? false,
       zIndex: kind === "label" ? -1 : undefined,
       connectable: kind !== "label",
       className: `fy-node-${kind}`,
     };
-    if (prev?.measured) node.measured = prev.measured;
     return node;
   });
 }
