@@ -55,7 +55,7 @@ def the_flow() -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "bench"))
     from bench_canvas import grouped_flow
 
-    flow = grouped_flow(flows=55)  # 1,100 processors: above the overview's 1,000
+    flow: dict[str, Any] = grouped_flow(flows=55)  # 1,100 processors: above the overview's 1,000
     group = flow["rootGroup"]
     # Flow 0: its step 1 stopped, so the queue into it fills (threshold: one flowfile).
     next(p for p in group["processors"] if p["identifier"] == "f0p1")["scheduledState"] = "STOPPED"
