@@ -91,10 +91,12 @@ export function Canvas() {
     showOverview(on);
     setNodes(withHidden(built, on));
     setEdges(withFullness(buildEdges(group, [])));
-    if (focus || !ready) {
+    if (focus || !ready || !view) {
+      // (The zoom's change shows or hides the overview: useOverviewMode.)
       window.setTimeout(() => {
+        const later = focus ? null : view ?? fittedViewport(built, store.getState());
         if (focus) actions.focusComponent(focus);
-        else if (view) void rf.setViewport(view).then(() => showOverview(overviewWanted(view.zoom)));
+        else if (later) void rf.setViewport(later);
       }, 30);
     }
   }, [group, setNodes, setEdges, actions, rf, store, nodeCount, overviewRef, overviewWanted, showOverview]);

@@ -8,10 +8,12 @@ import { useCallback, useEffect, useLayoutEffect, useRef, useState, type Dispatc
 import { useStoreApi, type Node, type ReactFlowState } from "@xyflow/react";
 import type { FlowNode, QueueEdge } from "./build";
 import { buildScene, describe, drawOverview, nodeAt, readColours, stateOf, type OverviewNode, type Scene } from "./overview";
+import { TINY_ZOOM } from "./nodes";
 import { statusStore } from "./statusStore";
 
-/** Below this zoom a group of more than OVERVIEW_ABOVE nodes is drawn by the overview (nodes.tsx's TINY_ZOOM). */
-export const OVERVIEW_ZOOM = 0.2;
+/** Below this zoom (nodes.tsx's TINY_ZOOM) a group of more than OVERVIEW_ABOVE nodes is
+ *  drawn by the overview; a smaller one keeps React Flow's tiny boxes. */
+export const OVERVIEW_ZOOM = TINY_ZOOM;
 export const OVERVIEW_ABOVE = 1000;
 
 /** What Canvas.tsx asks of the overview. */
@@ -36,10 +38,9 @@ export function withHidden<T extends Node>(items: T[], on: boolean): T[] {
 /**
  * Whether the overview shows, for the canvas: `nodeCount` is the group's (the canvas keeps it
  * current), `showOverview` hides or shows React Flow's nodes with it (the canvas gives React
- * Flow no edges while it shows). Zooming out
- * past OVERVIEW_ZOOM shows it at once (hiding nodes is cheap); zooming back in hands over
- * once the zoom rests, so React Flow mounts only the nodes of where the zoom ends, not those
- * of every step on the way.
+ * Flow no edges while it shows). Zooming out past OVERVIEW_ZOOM shows it at once (hiding
+ * nodes is cheap); zooming back in hands over once the zoom rests, so React Flow mounts only
+ * the nodes of where the zoom ends, not those of every step on the way.
  */
 export function useOverviewMode(setNodes: Dispatch<SetStateAction<FlowNode[]>>) {
   const store = useStoreApi<FlowNode, QueueEdge>();
