@@ -1,8 +1,8 @@
 """The amqp family of the standard library. AMQP (issue 13): ConsumeAMQP and PublishAMQP.
 
-One owner per family: add each class here once it is complete;
-``flowyard.processors`` joins every family into ``PROCESSORS`` and
-``CONTROLLER_SERVICES``.
+One owner per family: add each class here once it is complete, and its
+type name and module to the lazy ``PROCESSORS`` or ``CONTROLLER_SERVICES``
+table of ``flowyard.processors`` (a test pins the tables to the families).
 """
 
 from __future__ import annotations

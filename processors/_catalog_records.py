@@ -1,9 +1,9 @@
 """The records family of the standard library. Records (issue 13): the record type system, reader and writer services,
 ConvertRecord and the other record processors.
 
-One owner per family: add each class here once it is complete;
-``flowyard.processors`` joins every family into ``PROCESSORS`` and
-``CONTROLLER_SERVICES``.
+One owner per family: add each class here once it is complete, and its
+type name and module to the lazy ``PROCESSORS`` or ``CONTROLLER_SERVICES``
+table of ``flowyard.processors`` (a test pins the tables to the families).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The redis family of the standard library. Redis (issue 13): the connection pool, the distributed map cache client
 and PutRedisHashRecord.
 
-One owner per family: add each class here once it is complete;
-``flowyard.processors`` joins every family into ``PROCESSORS`` and
-``CONTROLLER_SERVICES``.
+One owner per family: add each class here once it is complete, and its
+type name and module to the lazy ``PROCESSORS`` or ``CONTROLLER_SERVICES``
+table of ``flowyard.processors`` (a test pins the tables to the families).
 """
 
 from __future__ import annotations

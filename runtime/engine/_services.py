@@ -56,7 +56,7 @@ class EngineServices:
     def __init__(self, engine: ServicesHost, types: Mapping[str, type[ControllerService]]) -> None:
         """``engine``: the ``Engine`` (any ``ServicesHost``)."""
         self.engine = engine
-        self.types = dict(types)
+        self.types = types
         self.registry = ControllerServiceRegistry()
         self._visible: dict[str, frozenset[str]] = {}
 

@@ -48,7 +48,7 @@ class ServiceState:
     flow: FlowDef
     engine: Engine
     repositories: Repositories
-    registry: dict[str, type[Processor]]
+    registry: Mapping[str, type[Processor]]
     secrets: SecretBox
     data_dir: Path
     #: Revision of every component; a change must name the one it saw.

@@ -58,8 +58,8 @@ class FlowService(ExchangeMixin, ObserveMixin, QueueMixin, ProvenanceMixin, Prev
                  service_types: Mapping[str, type[ControllerService]] | None = None,
                  engine_options: Mapping[str, Any] | None = None) -> None:
         self.secrets = secrets or SecretBox.open(data_dir)
-        self.registry = dict(registry)
-        self.service_types = dict(service_types or {})
+        self.registry = registry
+        self.service_types: Mapping[str, type[ControllerService]] = service_types or {}
         #: Sensitive property names (keys, display names, aliases) by (kind, type).
         self._sensitive_cache: dict[tuple[str, str], frozenset[str]] = {}
         flow = self._crypted(flow, self.secrets.decrypt)  # before renaming: a secret is sealed with its stored name

@@ -4,7 +4,7 @@ lock that applies one edit at a time)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -64,7 +64,7 @@ def _label(kind: str) -> str:
 class LookupMixin(ServiceState):
     """Lookups, the JSON of components, checks, and the edit lock."""
 
-    service_types: dict[str, type[ControllerService]]
+    service_types: Mapping[str, type[ControllerService]]
     _edit_lock: trio.Lock | None = None
     _edit_owner: Any = None
 
