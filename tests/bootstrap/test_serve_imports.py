@@ -1,12 +1,14 @@
 """What ``flowyard serve`` loads before it answers: not the client libraries that
 only some processors need.
 
-The processor catalogue imports every processor module to list its spec; a
-processor module imports its broker client, database driver or format library
-in the function that uses it (when the processor or service is scheduled,
-enabled or first triggered), so a start pays for none of them. A module-level
-``import redis`` in a processor module brings ~0.1 s back into every start;
-this test names the module that did. Startup time itself is measured by
+The standard catalogue is lazy: a start imports a processor module only when
+its flow uses the type, but the canvas's palette (``GET /api/processor-types``)
+soon imports every one to list its spec. A processor module imports its broker
+client, database driver or format library in the function that uses it (when
+the processor or service is scheduled, enabled or first triggered), so neither
+pays for them. A module-level ``import redis`` in a processor module would bring
+~0.1 s back; this test loads every type, as the palette does, and names the
+module that did. Startup time itself is measured by
 ``bench/bench_api.py`` (``serve_ready``), not here.
 """
 
@@ -54,6 +56,9 @@ from flowyard.bootstrap.compose import build
 
 with build(Path(sys.argv[1])) as app:
     assert "UpdateAttribute" in app.service.registry and "PutRedisHashRecord" in app.service.registry
+    for types in (app.service.registry, app.service.service_types):
+        for name in types:
+            types[name]  # as the palette lists them: every module imported
     loaded = sorted(m for m in heavy if m in sys.modules)
 print(json.dumps({m: first.get(m, "?") for m in loaded}))
 """
