@@ -45,6 +45,7 @@ and a node's definition becomes the new flow's object.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -64,6 +65,8 @@ if TYPE_CHECKING:
     from flowyard.runtime.engine._node import ProcessorNode
 
 __all__ = ["Plan", "ReconcileRefused", "ReconcileReport", "plan", "reconcile"]
+
+log = logging.getLogger("flowyard.engine.reconcile")
 
 #: Engine node kinds -> the pass-through type name (None: a processor).
 NODE_KINDS: dict[str, str | None] = {"processor": None, "funnel": "Funnel", "input-port": "InputPort",
@@ -130,19 +133,22 @@ def plan(engine: Engine, new: FlowDef, *, drop: frozenset[str] = frozenset()) ->
     attached = {q.connection_id for i in removed_nodes if i in engine.nodes
                 for q in (*engine.nodes[i].inputs, *(q for qs in engine.nodes[i].outputs.values() for q in qs))}
     recreate: dict[str, Placed] = {}
-    new_groups: dict[str, GroupDef] | None = None
     for cid in sorted(attached - conns.removed.keys()):
         change = conns.changed.get(cid)
         if change is not None and "destination" in change.fields and change.old.source not in removed_nodes \
                 and "source" not in change.fields:
             continue  # re-routed away from a node that goes: its queue is kept (the node goes after)
         found = _placed(conns, cid)
-        if found is None:  # unchanged object, same group: look it up
-            if new_groups is None:
-                new_groups = {g.identifier: g for g in new.walk()}
-            gid = engine.group_of.get(cid, new.identifier)
-            cdef = next(c for c in new_groups[gid].connections if c.identifier == cid)
-            found = Placed(gid, cdef)
+        if found is None:  # unchanged object: where the new flow holds it (by its index)
+            owner = new.owner(cid)
+            cdef = None if owner is None else next((c for c in owner[0].connections if c.identifier == cid), None)
+            if owner is None or cdef is None:
+                # the engine still lists a queue the new flow has no connection for: nothing
+                # to re-create (never a server error for what the engine's books say)
+                log.warning("connection %s is attached to a removed component but in no group of the new flow",
+                            cid)
+                continue
+            found = Placed(owner[0].identifier, cdef)
         recreate[cid] = found
     for cid, change in conns.changed.items():
         if "source" in change.fields:

@@ -17,6 +17,7 @@ from trio_wait import wait_for
 
 from flowyard.processors import CONTROLLER_SERVICES, PROCESSORS
 from flowyard.runtime.engine import Engine
+from flowyard.runtime.engine._queue import FlowFileQueue
 from flowyard.runtime.engine._reconcile import ReconcileRefused, ReconcileReport, plan, reconcile
 from flowyard.runtime.engine._reconcile_diff import diff
 from flowyard.runtime.flow import FlowDef, flow_from_dict, flow_to_dict
@@ -242,6 +243,21 @@ async def test_a_connection_rerouted_away_from_a_removed_processor_keeps_its_que
         report = await to(engine, doc)
         assert report.failed == {} and report.dropped == 0 and "sink" not in engine.nodes
         assert engine.queues["c1"] is queue and queue.count == 10 and queue in engine.nodes["sink2"].inputs
+
+
+async def test_a_removed_node_whose_books_list_a_connection_the_flow_lacks_plans_without_error(
+        autojump_clock: Any) -> None:
+    """The engine's books out of step with the flow (a removed node still listing the queue
+    of a connection that neither the old nor the new flow has) must not break the plan
+    (it raised StopIteration, a server error): there is nothing to re-create for it."""
+    doc = base()
+    async with running(flow_from_dict(doc)) as engine:
+        ghost = FlowFileQueue("ghost", engine.queues["c3"].queue_id, object_threshold=0, size_threshold=0)
+        engine.nodes["sink2"].inputs.append(ghost)
+        remove(doc, "sink2")
+        p = plan(engine, flow_from_dict(doc))
+        assert "ghost" not in p.recreate
+        engine.nodes["sink2"].inputs.remove(ghost)
 
 
 async def test_changed_thresholds_change_the_queue_in_place(autojump_clock: Any) -> None:
