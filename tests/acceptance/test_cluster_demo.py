@@ -70,7 +70,9 @@ class Demo:
 
 
 def _descendants_of(pid: int) -> dict[int, str]:
-    """pid -> command line of the processes below ``pid`` (children, theirs...)."""
+    """pid -> command line of the processes below ``pid`` (children, theirs...), leaving out a
+    child that still shows its parent's command line: forked, not yet running its own
+    program (a node starts ``ldconfig`` so while trio loads, for one)."""
     parents: dict[int, int] = {}
     commands: dict[int, str] = {}
     for entry in Path("/proc").iterdir():
@@ -87,6 +89,8 @@ def _descendants_of(pid: int) -> dict[int, str]:
         parent = below.pop()
         for child, its_parent in parents.items():
             if its_parent == parent and child not in found:
+                if parent != pid and commands.get(child) == commands.get(parent):
+                    continue
                 found[child] = commands.get(child, "")
                 below.append(child)
     return found
