@@ -101,6 +101,11 @@ class Plan:
     #: Connections kept in the new flow that must be removed and added again (their
     #: source changed, or an end is replaced by another component with the same id).
     recreate: dict[str, Placed]
+    #: Queues the engine still has, attached to a node that goes, for connections that
+    #: neither flow holds (an earlier removal that failed, e.g. while a processor worked
+    #: on its flowfiles): removed with the node. What they still hold is dropped (DROP
+    #: events): their removal was accepted, under the drop rule, by that earlier edit.
+    orphans: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -133,6 +138,7 @@ def plan(engine: Engine, new: FlowDef, *, drop: frozenset[str] = frozenset()) ->
     attached = {q.connection_id for i in removed_nodes if i in engine.nodes
                 for q in (*engine.nodes[i].inputs, *(q for qs in engine.nodes[i].outputs.values() for q in qs))}
     recreate: dict[str, Placed] = {}
+    orphans: list[str] = []
     for cid in sorted(attached - conns.removed.keys()):
         change = conns.changed.get(cid)
         if change is not None and "destination" in change.fields and change.old.source not in removed_nodes \
@@ -143,10 +149,10 @@ def plan(engine: Engine, new: FlowDef, *, drop: frozenset[str] = frozenset()) ->
             owner = new.owner(cid)
             cdef = None if owner is None else next((c for c in owner[0].connections if c.identifier == cid), None)
             if owner is None or cdef is None:
-                # the engine still lists a queue the new flow has no connection for: nothing
-                # to re-create (never a server error for what the engine's books say)
-                log.warning("connection %s is attached to a removed component but in no group of the new flow",
-                            cid)
+                # the engine still has a queue no flow holds a connection for: it goes with the node
+                log.warning("connection %s, attached to a removed component, is in neither flow: removing its "
+                            "queue", cid)
+                orphans.append(cid)
                 continue
             found = Placed(owner[0].identifier, cdef)
         recreate[cid] = found
@@ -165,7 +171,7 @@ def plan(engine: Engine, new: FlowDef, *, drop: frozenset[str] = frozenset()) ->
                                if len(queued) == 1 else
                                f"connections would be removed that still hold flowfiles: {names}; empty them "
                                "first, or ask to drop them", queued)
-    return Plan(old, new, changes, frozenset(drop), recreate)
+    return Plan(old, new, changes, frozenset(drop), recreate, tuple(orphans))
 
 
 def _placed(kind: Any, ident: str) -> Placed | None:
@@ -318,13 +324,13 @@ class _Reconciler:
         engine = self.engine
         p = self.plan
         conns = self.changes["connection"]
-        for cid in [*conns.removed, *p.recreate]:
+        for cid in [*conns.removed, *p.recreate, *p.orphans]:
             if cid not in engine.queues:
                 continue
             old = conns.removed.get(cid)
             cdef = old.definition if old is not None else None
             try:
-                self.report.dropped += await engine.remove_connection(cid, drop=cid in p.drop)
+                self.report.dropped += await engine.remove_connection(cid, drop=cid in p.drop or cid in p.orphans)
             except FlowyardError as exc:
                 self.fail(cid, exc)
             if cdef is not None:

@@ -249,15 +249,19 @@ async def test_a_removed_node_whose_books_list_a_connection_the_flow_lacks_plans
         autojump_clock: Any) -> None:
     """The engine's books out of step with the flow (a removed node still listing the queue
     of a connection that neither the old nor the new flow has) must not break the plan
-    (it raised StopIteration, a server error): there is nothing to re-create for it."""
+    (it raised StopIteration, a server error): the queue goes with the node."""
     doc = base()
     async with running(flow_from_dict(doc)) as engine:
-        ghost = FlowFileQueue("ghost", engine.queues["c3"].queue_id, object_threshold=0, size_threshold=0)
+        ghost = FlowFileQueue("ghost", engine.repositories.flowfiles.queue_id("ghost"), object_threshold=0,
+                               size_threshold=0)
         engine.nodes["sink2"].inputs.append(ghost)
+        engine.queues["ghost"] = ghost
         remove(doc, "sink2")
         p = plan(engine, flow_from_dict(doc))
-        assert "ghost" not in p.recreate
-        engine.nodes["sink2"].inputs.remove(ghost)
+        assert "ghost" not in p.recreate and p.orphans == ("ghost",)
+        report = await reconcile(engine, p)
+        assert report.failed == {}, "the node goes, and its orphan queue with it"
+        assert "sink2" not in engine.nodes and "ghost" not in engine.queues
 
 
 async def test_changed_thresholds_change_the_queue_in_place(autojump_clock: Any) -> None:
