@@ -17,10 +17,10 @@ from flowyard.bootstrap.serve import serve
 
 
 @asynccontextmanager
-async def served_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                     flow: dict[str, Any]) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
+async def served_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flow: dict[str, Any], *,
+                     timeout: float = 5.0) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
     """Serve ``flow`` from ``tmp_path/data`` as user alice; yields an httpx client
-    and the Authorization header of her bearer token."""
+    (``timeout`` seconds per request) and the Authorization header of her bearer token."""
     monkeypatch.setenv("FLOWYARD_USERNAME", "alice")
     monkeypatch.setenv("FLOWYARD_PASSWORD", "s3cret-pass")
     initial = tmp_path / "initial.json"
@@ -28,7 +28,7 @@ async def served_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     async with trio.open_nursery() as nursery:
         binds = await nursery.start(lambda task_status: serve(tmp_path / "data", port=0, initial_flow=initial,
                                                               out=io.StringIO(), task_status=task_status))
-        async with httpx.AsyncClient(base_url=str(binds[0])) as client:
+        async with httpx.AsyncClient(base_url=str(binds[0]), timeout=timeout) as client:
             login = (await client.post("/api/login", json={"username": "alice", "password": "s3cret-pass"})).json()
             client.cookies.clear()
             yield client, {"Authorization": f"Bearer {login['token']}"}
