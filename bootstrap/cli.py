@@ -228,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
         args.data_dir = DEMO_DATA_DIRS[args.demo_flow]
     os.umask(OWNER_ONLY_UMASK)  # everything the data directory gets is its owner's only (docs/security.md)
     if args.command == "serve" or (args.command == "demo" and not args.headless):
+        # The password this start stores gets hashed (argon2, ~0.2 s) while the rest loads.
+        from flowyard.canvas_ui._hashing import hash_ahead
+
+        hash_ahead(args.data_dir)
         return _serve(args)
     try:
         if args.command == "demo":

@@ -29,15 +29,13 @@ import trio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from flowyard.canvas_ui._hashing import CREDENTIALS_FILE, MIN_PASSWORD_LENGTH, hash_password, new_password
 from flowyard.runtime.sdk import ConfigurationError
 
-__all__ = ["MIN_PASSWORD_LENGTH", "AuthManager", "LoginRefused", "LoginThrottle", "Session", "check_credentials",
-           "store_credentials"]
+__all__ = ["CREDENTIALS_FILE", "MIN_PASSWORD_LENGTH", "AuthManager", "LoginRefused", "LoginThrottle", "Session",
+           "check_credentials", "store_credentials"]
 
-CREDENTIALS_FILE = "credentials.json"
 TOKEN_TTL_SECONDS = 12 * 3600
-#: The shortest password accepted (``set-credentials`` and ``FLOWYARD_PASSWORD`` alike).
-MIN_PASSWORD_LENGTH = 8
 #: Password hashes checked at the same time (each in a worker thread).
 HASHING_AT_ONCE = 1
 
@@ -142,7 +140,7 @@ def store_credentials(data_dir: Path, username: str, password: str) -> None:
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
-        json.dump({"username": username, "password_hash": PasswordHasher().hash(password)}, fh)
+        json.dump({"username": username, "password_hash": hash_password(password)}, fh)
     os.replace(tmp, path)
 
 
@@ -210,7 +208,7 @@ class AuthManager:
         if self.path.exists():
             self.username, self._hash = _read_credentials(self.path)
             return
-        password = secrets.token_urlsafe(18)
+        password = new_password(self.path.parent)
         self.set_credentials("admin", password)
         self.generated_password = password  # printed once by the server, never stored
 

@@ -4,14 +4,13 @@ Quartz fields: seconds, minutes, hours, day of month, month, day of week,
 optional year. Differences handled here: ``?`` means "no specific value"
 (treated as ``*``), and numeric days of week run 1 (Sunday) to 7 (Saturday)
 where croniter counts 0 to 6. A year field is accepted only as ``*``.
+croniter (and dateutil under it) loads with the first cron schedule made.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-
-from croniter import CroniterBadDateError, croniter
 
 __all__ = ["CronSchedule"]
 
@@ -41,6 +40,8 @@ class CronSchedule:
         # croniter spells "last <weekday> of the month" L<n> with Sunday = 0.
         dow = _DOW_LAST.sub(lambda m: f"L{int(m.group(1)) - 1}", fields[5])
         fields[5] = _DOW_NUMBER.sub(lambda m: str(int(m.group(1)) - 1), dow) if "L" not in dow else dow
+        from croniter import CroniterBadDateError, croniter
+
         self.expression = expression
         self._croniter_text = " ".join(fields[1:] + fields[:1])
         try:
@@ -54,6 +55,8 @@ class CronSchedule:
 
     def next_after(self, epoch_seconds: float) -> float:
         """The first firing time strictly after ``epoch_seconds`` (UTC epoch seconds)."""
+        from croniter import croniter
+
         start = datetime.fromtimestamp(epoch_seconds, UTC)
         it = croniter(self._croniter_text, start, second_at_beginning=False)
         return float(it.get_next(float))

@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from functools import lru_cache
 from types import MappingProxyType
 
-from flowyard.runtime.expression import _builtins  # noqa: F401  (registers the functions)
 from flowyard.runtime.expression._environment import ENVIRONMENT
 from flowyard.runtime.expression._parser import (
     CompiledText,
@@ -31,7 +30,7 @@ from flowyard.runtime.expression._parser import (
     compile_text,
     single_expression_type,
 )
-from flowyard.runtime.expression._registry import REGISTRY, EvalContext
+from flowyard.runtime.expression._registry import REGISTRY, EvalContext, load_functions
 from flowyard.runtime.expression._types import TYPES, TypedValue, as_text, type_of
 
 __all__ = [
@@ -197,6 +196,7 @@ def substitute_parameters(text: str, parameters: Mapping[str, str]) -> str:
 
 def catalogue() -> list[dict[str, object]]:
     """Every function: name, family, subject type, arguments, return type, description."""
+    load_functions()
     return [REGISTRY[name].to_dict() for name in sorted(REGISTRY, key=str.lower)]
 
 

@@ -34,6 +34,7 @@ from flowyard.runtime.expression._registry import (
     REGISTRY,
     EvalContext,
     Function,
+    load_functions,
 )
 from flowyard.runtime.expression._types import as_bool, as_text
 
@@ -354,6 +355,8 @@ class _Parser:
             raise self.fail(f"expected a function name, found {found}", i)
         name = m.group(0)
         fn = REGISTRY.get(name)
+        if fn is None and load_functions():
+            fn = REGISTRY.get(name)
         if fn is None:
             raise self.fail(f"unknown function {name!r}", i)
         j = self.skip(m.end(), end)

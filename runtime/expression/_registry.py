@@ -43,7 +43,8 @@ from flowyard.runtime.expression._types import (
     parse_whole,
 )
 
-__all__ = ["REGISTRY", "Arg", "EvalContext", "EvaluationError", "Function", "coerce", "converter", "function"]
+__all__ = ["REGISTRY", "Arg", "EvalContext", "EvaluationError", "Function", "coerce", "converter", "function",
+           "load_functions"]
 
 
 class EvaluationError(Exception):
@@ -148,7 +149,25 @@ class Function:
         }
 
 
+#: Every EL function by name. The function families fill it when they are imported, which
+#: ``load_functions`` does the first time a function is looked up and not found.
 REGISTRY: dict[str, Function] = {}
+
+_functions_loaded = False
+
+
+def load_functions() -> bool:
+    """Import every function family (``_builtins``: ~20 ms, so that importing the
+    package stays light) unless that was done; True if this call did it. The
+    parser calls it when a name is not in ``REGISTRY``, ``catalogue`` before
+    listing it."""
+    global _functions_loaded
+    if _functions_loaded:
+        return False
+    from flowyard.runtime.expression import _builtins  # noqa: F401  (registers the functions)
+
+    _functions_loaded = True
+    return True
 
 
 def function(

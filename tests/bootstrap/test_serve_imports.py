@@ -124,3 +124,48 @@ def test_a_start_sets_the_credentials_from_the_environment(tmp_path: Path, monke
         assert app.auth.username == "env-user"
         assert app.auth.login("env-user", "env-password") is not None
         assert "FLOWYARD_PASSWORD" not in os.environ
+
+
+# Loaded on first use, not by a start: the cron library (the first cron-driven
+# processor), the Expression Language's function families (the first expression
+# that calls a function) and networkx (the first provenance lineage).
+LAZY = ("croniter", "dateutil", "networkx", "flowyard.runtime.expression._builtins")
+
+# Opens a data directory as `flowyard serve` does, with the flow file argv[2] ("-": none),
+# and reports which of argv[3] got loaded.
+_LAZY_PROBE = """
+import json, sys
+from pathlib import Path
+
+import flowyard.bootstrap.cli
+import flowyard.bootstrap.serve
+from flowyard.bootstrap.compose import Options, build
+
+flow = None if sys.argv[2] == "-" else Path(sys.argv[2])
+with build(Path(sys.argv[1]), Options(initial_flow=flow)):
+    print(json.dumps([m for m in sys.argv[3].split(",") if m in sys.modules]))
+"""
+
+
+def _loaded_at_start(tmp_path: Path, flow: Path | None) -> list[str]:
+    env = {**os.environ, "FLOWYARD_USERNAME": "probe", "FLOWYARD_PASSWORD": "probe-password"}
+    done = subprocess.run([sys.executable, "-c", _LAZY_PROBE, str(tmp_path / "data"), str(flow or "-"), ",".join(LAZY)],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    loaded: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+def test_a_start_loads_the_cron_library_and_el_functions_only_for_a_flow_that_uses_them(tmp_path: Path) -> None:
+    assert _loaded_at_start(tmp_path, None) == []
+
+
+def test_the_lazy_probe_sees_what_a_flow_uses(tmp_path: Path) -> None:
+    """The check above can fail: a cron-driven processor whose property calls an EL
+    function loads croniter and the function families at start."""
+    flow = tmp_path / "flow-in.json"
+    flow.write_text(json.dumps({"flowyardFlowVersion": 1, "rootGroup": {"processors": [
+        {"identifier": "p", "type": "UpdateAttribute", "schedulingStrategy": "CRON_DRIVEN",
+         "schedulingPeriod": "0 */5 * * * ?", "properties": {"upper": "${filename:toUpper()}"}}],
+        "connections": []}}))
+    assert set(_loaded_at_start(tmp_path, flow)) >= {"croniter", "flowyard.runtime.expression._builtins"}
