@@ -29,22 +29,23 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import trio
-
-from flowyard.bootstrap import options
-from flowyard.bootstrap.cluster_options import ClusterOptions, add_cluster_options
-from flowyard.bootstrap.compose import Options
-from flowyard.bootstrap.demo import DEMO_DATA_DIRS, DEMO_FLOWS, DEMO_MAKE_TARGETS, demo_flow
-from flowyard.bootstrap.headless import run_demo, run_flow
-from flowyard.runtime.datadir import OWNER_ONLY_UMASK
-from flowyard.runtime.repository import DURABILITY_MODES
-from flowyard.runtime.sdk import ConfigurationError, RepositoryError
+# The engine, trio and the web stack load in the functions that use them, after
+# ``main`` has started hashing the password a serving start stores (argon2, ~0.2 s
+# on a thread of its own): the hashing then overlaps loading them.
+if TYPE_CHECKING:
+    from flowyard.bootstrap.compose import Options
 
 __all__ = ["main", "serve_options"]
 
 
 def _parser() -> argparse.ArgumentParser:
+    from flowyard.bootstrap import options
+    from flowyard.bootstrap.cluster_options import add_cluster_options
+    from flowyard.bootstrap.demo import DEMO_FLOWS
+    from flowyard.runtime.repository import DURABILITY_MODES
+
     parser = argparse.ArgumentParser(prog="flowyard", description="A visual dataflow routing engine.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a flow headless until interrupted")
@@ -159,6 +160,7 @@ def _set_credentials(args: argparse.Namespace) -> int:
 
 def _repair(args: argparse.Namespace) -> int:
     from flowyard.runtime.repository.repair import repair
+    from flowyard.runtime.sdk import RepositoryError
 
     try:
         report = repair(args.data_dir / "repository")
@@ -172,6 +174,7 @@ def _repair(args: argparse.Namespace) -> int:
 
 def _cluster_secret(args: argparse.Namespace) -> int:
     from flowyard.clusters.channel import write_secret
+    from flowyard.runtime.sdk import ConfigurationError
 
     try:
         write_secret(args.file)
@@ -183,6 +186,8 @@ def _cluster_secret(args: argparse.Namespace) -> int:
 
 
 def _json_object(path: Path | None, what: str) -> dict[str, str]:
+    from flowyard.bootstrap import options
+
     if path is None:
         return {}
     data = options.json_object_file(path, what)
@@ -210,7 +215,21 @@ def _el(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``flowyard`` console script."""
-    args = _parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    if words[:1] in (["serve"], ["demo"]) and "--headless" not in words:
+        # FLOWYARD_PASSWORD, when it sets the credentials, gets hashed (argon2, ~0.2 s) while the rest loads.
+        from flowyard.canvas_ui._hashing import hash_environment_ahead
+
+        hash_environment_ahead()
+    args = _parser().parse_args(words)
+    import trio
+
+    from flowyard.bootstrap import options
+    from flowyard.bootstrap.demo import DEMO_DATA_DIRS
+    from flowyard.bootstrap.headless import run_demo, run_flow
+    from flowyard.runtime.datadir import OWNER_ONLY_UMASK
+    from flowyard.runtime.sdk import ConfigurationError, RepositoryError
+
     if args.command == "el":
         try:
             return _el(args)
@@ -228,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         args.data_dir = DEMO_DATA_DIRS[args.demo_flow]
     os.umask(OWNER_ONLY_UMASK)  # everything the data directory gets is its owner's only (docs/security.md)
     if args.command == "serve" or (args.command == "demo" and not args.headless):
-        # The password this start stores gets hashed (argon2, ~0.2 s) while the rest loads.
+        # The password this start stores gets hashed (argon2, ~0.2 s) while the rest loads
+        # (FLOWYARD_PASSWORD's already is; this one is generated at a first start).
         from flowyard.canvas_ui._hashing import hash_ahead
 
         hash_ahead(args.data_dir)
@@ -248,12 +268,21 @@ def serve_options(args: argparse.Namespace) -> Options:
     """What a parsed ``flowyard serve`` command line opens its data directory with
     (``compose.build`` takes the same). Raises ``ConfigurationError`` for bad
     cluster settings."""
+    from flowyard.bootstrap import options
+    from flowyard.bootstrap.cluster_options import ClusterOptions
+    from flowyard.bootstrap.compose import Options
+
     return Options(initial_flow=args.flow, durability=args.durability, engine_options=options.engine_options(args),
                    host=args.host, allowed_hosts=tuple(args.allowed_hosts), certfile=args.certfile,
                    keyfile=args.keyfile, cluster=ClusterOptions.read(args, args.data_dir))
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from flowyard.bootstrap import options
+    from flowyard.bootstrap.compose import Options
+    from flowyard.bootstrap.demo import demo_flow
+    from flowyard.runtime.sdk import ConfigurationError
+
     if args.command == "demo":
         with demo_flow(args.data_dir, args.demo_flow) as initial:
             chosen = Options(initial_flow=initial, engine_options=options.process_options(args))
@@ -268,8 +297,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _serve_with(args: argparse.Namespace, chosen: Options) -> int:
     # The web stack loads only for the commands that serve.
+    import trio
+
+    from flowyard.bootstrap.demo import DEMO_MAKE_TARGETS
     from flowyard.bootstrap.serve import serve
     from flowyard.canvas_ui.server import AddressInUseError
+    from flowyard.runtime.sdk import ConfigurationError, RepositoryError
 
     try:
         trio.run(functools.partial(serve, args.data_dir, port=args.port, stop_timeout=args.stop_timeout,

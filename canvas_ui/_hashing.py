@@ -5,7 +5,9 @@ its start will store: ``FLOWYARD_PASSWORD`` when the environment sets the
 credentials, else, at a data directory's first start, a generated one.
 ``hash_ahead`` starts hashing that password (argon2: ~0.2 s of native code that
 releases the GIL) on a thread of its own, so that the hashing overlaps loading
-the engine and the web stack instead of following them.
+the engine and the web stack instead of following them
+(``hash_environment_ahead``, for ``FLOWYARD_PASSWORD``, even before the
+command line is parsed).
 
 Nothing else changes: ``AuthManager`` still decides, at the same point of the
 start and by the same rules, which credentials it stores. ``hash_password``
@@ -23,7 +25,8 @@ import secrets
 import threading
 from pathlib import Path
 
-__all__ = ["CREDENTIALS_FILE", "MIN_PASSWORD_LENGTH", "hash_ahead", "hash_password", "new_password"]
+__all__ = ["CREDENTIALS_FILE", "MIN_PASSWORD_LENGTH", "hash_ahead", "hash_environment_ahead", "hash_password",
+           "new_password"]
 
 CREDENTIALS_FILE = "credentials.json"
 #: The shortest password accepted (``set-credentials`` and ``FLOWYARD_PASSWORD`` alike).
@@ -63,18 +66,28 @@ def _key(data_dir: Path) -> str:
     return os.path.abspath(data_dir)
 
 
+def hash_environment_ahead() -> bool:
+    """Start hashing ``FLOWYARD_PASSWORD`` on a thread of its own if
+    ``FLOWYARD_USERNAME`` and a long enough ``FLOWYARD_PASSWORD`` are set. True
+    when both are set (the environment sets the credentials; a password too short
+    is refused by ``AuthManager``, as without this call). Needs no data directory:
+    the command line calls it before it is parsed. Never raises."""
+    user, password = os.environ.get("FLOWYARD_USERNAME"), os.environ.get("FLOWYARD_PASSWORD")
+    if not (user and password):
+        return False
+    if len(password) >= MIN_PASSWORD_LENGTH and password not in _hashing:
+        _hashing[password] = _Hashing(password)
+    return True
+
+
 def hash_ahead(data_dir: Path) -> None:
     """Start hashing, on a thread of its own, the password that the next
     ``AuthManager(data_dir)`` of this process will store: ``FLOWYARD_PASSWORD``
-    when ``FLOWYARD_USERNAME`` and a long enough ``FLOWYARD_PASSWORD`` are set,
-    else a password generated now when ``data_dir`` has no credentials file.
-    Does nothing otherwise (the stored credentials are read, nothing is hashed)
-    and never raises: a password the manager refuses is refused there, as without
-    this call."""
-    user, password = os.environ.get("FLOWYARD_USERNAME"), os.environ.get("FLOWYARD_PASSWORD")
-    if user and password:
-        if len(password) >= MIN_PASSWORD_LENGTH and password not in _hashing:
-            _hashing[password] = _Hashing(password)
+    when the environment sets the credentials (``hash_environment_ahead``), else
+    a password generated now when ``data_dir`` has no credentials file. Does
+    nothing otherwise (the stored credentials are read, nothing is hashed), nor
+    for a password already being hashed, and never raises."""
+    if hash_environment_ahead():
         return
     if (data_dir / CREDENTIALS_FILE).exists() or _key(data_dir) in _generated:
         return
