@@ -83,3 +83,21 @@ def test_another_password_is_hashed_on_the_spot(tmp_path: Path, monkeypatch: pyt
     assert list(_hashing._hashing) == ["env-password"]  # still there for its own password
     assert PasswordHasher().verify(_hashing.hash_password("env-password"), "env-password")
     assert _hashing._hashing == {}
+
+
+@pytest.mark.parametrize(("words", "hashed"), [
+    (["serve", "--no-such-option"], True),
+    (["demo", "--no-such-option"], True),
+    (["demo", "--headless", "--no-such-option"], False),  # no web API, no credentials
+    (["run", "--no-such-option"], False),
+])
+def test_the_command_line_hashes_the_environment_password_before_parsing(
+        words: list[str], hashed: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowyard.bootstrap import cli
+
+    monkeypatch.setenv("FLOWYARD_USERNAME", "env-user")
+    monkeypatch.setenv("FLOWYARD_PASSWORD", "env-password")
+    with pytest.raises(SystemExit) as refused:
+        cli.main(words)
+    assert refused.value.code == 2  # argparse's refusal: the hashing came first
+    assert list(_hashing._hashing) == (["env-password"] if hashed else [])
