@@ -6,7 +6,13 @@ swap-in are range scans. Value: format byte 1, a fixed header, then the
 msgpack-encoded attributes.
 
 Column family ``content``: key ``resource (u64) | chunk index (u32)``, value the
-chunk's bytes (chunks of ``CHUNK_SIZE``).
+chunk's bytes (chunks of ``CHUNK_SIZE``). Holds content written inline with a
+commit, and large content streamed into the store (in-memory stores; large
+content written before content files existed).
+
+Content files (``content/`` in the repository directory): one file per large
+resource, named ``content_file_name(resource)`` (the id in decimal), holding
+the resource's bytes from offset 0, nothing else.
 
 Column family ``claims``: key ``resource (u64)``; value format 1: claimant
 count, resource length, release time (epoch ms; 0 while claimed).
@@ -31,6 +37,7 @@ from flowyard.runtime.sdk._flowfile import ContentClaim, FlowFile, make_flowfile
 __all__ = [
     "CHUNK_SIZE",
     "chunk_key",
+    "content_file_name",
     "decode_flowfile",
     "encode_flowfile",
     "flowfile_key",
@@ -138,6 +145,11 @@ def record_resource(value: bytes) -> int:
 def chunk_key(resource: int, index: int) -> bytes:
     """Key of chunk ``index`` of content resource ``resource``."""
     return _CHUNK.pack(resource, index)
+
+
+def content_file_name(resource: int) -> str:
+    """Name of the content file of ``resource`` in the content directory."""
+    return str(resource)
 
 
 def resource_range(resource: int) -> tuple[bytes, bytes]:

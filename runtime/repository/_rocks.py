@@ -62,7 +62,7 @@ from flowyard.runtime.sdk._errors import (
     StorageFullError,
 )
 
-__all__ = ["MARKER", "WATERMARK", "RocksStore", "classify", "read_watermark"]
+__all__ = ["CONTENT_DIRECTORY", "MARKER", "WATERMARK", "RocksStore", "classify", "read_watermark"]
 
 _MiB = 1024 * 1024
 log = logging.getLogger("flowyard.repository")
@@ -110,6 +110,8 @@ MARKER = "FLOWYARD.REPOSITORY"
 #: RocksDB may change a file (the ``verify`` hook reads the flowfiles and claims
 #: tables whole too): what recovery reads must be readable.
 VERIFIED_AT_OPEN = ("state",)
+#: The folder of the repository directory holding content files (see content.py).
+CONTENT_DIRECTORY = "content"
 #: The RocksDB sequence number known durable (written after an fsync of the
 #: log): a repository that opens below it has lost committed writes.
 WATERMARK = "FLOWYARD.WATERMARK"
@@ -174,6 +176,9 @@ class RocksStore:
         self._views: dict[object, Rdict] = {name: self._db.get_column_family(name) for name in COLUMN_FAMILIES}
         self._nosync = WriteOptions()
         self._closed = False
+        #: Where the content repository keeps content files (created with the first one).
+        self.content_directory = self.path / CONTENT_DIRECTORY
+        self._sync_hooks: list[Callable[[], None]] = []
         if not marked:
             _write_file(self.path / MARKER, b"flowyard repository 1\n")
 
@@ -272,21 +277,37 @@ class RocksStore:
     def batch(self) -> Batch:
         return _RocksBatch(self._handles)
 
+    def add_sync_hook(self, hook: Callable[[], None]) -> None:
+        """Have ``hook`` make durable what lives outside RocksDB (content files)
+        whenever this store makes writes durable: before the batch of a synced
+        ``write`` is written, and before ``sync_wal`` (so ``mark_durable``) syncs
+        the log. It raises ``RepositoryError`` (``StorageFullError``) on failure;
+        a synced write then writes nothing."""
+        self._sync_hooks.append(hook)
+
+    def _run_sync_hooks(self) -> None:
+        for hook in self._sync_hooks:
+            hook()
+
     def write(self, batch: Batch, *, sync: bool = False) -> None:
         """Apply ``batch`` atomically; with ``sync``, return only once the WAL
         holding it is fsynced (the fsync runs without the GIL: see the module's
-        docstring). If the sync fails the batch may be in the store (and may or
-        may not be on disk), as when RocksDB's own synced write fails: the error
-        is raised (a full disk as ``StorageFullError``) and RocksDB, which records
-        a failed WAL sync as a background error, refuses later writes until
-        ``reopen``."""
+        docstring), and what the sync hooks keep (content files finished before
+        this call) was made durable before the batch was written. If a hook
+        fails nothing is written. If the WAL sync fails the batch may be in the
+        store (and may or may not be on disk), as when RocksDB's own synced
+        write fails: the error is raised (a full disk as ``StorageFullError``)
+        and RocksDB, which records a failed WAL sync as a background error,
+        refuses later writes until ``reopen``."""
         assert isinstance(batch, _RocksBatch)
+        if sync:
+            self._run_sync_hooks()
         try:
             self._db.write(batch.wb, self._nosync)
         except Exception as exc:  # rocksdict raises plain Exception
             raise classify(exc, "writing to the repository") from None
         if sync:
-            self.sync_wal()
+            self._sync_log()
 
     def get(self, cf: object, key: bytes) -> bytes | None:
         try:
@@ -318,8 +339,13 @@ class RocksStore:
         self._db.flush_wal(True)  # RocksDB's SyncWAL; rocksdict releases the GIL meanwhile
 
     def sync_wal(self) -> None:
-        """Fsync the write-ahead log: every write so far survives power loss.
-        Holds the GIL only briefly (see the module's docstring)."""
+        """Run the sync hooks (content files), then fsync the write-ahead log:
+        every write so far survives power loss. Holds the GIL only briefly (see
+        the module's docstring)."""
+        self._run_sync_hooks()
+        self._sync_log()
+
+    def _sync_log(self) -> None:
         try:
             self._wal_sync()
         except Exception as exc:  # rocksdict raises plain Exception

@@ -10,12 +10,19 @@ In order:
    ``repository.before-repair-<time>/`` (RocksDB writes new files and never
    changes old ones in place, so this costs no space until they are deleted);
 3. RocksDB's repair rebuilds the MANIFEST from the table files and the logs;
-4. every queue is counted and every flowfile's content looked up: the report
-   names, per connection, how many flowfiles were lost and how many are still
-   queued but without their content (those go to their processor's
-   ``failure`` when read, with ``flowyard.content.error`` saying why);
+4. every queue is counted and every flowfile's content looked up (its chunks,
+   or its content file in ``content/``): the report names, per connection,
+   how many flowfiles were lost and how many are still queued but without
+   their content (those go to their processor's ``failure`` when read, with
+   ``flowyard.content.error`` saying why);
 5. the counts and the durable watermark are set to what is there now, so the
-   next start opens it (accepting the loss reported).
+   next start opens it (accepting the loss reported). A content resource that
+   queued flowfiles still hold but whose claims record was lost gets one
+   again (counting those flowfiles): without it the next start would delete
+   its content file as an orphan.
+
+Content files are neither copied nor changed (RocksDB's repair does not touch
+them); only claims records are written for them.
 """
 
 from __future__ import annotations
@@ -28,8 +35,15 @@ from pathlib import Path
 
 from rocksdict import AccessType, Options, Rdict
 
-from flowyard.runtime.repository._codec import CHUNK_SIZE, chunk_key, decode_flowfile, split_flowfile_key
+from flowyard.runtime.repository._codec import (
+    CHUNK_SIZE,
+    chunk_key,
+    decode_flowfile,
+    encode_claim,
+    split_flowfile_key,
+)
 from flowyard.runtime.repository._rocks import (
+    CONTENT_DIRECTORY,
     WATERMARK,
     RocksStore,
     _cf_options,
@@ -156,7 +170,7 @@ def repair(path: Path) -> RepairReport:
         db = Rdict(str(path), options=_repair_open_options(),
                    column_families={name: _cf_options(name) for name in COLUMN_FAMILIES})
         try:
-            _count(db, report, counts, names)
+            _count(db, report, counts, names, path / CONTENT_DIRECTORY)
             report.sequence = db.latest_sequence_number()
         finally:
             db.close()
@@ -173,9 +187,17 @@ def _repair_open_options() -> Options:
     return opts
 
 
-def _count(db: Rdict, report: RepairReport, counts: dict[bytes, int], names: dict[bytes, str]) -> None:
-    """Count every queue, check every flowfile's content, and store the counts found."""
-    flowfiles, content, state = (db.get_column_family(n) for n in ("flowfiles", "content", "state"))
+def _count(db: Rdict, report: RepairReport, counts: dict[bytes, int], names: dict[bytes, str],
+           content_dir: Path) -> None:
+    """Count every queue, check every flowfile's content, store the counts found,
+    and give content still held but without a claims record one."""
+    flowfiles, content, state, claims = (db.get_column_family(n) for n in ("flowfiles", "content", "state", "claims"))
+    file_sizes: dict[int, int] = {}
+    if content_dir.is_dir():
+        for entry in os.scandir(content_dir):
+            if entry.name.isdigit() and entry.is_file():
+                file_sizes[int(entry.name)] = entry.stat().st_size
+    holders: dict[int, int] = {}  # resource -> flowfiles holding it
     stored_names = {_b(v): _b(k)[len(b"queue/"):].decode() for k, v in state.items(from_key=b"queue/")
                     if _b(k).startswith(b"queue/")}
     names = {**stored_names, **names}
@@ -192,10 +214,21 @@ def _count(db: Rdict, report: RepairReport, counts: dict[bytes, int], names: dic
         q.found += 1
         ff = decode_flowfile(_b(value), split_flowfile_key(key)[1])
         claim = ff.claim
+        if claim is not None:
+            holders[claim.resource] = holders.get(claim.resource, 0) + 1
         if claim is not None and claim.length:
+            size = file_sizes.get(claim.resource)
+            if size is not None:
+                if size < claim.offset + claim.length:
+                    q.without_content.append(ff.uuid)
+                continue
             first, last = claim.offset // CHUNK_SIZE, (claim.offset + claim.length - 1) // CHUNK_SIZE
             if any(content.get(chunk_key(claim.resource, i)) is None for i in range(first, last + 1)):
                 q.without_content.append(ff.uuid)
     for prefix, q in queues.items():
         state[b"count/" + prefix] = _U64.pack(q.found)
+    for resource, held in holders.items():
+        key = _U64.pack(resource)
+        if claims.get(key) is None and resource in file_sizes:
+            claims[key] = encode_claim(held, file_sizes[resource], 0)
     report.queues = sorted(queues.values(), key=lambda q: q.connection)

@@ -23,6 +23,7 @@ from flowyard.runtime.repository import (
     Transaction,
 )
 from flowyard.runtime.repository._codec import CHUNK_SIZE, chunk_key, decode_claim, flowfile_key, resource_range, u64
+from flowyard.runtime.repository.content import FILE_INLINE_MAX
 from flowyard.runtime.sdk import ContentClaim, ContentNotFoundError, DataDirectoryInUseError, FlowFile
 from flowyard.runtime.sdk import ProvenanceEventType as E
 from flowyard.runtime.sdk._flowfile import make_flowfile
@@ -60,6 +61,16 @@ def content_keys(repos: Repositories, resource: int) -> list[bytes]:
     return [k for k, _ in repos.store.scan(repos.store.handle("content"), begin, end)]
 
 
+def has_file(repos: Repositories, resource: int) -> bool:
+    """Whether ``resource`` has a content file (only stores with a content directory have any)."""
+    return repos.content.directory is not None and repos.content.file_path(resource).exists()
+
+
+def stored(repos: Repositories, resource: int) -> list[bytes]:
+    """Where the content of ``resource`` is: its chunk keys in the store, or ``[b"file"]``."""
+    return [b"file"] * has_file(repos, resource) + content_keys(repos, resource)
+
+
 def new_queue(repos: Repositories, name: str) -> FlowFileQueue:
     return FlowFileQueue(name, repos.flowfiles.queue_id(name), swap_threshold=1 << 30,
                          loader=repos.flowfiles.read_range)
@@ -86,26 +97,34 @@ def claim_record(repos: Repositories, resource: int) -> tuple[int, int, int] | N
 
 
 @pytest.mark.parametrize(
-    "size", [1, 1000, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 2 * CHUNK_SIZE, 2 * CHUNK_SIZE + 12_345]
+    "size", [1, 1000, FILE_INLINE_MAX, FILE_INLINE_MAX + 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1,
+             2 * CHUNK_SIZE, 2 * CHUNK_SIZE + 12_345]
 )
 def test_content_round_trip(repos: Repositories, size: int) -> None:
     data = pattern(size)
     writer, claim = write_content(repos, data)
     assert claim == ContentClaim(writer.resource, 0, size)
-    assert writer.streamed == (size > CHUNK_SIZE)  # one chunk or less goes into the commit batch
+    # up to inline_max bytes go into the commit batch; more to a content file if there is a directory
+    assert writer.streamed == (size > repos.content.inline_max)
+    assert writer.in_file == (writer.streamed and repos.content.directory is not None)
     commit_content(repos, writer)
     assert repos.content.read_bytes(claim) == data
     pieces = list(repos.content.iter_chunks(claim))
     assert [len(p) for p in pieces] == [min(CHUNK_SIZE, size - i) for i in range(0, size, CHUNK_SIZE)]
     with repos.content.reader(claim) as stream:
         assert stream.read() == data
-    assert len(content_keys(repos, writer.resource)) == len(pieces)
+    if writer.in_file:
+        assert content_keys(repos, writer.resource) == []
+        assert repos.content.file_path(writer.resource).read_bytes() == data
+    else:
+        assert len(content_keys(repos, writer.resource)) == len(pieces)
 
 
-def test_content_of_exactly_one_chunk_is_written_inline(repos: Repositories) -> None:
-    writer, _ = write_content(repos, pattern(CHUNK_SIZE))
+def test_content_of_inline_max_bytes_is_written_inline(repos: Repositories) -> None:
+    assert repos.content.inline_max == (CHUNK_SIZE if repos.content.directory is None else FILE_INLINE_MAX)
+    writer, _ = write_content(repos, pattern(repos.content.inline_max))
     assert not writer.streamed
-    assert content_keys(repos, writer.resource) == []
+    assert stored(repos, writer.resource) == []
 
 
 def test_small_content_is_not_stored_before_its_commit(repos: Repositories) -> None:
@@ -121,6 +140,8 @@ def test_small_content_is_not_stored_before_its_commit(repos: Repositories) -> N
 
 
 def test_large_content_streams_under_a_pending_marker(repos: Repositories) -> None:
+    if repos.content.directory is not None:
+        pytest.skip("large content goes to content files here (test_large_content_goes_to_a_content_file)")
     data = pattern(2 * CHUNK_SIZE + 10)
     writer = repos.content.writer()
     writer.write(data[: CHUNK_SIZE + 5])
@@ -134,6 +155,28 @@ def test_large_content_streams_under_a_pending_marker(repos: Repositories) -> No
     assert writer.inline == []
     commit_content(repos, writer)
     assert repos.store.get(state, marker) is None
+    assert repos.content.read_bytes(claim) == data
+
+
+def test_large_content_goes_to_a_content_file(repos: Repositories) -> None:
+    if repos.content.directory is None:
+        pytest.skip("no content directory: large content is streamed into the store")
+    data = pattern(2 * CHUNK_SIZE + 10)
+    writer = repos.content.writer()
+    writer.write(data[:FILE_INLINE_MAX])
+    assert not has_file(repos, writer.resource)  # still inline-sized
+    writer.write(data[FILE_INLINE_MAX : CHUNK_SIZE + 5])
+    # In its file before finish; nothing in the store, no pending marker.
+    path = repos.content.file_path(writer.resource)
+    assert path.read_bytes() == data[: CHUNK_SIZE + 5]
+    assert path.parent == repos.store.path / "content"  # type: ignore[attr-defined]
+    writer.write(data[CHUNK_SIZE + 5 :])
+    claim = writer.finish()
+    assert writer.inline == [] and writer.streamed and writer.in_file
+    commit_content(repos, writer)
+    assert content_keys(repos, writer.resource) == []
+    assert repos.store.get(repos.store.handle("state"), repos.content.pending_marker(writer.resource)) is None
+    assert path.read_bytes() == data
     assert repos.content.read_bytes(claim) == data
 
 
@@ -175,11 +218,15 @@ def test_a_claim_beyond_its_resource_raises(repos: Repositories, offset: int, le
         repos.content.read_bytes(ContentClaim(claim.resource, offset, length))
 
 
-def test_discarded_streamed_content_is_deleted_at_once(repos: Repositories) -> None:
-    writer, _ = write_content(repos, pattern(CHUNK_SIZE + 1))
-    assert content_keys(repos, writer.resource) != []
+@pytest.mark.parametrize("finished", [True, False])
+def test_discarded_streamed_content_is_deleted_at_once(repos: Repositories, finished: bool) -> None:
+    writer = repos.content.writer()
+    writer.write(pattern(CHUNK_SIZE + 1))
+    if finished:
+        writer.finish()
+    assert stored(repos, writer.resource) != []
     repos.content.discard(writer)
-    assert content_keys(repos, writer.resource) == []
+    assert stored(repos, writer.resource) == []
     assert repos.store.get(repos.store.handle("state"), repos.content.pending_marker(writer.resource)) is None
 
 
@@ -228,9 +275,27 @@ def test_a_claim_is_released_only_when_its_last_claimant_goes(backend: Backend, 
     else:
         assert resource not in repos.content.archived
     assert claim_record(repos, resource) is None
-    assert content_keys(repos, resource) == []
+    assert stored(repos, resource) == []
     with pytest.raises(ContentNotFoundError):
         repos.content.read_bytes(second.claim)
+
+
+@pytest.mark.parametrize("archive_max_age_ms", [0, 60_000])
+def test_large_content_is_deleted_when_released_or_expired(backend: Backend, archive_max_age_ms: int) -> None:
+    repos = backend.open(archive_max_age_ms=archive_max_age_ms)
+    data = pattern(CHUNK_SIZE + 77)
+    writer, claim = write_content(repos, data)
+    commit_content(repos, writer)
+    assert stored(repos, writer.resource) != []
+    txn = Transaction()
+    txn.claim(writer.resource, -1)
+    assert repos.write([txn], NOW + 1) == []
+    if archive_max_age_ms:  # archived: still readable (provenance views, replay)
+        assert repos.content.read_bytes(claim) == data
+        assert repos.content.expire_archive(NOW + 1 + archive_max_age_ms) == 1
+    assert stored(repos, writer.resource) == []
+    with pytest.raises(ContentNotFoundError):
+        repos.content.read_bytes(claim)
 
 
 def test_claimant_counts_and_the_archive_are_recovered(backend: Backend) -> None:
@@ -489,15 +554,16 @@ def test_recovery_deletes_streamed_content_that_was_never_committed(backend: Bac
         kept, _ = write_content(repos, pattern(CHUNK_SIZE + 100))
         commit_content(repos, kept)
         orphan = repos.content.writer()
-        orphan.write(pattern(2 * CHUNK_SIZE + 1))  # two chunks streamed, never committed
-        assert len(content_keys(repos, orphan.resource)) == 2
+        orphan.write(pattern(2 * CHUNK_SIZE + 1))  # written (two chunks or a file), never committed
+        assert len(content_keys(repos, orphan.resource)) == (0 if orphan.in_file else 2)
+        assert has_file(repos, orphan.resource) == orphan.in_file
         repos.close()
         return kept.resource, orphan.resource
 
     kept, orphan = crash_mid_session()
     repos = backend.reopen()
     assert repos.recover() == {"live_resources": 1, "archived": 0, "orphans": 1}
-    assert content_keys(repos, orphan) == []
+    assert stored(repos, orphan) == []
     assert repos.store.get(repos.store.handle("state"), repos.content.pending_marker(orphan)) is None
     assert repos.content.read_bytes(ContentClaim(kept, 0, CHUNK_SIZE + 100)) == pattern(CHUNK_SIZE + 100)
     assert repos.recover()["orphans"] == 0
