@@ -222,11 +222,7 @@ def main(argv: list[str] | None = None) -> int:
 
         hash_environment_ahead()
     args = _parser().parse_args(words)
-    import trio
-
-    from flowyard.bootstrap import options
     from flowyard.bootstrap.demo import DEMO_DATA_DIRS
-    from flowyard.bootstrap.headless import run_demo, run_flow
     from flowyard.runtime.datadir import OWNER_ONLY_UMASK
     from flowyard.runtime.sdk import ConfigurationError, RepositoryError
 
@@ -253,6 +249,11 @@ def main(argv: list[str] | None = None) -> int:
 
         hash_ahead(args.data_dir)
         return _serve(args)
+    import trio
+
+    from flowyard.bootstrap import options
+    from flowyard.bootstrap.headless import run_demo, run_flow
+
     try:
         if args.command == "demo":
             return trio.run(run_demo, args.data_dir, sys.stdout, args.stop_timeout,
