@@ -7,10 +7,11 @@ changes, ``plan`` then ``reconcile`` to a new flow (``Plan``,
 statistics the service shows.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from flowyard.runtime.engine._diskguard import DEFAULT_PAUSE_BELOW, DEFAULT_RESUME_ABOVE
 from flowyard.runtime.engine._engine import Engine, EngineStatus
 from flowyard.runtime.engine._node import Bulletin
-from flowyard.runtime.engine._reconcile import Plan, ReconcileRefused, ReconcileReport, plan, reconcile
 from flowyard.runtime.engine._replay import ReplayError, content_retained, replay_event, replay_refusal
 from flowyard.runtime.engine._stats import ComponentStatistics
 from flowyard.runtime.flow import register_period_check
@@ -19,6 +20,23 @@ from flowyard.runtime.schedule import CronSchedule
 # The engine runs the schedules, so it says what a cron-driven period may be: the flow reader checks
 # every CRON_DRIVEN processor's period with it (the flow model knows no cron syntax).
 register_period_check("CRON_DRIVEN", CronSchedule)
+
+if TYPE_CHECKING:
+    from flowyard.runtime.engine._reconcile import Plan, ReconcileRefused, ReconcileReport, plan, reconcile
+
+#: Loaded with the first flow change (the first of these names asked for), not with the engine.
+_RECONCILE = frozenset({"Plan", "ReconcileRefused", "ReconcileReport", "plan", "reconcile"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RECONCILE:
+        from flowyard.runtime.engine import _reconcile
+
+        value = getattr(_reconcile, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["DEFAULT_PAUSE_BELOW", "DEFAULT_RESUME_ABOVE", "Bulletin", "ComponentStatistics", "Engine", "EngineStatus",
            "Plan", "ReconcileRefused", "ReconcileReport", "ReplayError", "content_retained", "plan", "reconcile",

@@ -33,35 +33,35 @@ Pure: no engine, no registry, no I/O.
 
 from __future__ import annotations
 
-import dataclasses
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from flowyard.runtime.flow._edits_apply import apply, inverse, touched
-from flowyard.runtime.flow._edits_checks import check_flow
-from flowyard.runtime.flow._edits_describe import describe
-from flowyard.runtime.flow._edits_json import FIELD_KEYS, edit_from_dict, edit_to_dict
-from flowyard.runtime.flow._edits_model import (
-    NO_SPECS,
-    Batch,
-    BindParameterContext,
-    CreateComponent,
-    CreateParameterContext,
-    DeleteComponent,
-    DeleteParameterContext,
-    Edit,
-    EditContext,
-    EditRefused,
-    ImportGroup,
-    MoveComponents,
-    SetRunState,
-    SetServiceState,
-    SpecCatalog,
-    TypeCatalog,
-    UpdateComponent,
-    UpdateParameterContext,
-    connect,
-)
-from flowyard.runtime.flow._edits_validate import validate
+from flowyard.runtime.flow._edits_context import NO_SPECS, EditContext, EditRefused, SpecCatalog, TypeCatalog
 from flowyard.runtime.flow._index import FlowIndex
+
+if TYPE_CHECKING:
+    from flowyard.runtime.flow._edits_apply import apply, inverse, touched
+    from flowyard.runtime.flow._edits_checks import check_flow
+    from flowyard.runtime.flow._edits_describe import describe
+    from flowyard.runtime.flow._edits_json import FIELD_KEYS, edit_from_dict, edit_to_dict
+    from flowyard.runtime.flow._edits_model import (
+        Batch,
+        BindParameterContext,
+        CreateComponent,
+        CreateParameterContext,
+        DeleteComponent,
+        DeleteParameterContext,
+        Edit,
+        ImportGroup,
+        MoveComponents,
+        SetRunState,
+        SetServiceState,
+        UpdateComponent,
+        UpdateParameterContext,
+        connect,
+    )
+    from flowyard.runtime.flow._edits_undo import undoable, without_run_states
+    from flowyard.runtime.flow._edits_validate import validate
 
 __all__ = [
     "FIELD_KEYS",
@@ -97,27 +97,29 @@ __all__ = [
     "without_run_states",
 ]
 
+#: The commands and what works on them load on first use (the first name of them asked
+#: for): opening a service needs only the names imported above.
+_LAZY: dict[str, str] = {
+    name: f"flowyard.runtime.flow.{module}"
+    for module, names in {
+        "_edits_apply": ("apply", "inverse", "touched"),
+        "_edits_checks": ("check_flow",),
+        "_edits_describe": ("describe",),
+        "_edits_json": ("FIELD_KEYS", "edit_from_dict", "edit_to_dict"),
+        "_edits_model": ("Batch", "BindParameterContext", "CreateComponent", "CreateParameterContext",
+                         "DeleteComponent", "DeleteParameterContext", "Edit", "ImportGroup", "MoveComponents",
+                         "SetRunState", "SetServiceState", "UpdateComponent", "UpdateParameterContext", "connect"),
+        "_edits_undo": ("undoable", "without_run_states"),
+        "_edits_validate": ("validate",),
+    }.items()
+    for name in names
+}
 
-def undoable(edit: Edit) -> bool:
-    """Whether undo reverses ``edit``: run and service states are logged, not
-    undone (NiFi's history lists them; undo never starts or stops anything) —
-    nor is an update that changes only ``scheduled_state``; a batch is undoable
-    when any part is (its inverse then holds only those, ``without_run_states``)."""
-    if isinstance(edit, SetRunState | SetServiceState):
-        return False
-    if isinstance(edit, Batch):
-        return any(undoable(e) for e in edit.edits)
-    if isinstance(edit, UpdateComponent):
-        return bool(edit.properties) or any(k != "scheduled_state" for k in edit.changes)
-    return True
 
-
-def without_run_states(edit: Edit) -> Edit:
-    """``edit`` less its changes of run state: what undo takes back (its inverse
-    leaves run states as they are)."""
-    if isinstance(edit, Batch):
-        return Batch(tuple(without_run_states(e) for e in edit.edits if undoable(e)), edit.description)
-    if isinstance(edit, UpdateComponent) and "scheduled_state" in edit.changes:
-        return dataclasses.replace(edit, changes={k: v for k, v in edit.changes.items() if k != "scheduled_state"},
-                                   expect={k: v for k, v in edit.expect.items() if k != "scheduled_state"})
-    return edit
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

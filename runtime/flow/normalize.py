@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from flowyard.runtime.flow._edits_model import SpecCatalog
+from flowyard.runtime.flow._edits_context import SpecCatalog
 from flowyard.runtime.flow._model import ControllerServiceDef, FlowDef, GroupDef, ProcessorDef
 from flowyard.runtime.sdk._properties import PropertySpec, match_properties
 

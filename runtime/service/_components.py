@@ -17,7 +17,7 @@ import dataclasses
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -32,29 +32,16 @@ from flowyard.runtime.flow import (
     parameter_context_from_dict,
     position_from_dict,
 )
-from flowyard.runtime.flow.edits import (
-    Batch,
-    BindParameterContext,
-    CreateComponent,
-    CreateParameterContext,
-    DeleteComponent,
-    DeleteParameterContext,
-    Edit,
-    EditRefused,
-    FlowIndex,
-    MoveComponents,
-    UpdateComponent,
-    UpdateParameterContext,
-    apply,
-    describe,
-    validate,
-)
+from flowyard.runtime.flow.edits import EditRefused, FlowIndex
 from flowyard.runtime.flow.normalize import normalize_properties
 from flowyard.runtime.sdk._errors import FlowDefinitionError, FlowyardError
 from flowyard.runtime.service._base import SENSITIVE_MASK, RevisionConflict, UnknownComponentError
 from flowyard.runtime.service._lookup import _DECORATIONS, GROUP_FIELDS, KINDS, _label, serialized
 from flowyard.runtime.service._replica import ReplicaMixin
 from flowyard.runtime.service._runstate import RunStateMixin
+
+if TYPE_CHECKING:
+    from flowyard.runtime.flow.edits import Edit
 
 __all__ = ["ComponentsMixin"]
 
@@ -85,6 +72,8 @@ class ComponentsMixin(RunStateMixin, ReplicaMixin):
     def _create_edit(self, kind: str, data: Any, parent_group_id: str | None, *,
                      check_names: bool = True) -> tuple[Edit, str]:
         """The edit that creates a component of ``kind`` from its JSON form, and its id."""
+        from flowyard.runtime.flow.edits import CreateComponent, CreateParameterContext
+
         if kind not in KINDS:
             raise UnknownComponentError(f"unknown component kind {kind!r}")
         if not isinstance(data, dict):
@@ -196,6 +185,8 @@ class ComponentsMixin(RunStateMixin, ReplicaMixin):
 
     def _update_edit(self, kind: str, obj: Any, merged: dict[str, Any], *, renamed: bool) -> Edit | None:
         """The edit that turns ``obj`` into ``merged`` (None: nothing changes)."""
+        from flowyard.runtime.flow.edits import Batch, BindParameterContext, UpdateComponent
+
         if kind == "parameter-context":
             return _context_edit(obj, parameter_context_from_dict(merged))
         if kind == "process-group":
@@ -238,6 +229,8 @@ class ComponentsMixin(RunStateMixin, ReplicaMixin):
         return done.report.dropped
 
     def _delete_edit(self, kind: str, ident: str, revision: Any, *, drop: bool = False) -> Edit:
+        from flowyard.runtime.flow.edits import DeleteComponent, DeleteParameterContext
+
         _, parent = self._find(kind, ident)
         current = self.component(kind, ident)
         self._check_revision(ident, revision, current)
@@ -259,6 +252,8 @@ class ComponentsMixin(RunStateMixin, ReplicaMixin):
         single routes read them; each sees the flow as the items before it left
         it. A problem names its item (``edits[2].properties``). Returns
         ``{"description", "results": [component JSON | {"deleted", "dropped"}]}``."""
+        from flowyard.runtime.flow.edits import Batch, apply, describe, validate
+
         if not isinstance(items, list) or not items:
             raise FlowyardError("edits: expected a non-empty list of edits")
         if len(items) > MAX_BATCH:
@@ -347,6 +342,8 @@ class ComponentsMixin(RunStateMixin, ReplicaMixin):
         the parent of their group, by NiFi's rules (``flow.edits``'s
         ``MoveComponents``): queues and run states are kept. ``revisions``: id ->
         revision seen (each checked when given); ``positions``: id -> {x, y}."""
+        from flowyard.runtime.flow.edits import MoveComponents
+
         self._find("process-group", group_id)
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
             raise FlowyardError("ids: expected a non-empty list of component ids")
@@ -409,6 +406,8 @@ def _component_at(flow: Any, where: str) -> str | None:
 def _ids_acted_on(service: Any, edit: Edit | None, ident: str) -> list[str]:
     """The ids an item of ``apply_edits`` creates, changes or removes (a group:
     everything in it)."""
+    from flowyard.runtime.flow.edits import CreateComponent, DeleteComponent
+
     if isinstance(edit, CreateComponent):
         ids: list[str] = service._ids_of(edit.kind, edit.component)
         return ids
@@ -430,6 +429,8 @@ def _item_field(i: int, where: str, source: str) -> str:
 
 def _adding(edit: Edit) -> int:
     """How many components ``edit`` brings in (a large edit is saved off the loop)."""
+    from flowyard.runtime.flow.edits import CreateComponent
+
     if isinstance(edit, CreateComponent):
         group = edit.component if edit.kind == "process-group" else None
         return 1 + (sum(1 for g in group.walk() for k, (a, _) in COMPONENT_KINDS.items()
@@ -461,6 +462,8 @@ def _merged_parameters(before: list[dict[str, Any]], given: list[Any]) -> list[A
 
 def _context_edit(old: ParameterContextDef, new: ParameterContextDef) -> Edit | None:
     """The edit that turns context ``old`` into ``new`` (None: the same)."""
+    from flowyard.runtime.flow.edits import UpdateParameterContext
+
     before = {p.name: p for p in old.parameters}
     after = {p.name: p for p in new.parameters}
     changed = tuple(p for p in new.parameters if before.get(p.name) != p)

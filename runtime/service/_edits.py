@@ -23,45 +23,24 @@ directly) is logged as ``system`` and nobody's to undo.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
-from flowyard.runtime.engine import ReconcileReport, plan, reconcile
 from flowyard.runtime.flow import (
     FlowDef,
     component_to_dict,
     flow_to_dict,
 )
-from flowyard.runtime.flow.edits import (
-    FIELD_KEYS,
-    Batch,
-    BindParameterContext,
-    CreateComponent,
-    DeleteComponent,
-    Edit,
-    EditContext,
-    EditRefused,
-    FlowIndex,
-    ImportGroup,
-    SetRunState,
-    SetServiceState,
-    TypeCatalog,
-    UpdateParameterContext,
-    apply,
-    describe,
-    edit_from_dict,
-    edit_to_dict,
-    inverse,
-    touched,
-    undoable,
-    validate,
-    without_run_states,
-)
+from flowyard.runtime.flow.edits import EditContext, EditRefused, FlowIndex, TypeCatalog
 from flowyard.runtime.sdk._errors import FlowyardError
 from flowyard.runtime.service._base import RevisionConflict
 from flowyard.runtime.service._log import EditLog
 from flowyard.runtime.service._lookup import LookupMixin, serialized
+
+if TYPE_CHECKING:
+    from flowyard.runtime.engine import ReconcileReport
+    from flowyard.runtime.flow.edits import Edit
 
 __all__ = ["SYSTEM_USER", "Committed", "EditsMixin"]
 
@@ -100,6 +79,8 @@ class EditsMixin(LookupMixin):
         ``redo_edit``: what redoes this undo (logged as its inverse);
         ``description``: for the history (default: ``describe``).
         In a cluster ``ReplicaMixin._commit`` proposes the edit instead."""
+        from flowyard.runtime.flow.edits import describe, edit_to_dict, validate
+
         before = self.flow
         validate(before, edit, self._edit_context())
         can_undo, back = _logged_inverse(before, edit, user, undoes, redoes, redo_edit)
@@ -114,6 +95,9 @@ class EditsMixin(LookupMixin):
         """Apply ``edit`` (validated against ``before``, the live flow): plan, log
         (``cluster``: the cluster seq, which also numbers the entry when it is past
         the log's last), save, reconcile, move revisions."""
+        from flowyard.runtime.engine import plan, reconcile
+        from flowyard.runtime.flow.edits import apply, edit_to_dict
+
         new = apply(before, edit)
         drops = _dropped_connections(before, edit)
         p = plan(self.engine, new, drop=drops)
@@ -137,11 +121,15 @@ class EditsMixin(LookupMixin):
 
     def _components_of(self, before: FlowDef, edit: Edit) -> list[str]:
         """What the history lists ``edit`` under."""
+        from flowyard.runtime.flow.edits import touched
+
         return sorted(touched(edit, before) | self._removed_inside(before, edit))
 
     def _removed_inside(self, before: FlowDef, edit: Edit) -> frozenset[str]:
         """What a delete of a process group removes with it (the history lists
         the entry under each of those components too)."""
+        from flowyard.runtime.flow.edits import Batch, DeleteComponent
+
         if isinstance(edit, Batch):
             return frozenset().union(*(self._removed_inside(before, e) for e in edit.edits))
         if isinstance(edit, DeleteComponent) and edit.kind == "process-group":
@@ -154,6 +142,8 @@ class EditsMixin(LookupMixin):
         """Services the engine could not enable stay DISABLED in the flow too (as
         NiFi shows them; their validation errors and a bulletin say why): a
         system edit, logged, not undoable."""
+        from flowyard.runtime.flow.edits import SetServiceState
+
         registry = self.engine.controller_services.registry
         index = FlowIndex.of(self.flow)
         failed = {}
@@ -175,6 +165,8 @@ class EditsMixin(LookupMixin):
         what it removed (a group with everything in it). A change of run state
         moves no revision (as before edits were data: the canvas keeps editing
         a component it has just started)."""
+        from flowyard.runtime.flow.edits import Batch, SetRunState, SetServiceState, touched
+
         if isinstance(edit, SetRunState | SetServiceState):
             return
         if isinstance(edit, Batch):
@@ -202,6 +194,8 @@ class EditsMixin(LookupMixin):
         such). Raises ``RevisionConflict`` when what the edit changed has been
         changed since (nothing is undone then), ``FlowyardError`` when there is
         nothing to undo."""
+        from flowyard.runtime.flow.edits import edit_from_dict, inverse
+
         entry = self.log.next_undo(user)
         if entry is None:
             raise FlowyardError("there is nothing to undo")
@@ -215,6 +209,8 @@ class EditsMixin(LookupMixin):
     @serialized
     async def redo(self, user: str) -> str:
         """Redo the edit ``user`` undid last (same rules as ``undo``)."""
+        from flowyard.runtime.flow.edits import edit_from_dict
+
         target = self.log.next_redo(user)
         if target is None:
             raise FlowyardError("there is nothing to redo")
@@ -231,6 +227,8 @@ class EditsMixin(LookupMixin):
         changed since, run state aside, or a parameter or a group's binding that
         ``done`` set holds another value now. The message names the field as the
         API does, never a value (it may be a secret)."""
+        from flowyard.runtime.flow.edits import validate
+
         try:
             validate(self.flow, back, self._edit_context())
         except EditRefused as exc:
@@ -253,6 +251,8 @@ def _logged_inverse(before: FlowDef, edit: Edit, user: str | None, undoes: int |
     """Whether ``edit`` (made on ``before``) can be undone by ``user``, and the
     inverse its log entry keeps: what redoes it for an undo, the inverse for an
     undoable edit, nothing (an empty batch) otherwise."""
+    from flowyard.runtime.flow.edits import Batch, inverse, undoable, without_run_states
+
     can_undo = user is not None and undoes is None and redoes is None and undoable(edit)
     if redo_edit is not None:
         return can_undo, redo_edit
@@ -263,6 +263,8 @@ def _logged_inverse(before: FlowDef, edit: Edit, user: str | None, undoes: int |
 
 def _api_field(where: str) -> str:
     """An edit's place (``expect.scheduling_period``) as the API names it (``schedulingPeriod``)."""
+    from flowyard.runtime.flow.edits import FIELD_KEYS
+
     place = where.removeprefix("expect.").removeprefix("changes.")
     if place.startswith("properties."):
         return f"property {place[len('properties.'):]!r}"
@@ -273,6 +275,8 @@ def _changed_since(flow: FlowDef, done: Edit) -> str | None:
     """What of the flow ``done`` left that is no longer so (None: all of it is):
     a component it created (run state aside), a parameter it set or removed, a
     context's name or description, a group's binding."""
+    from flowyard.runtime.flow.edits import Batch, BindParameterContext, UpdateParameterContext
+
     if isinstance(done, Batch):
         return next((c for c in (_changed_since(flow, e) for e in done.edits) if c), None)
     index = FlowIndex.of(flow)
@@ -309,6 +313,8 @@ def _changed_since(flow: FlowDef, done: Edit) -> str | None:
 
 def _created(edit: Edit) -> list[Any]:
     """The components ``edit`` creates (what an undo deletes)."""
+    from flowyard.runtime.flow.edits import Batch, CreateComponent, ImportGroup
+
     if isinstance(edit, CreateComponent):
         return [edit.component]
     if isinstance(edit, ImportGroup):
@@ -321,6 +327,8 @@ def _created(edit: Edit) -> list[Any]:
 def _dropped_connections(flow: FlowDef, edit: Edit) -> frozenset[str]:
     """The connections whose queued flowfiles ``edit`` may drop: those removed
     by its deletes that say ``drop_queued`` (a group: all of its connections)."""
+    from flowyard.runtime.flow.edits import Batch, DeleteComponent
+
     if isinstance(edit, Batch):
         return frozenset().union(*(_dropped_connections(flow, e) for e in edit.edits))
     if not isinstance(edit, DeleteComponent) or not edit.drop_queued:

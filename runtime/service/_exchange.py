@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -20,9 +20,11 @@ from flowyard.runtime.flow import (
     parameter_context_to_dict,
     position_from_dict,
 )
-from flowyard.runtime.flow.edits import ImportGroup
 from flowyard.runtime.service._components import ComponentsMixin
 from flowyard.runtime.service._lookup import serialized
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["ExchangeMixin"]
 
@@ -56,6 +58,8 @@ class ExchangeMixin(ComponentsMixin):
         matched by name to existing ones, or created. One undoable edit. A large
         file is read in a worker thread, and the group built in steps, so that
         neither holds up the engine or the API."""
+        from flowyard.runtime.flow.edits import ImportGroup
+
         imported = await self._off_loop(lambda: flow_from_dict(data, source="import"), _rough_size(data))
         fresh: dict[str, str] = {}
         for ident in self._ids_of("process-group", imported):

@@ -31,29 +31,19 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
-from flowyard.runtime.engine import ReconcileReport, plan, reconcile
 from flowyard.runtime.flow import flow_from_dict, flow_to_dict
-from flowyard.runtime.flow.edits import (
-    Batch,
-    Edit,
-    EditRefused,
-    apply,
-    describe,
-    edit_from_dict,
-    edit_to_dict,
-    inverse,
-    undoable,
-    validate,
-    without_run_states,
-)
+from flowyard.runtime.flow.edits import EditRefused
 from flowyard.runtime.sdk._errors import FlowyardError
 from flowyard.runtime.service._base import RevisionConflict
 from flowyard.runtime.service._edits import SYSTEM_USER, Committed, EditsMixin, _dropped_connections, _logged_inverse
 from flowyard.runtime.service._replication import Entry, Proposal, Replicator
+
+if TYPE_CHECKING:
+    from flowyard.runtime.flow.edits import Edit
 
 __all__ = ["TOOK_FLOW", "ReplicaMixin"]
 
@@ -109,6 +99,9 @@ class ReplicaMixin(EditsMixin):
     async def _commit(self, edit: Edit, *, user: str | None, adding: int = 0,
                       undoes: int | None = None, redoes: int | None = None,
                       redo_edit: Edit | None = None, description: str | None = None) -> Committed:
+        from flowyard.runtime.engine import ReconcileReport, plan
+        from flowyard.runtime.flow.edits import apply, describe, edit_to_dict, validate
+
         if self.replicator is None:
             return await super()._commit(edit, user=user, adding=adding, undoes=undoes, redoes=redoes,
                                          redo_edit=redo_edit, description=description)
@@ -161,6 +154,18 @@ class ReplicaMixin(EditsMixin):
         the engine cannot build). Nothing changes. Returns ``entry`` with its
         inverse and history components made against this node's flow (the
         coordinator commits that form)."""
+        from flowyard.runtime.engine import plan
+        from flowyard.runtime.flow.edits import (
+            Batch,
+            apply,
+            edit_from_dict,
+            edit_to_dict,
+            inverse,
+            undoable,
+            validate,
+            without_run_states,
+        )
+
         p = entry.proposal
         edit = edit_from_dict(p.edit)
         self.check_revisions(p.revisions)
@@ -223,6 +228,8 @@ class ReplicaMixin(EditsMixin):
         or before ``cluster_seq``, and whatever refuses it (``EditRefused``,
         ``ReconcileRefused``, ``FlowNotSavedError``...): nothing changed then,
         and the caller must not apply later entries (the node disconnects)."""
+        from flowyard.runtime.flow.edits import edit_from_dict, validate
+
         async with self._applying():
             current = self.cluster_seq
             if current is not None and entry.seq <= current:
@@ -257,6 +264,9 @@ class ReplicaMixin(EditsMixin):
         Raises ``ReconcileRefused`` naming the connections holding flowfiles the
         cluster's flow does not have, ``FlowDefinitionError`` for a flow this
         node cannot read or build, ``FlowNotSavedError``: nothing changed then."""
+        from flowyard.runtime.engine import plan, reconcile
+        from flowyard.runtime.flow.edits import Batch, edit_to_dict
+
         if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
             raise FlowyardError(f"a cluster seq is a whole number >= 0, not {seq!r}")
         new = flow_from_dict(flow_doc, source="the cluster's flow")

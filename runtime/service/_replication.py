@@ -28,12 +28,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from flowyard.runtime.engine import ReconcileRefused
 from flowyard.runtime.flow.edits import EditRefused
 from flowyard.runtime.sdk._errors import FlowDefinitionError, FlowyardError
 from flowyard.runtime.service._base import FlowNotSavedError, RevisionConflict
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["Entry", "NotConnected", "Proposal", "Replicator", "error_from_dict", "error_to_dict"]
 
@@ -158,6 +160,8 @@ class Replicator(Protocol):
 
 def error_to_dict(exc: FlowyardError) -> dict[str, Any]:
     """The msgpack-able form of a refusal (``error_from_dict`` raises it again)."""
+    from flowyard.runtime.engine import ReconcileRefused
+
     if isinstance(exc, NotConnected):
         return {"type": "not-connected", "reason": exc.reason}
     if isinstance(exc, RevisionConflict):
@@ -179,6 +183,8 @@ def error_from_dict(doc: Any, *, node: str | None = None) -> FlowyardError:
     """The exception ``error_to_dict`` described; ``node``: the node that refused,
     named at the start of the message (not for a revision conflict, which is the
     same everywhere). Something unreadable is a plain ``FlowyardError``."""
+    from flowyard.runtime.engine import ReconcileRefused
+
     if not isinstance(doc, dict) or not isinstance(doc.get("message", doc.get("reason")), str):
         return FlowyardError(f"node {node or '?'} refused the edit with an unreadable answer")
     kind = doc.get("type")

@@ -7,14 +7,17 @@ engine action, not an edit.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowyard.runtime.flow import GroupDef
-from flowyard.runtime.flow.edits import Batch, Edit, EditRefused, FlowIndex, SetRunState, SetServiceState
+from flowyard.runtime.flow.edits import EditRefused, FlowIndex
 from flowyard.runtime.sdk._errors import FlowyardError
 from flowyard.runtime.service._base import FlowNotSavedError
 from flowyard.runtime.service._edits import EditsMixin
 from flowyard.runtime.service._lookup import RUN_STATES, _label, _node_ids, serialized
+
+if TYPE_CHECKING:
+    from flowyard.runtime.flow.edits import Edit
 
 __all__ = ["RunStateMixin"]
 
@@ -153,6 +156,8 @@ class RunStateMixin(EditsMixin):
         processors scheduled RUNNING that are not running. A refused edit of
         several components is applied one by one, so that each refusal names its
         component. Returns what failed, by id."""
+        from flowyard.runtime.flow.edits import Batch, SetRunState, SetServiceState
+
         runs = {cid: s for cid, s in states.items() if self._scheduled(cid) != s}
         enables = {sid: s for sid, s in services.items() if self._scheduled(sid) != s}
         edits: list[Edit] = []

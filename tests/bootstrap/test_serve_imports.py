@@ -128,8 +128,11 @@ def test_a_start_sets_the_credentials_from_the_environment(tmp_path: Path, monke
 
 # Loaded on first use, not by a start: the cron library (the first cron-driven
 # processor), the Expression Language's function families (the first expression
-# that calls a function) and networkx (the first provenance lineage).
-LAZY = ("croniter", "dateutil", "networkx", "flowyard.runtime.expression._builtins")
+# that calls a function), networkx (the first provenance lineage), the edit
+# commands and what works on them, and the engine's reconciliation (the first edit).
+LAZY = ("croniter", "dateutil", "networkx", "flowyard.runtime.expression._builtins",
+        "flowyard.runtime.flow._edits_model", "flowyard.runtime.flow._edits_apply",
+        "flowyard.runtime.flow._edits_validate", "flowyard.runtime.engine._reconcile")
 
 # Opens a data directory as `flowyard serve` does, with the flow file argv[2] ("-": none),
 # and reports which of argv[3] got loaded.
@@ -169,3 +172,19 @@ def test_the_lazy_probe_sees_what_a_flow_uses(tmp_path: Path) -> None:
          "schedulingPeriod": "0 */5 * * * ?", "properties": {"upper": "${filename:toUpper()}"}}],
         "connections": []}}))
     assert set(_loaded_at_start(tmp_path, flow)) >= {"croniter", "flowyard.runtime.expression._builtins"}
+
+
+def test_the_edit_commands_and_the_reconciliation_load_with_their_first_use() -> None:
+    """``flow.edits`` and ``engine`` hand them out on first use (the probes above
+    would not see an edit load them: a start makes none)."""
+    code = ("import json, sys\n"
+            "import flowyard.runtime.engine as engine, flowyard.runtime.flow.edits as edits\n"
+            "watched = ('flowyard.runtime.flow._edits_model', 'flowyard.runtime.engine._reconcile')\n"
+            "before = [m for m in watched if m in sys.modules]\n"
+            "assert edits.Batch.__name__ == 'Batch' and engine.plan.__name__ == 'plan'\n"
+            "print(json.dumps([before, [m for m in watched if m in sys.modules]]))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    before, after = json.loads(done.stdout)
+    assert before == []
+    assert after == ["flowyard.runtime.flow._edits_model", "flowyard.runtime.engine._reconcile"]
