@@ -8,10 +8,11 @@ import shutil
 import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from flowyard.processors._common import NIFI_LOG_LEVELS, log_at
-from flowyard.processors._files import read_chunks
+from flowyard.processors._content_io import copy_file_to, thread_buffer
 from flowyard.runtime.sdk import (
     AllowableValue,
     ExpressionScope,
@@ -186,15 +187,18 @@ class FetchFile(Processor):
         if not batch:
             return
         completions: list[_Completion] = []
+        buffer = thread_buffer()
         for ff in batch:
-            completion = self._fetch(context, session, ff)
+            completion = self._fetch(context, session, ff, buffer)
             if completion is not None:
                 completions.append(completion)
         if any(c.strategy != COMPLETION_NONE for c in completions):
             session.commit_async(on_success=self._completer(context, completions))
 
-    def _fetch(self, context: ProcessContext, session: ProcessSession, ff: FlowFile) -> _Completion | None:
-        """Route ``ff``; the completion to run after the commit when it was fetched."""
+    def _fetch(self, context: ProcessContext, session: ProcessSession, ff: FlowFile,
+               buffer: bytearray) -> _Completion | None:
+        """Route ``ff``; the completion to run after the commit when it was fetched
+        (the file is read through ``buffer``)."""
         log = context.logger
         try:
             filename = self._file_to_fetch(context, ff)
@@ -249,7 +253,7 @@ class FetchFile(Processor):
 
         try:
             with open(path, "rb") as handle:
-                ff = session.write(ff, read_chunks(handle))
+                ff = session.write(ff, partial(copy_file_to, handle, buffer=buffer))
         except OSError as exc:
             log.error(f"cannot fetch {path} for {ff!r}: {exc}; routing to failure")
             session.transfer(session.penalize(ff), FAILURE)

@@ -8,15 +8,16 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from flowyard.processors._common import boolean_property
+from flowyard.processors._content_io import copy_file_to, thread_buffer
 from flowyard.processors._files import (
     FileCandidate,
     FileFilter,
     file_attributes,
     file_filter_specs,
-    read_chunks,
     readable,
     walk_files,
 )
@@ -229,6 +230,7 @@ class GetFile(Processor):
                 self._delete_soon(delete)
 
         session.commit_async(on_success=committed, on_failure=lambda _error: release())
+        buffer = thread_buffer()
         for candidate in taken:
             try:
                 handle = open(candidate.path, "rb")  # noqa: SIM115 - closed below, after the session write
@@ -241,7 +243,7 @@ class GetFile(Processor):
             try:
                 with handle:
                     st = os.fstat(handle.fileno())
-                    ff = session.write(ff, read_chunks(handle))
+                    ff = session.write(ff, partial(copy_file_to, handle, buffer=buffer))
             except OSError as exc:
                 context.logger.error(f"failed to read {candidate.shown_path}: {exc}; it stays in place")
                 session.remove(ff)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flowyard.processors._common import boolean_property
+from flowyard.processors._content_io import copy_content_to, thread_buffer
 from flowyard.processors._files import parse_timestamp
 from flowyard.runtime.sdk import (
     AllowableValue,
@@ -488,8 +489,7 @@ class PutFile(Processor):
         written = False
         try:
             _lock_nowait(out.fileno())
-            for chunk in session.iter_content(ff):
-                out.write(chunk)
+            copy_content_to(session, ff, out, thread_buffer())
             out.flush()
             # Before the sync, so that it makes the metadata durable too.
             self._apply_metadata(context, temp, attributes, permissions, owner, group)

@@ -402,6 +402,8 @@ class ContentRepository:
         #: Content files finished and directories changed since the last ``sync_files``.
         self._unsynced: list[int] = []
         self._unsynced_dirs: set[Path] = set()
+        #: Content files not synced because their resource was archived (see ``sync_files``).
+        self._unsynced_archived: set[int] = set()
         self._unsynced_lock = threading.Lock()
         self._syncing = threading.Lock()
         if self._directory is not None:
@@ -575,9 +577,14 @@ class ContentRepository:
     def sync_files(self) -> None:
         """Fsync every content file finished since the last call, then the
         directories whose entries changed (the new files' names): after it
-        returns they survive power loss. Files deleted meanwhile are skipped.
-        Raises ``StorageFullError`` / ``RepositoryError`` if a sync fails; what
-        was not synced then is synced by the next call."""
+        returns they survive power loss. Files deleted meanwhile are skipped,
+        and so are files of archived resources: no flowfile holds them any
+        more, so the kernel may write them back in its own time (an OS crash
+        may then lose the newest archived content, shown as missing by a
+        provenance view, never the content of a queued flowfile); one that
+        a replay claims again is synced by the next call. Raises
+        ``StorageFullError`` / ``RepositoryError`` if a sync fails; what was not
+        synced then is synced by the next call."""
         with self._syncing:  # a second caller must not return while the first is still syncing
             with self._unsynced_lock:
                 files, self._unsynced = self._unsynced, []
@@ -586,8 +593,16 @@ class ContentRepository:
                 return
             done = 0
             what = "syncing content files"
+            archived = self.archived
             try:
                 for resource in files:
+                    with self._unsynced_lock:  # against a replay claiming it again (apply_counts)
+                        skip = resource in archived
+                        if skip:
+                            self._unsynced_archived.add(resource)
+                    if skip:
+                        done += 1
+                        continue
                     what = f"syncing content file {self.file_path(resource)}"
                     try:
                         fd = os.open(self.file_path(resource), os.O_RDONLY | os.O_CLOEXEC)
@@ -612,10 +627,19 @@ class ContentRepository:
                     self._unsynced_dirs |= dirs
                 raise _storage_error(exc, what) from None
 
+    def _resync(self, resource: int) -> None:
+        """``resource`` left the archive (a replay claims it): if its file was
+        skipped by ``sync_files``, the next call syncs it."""
+        with self._unsynced_lock:
+            if resource in self._unsynced_archived:
+                self._unsynced_archived.discard(resource)
+                self._unsynced.append(resource)
+
     def _remove_file(self, resource: int) -> None:
         """Delete the content file of ``resource``; never raises (what stays is
         deleted by the next start: its resource has no claims record)."""
         self._files.discard(resource)
+        self._unsynced_archived.discard(resource)
         try:
             os.unlink(self.file_path(resource))
         except FileNotFoundError:
@@ -696,6 +720,7 @@ class ContentRepository:
                 previous = self.archived.pop(resource, None)
                 if previous is not None:
                     self.archived_bytes -= previous[1]
+                    self._resync(resource)
             else:
                 self.counts.pop(resource, None)
                 self.lengths.pop(resource, None)

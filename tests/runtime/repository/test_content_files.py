@@ -216,6 +216,35 @@ def test_os_durability_leaves_content_fsyncs_to_the_durable_mark(tmp_path: Path,
         repos.close()
 
 
+def test_archived_content_is_left_to_the_kernel_until_a_replay_claims_it_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    events: list[tuple[object, ...]] = []
+    repos = Repositories(recording_store(tmp_path, events, monkeypatch), durability="os")
+    repos.recover()
+    try:
+        held, _ = write_content(repos, pattern(CHUNK_SIZE + 1))
+        commit_content(repos, held)
+        released, claim = write_content(repos, pattern(CHUNK_SIZE + 2))
+        commit_content(repos, released)
+        txn = Transaction()
+        txn.claim(released.resource, -1)
+        assert repos.write([txn], NOW) == []
+        assert released.resource in repos.content.archived
+        repos.store.mark_durable()
+        synced = [e[1] for e in events if e[0] == "fsync"]
+        assert repos.content.file_path(held.resource) in synced
+        assert repos.content.file_path(released.resource) not in synced  # no flowfile holds it
+        events.clear()
+        txn = Transaction()
+        txn.claim(released.resource, 1)  # a replay takes the archived content again
+        assert repos.write([txn], NOW + 1) == []
+        repos.store.mark_durable()
+        assert events[0] == ("fsync", repos.content.file_path(released.resource), True)
+        assert repos.content.read_bytes(claim) == pattern(CHUNK_SIZE + 2)
+    finally:
+        repos.close()
+
+
 def test_a_failed_content_fsync_writes_no_commit_and_is_tried_again(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     events: list[tuple[object, ...]] = []

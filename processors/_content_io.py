@@ -1,0 +1,64 @@
+"""File bytes into and out of FlowFile content through one reused buffer
+(GetFile, FetchFile, PutFile).
+
+Reading a file in 1 MiB pieces as new ``bytes`` objects costs, besides the
+copy, a fresh allocation per piece (glibc maps blocks that large anew: 256
+page faults per MiB); reading into one buffer that lives for a trigger costs
+the copy only. Measured: the kernel time of 1 MiB files read and written back
+fell by about a third.
+
+The buffer can be written to a session's content stream piece after piece
+because the stream's ``write`` consumes what it is given before it returns
+(the content writer writes it to its content file or copies it), as every
+binary stream's ``write`` does. The buffer is per thread
+(``thread_buffer``), made once.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from typing import IO
+
+from flowyard.processors._files import READ_CHUNK
+from flowyard.runtime.sdk import FlowFile, ProcessSession
+
+__all__ = ["copy_content_to", "copy_file_to", "thread_buffer"]
+
+_local = threading.local()
+
+
+def thread_buffer() -> bytearray:
+    """This thread's buffer for ``copy_file_to`` and ``copy_content_to`` (``READ_CHUNK``
+    bytes, made at its first use: a processor's triggers run one at a time
+    in a thread, and neither function is used inside the other)."""
+    buffer: bytearray | None = getattr(_local, "buffer", None)
+    if buffer is None:
+        buffer = _local.buffer = bytearray(READ_CHUNK)
+    return buffer
+
+
+def copy_file_to(source: io.BufferedIOBase, out: IO[bytes], buffer: bytearray) -> None:
+    """Write the rest of ``source`` to ``out`` (a session's content stream:
+    ``ProcessSession.write(ff, lambda out: copy_file_to(...))``), read piece by
+    piece into ``buffer``."""
+    view = memoryview(buffer)
+    while True:
+        n = source.readinto(view)
+        if not n:
+            return
+        out.write(view[:n])
+
+
+def copy_content_to(session: ProcessSession, ff: FlowFile, out: IO[bytes], buffer: bytearray) -> None:
+    """Write the content of ``ff`` to ``out`` through ``buffer`` (reads larger
+    than the stream's own buffer go straight into ``buffer``)."""
+    with session.read(ff) as stream:
+        readinto = getattr(stream, "readinto", None)  # every stream of an io class has it
+        if readinto is None:
+            while piece := stream.read(len(buffer)):
+                out.write(piece)
+            return
+        view = memoryview(buffer)
+        while n := readinto(view):
+            out.write(view[:n])
