@@ -62,6 +62,7 @@ class Engine(EngineGraph):
         self._recover()
         if self.freeze_heap:
             gc.freeze()
+            gc.set_threshold(10_000, 10, 10)
         async with trio.open_nursery() as committer_nursery:
             committer_nursery.start_soon(self.committer.run)
             async with trio.open_nursery() as nursery:

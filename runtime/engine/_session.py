@@ -80,8 +80,13 @@ class StandardProcessSession:
         self._state_reader = state_reader
         self._next_input = 0
         self._uuids: list[str] = []
-        self.provenance = ProvenanceReporter(self)
         self._reset()
+
+    @property
+    def provenance(self) -> ProvenanceReporter:
+        """Events only the processor can know about. A new reporter each time, so the
+        session is in no reference cycle and is freed as soon as its trigger ends."""
+        return ProvenanceReporter(self)
 
     def _reset(self) -> None:
         self._current: dict[int, FlowFile] = {}
@@ -302,10 +307,10 @@ class StandardProcessSession:
         fid = self._latest(ff)
         if not attributes:
             return ff
-        attrs = dict(ff[1])
-        uuid = attrs["uuid"]
-        attrs.update(attributes)
-        attrs["uuid"] = uuid
+        old = ff[1]
+        attrs = {**old, **attributes}
+        if "uuid" in attributes:
+            attrs["uuid"] = old["uuid"]
         return self._replace(fid, tuple.__new__(FlowFile, (fid, attrs, *ff[2:])))
 
     def remove_attribute(self, ff: FlowFile, key: str) -> FlowFile:

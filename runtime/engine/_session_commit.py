@@ -42,6 +42,7 @@ class Routing:
         "destinations",
         "inputs",
         "penalty_ms",
+        "packed",
         "private",
         "relationships",
         "unreadable",
@@ -59,6 +60,7 @@ class Routing:
         penalty_ms: int = 30_000,
         unreadable: dict[int, str] | None = None,
         private: Iterable[FlowFileQueue] = (),
+        packed: dict[int, tuple[dict[str, str], bytes]] | None = None,
     ) -> None:
         self.component_id = component_id
         self.component_type = component_type
@@ -74,6 +76,11 @@ class Routing:
         #: Queues that live only in memory (a stateless invocation's connections): a commit
         #: moves flowfiles on them but builds no flowfile records for them, as none is written.
         self.private = frozenset(private)
+        #: The attributes a step packed, by ``id`` of the (never mutated) attribute dict
+        #: (with the dict itself, so an id reused after the dict died cannot match): shared
+        #: by the steps of one stateless invocation, whose next step packs the same dict
+        #: again as the flowfile's previous attributes. None: no such sharing.
+        self.packed = packed
 
 
 class ProvenanceReporter:  # implements sdk.ProvenanceReporter
@@ -254,9 +261,20 @@ def prepare(s: StandardProcessSession) -> PreparedCommit:
     last_queue: FlowFileQueue | None = None
     last_acks: list[FlowFile] = []
     last_written = True
+    last_into: FlowFileQueue | None = None
+    last_enqueue: list[FlowFile] = []
+    packs = routing.packed
     for fid, ff, queues, rel in plans:
         attrs = ff[1]
-        packed = pack_attrs(attrs)
+        if packs is None:
+            packed = pack_attrs(attrs)
+        else:
+            hit = packs.get(id(attrs))
+            if hit is not None and hit[0] is attrs:
+                packed = hit[1]
+            else:
+                packed = pack_attrs(attrs)
+                packs[id(attrs)] = (attrs, packed)
         opacked = None  # the attributes as the flowfile entered, once packed
         packed_of[fid] = packed
         claim = ff[2]
@@ -286,7 +304,11 @@ def prepare(s: StandardProcessSession) -> PreparedCommit:
                                      prev=orig, relationship=None, source=queue.connection_id))
             elif fid not in reported and attrs is not orig[1] and attrs != orig[1]:
                 # the most common event, built inline (as ProvenanceRecord.of)
-                opacked = pack_attrs(orig[1])
+                if packs is None:
+                    opacked = pack_attrs(orig[1])
+                else:
+                    hit = packs.get(id(orig[1]))
+                    opacked = hit[1] if hit is not None and hit[0] is orig[1] else pack_attrs(orig[1])
                 events.append(new(ProvenanceRecord, (
                     attributes_modified, now, attrs["uuid"], cid, ctype, packed, opacked,
                     None, None, None, None, None, ff[3], claim, orig[3], oclaim, ff[4], ff[5],
@@ -326,7 +348,12 @@ def prepare(s: StandardProcessSession) -> PreparedCommit:
             into = queue if route is None or rel == SELF else route(target[1])
             if not (private and into in private):
                 placed_records.append(new(FlowFileRecord, (into.queue_id, seq, placed, tpacked)))
-            enqueue.setdefault(into, []).append(placed)
+            if into is not last_into:
+                last_into = into
+                last_enqueue = enqueue.get(into)  # type: ignore[assignment]
+                if last_enqueue is None:
+                    last_enqueue = enqueue[into] = []
+            last_enqueue.append(placed)
             seq += 1
             n_out += 1
             bytes_out += ff[3]

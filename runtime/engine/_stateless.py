@@ -319,6 +319,7 @@ class _Runner:
                                          expiration_ms=shared.expiration_ms, prioritizers=cdef.prioritizers,
                                          swap_threshold=_UNBOUNDED)
         queues = set(private.values())
+        packed: dict[int, tuple[dict[str, str], bytes]] = {}
         routings = {}
         for node in members:
             r = node.routing
@@ -328,7 +329,7 @@ class _Runner:
                 destinations={name: [private.get(q.connection_id, q) for q in qs]
                               for name, qs in r.destinations.items()},
                 auto_terminated=r.auto_terminated, relationships=r.relationships, penalty_ms=r.penalty_ms,
-                unreadable=r.unreadable, private=queues)
+                unreadable=r.unreadable, private=queues, packed=packed)
         collector = _Collector(engine, queues)
         host = _Host(engine, collector, routings)
         timeout = parse_duration(unit.stateless_flow_timeout)

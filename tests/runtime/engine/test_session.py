@@ -7,7 +7,9 @@ so they are committed exactly like production flowfiles.
 
 from __future__ import annotations
 
+import gc
 import re
+import weakref
 from collections.abc import Callable
 from typing import IO, Any
 
@@ -661,3 +663,23 @@ def test_a_private_queue_gets_moves_but_no_flowfile_records(flow: Flow) -> None:
     assert after.transaction.removed == [], "taking from a private queue writes no removal"
     assert [r.queue_id for r in after.transaction.placed] == [flow.other.queue_id] * 2
     assert list(after.moves.acks) == [flow.out]
+
+
+def test_a_session_is_freed_without_the_cycle_collector(flow: Flow) -> None:
+    """No reference cycle: a finished session (and what it holds) goes as soon as it is dropped."""
+    flow.seed(b"a")
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        s = flow.session()
+        ff = s.get()
+        assert ff is not None
+        s.provenance.route(ff, "success")
+        s.transfer(s.put_attribute(ff, "k", "v"), "success")
+        flow.commit(s)
+        ref = weakref.ref(s)
+        del s
+        assert ref() is None
+    finally:
+        if was:
+            gc.enable()

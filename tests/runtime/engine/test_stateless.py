@@ -128,6 +128,10 @@ async def test_an_invocation_commits_once_with_every_steps_provenance(autojump_c
     events = list(repos.provenance.events(0, limit=10_000))
     tagged = [e for e in events if e.component_id == "tag" and e.event_type.name == "ATTRIBUTES_MODIFIED"]
     assert len(tagged) == 10 and all(e.attributes.get("tagged") == "yes" for e in tagged)
+    # the previous attributes (packed once by the step before, shared within the invocation)
+    assert all("tagged" not in e.previous_attributes and e.previous_attributes["fail"] == "false"
+               and e.previous_attributes["uuid"] == e.attributes["uuid"] for e in tagged)
+    assert len({e.attributes["uuid"] for e in tagged}) == 10
     # the records on disk are only those of the connection out of the group
     assert repos.flowfiles.count_queue(engine.queues["c9"].queue_id)[0] == 10
     for c in ("c-in", "c-tag", "c-out", "c0"):
