@@ -166,13 +166,12 @@ class EngineGraph(EngineCore):
     async def remove_connection(self, connection_id: str, *, drop: bool = False) -> int:
         """Disconnect. A queue holding flowfiles is refused unless ``drop`` (then its
         flowfiles are dropped with DROP events, those waiting in its load-balance
-        partitions too); flowfiles a processor is working on
-        are never dropped (stop it first). Its two ends are stopped while it goes (so
-        no commit in progress lands in it) and started again. Returns how many were dropped."""
+        partitions too). Its two ends are stopped while it goes (so no commit in
+        progress lands in it; a trigger at work on its flowfiles ends first) and started
+        again. Flowfiles a processor still holds once stopped (a trigger abandoned after
+        the grace period) are never dropped: the removal is refused. Returns how many
+        were dropped."""
         queue = self.queues[connection_id]
-        if queue.in_flight:
-            raise FlowyardError(f"a processor is working on {queue.in_flight} flowfile(s) of connection "
-                                f"{connection_id!r}: stop it first")
         if queue.count and not drop:
             raise FlowyardError(f"connection {connection_id!r} holds {queue.count} queued flowfile(s): empty it "
                                 "first, or ask to drop them")

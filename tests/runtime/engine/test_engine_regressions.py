@@ -682,3 +682,27 @@ async def test_stopping_a_processor_waiting_to_start_again_is_immediate(autojump
         assert node.state == "STOPPED"
         assert node.configured.processor.calls == ["scheduled", "stopped"]  # type: ignore[attr-defined]
         engine.request_stop()
+
+
+async def test_a_connection_into_a_processor_at_work_is_removed_once_the_processor_has_stopped(
+        autojump_clock: Any) -> None:
+    """Removing a connection whose destination is running and holds one of its flowfiles
+    stops the destination first (its trigger ends) instead of refusing at once; nothing
+    is lost: what the trigger finished went on, the rest was dropped with the queue."""
+    repos = Repositories.in_memory()
+    engine = Engine(flow([
+        proc("src", "SequenceSource", properties={"Count": "5", "Batch Size": "5"}),
+        proc("slow", "AsyncSlow", properties={"Delay": "1 min"}),
+        proc("sink", "AsyncSlow", properties={"Delay": "0 ms"}, autoTerminatedRelationships=["success"],
+             scheduledState="STOPPED"),
+        proc("idle", "SequenceSource", properties={"Count": "0"}),
+    ], [conn("c1", "src", "slow"), conn("c2", "slow", "sink"), conn("c3", "idle", "slow")]),
+        repos, registry=TEST_PROCESSORS)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        await wait_for(lambda: engine.queues["c1"].in_flight == 1 and engine.queues["c1"].count == 4)
+        dropped = await engine.remove_connection("c1", drop=True)
+        assert "c1" not in engine.queues
+        assert dropped + engine.queues["c2"].count == 5
+        assert engine.nodes["slow"].running, "started again once the connection was gone (c3 still feeds it)"
+        engine.request_stop()
