@@ -7,13 +7,10 @@ changes, ``plan`` then ``reconcile`` to a new flow (``Plan``,
 statistics the service shows.
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from flowyard.runtime.engine._diskguard import DEFAULT_PAUSE_BELOW, DEFAULT_RESUME_ABOVE
-from flowyard.runtime.engine._engine import Engine, EngineStatus
-from flowyard.runtime.engine._node import Bulletin
-from flowyard.runtime.engine._replay import ReplayError, content_retained, replay_event, replay_refusal
-from flowyard.runtime.engine._stats import ComponentStatistics
 from flowyard.runtime.flow import register_period_check
 from flowyard.runtime.schedule import CronSchedule
 
@@ -22,20 +19,35 @@ from flowyard.runtime.schedule import CronSchedule
 register_period_check("CRON_DRIVEN", CronSchedule)
 
 if TYPE_CHECKING:
+    from flowyard.runtime.engine._engine import Engine, EngineStatus
+    from flowyard.runtime.engine._node import Bulletin
     from flowyard.runtime.engine._reconcile import Plan, ReconcileRefused, ReconcileReport, plan, reconcile
+    from flowyard.runtime.engine._replay import ReplayError, content_retained, replay_event, replay_refusal
+    from flowyard.runtime.engine._stats import ComponentStatistics
 
-#: Loaded with the first flow change (the first of these names asked for), not with the engine.
-_RECONCILE = frozenset({"Plan", "ReconcileRefused", "ReconcileReport", "plan", "reconcile"})
+#: Where each public name lives. They load on first use (the first name of a module asked
+#: for): the command line reads the disk guard's defaults without loading the engine, and
+#: a start loads the reconciliation only with the first flow change.
+_LAZY: dict[str, str] = {
+    name: f"flowyard.runtime.engine.{module}"
+    for module, names in {
+        "_engine": ("Engine", "EngineStatus"),
+        "_node": ("Bulletin",),
+        "_reconcile": ("Plan", "ReconcileRefused", "ReconcileReport", "plan", "reconcile"),
+        "_replay": ("ReplayError", "content_retained", "replay_event", "replay_refusal"),
+        "_stats": ("ComponentStatistics",),
+    }.items()
+    for name in names
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _RECONCILE:
-        from flowyard.runtime.engine import _reconcile
-
-        value = getattr(_reconcile, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 __all__ = ["DEFAULT_PAUSE_BELOW", "DEFAULT_RESUME_ABOVE", "Bulletin", "ComponentStatistics", "Engine", "EngineStatus",
