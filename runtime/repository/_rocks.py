@@ -29,6 +29,11 @@ write reaches the log file before ``Write`` returns), ``allow_mmap_writes=false`
 (``SyncWAL`` needs it) and ``recycle_log_file_num=0`` (which RocksDB also forces
 with ``tolerate_corrupted_tail_records``); recovery replays the log files as
 written, whoever synced them.
+
+Large content does not go through RocksDB: the content repository keeps it
+in files of its own under ``content_directory`` (``content/`` in the
+repository directory) and makes them durable through ``add_sync_hook``
+whenever this store makes writes durable.
 """
 
 from __future__ import annotations

@@ -319,7 +319,7 @@ class ContentReader(io.RawIOBase):
 
     def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
         claim = self._claim
-        if claim is None or self._pos >= self._length:
+        if claim is None or self._pos >= self._length or not len(buffer):
             return 0
         absolute = claim.offset + self._pos
         if self._fd >= 0 or claim.resource in self._repo._files:
@@ -344,6 +344,38 @@ class ContentReader(io.RawIOBase):
             )
         self._pos += n
         return n
+
+    def copy_to(self, fd: int) -> int:
+        """Write the rest of the claim to file descriptor ``fd`` (at its current
+        position) and return how many bytes. From a content file the kernel
+        copies (``os.copy_file_range``: no copy through Python, and a clone
+        where the file system can share blocks); otherwise piece by piece."""
+        claim = self._claim
+        if claim is None or self._pos >= self._length:
+            return 0
+        start = self._pos
+        if self._fd >= 0 or claim.resource in self._repo._files:
+            if self._fd < 0:
+                self._fd = self._repo._open_file(claim.resource)
+            while self._pos < self._length:
+                try:
+                    n = os.copy_file_range(self._fd, fd, self._length - self._pos, claim.offset + self._pos)
+                except OSError as exc:
+                    if exc.errno in (errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+                        break  # not between these files: copied below
+                    raise
+                if n == 0:
+                    raise ContentNotFoundError(f"content resource {claim.resource} is shorter than its claim "
+                                               f"{claim}", resource=claim.resource)
+                self._pos += n
+        if self._pos < self._length:
+            buffer = bytearray(min(CHUNK_SIZE, self._length - self._pos))
+            view = memoryview(buffer)
+            while n := self.readinto(view):
+                out = view[:n]
+                while out:
+                    out = out[os.write(fd, out):]
+        return self._pos - start
 
     def close(self) -> None:
         fd, self._fd = self._fd, -1

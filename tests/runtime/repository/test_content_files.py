@@ -17,12 +17,14 @@ from pathlib import Path
 import pytest
 from test_repositories_contract import NOW, commit, commit_content, new_queue, pattern, session, write_content
 
+from flowyard.processors.put_file import PutFile
 from flowyard.runtime.repository import Repositories, RocksStore, Transaction
 from flowyard.runtime.repository import content as content_module
 from flowyard.runtime.repository._codec import CHUNK_SIZE, chunk_key, encode_claim, resource_range, u64
 from flowyard.runtime.repository.repair import repair
 from flowyard.runtime.sdk import ContentClaim, ContentNotFoundError
 from flowyard.runtime.sdk._errors import RepositoryError, StorageFullError
+from flowyard.runtime.sdk.testing import ProcessorRunner
 
 
 def chunks_of(repos: Repositories, resource: int) -> list[bytes]:
@@ -331,6 +333,64 @@ def test_a_truncated_content_file_is_shorter_than_its_claim(repos: Repositories)
         repos.content.read_bytes(claim)
     with pytest.raises(ContentNotFoundError, match="shorter than its claim"), repos.content.reader(claim) as stream:
         stream.read()
+
+
+@pytest.mark.parametrize(("offset", "length", "skip"), [(0, 2 * CHUNK_SIZE + 9, 0), (CHUNK_SIZE - 4, 1000, 0),
+                                                      (7, CHUNK_SIZE + 1, 5000), (0, 10, 10)])
+@pytest.mark.parametrize("kernel_copy", [True, False])
+def test_a_reader_copies_the_rest_of_its_claim_to_a_file(repos: Repositories, tmp_path: Path, offset: int,
+                                                         length: int, skip: int, kernel_copy: bool,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    if not kernel_copy:  # e.g. another file system: copied piece by piece
+        def refused(*args: object, **kwargs: object) -> int:
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+        monkeypatch.setattr(os, "copy_file_range", refused)
+    data = pattern(2 * CHUNK_SIZE + 9)
+    writer, _ = write_content(repos, data)
+    commit_content(repos, writer)
+    target = tmp_path / "copy"
+    with repos.content.reader(ContentClaim(writer.resource, offset, length)) as stream, open(target, "wb") as out:
+        assert stream.read(skip) == data[offset : offset + skip]
+        assert stream.copy_to(out.fileno()) == length - skip
+        assert stream.read() == b""
+    assert target.read_bytes() == data[offset + skip : offset + length]
+
+
+def test_a_reader_copies_chunked_content_to_a_file(tmp_path: Path) -> None:
+    repos = Repositories.in_memory()
+    data = pattern(CHUNK_SIZE + 99)
+    writer, claim = write_content(repos, data)
+    commit_content(repos, writer)
+    with repos.content.reader(claim) as stream, open(tmp_path / "copy", "wb") as out:
+        assert stream.copy_to(out.fileno()) == len(data)
+    assert (tmp_path / "copy").read_bytes() == data
+
+
+def test_put_file_copies_content_files_in_the_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    copied: list[int] = []
+    real = os.copy_file_range
+
+    def counting(src: int, dst: int, count: int, *args: object) -> int:
+        n = real(src, dst, count, *args)  # type: ignore[arg-type]
+        copied.append(n)
+        return n
+
+    monkeypatch.setattr(os, "copy_file_range", counting)
+    repos = Repositories.open(tmp_path / "repository")
+    repos.recover()
+    try:
+        runner = ProcessorRunner(PutFile, repositories=repos)
+        runner.set_property("Directory", str(tmp_path / "out"))
+        big, small = pattern(2 * CHUNK_SIZE + 3), b"small"
+        runner.enqueue(big, {"filename": "big.bin"})
+        runner.enqueue(small, {"filename": "small.txt"})
+        runner.run(1)
+        runner.assert_transferred("success", 2)
+        assert sum(copied) == len(big)  # the small one came from the commit batch
+        assert (tmp_path / "out" / "big.bin").read_bytes() == big
+        assert (tmp_path / "out" / "small.txt").read_bytes() == small
+    finally:
+        repos.close()
 
 
 def test_repair_keeps_content_files_whose_claims_record_was_lost(tmp_path: Path) -> None:
