@@ -349,7 +349,7 @@ class ContentReader(io.RawIOBase):
         """Write the rest of the claim to file descriptor ``fd`` (at its current
         position) and return how many bytes. From a content file the kernel
         copies (``os.copy_file_range``: no copy through Python, and a clone
-        where the file system can share blocks); otherwise piece by piece."""
+        where the file system can share blocks); otherwise chunk by chunk."""
         claim = self._claim
         if claim is None or self._pos >= self._length:
             return 0
@@ -369,12 +369,12 @@ class ContentReader(io.RawIOBase):
                                                f"{claim}", resource=claim.resource)
                 self._pos += n
         if self._pos < self._length:
-            buffer = bytearray(min(CHUNK_SIZE, self._length - self._pos))
-            view = memoryview(buffer)
-            while n := self.readinto(view):
-                out = view[:n]
-                while out:
-                    out = out[os.write(fd, out):]
+            rest = ContentClaim(claim.resource, claim.offset + self._pos, self._length - self._pos)
+            for piece in self._repo.iter_chunks(rest, self._overlay):  # chunks as stored: no copy in Python
+                view = memoryview(piece)
+                while view:
+                    view = view[os.write(fd, view):]
+                self._pos += len(piece)
         return self._pos - start
 
     def close(self) -> None:

@@ -188,3 +188,16 @@ def test_the_edit_commands_and_the_reconciliation_load_with_their_first_use() ->
     before, after = json.loads(done.stdout)
     assert before == []
     assert after == ["flowyard.runtime.flow._edits_model", "flowyard.runtime.engine._reconcile"]
+
+
+def test_the_command_line_is_parsed_before_the_engine_and_the_web_stack_load() -> None:
+    """A first start hashes its generated password once the command line is parsed:
+    the engine and the web stack load after that, overlapping the hashing."""
+    code = ("import json, sys\n"
+            "from flowyard.bootstrap.cli import _parser\n"
+            "_parser().parse_args(['serve', '--port', '0'])\n"
+            "watched = ('flowyard.runtime.engine._engine', 'flowyard.runtime.service', 'hypercorn', 'starlette')\n"
+            "print(json.dumps([m for m in watched if m in sys.modules]))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []
