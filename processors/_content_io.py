@@ -7,6 +7,11 @@ page faults per MiB); reading into one buffer that lives for a trigger costs
 the copy only. Measured: the kernel time of 1 MiB files read and written back
 fell by about a third.
 
+A regular file bound for a content file does not pass through Python at
+all: the session's stream offers ``copy_from``, and the kernel copies the
+file into the content file (``os.copy_file_range``), as ``copy_content_to``
+has it copy a content file out.
+
 The buffer can be written to a session's content stream piece after piece
 because the stream's ``write`` consumes what it is given before it returns
 (the content writer writes it to its content file or copies it), as every
@@ -17,7 +22,10 @@ binary stream's ``write`` does. The buffer is per thread
 from __future__ import annotations
 
 import io
+import os
+import stat
 import threading
+from collections.abc import Callable
 from typing import IO
 
 from flowyard.processors._files import READ_CHUNK
@@ -40,14 +48,40 @@ def thread_buffer() -> bytearray:
 
 def copy_file_to(source: io.BufferedIOBase, out: IO[bytes], buffer: bytearray) -> None:
     """Write the rest of ``source`` to ``out`` (a session's content stream:
-    ``ProcessSession.write(ff, lambda out: copy_file_to(...))``), read piece by
-    piece into ``buffer``."""
+    ``ProcessSession.write(ff, lambda out: copy_file_to(...))``).
+
+    When ``out`` offers ``copy_from`` (the session's stream over the content
+    repository) and ``source`` is a regular file, the bytes up to the file's
+    size as of now are handed to it (the kernel copies them into a content
+    file); what is left then (the file grew meanwhile), and everything of
+    other sources or streams, is read piece by piece into ``buffer``. The
+    content is always exactly the bytes read: a file that shrinks meanwhile
+    gives shorter content, never a claim longer than what was written."""
+    copy_from = getattr(out, "copy_from", None)
+    if copy_from is not None:
+        _copy_regular_file(source, copy_from)
     view = memoryview(buffer)
     while True:
         n = source.readinto(view)
         if not n:
             return
         out.write(view[:n])
+
+
+def _copy_regular_file(source: io.BufferedIOBase, copy_from: Callable[[int, int, int], int]) -> None:
+    """Have ``copy_from`` append ``source`` from its position to its current size
+    if it is a regular file, and move ``source`` past what was appended."""
+    try:
+        fd = source.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):  # not backed by a file descriptor
+        return
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):  # a pipe, a device: its size says nothing; read as it comes
+        return
+    position = source.tell()  # counts what the buffered reader read ahead
+    if st.st_size > position:
+        copied = copy_from(fd, position, st.st_size - position)
+        source.seek(position + copied)
 
 
 def copy_content_to(session: ProcessSession, ff: FlowFile, out: IO[bytes], buffer: bytearray) -> None:

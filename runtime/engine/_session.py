@@ -561,13 +561,24 @@ def _feed(writer: ContentWriter, data: ContentSource) -> None:
 
 
 class _WriterStream:
-    """The binary output stream given to write callbacks."""
+    """The binary output stream given to write callbacks.
+
+    Besides ``write``, ``copy_from(fd, offset, length)`` appends up to
+    ``length`` bytes of the file descriptor ``fd`` from ``offset`` and returns
+    how many (fewer only where ``fd`` ends first): into a content file the
+    kernel copies them (``ContentWriter.copy_from``). Not part of the sdk's
+    stream: a processor looks for it (``getattr``) and writes otherwise.
+    What it appends counts in the session's bytes written as what ``write``
+    appends does (both go by the writer's ``length``)."""
 
     def __init__(self, writer: ContentWriter) -> None:
         self._writer = writer
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         return self._writer.write(data)
+
+    def copy_from(self, fd: int, offset: int, length: int) -> int:
+        return self._writer.copy_from(fd, offset, length)
 
     def writable(self) -> bool:
         return True

@@ -15,7 +15,9 @@ A resource is stored in one of three ways:
     with a content directory (``RocksStore.content_directory``), larger
     content goes to a file of its own, ``<directory>/<resource id>``, appended
     with ``os.write`` as the processor writes (no RocksDB call, and the GIL is
-    released during every write) and read with ``os.pread``;
+    released during every write), or copied into by the kernel from a file the
+    processor names (``ContentWriter.copy_from``), and read with ``os.pread``
+    (or copied out by the kernel: ``ContentReader.copy_to``);
 *chunks*
     without a content directory (the in-memory store), larger content is
     streamed into the store in chunks of ``CHUNK_SIZE`` under a *pending*
@@ -53,7 +55,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from flowyard.runtime.repository._codec import (
@@ -206,6 +208,69 @@ class ContentWriter:
             self._flush_chunk(bytes(self._buffer[:CHUNK_SIZE]))
             del self._buffer[:CHUNK_SIZE]
         return n
+
+    def copy_from(self, fd: int, offset: int, length: int) -> int:
+        """Append up to ``length`` bytes of file descriptor ``fd`` from ``offset``
+        (``fd``'s own position is left alone) and return how many were
+        appended: fewer only where ``fd`` ends before (a file truncated
+        meanwhile), and exactly those count in ``length``. Content that goes to
+        a content file is copied by the kernel (``os.copy_file_range``: no copy
+        through Python, a clone where the file system shares blocks), piece by
+        piece where it cannot (another file system, a file system without it);
+        other content is read and written as by ``write``.
+
+        Raises ``StorageFullError`` / ``RepositoryError`` when the content cannot
+        be written (the writer must then be discarded), and ``OSError`` when
+        ``fd`` cannot be read (what was appended before stays counted)."""
+        if self.finished:
+            raise ValueError("write to a finished content writer")
+        if offset < 0 or length < 0:
+            raise ValueError(f"copy_from needs an offset and a length of at least 0, not {offset} and {length}")
+        repo = self._repo
+        if self._fd < 0 and (repo._directory is None or len(self._buffer) + length <= repo.inline_max):
+            return self._copy_pieces(fd, offset, length, self.write)
+        if self._fd < 0:
+            self._open_file()
+        if self._buffer:
+            self._write_file(self._buffer)
+            self._buffer = bytearray()
+        copied = 0
+        while copied < length:
+            try:
+                n = os.copy_file_range(fd, self._fd, length - copied, offset + copied)
+            except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise _storage_error(exc, f"writing content file {repo.file_path(self.resource)}") from None
+                # Not between these files (EXDEV, EINVAL, ENOSYS, EOPNOTSUPP...), or an I/O error
+                # on one side: piece by piece below, which names the side at fault.
+                break
+            if n == 0:  # the end of fd, or a file system that copies nothing: piece by piece tells
+                break
+            copied += n
+            self.length += n
+        if copied < length:
+            copied += self._copy_pieces(fd, offset + copied, length - copied, self._append_file)
+        return copied
+
+    def _append_file(self, data: memoryview) -> int:
+        self.length += len(data)
+        self._write_file(data)
+        return len(data)
+
+    @staticmethod
+    def _copy_pieces(fd: int, offset: int, length: int, sink: Callable[[memoryview], int]) -> int:
+        """Read ``length`` bytes of ``fd`` from ``offset`` in pieces into ``sink``
+        (until ``fd`` ends); how many were read."""
+        buffer = bytearray(min(length, CHUNK_SIZE))
+        view = memoryview(buffer)
+        copied = 0
+        while copied < length:
+            n = os.preadv(fd, [view[: length - copied]], offset + copied)
+            if n == 0:
+                break
+            sink(view[:n])  # consumed before it returns: the buffer can be reused
+            copied += n
+        return copied
 
     def _open_file(self) -> None:
         repo = self._repo

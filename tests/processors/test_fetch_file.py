@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -9,6 +11,7 @@ import pytest
 
 from flowyard.processors.fetch_file import FetchFile
 from flowyard.processors.list_file import ListFile
+from flowyard.runtime.repository import Repositories
 from flowyard.runtime.sdk import InvalidComponentError, ProvenanceEventType
 from flowyard.runtime.sdk.testing import ProcessorRunner
 
@@ -273,3 +276,39 @@ def test_a_path_with_a_nul_byte_goes_to_failure_naming_it(
     failed = r.flowfiles_for("failure")[0]
     assert failed.content == b"kept" and failed.is_penalized(r.clock())
     assert any("NUL byte" in rec.getMessage() and "\\x00" in rec.getMessage() for rec in caplog.records)
+
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_large_files_are_copied_into_content_files_by_the_kernel(
+    tmp_path: Path, make_file: FileMaker, monkeypatch: pytest.MonkeyPatch, refused: bool
+) -> None:
+    copied: list[int] = []
+    real = os.copy_file_range
+
+    def counting(src: int, dst: int, count: int, *args: object) -> int:
+        if refused:  # e.g. the file is on another file system: copied piece by piece
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+        n = real(src, dst, count, *args)  # type: ignore[arg-type]
+        copied.append(n)
+        return n
+
+    monkeypatch.setattr(os, "copy_file_range", counting)
+    big, small = os.urandom((2 << 20) + 7), b"small"
+    make_file(tmp_path / "big.bin", big)
+    make_file(tmp_path / "small.txt", small)
+    repos = Repositories.open(tmp_path / "repository")
+    repos.recover()
+    try:
+        r = ProcessorRunner(FetchFile, repositories=repos)
+        r.enqueue(b"old content", located(tmp_path / "big.bin"))
+        r.enqueue(b"old", located(tmp_path / "small.txt"))
+        r.run()
+        r.assert_all_transferred("success", 2)
+        by_name = {ff.attributes["filename"]: ff for ff in r.flowfiles_for("success")}
+        by_name["big.bin"].assert_content_equals(big)
+        assert by_name["big.bin"].size == len(big)
+        by_name["small.txt"].assert_content_equals(small)
+        assert sum(copied) == (0 if refused else len(big))
+        assert repos.content.file_path(by_name["big.bin"].flowfile.claim.resource).read_bytes() == big
+    finally:
+        repos.close()

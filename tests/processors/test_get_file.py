@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -10,6 +10,7 @@ import pytest
 from flowyard.processors import get_file
 from flowyard.processors._files import walk_files
 from flowyard.processors.get_file import GetFile
+from flowyard.runtime.repository import Repositories
 from flowyard.runtime.sdk import InvalidComponentError, ProvenanceEventType
 from flowyard.runtime.sdk.testing import ProcessorRunner
 
@@ -279,3 +280,89 @@ def test_a_committed_file_is_not_taken_again_before_it_is_deleted(
     assert list(tmp_path.iterdir()) == []
     r.run()
     assert names(r) == ["a"]
+
+
+@pytest.fixture
+def on_disk(tmp_path: Path) -> Iterator[Repositories]:
+    """Repositories with content files (the in-memory ones have none)."""
+    repos = Repositories.open(tmp_path / "repository")
+    repos.recover()
+    yield repos
+    repos.close()
+
+
+def kernel_copies(monkeypatch: pytest.MonkeyPatch, before: Callable[[int], None] | None = None,
+                  after: Callable[[int], None] | None = None) -> list[int]:
+    """Count what ``os.copy_file_range`` copies; ``before``/``after`` run
+    around each call (given the call's number) to change the source meanwhile."""
+    copied: list[int] = []
+    real = os.copy_file_range
+
+    def counting(src: int, dst: int, count: int, *args: object) -> int:
+        if before is not None:
+            before(len(copied))
+        n = real(src, dst, count, *args)  # type: ignore[arg-type]
+        copied.append(n)
+        if after is not None:
+            after(len(copied))
+        return n
+
+    monkeypatch.setattr(os, "copy_file_range", counting)
+    return copied
+
+
+def test_large_files_are_copied_into_content_files_by_the_kernel(
+    tmp_path: Path, make_file: FileMaker, monkeypatch: pytest.MonkeyPatch, on_disk: Repositories
+) -> None:
+    big, small = os.urandom(3 << 20), b"small"
+    make_file(tmp_path / "in" / "big.bin", big)
+    make_file(tmp_path / "in" / "small.txt", small)
+    copied = kernel_copies(monkeypatch)
+    r = ProcessorRunner(GetFile, repositories=on_disk)
+    r.set_property("Input Directory", str(tmp_path / "in"))
+    r.run()
+    r.assert_all_transferred("success", 2)
+    by_name = {ff.attributes["filename"]: ff for ff in r.flowfiles_for("success")}
+    by_name["big.bin"].assert_content_equals(big)
+    by_name["small.txt"].assert_content_equals(small)
+    assert sum(copied) == len(big)  # the small one went inline, read as before
+    assert on_disk.content.file_path(by_name["big.bin"].flowfile.claim.resource).read_bytes() == big
+
+
+def test_a_file_that_grows_while_it_is_taken_is_taken_whole(
+    tmp_path: Path, make_file: FileMaker, monkeypatch: pytest.MonkeyPatch, on_disk: Repositories
+) -> None:
+    source = make_file(tmp_path / "in" / "growing.log", b"a" * (1 << 20))
+
+    def grow(calls: int) -> None:
+        if calls == 1:
+            with open(source, "ab") as handle:
+                handle.write(b"written meanwhile")
+
+    kernel_copies(monkeypatch, after=grow)
+    r = ProcessorRunner(GetFile, repositories=on_disk)
+    r.set_property("Input Directory", str(tmp_path / "in"))
+    r.run()
+    (ff,) = r.flowfiles_for("success")
+    ff.assert_content_equals(b"a" * (1 << 20) + b"written meanwhile")
+    assert ff.size == (1 << 20) + len(b"written meanwhile")
+
+
+def test_a_file_that_shrinks_while_it_is_taken_gives_what_it_held(
+    tmp_path: Path, make_file: FileMaker, monkeypatch: pytest.MonkeyPatch, on_disk: Repositories
+) -> None:
+    data = os.urandom(1 << 20)
+    source = make_file(tmp_path / "in" / "shrinking.bin", data)
+
+    def shrink(calls: int) -> None:
+        if calls == 0:
+            os.truncate(source, 300_000)
+
+    kernel_copies(monkeypatch, before=shrink)
+    r = ProcessorRunner(GetFile, repositories=on_disk)
+    r.set_property("Input Directory", str(tmp_path / "in"))
+    r.run()
+    (ff,) = r.flowfiles_for("success")
+    assert ff.size == 300_000  # the claim covers exactly what was written
+    ff.assert_content_equals(data[:300_000])
+    assert on_disk.content.file_path(ff.flowfile.claim.resource).stat().st_size == 300_000

@@ -393,6 +393,174 @@ def test_put_file_copies_content_files_in_the_kernel(tmp_path: Path, monkeypatch
         repos.close()
 
 
+def refuse_copy_file_range(monkeypatch: pytest.MonkeyPatch, how: str) -> list[int]:
+    """Make ``os.copy_file_range`` refuse (``exdev``: another file system),
+    copy nothing (``zero``), or count what it copies (``kernel``: the counts
+    returned)."""
+    copied: list[int] = []
+    real = os.copy_file_range
+
+    def fake(src: int, dst: int, count: int, *args: object) -> int:
+        if how == "exdev":
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+        if how == "zero":
+            return 0
+        n = real(src, dst, count, *args)  # type: ignore[arg-type]
+        copied.append(n)
+        return n
+
+    monkeypatch.setattr(os, "copy_file_range", fake)
+    return copied
+
+
+@pytest.mark.parametrize("how", ["kernel", "exdev", "zero"])
+@pytest.mark.parametrize(("before", "size"), [(0, 1000), (0, content_module.FILE_INLINE_MAX),
+                                              (0, content_module.FILE_INLINE_MAX + 1), (10, content_module.FILE_INLINE_MAX),
+                                              (0, 2 * CHUNK_SIZE + 3), (7, CHUNK_SIZE + 1)])
+def test_a_writer_copies_from_a_file(repos: Repositories, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     how: str, before: int, size: int) -> None:
+    copied = refuse_copy_file_range(monkeypatch, how)
+    source = tmp_path / "source"
+    data = pattern(size + 5)
+    source.write_bytes(data)
+    writer = repos.content.writer()
+    writer.write(b"x" * before)
+    fd = os.open(source, os.O_RDONLY)
+    try:
+        assert writer.copy_from(fd, 5, size) == size
+        assert os.lseek(fd, 0, os.SEEK_CUR) == 0  # the descriptor's own position is left alone
+    finally:
+        os.close(fd)
+    assert writer.length == before + size
+    claim = writer.finish()
+    assert claim == ContentClaim(writer.resource, 0, before + size)
+    large = before + size > repos.content.inline_max
+    assert writer.in_file is large and writer.streamed is large
+    assert sum(copied) == (size if large and how == "kernel" else 0)  # the kernel copies only into a content file
+    commit_content(repos, writer)
+    assert repos.content.read_bytes(claim) == b"x" * before + data[5:]
+    assert repos.content.file_path(writer.resource).exists() is large
+    assert chunks_of(repos, writer.resource) == ([] if large else [chunk_key(writer.resource, 0)])
+
+
+def test_a_writer_copies_into_a_content_file_it_is_writing_already(repos: Repositories, tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.write_bytes(pattern(CHUNK_SIZE))
+    writer = repos.content.writer()
+    writer.write(b"a" * (content_module.FILE_INLINE_MAX + 1))  # the file is open
+    writer.write(b"b" * 10)  # gathered, not yet written
+    with open(source, "rb") as handle:
+        assert writer.copy_from(handle.fileno(), 0, CHUNK_SIZE) == CHUNK_SIZE
+    writer.write(b"c")
+    claim = writer.finish()
+    commit_content(repos, writer)
+    expected = b"a" * (content_module.FILE_INLINE_MAX + 1) + b"b" * 10 + pattern(CHUNK_SIZE) + b"c"
+    assert claim is not None and claim.length == len(expected)
+    assert repos.content.file_path(writer.resource).read_bytes() == expected
+
+
+@pytest.mark.parametrize("how", ["kernel", "exdev"])
+def test_a_writer_copies_what_a_shrunk_file_still_holds_and_counts_only_that(
+        repos: Repositories, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    refuse_copy_file_range(monkeypatch, how)
+    source = tmp_path / "source"
+    source.write_bytes(pattern(CHUNK_SIZE + 100))
+    writer = repos.content.writer()
+    with open(source, "rb") as handle:
+        assert writer.copy_from(handle.fileno(), 0, 3 * CHUNK_SIZE) == CHUNK_SIZE + 100  # truncated meanwhile
+    claim = writer.finish()
+    assert claim is not None and claim.length == writer.length == CHUNK_SIZE + 100
+    commit_content(repos, writer)
+    assert repos.content.read_bytes(claim) == pattern(CHUNK_SIZE + 100)
+
+
+def test_a_writer_copies_from_a_file_into_chunks_without_a_content_directory(tmp_path: Path) -> None:
+    repos = Repositories.in_memory()
+    source = tmp_path / "source"
+    data = pattern(2 * CHUNK_SIZE + 1)
+    source.write_bytes(data)
+    writer = repos.content.writer()
+    with open(source, "rb") as handle:
+        assert writer.copy_from(handle.fileno(), 0, len(data)) == len(data)
+    claim = writer.finish()
+    assert writer.streamed and not writer.in_file
+    commit_content(repos, writer)
+    assert repos.content.read_bytes(claim) == data
+
+
+def test_a_full_disk_while_copying_from_a_file_raises_storage_full(repos: Repositories, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(*args: object) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    source = tmp_path / "source"
+    source.write_bytes(pattern(CHUNK_SIZE))
+    monkeypatch.setattr(os, "copy_file_range", full)
+    writer = repos.content.writer()
+    with open(source, "rb") as handle, pytest.raises(
+            StorageFullError, match=f"writing content file .*{writer.resource}: the disk is full"):
+        writer.copy_from(handle.fileno(), 0, CHUNK_SIZE)
+    repos.content.discard(writer)
+    assert not repos.content.file_path(writer.resource).exists()
+
+
+def test_a_full_disk_while_copying_piece_by_piece_raises_storage_full(repos: Repositories, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(fd: int, data: memoryview) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    refuse_copy_file_range(monkeypatch, "exdev")
+    monkeypatch.setattr(content_module, "_write", full)
+    source = tmp_path / "source"
+    source.write_bytes(pattern(CHUNK_SIZE))
+    writer = repos.content.writer()
+    with open(source, "rb") as handle, pytest.raises(StorageFullError, match="the disk is full"):
+        writer.copy_from(handle.fileno(), 0, CHUNK_SIZE)
+    repos.content.discard(writer)
+    assert not repos.content.file_path(writer.resource).exists()
+
+
+def test_a_source_that_cannot_be_read_is_an_os_error_not_a_repository_error(repos: Repositories,
+                                                                            tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.write_bytes(pattern(CHUNK_SIZE))
+    writer = repos.content.writer()
+    fd = os.open(source, os.O_WRONLY)  # the kernel refuses it (EBADF), and so does pread: the source's fault
+    try:
+        with pytest.raises(OSError) as raised:
+            writer.copy_from(fd, 0, CHUNK_SIZE)
+        assert not isinstance(raised.value, RepositoryError)
+        assert raised.value.errno == errno.EBADF
+    finally:
+        os.close(fd)
+    assert writer.length == 0
+    repos.content.discard(writer)
+
+
+def test_a_session_stream_copies_from_a_file_and_counts_the_bytes_written(repos: Repositories,
+                                                                         tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    data = pattern(CHUNK_SIZE + 3)
+    source.write_bytes(data)
+    queue = new_queue(repos, "out")
+    s = session(repos, dest={"success": [queue]})
+
+    def fill(out: object) -> None:
+        with open(source, "rb") as handle:
+            assert out.copy_from(handle.fileno(), 3, CHUNK_SIZE) == CHUNK_SIZE  # type: ignore[attr-defined]
+        out.write(b"end")  # type: ignore[attr-defined]
+
+    ff = s.write(s.create(), fill)
+    assert ff.size == CHUNK_SIZE + 3
+    assert s.read_bytes(ff) == data[3:] + b"end"
+    s.transfer(ff, "success")
+    prepared = s.prepare_commit()
+    assert prepared.stats.bytes_written == CHUNK_SIZE + 3
+    assert repos.write([prepared.transaction], NOW) == []
+    prepared.apply(NOW)
+    assert repos.content.file_path(ff.claim.resource).read_bytes() == data[3:] + b"end"
+
+
 def test_repair_keeps_content_files_whose_claims_record_was_lost(tmp_path: Path) -> None:
     path = tmp_path / "repository"
     repos = Repositories.open(path)
