@@ -14,6 +14,12 @@ same alternation, are PutFile alone writing the same 512 MiB from
 ``ProcessorRunner`` (in-memory repository): what PutFile's own writes and
 syncs cost, without GetFile and the RocksDB content repository.
 
+``BENCH getfile_1mib`` is GetFile alone taking 512 files of 1 MiB (kept in
+place, batches of 16) into an on-disk repository from ``ProcessorRunner``,
+in MB/s, median of three rounds: what taking a file into a content file costs
+(the kernel copies it: ``ContentWriter.copy_from``), without PutFile's writes
+and syncs.
+
 The source files are written and ``sync``ed before each measurement starts,
 so neither side pays for writing them back. ``sync`` flushes the whole
 machine, which is what the ceiling means: a copy is not done before its data
@@ -33,8 +39,10 @@ from pathlib import Path
 import trio
 from bench_engine import connect, make_flow, run
 
+from flowyard.processors.get_file import GetFile
 from flowyard.processors.put_file import PutFile
 from flowyard.runtime.engine import Engine
+from flowyard.runtime.repository import Repositories
 from flowyard.runtime.sdk.testing import ProcessorRunner
 
 _MIB = 1 << 20
@@ -133,4 +141,32 @@ def putfile_1mib() -> None:
     print(f"BENCH putfile_only_vs_cp_sync {alone / ceiling:.2f} x")
 
 
-BENCHMARKS = {"putfile_1mib": putfile_1mib}
+def getfile_only_once(tmp: Path, count: int = _COUNT) -> float:
+    """MB/s of GetFile alone taking ``count`` 1 MiB files into an on-disk repository."""
+    src = tmp / "in"
+    _make_sources(src, count)
+    repos = Repositories.open(tmp / "repo")
+    try:
+        repos.recover()
+        runner = ProcessorRunner(GetFile, repositories=repos)
+        runner.set_property("Input Directory", str(src))
+        runner.set_property("Keep Source File", "true")  # listed once: the polling interval is not over
+        runner.set_property("Batch Size", "16")
+        runner.set_property("Polling Interval", "1 hour")
+        start = time.perf_counter()
+        runner.run(-(-count // 16))
+        elapsed = time.perf_counter() - start
+        taken = len(runner.flowfiles_for("success"))
+        if taken != count:
+            raise RuntimeError(f"GetFile took {taken} files, expected {count}")
+    finally:
+        repos.close()
+    return count * _MIB / elapsed / 1e6
+
+
+def getfile_1mib() -> None:
+    figures = alternate({"getfile_only": getfile_only_once})
+    print(f"BENCH getfile_1mib {statistics.median(figures['getfile_only']):.0f} MB/s")
+
+
+BENCHMARKS = {"putfile_1mib": putfile_1mib, "getfile_1mib": getfile_1mib}

@@ -393,6 +393,9 @@ def test_put_file_copies_content_files_in_the_kernel(tmp_path: Path, monkeypatch
         repos.close()
 
 
+INLINE_MAX = content_module.FILE_INLINE_MAX
+
+
 def refuse_copy_file_range(monkeypatch: pytest.MonkeyPatch, how: str) -> list[int]:
     """Make ``os.copy_file_range`` refuse (``exdev``: another file system),
     copy nothing (``zero``), or count what it copies (``kernel``: the counts
@@ -414,8 +417,7 @@ def refuse_copy_file_range(monkeypatch: pytest.MonkeyPatch, how: str) -> list[in
 
 
 @pytest.mark.parametrize("how", ["kernel", "exdev", "zero"])
-@pytest.mark.parametrize(("before", "size"), [(0, 1000), (0, content_module.FILE_INLINE_MAX),
-                                              (0, content_module.FILE_INLINE_MAX + 1), (10, content_module.FILE_INLINE_MAX),
+@pytest.mark.parametrize(("before", "size"), [(0, 1000), (0, INLINE_MAX), (0, INLINE_MAX + 1), (10, INLINE_MAX),
                                               (0, 2 * CHUNK_SIZE + 3), (7, CHUNK_SIZE + 1)])
 def test_a_writer_copies_from_a_file(repos: Repositories, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                      how: str, before: int, size: int) -> None:
@@ -447,14 +449,14 @@ def test_a_writer_copies_into_a_content_file_it_is_writing_already(repos: Reposi
     source = tmp_path / "source"
     source.write_bytes(pattern(CHUNK_SIZE))
     writer = repos.content.writer()
-    writer.write(b"a" * (content_module.FILE_INLINE_MAX + 1))  # the file is open
+    writer.write(b"a" * (INLINE_MAX + 1))  # the file is open
     writer.write(b"b" * 10)  # gathered, not yet written
     with open(source, "rb") as handle:
         assert writer.copy_from(handle.fileno(), 0, CHUNK_SIZE) == CHUNK_SIZE
     writer.write(b"c")
     claim = writer.finish()
     commit_content(repos, writer)
-    expected = b"a" * (content_module.FILE_INLINE_MAX + 1) + b"b" * 10 + pattern(CHUNK_SIZE) + b"c"
+    expected = b"a" * (INLINE_MAX + 1) + b"b" * 10 + pattern(CHUNK_SIZE) + b"c"
     assert claim is not None and claim.length == len(expected)
     assert repos.content.file_path(writer.resource).read_bytes() == expected
 
