@@ -124,9 +124,8 @@ class _Completion:
 
 class FetchFile(Processor):
     """Reads the file named by File to Fetch into the FlowFile's content,
-    streaming it from disk (a file large enough for a content file of its own
-    is copied into it by the kernel, ``processors._content_io.copy_file_to``),
-    and records a FETCH provenance event.
+    streaming it from disk (a file over 64 KiB is copied by the kernel into the
+    content repository's file for it), and records a FETCH provenance event.
 
     The Completion Strategy runs only after the session is durably committed
     (``session.commit_async``), so a crash can never lose a file whose

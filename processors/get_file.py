@@ -86,10 +86,9 @@ POLLING_INTERVAL = PropertySpec(
 class GetFile(Processor):
     """Turns files of a directory into FlowFiles and (by default) deletes them.
 
-    Content is streamed from disk into the content repository (a file large
-    enough for a content file of its own is copied into it by the kernel,
-    ``processors._content_io.copy_file_to``; one that grows meanwhile is
-    taken as it is when read to its end). A source file
+    Content is streamed from disk into the content repository (a file over
+    64 KiB is copied by the kernel into the repository's file for it; a file
+    that grows meanwhile is taken as it is when read to its end). A source file
     is deleted only after the session that holds its FlowFile is durably
     committed (``session.commit_async``), by GetFile's deletion thread (off
     the engine's event loop; stopping the processor waits for it), and only if
