@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,6 +37,7 @@ HEAVY = ("redis", "nats", "jsonschema", "referencing", "duckdb", "pyarrow", "fas
 _PROBE = """
 import json, sys, traceback
 from pathlib import Path
+from typing import Any
 
 heavy = set(sys.argv[2].split(","))
 first = {}
@@ -139,6 +141,7 @@ LAZY = ("croniter", "dateutil", "networkx", "flowyard.runtime.expression._builti
 _LAZY_PROBE = """
 import json, sys
 from pathlib import Path
+from typing import Any
 
 import flowyard.bootstrap.cli
 import flowyard.bootstrap.serve
@@ -183,9 +186,7 @@ def test_the_edit_commands_and_the_reconciliation_load_with_their_first_use() ->
             "before = [m for m in watched if m in sys.modules]\n"
             "assert edits.Batch.__name__ == 'Batch' and engine.plan.__name__ == 'plan'\n"
             "print(json.dumps([before, [m for m in watched if m in sys.modules]]))\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr
-    before, after = json.loads(done.stdout)
+    before, after = _probe(code)
     assert before == []
     assert after == ["flowyard.runtime.flow._edits_model", "flowyard.runtime.engine._reconcile"]
 
@@ -198,6 +199,11 @@ def test_the_command_line_is_parsed_before_the_engine_and_the_web_stack_load() -
             "_parser().parse_args(['serve', '--port', '0'])\n"
             "watched = ('flowyard.runtime.engine._engine', 'flowyard.runtime.service', 'hypercorn', 'starlette')\n"
             "print(json.dumps([m for m in watched if m in sys.modules]))\n")
+    assert _probe(code) == []
+
+
+def _probe(code: str) -> Any:
+    """What ``code``, run in a new interpreter, prints as JSON (it must succeed)."""
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == []
+    return json.loads(done.stdout)
