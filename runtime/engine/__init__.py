@@ -7,12 +7,12 @@ changes, ``plan`` then ``reconcile`` to a new flow (``Plan``,
 statistics the service shows.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flowyard.runtime.engine._diskguard import DEFAULT_PAUSE_BELOW, DEFAULT_RESUME_ABOVE
 from flowyard.runtime.flow import register_period_check
 from flowyard.runtime.schedule import CronSchedule
+from flowyard.runtime.sdk._lazy import lazy_names
 
 # The engine runs the schedules, so it says what a cron-driven period may be: the flow reader checks
 # every CRON_DRIVEN processor's period with it (the flow model knows no cron syntax).
@@ -28,26 +28,13 @@ if TYPE_CHECKING:
 #: Where each public name lives. They load on first use (the first name of a module asked
 #: for): the command line reads the disk guard's defaults without loading the engine, and
 #: a start loads the reconciliation only with the first flow change.
-_LAZY: dict[str, str] = {
-    name: f"flowyard.runtime.engine.{module}"
-    for module, names in {
-        "_engine": ("Engine", "EngineStatus"),
-        "_node": ("Bulletin",),
-        "_reconcile": ("Plan", "ReconcileRefused", "ReconcileReport", "plan", "reconcile"),
-        "_replay": ("ReplayError", "content_retained", "replay_event", "replay_refusal"),
-        "_stats": ("ComponentStatistics",),
-    }.items()
-    for name in names
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(globals(), {
+    "_engine": ("Engine", "EngineStatus"),
+    "_node": ("Bulletin",),
+    "_reconcile": ("Plan", "ReconcileRefused", "ReconcileReport", "plan", "reconcile"),
+    "_replay": ("ReplayError", "content_retained", "replay_event", "replay_refusal"),
+    "_stats": ("ComponentStatistics",),
+})
 
 
 __all__ = ["DEFAULT_PAUSE_BELOW", "DEFAULT_RESUME_ABOVE", "Bulletin", "ComponentStatistics", "Engine", "EngineStatus",

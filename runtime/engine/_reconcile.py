@@ -102,8 +102,8 @@ class Plan:
     #: source changed, or an end is replaced by another component with the same id).
     recreate: dict[str, Placed]
     #: Queues the engine still has, attached to a node that goes, for connections that
-    #: neither flow holds (an earlier removal that failed, e.g. while a processor worked
-    #: on its flowfiles): removed with the node. What they still hold is dropped (DROP
+    #: neither flow holds (an earlier removal that failed, e.g. a trigger abandoned after
+    #: the grace period still held flowfiles of it): removed with the node. What they still hold is dropped (DROP
     #: events): their removal was accepted, under the drop rule, by that earlier edit.
     orphans: tuple[str, ...] = ()
 

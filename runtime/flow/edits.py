@@ -33,11 +33,11 @@ Pure: no engine, no registry, no I/O.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flowyard.runtime.flow._edits_context import NO_SPECS, EditContext, EditRefused, SpecCatalog, TypeCatalog
 from flowyard.runtime.flow._index import FlowIndex
+from flowyard.runtime.sdk._lazy import lazy_names
 
 if TYPE_CHECKING:
     from flowyard.runtime.flow._edits_apply import apply, inverse, touched
@@ -99,27 +99,14 @@ __all__ = [
 
 #: The commands and what works on them load on first use (the first name of them asked
 #: for): opening a service needs only the names imported above.
-_LAZY: dict[str, str] = {
-    name: f"flowyard.runtime.flow.{module}"
-    for module, names in {
-        "_edits_apply": ("apply", "inverse", "touched"),
-        "_edits_checks": ("check_flow",),
-        "_edits_describe": ("describe",),
-        "_edits_json": ("FIELD_KEYS", "edit_from_dict", "edit_to_dict"),
-        "_edits_model": ("Batch", "BindParameterContext", "CreateComponent", "CreateParameterContext",
-                         "DeleteComponent", "DeleteParameterContext", "Edit", "ImportGroup", "MoveComponents",
-                         "SetRunState", "SetServiceState", "UpdateComponent", "UpdateParameterContext", "connect"),
-        "_edits_undo": ("undoable", "without_run_states"),
-        "_edits_validate": ("validate",),
-    }.items()
-    for name in names
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(globals(), {
+    "_edits_apply": ("apply", "inverse", "touched"),
+    "_edits_checks": ("check_flow",),
+    "_edits_describe": ("describe",),
+    "_edits_json": ("FIELD_KEYS", "edit_from_dict", "edit_to_dict"),
+    "_edits_model": ("Batch", "BindParameterContext", "CreateComponent", "CreateParameterContext",
+                     "DeleteComponent", "DeleteParameterContext", "Edit", "ImportGroup", "MoveComponents",
+                     "SetRunState", "SetServiceState", "UpdateComponent", "UpdateParameterContext", "connect"),
+    "_edits_undo": ("undoable", "without_run_states"),
+    "_edits_validate": ("validate",),
+})
