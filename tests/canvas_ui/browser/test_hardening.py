@@ -484,6 +484,43 @@ PARAMETERS = {"flowyardFlowVersion": 1, "parameterContexts": [{
 }}
 
 
+def test_what_is_typed_survives_the_types_arriving_late(page: Any, tmp_path: Path) -> None:
+    """The controller service types answer after the user has begun typing into a processor's
+    property: the panel lays its fields out again but keeps the text (it used to load the
+    processor again and throw the text away)."""
+    server = start_server(tmp_path, PARAMETERS)
+    held: list[Any] = []
+    page.route("**/api/controller-service-types", lambda route: held.append(route))
+    try:
+        log_in(page, server.url)
+        still(page)
+        node(page, "Gen").dblclick()
+        page.get_by_test_id("tab-properties").click()
+        text = page.get_by_test_id("prop-custom-text")
+        text.click()
+        text.press_sequentially("Hello #{")
+        expect(page.get_by_test_id("param-suggestion-greeting")).to_be_visible()
+        assert len(held) == 1, "the canvas asked for the controller service types once, and is still waiting"
+        with page.expect_response(lambda r: r.url.endswith("/api/controller-service-types")):
+            held[0].continue_()
+        # the next answer for the processor (a reload, before the fix; else the 3 s poll)
+        with page.expect_response(lambda r: "/api/processors/gen" in r.url, timeout=10_000):
+            pass
+        text.press_sequentially("gr")
+        expect(text).to_have_value("Hello #{gr")
+        expect(page.get_by_test_id("param-suggestions").locator("[data-testid^=param-suggestion-]")).to_have_count(1)
+        text.press("Enter")
+        expect(text).to_have_value("Hello #{greeting}")
+        page.get_by_test_id("configure-save").click()
+        with server.api() as api:
+            wait = time.monotonic() + 10
+            while api.get("/api/processors/gen").json()["properties"].get("custom-text") != "Hello #{greeting}":
+                assert time.monotonic() < wait, "the typed text never reached the server"
+                time.sleep(0.05)
+    finally:
+        stop_server(server)
+
+
 def test_parameters_offered_after_hash_brace_and_a_new_group_asks_its_name(page: Any, tmp_path: Path,
                                                                             shoot: Any) -> None:
     server = start_server(tmp_path, PARAMETERS)

@@ -3,7 +3,7 @@
 // revision; a 409 reloads the component and says so. Fields are checked before sending
 // (names, time periods, whole numbers) and a 400's errors are shown next to the fields
 // they name, every one of them, in plain words.
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, ApiError, type ControllerService, type ExecutionNode, type Kind, type Processor, type ProcessorType } from "../api";
 import { checkDuration, checkName, checkWholeNumber, collect, hasErrors, serverErrors, type FieldErrors } from "../fields";
 import { findSpec } from "../canvas/model";
@@ -13,7 +13,7 @@ import { componentIndex, componentName } from "./flowTree";
 import { PanelFrame } from "./frame";
 import { errorText } from "./format";
 import { PropertiesEditor } from "./PropertiesEditor";
-import { draftFromComponent, errorsByProperty, propertyChanges, type PropDraft } from "./properties";
+import { draftFromComponent, errorsByProperty, propertyChanges, rebaseProps, type PropDraft } from "./properties";
 import { RULES_KEY, RulesEditor } from "./RulesEditor";
 import { Empty, Field, Notice, StateBadge, Tabs, usePolling } from "./ui";
 
@@ -138,19 +138,34 @@ function ConfigureExtension({ kind, id }: { kind: Kind; id: string }) {
     state: processor ? (c as Processor).runState : (c as ControllerService).state,
     errors: c.validationErrors ?? [],
   });
+  /** The spec the draft's properties are laid out with (undefined: the types had not arrived). */
+  const laidOutWith = useRef<ProcessorType | undefined>(undefined);
   const adopt = useCallback((c: Extension, previous?: Draft) => {
+    const s = findSpec(kind === "processor" ? processorTypes : serviceTypes, c.type);
+    laidOutWith.current = s;
     setComp(c);
-    setDraft(toDraft(c, kind, findSpec(kind === "processor" ? processorTypes : serviceTypes, c.type), previous));
+    setDraft(toDraft(c, kind, s, previous));
     setLive({
       state: kind === "processor" ? (c as Processor).runState : (c as ControllerService).state,
       errors: c.validationErrors ?? [],
     });
   }, [kind, processorTypes, serviceTypes]);
+  const latestAdopt = useRef(adopt);
+  latestAdopt.current = adopt;
 
   useEffect(() => {
-    api.get<Extension>(kind, id).then((c) => adopt(c)).catch((exc) => setLoadError(errorText(exc)));
-    // The spec arrives after the first render on a fresh page: rebuild the draft then.
-  }, [kind, id, adopt]);
+    api.get<Extension>(kind, id).then((c) => latestAdopt.current(c)).catch((exc) => setLoadError(errorText(exc)));
+  }, [kind, id]);
+
+  // The types arrive after the first render on a fresh page (the service types perhaps after
+  // the processor types, while the user already types): lay the properties out again once the
+  // spec is known, keeping what was typed. Loading the component again would throw it away.
+  useEffect(() => {
+    if (!comp || spec === laidOutWith.current) return;
+    const before = laidOutWith.current;
+    laidOutWith.current = spec;
+    setDraft((d) => (d ? { ...d, props: rebaseProps(before, spec, comp.properties, d.props) } : d));
+  }, [comp, spec]);
 
   // Validity and run state change underneath (a new connection, a service enabled): follow them.
   usePolling(async () => {

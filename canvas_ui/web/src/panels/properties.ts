@@ -59,6 +59,25 @@ export function propertyChanges(spec: ProcessorType | undefined, props: Record<s
   return changes;
 }
 
+/** `draft` laid out again for the spec `after` (it was laid out for `before`, perhaps none:
+ *  the types had not arrived yet), keeping every change it holds to the component's
+ *  `props`. A property the new spec knows goes to its field; any other stays dynamic. */
+export function rebaseProps(before: ProcessorType | undefined, after: ProcessorType | undefined,
+                            props: Record<string, string | null>, draft: PropDraft): PropDraft {
+  const typed = propertyChanges(before, props, draft);
+  const base = draftFromComponent(after, props);
+  const keys = new Set((after?.properties ?? []).map((p) => p.key));
+  const values = { ...base.values };
+  let dynamic = [...base.dynamic];
+  for (const [name, value] of Object.entries(typed)) {
+    if (keys.has(name)) values[name] = value;
+    else if (value === null) dynamic = dynamic.filter((d) => d.name !== name);
+    else if (dynamic.some((d) => d.name === name)) dynamic = dynamic.map((d) => (d.name === name ? { name, value } : d));
+    else dynamic.push({ name, value });
+  }
+  return { values, dynamic };
+}
+
 /** Validation errors matched to properties: the API names a property by display name
  *  ("'File Size' is invalid because ..."); anything else stays in `other`. */
 export function errorsByProperty(spec: ProcessorType | undefined, dynamicNames: string[], errors: string[]):
