@@ -144,6 +144,7 @@ def committing_session(
     committer: Committer,
     early: list[PendingCommit],
     state_reader: Callable[[str], tuple[int, dict[str, str]]],
+    overlay: dict[bytes, bytes] | None = None,
 ) -> StandardProcessSession:
     """A session for one trigger, usable from the event loop and from a worker
     thread alike (queue operations always run on the loop).
@@ -152,7 +153,7 @@ def committing_session(
     write: from a worker thread it waits until the commit is durable (raising
     ``ProcessingError`` if it was not); on the event loop (which cannot block)
     it is queued, in order, and appended to ``early`` for the trigger to await
-    with its final commit.
+    with its final commit. ``overlay``: see ``StandardProcessSession``.
     """
     async def commit_now(session: StandardProcessSession) -> None:
         await committer.commit(session.prepare_commit())
@@ -164,4 +165,4 @@ def committing_session(
             trio.from_thread.run(commit_now, session)
 
     return StandardProcessSession(routing, repositories, clock, queue_access=on_loop,
-                                  state_reader=state_reader, commit_hook=hook)
+                                  state_reader=state_reader, commit_hook=hook, overlay=overlay)

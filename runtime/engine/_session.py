@@ -71,8 +71,13 @@ class StandardProcessSession:
         queue_access: Callable[[Callable[[], Any]], Any] = _direct,
         state_reader: Callable[[str], tuple[int, dict[str, str]]] | None = None,
         commit_hook: Callable[[StandardProcessSession], None] | None = None,
+        overlay: dict[bytes, bytes] | None = None,
     ) -> None:
+        """``overlay``: content chunks written but not yet in the store, shared with other
+        sessions (the steps of a stateless invocation, which commit once, together:
+        each step reads what the steps before it wrote). None: this session's own."""
         self._routing = routing
+        self._shared_overlay = overlay
         self._commit_hook = commit_hook
         self._repos = repositories
         self._clock = clock
@@ -99,7 +104,7 @@ class StandardProcessSession:
         self._expired: list[tuple[FlowFileQueue, FlowFile]] = []
         self._removed: dict[int, FlowFile] = {}
         self._writers: dict[int, ContentWriter] = {}
-        self._overlay: dict[bytes, bytes] = {}
+        self._overlay: dict[bytes, bytes] = {} if self._shared_overlay is None else self._shared_overlay
         self._state: tuple[int, dict[str, str]] | None = None
         self._state_dirty = False
         self._on_success: list[Callable[[], Any]] = []

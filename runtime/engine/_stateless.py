@@ -9,7 +9,9 @@ A *stateless unit* (``flow._engines``) runs in invocations. One invocation:
    but the connections inside the unit are private queues of this invocation
    (nothing is written for them, nothing is visible in the engine's queues)
    and the session's commit goes to a ``_Collector`` instead of the committer:
-   its moves on private queues happen at once, the rest waits;
+   its moves on private queues happen at once, the rest waits. Small content
+   written by a step (inline chunks, stored only with the one commit) is kept
+   in an overlay all the steps' sessions share, so later steps read it;
 3. ends when nothing inside can move: the transactions of every step are
    merged into one (records only for the connections out of the unit and the
    input taken at the entry; every provenance event of every step; content
@@ -105,6 +107,9 @@ class _Host:
         self._engine = engine
         self.committer = collector
         self.routings = routings
+        #: Small content the steps wrote (inline chunks, written with the invocation's one
+        #: commit): every step's session reads through it. Content files are on disk at once.
+        self.overlay: dict[bytes, bytes] = {}
         self.grace_seconds = engine.grace_seconds
         self.thread_limiter = engine.thread_limiter
         self.disk = engine.disk
@@ -126,7 +131,7 @@ class _Host:
 
     def new_session(self, node: ProcessorNode, early: list[PendingCommit]) -> StandardProcessSession:
         return committing_session(self.routings[node.id], self._engine.repositories, self._engine.clock,
-                                  self.committer, early, self._engine._read_state)
+                                  self.committer, early, self._engine._read_state, self.overlay)
 
 
 def merge(commits: list[PreparedCommit], private_ids: set[int]) -> Transaction:

@@ -5,7 +5,12 @@ PutFile inside the group) commits once. A kill at any moment of an invocation
 leaves its input in the connection, so it runs again after the restart:
 nothing is lost, every file is written with the right content, and the only
 repeats are the files of the invocations the kills interrupted (they land in
-``dups``: PutFile refuses to overwrite, as in the standard engine's kill test)."""
+``dups``: PutFile refuses to overwrite, as in the standard engine's kill test).
+
+The second case moves 96 KiB flowfiles (content files) and has the group gzip
+and gunzip them before writing: content files written inside an interrupted
+invocation belong to no claim, and the next start deletes them; after a clean
+stop no content file is left that the repository does not account for."""
 
 from __future__ import annotations
 
@@ -17,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from flowyard.runtime.repository import Repositories
+
 from engine_process import EngineProcess, wait_until
 from flowyard_test_processors import expected_content
 
@@ -25,6 +32,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 TOTAL = 6_000
 KILLS = 5
 CONTENT_SIZE = 32
+#: The large-content case: fewer, bigger flowfiles, transformed inside the group.
+LARGE_TOTAL, LARGE_SIZE = 1_500, 96 * 1024
 
 
 def _files(directory: Path) -> list[str]:
@@ -34,12 +43,24 @@ def _files(directory: Path) -> list[str]:
         return []
 
 
-def _flow(path: Path, out: Path, dups: Path) -> Path:
+def _flow(path: Path, out: Path, dups: Path, *, total: int = TOTAL, size: int = CONTENT_SIZE,
+          gzip_round_trip: bool = False) -> Path:
+    last = "stage"
+    transform: list[dict[str, object]] = []
+    links: list[dict[str, object]] = []
+    if gzip_round_trip:
+        for name, mode in (("gz", "compress"), ("gunzip", "decompress")):
+            transform.append({"identifier": name, "type": "CompressContent", "autoTerminatedRelationships": ["failure"],
+                              "properties": {"Mode": mode, "Compression Format": "gzip"}})
+            links.append({"identifier": f"c-{name}", "source": {"id": last}, "destination": {"id": name},
+                          "selectedRelationships": ["success"]})
+            last = name
     group = {
         "identifier": "g", "name": "Write", "executionEngine": "STATELESS",
         "inputPorts": [{"identifier": "in", "name": "In"}],
         "processors": [
             {"identifier": "stage", "type": "UpdateAttribute", "properties": {"stage": "done"}},
+            *transform,
             {"identifier": "put", "type": "PutFile", "autoTerminatedRelationships": ["success"],
              "properties": {"Directory": str(out), "Conflict Resolution Strategy": "fail"}},
             {"identifier": "put-dups", "type": "PutFile", "autoTerminatedRelationships": ["success", "failure"],
@@ -47,7 +68,8 @@ def _flow(path: Path, out: Path, dups: Path) -> Path:
         ],
         "connections": [
             {"identifier": "c-in", "source": {"id": "in"}, "destination": {"id": "stage"}},
-            {"identifier": "c1", "source": {"id": "stage"}, "destination": {"id": "put"},
+            *links,
+            {"identifier": "c1", "source": {"id": last}, "destination": {"id": "put"},
              "selectedRelationships": ["success"]},
             {"identifier": "c2", "source": {"id": "put"}, "destination": {"id": "put-dups"},
              "selectedRelationships": ["failure"]},
@@ -55,8 +77,8 @@ def _flow(path: Path, out: Path, dups: Path) -> Path:
     }
     path.write_text(json.dumps({"flowyardFlowVersion": 1, "rootGroup": {
         "processors": [{"identifier": "src", "type": "SequenceSource",
-                        "properties": {"Count": str(TOTAL), "Batch Size": "100",
-                                       "Content Size": str(CONTENT_SIZE)}}],
+                        "properties": {"Count": str(total), "Batch Size": "100",
+                                       "Content Size": str(size)}}],
         "processGroups": [group],
         "connections": [{"identifier": "c0", "source": {"id": "src"}, "destination": {"id": "in"},
                          "selectedRelationships": ["success"]}],
@@ -64,9 +86,14 @@ def _flow(path: Path, out: Path, dups: Path) -> Path:
     return path
 
 
-def test_kill9_during_stateless_invocations_loses_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("total", "size", "gzip_round_trip"), [
+    pytest.param(TOTAL, CONTENT_SIZE, False, id="small"),
+    pytest.param(LARGE_TOTAL, LARGE_SIZE, True, id="content-files"),
+])
+def test_kill9_during_stateless_invocations_loses_nothing(tmp_path: Path, total: int, size: int,
+                                                          gzip_round_trip: bool) -> None:
     out, dups, data = tmp_path / "out", tmp_path / "dups", tmp_path / "data"
-    flow = _flow(tmp_path / "flow.json", out, dups)
+    flow = _flow(tmp_path / "flow.json", out, dups, total=total, size=size, gzip_round_trip=gzip_round_trip)
     rng = random.Random(20261207)
     progress = []
     for _ in range(KILLS):
@@ -77,15 +104,27 @@ def test_kill9_during_stateless_invocations_loses_nothing(tmp_path: Path) -> Non
         time.sleep(rng.uniform(0.0, 0.3))  # then a random moment to kill at, within the next invocations
         engine.kill9()
         progress.append(len(_files(out)) - before)
-    assert len(_files(out)) < TOTAL, "every kill came too late to matter; lower the delays"
+    assert len(_files(out)) < total, "every kill came too late to matter; lower the delays"
 
     engine = EngineProcess(flow, data)
     engine.wait_ready()
-    wait_until(lambda: len(_files(out)) >= TOTAL, timeout=600, what=f"{TOTAL} files in {out}")
+    wait_until(lambda: len(_files(out)) >= total, timeout=600, what=f"{total} files in {out}")
     assert engine.terminate() == 0, engine.output()[-2000:]
 
-    assert sorted(_files(out)) == [f"{seq:08d}.dat" for seq in range(TOTAL)], "every id, exactly once"
-    for seq in range(TOTAL):
-        assert (out / f"{seq:08d}.dat").read_bytes() == expected_content(seq, CONTENT_SIZE), seq
+    assert sorted(_files(out)) == [f"{seq:08d}.dat" for seq in range(total)], "every id, exactly once"
+    for seq in range(total):
+        assert (out / f"{seq:08d}.dat").read_bytes() == expected_content(seq, size), seq
     for name in _files(dups):  # repeats of interrupted invocations: the same data, never another
-        assert (dups / name).read_bytes() == expected_content(int(name.split(".")[0]), CONTENT_SIZE)
+        assert (dups / name).read_bytes() == expected_content(int(name.split(".")[0]), size)
+    if gzip_round_trip:
+        files = [int(name) for name in _files(data / "repository" / "content")]  # before recovery deletes any
+        assert files, "no content file was written: the content did not take the content-file path"
+        repos = Repositories.open(data / "repository")
+        try:
+            figures = repos.recover()
+            assert figures["orphans"] == 0, figures  # a clean stop leaves nothing for recovery to delete
+            content = repos.content
+            unaccounted = [r for r in files if r not in content.counts and r not in content.archived]
+            assert unaccounted == [], f"{len(unaccounted)} content file(s) belong to no claim: {unaccounted[:10]}"
+        finally:
+            repos.close()

@@ -138,6 +138,73 @@ async def test_an_invocation_commits_once_with_every_steps_provenance(autojump_c
         assert repos.flowfiles.count_queue(engine.queues[c].queue_id)[0] == 0
 
 
+def content_flow(count: int, size: int) -> Any:
+    """root: src (stopped) -> [group: in -> replace -> append -> out] -> sink (stopped). Each step
+    of the group writes new content that the next one reads within the same invocation."""
+    group = {
+        "identifier": "g", "name": "Rewrite", "executionEngine": "STATELESS",
+        "inputPorts": [{"identifier": "in", "name": "In", "scheduledState": "STOPPED"}],
+        "outputPorts": [{"identifier": "out", "name": "Out", "scheduledState": "STOPPED"}],
+        "processors": [
+            {"identifier": "replace", "type": "ReplaceText", "scheduledState": "STOPPED",
+             "autoTerminatedRelationships": ["failure"],
+             "properties": {"Replacement Strategy": "Always Replace", "Evaluation Mode": "Entire text",
+                            "Replacement Value": "${seq}:" + "x" * size}},
+            {"identifier": "append", "type": "ReplaceText", "scheduledState": "STOPPED",
+             "autoTerminatedRelationships": ["failure"],
+             "properties": {"Replacement Strategy": "Append", "Evaluation Mode": "Entire text",
+                            "Replacement Value": "!"}},
+        ],
+        "connections": [
+            {"identifier": "c-in", "source": {"id": "in"}, "destination": {"id": "replace"}},
+            {"identifier": "c-replace", "source": {"id": "replace"}, "destination": {"id": "append"},
+             "selectedRelationships": ["success"]},
+            {"identifier": "c-out", "source": {"id": "append"}, "destination": {"id": "out"},
+             "selectedRelationships": ["success"]},
+        ],
+    }
+    return flow_from_dict({"flowyardFlowVersion": 1, "rootGroup": {
+        "identifier": "root",
+        "processors": [
+            {"identifier": "src", "type": "SequenceSource", "scheduledState": "STOPPED",
+             "properties": {"Count": str(count), "Batch Size": str(count), "Content Size": "16"}},
+            {"identifier": "sink", "type": "AsyncSlow", "properties": {"Delay": "0 ms"},
+             "autoTerminatedRelationships": ["success"], "scheduledState": "STOPPED"},
+        ],
+        "processGroups": [group],
+        "connections": [
+            {"identifier": "c0", "source": {"id": "src"}, "destination": {"id": "in"},
+             "selectedRelationships": ["success"]},
+            {"identifier": "c9", "source": {"id": "out"}, "destination": {"id": "sink"}},
+        ],
+    }})
+
+
+@pytest.mark.parametrize("size", [10, 100_000], ids=["inline", "content-file"])
+async def test_a_step_reads_the_content_an_earlier_step_of_the_invocation_wrote(
+        autojump_clock: Any, tmp_path: Any, size: int) -> None:
+    """Small content written inside an invocation lives only in the invocation until its one
+    commit (large content is in its file at once): the next step must read it all the same."""
+    repos = Repositories.open(tmp_path / "repository")
+    engine = Engine(content_flow(5, size), repos, registry=REGISTRY)
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(engine.run)
+            engine.start_processor("src")
+            await wait_for(lambda: engine.queues["c0"].count == 5)
+            await engine.stop_processor("src")
+            for member in ("in", "replace", "append", "out"):
+                engine.start_processor(member)
+            await wait_for(lambda: engine.queues["c9"].count == 5
+                           or any(b.component_id == "g" for b in engine.bulletins))
+            assert [b.message for b in engine.bulletins] == [], "no invocation was rolled back"
+            got = sorted(repos.content.read_bytes(ff.claim) for ff in engine.queues["c9"].listing())
+            assert got == sorted(f"{seq}:".encode() + b"x" * size + b"!" for seq in range(5))
+            engine.request_stop()
+    finally:
+        repos.close()
+
+
 async def test_a_failure_in_the_middle_rolls_the_whole_invocation_back(autojump_clock: Any) -> None:
     repos = Repositories.in_memory()
     engine = Engine(stateless_flow(10, fail_at=4), repos, registry=REGISTRY)
