@@ -131,7 +131,20 @@ class _Host:
 
     def new_session(self, node: ProcessorNode, early: list[PendingCommit]) -> StandardProcessSession:
         return committing_session(self.routings[node.id], self._engine.repositories, self._engine.clock,
-                                  self.committer, early, self._engine._read_state, self.overlay)
+                                  self.committer, early, self.read_state, self.overlay)
+
+    def read_state(self, component_id: str) -> tuple[int, dict[str, str]]:
+        """A component's state as the steps before left it: the values the last of them
+        set, with the version the first found (what the merged commit expects), or the
+        stored state when no step of this invocation set it."""
+        staged: tuple[int, dict[str, str]] | None = None
+        for prepared in self.committer.commits:
+            step = prepared.transaction.states.get(component_id)
+            if step is not None:
+                staged = (step[0] if staged is None else staged[0], step[1])
+        if staged is None:
+            return self._engine._read_state(component_id)  # type: ignore[no-any-return]
+        return staged[0], dict(staged[1])
 
 
 def merge(commits: list[PreparedCommit], private_ids: set[int]) -> Transaction:

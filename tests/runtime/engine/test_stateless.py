@@ -205,6 +205,32 @@ async def test_a_step_reads_the_content_an_earlier_step_of_the_invocation_wrote(
         repos.close()
 
 
+async def test_state_set_by_one_trigger_is_read_by_the_next_trigger_of_the_same_invocation(
+        autojump_clock: Any) -> None:
+    """250 flowfiles take three triggers of UpdateAttribute (100 at a time) in one invocation;
+    a counter kept in its state must count all of them, as in the standard engine."""
+    from flowyard.runtime.flow import flow_to_dict
+    raw = flow_to_dict(stateless_flow(250))
+    tag = raw["rootGroup"]["processGroups"][0]["processors"][0]
+    tag["properties"] = {"Store State": "Store state locally", "Stateful Variables Initial Value": "0",
+                         "count": "${getStateValue('count'):plus(1)}"}
+    tag["autoTerminatedRelationships"] = ["set state fail"]
+    repos = Repositories.in_memory()
+    engine = Engine(flow_from_dict(raw), repos, registry=REGISTRY)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        await fill_entry(engine, 250)
+        for member in MEMBERS:
+            engine.start_processor(member)
+        await wait_for(lambda: engine.queues["c9"].count == 250
+                       or any(b.component_id == "g" for b in engine.bulletins))
+        assert engine.stateless.runners["g"].invocations == 1
+        counts = sorted(int(ff.attributes["count"]) for ff in engine.queues["c9"].listing(limit=1000))
+        assert counts == list(range(1, 251)), "every flowfile counted once, in turn"
+        assert repos.state.get("tag").values["count"] == "250"
+        engine.request_stop()
+
+
 async def test_a_failure_in_the_middle_rolls_the_whole_invocation_back(autojump_clock: Any) -> None:
     repos = Repositories.in_memory()
     engine = Engine(stateless_flow(10, fail_at=4), repos, registry=REGISTRY)
