@@ -205,6 +205,35 @@ async def test_a_step_reads_the_content_an_earlier_step_of_the_invocation_wrote(
         repos.close()
 
 
+async def test_a_split_inside_an_invocation_slices_content_written_there(autojump_clock: Any) -> None:
+    """ReplaceText writes three lines (small: inline, not yet stored), SplitText splits them into
+    children that share the parent's content: they reach the output with their own lines."""
+    from flowyard.runtime.flow import flow_to_dict
+    raw = flow_to_dict(content_flow(4, 0))
+    group = raw["rootGroup"]["processGroups"][0]
+    group["processors"][0]["properties"]["Replacement Value"] = "${seq}-a\n${seq}-b\n${seq}-c\n"
+    group["processors"][1] = {"identifier": "append", "type": "SplitText", "scheduledState": "STOPPED",
+                              "autoTerminatedRelationships": ["failure", "original"],
+                              "properties": {"Line Split Count": "1", "Remove Trailing Newlines": "true"}}
+    group["connections"][2]["selectedRelationships"] = ["splits"]
+    repos = Repositories.in_memory()
+    engine = Engine(flow_from_dict(raw), repos, registry=REGISTRY)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        engine.start_processor("src")
+        await wait_for(lambda: engine.queues["c0"].count == 4)
+        await engine.stop_processor("src")
+        for member in ("in", "replace", "append", "out"):
+            engine.start_processor(member)
+        await wait_for(lambda: engine.queues["c9"].count == 12 or any(b.component_id == "g" for b in engine.bulletins))
+        assert [b.message for b in engine.bulletins] == []
+        got = sorted(repos.content.read_bytes(ff.claim) for ff in engine.queues["c9"].listing())
+        assert got == sorted(f"{seq}-{part}".encode() for seq in range(4) for part in "abc")
+        engine.request_stop()
+    live = {r: n for r, n in repos.content.counts.items() if n}
+    assert sum(live.values()) == 12 and len(live) == 4, "each parent's content is held by its three splits"
+
+
 async def test_state_set_by_one_trigger_is_read_by_the_next_trigger_of_the_same_invocation(
         autojump_clock: Any) -> None:
     """250 flowfiles take three triggers of UpdateAttribute (100 at a time) in one invocation;
