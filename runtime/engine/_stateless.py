@@ -361,6 +361,18 @@ class _Runner:
                                                        for q in routings[n.id].inputs)), None)
                 if todo is None:
                     left = sum(q.count for q in queues)
+                    expiries = [e for q in queues if q.count and (e := q.next_penalty_expiry()) is not None]
+                    if left and expiries:
+                        # penalized by a step (PutFile's failure, say): as in NiFi, the flowfile
+                        # waits out its penalty inside the invocation, within the flow timeout
+                        wait = max(0.0, (min(expiries) - now_ms) / 1000.0) + 0.001
+                        if trio.current_time() + wait - started > timeout:
+                            raise InvocationFailed(
+                                f"{left} flowfile(s) penalized inside the group would wait longer than the "
+                                f"stateless flow timeout ({unit.stateless_flow_timeout}); shorten the Penalty "
+                                "Duration of the processors that penalize them")
+                        await trio.sleep(wait)
+                        continue
                     if left:
                         raise InvocationFailed(f"{left} flowfile(s) were left in connections inside the group "
                                                "that nothing took")

@@ -34,6 +34,9 @@ KILLS = 5
 CONTENT_SIZE = 32
 #: The large-content case: fewer, bigger flowfiles, transformed inside the group.
 LARGE_TOTAL, LARGE_SIZE = 1_500, 96 * 1024
+#: PutFile's Penalty Duration: a file it finds already written goes to failure penalized, and
+#: waits that long inside the invocation before the second PutFile takes it.
+PENALTY = "200 ms"
 
 
 def _files(directory: Path) -> list[str]:
@@ -62,6 +65,7 @@ def _flow(path: Path, out: Path, dups: Path, *, total: int = TOTAL, size: int = 
             {"identifier": "stage", "type": "UpdateAttribute", "properties": {"stage": "done"}},
             *transform,
             {"identifier": "put", "type": "PutFile", "autoTerminatedRelationships": ["success"],
+             "penaltyDuration": PENALTY,  # its failures wait this long inside the invocation
              "properties": {"Directory": str(out), "Conflict Resolution Strategy": "fail"}},
             {"identifier": "put-dups", "type": "PutFile", "autoTerminatedRelationships": ["success", "failure"],
              "properties": {"Directory": str(dups), "Conflict Resolution Strategy": "replace"}},
@@ -116,6 +120,13 @@ def test_kill9_during_stateless_invocations_loses_nothing(tmp_path: Path, total:
         assert (out / f"{seq:08d}.dat").read_bytes() == expected_content(seq, size), seq
     for name in _files(dups):  # repeats of interrupted invocations: the same data, never another
         assert (dups / name).read_bytes() == expected_content(int(name.split(".")[0]), size)
+    assert _files(dups), "no kill came between a write and its commit: the failure path was not taken"
+    repos = Repositories.open(data / "repository")
+    try:
+        entry = repos.flowfiles.queue_ids["c0"]
+        assert repos.flowfiles.count_queue(entry) == (0, 0), "every invocation committed: the input is drained"
+    finally:
+        repos.close()
     if gzip_round_trip:
         files = [int(name) for name in _files(data / "repository" / "content")]  # before recovery deletes any
         assert files, "no content file was written: the content did not take the content-file path"
@@ -128,3 +139,52 @@ def test_kill9_during_stateless_invocations_loses_nothing(tmp_path: Path, total:
             assert unaccounted == [], f"{len(unaccounted)} content file(s) belong to no claim: {unaccounted[:10]}"
         finally:
             repos.close()
+
+
+def test_kill9_with_the_source_inside_the_stateless_group_loses_nothing(tmp_path: Path) -> None:
+    """The source runs inside the group: each invocation takes its next numbers from the source's
+    state, which is written with the invocation's one commit. A kill before that commit makes the
+    next invocation produce the same numbers again; PutFile finds those already written and sends
+    them (penalized) to the second PutFile inside the group."""
+    out, dups, data = tmp_path / "out", tmp_path / "dups", tmp_path / "data"
+    total = 20_000
+    group = {"identifier": "g", "name": "All", "executionEngine": "STATELESS",
+             "processors": [
+                 {"identifier": "src", "type": "SequenceSource",
+                  "properties": {"Count": str(total), "Batch Size": "200", "Content Size": str(CONTENT_SIZE)}},
+                 {"identifier": "stage", "type": "UpdateAttribute", "properties": {"stage": "done"}},
+                 {"identifier": "put", "type": "PutFile", "autoTerminatedRelationships": ["success"],
+                  "penaltyDuration": PENALTY,
+                  "properties": {"Directory": str(out), "Conflict Resolution Strategy": "fail"}},
+                 {"identifier": "put-dups", "type": "PutFile", "autoTerminatedRelationships": ["success", "failure"],
+                  "properties": {"Directory": str(dups), "Conflict Resolution Strategy": "replace"}}],
+             "connections": [
+                 {"identifier": "c0", "source": {"id": "src"}, "destination": {"id": "stage"},
+                  "selectedRelationships": ["success"]},
+                 {"identifier": "c1", "source": {"id": "stage"}, "destination": {"id": "put"},
+                  "selectedRelationships": ["success"]},
+                 {"identifier": "c2", "source": {"id": "put"}, "destination": {"id": "put-dups"},
+                  "selectedRelationships": ["failure"]}]}
+    flow = tmp_path / "flow.json"
+    flow.write_text(json.dumps({"flowyardFlowVersion": 1, "rootGroup": {"processGroups": [group]}}))
+    rng = random.Random(20261212)
+    progress = []
+    for _ in range(KILLS):
+        engine = EngineProcess(flow, data)
+        engine.wait_ready()
+        before = len(_files(out))
+        time.sleep(rng.uniform(0.1, 1.0))  # a random moment to kill at, not a wait for a result
+        engine.kill9()
+        progress.append(len(_files(out)) - before)
+    assert sum(1 for p in progress if p > 0) >= KILLS - 1, f"the group stalled between kills: {progress}"
+    assert len(_files(out)) < total, "every kill came too late to matter; lower the delays"
+
+    engine = EngineProcess(flow, data)
+    engine.wait_ready()
+    wait_until(lambda: len(_files(out)) >= total, timeout=600, what=f"{total} files in {out}")
+    assert engine.terminate() == 0, engine.output()[-2000:]
+    assert sorted(_files(out)) == [f"{seq:08d}.dat" for seq in range(total)], "every id, exactly once"
+    for seq in range(total):
+        assert (out / f"{seq:08d}.dat").read_bytes() == expected_content(seq, CONTENT_SIZE), seq
+    for name in _files(dups):
+        assert (dups / name).read_bytes() == expected_content(int(name.split(".")[0]), CONTENT_SIZE)

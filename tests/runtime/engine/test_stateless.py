@@ -234,6 +234,82 @@ async def test_a_split_inside_an_invocation_slices_content_written_there(autojum
     assert sum(live.values()) == 12 and len(live) == 4, "each parent's content is held by its three splits"
 
 
+def failure_path_flow(out: Any, dups: Any, penalty: str, timeout: str = "1 min") -> Any:
+    """root: src (stopped) -> [group: in -> put (fail on conflict, penalizes) -failure-> put-dups] ."""
+    group = {
+        "identifier": "g", "name": "Write", "executionEngine": "STATELESS", "statelessFlowTimeout": timeout,
+        "inputPorts": [{"identifier": "in", "name": "In", "scheduledState": "STOPPED"}],
+        "processors": [
+            {"identifier": "put", "type": "PutFile", "scheduledState": "STOPPED", "penaltyDuration": penalty,
+             "autoTerminatedRelationships": ["success"],
+             "properties": {"Directory": str(out), "Conflict Resolution Strategy": "fail"}},
+            {"identifier": "put-dups", "type": "PutFile", "scheduledState": "STOPPED",
+             "autoTerminatedRelationships": ["success", "failure"],
+             "properties": {"Directory": str(dups), "Conflict Resolution Strategy": "replace"}},
+        ],
+        "connections": [
+            {"identifier": "c-in", "source": {"id": "in"}, "destination": {"id": "put"}},
+            {"identifier": "c-fail", "source": {"id": "put"}, "destination": {"id": "put-dups"},
+             "selectedRelationships": ["failure"]},
+        ],
+    }
+    return flow_from_dict({"flowyardFlowVersion": 1, "rootGroup": {
+        "identifier": "root",
+        "processors": [{"identifier": "src", "type": "SequenceSource", "scheduledState": "STOPPED",
+                        "properties": {"Count": "4", "Batch Size": "4", "Content Size": "8"}}],
+        "processGroups": [group],
+        "connections": [{"identifier": "c0", "source": {"id": "src"}, "destination": {"id": "in"},
+                         "selectedRelationships": ["success"]}],
+    }})
+
+
+async def test_a_flowfile_penalized_inside_the_group_waits_out_its_penalty_in_the_invocation(
+        autojump_clock: Any, tmp_path: Any) -> None:
+    """PutFile sends a file it finds already there to failure, penalized; the failure path inside the
+    group takes it once the penalty has passed, and the invocation commits (it used to be rolled back,
+    again and again: the penalized flowfile was 'left in a connection that nothing took')."""
+    out, dups = tmp_path / "out", tmp_path / "dups"
+    out.mkdir()
+    (out / "00000002.dat").write_bytes(b"there before")
+    repos = Repositories.in_memory()
+    engine = Engine(failure_path_flow(out, dups, "5 sec"), repos, registry=REGISTRY)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        engine.start_processor("src")
+        await wait_for(lambda: engine.queues["c0"].count == 4)
+        await engine.stop_processor("src")
+        for member in ("in", "put", "put-dups"):
+            engine.start_processor(member)
+        await wait_for(lambda: (engine.queues["c0"].count == 0 and engine.queues["c0"].in_flight == 0)
+                       or any(b.component_id == "g" for b in engine.bulletins))
+        assert [b.message for b in engine.bulletins if b.component_id == "g"] == [], "nothing rolled back"
+        assert sorted(p.name for p in out.iterdir()) == [f"{i:08d}.dat" for i in range(4)]
+        assert [p.name for p in dups.iterdir()] == ["00000002.dat"]
+        assert engine.stateless.runners["g"].rollbacks == 0
+        engine.request_stop()
+
+
+async def test_a_penalty_longer_than_the_flow_timeout_rolls_the_invocation_back_saying_so(
+        autojump_clock: Any, tmp_path: Any) -> None:
+    out, dups = tmp_path / "out", tmp_path / "dups"
+    out.mkdir()
+    (out / "00000001.dat").write_bytes(b"there before")
+    engine = Engine(failure_path_flow(out, dups, "10 min", timeout="1 min"), Repositories.in_memory(),
+                    registry=REGISTRY)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        engine.start_processor("src")
+        await wait_for(lambda: engine.queues["c0"].count == 4)
+        await engine.stop_processor("src")
+        for member in ("in", "put", "put-dups"):
+            engine.start_processor(member)
+        await wait_for(lambda: any(b.component_id == "g" for b in engine.bulletins))
+        rolled_back = next(b.message for b in engine.bulletins if b.component_id == "g")
+        assert "penalized inside the group would wait longer than the stateless flow timeout (1 min)" in rolled_back
+        assert engine.queues["c0"].count == 4, "the input is back in its connection"
+        engine.request_stop()
+
+
 async def test_state_set_by_one_trigger_is_read_by_the_next_trigger_of_the_same_invocation(
         autojump_clock: Any) -> None:
     """250 flowfiles take three triggers of UpdateAttribute (100 at a time) in one invocation;
