@@ -389,7 +389,7 @@ class _Runner:
         except InvocationFailed as exc:
             self._roll_back(collector.commits, exc)
             self.rollbacks += 1
-            self._bulletin(unit, f"invocation rolled back, input penalized: {exc}")
+            self._bulletin(unit, f"invocation rolled back, {self._retry(entry)}: {exc}")
             return False
         if not collector.commits:
             return False
@@ -410,9 +410,20 @@ class _Runner:
             await engine.committer.commit(prepared)
         except Exception as exc:
             self.rollbacks += 1
-            self._bulletin(unit, f"invocation rolled back, input penalized: the commit failed: {exc}")
+            self._bulletin(unit, f"invocation rolled back, {self._retry(entry)}: the commit failed: {exc}")
             return False
         return True
+
+    @staticmethod
+    def _retry(entry: ProcessorNode) -> str:
+        """After a rollback: an input port's flowfiles are back in their connection, penalized, and
+        wait that long. A source inside the group has nothing to penalize: it yields for the
+        administrative yield duration (as a processor that fails), so a failing invocation is not
+        retried in a tight loop. Returns what the bulletin says about it."""
+        if entry.inputs:
+            return "input penalized"
+        entry.yield_until = max(entry.yield_until, trio.current_time() + entry.admin_yield_seconds)
+        return f"{entry.name} yields for {entry.admin_yield_seconds:g} s"
 
     async def _step(self, host: _Host, node: ProcessorNode) -> None:
         await node.trigger(host)  # type: ignore[arg-type]

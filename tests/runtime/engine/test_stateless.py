@@ -310,6 +310,38 @@ async def test_a_penalty_longer_than_the_flow_timeout_rolls_the_invocation_back_
         engine.request_stop()
 
 
+async def test_a_failing_invocation_from_a_source_inside_the_group_is_not_retried_in_a_tight_loop(
+        autojump_clock: Any, tmp_path: Any) -> None:
+    """The source inside the group has no input to penalize: after a rollback it yields for the
+    administrative yield duration (30 s) before the next invocation."""
+    out, dups = tmp_path / "out", tmp_path / "dups"
+    out.mkdir()
+    (out / "00000001.dat").write_bytes(b"there before")
+    from flowyard.runtime.flow import flow_to_dict
+    raw = flow_to_dict(failure_path_flow(out, dups, "10 min", timeout="1 min"))
+    group = raw["rootGroup"]["processGroups"][0]
+    source = raw["rootGroup"]["processors"].pop()
+    source["scheduledState"] = "RUNNING"
+    group["processors"].append(source)
+    group["inputPorts"] = []
+    group["connections"][0] = {"identifier": "c-in", "source": {"id": "src"}, "destination": {"id": "put"},
+                               "selectedRelationships": ["success"]}
+    raw["rootGroup"]["connections"] = []
+    for p in group["processors"]:
+        p["scheduledState"] = "RUNNING"
+    engine = Engine(flow_from_dict(raw), Repositories.in_memory(), registry=REGISTRY)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        await wait_for(lambda: "g" in engine.stateless.runners and engine.stateless.runners["g"].rollbacks >= 1)
+        start = trio.current_time()
+        await trio.sleep(100)
+        runner = engine.stateless.runners["g"]
+        assert runner.rollbacks <= 1 + (trio.current_time() - start) // 30 + 1, runner.rollbacks
+        rolled_back = [b.message for b in engine.bulletins if b.component_id == "g"]
+        assert "SequenceSource yields for 30 s" in rolled_back[0]
+        engine.request_stop()
+
+
 async def test_state_set_by_one_trigger_is_read_by_the_next_trigger_of_the_same_invocation(
         autojump_clock: Any) -> None:
     """250 flowfiles take three triggers of UpdateAttribute (100 at a time) in one invocation;
