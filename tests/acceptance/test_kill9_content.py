@@ -8,19 +8,15 @@ more, as no flowfile is queued."""
 
 from __future__ import annotations
 
-import os
-import random
-import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from flowyard.processors.put_file import _BATCH as PUT_BATCH_LIMIT
-from flowyard.runtime.repository import Repositories
 
-from engine_process import EngineProcess, wait_until, write_flow
+from engine_process import EngineProcess, kill_at_random, names_in, wait_until, write_flow
 from flowyard_test_processors import expected_content
+from repository_checks import check_content_accounted
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -28,13 +24,6 @@ TOTAL = 5_000
 KILLS = 8
 CONTENT_SIZE = 96 * 1024  # above the 64 KiB that go inline in a commit
 SOURCE_BATCH = 20
-
-
-def names_in(directory: Path) -> list[str]:
-    try:
-        return [name for name in os.listdir(directory) if not name.startswith(".")]
-    except FileNotFoundError:
-        return []
 
 
 def test_kill9_with_content_files_loses_nothing_and_leaves_no_orphan(tmp_path: Path) -> None:
@@ -63,15 +52,8 @@ def test_kill9_with_content_files_loses_nothing_and_leaves_no_orphan(tmp_path: P
         {"identifier": "c4", "source": {"id": "put"}, "destination": {"id": "put-dups"},
          "selectedRelationships": ["failure"]},
     ])
-    rng = random.Random(20261207)
-    progress = []
-    for _ in range(KILLS):
-        engine = EngineProcess(flow, data)
-        engine.wait_ready()
-        before = len(names_in(out))
-        time.sleep(rng.uniform(0.05, 1.2))  # a random moment to kill at, not a wait for a result
-        engine.kill9()
-        progress.append(len(names_in(out)) - before)
+    progress = kill_at_random(flow, data, kills=KILLS, seed=20261207, delay=(0.05, 1.2),
+                              done=lambda: len(names_in(out)))
     assert sum(1 for p in progress if p > 0) >= KILLS // 2, f"the flow barely ran between kills: {progress}"
     assert len(names_in(out)) < TOTAL, "every kill came too late to matter; lower the delays"
 
@@ -89,21 +71,4 @@ def test_kill9_with_content_files_loses_nothing_and_leaves_no_orphan(tmp_path: P
     for name in duplicated:
         assert (dups / name).read_bytes() == expected_content(int(name.split(".")[0]), CONTENT_SIZE)
 
-    content_dir = data / "repository" / "content"
-    files = sorted(int(name) for name in names_in(content_dir))  # before opening: recovery deletes orphans
-    assert files, "no content file was ever written: the content did not take the content-file path"
-    repos = Repositories.open(data / "repository")
-    try:
-        held: Counter[int] = Counter()  # flowfiles still queued (duplicates on their way), by resource
-        for qid in repos.flowfiles.queues_with_records():
-            for ff in repos.flowfiles.read_range(qid, -1, 1 << 62, 1 << 30):
-                if ff.claim is not None:
-                    held[ff.claim.resource] += 1
-        figures = repos.recover()
-        assert figures["orphans"] == 0, figures  # a clean stop leaves nothing for recovery to delete
-        content = repos.content
-        assert content.counts == dict(held), "every live claim is held by exactly its queued flowfiles"
-        unaccounted = [r for r in files if r not in content.counts and r not in content.archived]
-        assert unaccounted == [], f"{len(unaccounted)} content file(s) belong to no claim: {unaccounted[:10]}"
-    finally:
-        repos.close()
+    check_content_accounted(data / "repository")

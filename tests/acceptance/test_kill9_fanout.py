@@ -8,16 +8,13 @@ once with its bytes; the only duplicates are PutFile batches in flight."""
 
 from __future__ import annotations
 
-import os
-import random
-import time
 from pathlib import Path
 
 import pytest
 
 from flowyard.processors.put_file import _BATCH as PUT_BATCH_LIMIT
 
-from engine_process import EngineProcess, wait_until, write_flow
+from engine_process import EngineProcess, kill_at_random, names_in, wait_until, write_flow
 from flowyard_test_processors import expected_content
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -26,13 +23,6 @@ TOTAL = 16_000
 KILLS = 8
 CONTENT_SIZE = 64
 SOURCE_BATCH = 250
-
-
-def names_in(directory: Path) -> list[str]:
-    try:
-        return [name for name in os.listdir(directory) if not name.startswith(".")]
-    except FileNotFoundError:
-        return []
 
 
 def put(identifier: str, directory: Path) -> dict[str, object]:
@@ -62,19 +52,11 @@ def test_kill9_through_clones_and_routes_loses_nothing(tmp_path: Path) -> None:
         link("c-mark", "mark", "put-odd"),
         *(link(f"c-dups-{p}", p, "put-dups", "failure") for p in ("put-even", "put-odd", "put-all")),
     ])
-    rng = random.Random(20261209)
 
     def done() -> int:
         return len(names_in(even)) + len(names_in(odd)) + len(names_in(every))
 
-    progress = []
-    for _ in range(KILLS):
-        engine = EngineProcess(flow, data)
-        engine.wait_ready()
-        before = done()
-        time.sleep(rng.uniform(0.05, 1.5))  # a random moment to kill at, not a wait for a result
-        engine.kill9()
-        progress.append(done() - before)
+    progress = kill_at_random(flow, data, kills=KILLS, seed=20261209, delay=(0.05, 1.5), done=done)
     assert sum(1 for p in progress if p > 0) >= KILLS // 2, f"the flow barely ran between kills: {progress}"
     assert done() < 2 * TOTAL, "every kill came too late to matter; lower the delays"
 

@@ -8,29 +8,19 @@ and goes to ``dups``, and it is the only kind of duplicate."""
 
 from __future__ import annotations
 
-import os
-import random
-import time
 from pathlib import Path
 
 import pytest
 
 from flowyard.processors.put_file import _BATCH as PUT_BATCH_LIMIT
 
-from engine_process import EngineProcess, wait_until, write_flow
+from engine_process import EngineProcess, kill_at_random, names_in, wait_until, write_flow
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 TOTAL = 2_500
 KILLS = 8
 SIZE = 80 * 1024  # above the 64 KiB that go inline in a commit
-
-
-def names_in(directory: Path) -> list[str]:
-    try:
-        return [name for name in os.listdir(directory) if not name.startswith(".")]
-    except FileNotFoundError:
-        return []
 
 
 def content_of(number: int) -> bytes:
@@ -55,15 +45,8 @@ def test_kill9_from_get_file_to_put_file_loses_nothing(tmp_path: Path) -> None:
         {"identifier": "c1", "source": {"id": "put"}, "destination": {"id": "put-dups"},
          "selectedRelationships": ["failure"]},
     ])
-    rng = random.Random(20261210)
-    progress = []
-    for _ in range(KILLS):
-        engine = EngineProcess(flow, data)
-        engine.wait_ready()
-        before = len(names_in(out))
-        time.sleep(rng.uniform(0.05, 0.8))  # a random moment to kill at, not a wait for a result
-        engine.kill9()
-        progress.append(len(names_in(out)) - before)
+    progress = kill_at_random(flow, data, kills=KILLS, seed=20261210, delay=(0.05, 0.8),
+                              done=lambda: len(names_in(out)))
     assert sum(1 for p in progress if p > 0) >= KILLS // 2, f"the flow barely ran between kills: {progress}"
     assert names_in(source), "every kill came too late to matter; lower the delays"
 

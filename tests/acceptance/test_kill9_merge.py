@@ -9,8 +9,6 @@ again after a kill (PutFile's batch in flight) are the only duplicates."""
 from __future__ import annotations
 
 import os
-import random
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pytest
 
 from flowyard.processors.put_file import _BATCH as PUT_BATCH_LIMIT
 
-from engine_process import EngineProcess, wait_until, write_flow
+from engine_process import EngineProcess, kill_at_random, wait_until, write_flow
 from flowyard_test_processors import expected_content
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -62,15 +60,8 @@ def test_kill9_through_merge_content_loses_nothing(tmp_path: Path) -> None:
          "selectedRelationships": ["failure"]},
     ])
     number_of = {expected_content(seq, CONTENT_SIZE): seq for seq in range(TOTAL)}
-    rng = random.Random(20261208)
-    progress = []
-    for _ in range(KILLS):
-        engine = EngineProcess(flow, data)
-        engine.wait_ready()
-        before = sum(lines_in(out).values())
-        time.sleep(rng.uniform(0.05, 1.5))  # a random moment to kill at, not a wait for a result
-        engine.kill9()
-        progress.append(sum(lines_in(out).values()) - before)
+    progress = kill_at_random(flow, data, kills=KILLS, seed=20261208, delay=(0.05, 1.5),
+                              done=lambda: sum(lines_in(out).values()))
     assert sum(1 for p in progress if p > 0) >= KILLS // 2, f"the flow barely ran between kills: {progress}"
     assert sum(lines_in(out).values()) < TOTAL, "every kill came too late to matter; lower the delays"
 

@@ -22,10 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from flowyard.runtime.repository import Repositories
-
-from engine_process import EngineProcess, wait_until
+from engine_process import EngineProcess, kill_at_random, wait_until
 from flowyard_test_processors import expected_content
+from repository_checks import check_content_accounted, queued
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -121,24 +120,9 @@ def test_kill9_during_stateless_invocations_loses_nothing(tmp_path: Path, total:
     for name in _files(dups):  # repeats of interrupted invocations: the same data, never another
         assert (dups / name).read_bytes() == expected_content(int(name.split(".")[0]), size)
     assert _files(dups), "no kill came between a write and its commit: the failure path was not taken"
-    repos = Repositories.open(data / "repository")
-    try:
-        entry = repos.flowfiles.queue_ids["c0"]
-        assert repos.flowfiles.count_queue(entry) == (0, 0), "every invocation committed: the input is drained"
-    finally:
-        repos.close()
+    assert queued(data / "repository", "c0") == 0, "every invocation committed: the input is drained"
     if gzip_round_trip:
-        files = [int(name) for name in _files(data / "repository" / "content")]  # before recovery deletes any
-        assert files, "no content file was written: the content did not take the content-file path"
-        repos = Repositories.open(data / "repository")
-        try:
-            figures = repos.recover()
-            assert figures["orphans"] == 0, figures  # a clean stop leaves nothing for recovery to delete
-            content = repos.content
-            unaccounted = [r for r in files if r not in content.counts and r not in content.archived]
-            assert unaccounted == [], f"{len(unaccounted)} content file(s) belong to no claim: {unaccounted[:10]}"
-        finally:
-            repos.close()
+        check_content_accounted(data / "repository")
 
 
 def test_kill9_with_the_source_inside_the_stateless_group_loses_nothing(tmp_path: Path) -> None:
@@ -167,15 +151,8 @@ def test_kill9_with_the_source_inside_the_stateless_group_loses_nothing(tmp_path
                   "selectedRelationships": ["failure"]}]}
     flow = tmp_path / "flow.json"
     flow.write_text(json.dumps({"flowyardFlowVersion": 1, "rootGroup": {"processGroups": [group]}}))
-    rng = random.Random(20261212)
-    progress = []
-    for _ in range(KILLS):
-        engine = EngineProcess(flow, data)
-        engine.wait_ready()
-        before = len(_files(out))
-        time.sleep(rng.uniform(0.1, 1.0))  # a random moment to kill at, not a wait for a result
-        engine.kill9()
-        progress.append(len(_files(out)) - before)
+    progress = kill_at_random(flow, data, kills=KILLS, seed=20261212, delay=(0.1, 1.0),
+                              done=lambda: len(_files(out)))
     assert sum(1 for p in progress if p > 0) >= KILLS - 1, f"the group stalled between kills: {progress}"
     assert len(_files(out)) < total, "every kill came too late to matter; lower the delays"
 

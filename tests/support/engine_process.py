@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -107,3 +108,28 @@ class EngineProcess:
             self.proc.kill()
             self.proc.wait(30)
         self._log_file.close()
+
+
+def kill_at_random(flow: Path, data_dir: Path, *, kills: int, seed: int, delay: tuple[float, float],
+                   done: Callable[[], int]) -> list[int]:
+    """Start ``flowyard run`` on ``flow`` ``kills`` times, each time SIGKILLing it a random
+    ``delay`` (seconds, uniform between the two bounds) after it is ready: a moment to kill at,
+    not a wait for a result. Returns how far ``done()`` moved during each run."""
+    rng = random.Random(seed)
+    progress = []
+    for _ in range(kills):
+        engine = EngineProcess(flow, data_dir)
+        engine.wait_ready()
+        before = done()
+        time.sleep(rng.uniform(*delay))
+        engine.kill9()
+        progress.append(done() - before)
+    return progress
+
+
+def names_in(directory: Path) -> list[str]:
+    """The files in ``directory`` (none if it does not exist), hidden ones left out."""
+    try:
+        return [name for name in os.listdir(directory) if not name.startswith(".")]
+    except FileNotFoundError:
+        return []
