@@ -64,6 +64,8 @@ log = logging.getLogger("flowyard.engine.stateless")
 
 #: Private queues never apply back pressure or swap: an invocation runs to completion.
 _UNBOUNDED = 1 << 62
+#: How often an invocation waiting out a penalty inside the group looks whether it was stopped (s).
+_PENALTY_POLL = 0.1
 
 
 class InvocationFailed(Exception):
@@ -371,7 +373,12 @@ class _Runner:
                                 f"{left} flowfile(s) penalized inside the group would wait longer than the "
                                 f"stateless flow timeout ({unit.stateless_flow_timeout}); shorten the Penalty "
                                 "Duration of the processors that penalize them")
-                        await trio.sleep(wait)
+                        until = trio.current_time() + wait
+                        while trio.current_time() < until:  # a stop of the group ends the wait
+                            if not all(n.running for n in members):
+                                raise InvocationFailed("the group was stopped while flowfiles penalized inside "
+                                                       "it waited")
+                            await trio.sleep(min(_PENALTY_POLL, until - trio.current_time()))
                         continue
                     if left:
                         raise InvocationFailed(f"{left} flowfile(s) were left in connections inside the group "

@@ -289,6 +289,30 @@ async def test_a_flowfile_penalized_inside_the_group_waits_out_its_penalty_in_th
         engine.request_stop()
 
 
+async def test_stopping_the_group_ends_an_invocation_that_waits_out_a_penalty(
+        autojump_clock: Any, tmp_path: Any) -> None:
+    out, dups = tmp_path / "out", tmp_path / "dups"
+    out.mkdir()
+    (out / "00000001.dat").write_bytes(b"there before")
+    engine = Engine(failure_path_flow(out, dups, "10 min", timeout="20 min"), Repositories.in_memory(),
+                    registry=REGISTRY)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        engine.start_processor("src")
+        await wait_for(lambda: engine.queues["c0"].count == 4)
+        await engine.stop_processor("src")
+        for member in ("in", "put", "put-dups"):
+            engine.start_processor(member)
+        await wait_for(lambda: any(p.name == "00000003.dat" for p in out.iterdir()))  # the invocation waits
+        started = trio.current_time()
+        await engine.stop_processor("put")
+        assert trio.current_time() - started < 120, "the stop waited for the 10 min penalty"
+        rolled_back = next(b.message for b in engine.bulletins if b.component_id == "g")
+        assert "stopped while flowfiles penalized inside it waited" in rolled_back
+        assert engine.queues["c0"].count == 4, "the input is back in its connection"
+        engine.request_stop()
+
+
 async def test_a_penalty_longer_than_the_flow_timeout_rolls_the_invocation_back_saying_so(
         autojump_clock: Any, tmp_path: Any) -> None:
     out, dups = tmp_path / "out", tmp_path / "dups"
