@@ -62,7 +62,8 @@ def test_kill9_through_merge_content_loses_nothing(tmp_path: Path) -> None:
     number_of = {expected_content(seq, CONTENT_SIZE): seq for seq in range(TOTAL)}
     progress = kill_at_random(flow, data, kills=KILLS, seed=20261208, delay=(0.05, 1.5),
                               done=lambda: sum(lines_in(out).values()))
-    assert sum(1 for p in progress if p > 0) >= KILLS // 2, f"the flow barely ran between kills: {progress}"
+    # a run killed before MergeContent fills its first bin writes nothing: a quarter of them must write
+    assert sum(1 for p in progress if p > 0) >= KILLS // 4, f"the flow barely ran between kills: {progress}"
     assert sum(lines_in(out).values()) < TOTAL, "every kill came too late to matter; lower the delays"
 
     engine = EngineProcess(flow, data)
