@@ -264,24 +264,35 @@ def failure_path_flow(out: Any, dups: Any, penalty: str, timeout: str = "1 min")
     }})
 
 
+def existing_file(tmp_path: Any, name: str) -> tuple[Any, Any]:
+    """``out`` holding the file ``name`` already (PutFile will send that flowfile to failure), and ``dups``."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / name).write_bytes(b"there before")
+    return out, tmp_path / "dups"
+
+
+async def start_failure_path(nursery: Any, engine: Engine) -> None:
+    """Run the engine, queue the four flowfiles at the group's input port, start the group."""
+    await nursery.start(engine.run)
+    engine.start_processor("src")
+    await wait_for(lambda: engine.queues["c0"].count == 4)
+    await engine.stop_processor("src")
+    for member in ("in", "put", "put-dups"):
+        engine.start_processor(member)
+
+
 async def test_a_flowfile_penalized_inside_the_group_waits_out_its_penalty_in_the_invocation(
         autojump_clock: Any, tmp_path: Any) -> None:
     """PutFile sends a file it finds already there to failure, penalized; the failure path inside the
     group takes it once the penalty has passed, and the invocation commits (it used to be rolled back,
     again and again: the penalized flowfile was 'left in a connection that nothing took')."""
-    out, dups = tmp_path / "out", tmp_path / "dups"
-    out.mkdir()
-    (out / "00000002.dat").write_bytes(b"there before")
+    out, dups = existing_file(tmp_path, "00000002.dat")
     repos = Repositories.in_memory()
     # a generous timeout: the mock clock jumps while PutFile's worker threads run
     engine = Engine(failure_path_flow(out, dups, "5 sec", timeout="1 hour"), repos, registry=REGISTRY)
     async with trio.open_nursery() as nursery:
-        await nursery.start(engine.run)
-        engine.start_processor("src")
-        await wait_for(lambda: engine.queues["c0"].count == 4)
-        await engine.stop_processor("src")
-        for member in ("in", "put", "put-dups"):
-            engine.start_processor(member)
+        await start_failure_path(nursery, engine)
         await wait_for(lambda: (engine.queues["c0"].count == 0 and engine.queues["c0"].in_flight == 0)
                        or any(b.component_id == "g" for b in engine.bulletins))
         assert [b.message for b in engine.bulletins if b.component_id == "g"] == [], "nothing rolled back"
@@ -293,18 +304,11 @@ async def test_a_flowfile_penalized_inside_the_group_waits_out_its_penalty_in_th
 
 async def test_stopping_the_group_ends_an_invocation_that_waits_out_a_penalty(
         autojump_clock: Any, tmp_path: Any) -> None:
-    out, dups = tmp_path / "out", tmp_path / "dups"
-    out.mkdir()
-    (out / "00000001.dat").write_bytes(b"there before")
+    out, dups = existing_file(tmp_path, "00000001.dat")
     engine = Engine(failure_path_flow(out, dups, "10 min", timeout="1 hour"), Repositories.in_memory(),
                     registry=REGISTRY)
     async with trio.open_nursery() as nursery:
-        await nursery.start(engine.run)
-        engine.start_processor("src")
-        await wait_for(lambda: engine.queues["c0"].count == 4)
-        await engine.stop_processor("src")
-        for member in ("in", "put", "put-dups"):
-            engine.start_processor(member)
+        await start_failure_path(nursery, engine)
         await wait_for(lambda: any(p.name == "00000003.dat" for p in out.iterdir()))  # the invocation waits
         started = trio.current_time()
         await engine.stop_processor("put")
@@ -316,18 +320,11 @@ async def test_stopping_the_group_ends_an_invocation_that_waits_out_a_penalty(
 
 async def test_a_penalty_longer_than_the_flow_timeout_rolls_the_invocation_back_saying_so(
         autojump_clock: Any, tmp_path: Any) -> None:
-    out, dups = tmp_path / "out", tmp_path / "dups"
-    out.mkdir()
-    (out / "00000001.dat").write_bytes(b"there before")
+    out, dups = existing_file(tmp_path, "00000001.dat")
     engine = Engine(failure_path_flow(out, dups, "10 min", timeout="1 min"), Repositories.in_memory(),
                     registry=REGISTRY)
     async with trio.open_nursery() as nursery:
-        await nursery.start(engine.run)
-        engine.start_processor("src")
-        await wait_for(lambda: engine.queues["c0"].count == 4)
-        await engine.stop_processor("src")
-        for member in ("in", "put", "put-dups"):
-            engine.start_processor(member)
+        await start_failure_path(nursery, engine)
         await wait_for(lambda: any(b.component_id == "g" for b in engine.bulletins))
         rolled_back = next(b.message for b in engine.bulletins if b.component_id == "g")
         assert "penalized inside the group would wait longer than the stateless flow timeout (1 min)" in rolled_back
@@ -339,9 +336,7 @@ async def test_a_failing_invocation_from_a_source_inside_the_group_is_not_retrie
         autojump_clock: Any, tmp_path: Any) -> None:
     """The source inside the group has no input to penalize: after a rollback it yields for the
     administrative yield duration (30 s) before the next invocation."""
-    out, dups = tmp_path / "out", tmp_path / "dups"
-    out.mkdir()
-    (out / "00000001.dat").write_bytes(b"there before")
+    out, dups = existing_file(tmp_path, "00000001.dat")
     from flowyard.runtime.flow import flow_to_dict
     raw = flow_to_dict(failure_path_flow(out, dups, "10 min", timeout="1 min"))
     group = raw["rootGroup"]["processGroups"][0]
