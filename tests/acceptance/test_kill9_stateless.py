@@ -45,6 +45,20 @@ def _files(directory: Path) -> list[str]:
         return []
 
 
+def finish_and_check(flow: Path, data: Path, out: Path, dups: Path, total: int, size: int) -> None:
+    """Run the engine to the end and stop it cleanly; then every id is in ``out`` exactly once
+    with its content, and ``dups`` holds only repeats of interrupted invocations, the same data."""
+    engine = EngineProcess(flow, data)
+    engine.wait_ready()
+    wait_until(lambda: len(_files(out)) >= total, timeout=600, what=f"{total} files in {out}")
+    assert engine.terminate() == 0, engine.output()[-2000:]
+    assert sorted(_files(out)) == [f"{seq:08d}.dat" for seq in range(total)], "every id, exactly once"
+    for seq in range(total):
+        assert (out / f"{seq:08d}.dat").read_bytes() == expected_content(seq, size), seq
+    for name in _files(dups):
+        assert (dups / name).read_bytes() == expected_content(int(name.split(".")[0]), size)
+
+
 def _flow(path: Path, out: Path, dups: Path, *, total: int = TOTAL, size: int = CONTENT_SIZE,
           gzip_round_trip: bool = False) -> Path:
     last = "stage"
@@ -109,16 +123,7 @@ def test_kill9_during_stateless_invocations_loses_nothing(tmp_path: Path, total:
         progress.append(len(_files(out)) - before)
     assert len(_files(out)) < total, "every kill came too late to matter; lower the delays"
 
-    engine = EngineProcess(flow, data)
-    engine.wait_ready()
-    wait_until(lambda: len(_files(out)) >= total, timeout=600, what=f"{total} files in {out}")
-    assert engine.terminate() == 0, engine.output()[-2000:]
-
-    assert sorted(_files(out)) == [f"{seq:08d}.dat" for seq in range(total)], "every id, exactly once"
-    for seq in range(total):
-        assert (out / f"{seq:08d}.dat").read_bytes() == expected_content(seq, size), seq
-    for name in _files(dups):  # repeats of interrupted invocations: the same data, never another
-        assert (dups / name).read_bytes() == expected_content(int(name.split(".")[0]), size)
+    finish_and_check(flow, data, out, dups, total, size)
     assert _files(dups), "no kill came between a write and its commit: the failure path was not taken"
     assert queued(data / "repository", "c0") == 0, "every invocation committed: the input is drained"
     if gzip_round_trip:
@@ -156,12 +161,4 @@ def test_kill9_with_the_source_inside_the_stateless_group_loses_nothing(tmp_path
     assert sum(1 for p in progress if p > 0) >= KILLS - 1, f"the group stalled between kills: {progress}"
     assert len(_files(out)) < total, "every kill came too late to matter; lower the delays"
 
-    engine = EngineProcess(flow, data)
-    engine.wait_ready()
-    wait_until(lambda: len(_files(out)) >= total, timeout=600, what=f"{total} files in {out}")
-    assert engine.terminate() == 0, engine.output()[-2000:]
-    assert sorted(_files(out)) == [f"{seq:08d}.dat" for seq in range(total)], "every id, exactly once"
-    for seq in range(total):
-        assert (out / f"{seq:08d}.dat").read_bytes() == expected_content(seq, CONTENT_SIZE), seq
-    for name in _files(dups):
-        assert (dups / name).read_bytes() == expected_content(int(name.split(".")[0]), CONTENT_SIZE)
+    finish_and_check(flow, data, out, dups, total, CONTENT_SIZE)
